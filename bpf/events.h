@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The one ABI between the BPF programs and userspace: records on the ring
+ * buffer, the same records in a recording file, and the exact counters the
+ * kernel keeps. Fixed-width fields only; no libc includes, so both sides
+ * (and vmlinux.h users) can include it.
+ */
+#ifndef MEMSCOPE_EVENTS_H
+#define MEMSCOPE_EVENTS_H
+
+/* Frames kept per captured user stack; deeper stacks are cut and flagged. */
+#define MS_MAX_STACK		64
+
+/* Allocator entry points, as probed. Values are part of the record format. */
+enum ms_fn {
+	MS_FN_NONE = 0,
+	MS_FN_MALLOC,
+	MS_FN_CALLOC,
+	MS_FN_REALLOC,
+	MS_FN_REALLOCARRAY,
+	MS_FN_FREE,
+	MS_FN_POSIX_MEMALIGN,
+	MS_FN_ALIGNED_ALLOC,
+	MS_FN_MEMALIGN,
+	MS_FN_VALLOC,
+	MS_FN_PVALLOC,
+	MS_FN__COUNT,
+};
+
+enum ms_ev_type {
+	/* ptr == 0: the allocation failed (counted, nothing becomes live) */
+	MS_EV_ALLOC = 1,
+	MS_EV_FREE = 2,
+	/*
+	 * A completed realloc/reallocarray: old_ptr, requested size, and the
+	 * returned ptr. Its effect is ms_realloc_effect() on both sides.
+	 */
+	MS_EV_REALLOC = 3,
+};
+
+/* ms_event.flags */
+#define MS_EVF_STACK_TRUNC	(1u << 0)	/* deeper than MS_MAX_STACK */
+#define MS_EVF_STACK_ERR	(1u << 1)	/* no stack could be captured */
+#define MS_EVF_LIVE_FULL	(1u << 2)	/* kernel live table was full */
+
+/*
+ * One record. A fixed header, then nr_frames user return addresses,
+ * innermost first (frames[0] is the immediate caller of the allocator).
+ * Producers may send only the used part of frames[]: a record is
+ * ms_event_size(nr_frames) bytes long.
+ */
+struct ms_event {
+	__u16 type;		/* enum ms_ev_type */
+	__u16 fn;		/* enum ms_fn */
+	__u16 nr_frames;
+	__u16 flags;		/* MS_EVF_* */
+	__u32 pid;		/* tgid */
+	__u32 tid;
+	__u64 ts_ns;		/* CLOCK_MONOTONIC, when the call returned */
+	__u64 seq;		/* kernel sequence of the new block, 0 if none */
+	__u64 ptr;		/* new block, or the block freed */
+	__u64 size;		/* requested bytes */
+	__u64 old_ptr;		/* realloc: the block passed in */
+	__u64 old_seq;		/* realloc: seq of old_ptr at entry, 0 unknown */
+	__u64 frames[MS_MAX_STACK];
+};
+
+#define MS_EVENT_HDR_SIZE	((unsigned long)&((struct ms_event *)0)->frames)
+
+static inline unsigned long ms_event_size(unsigned int nr_frames)
+{
+	return MS_EVENT_HDR_SIZE + (unsigned long)nr_frames * sizeof(__u64);
+}
+
+/*
+ * Exact per-process counters kept in the kernel. They hold even when the
+ * ring buffer drops records, so a report can show both views and say
+ * which one lost data.
+ */
+struct ms_counters {
+	__u64 allocs;		/* successful allocations (realloc moves count) */
+	__u64 frees;		/* frees of known blocks */
+	__u64 alloc_bytes;
+	__u64 free_bytes;
+	__u64 live_bytes;
+	__u64 live_blocks;
+	__u64 peak_bytes;
+	__u64 peak_ns;		/* CLOCK_MONOTONIC of the peak */
+	__u64 failed_allocs;	/* allocator returned NULL */
+	__u64 unknown_frees;	/* free of a pointer not allocated under trace */
+	__u64 nested_calls;	/* probed calls inside another probed call */
+	__u64 lost_events;	/* ring buffer full: record not delivered */
+	__u64 stack_errors;	/* user stack could not be read */
+	__u64 live_full;	/* kernel live table full: counters inexact */
+	__u64 seq;		/* last block sequence handed out */
+};
+
+/*
+ * What a completed realloc did, as glibc defines it: realloc(NULL, n) is
+ * malloc(n); realloc(p, 0) frees p and returns NULL; a NULL return for
+ * n > 0 failed and left p alone; any other return moved (or kept) p.
+ */
+enum ms_realloc_effect {
+	MS_RE_ALLOC,		/* old_ptr was NULL: plain allocation of ret */
+	MS_RE_FREE,		/* size 0: old_ptr freed, nothing new */
+	MS_RE_FAILED,		/* NULL for size > 0: old_ptr still live */
+	MS_RE_MOVE,		/* old_ptr released, ret live (may be equal) */
+};
+
+static inline enum ms_realloc_effect
+ms_realloc_effect(__u64 old_ptr, __u64 size, __u64 ret)
+{
+	if (!old_ptr)
+		return ret ? MS_RE_ALLOC : MS_RE_FAILED;
+	if (!ret)
+		return size ? MS_RE_FAILED : MS_RE_FREE;
+	return MS_RE_MOVE;
+}
+
+#endif /* MEMSCOPE_EVENTS_H */

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * Allocator probes. One entry program and one return program serve every
+ * allocation function: the attach cookie says which function (enum ms_fn)
+ * a hit belongs to, so adding an allocator is a table row in userspace,
+ * not a new program here.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "events.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* Set between open and load. */
+const volatile __u32 targ_tgid = 0;
+/* Force a consumer wakeup once this much is waiting in the ring. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+/* --mode=alloc: entry probes only, stacks taken at entry. */
+const volatile bool alloc_only = false;
+
+struct ms_counters counters = {};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 32 << 20);
+} events SEC(".maps");
+
+struct live_val {
+	__u64 size;
+	__u64 seq;
+};
+
+/* Live blocks by address, for exact counters; sized by userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u64);
+	__type(value, struct live_val);
+} live SEC(".maps");
+
+/* The probed call a thread is inside, if any. */
+struct inflight {
+	__u64 size;
+	__u64 arg;		/* realloc: old ptr; posix_memalign: memptr */
+	__u64 old_seq;
+	__u32 fn;
+	__u32 depth;		/* >1: a probed call nested in another */
+};
+
+/* Task storage: no hash lookup on the hot path, freed when threads exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+static __always_inline bool is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+}
+
+static __always_inline void live_bytes_add(__u64 size, __u64 now)
+{
+	__u64 live = __sync_add_and_fetch(&counters.live_bytes, size);
+	__u64 peak;
+
+	__sync_fetch_and_add(&counters.live_blocks, 1);
+	/* Bounded CAS: another CPU raising the peak past us ends the race. */
+	for (int i = 0; i < 8; i++) {
+		peak = counters.peak_bytes;
+		if (live <= peak)
+			break;
+		if (__sync_val_compare_and_swap(&counters.peak_bytes, peak,
+						live) == peak) {
+			counters.peak_ns = now;
+			break;
+		}
+	}
+}
+
+static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
+				       __u16 *flags)
+{
+	struct live_val v = { .size = size };
+
+	v.seq = __sync_add_and_fetch(&counters.seq, 1);
+	__sync_fetch_and_add(&counters.allocs, 1);
+	__sync_fetch_and_add(&counters.alloc_bytes, size);
+	if (bpf_map_update_elem(&live, &ptr, &v, BPF_ANY)) {
+		__sync_fetch_and_add(&counters.live_full, 1);
+		*flags |= MS_EVF_LIVE_FULL;
+		return v.seq;
+	}
+	live_bytes_add(size, now);
+	return v.seq;
+}
+
+/*
+ * Release a block. With want_seq set, only the block that had that sequence
+ * when the call began: another thread may have been handed the same address
+ * since (realloc frees the old block before it returns).
+ */
+static __always_inline void block_release(__u64 ptr, __u64 want_seq)
+{
+	struct live_val *v = bpf_map_lookup_elem(&live, &ptr);
+	__u64 size;
+
+	if (!v) {
+		__sync_fetch_and_add(&counters.unknown_frees, 1);
+		return;
+	}
+	if (want_seq && v->seq != want_seq)
+		return;
+	size = v->size;
+	if (bpf_map_delete_elem(&live, &ptr))
+		return;
+	__sync_fetch_and_add(&counters.frees, 1);
+	__sync_fetch_and_add(&counters.free_bytes, size);
+	__sync_fetch_and_sub(&counters.live_bytes, size);
+	__sync_fetch_and_sub(&counters.live_blocks, 1);
+}
+
+/* A free carries no stack: reserve only the header for it. */
+static __always_inline struct ms_event *event_reserve(bool with_stack)
+{
+	struct ms_event *e = bpf_ringbuf_reserve(&events,
+			with_stack ? sizeof(*e) : MS_EVENT_HDR_SIZE, 0);
+
+	if (!e)
+		__sync_fetch_and_add(&counters.lost_events, 1);
+	return e;
+}
+
+static __always_inline void event_submit(struct ms_event *e)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	/* The consumer drains on a short timer; wake it only when filling. */
+	bpf_ringbuf_submit(e, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+						      BPF_RB_NO_WAKEUP);
+}
+
+/*
+ * at_entry: the probe sits where *sp is still the return address, so the
+ * immediate caller comes from there; the frame-pointer walk from the
+ * allocator's own frame would skip it (glibc has no frame pointers).
+ * At return, the walk starts in the caller and frames[0] is already it.
+ */
+static __always_inline void stack_fill(struct pt_regs *ctx,
+				       struct ms_event *e, bool at_entry)
+{
+	long n = bpf_get_stack(ctx, e->frames, sizeof(e->frames),
+			       BPF_F_USER_STACK);
+
+	if (n <= 0) {
+		e->nr_frames = 0;
+		e->flags |= MS_EVF_STACK_ERR;
+		__sync_fetch_and_add(&counters.stack_errors, 1);
+		return;
+	}
+	e->nr_frames = n / sizeof(__u64);
+	if (e->nr_frames >= MS_MAX_STACK)
+		e->flags |= MS_EVF_STACK_TRUNC;
+	if (at_entry &&
+	    bpf_probe_read_user(&e->frames[0], sizeof(__u64),
+				(void *)PT_REGS_SP(ctx))) {
+		e->flags |= MS_EVF_STACK_ERR;
+		__sync_fetch_and_add(&counters.stack_errors, 1);
+	}
+}
+
+static __always_inline void event_fill(struct ms_event *e, __u16 type,
+				       __u16 fn, __u64 now)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	e->type = type;
+	e->fn = fn;
+	e->flags = 0;
+	e->pid = id >> 32;
+	e->tid = (__u32)id;
+	e->ts_ns = now;
+	e->seq = 0;
+	e->ptr = 0;
+	e->size = 0;
+	e->old_ptr = 0;
+	e->old_seq = 0;
+}
+
+static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
+				      struct inflight *st)
+{
+	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx);
+	__u64 a3 = PT_REGS_PARM3(ctx);
+
+	st->arg = 0;
+	st->old_seq = 0;
+	switch (fn) {
+	case MS_FN_CALLOC:
+		st->size = a1 * a2;
+		break;
+	case MS_FN_REALLOC:
+		st->arg = a1;
+		st->size = a2;
+		break;
+	case MS_FN_REALLOCARRAY:
+		st->arg = a1;
+		st->size = a2 * a3;
+		break;
+	case MS_FN_POSIX_MEMALIGN:
+		st->arg = a1;
+		st->size = a3;
+		break;
+	case MS_FN_ALIGNED_ALLOC:
+	case MS_FN_MEMALIGN:
+		st->size = a2;
+		break;
+	default:	/* malloc, valloc, pvalloc */
+		st->size = a1;
+		break;
+	}
+	if (st->arg && (fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY)) {
+		struct live_val *v = bpf_map_lookup_elem(&live, &st->arg);
+
+		st->old_seq = v ? v->seq : 0;
+	}
+}
+
+/* --mode=alloc: the whole record at entry; no pointer, nothing live. */
+static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
+					  struct inflight *st)
+{
+	__u64 now = bpf_ktime_get_ns();
+	struct ms_event *e;
+
+	__sync_fetch_and_add(&counters.allocs, 1);
+	__sync_fetch_and_add(&counters.alloc_bytes, st->size);
+	e = event_reserve(true);
+	if (!e)
+		return;
+	event_fill(e, MS_EV_ALLOC, fn, now);
+	e->size = st->size;
+	e->old_ptr = st->arg;
+	stack_fill(ctx, e, true);
+	event_submit(e);
+}
+
+SEC("uprobe")
+int ms_alloc_enter(struct pt_regs *ctx)
+{
+	__u32 fn = bpf_get_attach_cookie(ctx);
+	struct inflight *st;
+
+	if (!is_target())
+		return 0;
+	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 0;
+	if (alloc_only) {
+		struct inflight args = {};
+
+		args_read(ctx, fn, &args);
+		alloc_profile(ctx, fn, &args);
+		return 0;
+	}
+	if (st->depth++) {
+		__sync_fetch_and_add(&counters.nested_calls, 1);
+		return 0;
+	}
+	st->fn = fn;
+	args_read(ctx, fn, st);
+	return 0;
+}
+
+SEC("uretprobe")
+int ms_alloc_return(struct pt_regs *ctx)
+{
+	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0;
+	struct inflight *st;
+	struct ms_event *e;
+	__u16 flags = 0;
+	__u32 fn;
+
+	if (!is_target())
+		return 0;
+	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	/* No state: the call began before we attached. */
+	if (!st || !st->depth)
+		return 0;
+	if (--st->depth)
+		return 0;
+	now = bpf_ktime_get_ns();
+	fn = st->fn;
+	ptr = ret;
+	if (fn == MS_FN_POSIX_MEMALIGN) {
+		ptr = 0;
+		if (ret == 0 && bpf_probe_read_user(&ptr, sizeof(ptr),
+						    (void *)st->arg))
+			ptr = 0;
+	}
+
+	if (fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY) {
+		switch (ms_realloc_effect(st->arg, st->size, ptr)) {
+		case MS_RE_MOVE:
+			block_release(st->arg, st->old_seq);
+			seq = block_new(ptr, st->size, now, &flags);
+			break;
+		case MS_RE_FREE:
+			block_release(st->arg, st->old_seq);
+			break;
+		case MS_RE_ALLOC:
+			seq = block_new(ptr, st->size, now, &flags);
+			break;
+		case MS_RE_FAILED:
+			__sync_fetch_and_add(&counters.failed_allocs, 1);
+			break;
+		}
+	} else if (ptr) {
+		seq = block_new(ptr, st->size, now, &flags);
+	} else {
+		__sync_fetch_and_add(&counters.failed_allocs, 1);
+	}
+
+	e = event_reserve(true);
+	if (!e)
+		return 0;
+	event_fill(e, fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY ?
+		      MS_EV_REALLOC : MS_EV_ALLOC, fn, now);
+	e->flags = flags;
+	e->seq = seq;
+	e->ptr = ptr;
+	e->size = st->size;
+	e->old_ptr = st->arg;
+	e->old_seq = st->old_seq;
+	stack_fill(ctx, e, false);
+	event_submit(e);
+	return 0;
+}
+
+SEC("uprobe")
+int ms_free_enter(struct pt_regs *ctx)
+{
+	__u64 ptr = PT_REGS_PARM1(ctx);
+	struct inflight *st;
+	struct ms_event *e;
+
+	if (!is_target() || !ptr)
+		return 0;
+	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	if (st && st->depth) {
+		__sync_fetch_and_add(&counters.nested_calls, 1);
+		return 0;
+	}
+	block_release(ptr, 0);
+	e = event_reserve(false);
+	if (!e)
+		return 0;
+	event_fill(e, MS_EV_FREE, MS_FN_FREE, bpf_ktime_get_ns());
+	e->ptr = ptr;
+	e->nr_frames = 0;
+	event_submit(e);
+	return 0;
+}

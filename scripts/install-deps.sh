@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs what building and testing memscope-bpf needs, from Debian's
+# packages. Idempotent and quiet when nothing is missing.
+set -eu
+
+PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
+libcriterion-dev systemtap-sdt-dev pkg-config make gcc python3 \
+libclang-rt-14-dev binutils"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing; run as root or install them" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * ELF function lookup for probe placement. libbpf 1.1 resolves only plain,
+ * unique STT_FUNC names; this finds versioned names (malloc@@GLIBC_2.2.5),
+ * weak aliases and names from .symtab as well as .dynsym, and gives the
+ * file offset a uprobe needs.
+ */
+#ifndef MEMSCOPE_ELFSYM_H
+#define MEMSCOPE_ELFSYM_H
+
+#include <stddef.h>
+#include <linux/types.h>
+
+struct elf_file;
+
+struct elf_func {
+	__u64 vaddr;		/* st_value */
+	__u64 size;		/* st_size, 0 if unknown */
+	__u64 file_offset;	/* where the code is in the file: uprobe offset */
+};
+
+/* Opens path (may be a /proc/PID/root/... path). NULL with errno set. */
+struct elf_file *elf_file__open(const char *path);
+void elf_file__free(struct elf_file *f);
+
+/*
+ * Finds a defined function (STT_FUNC or STT_GNU_IFUNC, any binding) named
+ * name, ignoring any @VERSION suffix; .dynsym first, then .symtab.
+ * 0, or -ENOENT when the file does not define it.
+ */
+int elf_file__find_func(struct elf_file *f, const char *name,
+			struct elf_func *out);
+
+/* Copies len bytes at a file offset (prologue decoding). 0 or -errno. */
+int elf_file__read(struct elf_file *f, __u64 file_offset, void *buf,
+		   size_t len);
+
+/* GNU build-id as lowercase hex into buf (>= 41 bytes); -ENOENT if none. */
+int elf_file__build_id(struct elf_file *f, char *buf, size_t len);
+
+/* 1 if the file has a .symtab or .dynsym with defined functions. */
+int elf_file__has_symbols(struct elf_file *f);
+
+#endif /* MEMSCOPE_ELFSYM_H */

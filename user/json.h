@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * A small streaming JSON writer. Strings from traced programs are hostile:
+ * every string is escaped, and bytes that are not valid UTF-8 are written
+ * as U+FFFD, so the output is always valid JSON.
+ */
+#ifndef MEMSCOPE_JSON_H
+#define MEMSCOPE_JSON_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+struct json;
+
+struct json *json__new(FILE *f, bool pretty);
+/* 0, or -EIO if any write failed or the nesting was unbalanced. Frees j. */
+int json__free(struct json *j);
+
+void json_obj_begin(struct json *j);
+void json_obj_end(struct json *j);
+void json_arr_begin(struct json *j);
+void json_arr_end(struct json *j);
+void json_key(struct json *j, const char *key);
+void json_str(struct json *j, const char *s);	/* NULL writes null */
+void json_u64(struct json *j, __u64 v);
+void json_s64(struct json *j, long long v);
+void json_double(struct json *j, double v);
+void json_bool(struct json *j, bool v);
+void json_null(struct json *j);
+
+#endif /* MEMSCOPE_JSON_H */

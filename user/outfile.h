@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Reports are written whole or not at all: into a temporary file beside
+ * the destination, renamed over it only once everything is flushed.
+ */
+#ifndef MEMSCOPE_OUTFILE_H
+#define MEMSCOPE_OUTFILE_H
+
+#include <stdio.h>
+
+struct outfile;
+
+/* NULL with errno set when the directory is not writable. */
+struct outfile *outfile__new(const char *path);
+FILE *outfile__stream(struct outfile *o);
+/* Flushes, syncs and renames; on any error removes the temporary. Frees o. */
+int outfile__commit(struct outfile *o);
+/* Removes the temporary. Frees o. */
+void outfile__abort(struct outfile *o);
+
+#endif /* MEMSCOPE_OUTFILE_H */

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/* A snapshot of /proc/PID/maps. */
+#ifndef MEMSCOPE_PROCMAPS_H
+#define MEMSCOPE_PROCMAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <linux/types.h>
+
+struct procmap {
+	__u64 start;
+	__u64 end;
+	__u64 offset;		/* file offset of start */
+	__u64 inode;
+	dev_t dev;
+	char perms[5];		/* "r-xp" */
+	const char *path;	/* as the target sees it; NULL when anonymous */
+};
+
+struct procmaps;
+
+/* Reads /proc/PID/maps now. NULL with errno set (ESRCH: no such process). */
+struct procmaps *procmaps__read(int pid);
+/* Same, from any file in the maps format (tests). */
+struct procmaps *procmaps__read_file(const char *path);
+void procmaps__free(struct procmaps *m);
+
+size_t procmaps__count(const struct procmaps *m);
+const struct procmap *procmaps__get(const struct procmaps *m, size_t i);
+/* The mapping that contains addr, or NULL. */
+const struct procmap *procmaps__find(const struct procmaps *m, __u64 addr);
+
+#endif /* MEMSCOPE_PROCMAPS_H */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The event store: the only owner of live state. It applies ms_event
+ * records (from the ring buffer or a recording) and keeps the live blocks,
+ * one interned record per distinct call stack with its aggregates, and the
+ * exact peak with what was live at it, grouped by stack.
+ */
+#ifndef MEMSCOPE_STORE_H
+#define MEMSCOPE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "events.h"
+
+struct store;
+
+struct store_summary {
+	__u64 events;		/* records applied */
+	__u64 allocs;		/* blocks that became live (realloc moves count) */
+	__u64 frees;		/* known blocks released */
+	__u64 alloc_bytes;
+	__u64 free_bytes;
+	__u64 live_allocs;
+	__u64 live_bytes;
+	__u64 peak_bytes;
+	__u64 peak_ns;		/* ts_ns (CLOCK_MONOTONIC) of the peak, 0 none */
+	__u64 failed_allocs;	/* allocator returned NULL */
+	__u64 unknown_frees;	/* free/realloc of an address not live here */
+	__u64 replaced;		/* alloc at a live address: old one dropped */
+	__u64 first_ns;		/* ts_ns of the first/last record applied */
+	__u64 last_ns;
+};
+
+/* One distinct call stack and what was allocated from it. */
+struct store_site {
+	const __u64 *frames;	/* innermost first */
+	__u32 nr_frames;
+	__u32 flags;		/* MS_EVF_STACK_* seen on this stack */
+	__u64 allocs;		/* all allocations from here */
+	__u64 alloc_bytes;
+	__u64 live_count;	/* live now */
+	__u64 live_bytes;
+	__u64 peak_count;	/* live at the peak */
+	__u64 peak_bytes;
+};
+
+struct store_block {
+	__u64 ptr;
+	__u64 size;
+	__u64 seq;
+	__u64 ts_ns;		/* when it was allocated */
+	__u32 stack_id;
+	__u32 tid;
+};
+
+struct store *store__new(void);
+void store__free(struct store *s);
+
+/* Apply one record; -EINVAL for a malformed one (nothing changes). */
+int store__apply(struct store *s, const struct ms_event *e);
+
+const struct store_summary *store__summary(const struct store *s);
+
+/* Stacks are numbered 0..store__nr_stacks()-1 in order of first sight. */
+__u32 store__nr_stacks(const struct store *s);
+int store__site(const struct store *s, __u32 stack_id, struct store_site *out);
+
+/* Calls cb for each live block until it returns non-zero (returned). */
+int store__for_each_live(const struct store *s,
+			 int (*cb)(const struct store_block *b, void *ctx),
+			 void *ctx);
+
+/* Bytes of heap the store itself holds, for the bytes-per-block budget. */
+size_t store__mem_bytes(const struct store *s);
+
+#endif /* MEMSCOPE_STORE_H */

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Lazy symbolization of user addresses of one process, cached per object
+ * (device + inode) and per address. It keeps an open descriptor of every
+ * executable object it has seen mapped, so it still works after the
+ * target has exited, and opens objects through /proc/PID/root so a process
+ * in another mount namespace resolves against its own files.
+ */
+#ifndef MEMSCOPE_SYMBOLIZER_H
+#define MEMSCOPE_SYMBOLIZER_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+struct symbolizer;
+
+struct sym_frame {
+	__u64 addr;		/* as captured */
+	const char *function;	/* NULL when unknown */
+	const char *file;	/* source file, NULL without debug info */
+	int line;		/* 0 without debug info */
+	const char *object;	/* path of the mapped object, NULL if none */
+	__u64 object_offset;	/* ELF virtual address inside object */
+};
+
+/* Does not read anything yet: the first cover() does. NULL + errno. */
+struct symbolizer *symbolizer__new(int pid);
+void symbolizer__free(struct symbolizer *s);
+
+/*
+ * Makes sure the mappings that contain these addresses are known, reading
+ * /proc/PID/maps again (and opening new objects) when one is not. Call it
+ * while the target is alive, for every new stack. 0, or -errno when the
+ * maps cannot be read (e.g. -ESRCH: the process is gone).
+ */
+int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n);
+
+/*
+ * Resolves addr, a return address (the lookup uses addr - 1 so the call
+ * instruction's line is found). Strings stay valid until free. Always
+ * fills out; out->function is NULL when nothing is known.
+ */
+void symbolizer__resolve(struct symbolizer *s, __u64 addr,
+			 struct sym_frame *out);
+
+#endif /* MEMSCOPE_SYMBOLIZER_H */
