@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "elfsym.h"
+#include "events.h"
+#include "procmaps.h"
+#include "prologue.h"
+
+/* Bytes of a prologue worth decoding to place a probe. */
+#define PROLOGUE_BYTES	32
+
+enum fn_kind {
+	FN_ALLOC,	/* entry + return */
+	FN_FREE,	/* entry only, first argument is the pointer */
+};
+
+static const struct alloc_fn {
+	const char *name;
+	enum ms_fn fn;
+	enum fn_kind kind;
+} alloc_fns[] = {
+	{ "malloc",		MS_FN_MALLOC,		FN_ALLOC },
+	{ "calloc",		MS_FN_CALLOC,		FN_ALLOC },
+	{ "realloc",		MS_FN_REALLOC,		FN_ALLOC },
+	{ "reallocarray",	MS_FN_REALLOCARRAY,	FN_ALLOC },
+	{ "free",		MS_FN_FREE,		FN_FREE },
+	{ "posix_memalign",	MS_FN_POSIX_MEMALIGN,	FN_ALLOC },
+	{ "aligned_alloc",	MS_FN_ALIGNED_ALLOC,	FN_ALLOC },
+	{ "memalign",		MS_FN_MEMALIGN,		FN_ALLOC },
+	{ "valloc",		MS_FN_VALLOC,		FN_ALLOC },
+	{ "pvalloc",		MS_FN_PVALLOC,		FN_ALLOC },
+};
+
+#define NR_ALLOC_FNS	(sizeof(alloc_fns) / sizeof(alloc_fns[0]))
+
+/* One object we probed, so a second mapping of it is not probed again. */
+struct seen_object {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct attach {
+	struct attach_progs progs;
+	int pid;
+	bool alloc_only;
+
+	struct bpf_link **links;
+	size_t nr_links, cap_links;
+	struct report_probe *probes;
+	size_t nr_probes, cap_probes;
+	struct seen_object *seen;
+	size_t nr_seen, cap_seen;
+
+	char error[512];
+};
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	p = realloc(*arr, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = n;
+	return 0;
+}
+
+struct attach *attach__new(const struct attach_progs *progs, int pid,
+			   bool alloc_only)
+{
+	struct attach *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->progs = *progs;
+	a->pid = pid;
+	a->alloc_only = alloc_only;
+	return a;
+}
+
+void attach__free(struct attach *a)
+{
+	size_t i;
+
+	if (!a)
+		return;
+	for (i = 0; i < a->nr_links; i++)
+		bpf_link__destroy(a->links[i]);
+	for (i = 0; i < a->nr_probes; i++) {
+		free((char *)a->probes[i].object);
+		free((char *)a->probes[i].symbol);
+	}
+	free(a->links);
+	free(a->probes);
+	free(a->seen);
+	free(a);
+}
+
+const struct report_probe *attach__probes(const struct attach *a, size_t *nr)
+{
+	*nr = a->nr_probes;
+	return a->probes;
+}
+
+const char *attach__error(const struct attach *a)
+{
+	return a->error;
+}
+
+static int set_error(struct attach *a, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int set_error(struct attach *a, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(a->error, sizeof(a->error), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static int link_add(struct attach *a, struct bpf_link *l)
+{
+	if (grow((void **)&a->links, &a->cap_links, a->nr_links + 1,
+		 sizeof(*a->links))) {
+		bpf_link__destroy(l);
+		return -ENOMEM;
+	}
+	a->links[a->nr_links++] = l;
+	return 0;
+}
+
+static int probe_note(struct attach *a, const char *object, const char *sym,
+		      __u64 offset, const struct prologue_site *site,
+		      bool is_return)
+{
+	struct report_probe *p;
+
+	if (grow((void **)&a->probes, &a->cap_probes, a->nr_probes + 1,
+		 sizeof(*a->probes)))
+		return -ENOMEM;
+	p = &a->probes[a->nr_probes];
+	p->object = strdup(object);
+	p->symbol = strdup(sym);
+	if (!p->object || !p->symbol) {
+		free((char *)p->object);
+		free((char *)p->symbol);
+		return -ENOMEM;
+	}
+	p->offset = offset;
+	p->func_offset = site->offset;
+	p->is_return = is_return;
+	p->emulated = site->emulated;
+	a->nr_probes++;
+	return 0;
+}
+
+static int probe_one(struct attach *a, struct bpf_program *prog,
+		     const char *open_path, const char *display,
+		     const char *sym, __u64 offset,
+		     const struct prologue_site *site, enum ms_fn fn,
+		     bool is_return)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = is_return,
+		    .bpf_cookie = fn);
+	struct bpf_link *l;
+	int err;
+
+	l = bpf_program__attach_uprobe_opts(prog, a->pid, open_path, offset,
+					    &uo);
+	if (!l) {
+		err = -errno;
+		if (err == -ESRCH)
+			return set_error(a, err, "no such process");
+		return set_error(a, err, "cannot probe %s in %s at 0x%llx: %s",
+				 sym, display, (unsigned long long)offset,
+				 strerror(-err));
+	}
+	err = link_add(a, l);
+	if (!err)
+		err = probe_note(a, display, sym, offset, site, is_return);
+	return err;
+}
+
+/* Where a probe goes: the prologue decides, given what the program reads. */
+static void place(struct elf_file *ef, const struct elf_func *f,
+		  unsigned int needs, struct prologue_site *site)
+{
+	unsigned char code[PROLOGUE_BYTES];
+	size_t len = sizeof(code);
+
+	if (f->size && f->size < len)
+		len = f->size;
+	if (elf_file__read(ef, f->file_offset, code, len)) {
+		site->offset = 0;
+		site->emulated = false;
+		return;
+	}
+	prologue__place(code, len, needs, site);
+}
+
+/*
+ * Probes every allocator function path defines. Two names at one address
+ * (memalign/aligned_alloc) are one probe. Returns how many functions were
+ * probed, or -errno.
+ */
+static int probe_object(struct attach *a, const char *open_path,
+			const char *display)
+{
+	__u64 done[NR_ALLOC_FNS];
+	struct elf_file *ef;
+	size_t i, j, nr_done = 0;
+	int err = 0;
+
+	ef = elf_file__open(open_path);
+	if (!ef)
+		return set_error(a, -errno, "cannot read %s: %s", display,
+				 strerror(errno));
+	for (i = 0; i < NR_ALLOC_FNS; i++) {
+		const struct alloc_fn *af = &alloc_fns[i];
+		struct prologue_site site;
+		struct elf_func f;
+		__u64 off;
+
+		if (af->kind == FN_FREE && a->alloc_only)
+			continue;
+		if (elf_file__find_func(ef, af->name, &f))
+			continue;
+		for (j = 0; j < nr_done; j++)
+			if (done[j] == f.file_offset)
+				break;
+		if (j < nr_done)
+			continue;
+		done[nr_done++] = f.file_offset;
+
+		if (af->kind == FN_FREE)
+			place(ef, &f, PROLOGUE_ARGS | PROLOGUE_SKIP_NULL_CHECK,
+			      &site);
+		else
+			place(ef, &f, PROLOGUE_ARGS | PROLOGUE_RET_AT_SP,
+			      &site);
+		off = f.file_offset + site.offset;
+
+		if (af->kind == FN_FREE) {
+			err = probe_one(a, a->progs.free, open_path, display,
+					af->name, off, &site, af->fn, false);
+		} else {
+			err = probe_one(a, a->progs.enter, open_path, display,
+					af->name, off, &site, af->fn, false);
+			if (!err && !a->alloc_only)
+				err = probe_one(a, a->progs.ret, open_path,
+						display, af->name, off, &site,
+						af->fn, true);
+		}
+		if (err)
+			break;
+	}
+	elf_file__free(ef);
+	return err ? err : (int)nr_done;
+}
+
+/* True the first time this file is seen: mapped twice, probed once. */
+static int first_sight(struct attach *a, const char *path)
+{
+	struct stat st;
+	size_t i;
+
+	if (stat(path, &st))
+		return -errno;
+	for (i = 0; i < a->nr_seen; i++)
+		if (a->seen[i].dev == st.st_dev && a->seen[i].ino == st.st_ino)
+			return 0;
+	if (grow((void **)&a->seen, &a->cap_seen, a->nr_seen + 1,
+		 sizeof(*a->seen)))
+		return -ENOMEM;
+	a->seen[a->nr_seen].dev = st.st_dev;
+	a->seen[a->nr_seen].ino = st.st_ino;
+	a->nr_seen++;
+	return 1;
+}
+
+static int probe_path(struct attach *a, const char *open_path,
+		      const char *display)
+{
+	int n = first_sight(a, open_path);
+
+	if (n <= 0)
+		return n;
+	return probe_object(a, open_path, display);
+}
+
+int attach__process(struct attach *a)
+{
+	char open_path[PATH_MAX], exe[32];
+	struct procmaps *m;
+	size_t i, n;
+	int err = 0, found = 0, r;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", a->pid);
+	if (access(exe, F_OK) && errno == ENOENT) {
+		/* The directory is there but no executable: a kernel thread. */
+		snprintf(exe, sizeof(exe), "/proc/%d", a->pid);
+		if (access(exe, F_OK))
+			return set_error(a, -ESRCH, "no such process");
+		return set_error(a, -EPERM,
+				 "it is a kernel thread, which has no heap to trace");
+	}
+	m = procmaps__read(a->pid);
+	if (!m)
+		return set_error(a, -errno, "cannot read its memory map: %s",
+				 errno == ESRCH ? "no such process" :
+						  strerror(errno));
+	n = procmaps__count(m);
+	for (i = 0; i < n; i++) {
+		const struct procmap *pm = procmaps__get(m, i);
+
+		if (!pm->inode || !pm->path || pm->perms[2] != 'x')
+			continue;
+		snprintf(open_path, sizeof(open_path), "/proc/%d/root%s",
+			 a->pid, pm->path);
+		r = probe_path(a, open_path, pm->path);
+		/* A mapping that vanished or is unreadable is not an error. */
+		if (r == -ENOENT || r == -EACCES)
+			continue;
+		if (r < 0) {
+			err = r;
+			break;
+		}
+		found += r;
+	}
+	procmaps__free(m);
+	if (!err && !found)
+		err = set_error(a, -ENOENT,
+				"no allocator symbols (malloc, free...) in any object it maps; is it stripped and static?");
+	return err;
+}
+
+/* Finds name in the directories of a ':'-separated list. */
+static bool search_dirs(const char *list, const char *name, char *out,
+			size_t len)
+{
+	const char *p = list, *end;
+
+	while (p && *p) {
+		end = strchrnul(p, ':');
+		if (end > p) {
+			snprintf(out, len, "%.*s/%s", (int)(end - p), p, name);
+			if (!access(out, R_OK))
+				return true;
+		}
+		p = *end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/*
+ * The libc the dynamic linker will load, found the way it searches:
+ * LD_LIBRARY_PATH, then the multiarch and standard directories.
+ */
+static bool find_libc(char *out, size_t len)
+{
+	const char *env = getenv("LD_LIBRARY_PATH");
+
+	if (env && search_dirs(env, "libc.so.6", out, len))
+		return true;
+	return search_dirs("/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:"
+			   "/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu:"
+			   "/lib64:/usr/lib64:/lib:/usr/lib",
+			   "libc.so.6", out, len);
+}
+
+int attach__command(struct attach *a, const char *path)
+{
+	char libc[PATH_MAX], *preload, *tok, *save = NULL;
+	struct elf_file *ef;
+	bool dynamic;
+	int found, r;
+
+	ef = elf_file__open(path);
+	if (!ef)
+		return set_error(a, -errno, "cannot read %s: %s", path,
+				 strerror(errno));
+	dynamic = elf_file__is_dynamic(ef);
+	elf_file__free(ef);
+
+	/* A static build allocates through the executable alone. */
+	found = probe_path(a, path, path);
+	if (found < 0)
+		return found;
+	if (dynamic) {
+		/* Preloaded allocators interpose on libc's: probe them too. */
+		preload = getenv("LD_PRELOAD") ? strdup(getenv("LD_PRELOAD")) :
+						 NULL;
+		for (tok = preload ? strtok_r(preload, ": ", &save) : NULL;
+		     tok; tok = strtok_r(NULL, ": ", &save)) {
+			r = probe_path(a, tok, tok);
+			if (r > 0)
+				found += r;
+		}
+		free(preload);
+		if (!find_libc(libc, sizeof(libc)))
+			return set_error(a, -ENOENT,
+					 "no libc.so.6 found for %s", path);
+		r = probe_path(a, libc, libc);
+		if (r < 0)
+			return r;
+		found += r;
+	}
+	if (!found)
+		return set_error(a, -ENOENT,
+				 "no allocator symbols (malloc, free...) in %s%s",
+				 path, dynamic ? " or its libc" :
+				 ": a static build without symbols cannot be traced");
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * What to probe and where. The only module that reads ELF files and
+ * /proc/PID/maps for probing: it finds the objects a process allocates
+ * through, the allocator functions they define, places each probe on the
+ * cheapest safe instruction, and attaches the BPF programs there.
+ */
+#ifndef MEMSCOPE_ATTACH_H
+#define MEMSCOPE_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "report.h"
+
+struct bpf_program;
+struct attach;
+
+struct attach_progs {
+	struct bpf_program *enter;	/* allocation entry (cookie: ms_fn) */
+	struct bpf_program *ret;	/* allocation return */
+	struct bpf_program *free;	/* free entry */
+};
+
+struct attach *attach__new(const struct attach_progs *progs, int pid,
+			   bool alloc_only);
+/* Detaches every probe. */
+void attach__free(struct attach *a);
+
+/*
+ * A running process: every executable object it maps that defines an
+ * allocator function. 0, or -errno (-ESRCH gone, -ENOENT: no allocator
+ * symbols in any mapped object, -EPERM: a kernel thread).
+ */
+int attach__process(struct attach *a);
+
+/*
+ * A process about to exec path: its executable when it defines the
+ * allocator itself (static builds), else the libc the dynamic linker will
+ * load and any LD_PRELOAD objects. 0 or -errno.
+ */
+int attach__command(struct attach *a, const char *path);
+
+/* The probes attached so far, for -v and the report. */
+const struct report_probe *attach__probes(const struct attach *a, size_t *nr);
+
+/* One line naming what failed, for the caller's error message. */
+const char *attach__error(const struct attach *a);
+
+#endif /* MEMSCOPE_ATTACH_H */

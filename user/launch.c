@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "launch.h"
+
+struct launch {
+	pid_t pid;
+	int go_fd;		/* write end: one byte lets the child exec */
+	int err_fd;		/* read end: the child's errno if exec failed */
+	bool started;
+	enum launch_state state;
+	int status;
+	char path[PATH_MAX];
+};
+
+static bool runnable(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK);
+}
+
+/* execvp's search, done up front so attach knows which file will run. */
+static int resolve(const char *cmd, char out[PATH_MAX])
+{
+	const char *path = getenv("PATH"), *p, *end;
+
+	if (strchr(cmd, '/')) {
+		if (!runnable(cmd))
+			return access(cmd, F_OK) ? -ENOENT : -EACCES;
+		if (!realpath(cmd, out))
+			return -errno;
+		return 0;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path; *p; p = *end ? end + 1 : end) {
+		char cand[PATH_MAX];
+
+		end = strchrnul(p, ':');
+		snprintf(cand, sizeof(cand), "%.*s/%s",
+			 end > p ? (int)(end - p) : 1, end > p ? p : ".", cmd);
+		if (runnable(cand) && realpath(cand, out))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+static void child(int go, int err, char *const argv[], const char *path)
+{
+	sigset_t none;
+	char c;
+	int e;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (read(go, &c, 1) != 1)
+		_exit(127);
+	close(go);
+	execv(path, argv);
+	e = errno;
+	if (write(err, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+struct launch *launch__new(char *const argv[])
+{
+	struct launch *l = calloc(1, sizeof(*l));
+	int go[2], err[2], e;
+
+	if (!l)
+		return NULL;
+	e = resolve(argv[0], l->path);
+	if (e)
+		goto err_free;
+	if (pipe2(go, O_CLOEXEC)) {
+		e = -errno;
+		goto err_free;
+	}
+	if (pipe2(err, O_CLOEXEC)) {
+		e = -errno;
+		goto err_go;
+	}
+	l->pid = fork();
+	if (l->pid < 0) {
+		e = -errno;
+		goto err_err;
+	}
+	if (l->pid == 0) {
+		close(go[1]);
+		close(err[0]);
+		child(go[0], err[1], argv, l->path);
+	}
+	close(go[0]);
+	close(err[1]);
+	l->go_fd = go[1];
+	l->err_fd = err[0];
+	l->state = LAUNCH_RUNNING;
+	return l;
+
+err_err:
+	close(err[0]);
+	close(err[1]);
+err_go:
+	close(go[0]);
+	close(go[1]);
+err_free:
+	free(l);
+	errno = -e;
+	return NULL;
+}
+
+void launch__free(struct launch *l)
+{
+	if (!l)
+		return;
+	if (!l->started && l->state != LAUNCH_EXITED) {
+		kill(l->pid, SIGKILL);
+		waitpid(l->pid, NULL, 0);
+	} else if (l->state == LAUNCH_EXITING) {
+		launch__resume(l);
+	}
+	/* A running tracee is detached by the kernel when we exit. */
+	if (l->go_fd >= 0)
+		close(l->go_fd);
+	if (l->err_fd >= 0)
+		close(l->err_fd);
+	free(l);
+}
+
+int launch__pid(const struct launch *l)
+{
+	return l->pid;
+}
+
+const char *launch__path(const struct launch *l)
+{
+	return l->path;
+}
+
+int launch__status(const struct launch *l)
+{
+	return l->status;
+}
+
+int launch__start(struct launch *l)
+{
+	ssize_t n;
+	int e = 0;
+
+	/* Only the exit event: no other stops, signals pass straight on. */
+	if (ptrace(PTRACE_SEIZE, l->pid, 0, PTRACE_O_TRACEEXIT))
+		return -errno;
+	l->started = true;
+	if (write(l->go_fd, "g", 1) != 1)
+		return -errno;
+	close(l->go_fd);
+	l->go_fd = -1;
+	n = read(l->err_fd, &e, sizeof(e));
+	close(l->err_fd);
+	l->err_fd = -1;
+	if (n == sizeof(e)) {
+		waitpid(l->pid, &l->status, 0);
+		l->state = LAUNCH_EXITED;
+		return -e;
+	}
+	return 0;
+}
+
+void launch__resume(struct launch *l)
+{
+	if (l->state == LAUNCH_EXITING) {
+		ptrace(PTRACE_CONT, l->pid, 0, 0);
+		l->state = LAUNCH_RUNNING;
+	}
+}
+
+enum launch_state launch__poll(struct launch *l)
+{
+	int status, sig;
+	pid_t r;
+
+	while (l->state == LAUNCH_RUNNING) {
+		r = waitpid(l->pid, &status, WNOHANG | __WALL);
+		if (r <= 0)
+			break;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			l->status = status;
+			l->state = LAUNCH_EXITED;
+			break;
+		}
+		if (!WIFSTOPPED(status))
+			continue;
+		sig = WSTOPSIG(status);
+		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
+			l->state = LAUNCH_EXITING;
+			break;
+		}
+		if (status >> 16 == PTRACE_EVENT_STOP) {
+			/* Group stop (Ctrl-Z): stay stopped, as untraced. */
+			ptrace(PTRACE_LISTEN, l->pid, 0, 0);
+			continue;
+		}
+		/* A signal on its way to the child: deliver it. */
+		ptrace(PTRACE_CONT, l->pid, 0, sig);
+	}
+	return l->state;
+}

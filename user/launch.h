@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Running `memscope-bpf -- CMD`: the child is forked and held before exec
+ * so the probes are in place for its first allocation, and it is traced
+ * (PTRACE_SEIZE, exit events only) so that it stops once more at exit,
+ * with its memory map intact, for the final drain and symbolization.
+ */
+#ifndef MEMSCOPE_LAUNCH_H
+#define MEMSCOPE_LAUNCH_H
+
+#include <stdbool.h>
+
+struct launch;
+
+enum launch_state {
+	LAUNCH_RUNNING,
+	LAUNCH_EXITING,		/* stopped at exit: maps still readable */
+	LAUNCH_EXITED,		/* reaped: status is valid */
+};
+
+/*
+ * Finds argv[0] (PATH search like execvp) and forks a child that waits.
+ * NULL with errno set (ENOENT, EACCES: the command cannot be run).
+ */
+struct launch *launch__new(char *const argv[]);
+/* Kills a child that never started; detaches from a running one. */
+void launch__free(struct launch *l);
+
+int launch__pid(const struct launch *l);
+/* The resolved executable path. */
+const char *launch__path(const struct launch *l);
+
+/* Lets the child exec. 0, or -errno if exec failed (child reaped). */
+int launch__start(struct launch *l);
+
+/*
+ * Reaps or handles pending state changes (call on SIGCHLD). Signals meant
+ * for the child are passed on. Returns the state.
+ */
+enum launch_state launch__poll(struct launch *l);
+/* Lets a child stopped at exit finish exiting. */
+void launch__resume(struct launch *l);
+/* Wait status, valid in LAUNCH_EXITED. */
+int launch__status(const struct launch *l);
+
+#endif /* MEMSCOPE_LAUNCH_H */

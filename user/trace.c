@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "memscope.skel.h"
+#include "trace.h"
+
+/* Past this much unread data the kernel wakes the consumer at once. */
+#define RING_WAKEUP_FRACTION	4
+
+struct tracer {
+	struct memscope_bpf *skel;
+	struct ring_buffer *rb;
+	struct attach *attach;
+	tracer_event_fn on_event;
+	void *ctx;
+	__u64 drops;
+	char error[512];
+};
+
+static int ring_sample(void *ctx, void *data, size_t size)
+{
+	struct tracer *t = ctx;
+	const struct ms_event *e = data;
+
+	if (size < MS_EVENT_HDR_SIZE || e->nr_frames > MS_MAX_STACK ||
+	    size < ms_event_size(e->nr_frames)) {
+		t->drops++;
+		return 0;
+	}
+	if (t->on_event(t->ctx, e))
+		t->drops++;
+	return 0;
+}
+
+struct tracer *tracer__new(const struct tracer_opts *o)
+{
+	struct tracer *t = calloc(1, sizeof(*t));
+	struct attach_progs progs;
+	int err;
+
+	if (!t)
+		return NULL;
+	t->on_event = o->on_event;
+	t->ctx = o->ctx;
+	t->skel = memscope_bpf__open();
+	if (!t->skel) {
+		err = -errno;
+		goto err_free;
+	}
+	t->skel->rodata->targ_tgid = o->pid;
+	t->skel->rodata->alloc_only = o->alloc_only;
+	t->skel->rodata->wakeup_bytes =
+		bpf_map__max_entries(t->skel->maps.events) /
+		RING_WAKEUP_FRACTION;
+	if (o->max_live) {
+		err = bpf_map__set_max_entries(t->skel->maps.live, o->max_live);
+		if (err)
+			goto err_skel;
+	}
+	err = memscope_bpf__load(t->skel);
+	if (err)
+		goto err_skel;
+	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events),
+				 ring_sample, t, NULL);
+	if (!t->rb) {
+		err = -errno;
+		goto err_skel;
+	}
+	progs.enter = t->skel->progs.ms_alloc_enter;
+	progs.ret = t->skel->progs.ms_alloc_return;
+	progs.free = t->skel->progs.ms_free_enter;
+	t->attach = attach__new(&progs, o->pid, o->alloc_only);
+	if (!t->attach) {
+		err = -ENOMEM;
+		goto err_rb;
+	}
+	return t;
+
+err_rb:
+	ring_buffer__free(t->rb);
+err_skel:
+	memscope_bpf__destroy(t->skel);
+err_free:
+	free(t);
+	errno = -err;
+	return NULL;
+}
+
+void tracer__free(struct tracer *t)
+{
+	if (!t)
+		return;
+	/* Detach before the maps go, so no probe fires into a dying ring. */
+	attach__free(t->attach);
+	ring_buffer__free(t->rb);
+	memscope_bpf__destroy(t->skel);
+	free(t);
+}
+
+int tracer__attach_process(struct tracer *t)
+{
+	return attach__process(t->attach);
+}
+
+int tracer__attach_command(struct tracer *t, const char *path)
+{
+	return attach__command(t->attach, path);
+}
+
+const char *tracer__error(const struct tracer *t)
+{
+	return attach__error(t->attach);
+}
+
+int tracer__fd(const struct tracer *t)
+{
+	return ring_buffer__epoll_fd(t->rb);
+}
+
+int tracer__drain(struct tracer *t)
+{
+	return ring_buffer__consume(t->rb);
+}
+
+void tracer__counters(const struct tracer *t, struct ms_counters *out)
+{
+	/* .bss is mmapped: a racy but tear-free read of each counter. */
+	memcpy(out, (const void *)&t->skel->bss->counters, sizeof(*out));
+}
+
+__u64 tracer__drops(const struct tracer *t)
+{
+	return t->drops;
+}
+
+const struct report_probe *tracer__probes(const struct tracer *t, size_t *nr)
+{
+	return attach__probes(t->attach, nr);
+}
