@@ -447,6 +447,7 @@ static void resolve_frame(void *ctx, __u64 addr, struct report_frame *out)
 	out->file = f.file;
 	out->line = f.line;
 	out->object = f.object;
+	out->object_offset = f.object_offset;
 }
 
 static char *join_cmd(char **cmd)

@@ -20,6 +20,7 @@ struct report_frame {
 	const char *file;	/* NULL: no debug info */
 	int line;
 	const char *object;	/* NULL: address in no known mapping */
+	__u64 object_offset;	/* ELF address inside object, when object */
 };
 
 /* A group of blocks with one call stack. */
@@ -91,6 +92,9 @@ struct report *report__build(const struct store *st,
 			     const struct report_probe *probes, size_t nr_probes,
 			     const struct report_opts *opts);
 void report__free(struct report *r);
+
+/* A CLOCK_MONOTONIC time as ns since tracing began, 0 if not after it. */
+__u64 report__since_start(const struct report *r, __u64 ts_ns);
 
 /* Human-readable report. 0 or -errno. */
 int report__write_text(const struct report *r, FILE *f);

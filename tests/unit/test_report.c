@@ -1,0 +1,746 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The report model built from a real store fed with hand-made records,
+ * and its text and JSON forms.
+ *
+ * The trace (ms after the start, stacks A..E):
+ *    100 alloc A p1 100      1000 free p2          2200 alloc E p10 100
+ *    200 alloc B p2 300      1100 alloc A p5 100        (peak: 700 bytes)
+ *    300 alloc C p3 50       1200 alloc B p6 200   3000 free p7
+ *    400 alloc C p4 50       1300 alloc C p7 50    3100 realloc B p6->p11 250
+ *                            1400 alloc C p8 50    3200 free unknown
+ *                            2000 free p1          3300 alloc A fails
+ *                            2100 alloc D p9 100
+ *
+ * Live at the end: A 100/1 (oldest 1100), B 250/1 (3100), C 150/3 (300),
+ * D 100/1 (2100, no stack), E 100/1 (2200, stack cut at MS_MAX_STACK).
+ * At the peak: A 100/1, B 200/1, C 200/4, D 100/1, E 100/1.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <criterion/criterion.h>
+#include "report.h"
+#include "store.h"
+
+#define START_NS	1000000000ull
+#define MS		1000000ull
+#define AT(ms)		(START_NS + (ms) * MS)
+
+static const __u64 stack_a[] = { 0x1000, 0x2000, 0x3000 };
+static const __u64 stack_b[] = { 0x1100, 0x2000, 0x3000 };
+static const __u64 stack_c[] = { 0x1200, 0x3000 };
+/* stack E: MS_MAX_STACK frames from here, 0x10 apart */
+#define DEEP_BASE	0x5000ull
+
+#define HOSTILE_FN	"evil\"name\x01</script>"
+#define NR_ADDRS	(5 + MS_MAX_STACK)	/* distinct frame addresses */
+
+struct fake_resolver {
+	int calls;
+	int calls_per_addr[NR_ADDRS];
+	/* reused by every call, like a resolver whose strings do not last */
+	char fn[64], file[64], obj[64];
+};
+
+static struct fake_resolver res;
+
+static int addr_slot(__u64 addr)
+{
+	static const __u64 named[] = { 0x1000, 0x1100, 0x1200, 0x2000, 0x3000 };
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		if (named[i] == addr)
+			return i;
+	}
+	cr_assert(addr >= DEEP_BASE && addr < DEEP_BASE + 0x10 * MS_MAX_STACK,
+		  "resolver asked for unexpected address 0x%llx",
+		  (unsigned long long)addr);
+	return 5 + (int)((addr - DEEP_BASE) / 0x10);
+}
+
+static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+{
+	struct fake_resolver *fr = ctx;
+
+	fr->calls++;
+	fr->calls_per_addr[addr_slot(addr)]++;
+	switch (addr) {
+	case 0x1000:
+		snprintf(fr->fn, sizeof(fr->fn), "%s", HOSTILE_FN);
+		snprintf(fr->file, sizeof(fr->file), "a.c");
+		out->function = fr->fn;
+		out->file = fr->file;
+		out->line = 10;
+		break;
+	case 0x1100:
+		snprintf(fr->fn, sizeof(fr->fn), "b_alloc");
+		snprintf(fr->file, sizeof(fr->file), "b.c");
+		out->function = fr->fn;
+		out->file = fr->file;
+		out->line = 20;
+		break;
+	case 0x1200:
+		snprintf(fr->fn, sizeof(fr->fn), "c_alloc");
+		snprintf(fr->obj, sizeof(fr->obj), "/lib/libc.so.6");
+		out->function = fr->fn;
+		out->object = fr->obj;
+		out->object_offset = 0x1234;
+		break;
+	case 0x2000:
+		snprintf(fr->obj, sizeof(fr->obj), "/lib/libfoo.so");
+		out->object = fr->obj;
+		out->object_offset = 0x42;
+		break;
+	case 0x3000:
+		break;
+	default:
+		snprintf(fr->fn, sizeof(fr->fn), "deep_%llu",
+			 (unsigned long long)(addr - DEEP_BASE) / 0x10);
+		out->function = fr->fn;
+	}
+}
+
+static void apply(struct store *s, __u16 type, __u64 ms, __u64 ptr,
+		  __u64 size, __u64 old_ptr, const __u64 *frames, __u16 nr,
+		  __u16 flags)
+{
+	struct ms_event e = {
+		.type = type, .fn = MS_FN_MALLOC, .pid = 4242, .tid = 4242,
+		.ts_ns = AT(ms), .ptr = ptr, .size = size, .old_ptr = old_ptr,
+		.nr_frames = nr, .flags = flags,
+	};
+	int err;
+
+	if (nr)
+		memcpy(e.frames, frames, nr * sizeof(*frames));
+	err = store__apply(s, &e);
+	cr_assert_eq(err, 0, "store__apply at %llu ms: %d",
+		     (unsigned long long)ms, err);
+}
+
+#define ALLOC(s, ms, p, n, st) \
+	apply(s, MS_EV_ALLOC, ms, p, n, 0, st, sizeof(st) / sizeof(*st), 0)
+#define FREE(s, ms, p)	apply(s, MS_EV_FREE, ms, p, 0, 0, NULL, 0, 0)
+
+static struct store *make_store(void)
+{
+	struct store *s = store__new();
+	__u64 deep[MS_MAX_STACK];
+	int i;
+
+	cr_assert_not_null(s, "store__new: %s", strerror(errno));
+	for (i = 0; i < MS_MAX_STACK; i++)
+		deep[i] = DEEP_BASE + 0x10 * i;
+
+	ALLOC(s, 100, 0xa1, 100, stack_a);
+	ALLOC(s, 200, 0xa2, 300, stack_b);
+	ALLOC(s, 300, 0xa3, 50, stack_c);
+	ALLOC(s, 400, 0xa4, 50, stack_c);
+	FREE(s, 1000, 0xa2);
+	ALLOC(s, 1100, 0xa5, 100, stack_a);
+	ALLOC(s, 1200, 0xa6, 200, stack_b);
+	ALLOC(s, 1300, 0xa7, 50, stack_c);
+	ALLOC(s, 1400, 0xa8, 50, stack_c);
+	FREE(s, 2000, 0xa1);
+	apply(s, MS_EV_ALLOC, 2100, 0xa9, 100, 0, NULL, 0, MS_EVF_STACK_ERR);
+	apply(s, MS_EV_ALLOC, 2200, 0xaa, 100, 0, deep, MS_MAX_STACK,
+	      MS_EVF_STACK_TRUNC);
+	FREE(s, 3000, 0xa7);
+	apply(s, MS_EV_REALLOC, 3100, 0xab, 250, 0xa6, stack_b, 3, 0);
+	FREE(s, 3200, 0xdead);
+	ALLOC(s, 3300, 0, 100, stack_a);
+	return s;
+}
+
+static const struct report_probe probes[] = {
+	{ .object = "/lib/libc.so.6", .symbol = "malloc", .offset = 0x9a0e0,
+	  .func_offset = 0 },
+	{ .object = "/lib/libc.so.6", .symbol = "malloc", .offset = 0x9a1f3,
+	  .func_offset = 0x113, .is_return = true, .emulated = true },
+};
+
+static struct report_target target = {
+	.pid = 4242, .mode = "default", .start_ns = START_NS,
+	.duration_ns = 10000 * MS,
+};
+
+static struct report *build(struct store *s, size_t top,
+			    const struct ms_counters *kernel)
+{
+	struct report_opts opts = {
+		.top = top, .resolve = fake_resolve, .resolve_ctx = &res,
+	};
+	struct report *r;
+
+	memset(&res, 0, sizeof(res));
+	r = report__build(s, &target, kernel, probes, 2, &opts);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	/* the resolver's strings die here; the report must not care */
+	memset(res.fn, 'X', sizeof(res.fn) - 1);
+	memset(res.file, 'X', sizeof(res.file) - 1);
+	memset(res.obj, 'X', sizeof(res.obj) - 1);
+	return r;
+}
+
+static void expect_site(const struct report_site *s, const char *name,
+			__u64 count, __u64 bytes, __u64 first_addr)
+{
+	cr_expect_eq(s->count, count, "site %s: count %llu, want %llu", name,
+		     (unsigned long long)s->count, (unsigned long long)count);
+	cr_expect_eq(s->bytes, bytes, "site %s: bytes %llu, want %llu", name,
+		     (unsigned long long)s->bytes, (unsigned long long)bytes);
+	if (!first_addr) {
+		cr_expect_eq(s->nr_frames, 0, "site %s: has frames", name);
+		return;
+	}
+	cr_assert_gt(s->nr_frames, 0, "site %s: no frames", name);
+	cr_expect_eq(s->frames[0].addr, first_addr,
+		     "site %s: innermost frame 0x%llx, want 0x%llx", name,
+		     (unsigned long long)s->frames[0].addr,
+		     (unsigned long long)first_addr);
+}
+
+Test(report, leaks_grouped_sorted_with_oldest)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, 0, NULL);
+	const struct report_site *l = r->leaks;
+
+	cr_assert_eq(r->nr_leaks, 5, "nr_leaks %zu, want 5", r->nr_leaks);
+	/* bytes desc, then count desc, then first seen stack */
+	expect_site(&l[0], "B", 1, 250, 0x1100);
+	expect_site(&l[1], "C", 3, 150, 0x1200);
+	expect_site(&l[2], "A", 1, 100, 0x1000);
+	expect_site(&l[3], "D", 1, 100, 0);
+	expect_site(&l[4], "E", 1, 100, DEEP_BASE);
+	cr_expect_eq(l[0].oldest_ns, 3100 * MS);
+	cr_expect_eq(l[1].oldest_ns, 300 * MS);
+	cr_expect_eq(l[2].oldest_ns, 1100 * MS);
+	cr_expect_eq(l[3].oldest_ns, 2100 * MS);
+	cr_expect_eq(l[4].oldest_ns, 2200 * MS);
+	cr_expect_eq(l[3].flags, MS_EVF_STACK_ERR);
+	cr_expect_eq(l[4].flags, MS_EVF_STACK_TRUNC);
+	cr_expect_eq(l[4].nr_frames, MS_MAX_STACK);
+	cr_expect_eq(l[1].nr_frames, 2);
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, oldest_is_the_earliest_live_block)
+{
+	struct store *s = store__new();
+	struct report *r;
+
+	cr_assert_not_null(s);
+	/* records may arrive out of time order across CPUs */
+	ALLOC(s, 900, 0xb1, 10, stack_a);
+	ALLOC(s, 500, 0xb2, 10, stack_a);
+	ALLOC(s, 700, 0xb3, 10, stack_a);
+	/* a stack with nothing left live is no leak */
+	ALLOC(s, 800, 0xb4, 10, stack_b);
+	FREE(s, 1000, 0xb4);
+	r = report__build(s, &target, NULL, NULL, 0, NULL);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	cr_assert_eq(r->nr_leaks, 1);
+	cr_expect_eq(r->leaks[0].count, 3);
+	/* neither the first nor the last block seen */
+	cr_expect_eq(r->leaks[0].oldest_ns, 500 * MS, "oldest %llu ns",
+		     (unsigned long long)r->leaks[0].oldest_ns);
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, oldest_clamped_at_start)
+{
+	struct store *s = make_store();
+	struct report_target late = target;
+	struct report *r;
+
+	late.start_ns = AT(1000);
+	r = report__build(s, &late, NULL, NULL, 0, NULL);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	cr_assert_eq(r->nr_leaks, 5);
+	cr_expect_eq(r->leaks[1].oldest_ns, 0, "C began before the start");
+	cr_expect_eq(r->leaks[0].oldest_ns, 2100 * MS);
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, peak_by_stack)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, 0, NULL);
+	const struct report_site *p = r->peak;
+
+	cr_expect_eq(r->summary.peak_bytes, 700);
+	cr_expect_eq(report__since_start(r, r->summary.peak_ns), 2200 * MS);
+	cr_assert_eq(r->nr_peak, 5, "nr_peak %zu, want 5", r->nr_peak);
+	expect_site(&p[0], "C", 4, 200, 0x1200);
+	expect_site(&p[1], "B", 1, 200, 0x1100);
+	expect_site(&p[2], "A", 1, 100, 0x1000);
+	expect_site(&p[3], "D", 1, 100, 0);
+	expect_site(&p[4], "E", 1, 100, DEEP_BASE);
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, top_limits_both_lists)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, 2, NULL);
+
+	cr_assert_eq(r->nr_leaks, 2);
+	cr_assert_eq(r->nr_peak, 2);
+	expect_site(&r->leaks[0], "B", 1, 250, 0x1100);
+	expect_site(&r->leaks[1], "C", 3, 150, 0x1200);
+	expect_site(&r->peak[0], "C", 4, 200, 0x1200);
+	expect_site(&r->peak[1], "B", 1, 200, 0x1100);
+	/* only the frames of kept sites are resolved */
+	cr_expect_eq(res.calls, 4, "resolver called %d times, want 4",
+		     res.calls);
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, frames_resolved_once_and_copied)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, 0, NULL);
+	const struct report_frame *a = r->leaks[2].frames;
+	const struct report_frame *c = r->leaks[1].frames;
+	int i;
+
+	cr_expect_eq(res.calls, NR_ADDRS, "resolver called %d times for %d "
+		     "addresses", res.calls, NR_ADDRS);
+	for (i = 0; i < NR_ADDRS; i++)
+		cr_expect_eq(res.calls_per_addr[i], 1,
+			     "address #%d resolved %d times", i,
+			     res.calls_per_addr[i]);
+
+	cr_expect_str_eq(a[0].function, HOSTILE_FN);
+	cr_expect_str_eq(a[0].file, "a.c");
+	cr_expect_eq(a[0].line, 10);
+	cr_expect_null(a[1].function);
+	cr_expect_str_eq(a[1].object, "/lib/libfoo.so");
+	cr_expect_eq(a[1].object_offset, 0x42);
+	cr_expect_null(a[2].object);
+	cr_expect_eq(a[2].addr, 0x3000);
+	cr_expect_str_eq(c[0].function, "c_alloc");
+	cr_expect_null(c[0].file);
+	cr_expect_str_eq(r->leaks[4].frames[63].function, "deep_63");
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, without_resolver_only_addresses)
+{
+	struct store *s = make_store();
+	struct report *r = report__build(s, &target, NULL, NULL, 0, NULL);
+	const struct report_frame *fr;
+
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	cr_assert_eq(r->nr_leaks, 5);
+	fr = &r->leaks[0].frames[0];
+	cr_expect_eq(fr->addr, 0x1100);
+	cr_expect(!fr->function && !fr->file && !fr->object && !fr->line,
+		  "unresolved frame has symbol data");
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, copies_summary_kernel_target_probes)
+{
+	struct store *s = make_store();
+	struct ms_counters k = { .allocs = 20, .lost_events = 9 };
+	char cmd[] = "prog --flag";
+	struct report_target t = target;
+	struct report_probe pr[2];
+	char sym[] = "malloc";
+	struct report *r;
+
+	memcpy(pr, probes, sizeof(pr));
+	pr[1].symbol = sym;
+	t.command = cmd;
+	r = report__build(s, &t, &k, pr, 2, NULL);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	memset(cmd, 'X', sizeof(cmd) - 1);
+	memset(sym, 'X', sizeof(sym) - 1);
+
+	cr_expect_str_eq(r->target.command, "prog --flag");
+	cr_expect_str_eq(r->target.mode, "default");
+	cr_expect(r->have_kernel);
+	cr_expect_eq(r->kernel.allocs, 20);
+	cr_expect_eq(r->kernel.lost_events, 9);
+	cr_expect_eq(r->summary.allocs, 11);
+	cr_expect_eq(r->summary.frees, 4);
+	cr_expect_eq(r->summary.live_allocs, 7);
+	cr_expect_eq(r->summary.live_bytes, 700);
+	cr_expect_eq(r->summary.failed_allocs, 1);
+	cr_expect_eq(r->summary.unknown_frees, 1);
+	cr_assert_eq(r->nr_probes, 2);
+	cr_expect_str_eq(r->probes[1].symbol, "malloc");
+	cr_expect_eq(r->probes[1].func_offset, 0x113);
+	cr_expect(r->probes[1].is_return && r->probes[1].emulated);
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, build_rejects_bad_arguments)
+{
+	struct store *s = make_store();
+
+	errno = 0;
+	cr_expect_null(report__build(NULL, &target, NULL, NULL, 0, NULL));
+	cr_expect_eq(errno, EINVAL);
+	errno = 0;
+	cr_expect_null(report__build(s, NULL, NULL, NULL, 0, NULL));
+	cr_expect_eq(errno, EINVAL);
+	errno = 0;
+	cr_expect_null(report__build(s, &target, NULL, NULL, 1, NULL));
+	cr_expect_eq(errno, EINVAL);
+	store__free(s);
+}
+
+static char *text_of(const struct report *r)
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+	int err;
+
+	cr_assert_not_null(f);
+	err = report__write_text(r, f);
+	fclose(f);
+	cr_assert_eq(err, 0, "report__write_text: %d", err);
+	return buf;
+}
+
+static void expect_has(const char *hay, const char *needle, const char *what)
+{
+	cr_expect_not_null(strstr(hay, needle),
+			   "%s: \"%s\" missing from:\n%s", what, needle, hay);
+}
+
+Test(report, text_has_sections_sites_and_frames)
+{
+	struct store *s = make_store();
+	struct report_target t = target;
+	struct report *r;
+	char *txt;
+
+	t.command = "prog --flag";
+	r = report__build(s, &t, NULL, NULL, 0, &(struct report_opts){
+		.resolve = fake_resolve, .resolve_ctx = &res });
+	cr_assert_not_null(r);
+	txt = text_of(r);
+
+	expect_has(txt, "memscope-bpf report: pid 4242 (prog --flag), "
+		   "traced for 10.000 s, mode default\n", "header");
+	expect_has(txt, "captured", "label");
+	expect_has(txt, "  allocations    11, 1.3 KiB (1350 bytes)\n", "totals");
+	expect_has(txt, "  live now       7 blocks, 700 bytes\n", "live");
+	expect_has(txt, "  peak           700 bytes at 2.200 s\n", "peak");
+	expect_has(txt, "\nTop leaking call sites (live at end)\n"
+		   "  #1  250 bytes in 1 block, oldest allocated at 3.100 s "
+		   "(age 6.900 s)\n"
+		   "        b_alloc (b.c:20)\n"
+		   "        /lib/libfoo.so+0x42\n"
+		   "        0x3000\n"
+		   "  #2  150 bytes in 3 blocks", "first leak");
+	expect_has(txt, "        c_alloc (/lib/libc.so.6+0x1234)\n", "object");
+	expect_has(txt, "        evil\"name\\x01</script> (a.c:10)\n",
+		   "control characters shown, not sent");
+	expect_has(txt, "  #4  100 bytes in 1 block, oldest allocated at "
+		   "2.100 s (age 7.900 s)\n"
+		   "        (no stack captured)\n", "no stack");
+	expect_has(txt, "        deep_11 (0x50b0)\n"
+		   "        ... 52 more frames\n"
+		   "        (stack cut at 64 frames)\n", "truncated");
+	expect_has(txt, "\nTop call sites at the peak\n"
+		   "  #1  200 bytes in 4 blocks\n", "peak section");
+	cr_expect_null(strstr(txt, "WARNING"), "warning without loss:\n%s",
+		       txt);
+	cr_expect_null(strstr(txt, "Kernel counters"),
+		       "kernel line without kernel counters:\n%s", txt);
+	free(txt);
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, text_warns_about_lost_events)
+{
+	struct store *s = make_store();
+	struct ms_counters k = {
+		.allocs = 30, .live_bytes = 900, .peak_bytes = 1000,
+		.lost_events = 12,
+	};
+	struct report *r = build(s, 1, &k);
+	char *txt;
+
+	txt = text_of(r);
+	expect_has(txt, "\nWARNING: report is incomplete: 12 events lost "
+		   "(ring buffer full); kernel counters at the end are exact\n",
+		   "warning");
+	expect_has(txt, "\nKernel counters (exact) vs captured: allocs 30 vs "
+		   "11, live bytes 900 vs 700, peak bytes 1000 vs 700\n",
+		   "kernel line");
+	free(txt);
+
+	k.lost_events = 0;
+	k.live_full = 2;
+	r->kernel = k;
+	r->consumer_drops = 5;
+	txt = text_of(r);
+	expect_has(txt, "\nWARNING: report is incomplete: 2 allocations missed "
+		   "by the full kernel live table, 5 records dropped by "
+		   "userspace; kernel counters are inexact too\n",
+		   "live table warning");
+	expect_has(txt, "Kernel counters (inexact)", "inexact kernel line");
+	free(txt);
+	report__free(r);
+	store__free(s);
+}
+
+/*
+ * A strict JSON syntax check (RFC 8259), enough to know the report parses;
+ * it also refuses raw '<', which must never reach an HTML <script>.
+ */
+static void skip_ws(const char **p)
+{
+	while (**p == ' ' || **p == '\n' || **p == '\t' || **p == '\r')
+		(*p)++;
+}
+
+static bool parse_value(const char **p, int depth);
+
+static bool parse_string(const char **p)
+{
+	const char *s = *p + 1;
+	int i;
+
+	for (; *s != '"'; s++) {
+		if ((unsigned char)*s < 0x20 || *s == '<')
+			return false;
+		if (*s != '\\')
+			continue;
+		s++;
+		if (*s == 'u') {
+			for (i = 1; i <= 4; i++) {
+				if (!strchr("0123456789abcdefABCDEF", s[i]) ||
+				    !s[i])
+					return false;
+			}
+			s += 4;
+		} else if (!*s || !strchr("\"\\/bfnrt", *s)) {
+			return false;
+		}
+	}
+	*p = s + 1;
+	return true;
+}
+
+static bool parse_digits(const char **p)
+{
+	const char *s = *p;
+
+	while (**p >= '0' && **p <= '9')
+		(*p)++;
+	return *p > s;
+}
+
+static bool parse_number(const char **p)
+{
+	if (**p == '-')
+		(*p)++;
+	if (**p == '0')
+		(*p)++;
+	else if (!parse_digits(p))
+		return false;
+	if (**p == '.' && (++(*p), !parse_digits(p)))
+		return false;
+	if (**p == 'e' || **p == 'E') {
+		(*p)++;
+		if (**p == '+' || **p == '-')
+			(*p)++;
+		return parse_digits(p);
+	}
+	return true;
+}
+
+static bool parse_members(const char **p, int depth, char close, bool keys)
+{
+	(*p)++;
+	skip_ws(p);
+	if (**p == close) {
+		(*p)++;
+		return true;
+	}
+	for (;;) {
+		if (keys) {
+			if (**p != '"' || !parse_string(p))
+				return false;
+			skip_ws(p);
+			if (*(*p)++ != ':')
+				return false;
+		}
+		if (!parse_value(p, depth + 1))
+			return false;
+		skip_ws(p);
+		if (**p == close) {
+			(*p)++;
+			return true;
+		}
+		if (*(*p)++ != ',')
+			return false;
+		skip_ws(p);
+	}
+}
+
+static bool parse_value(const char **p, int depth)
+{
+	static const char *const words[] = { "true", "false", "null" };
+	size_t i;
+
+	if (depth > 64)
+		return false;
+	skip_ws(p);
+	if (**p == '{')
+		return parse_members(p, depth, '}', true);
+	if (**p == '[')
+		return parse_members(p, depth, ']', false);
+	if (**p == '"')
+		return parse_string(p);
+	for (i = 0; i < 3; i++) {
+		if (!strncmp(*p, words[i], strlen(words[i]))) {
+			*p += strlen(words[i]);
+			return true;
+		}
+	}
+	return parse_number(p);
+}
+
+static void expect_valid_json(const char *doc)
+{
+	const char *p = doc;
+	bool ok = parse_value(&p, 0);
+
+	skip_ws(&p);
+	cr_expect(ok && !*p, "invalid JSON at offset %td: \"%.40s\"", p - doc,
+		  p);
+}
+
+static char tmpdir[] = "/tmp/memscope-report-XXXXXX";
+static char json_path[PATH_MAX];
+
+static void setup_dir(void)
+{
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	snprintf(json_path, sizeof(json_path), "%s/report.json", tmpdir);
+}
+
+static void remove_dir(void)
+{
+	unlink(json_path);
+	rmdir(tmpdir);
+}
+
+static char *json_of(const struct report *r)
+{
+	char *buf;
+	long len;
+	FILE *f;
+	int err;
+
+	err = report__write_json(r, json_path);
+	cr_assert_eq(err, 0, "report__write_json: %d", err);
+	f = fopen(json_path, "r");
+	cr_assert_not_null(f, "%s: %s", json_path, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = calloc(1, len + 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, len, f), (size_t)len);
+	fclose(f);
+	return buf;
+}
+
+Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
+{
+	struct store *s = make_store();
+	struct ms_counters k = { .allocs = 30, .lost_events = 12,
+				 .peak_ns = AT(2500), .live_full = 1 };
+	struct report *r = build(s, 0, &k);
+	char *doc;
+
+	r->consumer_drops = 3;
+	doc = json_of(r);
+	expect_valid_json(doc);
+	expect_has(doc, "\n  \"schema\": \"memscope-bpf/report/1\",\n", "schema");
+	expect_has(doc, "\"tool\": {\n    \"name\": \"memscope-bpf\",\n"
+		   "    \"version\": \"", "tool");
+	expect_has(doc, "\"pid\": 4242,\n    \"command\": null,\n"
+		   "    \"mode\": \"default\",\n"
+		   "    \"duration_ns\": 10000000000,\n"
+		   "    \"exited\": false,\n    \"exit_status\": null\n",
+		   "target");
+	expect_has(doc, "\"summary\": {\n    \"source\": \"captured\",\n"
+		   "    \"allocs\": 11,", "summary");
+	expect_has(doc, "    \"peak_ns\": 2200000000,\n", "peak_ns since start");
+	expect_has(doc, "    \"lost_events\": 15,\n", "lost events + drops");
+	expect_has(doc, "\"kernel\": {\n    \"source\": \"captured\",\n"
+		   "    \"exact\": false,\n    \"allocs\": 30,", "kernel");
+	expect_has(doc, "    \"peak_ns\": 2500000000,\n", "kernel peak_ns");
+	expect_has(doc, "\"leaks\": [\n    {\n      \"source\": \"captured\",\n"
+		   "      \"count\": 1,\n      \"bytes\": 250,\n"
+		   "      \"oldest_ns\": 3100000000,\n"
+		   "      \"stack_truncated\": false,\n", "first leak");
+	expect_has(doc, "{\n          \"function\": null,\n"
+		   "          \"file\": null,\n          \"line\": 0,\n"
+		   "          \"object\": null,\n"
+		   "          \"addr\": \"0x3000\"\n        }", "bare frame");
+	expect_has(doc, "\"peak\": {\n    \"source\": \"captured\",\n"
+		   "    \"bytes\": 700,\n    \"ns\": 2200000000,\n"
+		   "    \"by_stack\": [\n      {\n        \"count\": 4,\n"
+		   "        \"bytes\": 200,", "peak");
+	expect_has(doc, "\"symbol\": \"malloc\",\n      \"offset\": 631283,\n"
+		   "      \"func_offset\": 275,\n      \"return\": true,\n"
+		   "      \"emulated\": true\n", "probe");
+	free(doc);
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, json_escapes_hostile_names, .init = setup_dir,
+     .fini = remove_dir)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, 0, NULL);
+	char *doc = json_of(r);
+
+	expect_valid_json(doc);
+	expect_has(doc, "\"function\": \"evil\\\"name\\u0001\\u003c/script"
+		   "\\u003e\",", "escaped function");
+	cr_expect_null(strstr(doc, "</script>"), "raw </script> in JSON");
+	expect_has(doc, "\"kernel\": null,", "no kernel counters");
+	expect_has(doc, "    \"lost_events\": 0,\n", "no loss");
+	free(doc);
+	report__free(r);
+	store__free(s);
+}
+
+Test(report, json_missing_directory_fails)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, 0, NULL);
+	int err = report__write_json(r, "/nonexistent-memscope/r.json");
+
+	cr_expect_eq(err, -ENOENT, "report__write_json: %d, want -ENOENT",
+		     err);
+	report__free(r);
+	store__free(s);
+}

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Builds the report model from the store: live blocks grouped by call
+ * stack, the sites that made the peak, and resolved frames.
+ *
+ * Everything the model points to lives in one arena owned by the report:
+ * the resolver's strings may die with the symbolizer (or the process), and
+ * a single owner makes report__free trivial. Frames are resolved through a
+ * per-address cache, because the sites of one program share most of their
+ * outer frames and resolving is the expensive part.
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "report.h"
+
+#define ARENA_CHUNK		(64 * 1024)
+#define CACHE_MIN		256
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size;
+	size_t used;
+	max_align_t data[];
+};
+
+struct cache_slot {
+	bool used;
+	struct report_frame frame;	/* strings already in the arena */
+};
+
+struct frame_cache {
+	struct cache_slot *slots;
+	size_t mask;		/* capacity - 1, capacity a power of two */
+	size_t used;
+};
+
+/* One candidate site: a stack id and what it holds. */
+struct cand {
+	__u32 stack_id;
+	__u64 count;
+	__u64 bytes;
+	__u64 oldest_ts;	/* live blocks: earliest allocation */
+};
+
+struct build {
+	const struct store *st;
+	struct report *r;
+	struct report_opts opts;
+	struct frame_cache cache;
+};
+
+/* Zeroed, aligned for any type; lives until report__free. */
+static void *arena_alloc(void **arena, size_t nmemb, size_t size)
+{
+	const size_t align = _Alignof(max_align_t);
+	struct arena_chunk *c = *arena;
+	size_t n, cap;
+	void *p;
+
+	if (__builtin_mul_overflow(nmemb, size, &n) || n > SIZE_MAX - align) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	n = (n + align - 1) & ~(align - 1);
+	if (!c || c->size - c->used < n) {
+		cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		c = calloc(1, sizeof(*c) + cap);
+		if (!c)
+			return NULL;
+		c->size = cap;
+		c->next = *arena;
+		*arena = c;
+	}
+	p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+static void arena_free(void *arena)
+{
+	struct arena_chunk *c = arena, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+}
+
+/* Replaces *s by a copy in the arena; NULL stays NULL. */
+static int arena_strdup(void **arena, const char **s)
+{
+	size_t len;
+	char *p;
+
+	if (!*s)
+		return 0;
+	len = strlen(*s) + 1;
+	p = arena_alloc(arena, len, 1);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, *s, len);
+	*s = p;
+	return 0;
+}
+
+__u64 report__since_start(const struct report *r, __u64 ts_ns)
+{
+	return ts_ns > r->target.start_ns ? ts_ns - r->target.start_ns : 0;
+}
+
+static size_t cache_home(const struct frame_cache *c, __u64 addr)
+{
+	/* Addresses differ in low bits; the product's upper half mixes them. */
+	return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 32) & c->mask;
+}
+
+static int cache_grow(struct frame_cache *c)
+{
+	size_t cap = c->slots ? (c->mask + 1) * 2 : CACHE_MIN;
+	struct frame_cache n = { .mask = cap - 1, .used = c->used };
+	size_t i, k;
+
+	n.slots = calloc(cap, sizeof(*n.slots));
+	if (!n.slots)
+		return -ENOMEM;
+	for (i = 0; c->slots && i <= c->mask; i++) {
+		if (!c->slots[i].used)
+			continue;
+		k = cache_home(&n, c->slots[i].frame.addr);
+		while (n.slots[k].used)
+			k = (k + 1) & n.mask;
+		n.slots[k] = c->slots[i];
+	}
+	free(c->slots);
+	*c = n;
+	return 0;
+}
+
+/* The frame for addr, resolved and copied into the arena at most once. */
+static int resolve_frame(struct build *b, __u64 addr, struct report_frame *out)
+{
+	struct frame_cache *c = &b->cache;
+	struct report_frame fr = { .addr = addr };
+	size_t k;
+	int err;
+
+	/* At most half full, so probing ends and stays short. */
+	if ((c->used + 1) * 2 > (c->slots ? c->mask + 1 : 0)) {
+		err = cache_grow(c);
+		if (err)
+			return err;
+	}
+	for (k = cache_home(c, addr); c->slots[k].used;
+	     k = (k + 1) & c->mask) {
+		if (c->slots[k].frame.addr == addr) {
+			*out = c->slots[k].frame;
+			return 0;
+		}
+	}
+
+	if (b->opts.resolve)
+		b->opts.resolve(b->opts.resolve_ctx, addr, &fr);
+	fr.addr = addr;
+	if (arena_strdup(&b->r->arena, &fr.function) ||
+	    arena_strdup(&b->r->arena, &fr.file) ||
+	    arena_strdup(&b->r->arena, &fr.object))
+		return -ENOMEM;
+	c->slots[k] = (struct cache_slot){ .used = true, .frame = fr };
+	c->used++;
+	*out = fr;
+	return 0;
+}
+
+static int fill_site(struct build *b, const struct cand *cd, bool live,
+		     struct report_site *out)
+{
+	struct store_site s;
+	__u32 i;
+	int err;
+
+	err = store__site(b->st, cd->stack_id, &s);
+	if (err)
+		return err;
+	out->count = cd->count;
+	out->bytes = cd->bytes;
+	out->oldest_ns = live ? report__since_start(b->r, cd->oldest_ts) : 0;
+	out->flags = s.flags & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR);
+	out->nr_frames = s.nr_frames;
+	if (!s.nr_frames)
+		return 0;
+	out->frames = arena_alloc(&b->r->arena, s.nr_frames,
+				  sizeof(*out->frames));
+	if (!out->frames)
+		return -ENOMEM;
+	for (i = 0; i < s.nr_frames; i++) {
+		err = resolve_frame(b, s.frames[i], &out->frames[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+struct live_ctx {
+	struct cand *cands;
+	__u32 nr;
+};
+
+static int add_live(const struct store_block *blk, void *ctx)
+{
+	struct live_ctx *lc = ctx;
+	struct cand *cd;
+
+	if (blk->stack_id >= lc->nr)
+		return -EINVAL;
+	cd = &lc->cands[blk->stack_id];
+	cd->count++;
+	cd->bytes += blk->size;
+	if (blk->ts_ns < cd->oldest_ts)
+		cd->oldest_ts = blk->ts_ns;
+	return 0;
+}
+
+/* cands[i] for stack i: what is live now, or what was live at the peak. */
+static int gather(const struct store *st, bool live, struct cand *cands,
+		  __u32 nr)
+{
+	struct live_ctx lc = { .cands = cands, .nr = nr };
+	struct store_site s;
+	__u32 i;
+	int err;
+
+	for (i = 0; i < nr; i++) {
+		cands[i] = (struct cand){
+			.stack_id = i,
+			.oldest_ts = UINT64_MAX,
+		};
+		if (live)
+			continue;
+		err = store__site(st, i, &s);
+		if (err)
+			return err;
+		cands[i].count = s.peak_count;
+		cands[i].bytes = s.peak_bytes;
+	}
+	return live ? store__for_each_live(st, add_live, &lc) : 0;
+}
+
+static int cand_cmp(const void *pa, const void *pb)
+{
+	const struct cand *a = pa, *b = pb;
+
+	if (a->bytes != b->bytes)
+		return a->bytes < b->bytes ? 1 : -1;
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	return a->stack_id < b->stack_id ? -1 : a->stack_id > b->stack_id;
+}
+
+/* The top sites by bytes: live now (leaks) or at the peak. */
+static int build_sites(struct build *b, bool live, struct report_site **out,
+		       size_t *nr_out)
+{
+	__u32 nr = store__nr_stacks(b->st);
+	struct cand *cands;
+	size_t i, n = 0;
+	int err;
+
+	cands = calloc(nr ? nr : 1, sizeof(*cands));
+	if (!cands)
+		return -ENOMEM;
+	err = gather(b->st, live, cands, nr);
+	if (err)
+		goto out;
+
+	for (i = 0; i < nr; i++) {
+		if (cands[i].count)
+			cands[n++] = cands[i];
+	}
+	qsort(cands, n, sizeof(*cands), cand_cmp);
+	if (b->opts.top && n > b->opts.top)
+		n = b->opts.top;
+	if (!n)
+		goto out;
+
+	*out = arena_alloc(&b->r->arena, n, sizeof(**out));
+	if (!*out) {
+		err = -ENOMEM;
+		goto out;
+	}
+	*nr_out = n;
+	for (i = 0; i < n && !err; i++)
+		err = fill_site(b, &cands[i], live, &(*out)[i]);
+out:
+	free(cands);
+	return err;
+}
+
+static int copy_probes(struct report *r, const struct report_probe *probes,
+		       size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return 0;
+	r->probes = arena_alloc(&r->arena, n, sizeof(*r->probes));
+	if (!r->probes)
+		return -ENOMEM;
+	memcpy(r->probes, probes, n * sizeof(*probes));
+	r->nr_probes = n;
+	for (i = 0; i < n; i++) {
+		if (arena_strdup(&r->arena, &r->probes[i].object) ||
+		    arena_strdup(&r->arena, &r->probes[i].symbol))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+struct report *report__build(const struct store *st,
+			     const struct report_target *target,
+			     const struct ms_counters *kernel,
+			     const struct report_probe *probes,
+			     size_t nr_probes, const struct report_opts *opts)
+{
+	struct build b = { .st = st };
+	struct report *r;
+	int err;
+
+	if (!st || !target || (nr_probes && !probes)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	b.r = r;
+	if (opts)
+		b.opts = *opts;
+
+	r->target = *target;
+	r->summary = *store__summary(st);
+	if (kernel) {
+		r->kernel = *kernel;
+		r->have_kernel = true;
+	}
+	err = arena_strdup(&r->arena, &r->target.command);
+	if (err)
+		goto err_free;
+	err = arena_strdup(&r->arena, &r->target.mode);
+	if (err)
+		goto err_free;
+	err = copy_probes(r, probes, nr_probes);
+	if (err)
+		goto err_free;
+	err = build_sites(&b, true, &r->leaks, &r->nr_leaks);
+	if (err)
+		goto err_free;
+	err = build_sites(&b, false, &r->peak, &r->nr_peak);
+	if (err)
+		goto err_free;
+	free(b.cache.slots);
+	return r;
+
+err_free:
+	free(b.cache.slots);
+	report__free(r);
+	errno = -err;
+	return NULL;
+}
+
+void report__free(struct report *r)
+{
+	if (!r)
+		return;
+	arena_free(r->arena);
+	free(r);
+}

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The JSON report, schema "memscope-bpf/report/1" (docs/report-schema.md).
+ * Times are ns since tracing began; every record carries its source label
+ * so later versions can add declared and inferred records beside these.
+ */
+#include <errno.h>
+#include "json.h"
+#include "outfile.h"
+#include "report.h"
+
+#ifndef MEMSCOPE_VERSION
+#define MEMSCOPE_VERSION	"unknown"
+#endif
+
+#define REPORT_SCHEMA		"memscope-bpf/report/1"
+#define SOURCE_CAPTURED		"captured"
+
+static void put_u64(struct json *j, const char *key, __u64 v)
+{
+	json_key(j, key);
+	json_u64(j, v);
+}
+
+static void put_str(struct json *j, const char *key, const char *s)
+{
+	json_key(j, key);
+	json_str(j, s);
+}
+
+static void put_bool(struct json *j, const char *key, bool v)
+{
+	json_key(j, key);
+	json_bool(j, v);
+}
+
+static void write_target(struct json *j, const struct report_target *t)
+{
+	json_key(j, "target");
+	json_obj_begin(j);
+	json_key(j, "pid");
+	json_s64(j, t->pid);
+	put_str(j, "command", t->command);
+	put_str(j, "mode", t->mode);
+	put_u64(j, "duration_ns", t->duration_ns);
+	put_bool(j, "exited", t->exited);
+	json_key(j, "exit_status");
+	if (t->exited)
+		json_s64(j, t->exit_status);
+	else
+		json_null(j);
+	json_obj_end(j);
+}
+
+static void write_summary(struct json *j, const struct report *r)
+{
+	const struct store_summary *s = &r->summary;
+	const struct ms_counters *k = r->have_kernel ? &r->kernel : NULL;
+
+	json_key(j, "summary");
+	json_obj_begin(j);
+	put_str(j, "source", SOURCE_CAPTURED);
+	put_u64(j, "allocs", s->allocs);
+	put_u64(j, "frees", s->frees);
+	put_u64(j, "alloc_bytes", s->alloc_bytes);
+	put_u64(j, "free_bytes", s->free_bytes);
+	put_u64(j, "live_allocs", s->live_allocs);
+	put_u64(j, "live_bytes", s->live_bytes);
+	put_u64(j, "peak_bytes", s->peak_bytes);
+	put_u64(j, "peak_ns", report__since_start(r, s->peak_ns));
+	put_u64(j, "failed_allocs", s->failed_allocs);
+	put_u64(j, "unknown_frees", s->unknown_frees);
+	put_u64(j, "replaced", s->replaced);
+	put_u64(j, "lost_events",
+		(k ? k->lost_events : 0) + r->consumer_drops);
+	put_u64(j, "stack_errors", k ? k->stack_errors : 0);
+	put_u64(j, "events", s->events);
+	json_obj_end(j);
+}
+
+static void write_kernel(struct json *j, const struct report *r)
+{
+	const struct ms_counters *k = &r->kernel;
+
+	json_key(j, "kernel");
+	if (!r->have_kernel) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	put_str(j, "source", SOURCE_CAPTURED);
+	/* A full kernel live table is the one thing that makes them inexact. */
+	put_bool(j, "exact", !k->live_full);
+	put_u64(j, "allocs", k->allocs);
+	put_u64(j, "frees", k->frees);
+	put_u64(j, "alloc_bytes", k->alloc_bytes);
+	put_u64(j, "free_bytes", k->free_bytes);
+	put_u64(j, "live_bytes", k->live_bytes);
+	put_u64(j, "live_blocks", k->live_blocks);
+	put_u64(j, "peak_bytes", k->peak_bytes);
+	put_u64(j, "peak_ns", report__since_start(r, k->peak_ns));
+	put_u64(j, "failed_allocs", k->failed_allocs);
+	put_u64(j, "unknown_frees", k->unknown_frees);
+	put_u64(j, "nested_calls", k->nested_calls);
+	put_u64(j, "lost_events", k->lost_events);
+	put_u64(j, "stack_errors", k->stack_errors);
+	put_u64(j, "live_full", k->live_full);
+	put_u64(j, "seq", k->seq);
+	json_obj_end(j);
+}
+
+static void write_frame(struct json *j, const struct report_frame *fr)
+{
+	char addr[2 + 16 + 1];
+
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fr->addr);
+	json_obj_begin(j);
+	put_str(j, "function", fr->function);
+	put_str(j, "file", fr->file);
+	json_key(j, "line");
+	json_s64(j, fr->line > 0 ? fr->line : 0);
+	put_str(j, "object", fr->object);
+	put_str(j, "addr", addr);
+	json_obj_end(j);
+}
+
+/* A leak record, or (live false) one stack's share of the peak. */
+static void write_site(struct json *j, const struct report_site *s, bool live)
+{
+	__u32 i;
+
+	json_obj_begin(j);
+	if (live)
+		put_str(j, "source", SOURCE_CAPTURED);
+	put_u64(j, "count", s->count);
+	put_u64(j, "bytes", s->bytes);
+	if (live)
+		put_u64(j, "oldest_ns", s->oldest_ns);
+	put_bool(j, "stack_truncated", s->flags & MS_EVF_STACK_TRUNC);
+	json_key(j, "frames");
+	json_arr_begin(j);
+	for (i = 0; i < s->nr_frames; i++)
+		write_frame(j, &s->frames[i]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+static void write_sites(struct json *j, const char *key,
+			const struct report_site *sites, size_t n, bool live)
+{
+	size_t i;
+
+	json_key(j, key);
+	json_arr_begin(j);
+	for (i = 0; i < n; i++)
+		write_site(j, &sites[i], live);
+	json_arr_end(j);
+}
+
+static void write_peak(struct json *j, const struct report *r)
+{
+	json_key(j, "peak");
+	json_obj_begin(j);
+	put_str(j, "source", SOURCE_CAPTURED);
+	put_u64(j, "bytes", r->summary.peak_bytes);
+	put_u64(j, "ns", report__since_start(r, r->summary.peak_ns));
+	write_sites(j, "by_stack", r->peak, r->nr_peak, false);
+	json_obj_end(j);
+}
+
+static void write_probes(struct json *j, const struct report *r)
+{
+	const struct report_probe *p;
+	size_t i;
+
+	json_key(j, "probes");
+	json_arr_begin(j);
+	for (i = 0; i < r->nr_probes; i++) {
+		p = &r->probes[i];
+		json_obj_begin(j);
+		put_str(j, "object", p->object);
+		put_str(j, "symbol", p->symbol);
+		put_u64(j, "offset", p->offset);
+		put_u64(j, "func_offset", p->func_offset);
+		put_bool(j, "return", p->is_return);
+		put_bool(j, "emulated", p->emulated);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void write_report(struct json *j, const struct report *r)
+{
+	json_obj_begin(j);
+	put_str(j, "schema", REPORT_SCHEMA);
+	json_key(j, "tool");
+	json_obj_begin(j);
+	put_str(j, "name", "memscope-bpf");
+	put_str(j, "version", MEMSCOPE_VERSION);
+	json_obj_end(j);
+	write_target(j, &r->target);
+	put_str(j, "source", SOURCE_CAPTURED);
+	write_summary(j, r);
+	write_kernel(j, r);
+	write_sites(j, "leaks", r->leaks, r->nr_leaks, true);
+	write_peak(j, r);
+	write_probes(j, r);
+	json_obj_end(j);
+}
+
+int report__write_json(const struct report *r, const char *path)
+{
+	struct outfile *o;
+	struct json *j;
+	int err;
+
+	o = outfile__new(path);
+	if (!o)
+		return -errno;
+	j = json__new(outfile__stream(o), true);
+	if (!j) {
+		err = -errno;
+		goto err_abort;
+	}
+	write_report(j, r);
+	err = json__free(j);
+	if (err)
+		goto err_abort;
+	return outfile__commit(o);
+
+err_abort:
+	outfile__abort(o);
+	return err;
+}
