@@ -41,4 +41,16 @@ int elf_file__build_id(struct elf_file *f, char *buf, size_t len);
 /* 1 if the file has a .symtab or .dynsym with defined functions. */
 int elf_file__has_symbols(struct elf_file *f);
 
+/* 1 if the dynamic linker runs it (PT_INTERP): it allocates via libc. */
+int elf_file__is_dynamic(struct elf_file *f);
+
+struct Elf;
+
+/*
+ * The ELF virtual address of a file offset, through the PT_LOAD segment
+ * whose file image holds it: the symbolizer turns mapped addresses into
+ * addresses its debug info knows with it. 0, or -ENOENT if none does.
+ */
+int elf_offset_to_vaddr(struct Elf *elf, __u64 offset, __u64 *vaddr);
+
 #endif /* MEMSCOPE_ELFSYM_H */

@@ -16,6 +16,7 @@ struct procmap {
 	dev_t dev;
 	char perms[5];		/* "r-xp" */
 	const char *path;	/* as the target sees it; NULL when anonymous */
+	bool deleted;		/* path ended in " (deleted)", now cut off */
 };
 
 struct procmaps;

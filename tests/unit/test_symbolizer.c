@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The symbolizer on this test process (built with -g), on libc, and on a
+ * fixture program (selfalloc.debuglink: .symtab, debug info only through
+ * its .gnu_debuglink) before and after it exits.
+ */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "elfsym.h"
+#include "fixture.h"
+#include "symbolizer.h"
+
+struct child {
+	pid_t pid;
+	int in;			/* stdin: it runs until this closes */
+	__u64 malloc_addr;
+	__u64 main_addr;
+};
+
+/* Hermetic and fast: never ask a debuginfod server. */
+static void no_network(void)
+{
+	unsetenv("DEBUGINFOD_URLS");
+}
+
+TestSuite(symbolizer, .init = no_network);
+
+enum { PROBE_LINE = __LINE__ + 1 };
+static __attribute__((noinline)) int probe_target(int x)
+{
+	return x * 3 + 1;
+}
+
+static __attribute__((noinline)) __u64 return_address(void)
+{
+	return (__u64)(unsigned long)__builtin_return_address(0);
+}
+
+/* A frame as a stack has it: a return address, and the line of its call. */
+static __attribute__((noinline)) __u64 call_site(int *line)
+{
+	__u64 ra;
+
+	*line = __LINE__ + 1;
+	ra = return_address();
+	/* Code after the call keeps it a call, not a jump to return_address. */
+	__asm__ volatile("" : : "r"(ra) : "memory");
+	return ra;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = s ? strlen(s) : 0, m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static struct symbolizer *cover_one(int pid, __u64 addr)
+{
+	struct symbolizer *s = symbolizer__new(pid);
+	int err;
+
+	cr_assert(s, "symbolizer__new(%d): %s", pid, strerror(errno));
+	err = symbolizer__cover(s, &addr, 1);
+	cr_assert_eq(err, 0, "cover(%#llx) in pid %d: %s", addr, pid,
+		     strerror(-err));
+	return s;
+}
+
+static __u64 vaddr_of(const char *path, const char *name)
+{
+	struct elf_file *f = elf_file__open(path);
+	struct elf_func fn;
+	int err;
+
+	cr_assert(f, "open %s: %s", path, strerror(errno));
+	err = elf_file__find_func(f, name, &fn);
+	cr_assert_eq(err, 0, "%s in %s: %s", name, path, strerror(-err));
+	elf_file__free(f);
+	return fn.vaddr;
+}
+
+/* Runs selfalloc (or a copy) that prints two of its addresses, then waits. */
+static void spawn(const char *path, struct child *c)
+{
+	int in[2], out[2];
+	FILE *f;
+
+	cr_assert(!pipe(in) && !pipe(out), "pipe: %s", strerror(errno));
+	c->pid = fork();
+	cr_assert(c->pid >= 0, "fork: %s", strerror(errno));
+	if (!c->pid) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[1]);
+		close(out[0]);
+		execl(path, path, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->in = in[1];
+	f = fdopen(out[0], "r");
+	cr_assert(f, "fdopen: %s", strerror(errno));
+	cr_assert_eq(fscanf(f, "%llx %llx", &c->malloc_addr, &c->main_addr), 2,
+		     "%s printed no addresses (built? run make unit)", path);
+	fclose(f);
+}
+
+static void reap(struct child *c)
+{
+	close(c->in);
+	kill(c->pid, SIGKILL);
+	cr_assert_eq(waitpid(c->pid, NULL, 0), c->pid, "waitpid: %s",
+		     strerror(errno));
+}
+
+Test(symbolizer, own_function_with_line)
+{
+	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
+	struct symbolizer *s = cover_one(getpid(), addr);
+	char exe[PATH_MAX];
+	struct sym_frame fr;
+	__u64 vaddr;
+
+	cr_assert(realpath("/proc/self/exe", exe), "realpath: %s",
+		  strerror(errno));
+	vaddr = vaddr_of(exe, "probe_target");
+	symbolizer__resolve(s, addr, &fr);
+	cr_expect_eq(fr.addr, addr, "addr %#llx, asked %#llx", fr.addr, addr);
+	cr_expect_str_eq(fr.function ?: "(null)", "probe_target",
+			 "function %s", fr.function);
+	cr_expect(ends_with(fr.file, "test_symbolizer.c"), "file %s", fr.file);
+	cr_expect(fr.line >= PROBE_LINE && fr.line <= PROBE_LINE + 2,
+		  "line %d, want %d..%d", fr.line, PROBE_LINE, PROBE_LINE + 2);
+	cr_expect_str_eq(fr.object ?: "(null)", exe, "object %s", fr.object);
+	cr_expect_eq(fr.object_offset, vaddr + 1,
+		     "object_offset %#llx, want ELF vaddr %#llx + 1",
+		     fr.object_offset, vaddr);
+	symbolizer__free(s);
+}
+
+Test(symbolizer, return_address_gives_call_line)
+{
+	struct symbolizer *s;
+	struct sym_frame fr;
+	__u64 ra;
+	int line;
+
+	ra = call_site(&line);
+	s = cover_one(getpid(), ra);
+	symbolizer__resolve(s, ra, &fr);
+	cr_expect_str_eq(fr.function ?: "(null)", "call_site", "function %s",
+			 fr.function);
+	cr_expect_eq(fr.line, line, "line %d, want the call's line %d",
+		     fr.line, line);
+	symbolizer__free(s);
+}
+
+Test(symbolizer, libc_function)
+{
+	struct symbolizer *s;
+	struct sym_frame fr;
+	void *libc, *fn;
+	__u64 addr;
+
+	/* By handle: the sanitizer's malloc would shadow libc's by name. */
+	libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	cr_assert(libc, "libc.so.6 not loaded: %s", dlerror());
+	fn = dlsym(libc, "malloc");
+	cr_assert(fn, "dlsym malloc: %s", dlerror());
+	addr = (__u64)(unsigned long)fn + 1;
+	s = cover_one(getpid(), addr);
+	symbolizer__resolve(s, addr, &fr);
+	cr_expect(fr.function && (!strcmp(fr.function, "malloc") ||
+				  !strcmp(fr.function, "__libc_malloc")),
+		  "libc's malloc resolved as %s", fr.function);
+	cr_assert(fr.object && strstr(fr.object, "libc.so"), "object %s",
+		  fr.object);
+	cr_expect_eq(fr.object_offset, vaddr_of(fr.object, "malloc") + 1,
+		     "object_offset %#llx, not malloc's vaddr + 1",
+		     fr.object_offset);
+	dlclose(libc);
+	symbolizer__free(s);
+}
+
+Test(symbolizer, unknown_addresses)
+{
+	static const __u64 addrs[] = { 0, 0x10, 0xffffffffffffffffULL };
+	struct symbolizer *s = cover_one(getpid(), 0x10);
+	char *heap = malloc(64);
+	struct sym_frame fr;
+	__u64 addr = (__u64)(unsigned long)heap;
+	size_t i;
+
+	cr_expect_eq(symbolizer__cover(s, &addr, 1), 0, "cover of a heap "
+		     "address failed");
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		symbolizer__resolve(s, addrs[i], &fr);
+		cr_expect(fr.addr == addrs[i] && !fr.function && !fr.object &&
+			  !fr.file && !fr.line,
+			  "%#llx resolved to %s in %s", addrs[i], fr.function,
+			  fr.object);
+	}
+	symbolizer__resolve(s, addr, &fr);
+	cr_expect(!fr.function && !fr.object, "heap %#llx resolved to %s in %s",
+		  addr, fr.function, fr.object);
+	free(heap);
+	symbolizer__free(s);
+}
+
+Test(symbolizer, resolve_before_cover_is_not_remembered)
+{
+	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
+	struct symbolizer *s = symbolizer__new(getpid());
+	struct sym_frame fr;
+
+	cr_assert(s, "symbolizer__new: %s", strerror(errno));
+	symbolizer__resolve(s, addr, &fr);
+	cr_expect(!fr.function && !fr.object, "resolved with no maps read");
+	cr_assert_eq(symbolizer__cover(s, &addr, 1), 0, "cover failed");
+	symbolizer__resolve(s, addr, &fr);
+	cr_expect_str_eq(fr.function ?: "(null)", "probe_target",
+			 "function %s after cover", fr.function);
+	symbolizer__free(s);
+}
+
+Test(symbolizer, repeated_frames_share_strings)
+{
+	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
+	struct symbolizer *s = cover_one(getpid(), addr);
+	struct sym_frame a, b, c;
+
+	symbolizer__resolve(s, addr, &a);
+	symbolizer__resolve(s, addr, &b);
+	symbolizer__resolve(s, addr + 1, &c);
+	cr_expect(a.function && a.function == b.function &&
+		  a.function == c.function && a.file == c.file &&
+		  a.object == c.object,
+		  "strings not shared: %p %p %p", (void *)a.function,
+		  (void *)b.function, (void *)c.function);
+	cr_expect_eq(c.addr, addr + 1, "addr %#llx", c.addr);
+	symbolizer__free(s);
+}
+
+Test(symbolizer, works_after_the_process_is_gone)
+{
+	struct symbolizer *s;
+	struct sym_frame fr;
+	struct child c;
+	__u64 addrs[2];
+
+	spawn(fixture("selfalloc.debuglink"), &c);
+	addrs[0] = c.malloc_addr + 1;
+	addrs[1] = c.main_addr + 1;
+	s = symbolizer__new(c.pid);
+	cr_assert(s, "symbolizer__new: %s", strerror(errno));
+	cr_assert_eq(symbolizer__cover(s, addrs, 2), 0, "cover pid %d failed",
+		     c.pid);
+	reap(&c);
+
+	symbolizer__resolve(s, addrs[0], &fr);
+	cr_expect_str_eq(fr.function ?: "(null)", "malloc",
+			 "the fixture's malloc resolved as %s", fr.function);
+	cr_expect(ends_with(fr.object, "/selfalloc.debuglink"), "object %s",
+		  fr.object);
+	cr_expect(ends_with(fr.file, "selfalloc.c") && fr.line > 0,
+		  "no line through .gnu_debuglink: %s:%d", fr.file, fr.line);
+	symbolizer__resolve(s, addrs[1], &fr);
+	cr_expect_str_eq(fr.function ?: "(null)", "main", "main resolved as %s",
+			 fr.function);
+	cr_expect_eq(symbolizer__cover(s, addrs, 2), 0,
+		     "cover of known addresses read the maps again");
+	symbolizer__free(s);
+}
+
+/* A program deleted while it runs, as after a package upgrade. */
+Test(symbolizer, deleted_program)
+{
+	char path[] = "/tmp/symbolizer-test-XXXXXX";
+	struct symbolizer *s;
+	struct sym_frame fr;
+	struct child c;
+	char buf[65536];
+	int in, out;
+	ssize_t n;
+	__u64 addr;
+
+	if (geteuid())
+		cr_skip_test("deleted files are reachable by root only");
+	in = open(fixture("selfalloc"), O_RDONLY);
+	cr_assert(in >= 0, "open %s: %s", fixture("selfalloc"),
+		  strerror(errno));
+	out = mkstemp(path);
+	cr_assert(out >= 0, "mkstemp: %s", strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		cr_assert_eq(write(out, buf, n), n, "copy to %s", path);
+	fchmod(out, 0700);
+	close(out);
+	close(in);
+	spawn(path, &c);
+	unlink(path);
+
+	addr = c.malloc_addr + 1;
+	s = symbolizer__new(c.pid);
+	cr_assert(s, "symbolizer__new: %s", strerror(errno));
+	cr_assert_eq(symbolizer__cover(s, &addr, 1), 0, "cover failed");
+	reap(&c);
+	symbolizer__resolve(s, addr, &fr);
+	cr_expect_str_eq(fr.function ?: "(null)", "malloc",
+			 "a deleted program's malloc resolved as %s",
+			 fr.function);
+	cr_expect_str_eq(fr.object ?: "(null)", path, "object %s", fr.object);
+	symbolizer__free(s);
+}
+
+/*
+ * A library unloaded stays known (stacks taken before still point into
+ * it); one loaded over the same range replaces it, cached results too.
+ */
+Test(symbolizer, unmapped_then_replaced_library)
+{
+	const __u64 unknown = 0x10;
+	struct symbolizer *s;
+	struct sym_frame fr;
+	const char *name;
+	void *lib;
+	__u64 addr;
+
+	lib = dlopen(fixture("libvers"), RTLD_NOW | RTLD_LOCAL);
+	cr_assert(lib, "dlopen libvers: %s", dlerror());
+	addr = (__u64)(unsigned long)dlsym(lib, "my_malloc") + 1;
+	s = cover_one(getpid(), addr);
+	symbolizer__resolve(s, addr, &fr);
+	cr_assert(fr.function, "libvers's my_malloc not resolved");
+	name = fr.function;
+
+	cr_assert_eq(dlclose(lib), 0, "dlclose: %s", dlerror());
+	cr_assert_eq(symbolizer__cover(s, &unknown, 1), 0, "cover failed");
+	/* A neighbour: a fresh lookup, not the cached answer. */
+	symbolizer__resolve(s, addr + 1, &fr);
+	cr_expect(fr.function == name && ends_with(fr.object, "/libvers"),
+		  "after dlclose: %s in %s", fr.function, fr.object);
+
+	/* The fixture's fixed base puts the copy where the original was. */
+	lib = dlopen(fixture("libvers.stripped"), RTLD_NOW | RTLD_LOCAL);
+	cr_assert(lib, "dlopen libvers.stripped: %s", dlerror());
+	cr_assert_eq((__u64)(unsigned long)dlsym(lib, "my_malloc") + 1, addr,
+		     "libvers.stripped not loaded where libvers was");
+	cr_assert_eq(symbolizer__cover(s, &unknown, 1), 0, "cover failed");
+	symbolizer__resolve(s, addr, &fr);
+	cr_expect(ends_with(fr.object, "/libvers.stripped"),
+		  "replaced mapping still resolves to %s", fr.object);
+	dlclose(lib);
+	symbolizer__free(s);
+}
+
+Test(symbolizer, cover_of_dead_process)
+{
+	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
+	struct symbolizer *s;
+	pid_t pid;
+	int err;
+
+	pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid)
+		_exit(0);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid, "waitpid: %s",
+		     strerror(errno));
+	s = symbolizer__new(pid);
+	cr_assert(s, "symbolizer__new: %s", strerror(errno));
+	err = symbolizer__cover(s, &addr, 1);
+	cr_expect_eq(err, -ESRCH, "cover of dead pid %d: %d (%s)", pid, err,
+		     strerror(-err));
+	symbolizer__free(s);
+}
+
+Test(symbolizer, bad_pid)
+{
+	errno = 0;
+	cr_expect_null(symbolizer__new(0), "pid 0 accepted");
+	cr_expect_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
+}
+
+Test(symbolizer, free_closes_every_descriptor)
+{
+	__u64 addrs[2] = { (__u64)(unsigned long)&probe_target + 1 };
+	struct symbolizer *s;
+	struct sym_frame fr;
+	void *libc;
+	int fds;
+
+	libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	cr_assert(libc, "libc.so.6 not loaded: %s", dlerror());
+	addrs[1] = (__u64)(unsigned long)dlsym(libc, "malloc") + 1;
+	fds = count_fds();
+	s = symbolizer__new(getpid());
+	cr_assert(s, "symbolizer__new: %s", strerror(errno));
+	cr_assert_eq(symbolizer__cover(s, addrs, 2), 0, "cover failed");
+	symbolizer__resolve(s, addrs[0], &fr);
+	symbolizer__resolve(s, addrs[1], &fr);
+	cr_expect_gt(count_fds(), fds, "no descriptor kept for the objects");
+	symbolizer__free(s);
+	cr_expect_eq(count_fds(), fds, "symbolizer__free leaked descriptors");
+	dlclose(libc);
+}

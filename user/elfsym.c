@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * ELF function lookup for probe placement, with libelf. The whole file is
+ * mapped once (ELF_C_READ_MMAP), so lookups and reads cost no syscalls.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <elfutils/libdwelf.h>
+
+#include "elfsym.h"
+
+/* glibc's <elf.h> lacks it: a .gnu.version entry of a non-default version */
+#define VERSYM_HIDDEN 0x8000
+
+struct elf_file {
+	int fd;
+	Elf *elf;
+	Elf_Scn *dynsym;
+	Elf_Scn *symtab;
+	/* .dynsym names carry no @VERSION: .gnu.version tells hidden ones */
+	Elf_Data *versym;
+};
+
+/* Walks the defined functions of one symbol table. */
+struct func_iter {
+	Elf *elf;
+	Elf_Data *data;
+	Elf_Data *versym;	/* only for .dynsym */
+	GElf_Word strtab;
+	size_t count;
+	size_t next;
+	size_t index;		/* of the function just returned */
+};
+
+/*
+ * A PT_LOAD maps [p_offset, p_offset + p_filesz) of the file to
+ * [p_vaddr, p_vaddr + p_filesz): one walk serves both directions.
+ */
+static int pt_load_translate(Elf *elf, __u64 addr, bool from_offset,
+			     __u64 *out)
+{
+	GElf_Phdr ph;
+	__u64 from, to;
+	size_t i, n;
+
+	if (elf_getphdrnum(elf, &n))
+		return -ENOENT;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		from = from_offset ? ph.p_offset : ph.p_vaddr;
+		to = from_offset ? ph.p_vaddr : ph.p_offset;
+		if (addr >= from && addr - from < ph.p_filesz) {
+			*out = addr - from + to;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_offset_to_vaddr(struct Elf *elf, __u64 offset, __u64 *vaddr)
+{
+	return pt_load_translate(elf, offset, true, vaddr);
+}
+
+static void func_iter_init(struct func_iter *it, struct elf_file *f,
+			   Elf_Scn *scn)
+{
+	GElf_Shdr sh;
+
+	memset(it, 0, sizeof(*it));
+	if (!scn || !gelf_getshdr(scn, &sh) || !sh.sh_entsize)
+		return;
+	it->elf = f->elf;
+	it->data = elf_getdata(scn, NULL);
+	it->versym = scn == f->dynsym ? f->versym : NULL;
+	it->strtab = sh.sh_link;
+	it->count = it->data ? sh.sh_size / sh.sh_entsize : 0;
+}
+
+static bool func_iter_next(struct func_iter *it, GElf_Sym *sym,
+			   const char **name)
+{
+	int type;
+
+	while (it->next < it->count) {
+		it->index = it->next++;
+		if (!gelf_getsym(it->data, it->index, sym))
+			continue;
+		type = GELF_ST_TYPE(sym->st_info);
+		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+		    sym->st_shndx == SHN_UNDEF)
+			continue;
+		*name = elf_strptr(it->elf, it->strtab, sym->st_name);
+		if (*name)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Among several definitions of one name the probe belongs on the one a
+ * new caller binds to: the default version, then one with a known size.
+ * version is the "@..." suffix of a .symtab name, or NULL.
+ */
+static int func_rank(const struct func_iter *it, const GElf_Sym *sym,
+		     const char *version)
+{
+	bool is_default = true;
+	GElf_Versym v;
+
+	if (version)
+		is_default = version[1] == '@';
+	else if (it->versym && gelf_getversym(it->versym, it->index, &v))
+		is_default = !(v & VERSYM_HIDDEN);
+	return (is_default ? 2 : 0) + (sym->st_size ? 1 : 0);
+}
+
+static bool find_in_table(struct elf_file *f, Elf_Scn *scn, const char *name,
+			  GElf_Sym *best)
+{
+	size_t len = strlen(name);
+	int rank, best_rank = -1;
+	struct func_iter it;
+	const char *sname;
+	GElf_Sym sym;
+
+	func_iter_init(&it, f, scn);
+	while (func_iter_next(&it, &sym, &sname)) {
+		if (strncmp(sname, name, len) ||
+		    (sname[len] && sname[len] != '@'))
+			continue;
+		rank = func_rank(&it, &sym, sname[len] ? sname + len : NULL);
+		if (rank > best_rank) {
+			best_rank = rank;
+			*best = sym;
+		}
+	}
+	return best_rank >= 0;
+}
+
+static void find_tables(struct elf_file *f)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_DYNSYM)
+			f->dynsym = scn;
+		else if (sh.sh_type == SHT_SYMTAB)
+			f->symtab = scn;
+		else if (sh.sh_type == SHT_GNU_versym)
+			f->versym = elf_getdata(scn, NULL);
+	}
+}
+
+struct elf_file *elf_file__open(const char *path)
+{
+	struct elf_file *f;
+	GElf_Ehdr eh;
+	int err;
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (f->fd < 0) {
+		err = errno;
+		goto free_file;
+	}
+	elf_version(EV_CURRENT);
+	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+	if (!f->elf) {
+		err = EIO;
+		goto close_fd;
+	}
+	/* A script or a data file is not an error of ours: say what it is. */
+	if (elf_kind(f->elf) != ELF_K_ELF || !gelf_getehdr(f->elf, &eh)) {
+		err = ENOEXEC;
+		goto end_elf;
+	}
+	find_tables(f);
+	return f;
+
+end_elf:
+	elf_end(f->elf);
+close_fd:
+	close(f->fd);
+free_file:
+	free(f);
+	errno = err;
+	return NULL;
+}
+
+void elf_file__free(struct elf_file *f)
+{
+	if (!f)
+		return;
+	elf_end(f->elf);
+	close(f->fd);
+	free(f);
+}
+
+int elf_file__find_func(struct elf_file *f, const char *name,
+			struct elf_func *out)
+{
+	GElf_Sym sym;
+	__u64 offset;
+
+	if (!find_in_table(f, f->dynsym, name, &sym) &&
+	    !find_in_table(f, f->symtab, name, &sym))
+		return -ENOENT;
+	if (pt_load_translate(f->elf, sym.st_value, false, &offset))
+		return -ENOENT;
+	out->vaddr = sym.st_value;
+	out->size = sym.st_size;
+	out->file_offset = offset;
+	return 0;
+}
+
+int elf_file__read(struct elf_file *f, __u64 file_offset, void *buf,
+		   size_t len)
+{
+	const char *image;
+	size_t size;
+
+	image = elf_rawfile(f->elf, &size);
+	if (!image)
+		return -EIO;
+	if (file_offset > size || len > size - file_offset)
+		return -ERANGE;
+	memcpy(buf, image + file_offset, len);
+	return 0;
+}
+
+int elf_file__build_id(struct elf_file *f, char *buf, size_t len)
+{
+	const unsigned char *id;
+	ssize_t n, i;
+
+	n = dwelf_elf_gnu_build_id(f->elf, (const void **)&id);
+	if (n < 0)
+		return -EIO;
+	if (n == 0)
+		return -ENOENT;
+	if (len < (size_t)n * 2 + 1)
+		return -ENOSPC;
+	for (i = 0; i < n; i++)
+		sprintf(buf + i * 2, "%02x", id[i]);
+	return 0;
+}
+
+int elf_file__has_symbols(struct elf_file *f)
+{
+	struct func_iter dyn, tab;
+	const char *name;
+	GElf_Sym sym;
+
+	func_iter_init(&dyn, f, f->dynsym);
+	func_iter_init(&tab, f, f->symtab);
+	return func_iter_next(&dyn, &sym, &name) ||
+	       func_iter_next(&tab, &sym, &name);
+}
+
+int elf_file__is_dynamic(struct elf_file *f)
+{
+	GElf_Phdr ph;
+	size_t i, n;
+
+	if (elf_getphdrnum(f->elf, &n))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (gelf_getphdr(f->elf, i, &ph) && ph.p_type == PT_INTERP)
+			return 1;
+	return 0;
+}
