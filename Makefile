@@ -112,7 +112,7 @@ $(OUTPUT)/targets/%: tests/targets/%.c | $(DEPS_STAMP)
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -fno-inline -pthread \
 		-Wall -Werror -Iinclude $< -o $@
 
-$(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk | $(DEPS_STAMP)
+$(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard tests/fixtures/*.map) | $(DEPS_STAMP)
 	$(call msg,CC-FIX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(MAKE) -s -f tests/fixtures/build.mk OUT=$(OUTPUT)/fixtures SRC=$< NAME=$*

@@ -11,6 +11,9 @@ for t in "$@"; do
 	tf=$(printf '%s' "$line" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
 	tc=$(printf '%s' "$line" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
 	tf=$(( ${tf:-0} + ${tc:-0} ))
+	# LeakSanitizer reports from Criterion workers do not change the
+	# exit code: a leak is a failure all the same.
+	case $out in *LeakSanitizer*|*runtime\ error:*) rc=1 ;; esac
 	[ "$rc" -ne 0 ] && [ "$tf" -eq 0 ] && tf=1
 	pass=$((pass + ${tp:-0})); fail=$((fail + tf))
 	[ "$rc" -ne 0 ] && printf '%s\n' "--- $(basename "$t") failed:" "$out" >&2

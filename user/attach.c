@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,14 +93,45 @@ struct attach *attach__new(const struct attach_progs *progs, int pid,
 	return a;
 }
 
+static void *link_destroy(void *link)
+{
+	bpf_link__destroy(link);
+	return NULL;
+}
+
+/*
+ * Each uprobe detach waits for an RCU grace period (~200 ms here); one at
+ * a time, 17 probes took 3.5 s. Detached from parallel threads, the grace
+ * periods overlap and the whole set goes in about one.
+ */
+void attach__detach(struct attach *a)
+{
+	pthread_t *th = calloc(a->nr_links, sizeof(*th));
+	bool *started = calloc(a->nr_links, sizeof(*started));
+	size_t i;
+
+	for (i = 0; i < a->nr_links; i++) {
+		if (th && started &&
+		    !pthread_create(&th[i], NULL, link_destroy, a->links[i]))
+			started[i] = true;
+		else
+			bpf_link__destroy(a->links[i]);
+	}
+	for (i = 0; th && started && i < a->nr_links; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+	free(th);
+	free(started);
+	a->nr_links = 0;
+}
+
 void attach__free(struct attach *a)
 {
 	size_t i;
 
 	if (!a)
 		return;
-	for (i = 0; i < a->nr_links; i++)
-		bpf_link__destroy(a->links[i]);
+	attach__detach(a);
 	for (i = 0; i < a->nr_probes; i++) {
 		free((char *)a->probes[i].object);
 		free((char *)a->probes[i].symbol);

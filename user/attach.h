@@ -23,7 +23,8 @@ struct attach_progs {
 
 struct attach *attach__new(const struct attach_progs *progs, int pid,
 			   bool alloc_only);
-/* Detaches every probe. */
+/* Detaches every probe (also done by free). */
+void attach__detach(struct attach *a);
 void attach__free(struct attach *a);
 
 /*

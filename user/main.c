@@ -430,6 +430,8 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 			next_status = now + STATUS_INTERVAL_NS;
 		}
 	}
+	/* No more probes: a -p target stops paying now, not after the report. */
+	tracer__detach(s->tracer);
 	drain(s);
 	if (s->status_shown)
 		fputs("\r\033[K", stderr);
@@ -624,6 +626,8 @@ int main(int argc, char **argv)
 	if (err)
 		return err < 0 ? 0 : err;
 	libbpf_set_print(s.o.verbose ? libbpf_verbose : libbpf_quiet);
+	/* Symbolization reads local files only: never fetch over a network. */
+	unsetenv("DEBUGINFOD_URLS");
 	if (check_environment())
 		return 1;
 	if (s.o.output && check_output(s.o.output))

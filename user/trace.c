@@ -116,6 +116,11 @@ const char *tracer__error(const struct tracer *t)
 	return attach__error(t->attach);
 }
 
+void tracer__detach(struct tracer *t)
+{
+	attach__detach(t->attach);
+}
+
 int tracer__fd(const struct tracer *t)
 {
 	return ring_buffer__epoll_fd(t->rb);

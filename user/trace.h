@@ -33,6 +33,9 @@ int tracer__attach_process(struct tracer *t);
 int tracer__attach_command(struct tracer *t, const char *path);
 const char *tracer__error(const struct tracer *t);
 
+/* Removes every probe; the maps and counters stay readable. */
+void tracer__detach(struct tracer *t);
+
 /* An fd that becomes readable when the kernel forces a wakeup. */
 int tracer__fd(const struct tracer *t);
 /* Consumes everything in the ring now. Records consumed, or -errno. */
