@@ -82,6 +82,7 @@ struct session {
 	struct launch *launch;
 	int pid;
 	__u64 start_ns;
+	__u64 end_ns;		/* tracing stopped; detaching takes a while */
 	bool target_exited;
 	int exit_status;
 	bool status_shown;
@@ -148,7 +149,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->top = DEFAULT_TOP;
 	o->max_live = DEFAULT_MAX_LIVE;
-	while ((c = getopt_long(argc, argv, "+p:d:o:t:m:qvhV", longopts,
+	/* getopt's own messages would make a second line: say it once. */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:p:d:o:t:m:qvhV", longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -207,8 +210,13 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'V':
 			printf("memscope-bpf %s\n", MEMSCOPE_VERSION);
 			return -1;
+		case ':':
+			die_line("option '%s' needs a value (see --help)",
+				 argv[optind - 1]);
+			return 2;
 		default:
-			die_line("try 'memscope-bpf --help'");
+			die_line("unknown option '%s' (see --help)",
+				 argv[optind - 1]);
 			return 2;
 		}
 	}
@@ -430,6 +438,7 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 			next_status = now + STATUS_INTERVAL_NS;
 		}
 	}
+	s->end_ns = now_ns();
 	/* No more probes: a -p target stops paying now, not after the report. */
 	tracer__detach(s->tracer);
 	drain(s);
@@ -481,7 +490,7 @@ static int write_reports(struct session *s)
 		.pid = s->pid,
 		.mode = s->o.alloc_only ? "alloc" : "default",
 		.start_ns = s->start_ns,
-		.duration_ns = now_ns() - s->start_ns,
+		.duration_ns = s->end_ns - s->start_ns,
 		.exited = s->target_exited,
 		.exit_status = s->exit_status,
 	};

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * Builds the report model from the store: live blocks grouped by call
- * stack, the sites that made the peak, and resolved frames.
+ * stack (as the reader sees it: resolved frames), the sites that made the
+ * peak, and resolved frames.
  *
  * Everything the model points to lives in one arena owned by the report:
  * the resolver's strings may die with the symbolizer (or the process), and
@@ -40,9 +41,13 @@ struct frame_cache {
 /* One candidate site: a stack id and what it holds. */
 struct cand {
 	__u32 stack_id;
+	__u32 flags;
 	__u64 count;
 	__u64 bytes;
 	__u64 oldest_ts;	/* live blocks: earliest allocation */
+	__u64 hash;		/* of the resolved frames */
+	__u32 nr_frames;
+	struct report_frame *frames;
 };
 
 struct build {
@@ -174,33 +179,121 @@ static int resolve_frame(struct build *b, __u64 addr, struct report_frame *out)
 	return 0;
 }
 
-static int fill_site(struct build *b, const struct cand *cd, bool live,
-		     struct report_site *out)
+/* Resolves a candidate's frames, and hashes them as merge_sites sees them. */
+static int resolve_cand(struct build *b, struct cand *cd)
 {
 	struct store_site s;
+	__u64 h = 0xcbf29ce484222325ull;
 	__u32 i;
 	int err;
 
 	err = store__site(b->st, cd->stack_id, &s);
 	if (err)
 		return err;
+	cd->flags = s.flags & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR);
+	cd->nr_frames = s.nr_frames;
+	if (!s.nr_frames)
+		return 0;
+	cd->frames = arena_alloc(&b->r->arena, s.nr_frames,
+				 sizeof(*cd->frames));
+	if (!cd->frames)
+		return -ENOMEM;
+	for (i = 0; i < s.nr_frames; i++) {
+		const struct report_frame *f = &cd->frames[i];
+		const char *p;
+
+		err = resolve_frame(b, s.frames[i], &cd->frames[i]);
+		if (err)
+			return err;
+		/* FNV-1a over what frame_same() compares */
+		if (!f->function) {
+			h = (h ^ f->addr) * 0x100000001b3ull;
+			continue;
+		}
+		for (p = f->function; *p; p++)
+			h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+		h = (h ^ (__u64)f->line) * 0x100000001b3ull;
+	}
+	cd->hash = h ^ s.nr_frames;
+	return 0;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * Two frames a person cannot tell apart: the same function, file, line and
+ * object. Unresolved frames only match their own address.
+ */
+static bool frame_same(const struct report_frame *a,
+		       const struct report_frame *b)
+{
+	if (!a->function || !b->function)
+		return a->addr == b->addr;
+	return a->line == b->line && str_same(a->function, b->function) &&
+	       str_same(a->file, b->file) && str_same(a->object, b->object);
+}
+
+static bool cand_same(const struct cand *a, const struct cand *b)
+{
+	__u32 i;
+
+	if (a->hash != b->hash || a->nr_frames != b->nr_frames)
+		return false;
+	for (i = 0; i < a->nr_frames; i++)
+		if (!frame_same(&a->frames[i], &b->frames[i]))
+			return false;
+	return true;
+}
+
+static int hash_cmp(const void *pa, const void *pb)
+{
+	const struct cand *a = pa, *b = pb;
+
+	if (a->hash != b->hash)
+		return a->hash < b->hash ? -1 : 1;
+	return a->stack_id < b->stack_id ? -1 : a->stack_id > b->stack_id;
+}
+
+/*
+ * Stacks that differ only in return addresses on the same source lines (an
+ * unrolled loop, two calls on one line) are one call stack to the reader:
+ * merge them. Returns the number of candidates left.
+ */
+static size_t merge_sites(struct cand *cands, size_t n)
+{
+	size_t i, j, out = 0;
+
+	qsort(cands, n, sizeof(*cands), hash_cmp);
+	for (i = 0; i < n; i = j) {
+		cands[out] = cands[i];
+		for (j = i + 1; j < n && cands[j].hash == cands[i].hash; j++) {
+			if (!cand_same(&cands[out], &cands[j])) {
+				cands[++out] = cands[j];
+				continue;
+			}
+			cands[out].count += cands[j].count;
+			cands[out].bytes += cands[j].bytes;
+			cands[out].flags |= cands[j].flags;
+			if (cands[j].oldest_ts < cands[out].oldest_ts)
+				cands[out].oldest_ts = cands[j].oldest_ts;
+		}
+		out++;
+	}
+	return out;
+}
+
+static void fill_site(struct build *b, const struct cand *cd, bool live,
+		      struct report_site *out)
+{
 	out->count = cd->count;
 	out->bytes = cd->bytes;
 	out->oldest_ns = live ? report__since_start(b->r, cd->oldest_ts) : 0;
-	out->flags = s.flags & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR);
-	out->nr_frames = s.nr_frames;
-	if (!s.nr_frames)
-		return 0;
-	out->frames = arena_alloc(&b->r->arena, s.nr_frames,
-				  sizeof(*out->frames));
-	if (!out->frames)
-		return -ENOMEM;
-	for (i = 0; i < s.nr_frames; i++) {
-		err = resolve_frame(b, s.frames[i], &out->frames[i]);
-		if (err)
-			return err;
-	}
-	return 0;
+	out->flags = cd->flags;
+	out->nr_frames = cd->nr_frames;
+	out->frames = cd->frames;
 }
 
 struct live_ctx {
@@ -276,9 +369,14 @@ static int build_sites(struct build *b, bool live, struct report_site **out,
 		goto out;
 
 	for (i = 0; i < nr; i++) {
-		if (cands[i].count)
-			cands[n++] = cands[i];
+		if (!cands[i].count)
+			continue;
+		cands[n] = cands[i];
+		err = resolve_cand(b, &cands[n++]);
+		if (err)
+			goto out;
 	}
+	n = merge_sites(cands, n);
 	qsort(cands, n, sizeof(*cands), cand_cmp);
 	if (b->opts.top && n > b->opts.top)
 		n = b->opts.top;
@@ -291,8 +389,8 @@ static int build_sites(struct build *b, bool live, struct report_site **out,
 		goto out;
 	}
 	*nr_out = n;
-	for (i = 0; i < n && !err; i++)
-		err = fill_site(b, &cands[i], live, &(*out)[i]);
+	for (i = 0; i < n; i++)
+		fill_site(b, &cands[i], live, &(*out)[i]);
 out:
 	free(cands);
 	return err;

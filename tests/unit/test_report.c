@@ -299,9 +299,62 @@ Test(report, top_limits_both_lists)
 	expect_site(&r->leaks[1], "C", 3, 150, 0x1200);
 	expect_site(&r->peak[0], "C", 4, 200, 0x1200);
 	expect_site(&r->peak[1], "B", 1, 200, 0x1100);
-	/* only the frames of kept sites are resolved */
-	cr_expect_eq(res.calls, 4, "resolver called %d times, want 4",
-		     res.calls);
+	/*
+	 * Merging by resolved frames needs every site resolved before the
+	 * top is taken, but each distinct address only once.
+	 */
+	cr_expect_eq(res.calls, NR_ADDRS, "resolver called %d times, want %d",
+		     res.calls, NR_ADDRS);
+	report__free(r);
+	store__free(s);
+}
+
+/* 0x7xxx addresses: one function per 0x100, one line per 0x10 in it. */
+static void line_resolve(void *ctx, __u64 addr, struct report_frame *out)
+{
+	static const char *const fns[] = { "hot", "main" };
+
+	(void)ctx;
+	memset(out, 0, sizeof(*out));
+	out->addr = addr;
+	if (addr < 0x7000 || addr >= 0x7200)
+		return;
+	out->function = fns[(addr - 0x7000) >> 8];
+	out->file = "hot.c";
+	out->line = (addr & 0xff) >> 4;
+	out->object = "/bin/hot";
+}
+
+Test(report, sites_merged_by_resolved_frames)
+{
+	/* two return addresses on one line of hot(), the same caller */
+	static const __u64 st1[] = { 0x7012, 0x7100 };
+	static const __u64 st2[] = { 0x7018, 0x7100 };
+	/* another line of hot(): stays apart */
+	static const __u64 st3[] = { 0x7020, 0x7100 };
+	/* unresolved frames only match their own address */
+	static const __u64 st4[] = { 0x9000 };
+	static const __u64 st5[] = { 0x9008 };
+	struct report_opts opts = { .resolve = line_resolve };
+	struct report_target tgt = { .pid = 1, .start_ns = AT(0) };
+	struct store *s = store__new();
+	struct report *r;
+
+	cr_assert(s);
+	ALLOC(s, 1, 0xb1, 100, st1);
+	ALLOC(s, 2, 0xb2, 50, st2);
+	ALLOC(s, 3, 0xb3, 10, st3);
+	ALLOC(s, 4, 0xb4, 5, st4);
+	ALLOC(s, 5, 0xb5, 5, st5);
+	r = report__build(s, &tgt, NULL, NULL, 0, &opts);
+	cr_assert(r);
+	cr_assert_eq(r->nr_leaks, 4, "nr_leaks %zu, want 4", r->nr_leaks);
+	cr_expect_eq(r->leaks[0].count, 2);
+	cr_expect_eq(r->leaks[0].bytes, 150);
+	cr_expect_eq(r->leaks[0].oldest_ns, 1 * MS);
+	cr_expect_eq(r->leaks[1].bytes, 10);
+	cr_expect_eq(r->leaks[2].count, 1);
+	cr_expect_eq(r->leaks[3].count, 1);
 	report__free(r);
 	store__free(s);
 }
