@@ -106,7 +106,7 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(OUTPUT)/asan/libmemscope.a
 		$(OUTPUT)/asan/libmemscope.a -lcriterion $(LIBS) -o $@
 
 # Targets keep frame pointers: tests assert on their stacks.
-$(OUTPUT)/targets/%: tests/targets/%.c | $(DEPS_STAMP)
+$(OUTPUT)/targets/%: tests/targets/%.c tests/targets/target.h | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -fno-inline -pthread \

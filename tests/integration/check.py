@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (MIT OR Apache-2.0)
+"""Assertions on memscope-bpf JSON reports, for tests/integration/run.sh.
+
+    check.py bpf-usable
+        exit 0 if this machine can load and attach tracing BPF programs,
+        else print the reason on one line and exit 1.
+
+    check.py SCENARIO REPORT.json [--pid N] [--exited yes|no]
+             [--exit-status N] [--mode default|alloc] [--object NAME]
+             [--max-duration SEC] [--src DIR]
+        check a report: the checks every report gets, then the table of the
+        scenario (leaky, peak, short, exits_mid, static, any, alloc).
+        Quiet and exit 0 when it holds; otherwise one line per difference,
+        "what: expected ..., got ...", and exit 1.
+
+The expected numbers mirror the comments at the top of each target in
+tests/targets/. Call sites are found by the function that called the
+allocator (frames[0].function); their line numbers come from the
+"@site NAME" markers in the target sources, so editing a target does not
+silently break the line checks.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+SCHEMA = "memscope-bpf/report/1"
+MIB = 1 << 20
+
+# Scenario tables: function -> (blocks, bytes), checked against leaks[].
+LEAKS = {
+    "leaky": {
+        "leak_in_thread_a": (10, 10000),
+        "leak_in_thread_b": (5, 10240),
+        "leak_calloc": (3, 3072),
+        "leak_realloc": (1, 400),
+        "leak_posix_memalign": (2, 8192),
+        "leak_aligned_alloc": (4, 512),
+    },
+    "peak": {"after_peak": (1, 4096)},
+    "short": {"short_leak": (7, 2331)},
+    "exits_mid": {"exits_mid_leak": (10, 640)},
+    "static": {"static_leak": (3, 333)},
+}
+
+# Functions that must appear in no frame of any leak: balanced work, and
+# the earlier steps of the realloc chain (the block moved on from them).
+NOT_LEAKING = {
+    "leaky": ["churn", "realloc_start", "realloc_grow", "realloc_to_zero",
+              "realloc_fail"],
+    "peak": ["peak_big", "peak_small", "release_all"],
+    "exits_mid": ["exits_mid_churn"],
+}
+
+# Scenario -> function -> (blocks, bytes) live at the peak.
+PEAK = {
+    "peak": {"peak_big": (10, 10 * MIB), "peak_small": (5, 5 * MIB // 2)},
+}
+
+# leaky's successful malloc/calloc/posix_memalign/aligned_alloc calls
+# (reallocs left out: an entry-only profile may count them either way).
+LEAKY_ALLOC_CALLS = 10 + 5 + 3 + 1 + 2 + 4 + 10000 + 1 + 1
+
+SUMMARY_KEYS = ["allocs", "frees", "alloc_bytes", "free_bytes", "live_allocs",
+                "live_bytes", "peak_bytes", "peak_ns", "failed_allocs",
+                "unknown_frees", "lost_events", "stack_errors", "events"]
+FRAME_KEYS = ["function", "file", "line", "object", "addr"]
+PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
+              "emulated"]
+
+
+class Checker:
+    def __init__(self, report, args):
+        self.r = report
+        self.args = args
+        self.errors = []
+
+    def fail(self, msg):
+        self.errors.append(msg)
+
+    def expect(self, what, expected, got):
+        if expected != got:
+            self.fail(f"{what}: expected {expected!r}, got {got!r}")
+            return False
+        return True
+
+    def get(self, path, kind=None):
+        """Value at a dotted path, or None (and a failure) if missing."""
+        node = self.r
+        for key in path.split("."):
+            if not isinstance(node, dict) or key not in node:
+                self.fail(f"{path}: missing from the report")
+                return None
+            node = node[key]
+        if kind is not None and not isinstance(node, kind):
+            self.fail(f"{path}: expected a {kind.__name__}, got {node!r}")
+            return None
+        return node
+
+    # --- the parts every report must have -------------------------------
+
+    def common(self):
+        a = self.args
+        self.expect("schema", SCHEMA, self.r.get("schema"))
+        summary = self.get("summary", dict) or {}
+        for k in SUMMARY_KEYS:
+            v = summary.get(k)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                self.fail(f"summary.{k}: expected an integer >= 0, got {v!r}")
+        self.expect("summary.source", "captured", summary.get("source"))
+
+        kernel = self.r.get("kernel", "absent")
+        if kernel == "absent":
+            self.fail("kernel: missing from the report (null is allowed)")
+        elif kernel is not None and not isinstance(kernel, dict):
+            self.fail(f"kernel: expected an object or null, got {kernel!r}")
+
+        target = self.get("target", dict) or {}
+        if a.pid is not None:
+            self.expect("target.pid", a.pid, target.get("pid"))
+        if a.exited is not None:
+            self.expect("target.exited", a.exited == "yes",
+                        target.get("exited"))
+        if a.exit_status is not None:
+            self.expect("target.exit_status", a.exit_status,
+                        target.get("exit_status"))
+        self.expect("target.mode", a.mode, target.get("mode"))
+        dur = target.get("duration_ns")
+        if not isinstance(dur, int) or dur <= 0:
+            self.fail(f"target.duration_ns: expected > 0, got {dur!r}")
+        elif a.max_duration is not None and dur > a.max_duration * 1e9:
+            self.fail(f"target.duration_ns: expected <= {a.max_duration} s "
+                      f"(the target exited, the tool should stop), "
+                      f"got {dur / 1e9:.1f} s")
+
+        for i, leak in enumerate(self.get("leaks", list) or []):
+            self.site_shape(f"leaks[{i}]", leak, leak=True)
+        peak = self.get("peak", dict) or {}
+        for i, site in enumerate(peak.get("by_stack") or []):
+            self.site_shape(f"peak.by_stack[{i}]", site, leak=False)
+        for i, probe in enumerate(self.get("probes", list) or []):
+            missing = [k for k in PROBE_KEYS if k not in probe]
+            if missing:
+                self.fail(f"probes[{i}]: missing {missing}, got {probe!r}")
+
+    def site_shape(self, where, site, leak):
+        for k in ["count", "bytes", "frames"] + (["oldest_ns", "source"]
+                                                 if leak else []):
+            if k not in site:
+                self.fail(f"{where}.{k}: missing, got {brief(site)}")
+        if leak and "source" in site:
+            self.expect(f"{where}.source", "captured", site["source"])
+        for j, fr in enumerate(site.get("frames") or []):
+            missing = [k for k in FRAME_KEYS if k not in fr]
+            if missing:
+                self.fail(f"{where}.frames[{j}]: missing {missing}, "
+                          f"got {fr!r}")
+
+    # --- exactness against the kernel's own counters ---------------------
+
+    def exact(self):
+        kernel = self.r.get("kernel")
+        summary = self.r.get("summary") or {}
+        if not isinstance(kernel, dict):
+            self.fail(f"kernel: expected the kernel's counters, got {kernel!r}")
+            return
+        self.expect("kernel.lost_events", 0, kernel.get("lost_events"))
+        self.expect("summary.lost_events", 0, summary.get("lost_events"))
+        self.expect("summary.live_bytes (vs kernel.live_bytes)",
+                    kernel.get("live_bytes"), summary.get("live_bytes"))
+        self.expect("summary.live_allocs (vs kernel.live_blocks)",
+                    kernel.get("live_blocks"), summary.get("live_allocs"))
+        # Nothing was lost, so the event stream and the kernel's own
+        # counters must tell the same story.
+        for k in ["allocs", "frees", "alloc_bytes", "free_bytes",
+                  "peak_bytes", "failed_allocs", "unknown_frees"]:
+            self.expect(f"summary.{k} (vs kernel.{k})", kernel.get(k),
+                        summary.get(k))
+
+    # --- call sites -----------------------------------------------------
+
+    def sites(self, what, entries, table):
+        """Each function in table is frames[0] of exactly one entry."""
+        for fn, (count, nbytes) in table.items():
+            hits = [e for e in entries if frame0(e) == fn]
+            label = f"{what}[frames[0].function={fn}]"
+            if len(hits) != 1:
+                self.fail(f"{label}: expected 1 entry with count={count} "
+                          f"bytes={nbytes}, got {len(hits)}: "
+                          f"{[brief(e) for e in hits]}; all entries: "
+                          f"{[brief(e) for e in entries]}")
+                continue
+            e = hits[0]
+            if (e.get("count"), e.get("bytes")) != (count, nbytes):
+                self.fail(f"{label}: expected count={count} bytes={nbytes}, "
+                          f"got count={e.get('count')} "
+                          f"bytes={e.get('bytes')}")
+            self.frame0_location(label, e, fn)
+
+    def frame0_location(self, label, entry, fn):
+        """frames[0] is symbolized to the marked call line in the source."""
+        fr = entry["frames"][0]
+        obj = fr.get("object")
+        if self.args.object and (not isinstance(obj, str) or
+                                 os.path.basename(obj) != self.args.object):
+            self.fail(f"{label}.frames[0].object: expected a path ending in "
+                      f"/{self.args.object}, got {obj!r}")
+        site = self.args.site_lines.get(fn)
+        if site is None:
+            return
+        src_file, line = site
+        got_file = fr.get("file")
+        if (not isinstance(got_file, str) or
+                os.path.basename(got_file) != src_file):
+            self.fail(f"{label}.frames[0].file: expected a path ending in "
+                      f"{src_file}, got {got_file!r}")
+        self.expect(f"{label}.frames[0].line ({src_file})", line,
+                    fr.get("line"))
+
+    def absent(self, what, entries, functions):
+        for e in entries:
+            names = [f.get("function") for f in e.get("frames") or []]
+            bad = [fn for fn in functions if fn in names]
+            if bad:
+                self.fail(f"{what}: expected no entry with {bad} in its "
+                          f"frames, got {brief(e)}")
+
+    # --- scenarios --------------------------------------------------------
+
+    def scenario(self, name):
+        leaks = self.r.get("leaks") or []
+        peak = self.r.get("peak") or {}
+        if name in ("leaky", "peak", "short", "exits_mid", "static"):
+            self.exact()
+        if name in LEAKS:
+            self.sites("leaks", leaks, LEAKS[name])
+        if name in NOT_LEAKING:
+            self.absent("leaks", leaks, NOT_LEAKING[name])
+        if name in PEAK:
+            self.sites("peak.by_stack", peak.get("by_stack") or [],
+                       PEAK[name])
+            self.absent("peak.by_stack", peak.get("by_stack") or [],
+                        ["after_peak"])
+            total = sum(b for _, b in PEAK[name].values())
+            pb = peak.get("bytes")
+            if not isinstance(pb, int) or pb < total:
+                self.fail(f"peak.bytes: expected >= {total}, got {pb!r}")
+            summary = self.r.get("summary") or {}
+            self.expect("peak.bytes (vs summary.peak_bytes)",
+                        summary.get("peak_bytes"), pb)
+            self.expect("peak.ns (vs summary.peak_ns)",
+                        summary.get("peak_ns"), peak.get("ns"))
+        if name == "leaky":
+            summary = self.r.get("summary") or {}
+            fa = summary.get("failed_allocs")
+            if not isinstance(fa, int) or fa < 1:
+                self.fail(f"summary.failed_allocs: expected >= 1 "
+                          f"(realloc to SIZE_MAX/2), got {fa!r}")
+            # glibc 2.36 defines aligned_alloc at memalign's address, and
+            # one address is one probe, so either name may label it.
+            self.probed(["malloc", "calloc", "realloc", "free",
+                         "posix_memalign", "aligned_alloc|memalign"])
+        if name == "alloc":
+            summary = self.r.get("summary") or {}
+            n = summary.get("allocs")
+            if not isinstance(n, int) or n < LEAKY_ALLOC_CALLS:
+                self.fail(f"summary.allocs: expected >= {LEAKY_ALLOC_CALLS} "
+                          f"(leaky's allocation calls), got {n!r}")
+            self.expect("summary.frees (--mode=alloc probes no free)", 0,
+                        summary.get("frees"))
+
+    def probed(self, names):
+        """Each name (an ERE of aliases) labels a probe symbol."""
+        probes = self.r.get("probes") or []
+        symbols = " ".join(str(p.get("symbol")) for p in probes)
+        for n in names:
+            if not re.search(rf"(^|[^A-Za-z0-9_])({n})([^A-Za-z0-9_]|$)",
+                             symbols):
+                self.fail(f"probes: expected a probe on {n}, got symbols "
+                          f"{sorted(set(p.get('symbol') for p in probes))}")
+
+
+def frame0(entry):
+    frames = entry.get("frames") or []
+    return frames[0].get("function") if frames else None
+
+
+def brief(entry):
+    """An entry in one short line: count/bytes and its frame functions."""
+    frames = entry.get("frames") or []
+    names = [f.get("function") or hex(f.get("addr") or 0) for f in frames[:6]]
+    more = "..." if len(frames) > 6 else ""
+    return (f"{{count={entry.get('count')} bytes={entry.get('bytes')} "
+            f"frames={'<'.join(map(str, names))}{more}}}")
+
+
+def site_lines(src_dir):
+    """NAME -> (file, line) for every "@site NAME" marker in src_dir."""
+    out = {}
+    if not src_dir or not os.path.isdir(src_dir):
+        return out
+    marker = re.compile(r"@site\s+(\w+)")
+    for fname in sorted(os.listdir(src_dir)):
+        if not re.search(r"\.c(\.in)?$", fname):
+            continue
+        with open(os.path.join(src_dir, fname), encoding="utf-8") as f:
+            for lineno, text in enumerate(f, 1):
+                m = marker.search(text)
+                if m:
+                    # A .c.in is compiled under its own name with .c.
+                    out[m.group(1)] = (re.sub(r"\.in$", "", fname), lineno)
+    return out
+
+
+def bpf_usable():
+    """Load a two-instruction kprobe program: the kind of check that fails
+    the same way the tool would (no CAP_BPF/CAP_PERFMON, BPF disabled, a
+    seccomp filter), without needing the tool. Also the two kernel
+    features every test relies on: BTF and the uprobe PMU."""
+    import ctypes
+    import struct
+
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "no kernel BTF (/sys/kernel/btf/vmlinux is missing)"
+    if not os.path.exists("/sys/bus/event_source/devices/uprobe/type"):
+        return "the kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS)"
+    nr = {"x86_64": 321, "aarch64": 280}.get(os.uname().machine)
+    if nr is None:
+        return f"unknown bpf(2) syscall number on {os.uname().machine}"
+    insns = struct.pack("<BBhi", 0xb7, 0, 0, 0)    # r0 = 0
+    insns += struct.pack("<BBhi", 0x95, 0, 0, 0)   # exit
+    insn_buf = ctypes.create_string_buffer(insns)
+    license_buf = ctypes.create_string_buffer(b"GPL")
+    # union bpf_attr for BPF_PROG_LOAD: prog_type, insn_cnt, insns, license
+    attr = struct.pack("<IIQQ", 2, 2, ctypes.addressof(insn_buf),
+                       ctypes.addressof(license_buf)).ljust(128, b"\0")
+    attr_buf = ctypes.create_string_buffer(attr, len(attr))
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    fd = libc.syscall(ctypes.c_long(nr), ctypes.c_long(5),     # PROG_LOAD
+                      attr_buf, ctypes.c_uint(len(attr)))
+    if fd < 0:
+        err = ctypes.get_errno()
+        return f"cannot load a kprobe program: {os.strerror(err)}"
+    os.close(fd)
+    return None
+
+
+def main():
+    if sys.argv[1:2] == ["bpf-usable"]:
+        why = bpf_usable()
+        if why:
+            print(why)
+            return 1
+        return 0
+
+    p = argparse.ArgumentParser()
+    p.add_argument("scenario", choices=["leaky", "peak", "short", "exits_mid",
+                                        "static", "any", "alloc"])
+    p.add_argument("report")
+    p.add_argument("--pid", type=int)
+    p.add_argument("--exited", choices=["yes", "no"])
+    p.add_argument("--exit-status", type=int)
+    p.add_argument("--mode", default="default")
+    p.add_argument("--object", help="basename of the target executable")
+    p.add_argument("--max-duration", type=float)
+    p.add_argument("--src", help="tests/targets, for @site line numbers")
+    args = p.parse_args()
+    args.site_lines = site_lines(args.src)
+
+    try:
+        with open(args.report, encoding="utf-8") as f:
+            report = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"report {args.report}: expected valid JSON, got {e}")
+        return 1
+    if not isinstance(report, dict):
+        print(f"report: expected a JSON object, got {type(report).__name__}")
+        return 1
+
+    c = Checker(report, args)
+    c.common()
+    c.scenario(args.scenario)
+    for e in c.errors:
+        print(e)
+    return 1 if c.errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,622 @@
+#!/bin/bash
+# SPDX-License-Identifier: (MIT OR Apache-2.0)
+#
+# Integration tests: trace the programs of tests/targets/ with real BPF, in
+# both modes (-p PID and -- CMD), and check the JSON reports with check.py;
+# then feed the tool each bad input the issue lists.
+#
+#   MEMSCOPE=/abs/memscope-bpf TARGETS=/abs/.output/targets \
+#       ./tests/integration/run.sh [TEST...]
+#
+# `make integration` runs it with the sanitizer build. Needs root and BPF;
+# MEMSCOPE_SKIP_INTEGRATION=1 skips. Quiet while tests pass; a failing test
+# prints what differed, the command, and the tool's stderr. The last line
+# is always "integration: N passed, N failed".
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../targets" && pwd)
+# Every process the tests run gets this hard limit; 5 s after a TERM
+# (ours or the limit's) that did not end it, timeout sends KILL.
+LIMIT=60
+TIMEOUT="timeout -k 5 $LIMIT"
+
+if [ "${MEMSCOPE_SKIP_INTEGRATION:-0}" = 1 ]; then
+	echo "integration: skipped (MEMSCOPE_SKIP_INTEGRATION=1)"
+	exit 0
+fi
+if [ -z "${MEMSCOPE:-}" ] || [ -z "${TARGETS:-}" ]; then
+	echo "integration: set MEMSCOPE (the tool) and TARGETS (built targets); see 'make integration'" >&2
+	exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "integration: needs root (BPF and uprobes); run as root or set MEMSCOPE_SKIP_INTEGRATION=1 to skip" >&2
+	exit 1
+fi
+if ! why=$(python3 "$here/check.py" bpf-usable 2>&1); then
+	echo "integration: BPF is not usable here: $why; set MEMSCOPE_SKIP_INTEGRATION=1 to skip" >&2
+	exit 1
+fi
+
+work=$(mktemp -d /tmp/memscope-integration.XXXXXX) || exit 1
+# The not-root test runs a copy of the tool as nobody from in here.
+chmod 755 "$work"
+passed=0
+failed=0
+bg_pids=""
+
+# Our background children: `timeout` wrappers, which pass TERM on to the
+# process they run, and plain `sleep`s. A failed test must not leave a
+# target or a tool behind.
+kill_bg()
+{
+	local p
+
+	for p in $bg_pids; do
+		running "$p" && kill -TERM "$p"
+		wait "$p" 2>/dev/null
+	done
+	bg_pids=""
+}
+
+# Whether a background child still runs. Bash reaps children as they end,
+# so after that their pid may belong to someone else: ask bash, not /proc.
+running()
+{
+	jobs -pr | grep -qx "$1"
+}
+
+# Keeps the files of failed tests for a look.
+cleanup()
+{
+	kill_bg
+	[ "$failed" -eq 0 ] && rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- reporting -------------------------------------------------------------
+
+# Records one difference for the current test.
+fail()
+{
+	printf '%s\n' "$*" >>"$d/fail"
+}
+
+# run_test NAME FUNCTION [ARGS...]: runs one test in its own directory $d.
+run_test()
+{
+	local name=$1
+
+	shift
+	if [ -n "$only" ] && ! printf ' %s ' "$only" | grep -q " $name "; then
+		return
+	fi
+	d=$work/$name
+	mkdir -p "$d/out"
+	: >"$d/fail"
+	: >"$d/cmd"
+	"$@"
+	kill_bg
+	if [ -s "$d/fail" ]; then
+		failed=$((failed + 1))
+		{
+			echo "--- FAIL $name"
+			sed 's/^/    /' "$d/fail"
+			if [ -s "$d/cmd" ]; then
+				echo "  command:"
+				sed 's/^/    /' "$d/cmd"
+			fi
+			if [ -f "$d/stderr" ]; then
+				echo "  tool stderr:"
+				sed 's/^/    /' "$d/stderr"
+			fi
+		} >&2
+	else
+		passed=$((passed + 1))
+	fi
+}
+
+# --- running things ----------------------------------------------------------
+
+# run [VAR=VALUE...] PROGRAM ARGS...: in the foreground, under the hard limit;
+# stdout, stderr and the exit status go to $d/stdout, $d/stderr and $rc.
+run()
+{
+	printf '%q ' "$@" >>"$d/cmd"
+	echo >>"$d/cmd"
+	$TIMEOUT env "$@" >"$d/stdout" 2>"$d/stderr"
+	rc=$?
+}
+
+# The tool in the foreground.
+tool()
+{
+	run "$MEMSCOPE" "$@"
+}
+
+# The tool in the background: $tool_job is its `timeout` wrapper (which
+# passes signals on), $tool_pid the tool itself.
+tool_bg()
+{
+	printf '%q ' "$MEMSCOPE" "$@" >>"$d/cmd"
+	echo '&' >>"$d/cmd"
+	$TIMEOUT "$MEMSCOPE" "$@" >"$d/stdout" 2>"$d/stderr" &
+	tool_job=$!
+	bg_pids="$bg_pids $tool_job"
+	tool_pid=""
+	local _
+
+	for _ in $(seq 50); do
+		tool_pid=$(cat "/proc/$tool_job/task/$tool_job/children" 2>/dev/null)
+		tool_pid=${tool_pid%% *}
+		[ -n "$tool_pid" ] && return 0
+		if ! running "$tool_job"; then
+			tool_wait
+			fail "tool: exited at once with status $rc"
+			return 1
+		fi
+		sleep 0.1
+	done
+	fail "could not find the tool's pid under timeout pid $tool_job"
+	return 1
+}
+
+# Waits for the background tool to end; its exit status in $rc.
+tool_wait()
+{
+	wait "$tool_job"
+	rc=$?
+	bg_pids=$(printf '%s\n' "$bg_pids" | tr ' ' '\n' | grep -vx "$tool_job")
+}
+
+# wait_for FILE ERE SECONDS: until a line of FILE matches.
+wait_for()
+{
+	local _
+
+	for _ in $(seq $(($3 * 10))); do
+		grep -Eq "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The pid the tool says it traces, from its one status line.
+traced_pid()
+{
+	sed -n 's/^memscope-bpf: tracing pid \([0-9]*\), Ctrl-C to stop$/\1/p' \
+		"$d/stderr" | head -n 1
+}
+
+# Waits for the background tool to say it is tracing (probes attached).
+wait_tracing()
+{
+	local _ re='^memscope-bpf: tracing pid [0-9]+, Ctrl-C to stop$'
+
+	for _ in $(seq 300); do
+		grep -Eq "$re" "$d/stderr" && return 0
+		if ! running "$tool_job"; then
+			tool_wait
+			fail "tool: exited with status $rc before 'memscope-bpf: tracing pid N, Ctrl-C to stop'"
+			return 1
+		fi
+		sleep 0.1
+	done
+	fail "tool: expected 'memscope-bpf: tracing pid N, Ctrl-C to stop' on stderr within 30 s, got none"
+	return 1
+}
+
+# start_target PROGRAM [ARGS...]: runs a target with --wait in the background
+# and sets $target_pid from its "ready PID" line.
+start_target()
+{
+	printf '%q ' "$@" --wait >>"$d/cmd"
+	echo '&' >>"$d/cmd"
+	$TIMEOUT "$@" --wait >"$d/target.out" 2>&1 &
+	bg_pids="$bg_pids $!"
+	if ! wait_for "$d/target.out" '^ready [0-9]+$' 10; then
+		fail "target $1: expected 'ready PID' within 10 s, got: $(cat "$d/target.out")"
+		return 1
+	fi
+	target_pid=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$d/target.out")
+}
+
+# --- checking ----------------------------------------------------------------
+
+# Any sanitizer report fails the test: the tool under test is the ASan build.
+expect_clean_stderr()
+{
+	if grep -Eq 'Sanitizer|runtime error:' "$d/stderr"; then
+		fail "tool stderr: expected no sanitizer report, got one (below)"
+		return 1
+	fi
+}
+
+expect_rc()
+{
+	[ "$rc" -eq "$1" ] && return 0
+	case $rc in
+	124) fail "exit status: expected $1, got 124: killed after ${LIMIT} s (hang)" ;;
+	12[5-9]|1[3-9][0-9]|2[0-9][0-9])
+		fail "exit status: expected $1, got $rc (killed by a signal?)" ;;
+	*) fail "exit status: expected $1, got $rc" ;;
+	esac
+	return 1
+}
+
+# expect_error STATUS ERE: refused with exactly one non-empty stderr line,
+# "memscope-bpf: ...", that matches ERE (case-insensitively).
+expect_error()
+{
+	local lines
+
+	expect_rc "$1"
+	expect_clean_stderr || return 1
+	lines=$(grep -c . "$d/stderr")
+	if [ "$lines" -ne 1 ]; then
+		fail "stderr: expected exactly 1 line, got $lines: $(cat "$d/stderr")"
+		return 1
+	fi
+	if ! grep -q '^memscope-bpf: ' "$d/stderr"; then
+		fail "stderr: expected a line starting with 'memscope-bpf: ', got: $(cat "$d/stderr")"
+	fi
+	if ! grep -Eiq "$2" "$d/stderr"; then
+		fail "stderr: expected a line matching /$2/, got: $(cat "$d/stderr")"
+	fi
+}
+
+# expect_report SCENARIO [check.py options...]: the run succeeded, said what
+# it traced, and wrote exactly $d/out/report.json, which passes check.py.
+expect_report()
+{
+	local scenario=$1 stray out
+
+	shift
+	expect_rc 0
+	expect_clean_stderr
+	if [ -z "$(traced_pid)" ]; then
+		fail "stderr: expected 'memscope-bpf: tracing pid N, Ctrl-C to stop', got none"
+	fi
+	if [ ! -f "$d/out/report.json" ]; then
+		fail "-o $d/out/report.json: expected the report, got no file"
+		return 1
+	fi
+	stray=$(files_except "$d/out" report.json)
+	if [ -n "$stray" ]; then
+		fail "-o directory: expected only report.json, also got: $stray"
+	fi
+	if ! out=$(python3 "$here/check.py" "$scenario" "$d/out/report.json" \
+		--src "$src" "$@" 2>&1); then
+		printf '%s\n' "$out" | sed 's/^/report: /' >>"$d/fail"
+		echo "(report: $d/out/report.json)" >>"$d/fail"
+	fi
+}
+
+# Names in DIR other than NAME, hidden ones too.
+files_except()
+{
+	local f
+
+	for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+		[ -e "$f" ] && [ "${f##*/}" != "$2" ] && echo "${f##*/}"
+	done
+}
+
+# After a launch that failed, CMD must not be left running. Only a copy in
+# our own work directory is surely ours to kill; others are just reported.
+expect_no_process_of()
+{
+	local exe=$1 p
+
+	sleep 0.2
+	for p in /proc/[0-9]*; do
+		p=${p#/proc/}
+		[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$exe" ] || continue
+		fail "process $p ($exe): expected the tool not to leave it running"
+		case $exe in
+		"$work"/*) kill -KILL "$p" 2>/dev/null ;;
+		esac
+	done
+}
+
+# IDs of the BPF programs a process holds, from the fdinfo of its program
+# and link fds (bpftool's pid column needs a bpftool built with skeletons).
+bpf_progs_of()
+{
+	sed -n 's/^prog_id:[[:space:]]*\([0-9]*\)$/\1/p' "/proc/$1/fdinfo/"* \
+		2>/dev/null | sort -nu
+}
+
+# expect_progs_gone IDS...: the kernel frees them after the last fd closes;
+# give RCU a moment.
+expect_progs_gone()
+{
+	local id left
+
+	for _ in $(seq 30); do
+		left=""
+		for id in "$@"; do
+			bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"
+		done
+		[ -z "$left" ] && return 0
+		sleep 0.1
+	done
+	fail "BPF programs$left: expected none left after the tool exited, got: $(for id in $left; do bpftool prog show id "$id"; done 2>&1)"
+}
+
+# --- tests: tracing ------------------------------------------------------------
+
+# check.py's --pid for -- mode: the pid the tool said it traces.
+launched_pid()
+{
+	local pid
+
+	pid=$(traced_pid)
+	echo "${pid:-0}"
+}
+
+# launch NAME SCENARIO [TOOL OPTIONS...]: -- mode, the target runs to its end.
+t_launch()
+{
+	local prog=$1 scenario=$2
+
+	shift 2
+	tool -q -t 0 -o "$d/out/report.json" "$@" -- "$TARGETS/$prog"
+	expect_report "$scenario" --pid "$(launched_pid)" --exited yes \
+		--exit-status 0 --object "$prog"
+}
+
+# attach NAME SCENARIO [TOOL OPTIONS...]: -p mode on a target held at --wait,
+# released once the probes are in; the tool stops when the target exits.
+t_attach()
+{
+	local prog=$1 scenario=$2
+
+	shift 2
+	start_target "$TARGETS/$prog" || return
+	tool_bg -q -t 0 -o "$d/out/report.json" "$@" -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_report "$scenario" --pid "$target_pid" --exited yes \
+		--object "$prog"
+}
+
+# SIGNAL to the tool while it traces a process that does nothing: exit 0,
+# report written, and every BPF program it loaded is gone afterwards.
+t_signal()
+{
+	local sig=$1 progs
+
+	sleep 30 &
+	target_pid=$!
+	bg_pids="$bg_pids $target_pid"
+	tool_bg -q -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	progs=$(bpf_progs_of "$tool_pid")
+	if [ -z "$progs" ]; then
+		fail "bpftool prog show: expected programs held by pid $tool_pid while tracing, got none"
+	fi
+	running "$tool_job" && kill "-$sig" "$tool_pid"
+	tool_wait
+	expect_report any --pid "$target_pid" --exited no
+	# shellcheck disable=SC2086
+	expect_progs_gone $progs
+}
+
+# Builds the static target from static.c.in into $d: $1 = extra gcc flags.
+# Copied to static.c first so its debug info names static.c.
+build_static()
+{
+	local out=$1
+
+	shift
+	cp "$src/static.c.in" "$d/static.c"
+	if ! gcc -static -O1 -fno-omit-frame-pointer -fno-inline -Wall \
+		-Werror -I"$src" "$@" "$d/static.c" -o "$d/$out" \
+		>"$d/gcc.log" 2>&1; then
+		return 1
+	fi
+}
+
+# A static, stripped executable: no allocator symbols anywhere. Without
+# libc.a, a -nostdlib program that never allocates makes the same point.
+t_static_stripped()
+{
+	local mode=$1 exe=$d/static_stripped
+
+	if ! build_static static_stripped -s; then
+		gcc -static -nostdlib -s -O1 -fno-stack-protector \
+			-x c "$src/nolibc.c.in" -o "$exe" >>"$d/gcc.log" 2>&1 || {
+			fail "could not build a static target: $(cat "$d/gcc.log")"
+			return
+		}
+		mode=launch	# the fallback has no --wait
+	fi
+	if [ "$mode" = attach ]; then
+		start_target "$exe" || return
+		tool -q -p "$target_pid"
+	else
+		tool -q -- "$exe"
+		expect_no_process_of "$exe"
+	fi
+	expect_error 1 'symbol|malloc|allocator'
+}
+
+t_static()
+{
+	if ! build_static static -g; then
+		fail "could not build the static target (libc.a?): $(cat "$d/gcc.log")"
+		return
+	fi
+	tool -q -t 0 -o "$d/out/report.json" -- "$d/static"
+	expect_report static --pid "$(launched_pid)" --exited yes \
+		--exit-status 0 --object static
+}
+
+# A target that ends on its own, long before -d.
+t_exits_mid()
+{
+	if [ "$1" = attach ]; then
+		t_attach exits_mid exits_mid -d 30
+	else
+		t_launch exits_mid exits_mid -d 30
+	fi
+	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
+	import json, sys
+	try:
+	    d = json.load(open(sys.argv[1]))["target"]["duration_ns"] / 1e9
+	except Exception:
+	    sys.exit(0)             # expect_report said why
+	if d > 10:
+	    print(f"target.duration_ns: expected ~1 s (the target exited), got {d:.1f} s")
+	EOF
+}
+
+# A pid that exits while the tool attaches (short lives 50 ms; attaching
+# takes longer): either a report of what was seen, or one line about the
+# pid; quickly either way. It stays our unreaped child, so it is a zombie
+# by the time the tool looks: the tool must not wait for /proc/PID to go.
+t_exits_during_attach()
+{
+	local start=$SECONDS
+
+	"$TARGETS/short" >/dev/null &
+	target_pid=$!
+	bg_pids="$bg_pids $target_pid"
+	tool -q -o "$d/out/report.json" -p "$target_pid"
+	if [ $((SECONDS - start)) -gt 10 ]; then
+		fail "tool: expected to stop soon after pid $target_pid exited, took $((SECONDS - start)) s"
+	fi
+	if [ "$rc" -eq 0 ]; then
+		expect_report any --pid "$target_pid" --exited yes
+	else
+		expect_error 1 "$target_pid"
+	fi
+}
+
+t_alloc_mode()
+{
+	tool -q -t 0 --mode=alloc -o "$d/out/report.json" -- "$TARGETS/leaky"
+	expect_report alloc --pid "$(launched_pid)" --exited yes --mode alloc
+}
+
+# --- tests: bad input ----------------------------------------------------------
+
+t_no_such_pid()
+{
+	local pid=999999
+
+	# pid_max is at most 4194304; find a pid that is not there.
+	while [ -e "/proc/$pid" ]; do pid=$((pid + 1)); done
+	tool -q -p "$pid"
+	expect_error 1 "$pid"
+}
+
+t_kernel_thread()
+{
+	if [ "$(cat /proc/2/comm 2>/dev/null)" != kthreadd ]; then
+		fail "pid 2: expected kthreadd here, got '$(cat /proc/2/comm 2>/dev/null)' (pid namespace?)"
+		return
+	fi
+	tool -q -p 2
+	expect_error 1 'pid 2([^0-9]|$)|kernel|kthread'
+}
+
+t_no_such_command()
+{
+	tool -q -- /nonexistent/cmd
+	expect_error 1 'nonexistent'
+}
+
+t_usage()
+{
+	tool --no-such-option
+	expect_error 2 '.'
+	tool -q
+	expect_error 2 '.'
+}
+
+t_help_version()
+{
+	tool --help
+	expect_rc 0
+	grep -q -- '-p' "$d/stdout" ||
+		fail "--help: expected usage mentioning -p on stdout, got: $(head -c 300 "$d/stdout")"
+	tool --version
+	expect_rc 0
+	grep -q 'memscope-bpf' "$d/stdout" ||
+		fail "--version: expected 'memscope-bpf VERSION' on stdout, got: $(cat "$d/stdout")"
+}
+
+# As nobody, from a copy nobody can read (the build tree may not be).
+t_not_root()
+{
+	local copy=$d/memscope-bpf
+
+	cp "$MEMSCOPE" "$copy" && chmod 755 "$d" "$copy"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		"$copy" -q -- /bin/true
+	expect_error 1 'root|CAP_BPF'
+}
+
+t_no_btf()
+{
+	run MEMSCOPE_BTF=/nonexistent "$MEMSCOPE" -q -- "$TARGETS/short"
+	expect_error 1 'BTF'
+	expect_no_process_of "$TARGETS/short"
+}
+
+# An output path that cannot be written: refused, and nothing created.
+t_bad_output()
+{
+	local stray
+
+	if [ -e /nonexistent-dir ]; then
+		fail "/nonexistent-dir exists on this machine; cannot run this test"
+		return
+	fi
+	tool -q -o /nonexistent-dir/r.json -- "$TARGETS/short"
+	expect_error 1 'nonexistent-dir'
+	[ -e /nonexistent-dir ] &&
+		fail "/nonexistent-dir: expected nothing created, got: $(ls -la /nonexistent-dir)"
+	# A directory where the file should go.
+	mkdir "$d/out/r.json"
+	tool -q -o "$d/out/r.json" -- "$TARGETS/short"
+	expect_error 1 'r\.json'
+	stray=$(files_except "$d/out/r.json" "")
+	[ -n "$stray" ] &&
+		fail "$d/out/r.json/: expected it left empty, got: $stray"
+	stray=$(files_except "$d/out" r.json)
+	[ -n "$stray" ] && fail "$d/out: expected nothing half-written, got: $stray"
+}
+
+only="${*:-}"
+
+run_test leaky_launch		t_launch leaky leaky
+run_test leaky_attach		t_attach leaky leaky
+run_test peak_launch		t_launch peak peak
+run_test peak_attach		t_attach peak peak
+run_test short_launch		t_launch short short
+run_test static_launch		t_static
+run_test exits_mid_attach	t_exits_mid attach
+run_test exits_mid_launch	t_exits_mid launch
+run_test exits_during_attach	t_exits_during_attach
+run_test alloc_mode		t_alloc_mode
+run_test sigint_attach		t_signal INT
+run_test sigterm_attach		t_signal TERM
+run_test no_such_pid		t_no_such_pid
+run_test kernel_thread		t_kernel_thread
+run_test no_such_command	t_no_such_command
+run_test usage			t_usage
+run_test help_version		t_help_version
+run_test not_root		t_not_root
+run_test no_btf			t_no_btf
+run_test static_stripped_launch	t_static_stripped launch
+run_test static_stripped_attach	t_static_stripped attach
+run_test bad_output		t_bad_output
+
+[ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2
+echo "integration: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
