@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "elfsym.h"
@@ -42,6 +44,46 @@ static const struct alloc_fn {
 
 #define NR_ALLOC_FNS	(sizeof(alloc_fns) / sizeof(alloc_fns[0]))
 
+/*
+ * uprobe_multi links (Linux 6.6+), which libbpf 1.1 cannot create: one
+ * link per program and object instead of one perf event per probe, so
+ * detaching waits for one grace period per link, not one per probe.
+ */
+#define MS_BPF_TRACE_UPROBE_MULTI	48
+#define MS_BPF_F_UPROBE_MULTI_RETURN	1
+
+/* union bpf_attr's link_create as of 6.6, for BPF_TRACE_UPROBE_MULTI. */
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+enum prog_slot { SLOT_ENTER, SLOT_RET, SLOT_FREE, NR_SLOTS };
+
+/* The probes one object gets, per program, before any is attached. */
+struct object_plan {
+	__u64 offsets[NR_SLOTS][NR_ALLOC_FNS];
+	__u64 cookies[NR_SLOTS][NR_ALLOC_FNS];
+	const char *names[NR_SLOTS][NR_ALLOC_FNS];
+	__u32 nr[NR_SLOTS];
+};
+
+/* What detaching one attachment takes: a libbpf link or a link fd. */
+struct link_item {
+	struct bpf_link *link;
+	int fd;
+};
+
 /* One object we probed, so a second mapping of it is not probed again. */
 struct seen_object {
 	dev_t dev;
@@ -53,7 +95,7 @@ struct attach {
 	int pid;
 	bool alloc_only;
 
-	struct bpf_link **links;
+	struct link_item *links;
 	size_t nr_links, cap_links;
 	struct report_probe *probes;
 	size_t nr_probes, cap_probes;
@@ -93,16 +135,20 @@ struct attach *attach__new(const struct attach_progs *progs, int pid,
 	return a;
 }
 
-static void *link_destroy(void *link)
+static void *link_destroy(void *arg)
 {
-	bpf_link__destroy(link);
+	struct link_item *it = arg;
+
+	if (it->link)
+		bpf_link__destroy(it->link);
+	else
+		close(it->fd);
 	return NULL;
 }
 
 /*
- * Each uprobe detach waits for an RCU grace period (~200 ms here); one at
- * a time, 17 probes took 3.5 s. Detached from parallel threads, the grace
- * periods overlap and the whole set goes in about one.
+ * Each detach waits for an RCU grace period (~200 ms here). From parallel
+ * threads, the waits the kernel does not serialize overlap.
  */
 void attach__detach(struct attach *a)
 {
@@ -112,10 +158,10 @@ void attach__detach(struct attach *a)
 
 	for (i = 0; i < a->nr_links; i++) {
 		if (th && started &&
-		    !pthread_create(&th[i], NULL, link_destroy, a->links[i]))
+		    !pthread_create(&th[i], NULL, link_destroy, &a->links[i]))
 			started[i] = true;
 		else
-			bpf_link__destroy(a->links[i]);
+			link_destroy(&a->links[i]);
 	}
 	for (i = 0; th && started && i < a->nr_links; i++)
 		if (started[i])
@@ -166,15 +212,61 @@ static int set_error(struct attach *a, int err, const char *fmt, ...)
 	return err;
 }
 
-static int link_add(struct attach *a, struct bpf_link *l)
+static int link_add(struct attach *a, struct bpf_link *l, int fd)
 {
 	if (grow((void **)&a->links, &a->cap_links, a->nr_links + 1,
 		 sizeof(*a->links))) {
-		bpf_link__destroy(l);
+		link_destroy(&(struct link_item){ .link = l, .fd = fd });
 		return -ENOMEM;
 	}
-	a->links[a->nr_links++] = l;
+	a->links[a->nr_links].link = l;
+	a->links[a->nr_links].fd = fd;
+	a->nr_links++;
 	return 0;
+}
+
+static int link_create_multi(int prog_fd, const char *path,
+			     const __u64 *offsets, const __u64 *cookies,
+			     __u32 cnt, bool is_return, int pid)
+{
+	struct uprobe_multi_attr attr = {
+		.prog_fd = prog_fd,
+		.attach_type = MS_BPF_TRACE_UPROBE_MULTI,
+		.path = (unsigned long)path,
+		.offsets = (unsigned long)offsets,
+		.cookies = (unsigned long)cookies,
+		.cnt = cnt,
+		.multi_flags = is_return ? MS_BPF_F_UPROBE_MULTI_RETURN : 0,
+		.pid = pid,
+	};
+	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+
+	return fd < 0 ? -errno : fd;
+}
+
+static bool has_uprobe_multi(void)
+{
+	/* r0 = 0; exit */
+	static const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, po,
+		.expected_attach_type =
+			(enum bpf_attach_type)MS_BPF_TRACE_UPROBE_MULTI);
+	static const __u64 zero;
+	int prog, link;
+
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "Dual MIT/GPL",
+			     insns, 2, &po);
+	if (prog < 0)
+		return false;
+	/* A kernel that knows the link type refuses "/" as not a file. */
+	link = link_create_multi(prog, "/", &zero, NULL, 1, false, 0);
+	if (link >= 0)
+		close(link);
+	close(prog);
+	return link == -EBADF;
 }
 
 static int probe_note(struct attach *a, const char *object, const char *sym,
@@ -202,31 +294,76 @@ static int probe_note(struct attach *a, const char *object, const char *sym,
 	return 0;
 }
 
-static int probe_one(struct attach *a, struct bpf_program *prog,
-		     const char *open_path, const char *display,
-		     const char *sym, __u64 offset,
-		     const struct prologue_site *site, enum ms_fn fn,
-		     bool is_return)
+void attach__prepare(struct attach_progs *progs)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = is_return,
-		    .bpf_cookie = fn);
-	struct bpf_link *l;
-	int err;
+	const enum bpf_attach_type type =
+		(enum bpf_attach_type)MS_BPF_TRACE_UPROBE_MULTI;
 
-	l = bpf_program__attach_uprobe_opts(prog, a->pid, open_path, offset,
-					    &uo);
-	if (!l) {
-		err = -errno;
-		if (err == -ESRCH)
-			return set_error(a, err, "no such process");
-		return set_error(a, err, "cannot probe %s in %s at 0x%llx: %s",
-				 sym, display, (unsigned long long)offset,
-				 strerror(-err));
+	progs->multi = has_uprobe_multi();
+	if (!progs->multi)
+		return;
+	bpf_program__set_expected_attach_type(progs->enter, type);
+	bpf_program__set_expected_attach_type(progs->ret, type);
+	bpf_program__set_expected_attach_type(progs->free, type);
+}
+
+static int attach_error(struct attach *a, int err, const char *display,
+			const char *sym, __u64 offset)
+{
+	if (err == -ESRCH)
+		return set_error(a, err, "no such process");
+	return set_error(a, err, "cannot probe %s in %s at 0x%llx: %s", sym,
+			 display, (unsigned long long)offset, strerror(-err));
+}
+
+/* One program's probes in one object: a multi link, or perf events. */
+static int attach_slot(struct attach *a, const struct object_plan *pl,
+		       enum prog_slot slot, struct bpf_program *prog,
+		       const char *open_path, const char *display)
+{
+	bool is_return = slot == SLOT_RET;
+	struct bpf_link *l;
+	__u32 i;
+	int err, fd;
+
+	if (a->progs.multi) {
+		fd = link_create_multi(bpf_program__fd(prog), open_path,
+				       pl->offsets[slot], pl->cookies[slot],
+				       pl->nr[slot], is_return, a->pid);
+		if (fd < 0)
+			return attach_error(a, fd, display,
+					    pl->names[slot][0],
+					    pl->offsets[slot][0]);
+		return link_add(a, NULL, fd);
 	}
-	err = link_add(a, l);
-	if (!err)
-		err = probe_note(a, display, sym, offset, site, is_return);
-	return err;
+	for (i = 0; i < pl->nr[slot]; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = is_return,
+			    .bpf_cookie = pl->cookies[slot][i]);
+
+		l = bpf_program__attach_uprobe_opts(prog, a->pid, open_path,
+						    pl->offsets[slot][i], &uo);
+		if (!l)
+			return attach_error(a, -errno, display,
+					    pl->names[slot][i],
+					    pl->offsets[slot][i]);
+		err = link_add(a, l, -1);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int plan_add(struct attach *a, struct object_plan *pl,
+		    enum prog_slot slot, const struct alloc_fn *af,
+		    __u64 offset, const struct prologue_site *site,
+		    const char *display)
+{
+	pl->offsets[slot][pl->nr[slot]] = offset;
+	pl->cookies[slot][pl->nr[slot]] = af->fn;
+	pl->names[slot][pl->nr[slot]] = af->name;
+	pl->nr[slot]++;
+	return probe_note(a, display, af->name, offset, site,
+			  slot == SLOT_RET);
 }
 
 /* Where a probe goes: the prologue decides, given what the program reads. */
@@ -254,6 +391,10 @@ static void place(struct elf_file *ef, const struct elf_func *f,
 static int probe_object(struct attach *a, const char *open_path,
 			const char *display)
 {
+	struct bpf_program *progs[NR_SLOTS] = {
+		a->progs.enter, a->progs.ret, a->progs.free,
+	};
+	struct object_plan pl = {};
 	__u64 done[NR_ALLOC_FNS];
 	struct elf_file *ef;
 	size_t i, j, nr_done = 0;
@@ -263,7 +404,7 @@ static int probe_object(struct attach *a, const char *open_path,
 	if (!ef)
 		return set_error(a, -errno, "cannot read %s: %s", display,
 				 strerror(errno));
-	for (i = 0; i < NR_ALLOC_FNS; i++) {
+	for (i = 0; i < NR_ALLOC_FNS && !err; i++) {
 		const struct alloc_fn *af = &alloc_fns[i];
 		struct prologue_site site;
 		struct elf_func f;
@@ -280,29 +421,26 @@ static int probe_object(struct attach *a, const char *open_path,
 			continue;
 		done[nr_done++] = f.file_offset;
 
-		if (af->kind == FN_FREE)
+		if (af->kind == FN_FREE) {
 			place(ef, &f, PROLOGUE_ARGS | PROLOGUE_SKIP_NULL_CHECK,
 			      &site);
-		else
-			place(ef, &f, PROLOGUE_ARGS | PROLOGUE_RET_AT_SP,
-			      &site);
-		off = f.file_offset + site.offset;
-
-		if (af->kind == FN_FREE) {
-			err = probe_one(a, a->progs.free, open_path, display,
-					af->name, off, &site, af->fn, false);
-		} else {
-			err = probe_one(a, a->progs.enter, open_path, display,
-					af->name, off, &site, af->fn, false);
-			if (!err && !a->alloc_only)
-				err = probe_one(a, a->progs.ret, open_path,
-						display, af->name, off, &site,
-						af->fn, true);
+			off = f.file_offset + site.offset;
+			err = plan_add(a, &pl, SLOT_FREE, af, off, &site,
+				       display);
+			continue;
 		}
-		if (err)
-			break;
+		place(ef, &f, PROLOGUE_ARGS | PROLOGUE_RET_AT_SP, &site);
+		off = f.file_offset + site.offset;
+		err = plan_add(a, &pl, SLOT_ENTER, af, off, &site, display);
+		if (!err && !a->alloc_only)
+			err = plan_add(a, &pl, SLOT_RET, af, off, &site,
+				       display);
 	}
 	elf_file__free(ef);
+	for (i = 0; i < NR_SLOTS && !err; i++)
+		if (pl.nr[i])
+			err = attach_slot(a, &pl, i, progs[i], open_path,
+					  display);
 	return err ? err : (int)nr_done;
 }
 

@@ -19,7 +19,15 @@ struct attach_progs {
 	struct bpf_program *enter;	/* allocation entry (cookie: ms_fn) */
 	struct bpf_program *ret;	/* allocation return */
 	struct bpf_program *free;	/* free entry */
+	/* loaded for uprobe_multi links (attach__has_uprobe_multi()) */
+	bool multi;
 };
+
+/*
+ * Between open and load: uses uprobe_multi links when the kernel has them
+ * (the programs must be loaded for that attach type), and sets multi.
+ */
+void attach__prepare(struct attach_progs *progs);
 
 struct attach *attach__new(const struct attach_progs *progs, int pid,
 			   bool alloc_only);

@@ -56,6 +56,10 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	t->skel->rodata->wakeup_bytes =
 		bpf_map__max_entries(t->skel->maps.events) /
 		RING_WAKEUP_FRACTION;
+	progs.enter = t->skel->progs.ms_alloc_enter;
+	progs.ret = t->skel->progs.ms_alloc_return;
+	progs.free = t->skel->progs.ms_free_enter;
+	attach__prepare(&progs);
 	if (o->max_live) {
 		err = bpf_map__set_max_entries(t->skel->maps.live, o->max_live);
 		if (err)
@@ -70,9 +74,6 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		err = -errno;
 		goto err_skel;
 	}
-	progs.enter = t->skel->progs.ms_alloc_enter;
-	progs.ret = t->skel->progs.ms_alloc_return;
-	progs.free = t->skel->progs.ms_free_enter;
 	t->attach = attach__new(&progs, o->pid, o->alloc_only);
 	if (!t->attach) {
 		err = -ENOMEM;
