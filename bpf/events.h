@@ -42,6 +42,11 @@ enum ms_ev_type {
 #define MS_EVF_STACK_TRUNC	(1u << 0)	/* deeper than MS_MAX_STACK */
 #define MS_EVF_STACK_ERR	(1u << 1)	/* no stack could be captured */
 #define MS_EVF_LIVE_FULL	(1u << 2)	/* kernel live table was full */
+/*
+ * --mode=alloc: taken at entry, so no pointer and nothing becomes live;
+ * the record counts an allocation call, its size and its stack.
+ */
+#define MS_EVF_PROFILE		(1u << 3)
 
 /*
  * One record. A fixed header, then nr_frames user return addresses,

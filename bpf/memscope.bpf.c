@@ -41,14 +41,31 @@ struct {
 	__type(value, struct live_val);
 } live SEC(".maps");
 
-/* The probed call a thread is inside, if any. */
+/*
+ * The probed call a thread is inside, if any. Calls are matched by stack
+ * pointer, not by a depth count: an entry seen without its return (the
+ * return probe was not attached yet, or the call never returned) would
+ * leave a count wrong for good, while sp tells nesting from a stale state
+ * at every hit.
+ */
 struct inflight {
 	__u64 size;
 	__u64 arg;		/* realloc: old ptr; posix_memalign: memptr */
 	__u64 old_seq;
+	__u64 sp;		/* at entry; 0: no call in flight */
 	__u32 fn;
-	__u32 depth;		/* >1: a probed call nested in another */
 };
+
+/* Bytes of user stack copied in one read; the frame walk reads inside it. */
+#define STACK_WINDOW	512
+#define WINDOW_WORDS	(STACK_WINDOW / 8)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64[WINDOW_WORDS]);
+} stack_window SEC(".maps");
 
 /* Task storage: no hash lookup on the hot path, freed when threads exit. */
 struct {
@@ -145,32 +162,64 @@ static __always_inline void event_submit(struct ms_event *e)
 }
 
 /*
+ * A user stack by frame pointers. One bulk copy of the stack window costs
+ * about what a single small read does (PERF.md), so the walk reads saved
+ * frame pointers and return addresses from the copy, and only frames
+ * beyond the window cost a read each.
+ *
  * at_entry: the probe sits where *sp is still the return address, so the
- * immediate caller comes from there; the frame-pointer walk from the
- * allocator's own frame would skip it (glibc has no frame pointers).
- * At return, the walk starts in the caller and frames[0] is already it.
+ * immediate caller comes from there, and rbp is still the caller's. At
+ * return, ip is already in the caller and rbp restored to its frame.
+ * Either way the walk from rbp yields the caller's callers.
  */
 static __always_inline void stack_fill(struct pt_regs *ctx,
 				       struct ms_event *e, bool at_entry)
 {
-	long n = bpf_get_stack(ctx, e->frames, sizeof(e->frames),
-			       BPF_F_USER_STACK);
+	__u64 sp = PT_REGS_SP(ctx), bp = PT_REGS_FP(ctx), pair[2], off;
+	__u32 zero = 0, n = 1, i, w;
+	bool have_window;
+	__u64 *win;
 
-	if (n <= 0) {
-		e->nr_frames = 0;
+	e->nr_frames = 0;
+	win = bpf_map_lookup_elem(&stack_window, &zero);
+	if (!win)
+		return;
+	/* Near the top of a stack the window may run past it: walk by reads. */
+	have_window = !bpf_probe_read_user(win, STACK_WINDOW, (void *)sp);
+	if (!at_entry) {
+		e->frames[0] = PT_REGS_IP(ctx);
+	} else if (have_window) {
+		e->frames[0] = win[0];
+	} else if (bpf_probe_read_user(&e->frames[0], sizeof(__u64),
+				       (void *)sp)) {
 		e->flags |= MS_EVF_STACK_ERR;
 		__sync_fetch_and_add(&counters.stack_errors, 1);
 		return;
 	}
-	e->nr_frames = n / sizeof(__u64);
-	if (e->nr_frames >= MS_MAX_STACK)
-		e->flags |= MS_EVF_STACK_TRUNC;
-	if (at_entry &&
-	    bpf_probe_read_user(&e->frames[0], sizeof(__u64),
-				(void *)PT_REGS_SP(ctx))) {
-		e->flags |= MS_EVF_STACK_ERR;
-		__sync_fetch_and_add(&counters.stack_errors, 1);
+
+	for (i = 1; i < MS_MAX_STACK; i++) {
+		/* A frame pointer lies above sp, aligned, and grows upward. */
+		if (bp < sp || (bp & 7))
+			break;
+		off = bp - sp;
+		w = off / 8;
+		if (have_window && off <= STACK_WINDOW - 16 && w < WINDOW_WORDS - 1) {
+			pair[0] = win[w];
+			pair[1] = win[w + 1];
+		} else if (bpf_probe_read_user(pair, sizeof(pair), (void *)bp)) {
+			break;
+		}
+		if (!pair[1])
+			break;
+		e->frames[n & (MS_MAX_STACK - 1)] = pair[1];
+		n++;
+		if (pair[0] <= bp)
+			break;
+		bp = pair[0];
 	}
+	if (i == MS_MAX_STACK)
+		e->flags |= MS_EVF_STACK_TRUNC;
+	e->nr_frames = n;
 }
 
 static __always_inline void event_fill(struct ms_event *e, __u16 type,
@@ -243,23 +292,26 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	if (!e)
 		return;
 	event_fill(e, MS_EV_ALLOC, fn, now);
+	e->flags = MS_EVF_PROFILE;
 	e->size = st->size;
-	e->old_ptr = st->arg;
 	stack_fill(ctx, e, true);
 	event_submit(e);
+}
+
+/* A hit at sp is inside the call in flight when it is deeper (lower). */
+static __always_inline bool nested(const struct inflight *st, __u64 sp)
+{
+	return st->sp && sp < st->sp;
 }
 
 SEC("uprobe")
 int ms_alloc_enter(struct pt_regs *ctx)
 {
 	__u32 fn = bpf_get_attach_cookie(ctx);
+	__u64 sp = PT_REGS_SP(ctx);
 	struct inflight *st;
 
 	if (!is_target())
-		return 0;
-	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!st)
 		return 0;
 	if (alloc_only) {
 		struct inflight args = {};
@@ -268,10 +320,16 @@ int ms_alloc_enter(struct pt_regs *ctx)
 		alloc_profile(ctx, fn, &args);
 		return 0;
 	}
-	if (st->depth++) {
+	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 0;
+	if (nested(st, sp)) {
 		__sync_fetch_and_add(&counters.nested_calls, 1);
 		return 0;
 	}
+	/* Not nested: any state left is stale (its return was never seen). */
+	st->sp = sp;
 	st->fn = fn;
 	args_read(ctx, fn, st);
 	return 0;
@@ -289,11 +347,17 @@ int ms_alloc_return(struct pt_regs *ctx)
 	if (!is_target())
 		return 0;
 	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-	/* No state: the call began before we attached. */
-	if (!st || !st->depth)
+	/* No call in flight: it began before we attached. */
+	if (!st || !st->sp)
 		return 0;
-	if (--st->depth)
+	/* The return pops the address the entry saw at sp. */
+	if (PT_REGS_SP(ctx) != st->sp + 8) {
+		/* Deeper: a nested call returning. Shallower: stale state. */
+		if (PT_REGS_SP(ctx) > st->sp + 8)
+			st->sp = 0;
 		return 0;
+	}
+	st->sp = 0;
 	now = bpf_ktime_get_ns();
 	fn = st->fn;
 	ptr = ret;
@@ -352,7 +416,7 @@ int ms_free_enter(struct pt_regs *ctx)
 	if (!is_target() || !ptr)
 		return 0;
 	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
-	if (st && st->depth) {
+	if (st && nested(st, PT_REGS_SP(ctx))) {
 		__sync_fetch_and_add(&counters.nested_calls, 1);
 		return 0;
 	}

@@ -68,7 +68,11 @@ struct uprobe_multi_attr {
 	__u32 pad;
 };
 
-enum prog_slot { SLOT_ENTER, SLOT_RET, SLOT_FREE, NR_SLOTS };
+/*
+ * In attach order: returns before entries, so that every entry hit has its
+ * return seen and no call is left looking in flight.
+ */
+enum prog_slot { SLOT_RET, SLOT_ENTER, SLOT_FREE, NR_SLOTS };
 
 /* The probes one object gets, per program, before any is attached. */
 struct object_plan {
@@ -392,7 +396,9 @@ static int probe_object(struct attach *a, const char *open_path,
 			const char *display)
 {
 	struct bpf_program *progs[NR_SLOTS] = {
-		a->progs.enter, a->progs.ret, a->progs.free,
+		[SLOT_RET] = a->progs.ret,
+		[SLOT_ENTER] = a->progs.enter,
+		[SLOT_FREE] = a->progs.free,
 	};
 	struct object_plan pl = {};
 	__u64 done[NR_ALLOC_FNS];

@@ -17,7 +17,8 @@ struct store;
 
 struct store_summary {
 	__u64 events;		/* records applied */
-	__u64 allocs;		/* blocks that became live (realloc moves count) */
+	__u64 allocs;		/* blocks that became live (realloc moves count);
+				 * --mode=alloc: allocation calls */
 	__u64 frees;		/* known blocks released */
 	__u64 alloc_bytes;
 	__u64 free_bytes;

@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The event store.
+ *
+ * Live blocks are kept densely, as struct store_block in fixed-size chunks,
+ * behind an open-addressing index (linear probing, backward-shift deletion)
+ * of 8-byte slots keyed by ptr. Keeping the 40-byte blocks out of the hash
+ * table is what holds the memory budget at every size: a table of blocks
+ * just after doubling sits at 0.375 load, 107 bytes per block, while dense
+ * blocks plus slots stay between 51 and 62 (and one partly used chunk).
+ * Chunks never move, so growth never copies blocks or needs twice the
+ * memory for a moment.
+ *
+ * Call stacks are interned through the same kind of index into a dense
+ * array of sites, their frames packed in an arena of pages that never
+ * move, so the frames store__site() hands out stay valid while the store
+ * lives.
+ *
+ * The peak is exact without snapshotting every site on every new peak:
+ * each new peak starts a new epoch, and a site copies its live counts into
+ * its snapshot the first time it changes within an epoch. A site untouched
+ * since the last peak therefore still holds its at-peak values as its live
+ * ones.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "store.h"
+
+#define BLOCK_CHUNK_SHIFT	10
+#define BLOCK_CHUNK		(1ul << BLOCK_CHUNK_SHIFT)
+#define LIVE_INDEX_MIN		1024
+#define STACK_INDEX_MIN		256
+#define SITES_MIN		64
+#define ARENA_PAGE		4096	/* frames; a page holds whole stacks */
+#define ARENA_PAGES_MIN		16
+#define CHUNKS_MIN		16
+
+/*
+ * Slots carry 32 bits of hash, enough to find the home slot of up to 2^32
+ * slots, and a 32-bit position. Past these limits the store refuses the
+ * record with -ENOSPC rather than corrupt itself.
+ */
+#define STORE_MAX_LIVE		(1ul << 31)
+#define STORE_MAX_SITES		(1ul << 31)
+
+#define SITE_FLAGS		(MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR)
+
+struct slot {
+	__u32 hash;	/* low bits give the home slot, all 32 reject cheaply */
+	__u32 pos;	/* entry index + 1; 0 marks an empty slot */
+};
+
+struct index {
+	struct slot *slots;
+	size_t mask;	/* capacity - 1, capacity a power of two */
+	size_t used;
+};
+
+struct site {
+	__u64 hash;
+	const __u64 *frames;
+	__u32 nr_frames;
+	__u32 flags;
+	__u64 allocs;
+	__u64 alloc_bytes;
+	__u64 live_count;
+	__u64 live_bytes;
+	__u64 snap_epoch;	/* snap_* hold the values at that peak epoch */
+	__u64 snap_count;
+	__u64 snap_bytes;
+};
+
+struct store {
+	struct store_summary sum;
+	__u64 peak_epoch;
+
+	/* live.used is the number of live blocks, all of them dense */
+	struct index live;
+	struct store_block **chunks;
+	size_t nr_chunks;
+	size_t chunks_cap;
+
+	struct index stacks;
+	struct site *sites;
+	size_t nr_sites;
+	size_t sites_cap;
+	__u64 **pages;
+	size_t nr_pages;
+	size_t pages_cap;
+	size_t page_used;	/* frames taken from the last page */
+};
+
+/* splitmix64's finalizer: every input bit reaches every output bit. */
+static inline __u64 mix64(__u64 x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+/*
+ * One multiply per frame: (h ^ f) * odd is a bijection of h, so stacks
+ * that differ in a single frame never collide; mix64 then spreads the
+ * result over the low bits that pick the slot.
+ */
+static __u64 stack_hash(const __u64 *frames, __u32 nr)
+{
+	__u64 h = 0x9e3779b97f4a7c15ull ^ nr;
+	__u32 i;
+
+	for (i = 0; i < nr; i++)
+		h = (h ^ frames[i]) * 0xff51afd7ed558ccdull;
+	return mix64(h);
+}
+
+static inline __u32 ptr_hash(__u64 ptr)
+{
+	return (__u32)mix64(ptr);
+}
+
+static int index_init(struct index *ix, size_t cap)
+{
+	ix->slots = calloc(cap, sizeof(*ix->slots));
+	if (!ix->slots)
+		return -ENOMEM;
+	ix->mask = cap - 1;
+	ix->used = 0;
+	return 0;
+}
+
+/* Room for one more entry at a load factor of at most 3/4. */
+static int index_reserve(struct index *ix)
+{
+	size_t cap = ix->mask + 1, mask = 2 * cap - 1, i, j;
+	struct slot *slots;
+
+	if ((ix->used + 1) * 4 <= cap * 3)
+		return 0;
+	slots = calloc(2 * cap, sizeof(*slots));
+	if (!slots)
+		return -ENOMEM;
+	for (i = 0; i < cap; i++) {
+		if (!ix->slots[i].pos)
+			continue;
+		for (j = ix->slots[i].hash & mask; slots[j].pos;
+		     j = (j + 1) & mask)
+			;
+		slots[j] = ix->slots[i];
+	}
+	free(ix->slots);
+	ix->slots = slots;
+	ix->mask = mask;
+	return 0;
+}
+
+static size_t index_empty_slot(const struct index *ix, __u32 hash)
+{
+	size_t i;
+
+	for (i = hash & ix->mask; ix->slots[i].pos; i = (i + 1) & ix->mask)
+		;
+	return i;
+}
+
+/*
+ * Backward-shift deletion: pull later members of the probe run into the
+ * hole whenever their home does not lie between the hole and them. No
+ * tombstones, so churn never lengthens probes or forces a rehash.
+ */
+static void index_remove(struct index *ix, size_t hole)
+{
+	size_t i, home;
+
+	for (i = (hole + 1) & ix->mask; ix->slots[i].pos;
+	     i = (i + 1) & ix->mask) {
+		home = ix->slots[i].hash & ix->mask;
+		if (((i - home) & ix->mask) >= ((i - hole) & ix->mask)) {
+			ix->slots[hole] = ix->slots[i];
+			hole = i;
+		}
+	}
+	ix->slots[hole].pos = 0;
+	ix->used--;
+}
+
+static inline struct store_block *block_at(const struct store *s, size_t i)
+{
+	return &s->chunks[i >> BLOCK_CHUNK_SHIFT][i & (BLOCK_CHUNK - 1)];
+}
+
+/* The slot holding ptr, or the empty slot that ends its probe run. */
+static inline size_t live_probe(const struct store *s, __u64 ptr, __u32 hash)
+{
+	const struct index *ix = &s->live;
+	size_t i;
+
+	for (i = hash & ix->mask; ix->slots[i].pos; i = (i + 1) & ix->mask) {
+		if (ix->slots[i].hash == hash &&
+		    block_at(s, ix->slots[i].pos - 1)->ptr == ptr)
+			break;
+	}
+	return i;
+}
+
+/* Room for nr more frames in the last arena page. */
+static int arena_reserve(struct store *s, size_t nr)
+{
+	__u64 **pages;
+
+	if (s->page_used + nr <= ARENA_PAGE)
+		return 0;
+	if (s->nr_pages == s->pages_cap) {
+		pages = realloc(s->pages, 2 * s->pages_cap * sizeof(*pages));
+		if (!pages)
+			return -ENOMEM;
+		s->pages = pages;
+		s->pages_cap *= 2;
+	}
+	s->pages[s->nr_pages] = malloc(ARENA_PAGE * sizeof(**pages));
+	if (!s->pages[s->nr_pages])
+		return -ENOMEM;
+	s->nr_pages++;
+	s->page_used = 0;
+	return 0;
+}
+
+/* Room for one more live block: a chunk for it and a slot. */
+static int live_reserve(struct store *s)
+{
+	size_t n = s->live.used;
+	struct store_block **chunks;
+
+	if (n >= STORE_MAX_LIVE)
+		return -ENOSPC;
+	if ((n >> BLOCK_CHUNK_SHIFT) >= s->nr_chunks) {
+		if (s->nr_chunks == s->chunks_cap) {
+			size_t cap = s->chunks_cap ? 2 * s->chunks_cap :
+					CHUNKS_MIN;
+
+			chunks = realloc(s->chunks, cap * sizeof(*chunks));
+			if (!chunks)
+				return -ENOMEM;
+			s->chunks = chunks;
+			s->chunks_cap = cap;
+		}
+		s->chunks[s->nr_chunks] = malloc(BLOCK_CHUNK *
+						 sizeof(struct store_block));
+		if (!s->chunks[s->nr_chunks])
+			return -ENOMEM;
+		s->nr_chunks++;
+	}
+	return index_reserve(&s->live);
+}
+
+/* Give a site the values it had at the peak before its first change since. */
+static inline void site_snap(struct store *s, struct site *st)
+{
+	if (st->snap_epoch == s->peak_epoch)
+		return;
+	st->snap_epoch = s->peak_epoch;
+	st->snap_count = st->live_count;
+	st->snap_bytes = st->live_bytes;
+}
+
+static void block_drop(struct store *s, const struct store_block *b)
+{
+	struct site *st = &s->sites[b->stack_id];
+
+	site_snap(s, st);
+	st->live_count--;
+	st->live_bytes -= b->size;
+	s->sum.live_allocs--;
+	s->sum.live_bytes -= b->size;
+}
+
+/* An allocation call from the site, whether or not it leaves a block. */
+static struct site *site_count(struct store *s, const struct ms_event *e,
+			       __u32 stack_id)
+{
+	struct site *st = &s->sites[stack_id];
+
+	st->flags |= e->flags & SITE_FLAGS;
+	st->allocs++;
+	st->alloc_bytes += e->size;
+	s->sum.allocs++;
+	s->sum.alloc_bytes += e->size;
+	return st;
+}
+
+static void block_fill(struct store *s, struct store_block *b,
+		       const struct ms_event *e, __u32 stack_id)
+{
+	struct site *st = site_count(s, e, stack_id);
+
+	b->ptr = e->ptr;
+	b->size = e->size;
+	b->seq = e->seq;
+	b->ts_ns = e->ts_ns;
+	b->stack_id = stack_id;
+	b->tid = e->tid;
+
+	site_snap(s, st);
+	st->live_count++;
+	st->live_bytes += e->size;
+	s->sum.live_allocs++;
+	s->sum.live_bytes += e->size;
+	if (s->sum.live_bytes > s->sum.peak_bytes) {
+		s->sum.peak_bytes = s->sum.live_bytes;
+		s->sum.peak_ns = e->ts_ns;
+		s->peak_epoch++;
+	}
+}
+
+/* e->ptr becomes live; live_reserve() must have succeeded. */
+static void live_add(struct store *s, const struct ms_event *e, __u32 stack_id)
+{
+	__u32 hash = ptr_hash(e->ptr);
+	size_t i = live_probe(s, e->ptr, hash);
+	struct store_block *b;
+
+	if (s->live.slots[i].pos) {
+		/* We never saw its free: the address is someone else's now. */
+		b = block_at(s, s->live.slots[i].pos - 1);
+		block_drop(s, b);
+		s->sum.replaced++;
+	} else {
+		s->live.slots[i].hash = hash;
+		s->live.slots[i].pos = s->live.used + 1;
+		b = block_at(s, s->live.used++);
+	}
+	block_fill(s, b, e, stack_id);
+}
+
+/*
+ * Release the block at ptr. With a non-zero seq, only the block that the
+ * record saw: another thread may already own the address again, its alloc
+ * record having overtaken ours, and the block we meant is gone already.
+ */
+static void live_release(struct store *s, __u64 ptr, __u64 seq)
+{
+	size_t i = live_probe(s, ptr, ptr_hash(ptr)), pos, last, mask;
+	struct store_block *b;
+
+	if (!s->live.slots[i].pos) {
+		s->sum.unknown_frees++;
+		return;
+	}
+	pos = s->live.slots[i].pos - 1;
+	b = block_at(s, pos);
+	if (seq && b->seq != seq)
+		return;
+	block_drop(s, b);
+	s->sum.frees++;
+	s->sum.free_bytes += b->size;
+
+	/* Keep blocks dense: the last one moves into the hole. */
+	index_remove(&s->live, i);
+	last = s->live.used;
+	if (pos == last)
+		return;
+	*b = *block_at(s, last);
+	mask = s->live.mask;
+	for (i = ptr_hash(b->ptr) & mask; s->live.slots[i].pos != last + 1;
+	     i = (i + 1) & mask)
+		;
+	s->live.slots[i].pos = pos + 1;
+}
+
+static int site_add(struct store *s, const struct ms_event *e, __u64 hash,
+		    __u32 *id)
+{
+	size_t nr = e->nr_frames, i;
+	struct site *st;
+	__u64 *frames;
+	int err;
+
+	if (s->nr_sites >= STORE_MAX_SITES)
+		return -ENOSPC;
+	if (s->nr_sites == s->sites_cap) {
+		st = realloc(s->sites, 2 * s->sites_cap * sizeof(*st));
+		if (!st)
+			return -ENOMEM;
+		s->sites = st;
+		s->sites_cap *= 2;
+	}
+	err = arena_reserve(s, nr);
+	if (err)
+		return err;
+	err = index_reserve(&s->stacks);
+	if (err)
+		return err;
+
+	i = index_empty_slot(&s->stacks, (__u32)hash);
+	s->stacks.slots[i].hash = (__u32)hash;
+	s->stacks.slots[i].pos = s->nr_sites + 1;
+	s->stacks.used++;
+
+	st = &s->sites[s->nr_sites];
+	memset(st, 0, sizeof(*st));
+	st->hash = hash;
+	frames = s->pages[s->nr_pages - 1] + s->page_used;
+	memcpy(frames, e->frames, nr * sizeof(__u64));
+	s->page_used += nr;
+	st->frames = frames;
+	st->nr_frames = nr;
+	*id = s->nr_sites++;
+	return 0;
+}
+
+static int site_intern(struct store *s, const struct ms_event *e, __u32 *id)
+{
+	__u64 hash = stack_hash(e->frames, e->nr_frames);
+	const struct index *ix = &s->stacks;
+	const struct site *st;
+	size_t i;
+
+	for (i = hash & ix->mask; ix->slots[i].pos; i = (i + 1) & ix->mask) {
+		if (ix->slots[i].hash != (__u32)hash)
+			continue;
+		st = &s->sites[ix->slots[i].pos - 1];
+		if (st->hash == hash && st->nr_frames == e->nr_frames &&
+		    !memcmp(st->frames, e->frames,
+			    e->nr_frames * sizeof(__u64))) {
+			*id = ix->slots[i].pos - 1;
+			return 0;
+		}
+	}
+	return site_add(s, e, hash, id);
+}
+
+static void apply_realloc(struct store *s, const struct ms_event *e,
+			  __u32 stack_id)
+{
+	switch (ms_realloc_effect(e->old_ptr, e->size, e->ptr)) {
+	case MS_RE_ALLOC:
+		live_add(s, e, stack_id);
+		break;
+	case MS_RE_FREE:
+		live_release(s, e->old_ptr, e->old_seq);
+		break;
+	case MS_RE_FAILED:
+		s->sum.failed_allocs++;
+		break;
+	case MS_RE_MOVE:
+		live_release(s, e->old_ptr, e->old_seq);
+		live_add(s, e, stack_id);
+		break;
+	}
+}
+
+static bool event_valid(const struct ms_event *e)
+{
+	if (e->nr_frames > MS_MAX_STACK || e->fn >= MS_FN__COUNT)
+		return false;
+	if (e->flags & MS_EVF_PROFILE)
+		return e->type == MS_EV_ALLOC;
+	return e->type == MS_EV_ALLOC || e->type == MS_EV_FREE ||
+	       e->type == MS_EV_REALLOC;
+}
+
+int store__apply(struct store *s, const struct ms_event *e)
+{
+	/*
+	 * An alloc or a realloc makes e->ptr live exactly when it is set; a
+	 * profile record (--mode=alloc) only counts a call from its stack.
+	 */
+	bool profile = e->flags & MS_EVF_PROFILE;
+	bool adds = e->ptr && e->type != MS_EV_FREE && !profile;
+	__u32 stack_id = 0;
+	int err;
+
+	if (!event_valid(e))
+		return -EINVAL;
+
+	/* Whatever can fail happens before the first change. */
+	if (adds) {
+		err = live_reserve(s);
+		if (err)
+			return err;
+	}
+	if (adds || profile) {
+		err = site_intern(s, e, &stack_id);
+		if (err)
+			return err;
+	}
+
+	if (!s->sum.events || e->ts_ns < s->sum.first_ns)
+		s->sum.first_ns = e->ts_ns;
+	if (!s->sum.events || e->ts_ns > s->sum.last_ns)
+		s->sum.last_ns = e->ts_ns;
+	s->sum.events++;
+
+	switch (e->type) {
+	case MS_EV_ALLOC:
+		if (profile)
+			site_count(s, e, stack_id);
+		else if (adds)
+			live_add(s, e, stack_id);
+		else
+			s->sum.failed_allocs++;
+		break;
+	case MS_EV_FREE:
+		/* free(NULL) is a no-op, not a free of an unknown block */
+		if (e->ptr)
+			live_release(s, e->ptr, 0);
+		break;
+	case MS_EV_REALLOC:
+		apply_realloc(s, e, stack_id);
+		break;
+	}
+	return 0;
+}
+
+const struct store_summary *store__summary(const struct store *s)
+{
+	return &s->sum;
+}
+
+__u32 store__nr_stacks(const struct store *s)
+{
+	return s->nr_sites;
+}
+
+int store__site(const struct store *s, __u32 stack_id, struct store_site *out)
+{
+	const struct site *st;
+	bool snapped;
+
+	if (stack_id >= s->nr_sites)
+		return -ENOENT;
+	st = &s->sites[stack_id];
+	snapped = st->snap_epoch == s->peak_epoch;
+
+	out->frames = st->frames;
+	out->nr_frames = st->nr_frames;
+	out->flags = st->flags;
+	out->allocs = st->allocs;
+	out->alloc_bytes = st->alloc_bytes;
+	out->live_count = st->live_count;
+	out->live_bytes = st->live_bytes;
+	out->peak_count = snapped ? st->snap_count : st->live_count;
+	out->peak_bytes = snapped ? st->snap_bytes : st->live_bytes;
+	return 0;
+}
+
+int store__for_each_live(const struct store *s,
+			 int (*cb)(const struct store_block *b, void *ctx),
+			 void *ctx)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < s->live.used; i++) {
+		ret = cb(block_at(s, i), ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+size_t store__mem_bytes(const struct store *s)
+{
+	return sizeof(*s) +
+	       (s->live.mask + 1) * sizeof(struct slot) +
+	       s->chunks_cap * sizeof(*s->chunks) +
+	       s->nr_chunks * BLOCK_CHUNK * sizeof(struct store_block) +
+	       (s->stacks.mask + 1) * sizeof(struct slot) +
+	       s->sites_cap * sizeof(*s->sites) +
+	       s->pages_cap * sizeof(*s->pages) +
+	       s->nr_pages * ARENA_PAGE * sizeof(**s->pages);
+}
+
+struct store *store__new(void)
+{
+	struct store *s;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto err_out;
+	s->sites_cap = SITES_MIN;
+	s->sites = malloc(s->sites_cap * sizeof(*s->sites));
+	s->pages_cap = ARENA_PAGES_MIN;
+	s->pages = malloc(s->pages_cap * sizeof(*s->pages));
+	if (!s->sites || !s->pages)
+		goto err_free;
+	/* a first page, so that even an empty stack has non-NULL frames */
+	s->pages[s->nr_pages++] = malloc(ARENA_PAGE * sizeof(**s->pages));
+	if (!s->pages[0] || index_init(&s->live, LIVE_INDEX_MIN) ||
+	    index_init(&s->stacks, STACK_INDEX_MIN))
+		goto err_free;
+	return s;
+
+err_free:
+	store__free(s);
+err_out:
+	errno = ENOMEM;
+	return NULL;
+}
+
+void store__free(struct store *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nr_chunks; i++)
+		free(s->chunks[i]);
+	free(s->chunks);
+	free(s->live.slots);
+	free(s->stacks.slots);
+	free(s->sites);
+	for (i = 0; i < s->nr_pages; i++)
+		free(s->pages[i]);
+	free(s->pages);
+	free(s);
+}
