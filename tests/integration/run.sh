@@ -496,6 +496,26 @@ t_exits_during_attach()
 	fi
 }
 
+# -p on a process that is allocating all along: the attach cuts calls in
+# half, and nothing after that may look nested or go missing.
+t_busy()
+{
+	printf '%q &\n' "$TARGETS/busy" >>"$d/cmd"
+	$TIMEOUT "$TARGETS/busy" >"$d/target.out" 2>&1 &
+	bg_pids="$bg_pids $!"
+	if ! wait_for "$d/target.out" '^ready [0-9]+$' 10; then
+		fail "target busy: expected 'ready PID' within 10 s"
+		return 1
+	fi
+	target_pid=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$d/target.out")
+	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	sleep 0.3
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_report busy --pid "$target_pid" --exited yes --object busy
+}
+
 t_alloc_mode()
 {
 	tool -q -t 0 --mode=alloc -o "$d/out/report.json" -- "$TARGETS/leaky"
@@ -603,6 +623,9 @@ run_test static_launch		t_static
 run_test exits_mid_attach	t_exits_mid attach
 run_test exits_mid_launch	t_exits_mid launch
 run_test exits_during_attach	t_exits_during_attach
+run_test busy_attach		t_busy
+run_test placement_launch	t_launch placement placement
+run_test placement_attach	t_attach placement placement
 run_test alloc_mode		t_alloc_mode
 run_test sigint_attach		t_signal INT
 run_test sigterm_attach		t_signal TERM

@@ -49,7 +49,7 @@ static inline void touch(void *p, size_t n)
  * is blocked before "ready" is printed so an early signal is not lost, and
  * threads created later inherit the mask, so only sigwait takes it.
  */
-static void target_wait(int argc, char **argv)
+static inline void target_wait(int argc, char **argv)
 {
 	sigset_t set;
 	int sig = 0;
