@@ -31,7 +31,8 @@
 
 /* How often the ring is drained when nothing forces a wakeup. */
 #define DRAIN_INTERVAL_MS	10
-#define STATUS_INTERVAL_NS	1000000000ULL
+/* Event to status line in under 200 ms: the drain plus one redraw. */
+#define STATUS_INTERVAL_NS	100000000ULL
 #define DEFAULT_TOP		10
 #define DEFAULT_MAX_LIVE	(1u << 20)
 
