@@ -42,8 +42,12 @@ struct frame_cache {
 struct cand {
 	__u32 stack_id;
 	__u32 flags;
-	__u64 count;
+	__u64 allocs;
+	__u64 alloc_bytes;
+	__u64 count;		/* live now */
 	__u64 bytes;
+	__u64 peak_count;
+	__u64 peak_bytes;
 	__u64 oldest_ts;	/* live blocks: earliest allocation */
 	__u64 hash;		/* of the resolved frames */
 	__u32 nr_frames;
@@ -274,8 +278,12 @@ static size_t merge_sites(struct cand *cands, size_t n)
 				cands[++out] = cands[j];
 				continue;
 			}
+			cands[out].allocs += cands[j].allocs;
+			cands[out].alloc_bytes += cands[j].alloc_bytes;
 			cands[out].count += cands[j].count;
 			cands[out].bytes += cands[j].bytes;
+			cands[out].peak_count += cands[j].peak_count;
+			cands[out].peak_bytes += cands[j].peak_bytes;
 			cands[out].flags |= cands[j].flags;
 			if (cands[j].oldest_ts < cands[out].oldest_ts)
 				cands[out].oldest_ts = cands[j].oldest_ts;
@@ -285,12 +293,41 @@ static size_t merge_sites(struct cand *cands, size_t n)
 	return out;
 }
 
-static void fill_site(struct build *b, const struct cand *cd, bool live,
-		      struct report_site *out)
+enum site_list { LIST_LEAKS, LIST_PEAK, LIST_SITES };
+
+/* What a list ranks by, for a candidate. */
+static void list_metric(const struct cand *cd, enum site_list l,
+			__u64 *count, __u64 *bytes)
 {
-	out->count = cd->count;
-	out->bytes = cd->bytes;
-	out->oldest_ns = live ? report__since_start(b->r, cd->oldest_ts) : 0;
+	switch (l) {
+	case LIST_LEAKS:
+		*count = cd->count;
+		*bytes = cd->bytes;
+		break;
+	case LIST_PEAK:
+		*count = cd->peak_count;
+		*bytes = cd->peak_bytes;
+		break;
+	case LIST_SITES:
+	default:
+		*count = cd->allocs;
+		*bytes = cd->alloc_bytes;
+		break;
+	}
+}
+
+static void fill_site(struct build *b, const struct cand *cd,
+		      enum site_list l, struct report_site *out)
+{
+	list_metric(cd, l, &out->count, &out->bytes);
+	out->alloc_count = cd->allocs;
+	out->alloc_bytes = cd->alloc_bytes;
+	out->live_count = cd->count;
+	out->live_bytes = cd->bytes;
+	out->peak_count = cd->peak_count;
+	out->peak_bytes = cd->peak_bytes;
+	out->oldest_ns = cd->count ?
+		report__since_start(b->r, cd->oldest_ts) : 0;
 	out->flags = cd->flags;
 	out->nr_frames = cd->nr_frames;
 	out->frames = cd->frames;
@@ -316,9 +353,8 @@ static int add_live(const struct store_block *blk, void *ctx)
 	return 0;
 }
 
-/* cands[i] for stack i: what is live now, or what was live at the peak. */
-static int gather(const struct store *st, bool live, struct cand *cands,
-		  __u32 nr)
+/* cands[i] for stack i: what was allocated, is live, was live at peak. */
+static int gather(const struct store *st, struct cand *cands, __u32 nr)
 {
 	struct live_ctx lc = { .cands = cands, .nr = nr };
 	struct store_site s;
@@ -326,35 +362,66 @@ static int gather(const struct store *st, bool live, struct cand *cands,
 	int err;
 
 	for (i = 0; i < nr; i++) {
-		cands[i] = (struct cand){
-			.stack_id = i,
-			.oldest_ts = UINT64_MAX,
-		};
-		if (live)
-			continue;
 		err = store__site(st, i, &s);
 		if (err)
 			return err;
-		cands[i].count = s.peak_count;
-		cands[i].bytes = s.peak_bytes;
+		cands[i] = (struct cand){
+			.stack_id = i,
+			.allocs = s.allocs,
+			.alloc_bytes = s.alloc_bytes,
+			.peak_count = s.peak_count,
+			.peak_bytes = s.peak_bytes,
+			.oldest_ts = UINT64_MAX,
+		};
 	}
-	return live ? store__for_each_live(st, add_live, &lc) : 0;
+	return store__for_each_live(st, add_live, &lc);
 }
 
-static int cand_cmp(const void *pa, const void *pb)
+static int cand_cmp(const void *pa, const void *pb, void *list)
 {
 	const struct cand *a = pa, *b = pb;
+	enum site_list l = *(enum site_list *)list;
+	__u64 ac, ab, bc, bb;
 
-	if (a->bytes != b->bytes)
-		return a->bytes < b->bytes ? 1 : -1;
-	if (a->count != b->count)
-		return a->count < b->count ? 1 : -1;
+	list_metric(a, l, &ac, &ab);
+	list_metric(b, l, &bc, &bb);
+	if (ab != bb)
+		return ab < bb ? 1 : -1;
+	if (ac != bc)
+		return ac < bc ? 1 : -1;
 	return a->stack_id < b->stack_id ? -1 : a->stack_id > b->stack_id;
 }
 
-/* The top sites by bytes: live now (leaks) or at the peak. */
-static int build_sites(struct build *b, bool live, struct report_site **out,
-		       size_t *nr_out)
+/* The sites of one list, ranked; top applies to leaks and peak only. */
+static int build_list(struct build *b, struct cand *cands, size_t n,
+		      enum site_list l, struct report_site **out,
+		      size_t *nr_out)
+{
+	size_t i, kept = 0;
+	__u64 count, bytes;
+
+	qsort_r(cands, n, sizeof(*cands), cand_cmp, &l);
+	for (i = 0; i < n; i++) {
+		list_metric(&cands[i], l, &count, &bytes);
+		if (!count)
+			break;
+		kept++;
+	}
+	if (l != LIST_SITES && b->opts.top && kept > b->opts.top)
+		kept = b->opts.top;
+	*nr_out = kept;
+	if (!kept)
+		return 0;
+	*out = arena_alloc(&b->r->arena, kept, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	for (i = 0; i < kept; i++)
+		fill_site(b, &cands[i], l, &(*out)[i]);
+	return 0;
+}
+
+/* Every stack resolved and merged once, then ranked three ways. */
+static int build_sites(struct build *b)
 {
 	__u32 nr = store__nr_stacks(b->st);
 	struct cand *cands;
@@ -364,12 +431,11 @@ static int build_sites(struct build *b, bool live, struct report_site **out,
 	cands = calloc(nr ? nr : 1, sizeof(*cands));
 	if (!cands)
 		return -ENOMEM;
-	err = gather(b->st, live, cands, nr);
+	err = gather(b->st, cands, nr);
 	if (err)
 		goto out;
-
 	for (i = 0; i < nr; i++) {
-		if (!cands[i].count)
+		if (!cands[i].allocs && !cands[i].count)
 			continue;
 		cands[n] = cands[i];
 		err = resolve_cand(b, &cands[n++]);
@@ -377,23 +443,32 @@ static int build_sites(struct build *b, bool live, struct report_site **out,
 			goto out;
 	}
 	n = merge_sites(cands, n);
-	qsort(cands, n, sizeof(*cands), cand_cmp);
-	if (b->opts.top && n > b->opts.top)
-		n = b->opts.top;
-	if (!n)
-		goto out;
-
-	*out = arena_alloc(&b->r->arena, n, sizeof(**out));
-	if (!*out) {
-		err = -ENOMEM;
-		goto out;
-	}
-	*nr_out = n;
-	for (i = 0; i < n; i++)
-		fill_site(b, &cands[i], live, &(*out)[i]);
+	err = build_list(b, cands, n, LIST_LEAKS, &b->r->leaks,
+			 &b->r->nr_leaks);
+	if (!err)
+		err = build_list(b, cands, n, LIST_PEAK, &b->r->peak,
+				 &b->r->nr_peak);
+	if (!err)
+		err = build_list(b, cands, n, LIST_SITES, &b->r->sites,
+				 &b->r->nr_sites);
 out:
 	free(cands);
 	return err;
+}
+
+static int copy_timeline(struct report *r, const struct store *st)
+{
+	const struct store_point *pts;
+	size_t n = store__timeline(st, &pts, &r->timeline_width_ns);
+
+	if (!n)
+		return 0;
+	r->timeline = arena_alloc(&r->arena, n, sizeof(*pts));
+	if (!r->timeline)
+		return -ENOMEM;
+	memcpy(r->timeline, pts, n * sizeof(*pts));
+	r->nr_timeline = n;
+	return 0;
 }
 
 static int copy_probes(struct report *r, const struct report_probe *probes,
@@ -452,10 +527,10 @@ struct report *report__build(const struct store *st,
 	err = copy_probes(r, probes, nr_probes);
 	if (err)
 		goto err_free;
-	err = build_sites(&b, true, &r->leaks, &r->nr_leaks);
+	err = build_sites(&b);
 	if (err)
 		goto err_free;
-	err = build_sites(&b, false, &r->peak, &r->nr_peak);
+	err = copy_timeline(r, st);
 	if (err)
 		goto err_free;
 	free(b.cache.slots);

@@ -25,8 +25,15 @@ struct report_frame {
 
 /* A group of blocks with one call stack. */
 struct report_site {
-	__u64 count;
+	__u64 count;		/* what the list ranks by: live now, at peak */
 	__u64 bytes;
+	/* every metric of the call stack, whichever list it is in */
+	__u64 alloc_count;	/* allocation calls */
+	__u64 alloc_bytes;
+	__u64 live_count;	/* live at the end */
+	__u64 live_bytes;
+	__u64 peak_count;	/* live at the peak */
+	__u64 peak_bytes;
 	__u64 oldest_ns;	/* age origin: ns since trace start, leaks only */
 	__u32 flags;		/* MS_EVF_STACK_* */
 	__u32 nr_frames;
@@ -64,6 +71,14 @@ struct report {
 	size_t nr_leaks;
 	struct report_site *peak;	/* live at peak, by bytes desc */
 	size_t nr_peak;
+	/* every call stack, by bytes allocated desc; count/bytes = allocs */
+	struct report_site *sites;
+	size_t nr_sites;
+
+	/* live bytes over time (store__timeline), start_ns absolute */
+	struct store_point *timeline;
+	size_t nr_timeline;
+	__u64 timeline_width_ns;
 
 	struct report_probe *probes;
 	size_t nr_probes;
@@ -100,5 +115,11 @@ __u64 report__since_start(const struct report *r, __u64 ts_ns);
 int report__write_text(const struct report *r, FILE *f);
 /* JSON report (docs/report-schema.md), written whole or not at all. */
 int report__write_json(const struct report *r, const char *path);
+/* Self-contained HTML dashboard (viz/), whole or not at all. */
+int report__write_html(const struct report *r, const char *path);
+/* gzip-compressed profile.proto (pprof), whole or not at all. */
+int report__write_pprof(const struct report *r, const char *path);
+/* Folded stacks, root first: "frame;frame;frame bytes" per line. */
+int report__write_folded(const struct report *r, const char *path);
 
 #endif /* MEMSCOPE_REPORT_H */

@@ -89,7 +89,16 @@ struct store {
 	size_t nr_pages;
 	size_t pages_cap;
 	size_t page_used;	/* frames taken from the last page */
+
+	struct store_point timeline[STORE_TIMELINE_POINTS];
+	size_t nr_points;
+	__u64 bucket_ns;	/* width of a bucket */
+	__u64 prev_allocs;	/* sum.allocs/frees when the last record began */
+	__u64 prev_frees;
 };
+
+/* The first buckets are 1 ms wide: a short command still gets a curve. */
+#define TIMELINE_FIRST_NS	1000000ULL
 
 /* splitmix64's finalizer: every input bit reaches every output bit. */
 static inline __u64 mix64(__u64 x)
@@ -462,6 +471,65 @@ static bool event_valid(const struct ms_event *e)
 	       e->type == MS_EV_REALLOC;
 }
 
+/* Halves the resolution: bucket pairs merge, keeping the higher maximum. */
+static void timeline_coarsen(struct store *s)
+{
+	size_t i, n = (s->nr_points + 1) / 2;
+
+	for (i = 0; i < n; i++) {
+		struct store_point *a = &s->timeline[2 * i];
+		struct store_point m = *a;
+
+		if (2 * i + 1 < s->nr_points) {
+			const struct store_point *b = a + 1;
+
+			if (b->max_bytes > m.max_bytes)
+				m.max_bytes = b->max_bytes;
+			m.end_bytes = b->end_bytes;
+			m.allocs += b->allocs;
+			m.frees += b->frees;
+		}
+		s->timeline[i] = m;
+	}
+	s->nr_points = n;
+	s->bucket_ns *= 2;
+}
+
+/* Records what the record just applied did to the curve. */
+static void timeline_note(struct store *s, __u64 ts)
+{
+	__u64 origin = s->sum.first_ns, idx;
+	struct store_point *p;
+
+	if (!s->bucket_ns)
+		s->bucket_ns = TIMELINE_FIRST_NS;
+	/* Records arrive nearly in order; a late one joins the last bucket. */
+	idx = ts > origin ? (ts - origin) / s->bucket_ns : 0;
+	if (s->nr_points && idx < s->nr_points - 1)
+		idx = s->nr_points - 1;
+	while (idx >= STORE_TIMELINE_POINTS) {
+		timeline_coarsen(s);
+		idx = (ts - origin) / s->bucket_ns;
+	}
+	/* Empty spans between records hold the level they were left at. */
+	while (s->nr_points <= idx) {
+		p = &s->timeline[s->nr_points];
+		p->start_ns = origin + s->nr_points * s->bucket_ns;
+		p->max_bytes = p->end_bytes = s->nr_points ?
+			p[-1].end_bytes : 0;
+		p->allocs = p->frees = 0;
+		s->nr_points++;
+	}
+	p = &s->timeline[idx];
+	if (s->sum.live_bytes > p->max_bytes)
+		p->max_bytes = s->sum.live_bytes;
+	p->end_bytes = s->sum.live_bytes;
+	p->allocs += s->sum.allocs - s->prev_allocs;
+	p->frees += s->sum.frees - s->prev_frees;
+	s->prev_allocs = s->sum.allocs;
+	s->prev_frees = s->sum.frees;
+}
+
 int store__apply(struct store *s, const struct ms_event *e)
 {
 	/*
@@ -512,7 +580,16 @@ int store__apply(struct store *s, const struct ms_event *e)
 		apply_realloc(s, e, stack_id);
 		break;
 	}
+	timeline_note(s, e->ts_ns);
 	return 0;
+}
+
+size_t store__timeline(const struct store *s, const struct store_point **out,
+		       __u64 *width_ns)
+{
+	*out = s->timeline;
+	*width_ns = s->bucket_ns ? s->bucket_ns : TIMELINE_FIRST_NS;
+	return s->nr_points;
 }
 
 const struct store_summary *store__summary(const struct store *s)

@@ -55,6 +55,22 @@ struct store_block {
 	__u32 tid;
 };
 
+/*
+ * The timeline: live bytes and allocation calls over time, in at most
+ * STORE_TIMELINE_POINTS buckets of equal width. When the trace outgrows
+ * them, the width doubles and neighbours merge, so memory stays fixed and
+ * the highest live value of every span (the peak among them) survives.
+ */
+#define STORE_TIMELINE_POINTS	1024
+
+struct store_point {
+	__u64 start_ns;		/* ts_ns where the bucket begins */
+	__u64 max_bytes;	/* highest live bytes inside it */
+	__u64 end_bytes;	/* live bytes after its last record */
+	__u64 allocs;		/* allocation calls inside it */
+	__u64 frees;		/* blocks released inside it */
+};
+
 struct store *store__new(void);
 void store__free(struct store *s);
 
@@ -71,6 +87,10 @@ int store__site(const struct store *s, __u32 stack_id, struct store_site *out);
 int store__for_each_live(const struct store *s,
 			 int (*cb)(const struct store_block *b, void *ctx),
 			 void *ctx);
+
+/* The used buckets, in time order, and the width of each. */
+size_t store__timeline(const struct store *s, const struct store_point **out,
+		       __u64 *width_ns);
 
 /* Bytes of heap the store itself holds, for the bytes-per-block budget. */
 size_t store__mem_bytes(const struct store *s);

@@ -1012,3 +1012,41 @@ Test(store, churn_keeps_memory_flat)
 	expect_sum(live_allocs, window);
 	expect_eq(store__mem_bytes(st), warm, "mem_bytes after churn");
 }
+
+/* A 10 s trace in 1 ms buckets outgrows the timeline: it coarsens. */
+Test(store, timeline_coarsens_and_keeps_the_peak)
+{
+	const struct store_point *pts;
+	__u64 width, t, peak = 0, allocs = 0, frees = 0;
+	size_t n, i;
+	int k;
+
+	/* a sawtooth: 1..9 blocks of 1000 bytes, one step every 10 ms */
+	for (k = 0, t = 1000; k < 1000; k++, t += 10000000) {
+		alloc(0x1000 + (__u64)k * 0x100, 1000, k + 1, 0, t);
+		if (k % 9 == 8) {
+			int j;
+
+			for (j = 0; j < 9; j++)
+				dealloc(0x1000 + (__u64)(k - j) * 0x100, t + 1);
+		}
+	}
+	n = store__timeline(st, &pts, &width);
+	cr_assert(n > 0 && n <= STORE_TIMELINE_POINTS, "%zu points", n);
+	cr_expect_geq(width * STORE_TIMELINE_POINTS, 10000000000ull - 1000,
+		      "width %llu ns cannot span 10 s", (unsigned long long)width);
+	for (i = 0; i < n; i++) {
+		if (pts[i].max_bytes > peak)
+			peak = pts[i].max_bytes;
+		allocs += pts[i].allocs;
+		frees += pts[i].frees;
+		if (i)
+			expect_eq(pts[i].start_ns - pts[i - 1].start_ns, width,
+				  "bucket %zu start", i);
+	}
+	expect_eq(peak, store__summary(st)->peak_bytes, "timeline maximum");
+	expect_eq(allocs, 1000, "allocation calls over the timeline");
+	expect_eq(frees, store__summary(st)->frees, "frees over the timeline");
+	expect_eq(pts[n - 1].end_bytes, store__summary(st)->live_bytes,
+		  "last bucket's end level");
+}
