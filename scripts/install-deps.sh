@@ -1,11 +1,17 @@
 #!/bin/sh
 # Installs what building and testing memscope-bpf needs, from Debian's
 # packages. Idempotent and quiet when nothing is missing.
+#   scripts/install-deps.sh         build and test dependencies
+#   scripts/install-deps.sh bench   also the peers `make bench` compares against
 set -eu
 
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 libcriterion-dev systemtap-sdt-dev pkg-config make gcc python3 \
 libclang-rt-14-dev binutils"
+# Bench only: the peer tools `make bench` compares memscope-bpf with.
+if [ "${1:-}" = bench ]; then
+	PKGS="$PKGS bpftrace heaptrack valgrind"
+fi
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,1060 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (MIT OR Apache-2.0)
+"""The benchmark runner behind `make bench`.
+
+Runs every tool on every workload in one go, the fast cells three times,
+interleaved so that a noisy neighbour hits every tool alike, and writes
+bench/RESULTS.md plus the raw data (results.json) and one directory of logs
+per run under --output.
+
+Workloads time themselves (only their loop), so a tool's start-up, attach
+and report never enter ns per op. BPF tools attach with -p to a workload
+started with --wait: the runner waits for the workload's "ready", starts
+the tool, waits for its attached line, then sends SIGUSR1. LD_PRELOAD and
+valgrind tools wrap the workload's command line instead.
+
+Python standard library only.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"
+READY_RE = re.compile(r"^ready (\d+)")
+RESULT_RE = re.compile(r"^bench: (.*)$")
+PROBED_RE = re.compile(r"^probed (\d+)")
+# Bounds that only matter when something hangs.
+READY_TIMEOUT = 30
+ATTACH_TIMEOUT = 120
+RUN_TIMEOUT = 600
+TOOL_EXIT_TIMEOUT = 60
+# How long the attach workload runs traced before it is ended.
+ATTACH_SETTLE = 0.5
+ATTACH_REPS = 5
+# How long memscope-bpf traces the busy target.
+BUSY_SECONDS = 1
+
+
+def mono_ns():
+    """CLOCK_MONOTONIC, the clock bpf_ktime_get_ns() and the workloads use."""
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+class Stream:
+    """Reads a pipe on a thread: timestamped lines, also teed to a log."""
+
+    def __init__(self, pipe, log_path):
+        self.lines = []
+        self.closed = False
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._run,
+                                       args=(pipe, log_path), daemon=True)
+        self.thread.start()
+
+    def _run(self, pipe, log_path):
+        with open(log_path, "w") as log:
+            for raw in iter(pipe.readline, b""):
+                t = mono_ns()
+                line = raw.decode(errors="replace").rstrip("\n")
+                log.write(line + "\n")
+                log.flush()
+                with self.cond:
+                    self.lines.append((t, line))
+                    self.cond.notify_all()
+        pipe.close()
+        with self.cond:
+            self.closed = True
+            self.cond.notify_all()
+
+    def wait_for(self, regex, timeout):
+        """(time_ns, match) of the first matching line, or None."""
+        deadline = time.monotonic() + timeout
+        i = 0
+        with self.cond:
+            while True:
+                for t, line in self.lines[i:]:
+                    m = regex.search(line)
+                    if m:
+                        return t, m
+                i = len(self.lines)
+                left = deadline - time.monotonic()
+                if self.closed or left <= 0:
+                    return None
+                self.cond.wait(left)
+
+    def text(self, timeout=10):
+        self.thread.join(timeout)
+        with self.cond:
+            return "\n".join(line for _, line in self.lines)
+
+
+def reap(proc, timeout):
+    """wait4() a child with a timeout: (status, rusage), or None.
+
+    wait4 rather than Popen.wait: the rusage is where peak RSS comes from
+    (ru_maxrss: the largest of the process and of its reaped descendants).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return status, ru
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.02)
+
+
+def stop(proc, sig=signal.SIGINT, grace=15):
+    """Asks a child to stop, then kills it: (status, rusage)."""
+    if proc.returncode is not None:
+        return None
+    # os.kill, not Popen.send_signal: that polls, and a poll would reap
+    # the child and lose its rusage.
+    os.kill(proc.pid, sig)
+    r = reap(proc, grace)
+    if r is None:
+        os.kill(proc.pid, signal.SIGKILL)
+        r = reap(proc, 10)
+    return r
+
+
+def spawn(argv, rundir, name, env=None):
+    """Starts a child with both outputs read into Streams and logged."""
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env)
+    out = Stream(proc.stdout, os.path.join(rundir, name + ".stdout"))
+    err = Stream(proc.stderr, os.path.join(rundir, name + ".stderr"))
+    with open(os.path.join(rundir, name + ".argv"), "w") as f:
+        f.write(" ".join(argv) + "\n")
+    return proc, out, err
+
+
+def parse_result(stream):
+    """The workload's "bench: k=v ..." line as a dict of floats, or None."""
+    hit = stream.wait_for(RESULT_RE, 0)
+    if not hit:
+        return None
+    return {k: float(v) for k, v in
+            (kv.split("=", 1) for kv in hit[1].group(1).split())}
+
+
+def slug(name):
+    """A tool name as a directory name: "floor --mode=alloc" -> floor-mode-alloc."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def dig(obj, path):
+    for key in path.split("."):
+        if not isinstance(obj, dict) or key not in obj:
+            return None
+        obj = obj[key]
+    return obj
+
+
+@dataclass
+class Workload:
+    name: str
+    title: str
+    unit: str                   # what one op is
+    base_n: int                 # ops for a scale-1 tool
+    argv: Callable              # (n, wait) -> argv
+    env: dict = field(default_factory=dict)
+
+
+@dataclass
+class Tool:
+    name: str
+    kind: str                   # native | attach | wrap
+    # attach: (pid, rundir, workload) -> argv; wrap: (argv, rundir) -> argv
+    cmd: Optional[Callable] = None
+    attached: Optional[re.Pattern] = None
+    attached_on: str = "stderr"
+    settle: float = 0.0         # seconds between attached line and go
+    interrupt: bool = False     # must be told to stop after the target ends
+    scale: float = 1.0          # fraction of the workload's base_n
+    reps: int = 1
+    lost: Optional[Callable] = None  # (rundir, stdout, stderr) -> dict
+    floor: Optional[str] = None  # the floor with the same probe plan
+    rss_of: str = "tool"        # tool | tree (wrapper + traced program)
+
+
+def memscope_lost(rundir, out, err):
+    """Lost records as memscope-bpf's JSON report counts them."""
+    path = os.path.join(rundir, "out.json")
+    try:
+        with open(path) as f:
+            rep = json.load(f)
+    except (OSError, ValueError) as e:
+        return {"lost_error": "no readable report %s: %s" % (path, e)}
+    kernel, total = dig(rep, "kernel.lost_events"), dig(rep,
+                                                        "summary.lost_events")
+    if not isinstance(kernel, int):
+        return {"lost_error": "report has no kernel.lost_events"}
+    # summary.lost_events is the kernel's count plus records the consumer
+    # dropped: adding both would count the kernel's twice.
+    lost = total if isinstance(total, int) and total >= kernel else kernel
+    return {"lost": lost, "lost_kernel": kernel,
+            "allocs": dig(rep, "kernel.allocs"),
+            "nested_calls": dig(rep, "kernel.nested_calls"),
+            "probes": dig(rep, "probes")}
+
+
+def bpftrace_lost(rundir, out, err):
+    """bpftrace says "Lost N events" when its output buffer overflows."""
+    n = sum(int(m) for m in re.findall(r"Lost (\d+) events", out + err))
+    res = {"lost": n}
+    # get_stackid without REUSE_STACKID fails on a hash collision: the
+    # allocation is still counted, under a stack that cannot be printed.
+    bad = len(re.findall(r"failed to look up stack id", err))
+    if bad:
+        res["note"] = ("%d @stacks keys were stack-id errors (collisions in "
+                       "its stack map), printed without a stack" % bad)
+    return res
+
+
+def floor_probes(err):
+    """The probe plan the floor printed with -v, as comparable tuples."""
+    return sorted(set(re.findall(
+        r"^floor: probe (entry|return) (\S+)\+\d+ \(offset (0x[0-9a-f]+)\) in (\S+),",
+        err, re.M)))
+
+
+def memscope_probes(probes):
+    if not isinstance(probes, list):
+        return None
+    plan = set()
+    for p in probes:
+        off = p.get("offset")
+        kind = "return" if p.get("is_return") or p.get("return") else "entry"
+        if isinstance(off, int):
+            off = hex(off)
+        plan.add((kind, str(p.get("symbol")), str(off), str(p.get("object"))))
+    return sorted(plan)
+
+
+def libc_of(pid):
+    """The libc a process maps: the path bpftrace has to probe."""
+    with open("/proc/%d/maps" % pid) as f:
+        for line in f:
+            path = line.split(None, 5)[-1].strip()
+            if re.search(r"/libc[.-][^/]*so", path):
+                return path
+    raise RuntimeError("pid %d maps no libc" % pid)
+
+
+def mapped_objects(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        paths = {line.split(None, 5)[5].strip() for line in f
+                 if len(line.split(None, 5)) == 6}
+    return sorted(p for p in paths if p.startswith("/"))
+
+
+def run_cell(tool, wl, n, rundir):
+    """Runs one tool on one workload once. Returns a dict of what it saw."""
+    os.makedirs(rundir, exist_ok=True)
+    res = {"tool": tool.name, "workload": wl.name, "n": n}
+    env = dict(os.environ, **wl.env)
+    if tool.kind in ("native", "wrap"):
+        argv = wl.argv(n, False)
+        if tool.kind == "wrap":
+            argv = tool.cmd(argv, rundir)
+        proc, out, err = spawn(argv, rundir, "run", env)
+        r = reap(proc, RUN_TIMEOUT) or stop(proc, signal.SIGKILL)
+        res["rc"] = proc.returncode
+        res["rss_kb"] = r[1].ru_maxrss if r else None
+        res["workload_rss_kb"] = res["rss_kb"]
+        outt, errt = out.text(), err.text()
+        wl_out = out
+    else:
+        wl_proc, wl_out, _ = spawn(wl.argv(n, True), rundir,
+                                        "workload", env)
+        ready = wl_out.wait_for(READY_RE, READY_TIMEOUT)
+        if not ready:
+            stop(wl_proc, signal.SIGKILL)
+            res["error"] = "workload never printed ready"
+            return res
+        pid = int(ready[1].group(1))
+        t0 = mono_ns()
+        proc, out, err = spawn(tool.cmd(pid, rundir, wl), rundir, "tool")
+        hit = (err if tool.attached_on == "stderr" else out).wait_for(
+            tool.attached, ATTACH_TIMEOUT)
+        if not hit:
+            stop(wl_proc, signal.SIGKILL)
+            stop(proc)
+            res["error"] = "tool never attached (rc %s): %s" % (
+                proc.returncode, err.text()[-300:].replace("\n", " | "))
+            return res
+        res["attach_s"] = (hit[0] - t0) / 1e9
+        time.sleep(tool.settle)
+        os.kill(pid, signal.SIGUSR1)
+        wr = reap(wl_proc, RUN_TIMEOUT) or stop(wl_proc, signal.SIGKILL)
+        res["workload_rss_kb"] = wr[1].ru_maxrss if wr else None
+        res["workload_rc"] = wl_proc.returncode
+        if tool.interrupt:
+            time.sleep(0.2)
+            r = stop(proc, signal.SIGINT, TOOL_EXIT_TIMEOUT)
+        else:
+            r = reap(proc, TOOL_EXIT_TIMEOUT)
+            if r is None:
+                res["tool_hung"] = True
+                r = stop(proc)
+                res["error"] = ("still running %d s after its target "
+                                "exited; stopped with SIGINT" %
+                                TOOL_EXIT_TIMEOUT)
+        res["rc"] = proc.returncode
+        res["rss_kb"] = r[1].ru_maxrss if r else None
+        outt, errt = out.text(), err.text()
+    res["result"] = parse_result(wl_out)
+    if not res["result"]:
+        res["error"] = "no result line from the workload (rc %s)" % (
+            res.get("workload_rc", res.get("rc")))
+    elif res["rc"] != 0 and not res.get("tool_hung"):
+        res["error"] = "%s exited with %s: %s" % (
+            tool.name, res["rc"], errt.strip()[-300:].replace("\n", " | "))
+    if tool.lost:
+        res.update(tool.lost(rundir, outt, errt))
+    if tool.name.startswith("floor"):
+        res["plan"] = floor_probes(errt)
+    return res
+
+
+# ----------------------------------------------------------------------------
+# The matrix
+
+def make_workloads(out):
+    def churn(binary):
+        return lambda n, wait: ([binary, "-n", str(n)] +
+                                (["--wait"] if wait else []))
+
+    def pyobjs(n, wait):
+        return ([PYTHON, os.path.join(BENCH_DIR, "pyobjs.py"), "-n", str(n)] +
+                (["--wait"] if wait else []))
+
+    return [
+        Workload("churn", "churn: one thread, malloc/free pairs",
+                 "malloc/free pair", 2_000_000,
+                 churn(os.path.join(out, "churn"))),
+        Workload("churn2", "churn2: two threads, malloc/free pairs",
+                 "malloc/free pair, per thread", 1_000_000,
+                 churn(os.path.join(out, "churn2"))),
+        Workload("python", "python3 (PYTHONMALLOC=malloc) building and "
+                 "dropping objects", "loop iteration", 20_000, pyobjs,
+                 {"PYTHONMALLOC": "malloc"}),
+    ]
+
+
+def make_tools(out, tool_bin):
+    floor_bin = os.path.join(out, "floor")
+
+    def floor(mode):
+        return lambda pid, rundir, wl: [floor_bin, "-v", "-m", mode,
+                                        "-p", str(pid)]
+
+    def memscope(mode):
+        return lambda pid, rundir, wl: [tool_bin, "-q", "-p", str(pid),
+                                        "--mode=" + mode, "-o",
+                                        os.path.join(rundir, "out.json")]
+
+    def bpftrace(pid, rundir, wl):
+        return ["bpftrace", "-p", str(pid),
+                os.path.join(BENCH_DIR, "outstanding.bt"), str(pid),
+                libc_of(pid)]
+
+    def heaptrack(argv, rundir):
+        return ["heaptrack", "-o", os.path.join(rundir, "heaptrack")] + argv
+
+    def massif(argv, rundir):
+        return ["valgrind", "--tool=massif",
+                "--massif-out-file=" + os.path.join(rundir, "massif.out")] + argv
+
+    ms_attached = re.compile(r"tracing pid \d+")
+    return [
+        Tool("native", "native", reps=3),
+        Tool("floor", "attach", floor("default"),
+             re.compile(r"^floor: tracing pid \d+"), scale=0.5, reps=3,
+             floor="floor"),
+        Tool("floor --mode=alloc", "attach", floor("alloc"),
+             re.compile(r"^floor: tracing pid \d+"), scale=0.5, reps=3,
+             floor="floor --mode=alloc"),
+        Tool("memscope-bpf", "attach", memscope("default"), ms_attached,
+             scale=0.5, reps=3, lost=memscope_lost, floor="floor"),
+        Tool("memscope-bpf --mode=alloc", "attach", memscope("alloc"),
+             ms_attached, scale=0.5, reps=3, lost=memscope_lost,
+             floor="floor --mode=alloc"),
+        # "Attaching N probes..." comes before the probes are live: the
+        # script's BEGIN prints this line once they are. 1 s more for luck.
+        Tool("bpftrace", "attach", bpftrace, re.compile(r"^tracing pid \d+"),
+             attached_on="stdout", settle=1.0, interrupt=True, scale=0.05,
+             lost=bpftrace_lost, floor="floor"),
+        Tool("heaptrack", "wrap", heaptrack, scale=0.5, floor="floor",
+             rss_of="tree"),
+        Tool("valgrind massif", "wrap", massif, scale=0.25, floor="floor",
+             rss_of="tree"),
+    ]
+
+
+def run_matrix(tools, workloads, args, logdir):
+    """Every cell; the fast tools' repetitions in interleaved rounds."""
+    cells = {}
+    rounds = max(t.reps for t in tools) if args.reps is None else args.reps
+    for wl in workloads:
+        for rnd in range(rounds):
+            for tool in tools:
+                reps = tool.reps if args.reps is None else min(tool.reps,
+                                                                args.reps)
+                if rnd >= reps:
+                    continue
+                n = max(1, int(wl.base_n * tool.scale * args.scale))
+                rundir = os.path.join(logdir, wl.name, "%s.%d" % (
+                    slug(tool.name), rnd))
+                t = time.monotonic()
+                res = run_cell(tool, wl, n, rundir)
+                res["seconds"] = time.monotonic() - t
+                cells.setdefault((wl.name, tool.name), []).append(res)
+                ns = (res.get("result") or {}).get("ns_per_op")
+                print("bench: %-7s %-26s n=%-8d %s ns/op (%.1f s)%s" % (
+                    wl.name, tool.name, n, fmt_ns(ns), res["seconds"],
+                    "  ERROR: " + res["error"] if res.get("error") else ""),
+                    file=sys.stderr, flush=True)
+    return cells
+
+
+def summarize(runs):
+    """Median ns over good runs; worst lost count; largest peak RSS."""
+    good = [r for r in runs if not r.get("error") and r.get("result")]
+    s = {"runs": len(runs), "good": len(good), "n": runs[0]["n"],
+         "errors": [r["error"] for r in runs if r.get("error")],
+         "notes": sorted({r[k] for r in runs for k in ("note", "lost_error")
+                          if r.get(k)})}
+    if good:
+        nss = [r["result"]["ns_per_op"] for r in good]
+        s["ns"] = statistics.median(nss)
+        s["loop_s"] = statistics.median(r["result"]["total_ns"] / 1e9
+                                        for r in good)
+        s["ns_min"], s["ns_max"] = min(nss), max(nss)
+    lost = [r["lost"] for r in runs if isinstance(r.get("lost"), int)]
+    s["lost"] = max(lost) if lost else None
+    rss = [r["rss_kb"] for r in runs if r.get("rss_kb")]
+    s["rss_kb"] = max(rss) if rss else None
+    wrss = [r["workload_rss_kb"] for r in runs if r.get("workload_rss_kb")]
+    s["workload_rss_kb"] = max(wrss) if wrss else None
+    allocs = [r["allocs"] / r["n"] for r in good if r.get("allocs")]
+    s["allocs_per_op"] = statistics.median(allocs) if allocs else None
+    att = [r["attach_s"] for r in runs if "attach_s" in r]
+    s["attach_s"] = statistics.median(att) if att else None
+    return s
+
+
+# ----------------------------------------------------------------------------
+# Attach time on a process that maps many objects
+
+def run_attach(tools, out, logdir, reps):
+    dso_dir = os.path.join(out, "dso")
+    results = {}
+    for rnd in range(reps):
+        for tool in tools:
+            rundir = os.path.join(logdir, "attach", "%s.%d" % (
+                slug(tool.name), rnd))
+            os.makedirs(rundir, exist_ok=True)
+            results.setdefault(tool.name, []).append(
+                attach_once(tool, out, dso_dir, rundir))
+    return results
+
+
+def attach_once(tool, out, dso_dir, rundir):
+    """Time to the attached line, and to the first probed call.
+
+    Both from the runner's CLOCK_MONOTONIC just before it spawns the tool.
+    The workload allocates every 1 ms and prints "probed <ns>" (same clock)
+    when its malloc first carries a uprobe; the malloc right after that is
+    the first event, so this is the first event to within 1 ms.
+    """
+    res = {}
+    wl, wl_out, _ = spawn([os.path.join(out, "manyobj"), "--seconds", "120",
+                           dso_dir], rundir, "workload")
+    ready = wl_out.wait_for(READY_RE, READY_TIMEOUT)
+    if not ready:
+        stop(wl, signal.SIGKILL)
+        return {"error": "manyobj never printed ready"}
+    pid = int(ready[1].group(1))
+    res["objects"] = len(mapped_objects(pid))
+    t0 = mono_ns()
+    proc, _, err = spawn(tool.cmd(pid, rundir, None), rundir, "tool")
+    hit = err.wait_for(tool.attached, ATTACH_TIMEOUT)
+    if hit:
+        res["attach_s"] = (hit[0] - t0) / 1e9
+        probed = wl_out.wait_for(PROBED_RE, 10)
+        if probed:
+            res["first_event_s"] = (int(probed[1].group(1)) - t0) / 1e9
+        else:
+            res["error"] = "the workload never saw its malloc probed"
+        # Let some hundred mallocs through: the tool must record them.
+        time.sleep(ATTACH_SETTLE)
+    else:
+        res["error"] = "never attached: " + err.text()[-300:]
+    stop(wl, signal.SIGTERM)
+    reap(proc, TOOL_EXIT_TIMEOUT) or stop(proc)
+    res["rc"] = proc.returncode
+    if proc.returncode:
+        res["error"] = "exited with %s: %s" % (proc.returncode,
+                                              err.text()[-300:])
+    elif tool.lost and hit:
+        # A probe that fires is not yet a recorded event: check the report.
+        rep = tool.lost(rundir, "", "")
+        res["recorded"] = rep.get("allocs")
+        res["nested_calls"] = rep.get("nested_calls")
+        if not rep.get("allocs"):
+            # The probes fired but nothing was recorded: no first event.
+            res["probed_s"] = res.pop("first_event_s", None)
+            res["silent"] = True
+            res["error"] = ("recorded no allocation in %.1f s of a malloc "
+                            "per ms (kernel.allocs %s, kernel.nested_calls "
+                            "%s)" % (ATTACH_SETTLE, rep.get("allocs"),
+                                     rep.get("nested_calls")))
+    return res
+
+
+def run_busy(tools, out, logdir):
+    """memscope-bpf attached to a process that is allocating all the time.
+
+    Every cell above attaches to a workload parked at --wait; a real target
+    keeps allocating while the probes go in one by one. This checks the
+    tool records such a process at all.
+    """
+    results = {}
+    for tool in tools:
+        rundir = os.path.join(logdir, "busy", slug(tool.name))
+        os.makedirs(rundir, exist_ok=True)
+        # Far more pairs than a second holds: it is stopped, not finished.
+        wl, _, _ = spawn([os.path.join(out, "churn"), "-n", str(10 ** 11)],
+                         rundir, "workload")
+        time.sleep(0.2)
+        proc, _, err = spawn(tool.cmd(wl.pid, rundir, None) +
+                             ["-d", str(BUSY_SECONDS)], rundir, "tool")
+        reap(proc, ATTACH_TIMEOUT + BUSY_SECONDS) or stop(proc)
+        stop(wl, signal.SIGKILL)
+        res = {"rc": proc.returncode}
+        rep = tool.lost(rundir, "", "")
+        res.update({k: rep.get(k) for k in ("allocs", "nested_calls",
+                                            "lost_error")})
+        if proc.returncode:
+            res["error"] = "exited with %s: %s" % (proc.returncode,
+                                                  err.text()[-300:])
+        results[tool.name] = res
+    return results
+
+
+def busy_section(busy):
+    if not busy:
+        return ["Not run."]
+    doc = ["`bench/churn` already running (malloc/free as fast as it can, "
+           "never parked), then `memscope-bpf -p PID -d %d`: the "
+           "allocations it recorded (`kernel.allocs`) and the calls it "
+           "counted as nested in another (`kernel.nested_calls`). One run "
+           "per mode." % BUSY_SECONDS, "",
+           "| tool | allocations recorded | nested calls | |",
+           "|---|---:|---:|---|"]
+    for name, r in busy.items():
+        ok = bool(r.get("allocs")) and not r.get("error")
+        doc.append("| %s | %s | %s | %s |" % (
+            name, r.get("allocs"), r.get("nested_calls"),
+            "ok" if ok else "**recorded nothing**" if not r.get("error")
+            else "**failed**: " + r["error"].replace("\n", " ")))
+    return doc
+
+
+# ----------------------------------------------------------------------------
+# The colleague's store replay benchmark
+
+def run_replay(out, logdir):
+    binary = os.path.join(out, "store-replay")
+    src = os.path.join(BENCH_DIR, "store-replay.c")
+    if not os.path.exists(src):
+        return {"skipped": "bench/store-replay.c does not exist yet"}
+    if not os.path.exists(binary):
+        return {"skipped": "store-replay.c is there but did not build"}
+    rundir = os.path.join(logdir, "store-replay")
+    os.makedirs(rundir, exist_ok=True)
+    proc, out_s, err_s = spawn([binary], rundir, "replay")
+    r = reap(proc, RUN_TIMEOUT) or stop(proc, signal.SIGKILL)
+    text = out_s.text() + "\n" + err_s.text()
+    res = {"rc": proc.returncode, "output": text.strip(),
+           "rss_kb": r[1].ru_maxrss if r else None}
+    m = re.search(r"([\d.,]+)\s*(M?)\s*events/s", text)
+    if m:
+        res["events_per_s"] = float(m.group(1).replace(",", "")) * (
+            1e6 if m.group(2) else 1)
+    m = re.search(r"([\d.]+) bytes per (?:live )?block", text)
+    if m:
+        res["bytes_per_block"] = float(m.group(1))
+    return res
+
+
+# ----------------------------------------------------------------------------
+# RESULTS.md
+
+def fmt_ns(ns):
+    if ns is None:
+        return "—"
+    return "{:,.0f}".format(ns) if ns >= 100 else "%.1f" % ns
+
+
+def fmt_ratio(a, b):
+    if a is None or not b:
+        return "—"
+    return "%.2f" % (a / b) if a / b < 100 else "%.0f" % (a / b)
+
+
+def fmt_mib(kb):
+    return "—" if kb is None else "%.1f MiB" % (kb / 1024)
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
+    return {"nproc": os.cpu_count(), "kernel": os.uname().release,
+            "cpu": model, "glibc": os.confstr("CS_GNU_LIBC_VERSION"),
+            "loadavg": load}
+
+
+def versions(tool_bin):
+    def first_line(argv):
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True,
+                               timeout=20)
+            return (p.stdout or p.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "unavailable"
+
+    git = subprocess.run(["git", "-C", BENCH_DIR, "describe", "--always",
+                          "--dirty"], capture_output=True, text=True)
+    return {"memscope-bpf": first_line([tool_bin, "--version"]) +
+            " (tree %s)" % (git.stdout.strip() or "unknown"),
+            "bpftrace": first_line(["bpftrace", "--version"]),
+            "heaptrack": first_line(["heaptrack", "--version"]),
+            "valgrind": first_line(["valgrind", "--version"]),
+            "python3": first_line([PYTHON, "--version"])}
+
+
+def workload_table(wl, tools, summ):
+    native = summ.get((wl.name, "native"), {}).get("ns")
+    lines = ["| tool | ns per op | × native | × floor | lost events | "
+             "tool peak RSS | runs × ops (loop time) |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for tool in tools:
+        s = summ.get((wl.name, tool.name))
+        if not s:
+            continue
+        floor = summ.get((wl.name, tool.floor or "floor"), {}).get("ns")
+        ns = s.get("ns")
+        if tool.kind == "native":
+            rss = "— (program alone: %s)" % fmt_mib(s["rss_kb"])
+            lost = "—"
+        else:
+            rss = fmt_mib(s["rss_kb"])
+            if tool.rss_of == "tree":
+                rss += " †"
+            lost = "—" if tool.lost is None else (
+                str(s["lost"]) if s["lost"] is not None else "unknown")
+            if tool.name.startswith("floor"):
+                lost = "— (no events)"
+        cell = fmt_ns(ns)
+        if ns is not None and s["good"] > 1:
+            cell += " (%s–%s)" % (fmt_ns(s["ns_min"]), fmt_ns(s["ns_max"]))
+        if s["errors"]:
+            cell += " ⚠ %d/%d runs failed" % (len(s["errors"]), s["runs"])
+        name = tool.name if tool.floor in (None, "floor") else \
+            "%s ‡" % tool.name
+        lines.append("| %s | %s | %s | %s | %s | %s | %d × %s%s |" % (
+            name, cell, fmt_ratio(ns, native),
+            "—" if tool.kind == "native" else fmt_ratio(ns, floor), lost,
+            rss, s["runs"], "{:,}".format(s["n"]),
+            " (%.2f s)" % s["loop_s"] if "loop_s" in s else ""))
+    return "\n".join(lines)
+
+
+def verdict(ok):
+    return "**met**" if ok else "**missed**"
+
+
+def reading(workloads, summ, attach, busy):
+    """The targets of issue 3, checked against this run's numbers."""
+    out = []
+
+    def ns(wl, tool):
+        return summ.get((wl, tool), {}).get("ns")
+
+    ms, fl = ns("churn", "memscope-bpf"), ns("churn", "floor")
+    if ms and fl:
+        r = ms / fl
+        line = ("- memscope-bpf default ≤ 1.15 × floor on churn: %s — %.2f × "
+                "(%s vs %s ns per pair, +%s ns over the floor)" % (
+                    verdict(r <= 1.15), r, fmt_ns(ms), fmt_ns(fl),
+                    fmt_ns(ms - fl)))
+        if r > 1.15:
+            line += ("; %.0f%% above the target: to meet it memscope-bpf "
+                     "must stay under %s ns per pair here" % (
+                         (r / 1.15 - 1) * 100, fmt_ns(1.15 * fl)))
+        out.append(line + ".")
+        others = []
+        for wl in workloads[1:]:
+            a, b = ns(wl.name, "memscope-bpf"), ns(wl.name, "floor")
+            if a and b:
+                others.append("%s %.2f ×" % (wl.name, a / b))
+        if others:
+            out.append("  On the other workloads (no target, for context): "
+                       + ", ".join(others) + ".")
+    else:
+        out.append("- memscope-bpf ≤ 1.15 × floor on churn: **not measured** "
+                   "(a cell failed, see the table).")
+
+    bt = ns("churn", "bpftrace")
+    if ms and bt:
+        r = bt / ms
+        line = "- ≥ 5 × faster than bpftrace on churn: %s — %.1f ×" % (
+            verdict(r >= 5), r)
+        if r < 5:
+            line += ", %.0f%% short of 5 ×" % ((1 - r / 5) * 100)
+        others = []
+        for wl in workloads[1:]:
+            a, b = ns(wl.name, "memscope-bpf"), ns(wl.name, "bpftrace")
+            if a and b:
+                others.append("%s %.1f ×" % (wl.name, b / a))
+        if others:
+            line += " (%s)" % ", ".join(others)
+        out.append(line + ".")
+    else:
+        out.append("- ≥ 5 × faster than bpftrace: **not measured**.")
+
+    bad, unknown, seen = [], [], 0
+    for wl in workloads:
+        for tool in ("memscope-bpf", "memscope-bpf --mode=alloc"):
+            s = summ.get((wl.name, tool))
+            if not s:
+                continue
+            seen += 1
+            if s["lost"] is None:
+                unknown.append("%s/%s" % (wl.name, tool))
+            elif s["lost"]:
+                bad.append("%s/%s: %d" % (wl.name, tool, s["lost"]))
+    line = "- 0 lost events on every workload: %s" % (
+        verdict(not bad and not unknown) if seen else "**not measured**")
+    if bad:
+        line += " — lost (worst run): " + "; ".join(bad)
+    if unknown:
+        line += " — no count available for " + ", ".join(unknown)
+    out.append(line + ".")
+
+    for i, tool in enumerate(("memscope-bpf", "memscope-bpf --mode=alloc")):
+        runs = attach.get(tool, [])
+        firsts = [r["first_event_s"] for r in runs if "first_event_s" in r]
+        silent = sum(1 for r in runs if r.get("silent"))
+        head = ("- attach < 1 s for a process mapping 100 objects (every "
+                "run): " if i == 0 else "  The same for %s: " % tool)
+        if firsts:
+            line = head + "%s — first event after %.3f s (median of %d)" % (
+                verdict(max(firsts) < 1 and not silent),
+                statistics.median(firsts), len(firsts))
+            if max(firsts) >= 1:
+                line += ", worst %.3f s" % max(firsts)
+            if silent:
+                line += ("; in %d of %d runs it recorded no event at all "
+                         "(see the attach table)" % (silent, len(runs)))
+            out.append(line + ".")
+        elif silent:
+            out.append(head + "**missed** — it recorded no event in %d of "
+                       "%d runs." % (silent, len(runs)))
+        elif i == 0:
+            out.append(head + "**not measured**.")
+    silent = [name for name, r in busy.items() if not r.get("allocs")]
+    if silent:
+        out.append("- (not a target, a defect) attached to a process that "
+                   "was already allocating, %s recorded no allocation at all "
+                   "(see above)." % " and ".join(silent))
+    return "\n".join(out)
+
+
+def write_results(path, ctx):
+    wls, tools, summ = ctx["workloads"], ctx["tools"], ctx["summary"]
+    m, v = ctx["machine"], ctx["versions"]
+    doc = ["# memscope-bpf benchmark results", "",
+           "Generated by `make bench` (bench/run.py); do not edit by hand. "
+           "Raw data and per-run logs: `.output/bench/results.json`, "
+           "`.output/bench/runs/`.", "",
+           "- date: %s" % ctx["date"],
+           "- machine: %d CPUs, %s, kernel %s, %s" % (
+               m["nproc"], m["cpu"], m["kernel"], m["glibc"]),
+           "- load average before / after: %s / %s (a shared machine: "
+           "compare ratios within this run, not with other runs)" % (
+               m["loadavg"], ctx["load_after"]),
+           "- command: `make bench`%s" % (
+               "" if not ctx["args"] else " (runner options: `%s`)" %
+               ctx["args"]),
+           "- wall time: %.0f s" % ctx["wall"],
+           "- versions: " + "; ".join(v.values()),
+           "", "## How it is measured", "",
+           "Each workload times only its own loop (CLOCK_MONOTONIC, or "
+           "time.perf_counter in Python) and prints ns per op: tool start-up, "
+           "attach and report are not in the figures. BPF tools attach with "
+           "`-p` to the workload waiting at `--wait`; the runner sends "
+           "SIGUSR1 once the tool says it is attached (bpftrace: 1 s after "
+           "the script's BEGIN line, which comes after all its probes are "
+           "attached; its `Attaching N probes...` line came up to 1.7 s "
+           "before its malloc probe was live here). heaptrack (`heaptrack -o FILE CMD`) and "
+           "massif (`valgrind --tool=massif`) wrap the command. Native, floor "
+           "and memscope-bpf cells are the median of 3 runs (min–max in "
+           "brackets), run in interleaved rounds; bpftrace, heaptrack and "
+           "massif run once. The slow tools run fewer ops (column `runs × "
+           "ops`, with the median run's total loop time); ns per op stays "
+           "comparable because the loop is the same.",
+           "",
+           "- **floor**: `bench/floor.bpf.c`, empty programs with the real "
+           "programs' names and section types, attached by the tool's own "
+           "attach module (`attach__prepare`, `attach__new`, "
+           "`attach__process` from libmemscope.a), so the probe plan "
+           "(objects, offsets, entry and return) and the kind of link "
+           "(uprobe_multi where the kernel has it) are exactly "
+           "memscope-bpf's; the plans are compared at the end. ‡ rows compare with the "
+           "`--mode=alloc` plan's floor (allocation entries only) instead.",
+           "- **lost events**: memscope-bpf's `summary.lost_events` from its "
+           "`-o` JSON (the ring buffer's `kernel.lost_events` plus records "
+           "the consumer dropped), worst run; bpftrace: its `Lost N "
+           "events` lines (its maps do not lose events but silently stop "
+           "growing when full: default 4096 keys).",
+           "- **tool peak RSS**: ru_maxrss of the tool process from wait4 "
+           "(the largest of it and its reaped children), largest run. † "
+           "heaptrack and massif run inside or around the traced program: "
+           "their figure is the largest process of the tree, traced program "
+           "included; the native row shows the program alone.",
+           "- bpftrace 0.17 attaches its uprobes for every process on the "
+           "machine (`-p` does not filter uprobes); the script filters with "
+           "`pid == $1`, so other processes pay its traps too.",
+           ""]
+    doc.append("## Results by workload")
+    for wl in wls:
+        doc += ["", "### %s" % wl.title, "",
+                "One op = one %s." % wl.unit]
+        s = summ.get((wl.name, "memscope-bpf"))
+        if wl.name == "python" and s and s.get("allocs_per_op"):
+            doc[-1] += (" memscope-bpf counted %.0f allocations per "
+                        "iteration (kernel.allocs / iterations)." %
+                        s["allocs_per_op"])
+        if wl.name == "churn2":
+            doc[-1] += (" Each of the two threads does the ops; ns per op "
+                        "is per pair per thread (mean over the threads of "
+                        "loop time / pairs).")
+        doc += ["", workload_table(wl, tools, summ)]
+        errs = ["- %s: %s" % (t.name, e) for t in tools
+                for e in summ.get((wl.name, t.name), {}).get("errors", [])]
+        if errs:
+            doc += ["", "Failures:", ""] + errs
+        notes = ["- %s: %s" % (t.name, e) for t in tools
+                 for e in summ.get((wl.name, t.name), {}).get("notes", [])]
+        if notes:
+            doc += ["", "Notes:", ""] + notes
+    doc += ["", "## Attach time: a process that maps 100 objects", ""]
+    doc += attach_section(ctx["attach"])
+    doc += ["", "## Attaching to a process that is allocating", ""]
+    doc += busy_section(ctx["busy"])
+    doc += ["", "## Store replay (bench/store-replay.c)", ""]
+    doc += replay_section(ctx["replay"])
+    doc += ["", "## Against the targets of issue 3", "",
+            reading(wls, summ, ctx["attach"], ctx["busy"]), ""]
+    plan = ctx.get("plan_check")
+    if plan:
+        doc += ["## Probe plan check", "", plan, ""]
+    with open(path + ".tmp", "w") as f:
+        f.write("\n".join(doc))
+    os.replace(path + ".tmp", path)
+
+
+def attach_section(attach):
+    if not attach:
+        return ["Not run."]
+    objs = [r["objects"] for runs in attach.values() for r in runs
+            if "objects" in r]
+    doc = ["`bench/manyobj` dlopen()s 100 generated shared objects (one C "
+           "template, `bench/dso.c`, built 100 times), %s file-backed "
+           "objects mapped in all, and mallocs+frees one block every 1 ms. "
+           "**attached**: from just before the runner spawns `TOOL -p PID` "
+           "to the tool's `tracing pid N` line on stderr (process start, BPF "
+           "load, ELF scan of every mapped object, attach, and for "
+           "memscope-bpf reading the maps for symbolization). **first "
+           "event**: from the same start to the moment the workload first "
+           "sees an int3 in its own malloc (it polls the first 32 bytes "
+           "every 1 ms and prints a CLOCK_MONOTONIC time, the runner's "
+           "clock): its next malloc, at most 1 ms later, is the first call "
+           "the tracer sees. Measured in the target, so the same for every "
+           "tool. (In default mode a record also needs malloc's return "
+           "probe, which the attach module attaches before the entries; "
+           "the last column checks that the tool did record.) Median of "
+           "the runs, min–max in brackets." % (
+               "/".join(str(o) for o in sorted(set(objs))) or "?"), "",
+           "| tool | attached | first event | runs | runs that recorded "
+           "nothing |", "|---|---:|---:|---:|---:|"]
+
+    def span(vals):
+        if not vals:
+            return "—"
+        med = statistics.median(vals)
+        return "%.3f s (%.3f–%.3f)" % (med, min(vals), max(vals))
+
+    notes = []
+    for name, runs in attach.items():
+        att = [r["attach_s"] for r in runs if "attach_s" in r]
+        first = [r["first_event_s"] for r in runs if "first_event_s" in r]
+        fe = span(first) if first else "not measured"
+        silent = sum(1 for r in runs if r.get("silent"))
+        doc.append("| %s | %s | %s | %d | %s |" % (
+            name, span(att), fe, len(runs),
+            "—" if name.startswith("floor") else str(silent)))
+        for r in runs:
+            if r.get("error"):
+                notes.append("- %s: %s" % (name, r["error"]))
+    if notes:
+        doc += [""] + sorted(set(notes))
+    return doc
+
+
+def replay_section(rep):
+    if "skipped" in rep:
+        return ["Skipped: %s." % rep["skipped"]]
+    doc = []
+    if "events_per_s" in rep:
+        doc.append("- events/s: %s (target ≥ 5,000,000 on one core: %s)" % (
+            "{:,.0f}".format(rep["events_per_s"]),
+            verdict(rep["events_per_s"] >= 5e6)))
+    if "bytes_per_block" in rep:
+        doc.append("- bytes per live block: %.1f (target ≤ 96: %s)" % (
+            rep["bytes_per_block"], verdict(rep["bytes_per_block"] <= 96)))
+    if rep.get("rc"):
+        doc.append("- exited with %s" % rep["rc"])
+    doc += ["", "Its output:", "", "```", rep["output"] or "(none)", "```"]
+    return doc
+
+
+def plan_check(cells):
+    """Does the floor sit on exactly the probes memscope-bpf reported?"""
+    lines = []
+    for mode, fl, ms in (("default", "floor", "memscope-bpf"),
+                         ("alloc", "floor --mode=alloc",
+                          "memscope-bpf --mode=alloc")):
+        fplan = next((r["plan"] for (w, t), runs in cells.items()
+                      if t == fl for r in runs if r.get("plan")), None)
+        mplan = next((memscope_probes(r["probes"]) for (w, t), runs in
+                      cells.items() if t == ms for r in runs
+                      if r.get("probes")), None)
+        if not fplan:
+            continue
+        if mplan is None:
+            lines.append("- %s: floor probes %d sites; memscope-bpf's report "
+                         "lists no probes to compare with." % (mode,
+                                                               len(fplan)))
+        elif set(fplan) == set(mplan):
+            lines.append("- %s: floor and memscope-bpf attach the same %d "
+                         "probes (kind, symbol, file offset, object)." % (
+                             mode, len(fplan)))
+        else:
+            lines.append("- %s: **the plans differ**: only floor %s; only "
+                         "memscope-bpf %s." % (
+                             mode, sorted(set(fplan) - set(mplan)),
+                             sorted(set(mplan) - set(fplan))))
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--output", required=True, help="bench build/output dir")
+    ap.add_argument("--tool", required=True, help="memscope-bpf binary")
+    ap.add_argument("--results", required=True, help="RESULTS.md to write")
+    ap.add_argument("--scale", type=float, default=1.0,
+                    help="multiply every op count (quick checks)")
+    ap.add_argument("--reps", type=int, help="cap repetitions per cell")
+    ap.add_argument("--tools", help="comma-separated tool names to run")
+    ap.add_argument("--workloads", help="comma-separated workload names")
+    ap.add_argument("--no-attach", action="store_true")
+    args = ap.parse_args()
+
+    if os.geteuid() != 0:
+        print("bench: needs root for the BPF tools", file=sys.stderr)
+        return 1
+    out = os.path.abspath(args.output)
+    logdir = os.path.join(out, "runs")
+    shutil.rmtree(logdir, ignore_errors=True)
+    tools = make_tools(out, args.tool)
+    workloads = make_workloads(out)
+    if args.tools:
+        keep = args.tools.split(",")
+        tools = [t for t in tools if t.name in keep]
+    if args.workloads:
+        keep = args.workloads.split(",")
+        workloads = [w for w in workloads if w.name in keep]
+    for t in ("bpftrace", "heaptrack", "valgrind"):
+        if not shutil.which(t):
+            print("bench: %s is missing: scripts/install-deps.sh bench" % t,
+                  file=sys.stderr)
+            return 1
+
+    start = time.monotonic()
+    ctx = {"date": datetime.datetime.now(datetime.timezone.utc)
+           .strftime("%Y-%m-%d %H:%M UTC"),
+           "machine": machine(), "versions": versions(args.tool),
+           "workloads": workloads, "tools": tools,
+           "args": " ".join(opt for opt in (
+               args.scale != 1 and "--scale %g" % args.scale,
+               args.reps is not None and "--reps %d" % args.reps,
+               args.tools and "--tools '%s'" % args.tools,
+               args.workloads and "--workloads %s" % args.workloads,
+               args.no_attach and "--no-attach") if opt)}
+    cells = run_matrix(tools, workloads, args, logdir)
+    ctx["summary"] = {k: summarize(v) for k, v in cells.items()}
+    attach_tools = [t for t in tools if t.kind == "attach" and
+                    not t.name.startswith("bpftrace")]
+    ctx["attach"] = {} if args.no_attach else run_attach(
+        attach_tools, out, logdir,
+        ATTACH_REPS if args.reps is None else min(args.reps, ATTACH_REPS))
+    ctx["busy"] = {} if args.no_attach else run_busy(
+        [t for t in attach_tools if t.name.startswith("memscope")], out,
+        logdir)
+    ctx["replay"] = run_replay(out, logdir)
+    ctx["plan_check"] = plan_check(cells)
+    with open("/proc/loadavg") as f:
+        ctx["load_after"] = " ".join(f.read().split()[:3])
+    ctx["wall"] = time.monotonic() - start
+
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"cells": [r for runs in cells.values() for r in runs],
+                   "summary": {"%s/%s" % k: v for k, v in
+                               ctx["summary"].items()},
+                   "attach": ctx["attach"], "busy": ctx["busy"],
+                   "replay": ctx["replay"],
+                   "machine": ctx["machine"], "versions": ctx["versions"]},
+                  f, indent=1, default=str)
+    write_results(args.results, ctx)
+    print("bench: wrote %s (%.0f s)" % (args.results, ctx["wall"]),
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
