@@ -513,6 +513,7 @@ struct report *report__build(const struct store *st,
 		b.opts = *opts;
 
 	r->target = *target;
+	r->top = b.opts.top;
 	r->summary = *store__summary(st);
 	if (kernel) {
 		r->kernel = *kernel;

@@ -74,6 +74,7 @@ struct report {
 	/* every call stack, by bytes allocated desc; count/bytes = allocs */
 	struct report_site *sites;
 	size_t nr_sites;
+	size_t top;			/* report_opts.top: 0 = all */
 
 	/* live bytes over time (store__timeline), start_ns absolute */
 	struct store_point *timeline;

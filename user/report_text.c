@@ -233,10 +233,19 @@ int report__write_text(const struct report *r, FILE *f)
 	print_header(r, f);
 	print_totals(r, f);
 	print_warning(r, f);
-	print_sites(r, f, "Top leaking call sites (live at end)", r->leaks,
-		    r->nr_leaks, true);
-	print_sites(r, f, "Top call sites at the peak", r->peak, r->nr_peak,
-		    false);
+	if (r->target.mode && !strcmp(r->target.mode, "alloc")) {
+		/* No frees traced: no leaks or peak, but where bytes go. */
+		print_sites(r, f, "Top allocating call sites (bytes requested; "
+			    "--mode=alloc traces no frees or returns: no leaks, "
+			    "no peak, failed calls included)",
+			    r->sites, r->top && r->top < r->nr_sites ?
+			    r->top : r->nr_sites, false);
+	} else {
+		print_sites(r, f, "Top leaking call sites (live at end)",
+			    r->leaks, r->nr_leaks, true);
+		print_sites(r, f, "Top call sites at the peak", r->peak,
+			    r->nr_peak, false);
+	}
 	if (r->have_kernel)
 		print_kernel(r, f);
 	if (fflush(f))
