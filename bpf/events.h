@@ -10,6 +10,8 @@
 
 /* Frames kept per captured user stack; deeper stacks are cut and flagged. */
 #define MS_MAX_STACK		64
+/* Bytes kept of a string a program declares (name, type, side), with NUL. */
+#define MS_STR_MAX		64
 
 /* Allocator entry points, as probed. Values are part of the record format. */
 enum ms_fn {
@@ -36,6 +38,36 @@ enum ms_ev_type {
 	 * returned ptr. Its effect is ms_realloc_effect() on both sides.
 	 */
 	MS_EV_REALLOC = 3,
+
+	/*
+	 * Declared through the memscope USDT probes (include/memscope.h).
+	 * They carry the caller's stack, and name/type strings (cut at
+	 * MS_STR_MAX, always NUL-terminated).
+	 */
+	MS_EV_TRACK = 4,	/* ptr, size, aux = enum ms_kind; name, type */
+	MS_EV_UNTRACK,		/* ptr */
+	MS_EV_SHARE,		/* old_ptr = handle address, ptr = heap block;
+				 * name, type */
+	MS_EV_UNSHARE,		/* old_ptr = handle address */
+	MS_EV_TASK_CREATE,	/* task = id, aux = parent id; name */
+	MS_EV_TASK_ENTER,	/* task = id */
+	MS_EV_TASK_LEAVE,	/* task = id */
+	MS_EV_TASK_COMPLETE,	/* task = id */
+	MS_EV_PASSPORT_CREATE,	/* ptr, size; name */
+	MS_EV_PASSPORT_HANDOVER, /* ptr; name = the side it goes to */
+	MS_EV_PASSPORT_RECLAIM,	/* ptr */
+	MS_EV_PASSPORT_FREE,	/* ptr; name = the side that freed it */
+	MS_EV__COUNT,
+};
+
+/* What a tracked block is (track's kind argument). */
+enum ms_kind {
+	MS_KIND_NONE = 0,
+	MS_KIND_HEAP_OWNER = 1,
+	MS_KIND_CONTAINER = 2,
+	MS_KIND_VALUE = 3,
+	MS_KIND_STACK_OWNER = 4,
+	MS_KIND__COUNT,
 };
 
 /* ms_event.flags */
@@ -50,9 +82,10 @@ enum ms_ev_type {
 
 /*
  * One record. A fixed header, then nr_frames user return addresses,
- * innermost first (frames[0] is the immediate caller of the allocator).
- * Producers may send only the used part of frames[]: a record is
- * ms_event_size(nr_frames) bytes long.
+ * innermost first (frames[0] is the immediate caller of the allocator or
+ * of the probe). An allocator record may be sent with only the used part
+ * of frames[]; a declared record (type >= MS_EV_TRACK) is sent whole, its
+ * strings after the frames. ms_event_len() is a record's length.
  */
 struct ms_event {
 	__u16 type;		/* enum ms_ev_type */
@@ -67,7 +100,11 @@ struct ms_event {
 	__u64 size;		/* requested bytes */
 	__u64 old_ptr;		/* realloc: the block passed in */
 	__u64 old_seq;		/* realloc: seq of old_ptr at entry, 0 unknown */
+	__u64 task;		/* declared task running on the thread, 0 none */
+	__u64 aux;		/* per type, see enum ms_ev_type */
 	__u64 frames[MS_MAX_STACK];
+	char name[MS_STR_MAX];	/* declared records only */
+	char type_name[MS_STR_MAX];
 };
 
 #define MS_EVENT_HDR_SIZE	((unsigned long)&((struct ms_event *)0)->frames)
@@ -75,6 +112,11 @@ struct ms_event {
 static inline unsigned long ms_event_size(unsigned int nr_frames)
 {
 	return MS_EVENT_HDR_SIZE + (unsigned long)nr_frames * sizeof(__u64);
+}
+
+static inline unsigned long ms_event_len(const struct ms_event *e)
+{
+	return e->type >= MS_EV_TRACK ? sizeof(*e) : ms_event_size(e->nr_frames);
 }
 
 /*

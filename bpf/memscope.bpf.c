@@ -145,7 +145,8 @@ static __always_inline void block_release(__u64 ptr, __u64 want_seq)
 static __always_inline struct ms_event *event_reserve(bool with_stack)
 {
 	struct ms_event *e = bpf_ringbuf_reserve(&events,
-			with_stack ? sizeof(*e) : MS_EVENT_HDR_SIZE, 0);
+			with_stack ? ms_event_size(MS_MAX_STACK) :
+				     MS_EVENT_HDR_SIZE, 0);
 
 	if (!e)
 		__sync_fetch_and_add(&counters.lost_events, 1);
@@ -238,6 +239,8 @@ static __always_inline void event_fill(struct ms_event *e, __u16 type,
 	e->size = 0;
 	e->old_ptr = 0;
 	e->old_seq = 0;
+	e->task = 0;
+	e->aux = 0;
 }
 
 static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,

@@ -27,7 +27,7 @@ static int ring_sample(void *ctx, void *data, size_t size)
 	const struct ms_event *e = data;
 
 	if (size < MS_EVENT_HDR_SIZE || e->nr_frames > MS_MAX_STACK ||
-	    size < ms_event_size(e->nr_frames)) {
+	    size < ms_event_len(e)) {
 		t->drops++;
 		return 0;
 	}
