@@ -28,8 +28,10 @@ USER_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 LIBS := -lbpf -lelf -ldw -lz -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
+# usdt.bpf.h includes <linux/errno.h>, whose <asm/...> is multiarch here.
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) \
-	-I$(dir $(VMLINUX)) -Ibpf -Wall -Werror
+	-I$(dir $(VMLINUX)) -Ibpf -I/usr/include/$(shell uname -m)-linux-gnu \
+	-Wall -Werror
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))

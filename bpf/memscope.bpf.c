@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/usdt.bpf.h>
 #include "events.h"
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
@@ -48,12 +49,21 @@ struct {
  * leave a count wrong for good, while sp tells nesting from a stale state
  * at every hit.
  */
+/* Nested task scopes a thread keeps; deeper ones are counted, not kept. */
+#define TASK_DEPTH	8
+
 struct inflight {
 	__u64 size;
 	__u64 arg;		/* realloc: old ptr; posix_memalign: memptr */
 	__u64 old_seq;
 	__u64 sp;		/* at entry; 0: no call in flight */
 	__u32 fn;
+	/*
+	 * Declared tasks entered on this thread, innermost last: leave pops,
+	 * so a scope ending restores the task that was running before it.
+	 */
+	__u32 nr_tasks;
+	__u64 tasks[TASK_DEPTH];
 };
 
 /* Bytes of user stack copied in one read; the frame walk reads inside it. */
@@ -301,6 +311,13 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	event_submit(e);
 }
 
+static __always_inline __u64 current_task(const struct inflight *st)
+{
+	if (!st || !st->nr_tasks || st->nr_tasks > TASK_DEPTH)
+		return 0;
+	return st->tasks[(st->nr_tasks - 1) & (TASK_DEPTH - 1)];
+}
+
 /* A hit at sp is inside the call in flight when it is deeper (lower). */
 static __always_inline bool nested(const struct inflight *st, __u64 sp)
 {
@@ -404,6 +421,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e->size = st->size;
 	e->old_ptr = st->arg;
 	e->old_seq = st->old_seq;
+	e->task = current_task(st);
 	stack_fill(ctx, e, false);
 	event_submit(e);
 	return 0;
@@ -429,7 +447,214 @@ int ms_free_enter(struct pt_regs *ctx)
 		return 0;
 	event_fill(e, MS_EV_FREE, MS_FN_FREE, bpf_ktime_get_ns());
 	e->ptr = ptr;
+	e->task = current_task(st);
 	e->nr_frames = 0;
+	event_submit(e);
+	return 0;
+}
+
+/*
+ * Declared events (include/memscope.h). The probe site is inside the
+ * declaring function: the stack starts at its ip and walks its frames.
+ */
+static __always_inline struct ms_event *decl_begin(struct pt_regs *ctx,
+						   __u16 type,
+						   struct inflight **stp)
+{
+	struct inflight *st;
+	struct ms_event *e;
+
+	if (!is_target())
+		return NULL;
+	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (stp)
+		*stp = st;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&counters.lost_events, 1);
+		return NULL;
+	}
+	event_fill(e, type, MS_FN_NONE, bpf_ktime_get_ns());
+	e->task = current_task(st);
+	e->name[0] = 0;
+	e->type_name[0] = 0;
+	stack_fill(ctx, e, false);
+	return e;
+}
+
+/* A hostile or unterminated string is cut at MS_STR_MAX, never trusted. */
+static __always_inline void decl_str(char *dst, const void *src)
+{
+	if (!src || bpf_probe_read_user_str(dst, MS_STR_MAX, src) < 0)
+		dst[0] = 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_track, void *ptr, long size, const char *name,
+	     const char *type, int kind)
+{
+	struct ms_event *e = decl_begin(ctx, MS_EV_TRACK, NULL);
+
+	if (!e)
+		return 0;
+	e->ptr = (__u64)ptr;
+	e->size = size;
+	e->aux = kind;
+	decl_str(e->name, name);
+	decl_str(e->type_name, type);
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_untrack, void *ptr)
+{
+	struct ms_event *e = decl_begin(ctx, MS_EV_UNTRACK, NULL);
+
+	if (!e)
+		return 0;
+	e->ptr = (__u64)ptr;
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_share, void *handle, void *heap, const char *name,
+	     const char *type)
+{
+	struct ms_event *e = decl_begin(ctx, MS_EV_SHARE, NULL);
+
+	if (!e)
+		return 0;
+	e->old_ptr = (__u64)handle;
+	e->ptr = (__u64)heap;
+	decl_str(e->name, name);
+	decl_str(e->type_name, type);
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_unshare, void *handle)
+{
+	struct ms_event *e = decl_begin(ctx, MS_EV_UNSHARE, NULL);
+
+	if (!e)
+		return 0;
+	e->old_ptr = (__u64)handle;
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_task_create, __u64 id, __u64 parent, const char *name)
+{
+	struct ms_event *e = decl_begin(ctx, MS_EV_TASK_CREATE, NULL);
+
+	if (!e)
+		return 0;
+	e->task = id;
+	e->aux = parent;
+	decl_str(e->name, name);
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_task_enter, __u64 id)
+{
+	struct inflight *st = NULL;
+	struct ms_event *e = decl_begin(ctx, MS_EV_TASK_ENTER, &st);
+
+	/* The thread's task changes even if the record is lost. */
+	if (st) {
+		if (st->nr_tasks < TASK_DEPTH)
+			st->tasks[st->nr_tasks & (TASK_DEPTH - 1)] = id;
+		st->nr_tasks++;
+	}
+	if (!e)
+		return 0;
+	e->task = id;
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_task_leave, __u64 id)
+{
+	struct inflight *st = NULL;
+	struct ms_event *e = decl_begin(ctx, MS_EV_TASK_LEAVE, &st);
+
+	if (st && st->nr_tasks)
+		st->nr_tasks--;
+	if (!e)
+		return 0;
+	e->task = id;
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_task_complete, __u64 id)
+{
+	struct ms_event *e = decl_begin(ctx, MS_EV_TASK_COMPLETE, NULL);
+
+	if (!e)
+		return 0;
+	e->task = id;
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_passport_create, void *ptr, long size, const char *name)
+{
+	struct ms_event *e = decl_begin(ctx, MS_EV_PASSPORT_CREATE, NULL);
+
+	if (!e)
+		return 0;
+	e->ptr = (__u64)ptr;
+	e->size = size;
+	decl_str(e->name, name);
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_passport_handover, void *ptr, const char *to)
+{
+	struct ms_event *e = decl_begin(ctx, MS_EV_PASSPORT_HANDOVER, NULL);
+
+	if (!e)
+		return 0;
+	e->ptr = (__u64)ptr;
+	decl_str(e->name, to);
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_passport_reclaim, void *ptr)
+{
+	struct ms_event *e = decl_begin(ctx, MS_EV_PASSPORT_RECLAIM, NULL);
+
+	if (!e)
+		return 0;
+	e->ptr = (__u64)ptr;
+	event_submit(e);
+	return 0;
+}
+
+SEC("usdt")
+int BPF_USDT(ms_passport_free, void *ptr, const char *by)
+{
+	struct ms_event *e = decl_begin(ctx, MS_EV_PASSPORT_FREE, NULL);
+
+	if (!e)
+		return 0;
+	e->ptr = (__u64)ptr;
+	decl_str(e->name, by);
 	event_submit(e);
 	return 0;
 }

@@ -18,6 +18,8 @@
 #include "prologue.h"
 
 /* Bytes of a prologue worth decoding to place a probe. */
+#define USDT_PROVIDER	"memscope"
+
 #define PROLOGUE_BYTES	32
 
 enum fn_kind {
@@ -392,8 +394,8 @@ static void place(struct elf_file *ef, const struct elf_func *f,
  * (memalign/aligned_alloc) are one probe. Returns how many functions were
  * probed, or -errno.
  */
-static int probe_object(struct attach *a, const char *open_path,
-			const char *display)
+static int probe_allocators(struct attach *a, struct elf_file *ef,
+			    const char *open_path, const char *display)
 {
 	struct bpf_program *progs[NR_SLOTS] = {
 		[SLOT_RET] = a->progs.ret,
@@ -402,14 +404,9 @@ static int probe_object(struct attach *a, const char *open_path,
 	};
 	struct object_plan pl = {};
 	__u64 done[NR_ALLOC_FNS];
-	struct elf_file *ef;
 	size_t i, j, nr_done = 0;
 	int err = 0;
 
-	ef = elf_file__open(open_path);
-	if (!ef)
-		return set_error(a, -errno, "cannot read %s: %s", display,
-				 strerror(errno));
 	for (i = 0; i < NR_ALLOC_FNS && !err; i++) {
 		const struct alloc_fn *af = &alloc_fns[i];
 		struct prologue_site site;
@@ -442,7 +439,6 @@ static int probe_object(struct attach *a, const char *open_path,
 			err = plan_add(a, &pl, SLOT_RET, af, off, &site,
 				       display);
 	}
-	elf_file__free(ef);
 	for (i = 0; i < NR_SLOTS && !err; i++)
 		if (pl.nr[i])
 			err = attach_slot(a, &pl, i, progs[i], open_path,
@@ -470,14 +466,78 @@ static int first_sight(struct attach *a, const char *path)
 	return 1;
 }
 
+static const char *const usdt_names[NR_USDT] = {
+	[USDT_TRACK] = "track",
+	[USDT_UNTRACK] = "untrack",
+	[USDT_SHARE] = "share",
+	[USDT_UNSHARE] = "unshare",
+	[USDT_TASK_CREATE] = "task_create",
+	[USDT_TASK_ENTER] = "task_enter",
+	[USDT_TASK_LEAVE] = "task_leave",
+	[USDT_TASK_COMPLETE] = "task_complete",
+	[USDT_PASSPORT_CREATE] = "passport_create",
+	[USDT_PASSPORT_HANDOVER] = "passport_handover",
+	[USDT_PASSPORT_RECLAIM] = "passport_reclaim",
+	[USDT_PASSPORT_FREE] = "passport_free",
+};
+
+/*
+ * Every memscope USDT probe the object carries; libbpf reads the notes,
+ * argument specs and semaphores. A probe the object lacks is not an error.
+ */
+static int probe_usdt(struct attach *a, const char *open_path,
+		      const char *display)
+{
+	static const struct prologue_site nop_site = { .emulated = true };
+	char sym[64];
+	struct bpf_link *l;
+	int i, err;
+
+	for (i = 0; i < NR_USDT; i++) {
+		l = bpf_program__attach_usdt(a->progs.usdt[i], a->pid,
+					     open_path, USDT_PROVIDER,
+					     usdt_names[i], NULL);
+		if (!l) {
+			err = -errno;
+			if (err == -ENOENT)
+				continue;
+			snprintf(sym, sizeof(sym), "usdt %s:%s",
+				 USDT_PROVIDER, usdt_names[i]);
+			return attach_error(a, err, display, sym, 0);
+		}
+		err = link_add(a, l, -1);
+		if (err)
+			return err;
+		snprintf(sym, sizeof(sym), "usdt:%s:%s", USDT_PROVIDER,
+			 usdt_names[i]);
+		err = probe_note(a, display, sym, 0, &nop_site, false);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * Probes one object: its allocator functions, and its memscope USDT
+ * probes. Returns how many allocator functions were probed, or -errno.
+ */
 static int probe_path(struct attach *a, const char *open_path,
 		      const char *display)
 {
-	int n = first_sight(a, open_path);
+	struct elf_file *ef;
+	int n = first_sight(a, open_path), err = 0;
 
 	if (n <= 0)
 		return n;
-	return probe_object(a, open_path, display);
+	ef = elf_file__open(open_path);
+	if (!ef)
+		return set_error(a, -errno, "cannot read %s: %s", display,
+				 strerror(errno));
+	n = probe_allocators(a, ef, open_path, display);
+	if (n >= 0 && a->progs.usdt[0] && elf_file__has_usdt(ef, USDT_PROVIDER))
+		err = probe_usdt(a, open_path, display);
+	elf_file__free(ef);
+	return err ? err : n;
 }
 
 int attach__process(struct attach *a)

@@ -15,10 +15,28 @@
 struct bpf_program;
 struct attach;
 
+/* The memscope USDT probes (include/memscope.h), one program each. */
+enum attach_usdt {
+	USDT_TRACK,
+	USDT_UNTRACK,
+	USDT_SHARE,
+	USDT_UNSHARE,
+	USDT_TASK_CREATE,
+	USDT_TASK_ENTER,
+	USDT_TASK_LEAVE,
+	USDT_TASK_COMPLETE,
+	USDT_PASSPORT_CREATE,
+	USDT_PASSPORT_HANDOVER,
+	USDT_PASSPORT_RECLAIM,
+	USDT_PASSPORT_FREE,
+	NR_USDT,
+};
+
 struct attach_progs {
 	struct bpf_program *enter;	/* allocation entry (cookie: ms_fn) */
 	struct bpf_program *ret;	/* allocation return */
 	struct bpf_program *free;	/* free entry */
+	struct bpf_program *usdt[NR_USDT];	/* NULL: no USDT probing */
 	/* loaded for uprobe_multi links (attach__has_uprobe_multi()) */
 	bool multi;
 };

@@ -282,3 +282,45 @@ int elf_file__is_dynamic(struct elf_file *f)
 			return 1;
 	return 0;
 }
+
+/*
+ * SystemTap SDT notes (.note.stapsdt, type 3, owner "stapsdt"): the
+ * descriptor holds three addresses (site, .stapsdt.base, semaphore), then
+ * "provider\0name\0args\0".
+ */
+#define NT_STAPSDT	3
+
+int elf_file__has_usdt(struct elf_file *f, const char *provider)
+{
+	size_t shstrndx, off, noff, doff, plen = strlen(provider);
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Nhdr nh;
+	Elf_Data *d;
+
+	if (elf_getshdrstrndx(f->elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		name = elf_strptr(f->elf, shstrndx, sh.sh_name);
+		if (!name || strcmp(name, ".note.stapsdt"))
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (off = 0; d && (off = gelf_getnote(d, off, &nh, &noff,
+							 &doff)) > 0;) {
+			const char *desc = (const char *)d->d_buf + doff;
+			size_t addrs = 3 * (elf_getident(f->elf, NULL)[EI_CLASS] ==
+					    ELFCLASS32 ? 4 : 8);
+
+			if (nh.n_type != NT_STAPSDT || nh.n_descsz <= addrs)
+				continue;
+			if (nh.n_descsz - addrs > plen &&
+			    !memcmp(desc + addrs, provider, plen + 1))
+				return 1;
+		}
+	}
+	return 0;
+}

@@ -44,6 +44,9 @@ int elf_file__has_symbols(struct elf_file *f);
 /* 1 if the dynamic linker runs it (PT_INTERP): it allocates via libc. */
 int elf_file__is_dynamic(struct elf_file *f);
 
+/* 1 if it carries SystemTap SDT (USDT) probes of this provider. */
+int elf_file__has_usdt(struct elf_file *f, const char *provider);
+
 struct Elf;
 
 /*
