@@ -457,31 +457,15 @@ int ms_free_enter(struct pt_regs *ctx)
  * Declared events (include/memscope.h). The probe site is inside the
  * declaring function: the stack starts at its ip and walks its frames.
  */
-static __always_inline struct ms_event *decl_begin(struct pt_regs *ctx,
-						   __u16 type,
-						   struct inflight **stp)
-{
-	struct inflight *st;
-	struct ms_event *e;
-
-	if (!is_target())
-		return NULL;
-	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (stp)
-		*stp = st;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&counters.lost_events, 1);
-		return NULL;
-	}
-	event_fill(e, type, MS_FN_NONE, bpf_ktime_get_ns());
-	e->task = current_task(st);
-	e->name[0] = 0;
-	e->type_name[0] = 0;
-	stack_fill(ctx, e, false);
-	return e;
-}
+struct decl {
+	__u64 ptr;
+	__u64 old_ptr;
+	__u64 size;
+	__u64 aux;
+	__u64 task;		/* 0: the task running on the thread */
+	const void *name;
+	const void *type_name;
+};
 
 /* A hostile or unterminated string is cut at MS_STR_MAX, never trusted. */
 static __always_inline void decl_str(char *dst, const void *src)
@@ -490,171 +474,117 @@ static __always_inline void decl_str(char *dst, const void *src)
 		dst[0] = 0;
 }
 
+static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
+				     const struct decl *d)
+{
+	struct inflight *st;
+	struct ms_event *e;
+
+	if (!is_target())
+		return 0;
+	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* The thread's task changes even if the record is lost. */
+	if (st && type == MS_EV_TASK_ENTER) {
+		if (st->nr_tasks < TASK_DEPTH)
+			st->tasks[st->nr_tasks & (TASK_DEPTH - 1)] = d->task;
+		st->nr_tasks++;
+	} else if (st && type == MS_EV_TASK_LEAVE && st->nr_tasks) {
+		st->nr_tasks--;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&counters.lost_events, 1);
+		return 0;
+	}
+	event_fill(e, type, MS_FN_NONE, bpf_ktime_get_ns());
+	e->ptr = d->ptr;
+	e->old_ptr = d->old_ptr;
+	e->size = d->size;
+	e->aux = d->aux;
+	e->task = d->task ? d->task : current_task(st);
+	decl_str(e->name, d->name);
+	decl_str(e->type_name, d->type_name);
+	stack_fill(ctx, e, false);
+	event_submit(e);
+	return 0;
+}
+
+#define DECL(type, ...) decl_emit(ctx, type, &(struct decl){ __VA_ARGS__ })
+
 SEC("usdt")
 int BPF_USDT(ms_track, void *ptr, long size, const char *name,
 	     const char *type, int kind)
 {
-	struct ms_event *e = decl_begin(ctx, MS_EV_TRACK, NULL);
-
-	if (!e)
-		return 0;
-	e->ptr = (__u64)ptr;
-	e->size = size;
-	e->aux = kind;
-	decl_str(e->name, name);
-	decl_str(e->type_name, type);
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_TRACK, .ptr = (__u64)ptr, .size = size, .aux = kind,
+		    .name = name, .type_name = type);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_untrack, void *ptr)
 {
-	struct ms_event *e = decl_begin(ctx, MS_EV_UNTRACK, NULL);
-
-	if (!e)
-		return 0;
-	e->ptr = (__u64)ptr;
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_UNTRACK, .ptr = (__u64)ptr);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_share, void *handle, void *heap, const char *name,
 	     const char *type)
 {
-	struct ms_event *e = decl_begin(ctx, MS_EV_SHARE, NULL);
-
-	if (!e)
-		return 0;
-	e->old_ptr = (__u64)handle;
-	e->ptr = (__u64)heap;
-	decl_str(e->name, name);
-	decl_str(e->type_name, type);
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_SHARE, .old_ptr = (__u64)handle, .ptr = (__u64)heap,
+		    .name = name, .type_name = type);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_unshare, void *handle)
 {
-	struct ms_event *e = decl_begin(ctx, MS_EV_UNSHARE, NULL);
-
-	if (!e)
-		return 0;
-	e->old_ptr = (__u64)handle;
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_UNSHARE, .old_ptr = (__u64)handle);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_task_create, __u64 id, __u64 parent, const char *name)
 {
-	struct ms_event *e = decl_begin(ctx, MS_EV_TASK_CREATE, NULL);
-
-	if (!e)
-		return 0;
-	e->task = id;
-	e->aux = parent;
-	decl_str(e->name, name);
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_TASK_CREATE, .task = id, .aux = parent, .name = name);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_task_enter, __u64 id)
 {
-	struct inflight *st = NULL;
-	struct ms_event *e = decl_begin(ctx, MS_EV_TASK_ENTER, &st);
-
-	/* The thread's task changes even if the record is lost. */
-	if (st) {
-		if (st->nr_tasks < TASK_DEPTH)
-			st->tasks[st->nr_tasks & (TASK_DEPTH - 1)] = id;
-		st->nr_tasks++;
-	}
-	if (!e)
-		return 0;
-	e->task = id;
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_TASK_ENTER, .task = id);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_task_leave, __u64 id)
 {
-	struct inflight *st = NULL;
-	struct ms_event *e = decl_begin(ctx, MS_EV_TASK_LEAVE, &st);
-
-	if (st && st->nr_tasks)
-		st->nr_tasks--;
-	if (!e)
-		return 0;
-	e->task = id;
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_TASK_LEAVE, .task = id);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_task_complete, __u64 id)
 {
-	struct ms_event *e = decl_begin(ctx, MS_EV_TASK_COMPLETE, NULL);
-
-	if (!e)
-		return 0;
-	e->task = id;
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_TASK_COMPLETE, .task = id);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_passport_create, void *ptr, long size, const char *name)
 {
-	struct ms_event *e = decl_begin(ctx, MS_EV_PASSPORT_CREATE, NULL);
-
-	if (!e)
-		return 0;
-	e->ptr = (__u64)ptr;
-	e->size = size;
-	decl_str(e->name, name);
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_PASSPORT_CREATE, .ptr = (__u64)ptr, .size = size,
+		    .name = name);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_passport_handover, void *ptr, const char *to)
 {
-	struct ms_event *e = decl_begin(ctx, MS_EV_PASSPORT_HANDOVER, NULL);
-
-	if (!e)
-		return 0;
-	e->ptr = (__u64)ptr;
-	decl_str(e->name, to);
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_PASSPORT_HANDOVER, .ptr = (__u64)ptr, .name = to);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_passport_reclaim, void *ptr)
 {
-	struct ms_event *e = decl_begin(ctx, MS_EV_PASSPORT_RECLAIM, NULL);
-
-	if (!e)
-		return 0;
-	e->ptr = (__u64)ptr;
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_PASSPORT_RECLAIM, .ptr = (__u64)ptr);
 }
 
 SEC("usdt")
 int BPF_USDT(ms_passport_free, void *ptr, const char *by)
 {
-	struct ms_event *e = decl_begin(ctx, MS_EV_PASSPORT_FREE, NULL);
-
-	if (!e)
-		return 0;
-	e->ptr = (__u64)ptr;
-	decl_str(e->name, by);
-	event_submit(e);
-	return 0;
+	return DECL(MS_EV_PASSPORT_FREE, .ptr = (__u64)ptr, .name = by);
 }
