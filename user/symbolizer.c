@@ -57,6 +57,7 @@ struct sym_object {
 	bool loaded;		/* the Dwfl below was tried */
 	Dwfl *dwfl;
 	Dwfl_Module *mod;	/* NULL when the file is not usable ELF */
+	const char *build_id;	/* interned hex; NULL when it has none */
 };
 
 struct sym_map {
@@ -287,11 +288,37 @@ static void object_free(struct sym_object *o)
 }
 
 /*
+ * The build-id names the object to readers of exported profiles (pprof
+ * mappings): they find its symbols by it, wherever the file has gone.
+ * Without memory the object simply has none.
+ */
+static const char *module_build_id(struct symbolizer *s, Dwfl_Module *mod)
+{
+	const unsigned char *bits;
+	const char *interned;
+	GElf_Addr vaddr;
+	char *hex;
+	int i, n;
+
+	n = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (n <= 0)
+		return NULL;
+	hex = malloc(2 * (size_t)n + 1);
+	if (!hex)
+		return NULL;
+	for (i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", bits[i]);
+	interned = intern(s, hex);
+	free(hex);
+	return interned;
+}
+
+/*
  * libdwfl closes the descriptor it is given, so it gets a duplicate. The
  * module is named by the target's path: .gnu_debuglink is looked up
  * beside it, which still works after /proc/PID/root has gone.
  */
-static Dwfl_Module *object_module(struct sym_object *o)
+static Dwfl_Module *object_module(struct symbolizer *s, struct sym_object *o)
 {
 	int fd;
 
@@ -312,6 +339,7 @@ static Dwfl_Module *object_module(struct sym_object *o)
 		return NULL;
 	}
 	dwfl_report_end(o->dwfl, NULL, NULL);
+	o->build_id = module_build_id(s, o->mod);
 	return o->mod;
 }
 
@@ -452,9 +480,10 @@ static void describe(struct symbolizer *s, const struct sym_map *m,
 
 	out->object = m->name;
 	out->object_offset = offset;
-	mod = m->obj ? object_module(m->obj) : NULL;
+	mod = m->obj ? object_module(s, m->obj) : NULL;
 	if (!mod)
 		return;
+	out->build_id = m->obj->build_id;
 	elf = dwfl_module_getelf(mod, &bias);
 	if (!elf || elf_offset_to_vaddr(elf, offset, &out->object_offset))
 		return;

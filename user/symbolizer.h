@@ -21,6 +21,7 @@ struct sym_frame {
 	int line;		/* 0 without debug info */
 	const char *object;	/* path of the mapped object, NULL if none */
 	__u64 object_offset;	/* ELF virtual address inside object */
+	const char *build_id;	/* object's GNU build-id in hex, or NULL */
 };
 
 /* Does not read anything yet: the first cover() does. NULL + errno. */

@@ -1,0 +1,733 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The pprof export, read back the way a reader does: gunzip, then decode
+ * profile.proto with a small decoder of its own, so the test does not
+ * trust the encoder it checks.
+ *
+ * The trace (stacks innermost first; "app" is /bin/app, "libx" /lib/libx.so):
+ *   A  a_alloc a.c:10 app+0x100 <- main main.c:5 app+0x200
+ *        2 x 100, one freed                 alloc 2/200, live 1/100
+ *   B  "b;alloc fn" libx+0x42 <- main         300 kept, 50 freed:
+ *                                            alloc 2/350, live 1/300
+ *   C  libx+0x99 (no symbol) <- 0x5000 (nothing known)
+ *                                            alloc 1/40, live 1/40
+ *   F  freed_fn app+0x700, freed           alloc 1/16, live 0
+ *   D  no stack                            alloc 1/70, live 1/70
+ *   E  deep (in no object), stack cut      alloc 1/8, live 1/8
+ * Sites by bytes allocated: B A D C F E.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <criterion/criterion.h>
+#include "report.h"
+#include "store.h"
+
+#define START_NS	1000000000ull
+#define APP		"/bin/app"
+#define LIBX		"/lib/libx.so"
+#define APP_BUILD_ID	"0123456789abcdef0123456789abcdef01234567"
+#define HOSTILE_FN	"b;alloc fn"
+
+#define MAX_ITEMS	32
+#define MAX_STRS	64
+
+static const __u64 stack_a[] = { 0x1000, 0x2000 };
+static const __u64 stack_b[] = { 0x3000, 0x2000 };
+static const __u64 stack_c[] = { 0x4000, 0x5000 };
+static const __u64 stack_f[] = { 0x7000 };
+static const __u64 stack_e[] = { 0x6000 };
+
+/* Reused by every call, like a resolver whose strings do not last. */
+static char res_fn[64], res_file[64], res_obj[64], res_bid[64];
+
+static void resolve(struct report_frame *out, const char *fn,
+		    const char *file, int line, const char *obj, __u64 off,
+		    const char *bid)
+{
+	if (fn)
+		out->function = strcpy(res_fn, fn);
+	if (file)
+		out->file = strcpy(res_file, file);
+	out->line = line;
+	if (obj)
+		out->object = strcpy(res_obj, obj);
+	out->object_offset = off;
+	if (bid)
+		out->build_id = strcpy(res_bid, bid);
+}
+
+static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+{
+	(void)ctx;
+	switch (addr) {
+	case 0x1000:
+		resolve(out, "a_alloc", "a.c", 10, APP, 0x100, APP_BUILD_ID);
+		break;
+	case 0x2000:
+		resolve(out, "main", "main.c", 5, APP, 0x200, APP_BUILD_ID);
+		break;
+	case 0x3000:
+		resolve(out, HOSTILE_FN, NULL, 0, LIBX, 0x42, NULL);
+		break;
+	case 0x4000:
+		resolve(out, NULL, NULL, 0, LIBX, 0x99, NULL);
+		break;
+	case 0x7000:
+		resolve(out, "freed_fn", "f.c", 7, APP, 0x700, APP_BUILD_ID);
+		break;
+	case 0x6000:
+		resolve(out, "deep", NULL, 0, NULL, 0, NULL);
+		break;
+	}
+}
+
+static void apply(struct store *s, __u16 type, __u64 ptr, __u64 size,
+		  const __u64 *frames, __u16 nr, __u16 flags)
+{
+	static __u64 ts = START_NS;
+	struct ms_event e = {
+		.type = type, .fn = MS_FN_MALLOC, .pid = 4242, .tid = 4242,
+		.ts_ns = ts += 1000, .ptr = ptr, .size = size,
+		.nr_frames = nr, .flags = flags,
+	};
+	int err;
+
+	if (nr)
+		memcpy(e.frames, frames, nr * sizeof(*frames));
+	err = store__apply(s, &e);
+	cr_assert_eq(err, 0, "store__apply: %d", err);
+}
+
+#define ALLOC(s, p, n, st) \
+	apply(s, MS_EV_ALLOC, p, n, st, sizeof(st) / sizeof(*st), 0)
+#define FREE(s, p)	apply(s, MS_EV_FREE, p, 0, NULL, 0, 0)
+
+static struct store *make_store(void)
+{
+	struct store *s = store__new();
+
+	cr_assert_not_null(s, "store__new: %s", strerror(errno));
+	ALLOC(s, 0xa1, 100, stack_a);
+	ALLOC(s, 0xa2, 100, stack_a);
+	FREE(s, 0xa1);
+	ALLOC(s, 0xb1, 300, stack_b);
+	ALLOC(s, 0xb2, 50, stack_b);
+	FREE(s, 0xb2);
+	ALLOC(s, 0xc1, 40, stack_c);
+	ALLOC(s, 0xf1, 16, stack_f);
+	FREE(s, 0xf1);
+	apply(s, MS_EV_ALLOC, 0xd1, 70, NULL, 0, MS_EVF_STACK_ERR);
+	apply(s, MS_EV_ALLOC, 0xe1, 8, stack_e, 1, MS_EVF_STACK_TRUNC);
+	return s;
+}
+
+static struct report *build(struct store *s, const char *mode)
+{
+	struct report_target t = {
+		.pid = 4242, .command = "./app --serve", .mode = mode,
+		.start_ns = START_NS, .duration_ns = 5000000000ull,
+	};
+	struct ms_counters k = { .lost_events = 3 };
+	struct report_opts opts = { .resolve = fake_resolve };
+	struct report *r;
+
+	r = report__build(s, &t, &k, NULL, 0, &opts);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	r->consumer_drops = 2;
+	/* the resolver's strings die here; the profile must not care */
+	memset(res_fn, 'X', sizeof(res_fn) - 1);
+	memset(res_file, 'X', sizeof(res_file) - 1);
+	memset(res_obj, 'X', sizeof(res_obj) - 1);
+	memset(res_bid, 'X', sizeof(res_bid) - 1);
+	return r;
+}
+
+/* --- a reader of gzip'd profile.proto ------------------------------------ */
+
+struct vtype {
+	__u64 type, unit;
+};
+
+struct sample {
+	__u64 locs[MAX_ITEMS];
+	size_t nr_locs;
+	__u64 values[MAX_ITEMS];
+	size_t nr_values;
+};
+
+struct mapping {
+	__u64 id, start, limit, offset, file, build_id;
+	__u64 has_functions, has_filenames, has_line_numbers;
+};
+
+struct location {
+	__u64 id, mapping_id, address;
+	__u64 function_id, line;	/* of its one Line */
+	size_t nr_lines;
+};
+
+struct function {
+	__u64 id, name, system_name, file;
+};
+
+struct profile {
+	struct vtype types[MAX_ITEMS];
+	size_t nr_types;
+	struct sample samples[MAX_ITEMS];
+	size_t nr_samples;
+	struct mapping maps[MAX_ITEMS];
+	size_t nr_maps;
+	struct location locs[MAX_ITEMS];
+	size_t nr_locs;
+	struct function funcs[MAX_ITEMS];
+	size_t nr_funcs;
+	char *strs[MAX_STRS];
+	size_t nr_strs;
+	__u64 comments[MAX_ITEMS];
+	size_t nr_comments;
+	__u64 time_nanos, duration_nanos, period, default_type;
+	struct vtype period_type;
+};
+
+struct rd {
+	const unsigned char *p, *end;
+};
+
+static __u64 rd_varint(struct rd *r)
+{
+	unsigned int shift;
+	__u64 v = 0;
+
+	for (shift = 0; shift < 64; shift += 7) {
+		cr_assert(r->p < r->end, "varint runs past its message");
+		v |= (__u64)(*r->p & 0x7f) << shift;
+		if (!(*r->p++ & 0x80))
+			return v;
+	}
+	cr_assert_fail("varint longer than 10 bytes");
+	return 0;
+}
+
+/* The next field: a varint in *v, or a length-delimited body in *body. */
+static bool rd_field(struct rd *r, unsigned int *field, __u64 *v,
+		     struct rd *body)
+{
+	__u64 key, len;
+
+	if (r->p == r->end)
+		return false;
+	key = rd_varint(r);
+	*field = (unsigned int)(key >> 3);
+	cr_assert_neq(*field, 0, "field number 0");
+	switch (key & 7) {
+	case 0:
+		*v = rd_varint(r);
+		body->p = body->end = NULL;
+		break;
+	case 2:
+		len = rd_varint(r);
+		cr_assert_leq(len, (__u64)(r->end - r->p),
+			      "field %u runs past its message", *field);
+		body->p = r->p;
+		body->end = r->p + len;
+		r->p += len;
+		break;
+	default:
+		cr_assert_fail("field %u: unexpected wire type %llu", *field,
+			       (unsigned long long)(key & 7));
+	}
+	return true;
+}
+
+/* A repeated varint, packed (body) or not (v). */
+static void rd_repeated(const struct rd *body, __u64 v, __u64 *out,
+			size_t *n)
+{
+	struct rd r = *body;
+
+	if (!body->p) {
+		cr_assert_lt(*n, MAX_ITEMS);
+		out[(*n)++] = v;
+		return;
+	}
+	while (r.p < r.end) {
+		cr_assert_lt(*n, MAX_ITEMS);
+		out[(*n)++] = rd_varint(&r);
+	}
+}
+
+static void decode_vtype(struct rd r, struct vtype *t)
+{
+	struct rd body;
+	unsigned int f;
+	__u64 v;
+
+	while (rd_field(&r, &f, &v, &body)) {
+		if (f == 1)
+			t->type = v;
+		else if (f == 2)
+			t->unit = v;
+	}
+}
+
+static void decode_sample(struct rd r, struct sample *s)
+{
+	struct rd body;
+	unsigned int f;
+	__u64 v;
+
+	while (rd_field(&r, &f, &v, &body)) {
+		if (f == 1)
+			rd_repeated(&body, v, s->locs, &s->nr_locs);
+		else if (f == 2)
+			rd_repeated(&body, v, s->values, &s->nr_values);
+	}
+}
+
+static void decode_mapping(struct rd r, struct mapping *m)
+{
+	__u64 *fields[] = {
+		NULL, &m->id, &m->start, &m->limit, &m->offset, &m->file,
+		&m->build_id, &m->has_functions, &m->has_filenames,
+		&m->has_line_numbers,
+	};
+	struct rd body;
+	unsigned int f;
+	__u64 v;
+
+	while (rd_field(&r, &f, &v, &body)) {
+		if (f < sizeof(fields) / sizeof(*fields))
+			*fields[f] = v;
+	}
+}
+
+static void decode_location(struct rd r, struct location *l)
+{
+	struct rd body;
+	unsigned int f, lf;
+	__u64 v;
+
+	while (rd_field(&r, &f, &v, &body)) {
+		if (f == 1)
+			l->id = v;
+		else if (f == 2)
+			l->mapping_id = v;
+		else if (f == 3)
+			l->address = v;
+		if (f != 4)
+			continue;
+		l->nr_lines++;
+		while (rd_field(&body, &lf, &v, &(struct rd){ 0 })) {
+			if (lf == 1)
+				l->function_id = v;
+			else if (lf == 2)
+				l->line = v;
+		}
+	}
+}
+
+static void decode_function(struct rd r, struct function *fn)
+{
+	__u64 *fields[] = {
+		NULL, &fn->id, &fn->name, &fn->system_name, &fn->file,
+	};
+	struct rd body;
+	unsigned int f;
+	__u64 v;
+
+	while (rd_field(&r, &f, &v, &body)) {
+		if (f < sizeof(fields) / sizeof(*fields))
+			*fields[f] = v;
+	}
+}
+
+/* The index of the next element of a repeated message. */
+static size_t next(size_t *n)
+{
+	cr_assert_lt(*n, MAX_ITEMS, "more than %d of a repeated field",
+		     MAX_ITEMS);
+	return (*n)++;
+}
+
+static void decode(const unsigned char *buf, size_t len, struct profile *p)
+{
+	struct rd r = { buf, buf + len }, body;
+	unsigned int f;
+	__u64 v;
+
+	memset(p, 0, sizeof(*p));
+	while (rd_field(&r, &f, &v, &body)) {
+		switch (f) {
+		case 1:
+			decode_vtype(body, &p->types[next(&p->nr_types)]);
+			break;
+		case 2:
+			decode_sample(body, &p->samples[next(&p->nr_samples)]);
+			break;
+		case 3:
+			decode_mapping(body, &p->maps[next(&p->nr_maps)]);
+			break;
+		case 4:
+			decode_location(body, &p->locs[next(&p->nr_locs)]);
+			break;
+		case 5:
+			decode_function(body, &p->funcs[next(&p->nr_funcs)]);
+			break;
+		case 6:
+			cr_assert_lt(p->nr_strs, MAX_STRS);
+			p->strs[p->nr_strs++] = strndup((const char *)body.p,
+							body.end - body.p);
+			break;
+		case 9:
+			p->time_nanos = v;
+			break;
+		case 10:
+			p->duration_nanos = v;
+			break;
+		case 11:
+			decode_vtype(body, &p->period_type);
+			break;
+		case 12:
+			p->period = v;
+			break;
+		case 13:
+			rd_repeated(&body, v, p->comments, &p->nr_comments);
+			break;
+		case 14:
+			p->default_type = v;
+			break;
+		default:
+			cr_assert_fail("unexpected Profile field %u", f);
+		}
+	}
+}
+
+static void profile_free(struct profile *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nr_strs; i++)
+		free(p->strs[i]);
+}
+
+static const char *str(const struct profile *p, __u64 idx)
+{
+	cr_assert_lt(idx, p->nr_strs, "string index %llu of %zu",
+		     (unsigned long long)idx, p->nr_strs);
+	return p->strs[idx];
+}
+
+static char tmpdir[] = "/tmp/memscope-pprof-XXXXXX";
+static char path[PATH_MAX];
+
+static void setup_dir(void)
+{
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/p.pb.gz", tmpdir);
+}
+
+static void remove_dir(void)
+{
+	unlink(path);
+	rmdir(tmpdir);
+}
+
+/* Writes r, gunzips the file as pprof does and decodes it into p. */
+static void write_and_read(const struct report *r, struct profile *p)
+{
+	unsigned char in[4096], *out = NULL;
+	size_t cap = 0, len = 0, n;
+	z_stream z = { 0 };
+	int err, ret = Z_OK;
+	FILE *f;
+
+	err = report__write_pprof(r, path);
+	cr_assert_eq(err, 0, "report__write_pprof: %s", strerror(-err));
+	f = fopen(path, "rb");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_eq(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
+	while (ret != Z_STREAM_END && (n = fread(in, 1, sizeof(in), f))) {
+		z.next_in = in;
+		z.avail_in = (uInt)n;
+		while (z.avail_in && ret != Z_STREAM_END) {
+			if (cap - len < sizeof(in)) {
+				cap = cap ? cap * 2 : sizeof(in);
+				out = realloc(out, cap);
+				cr_assert_not_null(out);
+			}
+			z.next_out = out + len;
+			z.avail_out = (uInt)(cap - len);
+			ret = inflate(&z, Z_NO_FLUSH);
+			cr_assert(ret == Z_OK || ret == Z_STREAM_END,
+				  "not gzip: inflate %d", ret);
+			len = cap - z.avail_out;
+		}
+	}
+	cr_assert_eq(ret, Z_STREAM_END, "gzip stream cut short");
+	cr_assert(!z.avail_in && !fread(in, 1, 1, f),
+		  "data after the gzip member");
+	inflateEnd(&z);
+	fclose(f);
+	decode(out, len, p);
+	free(out);
+}
+
+static const struct location *loc_of(const struct profile *p, __u64 id)
+{
+	size_t i;
+
+	for (i = 0; i < p->nr_locs; i++) {
+		if (p->locs[i].id == id)
+			return &p->locs[i];
+	}
+	cr_assert_fail("no location %llu", (unsigned long long)id);
+	return NULL;
+}
+
+static const struct function *func_of(const struct profile *p, __u64 id)
+{
+	size_t i;
+
+	for (i = 0; i < p->nr_funcs; i++) {
+		if (p->funcs[i].id == id)
+			return &p->funcs[i];
+	}
+	cr_assert_fail("no function %llu", (unsigned long long)id);
+	return NULL;
+}
+
+static const struct mapping *map_named(const struct profile *p,
+				       const char *file)
+{
+	size_t i;
+
+	for (i = 0; i < p->nr_maps; i++) {
+		if (!strcmp(str(p, p->maps[i].file), file))
+			return &p->maps[i];
+	}
+	cr_assert_fail("no mapping %s", file);
+	return NULL;
+}
+
+/* The function name of a location's Line, or NULL without one. */
+static const char *loc_name(const struct profile *p, __u64 loc_id)
+{
+	const struct location *l = loc_of(p, loc_id);
+
+	return l->nr_lines ? str(p, func_of(p, l->function_id)->name) : NULL;
+}
+
+TestSuite(pprof, .init = setup_dir, .fini = remove_dir);
+
+Test(pprof, sample_types_and_header)
+{
+	static const char *const want[][2] = {
+		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
+		{ "inuse_objects", "count" }, { "inuse_space", "bytes" },
+	};
+	struct store *s = make_store();
+	struct report *r = build(s, "default");
+	struct profile p;
+	size_t i;
+
+	write_and_read(r, &p);
+	cr_assert_eq(p.nr_types, 4, "%zu sample types", p.nr_types);
+	for (i = 0; i < 4; i++) {
+		cr_expect_str_eq(str(&p, p.types[i].type), want[i][0]);
+		cr_expect_str_eq(str(&p, p.types[i].unit), want[i][1]);
+	}
+	cr_expect_str_eq(str(&p, p.default_type), "inuse_space");
+	cr_expect_str_eq(str(&p, p.period_type.type), "space");
+	cr_expect_str_eq(str(&p, p.period_type.unit), "bytes");
+	cr_expect_eq(p.period, 1);
+	cr_expect_eq(p.duration_nanos, 5000000000ull);
+	cr_expect_eq(p.time_nanos, 0, "the model has no wall clock");
+	cr_assert_eq(p.nr_comments, 3);
+	cr_expect_str_eq(str(&p, p.comments[0]),
+			 "captured by memscope-bpf " MEMSCOPE_VERSION
+			 ", mode default");
+	cr_expect_str_eq(str(&p, p.comments[1]), "pid 4242: ./app --serve");
+	cr_expect_str_eq(str(&p, p.comments[2]),
+			 "lost events: 5, counts are incomplete");
+	profile_free(&p);
+	report__free(r);
+	store__free(s);
+}
+
+Test(pprof, string_table)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, "default");
+	struct profile p;
+	size_t i, j;
+
+	write_and_read(r, &p);
+	cr_assert_gt(p.nr_strs, 0);
+	cr_expect_str_eq(p.strs[0], "", "string 0 must be empty");
+	for (i = 1; i < p.nr_strs; i++) {
+		cr_expect_neq(p.strs[i][0], '\0', "string %zu empty", i);
+		for (j = i + 1; j < p.nr_strs; j++)
+			cr_expect_str_neq(p.strs[i], p.strs[j],
+					  "strings %zu and %zu both \"%s\"",
+					  i, j, p.strs[i]);
+	}
+	profile_free(&p);
+	report__free(r);
+	store__free(s);
+}
+
+Test(pprof, one_sample_per_site_with_values)
+{
+	/* B A D C F E: alloc_objects alloc_space inuse_objects inuse_space */
+	static const __u64 want[][4] = {
+		{ 2, 350, 1, 300 }, { 2, 200, 1, 100 }, { 1, 70, 1, 70 },
+		{ 1, 40, 1, 40 }, { 1, 16, 0, 0 }, { 1, 8, 1, 8 },
+	};
+	struct store *s = make_store();
+	struct report *r = build(s, "default");
+	const struct sample *sm;
+	struct profile p;
+	size_t i, k;
+
+	write_and_read(r, &p);
+	cr_assert_eq(p.nr_samples, 6, "%zu samples", p.nr_samples);
+	for (i = 0; i < 6; i++) {
+		sm = &p.samples[i];
+		cr_assert_eq(sm->nr_values, 4);
+		for (k = 0; k < 4; k++)
+			cr_expect_eq(sm->values[k], want[i][k],
+				     "sample %zu value %zu: %llu, want %llu",
+				     i, k, (unsigned long long)sm->values[k],
+				     (unsigned long long)want[i][k]);
+	}
+	/* the leaf first */
+	cr_assert_eq(p.samples[0].nr_locs, 2);
+	cr_expect_str_eq(loc_name(&p, p.samples[0].locs[0]), HOSTILE_FN);
+	cr_expect_str_eq(loc_name(&p, p.samples[0].locs[1]), "main");
+	cr_assert_eq(p.samples[1].nr_locs, 2);
+	cr_expect_str_eq(loc_name(&p, p.samples[1].locs[0]), "a_alloc");
+	cr_expect_eq(p.samples[1].locs[1], p.samples[0].locs[1],
+		     "main's return address is one location");
+	/* pprof drops a sample without locations: a marker keeps it */
+	cr_assert_eq(p.samples[2].nr_locs, 1);
+	cr_expect_str_eq(loc_name(&p, p.samples[2].locs[0]), "[no-stack]");
+	cr_expect_eq(loc_of(&p, p.samples[2].locs[0])->mapping_id, 0);
+	/* a cut stack's root is not its outermost frame */
+	cr_assert_eq(p.samples[5].nr_locs, 2);
+	cr_expect_str_eq(loc_name(&p, p.samples[5].locs[0]), "deep");
+	cr_expect_str_eq(loc_name(&p, p.samples[5].locs[1]), "[truncated]");
+	profile_free(&p);
+	report__free(r);
+	store__free(s);
+}
+
+Test(pprof, locations_functions_mappings)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, "default");
+	const struct location *l;
+	const struct function *fn;
+	const struct mapping *app, *libx;
+	struct profile p;
+	size_t i;
+
+	write_and_read(r, &p);
+	/* 0x1000 0x2000 0x3000 0x4000 0x5000 0x7000 0x6000, two markers */
+	cr_expect_eq(p.nr_locs, 9, "%zu locations", p.nr_locs);
+	/* a_alloc main "b;alloc fn" freed_fn deep [no-stack] [truncated] */
+	cr_expect_eq(p.nr_funcs, 7, "%zu functions", p.nr_funcs);
+	cr_assert_eq(p.nr_maps, 2, "%zu mappings", p.nr_maps);
+	for (i = 0; i < p.nr_locs; i++)
+		cr_expect_eq(p.locs[i].id, i + 1);
+
+	app = map_named(&p, APP);
+	libx = map_named(&p, LIBX);
+	cr_expect_str_eq(str(&p, app->build_id), APP_BUILD_ID);
+	cr_expect_eq(libx->build_id, 0, "libx has no build-id");
+	cr_expect(app->has_functions && app->has_filenames &&
+		  app->has_line_numbers);
+	cr_expect(libx->has_functions && !libx->has_filenames &&
+		  !libx->has_line_numbers);
+	/* addresses unknown: pprof then takes locations as object addresses */
+	cr_expect(!app->start && !app->limit && !app->offset);
+
+	/* a_alloc a.c:10 at app+0x100 */
+	l = loc_of(&p, p.samples[1].locs[0]);
+	cr_expect_eq(l->mapping_id, app->id);
+	cr_expect_eq(l->address, 0x100);
+	cr_assert_eq(l->nr_lines, 1);
+	cr_expect_eq(l->line, 10);
+	fn = func_of(&p, l->function_id);
+	cr_expect_str_eq(str(&p, fn->name), "a_alloc");
+	cr_expect_str_eq(str(&p, fn->system_name), "a_alloc");
+	cr_expect_str_eq(str(&p, fn->file), "a.c");
+
+	/* B's leaf: a function without a file */
+	fn = func_of(&p, loc_of(&p, p.samples[0].locs[0])->function_id);
+	cr_expect_eq(fn->file, 0);
+
+	/* C: libx+0x99 with no symbol, then an address in no object */
+	cr_assert_eq(p.samples[3].nr_locs, 2);
+	l = loc_of(&p, p.samples[3].locs[0]);
+	cr_expect_eq(l->mapping_id, libx->id);
+	cr_expect_eq(l->address, 0x99);
+	cr_expect_eq(l->nr_lines, 0, "unresolved frame has a Line");
+	l = loc_of(&p, p.samples[3].locs[1]);
+	cr_expect_eq(l->mapping_id, 0);
+	cr_expect_eq(l->address, 0x5000);
+	cr_expect_eq(l->nr_lines, 0);
+	profile_free(&p);
+	report__free(r);
+	store__free(s);
+}
+
+Test(pprof, alloc_mode_defaults_to_alloc_space)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, "alloc");
+	struct profile p;
+
+	write_and_read(r, &p);
+	cr_expect_str_eq(str(&p, p.default_type), "alloc_space");
+	profile_free(&p);
+	report__free(r);
+	store__free(s);
+}
+
+Test(pprof, empty_report_is_a_valid_profile)
+{
+	struct store *s = store__new();
+	struct report_target t = { .pid = 1, .start_ns = START_NS };
+	struct report *r;
+	struct profile p;
+
+	cr_assert_not_null(s);
+	r = report__build(s, &t, NULL, NULL, 0, NULL);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	write_and_read(r, &p);
+	cr_expect_eq(p.nr_types, 4);
+	cr_expect_eq(p.nr_samples, 0);
+	cr_expect_eq(p.nr_locs + p.nr_funcs + p.nr_maps, 0);
+	cr_expect_eq(p.nr_comments, 2, "no losses, no loss comment");
+	cr_expect_str_eq(str(&p, p.comments[1]), "pid 1");
+	profile_free(&p);
+	report__free(r);
+	store__free(s);
+}
+
+Test(pprof, unwritable_path_fails_cleanly)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, "default");
+	char bad[PATH_MAX];
+
+	snprintf(bad, sizeof(bad), "%s/missing/p.pb.gz", tmpdir);
+	cr_expect_eq(report__write_pprof(r, bad), -ENOENT);
+	cr_expect_neq(access(bad, F_OK), 0);
+	report__free(r);
+	store__free(s);
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Folded stacks, the input of flamegraph.pl, inferno and speedscope: one
+ * line per call stack, frames from the root to the allocating function
+ * joined by ';', a space, and a weight.
+ *
+ * The weight is the bytes still live at the end: the flame graph of what
+ * is leaking. Stacks with nothing live are left out (a zero-width frame
+ * only clutters). --mode=alloc traces no frees, so there the weight is
+ * the bytes allocated.
+ *
+ * A frame is its function, else object+0xoffset (the file name of the
+ * object, the address inside it), else the process address. The format
+ * has no quoting: ';', white space and control characters in a name
+ * become '_'. A stack cut at the depth limit starts with [truncated], so
+ * cut stacks share a root instead of passing for roots of their own; a
+ * stack that could not be captured is [no-stack].
+ */
+#include <errno.h>
+#include <string.h>
+#include "outfile.h"
+#include "report.h"
+
+static void put_name(FILE *f, const char *s)
+{
+	unsigned char c;
+
+	for (; (c = (unsigned char)*s); s++)
+		putc(c == ';' || c <= ' ' || c == 0x7f ? '_' : c, f);
+}
+
+static void put_frame(FILE *f, const struct report_frame *fr)
+{
+	const char *base;
+
+	if (fr->function) {
+		put_name(f, fr->function);
+	} else if (fr->object) {
+		base = strrchr(fr->object, '/');
+		put_name(f, base ? base + 1 : fr->object);
+		fprintf(f, "+0x%llx", (unsigned long long)fr->object_offset);
+	} else {
+		fprintf(f, "0x%llx", (unsigned long long)fr->addr);
+	}
+}
+
+static void put_site(FILE *f, const struct report_site *s, __u64 weight)
+{
+	__u32 i;
+
+	if (!s->nr_frames)
+		fputs("[no-stack]", f);
+	else if (s->flags & MS_EVF_STACK_TRUNC)
+		fputs("[truncated];", f);
+	for (i = s->nr_frames; i > 0; i--) {
+		put_frame(f, &s->frames[i - 1]);
+		if (i > 1)
+			putc(';', f);
+	}
+	fprintf(f, " %llu\n", (unsigned long long)weight);
+}
+
+int report__write_folded(const struct report *r, const char *path)
+{
+	bool alloc = r->target.mode && !strcmp(r->target.mode, "alloc");
+	const struct report_site *s;
+	struct outfile *o;
+	__u64 weight;
+	size_t i;
+
+	o = outfile__new(path);
+	if (!o)
+		return -errno;
+	for (i = 0; i < r->nr_sites; i++) {
+		s = &r->sites[i];
+		weight = alloc ? s->alloc_bytes : s->live_bytes;
+		if (weight)
+			put_site(outfile__stream(o), s, weight);
+	}
+	return outfile__commit(o);
+}

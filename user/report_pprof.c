@@ -1,0 +1,819 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The pprof export: profile.proto (github.com/google/pprof/proto), gzip
+ * compressed, which go tool pprof, Pyroscope and Parca read.
+ *
+ * The protobuf is encoded by hand: the format needs only varints and
+ * length-delimited fields, and the message is flat enough that a reader
+ * takes its top-level fields in any order. So each top-level field is
+ * encoded on its own and deflated at once: samples as the sites are
+ * walked (which assigns location, function and mapping ids), then the
+ * tables those ids point into, the string table last.
+ *
+ * Addresses. The model knows each frame's object and its address inside
+ * the object, not where the object was mapped. A mapping with start,
+ * limit and offset all 0 tells pprof that location addresses are already
+ * object addresses (elfexec.GetBase), so a frame in an object gets its
+ * object address: a reader that symbolizes again (pprof, Parca, by
+ * build-id) then finds the same function ours did. A frame in no known
+ * object keeps its process address.
+ *
+ * pprof drops a sample without locations (none matches its focus), and a
+ * stack cut at the depth limit would pass for one from a root of its own:
+ * both get a frame that says so, named as in the folded export.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+#include "outfile.h"
+#include "report.h"
+
+#ifndef MEMSCOPE_VERSION
+#define MEMSCOPE_VERSION	"unknown"
+#endif
+
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+
+#define TABLE_MIN		256
+#define ZBUF_SIZE		(64 * 1024)
+#define GZIP_WBITS		(MAX_WBITS + 16)	/* gzip wrapping */
+
+#define WT_VARINT		0
+#define WT_LEN			2
+
+/* Field numbers of profile.proto. */
+enum {
+	PROFILE_SAMPLE_TYPE = 1,
+	PROFILE_SAMPLE = 2,
+	PROFILE_MAPPING = 3,
+	PROFILE_LOCATION = 4,
+	PROFILE_FUNCTION = 5,
+	PROFILE_STRING_TABLE = 6,
+	PROFILE_DURATION_NANOS = 10,
+	PROFILE_PERIOD_TYPE = 11,
+	PROFILE_PERIOD = 12,
+	PROFILE_COMMENT = 13,
+	PROFILE_DEFAULT_SAMPLE_TYPE = 14,
+};
+
+enum { VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2 };
+enum { SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2 };
+
+enum {
+	MAPPING_ID = 1,
+	MAPPING_FILENAME = 5,
+	MAPPING_BUILD_ID = 6,
+	MAPPING_HAS_FUNCTIONS = 7,
+	MAPPING_HAS_FILENAMES = 8,
+	MAPPING_HAS_LINE_NUMBERS = 9,
+};
+
+enum {
+	LOCATION_ID = 1,
+	LOCATION_MAPPING_ID = 2,
+	LOCATION_ADDRESS = 3,
+	LOCATION_LINE = 4,
+};
+
+enum { LINE_FUNCTION_ID = 1, LINE_LINE = 2 };
+
+enum {
+	FUNCTION_ID = 1,
+	FUNCTION_NAME = 2,
+	FUNCTION_SYSTEM_NAME = 3,
+	FUNCTION_FILENAME = 4,
+};
+
+/*
+ * The order of a sample's values, go's heap profile names. Each value
+ * takes the site metric of the same index in sample_values().
+ */
+static const char *const sample_types[][2] = {
+	{ "alloc_objects", "count" },
+	{ "alloc_space", "bytes" },
+	{ "inuse_objects", "count" },
+	{ "inuse_space", "bytes" },
+};
+
+#define NR_VALUES		ARRAY_SIZE(sample_types)
+#define NR_COMMENTS		3	/* tool, target, losses */
+
+#define NO_STACK		"[no-stack]"
+#define TRUNCATED		"[truncated]"
+
+/* A growing buffer; the first failure sticks and later writes do nothing. */
+struct pb {
+	unsigned char *data;
+	size_t len;
+	size_t cap;
+	int err;
+};
+
+/* Open addressing from a 64-bit key to an id; id 0 marks a free slot. */
+struct table {
+	struct slot {
+		__u64 key;
+		__u32 id;
+	} *slots;
+	size_t mask;		/* capacity - 1, capacity a power of two */
+	size_t used;
+};
+
+struct pp_location {
+	__u64 address;
+	__u32 mapping_id;	/* 0: in no known object */
+	__u32 function_id;	/* 0: unresolved, no Line */
+	int line;
+};
+
+struct pp_function {
+	__u32 name;		/* string indexes */
+	__u32 file;
+};
+
+struct pp_mapping {
+	__u32 file;
+	__u32 build_id;
+	bool has_functions;
+	bool has_filenames;
+	bool has_line_numbers;
+};
+
+struct pprof {
+	struct pb msg;		/* the top-level field being encoded */
+	z_stream z;
+	FILE *f;
+	char *comments[NR_COMMENTS];	/* in the string table until the end */
+
+	/* the string table: index to string, and content hash to index */
+	const char **strs;
+	size_t nr_strs;
+	size_t cap_strs;
+	struct table str_index;
+
+	struct pp_location *locs;
+	size_t nr_locs;
+	size_t cap_locs;
+	struct table loc_index;		/* by process address */
+	__u32 no_stack_loc;		/* marker locations, 0 until used */
+	__u32 truncated_loc;
+
+	struct pp_function *funcs;
+	size_t nr_funcs;
+	size_t cap_funcs;
+	struct table func_index;	/* by (name, file) string indexes */
+
+	struct pp_mapping *maps;
+	size_t nr_maps;
+	size_t cap_maps;
+	struct table map_index;		/* by file name string index */
+};
+
+static int pb_reserve(struct pb *pb, size_t n)
+{
+	size_t cap = pb->cap ? pb->cap : 256;
+	unsigned char *data;
+
+	if (pb->err)
+		return pb->err;
+	if (pb->cap - pb->len >= n)
+		return 0;
+	while (cap - pb->len < n) {
+		if (cap > SIZE_MAX / 2) {
+			pb->err = -ENOMEM;
+			return pb->err;
+		}
+		cap *= 2;
+	}
+	data = realloc(pb->data, cap);
+	if (!data) {
+		pb->err = -ENOMEM;
+		return pb->err;
+	}
+	pb->data = data;
+	pb->cap = cap;
+	return 0;
+}
+
+static void pb_raw(struct pb *pb, const void *p, size_t n)
+{
+	if (pb_reserve(pb, n))
+		return;
+	memcpy(pb->data + pb->len, p, n);
+	pb->len += n;
+}
+
+/* Base 128, low groups first: the varint of protobuf. Returns its size. */
+static size_t varint_encode(unsigned char *out, __u64 v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		out[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	out[n++] = (unsigned char)v;
+	return n;
+}
+
+static void pb_varint(struct pb *pb, __u64 v)
+{
+	unsigned char buf[10];
+
+	pb_raw(pb, buf, varint_encode(buf, v));
+}
+
+static void pb_tag(struct pb *pb, unsigned int field, unsigned int wire_type)
+{
+	pb_varint(pb, (__u64)field << 3 | wire_type);
+}
+
+/* A scalar field; proto3 leaves zero, the default, out. */
+static void pb_uint(struct pb *pb, unsigned int field, __u64 v)
+{
+	if (!v)
+		return;
+	pb_tag(pb, field, WT_VARINT);
+	pb_varint(pb, v);
+}
+
+static void pb_string(struct pb *pb, unsigned int field, const char *s)
+{
+	size_t len = strlen(s);
+
+	pb_tag(pb, field, WT_LEN);
+	pb_varint(pb, len);
+	pb_raw(pb, s, len);
+}
+
+/*
+ * A length-delimited field whose size is known only once written: the
+ * body goes first, pb_close() moves it up behind its length. Returns
+ * where the body starts.
+ */
+static size_t pb_open(struct pb *pb, unsigned int field)
+{
+	pb_tag(pb, field, WT_LEN);
+	return pb->len;
+}
+
+static void pb_close(struct pb *pb, size_t start)
+{
+	size_t body = pb->len - start, n;
+	unsigned char len[10];
+
+	n = varint_encode(len, body);
+	if (pb_reserve(pb, n))
+		return;
+	memmove(pb->data + start + n, pb->data + start, body);
+	memcpy(pb->data + start, len, n);
+	pb->len += n;
+}
+
+/* Feeds what is in z's input to the file; Z_FINISH ends the gzip member. */
+static int deflate_out(struct pprof *w, int flush)
+{
+	unsigned char out[ZBUF_SIZE];
+	size_t n;
+	int ret;
+
+	do {
+		w->z.next_out = out;
+		w->z.avail_out = sizeof(out);
+		ret = deflate(&w->z, flush);
+		if (ret == Z_STREAM_ERROR)
+			return -EIO;
+		n = sizeof(out) - w->z.avail_out;
+		if (n && fwrite(out, 1, n, w->f) != n)
+			return -EIO;
+	} while (flush == Z_FINISH ? ret != Z_STREAM_END : !w->z.avail_out);
+	return 0;
+}
+
+/* Compresses the encoded top-level field out and starts the next one. */
+static int emit(struct pprof *w)
+{
+	int err = w->msg.err;
+
+	if (err)
+		return err;
+	w->z.next_in = w->msg.data;
+	w->z.avail_in = (uInt)w->msg.len;
+	err = deflate_out(w, Z_NO_FLUSH);
+	w->msg.len = 0;
+	return err;
+}
+
+/* Room for one more element in a growing array of size-byte elements. */
+static int grow(void **arr, size_t *cap, size_t n, size_t size)
+{
+	size_t ncap = *cap ? *cap * 2 : TABLE_MIN;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = reallocarray(*arr, ncap, size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+static size_t table_home(const struct table *t, __u64 key)
+{
+	/* Keys differ in low bits; the product's upper half mixes them. */
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & t->mask;
+}
+
+/* Kept at most half full, so probing ends and stays short. */
+static int table_reserve(struct table *t)
+{
+	size_t cap = t->slots ? (t->mask + 1) * 2 : TABLE_MIN;
+	struct table n = { .mask = cap - 1, .used = t->used };
+	size_t i, k;
+
+	if ((t->used + 1) * 2 <= (t->slots ? t->mask + 1 : 0))
+		return 0;
+	n.slots = calloc(cap, sizeof(*n.slots));
+	if (!n.slots)
+		return -ENOMEM;
+	for (i = 0; t->slots && i <= t->mask; i++) {
+		if (!t->slots[i].id)
+			continue;
+		k = table_home(&n, t->slots[i].key);
+		while (n.slots[k].id)
+			k = (k + 1) & n.mask;
+		n.slots[k] = t->slots[i];
+	}
+	free(t->slots);
+	*t = n;
+	return 0;
+}
+
+/* FNV-1a */
+static __u64 hash_str(const char *s)
+{
+	__u64 h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+/*
+ * The string table index of s, which must outlive the writer. "" (and
+ * NULL) is index 0, as pprof wants, so any other string's index is a
+ * valid table id: its slot is keyed by hash and holds the index.
+ */
+static int intern(struct pprof *w, const char *s, __u32 *idx)
+{
+	struct table *t = &w->str_index;
+	__u64 h;
+	size_t k;
+	int err;
+
+	*idx = 0;
+	if (!s || !*s)
+		return 0;
+	err = table_reserve(t);
+	if (err)
+		return err;
+	h = hash_str(s);
+	for (k = table_home(t, h); t->slots[k].id; k = (k + 1) & t->mask) {
+		const struct slot *sl = &t->slots[k];
+
+		if (sl->key == h && !strcmp(w->strs[sl->id], s)) {
+			*idx = sl->id;
+			return 0;
+		}
+	}
+	err = grow((void **)&w->strs, &w->cap_strs, w->nr_strs,
+		   sizeof(*w->strs));
+	if (err)
+		return err;
+	*idx = (__u32)w->nr_strs;
+	w->strs[w->nr_strs++] = s;
+	t->slots[k] = (struct slot){ .key = h, .id = *idx };
+	t->used++;
+	return 0;
+}
+
+/*
+ * The slot for an exact key, reserved: its id is 0 when the key is new,
+ * and the caller then sets it (and counts it in used).
+ */
+static int table_slot(struct table *t, __u64 key, struct slot **out)
+{
+	size_t k;
+	int err;
+
+	err = table_reserve(t);
+	if (err)
+		return err;
+	for (k = table_home(t, key); t->slots[k].id; k = (k + 1) & t->mask) {
+		if (t->slots[k].key == key)
+			break;
+	}
+	t->slots[k].key = key;
+	*out = &t->slots[k];
+	return 0;
+}
+
+static int function_id(struct pprof *w, const struct report_frame *fr,
+		       __u32 *id)
+{
+	__u32 name, file;
+	struct slot *sl;
+	int err;
+
+	err = intern(w, fr->function, &name);
+	if (!err)
+		err = intern(w, fr->file, &file);
+	if (err)
+		return err;
+	err = table_slot(&w->func_index, (__u64)name << 32 | file, &sl);
+	if (err)
+		return err;
+	if (!sl->id) {
+		err = grow((void **)&w->funcs, &w->cap_funcs, w->nr_funcs,
+			   sizeof(*w->funcs));
+		if (err)
+			return err;
+		w->funcs[w->nr_funcs++] = (struct pp_function){ name, file };
+		sl->id = (__u32)w->nr_funcs;
+		w->func_index.used++;
+	}
+	*id = sl->id;
+	return 0;
+}
+
+/*
+ * pprof symbolizes a mapping again only when none of its has_* flags is
+ * set: each says that some location of the mapping has that much, as
+ * pprof's own symbolizer sets them.
+ */
+static int mapping_id(struct pprof *w, const struct report_frame *fr,
+		      __u32 *id)
+{
+	struct pp_mapping *m;
+	struct slot *sl;
+	__u32 file;
+	int err;
+
+	err = intern(w, fr->object, &file);
+	if (err)
+		return err;
+	err = table_slot(&w->map_index, file, &sl);
+	if (err)
+		return err;
+	if (!sl->id) {
+		err = grow((void **)&w->maps, &w->cap_maps, w->nr_maps,
+			   sizeof(*w->maps));
+		if (err)
+			return err;
+		w->maps[w->nr_maps++] = (struct pp_mapping){ .file = file };
+		sl->id = (__u32)w->nr_maps;
+		w->map_index.used++;
+	}
+	*id = sl->id;
+	m = &w->maps[*id - 1];
+	if (!m->build_id) {
+		err = intern(w, fr->build_id, &m->build_id);
+		if (err)
+			return err;
+	}
+	m->has_functions |= fr->function != NULL;
+	m->has_filenames |= fr->file != NULL;
+	m->has_line_numbers |= fr->line > 0;
+	return 0;
+}
+
+static int add_location(struct pprof *w, const struct pp_location *loc,
+			__u32 *id)
+{
+	int err;
+
+	err = grow((void **)&w->locs, &w->cap_locs, w->nr_locs,
+		   sizeof(*w->locs));
+	if (err)
+		return err;
+	w->locs[w->nr_locs++] = *loc;
+	*id = (__u32)w->nr_locs;
+	return 0;
+}
+
+/* One location per process address: the model resolves each one once. */
+static int location_id(struct pprof *w, const struct report_frame *fr,
+		       __u32 *id)
+{
+	struct pp_location loc = { .address = fr->addr, .line = fr->line };
+	struct slot *sl;
+	int err;
+
+	err = table_slot(&w->loc_index, fr->addr, &sl);
+	if (err)
+		return err;
+	if (sl->id) {
+		*id = sl->id;
+		return 0;
+	}
+	/* The slot stays valid: these grow other tables only. */
+	if (fr->object) {
+		loc.address = fr->object_offset;
+		err = mapping_id(w, fr, &loc.mapping_id);
+		if (err)
+			return err;
+	}
+	if (fr->function) {
+		err = function_id(w, fr, &loc.function_id);
+		if (err)
+			return err;
+	}
+	err = add_location(w, &loc, &sl->id);
+	if (err)
+		return err;
+	w->loc_index.used++;
+	*id = sl->id;
+	return 0;
+}
+
+/* A location of no address, named: made on first use into *id. */
+static int marker_id(struct pprof *w, const char *name, __u32 *id)
+{
+	const struct report_frame fr = { .function = name };
+	struct pp_location loc = { 0 };
+	int err;
+
+	if (*id)
+		return 0;
+	err = function_id(w, &fr, &loc.function_id);
+	if (err)
+		return err;
+	return add_location(w, &loc, id);
+}
+
+static void sample_values(const struct report_site *s, __u64 *v)
+{
+	v[0] = s->alloc_count;
+	v[1] = s->alloc_bytes;
+	v[2] = s->live_count;
+	v[3] = s->live_bytes;
+}
+
+/*
+ * Frames innermost first, as the model has them: location[0] is the leaf,
+ * and a cut stack's [truncated] comes last, where its root would be.
+ */
+static int write_sample(struct pprof *w, const struct report_site *s)
+{
+	struct pb *pb = &w->msg;
+	__u64 v[NR_VALUES];
+	size_t sample, ids;
+	__u32 i, id;
+	int err;
+
+	sample = pb_open(pb, PROFILE_SAMPLE);
+	ids = pb_open(pb, SAMPLE_LOCATION_ID);
+	if (!s->nr_frames) {
+		err = marker_id(w, NO_STACK, &w->no_stack_loc);
+		if (err)
+			return err;
+		pb_varint(pb, w->no_stack_loc);
+	}
+	for (i = 0; i < s->nr_frames; i++) {
+		err = location_id(w, &s->frames[i], &id);
+		if (err)
+			return err;
+		pb_varint(pb, id);
+	}
+	if (s->nr_frames && (s->flags & MS_EVF_STACK_TRUNC)) {
+		err = marker_id(w, TRUNCATED, &w->truncated_loc);
+		if (err)
+			return err;
+		pb_varint(pb, w->truncated_loc);
+	}
+	pb_close(pb, ids);
+	sample_values(s, v);
+	ids = pb_open(pb, SAMPLE_VALUE);
+	for (i = 0; i < NR_VALUES; i++)
+		pb_varint(pb, v[i]);
+	pb_close(pb, ids);
+	pb_close(pb, sample);
+	return emit(w);
+}
+
+static int write_tables(struct pprof *w)
+{
+	const struct pp_location *l;
+	const struct pp_function *f;
+	const struct pp_mapping *m;
+	struct pb *pb = &w->msg;
+	size_t i, start, line;
+	int err = 0;
+
+	for (i = 0; i < w->nr_maps && !err; i++) {
+		m = &w->maps[i];
+		start = pb_open(pb, PROFILE_MAPPING);
+		pb_uint(pb, MAPPING_ID, i + 1);
+		pb_uint(pb, MAPPING_FILENAME, m->file);
+		pb_uint(pb, MAPPING_BUILD_ID, m->build_id);
+		pb_uint(pb, MAPPING_HAS_FUNCTIONS, m->has_functions);
+		pb_uint(pb, MAPPING_HAS_FILENAMES, m->has_filenames);
+		pb_uint(pb, MAPPING_HAS_LINE_NUMBERS, m->has_line_numbers);
+		pb_close(pb, start);
+		err = emit(w);
+	}
+	for (i = 0; i < w->nr_locs && !err; i++) {
+		l = &w->locs[i];
+		start = pb_open(pb, PROFILE_LOCATION);
+		pb_uint(pb, LOCATION_ID, i + 1);
+		pb_uint(pb, LOCATION_MAPPING_ID, l->mapping_id);
+		pb_uint(pb, LOCATION_ADDRESS, l->address);
+		/* Without a Line, pprof shows the address. */
+		if (l->function_id) {
+			line = pb_open(pb, LOCATION_LINE);
+			pb_uint(pb, LINE_FUNCTION_ID, l->function_id);
+			pb_uint(pb, LINE_LINE, l->line > 0 ? l->line : 0);
+			pb_close(pb, line);
+		}
+		pb_close(pb, start);
+		err = emit(w);
+	}
+	for (i = 0; i < w->nr_funcs && !err; i++) {
+		f = &w->funcs[i];
+		start = pb_open(pb, PROFILE_FUNCTION);
+		pb_uint(pb, FUNCTION_ID, i + 1);
+		pb_uint(pb, FUNCTION_NAME, f->name);
+		pb_uint(pb, FUNCTION_SYSTEM_NAME, f->name);
+		pb_uint(pb, FUNCTION_FILENAME, f->file);
+		pb_close(pb, start);
+		err = emit(w);
+	}
+	return err;
+}
+
+static void value_type(struct pb *pb, unsigned int field, __u32 type,
+		       __u32 unit)
+{
+	size_t start = pb_open(pb, field);
+
+	pb_uint(pb, VALUE_TYPE_TYPE, type);
+	pb_uint(pb, VALUE_TYPE_UNIT, unit);
+	pb_close(pb, start);
+}
+
+static bool alloc_mode(const struct report *r)
+{
+	return r->target.mode && !strcmp(r->target.mode, "alloc");
+}
+
+/* What the trace was and what it missed, for whoever opens the file. */
+static int make_comments(struct pprof *w, const struct report *r)
+{
+	const struct report_target *t = &r->target;
+	__u64 lost = (r->have_kernel ? r->kernel.lost_events : 0) +
+		     r->consumer_drops;
+
+	if (asprintf(&w->comments[0], "captured by memscope-bpf %s, mode %s",
+		     MEMSCOPE_VERSION, t->mode ? t->mode : "default") < 0)
+		return -ENOMEM;
+	if (asprintf(&w->comments[1], "pid %d%s%s", t->pid,
+		     t->command ? ": " : "", t->command ? t->command : "") < 0)
+		return -ENOMEM;
+	if (lost && asprintf(&w->comments[2], "lost events: %llu, counts are "
+			     "incomplete", (unsigned long long)lost) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * Sample and period types, the default type and the comments. Their
+ * strings are interned first, so they lead the string table.
+ */
+static int write_header(struct pprof *w, const struct report *r)
+{
+	struct pb *pb = &w->msg;
+	__u32 type, unit;
+	size_t i, start;
+	int err;
+
+	for (i = 0; i < NR_VALUES; i++) {
+		err = intern(w, sample_types[i][0], &type);
+		if (!err)
+			err = intern(w, sample_types[i][1], &unit);
+		if (err)
+			return err;
+		value_type(pb, PROFILE_SAMPLE_TYPE, type, unit);
+	}
+	/* Every allocation is traced, none sampled: a period of one byte. */
+	err = intern(w, "space", &type);
+	if (!err)
+		err = intern(w, "bytes", &unit);
+	if (err)
+		return err;
+	value_type(pb, PROFILE_PERIOD_TYPE, type, unit);
+	pb_uint(pb, PROFILE_PERIOD, 1);
+	/* --mode=alloc traces no frees: nothing would show as in use. */
+	err = intern(w, alloc_mode(r) ? "alloc_space" : "inuse_space", &type);
+	if (err)
+		return err;
+	pb_uint(pb, PROFILE_DEFAULT_SAMPLE_TYPE, type);
+	/*
+	 * No time_nanos: the model's start is monotonic time, and a wall
+	 * clock made up at writing would be wrong for a replayed trace.
+	 */
+	pb_uint(pb, PROFILE_DURATION_NANOS, r->target.duration_ns);
+
+	err = make_comments(w, r);
+	if (err)
+		return err;
+	start = pb_open(pb, PROFILE_COMMENT);
+	for (i = 0; i < NR_COMMENTS && w->comments[i]; i++) {
+		err = intern(w, w->comments[i], &type);
+		if (err)
+			return err;
+		pb_varint(pb, type);
+	}
+	pb_close(pb, start);
+	return emit(w);
+}
+
+static int write_strings(struct pprof *w)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < w->nr_strs && !err; i++) {
+		pb_string(&w->msg, PROFILE_STRING_TABLE, w->strs[i]);
+		err = emit(w);
+	}
+	return err;
+}
+
+static int write_profile(struct pprof *w, const struct report *r)
+{
+	size_t i;
+	int err;
+
+	err = write_header(w, r);
+	for (i = 0; i < r->nr_sites && !err; i++)
+		err = write_sample(w, &r->sites[i]);
+	if (!err)
+		err = write_tables(w);
+	if (!err)
+		err = write_strings(w);
+	if (!err)
+		err = deflate_out(w, Z_FINISH);
+	return err;
+}
+
+static void pprof_release(struct pprof *w)
+{
+	size_t i;
+
+	for (i = 0; i < NR_COMMENTS; i++)
+		free(w->comments[i]);
+	free(w->msg.data);
+	free(w->strs);
+	free(w->str_index.slots);
+	free(w->locs);
+	free(w->loc_index.slots);
+	free(w->funcs);
+	free(w->func_index.slots);
+	free(w->maps);
+	free(w->map_index.slots);
+}
+
+int report__write_pprof(const struct report *r, const char *path)
+{
+	struct pprof w = { 0 };
+	struct outfile *o;
+	int err;
+
+	o = outfile__new(path);
+	if (!o)
+		return -errno;
+	w.f = outfile__stream(o);
+	err = grow((void **)&w.strs, &w.cap_strs, 0, sizeof(*w.strs));
+	if (err)
+		goto out;
+	w.strs[w.nr_strs++] = "";
+	if (deflateInit2(&w.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, GZIP_WBITS,
+			 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = write_profile(&w, r);
+	deflateEnd(&w.z);
+out:
+	if (err)
+		outfile__abort(o);
+	else
+		err = outfile__commit(o);
+	pprof_release(&w);
+	return err;
+}
