@@ -8,6 +8,7 @@
 #include "json.h"
 #include "outfile.h"
 #include "report.h"
+#include "report_json.h"
 
 #ifndef MEMSCOPE_VERSION
 #define MEMSCOPE_VERSION	"unknown"
@@ -124,11 +125,21 @@ static void write_frame(struct json *j, const struct report_frame *fr)
 	json_obj_end(j);
 }
 
-/* A leak record, or (live false) one stack's share of the peak. */
-static void write_site(struct json *j, const struct report_site *s, bool live)
+static void write_frames(struct json *j, const struct report_site *s)
 {
 	__u32 i;
 
+	put_bool(j, "stack_truncated", s->flags & MS_EVF_STACK_TRUNC);
+	json_key(j, "frames");
+	json_arr_begin(j);
+	for (i = 0; i < s->nr_frames; i++)
+		write_frame(j, &s->frames[i]);
+	json_arr_end(j);
+}
+
+/* A leak record, or (live false) one stack's share of the peak. */
+static void write_site(struct json *j, const struct report_site *s, bool live)
+{
 	json_obj_begin(j);
 	if (live)
 		put_str(j, "source", SOURCE_CAPTURED);
@@ -136,12 +147,7 @@ static void write_site(struct json *j, const struct report_site *s, bool live)
 	put_u64(j, "bytes", s->bytes);
 	if (live)
 		put_u64(j, "oldest_ns", s->oldest_ns);
-	put_bool(j, "stack_truncated", s->flags & MS_EVF_STACK_TRUNC);
-	json_key(j, "frames");
-	json_arr_begin(j);
-	for (i = 0; i < s->nr_frames; i++)
-		write_frame(j, &s->frames[i]);
-	json_arr_end(j);
+	write_frames(j, s);
 	json_obj_end(j);
 }
 
@@ -165,6 +171,58 @@ static void write_peak(struct json *j, const struct report *r)
 	put_u64(j, "bytes", r->summary.peak_bytes);
 	put_u64(j, "ns", report__since_start(r, r->summary.peak_ns));
 	write_sites(j, "by_stack", r->peak, r->nr_peak, false);
+	json_obj_end(j);
+}
+
+/*
+ * Every call stack with every metric, uncut by --top: leaks and peak rank
+ * a few of them, this is what a reader (the dashboard) aggregates over.
+ */
+static void write_all_sites(struct json *j, const struct report *r)
+{
+	const struct report_site *s;
+	size_t i;
+
+	json_key(j, "sites");
+	json_arr_begin(j);
+	for (i = 0; i < r->nr_sites; i++) {
+		s = &r->sites[i];
+		json_obj_begin(j);
+		put_str(j, "source", SOURCE_CAPTURED);
+		put_u64(j, "alloc_count", s->alloc_count);
+		put_u64(j, "alloc_bytes", s->alloc_bytes);
+		put_u64(j, "live_count", s->live_count);
+		put_u64(j, "live_bytes", s->live_bytes);
+		put_u64(j, "peak_count", s->peak_count);
+		put_u64(j, "peak_bytes", s->peak_bytes);
+		write_frames(j, s);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+static void write_timeline(struct json *j, const struct report *r)
+{
+	const struct store_point *p;
+	size_t i;
+
+	json_key(j, "timeline");
+	json_obj_begin(j);
+	put_str(j, "source", SOURCE_CAPTURED);
+	put_u64(j, "width_ns", r->timeline_width_ns);
+	json_key(j, "points");
+	json_arr_begin(j);
+	for (i = 0; i < r->nr_timeline; i++) {
+		p = &r->timeline[i];
+		json_obj_begin(j);
+		put_u64(j, "t_ns", report__since_start(r, p->start_ns));
+		put_u64(j, "max_bytes", p->max_bytes);
+		put_u64(j, "end_bytes", p->end_bytes);
+		put_u64(j, "allocs", p->allocs);
+		put_u64(j, "frees", p->frees);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
 	json_obj_end(j);
 }
 
@@ -204,26 +262,32 @@ static void write_report(struct json *j, const struct report *r)
 	write_kernel(j, r);
 	write_sites(j, "leaks", r->leaks, r->nr_leaks, true);
 	write_peak(j, r);
+	write_all_sites(j, r);
+	write_timeline(j, r);
 	write_probes(j, r);
+	report_json_declared(j, r);
 	json_obj_end(j);
+}
+
+int report__json_stream(const struct report *r, FILE *f, bool pretty)
+{
+	struct json *j = json__new(f, pretty);
+
+	if (!j)
+		return -errno;
+	write_report(j, r);
+	return json__free(j);
 }
 
 int report__write_json(const struct report *r, const char *path)
 {
 	struct outfile *o;
-	struct json *j;
 	int err;
 
 	o = outfile__new(path);
 	if (!o)
 		return -errno;
-	j = json__new(outfile__stream(o), true);
-	if (!j) {
-		err = -errno;
-		goto err_abort;
-	}
-	write_report(j, r);
-	err = json__free(j);
+	err = report__json_stream(r, outfile__stream(o), true);
 	if (err)
 		goto err_abort;
 	return outfile__commit(o);

@@ -1,0 +1,664 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (MIT OR Apache-2.0)
+"""The HTML dashboard in headless Chromium, for `make html-test`.
+
+    GEN=/abs/.output/html/gen-report OUT=/abs/.output/html \
+    MEMSCOPE=/abs/memscope-bpf TARGETS=/abs/.output/targets \
+        tests/html/run.py [TEST...]
+
+gen-report builds stores from synthetic records and writes their reports
+through report__write_html and report__write_json (tests/html/gen_report.c
+says what each holds). Each report is opened in Debian's chromium, headless
+and offline, and what the page drew is read back from --dump-dom:
+
+  json      the JSON report's sites and timeline carry the known numbers
+  known     summary, banner, call-site table, flame graph and timeline
+            show the known numbers
+  interact  interact.html clicks through the page in a frame: flame graph
+            modes, search, zoom and reset; table sort, filter and stack;
+            and markup injected into the page does not run (its policy)
+  hostile   names that are markup and script are shown as text: no
+            element was made from them and none of them ran
+  extras    tasks, passports and handles sections appear when the JSON
+            has them, drawn as tables, escaped too
+  big       one million events from 5000 call stacks render in < 3 s
+  shot      a 1400x1000 screenshot, kept as OUT/dashboard.png (and the big
+            report as OUT/dashboard-big.png) for a person to look at
+  traced    end to end: MEMSCOPE traces TARGETS/leaky with --html (root and
+            BPF, like the integration tests; MEMSCOPE_SKIP_INTEGRATION=1
+            skips it); the page shows the JSON report's totals and leaky's
+            known leaks; screenshot OUT/dashboard-traced.png
+
+Quiet while tests pass; a failed check prints "test: what: expected X,
+got Y". Timings and sizes go to OUT/timings.txt. The last line is always
+"html: N passed, N failed".
+"""
+
+import html
+import html.parser
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+RENDER_BUDGET_MS = 3000
+CHROMIUM_TIMEOUT = 60
+
+# What the hostile report's strings are (tests/html/gen_report.c).
+H_SCRIPT = "<script>document.body.dataset.pwned='script'</script>"
+H_IMG = "<img src=x onerror=\"document.body.dataset.pwned='img'\">"
+H_ALERT = "<script>alert(1)</script>"
+H_ALERT_IMG = "<img src=x onerror=alert(1)>"
+H_QUOTES = "\"'quotes' & \"amp\" &amp; &lt;b&gt;"
+H_CLOSE = "</script><script>document.body.dataset.pwned='json'</script>"
+H_SVG = "<svg onload=\"document.body.dataset.pwned='svg'\">"
+
+# The known report, by call site (frame 0's function): allocated bytes and
+# blocks, live bytes and blocks, bytes at the peak, and frame 0's place.
+KNOWN_SITES = {
+    "scratch": (12288, 2, 0, 0, 8192, "work.c:99"),
+    "make_buffer": (2000, 2, 1000, 1, 2000, "buf.c:12"),
+    "new_node": (640, 10, 320, 5, 640, "list.c:7"),
+    "(no stack captured)": (128, 1, 128, 1, 0, ""),
+}
+KNOWN_ORDER = ["scratch", "make_buffer", "new_node", "(no stack captured)"]
+LIB = "0x7f00000010a0 (libfoo.so)"
+KNOWN_FLAME = {
+    "live": {"all": 1448, "main": 1320, "load_config": 1320,
+             "make_buffer": 1000, "new_node": 320,
+             "(no stack captured)": 128},
+    "peak": {"all": 10832, "main": 10832, "load_config": 2640,
+             "make_buffer": 2000, "new_node": 640, LIB: 8192,
+             "scratch": 8192},
+    "alloc": {"all": 15056, "main": 14928, "load_config": 2640,
+              "make_buffer": 2000, "new_node": 640, LIB: 12288,
+              "scratch": 12288, "(no stack captured)": 128},
+}
+
+
+class Failed(Exception):
+    pass
+
+
+class Test:
+    """Collects the differences of one test."""
+
+    def __init__(self, name):
+        self.name = name
+        self.errors = []
+
+    def eq(self, what, want, got):
+        if want != got:
+            self.errors.append(f"{what}: expected {want!r}, got {got!r}")
+
+    def true(self, what, cond, detail=""):
+        if not cond:
+            self.errors.append(what + (f": {detail}" if detail else ""))
+
+    def require(self, what, cond, detail=""):
+        """A check the rest of the test cannot do without."""
+        self.true(what, cond, detail)
+        if not cond:
+            raise Failed()
+
+
+# --- a small DOM from chromium's --dump-dom -----------------------------
+
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
+        "meta", "source", "track", "wbr"}
+
+
+class Node:
+    def __init__(self, tag, attrs, parent):
+        self.tag = tag
+        self.attrs = dict(attrs)
+        self.parent = parent
+        self.kids = []
+
+    def text(self):
+        return "".join(k if isinstance(k, str) else k.text()
+                       for k in self.kids)
+
+    def walk(self):
+        for k in self.kids:
+            if isinstance(k, Node):
+                yield k
+                yield from k.walk()
+
+    def all(self, tag=None, **attrs):
+        """Descendants with this tag and these attribute values; a value
+        of True only asks that the attribute exists."""
+        out = []
+        for n in self.walk():
+            if tag and n.tag != tag:
+                continue
+            if all((a.replace("_", "-") in n.attrs) if v is True else
+                   n.attrs.get(a.replace("_", "-")) == v
+                   for a, v in attrs.items()):
+                out.append(n)
+        return out
+
+    def children(self, tag):
+        return [k for k in self.kids if isinstance(k, Node) and k.tag == tag]
+
+    def one(self, t, tag=None, **attrs):
+        found = self.all(tag, **attrs)
+        t.require(f"one <{tag or '*'} {attrs}>", len(found) == 1,
+                  f"found {len(found)}")
+        return found[0]
+
+    def classes(self):
+        return self.attrs.get("class", "").split()
+
+
+class DomBuilder(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#document", [], None)
+        self.cur = self.root
+
+    def handle_starttag(self, tag, attrs):
+        n = Node(tag, attrs, self.cur)
+        self.cur.kids.append(n)
+        if tag not in VOID:
+            self.cur = n
+
+    def handle_startendtag(self, tag, attrs):
+        self.cur.kids.append(Node(tag, attrs, self.cur))
+
+    def handle_endtag(self, tag):
+        n = self.cur
+        while n is not self.root and n.tag != tag:
+            n = n.parent
+        if n is not self.root:
+            self.cur = n.parent
+
+    def handle_data(self, data):
+        self.cur.kids.append(data)
+
+
+def parse(text):
+    b = DomBuilder()
+    b.feed(text)
+    b.close()
+    return b.root
+
+
+# --- chromium ------------------------------------------------------------
+
+def chromium(t, url, *extra):
+    """Runs chromium on url; its stdout and the wall time in seconds."""
+    with tempfile.TemporaryDirectory(prefix="memscope-chromium.") as prof:
+        cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={prof}", *extra, url]
+        start = time.monotonic()
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True,
+                               timeout=CHROMIUM_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            t.require(f"chromium on {url}", False,
+                      f"no result within {CHROMIUM_TIMEOUT} s")
+        wall = time.monotonic() - start
+    err = "\n    ".join(p.stderr.strip().splitlines()[-5:])
+    t.require(f"chromium on {url}", p.returncode == 0,
+              f"exit status {p.returncode}; its stderr ends:\n    {err}")
+    return p.stdout, wall
+
+
+def dump(t, path, *extra):
+    out, wall = chromium(t, "file://" + path, "--virtual-time-budget=5000",
+                         *extra, "--dump-dom")
+    dom = parse(out)
+    body = dom.one(t, "body")
+    t.require("page rendered (body data-rendered)",
+              body.attrs.get("data-rendered") == "ok",
+              f"data-rendered={body.attrs.get('data-rendered')!r}; "
+              f"error: {' '.join(n.text() for n in dom.all(id='render-error'))}")
+    return dom, body, wall
+
+
+def generate(t, gen, kind, base):
+    start = time.monotonic()
+    p = subprocess.run([gen, kind, base], capture_output=True, text=True)
+    t.require(f"gen-report {kind}", p.returncode == 0,
+              f"exit status {p.returncode}: {p.stderr.strip()}")
+    return time.monotonic() - start
+
+
+# --- views ---------------------------------------------------------------
+
+def card(t, dom, metric):
+    n = dom.one(t, "div", data_metric=metric)
+    sub = [k for k in n.all("div") if "sub" in k.classes()]
+    return (int(n.attrs["data-value"]), sub[0].text() if sub else None)
+
+
+def table_rows(dom):
+    """(name, where, {column: exact value}) per drawn call-site row."""
+    rows = []
+    for tr in dom.all("tr", data_site=True):
+        cells = tr.all("td")
+        vals = {}
+        name = where = None
+        for td in cells:
+            cls = td.classes()
+            if "name" in cls:
+                name = td.text()
+            elif "where" in cls:
+                where = td.text()
+        heads = [th.attrs["data-key"] for th in dom.all("th", data_key=True)]
+        for key, td in zip(heads, cells):
+            if "data-value" in td.attrs:
+                vals[key] = int(td.attrs["data-value"])
+        rows.append((name, where, vals))
+    return rows
+
+
+def page_title(t, dom):
+    titles = dom.one(t, "head").children("title")
+    t.require("one <title> in <head>", len(titles) == 1)
+    return titles[0].text()
+
+
+def flame_frames(dom):
+    return {g.attrs["data-name"]: int(g.attrs["data-value"])
+            for g in dom.all("g") if "frame" in g.classes()}
+
+
+# --- tests ---------------------------------------------------------------
+
+def test_json(t, env):
+    with open(env["known"] + ".json") as f:
+        r = json.load(f)
+    t.eq("schema", "memscope-bpf/report/1", r.get("schema"))
+    t.eq("summary.allocs", 15, r["summary"]["allocs"])
+    t.eq("leaks kept", 3, len(r["leaks"]))
+    t.eq("peak.bytes", 10832, r["peak"]["bytes"])
+    sites = r.get("sites")
+    t.require("sites is a list", isinstance(sites, list))
+    t.eq("sites, in order", KNOWN_ORDER,
+         [s["frames"][0]["function"] if s["frames"] else "(no stack captured)"
+          for s in sites])
+    for s in sites:
+        name = s["frames"][0]["function"] if s["frames"] else \
+            "(no stack captured)"
+        ab, ac, lb, lc, pb, _ = KNOWN_SITES[name]
+        t.eq(f"site {name}", {"source": "captured", "alloc_bytes": ab,
+                              "alloc_count": ac, "live_bytes": lb,
+                              "live_count": lc, "peak_bytes": pb,
+                              "stack_truncated": False},
+             {k: s.get(k) for k in ("source", "alloc_bytes", "alloc_count",
+                                    "live_bytes", "live_count", "peak_bytes",
+                                    "stack_truncated")})
+        t.true(f"site {name} has peak_count", "peak_count" in s)
+    tl = r.get("timeline")
+    t.require("timeline is an object", isinstance(tl, dict))
+    t.eq("timeline.source", "captured", tl.get("source"))
+    # 1040 ms of records outgrow 1024 buckets of 1 ms: they doubled once.
+    t.eq("timeline.width_ns", 2000000, tl.get("width_ns"))
+    pts = tl["points"]
+    t.eq("point keys", ["t_ns", "max_bytes", "end_bytes", "allocs", "frees"],
+         list(pts[0]))
+    t.eq("first point t_ns (first record at 100 ms)", 100000000,
+         pts[0]["t_ns"])
+    t.true("points are contiguous buckets",
+           all(b["t_ns"] - a["t_ns"] == tl["width_ns"]
+               for a, b in zip(pts, pts[1:])))
+    t.eq("sum of allocs", 15, sum(p["allocs"] for p in pts))
+    t.eq("sum of frees", 8, sum(p["frees"] for p in pts))
+    t.eq("highest max_bytes", 10832, max(p["max_bytes"] for p in pts))
+    t.eq("last end_bytes", 1448, pts[-1]["end_bytes"])
+
+
+def test_known(t, env):
+    dom, body, _ = dump(t, env["known"] + ".html")
+    for metric, value, sub in [
+            ("alloc_bytes", 15056, "15,056 bytes in 15 blocks"),
+            ("free_bytes", 13608, "13,608 bytes in 8 blocks"),
+            ("live_bytes", 1448, "1,448 bytes in 7 blocks"),
+            ("peak_bytes", 10832, "10,832 bytes at 0.700 s"),
+            ("duration_ns", 2000000000, "exited with status 0"),
+            ("sites", 4, "distinct call stacks")]:
+        t.eq(f"summary card {metric}", (value, sub), card(t, dom, metric))
+    banner = dom.one(t, id="banner").text()
+    for part in ["3 events lost (ring buffer full)",
+                 "1 call stack could not be read",
+                 "kernel counters below are exact"]:
+        t.true(f"banner says '{part}'", part in banner, repr(banner))
+    t.eq("command", "./server --port 8080", dom.one(t, id="command").text())
+    t.eq("title", "memscope-bpf: pid 4242 (./server --port 8080)",
+         page_title(t, dom))
+
+    rows = table_rows(dom)
+    t.eq("table rows, by bytes allocated", KNOWN_ORDER, [r[0] for r in rows])
+    for name, where, vals in rows:
+        ab, ac, lb, lc, pb, loc = KNOWN_SITES.get(name, (None,) * 6)
+        t.eq(f"row {name}", (loc, {"alloc_bytes": ab, "alloc_count": ac,
+                                   "live_bytes": lb, "live_count": lc,
+                                   "temp_bytes": ab - lb if ab else None,
+                                   "peak_bytes": pb}), (where, vals))
+    t.eq("call-site count", "4 call sites", dom.one(t, id="sites-count").text())
+
+    t.eq("flame graph mode", "live",
+         dom.one(t, "svg", id="flame-graph").attrs.get("data-mode"))
+    t.eq("flame graph frames (live at end)", KNOWN_FLAME["live"],
+         flame_frames(dom))
+    peak = dom.one(t, "g", id="peak-marker")
+    t.eq("peak marker", ("10832", "700000000", "peak 10.6 KiB at 0.700 s"),
+         (peak.attrs.get("data-bytes"), peak.attrs.get("data-ns"),
+          peak.one(t, "text").text()))
+    # Allocations fall in 15 distinct 2 ms buckets: one bar each.
+    t.eq("allocation rate bars", 15,
+         len([r for r in dom.one(t, "svg", id="rate-chart").all("rect")
+              if "hover" not in r.classes()]))
+    for key in ("tasks", "passports", "handles"):
+        t.eq(f"no {key} section without {key} in the JSON", 0,
+             len(dom.all("section", id=key)))
+
+
+def test_interact(t, env):
+    url = ("file://" + os.path.join(HERE, "interact.html") + "?report=" +
+           "file://" + env["known"] + ".html")
+    out, _ = chromium(t, url, "--allow-file-access-from-files",
+                      "--virtual-time-budget=20000", "--dump-dom")
+    m = re.search(r'<pre id="result">(.*?)</pre>', out, re.S)
+    t.require("interact.html wrote a result", m and m.group(1), out[-300:])
+    r = json.loads(html.unescape(m.group(1)))
+    t.require("interact.html ran to the end", "error" not in r,
+              r.get("error", ""))
+
+    def values(frames):
+        return {f["name"]: f["value"] for f in frames}
+
+    for mode in ("live", "peak", "alloc"):
+        t.eq(f"flame graph frames ({mode})", KNOWN_FLAME[mode],
+             values(r[f"flame_{mode}"]))
+    t.eq("search 'LOAD' (peak): matched", "matched 2.58 KiB (24%)",
+         r["search"]["info"])
+    t.eq("search 'LOAD': highlighted frames", ["load_config"],
+         [f["name"] for f in r["search"]["frames"] if f["match"]])
+    zoom = {f["name"]: f for f in r["zoom"]["frames"]}
+    t.eq("zoom on load_config: frames drawn",
+         {"all", "main", "load_config", "make_buffer", "new_node"}, set(zoom))
+    t.true("zoom: load_config spans the graph",
+           abs(zoom["load_config"]["width"] - r["svg_width"]) < 1,
+           f"width {zoom['load_config']['width']} of {r['svg_width']}")
+    t.eq("zoom: callers kept as ancestors", [True, True],
+         [zoom["all"]["ancestor"], zoom["main"]["ancestor"]])
+    t.true("zoom: make_buffer scaled to its share of load_config",
+           abs(zoom["make_buffer"]["width"] -
+               r["svg_width"] * 2000 / 2640) < 1,
+           f"width {zoom['make_buffer']['width']}")
+    t.eq("zoom: reset enabled", False, r["zoom"]["reset_disabled"])
+    t.eq("reset: all frames back", KNOWN_FLAME["peak"],
+         values(r["reset"]["frames"]))
+    t.eq("reset: button disabled", True, r["reset"]["reset_disabled"])
+    t.eq("sort by live bytes, descending",
+         ["make_buffer", "new_node", "(no stack captured)", "scratch"],
+         r["sort_live_desc"])
+    t.eq("sort by live bytes, ascending again",
+         ["scratch", "(no stack captured)", "new_node", "make_buffer"],
+         r["sort_live_asc"])
+    t.eq("aria-sort", "ascending", r["sort_live_aria"])
+    t.eq("sort by function", sorted(KNOWN_ORDER), r["sort_name"])
+    t.eq("filter 'LIST.C'", {"rows": ["new_node"],
+                             "count": "1 of 4 call sites"}, r["filter"])
+    t.eq("filter matches any frame of the stack",
+         ["make_buffer", "new_node"], sorted(r["filter_stack"]))
+    t.eq("clicked row shows its stack", [
+        "make_bufferbuf.c:12/usr/bin/server0x401100",
+        "load_configconfig.c:40/usr/bin/server0x401200",
+        "mainmain.c:10/usr/bin/server0x401500"], r["detail"])
+    t.eq("injected inline handler blocked by the page's policy", True,
+         r["csp_blocked"])
+
+
+def test_hostile(t, env):
+    path = env["hostile"] + ".html"
+    with open(path, encoding="utf-8") as f:
+        raw = f.read()
+    t.true("no hostile string raw in the file",
+           not any(h in raw for h in (H_SCRIPT, H_IMG, H_CLOSE, H_SVG,
+                                      H_ALERT, H_ALERT_IMG)))
+    dom, body, _ = dump(t, path)
+    t.eq("body data-pwned (set by any injected script)", None,
+         body.attrs.get("data-pwned"))
+    scripts = dom.all("script")
+    t.eq("script elements: the report and the page's own", 2, len(scripts))
+    t.eq("img elements", 0, len(dom.all("img")))
+    t.eq("svg elements: live, rate and flame graph", 3, len(dom.all("svg")))
+    handlers = [f"<{n.tag} {a}>" for n in dom.walk() for a in n.attrs
+                if a.startswith("on")]
+    t.eq("elements with on* attributes", [], handlers)
+    t.eq("command shown as text", f"{H_CLOSE} {H_SCRIPT} {H_QUOTES}",
+         dom.one(t, id="command").text())
+    t.eq("title as text", f"memscope-bpf: pid 4242 ({H_CLOSE} {H_SCRIPT} "
+         f"{H_QUOTES})", page_title(t, dom))
+    rows = {r[0]: r[1] for r in table_rows(dom)}
+    t.eq("table cells as text", {H_SCRIPT: H_IMG + ":1",
+                                 H_ALERT: H_ALERT_IMG + ":2",
+                                 H_QUOTES: H_SVG + ":3"}, rows)
+    t.eq("flame graph frames as text", {
+        "all": 400, f"0x504000 ({H_IMG})": 400, H_SCRIPT: 100,
+        H_QUOTES: 300}, flame_frames(dom))
+
+
+def embedded_json(raw):
+    m = re.search(r'(<script id="report" type="application/json">)(.*?)'
+                  r'(</script>)', raw, re.S)
+    return m
+
+
+def test_extras(t, env):
+    """The known report with sections a later issue adds, by hand."""
+    with open(env["known"] + ".html", encoding="utf-8") as f:
+        raw = f.read()
+    m = embedded_json(raw)
+    t.require("report element in the page", m)
+    r = json.loads(m.group(2))
+    r["tasks"] = [{"id": 1, "name": "main", "parent": None, "live_bytes": 10},
+                  {"id": 2, "name": H_SCRIPT, "parent": 1, "live_bytes": 20,
+                   "extra": {"k": H_IMG}}]
+    r["passports"] = []
+    r["handles"] = {"source": "declared", "count": 1,
+                    "items": [{"name": H_ALERT_IMG, "holders": [1, 2]}]}
+    doc = json.dumps(r).replace("<", "\\u003c").replace(">", "\\u003e") \
+        .replace("&", "\\u0026")
+    path = env["out"] + "/extras.html"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(raw[:m.start(2)] + doc + raw[m.end(2):])
+    dom, body, _ = dump(t, path)
+    t.eq("body data-pwned", None, body.attrs.get("data-pwned"))
+    t.eq("img elements", 0, len(dom.all("img")))
+    tasks = dom.one(t, "section", id="tasks")
+    t.eq("tasks heading", "Task tree", tasks.one(t, "h2").text())
+    t.eq("tasks columns", ["id", "name", "parent", "live_bytes", "extra"],
+         [th.text() for th in tasks.one(t, "thead").all("th")])
+    table = [n for n in tasks.all("table") if "records" in n.classes()][0]
+    cells = [[td.text() for td in tr.children("td")]
+             for tr in table.children("tbody")[0].children("tr")]
+    t.eq("tasks rows", [["1", "main", "\u2014", "10", ""],
+                        ["2", H_SCRIPT, "1", "20", "k" + H_IMG]], cells)
+    passports = dom.one(t, "section", id="passports")
+    t.eq("passports empty state", "None in this trace.",
+         passports.one(t, "p").text())
+    handles = dom.one(t, "section", id="handles").text()
+    t.true("handles show their records as text",
+           "declared" in handles and H_ALERT_IMG in handles, handles)
+
+
+def test_big(t, env):
+    gen_s = generate(t, env["gen"], "big", env["big"])
+    path = env["big"] + ".html"
+    size = os.path.getsize(path)
+    dom, body, wall = dump(t, path)
+    ms = float(body.attrs.get("data-render-ms", "inf"))
+    t.true(f"rendered within {RENDER_BUDGET_MS} ms", ms < RENDER_BUDGET_MS,
+           f"took {ms} ms")
+    with open(env["big"] + ".json") as f:
+        r = json.load(f)
+    t.eq("events", 1000000, r["summary"]["events"])
+    t.eq("call sites", 5000, len(r["sites"]))
+    t.eq("call-site count", "5,000 call sites",
+         dom.one(t, id="sites-count").text())
+    t.eq("rows drawn before 'show all'", 200, len(table_rows(dom)))
+    t.eq("show-all button", "Show all 5,000 (200 shown)",
+         dom.one(t, id="sites-more").text())
+    frames = flame_frames(dom)
+    t.eq("flame graph total: live bytes at the end",
+         r["summary"]["live_bytes"], frames.get("all"))
+    t.true("flame graph draws a bounded number of frames",
+           0 < len(frames) < 5000, f"{len(frames)} frames")
+    env["timings"].append(
+        f"big: 1,000,000 events, 5,000 call stacks; gen-report {gen_s:.2f} s "
+        f"(ASan); HTML {size} bytes ({size / 1048576:.1f} MiB); first render "
+        f"{ms:.0f} ms after navigation start; chromium wall time "
+        f"{wall:.2f} s (start, load, render, dump, exit)")
+
+
+def test_traced(t, env):
+    """The real tool tracing tests/targets/leaky, end to end."""
+    sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+    from check import LEAKS, NOT_LEAKING
+
+    base = os.path.join(env["out"], "traced")
+    for ext in (".json", ".html"):
+        if os.path.exists(base + ext):
+            os.unlink(base + ext)
+    cmd = [env["tool"], "-q", "-t", "0", "-o", base + ".json", "--html",
+           base + ".html", "--", os.path.join(env["targets"], "leaky")]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=CHROMIUM_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        t.require(" ".join(cmd), False, f"still running after "
+                  f"{CHROMIUM_TIMEOUT} s")
+    t.require(" ".join(cmd), p.returncode == 0,
+              f"exit status {p.returncode}: {p.stderr.strip()}")
+    with open(base + ".json") as f:
+        r = json.load(f)
+    dom, body, _ = dump(t, base + ".html")
+    s = r["summary"]
+    for metric in ("alloc_bytes", "free_bytes", "live_bytes", "peak_bytes"):
+        t.eq(f"summary card {metric} (JSON summary.{metric})", s[metric],
+             card(t, dom, metric)[0])
+    t.eq("call-site count (JSON sites)", f"{len(r['sites']):,} call sites",
+         dom.one(t, id="sites-count").text())
+    live = {}
+    for name, _, vals in table_rows(dom):
+        blocks, nbytes = live.get(name, (0, 0))
+        live[name] = (blocks + vals["live_count"], nbytes + vals["live_bytes"])
+    for fn, want in LEAKS["leaky"].items():
+        t.eq(f"table row {fn}: live blocks and bytes", want, live.get(fn))
+    for fn in NOT_LEAKING["leaky"]:
+        t.true(f"table row {fn}: nothing live",
+               live.get(fn, (0, 0)) == (0, 0), repr(live.get(fn)))
+    t.true("flame graph draws frames", any(
+        g.attrs.get("data-name") in LEAKS["leaky"]
+        for g in dom.all("g") if "frame" in g.classes()))
+    t.eq("flame graph total: live bytes at the end", s["live_bytes"],
+         flame_frames(dom).get("all"))
+    chromium(t, "file://" + base + ".html", "--virtual-time-budget=5000",
+             "--screenshot=" + os.path.join(env["out"], "dashboard-traced.png"),
+             "--window-size=1400,1000")
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", head[16:24])
+
+
+def test_shot(t, env):
+    for src, png in ((env["known"], "dashboard.png"),
+                     (env["big"], "dashboard-big.png")):
+        shot = os.path.join(env["out"], png)
+        if os.path.exists(shot):
+            os.unlink(shot)
+        chromium(t, "file://" + src + ".html", "--virtual-time-budget=5000",
+                 f"--screenshot={shot}", "--window-size=1400,1000")
+        t.eq(f"{png} size", (1400, 1000),
+             png_size(shot) if os.path.exists(shot) else None)
+
+
+TESTS = [("json", test_json), ("known", test_known),
+         ("interact", test_interact), ("hostile", test_hostile),
+         ("extras", test_extras), ("big", test_big), ("shot", test_shot),
+         ("traced", test_traced)]
+
+
+def main():
+    gen, out = os.environ.get("GEN"), os.environ.get("OUT")
+    if not gen or not out:
+        print("html: set GEN (gen-report) and OUT (a directory); see "
+              "'make html-test'", file=sys.stderr)
+        return 1
+    if not os.access(CHROMIUM, os.X_OK):
+        print(f"html: {CHROMIUM} not found: run scripts/install-deps.sh "
+              "(Debian package chromium)", file=sys.stderr)
+        return 1
+    os.makedirs(out, exist_ok=True)
+    env = {"gen": gen, "out": out, "known": os.path.join(out, "known"),
+           "hostile": os.path.join(out, "hostile"),
+           "big": os.path.join(out, "big"), "timings": [],
+           "tool": os.environ.get("MEMSCOPE"),
+           "targets": os.environ.get("TARGETS")}
+    wanted = sys.argv[1:] or [name for name, _ in TESTS]
+    skip = {}
+    if os.environ.get("MEMSCOPE_SKIP_INTEGRATION", "0") == "1":
+        skip["traced"] = "MEMSCOPE_SKIP_INTEGRATION=1"
+    passed = failed = 0
+    setup = Test("setup")
+    try:
+        generate(setup, gen, "known", env["known"])
+        generate(setup, gen, "hostile", env["hostile"])
+    except Failed:
+        pass
+    for msg in setup.errors:
+        print(f"setup: {msg}", file=sys.stderr)
+    for name, fn in TESTS:
+        if name not in wanted:
+            continue
+        t = Test(name)
+        if name in skip:
+            print(f"html: {name} skipped ({skip[name]})", file=sys.stderr)
+            continue
+        if setup.errors:
+            t.errors.append("skipped: setup failed")
+        elif name == "traced" and not (env["tool"] and env["targets"]):
+            t.errors.append("set MEMSCOPE (the tool) and TARGETS (built "
+                            "targets); see 'make html-test'")
+        elif name == "traced" and os.geteuid() != 0:
+            t.errors.append("needs root (BPF and uprobes); run as root or "
+                            "set MEMSCOPE_SKIP_INTEGRATION=1 to skip")
+        else:
+            try:
+                fn(t, env)
+            except Failed:
+                pass
+            except Exception as e:  # a crash in a check is a failure too
+                t.errors.append(f"{type(e).__name__}: {e}")
+        if t.errors:
+            failed += 1
+            for msg in t.errors:
+                print(f"{name}: {msg}", file=sys.stderr)
+        else:
+            passed += 1
+    with open(os.path.join(out, "timings.txt"), "w") as f:
+        f.write("".join(line + "\n" for line in env["timings"]))
+    print(f"html: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+//
+// The call sites: one row per call stack, named by the frame that called
+// the allocator. Sortable by any column, filtered by text matched against
+// every frame of the stack (so "parse" finds all sites under parse()). A
+// click on a row shows its whole stack. Only the first PAGE rows are drawn
+// until asked: a report can hold many thousands.
+
+(function () {
+	"use strict";
+
+	const el = MS.el;
+	const PAGE = 200;
+	const COLS = [
+		{ key: "name", label: "Function", text: true },
+		{ key: "where", label: "File:line", text: true },
+		{ key: "alloc_bytes", label: "Allocated", bytes: true },
+		{ key: "alloc_count", label: "Blocks" },
+		{ key: "live_bytes", label: "Live (leaked)", bytes: true,
+		  live: true },
+		{ key: "live_count", label: "Live blocks", live: true },
+		{ key: "temp_bytes", label: "Temporary", bytes: true, live: true,
+		  title: "allocated minus live: bytes that were freed again" },
+		{ key: "peak_bytes", label: "At peak", bytes: true, live: true },
+	];
+
+	function rowOf(s, i) {
+		const hay = s.frames.map((f) => [f.function, f.file, f.object]
+			.filter(Boolean).join(" ")).join("\n").toLowerCase();
+
+		return {
+			i: i, s: s, hay: hay,
+			name: MS.siteName(s), where: MS.siteWhere(s),
+			alloc_bytes: s.alloc_bytes, alloc_count: s.alloc_count,
+			live_bytes: s.live_bytes, live_count: s.live_count,
+			temp_bytes: s.alloc_bytes - s.live_bytes,
+			peak_bytes: s.peak_bytes,
+		};
+	}
+
+	function stackList(s) {
+		if (!s.frames.length)
+			return el("p", { class: "note",
+					 text: "No call stack could be captured." });
+		return el("ol", { class: "stack", start: 0 },
+			s.frames.map((f) => el("li", null,
+				el("span", { class: "fn", text: MS.frameName(f) }),
+				f.file ? el("span", { class: "loc",
+						      text: MS.frameWhere(f) }) : null,
+				f.object ? el("span", { class: "obj",
+							text: f.object }) : null,
+				el("span", { class: "addr", text: f.addr }))),
+			s.stack_truncated ? el("li", { class: "note", text:
+				"\u2026 outer frames not captured (stack cut)" }) :
+				null);
+	}
+
+	MS.renderSites = function (r) {
+		const cols = r.target.mode === "alloc" ?
+			COLS.filter((c) => !c.live) : COLS;
+		const rows = r.sites.map(rowOf);
+		const state = { key: "alloc_bytes", desc: true, query: "",
+				limit: PAGE, open: new Set() };
+		const sec = MS.section("sites", "Call sites",
+			"Each call stack that allocated, named by the function " +
+			"that called the allocator. Click a header to sort, a row " +
+			"for its stack.");
+		const filter = el("input", { type: "search", id: "sites-filter",
+			placeholder: "Filter by function, file or object\u2026",
+			"aria-label": "filter call sites" });
+		const count = el("span", { class: "match-info", id: "sites-count" });
+		const head = el("tr");
+		const body = el("tbody");
+		const more = el("div", { class: "more" });
+
+		sec.append(el("div", { class: "toolbar" }, filter, count),
+			   el("div", { class: "table-wrap" },
+			      el("table", { class: "sites", id: "sites-table" },
+				 el("thead", null, head), body)),
+			   more);
+
+		for (const c of cols) {
+			head.append(el("th", { "data-key": c.key, title: c.title,
+					       class: c.text ? "" : "num" },
+				el("button", { type: "button", text: c.label,
+					onclick: () => {
+						state.desc = state.key === c.key ?
+							!state.desc : !c.text;
+						state.key = c.key;
+						draw();
+					} })));
+		}
+
+		function cell(c, row) {
+			if (c.text)
+				return el("td", { class: c.key, text: row[c.key] });
+			const v = row[c.key];
+
+			return el("td", { class: "num", "data-value": v,
+					  title: MS.fmtInt(v) + (c.bytes ? " bytes" : ""),
+					  text: c.bytes ? MS.fmtBytes(v) : MS.fmtInt(v) });
+		}
+
+		function compare(a, b) {
+			const k = state.key;
+			let d;
+
+			if (typeof a[k] === "string")
+				d = a[k] < b[k] ? -1 : a[k] > b[k] ? 1 : 0;
+			else
+				d = a[k] - b[k];
+			if (state.desc)
+				d = -d;
+			return d || b.alloc_bytes - a.alloc_bytes || a.i - b.i;
+		}
+
+		function draw() {
+			const shown = state.query ?
+				rows.filter((row) => row.hay.includes(state.query) ||
+					row.name.toLowerCase().includes(state.query)) :
+				rows.slice();
+
+			shown.sort(compare);
+			for (const th of head.children) {
+				th.setAttribute("aria-sort", th.dataset.key !== state.key ?
+						"none" : state.desc ? "descending" :
+						"ascending");
+			}
+			const frag = document.createDocumentFragment();
+
+			for (const row of shown.slice(0, state.limit)) {
+				const tr = el("tr", { "data-site": row.i,
+					class: state.open.has(row.i) ? "open" : "",
+					onclick: () => {
+						if (!state.open.delete(row.i))
+							state.open.add(row.i);
+						draw();
+					} }, cols.map((c) => cell(c, row)));
+
+				frag.append(tr);
+				if (state.open.has(row.i))
+					frag.append(el("tr", { class: "detail" },
+						el("td", { colspan: cols.length },
+						   stackList(row.s))));
+			}
+			if (!shown.length)
+				frag.append(el("tr", { class: "empty" },
+					el("td", { colspan: cols.length, text: rows.length ?
+						"No call site matches the filter." :
+						"No allocations were traced." })));
+			MS.clear(body).append(frag);
+			count.textContent = shown.length === rows.length ?
+				MS.plural(rows.length, "call site", "call sites") :
+				MS.fmtInt(shown.length) + " of " +
+				MS.plural(rows.length, "call site", "call sites");
+			MS.clear(more);
+			if (shown.length > state.limit)
+				more.append(el("button", { type: "button",
+					id: "sites-more",
+					text: "Show all " + MS.fmtInt(shown.length) +
+					      " (" + MS.fmtInt(state.limit) + " shown)",
+					onclick: () => {
+						state.limit = Infinity;
+						draw();
+					} }));
+		}
+
+		filter.addEventListener("input", MS.debounce(() => {
+			state.query = filter.value.trim().toLowerCase();
+			draw();
+		}, 120));
+		draw();
+		return sec;
+	};
+})();
