@@ -34,20 +34,6 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
 	return 0;
 }
 
-static void print_probes(const struct attach *a)
-{
-	const struct report_probe *p;
-	size_t n, i;
-
-	p = attach__probes(a, &n);
-	for (i = 0; i < n; i++)
-		fprintf(stderr, "floor: probe %s %s+%llu (offset 0x%llx) in %s, %s\n",
-			p[i].is_return ? "return" : "entry", p[i].symbol,
-			(unsigned long long)p[i].func_offset,
-			(unsigned long long)p[i].offset, p[i].object,
-			p[i].emulated ? "emulated" : "single-stepped");
-}
-
 /* Until the target exits (pidfd readable) or we are told to stop. */
 static void wait_end(int pidfd, int sfd)
 {
@@ -134,7 +120,7 @@ int main(int argc, char **argv)
 		goto out_attach;
 	}
 	if (verbose)
-		print_probes(a);
+		attach__print_probes(a, stderr, "floor");
 	fprintf(stderr, "floor: tracing pid %d\n", pid);
 	wait_end(pidfd, sfd);
 	ret = 0;

@@ -107,7 +107,7 @@ struct ms_event {
 	char type_name[MS_STR_MAX];
 };
 
-#define MS_EVENT_HDR_SIZE	((unsigned long)&((struct ms_event *)0)->frames)
+#define MS_EVENT_HDR_SIZE	__builtin_offsetof(struct ms_event, frames)
 
 static inline unsigned long ms_event_size(unsigned int nr_frames)
 {

@@ -7,7 +7,7 @@ set -eu
 
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 libcriterion-dev systemtap-sdt-dev pkg-config make gcc python3 \
-libclang-rt-14-dev binutils"
+libclang-rt-14-dev binutils chromium golang-go"
 # Bench only: the peer tools `make bench` compares memscope-bpf with.
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS bpftrace heaptrack valgrind"

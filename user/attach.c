@@ -109,6 +109,9 @@ struct attach {
 	size_t nr_seen, cap_seen;
 
 	char error[512];
+	/* USDT probes that could not be attached: skipped, and said once */
+	unsigned int usdt_failed;
+	char warning[512];
 };
 
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -198,6 +201,25 @@ const struct report_probe *attach__probes(const struct attach *a, size_t *nr)
 {
 	*nr = a->nr_probes;
 	return a->probes;
+}
+
+void attach__print_probes(const struct attach *a, FILE *f, const char *who)
+{
+	const struct report_probe *p = a->probes;
+	size_t i, n = a->nr_probes;
+
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s\n",
+			who, p[i].is_return ? "return" : "entry", p[i].symbol,
+			(unsigned long long)p[i].func_offset,
+			(unsigned long long)p[i].offset, p[i].object,
+			p[i].emulated ? "emulated" : "single-stepped");
+}
+
+const char *attach__warning(const struct attach *a, unsigned int *nr)
+{
+	*nr = a->usdt_failed;
+	return a->usdt_failed ? a->warning : NULL;
 }
 
 const char *attach__error(const struct attach *a)
@@ -501,9 +523,16 @@ static int probe_usdt(struct attach *a, const char *open_path,
 			err = -errno;
 			if (err == -ENOENT)
 				continue;
-			snprintf(sym, sizeof(sym), "usdt %s:%s",
-				 USDT_PROVIDER, usdt_names[i]);
-			return attach_error(a, err, display, sym, 0);
+			/*
+			 * A probe libbpf cannot attach (an argument spec it
+			 * cannot read, say) costs its declarations, not the
+			 * allocation trace.
+			 */
+			if (!a->usdt_failed++)
+				snprintf(a->warning, sizeof(a->warning),
+					 "usdt %s:%s in %s: %s", USDT_PROVIDER,
+					 usdt_names[i], display, strerror(-err));
+			continue;
 		}
 		err = link_add(a, l, -1);
 		if (err)

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include "report.h"
 
 struct bpf_program;
@@ -69,6 +70,12 @@ int attach__command(struct attach *a, const char *path);
 
 /* The probes attached so far, for -v and the report. */
 const struct report_probe *attach__probes(const struct attach *a, size_t *nr);
+
+/* -v: one line per probe, "WHO: probe entry malloc+0 (offset ...) ...". */
+void attach__print_probes(const struct attach *a, FILE *f, const char *who);
+
+/* USDT probes skipped because they could not attach: how many, the first. */
+const char *attach__warning(const struct attach *a, unsigned int *nr);
 
 /* One line naming what failed, for the caller's error message. */
 const char *attach__error(const struct attach *a);

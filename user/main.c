@@ -1,7 +1,8 @@
-// SPDX-License-Identifier: (MIT OR Apache-2.0)
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * memscope-bpf: trace the heap of a running process (-p PID) or of a
- * command (-- CMD), then report what leaked and what made the peak.
+ * command (-- CMD), then report what leaked and what made the peak; or
+ * report again on a recording made while tracing (report FILE.msr).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 #include <bpf/libbpf.h>
 #include "launch.h"
 #include "outfile.h"
+#include "recording.h"
 #include "report.h"
 #include "store.h"
 #include "symbolizer.h"
@@ -39,6 +41,7 @@
 static const char usage[] =
 "usage: memscope-bpf [OPTIONS] -p PID\n"
 "       memscope-bpf [OPTIONS] -- CMD [ARGS...]\n"
+"       memscope-bpf report FILE.msr [REPORT OPTIONS]\n"
 "\n"
 "Trace the heap allocations of a running process or a command with eBPF,\n"
 "then report what is still allocated (leaks), from where, and what made\n"
@@ -47,7 +50,13 @@ static const char usage[] =
 "  -p, --pid PID         attach to a running process\n"
 "  -d, --duration SEC    stop after SEC seconds (default: when the target\n"
 "                        exits, or on Ctrl-C)\n"
+"  -w, --write FILE.msr  also record the events, and what is needed to\n"
+"                        report on them offline, to FILE.msr (written as\n"
+"                        FILE.msr.partial until tracing ends)\n"
 "  -o, --output FILE     also write the JSON report to FILE\n"
+"      --html FILE       also write the HTML dashboard (one file, offline)\n"
+"      --pprof FILE      also write a gzipped pprof profile (go tool pprof)\n"
+"      --folded FILE     also write folded stacks (flame graph tools)\n"
 "  -t, --top N           call sites per list (default 10, 0 = all)\n"
 "  -m, --mode MODE       default: leaks and peak (entry, return and free\n"
 "                        probes); alloc: allocation profile only (entry\n"
@@ -58,17 +67,63 @@ static const char usage[] =
 "  -h, --help            this help\n"
 "  -V, --version         print the version\n"
 "\n"
+"report FILE.msr: the report of a recording, from the file alone (no root,\n"
+"no target): the same text the traced run printed, and any of\n"
+"  -o, --output FILE, --html FILE, --pprof FILE, --folded FILE\n"
+"  -t, --top N           (default: the --top the recording was made with)\n"
+"A damaged or cut-short recording (FILE.msr.partial of a killed run) is\n"
+"reported up to the damage, with one line saying where; exit status 1.\n"
+"\n"
 "examples:\n"
 "  sudo memscope-bpf -p 4242 -d 30 -o leaks.json\n"
 "  sudo memscope-bpf -- ./server --port 8080\n"
-"  sudo memscope-bpf --mode=alloc -p $(pidof myservice) -d 10\n";
+"  sudo memscope-bpf --mode=alloc -p $(pidof myservice) -d 10\n"
+"  sudo memscope-bpf -w trace.msr -- ./server --port 8080\n"
+"  memscope-bpf report trace.msr --html r.html --pprof p.pb.gz\n"
+"  memscope-bpf report trace.msr -t 0 -o r.json --folded f.txt\n";
+
+/* What a report can also be written as, beside the text on stdout. */
+enum export {
+	EXPORT_JSON,
+	EXPORT_HTML,
+	EXPORT_PPROF,
+	EXPORT_FOLDED,
+	EXPORT__COUNT,
+};
+
+static int (*const exporters[EXPORT__COUNT])(const struct report *,
+					     const char *) = {
+	[EXPORT_JSON] = report__write_json,
+	[EXPORT_HTML] = report__write_html,
+	[EXPORT_PPROF] = report__write_pprof,
+	[EXPORT_FOLDED] = report__write_folded,
+};
+
+/* Long options without a short one. */
+enum {
+	OPT_MAX_LIVE = 256,
+	OPT_HTML,
+	OPT_PPROF,
+	OPT_FOLDED,
+};
+
+/* Both option tables list these: tracing and report write the same. */
+#define OUTPUT_LONGOPTS							\
+	{ "output", required_argument, NULL, 'o' },			\
+	{ "html", required_argument, NULL, OPT_HTML },			\
+	{ "pprof", required_argument, NULL, OPT_PPROF },		\
+	{ "folded", required_argument, NULL, OPT_FOLDED },		\
+	{ "top", required_argument, NULL, 't' }
 
 struct opts {
 	int pid;
 	char **cmd;
 	double duration;
-	const char *output;
+	const char *record;	/* -w */
+	const char *recording;	/* report FILE.msr */
+	const char *exports[EXPORT__COUNT];
 	size_t top;
+	bool top_given;
 	bool alloc_only;
 	bool quiet;
 	bool verbose;
@@ -81,8 +136,10 @@ struct session {
 	struct symbolizer *sym;
 	struct tracer *tracer;
 	struct launch *launch;
-	int pid;
-	__u64 start_ns;
+	struct recorder *rec;	/* -w; NULL once finished */
+	/* what a recording's header holds: the target and when it began */
+	struct recording_info info;
+	char *command;
 	__u64 end_ns;		/* tracing stopped; detaching takes a while */
 	bool target_exited;
 	int exit_status;
@@ -108,12 +165,17 @@ static void die_line(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static __u64 now_ns(void)
+static __u64 clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static __u64 now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 static int parse_uint(const char *s, unsigned long long max,
@@ -128,16 +190,61 @@ static int parse_uint(const char *s, unsigned long long max,
 	return 0;
 }
 
+/*
+ * The options tracing and report share: what to write, and how much of
+ * it. 0 when c was one of them, 2 for a bad value, 1 when c is not one.
+ */
+static int parse_output_opt(int c, const char *arg, struct opts *o)
+{
+	unsigned long long v;
+
+	switch (c) {
+	case 'o':
+		o->exports[EXPORT_JSON] = arg;
+		return 0;
+	case OPT_HTML:
+		o->exports[EXPORT_HTML] = arg;
+		return 0;
+	case OPT_PPROF:
+		o->exports[EXPORT_PPROF] = arg;
+		return 0;
+	case OPT_FOLDED:
+		o->exports[EXPORT_FOLDED] = arg;
+		return 0;
+	case 't':
+		if (parse_uint(arg, 1000000, &v)) {
+			die_line("invalid --top '%s'", arg);
+			return 2;
+		}
+		o->top = v;
+		o->top_given = true;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* getopt's own messages would make a second line: say it once. */
+static int bad_option(int c, char **argv)
+{
+	if (c == ':')
+		die_line("option '%s' needs a value (see --help)",
+			 argv[optind - 1]);
+	else
+		die_line("unknown option '%s' (see --help)", argv[optind - 1]);
+	return 2;
+}
+
 /* 0, or the exit code: 2 for usage errors, and -1 to exit 0 (help). */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "duration", required_argument, NULL, 'd' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "top", required_argument, NULL, 't' },
+		{ "write", required_argument, NULL, 'w' },
+		OUTPUT_LONGOPTS,
 		{ "mode", required_argument, NULL, 'm' },
-		{ "max-live", required_argument, NULL, 'L' },
+		{ "max-live", required_argument, NULL, OPT_MAX_LIVE },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -146,14 +253,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	};
 	unsigned long long v;
 	char *end;
-	int c;
+	int c, err;
 
 	o->top = DEFAULT_TOP;
 	o->max_live = DEFAULT_MAX_LIVE;
-	/* getopt's own messages would make a second line: say it once. */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:p:d:o:t:m:qvhV", longopts,
+	while ((c = getopt_long(argc, argv, "+:p:d:w:o:t:m:qvhV", longopts,
 				NULL)) != -1) {
+		err = parse_output_opt(c, optarg, o);
+		if (err != 1) {
+			if (err)
+				return err;
+			continue;
+		}
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || !v) {
@@ -173,15 +285,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			break;
-		case 'o':
-			o->output = optarg;
-			break;
-		case 't':
-			if (parse_uint(optarg, 1000000, &v)) {
-				die_line("invalid --top '%s'", optarg);
-				return 2;
-			}
-			o->top = v;
+		case 'w':
+			o->record = optarg;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "alloc")) {
@@ -192,7 +297,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			break;
-		case 'L':
+		case OPT_MAX_LIVE:
 			if (parse_uint(optarg, 1u << 28, &v) || !v) {
 				die_line("invalid --max-live '%s'", optarg);
 				return 2;
@@ -211,14 +316,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 'V':
 			printf("memscope-bpf %s\n", MEMSCOPE_VERSION);
 			return -1;
-		case ':':
-			die_line("option '%s' needs a value (see --help)",
-				 argv[optind - 1]);
-			return 2;
 		default:
-			die_line("unknown option '%s' (see --help)",
-				 argv[optind - 1]);
-			return 2;
+			return bad_option(c, argv);
 		}
 	}
 	if (optind < argc)
@@ -228,6 +327,41 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				  "nothing to trace: give -p PID or -- CMD (see --help)");
 		return 2;
 	}
+	return 0;
+}
+
+/* `report FILE.msr [OPTIONS]`, argv[0] being "report". Same returns. */
+static int parse_report_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		OUTPUT_LONGOPTS,
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c, err;
+
+	opterr = 0;
+	/* Options may come before or after the file: permute. */
+	while ((c = getopt_long(argc, argv, ":o:t:h", longopts,
+				NULL)) != -1) {
+		err = parse_output_opt(c, optarg, o);
+		if (err != 1) {
+			if (err)
+				return err;
+			continue;
+		}
+		if (c != 'h')
+			return bad_option(c, argv);
+		fputs(usage, stdout);
+		return -1;
+	}
+	if (optind + 1 != argc) {
+		die_line(optind == argc ?
+			 "report: give the recording to report on (see --help)" :
+			 "report: give one recording, not several (see --help)");
+		return 2;
+	}
+	o->recording = argv[optind];
 	return 0;
 }
 
@@ -303,6 +437,13 @@ static int on_event(void *ctx, const struct ms_event *e)
 	__u32 before = store__nr_stacks(s->store);
 	int err;
 
+	/*
+	 * Recorded as delivered, whatever the store makes of it: a replay
+	 * applies it to a store of its own. Recording errors stick and are
+	 * reported once, when the recording is finished.
+	 */
+	if (s->rec)
+		recorder__add(s->rec, e);
 	err = store__apply(s->store, e);
 	if (err)
 		return err;
@@ -402,7 +543,7 @@ static bool handle_signals(struct session *s, int sfd)
 static int trace_loop(struct session *s, int sfd, int pidfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
-	__u64 deadline = 0, next_status = 0, now;
+	__u64 deadline = 0, next_status = 0, next_flush, now;
 	int ep, n, i;
 	bool stop = false, status = !s->o.quiet && isatty(2);
 
@@ -419,6 +560,7 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 	}
 	if (s->o.duration > 0)
 		deadline = now_ns() + (__u64)(s->o.duration * 1e9);
+	next_flush = now_ns() + RECORDING_FLUSH_NS;
 
 	while (!stop) {
 		n = epoll_wait(ep, evs, 4, DRAIN_INTERVAL_MS);
@@ -437,6 +579,11 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 		if (status && now >= next_status) {
 			status_line(s);
 			next_status = now + STATUS_INTERVAL_NS;
+		}
+		/* What a killed tool leaves is at most this old. */
+		if (s->rec && now >= next_flush) {
+			recorder__flush(s->rec);
+			next_flush = now + RECORDING_FLUSH_NS;
 		}
 	}
 	s->end_ns = now_ns();
@@ -460,6 +607,7 @@ static void resolve_frame(void *ctx, __u64 addr, struct report_frame *out)
 	out->line = f.line;
 	out->object = f.object;
 	out->object_offset = f.object_offset;
+	out->build_id = f.build_id;
 }
 
 static char *join_cmd(char **cmd)
@@ -480,76 +628,123 @@ static char *join_cmd(char **cmd)
 	return s;
 }
 
-static int write_reports(struct session *s)
+/*
+ * The one way from a store to the reports, for a trace and for a replay:
+ * a recording's header (info) and trailer (end) hold exactly what the
+ * report needs beside the store, so the live run passes the same two.
+ * Without a trailer (a cut recording) there are no kernel counters or
+ * probes, the trace lasted at least until its last record, and drops are
+ * the records the store refused.
+ */
+static int write_reports(const struct store *st,
+			 const struct recording_info *info,
+			 const struct recording_end *end, __u64 refused,
+			 report_resolve_fn resolve, void *resolve_ctx,
+			 const struct opts *o)
 {
 	struct report_opts ro = {
-		.top = s->o.top,
-		.resolve = resolve_frame,
-		.resolve_ctx = s->sym,
+		.top = o->top,
+		.resolve = resolve,
+		.resolve_ctx = resolve_ctx,
 	};
 	struct report_target tgt = {
-		.pid = s->pid,
-		.mode = s->o.alloc_only ? "alloc" : "default",
-		.start_ns = s->start_ns,
-		.duration_ns = s->end_ns - s->start_ns,
-		.exited = s->target_exited,
-		.exit_status = s->exit_status,
+		.pid = info->pid,
+		.command = info->command,
+		.mode = info->mode,
+		.start_ns = info->start_ns,
 	};
-	const struct report_probe *probes;
-	struct ms_counters kc;
+	__u64 stop_ns = end ? end->end_ns : store__summary(st)->last_ns;
 	struct report *r;
-	size_t nr_probes;
-	char *cmd = s->o.cmd ? join_cmd(s->o.cmd) : NULL;
-	int err;
+	int err, i, e;
 
-	tgt.command = cmd;
-	tracer__counters(s->tracer, &kc);
-	probes = tracer__probes(s->tracer, &nr_probes);
-	r = report__build(s->store, &tgt, &kc, probes, nr_probes, &ro);
-	free(cmd);
+	if (stop_ns > info->start_ns)
+		tgt.duration_ns = stop_ns - info->start_ns;
+	if (end) {
+		tgt.exited = end->exited;
+		tgt.exit_status = end->exit_status;
+	}
+	r = report__build(st, &tgt, end ? &end->kernel : NULL,
+			  end ? end->probes : NULL, end ? end->nr_probes : 0,
+			  &ro);
 	if (!r) {
 		die_line("cannot build the report: %s", strerror(errno));
 		return -ENOMEM;
 	}
-	r->consumer_drops = tracer__drops(s->tracer);
+	r->consumer_drops = end ? end->consumer_drops : refused;
 	err = report__write_text(r, stdout);
 	fflush(stdout);
-	if (!err && s->o.output) {
-		err = report__write_json(r, s->o.output);
-		if (err)
-			die_line("cannot write %s: %s", s->o.output,
-				 strerror(-err));
+	for (i = 0; i < EXPORT__COUNT; i++) {
+		if (!o->exports[i])
+			continue;
+		e = exporters[i](r, o->exports[i]);
+		if (e)
+			die_line("cannot write %s: %s", o->exports[i],
+				 strerror(-e));
+		if (!err)
+			err = e;
 	}
 	report__free(r);
 	return err;
 }
 
-/* Fails before tracing if the report could not be written after it. */
-static int check_output(const char *path)
+/* The trailer of a live trace: recorded, then reported from. */
+static int finish_trace(struct session *s)
 {
-	struct outfile *of = outfile__new(path);
+	struct recording_end end = {
+		.end_ns = s->end_ns,
+		.consumer_drops = tracer__drops(s->tracer),
+		.exited = s->target_exited,
+		.exit_status = s->exit_status,
+	};
+	int err = 0, rerr;
 
-	if (!of) {
-		die_line("cannot write %s: %s", path, strerror(errno));
-		return -errno;
+	tracer__counters(s->tracer, &end.kernel);
+	end.probes = tracer__probes(s->tracer, &end.nr_probes);
+	if (s->rec) {
+		/* Symbolized now, while the symbolizer still can. */
+		err = recorder__finish(s->rec, s->store, resolve_frame, s->sym,
+				       &end);
+		s->rec = NULL;
+		if (err)
+			die_line("cannot write recording %s: %s", s->o.record,
+				 strerror(-err));
 	}
-	outfile__abort(of);
+	rerr = write_reports(s->store, &s->info, &end, 0, resolve_frame,
+			     s->sym, &s->o);
+	return err ? err : rerr;
+}
+
+/* Fails before tracing if a report could not be written after it. */
+static int check_outputs(const struct opts *o)
+{
+	struct outfile *of;
+	int i, err;
+
+	for (i = 0; i < EXPORT__COUNT; i++) {
+		if (!o->exports[i])
+			continue;
+		of = outfile__new(o->exports[i]);
+		if (!of) {
+			err = -errno;
+			die_line("cannot write %s: %s", o->exports[i],
+				 strerror(-err));
+			return err;
+		}
+		outfile__abort(of);
+	}
 	return 0;
 }
 
-static void print_probes(const struct tracer *t)
+/* Skipped USDT probes cost declarations, not the trace: say so once. */
+static void warn_skipped(const struct tracer *t)
 {
-	const struct report_probe *p;
-	size_t n, i;
+	unsigned int nr;
+	const char *w = tracer__warning(t, &nr);
 
-	p = tracer__probes(t, &n);
-	for (i = 0; i < n; i++)
+	if (w)
 		fprintf(stderr,
-			"memscope-bpf: probe %-9s %s+%llu (offset 0x%llx) in %s, %s\n",
-			p[i].is_return ? "return" : "entry", p[i].symbol,
-			(unsigned long long)p[i].func_offset,
-			(unsigned long long)p[i].offset, p[i].object,
-			p[i].emulated ? "emulated" : "single-stepped");
+			"memscope-bpf: warning: %u USDT probe%s skipped, their declarations are missing (first: %s)\n",
+			nr, nr == 1 ? "" : "s", w);
 }
 
 static int start_target(struct session *s)
@@ -569,11 +764,11 @@ static int start_target(struct session *s)
 				 strerror(errno));
 			return -errno;
 		}
-		s->pid = launch__pid(s->launch);
+		s->info.pid = launch__pid(s->launch);
 	} else {
-		s->pid = s->o.pid;
+		s->info.pid = s->o.pid;
 	}
-	to.pid = s->pid;
+	to.pid = s->info.pid;
 	s->tracer = tracer__new(&to);
 	if (!s->tracer) {
 		err = -errno;
@@ -591,18 +786,28 @@ static int start_target(struct session *s)
 			die_line("cannot trace %s: %s", s->o.cmd[0],
 				 tracer__error(s->tracer));
 		else
-			die_line("cannot attach to pid %d: %s", s->pid,
+			die_line("cannot attach to pid %d: %s", s->info.pid,
 				 tracer__error(s->tracer));
 		return err;
 	}
-	s->sym = symbolizer__new(s->pid);
+	s->sym = symbolizer__new(s->info.pid);
 	if (!s->sym) {
 		die_line("cannot set up symbolization: %s", strerror(errno));
 		return -errno;
 	}
 	if (s->o.verbose)
-		print_probes(s->tracer);
-	s->start_ns = now_ns();
+		tracer__print_probes(s->tracer);
+	warn_skipped(s->tracer);
+	s->info.wall_ns = clock_ns(CLOCK_REALTIME);
+	s->info.start_ns = now_ns();
+	if (s->rec) {
+		err = recorder__start(s->rec, &s->info);
+		if (err) {
+			die_line("cannot write recording %s: %s", s->o.record,
+				 strerror(-err));
+			return err;
+		}
+	}
 	if (s->launch) {
 		err = launch__start(s->launch);
 		if (err) {
@@ -617,16 +822,32 @@ static int start_target(struct session *s)
 		err = symbolizer__cover(s->sym, &none, 1);
 		if (err == -ESRCH) {
 			die_line("cannot attach to pid %d: no such process",
-				 s->pid);
+				 s->info.pid);
 			return err;
 		}
 	}
 	fprintf(stderr, "memscope-bpf: tracing pid %d, Ctrl-C to stop\n",
-		s->pid);
+		s->info.pid);
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* The header fields known before anything runs. */
+static int session_init(struct session *s)
+{
+	s->info.tool_version = MEMSCOPE_VERSION;
+	s->info.mode = s->o.alloc_only ? "alloc" : "default";
+	s->info.top = s->o.top;
+	if (s->o.cmd) {
+		s->command = join_cmd(s->o.cmd);
+		if (!s->command)
+			return -ENOMEM;
+		s->info.command = s->command;
+	}
+	s->store = store__new();
+	return s->store ? 0 : -ENOMEM;
+}
+
+static int trace_main(int argc, char **argv)
 {
 	struct session s = {};
 	sigset_t old;
@@ -640,18 +861,30 @@ int main(int argc, char **argv)
 	unsetenv("DEBUGINFOD_URLS");
 	if (check_environment())
 		return 1;
-	if (s.o.output && check_output(s.o.output))
+	if (check_outputs(&s.o))
 		return 1;
 	sfd = setup_signals(&old);
 	if (sfd < 0) {
 		die_line("cannot set up signals: %s", strerror(errno));
 		return 1;
 	}
-	s.store = store__new();
-	if (!s.store) {
+	err = session_init(&s);
+	if (err) {
 		die_line("out of memory");
-		err = -ENOMEM;
 		goto out;
+	}
+	if (s.o.record) {
+		s.rec = recorder__new(s.o.record);
+		if (!s.rec) {
+			err = -errno;
+			if (err == -EEXIST)
+				die_line("cannot write recording %s: %s" RECORDING_PARTIAL " exists (a recording in progress, or one a killed run left: report on it or remove it)",
+					 s.o.record, s.o.record);
+			else
+				die_line("cannot write recording %s: %s",
+					 s.o.record, strerror(-err));
+			goto out;
+		}
 	}
 	if (s.o.pid) {
 		pidfd = pidfd_open(s.o.pid);
@@ -668,17 +901,104 @@ int main(int argc, char **argv)
 		goto out;
 	err = trace_loop(&s, sfd, pidfd);
 	if (!err)
-		err = write_reports(&s);
+		err = finish_trace(&s);
 out:
 	/* Detach before anything else can go wrong: no probe outlives us. */
 	tracer__free(s.tracer);
 	launch__free(s.launch);
+	recorder__free(s.rec);
 	symbolizer__free(s.sym);
 	store__free(s.store);
+	free(s.command);
 	free(s.pending);
 	if (pidfd >= 0)
 		close(pidfd);
 	close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return err ? 1 : 0;
+}
+
+struct replay {
+	struct store *store;
+	__u64 refused;
+};
+
+/* As the live consumer does: a record the store refuses is counted. */
+static int replay_event(void *ctx, const struct ms_event *e)
+{
+	struct replay *rp = ctx;
+
+	if (store__apply(rp->store, e))
+		rp->refused++;
+	return 0;
+}
+
+/* memscope-bpf report FILE.msr: the reports again, from the file alone. */
+static int report_main(int argc, char **argv)
+{
+	struct opts o = {};
+	struct replay rp = {};
+	const struct recording_info *info;
+	const struct recording_damage *dmg;
+	struct recording *rec;
+	bool damaged = false;
+	FILE *f;
+	int err;
+
+	err = parse_report_args(argc, argv, &o);
+	if (err)
+		return err < 0 ? 0 : err;
+	if (check_outputs(&o))
+		return 1;
+	f = fopen(o.recording, "rb");
+	rec = f ? recording__new(f) : NULL;
+	if (!rec) {
+		die_line("cannot read recording %s: %s", o.recording,
+			 strerror(errno));
+		if (f)
+			fclose(f);
+		return 1;
+	}
+	err = recording__read_header(rec);
+	if (err) {
+		die_line("cannot read recording %s: %s", o.recording,
+			 recording__error(rec));
+		goto out;
+	}
+	info = recording__info(rec);
+	if (!o.top_given)
+		o.top = info->top;
+	rp.store = store__new();
+	if (!rp.store) {
+		err = -ENOMEM;
+		die_line("out of memory");
+		goto out;
+	}
+	err = recording__replay(rec, replay_event, &rp);
+	if (err == -EBADMSG) {
+		dmg = recording__damage(rec);
+		die_line("recording %s is damaged at byte %llu: %s; reporting the %llu record%s before it",
+			 o.recording, (unsigned long long)dmg->offset,
+			 dmg->what, (unsigned long long)dmg->records,
+			 dmg->records == 1 ? "" : "s");
+		damaged = true;
+	} else if (err) {
+		die_line("cannot read recording %s: %s", o.recording,
+			 strerror(-err));
+		goto out;
+	}
+	err = write_reports(rp.store, info, recording__end(rec), rp.refused,
+			    recording__resolve, rec, &o);
+out:
+	store__free(rp.store);
+	recording__free(rec);
+	return err || damaged ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* A command named "report" is traced with: memscope-bpf -- report */
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1);
+	return trace_main(argc, argv);
 }

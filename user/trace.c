@@ -160,3 +160,13 @@ const struct report_probe *tracer__probes(const struct tracer *t, size_t *nr)
 {
 	return attach__probes(t->attach, nr);
 }
+
+void tracer__print_probes(const struct tracer *t)
+{
+	attach__print_probes(t->attach, stderr, "memscope-bpf");
+}
+
+const char *tracer__warning(const struct tracer *t, unsigned int *nr)
+{
+	return attach__warning(t->attach, nr);
+}

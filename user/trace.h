@@ -45,5 +45,9 @@ void tracer__counters(const struct tracer *t, struct ms_counters *out);
 /* Records that were malformed or that the callback refused. */
 __u64 tracer__drops(const struct tracer *t);
 const struct report_probe *tracer__probes(const struct tracer *t, size_t *nr);
+/* Probes skipped (not fatal): count and the first, or NULL. */
+const char *tracer__warning(const struct tracer *t, unsigned int *nr);
+/* -v: every probe on stderr. */
+void tracer__print_probes(const struct tracer *t);
 
 #endif /* MEMSCOPE_TRACE_H */

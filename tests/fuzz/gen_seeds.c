@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Writes the fuzzer's seed corpus into DIR: a small, whole recording with
+ * every kind of frame (full.msr), and one cut short as a killed tool
+ * leaves it (cut.msr). Made by the writer at build time, so the seeds
+ * follow the format as it changes.
+ *
+ *   gen_seeds DIR
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include "recording.h"
+#include "store.h"
+
+#define NR_RECORDS	12
+/* Records per events frame: a few frames, so cuts fall between them. */
+#define PER_FRAME	4
+
+static const struct report_probe probes[] = {
+	{ "/lib/x86_64-linux-gnu/libc.so.6", "malloc", 0x9a0d0, 0, false, true },
+	{ "/lib/x86_64-linux-gnu/libc.so.6", "free", 0x9a7d4, 4, false, true },
+};
+
+static void resolve(void *ctx, __u64 addr, struct report_frame *out)
+{
+	(void)ctx;
+	out->object = "/usr/bin/seed";
+	out->object_offset = addr - 0x400000;
+	if (addr & 0x10)
+		return;
+	out->function = addr & 0x20 ? "leak_here" : "main";
+	out->file = "seed.c";
+	out->line = (int)(addr & 0xff);
+	out->build_id = "5eed";
+}
+
+static void record(struct ms_event *e, int i)
+{
+	memset(e, 0, sizeof(*e));
+	e->pid = 100;
+	e->tid = 100 + i % 2;
+	e->ts_ns = 1000 + i * 10;
+	if (i % 3 == 2) {
+		e->type = MS_EV_FREE;
+		e->fn = MS_FN_FREE;
+		e->ptr = 0x5000 + (i - 1) * 0x40;
+		return;
+	}
+	e->type = i == 4 ? MS_EV_REALLOC : MS_EV_ALLOC;
+	e->fn = i == 4 ? MS_FN_REALLOC : MS_FN_MALLOC;
+	e->old_ptr = i == 4 ? 0x5000 + 3 * 0x40 : 0;
+	e->seq = i + 1;
+	e->ptr = 0x5000 + i * 0x40;
+	e->size = 24 * (i + 1);
+	e->nr_frames = 1 + i % 3;
+	e->frames[0] = 0x401000 + (i % 4) * 0x10;
+	e->frames[1] = 0x401200;
+	e->frames[2] = 0x401320;
+}
+
+static int write_seed(const char *path, bool whole)
+{
+	struct recording_info info = {
+		.tool_version = MEMSCOPE_VERSION,
+		.pid = 100,
+		.command = "./seed",
+		.mode = "default",
+		.top = 10,
+		.start_ns = 1000,
+	};
+	struct recording_end end = {
+		.kernel = { .allocs = 8, .frees = 4, .lost_events = 1 },
+		.end_ns = 2000,
+		.exited = true,
+		.probes = probes,
+		.nr_probes = sizeof(probes) / sizeof(probes[0]),
+	};
+	char partial[PATH_MAX];
+	struct recorder *w;
+	struct store *st;
+	struct ms_event e;
+	int i, err;
+
+	st = store__new();
+	w = recorder__new(path);
+	if (!st || !w) {
+		err = -errno;
+		goto out;
+	}
+	err = recorder__start(w, &info);
+	for (i = 0; i < NR_RECORDS && !err; i++) {
+		record(&e, i);
+		store__apply(st, &e);
+		err = recorder__add(w, &e);
+		if (!err && (i + 1) % PER_FRAME == 0)
+			err = recorder__flush(w);
+	}
+	if (!err && whole) {
+		err = recorder__finish(w, st, resolve, NULL, &end);
+		w = NULL;
+	} else if (!err) {
+		/* As a killed tool leaves it: the .partial, kept. */
+		snprintf(partial, sizeof(partial), "%s" RECORDING_PARTIAL,
+			 path);
+		if (rename(partial, path))
+			err = -errno;
+	}
+out:
+	recorder__free(w);
+	store__free(st);
+	if (err)
+		fprintf(stderr, "gen_seeds: cannot write %s: %s\n", path,
+			strerror(-err));
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	char path[PATH_MAX];
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: gen_seeds DIR\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "%s/full.msr", argv[1]);
+	if (write_seed(path, true))
+		return 1;
+	snprintf(path, sizeof(path), "%s/cut.msr", argv[1]);
+	return write_seed(path, false) ? 1 : 0;
+}

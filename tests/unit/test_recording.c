@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Unit tests of recordings: a round trip gives back every record, the
+ * header, the trailer and the symbols; a file cut anywhere or with any
+ * byte flipped gives back a prefix of the records and says where it broke;
+ * files that are not recordings, or of another version, are refused.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "recording.h"
+#include "store.h"
+
+#define NR_EVENTS	40
+/* Small frames: the cut and flip tests walk every byte of the file. */
+#define SMALL_EVENTS	12
+#define FLUSH_EVERY	4
+
+/* Offsets the format fixes: the prelude, then each frame's header. */
+#define PRELUDE_SIZE	16
+#define PRELUDE_VERSION	8
+#define FRAME_HDR_SIZE	16
+#define FRAME_Z_LEN	8
+
+static char dir[] = "/tmp/memscope-recording-XXXXXX";
+static char path[PATH_MAX];
+
+static int rm_entry(const char *p, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static void setup(void)
+{
+	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/trace.msr", dir);
+}
+
+static void teardown(void)
+{
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Every walk over all bytes is bounded: a reader that loops fails. */
+TestSuite(recording, .init = setup, .fini = teardown, .timeout = 60);
+
+static const struct recording_info info = {
+	.tool_version = "9.8.7",
+	.pid = 4242,
+	.command = "./leaky --flag",
+	.mode = "default",
+	.top = 7,
+	.wall_ns = 1700000000123456789ull,
+	.start_ns = 1000000000ull,
+};
+
+static const struct report_probe probes[] = {
+	{ "/lib/libc.so.6", "malloc", 0x1000, 0, false, true },
+	{ "/lib/libc.so.6", "malloc", 0x1000, 0, true, false },
+	{ "/lib/libc.so.6", "free", 0x2010, 16, false, true },
+};
+
+static struct ms_event events[NR_EVENTS];
+
+/*
+ * Allocations from a few stacks (one of them deep, one empty), frees of
+ * half of them, a realloc, a failed allocation and a declared record,
+ * which is written whole with its strings.
+ */
+static void make_events(void)
+{
+	struct ms_event *e;
+	int i, j;
+
+	memset(events, 0, sizeof(events));
+	for (i = 0; i < NR_EVENTS; i++) {
+		e = &events[i];
+		e->pid = 4242;
+		e->tid = 4243 + i % 3;
+		e->ts_ns = info.start_ns + 1000 * (i + 1);
+		e->fn = MS_FN_MALLOC;
+		if (i % 4 == 3) {
+			e->type = MS_EV_FREE;
+			e->fn = MS_FN_FREE;
+			e->ptr = 0x10000 + (i - 3) * 0x100;
+			continue;
+		}
+		e->type = MS_EV_ALLOC;
+		e->seq = i + 1;
+		e->ptr = 0x10000 + i * 0x100;
+		e->size = 16 * (i + 1);
+		e->nr_frames = i % 5 == 4 ? MS_MAX_STACK : i % 5;
+		for (j = 0; j < e->nr_frames; j++)
+			e->frames[j] = 0x401000 + (i % 3) * 0x40 + j * 0x1000;
+	}
+	e = &events[10];
+	e->type = MS_EV_REALLOC;
+	e->fn = MS_FN_REALLOC;
+	e->old_ptr = 0x10000 + 9 * 0x100;
+	events[14].ptr = 0;	/* a failed malloc */
+	e = &events[17];
+	memset(e, 0, sizeof(*e));
+	e->type = MS_EV_TRACK;
+	e->ptr = 0x10000 + 16 * 0x100;
+	e->size = 272;
+	e->aux = MS_KIND_CONTAINER;
+	e->nr_frames = 2;
+	e->frames[0] = 0x402000;
+	e->frames[1] = 0x403000;
+	strcpy(e->name, "cache");
+	strcpy(e->type_name, "struct lru");
+}
+
+/*
+ * A resolver that knows some addresses fully, some only by object, and
+ * none of the rest: every field, and NULL against "", must survive.
+ */
+static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+{
+	static char fn[32];
+
+	(void)ctx;
+	out->addr = addr;
+	switch (addr % 3) {
+	case 0:
+		snprintf(fn, sizeof(fn), "fn_%llx", (unsigned long long)addr);
+		out->function = fn;
+		out->file = "src/leaky.c";
+		out->line = (int)(addr % 1000);
+		out->object = "/usr/bin/leaky";
+		out->object_offset = addr - 0x400000;
+		out->build_id = "0123456789abcdef";
+		break;
+	case 1:
+		out->file = "";
+		out->object = "/lib/libc.so.6";
+		out->object_offset = addr & 0xfff;
+		break;
+	default:
+		break;
+	}
+}
+
+static const struct recording_end end_template = {
+	.kernel = { .allocs = 30, .frees = 10, .peak_bytes = 12345,
+		    .lost_events = 2, .seq = 31 },
+	.end_ns = 2000000000ull,
+	.consumer_drops = 3,
+	.exited = true,
+	.exit_status = 256,
+	.probes = probes,
+	.nr_probes = sizeof(probes) / sizeof(probes[0]),
+};
+
+/* The store the live run would have: every record applied. */
+static struct store *store_of(size_t n)
+{
+	struct store *st = store__new();
+	size_t i;
+
+	cr_assert_not_null(st, "store__new: %s", strerror(errno));
+	for (i = 0; i < n; i++)
+		store__apply(st, &events[i]);
+	return st;
+}
+
+/* Writes events[0..n) with a frame every flush_every records. */
+static void write_recording(size_t n, size_t flush_every, bool finish)
+{
+	struct recording_end end = end_template;
+	struct recorder *w = recorder__new(path);
+	struct store *st = store_of(n);
+	char partial[PATH_MAX + 16];
+	size_t i;
+	int err;
+
+	cr_assert_not_null(w, "recorder__new(%s): %s", path, strerror(errno));
+	err = recorder__start(w, &info);
+	cr_assert_eq(err, 0, "recorder__start: %s", strerror(-err));
+	for (i = 0; i < n; i++) {
+		err = recorder__add(w, &events[i]);
+		cr_assert_eq(err, 0, "recorder__add(%zu): %s", i,
+			     strerror(-err));
+		if ((i + 1) % flush_every == 0) {
+			err = recorder__flush(w);
+			cr_assert_eq(err, 0, "recorder__flush: %s",
+				     strerror(-err));
+		}
+	}
+	if (finish) {
+		err = recorder__finish(w, st, fake_resolve, NULL, &end);
+		cr_assert_eq(err, 0, "recorder__finish: %s", strerror(-err));
+	} else {
+		err = recorder__flush(w);
+		cr_assert_eq(err, 0, "recorder__flush: %s", strerror(-err));
+		/* What a killed tool leaves: the .partial, as it is. */
+		snprintf(partial, sizeof(partial), "%s" RECORDING_PARTIAL,
+			 path);
+		cr_assert_eq(rename(partial, path), 0, "rename: %s",
+			     strerror(errno));
+		recorder__free(w);
+	}
+	store__free(st);
+}
+
+static unsigned char *read_file(const char *p, size_t *len)
+{
+	FILE *f = fopen(p, "rb");
+	unsigned char *buf;
+	long n;
+
+	cr_assert_not_null(f, "fopen(%s): %s", p, strerror(errno));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc(n ? n : 1);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fread(buf, 1, n, f), (size_t)n, "short read of %s", p);
+	fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* What a replay delivered. */
+struct got {
+	struct ms_event ev[NR_EVENTS];
+	size_t n;
+	bool overflow;
+};
+
+static int collect(void *ctx, const struct ms_event *e)
+{
+	struct got *g = ctx;
+
+	if (g->n == NR_EVENTS) {
+		g->overflow = true;
+		return -E2BIG;
+	}
+	memcpy(&g->ev[g->n++], e, ms_event_len(e));
+	return 0;
+}
+
+/* The records delivered are events[0..n), byte for byte. */
+static void expect_prefix(const struct got *g, size_t total, const char *what)
+{
+	size_t i;
+
+	cr_assert(!g->overflow && g->n <= total,
+		  "%s: expected at most %zu records, got more", what, total);
+	for (i = 0; i < g->n; i++)
+		cr_assert(!memcmp(&g->ev[i], &events[i],
+				  ms_event_len(&events[i])),
+			  "%s: record %zu differs from the one written", what,
+			  i);
+}
+
+static struct recording *open_buf(unsigned char *buf, size_t len)
+{
+	FILE *f = fmemopen(buf, len, "r");
+	struct recording *r;
+
+	cr_assert_not_null(f, "fmemopen: %s", strerror(errno));
+	r = recording__new(f);
+	cr_assert_not_null(r, "recording__new: %s", strerror(errno));
+	return r;
+}
+
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+Test(recording, round_trip)
+{
+	const struct recording_info *in;
+	const struct recording_end *end;
+	struct store *live, *replayed;
+	struct report_frame want, fr;
+	struct store_site site;
+	struct recording *r;
+	struct got g = {};
+	struct stat st;
+	char partial[PATH_MAX + 16];
+	__u32 i, j;
+	int err;
+
+	make_events();
+	write_recording(NR_EVENTS, 8, true);
+	snprintf(partial, sizeof(partial), "%s" RECORDING_PARTIAL, path);
+	cr_assert(stat(partial, &st) && errno == ENOENT,
+		  "%s: expected it renamed away after finish", partial);
+
+	r = recording__new(fopen(path, "rb"));
+	cr_assert_not_null(r, "recording__new: %s", strerror(errno));
+	err = recording__read_header(r);
+	cr_assert_eq(err, 0, "read_header: %d (%s)", err, recording__error(r));
+	in = recording__info(r);
+	cr_assert_str_eq(in->tool_version, info.tool_version);
+	cr_assert_str_eq(in->command, info.command);
+	cr_assert_str_eq(in->mode, info.mode);
+	cr_assert_eq(in->pid, info.pid);
+	cr_assert_eq(in->top, info.top);
+	cr_assert_eq(in->wall_ns, info.wall_ns);
+	cr_assert_eq(in->start_ns, info.start_ns);
+
+	replayed = store__new();
+	cr_assert_not_null(replayed);
+	err = recording__replay(r, collect, &g);
+	cr_assert_eq(err, 0, "replay: %d (damage at %llu: %s)", err,
+		     (unsigned long long)recording__damage(r)->offset,
+		     recording__damage(r)->what);
+	cr_assert_eq(g.n, NR_EVENTS, "records: got %zu, want %d", g.n,
+		     NR_EVENTS);
+	expect_prefix(&g, NR_EVENTS, "round trip");
+	for (i = 0; i < g.n; i++)
+		store__apply(replayed, &g.ev[i]);
+	live = store_of(NR_EVENTS);
+	cr_assert(!memcmp(store__summary(live), store__summary(replayed),
+			  sizeof(struct store_summary)),
+		  "store summary after replay differs from the live one");
+	cr_assert_eq(store__nr_stacks(live), store__nr_stacks(replayed));
+
+	end = recording__end(r);
+	cr_assert_not_null(end, "trailer: expected one, got none");
+	cr_assert(!memcmp(&end->kernel, &end_template.kernel,
+			  sizeof(end->kernel)), "trailer: kernel counters");
+	cr_assert_eq(end->end_ns, end_template.end_ns);
+	cr_assert_eq(end->consumer_drops, end_template.consumer_drops);
+	cr_assert_eq(end->exited, true);
+	cr_assert_eq(end->exit_status, 256);
+	cr_assert_eq(end->nr_probes, end_template.nr_probes);
+	for (i = 0; i < end->nr_probes; i++) {
+		cr_assert_str_eq(end->probes[i].object, probes[i].object);
+		cr_assert_str_eq(end->probes[i].symbol, probes[i].symbol);
+		cr_assert_eq(end->probes[i].offset, probes[i].offset);
+		cr_assert_eq(end->probes[i].func_offset, probes[i].func_offset);
+		cr_assert_eq(end->probes[i].is_return, probes[i].is_return);
+		cr_assert_eq(end->probes[i].emulated, probes[i].emulated);
+	}
+
+	/* Every address of every stack resolves as it did when written. */
+	for (i = 0; i < store__nr_stacks(live); i++) {
+		cr_assert_eq(store__site(live, i, &site), 0);
+		for (j = 0; j < site.nr_frames; j++) {
+			want = (struct report_frame){};
+			fake_resolve(NULL, site.frames[j], &want);
+			recording__resolve(r, site.frames[j], &fr);
+			cr_assert(fr.addr == want.addr && fr.line == want.line &&
+				  fr.object_offset == want.object_offset &&
+				  str_same(fr.function, want.function) &&
+				  str_same(fr.file, want.file) &&
+				  str_same(fr.object, want.object) &&
+				  str_same(fr.build_id, want.build_id),
+				  "symbol of 0x%llx differs from the resolver's",
+				  (unsigned long long)site.frames[j]);
+		}
+	}
+	recording__resolve(r, 0xdead, &fr);
+	cr_assert(fr.addr == 0xdead && !fr.function && !fr.object,
+		  "unknown address: expected only itself back");
+	store__free(live);
+	store__free(replayed);
+	recording__free(r);
+}
+
+/* Where the header frame ends: the first byte of the first events frame. */
+static size_t header_end(const unsigned char *buf)
+{
+	__u32 z_len;
+
+	memcpy(&z_len, buf + PRELUDE_SIZE + FRAME_Z_LEN, sizeof(z_len));
+	return PRELUDE_SIZE + FRAME_HDR_SIZE + z_len;
+}
+
+Test(recording, every_cut_gives_a_prefix)
+{
+	size_t len, cut, last = 0, hdr_end;
+	struct recording *r;
+	unsigned char *buf;
+	int err;
+
+	make_events();
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+	buf = read_file(path, &len);
+	hdr_end = header_end(buf);
+	for (cut = 0; cut <= len; cut++) {
+		struct got g = {};
+		char what[64];
+
+		snprintf(what, sizeof(what), "cut at %zu of %zu", cut, len);
+		r = open_buf(buf, cut);
+		err = recording__read_header(r);
+		if (cut < hdr_end) {
+			cr_assert(err == -EBADMSG || err == -EINVAL,
+				  "%s: header: expected -EBADMSG or -EINVAL, got %d",
+				  what, err);
+			cr_assert(recording__error(r)[0], "%s: no error text",
+				  what);
+			recording__free(r);
+			continue;
+		}
+		cr_assert_eq(err, 0, "%s: header: %s", what,
+			     recording__error(r));
+		err = recording__replay(r, collect, &g);
+		expect_prefix(&g, SMALL_EVENTS, what);
+		cr_assert(g.n >= last, "%s: %zu records, fewer than a shorter cut gave (%zu)",
+			  what, g.n, last);
+		last = g.n;
+		if (cut == len) {
+			cr_assert_eq(err, 0, "%s: expected the whole file read",
+				     what);
+			cr_assert_eq(g.n, SMALL_EVENTS);
+		} else {
+			cr_assert_eq(err, -EBADMSG, "%s: expected -EBADMSG, got %d",
+				     what, err);
+			cr_assert_eq(recording__damage(r)->records, g.n,
+				     "%s: damage.records", what);
+			cr_assert_leq(recording__damage(r)->offset, cut,
+				      "%s: damage past the end", what);
+		}
+		recording__free(r);
+	}
+	free(buf);
+}
+
+Test(recording, every_flipped_byte_is_detected)
+{
+	size_t len, at, hdr_end;
+	struct recording *r;
+	unsigned char *buf;
+	int err;
+
+	make_events();
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+	buf = read_file(path, &len);
+	hdr_end = header_end(buf);
+	for (at = hdr_end; at < len; at++) {
+		struct got g = {};
+
+		buf[at] ^= 0x10;
+		r = open_buf(buf, len);
+		cr_assert_eq(recording__read_header(r), 0);
+		err = recording__replay(r, collect, &g);
+		cr_assert_eq(err, -EBADMSG,
+			     "byte %zu flipped: expected the damage found, got %d",
+			     at, err);
+		expect_prefix(&g, SMALL_EVENTS, "flipped");
+		cr_assert_leq(recording__damage(r)->offset, at,
+			      "byte %zu flipped: damage reported later, at %llu",
+			      at,
+			      (unsigned long long)recording__damage(r)->offset);
+		recording__free(r);
+		buf[at] ^= 0x10;
+	}
+	free(buf);
+}
+
+Test(recording, flip_in_second_frame_keeps_the_first)
+{
+	struct recording *r;
+	struct got g = {};
+	unsigned char *buf;
+	size_t len, second;
+	__u32 z_len;
+
+	make_events();
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+	buf = read_file(path, &len);
+	second = header_end(buf);
+	memcpy(&z_len, buf + second + FRAME_Z_LEN, sizeof(z_len));
+	second += FRAME_HDR_SIZE + z_len;
+	buf[second + FRAME_HDR_SIZE + 2] ^= 0x01;
+	r = open_buf(buf, len);
+	cr_assert_eq(recording__read_header(r), 0);
+	cr_assert_eq(recording__replay(r, collect, &g), -EBADMSG);
+	cr_assert_eq(g.n, FLUSH_EVERY, "records: got %zu, want the first frame's %d",
+		     g.n, FLUSH_EVERY);
+	cr_assert_eq(recording__damage(r)->offset, second,
+		     "damage: at %llu, want the second frame's start %zu",
+		     (unsigned long long)recording__damage(r)->offset, second);
+	cr_assert(strstr(recording__damage(r)->what, "checksum"),
+		  "damage: expected a checksum mismatch, got '%s'",
+		  recording__damage(r)->what);
+	recording__free(r);
+	free(buf);
+}
+
+Test(recording, without_trailer)
+{
+	struct recording *r;
+	struct got g = {};
+	unsigned char *buf;
+	size_t len;
+
+	make_events();
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, false);
+	buf = read_file(path, &len);
+	r = open_buf(buf, len);
+	cr_assert_eq(recording__read_header(r), 0, "header: %s",
+		     recording__error(r));
+	cr_assert_eq(recording__replay(r, collect, &g), -EBADMSG);
+	cr_assert_eq(g.n, SMALL_EVENTS, "records: got %zu, want all %d", g.n,
+		     SMALL_EVENTS);
+	expect_prefix(&g, SMALL_EVENTS, "no trailer");
+	cr_assert_null(recording__end(r), "trailer: expected none");
+	cr_assert_eq(recording__damage(r)->offset, len);
+	cr_assert(strstr(recording__damage(r)->what, "no trailer"),
+		  "damage: expected 'no trailer', got '%s'",
+		  recording__damage(r)->what);
+	recording__free(r);
+	free(buf);
+}
+
+Test(recording, abandoned_leaves_nothing)
+{
+	char partial[PATH_MAX + 16];
+	struct recorder *w;
+	struct stat st;
+
+	snprintf(partial, sizeof(partial), "%s" RECORDING_PARTIAL, path);
+	w = recorder__new(path);
+	cr_assert_not_null(w);
+	cr_assert_eq(stat(partial, &st), 0, "%s: expected while recording",
+		     partial);
+	recorder__free(w);
+	cr_assert(stat(partial, &st) && errno == ENOENT,
+		  "%s: expected removed when abandoned", partial);
+	cr_assert(stat(path, &st) && errno == ENOENT,
+		  "%s: expected never created", path);
+}
+
+Test(recording, partial_of_another_run_is_kept)
+{
+	char partial[PATH_MAX + 16];
+	FILE *f;
+
+	snprintf(partial, sizeof(partial), "%s" RECORDING_PARTIAL, path);
+	f = fopen(partial, "w");
+	cr_assert_not_null(f);
+	fputs("left by a killed run", f);
+	fclose(f);
+	cr_assert_null(recorder__new(path), "recorder__new: expected EEXIST");
+	cr_assert_eq(errno, EEXIST, "errno: got %s", strerror(errno));
+	f = fopen(partial, "r");
+	cr_assert_not_null(f, "%s: expected it left alone", partial);
+	fclose(f);
+}
+
+static int header_of(unsigned char *buf, size_t len, char *err, size_t size)
+{
+	struct recording *r = open_buf(buf, len);
+	int ret = recording__read_header(r);
+
+	snprintf(err, size, "%s", recording__error(r));
+	recording__free(r);
+	return ret;
+}
+
+Test(recording, not_a_recording)
+{
+	unsigned char text[] = "root:x:0:0:root:/root:/bin/bash\n";
+	char err[256];
+
+	cr_assert_eq(header_of(text, sizeof(text) - 1, err, sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "not a memscope-bpf recording"),
+		  "error: got '%s'", err);
+	cr_assert_eq(header_of(text, 0, err, sizeof(err)), -EINVAL,
+		     "empty file");
+}
+
+Test(recording, future_version_refused)
+{
+	unsigned char *buf;
+	char err[256];
+	size_t len;
+	__u32 v = RECORDING_VERSION + 1;
+
+	make_events();
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+	buf = read_file(path, &len);
+	memcpy(buf + PRELUDE_VERSION, &v, sizeof(v));
+	cr_assert_eq(header_of(buf, len, err, sizeof(err)), -EPROTONOSUPPORT);
+	cr_assert(strstr(err, "format version 2") && strstr(err, "newer"),
+		  "error: expected the version and what to do, got '%s'", err);
+	free(buf);
+}
+
+Test(recording, other_byte_order_refused)
+{
+	unsigned char *buf;
+	char err[256];
+	size_t len;
+	__u32 bom;
+
+	make_events();
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+	buf = read_file(path, &len);
+	memcpy(&bom, buf + PRELUDE_VERSION + 4, sizeof(bom));
+	bom = __builtin_bswap32(bom);
+	memcpy(buf + PRELUDE_VERSION + 4, &bom, sizeof(bom));
+	cr_assert_eq(header_of(buf, len, err, sizeof(err)), -EPROTONOSUPPORT);
+	cr_assert(strstr(err, "byte order"), "error: got '%s'", err);
+	free(buf);
+}
+
+/* A full disk: the first error is every later call's, and finish's. */
+Test(recording, write_errors_stick)
+{
+	struct recording_end end = end_template;
+	struct recorder *w;
+	struct store *st;
+
+	make_events();
+	w = recorder__new("/dev/full");
+	cr_assert_not_null(w, "recorder__new(/dev/full): %s", strerror(errno));
+	cr_assert_eq(recorder__start(w, &info), -ENOSPC);
+	cr_assert_eq(recorder__add(w, &events[0]), -ENOSPC);
+	cr_assert_eq(recorder__flush(w), -ENOSPC);
+	st = store_of(1);
+	cr_assert_eq(recorder__finish(w, st, fake_resolve, NULL, &end),
+		     -ENOSPC);
+	store__free(st);
+}

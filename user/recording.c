@@ -1,0 +1,1106 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Recordings: writer and reader of the .msr format (see recording.h).
+ *
+ * Fields are in host byte order, like the records themselves, which are
+ * the ring buffer's bytes unchanged; the prelude's byte-order mark and the
+ * header's record layout make a file from another machine or another
+ * events.h fail with a clear reason instead of replaying garbage.
+ *
+ * The reader trusts nothing: every length is checked against a named
+ * limit before anything is allocated for it, a frame's CRC is checked
+ * before it is decompressed, and zlib is told the exact raw length, so a
+ * frame can neither overrun its buffer nor inflate past the limit.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <zlib.h>
+#include "recording.h"
+
+#define REC_MAGIC		"\x89MSR\r\n\x1a\n"
+#define REC_MAGIC_LEN		(sizeof(REC_MAGIC) - 1)
+#define REC_BOM			0x01020304u
+/* Speed over ratio: frames are compressed on the consumer's thread. */
+#define REC_ZLEVEL		Z_BEST_SPEED
+/* A string's length field for a NULL string. */
+#define REC_STR_NULL		UINT32_MAX
+
+enum rec_frame_type {
+	REC_FRAME_HEADER = 1,
+	REC_FRAME_EVENTS,
+	REC_FRAME_SYMBOLS,
+	REC_FRAME_TRAILER,
+	REC_FRAME__COUNT,
+};
+
+/* A probe's flags, in the trailer. */
+#define REC_PROBE_RETURN	(1u << 0)
+#define REC_PROBE_EMULATED	(1u << 1)
+
+struct rec_prelude {
+	char magic[REC_MAGIC_LEN];
+	__u32 version;
+	__u32 bom;
+};
+
+/* crc covers the three fields before it, then the compressed payload. */
+struct rec_frame {
+	__u32 type;
+	__u32 raw_len;
+	__u32 z_len;
+	__u32 crc;
+};
+
+#define REC_FRAME_CRC_LEN	offsetof(struct rec_frame, crc)
+
+/* The reader hands out records in place, inside the frame buffer. */
+_Static_assert(offsetof(struct ms_event, frames) % 8 == 0 &&
+	       sizeof(struct ms_event) % 8 == 0,
+	       "every record length must keep the next record aligned");
+
+/* The record layout a file was made with: events.h at the time. */
+struct rec_layout {
+	__u32 event_hdr;
+	__u32 max_stack;
+	__u32 str_max;
+	__u32 counters;
+};
+
+static const struct rec_layout layout = {
+	.event_hdr = MS_EVENT_HDR_SIZE,
+	.max_stack = MS_MAX_STACK,
+	.str_max = MS_STR_MAX,
+	.counters = sizeof(struct ms_counters),
+};
+
+static __u32 frame_crc(const struct rec_frame *fr, const void *z)
+{
+	uLong crc = crc32(0, (const Bytef *)fr, REC_FRAME_CRC_LEN);
+
+	return crc32(crc, z, fr->z_len);
+}
+
+/* Writing ------------------------------------------------------------------ */
+
+/*
+ * A frame's payload being built; never grows past REC_FRAME_RAW_MAX. The
+ * first error sticks and later puts do nothing, so a payload is built
+ * without a check per field and checked once.
+ */
+struct wbuf {
+	unsigned char *p;
+	size_t len;
+	size_t cap;
+	int err;
+};
+
+struct recorder {
+	int fd;
+	char *path;
+	char *partial;		/* NULL: writing to path in place */
+	int err;		/* the first error; sticks */
+	struct wbuf events;	/* records not yet in a frame */
+	struct wbuf meta;	/* header, symbols, trailer payloads */
+	unsigned char *z;	/* frame header + compressed payload */
+	size_t z_cap;
+};
+
+static void wbuf_reset(struct wbuf *b)
+{
+	b->len = 0;
+	b->err = 0;
+}
+
+static int wbuf_reserve(struct wbuf *b, size_t n)
+{
+	size_t cap = b->cap ? b->cap : 4096;
+	unsigned char *p;
+
+	if (b->err)
+		return b->err;
+	if (n > REC_FRAME_RAW_MAX - b->len)
+		return b->err = -E2BIG;
+	if (b->len + n <= b->cap)
+		return 0;
+	while (cap < b->len + n)
+		cap *= 2;
+	if (cap > REC_FRAME_RAW_MAX)
+		cap = REC_FRAME_RAW_MAX;
+	p = realloc(b->p, cap);
+	if (!p)
+		return b->err = -ENOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static void wbuf_put(struct wbuf *b, const void *data, size_t n)
+{
+	if (wbuf_reserve(b, n))
+		return;
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+
+static void wbuf_u32(struct wbuf *b, __u32 v)
+{
+	wbuf_put(b, &v, sizeof(v));
+}
+
+static void wbuf_u64(struct wbuf *b, __u64 v)
+{
+	wbuf_put(b, &v, sizeof(v));
+}
+
+/* Bytes wbuf_str() takes for s. */
+static size_t str_size(const char *s)
+{
+	return sizeof(__u32) + (s ? strnlen(s, REC_STR_MAX) : 0);
+}
+
+static void wbuf_str(struct wbuf *b, const char *s)
+{
+	size_t n;
+
+	if (!s) {
+		wbuf_u32(b, REC_STR_NULL);
+		return;
+	}
+	n = strnlen(s, REC_STR_MAX);
+	wbuf_u32(b, n);
+	wbuf_put(b, s, n);
+}
+
+static int write_all(int fd, const unsigned char *p, size_t n)
+{
+	ssize_t done;
+
+	while (n) {
+		done = write(fd, p, n);
+		if (done < 0 && errno == EINTR)
+			continue;
+		if (done < 0)
+			return -errno;
+		p += done;
+		n -= done;
+	}
+	return 0;
+}
+
+/* One frame, compressed and checksummed, in one write. */
+static int write_frame(struct recorder *w, __u32 type, const struct wbuf *b)
+{
+	static const Bytef empty;
+	uLongf z_len = compressBound(b->len);
+	size_t need = sizeof(struct rec_frame) + z_len;
+	struct rec_frame fr = { .type = type, .raw_len = b->len };
+	unsigned char *z;
+
+	if (b->err)
+		return b->err;
+	if (need > w->z_cap) {
+		z = realloc(w->z, need);
+		if (!z)
+			return -ENOMEM;
+		w->z = z;
+		w->z_cap = need;
+	}
+	z = w->z + sizeof(fr);
+	if (compress2(z, &z_len, b->len ? b->p : &empty, b->len,
+		      REC_ZLEVEL) != Z_OK)
+		return -ENOMEM;
+	fr.z_len = z_len;
+	fr.crc = frame_crc(&fr, z);
+	memcpy(w->z, &fr, sizeof(fr));
+	return write_all(w->fd, w->z, sizeof(fr) + z_len);
+}
+
+/* Keeps the first error; a recorder in error writes nothing more. */
+static int stick(struct recorder *w, int err)
+{
+	if (err && !w->err)
+		w->err = err;
+	return w->err;
+}
+
+static void release(struct recorder *w, bool remove_partial)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->partial && remove_partial)
+		unlink(w->partial);
+	free(w->events.p);
+	free(w->meta.p);
+	free(w->z);
+	free(w->partial);
+	free(w->path);
+	free(w);
+}
+
+struct recorder *recorder__new(const char *path)
+{
+	struct recorder *w;
+	struct stat st;
+	int err;
+
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->fd = -1;
+	w->path = strdup(path);
+	if (!w->path)
+		goto err_release;
+	/* As outfile does: a FIFO or /dev/fd/N is written, not replaced. */
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			errno = EISDIR;
+			goto err_release;
+		}
+		w->fd = open(path, O_WRONLY | O_CLOEXEC);
+	} else if (asprintf(&w->partial, "%s" RECORDING_PARTIAL, path) >= 0) {
+		/* Never clobber another run's recording, live or left over. */
+		w->fd = open(w->partial,
+			     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	} else {
+		w->partial = NULL;
+	}
+	/* No file was created: a .partial that exists is someone else's. */
+	if (w->fd < 0) {
+		free(w->partial);
+		w->partial = NULL;
+		goto err_release;
+	}
+	/* Once for all: a full frame plus one record always fits. */
+	err = wbuf_reserve(&w->events,
+			   REC_EVENTS_FRAME + sizeof(struct ms_event));
+	if (err) {
+		errno = -err;
+		goto err_release;
+	}
+	return w;
+
+err_release:
+	err = errno;
+	release(w, true);
+	errno = err;
+	return NULL;
+}
+
+int recorder__start(struct recorder *w, const struct recording_info *info)
+{
+	struct rec_prelude pre = {
+		.version = RECORDING_VERSION,
+		.bom = REC_BOM,
+	};
+	struct wbuf *b = &w->meta;
+	int err;
+
+	memcpy(pre.magic, REC_MAGIC, REC_MAGIC_LEN);
+	err = write_all(w->fd, (const unsigned char *)&pre, sizeof(pre));
+	if (err)
+		return stick(w, err);
+	wbuf_reset(b);
+	wbuf_put(b, &layout, sizeof(layout));
+	wbuf_u64(b, info->wall_ns);
+	wbuf_u64(b, info->start_ns);
+	wbuf_u32(b, info->pid);
+	wbuf_u32(b, info->top);
+	wbuf_str(b, info->tool_version);
+	wbuf_str(b, info->command);
+	wbuf_str(b, info->mode);
+	return stick(w, write_frame(w, REC_FRAME_HEADER, b));
+}
+
+int recorder__flush(struct recorder *w)
+{
+	int err;
+
+	if (w->err || !w->events.len)
+		return w->err;
+	err = write_frame(w, REC_FRAME_EVENTS, &w->events);
+	w->events.len = 0;
+	return stick(w, err);
+}
+
+int recorder__add(struct recorder *w, const struct ms_event *e)
+{
+	size_t len;
+
+	if (w->err)
+		return w->err;
+	if (e->nr_frames > MS_MAX_STACK)
+		return -EINVAL;
+	len = ms_event_len(e);
+	memcpy(w->events.p + w->events.len, e, len);
+	w->events.len += len;
+	if (w->events.len >= REC_EVENTS_FRAME)
+		return recorder__flush(w);
+	return 0;
+}
+
+static int addr_cmp(const void *pa, const void *pb)
+{
+	__u64 a = *(const __u64 *)pa, b = *(const __u64 *)pb;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Every distinct address in the store's stacks, sorted. */
+static int stack_addrs(const struct store *st, __u64 **out, size_t *nr)
+{
+	__u32 nr_stacks = store__nr_stacks(st), i;
+	struct store_site site;
+	size_t n = 0, cap = 0, j, k;
+	__u64 *addrs = NULL, *p;
+	int err;
+
+	for (i = 0; i < nr_stacks; i++) {
+		err = store__site(st, i, &site);
+		if (err)
+			goto err_free;
+		if (!site.nr_frames)
+			continue;
+		if (n + site.nr_frames > cap) {
+			cap = (n + site.nr_frames) * 2;
+			p = realloc(addrs, cap * sizeof(*addrs));
+			if (!p) {
+				err = -ENOMEM;
+				goto err_free;
+			}
+			addrs = p;
+		}
+		memcpy(addrs + n, site.frames, site.nr_frames * sizeof(*addrs));
+		n += site.nr_frames;
+	}
+	if (n)
+		qsort(addrs, n, sizeof(*addrs), addr_cmp);
+	for (j = 0, k = 0; j < n; j++)
+		if (!k || addrs[k - 1] != addrs[j])
+			addrs[k++] = addrs[j];
+	if (k > REC_SYMBOLS_MAX) {
+		err = -E2BIG;
+		goto err_free;
+	}
+	*out = addrs;
+	*nr = k;
+	return 0;
+
+err_free:
+	free(addrs);
+	return err;
+}
+
+/* addr, object_offset, line and four strings */
+#define REC_SYMBOL_FIXED	(2 * sizeof(__u64) + sizeof(__u32))
+#define REC_SYMBOL_STRS		4
+
+/* The writer never needs to split an entry between frames. */
+_Static_assert(REC_SYMBOL_FIXED + REC_SYMBOL_STRS *
+	       (sizeof(__u32) + REC_STR_MAX) <= REC_FRAME_RAW_MAX,
+	       "a symbol entry must fit in one frame");
+
+static size_t symbol_size(const struct report_frame *fr)
+{
+	return REC_SYMBOL_FIXED + str_size(fr->function) +
+	       str_size(fr->file) + str_size(fr->object) +
+	       str_size(fr->build_id);
+}
+
+/* As many frames as REC_FRAME_RAW_MAX takes: a frame holds whole entries. */
+static int write_symbols(struct recorder *w, const struct store *st,
+			 report_resolve_fn resolve, void *ctx)
+{
+	struct wbuf *b = &w->meta;
+	struct report_frame fr;
+	size_t nr, i, bytes = 0, size;
+	__u64 *addrs;
+	int err;
+
+	err = stack_addrs(st, &addrs, &nr);
+	if (err)
+		return err;
+	wbuf_reset(b);
+	for (i = 0; i < nr && !err; i++) {
+		fr = (struct report_frame){ .addr = addrs[i] };
+		if (resolve)
+			resolve(ctx, addrs[i], &fr);
+		size = symbol_size(&fr);
+		bytes += size;
+		if (bytes > REC_SYMBOL_BYTES_MAX) {
+			err = -E2BIG;
+			break;
+		}
+		if (b->len + size > REC_FRAME_RAW_MAX) {
+			err = write_frame(w, REC_FRAME_SYMBOLS, b);
+			wbuf_reset(b);
+		}
+		wbuf_u64(b, addrs[i]);
+		wbuf_u64(b, fr.object_offset);
+		wbuf_u32(b, fr.line);
+		wbuf_str(b, fr.function);
+		wbuf_str(b, fr.file);
+		wbuf_str(b, fr.object);
+		wbuf_str(b, fr.build_id);
+	}
+	if (!err && b->len)
+		err = write_frame(w, REC_FRAME_SYMBOLS, b);
+	free(addrs);
+	return err;
+}
+
+static int write_trailer(struct recorder *w, const struct recording_end *end)
+{
+	struct wbuf *b = &w->meta;
+	const struct report_probe *p;
+	size_t i;
+
+	if (end->nr_probes > REC_PROBES_MAX)
+		return -E2BIG;
+	wbuf_reset(b);
+	wbuf_put(b, &end->kernel, sizeof(end->kernel));
+	wbuf_u64(b, end->end_ns);
+	wbuf_u64(b, end->consumer_drops);
+	wbuf_u32(b, end->exited);
+	wbuf_u32(b, end->exit_status);
+	wbuf_u32(b, end->nr_probes);
+	for (i = 0; i < end->nr_probes; i++) {
+		p = &end->probes[i];
+		wbuf_u64(b, p->offset);
+		wbuf_u64(b, p->func_offset);
+		wbuf_u32(b, (p->is_return ? REC_PROBE_RETURN : 0) |
+			    (p->emulated ? REC_PROBE_EMULATED : 0));
+		wbuf_str(b, p->object);
+		wbuf_str(b, p->symbol);
+	}
+	return write_frame(w, REC_FRAME_TRAILER, b);
+}
+
+int recorder__finish(struct recorder *w, const struct store *st,
+		     report_resolve_fn resolve, void *resolve_ctx,
+		     const struct recording_end *end)
+{
+	int err = recorder__flush(w);
+
+	if (!err)
+		err = write_symbols(w, st, resolve, resolve_ctx);
+	if (!err)
+		err = write_trailer(w, end);
+	/* In place (a FIFO, a device) there is nothing to sync or rename. */
+	if (!err && w->partial && fsync(w->fd))
+		err = -errno;
+	if (close(w->fd) && !err)
+		err = -errno;
+	w->fd = -1;
+	if (!err && w->partial && rename(w->partial, w->path))
+		err = -errno;
+	release(w, err != 0);
+	return err;
+}
+
+void recorder__free(struct recorder *w)
+{
+	if (w)
+		release(w, true);
+}
+
+/* Reading ------------------------------------------------------------------ */
+
+/*
+ * A frame's payload being parsed. Its strings are copied, NUL-terminated,
+ * into strs: each takes 4 + n bytes in the payload and n + 1 in the copy,
+ * so a block the size of the payload always holds them all.
+ */
+struct rbuf {
+	const unsigned char *p;
+	size_t len;
+	size_t off;
+	char *strs;
+	size_t strs_used;
+};
+
+/* String blocks, freed with the recording: the report borrows them. */
+struct block {
+	struct block *next;
+	max_align_t data[];
+};
+
+struct recording {
+	FILE *f;
+	__u64 off;		/* bytes read so far */
+	__u64 frame_off;	/* where the frame being read began */
+
+	unsigned char *z;	/* the frame as read, and decompressed */
+	size_t z_cap;
+	unsigned char *raw;
+	size_t raw_cap;
+	__u32 type;
+	__u32 raw_len;
+
+	struct block *blocks;
+	struct recording_info info;
+	bool have_header;
+	struct recording_end end;
+	bool have_end;
+	struct report_frame *syms;
+	size_t nr_syms;
+	size_t cap_syms;
+	size_t sym_bytes;
+
+	struct recording_damage damage;
+	char damage_what[96];
+	char error[192];
+};
+
+static bool get(struct rbuf *c, void *out, size_t n)
+{
+	if (n > c->len - c->off)
+		return false;
+	memcpy(out, c->p + c->off, n);
+	c->off += n;
+	return true;
+}
+
+static bool get_u32(struct rbuf *c, __u32 *v)
+{
+	return get(c, v, sizeof(*v));
+}
+
+static bool get_u64(struct rbuf *c, __u64 *v)
+{
+	return get(c, v, sizeof(*v));
+}
+
+static bool get_str(struct rbuf *c, const char **out)
+{
+	__u32 n;
+
+	if (!get_u32(c, &n))
+		return false;
+	if (n == REC_STR_NULL) {
+		*out = NULL;
+		return true;
+	}
+	if (n > REC_STR_MAX || n > c->len - c->off)
+		return false;
+	memcpy(c->strs + c->strs_used, c->p + c->off, n);
+	c->strs[c->strs_used + n] = '\0';
+	*out = c->strs + c->strs_used;
+	c->strs_used += n + 1;
+	c->off += n;
+	return true;
+}
+
+static void rbuf_init(struct recording *r, struct rbuf *c)
+{
+	*c = (struct rbuf){ .p = r->raw, .len = r->raw_len };
+}
+
+/*
+ * Gives the cursor a block for the frame's strings, and *extra, when
+ * asked for, extra bytes in the same block aligned for any type.
+ */
+static int rbuf_strings(struct recording *r, struct rbuf *c, size_t extra,
+			void **extra_out)
+{
+	const size_t align = _Alignof(max_align_t);
+	size_t at = (r->raw_len + 1 + align - 1) & ~(align - 1);
+	struct block *b = malloc(sizeof(*b) + at + extra);
+
+	if (!b)
+		return -ENOMEM;
+	b->next = r->blocks;
+	r->blocks = b;
+	c->strs = (char *)b->data;
+	c->strs_used = 0;
+	if (extra_out)
+		*extra_out = (char *)b->data + at;
+	return 0;
+}
+
+/* Drops the block of a frame that did not parse. */
+static void rbuf_drop(struct recording *r)
+{
+	struct block *b = r->blocks;
+
+	r->blocks = b->next;
+	free(b);
+}
+
+struct recording *recording__new(FILE *f)
+{
+	struct recording *r;
+
+	if (!f) {
+		errno = EINVAL;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->f = f;
+	return r;
+}
+
+void recording__free(struct recording *r)
+{
+	struct block *b, *next;
+
+	if (!r)
+		return;
+	for (b = r->blocks; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	fclose(r->f);
+	free(r->syms);
+	free(r->z);
+	free(r->raw);
+	free(r);
+}
+
+const char *recording__error(const struct recording *r)
+{
+	return r->error;
+}
+
+const struct recording_info *recording__info(const struct recording *r)
+{
+	return &r->info;
+}
+
+const struct recording_damage *recording__damage(const struct recording *r)
+{
+	return &r->damage;
+}
+
+const struct recording_end *recording__end(const struct recording *r)
+{
+	return r->have_end ? &r->end : NULL;
+}
+
+static int damaged(struct recording *r, __u64 offset, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Notes the damage; always -EBADMSG. */
+static int damaged(struct recording *r, __u64 offset, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->damage_what, sizeof(r->damage_what), fmt, ap);
+	va_end(ap);
+	r->damage.offset = offset;
+	r->damage.what = r->damage_what;
+	return -EBADMSG;
+}
+
+/* n bytes, or fewer at the end of the file: how many, or -errno. */
+static ssize_t read_bytes(struct recording *r, void *buf, size_t n)
+{
+	size_t got;
+
+	errno = 0;
+	got = fread(buf, 1, n, r->f);
+	r->off += got;
+	if (got < n && ferror(r->f))
+		return errno ? -errno : -EIO;
+	return got;
+}
+
+static int grow(unsigned char **buf, size_t *cap, size_t n)
+{
+	unsigned char *p;
+
+	if (n <= *cap)
+		return 0;
+	p = realloc(*buf, n);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+/*
+ * The next frame, checked and decompressed into r->raw. 0, 1 at a clean
+ * end of file, -EBADMSG (damaged) or -errno.
+ */
+static int next_frame(struct recording *r)
+{
+	struct rec_frame fr;
+	uLongf raw_len;
+	ssize_t got;
+	int err;
+
+	r->frame_off = r->off;
+	got = read_bytes(r, &fr, sizeof(fr));
+	if (got < 0)
+		return got;
+	if (!got)
+		return 1;
+	if (got < (ssize_t)sizeof(fr))
+		return damaged(r, r->frame_off,
+			       "the file ends inside a frame header (cut short)");
+	if (!fr.type || fr.type >= REC_FRAME__COUNT)
+		return damaged(r, r->frame_off, "unknown frame type %u",
+			       fr.type);
+	if (fr.raw_len > REC_FRAME_RAW_MAX)
+		return damaged(r, r->frame_off,
+			       "a frame of %u bytes, over the limit of %u",
+			       fr.raw_len, REC_FRAME_RAW_MAX);
+	if (fr.z_len > compressBound(fr.raw_len))
+		return damaged(r, r->frame_off,
+			       "%u compressed bytes cannot hold %u bytes",
+			       fr.z_len, fr.raw_len);
+	/* + 1: an empty frame still gets a buffer to point at */
+	err = grow(&r->z, &r->z_cap, fr.z_len + 1);
+	if (!err)
+		err = grow(&r->raw, &r->raw_cap, fr.raw_len + 1);
+	if (err)
+		return err;
+	got = read_bytes(r, r->z, fr.z_len);
+	if (got < 0)
+		return got;
+	if (got < fr.z_len)
+		return damaged(r, r->frame_off,
+			       "the file ends inside a frame (cut short)");
+	if (frame_crc(&fr, r->z) != fr.crc)
+		return damaged(r, r->frame_off, "frame checksum mismatch");
+	raw_len = fr.raw_len;
+	if (uncompress(r->raw, &raw_len, r->z, fr.z_len) != Z_OK ||
+	    raw_len != fr.raw_len)
+		return damaged(r, r->frame_off, "a frame does not decompress");
+	r->type = fr.type;
+	r->raw_len = fr.raw_len;
+	return 0;
+}
+
+/*
+ * The report prints the mode as it is: a file may only name one, in
+ * lowercase letters, so it cannot put control characters on a terminal.
+ */
+static bool mode_valid(const char *mode)
+{
+	const char *p;
+
+	if (!mode || !*mode)
+		return false;
+	for (p = mode; *p; p++)
+		if (*p < 'a' || *p > 'z')
+			return false;
+	return true;
+}
+
+static int parse_header(struct recording *r)
+{
+	struct recording_info *in = &r->info;
+	struct rec_layout l;
+	__u32 pid;
+	struct rbuf c;
+	int err;
+
+	rbuf_init(r, &c);
+	err = rbuf_strings(r, &c, 0, NULL);
+	if (err)
+		return err;
+	if (!get(&c, &l, sizeof(l)) || !get_u64(&c, &in->wall_ns) ||
+	    !get_u64(&c, &in->start_ns) || !get_u32(&c, &pid) ||
+	    !get_u32(&c, &in->top) || !get_str(&c, &in->tool_version) ||
+	    !get_str(&c, &in->command) || !get_str(&c, &in->mode) ||
+	    c.off != c.len || !mode_valid(in->mode)) {
+		*in = (struct recording_info){};
+		rbuf_drop(r);
+		return damaged(r, r->frame_off, "malformed header");
+	}
+	in->pid = pid;
+	if (memcmp(&l, &layout, sizeof(l))) {
+		snprintf(r->error, sizeof(r->error),
+			 "made by memscope-bpf %s with another record layout: read it with that version",
+			 in->tool_version ? in->tool_version : "(unknown)");
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+static int read_prelude(struct recording *r)
+{
+	struct rec_prelude pre;
+	ssize_t got;
+
+	got = read_bytes(r, &pre, sizeof(pre));
+	if (got < 0)
+		return got;
+	/* The start of the magic alone is a recording cut short. */
+	if (!got || memcmp(pre.magic, REC_MAGIC,
+			   got < (ssize_t)REC_MAGIC_LEN ?
+			   (size_t)got : REC_MAGIC_LEN)) {
+		snprintf(r->error, sizeof(r->error),
+			 "not a memscope-bpf recording%s",
+			 got ? "" : " (empty file)");
+		return -EINVAL;
+	}
+	if (got < (ssize_t)sizeof(pre))
+		return damaged(r, got,
+			       "the file ends inside the prelude (cut short)");
+	if (pre.bom != REC_BOM) {
+		if (pre.bom != __builtin_bswap32(REC_BOM))
+			return damaged(r, offsetof(struct rec_prelude, bom),
+				       "bad byte-order mark");
+		snprintf(r->error, sizeof(r->error),
+			 "made on a machine of the other byte order");
+		return -EPROTONOSUPPORT;
+	}
+	if (pre.version != RECORDING_VERSION) {
+		snprintf(r->error, sizeof(r->error),
+			 "format version %u, and this memscope-bpf reads version %u%s",
+			 pre.version, RECORDING_VERSION,
+			 pre.version > RECORDING_VERSION ?
+			 ": use a newer memscope-bpf" : "");
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
+}
+
+int recording__read_header(struct recording *r)
+{
+	int err;
+
+	err = read_prelude(r);
+	if (!err) {
+		err = next_frame(r);
+		if (err == 1)
+			err = damaged(r, r->off,
+				      "the file ends before the header (cut short)");
+		else if (!err && r->type != REC_FRAME_HEADER)
+			err = damaged(r, r->frame_off,
+				      "the first frame is not the header");
+	}
+	if (!err)
+		err = parse_header(r);
+	if (err == -EBADMSG)
+		snprintf(r->error, sizeof(r->error),
+			 "damaged at byte %llu, in its header: %s",
+			 (unsigned long long)r->damage.offset, r->damage.what);
+	else if (err && !r->error[0])
+		snprintf(r->error, sizeof(r->error), "%s", strerror(-err));
+	r->have_header = !err;
+	return err;
+}
+
+/* Every record of the frame fits it, checked before any is delivered. */
+static int check_events(struct recording *r, size_t *nr)
+{
+	const struct ms_event *e;
+	size_t off = 0, n = 0;
+
+	while (off < r->raw_len) {
+		e = (const struct ms_event *)(r->raw + off);
+		if (r->raw_len - off < MS_EVENT_HDR_SIZE ||
+		    e->nr_frames > MS_MAX_STACK ||
+		    r->raw_len - off < ms_event_len(e))
+			return damaged(r, r->frame_off,
+				       "malformed record %zu of a frame", n);
+		off += ms_event_len(e);
+		n++;
+	}
+	*nr = n;
+	return 0;
+}
+
+/*
+ * Records are delivered from the frame buffer: every record is a multiple
+ * of 8 bytes long, so each one is as aligned as the buffer.
+ */
+static int replay_events(struct recording *r, recording_event_fn fn,
+			 void *ctx)
+{
+	const struct ms_event *e;
+	size_t off, nr = 0, i;
+	int err;
+
+	err = check_events(r, &nr);
+	for (i = 0, off = 0; !err && i < nr; i++) {
+		e = (const struct ms_event *)(r->raw + off);
+		err = fn(ctx, e);
+		off += ms_event_len(e);
+		r->damage.records++;
+	}
+	return err;
+}
+
+static int parse_symbols(struct recording *r)
+{
+	struct report_frame fr, *p;
+	size_t kept = r->nr_syms;
+	__u32 line;
+	struct rbuf c;
+	int err;
+
+	if (r->raw_len > REC_SYMBOL_BYTES_MAX - r->sym_bytes)
+		return damaged(r, r->frame_off,
+			       "symbols over the limit of %u bytes",
+			       REC_SYMBOL_BYTES_MAX);
+	rbuf_init(r, &c);
+	err = rbuf_strings(r, &c, 0, NULL);
+	if (err)
+		return err;
+	while (c.off < c.len) {
+		fr = (struct report_frame){};
+		if (!get_u64(&c, &fr.addr) || !get_u64(&c, &fr.object_offset) ||
+		    !get_u32(&c, &line) || !get_str(&c, &fr.function) ||
+		    !get_str(&c, &fr.file) || !get_str(&c, &fr.object) ||
+		    !get_str(&c, &fr.build_id)) {
+			err = damaged(r, r->frame_off, "malformed symbols");
+			break;
+		}
+		fr.line = (int)line;
+		if (r->nr_syms >= REC_SYMBOLS_MAX) {
+			err = damaged(r, r->frame_off,
+				      "over %u symbols", REC_SYMBOLS_MAX);
+			break;
+		}
+		if (r->nr_syms == r->cap_syms) {
+			size_t cap = r->cap_syms ? r->cap_syms * 2 : 256;
+
+			p = realloc(r->syms, cap * sizeof(*p));
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			r->syms = p;
+			r->cap_syms = cap;
+		}
+		r->syms[r->nr_syms++] = fr;
+	}
+	if (err) {
+		/* Nothing of a frame that did not parse. */
+		r->nr_syms = kept;
+		rbuf_drop(r);
+		return err;
+	}
+	r->sym_bytes += r->raw_len;
+	return 0;
+}
+
+static int parse_trailer(struct recording *r)
+{
+	struct recording_end *end = &r->end;
+	struct report_probe *probes = NULL;
+	__u32 exited, status, nr, flags, i;
+	void *room;
+	struct rbuf c;
+	int err;
+
+	rbuf_init(r, &c);
+	if (!get(&c, &end->kernel, sizeof(end->kernel)) ||
+	    !get_u64(&c, &end->end_ns) || !get_u64(&c, &end->consumer_drops) ||
+	    !get_u32(&c, &exited) || !get_u32(&c, &status) ||
+	    !get_u32(&c, &nr) || nr > REC_PROBES_MAX)
+		return damaged(r, r->frame_off, "malformed trailer");
+	/* The probe array shares the strings' block. */
+	err = rbuf_strings(r, &c, nr * sizeof(*probes), &room);
+	if (err)
+		return err;
+	probes = room;
+	for (i = 0; i < nr; i++) {
+		struct report_probe *p = &probes[i];
+
+		*p = (struct report_probe){};
+		if (!get_u64(&c, &p->offset) || !get_u64(&c, &p->func_offset) ||
+		    !get_u32(&c, &flags) || !get_str(&c, &p->object) ||
+		    !get_str(&c, &p->symbol))
+			break;
+		p->is_return = flags & REC_PROBE_RETURN;
+		p->emulated = flags & REC_PROBE_EMULATED;
+	}
+	if (i < nr || c.off != c.len) {
+		rbuf_drop(r);
+		return damaged(r, r->frame_off, "malformed trailer");
+	}
+	end->exited = exited;
+	end->exit_status = (int)status;
+	end->probes = nr ? probes : NULL;
+	end->nr_probes = nr;
+	r->have_end = true;
+	return 0;
+}
+
+static int sym_cmp(const void *pa, const void *pb)
+{
+	const struct report_frame *a = pa, *b = pb;
+
+	return a->addr < b->addr ? -1 : a->addr > b->addr;
+}
+
+/*
+ * Sorted for recording__resolve. The writer lists an address once; of one
+ * listed twice, one entry is kept.
+ */
+static void index_symbols(struct recording *r)
+{
+	size_t i, k;
+
+	if (!r->nr_syms)
+		return;
+	qsort(r->syms, r->nr_syms, sizeof(*r->syms), sym_cmp);
+	for (i = 1, k = 1; i < r->nr_syms; i++)
+		if (r->syms[i].addr != r->syms[k - 1].addr)
+			r->syms[k++] = r->syms[i];
+	r->nr_syms = k;
+}
+
+static int replay_frame(struct recording *r, recording_event_fn fn,
+			void *ctx)
+{
+	if (r->have_end)
+		return damaged(r, r->frame_off, "data after the trailer");
+	switch (r->type) {
+	case REC_FRAME_EVENTS:
+		return replay_events(r, fn, ctx);
+	case REC_FRAME_SYMBOLS:
+		return parse_symbols(r);
+	case REC_FRAME_TRAILER:
+		return parse_trailer(r);
+	default:
+		return damaged(r, r->frame_off, "a second header");
+	}
+}
+
+int recording__replay(struct recording *r, recording_event_fn fn, void *ctx)
+{
+	int err;
+
+	if (!r->have_header)
+		return -EINVAL;
+	for (;;) {
+		err = next_frame(r);
+		if (err == 1) {
+			err = r->have_end ? 0 :
+			      damaged(r, r->off,
+				      "no trailer (cut short: was the tool killed?)");
+			break;
+		}
+		if (!err)
+			err = replay_frame(r, fn, ctx);
+		if (err)
+			break;
+	}
+	index_symbols(r);
+	return err;
+}
+
+void recording__resolve(void *ctx, __u64 addr, struct report_frame *out)
+{
+	const struct recording *r = ctx;
+	const struct report_frame key = { .addr = addr }, *fr = NULL;
+
+	if (r->nr_syms)
+		fr = bsearch(&key, r->syms, r->nr_syms, sizeof(key), sym_cmp);
+	*out = fr ? *fr : key;
+}

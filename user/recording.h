@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Recordings (.msr): the event stream of one trace, and what is needed to
+ * report on it again after the target is gone.
+ *
+ * A file is a prelude (magic, format version, byte-order mark), then
+ * frames. Each frame is a type, its raw and compressed lengths and a CRC32
+ * of all of that and the zlib-compressed payload, so damage is found, and
+ * everything before it kept, frame by frame:
+ *
+ *   HEADER   once, first: tool version, pid, command, mode, start times
+ *   EVENTS   raw struct ms_event records, each ms_event_len() bytes
+ *   SYMBOLS  the resolved frame of every address in the store's stacks
+ *   TRAILER  once, last: kernel counters, probes, how the target ended
+ *
+ * The writer appends to FILE.partial and renames it to FILE only once the
+ * trailer is on disk: the destination never holds half a recording, while
+ * a tool that is killed leaves FILE.partial, a valid recording up to its
+ * last frame, which the reader reports as cut short.
+ */
+#ifndef MEMSCOPE_RECORDING_H
+#define MEMSCOPE_RECORDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "events.h"
+#include "report.h"
+#include "store.h"
+
+#define RECORDING_VERSION	1
+#define RECORDING_PARTIAL	".partial"
+
+/* The caller flushes at least this often: what a killed tool can lose. */
+#define RECORDING_FLUSH_NS	100000000ULL
+
+/*
+ * Limits on every length in a file. The writer stays inside them; the
+ * reader calls a file outside them damaged rather than allocate for it.
+ */
+/* Payload bytes of one frame. */
+#define REC_FRAME_RAW_MAX	(4u << 20)
+/* An events frame is written once it holds this much. */
+#define REC_EVENTS_FRAME	(256u << 10)
+/* A name, path or command line; longer ones are cut when recording. */
+#define REC_STR_MAX		(512u << 10)
+/* Distinct addresses with a symbol, and the bytes of all their entries. */
+#define REC_SYMBOLS_MAX		(1u << 22)
+#define REC_SYMBOL_BYTES_MAX	(256u << 20)
+#define REC_PROBES_MAX		65536
+
+/* What the header says; strings may be NULL where noted. */
+struct recording_info {
+	const char *tool_version;
+	int pid;
+	const char *command;	/* NULL: attached with -p */
+	const char *mode;	/* "default" or "alloc" */
+	__u32 top;		/* the live run's --top, the replay's default */
+	__u64 wall_ns;		/* CLOCK_REALTIME when tracing began */
+	__u64 start_ns;		/* CLOCK_MONOTONIC when tracing began */
+};
+
+/* What the trailer says: everything known only once tracing stopped. */
+struct recording_end {
+	struct ms_counters kernel;
+	__u64 end_ns;		/* CLOCK_MONOTONIC when tracing stopped */
+	__u64 consumer_drops;
+	bool exited;
+	int exit_status;
+	const struct report_probe *probes;
+	size_t nr_probes;
+};
+
+/* Writing. */
+struct recorder;
+
+/*
+ * Creates PATH.partial (EEXIST: another recording in progress, or one a
+ * killed run left). A PATH that exists and is not a regular file (a FIFO,
+ * /dev/fd/N) is written in place instead. NULL with errno set.
+ */
+struct recorder *recorder__new(const char *path);
+/* Writes the prelude and the header. 0 or -errno. */
+int recorder__start(struct recorder *w, const struct recording_info *info);
+/*
+ * Appends one record, writing a frame when it is full. Errors stick: the
+ * first one is returned from here on, and from recorder__finish.
+ */
+int recorder__add(struct recorder *w, const struct ms_event *e);
+/* Writes the records added since the last frame, if any. 0 or -errno. */
+int recorder__flush(struct recorder *w);
+/*
+ * Writes the last records, the symbols of every address in st's stacks
+ * (through resolve, while it can still resolve them) and the trailer,
+ * then syncs and renames. 0 or -errno; frees w either way, and on error
+ * removes PATH.partial.
+ */
+int recorder__finish(struct recorder *w, const struct store *st,
+		     report_resolve_fn resolve, void *resolve_ctx,
+		     const struct recording_end *end);
+/* Abandons an unfinished recording: PATH.partial is removed. */
+void recorder__free(struct recorder *w);
+
+/* Reading. */
+struct recording;
+
+typedef int (*recording_event_fn)(void *ctx, const struct ms_event *e);
+
+/* Where the damage is, and how much was read before it. */
+struct recording_damage {
+	__u64 offset;		/* byte of the file where it begins */
+	__u64 records;		/* records delivered before it */
+	const char *what;
+};
+
+/*
+ * Reads from f, which it owns from then on (free closes it). NULL with
+ * errno set, f still the caller's.
+ */
+struct recording *recording__new(FILE *f);
+void recording__free(struct recording *r);
+
+/*
+ * Reads the prelude and the header. 0, or -EINVAL (not a recording),
+ * -EPROTONOSUPPORT (another format version or record layout), -EBADMSG
+ * (damaged or cut before the header ends), -errno; recording__error()
+ * says what, in one line.
+ */
+int recording__read_header(struct recording *r);
+const char *recording__error(const struct recording *r);
+const struct recording_info *recording__info(const struct recording *r);
+
+/*
+ * Delivers the records of every frame, in order, and keeps the symbols
+ * and the trailer. A frame's records are delivered only once the whole
+ * frame checked out. 0 when the file is whole; -EBADMSG when it is
+ * damaged or cut short (recording__damage() says where, and everything
+ * before it was delivered); a callback's non-zero return, or -errno.
+ */
+int recording__replay(struct recording *r, recording_event_fn fn, void *ctx);
+const struct recording_damage *recording__damage(const struct recording *r);
+
+/* The trailer; NULL when the file has none. */
+const struct recording_end *recording__end(const struct recording *r);
+
+/*
+ * A report_resolve_fn (ctx: the recording) answering from the recorded
+ * symbols; an address without one resolves to nothing but itself.
+ */
+void recording__resolve(void *ctx, __u64 addr, struct report_frame *out);
+
+#endif /* MEMSCOPE_RECORDING_H */
