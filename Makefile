@@ -42,6 +42,16 @@ LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS))
 
+# The dashboard (viz/) becomes a generated C source, linked into both.
+VIZ_SRCS := $(wildcard viz/*)
+VIZ_C := $(OUTPUT)/viz_embed.c
+VIZ_H := $(OUTPUT)/viz_embed.h
+LIB_OBJS += $(OUTPUT)/obj/viz_embed.o
+SAN_OBJS += $(OUTPUT)/asan/viz_embed.o
+HTML_GEN := $(OUTPUT)/html/gen-report
+
+PPROF_GEN := $(OUTPUT)/pprof/gen
+
 TOOL := $(OUTPUT)/memscope-bpf
 SAN_TOOL := $(OUTPUT)/asan/memscope-bpf
 
@@ -49,10 +59,11 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 TARGET_SRCS := $(wildcard tests/targets/*.c)
 TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS))
+EXAMPLE_BINS := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
-.PHONY: all deps test unit integration demo bench install clean
+.PHONY: all deps test unit integration fuzz demo bench install clean
 
 all: $(TOOL)
 
@@ -84,6 +95,24 @@ $(OUTPUT)/asan/%.o: user/%.c $(SKELS) | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
 
+$(VIZ_C) $(VIZ_H) &: scripts/embed-viz.py $(VIZ_SRCS) | $(DEPS_STAMP)
+	$(call msg,EMBED,$(VIZ_C))
+	$(Q)mkdir -p $(OUTPUT)
+	$(Q)./scripts/embed-viz.py viz $(VIZ_C) $(VIZ_H)
+
+$(OUTPUT)/obj/viz_embed.o: $(VIZ_C)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/asan/viz_embed.o: $(VIZ_C)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+# The one user of the generated header: it must exist before compiling.
+$(OUTPUT)/obj/report_html.o $(OUTPUT)/asan/report_html.o: $(VIZ_H)
+
 $(OUTPUT)/libmemscope.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -107,8 +136,22 @@ $(OUTPUT)/unit/%: tests/unit/%.c $(OUTPUT)/asan/libmemscope.a
 	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itests/unit $< \
 		$(OUTPUT)/asan/libmemscope.a -lcriterion $(LIBS) -o $@
 
+# Writes dashboards from synthetic stores, for tests/html/.
+$(HTML_GEN): tests/html/gen_report.c $(OUTPUT)/asan/libmemscope.a
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) $< $(OUTPUT)/asan/libmemscope.a \
+		$(LIBS) -o $@
+
+# Writes the exports of a synthetic trace, for tests/pprof/.
+$(PPROF_GEN): tests/pprof/gen.c $(OUTPUT)/asan/libmemscope.a
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) $< $(OUTPUT)/asan/libmemscope.a \
+		$(LIBS) -o $@
+
 # Targets keep frame pointers: tests assert on their stacks.
-$(OUTPUT)/targets/%: tests/targets/%.c tests/targets/target.h | $(DEPS_STAMP)
+$(OUTPUT)/targets/%: tests/targets/%.c tests/targets/target.h include/memscope.h | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -fno-inline -pthread \
@@ -122,16 +165,72 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard test
 unit: $(UNIT_BINS) $(FIXTURES)
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
-integration: $(TOOL) $(SAN_TOOL) $(TARGETS)
+integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS)
 	$(Q)MEMSCOPE=$(abspath $(SAN_TOOL)) TARGETS=$(abspath $(OUTPUT)/targets) \
 		./tests/integration/run.sh
 
-test: unit integration
+test: unit fuzz integration
+
+# The recording reader under libFuzzer. The gcc-built library cannot link
+# with clang's sanitizer runtime, so clang builds the library's sources
+# again into an archive, and the link takes what a replay runs through.
+# Each object waits for its gcc twin, whose rule makes any generated
+# header it needs.
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra $(INCLUDES) \
+	-DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE \
+	-fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_TIME ?= 20
+
+$(FUZZ_DIR)/obj/%.o: user/%.c | $(OUTPUT)/obj/%.o
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/libmemscope.a: $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_recording: tests/fuzz/fuzz_recording.c $(FUZZ_DIR)/libmemscope.a
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+# Seeds come from the writer itself, so they follow the format.
+$(FUZZ_DIR)/gen_seeds: tests/fuzz/gen_seeds.c $(OUTPUT)/libmemscope.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(OUTPUT)/libmemscope.a $(LIBS) -o $@
+
+$(FUZZ_DIR)/seeds.stamp: $(FUZZ_DIR)/gen_seeds
+	$(call msg,GEN,$(FUZZ_DIR)/seeds)
+	$(Q)rm -rf $(FUZZ_DIR)/seeds && mkdir -p $(FUZZ_DIR)/seeds
+	$(Q)$< $(FUZZ_DIR)/seeds && touch $@
+
+fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp
+	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds \
+		$(FUZZ_DIR)/work $(FUZZ_TIME)
+
+# The dashboard in headless Chromium; keeps .output/html/dashboard.png.
+.PHONY: html-test
+html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS)
+	$(Q)GEN=$(abspath $(HTML_GEN)) OUT=$(abspath $(OUTPUT)/html) \
+		MEMSCOPE=$(abspath $(SAN_TOOL)) \
+		TARGETS=$(abspath $(OUTPUT)/targets) ./tests/html/run.py
+test: html-test
+
+# The pprof and folded exports read by `go tool pprof` (golang-go).
+.PHONY: pprof-test
+pprof-test: $(PPROF_GEN) $(SAN_TOOL) $(TARGETS)
+	$(Q)GEN=$(abspath $(PPROF_GEN)) MEMSCOPE=$(abspath $(SAN_TOOL)) \
+		TARGETS=$(abspath $(OUTPUT)/targets) ./tests/pprof/check.sh
+test: pprof-test
 
 demo: $(TOOL) $(TARGETS)
 	$(Q)./scripts/demo.sh $(TOOL) $(OUTPUT)/targets
 
-bench: $(TOOL)
+bench: $(TOOL) $(OUTPUT)/bench/usdt-cost
 	$(Q)$(MAKE) -s -C bench OUTPUT=$(abspath $(OUTPUT))/bench TOOL=$(abspath $(TOOL))
 
 install: $(TOOL)
@@ -142,6 +241,46 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/obj/*.d $(OUTPUT)/asan/*.d $(OUTPUT)/unit/*.d)
+-include $(wildcard $(FUZZ_DIR)/obj/*.d $(FUZZ_DIR)/*.d)
+-include $(wildcard $(OUTPUT)/html/*.d)
+-include $(wildcard $(OUTPUT)/pprof/*.d)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
+
+# The USDT probe library, the instrumented examples and the probe-cost
+# bench (include/memscope.h). libmemscope-usdt carries the probes as C
+# functions for other languages; its object is PIC so the archive can go
+# into shared objects too, and it exports only the memscope_* API.
+USDT_LIB_CFLAGS := -g -O2 -fPIC -fvisibility=hidden -std=c11 -pedantic \
+	-Wall -Wextra -Werror -Iinclude
+USDT_LIBS := $(OUTPUT)/libmemscope-usdt.so $(OUTPUT)/libmemscope-usdt.a
+# Examples keep frame pointers: the stacks in their reports are the point.
+EXAMPLE_CFLAGS := -g -O1 -fno-omit-frame-pointer -pthread -std=gnu11 \
+	-Wall -Wextra -Werror -Iinclude
+
+all: $(USDT_LIBS)
+
+$(OUTPUT)/usdt/memscope_usdt.o: lib/memscope_usdt.c include/memscope.h | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USDT_LIB_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/libmemscope-usdt.so: $(OUTPUT)/usdt/memscope_usdt.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libmemscope-usdt.so -Wl,-z,relro,-z,now \
+		$^ -o $@
+
+$(OUTPUT)/libmemscope-usdt.a: $(OUTPUT)/usdt/memscope_usdt.o
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUTPUT)/examples/%: examples/%.c $(wildcard examples/*.h) include/memscope.h | $(DEPS_STAMP)
+	$(call msg,CC-EX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(EXAMPLE_CFLAGS) $< -o $@
+
+$(OUTPUT)/bench/usdt-cost: bench/usdt-cost.c include/memscope.h | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -std=gnu11 -Wall -Wextra -Werror -Iinclude $< -o $@

@@ -225,6 +225,25 @@ static inline int memscope_any_enabled_(void)
  */
 #define MEMSCOPE_ACTIVE()	__builtin_expect(memscope_any_enabled_(), 0)
 
+/* Bytes of a declared string the tracer keeps (MS_STR_MAX, bpf/events.h). */
+#define MEMSCOPE_STR_MAX	64
+
+/*
+ * The tracer copies strings from inside the probe, where a page never
+ * touched cannot be faulted in: a literal on a cold .rodata page would
+ * arrive empty. Reading it here first, only while traced, makes it
+ * resident.
+ */
+static inline const char *memscope_warm_(const char *s)
+{
+	const volatile char *p = s;
+	size_t i;
+
+	for (i = 0; p && i < MEMSCOPE_STR_MAX && p[i]; i++)
+		;
+	return s;
+}
+
 /*
  * Each argument goes through a local of the probe's type: a wrong type is
  * a compile error, and every site's note describes its arguments the same
@@ -236,8 +255,8 @@ static inline int memscope_any_enabled_(void)
 		if (MEMSCOPE_ENABLED(track)) {				\
 			const void *memscope_p_ = (ptr);		\
 			size_t memscope_n_ = (size);			\
-			const char *memscope_s_ = (name);		\
-			const char *memscope_t_ = (type);		\
+			const char *memscope_s_ = memscope_warm_(name);	\
+			const char *memscope_t_ = memscope_warm_(type);	\
 			int memscope_k_ = (kind);			\
 			MEMSCOPE_PROBE5_(track, memscope_p_,		\
 					 memscope_n_, memscope_s_,	\
@@ -258,8 +277,8 @@ static inline int memscope_any_enabled_(void)
 		if (MEMSCOPE_ENABLED(share)) {				\
 			const void *memscope_h_ = (handle_addr);	\
 			const void *memscope_p_ = (heap_ptr);		\
-			const char *memscope_s_ = (name);		\
-			const char *memscope_t_ = (type);		\
+			const char *memscope_s_ = memscope_warm_(name);	\
+			const char *memscope_t_ = memscope_warm_(type);	\
 			MEMSCOPE_PROBE4_(share, memscope_h_,		\
 					 memscope_p_, memscope_s_,	\
 					 memscope_t_);			\
@@ -279,7 +298,7 @@ static inline int memscope_any_enabled_(void)
 		if (MEMSCOPE_ENABLED(task_create)) {			\
 			uint64_t memscope_i_ = (id);			\
 			uint64_t memscope_q_ = (parent);		\
-			const char *memscope_s_ = (name);		\
+			const char *memscope_s_ = memscope_warm_(name);	\
 			MEMSCOPE_PROBE3_(task_create, memscope_i_,	\
 					 memscope_q_, memscope_s_);	\
 		}							\
@@ -314,7 +333,7 @@ static inline int memscope_any_enabled_(void)
 		if (MEMSCOPE_ENABLED(passport_create)) {		\
 			const void *memscope_p_ = (ptr);		\
 			size_t memscope_n_ = (size);			\
-			const char *memscope_s_ = (name);		\
+			const char *memscope_s_ = memscope_warm_(name);	\
 			MEMSCOPE_PROBE3_(passport_create, memscope_p_,	\
 					 memscope_n_, memscope_s_);	\
 		}							\
@@ -324,7 +343,7 @@ static inline int memscope_any_enabled_(void)
 	do {								\
 		if (MEMSCOPE_ENABLED(passport_handover)) {		\
 			const void *memscope_p_ = (ptr);		\
-			const char *memscope_s_ = (to);			\
+			const char *memscope_s_ = memscope_warm_(to);		\
 			MEMSCOPE_PROBE2_(passport_handover,		\
 					 memscope_p_, memscope_s_);	\
 		}							\
@@ -342,7 +361,7 @@ static inline int memscope_any_enabled_(void)
 	do {								\
 		if (MEMSCOPE_ENABLED(passport_free)) {			\
 			const void *memscope_p_ = (ptr);		\
-			const char *memscope_s_ = (by);			\
+			const char *memscope_s_ = memscope_warm_(by);		\
 			MEMSCOPE_PROBE2_(passport_free, memscope_p_,	\
 					 memscope_s_);			\
 		}							\

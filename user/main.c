@@ -64,6 +64,14 @@ static const char usage[] =
 "      --max-live N      kernel table of live blocks (default 1048576)\n"
 "  -q, --quiet           no status line\n"
 "  -v, --verbose         list every probe (object, symbol, offset)\n"
+"\n"
+"Programs that declare tasks, variables and passports (include/memscope.h)\n"
+"are traced through their USDT probes too; the inference rules take:\n"
+"      --idle-threshold SEC  a task never completed and idle this long is a\n"
+"                        zombie candidate (default 1)\n"
+"      --storm-clones N  more than N clones of one block ... (default 16)\n"
+"      --storm-window SEC  ... within this window are a storm (default 0.1)\n"
+"\n"
 "  -h, --help            this help\n"
 "  -V, --version         print the version\n"
 "\n"
@@ -71,6 +79,8 @@ static const char usage[] =
 "no target): the same text the traced run printed, and any of\n"
 "  -o, --output FILE, --html FILE, --pprof FILE, --folded FILE\n"
 "  -t, --top N           (default: the --top the recording was made with)\n"
+"  --idle-threshold, --storm-clones, --storm-window as above (rules apply\n"
+"                        when reporting: give the same ones as when tracing)\n"
 "A damaged or cut-short recording (FILE.msr.partial of a killed run) is\n"
 "reported up to the damage, with one line saying where; exit status 1.\n"
 "\n"
@@ -105,6 +115,9 @@ enum {
 	OPT_HTML,
 	OPT_PPROF,
 	OPT_FOLDED,
+	OPT_IDLE,
+	OPT_STORM_CLONES,
+	OPT_STORM_WINDOW,
 };
 
 /* Both option tables list these: tracing and report write the same. */
@@ -113,7 +126,10 @@ enum {
 	{ "html", required_argument, NULL, OPT_HTML },			\
 	{ "pprof", required_argument, NULL, OPT_PPROF },		\
 	{ "folded", required_argument, NULL, OPT_FOLDED },		\
-	{ "top", required_argument, NULL, 't' }
+	{ "top", required_argument, NULL, 't' },			\
+	{ "idle-threshold", required_argument, NULL, OPT_IDLE },	\
+	{ "storm-clones", required_argument, NULL, OPT_STORM_CLONES },	\
+	{ "storm-window", required_argument, NULL, OPT_STORM_WINDOW }
 
 struct opts {
 	int pid;
@@ -124,6 +140,10 @@ struct opts {
 	const char *exports[EXPORT__COUNT];
 	size_t top;
 	bool top_given;
+	/* the inference rules' options, 0 for their defaults */
+	__u64 idle_threshold_ns;
+	__u64 storm_clones;
+	__u64 storm_window_ns;
 	bool alloc_only;
 	bool quiet;
 	bool verbose;
@@ -194,6 +214,20 @@ static int parse_uint(const char *s, unsigned long long max,
  * The options tracing and report share: what to write, and how much of
  * it. 0 when c was one of them, 2 for a bad value, 1 when c is not one.
  */
+/* Seconds (fractions allowed) as ns; -EINVAL unless a number > 0. */
+static int parse_secs(const char *s, __u64 *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 1e9)
+		return -EINVAL;
+	*ns = (__u64)(v * 1e9);
+	return 0;
+}
+
 static int parse_output_opt(int c, const char *arg, struct opts *o)
 {
 	unsigned long long v;
@@ -218,6 +252,28 @@ static int parse_output_opt(int c, const char *arg, struct opts *o)
 		}
 		o->top = v;
 		o->top_given = true;
+		return 0;
+	case OPT_IDLE:
+		if (parse_secs(arg, &o->idle_threshold_ns)) {
+			die_line("invalid --idle-threshold '%s': expected seconds > 0",
+				 arg);
+			return 2;
+		}
+		return 0;
+	case OPT_STORM_CLONES:
+		if (parse_uint(arg, 1u << 30, &v) || !v) {
+			die_line("invalid --storm-clones '%s': expected a count > 0",
+				 arg);
+			return 2;
+		}
+		o->storm_clones = v;
+		return 0;
+	case OPT_STORM_WINDOW:
+		if (parse_secs(arg, &o->storm_window_ns)) {
+			die_line("invalid --storm-window '%s': expected seconds > 0",
+				 arg);
+			return 2;
+		}
 		return 0;
 	default:
 		return 1;
@@ -646,6 +702,9 @@ static int write_reports(const struct store *st,
 		.top = o->top,
 		.resolve = resolve,
 		.resolve_ctx = resolve_ctx,
+		.idle_threshold_ns = o->idle_threshold_ns,
+		.storm_clones = o->storm_clones,
+		.storm_window_ns = o->storm_window_ns,
 	};
 	struct report_target tgt = {
 		.pid = info->pid,

@@ -2,7 +2,8 @@
 /*
  * Builds the report model from the store: live blocks grouped by call
  * stack (as the reader sees it: resolved frames), the sites that made the
- * peak, and resolved frames.
+ * peak, and resolved frames; then what the program declared, as the
+ * declared-state analysis (analysis.c) sees it.
  *
  * Everything the model points to lives in one arena owned by the report:
  * the resolver's strings may die with the symbolizer (or the process), and
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "analysis.h"
 #include "report.h"
 
 #define ARENA_CHUNK		(64 * 1024)
@@ -52,6 +54,8 @@ struct cand {
 	__u64 hash;		/* of the resolved frames */
 	__u32 nr_frames;
 	struct report_frame *frames;
+	struct declared_site decl_live;	/* its declared blocks */
+	struct declared_site decl_peak;
 };
 
 struct build {
@@ -175,7 +179,8 @@ static int resolve_frame(struct build *b, __u64 addr, struct report_frame *out)
 	fr.addr = addr;
 	if (arena_strdup(&b->r->arena, &fr.function) ||
 	    arena_strdup(&b->r->arena, &fr.file) ||
-	    arena_strdup(&b->r->arena, &fr.object))
+	    arena_strdup(&b->r->arena, &fr.object) ||
+	    arena_strdup(&b->r->arena, &fr.build_id))
 		return -ENOMEM;
 	c->slots[k] = (struct cache_slot){ .used = true, .frame = fr };
 	c->used++;
@@ -183,32 +188,49 @@ static int resolve_frame(struct build *b, __u64 addr, struct report_frame *out)
 	return 0;
 }
 
+/* A stack of the store, resolved into the arena, and its MS_EVF_STACK_*. */
+static int resolve_stack(struct build *b, __u32 stack_id, __u32 *nr,
+			 struct report_frame **frames, __u32 *flags)
+{
+	struct store_site s;
+	__u32 i;
+	int err;
+
+	err = store__site(b->st, stack_id, &s);
+	if (err)
+		return err;
+	*flags = s.flags & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR);
+	*nr = s.nr_frames;
+	if (!s.nr_frames)
+		return 0;
+	*frames = arena_alloc(&b->r->arena, s.nr_frames, sizeof(**frames));
+	if (!*frames)
+		return -ENOMEM;
+	for (i = 0; i < s.nr_frames; i++) {
+		err = resolve_frame(b, s.frames[i], &(*frames)[i]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Resolves a candidate's frames, and hashes them as merge_sites sees them. */
 static int resolve_cand(struct build *b, struct cand *cd)
 {
-	struct store_site s;
 	__u64 h = 0xcbf29ce484222325ull;
 	__u32 i;
 	int err;
 
-	err = store__site(b->st, cd->stack_id, &s);
+	err = resolve_stack(b, cd->stack_id, &cd->nr_frames, &cd->frames,
+			    &cd->flags);
 	if (err)
 		return err;
-	cd->flags = s.flags & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR);
-	cd->nr_frames = s.nr_frames;
-	if (!s.nr_frames)
+	if (!cd->nr_frames)
 		return 0;
-	cd->frames = arena_alloc(&b->r->arena, s.nr_frames,
-				 sizeof(*cd->frames));
-	if (!cd->frames)
-		return -ENOMEM;
-	for (i = 0; i < s.nr_frames; i++) {
+	for (i = 0; i < cd->nr_frames; i++) {
 		const struct report_frame *f = &cd->frames[i];
 		const char *p;
 
-		err = resolve_frame(b, s.frames[i], &cd->frames[i]);
-		if (err)
-			return err;
 		/* FNV-1a over what frame_same() compares */
 		if (!f->function) {
 			h = (h ^ f->addr) * 0x100000001b3ull;
@@ -218,7 +240,7 @@ static int resolve_cand(struct build *b, struct cand *cd)
 			h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
 		h = (h ^ (__u64)f->line) * 0x100000001b3ull;
 	}
-	cd->hash = h ^ s.nr_frames;
+	cd->hash = h ^ cd->nr_frames;
 	return 0;
 }
 
@@ -287,6 +309,10 @@ static size_t merge_sites(struct cand *cands, size_t n)
 			cands[out].flags |= cands[j].flags;
 			if (cands[j].oldest_ts < cands[out].oldest_ts)
 				cands[out].oldest_ts = cands[j].oldest_ts;
+			declared_site_merge(&cands[out].decl_live,
+					    &cands[j].decl_live);
+			declared_site_merge(&cands[out].decl_peak,
+					    &cands[j].decl_peak);
 		}
 		out++;
 	}
@@ -316,8 +342,21 @@ static void list_metric(const struct cand *cd, enum site_list l,
 	}
 }
 
-static void fill_site(struct build *b, const struct cand *cd,
-		      enum site_list l, struct report_site *out)
+/* The names of declared blocks, copied into the arena. */
+static int copy_site_declared(void **arena, struct declared_site *ds)
+{
+	__u32 i;
+
+	for (i = 0; i < ds->nr_names; i++) {
+		if (arena_strdup(arena, &ds->names[i].name) ||
+		    arena_strdup(arena, &ds->names[i].type))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int fill_site(struct build *b, const struct cand *cd,
+		     enum site_list l, struct report_site *out)
 {
 	list_metric(cd, l, &out->count, &out->bytes);
 	out->alloc_count = cd->allocs;
@@ -331,6 +370,8 @@ static void fill_site(struct build *b, const struct cand *cd,
 	out->flags = cd->flags;
 	out->nr_frames = cd->nr_frames;
 	out->frames = cd->frames;
+	out->declared = l == LIST_PEAK ? cd->decl_peak : cd->decl_live;
+	return copy_site_declared(&b->r->arena, &out->declared);
 }
 
 struct live_ctx {
@@ -373,6 +414,8 @@ static int gather(const struct store *st, struct cand *cands, __u32 nr)
 			.peak_bytes = s.peak_bytes,
 			.oldest_ts = UINT64_MAX,
 		};
+		store__site_declared(st, i, &cands[i].decl_live,
+				     &cands[i].decl_peak);
 	}
 	return store__for_each_live(st, add_live, &lc);
 }
@@ -415,8 +458,12 @@ static int build_list(struct build *b, struct cand *cands, size_t n,
 	*out = arena_alloc(&b->r->arena, kept, sizeof(**out));
 	if (!*out)
 		return -ENOMEM;
-	for (i = 0; i < kept; i++)
-		fill_site(b, &cands[i], l, &(*out)[i]);
+	for (i = 0; i < kept; i++) {
+		int err = fill_site(b, &cands[i], l, &(*out)[i]);
+
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -453,6 +500,240 @@ static int build_sites(struct build *b)
 				 &b->r->nr_sites);
 out:
 	free(cands);
+	return err;
+}
+
+/* n records of size bytes, copied into the arena; NULL stays NULL for 0. */
+static void *arena_dup(void **arena, const void *src, size_t n, size_t size)
+{
+	void *p;
+
+	if (!n)
+		return NULL;
+	p = arena_alloc(arena, n, size);
+	if (p)
+		memcpy(p, src, n * size);
+	return p;
+}
+
+/* Where an operation happened: frame 0 of its stack. */
+static int resolve_at(struct build *b, __u32 stack_id,
+		      struct report_frame *at)
+{
+	struct store_site s;
+	int err;
+
+	memset(at, 0, sizeof(*at));
+	err = store__site(b->st, stack_id, &s);
+	if (err || !s.nr_frames)
+		return err;
+	return resolve_frame(b, s.frames[0], at);
+}
+
+static int copy_tasks(struct build *b, const struct analysis *a)
+{
+	struct report *r = b->r;
+	size_t i;
+
+	r->tasks = arena_dup(&r->arena, a->tasks, a->nr_tasks,
+			     sizeof(*a->tasks));
+	if (a->nr_tasks && !r->tasks)
+		return -ENOMEM;
+	r->nr_tasks = a->nr_tasks;
+	for (i = 0; i < r->nr_tasks; i++) {
+		if (arena_strdup(&r->arena, &r->tasks[i].t.name))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int copy_zombies(struct build *b, const struct analysis *a)
+{
+	struct report *r = b->r;
+	struct report_zombie *z;
+	__u32 flags;
+	size_t i;
+	int err;
+
+	r->zombies = arena_dup(&r->arena, a->zombies, a->nr_zombies,
+			       sizeof(*a->zombies));
+	if (a->nr_zombies && !r->zombies)
+		return -ENOMEM;
+	r->nr_zombies = a->nr_zombies;
+	for (i = 0; i < r->nr_zombies; i++) {
+		z = &r->zombies[i];
+		if (!z->top_count)
+			continue;
+		err = resolve_stack(b, z->stack_id, &z->nr_frames, &z->frames,
+				    &flags);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int copy_tracked(struct build *b, const struct analysis *a)
+{
+	struct report *r = b->r;
+	size_t i;
+
+	r->tracked = arena_dup(&r->arena, a->tracked, a->nr_tracked,
+			       sizeof(*a->tracked));
+	if (a->nr_tracked && !r->tracked)
+		return -ENOMEM;
+	r->nr_tracked = a->nr_tracked;
+	for (i = 0; i < r->nr_tracked; i++) {
+		if (arena_strdup(&r->arena, &r->tracked[i].name) ||
+		    arena_strdup(&r->arena, &r->tracked[i].type))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int copy_pp_event(struct build *b, const struct declared_pp_event *ev,
+			 struct report_pp_event *out)
+{
+	out->ev = *ev;
+	if (arena_strdup(&b->r->arena, &out->ev.side))
+		return -ENOMEM;
+	return resolve_at(b, ev->stack_id, &out->at);
+}
+
+static int copy_passports(struct build *b, const struct analysis *a)
+{
+	struct report *r = b->r;
+	struct report_passport *p;
+	size_t i;
+	__u32 k;
+	int err;
+
+	r->passports = arena_dup(&r->arena, a->passports, a->nr_passports,
+				 sizeof(*a->passports));
+	if (a->nr_passports && !r->passports)
+		return -ENOMEM;
+	r->nr_passports = a->nr_passports;
+	for (i = 0; i < r->nr_passports; i++) {
+		p = &r->passports[i];
+		if (arena_strdup(&r->arena, &p->p.name) ||
+		    arena_strdup(&r->arena, &p->p.custody) ||
+		    arena_strdup(&r->arena, &p->p.last_handover.side))
+			return -ENOMEM;
+		p->history = arena_alloc(&r->arena, p->p.nr_history,
+					 sizeof(*p->history));
+		if (!p->history)
+			return -ENOMEM;
+		for (k = 0; k < p->p.nr_history; k++) {
+			err = copy_pp_event(b, &p->p.history[k],
+					    &p->history[k]);
+			if (err)
+				return err;
+		}
+		/* the store's copy: not the model's to point at */
+		p->p.history = NULL;
+	}
+	return 0;
+}
+
+static int copy_violations(struct build *b, const struct analysis *a)
+{
+	struct report *r = b->r;
+	struct report_violation *v;
+	__u32 flags;
+	size_t i;
+	int err;
+
+	r->violations = arena_dup(&r->arena, a->violations, a->nr_violations,
+				  sizeof(*a->violations));
+	if (a->nr_violations && !r->violations)
+		return -ENOMEM;
+	r->nr_violations = a->nr_violations;
+	for (i = 0; i < r->nr_violations; i++) {
+		v = &r->violations[i];
+		if (arena_strdup(&r->arena, &v->v.custody) ||
+		    arena_strdup(&r->arena, &v->v.ev.side))
+			return -ENOMEM;
+		err = resolve_stack(b, v->v.ev.stack_id, &v->nr_frames,
+				    &v->frames, &flags);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int copy_shared(struct build *b, const struct analysis *a)
+{
+	struct report *r = b->r;
+	struct report_shared *s;
+	__u32 flags;
+	size_t i;
+	int err;
+
+	r->shared = arena_dup(&r->arena, a->shared, a->nr_shared,
+			      sizeof(*a->shared));
+	r->storms = arena_dup(&r->arena, a->storms, a->nr_storms,
+			      sizeof(*a->storms));
+	if ((a->nr_shared && !r->shared) || (a->nr_storms && !r->storms))
+		return -ENOMEM;
+	r->nr_shared = a->nr_shared;
+	r->nr_storms = a->nr_storms;
+	for (i = 0; i < r->nr_shared; i++) {
+		s = &r->shared[i];
+		if (arena_strdup(&r->arena, &s->s.name) ||
+		    arena_strdup(&r->arena, &s->s.type))
+			return -ENOMEM;
+		if (!s->s.has_block)
+			continue;
+		err = resolve_stack(b, s->s.stack_id, &s->nr_frames,
+				    &s->frames, &flags);
+		if (err)
+			return err;
+	}
+	for (i = 0; i < r->nr_storms; i++) {
+		err = resolve_stack(b, r->storms[i].stack_id,
+				    &r->storms[i].nr_frames,
+				    &r->storms[i].frames, &flags);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The declared records and the inferred ones, from the analysis. Its
+ * rules look from the end of the trace: the later of the last record and
+ * the end of tracing (an idle program sends no records).
+ */
+static int build_declared(struct build *b)
+{
+	const struct report_target *t = &b->r->target;
+	struct report_rules rules = {
+		.idle_threshold_ns = b->opts.idle_threshold_ns,
+		.storm_clones = b->opts.storm_clones,
+		.storm_window_ns = b->opts.storm_window_ns,
+		.end_ns = store__summary(b->st)->last_ns,
+	};
+	struct analysis *a;
+	int err;
+
+	if (t->start_ns + t->duration_ns > rules.end_ns)
+		rules.end_ns = t->start_ns + t->duration_ns;
+	b->r->declared = *declared__stats(store__declared(b->st));
+	a = analysis__new(b->st, &rules);
+	if (!a)
+		return -errno;
+	b->r->rules = a->rules;
+	err = copy_tasks(b, a);
+	if (!err)
+		err = copy_zombies(b, a);
+	if (!err)
+		err = copy_tracked(b, a);
+	if (!err)
+		err = copy_passports(b, a);
+	if (!err)
+		err = copy_violations(b, a);
+	if (!err)
+		err = copy_shared(b, a);
+	analysis__free(a);
 	return err;
 }
 
@@ -529,6 +810,9 @@ struct report *report__build(const struct store *st,
 	if (err)
 		goto err_free;
 	err = build_sites(&b);
+	if (err)
+		goto err_free;
+	err = build_declared(&b);
 	if (err)
 		goto err_free;
 	err = copy_timeline(r, st);

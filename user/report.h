@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "declared.h"
 #include "events.h"
 #include "store.h"
 
@@ -21,6 +22,7 @@ struct report_frame {
 	int line;
 	const char *object;	/* NULL: address in no known mapping */
 	__u64 object_offset;	/* ELF address inside object, when object */
+	const char *build_id;	/* object's GNU build-id in hex, or NULL */
 };
 
 /* A group of blocks with one call stack. */
@@ -38,6 +40,106 @@ struct report_site {
 	__u32 flags;		/* MS_EVF_STACK_* */
 	__u32 nr_frames;
 	struct report_frame *frames;	/* innermost first */
+	/*
+	 * Its blocks that the program declared (TRACK), as of the list:
+	 * live at the end for leaks and sites, live at the peak for peak.
+	 */
+	struct declared_site declared;
+};
+
+/*
+ * Declared records, and what analysis inferred from them (docs/declared.md).
+ * Every one says its source: declared as the program said it, inferred
+ * with the rule and a confidence, bytes captured. Times are CLOCK_MONOTONIC
+ * like the store's; exporters show them since the start.
+ */
+
+/* The rules, as the inferred records name them. */
+#define REPORT_RULE_COMPLETED_LIVE	"completed-with-live-blocks"
+#define REPORT_RULE_NEVER_COMPLETED	"never-completed-idle"
+#define REPORT_RULE_CLONE_STORM		"clone-storm"
+
+/* Defaults of the rules' options (report_opts). */
+#define REPORT_IDLE_THRESHOLD_NS	1000000000ull
+#define REPORT_STORM_CLONES		16
+#define REPORT_STORM_WINDOW_NS		100000000ull
+
+/* The parameters the inferred records were made with. */
+struct report_rules {
+	__u64 idle_threshold_ns;
+	__u64 storm_clones;
+	__u64 storm_window_ns;
+	__u64 end_ns;		/* the end of the trace the rules looked from */
+};
+
+/* A task: declared ids, names and states; bytes captured. */
+struct report_task {
+	struct declared_task t;
+	__u32 depth;		/* in the tree: 0 for a root */
+	bool parent_known;	/* t.parent is a task of the list (a root may
+				 * name a parent never seen) */
+	__u64 lifetime_ns;	/* from creation (first sight) to completion
+				 * (the end of the trace) */
+};
+
+/* A task that may be a zombie: inferred, with rule and confidence. */
+struct report_zombie {
+	const char *rule;	/* REPORT_RULE_* */
+	double confidence;	/* 0..1 */
+	size_t task;		/* index in report.tasks */
+	__u64 since_ns;		/* completion, or last activity */
+	__u64 quiet_ns;		/* from since_ns to the end of the trace */
+	/*
+	 * Its blocks live at the end; for a completed task, those already
+	 * live when it completed.
+	 */
+	__u64 count;
+	__u64 bytes;
+	/* the call stack most of those bytes come from */
+	__u64 top_count;
+	__u64 top_bytes;
+	__u32 stack_id;		/* the store's; valid with top_count */
+	__u32 nr_frames;
+	struct report_frame *frames;
+};
+
+/* One passport operation, and where it happened (frame 0 of its stack). */
+struct report_pp_event {
+	struct declared_pp_event ev;
+	struct report_frame at;	/* addr 0 when it had no stack */
+};
+
+struct report_passport {
+	struct declared_passport p;	/* p.history: not in the model */
+	struct report_pp_event *history;	/* p.nr_history of them */
+};
+
+/* A broken passport rule: declared operations, checked (not inferred). */
+struct report_violation {
+	struct declared_violation v;
+	__u32 nr_frames;	/* the offending operation's stack */
+	struct report_frame *frames;
+};
+
+/* A heap block reference-counted handles point at, and its clones. */
+struct report_shared {
+	struct declared_shared s;
+	__u32 nr_frames;	/* the block's allocation stack */
+	struct report_frame *frames;
+};
+
+/* More than storm_clones shares of one block within storm_window_ns. */
+struct report_storm {
+	const char *rule;	/* REPORT_RULE_CLONE_STORM */
+	double confidence;
+	size_t shared;		/* index in report.shared */
+	__u64 clones;		/* shares in the densest window */
+	__u64 start_ns;		/* its first and last share */
+	__u64 end_ns;
+	__u32 stack_id;		/* the store's: where most of its shares were
+				 * made */
+	__u32 nr_frames;
+	struct report_frame *frames;
 };
 
 /* One attached probe, for -v and the JSON report. */
@@ -84,6 +186,24 @@ struct report {
 	struct report_probe *probes;
 	size_t nr_probes;
 
+	/* declared records (all zero without any) and what they gave */
+	struct declared_stats declared;
+	struct report_rules rules;
+	struct report_task *tasks;	/* tree pre-order, children by age */
+	size_t nr_tasks;
+	struct report_zombie *zombies;	/* by confidence, then bytes */
+	size_t nr_zombies;
+	struct declared_track *tracked;	/* declared variables now */
+	size_t nr_tracked;
+	struct report_passport *passports;
+	size_t nr_passports;
+	struct report_violation *violations;	/* in time order */
+	size_t nr_violations;
+	struct report_shared *shared;
+	size_t nr_shared;
+	struct report_storm *storms;
+	size_t nr_storms;
+
 	/* owned storage for strings copied into the model */
 	void *arena;
 };
@@ -96,6 +216,10 @@ struct report_opts {
 	size_t top;			/* max sites per list, 0 = all */
 	report_resolve_fn resolve;	/* may be NULL: addresses only */
 	void *resolve_ctx;
+	/* the rules' options; 0 takes REPORT_*'s default */
+	__u64 idle_threshold_ns;	/* never-completed-idle */
+	__u64 storm_clones;		/* clone-storm: more than this many */
+	__u64 storm_window_ns;		/* ... shares within this window */
 };
 
 /*
@@ -116,6 +240,12 @@ __u64 report__since_start(const struct report *r, __u64 ts_ns);
 int report__write_text(const struct report *r, FILE *f);
 /* JSON report (docs/report-schema.md), written whole or not at all. */
 int report__write_json(const struct report *r, const char *path);
+/*
+ * The "declared" member of the JSON report (docs/declared.md), written
+ * into an open JSON object by report_json.c.
+ */
+struct json;
+void report_json_declared(struct json *j, const struct report *r);
 /* Self-contained HTML dashboard (viz/), whole or not at all. */
 int report__write_html(const struct report *r, const char *path);
 /* gzip-compressed profile.proto (pprof), whole or not at all. */

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * The human report: what was traced, the totals, whether data was lost,
- * then the call sites to look at. Formatting only; the model decides.
+ * then the call sites to look at, and, when the program declared anything,
+ * its tasks, zombie-task candidates, passports and shared handles, each
+ * section labelled with where its data comes from. Formatting only; the
+ * model decides.
  */
 #include <errno.h>
 #include <string.h>
@@ -11,6 +14,10 @@
 /* Enough to recognise a call path; the JSON report has all of them. */
 #define TEXT_MAX_FRAMES		12
 #define FRAME_INDENT		"        "
+/* Records per declared section; the JSON report has all of them. */
+#define TEXT_MAX_RECORDS	50
+/* Deeper tasks are indented no further, so lines stay readable. */
+#define TEXT_MAX_DEPTH		16
 
 #define NS_PER_SEC		1000000000ull
 
@@ -171,11 +178,86 @@ static void print_frame(FILE *f, const struct report_frame *fr)
 	fputs(fr->function ? ")\n" : "\n", f);
 }
 
+static void print_frames(FILE *f, const struct report_frame *frames, __u32 nr,
+			 __u32 flags)
+{
+	__u32 i, shown;
+
+	if (!nr)
+		fputs(FRAME_INDENT "(no stack captured)\n", f);
+	shown = nr < TEXT_MAX_FRAMES ? nr : TEXT_MAX_FRAMES;
+	for (i = 0; i < shown; i++)
+		print_frame(f, &frames[i]);
+	if (nr > shown)
+		fprintf(f, FRAME_INDENT "... %u more frame%s\n", nr - shown,
+			plural(nr - shown));
+	if (flags & MS_EVF_STACK_TRUNC)
+		fprintf(f, FRAME_INDENT "(stack cut at %d frames)\n",
+			MS_MAX_STACK);
+}
+
+/* An identifier of the reports ("heap_owner") as words ("heap owner"). */
+static void put_words(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc(*s == '_' ? ' ' : *s, f);
+}
+
+/* "name (type, kind)", leaving out what was not declared. */
+static void put_declared_name(FILE *f, const char *name, const char *type,
+			      __u8 kind)
+{
+	const char *k = declared_kind_name(kind);
+	bool has_type = type && *type;
+
+	put_name(f, name);
+	if (!has_type && !k)
+		return;
+	fputs(" (", f);
+	if (has_type)
+		put_name(f, type);
+	if (k) {
+		if (has_type)
+			fputs(", ", f);
+		put_words(f, k);
+	}
+	fputc(')', f);
+}
+
+/* What the program declared the site's blocks to be. */
+static void print_site_declared(FILE *f, const struct report_site *s)
+{
+	const struct declared_site *d = &s->declared;
+	__u64 named = 0;
+	__u32 i;
+
+	if (!d->count)
+		return;
+	fputs(FRAME_INDENT "declared: ", f);
+	for (i = 0; i < d->nr_names; i++) {
+		const struct declared_name *n = &d->names[i];
+
+		if (i)
+			fputs(", ", f);
+		put_declared_name(f, n->name, n->type, n->kind);
+		if (n->count > 1)
+			fprintf(f, " x%llu", (unsigned long long)n->count);
+		named += n->count;
+	}
+	if (d->count > named)
+		fprintf(f, ", %llu more under other names",
+			(unsigned long long)(d->count - named));
+	if (d->count < s->count)
+		fprintf(f, " (%llu of %llu blocks)",
+			(unsigned long long)d->count,
+			(unsigned long long)s->count);
+	fputc('\n', f);
+}
+
 static void print_site(const struct report *r, FILE *f, size_t rank,
 		       const struct report_site *s, bool live)
 {
 	char b[64], at[32], age[32];
-	__u32 i, shown;
 
 	fprintf(f, "  #%zu  %s in %llu block%s", rank,
 		fmt_bytes(b, sizeof(b), s->bytes), (unsigned long long)s->count,
@@ -187,18 +269,8 @@ static void print_site(const struct report *r, FILE *f, size_t rank,
 				 r->target.duration_ns > s->oldest_ns ?
 				 r->target.duration_ns - s->oldest_ns : 0));
 	fputc('\n', f);
-
-	if (!s->nr_frames)
-		fputs(FRAME_INDENT "(no stack captured)\n", f);
-	shown = s->nr_frames < TEXT_MAX_FRAMES ? s->nr_frames : TEXT_MAX_FRAMES;
-	for (i = 0; i < shown; i++)
-		print_frame(f, &s->frames[i]);
-	if (s->nr_frames > shown)
-		fprintf(f, FRAME_INDENT "... %u more frame%s\n",
-			s->nr_frames - shown, plural(s->nr_frames - shown));
-	if (s->flags & MS_EVF_STACK_TRUNC)
-		fprintf(f, FRAME_INDENT "(stack cut at %d frames)\n",
-			MS_MAX_STACK);
+	print_site_declared(f, s);
+	print_frames(f, s->frames, s->nr_frames, s->flags);
 }
 
 static void print_sites(const struct report *r, FILE *f, const char *title,
@@ -211,6 +283,321 @@ static void print_sites(const struct report *r, FILE *f, const char *title,
 		fputs("  none\n", f);
 	for (i = 0; i < n; i++)
 		print_site(r, f, i + 1, &sites[i], live);
+}
+
+static void put_task(FILE *f, const struct declared_task *t)
+{
+	fprintf(f, "task %llu", (unsigned long long)t->id);
+	if (t->name) {
+		fputs(" \"", f);
+		put_name(f, t->name);
+		fputc('"', f);
+	} else if (!t->created) {
+		fputs(" (never created)", f);
+	}
+}
+
+/* "\"name\" 0x1234" for a passport, or the bare address. */
+static void put_passport(FILE *f, const struct report *r, size_t i,
+			 __u64 ptr)
+{
+	if (i != DECLARED_NONE && r->passports[i].p.name[0]) {
+		fputc('"', f);
+		put_name(f, r->passports[i].p.name);
+		fputs("\" ", f);
+	}
+	fprintf(f, "0x%llx", (unsigned long long)ptr);
+}
+
+/* What was declared, and what of it could not be used or kept. */
+static void print_declared_summary(const struct report *r, FILE *f)
+{
+	const struct declared_stats *d = &r->declared;
+	size_t i, no_block = 0;
+
+	for (i = 0; i < r->nr_tracked; i++)
+		no_block += !r->tracked[i].has_block;
+	fprintf(f, "\nDeclared by the program (USDT probes): %llu record%s",
+		(unsigned long long)d->records, plural(d->records));
+	if (d->malformed)
+		fprintf(f, ", %llu malformed (not used)",
+			(unsigned long long)d->malformed);
+	if (d->dropped)
+		fprintf(f, ", %llu not kept (a table was full)",
+			(unsigned long long)d->dropped);
+	if (d->share_log_dropped)
+		fprintf(f, ", %llu share%s left out of clone-storm detection",
+			(unsigned long long)d->share_log_dropped,
+			plural(d->share_log_dropped));
+	fprintf(f, "\n  declared variables live at the end: %zu", r->nr_tracked);
+	if (no_block)
+		fprintf(f, " (%zu naming no live block)", no_block);
+	fputc('\n', f);
+}
+
+static void print_tasks(const struct report *r, FILE *f)
+{
+	char live[64], peak[64], alloc[64], life[32];
+	const struct report_task *rt;
+	const struct declared_task *t;
+	size_t i, shown;
+	__u32 depth;
+
+	fputs("\nTasks (declared; bytes captured)\n", f);
+	if (!r->nr_tasks)
+		fputs("  none\n", f);
+	shown = r->nr_tasks < TEXT_MAX_RECORDS ? r->nr_tasks : TEXT_MAX_RECORDS;
+	for (i = 0; i < shown; i++) {
+		rt = &r->tasks[i];
+		t = &rt->t;
+		depth = rt->depth < TEXT_MAX_DEPTH ? rt->depth : TEXT_MAX_DEPTH;
+		fprintf(f, "  %*s", (int)(2 * depth), "");
+		put_task(f, t);
+		fprintf(f, ": %s, live %s in %llu block%s, peak %s, allocated %s in %llu block%s, lifetime %s",
+			declared_task_state_name(declared_task_state(t)),
+			fmt_bytes(live, sizeof(live), t->live_bytes),
+			(unsigned long long)t->live_count,
+			plural(t->live_count),
+			fmt_bytes(peak, sizeof(peak), t->peak_bytes),
+			fmt_bytes(alloc, sizeof(alloc), t->alloc_bytes),
+			(unsigned long long)t->allocs, plural(t->allocs),
+			fmt_secs(life, sizeof(life), rt->lifetime_ns));
+		if (t->completed && t->done_count)
+			fprintf(f, ", %llu block%s live at completion",
+				(unsigned long long)t->done_count,
+				plural(t->done_count));
+		if (t->parent && !rt->parent_known)
+			fprintf(f, " (parent %llu not seen before it)",
+				(unsigned long long)t->parent);
+		fputc('\n', f);
+	}
+	if (r->nr_tasks > shown)
+		fprintf(f, "  ... %zu more tasks (the JSON report has all)\n",
+			r->nr_tasks - shown);
+}
+
+static void print_zombies(const struct report *r, FILE *f)
+{
+	char b[64], at[32], quiet[32];
+	const struct report_zombie *z;
+	size_t i;
+
+	fputs("\nZombie task candidates (inferred)\n", f);
+	if (!r->nr_zombies)
+		fputs("  none\n", f);
+	for (i = 0; i < r->nr_zombies; i++) {
+		z = &r->zombies[i];
+		fprintf(f, "  #%zu  ", i + 1);
+		put_task(f, &r->tasks[z->task].t);
+		fmt_secs(at, sizeof(at), report__since_start(r, z->since_ns));
+		fmt_secs(quiet, sizeof(quiet), z->quiet_ns);
+		fmt_bytes(b, sizeof(b), z->bytes);
+		if (!strcmp(z->rule, REPORT_RULE_COMPLETED_LIVE))
+			fprintf(f, ": completed at %s; %s in %llu block%s it held then still live %s later\n",
+				at, b, (unsigned long long)z->count,
+				plural(z->count), quiet);
+		else
+			fprintf(f, ": never completed, idle since %s (for %s); %s in %llu block%s of it live\n",
+				at, quiet, b, (unsigned long long)z->count,
+				plural(z->count));
+		fprintf(f, FRAME_INDENT "rule %s, confidence %.2f\n", z->rule,
+			z->confidence);
+		if (!z->top_count)
+			continue;
+		fprintf(f, FRAME_INDENT "most from here (%s in %llu block%s):\n",
+			fmt_bytes(b, sizeof(b), z->top_bytes),
+			(unsigned long long)z->top_count, plural(z->top_count));
+		print_frames(f, z->frames, z->nr_frames, 0);
+	}
+}
+
+static void put_pp_event(FILE *f, const struct declared_pp_event *ev)
+{
+	fputs(declared_pp_op_name(ev->op), f);
+	if (!ev->side)
+		return;
+	fputs(ev->op == DECLARED_PP_FREE ? " by " : " to ", f);
+	put_name(f, ev->side);
+}
+
+static void print_passport(const struct report *r, FILE *f, size_t i)
+{
+	const struct report_passport *p = &r->passports[i];
+	__u32 k;
+
+	fputs("  ", f);
+	put_passport(f, r, i, p->p.ptr);
+	fprintf(f, " (%llu bytes", (unsigned long long)p->p.size);
+	if (p->p.generation)
+		fprintf(f, ", generation %u", p->p.generation);
+	fputs("): ", f);
+	for (k = 0; k < p->p.nr_history; k++) {
+		if (k)
+			fputs(" -> ", f);
+		put_pp_event(f, &p->history[k].ev);
+	}
+	if (p->p.nr_events > p->p.nr_history)
+		fprintf(f, " -> ... %llu more",
+			(unsigned long long)(p->p.nr_events - p->p.nr_history));
+	if (!p->p.freed) {
+		fputs("; custody: ", f);
+		put_name(f, p->p.custody);
+	}
+	if (p->p.nr_violations)
+		fprintf(f, " [%llu violation%s]",
+			(unsigned long long)p->p.nr_violations,
+			plural(p->p.nr_violations));
+	fputc('\n', f);
+}
+
+/* An operation as a sentence: "handed over to libfoo", "freed by host". */
+static void put_pp_verb(FILE *f, const struct declared_pp_event *ev)
+{
+	static const char *const verbs[] = {
+		[DECLARED_PP_CREATE] = "created",
+		[DECLARED_PP_HANDOVER] = "handed over to ",
+		[DECLARED_PP_RECLAIM] = "reclaimed",
+		[DECLARED_PP_FREE] = "freed by ",
+	};
+
+	fputs(verbs[ev->op], f);
+	if (ev->side)
+		put_name(f, ev->side);
+}
+
+static void print_violation(const struct report *r, FILE *f, size_t i)
+{
+	const struct report_violation *rv = &r->violations[i];
+	const struct declared_violation *v = &rv->v;
+	char at[32];
+
+	fprintf(f, "  #%zu  %s: ", i + 1, declared_violation_name(v->kind));
+	if (v->kind == DECLARED_PV_UNKNOWN) {
+		fprintf(f, "%s of 0x%llx with no passport",
+			declared_pp_op_name(v->ev.op),
+			(unsigned long long)v->ptr);
+		if (v->passport != DECLARED_NONE)
+			fputs(" (it was freed)", f);
+	} else {
+		put_passport(f, r, v->passport, v->ptr);
+		fputc(' ', f);
+		put_pp_verb(f, &v->ev);
+		switch (v->kind) {
+		case DECLARED_PV_NEVER_FREED:
+			fputs(", never reclaimed or freed", f);
+			break;
+		case DECLARED_PV_HANDOVER_AFTER_FREE:
+			fputs(" after it was freed", f);
+			break;
+		default:
+			fputs(" while ", f);
+			put_name(f, v->custody);
+			fputs(" held it", f);
+		}
+	}
+	fprintf(f, ", at %s\n", fmt_secs(at, sizeof(at),
+					 report__since_start(r, v->ev.ts_ns)));
+	print_frames(f, rv->frames, rv->nr_frames, 0);
+}
+
+static void print_passports(const struct report *r, FILE *f)
+{
+	size_t i, freed = 0, home = 0, shown;
+
+	for (i = 0; i < r->nr_passports; i++) {
+		freed += r->passports[i].p.freed;
+		home += !r->passports[i].p.freed &&
+			!strcmp(r->passports[i].p.custody, DECLARED_HOST);
+	}
+	fputs("\nPassports (declared)\n", f);
+	fprintf(f, "  %zu passport%s: %zu freed, %zu held by the host, %zu in foreign custody\n",
+		r->nr_passports, plural(r->nr_passports), freed, home,
+		r->nr_passports - freed - home);
+	shown = r->nr_passports < TEXT_MAX_RECORDS ? r->nr_passports :
+						    TEXT_MAX_RECORDS;
+	for (i = 0; i < shown; i++)
+		print_passport(r, f, i);
+	if (r->nr_passports > shown)
+		fprintf(f, "  ... %zu more passports (the JSON report has all)\n",
+			r->nr_passports - shown);
+
+	fputs("\nPassport violations (declared operations, checked)\n", f);
+	if (!r->nr_violations)
+		fputs("  none\n", f);
+	for (i = 0; i < r->nr_violations; i++)
+		print_violation(r, f, i);
+}
+
+static void put_shared(FILE *f, const struct declared_shared *s)
+{
+	fprintf(f, "0x%llx ", (unsigned long long)s->ptr);
+	put_declared_name(f, s->name, s->type, MS_KIND_NONE);
+}
+
+static void print_shared(const struct report *r, FILE *f)
+{
+	const struct report_storm *st;
+	const struct declared_shared *s;
+	char b[64], span[32], at[32], win[32];
+	size_t i, shown;
+
+	fputs("\nShared handles (declared)\n", f);
+	if (!r->nr_shared)
+		fputs("  none\n", f);
+	shown = r->nr_shared < TEXT_MAX_RECORDS ? r->nr_shared :
+						  TEXT_MAX_RECORDS;
+	for (i = 0; i < shown; i++) {
+		s = &r->shared[i].s;
+		fputs("  ", f);
+		put_shared(f, s);
+		fprintf(f, ": %llu handle%s now, at most %llu, %llu share%s",
+			(unsigned long long)s->handles, plural(s->handles),
+			(unsigned long long)s->max_handles,
+			(unsigned long long)s->shares, plural(s->shares));
+		if (s->has_block)
+			fprintf(f, "; block of %s%s",
+				fmt_bytes(b, sizeof(b), s->size),
+				s->ended ? ", freed" : "");
+		else
+			fputs("; no live block at that address", f);
+		fputc('\n', f);
+		if (r->shared[i].nr_frames)
+			print_frame(f, &r->shared[i].frames[0]);
+	}
+	if (r->nr_shared > shown)
+		fprintf(f, "  ... %zu more (the JSON report has all)\n",
+			r->nr_shared - shown);
+
+	fputs("\nClone storms (inferred)\n", f);
+	if (!r->nr_storms)
+		fputs("  none\n", f);
+	for (i = 0; i < r->nr_storms; i++) {
+		st = &r->storms[i];
+		fputs("  ", f);
+		put_shared(f, &r->shared[st->shared].s);
+		fprintf(f, ": %llu shares within %s from %s (more than %llu in %s)\n",
+			(unsigned long long)st->clones,
+			fmt_secs(span, sizeof(span), st->end_ns - st->start_ns),
+			fmt_secs(at, sizeof(at),
+				 report__since_start(r, st->start_ns)),
+			(unsigned long long)r->rules.storm_clones,
+			fmt_secs(win, sizeof(win), r->rules.storm_window_ns));
+		fprintf(f, FRAME_INDENT "rule %s, confidence %.2f\n", st->rule,
+			st->confidence);
+		print_frames(f, st->frames, st->nr_frames, 0);
+	}
+}
+
+/* Only for a program that declared something: the rest have nothing here. */
+static void print_declared(const struct report *r, FILE *f)
+{
+	if (!r->declared.records)
+		return;
+	print_declared_summary(r, f);
+	print_tasks(r, f);
+	print_zombies(r, f);
+	print_passports(r, f);
+	print_shared(r, f);
 }
 
 static void print_kernel(const struct report *r, FILE *f)
@@ -246,6 +633,7 @@ int report__write_text(const struct report *r, FILE *f)
 		print_sites(r, f, "Top call sites at the peak", r->peak,
 			    r->nr_peak, false);
 	}
+	print_declared(r, f);
 	if (r->have_kernel)
 		print_kernel(r, f);
 	if (fflush(f))

@@ -4,10 +4,10 @@
  *
  * Live blocks are kept densely, as struct store_block in fixed-size chunks,
  * behind an open-addressing index (linear probing, backward-shift deletion)
- * of 8-byte slots keyed by ptr. Keeping the 40-byte blocks out of the hash
+ * of 8-byte slots keyed by ptr. Keeping the 48-byte blocks out of the hash
  * table is what holds the memory budget at every size: a table of blocks
- * just after doubling sits at 0.375 load, 107 bytes per block, while dense
- * blocks plus slots stay between 51 and 62 (and one partly used chunk).
+ * just after doubling sits at 0.375 load, 128 bytes per block, while dense
+ * blocks plus slots stay between 59 and 70 (and one partly used chunk).
  * Chunks never move, so growth never copies blocks or needs twice the
  * memory for a moment.
  *
@@ -21,10 +21,17 @@
  * its snapshot the first time it changes within an epoch. A site untouched
  * since the last peak therefore still holds its at-peak values as its live
  * ones.
+ *
+ * Declared records go to the declared state (declared.c) with what they
+ * refer to here: the live block at their address, their stack interned in
+ * the same table as allocation stacks (so it symbolizes like any site),
+ * and the peak epoch. Every block that begins or ends is reported to it,
+ * so bytes follow their task and a freed block's declarations end.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "declared.h"
 #include "store.h"
 
 #define BLOCK_CHUNK_SHIFT	10
@@ -46,17 +53,6 @@
 
 #define SITE_FLAGS		(MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR)
 
-struct slot {
-	__u32 hash;	/* low bits give the home slot, all 32 reject cheaply */
-	__u32 pos;	/* entry index + 1; 0 marks an empty slot */
-};
-
-struct index {
-	struct slot *slots;
-	size_t mask;	/* capacity - 1, capacity a power of two */
-	size_t used;
-};
-
 struct site {
 	__u64 hash;
 	const __u64 *frames;
@@ -74,14 +70,15 @@ struct site {
 struct store {
 	struct store_summary sum;
 	__u64 peak_epoch;
+	struct declared *decl;
 
 	/* live.used is the number of live blocks, all of them dense */
-	struct index live;
+	struct store_index live;
 	struct store_block **chunks;
 	size_t nr_chunks;
 	size_t chunks_cap;
 
-	struct index stacks;
+	struct store_index stacks;
 	struct site *sites;
 	size_t nr_sites;
 	size_t sites_cap;
@@ -100,17 +97,6 @@ struct store {
 /* The first buckets are 1 ms wide: a short command still gets a curve. */
 #define TIMELINE_FIRST_NS	1000000ULL
 
-/* splitmix64's finalizer: every input bit reaches every output bit. */
-static inline __u64 mix64(__u64 x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
 /*
  * One multiply per frame: (h ^ f) * odd is a bijection of h, so stacks
  * that differ in a single frame never collide; mix64 then spreads the
@@ -123,15 +109,15 @@ static __u64 stack_hash(const __u64 *frames, __u32 nr)
 
 	for (i = 0; i < nr; i++)
 		h = (h ^ frames[i]) * 0xff51afd7ed558ccdull;
-	return mix64(h);
+	return store_mix64(h);
 }
 
 static inline __u32 ptr_hash(__u64 ptr)
 {
-	return (__u32)mix64(ptr);
+	return (__u32)store_mix64(ptr);
 }
 
-static int index_init(struct index *ix, size_t cap)
+int store_index_init(struct store_index *ix, size_t cap)
 {
 	ix->slots = calloc(cap, sizeof(*ix->slots));
 	if (!ix->slots)
@@ -141,11 +127,10 @@ static int index_init(struct index *ix, size_t cap)
 	return 0;
 }
 
-/* Room for one more entry at a load factor of at most 3/4. */
-static int index_reserve(struct index *ix)
+int store_index_reserve(struct store_index *ix)
 {
 	size_t cap = ix->mask + 1, mask = 2 * cap - 1, i, j;
-	struct slot *slots;
+	struct store_slot *slots;
 
 	if ((ix->used + 1) * 4 <= cap * 3)
 		return 0;
@@ -166,13 +151,15 @@ static int index_reserve(struct index *ix)
 	return 0;
 }
 
-static size_t index_empty_slot(const struct index *ix, __u32 hash)
+void store_index_insert(struct store_index *ix, __u32 hash, size_t pos)
 {
 	size_t i;
 
 	for (i = hash & ix->mask; ix->slots[i].pos; i = (i + 1) & ix->mask)
 		;
-	return i;
+	ix->slots[i].hash = hash;
+	ix->slots[i].pos = pos + 1;
+	ix->used++;
 }
 
 /*
@@ -180,7 +167,7 @@ static size_t index_empty_slot(const struct index *ix, __u32 hash)
  * hole whenever their home does not lie between the hole and them. No
  * tombstones, so churn never lengthens probes or forces a rehash.
  */
-static void index_remove(struct index *ix, size_t hole)
+void store_index_remove(struct store_index *ix, size_t hole)
 {
 	size_t i, home;
 
@@ -196,6 +183,22 @@ static void index_remove(struct index *ix, size_t hole)
 	ix->used--;
 }
 
+void store_index_moved(struct store_index *ix, __u32 hash, size_t from,
+		       size_t to)
+{
+	size_t i;
+
+	for (i = hash & ix->mask; ix->slots[i].pos != from + 1;
+	     i = (i + 1) & ix->mask)
+		;
+	ix->slots[i].pos = to + 1;
+}
+
+size_t store_index_bytes(const struct store_index *ix)
+{
+	return (ix->mask + 1) * sizeof(*ix->slots);
+}
+
 static inline struct store_block *block_at(const struct store *s, size_t i)
 {
 	return &s->chunks[i >> BLOCK_CHUNK_SHIFT][i & (BLOCK_CHUNK - 1)];
@@ -204,7 +207,7 @@ static inline struct store_block *block_at(const struct store *s, size_t i)
 /* The slot holding ptr, or the empty slot that ends its probe run. */
 static inline size_t live_probe(const struct store *s, __u64 ptr, __u32 hash)
 {
-	const struct index *ix = &s->live;
+	const struct store_index *ix = &s->live;
 	size_t i;
 
 	for (i = hash & ix->mask; ix->slots[i].pos; i = (i + 1) & ix->mask) {
@@ -262,7 +265,7 @@ static int live_reserve(struct store *s)
 			return -ENOMEM;
 		s->nr_chunks++;
 	}
-	return index_reserve(&s->live);
+	return store_index_reserve(&s->live);
 }
 
 /* Give a site the values it had at the peak before its first change since. */
@@ -279,6 +282,7 @@ static void block_drop(struct store *s, const struct store_block *b)
 {
 	struct site *st = &s->sites[b->stack_id];
 
+	declared__block_end(s->decl, b, s->peak_epoch);
 	site_snap(s, st);
 	st->live_count--;
 	st->live_bytes -= b->size;
@@ -301,7 +305,7 @@ static struct site *site_count(struct store *s, const struct ms_event *e,
 }
 
 static void block_fill(struct store *s, struct store_block *b,
-		       const struct ms_event *e, __u32 stack_id)
+		       const struct ms_event *e, __u32 stack_id, __u32 task)
 {
 	struct site *st = site_count(s, e, stack_id);
 
@@ -311,6 +315,8 @@ static void block_fill(struct store *s, struct store_block *b,
 	b->ts_ns = e->ts_ns;
 	b->stack_id = stack_id;
 	b->tid = e->tid;
+	b->task = task;
+	declared__block_new(s->decl, b);
 
 	site_snap(s, st);
 	st->live_count++;
@@ -325,7 +331,8 @@ static void block_fill(struct store *s, struct store_block *b,
 }
 
 /* e->ptr becomes live; live_reserve() must have succeeded. */
-static void live_add(struct store *s, const struct ms_event *e, __u32 stack_id)
+static void live_add(struct store *s, const struct ms_event *e, __u32 stack_id,
+		     __u32 task)
 {
 	__u32 hash = ptr_hash(e->ptr);
 	size_t i = live_probe(s, e->ptr, hash);
@@ -341,7 +348,7 @@ static void live_add(struct store *s, const struct ms_event *e, __u32 stack_id)
 		s->live.slots[i].pos = s->live.used + 1;
 		b = block_at(s, s->live.used++);
 	}
-	block_fill(s, b, e, stack_id);
+	block_fill(s, b, e, stack_id, task);
 }
 
 /*
@@ -351,7 +358,7 @@ static void live_add(struct store *s, const struct ms_event *e, __u32 stack_id)
  */
 static void live_release(struct store *s, __u64 ptr, __u64 seq)
 {
-	size_t i = live_probe(s, ptr, ptr_hash(ptr)), pos, last, mask;
+	size_t i = live_probe(s, ptr, ptr_hash(ptr)), pos, last;
 	struct store_block *b;
 
 	if (!s->live.slots[i].pos) {
@@ -367,22 +374,17 @@ static void live_release(struct store *s, __u64 ptr, __u64 seq)
 	s->sum.free_bytes += b->size;
 
 	/* Keep blocks dense: the last one moves into the hole. */
-	index_remove(&s->live, i);
+	store_index_remove(&s->live, i);
 	last = s->live.used;
 	if (pos == last)
 		return;
 	*b = *block_at(s, last);
-	mask = s->live.mask;
-	for (i = ptr_hash(b->ptr) & mask; s->live.slots[i].pos != last + 1;
-	     i = (i + 1) & mask)
-		;
-	s->live.slots[i].pos = pos + 1;
+	store_index_moved(&s->live, ptr_hash(b->ptr), last, pos);
 }
 
-static int site_add(struct store *s, const struct ms_event *e, __u64 hash,
-		    __u32 *id)
+static int site_add(struct store *s, const __u64 *stack, __u32 nr,
+		    __u64 hash, __u32 *id)
 {
-	size_t nr = e->nr_frames, i;
 	struct site *st;
 	__u64 *frames;
 	int err;
@@ -399,20 +401,17 @@ static int site_add(struct store *s, const struct ms_event *e, __u64 hash,
 	err = arena_reserve(s, nr);
 	if (err)
 		return err;
-	err = index_reserve(&s->stacks);
+	err = store_index_reserve(&s->stacks);
 	if (err)
 		return err;
 
-	i = index_empty_slot(&s->stacks, (__u32)hash);
-	s->stacks.slots[i].hash = (__u32)hash;
-	s->stacks.slots[i].pos = s->nr_sites + 1;
-	s->stacks.used++;
+	store_index_insert(&s->stacks, (__u32)hash, s->nr_sites);
 
 	st = &s->sites[s->nr_sites];
 	memset(st, 0, sizeof(*st));
 	st->hash = hash;
 	frames = s->pages[s->nr_pages - 1] + s->page_used;
-	memcpy(frames, e->frames, nr * sizeof(__u64));
+	memcpy(frames, stack, nr * sizeof(__u64));
 	s->page_used += nr;
 	st->frames = frames;
 	st->nr_frames = nr;
@@ -420,10 +419,11 @@ static int site_add(struct store *s, const struct ms_event *e, __u64 hash,
 	return 0;
 }
 
-static int site_intern(struct store *s, const struct ms_event *e, __u32 *id)
+static int site_intern(struct store *s, const __u64 *stack, __u32 nr,
+		       __u32 *id)
 {
-	__u64 hash = stack_hash(e->frames, e->nr_frames);
-	const struct index *ix = &s->stacks;
+	__u64 hash = stack_hash(stack, nr);
+	const struct store_index *ix = &s->stacks;
 	const struct site *st;
 	size_t i;
 
@@ -431,22 +431,21 @@ static int site_intern(struct store *s, const struct ms_event *e, __u32 *id)
 		if (ix->slots[i].hash != (__u32)hash)
 			continue;
 		st = &s->sites[ix->slots[i].pos - 1];
-		if (st->hash == hash && st->nr_frames == e->nr_frames &&
-		    !memcmp(st->frames, e->frames,
-			    e->nr_frames * sizeof(__u64))) {
+		if (st->hash == hash && st->nr_frames == nr &&
+		    !memcmp(st->frames, stack, nr * sizeof(__u64))) {
 			*id = ix->slots[i].pos - 1;
 			return 0;
 		}
 	}
-	return site_add(s, e, hash, id);
+	return site_add(s, stack, nr, hash, id);
 }
 
 static void apply_realloc(struct store *s, const struct ms_event *e,
-			  __u32 stack_id)
+			  __u32 stack_id, __u32 task)
 {
 	switch (ms_realloc_effect(e->old_ptr, e->size, e->ptr)) {
 	case MS_RE_ALLOC:
-		live_add(s, e, stack_id);
+		live_add(s, e, stack_id, task);
 		break;
 	case MS_RE_FREE:
 		live_release(s, e->old_ptr, e->old_seq);
@@ -456,9 +455,14 @@ static void apply_realloc(struct store *s, const struct ms_event *e,
 		break;
 	case MS_RE_MOVE:
 		live_release(s, e->old_ptr, e->old_seq);
-		live_add(s, e, stack_id);
+		live_add(s, e, stack_id, task);
 		break;
 	}
+}
+
+static bool is_declared(const struct ms_event *e)
+{
+	return e->type >= MS_EV_TRACK && e->type < MS_EV__COUNT;
 }
 
 static bool event_valid(const struct ms_event *e)
@@ -467,8 +471,48 @@ static bool event_valid(const struct ms_event *e)
 		return false;
 	if (e->flags & MS_EVF_PROFILE)
 		return e->type == MS_EV_ALLOC;
+	/* The probes behind declared records are no allocator functions. */
+	if (is_declared(e))
+		return e->fn == MS_FN_NONE;
 	return e->type == MS_EV_ALLOC || e->type == MS_EV_FREE ||
 	       e->type == MS_EV_REALLOC;
+}
+
+static const struct store_block *live_at(const struct store *s, __u64 ptr)
+{
+	size_t i = live_probe(s, ptr, ptr_hash(ptr));
+
+	return s->live.slots[i].pos ? block_at(s, s->live.slots[i].pos - 1) :
+				      NULL;
+}
+
+/*
+ * Passport operations keep their stack, for the violations they may be,
+ * and shares theirs, for the storms; variables and handles name the block
+ * live at their address.
+ *
+ * Every stack here is return addresses, and symbolizers look one byte
+ * back from each, at the call. A declared record's frames[0] is the
+ * probe's own address instead: it is kept as the address one past it, so
+ * it resolves to the probe's line, not to the instruction before it.
+ */
+static int apply_declared(struct store *s, const struct ms_event *e)
+{
+	struct declared_ctx ctx = { .epoch = s->peak_epoch };
+	__u64 stack[MS_MAX_STACK];
+	int err;
+
+	if (e->type >= MS_EV_PASSPORT_CREATE || e->type == MS_EV_SHARE) {
+		memcpy(stack, e->frames, e->nr_frames * sizeof(*stack));
+		if (e->nr_frames)
+			stack[0]++;
+		err = site_intern(s, stack, e->nr_frames, &ctx.stack_id);
+		if (err)
+			return err;
+	}
+	if (e->type == MS_EV_TRACK || e->type == MS_EV_SHARE)
+		ctx.block = live_at(s, e->ptr);
+	return declared__apply(s->decl, e, &ctx);
 }
 
 /* Halves the resolution: bucket pairs merge, keeping the higher maximum. */
@@ -536,22 +580,32 @@ int store__apply(struct store *s, const struct ms_event *e)
 	 * An alloc or a realloc makes e->ptr live exactly when it is set; a
 	 * profile record (--mode=alloc) only counts a call from its stack.
 	 */
-	bool profile = e->flags & MS_EVF_PROFILE;
-	bool adds = e->ptr && e->type != MS_EV_FREE && !profile;
-	__u32 stack_id = 0;
+	bool profile = e->flags & MS_EVF_PROFILE, decl = is_declared(e);
+	bool adds = e->ptr && e->type != MS_EV_FREE && !profile && !decl;
+	__u32 stack_id = 0, task = 0;
 	int err;
 
 	if (!event_valid(e))
 		return -EINVAL;
 
 	/* Whatever can fail happens before the first change. */
+	if (decl) {
+		err = apply_declared(s, e);
+		if (err)
+			return err;
+	}
 	if (adds) {
 		err = live_reserve(s);
 		if (err)
 			return err;
 	}
 	if (adds || profile) {
-		err = site_intern(s, e, &stack_id);
+		err = site_intern(s, e->frames, e->nr_frames, &stack_id);
+		if (err)
+			return err;
+	}
+	if (adds) {
+		err = declared__task_ref(s->decl, e->task, e->ts_ns, &task);
 		if (err)
 			return err;
 	}
@@ -567,7 +621,7 @@ int store__apply(struct store *s, const struct ms_event *e)
 		if (profile)
 			site_count(s, e, stack_id);
 		else if (adds)
-			live_add(s, e, stack_id);
+			live_add(s, e, stack_id, task);
 		else
 			s->sum.failed_allocs++;
 		break;
@@ -577,7 +631,7 @@ int store__apply(struct store *s, const struct ms_event *e)
 			live_release(s, e->ptr, 0);
 		break;
 	case MS_EV_REALLOC:
-		apply_realloc(s, e, stack_id);
+		apply_realloc(s, e, stack_id, task);
 		break;
 	}
 	timeline_note(s, e->ts_ns);
@@ -590,6 +644,18 @@ size_t store__timeline(const struct store *s, const struct store_point **out,
 	*out = s->timeline;
 	*width_ns = s->bucket_ns ? s->bucket_ns : TIMELINE_FIRST_NS;
 	return s->nr_points;
+}
+
+const struct declared *store__declared(const struct store *s)
+{
+	return s->decl;
+}
+
+void store__site_declared(const struct store *s, __u32 stack_id,
+			  struct declared_site *live,
+			  struct declared_site *peak)
+{
+	declared__site(s->decl, stack_id, s->peak_epoch, live, peak);
 }
 
 const struct store_summary *store__summary(const struct store *s)
@@ -642,13 +708,14 @@ int store__for_each_live(const struct store *s,
 size_t store__mem_bytes(const struct store *s)
 {
 	return sizeof(*s) +
-	       (s->live.mask + 1) * sizeof(struct slot) +
+	       store_index_bytes(&s->live) +
 	       s->chunks_cap * sizeof(*s->chunks) +
 	       s->nr_chunks * BLOCK_CHUNK * sizeof(struct store_block) +
-	       (s->stacks.mask + 1) * sizeof(struct slot) +
+	       store_index_bytes(&s->stacks) +
 	       s->sites_cap * sizeof(*s->sites) +
 	       s->pages_cap * sizeof(*s->pages) +
-	       s->nr_pages * ARENA_PAGE * sizeof(**s->pages);
+	       s->nr_pages * ARENA_PAGE * sizeof(**s->pages) +
+	       declared__mem_bytes(s->decl);
 }
 
 struct store *store__new(void)
@@ -662,12 +729,13 @@ struct store *store__new(void)
 	s->sites = malloc(s->sites_cap * sizeof(*s->sites));
 	s->pages_cap = ARENA_PAGES_MIN;
 	s->pages = malloc(s->pages_cap * sizeof(*s->pages));
-	if (!s->sites || !s->pages)
+	s->decl = declared__new();
+	if (!s->sites || !s->pages || !s->decl)
 		goto err_free;
 	/* a first page, so that even an empty stack has non-NULL frames */
 	s->pages[s->nr_pages++] = malloc(ARENA_PAGE * sizeof(**s->pages));
-	if (!s->pages[0] || index_init(&s->live, LIVE_INDEX_MIN) ||
-	    index_init(&s->stacks, STACK_INDEX_MIN))
+	if (!s->pages[0] || store_index_init(&s->live, LIVE_INDEX_MIN) ||
+	    store_index_init(&s->stacks, STACK_INDEX_MIN))
 		goto err_free;
 	return s;
 
@@ -693,5 +761,6 @@ void store__free(struct store *s)
 	for (i = 0; i < s->nr_pages; i++)
 		free(s->pages[i]);
 	free(s->pages);
+	declared__free(s->decl);
 	free(s);
 }

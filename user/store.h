@@ -2,8 +2,9 @@
 /*
  * The event store: the only owner of live state. It applies ms_event
  * records (from the ring buffer or a recording) and keeps the live blocks,
- * one interned record per distinct call stack with its aggregates, and the
- * exact peak with what was live at it, grouped by stack.
+ * one interned record per distinct call stack with its aggregates, the
+ * exact peak with what was live at it, grouped by stack, and what the
+ * program declared about its memory (declared.h), joined to the blocks.
  */
 #ifndef MEMSCOPE_STORE_H
 #define MEMSCOPE_STORE_H
@@ -14,6 +15,8 @@
 #include "events.h"
 
 struct store;
+struct declared;
+struct declared_site;
 
 struct store_summary {
 	__u64 events;		/* records applied */
@@ -53,6 +56,8 @@ struct store_block {
 	__u64 ts_ns;		/* when it was allocated */
 	__u32 stack_id;
 	__u32 tid;
+	__u32 task;		/* declared task that allocated it: record
+				 * declared__task(task - 1); 0 none */
 };
 
 /*
@@ -71,10 +76,55 @@ struct store_point {
 	__u64 frees;		/* blocks released inside it */
 };
 
+/*
+ * The store's open-addressing index, shared with its declared state
+ * (declared.c): 8-byte slots of 32 bits of hash and an entry position + 1
+ * (0 marks an empty slot), linear probing, backward-shift deletion. The
+ * entries live outside it, dense, so callers compare their own keys.
+ */
+struct store_slot {
+	__u32 hash;	/* low bits give the home slot, all 32 reject cheaply */
+	__u32 pos;	/* entry index + 1; 0 marks an empty slot */
+};
+
+struct store_index {
+	struct store_slot *slots;
+	size_t mask;	/* capacity - 1, capacity a power of two */
+	size_t used;
+};
+
+/* splitmix64's finalizer: every input bit reaches every output bit. */
+static inline __u64 store_mix64(__u64 x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	x ^= x >> 31;
+	return x;
+}
+
+/* cap: a power of two. 0 or -ENOMEM. */
+int store_index_init(struct store_index *ix, size_t cap);
+/* Room for one more entry at a load factor of at most 3/4. */
+int store_index_reserve(struct store_index *ix);
+/* Adds entry pos (0-based); store_index_reserve() must have succeeded. */
+void store_index_insert(struct store_index *ix, __u32 hash, size_t pos);
+/* Empties slot hole. */
+void store_index_remove(struct store_index *ix, size_t hole);
+/* The entry at position from, with this hash, now lives at position to. */
+void store_index_moved(struct store_index *ix, __u32 hash, size_t from,
+		       size_t to);
+size_t store_index_bytes(const struct store_index *ix);
+
 struct store *store__new(void);
 void store__free(struct store *s);
 
-/* Apply one record; -EINVAL for a malformed one (nothing changes). */
+/*
+ * Apply one record; -EINVAL for a malformed one (nothing changes). A
+ * declared record whose contents are unusable (a kind out of range, an
+ * empty name) is well-formed: it is counted in the declared stats.
+ */
 int store__apply(struct store *s, const struct ms_event *e);
 
 const struct store_summary *store__summary(const struct store *s);
@@ -91,6 +141,13 @@ int store__for_each_live(const struct store *s,
 /* The used buckets, in time order, and the width of each. */
 size_t store__timeline(const struct store *s, const struct store_point **out,
 		       __u64 *width_ns);
+
+/* The declared state, joined to the blocks (declared.h). */
+const struct declared *store__declared(const struct store *s);
+/* The declared blocks of a stack now and at the peak (store__site()). */
+void store__site_declared(const struct store *s, __u32 stack_id,
+			  struct declared_site *live,
+			  struct declared_site *peak);
 
 /* Bytes of heap the store itself holds, for the bytes-per-block budget. */
 size_t store__mem_bytes(const struct store *s);

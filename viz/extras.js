@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
 //
 // Sections for what programs declare through the USDT probes: the task
-// tree, passports and shared handles. They appear only when the report
-// has them, and are drawn generically (arrays of records as tables, other
+// tree, zombies, passports and their violations, shared handles and clone
+// storms, declared variables. They appear only when the report has them, and are drawn generically (arrays of records as tables, other
 // objects as key/value lists), so a report from a newer tool still shows
 // everything it holds.
 
@@ -10,10 +10,15 @@
 	"use strict";
 
 	const el = MS.el;
+	// The keys of the report's "declared" object (docs/declared.md).
 	const EXTRAS = [
 		["tasks", "Task tree"],
+		["zombies", "Zombie task candidates (inferred)"],
 		["passports", "Passports"],
-		["handles", "Shared handles"],
+		["violations", "Passport violations"],
+		["shared", "Shared handles"],
+		["storms", "Clone storms (inferred)"],
+		["tracked", "Declared variables"],
 	];
 	const MAX_ROWS = 500, MAX_DEPTH = 4;
 
@@ -71,9 +76,15 @@
 	}
 
 	MS.renderExtras = function (r) {
-		return EXTRAS.filter(([key]) => key in r).map(([key, title]) => {
+		const d = r.declared || {};
+
+		/* A program that declared nothing gets no declared sections. */
+		if (!d.stats || !d.stats.records)
+			return [];
+
+		return EXTRAS.filter(([key]) => key in d).map(([key, title]) => {
 			const sec = MS.section(key, title);
-			const v = r[key];
+			const v = d[key];
 			const empty = v === null || (Array.isArray(v) && !v.length) ||
 				(typeof v === "object" && !Object.keys(v).length);
 

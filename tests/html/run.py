@@ -19,7 +19,7 @@ and offline, and what the page drew is read back from --dump-dom:
             and markup injected into the page does not run (its policy)
   hostile   names that are markup and script are shown as text: no
             element was made from them and none of them ran
-  extras    tasks, passports and handles sections appear when the JSON
+  extras    declared tasks, passports and shared sections appear when the JSON
             has them, drawn as tables, escaped too
   big       one million events from 5000 call stacks render in < 3 s
   shot      a 1400x1000 screenshot, kept as OUT/dashboard.png (and the big
@@ -359,7 +359,7 @@ def test_known(t, env):
     t.eq("allocation rate bars", 15,
          len([r for r in dom.one(t, "svg", id="rate-chart").all("rect")
               if "hover" not in r.classes()]))
-    for key in ("tasks", "passports", "handles"):
+    for key in ("tasks", "passports", "shared"):
         t.eq(f"no {key} section without {key} in the JSON", 0,
              len(dom.all("section", id=key)))
 
@@ -464,12 +464,15 @@ def test_extras(t, env):
     m = embedded_json(raw)
     t.require("report element in the page", m)
     r = json.loads(m.group(2))
-    r["tasks"] = [{"id": 1, "name": "main", "parent": None, "live_bytes": 10},
+    r["declared"] = {
+        "stats": {"records": 3},
+        "tasks": [{"id": 1, "name": "main", "parent": None, "live_bytes": 10},
                   {"id": 2, "name": H_SCRIPT, "parent": 1, "live_bytes": 20,
-                   "extra": {"k": H_IMG}}]
-    r["passports"] = []
-    r["handles"] = {"source": "declared", "count": 1,
-                    "items": [{"name": H_ALERT_IMG, "holders": [1, 2]}]}
+                   "extra": {"k": H_IMG}}],
+        "passports": [],
+        "shared": {"source": "declared", "count": 1,
+                   "items": [{"name": H_ALERT_IMG, "holders": [1, 2]}]},
+    }
     doc = json.dumps(r).replace("<", "\\u003c").replace(">", "\\u003e") \
         .replace("&", "\\u0026")
     path = env["out"] + "/extras.html"
@@ -490,7 +493,7 @@ def test_extras(t, env):
     passports = dom.one(t, "section", id="passports")
     t.eq("passports empty state", "None in this trace.",
          passports.one(t, "p").text())
-    handles = dom.one(t, "section", id="handles").text()
+    handles = dom.one(t, "section", id="shared").text()
     t.true("handles show their records as text",
            "declared" in handles and H_ALERT_IMG in handles, handles)
 
@@ -571,6 +574,56 @@ def test_traced(t, env):
              "--window-size=1400,1000")
 
 
+def hostile_strings(obj):
+    """Every string in a report that is markup: what the program declared."""
+    if isinstance(obj, dict):
+        return [s for v in obj.values() for s in hostile_strings(v)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in hostile_strings(v)]
+    return [obj] if isinstance(obj, str) and "<" in obj else []
+
+
+def test_traced_hostile(t, env):
+    """A traced program declares markup as names: nothing of it may run."""
+    base = os.path.join(env["out"], "traced-hostile")
+    for ext in (".json", ".html"):
+        if os.path.exists(base + ext):
+            os.unlink(base + ext)
+    cmd = [env["tool"], "-q", "-t", "0", "-o", base + ".json", "--html",
+           base + ".html", "--", os.path.join(env["targets"], "hostile")]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=CHROMIUM_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        t.require(" ".join(cmd), False, f"still running after "
+                  f"{CHROMIUM_TIMEOUT} s")
+    t.require(" ".join(cmd), p.returncode == 0,
+              f"exit status {p.returncode}: {p.stderr.strip()}")
+    with open(base + ".json") as f:
+        declared = hostile_strings(json.load(f))
+    t.true("the declared markup reached the report", bool(declared),
+           "no string with '<' in the JSON report")
+    with open(base + ".html", encoding="utf-8") as f:
+        raw = f.read()
+    m = embedded_json(raw)
+    t.require("report element in the page", m)
+    t.eq("raw '<' in the embedded report (a declared string could close "
+         "its script element)", -1, m.group(2).find("<"))
+
+    dom, body, _ = dump(t, base + ".html")
+    t.eq("body data-pwned (set by any injected script)", None,
+         body.attrs.get("data-pwned"))
+    t.eq("script elements: the report and the page's own", 2,
+         len(dom.all("script")))
+    t.true("the declared task name shown as text",
+           "<script>document.body.dataset.pwned='script'</script>" in
+           dom.one(t, "section", id="tasks").text())
+    t.eq("img elements", 0, len(dom.all("img")))
+    t.eq("elements with on* attributes", [],
+         [f"<{n.tag} {a}>" for n in dom.walk() for a in n.attrs
+          if a.startswith("on")])
+
+
 def png_size(path):
     with open(path, "rb") as f:
         head = f.read(24)
@@ -594,7 +647,7 @@ def test_shot(t, env):
 TESTS = [("json", test_json), ("known", test_known),
          ("interact", test_interact), ("hostile", test_hostile),
          ("extras", test_extras), ("big", test_big), ("shot", test_shot),
-         ("traced", test_traced)]
+         ("traced", test_traced), ("traced_hostile", test_traced_hostile)]
 
 
 def main():
@@ -616,7 +669,8 @@ def main():
     wanted = sys.argv[1:] or [name for name, _ in TESTS]
     skip = {}
     if os.environ.get("MEMSCOPE_SKIP_INTEGRATION", "0") == "1":
-        skip["traced"] = "MEMSCOPE_SKIP_INTEGRATION=1"
+        skip["traced"] = skip["traced_hostile"] = \
+            "MEMSCOPE_SKIP_INTEGRATION=1"
     passed = failed = 0
     setup = Test("setup")
     try:
@@ -635,10 +689,11 @@ def main():
             continue
         if setup.errors:
             t.errors.append("skipped: setup failed")
-        elif name == "traced" and not (env["tool"] and env["targets"]):
+        elif name.startswith("traced") and not (env["tool"] and
+                                                env["targets"]):
             t.errors.append("set MEMSCOPE (the tool) and TARGETS (built "
                             "targets); see 'make html-test'")
-        elif name == "traced" and os.geteuid() != 0:
+        elif name.startswith("traced") and os.geteuid() != 0:
             t.errors.append("needs root (BPF and uprobes); run as root or "
                             "set MEMSCOPE_SKIP_INTEGRATION=1 to skip")
         else:

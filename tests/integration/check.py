@@ -6,6 +6,10 @@
         exit 0 if this machine can load and attach tracing BPF programs,
         else print the reason on one line and exit 1.
 
+    check.py same LIVE.json REPLAY.json
+        exit 0 if the two reports are the same JSON document, else print
+        each path where they differ (at most 20) and exit 1.
+
     check.py SCENARIO REPORT.json [--pid N] [--exited yes|no]
              [--exit-status N] [--mode default|alloc] [--object NAME]
              [--max-duration SEC] [--src DIR]
@@ -373,6 +377,45 @@ def bpf_usable():
     return None
 
 
+MAX_DIFFS = 20
+
+
+def differences(a, b, path, out):
+    """Appends "path: live ..., replay ..." for each place a and b differ."""
+    if len(out) >= MAX_DIFFS:
+        return
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if k not in a or k not in b:
+                out.append(f"{path}.{k}: live {a.get(k, '(absent)')!r}, "
+                           f"replay {b.get(k, '(absent)')!r}")
+            else:
+                differences(a[k], b[k], f"{path}.{k}", out)
+    elif isinstance(a, list) and isinstance(b, list):
+        if len(a) != len(b):
+            out.append(f"{path}: live has {len(a)} entries, replay {len(b)}")
+        for i, (x, y) in enumerate(zip(a, b)):
+            differences(x, y, f"{path}[{i}]", out)
+    elif a != b or type(a) is not type(b):
+        out.append(f"{path}: live {a!r}, replay {b!r}")
+
+
+def same(live_path, replay_path):
+    docs = []
+    for p in (live_path, replay_path):
+        try:
+            with open(p, encoding="utf-8") as f:
+                docs.append(json.load(f))
+        except (OSError, ValueError) as e:
+            print(f"report {p}: expected valid JSON, got {e}")
+            return 1
+    out = []
+    differences(docs[0], docs[1], "report", out)
+    for line in out:
+        print(line)
+    return 1 if out else 0
+
+
 def main():
     if sys.argv[1:2] == ["bpf-usable"]:
         why = bpf_usable()
@@ -380,6 +423,8 @@ def main():
             print(why)
             return 1
         return 0
+    if sys.argv[1:2] == ["same"] and len(sys.argv) == 4:
+        return same(sys.argv[2], sys.argv[3])
 
     p = argparse.ArgumentParser()
     p.add_argument("scenario", choices=["leaky", "peak", "short", "exits_mid",

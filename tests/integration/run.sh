@@ -612,6 +612,202 @@ t_bad_output()
 	[ -n "$stray" ] && fail "$d/out: expected nothing half-written, got: $stray"
 }
 
+# --- tests: recordings ------------------------------------------------------
+
+# Exports beside the JSON: the same functions write them live and replayed.
+EXPORTS="html pprof folded"
+
+# Options that write every export of run NAME into $d.
+export_opts()
+{
+	local e
+
+	for e in $EXPORTS; do
+		printf -- '--%s %s ' "$e" "$d/$1.$e"
+	done
+}
+
+# same_file WHAT LIVE REPLAY: byte for byte, or a failure that says where.
+same_file()
+{
+	cmp -s "$2" "$3" && return 0
+	fail "$1: expected the replay's byte for byte the live run's, got a difference: $(cmp "$2" "$3" 2>&1)"
+	case $1 in
+	stdout) diff "$2" "$3" | head -n 20 | sed 's/^/    /' >>"$d/fail" ;;
+	JSON) python3 "$here/check.py" same "$2" "$3" | sed 's/^/    /' \
+		>>"$d/fail" ;;
+	esac
+}
+
+# -w while tracing leaky (-- or -p), then `report` on the file alone: the
+# same stdout, the same JSON, the same exports, and no .partial left.
+t_record_replay()
+{
+	local mode=$1 e
+
+	if [ "$mode" = launch ]; then
+		# shellcheck disable=SC2046
+		tool -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
+			$(export_opts live) -- "$TARGETS/leaky"
+		expect_report leaky --pid "$(launched_pid)" --exited yes \
+			--exit-status 0 --object leaky
+	else
+		start_target "$TARGETS/leaky" || return
+		# shellcheck disable=SC2046
+		tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
+			$(export_opts live) -p "$target_pid" || return
+		wait_tracing || return
+		kill -USR1 "$target_pid"
+		tool_wait
+		expect_report leaky --pid "$target_pid" --exited yes \
+			--object leaky
+	fi
+	[ -s "$d/fail" ] && return
+	mv "$d/stdout" "$d/live.stdout"
+	if [ ! -f "$d/rec.msr" ] || [ -e "$d/rec.msr.partial" ]; then
+		fail "-w $d/rec.msr: expected the file, and no .partial left, got: $(ls "$d")"
+		return
+	fi
+	# shellcheck disable=SC2046
+	tool report "$d/rec.msr" -o "$d/replay.json" $(export_opts replay)
+	expect_rc 0
+	expect_clean_stderr
+	[ -s "$d/stderr" ] &&
+		fail "report stderr: expected nothing, got: $(cat "$d/stderr")"
+	same_file stdout "$d/live.stdout" "$d/stdout"
+	same_file JSON "$d/out/report.json" "$d/replay.json"
+	for e in $EXPORTS; do
+		same_file "--$e" "$d/live.$e" "$d/replay.$e"
+	done
+}
+
+# A recording of leaky for the tests that damage one: $d/rec.msr.
+record_leaky()
+{
+	tool -q -t 0 -w "$d/rec.msr" -- "$TARGETS/leaky"
+	expect_rc 0 || return 1
+	[ -f "$d/rec.msr" ] && return 0
+	fail "-w $d/rec.msr: expected the recording, got none"
+	return 1
+}
+
+# expect_damaged FILE: one line saying where, a report of what came
+# before it (stdout and a JSON that passes check.py), exit status 1.
+expect_damaged()
+{
+	local re out
+
+	re="^memscope-bpf: recording $1 is damaged at byte [0-9]+: .+; reporting the [0-9]+ records? before it\$"
+	expect_rc 1
+	expect_clean_stderr
+	if [ "$(grep -c . "$d/stderr")" -ne 1 ] || ! grep -Eq "$re" "$d/stderr"; then
+		fail "stderr: expected one line 'memscope-bpf: recording $1 is damaged at byte N: ...; reporting the M records before it', got: $(cat "$d/stderr")"
+	fi
+	grep -q '^memscope-bpf report: pid ' "$d/stdout" ||
+		fail "stdout: expected the report of the records before the damage, got: $(head -c 300 "$d/stdout")"
+	if ! out=$(python3 "$here/check.py" any "$d/out/report.json" \
+		--exited no 2>&1); then
+		printf '%s\n' "$out" | sed 's/^/report: /' >>"$d/fail"
+	fi
+}
+
+# The records of the damage line: "reporting the M records".
+damage_records()
+{
+	sed -n 's/.*; reporting the \([0-9]*\) records\{0,1\} before it$/\1/p' \
+		"$d/stderr"
+}
+
+# Cut in the middle of a frame, as a full disk or a copy cut short would.
+t_replay_truncated()
+{
+	local size
+
+	record_leaky || return
+	size=$(stat -c %s "$d/rec.msr")
+	head -c $((size / 2)) "$d/rec.msr" >"$d/cut.msr"
+	tool report "$d/cut.msr" -o "$d/out/report.json"
+	expect_damaged "$d/cut.msr"
+	[ "$(damage_records)" -gt 0 ] 2>/dev/null ||
+		fail "damage line: expected records before the middle of a $size-byte recording, got: $(cat "$d/stderr")"
+}
+
+# A byte flipped inside a frame: its checksum says so.
+t_replay_corrupted()
+{
+	local size at
+
+	record_leaky || return
+	size=$(stat -c %s "$d/rec.msr")
+	at=$((size / 2))
+	cp "$d/rec.msr" "$d/bad.msr"
+	printf '\377' | dd of="$d/bad.msr" bs=1 seek="$at" conv=notrunc \
+		status=none
+	cmp -s "$d/rec.msr" "$d/bad.msr" &&
+		printf '\000' | dd of="$d/bad.msr" bs=1 seek="$at" \
+			conv=notrunc status=none
+	tool report "$d/bad.msr" -o "$d/out/report.json"
+	expect_damaged "$d/bad.msr"
+	grep -q 'checksum' "$d/stderr" ||
+		fail "damage line: expected a checksum mismatch for byte $at, got: $(cat "$d/stderr")"
+}
+
+# SIGKILL while recording: FILE.msr never appears, FILE.msr.partial holds
+# everything flushed (at most 100 ms old) and reports as cut short.
+t_record_killed()
+{
+	printf '%q &\n' "$TARGETS/busy" >>"$d/cmd"
+	$TIMEOUT "$TARGETS/busy" >"$d/target.out" 2>&1 &
+	bg_pids="$bg_pids $!"
+	if ! wait_for "$d/target.out" '^ready [0-9]+$' 10; then
+		fail "target busy: expected 'ready PID' within 10 s"
+		return 1
+	fi
+	target_pid=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$d/target.out")
+	tool_bg -q -w "$d/rec.msr" -p "$target_pid" || return
+	wait_tracing || return
+	sleep 0.5
+	kill -KILL "$tool_pid"
+	# (bash's own "Killed" notice is expected here: not shown)
+	tool_wait 2>/dev/null
+	[ -e "$d/rec.msr" ] &&
+		fail "$d/rec.msr: expected nothing at the destination after SIGKILL, got a file"
+	if [ ! -f "$d/rec.msr.partial" ]; then
+		fail "$d/rec.msr.partial: expected what was recorded until SIGKILL, got: $(ls "$d")"
+		return
+	fi
+	tool report "$d/rec.msr.partial" -o "$d/out/report.json"
+	expect_damaged "$d/rec.msr.partial"
+	[ "$(damage_records)" -gt 0 ] 2>/dev/null ||
+		fail "damage line: expected the records of 0.5 s of busy, got: $(cat "$d/stderr")"
+}
+
+# A .partial left by a killed run is not overwritten: one line, nothing run.
+t_record_partial_exists()
+{
+	echo kept >"$d/rec.msr.partial"
+	tool -q -w "$d/rec.msr" -- "$TARGETS/short"
+	expect_error 1 'rec\.msr\.partial exists'
+	[ "$(cat "$d/rec.msr.partial")" = kept ] ||
+		fail "$d/rec.msr.partial: expected it left as it was"
+	[ -e "$d/rec.msr" ] && fail "$d/rec.msr: expected nothing created"
+	expect_no_process_of "$TARGETS/short"
+}
+
+t_replay_not_recording()
+{
+	tool report /etc/passwd
+	expect_error 1 '/etc/passwd.*not a memscope-bpf recording'
+	[ -s "$d/stdout" ] && fail "stdout: expected no report, got: $(head -c 300 "$d/stdout")"
+	tool report "$d/nonexistent.msr"
+	expect_error 1 'nonexistent\.msr.*no such file'
+	tool report
+	expect_error 2 'recording'
+}
+
+# shellcheck source=tests/integration/declared.sh
+. "$here/declared.sh"
+
 only="${*:-}"
 
 run_test leaky_launch		t_launch leaky leaky
@@ -639,6 +835,17 @@ run_test no_btf			t_no_btf
 run_test static_stripped_launch	t_static_stripped launch
 run_test static_stripped_attach	t_static_stripped attach
 run_test bad_output		t_bad_output
+run_test executor_launch		t_example executor launch
+run_test executor_attach		t_example executor attach
+run_test executor_clean_launch	t_example executor_clean launch
+run_test executor_clean_attach	t_example executor_clean attach
+run_test record_replay_launch	t_record_replay launch
+run_test record_replay_attach	t_record_replay attach
+run_test replay_truncated	t_replay_truncated
+run_test replay_corrupted	t_replay_corrupted
+run_test record_killed		t_record_killed
+run_test record_partial_exists	t_record_partial_exists
+run_test replay_not_recording	t_replay_not_recording
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2
 echo "integration: $passed passed, $failed failed"
