@@ -165,7 +165,8 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard test
 unit: $(UNIT_BINS) $(FIXTURES)
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
-integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS)
+integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \
+		$(OUTPUT)/libmemscope-usdt.so
 	$(Q)MEMSCOPE=$(abspath $(SAN_TOOL)) TARGETS=$(abspath $(OUTPUT)/targets) \
 		./tests/integration/run.sh
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <elf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
@@ -633,63 +634,142 @@ static bool search_dirs(const char *list, const char *name, char *out,
 	return false;
 }
 
+/* The dynamic linker's default directories, after the environment's. */
+#define SYSTEM_LIB_DIRS	"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:" \
+			"/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu:" \
+			"/lib64:/usr/lib64:/lib:/usr/lib"
+
+/* What finding the libraries of one executable needs. */
+struct lib_search {
+	struct attach *a;
+	char runpath[PATH_MAX];	/* DT_RUNPATH or DT_RPATH, $ORIGIN expanded */
+	char origin[PATH_MAX];	/* the executable's directory */
+	int found;		/* allocator functions probed */
+	int err;
+};
+
 /*
- * The libc the dynamic linker will load, found the way it searches:
- * LD_LIBRARY_PATH, then the multiarch and standard directories.
+ * Finds a library the way the dynamic linker searches: LD_LIBRARY_PATH,
+ * the executable's run path, then the system directories.
  */
-static bool find_libc(char *out, size_t len)
+static bool find_lib(const struct lib_search *ls, const char *name,
+		     char *out, size_t len)
 {
 	const char *env = getenv("LD_LIBRARY_PATH");
 
-	if (env && search_dirs(env, "libc.so.6", out, len))
-		return true;
-	return search_dirs("/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:"
-			   "/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu:"
-			   "/lib64:/usr/lib64:/lib:/usr/lib",
-			   "libc.so.6", out, len);
+	if (strchr(name, '/')) {
+		snprintf(out, len, "%s", name);
+		return !access(out, R_OK);
+	}
+	return (env && search_dirs(env, name, out, len)) ||
+	       (ls->runpath[0] && search_dirs(ls->runpath, name, out, len)) ||
+	       search_dirs(SYSTEM_LIB_DIRS, name, out, len);
+}
+
+/* DT_RUNPATH/DT_RPATH: kept with $ORIGIN replaced by the executable's dir. */
+static int note_runpath(const char *s, void *ctx)
+{
+	struct lib_search *ls = ctx;
+	const char *o = strstr(s, "$ORIGIN");
+
+	size_t n;
+
+	if (ls->runpath[0])
+		return 0;
+	if (o)
+		n = snprintf(ls->runpath, sizeof(ls->runpath), "%.*s%s%s",
+			     (int)(o - s), s, ls->origin,
+			     o + strlen("$ORIGIN"));
+	else
+		n = snprintf(ls->runpath, sizeof(ls->runpath), "%s", s);
+	/* A run path too long to keep is not searched, rather than cut. */
+	if (n >= sizeof(ls->runpath))
+		ls->runpath[0] = 0;
+	return 0;
+}
+
+/* A direct dependency: its allocators and its USDT probes, if any. */
+static int probe_needed(const char *name, void *ctx)
+{
+	struct lib_search *ls = ctx;
+	char path[PATH_MAX];
+	int r;
+
+	/* One the dynamic linker would not find either is not ours to flag. */
+	if (!find_lib(ls, name, path, sizeof(path)))
+		return 0;
+	r = probe_path(ls->a, path, path);
+	if (r < 0 && r != -ENOENT && r != -EACCES) {
+		ls->err = r;
+		return 1;
+	}
+	if (r > 0)
+		ls->found += r;
+	return 0;
+}
+
+/*
+ * Before exec nothing is mapped yet: the executable, its preloads, its
+ * direct dependencies (USDT libraries among them) and the libc the
+ * dynamic linker will load are probed from their files.
+ */
+static int probe_dependencies(struct attach *a, struct elf_file *ef,
+			      const char *path, struct lib_search *ls)
+{
+	char *preload, *tok, *save = NULL, libc[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	int r;
+
+	ls->a = a;
+	snprintf(ls->origin, sizeof(ls->origin), "%.*s",
+		 slash ? (int)(slash - path) : 1, slash ? path : ".");
+	elf_file__dynamic_strs(ef, DT_RUNPATH, note_runpath, ls);
+	elf_file__dynamic_strs(ef, DT_RPATH, note_runpath, ls);
+
+	/* Preloaded allocators interpose on libc's: probe them too. */
+	preload = getenv("LD_PRELOAD") ? strdup(getenv("LD_PRELOAD")) : NULL;
+	for (tok = preload ? strtok_r(preload, ": ", &save) : NULL; tok;
+	     tok = strtok_r(NULL, ": ", &save))
+		probe_needed(tok, ls);
+	free(preload);
+	if (!ls->err)
+		elf_file__dynamic_strs(ef, DT_NEEDED, probe_needed, ls);
+	if (ls->err)
+		return ls->err;
+	if (!find_lib(ls, "libc.so.6", libc, sizeof(libc)))
+		return set_error(a, -ENOENT, "no libc.so.6 found for %s", path);
+	r = probe_path(a, libc, libc);
+	if (r < 0)
+		return r;
+	ls->found += r;
+	return 0;
 }
 
 int attach__command(struct attach *a, const char *path)
 {
-	char libc[PATH_MAX], *preload, *tok, *save = NULL;
+	struct lib_search ls = {};
 	struct elf_file *ef;
 	bool dynamic;
-	int found, r;
-
-	ef = elf_file__open(path);
-	if (!ef)
-		return set_error(a, -errno, "cannot read %s: %s", path,
-				 strerror(errno));
-	dynamic = elf_file__is_dynamic(ef);
-	elf_file__free(ef);
+	int found, err = 0;
 
 	/* A static build allocates through the executable alone. */
 	found = probe_path(a, path, path);
 	if (found < 0)
 		return found;
-	if (dynamic) {
-		/* Preloaded allocators interpose on libc's: probe them too. */
-		preload = getenv("LD_PRELOAD") ? strdup(getenv("LD_PRELOAD")) :
-						 NULL;
-		for (tok = preload ? strtok_r(preload, ": ", &save) : NULL;
-		     tok; tok = strtok_r(NULL, ": ", &save)) {
-			r = probe_path(a, tok, tok);
-			if (r > 0)
-				found += r;
-		}
-		free(preload);
-		if (!find_libc(libc, sizeof(libc)))
-			return set_error(a, -ENOENT,
-					 "no libc.so.6 found for %s", path);
-		r = probe_path(a, libc, libc);
-		if (r < 0)
-			return r;
-		found += r;
-	}
-	if (!found)
+	ef = elf_file__open(path);
+	if (!ef)
+		return set_error(a, -errno, "cannot read %s: %s", path,
+				 strerror(errno));
+	dynamic = elf_file__is_dynamic(ef);
+	if (dynamic)
+		err = probe_dependencies(a, ef, path, &ls);
+	elf_file__free(ef);
+	if (err)
+		return err;
+	if (!found && !ls.found)
 		return set_error(a, -ENOENT,
 				 "no allocator symbols (malloc, free...) in %s%s",
-				 path, dynamic ? " or its libc" :
+				 path, dynamic ? " or its libraries" :
 				 ": a static build without symbols cannot be traced");
 	return 0;
 }

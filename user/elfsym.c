@@ -324,3 +324,36 @@ int elf_file__has_usdt(struct elf_file *f, const char *provider)
 	}
 	return 0;
 }
+
+int elf_file__dynamic_strs(struct elf_file *f, __s64 tag,
+			   int (*cb)(const char *s, void *ctx), void *ctx)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Dyn dyn;
+	Elf_Data *d;
+	size_t i;
+	int err;
+
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (i = 0; d && sh.sh_entsize &&
+			    i < sh.sh_size / sh.sh_entsize; i++) {
+			const char *s;
+
+			if (!gelf_getdyn(d, i, &dyn) || dyn.d_tag == DT_NULL)
+				break;
+			if (dyn.d_tag != tag)
+				continue;
+			s = elf_strptr(f->elf, sh.sh_link, dyn.d_un.d_val);
+			if (s) {
+				err = cb(s, ctx);
+				if (err)
+					return err;
+			}
+		}
+	}
+	return 0;
+}

@@ -44,6 +44,13 @@ int elf_file__has_symbols(struct elf_file *f);
 /* 1 if the dynamic linker runs it (PT_INTERP): it allocates via libc. */
 int elf_file__is_dynamic(struct elf_file *f);
 
+/*
+ * Calls cb with each string of a dynamic entry of this tag (DT_NEEDED,
+ * DT_RUNPATH...), in order, until cb returns non-zero (returned).
+ */
+int elf_file__dynamic_strs(struct elf_file *f, __s64 tag,
+			   int (*cb)(const char *s, void *ctx), void *ctx);
+
 /* 1 if it carries SystemTap SDT (USDT) probes of this provider. */
 int elf_file__has_usdt(struct elf_file *f, const char *provider);
 

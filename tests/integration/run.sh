@@ -455,6 +455,42 @@ t_static()
 		--exit-status 0 --object static
 }
 
+# Declarations through libmemscope-usdt.so (the probes other languages
+# call), a DT_NEEDED library found through RUNPATH: -- mode must find its
+# notes in the file before exec, -p mode in the process's maps.
+t_usdt_lib()
+{
+	local lib
+
+	lib=$(dirname "$TARGETS")
+	cp "$src/uselib.c.in" "$d/uselib.c"
+	if ! gcc -g -O1 -fno-omit-frame-pointer -Wall -Werror -I"$src" \
+		-I"$src/../../include" "$d/uselib.c" -L"$lib" -lmemscope-usdt \
+		-Wl,-rpath,"$lib" -o "$d/uselib" >"$d/gcc.log" 2>&1; then
+		fail "could not build uselib against $lib/libmemscope-usdt.so: $(cat "$d/gcc.log")"
+		return
+	fi
+	if [ "$1" = attach ]; then
+		start_target "$d/uselib" || return
+		tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" ||
+			return
+		wait_tracing || return
+		kill -USR1 "$target_pid"
+		tool_wait
+		expect_report any --pid "$target_pid" --exited yes
+	else
+		tool -q -t 0 -o "$d/out/report.json" -- "$d/uselib"
+		expect_report any --pid "$(launched_pid)" --exited yes
+	fi
+	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	names = [t.get("name") for t in (r.get("declared") or {}).get("tracked") or []]
+	if "via the library" not in names:
+	    print(f"declared.tracked: expected 'via the library', got {names}")
+	EOF
+}
+
 # A target that ends on its own, long before -d.
 t_exits_mid()
 {
@@ -816,6 +852,8 @@ run_test peak_launch		t_launch peak peak
 run_test peak_attach		t_attach peak peak
 run_test short_launch		t_launch short short
 run_test static_launch		t_static
+run_test usdt_lib_launch	t_usdt_lib launch
+run_test usdt_lib_attach	t_usdt_lib attach
 run_test exits_mid_attach	t_exits_mid attach
 run_test exits_mid_launch	t_exits_mid launch
 run_test exits_during_attach	t_exits_during_attach
