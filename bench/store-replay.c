@@ -11,7 +11,7 @@
  * Generation happens in batches outside the timed section.
  *
  *   gcc -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Ibpf -Iuser \
- *       bench/store-replay.c user/store.c -o store-replay
+ *       bench/store-replay.c user/store.c user/declared.c -o store-replay
  *   ./store-replay [records]
  */
 #include <errno.h>
