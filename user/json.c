@@ -362,3 +362,29 @@ void json_null(struct json *j)
 	fputs("null", j->f);
 	leave_value(j);
 }
+
+void json_kv_u64(struct json *j, const char *key, __u64 v)
+{
+	json_key(j, key);
+	json_u64(j, v);
+}
+
+void json_kv_str(struct json *j, const char *key, const char *s)
+{
+	json_key(j, key);
+	json_str(j, s);
+}
+
+void json_kv_bool(struct json *j, const char *key, bool v)
+{
+	json_key(j, key);
+	json_bool(j, v);
+}
+
+void json_kv_addr(struct json *j, const char *key, __u64 v)
+{
+	char addr[2 + 16 + 1];
+
+	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)v);
+	json_kv_str(j, key, addr);
+}

@@ -29,4 +29,11 @@ void json_double(struct json *j, double v);
 void json_bool(struct json *j, bool v);
 void json_null(struct json *j);
 
+/* A key and its value, the form nearly every member takes. */
+void json_kv_u64(struct json *j, const char *key, __u64 v);
+void json_kv_str(struct json *j, const char *key, const char *s);
+void json_kv_bool(struct json *j, const char *key, bool v);
+/* An address as a hex string ("0x7f..."): JSON numbers lose 64-bit ones. */
+void json_kv_addr(struct json *j, const char *key, __u64 v);
+
 #endif /* MEMSCOPE_JSON_H */

@@ -228,6 +228,15 @@ static int parse_secs(const char *s, __u64 *ns)
 	return 0;
 }
 
+/* A --NAME SEC option: 0, or 2 (usage error) after saying why. */
+static int secs_opt(const char *arg, const char *name, __u64 *ns)
+{
+	if (!parse_secs(arg, ns))
+		return 0;
+	die_line("invalid --%s '%s': expected seconds > 0", name, arg);
+	return 2;
+}
+
 static int parse_output_opt(int c, const char *arg, struct opts *o)
 {
 	unsigned long long v;
@@ -254,12 +263,7 @@ static int parse_output_opt(int c, const char *arg, struct opts *o)
 		o->top_given = true;
 		return 0;
 	case OPT_IDLE:
-		if (parse_secs(arg, &o->idle_threshold_ns)) {
-			die_line("invalid --idle-threshold '%s': expected seconds > 0",
-				 arg);
-			return 2;
-		}
-		return 0;
+		return secs_opt(arg, "idle-threshold", &o->idle_threshold_ns);
 	case OPT_STORM_CLONES:
 		if (parse_uint(arg, 1u << 30, &v) || !v) {
 			die_line("invalid --storm-clones '%s': expected a count > 0",
@@ -269,12 +273,7 @@ static int parse_output_opt(int c, const char *arg, struct opts *o)
 		o->storm_clones = v;
 		return 0;
 	case OPT_STORM_WINDOW:
-		if (parse_secs(arg, &o->storm_window_ns)) {
-			die_line("invalid --storm-window '%s': expected seconds > 0",
-				 arg);
-			return 2;
-		}
-		return 0;
+		return secs_opt(arg, "storm-window", &o->storm_window_ns);
 	default:
 		return 1;
 	}

@@ -240,12 +240,6 @@ __u64 report__since_start(const struct report *r, __u64 ts_ns);
 int report__write_text(const struct report *r, FILE *f);
 /* JSON report (docs/report-schema.md), written whole or not at all. */
 int report__write_json(const struct report *r, const char *path);
-/*
- * The "declared" member of the JSON report (docs/declared.md), written
- * into an open JSON object by report_json.c.
- */
-struct json;
-void report_json_declared(struct json *j, const struct report *r);
 /* Self-contained HTML dashboard (viz/), whole or not at all. */
 int report__write_html(const struct report *r, const char *path);
 /* gzip-compressed profile.proto (pprof), whole or not at all. */

@@ -17,34 +17,16 @@
 #define REPORT_SCHEMA		"memscope-bpf/report/1"
 #define SOURCE_CAPTURED		"captured"
 
-static void put_u64(struct json *j, const char *key, __u64 v)
-{
-	json_key(j, key);
-	json_u64(j, v);
-}
-
-static void put_str(struct json *j, const char *key, const char *s)
-{
-	json_key(j, key);
-	json_str(j, s);
-}
-
-static void put_bool(struct json *j, const char *key, bool v)
-{
-	json_key(j, key);
-	json_bool(j, v);
-}
-
 static void write_target(struct json *j, const struct report_target *t)
 {
 	json_key(j, "target");
 	json_obj_begin(j);
 	json_key(j, "pid");
 	json_s64(j, t->pid);
-	put_str(j, "command", t->command);
-	put_str(j, "mode", t->mode);
-	put_u64(j, "duration_ns", t->duration_ns);
-	put_bool(j, "exited", t->exited);
+	json_kv_str(j, "command", t->command);
+	json_kv_str(j, "mode", t->mode);
+	json_kv_u64(j, "duration_ns", t->duration_ns);
+	json_kv_bool(j, "exited", t->exited);
 	json_key(j, "exit_status");
 	if (t->exited)
 		json_s64(j, t->exit_status);
@@ -60,22 +42,22 @@ static void write_summary(struct json *j, const struct report *r)
 
 	json_key(j, "summary");
 	json_obj_begin(j);
-	put_str(j, "source", SOURCE_CAPTURED);
-	put_u64(j, "allocs", s->allocs);
-	put_u64(j, "frees", s->frees);
-	put_u64(j, "alloc_bytes", s->alloc_bytes);
-	put_u64(j, "free_bytes", s->free_bytes);
-	put_u64(j, "live_allocs", s->live_allocs);
-	put_u64(j, "live_bytes", s->live_bytes);
-	put_u64(j, "peak_bytes", s->peak_bytes);
-	put_u64(j, "peak_ns", report__since_start(r, s->peak_ns));
-	put_u64(j, "failed_allocs", s->failed_allocs);
-	put_u64(j, "unknown_frees", s->unknown_frees);
-	put_u64(j, "replaced", s->replaced);
-	put_u64(j, "lost_events",
+	json_kv_str(j, "source", SOURCE_CAPTURED);
+	json_kv_u64(j, "allocs", s->allocs);
+	json_kv_u64(j, "frees", s->frees);
+	json_kv_u64(j, "alloc_bytes", s->alloc_bytes);
+	json_kv_u64(j, "free_bytes", s->free_bytes);
+	json_kv_u64(j, "live_allocs", s->live_allocs);
+	json_kv_u64(j, "live_bytes", s->live_bytes);
+	json_kv_u64(j, "peak_bytes", s->peak_bytes);
+	json_kv_u64(j, "peak_ns", report__since_start(r, s->peak_ns));
+	json_kv_u64(j, "failed_allocs", s->failed_allocs);
+	json_kv_u64(j, "unknown_frees", s->unknown_frees);
+	json_kv_u64(j, "replaced", s->replaced);
+	json_kv_u64(j, "lost_events",
 		(k ? k->lost_events : 0) + r->consumer_drops);
-	put_u64(j, "stack_errors", k ? k->stack_errors : 0);
-	put_u64(j, "events", s->events);
+	json_kv_u64(j, "stack_errors", k ? k->stack_errors : 0);
+	json_kv_u64(j, "events", s->events);
 	json_obj_end(j);
 }
 
@@ -89,52 +71,55 @@ static void write_kernel(struct json *j, const struct report *r)
 		return;
 	}
 	json_obj_begin(j);
-	put_str(j, "source", SOURCE_CAPTURED);
+	json_kv_str(j, "source", SOURCE_CAPTURED);
 	/* A full kernel live table is the one thing that makes them inexact. */
-	put_bool(j, "exact", !k->live_full);
-	put_u64(j, "allocs", k->allocs);
-	put_u64(j, "frees", k->frees);
-	put_u64(j, "alloc_bytes", k->alloc_bytes);
-	put_u64(j, "free_bytes", k->free_bytes);
-	put_u64(j, "live_bytes", k->live_bytes);
-	put_u64(j, "live_blocks", k->live_blocks);
-	put_u64(j, "peak_bytes", k->peak_bytes);
-	put_u64(j, "peak_ns", report__since_start(r, k->peak_ns));
-	put_u64(j, "failed_allocs", k->failed_allocs);
-	put_u64(j, "unknown_frees", k->unknown_frees);
-	put_u64(j, "nested_calls", k->nested_calls);
-	put_u64(j, "lost_events", k->lost_events);
-	put_u64(j, "stack_errors", k->stack_errors);
-	put_u64(j, "live_full", k->live_full);
-	put_u64(j, "seq", k->seq);
+	json_kv_bool(j, "exact", !k->live_full);
+	json_kv_u64(j, "allocs", k->allocs);
+	json_kv_u64(j, "frees", k->frees);
+	json_kv_u64(j, "alloc_bytes", k->alloc_bytes);
+	json_kv_u64(j, "free_bytes", k->free_bytes);
+	json_kv_u64(j, "live_bytes", k->live_bytes);
+	json_kv_u64(j, "live_blocks", k->live_blocks);
+	json_kv_u64(j, "peak_bytes", k->peak_bytes);
+	json_kv_u64(j, "peak_ns", report__since_start(r, k->peak_ns));
+	json_kv_u64(j, "failed_allocs", k->failed_allocs);
+	json_kv_u64(j, "unknown_frees", k->unknown_frees);
+	json_kv_u64(j, "nested_calls", k->nested_calls);
+	json_kv_u64(j, "lost_events", k->lost_events);
+	json_kv_u64(j, "stack_errors", k->stack_errors);
+	json_kv_u64(j, "live_full", k->live_full);
+	json_kv_u64(j, "seq", k->seq);
 	json_obj_end(j);
 }
 
-static void write_frame(struct json *j, const struct report_frame *fr)
+void report_json_frame(struct json *j, const struct report_frame *fr)
 {
-	char addr[2 + 16 + 1];
-
-	snprintf(addr, sizeof(addr), "0x%llx", (unsigned long long)fr->addr);
 	json_obj_begin(j);
-	put_str(j, "function", fr->function);
-	put_str(j, "file", fr->file);
+	json_kv_str(j, "function", fr->function);
+	json_kv_str(j, "file", fr->file);
 	json_key(j, "line");
 	json_s64(j, fr->line > 0 ? fr->line : 0);
-	put_str(j, "object", fr->object);
-	put_str(j, "addr", addr);
+	json_kv_str(j, "object", fr->object);
+	json_kv_addr(j, "addr", fr->addr);
 	json_obj_end(j);
+}
+
+void report_json_frames(struct json *j, const struct report_frame *frames,
+			__u32 nr)
+{
+	__u32 i;
+
+	json_key(j, "frames");
+	json_arr_begin(j);
+	for (i = 0; i < nr; i++)
+		report_json_frame(j, &frames[i]);
+	json_arr_end(j);
 }
 
 static void write_frames(struct json *j, const struct report_site *s)
 {
-	__u32 i;
-
-	put_bool(j, "stack_truncated", s->flags & MS_EVF_STACK_TRUNC);
-	json_key(j, "frames");
-	json_arr_begin(j);
-	for (i = 0; i < s->nr_frames; i++)
-		write_frame(j, &s->frames[i]);
-	json_arr_end(j);
+	json_kv_bool(j, "stack_truncated", s->flags & MS_EVF_STACK_TRUNC);
+	report_json_frames(j, s->frames, s->nr_frames);
 }
 
 /* A leak record, or (live false) one stack's share of the peak. */
@@ -142,11 +127,11 @@ static void write_site(struct json *j, const struct report_site *s, bool live)
 {
 	json_obj_begin(j);
 	if (live)
-		put_str(j, "source", SOURCE_CAPTURED);
-	put_u64(j, "count", s->count);
-	put_u64(j, "bytes", s->bytes);
+		json_kv_str(j, "source", SOURCE_CAPTURED);
+	json_kv_u64(j, "count", s->count);
+	json_kv_u64(j, "bytes", s->bytes);
 	if (live)
-		put_u64(j, "oldest_ns", s->oldest_ns);
+		json_kv_u64(j, "oldest_ns", s->oldest_ns);
 	write_frames(j, s);
 	json_obj_end(j);
 }
@@ -167,9 +152,9 @@ static void write_peak(struct json *j, const struct report *r)
 {
 	json_key(j, "peak");
 	json_obj_begin(j);
-	put_str(j, "source", SOURCE_CAPTURED);
-	put_u64(j, "bytes", r->summary.peak_bytes);
-	put_u64(j, "ns", report__since_start(r, r->summary.peak_ns));
+	json_kv_str(j, "source", SOURCE_CAPTURED);
+	json_kv_u64(j, "bytes", r->summary.peak_bytes);
+	json_kv_u64(j, "ns", report__since_start(r, r->summary.peak_ns));
 	write_sites(j, "by_stack", r->peak, r->nr_peak, false);
 	json_obj_end(j);
 }
@@ -188,13 +173,13 @@ static void write_all_sites(struct json *j, const struct report *r)
 	for (i = 0; i < r->nr_sites; i++) {
 		s = &r->sites[i];
 		json_obj_begin(j);
-		put_str(j, "source", SOURCE_CAPTURED);
-		put_u64(j, "alloc_count", s->alloc_count);
-		put_u64(j, "alloc_bytes", s->alloc_bytes);
-		put_u64(j, "live_count", s->live_count);
-		put_u64(j, "live_bytes", s->live_bytes);
-		put_u64(j, "peak_count", s->peak_count);
-		put_u64(j, "peak_bytes", s->peak_bytes);
+		json_kv_str(j, "source", SOURCE_CAPTURED);
+		json_kv_u64(j, "alloc_count", s->alloc_count);
+		json_kv_u64(j, "alloc_bytes", s->alloc_bytes);
+		json_kv_u64(j, "live_count", s->live_count);
+		json_kv_u64(j, "live_bytes", s->live_bytes);
+		json_kv_u64(j, "peak_count", s->peak_count);
+		json_kv_u64(j, "peak_bytes", s->peak_bytes);
 		write_frames(j, s);
 		json_obj_end(j);
 	}
@@ -208,18 +193,18 @@ static void write_timeline(struct json *j, const struct report *r)
 
 	json_key(j, "timeline");
 	json_obj_begin(j);
-	put_str(j, "source", SOURCE_CAPTURED);
-	put_u64(j, "width_ns", r->timeline_width_ns);
+	json_kv_str(j, "source", SOURCE_CAPTURED);
+	json_kv_u64(j, "width_ns", r->timeline_width_ns);
 	json_key(j, "points");
 	json_arr_begin(j);
 	for (i = 0; i < r->nr_timeline; i++) {
 		p = &r->timeline[i];
 		json_obj_begin(j);
-		put_u64(j, "t_ns", report__since_start(r, p->start_ns));
-		put_u64(j, "max_bytes", p->max_bytes);
-		put_u64(j, "end_bytes", p->end_bytes);
-		put_u64(j, "allocs", p->allocs);
-		put_u64(j, "frees", p->frees);
+		json_kv_u64(j, "t_ns", report__since_start(r, p->start_ns));
+		json_kv_u64(j, "max_bytes", p->max_bytes);
+		json_kv_u64(j, "end_bytes", p->end_bytes);
+		json_kv_u64(j, "allocs", p->allocs);
+		json_kv_u64(j, "frees", p->frees);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -236,12 +221,12 @@ static void write_probes(struct json *j, const struct report *r)
 	for (i = 0; i < r->nr_probes; i++) {
 		p = &r->probes[i];
 		json_obj_begin(j);
-		put_str(j, "object", p->object);
-		put_str(j, "symbol", p->symbol);
-		put_u64(j, "offset", p->offset);
-		put_u64(j, "func_offset", p->func_offset);
-		put_bool(j, "return", p->is_return);
-		put_bool(j, "emulated", p->emulated);
+		json_kv_str(j, "object", p->object);
+		json_kv_str(j, "symbol", p->symbol);
+		json_kv_u64(j, "offset", p->offset);
+		json_kv_u64(j, "func_offset", p->func_offset);
+		json_kv_bool(j, "return", p->is_return);
+		json_kv_bool(j, "emulated", p->emulated);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -250,14 +235,14 @@ static void write_probes(struct json *j, const struct report *r)
 static void write_report(struct json *j, const struct report *r)
 {
 	json_obj_begin(j);
-	put_str(j, "schema", REPORT_SCHEMA);
+	json_kv_str(j, "schema", REPORT_SCHEMA);
 	json_key(j, "tool");
 	json_obj_begin(j);
-	put_str(j, "name", "memscope-bpf");
-	put_str(j, "version", MEMSCOPE_VERSION);
+	json_kv_str(j, "name", "memscope-bpf");
+	json_kv_str(j, "version", MEMSCOPE_VERSION);
 	json_obj_end(j);
 	write_target(j, &r->target);
-	put_str(j, "source", SOURCE_CAPTURED);
+	json_kv_str(j, "source", SOURCE_CAPTURED);
 	write_summary(j, r);
 	write_kernel(j, r);
 	write_sites(j, "leaks", r->leaks, r->nr_leaks, true);
