@@ -138,23 +138,29 @@ static void print_warning(const struct report *r, FILE *f)
 	const struct ms_counters *k = &r->kernel;
 	bool open = false;
 
+	bool full = r->have_kernel && k->live_full;
+
 	if (r->have_kernel) {
 		warn_clause(f, &open, k->lost_events, "event",
 			    "lost (ring buffer full)");
 		warn_clause(f, &open, k->stack_errors, "stack",
 			    "unreadable (sites without frames)");
-		warn_clause(f, &open, k->live_full, "allocation",
-			    "missed by the full kernel live table");
 	}
 	warn_clause(f, &open, r->consumer_drops, "record",
 		    "dropped by userspace");
-	if (!open)
-		return;
-	if (r->have_kernel && !k->live_full)
-		fputs("; kernel counters at the end are exact", f);
-	else if (r->have_kernel)
-		fputs("; kernel counters are inexact too", f);
-	fputc('\n', f);
+	if (open) {
+		if (r->have_kernel)
+			fputs(full ? "; kernel counters are inexact too" :
+				     "; kernel counters at the end are exact", f);
+		fputc('\n', f);
+	}
+	/* The stream is whole when only the kernel's own table overflowed. */
+	if (full)
+		fprintf(f, "%sWARNING: kernel live table full (raise --max-live): "
+			"%llu allocation%s not tracked there, so the kernel "
+			"counters are inexact%s\n", open ? "" : "\n",
+			(unsigned long long)k->live_full, plural(k->live_full),
+			open ? "" : "; the captured numbers are complete");
 }
 
 /* Best known location: function, file:line, object+offset, address. */
