@@ -42,22 +42,7 @@ t_example()
 	local prog=$1
 
 	have_example "$prog" || return
-	if [ "$2" = attach ]; then
-		start_target "$examples_bin/$prog" || return
-		# shellcheck disable=SC2086
-		tool_bg -q -t 0 $rules -o "$d/out/report.json" \
-			-p "$target_pid" || return
-		wait_tracing || return
-		kill -USR1 "$target_pid"
-		tool_wait
-		expect_report any --pid "$target_pid" --exited yes \
-			--object "$prog"
-	else
-		# shellcheck disable=SC2086
-		tool -q -t 0 $rules -o "$d/out/report.json" -- \
-			"$examples_bin/$prog"
-		expect_report any --pid "$(launched_pid)" --exited yes \
-			--exit-status 0 --object "$prog"
-	fi
+	# shellcheck disable=SC2086
+	trace_program "$2" "$examples_bin/$prog" any $rules
 	expect_declared "$prog"
 }

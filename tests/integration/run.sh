@@ -356,31 +356,47 @@ launched_pid()
 	echo "${pid:-0}"
 }
 
-# launch NAME SCENARIO [TOOL OPTIONS...]: -- mode, the target runs to its end.
+# trace_program launch|attach PATH SCENARIO [TOOL OPTIONS...]: -- mode
+# runs the program to its end; -p mode holds it at --wait until the probes
+# are in, and the tool stops when it exits. Then the report is checked.
+trace_program()
+{
+	local mode=$1 path=$2 scenario=$3 obj
+
+	obj=$(basename "$path")
+	shift 3
+	if [ "$mode" = attach ]; then
+		start_target "$path" || return
+		tool_bg -q -t 0 -o "$d/out/report.json" "$@" \
+			-p "$target_pid" || return
+		wait_tracing || return
+		kill -USR1 "$target_pid"
+		tool_wait
+		expect_report "$scenario" --pid "$target_pid" --exited yes \
+			--object "$obj"
+	else
+		tool -q -t 0 -o "$d/out/report.json" "$@" -- "$path"
+		expect_report "$scenario" --pid "$(launched_pid)" --exited yes \
+			--exit-status 0 --object "$obj"
+	fi
+}
+
+# launch NAME SCENARIO [TOOL OPTIONS...]: a target in -- mode.
 t_launch()
 {
 	local prog=$1 scenario=$2
 
 	shift 2
-	tool -q -t 0 -o "$d/out/report.json" "$@" -- "$TARGETS/$prog"
-	expect_report "$scenario" --pid "$(launched_pid)" --exited yes \
-		--exit-status 0 --object "$prog"
+	trace_program launch "$TARGETS/$prog" "$scenario" "$@"
 }
 
-# attach NAME SCENARIO [TOOL OPTIONS...]: -p mode on a target held at --wait,
-# released once the probes are in; the tool stops when the target exits.
+# attach NAME SCENARIO [TOOL OPTIONS...]: a target in -p mode.
 t_attach()
 {
 	local prog=$1 scenario=$2
 
 	shift 2
-	start_target "$TARGETS/$prog" || return
-	tool_bg -q -t 0 -o "$d/out/report.json" "$@" -p "$target_pid" || return
-	wait_tracing || return
-	kill -USR1 "$target_pid"
-	tool_wait
-	expect_report "$scenario" --pid "$target_pid" --exited yes \
-		--object "$prog"
+	trace_program attach "$TARGETS/$prog" "$scenario" "$@"
 }
 
 # SIGNAL to the tool while it traces a process that does nothing: exit 0,
@@ -470,18 +486,7 @@ t_usdt_lib()
 		fail "could not build uselib against $lib/libmemscope-usdt.so: $(cat "$d/gcc.log")"
 		return
 	fi
-	if [ "$1" = attach ]; then
-		start_target "$d/uselib" || return
-		tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" ||
-			return
-		wait_tracing || return
-		kill -USR1 "$target_pid"
-		tool_wait
-		expect_report any --pid "$target_pid" --exited yes
-	else
-		tool -q -t 0 -o "$d/out/report.json" -- "$d/uselib"
-		expect_report any --pid "$(launched_pid)" --exited yes
-	fi
+	trace_program "$1" "$d/uselib" any
 	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
 	import json, sys
 	r = json.load(open(sys.argv[1]))
