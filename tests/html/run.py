@@ -527,17 +527,14 @@ def test_big(t, env):
         f"{wall:.2f} s (start, load, render, dump, exit)")
 
 
-def test_traced(t, env):
-    """The real tool tracing tests/targets/leaky, end to end."""
-    sys.path.insert(0, os.path.join(HERE, "..", "integration"))
-    from check import LEAKS, NOT_LEAKING
-
-    base = os.path.join(env["out"], "traced")
+def trace_with_html(t, env, name, target):
+    """The real tool on TARGETS/target with -o and --html: (base, report)."""
+    base = os.path.join(env["out"], name)
     for ext in (".json", ".html"):
         if os.path.exists(base + ext):
             os.unlink(base + ext)
     cmd = [env["tool"], "-q", "-t", "0", "-o", base + ".json", "--html",
-           base + ".html", "--", os.path.join(env["targets"], "leaky")]
+           base + ".html", "--", os.path.join(env["targets"], target)]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True,
                            timeout=CHROMIUM_TIMEOUT)
@@ -547,7 +544,15 @@ def test_traced(t, env):
     t.require(" ".join(cmd), p.returncode == 0,
               f"exit status {p.returncode}: {p.stderr.strip()}")
     with open(base + ".json") as f:
-        r = json.load(f)
+        return base, json.load(f)
+
+
+def test_traced(t, env):
+    """The real tool tracing tests/targets/leaky, end to end."""
+    sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+    from check import LEAKS, NOT_LEAKING
+
+    base, r = trace_with_html(t, env, "traced", "leaky")
     dom, body, _ = dump(t, base + ".html")
     s = r["summary"]
     for metric in ("alloc_bytes", "free_bytes", "live_bytes", "peak_bytes"):
@@ -585,22 +590,8 @@ def hostile_strings(obj):
 
 def test_traced_hostile(t, env):
     """A traced program declares markup as names: nothing of it may run."""
-    base = os.path.join(env["out"], "traced-hostile")
-    for ext in (".json", ".html"):
-        if os.path.exists(base + ext):
-            os.unlink(base + ext)
-    cmd = [env["tool"], "-q", "-t", "0", "-o", base + ".json", "--html",
-           base + ".html", "--", os.path.join(env["targets"], "hostile")]
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=CHROMIUM_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        t.require(" ".join(cmd), False, f"still running after "
-                  f"{CHROMIUM_TIMEOUT} s")
-    t.require(" ".join(cmd), p.returncode == 0,
-              f"exit status {p.returncode}: {p.stderr.strip()}")
-    with open(base + ".json") as f:
-        declared = hostile_strings(json.load(f))
+    base, r = trace_with_html(t, env, "traced-hostile", "hostile")
+    declared = hostile_strings(r)
     t.true("the declared markup reached the report", bool(declared),
            "no string with '<' in the JSON report")
     with open(base + ".html", encoding="utf-8") as f:

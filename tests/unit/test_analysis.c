@@ -13,6 +13,7 @@
 #include "report.h"
 #include "report_json.h"
 #include "store.h"
+#include "expect.h"
 
 #define MS	1000000ull
 #define SEC	1000000000ull
@@ -33,16 +34,6 @@ static void teardown(void)
 }
 
 TestSuite(analysis, .init = setup, .fini = teardown, .timeout = 30);
-
-#define expect_eq(got, want, ...)					\
-	do {								\
-		unsigned long long got_ = (got), want_ = (want);	\
-		char what_[160];					\
-									\
-		snprintf(what_, sizeof(what_), __VA_ARGS__);		\
-		cr_assert_eq(got_, want_, "%s: got %llu, want %llu",	\
-			     what_, got_, want_);			\
-	} while (0)
 
 #define expect_near(got, want, ...)					\
 	do {								\

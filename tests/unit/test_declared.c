@@ -14,6 +14,7 @@
 #include <string.h>
 #include "declared.h"
 #include "store.h"
+#include "expect.h"
 
 static struct store *st;
 static const struct declared *dc;
@@ -31,16 +32,6 @@ static void teardown(void)
 }
 
 TestSuite(declared, .init = setup, .fini = teardown, .timeout = 30);
-
-#define expect_eq(got, want, ...)					\
-	do {								\
-		unsigned long long got_ = (got), want_ = (want);	\
-		char what_[160];					\
-									\
-		snprintf(what_, sizeof(what_), __VA_ARGS__);		\
-		cr_assert_eq(got_, want_, "%s: got %llu, want %llu",	\
-			     what_, got_, want_);			\
-	} while (0)
 
 #define expect_str(got, want, ...)					\
 	do {								\

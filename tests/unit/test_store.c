@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "store.h"
+#include "expect.h"
 
 #define MEM_BUDGET_PER_BLOCK	96
 
@@ -28,16 +29,6 @@ static void teardown(void)
 
 /* A broken index loops forever rather than failing: make that a failure. */
 TestSuite(store, .init = setup, .fini = teardown, .timeout = 30);
-
-#define expect_eq(got, want, ...)					\
-	do {								\
-		unsigned long long got_ = (got), want_ = (want);	\
-		char what_[128];					\
-									\
-		snprintf(what_, sizeof(what_), __VA_ARGS__);		\
-		cr_assert_eq(got_, want_, "%s: got %llu, want %llu",	\
-			     what_, got_, want_);			\
-	} while (0)
 
 /* For return values, where a negative errno must read as one. */
 #define expect_ret(got, want, ...)					\
