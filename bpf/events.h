@@ -12,6 +12,8 @@
 #define MS_MAX_STACK		64
 /* Bytes kept of a string a program declares (name, type, side), with NUL. */
 #define MS_STR_MAX		64
+/* Nested task scopes a thread keeps; deeper enters are counted, not kept. */
+#define MS_TASK_DEPTH		8
 
 /* Allocator entry points, as probed. Values are part of the record format. */
 enum ms_fn {
@@ -140,6 +142,8 @@ struct ms_counters {
 	__u64 stack_errors;	/* user stack could not be read */
 	__u64 live_full;	/* kernel live table full: counters inexact */
 	__u64 seq;		/* last block sequence handed out */
+	__u64 task_depth_full;	/* task entered past the per-thread depth */
+	__u64 strings_cut;	/* declared strings cut at MS_STR_MAX */
 };
 
 /*

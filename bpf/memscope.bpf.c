@@ -49,9 +49,6 @@ struct {
  * leave a count wrong for good, while sp tells nesting from a stale state
  * at every hit.
  */
-/* Nested task scopes a thread keeps; deeper ones are counted, not kept. */
-#define TASK_DEPTH	8
-
 struct inflight {
 	__u64 size;
 	__u64 arg;		/* realloc: old ptr; posix_memalign: memptr */
@@ -63,7 +60,7 @@ struct inflight {
 	 * so a scope ending restores the task that was running before it.
 	 */
 	__u32 nr_tasks;
-	__u64 tasks[TASK_DEPTH];
+	__u64 tasks[MS_TASK_DEPTH];
 };
 
 /* Bytes of user stack copied in one read; the frame walk reads inside it. */
@@ -313,9 +310,9 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 
 static __always_inline __u64 current_task(const struct inflight *st)
 {
-	if (!st || !st->nr_tasks || st->nr_tasks > TASK_DEPTH)
+	if (!st || !st->nr_tasks || st->nr_tasks > MS_TASK_DEPTH)
 		return 0;
-	return st->tasks[(st->nr_tasks - 1) & (TASK_DEPTH - 1)];
+	return st->tasks[(st->nr_tasks - 1) & (MS_TASK_DEPTH - 1)];
 }
 
 /* A hit at sp is inside the call in flight when it is deeper (lower). */
@@ -467,11 +464,24 @@ struct decl {
 	const void *type_name;
 };
 
-/* A hostile or unterminated string is cut at MS_STR_MAX, never trusted. */
+/*
+ * A hostile or unterminated string is cut at MS_STR_MAX, never trusted; a
+ * string that filled the buffer is counted as cut (one exactly
+ * MS_STR_MAX - 1 long is counted too: the helper cannot tell them apart).
+ */
 static __always_inline void decl_str(char *dst, const void *src)
 {
-	if (!src || bpf_probe_read_user_str(dst, MS_STR_MAX, src) < 0)
+	long n;
+
+	if (!src) {
 		dst[0] = 0;
+		return;
+	}
+	n = bpf_probe_read_user_str(dst, MS_STR_MAX, src);
+	if (n < 0)
+		dst[0] = 0;
+	else if (n == MS_STR_MAX)
+		__sync_fetch_and_add(&counters.strings_cut, 1);
 }
 
 static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
@@ -486,8 +496,10 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	/* The thread's task changes even if the record is lost. */
 	if (st && type == MS_EV_TASK_ENTER) {
-		if (st->nr_tasks < TASK_DEPTH)
-			st->tasks[st->nr_tasks & (TASK_DEPTH - 1)] = d->task;
+		if (st->nr_tasks < MS_TASK_DEPTH)
+			st->tasks[st->nr_tasks & (MS_TASK_DEPTH - 1)] = d->task;
+		else
+			__sync_fetch_and_add(&counters.task_depth_full, 1);
 		st->nr_tasks++;
 	} else if (st && type == MS_EV_TASK_LEAVE && st->nr_tasks) {
 		st->nr_tasks--;

@@ -88,6 +88,8 @@ static void write_kernel(struct json *j, const struct report *r)
 	json_kv_u64(j, "lost_events", k->lost_events);
 	json_kv_u64(j, "stack_errors", k->stack_errors);
 	json_kv_u64(j, "live_full", k->live_full);
+	json_kv_u64(j, "task_depth_full", k->task_depth_full);
+	json_kv_u64(j, "strings_cut", k->strings_cut);
 	json_kv_u64(j, "seq", k->seq);
 	json_obj_end(j);
 }

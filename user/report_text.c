@@ -136,9 +136,8 @@ static void warn_clause(FILE *f, bool *open, __u64 n, const char *noun,
 static void print_warning(const struct report *r, FILE *f)
 {
 	const struct ms_counters *k = &r->kernel;
-	bool open = false;
-
 	bool full = r->have_kernel && k->live_full;
+	bool open = false;
 
 	if (r->have_kernel) {
 		warn_clause(f, &open, k->lost_events, "event",
@@ -335,6 +334,15 @@ static void print_declared_summary(const struct report *r, FILE *f)
 		fprintf(f, ", %llu share%s left out of clone-storm detection",
 			(unsigned long long)d->share_log_dropped,
 			plural(d->share_log_dropped));
+	/* Limits the kernel side hit: counted there, said here. */
+	if (r->have_kernel && r->kernel.strings_cut)
+		fprintf(f, ", %llu string%s cut at %d bytes",
+			(unsigned long long)r->kernel.strings_cut,
+			plural(r->kernel.strings_cut), MS_STR_MAX - 1);
+	if (r->have_kernel && r->kernel.task_depth_full)
+		fprintf(f, ", %llu task enter%s past the per-thread depth of %d (their bytes go to the task outside)",
+			(unsigned long long)r->kernel.task_depth_full,
+			plural(r->kernel.task_depth_full), MS_TASK_DEPTH);
 	fprintf(f, "\n  declared variables live at the end: %zu", r->nr_tracked);
 	if (no_block)
 		fprintf(f, " (%zu naming no live block)", no_block);

@@ -496,6 +496,26 @@ t_usdt_lib()
 	EOF
 }
 
+# Markup and an unterminated string declared as names: carried as data,
+# the unterminated one cut at 63 bytes and the cut counted.
+t_hostile()
+{
+	trace_program launch "$TARGETS/hostile" any
+	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	names = [t.get("name") for t in (r.get("declared") or {}).get("tracked") or []]
+	cut = [n for n in names if n and n.startswith("<svg onload")]
+	if len(cut) != 1 or len(cut[0]) != 63:
+	    print(f"declared.tracked: expected one <svg...> name cut to 63 bytes, got {cut}")
+	if "<script>document.body.dataset.pwned='script'</script>" not in names:
+	    print(f"declared.tracked: expected the <script> name as data, got {names}")
+	n = (r.get("kernel") or {}).get("strings_cut")
+	if n != 1:
+	    print(f"kernel.strings_cut: expected 1, got {n}")
+	EOF
+}
+
 # A target that ends on its own, long before -d.
 t_exits_mid()
 {
@@ -857,6 +877,7 @@ run_test peak_launch		t_launch peak peak
 run_test peak_attach		t_attach peak peak
 run_test short_launch		t_launch short short
 run_test static_launch		t_static
+run_test hostile_launch		t_hostile
 run_test usdt_lib_launch	t_usdt_lib launch
 run_test usdt_lib_attach	t_usdt_lib attach
 run_test exits_mid_attach	t_exits_mid attach
