@@ -508,13 +508,31 @@ static int on_event(void *ctx, const struct ms_event *e)
 	return 0;
 }
 
+static void resolve_frame(void *ctx, __u64 addr, struct report_frame *out)
+{
+	struct sym_frame f;
+
+	symbolizer__resolve(ctx, addr, &f);
+	out->addr = addr;
+	out->function = f.function;
+	out->file = f.file;
+	out->line = f.line;
+	out->object = f.object;
+	out->object_offset = f.object_offset;
+	out->build_id = f.build_id;
+}
+
 static void drain(struct session *s)
 {
 	tracer__drain(s->tracer);
-	if (s->nr_pending) {
-		symbolizer__cover(s->sym, s->pending, s->nr_pending);
-		s->nr_pending = 0;
-	}
+	if (!s->nr_pending)
+		return;
+	symbolizer__cover(s->sym, s->pending, s->nr_pending);
+	/* Errors stick in the recorder and are reported when it finishes. */
+	if (s->rec)
+		recorder__symbols(s->rec, s->pending, s->nr_pending,
+				  resolve_frame, s->sym);
+	s->nr_pending = 0;
 }
 
 static void human(char *buf, size_t len, __u64 bytes)
@@ -649,20 +667,6 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 		fputs("\r\033[K", stderr);
 	close(ep);
 	return 0;
-}
-
-static void resolve_frame(void *ctx, __u64 addr, struct report_frame *out)
-{
-	struct sym_frame f;
-
-	symbolizer__resolve(ctx, addr, &f);
-	out->addr = addr;
-	out->function = f.function;
-	out->file = f.file;
-	out->line = f.line;
-	out->object = f.object;
-	out->object_offset = f.object_offset;
-	out->build_id = f.build_id;
 }
 
 static char *join_cmd(char **cmd)

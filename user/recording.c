@@ -109,6 +109,15 @@ struct recorder {
 	struct wbuf meta;	/* header, symbols, trailer payloads */
 	unsigned char *z;	/* frame header + compressed payload */
 	size_t z_cap;
+	size_t sym_bytes;	/* symbols written, against REC_SYMBOL_BYTES_MAX */
+	/*
+	 * Addresses whose symbols are in the file already: symbols go out as
+	 * stacks appear, so a killed tool's .partial still symbolizes, and
+	 * the end adds only what is left.
+	 */
+	__u64 *written;		/* open addressing, 0 = empty slot */
+	size_t written_mask;	/* capacity - 1 */
+	size_t nr_written;
 };
 
 static void wbuf_reset(struct wbuf *b)
@@ -238,6 +247,7 @@ static void release(struct recorder *w, bool remove_partial)
 	free(w->events.p);
 	free(w->meta.p);
 	free(w->z);
+	free(w->written);
 	free(w->partial);
 	free(w->path);
 	free(w);
@@ -396,6 +406,46 @@ err_free:
 	return err;
 }
 
+static size_t written_slot(const struct recorder *w, __u64 addr)
+{
+	/* Fibonacci hashing: addresses differ in their low bits. */
+	size_t i = (addr * 0x9e3779b97f4a7c15ull) >> 20;
+
+	for (i &= w->written_mask; w->written[i] && w->written[i] != addr;
+	     i = (i + 1) & w->written_mask)
+		;
+	return i;
+}
+
+/* Marks addr written; 1 if it was new, 0 if not, -ENOMEM. */
+static int written_add(struct recorder *w, __u64 addr)
+{
+	size_t i, cap;
+
+	if ((w->nr_written + 1) * 2 > (w->written ? w->written_mask + 1 : 0)) {
+		struct recorder old = *w;
+
+		cap = w->written ? (w->written_mask + 1) * 2 : 1024;
+		w->written = calloc(cap, sizeof(*w->written));
+		if (!w->written) {
+			w->written = old.written;
+			return -ENOMEM;
+		}
+		w->written_mask = cap - 1;
+		for (i = 0; old.written && i <= old.written_mask; i++)
+			if (old.written[i])
+				w->written[written_slot(w, old.written[i])] =
+					old.written[i];
+		free(old.written);
+	}
+	i = written_slot(w, addr);
+	if (w->written[i])
+		return 0;
+	w->written[i] = addr;
+	w->nr_written++;
+	return 1;
+}
+
 /* addr, object_offset, line and four strings */
 #define REC_SYMBOL_FIXED	(2 * sizeof(__u64) + sizeof(__u32))
 #define REC_SYMBOL_STRS		4
@@ -412,27 +462,35 @@ static size_t symbol_size(const struct report_frame *fr)
 	       str_size(fr->build_id);
 }
 
-/* As many frames as REC_FRAME_RAW_MAX takes: a frame holds whole entries. */
-static int write_symbols(struct recorder *w, const struct store *st,
+/*
+ * The symbols of addrs not written yet, in as many frames as
+ * REC_FRAME_RAW_MAX takes: a frame holds whole entries.
+ */
+static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 			 report_resolve_fn resolve, void *ctx)
 {
 	struct wbuf *b = &w->meta;
 	struct report_frame fr;
-	size_t nr, i, bytes = 0, size;
-	__u64 *addrs;
-	int err;
+	size_t i, size;
+	int err = 0, fresh;
 
-	err = stack_addrs(st, &addrs, &nr);
-	if (err)
-		return err;
 	wbuf_reset(b);
 	for (i = 0; i < nr && !err; i++) {
+		fresh = written_add(w, addrs[i]);
+		if (fresh <= 0) {
+			err = fresh;
+			continue;
+		}
+		if (w->nr_written > REC_SYMBOLS_MAX) {
+			err = -E2BIG;
+			break;
+		}
 		fr = (struct report_frame){ .addr = addrs[i] };
 		if (resolve)
 			resolve(ctx, addrs[i], &fr);
 		size = symbol_size(&fr);
-		bytes += size;
-		if (bytes > REC_SYMBOL_BYTES_MAX) {
+		w->sym_bytes += size;
+		if (w->sym_bytes > REC_SYMBOL_BYTES_MAX) {
 			err = -E2BIG;
 			break;
 		}
@@ -450,7 +508,19 @@ static int write_symbols(struct recorder *w, const struct store *st,
 	}
 	if (!err && b->len)
 		err = write_frame(w, REC_FRAME_SYMBOLS, b);
-	free(addrs);
+	return err;
+}
+
+int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
+		      report_resolve_fn resolve, void *ctx)
+{
+	/* Records before symbols: a reader of a cut file sees both or none. */
+	int err = w->err ? w->err : recorder__flush(w);
+
+	if (!err)
+		err = write_symbols(w, addrs, nr, resolve, ctx);
+	if (err && !w->err)
+		w->err = err;
 	return err;
 }
 
@@ -486,9 +556,14 @@ int recorder__finish(struct recorder *w, const struct store *st,
 		     const struct recording_end *end)
 {
 	int err = recorder__flush(w);
+	__u64 *addrs = NULL;
+	size_t nr = 0;
 
 	if (!err)
-		err = write_symbols(w, st, resolve, resolve_ctx);
+		err = stack_addrs(st, &addrs, &nr);
+	if (!err)
+		err = write_symbols(w, addrs, nr, resolve, resolve_ctx);
+	free(addrs);
 	if (!err)
 		err = write_trailer(w, end);
 	/* In place (a FIFO, a device) there is nothing to sync or rename. */

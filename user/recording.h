@@ -10,7 +10,8 @@
  *
  *   HEADER   once, first: tool version, pid, command, mode, start times
  *   EVENTS   raw struct ms_event records, each ms_event_len() bytes
- *   SYMBOLS  the resolved frame of every address in the store's stacks
+ *   SYMBOLS  resolved frames of the stacks' addresses, each address once:
+ *            written as new stacks appear, and the rest at the end
  *   TRAILER  once, last: kernel counters, probes, how the target ended
  *
  * The writer appends to FILE.partial and renames it to FILE only once the
@@ -90,6 +91,13 @@ int recorder__start(struct recorder *w, const struct recording_info *info);
 int recorder__add(struct recorder *w, const struct ms_event *e);
 /* Writes the records added since the last frame, if any. 0 or -errno. */
 int recorder__flush(struct recorder *w);
+/*
+ * Flushes, then writes the symbols of the addresses (new stacks' frames)
+ * not written yet, resolved through resolve now, while the target is
+ * alive: a recording cut short still symbolizes what it holds.
+ */
+int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
+		      report_resolve_fn resolve, void *ctx);
 /*
  * Writes the last records, the symbols of every address in st's stacks
  * (through resolve, while it can still resolve them) and the trailer,

@@ -841,6 +841,15 @@ t_record_killed()
 	expect_damaged "$d/rec.msr.partial"
 	[ "$(damage_records)" -gt 0 ] 2>/dev/null ||
 		fail "damage line: expected the records of 0.5 s of busy, got: $(cat "$d/stderr")"
+	# Symbols go into the file as stacks appear: no trailer needed.
+	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	fns = {(s.get("frames") or [{}])[0].get("function") for s in r.get("sites") or []}
+	if "busy_churn" not in fns:
+	    print(f"sites: expected frames symbolized from the cut recording "
+	          f"(busy_churn), got frame-0 functions {sorted(map(str, fns))}")
+	EOF
 }
 
 # A .partial left by a killed run is not overwritten: one line, nothing run.
