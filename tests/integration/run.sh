@@ -207,19 +207,25 @@ wait_tracing()
 	return 1
 }
 
-# start_target PROGRAM [ARGS...]: runs a target with --wait in the background
-# and sets $target_pid from its "ready PID" line.
-start_target()
+# start_ready PROGRAM [ARGS...]: runs a target in the background and sets
+# $target_pid from its "ready PID" line.
+start_ready()
 {
-	printf '%q ' "$@" --wait >>"$d/cmd"
+	printf '%q ' "$@" >>"$d/cmd"
 	echo '&' >>"$d/cmd"
-	$TIMEOUT "$@" --wait >"$d/target.out" 2>&1 &
+	$TIMEOUT "$@" >"$d/target.out" 2>&1 &
 	bg_pids="$bg_pids $!"
 	if ! wait_for "$d/target.out" '^ready [0-9]+$' 10; then
 		fail "target $1: expected 'ready PID' within 10 s, got: $(cat "$d/target.out")"
 		return 1
 	fi
 	target_pid=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$d/target.out")
+}
+
+# start_target PROGRAM [ARGS...]: a target held at --wait until SIGUSR1.
+start_target()
+{
+	start_ready "$@" --wait
 }
 
 # --- checking ----------------------------------------------------------------
@@ -561,14 +567,8 @@ t_exits_during_attach()
 # half, and nothing after that may look nested or go missing.
 t_busy()
 {
-	printf '%q &\n' "$TARGETS/busy" >>"$d/cmd"
-	$TIMEOUT "$TARGETS/busy" >"$d/target.out" 2>&1 &
-	bg_pids="$bg_pids $!"
-	if ! wait_for "$d/target.out" '^ready [0-9]+$' 10; then
-		fail "target busy: expected 'ready PID' within 10 s"
-		return 1
-	fi
-	target_pid=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$d/target.out")
+	# busy says "ready" at once: it does not wait to start allocating.
+	start_ready "$TARGETS/busy" || return
 	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
 	wait_tracing || return
 	sleep 0.3
@@ -817,14 +817,8 @@ t_replay_corrupted()
 # everything flushed (at most 100 ms old) and reports as cut short.
 t_record_killed()
 {
-	printf '%q &\n' "$TARGETS/busy" >>"$d/cmd"
-	$TIMEOUT "$TARGETS/busy" >"$d/target.out" 2>&1 &
-	bg_pids="$bg_pids $!"
-	if ! wait_for "$d/target.out" '^ready [0-9]+$' 10; then
-		fail "target busy: expected 'ready PID' within 10 s"
-		return 1
-	fi
-	target_pid=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$d/target.out")
+	# busy says "ready" at once: it does not wait to start allocating.
+	start_ready "$TARGETS/busy" || return
 	tool_bg -q -w "$d/rec.msr" -p "$target_pid" || return
 	wait_tracing || return
 	sleep 0.5
