@@ -122,6 +122,35 @@ static inline unsigned long ms_event_len(const struct ms_event *e)
 }
 
 /*
+ * The record ring. bpf_ringbuf takes a spinlock and costs more per record
+ * than everything else a free does (PERF.md style ablation in
+ * bench/RESULTS.md), so records travel through a ring of our own: one byte
+ * stream in an mmapable array of chunks. A producer claims [pos, pos+len)
+ * with one compare-and-swap on the shared position, so the stream keeps
+ * the one global order a ring buffer gives (a free reserved at entry comes
+ * before the allocation that reuses its address), writes the record, and
+ * publishes it by storing ~pos in its header. A record that starts near
+ * the end of a chunk runs on into the chunk's slack, so it is always
+ * contiguous; the bytes it covers in the next chunk stay unused.
+ */
+#define MS_RING_CHUNK_SHIFT	21
+#define MS_RING_CHUNK		(1u << MS_RING_CHUNK_SHIFT)
+#define MS_RING_SLACK		1024
+
+struct ms_ring_hdr {
+	__u64 commit;		/* ~pos once the record is complete */
+	__u32 len;		/* bytes from this header to the next one */
+	__u32 pad;
+};
+
+struct ms_ring_chunk {
+	__u8 data[MS_RING_CHUNK + MS_RING_SLACK];
+};
+
+/* Largest record on the ring: a declared record, header included. */
+#define MS_RING_REC_MAX	(sizeof(struct ms_ring_hdr) + sizeof(struct ms_event))
+
+/*
  * Exact per-process counters kept in the kernel. They hold even when the
  * ring buffer drops records, so a report can show both views and say
  * which one lost data.

@@ -23,24 +23,63 @@ const volatile bool alloc_only = false;
 
 struct ms_counters counters = {};
 
+/* Records (events.h): sized by userspace, a power of two of chunks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 16);
+	__type(key, __u32);
+	__type(value, struct ms_ring_chunk);
+} ring SEC(".maps");
+
+/* Set between open and load: the ring's size, chunks times MS_RING_CHUNK. */
+const volatile __u64 ring_bytes = 16ull << MS_RING_CHUNK_SHIFT;
+
+/*
+ * Stream positions, on lines of their own: producers on every CPU move
+ * ring_prod, the consumer (through the mmapped .bss) moves ring_cons.
+ */
+__u64 ring_prod __attribute__((aligned(64)));
+__u64 ring_cons __attribute__((aligned(64)));
+/* Set by the producer that sent a wakeup, cleared by the consumer. */
+__u32 wake_sent __attribute__((aligned(64)));
+
+/* Carries only wakeups: the consumer sleeps on it between timed drains. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 32 << 20);
-} events SEC(".maps");
+	__uint(max_entries, 4096);
+} wake SEC(".maps");
 
-struct live_val {
+/*
+ * Live blocks by address, for exact counters: an open-addressing table in
+ * an array, not a BPF hash map. The hash map's bucket lock, element
+ * allocator and element count cost more than the rest of a free (see
+ * bench/RESULTS.md); here a hit is one slot, changed with compare-and-swap.
+ * key is the block address, or one of the states below (no block lives at
+ * address 1 or 2). Freed slots become tombstones, never empty again, so a
+ * search for a key may stop at the first empty slot.
+ */
+#define LIVE_EMPTY	0
+#define LIVE_TOMB	1
+#define LIVE_BUSY	2	/* being written by the CPU that swapped it in */
+#define LIVE_PROBES	16
+
+struct live_slot {
+	__u64 key;
 	__u64 size;
 	__u64 seq;
+	__u64 pad;		/* two slots to a cache line */
 };
 
-/* Live blocks by address, for exact counters; sized by userspace. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1 << 20);
-	__type(key, __u64);
-	__type(value, struct live_val);
+	__type(key, __u32);
+	__type(value, struct live_slot);
 } live SEC(".maps");
+
+/* Set between open and load: slots in the live table, minus one. */
+const volatile __u32 live_mask = (1 << 20) - 1;
 
 /*
  * The probed call a thread is inside, if any. Calls are matched by stack
@@ -106,68 +145,202 @@ static __always_inline void live_bytes_add(__u64 size, __u64 now)
 	}
 }
 
-static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
-				       __u16 *flags)
+static __always_inline struct live_slot *live_slot(__u64 ptr, __u32 i)
 {
-	struct live_val v = { .size = size };
+	/* Multiplicative hashing; the low 4 bits of a block are always 0. */
+	__u32 idx = (((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> 32) + i;
 
-	v.seq = __sync_add_and_fetch(&counters.seq, 1);
-	__sync_fetch_and_add(&counters.allocs, 1);
-	__sync_fetch_and_add(&counters.alloc_bytes, size);
-	if (bpf_map_update_elem(&live, &ptr, &v, BPF_ANY)) {
-		__sync_fetch_and_add(&counters.live_full, 1);
-		*flags |= MS_EVF_LIVE_FULL;
-		return v.seq;
-	}
-	live_bytes_add(size, now);
-	return v.seq;
+	idx &= live_mask;
+	return bpf_map_lookup_elem(&live, &idx);
 }
 
-/*
- * Release a block. With want_seq set, only the block that had that sequence
- * when the call began: another thread may have been handed the same address
- * since (realloc frees the old block before it returns).
- */
-static __always_inline void block_release(__u64 ptr, __u64 want_seq)
+static __always_inline struct live_slot *live_find(__u64 ptr)
 {
-	struct live_val *v = bpf_map_lookup_elem(&live, &ptr);
-	__u64 size;
+	struct live_slot *s;
+	__u64 k;
 
-	if (!v) {
-		__sync_fetch_and_add(&counters.unknown_frees, 1);
-		return;
+	if (ptr <= LIVE_BUSY)
+		return NULL;
+	for (__u32 i = 0; i < LIVE_PROBES; i++) {
+		s = live_slot(ptr, i);
+		if (!s)
+			return NULL;
+		k = *(volatile __u64 *)&s->key;
+		if (k == ptr)
+			return s;
+		if (k == LIVE_EMPTY)
+			return NULL;
 	}
-	if (want_seq && v->seq != want_seq)
-		return;
-	size = v->size;
-	if (bpf_map_delete_elem(&live, &ptr))
-		return;
+	return NULL;
+}
+
+static __always_inline void live_bytes_sub(__u64 size)
+{
 	__sync_fetch_and_add(&counters.frees, 1);
 	__sync_fetch_and_add(&counters.free_bytes, size);
 	__sync_fetch_and_sub(&counters.live_bytes, size);
 	__sync_fetch_and_sub(&counters.live_blocks, 1);
 }
 
-/* A free carries no stack: reserve only the header for it. */
-static __always_inline struct ms_event *event_reserve(bool with_stack)
+/*
+ * Put ptr in the table. A slot already holding ptr is a block whose free
+ * was not seen: a realloc on another thread that released it and has not
+ * returned yet, or a free that ran before its probe was attached. It is
+ * released here, so the totals stay exact either way.
+ */
+static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 {
-	struct ms_event *e = bpf_ringbuf_reserve(&events,
-			with_stack ? ms_event_size(MS_MAX_STACK) :
-				     MS_EVENT_HDR_SIZE, 0);
+	struct live_slot *s, *spot;
+	__u64 k, spot_key;
 
-	if (!e)
-		__sync_fetch_and_add(&counters.lost_events, 1);
-	return e;
+	if (ptr <= LIVE_BUSY)
+		return false;
+	/* A lost race for a slot rescans once; then the table counts as full. */
+	for (int tries = 0; tries < 2; tries++) {
+		spot = NULL;
+		spot_key = 0;
+		for (__u32 i = 0; i < LIVE_PROBES; i++) {
+			s = live_slot(ptr, i);
+			if (!s)
+				return false;
+			k = *(volatile __u64 *)&s->key;
+			if (k == ptr) {
+				spot = s;
+				spot_key = k;
+				break;
+			}
+			if ((k == LIVE_EMPTY || k == LIVE_TOMB) && !spot) {
+				spot = s;
+				spot_key = k;
+			}
+			if (k == LIVE_EMPTY)
+				break;
+		}
+		if (!spot)
+			return false;
+		if (__sync_val_compare_and_swap(&spot->key, spot_key,
+						LIVE_BUSY) != spot_key)
+			continue;
+		if (spot_key == ptr)
+			live_bytes_sub(spot->size);
+		spot->size = size;
+		spot->seq = seq;
+		/* The exchange publishes size and seq with the key. */
+		__sync_lock_test_and_set(&spot->key, ptr);
+		return true;
+	}
+	return false;
 }
 
-static __always_inline void event_submit(struct ms_event *e)
+static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
+				       __u16 *flags)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 seq = __sync_add_and_fetch(&counters.seq, 1);
 
+	__sync_fetch_and_add(&counters.allocs, 1);
+	__sync_fetch_and_add(&counters.alloc_bytes, size);
+	if (!live_insert(ptr, size, seq)) {
+		__sync_fetch_and_add(&counters.live_full, 1);
+		*flags |= MS_EVF_LIVE_FULL;
+		return seq;
+	}
+	live_bytes_add(size, now);
+	return seq;
+}
+
+/*
+ * Release a block. With want_seq set, only the block that had that sequence
+ * when the call began: another thread may have been handed the same address
+ * since (realloc frees the old block before it returns), and its insert
+ * then released this one already.
+ */
+static __always_inline void block_release(__u64 ptr, __u64 want_seq)
+{
+	struct live_slot *s = live_find(ptr);
+	__u64 size;
+
+	if (!s) {
+		if (!want_seq)
+			__sync_fetch_and_add(&counters.unknown_frees, 1);
+		return;
+	}
+	if (want_seq && s->seq != want_seq)
+		return;
+	if (__sync_val_compare_and_swap(&s->key, ptr, LIVE_BUSY) != ptr) {
+		/* Taken from under us: a double free racing itself. */
+		if (!want_seq)
+			__sync_fetch_and_add(&counters.unknown_frees, 1);
+		return;
+	}
+	/* Replaced between the check and the swap: put it back. */
+	if (want_seq && s->seq != want_seq) {
+		__sync_lock_test_and_set(&s->key, ptr);
+		return;
+	}
+	size = s->size;
+	__sync_lock_test_and_set(&s->key, LIVE_TOMB);
+	live_bytes_sub(size);
+}
+
+/*
+ * Claim len bytes of the ring. Producers race only on ring_prod, and a
+ * full ring drops the record (counted) instead of waiting.
+ */
+static __always_inline struct ms_event *event_reserve(__u32 len, __u64 *pos)
+{
+	__u64 prod, cons;
+	__u32 chunk;
+	void *base;
+
+	for (int i = 0; i < 4; i++) {
+		prod = *(volatile __u64 *)&ring_prod;
+		cons = *(volatile __u64 *)&ring_cons;
+		if (prod - cons + len > ring_bytes)
+			break;
+		if (__sync_val_compare_and_swap(&ring_prod, prod,
+						prod + len) != prod)
+			continue;
+		chunk = (prod & (ring_bytes - 1)) >> MS_RING_CHUNK_SHIFT;
+		base = bpf_map_lookup_elem(&ring, &chunk);
+		if (!base)
+			break;
+		*pos = prod;
+		/* Lengths are 8-byte multiples; the mask tells the verifier. */
+		return base + (prod & (MS_RING_CHUNK - 8)) +
+		       sizeof(struct ms_ring_hdr);
+	}
+	__sync_fetch_and_add(&counters.lost_events, 1);
+	return NULL;
+}
+
+/*
+ * Publish a record reserved with max bytes that needs only len: the tail
+ * goes back when no one has reserved after it (the common case), else the
+ * record keeps it as padding.
+ */
+static __always_inline void event_submit(struct ms_event *e, __u64 pos,
+					 __u32 max, __u32 len)
+{
+	struct ms_ring_hdr *h = (void *)e - sizeof(*h);
+	__u64 end = pos + max;
+
+	if (len < max &&
+	    __sync_val_compare_and_swap(&ring_prod, pos + max, pos + len) ==
+	    pos + max)
+		end = pos + len;
+	h->len = end - pos;
+	h->pad = 0;
+	/* The exchange orders the record's stores before its commit. */
+	__sync_lock_test_and_set(&h->commit, ~pos);
 	/* The consumer drains on a short timer; wake it only when filling. */
-	bpf_ringbuf_submit(e, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
-						      BPF_RB_NO_WAKEUP);
+	if (end - *(volatile __u64 *)&ring_cons >= wakeup_bytes &&
+	    !wake_sent && !__sync_lock_test_and_set(&wake_sent, 1))
+		bpf_ringbuf_output(&wake, &pos, sizeof(pos),
+				   BPF_RB_FORCE_WAKEUP);
 }
+
+#define RING_LEN(nr_frames) \
+	(__u32)(sizeof(struct ms_ring_hdr) + ms_event_size(nr_frames))
 
 /*
  * A user stack by frame pointers. One bulk copy of the stack window costs
@@ -283,7 +456,7 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 		break;
 	}
 	if (st->arg && (fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY)) {
-		struct live_val *v = bpf_map_lookup_elem(&live, &st->arg);
+		struct live_slot *v = live_find(st->arg);
 
 		st->old_seq = v ? v->seq : 0;
 	}
@@ -293,19 +466,19 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 					  struct inflight *st)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(), pos;
 	struct ms_event *e;
 
 	__sync_fetch_and_add(&counters.allocs, 1);
 	__sync_fetch_and_add(&counters.alloc_bytes, st->size);
-	e = event_reserve(true);
+	e = event_reserve(RING_LEN(MS_MAX_STACK), &pos);
 	if (!e)
 		return;
 	event_fill(e, MS_EV_ALLOC, fn, now);
 	e->flags = MS_EVF_PROFILE;
 	e->size = st->size;
 	stack_fill(ctx, e, true);
-	event_submit(e);
+	event_submit(e, pos, RING_LEN(MS_MAX_STACK), RING_LEN(e->nr_frames));
 }
 
 static __always_inline __u64 current_task(const struct inflight *st)
@@ -355,7 +528,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 SEC("uretprobe")
 int ms_alloc_return(struct pt_regs *ctx)
 {
-	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0;
+	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0, pos;
 	struct inflight *st;
 	struct ms_event *e;
 	__u16 flags = 0;
@@ -407,7 +580,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 		__sync_fetch_and_add(&counters.failed_allocs, 1);
 	}
 
-	e = event_reserve(true);
+	e = event_reserve(RING_LEN(MS_MAX_STACK), &pos);
 	if (!e)
 		return 0;
 	event_fill(e, fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY ?
@@ -420,14 +593,14 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e->old_seq = st->old_seq;
 	e->task = current_task(st);
 	stack_fill(ctx, e, false);
-	event_submit(e);
+	event_submit(e, pos, RING_LEN(MS_MAX_STACK), RING_LEN(e->nr_frames));
 	return 0;
 }
 
 SEC("uprobe")
 int ms_free_enter(struct pt_regs *ctx)
 {
-	__u64 ptr = PT_REGS_PARM1(ctx);
+	__u64 ptr = PT_REGS_PARM1(ctx), pos;
 	struct inflight *st;
 	struct ms_event *e;
 
@@ -439,14 +612,14 @@ int ms_free_enter(struct pt_regs *ctx)
 		return 0;
 	}
 	block_release(ptr, 0);
-	e = event_reserve(false);
+	e = event_reserve(RING_LEN(0), &pos);
 	if (!e)
 		return 0;
 	event_fill(e, MS_EV_FREE, MS_FN_FREE, bpf_ktime_get_ns());
 	e->ptr = ptr;
 	e->task = current_task(st);
 	e->nr_frames = 0;
-	event_submit(e);
+	event_submit(e, pos, RING_LEN(0), RING_LEN(0));
 	return 0;
 }
 
@@ -489,6 +662,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 {
 	struct inflight *st;
 	struct ms_event *e;
+	__u64 pos;
 
 	if (!is_target())
 		return 0;
@@ -504,11 +678,9 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	} else if (st && type == MS_EV_TASK_LEAVE && st->nr_tasks) {
 		st->nr_tasks--;
 	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&counters.lost_events, 1);
+	e = event_reserve(MS_RING_REC_MAX, &pos);
+	if (!e)
 		return 0;
-	}
 	event_fill(e, type, MS_FN_NONE, bpf_ktime_get_ns());
 	e->ptr = d->ptr;
 	e->old_ptr = d->old_ptr;
@@ -518,7 +690,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	decl_str(e->name, d->name);
 	decl_str(e->type_name, d->type_name);
 	stack_fill(ctx, e, false);
-	event_submit(e);
+	event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
 	return 0;
 }
 

@@ -36,7 +36,7 @@
 /* Event to status line in under 200 ms: the drain plus one redraw. */
 #define STATUS_INTERVAL_NS	100000000ULL
 #define DEFAULT_TOP		10
-#define DEFAULT_MAX_LIVE	(1u << 20)
+#define DEFAULT_MAX_LIVE	(1u << 19)
 
 static const char usage[] =
 "usage: memscope-bpf [OPTIONS] -p PID\n"
@@ -61,7 +61,7 @@ static const char usage[] =
 "  -m, --mode MODE       default: leaks and peak (entry, return and free\n"
 "                        probes); alloc: allocation profile only (entry\n"
 "                        probes, no returns, no frees: cheaper)\n"
-"      --max-live N      kernel table of live blocks (default 1048576)\n"
+"      --max-live N      live blocks the kernel counts exactly (default 524288)\n"
 "  -q, --quiet           no status line\n"
 "  -v, --verbose         list every probe (object, symbol, offset)\n"
 "\n"
@@ -353,7 +353,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			}
 			break;
 		case OPT_MAX_LIVE:
-			if (parse_uint(optarg, 1u << 28, &v) || !v) {
+			if (parse_uint(optarg, 1u << 24, &v) || !v) {
 				die_line("invalid --max-live '%s'", optarg);
 				return 2;
 			}

@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
 #include "memscope.skel.h"
+#include "ring.h"
 #include "trace.h"
 
 /* Past this much unread data the kernel wakes the consumer at once. */
@@ -13,7 +15,10 @@
 
 struct tracer {
 	struct memscope_bpf *skel;
-	struct ring_buffer *rb;
+	struct ring_buffer *wake;
+	struct ms_ring *ring;
+	void *ring_mem;
+	size_t ring_map_bytes;
 	struct attach *attach;
 	tracer_event_fn on_event;
 	void *ctx;
@@ -21,7 +26,7 @@ struct tracer {
 	char error[512];
 };
 
-static int ring_sample(void *ctx, void *data, size_t size)
+static void ring_sample(void *ctx, const void *data, size_t size)
 {
 	struct tracer *t = ctx;
 	const struct ms_event *e = data;
@@ -29,11 +34,63 @@ static int ring_sample(void *ctx, void *data, size_t size)
 	if (size < MS_EVENT_HDR_SIZE || e->nr_frames > MS_MAX_STACK ||
 	    size < ms_event_len(e)) {
 		t->drops++;
-		return 0;
+		return;
 	}
 	if (t->on_event(t->ctx, e))
 		t->drops++;
+}
+
+/* The wake ring only interrupts the consumer's sleep: nothing to read. */
+static int wake_sample(void *ctx, void *data, size_t size)
+{
+	(void)ctx;
+	(void)data;
+	(void)size;
 	return 0;
+}
+
+static int ring_open(struct tracer *t)
+{
+	struct bpf_map *m = t->skel->maps.ring;
+	size_t stride = (bpf_map__value_size(m) + 7) & ~(size_t)7;
+	__u32 nr = bpf_map__max_entries(m);
+
+	t->ring_map_bytes = stride * nr;
+	t->ring_mem = mmap(NULL, t->ring_map_bytes, PROT_READ | PROT_WRITE,
+			   MAP_SHARED, bpf_map__fd(m), 0);
+	if (t->ring_mem == MAP_FAILED) {
+		t->ring_mem = NULL;
+		return -errno;
+	}
+	t->ring = ms_ring__new(t->ring_mem, stride, nr, MS_RING_CHUNK_SHIFT,
+			       &t->skel->bss->ring_prod,
+			       &t->skel->bss->ring_cons);
+	if (!t->ring)
+		return -errno;
+	t->wake = ring_buffer__new(bpf_map__fd(t->skel->maps.wake),
+				   wake_sample, t, NULL);
+	return t->wake ? 0 : -errno;
+}
+
+static void ring_close(struct tracer *t)
+{
+	ring_buffer__free(t->wake);
+	ms_ring__free(t->ring);
+	if (t->ring_mem)
+		munmap(t->ring_mem, t->ring_map_bytes);
+}
+
+/*
+ * Slots for max_live blocks: a power of two, at most half full, so probe
+ * runs stay short and a full run (counted as live_full) stays rare.
+ */
+static __u32 live_slots(__u32 max_live)
+{
+	__u32 slots = 1024;
+
+	while (slots / 2 < max_live && slots < (1u << 30))
+		slots <<= 1;
+	return slots;
 }
 
 struct tracer *tracer__new(const struct tracer_opts *o)
@@ -53,9 +110,11 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	}
 	t->skel->rodata->targ_tgid = o->pid;
 	t->skel->rodata->alloc_only = o->alloc_only;
+	t->skel->rodata->ring_bytes =
+		(__u64)bpf_map__max_entries(t->skel->maps.ring)
+		<< MS_RING_CHUNK_SHIFT;
 	t->skel->rodata->wakeup_bytes =
-		bpf_map__max_entries(t->skel->maps.events) /
-		RING_WAKEUP_FRACTION;
+		t->skel->rodata->ring_bytes / RING_WAKEUP_FRACTION;
 	progs.enter = t->skel->progs.ms_alloc_enter;
 	progs.ret = t->skel->progs.ms_alloc_return;
 	progs.free = t->skel->progs.ms_free_enter;
@@ -74,28 +133,28 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	progs.usdt[USDT_PASSPORT_FREE] = t->skel->progs.ms_passport_free;
 	attach__prepare(&progs);
 	if (o->max_live) {
-		err = bpf_map__set_max_entries(t->skel->maps.live, o->max_live);
+		__u32 slots = live_slots(o->max_live);
+
+		err = bpf_map__set_max_entries(t->skel->maps.live, slots);
 		if (err)
 			goto err_skel;
+		t->skel->rodata->live_mask = slots - 1;
 	}
 	err = memscope_bpf__load(t->skel);
 	if (err)
 		goto err_skel;
-	t->rb = ring_buffer__new(bpf_map__fd(t->skel->maps.events),
-				 ring_sample, t, NULL);
-	if (!t->rb) {
-		err = -errno;
-		goto err_skel;
-	}
+	err = ring_open(t);
+	if (err)
+		goto err_ring;
 	t->attach = attach__new(&progs, o->pid, o->alloc_only);
 	if (!t->attach) {
 		err = -ENOMEM;
-		goto err_rb;
+		goto err_ring;
 	}
 	return t;
 
-err_rb:
-	ring_buffer__free(t->rb);
+err_ring:
+	ring_close(t);
 err_skel:
 	memscope_bpf__destroy(t->skel);
 err_free:
@@ -110,7 +169,7 @@ void tracer__free(struct tracer *t)
 		return;
 	/* Detach before the maps go, so no probe fires into a dying ring. */
 	attach__free(t->attach);
-	ring_buffer__free(t->rb);
+	ring_close(t);
 	memscope_bpf__destroy(t->skel);
 	free(t);
 }
@@ -137,12 +196,23 @@ void tracer__detach(struct tracer *t)
 
 int tracer__fd(const struct tracer *t)
 {
-	return ring_buffer__epoll_fd(t->rb);
+	return ring_buffer__epoll_fd(t->wake);
 }
 
 int tracer__drain(struct tracer *t)
 {
-	return ring_buffer__consume(t->rb);
+	int n;
+
+	ring_buffer__consume(t->wake);
+	/* Cleared before the drain: a producer filling it meanwhile wakes us. */
+	__atomic_store_n(&t->skel->bss->wake_sent, 0, __ATOMIC_RELEASE);
+	n = ms_ring__consume(t->ring, ring_sample, t);
+	/* A corrupt header cost at least the record it began. */
+	if (n < 0) {
+		t->drops++;
+		n = 0;
+	}
+	return n;
 }
 
 void tracer__counters(const struct tracer *t, struct ms_counters *out)
