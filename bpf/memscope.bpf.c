@@ -113,7 +113,36 @@ struct {
 	__type(value, __u64[WINDOW_WORDS]);
 } stack_window SEC(".maps");
 
-/* Task storage: no hash lookup on the hot path, freed when threads exit. */
+static __always_inline bool is_target(void)
+{
+	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+}
+
+/*
+ * Per-thread state lives in an array slot picked by the thread id: an
+ * inlined lookup, where task storage cost a helper call on every probe.
+ * A slot is its thread's until the thread exits (ms_thread_exit frees
+ * it), so no thread ever loses its state to another; a thread whose
+ * slot another thread holds keeps its state in task storage instead.
+ */
+#define THREAD_SLOTS	(1 << 16)
+
+struct thread_slot {
+	__u32 tid;		/* owner, 0: free */
+	__u32 pad;
+	struct inflight st;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, THREAD_SLOTS);
+	__type(key, __u32);
+	__type(value, struct thread_slot);
+} threads SEC(".maps");
+
+/* Set between open and load: slots in threads, minus one. */
+const volatile __u32 thread_mask = THREAD_SLOTS - 1;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -121,9 +150,47 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-static __always_inline bool is_target(void)
+static __always_inline struct inflight *thread_state(bool create)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 idx = tid & thread_mask;
+	struct thread_slot *t = bpf_map_lookup_elem(&threads, &idx);
+
+	if (!t)
+		return NULL;
+	if (t->tid == tid)
+		return &t->st;
+	if (create && !t->tid) {
+		struct inflight *st;
+
+		/* Once in task storage (its slot was taken), always there. */
+		st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(),
+					  0, 0);
+		if (st)
+			return st;
+		if (!__sync_val_compare_and_swap(&t->tid, 0, tid))
+			return &t->st;
+	}
+	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+/* A thread of the target exits: its slot goes back, cleared, for reuse. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ms_thread_exit)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 idx = tid & thread_mask;
+	struct thread_slot *t;
+
+	if (!is_target())
+		return 0;
+	t = bpf_map_lookup_elem(&threads, &idx);
+	if (!t || t->tid != tid)
+		return 0;
+	__builtin_memset(&t->st, 0, sizeof(t->st));
+	__sync_lock_test_and_set(&t->tid, 0);
+	return 0;
 }
 
 static __always_inline void live_bytes_add(__u64 size, __u64 now)
@@ -176,8 +243,6 @@ static __always_inline struct live_slot *live_find(__u64 ptr)
 
 static __always_inline void live_bytes_sub(__u64 size)
 {
-	__sync_fetch_and_add(&counters.frees, 1);
-	__sync_fetch_and_add(&counters.free_bytes, size);
 	__sync_fetch_and_sub(&counters.live_bytes, size);
 	__sync_fetch_and_sub(&counters.live_blocks, 1);
 }
@@ -185,8 +250,9 @@ static __always_inline void live_bytes_sub(__u64 size)
 /*
  * Put ptr in the table. A slot already holding ptr is a block whose free
  * was not seen: a realloc on another thread that released it and has not
- * returned yet, or a free that ran before its probe was attached. It is
- * released here, so the totals stay exact either way.
+ * returned yet, or a free that ran before its probe was attached. Its
+ * bytes leave the live totals here; like the store, which counts it as
+ * replaced, this is not counted as a free.
  */
 static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 {
@@ -279,6 +345,8 @@ static __always_inline void block_release(__u64 ptr, __u64 want_seq)
 	}
 	size = s->size;
 	__sync_lock_test_and_set(&s->key, LIVE_TOMB);
+	__sync_fetch_and_add(&counters.frees, 1);
+	__sync_fetch_and_add(&counters.free_bytes, size);
 	live_bytes_sub(size);
 }
 
@@ -510,8 +578,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 		alloc_profile(ctx, fn, &args);
 		return 0;
 	}
-	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	st = thread_state(true);
 	if (!st)
 		return 0;
 	if (nested(st, sp)) {
@@ -536,7 +603,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 
 	if (!is_target())
 		return 0;
-	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	st = thread_state(false);
 	/* No call in flight: it began before we attached. */
 	if (!st || !st->sp)
 		return 0;
@@ -606,7 +673,7 @@ int ms_free_enter(struct pt_regs *ctx)
 
 	if (!is_target() || !ptr)
 		return 0;
-	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+	st = thread_state(false);
 	if (st && nested(st, PT_REGS_SP(ctx))) {
 		__sync_fetch_and_add(&counters.nested_calls, 1);
 		return 0;
@@ -666,8 +733,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 
 	if (!is_target())
 		return 0;
-	st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	st = thread_state(true);
 	/* The thread's task changes even if the record is lost. */
 	if (st && type == MS_EV_TASK_ENTER) {
 		if (st->nr_tasks < MS_TASK_DEPTH)

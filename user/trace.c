@@ -20,6 +20,7 @@ struct tracer {
 	void *ring_mem;
 	size_t ring_map_bytes;
 	struct attach *attach;
+	struct bpf_link *exit_link;
 	tracer_event_fn on_event;
 	void *ctx;
 	__u64 drops;
@@ -93,10 +94,29 @@ static __u32 live_slots(__u32 max_live)
 	return slots;
 }
 
+/*
+ * Thread slots (bpf/memscope.bpf.c): MEMSCOPE_THREAD_SLOTS, a power of two,
+ * lets the tests put all threads but one in task storage.
+ */
+static __u32 thread_slots(__u32 dflt)
+{
+	const char *v = getenv("MEMSCOPE_THREAD_SLOTS");
+	char *end;
+	unsigned long n;
+
+	if (!v)
+		return dflt;
+	n = strtoul(v, &end, 10);
+	if (*end || !n || n > dflt || (n & (n - 1)))
+		return dflt;
+	return n;
+}
+
 struct tracer *tracer__new(const struct tracer_opts *o)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
 	struct attach_progs progs;
+	__u32 slots;
 	int err;
 
 	if (!t)
@@ -140,12 +160,23 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 			goto err_skel;
 		t->skel->rodata->live_mask = slots - 1;
 	}
+	slots = thread_slots(bpf_map__max_entries(t->skel->maps.threads));
+	err = bpf_map__set_max_entries(t->skel->maps.threads, slots);
+	if (err)
+		goto err_skel;
+	t->skel->rodata->thread_mask = slots - 1;
 	err = memscope_bpf__load(t->skel);
 	if (err)
 		goto err_skel;
 	err = ring_open(t);
 	if (err)
 		goto err_ring;
+	/* Before any probe, so every thread slot taken is also given back. */
+	t->exit_link = bpf_program__attach(t->skel->progs.ms_thread_exit);
+	if (!t->exit_link) {
+		err = -errno;
+		goto err_ring;
+	}
 	t->attach = attach__new(&progs, o->pid, o->alloc_only);
 	if (!t->attach) {
 		err = -ENOMEM;
@@ -154,6 +185,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	return t;
 
 err_ring:
+	bpf_link__destroy(t->exit_link);
 	ring_close(t);
 err_skel:
 	memscope_bpf__destroy(t->skel);
@@ -169,6 +201,7 @@ void tracer__free(struct tracer *t)
 		return;
 	/* Detach before the maps go, so no probe fires into a dying ring. */
 	attach__free(t->attach);
+	bpf_link__destroy(t->exit_link);
 	ring_close(t);
 	memscope_bpf__destroy(t->skel);
 	free(t);

@@ -405,6 +405,14 @@ t_attach()
 	trace_program attach "$TARGETS/$prog" "$scenario" "$@"
 }
 
+# CMD...: with one thread slot in the kernel, so every thread but the first
+# keeps its call state and task stack in task storage (the fallback for a
+# thread whose slot another thread holds); the results must not change.
+t_one_slot()
+{
+	MEMSCOPE_THREAD_SLOTS=1 "$@"
+}
+
 # SIGNAL to the tool while it traces a process that does nothing: exit 0,
 # report written, and every BPF program it loaded is gone afterwards.
 t_signal()
@@ -905,6 +913,8 @@ run_test bad_output		t_bad_output
 run_test executor_launch		t_example executor launch
 run_test executor_attach		t_example executor attach
 run_test executor_clean_launch	t_example executor_clean launch
+run_test one_slot_leaky		t_one_slot t_launch leaky leaky
+run_test one_slot_executor	t_one_slot t_example executor launch
 run_test executor_clean_attach	t_example executor_clean attach
 run_test record_replay_launch	t_record_replay launch
 run_test record_replay_attach	t_record_replay attach
