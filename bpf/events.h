@@ -81,6 +81,12 @@ enum ms_kind {
  * the record counts an allocation call, its size and its stack.
  */
 #define MS_EVF_PROFILE		(1u << 3)
+/*
+ * ts_ns is the consumer's last drain tick (every 10 ms), not the time of
+ * the call: a free is not worth a clock read. The store times it no
+ * earlier than the record before it.
+ */
+#define MS_EVF_TICK_TS		(1u << 4)
 
 /*
  * One record. A fixed header, then nr_frames user return addresses,

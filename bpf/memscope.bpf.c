@@ -41,6 +41,8 @@ const volatile __u64 ring_bytes = 16ull << MS_RING_CHUNK_SHIFT;
  */
 __u64 ring_prod __attribute__((aligned(64)));
 __u64 ring_cons __attribute__((aligned(64)));
+/* CLOCK_MONOTONIC at the consumer's last drain: the time frees carry. */
+__u64 tick_ns __attribute__((aligned(64)));
 /* Set by the producer that sent a wakeup, cleared by the consumer. */
 __u32 wake_sent __attribute__((aligned(64)));
 
@@ -682,7 +684,8 @@ int ms_free_enter(struct pt_regs *ctx)
 	e = event_reserve(RING_LEN(0), &pos);
 	if (!e)
 		return 0;
-	event_fill(e, MS_EV_FREE, MS_FN_FREE, bpf_ktime_get_ns());
+	event_fill(e, MS_EV_FREE, MS_FN_FREE, *(volatile __u64 *)&tick_ns);
+	e->flags = MS_EVF_TICK_TS;
 	e->ptr = ptr;
 	e->task = current_task(st);
 	e->nr_frames = 0;

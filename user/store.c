@@ -582,8 +582,13 @@ int store__apply(struct store *s, const struct ms_event *e)
 	 */
 	bool profile = e->flags & MS_EVF_PROFILE, decl = is_declared(e);
 	bool adds = e->ptr && e->type != MS_EV_FREE && !profile && !decl;
+	__u64 ts = e->ts_ns;
 	__u32 stack_id = 0, task = 0;
 	int err;
+
+	/* A drain tick may precede the record before it, never the call. */
+	if ((e->flags & MS_EVF_TICK_TS) && s->sum.events && ts < s->sum.last_ns)
+		ts = s->sum.last_ns;
 
 	if (!event_valid(e))
 		return -EINVAL;
@@ -610,10 +615,10 @@ int store__apply(struct store *s, const struct ms_event *e)
 			return err;
 	}
 
-	if (!s->sum.events || e->ts_ns < s->sum.first_ns)
-		s->sum.first_ns = e->ts_ns;
-	if (!s->sum.events || e->ts_ns > s->sum.last_ns)
-		s->sum.last_ns = e->ts_ns;
+	if (!s->sum.events || ts < s->sum.first_ns)
+		s->sum.first_ns = ts;
+	if (!s->sum.events || ts > s->sum.last_ns)
+		s->sum.last_ns = ts;
 	s->sum.events++;
 
 	switch (e->type) {
@@ -634,7 +639,7 @@ int store__apply(struct store *s, const struct ms_event *e)
 		apply_realloc(s, e, stack_id, task);
 		break;
 	}
-	timeline_note(s, e->ts_ns);
+	timeline_note(s, ts);
 	return 0;
 }
 

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
@@ -48,6 +49,16 @@ static int wake_sample(void *ctx, void *data, size_t size)
 	(void)data;
 	(void)size;
 	return 0;
+}
+
+static void tick(struct tracer *t)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	__atomic_store_n(&t->skel->bss->tick_ns,
+			 ts.tv_sec * 1000000000ull + ts.tv_nsec,
+			 __ATOMIC_RELAXED);
 }
 
 static int ring_open(struct tracer *t)
@@ -171,6 +182,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	err = ring_open(t);
 	if (err)
 		goto err_ring;
+	tick(t);
 	/* Before any probe, so every thread slot taken is also given back. */
 	t->exit_link = bpf_program__attach(t->skel->progs.ms_thread_exit);
 	if (!t->exit_link) {
@@ -236,6 +248,7 @@ int tracer__drain(struct tracer *t)
 {
 	int n;
 
+	tick(t);
 	ring_buffer__consume(t->wake);
 	/* Cleared before the drain: a producer filling it meanwhile wakes us. */
 	__atomic_store_n(&t->skel->bss->wake_sent, 0, __ATOMIC_RELEASE);

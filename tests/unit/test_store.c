@@ -1041,3 +1041,30 @@ Test(store, timeline_coarsens_and_keeps_the_peak)
 	expect_eq(pts[n - 1].end_bytes, store__summary(st)->live_bytes,
 		  "last bucket's end level");
 }
+
+/* A free timed by the drain tick is no earlier than the record before it. */
+Test(store, tick_timed_free_follows_the_record_before_it)
+{
+	struct ms_event e = rec(MS_EV_FREE, MS_FN_FREE, P, 0, 0, 400);
+	const struct store_point *pts;
+	__u64 width;
+	size_t n;
+
+	alloc(P, 100, 1, 0, 1000);
+	alloc(Q, 50, 2, 0, 5000000);
+	e.flags = MS_EVF_TICK_TS;	/* the tick before both allocations */
+	apply(&e);
+	expect_sum(last_ns, 5000000);
+	expect_sum(first_ns, 1000);
+	expect_sum(live_bytes, 50);
+	n = store__timeline(st, &pts, &width);
+	cr_assert_gt(n, 0);
+	expect_eq(pts[n - 1].frees, 1, "the free lands in the last bucket");
+	expect_eq(pts[n - 1].end_bytes, 50, "level after the free");
+
+	/* A tick later than every record keeps its own time. */
+	e = rec(MS_EV_FREE, MS_FN_FREE, Q, 0, 0, 9000000);
+	e.flags = MS_EVF_TICK_TS;
+	apply(&e);
+	expect_sum(last_ns, 9000000);
+}
