@@ -21,7 +21,19 @@ const volatile __u64 wakeup_bytes = 1 << 20;
 /* --mode=alloc: entry probes only, stacks taken at entry. */
 const volatile bool alloc_only = false;
 
+/*
+ * The exact counters. The hot paths keep only what cannot be derived:
+ * seq counts allocations, and live blocks and freed bytes follow from the
+ * others and the rare counters below (tracer__counters() derives them),
+ * since every atomic add here is paid on every call.
+ */
 struct ms_counters counters = {};
+
+struct {
+	__u64 replaced_blocks;	/* live blocks whose free was never seen */
+	__u64 replaced_bytes;
+	__u64 full_bytes;	/* allocated while the live table was full */
+} rare = {};
 
 /* Records (events.h): sized by userspace, a power of two of chunks. */
 struct {
@@ -200,7 +212,6 @@ static __always_inline void live_bytes_add(__u64 size, __u64 now)
 	__u64 live = __sync_add_and_fetch(&counters.live_bytes, size);
 	__u64 peak;
 
-	__sync_fetch_and_add(&counters.live_blocks, 1);
 	/* Bounded CAS: another CPU raising the peak past us ends the race. */
 	for (int i = 0; i < 8; i++) {
 		peak = counters.peak_bytes;
@@ -243,12 +254,6 @@ static __always_inline struct live_slot *live_find(__u64 ptr)
 	return NULL;
 }
 
-static __always_inline void live_bytes_sub(__u64 size)
-{
-	__sync_fetch_and_sub(&counters.live_bytes, size);
-	__sync_fetch_and_sub(&counters.live_blocks, 1);
-}
-
 /*
  * Put ptr in the table. A slot already holding ptr is a block whose free
  * was not seen: a realloc on another thread that released it and has not
@@ -286,11 +291,26 @@ static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 		}
 		if (!spot)
 			return false;
-		if (__sync_val_compare_and_swap(&spot->key, spot_key,
-						LIVE_BUSY) != spot_key)
+		if (spot_key != ptr) {
+			/*
+			 * A new key goes in with one swap. Nothing reads this
+			 * slot's size before malloc returns ptr to its caller,
+			 * and a release racing from a realloc compares seq,
+			 * which it cannot find equal to its own old block's.
+			 */
+			if (__sync_val_compare_and_swap(&spot->key, spot_key,
+							ptr) != spot_key)
+				continue;
+			spot->size = size;
+			spot->seq = seq;
+			return true;
+		}
+		if (__sync_val_compare_and_swap(&spot->key, ptr,
+						LIVE_BUSY) != ptr)
 			continue;
-		if (spot_key == ptr)
-			live_bytes_sub(spot->size);
+		__sync_fetch_and_sub(&counters.live_bytes, spot->size);
+		__sync_fetch_and_add(&rare.replaced_blocks, 1);
+		__sync_fetch_and_add(&rare.replaced_bytes, spot->size);
 		spot->size = size;
 		spot->seq = seq;
 		/* The exchange publishes size and seq with the key. */
@@ -305,10 +325,10 @@ static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
 {
 	__u64 seq = __sync_add_and_fetch(&counters.seq, 1);
 
-	__sync_fetch_and_add(&counters.allocs, 1);
 	__sync_fetch_and_add(&counters.alloc_bytes, size);
 	if (!live_insert(ptr, size, seq)) {
 		__sync_fetch_and_add(&counters.live_full, 1);
+		__sync_fetch_and_add(&rare.full_bytes, size);
 		*flags |= MS_EVF_LIVE_FULL;
 		return seq;
 	}
@@ -334,22 +354,31 @@ static __always_inline void block_release(__u64 ptr, __u64 want_seq)
 	}
 	if (want_seq && s->seq != want_seq)
 		return;
-	if (__sync_val_compare_and_swap(&s->key, ptr, LIVE_BUSY) != ptr) {
+	size = s->size;
+	/*
+	 * A plain free owns its block: no other call can be handed ptr
+	 * before this free runs, so one swap retires the slot. A realloc's
+	 * release holds the slot while it checks seq again, since another
+	 * thread may have been handed ptr meanwhile.
+	 */
+	if (__sync_val_compare_and_swap(&s->key, ptr,
+					want_seq ? LIVE_BUSY : LIVE_TOMB) != ptr) {
 		/* Taken from under us: a double free racing itself. */
 		if (!want_seq)
 			__sync_fetch_and_add(&counters.unknown_frees, 1);
 		return;
 	}
-	/* Replaced between the check and the swap: put it back. */
-	if (want_seq && s->seq != want_seq) {
-		__sync_lock_test_and_set(&s->key, ptr);
-		return;
+	if (want_seq) {
+		/* Replaced between the check and the swap: put it back. */
+		if (s->seq != want_seq) {
+			__sync_lock_test_and_set(&s->key, ptr);
+			return;
+		}
+		size = s->size;
+		__sync_lock_test_and_set(&s->key, LIVE_TOMB);
 	}
-	size = s->size;
-	__sync_lock_test_and_set(&s->key, LIVE_TOMB);
 	__sync_fetch_and_add(&counters.frees, 1);
-	__sync_fetch_and_add(&counters.free_bytes, size);
-	live_bytes_sub(size);
+	__sync_fetch_and_sub(&counters.live_bytes, size);
 }
 
 /*
@@ -383,6 +412,18 @@ static __always_inline struct ms_event *event_reserve(__u32 len, __u64 *pos)
 	return NULL;
 }
 
+/* A store that no earlier store of this CPU is seen after. */
+static __always_inline void commit(__u64 *p, __u64 v)
+{
+#ifdef __TARGET_ARCH_x86
+	/* x86 keeps stores in order: only the compiler must not move them. */
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)p = v;
+#else
+	__sync_lock_test_and_set(p, v);
+#endif
+}
+
 /*
  * Publish a record reserved with max bytes that needs only len: the tail
  * goes back when no one has reserved after it (the common case), else the
@@ -400,8 +441,7 @@ static __always_inline void event_submit(struct ms_event *e, __u64 pos,
 		end = pos + len;
 	h->len = end - pos;
 	h->pad = 0;
-	/* The exchange orders the record's stores before its commit. */
-	__sync_lock_test_and_set(&h->commit, ~pos);
+	commit(&h->commit, ~pos);
 	/* The consumer drains on a short timer; wake it only when filling. */
 	if (end - *(volatile __u64 *)&ring_cons >= wakeup_bytes &&
 	    !wake_sent && !__sync_lock_test_and_set(&wake_sent, 1))
@@ -539,7 +579,7 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	__u64 now = bpf_ktime_get_ns(), pos;
 	struct ms_event *e;
 
-	__sync_fetch_and_add(&counters.allocs, 1);
+	__sync_fetch_and_add(&counters.seq, 1);
 	__sync_fetch_and_add(&counters.alloc_bytes, st->size);
 	e = event_reserve(RING_LEN(MS_MAX_STACK), &pos);
 	if (!e)

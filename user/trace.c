@@ -23,6 +23,7 @@ struct tracer {
 	struct attach *attach;
 	struct bpf_link *exit_link;
 	tracer_event_fn on_event;
+	bool alloc_only;
 	void *ctx;
 	__u64 drops;
 	char error[512];
@@ -133,6 +134,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	if (!t)
 		return NULL;
 	t->on_event = o->on_event;
+	t->alloc_only = o->alloc_only;
 	t->ctx = o->ctx;
 	t->skel = memscope_bpf__open();
 	if (!t->skel) {
@@ -263,8 +265,21 @@ int tracer__drain(struct tracer *t)
 
 void tracer__counters(const struct tracer *t, struct ms_counters *out)
 {
+	const typeof(t->skel->bss->rare) *rare = &t->skel->bss->rare;
+
 	/* .bss is mmapped: a racy but tear-free read of each counter. */
 	memcpy(out, (const void *)&t->skel->bss->counters, sizeof(*out));
+	/* What the hot paths leave to be derived (bpf/memscope.bpf.c). */
+	out->allocs = out->seq;
+	if (t->alloc_only) {
+		out->live_blocks = 0;
+		out->free_bytes = 0;
+		return;
+	}
+	out->live_blocks = out->seq - out->live_full - out->frees -
+			   rare->replaced_blocks;
+	out->free_bytes = out->alloc_bytes - out->live_bytes -
+			  rare->full_bytes - rare->replaced_bytes;
 }
 
 __u64 tracer__drops(const struct tracer *t)
