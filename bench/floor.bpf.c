@@ -8,8 +8,15 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/*
+ * floor -r: each allocation return reads 8 bytes of the user stack, the
+ * least any stack capture must do, to price that one read in the same run.
+ */
+const volatile bool read_user = false;
 
 SEC("uprobe")
 int ms_alloc_enter(struct pt_regs *ctx)
@@ -20,6 +27,11 @@ int ms_alloc_enter(struct pt_regs *ctx)
 SEC("uretprobe")
 int ms_alloc_return(struct pt_regs *ctx)
 {
+	__u64 word;
+
+	if (read_user)
+		bpf_probe_read_user(&word, sizeof(word),
+				    (void *)PT_REGS_SP(ctx));
 	return 0;
 }
 

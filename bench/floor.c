@@ -4,7 +4,7 @@
  * tool's attach module (user/attach.c), so the probe plan (objects,
  * functions, offsets, entry/return) is exactly memscope-bpf's, and waits.
  *
- *   floor [-m alloc] [-v] -p PID
+ *   floor [-m alloc] [-r] [-v] -p PID
  *
  * Prints "floor: tracing pid N" on stderr once attached; runs until the
  * process exits or SIGINT/SIGTERM.
@@ -51,11 +51,12 @@ int main(int argc, char **argv)
 	struct attach_progs progs = {};
 	struct attach *a = NULL;
 	struct floor_bpf *skel;
-	bool alloc_only = false, verbose = false, bad = false;
+	bool alloc_only = false, verbose = false, read_user = false;
+	bool bad = false;
 	int pid = 0, pidfd, sfd, c, err, ret = 1;
 	sigset_t mask;
 
-	while ((c = getopt(argc, argv, "p:m:v")) != -1) {
+	while ((c = getopt(argc, argv, "p:m:rv")) != -1) {
 		switch (c) {
 		case 'p':
 			pid = atoi(optarg);
@@ -64,6 +65,9 @@ int main(int argc, char **argv)
 			alloc_only = !strcmp(optarg, "alloc");
 			if (!alloc_only && strcmp(optarg, "default"))
 				bad = true;
+			break;
+		case 'r':
+			read_user = true;
 			break;
 		case 'v':
 			verbose = true;
@@ -74,7 +78,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (bad || pid <= 0 || optind != argc) {
-		fprintf(stderr, "usage: floor [-m alloc] [-v] -p PID\n");
+		fprintf(stderr, "usage: floor [-m alloc] [-r] [-v] -p PID\n");
 		return 2;
 	}
 
@@ -98,6 +102,7 @@ int main(int argc, char **argv)
 			strerror(errno));
 		goto out_fds;
 	}
+	skel->rodata->read_user = read_user;
 	progs.enter = skel->progs.ms_alloc_enter;
 	progs.ret = skel->progs.ms_alloc_return;
 	progs.free = skel->progs.ms_free_enter;

@@ -360,9 +360,9 @@ def make_workloads(out):
 def make_tools(out, tool_bin):
     floor_bin = os.path.join(out, "floor")
 
-    def floor(mode):
+    def floor(mode, *extra):
         return lambda pid, rundir, wl: [floor_bin, "-v", "-m", mode,
-                                        "-p", str(pid)]
+                                        *extra, "-p", str(pid)]
 
     def memscope(mode):
         return lambda pid, rundir, wl: [tool_bin, "-q", "-p", str(pid),
@@ -385,6 +385,10 @@ def make_tools(out, tool_bin):
     return [
         Tool("native", "native", reps=3),
         Tool("floor", "attach", floor("default"),
+             re.compile(r"^floor: tracing pid \d+"), scale=0.5, reps=3,
+             floor="floor"),
+        # The least a stack costs: one 8-byte user read per allocation.
+        Tool("floor + one stack read", "attach", floor("default", "-r"),
              re.compile(r"^floor: tracing pid \d+"), scale=0.5, reps=3,
              floor="floor"),
         Tool("floor --mode=alloc", "attach", floor("alloc"),
@@ -633,18 +637,52 @@ def run_usdt_cost(out, tool_bin, logdir):
 
 
 PROG_ROLES = {
-    "ms_alloc_enter": "allocation entry: arguments into task storage",
+    "ms_alloc_enter": "allocation entry: arguments into the thread's slot",
     "ms_alloc_return": "allocation return: live table insert, counters, "
-                       "stack copy and walk, one ring record",
-    "ms_free_enter": "free: live table lookup and delete, counters, "
+                       "clock, stack copy and walk, one ring record",
+    "ms_free_enter": "free: live table lookup and retire, counters, "
                      "one ring record",
 }
 
+# Whose programs the statistics time: the empty floor, the floor with one
+# user read per allocation return, and memscope-bpf.
+PROG_RUNS = (("floor", ["-m", "default"]), ("floor + one stack read",
+                                            ["-m", "default", "-r"]),
+             ("memscope-bpf", ["-q"]))
+
+
+def prog_times(out, argv, rundir, name):
+    """ns per run of each program named in PROG_ROLES while argv traces a
+    churn, or None when it could not run."""
+    wl, wl_out, _ = spawn([os.path.join(out, "churn"), "-n",
+                           "1000000", "--wait"], rundir, name + "-workload")
+    ready = wl_out.wait_for(re.compile(r"^ready (\d+)$"), RUN_TIMEOUT)
+    if not ready:
+        stop(wl, signal.SIGKILL)
+        return None
+    proc, _, err = spawn(argv + ["-p", ready[1].group(1)], rundir, name)
+    costs = None
+    if err.wait_for(re.compile(r"tracing pid"), ATTACH_TIMEOUT):
+        wl.send_signal(signal.SIGUSR1)
+        reap(wl, RUN_TIMEOUT) or stop(wl, signal.SIGKILL)
+        progs = json.loads(subprocess.run(
+            ["bpftool", "-j", "prog", "show"], capture_output=True,
+            text=True).stdout or "[]")
+        # The runs take turns: only this process's programs are loaded.
+        costs = {}
+        for p in progs:
+            if p.get("name") in PROG_ROLES and p.get("run_cnt"):
+                costs[p["name"]] = (p["run_cnt"],
+                                    p["run_time_ns"] / p["run_cnt"])
+    stop(wl, signal.SIGKILL)
+    reap(proc, ATTACH_TIMEOUT) or stop(proc)
+    return costs
+
 
 def run_prog_costs(out, tool_bin, logdir):
-    """ns per run of each memscope-bpf program on churn, from the kernel's
-    own BPF run-time statistics (kernel.bpf_stats_enabled), which time the
-    program alone: the trap and uprobe dispatch around it are not in it."""
+    """ns per run of each program on churn, from the kernel's own BPF
+    run-time statistics (kernel.bpf_stats_enabled), which time the program
+    alone: the trap and uprobe dispatch around it are not in it."""
     stat = "/proc/sys/kernel/bpf_stats_enabled"
     rundir = os.path.join(logdir, "prog-costs")
     os.makedirs(rundir, exist_ok=True)
@@ -656,28 +694,16 @@ def run_prog_costs(out, tool_bin, logdir):
     except OSError as e:
         return {"skipped": "cannot enable BPF statistics: %s" % e}
     try:
-        wl, wl_out, _ = spawn([os.path.join(out, "churn"), "-n", "1000000",
-                               "--wait"], rundir, "workload")
-        ready = wl_out.wait_for(re.compile(r"^ready (\d+)$"), RUN_TIMEOUT)
-        if not ready:
-            stop(wl, signal.SIGKILL)
-            return {"skipped": "churn never became ready"}
-        proc, _, err = spawn([tool_bin, "-q", "-p", ready[1].group(1)],
-                             rundir, "tool")
-        costs = {}
-        if err.wait_for(re.compile(r"tracing pid"), ATTACH_TIMEOUT):
-            wl.send_signal(signal.SIGUSR1)
-            reap(wl, RUN_TIMEOUT) or stop(wl, signal.SIGKILL)
-            progs = json.loads(subprocess.run(
-                ["bpftool", "-j", "prog", "show"], capture_output=True,
-                text=True).stdout or "[]")
-            for p in progs:
-                if p.get("name") in PROG_ROLES and p.get("run_cnt"):
-                    costs[p["name"]] = (p["run_cnt"],
-                                        p["run_time_ns"] / p["run_cnt"])
-        stop(wl, signal.SIGKILL)
-        reap(proc, ATTACH_TIMEOUT) or stop(proc)
-        return {"costs": costs}
+        runs = {}
+        for name, opts in PROG_RUNS:
+            binary = tool_bin if name == "memscope-bpf" else \
+                os.path.join(out, "floor")
+            costs = prog_times(out, [binary] + opts, rundir,
+                               name.replace(" ", "-"))
+            if costs is None:
+                return {"skipped": "%s did not trace churn" % name}
+            runs[name] = costs
+        return {"runs": runs}
     finally:
         with open(stat, "w") as f:
             f.write(before)
@@ -686,20 +712,33 @@ def run_prog_costs(out, tool_bin, logdir):
 def prog_costs_section(pc):
     if "skipped" in pc:
         return ["Skipped: %s." % pc["skipped"]]
-    doc = ["The kernel's BPF run-time statistics for memscope-bpf's programs "
-           "on churn: the programs' own time per run, without the trap and "
-           "uprobe dispatch the floor measures (the statistics add a few tens "
-           "of ns per run themselves). Their sum per malloc/free pair is "
-           "what memscope-bpf adds to the floor.", "",
-           "| program | runs | ns per run | does |", "|---|---:|---:|---|"]
-    total = 0
-    for name, role in PROG_ROLES.items():
-        if name in pc["costs"]:
-            runs, ns = pc["costs"][name]
-            total += ns
-            doc.append("| %s | {:,} | {:,.0f} | %s |".format(runs, ns) %
-                       (name, role))
-    doc += ["", "Sum per pair: {:,.0f} ns.".format(total)]
+    runs = pc["runs"]
+    names = [n for n, _ in PROG_RUNS]
+    doc = ["The kernel's BPF run-time statistics on churn, for the empty "
+           "floor's programs, the floor's with one 8-byte user-stack read "
+           "per allocation return, and memscope-bpf's: each program's own "
+           "time per run, without the trap and uprobe dispatch the floor "
+           "measures. The statistics add a few tens of ns per run "
+           "themselves (the empty programs show it), so compare columns: "
+           "memscope-bpf less the floor is what its programs add.", "",
+           "| program | " + " | ".join(names) + " | memscope-bpf does |",
+           "|---|" + "---:|" * len(names) + "---|"]
+    total = {n: 0.0 for n in names}
+    for prog, role in PROG_ROLES.items():
+        cells = []
+        for n in names:
+            if prog in runs[n]:
+                total[n] += runs[n][prog][1]
+                cells.append("{:,.0f}".format(runs[n][prog][1]))
+            else:
+                cells.append("—")
+        doc.append("| %s | %s | %s |" % (prog, " | ".join(cells), role))
+    doc.append("| per malloc/free pair | %s | |" % " | ".join(
+        "{:,.0f}".format(total[n]) for n in names))
+    fl, rd, ms = (total[n] for n in names)
+    doc += ["", "memscope-bpf's programs add {:,.0f} ns per pair to the "
+            "floor's; one user-stack read alone adds {:,.0f}.".format(
+                ms - fl, rd - fl)]
     return doc
 
 
@@ -836,6 +875,14 @@ def reading(workloads, summ, attach, busy):
                      "must stay under %s ns per pair here" % (
                          (r / 1.15 - 1) * 100, fmt_ns(1.15 * fl)))
         out.append(line + ".")
+        rd = ns("churn", "floor + one stack read")
+        if rd:
+            out.append("  The floor with one 8-byte user-stack read per "
+                       "allocation (the least a stack capture does) is "
+                       "%.2f × the floor (+%s ns): that read alone spends "
+                       "%.0f%% of the 15%% the target allows." % (
+                           rd / fl, fmt_ns(rd - fl),
+                           100 * (rd - fl) / (0.15 * fl)))
         others = []
         for wl in workloads[1:]:
             a, b = ns(wl.name, "memscope-bpf"), ns(wl.name, "floor")
