@@ -585,6 +585,42 @@ t_busy()
 	expect_report busy --pid "$target_pid" --exited yes --object busy
 }
 
+# A kernel live table too small for the target (--max-live 1 still gets the
+# smallest table, 1024 slots, for 5000 blocks): the kernel says it is
+# inexact and counts what it missed, its derived counters stay consistent,
+# the stream stays exact, and the text report says which to trust.
+t_live_full()
+{
+	tool -t 0 --max-live 1 -o "$d/out/report.json" -- "$TARGETS/many"
+	if [ "$rc" -ne 0 ]; then
+		fail "exit status: expected 0, got $rc: $(head -c 300 "$d/stderr")"
+		return
+	fi
+	grep -q 'inexact' "$d/stdout" ||
+		fail "text report: expected the kernel counters labelled inexact, got: $(grep -i kernel "$d/stdout")"
+	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	k, s = r.get("kernel") or {}, r.get("summary") or {}
+	want = {"allocs": 5000, "frees": 2500, "live_allocs": 2500,
+	        "live_bytes": 40000, "peak_bytes": 80000}
+	for key, v in want.items():
+	    if s.get(key) != v:
+	        print(f"summary.{key}: expected {v} (the stream is exact), got {s.get(key)}")
+	if k.get("exact") is not False or not k.get("live_full"):
+	    print(f"kernel: expected exact false and live_full > 0, got exact {k.get('exact')} live_full {k.get('live_full')}")
+	if k.get("allocs") != 5000:
+	    print(f"kernel.allocs: expected 5000 (counted even when not tracked), got {k.get('allocs')}")
+	blocks = k.get("allocs", 0) - k.get("live_full", 0) - k.get("frees", 0)
+	if k.get("live_blocks") != blocks:
+	    print(f"kernel.live_blocks: expected allocs - live_full - frees = {blocks}, got {k.get('live_blocks')}")
+	if k.get("live_bytes") != 16 * k.get("live_blocks", -1):
+	    print(f"kernel.live_bytes: expected 16 per tracked live block, got {k.get('live_bytes')} for {k.get('live_blocks')}")
+	if k.get("free_bytes") != 16 * k.get("frees", -1):
+	    print(f"kernel.free_bytes: expected 16 per kernel free, got {k.get('free_bytes')} for {k.get('frees')}")
+	EOF
+}
+
 t_alloc_mode()
 {
 	tool -q -t 0 --mode=alloc -o "$d/out/report.json" -- "$TARGETS/leaky"
@@ -898,6 +934,7 @@ run_test busy_attach		t_busy
 run_test placement_launch	t_launch placement placement
 run_test placement_attach	t_attach placement placement
 run_test alloc_mode		t_alloc_mode
+run_test live_full		t_live_full
 run_test sigint_attach		t_signal INT
 run_test sigterm_attach		t_signal TERM
 run_test no_such_pid		t_no_such_pid
