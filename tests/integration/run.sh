@@ -621,6 +621,39 @@ t_live_full()
 	EOF
 }
 
+# The consumer stopped while busy allocates as fast as it can: the ring runs
+# full, and what it drops is counted, never silent: lost events in the
+# kernel counters and the summary, a stream that undercounts the kernel's
+# exact counters, and the text report saying so.
+t_lost_events()
+{
+	start_ready "$TARGETS/busy" || return
+	tool_bg -t 0 -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	kill -STOP "$tool_pid"
+	sleep 1.5
+	kill -CONT "$tool_pid"
+	sleep 0.3
+	kill -USR1 "$target_pid"
+	tool_wait
+	grep -q 'lost (ring buffer full)' "$d/stdout" ||
+		fail "text report: expected the lost events stated, got: $(head -c 600 "$d/stdout")"
+	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	k, s = r.get("kernel") or {}, r.get("summary") or {}
+	lost = k.get("lost_events", 0)
+	if not lost:
+	    print(f"kernel.lost_events: expected records lost while the consumer was stopped, got {lost}")
+	if s.get("lost_events", 0) < lost:
+	    print(f"summary.lost_events: expected at least the kernel's {lost}, got {s.get('lost_events')}")
+	if k.get("exact") is not True:
+	    print(f"kernel.exact: expected true (the live table did not fill), got {k.get('exact')}")
+	if not k.get("allocs", 0) > s.get("allocs", 0):
+	    print(f"allocs: expected the stream ({s.get('allocs')}) below the kernel's exact count ({k.get('allocs')})")
+	EOF
+}
+
 t_alloc_mode()
 {
 	tool -q -t 0 --mode=alloc -o "$d/out/report.json" -- "$TARGETS/leaky"
@@ -935,6 +968,7 @@ run_test placement_launch	t_launch placement placement
 run_test placement_attach	t_attach placement placement
 run_test alloc_mode		t_alloc_mode
 run_test live_full		t_live_full
+run_test lost_events		t_lost_events
 run_test sigint_attach		t_signal INT
 run_test sigterm_attach		t_signal TERM
 run_test no_such_pid		t_no_such_pid
