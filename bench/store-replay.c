@@ -1,28 +1,36 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
- * Replay benchmark of the event store, without BPF: generate an
- * allocator-like record stream in memory and time store__apply() alone.
+ * Replay benchmark of the consumer and the event store, without BPF:
+ * generate an allocator-like record stream into a record ring laid out as
+ * the kernel's (bpf/events.h), and time ms_ring__consume() handing every
+ * record to store__apply(), as the tool's drain does.
  *
  * The stream keeps a sliding window of live blocks, frees and allocates
  * through it with a LIFO of freed addresses (allocators hand back what
  * was freed last), draws call stacks of depth 8 to 20 from a skewed
  * distribution, and now and then reallocs in place or by moving. Records
- * are packed as producers send them, ms_event_size(nr_frames) each.
- * Generation happens in batches outside the timed section.
+ * go on the ring as producers send them: a ring header, then
+ * ms_event_size(nr_frames). Generation fills the ring outside the timed
+ * section; each drain empties it.
  *
  *   gcc -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Ibpf -Iuser \
- *       bench/store-replay.c user/store.c user/declared.c -o store-replay
+ *       bench/store-replay.c user/store.c user/declared.c user/ring.c \
+ *       -o store-replay
  *   ./store-replay [records]
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "ring.h"
 #include "store.h"
 
 #define DEFAULT_RECORDS		10000000ul
-#define BATCH_RECORDS		(1ul << 18)
+#define NR_CHUNKS		16	/* the tool's ring: 32 MiB */
+#define RING_BYTES		((__u64)NR_CHUNKS << MS_RING_CHUNK_SHIFT)
+#define STRIDE			sizeof(struct ms_ring_chunk)
 #define WINDOW			10000
 #define NR_STACKS		200
 #define MIN_DEPTH		8
@@ -53,9 +61,11 @@ struct gen {
 };
 
 struct batch {
-	char *buf;
-	size_t len;
+	unsigned char *mem;	/* NR_CHUNKS chunks */
+	__u64 prod;
+	__u64 cons;
 	size_t nr;
+	struct ms_ring *ring;
 };
 
 static __u64 rnd(struct gen *g)
@@ -131,8 +141,12 @@ static __u64 addr_get(struct gen *g, __u64 size)
 static struct ms_event *emit(struct gen *g, struct batch *b, __u16 type,
 			     __u16 fn, int stack)
 {
-	struct ms_event *e = (struct ms_event *)(b->buf + b->len);
 	unsigned int nr = stack < 0 ? 0 : g->depth[stack];
+	__u64 off = b->prod & (RING_BYTES - 1);
+	struct ms_ring_hdr *h = (void *)(b->mem +
+		(off >> MS_RING_CHUNK_SHIFT) * STRIDE +
+		(off & (MS_RING_CHUNK - 1)));
+	struct ms_event *e = (struct ms_event *)(h + 1);
 
 	memset(e, 0, MS_EVENT_HDR_SIZE);
 	e->type = type;
@@ -144,7 +158,10 @@ static struct ms_event *emit(struct gen *g, struct batch *b, __u16 type,
 	e->nr_frames = nr;
 	if (nr)
 		memcpy(e->frames, g->frames[stack], nr * sizeof(__u64));
-	b->len += ms_event_size(nr);
+	/* Committed at once: the drain runs after the ring is filled. */
+	h->len = sizeof(*h) + ms_event_size(nr);
+	h->commit = ~b->prod;
+	b->prod += h->len;
 	b->nr++;
 	return e;
 }
@@ -210,22 +227,39 @@ static double now_s(void)
 	return t.tv_sec + t.tv_nsec / 1e9;
 }
 
-/* Apply a batch, adding the time it took to *secs. */
-static int replay(struct store *s, const struct batch *b, double *secs)
-{
-	const struct ms_event *e;
-	double start = now_s();
-	size_t off;
+struct apply_ctx {
+	struct store *s;
 	int err;
+};
 
-	for (off = 0; off < b->len; off += ms_event_size(e->nr_frames)) {
-		e = (const struct ms_event *)(b->buf + off);
-		err = store__apply(s, e);
-		if (err)
-			return err;
-	}
+static void apply(void *ctx, const void *data, size_t len)
+{
+	struct apply_ctx *a = ctx;
+
+	(void)len;
+	if (!a->err)
+		a->err = store__apply(a->s, data);
+}
+
+/* Drain the ring into the store, adding the time it took to *secs. */
+static int replay(struct store *s, struct batch *b, double *secs)
+{
+	struct apply_ctx a = { .s = s };
+	double start = now_s();
+	int n = ms_ring__consume(b->ring, apply, &a);
+
 	*secs += now_s() - start;
-	return 0;
+	if (n < 0)
+		return n;
+	if (a.err)
+		return a.err;
+	return (size_t)n == b->nr ? 0 : -EPROTO;
+}
+
+/* Room for one more step: up to two records of the deepest stack. */
+static bool ring_room(const struct batch *b)
+{
+	return b->prod - b->cons + 2 * MS_RING_REC_MAX <= RING_BYTES;
 }
 
 int main(int argc, char **argv)
@@ -242,11 +276,12 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		records = strtoul(argv[1], NULL, 0);
 	g = malloc(sizeof(*g));
-	/* a step emits up to two records; keep a whole record of slack */
-	b.buf = malloc((BATCH_RECORDS + 2) * ms_event_size(MAX_DEPTH) +
-		       sizeof(struct ms_event));
+	b.mem = calloc(NR_CHUNKS, STRIDE);
+	if (b.mem)
+		b.ring = ms_ring__new(b.mem, STRIDE, NR_CHUNKS,
+				      MS_RING_CHUNK_SHIFT, &b.prod, &b.cons);
 	s = store__new();
-	if (!g || !b.buf || !s) {
+	if (!g || !b.ring || !s) {
 		fprintf(stderr, "store-replay: out of memory\n");
 		err = -ENOMEM;
 		goto out;
@@ -255,9 +290,8 @@ int main(int argc, char **argv)
 	empty_mem = store__mem_bytes(s);
 
 	while (done < records) {
-		b.len = 0;
 		b.nr = 0;
-		while (b.nr < BATCH_RECORDS && done + b.nr < records) {
+		while (ring_room(&b) && done + b.nr < records) {
 			err = emit_step(g, &b);
 			if (err)
 				goto out_err;
@@ -297,7 +331,8 @@ out_err:
 	fprintf(stderr, "store-replay: %s\n", strerror(-err));
 out:
 	store__free(s);
-	free(b.buf);
+	ms_ring__free(b.ring);
+	free(b.mem);
 	if (g)
 		free(g->freed);
 	free(g);
