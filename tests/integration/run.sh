@@ -135,6 +135,21 @@ tool()
 	run "$MEMSCOPE" "$@"
 }
 
+# Python on stdin, with the report loaded: r (all of it), k (its kernel
+# counters), s (its summary), each {} when missing. What it prints is a
+# failure.
+check_report()
+{
+	python3 -c '
+import json, sys
+try:
+    r = json.load(open(sys.argv[1]))
+except (OSError, ValueError) as e:
+    sys.exit(f"{sys.argv[1]}: no report: {e}")
+k, s = r.get("kernel") or {}, r.get("summary") or {}
+exec(sys.stdin.read())' "$d/out/report.json" >>"$d/fail" 2>&1
+}
+
 # The tool in the background: $tool_job is its `timeout` wrapper (which
 # passes signals on), $tool_pid the tool itself.
 tool_bg()
@@ -501,9 +516,7 @@ t_usdt_lib()
 		return
 	fi
 	trace_program "$1" "$d/uselib" any
-	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
-	import json, sys
-	r = json.load(open(sys.argv[1]))
+	check_report <<-'EOF'
 	names = [t.get("name") for t in (r.get("declared") or {}).get("tracked") or []]
 	if "via the library" not in names:
 	    print(f"declared.tracked: expected 'via the library', got {names}")
@@ -515,9 +528,7 @@ t_usdt_lib()
 t_hostile()
 {
 	trace_program launch "$TARGETS/hostile" any
-	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
-	import json, sys
-	r = json.load(open(sys.argv[1]))
+	check_report <<-'EOF'
 	names = [t.get("name") for t in (r.get("declared") or {}).get("tracked") or []]
 	cut = [n for n in names if n and n.startswith("<svg onload")]
 	if len(cut) != 1 or len(cut[0]) != 63:
@@ -598,10 +609,7 @@ t_live_full()
 	fi
 	grep -q 'inexact' "$d/stdout" ||
 		fail "text report: expected the kernel counters labelled inexact, got: $(grep -i kernel "$d/stdout")"
-	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
-	import json, sys
-	r = json.load(open(sys.argv[1]))
-	k, s = r.get("kernel") or {}, r.get("summary") or {}
+	check_report <<-'EOF'
 	want = {"allocs": 5000, "frees": 2500, "live_allocs": 2500,
 	        "live_bytes": 40000, "peak_bytes": 80000}
 	for key, v in want.items():
@@ -638,10 +646,7 @@ t_lost_events()
 	tool_wait
 	grep -q 'lost (ring buffer full)' "$d/stdout" ||
 		fail "text report: expected the lost events stated, got: $(head -c 600 "$d/stdout")"
-	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
-	import json, sys
-	r = json.load(open(sys.argv[1]))
-	k, s = r.get("kernel") or {}, r.get("summary") or {}
+	check_report <<-'EOF'
 	lost = k.get("lost_events", 0)
 	if not lost:
 	    print(f"kernel.lost_events: expected records lost while the consumer was stopped, got {lost}")
@@ -913,9 +918,7 @@ t_record_killed()
 	[ "$(damage_records)" -gt 0 ] 2>/dev/null ||
 		fail "damage line: expected the records of 0.5 s of busy, got: $(cat "$d/stderr")"
 	# Symbols go into the file as stacks appear: no trailer needed.
-	python3 - "$d/out/report.json" <<-'EOF' >>"$d/fail" 2>&1
-	import json, sys
-	r = json.load(open(sys.argv[1]))
+	check_report <<-'EOF'
 	fns = {(s.get("frames") or [{}])[0].get("function") for s in r.get("sites") or []}
 	if "busy_churn" not in fns:
 	    print(f"sites: expected frames symbolized from the cut recording "
