@@ -212,8 +212,11 @@ static __always_inline void live_bytes_add(__u64 size, __u64 now)
 	__u64 live = __sync_add_and_fetch(&counters.live_bytes, size);
 	__u64 peak;
 
-	/* Bounded CAS: another CPU raising the peak past us ends the race. */
-	for (int i = 0; i < 8; i++) {
+	/*
+	 * Every failed swap is another CPU raising the peak, so the loop ends
+	 * soon; the bound is for the verifier, set past any real contention.
+	 */
+	for (int i = 0; i < 64; i++) {
 		peak = counters.peak_bytes;
 		if (live <= peak)
 			break;
@@ -268,8 +271,11 @@ static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 
 	if (ptr <= LIVE_BUSY)
 		return false;
-	/* A lost race for a slot rescans once; then the table counts as full. */
-	for (int tries = 0; tries < 2; tries++) {
+	/*
+	 * A lost race for a slot (another key swapped in first) rescans; only
+	 * a run of such losses on many CPUs at once counts as a full table.
+	 */
+	for (int tries = 0; tries < 8; tries++) {
 		spot = NULL;
 		spot_key = 0;
 		for (__u32 i = 0; i < LIVE_PROBES; i++) {
@@ -391,7 +397,12 @@ static __always_inline struct ms_event *event_reserve(__u32 len, __u64 *pos)
 	__u32 chunk;
 	void *base;
 
-	for (int i = 0; i < 4; i++) {
+	/*
+	 * A failed swap means another producer got its bytes: with many CPUs
+	 * reserving at once a producer may lose many times in a row, and a
+	 * record dropped for that would read as a full ring.
+	 */
+	for (int i = 0; i < 64; i++) {
 		prod = *(volatile __u64 *)&ring_prod;
 		cons = *(volatile __u64 *)&ring_cons;
 		if (prod - cons + len > ring_bytes)
