@@ -79,8 +79,8 @@ static const char usage[] =
 "no target): the same text the traced run printed, and any of\n"
 "  -o, --output FILE, --html FILE, --pprof FILE, --folded FILE\n"
 "  -t, --top N           (default: the --top the recording was made with)\n"
-"  --idle-threshold, --storm-clones, --storm-window as above (rules apply\n"
-"                        when reporting: give the same ones as when tracing)\n"
+"  --idle-threshold, --storm-clones, --storm-window as above (default: the\n"
+"                        ones the recording was made with)\n"
 "A damaged or cut-short recording (FILE.msr.partial of a killed run) is\n"
 "reported up to the damage, with one line saying where; exit status 1.\n"
 "\n"
@@ -899,6 +899,9 @@ static int session_init(struct session *s)
 	s->info.tool_version = MEMSCOPE_VERSION;
 	s->info.mode = s->o.alloc_only ? "alloc" : "default";
 	s->info.top = s->o.top;
+	s->info.idle_threshold_ns = s->o.idle_threshold_ns;
+	s->info.storm_clones = s->o.storm_clones;
+	s->info.storm_window_ns = s->o.storm_window_ns;
 	if (s->o.cmd) {
 		s->command = join_cmd(s->o.cmd);
 		if (!s->command)
@@ -1030,6 +1033,13 @@ static int report_main(int argc, char **argv)
 	info = recording__info(rec);
 	if (!o.top_given)
 		o.top = info->top;
+	/* Rules not given here are the traced run's: 0 is never given. */
+	if (!o.idle_threshold_ns)
+		o.idle_threshold_ns = info->idle_threshold_ns;
+	if (!o.storm_clones)
+		o.storm_clones = info->storm_clones;
+	if (!o.storm_window_ns)
+		o.storm_window_ns = info->storm_window_ns;
 	rp.store = store__new();
 	if (!rp.store) {
 		err = -ENOMEM;

@@ -321,6 +321,9 @@ int recorder__start(struct recorder *w, const struct recording_info *info)
 	wbuf_u64(b, info->start_ns);
 	wbuf_u32(b, info->pid);
 	wbuf_u32(b, info->top);
+	wbuf_u64(b, info->idle_threshold_ns);
+	wbuf_u64(b, info->storm_clones);
+	wbuf_u64(b, info->storm_window_ns);
 	wbuf_str(b, info->tool_version);
 	wbuf_str(b, info->command);
 	wbuf_str(b, info->mode);
@@ -886,7 +889,10 @@ static int parse_header(struct recording *r)
 		return err;
 	if (!get(&c, &l, sizeof(l)) || !get_u64(&c, &in->wall_ns) ||
 	    !get_u64(&c, &in->start_ns) || !get_u32(&c, &pid) ||
-	    !get_u32(&c, &in->top) || !get_str(&c, &in->tool_version) ||
+	    !get_u32(&c, &in->top) || !get_u64(&c, &in->idle_threshold_ns) ||
+	    !get_u64(&c, &in->storm_clones) ||
+	    !get_u64(&c, &in->storm_window_ns) ||
+	    !get_str(&c, &in->tool_version) ||
 	    !get_str(&c, &in->command) || !get_str(&c, &in->mode) ||
 	    c.off != c.len || !mode_valid(in->mode)) {
 		*in = (struct recording_info){};

@@ -30,7 +30,7 @@
 #include "report.h"
 #include "store.h"
 
-#define RECORDING_VERSION	1
+#define RECORDING_VERSION	2
 #define RECORDING_PARTIAL	".partial"
 
 /* The caller flushes at least this often: what a killed tool can lose. */
@@ -58,6 +58,10 @@ struct recording_info {
 	const char *command;	/* NULL: attached with -p */
 	const char *mode;	/* "default" or "alloc" */
 	__u32 top;		/* the live run's --top, the replay's default */
+	/* The live run's rules, the replay's defaults (see report.h). */
+	__u64 idle_threshold_ns;
+	__u64 storm_clones;
+	__u64 storm_window_ns;
 	__u64 wall_ns;		/* CLOCK_REALTIME when tracing began */
 	__u64 start_ns;		/* CLOCK_MONOTONIC when tracing began */
 };

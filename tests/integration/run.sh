@@ -824,6 +824,26 @@ t_record_replay()
 	done
 }
 
+# The inference rules a run was traced with are in its recording: report
+# without them gives the live findings byte for byte; rules given to
+# report still win.
+t_record_replay_rules()
+{
+	local ex=${EXAMPLES:-$(dirname "$TARGETS")/examples}/executor
+
+	tool -q -t 0 --idle-threshold 0.05 --storm-clones 2 --storm-window 2 \
+		-o "$d/out/report.json" -w "$d/rec.msr" -- "$ex"
+	expect_rc 0 || return
+	tool report "$d/rec.msr" -o "$d/replay.json"
+	expect_rc 0 || return
+	same_file JSON "$d/out/report.json" "$d/replay.json"
+	tool report "$d/rec.msr" -o "$d/other.json" --idle-threshold 100 \
+		--storm-clones 1000
+	expect_rc 0 || return
+	cmp -s "$d/replay.json" "$d/other.json" &&
+		fail "report --idle-threshold 100 --storm-clones 1000: expected other findings than the recorded rules give, got the same report"
+}
+
 # A recording of leaky for the tests that damage one: $d/rec.msr.
 record_leaky()
 {
@@ -992,6 +1012,7 @@ run_test one_slot_executor	t_one_slot t_example executor launch
 run_test executor_clean_attach	t_example executor_clean attach
 run_test record_replay_launch	t_record_replay launch
 run_test record_replay_attach	t_record_replay attach
+run_test record_replay_rules	t_record_replay_rules
 run_test replay_truncated	t_replay_truncated
 run_test replay_corrupted	t_replay_corrupted
 run_test record_killed		t_record_killed

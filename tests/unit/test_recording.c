@@ -60,6 +60,9 @@ static const struct recording_info info = {
 	.command = "./leaky --flag",
 	.mode = "default",
 	.top = 7,
+	.idle_threshold_ns = 250000000,
+	.storm_clones = 3,
+	.storm_window_ns = 40000000,
 	.wall_ns = 1700000000123456789ull,
 	.start_ns = 1000000000ull,
 };
@@ -310,6 +313,9 @@ Test(recording, round_trip)
 	cr_assert_str_eq(in->mode, info.mode);
 	cr_assert_eq(in->pid, info.pid);
 	cr_assert_eq(in->top, info.top);
+	cr_assert_eq(in->idle_threshold_ns, info.idle_threshold_ns);
+	cr_assert_eq(in->storm_clones, info.storm_clones);
+	cr_assert_eq(in->storm_window_ns, info.storm_window_ns);
 	cr_assert_eq(in->wall_ns, info.wall_ns);
 	cr_assert_eq(in->start_ns, info.start_ns);
 
@@ -582,7 +588,7 @@ Test(recording, not_a_recording)
 Test(recording, future_version_refused)
 {
 	unsigned char *buf;
-	char err[256];
+	char err[256], want[32];
 	size_t len;
 	__u32 v = RECORDING_VERSION + 1;
 
@@ -591,7 +597,8 @@ Test(recording, future_version_refused)
 	buf = read_file(path, &len);
 	memcpy(buf + PRELUDE_VERSION, &v, sizeof(v));
 	cr_assert_eq(header_of(buf, len, err, sizeof(err)), -EPROTONOSUPPORT);
-	cr_assert(strstr(err, "format version 2") && strstr(err, "newer"),
+	snprintf(want, sizeof(want), "format version %u", v);
+	cr_assert(strstr(err, want) && strstr(err, "newer"),
 		  "error: expected the version and what to do, got '%s'", err);
 	free(buf);
 }
