@@ -127,9 +127,14 @@ struct {
 	__type(value, __u64[WINDOW_WORDS]);
 } stack_window SEC(".maps");
 
-static __always_inline bool is_target(void)
+/*
+ * Every helper call costs a call and a return through the kernel's return
+ * thunk (tens of ns on this machine): a program reads its pid_tgid once
+ * and hands it on.
+ */
+static __always_inline bool is_target(__u64 id)
 {
-	return (bpf_get_current_pid_tgid() >> 32) == targ_tgid;
+	return (id >> 32) == targ_tgid;
 }
 
 /*
@@ -164,9 +169,9 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-static __always_inline struct inflight *thread_state(bool create)
+static __always_inline struct inflight *thread_state(__u64 id, bool create)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
 	__u32 idx = tid & thread_mask;
 	struct thread_slot *t = bpf_map_lookup_elem(&threads, &idx);
 
@@ -193,11 +198,12 @@ static __always_inline struct inflight *thread_state(bool create)
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ms_thread_exit)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
 	__u32 idx = tid & thread_mask;
 	struct thread_slot *t;
 
-	if (!is_target())
+	if (!is_target(id))
 		return 0;
 	t = bpf_map_lookup_elem(&threads, &idx);
 	if (!t || t->tid != tid)
@@ -525,10 +531,8 @@ static __always_inline void stack_fill(struct pt_regs *ctx,
 }
 
 static __always_inline void event_fill(struct ms_event *e, __u16 type,
-				       __u16 fn, __u64 now)
+				       __u16 fn, __u64 now, __u64 id)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-
 	e->type = type;
 	e->fn = fn;
 	e->flags = 0;
@@ -585,7 +589,7 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 
 /* --mode=alloc: the whole record at entry; no pointer, nothing live. */
 static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
-					  struct inflight *st)
+					  struct inflight *st, __u64 id)
 {
 	__u64 now = bpf_ktime_get_ns(), pos;
 	struct ms_event *e;
@@ -595,7 +599,7 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	e = event_reserve(RING_LEN(MS_MAX_STACK), &pos);
 	if (!e)
 		return;
-	event_fill(e, MS_EV_ALLOC, fn, now);
+	event_fill(e, MS_EV_ALLOC, fn, now, id);
 	e->flags = MS_EVF_PROFILE;
 	e->size = st->size;
 	stack_fill(ctx, e, true);
@@ -618,20 +622,21 @@ static __always_inline bool nested(const struct inflight *st, __u64 sp)
 SEC("uprobe")
 int ms_alloc_enter(struct pt_regs *ctx)
 {
-	__u32 fn = bpf_get_attach_cookie(ctx);
-	__u64 sp = PT_REGS_SP(ctx);
+	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
 	struct inflight *st;
+	__u32 fn;
 
-	if (!is_target())
+	if (!is_target(id))
 		return 0;
+	fn = bpf_get_attach_cookie(ctx);
 	if (alloc_only) {
 		struct inflight args = {};
 
 		args_read(ctx, fn, &args);
-		alloc_profile(ctx, fn, &args);
+		alloc_profile(ctx, fn, &args, id);
 		return 0;
 	}
-	st = thread_state(true);
+	st = thread_state(id, true);
 	if (!st)
 		return 0;
 	if (nested(st, sp)) {
@@ -649,14 +654,15 @@ SEC("uretprobe")
 int ms_alloc_return(struct pt_regs *ctx)
 {
 	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0, pos;
+	__u64 id = bpf_get_current_pid_tgid();
 	struct inflight *st;
 	struct ms_event *e;
 	__u16 flags = 0;
 	__u32 fn;
 
-	if (!is_target())
+	if (!is_target(id))
 		return 0;
-	st = thread_state(false);
+	st = thread_state(id, false);
 	/* No call in flight: it began before we attached. */
 	if (!st || !st->sp)
 		return 0;
@@ -704,7 +710,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	if (!e)
 		return 0;
 	event_fill(e, fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY ?
-		      MS_EV_REALLOC : MS_EV_ALLOC, fn, now);
+		      MS_EV_REALLOC : MS_EV_ALLOC, fn, now, id);
 	e->flags = flags;
 	e->seq = seq;
 	e->ptr = ptr;
@@ -721,12 +727,13 @@ SEC("uprobe")
 int ms_free_enter(struct pt_regs *ctx)
 {
 	__u64 ptr = PT_REGS_PARM1(ctx), pos;
+	__u64 id = bpf_get_current_pid_tgid();
 	struct inflight *st;
 	struct ms_event *e;
 
-	if (!is_target() || !ptr)
+	if (!is_target(id) || !ptr)
 		return 0;
-	st = thread_state(false);
+	st = thread_state(id, false);
 	if (st && nested(st, PT_REGS_SP(ctx))) {
 		__sync_fetch_and_add(&counters.nested_calls, 1);
 		return 0;
@@ -735,7 +742,7 @@ int ms_free_enter(struct pt_regs *ctx)
 	e = event_reserve(RING_LEN(0), &pos);
 	if (!e)
 		return 0;
-	event_fill(e, MS_EV_FREE, MS_FN_FREE, *(volatile __u64 *)&tick_ns);
+	event_fill(e, MS_EV_FREE, MS_FN_FREE, *(volatile __u64 *)&tick_ns, id);
 	e->flags = MS_EVF_TICK_TS;
 	e->ptr = ptr;
 	e->task = current_task(st);
@@ -781,13 +788,13 @@ static __always_inline void decl_str(char *dst, const void *src)
 static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 				     const struct decl *d)
 {
+	__u64 id = bpf_get_current_pid_tgid(), pos;
 	struct inflight *st;
 	struct ms_event *e;
-	__u64 pos;
 
-	if (!is_target())
+	if (!is_target(id))
 		return 0;
-	st = thread_state(true);
+	st = thread_state(id, true);
 	/* The thread's task changes even if the record is lost. */
 	if (st && type == MS_EV_TASK_ENTER) {
 		if (st->nr_tasks < MS_TASK_DEPTH)
@@ -801,7 +808,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	e = event_reserve(MS_RING_REC_MAX, &pos);
 	if (!e)
 		return 0;
-	event_fill(e, type, MS_FN_NONE, bpf_ktime_get_ns());
+	event_fill(e, type, MS_FN_NONE, bpf_ktime_get_ns(), id);
 	e->ptr = d->ptr;
 	e->old_ptr = d->old_ptr;
 	e->size = d->size;
