@@ -8,7 +8,8 @@
  * of all of that and the zlib-compressed payload, so damage is found, and
  * everything before it kept, frame by frame:
  *
- *   HEADER   once, first: tool version, pid, command, mode, start times
+ *   HEADER   once, first: tool version, pid, command, mode, --top and the
+ *            inference rules the run used (the replay's defaults), start times
  *   EVENTS   raw struct ms_event records, each ms_event_len() bytes
  *   SYMBOLS  resolved frames of the stacks' addresses, each address once:
  *            written as new stacks appear, and the rest at the end
