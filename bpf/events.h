@@ -83,8 +83,8 @@ enum ms_kind {
 #define MS_EVF_PROFILE		(1u << 3)
 /*
  * ts_ns is the consumer's last drain tick (every 10 ms), not the time of
- * the call: a free is not worth a clock read. The store times it no
- * earlier than the record before it.
+ * the call: a free, or a --mode=alloc record, is not worth a clock read.
+ * The store times it no earlier than the record before it.
  */
 #define MS_EVF_TICK_TS		(1u << 4)
 
