@@ -280,8 +280,10 @@ static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 	/*
 	 * A lost race for a slot (another key swapped in first) rescans; only
 	 * a run of such losses on many CPUs at once counts as a full table.
+	 * The verifier walks the rescan loop's product with the probe loop:
+	 * 4 tries cost 0.14 s of load time here, 8 cost 0.3 s.
 	 */
-	for (int tries = 0; tries < 8; tries++) {
+	for (int tries = 0; tries < 4; tries++) {
 		spot = NULL;
 		spot_key = 0;
 		for (__u32 i = 0; i < LIVE_PROBES; i++) {
@@ -399,34 +401,35 @@ static __always_inline void block_release(__u64 ptr, __u64 want_seq)
  */
 static __always_inline struct ms_event *event_reserve(__u32 len, __u64 *pos)
 {
-	__u64 prod, cons;
+	__u64 prod = 0, cons;
+	bool got = false;
 	__u32 chunk;
 	void *base;
 
 	/*
 	 * A failed swap means another producer got its bytes: with many CPUs
 	 * reserving at once a producer may lose many times in a row, and a
-	 * record dropped for that would read as a full ring.
+	 * record dropped for that would read as a full ring. The loop has one
+	 * way out, so the verifier walks the rest of a program once, not once
+	 * per iteration.
 	 */
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < 64 && !got; i++) {
 		prod = *(volatile __u64 *)&ring_prod;
 		cons = *(volatile __u64 *)&ring_cons;
 		if (prod - cons + len > ring_bytes)
 			break;
-		if (__sync_val_compare_and_swap(&ring_prod, prod,
-						prod + len) != prod)
-			continue;
-		chunk = (prod & (ring_bytes - 1)) >> MS_RING_CHUNK_SHIFT;
-		base = bpf_map_lookup_elem(&ring, &chunk);
-		if (!base)
-			break;
-		*pos = prod;
-		/* Lengths are 8-byte multiples; the mask tells the verifier. */
-		return base + (prod & (MS_RING_CHUNK - 8)) +
-		       sizeof(struct ms_ring_hdr);
+		got = __sync_val_compare_and_swap(&ring_prod, prod,
+						  prod + len) == prod;
 	}
-	__sync_fetch_and_add(&counters.lost_events, 1);
-	return NULL;
+	chunk = (prod & (ring_bytes - 1)) >> MS_RING_CHUNK_SHIFT;
+	base = got ? bpf_map_lookup_elem(&ring, &chunk) : NULL;
+	if (!base) {
+		__sync_fetch_and_add(&counters.lost_events, 1);
+		return NULL;
+	}
+	*pos = prod;
+	/* Lengths are 8-byte multiples; the mask tells the verifier. */
+	return base + (prod & (MS_RING_CHUNK - 8)) + sizeof(struct ms_ring_hdr);
 }
 
 /* A store that no earlier store of this CPU is seen after. */
