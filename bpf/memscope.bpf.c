@@ -483,20 +483,29 @@ static __always_inline void event_submit(struct ms_event *e, __u64 pos,
  * return, ip is already in the caller and rbp restored to its frame.
  * Either way the walk from rbp yields the caller's callers.
  */
-static __always_inline void stack_fill(struct pt_regs *ctx,
-				       struct ms_event *e, bool at_entry)
+/*
+ * The stack window, copied from sp; NULL without the scratch. *ok is false
+ * when the copy failed: near the top of a stack the window may run past
+ * it, and the walk then reads frame by frame.
+ */
+static __always_inline __u64 *window_read(struct pt_regs *ctx, bool *ok)
+{
+	__u32 zero = 0;
+	__u64 *win = bpf_map_lookup_elem(&stack_window, &zero);
+
+	*ok = win && !bpf_probe_read_user(win, STACK_WINDOW,
+					  (void *)PT_REGS_SP(ctx));
+	return win;
+}
+
+static __always_inline void stack_walk(struct pt_regs *ctx,
+				       struct ms_event *e, bool at_entry,
+				       const __u64 *win, bool have_window)
 {
 	__u64 sp = PT_REGS_SP(ctx), bp = PT_REGS_FP(ctx), pair[2], off;
-	__u32 zero = 0, n = 1, i, w;
-	bool have_window;
-	__u64 *win;
+	__u32 n = 1, i, w;
 
 	e->nr_frames = 0;
-	win = bpf_map_lookup_elem(&stack_window, &zero);
-	if (!win)
-		return;
-	/* Near the top of a stack the window may run past it: walk by reads. */
-	have_window = !bpf_probe_read_user(win, STACK_WINDOW, (void *)sp);
 	if (!at_entry) {
 		e->frames[0] = PT_REGS_IP(ctx);
 	} else if (have_window) {
@@ -531,6 +540,17 @@ static __always_inline void stack_fill(struct pt_regs *ctx,
 	if (i == MS_MAX_STACK)
 		e->flags |= MS_EVF_STACK_TRUNC;
 	e->nr_frames = n;
+}
+
+static __always_inline void stack_fill(struct pt_regs *ctx,
+				       struct ms_event *e, bool at_entry)
+{
+	bool ok;
+	__u64 *win = window_read(ctx, &ok);
+
+	e->nr_frames = 0;
+	if (win)
+		stack_walk(ctx, e, at_entry, win, ok);
 }
 
 static __always_inline void event_fill(struct ms_event *e, __u16 type,
@@ -592,7 +612,8 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 
 /* --mode=alloc: the whole record at entry; no pointer, nothing live. */
 static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
-					  struct inflight *st, __u64 id)
+					  struct inflight *st, __u64 id,
+					  const __u64 *win, bool have_window)
 {
 	/* Nothing here needs more than the drain tick: no peak, no ages. */
 	__u64 now = *(volatile __u64 *)&tick_ns, pos;
@@ -606,7 +627,9 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	event_fill(e, MS_EV_ALLOC, fn, now, id);
 	e->flags = MS_EVF_PROFILE | MS_EVF_TICK_TS;
 	e->size = st->size;
-	stack_fill(ctx, e, true);
+	e->nr_frames = 0;
+	if (win)
+		stack_walk(ctx, e, true, win, have_window);
 	event_submit(e, pos, RING_LEN(MS_MAX_STACK), RING_LEN(e->nr_frames));
 }
 
@@ -623,6 +646,28 @@ static __always_inline bool nested(const struct inflight *st, __u64 sp)
 	return st->sp && sp < st->sp;
 }
 
+/*
+ * --mode=alloc has no return probes to tell a call made inside another:
+ * glibc's realloc(NULL, n) jumps to malloc, and reallocarray to realloc,
+ * leaving the stack as their caller did. Such a hit has the sp and the
+ * return address of the thread's last entry, a realloc (or reallocarray);
+ * a separate call from the same frame comes from another call instruction,
+ * so another return address. The last entry is kept in the thread's call
+ * state, which this mode does not use otherwise (arg: return address).
+ */
+static __always_inline bool tail_called(struct inflight *st, __u32 fn,
+					__u64 sp, __u64 ret)
+{
+	bool hit = st->sp == sp && st->arg == ret &&
+		   ((st->fn == MS_FN_REALLOC && fn == MS_FN_MALLOC) ||
+		    (st->fn == MS_FN_REALLOCARRAY && fn == MS_FN_REALLOC));
+
+	st->sp = sp;
+	st->arg = ret;
+	st->fn = fn;
+	return hit;
+}
+
 SEC("uprobe")
 int ms_alloc_enter(struct pt_regs *ctx)
 {
@@ -635,9 +680,16 @@ int ms_alloc_enter(struct pt_regs *ctx)
 	fn = bpf_get_attach_cookie(ctx);
 	if (alloc_only) {
 		struct inflight args = {};
+		bool ok;
+		__u64 *win = window_read(ctx, &ok);
 
+		st = thread_state(id, true);
+		if (st && win && ok && tail_called(st, fn, sp, win[0])) {
+			__sync_fetch_and_add(&counters.nested_calls, 1);
+			return 0;
+		}
 		args_read(ctx, fn, &args);
-		alloc_profile(ctx, fn, &args, id);
+		alloc_profile(ctx, fn, &args, id, win, ok);
 		return 0;
 	}
 	st = thread_state(id, true);

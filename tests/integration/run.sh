@@ -659,6 +659,26 @@ t_lost_events()
 	EOF
 }
 
+# MODE: calls glibc makes by jumping to another allocator (realloc(NULL, n)
+# to malloc, reallocarray to realloc) count once, at the caller's site;
+# two calls from one frame stay two. --mode=alloc has no returns to go by.
+t_tailcalls()
+{
+	tool -q -t 0 --mode="$1" -o "$d/out/report.json" -- "$TARGETS/tailcalls"
+	expect_rc 0 || return
+	check_report <<-'EOF'
+	calls = {}
+	for site in r.get("sites") or []:
+	    f = (site.get("frames") or [{}])[0]
+	    calls.setdefault(f.get("function"), []).append(site.get("alloc_count"))
+	want = {"realloc_null": [100], "reallocarray_null": [100],
+	        "realloc_then_malloc": [100, 100]}
+	for fn, counts in want.items():
+	    if sorted(calls.get(fn, [])) != counts:
+	        print(f"sites of {fn}: expected allocation calls {counts}, got {sorted(calls.get(fn, []))}")
+	EOF
+}
+
 t_alloc_mode()
 {
 	tool -q -t 0 --mode=alloc -o "$d/out/report.json" -- "$TARGETS/leaky"
@@ -990,6 +1010,8 @@ run_test busy_attach		t_busy
 run_test placement_launch	t_launch placement placement
 run_test placement_attach	t_attach placement placement
 run_test alloc_mode		t_alloc_mode
+run_test tailcalls_alloc	t_tailcalls alloc
+run_test tailcalls_default	t_tailcalls default
 run_test live_full		t_live_full
 run_test lost_events		t_lost_events
 run_test sigint_attach		t_signal INT
