@@ -473,17 +473,6 @@ static __always_inline void event_submit(struct ms_event *e, __u64 pos,
 	(__u32)(sizeof(struct ms_ring_hdr) + ms_event_size(nr_frames))
 
 /*
- * A user stack by frame pointers. One bulk copy of the stack window costs
- * about what a single small read does (PERF.md), so the walk reads saved
- * frame pointers and return addresses from the copy, and only frames
- * beyond the window cost a read each.
- *
- * at_entry: the probe sits where *sp is still the return address, so the
- * immediate caller comes from there, and rbp is still the caller's. At
- * return, ip is already in the caller and rbp restored to its frame.
- * Either way the walk from rbp yields the caller's callers.
- */
-/*
  * The stack window, copied from sp; NULL without the scratch. *ok is false
  * when the copy failed: near the top of a stack the window may run past
  * it, and the walk then reads frame by frame.
@@ -498,6 +487,17 @@ static __always_inline __u64 *window_read(struct pt_regs *ctx, bool *ok)
 	return win;
 }
 
+/*
+ * A user stack by frame pointers. One bulk copy of the stack window costs
+ * about what a single small read does (PERF.md), so the walk reads saved
+ * frame pointers and return addresses from the copy, and only frames
+ * beyond the window cost a read each.
+ *
+ * at_entry: the probe sits where *sp is still the return address, so the
+ * immediate caller comes from there, and rbp is still the caller's. At
+ * return, ip is already in the caller and rbp restored to its frame.
+ * Either way the walk from rbp yields the caller's callers.
+ */
 static __always_inline void stack_walk(struct pt_regs *ctx,
 				       struct ms_event *e, bool at_entry,
 				       const __u64 *win, bool have_window)
@@ -506,6 +506,8 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 	__u32 n = 1, i, w;
 
 	e->nr_frames = 0;
+	if (!win)
+		return;
 	if (!at_entry) {
 		e->frames[0] = PT_REGS_IP(ctx);
 	} else if (have_window) {
@@ -548,9 +550,7 @@ static __always_inline void stack_fill(struct pt_regs *ctx,
 	bool ok;
 	__u64 *win = window_read(ctx, &ok);
 
-	e->nr_frames = 0;
-	if (win)
-		stack_walk(ctx, e, at_entry, win, ok);
+	stack_walk(ctx, e, at_entry, win, ok);
 }
 
 static __always_inline void event_fill(struct ms_event *e, __u16 type,
@@ -627,9 +627,7 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	event_fill(e, MS_EV_ALLOC, fn, now, id);
 	e->flags = MS_EVF_PROFILE | MS_EVF_TICK_TS;
 	e->size = st->size;
-	e->nr_frames = 0;
-	if (win)
-		stack_walk(ctx, e, true, win, have_window);
+	stack_walk(ctx, e, true, win, have_window);
 	event_submit(e, pos, RING_LEN(MS_MAX_STACK), RING_LEN(e->nr_frames));
 }
 
