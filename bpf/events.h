@@ -157,6 +157,107 @@ struct ms_ring_chunk {
 #define MS_RING_REC_MAX	(sizeof(struct ms_ring_hdr) + sizeof(struct ms_event))
 
 /*
+ * Unwinding without frame pointers. Userspace compiles each mapped
+ * object's CFI (.eh_frame, or .debug_frame) into rows, once per build-id,
+ * and loads them into the unwind maps; the BPF side applies them over the
+ * stack bytes it copied. A row holds from its pc to the next row's pc.
+ * Addresses in rows are the object's ELF virtual addresses: a mapping
+ * carries the bias that turns a runtime pc into one.
+ *
+ * The return address is always at CFA - 8 on x86-64; a row whose CFI says
+ * otherwise, or uses a rule not listed here, is MS_CFA_UNSUPPORTED and the
+ * walk stops there, counted, rather than guess.
+ */
+enum ms_cfa_type {
+	MS_CFA_UNDEFINED = 0,	/* no row, or the return address is
+				 * undefined: the outermost frame */
+	MS_CFA_RSP,		/* CFA = rsp + cfa_off */
+	MS_CFA_RBP,		/* CFA = rbp + cfa_off: code that keeps a
+				 * frame pointer here */
+	MS_CFA_DEREF_RBP,	/* CFA = *(rbp + cfa_off): realigned stacks
+				 * (DW_OP_breg6 off; DW_OP_deref) */
+	MS_CFA_PLT,		/* the .plt expression: CFA = rsp + 8, + 8
+				 * more when (pc & 15) >= cfa_off */
+	MS_CFA_SIGNAL,		/* a signal trampoline: rsp is the ucontext;
+				 * rip, rsp, rbp come from its mcontext and
+				 * the next pc is looked up exactly */
+	MS_CFA_UNSUPPORTED,	/* CFI we do not apply: the walk stops */
+	MS_CFA__COUNT,
+};
+
+enum ms_rbp_type {
+	MS_RBP_SAME = 0,	/* unchanged in this frame */
+	MS_RBP_CFA,		/* saved at CFA + rbp_off */
+	MS_RBP_AT_RBP,		/* saved at rbp + rbp_off (realigned frames) */
+	MS_RBP_UNDEFINED,	/* unknown after this frame */
+	MS_RBP__COUNT,
+};
+
+struct ms_unwind_row {
+	__u32 pc;		/* ELF address of the first instruction */
+	__s32 cfa_off;
+	__s32 rbp_off;
+	__u8 cfa_type;		/* enum ms_cfa_type */
+	__u8 rbp_type;		/* enum ms_rbp_type */
+	__u16 pad;
+};
+
+/*
+ * One object's rows in the global row array: [first, first + nr), sorted
+ * by pc. A pc below the first row or in a gap between FDEs (a row of
+ * MS_CFA_UNDEFINED marks the end of each FDE) has no unwind information.
+ */
+struct ms_unwind_obj {
+	__u32 first;
+	__u32 nr;
+};
+
+/* Executable mappings of one process, sorted by start. */
+#define MS_PROC_MAPS		256
+
+struct ms_proc_map {
+	__u64 start;		/* runtime [start, end) */
+	__u64 end;
+	__u64 bias;		/* ELF address = pc - bias */
+	__u32 obj;		/* index into the objects map */
+	__u32 flags;		/* MS_MAPF_* */
+};
+
+/* The object's rows are not loaded (yet, or at all: table full). */
+#define MS_MAPF_NO_TABLE	(1u << 0)
+
+struct ms_proc_maps {
+	__u32 nr;
+	__u32 pad;
+	struct ms_proc_map m[MS_PROC_MAPS];
+};
+
+/*
+ * Why a stack ends, carried in ms_event.flags bits MS_EVF_STOP_SHIFT..
+ * and counted per reason in the kernel (ms_counters.stack_stops[]).
+ */
+enum ms_stop {
+	MS_STOP_END = 0,	/* reached the outermost frame (_start,
+				 * clone's child: the CFI says so) or the
+				 * frame pointer chain ended */
+	MS_STOP_NO_INFO,	/* pc in a mapping whose CFI has no row */
+	MS_STOP_NO_MAPPING,	/* pc in no known executable mapping */
+	MS_STOP_NOT_LOADED,	/* the object's table is not loaded yet */
+	MS_STOP_DEPTH,		/* the depth limit (--max-depth) */
+	MS_STOP_READ,		/* reading the stack failed */
+	MS_STOP_UNSUPPORTED,	/* a CFI rule we do not apply */
+	MS_STOP__COUNT,
+};
+
+#define MS_EVF_STOP_SHIFT	5
+#define MS_EVF_STOP_MASK	(7u << MS_EVF_STOP_SHIFT)
+
+static inline unsigned int ms_event_stop(__u16 flags)
+{
+	return (flags & MS_EVF_STOP_MASK) >> MS_EVF_STOP_SHIFT;
+}
+
+/*
  * Exact per-process counters kept in the kernel. They hold even when the
  * ring buffer drops records, so a report can show both views and say
  * which one lost data.
@@ -179,6 +280,7 @@ struct ms_counters {
 	__u64 seq;		/* last block sequence handed out */
 	__u64 task_depth_full;	/* task entered past the per-thread depth */
 	__u64 strings_cut;	/* declared strings cut at MS_STR_MAX */
+	__u64 stack_stops[MS_STOP__COUNT];	/* stacks by why they end */
 };
 
 /*
