@@ -18,12 +18,12 @@
 /* Records per events frame: a few frames, so cuts fall between them. */
 #define PER_FRAME	4
 
-static const struct report_probe probes[] = {
+static const struct attach_probe probes[] = {
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "malloc", 0x9a0d0, 0, false, true },
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "free", 0x9a7d4, 4, false, true },
 };
 
-static void resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void resolve(void *ctx, __u64 addr, struct frame *out)
 {
 	(void)ctx;
 	out->object = "/usr/bin/seed";

@@ -89,7 +89,7 @@ static const struct known_frame *frames_of(const char *kind, size_t *n)
 	return known_frames;
 }
 
-static void table_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void table_resolve(void *ctx, __u64 addr, struct frame *out)
 {
 	size_t i, n;
 	const struct known_frame *t = frames_of(ctx, &n);
@@ -110,7 +110,7 @@ static void table_resolve(void *ctx, __u64 addr, struct report_frame *out)
  * then handler (/10), module (/100), subsystem (/1000), main; level 6 is a
  * recursive helper that some stacks repeat.
  */
-static void big_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void big_resolve(void *ctx, __u64 addr, struct frame *out)
 {
 	static const char *const level[] = {
 		"leaf", "handler", "module", "subsystem", "main", "start",

@@ -30,7 +30,7 @@
 static __u64 now_ns = START_NS;
 static __u64 next_ptr = 0x10000;
 
-static void resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void resolve(void *ctx, __u64 addr, struct frame *out)
 {
 	static char fn[64], file[64];
 	unsigned int n = (unsigned int)(addr >> 4);

@@ -500,7 +500,7 @@ Test(analysis, empty_store)
 }
 
 /* Names every frame "fn_<address>", in a buffer reused by each call. */
-static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void fake_resolve(void *ctx, __u64 addr, struct frame *out)
 {
 	static char fn[32];
 

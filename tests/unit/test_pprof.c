@@ -44,7 +44,7 @@ static const __u64 stack_e[] = { 0x6000 };
 /* Reused by every call, like a resolver whose strings do not last. */
 static char res_fn[64], res_file[64], res_obj[64], res_bid[64];
 
-static void resolve(struct report_frame *out, const char *fn,
+static void resolve(struct frame *out, const char *fn,
 		    const char *file, int line, const char *obj, __u64 off,
 		    const char *bid)
 {
@@ -60,7 +60,7 @@ static void resolve(struct report_frame *out, const char *fn,
 		out->build_id = strcpy(res_bid, bid);
 }
 
-static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void fake_resolve(void *ctx, __u64 addr, struct frame *out)
 {
 	(void)ctx;
 	switch (addr) {

@@ -67,7 +67,7 @@ static const struct recording_info info = {
 	.start_ns = 1000000000ull,
 };
 
-static const struct report_probe probes[] = {
+static const struct attach_probe probes[] = {
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, false, true },
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, true, false },
 	{ "/lib/libc.so.6", "free", 0x2010, 16, false, true },
@@ -128,7 +128,7 @@ static void make_events(void)
  * A resolver that knows some addresses fully, some only by object, and
  * none of the rest: every field, and NULL against "", must survive.
  */
-static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void fake_resolve(void *ctx, __u64 addr, struct frame *out)
 {
 	static char fn[32];
 
@@ -288,7 +288,7 @@ Test(recording, round_trip)
 	const struct recording_info *in;
 	const struct recording_end *end;
 	struct store *live, *replayed;
-	struct report_frame want, fr;
+	struct frame want, fr;
 	struct store_site site;
 	struct recording *r;
 	struct got g = {};
@@ -358,7 +358,7 @@ Test(recording, round_trip)
 	for (i = 0; i < store__nr_stacks(live); i++) {
 		cr_assert_eq(store__site(live, i, &site), 0);
 		for (j = 0; j < site.nr_frames; j++) {
-			want = (struct report_frame){};
+			want = (struct frame){};
 			fake_resolve(NULL, site.frames[j], &want);
 			recording__resolve(r, site.frames[j], &fr);
 			cr_assert(fr.addr == want.addr && fr.line == want.line &&

@@ -62,7 +62,7 @@ static int addr_slot(__u64 addr)
 	return 5 + (int)((addr - DEEP_BASE) / 0x10);
 }
 
-static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void fake_resolve(void *ctx, __u64 addr, struct frame *out)
 {
 	struct fake_resolver *fr = ctx;
 
@@ -156,7 +156,7 @@ static struct store *make_store(void)
 	return s;
 }
 
-static const struct report_probe probes[] = {
+static const struct attach_probe probes[] = {
 	{ .object = "/lib/libc.so.6", .symbol = "malloc", .offset = 0x9a0e0,
 	  .func_offset = 0 },
 	{ .object = "/lib/libc.so.6", .symbol = "malloc", .offset = 0x9a1f3,
@@ -310,7 +310,7 @@ Test(report, top_limits_both_lists)
 }
 
 /* 0x7xxx addresses: one function per 0x100, one line per 0x10 in it. */
-static void line_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void line_resolve(void *ctx, __u64 addr, struct frame *out)
 {
 	static const char *const fns[] = { "hot", "main" };
 
@@ -363,8 +363,8 @@ Test(report, frames_resolved_once_and_copied)
 {
 	struct store *s = make_store();
 	struct report *r = build(s, 0, NULL);
-	const struct report_frame *a = r->leaks[2].frames;
-	const struct report_frame *c = r->leaks[1].frames;
+	const struct frame *a = r->leaks[2].frames;
+	const struct frame *c = r->leaks[1].frames;
 	int i;
 
 	cr_expect_eq(res.calls, NR_ADDRS, "resolver called %d times for %d "
@@ -393,7 +393,7 @@ Test(report, without_resolver_only_addresses)
 {
 	struct store *s = make_store();
 	struct report *r = report__build(s, &target, NULL, NULL, 0, NULL);
-	const struct report_frame *fr;
+	const struct frame *fr;
 
 	cr_assert_not_null(r, "report__build: %s", strerror(errno));
 	cr_assert_eq(r->nr_leaks, 5);
@@ -411,7 +411,7 @@ Test(report, copies_summary_kernel_target_probes)
 	struct ms_counters k = { .allocs = 20, .lost_events = 9 };
 	char cmd[] = "prog --flag";
 	struct report_target t = target;
-	struct report_probe pr[2];
+	struct attach_probe pr[2];
 	char sym[] = "malloc";
 	struct report *r;
 

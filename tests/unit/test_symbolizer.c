@@ -130,7 +130,7 @@ Test(symbolizer, own_function_with_line)
 	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
 	struct symbolizer *s = cover_one(getpid(), addr);
 	char exe[PATH_MAX];
-	struct sym_frame fr;
+	struct frame fr;
 	__u64 vaddr;
 
 	cr_assert(realpath("/proc/self/exe", exe), "realpath: %s",
@@ -153,7 +153,7 @@ Test(symbolizer, own_function_with_line)
 Test(symbolizer, return_address_gives_call_line)
 {
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	__u64 ra;
 	int line;
 
@@ -170,7 +170,7 @@ Test(symbolizer, return_address_gives_call_line)
 Test(symbolizer, libc_function)
 {
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	void *libc, *fn;
 	__u64 addr;
 
@@ -199,7 +199,7 @@ Test(symbolizer, unknown_addresses)
 	static const __u64 addrs[] = { 0, 0x10, 0xffffffffffffffffULL };
 	struct symbolizer *s = cover_one(getpid(), 0x10);
 	char *heap = malloc(64);
-	struct sym_frame fr;
+	struct frame fr;
 	__u64 addr = (__u64)(unsigned long)heap;
 	size_t i;
 
@@ -223,7 +223,7 @@ Test(symbolizer, resolve_before_cover_is_not_remembered)
 {
 	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
 	struct symbolizer *s = symbolizer__new(getpid());
-	struct sym_frame fr;
+	struct frame fr;
 
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	symbolizer__resolve(s, addr, &fr);
@@ -239,7 +239,7 @@ Test(symbolizer, repeated_frames_share_strings)
 {
 	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
 	struct symbolizer *s = cover_one(getpid(), addr);
-	struct sym_frame a, b, c;
+	struct frame a, b, c;
 
 	symbolizer__resolve(s, addr, &a);
 	symbolizer__resolve(s, addr, &b);
@@ -256,7 +256,7 @@ Test(symbolizer, repeated_frames_share_strings)
 Test(symbolizer, works_after_the_process_is_gone)
 {
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	struct child c;
 	__u64 addrs[2];
 
@@ -289,7 +289,7 @@ Test(symbolizer, deleted_program)
 {
 	char path[] = "/tmp/symbolizer-test-XXXXXX";
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	struct child c;
 	char buf[65536];
 	int in, out;
@@ -332,7 +332,7 @@ Test(symbolizer, unmapped_then_replaced_library)
 {
 	const __u64 unknown = 0x10;
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	const char *name;
 	void *lib;
 	__u64 addr;
@@ -397,7 +397,7 @@ Test(symbolizer, free_closes_every_descriptor)
 {
 	__u64 addrs[2] = { (__u64)(unsigned long)&probe_target + 1 };
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	void *libc;
 	int fds;
 

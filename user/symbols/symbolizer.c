@@ -45,7 +45,7 @@ struct interned {
 
 struct cached_frame {
 	struct hnode node;
-	struct sym_frame frame;
+	struct frame frame;
 };
 
 /* One file, however many times and under whatever name it is mapped. */
@@ -467,7 +467,7 @@ int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n)
 }
 
 static void describe(struct symbolizer *s, const struct sym_map *m,
-		     struct sym_frame *out)
+		     struct frame *out)
 {
 	__u64 offset = out->addr - m->start + m->offset;
 	Dwfl_Module *mod;
@@ -501,7 +501,7 @@ static void describe(struct symbolizer *s, const struct sym_map *m,
 }
 
 void symbolizer__resolve(struct symbolizer *s, __u64 addr,
-			 struct sym_frame *out)
+			 struct frame *out)
 {
 	__u64 hash = hash_addr(addr);
 	struct cached_frame *c;

@@ -11,18 +11,10 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include "frame.h"
 
 struct symbolizer;
 
-struct sym_frame {
-	__u64 addr;		/* as captured */
-	const char *function;	/* NULL when unknown */
-	const char *file;	/* source file, NULL without debug info */
-	int line;		/* 0 without debug info */
-	const char *object;	/* path of the mapped object, NULL if none */
-	__u64 object_offset;	/* ELF virtual address inside object */
-	const char *build_id;	/* object's GNU build-id in hex, or NULL */
-};
 
 /* Does not read anything yet: the first cover() does. NULL + errno. */
 struct symbolizer *symbolizer__new(int pid);
@@ -42,6 +34,6 @@ int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n);
  * fills out; out->function is NULL when nothing is known.
  */
 void symbolizer__resolve(struct symbolizer *s, __u64 addr,
-			 struct sym_frame *out);
+			 struct frame *out);
 
 #endif /* MEMSCOPE_SYMBOLIZER_H */

@@ -163,7 +163,7 @@ static void print_warning(const struct report *r, FILE *f)
 }
 
 /* Best known location: function, file:line, object+offset, address. */
-static void print_frame(FILE *f, const struct report_frame *fr)
+static void print_frame(FILE *f, const struct frame *fr)
 {
 	fputs(FRAME_INDENT, f);
 	if (fr->function) {
@@ -183,7 +183,7 @@ static void print_frame(FILE *f, const struct report_frame *fr)
 	fputs(fr->function ? ")\n" : "\n", f);
 }
 
-static void print_frames(FILE *f, const struct report_frame *frames, __u32 nr,
+static void print_frames(FILE *f, const struct frame *frames, __u32 nr,
 			 __u32 flags)
 {
 	__u32 i, shown;

@@ -28,7 +28,8 @@
 #include <stdio.h>
 #include <linux/types.h>
 #include "events.h"
-#include "report.h"
+#include "attach.h"
+#include "frame.h"
 #include "store.h"
 
 #define RECORDING_VERSION	2
@@ -74,7 +75,7 @@ struct recording_end {
 	__u64 consumer_drops;
 	bool exited;
 	int exit_status;
-	const struct report_probe *probes;
+	const struct attach_probe *probes;
 	size_t nr_probes;
 };
 
@@ -102,7 +103,7 @@ int recorder__flush(struct recorder *w);
  * alive: a recording cut short still symbolizes what it holds.
  */
 int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
-		      report_resolve_fn resolve, void *ctx);
+		      frame_resolve_fn resolve, void *ctx);
 /*
  * Writes the last records, the symbols of every address in st's stacks
  * (through resolve, while it can still resolve them) and the trailer,
@@ -110,7 +111,7 @@ int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
  * removes PATH.partial.
  */
 int recorder__finish(struct recorder *w, const struct store *st,
-		     report_resolve_fn resolve, void *resolve_ctx,
+		     frame_resolve_fn resolve, void *resolve_ctx,
 		     const struct recording_end *end);
 /* Abandons an unfinished recording: PATH.partial is removed. */
 void recorder__free(struct recorder *w);
@@ -158,9 +159,9 @@ const struct recording_damage *recording__damage(const struct recording *r);
 const struct recording_end *recording__end(const struct recording *r);
 
 /*
- * A report_resolve_fn (ctx: the recording) answering from the recorded
+ * A frame_resolve_fn (ctx: the recording) answering from the recorded
  * symbols; an address without one resolves to nothing but itself.
  */
-void recording__resolve(void *ctx, __u64 addr, struct report_frame *out);
+void recording__resolve(void *ctx, __u64 addr, struct frame *out);
 
 #endif /* MEMSCOPE_RECORDING_H */

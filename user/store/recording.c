@@ -458,7 +458,7 @@ _Static_assert(REC_SYMBOL_FIXED + REC_SYMBOL_STRS *
 	       (sizeof(__u32) + REC_STR_MAX) <= REC_FRAME_RAW_MAX,
 	       "a symbol entry must fit in one frame");
 
-static size_t symbol_size(const struct report_frame *fr)
+static size_t symbol_size(const struct frame *fr)
 {
 	return REC_SYMBOL_FIXED + str_size(fr->function) +
 	       str_size(fr->file) + str_size(fr->object) +
@@ -470,10 +470,10 @@ static size_t symbol_size(const struct report_frame *fr)
  * REC_FRAME_RAW_MAX takes: a frame holds whole entries.
  */
 static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
-			 report_resolve_fn resolve, void *ctx)
+			 frame_resolve_fn resolve, void *ctx)
 {
 	struct wbuf *b = &w->meta;
-	struct report_frame fr;
+	struct frame fr;
 	size_t i, size;
 	int err = 0, fresh;
 
@@ -488,7 +488,7 @@ static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 			err = -E2BIG;
 			break;
 		}
-		fr = (struct report_frame){ .addr = addrs[i] };
+		fr = (struct frame){ .addr = addrs[i] };
 		if (resolve)
 			resolve(ctx, addrs[i], &fr);
 		size = symbol_size(&fr);
@@ -515,7 +515,7 @@ static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 }
 
 int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
-		      report_resolve_fn resolve, void *ctx)
+		      frame_resolve_fn resolve, void *ctx)
 {
 	/* Records before symbols: a reader of a cut file sees both or none. */
 	int err = w->err ? w->err : recorder__flush(w);
@@ -530,7 +530,7 @@ int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 static int write_trailer(struct recorder *w, const struct recording_end *end)
 {
 	struct wbuf *b = &w->meta;
-	const struct report_probe *p;
+	const struct attach_probe *p;
 	size_t i;
 
 	if (end->nr_probes > REC_PROBES_MAX)
@@ -555,7 +555,7 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 }
 
 int recorder__finish(struct recorder *w, const struct store *st,
-		     report_resolve_fn resolve, void *resolve_ctx,
+		     frame_resolve_fn resolve, void *resolve_ctx,
 		     const struct recording_end *end)
 {
 	int err = recorder__flush(w);
@@ -625,7 +625,7 @@ struct recording {
 	bool have_header;
 	struct recording_end end;
 	bool have_end;
-	struct report_frame *syms;
+	struct frame *syms;
 	size_t nr_syms;
 	size_t cap_syms;
 	size_t sym_bytes;
@@ -1017,7 +1017,7 @@ static int replay_events(struct recording *r, recording_event_fn fn,
 
 static int parse_symbols(struct recording *r)
 {
-	struct report_frame fr, *p;
+	struct frame fr, *p;
 	size_t kept = r->nr_syms;
 	__u32 line;
 	struct rbuf c;
@@ -1032,7 +1032,7 @@ static int parse_symbols(struct recording *r)
 	if (err)
 		return err;
 	while (c.off < c.len) {
-		fr = (struct report_frame){};
+		fr = (struct frame){};
 		if (!get_u64(&c, &fr.addr) || !get_u64(&c, &fr.object_offset) ||
 		    !get_u32(&c, &line) || !get_str(&c, &fr.function) ||
 		    !get_str(&c, &fr.file) || !get_str(&c, &fr.object) ||
@@ -1072,7 +1072,7 @@ static int parse_symbols(struct recording *r)
 static int parse_trailer(struct recording *r)
 {
 	struct recording_end *end = &r->end;
-	struct report_probe *probes = NULL;
+	struct attach_probe *probes = NULL;
 	__u32 exited, status, nr, flags, i;
 	void *room;
 	struct rbuf c;
@@ -1090,9 +1090,9 @@ static int parse_trailer(struct recording *r)
 		return err;
 	probes = room;
 	for (i = 0; i < nr; i++) {
-		struct report_probe *p = &probes[i];
+		struct attach_probe *p = &probes[i];
 
-		*p = (struct report_probe){};
+		*p = (struct attach_probe){};
 		if (!get_u64(&c, &p->offset) || !get_u64(&c, &p->func_offset) ||
 		    !get_u32(&c, &flags) || !get_str(&c, &p->object) ||
 		    !get_str(&c, &p->symbol))
@@ -1114,7 +1114,7 @@ static int parse_trailer(struct recording *r)
 
 static int sym_cmp(const void *pa, const void *pb)
 {
-	const struct report_frame *a = pa, *b = pb;
+	const struct frame *a = pa, *b = pb;
 
 	return a->addr < b->addr ? -1 : a->addr > b->addr;
 }
@@ -1176,10 +1176,10 @@ int recording__replay(struct recording *r, recording_event_fn fn, void *ctx)
 	return err;
 }
 
-void recording__resolve(void *ctx, __u64 addr, struct report_frame *out)
+void recording__resolve(void *ctx, __u64 addr, struct frame *out)
 {
 	const struct recording *r = ctx;
-	const struct report_frame key = { .addr = addr }, *fr = NULL;
+	const struct frame key = { .addr = addr }, *fr = NULL;
 
 	if (r->nr_syms)
 		fr = bsearch(&key, r->syms, r->nr_syms, sizeof(key), sym_cmp);

@@ -423,7 +423,7 @@ static int table_slot(struct table *t, __u64 key, struct slot **out)
 	return 0;
 }
 
-static int function_id(struct pprof *w, const struct report_frame *fr,
+static int function_id(struct pprof *w, const struct frame *fr,
 		       __u32 *id)
 {
 	__u32 name, file;
@@ -456,7 +456,7 @@ static int function_id(struct pprof *w, const struct report_frame *fr,
  * set: each says that some location of the mapping has that much, as
  * pprof's own symbolizer sets them.
  */
-static int mapping_id(struct pprof *w, const struct report_frame *fr,
+static int mapping_id(struct pprof *w, const struct frame *fr,
 		      __u32 *id)
 {
 	struct pp_mapping *m;
@@ -507,7 +507,7 @@ static int add_location(struct pprof *w, const struct pp_location *loc,
 }
 
 /* One location per process address: the model resolves each one once. */
-static int location_id(struct pprof *w, const struct report_frame *fr,
+static int location_id(struct pprof *w, const struct frame *fr,
 		       __u32 *id)
 {
 	struct pp_location loc = { .address = fr->addr, .line = fr->line };
@@ -544,7 +544,7 @@ static int location_id(struct pprof *w, const struct report_frame *fr,
 /* A location of no address, named: made on first use into *id. */
 static int marker_id(struct pprof *w, const char *name, __u32 *id)
 {
-	const struct report_frame fr = { .function = name };
+	const struct frame fr = { .function = name };
 	struct pp_location loc = { 0 };
 	int err;
 

@@ -29,7 +29,7 @@ static void put_name(FILE *f, const char *s)
 		putc(c == ';' || c <= ' ' || c == 0x7f ? '_' : c, f);
 }
 
-static void put_frame(FILE *f, const struct report_frame *fr)
+static void put_frame(FILE *f, const struct frame *fr)
 {
 	const char *base;
 

@@ -31,7 +31,7 @@ struct arena_chunk {
 
 struct cache_slot {
 	bool used;
-	struct report_frame frame;	/* strings already in the arena */
+	struct frame frame;	/* strings already in the arena */
 };
 
 struct frame_cache {
@@ -53,7 +53,7 @@ struct cand {
 	__u64 oldest_ts;	/* live blocks: earliest allocation */
 	__u64 hash;		/* of the resolved frames */
 	__u32 nr_frames;
-	struct report_frame *frames;
+	struct frame *frames;
 	struct declared_site decl_live;	/* its declared blocks */
 	struct declared_site decl_peak;
 };
@@ -153,10 +153,10 @@ static int cache_grow(struct frame_cache *c)
 }
 
 /* The frame for addr, resolved and copied into the arena at most once. */
-static int resolve_frame(struct build *b, __u64 addr, struct report_frame *out)
+static int resolve_frame(struct build *b, __u64 addr, struct frame *out)
 {
 	struct frame_cache *c = &b->cache;
-	struct report_frame fr = { .addr = addr };
+	struct frame fr = { .addr = addr };
 	size_t k;
 	int err;
 
@@ -190,7 +190,7 @@ static int resolve_frame(struct build *b, __u64 addr, struct report_frame *out)
 
 /* A stack of the store, resolved into the arena, and its MS_EVF_STACK_*. */
 static int resolve_stack(struct build *b, __u32 stack_id, __u32 *nr,
-			 struct report_frame **frames, __u32 *flags)
+			 struct frame **frames, __u32 *flags)
 {
 	struct store_site s;
 	__u32 i;
@@ -228,7 +228,7 @@ static int resolve_cand(struct build *b, struct cand *cd)
 	if (!cd->nr_frames)
 		return 0;
 	for (i = 0; i < cd->nr_frames; i++) {
-		const struct report_frame *f = &cd->frames[i];
+		const struct frame *f = &cd->frames[i];
 		const char *p;
 
 		/* FNV-1a over what frame_same() compares */
@@ -253,8 +253,8 @@ static bool str_same(const char *a, const char *b)
  * Two frames a person cannot tell apart: the same function, file, line and
  * object. Unresolved frames only match their own address.
  */
-static bool frame_same(const struct report_frame *a,
-		       const struct report_frame *b)
+static bool frame_same(const struct frame *a,
+		       const struct frame *b)
 {
 	if (!a->function || !b->function)
 		return a->addr == b->addr;
@@ -518,7 +518,7 @@ static void *arena_dup(void **arena, const void *src, size_t n, size_t size)
 
 /* Where an operation happened: frame 0 of its stack. */
 static int resolve_at(struct build *b, __u32 stack_id,
-		      struct report_frame *at)
+		      struct frame *at)
 {
 	struct store_site s;
 	int err;
@@ -752,7 +752,7 @@ static int copy_timeline(struct report *r, const struct store *st)
 	return 0;
 }
 
-static int copy_probes(struct report *r, const struct report_probe *probes,
+static int copy_probes(struct report *r, const struct attach_probe *probes,
 		       size_t n)
 {
 	size_t i;
@@ -775,7 +775,7 @@ static int copy_probes(struct report *r, const struct report_probe *probes,
 struct report *report__build(const struct store *st,
 			     const struct report_target *target,
 			     const struct ms_counters *kernel,
-			     const struct report_probe *probes,
+			     const struct attach_probe *probes,
 			     size_t nr_probes, const struct report_opts *opts)
 {
 	struct build b = { .st = st };
