@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * What the command line asked for, shared by its three parts: the
+ * options and dispatch (main.c), the trace run (run.c) and the reports
+ * written from a store, live or replayed (export.c).
+ */
+#ifndef MEMSCOPE_CLI_H
+#define MEMSCOPE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#ifndef MEMSCOPE_VERSION
+#define MEMSCOPE_VERSION "0.0.0"
+#endif
+
+/* What a report can also be written as, beside the text on stdout. */
+enum export {
+	EXPORT_JSON,
+	EXPORT_HTML,
+	EXPORT_PPROF,
+	EXPORT_FOLDED,
+	EXPORT__COUNT,
+};
+
+struct opts {
+	int pid;
+	char **cmd;
+	double duration;
+	const char *record;	/* -w */
+	const char *recording;	/* report FILE.msr */
+	const char *exports[EXPORT__COUNT];
+	size_t top;
+	bool top_given;
+	/* the inference rules' options, 0 for their defaults */
+	__u64 idle_threshold_ns;
+	__u64 storm_clones;
+	__u64 storm_window_ns;
+	bool alloc_only;
+	bool quiet;
+	bool verbose;
+	__u32 max_live;
+};
+
+/*
+ * Every user-facing error is one line on stderr, "memscope-bpf: " and
+ * this; the caller decides the exit status.
+ */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* MEMSCOPE_CLI_H */
