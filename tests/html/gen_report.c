@@ -273,7 +273,7 @@ static int write_both(const struct report *r, const char *base)
 int main(int argc, char **argv)
 {
 	struct report_target target = {
-		.pid = 4242, .mode = "default", .start_ns = START_NS,
+		.pid = 4242, .mode = TRACE_MODE_DEFAULT, .start_ns = START_NS,
 	};
 	/* lost events and a stack error: the page must say so */
 	struct ms_counters kernel = {

@@ -526,7 +526,7 @@ static void track(__u64 ptr, const char *name, const char *type, __u64 ts)
  */
 static struct report *declared_report(void)
 {
-	struct report_target t = { .pid = 100, .mode = "default" };
+	struct report_target t = { .pid = 100, .mode = TRACE_MODE_DEFAULT };
 	struct report_opts o = { .resolve = fake_resolve };
 	struct report *r;
 	int i;

@@ -58,7 +58,7 @@ static const struct recording_info info = {
 	.tool_version = "9.8.7",
 	.pid = 4242,
 	.command = "./leaky --flag",
-	.mode = "default",
+	.mode = TRACE_MODE_DEFAULT,
 	.top = 7,
 	.idle_threshold_ns = 250000000,
 	.storm_clones = 3,
@@ -310,7 +310,7 @@ Test(recording, round_trip)
 	in = recording__info(r);
 	cr_assert_str_eq(in->tool_version, info.tool_version);
 	cr_assert_str_eq(in->command, info.command);
-	cr_assert_str_eq(in->mode, info.mode);
+	cr_assert_eq(in->mode, info.mode);
 	cr_assert_eq(in->pid, info.pid);
 	cr_assert_eq(in->top, info.top);
 	cr_assert_eq(in->idle_threshold_ns, info.idle_threshold_ns);

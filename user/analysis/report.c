@@ -803,9 +803,6 @@ struct report *report__build(const struct store *st,
 	err = arena_strdup(&r->arena, &r->target.command);
 	if (err)
 		goto err_free;
-	err = arena_strdup(&r->arena, &r->target.mode);
-	if (err)
-		goto err_free;
 	err = copy_probes(r, probes, nr_probes);
 	if (err)
 		goto err_free;

@@ -14,6 +14,7 @@
 #include "attach.h"
 #include "declared.h"
 #include "frame.h"
+#include "mode.h"
 #include "events.h"
 #include "store.h"
 
@@ -139,7 +140,7 @@ struct report_storm {
 struct report_target {
 	int pid;
 	const char *command;	/* NULL if attached with -p and unknown */
-	const char *mode;	/* "default" or "alloc" */
+	enum trace_mode mode;
 	__u64 start_ns;		/* CLOCK_MONOTONIC when tracing began */
 	__u64 duration_ns;
 	bool exited;		/* the target ended while traced */

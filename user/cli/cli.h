@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "mode.h"
 
 #ifndef MEMSCOPE_VERSION
 #define MEMSCOPE_VERSION "0.0.0"
@@ -37,7 +38,7 @@ struct opts {
 	__u64 idle_threshold_ns;
 	__u64 storm_clones;
 	__u64 storm_window_ns;
-	bool alloc_only;
+	enum trace_mode mode;
 	bool quiet;
 	bool verbose;
 	__u32 max_live;

@@ -186,13 +186,10 @@ static int set_top(struct opts *o, const char *arg)
 
 static int set_mode(struct opts *o, const char *arg)
 {
-	if (!strcmp(arg, "alloc")) {
-		o->alloc_only = true;
-	} else if (strcmp(arg, "default")) {
-		cli_error("unknown mode '%s': use default or alloc", arg);
-		return 2;
-	}
-	return 0;
+	if (!trace_mode_parse(arg, &o->mode))
+		return 0;
+	cli_error("unknown mode '%s': use default or alloc", arg);
+	return 2;
 }
 
 static int set_max_live(struct opts *o, const char *arg)

@@ -365,7 +365,7 @@ static void warn_skipped(const struct tracer *t)
 static int start_target(struct session *s)
 {
 	struct tracer_opts to = {
-		.alloc_only = s->o->alloc_only,
+		.alloc_only = s->o->mode == TRACE_MODE_ALLOC,
 		.max_live = s->o->max_live,
 		.on_event = on_event,
 		.ctx = s,
@@ -450,7 +450,7 @@ static int start_target(struct session *s)
 static int session_init(struct session *s)
 {
 	s->info.tool_version = MEMSCOPE_VERSION;
-	s->info.mode = s->o->alloc_only ? "alloc" : "default";
+	s->info.mode = s->o->mode;
 	s->info.top = s->o->top;
 	s->info.idle_threshold_ns = s->o->idle_threshold_ns;
 	s->info.storm_clones = s->o->storm_clones;

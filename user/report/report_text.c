@@ -85,8 +85,7 @@ static void print_header(const struct report *r, FILE *f)
 	}
 	fprintf(f, ", traced for %s",
 		fmt_secs(secs, sizeof(secs), t->duration_ns));
-	if (t->mode)
-		fprintf(f, ", mode %s", t->mode);
+	fprintf(f, ", mode %s", trace_mode_name(t->mode));
 	if (t->exited && WIFEXITED(t->exit_status))
 		fprintf(f, ", exited with status %d",
 			WEXITSTATUS(t->exit_status));
@@ -634,7 +633,7 @@ int report__write_text(const struct report *r, FILE *f)
 	print_header(r, f);
 	print_totals(r, f);
 	print_warning(r, f);
-	if (r->target.mode && !strcmp(r->target.mode, "alloc")) {
+	if (r->target.mode == TRACE_MODE_ALLOC) {
 		/* No frees traced: no leaks or peak, but where bytes go. */
 		print_sites(r, f, "Top allocating call sites (bytes requested; "
 			    "--mode=alloc traces no frees or returns: no leaks, "

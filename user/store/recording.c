@@ -326,7 +326,7 @@ int recorder__start(struct recorder *w, const struct recording_info *info)
 	wbuf_u64(b, info->storm_window_ns);
 	wbuf_str(b, info->tool_version);
 	wbuf_str(b, info->command);
-	wbuf_str(b, info->mode);
+	wbuf_str(b, trace_mode_name(info->mode));
 	return stick(w, write_frame(w, REC_FRAME_HEADER, b));
 }
 
@@ -859,26 +859,11 @@ static int next_frame(struct recording *r)
 	return 0;
 }
 
-/*
- * The report prints the mode as it is: a file may only name one, in
- * lowercase letters, so it cannot put control characters on a terminal.
- */
-static bool mode_valid(const char *mode)
-{
-	const char *p;
-
-	if (!mode || !*mode)
-		return false;
-	for (p = mode; *p; p++)
-		if (*p < 'a' || *p > 'z')
-			return false;
-	return true;
-}
-
 static int parse_header(struct recording *r)
 {
 	struct recording_info *in = &r->info;
 	struct rec_layout l;
+	const char *mode;
 	__u32 pid;
 	struct rbuf c;
 	int err;
@@ -893,8 +878,10 @@ static int parse_header(struct recording *r)
 	    !get_u64(&c, &in->storm_clones) ||
 	    !get_u64(&c, &in->storm_window_ns) ||
 	    !get_str(&c, &in->tool_version) ||
-	    !get_str(&c, &in->command) || !get_str(&c, &in->mode) ||
-	    c.off != c.len || !mode_valid(in->mode)) {
+	    !get_str(&c, &in->command) || !get_str(&c, &mode) ||
+	    c.off != c.len ||
+	    /* a mode this version does not know would be reported as another */
+	    !mode || trace_mode_parse(mode, &in->mode)) {
 		*in = (struct recording_info){};
 		rbuf_drop(r);
 		return damaged(r, r->frame_off, "malformed header");

@@ -30,6 +30,7 @@
 #include "events.h"
 #include "attach.h"
 #include "frame.h"
+#include "mode.h"
 #include "store.h"
 
 #define RECORDING_VERSION	2
@@ -58,7 +59,7 @@ struct recording_info {
 	const char *tool_version;
 	int pid;
 	const char *command;	/* NULL: attached with -p */
-	const char *mode;	/* "default" or "alloc" */
+	enum trace_mode mode;
 	__u32 top;		/* the live run's --top, the replay's default */
 	/* The live run's rules, the replay's defaults (see report.h). */
 	__u64 idle_threshold_ns;
