@@ -36,7 +36,7 @@ static void put_index(struct json *j, const char *key, size_t i)
 		json_u64(j, i);
 }
 
-/* The same frame object as the rest of the report (report-schema.md). */
+/* What was declared, and what of it could not be used or kept. */
 static void write_stats(struct json *j, const struct report *r)
 {
 	const struct declared_stats *d = &r->declared;
