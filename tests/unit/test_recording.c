@@ -60,9 +60,7 @@ static const struct recording_info info = {
 	.command = "./leaky --flag",
 	.mode = TRACE_MODE_DEFAULT,
 	.top = 7,
-	.idle_threshold_ns = 250000000,
-	.storm_clones = 3,
-	.storm_window_ns = 40000000,
+	.rule_opts = { 250000000, 3, 40000000 },
 	.wall_ns = 1700000000123456789ull,
 	.start_ns = 1000000000ull,
 };
@@ -313,9 +311,8 @@ Test(recording, round_trip)
 	cr_assert_eq(in->mode, info.mode);
 	cr_assert_eq(in->pid, info.pid);
 	cr_assert_eq(in->top, info.top);
-	cr_assert_eq(in->idle_threshold_ns, info.idle_threshold_ns);
-	cr_assert_eq(in->storm_clones, info.storm_clones);
-	cr_assert_eq(in->storm_window_ns, info.storm_window_ns);
+	cr_assert_arr_eq(in->rule_opts, info.rule_opts,
+			 sizeof(info.rule_opts));
 	cr_assert_eq(in->wall_ns, info.wall_ns);
 	cr_assert_eq(in->start_ns, info.start_ns);
 

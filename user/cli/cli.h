@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "mode.h"
+#include "recording.h"
 
 #ifndef MEMSCOPE_VERSION
 #define MEMSCOPE_VERSION "0.0.0"
@@ -34,10 +35,8 @@ struct opts {
 	const char *exports[EXPORT__COUNT];
 	size_t top;
 	bool top_given;
-	/* the inference rules' options, 0 for their defaults */
-	__u64 idle_threshold_ns;
-	__u64 storm_clones;
-	__u64 storm_window_ns;
+	/* the inference rules' options in the table's order, 0: default */
+	__u64 rule_opts[RECORDING_RULE_OPTS];
 	enum trace_mode mode;
 	bool quiet;
 	bool verbose;

@@ -10,6 +10,7 @@
 #include "export.h"
 #include "outfile.h"
 #include "report.h"
+#include "rules.h"
 
 static int (*const exporters[EXPORT__COUNT])(const struct report *,
 					     const char *) = {
@@ -55,9 +56,8 @@ int export_reports(const struct store *st, const struct recording_info *info,
 		.top = o->top,
 		.resolve = resolve,
 		.resolve_ctx = resolve_ctx,
-		.idle_threshold_ns = o->idle_threshold_ns,
-		.storm_clones = o->storm_clones,
-		.storm_window_ns = o->storm_window_ns,
+		.rule_opts = o->rule_opts,
+		.nr_rule_opts = RECORDING_RULE_OPTS,
 	};
 	struct report_target tgt = {
 		.pid = info->pid,
@@ -69,6 +69,7 @@ int export_reports(const struct store *st, const struct recording_info *info,
 	struct report *r;
 	int err, i, e;
 
+	ro.rules = rules__table(&ro.nr_rules);
 	if (stop_ns > info->start_ns)
 		tgt.duration_ns = stop_ns - info->start_ns;
 	if (end) {
@@ -122,7 +123,7 @@ int export_replay(struct opts *o)
 	struct recording *rec;
 	bool damaged = false;
 	FILE *f;
-	int err;
+	int err, i;
 
 	if (export_check(o))
 		return 1;
@@ -144,13 +145,11 @@ int export_replay(struct opts *o)
 	info = recording__info(rec);
 	if (!o->top_given)
 		o->top = info->top;
-	/* Rules not given here are the traced run's: 0 is never given. */
-	if (!o->idle_threshold_ns)
-		o->idle_threshold_ns = info->idle_threshold_ns;
-	if (!o->storm_clones)
-		o->storm_clones = info->storm_clones;
-	if (!o->storm_window_ns)
-		o->storm_window_ns = info->storm_window_ns;
+	/* Rules' options not given here are the traced run's: 0 never is. */
+	for (i = 0; i < RECORDING_RULE_OPTS; i++) {
+		if (!o->rule_opts[i])
+			o->rule_opts[i] = info->rule_opts[i];
+	}
 	rp.store = store__new();
 	if (!rp.store) {
 		err = -ENOMEM;

@@ -16,9 +16,12 @@
 #include <string.h>
 #include "cli.h"
 #include "export.h"
+#include "rules.h"
 #include "run.h"
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+/* What getopt_long returns for the rules' option k: past every letter. */
+#define RULE_OPT_KEY		1024
 #define DEFAULT_TOP		10
 #define DEFAULT_MAX_LIVE	(1u << 19)
 
@@ -42,8 +45,11 @@ static const char usage_report[] =
 "report FILE.msr: the report of a recording, from the file alone (no root,\n"
 "no target): the same text the traced run printed, and any of\n"
 "  -o, --output FILE, --html FILE, --pprof FILE, --folded FILE\n"
-"  -t, --top N           (default: the --top the recording was made with)\n"
-"  --idle-threshold, --storm-clones, --storm-window as above (default: the\n"
+"  -t, --top N           (default: the --top the recording was made with)\n";
+
+/* After the rules' options, "  --a, --b, --c". */
+static const char usage_report_tail[] =
+" as above (default: the\n"
 "                        ones the recording was made with)\n"
 "A damaged or cut-short recording (FILE.msr.partial of a killed run) is\n"
 "reported up to the damage, with one line saying where; exit status 1.\n"
@@ -64,7 +70,6 @@ struct cli_option {
 	int letter;		/* -L, or 0 for a long option only */
 	bool has_arg;
 	bool report;		/* `report FILE.msr` takes it too */
-	bool rule;		/* an inference rule's: in their part of --help */
 	bool tail;		/* in --help after the rules' options */
 	int (*set)(struct opts *o, const char *arg);
 	const char *help;	/* its lines of --help */
@@ -218,27 +223,41 @@ static int set_verbose(struct opts *o, const char *arg)
 	return 0;
 }
 
-static int set_idle_threshold(struct opts *o, const char *arg)
+/* Option k of all the rules', in the table's order; NULL past them. */
+static const struct rule_option *rule_option(size_t k)
 {
-	return secs_opt(arg, "idle-threshold", &o->idle_threshold_ns);
+	const struct rule *const *rules;
+	size_t nr, i;
+
+	if (k >= RECORDING_RULE_OPTS)
+		return NULL;
+	rules = rules__table(&nr);
+	for (i = 0; i < nr; i++) {
+		if (k < rules[i]->nr_opts)
+			return &rules[i]->opts[k];
+		k -= rules[i]->nr_opts;
+	}
+	return NULL;
 }
 
-static int set_storm_clones(struct opts *o, const char *arg)
+static int set_rule_opt(struct opts *o, size_t k, const char *arg)
 {
+	const struct rule_option *ro = rule_option(k);
 	unsigned long long v;
 
-	if (parse_uint(arg, 1u << 30, &v) || !v) {
-		cli_error("invalid --storm-clones '%s': expected a count > 0",
-			  arg);
-		return 2;
+	switch (ro->type) {
+	case RULE_OPT_SECS:
+		return secs_opt(arg, ro->name, &o->rule_opts[k]);
+	case RULE_OPT_COUNT:
+		if (parse_uint(arg, ro->max, &v) || !v) {
+			cli_error("invalid --%s '%s': expected a count > 0",
+				  ro->name, arg);
+			return 2;
+		}
+		o->rule_opts[k] = v;
+		return 0;
 	}
-	o->storm_clones = v;
-	return 0;
-}
-
-static int set_storm_window(struct opts *o, const char *arg)
-{
-	return secs_opt(arg, "storm-window", &o->storm_window_ns);
+	return 2;
 }
 
 static int show_help(struct opts *o, const char *arg);
@@ -253,48 +272,42 @@ static int show_version(struct opts *o, const char *arg)
 
 /*
  * Every option, in the order of --help: adding one is a row here, its
- * setter above and its field in struct opts (cli.h).
+ * setter above and its field in struct opts (cli.h). The inference
+ * rules' options come from their table (user/rules/rules.h).
  */
 static const struct cli_option options[] = {
-	{ "pid", 'p', true, false, false, false, set_pid,
+	{ "pid", 'p', true, false, false, set_pid,
 "  -p, --pid PID         attach to a running process\n" },
-	{ "duration", 'd', true, false, false, false, set_duration,
+	{ "duration", 'd', true, false, false, set_duration,
 "  -d, --duration SEC    stop after SEC seconds (default: when the target\n"
 "                        exits, or on Ctrl-C)\n" },
-	{ "write", 'w', true, false, false, false, set_write,
+	{ "write", 'w', true, false, false, set_write,
 "  -w, --write FILE.msr  also record the events, and what is needed to\n"
 "                        report on them offline, to FILE.msr (written as\n"
 "                        FILE.msr.partial until tracing ends)\n" },
-	{ "output", 'o', true, true, false, false, set_json,
+	{ "output", 'o', true, true, false, set_json,
 "  -o, --output FILE     also write the JSON report to FILE\n" },
-	{ "html", 0, true, true, false, false, set_html,
+	{ "html", 0, true, true, false, set_html,
 "      --html FILE       also write the HTML dashboard (one file, offline)\n" },
-	{ "pprof", 0, true, true, false, false, set_pprof,
+	{ "pprof", 0, true, true, false, set_pprof,
 "      --pprof FILE      also write a gzipped pprof profile (go tool pprof)\n" },
-	{ "folded", 0, true, true, false, false, set_folded,
+	{ "folded", 0, true, true, false, set_folded,
 "      --folded FILE     also write folded stacks (flame graph tools)\n" },
-	{ "top", 't', true, true, false, false, set_top,
+	{ "top", 't', true, true, false, set_top,
 "  -t, --top N           call sites per list (default 10, 0 = all)\n" },
-	{ "mode", 'm', true, false, false, false, set_mode,
+	{ "mode", 'm', true, false, false, set_mode,
 "  -m, --mode MODE       default: leaks and peak (entry, return and free\n"
 "                        probes); alloc: allocation profile only (entry\n"
 "                        probes, no returns, no frees: cheaper)\n" },
-	{ "max-live", 0, true, false, false, false, set_max_live,
+	{ "max-live", 0, true, false, false, set_max_live,
 "      --max-live N      live blocks the kernel counts exactly (default 524288)\n" },
-	{ "quiet", 'q', false, false, false, false, set_quiet,
+	{ "quiet", 'q', false, false, false, set_quiet,
 "  -q, --quiet           no status line\n" },
-	{ "verbose", 'v', false, false, false, false, set_verbose,
+	{ "verbose", 'v', false, false, false, set_verbose,
 "  -v, --verbose         list every probe (object, symbol, offset)\n" },
-	{ "idle-threshold", 0, true, true, true, false, set_idle_threshold,
-"      --idle-threshold SEC  a task never completed and idle this long is a\n"
-"                        zombie candidate (default 1)\n" },
-	{ "storm-clones", 0, true, true, true, false, set_storm_clones,
-"      --storm-clones N  more than N clones of one block ... (default 16)\n" },
-	{ "storm-window", 0, true, true, true, false, set_storm_window,
-"      --storm-window SEC  ... within this window are a storm (default 0.1)\n" },
-	{ "help", 'h', false, true, false, true, show_help,
+	{ "help", 'h', false, true, true, show_help,
 "  -h, --help            this help\n" },
-	{ "version", 'V', false, false, false, true, show_version,
+	{ "version", 'V', false, false, true, show_version,
 "  -V, --version         print the version\n" },
 };
 
@@ -308,26 +321,28 @@ static int option_key(size_t i)
 
 static int show_help(struct opts *o, const char *arg)
 {
+	const struct rule_option *ro;
 	size_t i;
 
 	(void)o;
 	(void)arg;
 	fputs(usage_head, stdout);
 	for (i = 0; i < NR_OPTIONS; i++) {
-		if (!options[i].rule && !options[i].tail)
+		if (!options[i].tail)
 			fputs(options[i].help, stdout);
 	}
 	fputs(usage_rules, stdout);
-	for (i = 0; i < NR_OPTIONS; i++) {
-		if (options[i].rule)
-			fputs(options[i].help, stdout);
-	}
+	for (i = 0; (ro = rule_option(i)); i++)
+		fputs(ro->help, stdout);
 	fputc('\n', stdout);
 	for (i = 0; i < NR_OPTIONS; i++) {
 		if (options[i].tail)
 			fputs(options[i].help, stdout);
 	}
 	fputs(usage_report, stdout);
+	for (i = 0; (ro = rule_option(i)); i++)
+		printf("%s--%s", i ? ", " : "  ", ro->name);
+	fputs(usage_report_tail, stdout);
 	return OPT_EXIT_OK;
 }
 
@@ -349,8 +364,9 @@ static int bad_option(int c, char **argv)
  */
 static int parse_options(int argc, char **argv, struct opts *o, bool report)
 {
-	struct option longopts[NR_OPTIONS + 1] = {};
+	struct option longopts[NR_OPTIONS + RECORDING_RULE_OPTS + 1] = {};
 	char shorts[3 + 2 * NR_OPTIONS];
+	const struct rule_option *ro;
 	size_t i, n = 0, k;
 	int c, err;
 
@@ -375,8 +391,21 @@ static int parse_options(int argc, char **argv, struct opts *o, bool report)
 			shorts[k++] = ':';
 	}
 	shorts[k] = '\0';
+	/* Every rule's options, for tracing and report alike. */
+	for (i = 0; (ro = rule_option(i)); i++)
+		longopts[n++] = (struct option){
+			.name = ro->name,
+			.has_arg = required_argument,
+			.val = RULE_OPT_KEY + i,
+		};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
+		if (c >= RULE_OPT_KEY && rule_option(c - RULE_OPT_KEY)) {
+			err = set_rule_opt(o, c - RULE_OPT_KEY, optarg);
+			if (err)
+				return err;
+			continue;
+		}
 		for (i = 0; i < NR_OPTIONS && option_key(i) != c; i++)
 			;
 		if (i == NR_OPTIONS)

@@ -452,9 +452,7 @@ static int session_init(struct session *s)
 	s->info.tool_version = MEMSCOPE_VERSION;
 	s->info.mode = s->o->mode;
 	s->info.top = s->o->top;
-	s->info.idle_threshold_ns = s->o->idle_threshold_ns;
-	s->info.storm_clones = s->o->storm_clones;
-	s->info.storm_window_ns = s->o->storm_window_ns;
+	memcpy(s->info.rule_opts, s->o->rule_opts, sizeof(s->info.rule_opts));
 	if (s->o->cmd) {
 		s->command = join_cmd(s->o->cmd);
 		if (!s->command)
