@@ -21,7 +21,7 @@
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 /* What getopt_long returns for the rules' option k: past every letter. */
-#define RULE_OPT_KEY		1024
+#define KEY_RULE_OPT		1024
 #define DEFAULT_TOP		10
 #define DEFAULT_MAX_LIVE	(1u << 19)
 
@@ -65,12 +65,15 @@ static const char usage_report_tail[] =
 /* What an option's setter returns: 0, 2 (usage error, said), or this. */
 #define OPT_EXIT_OK		(-1)
 
+/* An option's flags. */
+#define OPT_ARG			(1u << 0)	/* takes a value */
+#define OPT_REPORT		(1u << 1)	/* `report FILE.msr` takes it too */
+#define OPT_TAIL		(1u << 2)	/* in --help after the rules' */
+
 struct cli_option {
 	const char *name;	/* --NAME */
 	int letter;		/* -L, or 0 for a long option only */
-	bool has_arg;
-	bool report;		/* `report FILE.msr` takes it too */
-	bool tail;		/* in --help after the rules' options */
+	unsigned int flags;	/* OPT_* */
 	int (*set)(struct opts *o, const char *arg);
 	const char *help;	/* its lines of --help */
 };
@@ -276,38 +279,38 @@ static int show_version(struct opts *o, const char *arg)
  * rules' options come from their table (user/rules/rules.h).
  */
 static const struct cli_option options[] = {
-	{ "pid", 'p', true, false, false, set_pid,
+	{ "pid", 'p', OPT_ARG, set_pid,
 "  -p, --pid PID         attach to a running process\n" },
-	{ "duration", 'd', true, false, false, set_duration,
+	{ "duration", 'd', OPT_ARG, set_duration,
 "  -d, --duration SEC    stop after SEC seconds (default: when the target\n"
 "                        exits, or on Ctrl-C)\n" },
-	{ "write", 'w', true, false, false, set_write,
+	{ "write", 'w', OPT_ARG, set_write,
 "  -w, --write FILE.msr  also record the events, and what is needed to\n"
 "                        report on them offline, to FILE.msr (written as\n"
 "                        FILE.msr.partial until tracing ends)\n" },
-	{ "output", 'o', true, true, false, set_json,
+	{ "output", 'o', OPT_ARG | OPT_REPORT, set_json,
 "  -o, --output FILE     also write the JSON report to FILE\n" },
-	{ "html", 0, true, true, false, set_html,
+	{ "html", 0, OPT_ARG | OPT_REPORT, set_html,
 "      --html FILE       also write the HTML dashboard (one file, offline)\n" },
-	{ "pprof", 0, true, true, false, set_pprof,
+	{ "pprof", 0, OPT_ARG | OPT_REPORT, set_pprof,
 "      --pprof FILE      also write a gzipped pprof profile (go tool pprof)\n" },
-	{ "folded", 0, true, true, false, set_folded,
+	{ "folded", 0, OPT_ARG | OPT_REPORT, set_folded,
 "      --folded FILE     also write folded stacks (flame graph tools)\n" },
-	{ "top", 't', true, true, false, set_top,
+	{ "top", 't', OPT_ARG | OPT_REPORT, set_top,
 "  -t, --top N           call sites per list (default 10, 0 = all)\n" },
-	{ "mode", 'm', true, false, false, set_mode,
+	{ "mode", 'm', OPT_ARG, set_mode,
 "  -m, --mode MODE       default: leaks and peak (entry, return and free\n"
 "                        probes); alloc: allocation profile only (entry\n"
 "                        probes, no returns, no frees: cheaper)\n" },
-	{ "max-live", 0, true, false, false, set_max_live,
+	{ "max-live", 0, OPT_ARG, set_max_live,
 "      --max-live N      live blocks the kernel counts exactly (default 524288)\n" },
-	{ "quiet", 'q', false, false, false, set_quiet,
+	{ "quiet", 'q', 0, set_quiet,
 "  -q, --quiet           no status line\n" },
-	{ "verbose", 'v', false, false, false, set_verbose,
+	{ "verbose", 'v', 0, set_verbose,
 "  -v, --verbose         list every probe (object, symbol, offset)\n" },
-	{ "help", 'h', false, true, true, show_help,
+	{ "help", 'h', OPT_REPORT | OPT_TAIL, show_help,
 "  -h, --help            this help\n" },
-	{ "version", 'V', false, false, true, show_version,
+	{ "version", 'V', OPT_TAIL, show_version,
 "  -V, --version         print the version\n" },
 };
 
@@ -328,7 +331,7 @@ static int show_help(struct opts *o, const char *arg)
 	(void)arg;
 	fputs(usage_head, stdout);
 	for (i = 0; i < NR_OPTIONS; i++) {
-		if (!options[i].tail)
+		if (!(options[i].flags & OPT_TAIL))
 			fputs(options[i].help, stdout);
 	}
 	fputs(usage_rules, stdout);
@@ -336,7 +339,7 @@ static int show_help(struct opts *o, const char *arg)
 		fputs(ro->help, stdout);
 	fputc('\n', stdout);
 	for (i = 0; i < NR_OPTIONS; i++) {
-		if (options[i].tail)
+		if (options[i].flags & OPT_TAIL)
 			fputs(options[i].help, stdout);
 	}
 	fputs(usage_report, stdout);
@@ -368,6 +371,7 @@ static int parse_options(int argc, char **argv, struct opts *o, bool report)
 	char shorts[3 + 2 * NR_OPTIONS];
 	const struct rule_option *ro;
 	size_t i, n = 0, k;
+	bool arg;
 	int c, err;
 
 	/*
@@ -376,18 +380,18 @@ static int parse_options(int argc, char **argv, struct opts *o, bool report)
 	 */
 	k = strlen(strcpy(shorts, report ? ":" : "+:"));
 	for (i = 0; i < NR_OPTIONS; i++) {
-		if (report && !options[i].report)
+		if (report && !(options[i].flags & OPT_REPORT))
 			continue;
+		arg = options[i].flags & OPT_ARG;
 		longopts[n++] = (struct option){
 			.name = options[i].name,
-			.has_arg = options[i].has_arg ? required_argument :
-							no_argument,
+			.has_arg = arg ? required_argument : no_argument,
 			.val = option_key(i),
 		};
 		if (!options[i].letter)
 			continue;
 		shorts[k++] = options[i].letter;
-		if (options[i].has_arg)
+		if (arg)
 			shorts[k++] = ':';
 	}
 	shorts[k] = '\0';
@@ -396,12 +400,12 @@ static int parse_options(int argc, char **argv, struct opts *o, bool report)
 		longopts[n++] = (struct option){
 			.name = ro->name,
 			.has_arg = required_argument,
-			.val = RULE_OPT_KEY + i,
+			.val = KEY_RULE_OPT + i,
 		};
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shorts, longopts, NULL)) != -1) {
-		if (c >= RULE_OPT_KEY && rule_option(c - RULE_OPT_KEY)) {
-			err = set_rule_opt(o, c - RULE_OPT_KEY, optarg);
+		if (c >= KEY_RULE_OPT && rule_option(c - KEY_RULE_OPT)) {
+			err = set_rule_opt(o, c - KEY_RULE_OPT, optarg);
 			if (err)
 				return err;
 			continue;
