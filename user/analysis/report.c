@@ -3,7 +3,8 @@
  * Builds the report model from the store: live blocks grouped by call
  * stack (as the reader sees it: resolved frames), the sites that made the
  * peak, and resolved frames; then what the program declared, as the
- * declared-state analysis (analysis.c) sees it.
+ * declared-state analysis (analysis.c) sees it, and what the inference
+ * rules it is given (rule.h) infer from that.
  *
  * Everything the model points to lives in one arena owned by the report:
  * the resolver's strings may die with the symbolizer (or the process), and
