@@ -27,7 +27,7 @@ struct store;
 #define RULE_OPTS_MAX		4
 
 enum rule_opt_type {
-	RULE_OPT_SECS,		/* seconds > 0, fractions allowed; in ns */
+	RULE_OPT_SECS,		/* seconds > 0 (fractions too), in ns */
 	RULE_OPT_COUNT,		/* a count > 0, at most max */
 };
 
@@ -53,7 +53,7 @@ enum rule_place {
  * resolves into frames.
  */
 struct rule_finding {
-	const char *rule;	/* a static string: the rule as reports name it */
+	const char *rule;	/* static: the rule as reports name it */
 	double confidence;	/* 0..1 */
 	bool has_stack;		/* stack_id is the store's, to resolve */
 	__u32 stack_id;
@@ -64,9 +64,9 @@ struct rule_finding {
 /* What a rule infers from. */
 struct rule_input {
 	const struct store *st;
-	const struct analysis *a;	/* tasks, passports, shared blocks */
-	const __u64 *opts;		/* the rule's options, as applied */
-	__u64 end_ns;			/* the end of the trace, to look from */
+	const struct analysis *a;	/* tasks, passports, shared */
+	const __u64 *opts;	/* the rule's options, as applied */
+	__u64 end_ns;		/* the end of the trace, to look from */
 };
 
 struct rule {
@@ -75,7 +75,7 @@ struct rule {
 	enum rule_place place;
 	const struct rule_option *opts;
 	size_t nr_opts;		/* at most RULE_OPTS_MAX */
-	size_t size;		/* of a record; it begins with rule_finding */
+	size_t size;		/* of a record, which begins with the head */
 	/* *items (malloc'd, nr records) in report order. 0 or -errno. */
 	int (*infer)(const struct rule_input *in, void **items, size_t *nr);
 	/* Record i in the text report, under the title; opts as applied. */

@@ -67,8 +67,8 @@ static const char usage_report_tail[] =
 
 /* An option's flags. */
 #define OPT_ARG			(1u << 0)	/* takes a value */
-#define OPT_REPORT		(1u << 1)	/* `report FILE.msr` takes it too */
-#define OPT_TAIL		(1u << 2)	/* in --help after the rules' */
+#define OPT_REPORT		(1u << 1)	/* `report` takes it too */
+#define OPT_TAIL		(1u << 2)	/* --help: after the rules' */
 
 struct cli_option {
 	const char *name;	/* --NAME */

@@ -8,7 +8,7 @@
 #define MEMSCOPE_MODE_H
 
 enum trace_mode {
-	TRACE_MODE_DEFAULT,	/* leaks and peak: entry, return, free probes */
+	TRACE_MODE_DEFAULT,	/* leaks and peak: entry, return, free */
 	TRACE_MODE_ALLOC,	/* allocation profile only: entry probes */
 	TRACE_MODE__COUNT,
 };

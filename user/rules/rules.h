@@ -34,10 +34,10 @@ const struct rule *const *rules__table(size_t *nr);
 
 /* zombie_tasks: a task that may be a zombie. */
 struct rule_zombie {
-	struct rule_finding f;	/* the stack most of its bytes come from */
+	struct rule_finding f;	/* stack: where most of its bytes are from */
 	size_t task;		/* index in report.tasks */
 	__u64 since_ns;		/* completion, or last activity */
-	__u64 quiet_ns;		/* from since_ns to the end of the trace */
+	__u64 quiet_ns;		/* from since_ns to the end */
 	/*
 	 * Its blocks live at the end; for a completed task, those already
 	 * live when it completed.
