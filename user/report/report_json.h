@@ -12,6 +12,11 @@
 
 struct json;
 
+/* Where a datum comes from: every record says it (docs/declared.md). */
+#define SOURCE_CAPTURED		"captured"
+#define SOURCE_DECLARED		"declared"
+#define SOURCE_INFERRED		"inferred"
+
 /* The whole document (docs/report-schema.md) into f. 0 or -errno. */
 int report__json_stream(const struct report *r, FILE *f, bool pretty);
 
