@@ -10,7 +10,8 @@
 #include "table.h"
 
 #define GROW_MIN	16
-#define POOL_PAGE	4096	/* bytes; a longer string gets a page its size */
+/* Bytes per pool page; a longer string gets a page of its own size. */
+#define POOL_PAGE	4096
 #define POOL_PAGES_MIN	4
 
 __u32 tab_hash_bytes(const void *p, size_t len)
@@ -118,19 +119,6 @@ void tab_index_remove(struct tab_index *ix, size_t hole)
 	}
 	ix->slots[hole].pos = 0;
 	ix->used--;
-}
-
-void tab_index_moved(struct tab_index *ix, __u32 hash, size_t from,
-		     size_t to)
-{
-	size_t i;
-
-	tab_index_for_run(ix, hash, i) {
-		if (ix->slots[i].pos == from + 1) {
-			ix->slots[i].pos = to + 1;
-			return;
-		}
-	}
 }
 
 size_t tab_index_bytes(const struct tab_index *ix)
@@ -257,12 +245,15 @@ void tab_keyed_unlink(struct tab_keyed *k, __u64 key)
 
 void tab_keyed_delete(struct tab_keyed *k, void *rec)
 {
-	size_t pos = tab_keyed_pos(k, rec), last = k->t.nr - 1;
+	size_t pos = tab_keyed_pos(k, rec), last = k->t.nr - 1, i;
 
 	tab_index_remove(&k->ix, kd_slot(k, kd_key(k, pos)));
 	if (pos != last) {
 		memcpy(rec, tab_array_at(&k->t, last), k->t.size);
-		tab_index_moved(&k->ix, tab_hash64(kd_key(k, pos)), last, pos);
+		/* The last record may be history, not its key's current. */
+		i = kd_slot(k, kd_key(k, pos));
+		if (k->ix.slots[i].pos == last + 1)
+			k->ix.slots[i].pos = pos + 1;
 	}
 	k->t.nr--;
 }
@@ -324,7 +315,8 @@ int tab_pool_intern(struct tab_pool *p, const char *s, const char **out,
 
 	tab_index_for_run(&p->ix, hash, i) {
 		n = tab_index_pos(&p->ix, i);
-		if (p->ix.slots[i].hash == hash && !strcmp(tab_pool_str(p, n), s))
+		if (p->ix.slots[i].hash == hash &&
+		    !strcmp(tab_pool_str(p, n), s))
 			goto found;
 	}
 	err = tab_array_reserve(&p->strs, 1);

@@ -101,11 +101,19 @@ void tab_index_insert(struct tab_index *ix, __u32 hash, size_t pos);
 /* Empties slot i. */
 void tab_index_remove(struct tab_index *ix, size_t i);
 /*
- * The entry at position from, with this hash, now lives at position to;
- * nothing when it is not indexed.
+ * The entry at position from, with this hash, indexed, now lives at
+ * position to. Inline: the store's every free has one.
  */
-void tab_index_moved(struct tab_index *ix, __u32 hash, size_t from,
-		     size_t to);
+static inline void tab_index_moved(struct tab_index *ix, __u32 hash,
+				   size_t from, size_t to)
+{
+	size_t i;
+
+	for (i = hash & ix->mask; ix->slots[i].pos != from + 1;
+	     i = (i + 1) & ix->mask)
+		;
+	ix->slots[i].pos = to + 1;
+}
 size_t tab_index_bytes(const struct tab_index *ix);
 
 /* Array ------------------------------------------------------------------- */
