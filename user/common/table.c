@@ -235,6 +235,11 @@ void *tab_keyed_add(struct tab_keyed *k, __u64 key)
 	return rec;
 }
 
+void *tab_keyed_push(struct tab_keyed *k)
+{
+	return tab_array_push(&k->t);
+}
+
 void tab_keyed_unlink(struct tab_keyed *k, __u64 key)
 {
 	size_t i = kd_slot(k, key);

@@ -178,6 +178,8 @@ void *tab_keyed_get(const struct tab_keyed *k, __u64 key);
 int tab_keyed_reserve(struct tab_keyed *k);
 /* A new zeroed record holding key, now its current one; reserve first. */
 void *tab_keyed_add(struct tab_keyed *k, __u64 key);
+/* A new zeroed record that no key finds; reserve first. */
+void *tab_keyed_push(struct tab_keyed *k);
 /* The record of key is no longer current; it stays in the array. */
 void tab_keyed_unlink(struct tab_keyed *k, __u64 key);
 /*
