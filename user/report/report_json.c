@@ -15,7 +15,6 @@
 #endif
 
 #define REPORT_SCHEMA		"memscope-bpf/report/1"
-#define SOURCE_CAPTURED		"captured"
 
 static void write_target(struct json *j, const struct report_target *t)
 {

@@ -12,10 +12,6 @@
 #include "report.h"
 #include "report_json.h"
 
-#define SOURCE_CAPTURED		"captured"
-#define SOURCE_DECLARED		"declared"
-#define SOURCE_INFERRED		"inferred"
-
 /* An instant since the start, or null when it did not happen. */
 static void put_when(const struct report *r, struct json *j, const char *key,
 		     bool happened, __u64 ts)
