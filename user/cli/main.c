@@ -170,11 +170,14 @@ struct session {
 	size_t nr_pending, cap_pending;
 };
 
-static void die_line(const char *fmt, ...)
+static void err_line(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
-/* Every user-facing error is this one line on stderr. */
-static void die_line(const char *fmt, ...)
+/*
+ * Every user-facing error is this one line on stderr. It returns: the
+ * caller unwinds and gives the exit status.
+ */
+static void err_line(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -233,7 +236,7 @@ static int secs_opt(const char *arg, const char *name, __u64 *ns)
 {
 	if (!parse_secs(arg, ns))
 		return 0;
-	die_line("invalid --%s '%s': expected seconds > 0", name, arg);
+	err_line("invalid --%s '%s': expected seconds > 0", name, arg);
 	return 2;
 }
 
@@ -256,7 +259,7 @@ static int parse_output_opt(int c, const char *arg, struct opts *o)
 		return 0;
 	case 't':
 		if (parse_uint(arg, 1000000, &v)) {
-			die_line("invalid --top '%s'", arg);
+			err_line("invalid --top '%s'", arg);
 			return 2;
 		}
 		o->top = v;
@@ -266,7 +269,7 @@ static int parse_output_opt(int c, const char *arg, struct opts *o)
 		return secs_opt(arg, "idle-threshold", &o->idle_threshold_ns);
 	case OPT_STORM_CLONES:
 		if (parse_uint(arg, 1u << 30, &v) || !v) {
-			die_line("invalid --storm-clones '%s': expected a count > 0",
+			err_line("invalid --storm-clones '%s': expected a count > 0",
 				 arg);
 			return 2;
 		}
@@ -283,10 +286,10 @@ static int parse_output_opt(int c, const char *arg, struct opts *o)
 static int bad_option(int c, char **argv)
 {
 	if (c == ':')
-		die_line("option '%s' needs a value (see --help)",
+		err_line("option '%s' needs a value (see --help)",
 			 argv[optind - 1]);
 	else
-		die_line("unknown option '%s' (see --help)", argv[optind - 1]);
+		err_line("unknown option '%s' (see --help)", argv[optind - 1]);
 	return 2;
 }
 
@@ -324,7 +327,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'p':
 			if (parse_uint(optarg, INT_MAX, &v) || !v) {
-				die_line("invalid pid '%s': expected a positive number",
+				err_line("invalid pid '%s': expected a positive number",
 					 optarg);
 				return 2;
 			}
@@ -335,7 +338,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->duration = strtod(optarg, &end);
 			if (errno || end == optarg || *end ||
 			    !(o->duration > 0)) {
-				die_line("invalid duration '%s': expected seconds > 0",
+				err_line("invalid duration '%s': expected seconds > 0",
 					 optarg);
 				return 2;
 			}
@@ -347,14 +350,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (!strcmp(optarg, "alloc")) {
 				o->alloc_only = true;
 			} else if (strcmp(optarg, "default")) {
-				die_line("unknown mode '%s': use default or alloc",
+				err_line("unknown mode '%s': use default or alloc",
 					 optarg);
 				return 2;
 			}
 			break;
 		case OPT_MAX_LIVE:
 			if (parse_uint(optarg, 1u << 24, &v) || !v) {
-				die_line("invalid --max-live '%s'", optarg);
+				err_line("invalid --max-live '%s'", optarg);
 				return 2;
 			}
 			o->max_live = v;
@@ -378,7 +381,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (optind < argc)
 		o->cmd = &argv[optind];
 	if (!o->pid == !o->cmd) {
-		die_line(o->pid ? "give either -p PID or -- CMD, not both" :
+		err_line(o->pid ? "give either -p PID or -- CMD, not both" :
 				  "nothing to trace: give -p PID or -- CMD (see --help)");
 		return 2;
 	}
@@ -411,7 +414,7 @@ static int parse_report_args(int argc, char **argv, struct opts *o)
 		return -1;
 	}
 	if (optind + 1 != argc) {
-		die_line(optind == argc ?
+		err_line(optind == argc ?
 			 "report: give the recording to report on (see --help)" :
 			 "report: give one recording, not several (see --help)");
 		return 2;
@@ -448,7 +451,7 @@ static int check_environment(void)
 	bool has_bpf, has_perfmon, has_admin;
 
 	if (syscall(SYS_capget, &hdr, data)) {
-		die_line("cannot read capabilities: %s", strerror(errno));
+		err_line("cannot read capabilities: %s", strerror(errno));
 		return -errno;
 	}
 #define HAS_CAP(c) (!!(data[(c) / 32].effective & (1u << ((c) % 32))))
@@ -457,13 +460,13 @@ static int check_environment(void)
 	has_admin = HAS_CAP(CAP_SYS_ADMIN);
 #undef HAS_CAP
 	if (!has_admin && !(has_bpf && has_perfmon)) {
-		die_line("permission denied: run as root (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)");
+		err_line("permission denied: run as root (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)");
 		return -EPERM;
 	}
 	if (!btf)
 		btf = "/sys/kernel/btf/vmlinux";
 	if (access(btf, R_OK)) {
-		die_line("no kernel BTF at %s: this kernel was built without CONFIG_DEBUG_INFO_BTF, which memscope-bpf needs",
+		err_line("no kernel BTF at %s: this kernel was built without CONFIG_DEBUG_INFO_BTF, which memscope-bpf needs",
 			 btf);
 		return -ENOTSUP;
 	}
@@ -720,7 +723,7 @@ static int write_reports(const struct store *st,
 			  end ? end->probes : NULL, end ? end->nr_probes : 0,
 			  &ro);
 	if (!r) {
-		die_line("cannot build the report: %s", strerror(errno));
+		err_line("cannot build the report: %s", strerror(errno));
 		return -ENOMEM;
 	}
 	r->consumer_drops = end ? end->consumer_drops : refused;
@@ -731,7 +734,7 @@ static int write_reports(const struct store *st,
 			continue;
 		e = exporters[i](r, o->exports[i]);
 		if (e)
-			die_line("cannot write %s: %s", o->exports[i],
+			err_line("cannot write %s: %s", o->exports[i],
 				 strerror(-e));
 		if (!err)
 			err = e;
@@ -759,7 +762,7 @@ static int finish_trace(struct session *s)
 				       &end);
 		s->rec = NULL;
 		if (err)
-			die_line("cannot write recording %s: %s", s->o.record,
+			err_line("cannot write recording %s: %s", s->o.record,
 				 strerror(-err));
 	}
 	rerr = write_reports(s->store, &s->info, &end, 0, resolve_frame,
@@ -779,7 +782,7 @@ static int check_outputs(const struct opts *o)
 		of = outfile__new(o->exports[i]);
 		if (!of) {
 			err = -errno;
-			die_line("cannot write %s: %s", o->exports[i],
+			err_line("cannot write %s: %s", o->exports[i],
 				 strerror(-err));
 			return err;
 		}
@@ -813,7 +816,7 @@ static int start_target(struct session *s)
 	if (s->o.cmd) {
 		s->launch = launch__new(s->o.cmd);
 		if (!s->launch) {
-			die_line("cannot run %s: %s", s->o.cmd[0],
+			err_line("cannot run %s: %s", s->o.cmd[0],
 				 strerror(errno));
 			return -errno;
 		}
@@ -825,7 +828,7 @@ static int start_target(struct session *s)
 	s->tracer = tracer__new(&to);
 	if (!s->tracer) {
 		err = -errno;
-		die_line("cannot load the BPF programs: %s%s", strerror(-err),
+		err_line("cannot load the BPF programs: %s%s", strerror(-err),
 			 err == -EPERM ? " (are you root?)" : "");
 		return err;
 	}
@@ -836,16 +839,16 @@ static int start_target(struct session *s)
 		err = tracer__attach_process(s->tracer);
 	if (err) {
 		if (s->launch)
-			die_line("cannot trace %s: %s", s->o.cmd[0],
+			err_line("cannot trace %s: %s", s->o.cmd[0],
 				 tracer__error(s->tracer));
 		else
-			die_line("cannot attach to pid %d: %s", s->info.pid,
+			err_line("cannot attach to pid %d: %s", s->info.pid,
 				 tracer__error(s->tracer));
 		return err;
 	}
 	s->sym = symbolizer__new(s->info.pid);
 	if (!s->sym) {
-		die_line("cannot set up symbolization: %s", strerror(errno));
+		err_line("cannot set up symbolization: %s", strerror(errno));
 		return -errno;
 	}
 	if (s->o.verbose)
@@ -856,7 +859,7 @@ static int start_target(struct session *s)
 	if (s->rec) {
 		err = recorder__start(s->rec, &s->info);
 		if (err) {
-			die_line("cannot write recording %s: %s", s->o.record,
+			err_line("cannot write recording %s: %s", s->o.record,
 				 strerror(-err));
 			return err;
 		}
@@ -864,7 +867,7 @@ static int start_target(struct session *s)
 	if (s->launch) {
 		err = launch__start(s->launch);
 		if (err) {
-			die_line("cannot run %s: %s", s->o.cmd[0],
+			err_line("cannot run %s: %s", s->o.cmd[0],
 				 strerror(-err));
 			return err;
 		}
@@ -874,7 +877,7 @@ static int start_target(struct session *s)
 
 		err = symbolizer__cover(s->sym, &none, 1);
 		if (err == -ESRCH) {
-			die_line("cannot attach to pid %d: no such process",
+			err_line("cannot attach to pid %d: no such process",
 				 s->info.pid);
 			return err;
 		}
@@ -921,12 +924,12 @@ static int trace_main(int argc, char **argv)
 		return 1;
 	sfd = setup_signals(&old);
 	if (sfd < 0) {
-		die_line("cannot set up signals: %s", strerror(errno));
+		err_line("cannot set up signals: %s", strerror(errno));
 		return 1;
 	}
 	err = session_init(&s);
 	if (err) {
-		die_line("out of memory");
+		err_line("out of memory");
 		goto out;
 	}
 	if (s.o.record) {
@@ -934,10 +937,10 @@ static int trace_main(int argc, char **argv)
 		if (!s.rec) {
 			err = -errno;
 			if (err == -EEXIST)
-				die_line("cannot write recording %s: %s" RECORDING_PARTIAL " exists (a recording in progress, or one a killed run left: report on it or remove it)",
+				err_line("cannot write recording %s: %s" RECORDING_PARTIAL " exists (a recording in progress, or one a killed run left: report on it or remove it)",
 					 s.o.record, s.o.record);
 			else
-				die_line("cannot write recording %s: %s",
+				err_line("cannot write recording %s: %s",
 					 s.o.record, strerror(-err));
 			goto out;
 		}
@@ -945,7 +948,7 @@ static int trace_main(int argc, char **argv)
 	if (s.o.pid) {
 		pidfd = pidfd_open(s.o.pid);
 		if (pidfd < 0) {
-			die_line("cannot attach to pid %d: %s", s.o.pid,
+			err_line("cannot attach to pid %d: %s", s.o.pid,
 				 errno == ESRCH ? "no such process" :
 						  strerror(errno));
 			err = -ESRCH;
@@ -1009,7 +1012,7 @@ static int report_main(int argc, char **argv)
 	f = fopen(o.recording, "rb");
 	rec = f ? recording__new(f) : NULL;
 	if (!rec) {
-		die_line("cannot read recording %s: %s", o.recording,
+		err_line("cannot read recording %s: %s", o.recording,
 			 strerror(errno));
 		if (f)
 			fclose(f);
@@ -1017,7 +1020,7 @@ static int report_main(int argc, char **argv)
 	}
 	err = recording__read_header(rec);
 	if (err) {
-		die_line("cannot read recording %s: %s", o.recording,
+		err_line("cannot read recording %s: %s", o.recording,
 			 recording__error(rec));
 		goto out;
 	}
@@ -1034,19 +1037,19 @@ static int report_main(int argc, char **argv)
 	rp.store = store__new();
 	if (!rp.store) {
 		err = -ENOMEM;
-		die_line("out of memory");
+		err_line("out of memory");
 		goto out;
 	}
 	err = recording__replay(rec, replay_event, &rp);
 	if (err == -EBADMSG) {
 		dmg = recording__damage(rec);
-		die_line("recording %s is damaged at byte %llu: %s; reporting the %llu record%s before it",
+		err_line("recording %s is damaged at byte %llu: %s; reporting the %llu record%s before it",
 			 o.recording, (unsigned long long)dmg->offset,
 			 dmg->what, (unsigned long long)dmg->records,
 			 dmg->records == 1 ? "" : "s");
 		damaged = true;
 	} else if (err) {
-		die_line("cannot read recording %s: %s", o.recording,
+		err_line("cannot read recording %s: %s", o.recording,
 			 strerror(-err));
 		goto out;
 	}
