@@ -4,7 +4,8 @@
  *
  * The dependency runs one way: the store (store.c) owns this state and
  * feeds it through declared.h; nothing here includes store.h or calls the
- * store. What it needs of a captured block comes in a declared_block.
+ * store. What it needs of a captured block comes as arguments, or as a
+ * declared_block for the block a record names.
  *
  * Every table is a dense array; those looked up by a key (task id, block
  * or handle address, passport ptr) are keyed tables (table.h), so a
