@@ -14,17 +14,6 @@
 #define POOL_PAGE	4096
 #define POOL_PAGES_MIN	4
 
-__u32 tab_hash_bytes(const void *p, size_t len)
-{
-	const unsigned char *b = p;
-	__u64 h = 0xcbf29ce484222325ull;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ b[i]) * 0x100000001b3ull;
-	return tab_hash64(h);
-}
-
 int tab_grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
 	size_t n = *cap ? *cap : GROW_MIN;
@@ -270,6 +259,16 @@ size_t tab_keyed_bytes(const struct tab_keyed *k)
 
 /* String pool ------------------------------------------------------------- */
 
+/* FNV-1a over the bytes, mixed into the bits that pick the slot. */
+static __u32 str_hash(const char *s)
+{
+	__u64 h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return tab_hash64(h);
+}
+
 int tab_pool_init(struct tab_pool *p, size_t max)
 {
 	*p = (struct tab_pool){ 0 };
@@ -314,7 +313,7 @@ int tab_pool_intern(struct tab_pool *p, const char *s, const char **out,
 		    size_t *nr)
 {
 	size_t len = strlen(s) + 1, i, n;
-	__u32 hash = tab_hash_bytes(s, len - 1);
+	__u32 hash = str_hash(s);
 	char *copy;
 	int err;
 

@@ -45,9 +45,6 @@ static inline __u32 tab_hash64(__u64 key)
 	return (__u32)tab_mix64(key);
 }
 
-/* FNV-1a over len bytes, mixed: for keys that are strings or bytes. */
-__u32 tab_hash_bytes(const void *p, size_t len);
-
 /*
  * Room for need elements of elem bytes in *arr, whose capacity is *cap:
  * doubles from 16 until it fits. 0, or -ENOMEM with *arr untouched.
