@@ -120,6 +120,21 @@ Test(table, index_survives_churn)
 	tab_index_fini(&ix);
 }
 
+/* 2^32 - 2 entries cannot be made here: an index told it holds them. */
+Test(table, index_full_of_positions_refuses)
+{
+	struct tab_index ix;
+
+	cr_assert_eq(tab_index_init(&ix, 16), 0);
+	ix.used = TAB_MAX_ENTRIES - 1;
+	ix.mask = SIZE_MAX >> 1;	/* room by the load factor */
+	expect_eq(tab_index_reserve(&ix), 0, "the last position");
+	ix.used = TAB_MAX_ENTRIES;
+	expect_eq(tab_index_reserve(&ix), -ENOSPC, "past the last position");
+	ix.mask = 15;
+	tab_index_fini(&ix);
+}
+
 Test(table, array_limit)
 {
 	struct tab_array t;

@@ -60,9 +60,12 @@ int tab_index_reserve(struct tab_index *ix)
 	size_t cap = ix->mask + 1, mask = 2 * cap - 1, i, j;
 	struct tab_slot *slots;
 
+	/* Before the room check: a position past 32 bits would read as empty. */
+	if (ix->used >= TAB_MAX_ENTRIES)
+		return -ENOSPC;
 	if ((ix->used + 1) * 4 <= cap * 3)
 		return 0;
-	if (ix->used >= TAB_MAX_ENTRIES || cap > SIZE_MAX / 2 / sizeof(*slots))
+	if (cap > SIZE_MAX / 2 / sizeof(*slots))
 		return -ENOSPC;
 	slots = calloc(2 * cap, sizeof(*slots));
 	if (!slots)
