@@ -13,9 +13,10 @@
  * ms_event_size(nr_frames). Generation fills the ring outside the timed
  * section; each drain empties it.
  *
- *   gcc -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Ibpf -Iuser \
- *       bench/store-replay.c user/store.c user/declared.c user/ring.c \
- *       -o store-replay
+ *   gcc -O2 -g -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -Ibpf \
+ *       -Iuser/common -Iuser/capture -Iuser/store bench/store-replay.c \
+ *       user/store/store.c user/store/declared.c user/capture/ring.c \
+ *       user/common/table.c -o store-replay
  *   ./store-replay [records]
  */
 #include <errno.h>

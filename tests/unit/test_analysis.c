@@ -14,6 +14,7 @@
 #include "report_json.h"
 #include "rules.h"
 #include "store.h"
+#include "builders.h"
 #include "expect.h"
 
 #define MS	1000000ull
@@ -28,6 +29,8 @@ static size_t nr_storms;
 
 static void setup(void)
 {
+	ev_src.pid = 100;
+	ev_src.tid = 101;
 	st = store__new();
 	cr_assert_not_null(st, "store__new: %s", strerror(errno));
 }
@@ -52,40 +55,9 @@ TestSuite(analysis, .init = setup, .fini = teardown, .timeout = 30);
 			  "%s: got %.6f, want %.6f", what_, got_, want_); \
 	} while (0)
 
-static __u64 cur_task;
-
-static struct ms_event rec(__u16 type, __u64 ts)
-{
-	struct ms_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.type = type;
-	e.pid = 100;
-	e.tid = 101;
-	e.ts_ns = ts;
-	e.task = cur_task;
-	return e;
-}
-
-static void apply(const struct ms_event *e)
-{
-	int err = store__apply(st, e);
-
-	cr_assert_eq(err, 0, "store__apply(type %u at %llu) = %d, want 0",
-		     e->type, (unsigned long long)e->ts_ns, err);
-}
-
 static void alloc_at(__u64 ptr, __u64 size, __u64 frame, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_ALLOC, ts);
-
-	e.fn = MS_FN_MALLOC;
-	e.ptr = ptr;
-	e.size = size;
-	e.seq = ptr;
-	e.nr_frames = 1;
-	e.frames[0] = frame;
-	apply(&e);
+	ev_alloc(st, ptr, size, ptr, &frame, 1, ts);
 }
 
 static void alloc(__u64 ptr, __u64 size, __u64 ts)
@@ -95,62 +67,27 @@ static void alloc(__u64 ptr, __u64 size, __u64 ts)
 
 static void dealloc(__u64 ptr, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_FREE, ts);
-
-	e.fn = MS_FN_FREE;
-	e.ptr = ptr;
-	apply(&e);
-}
-
-static void task_ev(__u16 type, __u64 id, __u64 ts)
-{
-	struct ms_event e = rec(type, ts);
-
-	e.task = id;
-	apply(&e);
-	if (type == MS_EV_TASK_ENTER)
-		cur_task = id;
-	else if (type == MS_EV_TASK_LEAVE)
-		cur_task = 0;
+	ev_free(st, ptr, ts);
 }
 
 static void create(__u64 id, __u64 parent, const char *name, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_TASK_CREATE, ts);
-
-	e.task = id;
-	e.aux = parent;
-	snprintf(e.name, sizeof(e.name), "%s", name);
-	apply(&e);
+	ev_task_create(st, id, parent, name, ts);
 }
 
-#define ENTER(id, ts)		task_ev(MS_EV_TASK_ENTER, id, ts)
-#define LEAVE(id, ts)		task_ev(MS_EV_TASK_LEAVE, id, ts)
-#define COMPLETE(id, ts)	task_ev(MS_EV_TASK_COMPLETE, id, ts)
+#define ENTER(id, ts)		ev_task(st, MS_EV_TASK_ENTER, id, ts)
+#define LEAVE(id, ts)		ev_task(st, MS_EV_TASK_LEAVE, id, ts)
+#define COMPLETE(id, ts)	ev_task(st, MS_EV_TASK_COMPLETE, id, ts)
 
 static void pp(__u16 type, __u64 ptr, const char *side, __u64 where,
 	       __u64 ts)
 {
-	struct ms_event e = rec(type, ts);
-
-	e.ptr = ptr;
-	if (side)
-		snprintf(e.name, sizeof(e.name), "%s", side);
-	e.nr_frames = 1;
-	e.frames[0] = where;
-	apply(&e);
+	ev_passport(st, type, ptr, 0, side, &where, 1, ts);
 }
 
 static void share_at(__u64 handle, __u64 heap, __u64 frame, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_SHARE, ts);
-
-	e.old_ptr = handle;
-	e.ptr = heap;
-	strcpy(e.name, "config");
-	e.nr_frames = 1;
-	e.frames[0] = frame;
-	apply(&e);
+	ev_share(st, handle, heap, "config", "", &frame, 1, ts);
 }
 
 /* A share made at frame 0x6000 + the heap block's address. */
@@ -543,13 +480,7 @@ static void fake_resolve(void *ctx, __u64 addr, struct frame *out)
 
 static void track(__u64 ptr, const char *name, const char *type, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_TRACK, ts);
-
-	e.ptr = ptr;
-	e.aux = MS_KIND_HEAP_OWNER;
-	snprintf(e.name, sizeof(e.name), "%s", name);
-	snprintf(e.type_name, sizeof(e.type_name), "%s", type);
-	apply(&e);
+	ev_track(st, ptr, 0, MS_KIND_HEAP_OWNER, name, type, ts);
 }
 
 /*

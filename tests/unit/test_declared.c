@@ -14,6 +14,7 @@
 #include <string.h>
 #include "declared.h"
 #include "store.h"
+#include "builders.h"
 #include "expect.h"
 
 static struct store *st;
@@ -21,6 +22,8 @@ static const struct declared *dc;
 
 static void setup(void)
 {
+	ev_src.pid = 100;
+	ev_src.tid = 100;
 	st = store__new();
 	cr_assert_not_null(st, "store__new: %s", strerror(errno));
 	dc = store__declared(st);
@@ -47,140 +50,73 @@ TestSuite(declared, .init = setup, .fini = teardown, .timeout = 30);
 #define expect_stat(field, want)					\
 	expect_eq(declared__stats(dc)->field, want, "stats." #field)
 
-/* Thread and task the next records come from, as the kernel tags them. */
-static __u32 cur_tid = 100;
-static __u64 cur_task;
-
-static struct ms_event rec(__u16 type, __u64 ts)
-{
-	struct ms_event e;
-
-	memset(&e, 0, sizeof(e));
-	e.type = type;
-	e.pid = 100;
-	e.tid = cur_tid;
-	e.ts_ns = ts;
-	e.task = cur_task;
-	return e;
-}
-
 static void apply(const struct ms_event *e)
 {
-	int err = store__apply(st, e);
-
-	cr_assert_eq(err, 0, "store__apply(type %u, ptr %#llx) = %d, want 0",
-		     e->type, (unsigned long long)e->ptr, err);
+	ev_apply(st, e);
 }
 
 /* Allocation stack k: one frame, distinct per k. */
 static void alloc(__u64 ptr, __u64 size, __u64 seq, int k, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_ALLOC, ts);
+	__u64 frame = 0x400000 + (__u64)k * 0x10;
 
-	e.fn = MS_FN_MALLOC;
-	e.ptr = ptr;
-	e.size = size;
-	e.seq = seq;
-	e.nr_frames = 1;
-	e.frames[0] = 0x400000 + (__u64)k * 0x10;
-	apply(&e);
+	ev_alloc(st, ptr, size, seq, &frame, 1, ts);
 }
 
 static void dealloc(__u64 ptr, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_FREE, ts);
-
-	e.fn = MS_FN_FREE;
-	e.ptr = ptr;
-	apply(&e);
-}
-
-static void task_ev(__u16 type, __u64 id, __u64 ts)
-{
-	struct ms_event e = rec(type, ts);
-
-	e.task = id;
-	apply(&e);
+	ev_free(st, ptr, ts);
 }
 
 static void task_create(__u64 id, __u64 parent, const char *name, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_TASK_CREATE, ts);
-
-	e.task = id;
-	e.aux = parent;
-	snprintf(e.name, sizeof(e.name), "%s", name);
-	apply(&e);
+	ev_task_create(st, id, parent, name, ts);
 }
 
-/* enter/leave also move the thread's task, as the BPF side does. */
 static void enter(__u64 id, __u64 ts)
 {
-	task_ev(MS_EV_TASK_ENTER, id, ts);
-	cur_task = id;
+	ev_task(st, MS_EV_TASK_ENTER, id, ts);
 }
 
 static void leave(__u64 id, __u64 ts)
 {
-	task_ev(MS_EV_TASK_LEAVE, id, ts);
-	cur_task = 0;
+	ev_task(st, MS_EV_TASK_LEAVE, id, ts);
+}
+
+static void complete(__u64 id, __u64 ts)
+{
+	ev_task(st, MS_EV_TASK_COMPLETE, id, ts);
 }
 
 static void track(__u64 ptr, const char *name, const char *type, __u64 kind,
 		  __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_TRACK, ts);
-
-	e.ptr = ptr;
-	e.size = 64;
-	e.aux = kind;
-	snprintf(e.name, sizeof(e.name), "%s", name);
-	snprintf(e.type_name, sizeof(e.type_name), "%s", type);
-	apply(&e);
+	ev_track(st, ptr, 64, kind, name, type, ts);
 }
 
 static void untrack(__u64 ptr, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_UNTRACK, ts);
-
-	e.ptr = ptr;
-	apply(&e);
+	ev_untrack(st, ptr, ts);
 }
 
 static void share(__u64 handle, __u64 heap, const char *name, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_SHARE, ts);
-
-	e.old_ptr = handle;
-	e.ptr = heap;
-	snprintf(e.name, sizeof(e.name), "%s", name);
-	snprintf(e.type_name, sizeof(e.type_name), "Arc<Config>");
-	apply(&e);
+	ev_share(st, handle, heap, name, "Arc<Config>", NULL, 0, ts);
 }
 
 static void unshare(__u64 handle, __u64 ts)
 {
-	struct ms_event e = rec(MS_EV_UNSHARE, ts);
-
-	e.old_ptr = handle;
-	apply(&e);
+	ev_unshare(st, handle, ts);
 }
 
 /* Passport operation at stack frame `where` (frames[0]). */
 static void pp(__u16 type, __u64 ptr, const char *side, __u64 where,
 	       __u64 ts)
 {
-	struct ms_event e = rec(type, ts);
+	const __u64 frames[] = { where, 0x7000 };
 
-	e.ptr = ptr;
-	if (type == MS_EV_PASSPORT_CREATE)
-		e.size = 256;
-	if (side)
-		snprintf(e.name, sizeof(e.name), "%s", side);
-	e.nr_frames = 2;
-	e.frames[0] = where;
-	e.frames[1] = 0x7000;
-	apply(&e);
+	ev_passport(st, type, ptr, type == MS_EV_PASSPORT_CREATE ? 256 : 0,
+		    side, frames, 2, ts);
 }
 
 #define PP_CREATE(p, w, t)	pp(MS_EV_PASSPORT_CREATE, p, "frame", w, t)
@@ -254,7 +190,7 @@ Test(declared, task_bytes_follow_the_task_across_threads)
 	task_create(1, 0, "request", 10);
 	task_create(2, 1, "child", 11);
 
-	cur_tid = 100;
+	ev_src.tid = 100;
 	enter(1, 20);
 	alloc(0x1000, 100, 1, 0, 21);
 	leave(1, 22);
@@ -262,7 +198,7 @@ Test(declared, task_bytes_follow_the_task_across_threads)
 	alloc(0x2000, 50, 2, 1, 24);
 	leave(2, 25);
 	/* task 1 resumes on another thread */
-	cur_tid = 200;
+	ev_src.tid = 200;
 	enter(1, 30);
 	alloc(0x3000, 300, 3, 0, 31);
 	dealloc(0x1000, 32);
@@ -292,7 +228,7 @@ Test(declared, frees_charged_to_the_owning_task)
 	enter(2, 20);
 	dealloc(0x1000, 21);
 	leave(2, 22);
-	cur_tid = 300;
+	ev_src.tid = 300;
 	dealloc(0x2000, 30);	/* no task at all on this thread */
 
 	expect_task(1, 2, 300, 0, 0, 300);
@@ -302,19 +238,7 @@ Test(declared, frees_charged_to_the_owning_task)
 	alloc(0x3000, 10, 3, 0, 41);
 	leave(2, 42);
 	enter(1, 43);
-	{
-		struct ms_event e = rec(MS_EV_REALLOC, 44);
-
-		e.fn = MS_FN_REALLOC;
-		e.old_ptr = 0x3000;
-		e.old_seq = 3;
-		e.ptr = 0x3100;
-		e.seq = 4;
-		e.size = 30;
-		e.nr_frames = 1;
-		e.frames[0] = 0x400000;
-		apply(&e);
-	}
+	ev_realloc(st, 0x3000, 3, 0x3100, 30, 4, &(__u64){ 0x400000 }, 1, 44);
 	leave(1, 45);
 	expect_task(2, 1, 10, 0, 0, 10);
 	expect_task(1, 3, 330, 1, 30, 300);
@@ -323,9 +247,9 @@ Test(declared, frees_charged_to_the_owning_task)
 /* Ids seen only through enter or attribution still count, unnamed. */
 Test(declared, placeholder_tasks_are_counted)
 {
-	cur_task = 77;		/* the kernel tagged it; no create seen */
+	ev_src.task = 77;	/* the kernel tagged it; no create seen */
 	alloc(0x1000, 64, 1, 0, 5);
-	cur_task = 0;
+	ev_src.task = 0;
 	enter(78, 6);
 	alloc(0x2000, 32, 2, 0, 7);
 
@@ -352,7 +276,7 @@ Test(declared, completion_keeps_what_was_live_then)
 	alloc(0x2000, 20, 2, 0, 4);
 	dealloc(0x2000, 5);
 	leave(5, 6);
-	task_ev(MS_EV_TASK_COMPLETE, 5, 7);
+	complete(5, 7);
 	dealloc(0x1000, 9);
 
 	expect_eq(task_of(5)->done_count, 1, "done_count");
@@ -363,7 +287,7 @@ Test(declared, completion_keeps_what_was_live_then)
 		  "state");
 
 	/* a repeated complete changes nothing; a repeated create neither */
-	task_ev(MS_EV_TASK_COMPLETE, 5, 20);
+	complete(5, 20);
 	expect_eq(task_of(5)->completed_ns, 7, "completed_ns after repeat");
 	expect_stat(tasks_repeated, 1);
 	task_create(6, 0, "other", 21);
@@ -379,7 +303,7 @@ Test(declared, completed_id_reused_is_a_new_task)
 	enter(9, 2);
 	alloc(0x1000, 100, 1, 0, 3);
 	leave(9, 4);
-	task_ev(MS_EV_TASK_COMPLETE, 9, 5);
+	complete(9, 5);
 
 	task_create(9, 0, "second", 6);
 	enter(9, 7);
@@ -744,7 +668,7 @@ Test(declared, malformed_records_are_counted_not_used)
 	struct ms_event e;
 
 	alloc(0x1000, 8, 1, 0, 1);
-	e = rec(MS_EV_TRACK, 2);
+	e = ev_rec(MS_EV_TRACK, 2);
 	e.ptr = 0x1000;
 	e.aux = MS_KIND__COUNT;		/* kind out of range */
 	strcpy(e.name, "x");
@@ -754,18 +678,18 @@ Test(declared, malformed_records_are_counted_not_used)
 	apply(&e);
 	memset(e.name, 'a', sizeof(e.name));	/* no NUL */
 	apply(&e);
-	e = rec(MS_EV_TASK_ENTER, 3);	/* task 0 */
+	e = ev_rec(MS_EV_TASK_ENTER, 3);	/* task 0 */
 	apply(&e);
-	e = rec(MS_EV_TASK_CREATE, 3);
+	e = ev_rec(MS_EV_TASK_CREATE, 3);
 	e.task = 4;
 	e.aux = 4;			/* its own parent */
 	apply(&e);
-	e = rec(MS_EV_PASSPORT_CREATE, 3);	/* ptr 0 */
+	e = ev_rec(MS_EV_PASSPORT_CREATE, 3);	/* ptr 0 */
 	apply(&e);
-	e = rec(MS_EV_PASSPORT_FREE, 3);
+	e = ev_rec(MS_EV_PASSPORT_FREE, 3);
 	e.ptr = 0x1000;			/* by nobody */
 	apply(&e);
-	e = rec(MS_EV_SHARE, 3);
+	e = ev_rec(MS_EV_SHARE, 3);
 	e.ptr = 0x1000;			/* handle 0 */
 	apply(&e);
 
@@ -782,7 +706,7 @@ Test(declared, malformed_records_are_counted_not_used)
 /* Declared records come from probes, not allocator functions. */
 Test(declared, declared_record_with_allocator_fn_is_refused)
 {
-	struct ms_event e = rec(MS_EV_TRACK, 1);
+	struct ms_event e = ev_rec(MS_EV_TRACK, 1);
 	int err;
 
 	e.fn = MS_FN_MALLOC;

@@ -25,6 +25,7 @@
 #include <criterion/criterion.h>
 #include "report.h"
 #include "store.h"
+#include "builders.h"
 
 #define START_NS	1000000000ull
 #define APP		"/bin/app"
@@ -85,26 +86,30 @@ static void fake_resolve(void *ctx, __u64 addr, struct frame *out)
 	}
 }
 
-static void apply(struct store *s, __u16 type, __u64 ptr, __u64 size,
-		  const __u64 *frames, __u16 nr, __u16 flags)
+/* Records 1 us apart, from START_NS. */
+static __u64 next_ts(void)
 {
 	static __u64 ts = START_NS;
-	struct ms_event e = {
-		.type = type, .fn = MS_FN_MALLOC, .pid = 4242, .tid = 4242,
-		.ts_ns = ts += 1000, .ptr = ptr, .size = size,
-		.nr_frames = nr, .flags = flags,
-	};
-	int err;
 
-	if (nr)
-		memcpy(e.frames, frames, nr * sizeof(*frames));
-	err = store__apply(s, &e);
-	cr_assert_eq(err, 0, "store__apply: %d", err);
+	return ts += 1000;
 }
 
-#define ALLOC(s, p, n, st) \
-	apply(s, MS_EV_ALLOC, p, n, st, sizeof(st) / sizeof(*st), 0)
-#define FREE(s, p)	apply(s, MS_EV_FREE, p, 0, NULL, 0, 0)
+#define NR(a)		(sizeof(a) / sizeof(*(a)))
+#define ALLOC(s, p, n, st)	ev_alloc(s, p, n, 0, st, NR(st), next_ts())
+#define FREE(s, p)		ev_free(s, p, next_ts())
+
+/* An allocation whose stack came with flags. */
+static void alloc_flagged(struct store *s, __u64 ptr, __u64 size,
+			  const __u64 *frames, __u32 nr, __u16 flags)
+{
+	struct ms_event e = ev_rec(MS_EV_ALLOC, next_ts());
+
+	e.ptr = ptr;
+	e.size = size;
+	e.flags = flags;
+	ev_stack(&e, frames, nr);
+	ev_apply(s, &e);
+}
 
 static struct store *make_store(void)
 {
@@ -120,8 +125,8 @@ static struct store *make_store(void)
 	ALLOC(s, 0xc1, 40, stack_c);
 	ALLOC(s, 0xf1, 16, stack_f);
 	FREE(s, 0xf1);
-	apply(s, MS_EV_ALLOC, 0xd1, 70, NULL, 0, MS_EVF_STACK_ERR);
-	apply(s, MS_EV_ALLOC, 0xe1, 8, stack_e, 1, MS_EVF_STACK_TRUNC);
+	alloc_flagged(s, 0xd1, 70, NULL, 0, MS_EVF_STACK_ERR);
+	alloc_flagged(s, 0xe1, 8, stack_e, 1, MS_EVF_STACK_TRUNC);
 	return s;
 }
 

@@ -24,6 +24,7 @@
 #include <criterion/criterion.h>
 #include "report.h"
 #include "store.h"
+#include "builders.h"
 
 #define START_NS	1000000000ull
 #define MS		1000000ull
@@ -104,32 +105,15 @@ static void fake_resolve(void *ctx, __u64 addr, struct frame *out)
 	}
 }
 
-static void apply(struct store *s, __u16 type, __u64 ms, __u64 ptr,
-		  __u64 size, __u64 old_ptr, const __u64 *frames, __u16 nr,
-		  __u16 flags)
-{
-	struct ms_event e = {
-		.type = type, .fn = MS_FN_MALLOC, .pid = 4242, .tid = 4242,
-		.ts_ns = AT(ms), .ptr = ptr, .size = size, .old_ptr = old_ptr,
-		.nr_frames = nr, .flags = flags,
-	};
-	int err;
-
-	if (nr)
-		memcpy(e.frames, frames, nr * sizeof(*frames));
-	err = store__apply(s, &e);
-	cr_assert_eq(err, 0, "store__apply at %llu ms: %d",
-		     (unsigned long long)ms, err);
-}
-
-#define ALLOC(s, ms, p, n, st) \
-	apply(s, MS_EV_ALLOC, ms, p, n, 0, st, sizeof(st) / sizeof(*st), 0)
-#define FREE(s, ms, p)	apply(s, MS_EV_FREE, ms, p, 0, 0, NULL, 0, 0)
+#define NR(a)	(sizeof(a) / sizeof(*(a)))
+#define ALLOC(s, ms, p, n, st)	ev_alloc(s, p, n, 0, st, NR(st), AT(ms))
+#define FREE(s, ms, p)		ev_free(s, p, AT(ms))
 
 static struct store *make_store(void)
 {
 	struct store *s = store__new();
 	__u64 deep[MS_MAX_STACK];
+	struct ms_event e;
 	int i;
 
 	cr_assert_not_null(s, "store__new: %s", strerror(errno));
@@ -146,11 +130,19 @@ static struct store *make_store(void)
 	ALLOC(s, 1300, 0xa7, 50, stack_c);
 	ALLOC(s, 1400, 0xa8, 50, stack_c);
 	FREE(s, 2000, 0xa1);
-	apply(s, MS_EV_ALLOC, 2100, 0xa9, 100, 0, NULL, 0, MS_EVF_STACK_ERR);
-	apply(s, MS_EV_ALLOC, 2200, 0xaa, 100, 0, deep, MS_MAX_STACK,
-	      MS_EVF_STACK_TRUNC);
+	e = ev_rec(MS_EV_ALLOC, AT(2100));
+	e.ptr = 0xa9;
+	e.size = 100;
+	e.flags = MS_EVF_STACK_ERR;
+	ev_apply(s, &e);
+	e = ev_rec(MS_EV_ALLOC, AT(2200));
+	e.ptr = 0xaa;
+	e.size = 100;
+	e.flags = MS_EVF_STACK_TRUNC;
+	ev_stack(&e, deep, MS_MAX_STACK);
+	ev_apply(s, &e);
 	FREE(s, 3000, 0xa7);
-	apply(s, MS_EV_REALLOC, 3100, 0xab, 250, 0xa6, stack_b, 3, 0);
+	ev_realloc(s, 0xa6, 0, 0xab, 250, 0, stack_b, 3, AT(3100));
 	FREE(s, 3200, 0xdead);
 	ALLOC(s, 3300, 0, 100, stack_a);
 	return s;

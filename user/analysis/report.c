@@ -19,26 +19,15 @@
 #include <string.h>
 #include "analysis.h"
 #include "report.h"
+#include "table.h"
 
 #define ARENA_CHUNK		(64 * 1024)
-#define CACHE_MIN		256
 
 struct arena_chunk {
 	struct arena_chunk *next;
 	size_t size;
 	size_t used;
 	max_align_t data[];
-};
-
-struct cache_slot {
-	bool used;
-	struct frame frame;	/* strings already in the arena */
-};
-
-struct frame_cache {
-	struct cache_slot *slots;
-	size_t mask;		/* capacity - 1, capacity a power of two */
-	size_t used;
 };
 
 /* One candidate site: a stack id and what it holds. */
@@ -63,7 +52,7 @@ struct build {
 	const struct store *st;
 	struct report *r;
 	struct report_opts opts;
-	struct frame_cache cache;
+	struct tab_keyed cache;	/* struct frame by addr, strings in the arena */
 };
 
 /* Zeroed, aligned for any type; lives until report__free. */
@@ -125,56 +114,20 @@ __u64 report__since_start(const struct report *r, __u64 ts_ns)
 	return ts_ns > r->target.start_ns ? ts_ns - r->target.start_ns : 0;
 }
 
-static size_t cache_home(const struct frame_cache *c, __u64 addr)
-{
-	/* Addresses differ in low bits; the product's upper half mixes them. */
-	return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 32) & c->mask;
-}
-
-static int cache_grow(struct frame_cache *c)
-{
-	size_t cap = c->slots ? (c->mask + 1) * 2 : CACHE_MIN;
-	struct frame_cache n = { .mask = cap - 1, .used = c->used };
-	size_t i, k;
-
-	n.slots = calloc(cap, sizeof(*n.slots));
-	if (!n.slots)
-		return -ENOMEM;
-	for (i = 0; c->slots && i <= c->mask; i++) {
-		if (!c->slots[i].used)
-			continue;
-		k = cache_home(&n, c->slots[i].frame.addr);
-		while (n.slots[k].used)
-			k = (k + 1) & n.mask;
-		n.slots[k] = c->slots[i];
-	}
-	free(c->slots);
-	*c = n;
-	return 0;
-}
-
 /* The frame for addr, resolved and copied into the arena at most once. */
 static int resolve_frame(struct build *b, __u64 addr, struct frame *out)
 {
-	struct frame_cache *c = &b->cache;
+	const struct frame *cached = tab_keyed_get(&b->cache, addr);
 	struct frame fr = { .addr = addr };
-	size_t k;
 	int err;
 
-	/* At most half full, so probing ends and stays short. */
-	if ((c->used + 1) * 2 > (c->slots ? c->mask + 1 : 0)) {
-		err = cache_grow(c);
-		if (err)
-			return err;
+	if (cached) {
+		*out = *cached;
+		return 0;
 	}
-	for (k = cache_home(c, addr); c->slots[k].used;
-	     k = (k + 1) & c->mask) {
-		if (c->slots[k].frame.addr == addr) {
-			*out = c->slots[k].frame;
-			return 0;
-		}
-	}
-
+	err = tab_keyed_reserve(&b->cache);
+	if (err)
+		return err;
 	if (b->opts.resolve)
 		b->opts.resolve(b->opts.resolve_ctx, addr, &fr);
 	fr.addr = addr;
@@ -183,8 +136,7 @@ static int resolve_frame(struct build *b, __u64 addr, struct frame *out)
 	    arena_strdup(&b->r->arena, &fr.object) ||
 	    arena_strdup(&b->r->arena, &fr.build_id))
 		return -ENOMEM;
-	c->slots[k] = (struct cache_slot){ .used = true, .frame = fr };
-	c->used++;
+	*(struct frame *)tab_keyed_add(&b->cache, addr) = fr;
 	*out = fr;
 	return 0;
 }
@@ -817,6 +769,10 @@ struct report *report__build(const struct store *st,
 	if (!r)
 		return NULL;
 	b.r = r;
+	err = tab_keyed_init(&b.cache, sizeof(struct frame),
+			     offsetof(struct frame, addr), 0);
+	if (err)
+		goto err_free;
 	if (opts)
 		b.opts = *opts;
 
@@ -842,11 +798,11 @@ struct report *report__build(const struct store *st,
 	err = copy_timeline(r, st);
 	if (err)
 		goto err_free;
-	free(b.cache.slots);
+	tab_keyed_fini(&b.cache);
 	return r;
 
 err_free:
-	free(b.cache.slots);
+	tab_keyed_fini(&b.cache);
 	report__free(r);
 	errno = -err;
 	return NULL;

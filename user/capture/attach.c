@@ -17,6 +17,7 @@
 #include "events.h"
 #include "procmaps.h"
 #include "prologue.h"
+#include "table.h"
 
 #define USDT_PROVIDER	"memscope"
 
@@ -114,23 +115,6 @@ struct attach {
 	unsigned int usdt_failed;
 	char warning[512];
 };
-
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t n = *cap ? *cap * 2 : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = realloc(*arr, n * elem);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = n;
-	return 0;
-}
 
 struct attach *attach__new(const struct attach_progs *progs, int pid,
 			   bool alloc_only)
@@ -243,8 +227,8 @@ static int set_error(struct attach *a, int err, const char *fmt, ...)
 
 static int link_add(struct attach *a, struct bpf_link *l, int fd)
 {
-	if (grow((void **)&a->links, &a->cap_links, a->nr_links + 1,
-		 sizeof(*a->links))) {
+	if (tab_grow((void **)&a->links, &a->cap_links, a->nr_links + 1,
+		     sizeof(*a->links))) {
 		link_destroy(&(struct link_item){ .link = l, .fd = fd });
 		return -ENOMEM;
 	}
@@ -304,8 +288,8 @@ static int probe_note(struct attach *a, const char *object, const char *sym,
 {
 	struct attach_probe *p;
 
-	if (grow((void **)&a->probes, &a->cap_probes, a->nr_probes + 1,
-		 sizeof(*a->probes)))
+	if (tab_grow((void **)&a->probes, &a->cap_probes, a->nr_probes + 1,
+		     sizeof(*a->probes)))
 		return -ENOMEM;
 	p = &a->probes[a->nr_probes];
 	p->object = strdup(object);
@@ -480,8 +464,8 @@ static int first_sight(struct attach *a, const char *path)
 	for (i = 0; i < a->nr_seen; i++)
 		if (a->seen[i].dev == st.st_dev && a->seen[i].ino == st.st_ino)
 			return 0;
-	if (grow((void **)&a->seen, &a->cap_seen, a->nr_seen + 1,
-		 sizeof(*a->seen)))
+	if (tab_grow((void **)&a->seen, &a->cap_seen, a->nr_seen + 1,
+		     sizeof(*a->seen)))
 		return -ENOMEM;
 	a->seen[a->nr_seen].dev = st.st_dev;
 	a->seen[a->nr_seen].ino = st.st_ino;

@@ -30,6 +30,7 @@
 #include <zlib.h>
 #include "outfile.h"
 #include "report.h"
+#include "table.h"
 
 #ifndef MEMSCOPE_VERSION
 #define MEMSCOPE_VERSION	"unknown"
@@ -37,7 +38,6 @@
 
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 
-#define TABLE_MIN		256
 #define ZBUF_SIZE		(64 * 1024)
 #define GZIP_WBITS		(MAX_WBITS + 16)	/* gzip wrapping */
 
@@ -112,17 +112,12 @@ struct pb {
 	int err;
 };
 
-/* Open addressing from a 64-bit key to an id; id 0 marks a free slot. */
-struct table {
-	struct slot {
-		__u64 key;
-		__u32 id;
-	} *slots;
-	size_t mask;		/* capacity - 1, capacity a power of two */
-	size_t used;
-};
-
+/*
+ * The tables below are keyed (table.h): a record's id is its position + 1,
+ * as pprof numbers them from 1, 0 meaning none.
+ */
 struct pp_location {
+	__u64 addr;		/* the key: the process address */
 	__u64 address;
 	__u32 mapping_id;	/* 0: in no known object */
 	__u32 function_id;	/* 0: unresolved, no Line */
@@ -130,11 +125,13 @@ struct pp_location {
 };
 
 struct pp_function {
+	__u64 key;		/* name << 32 | file */
 	__u32 name;		/* string indexes */
 	__u32 file;
 };
 
 struct pp_mapping {
+	__u64 key;		/* file */
 	__u32 file;
 	__u32 build_id;
 	bool has_functions;
@@ -146,30 +143,14 @@ struct pprof {
 	struct pb msg;		/* the top-level field being encoded */
 	z_stream z;
 	FILE *f;
-	char *comments[NR_COMMENTS];	/* in the string table until the end */
+	char *comments[NR_COMMENTS];
 
-	/* the string table: index to string, and content hash to index */
-	const char **strs;
-	size_t nr_strs;
-	size_t cap_strs;
-	struct table str_index;
-
-	struct pp_location *locs;
-	size_t nr_locs;
-	size_t cap_locs;
-	struct table loc_index;		/* by process address */
+	struct tab_pool strs;		/* the string table, "" first */
+	struct tab_keyed locs;		/* by process address */
 	__u32 no_stack_loc;		/* marker locations, 0 until used */
 	__u32 truncated_loc;
-
-	struct pp_function *funcs;
-	size_t nr_funcs;
-	size_t cap_funcs;
-	struct table func_index;	/* by (name, file) string indexes */
-
-	struct pp_mapping *maps;
-	size_t nr_maps;
-	size_t cap_maps;
-	struct table map_index;		/* by file name string index */
+	struct tab_keyed funcs;		/* by (name, file) string indexes */
+	struct tab_keyed maps;		/* by file name string index */
 };
 
 static int pb_reserve(struct pb *pb, size_t n)
@@ -307,127 +288,37 @@ static int emit(struct pprof *w)
 	return err;
 }
 
-/* Room for one more element in a growing array of size-byte elements. */
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap = *cap ? *cap * 2 : TABLE_MIN;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	p = reallocarray(*arr, ncap, size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
-static size_t table_home(const struct table *t, __u64 key)
-{
-	/* Keys differ in low bits; the product's upper half mixes them. */
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & t->mask;
-}
-
-/* Kept at most half full, so probing ends and stays short. */
-static int table_reserve(struct table *t)
-{
-	size_t cap = t->slots ? (t->mask + 1) * 2 : TABLE_MIN;
-	struct table n = { .mask = cap - 1, .used = t->used };
-	size_t i, k;
-
-	if ((t->used + 1) * 2 <= (t->slots ? t->mask + 1 : 0))
-		return 0;
-	n.slots = calloc(cap, sizeof(*n.slots));
-	if (!n.slots)
-		return -ENOMEM;
-	for (i = 0; t->slots && i <= t->mask; i++) {
-		if (!t->slots[i].id)
-			continue;
-		k = table_home(&n, t->slots[i].key);
-		while (n.slots[k].id)
-			k = (k + 1) & n.mask;
-		n.slots[k] = t->slots[i];
-	}
-	free(t->slots);
-	*t = n;
-	return 0;
-}
-
-/* FNV-1a */
-static __u64 hash_str(const char *s)
-{
-	__u64 h = 0xcbf29ce484222325ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	return h;
-}
-
-/*
- * The string table index of s, which must outlive the writer. "" (and
- * NULL) is index 0, as pprof wants, so any other string's index is a
- * valid table id: its slot is keyed by hash and holds the index.
- */
+/* The string table index of s; "" (and NULL) is index 0, as pprof wants. */
 static int intern(struct pprof *w, const char *s, __u32 *idx)
 {
-	struct table *t = &w->str_index;
-	__u64 h;
-	size_t k;
+	const char *copy;
+	size_t nr;
 	int err;
 
 	*idx = 0;
 	if (!s || !*s)
 		return 0;
-	err = table_reserve(t);
+	err = tab_pool_intern(&w->strs, s, &copy, &nr);
 	if (err)
 		return err;
-	h = hash_str(s);
-	for (k = table_home(t, h); t->slots[k].id; k = (k + 1) & t->mask) {
-		const struct slot *sl = &t->slots[k];
-
-		if (sl->key == h && !strcmp(w->strs[sl->id], s)) {
-			*idx = sl->id;
-			return 0;
-		}
-	}
-	err = grow((void **)&w->strs, &w->cap_strs, w->nr_strs,
-		   sizeof(*w->strs));
-	if (err)
-		return err;
-	*idx = (__u32)w->nr_strs;
-	w->strs[w->nr_strs++] = s;
-	t->slots[k] = (struct slot){ .key = h, .id = *idx };
-	t->used++;
+	*idx = (__u32)nr;
 	return 0;
 }
 
-/*
- * The slot for an exact key, reserved: its id is 0 when the key is new,
- * and the caller then sets it (and counts it in used).
- */
-static int table_slot(struct table *t, __u64 key, struct slot **out)
+/* The id of the current record of key in k (0: none). */
+static __u32 id_of(const struct tab_keyed *k, __u64 key)
 {
-	size_t k;
-	int err;
+	const void *rec = tab_keyed_get(k, key);
 
-	err = table_reserve(t);
-	if (err)
-		return err;
-	for (k = table_home(t, key); t->slots[k].id; k = (k + 1) & t->mask) {
-		if (t->slots[k].key == key)
-			break;
-	}
-	t->slots[k].key = key;
-	*out = &t->slots[k];
-	return 0;
+	return rec ? (__u32)tab_keyed_pos(k, rec) + 1 : 0;
 }
 
 static int function_id(struct pprof *w, const struct frame *fr,
 		       __u32 *id)
 {
+	struct pp_function *f;
 	__u32 name, file;
-	struct slot *sl;
+	__u64 key;
 	int err;
 
 	err = intern(w, fr->function, &name);
@@ -435,19 +326,17 @@ static int function_id(struct pprof *w, const struct frame *fr,
 		err = intern(w, fr->file, &file);
 	if (err)
 		return err;
-	err = table_slot(&w->func_index, (__u64)name << 32 | file, &sl);
+	key = (__u64)name << 32 | file;
+	*id = id_of(&w->funcs, key);
+	if (*id)
+		return 0;
+	err = tab_keyed_reserve(&w->funcs);
 	if (err)
 		return err;
-	if (!sl->id) {
-		err = grow((void **)&w->funcs, &w->cap_funcs, w->nr_funcs,
-			   sizeof(*w->funcs));
-		if (err)
-			return err;
-		w->funcs[w->nr_funcs++] = (struct pp_function){ name, file };
-		sl->id = (__u32)w->nr_funcs;
-		w->func_index.used++;
-	}
-	*id = sl->id;
+	f = tab_keyed_add(&w->funcs, key);
+	f->name = name;
+	f->file = file;
+	*id = (__u32)tab_keyed_nr(&w->funcs);
 	return 0;
 }
 
@@ -460,27 +349,22 @@ static int mapping_id(struct pprof *w, const struct frame *fr,
 		      __u32 *id)
 {
 	struct pp_mapping *m;
-	struct slot *sl;
 	__u32 file;
 	int err;
 
 	err = intern(w, fr->object, &file);
 	if (err)
 		return err;
-	err = table_slot(&w->map_index, file, &sl);
-	if (err)
-		return err;
-	if (!sl->id) {
-		err = grow((void **)&w->maps, &w->cap_maps, w->nr_maps,
-			   sizeof(*w->maps));
+	*id = id_of(&w->maps, file);
+	if (!*id) {
+		err = tab_keyed_reserve(&w->maps);
 		if (err)
 			return err;
-		w->maps[w->nr_maps++] = (struct pp_mapping){ .file = file };
-		sl->id = (__u32)w->nr_maps;
-		w->map_index.used++;
+		m = tab_keyed_add(&w->maps, file);
+		m->file = file;
+		*id = (__u32)tab_keyed_nr(&w->maps);
 	}
-	*id = sl->id;
-	m = &w->maps[*id - 1];
+	m = tab_keyed_at(&w->maps, *id - 1);
 	if (!m->build_id) {
 		err = intern(w, fr->build_id, &m->build_id);
 		if (err)
@@ -492,36 +376,16 @@ static int mapping_id(struct pprof *w, const struct frame *fr,
 	return 0;
 }
 
-static int add_location(struct pprof *w, const struct pp_location *loc,
-			__u32 *id)
-{
-	int err;
-
-	err = grow((void **)&w->locs, &w->cap_locs, w->nr_locs,
-		   sizeof(*w->locs));
-	if (err)
-		return err;
-	w->locs[w->nr_locs++] = *loc;
-	*id = (__u32)w->nr_locs;
-	return 0;
-}
-
 /* One location per process address: the model resolves each one once. */
 static int location_id(struct pprof *w, const struct frame *fr,
 		       __u32 *id)
 {
 	struct pp_location loc = { .address = fr->addr, .line = fr->line };
-	struct slot *sl;
 	int err;
 
-	err = table_slot(&w->loc_index, fr->addr, &sl);
-	if (err)
-		return err;
-	if (sl->id) {
-		*id = sl->id;
+	*id = id_of(&w->locs, fr->addr);
+	if (*id)
 		return 0;
-	}
-	/* The slot stays valid: these grow other tables only. */
 	if (fr->object) {
 		loc.address = fr->object_offset;
 		err = mapping_id(w, fr, &loc.mapping_id);
@@ -533,15 +397,16 @@ static int location_id(struct pprof *w, const struct frame *fr,
 		if (err)
 			return err;
 	}
-	err = add_location(w, &loc, &sl->id);
+	err = tab_keyed_reserve(&w->locs);
 	if (err)
 		return err;
-	w->loc_index.used++;
-	*id = sl->id;
+	loc.addr = fr->addr;
+	*(struct pp_location *)tab_keyed_add(&w->locs, fr->addr) = loc;
+	*id = (__u32)tab_keyed_nr(&w->locs);
 	return 0;
 }
 
-/* A location of no address, named: made on first use into *id. */
+/* A location of no address, named, no key finds: made on first use. */
 static int marker_id(struct pprof *w, const char *name, __u32 *id)
 {
 	const struct frame fr = { .function = name };
@@ -551,9 +416,13 @@ static int marker_id(struct pprof *w, const char *name, __u32 *id)
 	if (*id)
 		return 0;
 	err = function_id(w, &fr, &loc.function_id);
+	if (!err)
+		err = tab_keyed_reserve(&w->locs);
 	if (err)
 		return err;
-	return add_location(w, &loc, id);
+	*(struct pp_location *)tab_keyed_push(&w->locs) = loc;
+	*id = (__u32)tab_keyed_nr(&w->locs);
+	return 0;
 }
 
 static void sample_values(const struct report_site *s, __u64 *v)
@@ -615,8 +484,8 @@ static int write_tables(struct pprof *w)
 	size_t i, start, line;
 	int err = 0;
 
-	for (i = 0; i < w->nr_maps && !err; i++) {
-		m = &w->maps[i];
+	for (i = 0; i < tab_keyed_nr(&w->maps) && !err; i++) {
+		m = tab_keyed_at(&w->maps, i);
 		start = pb_open(pb, PROFILE_MAPPING);
 		pb_uint(pb, MAPPING_ID, i + 1);
 		pb_uint(pb, MAPPING_FILENAME, m->file);
@@ -627,8 +496,8 @@ static int write_tables(struct pprof *w)
 		pb_close(pb, start);
 		err = emit(w);
 	}
-	for (i = 0; i < w->nr_locs && !err; i++) {
-		l = &w->locs[i];
+	for (i = 0; i < tab_keyed_nr(&w->locs) && !err; i++) {
+		l = tab_keyed_at(&w->locs, i);
 		start = pb_open(pb, PROFILE_LOCATION);
 		pb_uint(pb, LOCATION_ID, i + 1);
 		pb_uint(pb, LOCATION_MAPPING_ID, l->mapping_id);
@@ -643,8 +512,8 @@ static int write_tables(struct pprof *w)
 		pb_close(pb, start);
 		err = emit(w);
 	}
-	for (i = 0; i < w->nr_funcs && !err; i++) {
-		f = &w->funcs[i];
+	for (i = 0; i < tab_keyed_nr(&w->funcs) && !err; i++) {
+		f = tab_keyed_at(&w->funcs, i);
 		start = pb_open(pb, PROFILE_FUNCTION);
 		pb_uint(pb, FUNCTION_ID, i + 1);
 		pb_uint(pb, FUNCTION_NAME, f->name);
@@ -747,8 +616,9 @@ static int write_strings(struct pprof *w)
 	size_t i;
 	int err = 0;
 
-	for (i = 0; i < w->nr_strs && !err; i++) {
-		pb_string(&w->msg, PROFILE_STRING_TABLE, w->strs[i]);
+	for (i = 0; i < tab_pool_nr(&w->strs) && !err; i++) {
+		pb_string(&w->msg, PROFILE_STRING_TABLE,
+			  tab_pool_str(&w->strs, i));
 		err = emit(w);
 	}
 	return err;
@@ -778,30 +648,38 @@ static void pprof_release(struct pprof *w)
 	for (i = 0; i < NR_COMMENTS; i++)
 		free(w->comments[i]);
 	free(w->msg.data);
-	free(w->strs);
-	free(w->str_index.slots);
-	free(w->locs);
-	free(w->loc_index.slots);
-	free(w->funcs);
-	free(w->func_index.slots);
-	free(w->maps);
-	free(w->map_index.slots);
+	tab_pool_fini(&w->strs);
+	tab_keyed_fini(&w->locs);
+	tab_keyed_fini(&w->funcs);
+	tab_keyed_fini(&w->maps);
 }
 
 int report__write_pprof(const struct report *r, const char *path)
 {
 	struct pprof w = { 0 };
 	struct outfile *o;
+	const char *empty;
 	int err;
 
 	o = outfile__new(path);
 	if (!o)
 		return -errno;
 	w.f = outfile__stream(o);
-	err = grow((void **)&w.strs, &w.cap_strs, 0, sizeof(*w.strs));
+	/* At most TAB_MAX_ENTRIES records each: every id fits 32 bits. */
+	err = tab_pool_init(&w.strs, 0);
+	if (!err)
+		err = tab_pool_intern(&w.strs, "", &empty, NULL);
+	if (!err)
+		err = tab_keyed_init(&w.locs, sizeof(struct pp_location),
+				     offsetof(struct pp_location, addr), 0);
+	if (!err)
+		err = tab_keyed_init(&w.funcs, sizeof(struct pp_function),
+				     offsetof(struct pp_function, key), 0);
+	if (!err)
+		err = tab_keyed_init(&w.maps, sizeof(struct pp_mapping),
+				     offsetof(struct pp_mapping, key), 0);
 	if (err)
 		goto out;
-	w.strs[w.nr_strs++] = "";
 	if (deflateInit2(&w.z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, GZIP_WBITS,
 			 8, Z_DEFAULT_STRATEGY) != Z_OK) {
 		err = -ENOMEM;

@@ -2,12 +2,17 @@
 /*
  * Declared state, kept beside the store's live blocks.
  *
+ * The dependency runs one way: the store (store.c) owns this state and
+ * feeds it through declared.h; nothing here includes store.h or calls the
+ * store. What it needs of a captured block comes as arguments, or as a
+ * declared_block for the block a record names.
+ *
  * Every table is a dense array; those looked up by a key (task id, block
- * or handle address, passport ptr) sit behind the store's own index
- * (store_index), so a lookup is one probe run whatever the size. Tables
- * whose records end (declared variables, handles) stay dense by moving
- * their last record into the hole; the others keep every record for the
- * report, and their index points at the current one of each key.
+ * or handle address, passport ptr) are keyed tables (table.h), so a
+ * lookup is one probe run whatever the size. Tables whose records end
+ * (declared variables, handles) stay dense by moving their last record
+ * into the hole; the others keep every record for the report, and their
+ * index points at the current one of each key.
  *
  * Strings are interned: names repeat ("request", "struct cache"), and an
  * interned string compares by pointer, which the passport state machine
@@ -24,37 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "declared.h"
+#include "table.h"
 
-#define INDEX_MIN	16
-#define TABLE_MIN	16
 #define HISTORY_MIN	4
-/* Bytes per pool page: whole strings only, each at most MS_STR_MAX. */
-#define POOL_PAGE	4096
 #define SLOT_NONE	((__u32)-1)
-
-/* A growable array of fixed-size records. */
-struct table {
-	void *v;
-	size_t nr;
-	size_t cap;
-	size_t size;		/* of a record */
-};
-
-/* A table with an index on the __u64 at byte offset off of its records. */
-struct keyed {
-	struct table t;
-	struct store_index ix;
-	size_t off;
-};
-
-struct strpool {
-	struct store_index ix;
-	struct table strs;	/* const char *, in the pages */
-	char **pages;
-	size_t nr_pages;
-	size_t pages_cap;
-	size_t page_used;	/* bytes taken from the last page */
-};
 
 struct track {
 	struct declared_track pub;
@@ -92,227 +70,17 @@ struct site_decl {
 
 struct declared {
 	struct declared_stats stats;
-	struct strpool pool;
+	struct tab_pool pool;
 	const char *host;	/* DECLARED_HOST, interned */
-	struct keyed tasks;	/* struct declared_task, by id */
-	struct keyed tracks;	/* struct track, by ptr, live ones only */
-	struct keyed shared;	/* struct declared_shared, by ptr */
-	struct keyed handles;	/* struct handle, by addr, live ones only */
-	struct keyed passports;	/* struct passport, by ptr */
-	struct table share_log;	/* struct declared_share_ev */
-	struct table violations; /* struct declared_violation */
-	struct keyed sites;	/* struct site_decl, by stack id */
+	struct tab_keyed tasks;		/* struct declared_task, by id */
+	struct tab_keyed tracks;	/* struct track, by ptr, live only */
+	struct tab_keyed shared;	/* struct declared_shared, by ptr */
+	struct tab_keyed handles;	/* struct handle, by addr, live only */
+	struct tab_keyed passports;	/* struct passport, by ptr */
+	struct tab_array share_log;	/* struct declared_share_ev */
+	struct tab_array violations;	/* struct declared_violation */
+	struct tab_keyed sites;		/* struct site_decl, by stack id */
 };
-
-static inline __u32 key_hash(__u64 key)
-{
-	return (__u32)store_mix64(key);
-}
-
-static inline void *tab_at(const struct table *t, size_t i)
-{
-	return (char *)t->v + i * t->size;
-}
-
-/* Room for more records: -ENOSPC past DECLARED_TABLE_MAX, or -ENOMEM. */
-static int tab_reserve(struct table *t, size_t more)
-{
-	size_t cap = t->cap ? t->cap : TABLE_MIN;
-	void *v;
-
-	if (t->nr + more > DECLARED_TABLE_MAX)
-		return -ENOSPC;
-	if (t->nr + more <= t->cap)
-		return 0;
-	while (cap < t->nr + more)
-		cap *= 2;
-	v = realloc(t->v, cap * t->size);
-	if (!v)
-		return -ENOMEM;
-	t->v = v;
-	t->cap = cap;
-	return 0;
-}
-
-/* A zeroed record at the end; tab_reserve() must have succeeded. */
-static void *tab_push(struct table *t)
-{
-	void *p = tab_at(t, t->nr++);
-
-	memset(p, 0, t->size);
-	return p;
-}
-
-static inline __u64 kd_key(const struct keyed *k, size_t pos)
-{
-	__u64 key;
-
-	memcpy(&key, (char *)tab_at(&k->t, pos) + k->off, sizeof(key));
-	return key;
-}
-
-/* The slot holding key, or the empty slot that ends its probe run. */
-static size_t kd_slot(const struct keyed *k, __u64 key)
-{
-	const struct store_index *ix = &k->ix;
-	__u32 hash = key_hash(key);
-	size_t i;
-
-	for (i = hash & ix->mask; ix->slots[i].pos; i = (i + 1) & ix->mask) {
-		if (ix->slots[i].hash == hash &&
-		    kd_key(k, ix->slots[i].pos - 1) == key)
-			break;
-	}
-	return i;
-}
-
-static void *kd_get(const struct keyed *k, __u64 key)
-{
-	size_t i = kd_slot(k, key);
-
-	return k->ix.slots[i].pos ? tab_at(&k->t, k->ix.slots[i].pos - 1) :
-				    NULL;
-}
-
-static size_t kd_pos(const struct keyed *k, const void *rec)
-{
-	return ((const char *)rec - (const char *)k->t.v) / k->t.size;
-}
-
-static int kd_reserve(struct keyed *k)
-{
-	int err = tab_reserve(&k->t, 1);
-
-	return err ? err : store_index_reserve(&k->ix);
-}
-
-/*
- * A new record for key, which becomes the current one of its key (an
- * older record of the key stays in the table, no longer indexed).
- * kd_reserve() must have succeeded.
- */
-static void *kd_add(struct keyed *k, __u64 key)
-{
-	size_t i = kd_slot(k, key), pos = k->t.nr;
-	char *rec = tab_push(&k->t);
-
-	memcpy(rec + k->off, &key, sizeof(key));
-	if (k->ix.slots[i].pos) {
-		k->ix.slots[i].pos = pos + 1;
-		return rec;
-	}
-	store_index_insert(&k->ix, key_hash(key), pos);
-	return rec;
-}
-
-/* The record of key is no longer current; it stays in the table. */
-static void kd_unlink(struct keyed *k, __u64 key)
-{
-	size_t i = kd_slot(k, key);
-
-	if (k->ix.slots[i].pos)
-		store_index_remove(&k->ix, i);
-}
-
-/* Deletes rec, the current record of its key: the last one takes its place. */
-static void kd_delete(struct keyed *k, void *rec)
-{
-	size_t pos = kd_pos(k, rec), last = k->t.nr - 1;
-
-	store_index_remove(&k->ix, kd_slot(k, kd_key(k, pos)));
-	if (pos != last) {
-		memcpy(rec, tab_at(&k->t, last), k->t.size);
-		store_index_moved(&k->ix, key_hash(kd_key(k, pos)), last, pos);
-	}
-	k->t.nr--;
-}
-
-static int kd_init(struct keyed *k, size_t size, size_t off)
-{
-	k->t.size = size;
-	k->off = off;
-	return store_index_init(&k->ix, INDEX_MIN);
-}
-
-static void kd_fini(struct keyed *k)
-{
-	free(k->t.v);
-	free(k->ix.slots);
-}
-
-static size_t tab_bytes(const struct table *t)
-{
-	return t->cap * t->size;
-}
-
-static size_t kd_bytes(const struct keyed *k)
-{
-	return tab_bytes(&k->t) + store_index_bytes(&k->ix);
-}
-
-/* FNV-1a over the bytes, spread over the low bits that pick the slot. */
-static __u32 str_hash(const char *s)
-{
-	__u64 h = 0xcbf29ce484222325ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return key_hash(h);
-}
-
-static const char *pool_str(const struct strpool *p, size_t pos)
-{
-	return *(const char **)tab_at(&p->strs, pos);
-}
-
-/*
- * *out: the pool's copy of s (at most MS_STR_MAX bytes with its NUL).
- * -ENOSPC when the pool holds DECLARED_TABLE_MAX strings, or -ENOMEM.
- */
-static int pool_intern(struct strpool *p, const char *s, const char **out)
-{
-	size_t len = strlen(s) + 1, i;
-	__u32 hash = str_hash(s);
-	char **pages, *copy;
-	int err;
-
-	for (i = hash & p->ix.mask; p->ix.slots[i].pos;
-	     i = (i + 1) & p->ix.mask) {
-		if (p->ix.slots[i].hash == hash &&
-		    !strcmp(pool_str(p, p->ix.slots[i].pos - 1), s)) {
-			*out = pool_str(p, p->ix.slots[i].pos - 1);
-			return 0;
-		}
-	}
-	err = tab_reserve(&p->strs, 1);
-	if (!err)
-		err = store_index_reserve(&p->ix);
-	if (err)
-		return err;
-	if (!p->nr_pages || p->page_used + len > POOL_PAGE) {
-		if (p->nr_pages == p->pages_cap) {
-			size_t cap = p->pages_cap ? 2 * p->pages_cap : 4;
-
-			pages = realloc(p->pages, cap * sizeof(*pages));
-			if (!pages)
-				return -ENOMEM;
-			p->pages = pages;
-			p->pages_cap = cap;
-		}
-		p->pages[p->nr_pages] = malloc(POOL_PAGE);
-		if (!p->pages[p->nr_pages])
-			return -ENOMEM;
-		p->nr_pages++;
-		p->page_used = 0;
-	}
-	copy = p->pages[p->nr_pages - 1] + p->page_used;
-	memcpy(copy, s, len);
-	p->page_used += len;
-	*(const char **)tab_push(&p->strs) = copy;
-	store_index_insert(&p->ix, hash, p->strs.nr - 1);
-	*out = copy;
-	return 0;
-}
 
 static void site_snap(struct site_decl *sd, __u64 epoch)
 {
@@ -329,17 +97,19 @@ static void site_snap(struct site_decl *sd, __u64 epoch)
 /* Room for the record of a site that has no declared block yet. */
 static int site_reserve(struct declared *d, __u32 stack_id)
 {
-	return kd_get(&d->sites, stack_id) ? 0 : kd_reserve(&d->sites);
+	if (tab_keyed_get(&d->sites, stack_id))
+		return 0;
+	return tab_keyed_reserve(&d->sites);
 }
 
 /* A declared block of the site: counted, under its name while there is room. */
 static void site_add(struct declared *d, struct track *t, __u64 epoch)
 {
-	struct site_decl *sd = kd_get(&d->sites, t->pub.stack_id);
+	struct site_decl *sd = tab_keyed_get(&d->sites, t->pub.stack_id);
 	__u32 i;
 
 	if (!sd)
-		sd = kd_add(&d->sites, t->pub.stack_id);
+		sd = tab_keyed_add(&d->sites, t->pub.stack_id);
 
 	site_snap(sd, epoch);
 	sd->live++;
@@ -370,7 +140,7 @@ found:
 
 static void site_drop(struct declared *d, const struct track *t, __u64 epoch)
 {
-	struct site_decl *sd = kd_get(&d->sites, t->pub.stack_id);
+	struct site_decl *sd = tab_keyed_get(&d->sites, t->pub.stack_id);
 
 	site_snap(sd, epoch);
 	sd->live--;
@@ -383,25 +153,25 @@ static void track_end(struct declared *d, struct track *t, __u64 epoch)
 {
 	if (t->pub.has_block)
 		site_drop(d, t, epoch);
-	kd_delete(&d->tracks, t);
+	tab_keyed_delete(&d->tracks, t);
 }
 
 static struct declared_task *task_cur(const struct declared *d, __u64 id)
 {
-	return kd_get(&d->tasks, id);
+	return tab_keyed_get(&d->tasks, id);
 }
 
 static size_t task_ref_of(const struct declared *d,
 			  const struct declared_task *t)
 {
-	return kd_pos(&d->tasks, t) + 1;
+	return tab_keyed_pos(&d->tasks, t) + 1;
 }
 
-/* A new record for id (kd_reserve() done): the id's current task. */
+/* A new record for id (tab_keyed_reserve() done): the id's current task. */
 static struct declared_task *task_add(struct declared *d, __u64 id,
 				      __u64 ts)
 {
-	struct declared_task *t = kd_add(&d->tasks, id);
+	struct declared_task *t = tab_keyed_add(&d->tasks, id);
 
 	t->first_ns = ts;
 	t->last_active_ns = ts;
@@ -420,7 +190,7 @@ static struct declared_task *task_get(struct declared *d, __u64 id, __u64 ts,
 	*err = 0;
 	if (t)
 		return t;
-	*err = kd_reserve(&d->tasks);
+	*err = tab_keyed_reserve(&d->tasks);
 	return *err ? NULL : task_add(d, id, ts);
 }
 
@@ -451,7 +221,7 @@ static int apply_task_create(struct declared *d, const struct ms_event *e,
 	}
 	/* An id seen before only by enter or attribution: now it has a name. */
 	if (!t || t->completed) {
-		err = kd_reserve(&d->tasks);
+		err = tab_keyed_reserve(&d->tasks);
 		if (err)
 			return dropped(d, err);
 		t = task_add(d, e->task, e->ts_ns);
@@ -500,8 +270,8 @@ static int apply_track(struct declared *d, const struct ms_event *e,
 		       const struct declared_ctx *ctx, const char *name,
 		       const char *type)
 {
-	const struct store_block *b = ctx->block;
-	struct track *t = kd_get(&d->tracks, e->ptr);
+	const struct declared_block *b = ctx->block;
+	struct track *t = tab_keyed_get(&d->tracks, e->ptr);
 	int err;
 
 	if (b) {
@@ -514,10 +284,10 @@ static int apply_track(struct declared *d, const struct ms_event *e,
 		if (t->pub.has_block)
 			site_drop(d, t, ctx->epoch);
 	} else {
-		err = kd_reserve(&d->tracks);
+		err = tab_keyed_reserve(&d->tracks);
 		if (err)
 			return dropped(d, err);
-		t = kd_add(&d->tracks, e->ptr);
+		t = tab_keyed_add(&d->tracks, e->ptr);
 	}
 	t->pub = (struct declared_track){
 		.ptr = e->ptr,
@@ -544,7 +314,7 @@ static int apply_track(struct declared *d, const struct ms_event *e,
 static void apply_untrack(struct declared *d, const struct ms_event *e,
 			  __u64 epoch)
 {
-	struct track *t = kd_get(&d->tracks, e->ptr);
+	struct track *t = tab_keyed_get(&d->tracks, e->ptr);
 
 	if (!t) {
 		d->stats.untracks_unknown++;
@@ -557,15 +327,15 @@ static void apply_untrack(struct declared *d, const struct ms_event *e,
 /* A handle dropped, by UNSHARE or by a new share at its address. */
 static void handle_drop(struct declared *d, struct handle *h)
 {
-	struct declared_shared *s = tab_at(&d->shared.t, h->shared);
+	struct declared_shared *s = tab_keyed_at(&d->shared, h->shared);
 
 	s->handles--;
-	kd_delete(&d->handles, h);
+	tab_keyed_delete(&d->handles, h);
 }
 
 /* Whether the shared record s is about block b (NULL: no block). */
 static bool shared_is(const struct declared_shared *s,
-		      const struct store_block *b)
+		      const struct declared_block *b)
 {
 	return b ? s->has_block && s->seq == b->seq : !s->has_block;
 }
@@ -574,8 +344,8 @@ static int apply_share(struct declared *d, const struct ms_event *e,
 		       const struct declared_ctx *ctx, const char *name,
 		       const char *type)
 {
-	const struct store_block *b = ctx->block;
-	struct declared_shared *s = kd_get(&d->shared, e->ptr);
+	const struct declared_block *b = ctx->block;
+	struct declared_shared *s = tab_keyed_get(&d->shared, e->ptr);
 	struct declared_share_ev *ev;
 	struct handle *h;
 	bool log;
@@ -583,13 +353,13 @@ static int apply_share(struct declared *d, const struct ms_event *e,
 
 	if (s && !shared_is(s, b))
 		s = NULL;
-	h = kd_get(&d->handles, e->old_ptr);
-	err = h ? 0 : kd_reserve(&d->handles);
+	h = tab_keyed_get(&d->handles, e->old_ptr);
+	err = h ? 0 : tab_keyed_reserve(&d->handles);
 	if (!err && !s)
-		err = kd_reserve(&d->shared);
+		err = tab_keyed_reserve(&d->shared);
 	if (err)
 		return dropped(d, err);
-	err = tab_reserve(&d->share_log, 1);
+	err = tab_array_reserve(&d->share_log, 1);
 	if (err == -ENOMEM)
 		return err;
 	log = !err;
@@ -599,7 +369,7 @@ static int apply_share(struct declared *d, const struct ms_event *e,
 		handle_drop(d, h);
 	/* A record about another block at ptr is no longer the current one. */
 	if (!s) {
-		s = kd_add(&d->shared, e->ptr);
+		s = tab_keyed_add(&d->shared, e->ptr);
 		s->has_block = b;
 		if (b) {
 			s->stack_id = b->stack_id;
@@ -619,14 +389,14 @@ static int apply_share(struct declared *d, const struct ms_event *e,
 	s->handles++;
 	if (s->handles > s->max_handles)
 		s->max_handles = s->handles;
-	h = kd_add(&d->handles, e->old_ptr);
-	h->shared = kd_pos(&d->shared, s);
+	h = tab_keyed_add(&d->handles, e->old_ptr);
+	h->shared = tab_keyed_pos(&d->shared, s);
 	d->stats.shares++;
 	if (!log) {
 		d->stats.share_log_dropped++;
 		return 0;
 	}
-	ev = tab_push(&d->share_log);
+	ev = tab_array_push(&d->share_log);
 	ev->ts_ns = e->ts_ns;
 	ev->shared = h->shared;
 	ev->stack_id = ctx->stack_id;
@@ -635,7 +405,7 @@ static int apply_share(struct declared *d, const struct ms_event *e,
 
 static void apply_unshare(struct declared *d, const struct ms_event *e)
 {
-	struct handle *h = kd_get(&d->handles, e->old_ptr);
+	struct handle *h = tab_keyed_get(&d->handles, e->old_ptr);
 
 	if (!h) {
 		d->stats.unshares_unknown++;
@@ -676,18 +446,18 @@ static int apply_pp_create(struct declared *d, const struct ms_event *e,
 			   const struct declared_pp_event *ev,
 			   const char *name)
 {
-	struct passport *old = kd_get(&d->passports, e->ptr), *p;
+	struct passport *old = tab_keyed_get(&d->passports, e->ptr), *p;
 	struct declared_pp_event *h;
 	__u32 gen = old ? old->pub.generation + 1 : 0;
 	int err;
 
-	err = kd_reserve(&d->passports);
+	err = tab_keyed_reserve(&d->passports);
 	if (err)
 		return dropped(d, err);
 	h = malloc(HISTORY_MIN * sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	p = kd_add(&d->passports, e->ptr);
+	p = tab_keyed_add(&d->passports, e->ptr);
 	p->pub.size = e->size;
 	p->pub.generation = gen;
 	p->pub.name = name;
@@ -719,22 +489,23 @@ static int pp_violation(const struct declared *d, const struct passport *p,
 static int apply_pp_op(struct declared *d, const struct ms_event *e,
 		       const struct declared_pp_event *ev)
 {
-	struct passport *p = kd_get(&d->passports, e->ptr);
+	struct passport *p = tab_keyed_get(&d->passports, e->ptr);
 	struct declared_violation *v;
 	int kind = pp_violation(d, p, ev), err = 0;
 
 	if (p)
 		err = history_reserve(p);
 	if (!err && kind >= 0)
-		err = tab_reserve(&d->violations, 1);
+		err = tab_array_reserve(&d->violations, 1);
 	if (err)
 		return dropped(d, err);
 
 	if (kind >= 0) {
-		v = tab_push(&d->violations);
+		v = tab_array_push(&d->violations);
 		v->kind = kind;
 		v->ptr = e->ptr;
-		v->passport = p ? kd_pos(&d->passports, p) : DECLARED_NONE;
+		v->passport = p ? tab_keyed_pos(&d->passports, p) :
+				  DECLARED_NONE;
 		v->custody = p ? p->pub.custody : NULL;
 		v->ev = *ev;
 	}
@@ -856,9 +627,9 @@ int declared__apply(struct declared *d, const struct ms_event *e,
 		d->stats.malformed++;
 		return 0;
 	}
-	err = pool_intern(&d->pool, e->name, &name);
+	err = tab_pool_intern(&d->pool, e->name, &name, NULL);
 	if (!err)
-		err = pool_intern(&d->pool, e->type_name, &type);
+		err = tab_pool_intern(&d->pool, e->type_name, &type, NULL);
 	if (!err)
 		err = apply_valid(d, e, ctx, name, type);
 	else
@@ -883,20 +654,21 @@ int declared__task_ref(struct declared *d, __u64 id, __u64 ts_ns, __u32 *ref)
 	return 0;
 }
 
-void declared__block_new(struct declared *d, const struct store_block *b)
+void declared__block_new(struct declared *d, __u32 task, __u64 size,
+			 __u64 ts_ns)
 {
 	struct declared_task *t;
 
-	if (!b->task)
+	if (!task)
 		return;
-	t = tab_at(&d->tasks.t, b->task - 1);
+	t = tab_keyed_at(&d->tasks, task - 1);
 	t->allocs++;
-	t->alloc_bytes += b->size;
+	t->alloc_bytes += size;
 	t->live_count++;
-	t->live_bytes += b->size;
+	t->live_bytes += size;
 	if (t->live_bytes > t->peak_bytes)
 		t->peak_bytes = t->live_bytes;
-	task_touch(t, b->ts_ns);
+	task_touch(t, ts_ns);
 }
 
 /*
@@ -904,28 +676,28 @@ void declared__block_new(struct declared *d, const struct store_block *b)
  * task that allocated them (whoever frees them), its declared variable
  * ends, and handles on it point at a block that is gone.
  */
-void declared__block_end(struct declared *d, const struct store_block *b,
-			 __u64 epoch)
+void declared__block_end(struct declared *d, __u64 ptr, __u64 seq,
+			 __u32 task, __u64 size, __u64 epoch)
 {
 	struct declared_shared *s;
 	struct declared_task *t;
 	struct track *tr;
 
-	if (b->task) {
-		t = tab_at(&d->tasks.t, b->task - 1);
+	if (task) {
+		t = tab_keyed_at(&d->tasks, task - 1);
 		t->live_count--;
-		t->live_bytes -= b->size;
+		t->live_bytes -= size;
 	}
 	/* Frees are the hot path, and most programs declare nothing. */
-	tr = d->tracks.t.nr ? kd_get(&d->tracks, b->ptr) : NULL;
-	if (tr && tr->pub.has_block && tr->pub.seq == b->seq) {
+	tr = tab_keyed_nr(&d->tracks) ? tab_keyed_get(&d->tracks, ptr) : NULL;
+	if (tr && tr->pub.has_block && tr->pub.seq == seq) {
 		d->stats.tracks_freed++;
 		track_end(d, tr, epoch);
 	}
-	s = d->shared.ix.used ? kd_get(&d->shared, b->ptr) : NULL;
-	if (s && shared_is(s, b)) {
+	s = d->shared.ix.used ? tab_keyed_get(&d->shared, ptr) : NULL;
+	if (s && s->has_block && s->seq == seq) {
 		s->ended = true;
-		kd_unlink(&d->shared, b->ptr);
+		tab_keyed_unlink(&d->shared, ptr);
 	}
 }
 
@@ -955,7 +727,7 @@ void declared__site(const struct declared *d, __u32 stack_id, __u64 epoch,
 
 	memset(live, 0, sizeof(*live));
 	memset(peak, 0, sizeof(*peak));
-	sd = kd_get(&d->sites, stack_id);
+	sd = tab_keyed_get(&d->sites, stack_id);
 	if (!sd)
 		return;
 	site_view(sd, false, live);
@@ -1056,18 +828,18 @@ const struct declared_stats *declared__stats(const struct declared *d)
 
 size_t declared__nr_tasks(const struct declared *d)
 {
-	return d->tasks.t.nr;
+	return tab_keyed_nr(&d->tasks);
 }
 
 const struct declared_task *declared__task(const struct declared *d,
 					   size_t i)
 {
-	return i < d->tasks.t.nr ? tab_at(&d->tasks.t, i) : NULL;
+	return i < tab_keyed_nr(&d->tasks) ? tab_keyed_at(&d->tasks, i) : NULL;
 }
 
 size_t declared__nr_tracked(const struct declared *d)
 {
-	return d->tracks.t.nr;
+	return tab_keyed_nr(&d->tracks);
 }
 
 const struct declared_track *declared__tracked(const struct declared *d,
@@ -1075,21 +847,22 @@ const struct declared_track *declared__tracked(const struct declared *d,
 {
 	const struct track *t;
 
-	if (i >= d->tracks.t.nr)
+	if (i >= tab_keyed_nr(&d->tracks))
 		return NULL;
-	t = tab_at(&d->tracks.t, i);
+	t = tab_keyed_at(&d->tracks, i);
 	return &t->pub;
 }
 
 size_t declared__nr_shared(const struct declared *d)
 {
-	return d->shared.t.nr;
+	return tab_keyed_nr(&d->shared);
 }
 
 const struct declared_shared *declared__shared(const struct declared *d,
 					       size_t i)
 {
-	return i < d->shared.t.nr ? tab_at(&d->shared.t, i) : NULL;
+	return i < tab_keyed_nr(&d->shared) ? tab_keyed_at(&d->shared, i) :
+					      NULL;
 }
 
 size_t declared__share_log(const struct declared *d,
@@ -1101,7 +874,7 @@ size_t declared__share_log(const struct declared *d,
 
 size_t declared__nr_passports(const struct declared *d)
 {
-	return d->passports.t.nr;
+	return tab_keyed_nr(&d->passports);
 }
 
 const struct declared_passport *declared__passport(const struct declared *d,
@@ -1109,9 +882,9 @@ const struct declared_passport *declared__passport(const struct declared *d,
 {
 	const struct passport *p;
 
-	if (i >= d->passports.t.nr)
+	if (i >= tab_keyed_nr(&d->passports))
 		return NULL;
-	p = tab_at(&d->passports.t, i);
+	p = tab_keyed_at(&d->passports, i);
 	return &p->pub;
 }
 
@@ -1123,7 +896,7 @@ size_t declared__nr_violations(const struct declared *d)
 const struct declared_violation *
 declared__violation(const struct declared *d, size_t i)
 {
-	return i < d->violations.nr ? tab_at(&d->violations, i) : NULL;
+	return i < d->violations.nr ? tab_array_at(&d->violations, i) : NULL;
 }
 
 size_t declared__mem_bytes(const struct declared *d)
@@ -1131,18 +904,22 @@ size_t declared__mem_bytes(const struct declared *d)
 	const struct passport *p;
 	size_t n, i;
 
-	n = sizeof(*d) + store_index_bytes(&d->pool.ix) +
-	    tab_bytes(&d->pool.strs) + d->pool.pages_cap * sizeof(char *) +
-	    d->pool.nr_pages * POOL_PAGE + kd_bytes(&d->tasks) +
-	    kd_bytes(&d->tracks) + kd_bytes(&d->shared) +
-	    kd_bytes(&d->handles) + kd_bytes(&d->passports) +
-	    tab_bytes(&d->share_log) + tab_bytes(&d->violations) +
-	    kd_bytes(&d->sites);
-	for (i = 0; i < d->passports.t.nr; i++) {
-		p = tab_at(&d->passports.t, i);
+	n = sizeof(*d) + tab_pool_bytes(&d->pool) +
+	    tab_keyed_bytes(&d->tasks) + tab_keyed_bytes(&d->tracks) +
+	    tab_keyed_bytes(&d->shared) + tab_keyed_bytes(&d->handles) +
+	    tab_keyed_bytes(&d->passports) + tab_array_bytes(&d->share_log) +
+	    tab_array_bytes(&d->violations) + tab_keyed_bytes(&d->sites);
+	for (i = 0; i < tab_keyed_nr(&d->passports); i++) {
+		p = tab_keyed_at(&d->passports, i);
 		n += p->history_cap * sizeof(*p->pub.history);
 	}
 	return n;
+}
+
+/* Every table of declared records has the same limit, DECLARED_TABLE_MAX. */
+static int keyed_init(struct tab_keyed *k, size_t size, size_t off)
+{
+	return tab_keyed_init(k, size, off, DECLARED_TABLE_MAX);
 }
 
 struct declared *declared__new(void)
@@ -1151,24 +928,25 @@ struct declared *declared__new(void)
 
 	if (!d)
 		goto err_out;
-	d->pool.strs.size = sizeof(const char *);
-	d->share_log.size = sizeof(struct declared_share_ev);
-	d->violations.size = sizeof(struct declared_violation);
-	if (store_index_init(&d->pool.ix, INDEX_MIN) ||
-	    kd_init(&d->tasks, sizeof(struct declared_task),
-		    offsetof(struct declared_task, id)) ||
-	    kd_init(&d->tracks, sizeof(struct track),
-		    offsetof(struct track, pub.ptr)) ||
-	    kd_init(&d->shared, sizeof(struct declared_shared),
-		    offsetof(struct declared_shared, ptr)) ||
-	    kd_init(&d->handles, sizeof(struct handle),
-		    offsetof(struct handle, addr)) ||
-	    kd_init(&d->passports, sizeof(struct passport),
-		    offsetof(struct passport, pub.ptr)) ||
-	    kd_init(&d->sites, sizeof(struct site_decl),
-		    offsetof(struct site_decl, stack_id)))
+	tab_array_init(&d->share_log, sizeof(struct declared_share_ev),
+		       DECLARED_TABLE_MAX);
+	tab_array_init(&d->violations, sizeof(struct declared_violation),
+		       DECLARED_TABLE_MAX);
+	if (tab_pool_init(&d->pool, DECLARED_TABLE_MAX) ||
+	    keyed_init(&d->tasks, sizeof(struct declared_task),
+		       offsetof(struct declared_task, id)) ||
+	    keyed_init(&d->tracks, sizeof(struct track),
+		       offsetof(struct track, pub.ptr)) ||
+	    keyed_init(&d->shared, sizeof(struct declared_shared),
+		       offsetof(struct declared_shared, ptr)) ||
+	    keyed_init(&d->handles, sizeof(struct handle),
+		       offsetof(struct handle, addr)) ||
+	    keyed_init(&d->passports, sizeof(struct passport),
+		       offsetof(struct passport, pub.ptr)) ||
+	    keyed_init(&d->sites, sizeof(struct site_decl),
+		       offsetof(struct site_decl, stack_id)))
 		goto err_free;
-	if (pool_intern(&d->pool, DECLARED_HOST, &d->host))
+	if (tab_pool_intern(&d->pool, DECLARED_HOST, &d->host, NULL))
 		goto err_free;
 	return d;
 
@@ -1186,22 +964,18 @@ void declared__free(struct declared *d)
 
 	if (!d)
 		return;
-	for (i = 0; i < d->passports.t.nr; i++) {
-		p = tab_at(&d->passports.t, i);
+	for (i = 0; i < tab_keyed_nr(&d->passports); i++) {
+		p = tab_keyed_at(&d->passports, i);
 		free(p->pub.history);
 	}
-	kd_fini(&d->passports);
-	kd_fini(&d->handles);
-	kd_fini(&d->shared);
-	kd_fini(&d->tracks);
-	kd_fini(&d->tasks);
-	free(d->share_log.v);
-	free(d->violations.v);
-	kd_fini(&d->sites);
-	for (i = 0; i < d->pool.nr_pages; i++)
-		free(d->pool.pages[i]);
-	free(d->pool.pages);
-	free(d->pool.strs.v);
-	free(d->pool.ix.slots);
+	tab_keyed_fini(&d->passports);
+	tab_keyed_fini(&d->handles);
+	tab_keyed_fini(&d->shared);
+	tab_keyed_fini(&d->tracks);
+	tab_keyed_fini(&d->tasks);
+	tab_array_fini(&d->share_log);
+	tab_array_fini(&d->violations);
+	tab_keyed_fini(&d->sites);
+	tab_pool_fini(&d->pool);
 	free(d);
 }

@@ -5,7 +5,8 @@
  * store captured. It is part of the store, the one owner of live state:
  * store.c feeds it every declared record and every block that begins or
  * ends, and the analyses read it through the views below without keeping
- * copies.
+ * copies. The dependency runs one way, store -> declared: this header
+ * knows nothing of the store, and declared.c never calls into it.
  *
  * Records are kept as declared, never trusted: a malformed one (a kind out
  * of range, a string without its NUL, a missing name, side or id) is
@@ -19,7 +20,6 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "events.h"
-#include "store.h"
 
 /* Records per table (tasks, tracked, handles, passports...). */
 #define DECLARED_TABLE_MAX	(1u << 22)
@@ -219,9 +219,19 @@ const char *declared_violation_name(unsigned int kind);
 struct declared *declared__new(void);
 void declared__free(struct declared *d);
 
+/*
+ * What a declared record needs of the block live at its address: the
+ * store's live block (store_block in store.h), handed down by the store.
+ */
+struct declared_block {
+	__u64 seq;
+	__u64 size;
+	__u32 stack_id;		/* the store's stack table */
+};
+
 /* What the store knows that a declared record refers to. */
 struct declared_ctx {
-	const struct store_block *block;	/* live at e->ptr, or NULL */
+	const struct declared_block *block;	/* live at e->ptr, or NULL */
 	__u32 stack_id;		/* e->frames in the store's stack table, for
 				 * records that keep it (passports, shares) */
 	__u64 epoch;		/* the store's peak epoch */
@@ -235,21 +245,27 @@ int declared__apply(struct declared *d, const struct ms_event *e,
 		    const struct declared_ctx *ctx);
 /*
  * The task a block allocated while task id ran belongs to, as the value
- * of store_block.task (0: none), adding the task if it is new. -ENOMEM.
+ * of the block's task below (0: none), adding the task if it is new.
+ * -ENOMEM.
  */
 int declared__task_ref(struct declared *d, __u64 id, __u64 ts_ns,
 		       __u32 *ref);
-/* Block b (b->task from declared__task_ref) became live / ended. */
-void declared__block_new(struct declared *d, const struct store_block *b);
-void declared__block_end(struct declared *d, const struct store_block *b,
-			 __u64 epoch);
+/*
+ * A block became live / ended: task from declared__task_ref(), ts_ns when
+ * it was allocated, seq its record's. Scalars, not a block: the store
+ * calls these on every allocation and free.
+ */
+void declared__block_new(struct declared *d, __u32 task, __u64 size,
+			 __u64 ts_ns);
+void declared__block_end(struct declared *d, __u64 ptr, __u64 seq,
+			 __u32 task, __u64 size, __u64 epoch);
 size_t declared__mem_bytes(const struct declared *d);
 
 /* Views, for the analyses. Pointers stay valid until the next change. */
 const struct declared_stats *declared__stats(const struct declared *d);
 
 size_t declared__nr_tasks(const struct declared *d);
-/* In order of first sight; store_block.task n is declared__task(d, n - 1). */
+/* In order of first sight; a block's task n is declared__task(d, n - 1). */
 const struct declared_task *declared__task(const struct declared *d,
 					   size_t i);
 size_t declared__nr_tracked(const struct declared *d);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <zlib.h>
 #include "recording.h"
+#include "table.h"
 
 #define REC_MAGIC		"\x89MSR\r\n\x1a\n"
 #define REC_MAGIC_LEN		(sizeof(REC_MAGIC) - 1)
@@ -115,9 +116,7 @@ struct recorder {
 	 * stacks appear, so a killed tool's .partial still symbolizes, and
 	 * the end adds only what is left.
 	 */
-	__u64 *written;		/* open addressing, 0 = empty slot */
-	size_t written_mask;	/* capacity - 1 */
-	size_t nr_written;
+	struct tab_keyed written;	/* __u64 addresses, each its own key */
 };
 
 static void wbuf_reset(struct wbuf *b)
@@ -247,7 +246,7 @@ static void release(struct recorder *w, bool remove_partial)
 	free(w->events.p);
 	free(w->meta.p);
 	free(w->z);
-	free(w->written);
+	tab_keyed_fini(&w->written);
 	free(w->partial);
 	free(w->path);
 	free(w);
@@ -266,6 +265,11 @@ struct recorder *recorder__new(const char *path)
 	w->path = strdup(path);
 	if (!w->path)
 		goto err_release;
+	err = tab_keyed_init(&w->written, sizeof(__u64), 0, 0);
+	if (err) {
+		errno = -err;
+		goto err_release;
+	}
 	/* As outfile does: a FIFO or /dev/fd/N is written, not replaced. */
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		if (S_ISDIR(st.st_mode)) {
@@ -369,7 +373,7 @@ static int stack_addrs(const struct store *st, __u64 **out, size_t *nr)
 	__u32 nr_stacks = store__nr_stacks(st), i;
 	struct store_site site;
 	size_t n = 0, cap = 0, j, k;
-	__u64 *addrs = NULL, *p;
+	__u64 *addrs = NULL;
 	int err;
 
 	for (i = 0; i < nr_stacks; i++) {
@@ -378,15 +382,10 @@ static int stack_addrs(const struct store *st, __u64 **out, size_t *nr)
 			goto err_free;
 		if (!site.nr_frames)
 			continue;
-		if (n + site.nr_frames > cap) {
-			cap = (n + site.nr_frames) * 2;
-			p = realloc(addrs, cap * sizeof(*addrs));
-			if (!p) {
-				err = -ENOMEM;
-				goto err_free;
-			}
-			addrs = p;
-		}
+		err = tab_grow((void **)&addrs, &cap, n + site.nr_frames,
+			       sizeof(*addrs));
+		if (err)
+			goto err_free;
 		memcpy(addrs + n, site.frames, site.nr_frames * sizeof(*addrs));
 		n += site.nr_frames;
 	}
@@ -408,43 +407,17 @@ err_free:
 	return err;
 }
 
-static size_t written_slot(const struct recorder *w, __u64 addr)
-{
-	/* Fibonacci hashing: addresses differ in their low bits. */
-	size_t i = (addr * 0x9e3779b97f4a7c15ull) >> 20;
-
-	for (i &= w->written_mask; w->written[i] && w->written[i] != addr;
-	     i = (i + 1) & w->written_mask)
-		;
-	return i;
-}
-
 /* Marks addr written; 1 if it was new, 0 if not, -ENOMEM. */
 static int written_add(struct recorder *w, __u64 addr)
 {
-	size_t i, cap;
+	int err;
 
-	if ((w->nr_written + 1) * 2 > (w->written ? w->written_mask + 1 : 0)) {
-		struct recorder old = *w;
-
-		cap = w->written ? (w->written_mask + 1) * 2 : 1024;
-		w->written = calloc(cap, sizeof(*w->written));
-		if (!w->written) {
-			w->written = old.written;
-			return -ENOMEM;
-		}
-		w->written_mask = cap - 1;
-		for (i = 0; old.written && i <= old.written_mask; i++)
-			if (old.written[i])
-				w->written[written_slot(w, old.written[i])] =
-					old.written[i];
-		free(old.written);
-	}
-	i = written_slot(w, addr);
-	if (w->written[i])
+	if (tab_keyed_get(&w->written, addr))
 		return 0;
-	w->written[i] = addr;
-	w->nr_written++;
+	err = tab_keyed_reserve(&w->written);
+	if (err)
+		return err;
+	tab_keyed_add(&w->written, addr);
 	return 1;
 }
 
@@ -483,7 +456,7 @@ static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 			err = fresh;
 			continue;
 		}
-		if (w->nr_written > REC_SYMBOLS_MAX) {
+		if (tab_keyed_nr(&w->written) > REC_SYMBOLS_MAX) {
 			err = -E2BIG;
 			break;
 		}
@@ -790,20 +763,6 @@ static ssize_t read_bytes(struct recording *r, void *buf, size_t n)
 	return got;
 }
 
-static int grow(unsigned char **buf, size_t *cap, size_t n)
-{
-	unsigned char *p;
-
-	if (n <= *cap)
-		return 0;
-	p = realloc(*buf, n);
-	if (!p)
-		return -ENOMEM;
-	*buf = p;
-	*cap = n;
-	return 0;
-}
-
 /*
  * The next frame, checked and decompressed into r->raw. 0, 1 at a clean
  * end of file, -EBADMSG (damaged) or -errno.
@@ -836,9 +795,10 @@ static int next_frame(struct recording *r)
 			       "%u compressed bytes cannot hold %u bytes",
 			       fr.z_len, fr.raw_len);
 	/* + 1: an empty frame still gets a buffer to point at */
-	err = grow(&r->z, &r->z_cap, fr.z_len + 1);
+	err = tab_grow((void **)&r->z, &r->z_cap, fr.z_len + 1, 1);
 	if (!err)
-		err = grow(&r->raw, &r->raw_cap, fr.raw_len + 1);
+		err = tab_grow((void **)&r->raw, &r->raw_cap,
+			       fr.raw_len + 1, 1);
 	if (err)
 		return err;
 	got = read_bytes(r, r->z, fr.z_len);
@@ -1012,7 +972,7 @@ static int replay_events(struct recording *r, recording_event_fn fn,
 
 static int parse_symbols(struct recording *r)
 {
-	struct frame fr, *p;
+	struct frame fr;
 	size_t kept = r->nr_syms;
 	__u32 line;
 	struct rbuf c;
@@ -1041,17 +1001,10 @@ static int parse_symbols(struct recording *r)
 				      "over %u symbols", REC_SYMBOLS_MAX);
 			break;
 		}
-		if (r->nr_syms == r->cap_syms) {
-			size_t cap = r->cap_syms ? r->cap_syms * 2 : 256;
-
-			p = realloc(r->syms, cap * sizeof(*p));
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			r->syms = p;
-			r->cap_syms = cap;
-		}
+		err = tab_grow((void **)&r->syms, &r->cap_syms,
+			       r->nr_syms + 1, sizeof(*r->syms));
+		if (err)
+			break;
 		r->syms[r->nr_syms++] = fr;
 	}
 	if (err) {

@@ -26,13 +26,17 @@
  * refer to here: the live block at their address, their stack interned in
  * the same table as allocation stacks (so it symbolizes like any site),
  * and the peak epoch. Every block that begins or ends is reported to it,
- * so bytes follow their task and a freed block's declarations end.
+ * so bytes follow their task and a freed block's declarations end. The
+ * store owns that state and the dependency runs one way: store.c calls
+ * declared.h, declared.c never calls back, and the containers of both
+ * are table.h's.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "declared.h"
 #include "store.h"
+#include "table.h"
 
 #define BLOCK_CHUNK_SHIFT	10
 #define BLOCK_CHUNK		(1ul << BLOCK_CHUNK_SHIFT)
@@ -41,7 +45,6 @@
 #define SITES_MIN		64
 #define ARENA_PAGE		4096	/* frames; a page holds whole stacks */
 #define ARENA_PAGES_MIN		16
-#define CHUNKS_MIN		16
 
 /*
  * Slots carry 32 bits of hash, enough to find the home slot of up to 2^32
@@ -73,12 +76,12 @@ struct store {
 	struct declared *decl;
 
 	/* live.used is the number of live blocks, all of them dense */
-	struct store_index live;
+	struct tab_index live;
 	struct store_block **chunks;
 	size_t nr_chunks;
 	size_t chunks_cap;
 
-	struct store_index stacks;
+	struct tab_index stacks;
 	struct site *sites;
 	size_t nr_sites;
 	size_t sites_cap;
@@ -109,94 +112,12 @@ static __u64 stack_hash(const __u64 *frames, __u32 nr)
 
 	for (i = 0; i < nr; i++)
 		h = (h ^ frames[i]) * 0xff51afd7ed558ccdull;
-	return store_mix64(h);
+	return tab_mix64(h);
 }
 
 static inline __u32 ptr_hash(__u64 ptr)
 {
-	return (__u32)store_mix64(ptr);
-}
-
-int store_index_init(struct store_index *ix, size_t cap)
-{
-	ix->slots = calloc(cap, sizeof(*ix->slots));
-	if (!ix->slots)
-		return -ENOMEM;
-	ix->mask = cap - 1;
-	ix->used = 0;
-	return 0;
-}
-
-int store_index_reserve(struct store_index *ix)
-{
-	size_t cap = ix->mask + 1, mask = 2 * cap - 1, i, j;
-	struct store_slot *slots;
-
-	if ((ix->used + 1) * 4 <= cap * 3)
-		return 0;
-	slots = calloc(2 * cap, sizeof(*slots));
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < cap; i++) {
-		if (!ix->slots[i].pos)
-			continue;
-		for (j = ix->slots[i].hash & mask; slots[j].pos;
-		     j = (j + 1) & mask)
-			;
-		slots[j] = ix->slots[i];
-	}
-	free(ix->slots);
-	ix->slots = slots;
-	ix->mask = mask;
-	return 0;
-}
-
-void store_index_insert(struct store_index *ix, __u32 hash, size_t pos)
-{
-	size_t i;
-
-	for (i = hash & ix->mask; ix->slots[i].pos; i = (i + 1) & ix->mask)
-		;
-	ix->slots[i].hash = hash;
-	ix->slots[i].pos = pos + 1;
-	ix->used++;
-}
-
-/*
- * Backward-shift deletion: pull later members of the probe run into the
- * hole whenever their home does not lie between the hole and them. No
- * tombstones, so churn never lengthens probes or forces a rehash.
- */
-void store_index_remove(struct store_index *ix, size_t hole)
-{
-	size_t i, home;
-
-	for (i = (hole + 1) & ix->mask; ix->slots[i].pos;
-	     i = (i + 1) & ix->mask) {
-		home = ix->slots[i].hash & ix->mask;
-		if (((i - home) & ix->mask) >= ((i - hole) & ix->mask)) {
-			ix->slots[hole] = ix->slots[i];
-			hole = i;
-		}
-	}
-	ix->slots[hole].pos = 0;
-	ix->used--;
-}
-
-void store_index_moved(struct store_index *ix, __u32 hash, size_t from,
-		       size_t to)
-{
-	size_t i;
-
-	for (i = hash & ix->mask; ix->slots[i].pos != from + 1;
-	     i = (i + 1) & ix->mask)
-		;
-	ix->slots[i].pos = to + 1;
-}
-
-size_t store_index_bytes(const struct store_index *ix)
-{
-	return (ix->mask + 1) * sizeof(*ix->slots);
+	return tab_hash64(ptr);
 }
 
 static inline struct store_block *block_at(const struct store *s, size_t i)
@@ -207,12 +128,12 @@ static inline struct store_block *block_at(const struct store *s, size_t i)
 /* The slot holding ptr, or the empty slot that ends its probe run. */
 static inline size_t live_probe(const struct store *s, __u64 ptr, __u32 hash)
 {
-	const struct store_index *ix = &s->live;
+	const struct tab_index *ix = &s->live;
 	size_t i;
 
-	for (i = hash & ix->mask; ix->slots[i].pos; i = (i + 1) & ix->mask) {
+	tab_index_for_run(ix, hash, i) {
 		if (ix->slots[i].hash == hash &&
-		    block_at(s, ix->slots[i].pos - 1)->ptr == ptr)
+		    block_at(s, tab_index_pos(ix, i))->ptr == ptr)
 			break;
 	}
 	return i;
@@ -221,18 +142,15 @@ static inline size_t live_probe(const struct store *s, __u64 ptr, __u32 hash)
 /* Room for nr more frames in the last arena page. */
 static int arena_reserve(struct store *s, size_t nr)
 {
-	__u64 **pages;
+	int err;
 
 	if (s->page_used + nr <= ARENA_PAGE)
 		return 0;
-	if (s->nr_pages == s->pages_cap) {
-		pages = realloc(s->pages, 2 * s->pages_cap * sizeof(*pages));
-		if (!pages)
-			return -ENOMEM;
-		s->pages = pages;
-		s->pages_cap *= 2;
-	}
-	s->pages[s->nr_pages] = malloc(ARENA_PAGE * sizeof(**pages));
+	err = tab_grow((void **)&s->pages, &s->pages_cap, s->nr_pages + 1,
+		       sizeof(*s->pages));
+	if (err)
+		return err;
+	s->pages[s->nr_pages] = malloc(ARENA_PAGE * sizeof(**s->pages));
 	if (!s->pages[s->nr_pages])
 		return -ENOMEM;
 	s->nr_pages++;
@@ -244,28 +162,22 @@ static int arena_reserve(struct store *s, size_t nr)
 static int live_reserve(struct store *s)
 {
 	size_t n = s->live.used;
-	struct store_block **chunks;
+	int err;
 
 	if (n >= STORE_MAX_LIVE)
 		return -ENOSPC;
 	if ((n >> BLOCK_CHUNK_SHIFT) >= s->nr_chunks) {
-		if (s->nr_chunks == s->chunks_cap) {
-			size_t cap = s->chunks_cap ? 2 * s->chunks_cap :
-					CHUNKS_MIN;
-
-			chunks = realloc(s->chunks, cap * sizeof(*chunks));
-			if (!chunks)
-				return -ENOMEM;
-			s->chunks = chunks;
-			s->chunks_cap = cap;
-		}
+		err = tab_grow((void **)&s->chunks, &s->chunks_cap,
+			       s->nr_chunks + 1, sizeof(*s->chunks));
+		if (err)
+			return err;
 		s->chunks[s->nr_chunks] = malloc(BLOCK_CHUNK *
 						 sizeof(struct store_block));
 		if (!s->chunks[s->nr_chunks])
 			return -ENOMEM;
 		s->nr_chunks++;
 	}
-	return store_index_reserve(&s->live);
+	return tab_index_reserve(&s->live);
 }
 
 /* Give a site the values it had at the peak before its first change since. */
@@ -282,7 +194,8 @@ static void block_drop(struct store *s, const struct store_block *b)
 {
 	struct site *st = &s->sites[b->stack_id];
 
-	declared__block_end(s->decl, b, s->peak_epoch);
+	declared__block_end(s->decl, b->ptr, b->seq, b->task, b->size,
+			    s->peak_epoch);
 	site_snap(s, st);
 	st->live_count--;
 	st->live_bytes -= b->size;
@@ -316,7 +229,7 @@ static void block_fill(struct store *s, struct store_block *b,
 	b->stack_id = stack_id;
 	b->tid = e->tid;
 	b->task = task;
-	declared__block_new(s->decl, b);
+	declared__block_new(s->decl, task, e->size, e->ts_ns);
 
 	site_snap(s, st);
 	st->live_count++;
@@ -340,13 +253,12 @@ static void live_add(struct store *s, const struct ms_event *e, __u32 stack_id,
 
 	if (s->live.slots[i].pos) {
 		/* We never saw its free: the address is someone else's now. */
-		b = block_at(s, s->live.slots[i].pos - 1);
+		b = block_at(s, tab_index_pos(&s->live, i));
 		block_drop(s, b);
 		s->sum.replaced++;
 	} else {
-		s->live.slots[i].hash = hash;
-		s->live.slots[i].pos = s->live.used + 1;
-		b = block_at(s, s->live.used++);
+		b = block_at(s, s->live.used);
+		tab_index_fill(&s->live, i, hash, s->live.used);
 	}
 	block_fill(s, b, e, stack_id, task);
 }
@@ -365,7 +277,7 @@ static void live_release(struct store *s, __u64 ptr, __u64 seq)
 		s->sum.unknown_frees++;
 		return;
 	}
-	pos = s->live.slots[i].pos - 1;
+	pos = tab_index_pos(&s->live, i);
 	b = block_at(s, pos);
 	if (seq && b->seq != seq)
 		return;
@@ -374,12 +286,12 @@ static void live_release(struct store *s, __u64 ptr, __u64 seq)
 	s->sum.free_bytes += b->size;
 
 	/* Keep blocks dense: the last one moves into the hole. */
-	store_index_remove(&s->live, i);
+	tab_index_remove(&s->live, i);
 	last = s->live.used;
 	if (pos == last)
 		return;
 	*b = *block_at(s, last);
-	store_index_moved(&s->live, ptr_hash(b->ptr), last, pos);
+	tab_index_moved(&s->live, ptr_hash(b->ptr), last, pos);
 }
 
 static int site_add(struct store *s, const __u64 *stack, __u32 nr,
@@ -391,21 +303,17 @@ static int site_add(struct store *s, const __u64 *stack, __u32 nr,
 
 	if (s->nr_sites >= STORE_MAX_SITES)
 		return -ENOSPC;
-	if (s->nr_sites == s->sites_cap) {
-		st = realloc(s->sites, 2 * s->sites_cap * sizeof(*st));
-		if (!st)
-			return -ENOMEM;
-		s->sites = st;
-		s->sites_cap *= 2;
-	}
-	err = arena_reserve(s, nr);
+	err = tab_grow((void **)&s->sites, &s->sites_cap, s->nr_sites + 1,
+		       sizeof(*s->sites));
+	if (!err)
+		err = arena_reserve(s, nr);
 	if (err)
 		return err;
-	err = store_index_reserve(&s->stacks);
+	err = tab_index_reserve(&s->stacks);
 	if (err)
 		return err;
 
-	store_index_insert(&s->stacks, (__u32)hash, s->nr_sites);
+	tab_index_insert(&s->stacks, (__u32)hash, s->nr_sites);
 
 	st = &s->sites[s->nr_sites];
 	memset(st, 0, sizeof(*st));
@@ -423,17 +331,17 @@ static int site_intern(struct store *s, const __u64 *stack, __u32 nr,
 		       __u32 *id)
 {
 	__u64 hash = stack_hash(stack, nr);
-	const struct store_index *ix = &s->stacks;
+	const struct tab_index *ix = &s->stacks;
 	const struct site *st;
 	size_t i;
 
-	for (i = hash & ix->mask; ix->slots[i].pos; i = (i + 1) & ix->mask) {
+	tab_index_for_run(ix, (__u32)hash, i) {
 		if (ix->slots[i].hash != (__u32)hash)
 			continue;
-		st = &s->sites[ix->slots[i].pos - 1];
+		st = &s->sites[tab_index_pos(ix, i)];
 		if (st->hash == hash && st->nr_frames == nr &&
 		    !memcmp(st->frames, stack, nr * sizeof(__u64))) {
-			*id = ix->slots[i].pos - 1;
+			*id = tab_index_pos(ix, i);
 			return 0;
 		}
 	}
@@ -482,7 +390,7 @@ static const struct store_block *live_at(const struct store *s, __u64 ptr)
 {
 	size_t i = live_probe(s, ptr, ptr_hash(ptr));
 
-	return s->live.slots[i].pos ? block_at(s, s->live.slots[i].pos - 1) :
+	return s->live.slots[i].pos ? block_at(s, tab_index_pos(&s->live, i)) :
 				      NULL;
 }
 
@@ -499,6 +407,8 @@ static const struct store_block *live_at(const struct store *s, __u64 ptr)
 static int apply_declared(struct store *s, const struct ms_event *e)
 {
 	struct declared_ctx ctx = { .epoch = s->peak_epoch };
+	const struct store_block *b;
+	struct declared_block db;
 	__u64 stack[MS_MAX_STACK];
 	int err;
 
@@ -510,8 +420,17 @@ static int apply_declared(struct store *s, const struct ms_event *e)
 		if (err)
 			return err;
 	}
-	if (e->type == MS_EV_TRACK || e->type == MS_EV_SHARE)
-		ctx.block = live_at(s, e->ptr);
+	if (e->type == MS_EV_TRACK || e->type == MS_EV_SHARE) {
+		b = live_at(s, e->ptr);
+		if (b) {
+			db = (struct declared_block){
+				.seq = b->seq,
+				.size = b->size,
+				.stack_id = b->stack_id,
+			};
+			ctx.block = &db;
+		}
+	}
 	return declared__apply(s->decl, e, &ctx);
 }
 
@@ -713,10 +632,10 @@ int store__for_each_live(const struct store *s,
 size_t store__mem_bytes(const struct store *s)
 {
 	return sizeof(*s) +
-	       store_index_bytes(&s->live) +
+	       tab_index_bytes(&s->live) +
 	       s->chunks_cap * sizeof(*s->chunks) +
 	       s->nr_chunks * BLOCK_CHUNK * sizeof(struct store_block) +
-	       store_index_bytes(&s->stacks) +
+	       tab_index_bytes(&s->stacks) +
 	       s->sites_cap * sizeof(*s->sites) +
 	       s->pages_cap * sizeof(*s->pages) +
 	       s->nr_pages * ARENA_PAGE * sizeof(**s->pages) +
@@ -739,8 +658,8 @@ struct store *store__new(void)
 		goto err_free;
 	/* a first page, so that even an empty stack has non-NULL frames */
 	s->pages[s->nr_pages++] = malloc(ARENA_PAGE * sizeof(**s->pages));
-	if (!s->pages[0] || store_index_init(&s->live, LIVE_INDEX_MIN) ||
-	    store_index_init(&s->stacks, STACK_INDEX_MIN))
+	if (!s->pages[0] || tab_index_init(&s->live, LIVE_INDEX_MIN) ||
+	    tab_index_init(&s->stacks, STACK_INDEX_MIN))
 		goto err_free;
 	return s;
 
@@ -760,8 +679,8 @@ void store__free(struct store *s)
 	for (i = 0; i < s->nr_chunks; i++)
 		free(s->chunks[i]);
 	free(s->chunks);
-	free(s->live.slots);
-	free(s->stacks.slots);
+	tab_index_fini(&s->live);
+	tab_index_fini(&s->stacks);
 	free(s->sites);
 	for (i = 0; i < s->nr_pages; i++)
 		free(s->pages[i]);

@@ -76,47 +76,6 @@ struct store_point {
 	__u64 frees;		/* blocks released inside it */
 };
 
-/*
- * The store's open-addressing index, shared with its declared state
- * (declared.c): 8-byte slots of 32 bits of hash and an entry position + 1
- * (0 marks an empty slot), linear probing, backward-shift deletion. The
- * entries live outside it, dense, so callers compare their own keys.
- */
-struct store_slot {
-	__u32 hash;	/* low bits give the home slot, all 32 reject cheaply */
-	__u32 pos;	/* entry index + 1; 0 marks an empty slot */
-};
-
-struct store_index {
-	struct store_slot *slots;
-	size_t mask;	/* capacity - 1, capacity a power of two */
-	size_t used;
-};
-
-/* splitmix64's finalizer: every input bit reaches every output bit. */
-static inline __u64 store_mix64(__u64 x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	x ^= x >> 31;
-	return x;
-}
-
-/* cap: a power of two. 0 or -ENOMEM. */
-int store_index_init(struct store_index *ix, size_t cap);
-/* Room for one more entry at a load factor of at most 3/4. */
-int store_index_reserve(struct store_index *ix);
-/* Adds entry pos (0-based); store_index_reserve() must have succeeded. */
-void store_index_insert(struct store_index *ix, __u32 hash, size_t pos);
-/* Empties slot hole. */
-void store_index_remove(struct store_index *ix, size_t hole);
-/* The entry at position from, with this hash, now lives at position to. */
-void store_index_moved(struct store_index *ix, __u32 hash, size_t from,
-		       size_t to);
-size_t store_index_bytes(const struct store_index *ix);
-
 struct store *store__new(void);
 void store__free(struct store *s);
 

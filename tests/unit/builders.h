@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Hand-made records for the unit tests, applied through store__apply() as
+ * the ring buffer and recordings apply them. Two ways to use them:
+ *
+ *	e = ev_rec(MS_EV_ALLOC, ts);	build a record, set what the test
+ *	e.flags = MS_EVF_STACK_ERR;	is about,
+ *	ev_apply(s, &e);		and apply it;
+ *
+ *	ev_alloc(s, ptr, size, seq, frames, nr, ts);	or one call a record.
+ *
+ * A record the store refuses fails the test and names the record.
+ */
+#ifndef MEMSCOPE_TEST_BUILDERS_H
+#define MEMSCOPE_TEST_BUILDERS_H
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include "events.h"
+#include "store.h"
+
+/* Who the next records come from, as the kernel tags them. */
+static struct {
+	__u32 pid;
+	__u32 tid;
+	__u64 task;	/* the declared task the thread runs, 0 none */
+} ev_src = { .pid = 4242, .tid = 4242 };
+
+/* A record of type at ts from ev_src, its allocator function by type. */
+static inline struct ms_event ev_rec(__u16 type, __u64 ts)
+{
+	struct ms_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = type;
+	if (type == MS_EV_ALLOC)
+		e.fn = MS_FN_MALLOC;
+	else if (type == MS_EV_FREE)
+		e.fn = MS_FN_FREE;
+	else if (type == MS_EV_REALLOC)
+		e.fn = MS_FN_REALLOC;
+	e.pid = ev_src.pid;
+	e.tid = ev_src.tid;
+	e.task = ev_src.task;
+	e.ts_ns = ts;
+	return e;
+}
+
+/* The record's stack: nr frames, innermost first. */
+static inline void ev_stack(struct ms_event *e, const __u64 *frames,
+			    __u32 nr)
+{
+	cr_assert_leq(nr, MS_MAX_STACK, "a test stack of %u frames", nr);
+	e->nr_frames = nr;
+	if (nr)
+		memcpy(e->frames, frames, nr * sizeof(*frames));
+}
+
+/* A string field, cut to fit as the BPF side cuts it. */
+#define ev_str(field, s)	snprintf(field, sizeof(field), "%s", s)
+
+static inline void ev_apply(struct store *s, const struct ms_event *e)
+{
+	int err = store__apply(s, e);
+
+	cr_assert_eq(err, 0,
+		     "store__apply(type %u, ptr %#llx, at %llu) = %d, want 0",
+		     e->type, (unsigned long long)e->ptr,
+		     (unsigned long long)e->ts_ns, err);
+}
+
+/* Allocator records ------------------------------------------------------ */
+
+static inline void ev_alloc(struct store *s, __u64 ptr, __u64 size,
+			    __u64 seq, const __u64 *frames, __u32 nr,
+			    __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_ALLOC, ts);
+
+	e.ptr = ptr;
+	e.size = size;
+	e.seq = seq;
+	ev_stack(&e, frames, nr);
+	ev_apply(s, &e);
+}
+
+static inline void ev_free(struct store *s, __u64 ptr, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_FREE, ts);
+
+	e.ptr = ptr;
+	ev_apply(s, &e);
+}
+
+static inline void ev_realloc(struct store *s, __u64 old_ptr, __u64 old_seq,
+			      __u64 ptr, __u64 size, __u64 seq,
+			      const __u64 *frames, __u32 nr, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_REALLOC, ts);
+
+	e.old_ptr = old_ptr;
+	e.old_seq = old_seq;
+	e.ptr = ptr;
+	e.size = size;
+	e.seq = seq;
+	ev_stack(&e, frames, nr);
+	ev_apply(s, &e);
+}
+
+/* Declared records (include/memscope.h) ---------------------------------- */
+
+/* Enter and leave also move the thread's task, as the BPF side does. */
+static inline void ev_task(struct store *s, __u16 type, __u64 id, __u64 ts)
+{
+	struct ms_event e = ev_rec(type, ts);
+
+	e.task = id;
+	ev_apply(s, &e);
+	if (type == MS_EV_TASK_ENTER)
+		ev_src.task = id;
+	else if (type == MS_EV_TASK_LEAVE)
+		ev_src.task = 0;
+}
+
+static inline void ev_task_create(struct store *s, __u64 id, __u64 parent,
+				  const char *name, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_TASK_CREATE, ts);
+
+	e.task = id;
+	e.aux = parent;
+	ev_str(e.name, name);
+	ev_apply(s, &e);
+}
+
+static inline void ev_track(struct store *s, __u64 ptr, __u64 size,
+			    __u64 kind, const char *name, const char *type,
+			    __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_TRACK, ts);
+
+	e.ptr = ptr;
+	e.size = size;
+	e.aux = kind;
+	ev_str(e.name, name);
+	ev_str(e.type_name, type);
+	ev_apply(s, &e);
+}
+
+static inline void ev_untrack(struct store *s, __u64 ptr, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_UNTRACK, ts);
+
+	e.ptr = ptr;
+	ev_apply(s, &e);
+}
+
+/* Handle handle now shares the heap block at heap, from frames. */
+static inline void ev_share(struct store *s, __u64 handle, __u64 heap,
+			    const char *name, const char *type,
+			    const __u64 *frames, __u32 nr, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_SHARE, ts);
+
+	e.old_ptr = handle;
+	e.ptr = heap;
+	ev_str(e.name, name);
+	ev_str(e.type_name, type);
+	ev_stack(&e, frames, nr);
+	ev_apply(s, &e);
+}
+
+static inline void ev_unshare(struct store *s, __u64 handle, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_UNSHARE, ts);
+
+	e.old_ptr = handle;
+	ev_apply(s, &e);
+}
+
+/* A passport operation; side: who it goes to or who frees, else NULL. */
+static inline void ev_passport(struct store *s, __u16 type, __u64 ptr,
+			       __u64 size, const char *side,
+			       const __u64 *frames, __u32 nr, __u64 ts)
+{
+	struct ms_event e = ev_rec(type, ts);
+
+	e.ptr = ptr;
+	e.size = size;
+	if (side)
+		ev_str(e.name, side);
+	ev_stack(&e, frames, nr);
+	ev_apply(s, &e);
+}
+
+#endif /* MEMSCOPE_TEST_BUILDERS_H */
