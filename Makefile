@@ -28,7 +28,7 @@ INCLUDES := -I$(OUTPUT) -Ibpf $(addprefix -Iuser/,$(STAGES)) -Iinclude
 CFLAGS ?= -g -O2
 USER_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 	$(INCLUDES) -DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE
-LIBS := -lbpf -lelf -ldw -lz -lpthread
+LIBS := -lbpf -ldebuginfod -ldw -lelf -liberty -lz -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 # usdt.bpf.h includes <linux/errno.h>, whose <asm/...> is multiarch here.

@@ -60,7 +60,7 @@ static void resolve(struct frame *out, const char *fn,
 		out->build_id = strcpy(res_bid, bid);
 }
 
-static void fake_resolve(void *ctx, __u64 addr, struct frame *out)
+static void fake_resolve_one(void *ctx, __u64 addr, struct frame *out)
 {
 	(void)ctx;
 	switch (addr) {
@@ -83,6 +83,17 @@ static void fake_resolve(void *ctx, __u64 addr, struct frame *out)
 		resolve(out, "deep", NULL, 0, NULL, 0, NULL);
 		break;
 	}
+}
+
+/* The frame_resolve_fn: one frame per address, filled by fake_resolve_one. */
+static unsigned fake_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+
+	fr = (struct frame){ .addr = addr };
+	fake_resolve_one(ctx, addr, &fr);
+	*out = &fr;
+	return 1;
 }
 
 static void apply(struct store *s, __u16 type, __u64 ptr, __u64 size,

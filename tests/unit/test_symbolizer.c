@@ -58,6 +58,19 @@ static __attribute__((noinline)) __u64 call_site(int *line)
 	return ra;
 }
 
+/* The frame of addr that is not inlined: its function. */
+static struct frame outer(struct symbolizer *s, __u64 addr)
+{
+	const struct frame *frames;
+	unsigned n;
+
+	n = symbolizer__resolve(s, addr, &frames);
+	cr_assert(n >= 1, "%#llx resolved to no frame", addr);
+	cr_assert(!frames[n - 1].inlined, "%#llx: the last frame is inlined",
+		  addr);
+	return frames[n - 1];
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = s ? strlen(s) : 0, m = strlen(suffix);
@@ -136,7 +149,7 @@ Test(symbolizer, own_function_with_line)
 	cr_assert(realpath("/proc/self/exe", exe), "realpath: %s",
 		  strerror(errno));
 	vaddr = vaddr_of(exe, "probe_target");
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect_eq(fr.addr, addr, "addr %#llx, asked %#llx", fr.addr, addr);
 	cr_expect_str_eq(fr.function ?: "(null)", "probe_target",
 			 "function %s", fr.function);
@@ -159,7 +172,7 @@ Test(symbolizer, return_address_gives_call_line)
 
 	ra = call_site(&line);
 	s = cover_one(getpid(), ra);
-	symbolizer__resolve(s, ra, &fr);
+	fr = outer(s, ra);
 	cr_expect_str_eq(fr.function ?: "(null)", "call_site", "function %s",
 			 fr.function);
 	cr_expect_eq(fr.line, line, "line %d, want the call's line %d",
@@ -181,7 +194,7 @@ Test(symbolizer, libc_function)
 	cr_assert(fn, "dlsym malloc: %s", dlerror());
 	addr = (__u64)(unsigned long)fn + 1;
 	s = cover_one(getpid(), addr);
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect(fr.function && (!strcmp(fr.function, "malloc") ||
 				  !strcmp(fr.function, "__libc_malloc")),
 		  "libc's malloc resolved as %s", fr.function);
@@ -206,13 +219,13 @@ Test(symbolizer, unknown_addresses)
 	cr_expect_eq(symbolizer__cover(s, &addr, 1), 0, "cover of a heap "
 		     "address failed");
 	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
-		symbolizer__resolve(s, addrs[i], &fr);
+		fr = outer(s, addrs[i]);
 		cr_expect(fr.addr == addrs[i] && !fr.function && !fr.object &&
 			  !fr.file && !fr.line,
 			  "%#llx resolved to %s in %s", addrs[i], fr.function,
 			  fr.object);
 	}
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect(!fr.function && !fr.object, "heap %#llx resolved to %s in %s",
 		  addr, fr.function, fr.object);
 	free(heap);
@@ -226,10 +239,10 @@ Test(symbolizer, resolve_before_cover_is_not_remembered)
 	struct frame fr;
 
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect(!fr.function && !fr.object, "resolved with no maps read");
 	cr_assert_eq(symbolizer__cover(s, &addr, 1), 0, "cover failed");
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect_str_eq(fr.function ?: "(null)", "probe_target",
 			 "function %s after cover", fr.function);
 	symbolizer__free(s);
@@ -241,9 +254,9 @@ Test(symbolizer, repeated_frames_share_strings)
 	struct symbolizer *s = cover_one(getpid(), addr);
 	struct frame a, b, c;
 
-	symbolizer__resolve(s, addr, &a);
-	symbolizer__resolve(s, addr, &b);
-	symbolizer__resolve(s, addr + 1, &c);
+	a = outer(s, addr);
+	b = outer(s, addr);
+	c = outer(s, addr + 1);
 	cr_expect(a.function && a.function == b.function &&
 		  a.function == c.function && a.file == c.file &&
 		  a.object == c.object,
@@ -269,14 +282,14 @@ Test(symbolizer, works_after_the_process_is_gone)
 		     c.pid);
 	reap(&c);
 
-	symbolizer__resolve(s, addrs[0], &fr);
+	fr = outer(s, addrs[0]);
 	cr_expect_str_eq(fr.function ?: "(null)", "malloc",
 			 "the fixture's malloc resolved as %s", fr.function);
 	cr_expect(ends_with(fr.object, "/selfalloc.debuglink"), "object %s",
 		  fr.object);
 	cr_expect(ends_with(fr.file, "selfalloc.c") && fr.line > 0,
 		  "no line through .gnu_debuglink: %s:%d", fr.file, fr.line);
-	symbolizer__resolve(s, addrs[1], &fr);
+	fr = outer(s, addrs[1]);
 	cr_expect_str_eq(fr.function ?: "(null)", "main", "main resolved as %s",
 			 fr.function);
 	cr_expect_eq(symbolizer__cover(s, addrs, 2), 0,
@@ -316,7 +329,7 @@ Test(symbolizer, deleted_program)
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	cr_assert_eq(symbolizer__cover(s, &addr, 1), 0, "cover failed");
 	reap(&c);
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect_str_eq(fr.function ?: "(null)", "malloc",
 			 "a deleted program's malloc resolved as %s",
 			 fr.function);
@@ -341,14 +354,14 @@ Test(symbolizer, unmapped_then_replaced_library)
 	cr_assert(lib, "dlopen libvers: %s", dlerror());
 	addr = (__u64)(unsigned long)dlsym(lib, "my_malloc") + 1;
 	s = cover_one(getpid(), addr);
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_assert(fr.function, "libvers's my_malloc not resolved");
 	name = fr.function;
 
 	cr_assert_eq(dlclose(lib), 0, "dlclose: %s", dlerror());
 	cr_assert_eq(symbolizer__cover(s, &unknown, 1), 0, "cover failed");
 	/* A neighbour: a fresh lookup, not the cached answer. */
-	symbolizer__resolve(s, addr + 1, &fr);
+	fr = outer(s, addr + 1);
 	cr_expect(fr.function == name && ends_with(fr.object, "/libvers"),
 		  "after dlclose: %s in %s", fr.function, fr.object);
 
@@ -358,7 +371,7 @@ Test(symbolizer, unmapped_then_replaced_library)
 	cr_assert_eq((__u64)(unsigned long)dlsym(lib, "my_malloc") + 1, addr,
 		     "libvers.stripped not loaded where libvers was");
 	cr_assert_eq(symbolizer__cover(s, &unknown, 1), 0, "cover failed");
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect(ends_with(fr.object, "/libvers.stripped"),
 		  "replaced mapping still resolves to %s", fr.object);
 	dlclose(lib);
@@ -397,7 +410,6 @@ Test(symbolizer, free_closes_every_descriptor)
 {
 	__u64 addrs[2] = { (__u64)(unsigned long)&probe_target + 1 };
 	struct symbolizer *s;
-	struct frame fr;
 	void *libc;
 	int fds;
 
@@ -408,8 +420,8 @@ Test(symbolizer, free_closes_every_descriptor)
 	s = symbolizer__new(getpid());
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	cr_assert_eq(symbolizer__cover(s, addrs, 2), 0, "cover failed");
-	symbolizer__resolve(s, addrs[0], &fr);
-	symbolizer__resolve(s, addrs[1], &fr);
+	outer(s, addrs[0]);
+	outer(s, addrs[1]);
 	cr_expect_gt(count_fds(), fds, "no descriptor kept for the objects");
 	symbolizer__free(s);
 	cr_expect_eq(count_fds(), fds, "symbolizer__free leaked descriptors");
