@@ -427,3 +427,90 @@ Test(symbolizer, free_closes_every_descriptor)
 	cr_expect_eq(count_fds(), fds, "symbolizer__free leaked descriptors");
 	dlclose(libc);
 }
+
+/*
+ * libinline (built at -O2): one return address in inl_outer stands for
+ * leaf, inlined into middle, inlined into inl_outer, each at the line of
+ * its call.
+ */
+Test(symbolizer, inlined_chain_expanded)
+{
+	static const char *const names[] = { "leaf", "middle", "inl_outer" };
+	void *(*outer_fn)(size_t);
+	const struct frame *fr;
+	struct symbolizer *s;
+	const int *lines;
+	void **ra;
+	void *lib;
+	__u64 addr;
+	unsigned n, i;
+
+	lib = dlopen(fixture("libinline"), RTLD_NOW | RTLD_LOCAL);
+	cr_assert(lib, "dlopen libinline: %s", dlerror());
+	outer_fn = (void *(*)(size_t))dlsym(lib, "inl_outer");
+	ra = dlsym(lib, "inl_ra");
+	lines = dlsym(lib, "inl_lines");
+	cr_assert(outer_fn && ra && lines, "libinline lacks its symbols");
+	outer_fn(1);
+	addr = (__u64)(unsigned long)*ra;
+	s = cover_one(getpid(), addr);
+	n = symbolizer__resolve(s, addr, &fr);
+	cr_assert_eq(n, 3, "%u frames at %#llx, want leaf, middle, inl_outer",
+		     n, addr);
+	for (i = 0; i < n; i++) {
+		cr_expect_str_eq(fr[i].function ?: "(null)", names[i],
+				 "frame %u: %s, want %s", i, fr[i].function,
+				 names[i]);
+		cr_expect(ends_with(fr[i].file, "libinline.c"),
+			  "frame %u: file %s", i, fr[i].file);
+		cr_expect_eq(fr[i].line, lines[i], "frame %u (%s): line %d, "
+			     "want %d", i, names[i], fr[i].line, lines[i]);
+		cr_expect_eq(fr[i].inlined, i < 2, "frame %u: inlined %d", i,
+			     fr[i].inlined);
+		cr_expect_eq(fr[i].addr, addr, "frame %u: addr %#llx", i,
+			     fr[i].addr);
+		cr_expect(ends_with(fr[i].object, "/libinline"),
+			  "frame %u: object %s", i, fr[i].object);
+	}
+	/* cached: the same frames again */
+	cr_expect_eq(symbolizer__resolve(s, addr, &fr), 3, "cached expansion");
+	symbolizer__free(s);
+	dlclose(lib);
+}
+
+static void expect_name(const char *raw, const char *want)
+{
+	char *got = symbol_display_name(raw);
+
+	cr_assert(got, "symbol_display_name(%s): out of memory", raw);
+	cr_expect_str_eq(got, want, "%s shown as \"%s\", want \"%s\"", raw,
+			 got, want);
+	free(got);
+}
+
+Test(symbolizer, names_demangled)
+{
+	/* C++ (Itanium) */
+	expect_name("_Znwm", "operator new(unsigned long)");
+	expect_name("_ZNSt6vectorIiSaIiEE9push_backERKi",
+		    "std::vector<int, std::allocator<int> >::push_back(int "
+		    "const&)");
+	/* Rust legacy: the ::h<hash> goes */
+	expect_name("_ZN7gt_rust9make_node17h0123456789abcdefE",
+		    "gt_rust::make_node");
+	/* Rust v0 */
+	expect_name("_RNvCsbmNqQUJIY6D_4core3foo", "core::foo");
+	expect_name("_RNvNtCs1234_7mycrate4util4make", "mycrate::util::make");
+	/* C, and what only looks mangled, stays as it is */
+	expect_name("main", "main");
+	expect_name("_start", "_start");
+	expect_name("_Z", "_Z");
+}
+
+Test(symbolizer, versions_cut)
+{
+	expect_name("pthread_getattr_np@@GLIBC_2.32", "pthread_getattr_np");
+	expect_name("memcpy@GLIBC_2.2.5", "memcpy");
+	expect_name("_Znwm@@GLIBCXX_3.4", "operator new(unsigned long)");
+	expect_name("@@", "");
+}

@@ -633,40 +633,55 @@ int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n)
 	return 0;
 }
 
+char *symbol_display_name(const char *raw)
+{
+	char *plain, *demangled = NULL;
+	const char *at = strchr(raw, '@');
+
+	plain = at ? strndup(raw, at - raw) : strdup(raw);
+	if (!plain)
+		return NULL;
+	if (plain[0] == '_' &&
+	    strnlen(plain, DEMANGLE_MAX + 1) <= DEMANGLE_MAX) {
+		/* Rust first: a legacy Rust name is also a valid C++ one */
+		demangled = rust_demangle(plain, DEMANGLE_OPTS);
+		if (!demangled)
+			demangled = cplus_demangle(plain,
+						   DEMANGLE_OPTS | DMGL_GNU_V3);
+	}
+	if (!demangled)
+		return plain;
+	free(plain);
+	return demangled;
+}
+
 /*
- * The name a person reads: no symbol version (pthread_getattr_np@@GLIBC_2.32
- * is pthread_getattr_np), C++ and Rust (legacy and v0) demangled; a Rust
- * legacy name loses its ::h<hash>, which only tells builds apart. *mangled
- * gets the linkage name when the name shown differs from it.
+ * The interned display name of raw; *mangled gets the linkage name (without
+ * its version) when the name shown differs from it.
  */
 static const char *display_name(struct symbolizer *s, const char *raw,
 				const char **mangled)
 {
-	char *plain = NULL, *demangled = NULL;
-	const char *name = raw, *at, *shown;
+	const char *shown, *at;
+	char *name;
+	size_t len;
 
 	*mangled = NULL;
 	if (!raw)
 		return NULL;
+	name = symbol_display_name(raw);
+	if (!name)
+		return NULL;
+	shown = intern(s, name);
 	at = strchr(raw, '@');
-	if (at) {
-		plain = strndup(raw, at - raw);
-		if (!plain)
-			return NULL;
-		name = plain;
+	len = at ? (size_t)(at - raw) : strlen(raw);
+	if (shown && (strlen(name) != len || strncmp(name, raw, len))) {
+		/* the linkage name is raw up to its version */
+		free(name);
+		name = strndup(raw, len);
+		*mangled = name ? intern(s, name) : NULL;
 	}
-	if (name[0] == '_' && strnlen(name, DEMANGLE_MAX + 1) <= DEMANGLE_MAX) {
-		/* Rust first: a legacy Rust name is also a valid C++ one */
-		demangled = rust_demangle(name, DEMANGLE_OPTS);
-		if (!demangled)
-			demangled = cplus_demangle(name,
-						   DEMANGLE_OPTS | DMGL_GNU_V3);
-	}
-	shown = intern(s, demangled ?: name);
-	if (demangled && shown)
-		*mangled = intern(s, name);
-	free(demangled);
-	free(plain);
+	free(name);
 	return shown;
 }
 

@@ -39,4 +39,12 @@ int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n);
 unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 			     const struct frame **out);
 
+/*
+ * The name a person reads for a symbol or linkage name: no symbol version
+ * (pthread_getattr_np@@GLIBC_2.32 is pthread_getattr_np), C++ and Rust
+ * (legacy and v0) demangled, a Rust legacy name without its ::h<hash>.
+ * Malloc'd; NULL without memory.
+ */
+char *symbol_display_name(const char *raw);
+
 #endif /* MEMSCOPE_SYMBOLIZER_H */
