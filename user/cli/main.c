@@ -913,8 +913,6 @@ static int trace_main(int argc, char **argv)
 	if (err)
 		return err < 0 ? 0 : err;
 	libbpf_set_print(s.o.verbose ? libbpf_verbose : libbpf_quiet);
-	/* Symbolization reads local files only: never fetch over a network. */
-	unsetenv("DEBUGINFOD_URLS");
 	if (check_environment())
 		return 1;
 	if (check_outputs(&s.o))

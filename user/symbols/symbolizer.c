@@ -378,7 +378,8 @@ static int find_debug_file(struct sym_object *o, Elf *elf, char **found)
 	q.debuglink = dwelf_elf_gnu_debuglink(elf, &crc);
 	q.crc = crc;
 	fd = debuginfo_find(&q, found);
-	if (fd == -ENOENT)
+	/* nothing usable in the root, whatever the reason: ask the servers */
+	if (fd < 0 && fd != -ENOMEM)
 		fd = debuginfo_fetch(&o->owner->debuginfod, q.build_id,
 				     q.build_id_len, found);
 	if (fd >= 0)
@@ -400,7 +401,7 @@ static int find_alt_file(struct sym_object *o, Elf *elf, char **found)
 		return -ENOENT;
 	fd = debuginfo_find_alt(o->owner->root_fd, o->debug_path ?: o->path,
 				name, id, len, found);
-	if (fd == -ENOENT)
+	if (fd < 0 && fd != -ENOMEM)
 		fd = debuginfo_fetch(&o->owner->debuginfod, id, len, found);
 	return fd;
 }
