@@ -9,8 +9,9 @@ PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 libcriterion-dev systemtap-sdt-dev pkg-config make gcc python3 \
 libclang-rt-14-dev binutils chromium golang-go"
 # Symbolization: libiberty demangles C++ and Rust names; libdebuginfod
-# fetches debug files by build-id; debuginfod serves them to the tests.
-PKGS="$PKGS libiberty-dev libdebuginfod-dev debuginfod"
+# fetches debug files by build-id; debuginfod serves them to the tests,
+# and dwz makes the alternate debug files they resolve through.
+PKGS="$PKGS libiberty-dev libdebuginfod-dev debuginfod dwz"
 # Bench only: the peer tools `make bench` compares memscope-bpf with.
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS bpftrace heaptrack valgrind"

@@ -233,3 +233,81 @@ Test(debuginfo, no_debuginfod_without_urls)
 		     -ENOENT, "asked a server with no DEBUGINFOD_URLS");
 	cr_expect_null(client, "made a client with no DEBUGINFOD_URLS");
 }
+
+/* The build-id and name in libinline.dwz.debug's .gnu_debugaltlink. */
+static void read_altlink(char *name, size_t name_len, unsigned char *id,
+			 size_t *id_len)
+{
+	const char *path = fixture("libinline.dwz.debug");
+	const unsigned char *bits;
+	const char *n;
+	Elf *elf;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0, "open %s: %s (run make unit)", path,
+		  strerror(errno));
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	cr_assert(elf, "%s: not ELF", path);
+	cr_assert_eq(debuginfo_altlink(elf, &n, &bits, id_len), 0,
+		     "%s: no .gnu_debugaltlink", path);
+	snprintf(name, name_len, "%s", n);
+	memcpy(id, bits, *id_len);
+	elf_end(elf);
+	close(fd);
+}
+
+Test(debuginfo, dwz_alternate_by_build_id_then_name)
+{
+	unsigned char id[DEBUGINFO_ID_MAX];
+	char name[256], path[PATH_MAX], *found = NULL;
+	size_t id_len, i, n;
+	int fd;
+
+	read_altlink(name, sizeof(name), id, &id_len);
+	cr_assert_str_eq(name, "libinline.dwz", "altlink names %s", name);
+	fd = debuginfo_find_alt(root_fd, "/opt/debug/libinline.debug", name,
+				id, id_len, &found);
+	cr_expect_eq(fd, -ENOENT, "found %s in an empty root", found);
+
+	/* by its name, relative to the debug file's directory */
+	put_file("/opt/debug/libinline.dwz", fixture("libinline.dwz"));
+	fd = debuginfo_find_alt(root_fd, "/opt/debug/libinline.debug", name,
+				id, id_len, &found);
+	cr_assert(fd >= 0, "by name: %s", strerror(-fd));
+	cr_expect_str_eq(found, "/opt/debug/libinline.dwz");
+	close(fd);
+	free(found);
+
+	/* by build-id first */
+	n = snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/",
+		     id[0]);
+	for (i = 1; i < id_len; i++)
+		n += snprintf(path + n, sizeof(path) - n, "%02x", id[i]);
+	snprintf(path + n, sizeof(path) - n, ".debug");
+	put_file(path, fixture("libinline.dwz"));
+	fd = debuginfo_find_alt(root_fd, "/opt/debug/libinline.debug", name,
+				id, id_len, &found);
+	cr_assert(fd >= 0, "by build-id: %s", strerror(-fd));
+	cr_expect_str_eq(found, path);
+	close(fd);
+	free(found);
+}
+
+Test(debuginfo, dwz_alternate_build_id_must_match)
+{
+	unsigned char id[DEBUGINFO_ID_MAX];
+	char name[256], *found = NULL;
+	size_t id_len;
+	int fd;
+
+	read_altlink(name, sizeof(name), id, &id_len);
+	/* a file of that name, but another one */
+	put_file("/opt/debug/libinline.dwz", fixture("libinline.dwz.debug"));
+	fd = debuginfo_find_alt(root_fd, "/opt/debug/libinline.debug", name,
+				id, id_len, &found);
+	cr_expect_eq(fd, -ENOENT, "took %s, whose build-id is another", found);
+	if (fd >= 0)
+		close(fd);
+	free(found);
+}

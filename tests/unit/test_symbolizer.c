@@ -433,7 +433,7 @@ Test(symbolizer, free_closes_every_descriptor)
  * leaf, inlined into middle, inlined into inl_outer, each at the line of
  * its call.
  */
-Test(symbolizer, inlined_chain_expanded)
+static void expect_inlined_chain(const char *name)
 {
 	static const char *const names[] = { "leaf", "middle", "inl_outer" };
 	void *(*outer_fn)(size_t);
@@ -445,37 +445,49 @@ Test(symbolizer, inlined_chain_expanded)
 	__u64 addr;
 	unsigned n, i;
 
-	lib = dlopen(fixture("libinline"), RTLD_NOW | RTLD_LOCAL);
-	cr_assert(lib, "dlopen libinline: %s", dlerror());
+	lib = dlopen(fixture(name), RTLD_NOW | RTLD_LOCAL);
+	cr_assert(lib, "dlopen %s: %s", name, dlerror());
 	outer_fn = (void *(*)(size_t))dlsym(lib, "inl_outer");
 	ra = dlsym(lib, "inl_ra");
 	lines = dlsym(lib, "inl_lines");
-	cr_assert(outer_fn && ra && lines, "libinline lacks its symbols");
+	cr_assert(outer_fn && ra && lines, "%s lacks its symbols", name);
 	outer_fn(1);
 	addr = (__u64)(unsigned long)*ra;
 	s = cover_one(getpid(), addr);
 	n = symbolizer__resolve(s, addr, &fr);
-	cr_assert_eq(n, 3, "%u frames at %#llx, want leaf, middle, inl_outer",
-		     n, addr);
+	cr_assert_eq(n, 3, "%s: %u frames at %#llx, want leaf, middle, "
+		     "inl_outer", name, n, addr);
 	for (i = 0; i < n; i++) {
 		cr_expect_str_eq(fr[i].function ?: "(null)", names[i],
-				 "frame %u: %s, want %s", i, fr[i].function,
-				 names[i]);
+				 "%s frame %u: %s, want %s", name, i,
+				 fr[i].function, names[i]);
 		cr_expect(ends_with(fr[i].file, "libinline.c"),
-			  "frame %u: file %s", i, fr[i].file);
-		cr_expect_eq(fr[i].line, lines[i], "frame %u (%s): line %d, "
-			     "want %d", i, names[i], fr[i].line, lines[i]);
-		cr_expect_eq(fr[i].inlined, i < 2, "frame %u: inlined %d", i,
-			     fr[i].inlined);
-		cr_expect_eq(fr[i].addr, addr, "frame %u: addr %#llx", i,
-			     fr[i].addr);
-		cr_expect(ends_with(fr[i].object, "/libinline"),
-			  "frame %u: object %s", i, fr[i].object);
+			  "%s frame %u: file %s", name, i, fr[i].file);
+		cr_expect_eq(fr[i].line, lines[i], "%s frame %u (%s): line %d, "
+			     "want %d", name, i, names[i], fr[i].line,
+			     lines[i]);
+		cr_expect_eq(fr[i].inlined, i < 2, "%s frame %u: inlined %d",
+			     name, i, fr[i].inlined);
+		cr_expect_eq(fr[i].addr, addr, "%s frame %u: addr %#llx", name,
+			     i, fr[i].addr);
+		cr_expect(ends_with(fr[i].object, name),
+			  "%s frame %u: object %s", name, i, fr[i].object);
 	}
 	/* cached: the same frames again */
 	cr_expect_eq(symbolizer__resolve(s, addr, &fr), 3, "cached expansion");
 	symbolizer__free(s);
 	dlclose(lib);
+}
+
+Test(symbolizer, inlined_chain_expanded)
+{
+	expect_inlined_chain("libinline");
+}
+
+/* The same through .gnu_debuglink to a file whose DIEs are in a dwz file. */
+Test(symbolizer, inlined_chain_through_dwz_debug_file)
+{
+	expect_inlined_chain("libinline.dwzlink");
 }
 
 static void expect_name(const char *raw, const char *want)
