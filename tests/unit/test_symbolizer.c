@@ -490,6 +490,45 @@ Test(symbolizer, inlined_chain_through_dwz_debug_file)
 	expect_inlined_chain("libinline.dwzlink");
 }
 
+/*
+ * A static function of an object without .symtab, named from the separate
+ * debug file's; the object stripped of both is object+offset.
+ */
+Test(symbolizer, static_function_from_the_debug_files_symtab)
+{
+	static const char *const names[] = {
+		"libinline.nosymtab", "libinline.stripped",
+	};
+	void *(*const *fn)(size_t);
+	struct symbolizer *s;
+	struct frame fr;
+	void *lib;
+	__u64 addr;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		lib = dlopen(fixture(names[i]), RTLD_NOW | RTLD_LOCAL);
+		cr_assert(lib, "dlopen %s: %s", names[i], dlerror());
+		fn = dlsym(lib, "inl_static_ptr");
+		cr_assert(fn, "%s lacks inl_static_ptr", names[i]);
+		addr = (__u64)(unsigned long)*fn + 1;
+		s = cover_one(getpid(), addr);
+		fr = outer(s, addr);
+		if (!i)
+			cr_expect_str_eq(fr.function ?: "(null)", "inl_static",
+					 "%s: static function named %s",
+					 names[i], fr.function);
+		else
+			cr_expect(!fr.function && ends_with(fr.object, names[i])
+				  && fr.object_offset,
+				  "%s: %s in %s+%#llx, want object+offset",
+				  names[i], fr.function, fr.object,
+				  fr.object_offset);
+		symbolizer__free(s);
+		dlclose(lib);
+	}
+}
+
 static void expect_name(const char *raw, const char *want)
 {
 	char *got = symbol_display_name(raw);
