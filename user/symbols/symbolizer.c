@@ -42,6 +42,8 @@
  */
 #define DEMANGLE_MAX	(16 * 1024)
 #define DEMANGLE_OPTS	(DMGL_PARAMS | DMGL_ANSI)
+/* DIE nesting followed down to an address; real code nests a few dozen. */
+#define SCOPE_DEPTH_MAX	256
 
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
@@ -740,38 +742,58 @@ static struct cached_frames *entry_new(unsigned nr)
 	return c;
 }
 
-/*
- * The scopes around pc, innermost first, as they nest in the DIE tree:
- * dwarf_getscopes finds the innermost, and continues from an inlined
- * instance into its abstract origin's scopes, so its parents come from
- * dwarf_getscopes_die (as eu-addr2line -i does). 0 when there is no DWARF.
- */
-static int scopes_at(Dwfl_Module *mod, __u64 pc, Dwarf_Die **chain,
-		     Dwarf_Die *cu)
+/* DIEs that hold functions without covering addresses themselves. */
+static bool is_container(int tag)
 {
-	Dwarf_Die *scopes = NULL, inner;
-	Dwarf_Addr bias;
-	Dwarf_Die *cudie;
-	int n;
+	return tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+	       tag == DW_TAG_structure_type || tag == DW_TAG_union_type ||
+	       tag == DW_TAG_module;
+}
 
-	cudie = dwfl_module_addrdie(mod, pc, &bias);
-	if (!cudie)
+static bool is_scope(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_entry_point ||
+	       tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block;
+}
+
+static bool has_pc_attrs(Dwarf_Die *die)
+{
+	return dwarf_hasattr(die, DW_AT_low_pc) ||
+	       dwarf_hasattr(die, DW_AT_ranges);
+}
+
+/*
+ * The scopes around pc below parent, outermost first, into path[*n..]:
+ * one pass down the DIE tree that enters only what covers pc (and the
+ * namespaces and classes that may hold it). dwarf_getscopes would walk
+ * the whole CU two or three times per address, which is most of the cost
+ * on large CUs. 1 when found, 0 when not; the depth is bounded, hostile
+ * DWARF can nest without end.
+ */
+static int scope_path(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path,
+		      int *n, int depth)
+{
+	Dwarf_Die child;
+	int tag;
+
+	if (depth >= SCOPE_DEPTH_MAX || dwarf_child(parent, &child))
 		return 0;
-	*cu = *cudie;
-	n = dwarf_getscopes(cudie, pc - bias, &scopes);
-	if (n <= 0) {
-		free(scopes);
-		return 0;
-	}
-	inner = scopes[0];
-	free(scopes);
-	n = dwarf_getscopes_die(&inner, chain);
-	if (n <= 0) {
-		free(*chain);
-		*chain = NULL;
-		return 0;
-	}
-	return n;
+	do {
+		tag = dwarf_tag(&child);
+		if (is_scope(tag) && dwarf_haspc(&child, pc) > 0) {
+			if (*n >= SCOPE_DEPTH_MAX)
+				return 0;
+			path[(*n)++] = child;
+			scope_path(&child, pc, path, n, depth + 1);
+			return 1;
+		}
+		/* a block with no addresses of its own may hold some that do */
+		if ((is_container(tag) || (tag == DW_TAG_lexical_block &&
+					   !has_pc_attrs(&child))) &&
+		    scope_path(&child, pc, path, n, depth + 1))
+			return 1;
+	} while (!dwarf_siblingof(&child, &child));
+	return 0;
 }
 
 /*
@@ -784,20 +806,27 @@ static int scopes_at(Dwfl_Module *mod, __u64 pc, Dwarf_Die **chain,
 static struct cached_frames *expand(struct symbolizer *s, Dwfl_Module *mod,
 				    __u64 pc, const struct frame *base)
 {
-	Dwarf_Die *chain = NULL, cu, *fn = NULL;
+	Dwarf_Die *path, *cudie, *fn = NULL;
 	Dwarf_Files *files = NULL;
 	struct cached_frames *c;
 	unsigned nr_inl = 0, k;
 	size_t nfiles = 0;
+	Dwarf_Addr bias;
 	struct frame *fr;
-	int n, i;
+	int n = 0, i;
 
-	n = scopes_at(mod, pc, &chain, &cu);
-	for (i = 0; i < n; i++) {
-		if (dwarf_tag(&chain[i]) == DW_TAG_inlined_subroutine)
+	path = malloc(SCOPE_DEPTH_MAX * sizeof(*path));
+	if (!path)
+		return NULL;
+	cudie = dwfl_module_addrdie(mod, pc, &bias);
+	if (cudie)
+		scope_path(cudie, pc - bias, path, &n, 0);
+	/* innermost first: the inlined calls up to the function */
+	for (i = n - 1; i >= 0; i--) {
+		if (dwarf_tag(&path[i]) == DW_TAG_inlined_subroutine)
 			nr_inl++;
-		else if (is_function(&chain[i])) {
-			fn = &chain[i];
+		else if (is_function(&path[i])) {
+			fn = &path[i];
 			break;
 		}
 	}
@@ -806,23 +835,23 @@ static struct cached_frames *expand(struct symbolizer *s, Dwfl_Module *mod,
 		goto out;
 	for (k = 0; k <= nr_inl; k++)
 		c->frames[k] = *base;
-	if (nr_inl && dwarf_getsrcfiles(&cu, &files, &nfiles))
+	if (nr_inl && dwarf_getsrcfiles(cudie, &files, &nfiles))
 		files = NULL;
-	for (i = 0, k = 0; k < nr_inl; i++) {
-		if (dwarf_tag(&chain[i]) != DW_TAG_inlined_subroutine)
+	for (i = n - 1, k = 0; k < nr_inl; i--) {
+		if (dwarf_tag(&path[i]) != DW_TAG_inlined_subroutine)
 			continue;
 		fr = &c->frames[k];
-		fr->function = display_name(s, die_name(&chain[i]),
+		fr->function = display_name(s, die_name(&path[i]),
 					    &fr->mangled);
 		fr->inlined = true;
 		/* the call's line is where its caller is */
-		call_site(s, &chain[i], files, nfiles, &c->frames[++k]);
+		call_site(s, &path[i], files, nfiles, &c->frames[++k]);
 	}
 	fr = &c->frames[nr_inl];
 	if (!fr->function && fn)
 		fr->function = display_name(s, die_name(fn), &fr->mangled);
 out:
-	free(chain);
+	free(path);
 	return c;
 }
 
