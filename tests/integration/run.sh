@@ -777,6 +777,43 @@ t_bad_output()
 
 # --- tests: symbols -----------------------------------------------------------
 
+# C++ names in a live trace: demangled, the mangled name beside them, and
+# the inlined call of the immediate caller a frame of its own at its line.
+t_names()
+{
+	echo "g++ -O2 -g $here/names.cc -o $d/names" >>"$d/cmd"
+	g++ -O2 -g "$here/names.cc" -o "$d/names" 2>"$d/gxx.err" || {
+		fail "g++: could not build names.cc: $(cat "$d/gxx.err")"
+		return
+	}
+	tool -q -t 0 -o "$d/out/report.json" -- "$d/names"
+	expect_rc 0 || return
+	SRC="$here/names.cc" check_report <<'PY'
+import os, re
+lines = {}
+for i, text in enumerate(open(os.environ["SRC"]), 1):
+    m = re.search(r"@line (\w+)", text)
+    if m:
+        lines[m.group(1)] = i
+stacks = [x["frames"] for x in r.get("leaks", [])]
+want_new = {"function": "operator new(unsigned long)", "mangled": "_Znwm",
+            "inlined": False}
+if not any({k: f.get(k) for k in want_new} == want_new
+           for st in stacks for f in st[:1]):
+    print(f"leaks: expected a stack starting at {want_new}, got "
+          f"{[st[:1] for st in stacks]}")
+want = [("shop::Pool<long>::take(unsigned long)", "_ZN4shop4PoolIlE4takeEm",
+         True, lines["take"]),
+        ("shop::Basket::fill(int)", "_ZN4shop6Basket4fillEi", False,
+         lines["fill"])]
+got = [[(f.get("function"), f.get("mangled"), f.get("inlined"), f.get("line"))
+        for f in st[:2]] for st in stacks]
+if want not in got:
+    print(f"leaks: expected a stack starting {want} (function, mangled, "
+          f"inlined, line), got {got}")
+PY
+}
+
 # A target whose debug information is only on a debuginfod server that the
 # test runs on localhost: with DEBUGINFOD_URLS its frames get file:line,
 # without it they have none (so the lines came from the server).
@@ -1108,6 +1145,7 @@ run_test record_killed		t_record_killed
 run_test record_partial_exists	t_record_partial_exists
 run_test replay_not_recording	t_replay_not_recording
 run_test debuginfod		t_debuginfod
+run_test names_launch		t_names
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2
 echo "integration: $passed passed, $failed failed"
