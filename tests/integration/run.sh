@@ -814,6 +814,50 @@ if want not in got:
 PY
 }
 
+# Rust names, legacy (without their ::h<hash>) and v0, demangled in a
+# live trace, with the inlined call of the immediate caller.
+t_rust_names()
+{
+	local v flags
+
+	for v in legacy v0; do
+		flags=
+		[ "$v" = v0 ] && flags="-C symbol-mangling-version=v0"
+		echo "rustc -O -g $flags --crate-name gt_rust $here/names.rs -o $d/names_$v" >>"$d/cmd"
+		# shellcheck disable=SC2086
+		rustc -O -g $flags --crate-name gt_rust "$here/names.rs" \
+			-o "$d/names_$v" 2>"$d/rustc.err" || {
+			fail "rustc: could not build names.rs ($v): $(cat "$d/rustc.err")"
+			return
+		}
+		tool -q -t 0 -o "$d/out/report.json" -- "$d/names_$v"
+		expect_rc 0 || return
+		SRC="$here/names.rs" V=$v check_report <<'PY'
+import os, re
+lines = {}
+for i, text in enumerate(open(os.environ["SRC"]), 1):
+    m = re.search(r"@line (\w+)", text)
+    if m:
+        lines[m.group(1)] = i
+prefix = {"legacy": "_ZN7gt_rust", "v0": "_RNv"}[os.environ["V"]]
+want = [("gt_rust::take", True, lines["take"]),
+        ("gt_rust::make_node", False, lines["make_node"])]
+stacks = [x["frames"][:2] for x in r.get("leaks", [])]
+got = [[(f.get("function"), f.get("inlined"), f.get("line")) for f in st]
+       for st in stacks]
+if want not in got:
+    print(f"{os.environ['V']}: expected a stack starting {want} (function, "
+          f"inlined, line), got {got}")
+for st in stacks:
+    for f in st:
+        if (f.get("function") or "").startswith("gt_rust::") and \
+                not (f.get("mangled") or "").startswith(prefix):
+            print(f"{os.environ['V']}: expected {f['function']}'s mangled "
+                  f"name to start {prefix}, got {f.get('mangled')}")
+PY
+	done
+}
+
 # A target whose debug information is only on a debuginfod server that the
 # test runs on localhost: with DEBUGINFOD_URLS its frames get file:line,
 # without it they have none (so the lines came from the server).
@@ -1146,6 +1190,7 @@ run_test record_partial_exists	t_record_partial_exists
 run_test replay_not_recording	t_replay_not_recording
 run_test debuginfod		t_debuginfod
 run_test names_launch		t_names
+run_test rust_names_launch	t_rust_names
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2
 echo "integration: $passed passed, $failed failed"
