@@ -282,6 +282,12 @@ $(OUTPUT)/examples/%: examples/%.c $(wildcard examples/*.h) include/memscope.h |
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(EXAMPLE_CFLAGS) $< -o $@
 
+# The symbolizer's cost per distinct address: `symbolize PID [STRIDE]`.
+$(OUTPUT)/bench/symbolize: bench/symbolize.c $(OUTPUT)/libmemscope.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(OUTPUT)/libmemscope.a $(LIBS) -o $@
+
 $(OUTPUT)/bench/usdt-cost: bench/usdt-cost.c include/memscope.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
