@@ -28,7 +28,7 @@ INCLUDES := -I$(OUTPUT) -Ibpf $(addprefix -Iuser/,$(STAGES)) -Iinclude
 CFLAGS ?= -g -O2
 USER_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 	$(INCLUDES) -DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE
-LIBS := -lbpf -lelf -ldw -lz -lpthread
+LIBS := -lbpf -ldebuginfod -ldw -lelf -liberty -lz -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 # usdt.bpf.h includes <linux/errno.h>, whose <asm/...> is multiarch here.
@@ -281,6 +281,12 @@ $(OUTPUT)/examples/%: examples/%.c $(wildcard examples/*.h) include/memscope.h |
 	$(call msg,CC-EX,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(EXAMPLE_CFLAGS) $< -o $@
+
+# The symbolizer's cost per distinct address: `symbolize PID [STRIDE]`.
+$(OUTPUT)/bench/symbolize: bench/symbolize.c $(OUTPUT)/libmemscope.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(OUTPUT)/libmemscope.a $(LIBS) -o $@
 
 $(OUTPUT)/bench/usdt-cost: bench/usdt-cost.c include/memscope.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)

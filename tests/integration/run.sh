@@ -775,6 +775,154 @@ t_bad_output()
 	[ -n "$stray" ] && fail "$d/out: expected nothing half-written, got: $stray"
 }
 
+# --- tests: symbols -----------------------------------------------------------
+
+# C++ names in a live trace: demangled, the mangled name beside them, and
+# the inlined call of the immediate caller a frame of its own at its line.
+t_names()
+{
+	echo "g++ -O2 -g $here/names.cc -o $d/names" >>"$d/cmd"
+	g++ -O2 -g "$here/names.cc" -o "$d/names" 2>"$d/gxx.err" || {
+		fail "g++: could not build names.cc: $(cat "$d/gxx.err")"
+		return
+	}
+	tool -q -t 0 -o "$d/out/report.json" -- "$d/names"
+	expect_rc 0 || return
+	SRC="$here/names.cc" check_report <<'PY'
+import os, re
+lines = {}
+for i, text in enumerate(open(os.environ["SRC"]), 1):
+    m = re.search(r"@line (\w+)", text)
+    if m:
+        lines[m.group(1)] = i
+stacks = [x["frames"] for x in r.get("leaks", [])]
+want_new = {"function": "operator new(unsigned long)", "mangled": "_Znwm",
+            "inlined": False}
+if not any({k: f.get(k) for k in want_new} == want_new
+           for st in stacks for f in st[:1]):
+    print(f"leaks: expected a stack starting at {want_new}, got "
+          f"{[st[:1] for st in stacks]}")
+want = [("shop::Pool<long>::take(unsigned long)", "_ZN4shop4PoolIlE4takeEm",
+         True, lines["take"]),
+        ("shop::Basket::fill(int)", "_ZN4shop6Basket4fillEi", False,
+         lines["fill"])]
+got = [[(f.get("function"), f.get("mangled"), f.get("inlined"), f.get("line"))
+        for f in st[:2]] for st in stacks]
+if want not in got:
+    print(f"leaks: expected a stack starting {want} (function, mangled, "
+          f"inlined, line), got {got}")
+PY
+}
+
+# Rust names, legacy (without their ::h<hash>) and v0, demangled in a
+# live trace, with the inlined call of the immediate caller.
+t_rust_names()
+{
+	local v flags
+
+	for v in legacy v0; do
+		flags=
+		[ "$v" = v0 ] && flags="-C symbol-mangling-version=v0"
+		echo "rustc -O -g $flags --crate-name gt_rust $here/names.rs -o $d/names_$v" >>"$d/cmd"
+		# shellcheck disable=SC2086
+		rustc -O -g $flags --crate-name gt_rust "$here/names.rs" \
+			-o "$d/names_$v" 2>"$d/rustc.err" || {
+			fail "rustc: could not build names.rs ($v): $(cat "$d/rustc.err")"
+			return
+		}
+		tool -q -t 0 -o "$d/out/report.json" -- "$d/names_$v"
+		expect_rc 0 || return
+		SRC="$here/names.rs" V=$v check_report <<'PY'
+import os, re
+lines = {}
+for i, text in enumerate(open(os.environ["SRC"]), 1):
+    m = re.search(r"@line (\w+)", text)
+    if m:
+        lines[m.group(1)] = i
+prefix = {"legacy": "_ZN7gt_rust", "v0": "_RNv"}[os.environ["V"]]
+want = [("gt_rust::take", True, lines["take"]),
+        ("gt_rust::make_node", False, lines["make_node"])]
+stacks = [x["frames"][:2] for x in r.get("leaks", [])]
+got = [[(f.get("function"), f.get("inlined"), f.get("line")) for f in st]
+       for st in stacks]
+if want not in got:
+    print(f"{os.environ['V']}: expected a stack starting {want} (function, "
+          f"inlined, line), got {got}")
+for st in stacks:
+    for f in st:
+        if (f.get("function") or "").startswith("gt_rust::") and \
+                not (f.get("mangled") or "").startswith(prefix):
+            print(f"{os.environ['V']}: expected {f['function']}'s mangled "
+                  f"name to start {prefix}, got {f.get('mangled')}")
+PY
+	done
+}
+
+# A target whose debug information is only on a debuginfod server that the
+# test runs on localhost: with DEBUGINFOD_URLS its frames get file:line,
+# without it they have none (so the lines came from the server).
+t_debuginfod()
+{
+	local port id srv=$d/srv server _
+
+	mkdir -p "$srv" "$d/cache"
+	# .symtab stays: names come from the object, lines only from the server
+	objcopy --only-keep-debug "$TARGETS/leaky" "$srv/leaky.debug" &&
+		objcopy --strip-debug "$TARGETS/leaky" "$d/leaky" || {
+		fail "objcopy: could not split the debug information of leaky"
+		return
+	}
+	id=$(eu-readelf -n "$d/leaky" | sed -n 's/^ *Build ID: //p')
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	echo "debuginfod -F -p $port -d $d/db.sqlite $srv &" >>"$d/cmd"
+	$TIMEOUT debuginfod -F -p "$port" -d "$d/db.sqlite" "$srv" \
+		>"$d/debuginfod.log" 2>&1 &
+	server=$!
+	bg_pids="$bg_pids $server"
+	for _ in $(seq 100); do
+		curl -sf -o /dev/null \
+			"http://127.0.0.1:$port/buildid/$id/debuginfo" && break
+		sleep 0.1
+	done
+	if ! curl -sf -o /dev/null "http://127.0.0.1:$port/buildid/$id/debuginfo"; then
+		fail "debuginfod: expected it to serve build-id $id within 10 s, got: $(tail -5 "$d/debuginfod.log")"
+		return
+	fi
+
+	run DEBUGINFOD_URLS= "$MEMSCOPE" -q -t 0 -o "$d/out/report.json" \
+		-- "$d/leaky"
+	expect_rc 0 || return
+	LEAKY="$d/leaky" check_report <<'PY'
+import os
+obj = os.environ["LEAKY"]
+frames = [f for x in r.get("leaks", []) for f in x["frames"]
+          if f.get("object") == obj]
+if not frames:
+    print(f"leaks: expected frames in {obj}, got none")
+elif any(f.get("file") for f in frames):
+    print(f"without DEBUGINFOD_URLS: expected no file:line in {obj} "
+          f"(its debug information is only on the server), got "
+          f"{[(f['function'], f['file'], f['line']) for f in frames if f.get('file')][:3]}")
+PY
+	run DEBUGINFOD_URLS="http://127.0.0.1:$port" \
+		DEBUGINFOD_CACHE_PATH="$d/cache" \
+		"$MEMSCOPE" -q -t 0 -o "$d/out/report.json" -- "$d/leaky"
+	expect_rc 0 || return
+	LEAKY="$d/leaky" check_report <<'PY'
+import os
+obj = os.environ["LEAKY"]
+frames = [f for x in r.get("leaks", []) for f in x["frames"]
+          if f.get("object") == obj]
+bare = [f["function"] for f in frames
+        if not (f.get("file") or "").endswith("leaky.c") or f.get("line", 0) <= 0]
+if not frames:
+    print(f"leaks: expected frames in {obj}, got none")
+elif bare:
+    print(f"with DEBUGINFOD_URLS: expected every frame in {obj} at "
+          f"leaky.c:LINE from the server, got none for {bare[:5]}")
+PY
+}
+
 # --- tests: recordings ------------------------------------------------------
 
 # Exports beside the JSON: the same functions write them live and replayed.
@@ -1040,6 +1188,9 @@ run_test replay_corrupted	t_replay_corrupted
 run_test record_killed		t_record_killed
 run_test record_partial_exists	t_record_partial_exists
 run_test replay_not_recording	t_replay_not_recording
+run_test debuginfod		t_debuginfod
+run_test names_launch		t_names
+run_test rust_names_launch	t_rust_names
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2
 echo "integration: $passed passed, $failed failed"

@@ -10,7 +10,9 @@
  * the resolver's strings may die with the symbolizer (or the process), and
  * a single owner makes report__free trivial. Frames are resolved through a
  * per-address cache, because the sites of one program share most of their
- * outer frames and resolving is the expensive part.
+ * outer frames and resolving is the expensive part. One captured address
+ * can stand for several frames (calls inlined there): stacks are still the
+ * store's, by address, and are expanded here.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -28,6 +30,13 @@ struct arena_chunk {
 	size_t size;
 	size_t used;
 	max_align_t data[];
+};
+
+/* The frames of one address, in the frame cache (a keyed table). */
+struct cached_addr {
+	__u64 addr;
+	unsigned nr;
+	struct frame *frames;	/* in the arena, strings too */
 };
 
 /* One candidate site: a stack id and what it holds. */
@@ -114,55 +123,115 @@ __u64 report__since_start(const struct report *r, __u64 ts_ns)
 	return ts_ns > r->target.start_ns ? ts_ns - r->target.start_ns : 0;
 }
 
-/* The frame for addr, resolved and copied into the arena at most once. */
-static int resolve_frame(struct build *b, __u64 addr, struct frame *out)
+static int arena_frame(void **arena, struct frame *fr)
 {
-	const struct frame *cached = tab_keyed_get(&b->cache, addr);
-	struct frame fr = { .addr = addr };
+	if (arena_strdup(arena, &fr->function) ||
+	    arena_strdup(arena, &fr->mangled) ||
+	    arena_strdup(arena, &fr->file) ||
+	    arena_strdup(arena, &fr->object) ||
+	    arena_strdup(arena, &fr->build_id))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * The frames of addr (innermost first), resolved and copied into the
+ * arena at most once.
+ */
+static int resolve_addr(struct build *b, __u64 addr, const struct frame **out,
+			unsigned *nr)
+{
+	struct cached_addr *c = tab_keyed_get(&b->cache, addr);
+	const struct frame *got;
+	struct frame one = { .addr = addr };
+	struct frame *frames;
+	unsigned n = 1, i;
 	int err;
 
-	if (cached) {
-		*out = *cached;
+	if (c) {
+		*out = c->frames;
+		*nr = c->nr;
 		return 0;
 	}
 	err = tab_keyed_reserve(&b->cache);
 	if (err)
 		return err;
+	got = &one;
 	if (b->opts.resolve)
-		b->opts.resolve(b->opts.resolve_ctx, addr, &fr);
-	fr.addr = addr;
-	if (arena_strdup(&b->r->arena, &fr.function) ||
-	    arena_strdup(&b->r->arena, &fr.file) ||
-	    arena_strdup(&b->r->arena, &fr.object) ||
-	    arena_strdup(&b->r->arena, &fr.build_id))
+		n = b->opts.resolve(b->opts.resolve_ctx, addr, &got);
+	if (!n) {
+		got = &one;
+		n = 1;
+	}
+	frames = arena_alloc(&b->r->arena, n, sizeof(*frames));
+	if (!frames)
 		return -ENOMEM;
-	*(struct frame *)tab_keyed_add(&b->cache, addr) = fr;
-	*out = fr;
+	for (i = 0; i < n; i++) {
+		frames[i] = got[i];
+		frames[i].addr = addr;
+		/* the last frame of an address is its function, never inlined */
+		frames[i].inlined = i + 1 < n;
+		if (arena_frame(&b->r->arena, &frames[i]))
+			return -ENOMEM;
+	}
+	c = tab_keyed_add(&b->cache, addr);
+	c->nr = n;
+	c->frames = frames;
+	*out = frames;
+	*nr = n;
 	return 0;
 }
 
-/* A stack of the store, resolved into the arena, and its MS_EVF_STACK_*. */
+/* Frame 0 of addr: the innermost call there. */
+static int resolve_frame(struct build *b, __u64 addr, struct frame *out)
+{
+	const struct frame *frames;
+	unsigned nr;
+	int err;
+
+	err = resolve_addr(b, addr, &frames, &nr);
+	if (!err)
+		*out = frames[0];
+	return err;
+}
+
+/*
+ * A stack of the store, resolved into the arena with its inlined frames
+ * expanded, and its MS_EVF_STACK_*.
+ */
 static int resolve_stack(struct build *b, __u32 stack_id, __u32 *nr,
 			 struct frame **frames, __u32 *flags)
 {
+	const struct frame *got;
 	struct store_site s;
-	__u32 i;
+	__u32 i, total = 0;
+	unsigned n;
 	int err;
 
 	err = store__site(b->st, stack_id, &s);
 	if (err)
 		return err;
 	*flags = s.flags & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR);
-	*nr = s.nr_frames;
+	*nr = 0;
 	if (!s.nr_frames)
 		return 0;
-	*frames = arena_alloc(&b->r->arena, s.nr_frames, sizeof(**frames));
+	/* Resolved once here; the second pass below only hits the cache. */
+	for (i = 0; i < s.nr_frames; i++) {
+		err = resolve_addr(b, s.frames[i], &got, &n);
+		if (err)
+			return err;
+		if (__builtin_add_overflow(total, n, &total))
+			return -E2BIG;
+	}
+	*frames = arena_alloc(&b->r->arena, total, sizeof(**frames));
 	if (!*frames)
 		return -ENOMEM;
 	for (i = 0; i < s.nr_frames; i++) {
-		err = resolve_frame(b, s.frames[i], &(*frames)[i]);
+		err = resolve_addr(b, s.frames[i], &got, &n);
 		if (err)
 			return err;
+		memcpy(*frames + *nr, got, n * sizeof(*got));
+		*nr += n;
 	}
 	return 0;
 }
@@ -769,8 +838,8 @@ struct report *report__build(const struct store *st,
 	if (!r)
 		return NULL;
 	b.r = r;
-	err = tab_keyed_init(&b.cache, sizeof(struct frame),
-			     offsetof(struct frame, addr), 0);
+	err = tab_keyed_init(&b.cache, sizeof(struct cached_addr),
+			     offsetof(struct cached_addr, addr), 0);
 	if (err)
 		goto err_free;
 	if (opts)

@@ -153,9 +153,9 @@ static int on_event(void *ctx, const struct ms_event *e)
 	return 0;
 }
 
-static void resolve_frame(void *ctx, __u64 addr, struct frame *out)
+static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
 {
-	symbolizer__resolve(ctx, addr, out);
+	return symbolizer__resolve(ctx, addr, out);
 }
 
 static void drain(struct session *s)

@@ -97,6 +97,10 @@ void report_json_frame(struct json *j, const struct frame *fr)
 {
 	json_obj_begin(j);
 	json_kv_str(j, "function", fr->function);
+	/* only where the name shown is not the linkage name */
+	if (fr->mangled)
+		json_kv_str(j, "mangled", fr->mangled);
+	json_kv_bool(j, "inlined", fr->inlined);
 	json_kv_str(j, "file", fr->file);
 	json_key(j, "line");
 	json_s64(j, fr->line > 0 ? fr->line : 0);

@@ -116,17 +116,30 @@ struct pb {
  * The tables below are keyed (table.h): a record's id is its position + 1,
  * as pprof numbers them from 1, 0 meaning none.
  */
+
+/* A function at a line: one of a location's Lines. */
+struct pp_line {
+	__u32 function_id;
+	int line;
+};
+
+/*
+ * One captured address. Its Lines are its frames, innermost first: the
+ * calls inlined there, then the function they are in (profile.proto's own
+ * order). An unresolved address has none.
+ */
 struct pp_location {
 	__u64 addr;		/* the key: the process address */
 	__u64 address;
 	__u32 mapping_id;	/* 0: in no known object */
-	__u32 function_id;	/* 0: unresolved, no Line */
-	int line;
+	__u32 first_line;	/* in pprof.lines */
+	__u32 nr_lines;
 };
 
 struct pp_function {
 	__u64 key;		/* name << 32 | file */
 	__u32 name;		/* string indexes */
+	__u32 system_name;	/* the mangled name where there is one */
 	__u32 file;
 };
 
@@ -147,6 +160,7 @@ struct pprof {
 
 	struct tab_pool strs;		/* the string table, "" first */
 	struct tab_keyed locs;		/* by process address */
+	struct tab_array lines;		/* struct pp_line, of every location */
 	__u32 no_stack_loc;		/* marker locations, 0 until used */
 	__u32 truncated_loc;
 	struct tab_keyed funcs;		/* by (name, file) string indexes */
@@ -321,9 +335,13 @@ static int function_id(struct pprof *w, const struct frame *fr,
 	__u64 key;
 	int err;
 
+	__u32 system_name;
+
 	err = intern(w, fr->function, &name);
 	if (!err)
 		err = intern(w, fr->file, &file);
+	if (!err)
+		err = intern(w, fr->mangled ?: fr->function, &system_name);
 	if (err)
 		return err;
 	key = (__u64)name << 32 | file;
@@ -335,6 +353,7 @@ static int function_id(struct pprof *w, const struct frame *fr,
 		return err;
 	f = tab_keyed_add(&w->funcs, key);
 	f->name = name;
+	f->system_name = system_name;
 	f->file = file;
 	*id = (__u32)tab_keyed_nr(&w->funcs);
 	return 0;
@@ -376,11 +395,16 @@ static int mapping_id(struct pprof *w, const struct frame *fr,
 	return 0;
 }
 
-/* One location per process address: the model resolves each one once. */
-static int location_id(struct pprof *w, const struct frame *fr,
+/*
+ * One location per process address, with its nr frames: the model
+ * resolves each address once, so its frames are the same in every stack.
+ */
+static int location_id(struct pprof *w, const struct frame *fr, __u32 nr,
 		       __u32 *id)
 {
-	struct pp_location loc = { .address = fr->addr, .line = fr->line };
+	struct pp_location loc = { .address = fr->addr };
+	struct pp_line *ln;
+	__u32 i;
 	int err;
 
 	*id = id_of(&w->locs, fr->addr);
@@ -392,10 +416,22 @@ static int location_id(struct pprof *w, const struct frame *fr,
 		if (err)
 			return err;
 	}
-	if (fr->function) {
-		err = function_id(w, fr, &loc.function_id);
+	loc.first_line = (__u32)w->lines.nr;
+	for (i = 0; i < nr; i++) {
+		__u32 fid;
+
+		/* Without a Line, pprof shows the address. */
+		if (!fr[i].function)
+			continue;
+		err = function_id(w, &fr[i], &fid);
+		if (!err)
+			err = tab_array_reserve(&w->lines, 1);
 		if (err)
 			return err;
+		ln = tab_array_push(&w->lines);
+		ln->function_id = fid;
+		ln->line = fr[i].line;
+		loc.nr_lines++;
 	}
 	err = tab_keyed_reserve(&w->locs);
 	if (err)
@@ -411,15 +447,24 @@ static int marker_id(struct pprof *w, const char *name, __u32 *id)
 {
 	const struct frame fr = { .function = name };
 	struct pp_location loc = { 0 };
+	struct pp_line *ln;
+	__u32 fid;
 	int err;
 
 	if (*id)
 		return 0;
-	err = function_id(w, &fr, &loc.function_id);
+	err = tab_array_reserve(&w->lines, 1);
+	if (!err)
+		err = function_id(w, &fr, &fid);
 	if (!err)
 		err = tab_keyed_reserve(&w->locs);
 	if (err)
 		return err;
+	ln = tab_array_push(&w->lines);
+	ln->function_id = fid;
+	ln->line = 0;
+	loc.first_line = (__u32)(w->lines.nr - 1);
+	loc.nr_lines = 1;
 	*(struct pp_location *)tab_keyed_push(&w->locs) = loc;
 	*id = (__u32)tab_keyed_nr(&w->locs);
 	return 0;
@@ -435,14 +480,16 @@ static void sample_values(const struct report_site *s, __u64 *v)
 
 /*
  * Frames innermost first, as the model has them: location[0] is the leaf,
- * and a cut stack's [truncated] comes last, where its root would be.
+ * and a cut stack's [truncated] comes last, where its root would be. The
+ * frames of one address (inlined calls, then the frame that is not
+ * inlined) are one location.
  */
 static int write_sample(struct pprof *w, const struct report_site *s)
 {
 	struct pb *pb = &w->msg;
 	__u64 v[NR_VALUES];
 	size_t sample, ids;
-	__u32 i, id;
+	__u32 i, j, id;
 	int err;
 
 	sample = pb_open(pb, PROFILE_SAMPLE);
@@ -453,8 +500,10 @@ static int write_sample(struct pprof *w, const struct report_site *s)
 			return err;
 		pb_varint(pb, w->no_stack_loc);
 	}
-	for (i = 0; i < s->nr_frames; i++) {
-		err = location_id(w, &s->frames[i], &id);
+	for (i = 0; i < s->nr_frames; i = j + 1) {
+		for (j = i; j + 1 < s->nr_frames && s->frames[j].inlined; j++)
+			;
+		err = location_id(w, &s->frames[i], j - i + 1, &id);
 		if (err)
 			return err;
 		pb_varint(pb, id);
@@ -481,7 +530,7 @@ static int write_tables(struct pprof *w)
 	const struct pp_function *f;
 	const struct pp_mapping *m;
 	struct pb *pb = &w->msg;
-	size_t i, start, line;
+	size_t i, k, start, line;
 	int err = 0;
 
 	for (i = 0; i < tab_keyed_nr(&w->maps) && !err; i++) {
@@ -502,11 +551,12 @@ static int write_tables(struct pprof *w)
 		pb_uint(pb, LOCATION_ID, i + 1);
 		pb_uint(pb, LOCATION_MAPPING_ID, l->mapping_id);
 		pb_uint(pb, LOCATION_ADDRESS, l->address);
-		/* Without a Line, pprof shows the address. */
-		if (l->function_id) {
+		for (k = l->first_line; k < l->first_line + l->nr_lines; k++) {
+			const struct pp_line *ln = tab_array_at(&w->lines, k);
+
 			line = pb_open(pb, LOCATION_LINE);
-			pb_uint(pb, LINE_FUNCTION_ID, l->function_id);
-			pb_uint(pb, LINE_LINE, l->line > 0 ? l->line : 0);
+			pb_uint(pb, LINE_FUNCTION_ID, ln->function_id);
+			pb_uint(pb, LINE_LINE, ln->line > 0 ? ln->line : 0);
 			pb_close(pb, line);
 		}
 		pb_close(pb, start);
@@ -517,7 +567,7 @@ static int write_tables(struct pprof *w)
 		start = pb_open(pb, PROFILE_FUNCTION);
 		pb_uint(pb, FUNCTION_ID, i + 1);
 		pb_uint(pb, FUNCTION_NAME, f->name);
-		pb_uint(pb, FUNCTION_SYSTEM_NAME, f->name);
+		pb_uint(pb, FUNCTION_SYSTEM_NAME, f->system_name);
 		pb_uint(pb, FUNCTION_FILENAME, f->file);
 		pb_close(pb, start);
 		err = emit(w);
@@ -652,6 +702,7 @@ static void pprof_release(struct pprof *w)
 	tab_keyed_fini(&w->locs);
 	tab_keyed_fini(&w->funcs);
 	tab_keyed_fini(&w->maps);
+	tab_array_fini(&w->lines);
 }
 
 int report__write_pprof(const struct report *r, const char *path)
@@ -665,6 +716,7 @@ int report__write_pprof(const struct report *r, const char *path)
 	if (!o)
 		return -errno;
 	w.f = outfile__stream(o);
+	tab_array_init(&w.lines, sizeof(struct pp_line), 0);
 	/* At most TAB_MAX_ENTRIES records each: every id fits 32 bits. */
 	err = tab_pool_init(&w.strs, 0);
 	if (!err)

@@ -11,7 +11,8 @@
  *   HEADER   once, first: tool version, pid, command, mode, --top and the
  *            inference rules the run used (the replay's defaults), start times
  *   EVENTS   raw struct ms_event records, each ms_event_len() bytes
- *   SYMBOLS  resolved frames of the stacks' addresses, each address once:
+ *   SYMBOLS  resolved frames of the stacks' addresses, each address once
+ *            with all its frames (inlined calls first, see frame.h):
  *            written as new stacks appear, and the rest at the end
  *   TRAILER  once, last: kernel counters, probes, how the target ended
  *
@@ -33,7 +34,7 @@
 #include "mode.h"
 #include "store.h"
 
-#define RECORDING_VERSION	2
+#define RECORDING_VERSION	3
 /*
  * The header holds this many options of the inference rules, in the order
  * of the rules' table (user/rules/rules.h). A rule that adds options
@@ -55,7 +56,10 @@
 #define REC_EVENTS_FRAME	(256u << 10)
 /* A name, path or command line; longer ones are cut when recording. */
 #define REC_STR_MAX		(512u << 10)
-/* Distinct addresses with a symbol, and the bytes of all their entries. */
+/*
+ * Resolved frames (an address has one, and one more per call inlined
+ * there), and the bytes of all their entries.
+ */
 #define REC_SYMBOLS_MAX		(1u << 22)
 #define REC_SYMBOL_BYTES_MAX	(256u << 20)
 #define REC_PROBES_MAX		65536
@@ -165,8 +169,8 @@ const struct recording_end *recording__end(const struct recording *r);
 
 /*
  * A frame_resolve_fn (ctx: the recording) answering from the recorded
- * symbols; an address without one resolves to nothing but itself.
+ * symbols; an address without any resolves to nothing but itself.
  */
-void recording__resolve(void *ctx, __u64 addr, struct frame *out);
+unsigned recording__resolve(void *ctx, __u64 addr, const struct frame **out);
 
 #endif /* MEMSCOPE_RECORDING_H */

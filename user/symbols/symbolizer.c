@@ -2,26 +2,48 @@
 /*
  * Lazy symbolization of one process's addresses with libdwfl.
  *
- * The symbolizer keeps its own copy of the executable mappings and one
- * open descriptor per mapped object, so it needs the target only while
- * cover() learns about new mappings. Each object gets its own offline Dwfl,
- * made on first resolve: addresses are turned into the object's ELF
- * virtual addresses first, so no process layout has to be reported.
+ * The symbolizer keeps its own copy of the executable mappings, one open
+ * descriptor per mapped object and one of the target's root directory, so
+ * it needs the target only while cover() learns about new mappings. Each
+ * object gets its own offline Dwfl, made on first resolve: addresses are
+ * turned into the object's ELF virtual addresses first, so no process
+ * layout has to be reported. Its separate debug files are found by our
+ * own callback (debuginfo.c), inside the target's root.
+ *
+ * One return address stands for as many frames as calls were inlined at
+ * it: the DWARF scopes around it give each inlined call's function and the
+ * line it was called from. Names are shown as a person reads them: without
+ * symbol versions, C++ and Rust demangled (libiberty).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dwarf.h>
+#include <elfutils/debuginfod.h>
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
+#include <libiberty/demangle.h>
 
+#include "debuginfo.h"
 #include "elfsym.h"
 #include "procmaps.h"
 #include "symbolizer.h"
 
 #define HTAB_MIN_BUCKETS 64
+/*
+ * Longer names are shown mangled: libiberty's demangler has needed
+ * quadratic time and deep recursion on hostile input before, and real
+ * names stay well below this.
+ */
+#define DEMANGLE_MAX	(16 * 1024)
+#define DEMANGLE_OPTS	(DMGL_PARAMS | DMGL_ANSI)
+/* DIE nesting followed down to an address; real code nests a few dozen. */
+#define SCOPE_DEPTH_MAX	256
 
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
@@ -43,10 +65,16 @@ struct interned {
 	char str[];
 };
 
-struct cached_frame {
+/* The frames of one (object, offset), innermost first. */
+struct cached_frames {
 	struct hnode node;
-	struct frame frame;
+	const struct sym_object *obj;
+	__u64 offset;		/* file offset inside obj */
+	unsigned nr;
+	struct frame frames[];
 };
+
+struct symbolizer;
 
 /* One file, however many times and under whatever name it is mapped. */
 struct sym_object {
@@ -58,6 +86,15 @@ struct sym_object {
 	Dwfl *dwfl;
 	Dwfl_Module *mod;	/* NULL when the file is not usable ELF */
 	const char *build_id;	/* interned hex; NULL when it has none */
+	struct symbolizer *owner;	/* for the debug file callback */
+	/*
+	 * The .gnu_debugaltlink of the separate debug file found for it,
+	 * kept for the alternate file's lookup that follows.
+	 */
+	char *debug_path;	/* as the target names it, or debuginfod's */
+	char *alt_name;
+	unsigned char *alt_id;
+	size_t alt_id_len;
 };
 
 struct sym_map {
@@ -70,6 +107,10 @@ struct sym_map {
 
 struct symbolizer {
 	int pid;
+	int root_fd;		/* /proc/PID/root, -1 until read or unreadable */
+	struct debuginfod_client *debuginfod;	/* made on first use */
+	struct cached_frames *uncached;	/* a result the table could not take */
+	struct frame scratch;	/* an address of no object */
 	struct sym_map *maps;	/* executable only, sorted, disjoint */
 	size_t nmaps;
 	struct sym_object **objs;
@@ -83,8 +124,13 @@ struct range {
 	__u64 end;
 };
 
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name);
+
 static const Dwfl_Callbacks offline_callbacks = {
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debuginfo,
 	.section_address = dwfl_offline_section_address,
 };
 
@@ -272,6 +318,7 @@ static struct sym_object *object_get(struct symbolizer *s,
 	o->dev = e->dev;
 	o->inode = e->inode;
 	o->path = path;
+	o->owner = s;
 	/* Unreadable stays unreadable: failing once is cheaper than retrying */
 	o->fd = object_open(s->pid, e);
 	s->objs[s->nobjs++] = o;
@@ -284,7 +331,121 @@ static void object_free(struct sym_object *o)
 		dwfl_end(o->dwfl);
 	if (o->fd >= 0)
 		close(o->fd);
+	free(o->debug_path);
+	free(o->alt_name);
+	free(o->alt_id);
 	free(o);
+}
+
+/* Keeps the debug file's .gnu_debugaltlink for the alternate's lookup. */
+static void keep_altlink(struct sym_object *o, int fd, const char *path)
+{
+	const unsigned char *id;
+	const char *name;
+	size_t len;
+	Elf *elf;
+
+	o->debug_path = strdup(path);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return;
+	if (!debuginfo_altlink(elf, &name, &id, &len)) {
+		o->alt_name = strdup(name);
+		o->alt_id = malloc(len);
+		if (o->alt_id) {
+			memcpy(o->alt_id, id, len);
+			o->alt_id_len = len;
+		}
+	}
+	elf_end(elf);
+}
+
+/* The separate debug file of the object itself. -errno when none. */
+static int find_debug_file(struct sym_object *o, Elf *elf, char **found)
+{
+	struct debuginfo_query q = {
+		.root_fd = o->owner->root_fd,
+		.path = o->path,
+	};
+	const void *id;
+	GElf_Word crc;
+	ssize_t n;
+	int fd;
+
+	n = dwelf_elf_gnu_build_id(elf, &id);
+	if (n > 0) {
+		q.build_id = id;
+		q.build_id_len = n;
+	}
+	q.debuglink = dwelf_elf_gnu_debuglink(elf, &crc);
+	q.crc = crc;
+	fd = debuginfo_find(&q, found);
+	/* nothing usable in the root, whatever the reason: ask the servers */
+	if (fd < 0 && fd != -ENOMEM)
+		fd = debuginfo_fetch(&o->owner->debuginfod, q.build_id,
+				     q.build_id_len, found);
+	if (fd >= 0)
+		keep_altlink(o, fd, *found);
+	return fd;
+}
+
+/* The dwz file of the object's DWARF (in the object or its debug file). */
+static int find_alt_file(struct sym_object *o, Elf *elf, char **found)
+{
+	const unsigned char *id = o->alt_id;
+	const char *name = o->alt_name;
+	size_t len = o->alt_id_len;
+	int fd;
+
+	if (!o->debug_path && debuginfo_altlink(elf, &name, &id, &len))
+		return -ENOENT;
+	if (!name || !id)
+		return -ENOENT;
+	fd = debuginfo_find_alt(o->owner->root_fd, o->debug_path ?: o->path,
+				name, id, len, found);
+	if (fd < 0 && fd != -ENOMEM)
+		fd = debuginfo_fetch(&o->owner->debuginfod, id, len, found);
+	return fd;
+}
+
+/*
+ * libdwfl asks twice: for the object's debug file (with the object's own
+ * .gnu_debuglink, or none), then, once it has DWARF, for the dwz file
+ * that DWARF names (with that file's name as the link and no CRC). The
+ * object's own link tells the two apart.
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	struct sym_object *o = *userdata;
+	const char *own_link;
+	GElf_Word own_crc;
+	Elf *elf;
+	int fd;
+
+	(void)mod;
+	(void)modname;
+	(void)base;
+	(void)file_name;
+	if (!o || o->fd < 0)
+		return -1;
+	elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -1;
+	own_link = dwelf_elf_gnu_debuglink(elf, &own_crc);
+	if (!debuglink_file || (own_link && !strcmp(own_link, debuglink_file) &&
+				own_crc == debuglink_crc))
+		fd = find_debug_file(o, elf, debuginfo_file_name);
+	else
+		fd = find_alt_file(o, elf, debuginfo_file_name);
+	elf_end(elf);
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
 }
 
 /*
@@ -320,6 +481,7 @@ static const char *module_build_id(struct symbolizer *s, Dwfl_Module *mod)
  */
 static Dwfl_Module *object_module(struct symbolizer *s, struct sym_object *o)
 {
+	void **userdata;
 	int fd;
 
 	if (o->loaded)
@@ -339,6 +501,10 @@ static Dwfl_Module *object_module(struct symbolizer *s, struct sym_object *o)
 		return NULL;
 	}
 	dwfl_report_end(o->dwfl, NULL, NULL);
+	/* find_debuginfo's context: debug files are looked up lazily */
+	dwfl_module_info(o->mod, &userdata, NULL, NULL, NULL, NULL, NULL,
+			 NULL);
+	*userdata = o;
 	o->build_id = module_build_id(s, o->mod);
 	return o->mod;
 }
@@ -363,21 +529,23 @@ static int map_init(struct symbolizer *s, const struct procmap *e,
 	return m->obj ? 0 : -ENOMEM;
 }
 
-static bool map_same(const struct sym_map *a, const struct sym_map *b)
-{
-	return a->start == b->start && a->end == b->end &&
-	       a->offset == b->offset && a->obj == b->obj;
-}
-
 static int refresh(struct symbolizer *s)
 {
 	struct sym_map *maps, *now;
 	const struct procmap *e;
 	size_t i, n = 0, fresh;
 	struct procmaps *pm;
-	bool stale = false;
+	char root[64];
 	int err;
 
+	/*
+	 * The root is kept open so debug files are still found after the
+	 * target has gone; a process that is not there yet fails below.
+	 */
+	if (s->root_fd < 0) {
+		snprintf(root, sizeof(root), "/proc/%d/root", s->pid);
+		s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
 	pm = procmaps__read(s->pid);
 	if (!pm)
 		return -errno;
@@ -397,8 +565,8 @@ static int refresh(struct symbolizer *s)
 	}
 	/*
 	 * Mappings gone since stay: stacks captured before still point into
-	 * them. One whose range now holds something else was replaced, and
-	 * the results cached for its addresses with it.
+	 * them. One whose range now holds something else was replaced; the
+	 * cache is by object and offset, so nothing cached goes stale.
 	 */
 	fresh = n;
 	for (i = 0; i < s->nmaps; i++) {
@@ -406,15 +574,11 @@ static int refresh(struct symbolizer *s)
 				      s->maps[i].end);
 		if (!now)
 			maps[n++] = s->maps[i];
-		else if (!map_same(now, &s->maps[i]))
-			stale = true;
 	}
 	qsort(maps, n, sizeof(*maps), cmp_map_start);
 	free(s->maps);
 	s->maps = maps;
 	s->nmaps = n;
-	if (stale)
-		htab_clear(&s->frames);
 	procmaps__free(pm);
 	return 0;
 
@@ -437,6 +601,7 @@ struct symbolizer *symbolizer__new(int pid)
 	if (!s)
 		return NULL;
 	s->pid = pid;
+	s->root_fd = -1;
 	return s;
 }
 
@@ -452,6 +617,11 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->maps);
 	htab_clear(&s->frames);
 	htab_clear(&s->strings);
+	free(s->uncached);
+	if (s->debuginfod)
+		debuginfod_end(s->debuginfod);
+	if (s->root_fd >= 0)
+		close(s->root_fd);
 	free(s);
 }
 
@@ -466,10 +636,234 @@ int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n)
 	return 0;
 }
 
-static void describe(struct symbolizer *s, const struct sym_map *m,
-		     struct frame *out)
+char *symbol_display_name(const char *raw)
 {
-	__u64 offset = out->addr - m->start + m->offset;
+	char *plain, *demangled = NULL;
+	const char *at = strchr(raw, '@');
+
+	plain = at ? strndup(raw, at - raw) : strdup(raw);
+	if (!plain)
+		return NULL;
+	if (plain[0] == '_' &&
+	    strnlen(plain, DEMANGLE_MAX + 1) <= DEMANGLE_MAX) {
+		/* Rust first: a legacy Rust name is also a valid C++ one */
+		demangled = rust_demangle(plain, DEMANGLE_OPTS);
+		if (!demangled)
+			demangled = cplus_demangle(plain,
+						   DEMANGLE_OPTS | DMGL_GNU_V3);
+	}
+	if (!demangled)
+		return plain;
+	free(plain);
+	return demangled;
+}
+
+/*
+ * The interned display name of raw; *mangled gets the linkage name (without
+ * its version) when the name shown differs from it.
+ */
+static const char *display_name(struct symbolizer *s, const char *raw,
+				const char **mangled)
+{
+	const char *shown, *at;
+	char *name;
+	size_t len;
+
+	*mangled = NULL;
+	if (!raw)
+		return NULL;
+	name = symbol_display_name(raw);
+	if (!name)
+		return NULL;
+	shown = intern(s, name);
+	at = strchr(raw, '@');
+	len = at ? (size_t)(at - raw) : strlen(raw);
+	if (shown && (strlen(name) != len || strncmp(name, raw, len))) {
+		/* the linkage name is raw up to its version */
+		free(name);
+		name = strndup(raw, len);
+		*mangled = name ? intern(s, name) : NULL;
+	}
+	free(name);
+	return shown;
+}
+
+/* A function DIE's linkage name, else its name, from its origin if need be. */
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name,
+						     &attr));
+	if (!name)
+		name = dwarf_formstring(
+			dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name,
+					     &attr));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name,
+							     &attr));
+	return name;
+}
+
+/* Where an inlined call was made: the line in its caller. */
+static void call_site(struct symbolizer *s, Dwarf_Die *inl, Dwarf_Files *files,
+		      size_t nfiles, struct frame *out)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word file, line;
+
+	out->file = NULL;
+	out->line = 0;
+	/* An index from the DIE: bounds-checked against the CU's table */
+	if (files && !dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr),
+				      &file) && file < nfiles)
+		out->file = intern(s, dwarf_filesrc(files, file, NULL, NULL));
+	if (out->file && !dwarf_formudata(dwarf_attr(inl, DW_AT_call_line,
+						     &attr), &line) &&
+	    line <= INT32_MAX)
+		out->line = (int)line;
+}
+
+static bool is_function(Dwarf_Die *die)
+{
+	int tag = dwarf_tag(die);
+
+	return tag == DW_TAG_subprogram || tag == DW_TAG_entry_point;
+}
+
+static struct cached_frames *entry_new(unsigned nr)
+{
+	struct cached_frames *c;
+
+	c = calloc(1, sizeof(*c) + nr * sizeof(c->frames[0]));
+	if (c)
+		c->nr = nr;
+	return c;
+}
+
+/* DIEs that hold functions without covering addresses themselves. */
+static bool is_container(int tag)
+{
+	return tag == DW_TAG_namespace || tag == DW_TAG_class_type ||
+	       tag == DW_TAG_structure_type || tag == DW_TAG_union_type ||
+	       tag == DW_TAG_module;
+}
+
+static bool is_scope(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_entry_point ||
+	       tag == DW_TAG_inlined_subroutine || tag == DW_TAG_lexical_block;
+}
+
+static bool has_pc_attrs(Dwarf_Die *die)
+{
+	return dwarf_hasattr(die, DW_AT_low_pc) ||
+	       dwarf_hasattr(die, DW_AT_ranges);
+}
+
+/*
+ * The scopes around pc below parent, outermost first, into path[*n..]:
+ * one pass down the DIE tree that enters only what covers pc (and the
+ * namespaces and classes that may hold it). dwarf_getscopes would walk
+ * the whole CU two or three times per address, which is most of the cost
+ * on large CUs. 1 when found, 0 when not; the depth is bounded, hostile
+ * DWARF can nest without end.
+ */
+static int scope_path(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path,
+		      int *n, int depth)
+{
+	Dwarf_Die child;
+	int tag;
+
+	if (depth >= SCOPE_DEPTH_MAX || dwarf_child(parent, &child))
+		return 0;
+	do {
+		tag = dwarf_tag(&child);
+		if (is_scope(tag) && dwarf_haspc(&child, pc) > 0) {
+			if (*n >= SCOPE_DEPTH_MAX)
+				return 0;
+			path[(*n)++] = child;
+			scope_path(&child, pc, path, n, depth + 1);
+			return 1;
+		}
+		/* a block with no addresses of its own may hold some that do */
+		if ((is_container(tag) || (tag == DW_TAG_lexical_block &&
+					   !has_pc_attrs(&child))) &&
+		    scope_path(&child, pc, path, n, depth + 1))
+			return 1;
+	} while (!dwarf_siblingof(&child, &child));
+	return 0;
+}
+
+/*
+ * The frames of base's address: each inlined call around pc (innermost
+ * first, the innermost at base's line), then the function they are in, at
+ * the line of the outermost inlined call. The function keeps the symbol's
+ * name when there is one (.symtab names what DWARF may not, and the other
+ * way round). NULL without memory.
+ */
+static struct cached_frames *expand(struct symbolizer *s, Dwfl_Module *mod,
+				    __u64 pc, const struct frame *base)
+{
+	Dwarf_Die *path, *cudie, *fn = NULL;
+	Dwarf_Files *files = NULL;
+	struct cached_frames *c;
+	unsigned nr_inl = 0, k;
+	size_t nfiles = 0;
+	Dwarf_Addr bias;
+	struct frame *fr;
+	int n = 0, i;
+
+	path = malloc(SCOPE_DEPTH_MAX * sizeof(*path));
+	if (!path)
+		return NULL;
+	cudie = dwfl_module_addrdie(mod, pc, &bias);
+	if (cudie)
+		scope_path(cudie, pc - bias, path, &n, 0);
+	/* innermost first: the inlined calls up to the function */
+	for (i = n - 1; i >= 0; i--) {
+		if (dwarf_tag(&path[i]) == DW_TAG_inlined_subroutine)
+			nr_inl++;
+		else if (is_function(&path[i])) {
+			fn = &path[i];
+			break;
+		}
+	}
+	c = entry_new(nr_inl + 1);
+	if (!c)
+		goto out;
+	for (k = 0; k <= nr_inl; k++)
+		c->frames[k] = *base;
+	if (nr_inl && dwarf_getsrcfiles(cudie, &files, &nfiles))
+		files = NULL;
+	for (i = n - 1, k = 0; k < nr_inl; i--) {
+		if (dwarf_tag(&path[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		fr = &c->frames[k];
+		fr->function = display_name(s, die_name(&path[i]),
+					    &fr->mangled);
+		fr->inlined = true;
+		/* the call's line is where its caller is */
+		call_site(s, &path[i], files, nfiles, &c->frames[++k]);
+	}
+	fr = &c->frames[nr_inl];
+	if (!fr->function && fn)
+		fr->function = display_name(s, die_name(fn), &fr->mangled);
+out:
+	free(path);
+	return c;
+}
+
+/* The frames of addr, in m, at offset in its file. NULL without memory. */
+static struct cached_frames *describe(struct symbolizer *s,
+				      const struct sym_map *m, __u64 addr,
+				      __u64 offset)
+{
+	struct frame base = {
+		.addr = addr, .object = m->name, .object_offset = offset,
+	};
+	struct cached_frames *c;
 	Dwfl_Module *mod;
 	Dwfl_Line *line;
 	GElf_Addr bias;
@@ -478,56 +872,85 @@ static void describe(struct symbolizer *s, const struct sym_map *m,
 	Elf *elf;
 	__u64 pc;
 
-	out->object = m->name;
-	out->object_offset = offset;
-	mod = m->obj ? object_module(s, m->obj) : NULL;
+	mod = object_module(s, m->obj);
 	if (!mod)
-		return;
-	out->build_id = m->obj->build_id;
+		goto one;
+	base.build_id = m->obj->build_id;
 	elf = dwfl_module_getelf(mod, &bias);
-	if (!elf || elf_offset_to_vaddr(elf, offset, &out->object_offset))
-		return;
+	if (!elf || elf_offset_to_vaddr(elf, offset, &base.object_offset))
+		goto one;
 	/* A return address: the call that made the frame ends just before */
-	pc = out->object_offset - 1 + bias;
-	out->function = intern(s, dwfl_module_addrinfo(mod, pc, &off, &sym,
-							NULL, NULL, NULL));
+	pc = base.object_offset - 1 + bias;
+	base.function = display_name(s, dwfl_module_addrinfo(mod, pc, &off,
+							     &sym, NULL, NULL,
+							     NULL),
+				     &base.mangled);
 	line = dwfl_module_getsrc(mod, pc);
-	if (!line)
-		return;
-	out->file = intern(s, dwfl_lineinfo(line, NULL, &out->line, NULL,
-					    NULL, NULL));
-	if (!out->file)
-		out->line = 0;
+	if (line) {
+		base.file = intern(s, dwfl_lineinfo(line, NULL, &base.line,
+						    NULL, NULL, NULL));
+		if (!base.file)
+			base.line = 0;
+	}
+	return expand(s, mod, pc, &base);
+one:
+	c = entry_new(1);
+	if (c)
+		c->frames[0] = base;
+	return c;
 }
 
-void symbolizer__resolve(struct symbolizer *s, __u64 addr,
-			 struct frame *out)
+static __u64 hash_key(const struct sym_object *obj, __u64 offset)
 {
-	__u64 hash = hash_addr(addr);
-	struct cached_frame *c;
-	struct hnode *node;
-	struct sym_map *m;
+	return hash_addr(offset ^ ((__u64)(unsigned long)obj << 16));
+}
 
-	for (node = htab_chain(&s->frames, hash); node; node = node->next) {
-		c = container_of(node, struct cached_frame, node);
-		if (c->frame.addr == addr) {
-			*out = c->frame;
-			return;
-		}
-	}
-	memset(out, 0, sizeof(*out));
-	out->addr = addr;
+unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
+			     const struct frame **out)
+{
+	struct cached_frames *c;
+	struct sym_map *m;
+	struct hnode *node;
+	__u64 offset, hash;
+	unsigned i;
+
 	/* Not cached: a later cover() may still bring its mapping in */
 	m = map_find(s, addr);
+	s->scratch = (struct frame){ .addr = addr };
+	*out = &s->scratch;
 	if (!m)
-		return;
-	describe(s, m, out);
-	/* Without memory the answer is still right, only not remembered */
-	c = malloc(sizeof(*c));
-	if (!c)
-		return;
+		return 1;
+	offset = addr - m->start + m->offset;
+	/* [vdso] and anonymous code: nothing to read, nothing to cache */
+	if (!m->obj) {
+		s->scratch.object = m->name;
+		s->scratch.object_offset = offset;
+		return 1;
+	}
+	hash = hash_key(m->obj, offset);
+	for (node = htab_chain(&s->frames, hash); node; node = node->next) {
+		c = container_of(node, struct cached_frames, node);
+		if (c->obj == m->obj && c->offset == offset)
+			goto found;
+	}
+	c = describe(s, m, addr, offset);
+	if (!c) {
+		s->scratch.object = m->name;
+		s->scratch.object_offset = offset;
+		return 1;
+	}
 	c->node.hash = hash;
-	c->frame = *out;
-	if (htab_add(&s->frames, &c->node))
-		free(c);
+	c->obj = m->obj;
+	c->offset = offset;
+	/* Without memory the answer is still right, only not remembered */
+	if (htab_add(&s->frames, &c->node)) {
+		free(s->uncached);
+		s->uncached = c;
+	}
+found:
+	/* One object mapped at two places: the same frames, this address */
+	for (i = 0; i < c->nr; i++)
+		c->frames[i].addr = addr;
+	*out = c->frames;
+	return c->nr;
 }
