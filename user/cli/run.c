@@ -470,8 +470,6 @@ int run_trace(const struct opts *o)
 	int sfd, pidfd = -1, err;
 
 	libbpf_set_print(o->verbose ? libbpf_verbose : libbpf_quiet);
-	/* Symbolization reads local files only: never fetch over a network. */
-	unsetenv("DEBUGINFOD_URLS");
 	if (check_environment())
 		return 1;
 	if (export_check(o))
