@@ -23,7 +23,7 @@ DEPS_STAMP := $(OUTPUT)/.deps-installed
 
 # user/ is grouped by pipeline stage, each importing only the stages before
 # it (scripts/check-layers.sh checks): every stage is on the include path.
-STAGES := common capture symbols store analysis report cli
+STAGES := common capture symbols store analysis report rules cli
 INCLUDES := -I$(OUTPUT) -Ibpf $(addprefix -Iuser/,$(STAGES)) -Iinclude
 CFLAGS ?= -g -O2
 USER_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP \

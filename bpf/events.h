@@ -129,7 +129,7 @@ static inline unsigned long ms_event_len(const struct ms_event *e)
 
 /*
  * The record ring. bpf_ringbuf takes a spinlock and costs more per record
- * than everything else a free does (PERF.md style ablation in
+ * than everything else a free does (the ablation in
  * bench/RESULTS.md), so records travel through a ring of our own: one byte
  * stream in an mmapable array of chunks. A producer claims [pos, pos+len)
  * with one compare-and-swap on the shared position, so the stream keeps

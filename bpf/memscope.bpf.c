@@ -489,9 +489,9 @@ static __always_inline __u64 *window_read(struct pt_regs *ctx, bool *ok)
 
 /*
  * A user stack by frame pointers. One bulk copy of the stack window costs
- * about what a single small read does (PERF.md), so the walk reads saved
- * frame pointers and return addresses from the copy, and only frames
- * beyond the window cost a read each.
+ * about what a single small read does (docs/ARCHITECTURE.md, costs), so
+ * the walk reads saved frame pointers and return addresses from the copy,
+ * and only frames beyond the window cost a read each.
  *
  * at_entry: the probe sits where *sp is still the return address, so the
  * immediate caller comes from there, and rbp is still the caller's. At

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The stages of user/, in pipeline order, as arguments: a file may include
 # headers of its own stage and of the stages before it, never after.
-#   scripts/check-layers.sh common capture symbols store analysis report cli
+#   scripts/check-layers.sh common capture symbols store analysis report rules cli
 set -eu
 cd "$(dirname "$0")/../user"
 bad=0

@@ -2,9 +2,11 @@
 //
 // Sections for what programs declare through the USDT probes: the task
 // tree, zombies, passports and their violations, shared handles and clone
-// storms, declared variables. They appear only when the report has them, and are drawn generically (arrays of records as tables, other
-// objects as key/value lists), so a report from a newer tool still shows
-// everything it holds.
+// storms, declared variables. They appear only when the report has them,
+// and are drawn generically (arrays of records as tables, other objects as
+// key/value lists), so a report from a newer tool still shows everything
+// it holds: any other array in "declared" (an inference rule's records,
+// user/rules/) gets a section titled by its key, after these.
 
 (function () {
 	"use strict";
@@ -20,6 +22,8 @@
 		["storms", "Clone storms (inferred)"],
 		["tracked", "Declared variables"],
 	];
+	// Members of "declared" that are not sections of their own.
+	const NOT_SECTIONS = ["source", "stats", "rules", "sites"];
 	const MAX_ROWS = 500, MAX_DEPTH = 4;
 
 	function scalar(v) {
@@ -82,7 +86,13 @@
 		if (!d.stats || !d.stats.records)
 			return [];
 
-		return EXTRAS.filter(([key]) => key in d).map(([key, title]) => {
+		const known = EXTRAS.map(([key]) => key).concat(NOT_SECTIONS);
+		const more = Object.keys(d).filter((k) => !known.includes(k) &&
+			Array.isArray(d[k])).map((k) => [k, k]);
+
+		const sections = EXTRAS.filter(([key]) => key in d).concat(more);
+
+		return sections.map(([key, title]) => {
 			const sec = MS.section(key, title);
 			const v = d[key];
 			const empty = v === null || (Array.isArray(v) && !v.length) ||

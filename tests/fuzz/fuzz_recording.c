@@ -18,6 +18,7 @@
 #include <zlib.h>
 #include "recording.h"
 #include "report.h"
+#include "rules.h"
 #include "store.h"
 
 /* The framing as recording.c writes it: a prelude, then frames. */
@@ -108,9 +109,12 @@ static void report_on(struct recording *r, const struct store *st)
 {
 	const struct recording_info *in = recording__info(r);
 	const struct recording_end *end = recording__end(r);
+	/* The rules as `report` runs them: with the file's options. */
 	struct report_opts ro = {
 		.resolve = recording__resolve,
 		.resolve_ctx = r,
+		.rule_opts = in->rule_opts,
+		.nr_rule_opts = RECORDING_RULE_OPTS,
 	};
 	struct report_target tgt = {
 		.pid = in->pid,
@@ -121,6 +125,7 @@ static void report_on(struct recording *r, const struct store *st)
 	struct report *rep;
 	FILE *null;
 
+	ro.rules = rules__table(&ro.nr_rules);
 	if (end) {
 		tgt.duration_ns = end->end_ns - in->start_ns;
 		tgt.exited = end->exited;

@@ -66,7 +66,7 @@ static int write_seed(const char *path, bool whole)
 		.tool_version = MEMSCOPE_VERSION,
 		.pid = 100,
 		.command = "./seed",
-		.mode = "default",
+		.mode = TRACE_MODE_DEFAULT,
 		.top = 10,
 		.start_ns = 1000,
 	};

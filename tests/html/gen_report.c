@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "report.h"
+#include "rules.h"
 #include "store.h"
 
 #define START_NS	1000000000ull
@@ -273,7 +274,7 @@ static int write_both(const struct report *r, const char *base)
 int main(int argc, char **argv)
 {
 	struct report_target target = {
-		.pid = 4242, .mode = "default", .start_ns = START_NS,
+		.pid = 4242, .mode = TRACE_MODE_DEFAULT, .start_ns = START_NS,
 	};
 	/* lost events and a stack error: the page must say so */
 	struct ms_counters kernel = {
@@ -289,6 +290,8 @@ int main(int argc, char **argv)
 	struct store *s;
 	int err;
 
+	/* The rules the tool runs: their sections as it writes them. */
+	opts.rules = rules__table(&opts.nr_rules);
 	if (argc != 3 || (strcmp(argv[1], "known") &&
 			  strcmp(argv[1], "hostile") && strcmp(argv[1], "big"))) {
 		fprintf(stderr, "usage: gen-report known|hostile|big OUT\n");

@@ -472,6 +472,8 @@ def test_extras(t, env):
         "passports": [],
         "shared": {"source": "declared", "count": 1,
                    "items": [{"name": H_ALERT_IMG, "holders": [1, 2]}]},
+        "leak_classes": [{"source": "inferred", "rule": "a-new-rule",
+                          "confidence": 0.5}],
     }
     doc = json.dumps(r).replace("<", "\\u003c").replace(">", "\\u003e") \
         .replace("&", "\\u0026")
@@ -496,6 +498,11 @@ def test_extras(t, env):
     handles = dom.one(t, "section", id="shared").text()
     t.true("handles show their records as text",
            "declared" in handles and H_ALERT_IMG in handles, handles)
+    rule = dom.one(t, "section", id="leak_classes")
+    t.eq("a rule's records without a title: its key", "leak_classes",
+         rule.one(t, "h2").text())
+    t.true("a rule's records drawn", "a-new-rule" in rule.text(),
+           rule.text())
 
 
 def test_big(t, env):

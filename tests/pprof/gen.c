@@ -124,7 +124,7 @@ static int fill(struct store *s)
 int main(int argc, char **argv)
 {
 	struct report_target t = {
-		.pid = 4242, .command = "gen", .mode = "default",
+		.pid = 4242, .command = "gen", .mode = TRACE_MODE_DEFAULT,
 		.start_ns = START_NS,
 	};
 	struct report_opts opts = { .resolve = resolve };

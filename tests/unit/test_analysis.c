@@ -12,6 +12,7 @@
 #include "analysis.h"
 #include "report.h"
 #include "report_json.h"
+#include "rules.h"
 #include "store.h"
 #include "builders.h"
 #include "expect.h"
@@ -21,6 +22,10 @@
 
 static struct store *st;
 static struct analysis *an;
+static struct rule_zombie *zombies;
+static size_t nr_zombies;
+static struct rule_storm *storms;
+static size_t nr_storms;
 
 static void setup(void)
 {
@@ -33,6 +38,8 @@ static void setup(void)
 static void teardown(void)
 {
 	analysis__free(an);
+	free(zombies);
+	free(storms);
 	store__free(st);
 }
 
@@ -89,17 +96,27 @@ static void share(__u64 handle, __u64 heap, __u64 ts)
 	share_at(handle, heap, 0x6000 + heap, ts);
 }
 
+static void infer(const struct rule *rule, const __u64 *given,
+		  void **items, size_t *nr)
+{
+	__u64 applied[RULE_OPTS_MAX];
+	int err;
+
+	free(*items);
+	err = rule__infer(rule, st, an, given, applied, items, nr);
+	cr_assert_eq(err, 0, "%s: %s", rule->key, strerror(-err));
+}
+
+/* The analysis and both rules; 0 options take their defaults. */
 static void analyse(__u64 idle_ns, __u64 clones, __u64 window_ns)
 {
-	struct report_rules r = {
-		.idle_threshold_ns = idle_ns,
-		.storm_clones = clones,
-		.storm_window_ns = window_ns,
-	};
+	const __u64 zopts[] = { idle_ns }, sopts[] = { clones, window_ns };
 
 	analysis__free(an);
-	an = analysis__new(st, &r);
+	an = analysis__new(st, 0);
 	cr_assert_not_null(an, "analysis__new: %s", strerror(errno));
+	infer(&rule_zombie_tasks, zopts, (void **)&zombies, &nr_zombies);
+	infer(&rule_clone_storms, sopts, (void **)&storms, &nr_storms);
 }
 
 /* frames[0] of a stack; a declared record's is its probe address + 1. */
@@ -113,7 +130,7 @@ static __u64 frame0(__u32 stack_id)
 	return s.frames[0];
 }
 
-static const struct report_task *ztask(const struct report_zombie *z)
+static const struct report_task *ztask(const struct rule_zombie *z)
 {
 	cr_assert_lt(z->task, an->nr_tasks, "zombie task index");
 	return &an->tasks[z->task];
@@ -125,16 +142,16 @@ static const char *zombie_list(void)
 	size_t i, n = 0;
 
 	buf[0] = 0;
-	for (i = 0; i < an->nr_zombies && n < sizeof(buf); i++)
+	for (i = 0; i < nr_zombies && n < sizeof(buf); i++)
 		n += snprintf(buf + n, sizeof(buf) - n, " task %llu (%s)",
-			      (unsigned long long)ztask(&an->zombies[i])->t.id,
-			      an->zombies[i].rule);
+			      (unsigned long long)ztask(&zombies[i])->t.id,
+			      zombies[i].f.rule);
 	return buf;
 }
 
 #define expect_zombies(n)						\
-	cr_assert_eq(an->nr_zombies, (size_t)(n),			\
-		     "zombies: got %zu, want %d:%s", an->nr_zombies,	\
+	cr_assert_eq(nr_zombies, (size_t)(n),			\
+		     "zombies: got %zu, want %d:%s", nr_zombies,	\
 		     (int)(n), zombie_list())
 
 Test(analysis, task_tree_in_pre_order)
@@ -180,7 +197,7 @@ Test(analysis, lifetime_from_creation_to_completion_or_end)
 	analyse(10 * SEC, 0, 0);
 	expect_eq(an->tasks[0].lifetime_ns, 2 * SEC, "completed lifetime");
 	expect_eq(an->tasks[1].lifetime_ns, 2 * SEC, "lifetime to the end");
-	expect_eq(an->rules.end_ns, 4 * SEC, "end: the last record");
+	expect_eq(an->end_ns, 4 * SEC, "end: the last record");
 }
 
 /*
@@ -191,7 +208,7 @@ Test(analysis, lifetime_from_creation_to_completion_or_end)
  */
 Test(analysis, completed_with_live_blocks_fires_where_planted)
 {
-	const struct report_zombie *z;
+	const struct rule_zombie *z;
 	int id;
 
 	for (id = 1; id <= 5; id++)
@@ -227,18 +244,18 @@ Test(analysis, completed_with_live_blocks_fires_where_planted)
 
 	analyse(0, 0, 0);
 	expect_zombies(1);
-	z = &an->zombies[0];
+	z = &zombies[0];
 	expect_eq(ztask(z)->t.id, 1, "zombie task");
-	cr_assert_str_eq(z->rule, REPORT_RULE_COMPLETED_LIVE, "rule");
+	cr_assert_str_eq(z->f.rule, RULE_COMPLETED_LIVE, "rule");
 	expect_eq(z->count, 3, "blocks");
 	expect_eq(z->bytes, 450, "bytes");
 	expect_eq(z->since_ns, 5 * MS, "since: completion");
 	expect_eq(z->quiet_ns, 5 * SEC - 5 * MS, "quiet");
 	expect_eq(z->top_bytes, 300, "top stack bytes");
 	expect_eq(z->top_count, 1, "top stack blocks");
-	expect_eq(frame0(z->stack_id), 0x402000, "top stack");
+	expect_eq(frame0(z->f.stack_id), 0x402000, "top stack");
 	/* all it held survived, for longer than the idle threshold */
-	expect_near(z->confidence, 0.95, "confidence");
+	expect_near(z->f.confidence, 0.95, "confidence");
 }
 
 /* Confidence: how long the bytes outlived the task, and how many stayed. */
@@ -255,7 +272,7 @@ Test(analysis, completed_rule_confidence)
 
 	analyse(0, 0, 0);
 	expect_zombies(1);
-	expect_near(an->zombies[0].confidence, 0.5 + 0.45 * 0.5 * 0.25,
+	expect_near(zombies[0].f.confidence, 0.5 + 0.45 * 0.5 * 0.25,
 		    "confidence");
 }
 
@@ -266,7 +283,7 @@ Test(analysis, completed_rule_confidence)
  */
 Test(analysis, never_completed_idle_fires_where_planted)
 {
-	const struct report_zombie *z;
+	const struct rule_zombie *z;
 
 	create(1, 0, "stuck", 0);
 	create(2, 0, "busy", 0);
@@ -281,12 +298,12 @@ Test(analysis, never_completed_idle_fires_where_planted)
 
 	analyse(0, 0, 0);
 	expect_zombies(1);
-	z = &an->zombies[0];
+	z = &zombies[0];
 	expect_eq(ztask(z)->t.id, 1, "zombie task");
-	cr_assert_str_eq(z->rule, REPORT_RULE_NEVER_COMPLETED, "rule");
+	cr_assert_str_eq(z->f.rule, RULE_NEVER_COMPLETED, "rule");
 	expect_eq(z->since_ns, 12 * MS, "since: last activity");
 	expect_eq(z->quiet_ns, 2988 * MS, "idle");
-	expect_near(z->confidence, 0.95, "confidence (capped)");
+	expect_near(z->f.confidence, 0.95, "confidence (capped)");
 	expect_eq(z->count, 1, "its live blocks");
 	expect_eq(z->bytes, 64, "its live bytes");
 
@@ -296,7 +313,7 @@ Test(analysis, never_completed_idle_fires_where_planted)
 	/* and the confidence follows idle / threshold */
 	analyse(2 * SEC, 0, 0);
 	expect_zombies(1);
-	expect_near(an->zombies[0].confidence, 0.5 * 2988.0 / 2000,
+	expect_near(zombies[0].f.confidence, 0.5 * 2988.0 / 2000,
 		    "confidence at 2 s");
 }
 
@@ -330,7 +347,7 @@ Test(analysis, clean_trace_has_no_findings)
 	analyse(0, 0, 0);
 	expect_zombies(0);
 	expect_eq(an->nr_violations, 0, "violations");
-	expect_eq(an->nr_storms, 0, "storms");
+	expect_eq(nr_storms, 0, "storms");
 	expect_eq(an->nr_passports, 8, "passports");
 	expect_eq(an->nr_tasks, 9, "tasks");
 }
@@ -370,7 +387,7 @@ Test(analysis, passport_never_freed_in_foreign_custody)
 /* More than N shares of one block within the window, and only that. */
 Test(analysis, clone_storm_threshold)
 {
-	const struct report_storm *s;
+	const struct rule_storm *s;
 	int i;
 
 	alloc(0x1000, 64, 1);
@@ -388,22 +405,22 @@ Test(analysis, clone_storm_threshold)
 
 	analyse(0, 0, 0);
 	expect_eq(an->nr_shared, 3, "shared blocks");
-	expect_eq(an->nr_storms, 1, "storms");
-	s = &an->storms[0];
+	expect_eq(nr_storms, 1, "storms");
+	s = &storms[0];
 	expect_eq(an->shared[s->shared].s.ptr, 0x2000, "storm block");
 	expect_eq(s->clones, 17, "clones in the window");
 	expect_eq(s->start_ns, 200 * MS, "window start");
 	expect_eq(s->end_ns, 296 * MS, "window end");
-	expect_near(s->confidence, 17.0 / 33, "confidence");
-	expect_eq(frame0(s->stack_id), 0x8001, "where the clones were made");
-	cr_assert_str_eq(s->rule, REPORT_RULE_CLONE_STORM, "rule");
+	expect_near(s->f.confidence, 17.0 / 33, "confidence");
+	expect_eq(frame0(s->f.stack_id), 0x8001, "where the clones were made");
+	cr_assert_str_eq(s->f.rule, RULE_CLONE_STORM, "rule");
 	expect_eq(an->shared[2].s.handles, 40, "clones of block 3");
 
 	/* the options move the line */
 	analyse(0, 10, 100 * MS);
-	expect_eq(an->nr_storms, 3, "storms over 10 clones");
+	expect_eq(nr_storms, 3, "storms over 10 clones");
 	analyse(0, 16, 50 * MS);
-	expect_eq(an->nr_storms, 0, "storms within 50 ms");
+	expect_eq(nr_storms, 0, "storms within 50 ms");
 }
 
 /* A storm is where most of its clones come from, not its last one. */
@@ -418,22 +435,37 @@ Test(analysis, clone_storm_names_the_cloning_loop)
 	share_at(0x20008, 0x1000, 0x7200, 31 * MS);
 
 	analyse(0, 0, 0);
-	expect_eq(an->nr_storms, 1, "storms");
-	expect_eq(frame0(an->storms[0].stack_id), 0x7101, "the loop's stack");
+	expect_eq(nr_storms, 1, "storms");
+	expect_eq(frame0(storms[0].f.stack_id), 0x7101, "the loop's stack");
 }
 
 Test(analysis, empty_store)
 {
 	analyse(0, 0, 0);
-	expect_eq(an->nr_tasks + an->nr_zombies + an->nr_passports +
-		  an->nr_violations + an->nr_shared + an->nr_storms +
+	expect_eq(an->nr_tasks + nr_zombies + an->nr_passports +
+		  an->nr_violations + an->nr_shared + nr_storms +
 		  an->nr_tracked, 0, "records");
-	expect_eq(an->rules.idle_threshold_ns, REPORT_IDLE_THRESHOLD_NS,
-		  "default idle threshold");
-	expect_eq(an->rules.storm_clones, REPORT_STORM_CLONES,
-		  "default storm clones");
-	expect_eq(an->rules.storm_window_ns, REPORT_STORM_WINDOW_NS,
-		  "default storm window");
+}
+
+/* Options not given (0, or none at all) take the rule's defaults. */
+Test(analysis, rule_options_default)
+{
+	const __u64 given[] = { 0, 50 * MS };
+	__u64 applied[RULE_OPTS_MAX];
+	void *items = NULL;
+	size_t nr;
+
+	an = analysis__new(st, 0);
+	cr_assert_not_null(an, "analysis__new: %s", strerror(errno));
+	cr_assert_eq(rule__infer(&rule_zombie_tasks, st, an, NULL, applied,
+				 &items, &nr), 0);
+	free(items);
+	expect_eq(applied[0], 1 * SEC, "default idle threshold");
+	cr_assert_eq(rule__infer(&rule_clone_storms, st, an, given, applied,
+				 &items, &nr), 0);
+	free(items);
+	expect_eq(applied[0], 16, "default storm clones");
+	expect_eq(applied[1], 50 * MS, "storm window given");
 }
 
 /* Names every frame "fn_<address>", in a buffer reused by each call. */
@@ -457,11 +489,12 @@ static void track(__u64 ptr, const char *name, const char *type, __u64 ts)
  */
 static struct report *declared_report(void)
 {
-	struct report_target t = { .pid = 100, .mode = "default" };
+	struct report_target t = { .pid = 100, .mode = TRACE_MODE_DEFAULT };
 	struct report_opts o = { .resolve = fake_resolve };
 	struct report *r;
 	int i;
 
+	o.rules = rules__table(&o.nr_rules);
 	create(1, 0, "session", 1 * MS);
 	ENTER(1, 2 * MS);
 	alloc_at(0x1000, 4096, 0x401000, 3 * MS);
@@ -510,6 +543,20 @@ static char *json_of(const struct report *r)
 	return buf;
 }
 
+/* What the rule with this JSON key found in r. */
+static const struct report_findings *found(const struct report *r,
+					   const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->nr_findings; i++) {
+		if (!strcmp(r->findings[i].rule->key, key))
+			return &r->findings[i];
+	}
+	cr_assert_fail("no findings of rule %s in the report", key);
+	return NULL;
+}
+
 #define expect_has(doc, want)						\
 	cr_expect(strstr(doc, want), "expected in the report: %s", want)
 
@@ -517,13 +564,18 @@ Test(analysis, report_model_has_its_own_copy)
 {
 	struct report *r = declared_report();
 	const struct report_violation *v;
+	const struct report_findings *zf, *sf;
+	const struct rule_zombie *z;
+	const struct rule_storm *s;
 
 	expect_eq(r->declared.records, 28, "declared records");
 	expect_eq(r->nr_tasks, 1, "tasks");
 	cr_assert_str_eq(r->tasks[0].t.name, "session", "task name");
-	expect_eq(r->nr_zombies, 1, "zombies");
-	expect_eq(r->zombies[0].nr_frames, 1, "zombie frames");
-	cr_assert_str_eq(r->zombies[0].frames[0].function, "fn_401000",
+	zf = found(r, "zombies");
+	expect_eq(zf->nr, 1, "zombies");
+	z = zf->items;
+	expect_eq(z->f.nr_frames, 1, "zombie frames");
+	cr_assert_str_eq(z->f.frames[0].function, "fn_401000",
 			 "zombie frame 0");
 	expect_eq(r->leaks[0].declared.count, 1, "leak declared blocks");
 	cr_assert_str_eq(r->leaks[0].declared.names[0].name, "session cache",
@@ -539,13 +591,15 @@ Test(analysis, report_model_has_its_own_copy)
 	cr_assert_str_eq(r->passports[0].history[1].ev.side, "libfoo",
 			 "history: side");
 	cr_assert_null(r->passports[0].p.history, "no pointer into the store");
-	expect_eq(r->nr_storms, 1, "storms");
-	cr_assert_str_eq(r->storms[0].frames[0].function, "fn_9001",
+	sf = found(r, "storms");
+	expect_eq(sf->nr, 1, "storms");
+	s = sf->items;
+	cr_assert_str_eq(s->f.frames[0].function, "fn_9001",
 			 "storm's stack");
 	cr_assert_str_eq(r->shared[0].s.name, "config", "shared name");
 	cr_assert_str_eq(r->shared[0].frames[0].function, "fn_403000",
 			 "shared block's stack");
-	expect_eq(r->rules.end_ns, 3 * SEC, "rules end");
+	expect_eq(r->rules_end_ns, 3 * SEC, "rules end");
 	report__free(r);
 }
 
@@ -576,11 +630,13 @@ Test(analysis, text_sections_for_declared_programs)
 Test(analysis, no_declared_sections_without_declared_records)
 {
 	struct report_target t = { .pid = 100, .duration_ns = SEC };
+	struct report_opts o = {};
 	struct report *r;
 	char *doc;
 
+	o.rules = rules__table(&o.nr_rules);
 	alloc(0x1000, 10, 1);
-	r = report__build(st, &t, NULL, NULL, 0, NULL);
+	r = report__build(st, &t, NULL, NULL, 0, &o);
 	cr_assert_not_null(r, "report__build: %s", strerror(errno));
 	doc = text_of(r);
 	cr_expect_null(strstr(doc, "declared"), "text mentions declared:\n%s",

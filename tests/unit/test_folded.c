@@ -74,7 +74,7 @@ static void remove_dir(void)
 TestSuite(folded, .init = setup_dir, .fini = remove_dir);
 
 /* The folded file of the first n sites. */
-static char *folded_of(const char *mode, size_t n)
+static char *folded_of(enum trace_mode mode, size_t n)
 {
 	struct report r = {
 		.target = { .pid = 1, .mode = mode },
@@ -101,7 +101,7 @@ static char *folded_of(const char *mode, size_t n)
 
 Test(folded, live_bytes_root_first_escaped)
 {
-	char *got = folded_of("default", NR(sites));
+	char *got = folded_of(TRACE_MODE_DEFAULT, NR(sites));
 
 	cr_expect_str_eq(got,
 		"main;std::map<int__char>__insert;"
@@ -115,7 +115,7 @@ Test(folded, live_bytes_root_first_escaped)
 
 Test(folded, alloc_mode_weighs_bytes_allocated)
 {
-	char *got = folded_of("alloc", NR(sites));
+	char *got = folded_of(TRACE_MODE_ALLOC, NR(sites));
 
 	cr_expect_str_eq(got,
 		"all_freed 5000\n"
@@ -130,7 +130,7 @@ Test(folded, alloc_mode_weighs_bytes_allocated)
 
 Test(folded, nothing_live_is_an_empty_file)
 {
-	char *got = folded_of("default", 1);
+	char *got = folded_of(TRACE_MODE_DEFAULT, 1);
 
 	cr_expect_str_eq(got, "");
 	free(got);

@@ -130,7 +130,7 @@ static struct store *make_store(void)
 	return s;
 }
 
-static struct report *build(struct store *s, const char *mode)
+static struct report *build(struct store *s, enum trace_mode mode)
 {
 	struct report_target t = {
 		.pid = 4242, .command = "./app --serve", .mode = mode,
@@ -535,7 +535,7 @@ Test(pprof, sample_types_and_header)
 		{ "inuse_objects", "count" }, { "inuse_space", "bytes" },
 	};
 	struct store *s = make_store();
-	struct report *r = build(s, "default");
+	struct report *r = build(s, TRACE_MODE_DEFAULT);
 	struct profile p;
 	size_t i;
 
@@ -566,7 +566,7 @@ Test(pprof, sample_types_and_header)
 Test(pprof, string_table)
 {
 	struct store *s = make_store();
-	struct report *r = build(s, "default");
+	struct report *r = build(s, TRACE_MODE_DEFAULT);
 	struct profile p;
 	size_t i, j;
 
@@ -593,7 +593,7 @@ Test(pprof, one_sample_per_site_with_values)
 		{ 1, 40, 1, 40 }, { 1, 16, 0, 0 }, { 1, 8, 1, 8 },
 	};
 	struct store *s = make_store();
-	struct report *r = build(s, "default");
+	struct report *r = build(s, TRACE_MODE_DEFAULT);
 	const struct sample *sm;
 	struct profile p;
 	size_t i, k;
@@ -633,7 +633,7 @@ Test(pprof, one_sample_per_site_with_values)
 Test(pprof, locations_functions_mappings)
 {
 	struct store *s = make_store();
-	struct report *r = build(s, "default");
+	struct report *r = build(s, TRACE_MODE_DEFAULT);
 	const struct location *l;
 	const struct function *fn;
 	const struct mapping *app, *libx;
@@ -693,7 +693,7 @@ Test(pprof, locations_functions_mappings)
 Test(pprof, alloc_mode_defaults_to_alloc_space)
 {
 	struct store *s = make_store();
-	struct report *r = build(s, "alloc");
+	struct report *r = build(s, TRACE_MODE_ALLOC);
 	struct profile p;
 
 	write_and_read(r, &p);
@@ -727,7 +727,7 @@ Test(pprof, empty_report_is_a_valid_profile)
 Test(pprof, unwritable_path_fails_cleanly)
 {
 	struct store *s = make_store();
-	struct report *r = build(s, "default");
+	struct report *r = build(s, TRACE_MODE_DEFAULT);
 	char bad[PATH_MAX];
 
 	snprintf(bad, sizeof(bad), "%s/missing/p.pb.gz", tmpdir);

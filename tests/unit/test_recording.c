@@ -58,11 +58,9 @@ static const struct recording_info info = {
 	.tool_version = "9.8.7",
 	.pid = 4242,
 	.command = "./leaky --flag",
-	.mode = "default",
+	.mode = TRACE_MODE_DEFAULT,
 	.top = 7,
-	.idle_threshold_ns = 250000000,
-	.storm_clones = 3,
-	.storm_window_ns = 40000000,
+	.rule_opts = { 250000000, 3, 40000000 },
 	.wall_ns = 1700000000123456789ull,
 	.start_ns = 1000000000ull,
 };
@@ -310,12 +308,11 @@ Test(recording, round_trip)
 	in = recording__info(r);
 	cr_assert_str_eq(in->tool_version, info.tool_version);
 	cr_assert_str_eq(in->command, info.command);
-	cr_assert_str_eq(in->mode, info.mode);
+	cr_assert_eq(in->mode, info.mode);
 	cr_assert_eq(in->pid, info.pid);
 	cr_assert_eq(in->top, info.top);
-	cr_assert_eq(in->idle_threshold_ns, info.idle_threshold_ns);
-	cr_assert_eq(in->storm_clones, info.storm_clones);
-	cr_assert_eq(in->storm_window_ns, info.storm_window_ns);
+	cr_assert_arr_eq(in->rule_opts, info.rule_opts,
+			 sizeof(info.rule_opts));
 	cr_assert_eq(in->wall_ns, info.wall_ns);
 	cr_assert_eq(in->start_ns, info.start_ns);
 

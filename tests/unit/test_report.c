@@ -156,7 +156,7 @@ static const struct attach_probe probes[] = {
 };
 
 static struct report_target target = {
-	.pid = 4242, .mode = "default", .start_ns = START_NS,
+	.pid = 4242, .mode = TRACE_MODE_DEFAULT, .start_ns = START_NS,
 	.duration_ns = 10000 * MS,
 };
 
@@ -416,7 +416,7 @@ Test(report, copies_summary_kernel_target_probes)
 	memset(sym, 'X', sizeof(sym) - 1);
 
 	cr_expect_str_eq(r->target.command, "prog --flag");
-	cr_expect_str_eq(r->target.mode, "default");
+	cr_expect_eq(r->target.mode, TRACE_MODE_DEFAULT);
 	cr_expect(r->have_kernel);
 	cr_expect_eq(r->kernel.allocs, 20);
 	cr_expect_eq(r->kernel.lost_events, 9);

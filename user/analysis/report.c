@@ -3,7 +3,8 @@
  * Builds the report model from the store: live blocks grouped by call
  * stack (as the reader sees it: resolved frames), the sites that made the
  * peak, and resolved frames; then what the program declared, as the
- * declared-state analysis (analysis.c) sees it.
+ * declared-state analysis (analysis.c) sees it, and what the inference
+ * rules it is given (rule.h) infer from that.
  *
  * Everything the model points to lives in one arena owned by the report:
  * the resolver's strings may die with the symbolizer (or the process), and
@@ -499,31 +500,6 @@ static int copy_tasks(struct build *b, const struct analysis *a)
 	return 0;
 }
 
-static int copy_zombies(struct build *b, const struct analysis *a)
-{
-	struct report *r = b->r;
-	struct report_zombie *z;
-	__u32 flags;
-	size_t i;
-	int err;
-
-	r->zombies = arena_dup(&r->arena, a->zombies, a->nr_zombies,
-			       sizeof(*a->zombies));
-	if (a->nr_zombies && !r->zombies)
-		return -ENOMEM;
-	r->nr_zombies = a->nr_zombies;
-	for (i = 0; i < r->nr_zombies; i++) {
-		z = &r->zombies[i];
-		if (!z->top_count)
-			continue;
-		err = resolve_stack(b, z->stack_id, &z->nr_frames, &z->frames,
-				    &flags);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
 static int copy_tracked(struct build *b, const struct analysis *a)
 {
 	struct report *r = b->r;
@@ -622,12 +598,9 @@ static int copy_shared(struct build *b, const struct analysis *a)
 
 	r->shared = arena_dup(&r->arena, a->shared, a->nr_shared,
 			      sizeof(*a->shared));
-	r->storms = arena_dup(&r->arena, a->storms, a->nr_storms,
-			      sizeof(*a->storms));
-	if ((a->nr_shared && !r->shared) || (a->nr_storms && !r->storms))
+	if (a->nr_shared && !r->shared)
 		return -ENOMEM;
 	r->nr_shared = a->nr_shared;
-	r->nr_storms = a->nr_storms;
 	for (i = 0; i < r->nr_shared; i++) {
 		s = &r->shared[i];
 		if (arena_strdup(&r->arena, &s->s.name) ||
@@ -640,12 +613,71 @@ static int copy_shared(struct build *b, const struct analysis *a)
 		if (err)
 			return err;
 	}
-	for (i = 0; i < r->nr_storms; i++) {
-		err = resolve_stack(b, r->storms[i].stack_id,
-				    &r->storms[i].nr_frames,
-				    &r->storms[i].frames, &flags);
+	return 0;
+}
+
+/* One rule's records, into the arena, with their stacks resolved. */
+static int copy_findings(struct build *b, const struct analysis *a,
+			 const struct rule *rule, const __u64 *given,
+			 struct report_findings *f)
+{
+	struct rule_finding *head;
+	void *items = NULL;
+	size_t nr, i;
+	__u32 flags;
+	int err;
+
+	f->rule = rule;
+	err = rule__infer(rule, b->st, a, given, f->opts, &items, &nr);
+	if (err)
+		goto out;
+	err = -ENOMEM;
+	f->items = arena_dup(&b->r->arena, items, nr, rule->size);
+	if (nr && !f->items)
+		goto out;
+	f->nr = nr;
+	err = 0;
+	for (i = 0; i < nr && !err; i++) {
+		head = (struct rule_finding *)((char *)f->items +
+					       i * rule->size);
+		if (head->has_stack)
+			err = resolve_stack(b, head->stack_id,
+					    &head->nr_frames, &head->frames,
+					    &flags);
+	}
+out:
+	free(items);
+	return err;
+}
+
+/*
+ * Every rule in turn, each with its share of the options: given in the
+ * rules' order, as a recording's header holds them.
+ */
+static int run_rules(struct build *b, const struct analysis *a)
+{
+	const struct report_opts *o = &b->opts;
+	struct report *r = b->r;
+	const __u64 *given;
+	size_t i, k = 0;
+	int err;
+
+	if (!o->nr_rules)
+		return 0;
+	r->findings = arena_alloc(&r->arena, o->nr_rules,
+				  sizeof(*r->findings));
+	if (!r->findings)
+		return -ENOMEM;
+	for (i = 0; i < o->nr_rules; i++) {
+		/* Options past those given take their defaults. */
+		given = o->rule_opts && k + o->rules[i]->nr_opts <=
+			o->nr_rule_opts ? o->rule_opts + k : NULL;
+		k += o->rules[i]->nr_opts;
+		err = copy_findings(b, a, o->rules[i], given,
+				    &r->findings[i]);
 		if (err)
 			return err;
+		r->nr_findings++;
 	}
 	return 0;
 }
@@ -658,25 +690,18 @@ static int copy_shared(struct build *b, const struct analysis *a)
 static int build_declared(struct build *b)
 {
 	const struct report_target *t = &b->r->target;
-	struct report_rules rules = {
-		.idle_threshold_ns = b->opts.idle_threshold_ns,
-		.storm_clones = b->opts.storm_clones,
-		.storm_window_ns = b->opts.storm_window_ns,
-		.end_ns = store__summary(b->st)->last_ns,
-	};
+	__u64 end_ns = store__summary(b->st)->last_ns;
 	struct analysis *a;
 	int err;
 
-	if (t->start_ns + t->duration_ns > rules.end_ns)
-		rules.end_ns = t->start_ns + t->duration_ns;
+	if (t->start_ns + t->duration_ns > end_ns)
+		end_ns = t->start_ns + t->duration_ns;
 	b->r->declared = *declared__stats(store__declared(b->st));
-	a = analysis__new(b->st, &rules);
+	a = analysis__new(b->st, end_ns);
 	if (!a)
 		return -errno;
-	b->r->rules = a->rules;
+	b->r->rules_end_ns = a->end_ns;
 	err = copy_tasks(b, a);
-	if (!err)
-		err = copy_zombies(b, a);
 	if (!err)
 		err = copy_tracked(b, a);
 	if (!err)
@@ -685,6 +710,8 @@ static int build_declared(struct build *b)
 		err = copy_violations(b, a);
 	if (!err)
 		err = copy_shared(b, a);
+	if (!err)
+		err = run_rules(b, a);
 	analysis__free(a);
 	return err;
 }
@@ -757,9 +784,6 @@ struct report *report__build(const struct store *st,
 		r->have_kernel = true;
 	}
 	err = arena_strdup(&r->arena, &r->target.command);
-	if (err)
-		goto err_free;
-	err = arena_strdup(&r->arena, &r->target.mode);
 	if (err)
 		goto err_free;
 	err = copy_probes(r, probes, nr_probes);

@@ -14,6 +14,8 @@
 #include "attach.h"
 #include "declared.h"
 #include "frame.h"
+#include "mode.h"
+#include "rule.h"
 #include "events.h"
 #include "store.h"
 
@@ -47,24 +49,6 @@ struct report_site {
  * like the store's; exporters show them since the start.
  */
 
-/* The rules, as the inferred records name them. */
-#define REPORT_RULE_COMPLETED_LIVE	"completed-with-live-blocks"
-#define REPORT_RULE_NEVER_COMPLETED	"never-completed-idle"
-#define REPORT_RULE_CLONE_STORM		"clone-storm"
-
-/* Defaults of the rules' options (report_opts). */
-#define REPORT_IDLE_THRESHOLD_NS	1000000000ull
-#define REPORT_STORM_CLONES		16
-#define REPORT_STORM_WINDOW_NS		100000000ull
-
-/* The parameters the inferred records were made with. */
-struct report_rules {
-	__u64 idle_threshold_ns;
-	__u64 storm_clones;
-	__u64 storm_window_ns;
-	__u64 end_ns;		/* the end of the trace the rules looked from */
-};
-
 /* A task: declared ids, names and states; bytes captured. */
 struct report_task {
 	struct declared_task t;
@@ -73,27 +57,6 @@ struct report_task {
 				 * name a parent never seen) */
 	__u64 lifetime_ns;	/* from creation (first sight) to completion
 				 * (the end of the trace) */
-};
-
-/* A task that may be a zombie: inferred, with rule and confidence. */
-struct report_zombie {
-	const char *rule;	/* REPORT_RULE_* */
-	double confidence;	/* 0..1 */
-	size_t task;		/* index in report.tasks */
-	__u64 since_ns;		/* completion, or last activity */
-	__u64 quiet_ns;		/* from since_ns to the end of the trace */
-	/*
-	 * Its blocks live at the end; for a completed task, those already
-	 * live when it completed.
-	 */
-	__u64 count;
-	__u64 bytes;
-	/* the call stack most of those bytes come from */
-	__u64 top_count;
-	__u64 top_bytes;
-	__u32 stack_id;		/* the store's; valid with top_count */
-	__u32 nr_frames;
-	struct frame *frames;
 };
 
 /* One passport operation, and where it happened (frame 0 of its stack). */
@@ -121,25 +84,18 @@ struct report_shared {
 	struct frame *frames;
 };
 
-/* More than storm_clones shares of one block within storm_window_ns. */
-struct report_storm {
-	const char *rule;	/* REPORT_RULE_CLONE_STORM */
-	double confidence;
-	size_t shared;		/* index in report.shared */
-	__u64 clones;		/* shares in the densest window */
-	__u64 start_ns;		/* its first and last share */
-	__u64 end_ns;
-	__u32 stack_id;		/* the store's: where most of its shares were
-				 * made */
-	__u32 nr_frames;
-	struct frame *frames;
+/* What one inference rule found (rule.h). */
+struct report_findings {
+	const struct rule *rule;
+	__u64 opts[RULE_OPTS_MAX];	/* its options, as applied */
+	void *items;		/* nr records of rule->size */
+	size_t nr;
 };
-
 
 struct report_target {
 	int pid;
 	const char *command;	/* NULL if attached with -p and unknown */
-	const char *mode;	/* "default" or "alloc" */
+	enum trace_mode mode;
 	__u64 start_ns;		/* CLOCK_MONOTONIC when tracing began */
 	__u64 duration_ns;
 	bool exited;		/* the target ended while traced */
@@ -172,11 +128,9 @@ struct report {
 
 	/* declared records (all zero without any) and what they gave */
 	struct declared_stats declared;
-	struct report_rules rules;
+	__u64 rules_end_ns;		/* the end the rules looked from */
 	struct report_task *tasks;	/* tree pre-order, children by age */
 	size_t nr_tasks;
-	struct report_zombie *zombies;	/* by confidence, then bytes */
-	size_t nr_zombies;
 	struct declared_track *tracked;	/* declared variables now */
 	size_t nr_tracked;
 	struct report_passport *passports;
@@ -185,8 +139,9 @@ struct report {
 	size_t nr_violations;
 	struct report_shared *shared;
 	size_t nr_shared;
-	struct report_storm *storms;
-	size_t nr_storms;
+	/* what the inference rules found, one entry per rule, in its order */
+	struct report_findings *findings;
+	size_t nr_findings;
 
 	/* owned storage for strings copied into the model */
 	void *arena;
@@ -197,10 +152,12 @@ struct report_opts {
 	size_t top;			/* max sites per list, 0 = all */
 	frame_resolve_fn resolve;	/* may be NULL: addresses only */
 	void *resolve_ctx;
-	/* the rules' options; 0 takes REPORT_*'s default */
-	__u64 idle_threshold_ns;	/* never-completed-idle */
-	__u64 storm_clones;		/* clone-storm: more than this many */
-	__u64 storm_window_ns;		/* ... shares within this window */
+	/* the inference rules to run (NULL: none) and their options */
+	const struct rule *const *rules;
+	size_t nr_rules;
+	/* every rule's options in turn, 0 for its default (NULL: all) */
+	const __u64 *rule_opts;
+	size_t nr_rule_opts;
 };
 
 /*

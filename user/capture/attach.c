@@ -19,9 +19,9 @@
 #include "prologue.h"
 #include "table.h"
 
-/* Bytes of a prologue worth decoding to place a probe. */
 #define USDT_PROVIDER	"memscope"
 
+/* Bytes of a prologue worth decoding to place a probe. */
 #define PROLOGUE_BYTES	32
 
 enum fn_kind {
@@ -474,18 +474,9 @@ static int first_sight(struct attach *a, const char *path)
 }
 
 static const char *const usdt_names[NR_USDT] = {
-	[USDT_TRACK] = "track",
-	[USDT_UNTRACK] = "untrack",
-	[USDT_SHARE] = "share",
-	[USDT_UNSHARE] = "unshare",
-	[USDT_TASK_CREATE] = "task_create",
-	[USDT_TASK_ENTER] = "task_enter",
-	[USDT_TASK_LEAVE] = "task_leave",
-	[USDT_TASK_COMPLETE] = "task_complete",
-	[USDT_PASSPORT_CREATE] = "passport_create",
-	[USDT_PASSPORT_HANDOVER] = "passport_handover",
-	[USDT_PASSPORT_RECLAIM] = "passport_reclaim",
-	[USDT_PASSPORT_FREE] = "passport_free",
+#define USDT_NAME(name)		[USDT_##name] = #name,
+	ATTACH_USDT_PROBES(USDT_NAME)
+#undef USDT_NAME
 };
 
 /*

@@ -26,20 +26,31 @@ struct attach_probe {
 	bool emulated;		/* the kernel emulates the probed instruction */
 };
 
-/* The memscope USDT probes (include/memscope.h), one program each. */
+/*
+ * The memscope USDT probes (include/memscope.h), one BPF program each:
+ * X(name) for the probe memscope:name and its program ms_name in
+ * bpf/memscope.bpf.c. This list makes the enum below, the probe names
+ * attach looks for and the program table trace.c hands over; a probe
+ * added here without its BPF program does not compile.
+ */
+#define ATTACH_USDT_PROBES(X)						\
+	X(track)							\
+	X(untrack)							\
+	X(share)							\
+	X(unshare)							\
+	X(task_create)							\
+	X(task_enter)							\
+	X(task_leave)							\
+	X(task_complete)						\
+	X(passport_create)						\
+	X(passport_handover)						\
+	X(passport_reclaim)						\
+	X(passport_free)
+
 enum attach_usdt {
-	USDT_TRACK,
-	USDT_UNTRACK,
-	USDT_SHARE,
-	USDT_UNSHARE,
-	USDT_TASK_CREATE,
-	USDT_TASK_ENTER,
-	USDT_TASK_LEAVE,
-	USDT_TASK_COMPLETE,
-	USDT_PASSPORT_CREATE,
-	USDT_PASSPORT_HANDOVER,
-	USDT_PASSPORT_RECLAIM,
-	USDT_PASSPORT_FREE,
+#define ATTACH_USDT_ENUM(name)	USDT_##name,
+	ATTACH_USDT_PROBES(ATTACH_USDT_ENUM)
+#undef ATTACH_USDT_ENUM
 	NR_USDT,
 };
 

@@ -153,19 +153,9 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	progs.enter = t->skel->progs.ms_alloc_enter;
 	progs.ret = t->skel->progs.ms_alloc_return;
 	progs.free = t->skel->progs.ms_free_enter;
-	progs.usdt[USDT_TRACK] = t->skel->progs.ms_track;
-	progs.usdt[USDT_UNTRACK] = t->skel->progs.ms_untrack;
-	progs.usdt[USDT_SHARE] = t->skel->progs.ms_share;
-	progs.usdt[USDT_UNSHARE] = t->skel->progs.ms_unshare;
-	progs.usdt[USDT_TASK_CREATE] = t->skel->progs.ms_task_create;
-	progs.usdt[USDT_TASK_ENTER] = t->skel->progs.ms_task_enter;
-	progs.usdt[USDT_TASK_LEAVE] = t->skel->progs.ms_task_leave;
-	progs.usdt[USDT_TASK_COMPLETE] = t->skel->progs.ms_task_complete;
-	progs.usdt[USDT_PASSPORT_CREATE] = t->skel->progs.ms_passport_create;
-	progs.usdt[USDT_PASSPORT_HANDOVER] =
-		t->skel->progs.ms_passport_handover;
-	progs.usdt[USDT_PASSPORT_RECLAIM] = t->skel->progs.ms_passport_reclaim;
-	progs.usdt[USDT_PASSPORT_FREE] = t->skel->progs.ms_passport_free;
+#define USDT_PROG(name)	progs.usdt[USDT_##name] = t->skel->progs.ms_##name;
+	ATTACH_USDT_PROBES(USDT_PROG)
+#undef USDT_PROG
 	attach__prepare(&progs);
 	if (o->max_live) {
 		__u32 slots = live_slots(o->max_live);

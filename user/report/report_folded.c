@@ -62,7 +62,7 @@ static void put_site(FILE *f, const struct report_site *s, __u64 weight)
 
 int report__write_folded(const struct report *r, const char *path)
 {
-	bool alloc = r->target.mode && !strcmp(r->target.mode, "alloc");
+	bool alloc = r->target.mode == TRACE_MODE_ALLOC;
 	const struct report_site *s;
 	struct outfile *o;
 	__u64 weight;

@@ -23,7 +23,7 @@ static void write_target(struct json *j, const struct report_target *t)
 	json_key(j, "pid");
 	json_s64(j, t->pid);
 	json_kv_str(j, "command", t->command);
-	json_kv_str(j, "mode", t->mode);
+	json_kv_str(j, "mode", trace_mode_name(t->mode));
 	json_kv_u64(j, "duration_ns", t->duration_ns);
 	json_kv_bool(j, "exited", t->exited);
 	json_key(j, "exit_status");

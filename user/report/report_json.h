@@ -12,10 +12,10 @@
 
 struct json;
 
-/* Every JSON record says which kind of truth it is (docs/report-schema.md). */
-#define SOURCE_CAPTURED		"captured"	/* observed by a probe */
-#define SOURCE_DECLARED		"declared"	/* said by the program */
-#define SOURCE_INFERRED		"inferred"	/* derived by a rule */
+/* Where a datum comes from: every record says it (docs/declared.md). */
+#define SOURCE_CAPTURED		"captured"
+#define SOURCE_DECLARED		"declared"
+#define SOURCE_INFERRED		"inferred"
 
 /* The whole document (docs/report-schema.md) into f. 0 or -errno. */
 int report__json_stream(const struct report *r, FILE *f, bool pretty);

@@ -32,7 +32,7 @@ static void put_index(struct json *j, const char *key, size_t i)
 		json_u64(j, i);
 }
 
-/* The same frame object as the rest of the report (report-schema.md). */
+/* What was declared, and what of it could not be used or kept. */
 static void write_stats(struct json *j, const struct report *r)
 {
 	const struct declared_stats *d = &r->declared;
@@ -55,15 +55,41 @@ static void write_stats(struct json *j, const struct report *r)
 	json_obj_end(j);
 }
 
+/* Every rule's options as applied, and the end they looked from. */
 static void write_rules(struct json *j, const struct report *r)
 {
+	const struct report_findings *f;
+	size_t i, k;
+
 	json_key(j, "rules");
 	json_obj_begin(j);
-	json_kv_u64(j, "idle_threshold_ns", r->rules.idle_threshold_ns);
-	json_kv_u64(j, "storm_clones", r->rules.storm_clones);
-	json_kv_u64(j, "storm_window_ns", r->rules.storm_window_ns);
-	json_kv_u64(j, "end_ns", report__since_start(r, r->rules.end_ns));
+	for (i = 0; i < r->nr_findings; i++) {
+		f = &r->findings[i];
+		for (k = 0; k < f->rule->nr_opts; k++)
+			json_kv_u64(j, f->rule->opts[k].json, f->opts[k]);
+	}
+	json_kv_u64(j, "end_ns", report__since_start(r, r->rules_end_ns));
 	json_obj_end(j);
+}
+
+/* The records of the rules placed here, an array each. */
+static void write_findings(struct json *j, const struct report *r,
+			   enum rule_place place)
+{
+	const struct report_findings *f;
+	size_t i, k;
+
+	for (i = 0; i < r->nr_findings; i++) {
+		f = &r->findings[i];
+		if (f->rule->place != place)
+			continue;
+		json_key(j, f->rule->key);
+		json_arr_begin(j);
+		for (k = 0; k < f->nr; k++)
+			f->rule->json(j, r, (const char *)f->items +
+				      k * f->rule->size);
+		json_arr_end(j);
+	}
 }
 
 static void write_task(struct json *j, const struct report *r,
@@ -104,34 +130,6 @@ static void write_task(struct json *j, const struct report *r,
 		json_null(j);
 	}
 	json_obj_end(j);
-	json_obj_end(j);
-}
-
-static void write_zombie(struct json *j, const struct report *r,
-			 const struct report_zombie *z)
-{
-	json_obj_begin(j);
-	json_kv_str(j, "source", SOURCE_INFERRED);
-	json_kv_str(j, "rule", z->rule);
-	json_key(j, "confidence");
-	json_double(j, z->confidence);
-	json_kv_u64(j, "task", r->tasks[z->task].t.id);
-	json_kv_u64(j, "task_index", z->task);
-	json_kv_u64(j, "since_ns", report__since_start(r, z->since_ns));
-	json_kv_u64(j, "quiet_ns", z->quiet_ns);
-	json_kv_u64(j, "count", z->count);
-	json_kv_u64(j, "bytes", z->bytes);
-	json_key(j, "top");
-	if (z->top_count) {
-		json_obj_begin(j);
-		json_kv_str(j, "source", SOURCE_CAPTURED);
-		json_kv_u64(j, "count", z->top_count);
-		json_kv_u64(j, "bytes", z->top_bytes);
-		report_json_frames(j, z->frames, z->nr_frames);
-		json_obj_end(j);
-	} else {
-		json_null(j);
-	}
 	json_obj_end(j);
 }
 
@@ -284,23 +282,6 @@ static void write_shared(struct json *j, const struct report *r,
 	json_obj_end(j);
 }
 
-static void write_storm(struct json *j, const struct report *r,
-			const struct report_storm *s)
-{
-	json_obj_begin(j);
-	json_kv_str(j, "source", SOURCE_INFERRED);
-	json_kv_str(j, "rule", s->rule);
-	json_key(j, "confidence");
-	json_double(j, s->confidence);
-	json_kv_u64(j, "shared", s->shared);
-	json_kv_addr(j, "ptr", r->shared[s->shared].s.ptr);
-	json_kv_u64(j, "clones", s->clones);
-	json_kv_u64(j, "start_ns", report__since_start(r, s->start_ns));
-	json_kv_u64(j, "end_ns", report__since_start(r, s->end_ns));
-	report_json_frames(j, s->frames, s->nr_frames);
-	json_obj_end(j);
-}
-
 /* Arrays of records, one writer each. */
 #define WRITE_ARRAY(j, r, key, arr, n, fn)				\
 	do {								\
@@ -321,7 +302,7 @@ void report_json_declared(struct json *j, const struct report *r)
 	write_stats(j, r);
 	write_rules(j, r);
 	WRITE_ARRAY(j, r, "tasks", r->tasks, r->nr_tasks, write_task);
-	WRITE_ARRAY(j, r, "zombies", r->zombies, r->nr_zombies, write_zombie);
+	write_findings(j, r, RULE_AFTER_TASKS);
 	WRITE_ARRAY(j, r, "tracked", r->tracked, r->nr_tracked,
 		    write_tracked);
 	json_key(j, "sites");
@@ -333,7 +314,8 @@ void report_json_declared(struct json *j, const struct report *r)
 		    write_passport);
 	WRITE_ARRAY(j, r, "violations", r->violations, r->nr_violations,
 		    write_violation);
+	write_findings(j, r, RULE_AFTER_PASSPORTS);
 	WRITE_ARRAY(j, r, "shared", r->shared, r->nr_shared, write_shared);
-	WRITE_ARRAY(j, r, "storms", r->storms, r->nr_storms, write_storm);
+	write_findings(j, r, RULE_AFTER_SHARED);
 	json_obj_end(j);
 }

@@ -537,7 +537,7 @@ static void value_type(struct pb *pb, unsigned int field, __u32 type,
 
 static bool alloc_mode(const struct report *r)
 {
-	return r->target.mode && !strcmp(r->target.mode, "alloc");
+	return r->target.mode == TRACE_MODE_ALLOC;
 }
 
 /* What the trace was and what it missed, for whoever opens the file. */
@@ -548,7 +548,7 @@ static int make_comments(struct pprof *w, const struct report *r)
 		     r->consumer_drops;
 
 	if (asprintf(&w->comments[0], "captured by memscope-bpf %s, mode %s",
-		     MEMSCOPE_VERSION, t->mode ? t->mode : "default") < 0)
+		     MEMSCOPE_VERSION, trace_mode_name(t->mode)) < 0)
 		return -ENOMEM;
 	if (asprintf(&w->comments[1], "pid %d%s%s", t->pid,
 		     t->command ? ": " : "", t->command ? t->command : "") < 0)

@@ -10,10 +10,11 @@
 #include <string.h>
 #include <sys/wait.h>
 #include "report.h"
+#include "report_text.h"
 
 /* Enough to recognise a call path; the JSON report has all of them. */
 #define TEXT_MAX_FRAMES		12
-#define FRAME_INDENT		"        "
+#define FRAME_INDENT		REPORT_TEXT_INDENT
 /* Records per declared section; the JSON report has all of them. */
 #define TEXT_MAX_RECORDS	50
 /* Deeper tasks are indented no further, so lines stay readable. */
@@ -85,8 +86,7 @@ static void print_header(const struct report *r, FILE *f)
 	}
 	fprintf(f, ", traced for %s",
 		fmt_secs(secs, sizeof(secs), t->duration_ns));
-	if (t->mode)
-		fprintf(f, ", mode %s", t->mode);
+	fprintf(f, ", mode %s", trace_mode_name(t->mode));
 	if (t->exited && WIFEXITED(t->exit_status))
 		fprintf(f, ", exited with status %d",
 			WEXITSTATUS(t->exit_status));
@@ -390,41 +390,6 @@ static void print_tasks(const struct report *r, FILE *f)
 			r->nr_tasks - shown);
 }
 
-static void print_zombies(const struct report *r, FILE *f)
-{
-	char b[64], at[32], quiet[32];
-	const struct report_zombie *z;
-	size_t i;
-
-	fputs("\nZombie task candidates (inferred)\n", f);
-	if (!r->nr_zombies)
-		fputs("  none\n", f);
-	for (i = 0; i < r->nr_zombies; i++) {
-		z = &r->zombies[i];
-		fprintf(f, "  #%zu  ", i + 1);
-		put_task(f, &r->tasks[z->task].t);
-		fmt_secs(at, sizeof(at), report__since_start(r, z->since_ns));
-		fmt_secs(quiet, sizeof(quiet), z->quiet_ns);
-		fmt_bytes(b, sizeof(b), z->bytes);
-		if (!strcmp(z->rule, REPORT_RULE_COMPLETED_LIVE))
-			fprintf(f, ": completed at %s; %s in %llu block%s it held then still live %s later\n",
-				at, b, (unsigned long long)z->count,
-				plural(z->count), quiet);
-		else
-			fprintf(f, ": never completed, idle since %s (for %s); %s in %llu block%s of it live\n",
-				at, quiet, b, (unsigned long long)z->count,
-				plural(z->count));
-		fprintf(f, FRAME_INDENT "rule %s, confidence %.2f\n", z->rule,
-			z->confidence);
-		if (!z->top_count)
-			continue;
-		fprintf(f, FRAME_INDENT "most from here (%s in %llu block%s):\n",
-			fmt_bytes(b, sizeof(b), z->top_bytes),
-			(unsigned long long)z->top_count, plural(z->top_count));
-		print_frames(f, z->frames, z->nr_frames, 0);
-	}
-}
-
 static void put_pp_event(FILE *f, const struct declared_pp_event *ev)
 {
 	fputs(declared_pp_op_name(ev->op), f);
@@ -550,9 +515,8 @@ static void put_shared(FILE *f, const struct declared_shared *s)
 
 static void print_shared(const struct report *r, FILE *f)
 {
-	const struct report_storm *st;
 	const struct declared_shared *s;
-	char b[64], span[32], at[32], win[32];
+	char b[64];
 	size_t i, shown;
 
 	fputs("\nShared handles (declared)\n", f);
@@ -581,24 +545,26 @@ static void print_shared(const struct report *r, FILE *f)
 	if (r->nr_shared > shown)
 		fprintf(f, "  ... %zu more (the JSON report has all)\n",
 			r->nr_shared - shown);
+}
 
-	fputs("\nClone storms (inferred)\n", f);
-	if (!r->nr_storms)
-		fputs("  none\n", f);
-	for (i = 0; i < r->nr_storms; i++) {
-		st = &r->storms[i];
-		fputs("  ", f);
-		put_shared(f, &r->shared[st->shared].s);
-		fprintf(f, ": %llu shares within %s from %s (more than %llu in %s)\n",
-			(unsigned long long)st->clones,
-			fmt_secs(span, sizeof(span), st->end_ns - st->start_ns),
-			fmt_secs(at, sizeof(at),
-				 report__since_start(r, st->start_ns)),
-			(unsigned long long)r->rules.storm_clones,
-			fmt_secs(win, sizeof(win), r->rules.storm_window_ns));
-		fprintf(f, FRAME_INDENT "rule %s, confidence %.2f\n", st->rule,
-			st->confidence);
-		print_frames(f, st->frames, st->nr_frames, 0);
+/* The sections of the rules placed here, each under its title. */
+static void print_rules(const struct report *r, enum rule_place place,
+			FILE *f)
+{
+	const struct report_findings *fi;
+	size_t i, k;
+
+	for (i = 0; i < r->nr_findings; i++) {
+		fi = &r->findings[i];
+		if (fi->rule->place != place)
+			continue;
+		fprintf(f, "\n%s\n", fi->rule->title);
+		if (!fi->nr)
+			fputs("  none\n", f);
+		for (k = 0; k < fi->nr; k++)
+			fi->rule->text(f, r, fi->opts,
+				       (const char *)fi->items +
+				       k * fi->rule->size, k);
 	}
 }
 
@@ -609,9 +575,11 @@ static void print_declared(const struct report *r, FILE *f)
 		return;
 	print_declared_summary(r, f);
 	print_tasks(r, f);
-	print_zombies(r, f);
+	print_rules(r, RULE_AFTER_TASKS, f);
 	print_passports(r, f);
+	print_rules(r, RULE_AFTER_PASSPORTS, f);
 	print_shared(r, f);
+	print_rules(r, RULE_AFTER_SHARED, f);
 }
 
 static void print_kernel(const struct report *r, FILE *f)
@@ -634,7 +602,7 @@ int report__write_text(const struct report *r, FILE *f)
 	print_header(r, f);
 	print_totals(r, f);
 	print_warning(r, f);
-	if (r->target.mode && !strcmp(r->target.mode, "alloc")) {
+	if (r->target.mode == TRACE_MODE_ALLOC) {
 		/* No frees traced: no leaks or peak, but where bytes go. */
 		print_sites(r, f, "Top allocating call sites (bytes requested; "
 			    "--mode=alloc traces no frees or returns: no leaks, "
@@ -653,4 +621,35 @@ int report__write_text(const struct report *r, FILE *f)
 	if (fflush(f))
 		return -errno;
 	return ferror(f) ? -EIO : 0;
+}
+
+/* For the rules' records (report_text.h): the same forms as the rest. */
+const char *report_text_bytes(char *buf, size_t size, __u64 v)
+{
+	return fmt_bytes(buf, size, v);
+}
+
+const char *report_text_secs(char *buf, size_t size, __u64 ns)
+{
+	return fmt_secs(buf, size, ns);
+}
+
+const char *report_text_plural(__u64 n)
+{
+	return plural(n);
+}
+
+void report_text_task(FILE *f, const struct declared_task *t)
+{
+	put_task(f, t);
+}
+
+void report_text_shared(FILE *f, const struct declared_shared *s)
+{
+	put_shared(f, s);
+}
+
+void report_text_frames(FILE *f, const struct frame *frames, __u32 nr)
+{
+	print_frames(f, frames, nr, 0);
 }

@@ -313,7 +313,7 @@ int recorder__start(struct recorder *w, const struct recording_info *info)
 		.bom = REC_BOM,
 	};
 	struct wbuf *b = &w->meta;
-	int err;
+	int err, i;
 
 	memcpy(pre.magic, REC_MAGIC, REC_MAGIC_LEN);
 	err = write_all(w->fd, (const unsigned char *)&pre, sizeof(pre));
@@ -325,12 +325,11 @@ int recorder__start(struct recorder *w, const struct recording_info *info)
 	wbuf_u64(b, info->start_ns);
 	wbuf_u32(b, info->pid);
 	wbuf_u32(b, info->top);
-	wbuf_u64(b, info->idle_threshold_ns);
-	wbuf_u64(b, info->storm_clones);
-	wbuf_u64(b, info->storm_window_ns);
+	for (i = 0; i < RECORDING_RULE_OPTS; i++)
+		wbuf_u64(b, info->rule_opts[i]);
 	wbuf_str(b, info->tool_version);
 	wbuf_str(b, info->command);
-	wbuf_str(b, info->mode);
+	wbuf_str(b, trace_mode_name(info->mode));
 	return stick(w, write_frame(w, REC_FRAME_HEADER, b));
 }
 
@@ -819,19 +818,14 @@ static int next_frame(struct recording *r)
 	return 0;
 }
 
-/*
- * The report prints the mode as it is: a file may only name one, in
- * lowercase letters, so it cannot put control characters on a terminal.
- */
-static bool mode_valid(const char *mode)
+static bool get_rule_opts(struct rbuf *c, __u64 *opts)
 {
-	const char *p;
+	int i;
 
-	if (!mode || !*mode)
-		return false;
-	for (p = mode; *p; p++)
-		if (*p < 'a' || *p > 'z')
+	for (i = 0; i < RECORDING_RULE_OPTS; i++) {
+		if (!get_u64(c, &opts[i]))
 			return false;
+	}
 	return true;
 }
 
@@ -839,6 +833,7 @@ static int parse_header(struct recording *r)
 {
 	struct recording_info *in = &r->info;
 	struct rec_layout l;
+	const char *mode;
 	__u32 pid;
 	struct rbuf c;
 	int err;
@@ -849,12 +844,12 @@ static int parse_header(struct recording *r)
 		return err;
 	if (!get(&c, &l, sizeof(l)) || !get_u64(&c, &in->wall_ns) ||
 	    !get_u64(&c, &in->start_ns) || !get_u32(&c, &pid) ||
-	    !get_u32(&c, &in->top) || !get_u64(&c, &in->idle_threshold_ns) ||
-	    !get_u64(&c, &in->storm_clones) ||
-	    !get_u64(&c, &in->storm_window_ns) ||
+	    !get_u32(&c, &in->top) || !get_rule_opts(&c, in->rule_opts) ||
 	    !get_str(&c, &in->tool_version) ||
-	    !get_str(&c, &in->command) || !get_str(&c, &in->mode) ||
-	    c.off != c.len || !mode_valid(in->mode)) {
+	    !get_str(&c, &in->command) || !get_str(&c, &mode) ||
+	    c.off != c.len ||
+	    /* a mode this version does not know would be reported as another */
+	    !mode || trace_mode_parse(mode, &in->mode)) {
 		*in = (struct recording_info){};
 		rbuf_drop(r);
 		return damaged(r, r->frame_off, "malformed header");

@@ -30,9 +30,16 @@
 #include "events.h"
 #include "attach.h"
 #include "frame.h"
+#include "mode.h"
 #include "store.h"
 
 #define RECORDING_VERSION	2
+/*
+ * The header holds this many options of the inference rules, in the order
+ * of the rules' table (user/rules/rules.h). A rule that adds options
+ * changes the header: raise both.
+ */
+#define RECORDING_RULE_OPTS	3
 #define RECORDING_PARTIAL	".partial"
 
 /* The caller flushes at least this often: what a killed tool can lose. */
@@ -58,12 +65,10 @@ struct recording_info {
 	const char *tool_version;
 	int pid;
 	const char *command;	/* NULL: attached with -p */
-	const char *mode;	/* "default" or "alloc" */
+	enum trace_mode mode;
 	__u32 top;		/* the live run's --top, the replay's default */
-	/* The live run's rules, the replay's defaults (see report.h). */
-	__u64 idle_threshold_ns;
-	__u64 storm_clones;
-	__u64 storm_window_ns;
+	/* The live run's rules' options, the replay's defaults (0: theirs). */
+	__u64 rule_opts[RECORDING_RULE_OPTS];
 	__u64 wall_ns;		/* CLOCK_REALTIME when tracing began */
 	__u64 start_ns;		/* CLOCK_MONOTONIC when tracing began */
 };

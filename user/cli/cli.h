@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * What the command line asked for, shared by its three parts: the
+ * options and dispatch (main.c), the trace run (run.c) and the reports
+ * written from a store, live or replayed (export.c).
+ */
+#ifndef MEMSCOPE_CLI_H
+#define MEMSCOPE_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "mode.h"
+#include "recording.h"
+
+#ifndef MEMSCOPE_VERSION
+#define MEMSCOPE_VERSION "0.0.0"
+#endif
+
+/* What a report can also be written as, beside the text on stdout. */
+enum export {
+	EXPORT_JSON,
+	EXPORT_HTML,
+	EXPORT_PPROF,
+	EXPORT_FOLDED,
+	EXPORT__COUNT,
+};
+
+struct opts {
+	int pid;
+	char **cmd;
+	double duration;
+	const char *record;	/* -w */
+	const char *recording;	/* report FILE.msr */
+	const char *exports[EXPORT__COUNT];
+	size_t top;
+	bool top_given;
+	/* the inference rules' options in the table's order, 0: default */
+	__u64 rule_opts[RECORDING_RULE_OPTS];
+	enum trace_mode mode;
+	bool quiet;
+	bool verbose;
+	__u32 max_live;
+};
+
+/*
+ * Every user-facing error is one line on stderr, "memscope-bpf: " and
+ * this; the caller decides the exit status.
+ */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* MEMSCOPE_CLI_H */

@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The trace run: check the environment, start or attach to the target,
+ * take the events off the ring into the store (and the recording) until
+ * the target exits, the duration ends or a signal comes, then finish the
+ * recording and write the reports.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <bpf/libbpf.h>
+#include "export.h"
+#include "launch.h"
+#include "recording.h"
+#include "run.h"
+#include "store.h"
+#include "symbolizer.h"
+#include "trace.h"
+
+/* How often the ring is drained when nothing forces a wakeup. */
+#define DRAIN_INTERVAL_MS	10
+/* Event to status line in under 200 ms: the drain plus one redraw. */
+#define STATUS_INTERVAL_NS	100000000ULL
+
+struct session {
+	const struct opts *o;
+	struct store *store;
+	struct symbolizer *sym;
+	struct tracer *tracer;
+	struct launch *launch;
+	struct recorder *rec;	/* -w; NULL once finished */
+	/* what a recording's header holds: the target and when it began */
+	struct recording_info info;
+	char *command;
+	__u64 end_ns;		/* tracing stopped; detaching takes a while */
+	bool target_exited;
+	int exit_status;
+	bool status_shown;
+
+	/* addresses of stacks first seen since the last drain */
+	__u64 *pending;
+	size_t nr_pending, cap_pending;
+};
+
+static __u64 clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static __u64 now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
+			va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int libbpf_verbose(enum libbpf_print_level level, const char *fmt,
+			  va_list ap)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* The checks whose failure would otherwise surface as a cryptic errno. */
+static int check_environment(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {};
+	const char *btf = getenv("MEMSCOPE_BTF");
+	bool has_bpf, has_perfmon, has_admin;
+
+	if (syscall(SYS_capget, &hdr, data)) {
+		cli_error("cannot read capabilities: %s", strerror(errno));
+		return -errno;
+	}
+#define HAS_CAP(c) (!!(data[(c) / 32].effective & (1u << ((c) % 32))))
+	has_bpf = HAS_CAP(39);		/* CAP_BPF */
+	has_perfmon = HAS_CAP(38);	/* CAP_PERFMON */
+	has_admin = HAS_CAP(CAP_SYS_ADMIN);
+#undef HAS_CAP
+	if (!has_admin && !(has_bpf && has_perfmon)) {
+		cli_error("permission denied: run as root (needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN)");
+		return -EPERM;
+	}
+	if (!btf)
+		btf = "/sys/kernel/btf/vmlinux";
+	if (access(btf, R_OK)) {
+		cli_error("no kernel BTF at %s: this kernel was built without CONFIG_DEBUG_INFO_BTF, which memscope-bpf needs",
+			  btf);
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static int pending_add(struct session *s, const __u64 *addrs, unsigned n)
+{
+	if (s->nr_pending + n > s->cap_pending) {
+		size_t cap = (s->cap_pending + n) * 2;
+		__u64 *p = realloc(s->pending, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		s->pending = p;
+		s->cap_pending = cap;
+	}
+	memcpy(s->pending + s->nr_pending, addrs, n * sizeof(*addrs));
+	s->nr_pending += n;
+	return 0;
+}
+
+static int on_event(void *ctx, const struct ms_event *e)
+{
+	struct session *s = ctx;
+	__u32 before = store__nr_stacks(s->store);
+	int err;
+
+	/*
+	 * Recorded as delivered, whatever the store makes of it: a replay
+	 * applies it to a store of its own. Recording errors stick and are
+	 * reported once, when the recording is finished.
+	 */
+	if (s->rec)
+		recorder__add(s->rec, e);
+	err = store__apply(s->store, e);
+	if (err)
+		return err;
+	/* A new stack: its objects must be known while the target lives. */
+	if (store__nr_stacks(s->store) != before && e->nr_frames)
+		return pending_add(s, e->frames, e->nr_frames);
+	return 0;
+}
+
+static void resolve_frame(void *ctx, __u64 addr, struct frame *out)
+{
+	symbolizer__resolve(ctx, addr, out);
+}
+
+static void drain(struct session *s)
+{
+	tracer__drain(s->tracer);
+	if (!s->nr_pending)
+		return;
+	symbolizer__cover(s->sym, s->pending, s->nr_pending);
+	/* Errors stick in the recorder and are reported when it finishes. */
+	if (s->rec)
+		recorder__symbols(s->rec, s->pending, s->nr_pending,
+				  resolve_frame, s->sym);
+	s->nr_pending = 0;
+}
+
+static void human(char *buf, size_t len, __u64 bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = bytes;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+}
+
+static void status_line(struct session *s)
+{
+	struct ms_counters c;
+	char live[32], peak[32];
+
+	tracer__counters(s->tracer, &c);
+	human(live, sizeof(live), c.live_bytes);
+	human(peak, sizeof(peak), c.peak_bytes);
+	fprintf(stderr,
+		"\r\033[K%llu events  live %s in %llu blocks  peak %s  lost %llu",
+		(unsigned long long)store__summary(s->store)->events, live,
+		(unsigned long long)c.live_blocks, peak,
+		(unsigned long long)c.lost_events);
+	s->status_shown = true;
+}
+
+static int setup_signals(sigset_t *old)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, old))
+		return -1;
+	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int pidfd_open(int pid)
+{
+	return syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* One signalfd read: true when tracing should stop. */
+static bool handle_signals(struct session *s, int sfd)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+			stop = true;
+	}
+	if (!s->launch)
+		return stop;
+	switch (launch__poll(s->launch)) {
+	case LAUNCH_EXITING:
+		/* Last chance to see its maps: drain and cover, then let go. */
+		drain(s);
+		launch__resume(s->launch);
+		if (launch__poll(s->launch) != LAUNCH_EXITED)
+			break;
+		/* fallthrough */
+	case LAUNCH_EXITED:
+		s->target_exited = true;
+		s->exit_status = launch__status(s->launch);
+		stop = true;
+		break;
+	case LAUNCH_RUNNING:
+		break;
+	}
+	return stop;
+}
+
+static int trace_loop(struct session *s, int sfd, int pidfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
+	__u64 deadline = 0, next_status = 0, next_flush, now;
+	int ep, n, i;
+	bool stop = false, status = !s->o->quiet && isatty(2);
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return -errno;
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = tracer__fd(s->tracer);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	if (pidfd >= 0) {
+		ev.data.fd = pidfd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
+	}
+	if (s->o->duration > 0)
+		deadline = now_ns() + (__u64)(s->o->duration * 1e9);
+	next_flush = now_ns() + RECORDING_FLUSH_NS;
+
+	while (!stop) {
+		n = epoll_wait(ep, evs, 4, DRAIN_INTERVAL_MS);
+		drain(s);
+		for (i = 0; i < n; i++) {
+			if (evs[i].data.fd == sfd && handle_signals(s, sfd))
+				stop = true;
+			if (pidfd >= 0 && evs[i].data.fd == pidfd) {
+				s->target_exited = true;
+				stop = true;
+			}
+		}
+		now = now_ns();
+		if (deadline && now >= deadline)
+			stop = true;
+		if (status && now >= next_status) {
+			status_line(s);
+			next_status = now + STATUS_INTERVAL_NS;
+		}
+		/* What a killed tool leaves is at most this old. */
+		if (s->rec && now >= next_flush) {
+			recorder__flush(s->rec);
+			next_flush = now + RECORDING_FLUSH_NS;
+		}
+	}
+	s->end_ns = now_ns();
+	/* No more probes: a -p target stops paying now, not after the report. */
+	tracer__detach(s->tracer);
+	drain(s);
+	if (s->status_shown)
+		fputs("\r\033[K", stderr);
+	close(ep);
+	return 0;
+}
+
+static char *join_cmd(char **cmd)
+{
+	size_t len = 1;
+	char **a, *s;
+
+	for (a = cmd; *a; a++)
+		len += strlen(*a) + 1;
+	s = calloc(1, len);
+	if (!s)
+		return NULL;
+	for (a = cmd; *a; a++) {
+		if (a != cmd)
+			strcat(s, " ");
+		strcat(s, *a);
+	}
+	return s;
+}
+
+/* The trailer of a live trace: recorded, then reported from. */
+static int finish_trace(struct session *s)
+{
+	struct recording_end end = {
+		.end_ns = s->end_ns,
+		.consumer_drops = tracer__drops(s->tracer),
+		.exited = s->target_exited,
+		.exit_status = s->exit_status,
+	};
+	int err = 0, rerr;
+
+	tracer__counters(s->tracer, &end.kernel);
+	end.probes = tracer__probes(s->tracer, &end.nr_probes);
+	if (s->rec) {
+		/* Symbolized now, while the symbolizer still can. */
+		err = recorder__finish(s->rec, s->store, resolve_frame, s->sym,
+				       &end);
+		s->rec = NULL;
+		if (err)
+			cli_error("cannot write recording %s: %s", s->o->record,
+				  strerror(-err));
+	}
+	rerr = export_reports(s->store, &s->info, &end, 0, resolve_frame,
+			     s->sym, s->o);
+	return err ? err : rerr;
+}
+
+/* Skipped USDT probes cost declarations, not the trace: say so once. */
+static void warn_skipped(const struct tracer *t)
+{
+	unsigned int nr;
+	const char *w = tracer__warning(t, &nr);
+
+	if (w)
+		fprintf(stderr,
+			"memscope-bpf: warning: %u USDT probe%s skipped, their declarations are missing (first: %s)\n",
+			nr, nr == 1 ? "" : "s", w);
+}
+
+static int start_target(struct session *s)
+{
+	struct tracer_opts to = {
+		.alloc_only = s->o->mode == TRACE_MODE_ALLOC,
+		.max_live = s->o->max_live,
+		.on_event = on_event,
+		.ctx = s,
+	};
+	int err;
+
+	if (s->o->cmd) {
+		s->launch = launch__new(s->o->cmd);
+		if (!s->launch) {
+			cli_error("cannot run %s: %s", s->o->cmd[0],
+				  strerror(errno));
+			return -errno;
+		}
+		s->info.pid = launch__pid(s->launch);
+	} else {
+		s->info.pid = s->o->pid;
+	}
+	to.pid = s->info.pid;
+	s->tracer = tracer__new(&to);
+	if (!s->tracer) {
+		err = -errno;
+		cli_error("cannot load the BPF programs: %s%s", strerror(-err),
+			  err == -EPERM ? " (are you root?)" : "");
+		return err;
+	}
+	if (s->launch)
+		err = tracer__attach_command(s->tracer,
+					     launch__path(s->launch));
+	else
+		err = tracer__attach_process(s->tracer);
+	if (err) {
+		if (s->launch)
+			cli_error("cannot trace %s: %s", s->o->cmd[0],
+				  tracer__error(s->tracer));
+		else
+			cli_error("cannot attach to pid %d: %s", s->info.pid,
+				  tracer__error(s->tracer));
+		return err;
+	}
+	s->sym = symbolizer__new(s->info.pid);
+	if (!s->sym) {
+		cli_error("cannot set up symbolization: %s", strerror(errno));
+		return -errno;
+	}
+	if (s->o->verbose)
+		tracer__print_probes(s->tracer);
+	warn_skipped(s->tracer);
+	s->info.wall_ns = clock_ns(CLOCK_REALTIME);
+	s->info.start_ns = now_ns();
+	if (s->rec) {
+		err = recorder__start(s->rec, &s->info);
+		if (err) {
+			cli_error("cannot write recording %s: %s", s->o->record,
+				  strerror(-err));
+			return err;
+		}
+	}
+	if (s->launch) {
+		err = launch__start(s->launch);
+		if (err) {
+			cli_error("cannot run %s: %s", s->o->cmd[0],
+				  strerror(-err));
+			return err;
+		}
+	} else {
+		/* Read the maps now: the target may be gone by report time. */
+		static const __u64 none;
+
+		err = symbolizer__cover(s->sym, &none, 1);
+		if (err == -ESRCH) {
+			cli_error("cannot attach to pid %d: no such process",
+				  s->info.pid);
+			return err;
+		}
+	}
+	fprintf(stderr, "memscope-bpf: tracing pid %d, Ctrl-C to stop\n",
+		s->info.pid);
+	return 0;
+}
+
+/* The header fields known before anything runs. */
+static int session_init(struct session *s)
+{
+	s->info.tool_version = MEMSCOPE_VERSION;
+	s->info.mode = s->o->mode;
+	s->info.top = s->o->top;
+	memcpy(s->info.rule_opts, s->o->rule_opts, sizeof(s->info.rule_opts));
+	if (s->o->cmd) {
+		s->command = join_cmd(s->o->cmd);
+		if (!s->command)
+			return -ENOMEM;
+		s->info.command = s->command;
+	}
+	s->store = store__new();
+	return s->store ? 0 : -ENOMEM;
+}
+
+int run_trace(const struct opts *o)
+{
+	struct session s = { .o = o };
+	sigset_t old;
+	int sfd, pidfd = -1, err;
+
+	libbpf_set_print(o->verbose ? libbpf_verbose : libbpf_quiet);
+	/* Symbolization reads local files only: never fetch over a network. */
+	unsetenv("DEBUGINFOD_URLS");
+	if (check_environment())
+		return 1;
+	if (export_check(o))
+		return 1;
+	sfd = setup_signals(&old);
+	if (sfd < 0) {
+		cli_error("cannot set up signals: %s", strerror(errno));
+		return 1;
+	}
+	err = session_init(&s);
+	if (err) {
+		cli_error("out of memory");
+		goto out;
+	}
+	if (o->record) {
+		s.rec = recorder__new(o->record);
+		if (!s.rec) {
+			err = -errno;
+			if (err == -EEXIST)
+				cli_error("cannot write recording %s: %s" RECORDING_PARTIAL " exists (a recording in progress, or one a killed run left: report on it or remove it)",
+					  o->record, o->record);
+			else
+				cli_error("cannot write recording %s: %s",
+					  o->record, strerror(-err));
+			goto out;
+		}
+	}
+	if (o->pid) {
+		pidfd = pidfd_open(o->pid);
+		if (pidfd < 0) {
+			cli_error("cannot attach to pid %d: %s", o->pid,
+				  errno == ESRCH ? "no such process" :
+						   strerror(errno));
+			err = -ESRCH;
+			goto out;
+		}
+	}
+	err = start_target(&s);
+	if (err)
+		goto out;
+	err = trace_loop(&s, sfd, pidfd);
+	if (!err)
+		err = finish_trace(&s);
+out:
+	/* Detach before anything else can go wrong: no probe outlives us. */
+	tracer__free(s.tracer);
+	launch__free(s.launch);
+	recorder__free(s.rec);
+	symbolizer__free(s.sym);
+	store__free(s.store);
+	free(s.command);
+	free(s.pending);
+	if (pidfd >= 0)
+		close(pidfd);
+	close(sfd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return err ? 1 : 0;
+}

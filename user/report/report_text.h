@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The text report's forms, for the inference rules' records (rule.h), so
+ * a rule's section reads like the rest of the report.
+ */
+#ifndef MEMSCOPE_REPORT_TEXT_H
+#define MEMSCOPE_REPORT_TEXT_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "declared.h"
+#include "frame.h"
+
+/* The indent of a record's detail lines and frames. */
+#define REPORT_TEXT_INDENT	"        "
+
+/* "512 bytes" or "1.5 MiB (1572864 bytes)": readable and exact. */
+const char *report_text_bytes(char *buf, size_t size, __u64 v);
+/* "1.250 s" */
+const char *report_text_secs(char *buf, size_t size, __u64 ns);
+/* "s" unless n is 1. */
+const char *report_text_plural(__u64 n);
+/* task 7 "name", its name shown safely. */
+void report_text_task(FILE *f, const struct declared_task *t);
+/* 0x1234 name (type), a shared block. */
+void report_text_shared(FILE *f, const struct declared_shared *s);
+/* A stack, innermost first, at most as many frames as the report shows. */
+void report_text_frames(FILE *f, const struct frame *frames, __u32 nr);
+
+#endif /* MEMSCOPE_REPORT_TEXT_H */
