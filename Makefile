@@ -163,7 +163,16 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard test
 	$(Q)mkdir -p $(@D)
 	$(Q)$(MAKE) -s -f tests/fixtures/build.mk OUT=$(OUTPUT)/fixtures SRC=$< NAME=$*
 
-unit: $(UNIT_BINS) $(FIXTURES)
+# The unwind-table fixtures carry the rows readelf expects; so does the
+# libc the unit tests run on.
+$(OUTPUT)/fixtures/cfi: tests/unit/cfi_expect.py
+LIBC := $(shell $(CC) -print-file-name=libc.so.6)
+$(OUTPUT)/fixtures/libc.cfi: $(LIBC) tests/unit/cfi_expect.py
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)tests/unit/cfi_expect.py $(realpath $(LIBC)) > $@.tmp && mv $@.tmp $@
+
+unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
 integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \

@@ -2,15 +2,18 @@
 # SPDX-License-Identifier: (MIT OR Apache-2.0)
 """The rows unwind_table must compile for an object, from another reader.
 
-    cfi_expect.py OBJECT [--debug-frame] > OBJECT.cfi
+    cfi_expect.py [--debug-frame] OBJECT > OBJECT.cfi
 
-llvm-dwarfdump prints every FDE's rows as LLVM interprets them; this maps
-each to the walker's rules (bpf/events.h) the way the compiler must, and
+readelf prints every FDE's rows as binutils interprets them; llvm-dwarfdump
+only spells out the expressions readelf shows as "exp" (LLVM 14 loses the
+CFA across DW_CFA_restore_state, so it cannot be the reference). This maps
+each row to the walker's rules (bpf/events.h) the way the compiler must, and
 applies the same table rules: FDEs that start in an executable segment,
 in pc order, the later-starting of two overlapping ones kept inside its
 range, a gap row after an FDE the next one does not start at, equal
-neighbours merged. One line per row: pc cfa_type cfa_off rbp_type rbp_off,
-in hex and decimal as tests/unit/test_unwind_table.c reads them.
+neighbours merged. The first line is '# OBJECT' (the path, as given), then
+one line per row: pc (hex) cfa_type cfa_off rbp_type rbp_off, as
+tests/unit/test_unwind_table.c reads them.
 """
 import re
 import subprocess
@@ -155,7 +158,10 @@ def fdes(obj, section):
 
 
 def main():
-    obj = sys.argv[1]
+    args = [a for a in sys.argv[1:] if a != '--debug-frame']
+    if len(args) != 1:
+        sys.exit('usage: cfi_expect.py [--debug-frame] OBJECT')
+    obj = args[0]
     section = 'debug-frame' if '--debug-frame' in sys.argv else 'eh-frame'
     segs = segments(obj)
     keep = []
@@ -184,6 +190,9 @@ def main():
             push(pc, row(cols, signal, exprs, start, pc))
         if stop != nxt:
             push(stop, (CFA_UNDEFINED, 0, RBP_SAME, 0))
+    if not table:
+        sys.exit('cfi_expect.py: no rows in %s of %s' % (section, obj))
+    print('# ' + obj)
     for r in table:
         print('%x %d %d %d %d' % r)
 

@@ -286,8 +286,8 @@ static bool read_encoded(const __u8 **p, const __u8 *end, __u8 enc,
 
 /*
  * The encoding of FDE pc ranges a CIE gives: the 'R' of its augmentation
- * ("zR", "zPLR", "zRS"...); .debug_frame and augmentation-less CIEs use
- * plain 8-byte addresses. An augmentation this does not know makes every
+ * ("zR", "zPLR", "zRS"...); .debug_frame and CIEs without 'z' ("", "S")
+ * use plain 8-byte addresses. An augmentation this does not know makes every
  * FDE of the CIE unreadable, not guessed.
  */
 static void parse_cie(const Dwarf_CIE *c, bool eh, struct cie *out)
@@ -299,12 +299,15 @@ static void parse_cie(const Dwarf_CIE *c, bool eh, struct cie *out)
 
 	out->enc = DW_EH_PE_absptr;
 	out->usable = true;
-	if (!a || !*a)
+	if (!a)
 		return;
-	if (a[0] != 'z' || !p) {
-		out->usable = false;
+	/* without 'z' only letters that carry no data can be read past */
+	if (a[0] != 'z') {
+		out->usable = strspn(a, "S") == strlen(a);
 		return;
 	}
+	if (!p)
+		goto bad;
 	for (a++; *a; a++) {
 		switch (*a) {
 		case 'L':
@@ -354,6 +357,8 @@ static const struct cie *cie_find(const struct build *b, __u64 off)
 {
 	struct cie key = { .off = off };
 
+	if (!b->nr_cies)
+		return NULL;
 	return bsearch(&key, b->cies, b->nr_cies, sizeof(key), cie_cmp);
 }
 
@@ -451,7 +456,7 @@ static int enumerate(struct build *b, Elf *elf, Elf_Data *data, __u64 addr,
 				 b->segs[s].end : start + range;
 			f->len = e.fde.end - e.fde.start;
 		}
-		if (!pass)
+		if (!pass && b->nr_cies)
 			qsort(b->cies, b->nr_cies, sizeof(*b->cies), cie_cmp);
 	}
 	if (!b->nr_fdes)
