@@ -219,9 +219,23 @@ $(FUZZ_DIR)/seeds.stamp: $(FUZZ_DIR)/gen_seeds
 	$(Q)rm -rf $(FUZZ_DIR)/seeds && mkdir -p $(FUZZ_DIR)/seeds
 	$(Q)$< $(FUZZ_DIR)/seeds && touch $@
 
-fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp
+# The CFI compiler on any object; seeded with the unwind-table fixtures.
+$(FUZZ_DIR)/fuzz_unwind_table: tests/fuzz/fuzz_unwind_table.c $(FUZZ_DIR)/libmemscope.a
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+$(FUZZ_DIR)/unwind-seeds.stamp: $(OUTPUT)/fixtures/cfi
+	$(call msg,GEN,$(FUZZ_DIR)/unwind-seeds)
+	$(Q)rm -rf $(FUZZ_DIR)/unwind-seeds && mkdir -p $(FUZZ_DIR)/unwind-seeds
+	$(Q)cp $(OUTPUT)/fixtures/cfi $(OUTPUT)/fixtures/cfi.df \
+		$(FUZZ_DIR)/unwind-seeds/ && touch $@
+
+fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
+		$(FUZZ_DIR)/fuzz_unwind_table $(FUZZ_DIR)/unwind-seeds.stamp
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds \
 		$(FUZZ_DIR)/work $(FUZZ_TIME)
+	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_unwind_table \
+		$(FUZZ_DIR)/unwind-seeds $(FUZZ_DIR)/work-unwind $(FUZZ_TIME)
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
 .PHONY: html-test

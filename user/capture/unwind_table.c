@@ -47,6 +47,14 @@
  * Bytes of CFA program interpreted, over the whole object.
  */
 #define UNWIND_MAX_WORK		(1ull << 28)
+/*
+ * libdw grows a frame's register array to the highest register number a
+ * program names, and zeroes it: one DW_CFA_offset_extended of register
+ * 2^27 costs gigabytes. x86-64's DWARF numbers stop below 128 (k7 is
+ * 125). Expressions: the PLT's is 12 bytes, glibc's signal frame's 5.
+ */
+#define UNWIND_MAX_REG		128
+#define UNWIND_MAX_EXPR		64
 /* Largest CFI section decompressed from a SHF_COMPRESSED debug file. */
 #define UNWIND_MAX_SECTION	(256ull << 20)
 /* Executable segments an object may have. */
@@ -69,12 +77,14 @@ struct fde {
 	__u64 start;
 	__u64 end;
 	__u64 len;		/* bytes of CFA program: the cost of a row */
+	bool refused;		/* a program past our bounds: not run */
 };
 
 struct cie {
 	__u64 off;		/* section offset */
 	__u8 enc;		/* DW_EH_PE_* of the FDE's pc range */
-	bool usable;		/* encoding understood */
+	bool usable;		/* encoding understood, program in bounds */
+	bool has_z;		/* FDEs carry sized augmentation data */
 };
 
 /* One object's state while compiling. */
@@ -116,8 +126,9 @@ static int read_segments(Elf *elf, struct build *b)
 		if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X) ||
 		    !ph.p_memsz)
 			continue;
+		/* the gap row after the last FDE sits at the segment's end */
 		if (ph.p_vaddr > UINT32_MAX ||
-		    ph.p_memsz > (__u64)UINT32_MAX + 1 - ph.p_vaddr)
+		    ph.p_memsz > (__u64)UINT32_MAX - ph.p_vaddr)
 			return -EFBIG;
 		if (b->nr_segs == UNWIND_MAX_SEGS)
 			return -EINVAL;
@@ -284,11 +295,119 @@ static bool read_encoded(const __u8 **p, const __u8 *end, __u8 enc,
 	return true;
 }
 
+static bool skip_reg(const __u8 **p, const __u8 *end)
+{
+	__u64 reg;
+
+	return read_uleb(p, end, &reg) && reg < UNWIND_MAX_REG;
+}
+
+static bool skip_block(const __u8 **p, const __u8 *end)
+{
+	__u64 len;
+
+	if (!read_uleb(p, end, &len) || len > UNWIND_MAX_EXPR ||
+	    len > (__u64)(end - *p))
+		return false;
+	*p += len;
+	return true;
+}
+
+/*
+ * Checks a CFA program before libdw runs it: every instruction known and
+ * whole, every register number and expression within our bounds. This
+ * reads operands only to step over them; libdw alone interprets them.
+ * enc is the CIE's pointer encoding, which DW_CFA_set_loc uses.
+ */
+static bool program_ok(const __u8 *p, const __u8 *end, __u8 enc)
+{
+	__u64 u, ignored;
+	__s64 s;
+	__u8 op;
+
+	while (p < end) {
+		op = *p++;
+		switch (op & 0xc0) {
+		case DW_CFA_advance_loc:
+		case DW_CFA_restore:
+			continue;
+		case DW_CFA_offset:
+			if (!read_uleb(&p, end, &u))
+				return false;
+			continue;
+		}
+		switch (op) {
+		case DW_CFA_nop:
+		case DW_CFA_remember_state:
+		case DW_CFA_restore_state:
+			break;
+		case DW_CFA_set_loc:
+			/* only its length matters: pretend it is absolute */
+			if (!read_encoded(&p, end, enc & 0x0f, 0, &ignored))
+				return false;
+			break;
+		case DW_CFA_advance_loc1:
+		case DW_CFA_advance_loc2:
+		case DW_CFA_advance_loc4:
+			u = op == DW_CFA_advance_loc1 ? 1 :
+			    op == DW_CFA_advance_loc2 ? 2 : 4;
+			if ((__u64)(end - p) < u)
+				return false;
+			p += u;
+			break;
+		case DW_CFA_restore_extended:
+		case DW_CFA_undefined:
+		case DW_CFA_same_value:
+		case DW_CFA_def_cfa_register:
+			if (!skip_reg(&p, end))
+				return false;
+			break;
+		case DW_CFA_offset_extended:
+		case DW_CFA_register:
+		case DW_CFA_def_cfa:
+		case DW_CFA_val_offset:
+		case DW_CFA_GNU_negative_offset_extended:
+			if (!skip_reg(&p, end) || !read_uleb(&p, end, &u) ||
+			    (op == DW_CFA_register && u >= UNWIND_MAX_REG))
+				return false;
+			break;
+		case DW_CFA_offset_extended_sf:
+		case DW_CFA_def_cfa_sf:
+		case DW_CFA_val_offset_sf:
+			if (!skip_reg(&p, end) || !read_sleb(&p, end, &s))
+				return false;
+			break;
+		case DW_CFA_def_cfa_offset:
+		case DW_CFA_GNU_args_size:
+			if (!read_uleb(&p, end, &u))
+				return false;
+			break;
+		case DW_CFA_def_cfa_offset_sf:
+			if (!read_sleb(&p, end, &s))
+				return false;
+			break;
+		case DW_CFA_def_cfa_expression:
+			if (!skip_block(&p, end))
+				return false;
+			break;
+		case DW_CFA_expression:
+		case DW_CFA_val_expression:
+			if (!skip_reg(&p, end) || !skip_block(&p, end))
+				return false;
+			break;
+		default:
+			return false;
+		}
+	}
+	return true;
+}
+
 /*
  * The encoding of FDE pc ranges a CIE gives: the 'R' of its augmentation
  * ("zR", "zPLR", "zRS"...); .debug_frame and CIEs without 'z' ("", "S")
- * use plain 8-byte addresses. An augmentation this does not know makes every
- * FDE of the CIE unreadable, not guessed.
+ * use plain 8-byte addresses. An augmentation this does not know, or an
+ * initial program past our bounds, makes every FDE of the CIE unreadable,
+ * not guessed.
  */
 static void parse_cie(const Dwarf_CIE *c, bool eh, struct cie *out)
 {
@@ -299,12 +418,14 @@ static void parse_cie(const Dwarf_CIE *c, bool eh, struct cie *out)
 
 	out->enc = DW_EH_PE_absptr;
 	out->usable = true;
+	out->has_z = a && a[0] == 'z';
 	if (!a)
-		return;
+		goto program;
 	/* without 'z' only letters that carry no data can be read past */
 	if (a[0] != 'z') {
-		out->usable = strspn(a, "S") == strlen(a);
-		return;
+		if (strspn(a, "S") != strlen(a))
+			goto bad;
+		goto program;
 	}
 	if (!p)
 		goto bad;
@@ -341,9 +462,26 @@ static void parse_cie(const Dwarf_CIE *c, bool eh, struct cie *out)
 	}
 	if (!eh && out->enc != DW_EH_PE_absptr)
 		goto bad;
-	return;
+program:
+	if (program_ok(c->initial_instructions, c->initial_instructions_end,
+		       out->enc))
+		return;
 bad:
 	out->usable = false;
+}
+
+/* After an FDE's pc range: its augmentation data, then its program. */
+static bool fde_program_ok(const struct cie *c, const __u8 *p,
+			   const __u8 *end)
+{
+	__u64 len;
+
+	if (c->has_z) {
+		if (!read_uleb(&p, end, &len) || len > (__u64)(end - p))
+			return false;
+		p += len;
+	}
+	return program_ok(p, end, c->enc);
 }
 
 static int cie_cmp(const void *a, const void *b)
@@ -455,6 +593,7 @@ static int enumerate(struct build *b, Elf *elf, Elf_Data *data, __u64 addr,
 			f->end = range > b->segs[s].end - start ?
 				 b->segs[s].end : start + range;
 			f->len = e.fde.end - e.fde.start;
+			f->refused = !fde_program_ok(c, p, e.fde.end);
 		}
 		if (!pass && b->nr_cies)
 			qsort(b->cies, b->nr_cies, sizeof(*b->cies), cie_cmp);
@@ -658,7 +797,8 @@ static int push_rule(struct unwind_table *t, __u64 pc, enum ms_cfa_type type)
 /*
  * The rows of one FDE, clipped to [start, end). A pc libdw cannot give a
  * row for, inside a range the FDE claims, makes the rest of the FDE
- * unsupported: there is CFI, and it is not one we can apply.
+ * unsupported: there is CFI, and it is not one we can apply. So does a
+ * program program_ok refused.
  */
 static int compile_fde(struct build *b, Dwarf_CFI *cfi, const struct fde *fd,
 		       __u64 end)
@@ -670,6 +810,8 @@ static int compile_fde(struct build *b, Dwarf_CFI *cfi, const struct fde *fd,
 	bool signalp;
 	int ra, err;
 
+	if (fd->refused)
+		return push_rule(b->t, pc, MS_CFA_UNSUPPORTED);
 	while (pc < end) {
 		b->work += fd->len + 1;
 		if (b->work > UNWIND_MAX_WORK)
