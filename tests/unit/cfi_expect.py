@@ -42,11 +42,18 @@ def segments(obj):
     return segs
 
 
+# The compiler does not run a program that names a register x86-64 does
+# not have (libdw would allocate for every number up to it); readelf
+# drops such a rule, llvm-dwarfdump shows it as regN.
+MAX_REG = 128
+
+
 def llvm_exprs(obj, section):
-    """{(fde start, pc): (cfa text, {reg: rule})} from llvm-dwarfdump."""
+    """{(fde start, pc): (cfa text, {reg: rule})} from llvm-dwarfdump, and
+    the FDEs (by start) whose programs the compiler refuses."""
     out = subprocess.run(['llvm-dwarfdump', '--' + section, obj], check=True,
                          capture_output=True, text=True).stdout
-    rows, fde = {}, None
+    rows, fde, refused = {}, None, set()
     for line in out.splitlines():
         m = re.match(r'[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ FDE cie=[0-9a-f]+ '
                      r'pc=([0-9a-f]+)', line)
@@ -60,7 +67,10 @@ def llvm_exprs(obj, section):
                                  m.group(3)):
                 regs[r.group(1)] = r.group(2)
             rows[(fde, int(m.group(1), 16))] = (m.group(2), regs)
-    return rows
+            if any(re.match(r'reg(\d+)$', r) and int(r[3:]) >= MAX_REG
+                   for r in regs):
+                refused.add(fde)
+    return rows, refused
 
 
 def expr(exprs, fde, pc, reg):
@@ -165,7 +175,7 @@ def main():
     section = 'debug-frame' if '--debug-frame' in sys.argv else 'eh-frame'
     segs = segments(obj)
     keep = []
-    exprs = llvm_exprs(obj, section)
+    exprs, refused = llvm_exprs(obj, section)
     for start, end, signal, rows in fdes(obj, section):
         seg = [s for s in segs if s[0] <= start < s[1]]
         if end <= start or not seg:
@@ -187,7 +197,10 @@ def main():
         for pc, cols in rows:
             if pc >= stop:
                 break
-            push(pc, row(cols, signal, exprs, start, pc))
+            if start in refused:
+                push(pc, (CFA_UNSUPPORTED, 0, RBP_SAME, 0))
+            else:
+                push(pc, row(cols, signal, exprs, start, pc))
         if stop != nxt:
             push(stop, (CFA_UNDEFINED, 0, RBP_SAME, 0))
     if not table:

@@ -317,6 +317,10 @@ Test(unwind_table, every_rule_at_its_function)
 	cr_expect_eq(row_at(t, f.vaddr)->pc, f.vaddr,
 		     "asm_after_gap: its row does not start at its FDE");
 
+	f = func("cfi", "asm_big_reg");
+	expect_row(t, "asm_big_reg (register 200)", f.vaddr, MS_CFA_UNSUPPORTED,
+		   0, MS_RBP_SAME, 0);
+
 	/* crt1's _start: the outermost frame, cfi_undefined rip */
 	f = func("cfi", "_start");
 	expect_row(t, "_start+1", f.vaddr + 1, MS_CFA_UNDEFINED, 0,

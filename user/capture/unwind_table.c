@@ -818,8 +818,12 @@ static int compile_fde(struct build *b, Dwarf_CFI *cfi, const struct fde *fd,
 			return -EFBIG;
 		if (dwarf_cfi_addrframe(cfi, pc, &f))
 			return push_rule(b->t, pc, MS_CFA_UNSUPPORTED);
+		/*
+		 * A row from before this FDE is another FDE's, one libdw
+		 * chose for an overlap: not this FDE's rule to apply.
+		 */
 		ra = dwarf_frame_info(f, &rs, &re, &signalp);
-		if (ra < 0 || rs > pc || re <= pc) {
+		if (ra < 0 || rs < fd->start || rs > pc || re <= pc) {
 			free(f);
 			return push_rule(b->t, pc, MS_CFA_UNSUPPORTED);
 		}
