@@ -355,6 +355,32 @@ Test(unwind_table, debug_frame_only)
 	unwind_table__free(t);
 }
 
+/*
+ * asm_overlap has its own FDE [0, 8) and one inside it, [2, 4), first in
+ * the file. The inner one holds in its range; the outer one is cut where
+ * the inner starts, and what is left after the inner ends is a gap. libdw
+ * keeps the first of two overlapping FDEs and has no row for [0, 2):
+ * there, the table says UNSUPPORTED rather than take the outer FDE's rule
+ * from anywhere else.
+ */
+Test(unwind_table, overlapping_fdes)
+{
+	struct unwind_table *t = build_ok(fixture("cfi.overlap"), "/");
+	struct elf_func f = func("cfi.overlap", "asm_overlap");
+
+	expect_row(t, "asm_overlap", f.vaddr, MS_CFA_UNSUPPORTED, 0,
+		   MS_RBP_SAME, 0);
+	expect_row(t, "asm_overlap+2 (the inner FDE)", f.vaddr + 2, MS_CFA_RSP,
+		   16, MS_RBP_SAME, 0);
+	cr_expect_eq(row_at(t, f.vaddr + 2)->pc, f.vaddr + 2,
+		     "the inner FDE's row does not start at its FDE");
+	expect_row(t, "asm_overlap+4 (after the inner FDE)", f.vaddr + 4,
+		   MS_CFA_UNDEFINED, 0, MS_RBP_SAME, 0);
+	cr_expect_eq(row_at(t, f.vaddr + 4)->pc, f.vaddr + 4,
+		     "no gap row where the inner FDE ends");
+	unwind_table__free(t);
+}
+
 Test(unwind_table, refuses_code_above_4g)
 {
 	cr_expect_null(build_path(fixture("cfi.high"), "/"),

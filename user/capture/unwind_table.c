@@ -282,6 +282,9 @@ static bool read_encoded(const __u8 **p, const __u8 *end, __u8 enc,
 	default:
 		return false;
 	}
+	/* a pointer to the value: never a pc range */
+	if (enc & DW_EH_PE_indirect)
+		return false;
 	switch (enc & 0x70) {
 	case DW_EH_PE_absptr:
 		break;
@@ -531,6 +534,8 @@ static int enumerate(struct build *b, Elf *elf, Elf_Data *data, __u64 addr,
 	b->nr_fdes = 0;
 	for (pass = 0; pass < 2; pass++) {
 		for (off = 0; off < data->d_size; off = next) {
+			/* a failed entry libdw cannot skip leaves next alone */
+			next = off;
 			rc = dwarf_next_cfi(ident, data, eh, off, &next, &e);
 			if (rc > 0)
 				break;
@@ -847,18 +852,17 @@ static int compile_fde(struct build *b, Dwarf_CFI *cfi, const struct fde *fd,
 static int compile(struct build *b, Dwarf_CFI *cfi)
 {
 	__u64 end, next;
-	size_t i;
+	size_t i, j;
 	int err;
 
-	for (i = 0; i < b->nr_fdes; i++) {
+	for (i = 0; i < b->nr_fdes; i = j) {
 		const struct fde *fd = &b->fdes[i];
 
 		/* of FDEs starting at one pc, fde_cmp put the longest first */
-		if (i && fd->start == b->fdes[i - 1].start)
-			continue;
-		next = UINT64_MAX;
-		if (i + 1 < b->nr_fdes)
-			next = b->fdes[i + 1].start;
+		for (j = i + 1; j < b->nr_fdes; j++)
+			if (b->fdes[j].start != fd->start)
+				break;
+		next = j < b->nr_fdes ? b->fdes[j].start : UINT64_MAX;
 		end = fd->end < next ? fd->end : next;
 		b->t->stats.fdes++;
 		err = compile_fde(b, cfi, fd, end);
