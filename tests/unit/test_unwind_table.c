@@ -520,6 +520,14 @@ Test(unwind_separate, symlink_stays_in_root)
 	expect_none(fixture("cfi.nocfi"), "a symlink out of the root");
 }
 
+Test(unwind_separate, fifo_is_not_waited_on)
+{
+	mkdirs(in_root(build_id_path("cfi.nocfi")));
+	cr_assert(!mkfifo(in_root(build_id_path("cfi.nocfi")), 0600),
+		  "mkfifo: %s", strerror(errno));
+	expect_none(fixture("cfi.nocfi"), "a FIFO as the debug file");
+}
+
 Test(unwind_separate, by_debuglink_in_every_place)
 {
 	static const char *const places[] = {

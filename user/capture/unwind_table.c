@@ -57,6 +57,8 @@
 #define UNWIND_MAX_EXPR		64
 /* Largest CFI section decompressed from a SHF_COMPRESSED debug file. */
 #define UNWIND_MAX_SECTION	(256ull << 20)
+/* Largest separate debug file considered (its CRC reads all of it). */
+#define UNWIND_MAX_DEBUG_FILE	(4ll << 30)
 /* Executable segments an object may have. */
 #define UNWIND_MAX_SEGS		16
 
@@ -982,15 +984,20 @@ static int open_in_root(int rootfd, const char *path)
 /* The CRC .gnu_debuglink records: zlib's CRC-32 of the whole file. */
 static int file_crc(int fd, __u32 *crc)
 {
-	static __thread unsigned char buf[1 << 16];
+	const size_t len = 1 << 16;
 	uLong c = crc32(0, Z_NULL, 0);
+	unsigned char *buf;
 	off_t off = 0;
 	ssize_t n;
 
-	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	while ((n = pread(fd, buf, len, off)) > 0) {
 		c = crc32(c, buf, n);
 		off += n;
 	}
+	free(buf);
 	if (n < 0)
 		return -errno;
 	*crc = c;
@@ -1009,13 +1016,16 @@ static bool same_build_id(Elf *a, Elf *b)
 
 /*
  * Compiles a candidate debug file, if it exists and is the object's:
- * same build-id, or (for .gnu_debuglink) the CRC the link records.
- * -ENOENT when it is not there or not ours.
+ * the same build-id when the object has one, and for .gnu_debuglink
+ * also the CRC the link records (as gdb checks it). -ENOENT when it is
+ * not there, not ours, or not readable CFI: the next candidate is tried.
  */
 static int try_debug_file(struct build *b, Elf *obj, int rootfd,
 			  const char *path, const __u32 *crc)
 {
+	const void *id;
 	__u32 got = 0;
+	struct stat st;
 	Elf *elf;
 	int fd, err;
 
@@ -1023,14 +1033,23 @@ static int try_debug_file(struct build *b, Elf *obj, int rootfd,
 	if (fd < 0)
 		return -ENOENT;
 	err = -ENOENT;
+	/* the CRC reads it all: a huge file would stall us */
+	if (fstat(fd, &st) || st.st_size > UNWIND_MAX_DEBUG_FILE)
+		goto close_fd;
 	if (crc && (file_crc(fd, &got) || got != *crc))
 		goto close_fd;
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		goto close_fd;
-	if (!is_x86_64(elf) || (!crc && !same_build_id(obj, elf)))
+	if (!is_x86_64(elf))
+		goto end_elf;
+	if ((!crc || dwelf_elf_gnu_build_id(obj, &id) > 0) &&
+	    !same_build_id(obj, elf))
 		goto end_elf;
 	err = compile_elf(b, elf, true);
+	/* nothing was compiled from a file libdw could not read */
+	if (err == -EINVAL)
+		err = -ENOENT;
 end_elf:
 	elf_end(elf);
 close_fd:
@@ -1155,6 +1174,7 @@ static void count_rows(struct unwind_table *t)
 
 struct unwind_table *unwind_table__build(int fd, const char *root)
 {
+	struct ms_unwind_row *rows;
 	struct build b = {};
 	Elf *elf;
 	int err;
@@ -1185,6 +1205,12 @@ struct unwind_table *unwind_table__build(int fd, const char *root)
 	if (err)
 		goto end_elf;
 	count_rows(b.t);
+	/* kept for the whole session: give back what growing left over */
+	rows = reallocarray(b.t->rows, b.t->nr, sizeof(*rows));
+	if (rows) {
+		b.t->rows = rows;
+		b.t->cap = b.t->nr;
+	}
 	elf_end(elf);
 	free(b.fdes);
 	free(b.cies);
