@@ -198,6 +198,7 @@ static __u64 section_addr_off(const char *path, const char *name, __u64 *off)
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
 	__u64 addr = 0;
+	bool found = false;
 	Elf *elf;
 	int fd;
 
@@ -210,13 +211,14 @@ static __u64 section_addr_off(const char *path, const char *name, __u64 *off)
 	while ((scn = elf_nextscn(elf, scn)))
 		if (gelf_getshdr(scn, &sh) &&
 		    !strcmp(elf_strptr(elf, strndx, sh.sh_name), name)) {
+			found = true;
 			addr = sh.sh_addr;
 			if (off)
 				*off = sh.sh_offset;
 		}
 	elf_end(elf);
 	close(fd);
-	cr_assert(addr, "%s: no section %s", path, name);
+	cr_assert(found, "%s: no section %s", path, name);
 	return addr;
 }
 
@@ -494,6 +496,30 @@ Test(unwind_separate, by_build_id)
 	put(fixture("cfi.df.debug"), build_id_path("cfi.nocfi"), NULL);
 	expect_separate(fixture("cfi.nocfi"), "debug file by build-id");
 	cr_expect_eq(count_fds(), fds, "descriptors leaked");
+}
+
+Test(unwind_separate, compressed_debug_file)
+{
+	put(fixture("cfi.df.debug.z"), build_id_path("cfi.nocfi"), NULL);
+	expect_separate(fixture("cfi.nocfi"), "compressed debug file");
+}
+
+/* A compressed section that claims to inflate to 1 TiB: refused unread. */
+Test(unwind_separate, compression_bomb)
+{
+	__u64 size = 1ull << 40, off;
+	int fd;
+
+	section_addr_off(fixture("cfi.df.debug.z"), ".debug_frame", &off);
+	put(fixture("cfi.df.debug.z"), build_id_path("cfi.nocfi"), NULL);
+	fd = open(in_root(build_id_path("cfi.nocfi")), O_WRONLY | O_CLOEXEC);
+	cr_assert(fd >= 0, "open: %s", strerror(errno));
+	/* Elf64_Chdr: ch_type, ch_reserved, then ch_size */
+	cr_assert_eq(pwrite(fd, &size, sizeof(size), off + 8), sizeof(size));
+	close(fd);
+	cr_expect_null(build_path(fixture("cfi.nocfi"), root),
+		       "a table from a 1 TiB .debug_frame");
+	cr_expect_eq(errno, EFBIG, "errno %s, want EFBIG", strerror(errno));
 }
 
 Test(unwind_separate, build_id_of_another_object)

@@ -11,6 +11,7 @@
  * Everything read comes from a file a traced process chose: sizes,
  * counts, encodings and the work spent interpreting are all bounded.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -57,6 +58,8 @@
 #define UNWIND_MAX_EXPR		64
 /* Largest CFI section decompressed from a SHF_COMPRESSED debug file. */
 #define UNWIND_MAX_SECTION	(256ull << 20)
+/* All compressed sections of a file libdw opens for .debug_frame. */
+#define UNWIND_MAX_DWARF	(1ull << 30)
 /* Largest separate debug file considered (its CRC reads all of it). */
 #define UNWIND_MAX_DEBUG_FILE	(4ll << 30)
 /* Executable segments an object may have. */
@@ -908,6 +911,48 @@ static int compile_eh_frame(struct build *b, Elf *elf, bool separate)
 	return err;
 }
 
+/*
+ * dwarf_begin_elf inflates every compressed debug section at once, to
+ * the size each one claims: a few KiB of zlib can claim gigabytes. The
+ * claims are added up before libdw sees the file.
+ */
+static bool debug_sections_fit(Elf *elf)
+{
+	__u64 total = 0, size;
+	Elf_Scn *scn = NULL;
+	const char *name;
+	size_t strndx;
+	GElf_Chdr ch;
+	GElf_Shdr sh;
+	Elf_Data *d;
+
+	if (elf_getshdrstrndx(elf, &strndx))
+		return false;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh))
+			return false;
+		name = elf_strptr(elf, strndx, sh.sh_name);
+		if (sh.sh_flags & SHF_COMPRESSED) {
+			if (!gelf_getchdr(scn, &ch))
+				return false;
+			size = ch.ch_size;
+		} else if (name && !strncmp(name, ".zdebug", 7)) {
+			/* "ZLIB", then the size, big-endian */
+			d = elf_rawdata(scn, NULL);
+			if (!d || d->d_size < 12 || memcmp(d->d_buf, "ZLIB", 4))
+				return false;
+			memcpy(&size, (const char *)d->d_buf + 4, sizeof(size));
+			size = be64toh(size);
+		} else {
+			continue;
+		}
+		if (size > UNWIND_MAX_DWARF - total)
+			return false;
+		total += size;
+	}
+	return true;
+}
+
 static int compile_debug_frame(struct build *b, Elf *elf, bool separate)
 {
 	Dwarf_CFI *cfi;
@@ -919,6 +964,8 @@ static int compile_debug_frame(struct build *b, Elf *elf, bool separate)
 
 	if (!find_section(elf, ".debug_frame", &sh))
 		return -ENOENT;
+	if (!debug_sections_fit(elf))
+		return -EFBIG;
 	/* libdw decompresses the debug sections it opens, in this Elf */
 	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
 	if (!dw)
