@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (MIT OR Apache-2.0)
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * What compiling an object's CFI costs and gives (user/capture/
  * unwind_table.c): per object, where the rows came from, FDEs, rows by

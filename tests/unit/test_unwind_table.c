@@ -11,6 +11,8 @@
 #include <criterion/criterion.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
+#include <link.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +34,13 @@ static const char *const cfa_names[] = {
 static const char *const rbp_names[] = {
 	"SAME", "CFA", "AT_RBP", "UNDEFINED",
 };
+
+/* Keeps a buffer alive for the compiler: the chain's frames stay real. */
+void sink_bytes(void *p, size_t n);
+void __attribute__((noinline)) sink_bytes(void *p, size_t n)
+{
+	__asm__ volatile("" : : "r"(p), "r"(n) : "memory");
+}
 
 static const char *row_str(const struct ms_unwind_row *r)
 {
@@ -732,4 +741,189 @@ Test(unwind_table, corrupted_cfi)
 	}
 	free(bad);
 	free(img);
+}
+
+/*
+ * The rows applied as the BPF walker applies them, on this process's own
+ * stack, against glibc's backtrace() (libgcc's unwinder reading the same
+ * .eh_frame): every return address, through the test binary, Criterion's
+ * library and libc, to _start's outermost row. This is the contract of
+ * bpf/events.h, executed.
+ */
+#define WALK_MAX	64
+#define WALK_OBJS	64
+
+struct walk_obj {
+	__u64 bias;		/* ELF address = pc - bias */
+	__u64 start, end;	/* runtime range of its executable segments */
+	char *path;
+	struct unwind_table *t;	/* built when the walk first gets there */
+};
+
+static struct walk_obj walk_objs[WALK_OBJS];
+static int nr_walk_objs;
+
+static int add_obj(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	struct walk_obj *o = &walk_objs[nr_walk_objs];
+	const char *path = info->dlpi_name;
+	int i;
+
+	(void)size;
+	(void)ctx;
+	if (nr_walk_objs == WALK_OBJS)
+		return 1;
+	if (!*path)
+		path = "/proc/self/exe";
+	else if (*path != '/')
+		return 0;	/* the vDSO: no file */
+	o->start = UINT64_MAX;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		if (info->dlpi_addr + ph->p_vaddr < o->start)
+			o->start = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > o->end)
+			o->end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	o->bias = info->dlpi_addr;
+	o->path = strdup(path);
+	cr_assert(o->path);
+	nr_walk_objs++;
+	return 0;
+}
+
+static const struct walk_obj *obj_of(__u64 pc)
+{
+	struct walk_obj *o;
+	int i;
+
+	for (i = 0; i < nr_walk_objs; i++) {
+		o = &walk_objs[i];
+		if (pc < o->start || pc >= o->end)
+			continue;
+		if (!o->t)
+			o->t = build_ok(o->path, "/");
+		return o;
+	}
+	return NULL;
+}
+
+/* Return addresses above the frame at (pc, sp, bp); the count. */
+static int walk(__u64 pc, __u64 sp, __u64 bp, __u64 *out, int max)
+{
+	const struct ms_unwind_row *r;
+	const struct walk_obj *o;
+	bool bp_known = true;
+	__u64 cfa, lookup;
+	int n = 0;
+
+	while (n < max) {
+		o = obj_of(pc);
+		cr_assert(o, "frame %d: pc %#llx in no object", n,
+			  (unsigned long long)pc);
+		/* a return address is after its call: look up the call */
+		lookup = pc - o->bias - (n ? 1 : 0);
+		r = row_at(o->t, lookup);
+		cr_assert(r, "frame %d: no row for %#llx", n,
+			  (unsigned long long)lookup);
+		switch (r->cfa_type) {
+		case MS_CFA_UNDEFINED:
+			return n;
+		case MS_CFA_RSP:
+			cfa = sp + r->cfa_off;
+			break;
+		case MS_CFA_RBP:
+			cr_assert(bp_known, "frame %d: CFA from a lost rbp", n);
+			cfa = bp + r->cfa_off;
+			break;
+		case MS_CFA_DEREF_RBP:
+			cr_assert(bp_known, "frame %d: CFA from a lost rbp", n);
+			cfa = *(__u64 *)(bp + r->cfa_off);
+			break;
+		case MS_CFA_PLT:
+			cfa = sp + 8 + ((pc & 15) >= (__u64)r->cfa_off ? 8 : 0);
+			break;
+		default:
+			cr_assert_fail("frame %d: row %s", n, row_str(r));
+		}
+		switch (r->rbp_type) {
+		case MS_RBP_SAME:
+			break;
+		case MS_RBP_CFA:
+			bp = *(__u64 *)(cfa + r->rbp_off);
+			break;
+		case MS_RBP_AT_RBP:
+			bp = *(__u64 *)(bp + r->rbp_off);
+			break;
+		default:
+			bp_known = false;
+		}
+		pc = *(__u64 *)(cfa - 8);
+		sp = cfa;
+		out[n++] = pc;
+	}
+	return n;
+}
+
+static int __attribute__((noinline)) walk_here(__u64 *ours, int *n_ours,
+					       void **theirs)
+{
+	__u64 pc, sp, bp;
+	int n;
+
+	__asm__ volatile("lea (%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+			 : "=r"(pc), "=r"(sp), "=r"(bp));
+	n = backtrace(theirs, WALK_MAX);
+	*n_ours = walk(pc, sp, bp, ours, WALK_MAX);
+	return n;
+}
+
+/* A few frames of our own, with and without frame pointers' help. */
+static int __attribute__((noinline)) chain(int depth, __u64 *ours,
+					   int *n_ours, void **theirs)
+{
+	char pad[64] __attribute__((aligned(64)));
+	int n;
+
+	sink_bytes(pad, sizeof(pad));
+	if (!depth)
+		return walk_here(ours, n_ours, theirs);
+	n = chain(depth - 1, ours, n_ours, theirs);
+	sink_bytes(pad, sizeof(pad));
+	return n;
+}
+
+Test(unwind_walk, rows_unwind_like_backtrace)
+{
+	__u64 ours[WALK_MAX];
+	void *theirs[WALK_MAX];
+	int i, k, n_ours, n_theirs;
+
+	dl_iterate_phdr(add_obj, NULL);
+	n_theirs = chain(3, ours, &n_ours, theirs);
+	/*
+	 * ours[0] is the return address into walk_here's caller; theirs
+	 * starts inside backtrace's callers (ASan's interceptor, walk_here):
+	 * from the frame both have on, both are return addresses, outermost
+	 * last.
+	 */
+	cr_assert(n_ours > 6, "rows gave %d frames", n_ours);
+	for (k = 0; k < 3 && k < n_theirs; k++)
+		if ((__u64)theirs[k] == ours[0])
+			break;
+	cr_assert(k < 3, "backtrace never reaches %#llx",
+		  (unsigned long long)ours[0]);
+	for (i = 0; i < n_ours && k + i < n_theirs; i++)
+		cr_expect_eq(ours[i], (__u64)theirs[k + i],
+			     "frame %d: rows give %#llx, backtrace %p", i,
+			     (unsigned long long)ours[i], theirs[k + i]);
+	cr_expect_eq(n_ours, n_theirs - k,
+		     "rows give %d frames, backtrace %d", n_ours, n_theirs - k);
+	for (i = 0; i < nr_walk_objs; i++) {
+		unwind_table__free(walk_objs[i].t);
+		free(walk_objs[i].path);
+	}
 }

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (MIT OR Apache-2.0)
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * The CFI compiler. FDEs are enumerated from the raw section with
  * dwarf_next_cfi (their pc ranges decoded here, the one thing libdw does
