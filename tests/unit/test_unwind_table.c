@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
 #include <gelf.h>
 
 #include "elfsym.h"
@@ -818,14 +819,19 @@ static int walk(__u64 pc, __u64 sp, __u64 bp, __u64 *out, int max)
 	const struct walk_obj *o;
 	bool bp_known = true;
 	__u64 cfa, lookup;
+	bool exact = true;
 	int n = 0;
 
 	while (n < max) {
 		o = obj_of(pc);
 		cr_assert(o, "frame %d: pc %#llx in no object", n,
 			  (unsigned long long)pc);
-		/* a return address is after its call: look up the call */
-		lookup = pc - o->bias - (n ? 1 : 0);
+		/*
+		 * A return address is after its call: look up the call. The
+		 * innermost pc and one a signal interrupted are exact.
+		 */
+		lookup = pc - o->bias - (exact ? 0 : 1);
+		exact = false;
 		r = row_at(o->t, lookup);
 		cr_assert(r, "frame %d: no row for %#llx", n,
 			  (unsigned long long)lookup);
@@ -846,6 +852,18 @@ static int walk(__u64 pc, __u64 sp, __u64 bp, __u64 *out, int max)
 		case MS_CFA_PLT:
 			cfa = sp + 8 + ((pc & 15) >= (__u64)r->cfa_off ? 8 : 0);
 			break;
+		case MS_CFA_SIGNAL: {
+			/* the handler returned here: rsp is the ucontext */
+			const ucontext_t *uc = (const ucontext_t *)sp;
+
+			pc = uc->uc_mcontext.gregs[REG_RIP];
+			sp = uc->uc_mcontext.gregs[REG_RSP];
+			bp = uc->uc_mcontext.gregs[REG_RBP];
+			bp_known = true;
+			exact = true;
+			out[n++] = pc;
+			continue;
+		}
 		default:
 			cr_assert_fail("frame %d: row %s", n, row_str(r));
 		}
@@ -881,29 +899,54 @@ static int __attribute__((noinline)) walk_here(__u64 *ours, int *n_ours,
 	return n;
 }
 
-/* A few frames of our own, with and without frame pointers' help. */
-static int __attribute__((noinline)) chain(int depth, __u64 *ours,
-					   int *n_ours, void **theirs)
+/* What the signal handler hands back to the test. */
+static __u64 sig_ours[WALK_MAX];
+static void *sig_theirs[WALK_MAX];
+static int sig_n_ours, sig_n_theirs;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	sig_n_theirs = walk_here(sig_ours, &sig_n_ours, sig_theirs);
+}
+
+/*
+ * A few frames of our own: realigned (aligned locals), and with alloca
+ * too, which makes GCC keep the CFA as *(rbp - N) (DRAP). At the bottom,
+ * the walk, straight or from a signal handler.
+ */
+static int __attribute__((noinline)) chain(int depth, bool by_signal,
+					   __u64 *ours, int *n_ours,
+					   void **theirs)
 {
 	char pad[64] __attribute__((aligned(64)));
+	char *more = __builtin_alloca(depth * 16 + 1);
 	int n;
 
 	sink_bytes(pad, sizeof(pad));
+	sink_bytes(more, depth * 16 + 1);
+	if (!depth && by_signal) {
+		cr_assert(!raise(SIGUSR2), "raise");
+		memcpy(ours, sig_ours, sizeof(sig_ours));
+		memcpy(theirs, sig_theirs, sizeof(sig_theirs));
+		*n_ours = sig_n_ours;
+		return sig_n_theirs;
+	}
 	if (!depth)
 		return walk_here(ours, n_ours, theirs);
-	n = chain(depth - 1, ours, n_ours, theirs);
+	n = chain(depth - 1, by_signal, ours, n_ours, theirs);
 	sink_bytes(pad, sizeof(pad));
 	return n;
 }
 
-Test(unwind_walk, rows_unwind_like_backtrace)
+static void expect_walk(bool by_signal)
 {
 	__u64 ours[WALK_MAX];
 	void *theirs[WALK_MAX];
 	int i, k, n_ours, n_theirs;
 
 	dl_iterate_phdr(add_obj, NULL);
-	n_theirs = chain(3, ours, &n_ours, theirs);
+	n_theirs = chain(3, by_signal, ours, &n_ours, theirs);
 	/*
 	 * ours[0] is the return address into walk_here's caller; theirs
 	 * starts inside backtrace's callers (ASan's interceptor, walk_here):
@@ -926,4 +969,18 @@ Test(unwind_walk, rows_unwind_like_backtrace)
 		unwind_table__free(walk_objs[i].t);
 		free(walk_objs[i].path);
 	}
+}
+
+Test(unwind_walk, rows_unwind_like_backtrace)
+{
+	expect_walk(false);
+}
+
+/* From a handler, through __restore_rt's signal frame, on into raise. */
+Test(unwind_walk, through_a_signal_frame)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	cr_assert(!sigaction(SIGUSR2, &sa, NULL), "sigaction");
+	expect_walk(true);
 }
