@@ -219,7 +219,9 @@ $(FUZZ_DIR)/seeds.stamp: $(FUZZ_DIR)/gen_seeds
 	$(Q)rm -rf $(FUZZ_DIR)/seeds && mkdir -p $(FUZZ_DIR)/seeds
 	$(Q)$< $(FUZZ_DIR)/seeds && touch $@
 
-# The CFI compiler on any object; seeded with the unwind-table fixtures.
+# The CFI compiler on any object; seeded with the unwind-table fixtures:
+# .eh_frame with and without .eh_frame_hdr, .debug_frame plain and
+# compressed.
 $(FUZZ_DIR)/fuzz_unwind_table: tests/fuzz/fuzz_unwind_table.c $(FUZZ_DIR)/libmemscope.a
 	$(call msg,LINK,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
@@ -228,7 +230,9 @@ $(FUZZ_DIR)/unwind-seeds.stamp: $(OUTPUT)/fixtures/cfi
 	$(call msg,GEN,$(FUZZ_DIR)/unwind-seeds)
 	$(Q)rm -rf $(FUZZ_DIR)/unwind-seeds && mkdir -p $(FUZZ_DIR)/unwind-seeds
 	$(Q)cp $(OUTPUT)/fixtures/cfi $(OUTPUT)/fixtures/cfi.df \
-		$(FUZZ_DIR)/unwind-seeds/ && touch $@
+		$(OUTPUT)/fixtures/cfi.overlap $(FUZZ_DIR)/unwind-seeds/
+	$(Q)objcopy --compress-debug-sections=zlib $(OUTPUT)/fixtures/cfi.df \
+		$(FUZZ_DIR)/unwind-seeds/cfi.df.z && touch $@
 
 fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/fuzz_unwind_table $(FUZZ_DIR)/unwind-seeds.stamp
