@@ -184,8 +184,10 @@ static void expect_table(const struct unwind_table *t, const char *cfi)
 		i++;
 	}
 	fclose(f);
-	cr_assert_eq(i, n, "%s: %zu rows, readelf has %zu; first extra %s",
-		     cfi, n, i, row_str(&rows[i]));
+	/* every row readelf has was matched: i <= n */
+	if (i < n)
+		cr_assert_fail("%s: %zu rows, readelf has %zu; first extra %s",
+			       cfi, n, i, row_str(&rows[i]));
 }
 
 static struct elf_func func(const char *file, const char *name)
