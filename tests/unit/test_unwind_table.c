@@ -1,0 +1,988 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The CFI compiler on tests/fixtures/cfi.c (built without frame pointers:
+ * every CFI shape the walker knows, and some it must refuse), its
+ * .debug_frame-only build, its debug file found by build-id and by
+ * .gnu_debuglink under a root, and Debian's libc. Whole tables are
+ * checked against the rows tests/unit/cfi_expect.py derives from readelf
+ * (.output/fixtures/NAME.cfi); single rows at the fixture's functions,
+ * looked up in its symbol table, say which rule each shape must get.
+ */
+#include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <execinfo.h>
+#include <link.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/ucontext.h>
+#include <gelf.h>
+
+#include "elfsym.h"
+#include "fixture.h"
+#include "unwind_table.h"
+
+static const char *const cfa_names[] = {
+	"UNDEFINED", "RSP", "RBP", "DEREF_RBP", "PLT", "SIGNAL", "UNSUPPORTED",
+};
+static const char *const rbp_names[] = {
+	"SAME", "CFA", "AT_RBP", "UNDEFINED",
+};
+
+/* Keeps a buffer alive for the compiler: the chain's frames stay real. */
+void sink_bytes(void *p, size_t n);
+void __attribute__((noinline)) sink_bytes(void *p, size_t n)
+{
+	__asm__ volatile("" : : "r"(p), "r"(n) : "memory");
+}
+
+static const char *row_str(const struct ms_unwind_row *r)
+{
+	static char buf[96];
+
+	snprintf(buf, sizeof(buf), "%#x %s%+d rbp %s%+d", r->pc,
+		 r->cfa_type < MS_CFA__COUNT ? cfa_names[r->cfa_type] : "?",
+		 r->cfa_off,
+		 r->rbp_type < MS_RBP__COUNT ? rbp_names[r->rbp_type] : "?",
+		 r->rbp_off);
+	return buf;
+}
+
+static struct unwind_table *build_path(const char *path, const char *root)
+{
+	struct unwind_table *t;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0, "cannot open %s: %s (run make unit first)", path,
+		  strerror(errno));
+	t = unwind_table__build(fd, root);
+	err = errno;
+	close(fd);
+	errno = err;
+	return t;
+}
+
+static struct unwind_table *build_ok(const char *path, const char *root)
+{
+	struct unwind_table *t = build_path(path, root);
+
+	cr_assert(t, "%s: no table: %s", path, strerror(errno));
+	return t;
+}
+
+/* The row that holds pc; NULL below the first row. */
+static const struct ms_unwind_row *row_at(const struct unwind_table *t,
+					  __u64 pc)
+{
+	const struct ms_unwind_row *rows;
+	size_t lo = 0, hi, mid;
+
+	rows = unwind_table__rows(t, &hi);
+	if (!hi || pc < rows[0].pc)
+		return NULL;
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (rows[mid].pc <= pc)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &rows[lo];
+}
+
+static void expect_row(const struct unwind_table *t, const char *what,
+		       __u64 pc, enum ms_cfa_type type, int cfa_off,
+		       enum ms_rbp_type rbp, int rbp_off)
+{
+	const struct ms_unwind_row *r = row_at(t, pc);
+	struct ms_unwind_row want = {
+		.pc = pc, .cfa_type = type, .cfa_off = cfa_off,
+		.rbp_type = rbp, .rbp_off = rbp_off,
+	};
+	char got[96];
+
+	cr_assert(r, "%s (%#llx): no row", what, (unsigned long long)pc);
+	snprintf(got, sizeof(got), "%s", row_str(r));
+	cr_expect(r->cfa_type == type && r->cfa_off == cfa_off &&
+		  r->rbp_type == rbp && r->rbp_off == rbp_off,
+		  "%s: row %s, want the rule of %s", what, got,
+		  row_str(&want));
+}
+
+/* Whether some row starting in [start, end) has this rule. */
+static bool has_rule(const struct unwind_table *t, __u64 start, __u64 end,
+		     enum ms_cfa_type type, int cfa_off, enum ms_rbp_type rbp,
+		     int rbp_off)
+{
+	const struct ms_unwind_row *rows;
+	size_t i, n;
+
+	rows = unwind_table__rows(t, &n);
+	for (i = 0; i < n; i++)
+		if (rows[i].pc >= start && rows[i].pc < end &&
+		    rows[i].cfa_type == type && rows[i].cfa_off == cfa_off &&
+		    rows[i].rbp_type == rbp && rows[i].rbp_off == rbp_off)
+			return true;
+	return false;
+}
+
+/*
+ * Compares the whole table with an expectation file; returns the object
+ * path its header names (static buffer).
+ */
+static const char *expect_file_path(const char *cfi)
+{
+	static char obj[PATH_MAX];
+	FILE *f = fopen(cfi, "r");
+
+	cr_assert(f, "cannot open %s: %s (run make unit first)", cfi,
+		  strerror(errno));
+	cr_assert(fscanf(f, "# %4095s", obj) == 1, "%s: no '# OBJECT' line",
+		  cfi);
+	fclose(f);
+	return obj;
+}
+
+static void expect_table(const struct unwind_table *t, const char *cfi)
+{
+	const struct ms_unwind_row *rows;
+	struct ms_unwind_row w;
+	char line[256];
+	size_t i = 0, n;
+	FILE *f;
+
+	rows = unwind_table__rows(t, &n);
+	f = fopen(cfi, "r");
+	cr_assert(f, "cannot open %s: %s", cfi, strerror(errno));
+	cr_assert(fgets(line, sizeof(line), f), "%s: empty", cfi);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int type, rbp;
+
+		memset(&w, 0, sizeof(w));
+		cr_assert(sscanf(line, "%x %u %d %u %d", &w.pc, &type,
+				 &w.cfa_off, &rbp, &w.rbp_off) == 5,
+			  "%s: bad line %s", cfi, line);
+		w.cfa_type = type;
+		w.rbp_type = rbp;
+		cr_assert(i < n, "%s: table ends after %zu rows; readelf has %s",
+			  cfi, n, row_str(&w));
+		if (memcmp(&rows[i], &w, sizeof(w))) {
+			char got[96];
+
+			snprintf(got, sizeof(got), "%s", row_str(&rows[i]));
+			cr_assert_fail("%s: row %zu is %s, readelf says %s",
+				       cfi, i, got, row_str(&w));
+		}
+		i++;
+	}
+	fclose(f);
+	/* every row readelf has was matched: i <= n */
+	if (i < n)
+		cr_assert_fail("%s: %zu rows, readelf has %zu; first extra %s",
+			       cfi, n, i, row_str(&rows[i]));
+}
+
+static struct elf_func func(const char *file, const char *name)
+{
+	struct elf_file *f = elf_file__open(fixture(file));
+	struct elf_func fn;
+	int err;
+
+	cr_assert(f, "cannot open %s: %s", fixture(file), strerror(errno));
+	err = elf_file__find_func(f, name, &fn);
+	cr_assert_eq(err, 0, "%s: no function %s", file, name);
+	elf_file__free(f);
+	return fn;
+}
+
+/* A section's address, and its offset in the file when off is given. */
+static __u64 section_addr_off(const char *path, const char *name, __u64 *off)
+{
+	size_t strndx;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	__u64 addr = 0;
+	bool found = false;
+	Elf *elf;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0, "cannot open %s", path);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	cr_assert(elf && !elf_getshdrstrndx(elf, &strndx), "%s: not ELF",
+		  path);
+	while ((scn = elf_nextscn(elf, scn)))
+		if (gelf_getshdr(scn, &sh) &&
+		    !strcmp(elf_strptr(elf, strndx, sh.sh_name), name)) {
+			found = true;
+			addr = sh.sh_addr;
+			if (off)
+				*off = sh.sh_offset;
+		}
+	elf_end(elf);
+	close(fd);
+	cr_assert(found, "%s: no section %s", path, name);
+	return addr;
+}
+
+static __u64 section_addr(const char *path, const char *name)
+{
+	return section_addr_off(path, name, NULL);
+}
+
+static void expect_stats(const struct unwind_table *t, const char *what)
+{
+	struct unwind_table_stats st;
+	__u32 sum = 0;
+	size_t n;
+	int i;
+
+	unwind_table__rows(t, &n);
+	unwind_table__stats(t, &st);
+	cr_expect_eq(st.rows, n, "%s: stats say %u rows, the table has %zu",
+		     what, st.rows, n);
+	for (i = 0; i < MS_CFA__COUNT; i++)
+		sum += st.by_type[i];
+	cr_expect_eq(sum, n, "%s: rows by type add up to %u, not %zu", what,
+		     sum, n);
+	cr_expect(st.fdes > 0, "%s: no FDE counted", what);
+}
+
+Test(unwind_table, fixture_matches_readelf)
+{
+	int fds = count_fds();
+	struct unwind_table *t = build_ok(fixture("cfi"), "/");
+
+	cr_expect_str_eq(unwind_table__source(t), ".eh_frame");
+	expect_table(t, fixture("cfi.cfi"));
+	expect_stats(t, "cfi");
+	unwind_table__free(t);
+	cr_expect_eq(count_fds(), fds, "descriptors leaked");
+}
+
+Test(unwind_table, every_rule_at_its_function)
+{
+	struct unwind_table *t = build_ok(fixture("cfi"), "/");
+	struct unwind_table_stats st;
+	struct elf_func f;
+	__u64 plt;
+
+	f = func("cfi", "with_stack");
+	expect_row(t, "with_stack entry", f.vaddr, MS_CFA_RSP, 8, MS_RBP_SAME,
+		   0);
+	cr_expect(has_rule(t, f.vaddr, f.vaddr + f.size, MS_CFA_RSP, 272,
+			   MS_RBP_SAME, 0),
+		  "with_stack: no CFA rsp+272 row (32 longs + return address)");
+
+	f = func("cfi", "with_alloca");
+	cr_expect(has_rule(t, f.vaddr, f.vaddr + f.size, MS_CFA_RBP, 16,
+			   MS_RBP_CFA, -16),
+		  "with_alloca: no CFA rbp+16, rbp at CFA-16 row");
+
+	f = func("cfi", "realigned");
+	cr_expect(has_rule(t, f.vaddr, f.vaddr + f.size, MS_CFA_RBP, 16,
+			   MS_RBP_CFA, -16),
+		  "realigned: no CFA rbp+16, rbp at CFA-16 row");
+
+	/* the DRAP: CFA = *(rbp - 8) once rbp is set, from r10 before */
+	f = func("cfi", "realigned_alloca");
+	cr_expect(has_rule(t, f.vaddr, f.vaddr + f.size, MS_CFA_DEREF_RBP, -8,
+			   MS_RBP_AT_RBP, 0),
+		  "realigned_alloca: no CFA *(rbp-8), rbp at rbp+0 row");
+	cr_expect(has_rule(t, f.vaddr, f.vaddr + f.size, MS_CFA_UNSUPPORTED,
+			   0, MS_RBP_SAME, 0),
+		  "realigned_alloca: the CFA from r10 is not UNSUPPORTED");
+
+	/* PLT0 pushes twice; the entries follow the PLT expression */
+	plt = section_addr(fixture("cfi"), ".plt");
+	expect_row(t, ".plt+0", plt, MS_CFA_RSP, 16, MS_RBP_SAME, 0);
+	expect_row(t, ".plt+6", plt + 6, MS_CFA_RSP, 24, MS_RBP_SAME, 0);
+	expect_row(t, ".plt+16", plt + 16, MS_CFA_PLT, 11, MS_RBP_SAME, 0);
+
+	f = func("cfi", "asm_signal");
+	expect_row(t, "asm_signal", f.vaddr, MS_CFA_SIGNAL, 0, MS_RBP_SAME, 0);
+	f = func("cfi", "asm_outermost");
+	expect_row(t, "asm_outermost", f.vaddr, MS_CFA_UNDEFINED, 0,
+		   MS_RBP_SAME, 0);
+	f = func("cfi", "asm_ra_elsewhere");
+	expect_row(t, "asm_ra_elsewhere", f.vaddr, MS_CFA_RSP, 8, MS_RBP_SAME,
+		   0);
+	expect_row(t, "asm_ra_elsewhere+1 (ra at CFA-16)", f.vaddr + 1,
+		   MS_CFA_UNSUPPORTED, 0, MS_RBP_SAME, 0);
+	expect_row(t, "asm_ra_elsewhere+2", f.vaddr + 2, MS_CFA_RSP, 8,
+		   MS_RBP_SAME, 0);
+	/* no FDE: the gap row at the end of the FDE before */
+	f = func("cfi", "asm_no_cfi");
+	expect_row(t, "asm_no_cfi (a gap)", f.vaddr, MS_CFA_UNDEFINED, 0,
+		   MS_RBP_SAME, 0);
+	cr_expect_eq(row_at(t, f.vaddr)->pc, f.vaddr,
+		     "asm_no_cfi: no row starts where the FDE before ends");
+	f = func("cfi", "asm_after_gap");
+	expect_row(t, "asm_after_gap", f.vaddr, MS_CFA_RSP, 8, MS_RBP_SAME, 0);
+	cr_expect_eq(row_at(t, f.vaddr)->pc, f.vaddr,
+		     "asm_after_gap: its row does not start at its FDE");
+
+	f = func("cfi", "asm_big_reg");
+	expect_row(t, "asm_big_reg (register 200)", f.vaddr, MS_CFA_UNSUPPORTED,
+		   0, MS_RBP_SAME, 0);
+
+	/* crt1's _start: the outermost frame, cfi_undefined rip */
+	f = func("cfi", "_start");
+	expect_row(t, "_start+1", f.vaddr + 1, MS_CFA_UNDEFINED, 0,
+		   MS_RBP_SAME, 0);
+
+	unwind_table__stats(t, &st);
+	cr_expect(st.by_type[MS_CFA_SIGNAL] >= 1 && st.by_type[MS_CFA_PLT] >= 1 &&
+		  st.by_type[MS_CFA_DEREF_RBP] >= 1 &&
+		  st.by_type[MS_CFA_UNSUPPORTED] >= 3,
+		  "stats: %u signal, %u plt, %u deref-rbp, %u unsupported rows",
+		  st.by_type[MS_CFA_SIGNAL], st.by_type[MS_CFA_PLT],
+		  st.by_type[MS_CFA_DEREF_RBP],
+		  st.by_type[MS_CFA_UNSUPPORTED]);
+	unwind_table__free(t);
+}
+
+Test(unwind_table, debug_frame_only)
+{
+	struct unwind_table *t = build_ok(fixture("cfi.df"), "/");
+	struct elf_func f;
+
+	cr_expect_str_eq(unwind_table__source(t), ".debug_frame");
+	expect_table(t, fixture("cfi.df.cfi"));
+	expect_stats(t, "cfi.df");
+	f = func("cfi.df", "realigned_alloca");
+	cr_expect(has_rule(t, f.vaddr, f.vaddr + f.size, MS_CFA_DEREF_RBP, -8,
+			   MS_RBP_AT_RBP, 0),
+		  "realigned_alloca: no CFA *(rbp-8), rbp at rbp+0 row");
+	f = func("cfi.df", "with_stack");
+	expect_row(t, "with_stack entry", f.vaddr, MS_CFA_RSP, 8, MS_RBP_SAME,
+		   0);
+	unwind_table__free(t);
+}
+
+/*
+ * asm_overlap has its own FDE [0, 8) and one inside it, [2, 4), first in
+ * the file. The inner one holds in its range; the outer one is cut where
+ * the inner starts, and what is left after the inner ends is a gap. libdw
+ * keeps the first of two overlapping FDEs and has no row for [0, 2):
+ * there, the table says UNSUPPORTED rather than take the outer FDE's rule
+ * from anywhere else.
+ */
+Test(unwind_table, overlapping_fdes)
+{
+	struct unwind_table *t = build_ok(fixture("cfi.overlap"), "/");
+	struct elf_func f = func("cfi.overlap", "asm_overlap");
+
+	expect_row(t, "asm_overlap", f.vaddr, MS_CFA_UNSUPPORTED, 0,
+		   MS_RBP_SAME, 0);
+	expect_row(t, "asm_overlap+2 (the inner FDE)", f.vaddr + 2, MS_CFA_RSP,
+		   16, MS_RBP_SAME, 0);
+	cr_expect_eq(row_at(t, f.vaddr + 2)->pc, f.vaddr + 2,
+		     "the inner FDE's row does not start at its FDE");
+	expect_row(t, "asm_overlap+4 (after the inner FDE)", f.vaddr + 4,
+		   MS_CFA_UNDEFINED, 0, MS_RBP_SAME, 0);
+	cr_expect_eq(row_at(t, f.vaddr + 4)->pc, f.vaddr + 4,
+		     "no gap row where the inner FDE ends");
+	unwind_table__free(t);
+}
+
+Test(unwind_table, refuses_code_above_4g)
+{
+	cr_expect_null(build_path(fixture("cfi.high"), "/"),
+		       "a table for code above 4 GiB");
+	cr_expect_eq(errno, EFBIG, "errno %s, want EFBIG", strerror(errno));
+}
+
+/* A scratch root directory: files are copied in, paths made on the way. */
+static char root[] = "/tmp/unwind-root-XXXXXX";
+
+static void root_setup(void)
+{
+	cr_assert(mkdtemp(root), "mkdtemp: %s", strerror(errno));
+}
+
+static void root_teardown(void)
+{
+	char cmd[64];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	cr_expect_eq(system(cmd), 0, "cannot remove %s", root);
+}
+
+static const char *in_root(const char *rel)
+{
+	static char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s%s", root, rel);
+	return path;
+}
+
+static void mkdirs(const char *path)
+{
+	char buf[PATH_MAX], *p;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (p = buf + 1; (p = strchr(p, '/')); p++) {
+		*p = '\0';
+		cr_assert(!mkdir(buf, 0755) || errno == EEXIST, "mkdir %s: %s",
+			  buf, strerror(errno));
+		*p = '/';
+	}
+}
+
+/* Copies src to rel under the root; extra bytes appended when asked. */
+static void put(const char *src, const char *rel, const char *extra)
+{
+	static char buf[1 << 16];
+	const char *dst = in_root(rel);
+	ssize_t n;
+	int in, out;
+
+	mkdirs(dst);
+	in = open(src, O_RDONLY | O_CLOEXEC);
+	cr_assert(in >= 0, "open %s: %s", src, strerror(errno));
+	out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cr_assert(out >= 0, "create %s: %s", dst, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		cr_assert_eq(write(out, buf, n), n, "write %s", dst);
+	if (extra)
+		cr_assert_eq(write(out, extra, strlen(extra)),
+			     (ssize_t)strlen(extra), "write %s", dst);
+	close(in);
+	close(out);
+}
+
+/* /usr/lib/debug/.build-id/xx/rest.debug of a fixture */
+static const char *build_id_path(const char *name)
+{
+	static char path[PATH_MAX];
+	struct elf_file *f = elf_file__open(fixture(name));
+	char id[128];
+
+	cr_assert(f && !elf_file__build_id(f, id, sizeof(id)),
+		  "%s: no build-id", name);
+	elf_file__free(f);
+	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug",
+		 id, id + 2);
+	return path;
+}
+
+static void expect_separate(const char *obj, const char *what)
+{
+	struct unwind_table *t = build_path(obj, root);
+
+	cr_assert(t, "%s: no table: %s", what, strerror(errno));
+	cr_expect_str_eq(unwind_table__source(t),
+			 ".debug_frame (separate debug file)", "%s", what);
+	expect_table(t, fixture("cfi.df.cfi"));
+	unwind_table__free(t);
+}
+
+static void expect_none(const char *obj, const char *what)
+{
+	cr_expect_null(build_path(obj, root), "%s: a table", what);
+	cr_expect_eq(errno, ENOENT, "%s: errno %s, want ENOENT", what,
+		     strerror(errno));
+}
+
+TestSuite(unwind_separate, .init = root_setup, .fini = root_teardown);
+
+Test(unwind_separate, no_cfi_anywhere)
+{
+	expect_none(fixture("cfi.nocfi"), "stripped object, empty root");
+}
+
+Test(unwind_separate, by_build_id)
+{
+	int fds = count_fds();
+
+	put(fixture("cfi.df.debug"), build_id_path("cfi.nocfi"), NULL);
+	expect_separate(fixture("cfi.nocfi"), "debug file by build-id");
+	cr_expect_eq(count_fds(), fds, "descriptors leaked");
+}
+
+Test(unwind_separate, compressed_debug_file)
+{
+	put(fixture("cfi.df.debug.z"), build_id_path("cfi.nocfi"), NULL);
+	expect_separate(fixture("cfi.nocfi"), "compressed debug file");
+}
+
+/* A compressed section that claims to inflate to 1 TiB: refused unread. */
+Test(unwind_separate, compression_bomb)
+{
+	__u64 size = 1ull << 40, off;
+	int fd;
+
+	section_addr_off(fixture("cfi.df.debug.z"), ".debug_frame", &off);
+	put(fixture("cfi.df.debug.z"), build_id_path("cfi.nocfi"), NULL);
+	fd = open(in_root(build_id_path("cfi.nocfi")), O_WRONLY | O_CLOEXEC);
+	cr_assert(fd >= 0, "open: %s", strerror(errno));
+	/* Elf64_Chdr: ch_type, ch_reserved, then ch_size */
+	cr_assert_eq(pwrite(fd, &size, sizeof(size), off + 8), sizeof(size));
+	close(fd);
+	cr_expect_null(build_path(fixture("cfi.nocfi"), root),
+		       "a table from a 1 TiB .debug_frame");
+	cr_expect_eq(errno, EFBIG, "errno %s, want EFBIG", strerror(errno));
+}
+
+Test(unwind_separate, build_id_of_another_object)
+{
+	put(fixture("selfalloc.debug"), build_id_path("cfi.nocfi"), NULL);
+	expect_none(fixture("cfi.nocfi"), "another object's debug file");
+}
+
+Test(unwind_separate, symlink_stays_in_root)
+{
+	char target[PATH_MAX];
+
+	/* absolute: resolved inside the root, as the target sees it */
+	put(fixture("cfi.df.debug"), "/elsewhere/cfi.debug", NULL);
+	mkdirs(in_root(build_id_path("cfi.nocfi")));
+	cr_assert(!symlink("/elsewhere/cfi.debug",
+			   in_root(build_id_path("cfi.nocfi"))));
+	expect_separate(fixture("cfi.nocfi"), "absolute symlink in the root");
+
+	/* one that would leave the root reaches nothing */
+	cr_assert(!unlink(in_root(build_id_path("cfi.nocfi"))));
+	cr_assert(realpath(fixture("cfi.df.debug"), target));
+	cr_assert(!symlink(target, in_root(build_id_path("cfi.nocfi"))));
+	expect_none(fixture("cfi.nocfi"), "a symlink out of the root");
+}
+
+Test(unwind_separate, fifo_is_not_waited_on)
+{
+	mkdirs(in_root(build_id_path("cfi.nocfi")));
+	cr_assert(!mkfifo(in_root(build_id_path("cfi.nocfi")), 0600),
+		  "mkfifo: %s", strerror(errno));
+	expect_none(fixture("cfi.nocfi"), "a FIFO as the debug file");
+}
+
+Test(unwind_separate, by_debuglink_in_every_place)
+{
+	static const char *const places[] = {
+		"/opt/app/cfi.df.debug",
+		"/opt/app/.debug/cfi.df.debug",
+		"/usr/lib/debug/opt/app/cfi.df.debug",
+	};
+	size_t i;
+
+	put(fixture("cfi.nocfi"), "/opt/app/cfi.nocfi", NULL);
+	for (i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+		put(fixture("cfi.df.debug"), places[i], NULL);
+		expect_separate(in_root("/opt/app/cfi.nocfi"), places[i]);
+		cr_assert(!unlink(in_root(places[i])));
+	}
+}
+
+Test(unwind_separate, debuglink_crc_mismatch)
+{
+	put(fixture("cfi.nocfi"), "/opt/app/cfi.nocfi", NULL);
+	put(fixture("cfi.df.debug"), "/opt/app/cfi.df.debug", "x");
+	expect_none(in_root("/opt/app/cfi.nocfi"), "debug file, wrong CRC");
+}
+
+/* What glibc installs as sa_restorer: __restore_rt, a static symbol. */
+static void *restore_rt(void)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		unsigned long mask;
+	} ksa;
+	struct sigaction sa = { .sa_handler = SIG_IGN };
+
+	cr_assert(!sigaction(SIGUSR1, &sa, NULL), "sigaction");
+	cr_assert(!syscall(SYS_rt_sigaction, SIGUSR1, NULL, &ksa, 8),
+		  "rt_sigaction: %s", strerror(errno));
+	cr_assert(ksa.restorer, "glibc installed no restorer");
+	return ksa.restorer;
+}
+
+Test(unwind_table, libc)
+{
+	const char *libc = expect_file_path(fixture("libc.cfi"));
+	struct unwind_table_stats st;
+	struct unwind_table *t;
+	char a[PATH_MAX], b[PATH_MAX];
+	void *rt = restore_rt();
+	Dl_info info;
+
+	t = build_ok(libc, "/");
+	cr_expect_str_eq(unwind_table__source(t), ".eh_frame");
+	unwind_table__stats(t, &st);
+	cr_expect(st.fdes > 1000, "libc: %u FDEs", st.fdes);
+	expect_stats(t, "libc");
+	expect_table(t, fixture("libc.cfi"));
+
+	/* the signal trampoline of the libc this test runs on */
+	cr_assert(dladdr(rt, &info) && info.dli_fname, "dladdr(%p)", rt);
+	cr_assert(realpath(info.dli_fname, a) && realpath(libc, b));
+	cr_assert_str_eq(a, b, "this test runs on %s, not %s", a, b);
+	expect_row(t, "__restore_rt",
+		   (char *)rt - (char *)info.dli_fbase, MS_CFA_SIGNAL, 0,
+		   MS_RBP_SAME, 0);
+	unwind_table__free(t);
+}
+
+static struct unwind_table *build_bytes(const void *data, size_t len)
+{
+	struct unwind_table *t;
+	int fd, err;
+
+	fd = memfd_create("unwind-test", MFD_CLOEXEC);
+	cr_assert(fd >= 0, "memfd_create: %s", strerror(errno));
+	cr_assert_eq(write(fd, data, len), (ssize_t)len, "write memfd");
+	t = unwind_table__build(fd, "/nonexistent");
+	err = errno;
+	close(fd);
+	errno = err;
+	return t;
+}
+
+static void *slurp(const char *path, size_t *len)
+{
+	struct stat st;
+	void *buf;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0 && !fstat(fd, &st), "open %s", path);
+	buf = malloc(st.st_size);
+	cr_assert(buf);
+	cr_assert_eq(read(fd, buf, st.st_size), st.st_size, "read %s", path);
+	close(fd);
+	*len = st.st_size;
+	return buf;
+}
+
+Test(unwind_table, truncated_and_garbage)
+{
+	int fds = count_fds();
+	size_t len, cut, i;
+	char *img, *junk;
+
+	img = slurp(fixture("cfi"), &len);
+	for (cut = 0; cut < len; cut += cut < 128 ? 16 : 997) {
+		cr_expect_null(build_bytes(img, cut), "a table from %zu of %zu "
+			       "bytes", cut, len);
+		cr_expect(errno == EINVAL || errno == ENOENT,
+			  "%zu bytes: errno %s", cut, strerror(errno));
+	}
+	junk = malloc(len);
+	cr_assert(junk);
+	srand(1);
+	for (i = 0; i < len; i++)
+		junk[i] = rand();
+	cr_expect_null(build_bytes(junk, len), "a table from garbage");
+	cr_expect_eq(errno, EINVAL, "garbage: errno %s", strerror(errno));
+	/* an ELF header on garbage */
+	memcpy(junk, img, 64);
+	cr_expect_null(build_bytes(junk, len), "a table from a bare header");
+	cr_expect(errno == EINVAL || errno == ENOENT,
+		  "bare header: errno %s", strerror(errno));
+	free(junk);
+	free(img);
+	cr_expect_eq(count_fds(), fds, "descriptors leaked");
+}
+
+/*
+ * Bytes of .eh_frame and .eh_frame_hdr overwritten: a table or a clean
+ * error, every row in the object's code and in order. ASan and UBSan
+ * watch the rest.
+ */
+Test(unwind_table, corrupted_cfi)
+{
+	const struct ms_unwind_row *rows;
+	struct unwind_table *t;
+	size_t len, i, n, k;
+	char *img, *bad;
+	__u64 eh, hdr;
+
+	section_addr_off(fixture("cfi"), ".eh_frame", &eh);
+	section_addr_off(fixture("cfi"), ".eh_frame_hdr", &hdr);
+	img = slurp(fixture("cfi"), &len);
+	bad = malloc(len);
+	cr_assert(bad);
+	srand(2);
+	cr_assert(eh < len && hdr < len);
+	for (i = 0; i < 2000; i++) {
+		memcpy(bad, img, len);
+		for (k = 0; k < 4; k++) {
+			__u64 at = (rand() & 1 ? eh : hdr) + rand() % 256;
+
+			if (at < len)
+				bad[at] = rand();
+		}
+		t = build_bytes(bad, len);
+		if (!t) {
+			cr_expect(errno == EINVAL || errno == ENOENT ||
+				  errno == EFBIG, "corruption %zu: errno %s",
+				  i, strerror(errno));
+			continue;
+		}
+		rows = unwind_table__rows(t, &n);
+		for (k = 1; k < n; k++)
+			cr_assert(rows[k - 1].pc < rows[k].pc,
+				  "corruption %zu: rows %zu and %zu out of "
+				  "order", i, k - 1, k);
+		for (k = 0; k < n; k++)
+			cr_assert(rows[k].cfa_type < MS_CFA__COUNT &&
+				  rows[k].rbp_type < MS_RBP__COUNT,
+				  "corruption %zu: row %s", i,
+				  row_str(&rows[k]));
+		unwind_table__free(t);
+	}
+	free(bad);
+	free(img);
+}
+
+/*
+ * The rows applied as the BPF walker applies them, on this process's own
+ * stack, against glibc's backtrace() (libgcc's unwinder reading the same
+ * .eh_frame): every return address, through the test binary, Criterion's
+ * library and libc, to _start's outermost row. This is the contract of
+ * bpf/events.h, executed.
+ */
+#define WALK_MAX	64
+#define WALK_OBJS	64
+
+struct walk_obj {
+	__u64 bias;		/* ELF address = pc - bias */
+	__u64 start, end;	/* runtime range of its executable segments */
+	char *path;
+	struct unwind_table *t;	/* built when the walk first gets there */
+};
+
+static struct walk_obj walk_objs[WALK_OBJS];
+static int nr_walk_objs;
+
+static int add_obj(struct dl_phdr_info *info, size_t size, void *ctx)
+{
+	struct walk_obj *o = &walk_objs[nr_walk_objs];
+	const char *path = info->dlpi_name;
+	int i;
+
+	(void)size;
+	(void)ctx;
+	if (nr_walk_objs == WALK_OBJS)
+		return 1;
+	if (!*path)
+		path = "/proc/self/exe";
+	else if (*path != '/')
+		return 0;	/* the vDSO: no file */
+	o->start = UINT64_MAX;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		if (info->dlpi_addr + ph->p_vaddr < o->start)
+			o->start = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > o->end)
+			o->end = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	o->bias = info->dlpi_addr;
+	o->path = strdup(path);
+	cr_assert(o->path);
+	nr_walk_objs++;
+	return 0;
+}
+
+static const struct walk_obj *obj_of(__u64 pc)
+{
+	struct walk_obj *o;
+	int i;
+
+	for (i = 0; i < nr_walk_objs; i++) {
+		o = &walk_objs[i];
+		if (pc < o->start || pc >= o->end)
+			continue;
+		if (!o->t)
+			o->t = build_ok(o->path, "/");
+		return o;
+	}
+	return NULL;
+}
+
+/* Return addresses above the frame at (pc, sp, bp); the count. */
+static int walk(__u64 pc, __u64 sp, __u64 bp, __u64 *out, int max)
+{
+	const struct ms_unwind_row *r;
+	const struct walk_obj *o;
+	bool bp_known = true;
+	__u64 cfa, lookup;
+	bool exact = true;
+	int n = 0;
+
+	while (n < max) {
+		o = obj_of(pc);
+		cr_assert(o, "frame %d: pc %#llx in no object", n,
+			  (unsigned long long)pc);
+		/*
+		 * A return address is after its call: look up the call. The
+		 * innermost pc and one a signal interrupted are exact.
+		 */
+		lookup = pc - o->bias - (exact ? 0 : 1);
+		exact = false;
+		r = row_at(o->t, lookup);
+		cr_assert(r, "frame %d: no row for %#llx", n,
+			  (unsigned long long)lookup);
+		switch (r->cfa_type) {
+		case MS_CFA_UNDEFINED:
+			return n;
+		case MS_CFA_RSP:
+			cfa = sp + r->cfa_off;
+			break;
+		case MS_CFA_RBP:
+			cr_assert(bp_known, "frame %d: CFA from a lost rbp", n);
+			cfa = bp + r->cfa_off;
+			break;
+		case MS_CFA_DEREF_RBP:
+			cr_assert(bp_known, "frame %d: CFA from a lost rbp", n);
+			cfa = *(__u64 *)(bp + r->cfa_off);
+			break;
+		case MS_CFA_PLT:
+			cfa = sp + 8 + ((pc & 15) >= (__u64)r->cfa_off ? 8 : 0);
+			break;
+		case MS_CFA_SIGNAL: {
+			/* the handler returned here: rsp is the ucontext */
+			const ucontext_t *uc = (const ucontext_t *)sp;
+
+			pc = uc->uc_mcontext.gregs[REG_RIP];
+			sp = uc->uc_mcontext.gregs[REG_RSP];
+			bp = uc->uc_mcontext.gregs[REG_RBP];
+			bp_known = true;
+			exact = true;
+			out[n++] = pc;
+			continue;
+		}
+		default:
+			cr_assert_fail("frame %d: row %s", n, row_str(r));
+		}
+		switch (r->rbp_type) {
+		case MS_RBP_SAME:
+			break;
+		case MS_RBP_CFA:
+			bp = *(__u64 *)(cfa + r->rbp_off);
+			break;
+		case MS_RBP_AT_RBP:
+			bp = *(__u64 *)(bp + r->rbp_off);
+			break;
+		default:
+			bp_known = false;
+		}
+		pc = *(__u64 *)(cfa - 8);
+		sp = cfa;
+		out[n++] = pc;
+	}
+	return n;
+}
+
+static int __attribute__((noinline)) walk_here(__u64 *ours, int *n_ours,
+					       void **theirs)
+{
+	__u64 pc, sp, bp;
+	int n;
+
+	__asm__ volatile("lea (%%rip), %0\n\tmov %%rsp, %1\n\tmov %%rbp, %2"
+			 : "=r"(pc), "=r"(sp), "=r"(bp));
+	n = backtrace(theirs, WALK_MAX);
+	*n_ours = walk(pc, sp, bp, ours, WALK_MAX);
+	return n;
+}
+
+/* What the signal handler hands back to the test. */
+static __u64 sig_ours[WALK_MAX];
+static void *sig_theirs[WALK_MAX];
+static int sig_n_ours, sig_n_theirs;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	sig_n_theirs = walk_here(sig_ours, &sig_n_ours, sig_theirs);
+}
+
+/*
+ * A few frames of our own: realigned (aligned locals), and with alloca
+ * too, which makes GCC keep the CFA as *(rbp - N) (DRAP). At the bottom,
+ * the walk, straight or from a signal handler.
+ */
+static int __attribute__((noinline)) chain(int depth, bool by_signal,
+					   __u64 *ours, int *n_ours,
+					   void **theirs)
+{
+	char pad[64] __attribute__((aligned(64)));
+	char *more = __builtin_alloca(depth * 16 + 1);
+	int n;
+
+	sink_bytes(pad, sizeof(pad));
+	sink_bytes(more, depth * 16 + 1);
+	if (!depth && by_signal) {
+		cr_assert(!raise(SIGUSR2), "raise");
+		memcpy(ours, sig_ours, sizeof(sig_ours));
+		memcpy(theirs, sig_theirs, sizeof(sig_theirs));
+		*n_ours = sig_n_ours;
+		return sig_n_theirs;
+	}
+	if (!depth)
+		return walk_here(ours, n_ours, theirs);
+	n = chain(depth - 1, by_signal, ours, n_ours, theirs);
+	sink_bytes(pad, sizeof(pad));
+	return n;
+}
+
+static void expect_walk(bool by_signal)
+{
+	__u64 ours[WALK_MAX];
+	void *theirs[WALK_MAX];
+	int i, k, n_ours, n_theirs;
+
+	dl_iterate_phdr(add_obj, NULL);
+	n_theirs = chain(3, by_signal, ours, &n_ours, theirs);
+	/*
+	 * ours[0] is the return address into walk_here's caller; theirs
+	 * starts inside backtrace's callers (ASan's interceptor, walk_here):
+	 * from the frame both have on, both are return addresses, outermost
+	 * last.
+	 */
+	cr_assert(n_ours > 6, "rows gave %d frames", n_ours);
+	for (k = 0; k < 3 && k < n_theirs; k++)
+		if ((__u64)theirs[k] == ours[0])
+			break;
+	cr_assert(k < 3, "backtrace never reaches %#llx",
+		  (unsigned long long)ours[0]);
+	for (i = 0; i < n_ours && k + i < n_theirs; i++)
+		cr_expect_eq(ours[i], (__u64)theirs[k + i],
+			     "frame %d: rows give %#llx, backtrace %p", i,
+			     (unsigned long long)ours[i], theirs[k + i]);
+	cr_expect_eq(n_ours, n_theirs - k,
+		     "rows give %d frames, backtrace %d", n_ours, n_theirs - k);
+	for (i = 0; i < nr_walk_objs; i++) {
+		unwind_table__free(walk_objs[i].t);
+		free(walk_objs[i].path);
+	}
+}
+
+Test(unwind_walk, rows_unwind_like_backtrace)
+{
+	expect_walk(false);
+}
+
+/* From a handler, through __restore_rt's signal frame, on into raise. */
+Test(unwind_walk, through_a_signal_frame)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	cr_assert(!sigaction(SIGUSR2, &sa, NULL), "sigaction");
+	expect_walk(true);
+}
