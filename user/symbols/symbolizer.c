@@ -868,6 +868,7 @@ static struct cached_frames *describe(struct symbolizer *s,
 	Dwfl_Line *line;
 	GElf_Addr bias;
 	GElf_Off off;
+	const char *name;
 	GElf_Sym sym;
 	Elf *elf;
 	__u64 pc;
@@ -881,10 +882,19 @@ static struct cached_frames *describe(struct symbolizer *s,
 		goto one;
 	/* A return address: the call that made the frame ends just before */
 	pc = base.object_offset - 1 + bias;
-	base.function = display_name(s, dwfl_module_addrinfo(mod, pc, &off,
-							     &sym, NULL, NULL,
-							     NULL),
-				     &base.mangled);
+	name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+	/*
+	 * No call precedes a return address at a function's first byte: the
+	 * kernel made it, returning a signal handler into the trampoline
+	 * (glibc's __restore_rt, after a nop that no symbol covers).
+	 */
+	if (!name) {
+		name = dwfl_module_addrinfo(mod, pc + 1, &off, &sym, NULL,
+					    NULL, NULL);
+		if (name && off)
+			name = NULL;
+	}
+	base.function = display_name(s, name, &base.mangled);
 	line = dwfl_module_getsrc(mod, pc);
 	if (line) {
 		base.file = intern(s, dwfl_lineinfo(line, NULL, &base.line,
