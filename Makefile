@@ -21,7 +21,7 @@ endif
 VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 DEPS_STAMP := $(OUTPUT)/.deps-installed
 
-INCLUDES := -I$(OUTPUT) -Ibpf -Iuser -Iinclude
+INCLUDES := -I$(OUTPUT) -Ibpf -Iuser -Iuser/capture -Iinclude
 CFLAGS ?= -g -O2
 USER_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 	$(INCLUDES) -DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE
@@ -39,6 +39,7 @@ SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
 # The CLI is main.c; everything else in user/ is a library the tests link.
 LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_SRCS += $(wildcard user/capture/*.c)
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS))
 
@@ -242,7 +243,8 @@ clean:
 	rm -rf $(OUTPUT)
 
 -include $(wildcard $(OUTPUT)/obj/*.d $(OUTPUT)/asan/*.d $(OUTPUT)/unit/*.d)
--include $(wildcard $(FUZZ_DIR)/obj/*.d $(FUZZ_DIR)/*.d)
+-include $(wildcard $(OUTPUT)/obj/*/*.d $(OUTPUT)/asan/*/*.d)
+-include $(wildcard $(FUZZ_DIR)/obj/*.d $(FUZZ_DIR)/obj/*/*.d $(FUZZ_DIR)/*.d)
 -include $(wildcard $(OUTPUT)/html/*.d)
 -include $(wildcard $(OUTPUT)/pprof/*.d)
 

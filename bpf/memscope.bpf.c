@@ -129,7 +129,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64[WINDOW_WORDS]);
+	__type(value, __u64[WINDOW_WORDS + 1]);	/* + a scratch word */
 } stack_window SEC(".maps");
 
 /*
@@ -492,9 +492,13 @@ const volatile bool stacks_fp = false;
 /* Frames a walk may emit, 1..MS_MAX_STACK (--max-depth). */
 const volatile __u32 max_depth = MS_DEFAULT_DEPTH;
 
-/* The rows of every loaded object, bump-allocated by userspace. */
+/*
+ * The rows of every loaded object, bump-allocated by userspace, which
+ * writes them through a mapping of the array (sized by --unwind-rows).
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1 << 20);
 	__type(key, __u32);
 	__type(value, struct ms_unwind_row);
@@ -524,10 +528,11 @@ struct {
  */
 __u32 unwind_gen = 1;
 /*
- * Executable-mapping changes seen in the target (each mmap or mprotect
- * with PROT_EXEC counts at entry and at exit, an exec once), and the
- * count userspace had read when it last read the maps: while they differ
- * a pc outside every known mapping may be in a new one (NOT_LOADED).
+ * Executable-mapping changes seen in the target (its executable pages
+ * changed, or it exec'd), counted once the mapping exists, and the
+ * count userspace had read before it last read the maps: while they
+ * differ a pc outside every known mapping may be in a new one
+ * (NOT_LOADED).
  */
 __u64 maps_changed __attribute__((aligned(64)));
 __u64 maps_loaded;
@@ -599,10 +604,14 @@ struct walk {
 
 /*
  * Copies the window from base: near the top of the stack a whole window
- * runs past its end, so then only the rest of base's page.
+ * runs past its end, so then, at the start of a walk, only the rest of
+ * base's page. Inside the walk only whole windows are copied: a read of
+ * variable size there trips the 6.18 verifier's precision tracking
+ * across the callback ("callback leftover stack slots"), and a frame at
+ * the top of the stack is read word by word instead.
  */
 static __always_inline void window_fill(struct walk *w, __u64 *win,
-					__u64 base)
+					__u64 base, bool partial)
 {
 	__u32 len = PAGE_SIZE - (base & (PAGE_SIZE - 1));
 
@@ -612,8 +621,24 @@ static __always_inline void window_fill(struct walk *w, __u64 *win,
 		w->wlen = STACK_WINDOW;
 		return;
 	}
-	if (len < STACK_WINDOW && !bpf_probe_read_user(win, len, (void *)base))
+	if (partial && len < STACK_WINDOW &&
+	    !bpf_probe_read_user(win, len, (void *)base))
 		w->wlen = len;
+}
+
+/*
+ * One word read alone, through the scratch word after the window: a
+ * helper's write into a callback's own stack is a slot the 6.18
+ * verifier cannot track back through the callback ("callback leftover
+ * stack slots") once the value read decides an offset.
+ */
+static __always_inline int word_read(__u64 *win, __u64 addr, __u64 *out)
+{
+	if (bpf_probe_read_user(&win[WINDOW_WORDS], sizeof(__u64),
+				(void *)addr))
+		return -1;
+	*out = win[WINDOW_WORDS];
+	return 0;
 }
 
 /*
@@ -628,17 +653,15 @@ static __always_inline int stack_word(struct walk *w, __u64 addr, __u64 *out)
 	if (!win)
 		return -1;
 	if (addr & 7)
-		return bpf_probe_read_user(out, sizeof(*out), (void *)addr);
+		return word_read(win, addr, out);
 	off = addr - w->wbase;
 	if (addr < w->wbase || off + 8 > w->wlen) {
 		if (addr < w->sp || addr - w->sp >= STACK_WINDOW)
-			return bpf_probe_read_user(out, sizeof(*out),
-						   (void *)addr);
-		window_fill(w, win, w->sp & ~7ull);
+			return word_read(win, addr, out);
+		window_fill(w, win, w->sp & ~7ull, false);
 		off = addr - w->wbase;
 		if (off + 8 > w->wlen)
-			return bpf_probe_read_user(out, sizeof(*out),
-						   (void *)addr);
+			return word_read(win, addr, out);
 	}
 	*out = win[(off / 8) & (WINDOW_WORDS - 1)];
 	return 0;
@@ -950,7 +973,7 @@ static __always_inline bool walk_init(struct pt_regs *ctx, struct walk *w,
 	w->tgid = id >> 32;
 	w->exact = true;
 	w->bp_known = true;
-	window_fill(w, win, w->sp);
+	window_fill(w, win, w->sp, true);
 	return true;
 }
 
@@ -996,12 +1019,123 @@ no_stack:
 	stop_count(stop);
 }
 
-static __always_inline void stack_fill(struct pt_regs *ctx,
-				       struct ms_event *e, __u64 id)
-{
-	struct walk w;
+/*
+ * The walk is one program of its own, tail-called by every program that
+ * takes a stack: the verifier checks the walk once, where inlined into
+ * the allocation return and each of the twelve USDT programs it took
+ * seconds of load time each. The caller leaves its reserved record here.
+ */
+struct walk_call {
+	__u64 pos;		/* the record's place in the ring */
+	__u32 max;		/* bytes reserved */
+	bool at_entry;
+	bool whole;		/* a declared record: submitted whole */
+};
 
-	stack_walk(walk_init(ctx, &w, id) ? &w : NULL, e, false);
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_call);
+} walk_call SEC(".maps");
+
+/*
+ * The walk programs, by the kind of probe that calls them: a tail call
+ * needs a program loaded like its caller, and the allocator probes may
+ * be uprobe_multi links where the USDT ones are plain uprobes. A program
+ * must name only the array of its own kind.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} walk_plain SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} walk_multi SEC(".maps");
+
+/* The record at pos, as event_reserve() handed it out. */
+static __always_inline struct ms_event *event_at(__u64 pos)
+{
+	__u32 chunk = (pos & (ring_bytes - 1)) >> MS_RING_CHUNK_SHIFT;
+	void *base = bpf_map_lookup_elem(&ring, &chunk);
+
+	if (!base)
+		return NULL;
+	return base + (pos & (MS_RING_CHUNK - 8)) + sizeof(struct ms_ring_hdr);
+}
+
+/*
+ * Walks the stack into the record e (reserved at pos, max bytes) and
+ * submits it; from an allocator probe (multi: ms_walk_multi, loaded as
+ * they are) or a USDT one (ms_walk). Only if
+ * the tail call fails does it return: the record goes without a stack.
+ */
+static __always_inline void stack_submit(struct pt_regs *ctx,
+					 struct ms_event *e, __u64 pos,
+					 __u32 max, bool at_entry, bool multi)
+{
+	__u32 zero = 0;
+	struct walk_call *c = bpf_map_lookup_elem(&walk_call, &zero);
+	bool whole = e->type >= MS_EV_TRACK;
+
+	e->nr_frames = 0;
+	if (c) {
+		c->pos = pos;
+		c->max = max;
+		c->at_entry = at_entry;
+		c->whole = whole;
+		if (multi)
+			bpf_tail_call(ctx, &walk_multi, 0);
+		else
+			bpf_tail_call(ctx, &walk_plain, 0);
+	}
+	e->flags |= MS_EVF_STACK_ERR | (MS_STOP_READ << MS_EVF_STOP_SHIFT);
+	__sync_fetch_and_add(&counters.stack_errors, 1);
+	stop_count(MS_STOP_READ);
+	event_submit(e, pos, max, whole ? max : RING_LEN(0));
+}
+
+static __always_inline int walk_prog(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct walk_call *c;
+	struct ms_event *e;
+	__u32 zero = 0, max;
+	struct walk w;
+	__u64 pos;
+	bool whole;
+
+	c = bpf_map_lookup_elem(&walk_call, &zero);
+	if (!c)
+		return 0;
+	pos = c->pos;
+	max = c->max;
+	whole = c->whole;
+	e = event_at(pos);
+	/* Lost from under us only if the ring is gone: nothing to publish. */
+	if (!e)
+		return 0;
+	stack_walk(walk_init(ctx, &w, id) ? &w : NULL, e, c->at_entry);
+	event_submit(e, pos, max, whole ? max : RING_LEN(e->nr_frames));
+	return 0;
+}
+
+SEC("uprobe")
+int ms_walk(struct pt_regs *ctx)
+{
+	return walk_prog(ctx);
+}
+
+SEC("uprobe")
+int ms_walk_multi(struct pt_regs *ctx)
+{
+	return walk_prog(ctx);
 }
 
 /* The target's executable mappings changed: tables must follow. */
@@ -1019,30 +1153,6 @@ static __always_inline void maps_wake(void)
 	bpf_ringbuf_output(&wake, &v, sizeof(v), BPF_RB_FORCE_WAKEUP);
 }
 
-/* Threads inside an mmap or mprotect that makes code executable. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u8);
-} exec_mapping SEC(".maps");
-
-#define PROT_EXEC	0x4
-
-static __always_inline int exec_map_enter(__u64 prot, __u8 stop)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-
-	if (!is_target(id) || !(prot & PROT_EXEC))
-		return 0;
-	maps_change();
-	/* A thread the map cannot hold leaves the maps stale: counted
-	 * stops say NOT_LOADED until the next reload. */
-	bpf_map_update_elem(&exec_mapping, &tid, &stop, BPF_ANY);
-	return 0;
-}
-
 static __always_inline void map_stop(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -1054,49 +1164,48 @@ static __always_inline void map_stop(void)
 	bpf_send_signal_thread(19 /* SIGSTOP */);
 }
 
-static __always_inline int exec_map_exit(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	__u8 *stop;
+/* The target's executable pages, when its maps were last marked. */
+__u64 exec_vm_seen;
+/*
+ * -- CMD: the target has exec'd. Before, it is the launcher's fork,
+ * whose mappings are the tool's own: nothing to load, nothing to stop.
+ */
+bool target_execd;
 
-	if (!is_target(id))
+/*
+ * The target's executable mappings changed: an mmap, munmap or mprotect
+ * that changes its executable pages releases the mmap lock held for
+ * writing, after the change and before the thread runs any of the new
+ * code. A raw tracepoint needs neither tracefs nor kprobes, which this
+ * kernel may lack; exec_vm tells an executable change from the rest.
+ * (An unmap and a map of the same size between two releases would go
+ * unseen; each is its own syscall, so they never share one.)
+ */
+SEC("tp_btf/mmap_lock_released")
+int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
+{
+	struct task_struct *task;
+	__u64 ev, old;
+
+	if (!write || !is_target(bpf_get_current_pid_tgid()) ||
+	    (stop_on_map && !target_execd))
 		return 0;
-	stop = bpf_map_lookup_elem(&exec_mapping, &tid);
-	if (!stop)
+	task = bpf_get_current_task_btf();
+	if (task->mm != mm)
 		return 0;
-	if (*stop)
-		map_stop();
-	bpf_map_delete_elem(&exec_mapping, &tid);
+	ev = mm->exec_vm;
+	old = __sync_lock_test_and_set(&exec_vm_seen, ev);
+	if (old == ev)
+		return 0;
 	maps_change();
+	/*
+	 * Only more code stops the main thread: a JIT that flips pages
+	 * between writable and executable stops on every other flip.
+	 */
+	if (ev > old)
+		map_stop();
 	maps_wake();
 	return 0;
-}
-
-/* mmap stops the main thread (its tables load first), mprotect does
- * not: JITs flip protections often. */
-SEC("tracepoint/syscalls/sys_enter_mmap")
-int ms_mmap_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return exec_map_enter(ctx->args[2], 1);
-}
-
-SEC("tracepoint/syscalls/sys_exit_mmap")
-int ms_mmap_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return exec_map_exit();
-}
-
-SEC("tracepoint/syscalls/sys_enter_mprotect")
-int ms_mprotect_enter(struct trace_event_raw_sys_enter *ctx)
-{
-	return exec_map_enter(ctx->args[2], 0);
-}
-
-SEC("tracepoint/syscalls/sys_exit_mprotect")
-int ms_mprotect_exit(struct trace_event_raw_sys_exit *ctx)
-{
-	return exec_map_exit();
 }
 
 /* The target execs (-- CMD: the program itself): all new mappings. */
@@ -1107,7 +1216,8 @@ int BPF_PROG(ms_exec)
 
 	if (!is_target(id))
 		return 0;
-	maps_change();
+	exec_vm_seen = bpf_get_current_task_btf()->mm->exec_vm;
+	target_execd = true;
 	maps_change();
 	map_stop();
 	maps_wake();
@@ -1172,8 +1282,8 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 }
 
 /* --mode=alloc: the whole record at entry; no pointer, nothing live. */
-static __always_inline void alloc_profile(__u32 fn, struct inflight *st,
-					  __u64 id, struct walk *w)
+static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
+					  struct inflight *st, __u64 id)
 {
 	/* Nothing here needs more than the drain tick: no peak, no ages. */
 	__u64 now = *(volatile __u64 *)&tick_ns, pos;
@@ -1187,8 +1297,7 @@ static __always_inline void alloc_profile(__u32 fn, struct inflight *st,
 	event_fill(e, MS_EV_ALLOC, fn, now, id);
 	e->flags = MS_EVF_PROFILE | MS_EVF_TICK_TS;
 	e->size = st->size;
-	stack_walk(w, e, true);
-	event_submit(e, pos, RING_LEN(max_depth), RING_LEN(e->nr_frames));
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, true);
 }
 
 static __always_inline __u64 current_task(const struct inflight *st)
@@ -1238,18 +1347,16 @@ int ms_alloc_enter(struct pt_regs *ctx)
 	fn = bpf_get_attach_cookie(ctx);
 	if (alloc_only) {
 		struct inflight args = {};
-		struct walk w;
-		bool have = walk_init(ctx, &w, id);
 		__u64 ret;
 
 		st = thread_state(id, true);
-		if (st && have && !stack_word(&w, sp, &ret) &&
+		if (st && !bpf_probe_read_user(&ret, sizeof(ret), (void *)sp) &&
 		    tail_called(st, fn, sp, ret)) {
 			__sync_fetch_and_add(&counters.nested_calls, 1);
 			return 0;
 		}
 		args_read(ctx, fn, &args);
-		alloc_profile(fn, &args, id, have ? &w : NULL);
+		alloc_profile(ctx, fn, &args, id);
 		return 0;
 	}
 	st = thread_state(id, true);
@@ -1334,8 +1441,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e->old_ptr = st->arg;
 	e->old_seq = st->old_seq;
 	e->task = current_task(st);
-	stack_fill(ctx, e, id);
-	event_submit(e, pos, RING_LEN(max_depth), RING_LEN(e->nr_frames));
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, true);
 	return 0;
 }
 
@@ -1432,8 +1538,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	e->task = d->task ? d->task : current_task(st);
 	decl_str(e->name, d->name);
 	decl_str(e->type_name, d->type_name);
-	stack_fill(ctx, e, id);
-	event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
+	stack_submit(ctx, e, pos, MS_RING_REC_MAX, false, false);
 	return 0;
 }
 
