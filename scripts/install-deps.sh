@@ -8,9 +8,11 @@ set -eu
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 libcriterion-dev systemtap-sdt-dev pkg-config make gcc python3 \
 libclang-rt-14-dev binutils chromium golang-go"
-# Bench only: the peer tools `make bench` compares memscope-bpf with.
+# Bench only: the peer tools `make bench` compares memscope-bpf with, and
+# the Debian objects `make -C bench unwind-tables` compiles the CFI of.
 if [ "${1:-}" = bench ]; then
-	PKGS="$PKGS bpftrace heaptrack valgrind"
+	PKGS="$PKGS bpftrace heaptrack valgrind redis-server libsqlite3-0 \
+python3.11-minimal"
 fi
 
 missing=""

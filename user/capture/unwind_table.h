@@ -23,7 +23,8 @@ struct unwind_table;
  * the object, in .debug/ and under /usr/lib/debug/<dir>), all looked up
  * under root ("/" or "/proc/PID/root", for processes in other mount
  * namespaces). NULL with errno set (ENOENT: no CFI at all; EFBIG: object
- * addresses above 4 GiB; EINVAL: malformed).
+ * addresses above 4 GiB, or more CFI than the compiler's bounds; EINVAL:
+ * malformed, or not an x86-64 ELF object).
  */
 struct unwind_table *unwind_table__build(int fd, const char *root);
 void unwind_table__free(struct unwind_table *t);
