@@ -31,7 +31,11 @@
 #include "report.h"
 #include "store.h"
 
-#define RECORDING_VERSION	2
+/*
+ * 3: records carry why their stack ended (flags), up to 256 frames, and
+ * the trailer's kernel counters the stops by reason.
+ */
+#define RECORDING_VERSION	3
 #define RECORDING_PARTIAL	".partial"
 
 /* The caller flushes at least this often: what a killed tool can lose. */
