@@ -125,6 +125,8 @@ struct inflight {
  * in large windows.
  */
 #define FIRST_WINDOW	512
+/* Bytes a window starts below the word that made it be copied. */
+#define WINDOW_BELOW	128
 #define STACK_WINDOW	2048
 #define WINDOW_WORDS	(STACK_WINDOW / 8)
 #define PAGE_SIZE	4096
@@ -652,8 +654,8 @@ static __always_inline int word_read(__u64 *win, __u64 addr, __u64 *out)
 }
 
 /*
- * One word of the stack: from the window, else from a new window at the
- * frame's sp (what the frames above will read too), else one read.
+ * One word of the stack: from the window, else from a new window (what
+ * the frames above will read too), else one read.
  */
 static __always_inline int stack_word(struct walk *w, __u64 addr, __u64 *out)
 {
@@ -666,9 +668,16 @@ static __always_inline int stack_word(struct walk *w, __u64 addr, __u64 *out)
 		return word_read(win, addr, out);
 	off = addr - w->wbase;
 	if (addr < w->wbase || off + 8 > w->wlen) {
-		if (addr < w->sp || addr - w->sp >= STACK_WINDOW)
+		if (addr < w->sp)
 			return word_read(win, addr, out);
-		window_fill(w, win, w->sp & ~7ull, false);
+		/*
+		 * From the frame's sp, or, past a large frame, from a little
+		 * below addr: the registers saved under the CFA, and the
+		 * frames above it, come in the same copy.
+		 */
+		window_fill(w, win, addr - w->sp > WINDOW_BELOW ?
+			    (addr - WINDOW_BELOW) & ~7ull : w->sp & ~7ull,
+			    false);
 		off = addr - w->wbase;
 		if (off + 8 > w->wlen)
 			return word_read(win, addr, out);
