@@ -68,8 +68,17 @@ SAN_TOOL := $(OUTPUT)/asan/memscope-bpf
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
-TARGET_SRCS := $(wildcard tests/targets/*.c)
+TARGET_SRCS := $(filter-out tests/targets/uw_%.c tests/targets/libuw_%.c,\
+	$(wildcard tests/targets/*.c))
 TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS))
+# The CFI walker's targets: built as production code is, without frame
+# pointers, which the stacks in their reports must not need.
+UW_TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,\
+	$(wildcard tests/targets/uw_*.c)) \
+	$(patsubst tests/targets/%.c,$(OUTPUT)/targets/%.so,\
+	$(wildcard tests/targets/libuw_*.c))
+TARGETS += $(UW_TARGETS)
+UW_CFLAGS := -g -O2 -fomit-frame-pointer -Wall -Werror
 EXAMPLE_BINS := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
@@ -177,6 +186,16 @@ $(OUTPUT)/targets/%: tests/targets/%.c tests/targets/target.h include/memscope.h
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -fno-inline -pthread \
 		-Wall -Werror -Iinclude $< -o $@
+
+$(OUTPUT)/targets/uw_%: tests/targets/uw_%.c tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UW_CFLAGS) $< -ldl -o $@
+
+$(OUTPUT)/targets/libuw_%.so: tests/targets/libuw_%.c | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UW_CFLAGS) -shared -fPIC $< -o $@
 
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard tests/fixtures/*.map) | $(DEPS_STAMP)
 	$(call msg,CC-FIX,$@)

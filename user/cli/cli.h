@@ -41,6 +41,9 @@ struct opts {
 	bool quiet;
 	bool verbose;
 	__u32 max_live;
+	bool stacks_fp;		/* --stacks fp */
+	__u32 max_depth;	/* 0: the tracer's default */
+	__u32 unwind_rows;	/* 0: the tracer's default */
 };
 
 /*

@@ -212,6 +212,46 @@ static int set_max_live(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int set_stacks(struct opts *o, const char *arg)
+{
+	if (!strcmp(arg, "fp")) {
+		o->stacks_fp = true;
+		return 0;
+	}
+	if (!strcmp(arg, "dwarf")) {
+		o->stacks_fp = false;
+		return 0;
+	}
+	cli_error("unknown --stacks '%s': use dwarf or fp", arg);
+	return 2;
+}
+
+static int set_max_depth(struct opts *o, const char *arg)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, MS_MAX_STACK, &v) || !v) {
+		cli_error("invalid --max-depth '%s': expected 1 to %d frames",
+			  arg, MS_MAX_STACK);
+		return 2;
+	}
+	o->max_depth = v;
+	return 0;
+}
+
+static int set_unwind_rows(struct opts *o, const char *arg)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, 1u << 26, &v) || !v) {
+		cli_error("invalid --unwind-rows '%s': expected 1 to %u rows",
+			  arg, 1u << 26);
+		return 2;
+	}
+	o->unwind_rows = v;
+	return 0;
+}
+
 static int set_quiet(struct opts *o, const char *arg)
 {
 	(void)arg;
@@ -304,10 +344,19 @@ static const struct cli_option options[] = {
 "                        probes, no returns, no frees: cheaper)\n" },
 	{ "max-live", 0, OPT_ARG, set_max_live,
 "      --max-live N      live blocks the kernel counts exactly (default 524288)\n" },
+	{ "stacks", 0, OPT_ARG, set_stacks,
+"      --stacks MODE     dwarf: unwind by the objects' CFI, in the kernel\n"
+"                        (default); fp: follow frame pointers\n" },
+	{ "max-depth", 0, OPT_ARG, set_max_depth,
+"      --max-depth N     frames per call stack (default 64, at most 256)\n" },
+	{ "unwind-rows", 0, OPT_ARG, set_unwind_rows,
+"      --unwind-rows N   CFI rows the kernel holds, for every object\n"
+"                        (default 1048576, 16 bytes each)\n" },
 	{ "quiet", 'q', 0, set_quiet,
 "  -q, --quiet           no status line\n" },
 	{ "verbose", 'v', 0, set_verbose,
-"  -v, --verbose         list every probe (object, symbol, offset)\n" },
+"  -v, --verbose         list every probe (object, symbol, offset), and\n"
+"                        each object's unwind table when tracing ends\n" },
 	{ "help", 'h', OPT_REPORT | OPT_TAIL, show_help,
 "  -h, --help            this help\n" },
 	{ "version", 'V', OPT_TAIL, show_version,

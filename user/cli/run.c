@@ -362,10 +362,32 @@ static void warn_skipped(const struct tracer *t)
 			nr, nr == 1 ? "" : "s", w);
 }
 
+static bool map_stop(void *ctx)
+{
+	return tracer__map_stop(ctx);
+}
+
+/* Objects whose frames could not be unwound for want of rows: say so. */
+static void warn_unwind(const struct session *s)
+{
+	__u32 cap = 0, full = tracer__unwind_full(s->tracer, &cap);
+
+	if (s->o->verbose)
+		tracer__print_unwind(s->tracer);
+	if (full)
+		fprintf(stderr,
+			"memscope-bpf: warning: %u object%s got no unwind table: the %u rows were full (raise --unwind-rows); their frames end stacks as not_loaded\n",
+			full, full == 1 ? "" : "s", cap);
+}
+
 static int start_target(struct session *s)
 {
 	struct tracer_opts to = {
 		.alloc_only = s->o->mode == TRACE_MODE_ALLOC,
+		.launch = s->o->cmd,
+		.stacks_fp = s->o->stacks_fp,
+		.max_depth = s->o->max_depth,
+		.unwind_rows = s->o->unwind_rows,
 		.max_live = s->o->max_live,
 		.on_event = on_event,
 		.ctx = s,
@@ -391,11 +413,13 @@ static int start_target(struct session *s)
 			  err == -EPERM ? " (are you root?)" : "");
 		return err;
 	}
-	if (s->launch)
+	if (s->launch) {
+		launch__on_stop(s->launch, map_stop, s->tracer);
 		err = tracer__attach_command(s->tracer,
 					     launch__path(s->launch));
-	else
+	} else {
 		err = tracer__attach_process(s->tracer);
+	}
 	if (err) {
 		if (s->launch)
 			cli_error("cannot trace %s: %s", s->o->cmd[0],
@@ -511,8 +535,10 @@ int run_trace(const struct opts *o)
 	if (err)
 		goto out;
 	err = trace_loop(&s, sfd, pidfd);
-	if (!err)
+	if (!err) {
+		warn_unwind(&s);
 		err = finish_trace(&s);
+	}
 out:
 	/* Detach before anything else can go wrong: no probe outlives us. */
 	tracer__free(s.tracer);

@@ -34,6 +34,11 @@
 #include "mode.h"
 #include "store.h"
 
+/*
+ * 3: a symbol is every frame of its address (inlined calls expanded),
+ * records carry why their stack ended (flags), up to 256 frames, and the
+ * trailer's kernel counters count the stops by reason.
+ */
 #define RECORDING_VERSION	3
 /*
  * The header holds this many options of the inference rules, in the order
