@@ -5,9 +5,12 @@
 #   scripts/install-deps.sh bench   also the peers `make bench` compares against
 set -eu
 
+# g++ and rustc build the stack targets; sqlite3 is traced by a stack test;
+# libc6-dbg names libc's static frames (start_thread, __restore_rt) there.
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 libcriterion-dev systemtap-sdt-dev pkg-config make gcc python3 \
-libclang-rt-14-dev binutils chromium golang-go"
+libclang-rt-14-dev binutils chromium golang-go g++ rustc sqlite3 \
+libc6-dbg"
 # Bench only: the peer tools `make bench` compares memscope-bpf with.
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS bpftrace heaptrack valgrind"
