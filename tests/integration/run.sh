@@ -991,6 +991,8 @@ t_replay_not_recording()
 
 # shellcheck source=tests/integration/declared.sh
 . "$here/declared.sh"
+# shellcheck source=tests/integration/stacks.sh
+. "$here/stacks.sh"
 
 only="${*:-}"
 
@@ -1040,6 +1042,7 @@ run_test replay_corrupted	t_replay_corrupted
 run_test record_killed		t_record_killed
 run_test record_partial_exists	t_record_partial_exists
 run_test replay_not_recording	t_replay_not_recording
+run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2
 echo "integration: $passed passed, $failed failed"
