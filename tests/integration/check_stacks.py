@@ -262,8 +262,9 @@ class Checker:
             self.fail(f"{label}: expected {want_rows} row(s) with this "
                       f"chain" + ("" if site.get("inlined") else
                                   f" on {self.where(site)}") +
-                      f", got {len(hits)}: {[r.brief() for r in hits]}; "
-                      f"rows from {expand(site['chain'])[-1]}: "
+                      f", got {len(hits)}" +
+                      (f": {[r.brief() for r in hits]}" if hits else "") +
+                      f"; rows from {expand(site['chain'])[-1]}: "
                       f"{self.near(site)}")
         if not hits:
             return
