@@ -40,10 +40,11 @@ Debian's programs.
 
 EXPECT.json (tests/targets/stk_*.json): "user", a regular expression of
 the program's own function names; "strict", whether library frames may
-come between them; "sites", each with "chain" (outermost first; "NAME*N"
-is N frames of NAME), "line" (an @site marker in --src), "count"
+come between them; "sites", each with "chain" (outermost first, each a
+regular expression of one name; "NAME*N" is N frames of NAME), "line" (an @site marker in --src), "count"
 (allocations from it, null for any), "outer" ("main" or "thread"),
-"rows" and "inlined".
+"rows", "inlined" and "line_at" (the index in the chain of the function
+that carries the line, when it is not the innermost).
 
 Quiet and exit 0 when the report holds; otherwise one line per
 difference, "what: expected ..., got ...", and exit 1.
@@ -129,6 +130,19 @@ def expand(chain):
     return out
 
 
+def site_fn(site):
+    """The function whose frame carries the site's @site line: the
+    innermost of the chain unless "line_at" says which."""
+    return expand(site["chain"])[site.get("line_at", -1)]
+
+
+def chain_is(names, chain):
+    """Whether names are the chain: each entry a regular expression that
+    must match the whole name."""
+    return len(names) == len(chain) and all(
+        re.fullmatch(c, n) for c, n in zip(chain, names))
+
+
 def site_lines(src_dir):
     """NAME -> (file, line) for every "@site NAME" marker in src_dir."""
     out = {}
@@ -175,10 +189,12 @@ class Row:
                     if n is not None and user.match(n)]
         # outermost first, like the declared chains
         self.chain = [self.names[i] for i in reversed(self.own)]
-        inner = self.frames[self.own[0]] if self.own else {}
-        self.file = os.path.basename(str(inner.get("file")))
-        self.line = inner.get("line")
         self.count = site.get("alloc_count")
+
+    def where(self, j):
+        """(file, line) of the frame of chain[j]."""
+        f = self.frames[self.own[len(self.own) - 1 - j % len(self.own)]]
+        return os.path.basename(str(f.get("file"))), f.get("line")
 
     def brief(self):
         return (f"{{alloc_count={self.count} stack_stop="
@@ -212,19 +228,19 @@ class Checker:
         return f"site {site['line']} ({' > '.join(site['chain'])})"
 
     def matches(self, row, site, with_line):
-        if row.chain != expand(site["chain"]):
+        if not chain_is(row.chain, expand(site["chain"])):
             return False
         if not with_line:
             return True
         loc = self.where(site)
-        return loc is not None and (row.file, row.line) == loc
+        return loc is not None and row.where(site.get("line_at", -1)) == loc
 
     # --- chains ---------------------------------------------------------
 
     def chains(self, part):
         sites = self.e["sites"]
         claimed = set()
-        # leaves whose rows a failed site already listed
+        # site functions whose rows a failed site already listed
         self.shown = set()
         for site in sites:
             with_line = part == "names" or not site.get("inlined")
@@ -237,34 +253,35 @@ class Checker:
                           f"{self.where(site)}, got rows "
                           f"{self.near(site)}")
         if part == "chains":
-            leaves = {expand(s["chain"])[-1] for s in sites}
+            own = {site_fn(s) for s in sites} - self.shown
             for r in self.rows:
-                if id(r) in claimed or not r.chain or \
-                        r.chain[-1] not in leaves or \
-                        r.chain[-1] in self.shown:
+                fn = next((n for n in r.chain for o in own
+                           if re.fullmatch(o, n)), None)
+                if id(r) in claimed or fn is None:
                     continue
-                self.fail(f"row from {r.chain[-1]}: expected one of the "
+                self.fail(f"row from {fn}: expected one of the "
                           f"declared chains, got a stack that is none of "
                           f"them (split, cut or guessed): {r.brief()}")
         else:
             self.readable()
 
     def near(self, site):
-        leaf = expand(site["chain"])[-1]
-        rows = [r.brief() for r in self.rows if leaf in r.chain]
-        return rows or "none with " + leaf
+        fn = site_fn(site)
+        rows = [r.brief() for r in self.rows
+                if any(re.fullmatch(fn, n) for n in r.chain)]
+        return rows or "none with " + fn
 
     def site_rows(self, site, hits):
         want_rows = site.get("rows", 1)
         label = self.label(site)
         if len(hits) != want_rows:
-            self.shown.add(expand(site["chain"])[-1])
+            self.shown.add(site_fn(site))
             self.fail(f"{label}: expected {want_rows} row(s) with this "
                       f"chain" + ("" if site.get("inlined") else
                                   f" on {self.where(site)}") +
                       f", got {len(hits)}" +
                       (f": {[r.brief() for r in hits]}" if hits else "") +
-                      f"; rows from {expand(site['chain'])[-1]}: "
+                      f"; rows from {site_fn(site)}: "
                       f"{self.near(site)}")
         if not hits:
             return
@@ -324,7 +341,7 @@ class Checker:
         chain = expand(site["chain"])
         inner = list(reversed(chain))
         hits = [r for r in self.rows if r.chain and
-                r.chain[-1] == chain[-1]]
+                re.fullmatch(chain[-1], r.chain[-1])]
         label = self.label(site)
         if len(hits) != 1:
             self.fail(f"{label}: expected 1 row cut by the depth limit, got "
@@ -336,7 +353,7 @@ class Checker:
         if not 64 <= n < len(chain):
             self.fail(f"{label}: expected at least 64 and fewer than the "
                       f"{len(chain)} own frames, got {n}: {r.brief()}")
-        if r.names != inner[:n]:
+        if not chain_is(r.names, inner[:n]):
             self.fail(f"{label}: expected exactly the innermost {n} frames "
                       f"of the chain, got {r.brief()}")
         if s.get("stack_truncated") is not True:
@@ -363,13 +380,14 @@ class Checker:
             label = self.label(site)
             loc = self.where(site)
             first = [r for r in self.rows if r.names and
-                     r.names[0] == chain[-1] and loc is not None and
+                     re.fullmatch(chain[-1], str(r.names[0])) and
+                     loc is not None and
                      (os.path.basename(str(r.frames[0].get("file"))),
                       r.frames[0].get("line")) == loc]
             if not first:
                 self.fail(f"{label}: expected rows whose frames[0] is "
                           f"{chain[-1]} on {loc}, got {self.near(site)}")
-            whole = [r for r in first if r.chain == chain]
+            whole = [r for r in first if chain_is(r.chain, chain)]
             if whole:
                 self.fail(f"{label}: expected no whole chain from a frame "
                           f"pointer walk of code without frame pointers, "
