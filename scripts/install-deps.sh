@@ -5,11 +5,12 @@
 #   scripts/install-deps.sh bench   also the peers `make bench` compares against
 set -eu
 
-# g++ and rustc build the stack targets; sqlite3 is traced by a stack test;
-# libc6-dbg names libc's static frames (start_thread, __restore_rt) there.
+# For the stack tests: g++ and rustc build their targets, gdb gives the
+# reference stacks, sqlite3 is traced, and libc6-dbg names libc's static
+# frames (start_thread, __restore_rt).
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 libcriterion-dev systemtap-sdt-dev pkg-config make gcc python3 \
-libclang-rt-14-dev binutils chromium golang-go g++ rustc sqlite3 \
+libclang-rt-14-dev binutils chromium golang-go g++ rustc sqlite3 gdb \
 libc6-dbg"
 # Bench only: the peer tools `make bench` compares memscope-bpf with.
 if [ "${1:-}" = bench ]; then

@@ -51,6 +51,38 @@ t_stacks()
 	expect_stacks "$what" "$expect"
 }
 
+# The declared chains are the truth: gdb's unwinder (CFI, inlined frames,
+# libc's debug file) finds every one of them, named and on its line, in
+# every stack target. Needs no BPF: it checks the targets and their
+# declarations, not the tool.
+t_gdb_truth()
+{
+	local t prog expect out
+
+	for t in stk_c:stk_c stk_recurse:stk_recurse stk_signal:stk_signal \
+		stk_dlopen:stk_dlopen stk_plt:stk_plt stk_cxx:stk_cxx \
+		stk_rs:stk_rs stk_rs_fwd:stk_rs_fwd stk_rs_new:stk_rs \
+		stk_rs_fwd_new:stk_rs_fwd; do
+		prog=${t%%:*} expect=${t##*:}
+		case $prog in
+		*_new) [ -x "$TARGETS/$prog" ] || continue ;;
+		esac
+		run GDB_STACKS_OUT="$d/$prog.json" gdb -batch -nx \
+			-x "$here/gdb_stacks.py" --args "$TARGETS/$prog"
+		if [ "$rc" -ne 0 ] || [ ! -s "$d/$prog.json" ]; then
+			fail "gdb on $prog: expected its stacks in $d/$prog.json, got status $rc: $(tail -n 5 "$d/stderr")"
+			continue
+		fi
+		for what in chains names; do
+			out=$(python3 "$here/check_stacks.py" "$what" \
+				"$d/$prog.json" "$src/$expect.json" \
+				--src "$src" 2>&1) ||
+				printf '%s\n' "$out" |
+				sed "s/^/gdb $prog $what: /" >>"$d/fail"
+		done
+	done
+}
+
 # t_entry NAME COMMAND...: a Debian program run with -- : 95% of its
 # allocations have a stack that reaches its entry.
 t_entry()
@@ -72,6 +104,7 @@ run_stack_tests()
 {
 	local rs
 
+	run_test stk_gdb_truth		t_gdb_truth
 	run_test stk_c_launch		t_stacks launch chains stk_c stk_c
 	run_test stk_c_attach		t_stacks attach chains stk_c stk_c
 	# Frame pointers on code built without them: today's walk, kept as
