@@ -21,11 +21,14 @@ endif
 VMLINUX := vmlinux/$(ARCH)/vmlinux.h
 DEPS_STAMP := $(OUTPUT)/.deps-installed
 
-INCLUDES := -I$(OUTPUT) -Ibpf -Iuser -Iinclude
+# user/ is grouped by pipeline stage, each importing only the stages before
+# it (scripts/check-layers.sh checks): every stage is on the include path.
+STAGES := common capture symbols store analysis report cli
+INCLUDES := -I$(OUTPUT) -Ibpf $(addprefix -Iuser/,$(STAGES)) -Iinclude
 CFLAGS ?= -g -O2
 USER_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 	$(INCLUDES) -DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE
-LIBS := -lbpf -lelf -ldw -lz -lpthread
+LIBS := -lbpf -ldebuginfod -ldw -lelf -liberty -lz -lpthread
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 # usdt.bpf.h includes <linux/errno.h>, whose <asm/...> is multiarch here.
@@ -37,10 +40,13 @@ BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
-# The CLI is main.c; everything else in user/ is a library the tests link.
-LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+# The CLI is user/cli/; every other stage is a library the tests link.
+LIB_SRCS := $(wildcard $(patsubst %,user/%/*.c,$(filter-out cli,$(STAGES))))
+CLI_SRCS := $(wildcard user/cli/*.c)
 LIB_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(LIB_SRCS))
 SAN_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(LIB_SRCS))
+CLI_OBJS := $(patsubst user/%.c,$(OUTPUT)/obj/%.o,$(CLI_SRCS))
+SAN_CLI_OBJS := $(patsubst user/%.c,$(OUTPUT)/asan/%.o,$(CLI_SRCS))
 
 # The dashboard (viz/) becomes a generated C source, linked into both.
 VIZ_SRCS := $(wildcard viz/*)
@@ -51,6 +57,11 @@ SAN_OBJS += $(OUTPUT)/asan/viz_embed.o
 HTML_GEN := $(OUTPUT)/html/gen-report
 
 PPROF_GEN := $(OUTPUT)/pprof/gen
+
+# The USDT probe library (lib/): see its rules at the end.
+USDT_LIB_CFLAGS := -g -O2 -fPIC -fvisibility=hidden -std=c11 -pedantic \
+	-Wall -Wextra -Werror -Iinclude
+USDT_LIBS := $(OUTPUT)/libmemscope-usdt.so $(OUTPUT)/libmemscope-usdt.a
 
 TOOL := $(OUTPUT)/memscope-bpf
 SAN_TOOL := $(OUTPUT)/asan/memscope-bpf
@@ -66,9 +77,12 @@ EXAMPLE_BINS := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
-.PHONY: all deps test unit integration fuzz demo bench install clean
+.PHONY: all deps test unit integration fuzz html-test pprof-test layers demo bench \
+	install clean
 
-all: $(TOOL)
+all: $(TOOL) $(USDT_LIBS)
+
+test: layers unit fuzz integration html-test pprof-test
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -88,33 +102,40 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(OUTPUT)/obj/%.o: user/%.c $(SKELS) | $(DEPS_STAMP)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
-
-$(OUTPUT)/asan/%.o: user/%.c $(SKELS) | $(DEPS_STAMP)
-	$(call msg,CC-SAN,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
-
 $(VIZ_C) $(VIZ_H) &: scripts/embed-viz.py $(VIZ_SRCS) | $(DEPS_STAMP)
 	$(call msg,EMBED,$(VIZ_C))
 	$(Q)mkdir -p $(OUTPUT)
 	$(Q)./scripts/embed-viz.py viz $(VIZ_C) $(VIZ_H)
 
-$(OUTPUT)/obj/viz_embed.o: $(VIZ_C)
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+# The userspace flavours: the tool (obj), the sanitizer build the tests
+# link (asan), and clang's libFuzzer build of the library (fuzz/obj).
+# One pattern makes each: $(1) directory, $(2) label, $(3) compiler and
+# flags. Header dependencies come from -MMD, per object.
+SAN_CFLAGS := $(USER_CFLAGS) $(SAN_FLAGS)
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra $(INCLUDES) \
+	-DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE \
+	-fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+define flavour
+$(OUTPUT)/$(1)/%.o: user/%.c | $(DEPS_STAMP)
+	$$(call msg,$(2),$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$(3) -c $$< -o $$@
 
-$(OUTPUT)/asan/viz_embed.o: $(VIZ_C)
-	$(call msg,CC-SAN,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+$(OUTPUT)/$(1)/viz_embed.o: $(VIZ_C)
+	$$(call msg,$(2),$$@)
+	$$(Q)mkdir -p $$(@D)
+	$$(Q)$(3) -c $$< -o $$@
 
-# The one user of the generated header: it must exist before compiling.
-$(OUTPUT)/obj/report_html.o $(OUTPUT)/asan/report_html.o: $(VIZ_H)
+# Generated headers must exist before their one user compiles.
+$(OUTPUT)/$(1)/capture/trace.o: $(SKELS)
+$(OUTPUT)/$(1)/report/report_html.o: $(VIZ_H)
+endef
+$(eval $(call flavour,obj,CC,$(CC) $(USER_CFLAGS)))
+$(eval $(call flavour,asan,CC-SAN,$(CC) $(SAN_CFLAGS)))
+$(eval $(call flavour,fuzz/obj,CC-FUZZ,$(CLANG) $(FUZZ_CFLAGS) -MMD -MP \
+	-fsanitize=fuzzer-no-link))
 
 $(OUTPUT)/libmemscope.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -124,11 +145,11 @@ $(OUTPUT)/asan/libmemscope.a: $(SAN_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(TOOL): $(OUTPUT)/obj/main.o $(OUTPUT)/libmemscope.a
+$(TOOL): $(CLI_OBJS) $(OUTPUT)/libmemscope.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
 
-$(SAN_TOOL): $(OUTPUT)/asan/main.o $(OUTPUT)/asan/libmemscope.a
+$(SAN_TOOL): $(SAN_CLI_OBJS) $(OUTPUT)/asan/libmemscope.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) $^ $(LIBS) -o $@
 
@@ -136,21 +157,21 @@ $(SAN_TOOL): $(OUTPUT)/asan/main.o $(OUTPUT)/asan/libmemscope.a
 $(OUTPUT)/unit/%: tests/unit/%.c $(OUTPUT)/asan/libmemscope.a
 	$(call msg,CC-TEST,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) -Itests/unit $< \
+	$(Q)$(CC) $(SAN_CFLAGS) -Itests/unit $< \
 		$(OUTPUT)/asan/libmemscope.a -lcriterion $(LIBS) -o $@
 
 # Writes dashboards from synthetic stores, for tests/html/.
 $(HTML_GEN): tests/html/gen_report.c $(OUTPUT)/asan/libmemscope.a
 	$(call msg,CC-TEST,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) $< $(OUTPUT)/asan/libmemscope.a \
+	$(Q)$(CC) $(SAN_CFLAGS) $< $(OUTPUT)/asan/libmemscope.a \
 		$(LIBS) -o $@
 
 # Writes the exports of a synthetic trace, for tests/pprof/.
 $(PPROF_GEN): tests/pprof/gen.c $(OUTPUT)/asan/libmemscope.a
 	$(call msg,CC-TEST,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $(SAN_FLAGS) $< $(OUTPUT)/asan/libmemscope.a \
+	$(Q)$(CC) $(SAN_CFLAGS) $< $(OUTPUT)/asan/libmemscope.a \
 		$(LIBS) -o $@
 
 # Targets keep frame pointers: tests assert on their stacks.
@@ -241,25 +262,16 @@ integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \
 	$(Q)MEMSCOPE=$(abspath $(SAN_TOOL)) TARGETS=$(abspath $(OUTPUT)/targets) \
 		./tests/integration/run.sh
 
-test: unit fuzz integration
+# Each stage of user/ includes only the stages before it.
+layers:
+	$(Q)./scripts/check-layers.sh $(STAGES)
 
 # The recording reader under libFuzzer. The gcc-built library cannot link
 # with clang's sanitizer runtime, so clang builds the library's sources
-# again into an archive, and the link takes what a replay runs through.
-# Each object waits for its gcc twin, whose rule makes any generated
-# header it needs.
-FUZZ_DIR := $(OUTPUT)/fuzz
+# again into an archive (the fuzz/obj flavour above), and the link takes
+# what a replay runs through.
 FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra $(INCLUDES) \
-	-DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE \
-	-fno-omit-frame-pointer -fsanitize=address,undefined \
-	-fno-sanitize-recover=all
 FUZZ_TIME ?= 20
-
-$(FUZZ_DIR)/obj/%.o: user/%.c | $(OUTPUT)/obj/%.o
-	$(call msg,CC-FUZZ,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -fsanitize=fuzzer-no-link -c $< -o $@
 
 $(FUZZ_DIR)/libmemscope.a: $(FUZZ_OBJS)
 	$(call msg,AR,$@)
@@ -285,19 +297,15 @@ fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp
 		$(FUZZ_DIR)/work $(FUZZ_TIME)
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
-.PHONY: html-test
 html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS)
 	$(Q)GEN=$(abspath $(HTML_GEN)) OUT=$(abspath $(OUTPUT)/html) \
 		MEMSCOPE=$(abspath $(SAN_TOOL)) \
 		TARGETS=$(abspath $(OUTPUT)/targets) ./tests/html/run.py
-test: html-test
 
 # The pprof and folded exports read by `go tool pprof` (golang-go).
-.PHONY: pprof-test
 pprof-test: $(PPROF_GEN) $(SAN_TOOL) $(TARGETS)
 	$(Q)GEN=$(abspath $(PPROF_GEN)) MEMSCOPE=$(abspath $(SAN_TOOL)) \
 		TARGETS=$(abspath $(OUTPUT)/targets) ./tests/pprof/check.sh
-test: pprof-test
 
 demo: $(TOOL) $(TARGETS)
 	$(Q)./scripts/demo.sh $(TOOL) $(OUTPUT)/targets
@@ -312,10 +320,7 @@ install: $(TOOL)
 clean:
 	rm -rf $(OUTPUT)
 
--include $(wildcard $(OUTPUT)/obj/*.d $(OUTPUT)/asan/*.d $(OUTPUT)/unit/*.d)
--include $(wildcard $(FUZZ_DIR)/obj/*.d $(FUZZ_DIR)/*.d)
--include $(wildcard $(OUTPUT)/html/*.d)
--include $(wildcard $(OUTPUT)/pprof/*.d)
+-include $(wildcard $(OUTPUT)/*/*.d $(OUTPUT)/*/*/*.d $(OUTPUT)/*/*/*/*.d)
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -324,14 +329,10 @@ clean:
 # bench (include/memscope.h). libmemscope-usdt carries the probes as C
 # functions for other languages; its object is PIC so the archive can go
 # into shared objects too, and it exports only the memscope_* API.
-USDT_LIB_CFLAGS := -g -O2 -fPIC -fvisibility=hidden -std=c11 -pedantic \
-	-Wall -Wextra -Werror -Iinclude
-USDT_LIBS := $(OUTPUT)/libmemscope-usdt.so $(OUTPUT)/libmemscope-usdt.a
 # Examples keep frame pointers: the stacks in their reports are the point.
 EXAMPLE_CFLAGS := -g -O1 -fno-omit-frame-pointer -pthread -std=gnu11 \
 	-Wall -Wextra -Werror -Iinclude
 
-all: $(USDT_LIBS)
 
 $(OUTPUT)/usdt/memscope_usdt.o: lib/memscope_usdt.c include/memscope.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)

@@ -5,13 +5,17 @@
 #   scripts/install-deps.sh bench   also the peers `make bench` compares against
 set -eu
 
-# For the stack tests: g++ and rustc build their targets, gdb gives the
-# reference stacks, sqlite3 is traced, and libc6-dbg names libc's static
-# frames (start_thread, __restore_rt).
 PKGS="clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 libcriterion-dev systemtap-sdt-dev pkg-config make gcc python3 \
-libclang-rt-14-dev binutils chromium golang-go g++ rustc sqlite3 gdb \
-libc6-dbg"
+libclang-rt-14-dev binutils chromium golang-go"
+# Symbolization: libiberty demangles C++ and Rust names; libdebuginfod
+# fetches debug files by build-id; debuginfod serves them to the tests,
+# and dwz makes the alternate debug files they resolve through.
+PKGS="$PKGS libiberty-dev libdebuginfod-dev debuginfod dwz"
+# The stack tests: g++ and rustc build their targets, gdb gives the
+# reference stacks, sqlite3 is traced, and libc6-dbg names libc's static
+# frames (start_thread, __restore_rt).
+PKGS="$PKGS g++ rustc sqlite3 gdb libc6-dbg"
 # Bench only: the peer tools `make bench` compares memscope-bpf with.
 if [ "${1:-}" = bench ]; then
 	PKGS="$PKGS bpftrace heaptrack valgrind"

@@ -45,6 +45,8 @@
 		return el("ol", { class: "stack", start: 0 },
 			s.frames.map((f) => el("li", null,
 				el("span", { class: "fn", text: MS.frameName(f) }),
+				f.inlined ? el("span", { class: "inl",
+							 text: "inlined" }) : null,
 				f.file ? el("span", { class: "loc",
 						      text: MS.frameWhere(f) }) : null,
 				f.object ? el("span", { class: "obj",

@@ -26,7 +26,7 @@
 /* Room to grow a frame's payload in: well past the seeds' frames. */
 #define RAW_ROOM	(64u << 10)
 
-struct frame {
+struct rec_frame {
 	uint32_t type;
 	uint32_t raw_len;
 	uint32_t z_len;
@@ -39,7 +39,7 @@ size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 static size_t find_frames(const uint8_t *data, size_t size, size_t *offs)
 {
 	size_t off = PRELUDE_SIZE, n = 0;
-	struct frame fr;
+	struct rec_frame fr;
 
 	while (n < MAX_FRAMES && off < size && size - off >= sizeof(fr)) {
 		memcpy(&fr, data + off, sizeof(fr));
@@ -59,7 +59,7 @@ static size_t mutate_frame(uint8_t *data, size_t size, size_t max_size,
 	static uint8_t z[RAW_ROOM + RAW_ROOM / 16 + 64];
 	uLongf raw_len = sizeof(raw), z_len = sizeof(z);
 	size_t tail, new_size;
-	struct frame fr;
+	struct rec_frame fr;
 
 	memcpy(&fr, data + off, sizeof(fr));
 	if (uncompress(raw, &raw_len, data + off + sizeof(fr),
@@ -78,7 +78,7 @@ static size_t mutate_frame(uint8_t *data, size_t size, size_t max_size,
 	fr.raw_len = raw_len;
 	fr.z_len = z_len;
 	fr.crc = crc32(crc32(0, (const Bytef *)&fr,
-			     offsetof(struct frame, crc)), z, z_len);
+			     offsetof(struct rec_frame, crc)), z, z_len);
 	memcpy(data + off, &fr, sizeof(fr));
 	return new_size;
 }

@@ -18,22 +18,39 @@
 /* Records per events frame: a few frames, so cuts fall between them. */
 #define PER_FRAME	4
 
-static const struct report_probe probes[] = {
+static const struct attach_probe probes[] = {
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "malloc", 0x9a0d0, 0, false, true },
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "free", 0x9a7d4, 4, false, true },
 };
 
-static void resolve(void *ctx, __u64 addr, struct report_frame *out)
+/* Seeds hold inlined frames too: the fuzzer mutates from every shape. */
+static unsigned resolve(void *ctx, __u64 addr, const struct frame **out)
 {
+	static struct frame frames[2];
+	unsigned i, n = addr & 0x40 ? 2 : 1;
+
 	(void)ctx;
-	out->object = "/usr/bin/seed";
-	out->object_offset = addr - 0x400000;
+	memset(frames, 0, sizeof(frames));
+	*out = frames;
+	for (i = 0; i < n; i++) {
+		frames[i].addr = addr;
+		frames[i].object = "/usr/bin/seed";
+		frames[i].object_offset = addr - 0x400000;
+		frames[i].inlined = i + 1 < n;
+	}
 	if (addr & 0x10)
-		return;
-	out->function = addr & 0x20 ? "leak_here" : "main";
-	out->file = "seed.c";
-	out->line = (int)(addr & 0xff);
-	out->build_id = "5eed";
+		return 1;
+	for (i = 0; i < n; i++) {
+		frames[i].function = addr & 0x20 ? "leak_here" : "main";
+		frames[i].file = "seed.c";
+		frames[i].line = (int)(addr & 0xff) + i;
+		frames[i].build_id = "5eed";
+	}
+	if (n == 2) {
+		frames[0].function = "seed::inlined()";
+		frames[0].mangled = "_ZN4seed7inlinedEv";
+	}
+	return n;
 }
 
 static void record(struct ms_event *e, int i)

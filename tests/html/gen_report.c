@@ -89,7 +89,7 @@ static const struct known_frame *frames_of(const char *kind, size_t *n)
 	return known_frames;
 }
 
-static void table_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void table_resolve_one(void *ctx, __u64 addr, struct frame *out)
 {
 	size_t i, n;
 	const struct known_frame *t = frames_of(ctx, &n);
@@ -105,12 +105,23 @@ static void table_resolve(void *ctx, __u64 addr, struct report_frame *out)
 	}
 }
 
+/* The frame_resolve_fn: one frame per address, filled by table_resolve_one. */
+static unsigned table_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+
+	fr = (struct frame){ .addr = addr };
+	table_resolve_one(ctx, addr, &fr);
+	*out = &fr;
+	return 1;
+}
+
 /*
  * big: address = level << 24 | index. Level 0 is the leaf (one per stack),
  * then handler (/10), module (/100), subsystem (/1000), main; level 6 is a
  * recursive helper that some stacks repeat.
  */
-static void big_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void big_resolve_one(void *ctx, __u64 addr, struct frame *out)
 {
 	static const char *const level[] = {
 		"leaf", "handler", "module", "subsystem", "main", "start",
@@ -129,6 +140,17 @@ static void big_resolve(void *ctx, __u64 addr, struct report_frame *out)
 	out->file = "big.c";
 	out->line = (int)(lv * 100 + idx % 100);
 	out->object = lv == 5 ? "/lib/libc.so.6" : "/usr/bin/big";
+}
+
+/* The frame_resolve_fn: one frame per address, filled by big_resolve_one. */
+static unsigned big_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+
+	fr = (struct frame){ .addr = addr };
+	big_resolve_one(ctx, addr, &fr);
+	*out = &fr;
+	return 1;
 }
 
 static int apply(struct store *s, __u16 type, __u64 ts, __u64 ptr,

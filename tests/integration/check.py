@@ -78,7 +78,7 @@ LEAKY_ALLOC_CALLS = 10 + 5 + 3 + 1 + 2 + 4 + 10000 + 1 + 1
 SUMMARY_KEYS = ["allocs", "frees", "alloc_bytes", "free_bytes", "live_allocs",
                 "live_bytes", "peak_bytes", "peak_ns", "failed_allocs",
                 "unknown_frees", "lost_events", "stack_errors", "events"]
-FRAME_KEYS = ["function", "file", "line", "object", "addr"]
+FRAME_KEYS = ["function", "inlined", "file", "line", "object", "addr"]
 PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
               "emulated"]
 

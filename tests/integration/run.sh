@@ -775,6 +775,73 @@ t_bad_output()
 	[ -n "$stray" ] && fail "$d/out: expected nothing half-written, got: $stray"
 }
 
+# --- tests: symbols -----------------------------------------------------------
+
+# A target whose debug information is only on a debuginfod server that the
+# test runs on localhost: with DEBUGINFOD_URLS its frames get file:line,
+# without it they have none (so the lines came from the server).
+t_debuginfod()
+{
+	local port id srv=$d/srv server _
+
+	mkdir -p "$srv" "$d/cache"
+	# .symtab stays: names come from the object, lines only from the server
+	objcopy --only-keep-debug "$TARGETS/leaky" "$srv/leaky.debug" &&
+		objcopy --strip-debug "$TARGETS/leaky" "$d/leaky" || {
+		fail "objcopy: could not split the debug information of leaky"
+		return
+	}
+	id=$(eu-readelf -n "$d/leaky" | sed -n 's/^ *Build ID: //p')
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	echo "debuginfod -F -p $port -d $d/db.sqlite $srv &" >>"$d/cmd"
+	$TIMEOUT debuginfod -F -p "$port" -d "$d/db.sqlite" "$srv" \
+		>"$d/debuginfod.log" 2>&1 &
+	server=$!
+	bg_pids="$bg_pids $server"
+	for _ in $(seq 100); do
+		curl -sf -o /dev/null \
+			"http://127.0.0.1:$port/buildid/$id/debuginfo" && break
+		sleep 0.1
+	done
+	if ! curl -sf -o /dev/null "http://127.0.0.1:$port/buildid/$id/debuginfo"; then
+		fail "debuginfod: expected it to serve build-id $id within 10 s, got: $(tail -5 "$d/debuginfod.log")"
+		return
+	fi
+
+	run DEBUGINFOD_URLS= "$MEMSCOPE" -q -t 0 -o "$d/out/report.json" \
+		-- "$d/leaky"
+	expect_rc 0 || return
+	LEAKY="$d/leaky" check_report <<'PY'
+import os
+obj = os.environ["LEAKY"]
+frames = [f for x in r.get("leaks", []) for f in x["frames"]
+          if f.get("object") == obj]
+if not frames:
+    print(f"leaks: expected frames in {obj}, got none")
+elif any(f.get("file") for f in frames):
+    print(f"without DEBUGINFOD_URLS: expected no file:line in {obj} "
+          f"(its debug information is only on the server), got "
+          f"{[(f['function'], f['file'], f['line']) for f in frames if f.get('file')][:3]}")
+PY
+	run DEBUGINFOD_URLS="http://127.0.0.1:$port" \
+		DEBUGINFOD_CACHE_PATH="$d/cache" \
+		"$MEMSCOPE" -q -t 0 -o "$d/out/report.json" -- "$d/leaky"
+	expect_rc 0 || return
+	LEAKY="$d/leaky" check_report <<'PY'
+import os
+obj = os.environ["LEAKY"]
+frames = [f for x in r.get("leaks", []) for f in x["frames"]
+          if f.get("object") == obj]
+bare = [f["function"] for f in frames
+        if not (f.get("file") or "").endswith("leaky.c") or f.get("line", 0) <= 0]
+if not frames:
+    print(f"leaks: expected frames in {obj}, got none")
+elif bare:
+    print(f"with DEBUGINFOD_URLS: expected every frame in {obj} at "
+          f"leaky.c:LINE from the server, got none for {bare[:5]}")
+PY
+}
+
 # --- tests: recordings ------------------------------------------------------
 
 # Exports beside the JSON: the same functions write them live and replayed.
@@ -1042,6 +1109,7 @@ run_test replay_corrupted	t_replay_corrupted
 run_test record_killed		t_record_killed
 run_test record_partial_exists	t_record_partial_exists
 run_test replay_not_recording	t_replay_not_recording
+run_test debuginfod		t_debuginfod
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

@@ -30,7 +30,7 @@
 static __u64 now_ns = START_NS;
 static __u64 next_ptr = 0x10000;
 
-static void resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void resolve_one(void *ctx, __u64 addr, struct frame *out)
 {
 	static char fn[64], file[64];
 	unsigned int n = (unsigned int)(addr >> 4);
@@ -63,6 +63,17 @@ static void resolve(void *ctx, __u64 addr, struct report_frame *out)
 		out->file = file;
 		out->line = (int)(n % 1000) + 1;
 	}
+}
+
+/* The frame_resolve_fn: one frame per address, filled by resolve_one. */
+static unsigned resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+
+	fr = (struct frame){ .addr = addr };
+	resolve_one(ctx, addr, &fr);
+	*out = &fr;
+	return 1;
 }
 
 static int event(struct store *s, __u16 type, __u64 ptr, __u64 size,

@@ -500,13 +500,24 @@ Test(analysis, empty_store)
 }
 
 /* Names every frame "fn_<address>", in a buffer reused by each call. */
-static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void fake_resolve_one(void *ctx, __u64 addr, struct frame *out)
 {
 	static char fn[32];
 
 	(void)ctx;
 	snprintf(fn, sizeof(fn), "fn_%llx", (unsigned long long)addr);
 	out->function = fn;
+}
+
+/* The frame_resolve_fn: one frame per address, filled by fake_resolve_one. */
+static unsigned fake_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+
+	fr = (struct frame){ .addr = addr };
+	fake_resolve_one(ctx, addr, &fr);
+	*out = &fr;
+	return 1;
 }
 
 static void track(__u64 ptr, const char *name, const char *type, __u64 ts)

@@ -14,29 +14,29 @@
 #define NR(a)	(sizeof(a) / sizeof(*(a)))
 
 /* Frames innermost first, as the model holds them. */
-static struct report_frame st_hostile[] = {
+static struct frame st_hostile[] = {
 	{ .addr = 0x1000, .function = "operator new(unsigned long)" },
 	{ .addr = 0x1100, .function = "std::map<int; char>\n\tinsert" },
 	{ .addr = 0x1200, .function = "main" },
 };
 
-static struct report_frame st_unresolved[] = {
+static struct frame st_unresolved[] = {
 	{ .addr = 0x2000, .object = "/usr/lib/my lib.so",
 	  .object_offset = 0x42 },
 	{ .addr = 0x7fff0000, .object = "relative.so", .object_offset = 0x10 },
 	{ .addr = 0x2100 },
 };
 
-static struct report_frame st_plain[] = {
+static struct frame st_plain[] = {
 	{ .addr = 0x3000, .function = "leaky", .file = "l.c", .line = 3 },
 	{ .addr = 0x1200, .function = "main" },
 };
 
-static struct report_frame st_freed[] = {
+static struct frame st_freed[] = {
 	{ .addr = 0x4000, .function = "all_freed" },
 };
 
-static struct report_frame st_cut[] = {
+static struct frame st_cut[] = {
 	{ .addr = 0x5000, .function = "deep" },
 	{ .addr = 0x5100, .function = "deeper" },
 };

@@ -44,7 +44,7 @@ static const __u64 stack_e[] = { 0x6000 };
 /* Reused by every call, like a resolver whose strings do not last. */
 static char res_fn[64], res_file[64], res_obj[64], res_bid[64];
 
-static void resolve(struct report_frame *out, const char *fn,
+static void resolve(struct frame *out, const char *fn,
 		    const char *file, int line, const char *obj, __u64 off,
 		    const char *bid)
 {
@@ -60,7 +60,7 @@ static void resolve(struct report_frame *out, const char *fn,
 		out->build_id = strcpy(res_bid, bid);
 }
 
-static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void fake_resolve_one(void *ctx, __u64 addr, struct frame *out)
 {
 	(void)ctx;
 	switch (addr) {
@@ -83,6 +83,17 @@ static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
 		resolve(out, "deep", NULL, 0, NULL, 0, NULL);
 		break;
 	}
+}
+
+/* The frame_resolve_fn: one frame per address, filled by fake_resolve_one. */
+static unsigned fake_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+
+	fr = (struct frame){ .addr = addr };
+	fake_resolve_one(ctx, addr, &fr);
+	*out = &fr;
+	return 1;
 }
 
 static void apply(struct store *s, __u16 type, __u64 ptr, __u64 size,
@@ -164,9 +175,12 @@ struct mapping {
 	__u64 has_functions, has_filenames, has_line_numbers;
 };
 
+#define MAX_LINES	4
+
 struct location {
 	__u64 id, mapping_id, address;
-	__u64 function_id, line;	/* of its one Line */
+	__u64 function_id, line;	/* of its first Line */
+	__u64 function_ids[MAX_LINES], lines[MAX_LINES];
 	size_t nr_lines;
 };
 
@@ -320,14 +334,17 @@ static void decode_location(struct rd r, struct location *l)
 			l->address = v;
 		if (f != 4)
 			continue;
-		l->nr_lines++;
+		cr_assert_lt(l->nr_lines, MAX_LINES, "too many Lines");
 		while (rd_field(&body, &lf, &v, &(struct rd){ 0 })) {
 			if (lf == 1)
-				l->function_id = v;
+				l->function_ids[l->nr_lines] = v;
 			else if (lf == 2)
-				l->line = v;
+				l->lines[l->nr_lines] = v;
 		}
+		l->nr_lines++;
 	}
+	l->function_id = l->function_ids[0];
+	l->line = l->lines[0];
 }
 
 static void decode_function(struct rd r, struct function *fn)
@@ -728,6 +745,66 @@ Test(pprof, unwritable_path_fails_cleanly)
 	snprintf(bad, sizeof(bad), "%s/missing/p.pb.gz", tmpdir);
 	cr_expect_eq(report__write_pprof(r, bad), -ENOENT);
 	cr_expect_neq(access(bad, F_OK), 0);
+	report__free(r);
+	store__free(s);
+}
+
+/* 0x8000: inl_fn (mangled _Z6inl_fnv) a.c:3 inlined into outer_fn a.c:30 */
+static unsigned inline_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame frames[2];
+
+	(void)ctx;
+	memset(frames, 0, sizeof(frames));
+	*out = frames;
+	frames[0].addr = frames[1].addr = addr;
+	if (addr != 0x8000)
+		return 1;
+	frames[0] = (struct frame){
+		.addr = addr, .function = "inl_fn()", .mangled = "_Z6inl_fnv",
+		.file = "a.c", .line = 3, .inlined = true, .object = APP,
+		.object_offset = 0x800,
+	};
+	frames[1] = (struct frame){
+		.addr = addr, .function = "outer_fn", .file = "a.c",
+		.line = 30, .object = APP, .object_offset = 0x800,
+	};
+	return 2;
+}
+
+/* The frames of one address are one Location, its Lines innermost first. */
+Test(pprof, inlined_calls_are_lines_of_one_location)
+{
+	static const __u64 st[] = { 0x8000 };
+	struct report_target t = { .pid = 1, .mode = "default",
+				   .start_ns = START_NS };
+	struct report_opts opts = { .resolve = inline_resolve };
+	struct store *s = store__new();
+	const struct location *l;
+	const struct function *fn;
+	struct report *r;
+	struct profile p;
+
+	cr_assert(s);
+	ALLOC(s, 0xa1, 100, st);
+	r = report__build(s, &t, NULL, NULL, 0, &opts);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	write_and_read(r, &p);
+	cr_assert_eq(p.nr_samples, 1);
+	cr_assert_eq(p.samples[0].nr_locs, 1, "%zu locations for one address",
+		     p.samples[0].nr_locs);
+	l = loc_of(&p, p.samples[0].locs[0]);
+	cr_expect_eq(l->address, 0x800);
+	cr_assert_eq(l->nr_lines, 2, "%zu Lines, want 2", l->nr_lines);
+	fn = func_of(&p, l->function_ids[0]);
+	cr_expect_str_eq(str(&p, fn->name), "inl_fn()");
+	cr_expect_str_eq(str(&p, fn->system_name), "_Z6inl_fnv");
+	cr_expect_eq(l->lines[0], 3);
+	fn = func_of(&p, l->function_ids[1]);
+	cr_expect_str_eq(str(&p, fn->name), "outer_fn");
+	cr_expect_str_eq(str(&p, fn->system_name), "outer_fn");
+	cr_expect_eq(l->lines[1], 30);
+	profile_free(&p);
 	report__free(r);
 	store__free(s);
 }

@@ -67,7 +67,7 @@ static const struct recording_info info = {
 	.start_ns = 1000000000ull,
 };
 
-static const struct report_probe probes[] = {
+static const struct attach_probe probes[] = {
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, false, true },
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, true, false },
 	{ "/lib/libc.so.6", "free", 0x2010, 16, false, true },
@@ -128,29 +128,45 @@ static void make_events(void)
  * A resolver that knows some addresses fully, some only by object, and
  * none of the rest: every field, and NULL against "", must survive.
  */
-static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+/*
+ * Addresses % 3 == 0: two inlined calls (one with a mangled name) in a
+ * function with a line; == 1: an object only; else nothing.
+ */
+static unsigned fake_resolve(void *ctx, __u64 addr, const struct frame **out)
 {
+	static struct frame frames[3];
 	static char fn[32];
+	unsigned i;
 
 	(void)ctx;
-	out->addr = addr;
+	memset(frames, 0, sizeof(frames));
+	*out = frames;
+	for (i = 0; i < 3; i++)
+		frames[i].addr = addr;
 	switch (addr % 3) {
 	case 0:
 		snprintf(fn, sizeof(fn), "fn_%llx", (unsigned long long)addr);
-		out->function = fn;
-		out->file = "src/leaky.c";
-		out->line = (int)(addr % 1000);
-		out->object = "/usr/bin/leaky";
-		out->object_offset = addr - 0x400000;
-		out->build_id = "0123456789abcdef";
-		break;
+		for (i = 0; i < 3; i++) {
+			frames[i].file = "src/leaky.c";
+			frames[i].line = (int)(addr % 1000) + i;
+			frames[i].object = "/usr/bin/leaky";
+			frames[i].object_offset = addr - 0x400000;
+			frames[i].build_id = "0123456789abcdef";
+			frames[i].inlined = i < 2;
+		}
+		frames[0].function = "inl::a()";
+		frames[0].mangled = "_ZN3inl1aEv";
+		frames[1].function = "inl_b";
+		frames[1].file = "src/inl.h";
+		frames[2].function = fn;
+		return 3;
 	case 1:
-		out->file = "";
-		out->object = "/lib/libc.so.6";
-		out->object_offset = addr & 0xfff;
-		break;
+		frames[0].file = "";
+		frames[0].object = "/lib/libc.so.6";
+		frames[0].object_offset = addr & 0xfff;
+		return 1;
 	default:
-		break;
+		return 1;
 	}
 }
 
@@ -283,17 +299,29 @@ static bool str_same(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+static bool frame_same(const struct frame *a, const struct frame *b)
+{
+	return a->addr == b->addr && a->line == b->line &&
+	       a->inlined == b->inlined &&
+	       a->object_offset == b->object_offset &&
+	       str_same(a->function, b->function) &&
+	       str_same(a->mangled, b->mangled) &&
+	       str_same(a->file, b->file) && str_same(a->object, b->object) &&
+	       str_same(a->build_id, b->build_id);
+}
+
 Test(recording, round_trip)
 {
 	const struct recording_info *in;
 	const struct recording_end *end;
 	struct store *live, *replayed;
-	struct report_frame want, fr;
+	const struct frame *want, *fr;
 	struct store_site site;
 	struct recording *r;
 	struct got g = {};
 	struct stat st;
 	char partial[PATH_MAX + 16];
+	unsigned n, nw, k;
 	__u32 i, j;
 	int err;
 
@@ -358,22 +386,21 @@ Test(recording, round_trip)
 	for (i = 0; i < store__nr_stacks(live); i++) {
 		cr_assert_eq(store__site(live, i, &site), 0);
 		for (j = 0; j < site.nr_frames; j++) {
-			want = (struct report_frame){};
-			fake_resolve(NULL, site.frames[j], &want);
-			recording__resolve(r, site.frames[j], &fr);
-			cr_assert(fr.addr == want.addr && fr.line == want.line &&
-				  fr.object_offset == want.object_offset &&
-				  str_same(fr.function, want.function) &&
-				  str_same(fr.file, want.file) &&
-				  str_same(fr.object, want.object) &&
-				  str_same(fr.build_id, want.build_id),
-				  "symbol of 0x%llx differs from the resolver's",
-				  (unsigned long long)site.frames[j]);
+			nw = fake_resolve(NULL, site.frames[j], &want);
+			n = recording__resolve(r, site.frames[j], &fr);
+			cr_assert_eq(n, nw, "0x%llx: %u frames, the resolver "
+				     "gave %u", (unsigned long long)
+				     site.frames[j], n, nw);
+			for (k = 0; k < n; k++)
+				cr_assert(frame_same(&fr[k], &want[k]),
+					  "frame %u of 0x%llx differs from "
+					  "the resolver's", k,
+					  (unsigned long long)site.frames[j]);
 		}
 	}
-	recording__resolve(r, 0xdead, &fr);
-	cr_assert(fr.addr == 0xdead && !fr.function && !fr.object,
-		  "unknown address: expected only itself back");
+	n = recording__resolve(r, 0xdead, &fr);
+	cr_assert(n == 1 && fr->addr == 0xdead && !fr->function &&
+		  !fr->object, "unknown address: expected only itself back");
 	store__free(live);
 	store__free(replayed);
 	recording__free(r);

@@ -62,7 +62,7 @@ static int addr_slot(__u64 addr)
 	return 5 + (int)((addr - DEEP_BASE) / 0x10);
 }
 
-static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void fake_resolve_one(void *ctx, __u64 addr, struct frame *out)
 {
 	struct fake_resolver *fr = ctx;
 
@@ -102,6 +102,17 @@ static void fake_resolve(void *ctx, __u64 addr, struct report_frame *out)
 			 (unsigned long long)(addr - DEEP_BASE) / 0x10);
 		out->function = fr->fn;
 	}
+}
+
+/* The frame_resolve_fn: one frame per address, filled by fake_resolve_one. */
+static unsigned fake_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+
+	fr = (struct frame){ .addr = addr };
+	fake_resolve_one(ctx, addr, &fr);
+	*out = &fr;
+	return 1;
 }
 
 static void apply(struct store *s, __u16 type, __u64 ms, __u64 ptr,
@@ -156,7 +167,7 @@ static struct store *make_store(void)
 	return s;
 }
 
-static const struct report_probe probes[] = {
+static const struct attach_probe probes[] = {
 	{ .object = "/lib/libc.so.6", .symbol = "malloc", .offset = 0x9a0e0,
 	  .func_offset = 0 },
 	{ .object = "/lib/libc.so.6", .symbol = "malloc", .offset = 0x9a1f3,
@@ -310,7 +321,7 @@ Test(report, top_limits_both_lists)
 }
 
 /* 0x7xxx addresses: one function per 0x100, one line per 0x10 in it. */
-static void line_resolve(void *ctx, __u64 addr, struct report_frame *out)
+static void line_resolve_one(void *ctx, __u64 addr, struct frame *out)
 {
 	static const char *const fns[] = { "hot", "main" };
 
@@ -323,6 +334,17 @@ static void line_resolve(void *ctx, __u64 addr, struct report_frame *out)
 	out->file = "hot.c";
 	out->line = (addr & 0xff) >> 4;
 	out->object = "/bin/hot";
+}
+
+/* The frame_resolve_fn: one frame per address, filled by line_resolve_one. */
+static unsigned line_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+
+	fr = (struct frame){ .addr = addr };
+	line_resolve_one(ctx, addr, &fr);
+	*out = &fr;
+	return 1;
 }
 
 Test(report, sites_merged_by_resolved_frames)
@@ -363,8 +385,8 @@ Test(report, frames_resolved_once_and_copied)
 {
 	struct store *s = make_store();
 	struct report *r = build(s, 0, NULL);
-	const struct report_frame *a = r->leaks[2].frames;
-	const struct report_frame *c = r->leaks[1].frames;
+	const struct frame *a = r->leaks[2].frames;
+	const struct frame *c = r->leaks[1].frames;
 	int i;
 
 	cr_expect_eq(res.calls, NR_ADDRS, "resolver called %d times for %d "
@@ -393,7 +415,7 @@ Test(report, without_resolver_only_addresses)
 {
 	struct store *s = make_store();
 	struct report *r = report__build(s, &target, NULL, NULL, 0, NULL);
-	const struct report_frame *fr;
+	const struct frame *fr;
 
 	cr_assert_not_null(r, "report__build: %s", strerror(errno));
 	cr_assert_eq(r->nr_leaks, 5);
@@ -411,7 +433,7 @@ Test(report, copies_summary_kernel_target_probes)
 	struct ms_counters k = { .allocs = 20, .lost_events = 9 };
 	char cmd[] = "prog --flag";
 	struct report_target t = target;
-	struct report_probe pr[2];
+	struct attach_probe pr[2];
 	char sym[] = "malloc";
 	struct report *r;
 
@@ -703,17 +725,14 @@ static void remove_dir(void)
 	rmdir(tmpdir);
 }
 
-static char *json_of(const struct report *r)
+static char *json_of_file(const char *path)
 {
 	char *buf;
 	long len;
 	FILE *f;
-	int err;
 
-	err = report__write_json(r, json_path);
-	cr_assert_eq(err, 0, "report__write_json: %d", err);
-	f = fopen(json_path, "r");
-	cr_assert_not_null(f, "%s: %s", json_path, strerror(errno));
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
 	fseek(f, 0, SEEK_END);
 	len = ftell(f);
 	rewind(f);
@@ -722,6 +741,15 @@ static char *json_of(const struct report *r)
 	cr_assert_eq(fread(buf, 1, len, f), (size_t)len);
 	fclose(f);
 	return buf;
+}
+
+static char *json_of(const struct report *r)
+{
+	int err;
+
+	err = report__write_json(r, json_path);
+	cr_assert_eq(err, 0, "report__write_json: %d", err);
+	return json_of_file(json_path);
 }
 
 Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
@@ -755,6 +783,7 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 		   "      \"oldest_ns\": 3100000000,\n"
 		   "      \"stack_truncated\": false,\n", "first leak");
 	expect_has(doc, "{\n          \"function\": null,\n"
+		   "          \"inlined\": false,\n"
 		   "          \"file\": null,\n          \"line\": 0,\n"
 		   "          \"object\": null,\n"
 		   "          \"addr\": \"0x3000\"\n        }", "bare frame");
@@ -796,6 +825,91 @@ Test(report, json_missing_directory_fails)
 
 	cr_expect_eq(err, -ENOENT, "report__write_json: %d, want -ENOENT",
 		     err);
+	report__free(r);
+	store__free(s);
+}
+
+/*
+ * 0x8000 stands for three frames: push_back inlined into grow, inlined into
+ * main; every other address for one.
+ */
+static unsigned inline_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame frames[3];
+
+	(void)ctx;
+	memset(frames, 0, sizeof(frames));
+	*out = frames;
+	frames[0].addr = addr;
+	if (addr != 0x8000)
+		return 1;
+	frames[0] = (struct frame){
+		.function = "std::vector<int>::push_back(int const&)",
+		.mangled = "_ZNSt6vectorIiE9push_backERKi",
+		.file = "vector.h", .line = 1287, .inlined = true,
+	};
+	frames[1] = (struct frame){
+		.function = "grow", .file = "app.c", .line = 12,
+		.inlined = true,
+	};
+	frames[2] = (struct frame){
+		.function = "main", .file = "app.c", .line = 40,
+		.object = "/bin/app", .object_offset = 0x1000,
+	};
+	return 3;
+}
+
+Test(report, inlined_frames_expanded_in_every_export, .init = setup_dir,
+     .fini = remove_dir)
+{
+	static const __u64 st[] = { 0x8000, 0x8100 };
+	struct report_opts opts = { .resolve = inline_resolve };
+	struct report_target tgt = { .pid = 1, .start_ns = AT(0) };
+	struct store *s = store__new();
+	const struct report_site *site;
+	struct report *r;
+	char *txt, *doc;
+
+	cr_assert(s);
+	ALLOC(s, 1, 0xb1, 100, st);
+	r = report__build(s, &tgt, NULL, NULL, 0, &opts);
+	cr_assert(r);
+	cr_assert_eq(r->nr_leaks, 1, "nr_leaks %zu, want 1", r->nr_leaks);
+	site = &r->leaks[0];
+	cr_assert_eq(site->nr_frames, 4, "%u frames for 2 addresses, want 4",
+		     site->nr_frames);
+	cr_expect(site->frames[0].inlined && site->frames[1].inlined &&
+		  !site->frames[2].inlined && !site->frames[3].inlined,
+		  "inlined marks: %d %d %d %d", site->frames[0].inlined,
+		  site->frames[1].inlined, site->frames[2].inlined,
+		  site->frames[3].inlined);
+	cr_expect(site->frames[2].addr == 0x8000 &&
+		  site->frames[3].addr == 0x8100, "addresses %#llx %#llx",
+		  site->frames[2].addr, site->frames[3].addr);
+
+	txt = text_of(r);
+	expect_has(txt, "std::vector<int>::push_back(int const&) "
+		   "(vector.h:1287) [inlined]\n", "inlined frame in text");
+	expect_has(txt, "grow (app.c:12) [inlined]\n        main (app.c:40)\n",
+		   "caller frames in text");
+	free(txt);
+
+	doc = json_of(r);
+	expect_valid_json(doc);
+	/* HTML-safe JSON: < > & escaped */
+	expect_has(doc, "\"function\": \"std::vector\\u003cint\\u003e::"
+		   "push_back(int const\\u0026)\",\n          \"mangled\": "
+		   "\"_ZNSt6vectorIiE9push_backERKi\",\n"
+		   "          \"inlined\": true,\n", "mangled and inlined");
+	expect_has(doc, "\"function\": \"main\",\n          \"inlined\": "
+		   "false,\n", "the function is not inlined");
+	free(doc);
+
+	cr_assert_eq(report__write_folded(r, json_path), 0, "folded");
+	doc = json_of_file(json_path);
+	expect_has(doc, "0x8100;main;grow_[i];std::vector<int>::push_back"
+		   "(int_const&)_[i] 100\n", "folded, root first");
+	free(doc);
 	report__free(r);
 	store__free(s);
 }

@@ -58,6 +58,19 @@ static __attribute__((noinline)) __u64 call_site(int *line)
 	return ra;
 }
 
+/* The frame of addr that is not inlined: its function. */
+static struct frame outer(struct symbolizer *s, __u64 addr)
+{
+	const struct frame *frames;
+	unsigned n;
+
+	n = symbolizer__resolve(s, addr, &frames);
+	cr_assert(n >= 1, "%#llx resolved to no frame", addr);
+	cr_assert(!frames[n - 1].inlined, "%#llx: the last frame is inlined",
+		  addr);
+	return frames[n - 1];
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
 	size_t n = s ? strlen(s) : 0, m = strlen(suffix);
@@ -130,13 +143,13 @@ Test(symbolizer, own_function_with_line)
 	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
 	struct symbolizer *s = cover_one(getpid(), addr);
 	char exe[PATH_MAX];
-	struct sym_frame fr;
+	struct frame fr;
 	__u64 vaddr;
 
 	cr_assert(realpath("/proc/self/exe", exe), "realpath: %s",
 		  strerror(errno));
 	vaddr = vaddr_of(exe, "probe_target");
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect_eq(fr.addr, addr, "addr %#llx, asked %#llx", fr.addr, addr);
 	cr_expect_str_eq(fr.function ?: "(null)", "probe_target",
 			 "function %s", fr.function);
@@ -153,13 +166,13 @@ Test(symbolizer, own_function_with_line)
 Test(symbolizer, return_address_gives_call_line)
 {
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	__u64 ra;
 	int line;
 
 	ra = call_site(&line);
 	s = cover_one(getpid(), ra);
-	symbolizer__resolve(s, ra, &fr);
+	fr = outer(s, ra);
 	cr_expect_str_eq(fr.function ?: "(null)", "call_site", "function %s",
 			 fr.function);
 	cr_expect_eq(fr.line, line, "line %d, want the call's line %d",
@@ -170,7 +183,7 @@ Test(symbolizer, return_address_gives_call_line)
 Test(symbolizer, libc_function)
 {
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	void *libc, *fn;
 	__u64 addr;
 
@@ -181,7 +194,7 @@ Test(symbolizer, libc_function)
 	cr_assert(fn, "dlsym malloc: %s", dlerror());
 	addr = (__u64)(unsigned long)fn + 1;
 	s = cover_one(getpid(), addr);
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect(fr.function && (!strcmp(fr.function, "malloc") ||
 				  !strcmp(fr.function, "__libc_malloc")),
 		  "libc's malloc resolved as %s", fr.function);
@@ -199,20 +212,20 @@ Test(symbolizer, unknown_addresses)
 	static const __u64 addrs[] = { 0, 0x10, 0xffffffffffffffffULL };
 	struct symbolizer *s = cover_one(getpid(), 0x10);
 	char *heap = malloc(64);
-	struct sym_frame fr;
+	struct frame fr;
 	__u64 addr = (__u64)(unsigned long)heap;
 	size_t i;
 
 	cr_expect_eq(symbolizer__cover(s, &addr, 1), 0, "cover of a heap "
 		     "address failed");
 	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
-		symbolizer__resolve(s, addrs[i], &fr);
+		fr = outer(s, addrs[i]);
 		cr_expect(fr.addr == addrs[i] && !fr.function && !fr.object &&
 			  !fr.file && !fr.line,
 			  "%#llx resolved to %s in %s", addrs[i], fr.function,
 			  fr.object);
 	}
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect(!fr.function && !fr.object, "heap %#llx resolved to %s in %s",
 		  addr, fr.function, fr.object);
 	free(heap);
@@ -223,13 +236,13 @@ Test(symbolizer, resolve_before_cover_is_not_remembered)
 {
 	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
 	struct symbolizer *s = symbolizer__new(getpid());
-	struct sym_frame fr;
+	struct frame fr;
 
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect(!fr.function && !fr.object, "resolved with no maps read");
 	cr_assert_eq(symbolizer__cover(s, &addr, 1), 0, "cover failed");
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect_str_eq(fr.function ?: "(null)", "probe_target",
 			 "function %s after cover", fr.function);
 	symbolizer__free(s);
@@ -239,11 +252,11 @@ Test(symbolizer, repeated_frames_share_strings)
 {
 	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
 	struct symbolizer *s = cover_one(getpid(), addr);
-	struct sym_frame a, b, c;
+	struct frame a, b, c;
 
-	symbolizer__resolve(s, addr, &a);
-	symbolizer__resolve(s, addr, &b);
-	symbolizer__resolve(s, addr + 1, &c);
+	a = outer(s, addr);
+	b = outer(s, addr);
+	c = outer(s, addr + 1);
 	cr_expect(a.function && a.function == b.function &&
 		  a.function == c.function && a.file == c.file &&
 		  a.object == c.object,
@@ -256,7 +269,7 @@ Test(symbolizer, repeated_frames_share_strings)
 Test(symbolizer, works_after_the_process_is_gone)
 {
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	struct child c;
 	__u64 addrs[2];
 
@@ -269,14 +282,14 @@ Test(symbolizer, works_after_the_process_is_gone)
 		     c.pid);
 	reap(&c);
 
-	symbolizer__resolve(s, addrs[0], &fr);
+	fr = outer(s, addrs[0]);
 	cr_expect_str_eq(fr.function ?: "(null)", "malloc",
 			 "the fixture's malloc resolved as %s", fr.function);
 	cr_expect(ends_with(fr.object, "/selfalloc.debuglink"), "object %s",
 		  fr.object);
 	cr_expect(ends_with(fr.file, "selfalloc.c") && fr.line > 0,
 		  "no line through .gnu_debuglink: %s:%d", fr.file, fr.line);
-	symbolizer__resolve(s, addrs[1], &fr);
+	fr = outer(s, addrs[1]);
 	cr_expect_str_eq(fr.function ?: "(null)", "main", "main resolved as %s",
 			 fr.function);
 	cr_expect_eq(symbolizer__cover(s, addrs, 2), 0,
@@ -289,7 +302,7 @@ Test(symbolizer, deleted_program)
 {
 	char path[] = "/tmp/symbolizer-test-XXXXXX";
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	struct child c;
 	char buf[65536];
 	int in, out;
@@ -316,7 +329,7 @@ Test(symbolizer, deleted_program)
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	cr_assert_eq(symbolizer__cover(s, &addr, 1), 0, "cover failed");
 	reap(&c);
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect_str_eq(fr.function ?: "(null)", "malloc",
 			 "a deleted program's malloc resolved as %s",
 			 fr.function);
@@ -332,7 +345,7 @@ Test(symbolizer, unmapped_then_replaced_library)
 {
 	const __u64 unknown = 0x10;
 	struct symbolizer *s;
-	struct sym_frame fr;
+	struct frame fr;
 	const char *name;
 	void *lib;
 	__u64 addr;
@@ -341,14 +354,14 @@ Test(symbolizer, unmapped_then_replaced_library)
 	cr_assert(lib, "dlopen libvers: %s", dlerror());
 	addr = (__u64)(unsigned long)dlsym(lib, "my_malloc") + 1;
 	s = cover_one(getpid(), addr);
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_assert(fr.function, "libvers's my_malloc not resolved");
 	name = fr.function;
 
 	cr_assert_eq(dlclose(lib), 0, "dlclose: %s", dlerror());
 	cr_assert_eq(symbolizer__cover(s, &unknown, 1), 0, "cover failed");
 	/* A neighbour: a fresh lookup, not the cached answer. */
-	symbolizer__resolve(s, addr + 1, &fr);
+	fr = outer(s, addr + 1);
 	cr_expect(fr.function == name && ends_with(fr.object, "/libvers"),
 		  "after dlclose: %s in %s", fr.function, fr.object);
 
@@ -358,7 +371,7 @@ Test(symbolizer, unmapped_then_replaced_library)
 	cr_assert_eq((__u64)(unsigned long)dlsym(lib, "my_malloc") + 1, addr,
 		     "libvers.stripped not loaded where libvers was");
 	cr_assert_eq(symbolizer__cover(s, &unknown, 1), 0, "cover failed");
-	symbolizer__resolve(s, addr, &fr);
+	fr = outer(s, addr);
 	cr_expect(ends_with(fr.object, "/libvers.stripped"),
 		  "replaced mapping still resolves to %s", fr.object);
 	dlclose(lib);
@@ -397,7 +410,6 @@ Test(symbolizer, free_closes_every_descriptor)
 {
 	__u64 addrs[2] = { (__u64)(unsigned long)&probe_target + 1 };
 	struct symbolizer *s;
-	struct sym_frame fr;
 	void *libc;
 	int fds;
 
@@ -408,10 +420,148 @@ Test(symbolizer, free_closes_every_descriptor)
 	s = symbolizer__new(getpid());
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	cr_assert_eq(symbolizer__cover(s, addrs, 2), 0, "cover failed");
-	symbolizer__resolve(s, addrs[0], &fr);
-	symbolizer__resolve(s, addrs[1], &fr);
+	outer(s, addrs[0]);
+	outer(s, addrs[1]);
 	cr_expect_gt(count_fds(), fds, "no descriptor kept for the objects");
 	symbolizer__free(s);
 	cr_expect_eq(count_fds(), fds, "symbolizer__free leaked descriptors");
 	dlclose(libc);
+}
+
+/*
+ * libinline (built at -O2): one return address in inl_outer stands for
+ * leaf, inlined into middle, inlined into inl_outer, each at the line of
+ * its call.
+ */
+static void expect_inlined_chain(const char *name)
+{
+	static const char *const names[] = { "leaf", "middle", "inl_outer" };
+	void *(*outer_fn)(size_t);
+	const struct frame *fr;
+	struct symbolizer *s;
+	const int *lines;
+	void **ra;
+	void *lib;
+	__u64 addr;
+	unsigned n, i;
+
+	lib = dlopen(fixture(name), RTLD_NOW | RTLD_LOCAL);
+	cr_assert(lib, "dlopen %s: %s", name, dlerror());
+	outer_fn = (void *(*)(size_t))dlsym(lib, "inl_outer");
+	ra = dlsym(lib, "inl_ra");
+	lines = dlsym(lib, "inl_lines");
+	cr_assert(outer_fn && ra && lines, "%s lacks its symbols", name);
+	outer_fn(1);
+	addr = (__u64)(unsigned long)*ra;
+	s = cover_one(getpid(), addr);
+	n = symbolizer__resolve(s, addr, &fr);
+	cr_assert_eq(n, 3, "%s: %u frames at %#llx, want leaf, middle, "
+		     "inl_outer", name, n, addr);
+	for (i = 0; i < n; i++) {
+		cr_expect_str_eq(fr[i].function ?: "(null)", names[i],
+				 "%s frame %u: %s, want %s", name, i,
+				 fr[i].function, names[i]);
+		cr_expect(ends_with(fr[i].file, "libinline.c"),
+			  "%s frame %u: file %s", name, i, fr[i].file);
+		cr_expect_eq(fr[i].line, lines[i], "%s frame %u (%s): line %d, "
+			     "want %d", name, i, names[i], fr[i].line,
+			     lines[i]);
+		cr_expect_eq(fr[i].inlined, i < 2, "%s frame %u: inlined %d",
+			     name, i, fr[i].inlined);
+		cr_expect_eq(fr[i].addr, addr, "%s frame %u: addr %#llx", name,
+			     i, fr[i].addr);
+		cr_expect(ends_with(fr[i].object, name),
+			  "%s frame %u: object %s", name, i, fr[i].object);
+	}
+	/* cached: the same frames again */
+	cr_expect_eq(symbolizer__resolve(s, addr, &fr), 3, "cached expansion");
+	symbolizer__free(s);
+	dlclose(lib);
+}
+
+Test(symbolizer, inlined_chain_expanded)
+{
+	expect_inlined_chain("libinline");
+}
+
+/* The same through .gnu_debuglink to a file whose DIEs are in a dwz file. */
+Test(symbolizer, inlined_chain_through_dwz_debug_file)
+{
+	expect_inlined_chain("libinline.dwzlink");
+}
+
+/*
+ * A static function of an object without .symtab, named from the separate
+ * debug file's; the object stripped of both is object+offset.
+ */
+Test(symbolizer, static_function_from_the_debug_files_symtab)
+{
+	static const char *const names[] = {
+		"libinline.nosymtab", "libinline.stripped",
+	};
+	void *(*const *fn)(size_t);
+	struct symbolizer *s;
+	struct frame fr;
+	void *lib;
+	__u64 addr;
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		lib = dlopen(fixture(names[i]), RTLD_NOW | RTLD_LOCAL);
+		cr_assert(lib, "dlopen %s: %s", names[i], dlerror());
+		fn = dlsym(lib, "inl_static_ptr");
+		cr_assert(fn, "%s lacks inl_static_ptr", names[i]);
+		addr = (__u64)(unsigned long)*fn + 1;
+		s = cover_one(getpid(), addr);
+		fr = outer(s, addr);
+		if (!i)
+			cr_expect_str_eq(fr.function ?: "(null)", "inl_static",
+					 "%s: static function named %s",
+					 names[i], fr.function);
+		else
+			cr_expect(!fr.function && ends_with(fr.object, names[i])
+				  && fr.object_offset,
+				  "%s: %s in %s+%#llx, want object+offset",
+				  names[i], fr.function, fr.object,
+				  fr.object_offset);
+		symbolizer__free(s);
+		dlclose(lib);
+	}
+}
+
+static void expect_name(const char *raw, const char *want)
+{
+	char *got = symbol_display_name(raw);
+
+	cr_assert(got, "symbol_display_name(%s): out of memory", raw);
+	cr_expect_str_eq(got, want, "%s shown as \"%s\", want \"%s\"", raw,
+			 got, want);
+	free(got);
+}
+
+Test(symbolizer, names_demangled)
+{
+	/* C++ (Itanium) */
+	expect_name("_Znwm", "operator new(unsigned long)");
+	expect_name("_ZNSt6vectorIiSaIiEE9push_backERKi",
+		    "std::vector<int, std::allocator<int> >::push_back(int "
+		    "const&)");
+	/* Rust legacy: the ::h<hash> goes */
+	expect_name("_ZN7gt_rust9make_node17h0123456789abcdefE",
+		    "gt_rust::make_node");
+	/* Rust v0 */
+	expect_name("_RNvCsbmNqQUJIY6D_4core3foo", "core::foo");
+	expect_name("_RNvNtCs1234_7mycrate4util4make", "mycrate::util::make");
+	/* C, and what only looks mangled, stays as it is */
+	expect_name("main", "main");
+	expect_name("_start", "_start");
+	expect_name("_Z", "_Z");
+}
+
+Test(symbolizer, versions_cut)
+{
+	expect_name("pthread_getattr_np@@GLIBC_2.32", "pthread_getattr_np");
+	expect_name("memcpy@GLIBC_2.2.5", "memcpy");
+	expect_name("_Znwm@@GLIBCXX_3.4", "operator new(unsigned long)");
+	expect_name("@@", "");
 }

@@ -11,7 +11,8 @@
  *   HEADER   once, first: tool version, pid, command, mode, --top and the
  *            inference rules the run used (the replay's defaults), start times
  *   EVENTS   raw struct ms_event records, each ms_event_len() bytes
- *   SYMBOLS  resolved frames of the stacks' addresses, each address once:
+ *   SYMBOLS  resolved frames of the stacks' addresses, each address once
+ *            with all its frames (inlined calls first, see frame.h):
  *            written as new stacks appear, and the rest at the end
  *   TRAILER  once, last: kernel counters, probes, how the target ended
  *
@@ -28,10 +29,11 @@
 #include <stdio.h>
 #include <linux/types.h>
 #include "events.h"
-#include "report.h"
+#include "attach.h"
+#include "frame.h"
 #include "store.h"
 
-#define RECORDING_VERSION	2
+#define RECORDING_VERSION	3
 #define RECORDING_PARTIAL	".partial"
 
 /* The caller flushes at least this often: what a killed tool can lose. */
@@ -47,7 +49,10 @@
 #define REC_EVENTS_FRAME	(256u << 10)
 /* A name, path or command line; longer ones are cut when recording. */
 #define REC_STR_MAX		(512u << 10)
-/* Distinct addresses with a symbol, and the bytes of all their entries. */
+/*
+ * Resolved frames (an address has one, and one more per call inlined
+ * there), and the bytes of all their entries.
+ */
 #define REC_SYMBOLS_MAX		(1u << 22)
 #define REC_SYMBOL_BYTES_MAX	(256u << 20)
 #define REC_PROBES_MAX		65536
@@ -74,7 +79,7 @@ struct recording_end {
 	__u64 consumer_drops;
 	bool exited;
 	int exit_status;
-	const struct report_probe *probes;
+	const struct attach_probe *probes;
 	size_t nr_probes;
 };
 
@@ -102,7 +107,7 @@ int recorder__flush(struct recorder *w);
  * alive: a recording cut short still symbolizes what it holds.
  */
 int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
-		      report_resolve_fn resolve, void *ctx);
+		      frame_resolve_fn resolve, void *ctx);
 /*
  * Writes the last records, the symbols of every address in st's stacks
  * (through resolve, while it can still resolve them) and the trailer,
@@ -110,7 +115,7 @@ int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
  * removes PATH.partial.
  */
 int recorder__finish(struct recorder *w, const struct store *st,
-		     report_resolve_fn resolve, void *resolve_ctx,
+		     frame_resolve_fn resolve, void *resolve_ctx,
 		     const struct recording_end *end);
 /* Abandons an unfinished recording: PATH.partial is removed. */
 void recorder__free(struct recorder *w);
@@ -158,9 +163,9 @@ const struct recording_damage *recording__damage(const struct recording *r);
 const struct recording_end *recording__end(const struct recording *r);
 
 /*
- * A report_resolve_fn (ctx: the recording) answering from the recorded
- * symbols; an address without one resolves to nothing but itself.
+ * A frame_resolve_fn (ctx: the recording) answering from the recorded
+ * symbols; an address without any resolves to nothing but itself.
  */
-void recording__resolve(void *ctx, __u64 addr, struct report_frame *out);
+unsigned recording__resolve(void *ctx, __u64 addr, const struct frame **out);
 
 #endif /* MEMSCOPE_RECORDING_H */

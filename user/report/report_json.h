@@ -16,8 +16,8 @@ struct json;
 int report__json_stream(const struct report *r, FILE *f, bool pretty);
 
 /* One frame object, and "frames": [...] innermost first: one form for all. */
-void report_json_frame(struct json *j, const struct report_frame *fr);
-void report_json_frames(struct json *j, const struct report_frame *frames,
+void report_json_frame(struct json *j, const struct frame *fr);
+void report_json_frames(struct json *j, const struct frame *frames,
 			__u32 nr);
 
 /* The "declared" member (docs/declared.md). */

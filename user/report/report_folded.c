@@ -10,7 +10,8 @@
  * the bytes allocated.
  *
  * A frame is its function, else object+0xoffset (the file name of the
- * object, the address inside it), else the process address. The format
+ * object, the address inside it), else the process address; an inlined
+ * call ends in _[i], as perf's folded stacks mark them. The format
  * has no quoting: ';', white space and control characters in a name
  * become '_'. A stack cut at the depth limit starts with [truncated], so
  * cut stacks share a root instead of passing for roots of their own; a
@@ -29,7 +30,7 @@ static void put_name(FILE *f, const char *s)
 		putc(c == ';' || c <= ' ' || c == 0x7f ? '_' : c, f);
 }
 
-static void put_frame(FILE *f, const struct report_frame *fr)
+static void put_frame(FILE *f, const struct frame *fr)
 {
 	const char *base;
 
@@ -42,6 +43,9 @@ static void put_frame(FILE *f, const struct report_frame *fr)
 	} else {
 		fprintf(f, "0x%llx", (unsigned long long)fr->addr);
 	}
+	/* the annotation flamegraph.pl and inferno know for inlined calls */
+	if (fr->inlined)
+		fputs("_[i]", f);
 }
 
 static void put_site(FILE *f, const struct report_site *s, __u64 weight)

@@ -508,18 +508,9 @@ static int on_event(void *ctx, const struct ms_event *e)
 	return 0;
 }
 
-static void resolve_frame(void *ctx, __u64 addr, struct report_frame *out)
+static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
 {
-	struct sym_frame f;
-
-	symbolizer__resolve(ctx, addr, &f);
-	out->addr = addr;
-	out->function = f.function;
-	out->file = f.file;
-	out->line = f.line;
-	out->object = f.object;
-	out->object_offset = f.object_offset;
-	out->build_id = f.build_id;
+	return symbolizer__resolve(ctx, addr, out);
 }
 
 static void drain(struct session *s)
@@ -698,7 +689,7 @@ static char *join_cmd(char **cmd)
 static int write_reports(const struct store *st,
 			 const struct recording_info *info,
 			 const struct recording_end *end, __u64 refused,
-			 report_resolve_fn resolve, void *resolve_ctx,
+			 frame_resolve_fn resolve, void *resolve_ctx,
 			 const struct opts *o)
 {
 	struct report_opts ro = {
@@ -922,8 +913,6 @@ static int trace_main(int argc, char **argv)
 	if (err)
 		return err < 0 ? 0 : err;
 	libbpf_set_print(s.o.verbose ? libbpf_verbose : libbpf_quiet);
-	/* Symbolization reads local files only: never fetch over a network. */
-	unsetenv("DEBUGINFOD_URLS");
 	if (check_environment())
 		return 1;
 	if (check_outputs(&s.o))

@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+/* The skeleton names the ABI's types without including it. */
+#include "events.h"
 #include "memscope.skel.h"
 #include "ring.h"
 #include "trace.h"
@@ -287,7 +289,7 @@ __u64 tracer__drops(const struct tracer *t)
 	return t->drops;
 }
 
-const struct report_probe *tracer__probes(const struct tracer *t, size_t *nr)
+const struct attach_probe *tracer__probes(const struct tracer *t, size_t *nr)
 {
 	return attach__probes(t->attach, nr);
 }

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include "events.h"
-#include "report.h"
+#include "attach.h"
 
 struct tracer;
 
@@ -44,7 +44,7 @@ int tracer__drain(struct tracer *t);
 void tracer__counters(const struct tracer *t, struct ms_counters *out);
 /* Records that were malformed or that the callback refused. */
 __u64 tracer__drops(const struct tracer *t);
-const struct report_probe *tracer__probes(const struct tracer *t, size_t *nr);
+const struct attach_probe *tracer__probes(const struct tracer *t, size_t *nr);
 /* Probes skipped (not fatal): count and the first, or NULL. */
 const char *tracer__warning(const struct tracer *t, unsigned int *nr);
 /* -v: every probe on stderr. */

@@ -104,7 +104,7 @@ struct attach {
 
 	struct link_item *links;
 	size_t nr_links, cap_links;
-	struct report_probe *probes;
+	struct attach_probe *probes;
 	size_t nr_probes, cap_probes;
 	struct seen_object *seen;
 	size_t nr_seen, cap_seen;
@@ -198,7 +198,7 @@ void attach__free(struct attach *a)
 	free(a);
 }
 
-const struct report_probe *attach__probes(const struct attach *a, size_t *nr)
+const struct attach_probe *attach__probes(const struct attach *a, size_t *nr)
 {
 	*nr = a->nr_probes;
 	return a->probes;
@@ -206,7 +206,7 @@ const struct report_probe *attach__probes(const struct attach *a, size_t *nr)
 
 void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 {
-	const struct report_probe *p = a->probes;
+	const struct attach_probe *p = a->probes;
 	size_t i, n = a->nr_probes;
 
 	for (i = 0; i < n; i++)
@@ -302,7 +302,7 @@ static int probe_note(struct attach *a, const char *object, const char *sym,
 		      __u64 offset, const struct prologue_site *site,
 		      bool is_return)
 {
-	struct report_probe *p;
+	struct attach_probe *p;
 
 	if (grow((void **)&a->probes, &a->cap_probes, a->nr_probes + 1,
 		 sizeof(*a->probes)))

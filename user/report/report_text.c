@@ -162,8 +162,11 @@ static void print_warning(const struct report *r, FILE *f)
 			open ? "" : "; the captured numbers are complete");
 }
 
-/* Best known location: function, file:line, object+offset, address. */
-static void print_frame(FILE *f, const struct report_frame *fr)
+/*
+ * Best known location: function, file:line, object+offset, address; a call
+ * inlined into the frame below it says so.
+ */
+static void print_frame(FILE *f, const struct frame *fr)
 {
 	fputs(FRAME_INDENT, f);
 	if (fr->function) {
@@ -180,10 +183,12 @@ static void print_frame(FILE *f, const struct report_frame *fr)
 	} else {
 		fprintf(f, "0x%llx", (unsigned long long)fr->addr);
 	}
-	fputs(fr->function ? ")\n" : "\n", f);
+	if (fr->function)
+		putc(')', f);
+	fputs(fr->inlined ? " [inlined]\n" : "\n", f);
 }
 
-static void print_frames(FILE *f, const struct report_frame *frames, __u32 nr,
+static void print_frames(FILE *f, const struct frame *frames, __u32 nr,
 			 __u32 flags)
 {
 	__u32 i, shown;

@@ -94,10 +94,14 @@ static void write_kernel(struct json *j, const struct report *r)
 	json_obj_end(j);
 }
 
-void report_json_frame(struct json *j, const struct report_frame *fr)
+void report_json_frame(struct json *j, const struct frame *fr)
 {
 	json_obj_begin(j);
 	json_kv_str(j, "function", fr->function);
+	/* only where the name shown is not the linkage name */
+	if (fr->mangled)
+		json_kv_str(j, "mangled", fr->mangled);
+	json_kv_bool(j, "inlined", fr->inlined);
 	json_kv_str(j, "file", fr->file);
 	json_key(j, "line");
 	json_s64(j, fr->line > 0 ? fr->line : 0);
@@ -106,7 +110,7 @@ void report_json_frame(struct json *j, const struct report_frame *fr)
 	json_obj_end(j);
 }
 
-void report_json_frames(struct json *j, const struct report_frame *frames,
+void report_json_frames(struct json *j, const struct frame *frames,
 			__u32 nr)
 {
 	__u32 i;
@@ -215,7 +219,7 @@ static void write_timeline(struct json *j, const struct report *r)
 
 static void write_probes(struct json *j, const struct report *r)
 {
-	const struct report_probe *p;
+	const struct attach_probe *p;
 	size_t i;
 
 	json_key(j, "probes");

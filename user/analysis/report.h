@@ -11,19 +11,12 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "attach.h"
 #include "declared.h"
+#include "frame.h"
 #include "events.h"
 #include "store.h"
 
-struct report_frame {
-	__u64 addr;
-	const char *function;	/* NULL: unknown */
-	const char *file;	/* NULL: no debug info */
-	int line;
-	const char *object;	/* NULL: address in no known mapping */
-	__u64 object_offset;	/* ELF address inside object, when object */
-	const char *build_id;	/* object's GNU build-id in hex, or NULL */
-};
 
 /* A group of blocks with one call stack. */
 struct report_site {
@@ -39,7 +32,7 @@ struct report_site {
 	__u64 oldest_ns;	/* age origin: ns since trace start, leaks only */
 	__u32 flags;		/* MS_EVF_STACK_* */
 	__u32 nr_frames;
-	struct report_frame *frames;	/* innermost first */
+	struct frame *frames;	/* innermost first */
 	/*
 	 * Its blocks that the program declared (TRACK), as of the list:
 	 * live at the end for leaks and sites, live at the peak for peak.
@@ -100,13 +93,13 @@ struct report_zombie {
 	__u64 top_bytes;
 	__u32 stack_id;		/* the store's; valid with top_count */
 	__u32 nr_frames;
-	struct report_frame *frames;
+	struct frame *frames;
 };
 
 /* One passport operation, and where it happened (frame 0 of its stack). */
 struct report_pp_event {
 	struct declared_pp_event ev;
-	struct report_frame at;	/* addr 0 when it had no stack */
+	struct frame at;	/* addr 0 when it had no stack */
 };
 
 struct report_passport {
@@ -118,14 +111,14 @@ struct report_passport {
 struct report_violation {
 	struct declared_violation v;
 	__u32 nr_frames;	/* the offending operation's stack */
-	struct report_frame *frames;
+	struct frame *frames;
 };
 
 /* A heap block reference-counted handles point at, and its clones. */
 struct report_shared {
 	struct declared_shared s;
 	__u32 nr_frames;	/* the block's allocation stack */
-	struct report_frame *frames;
+	struct frame *frames;
 };
 
 /* More than storm_clones shares of one block within storm_window_ns. */
@@ -139,18 +132,9 @@ struct report_storm {
 	__u32 stack_id;		/* the store's: where most of its shares were
 				 * made */
 	__u32 nr_frames;
-	struct report_frame *frames;
+	struct frame *frames;
 };
 
-/* One attached probe, for -v and the JSON report. */
-struct report_probe {
-	const char *object;
-	const char *symbol;
-	__u64 offset;		/* file offset of the probe */
-	__u64 func_offset;	/* bytes into the function */
-	bool is_return;
-	bool emulated;		/* the kernel emulates the probed instruction */
-};
 
 struct report_target {
 	int pid;
@@ -183,7 +167,7 @@ struct report {
 	size_t nr_timeline;
 	__u64 timeline_width_ns;
 
-	struct report_probe *probes;
+	struct attach_probe *probes;
 	size_t nr_probes;
 
 	/* declared records (all zero without any) and what they gave */
@@ -208,13 +192,10 @@ struct report {
 	void *arena;
 };
 
-/* Symbolization, injected so the model can be built without a process. */
-typedef void (*report_resolve_fn)(void *ctx, __u64 addr,
-				  struct report_frame *out);
 
 struct report_opts {
 	size_t top;			/* max sites per list, 0 = all */
-	report_resolve_fn resolve;	/* may be NULL: addresses only */
+	frame_resolve_fn resolve;	/* may be NULL: addresses only */
 	void *resolve_ctx;
 	/* the rules' options; 0 takes REPORT_*'s default */
 	__u64 idle_threshold_ns;	/* never-completed-idle */
@@ -229,7 +210,7 @@ struct report_opts {
 struct report *report__build(const struct store *st,
 			     const struct report_target *target,
 			     const struct ms_counters *kernel,
-			     const struct report_probe *probes, size_t nr_probes,
+			     const struct attach_probe *probes, size_t nr_probes,
 			     const struct report_opts *opts);
 void report__free(struct report *r);
 

@@ -9,7 +9,9 @@
  * the resolver's strings may die with the symbolizer (or the process), and
  * a single owner makes report__free trivial. Frames are resolved through a
  * per-address cache, because the sites of one program share most of their
- * outer frames and resolving is the expensive part.
+ * outer frames and resolving is the expensive part. One captured address
+ * can stand for several frames (calls inlined there): stacks are still the
+ * store's, by address, and are expanded here.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -31,7 +33,9 @@ struct arena_chunk {
 
 struct cache_slot {
 	bool used;
-	struct report_frame frame;	/* strings already in the arena */
+	__u64 addr;
+	unsigned nr;
+	struct frame *frames;	/* in the arena, strings too */
 };
 
 struct frame_cache {
@@ -53,7 +57,7 @@ struct cand {
 	__u64 oldest_ts;	/* live blocks: earliest allocation */
 	__u64 hash;		/* of the resolved frames */
 	__u32 nr_frames;
-	struct report_frame *frames;
+	struct frame *frames;
 	struct declared_site decl_live;	/* its declared blocks */
 	struct declared_site decl_peak;
 };
@@ -142,7 +146,7 @@ static int cache_grow(struct frame_cache *c)
 	for (i = 0; c->slots && i <= c->mask; i++) {
 		if (!c->slots[i].used)
 			continue;
-		k = cache_home(&n, c->slots[i].frame.addr);
+		k = cache_home(&n, c->slots[i].addr);
 		while (n.slots[k].used)
 			k = (k + 1) & n.mask;
 		n.slots[k] = c->slots[i];
@@ -152,11 +156,29 @@ static int cache_grow(struct frame_cache *c)
 	return 0;
 }
 
-/* The frame for addr, resolved and copied into the arena at most once. */
-static int resolve_frame(struct build *b, __u64 addr, struct report_frame *out)
+static int arena_frame(void **arena, struct frame *fr)
+{
+	if (arena_strdup(arena, &fr->function) ||
+	    arena_strdup(arena, &fr->mangled) ||
+	    arena_strdup(arena, &fr->file) ||
+	    arena_strdup(arena, &fr->object) ||
+	    arena_strdup(arena, &fr->build_id))
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * The frames of addr (innermost first), resolved and copied into the
+ * arena at most once.
+ */
+static int resolve_addr(struct build *b, __u64 addr, const struct frame **out,
+			unsigned *nr)
 {
 	struct frame_cache *c = &b->cache;
-	struct report_frame fr = { .addr = addr };
+	const struct frame *got;
+	struct frame one = { .addr = addr };
+	struct frame *frames;
+	unsigned n = 1, i;
 	size_t k;
 	int err;
 
@@ -168,48 +190,90 @@ static int resolve_frame(struct build *b, __u64 addr, struct report_frame *out)
 	}
 	for (k = cache_home(c, addr); c->slots[k].used;
 	     k = (k + 1) & c->mask) {
-		if (c->slots[k].frame.addr == addr) {
-			*out = c->slots[k].frame;
+		if (c->slots[k].addr == addr) {
+			*out = c->slots[k].frames;
+			*nr = c->slots[k].nr;
 			return 0;
 		}
 	}
 
+	got = &one;
 	if (b->opts.resolve)
-		b->opts.resolve(b->opts.resolve_ctx, addr, &fr);
-	fr.addr = addr;
-	if (arena_strdup(&b->r->arena, &fr.function) ||
-	    arena_strdup(&b->r->arena, &fr.file) ||
-	    arena_strdup(&b->r->arena, &fr.object) ||
-	    arena_strdup(&b->r->arena, &fr.build_id))
+		n = b->opts.resolve(b->opts.resolve_ctx, addr, &got);
+	if (!n) {
+		got = &one;
+		n = 1;
+	}
+	frames = arena_alloc(&b->r->arena, n, sizeof(*frames));
+	if (!frames)
 		return -ENOMEM;
-	c->slots[k] = (struct cache_slot){ .used = true, .frame = fr };
+	for (i = 0; i < n; i++) {
+		frames[i] = got[i];
+		frames[i].addr = addr;
+		/* the last frame of an address is its function, never inlined */
+		frames[i].inlined = i + 1 < n;
+		if (arena_frame(&b->r->arena, &frames[i]))
+			return -ENOMEM;
+	}
+	c->slots[k] = (struct cache_slot){
+		.used = true, .addr = addr, .nr = n, .frames = frames,
+	};
 	c->used++;
-	*out = fr;
+	*out = frames;
+	*nr = n;
 	return 0;
 }
 
-/* A stack of the store, resolved into the arena, and its MS_EVF_STACK_*. */
-static int resolve_stack(struct build *b, __u32 stack_id, __u32 *nr,
-			 struct report_frame **frames, __u32 *flags)
+/* Frame 0 of addr: the innermost call there. */
+static int resolve_frame(struct build *b, __u64 addr, struct frame *out)
 {
+	const struct frame *frames;
+	unsigned nr;
+	int err;
+
+	err = resolve_addr(b, addr, &frames, &nr);
+	if (!err)
+		*out = frames[0];
+	return err;
+}
+
+/*
+ * A stack of the store, resolved into the arena with its inlined frames
+ * expanded, and its MS_EVF_STACK_*.
+ */
+static int resolve_stack(struct build *b, __u32 stack_id, __u32 *nr,
+			 struct frame **frames, __u32 *flags)
+{
+	const struct frame *got;
 	struct store_site s;
-	__u32 i;
+	__u32 i, total = 0;
+	unsigned n;
 	int err;
 
 	err = store__site(b->st, stack_id, &s);
 	if (err)
 		return err;
 	*flags = s.flags & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR);
-	*nr = s.nr_frames;
+	*nr = 0;
 	if (!s.nr_frames)
 		return 0;
-	*frames = arena_alloc(&b->r->arena, s.nr_frames, sizeof(**frames));
+	/* Resolved once here; the second pass below only hits the cache. */
+	for (i = 0; i < s.nr_frames; i++) {
+		err = resolve_addr(b, s.frames[i], &got, &n);
+		if (err)
+			return err;
+		if (__builtin_add_overflow(total, n, &total))
+			return -E2BIG;
+	}
+	*frames = arena_alloc(&b->r->arena, total, sizeof(**frames));
 	if (!*frames)
 		return -ENOMEM;
 	for (i = 0; i < s.nr_frames; i++) {
-		err = resolve_frame(b, s.frames[i], &(*frames)[i]);
+		err = resolve_addr(b, s.frames[i], &got, &n);
 		if (err)
 			return err;
+		memcpy(*frames + *nr, got, n * sizeof(*got));
+		*nr += n;
 	}
 	return 0;
 }
@@ -228,7 +292,7 @@ static int resolve_cand(struct build *b, struct cand *cd)
 	if (!cd->nr_frames)
 		return 0;
 	for (i = 0; i < cd->nr_frames; i++) {
-		const struct report_frame *f = &cd->frames[i];
+		const struct frame *f = &cd->frames[i];
 		const char *p;
 
 		/* FNV-1a over what frame_same() compares */
@@ -253,8 +317,8 @@ static bool str_same(const char *a, const char *b)
  * Two frames a person cannot tell apart: the same function, file, line and
  * object. Unresolved frames only match their own address.
  */
-static bool frame_same(const struct report_frame *a,
-		       const struct report_frame *b)
+static bool frame_same(const struct frame *a,
+		       const struct frame *b)
 {
 	if (!a->function || !b->function)
 		return a->addr == b->addr;
@@ -518,7 +582,7 @@ static void *arena_dup(void **arena, const void *src, size_t n, size_t size)
 
 /* Where an operation happened: frame 0 of its stack. */
 static int resolve_at(struct build *b, __u32 stack_id,
-		      struct report_frame *at)
+		      struct frame *at)
 {
 	struct store_site s;
 	int err;
@@ -752,7 +816,7 @@ static int copy_timeline(struct report *r, const struct store *st)
 	return 0;
 }
 
-static int copy_probes(struct report *r, const struct report_probe *probes,
+static int copy_probes(struct report *r, const struct attach_probe *probes,
 		       size_t n)
 {
 	size_t i;
@@ -775,7 +839,7 @@ static int copy_probes(struct report *r, const struct report_probe *probes,
 struct report *report__build(const struct store *st,
 			     const struct report_target *target,
 			     const struct ms_counters *kernel,
-			     const struct report_probe *probes,
+			     const struct attach_probe *probes,
 			     size_t nr_probes, const struct report_opts *opts)
 {
 	struct build b = { .st = st };

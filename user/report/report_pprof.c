@@ -122,15 +122,27 @@ struct table {
 	size_t used;
 };
 
+/* A function at a line: one of a location's Lines. */
+struct pp_line {
+	__u32 function_id;
+	int line;
+};
+
+/*
+ * One captured address. Its Lines are its frames, innermost first: the
+ * calls inlined there, then the function they are in (profile.proto's own
+ * order). An unresolved address has none.
+ */
 struct pp_location {
 	__u64 address;
 	__u32 mapping_id;	/* 0: in no known object */
-	__u32 function_id;	/* 0: unresolved, no Line */
-	int line;
+	__u32 first_line;	/* in pprof.lines */
+	__u32 nr_lines;
 };
 
 struct pp_function {
 	__u32 name;		/* string indexes */
+	__u32 system_name;	/* the mangled name where there is one */
 	__u32 file;
 };
 
@@ -157,6 +169,9 @@ struct pprof {
 	struct pp_location *locs;
 	size_t nr_locs;
 	size_t cap_locs;
+	struct pp_line *lines;
+	size_t nr_lines;
+	size_t cap_lines;
 	struct table loc_index;		/* by process address */
 	__u32 no_stack_loc;		/* marker locations, 0 until used */
 	__u32 truncated_loc;
@@ -423,16 +438,20 @@ static int table_slot(struct table *t, __u64 key, struct slot **out)
 	return 0;
 }
 
-static int function_id(struct pprof *w, const struct report_frame *fr,
+static int function_id(struct pprof *w, const struct frame *fr,
 		       __u32 *id)
 {
 	__u32 name, file;
 	struct slot *sl;
 	int err;
 
+	__u32 system_name;
+
 	err = intern(w, fr->function, &name);
 	if (!err)
 		err = intern(w, fr->file, &file);
+	if (!err)
+		err = intern(w, fr->mangled ?: fr->function, &system_name);
 	if (err)
 		return err;
 	err = table_slot(&w->func_index, (__u64)name << 32 | file, &sl);
@@ -443,7 +462,9 @@ static int function_id(struct pprof *w, const struct report_frame *fr,
 			   sizeof(*w->funcs));
 		if (err)
 			return err;
-		w->funcs[w->nr_funcs++] = (struct pp_function){ name, file };
+		w->funcs[w->nr_funcs++] = (struct pp_function){
+			.name = name, .system_name = system_name, .file = file,
+		};
 		sl->id = (__u32)w->nr_funcs;
 		w->func_index.used++;
 	}
@@ -456,7 +477,7 @@ static int function_id(struct pprof *w, const struct report_frame *fr,
  * set: each says that some location of the mapping has that much, as
  * pprof's own symbolizer sets them.
  */
-static int mapping_id(struct pprof *w, const struct report_frame *fr,
+static int mapping_id(struct pprof *w, const struct frame *fr,
 		      __u32 *id)
 {
 	struct pp_mapping *m;
@@ -506,12 +527,17 @@ static int add_location(struct pprof *w, const struct pp_location *loc,
 	return 0;
 }
 
-/* One location per process address: the model resolves each one once. */
-static int location_id(struct pprof *w, const struct report_frame *fr,
+/*
+ * One location per process address, with its nr frames: the model
+ * resolves each address once, so its frames are the same in every stack.
+ */
+static int location_id(struct pprof *w, const struct frame *fr, __u32 nr,
 		       __u32 *id)
 {
-	struct pp_location loc = { .address = fr->addr, .line = fr->line };
+	struct pp_location loc = { .address = fr->addr };
+	struct pp_line *ln;
 	struct slot *sl;
+	__u32 i;
 	int err;
 
 	err = table_slot(&w->loc_index, fr->addr, &sl);
@@ -528,10 +554,22 @@ static int location_id(struct pprof *w, const struct report_frame *fr,
 		if (err)
 			return err;
 	}
-	if (fr->function) {
-		err = function_id(w, fr, &loc.function_id);
+	loc.first_line = (__u32)w->nr_lines;
+	for (i = 0; i < nr; i++) {
+		/* Without a Line, pprof shows the address. */
+		if (!fr[i].function)
+			continue;
+		err = grow((void **)&w->lines, &w->cap_lines, w->nr_lines,
+			   sizeof(*w->lines));
 		if (err)
 			return err;
+		ln = &w->lines[w->nr_lines];
+		ln->line = fr[i].line;
+		err = function_id(w, &fr[i], &ln->function_id);
+		if (err)
+			return err;
+		w->nr_lines++;
+		loc.nr_lines++;
 	}
 	err = add_location(w, &loc, &sl->id);
 	if (err)
@@ -544,15 +582,22 @@ static int location_id(struct pprof *w, const struct report_frame *fr,
 /* A location of no address, named: made on first use into *id. */
 static int marker_id(struct pprof *w, const char *name, __u32 *id)
 {
-	const struct report_frame fr = { .function = name };
+	const struct frame fr = { .function = name };
 	struct pp_location loc = { 0 };
 	int err;
 
 	if (*id)
 		return 0;
-	err = function_id(w, &fr, &loc.function_id);
+	err = grow((void **)&w->lines, &w->cap_lines, w->nr_lines,
+		   sizeof(*w->lines));
 	if (err)
 		return err;
+	err = function_id(w, &fr, &w->lines[w->nr_lines].function_id);
+	if (err)
+		return err;
+	w->lines[w->nr_lines].line = 0;
+	loc.first_line = (__u32)w->nr_lines++;
+	loc.nr_lines = 1;
 	return add_location(w, &loc, id);
 }
 
@@ -566,14 +611,16 @@ static void sample_values(const struct report_site *s, __u64 *v)
 
 /*
  * Frames innermost first, as the model has them: location[0] is the leaf,
- * and a cut stack's [truncated] comes last, where its root would be.
+ * and a cut stack's [truncated] comes last, where its root would be. The
+ * frames of one address (inlined calls, then the frame that is not
+ * inlined) are one location.
  */
 static int write_sample(struct pprof *w, const struct report_site *s)
 {
 	struct pb *pb = &w->msg;
 	__u64 v[NR_VALUES];
 	size_t sample, ids;
-	__u32 i, id;
+	__u32 i, j, id;
 	int err;
 
 	sample = pb_open(pb, PROFILE_SAMPLE);
@@ -584,8 +631,10 @@ static int write_sample(struct pprof *w, const struct report_site *s)
 			return err;
 		pb_varint(pb, w->no_stack_loc);
 	}
-	for (i = 0; i < s->nr_frames; i++) {
-		err = location_id(w, &s->frames[i], &id);
+	for (i = 0; i < s->nr_frames; i = j + 1) {
+		for (j = i; j + 1 < s->nr_frames && s->frames[j].inlined; j++)
+			;
+		err = location_id(w, &s->frames[i], j - i + 1, &id);
 		if (err)
 			return err;
 		pb_varint(pb, id);
@@ -612,7 +661,7 @@ static int write_tables(struct pprof *w)
 	const struct pp_function *f;
 	const struct pp_mapping *m;
 	struct pb *pb = &w->msg;
-	size_t i, start, line;
+	size_t i, k, start, line;
 	int err = 0;
 
 	for (i = 0; i < w->nr_maps && !err; i++) {
@@ -633,11 +682,11 @@ static int write_tables(struct pprof *w)
 		pb_uint(pb, LOCATION_ID, i + 1);
 		pb_uint(pb, LOCATION_MAPPING_ID, l->mapping_id);
 		pb_uint(pb, LOCATION_ADDRESS, l->address);
-		/* Without a Line, pprof shows the address. */
-		if (l->function_id) {
+		for (k = l->first_line; k < l->first_line + l->nr_lines; k++) {
 			line = pb_open(pb, LOCATION_LINE);
-			pb_uint(pb, LINE_FUNCTION_ID, l->function_id);
-			pb_uint(pb, LINE_LINE, l->line > 0 ? l->line : 0);
+			pb_uint(pb, LINE_FUNCTION_ID, w->lines[k].function_id);
+			pb_uint(pb, LINE_LINE, w->lines[k].line > 0 ?
+					       w->lines[k].line : 0);
 			pb_close(pb, line);
 		}
 		pb_close(pb, start);
@@ -648,7 +697,7 @@ static int write_tables(struct pprof *w)
 		start = pb_open(pb, PROFILE_FUNCTION);
 		pb_uint(pb, FUNCTION_ID, i + 1);
 		pb_uint(pb, FUNCTION_NAME, f->name);
-		pb_uint(pb, FUNCTION_SYSTEM_NAME, f->name);
+		pb_uint(pb, FUNCTION_SYSTEM_NAME, f->system_name);
 		pb_uint(pb, FUNCTION_FILENAME, f->file);
 		pb_close(pb, start);
 		err = emit(w);
@@ -781,6 +830,7 @@ static void pprof_release(struct pprof *w)
 	free(w->strs);
 	free(w->str_index.slots);
 	free(w->locs);
+	free(w->lines);
 	free(w->loc_index.slots);
 	free(w->funcs);
 	free(w->func_index.slots);

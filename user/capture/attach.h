@@ -11,10 +11,20 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
-#include "report.h"
+#include <linux/types.h>
 
 struct bpf_program;
 struct attach;
+
+/* One attached probe, for -v and the JSON report. */
+struct attach_probe {
+	const char *object;
+	const char *symbol;
+	__u64 offset;		/* file offset of the probe */
+	__u64 func_offset;	/* bytes into the function */
+	bool is_return;
+	bool emulated;		/* the kernel emulates the probed instruction */
+};
 
 /* The memscope USDT probes (include/memscope.h), one program each. */
 enum attach_usdt {
@@ -69,7 +79,7 @@ int attach__process(struct attach *a);
 int attach__command(struct attach *a, const char *path);
 
 /* The probes attached so far, for -v and the report. */
-const struct report_probe *attach__probes(const struct attach *a, size_t *nr);
+const struct attach_probe *attach__probes(const struct attach *a, size_t *nr);
 
 /* -v: one line per probe, "WHO: probe entry malloc+0 (offset ...) ...". */
 void attach__print_probes(const struct attach *a, FILE *f, const char *who);

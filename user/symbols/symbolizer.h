@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * Lazy symbolization of user addresses of one process, cached per object
- * (device + inode) and per address. It keeps an open descriptor of every
+ * (device + inode) and offset. It keeps an open descriptor of every
  * executable object it has seen mapped, so it still works after the
  * target has exited, and opens objects through /proc/PID/root so a process
  * in another mount namespace resolves against its own files.
@@ -11,18 +11,10 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include "frame.h"
 
 struct symbolizer;
 
-struct sym_frame {
-	__u64 addr;		/* as captured */
-	const char *function;	/* NULL when unknown */
-	const char *file;	/* source file, NULL without debug info */
-	int line;		/* 0 without debug info */
-	const char *object;	/* path of the mapped object, NULL if none */
-	__u64 object_offset;	/* ELF virtual address inside object */
-	const char *build_id;	/* object's GNU build-id in hex, or NULL */
-};
 
 /* Does not read anything yet: the first cover() does. NULL + errno. */
 struct symbolizer *symbolizer__new(int pid);
@@ -38,10 +30,21 @@ int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n);
 
 /*
  * Resolves addr, a return address (the lookup uses addr - 1 so the call
- * instruction's line is found). Strings stay valid until free. Always
- * fills out; out->function is NULL when nothing is known.
+ * instruction's line is found), into its frames: the calls inlined there,
+ * innermost first, then their function (see frame.h). A frame_resolve_fn:
+ * returns how many (at least 1), *out valid until the next call; strings
+ * stay valid until free. A frame's function is NULL when nothing is known.
+ * Cached per object and offset.
  */
-void symbolizer__resolve(struct symbolizer *s, __u64 addr,
-			 struct sym_frame *out);
+unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
+			     const struct frame **out);
+
+/*
+ * The name a person reads for a symbol or linkage name: no symbol version
+ * (pthread_getattr_np@@GLIBC_2.32 is pthread_getattr_np), C++ and Rust
+ * (legacy and v0) demangled, a Rust legacy name without its ::h<hash>.
+ * Malloc'd; NULL without memory.
+ */
+char *symbol_display_name(const char *raw);
 
 #endif /* MEMSCOPE_SYMBOLIZER_H */

@@ -118,6 +118,7 @@ struct recorder {
 	__u64 *written;		/* open addressing, 0 = empty slot */
 	size_t written_mask;	/* capacity - 1 */
 	size_t nr_written;
+	size_t nr_frames;	/* their frames, against REC_SYMBOLS_MAX */
 };
 
 static void wbuf_reset(struct wbuf *b)
@@ -449,20 +450,63 @@ static int written_add(struct recorder *w, __u64 addr)
 	return 1;
 }
 
-/* addr, object_offset, line and four strings */
+/*
+ * An address's entry: addr, object_offset, object, build_id, the number of
+ * frames, then each frame: line, flags, function, mangled, file. The
+ * frames of one address share its object.
+ */
 #define REC_SYMBOL_FIXED	(2 * sizeof(__u64) + sizeof(__u32))
-#define REC_SYMBOL_STRS		4
+#define REC_SYMBOL_STRS		2
+#define REC_SYMBOL_FRAME_FIXED	(2 * sizeof(__u32))
+#define REC_SYMBOL_FRAME_STRS	3
+/* The least bytes a frame takes: what bounds a count before allocating. */
+#define REC_SYMBOL_FRAME_MIN	(REC_SYMBOL_FRAME_FIXED + \
+				 REC_SYMBOL_FRAME_STRS * sizeof(__u32))
+#define REC_SYMBOL_INLINED	(1u << 0)
 
-/* The writer never needs to split an entry between frames. */
-_Static_assert(REC_SYMBOL_FIXED + REC_SYMBOL_STRS *
+/* The writer never needs to split an entry of one frame between frames. */
+_Static_assert(REC_SYMBOL_FIXED + REC_SYMBOL_FRAME_FIXED +
+	       (REC_SYMBOL_STRS + REC_SYMBOL_FRAME_STRS) *
 	       (sizeof(__u32) + REC_STR_MAX) <= REC_FRAME_RAW_MAX,
 	       "a symbol entry must fit in one frame");
 
-static size_t symbol_size(const struct report_frame *fr)
+static size_t symbol_frame_size(const struct frame *fr)
 {
-	return REC_SYMBOL_FIXED + str_size(fr->function) +
-	       str_size(fr->file) + str_size(fr->object) +
-	       str_size(fr->build_id);
+	return REC_SYMBOL_FRAME_FIXED + str_size(fr->function) +
+	       str_size(fr->mangled) + str_size(fr->file);
+}
+
+/*
+ * Bytes of the entry of frames[0..nr). Past a frame's payload (only names
+ * of hundreds of KiB each do that) *nr shrinks: the calls inlined nearest
+ * the function are left out, never the function or the innermost call.
+ */
+static size_t symbol_size(const struct frame *frames, unsigned *nr)
+{
+	size_t size, last;
+	unsigned i;
+
+	size = REC_SYMBOL_FIXED + str_size(frames[0].object) +
+	       str_size(frames[0].build_id);
+	last = symbol_frame_size(&frames[*nr - 1]);
+	size += last;
+	for (i = 0; i + 1 < *nr; i++) {
+		if (size + symbol_frame_size(&frames[i]) > REC_FRAME_RAW_MAX)
+			break;
+		size += symbol_frame_size(&frames[i]);
+	}
+	*nr = i + 1;
+	return size;
+}
+
+static void wbuf_symbol_frame(struct wbuf *b, const struct frame *fr,
+			      bool inlined)
+{
+	wbuf_u32(b, fr->line);
+	wbuf_u32(b, inlined ? REC_SYMBOL_INLINED : 0);
+	wbuf_str(b, fr->function);
+	wbuf_str(b, fr->mangled);
+	wbuf_str(b, fr->file);
 }
 
 /*
@@ -470,28 +514,36 @@ static size_t symbol_size(const struct report_frame *fr)
  * REC_FRAME_RAW_MAX takes: a frame holds whole entries.
  */
 static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
-			 report_resolve_fn resolve, void *ctx)
+			 frame_resolve_fn resolve, void *ctx)
 {
 	struct wbuf *b = &w->meta;
-	struct report_frame fr;
-	size_t i, size;
+	const struct frame *frames;
+	struct frame one;
+	unsigned n, kept, i;
+	size_t k, size;
 	int err = 0, fresh;
 
 	wbuf_reset(b);
-	for (i = 0; i < nr && !err; i++) {
-		fresh = written_add(w, addrs[i]);
+	for (k = 0; k < nr && !err; k++) {
+		fresh = written_add(w, addrs[k]);
 		if (fresh <= 0) {
 			err = fresh;
 			continue;
 		}
-		if (w->nr_written > REC_SYMBOLS_MAX) {
+		one = (struct frame){ .addr = addrs[k] };
+		frames = &one;
+		n = resolve ? resolve(ctx, addrs[k], &frames) : 1;
+		if (!n) {
+			frames = &one;
+			n = 1;
+		}
+		kept = n;
+		size = symbol_size(frames, &kept);
+		w->nr_frames += kept;
+		if (w->nr_frames > REC_SYMBOLS_MAX) {
 			err = -E2BIG;
 			break;
 		}
-		fr = (struct report_frame){ .addr = addrs[i] };
-		if (resolve)
-			resolve(ctx, addrs[i], &fr);
-		size = symbol_size(&fr);
 		w->sym_bytes += size;
 		if (w->sym_bytes > REC_SYMBOL_BYTES_MAX) {
 			err = -E2BIG;
@@ -501,13 +553,14 @@ static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 			err = write_frame(w, REC_FRAME_SYMBOLS, b);
 			wbuf_reset(b);
 		}
-		wbuf_u64(b, addrs[i]);
-		wbuf_u64(b, fr.object_offset);
-		wbuf_u32(b, fr.line);
-		wbuf_str(b, fr.function);
-		wbuf_str(b, fr.file);
-		wbuf_str(b, fr.object);
-		wbuf_str(b, fr.build_id);
+		wbuf_u64(b, addrs[k]);
+		wbuf_u64(b, frames[0].object_offset);
+		wbuf_str(b, frames[0].object);
+		wbuf_str(b, frames[0].build_id);
+		wbuf_u32(b, kept);
+		for (i = 0; i + 1 < kept; i++)
+			wbuf_symbol_frame(b, &frames[i], true);
+		wbuf_symbol_frame(b, &frames[n - 1], false);
 	}
 	if (!err && b->len)
 		err = write_frame(w, REC_FRAME_SYMBOLS, b);
@@ -515,7 +568,7 @@ static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 }
 
 int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
-		      report_resolve_fn resolve, void *ctx)
+		      frame_resolve_fn resolve, void *ctx)
 {
 	/* Records before symbols: a reader of a cut file sees both or none. */
 	int err = w->err ? w->err : recorder__flush(w);
@@ -530,7 +583,7 @@ int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 static int write_trailer(struct recorder *w, const struct recording_end *end)
 {
 	struct wbuf *b = &w->meta;
-	const struct report_probe *p;
+	const struct attach_probe *p;
 	size_t i;
 
 	if (end->nr_probes > REC_PROBES_MAX)
@@ -555,7 +608,7 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 }
 
 int recorder__finish(struct recorder *w, const struct store *st,
-		     report_resolve_fn resolve, void *resolve_ctx,
+		     frame_resolve_fn resolve, void *resolve_ctx,
 		     const struct recording_end *end)
 {
 	int err = recorder__flush(w);
@@ -602,6 +655,13 @@ struct rbuf {
 	size_t strs_used;
 };
 
+/* The frames of one address: syms[first .. first + nr). */
+struct rec_sym {
+	__u64 addr;
+	__u32 first;
+	__u32 nr;
+};
+
 /* String blocks, freed with the recording: the report borrows them. */
 struct block {
 	struct block *next;
@@ -625,10 +685,14 @@ struct recording {
 	bool have_header;
 	struct recording_end end;
 	bool have_end;
-	struct report_frame *syms;
+	struct frame *syms;	/* every address's frames, one after another */
 	size_t nr_syms;
 	size_t cap_syms;
 	size_t sym_bytes;
+	struct rec_sym *index;	/* by address, after the replay */
+	size_t nr_index;
+	size_t cap_index;
+	struct frame unknown;	/* what an address without symbols gets */
 
 	struct recording_damage damage;
 	char damage_what[96];
@@ -737,6 +801,7 @@ void recording__free(struct recording *r)
 	}
 	fclose(r->f);
 	free(r->syms);
+	free(r->index);
 	free(r->z);
 	free(r->raw);
 	free(r);
@@ -1015,11 +1080,71 @@ static int replay_events(struct recording *r, recording_event_fn fn,
 	return err;
 }
 
+/* Room for n more of size each in *arr (cap *cap, n used), bounded. */
+static int grow_array(void **arr, size_t *cap, size_t used, size_t n,
+		      size_t size)
+{
+	size_t want = *cap ? *cap : 256;
+	void *p;
+
+	if (used + n <= *cap)
+		return 0;
+	while (want < used + n)
+		want *= 2;
+	p = realloc(*arr, want * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = want;
+	return 0;
+}
+
+/*
+ * One address's entry. Its frame count is bounded by the bytes left before
+ * anything is allocated, and every frame but the last must be an inlined
+ * call, the last its function (frame.h): 0, -EBADMSG (malformed) or
+ * -ENOMEM.
+ */
+static int parse_symbol(struct recording *r, struct rbuf *c)
+{
+	struct frame base = {}, *fr;
+	__u32 nr, i, line, flags;
+	struct rec_sym *sym;
+
+	if (!get_u64(c, &base.addr) || !get_u64(c, &base.object_offset) ||
+	    !get_str(c, &base.object) || !get_str(c, &base.build_id) ||
+	    !get_u32(c, &nr) || !nr ||
+	    nr > (c->len - c->off) / REC_SYMBOL_FRAME_MIN)
+		return -EBADMSG;
+	if (nr > REC_SYMBOLS_MAX - r->nr_syms)
+		return -E2BIG;
+	if (grow_array((void **)&r->syms, &r->cap_syms, r->nr_syms, nr,
+		       sizeof(*r->syms)) ||
+	    grow_array((void **)&r->index, &r->cap_index, r->nr_index, 1,
+		       sizeof(*r->index)))
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		fr = &r->syms[r->nr_syms + i];
+		*fr = base;
+		if (!get_u32(c, &line) || !get_u32(c, &flags) ||
+		    !get_str(c, &fr->function) || !get_str(c, &fr->mangled) ||
+		    !get_str(c, &fr->file) ||
+		    flags != (i + 1 < nr ? REC_SYMBOL_INLINED : 0))
+			return -EBADMSG;
+		fr->line = (int)line;
+		fr->inlined = flags & REC_SYMBOL_INLINED;
+	}
+	sym = &r->index[r->nr_index++];
+	sym->addr = base.addr;
+	sym->first = r->nr_syms;
+	sym->nr = nr;
+	r->nr_syms += nr;
+	return 0;
+}
+
 static int parse_symbols(struct recording *r)
 {
-	struct report_frame fr, *p;
-	size_t kept = r->nr_syms;
-	__u32 line;
+	size_t kept = r->nr_syms, kept_index = r->nr_index;
 	struct rbuf c;
 	int err;
 
@@ -1031,37 +1156,17 @@ static int parse_symbols(struct recording *r)
 	err = rbuf_strings(r, &c, 0, NULL);
 	if (err)
 		return err;
-	while (c.off < c.len) {
-		fr = (struct report_frame){};
-		if (!get_u64(&c, &fr.addr) || !get_u64(&c, &fr.object_offset) ||
-		    !get_u32(&c, &line) || !get_str(&c, &fr.function) ||
-		    !get_str(&c, &fr.file) || !get_str(&c, &fr.object) ||
-		    !get_str(&c, &fr.build_id)) {
-			err = damaged(r, r->frame_off, "malformed symbols");
-			break;
-		}
-		fr.line = (int)line;
-		if (r->nr_syms >= REC_SYMBOLS_MAX) {
-			err = damaged(r, r->frame_off,
-				      "over %u symbols", REC_SYMBOLS_MAX);
-			break;
-		}
-		if (r->nr_syms == r->cap_syms) {
-			size_t cap = r->cap_syms ? r->cap_syms * 2 : 256;
-
-			p = realloc(r->syms, cap * sizeof(*p));
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			r->syms = p;
-			r->cap_syms = cap;
-		}
-		r->syms[r->nr_syms++] = fr;
-	}
+	while (c.off < c.len && !err)
+		err = parse_symbol(r, &c);
+	if (err == -EBADMSG)
+		err = damaged(r, r->frame_off, "malformed symbols");
+	else if (err == -E2BIG)
+		err = damaged(r, r->frame_off, "over %u symbols",
+			      REC_SYMBOLS_MAX);
 	if (err) {
 		/* Nothing of a frame that did not parse. */
 		r->nr_syms = kept;
+		r->nr_index = kept_index;
 		rbuf_drop(r);
 		return err;
 	}
@@ -1072,7 +1177,7 @@ static int parse_symbols(struct recording *r)
 static int parse_trailer(struct recording *r)
 {
 	struct recording_end *end = &r->end;
-	struct report_probe *probes = NULL;
+	struct attach_probe *probes = NULL;
 	__u32 exited, status, nr, flags, i;
 	void *room;
 	struct rbuf c;
@@ -1090,9 +1195,9 @@ static int parse_trailer(struct recording *r)
 		return err;
 	probes = room;
 	for (i = 0; i < nr; i++) {
-		struct report_probe *p = &probes[i];
+		struct attach_probe *p = &probes[i];
 
-		*p = (struct report_probe){};
+		*p = (struct attach_probe){};
 		if (!get_u64(&c, &p->offset) || !get_u64(&c, &p->func_offset) ||
 		    !get_u32(&c, &flags) || !get_str(&c, &p->object) ||
 		    !get_str(&c, &p->symbol))
@@ -1112,28 +1217,31 @@ static int parse_trailer(struct recording *r)
 	return 0;
 }
 
+/* By address, then by position in the file. */
 static int sym_cmp(const void *pa, const void *pb)
 {
-	const struct report_frame *a = pa, *b = pb;
+	const struct rec_sym *a = pa, *b = pb;
 
-	return a->addr < b->addr ? -1 : a->addr > b->addr;
+	if (a->addr != b->addr)
+		return a->addr < b->addr ? -1 : 1;
+	return a->first < b->first ? -1 : a->first > b->first;
 }
 
 /*
  * Sorted for recording__resolve. The writer lists an address once; of one
- * listed twice, one entry is kept.
+ * listed twice, the first entry is kept.
  */
 static void index_symbols(struct recording *r)
 {
 	size_t i, k;
 
-	if (!r->nr_syms)
+	if (!r->nr_index)
 		return;
-	qsort(r->syms, r->nr_syms, sizeof(*r->syms), sym_cmp);
-	for (i = 1, k = 1; i < r->nr_syms; i++)
-		if (r->syms[i].addr != r->syms[k - 1].addr)
-			r->syms[k++] = r->syms[i];
-	r->nr_syms = k;
+	qsort(r->index, r->nr_index, sizeof(*r->index), sym_cmp);
+	for (i = 1, k = 1; i < r->nr_index; i++)
+		if (r->index[i].addr != r->index[k - 1].addr)
+			r->index[k++] = r->index[i];
+	r->nr_index = k;
 }
 
 static int replay_frame(struct recording *r, recording_event_fn fn,
@@ -1176,12 +1284,27 @@ int recording__replay(struct recording *r, recording_event_fn fn, void *ctx)
 	return err;
 }
 
-void recording__resolve(void *ctx, __u64 addr, struct report_frame *out)
+static int sym_addr_cmp(const void *key, const void *elem)
 {
-	const struct recording *r = ctx;
-	const struct report_frame key = { .addr = addr }, *fr = NULL;
+	const struct rec_sym *s = elem;
+	__u64 addr = *(const __u64 *)key;
 
-	if (r->nr_syms)
-		fr = bsearch(&key, r->syms, r->nr_syms, sizeof(key), sym_cmp);
-	*out = fr ? *fr : key;
+	return addr < s->addr ? -1 : addr > s->addr;
+}
+
+unsigned recording__resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	struct recording *r = ctx;
+	const struct rec_sym *sym = NULL;
+
+	if (r->nr_index)
+		sym = bsearch(&addr, r->index, r->nr_index, sizeof(*sym),
+			      sym_addr_cmp);
+	if (!sym) {
+		r->unknown = (struct frame){ .addr = addr };
+		*out = &r->unknown;
+		return 1;
+	}
+	*out = &r->syms[sym->first];
+	return sym->nr;
 }

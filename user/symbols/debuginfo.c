@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Separate debug information, looked up the way gdb does (see its manual,
+ * "Separate Debug Files"), inside the target's root directory.
+ *
+ * A candidate is accepted only when it is the right file: the build-id
+ * must match for a file found by build-id (or for a dwz alternate file),
+ * the CRC32 of .gnu_debuglink for a file found by that name. A stale debug
+ * file left by an upgrade would otherwise name the wrong functions.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+#include <elfutils/debuginfod.h>
+#include <elfutils/libdwelf.h>
+#include <gelf.h>
+#include <zlib.h>
+
+#include "debuginfo.h"
+
+#define CRC_CHUNK	(64 * 1024)
+
+/*
+ * Opens path inside the root: absolute symlinks and ".." stay in it, as
+ * they would for the target itself.
+ */
+static int open_in_root(int root_fd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	long fd;
+
+	fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* 0 when the file's GNU build-id is id, -ENOENT when not (or unreadable). */
+static int check_build_id(int fd, const unsigned char *id, size_t id_len)
+{
+	const void *bits;
+	ssize_t n;
+	Elf *elf;
+	int err = -ENOENT;
+
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -ENOENT;
+	n = dwelf_elf_gnu_build_id(elf, &bits);
+	if (n > 0 && (size_t)n == id_len && !memcmp(bits, id, id_len))
+		err = 0;
+	elf_end(elf);
+	return err;
+}
+
+/* 0 when the whole file's CRC32 (zlib's, as binutils writes it) is crc. */
+static int check_crc(int fd, __u32 crc)
+{
+	unsigned char *buf = malloc(CRC_CHUNK);
+	uLong sum = crc32(0, NULL, 0);
+	off_t off = 0;
+	ssize_t n;
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	while ((n = pread(fd, buf, CRC_CHUNK, off)) > 0) {
+		sum = crc32(sum, buf, n);
+		off += n;
+	}
+	err = n < 0 ? -errno : sum == crc ? 0 : -ENOENT;
+	free(buf);
+	return err;
+}
+
+/* Opens one candidate; *found takes path (malloc'd) when it is the file. */
+static int try_build_id(int root_fd, char *path, const unsigned char *id,
+			size_t id_len, char **found)
+{
+	int fd = open_in_root(root_fd, path);
+
+	if (fd >= 0 && check_build_id(fd, id, id_len)) {
+		close(fd);
+		fd = -ENOENT;
+	}
+	if (fd >= 0)
+		*found = path;
+	else
+		free(path);
+	return fd;
+}
+
+static int try_crc(int root_fd, char *path, __u32 crc, char **found)
+{
+	int fd = open_in_root(root_fd, path);
+
+	if (fd >= 0 && check_crc(fd, crc)) {
+		close(fd);
+		fd = -ENOENT;
+	}
+	if (fd >= 0)
+		*found = path;
+	else
+		free(path);
+	return fd;
+}
+
+/* DEBUGINFO_DIR/.build-id/xx/rest.debug; NULL without memory. */
+static char *build_id_path(const unsigned char *id, size_t id_len)
+{
+	static const char prefix[] = DEBUGINFO_DIR "/.build-id/";
+	char *path, *p;
+	size_t i;
+
+	path = malloc(sizeof(prefix) + 2 * id_len + sizeof("/.debug"));
+	if (!path)
+		return NULL;
+	p = path + sprintf(path, "%s%02x/", prefix, id[0]);
+	for (i = 1; i < id_len; i++)
+		p += sprintf(p, "%02x", id[i]);
+	strcpy(p, ".debug");
+	return path;
+}
+
+static int find_by_build_id(int root_fd, const unsigned char *id,
+			    size_t id_len, char **found)
+{
+	char *path;
+
+	/* One byte would leave no file name below the directory. */
+	if (!id || id_len < 2 || id_len > DEBUGINFO_ID_MAX)
+		return -ENOENT;
+	path = build_id_path(id, id_len);
+	if (!path)
+		return -ENOMEM;
+	return try_build_id(root_fd, path, id, id_len, found);
+}
+
+/* The directory part of an absolute path, without the final slash. */
+static int dir_of(const char *path, size_t *len)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (path[0] != '/' || !slash)
+		return -ENOENT;
+	*len = slash - path;
+	return 0;
+}
+
+/* A link name is a file name beside the object, never a path. */
+static bool link_name_ok(const char *link)
+{
+	return link[0] && !strchr(link, '/') && strcmp(link, ".") &&
+	       strcmp(link, "..");
+}
+
+static int find_by_debuglink(const struct debuginfo_query *q, char **found)
+{
+	/* gdb's order: beside the object, its .debug/, the global dir */
+	static const char *const formats[] = {
+		"%.*s/%s", "%.*s/.debug/%s", DEBUGINFO_DIR "%.*s/%s",
+	};
+	size_t i, dir_len;
+	char *path;
+	int fd = -ENOENT;
+
+	if (!q->debuglink || !q->path || !link_name_ok(q->debuglink) ||
+	    dir_of(q->path, &dir_len))
+		return -ENOENT;
+	for (i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (asprintf(&path, formats[i], (int)dir_len, q->path,
+			     q->debuglink) < 0)
+			return -ENOMEM;
+		fd = try_crc(q->root_fd, path, q->crc, found);
+		if (fd >= 0 || fd == -ENOMEM)
+			break;
+	}
+	return fd;
+}
+
+int debuginfo_find(const struct debuginfo_query *q, char **found)
+{
+	int fd;
+
+	fd = find_by_build_id(q->root_fd, q->build_id, q->build_id_len,
+			      found);
+	if (fd >= 0 || fd == -ENOMEM)
+		return fd;
+	return find_by_debuglink(q, found);
+}
+
+int debuginfo_find_alt(int root_fd, const char *debug_path,
+		       const char *altname, const unsigned char *id,
+		       size_t id_len, char **found)
+{
+	size_t dir_len;
+	char *path;
+	int fd, n;
+
+	fd = find_by_build_id(root_fd, id, id_len, found);
+	if (fd >= 0 || fd == -ENOMEM || !altname[0] || !id_len)
+		return fd;
+	if (altname[0] == '/')
+		n = asprintf(&path, "%s", altname);
+	else if (!dir_of(debug_path, &dir_len))
+		n = asprintf(&path, "%.*s/%s", (int)dir_len, debug_path,
+			     altname);
+	else
+		return -ENOENT;
+	if (n < 0)
+		return -ENOMEM;
+	return try_build_id(root_fd, path, id, id_len, found);
+}
+
+int debuginfo_altlink(Elf *elf, const char **name, const unsigned char **id,
+		      size_t *id_len)
+{
+	Elf_Scn *scn = NULL;
+	const char *sname;
+	const char *end;
+	GElf_Shdr shdr;
+	Elf_Data *data;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return -ENOENT;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		sname = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!sname || strcmp(sname, ".gnu_debugaltlink"))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || !data->d_size)
+			return -ENOENT;
+		/* A name ending in NUL inside the section, then the id. */
+		end = memchr(data->d_buf, '\0', data->d_size);
+		if (!end)
+			return -ENOENT;
+		*name = data->d_buf;
+		*id = (const unsigned char *)end + 1;
+		*id_len = data->d_size - (end + 1 - *name);
+		return *id_len && *id_len <= DEBUGINFO_ID_MAX ? 0 : -ENOENT;
+	}
+	return -ENOENT;
+}
+
+int debuginfo_fetch(struct debuginfod_client **client,
+		    const unsigned char *id, size_t id_len, char **found)
+{
+	const char *urls = getenv(DEBUGINFOD_URLS_ENV_VAR);
+	int fd;
+
+	if (!urls || !urls[0] || !id || !id_len || id_len > DEBUGINFO_ID_MAX)
+		return -ENOENT;
+	if (!*client) {
+		*client = debuginfod_begin();
+		if (!*client)
+			return -ENOMEM;
+	}
+	/* A descriptor, or -errno of the servers' answer (-ENOENT: none) */
+	fd = debuginfod_find_debuginfo(*client, id, (int)id_len, found);
+	return fd;
+}

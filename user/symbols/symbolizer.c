@@ -1,0 +1,927 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Lazy symbolization of one process's addresses with libdwfl.
+ *
+ * The symbolizer keeps its own copy of the executable mappings, one open
+ * descriptor per mapped object and one of the target's root directory, so
+ * it needs the target only while cover() learns about new mappings. Each
+ * object gets its own offline Dwfl, made on first resolve: addresses are
+ * turned into the object's ELF virtual addresses first, so no process
+ * layout has to be reported. Its separate debug files are found by our
+ * own callback (debuginfo.c), inside the target's root.
+ *
+ * One return address stands for as many frames as calls were inlined at
+ * it: the DWARF scopes around it give each inlined call's function and the
+ * line it was called from. Names are shown as a person reads them: without
+ * symbol versions, C++ and Rust demangled (libiberty).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <dwarf.h>
+#include <elfutils/debuginfod.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <libiberty/demangle.h>
+
+#include "debuginfo.h"
+#include "elfsym.h"
+#include "procmaps.h"
+#include "symbolizer.h"
+
+#define HTAB_MIN_BUCKETS 64
+/*
+ * Longer names are shown mangled: libiberty's demangler has needed
+ * quadratic time and deep recursion on hostile input before, and real
+ * names stay well below this.
+ */
+#define DEMANGLE_MAX	(16 * 1024)
+#define DEMANGLE_OPTS	(DMGL_PARAMS | DMGL_ANSI)
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct hnode {
+	struct hnode *next;
+	__u64 hash;
+};
+
+/* Chained hash table of nodes, each the first member of its allocation. */
+struct htab {
+	struct hnode **buckets;
+	size_t nbuckets;	/* 0 or a power of two */
+	size_t count;
+};
+
+struct interned {
+	struct hnode node;
+	char str[];
+};
+
+/* The frames of one (object, offset), innermost first. */
+struct cached_frames {
+	struct hnode node;
+	const struct sym_object *obj;
+	__u64 offset;		/* file offset inside obj */
+	unsigned nr;
+	struct frame frames[];
+};
+
+struct symbolizer;
+
+/* One file, however many times and under whatever name it is mapped. */
+struct sym_object {
+	dev_t dev;
+	__u64 inode;
+	const char *path;	/* interned, as the target sees it */
+	int fd;			/* -1 when it could not be opened */
+	bool loaded;		/* the Dwfl below was tried */
+	Dwfl *dwfl;
+	Dwfl_Module *mod;	/* NULL when the file is not usable ELF */
+	const char *build_id;	/* interned hex; NULL when it has none */
+	struct symbolizer *owner;	/* for the debug file callback */
+	/*
+	 * The .gnu_debugaltlink of the separate debug file found for it,
+	 * kept for the alternate file's lookup that follows.
+	 */
+	char *debug_path;	/* as the target names it, or debuginfod's */
+	char *alt_name;
+	unsigned char *alt_id;
+	size_t alt_id_len;
+};
+
+struct sym_map {
+	__u64 start;
+	__u64 end;
+	__u64 offset;
+	const char *name;	/* interned path; NULL when anonymous */
+	struct sym_object *obj;	/* NULL when not backed by a file */
+};
+
+struct symbolizer {
+	int pid;
+	int root_fd;		/* /proc/PID/root, -1 until read or unreadable */
+	struct debuginfod_client *debuginfod;	/* made on first use */
+	struct cached_frames *uncached;	/* a result the table could not take */
+	struct frame scratch;	/* an address of no object */
+	struct sym_map *maps;	/* executable only, sorted, disjoint */
+	size_t nmaps;
+	struct sym_object **objs;
+	size_t nobjs;
+	struct htab strings;
+	struct htab frames;
+};
+
+struct range {
+	__u64 start;
+	__u64 end;
+};
+
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name);
+
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_debuginfo = find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+/* FNV-1a */
+static __u64 hash_str(const char *s)
+{
+	__u64 h = 0xcbf29ce484222325ULL;
+
+	while (*s) {
+		h ^= (unsigned char)*s++;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* murmur3's finalizer: addresses differ in few bits, buckets need all 64 */
+static __u64 hash_addr(__u64 x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static struct hnode *htab_chain(const struct htab *h, __u64 hash)
+{
+	return h->nbuckets ? h->buckets[hash & (h->nbuckets - 1)] : NULL;
+}
+
+static int htab_grow(struct htab *h)
+{
+	size_t i, n = h->nbuckets ? h->nbuckets * 2 : HTAB_MIN_BUCKETS;
+	struct hnode **buckets, *node, *next;
+
+	buckets = calloc(n, sizeof(*buckets));
+	if (!buckets)
+		return -ENOMEM;
+	for (i = 0; i < h->nbuckets; i++) {
+		for (node = h->buckets[i]; node; node = next) {
+			next = node->next;
+			node->next = buckets[node->hash & (n - 1)];
+			buckets[node->hash & (n - 1)] = node;
+		}
+	}
+	free(h->buckets);
+	h->buckets = buckets;
+	h->nbuckets = n;
+	return 0;
+}
+
+static int htab_add(struct htab *h, struct hnode *node)
+{
+	struct hnode **head;
+
+	/* A table that cannot grow still works, with longer chains. */
+	if (h->count >= h->nbuckets && htab_grow(h) && !h->nbuckets)
+		return -ENOMEM;
+	head = &h->buckets[node->hash & (h->nbuckets - 1)];
+	node->next = *head;
+	*head = node;
+	h->count++;
+	return 0;
+}
+
+static void htab_clear(struct htab *h)
+{
+	struct hnode *node, *next;
+	size_t i;
+
+	for (i = 0; i < h->nbuckets; i++) {
+		for (node = h->buckets[i]; node; node = next) {
+			next = node->next;
+			free(node);
+		}
+	}
+	free(h->buckets);
+	memset(h, 0, sizeof(*h));
+}
+
+/* NULL for NULL, or when out of memory. */
+static const char *intern(struct symbolizer *s, const char *str)
+{
+	struct interned *in;
+	struct hnode *node;
+	__u64 hash;
+	size_t len;
+
+	if (!str)
+		return NULL;
+	hash = hash_str(str);
+	for (node = htab_chain(&s->strings, hash); node; node = node->next) {
+		in = container_of(node, struct interned, node);
+		if (node->hash == hash && !strcmp(in->str, str))
+			return in->str;
+	}
+	len = strlen(str) + 1;
+	in = malloc(sizeof(*in) + len);
+	if (!in)
+		return NULL;
+	in->node.hash = hash;
+	memcpy(in->str, str, len);
+	if (htab_add(&s->strings, &in->node)) {
+		free(in);
+		return NULL;
+	}
+	return in->str;
+}
+
+static int cmp_range_map(const void *key, const void *elem)
+{
+	const struct sym_map *m = elem;
+	const struct range *r = key;
+
+	if (r->end <= m->start)
+		return -1;
+	return r->start >= m->end;
+}
+
+static int cmp_map_start(const void *a, const void *b)
+{
+	const struct sym_map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static struct sym_map *map_overlapping(struct sym_map *maps, size_t n,
+				       __u64 start, __u64 end)
+{
+	struct range r = { start, end };
+
+	if (!n)
+		return NULL;
+	return bsearch(&r, maps, n, sizeof(*maps), cmp_range_map);
+}
+
+static struct sym_map *map_find(struct symbolizer *s, __u64 addr)
+{
+	return map_overlapping(s->maps, s->nmaps, addr, addr + 1);
+}
+
+/*
+ * Through /proc/PID/root the path resolves in the target's mount
+ * namespace. A deleted file has no path left; map_files still reaches it
+ * (with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE).
+ */
+static int object_open(int pid, const struct procmap *e)
+{
+	char *path;
+	int fd, n;
+
+	if (e->deleted)
+		n = asprintf(&path, "/proc/%d/map_files/%llx-%llx", pid,
+			     (unsigned long long)e->start,
+			     (unsigned long long)e->end);
+	else
+		n = asprintf(&path, "/proc/%d/root%s", pid, e->path);
+	if (n < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	return fd;
+}
+
+/* The object of a file-backed mapping, opened the first time it is seen. */
+static struct sym_object *object_get(struct symbolizer *s,
+				     const struct procmap *e, const char *path)
+{
+	struct sym_object *o, **objs;
+	size_t i;
+
+	for (i = 0; i < s->nobjs; i++) {
+		o = s->objs[i];
+		if (o->dev == e->dev && o->inode == e->inode)
+			return o;
+	}
+	objs = realloc(s->objs, (s->nobjs + 1) * sizeof(*objs));
+	if (!objs)
+		return NULL;
+	s->objs = objs;
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return NULL;
+	o->dev = e->dev;
+	o->inode = e->inode;
+	o->path = path;
+	o->owner = s;
+	/* Unreadable stays unreadable: failing once is cheaper than retrying */
+	o->fd = object_open(s->pid, e);
+	s->objs[s->nobjs++] = o;
+	return o;
+}
+
+static void object_free(struct sym_object *o)
+{
+	if (o->dwfl)
+		dwfl_end(o->dwfl);
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->debug_path);
+	free(o->alt_name);
+	free(o->alt_id);
+	free(o);
+}
+
+/* Keeps the debug file's .gnu_debugaltlink for the alternate's lookup. */
+static void keep_altlink(struct sym_object *o, int fd, const char *path)
+{
+	const unsigned char *id;
+	const char *name;
+	size_t len;
+	Elf *elf;
+
+	o->debug_path = strdup(path);
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return;
+	if (!debuginfo_altlink(elf, &name, &id, &len)) {
+		o->alt_name = strdup(name);
+		o->alt_id = malloc(len);
+		if (o->alt_id) {
+			memcpy(o->alt_id, id, len);
+			o->alt_id_len = len;
+		}
+	}
+	elf_end(elf);
+}
+
+/* The separate debug file of the object itself. -errno when none. */
+static int find_debug_file(struct sym_object *o, Elf *elf, char **found)
+{
+	struct debuginfo_query q = {
+		.root_fd = o->owner->root_fd,
+		.path = o->path,
+	};
+	const void *id;
+	GElf_Word crc;
+	ssize_t n;
+	int fd;
+
+	n = dwelf_elf_gnu_build_id(elf, &id);
+	if (n > 0) {
+		q.build_id = id;
+		q.build_id_len = n;
+	}
+	q.debuglink = dwelf_elf_gnu_debuglink(elf, &crc);
+	q.crc = crc;
+	fd = debuginfo_find(&q, found);
+	/* nothing usable in the root, whatever the reason: ask the servers */
+	if (fd < 0 && fd != -ENOMEM)
+		fd = debuginfo_fetch(&o->owner->debuginfod, q.build_id,
+				     q.build_id_len, found);
+	if (fd >= 0)
+		keep_altlink(o, fd, *found);
+	return fd;
+}
+
+/* The dwz file of the object's DWARF (in the object or its debug file). */
+static int find_alt_file(struct sym_object *o, Elf *elf, char **found)
+{
+	const unsigned char *id = o->alt_id;
+	const char *name = o->alt_name;
+	size_t len = o->alt_id_len;
+	int fd;
+
+	if (!o->debug_path && debuginfo_altlink(elf, &name, &id, &len))
+		return -ENOENT;
+	if (!name || !id)
+		return -ENOENT;
+	fd = debuginfo_find_alt(o->owner->root_fd, o->debug_path ?: o->path,
+				name, id, len, found);
+	if (fd < 0 && fd != -ENOMEM)
+		fd = debuginfo_fetch(&o->owner->debuginfod, id, len, found);
+	return fd;
+}
+
+/*
+ * libdwfl asks twice: for the object's debug file (with the object's own
+ * .gnu_debuglink, or none), then, once it has DWARF, for the dwz file
+ * that DWARF names (with that file's name as the link and no CRC). The
+ * object's own link tells the two apart.
+ */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata,
+			  const char *modname, Dwarf_Addr base,
+			  const char *file_name, const char *debuglink_file,
+			  GElf_Word debuglink_crc, char **debuginfo_file_name)
+{
+	struct sym_object *o = *userdata;
+	const char *own_link;
+	GElf_Word own_crc;
+	Elf *elf;
+	int fd;
+
+	(void)mod;
+	(void)modname;
+	(void)base;
+	(void)file_name;
+	if (!o || o->fd < 0)
+		return -1;
+	elf = elf_begin(o->fd, ELF_C_READ_MMAP, NULL);
+	if (!elf)
+		return -1;
+	own_link = dwelf_elf_gnu_debuglink(elf, &own_crc);
+	if (!debuglink_file || (own_link && !strcmp(own_link, debuglink_file) &&
+				own_crc == debuglink_crc))
+		fd = find_debug_file(o, elf, debuginfo_file_name);
+	else
+		fd = find_alt_file(o, elf, debuginfo_file_name);
+	elf_end(elf);
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * The build-id names the object to readers of exported profiles (pprof
+ * mappings): they find its symbols by it, wherever the file has gone.
+ * Without memory the object simply has none.
+ */
+static const char *module_build_id(struct symbolizer *s, Dwfl_Module *mod)
+{
+	const unsigned char *bits;
+	const char *interned;
+	GElf_Addr vaddr;
+	char *hex;
+	int i, n;
+
+	n = dwfl_module_build_id(mod, &bits, &vaddr);
+	if (n <= 0)
+		return NULL;
+	hex = malloc(2 * (size_t)n + 1);
+	if (!hex)
+		return NULL;
+	for (i = 0; i < n; i++)
+		sprintf(hex + 2 * i, "%02x", bits[i]);
+	interned = intern(s, hex);
+	free(hex);
+	return interned;
+}
+
+/*
+ * libdwfl closes the descriptor it is given, so it gets a duplicate. The
+ * module is named by the target's path: .gnu_debuglink is looked up
+ * beside it, which still works after /proc/PID/root has gone.
+ */
+static Dwfl_Module *object_module(struct symbolizer *s, struct sym_object *o)
+{
+	void **userdata;
+	int fd;
+
+	if (o->loaded)
+		return o->mod;
+	o->loaded = true;
+	if (o->fd < 0)
+		return NULL;
+	o->dwfl = dwfl_begin(&offline_callbacks);
+	if (!o->dwfl)
+		return NULL;
+	fd = fcntl(o->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	o->mod = dwfl_report_offline(o->dwfl, o->path, o->path, fd);
+	if (!o->mod) {
+		close(fd);
+		return NULL;
+	}
+	dwfl_report_end(o->dwfl, NULL, NULL);
+	/* find_debuginfo's context: debug files are looked up lazily */
+	dwfl_module_info(o->mod, &userdata, NULL, NULL, NULL, NULL, NULL,
+			 NULL);
+	*userdata = o;
+	o->build_id = module_build_id(s, o->mod);
+	return o->mod;
+}
+
+static int map_init(struct symbolizer *s, const struct procmap *e,
+		    struct sym_map *m)
+{
+	m->start = e->start;
+	m->end = e->end;
+	m->offset = e->offset;
+	m->name = NULL;
+	m->obj = NULL;
+	if (!e->path)
+		return 0;
+	m->name = intern(s, e->path);
+	if (!m->name)
+		return -ENOMEM;
+	/* [vdso] and the like are executable but have no file to read */
+	if (e->path[0] != '/')
+		return 0;
+	m->obj = object_get(s, e, m->name);
+	return m->obj ? 0 : -ENOMEM;
+}
+
+static int refresh(struct symbolizer *s)
+{
+	struct sym_map *maps, *now;
+	const struct procmap *e;
+	size_t i, n = 0, fresh;
+	struct procmaps *pm;
+	char root[64];
+	int err;
+
+	/*
+	 * The root is kept open so debug files are still found after the
+	 * target has gone; a process that is not there yet fails below.
+	 */
+	if (s->root_fd < 0) {
+		snprintf(root, sizeof(root), "/proc/%d/root", s->pid);
+		s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
+	pm = procmaps__read(s->pid);
+	if (!pm)
+		return -errno;
+	maps = calloc(procmaps__count(pm) + s->nmaps, sizeof(*maps));
+	if (!maps) {
+		err = -ENOMEM;
+		goto free_procmaps;
+	}
+	for (i = 0; i < procmaps__count(pm); i++) {
+		e = procmaps__get(pm, i);
+		if (e->perms[2] != 'x')
+			continue;
+		err = map_init(s, e, &maps[n]);
+		if (err)
+			goto free_maps;
+		n++;
+	}
+	/*
+	 * Mappings gone since stay: stacks captured before still point into
+	 * them. One whose range now holds something else was replaced; the
+	 * cache is by object and offset, so nothing cached goes stale.
+	 */
+	fresh = n;
+	for (i = 0; i < s->nmaps; i++) {
+		now = map_overlapping(maps, fresh, s->maps[i].start,
+				      s->maps[i].end);
+		if (!now)
+			maps[n++] = s->maps[i];
+	}
+	qsort(maps, n, sizeof(*maps), cmp_map_start);
+	free(s->maps);
+	s->maps = maps;
+	s->nmaps = n;
+	procmaps__free(pm);
+	return 0;
+
+free_maps:
+	free(maps);
+free_procmaps:
+	procmaps__free(pm);
+	return err;
+}
+
+struct symbolizer *symbolizer__new(int pid)
+{
+	struct symbolizer *s;
+
+	if (pid <= 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	s->root_fd = -1;
+	return s;
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->nobjs; i++)
+		object_free(s->objs[i]);
+	free(s->objs);
+	free(s->maps);
+	htab_clear(&s->frames);
+	htab_clear(&s->strings);
+	free(s->uncached);
+	if (s->debuginfod)
+		debuginfod_end(s->debuginfod);
+	if (s->root_fd >= 0)
+		close(s->root_fd);
+	free(s);
+}
+
+int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (!map_find(s, addrs[i]))
+			return refresh(s);
+	}
+	return 0;
+}
+
+char *symbol_display_name(const char *raw)
+{
+	char *plain, *demangled = NULL;
+	const char *at = strchr(raw, '@');
+
+	plain = at ? strndup(raw, at - raw) : strdup(raw);
+	if (!plain)
+		return NULL;
+	if (plain[0] == '_' &&
+	    strnlen(plain, DEMANGLE_MAX + 1) <= DEMANGLE_MAX) {
+		/* Rust first: a legacy Rust name is also a valid C++ one */
+		demangled = rust_demangle(plain, DEMANGLE_OPTS);
+		if (!demangled)
+			demangled = cplus_demangle(plain,
+						   DEMANGLE_OPTS | DMGL_GNU_V3);
+	}
+	if (!demangled)
+		return plain;
+	free(plain);
+	return demangled;
+}
+
+/*
+ * The interned display name of raw; *mangled gets the linkage name (without
+ * its version) when the name shown differs from it.
+ */
+static const char *display_name(struct symbolizer *s, const char *raw,
+				const char **mangled)
+{
+	const char *shown, *at;
+	char *name;
+	size_t len;
+
+	*mangled = NULL;
+	if (!raw)
+		return NULL;
+	name = symbol_display_name(raw);
+	if (!name)
+		return NULL;
+	shown = intern(s, name);
+	at = strchr(raw, '@');
+	len = at ? (size_t)(at - raw) : strlen(raw);
+	if (shown && (strlen(name) != len || strncmp(name, raw, len))) {
+		/* the linkage name is raw up to its version */
+		free(name);
+		name = strndup(raw, len);
+		*mangled = name ? intern(s, name) : NULL;
+	}
+	free(name);
+	return shown;
+}
+
+/* A function DIE's linkage name, else its name, from its origin if need be. */
+static const char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name;
+
+	name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name,
+						     &attr));
+	if (!name)
+		name = dwarf_formstring(
+			dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name,
+					     &attr));
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name,
+							     &attr));
+	return name;
+}
+
+/* Where an inlined call was made: the line in its caller. */
+static void call_site(struct symbolizer *s, Dwarf_Die *inl, Dwarf_Files *files,
+		      size_t nfiles, struct frame *out)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word file, line;
+
+	out->file = NULL;
+	out->line = 0;
+	/* An index from the DIE: bounds-checked against the CU's table */
+	if (files && !dwarf_formudata(dwarf_attr(inl, DW_AT_call_file, &attr),
+				      &file) && file < nfiles)
+		out->file = intern(s, dwarf_filesrc(files, file, NULL, NULL));
+	if (out->file && !dwarf_formudata(dwarf_attr(inl, DW_AT_call_line,
+						     &attr), &line) &&
+	    line <= INT32_MAX)
+		out->line = (int)line;
+}
+
+static bool is_function(Dwarf_Die *die)
+{
+	int tag = dwarf_tag(die);
+
+	return tag == DW_TAG_subprogram || tag == DW_TAG_entry_point;
+}
+
+static struct cached_frames *entry_new(unsigned nr)
+{
+	struct cached_frames *c;
+
+	c = calloc(1, sizeof(*c) + nr * sizeof(c->frames[0]));
+	if (c)
+		c->nr = nr;
+	return c;
+}
+
+/*
+ * The scopes around pc, innermost first, as they nest in the DIE tree:
+ * dwarf_getscopes finds the innermost, and continues from an inlined
+ * instance into its abstract origin's scopes, so its parents come from
+ * dwarf_getscopes_die (as eu-addr2line -i does). 0 when there is no DWARF.
+ */
+static int scopes_at(Dwfl_Module *mod, __u64 pc, Dwarf_Die **chain,
+		     Dwarf_Die *cu)
+{
+	Dwarf_Die *scopes = NULL, inner;
+	Dwarf_Addr bias;
+	Dwarf_Die *cudie;
+	int n;
+
+	cudie = dwfl_module_addrdie(mod, pc, &bias);
+	if (!cudie)
+		return 0;
+	*cu = *cudie;
+	n = dwarf_getscopes(cudie, pc - bias, &scopes);
+	if (n <= 0) {
+		free(scopes);
+		return 0;
+	}
+	inner = scopes[0];
+	free(scopes);
+	n = dwarf_getscopes_die(&inner, chain);
+	if (n <= 0) {
+		free(*chain);
+		*chain = NULL;
+		return 0;
+	}
+	return n;
+}
+
+/*
+ * The frames of base's address: each inlined call around pc (innermost
+ * first, the innermost at base's line), then the function they are in, at
+ * the line of the outermost inlined call. The function keeps the symbol's
+ * name when there is one (.symtab names what DWARF may not, and the other
+ * way round). NULL without memory.
+ */
+static struct cached_frames *expand(struct symbolizer *s, Dwfl_Module *mod,
+				    __u64 pc, const struct frame *base)
+{
+	Dwarf_Die *chain = NULL, cu, *fn = NULL;
+	Dwarf_Files *files = NULL;
+	struct cached_frames *c;
+	unsigned nr_inl = 0, k;
+	size_t nfiles = 0;
+	struct frame *fr;
+	int n, i;
+
+	n = scopes_at(mod, pc, &chain, &cu);
+	for (i = 0; i < n; i++) {
+		if (dwarf_tag(&chain[i]) == DW_TAG_inlined_subroutine)
+			nr_inl++;
+		else if (is_function(&chain[i])) {
+			fn = &chain[i];
+			break;
+		}
+	}
+	c = entry_new(nr_inl + 1);
+	if (!c)
+		goto out;
+	for (k = 0; k <= nr_inl; k++)
+		c->frames[k] = *base;
+	if (nr_inl && dwarf_getsrcfiles(&cu, &files, &nfiles))
+		files = NULL;
+	for (i = 0, k = 0; k < nr_inl; i++) {
+		if (dwarf_tag(&chain[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		fr = &c->frames[k];
+		fr->function = display_name(s, die_name(&chain[i]),
+					    &fr->mangled);
+		fr->inlined = true;
+		/* the call's line is where its caller is */
+		call_site(s, &chain[i], files, nfiles, &c->frames[++k]);
+	}
+	fr = &c->frames[nr_inl];
+	if (!fr->function && fn)
+		fr->function = display_name(s, die_name(fn), &fr->mangled);
+out:
+	free(chain);
+	return c;
+}
+
+/* The frames of addr, in m, at offset in its file. NULL without memory. */
+static struct cached_frames *describe(struct symbolizer *s,
+				      const struct sym_map *m, __u64 addr,
+				      __u64 offset)
+{
+	struct frame base = {
+		.addr = addr, .object = m->name, .object_offset = offset,
+	};
+	struct cached_frames *c;
+	Dwfl_Module *mod;
+	Dwfl_Line *line;
+	GElf_Addr bias;
+	GElf_Off off;
+	GElf_Sym sym;
+	Elf *elf;
+	__u64 pc;
+
+	mod = object_module(s, m->obj);
+	if (!mod)
+		goto one;
+	base.build_id = m->obj->build_id;
+	elf = dwfl_module_getelf(mod, &bias);
+	if (!elf || elf_offset_to_vaddr(elf, offset, &base.object_offset))
+		goto one;
+	/* A return address: the call that made the frame ends just before */
+	pc = base.object_offset - 1 + bias;
+	base.function = display_name(s, dwfl_module_addrinfo(mod, pc, &off,
+							     &sym, NULL, NULL,
+							     NULL),
+				     &base.mangled);
+	line = dwfl_module_getsrc(mod, pc);
+	if (line) {
+		base.file = intern(s, dwfl_lineinfo(line, NULL, &base.line,
+						    NULL, NULL, NULL));
+		if (!base.file)
+			base.line = 0;
+	}
+	return expand(s, mod, pc, &base);
+one:
+	c = entry_new(1);
+	if (c)
+		c->frames[0] = base;
+	return c;
+}
+
+static __u64 hash_key(const struct sym_object *obj, __u64 offset)
+{
+	return hash_addr(offset ^ ((__u64)(unsigned long)obj << 16));
+}
+
+unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
+			     const struct frame **out)
+{
+	struct cached_frames *c;
+	struct sym_map *m;
+	struct hnode *node;
+	__u64 offset, hash;
+	unsigned i;
+
+	/* Not cached: a later cover() may still bring its mapping in */
+	m = map_find(s, addr);
+	s->scratch = (struct frame){ .addr = addr };
+	*out = &s->scratch;
+	if (!m)
+		return 1;
+	offset = addr - m->start + m->offset;
+	/* [vdso] and anonymous code: nothing to read, nothing to cache */
+	if (!m->obj) {
+		s->scratch.object = m->name;
+		s->scratch.object_offset = offset;
+		return 1;
+	}
+	hash = hash_key(m->obj, offset);
+	for (node = htab_chain(&s->frames, hash); node; node = node->next) {
+		c = container_of(node, struct cached_frames, node);
+		if (c->obj == m->obj && c->offset == offset)
+			goto found;
+	}
+	c = describe(s, m, addr, offset);
+	if (!c) {
+		s->scratch.object = m->name;
+		s->scratch.object_offset = offset;
+		return 1;
+	}
+	c->node.hash = hash;
+	c->obj = m->obj;
+	c->offset = offset;
+	/* Without memory the answer is still right, only not remembered */
+	if (htab_add(&s->frames, &c->node)) {
+		free(s->uncached);
+		s->uncached = c;
+	}
+found:
+	/* One object mapped at two places: the same frames, this address */
+	for (i = 0; i < c->nr; i++)
+		c->frames[i].addr = addr;
+	*out = c->frames;
+	return c->nr;
+}
