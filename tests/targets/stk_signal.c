@@ -2,8 +2,10 @@
 /*
  * stk_signal: a signal handler that allocates (gcc -O2 -g, no frame
  * pointers). main spins in sig_spin, three frames down, while a 1 ms
- * interval timer interrupts it; each SIGALRM allocates once from
- * sig_alloc, 20 times. The handler's stack is sig_alloc, sig_handler, the
+ * interval timer interrupts it; a SIGALRM that interrupts the spin
+ * allocates once from sig_alloc, 20 times in all (one that comes before
+ * or after it, as the timer is armed or disarmed, does nothing: it would
+ * interrupt other frames). The handler's stack is sig_alloc, sig_handler, the
  * signal trampoline (__restore_rt), then the interrupted frames: sig_spin
  * at the exact instruction it was at, sig_l2, sig_l1, main.
  * stk_signal.json declares the chain.
@@ -18,7 +20,7 @@
 #define NOTAIL()	__asm__ volatile ("" ::: "memory")
 #define HITS	20
 
-static volatile sig_atomic_t hits;
+static volatile sig_atomic_t hits, spinning;
 
 FN void sig_alloc(void)
 {
@@ -28,15 +30,19 @@ FN void sig_alloc(void)
 FN void sig_handler(int sig)
 {
 	(void)sig;
+	if (!spinning || hits >= HITS)
+		return;
 	sig_alloc();
 	hits = hits + 1;
 }
 
-/* A leaf: the timer can only interrupt this loop. */
+/* A leaf: while spinning is set, the timer interrupts only this loop. */
 FN void sig_spin(void)
 {
+	spinning = 1;
 	while (hits < HITS)
 		__asm__ volatile ("");
+	spinning = 0;
 }
 
 FN void sig_l2(void)
