@@ -8,8 +8,13 @@
 #ifndef MEMSCOPE_EVENTS_H
 #define MEMSCOPE_EVENTS_H
 
-/* Frames kept per captured user stack; deeper stacks are cut and flagged. */
-#define MS_MAX_STACK		64
+/*
+ * Frames a captured user stack may hold: the most --max-depth allows.
+ * Deeper stacks are cut and flagged (MS_EVF_STACK_TRUNC, MS_STOP_DEPTH).
+ */
+#define MS_MAX_STACK		256
+/* Frames walked by default (--max-depth). */
+#define MS_DEFAULT_DEPTH	64
 /* Bytes kept of a string a program declares (name, type, side), with NUL. */
 #define MS_STR_MAX		64
 /* Nested task scopes a thread keeps; deeper enters are counted, not kept. */
@@ -73,7 +78,7 @@ enum ms_kind {
 };
 
 /* ms_event.flags */
-#define MS_EVF_STACK_TRUNC	(1u << 0)	/* deeper than MS_MAX_STACK */
+#define MS_EVF_STACK_TRUNC	(1u << 0)	/* deeper than the depth limit */
 #define MS_EVF_STACK_ERR	(1u << 1)	/* no stack could be captured */
 #define MS_EVF_LIVE_FULL	(1u << 2)	/* kernel live table was full */
 /*
@@ -141,7 +146,7 @@ static inline unsigned long ms_event_len(const struct ms_event *e)
  */
 #define MS_RING_CHUNK_SHIFT	21
 #define MS_RING_CHUNK		(1u << MS_RING_CHUNK_SHIFT)
-#define MS_RING_SLACK		1024
+#define MS_RING_SLACK		4096
 
 struct ms_ring_hdr {
 	__u64 commit;		/* ~pos once the record is complete */

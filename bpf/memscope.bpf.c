@@ -116,15 +116,20 @@ struct inflight {
 	__u64 tasks[MS_TASK_DEPTH];
 };
 
-/* Bytes of user stack copied in one read; the frame walk reads inside it. */
+/*
+ * Bytes of user stack copied in one read; the frame walk reads inside it,
+ * and copies the next window from the frame it reached when a frame lies
+ * beyond it.
+ */
 #define STACK_WINDOW	512
 #define WINDOW_WORDS	(STACK_WINDOW / 8)
+#define PAGE_SIZE	4096
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64[WINDOW_WORDS]);
+	__type(value, __u64[WINDOW_WORDS + 1]);	/* + a scratch word */
 } stack_window SEC(".maps");
 
 /*
@@ -473,84 +478,750 @@ static __always_inline void event_submit(struct ms_event *e, __u64 pos,
 	(__u32)(sizeof(struct ms_ring_hdr) + ms_event_size(nr_frames))
 
 /*
- * The stack window, copied from sp; NULL without the scratch. *ok is false
- * when the copy failed: near the top of a stack the window may run past
- * it, and the walk then reads frame by frame.
+ * Stacks. The walk runs over one bulk copy of the stack window, since one
+ * copy costs about what a single small read does (PERF.md): only frames
+ * beyond the window cost another copy.
+ *
+ * --stacks dwarf (the default) applies the CFI rows userspace compiled
+ * from each mapped object (events.h, "Unwinding without frame pointers");
+ * --stacks fp follows the frame-pointer chain. Either way a stack never
+ * holds a guessed frame: it ends where the walk cannot go on, and says
+ * why (enum ms_stop, in the record's flags and counted per CPU).
  */
-static __always_inline __u64 *window_read(struct pt_regs *ctx, bool *ok)
+const volatile bool stacks_fp = false;
+/* Frames a walk may emit, 1..MS_MAX_STACK (--max-depth). */
+const volatile __u32 max_depth = MS_DEFAULT_DEPTH;
+
+/*
+ * The rows of every loaded object, bump-allocated by userspace, which
+ * writes them through a mapping of the array (sized by --unwind-rows).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << 20);
+	__type(key, __u32);
+	__type(value, struct ms_unwind_row);
+} unwind_rows SEC(".maps");
+
+#define UNWIND_OBJS	4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, UNWIND_OBJS);
+	__type(key, __u32);
+	__type(value, struct ms_unwind_obj);
+} unwind_objs SEC(".maps");
+
+/* Executable mappings by tgid. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct ms_proc_maps);
+} proc_maps SEC(".maps");
+
+/*
+ * Memo validity: bumped by userspace after it changes rows, objects or
+ * mappings, and here when a target's executable mappings change. 0 never
+ * validates anything, so the zeroed memo starts empty.
+ */
+__u32 unwind_gen = 1;
+/*
+ * Executable-mapping changes seen in the target (its executable pages
+ * changed, or it exec'd), counted once the mapping exists, and the
+ * count userspace had read before it last read the maps: while they
+ * differ a pc outside every known mapping may be in a new one
+ * (NOT_LOADED).
+ */
+__u64 maps_changed __attribute__((aligned(64)));
+__u64 maps_loaded;
+/*
+ * -- CMD: the target's main thread is stopped (SIGSTOP, which the
+ * launcher takes, as its tracer, and swallows) after each executable
+ * mapping, so its tables are loaded before any code there runs. Stops
+ * sent so far.
+ */
+const volatile bool stop_on_map = false;
+__u64 map_stops;
+
+/* Why stacks ended, per CPU: a locked add on a shared line per record
+ * costs more than the rest of a repeated walk. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_STOP__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stack_stops SEC(".maps");
+
+/*
+ * The rule for a pc, memoized per CPU, direct mapped by (tgid, pc): an
+ * allocation site repeats its stack millions of times, and a hit costs a
+ * hash and a compare where a miss costs two binary searches.
+ */
+#define MEMO_BITS	12
+
+struct memo {
+	__u64 pc;		/* as looked up: pc, or pc - 1 */
+	__u32 tgid;
+	__u32 gen;		/* unwind_gen when filled */
+	__s32 cfa_off;
+	__s32 rbp_off;
+	__u8 cfa_type;
+	__u8 rbp_type;
+	__u8 stop;		/* enum ms_stop when no rule applies, else 0 */
+	__u8 pad[5];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1 << MEMO_BITS);
+	__type(key, __u32);
+	__type(value, struct memo);
+} memo SEC(".maps");
+
+/* Signal frames (x86-64): rsp is the ucontext; its mcontext's registers. */
+#define UC_RBP		120
+#define UC_RSP		160
+#define UC_RIP		168
+
+struct walk {
+	__u64 pc;
+	__u64 sp;
+	__u64 bp;
+	__u64 wbase;		/* the window holds [wbase, wbase + wlen) */
+	struct ms_event *e;
+	struct ms_proc_maps *maps;	/* looked up on the first memo miss */
+	__u32 wlen;
+	__u32 n;		/* frames emitted */
+	__u32 tgid;
+	__u32 gen;
+	bool exact;		/* pc is not a return address: no pc - 1 */
+	bool bp_known;
+	bool maps_tried;
+	__u8 stop;
+};
+
+/*
+ * Copies the window from base: near the top of the stack a whole window
+ * runs past its end, so then, at the start of a walk, only the rest of
+ * base's page. Inside the walk only whole windows are copied: a read of
+ * variable size there trips the 6.18 verifier's precision tracking
+ * across the callback ("callback leftover stack slots"), and a frame at
+ * the top of the stack is read word by word instead.
+ */
+static __always_inline void window_fill(struct walk *w, __u64 *win,
+					__u64 base, bool partial)
+{
+	__u32 len = PAGE_SIZE - (base & (PAGE_SIZE - 1));
+
+	w->wbase = base;
+	w->wlen = 0;
+	if (!bpf_probe_read_user(win, STACK_WINDOW, (void *)base)) {
+		w->wlen = STACK_WINDOW;
+		return;
+	}
+	if (partial && len < STACK_WINDOW &&
+	    !bpf_probe_read_user(win, len, (void *)base))
+		w->wlen = len;
+}
+
+/*
+ * One word read alone, through the scratch word after the window: a
+ * helper's write into a callback's own stack is a slot the 6.18
+ * verifier cannot track back through the callback ("callback leftover
+ * stack slots") once the value read decides an offset.
+ */
+static __always_inline int word_read(__u64 *win, __u64 addr, __u64 *out)
+{
+	if (bpf_probe_read_user(&win[WINDOW_WORDS], sizeof(__u64),
+				(void *)addr))
+		return -1;
+	*out = win[WINDOW_WORDS];
+	return 0;
+}
+
+/*
+ * One word of the stack: from the window, else from a new window at the
+ * frame's sp (what the frames above will read too), else one read.
+ */
+static __always_inline int stack_word(struct walk *w, __u64 addr, __u64 *out)
+{
+	__u32 zero = 0;
+	__u64 *win = bpf_map_lookup_elem(&stack_window, &zero), off;
+
+	if (!win)
+		return -1;
+	if (addr & 7)
+		return word_read(win, addr, out);
+	off = addr - w->wbase;
+	if (addr < w->wbase || off + 8 > w->wlen) {
+		if (addr < w->sp || addr - w->sp >= STACK_WINDOW)
+			return word_read(win, addr, out);
+		window_fill(w, win, w->sp & ~7ull, false);
+		off = addr - w->wbase;
+		if (off + 8 > w->wlen)
+			return word_read(win, addr, out);
+	}
+	*out = win[(off / 8) & (WINDOW_WORDS - 1)];
+	return 0;
+}
+
+/*
+ * Binary searches run as bpf_loop callbacks: the verifier checks a step
+ * once, where a bounded loop would have it walk every path through every
+ * step, past its limit.
+ */
+struct search {
+	__u64 key;
+	void *maps;		/* struct ms_proc_maps, for the map search */
+	__u32 first;		/* row search: the object's first row */
+	__u32 lo;		/* the answer is the last entry below lo */
+	__u32 hi;
+	bool failed;
+};
+
+/* Steps bound: 2^9 > MS_PROC_MAPS, 2^23 rows per object. */
+#define MAP_SEARCH_STEPS	9
+#define ROW_SEARCH_STEPS	23
+
+static long map_search_step(__u32 i, void *ctx)
+{
+	struct search *q = ctx;
+	struct ms_proc_maps *pm = q->maps;
+	__u32 mid;
+
+	if (q->lo >= q->hi)
+		return 1;
+	mid = q->lo + (q->hi - q->lo) / 2;
+	if (pm->m[mid & (MS_PROC_MAPS - 1)].start <= q->key)
+		q->lo = mid + 1;
+	else
+		q->hi = mid;
+	return 0;
+}
+
+static long row_search_step(__u32 i, void *ctx)
+{
+	struct search *q = ctx;
+	struct ms_unwind_row *r;
+	__u32 mid, idx;
+
+	if (q->lo >= q->hi)
+		return 1;
+	mid = q->lo + (q->hi - q->lo) / 2;
+	idx = q->first + mid;
+	r = bpf_map_lookup_elem(&unwind_rows, &idx);
+	if (!r) {
+		q->failed = true;
+		return 1;
+	}
+	if (r->pc <= q->key)
+		q->lo = mid + 1;
+	else
+		q->hi = mid;
+	return 0;
+}
+
+/* The row for addr (an ELF address), from the object's sorted rows. */
+static __always_inline int row_find(__u32 obj_idx, __u64 addr,
+				    struct ms_unwind_row *out)
+{
+	struct ms_unwind_obj *obj = bpf_map_lookup_elem(&unwind_objs, &obj_idx);
+	struct search q = { .key = addr };
+	struct ms_unwind_row *r;
+	__u32 idx;
+
+	if (!obj || !obj->nr || addr > 0xffffffffull)
+		return MS_STOP_NO_INFO;
+	q.first = obj->first;
+	q.hi = obj->nr;
+	bpf_loop(ROW_SEARCH_STEPS + 1, row_search_step, &q, 0);
+	/* Below the first row, or more rows than the search covers. */
+	if (q.failed || q.lo < q.hi || !q.lo)
+		return MS_STOP_NO_INFO;
+	idx = q.first + q.lo - 1;
+	r = bpf_map_lookup_elem(&unwind_rows, &idx);
+	if (!r)
+		return MS_STOP_NO_INFO;
+	*out = *r;
+	return 0;
+}
+
+/* The rule for pc in the target, without the memo. */
+static __always_inline int rule_find(struct walk *w, __u64 pc,
+				     struct ms_unwind_row *out)
+{
+	struct search q = { .key = pc };
+	struct ms_proc_maps *pm;
+	struct ms_proc_map *m;
+	bool stale = *(volatile __u64 *)&maps_changed !=
+		     *(volatile __u64 *)&maps_loaded;
+
+	if (!w->maps_tried) {
+		w->maps = bpf_map_lookup_elem(&proc_maps, &w->tgid);
+		w->maps_tried = true;
+	}
+	pm = w->maps;
+	if (!pm)
+		return MS_STOP_NOT_LOADED;
+	q.maps = pm;
+	q.hi = pm->nr < MS_PROC_MAPS ? pm->nr : MS_PROC_MAPS;
+	bpf_loop(MAP_SEARCH_STEPS + 1, map_search_step, &q, 0);
+	if (!q.lo)
+		return stale ? MS_STOP_NOT_LOADED : MS_STOP_NO_MAPPING;
+	m = &pm->m[(q.lo - 1) & (MS_PROC_MAPS - 1)];
+	if (pc >= m->end)
+		return stale ? MS_STOP_NOT_LOADED : MS_STOP_NO_MAPPING;
+	if (m->flags & MS_MAPF_NO_TABLE)
+		return MS_STOP_NOT_LOADED;
+	if (pc < m->bias)
+		return MS_STOP_NO_INFO;
+	return row_find(m->obj, pc - m->bias, out);
+}
+
+/* The rule for the walk's pc, through the memo. */
+static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out)
+{
+	__u64 pc = w->exact ? w->pc : w->pc - 1;
+	__u32 idx = ((pc ^ ((__u64)w->tgid << 32)) * 0x9e3779b97f4a7c15ull) >>
+		    (64 - MEMO_BITS);
+	struct memo *mm = bpf_map_lookup_elem(&memo, &idx);
+	int stop;
+
+	if (mm && mm->pc == pc && mm->gen == w->gen && mm->tgid == w->tgid) {
+		out->cfa_type = mm->cfa_type;
+		out->rbp_type = mm->rbp_type;
+		out->cfa_off = mm->cfa_off;
+		out->rbp_off = mm->rbp_off;
+		return mm->stop;
+	}
+	stop = rule_find(w, pc, out);
+	if (mm) {
+		mm->pc = pc;
+		mm->tgid = w->tgid;
+		mm->gen = w->gen;
+		mm->stop = stop;
+		mm->cfa_type = stop ? MS_CFA_UNDEFINED : out->cfa_type;
+		mm->rbp_type = stop ? MS_RBP_SAME : out->rbp_type;
+		mm->cfa_off = stop ? 0 : out->cfa_off;
+		mm->rbp_off = stop ? 0 : out->rbp_off;
+	}
+	return stop;
+}
+
+/*
+ * Emits the walk's pc, then finds the frame that called it. 0 goes on,
+ * 1 ends the walk with w->stop set.
+ */
+static long cfi_step(__u32 i, void *ctx)
+{
+	struct walk *w = ctx;
+	struct ms_unwind_row r = {};
+	__u64 cfa, ra, bp = w->bp, v;
+	int stop;
+
+	if (!w->pc) {
+		w->stop = MS_STOP_END;
+		return 1;
+	}
+	if (w->n >= max_depth || w->n >= MS_MAX_STACK) {
+		w->stop = MS_STOP_DEPTH;
+		return 1;
+	}
+	w->e->frames[w->n & (MS_MAX_STACK - 1)] = w->pc;
+	w->n++;
+	stop = rule_get(w, &r);
+	if (stop) {
+		w->stop = stop;
+		return 1;
+	}
+	switch (r.cfa_type) {
+	case MS_CFA_UNDEFINED:
+		w->stop = MS_STOP_END;
+		return 1;
+	case MS_CFA_RSP:
+		cfa = w->sp + r.cfa_off;
+		break;
+	case MS_CFA_RBP:
+		if (!w->bp_known)
+			goto unsupported;
+		cfa = w->bp + r.cfa_off;
+		break;
+	case MS_CFA_DEREF_RBP:
+		if (!w->bp_known)
+			goto unsupported;
+		if (stack_word(w, w->bp + r.cfa_off, &cfa))
+			goto read_failed;
+		break;
+	case MS_CFA_PLT:
+		cfa = w->sp + 8 + ((w->pc & 15) >= (__u64)r.cfa_off ? 8 : 0);
+		break;
+	case MS_CFA_SIGNAL:
+		/* The interrupted frame: its registers, and its exact pc. */
+		if (stack_word(w, w->sp + UC_RIP, &ra) ||
+		    stack_word(w, w->sp + UC_RBP, &bp) ||
+		    stack_word(w, w->sp + UC_RSP, &cfa))
+			goto read_failed;
+		w->pc = ra;
+		w->bp = bp;
+		w->bp_known = true;
+		w->sp = cfa;
+		w->exact = true;
+		return 0;
+	default:
+		goto unsupported;
+	}
+	/* Callers live above: a CFA at or below sp would walk in place. */
+	if (cfa <= w->sp)
+		goto read_failed;
+	if (stack_word(w, cfa - 8, &ra))
+		goto read_failed;
+	switch (r.rbp_type) {
+	case MS_RBP_SAME:
+		break;
+	case MS_RBP_CFA:
+		if (stack_word(w, cfa + r.rbp_off, &v))
+			goto read_failed;
+		bp = v;
+		break;
+	case MS_RBP_AT_RBP:
+		if (!w->bp_known || stack_word(w, w->bp + r.rbp_off, &v))
+			goto read_failed;
+		bp = v;
+		break;
+	default:
+		w->bp_known = false;
+		break;
+	}
+	w->pc = ra;
+	w->sp = cfa;
+	w->bp = bp;
+	w->exact = false;
+	return 0;
+
+unsupported:
+	w->stop = MS_STOP_UNSUPPORTED;
+	return 1;
+read_failed:
+	w->stop = MS_STOP_READ;
+	return 1;
+}
+
+/*
+ * The frame-pointer walk: emits pc, then takes the saved rbp and return
+ * address at rbp. A chain that leaves the stack or stops growing upward
+ * has ended.
+ */
+static long fp_step(__u32 i, void *ctx)
+{
+	struct walk *w = ctx;
+	__u64 next_bp, ra;
+
+	if (!w->pc) {
+		w->stop = MS_STOP_END;
+		return 1;
+	}
+	if (w->n >= max_depth || w->n >= MS_MAX_STACK) {
+		w->stop = MS_STOP_DEPTH;
+		return 1;
+	}
+	w->e->frames[w->n & (MS_MAX_STACK - 1)] = w->pc;
+	w->n++;
+	/* A frame pointer lies above sp, aligned, and grows upward. */
+	if (w->bp < w->sp || (w->bp & 7)) {
+		w->stop = MS_STOP_END;
+		return 1;
+	}
+	if (stack_word(w, w->bp, &next_bp) ||
+	    stack_word(w, w->bp + 8, &ra)) {
+		w->stop = MS_STOP_READ;
+		return 1;
+	}
+	w->pc = ra;
+	w->sp = w->bp + 16;
+	if (next_bp <= w->bp)
+		next_bp = 0;
+	w->bp = next_bp;
+	return 0;
+}
+
+static __always_inline void stop_count(__u32 stop)
+{
+	__u64 *c = bpf_map_lookup_elem(&stack_stops, &stop);
+
+	if (c)
+		__sync_fetch_and_add(c, 1);
+}
+
+/*
+ * Starts a walk at the probe: its registers, and the window copied from
+ * sp. false without the scratch window.
+ */
+static __always_inline bool walk_init(struct pt_regs *ctx, struct walk *w,
+				      __u64 id)
 {
 	__u32 zero = 0;
 	__u64 *win = bpf_map_lookup_elem(&stack_window, &zero);
 
-	*ok = win && !bpf_probe_read_user(win, STACK_WINDOW,
-					  (void *)PT_REGS_SP(ctx));
-	return win;
+	__builtin_memset(w, 0, sizeof(*w));
+	if (!win)
+		return false;
+	w->pc = PT_REGS_IP(ctx);
+	w->sp = PT_REGS_SP(ctx);
+	w->bp = PT_REGS_FP(ctx);
+	w->tgid = id >> 32;
+	w->exact = true;
+	w->bp_known = true;
+	window_fill(w, win, w->sp, true);
+	return true;
 }
 
 /*
- * A user stack by frame pointers. One bulk copy of the stack window costs
- * about what a single small read does (PERF.md), so the walk reads saved
- * frame pointers and return addresses from the copy, and only frames
- * beyond the window cost a read each.
+ * The stack into e->frames, innermost first, from a walk_init()ed walk
+ * (NULL: none could be started).
  *
- * at_entry: the probe sits where *sp is still the return address, so the
- * immediate caller comes from there, and rbp is still the caller's. At
- * return, ip is already in the caller and rbp restored to its frame.
- * Either way the walk from rbp yields the caller's callers.
+ * at_entry: the probe sits where *sp is still the return address (the
+ * attach module places entry probes only where sp is unchanged), so the
+ * walk starts in the caller, at that address. At return, and at a USDT
+ * site, ip is where the frame resumes, and the registers are its own.
  */
-static __always_inline void stack_walk(struct pt_regs *ctx,
-				       struct ms_event *e, bool at_entry,
-				       const __u64 *win, bool have_window)
+static __always_inline void stack_walk(struct walk *w, struct ms_event *e,
+				       bool at_entry)
 {
-	__u64 sp = PT_REGS_SP(ctx), bp = PT_REGS_FP(ctx), pair[2], off;
-	__u32 n = 1, i, w;
+	__u32 stop = MS_STOP_READ;
 
 	e->nr_frames = 0;
-	if (!win)
-		return;
-	if (!at_entry) {
-		e->frames[0] = PT_REGS_IP(ctx);
-	} else if (have_window) {
-		e->frames[0] = win[0];
-	} else if (bpf_probe_read_user(&e->frames[0], sizeof(__u64),
-				       (void *)sp)) {
-		e->flags |= MS_EVF_STACK_ERR;
-		__sync_fetch_and_add(&counters.stack_errors, 1);
-		return;
+	if (!w)
+		goto no_stack;
+	w->e = e;
+	w->gen = *(volatile __u32 *)&unwind_gen;
+	if (at_entry) {
+		if (stack_word(w, w->sp, &w->pc))
+			goto no_stack;
+		w->sp += 8;
+		w->exact = false;
 	}
-
-	for (i = 1; i < MS_MAX_STACK; i++) {
-		/* A frame pointer lies above sp, aligned, and grows upward. */
-		if (bp < sp || (bp & 7))
-			break;
-		off = bp - sp;
-		w = off / 8;
-		if (have_window && off <= STACK_WINDOW - 16 && w < WINDOW_WORDS - 1) {
-			pair[0] = win[w];
-			pair[1] = win[w + 1];
-		} else if (bpf_probe_read_user(pair, sizeof(pair), (void *)bp)) {
-			break;
-		}
-		if (!pair[1])
-			break;
-		e->frames[n & (MS_MAX_STACK - 1)] = pair[1];
-		n++;
-		if (pair[0] <= bp)
-			break;
-		bp = pair[0];
-	}
-	if (i == MS_MAX_STACK)
+	bpf_loop(MS_MAX_STACK + 1, stacks_fp ? fp_step : cfi_step, w, 0);
+	e->nr_frames = w->n;
+	stop = w->stop;
+	if (!w->n)
+		goto no_stack;
+	if (stop == MS_STOP_DEPTH)
 		e->flags |= MS_EVF_STACK_TRUNC;
-	e->nr_frames = n;
+	e->flags |= (__u16)stop << MS_EVF_STOP_SHIFT;
+	stop_count(stop);
+	return;
+
+no_stack:
+	e->flags |= MS_EVF_STACK_ERR | (__u16)(stop << MS_EVF_STOP_SHIFT);
+	__sync_fetch_and_add(&counters.stack_errors, 1);
+	stop_count(stop);
 }
 
-static __always_inline void stack_fill(struct pt_regs *ctx,
-				       struct ms_event *e, bool at_entry)
-{
-	bool ok;
-	__u64 *win = window_read(ctx, &ok);
+/*
+ * The walk is one program of its own, tail-called by every program that
+ * takes a stack: the verifier checks the walk once, where inlined into
+ * the allocation return and each of the twelve USDT programs it took
+ * seconds of load time each. The caller leaves its reserved record here.
+ */
+struct walk_call {
+	__u64 pos;		/* the record's place in the ring */
+	__u32 max;		/* bytes reserved */
+	bool at_entry;
+	bool whole;		/* a declared record: submitted whole */
+};
 
-	stack_walk(ctx, e, at_entry, win, ok);
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct walk_call);
+} walk_call SEC(".maps");
+
+/*
+ * The walk programs, by the kind of probe that calls them: a tail call
+ * needs a program loaded like its caller, and the allocator probes may
+ * be uprobe_multi links where the USDT ones are plain uprobes. A program
+ * must name only the array of its own kind.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} walk_plain SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} walk_multi SEC(".maps");
+
+/* The record at pos, as event_reserve() handed it out. */
+static __always_inline struct ms_event *event_at(__u64 pos)
+{
+	__u32 chunk = (pos & (ring_bytes - 1)) >> MS_RING_CHUNK_SHIFT;
+	void *base = bpf_map_lookup_elem(&ring, &chunk);
+
+	if (!base)
+		return NULL;
+	return base + (pos & (MS_RING_CHUNK - 8)) + sizeof(struct ms_ring_hdr);
+}
+
+/*
+ * Walks the stack into the record e (reserved at pos, max bytes) and
+ * submits it; from an allocator probe (multi: ms_walk_multi, loaded as
+ * they are) or a USDT one (ms_walk). Only if
+ * the tail call fails does it return: the record goes without a stack.
+ */
+static __always_inline void stack_submit(struct pt_regs *ctx,
+					 struct ms_event *e, __u64 pos,
+					 __u32 max, bool at_entry, bool multi)
+{
+	__u32 zero = 0;
+	struct walk_call *c = bpf_map_lookup_elem(&walk_call, &zero);
+	bool whole = e->type >= MS_EV_TRACK;
+
+	e->nr_frames = 0;
+	if (c) {
+		c->pos = pos;
+		c->max = max;
+		c->at_entry = at_entry;
+		c->whole = whole;
+		if (multi)
+			bpf_tail_call(ctx, &walk_multi, 0);
+		else
+			bpf_tail_call(ctx, &walk_plain, 0);
+	}
+	e->flags |= MS_EVF_STACK_ERR | (MS_STOP_READ << MS_EVF_STOP_SHIFT);
+	__sync_fetch_and_add(&counters.stack_errors, 1);
+	stop_count(MS_STOP_READ);
+	event_submit(e, pos, max, whole ? max : RING_LEN(0));
+}
+
+static __always_inline int walk_prog(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct walk_call *c;
+	struct ms_event *e;
+	__u32 zero = 0, max;
+	struct walk w;
+	__u64 pos;
+	bool whole;
+
+	c = bpf_map_lookup_elem(&walk_call, &zero);
+	if (!c)
+		return 0;
+	pos = c->pos;
+	max = c->max;
+	whole = c->whole;
+	e = event_at(pos);
+	/* Lost from under us only if the ring is gone: nothing to publish. */
+	if (!e)
+		return 0;
+	stack_walk(walk_init(ctx, &w, id) ? &w : NULL, e, c->at_entry);
+	event_submit(e, pos, max, whole ? max : RING_LEN(e->nr_frames));
+	return 0;
+}
+
+SEC("uprobe")
+int ms_walk(struct pt_regs *ctx)
+{
+	return walk_prog(ctx);
+}
+
+SEC("uprobe")
+int ms_walk_multi(struct pt_regs *ctx)
+{
+	return walk_prog(ctx);
+}
+
+/* The target's executable mappings changed: tables must follow. */
+static __always_inline void maps_change(void)
+{
+	__sync_fetch_and_add(&maps_changed, 1);
+	__sync_fetch_and_add(&unwind_gen, 1);
+}
+
+/* Wakes the consumer now, to load the tables of a new mapping. */
+static __always_inline void maps_wake(void)
+{
+	__u64 v = 0;
+
+	bpf_ringbuf_output(&wake, &v, sizeof(v), BPF_RB_FORCE_WAKEUP);
+}
+
+static __always_inline void map_stop(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	/* Only the main thread is the launcher's tracee. */
+	if (!stop_on_map || (__u32)id != id >> 32)
+		return;
+	__sync_fetch_and_add(&map_stops, 1);
+	bpf_send_signal_thread(19 /* SIGSTOP */);
+}
+
+/* The target's executable pages, when its maps were last marked. */
+__u64 exec_vm_seen;
+/*
+ * -- CMD: the target has exec'd. Before, it is the launcher's fork,
+ * whose mappings are the tool's own: nothing to load, nothing to stop.
+ */
+bool target_execd;
+
+/*
+ * The target's executable mappings changed: an mmap, munmap or mprotect
+ * that changes its executable pages releases the mmap lock held for
+ * writing, after the change and before the thread runs any of the new
+ * code. A raw tracepoint needs neither tracefs nor kprobes, which this
+ * kernel may lack; exec_vm tells an executable change from the rest.
+ * (An unmap and a map of the same size between two releases would go
+ * unseen; each is its own syscall, so they never share one.)
+ */
+SEC("tp_btf/mmap_lock_released")
+int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
+{
+	struct task_struct *task;
+	__u64 ev, old;
+
+	if (!write || !is_target(bpf_get_current_pid_tgid()) ||
+	    (stop_on_map && !target_execd))
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (task->mm != mm)
+		return 0;
+	ev = mm->exec_vm;
+	old = __sync_lock_test_and_set(&exec_vm_seen, ev);
+	if (old == ev)
+		return 0;
+	maps_change();
+	/*
+	 * Only more code stops the main thread: a JIT that flips pages
+	 * between writable and executable stops on every other flip.
+	 */
+	if (ev > old)
+		map_stop();
+	maps_wake();
+	return 0;
+}
+
+/* The target execs (-- CMD: the program itself): all new mappings. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ms_exec)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!is_target(id))
+		return 0;
+	exec_vm_seen = bpf_get_current_task_btf()->mm->exec_vm;
+	target_execd = true;
+	maps_change();
+	map_stop();
+	maps_wake();
+	return 0;
 }
 
 static __always_inline void event_fill(struct ms_event *e, __u16 type,
@@ -612,8 +1283,7 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 
 /* --mode=alloc: the whole record at entry; no pointer, nothing live. */
 static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
-					  struct inflight *st, __u64 id,
-					  const __u64 *win, bool have_window)
+					  struct inflight *st, __u64 id)
 {
 	/* Nothing here needs more than the drain tick: no peak, no ages. */
 	__u64 now = *(volatile __u64 *)&tick_ns, pos;
@@ -621,14 +1291,13 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 
 	__sync_fetch_and_add(&counters.seq, 1);
 	__sync_fetch_and_add(&counters.alloc_bytes, st->size);
-	e = event_reserve(RING_LEN(MS_MAX_STACK), &pos);
+	e = event_reserve(RING_LEN(max_depth), &pos);
 	if (!e)
 		return;
 	event_fill(e, MS_EV_ALLOC, fn, now, id);
 	e->flags = MS_EVF_PROFILE | MS_EVF_TICK_TS;
 	e->size = st->size;
-	stack_walk(ctx, e, true, win, have_window);
-	event_submit(e, pos, RING_LEN(MS_MAX_STACK), RING_LEN(e->nr_frames));
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, true);
 }
 
 static __always_inline __u64 current_task(const struct inflight *st)
@@ -678,16 +1347,16 @@ int ms_alloc_enter(struct pt_regs *ctx)
 	fn = bpf_get_attach_cookie(ctx);
 	if (alloc_only) {
 		struct inflight args = {};
-		bool ok;
-		__u64 *win = window_read(ctx, &ok);
+		__u64 ret;
 
 		st = thread_state(id, true);
-		if (st && win && ok && tail_called(st, fn, sp, win[0])) {
+		if (st && !bpf_probe_read_user(&ret, sizeof(ret), (void *)sp) &&
+		    tail_called(st, fn, sp, ret)) {
 			__sync_fetch_and_add(&counters.nested_calls, 1);
 			return 0;
 		}
 		args_read(ctx, fn, &args);
-		alloc_profile(ctx, fn, &args, id, win, ok);
+		alloc_profile(ctx, fn, &args, id);
 		return 0;
 	}
 	st = thread_state(id, true);
@@ -760,7 +1429,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 		__sync_fetch_and_add(&counters.failed_allocs, 1);
 	}
 
-	e = event_reserve(RING_LEN(MS_MAX_STACK), &pos);
+	e = event_reserve(RING_LEN(max_depth), &pos);
 	if (!e)
 		return 0;
 	event_fill(e, fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY ?
@@ -772,8 +1441,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e->old_ptr = st->arg;
 	e->old_seq = st->old_seq;
 	e->task = current_task(st);
-	stack_fill(ctx, e, false);
-	event_submit(e, pos, RING_LEN(MS_MAX_STACK), RING_LEN(e->nr_frames));
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, true);
 	return 0;
 }
 
@@ -870,8 +1538,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	e->task = d->task ? d->task : current_task(st);
 	decl_str(e->name, d->name);
 	decl_str(e->type_name, d->type_name);
-	stack_fill(ctx, e, false);
-	event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
+	stack_submit(ctx, e, pos, MS_RING_REC_MAX, false, false);
 	return 0;
 }
 

@@ -16,9 +16,11 @@ PKGS="$PKGS libiberty-dev libdebuginfod-dev debuginfod dwz"
 # reference stacks, sqlite3 is traced, and libc6-dbg names libc's static
 # frames (start_thread, __restore_rt).
 PKGS="$PKGS g++ rustc sqlite3 gdb libc6-dbg"
-# Bench only: the peer tools `make bench` compares memscope-bpf with.
+# Bench only: the peer tools `make bench` compares memscope-bpf with, and
+# the Debian objects `make -C bench unwind-tables` compiles the CFI of.
 if [ "${1:-}" = bench ]; then
-	PKGS="$PKGS bpftrace heaptrack valgrind"
+	PKGS="$PKGS bpftrace heaptrack valgrind redis-server libsqlite3-0 \
+python3.11-minimal"
 fi
 
 missing=""

@@ -258,6 +258,31 @@ int elf_file__build_id(struct elf_file *f, char *buf, size_t len)
 	return 0;
 }
 
+int elf_file__fd(const struct elf_file *f)
+{
+	return f->fd;
+}
+
+int elf_file__segments(struct elf_file *f, struct elf_segment *out,
+		       size_t max)
+{
+	GElf_Phdr ph;
+	size_t i, n, nr = 0;
+
+	if (elf_getphdrnum(f->elf, &n))
+		return -EINVAL;
+	for (i = 0; i < n && nr < max; i++) {
+		if (!gelf_getphdr(f->elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		out[nr].offset = ph.p_offset;
+		out[nr].vaddr = ph.p_vaddr;
+		out[nr].filesz = ph.p_filesz;
+		out[nr].flags = ph.p_flags;
+		nr++;
+	}
+	return nr;
+}
+
 int elf_file__has_symbols(struct elf_file *f)
 {
 	struct func_iter dyn, tab;

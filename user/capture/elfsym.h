@@ -38,6 +38,21 @@ int elf_file__read(struct elf_file *f, __u64 file_offset, void *buf,
 /* GNU build-id as lowercase hex into buf (>= 41 bytes); -ENOENT if none. */
 int elf_file__build_id(struct elf_file *f, char *buf, size_t len);
 
+/* The descriptor the file is open on (owned by f). */
+int elf_file__fd(const struct elf_file *f);
+
+/* A PT_LOAD: [offset, offset + filesz) of the file at vaddr. */
+struct elf_segment {
+	__u64 offset;
+	__u64 vaddr;
+	__u64 filesz;
+	__u32 flags;		/* PF_X, PF_W, PF_R */
+};
+
+/* Up to max PT_LOAD segments into out, in file order; how many, or -errno. */
+int elf_file__segments(struct elf_file *f, struct elf_segment *out,
+		       size_t max);
+
 /* 1 if the file has a .symtab or .dynsym with defined functions. */
 int elf_file__has_symbols(struct elf_file *f);
 

@@ -19,6 +19,8 @@ struct launch {
 	bool started;
 	enum launch_state state;
 	int status;
+	launch_stop_fn on_stop;
+	void *stop_ctx;
 	char path[PATH_MAX];
 };
 
@@ -177,6 +179,12 @@ int launch__start(struct launch *l)
 	return 0;
 }
 
+void launch__on_stop(struct launch *l, launch_stop_fn fn, void *ctx)
+{
+	l->on_stop = fn;
+	l->stop_ctx = ctx;
+}
+
 void launch__resume(struct launch *l)
 {
 	if (l->state == LAUNCH_EXITING) {
@@ -211,6 +219,9 @@ enum launch_state launch__poll(struct launch *l)
 			ptrace(PTRACE_LISTEN, l->pid, 0, 0);
 			continue;
 		}
+		/* Our own stop, its work done: the child goes on as if none. */
+		if (sig == SIGSTOP && l->on_stop && l->on_stop(l->stop_ctx))
+			sig = 0;
 		/* A signal on its way to the child: deliver it. */
 		ptrace(PTRACE_CONT, l->pid, 0, sig);
 	}

@@ -38,6 +38,14 @@ int launch__start(struct launch *l);
  * for the child are passed on. Returns the state.
  */
 enum launch_state launch__poll(struct launch *l);
+/*
+ * Asked when the child stops on a SIGSTOP: true when the stop was the
+ * caller's own doing (the tracer stops the child to load what a new
+ * mapping needs), and the SIGSTOP is swallowed instead of delivered.
+ */
+typedef bool (*launch_stop_fn)(void *ctx);
+void launch__on_stop(struct launch *l, launch_stop_fn fn, void *ctx);
+
 /* Lets a child stopped at exit finish exiting. */
 void launch__resume(struct launch *l);
 /* Wait status, valid in LAUNCH_EXITED. */

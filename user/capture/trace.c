@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
 /* The skeleton names the ABI's types without including it. */
@@ -12,9 +13,12 @@
 #include "memscope.skel.h"
 #include "ring.h"
 #include "trace.h"
+#include "unwind.h"
 
 /* Past this much unread data the kernel wakes the consumer at once. */
 #define RING_WAKEUP_FRACTION	4
+/* Rows for the unwind tables: libc has ~24k, a large program ~500k. */
+#define DEFAULT_UNWIND_ROWS	(1u << 20)
 
 struct tracer {
 	struct memscope_bpf *skel;
@@ -24,12 +28,108 @@ struct tracer {
 	size_t ring_map_bytes;
 	struct attach *attach;
 	struct bpf_link *exit_link;
+	/* --stacks dwarf: the tables, and what keeps them current */
+	struct unwinder *unwind;
+	struct ms_unwind_row *rows;
+	size_t rows_bytes;
+	struct bpf_link *map_links[2];
+	__u64 map_stops_taken;
 	tracer_event_fn on_event;
 	bool alloc_only;
 	void *ctx;
 	__u64 drops;
 	char error[512];
 };
+
+/*
+ * The unwind tables: the row array is written through a mapping of it;
+ * the tracepoints that see the target's executable mappings change are
+ * attached now, so a change from here on is seen.
+ */
+static int unwind_open(struct tracer *t, int pid)
+{
+	struct bpf_program *progs[] = {
+		t->skel->progs.ms_mm_released, t->skel->progs.ms_exec,
+	};
+	struct bpf_map *rows = t->skel->maps.unwind_rows;
+	struct unwinder_opts uo = {
+		.pid = pid,
+		.rows_cap = bpf_map__max_entries(rows),
+		.objs_fd = bpf_map__fd(t->skel->maps.unwind_objs),
+		.objs_cap = bpf_map__max_entries(t->skel->maps.unwind_objs),
+		.maps_fd = bpf_map__fd(t->skel->maps.proc_maps),
+		.gen = &t->skel->data->unwind_gen,
+		.changed = &t->skel->bss->maps_changed,
+		.loaded = &t->skel->bss->maps_loaded,
+	};
+	size_t i;
+
+	t->rows_bytes = (size_t)uo.rows_cap * sizeof(struct ms_unwind_row);
+	t->rows = mmap(NULL, t->rows_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(rows), 0);
+	if (t->rows == MAP_FAILED) {
+		t->rows = NULL;
+		return -errno;
+	}
+	uo.rows = t->rows;
+	t->unwind = unwinder__new(&uo);
+	if (!t->unwind)
+		return -ENOMEM;
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		t->map_links[i] = bpf_program__attach(progs[i]);
+		if (!t->map_links[i])
+			return -errno;
+	}
+	return 0;
+}
+
+static void unwind_close(struct tracer *t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(t->map_links) / sizeof(t->map_links[0]); i++)
+		bpf_link__destroy(t->map_links[i]);
+	unwinder__free(t->unwind);
+	if (t->rows)
+		munmap(t->rows, t->rows_bytes);
+}
+
+static int prog_array_set(struct bpf_map *m, struct bpf_program *p)
+{
+	__u32 zero = 0;
+	int fd = bpf_program__fd(p);
+
+	return bpf_map_update_elem(bpf_map__fd(m), &zero, &fd, BPF_ANY) ?
+	       -errno : 0;
+}
+
+static int walk_progs_set(struct tracer *t)
+{
+	int err = prog_array_set(t->skel->maps.walk_plain,
+				 t->skel->progs.ms_walk);
+
+	return err ? err : prog_array_set(t->skel->maps.walk_multi,
+					  t->skel->progs.ms_walk_multi);
+}
+
+static void stack_stops_sum(const struct tracer *t, struct ms_counters *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd, cpu;
+	__u32 stop;
+
+	memset(out->stack_stops, 0, sizeof(out->stack_stops));
+	if (ncpu <= 0)
+		return;
+	fd = bpf_map__fd(t->skel->maps.stack_stops);
+	for (stop = 0; stop < MS_STOP__COUNT; stop++) {
+		__u64 v[ncpu];
+
+		if (bpf_map_lookup_elem(fd, &stop, v))
+			continue;
+		for (cpu = 0; cpu < ncpu; cpu++)
+			out->stack_stops[stop] += v[cpu];
+	}
+}
 
 static void ring_sample(void *ctx, const void *data, size_t size)
 {
@@ -150,6 +250,10 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		<< MS_RING_CHUNK_SHIFT;
 	t->skel->rodata->wakeup_bytes =
 		t->skel->rodata->ring_bytes / RING_WAKEUP_FRACTION;
+	t->skel->rodata->stacks_fp = o->stacks_fp;
+	t->skel->rodata->max_depth = o->max_depth ? o->max_depth :
+						    MS_DEFAULT_DEPTH;
+	t->skel->rodata->stop_on_map = o->launch && !o->stacks_fp;
 	progs.enter = t->skel->progs.ms_alloc_enter;
 	progs.ret = t->skel->progs.ms_alloc_return;
 	progs.free = t->skel->progs.ms_free_enter;
@@ -167,6 +271,9 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	progs.usdt[USDT_PASSPORT_RECLAIM] = t->skel->progs.ms_passport_reclaim;
 	progs.usdt[USDT_PASSPORT_FREE] = t->skel->progs.ms_passport_free;
 	attach__prepare(&progs);
+	/* The walk is tail-called: loaded like each kind of its callers. */
+	bpf_program__set_expected_attach_type(t->skel->progs.ms_walk_multi,
+		bpf_program__expected_attach_type(progs.ret));
 	if (o->max_live) {
 		__u32 slots = live_slots(o->max_live);
 
@@ -180,12 +287,26 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	if (err)
 		goto err_skel;
 	t->skel->rodata->thread_mask = slots - 1;
+	err = bpf_map__set_max_entries(t->skel->maps.unwind_rows,
+				       o->stacks_fp ? 1 :
+				       o->unwind_rows ? o->unwind_rows :
+				       DEFAULT_UNWIND_ROWS);
+	if (err)
+		goto err_skel;
 	err = memscope_bpf__load(t->skel);
+	if (err)
+		goto err_skel;
+	err = walk_progs_set(t);
 	if (err)
 		goto err_skel;
 	err = ring_open(t);
 	if (err)
 		goto err_ring;
+	if (!o->stacks_fp) {
+		err = unwind_open(t, o->pid);
+		if (err)
+			goto err_ring;
+	}
 	tick(t);
 	/* Before any probe, so every thread slot taken is also given back. */
 	t->exit_link = bpf_program__attach(t->skel->progs.ms_thread_exit);
@@ -202,6 +323,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 
 err_ring:
 	bpf_link__destroy(t->exit_link);
+	unwind_close(t);
 	ring_close(t);
 err_skel:
 	memscope_bpf__destroy(t->skel);
@@ -218,13 +340,20 @@ void tracer__free(struct tracer *t)
 	/* Detach before the maps go, so no probe fires into a dying ring. */
 	attach__free(t->attach);
 	bpf_link__destroy(t->exit_link);
+	unwind_close(t);
 	ring_close(t);
 	memscope_bpf__destroy(t->skel);
 	free(t);
 }
 
+/*
+ * Tables before probes: the process's first records already unwind.
+ * A process that is gone fails in attach, which says so.
+ */
 int tracer__attach_process(struct tracer *t)
 {
+	if (t->unwind)
+		unwinder__reload(t->unwind);
 	return attach__process(t->attach);
 }
 
@@ -262,6 +391,9 @@ int tracer__drain(struct tracer *t)
 		t->drops++;
 		n = 0;
 	}
+	/* New code in the target: its tables, before more stacks reach it. */
+	if (t->unwind && unwinder__stale(t->unwind))
+		unwinder__reload(t->unwind);
 	return n;
 }
 
@@ -271,6 +403,7 @@ void tracer__counters(const struct tracer *t, struct ms_counters *out)
 
 	/* .bss is mmapped: a racy but tear-free read of each counter. */
 	memcpy(out, (const void *)&t->skel->bss->counters, sizeof(*out));
+	stack_stops_sum(t, out);
 	/* What the hot paths leave to be derived (bpf/memscope.bpf.c). */
 	out->allocs = out->seq;
 	if (t->alloc_only) {
@@ -297,6 +430,45 @@ const struct attach_probe *tracer__probes(const struct tracer *t, size_t *nr)
 void tracer__print_probes(const struct tracer *t)
 {
 	attach__print_probes(t->attach, stderr, "memscope-bpf");
+}
+
+bool tracer__map_stop(struct tracer *t)
+{
+	__u64 sent = __atomic_load_n(&t->skel->bss->map_stops,
+				     __ATOMIC_ACQUIRE);
+
+	if (!t->unwind || t->map_stops_taken >= sent)
+		return false;
+	t->map_stops_taken++;
+	unwinder__reload(t->unwind);
+	return true;
+}
+
+void tracer__print_unwind(const struct tracer *t)
+{
+	struct unwinder_stats st;
+
+	if (!t->unwind) {
+		fprintf(stderr, "memscope-bpf: stacks by frame pointers (--stacks fp): no unwind tables\n");
+		return;
+	}
+	unwinder__print(t->unwind, stderr, "memscope-bpf");
+	unwinder__stats(t->unwind, &st);
+	fprintf(stderr,
+		"memscope-bpf: unwind tables: %u objects, %u of %u rows used, %llu KiB of kernel memory (rows, objects, maps)\n",
+		st.objects, st.rows, st.rows_cap,
+		(unsigned long long)st.kernel_bytes / 1024);
+}
+
+__u32 tracer__unwind_full(const struct tracer *t, __u32 *rows_cap)
+{
+	struct unwinder_stats st;
+
+	if (!t->unwind)
+		return 0;
+	unwinder__stats(t->unwind, &st);
+	*rows_cap = st.rows_cap;
+	return st.no_table;
 }
 
 const char *tracer__warning(const struct tracer *t, unsigned int *nr)

@@ -19,6 +19,10 @@ typedef int (*tracer_event_fn)(void *ctx, const struct ms_event *e);
 struct tracer_opts {
 	int pid;
 	bool alloc_only;
+	bool launch;		/* -- CMD: the launcher is the target's tracer */
+	bool stacks_fp;		/* --stacks fp: frame pointers, no tables */
+	__u32 max_depth;	/* frames per stack, 0: MS_DEFAULT_DEPTH */
+	__u32 unwind_rows;	/* row array capacity, 0: the default */
 	__u32 max_live;		/* kernel live-table entries */
 	tracer_event_fn on_event;
 	void *ctx;
@@ -49,5 +53,16 @@ const struct attach_probe *tracer__probes(const struct tracer *t, size_t *nr);
 const char *tracer__warning(const struct tracer *t, unsigned int *nr);
 /* -v: every probe on stderr. */
 void tracer__print_probes(const struct tracer *t);
+
+/*
+ * -- CMD: the target stopped with SIGSTOP. true when the kernel side
+ * stopped it for a new executable mapping: its tables are loaded now and
+ * the stop is the tracer's to swallow.
+ */
+bool tracer__map_stop(struct tracer *t);
+/* -v: the unwind tables, per object, and their kernel memory. */
+void tracer__print_unwind(const struct tracer *t);
+/* Objects left without an unwind table (rows full); 0 with --stacks fp. */
+__u32 tracer__unwind_full(const struct tracer *t, __u32 *rows_cap);
 
 #endif /* MEMSCOPE_TRACE_H */

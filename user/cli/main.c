@@ -62,8 +62,14 @@ static const char usage[] =
 "                        probes); alloc: allocation profile only (entry\n"
 "                        probes, no returns, no frees: cheaper)\n"
 "      --max-live N      live blocks the kernel counts exactly (default 524288)\n"
+"      --stacks MODE     dwarf: unwind by the objects' CFI, in the kernel\n"
+"                        (default); fp: follow frame pointers\n"
+"      --max-depth N     frames per call stack (default 64, at most 256)\n"
+"      --unwind-rows N   CFI rows the kernel holds, for every object\n"
+"                        (default 1048576, 16 bytes each)\n"
 "  -q, --quiet           no status line\n"
-"  -v, --verbose         list every probe (object, symbol, offset)\n"
+"  -v, --verbose         list every probe (object, symbol, offset), and\n"
+"                        each object's unwind table when tracing ends\n"
 "\n"
 "Programs that declare tasks, variables and passports (include/memscope.h)\n"
 "are traced through their USDT probes too; the inference rules take:\n"
@@ -118,6 +124,9 @@ enum {
 	OPT_IDLE,
 	OPT_STORM_CLONES,
 	OPT_STORM_WINDOW,
+	OPT_STACKS,
+	OPT_MAX_DEPTH,
+	OPT_UNWIND_ROWS,
 };
 
 /* Both option tables list these: tracing and report write the same. */
@@ -148,6 +157,9 @@ struct opts {
 	bool quiet;
 	bool verbose;
 	__u32 max_live;
+	bool stacks_fp;
+	__u32 max_depth;
+	__u32 unwind_rows;
 };
 
 struct session {
@@ -300,6 +312,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		OUTPUT_LONGOPTS,
 		{ "mode", required_argument, NULL, 'm' },
 		{ "max-live", required_argument, NULL, OPT_MAX_LIVE },
+		{ "stacks", required_argument, NULL, OPT_STACKS },
+		{ "max-depth", required_argument, NULL, OPT_MAX_DEPTH },
+		{ "unwind-rows", required_argument, NULL, OPT_UNWIND_ROWS },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -358,6 +373,31 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				return 2;
 			}
 			o->max_live = v;
+			break;
+		case OPT_STACKS:
+			if (!strcmp(optarg, "fp")) {
+				o->stacks_fp = true;
+			} else if (strcmp(optarg, "dwarf")) {
+				die_line("unknown --stacks '%s': use dwarf or fp",
+					 optarg);
+				return 2;
+			}
+			break;
+		case OPT_MAX_DEPTH:
+			if (parse_uint(optarg, MS_MAX_STACK, &v) || !v) {
+				die_line("invalid --max-depth '%s': expected 1 to %d frames",
+					 optarg, MS_MAX_STACK);
+				return 2;
+			}
+			o->max_depth = v;
+			break;
+		case OPT_UNWIND_ROWS:
+			if (parse_uint(optarg, 1u << 26, &v) || !v) {
+				die_line("invalid --unwind-rows '%s': expected 1 to %u rows",
+					 optarg, 1u << 26);
+				return 2;
+			}
+			o->unwind_rows = v;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -800,10 +840,32 @@ static void warn_skipped(const struct tracer *t)
 			nr, nr == 1 ? "" : "s", w);
 }
 
+static bool map_stop(void *ctx)
+{
+	return tracer__map_stop(ctx);
+}
+
+/* Objects whose frames could not be unwound for want of rows: say so. */
+static void warn_unwind(const struct session *s)
+{
+	__u32 cap = 0, full = tracer__unwind_full(s->tracer, &cap);
+
+	if (s->o.verbose)
+		tracer__print_unwind(s->tracer);
+	if (full)
+		fprintf(stderr,
+			"memscope-bpf: warning: %u object%s got no unwind table: the %u rows were full (raise --unwind-rows); their frames end stacks as not_loaded\n",
+			full, full == 1 ? "" : "s", cap);
+}
+
 static int start_target(struct session *s)
 {
 	struct tracer_opts to = {
 		.alloc_only = s->o.alloc_only,
+		.launch = s->o.cmd,
+		.stacks_fp = s->o.stacks_fp,
+		.max_depth = s->o.max_depth,
+		.unwind_rows = s->o.unwind_rows,
 		.max_live = s->o.max_live,
 		.on_event = on_event,
 		.ctx = s,
@@ -829,9 +891,11 @@ static int start_target(struct session *s)
 			 err == -EPERM ? " (are you root?)" : "");
 		return err;
 	}
-	if (s->launch)
+	if (s->launch) {
+		launch__on_stop(s->launch, map_stop, s->tracer);
 		err = tracer__attach_command(s->tracer,
 					     launch__path(s->launch));
+	}
 	else
 		err = tracer__attach_process(s->tracer);
 	if (err) {
@@ -954,8 +1018,10 @@ static int trace_main(int argc, char **argv)
 	if (err)
 		goto out;
 	err = trace_loop(&s, sfd, pidfd);
-	if (!err)
+	if (!err) {
+		warn_unwind(&s);
 		err = finish_trace(&s);
+	}
 out:
 	/* Detach before anything else can go wrong: no probe outlives us. */
 	tracer__free(s.tracer);

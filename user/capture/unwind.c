@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/sysmacros.h>
+#include <bpf/bpf.h>
+#include "procmaps.h"
+#include "unwind.h"
+#include "unwind_table.h"
+
+/* PT_LOADs kept per object: enough for any linker's output. */
+#define OBJ_SEGMENTS	16
+/* Object index 0 has no rows: [vdso] and the like give NO_INFO. */
+#define OBJ_NONE	0
+
+/* One object, by build-id (else device and inode), loaded once. */
+struct uobj {
+	char key[80];		/* "b:<build-id hex>" or "i:<dev>:<inode>" */
+	dev_t dev;		/* the file it was last seen as */
+	__u64 inode;
+	char *path;
+	__u32 idx;		/* in the objects map; OBJ_NONE: no rows */
+	__u32 first;
+	__u32 nr;
+	bool no_table;		/* rows did not fit: NOT_LOADED */
+	int err;		/* compiling failed: -errno */
+	const char *source;	/* static string from unwind_table */
+	struct elf_segment segs[OBJ_SEGMENTS];
+	int nr_segs;
+};
+
+struct unwinder {
+	struct unwinder_opts o;
+	struct uobj *objs;
+	size_t nr_objs, cap_objs;
+	__u32 next_row;
+	__u32 next_obj;
+	__u32 no_table;
+	__u32 maps_dropped;
+	struct ms_proc_maps maps;	/* the last written */
+	char root[32];
+};
+
+int unwind_map_bias(const struct elf_segment *segs, size_t nr, __u64 start,
+		    __u64 offset, __u64 *bias)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		if (offset < segs[i].offset ||
+		    offset - segs[i].offset >= segs[i].filesz)
+			continue;
+		/* runtime start holds ELF address vaddr + (offset - p_offset) */
+		*bias = start - (segs[i].vaddr + (offset - segs[i].offset));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int map_cmp(const void *a, const void *b)
+{
+	const struct ms_proc_map *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+int unwind_maps_build(struct ms_proc_maps *out, struct ms_proc_map *maps,
+		      size_t nr)
+{
+	size_t i, kept;
+
+	qsort(maps, nr, sizeof(*maps), map_cmp);
+	for (i = 1; i < nr; i++)
+		if (maps[i].start < maps[i - 1].end)
+			return -EINVAL;
+	kept = nr < MS_PROC_MAPS ? nr : MS_PROC_MAPS;
+	memset(out, 0, sizeof(*out));
+	memcpy(out->m, maps, kept * sizeof(*maps));
+	out->nr = kept;
+	return nr - kept;
+}
+
+struct unwinder *unwinder__new(const struct unwinder_opts *o)
+{
+	struct unwinder *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->o = *o;
+	/* Object 0 is the empty one; rows start at 0. */
+	u->next_obj = OBJ_NONE + 1;
+	snprintf(u->root, sizeof(u->root), "/proc/%d/root", o->pid);
+	return u;
+}
+
+void unwinder__free(struct unwinder *u)
+{
+	size_t i;
+
+	if (!u)
+		return;
+	for (i = 0; i < u->nr_objs; i++)
+		free(u->objs[i].path);
+	free(u->objs);
+	free(u);
+}
+
+static struct uobj *obj_by_key(struct unwinder *u, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < u->nr_objs; i++)
+		if (!strcmp(u->objs[i].key, key))
+			return &u->objs[i];
+	return NULL;
+}
+
+/* The object last seen as this file: no need to open it again. */
+static struct uobj *obj_by_file(struct unwinder *u, const struct procmap *m)
+{
+	size_t i;
+
+	for (i = 0; i < u->nr_objs; i++)
+		if (u->objs[i].dev == m->dev && u->objs[i].inode == m->inode &&
+		    m->inode)
+			return &u->objs[i];
+	return NULL;
+}
+
+static struct uobj *obj_add(struct unwinder *u, const char *key)
+{
+	struct uobj *o;
+
+	if (u->nr_objs == u->cap_objs) {
+		size_t cap = u->cap_objs ? u->cap_objs * 2 : 32;
+
+		o = realloc(u->objs, cap * sizeof(*o));
+		if (!o)
+			return NULL;
+		u->objs = o;
+		u->cap_objs = cap;
+	}
+	o = &u->objs[u->nr_objs++];
+	memset(o, 0, sizeof(*o));
+	snprintf(o->key, sizeof(o->key), "%s", key);
+	return o;
+}
+
+/* Copies a compiled table into the row array and names its object. */
+static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
+{
+	struct unwind_table *t = unwind_table__build(elf_file__fd(f), u->root);
+	const struct ms_unwind_row *rows;
+	struct ms_unwind_obj uo;
+	size_t nr;
+	int err = 0;
+
+	if (!t) {
+		/* No CFI, or CFI we cannot read: its pcs stop as NO_INFO. */
+		o->err = -errno;
+		return 0;
+	}
+	o->source = unwind_table__source(t);
+	rows = unwind_table__rows(t, &nr);
+	if (!nr)
+		goto out;
+	if (nr > u->o.rows_cap - u->next_row || u->next_obj >= u->o.objs_cap) {
+		o->no_table = true;
+		o->nr = nr;
+		u->no_table++;
+		goto out;
+	}
+	memcpy(u->o.rows + u->next_row, rows, nr * sizeof(*rows));
+	uo.first = u->next_row;
+	uo.nr = nr;
+	if (bpf_map_update_elem(u->o.objs_fd, &u->next_obj, &uo, BPF_ANY)) {
+		err = -errno;
+		goto out;
+	}
+	o->idx = u->next_obj++;
+	o->first = u->next_row;
+	o->nr = nr;
+	u->next_row += nr;
+out:
+	unwind_table__free(t);
+	return err;
+}
+
+/*
+ * The object of a file mapping: found by file, else opened through the
+ * target's root (its mount namespace), else through map_files (a file
+ * deleted since), and found by build-id or compiled.
+ */
+static struct uobj *obj_get(struct unwinder *u, const struct procmap *m)
+{
+	struct uobj *o = obj_by_file(u, m);
+	struct elf_file *f;
+	char path[4096 + 64], key[80], id[64];
+	int n;
+
+	if (o)
+		return o;
+	snprintf(path, sizeof(path), "%s%s", u->root, m->path);
+	f = m->deleted ? NULL : elf_file__open(path);
+	if (!f) {
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx",
+			 u->o.pid, (unsigned long long)m->start,
+			 (unsigned long long)m->end);
+		f = elf_file__open(path);
+	}
+	if (!f)
+		return NULL;
+	if (!elf_file__build_id(f, id, sizeof(id)))
+		snprintf(key, sizeof(key), "b:%s", id);
+	else
+		snprintf(key, sizeof(key), "i:%u:%u:%llu", major(m->dev),
+			 minor(m->dev), (unsigned long long)m->inode);
+	o = obj_by_key(u, key);
+	if (!o) {
+		o = obj_add(u, key);
+		if (!o)
+			goto out;
+		o->path = strdup(m->path);
+		n = elf_file__segments(f, o->segs, OBJ_SEGMENTS);
+		o->nr_segs = n > 0 ? n : 0;
+		if (!o->path || obj_load(u, o, f)) {
+			free(o->path);
+			u->nr_objs--;
+			o = NULL;
+			goto out;
+		}
+	}
+	o->dev = m->dev;
+	o->inode = m->inode;
+out:
+	elf_file__free(f);
+	return o;
+}
+
+int unwinder__reload(struct unwinder *u)
+{
+	__u64 seen = __atomic_load_n(u->o.changed, __ATOMIC_ACQUIRE);
+	struct ms_proc_map *maps;
+	struct procmaps *pm;
+	struct uobj *o;
+	size_t i, n = 0;
+	__u32 key = u->o.pid;
+	int err, dropped;
+
+	pm = procmaps__read(u->o.pid);
+	if (!pm)
+		return -errno;
+	maps = calloc(procmaps__count(pm) + 1, sizeof(*maps));
+	if (!maps) {
+		err = -ENOMEM;
+		goto free_pm;
+	}
+	for (i = 0; i < procmaps__count(pm); i++) {
+		const struct procmap *m = procmaps__get(pm, i);
+		struct ms_proc_map *pmap = &maps[n];
+
+		/* Anonymous code (a JIT) is in no mapping: NO_MAPPING. */
+		if (m->perms[2] != 'x' || !m->path)
+			continue;
+		pmap->start = m->start;
+		pmap->end = m->end;
+		n++;
+		/* [vdso], [vsyscall]: CFI only in memory, not loaded. */
+		if (m->path[0] == '[') {
+			pmap->obj = OBJ_NONE;
+			continue;
+		}
+		o = obj_get(u, m);
+		if (!o || unwind_map_bias(o->segs, o->nr_segs, m->start,
+					  m->offset, &pmap->bias)) {
+			/* Unreadable, or no segment maps it: no rows. */
+			pmap->obj = OBJ_NONE;
+			continue;
+		}
+		pmap->obj = o->idx;
+		if (o->no_table)
+			pmap->flags |= MS_MAPF_NO_TABLE;
+	}
+	dropped = unwind_maps_build(&u->maps, maps, n);
+	if (dropped < 0) {
+		err = dropped;
+		goto free_maps;
+	}
+	u->maps_dropped = dropped;
+	if (bpf_map_update_elem(u->o.maps_fd, &key, &u->maps, BPF_ANY)) {
+		err = -errno;
+		goto free_maps;
+	}
+	/* Rows and maps are in place: memoized rules are stale now. */
+	__atomic_add_fetch(u->o.gen, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(u->o.loaded, seen, __ATOMIC_RELEASE);
+	err = 0;
+free_maps:
+	free(maps);
+free_pm:
+	procmaps__free(pm);
+	return err;
+}
+
+bool unwinder__stale(const struct unwinder *u)
+{
+	return __atomic_load_n(u->o.changed, __ATOMIC_ACQUIRE) !=
+	       __atomic_load_n(u->o.loaded, __ATOMIC_RELAXED);
+}
+
+void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->objects = u->nr_objs;
+	out->rows = u->next_row;
+	out->rows_cap = u->o.rows_cap;
+	out->no_table = u->no_table;
+	out->maps_dropped = u->maps_dropped;
+	out->kernel_bytes = (__u64)u->o.rows_cap * sizeof(struct ms_unwind_row) +
+			    (__u64)u->o.objs_cap * sizeof(struct ms_unwind_obj) +
+			    sizeof(struct ms_proc_maps);
+}
+
+void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
+{
+	const struct uobj *o;
+	size_t i;
+
+	for (i = 0; i < u->nr_objs; i++) {
+		o = &u->objs[i];
+		fprintf(f, "%s: unwind table %s: ", who, o->path);
+		if (o->err)
+			fprintf(f, "none (%s): its frames stop as no_info\n",
+				strerror(-o->err));
+		else if (o->no_table)
+			fprintf(f, "not loaded: %u rows from %s do not fit (raise --unwind-rows)\n",
+				o->nr, o->source);
+		else if (!o->nr)
+			fprintf(f, "empty (%s has no rows)\n", o->source);
+		else
+			fprintf(f, "%u rows from %s\n", o->nr, o->source);
+	}
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The loader of the BPF stack walker's tables (events.h, "Unwinding
+ * without frame pointers"): for each executable mapping of the target,
+ * the rows of its object, compiled once per build-id by unwind_table and
+ * shared by every process that maps it, and the process's mappings with
+ * the bias that turns a runtime pc into the object's ELF address.
+ */
+#ifndef MEMSCOPE_UNWIND_H
+#define MEMSCOPE_UNWIND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include "events.h"
+#include "elfsym.h"
+
+struct unwinder;
+
+struct unwinder_opts {
+	int pid;
+	/* the BPF side: rows (mmapped, rows_cap of them), objects, maps */
+	struct ms_unwind_row *rows;
+	__u32 rows_cap;
+	int objs_fd;
+	__u32 objs_cap;
+	int maps_fd;
+	/* .bss: memo generation, mapping changes seen, and loaded */
+	__u32 *gen;
+	__u64 *changed;
+	__u64 *loaded;
+};
+
+struct unwinder *unwinder__new(const struct unwinder_opts *o);
+void unwinder__free(struct unwinder *u);
+
+/*
+ * Reads the target's executable mappings now, loads the tables of the
+ * objects not loaded yet and writes the process's maps. 0, or -errno
+ * (-ESRCH: the target is gone).
+ */
+int unwinder__reload(struct unwinder *u);
+
+/* The kernel saw the target's executable mappings change since. */
+bool unwinder__stale(const struct unwinder *u);
+
+struct unwinder_stats {
+	__u32 objects;		/* objects seen */
+	__u32 rows;		/* rows loaded */
+	__u32 rows_cap;
+	__u32 no_table;		/* objects left without a table: rows full */
+	__u32 maps_dropped;	/* mappings past MS_PROC_MAPS */
+	__u64 kernel_bytes;	/* rows, objects and maps in the kernel */
+};
+
+void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out);
+
+/* -v: per object, whether its table loaded, its source and its rows. */
+void unwinder__print(const struct unwinder *u, FILE *f, const char *who);
+
+/* Pure logic, exposed for the unit tests. */
+
+/*
+ * The bias of a mapping of file offset `offset` at runtime `start`: the
+ * runtime pc of ELF address v is v + bias. From the PT_LOAD whose file
+ * image holds offset. 0, or -ENOENT if none does.
+ */
+int unwind_map_bias(const struct elf_segment *segs, size_t nr, __u64 start,
+		    __u64 offset, __u64 *bias);
+
+/*
+ * Sorts nr mappings by start into out, at most MS_PROC_MAPS of them (the
+ * lowest). Returns how many did not fit, or -EINVAL when two overlap.
+ */
+int unwind_maps_build(struct ms_proc_maps *out, struct ms_proc_map *maps,
+		      size_t nr);
+
+#endif /* MEMSCOPE_UNWIND_H */

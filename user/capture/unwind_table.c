@@ -1,0 +1,1253 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+/*
+ * The CFI compiler. FDEs are enumerated from the raw section with
+ * dwarf_next_cfi (their pc ranges decoded here, the one thing libdw does
+ * not hand out), then each FDE is walked row by row with libdw's own CFA
+ * interpreter: dwarf_cfi_addrframe(pc) gives the row holding pc and where
+ * it ends, which is where the next one starts. Each row is mapped to the
+ * handful of rules the BPF walker applies (events.h); anything else
+ * becomes MS_CFA_UNSUPPORTED, so the walk stops there rather than guess.
+ *
+ * Everything read comes from a file a traced process chose: sizes,
+ * counts, encodings and the work spent interpreting are all bounded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <gelf.h>
+#include <zlib.h>
+
+#include "unwind_table.h"
+
+/* x86-64 DWARF register numbers */
+#define REG_RBP		6
+#define REG_RSP		7
+#define REG_RIP		16
+
+/*
+ * Limits against a hostile file. Debian's largest common objects stay
+ * far below them (libc: ~3,700 FDEs, ~24k rows).
+ */
+#define UNWIND_MAX_FDES		(1u << 21)
+#define UNWIND_MAX_ROWS		(1u << 22)
+/*
+ * libdw interprets an FDE's program from its start for every row asked
+ * for, so a crafted FDE with a million rows costs a million squared.
+ * Bytes of CFA program interpreted, over the whole object.
+ */
+#define UNWIND_MAX_WORK		(1ull << 28)
+/*
+ * libdw grows a frame's register array to the highest register number a
+ * program names, and zeroes it: one DW_CFA_offset_extended of register
+ * 2^27 costs gigabytes. x86-64's DWARF numbers stop below 128 (k7 is
+ * 125). Expressions: the PLT's is 12 bytes, glibc's signal frame's 5.
+ */
+#define UNWIND_MAX_REG		128
+#define UNWIND_MAX_EXPR		64
+/* Largest CFI section decompressed from a SHF_COMPRESSED debug file. */
+#define UNWIND_MAX_SECTION	(256ull << 20)
+/* Largest separate debug file considered (its CRC reads all of it). */
+#define UNWIND_MAX_DEBUG_FILE	(4ll << 30)
+/* Executable segments an object may have. */
+#define UNWIND_MAX_SEGS		16
+
+struct unwind_table {
+	struct ms_unwind_row *rows;
+	size_t nr;
+	size_t cap;
+	struct unwind_table_stats stats;
+	char source[40];
+};
+
+struct seg {
+	__u64 start;
+	__u64 end;
+};
+
+struct fde {
+	__u64 start;
+	__u64 end;
+	__u64 len;		/* bytes of CFA program: the cost of a row */
+	bool refused;		/* a program past our bounds: not run */
+};
+
+struct cie {
+	__u64 off;		/* section offset */
+	__u8 enc;		/* DW_EH_PE_* of the FDE's pc range */
+	bool usable;		/* encoding understood, program in bounds */
+	bool has_z;		/* FDEs carry sized augmentation data */
+};
+
+/* One object's state while compiling. */
+struct build {
+	struct unwind_table *t;
+	struct seg segs[UNWIND_MAX_SEGS];
+	unsigned int nr_segs;
+	struct fde *fdes;
+	size_t nr_fdes;
+	struct cie *cies;
+	size_t nr_cies;
+	__u64 work;
+};
+
+static int seg_find(const struct build *b, __u64 pc)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->nr_segs; i++)
+		if (pc >= b->segs[i].start && pc < b->segs[i].end)
+			return i;
+	return -1;
+}
+
+/*
+ * The executable PT_LOAD segments: rows only ever describe code in them,
+ * and they must fit the rows' 32-bit pc.
+ */
+static int read_segments(Elf *elf, struct build *b)
+{
+	GElf_Phdr ph;
+	size_t i, n;
+
+	if (elf_getphdrnum(elf, &n))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, i, &ph))
+			return -EINVAL;
+		if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X) ||
+		    !ph.p_memsz)
+			continue;
+		/* the gap row after the last FDE sits at the segment's end */
+		if (ph.p_vaddr > UINT32_MAX ||
+		    ph.p_memsz > (__u64)UINT32_MAX - ph.p_vaddr)
+			return -EFBIG;
+		if (b->nr_segs == UNWIND_MAX_SEGS)
+			return -EINVAL;
+		b->segs[b->nr_segs].start = ph.p_vaddr;
+		b->segs[b->nr_segs].end = ph.p_vaddr + ph.p_memsz;
+		b->nr_segs++;
+	}
+	return b->nr_segs ? 0 : -ENOENT;
+}
+
+static bool is_x86_64(Elf *elf)
+{
+	GElf_Ehdr eh;
+
+	return elf_kind(elf) == ELF_K_ELF && gelf_getehdr(elf, &eh) &&
+	       eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+	       eh.e_ident[EI_DATA] == ELFDATA2LSB &&
+	       eh.e_machine == EM_X86_64;
+}
+
+static Elf_Scn *find_section(Elf *elf, const char *name, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+	const char *s;
+	size_t strndx;
+
+	if (elf_getshdrstrndx(elf, &strndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, sh))
+			continue;
+		s = elf_strptr(elf, strndx, sh->sh_name);
+		if (s && !strcmp(s, name))
+			return scn;
+	}
+	return NULL;
+}
+
+/*
+ * A section's bytes, decompressed if it is SHF_COMPRESSED (Debian's debug
+ * files are), refusing what would inflate past UNWIND_MAX_SECTION. NULL
+ * for a section without bytes in the file (.eh_frame of a debug file).
+ */
+static Elf_Data *section_data(Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	GElf_Chdr ch;
+	Elf_Data *d;
+
+	if (sh->sh_type == SHT_NOBITS || !sh->sh_size)
+		return NULL;
+	if (sh->sh_flags & SHF_COMPRESSED) {
+		if (!gelf_getchdr(scn, &ch) || ch.ch_size > UNWIND_MAX_SECTION ||
+		    elf_compress(scn, 0, 0) < 0)
+			return NULL;
+	}
+	d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf || !d->d_size)
+		return NULL;
+	return d;
+}
+
+static bool read_uleb(const __u8 **p, const __u8 *end, __u64 *v)
+{
+	unsigned int shift = 0;
+	__u8 byte;
+
+	*v = 0;
+	do {
+		if (*p >= end || shift > 63)
+			return false;
+		byte = *(*p)++;
+		*v |= (__u64)(byte & 0x7f) << shift;
+		shift += 7;
+	} while (byte & 0x80);
+	return true;
+}
+
+static bool read_sleb(const __u8 **p, const __u8 *end, __s64 *v)
+{
+	unsigned int shift = 0;
+	__u64 u = 0;
+	__u8 byte;
+
+	do {
+		if (*p >= end || shift > 63)
+			return false;
+		byte = *(*p)++;
+		u |= (__u64)(byte & 0x7f) << shift;
+		shift += 7;
+	} while (byte & 0x80);
+	if (shift < 64 && (byte & 0x40))
+		u |= ~0ull << shift;
+	*v = (__s64)u;
+	return true;
+}
+
+/*
+ * Reads one value of a DW_EH_PE_* encoding at *p. field is the ELF
+ * address of the value itself, for pc-relative encodings; only absolute
+ * and pc-relative applications exist for FDE ranges on x86-64.
+ */
+static bool read_encoded(const __u8 **p, const __u8 *end, __u8 enc,
+			 __u64 field, __u64 *v)
+{
+	size_t avail = end - *p;
+	__s64 s;
+	__u64 u;
+
+	switch (enc & 0x0f) {
+	case DW_EH_PE_absptr:
+	case DW_EH_PE_udata8:
+	case DW_EH_PE_sdata8:
+		if (avail < 8)
+			return false;
+		memcpy(&u, *p, 8);
+		*p += 8;
+		break;
+	case DW_EH_PE_udata4:
+	case DW_EH_PE_sdata4: {
+		__u32 v32;
+
+		if (avail < 4)
+			return false;
+		memcpy(&v32, *p, 4);
+		*p += 4;
+		u = (enc & 0x0f) == DW_EH_PE_sdata4 ? (__u64)(__s64)(__s32)v32 :
+						       v32;
+		break;
+	}
+	case DW_EH_PE_udata2:
+	case DW_EH_PE_sdata2: {
+		__u16 v16;
+
+		if (avail < 2)
+			return false;
+		memcpy(&v16, *p, 2);
+		*p += 2;
+		u = (enc & 0x0f) == DW_EH_PE_sdata2 ? (__u64)(__s64)(__s16)v16 :
+						       v16;
+		break;
+	}
+	case DW_EH_PE_uleb128:
+		if (!read_uleb(p, end, &u))
+			return false;
+		break;
+	case DW_EH_PE_sleb128:
+		if (!read_sleb(p, end, &s))
+			return false;
+		u = s;
+		break;
+	default:
+		return false;
+	}
+	/* a pointer to the value: never a pc range */
+	if (enc & DW_EH_PE_indirect)
+		return false;
+	switch (enc & 0x70) {
+	case DW_EH_PE_absptr:
+		break;
+	case DW_EH_PE_pcrel:
+		u += field;
+		break;
+	default:
+		return false;
+	}
+	*v = u;
+	return true;
+}
+
+static bool skip_reg(const __u8 **p, const __u8 *end)
+{
+	__u64 reg;
+
+	return read_uleb(p, end, &reg) && reg < UNWIND_MAX_REG;
+}
+
+static bool skip_block(const __u8 **p, const __u8 *end)
+{
+	__u64 len;
+
+	if (!read_uleb(p, end, &len) || len > UNWIND_MAX_EXPR ||
+	    len > (__u64)(end - *p))
+		return false;
+	*p += len;
+	return true;
+}
+
+/*
+ * Checks a CFA program before libdw runs it: every instruction known and
+ * whole, every register number and expression within our bounds. This
+ * reads operands only to step over them; libdw alone interprets them.
+ * enc is the CIE's pointer encoding, which DW_CFA_set_loc uses.
+ */
+static bool program_ok(const __u8 *p, const __u8 *end, __u8 enc)
+{
+	__u64 u, ignored;
+	__s64 s;
+	__u8 op;
+
+	while (p < end) {
+		op = *p++;
+		switch (op & 0xc0) {
+		case DW_CFA_advance_loc:
+		case DW_CFA_restore:
+			continue;
+		case DW_CFA_offset:
+			if (!read_uleb(&p, end, &u))
+				return false;
+			continue;
+		}
+		switch (op) {
+		case DW_CFA_nop:
+		case DW_CFA_remember_state:
+		case DW_CFA_restore_state:
+			break;
+		case DW_CFA_set_loc:
+			/* only its length matters: pretend it is absolute */
+			if (!read_encoded(&p, end, enc & 0x0f, 0, &ignored))
+				return false;
+			break;
+		case DW_CFA_advance_loc1:
+		case DW_CFA_advance_loc2:
+		case DW_CFA_advance_loc4:
+			u = op == DW_CFA_advance_loc1 ? 1 :
+			    op == DW_CFA_advance_loc2 ? 2 : 4;
+			if ((__u64)(end - p) < u)
+				return false;
+			p += u;
+			break;
+		case DW_CFA_restore_extended:
+		case DW_CFA_undefined:
+		case DW_CFA_same_value:
+		case DW_CFA_def_cfa_register:
+			if (!skip_reg(&p, end))
+				return false;
+			break;
+		case DW_CFA_offset_extended:
+		case DW_CFA_register:
+		case DW_CFA_def_cfa:
+		case DW_CFA_val_offset:
+		case DW_CFA_GNU_negative_offset_extended:
+			if (!skip_reg(&p, end) || !read_uleb(&p, end, &u) ||
+			    (op == DW_CFA_register && u >= UNWIND_MAX_REG))
+				return false;
+			break;
+		case DW_CFA_offset_extended_sf:
+		case DW_CFA_def_cfa_sf:
+		case DW_CFA_val_offset_sf:
+			if (!skip_reg(&p, end) || !read_sleb(&p, end, &s))
+				return false;
+			break;
+		case DW_CFA_def_cfa_offset:
+		case DW_CFA_GNU_args_size:
+			if (!read_uleb(&p, end, &u))
+				return false;
+			break;
+		case DW_CFA_def_cfa_offset_sf:
+			if (!read_sleb(&p, end, &s))
+				return false;
+			break;
+		case DW_CFA_def_cfa_expression:
+			if (!skip_block(&p, end))
+				return false;
+			break;
+		case DW_CFA_expression:
+		case DW_CFA_val_expression:
+			if (!skip_reg(&p, end) || !skip_block(&p, end))
+				return false;
+			break;
+		default:
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The encoding of FDE pc ranges a CIE gives: the 'R' of its augmentation
+ * ("zR", "zPLR", "zRS"...); .debug_frame and CIEs without 'z' ("", "S")
+ * use plain 8-byte addresses. An augmentation this does not know, or an
+ * initial program past our bounds, makes every FDE of the CIE unreadable,
+ * not guessed.
+ */
+static void parse_cie(const Dwarf_CIE *c, bool eh, struct cie *out)
+{
+	const __u8 *p = c->augmentation_data;
+	const __u8 *end = p ? p + c->augmentation_data_size : NULL;
+	const char *a = c->augmentation;
+	__u64 ignored;
+
+	out->enc = DW_EH_PE_absptr;
+	out->usable = true;
+	out->has_z = a && a[0] == 'z';
+	if (!a)
+		goto program;
+	/* without 'z' only letters that carry no data can be read past */
+	if (a[0] != 'z') {
+		if (strspn(a, "S") != strlen(a))
+			goto bad;
+		goto program;
+	}
+	if (!p)
+		goto bad;
+	for (a++; *a; a++) {
+		switch (*a) {
+		case 'L':
+			if (p >= end)
+				goto bad;
+			p++;
+			break;
+		case 'R':
+			if (p >= end)
+				goto bad;
+			out->enc = *p++;
+			break;
+		case 'P': {
+			__u8 penc;
+
+			if (p >= end)
+				goto bad;
+			penc = *p++;
+			/* only its length matters: pretend it is absolute */
+			if (!read_encoded(&p, end, penc & 0x0f, 0, &ignored))
+				goto bad;
+			break;
+		}
+		case 'S':
+		case 'B':
+		case 'G':
+			break;
+		default:
+			goto bad;
+		}
+	}
+	if (!eh && out->enc != DW_EH_PE_absptr)
+		goto bad;
+program:
+	if (program_ok(c->initial_instructions, c->initial_instructions_end,
+		       out->enc))
+		return;
+bad:
+	out->usable = false;
+}
+
+/* After an FDE's pc range: its augmentation data, then its program. */
+static bool fde_program_ok(const struct cie *c, const __u8 *p,
+			   const __u8 *end)
+{
+	__u64 len;
+
+	if (c->has_z) {
+		if (!read_uleb(&p, end, &len) || len > (__u64)(end - p))
+			return false;
+		p += len;
+	}
+	return program_ok(p, end, c->enc);
+}
+
+static int cie_cmp(const void *a, const void *b)
+{
+	const struct cie *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static const struct cie *cie_find(const struct build *b, __u64 off)
+{
+	struct cie key = { .off = off };
+
+	if (!b->nr_cies)
+		return NULL;
+	return bsearch(&key, b->cies, b->nr_cies, sizeof(key), cie_cmp);
+}
+
+static int fde_cmp(const void *a, const void *b)
+{
+	const struct fde *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	/* of two FDEs at one pc, the longer one first: it is kept */
+	return x->end > y->end ? -1 : x->end < y->end;
+}
+
+/*
+ * Walks the section twice with dwarf_next_cfi: the CIEs first (an FDE may
+ * name a CIE placed after it), then the FDEs, keeping the ranges that
+ * start in an executable segment (clipped to it). An entry libdw cannot
+ * skip ends the walk: what was read before it stands on its own.
+ */
+static int enumerate(struct build *b, Elf *elf, Elf_Data *data, __u64 addr,
+		     bool eh)
+{
+	const unsigned char *ident = (const unsigned char *)elf_getident(elf,
+									 NULL);
+	const __u8 *base = data->d_buf;
+	Dwarf_Off off, next;
+	Dwarf_CFI_Entry e;
+	size_t cie_cap = 0, fde_cap = 0;
+	int pass, rc;
+
+	b->nr_cies = 0;
+	b->nr_fdes = 0;
+	for (pass = 0; pass < 2; pass++) {
+		for (off = 0; off < data->d_size; off = next) {
+			/* a failed entry libdw cannot skip leaves next alone */
+			next = off;
+			rc = dwarf_next_cfi(ident, data, eh, off, &next, &e);
+			if (rc > 0)
+				break;
+			if (rc < 0) {
+				if (next == (Dwarf_Off)-1 || next <= off)
+					break;
+				continue;
+			}
+			if (next <= off)
+				break;
+			if (dwarf_cfi_cie_p(&e)) {
+				struct cie *c;
+
+				if (pass)
+					continue;
+				if (b->nr_cies == UNWIND_MAX_FDES)
+					return -EFBIG;
+				if (b->nr_cies == cie_cap) {
+					cie_cap = cie_cap ? cie_cap * 2 : 64;
+					c = reallocarray(b->cies, cie_cap,
+							 sizeof(*c));
+					if (!c)
+						return -ENOMEM;
+					b->cies = c;
+				}
+				c = &b->cies[b->nr_cies++];
+				c->off = off;
+				parse_cie(&e.cie, eh, c);
+				continue;
+			}
+			if (!pass)
+				continue;
+
+			const struct cie *c = cie_find(b, e.fde.CIE_pointer);
+			const __u8 *p = e.fde.start;
+			__u64 start, range;
+			struct fde *f;
+			int s;
+
+			if (!c || !c->usable ||
+			    !read_encoded(&p, e.fde.end, c->enc,
+					  addr + (p - base), &start) ||
+			    !read_encoded(&p, e.fde.end, c->enc & 0x0f, 0,
+					  &range) || !range)
+				continue;
+			s = seg_find(b, start);
+			if (s < 0)
+				continue;
+			if (b->nr_fdes == UNWIND_MAX_FDES)
+				return -EFBIG;
+			if (b->nr_fdes == fde_cap) {
+				fde_cap = fde_cap ? fde_cap * 2 : 1024;
+				f = reallocarray(b->fdes, fde_cap, sizeof(*f));
+				if (!f)
+					return -ENOMEM;
+				b->fdes = f;
+			}
+			f = &b->fdes[b->nr_fdes++];
+			f->start = start;
+			f->end = range > b->segs[s].end - start ?
+				 b->segs[s].end : start + range;
+			f->len = e.fde.end - e.fde.start;
+			f->refused = !fde_program_ok(c, p, e.fde.end);
+		}
+		if (!pass && b->nr_cies)
+			qsort(b->cies, b->nr_cies, sizeof(*b->cies), cie_cmp);
+	}
+	if (!b->nr_fdes)
+		return -ENOENT;
+	qsort(b->fdes, b->nr_fdes, sizeof(*b->fdes), fde_cmp);
+	return 0;
+}
+
+static bool fits_s32(__s64 v)
+{
+	return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+/*
+ * The PLT's CFA: rsp + 8, and 8 more once the stub has pushed its
+ * relocation index, i.e. from byte 11 (or 10) of each 16-byte entry:
+ * DW_OP_breg7 8; DW_OP_breg16 0; DW_OP_lit15; DW_OP_and; DW_OP_lit11;
+ * DW_OP_ge; DW_OP_lit3; DW_OP_shl; DW_OP_plus.
+ */
+static bool is_plt_expr(const Dwarf_Op *ops, size_t n, __s32 *threshold)
+{
+	if (n != 9 || ops[0].atom != DW_OP_breg7 || ops[0].number != 8 ||
+	    ops[1].atom != DW_OP_breg16 || ops[1].number != 0 ||
+	    ops[2].atom != DW_OP_lit15 || ops[3].atom != DW_OP_and ||
+	    (ops[4].atom != DW_OP_lit11 && ops[4].atom != DW_OP_lit10) ||
+	    ops[5].atom != DW_OP_ge || ops[6].atom != DW_OP_lit3 ||
+	    ops[7].atom != DW_OP_shl || ops[8].atom != DW_OP_plus)
+		return false;
+	*threshold = ops[4].atom - DW_OP_lit0;
+	return true;
+}
+
+/* The CFA rule; false for one the walker does not apply. */
+static bool cfa_rule(Dwarf_Frame *f, struct ms_unwind_row *r)
+{
+	Dwarf_Op *ops;
+	size_t n;
+	__s64 off;
+
+	if (dwarf_frame_cfa(f, &ops, &n) || !n)
+		return false;
+	/* libdw hands a register + offset rule as one DW_OP_bregx */
+	if (n == 1 && ops[0].atom == DW_OP_bregx) {
+		off = (__s64)ops[0].number2;
+		if (!fits_s32(off))
+			return false;
+		if (ops[0].number == REG_RSP)
+			r->cfa_type = MS_CFA_RSP;
+		else if (ops[0].number == REG_RBP)
+			r->cfa_type = MS_CFA_RBP;
+		else
+			return false;
+		r->cfa_off = off;
+		return true;
+	}
+	/* GCC's realigned frames: CFA = *(rbp + off) */
+	if (n == 2 && ops[0].atom == DW_OP_breg6 &&
+	    ops[1].atom == DW_OP_deref) {
+		off = (__s64)ops[0].number;
+		if (!fits_s32(off))
+			return false;
+		r->cfa_type = MS_CFA_DEREF_RBP;
+		r->cfa_off = off;
+		return true;
+	}
+	if (is_plt_expr(ops, n, &r->cfa_off)) {
+		r->cfa_type = MS_CFA_PLT;
+		return true;
+	}
+	return false;
+}
+
+enum ra_rule { RA_AT_CFA_MINUS_8, RA_UNDEFINED, RA_OTHER };
+
+/*
+ * Where the return address is. dwarf_frame_register says "undefined"
+ * with no ops and ops pointing at ops_mem, "same value" with no ops and
+ * a NULL ops; offset(N) is DW_OP_call_frame_cfa; DW_OP_plus_uconst N.
+ */
+static enum ra_rule ra_rule(Dwarf_Frame *f)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t n;
+
+	if (dwarf_frame_register(f, REG_RIP, mem, &ops, &n))
+		return RA_OTHER;
+	if (!n)
+		return ops == mem ? RA_UNDEFINED : RA_OTHER;
+	if (n == 2 && ops[0].atom == DW_OP_call_frame_cfa &&
+	    ops[1].atom == DW_OP_plus_uconst && (__s64)ops[1].number == -8)
+		return RA_AT_CFA_MINUS_8;
+	return RA_OTHER;
+}
+
+/*
+ * Where the caller's rbp is. An expression rule reaches us with the CFA
+ * push the DWARF spec puts before it, as DW_OP_call_frame_cfa.
+ */
+static void rbp_rule(Dwarf_Frame *f, struct ms_unwind_row *r)
+{
+	Dwarf_Op mem[3], *ops;
+	size_t n;
+	__s64 off;
+
+	r->rbp_type = MS_RBP_UNDEFINED;
+	r->rbp_off = 0;
+	if (dwarf_frame_register(f, REG_RBP, mem, &ops, &n))
+		return;
+	if (!n) {
+		if (!ops)
+			r->rbp_type = MS_RBP_SAME;
+		return;
+	}
+	if (ops[0].atom != DW_OP_call_frame_cfa)
+		return;
+	if (n == 1) {
+		r->rbp_type = MS_RBP_CFA;
+		return;
+	}
+	if (n != 2)
+		return;
+	if (ops[1].atom == DW_OP_plus_uconst)
+		off = (__s64)ops[1].number;
+	else if (ops[1].atom == DW_OP_breg6)
+		off = (__s64)ops[1].number;
+	else
+		return;
+	if (!fits_s32(off))
+		return;
+	r->rbp_type = ops[1].atom == DW_OP_breg6 ? MS_RBP_AT_RBP : MS_RBP_CFA;
+	r->rbp_off = off;
+}
+
+/*
+ * One row from libdw's frame state. Rows that end or replace the walk
+ * (undefined, signal, unsupported) carry no offsets, so equal ones merge.
+ */
+static void make_row(Dwarf_Frame *f, bool signalp, int ra_reg,
+		     struct ms_unwind_row *r)
+{
+	enum ra_rule ra;
+
+	memset(r, 0, sizeof(*r));
+	if (signalp) {
+		r->cfa_type = MS_CFA_SIGNAL;
+		return;
+	}
+	if (ra_reg != REG_RIP) {
+		r->cfa_type = MS_CFA_UNSUPPORTED;
+		return;
+	}
+	ra = ra_rule(f);
+	if (ra == RA_UNDEFINED) {
+		r->cfa_type = MS_CFA_UNDEFINED;
+		return;
+	}
+	if (ra != RA_AT_CFA_MINUS_8 || !cfa_rule(f, r)) {
+		r->cfa_type = MS_CFA_UNSUPPORTED;
+		r->cfa_off = 0;
+		return;
+	}
+	rbp_rule(f, r);
+}
+
+static bool row_same_rule(const struct ms_unwind_row *a,
+			  const struct ms_unwind_row *b)
+{
+	return a->cfa_type == b->cfa_type && a->cfa_off == b->cfa_off &&
+	       a->rbp_type == b->rbp_type && a->rbp_off == b->rbp_off;
+}
+
+/* Appends a row, merged into the last one when its rule is the same. */
+static int push_row(struct unwind_table *t, const struct ms_unwind_row *r)
+{
+	struct ms_unwind_row *rows;
+
+	if (t->nr && row_same_rule(&t->rows[t->nr - 1], r))
+		return 0;
+	if (t->nr == UNWIND_MAX_ROWS)
+		return -EFBIG;
+	if (t->nr == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 4096;
+		rows = reallocarray(t->rows, t->cap, sizeof(*rows));
+		if (!rows)
+			return -ENOMEM;
+		t->rows = rows;
+	}
+	t->rows[t->nr++] = *r;
+	return 0;
+}
+
+static int push_rule(struct unwind_table *t, __u64 pc, enum ms_cfa_type type)
+{
+	struct ms_unwind_row r = { .pc = pc, .cfa_type = type };
+
+	return push_row(t, &r);
+}
+
+/*
+ * The rows of one FDE, clipped to [start, end). A pc libdw cannot give a
+ * row for, inside a range the FDE claims, makes the rest of the FDE
+ * unsupported: there is CFI, and it is not one we can apply. So does a
+ * program program_ok refused.
+ */
+static int compile_fde(struct build *b, Dwarf_CFI *cfi, const struct fde *fd,
+		       __u64 end)
+{
+	struct ms_unwind_row r;
+	Dwarf_Addr rs, re;
+	Dwarf_Frame *f;
+	__u64 pc = fd->start;
+	bool signalp;
+	int ra, err;
+
+	if (fd->refused)
+		return push_rule(b->t, pc, MS_CFA_UNSUPPORTED);
+	while (pc < end) {
+		b->work += fd->len + 1;
+		if (b->work > UNWIND_MAX_WORK)
+			return -EFBIG;
+		if (dwarf_cfi_addrframe(cfi, pc, &f))
+			return push_rule(b->t, pc, MS_CFA_UNSUPPORTED);
+		/*
+		 * A row from before this FDE is another FDE's, one libdw
+		 * chose for an overlap: not this FDE's rule to apply.
+		 */
+		ra = dwarf_frame_info(f, &rs, &re, &signalp);
+		if (ra < 0 || rs < fd->start || rs > pc || re <= pc) {
+			free(f);
+			return push_rule(b->t, pc, MS_CFA_UNSUPPORTED);
+		}
+		make_row(f, signalp, ra, &r);
+		free(f);
+		r.pc = pc;
+		err = push_row(b->t, &r);
+		if (err)
+			return err;
+		pc = re < end ? re : end;
+	}
+	return 0;
+}
+
+/*
+ * All FDEs in pc order. Where two overlap, the later-starting one holds
+ * inside its range and the earlier one stops where it starts: a rule is
+ * never applied to code its FDE does not describe. The end of an FDE
+ * that the next one does not start at is a gap: no unwind information.
+ */
+static int compile(struct build *b, Dwarf_CFI *cfi)
+{
+	__u64 end, next;
+	size_t i, j;
+	int err;
+
+	for (i = 0; i < b->nr_fdes; i = j) {
+		const struct fde *fd = &b->fdes[i];
+
+		/* of FDEs starting at one pc, fde_cmp put the longest first */
+		for (j = i + 1; j < b->nr_fdes; j++)
+			if (b->fdes[j].start != fd->start)
+				break;
+		next = j < b->nr_fdes ? b->fdes[j].start : UINT64_MAX;
+		end = fd->end < next ? fd->end : next;
+		b->t->stats.fdes++;
+		err = compile_fde(b, cfi, fd, end);
+		if (err)
+			return err;
+		if (end != next) {
+			err = push_rule(b->t, end, MS_CFA_UNDEFINED);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The CFI of one ELF (the object or its debug file): .eh_frame, else
+ * .debug_frame. -ENOENT when it has neither.
+ */
+static int compile_eh_frame(struct build *b, Elf *elf, bool separate)
+{
+	Dwarf_CFI *cfi;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+	int err;
+
+	scn = find_section(elf, ".eh_frame", &sh);
+	data = scn ? section_data(scn, &sh) : NULL;
+	if (!data)
+		return -ENOENT;
+	err = enumerate(b, elf, data, sh.sh_addr, true);
+	if (err)
+		return err;
+	cfi = dwarf_getcfi_elf(elf);
+	if (!cfi)
+		return -EINVAL;
+	err = compile(b, cfi);
+	dwarf_cfi_end(cfi);
+	snprintf(b->t->source, sizeof(b->t->source), ".eh_frame%s",
+		 separate ? " (separate debug file)" : "");
+	return err;
+}
+
+static int compile_debug_frame(struct build *b, Elf *elf, bool separate)
+{
+	Dwarf_CFI *cfi;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+	Dwarf *dw;
+	int err;
+
+	if (!find_section(elf, ".debug_frame", &sh))
+		return -ENOENT;
+	/* libdw decompresses the debug sections it opens, in this Elf */
+	dw = dwarf_begin_elf(elf, DWARF_C_READ, NULL);
+	if (!dw)
+		return -EINVAL;
+	err = -EINVAL;
+	cfi = dwarf_getcfi(dw);
+	scn = find_section(elf, ".debug_frame", &sh);
+	data = scn ? section_data(scn, &sh) : NULL;
+	if (!cfi || !data)
+		goto end_dwarf;
+	err = enumerate(b, elf, data, sh.sh_addr, false);
+	if (err)
+		goto end_dwarf;
+	err = compile(b, cfi);
+	snprintf(b->t->source, sizeof(b->t->source), ".debug_frame%s",
+		 separate ? " (separate debug file)" : "");
+end_dwarf:
+	dwarf_end(dw);
+	return err;
+}
+
+/*
+ * The CFI of one ELF (the object or its debug file): .eh_frame, else
+ * .debug_frame. -ENOENT when neither describes any of the object's code;
+ * nothing is compiled then.
+ */
+static int compile_elf(struct build *b, Elf *elf, bool separate)
+{
+	int err;
+
+	err = compile_eh_frame(b, elf, separate);
+	if (err == -ENOENT)
+		err = compile_debug_frame(b, elf, separate);
+	return err;
+}
+
+/*
+ * Opens path inside root, as the traced process would see it: symlinks
+ * (absolute ones too) resolve inside root and never escape it, and only
+ * a regular file is accepted (a FIFO would block us).
+ */
+static int open_in_root(int rootfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	struct stat st;
+	int fd;
+
+	while (*path == '/')
+		path++;
+	fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+/* The CRC .gnu_debuglink records: zlib's CRC-32 of the whole file. */
+static int file_crc(int fd, __u32 *crc)
+{
+	const size_t len = 1 << 16;
+	uLong c = crc32(0, Z_NULL, 0);
+	unsigned char *buf;
+	off_t off = 0;
+	ssize_t n;
+
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	while ((n = pread(fd, buf, len, off)) > 0) {
+		c = crc32(c, buf, n);
+		off += n;
+	}
+	free(buf);
+	if (n < 0)
+		return -errno;
+	*crc = c;
+	return 0;
+}
+
+static bool same_build_id(Elf *a, Elf *b)
+{
+	const void *ida, *idb;
+	ssize_t na, nb;
+
+	na = dwelf_elf_gnu_build_id(a, &ida);
+	nb = dwelf_elf_gnu_build_id(b, &idb);
+	return na > 0 && na == nb && !memcmp(ida, idb, na);
+}
+
+/*
+ * Compiles a candidate debug file, if it exists and is the object's:
+ * the same build-id when the object has one, and for .gnu_debuglink
+ * also the CRC the link records (as gdb checks it). -ENOENT when it is
+ * not there, not ours, or not readable CFI: the next candidate is tried.
+ */
+static int try_debug_file(struct build *b, Elf *obj, int rootfd,
+			  const char *path, const __u32 *crc)
+{
+	const void *id;
+	__u32 got = 0;
+	struct stat st;
+	Elf *elf;
+	int fd, err;
+
+	fd = open_in_root(rootfd, path);
+	if (fd < 0)
+		return -ENOENT;
+	err = -ENOENT;
+	/* the CRC reads it all: a huge file would stall us */
+	if (fstat(fd, &st) || st.st_size > UNWIND_MAX_DEBUG_FILE)
+		goto close_fd;
+	if (crc && (file_crc(fd, &got) || got != *crc))
+		goto close_fd;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf)
+		goto close_fd;
+	if (!is_x86_64(elf))
+		goto end_elf;
+	if ((!crc || dwelf_elf_gnu_build_id(obj, &id) > 0) &&
+	    !same_build_id(obj, elf))
+		goto end_elf;
+	err = compile_elf(b, elf, true);
+	/* nothing was compiled from a file libdw could not read */
+	if (err == -EINVAL)
+		err = -ENOENT;
+end_elf:
+	elf_end(elf);
+close_fd:
+	close(fd);
+	return err;
+}
+
+/*
+ * The object's path as the traced process names it: the descriptor's
+ * path, less where root is in our own view (for /proc/PID/root, the
+ * process's root directory; "/" in the same mount namespace).
+ */
+static int object_dir(int fd, const char *root, char *dir, size_t len)
+{
+	char link[64], path[PATH_MAX], rootpath[PATH_MAX];
+	const char *p = path;
+	size_t rl;
+	ssize_t n;
+	char *slash;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0 || path[0] != '/')
+		return -ENOENT;
+	path[n] = '\0';
+	if (realpath(root, rootpath)) {
+		rl = strlen(rootpath);
+		if (rl > 1 && !strncmp(path, rootpath, rl) && path[rl] == '/')
+			p = path + rl;
+	}
+	slash = strrchr(p, '/');
+	if ((size_t)(slash - p) >= len)
+		return -ENAMETOOLONG;
+	memcpy(dir, p, slash - p);
+	dir[slash - p] = '\0';
+	return 0;
+}
+
+/*
+ * .gnu_debuglink: a file name (no directory), padding to 4 bytes, and the
+ * CRC-32 of the debug file.
+ */
+static int read_debuglink(Elf *elf, char *name, size_t len, __u32 *crc)
+{
+	Elf_Data *d;
+	GElf_Shdr sh;
+	Elf_Scn *scn;
+	size_t n, at;
+
+	scn = find_section(elf, ".gnu_debuglink", &sh);
+	d = scn ? section_data(scn, &sh) : NULL;
+	if (!d)
+		return -ENOENT;
+	n = strnlen(d->d_buf, d->d_size);
+	at = (n + 4) & ~(size_t)3;
+	if (!n || n >= len || at + 4 > d->d_size)
+		return -EINVAL;
+	memcpy(name, d->d_buf, n + 1);
+	if (strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	memcpy(crc, (const char *)d->d_buf + at, 4);
+	return 0;
+}
+
+/*
+ * The debug file the way gdb finds it: by build-id under
+ * /usr/lib/debug/.build-id, then the .gnu_debuglink name next to the
+ * object, in its .debug/, and under /usr/lib/debug/<its dir>.
+ */
+static int compile_separate(struct build *b, Elf *obj, int fd,
+			    const char *root)
+{
+	char path[PATH_MAX], dir[PATH_MAX], name[NAME_MAX + 1];
+	const unsigned char *id;
+	const char *fmt[] = { "%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s" };
+	int rootfd, err = -ENOENT;
+	ssize_t n, i;
+	__u32 crc;
+	size_t k;
+
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+
+	n = dwelf_elf_gnu_build_id(obj, (const void **)&id);
+	if (n >= 2 && n <= 64) {
+		k = snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/",
+			     id[0]);
+		for (i = 1; i < n; i++)
+			k += snprintf(path + k, sizeof(path) - k, "%02x",
+				      id[i]);
+		snprintf(path + k, sizeof(path) - k, ".debug");
+		err = try_debug_file(b, obj, rootfd, path, NULL);
+		if (err != -ENOENT)
+			goto close_root;
+	}
+
+	if (read_debuglink(obj, name, sizeof(name), &crc) ||
+	    object_dir(fd, root, dir, sizeof(dir)))
+		goto close_root;
+	for (k = 0; k < sizeof(fmt) / sizeof(fmt[0]); k++) {
+		if (snprintf(path, sizeof(path), fmt[k], dir, name) >=
+		    (int)sizeof(path))
+			continue;
+		err = try_debug_file(b, obj, rootfd, path, &crc);
+		if (err != -ENOENT)
+			break;
+	}
+close_root:
+	close(rootfd);
+	return err;
+}
+
+static void count_rows(struct unwind_table *t)
+{
+	size_t i;
+
+	t->stats.rows = t->nr;
+	for (i = 0; i < t->nr; i++)
+		t->stats.by_type[t->rows[i].cfa_type]++;
+}
+
+struct unwind_table *unwind_table__build(int fd, const char *root)
+{
+	struct ms_unwind_row *rows;
+	struct build b = {};
+	Elf *elf;
+	int err;
+
+	b.t = calloc(1, sizeof(*b.t));
+	if (!b.t)
+		return NULL;
+	elf_version(EV_CURRENT);
+	/*
+	 * Read, not mapped: a file the target truncates under us must
+	 * fail a read, not SIGBUS the tracer.
+	 */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf) {
+		err = -EINVAL;
+		goto free_table;
+	}
+	if (!is_x86_64(elf)) {
+		err = -EINVAL;
+		goto end_elf;
+	}
+	err = read_segments(elf, &b);
+	if (err)
+		goto end_elf;
+	err = compile_elf(&b, elf, false);
+	if (err == -ENOENT)
+		err = compile_separate(&b, elf, fd, root);
+	if (err)
+		goto end_elf;
+	count_rows(b.t);
+	/* kept for the whole session: give back what growing left over */
+	rows = reallocarray(b.t->rows, b.t->nr, sizeof(*rows));
+	if (rows) {
+		b.t->rows = rows;
+		b.t->cap = b.t->nr;
+	}
+	elf_end(elf);
+	free(b.fdes);
+	free(b.cies);
+	return b.t;
+
+end_elf:
+	elf_end(elf);
+free_table:
+	free(b.fdes);
+	free(b.cies);
+	unwind_table__free(b.t);
+	errno = -err;
+	return NULL;
+}
+
+void unwind_table__free(struct unwind_table *t)
+{
+	if (!t)
+		return;
+	free(t->rows);
+	free(t);
+}
+
+const struct ms_unwind_row *unwind_table__rows(const struct unwind_table *t,
+					       size_t *nr)
+{
+	*nr = t->nr;
+	return t->rows;
+}
+
+const char *unwind_table__source(const struct unwind_table *t)
+{
+	return t->source;
+}
+
+void unwind_table__stats(const struct unwind_table *t,
+			 struct unwind_table_stats *out)
+{
+	*out = t->stats;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The CFI compiler: one ELF object's call-frame information turned into
+ * the rows the BPF stack walker applies (struct ms_unwind_row, events.h),
+ * once per object. libdw interprets the CFA programs; this only maps each
+ * row it yields to the few rules the walker knows, and says
+ * MS_CFA_UNSUPPORTED for anything else rather than guess.
+ */
+#ifndef MEMSCOPE_UNWIND_TABLE_H
+#define MEMSCOPE_UNWIND_TABLE_H
+
+#include <stddef.h>
+#include <linux/types.h>
+#include "events.h"
+
+struct unwind_table;
+
+/*
+ * Compiles the CFI of the ELF object open at fd: .eh_frame (through
+ * .eh_frame_hdr's sorted table or by walking the section), else
+ * .debug_frame, also from a separate debug file found the way gdb finds
+ * it (/usr/lib/debug/.build-id/xx/rest.debug, then .gnu_debuglink next to
+ * the object, in .debug/ and under /usr/lib/debug/<dir>), all looked up
+ * under root ("/" or "/proc/PID/root", for processes in other mount
+ * namespaces). NULL with errno set (ENOENT: no CFI at all; EFBIG: object
+ * addresses above 4 GiB, or more CFI than the compiler's bounds; EINVAL:
+ * malformed, or not an x86-64 ELF object).
+ */
+struct unwind_table *unwind_table__build(int fd, const char *root);
+void unwind_table__free(struct unwind_table *t);
+
+/* The rows, sorted by pc, no two neighbours alike; *nr their count. */
+const struct ms_unwind_row *unwind_table__rows(const struct unwind_table *t,
+					       size_t *nr);
+
+/* Where the rows came from: ".eh_frame" or ".debug_frame" (+ " (separate debug file)") */
+const char *unwind_table__source(const struct unwind_table *t);
+
+/* FDEs read, rows by cfa type, and rows made MS_CFA_UNSUPPORTED: for -v and tests */
+struct unwind_table_stats {
+	__u32 fdes;
+	__u32 rows;
+	__u32 by_type[MS_CFA__COUNT];
+};
+void unwind_table__stats(const struct unwind_table *t,
+			 struct unwind_table_stats *out);
+
+#endif /* MEMSCOPE_UNWIND_TABLE_H */
