@@ -36,7 +36,9 @@ Debian's programs.
     check_stacks.py entry REPORT.json [--min 0.95]
         at least that share of the allocations have a stack that reaches
         the program's entry: it ended because the unwinder reached the
-        outermost frame, and that frame is an entry function.
+        outermost frame, and that frame is an entry function, or is the
+        caller of __libc_start_main (the _start of a stripped executable
+        has no name to show).
 
 EXPECT.json (tests/targets/stk_*.json): "user", a regular expression of
 the program's own function names; "strict", whether library frames may
@@ -66,6 +68,8 @@ MAIN_LAST = "_start"
 # child marks the return address undefined).
 THREAD_OUTER = "start_thread"
 THREAD_LAST = ["__clone3", "clone3", "__clone", "clone"]
+# What _start calls.
+START_MAIN = {"__libc_start_main", "__libc_start_main_impl"}
 # Outermost frames a stack of Debian's programs may end at.
 ENTRY = {"main", "_start", "start_thread", "__clone3", "clone3",
          "__clone", "clone"} | set(MAIN_OUTER)
@@ -403,12 +407,13 @@ def entry(report, share):
     for s in report.get("sites") or []:
         n = s.get("alloc_count") or 0
         frames = s.get("frames") or []
-        last = normalize(frames[-1].get("function"), demangled) \
-            if frames else None
+        names = [normalize(f.get("function"), demangled) for f in frames]
+        last = names[-1] if names else None
         stop = s.get("stack_stop")
         total += n
         by_stop[stop] = by_stop.get(stop, 0) + n
-        if stop == "end" and last in ENTRY:
+        if stop == "end" and (last in ENTRY or (
+                len(names) > 1 and names[-2] in START_MAIN)):
             reached += n
         else:
             worst.append((n, stop, last, frames))
@@ -419,7 +424,8 @@ def entry(report, share):
         worst.sort(key=lambda w: -w[0])
         errors.append(
             f"stacks reaching the entry ({', '.join(sorted(ENTRY))} as the "
-            f"outermost frame, stack_stop 'end'): expected >= "
+            f"outermost frame, or the caller of __libc_start_main; "
+            f"stack_stop 'end'): expected >= "
             f"{share:.0%} of {total} allocations, got {reached} "
             f"({reached / total:.1%}); allocations by stack_stop: {by_stop}; "
             f"kernel.stack_stops: "
