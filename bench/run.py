@@ -668,6 +668,35 @@ def run_usdt_cost(out, tool_bin, logdir):
     return res
 
 
+# sizeof(struct ms_unwind_row), bpf/events.h: a row of the kernel's table.
+UNWIND_ROW_BYTES = 16
+UNWIND_OBJ_RE = re.compile(r"unwind table (\S+): (\d+) rows")
+UNWIND_ALL_RE = re.compile(r"unwind tables: (\d+) objects, (\d+) of (\d+) "
+                           r"rows used, (\d+) KiB of kernel memory")
+
+
+def run_unwind_memory(tool_bin, logdir):
+    """The unwind tables memscope-bpf loads for Debian's python3 (the
+    interpreter, libc and the rest it maps), from its -v lines."""
+    rundir = os.path.join(logdir, "unwind-memory")
+    os.makedirs(rundir, exist_ok=True)
+    proc, _, err = spawn([tool_bin, "-v", "-q", "-o",
+                          os.path.join(rundir, "out.json"), "--", PYTHON,
+                          "-c", "pass"], rundir, "tool")
+    reap(proc, RUN_TIMEOUT) or stop(proc, signal.SIGKILL)
+    text = err.text()
+    objs = {path: int(rows) for path, rows in UNWIND_OBJ_RE.findall(text)}
+    if proc.returncode or not objs:
+        return {"skipped": "memscope-bpf -v printed no unwind tables "
+                "(exit status %s)" % proc.returncode}
+    res = {"objects": objs}
+    m = UNWIND_ALL_RE.search(text)
+    if m:
+        res.update(zip(("nr_objects", "rows_used", "rows_cap", "kib"),
+                       map(int, m.groups())))
+    return res
+
+
 PROG_ROLES = {
     "ms_alloc_enter": "allocation entry: arguments into the thread's slot",
     "ms_alloc_return": "allocation return: live table insert, counters, "
@@ -1089,6 +1118,8 @@ def write_results(path, ctx):
     doc += usdt_section(ctx["usdt"])
     doc += ["", "## Stacks without frame pointers (issue 9)", ""]
     doc += stacks_section(summ)
+    doc += ["", "### Kernel memory of the unwind tables", ""]
+    doc += unwind_memory_section(ctx["unwind_memory"])
     doc += ["", "## Against the targets of issue 3", "",
             reading(wls, summ, ctx["attach"], ctx["busy"]), ""]
     plan = ctx.get("plan_check")
@@ -1154,6 +1185,27 @@ def stacks_section(summ):
     doc.append("- 0 lost events: %s" % (
         "**not measured**" if None in lost else
         "%s — %s" % (verdict(not any(lost)), ", ".join(map(str, lost)))))
+    return doc
+
+
+def unwind_memory_section(um):
+    if "skipped" in um:
+        return ["Skipped: %s." % um["skipped"]]
+    doc = ["`memscope-bpf -v -- python3 -c pass`: the rows it loaded for "
+           "each object python3 maps (its `unwind table PATH: N rows` "
+           "lines), as kernel memory at %d bytes a row. The row array is "
+           "allocated whole when the tool starts (%s of %s rows used here, "
+           "%s KiB for every unwind map): an object's share is what it "
+           "uses of it, once per build-id, whatever the number of "
+           "processes that map it." % (
+               UNWIND_ROW_BYTES, "{:,}".format(um.get("rows_used", 0)),
+               "{:,}".format(um.get("rows_cap", 0)),
+               "{:,}".format(um.get("kib", 0))), "",
+           "| object | rows | bytes |", "|---|---:|---:|"]
+    for path, rows in sorted(um["objects"].items(), key=lambda kv: -kv[1]):
+        doc.append("| %s | %s | %s |" % (
+            path, "{:,}".format(rows),
+            "{:,}".format(rows * UNWIND_ROW_BYTES)))
     return doc
 
 
@@ -1308,6 +1360,7 @@ def main():
     ctx["replay"] = run_replay(out, logdir)
     ctx["usdt"] = run_usdt_cost(out, args.tool, logdir)
     ctx["prog_costs"] = run_prog_costs(out, args.tool, logdir)
+    ctx["unwind_memory"] = run_unwind_memory(args.tool, logdir)
     ctx["plan_check"] = plan_check(cells)
     with open("/proc/loadavg") as f:
         ctx["load_after"] = " ".join(f.read().split()[:3])
@@ -1320,6 +1373,7 @@ def main():
                    "attach": ctx["attach"], "busy": ctx["busy"],
                    "replay": ctx["replay"], "usdt": ctx["usdt"],
                    "prog_costs": ctx["prog_costs"],
+                   "unwind_memory": ctx["unwind_memory"],
                    "machine": ctx["machine"], "versions": ctx["versions"]},
                   f, indent=1, default=str)
     write_results(args.results, ctx)
