@@ -68,11 +68,20 @@ SAN_TOOL := $(OUTPUT)/asan/memscope-bpf
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
-# stk_* (and the lib*.c they load) are built without frame pointers,
-# below; the rest keep them.
-TARGET_SRCS := $(filter-out tests/targets/stk_%.c tests/targets/lib%.c,\
+# stk_* and uw_* (and the lib*.c they load) are built without frame
+# pointers, below; the rest keep them.
+TARGET_SRCS := $(filter-out tests/targets/stk_%.c tests/targets/uw_%.c \
+	tests/targets/lib%.c,\
 	$(wildcard tests/targets/*.c))
 TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS))
+# The CFI walker's targets: built as production code is, without frame
+# pointers, which the stacks in their reports must not need.
+UW_TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,\
+	$(wildcard tests/targets/uw_*.c)) \
+	$(patsubst tests/targets/%.c,$(OUTPUT)/targets/%.so,\
+	$(wildcard tests/targets/libuw_*.c))
+TARGETS += $(UW_TARGETS)
+UW_CFLAGS := -g -O2 -fomit-frame-pointer -Wall -Werror
 EXAMPLE_BINS := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
@@ -181,6 +190,16 @@ $(OUTPUT)/targets/%: tests/targets/%.c tests/targets/target.h include/memscope.h
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -fno-inline -pthread \
 		-Wall -Werror -Iinclude $< -o $@
 
+$(OUTPUT)/targets/uw_%: tests/targets/uw_%.c tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UW_CFLAGS) $< -ldl -o $@
+
+$(OUTPUT)/targets/libuw_%.so: tests/targets/libuw_%.c | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UW_CFLAGS) -shared -fPIC $< -o $@
+
 # Stack targets: built the way production code is, so without frame
 # pointers (gcc -O2, g++ -O2 and rustc -O omit them); tests/integration
 # checks their stacks against the chains declared beside each source.
@@ -190,7 +209,7 @@ STK_C := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,\
 STK_CXX := $(patsubst tests/targets/%.cc,$(OUTPUT)/targets/%,\
 	$(wildcard tests/targets/stk_*.cc))
 STK_LIBS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%.so,\
-	$(wildcard tests/targets/lib*.c))
+	$(wildcard tests/targets/libstk_*.c))
 # Debian's rustc, and a second build with a rustc >= 1.87 when there is one:
 # its allocator shims have mangled names (_RNvCs..._7___rustc12___rust_alloc).
 RUSTC ?= /usr/bin/rustc
@@ -204,7 +223,7 @@ endif
 STK_TARGETS := $(STK_C) $(STK_CXX) $(STK_LIBS) $(STK_RS)
 TARGETS += $(STK_TARGETS)
 
-$(OUTPUT)/targets/lib%.so: tests/targets/lib%.c | $(DEPS_STAMP)
+$(OUTPUT)/targets/libstk_%.so: tests/targets/libstk_%.c | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(STK_CFLAGS) -fPIC -shared -Wl,-z,lazy $< -o $@

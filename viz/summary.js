@@ -50,6 +50,20 @@
 		if (k && k.live_full)
 			out.push(MS.plural(k.live_full, "allocation", "allocations") +
 				 " missed by the full kernel live table");
+		if (k && k.stack_stops) {
+			// Stacks that stopped before the program's entry, by why.
+			const why = Object.keys(k.stack_stops)
+				.filter(n => n !== "end" && k.stack_stops[n])
+				.map(n => MS.fmtInt(k.stack_stops[n]) + " " +
+				     n.replace(/_/g, " "));
+			const early = Object.keys(k.stack_stops)
+				.filter(n => n !== "end")
+				.reduce((a, n) => a + k.stack_stops[n], 0);
+
+			if (early)
+				out.push(MS.plural(early, "call stack", "call stacks") +
+					 " stopped early (" + why.join(", ") + ")");
+		}
 		return out;
 	}
 

@@ -428,6 +428,130 @@ t_one_slot()
 	MEMSCOPE_THREAD_SLOTS=1 "$@"
 }
 
+# --- stacks without frame pointers (the kernel's CFI walker) ----------------
+
+# uw_trace MODE ARGS... [-- TOOL OPTIONS...]: uw_chain (built -O2 without
+# frame pointers) with ARGS, in MODE launch or attach; the report in
+# $d/out/report.json, for check_report.
+uw_trace()
+{
+	local mode=$1 args=() opts=()
+
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		args+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	opts=("$@")
+	if [ "$mode" = attach ]; then
+		start_target "$TARGETS/uw_chain" "${args[@]}" || return 1
+		tool_bg -q -t 0 -o "$d/out/report.json" "${opts[@]}" \
+			-p "$target_pid" || return 1
+		wait_tracing || return 1
+		kill -USR1 "$target_pid"
+		tool_wait
+	else
+		tool -q -t 0 -o "$d/out/report.json" "${opts[@]}" -- \
+			"$TARGETS/uw_chain" "${args[@]}"
+	fi
+	expect_rc 0 && expect_clean_stderr
+}
+
+# Python for check_report: the leak whose innermost frame is fn, its
+# frames' function names (suffixes cut: .constprop.0, @@GLIBC_2.34), and
+# the kernel's stop counters.
+UW_PY='
+def leak(fn):
+    for l in r.get("leaks", []):
+        if l["frames"] and l["frames"][0]["function"] == fn:
+            return l
+    print(f"no leak site whose innermost frame is {fn}; sites: " +
+          str([[f["function"] for f in l["frames"]][:3] for l in r.get("leaks", [])]))
+    return None
+def names(l):
+    return [(f["function"] or "").split(".")[0].split("@")[0] for f in l["frames"]]
+def stops(**want):
+    got = k.get("stack_stops", {})
+    for key, n in want.items():
+        if got.get(key) != n:
+            print(f"kernel.stack_stops.{key}: expected {n}, got {got.get(key)} (all: {got})")
+'
+
+# The full chain of a -O2 program without frame pointers, every frame,
+# to _start, and every stack ends there (stop end).
+t_uw_chain()
+{
+	uw_trace "$1" chain || return
+	check_report <<EOF
+$UW_PY
+l = leak("uw_d")
+want = ["uw_d", "uw_c", "uw_b", "uw_a", "main", "__libc_start_call_main",
+        "__libc_start_main", "_start"]
+if l and names(l) != want:
+    print(f"uw_d's stack: expected {want}, got {names(l)}")
+if l and (l["stack_stop"] != "end" or l["count"] != 8):
+    print(f"uw_d's site: expected 8 blocks, stack_stop end; got {l['count']}, {l['stack_stop']}")
+stops(no_info=0, no_mapping=0, not_loaded=0, depth=0, read=0, unsupported=0)
+EOF
+}
+
+# --stacks fp: the frame-pointer walk, as before. On a program without
+# frame pointers it has only the immediate caller to go on: a short
+# stack, never the chain, and every stack is still counted by its stop.
+t_uw_fp()
+{
+	uw_trace launch chain -- --stacks fp || return
+	check_report <<EOF
+$UW_PY
+l = leak("uw_d")
+if l and len(l["frames"]) >= 8:
+    print(f"--stacks fp without frame pointers: expected a short stack, got {names(l)}")
+if sum(k.get("stack_stops", {}).values()) < 8:
+    print(f"stack_stops: expected one per stack (8 or more), got {k.get('stack_stops')}")
+EOF
+}
+
+# A library dlopen()ed while traced: its frames unwind once the tool has
+# loaded its table (launch: the target is held until then; attach: the
+# kernel wakes the tool, and the target allocates 200 ms later).
+t_uw_dlopen()
+{
+	uw_trace "$1" dlopen "$TARGETS/libuw_dl.so" || return
+	check_report <<EOF
+$UW_PY
+l = leak("uw_dl_inner")
+want = ["uw_dl_inner", "uw_dl_alloc", "main", "__libc_start_call_main",
+        "__libc_start_main", "_start"]
+if l and (names(l) != want or l["stack_stop"] != "end"):
+    print(f"dlopened frames: expected {want}, end; got {names(l)}, {l['stack_stop']}")
+EOF
+}
+
+# Stops counted by reason: malloc called from anonymous executable memory
+# is in no mapping; a 100-deep recursion is cut by --max-depth 16.
+t_uw_stops()
+{
+	uw_trace launch jit || return
+	check_report <<EOF
+$UW_PY
+stops(no_mapping=1, not_loaded=0, depth=0)
+sites = [l for l in r.get("leaks", []) if l["stack_stop"] == "no_mapping"]
+if len(sites) != 1 or len(sites[0]["frames"]) != 1 or sites[0]["frames"][0]["object"]:
+    print(f"jit: expected one site of one frame in no object, got {sites}")
+EOF
+	uw_trace launch deep 100 -- --max-depth 16 || return
+	check_report <<EOF
+$UW_PY
+l = leak("uw_rec")
+stops(depth=1, no_mapping=0, not_loaded=0)
+if l and (len(l["frames"]) != 16 or not l["stack_truncated"] or l["stack_stop"] != "depth"):
+    print(f"deep: expected 16 frames, truncated, depth; got {len(l['frames'])}, {l['stack_truncated']}, {l['stack_stop']}")
+EOF
+	grep -q "^Stacks that ended early (kernel): 1 depth$" "$d/stdout" ||
+		fail "text report: expected 'Stacks that ended early (kernel): 1 depth', got: $(grep -i 'ended early' "$d/stdout")"
+}
+
 # SIGNAL to the tool while it traces a process that does nothing: exit 0,
 # report written, and every BPF program it loaded is gone afterwards.
 t_signal()
@@ -1110,6 +1234,12 @@ run_test record_killed		t_record_killed
 run_test record_partial_exists	t_record_partial_exists
 run_test replay_not_recording	t_replay_not_recording
 run_test debuginfod		t_debuginfod
+run_test uw_chain_launch		t_uw_chain launch
+run_test uw_chain_attach		t_uw_chain attach
+run_test uw_fp			t_uw_fp
+run_test uw_dlopen_launch	t_uw_dlopen launch
+run_test uw_dlopen_attach	t_uw_dlopen attach
+run_test uw_stops		t_uw_stops
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

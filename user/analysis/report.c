@@ -123,6 +123,21 @@ static int arena_strdup(void **arena, const char **s)
 	return 0;
 }
 
+const char *report_stop_name(unsigned int stop)
+{
+	static const char *const names[MS_STOP__COUNT] = {
+		[MS_STOP_END] = "end",
+		[MS_STOP_NO_INFO] = "no_info",
+		[MS_STOP_NO_MAPPING] = "no_mapping",
+		[MS_STOP_NOT_LOADED] = "not_loaded",
+		[MS_STOP_DEPTH] = "depth",
+		[MS_STOP_READ] = "read",
+		[MS_STOP_UNSUPPORTED] = "unsupported",
+	};
+
+	return stop < MS_STOP__COUNT ? names[stop] : NULL;
+}
+
 __u64 report__since_start(const struct report *r, __u64 ts_ns)
 {
 	return ts_ns > r->target.start_ns ? ts_ns - r->target.start_ns : 0;
@@ -253,7 +268,8 @@ static int resolve_stack(struct build *b, __u32 stack_id, __u32 *nr,
 	err = store__site(b->st, stack_id, &s);
 	if (err)
 		return err;
-	*flags = s.flags & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR);
+	*flags = s.flags & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR |
+			    MS_EVF_STOP_MASK);
 	*nr = 0;
 	if (!s.nr_frames)
 		return 0;
@@ -370,7 +386,8 @@ static size_t merge_sites(struct cand *cands, size_t n)
 			cands[out].bytes += cands[j].bytes;
 			cands[out].peak_count += cands[j].peak_count;
 			cands[out].peak_bytes += cands[j].peak_bytes;
-			cands[out].flags |= cands[j].flags;
+			cands[out].flags = store_site_flags(cands[out].flags,
+							    cands[j].flags);
 			if (cands[j].oldest_ts < cands[out].oldest_ts)
 				cands[out].oldest_ts = cands[j].oldest_ts;
 			declared_site_merge(&cands[out].decl_live,

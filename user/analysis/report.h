@@ -217,6 +217,9 @@ void report__free(struct report *r);
 /* A CLOCK_MONOTONIC time as ns since tracing began, 0 if not after it. */
 __u64 report__since_start(const struct report *r, __u64 ts_ns);
 
+/* enum ms_stop as the reports name it ("no_info"); NULL past the end. */
+const char *report_stop_name(unsigned int stop);
+
 /* Human-readable report. 0 or -errno. */
 int report__write_text(const struct report *r, FILE *f);
 /* JSON report (docs/report-schema.md), written whole or not at all. */

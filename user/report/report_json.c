@@ -64,6 +64,7 @@ static void write_summary(struct json *j, const struct report *r)
 static void write_kernel(struct json *j, const struct report *r)
 {
 	const struct ms_counters *k = &r->kernel;
+	unsigned int i;
 
 	json_key(j, "kernel");
 	if (!r->have_kernel) {
@@ -91,6 +92,11 @@ static void write_kernel(struct json *j, const struct report *r)
 	json_kv_u64(j, "task_depth_full", k->task_depth_full);
 	json_kv_u64(j, "strings_cut", k->strings_cut);
 	json_kv_u64(j, "seq", k->seq);
+	json_key(j, "stack_stops");
+	json_obj_begin(j);
+	for (i = 0; i < MS_STOP__COUNT; i++)
+		json_kv_u64(j, report_stop_name(i), k->stack_stops[i]);
+	json_obj_end(j);
 	json_obj_end(j);
 }
 
@@ -125,6 +131,7 @@ void report_json_frames(struct json *j, const struct frame *frames,
 static void write_frames(struct json *j, const struct report_site *s)
 {
 	json_kv_bool(j, "stack_truncated", s->flags & MS_EVF_STACK_TRUNC);
+	json_kv_str(j, "stack_stop", report_stop_name(ms_event_stop(s->flags)));
 	report_json_frames(j, s->frames, s->nr_frames);
 }
 

@@ -202,8 +202,7 @@ static void print_frames(FILE *f, const struct frame *frames, __u32 nr,
 		fprintf(f, FRAME_INDENT "... %u more frame%s\n", nr - shown,
 			plural(nr - shown));
 	if (flags & MS_EVF_STACK_TRUNC)
-		fprintf(f, FRAME_INDENT "(stack cut at %d frames)\n",
-			MS_MAX_STACK);
+		fprintf(f, FRAME_INDENT "(stack cut at %u frames)\n", nr);
 }
 
 /* An identifier of the reports ("heap_owner") as words ("heap owner"). */
@@ -619,6 +618,31 @@ static void print_declared(const struct report *r, FILE *f)
 	print_shared(r, f);
 }
 
+/*
+ * Stacks that ended before the program's entry, by why: the one line
+ * says how far to trust the call sites. Nothing when every stack ended
+ * at its outermost frame.
+ */
+static void print_stops(const struct ms_counters *k, FILE *f)
+{
+	bool open = false;
+	unsigned int i;
+	const char *n;
+
+	for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++) {
+		if (!k->stack_stops[i])
+			continue;
+		fprintf(f, "%s%llu ", open ? ", " :
+			"Stacks that ended early (kernel): ",
+			(unsigned long long)k->stack_stops[i]);
+		for (n = report_stop_name(i); *n; n++)
+			fputc(*n == '_' ? ' ' : *n, f);
+		open = true;
+	}
+	if (open)
+		fputc('\n', f);
+}
+
 static void print_kernel(const struct report *r, FILE *f)
 {
 	const struct ms_counters *k = &r->kernel;
@@ -632,6 +656,7 @@ static void print_kernel(const struct report *r, FILE *f)
 		(unsigned long long)s->live_bytes,
 		(unsigned long long)k->peak_bytes,
 		(unsigned long long)s->peak_bytes);
+	print_stops(k, f);
 }
 
 int report__write_text(const struct report *r, FILE *f)

@@ -33,7 +33,13 @@
 #include "frame.h"
 #include "store.h"
 
-#define RECORDING_VERSION	3
+/*
+ * 3: the symbols carry inlined frames and demangled names (symbols branch).
+ * 4: and records carry why their stack ended (flags), up to 256 frames, and
+ * the trailer's kernel counters the stops by reason (unwind-bpf branch):
+ * each branch made its own 3.
+ */
+#define RECORDING_VERSION	4
 #define RECORDING_PARTIAL	".partial"
 
 /* The caller flushes at least this often: what a killed tool can lose. */

@@ -51,8 +51,6 @@
 #define STORE_MAX_LIVE		(1ul << 31)
 #define STORE_MAX_SITES		(1ul << 31)
 
-#define SITE_FLAGS		(MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR)
-
 struct site {
 	__u64 hash;
 	const __u64 *frames;
@@ -296,7 +294,7 @@ static struct site *site_count(struct store *s, const struct ms_event *e,
 {
 	struct site *st = &s->sites[stack_id];
 
-	st->flags |= e->flags & SITE_FLAGS;
+	st->flags = store_site_flags(st->flags, e->flags);
 	st->allocs++;
 	st->alloc_bytes += e->size;
 	s->sum.allocs++;

@@ -152,4 +152,17 @@ void store__site_declared(const struct store *s, __u32 stack_id,
 /* Bytes of heap the store itself holds, for the bytes-per-block budget. */
 size_t store__mem_bytes(const struct store *s);
 
+/*
+ * A site's flags after one more record of its stack: the stack flags
+ * accumulate, and the stop reason is the first other than END seen for
+ * it (reasons are values, not bits; a stack ends one way or another).
+ */
+static inline __u32 store_site_flags(__u32 site, __u32 ev)
+{
+	site |= ev & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR);
+	if (!(site & MS_EVF_STOP_MASK))
+		site |= ev & MS_EVF_STOP_MASK;
+	return site;
+}
+
 #endif /* MEMSCOPE_STORE_H */

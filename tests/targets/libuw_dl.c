@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/* dlopen()ed by uw_chain: frames in an object mapped after the attach. */
+#include <stdlib.h>
+
+#define NOINLINE __attribute__((noinline))
+
+void *uw_sink;
+
+static NOINLINE void *uw_dl_inner(size_t n)
+{
+	void *p = malloc(n);
+
+	__atomic_store_n(&uw_sink, p, __ATOMIC_RELAXED);
+	return p;
+}
+
+void *uw_dl_alloc(size_t n)
+{
+	volatile char pad[40];
+	void *p;
+
+	pad[0] = 1;
+	p = uw_dl_inner(n + pad[0] * 0);
+	__atomic_store_n(&uw_sink, p, __ATOMIC_RELAXED);
+	return p;
+}

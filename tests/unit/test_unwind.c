@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+/* The loader's pure logic: mapping biases and the process's sorted maps. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include "unwind.h"
+
+/* A PIE as ld.so maps it: r--, r-x, r--, rw- segments. */
+static const struct elf_segment pie[] = {
+	{ .offset = 0x0, .vaddr = 0x0, .filesz = 0x6f0, .flags = 4 },
+	{ .offset = 0x1000, .vaddr = 0x1000, .filesz = 0x2d5, .flags = 5 },
+	{ .offset = 0x2000, .vaddr = 0x2000, .filesz = 0x1a4, .flags = 4 },
+	{ .offset = 0x2db8, .vaddr = 0x3db8, .filesz = 0x268, .flags = 6 },
+};
+
+Test(unwind, bias_of_a_pie_text_mapping)
+{
+	__u64 bias = 0;
+
+	cr_assert_eq(unwind_map_bias(pie, 4, 0x55d0c0001000, 0x1000, &bias), 0);
+	cr_expect_eq(bias, 0x55d0c0000000, "bias %#llx",
+		     (unsigned long long)bias);
+}
+
+/* Code whose vaddr is not its file offset: libc-like, and a prelinked one. */
+Test(unwind, bias_when_vaddr_and_offset_differ)
+{
+	static const struct elf_segment segs[] = {
+		{ .offset = 0x0, .vaddr = 0x400000, .filesz = 0x1000 },
+		{ .offset = 0x26000, .vaddr = 0x427000, .filesz = 0x155000 },
+	};
+	__u64 bias = 0;
+
+	cr_assert_eq(unwind_map_bias(segs, 2, 0x7f0000026000, 0x26000, &bias),
+		     0);
+	/* runtime 0x7f0000026000 is ELF 0x427000 */
+	cr_expect_eq(bias, 0x7f0000026000ull - 0x427000, "bias %#llx",
+		     (unsigned long long)bias);
+	/* a non-PIE executable maps at its own addresses: bias 0 */
+	cr_assert_eq(unwind_map_bias(segs, 2, 0x427000, 0x26000, &bias), 0);
+	cr_expect_eq(bias, 0);
+}
+
+Test(unwind, bias_of_an_offset_no_segment_maps)
+{
+	__u64 bias = 42;
+
+	cr_expect_eq(unwind_map_bias(pie, 4, 0x1000, 0x5000, &bias), -ENOENT);
+	cr_expect_eq(unwind_map_bias(pie, 0, 0x1000, 0x1000, &bias), -ENOENT);
+	/* one past a segment's file image is not in it */
+	cr_expect_eq(unwind_map_bias(pie, 2, 0x1000, 0x12d5, &bias), -ENOENT);
+	cr_expect_eq(bias, 42, "untouched on failure");
+}
+
+Test(unwind, maps_are_sorted_by_start)
+{
+	struct ms_proc_map in[] = {
+		{ .start = 0x7000, .end = 0x8000, .obj = 3 },
+		{ .start = 0x1000, .end = 0x2000, .obj = 1 },
+		{ .start = 0x4000, .end = 0x5000, .obj = 2 },
+	};
+	static struct ms_proc_maps out;
+
+	cr_assert_eq(unwind_maps_build(&out, in, 3), 0);
+	cr_assert_eq(out.nr, 3);
+	cr_expect_eq(out.m[0].obj, 1);
+	cr_expect_eq(out.m[1].obj, 2);
+	cr_expect_eq(out.m[2].obj, 3);
+	cr_expect_eq(out.m[3].start, 0, "the rest is zeroed");
+}
+
+Test(unwind, overlapping_maps_are_refused)
+{
+	struct ms_proc_map in[] = {
+		{ .start = 0x1000, .end = 0x3000 },
+		{ .start = 0x2000, .end = 0x4000 },
+	};
+	static struct ms_proc_maps out;
+
+	cr_expect_eq(unwind_maps_build(&out, in, 2), -EINVAL);
+}
+
+Test(unwind, maps_past_the_limit_are_counted)
+{
+	static struct ms_proc_map in[MS_PROC_MAPS + 5];
+	static struct ms_proc_maps out;
+	size_t i;
+
+	/* given highest first: the lowest MS_PROC_MAPS are kept */
+	for (i = 0; i < MS_PROC_MAPS + 5; i++) {
+		in[i].start = (MS_PROC_MAPS + 5 - i) * 0x1000;
+		in[i].end = in[i].start + 0x800;
+	}
+	cr_assert_eq(unwind_maps_build(&out, in, MS_PROC_MAPS + 5), 5);
+	cr_assert_eq(out.nr, MS_PROC_MAPS);
+	cr_expect_eq(out.m[0].start, 0x1000);
+	cr_expect_eq(out.m[MS_PROC_MAPS - 1].start, MS_PROC_MAPS * 0x1000ull);
+}
