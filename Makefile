@@ -68,7 +68,10 @@ SAN_TOOL := $(OUTPUT)/asan/memscope-bpf
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
-TARGET_SRCS := $(filter-out tests/targets/uw_%.c tests/targets/libuw_%.c,\
+# stk_* and uw_* (and the lib*.c they load) are built without frame
+# pointers, below; the rest keep them.
+TARGET_SRCS := $(filter-out tests/targets/stk_%.c tests/targets/uw_%.c \
+	tests/targets/lib%.c,\
 	$(wildcard tests/targets/*.c))
 TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS))
 # The CFI walker's targets: built as production code is, without frame
@@ -196,6 +199,74 @@ $(OUTPUT)/targets/libuw_%.so: tests/targets/libuw_%.c | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UW_CFLAGS) -shared -fPIC $< -o $@
+
+# Stack targets: built the way production code is, so without frame
+# pointers (gcc -O2, g++ -O2 and rustc -O omit them); tests/integration
+# checks their stacks against the chains declared beside each source.
+STK_CFLAGS := -g -O2 -pthread -Wall -Wextra -Werror -Iinclude
+STK_C := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,\
+	$(wildcard tests/targets/stk_*.c))
+STK_CXX := $(patsubst tests/targets/%.cc,$(OUTPUT)/targets/%,\
+	$(wildcard tests/targets/stk_*.cc))
+STK_LIBS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%.so,\
+	$(wildcard tests/targets/libstk_*.c))
+# Debian's rustc, and a second build with a rustc >= 1.87 when there is one:
+# its allocator shims have mangled names (_RNvCs..._7___rustc12___rust_alloc).
+RUSTC ?= /usr/bin/rustc
+RUSTC_NEW ?= $(firstword $(wildcard /root/.cargo/bin/rustc))
+RUSTC_NEW_OK := $(if $(RUSTC_NEW),$(shell $(RUSTC_NEW) --version 2>/dev/null | \
+	awk '{ split($$2, v, "."); if (v[1] > 1 || v[2] >= 87) print "yes" }'))
+STK_RS := $(OUTPUT)/targets/stk_rs $(OUTPUT)/targets/stk_rs_fwd
+ifeq ($(RUSTC_NEW_OK),yes)
+STK_RS += $(OUTPUT)/targets/stk_rs_new $(OUTPUT)/targets/stk_rs_fwd_new
+endif
+STK_TARGETS := $(STK_C) $(STK_CXX) $(STK_LIBS) $(STK_RS)
+TARGETS += $(STK_TARGETS)
+
+$(OUTPUT)/targets/libstk_%.so: tests/targets/libstk_%.c | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(STK_CFLAGS) -fPIC -shared -Wl,-z,lazy $< -o $@
+
+# stk_plt reaches its library through the PLT, bound lazily.
+$(OUTPUT)/targets/stk_plt: $(OUTPUT)/targets/libstk_plt.so
+$(OUTPUT)/targets/stk_plt: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_plt \
+	-Wl,-rpath,'$$ORIGIN' -Wl,-z,lazy
+# stk_dlopen loads this one itself, from beside it.
+$(OUTPUT)/targets/stk_dlopen: | $(OUTPUT)/targets/libstk_dl.so
+
+$(OUTPUT)/targets/stk_%: tests/targets/stk_%.c tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(STK_CFLAGS) -Itests/targets $< $(STK_LDFLAGS) -o $@
+
+$(OUTPUT)/targets/stk_%: tests/targets/stk_%.cc tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CXX-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(STK_CFLAGS) -Itests/targets $< -o $@
+
+# rustc reads make's jobserver from MAKEFLAGS, whose fds it is not given.
+RUSTFLAGS_STK := -O -g --edition 2021
+
+$(OUTPUT)/targets/stk_rs: tests/targets/stk_rs.rs | $(DEPS_STAMP)
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)MAKEFLAGS= $(RUSTC) $(RUSTFLAGS_STK) $< -o $@
+
+$(OUTPUT)/targets/stk_rs_fwd: tests/targets/stk_rs.rs | $(DEPS_STAMP)
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)MAKEFLAGS= $(RUSTC) $(RUSTFLAGS_STK) --cfg forward_alloc $< -o $@
+
+$(OUTPUT)/targets/stk_rs_new: tests/targets/stk_rs.rs | $(DEPS_STAMP)
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)MAKEFLAGS= $(RUSTC_NEW) $(RUSTFLAGS_STK) $< -o $@
+
+$(OUTPUT)/targets/stk_rs_fwd_new: tests/targets/stk_rs.rs | $(DEPS_STAMP)
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)MAKEFLAGS= $(RUSTC_NEW) $(RUSTFLAGS_STK) --cfg forward_alloc $< -o $@
 
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard tests/fixtures/*.map) | $(DEPS_STAMP)
 	$(call msg,CC-FIX,$@)

@@ -15,6 +15,10 @@
  * With K threads each does N pairs; ns_per_op is per pair per thread (the
  * mean over threads of a thread's loop time / N), which is what a traced
  * thread pays. wall_ns is the span from the first start to the last end.
+ *
+ * Built with -DCHURN_CHAIN, the loop runs at the bottom of a chain of 30
+ * distinct functions (chain29 ... chain1, then pairs_loop), so every
+ * allocation's stack is 30 frames deeper: the price of unwinding them.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -86,6 +90,49 @@ static void *block_new(uint32_t *seed)
 	return p;
 }
 
+#ifdef CHURN_CHAIN
+/* Each its own frame: not inlined, not cloned, no tail call. */
+#define CHAIN_FN	__attribute__((noinline, noclone)) static
+#define CHAIN_LINK(n, next)				\
+	CHAIN_FN void chain##n(struct worker *w)	\
+	{						\
+		next(w);				\
+		__asm__ volatile ("" ::: "memory");	\
+	}
+#else
+#define CHAIN_FN	static
+#endif
+
+CHAIN_FN void pairs_loop(struct worker *w)
+{
+	unsigned long i;
+
+	w->t0 = now_ns();
+	for (i = 0; i < w->pairs; i++) {
+		void **slot = &w->slots[i & (WINDOW - 1)];
+
+		free(*slot);
+		*slot = block_new(&w->seed);
+	}
+	w->t1 = now_ns();
+}
+
+#ifdef CHURN_CHAIN
+CHAIN_LINK(1, pairs_loop) CHAIN_LINK(2, chain1) CHAIN_LINK(3, chain2)
+CHAIN_LINK(4, chain3) CHAIN_LINK(5, chain4) CHAIN_LINK(6, chain5)
+CHAIN_LINK(7, chain6) CHAIN_LINK(8, chain7) CHAIN_LINK(9, chain8)
+CHAIN_LINK(10, chain9) CHAIN_LINK(11, chain10) CHAIN_LINK(12, chain11)
+CHAIN_LINK(13, chain12) CHAIN_LINK(14, chain13) CHAIN_LINK(15, chain14)
+CHAIN_LINK(16, chain15) CHAIN_LINK(17, chain16) CHAIN_LINK(18, chain17)
+CHAIN_LINK(19, chain18) CHAIN_LINK(20, chain19) CHAIN_LINK(21, chain20)
+CHAIN_LINK(22, chain21) CHAIN_LINK(23, chain22) CHAIN_LINK(24, chain23)
+CHAIN_LINK(25, chain24) CHAIN_LINK(26, chain25) CHAIN_LINK(27, chain26)
+CHAIN_LINK(28, chain27) CHAIN_LINK(29, chain28)
+#define run_pairs	chain29
+#else
+#define run_pairs	pairs_loop
+#endif
+
 static void *work(void *arg)
 {
 	struct worker *w = arg;
@@ -96,14 +143,7 @@ static void *work(void *arg)
 		w->slots[i] = block_new(&w->seed);
 	pthread_barrier_wait(&start_line);
 
-	w->t0 = now_ns();
-	for (i = 0; i < w->pairs; i++) {
-		void **slot = &w->slots[i & (WINDOW - 1)];
-
-		free(*slot);
-		*slot = block_new(&w->seed);
-	}
-	w->t1 = now_ns();
+	run_pairs(w);
 
 	for (i = 0; i < WINDOW; i++)
 		free(w->slots[i]);

@@ -173,6 +173,7 @@ class Workload:
     base_n: int                 # ops for a scale-1 tool
     argv: Callable              # (n, wait) -> argv
     env: dict = field(default_factory=dict)
+    only: Optional[set] = None  # the tools that run it, None: all
 
 
 @dataclass
@@ -210,7 +211,20 @@ def memscope_lost(rundir, out, err):
     return {"lost": lost, "lost_kernel": kernel,
             "allocs": dig(rep, "kernel.allocs"),
             "nested_calls": dig(rep, "kernel.nested_calls"),
-            "probes": dig(rep, "probes")}
+            "probes": dig(rep, "probes"),
+            "frames_per_alloc": frames_per_alloc(rep),
+            "stack_stops": dig(rep, "kernel.stack_stops")}
+
+
+def frames_per_alloc(rep):
+    """Mean frames of the stacks the allocations carried, from sites[]."""
+    sites = rep.get("sites") if isinstance(rep, dict) else None
+    if not isinstance(sites, list):
+        return None
+    n = sum(s.get("alloc_count") or 0 for s in sites)
+    frames = sum((s.get("alloc_count") or 0) * len(s.get("frames") or [])
+                 for s in sites)
+    return frames / n if n else None
 
 
 def bpftrace_lost(rundir, out, err):
@@ -344,10 +358,21 @@ def make_workloads(out):
         return ([PYTHON, os.path.join(BENCH_DIR, "pyobjs.py"), "-n", str(n)] +
                 (["--wait"] if wait else []))
 
+    # The stack workloads: what unwinding costs on code built without
+    # frame pointers, against the floor and the bpftrace script.
+    stacks = {"native", "floor", "floor + one stack read", "memscope-bpf",
+              "bpftrace"}
     return [
         Workload("churn", "churn: one thread, malloc/free pairs",
                  "malloc/free pair", 2_000_000,
                  churn(os.path.join(out, "churn"))),
+        Workload("churn-nofp", "churn-nofp: churn built without frame "
+                 "pointers (gcc -O2)", "malloc/free pair", 2_000_000,
+                 churn(os.path.join(out, "churn-nofp")), only=stacks),
+        Workload("chain30", "chain30: churn at the bottom of a 30-function "
+                 "chain, without frame pointers", "malloc/free pair",
+                 2_000_000, churn(os.path.join(out, "chain30")),
+                 only=stacks),
         Workload("churn2", "churn2: two threads, malloc/free pairs",
                  "malloc/free pair, per thread", 1_000_000,
                  churn(os.path.join(out, "churn2"))),
@@ -420,7 +445,8 @@ def run_matrix(tools, workloads, args, logdir):
             for tool in tools:
                 reps = tool.reps if args.reps is None else min(tool.reps,
                                                                 args.reps)
-                if rnd >= reps:
+                if rnd >= reps or (wl.only is not None and
+                                   tool.name not in wl.only):
                     continue
                 n = max(1, int(wl.base_n * tool.scale * args.scale))
                 rundir = os.path.join(logdir, wl.name, "%s.%d" % (
@@ -460,6 +486,12 @@ def summarize(runs):
     s["allocs_per_op"] = statistics.median(allocs) if allocs else None
     att = [r["attach_s"] for r in runs if "attach_s" in r]
     s["attach_s"] = statistics.median(att) if att else None
+    depth = [r["frames_per_alloc"] for r in good
+             if r.get("frames_per_alloc")]
+    s["frames_per_alloc"] = statistics.median(depth) if depth else None
+    stops = [r["stack_stops"] for r in good
+             if isinstance(r.get("stack_stops"), dict)]
+    s["stack_stops"] = stops[-1] if stops else None
     return s
 
 
@@ -633,6 +665,35 @@ def run_usdt_cost(out, tool_bin, logdir):
         if hit:
             res[key] = float(hit[1].group(1))
             res[key + "_active"] = int(hit[1].group(2))
+    return res
+
+
+# sizeof(struct ms_unwind_row), bpf/events.h: a row of the kernel's table.
+UNWIND_ROW_BYTES = 16
+UNWIND_OBJ_RE = re.compile(r"unwind table (\S+): (\d+) rows")
+UNWIND_ALL_RE = re.compile(r"unwind tables: (\d+) objects, (\d+) of (\d+) "
+                           r"rows used, (\d+) KiB of kernel memory")
+
+
+def run_unwind_memory(tool_bin, logdir):
+    """The unwind tables memscope-bpf loads for Debian's python3 (the
+    interpreter, libc and the rest it maps), from its -v lines."""
+    rundir = os.path.join(logdir, "unwind-memory")
+    os.makedirs(rundir, exist_ok=True)
+    proc, _, err = spawn([tool_bin, "-v", "-q", "-o",
+                          os.path.join(rundir, "out.json"), "--", PYTHON,
+                          "-c", "pass"], rundir, "tool")
+    reap(proc, RUN_TIMEOUT) or stop(proc, signal.SIGKILL)
+    text = err.text()
+    objs = {path: int(rows) for path, rows in UNWIND_OBJ_RE.findall(text)}
+    if proc.returncode or not objs:
+        return {"skipped": "memscope-bpf -v printed no unwind tables "
+                "(exit status %s)" % proc.returncode}
+    res = {"objects": objs}
+    m = UNWIND_ALL_RE.search(text)
+    if m:
+        res.update(zip(("nr_objects", "rows_used", "rows_cap", "kib"),
+                       map(int, m.groups())))
     return res
 
 
@@ -1055,6 +1116,10 @@ def write_results(path, ctx):
     doc += prog_costs_section(ctx["prog_costs"])
     doc += ["", "## USDT probe cost (bench/usdt-cost.c)", ""]
     doc += usdt_section(ctx["usdt"])
+    doc += ["", "## Stacks without frame pointers (issue 9)", ""]
+    doc += stacks_section(summ)
+    doc += ["", "### Kernel memory of the unwind tables", ""]
+    doc += unwind_memory_section(ctx["unwind_memory"])
     doc += ["", "## Against the targets of issue 3", "",
             reading(wls, summ, ctx["attach"], ctx["busy"]), ""]
     plan = ctx.get("plan_check")
@@ -1063,6 +1128,85 @@ def write_results(path, ctx):
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(doc))
     os.replace(path + ".tmp", path)
+
+
+def stacks_section(summ):
+    """What unwinding costs: the frame-pointer-less workloads against their
+    floor, per frame, and issue 9's targets."""
+    def cell(wl, tool, key="ns"):
+        return summ.get((wl, tool), {}).get(key)
+
+    rows = []
+    for wl in ("churn-nofp", "chain30"):
+        fl, ms = cell(wl, "floor"), cell(wl, "memscope-bpf")
+        depth = cell(wl, "memscope-bpf", "frames_per_alloc")
+        rows.append((wl, fl, ms, depth))
+    if not any(ms for _, _, ms, _ in rows):
+        return ["Not run (the churn-nofp and chain30 workloads)."]
+    doc = ["`bench/churn.c` built without frame pointers (`gcc -O2 -g`, as "
+           "production code is): `churn-nofp`, and `chain30`, the same "
+           "loop at the bottom of 30 more functions. **frames**: the mean "
+           "frames per allocation's stack in memscope-bpf's report "
+           "(`sites[].frames`, weighted by `alloc_count`). **over the "
+           "floor**: memscope-bpf less the empty-probe floor, per pair. "
+           "**per frame**: over the floor / frames; the last line is the "
+           "marginal cost of a frame, chain30 against churn-nofp.", "",
+           "| workload | frames | floor ns | memscope-bpf ns | × floor | "
+           "over the floor | per frame |", "|---|---:|---:|---:|---:|---:|"
+           "---:|"]
+    for wl, fl, ms, depth in rows:
+        over = ms - fl if ms and fl else None
+        doc.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            wl, "%.1f" % depth if depth else "—", fmt_ns(fl), fmt_ns(ms),
+            fmt_ratio(ms, fl), fmt_ns(over),
+            fmt_ns(over / depth) if over is not None and depth else "—"))
+    (_, fl0, ms0, d0), (_, fl1, ms1, d1) = rows
+    if all((fl0, ms0, d0, fl1, ms1, d1)) and d1 > d0:
+        doc += ["", "Marginal cost of a frame: %s ns (%s ns more over the "
+                "floor for %.1f more frames)." % (
+                    fmt_ns(((ms1 - fl1) - (ms0 - fl0)) / (d1 - d0)),
+                    fmt_ns((ms1 - fl1) - (ms0 - fl0)), d1 - d0)]
+    stops = cell("chain30", "memscope-bpf", "stack_stops")
+    if stops:
+        doc += ["", "Why chain30's stacks ended (kernel.stack_stops, last "
+                "run): " + ", ".join("%s %s" % kv for kv in stops.items()
+                                     if kv[0] != "source") + "."]
+    doc += ["", "Targets (issue 9):", ""]
+    for wl, limit in (("churn-nofp", 1.35), ("chain30", 1.8)):
+        fl, ms = cell(wl, "floor"), cell(wl, "memscope-bpf")
+        doc.append("- %s ≤ %.2f × the floor: %s" % (
+            wl, limit, "%s — %.2f ×" % (verdict(ms / fl <= limit), ms / fl)
+            if ms and fl else "**not measured**"))
+    bt, ms = cell("chain30", "bpftrace"), cell("chain30", "memscope-bpf")
+    doc.append("- chain30 ≥ 5 × faster than the bpftrace script: %s" % (
+        "%s — %.1f ×" % (verdict(bt / ms >= 5), bt / ms) if bt and ms
+        else "**not measured**"))
+    lost = [cell(wl, "memscope-bpf", "lost") for wl, _, _, _ in rows]
+    doc.append("- 0 lost events: %s" % (
+        "**not measured**" if None in lost else
+        "%s — %s" % (verdict(not any(lost)), ", ".join(map(str, lost)))))
+    return doc
+
+
+def unwind_memory_section(um):
+    if "skipped" in um:
+        return ["Skipped: %s." % um["skipped"]]
+    doc = ["`memscope-bpf -v -- python3 -c pass`: the rows it loaded for "
+           "each object python3 maps (its `unwind table PATH: N rows` "
+           "lines), as kernel memory at %d bytes a row. The row array is "
+           "allocated whole when the tool starts (%s of %s rows used here, "
+           "%s KiB for every unwind map): an object's share is what it "
+           "uses of it, once per build-id, whatever the number of "
+           "processes that map it." % (
+               UNWIND_ROW_BYTES, "{:,}".format(um.get("rows_used", 0)),
+               "{:,}".format(um.get("rows_cap", 0)),
+               "{:,}".format(um.get("kib", 0))), "",
+           "| object | rows | bytes |", "|---|---:|---:|"]
+    for path, rows in sorted(um["objects"].items(), key=lambda kv: -kv[1]):
+        doc.append("| %s | %s | %s |" % (
+            path, "{:,}".format(rows),
+            "{:,}".format(rows * UNWIND_ROW_BYTES)))
+    return doc
 
 
 def attach_section(attach):
@@ -1216,6 +1360,7 @@ def main():
     ctx["replay"] = run_replay(out, logdir)
     ctx["usdt"] = run_usdt_cost(out, args.tool, logdir)
     ctx["prog_costs"] = run_prog_costs(out, args.tool, logdir)
+    ctx["unwind_memory"] = run_unwind_memory(args.tool, logdir)
     ctx["plan_check"] = plan_check(cells)
     with open("/proc/loadavg") as f:
         ctx["load_after"] = " ".join(f.read().split()[:3])
@@ -1228,6 +1373,7 @@ def main():
                    "attach": ctx["attach"], "busy": ctx["busy"],
                    "replay": ctx["replay"], "usdt": ctx["usdt"],
                    "prog_costs": ctx["prog_costs"],
+                   "unwind_memory": ctx["unwind_memory"],
                    "machine": ctx["machine"], "versions": ctx["versions"]},
                   f, indent=1, default=str)
     write_results(args.results, ctx)

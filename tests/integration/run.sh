@@ -1263,6 +1263,8 @@ t_replay_not_recording()
 
 # shellcheck source=tests/integration/declared.sh
 . "$here/declared.sh"
+# shellcheck source=tests/integration/stacks.sh
+. "$here/stacks.sh"
 
 only="${*:-}"
 
@@ -1321,6 +1323,7 @@ run_test uw_fp			t_uw_fp
 run_test uw_dlopen_launch	t_uw_dlopen launch
 run_test uw_dlopen_attach	t_uw_dlopen attach
 run_test uw_stops		t_uw_stops
+run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2
 echo "integration: $passed passed, $failed failed"
