@@ -40,6 +40,27 @@ Test(unwind, bias_when_vaddr_and_offset_differ)
 	cr_expect_eq(bias, 0);
 }
 
+/*
+ * LLD (rustc >= 1.87 links with it): the read-only segment's file image
+ * runs past the page the executable segment starts on, so the text
+ * mapping's offset lies inside both; it maps the executable one.
+ */
+Test(unwind, bias_of_an_lld_text_mapping)
+{
+	static const struct elf_segment segs[] = {
+		{ .offset = 0x0, .vaddr = 0x0, .filesz = 0x12f88, .flags = 4 },
+		{ .offset = 0x12f88, .vaddr = 0x13f88, .filesz = 0x8e0f4,
+		  .flags = 5 },
+	};
+	__u64 bias = 0;
+
+	cr_assert_eq(unwind_map_bias(segs, 2, 0x5600000a2000, 0x12000, &bias),
+		     0);
+	/* runtime 0x5600000a2000 holds file offset 0x12000: ELF 0x13000 */
+	cr_expect_eq(bias, 0x5600000a2000ull - 0x13000, "bias %#llx",
+		     (unsigned long long)bias);
+}
+
 Test(unwind, bias_of_an_offset_no_segment_maps)
 {
 	__u64 bias = 42;

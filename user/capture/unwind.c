@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -27,7 +28,7 @@ struct uobj {
 	__u32 nr;
 	bool no_table;		/* rows did not fit: NOT_LOADED */
 	int err;		/* compiling failed: -errno */
-	const char *source;	/* static string from unwind_table */
+	char source[40];	/* where its rows came from (unwind_table) */
 	struct elf_segment segs[OBJ_SEGMENTS];
 	int nr_segs;
 };
@@ -44,11 +45,27 @@ struct unwinder {
 	char root[32];
 };
 
+/* The granule the kernel maps files in, on every x86-64 system. */
+#define MAP_PAGE	4096ull
+
 int unwind_map_bias(const struct elf_segment *segs, size_t nr, __u64 start,
 		    __u64 offset, __u64 *bias)
 {
 	size_t i;
 
+	/*
+	 * The loader maps each segment from its page-aligned offset: the one
+	 * mapped here starts on this page. Containment alone is not enough:
+	 * LLD packs a read-only segment whose file range runs past the page
+	 * the executable segment starts on. Only executable mappings get here.
+	 */
+	for (i = 0; i < nr; i++) {
+		if (!(segs[i].flags & PF_X) ||
+		    (segs[i].offset & ~(__u64)(MAP_PAGE - 1)) != offset)
+			continue;
+		*bias = start - (segs[i].vaddr + (offset - segs[i].offset));
+		return 0;
+	}
 	for (i = 0; i < nr; i++) {
 		if (offset < segs[i].offset ||
 		    offset - segs[i].offset >= segs[i].filesz)
@@ -163,7 +180,8 @@ static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 		o->err = -errno;
 		return 0;
 	}
-	o->source = unwind_table__source(t);
+	/* The table goes once its rows are loaded: keep the name. */
+	snprintf(o->source, sizeof(o->source), "%s", unwind_table__source(t));
 	rows = unwind_table__rows(t, &nr);
 	if (!nr)
 		goto out;
