@@ -27,7 +27,7 @@ struct uobj {
 	__u32 nr;
 	bool no_table;		/* rows did not fit: NOT_LOADED */
 	int err;		/* compiling failed: -errno */
-	const char *source;	/* static string from unwind_table */
+	char source[64];	/* where the rows came from */
 	struct elf_segment segs[OBJ_SEGMENTS];
 	int nr_segs;
 };
@@ -163,7 +163,7 @@ static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 		o->err = -errno;
 		return 0;
 	}
-	o->source = unwind_table__source(t);
+	snprintf(o->source, sizeof(o->source), "%s", unwind_table__source(t));
 	rows = unwind_table__rows(t, &nr);
 	if (!nr)
 		goto out;
