@@ -597,14 +597,12 @@ struct walk {
 	__u64 bp;
 	__u64 wbase;		/* the window holds [wbase, wbase + wlen) */
 	struct ms_event *e;
-	struct ms_proc_maps *maps;	/* looked up on the first memo miss */
 	__u32 wlen;
 	__u32 n;		/* frames emitted */
 	__u32 tgid;
 	__u32 gen;
 	bool exact;		/* pc is not a return address: no pc - 1 */
 	bool bp_known;
-	bool maps_tried;
 	__u8 stop;
 };
 
@@ -767,9 +765,12 @@ static __always_inline int row_find(__u32 obj_idx, __u64 addr,
 	return 0;
 }
 
-/* The rule for pc in the target, without the memo. */
-static __always_inline int rule_find(struct walk *w, __u64 pc,
-				     struct ms_unwind_row *out)
+/*
+ * The rule for pc in process tgid, without the memo: an enum ms_stop,
+ * 0 with *out set. A global function, so the verifier checks it once on
+ * its own, not again for every state of the walk that calls it.
+ */
+__noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 {
 	struct search q = { .key = pc };
 	struct ms_proc_maps *pm;
@@ -777,11 +778,9 @@ static __always_inline int rule_find(struct walk *w, __u64 pc,
 	bool stale = *(volatile __u64 *)&maps_changed !=
 		     *(volatile __u64 *)&maps_loaded;
 
-	if (!w->maps_tried) {
-		w->maps = bpf_map_lookup_elem(&proc_maps, &w->tgid);
-		w->maps_tried = true;
-	}
-	pm = w->maps;
+	if (!out)
+		return MS_STOP_READ;
+	pm = bpf_map_lookup_elem(&proc_maps, &tgid);
 	if (!pm)
 		return MS_STOP_NOT_LOADED;
 	q.maps = pm;
@@ -815,7 +814,7 @@ static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out)
 		out->rbp_off = mm->rbp_off;
 		return mm->stop;
 	}
-	stop = rule_find(w, pc, out);
+	stop = rule_find(w->tgid, pc, out);
 	if (mm) {
 		mm->pc = pc;
 		mm->tgid = w->tgid;

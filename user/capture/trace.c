@@ -429,7 +429,8 @@ bool tracer__map_stop(struct tracer *t)
 
 	if (!t->unwind || t->map_stops_taken >= sent)
 		return false;
-	t->map_stops_taken++;
+	/* Stops sent before one was delivered merge into it, as signals do. */
+	t->map_stops_taken = sent;
 	unwinder__reload(t->unwind);
 	return true;
 }
