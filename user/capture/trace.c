@@ -34,6 +34,7 @@ struct tracer {
 	size_t rows_bytes;
 	struct bpf_link *map_links[2];
 	__u64 map_stops_taken;
+	__u64 reloads;		/* times the target's mappings were read */
 	tracer_event_fn on_event;
 	bool alloc_only;
 	void *ctx;
@@ -340,10 +341,17 @@ void tracer__free(struct tracer *t)
  * Tables before probes: the process's first records already unwind.
  * A process that is gone fails in attach, which says so.
  */
+/* Reads the target's executable mappings again and loads new tables. */
+static void reload(struct tracer *t)
+{
+	unwinder__reload(t->unwind);
+	t->reloads++;
+}
+
 int tracer__attach_process(struct tracer *t)
 {
 	if (t->unwind)
-		unwinder__reload(t->unwind);
+		reload(t);
 	return attach__process(t->attach);
 }
 
@@ -383,8 +391,13 @@ int tracer__drain(struct tracer *t)
 	}
 	/* New code in the target: its tables, before more stacks reach it. */
 	if (t->unwind && unwinder__stale(t->unwind))
-		unwinder__reload(t->unwind);
+		reload(t);
 	return n;
+}
+
+__u64 tracer__reloads(const struct tracer *t)
+{
+	return t->reloads;
 }
 
 void tracer__counters(const struct tracer *t, struct ms_counters *out)
@@ -431,7 +444,7 @@ bool tracer__map_stop(struct tracer *t)
 		return false;
 	/* Stops sent before one was delivered merge into it, as signals do. */
 	t->map_stops_taken = sent;
-	unwinder__reload(t->unwind);
+	reload(t);
 	return true;
 }
 

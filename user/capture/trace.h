@@ -45,6 +45,13 @@ int tracer__fd(const struct tracer *t);
 /* Consumes everything in the ring now. Records consumed, or -errno. */
 int tracer__drain(struct tracer *t);
 
+/*
+ * Times the target's executable mappings were read again (attach, and
+ * each change the kernel reported): a caller that keeps its own view of
+ * them reads them too while the new ones are surely there.
+ */
+__u64 tracer__reloads(const struct tracer *t);
+
 void tracer__counters(const struct tracer *t, struct ms_counters *out);
 /* Records that were malformed or that the callback refused. */
 __u64 tracer__drops(const struct tracer *t);

@@ -49,6 +49,7 @@ struct session {
 	/* addresses of stacks first seen since the last drain */
 	__u64 *pending;
 	size_t nr_pending, cap_pending;
+	__u64 reloads;		/* tracer__reloads() the symbolizer saw */
 };
 
 static __u64 clock_ns(clockid_t clock)
@@ -160,7 +161,19 @@ static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
 
 static void drain(struct session *s)
 {
+	__u64 reloads;
+
 	tracer__drain(s->tracer);
+	/*
+	 * The target mapped new code: its objects, now, while the target
+	 * surely has them mapped (with -p it may exit before the first
+	 * stack through them is drained).
+	 */
+	reloads = tracer__reloads(s->tracer);
+	if (reloads != s->reloads) {
+		s->reloads = reloads;
+		symbolizer__refresh(s->sym);
+	}
 	if (!s->nr_pending)
 		return;
 	symbolizer__cover(s->sym, s->pending, s->nr_pending);

@@ -625,6 +625,11 @@ void symbolizer__free(struct symbolizer *s)
 	free(s);
 }
 
+int symbolizer__refresh(struct symbolizer *s)
+{
+	return refresh(s);
+}
+
 int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n)
 {
 	unsigned i;

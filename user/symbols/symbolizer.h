@@ -29,6 +29,13 @@ void symbolizer__free(struct symbolizer *s);
 int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n);
 
 /*
+ * Reads /proc/PID/maps again now, keeping the mappings gone since: for an
+ * object mapped while tracing (dlopen) whose process may exit before its
+ * first stack is drained. 0 or -errno, as cover().
+ */
+int symbolizer__refresh(struct symbolizer *s);
+
+/*
  * Resolves addr, a return address (the lookup uses addr - 1 so the call
  * instruction's line is found), into its frames: the calls inlined there,
  * innermost first, then their function (see frame.h). A frame_resolve_fn:
