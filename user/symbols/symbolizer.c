@@ -33,8 +33,8 @@
 #include "elfsym.h"
 #include "procmaps.h"
 #include "symbolizer.h"
+#include "table.h"
 
-#define HTAB_MIN_BUCKETS 64
 /*
  * Longer names are shown mangled: libiberty's demangler has needed
  * quadratic time and deep recursion on hostile input before, and real
@@ -45,29 +45,8 @@
 /* DIE nesting followed down to an address; real code nests a few dozen. */
 #define SCOPE_DEPTH_MAX	256
 
-#define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
-
-struct hnode {
-	struct hnode *next;
-	__u64 hash;
-};
-
-/* Chained hash table of nodes, each the first member of its allocation. */
-struct htab {
-	struct hnode **buckets;
-	size_t nbuckets;	/* 0 or a power of two */
-	size_t count;
-};
-
-struct interned {
-	struct hnode node;
-	char str[];
-};
-
 /* The frames of one (object, offset), innermost first. */
 struct cached_frames {
-	struct hnode node;
 	const struct sym_object *obj;
 	__u64 offset;		/* file offset inside obj */
 	unsigned nr;
@@ -80,6 +59,7 @@ struct symbolizer;
 struct sym_object {
 	dev_t dev;
 	__u64 inode;
+	__u32 id;		/* its index in symbolizer.objs */
 	const char *path;	/* interned, as the target sees it */
 	int fd;			/* -1 when it could not be opened */
 	bool loaded;		/* the Dwfl below was tried */
@@ -115,9 +95,19 @@ struct symbolizer {
 	size_t nmaps;
 	struct sym_object **objs;
 	size_t nobjs;
-	struct htab strings;
-	struct htab frames;
+	struct tab_pool strings;	/* names, paths, build-ids */
+	/* struct frames_ref by (object id << OFFSET_BITS | offset) */
+	struct tab_keyed frames;
 };
+
+/* A cached result in the frames table: keyed, pointing at its frames. */
+struct frames_ref {
+	__u64 key;
+	struct cached_frames *c;
+};
+
+/* File offsets a frame cache key holds; past it, results are not kept. */
+#define OFFSET_BITS	40
 
 struct range {
 	__u64 start;
@@ -134,111 +124,14 @@ static const Dwfl_Callbacks offline_callbacks = {
 	.section_address = dwfl_offline_section_address,
 };
 
-/* FNV-1a */
-static __u64 hash_str(const char *s)
-{
-	__u64 h = 0xcbf29ce484222325ULL;
-
-	while (*s) {
-		h ^= (unsigned char)*s++;
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/* murmur3's finalizer: addresses differ in few bits, buckets need all 64 */
-static __u64 hash_addr(__u64 x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
-static struct hnode *htab_chain(const struct htab *h, __u64 hash)
-{
-	return h->nbuckets ? h->buckets[hash & (h->nbuckets - 1)] : NULL;
-}
-
-static int htab_grow(struct htab *h)
-{
-	size_t i, n = h->nbuckets ? h->nbuckets * 2 : HTAB_MIN_BUCKETS;
-	struct hnode **buckets, *node, *next;
-
-	buckets = calloc(n, sizeof(*buckets));
-	if (!buckets)
-		return -ENOMEM;
-	for (i = 0; i < h->nbuckets; i++) {
-		for (node = h->buckets[i]; node; node = next) {
-			next = node->next;
-			node->next = buckets[node->hash & (n - 1)];
-			buckets[node->hash & (n - 1)] = node;
-		}
-	}
-	free(h->buckets);
-	h->buckets = buckets;
-	h->nbuckets = n;
-	return 0;
-}
-
-static int htab_add(struct htab *h, struct hnode *node)
-{
-	struct hnode **head;
-
-	/* A table that cannot grow still works, with longer chains. */
-	if (h->count >= h->nbuckets && htab_grow(h) && !h->nbuckets)
-		return -ENOMEM;
-	head = &h->buckets[node->hash & (h->nbuckets - 1)];
-	node->next = *head;
-	*head = node;
-	h->count++;
-	return 0;
-}
-
-static void htab_clear(struct htab *h)
-{
-	struct hnode *node, *next;
-	size_t i;
-
-	for (i = 0; i < h->nbuckets; i++) {
-		for (node = h->buckets[i]; node; node = next) {
-			next = node->next;
-			free(node);
-		}
-	}
-	free(h->buckets);
-	memset(h, 0, sizeof(*h));
-}
-
 /* NULL for NULL, or when out of memory. */
 static const char *intern(struct symbolizer *s, const char *str)
 {
-	struct interned *in;
-	struct hnode *node;
-	__u64 hash;
-	size_t len;
+	const char *in;
 
-	if (!str)
+	if (!str || tab_pool_intern(&s->strings, str, &in, NULL))
 		return NULL;
-	hash = hash_str(str);
-	for (node = htab_chain(&s->strings, hash); node; node = node->next) {
-		in = container_of(node, struct interned, node);
-		if (node->hash == hash && !strcmp(in->str, str))
-			return in->str;
-	}
-	len = strlen(str) + 1;
-	in = malloc(sizeof(*in) + len);
-	if (!in)
-		return NULL;
-	in->node.hash = hash;
-	memcpy(in->str, str, len);
-	if (htab_add(&s->strings, &in->node)) {
-		free(in);
-		return NULL;
-	}
-	return in->str;
+	return in;
 }
 
 static int cmp_range_map(const void *key, const void *elem)
@@ -319,6 +212,7 @@ static struct sym_object *object_get(struct symbolizer *s,
 	o->inode = e->inode;
 	o->path = path;
 	o->owner = s;
+	o->id = (__u32)s->nobjs;
 	/* Unreadable stays unreadable: failing once is cheaper than retrying */
 	o->fd = object_open(s->pid, e);
 	s->objs[s->nobjs++] = o;
@@ -602,6 +496,13 @@ struct symbolizer *symbolizer__new(int pid)
 		return NULL;
 	s->pid = pid;
 	s->root_fd = -1;
+	if (tab_pool_init(&s->strings, 0) ||
+	    tab_keyed_init(&s->frames, sizeof(struct frames_ref),
+			   offsetof(struct frames_ref, key), 0)) {
+		symbolizer__free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
 	return s;
 }
 
@@ -615,8 +516,10 @@ void symbolizer__free(struct symbolizer *s)
 		object_free(s->objs[i]);
 	free(s->objs);
 	free(s->maps);
-	htab_clear(&s->frames);
-	htab_clear(&s->strings);
+	for (i = 0; i < tab_keyed_nr(&s->frames); i++)
+		free(((struct frames_ref *)tab_keyed_at(&s->frames, i))->c);
+	tab_keyed_fini(&s->frames);
+	tab_pool_fini(&s->strings);
 	free(s->uncached);
 	if (s->debuginfod)
 		debuginfod_end(s->debuginfod);
@@ -915,18 +818,13 @@ one:
 	return c;
 }
 
-static __u64 hash_key(const struct sym_object *obj, __u64 offset)
-{
-	return hash_addr(offset ^ ((__u64)(unsigned long)obj << 16));
-}
-
 unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 			     const struct frame **out)
 {
 	struct cached_frames *c;
+	struct frames_ref *ref;
 	struct sym_map *m;
-	struct hnode *node;
-	__u64 offset, hash;
+	__u64 offset, key;
 	unsigned i;
 
 	/* Not cached: a later cover() may still bring its mapping in */
@@ -942,11 +840,11 @@ unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 		s->scratch.object_offset = offset;
 		return 1;
 	}
-	hash = hash_key(m->obj, offset);
-	for (node = htab_chain(&s->frames, hash); node; node = node->next) {
-		c = container_of(node, struct cached_frames, node);
-		if (c->obj == m->obj && c->offset == offset)
-			goto found;
+	key = (__u64)m->obj->id << OFFSET_BITS | offset;
+	ref = offset >> OFFSET_BITS ? NULL : tab_keyed_get(&s->frames, key);
+	if (ref) {
+		c = ref->c;
+		goto found;
 	}
 	c = describe(s, m, addr, offset);
 	if (!c) {
@@ -954,13 +852,15 @@ unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 		s->scratch.object_offset = offset;
 		return 1;
 	}
-	c->node.hash = hash;
 	c->obj = m->obj;
 	c->offset = offset;
-	/* Without memory the answer is still right, only not remembered */
-	if (htab_add(&s->frames, &c->node)) {
+	/* Without room the answer is still right, only not remembered */
+	if (offset >> OFFSET_BITS || tab_keyed_reserve(&s->frames)) {
 		free(s->uncached);
 		s->uncached = c;
+	} else {
+		ref = tab_keyed_add(&s->frames, key);
+		ref->c = c;
 	}
 found:
 	/* One object mapped at two places: the same frames, this address */
