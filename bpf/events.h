@@ -187,6 +187,8 @@ enum ms_cfa_type {
 				 * rip, rsp, rbp come from its mcontext and
 				 * the next pc is looked up exactly */
 	MS_CFA_UNSUPPORTED,	/* CFI we do not apply: the walk stops */
+	MS_CFA_NO_INFO,		/* a gap: from the end of an FDE to the next
+				 * one, code without unwind information */
 	MS_CFA__COUNT,
 };
 
@@ -210,7 +212,7 @@ struct ms_unwind_row {
 /*
  * One object's rows in the global row array: [first, first + nr), sorted
  * by pc. A pc below the first row or in a gap between FDEs (a row of
- * MS_CFA_UNDEFINED marks the end of each FDE) has no unwind information.
+ * MS_CFA_NO_INFO marks the end of each FDE) has no unwind information.
  */
 struct ms_unwind_obj {
 	__u32 first;

@@ -858,6 +858,9 @@ static long cfi_step(__u32 i, void *ctx)
 	case MS_CFA_UNDEFINED:
 		w->stop = MS_STOP_END;
 		return 1;
+	case MS_CFA_NO_INFO:
+		w->stop = MS_STOP_NO_INFO;
+		return 1;
 	case MS_CFA_RSP:
 		cfa = w->sp + r.cfa_off;
 		break;

@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 CFA_UNDEFINED, CFA_RSP, CFA_RBP, CFA_DEREF_RBP, CFA_PLT, CFA_SIGNAL, \
-    CFA_UNSUPPORTED = range(7)
+    CFA_UNSUPPORTED, CFA_NO_INFO = range(8)
 RBP_SAME, RBP_CFA, RBP_AT_RBP, RBP_UNDEFINED = range(4)
 
 PLT = re.compile(r'DW_OP_breg7 RSP\+8, DW_OP_breg16 RIP\+0, DW_OP_lit15, '
@@ -202,7 +202,7 @@ def main():
             else:
                 push(pc, row(cols, signal, exprs, start, pc))
         if stop != nxt:
-            push(stop, (CFA_UNDEFINED, 0, RBP_SAME, 0))
+            push(stop, (CFA_NO_INFO, 0, RBP_SAME, 0))
     if not table:
         sys.exit('cfi_expect.py: no rows in %s of %s' % (section, obj))
     print('# ' + obj)

@@ -31,6 +31,7 @@
 
 static const char *const cfa_names[] = {
 	"UNDEFINED", "RSP", "RBP", "DEREF_RBP", "PLT", "SIGNAL", "UNSUPPORTED",
+	"NO_INFO",
 };
 static const char *const rbp_names[] = {
 	"SAME", "CFA", "AT_RBP", "UNDEFINED",
@@ -322,7 +323,7 @@ Test(unwind_table, every_rule_at_its_function)
 		   MS_RBP_SAME, 0);
 	/* no FDE: the gap row at the end of the FDE before */
 	f = func("cfi", "asm_no_cfi");
-	expect_row(t, "asm_no_cfi (a gap)", f.vaddr, MS_CFA_UNDEFINED, 0,
+	expect_row(t, "asm_no_cfi (a gap)", f.vaddr, MS_CFA_NO_INFO, 0,
 		   MS_RBP_SAME, 0);
 	cr_expect_eq(row_at(t, f.vaddr)->pc, f.vaddr,
 		     "asm_no_cfi: no row starts where the FDE before ends");
@@ -389,7 +390,7 @@ Test(unwind_table, overlapping_fdes)
 	cr_expect_eq(row_at(t, f.vaddr + 2)->pc, f.vaddr + 2,
 		     "the inner FDE's row does not start at its FDE");
 	expect_row(t, "asm_overlap+4 (after the inner FDE)", f.vaddr + 4,
-		   MS_CFA_UNDEFINED, 0, MS_RBP_SAME, 0);
+		   MS_CFA_NO_INFO, 0, MS_RBP_SAME, 0);
 	cr_expect_eq(row_at(t, f.vaddr + 4)->pc, f.vaddr + 4,
 		     "no gap row where the inner FDE ends");
 	unwind_table__free(t);

@@ -874,7 +874,7 @@ static int compile(struct build *b, Dwarf_CFI *cfi)
 		if (err)
 			return err;
 		if (end != next) {
-			err = push_rule(b->t, end, MS_CFA_UNDEFINED);
+			err = push_rule(b->t, end, MS_CFA_NO_INFO);
 			if (err)
 				return err;
 		}
