@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <linux/openat2.h>
 #include <elfutils/debuginfod.h>
@@ -26,20 +27,25 @@
 
 #define CRC_CHUNK	(64 * 1024)
 
-/*
- * Opens path inside the root: absolute symlinks and ".." stay in it, as
- * they would for the target itself.
- */
-static int open_in_root(int root_fd, const char *path)
+int debuginfo_open(int root_fd, const char *path)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC,
+		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	long fd;
+	struct stat st;
+	int fd;
 
+	while (*path == '/')
+		path++;
 	fd = syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
-	return fd < 0 ? -errno : (int)fd;
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
 }
 
 /* 0 when the file's GNU build-id is id, -ENOENT when not (or unreadable). */
@@ -84,7 +90,7 @@ static int check_crc(int fd, __u32 crc)
 static int try_build_id(int root_fd, char *path, const unsigned char *id,
 			size_t id_len, char **found)
 {
-	int fd = open_in_root(root_fd, path);
+	int fd = debuginfo_open(root_fd, path);
 
 	if (fd >= 0 && check_build_id(fd, id, id_len)) {
 		close(fd);
@@ -99,7 +105,7 @@ static int try_build_id(int root_fd, char *path, const unsigned char *id,
 
 static int try_crc(int root_fd, char *path, __u32 crc, char **found)
 {
-	int fd = open_in_root(root_fd, path);
+	int fd = debuginfo_open(root_fd, path);
 
 	if (fd >= 0 && check_crc(fd, crc)) {
 		close(fd);

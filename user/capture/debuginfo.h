@@ -34,6 +34,14 @@ struct debuginfo_query {
 };
 
 /*
+ * Opens path (as the target names it) inside the target's root: symlinks
+ * and ".." stay in it, magic links are refused, and only a regular file
+ * opens (the open of a FIFO the target planted there would block us).
+ * A descriptor, or -errno (-EINVAL: not a regular file).
+ */
+int debuginfo_open(int root_fd, const char *path);
+
+/*
  * Opens the object's debug file: one whose build-id matches, found by
  * build-id, or one whose CRC32 matches .gnu_debuglink, found by that name.
  * Returns the descriptor and sets *found to its path as the target names

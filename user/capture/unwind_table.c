@@ -21,14 +21,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <linux/openat2.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <gelf.h>
 #include <zlib.h>
 
+#include "debuginfo.h"
 #include "unwind_table.h"
 
 /* x86-64 DWARF register numbers */
@@ -1002,31 +1001,6 @@ static int compile_elf(struct build *b, Elf *elf, bool separate)
 	return err;
 }
 
-/*
- * Opens path inside root, as the traced process would see it: symlinks
- * (absolute ones too) resolve inside root and never escape it, and only
- * a regular file is accepted (a FIFO would block us).
- */
-static int open_in_root(int rootfd, const char *path)
-{
-	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
-	};
-	struct stat st;
-	int fd;
-
-	while (*path == '/')
-		path++;
-	fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
-}
 
 /* The CRC .gnu_debuglink records: zlib's CRC-32 of the whole file. */
 static int file_crc(int fd, __u32 *crc)
@@ -1076,7 +1050,7 @@ static int try_debug_file(struct build *b, Elf *obj, int rootfd,
 	Elf *elf;
 	int fd, err;
 
-	fd = open_in_root(rootfd, path);
+	fd = debuginfo_open(rootfd, path);
 	if (fd < 0)
 		return -ENOENT;
 	err = -ENOENT;
