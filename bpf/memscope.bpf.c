@@ -829,6 +829,26 @@ static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out)
 }
 
 /*
+ * Both walks' first step at a frame: its pc goes into the record, unless
+ * the walk has ended (no pc: the outermost frame's return address was 0)
+ * or reached the depth limit. True when the walk ends, w->stop set.
+ */
+static __always_inline bool walk_emit(struct walk *w)
+{
+	if (!w->pc) {
+		w->stop = MS_STOP_END;
+		return true;
+	}
+	if (w->n >= max_depth || w->n >= MS_MAX_STACK) {
+		w->stop = MS_STOP_DEPTH;
+		return true;
+	}
+	w->e->frames[w->n & (MS_MAX_STACK - 1)] = w->pc;
+	w->n++;
+	return false;
+}
+
+/*
  * Emits the walk's pc, then finds the frame that called it. 0 goes on,
  * 1 ends the walk with w->stop set.
  */
@@ -839,16 +859,8 @@ static long cfi_step(__u32 i, void *ctx)
 	__u64 cfa, ra, bp = w->bp, v;
 	int stop;
 
-	if (!w->pc) {
-		w->stop = MS_STOP_END;
+	if (walk_emit(w))
 		return 1;
-	}
-	if (w->n >= max_depth || w->n >= MS_MAX_STACK) {
-		w->stop = MS_STOP_DEPTH;
-		return 1;
-	}
-	w->e->frames[w->n & (MS_MAX_STACK - 1)] = w->pc;
-	w->n++;
 	stop = rule_get(w, &r);
 	if (stop) {
 		w->stop = stop;
@@ -939,16 +951,8 @@ static long fp_step(__u32 i, void *ctx)
 	struct walk *w = ctx;
 	__u64 next_bp, ra;
 
-	if (!w->pc) {
-		w->stop = MS_STOP_END;
+	if (walk_emit(w))
 		return 1;
-	}
-	if (w->n >= max_depth || w->n >= MS_MAX_STACK) {
-		w->stop = MS_STOP_DEPTH;
-		return 1;
-	}
-	w->e->frames[w->n & (MS_MAX_STACK - 1)] = w->pc;
-	w->n++;
 	/* A frame pointer lies above sp, aligned, and grows upward. */
 	if (w->bp < w->sp || (w->bp & 7)) {
 		w->stop = MS_STOP_END;
