@@ -233,7 +233,8 @@ $(OUTPUT)/targets/stk_plt: $(OUTPUT)/targets/libstk_plt.so
 $(OUTPUT)/targets/stk_plt: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_plt \
 	-Wl,-rpath,'$$ORIGIN' -Wl,-z,lazy
 # stk_dlopen loads this one itself, from beside it.
-$(OUTPUT)/targets/stk_dlopen: | $(OUTPUT)/targets/libstk_dl.so
+$(OUTPUT)/targets/stk_dlopen $(OUTPUT)/targets/stk_dlthread: | \
+	$(OUTPUT)/targets/libstk_dl.so
 
 $(OUTPUT)/targets/stk_%: tests/targets/stk_%.c tests/targets/target.h | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)

@@ -543,13 +543,23 @@ __u32 unwind_gen = 1;
 __u64 maps_changed __attribute__((aligned(64)));
 __u64 maps_loaded;
 /*
- * -- CMD: the target's main thread is stopped (SIGSTOP, which the
- * launcher takes, as its tracer, and swallows) after each executable
- * mapping, so its tables are loaded before any code there runs. Stops
- * sent so far.
+ * -- CMD: the thread that made an executable mapping is stopped (SIGSTOP,
+ * which the launcher takes, as the tracer of every thread, and swallows)
+ * before it returns to it, so the tables are loaded before any code there
+ * runs. A thread with a stop in flight is in map_stopped until userspace
+ * takes the stop: that is how the launcher tells its own SIGSTOP from one
+ * somebody else sent. (A thread not held because the table is full may
+ * reach the mapping before its rows: NOT_LOADED, counted with the stack
+ * stops.)
  */
 const volatile bool stop_on_map = false;
-__u64 map_stops;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} map_stopped SEC(".maps");
 
 /* Why stacks ended, per CPU: a locked add on a shared line per record
  * costs more than the rest of a repeated walk. */
@@ -1180,12 +1190,16 @@ static __always_inline void maps_wake(void)
 
 static __always_inline void map_stop(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u8 one = 1;
+	long err;
 
-	/* Only the main thread is the launcher's tracee. */
-	if (!stop_on_map || (__u32)id != id >> 32)
+	if (!stop_on_map)
 		return;
-	__sync_fetch_and_add(&map_stops, 1);
+	/* A stop already in flight covers this change too (EEXIST). */
+	err = bpf_map_update_elem(&map_stopped, &tid, &one, BPF_NOEXIST);
+	if (err)
+		return;
 	bpf_send_signal_thread(19 /* SIGSTOP */);
 }
 
@@ -1224,7 +1238,7 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 		return 0;
 	maps_change();
 	/*
-	 * Only more code stops the main thread: a JIT that flips pages
+	 * Only more code stops the thread: a JIT that flips pages
 	 * between writable and executable stops on every other flip.
 	 */
 	if (ev > old)

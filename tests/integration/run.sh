@@ -684,6 +684,45 @@ t_exits_mid()
 	EOF
 }
 
+# Under -- CMD every thread of the target is the tool's tracee (so any can
+# be held at a new mapping), yet a SIGSTOP somebody else sends is still a
+# stop of the whole program, and SIGCONT ends it: the tool takes only its
+# own stops.
+t_launch_user_stop()
+{
+	local pid st t stopped=yes
+
+	tool_bg -q -t 0 -o "$d/out/report.json" -- /usr/bin/python3 -c '
+import sys, threading, time
+ts = [threading.Thread(target=time.sleep, args=(2,)) for _ in range(3)]
+for t in ts:
+    t.start()
+print("up", flush=True)
+for t in ts:
+    t.join()
+' || return
+	wait_for "$d/stdout" '^up$' 30 || {
+		fail "target: expected 'up' on stdout within 30 s, got none"
+		return
+	}
+	pid=$(traced_pid)
+	kill -STOP "$pid"
+	sleep 0.5
+	for t in /proc/"$pid"/task/*; do
+		st=$(sed 's/.*) \(.\).*/\1/' "$t/stat" 2>/dev/null)
+		case $st in
+		T|t) ;;
+		*) stopped="no (thread ${t##*/} in state $st)" ;;
+		esac
+	done
+	[ "$stopped" = yes ] ||
+		fail "kill -STOP $pid: expected every thread stopped, got $stopped"
+	kill -CONT "$pid"
+	tool_wait
+	expect_rc 0
+	expect_report any --pid "$pid" --exited yes --exit-status 0
+}
+
 # A pid that exits while the tool attaches (short lives 50 ms; attaching
 # takes longer): either a report of what was seen, or one line about the
 # pid; quickly either way. It stays our unreaped child, so it is a zombie
@@ -1281,6 +1320,7 @@ run_test usdt_lib_attach	t_usdt_lib attach
 run_test exits_mid_attach	t_exits_mid attach
 run_test exits_mid_launch	t_exits_mid launch
 run_test exits_during_attach	t_exits_during_attach
+run_test launch_user_stop	t_launch_user_stop
 run_test busy_attach		t_busy
 run_test placement_launch	t_launch placement placement
 run_test placement_attach	t_attach placement placement

@@ -60,7 +60,8 @@ t_gdb_truth()
 	local t prog expect out
 
 	for t in stk_c:stk_c stk_recurse:stk_recurse stk_signal:stk_signal \
-		stk_dlopen:stk_dlopen stk_plt:stk_plt stk_cxx:stk_cxx \
+		stk_dlopen:stk_dlopen stk_dlthread:stk_dlthread \
+		stk_plt:stk_plt stk_cxx:stk_cxx \
 		stk_rs:stk_rs stk_rs_fwd:stk_rs_fwd stk_rs_new:stk_rs \
 		stk_rs_fwd_new:stk_rs_fwd; do
 		prog=${t%%:*} expect=${t##*:}
@@ -116,6 +117,9 @@ run_stack_tests()
 	run_test stk_signal_launch	t_stacks launch chains stk_signal stk_signal
 	run_test stk_dlopen_launch	t_stacks launch chains stk_dlopen stk_dlopen
 	run_test stk_dlopen_attach	t_stacks attach chains stk_dlopen stk_dlopen
+	# A mapping made by a thread other than main: held all the same.
+	run_test stk_dlthread_launch	t_stacks launch chains stk_dlthread \
+		stk_dlthread
 	run_test stk_plt_launch		t_stacks launch chains stk_plt stk_plt
 	run_test stk_cxx_launch		t_stacks launch chains stk_cxx stk_cxx
 	run_test stk_cxx_names		t_stacks launch names stk_cxx stk_cxx

@@ -160,8 +160,12 @@ int launch__start(struct launch *l)
 	ssize_t n;
 	int e = 0;
 
-	/* Only the exit event: no other stops, signals pass straight on. */
-	if (ptrace(PTRACE_SEIZE, l->pid, 0, PTRACE_O_TRACEEXIT))
+	/*
+	 * The exit event, and every thread it starts (so any thread can be
+	 * held at a new mapping); no other stops, signals pass straight on.
+	 */
+	if (ptrace(PTRACE_SEIZE, l->pid, 0,
+		   PTRACE_O_TRACEEXIT | PTRACE_O_TRACECLONE))
 		return -errno;
 	l->started = true;
 	if (write(l->go_fd, "g", 1) != 1)
@@ -195,14 +199,18 @@ void launch__resume(struct launch *l)
 
 enum launch_state launch__poll(struct launch *l)
 {
-	int status, sig;
+	int status, sig, event;
 	pid_t r;
 
 	while (l->state == LAUNCH_RUNNING) {
-		r = waitpid(l->pid, &status, WNOHANG | __WALL);
+		/* The child and its threads, all traced: none else is ours. */
+		r = waitpid(-1, &status, WNOHANG | __WALL);
 		if (r <= 0)
 			break;
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			/* A thread that ended: the process goes on. */
+			if (r != l->pid)
+				continue;
 			l->status = status;
 			l->state = LAUNCH_EXITED;
 			break;
@@ -210,20 +218,33 @@ enum launch_state launch__poll(struct launch *l)
 		if (!WIFSTOPPED(status))
 			continue;
 		sig = WSTOPSIG(status);
-		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
-			l->state = LAUNCH_EXITING;
-			break;
-		}
-		if (status >> 16 == PTRACE_EVENT_STOP) {
-			/* Group stop (Ctrl-Z): stay stopped, as untraced. */
-			ptrace(PTRACE_LISTEN, l->pid, 0, 0);
+		event = status >> 16;
+		if (event == PTRACE_EVENT_EXIT) {
+			if (r == l->pid) {
+				l->state = LAUNCH_EXITING;
+				break;
+			}
+			ptrace(PTRACE_CONT, r, 0, 0);
 			continue;
 		}
-		/* Our own stop, its work done: the child goes on as if none. */
-		if (sig == SIGSTOP && l->on_stop && l->on_stop(l->stop_ctx))
+		if (event == PTRACE_EVENT_CLONE) {
+			ptrace(PTRACE_CONT, r, 0, 0);
+			continue;
+		}
+		if (event == PTRACE_EVENT_STOP) {
+			/* A new thread's first stop: let it run. */
+			if (sig == SIGTRAP)
+				ptrace(PTRACE_CONT, r, 0, 0);
+			/* Group stop (Ctrl-Z): stay stopped, as untraced. */
+			else
+				ptrace(PTRACE_LISTEN, r, 0, 0);
+			continue;
+		}
+		/* Our own stop, its work done: the thread goes on as if none. */
+		if (sig == SIGSTOP && l->on_stop && l->on_stop(l->stop_ctx, r))
 			sig = 0;
 		/* A signal on its way to the child: deliver it. */
-		ptrace(PTRACE_CONT, l->pid, 0, sig);
+		ptrace(PTRACE_CONT, r, 0, sig);
 	}
 	return l->state;
 }

@@ -4,6 +4,8 @@
  * so the probes are in place for its first allocation, and it is traced
  * (PTRACE_SEIZE, exit events only) so that it stops once more at exit,
  * with its memory map intact, for the final drain and symbolization.
+ * Its threads are traced too (PTRACE_O_TRACECLONE), so that any of them
+ * can be held while the tables of a mapping it made are loaded.
  */
 #ifndef MEMSCOPE_LAUNCH_H
 #define MEMSCOPE_LAUNCH_H
@@ -39,11 +41,11 @@ int launch__start(struct launch *l);
  */
 enum launch_state launch__poll(struct launch *l);
 /*
- * Asked when the child stops on a SIGSTOP: true when the stop was the
- * caller's own doing (the tracer stops the child to load what a new
- * mapping needs), and the SIGSTOP is swallowed instead of delivered.
+ * Asked when thread tid of the child stops on a SIGSTOP: true when the
+ * stop was the caller's own doing (the tracer stops a thread to load what
+ * a new mapping needs), and the SIGSTOP is swallowed instead of delivered.
  */
-typedef bool (*launch_stop_fn)(void *ctx);
+typedef bool (*launch_stop_fn)(void *ctx, int tid);
 void launch__on_stop(struct launch *l, launch_stop_fn fn, void *ctx);
 
 /* Lets a child stopped at exit finish exiting. */

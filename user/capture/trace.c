@@ -33,7 +33,6 @@ struct tracer {
 	struct ms_unwind_row *rows;
 	size_t rows_bytes;
 	struct bpf_link *map_links[2];
-	__u64 map_stops_taken;
 	__u64 reloads;		/* times the target's mappings were read */
 	tracer_event_fn on_event;
 	bool alloc_only;
@@ -435,15 +434,14 @@ void tracer__print_probes(const struct tracer *t)
 	attach__print_probes(t->attach, stderr, "memscope-bpf");
 }
 
-bool tracer__map_stop(struct tracer *t)
+bool tracer__map_stop(struct tracer *t, int tid)
 {
-	__u64 sent = __atomic_load_n(&t->skel->bss->map_stops,
-				     __ATOMIC_ACQUIRE);
+	__u32 key = tid;
 
-	if (!t->unwind || t->map_stops_taken >= sent)
+	/* Ours only if the BPF side marked the thread before stopping it. */
+	if (!t->unwind || bpf_map__delete_elem(t->skel->maps.map_stopped,
+					       &key, sizeof(key), 0))
 		return false;
-	/* Stops sent before one was delivered merge into it, as signals do. */
-	t->map_stops_taken = sent;
 	reload(t);
 	return true;
 }

@@ -62,11 +62,11 @@ const char *tracer__warning(const struct tracer *t, unsigned int *nr);
 void tracer__print_probes(const struct tracer *t);
 
 /*
- * -- CMD: the target stopped with SIGSTOP. true when the kernel side
- * stopped it for a new executable mapping: its tables are loaded now and
- * the stop is the tracer's to swallow.
+ * -- CMD: thread tid of the target stopped with SIGSTOP. true when the
+ * kernel side stopped it for a new executable mapping: its tables are
+ * loaded now and the stop is the tracer's to swallow.
  */
-bool tracer__map_stop(struct tracer *t);
+bool tracer__map_stop(struct tracer *t, int tid);
 /* -v: the unwind tables, per object, and their kernel memory. */
 void tracer__print_unwind(const struct tracer *t);
 /* Objects left without an unwind table (rows full); 0 with --stacks fp. */

@@ -375,9 +375,9 @@ static void warn_skipped(const struct tracer *t)
 			nr, nr == 1 ? "" : "s", w);
 }
 
-static bool map_stop(void *ctx)
+static bool map_stop(void *ctx, int tid)
 {
-	return tracer__map_stop(ctx);
+	return tracer__map_stop(ctx, tid);
 }
 
 /* Objects whose frames could not be unwound for want of rows: say so. */
