@@ -2,7 +2,8 @@
 #
 # Integration tests of call stacks in programs built the way production
 # code is, without frame pointers: the stk_* targets (C, C++, Rust, deep
-# recursion, a signal handler, dlopen, PLT stubs, realigned stacks,
+# recursion, a signal handler (also one interrupting the vDSO), dlopen
+# (also from a second thread), PLT stubs, realigned stacks,
 # threads) against the chains declared beside their sources
 # (tests/targets/stk_*.json), and Debian's python3 and sqlite3, whose
 # stacks must reach the program's entry. check_stacks.py holds the
@@ -60,7 +61,7 @@ t_gdb_truth()
 	local t prog expect out
 
 	for t in stk_c:stk_c stk_recurse:stk_recurse stk_signal:stk_signal \
-		stk_dlopen:stk_dlopen stk_dlthread:stk_dlthread \
+		stk_vdso:stk_vdso stk_dlopen:stk_dlopen stk_dlthread:stk_dlthread \
 		stk_plt:stk_plt stk_cxx:stk_cxx \
 		stk_rs:stk_rs stk_rs_fwd:stk_rs_fwd stk_rs_new:stk_rs \
 		stk_rs_fwd_new:stk_rs_fwd; do
@@ -115,6 +116,8 @@ run_stack_tests()
 	run_test stk_recurse_whole	t_stacks launch chains stk_recurse \
 		stk_recurse --max-depth 256
 	run_test stk_signal_launch	t_stacks launch chains stk_signal stk_signal
+	# A signal that interrupted the vDSO: on through its in-memory CFI.
+	run_test stk_vdso_launch	t_stacks launch chains stk_vdso stk_vdso
 	run_test stk_dlopen_launch	t_stacks launch chains stk_dlopen stk_dlopen
 	run_test stk_dlopen_attach	t_stacks attach chains stk_dlopen stk_dlopen
 	# A mapping made by a thread other than main: held all the same.

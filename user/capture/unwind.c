@@ -11,10 +11,11 @@
 #include "procmaps.h"
 #include "unwind.h"
 #include "unwind_table.h"
+#include "vdso.h"
 
 /* PT_LOADs kept per object: enough for any linker's output. */
 #define OBJ_SEGMENTS	16
-/* Object index 0 has no rows: [vdso] and the like give NO_INFO. */
+/* Object index 0 has no rows: [vsyscall] and the like give NO_INFO. */
 #define OBJ_NONE	0
 
 /* One object, by build-id (else device and inode), loaded once. */
@@ -221,6 +222,12 @@ static struct uobj *obj_get(struct unwinder *u, const struct procmap *m)
 
 	if (o)
 		return o;
+	if (vdso__is(m->path)) {
+		const char *image = vdso__path(m->end - m->start);
+
+		f = image ? elf_file__open(image) : NULL;
+		goto opened;
+	}
 	snprintf(path, sizeof(path), "%s%s", u->root, m->path);
 	f = m->deleted ? NULL : elf_file__open(path);
 	if (!f) {
@@ -229,6 +236,7 @@ static struct uobj *obj_get(struct unwinder *u, const struct procmap *m)
 			 (unsigned long long)m->end);
 		f = elf_file__open(path);
 	}
+opened:
 	if (!f)
 		return NULL;
 	if (!elf_file__build_id(f, id, sizeof(id)))
@@ -286,8 +294,8 @@ int unwinder__reload(struct unwinder *u)
 		pmap->start = m->start;
 		pmap->end = m->end;
 		n++;
-		/* [vdso], [vsyscall]: CFI only in memory, not loaded. */
-		if (m->path[0] == '[') {
+		/* [vsyscall] and the like: no CFI. (The vDSO has its own.) */
+		if (m->path[0] == '[' && !vdso__is(m->path)) {
 			pmap->obj = OBJ_NONE;
 			continue;
 		}

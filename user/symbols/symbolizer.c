@@ -34,6 +34,7 @@
 #include "procmaps.h"
 #include "symbolizer.h"
 #include "table.h"
+#include "vdso.h"
 
 /*
  * Longer names are shown mangled: libiberty's demangler has needed
@@ -176,6 +177,11 @@ static int object_open(int pid, const struct procmap *e)
 	char *path;
 	int fd, n;
 
+	if (vdso__is(e->path)) {
+		const char *image = vdso__path(e->end - e->start);
+
+		return image ? open(image, O_RDONLY | O_CLOEXEC) : -1;
+	}
 	if (e->deleted)
 		n = asprintf(&path, "/proc/%d/map_files/%llx-%llx", pid,
 			     (unsigned long long)e->start,
@@ -416,8 +422,8 @@ static int map_init(struct symbolizer *s, const struct procmap *e,
 	m->name = intern(s, e->path);
 	if (!m->name)
 		return -ENOMEM;
-	/* [vdso] and the like are executable but have no file to read */
-	if (e->path[0] != '/')
+	/* [vsyscall] and the like have no file to read (the vDSO has one) */
+	if (e->path[0] != '/' && !vdso__is(e->path))
 		return 0;
 	m->obj = object_get(s, e, m->name);
 	return m->obj ? 0 : -ENOMEM;
@@ -834,7 +840,7 @@ unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 	if (!m)
 		return 1;
 	offset = addr - m->start + m->offset;
-	/* [vdso] and anonymous code: nothing to read, nothing to cache */
+	/* [vsyscall] and anonymous code: nothing to read, nothing to cache */
 	if (!m->obj) {
 		s->scratch.object = m->name;
 		s->scratch.object_offset = offset;
