@@ -107,6 +107,8 @@ struct inflight {
 	__u64 arg;		/* realloc: old ptr; posix_memalign: memptr */
 	__u64 old_seq;
 	__u64 sp;		/* at entry; 0: no call in flight */
+	__u64 pc;		/* the entry probe's address: which allocator
+				 * object a mapping made inside is charged to */
 	__u32 fn;
 	/*
 	 * Declared tasks entered on this thread, innermost last: leave pops,
@@ -1084,6 +1086,13 @@ struct {
 	__type(value, __u32);
 } walk_multi SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} walk_sys SEC(".maps");
+
 /* The record at pos, as event_reserve() handed it out. */
 static __always_inline struct ms_event *event_at(__u64 pos)
 {
@@ -1095,19 +1104,25 @@ static __always_inline struct ms_event *event_at(__u64 pos)
 	return base + (pos & (MS_RING_CHUNK - 8)) + sizeof(struct ms_ring_hdr);
 }
 
+/* Which walk program a caller tail-calls: one loaded like it. */
+enum walk_kind {
+	WALK_PLAIN,		/* USDT probes: ms_walk */
+	WALK_MULTI,		/* allocator probes: ms_walk_multi */
+	WALK_SYS,		/* the sys_exit tracepoint: ms_walk_sys */
+};
+
 /*
  * Walks the stack into the record e (reserved at pos, max bytes) and
- * submits it; from an allocator probe (multi: ms_walk_multi, loaded as
- * they are) or a USDT one (ms_walk). Only if
+ * submits it, through the walk program of the caller's kind. Only if
  * the tail call fails does it return: the record goes without a stack.
  */
-static __always_inline void stack_submit(struct pt_regs *ctx,
-					 struct ms_event *e, __u64 pos,
-					 __u32 max, bool at_entry, bool multi)
+static __always_inline void stack_submit(void *ctx, struct ms_event *e,
+					 __u64 pos, __u32 max, bool at_entry,
+					 enum walk_kind kind)
 {
 	__u32 zero = 0;
 	struct walk_call *c = bpf_map_lookup_elem(&walk_call, &zero);
-	bool whole = e->type >= MS_EV_TRACK;
+	bool whole = ms_event_declared(e->type);
 
 	e->nr_frames = 0;
 	if (c) {
@@ -1115,8 +1130,10 @@ static __always_inline void stack_submit(struct pt_regs *ctx,
 		c->max = max;
 		c->at_entry = at_entry;
 		c->whole = whole;
-		if (multi)
+		if (kind == WALK_MULTI)
 			bpf_tail_call(ctx, &walk_multi, 0);
+		else if (kind == WALK_SYS)
+			bpf_tail_call(ctx, &walk_sys, 0);
 		else
 			bpf_tail_call(ctx, &walk_plain, 0);
 	}
@@ -1161,6 +1178,13 @@ SEC("uprobe")
 int ms_walk_multi(struct pt_regs *ctx)
 {
 	return walk_prog(ctx);
+}
+
+/* From a syscall's exit: the walk starts at the user registers. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ms_walk_sys, struct pt_regs *regs, long ret)
+{
+	return walk_prog(regs);
 }
 
 /* The target's executable mappings changed: tables must follow. */
@@ -1322,7 +1346,7 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	event_fill(e, MS_EV_ALLOC, fn, now, id);
 	e->flags = MS_EVF_PROFILE | MS_EVF_TICK_TS;
 	e->size = st->size;
-	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, true);
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, WALK_MULTI);
 }
 
 static __always_inline __u64 current_task(const struct inflight *st)
@@ -1393,6 +1417,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 	}
 	/* Not nested: any state left is stale (its return was never seen). */
 	st->sp = sp;
+	st->pc = PT_REGS_IP(ctx);
 	st->fn = fn;
 	args_read(ctx, fn, st);
 	return 0;
@@ -1466,7 +1491,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e->old_ptr = st->arg;
 	e->old_seq = st->old_seq;
 	e->task = current_task(st);
-	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, true);
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, WALK_MULTI);
 	return 0;
 }
 
@@ -1563,7 +1588,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	e->task = d->task ? d->task : current_task(st);
 	decl_str(e->name, d->name);
 	decl_str(e->type_name, d->type_name);
-	stack_submit(ctx, e, pos, MS_RING_REC_MAX, false, false);
+	stack_submit(ctx, e, pos, MS_RING_REC_MAX, false, WALK_PLAIN);
 	return 0;
 }
 
@@ -1644,4 +1669,169 @@ SEC("usdt")
 int BPF_USDT(ms_passport_free, void *ptr, const char *by)
 {
 	return DECL(MS_EV_PASSPORT_FREE, .ptr = (__u64)ptr, .name = by);
+}
+
+/*
+ * Anonymous memory: the target's mmap, munmap, mremap and brk, at the raw
+ * syscall tracepoints (this kernel has no tracefs and no kprobes). They
+ * fire for every syscall of every process on the host, so the tgid test
+ * comes first: it is all the rest of the machine pays.
+ */
+#define NR_MMAP		9
+#define NR_MUNMAP	11
+#define NR_BRK		12
+#define NR_MREMAP	25
+/* A return value this close below 0 is an errno (IS_ERR_VALUE). */
+#define MAX_ERRNO	4095
+#define MAP_PRIVATE	0x02
+#define MAP_ANONYMOUS	0x20
+
+/* A syscall of those in flight on a thread, from entry to exit. */
+struct sys_call {
+	__u64 nr;		/* syscall number + 1; 0: none */
+	__u64 old_brk;		/* brk: the break at entry */
+	__u64 alloc_pc;		/* inside a probed allocator call: its
+				 * probe's address; 0: the program's call */
+	__u32 fn;		/* that call's enum ms_fn */
+	__u32 pad;
+	__u64 args[5];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sys_call);
+} sys_calls SEC(".maps");
+
+static __always_inline bool anon_nr(__u64 nr)
+{
+	return nr == NR_MMAP || nr == NR_MUNMAP || nr == NR_MREMAP ||
+	       nr == NR_BRK;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long nr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct task_struct *task;
+	struct inflight *st;
+	struct sys_call *c;
+
+	if (!is_target(id) || !anon_nr(nr))
+		return 0;
+	/* -- CMD before its exec: the launcher's fork, the tool's memory. */
+	if (stop_on_map && !target_execd)
+		return 0;
+	task = bpf_get_current_task_btf();
+	c = bpf_task_storage_get(&sys_calls, task, 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c)
+		return 0;
+	c->nr = nr + 1;
+	c->args[0] = regs->di;
+	c->args[1] = regs->si;
+	c->args[2] = regs->dx;
+	c->args[3] = regs->r10;
+	c->args[4] = regs->r8;
+	c->old_brk = nr == NR_BRK ? task->mm->brk : 0;
+	/*
+	 * Inside a probed allocator call (its entry seen, its return not
+	 * yet: sp deeper than the call's): the allocator maps its arena.
+	 */
+	st = thread_state(id, false);
+	if (st && nested(st, regs->sp)) {
+		c->alloc_pc = st->pc;
+		c->fn = st->fn;
+	} else {
+		c->alloc_pc = 0;
+		c->fn = MS_FN_NONE;
+	}
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid(), nr, pos;
+	struct sys_call *c;
+	struct ms_event *e;
+	bool grows, walk;
+	__u32 max;
+	__u16 type;
+
+	if (!is_target(id))
+		return 0;
+	nr = regs->orig_ax;
+	if (!anon_nr(nr))
+		return 0;
+	c = bpf_task_storage_get(&sys_calls, bpf_get_current_task_btf(), 0,
+				 0);
+	if (!c || c->nr != nr + 1)
+		return 0;
+	c->nr = 0;
+	/* A failed call changed nothing; a failed brk returns the old break. */
+	if (nr == NR_BRK ? (__u64)ret == c->old_brk :
+	    (unsigned long)ret >= -(unsigned long)MAX_ERRNO)
+		return 0;
+	switch (nr) {
+	case NR_MMAP:
+		type = MS_EV_MMAP;
+		grows = (c->args[3] & (MAP_PRIVATE | MAP_ANONYMOUS)) ==
+			(MAP_PRIVATE | MAP_ANONYMOUS);
+		break;
+	case NR_MUNMAP:
+		type = MS_EV_MUNMAP;
+		grows = false;
+		break;
+	case NR_MREMAP:
+		type = MS_EV_MREMAP;
+		grows = true;
+		break;
+	default:
+		type = MS_EV_BRK;
+		grows = (__u64)ret > c->old_brk;
+		break;
+	}
+	/* Only memory the program maps itself is charged to a stack. */
+	walk = grows && !c->alloc_pc;
+	max = RING_LEN(walk ? max_depth : 1);
+	e = event_reserve(max, &pos);
+	if (!e)
+		return 0;
+	event_fill(e, type, c->fn, bpf_ktime_get_ns(), id);
+	switch (nr) {
+	case NR_MMAP:
+		e->ptr = ret;
+		e->size = c->args[1];
+		e->aux = c->args[3];
+		break;
+	case NR_MUNMAP:
+		e->ptr = c->args[0];
+		e->size = c->args[1];
+		break;
+	case NR_MREMAP:
+		e->old_ptr = c->args[0];
+		e->aux = c->args[1];
+		e->ptr = ret;
+		e->size = c->args[2];
+		e->seq = c->args[3];
+		break;
+	default:
+		e->old_ptr = c->old_brk;
+		e->ptr = ret;
+		break;
+	}
+	if (walk) {
+		stack_submit(ctx, e, pos, max, false, WALK_SYS);
+		return 0;
+	}
+	e->nr_frames = 0;
+	if (c->alloc_pc) {
+		e->flags = MS_EVF_ARENA;
+		e->frames[0] = c->alloc_pc;
+		e->nr_frames = 1;
+	}
+	event_submit(e, pos, max, RING_LEN(e->nr_frames));
+	return 0;
 }
