@@ -1710,20 +1710,31 @@ static __always_inline bool anon_nr(__u64 nr)
 	       nr == NR_BRK;
 }
 
+/*
+ * The filter reads the tgid through the current task, which the JIT
+ * inlines (one load from a per-CPU variable), where
+ * bpf_get_current_pid_tgid() is a helper call through the return thunk:
+ * this is paid on every syscall on the host.
+ */
+static __always_inline bool current_is_target(struct task_struct *task)
+{
+	return (__u32)task->tgid == targ_tgid;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long nr)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct task_struct *task;
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct inflight *st;
 	struct sys_call *c;
+	__u64 id;
 
-	if (!is_target(id) || !anon_nr(nr))
+	if (!current_is_target(task) || !anon_nr(nr))
 		return 0;
 	/* -- CMD before its exec: the launcher's fork, the tool's memory. */
 	if (stop_on_map && !target_execd)
 		return 0;
-	task = bpf_get_current_task_btf();
+	id = bpf_get_current_pid_tgid();
 	c = bpf_task_storage_get(&sys_calls, task, 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c)
@@ -1753,20 +1764,21 @@ int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long nr)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid(), nr, pos;
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct sys_call *c;
 	struct ms_event *e;
 	bool grows, walk;
+	__u64 id, nr, pos;
 	__u32 max;
 	__u16 type;
 
-	if (!is_target(id))
+	if (!current_is_target(task))
 		return 0;
 	nr = regs->orig_ax;
 	if (!anon_nr(nr))
 		return 0;
-	c = bpf_task_storage_get(&sys_calls, bpf_get_current_task_btf(), 0,
-				 0);
+	id = bpf_get_current_pid_tgid();
+	c = bpf_task_storage_get(&sys_calls, task, 0, 0);
 	if (!c || c->nr != nr + 1)
 		return 0;
 	c->nr = 0;
