@@ -77,7 +77,8 @@ enum ms_ev_type {
 	 */
 	MS_EV_MMAP,		/* ptr = address, size = length,
 				 * aux = flags (MAP_*) */
-	MS_EV_MUNMAP,		/* ptr, size */
+	MS_EV_MUNMAP,		/* ptr, size; an exec sends one of all of
+				 * user space */
 	MS_EV_MREMAP,		/* old_ptr, aux = old length; ptr, size =
 				 * the new ones; seq = flags (MREMAP_*) */
 	MS_EV_BRK,		/* old_ptr = break before, ptr = after */

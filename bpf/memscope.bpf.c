@@ -1681,6 +1681,13 @@ int BPF_USDT(ms_passport_free, void *ptr, const char *by)
 #define NR_MUNMAP	11
 #define NR_BRK		12
 #define NR_MREMAP	25
+#define NR_EXECVE	59
+#define NR_EXECVEAT	322
+/*
+ * What an exec unmaps: all of user space, up to the 57 bits of five-level
+ * paging.
+ */
+#define USER_SPACE	(1ull << 57)
 /* A return value this close below 0 is an errno (IS_ERR_VALUE). */
 #define MAX_ERRNO	4095
 #define MAP_PRIVATE	0x02
@@ -1761,6 +1768,26 @@ int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long nr)
 	return 0;
 }
 
+/*
+ * An exec replaced the address space: every mapping is gone, which one
+ * munmap of all of user space tells the store. (-- CMD with --stacks fp
+ * also traces the launcher's fork before its exec: this ends that too.)
+ */
+static __always_inline void exec_unmap(void)
+{
+	struct ms_event *e;
+	__u64 pos;
+
+	e = event_reserve(RING_LEN(0), &pos);
+	if (!e)
+		return;
+	event_fill(e, MS_EV_MUNMAP, MS_FN_NONE, bpf_ktime_get_ns(),
+		   bpf_get_current_pid_tgid());
+	e->size = USER_SPACE;
+	e->nr_frames = 0;
+	event_submit(e, pos, RING_LEN(0), RING_LEN(0));
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -1775,6 +1802,11 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 	if (!current_is_target(task))
 		return 0;
 	nr = regs->orig_ax;
+	if (nr == NR_EXECVE || nr == NR_EXECVEAT) {
+		if (!ret)
+			exec_unmap();
+		return 0;
+	}
 	if (!anon_nr(nr))
 		return 0;
 	id = bpf_get_current_pid_tgid();

@@ -1348,6 +1348,37 @@ $ANON_PY
 EOF
 }
 
+# anon.c attached, then exec'ing itself: the exec unmaps everything it
+# mapped (live 0, each site's call still counted, the peak kept), and the
+# new image's anon_child maps 5 pages.
+t_anon_exec()
+{
+	start_target "$TARGETS/anon" --exec || return
+	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<'EOF'
+PG = 4096
+a = r.get("anon_memory") or {}
+got = {}
+for site in a.get("sites", []):
+    fns = [f["function"] or "" for f in site["frames"]]
+    name = next((f for f in fns if f.startswith("anon_")), None)
+    if name:
+        got[name] = (site["live_bytes"] // PG, site["live_ranges"], site["calls"])
+want = {n: (0, 0, 1) for n in ("anon_map_a", "anon_map_b", "anon_grow",
+                               "anon_reserve", "anon_move", "anon_fixed",
+                               "anon_sbrk")}
+want["anon_child"] = (5, 1, 1)
+if got != want:
+    print(f"anon sites (live pages, ranges, calls): expected {want}, got {got}")
+if a.get("peak_bytes", 0) < 31 * PG:
+    print(f"anon_memory.peak_bytes: expected the 31 pages before the exec or more, got {a.get('peak_bytes')}")
+EOF
+}
+
 # --mode=alloc traces no syscalls, and its reports say so.
 t_anon_alloc_mode()
 {
@@ -1421,6 +1452,7 @@ run_test uw_dlopen_attach	t_uw_dlopen attach
 run_test uw_stops		t_uw_stops
 run_test anon_launch		t_anon launch
 run_test anon_attach		t_anon attach
+run_test anon_exec_attach	t_anon_exec
 run_test anon_alloc_mode	t_anon_alloc_mode
 run_stack_tests
 

@@ -25,9 +25,15 @@
  * 6 ranges, the peak 31 pages. Each site made one mapping call. With
  * --wait nothing before the handshake is traced, so these are the
  * totals; launched, the loader's mappings come on top.
+ *
+ * anon --exec [--wait] then execs itself as `anon --child`, which maps 5
+ * pages from anon_child 200 ms later and exits: the exec unmapped everything above,
+ * so only anon_child's 5 pages (and the new image's loader's) are live.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdbool.h>
+#include <time.h>
 #include <sys/mman.h>
 #include "target.h"
 
@@ -137,10 +143,32 @@ __attribute__((noinline)) static void anon_sbrk(void)
 		die("sbrk shrink");
 }
 
+__attribute__((noinline)) static void anon_child(void)
+{
+	keep(map_anon(5, PROT_READ | PROT_WRITE));	/* @site anon_child */
+}
+
 int main(int argc, char **argv)
 {
+	char *const child[] = { argv[0], "--child", NULL };
 	char *p, *q, *r, *dst, *m;
+	bool exec = false;
 
+	if (argc == 2 && !strcmp(argv[1], "--child")) {
+		/*
+		 * Traced with -p, the tool loads the new image's unwind
+		 * tables when the kernel wakes it at the exec: within a few
+		 * ms; the stack of anon_child must reach them.
+		 */
+		nanosleep(&(struct timespec){ .tv_nsec = 200000000 }, NULL);
+		anon_child();
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--exec")) {
+		exec = true;
+		argc--;
+		argv++;
+	}
 	target_wait(argc, argv);
 
 	p = anon_map_a();
@@ -152,5 +180,9 @@ int main(int argc, char **argv)
 	anon_file(p, "/proc/self/exe");
 	anon_malloc();
 	anon_sbrk();
+	if (exec) {
+		execv("/proc/self/exe", child);
+		die("execv");
+	}
 	return 0;
 }

@@ -222,6 +222,18 @@ Test(anon, brk_grows_and_shrinks_by_pages)
 	expect_site(site_b, 0, 0, 1);
 }
 
+Test(anon, exec_unmaps_everything)
+{
+	ev_mmap(s, BASE, 4 * PG, ANON, 0, site_a, 2, 10);
+	ev_brk(s, 0x555555559000ull, 0x555555559000ull + 3 * PG, ARENA_PC,
+	       NULL, 0, 11);
+	/* What the kernel side sends when an exec replaced the mappings. */
+	ev_munmap(s, 0, 1ull << 57, 12);
+	expect_live(0, 0);
+	expect_eq(sum()->arena_live_bytes, 0, "arena live");
+	expect_eq(sum()->peak_bytes, 4 * PG, "peak");
+}
+
 Test(anon, arena_is_apart_from_the_program)
 {
 	struct anon_site st;
