@@ -973,10 +973,23 @@ static long fp_step(__u32 i, void *ctx)
 	return 0;
 }
 
-static __always_inline void stop_count(__u32 stop)
+/*
+ * Counts why the stack of e ended, and a stack that could not be taken
+ * at all. An anonymous-memory record's stack is counted by the store,
+ * from its flags, in its own section: these stay the allocation stacks'
+ * (the loader's mappings, whose stacks end in ld.so's _start without
+ * CFI, would mark every launched trace's heap stacks incomplete).
+ */
+static __always_inline void stop_count(const struct ms_event *e, __u32 stop,
+				       bool no_stack)
 {
-	__u64 *c = bpf_map_lookup_elem(&stack_stops, &stop);
+	__u64 *c;
 
+	if (ms_event_anon(e->type))
+		return;
+	if (no_stack)
+		__sync_fetch_and_add(&counters.stack_errors, 1);
+	c = bpf_map_lookup_elem(&stack_stops, &stop);
 	if (c)
 		__sync_fetch_and_add(c, 1);
 }
@@ -1037,13 +1050,12 @@ static __always_inline void stack_walk(struct walk *w, struct ms_event *e,
 	if (stop == MS_STOP_DEPTH)
 		e->flags |= MS_EVF_STACK_TRUNC;
 	e->flags |= (__u16)stop << MS_EVF_STOP_SHIFT;
-	stop_count(stop);
+	stop_count(e, stop, false);
 	return;
 
 no_stack:
 	e->flags |= MS_EVF_STACK_ERR | (__u16)(stop << MS_EVF_STOP_SHIFT);
-	__sync_fetch_and_add(&counters.stack_errors, 1);
-	stop_count(stop);
+	stop_count(e, stop, true);
 }
 
 /*
@@ -1138,8 +1150,7 @@ static __always_inline void stack_submit(void *ctx, struct ms_event *e,
 			bpf_tail_call(ctx, &walk_plain, 0);
 	}
 	e->flags |= MS_EVF_STACK_ERR | (MS_STOP_READ << MS_EVF_STOP_SHIFT);
-	__sync_fetch_and_add(&counters.stack_errors, 1);
-	stop_count(MS_STOP_READ);
+	stop_count(e, MS_STOP_READ, true);
 	event_submit(e, pos, max, whole ? max : RING_LEN(0));
 }
 
@@ -1677,6 +1688,7 @@ int BPF_USDT(ms_passport_free, void *ptr, const char *by)
  * fire for every syscall of every process on the host, so the tgid test
  * comes first: it is all the rest of the machine pays.
  */
+/* x86-64's numbers, as the registers read here are x86-64's. */
 #define NR_MMAP		9
 #define NR_MUNMAP	11
 #define NR_BRK		12
@@ -1691,6 +1703,7 @@ int BPF_USDT(ms_passport_free, void *ptr, const char *by)
 /* A return value this close below 0 is an errno (IS_ERR_VALUE). */
 #define MAX_ERRNO	4095
 #define MAP_PRIVATE	0x02
+#define MAP_TYPE	0x0f
 #define MAP_ANONYMOUS	0x20
 
 /* A syscall of those in flight on a thread, from entry to exit. */
@@ -1821,8 +1834,8 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 	switch (nr) {
 	case NR_MMAP:
 		type = MS_EV_MMAP;
-		grows = (c->args[3] & (MAP_PRIVATE | MAP_ANONYMOUS)) ==
-			(MAP_PRIVATE | MAP_ANONYMOUS);
+		grows = (c->args[3] & MAP_TYPE) == MAP_PRIVATE &&
+			(c->args[3] & MAP_ANONYMOUS);
 		break;
 	case NR_MUNMAP:
 		type = MS_EV_MUNMAP;

@@ -67,6 +67,13 @@
 			MS.fmtBytes(a.peak_bytes) + " at " + MS.fmtSec(a.peak_ns) +
 			"; " + MS.plural(a.calls, "mapping call", "mapping calls") +
 			" (" + MS.fmtBytes(a.mapped_bytes) + ")." }));
+		const early = Object.entries(a.stack_stops)
+			.filter(([why, n]) => why !== "end" && n > 0);
+		if (early.length)
+			sec.append(el("p", { class: "note", text:
+				"Stacks that ended early: " + early.map(([why, n]) =>
+					MS.fmtInt(n) + " " + why.replace(/_/g, " "))
+					.join(", ") + "." }));
 		if (a.full_ranges)
 			sec.append(el("p", { class: "error", text:
 				MS.plural(a.full_ranges, "range", "ranges") +

@@ -95,6 +95,24 @@ Test(anon, mmap_counts_only_anonymous_private)
 	expect_eq(store__summary(s)->allocs, 0, "heap allocs");
 }
 
+Test(anon, stacks_counted_by_why_they_ended)
+{
+	struct ms_event e = ev_rec(MS_EV_MMAP, 10);
+
+	e.ptr = BASE;
+	e.size = PG;
+	e.aux = ANON;
+	e.flags = MS_STOP_NO_INFO << MS_EVF_STOP_SHIFT;
+	ev_stack(&e, site_a, 2);
+	ev_apply(s, &e);
+	/* An munmap has no stack to count; an arena's mapping neither. */
+	ev_munmap(s, BASE, PG, 11);
+	ev_mmap(s, BASE, PG, ANON, ARENA_PC, NULL, 0, 12);
+	ev_mmap(s, BASE + PG, PG, ANON, 0, site_b, 2, 13);
+	expect_eq(sum()->stack_stops[MS_STOP_NO_INFO], 1, "no_info stops");
+	expect_eq(sum()->stack_stops[MS_STOP_END], 1, "end stops");
+}
+
 Test(anon, lengths_round_to_pages)
 {
 	ev_mmap(s, BASE, PG + 1, ANON, 0, site_a, 2, 10);
@@ -288,6 +306,9 @@ Test(anon, malformed_records_refused_unchanged)
 	cr_expect_eq(store__apply(s, &e), -EINVAL, "arena without frame");
 	e.flags = 0;			/* the program's, yet a function */
 	cr_expect_eq(store__apply(s, &e), -EINVAL, "program with function");
+	e.fn = MS_FN_NONE;		/* a stop reason past the last */
+	e.flags = MS_EVF_STOP_MASK;
+	cr_expect_eq(store__apply(s, &e), -EINVAL, "stop reason");
 	expect_eq(sum()->events, 0, "records applied");
 	expect_live(0, 0);
 }

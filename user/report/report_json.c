@@ -270,6 +270,11 @@ static void write_anon(struct json *j, const struct report *r)
 	json_kv_u64(j, "mapped_bytes", a->sum.mapped_bytes);
 	json_kv_u64(j, "full_ranges", a->sum.full_ranges);
 	json_kv_u64(j, "full_bytes", a->sum.full_bytes);
+	json_key(j, "stack_stops");
+	json_obj_begin(j);
+	for (i = 0; i < MS_STOP__COUNT; i++)
+		json_kv_u64(j, report_stop_name(i), a->sum.stack_stops[i]);
+	json_obj_end(j);
 	json_key(j, "sites");
 	json_arr_begin(j);
 	for (i = 0; i < a->nr_sites; i++) {

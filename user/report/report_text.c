@@ -294,6 +294,26 @@ static void print_sites(const struct report *r, FILE *f, const char *title,
 		print_site(r, f, i + 1, &sites[i], live);
 }
 
+/* "TITLE: 3 no info, 1 depth": the stacks that ended early, by why. */
+static void print_stops(FILE *f, const char *title, const __u64 *stops)
+{
+	bool open = false;
+	unsigned int i;
+	const char *n;
+
+	for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++) {
+		if (!stops[i])
+			continue;
+		fprintf(f, "%s%llu ", open ? ", " : title,
+			(unsigned long long)stops[i]);
+		for (n = report_stop_name(i); *n; n++)
+			fputc(*n == '_' ? ' ' : *n, f);
+		open = true;
+	}
+	if (open)
+		fputc('\n', f);
+}
+
 /*
  * Anonymous memory after the heap: the program's own mappings by call
  * site, then what the allocators mapped for their arenas.
@@ -322,6 +342,7 @@ static void print_anon(const struct report *r, FILE *f)
 		fmt_secs(at, sizeof(at),
 			 report__since_start(r, a->sum.peak_ns)),
 		(unsigned long long)a->sum.calls, plural(a->sum.calls));
+	print_stops(f, "  stacks that ended early: ", a->sum.stack_stops);
 	if (a->sum.full_ranges)
 		fprintf(f, "  warning: %llu range%s (%llu bytes) not kept: the range table was full\n",
 			(unsigned long long)a->sum.full_ranges,
@@ -651,26 +672,6 @@ static void print_declared(const struct report *r, FILE *f)
  * says how far to trust the call sites. Nothing when every stack ended
  * at its outermost frame.
  */
-static void print_stops(const struct ms_counters *k, FILE *f)
-{
-	bool open = false;
-	unsigned int i;
-	const char *n;
-
-	for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++) {
-		if (!k->stack_stops[i])
-			continue;
-		fprintf(f, "%s%llu ", open ? ", " :
-			"Stacks that ended early (kernel): ",
-			(unsigned long long)k->stack_stops[i]);
-		for (n = report_stop_name(i); *n; n++)
-			fputc(*n == '_' ? ' ' : *n, f);
-		open = true;
-	}
-	if (open)
-		fputc('\n', f);
-}
-
 static void print_kernel(const struct report *r, FILE *f)
 {
 	const struct ms_counters *k = &r->kernel;
@@ -684,7 +685,7 @@ static void print_kernel(const struct report *r, FILE *f)
 		(unsigned long long)s->live_bytes,
 		(unsigned long long)k->peak_bytes,
 		(unsigned long long)s->peak_bytes);
-	print_stops(k, f);
+	print_stops(f, "Stacks that ended early (kernel): ", k->stack_stops);
 }
 
 int report__write_text(const struct report *r, FILE *f)

@@ -255,7 +255,8 @@ bool anon__valid(const struct ms_event *e)
 {
 	__u64 s, t;
 
-	if (!ms_event_anon(e->type))
+	if (!ms_event_anon(e->type) ||
+	    ms_event_stop(e->flags) >= MS_STOP__COUNT)
 		return false;
 	if (e->flags & MS_EVF_ARENA) {
 		if (e->nr_frames != 1 || e->fn == MS_FN_NONE)
@@ -330,6 +331,8 @@ int anon__apply(struct anon *a, const struct ms_event *e, __u32 stack_id)
 			return err;
 	}
 	a->sum.events++;
+	if (maps_memory(e) && !(e->flags & MS_EVF_ARENA))
+		a->sum.stack_stops[ms_event_stop(e->flags)]++;
 	switch (e->type) {
 	case MS_EV_MMAP:
 		page_range(e->ptr, e->size, &start, &end);

@@ -55,6 +55,12 @@ struct anon_summary {
 	/* ranges not kept (the table was full) and their bytes */
 	__u64 full_ranges;
 	__u64 full_bytes;
+	/*
+	 * Why the stacks of the program's mapping calls ended (enum ms_stop,
+	 * from each record's flags): the kernel's stack_stops count only
+	 * the allocation stacks.
+	 */
+	__u64 stack_stops[MS_STOP__COUNT];
 };
 
 /*
