@@ -190,6 +190,13 @@ $(OUTPUT)/targets/%: tests/targets/%.c tests/targets/target.h include/memscope.h
 	$(Q)$(CC) -g -O1 -fno-omit-frame-pointer -fno-inline -pthread \
 		-Wall -Werror -Iinclude $< -o $@
 
+# anon's stacks are checked: built as production code is, without frame
+# pointers (and each @site function its own frame).
+$(OUTPUT)/targets/anon: tests/targets/anon.c tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UW_CFLAGS) -fno-inline $< -o $@
+
 $(OUTPUT)/targets/uw_%: tests/targets/uw_%.c tests/targets/target.h | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)

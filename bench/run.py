@@ -358,6 +358,11 @@ def make_workloads(out):
         return ([PYTHON, os.path.join(BENCH_DIR, "pyobjs.py"), "-n", str(n)] +
                 (["--wait"] if wait else []))
 
+    def syscalls(mode):
+        return lambda n, wait: ([os.path.join(out, "syscalls"), "-m", mode,
+                                 "-n", str(n)] + (["--wait"] if wait else []))
+
+    syscall_tools = {"native", "memscope-bpf", "memscope-bpf --mode=alloc"}
     # The stack workloads: what unwinding costs on code built without
     # frame pointers, against the floor and the bpftrace script.
     stacks = {"native", "floor", "floor + one stack read", "memscope-bpf",
@@ -376,6 +381,14 @@ def make_workloads(out):
         Workload("churn2", "churn2: two threads, malloc/free pairs",
                  "malloc/free pair, per thread", 1_000_000,
                  churn(os.path.join(out, "churn2"))),
+        # The syscall tracepoints fire on every syscall: a syscall-heavy
+        # loop traced and not, and the anonymous-memory path per mmap.
+        Workload("getppid", "getppid: one getppid() per op (the "
+                 "syscall tracepoints' filter)", "syscall", 2_000_000,
+                 syscalls("getppid"), only=syscall_tools),
+        Workload("mmap", "mmap: an anonymous page mapped, touched and "
+                 "unmapped per op", "mmap + munmap", 500_000,
+                 syscalls("mmap"), only=syscall_tools),
         Workload("python", "python3 (PYTHONMALLOC=malloc) building and "
                  "dropping objects", "loop iteration", 20_000, pyobjs,
                  {"PYTHONMALLOC": "malloc"}),

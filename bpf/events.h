@@ -64,8 +64,38 @@ enum ms_ev_type {
 	MS_EV_PASSPORT_HANDOVER, /* ptr; name = the side it goes to */
 	MS_EV_PASSPORT_RECLAIM,	/* ptr */
 	MS_EV_PASSPORT_FREE,	/* ptr; name = the side that freed it */
+
+	/*
+	 * Anonymous memory: the target's mmap, munmap, mremap and brk that
+	 * succeeded, from the syscall tracepoints. Lengths are as passed
+	 * (the store rounds them to pages, as the kernel does). A call made
+	 * inside a probed allocator call carries MS_EVF_ARENA, fn = that
+	 * call's function and frames[0] = its probe's address (one frame):
+	 * the allocator's arena. Otherwise fn is MS_FN_NONE and the frames
+	 * are the syscall's user stack, frames[0] the instruction after the
+	 * syscall (walked only for calls that can map the program's memory).
+	 */
+	MS_EV_MMAP,		/* ptr = address, size = length,
+				 * aux = flags (MAP_*) */
+	MS_EV_MUNMAP,		/* ptr, size; an exec sends one of all of
+				 * user space */
+	MS_EV_MREMAP,		/* old_ptr, aux = old length; ptr, size =
+				 * the new ones; seq = flags (MREMAP_*) */
+	MS_EV_BRK,		/* old_ptr = break before, ptr = after */
 	MS_EV__COUNT,
 };
+
+/* Declared records are sent whole, their strings after the frames. */
+static inline int ms_event_declared(unsigned int type)
+{
+	return type >= MS_EV_TRACK && type <= MS_EV_PASSPORT_FREE;
+}
+
+/* An anonymous-memory record (MS_EV_MMAP..MS_EV_BRK). */
+static inline int ms_event_anon(unsigned int type)
+{
+	return type >= MS_EV_MMAP && type <= MS_EV_BRK;
+}
 
 /* What a tracked block is (track's kind argument). */
 enum ms_kind {
@@ -92,12 +122,14 @@ enum ms_kind {
  * The store times it no earlier than the record before it.
  */
 #define MS_EVF_TICK_TS		(1u << 4)
+/* An anonymous-memory record made inside a probed allocator call. */
+#define MS_EVF_ARENA		(1u << 8)
 
 /*
  * One record. A fixed header, then nr_frames user return addresses,
  * innermost first (frames[0] is the immediate caller of the allocator or
  * of the probe). An allocator record may be sent with only the used part
- * of frames[]; a declared record (type >= MS_EV_TRACK) is sent whole, its
+ * of frames[]; a declared record (ms_event_declared()) is sent whole, its
  * strings after the frames. ms_event_len() is a record's length.
  */
 struct ms_event {
@@ -129,7 +161,8 @@ static inline unsigned long ms_event_size(unsigned int nr_frames)
 
 static inline unsigned long ms_event_len(const struct ms_event *e)
 {
-	return e->type >= MS_EV_TRACK ? sizeof(*e) : ms_event_size(e->nr_frames);
+	return ms_event_declared(e->type) ? sizeof(*e) :
+	       ms_event_size(e->nr_frames);
 }
 
 /*

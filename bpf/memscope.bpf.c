@@ -107,6 +107,8 @@ struct inflight {
 	__u64 arg;		/* realloc: old ptr; posix_memalign: memptr */
 	__u64 old_seq;
 	__u64 sp;		/* at entry; 0: no call in flight */
+	__u64 pc;		/* the entry probe's address: which allocator
+				 * object a mapping made inside is charged to */
 	__u32 fn;
 	/*
 	 * Declared tasks entered on this thread, innermost last: leave pops,
@@ -981,10 +983,23 @@ static long fp_step(__u32 i, void *ctx)
 	return 0;
 }
 
-static __always_inline void stop_count(__u32 stop)
+/*
+ * Counts why the stack of e ended, and a stack that could not be taken
+ * at all. An anonymous-memory record's stack is counted by the store,
+ * from its flags, in its own section: these stay the allocation stacks'
+ * (the loader's mappings, whose stacks end in ld.so's _start without
+ * CFI, would mark every launched trace's heap stacks incomplete).
+ */
+static __always_inline void stop_count(const struct ms_event *e, __u32 stop,
+				       bool no_stack)
 {
-	__u64 *c = bpf_map_lookup_elem(&stack_stops, &stop);
+	__u64 *c;
 
+	if (ms_event_anon(e->type))
+		return;
+	if (no_stack)
+		__sync_fetch_and_add(&counters.stack_errors, 1);
+	c = bpf_map_lookup_elem(&stack_stops, &stop);
 	if (c)
 		__sync_fetch_and_add(c, 1);
 }
@@ -1045,13 +1060,12 @@ static __always_inline void stack_walk(struct walk *w, struct ms_event *e,
 	if (stop == MS_STOP_DEPTH)
 		e->flags |= MS_EVF_STACK_TRUNC;
 	e->flags |= (__u16)stop << MS_EVF_STOP_SHIFT;
-	stop_count(stop);
+	stop_count(e, stop, false);
 	return;
 
 no_stack:
 	e->flags |= MS_EVF_STACK_ERR | (__u16)(stop << MS_EVF_STOP_SHIFT);
-	__sync_fetch_and_add(&counters.stack_errors, 1);
-	stop_count(stop);
+	stop_count(e, stop, true);
 }
 
 /*
@@ -1094,6 +1108,13 @@ struct {
 	__type(value, __u32);
 } walk_multi SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} walk_sys SEC(".maps");
+
 /* The record at pos, as event_reserve() handed it out. */
 static __always_inline struct ms_event *event_at(__u64 pos)
 {
@@ -1105,19 +1126,25 @@ static __always_inline struct ms_event *event_at(__u64 pos)
 	return base + (pos & (MS_RING_CHUNK - 8)) + sizeof(struct ms_ring_hdr);
 }
 
+/* Which walk program a caller tail-calls: one loaded like it. */
+enum walk_kind {
+	WALK_PLAIN,		/* USDT probes: ms_walk */
+	WALK_MULTI,		/* allocator probes: ms_walk_multi */
+	WALK_SYS,		/* the sys_exit tracepoint: ms_walk_sys */
+};
+
 /*
  * Walks the stack into the record e (reserved at pos, max bytes) and
- * submits it; from an allocator probe (multi: ms_walk_multi, loaded as
- * they are) or a USDT one (ms_walk). Only if
+ * submits it, through the walk program of the caller's kind. Only if
  * the tail call fails does it return: the record goes without a stack.
  */
-static __always_inline void stack_submit(struct pt_regs *ctx,
-					 struct ms_event *e, __u64 pos,
-					 __u32 max, bool at_entry, bool multi)
+static __always_inline void stack_submit(void *ctx, struct ms_event *e,
+					 __u64 pos, __u32 max, bool at_entry,
+					 enum walk_kind kind)
 {
 	__u32 zero = 0;
 	struct walk_call *c = bpf_map_lookup_elem(&walk_call, &zero);
-	bool whole = e->type >= MS_EV_TRACK;
+	bool whole = ms_event_declared(e->type);
 
 	e->nr_frames = 0;
 	if (c) {
@@ -1125,14 +1152,15 @@ static __always_inline void stack_submit(struct pt_regs *ctx,
 		c->max = max;
 		c->at_entry = at_entry;
 		c->whole = whole;
-		if (multi)
+		if (kind == WALK_MULTI)
 			bpf_tail_call(ctx, &walk_multi, 0);
+		else if (kind == WALK_SYS)
+			bpf_tail_call(ctx, &walk_sys, 0);
 		else
 			bpf_tail_call(ctx, &walk_plain, 0);
 	}
 	e->flags |= MS_EVF_STACK_ERR | (MS_STOP_READ << MS_EVF_STOP_SHIFT);
-	__sync_fetch_and_add(&counters.stack_errors, 1);
-	stop_count(MS_STOP_READ);
+	stop_count(e, MS_STOP_READ, true);
 	event_submit(e, pos, max, whole ? max : RING_LEN(0));
 }
 
@@ -1171,6 +1199,13 @@ SEC("uprobe")
 int ms_walk_multi(struct pt_regs *ctx)
 {
 	return walk_prog(ctx);
+}
+
+/* From a syscall's exit: the walk starts at the user registers. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ms_walk_sys, struct pt_regs *regs, long ret)
+{
+	return walk_prog(regs);
 }
 
 /* The target's executable mappings changed: tables must follow. */
@@ -1336,7 +1371,7 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	event_fill(e, MS_EV_ALLOC, fn, now, id);
 	e->flags = MS_EVF_PROFILE | MS_EVF_TICK_TS;
 	e->size = st->size;
-	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, true);
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, WALK_MULTI);
 }
 
 static __always_inline __u64 current_task(const struct inflight *st)
@@ -1407,6 +1442,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 	}
 	/* Not nested: any state left is stale (its return was never seen). */
 	st->sp = sp;
+	st->pc = PT_REGS_IP(ctx);
 	st->fn = fn;
 	args_read(ctx, fn, st);
 	return 0;
@@ -1480,7 +1516,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e->old_ptr = st->arg;
 	e->old_seq = st->old_seq;
 	e->task = current_task(st);
-	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, true);
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, WALK_MULTI);
 	return 0;
 }
 
@@ -1577,7 +1613,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	e->task = d->task ? d->task : current_task(st);
 	decl_str(e->name, d->name);
 	decl_str(e->type_name, d->type_name);
-	stack_submit(ctx, e, pos, MS_RING_REC_MAX, false, false);
+	stack_submit(ctx, e, pos, MS_RING_REC_MAX, false, WALK_PLAIN);
 	return 0;
 }
 
@@ -1658,4 +1694,215 @@ SEC("usdt")
 int BPF_USDT(ms_passport_free, void *ptr, const char *by)
 {
 	return DECL(MS_EV_PASSPORT_FREE, .ptr = (__u64)ptr, .name = by);
+}
+
+/*
+ * Anonymous memory: the target's mmap, munmap, mremap and brk, at the raw
+ * syscall tracepoints (this kernel has no tracefs and no kprobes). They
+ * fire for every syscall of every process on the host, so the tgid test
+ * comes first: it is all the rest of the machine pays.
+ */
+/* x86-64's numbers, as the registers read here are x86-64's. */
+#define NR_MMAP		9
+#define NR_MUNMAP	11
+#define NR_BRK		12
+#define NR_MREMAP	25
+#define NR_EXECVE	59
+#define NR_EXECVEAT	322
+/*
+ * What an exec unmaps: all of user space, up to the 57 bits of five-level
+ * paging.
+ */
+#define USER_SPACE	(1ull << 57)
+/* A return value this close below 0 is an errno (IS_ERR_VALUE). */
+#define MAX_ERRNO	4095
+#define MAP_PRIVATE	0x02
+#define MAP_TYPE	0x0f
+#define MAP_ANONYMOUS	0x20
+
+/* A syscall of those in flight on a thread, from entry to exit. */
+struct sys_call {
+	__u64 nr;		/* syscall number + 1; 0: none */
+	__u64 old_brk;		/* brk: the break at entry */
+	__u64 alloc_pc;		/* inside a probed allocator call: its
+				 * probe's address; 0: the program's call */
+	__u32 fn;		/* that call's enum ms_fn */
+	__u32 pad;
+	__u64 args[5];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sys_call);
+} sys_calls SEC(".maps");
+
+static __always_inline bool anon_nr(__u64 nr)
+{
+	return nr == NR_MMAP || nr == NR_MUNMAP || nr == NR_MREMAP ||
+	       nr == NR_BRK;
+}
+
+/*
+ * The filter reads the tgid through the current task, which the JIT
+ * inlines (one load from a per-CPU variable), where
+ * bpf_get_current_pid_tgid() is a helper call through the return thunk:
+ * this is paid on every syscall on the host.
+ */
+static __always_inline bool current_is_target(struct task_struct *task)
+{
+	return (__u32)task->tgid == targ_tgid;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long nr)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct inflight *st;
+	struct sys_call *c;
+	__u64 id;
+
+	if (!current_is_target(task) || !anon_nr(nr))
+		return 0;
+	/* -- CMD before its exec: the launcher's fork, the tool's memory. */
+	if (stop_on_map && !target_execd)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	c = bpf_task_storage_get(&sys_calls, task, 0,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!c)
+		return 0;
+	c->nr = nr + 1;
+	c->args[0] = regs->di;
+	c->args[1] = regs->si;
+	c->args[2] = regs->dx;
+	c->args[3] = regs->r10;
+	c->args[4] = regs->r8;
+	c->old_brk = nr == NR_BRK ? task->mm->brk : 0;
+	/*
+	 * Inside a probed allocator call (its entry seen, its return not
+	 * yet: sp deeper than the call's): the allocator maps its arena.
+	 */
+	st = thread_state(id, false);
+	if (st && nested(st, regs->sp)) {
+		c->alloc_pc = st->pc;
+		c->fn = st->fn;
+	} else {
+		c->alloc_pc = 0;
+		c->fn = MS_FN_NONE;
+	}
+	return 0;
+}
+
+/*
+ * An exec replaced the address space: every mapping is gone, which one
+ * munmap of all of user space tells the store. (-- CMD with --stacks fp
+ * also traces the launcher's fork before its exec: this ends that too.)
+ */
+static __always_inline void exec_unmap(void)
+{
+	struct ms_event *e;
+	__u64 pos;
+
+	e = event_reserve(RING_LEN(0), &pos);
+	if (!e)
+		return;
+	event_fill(e, MS_EV_MUNMAP, MS_FN_NONE, bpf_ktime_get_ns(),
+		   bpf_get_current_pid_tgid());
+	e->size = USER_SPACE;
+	e->nr_frames = 0;
+	event_submit(e, pos, RING_LEN(0), RING_LEN(0));
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct sys_call *c;
+	struct ms_event *e;
+	bool grows, walk;
+	__u64 id, nr, pos;
+	__u32 max;
+	__u16 type;
+
+	if (!current_is_target(task))
+		return 0;
+	nr = regs->orig_ax;
+	if (nr == NR_EXECVE || nr == NR_EXECVEAT) {
+		if (!ret)
+			exec_unmap();
+		return 0;
+	}
+	if (!anon_nr(nr))
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	c = bpf_task_storage_get(&sys_calls, task, 0, 0);
+	if (!c || c->nr != nr + 1)
+		return 0;
+	c->nr = 0;
+	/* A failed call changed nothing; a failed brk returns the old break. */
+	if (nr == NR_BRK ? (__u64)ret == c->old_brk :
+	    (unsigned long)ret >= -(unsigned long)MAX_ERRNO)
+		return 0;
+	switch (nr) {
+	case NR_MMAP:
+		type = MS_EV_MMAP;
+		grows = (c->args[3] & MAP_TYPE) == MAP_PRIVATE &&
+			(c->args[3] & MAP_ANONYMOUS);
+		break;
+	case NR_MUNMAP:
+		type = MS_EV_MUNMAP;
+		grows = false;
+		break;
+	case NR_MREMAP:
+		type = MS_EV_MREMAP;
+		grows = true;
+		break;
+	default:
+		type = MS_EV_BRK;
+		grows = (__u64)ret > c->old_brk;
+		break;
+	}
+	/* Only memory the program maps itself is charged to a stack. */
+	walk = grows && !c->alloc_pc;
+	max = RING_LEN(walk ? max_depth : 1);
+	e = event_reserve(max, &pos);
+	if (!e)
+		return 0;
+	event_fill(e, type, c->fn, bpf_ktime_get_ns(), id);
+	switch (nr) {
+	case NR_MMAP:
+		e->ptr = ret;
+		e->size = c->args[1];
+		e->aux = c->args[3];
+		break;
+	case NR_MUNMAP:
+		e->ptr = c->args[0];
+		e->size = c->args[1];
+		break;
+	case NR_MREMAP:
+		e->old_ptr = c->args[0];
+		e->aux = c->args[1];
+		e->ptr = ret;
+		e->size = c->args[2];
+		e->seq = c->args[3];
+		break;
+	default:
+		e->old_ptr = c->old_brk;
+		e->ptr = ret;
+		break;
+	}
+	if (walk) {
+		stack_submit(ctx, e, pos, max, false, WALK_SYS);
+		return 0;
+	}
+	e->nr_frames = 0;
+	if (c->alloc_pc) {
+		e->flags = MS_EVF_ARENA;
+		e->frames[0] = c->alloc_pc;
+		e->nr_frames = 1;
+	}
+	event_submit(e, pos, max, RING_LEN(e->nr_frames));
+	return 0;
 }

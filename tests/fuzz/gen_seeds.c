@@ -65,6 +65,22 @@ static void record(struct ms_event *e, int i)
 		e->ptr = 0x5000 + (i - 1) * 0x40;
 		return;
 	}
+	/* Anonymous memory: a mapping, part of it unmapped, an arena's. */
+	if (i == 6 || i == 7 || i == 9) {
+		e->type = i == 6 ? MS_EV_MMAP : i == 7 ? MS_EV_MUNMAP :
+			  MS_EV_MREMAP;
+		e->ptr = 0x7f0000000000ull + (i == 7) * 0x1000;
+		e->size = i == 9 ? 0x8000 : 0x4000;
+		e->aux = i == 6 ? 0x22 : i == 9 ? 0x4000 : 0;
+		e->old_ptr = i == 9 ? 0x7f0000000000ull : 0;
+		e->nr_frames = 1;
+		e->frames[0] = 0x401400;
+		if (i == 9) {
+			e->flags = MS_EVF_ARENA;
+			e->fn = MS_FN_MALLOC;
+		}
+		return;
+	}
 	e->type = i == 4 ? MS_EV_REALLOC : MS_EV_ALLOC;
 	e->fn = i == 4 ? MS_FN_REALLOC : MS_FN_MALLOC;
 	e->old_ptr = i == 4 ? 0x5000 + 3 * 0x40 : 0;

@@ -1306,6 +1306,132 @@ t_replay_not_recording()
 # shellcheck source=tests/integration/stacks.sh
 . "$here/stacks.sh"
 
+# --- tests: anonymous memory ------------------------------------------------
+
+# Python for check_report: tests/targets/anon.c's sites, by the first
+# anon_* function of their stack, against its table (pages: live, ranges,
+# calls); with -p (exact) the totals too, since nothing before the
+# handshake is traced.
+ANON_PY='
+PG = 4096
+WANT = {"anon_map_a": (10, 2, 1), "anon_map_b": (0, 0, 1),
+        "anon_grow": (0, 0, 1), "anon_reserve": (0, 0, 1),
+        "anon_move": (10, 2, 1), "anon_fixed": (2, 1, 1),
+        "anon_sbrk": (2, 1, 1)}
+a = r.get("anon_memory")
+if not a:
+    print(f"anon_memory: expected a section, got {a!r}")
+    a = {}
+got = {}
+for site in a.get("sites", []):
+    fns = [f["function"] or "" for f in site["frames"]]
+    name = next((f for f in fns if f.startswith("anon_")), None)
+    if name is None:
+        continue
+    if name in got:
+        print(f"site {name}: expected one, got another: {fns}")
+    got[name] = (site["live_bytes"] // PG, site["live_ranges"],
+                 site["calls"])
+    if site["live_bytes"] % PG or site["mapped_bytes"] % PG:
+        print(f"site {name}: bytes not whole pages: {site}")
+    stop = site["stack_stop"]
+    if "main" not in fns or stop != "end":
+        print(f"site {name}: expected a whole stack to main, stop end; got {fns}, {stop}")
+for name, want in WANT.items():
+    if got.get(name) != want:
+        print(f"anon site {name}: expected (live pages, ranges, calls) {want}, got {got.get(name)}")
+for name in got:
+    if name not in WANT:
+        print(f"anon site {name}: expected none (an allocator mapping, or a file), got {got[name]}")
+arena = a.get("arena", {})
+libc = [o for o in arena.get("objects", []) if "/libc.so" in (o["object"] or "")]
+if not libc or libc[0]["live_bytes"] < 257 * PG:
+    print(f"arena: expected libc with the 1 MiB block live (257 pages or more), got {arena}")
+lk = [l for l in r.get("leaks", []) if l["frames"] and l["frames"][0]["function"] == "anon_malloc"]
+lk = [(l["count"], l["bytes"]) for l in lk]
+if lk != [(1, 1 << 20)]:
+    print(f"leaks: expected anon_malloc 1 block of 1048576 bytes, got {lk}")
+if exact:
+    tot = (a.get("live_bytes"), a.get("live_ranges"), a.get("peak_bytes"), a.get("calls"))
+    if tot != (24 * PG, 6, 31 * PG, 7):
+        print(f"anon_memory (live_bytes, live_ranges, peak_bytes, calls): expected {(24 * PG, 6, 31 * PG, 7)}, got {tot}")
+    heap = s.get("live_bytes")
+    if heap != 1 << 20:
+        print(f"summary.live_bytes: expected 1048576 (the malloc block, once), got {heap}")
+else:
+    tot = (a.get("live_bytes", 0), a.get("peak_bytes", 0))
+    if tot[0] < 24 * PG or tot[1] < 31 * PG:
+        print(f"anon_memory (live_bytes, peak_bytes): expected at least the 24 and 31 pages of the target, got {tot}")
+'
+
+# anon.c traced: launched (its loader's mappings come on top) or attached.
+t_anon()
+{
+	local exact=False
+
+	if [ "$1" = attach ]; then
+		exact=True
+		start_target "$TARGETS/anon" || return
+		tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" ||
+			return
+		wait_tracing || return
+		kill -USR1 "$target_pid"
+		tool_wait
+	else
+		tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/anon"
+	fi
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+exact = $exact
+$ANON_PY
+EOF
+}
+
+# anon.c attached, then exec'ing itself: the exec unmaps everything it
+# mapped (live 0, each site's call still counted, the peak kept), and the
+# new image's anon_child maps 5 pages.
+t_anon_exec()
+{
+	start_target "$TARGETS/anon" --exec || return
+	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<'EOF'
+PG = 4096
+a = r.get("anon_memory") or {}
+got = {}
+for site in a.get("sites", []):
+    fns = [f["function"] or "" for f in site["frames"]]
+    name = next((f for f in fns if f.startswith("anon_")), None)
+    if name:
+        got[name] = (site["live_bytes"] // PG, site["live_ranges"], site["calls"])
+want = {n: (0, 0, 1) for n in ("anon_map_a", "anon_map_b", "anon_grow",
+                               "anon_reserve", "anon_move", "anon_fixed",
+                               "anon_sbrk")}
+want["anon_child"] = (5, 1, 1)
+if got != want:
+    print(f"anon sites (live pages, ranges, calls): expected {want}, got {got}")
+if a.get("peak_bytes", 0) < 31 * PG:
+    print(f"anon_memory.peak_bytes: expected the 31 pages before the exec or more, got {a.get('peak_bytes')}")
+EOF
+}
+
+# --mode=alloc traces no syscalls, and its reports say so.
+t_anon_alloc_mode()
+{
+	tool -q -t 0 --mode=alloc -o "$d/out/report.json" -- "$TARGETS/anon"
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<'EOF'
+if "anon_memory" not in r or r["anon_memory"] is not None:
+    print(f"anon_memory: expected null in --mode=alloc, got {r.get('anon_memory', 'no key')!r}")
+EOF
+	if ! grep -q "not traced in --mode=alloc" "$d/stdout"; then
+		fail "text report: expected 'not traced in --mode=alloc' under anonymous memory, got: $(grep -A1 '^Anonymous' "$d/stdout")"
+	fi
+}
+
 only="${*:-}"
 
 run_test leaky_launch		t_launch leaky leaky
@@ -1364,6 +1490,10 @@ run_test uw_fp			t_uw_fp
 run_test uw_dlopen_launch	t_uw_dlopen launch
 run_test uw_dlopen_attach	t_uw_dlopen attach
 run_test uw_stops		t_uw_stops
+run_test anon_launch		t_anon launch
+run_test anon_attach		t_anon attach
+run_test anon_exec_attach	t_anon_exec
+run_test anon_alloc_mode	t_anon_alloc_mode
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

@@ -194,4 +194,74 @@ static inline void ev_passport(struct store *s, __u16 type, __u64 ptr,
 	ev_apply(s, &e);
 }
 
+/* Anonymous-memory records (anon.h) ------------------------------------- */
+
+/*
+ * The frames of an anonymous-memory record: the program's stack, or with
+ * alloc_pc set, an arena record of malloc's probe at alloc_pc.
+ */
+static inline void ev_anon_by(struct ms_event *e, __u64 alloc_pc,
+			      const __u64 *frames, __u32 nr)
+{
+	if (alloc_pc) {
+		e->flags = MS_EVF_ARENA;
+		e->fn = MS_FN_MALLOC;
+		ev_stack(e, &alloc_pc, 1);
+	} else {
+		ev_stack(e, frames, nr);
+	}
+}
+
+/* mmap(.., len, .., flags, ..) returned addr. */
+static inline void ev_mmap(struct store *s, __u64 addr, __u64 len,
+			   __u64 flags, __u64 alloc_pc, const __u64 *frames,
+			   __u32 nr, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_MMAP, ts);
+
+	e.ptr = addr;
+	e.size = len;
+	e.aux = flags;
+	ev_anon_by(&e, alloc_pc, frames, nr);
+	ev_apply(s, &e);
+}
+
+static inline void ev_munmap(struct store *s, __u64 addr, __u64 len,
+			     __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_MUNMAP, ts);
+
+	e.ptr = addr;
+	e.size = len;
+	ev_apply(s, &e);
+}
+
+static inline void ev_mremap(struct store *s, __u64 old, __u64 old_len,
+			     __u64 addr, __u64 len, __u64 flags,
+			     __u64 alloc_pc, const __u64 *frames, __u32 nr,
+			     __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_MREMAP, ts);
+
+	e.old_ptr = old;
+	e.aux = old_len;
+	e.ptr = addr;
+	e.size = len;
+	e.seq = flags;
+	ev_anon_by(&e, alloc_pc, frames, nr);
+	ev_apply(s, &e);
+}
+
+static inline void ev_brk(struct store *s, __u64 old, __u64 brk,
+			  __u64 alloc_pc, const __u64 *frames, __u32 nr,
+			  __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_BRK, ts);
+
+	e.old_ptr = old;
+	e.ptr = brk;
+	ev_anon_by(&e, alloc_pc, frames, nr);
+	ev_apply(s, &e);
+}
+
 #endif /* MEMSCOPE_TEST_BUILDERS_H */

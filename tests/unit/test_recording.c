@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "anon.h"
 #include "recording.h"
 #include "store.h"
 
@@ -75,8 +76,9 @@ static struct ms_event events[NR_EVENTS];
 
 /*
  * Allocations from a few stacks (one of them deep, one empty), frees of
- * half of them, a realloc, a failed allocation and a declared record,
- * which is written whole with its strings.
+ * half of them, a realloc, a failed allocation, a declared record, which
+ * is written whole with its strings, and anonymous memory: a mapping, a
+ * munmap of part of it and an allocator's arena growing the break.
  */
 static void make_events(void)
 {
@@ -120,6 +122,29 @@ static void make_events(void)
 	e->frames[1] = 0x403000;
 	strcpy(e->name, "cache");
 	strcpy(e->type_name, "struct lru");
+	e = &events[21];
+	e->type = MS_EV_MMAP;
+	e->fn = MS_FN_NONE;
+	e->seq = 0;
+	e->ptr = 0x7f0000000000ull;
+	e->size = 5 * ANON_PAGE;
+	e->aux = ANON_MAP_PRIVATE | ANON_MAP_ANONYMOUS;
+	e = &events[22];
+	memset(e, 0, sizeof(*e));
+	e->type = MS_EV_MUNMAP;
+	e->ts_ns = info.start_ns + 1000 * 23;
+	e->ptr = 0x7f0000000000ull + ANON_PAGE;
+	e->size = ANON_PAGE;
+	e = &events[25];
+	memset(e, 0, sizeof(*e));
+	e->type = MS_EV_BRK;
+	e->ts_ns = info.start_ns + 1000 * 26;
+	e->fn = MS_FN_MALLOC;
+	e->flags = MS_EVF_ARENA;
+	e->old_ptr = 0x555555559000ull;
+	e->ptr = 0x555555559000ull + 33 * ANON_PAGE;
+	e->nr_frames = 1;
+	e->frames[0] = 0x7f1000001234ull;
 }
 
 /*
@@ -360,6 +385,15 @@ Test(recording, round_trip)
 			  sizeof(struct store_summary)),
 		  "store summary after replay differs from the live one");
 	cr_assert_eq(store__nr_stacks(live), store__nr_stacks(replayed));
+	cr_assert(!memcmp(anon__summary(store__anon(live)),
+			  anon__summary(store__anon(replayed)),
+			  sizeof(struct anon_summary)),
+		  "anonymous memory after replay differs from the live one");
+	cr_assert_eq(anon__summary(store__anon(live))->live_bytes,
+		     4 * ANON_PAGE, "anonymous live bytes");
+	cr_assert_eq(anon__summary(store__anon(live))->arena_live_bytes,
+		     33 * ANON_PAGE, "arena live bytes");
+	cr_assert_eq(in->version, RECORDING_VERSION);
 
 	end = recording__end(r);
 	cr_assert_not_null(end, "trailer: expected one, got none");
@@ -624,6 +658,52 @@ Test(recording, future_version_refused)
 	snprintf(want, sizeof(want), "format version %u", v);
 	cr_assert(strstr(err, want) && strstr(err, "newer"),
 		  "error: expected the version and what to do, got '%s'", err);
+	free(buf);
+}
+
+/*
+ * Version 3 had no anonymous-memory records and otherwise the same
+ * format: it is read as it is, and says which version it is.
+ */
+Test(recording, version_3_still_read)
+{
+	const struct recording_info *in;
+	struct recording *r;
+	struct got g = {};
+	unsigned char *buf;
+	__u32 v = 3;
+	size_t len;
+	int err;
+
+	make_events();
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+	buf = read_file(path, &len);
+	memcpy(buf + PRELUDE_VERSION, &v, sizeof(v));
+	r = open_buf(buf, len);
+	err = recording__read_header(r);
+	cr_assert_eq(err, 0, "read_header: %d (%s)", err, recording__error(r));
+	in = recording__info(r);
+	cr_assert_eq(in->version, 3, "version: got %u", in->version);
+	err = recording__replay(r, collect, &g);
+	cr_assert_eq(err, 0, "replay: %d", err);
+	cr_assert_eq(g.n, SMALL_EVENTS, "records: got %zu", g.n);
+	recording__free(r);
+	free(buf);
+}
+
+Test(recording, older_version_refused)
+{
+	unsigned char *buf;
+	char err[256];
+	__u32 v = RECORDING_VERSION_MIN - 1;
+	size_t len;
+
+	make_events();
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+	buf = read_file(path, &len);
+	memcpy(buf + PRELUDE_VERSION, &v, sizeof(v));
+	cr_assert_eq(header_of(buf, len, err, sizeof(err)), -EPROTONOSUPPORT);
+	cr_assert(strstr(err, "format version 2"), "error: got '%s'", err);
 	free(buf);
 }
 

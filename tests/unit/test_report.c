@@ -907,3 +907,123 @@ Test(report, inlined_frames_expanded_in_every_export, .init = setup_dir,
 	report__free(r);
 	store__free(s);
 }
+
+/*
+ * Anonymous memory in the model: the program's sites ranked by live bytes
+ * and cut to --top, the arenas merged by allocator object, whatever
+ * function of it mapped; and the section in text and JSON, null in JSON
+ * when it was not traced.
+ */
+#define PG		4096ull
+#define ANON		(ANON_MAP_PRIVATE | ANON_MAP_ANONYMOUS)
+
+static const __u64 anon_big[] = { 0x7000, 0x7100 };
+static const __u64 anon_small[] = { 0x7000, 0x7200 };
+
+static unsigned anon_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+
+	(void)ctx;
+	fr = (struct frame){ .addr = addr };
+	switch (addr) {
+	case 0x7000:
+		fr.function = "__mmap";
+		break;
+	case 0x7100:
+		fr.function = "map_big";
+		break;
+	case 0x7200:
+		fr.function = "map_small";
+		break;
+	}
+	/* The probes' addresses, one past them: two in libc, one in jemalloc. */
+	fr.object = addr < 0x9200 ? "/lib/libc.so.6" : "/lib/libjemalloc.so.2";
+	*out = &fr;
+	return 1;
+}
+
+static struct report *anon_report(size_t top, bool traced)
+{
+	struct report_opts opts = { .top = top, .resolve = anon_resolve };
+	struct report_target t = target;
+	struct store *s = store__new();
+	struct report *r;
+
+	cr_assert_not_null(s);
+	ev_mmap(s, 0x7f0000000000ull, 10 * PG, ANON, 0, anon_big, 2, AT(1));
+	ev_mmap(s, 0x7f0000100000ull, 2 * PG, ANON, 0, anon_small, 2, AT(2));
+	ev_mmap(s, 0x7f0000200000ull, PG, ANON, 0, anon_small, 2, AT(3));
+	ev_munmap(s, 0x7f0000000000ull, 4 * PG, AT(4));
+	ev_mmap(s, 0x7f0001000000ull, 257 * PG, ANON, 0x9000, NULL, 0, AT(5));
+	ev_brk(s, 0x555555559000ull, 0x555555559000ull + 33 * PG, 0x9100,
+	       NULL, 0, AT(6));
+	ev_mmap(s, 0x7f0002000000ull, 512 * PG, ANON, 0x9200, NULL, 0, AT(7));
+	t.anon_traced = traced;
+	r = report__build(s, &t, NULL, NULL, 0, &opts);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	store__free(s);
+	return r;
+}
+
+Test(report, anon_sites_ranked_and_arenas_by_object)
+{
+	struct report *r = anon_report(0, true);
+	const struct report_anon *a = &r->anon;
+
+	cr_assert(a->traced);
+	cr_expect_eq(a->sum.live_bytes, 9 * PG, "live bytes");
+	cr_expect_eq(a->sum.peak_bytes, 13 * PG, "peak bytes");
+	cr_assert_eq(a->nr_sites, 2, "sites: %zu", a->nr_sites);
+	cr_expect_str_eq(a->sites[0].frames[1].function, "map_big");
+	cr_expect_eq(a->sites[0].live_bytes, 6 * PG);
+	cr_expect_eq(a->sites[0].peak_bytes, 10 * PG);
+	cr_expect_str_eq(a->sites[1].frames[1].function, "map_small");
+	cr_expect_eq(a->sites[1].live_ranges, 2);
+	cr_expect_eq(a->sites[1].calls, 2);
+	cr_assert_eq(a->nr_arenas, 2, "arenas: %zu", a->nr_arenas);
+	cr_expect_str_eq(a->arenas[0].object, "/lib/libjemalloc.so.2");
+	cr_expect_eq(a->arenas[0].mapped_bytes, 512 * PG);
+	cr_expect_str_eq(a->arenas[1].object, "/lib/libc.so.6");
+	cr_expect_eq(a->arenas[1].live_bytes, 290 * PG);
+	cr_expect_eq(a->arenas[1].calls, 2);
+	/* None of it is heap. */
+	cr_expect_eq(r->summary.live_bytes, 0);
+	cr_expect_eq(r->nr_sites, 0);
+	report__free(r);
+
+	r = anon_report(1, true);
+	cr_expect_eq(r->anon.nr_sites, 1, "--top 1: %zu sites",
+		     r->anon.nr_sites);
+	report__free(r);
+}
+
+Test(report, anon_in_text_and_json, .init = setup_dir, .fini = remove_dir)
+{
+	struct report *r = anon_report(0, true);
+	char *text = text_of(r), *doc = json_of(r);
+
+	expect_has(text, "\nAnonymous memory (", "text section");
+	expect_has(text, "  live 36.0 KiB (36864 bytes) in 3 ranges, peak 52.0 KiB (53248 bytes)",
+		   "text totals");
+	expect_has(text, "    /lib/libjemalloc.so.2: 2.0 MiB (2097152 bytes) live",
+		   "text arena");
+	expect_valid_json(doc);
+	expect_has(doc, "\n  \"anon_memory\": {\n    \"source\": \"captured\",\n    \"live_bytes\": 36864,",
+		   "JSON section");
+	expect_has(doc, "\"object\": \"/lib/libc.so.6\",\n          \"live_bytes\": 1187840,",
+		   "JSON arena");
+	free(text);
+	free(doc);
+	report__free(r);
+
+	r = anon_report(0, false);
+	text = text_of(r);
+	doc = json_of(r);
+	expect_has(doc, "\n  \"anon_memory\": null,\n", "JSON, not traced");
+	expect_has(text, "not traced (a recording older than format 4)",
+		   "text, not traced");
+	free(text);
+	free(doc);
+	report__free(r);
+}

@@ -802,6 +802,113 @@ static int build_declared(struct build *b)
 	return err;
 }
 
+static int anon_site_cmp(const void *pa, const void *pb)
+{
+	const struct report_anon_site *a = pa, *b = pb;
+
+	if (a->live_bytes != b->live_bytes)
+		return a->live_bytes < b->live_bytes ? 1 : -1;
+	if (a->mapped_bytes != b->mapped_bytes)
+		return a->mapped_bytes < b->mapped_bytes ? 1 : -1;
+	return a->calls < b->calls ? 1 : a->calls > b->calls ? -1 : 0;
+}
+
+static int arena_cmp(const void *pa, const void *pb)
+{
+	const struct report_arena *a = pa, *b = pb;
+
+	if (a->mapped_bytes != b->mapped_bytes)
+		return a->mapped_bytes < b->mapped_bytes ? 1 : -1;
+	return a->live_bytes < b->live_bytes ? 1 :
+	       a->live_bytes > b->live_bytes ? -1 : 0;
+}
+
+/* An arena site joins its object's entry (objects are few: a scan). */
+static int arena_join(struct build *b, const struct anon_site *as,
+		      size_t *nr)
+{
+	struct report_anon *ra = &b->r->anon;
+	struct report_arena *ar;
+	struct store_site s;
+	struct frame fr;
+	size_t i;
+	int err;
+
+	err = store__site(b->st, as->stack_id, &s);
+	if (err)
+		return err;
+	if (s.nr_frames != 1)
+		return -EINVAL;
+	err = resolve_frame(b, s.frames[0], &fr);
+	if (err)
+		return err;
+	for (i = 0; i < *nr; i++) {
+		if (str_same(ra->arenas[i].object, fr.object))
+			break;
+	}
+	ar = &ra->arenas[i];
+	if (i == *nr) {
+		ar->object = fr.object;
+		(*nr)++;
+	}
+	ar->live_bytes += as->live_bytes;
+	ar->calls += as->calls;
+	ar->mapped_bytes += as->mapped_bytes;
+	return 0;
+}
+
+/*
+ * Anonymous memory: the program's sites (those that mapped anything,
+ * ranked, --top of them) and the arenas merged by object.
+ */
+static int build_anon(struct build *b)
+{
+	const struct anon *a = store__anon(b->st);
+	struct report_anon *ra = &b->r->anon;
+	size_t n = anon__nr_sites(a), i, nr_sites = 0, nr_arenas = 0;
+	struct report_anon_site *rs;
+	struct anon_site as;
+	int err;
+
+	ra->traced = b->r->target.anon_traced;
+	ra->sum = *anon__summary(a);
+	if (!n)
+		return 0;
+	ra->sites = arena_alloc(&b->r->arena, n, sizeof(*ra->sites));
+	ra->arenas = arena_alloc(&b->r->arena, n, sizeof(*ra->arenas));
+	if (!ra->sites || !ra->arenas)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		anon__site(a, i, &as);
+		if (!as.calls && !as.live_bytes)
+			continue;
+		if (as.arena) {
+			err = arena_join(b, &as, &nr_arenas);
+			if (err)
+				return err;
+			continue;
+		}
+		rs = &ra->sites[nr_sites++];
+		*rs = (struct report_anon_site){
+			.live_bytes = as.live_bytes,
+			.live_ranges = as.live_ranges,
+			.peak_bytes = as.peak_bytes,
+			.calls = as.calls,
+			.mapped_bytes = as.mapped_bytes,
+		};
+		err = resolve_stack(b, as.stack_id, &rs->nr_frames,
+				    &rs->frames, &rs->flags);
+		if (err)
+			return err;
+	}
+	qsort(ra->sites, nr_sites, sizeof(*ra->sites), anon_site_cmp);
+	qsort(ra->arenas, nr_arenas, sizeof(*ra->arenas), arena_cmp);
+	ra->nr_sites = b->opts.top && nr_sites > b->opts.top ? b->opts.top :
+		       nr_sites;
+	ra->nr_arenas = nr_arenas;
+	return 0;
+}
+
 static int copy_timeline(struct report *r, const struct store *st)
 {
 	const struct store_point *pts;
@@ -879,6 +986,9 @@ struct report *report__build(const struct store *st,
 	if (err)
 		goto err_free;
 	err = build_declared(&b);
+	if (err)
+		goto err_free;
+	err = build_anon(&b);
 	if (err)
 		goto err_free;
 	err = copy_timeline(r, st);

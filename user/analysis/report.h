@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "anon.h"
 #include "attach.h"
 #include "declared.h"
 #include "frame.h"
@@ -92,6 +93,39 @@ struct report_findings {
 	size_t nr;
 };
 
+/*
+ * Anonymous memory (anon.h), captured: the program's own mappings by call
+ * site, and the allocators' arenas by object.
+ */
+struct report_anon_site {
+	__u64 live_bytes;
+	__u64 live_ranges;
+	__u64 peak_bytes;	/* live at the program's anonymous peak */
+	__u64 calls;
+	__u64 mapped_bytes;
+	__u32 flags;		/* MS_EVF_STACK_* */
+	__u32 nr_frames;
+	struct frame *frames;	/* innermost first: frames[0] is the syscall */
+};
+
+/* One allocator object's arena: every probed function of it together. */
+struct report_arena {
+	const char *object;	/* path, NULL when it could not be resolved */
+	__u64 live_bytes;
+	__u64 calls;
+	__u64 mapped_bytes;
+};
+
+struct report_anon {
+	bool traced;		/* false: --mode=alloc, or an older recording */
+	struct anon_summary sum;
+	/* by live bytes, then mapped bytes, desc; --top applies */
+	struct report_anon_site *sites;
+	size_t nr_sites;
+	struct report_arena *arenas;	/* by mapped bytes desc */
+	size_t nr_arenas;
+};
+
 struct report_target {
 	int pid;
 	const char *command;	/* NULL if attached with -p and unknown */
@@ -100,6 +134,7 @@ struct report_target {
 	__u64 duration_ns;
 	bool exited;		/* the target ended while traced */
 	int exit_status;	/* wait status style: valid when exited */
+	bool anon_traced;	/* mmap/munmap/mremap/brk were traced */
 };
 
 struct report {
@@ -125,6 +160,8 @@ struct report {
 
 	struct attach_probe *probes;
 	size_t nr_probes;
+
+	struct report_anon anon;
 
 	/* declared records (all zero without any) and what they gave */
 	struct declared_stats declared;

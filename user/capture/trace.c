@@ -28,6 +28,8 @@ struct tracer {
 	size_t ring_map_bytes;
 	struct attach *attach;
 	struct bpf_link *exit_link;
+	/* the syscall tracepoints of anonymous memory; NULL in alloc mode */
+	struct bpf_link *sys_links[2];
 	/* --stacks dwarf: the tables, and what keeps them current */
 	struct unwinder *unwind;
 	struct ms_unwind_row *rows;
@@ -108,8 +110,45 @@ static int walk_progs_set(struct tracer *t)
 	int err = prog_array_set(t->skel->maps.walk_plain,
 				 t->skel->progs.ms_walk);
 
-	return err ? err : prog_array_set(t->skel->maps.walk_multi,
-					  t->skel->progs.ms_walk_multi);
+	if (!err)
+		err = prog_array_set(t->skel->maps.walk_multi,
+				     t->skel->progs.ms_walk_multi);
+	if (!err && !t->alloc_only)
+		err = prog_array_set(t->skel->maps.walk_sys,
+				     t->skel->progs.ms_walk_sys);
+	return err;
+}
+
+/*
+ * mmap, munmap, mremap and brk of the target. --mode=alloc has no return
+ * probes, so no way to tell an allocator's own mapping from the
+ * program's: it traces no anonymous memory, and loads none of this.
+ */
+static int sys_attach(struct tracer *t)
+{
+	struct bpf_program *progs[] = {
+		t->skel->progs.ms_sys_enter, t->skel->progs.ms_sys_exit,
+	};
+	size_t i;
+
+	if (t->alloc_only)
+		return 0;
+	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		t->sys_links[i] = bpf_program__attach(progs[i]);
+		if (!t->sys_links[i])
+			return -errno;
+	}
+	return 0;
+}
+
+static void sys_detach(struct tracer *t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(t->sys_links) / sizeof(t->sys_links[0]); i++) {
+		bpf_link__destroy(t->sys_links[i]);
+		t->sys_links[i] = NULL;
+	}
 }
 
 static void stack_stops_sum(const struct tracer *t, struct ms_counters *out)
@@ -264,6 +303,11 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	/* The walk is tail-called: loaded like each kind of its callers. */
 	bpf_program__set_expected_attach_type(t->skel->progs.ms_walk_multi,
 		bpf_program__expected_attach_type(progs.ret));
+	if (o->alloc_only) {
+		bpf_program__set_autoload(t->skel->progs.ms_sys_enter, false);
+		bpf_program__set_autoload(t->skel->progs.ms_sys_exit, false);
+		bpf_program__set_autoload(t->skel->progs.ms_walk_sys, false);
+	}
 	if (o->max_live) {
 		__u32 slots = live_slots(o->max_live);
 
@@ -304,6 +348,9 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		err = -errno;
 		goto err_ring;
 	}
+	err = sys_attach(t);
+	if (err)
+		goto err_ring;
 	t->attach = attach__new(&progs, o->pid, o->alloc_only);
 	if (!t->attach) {
 		err = -ENOMEM;
@@ -312,6 +359,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	return t;
 
 err_ring:
+	sys_detach(t);
 	bpf_link__destroy(t->exit_link);
 	unwind_close(t);
 	ring_close(t);
@@ -329,6 +377,7 @@ void tracer__free(struct tracer *t)
 		return;
 	/* Detach before the maps go, so no probe fires into a dying ring. */
 	attach__free(t->attach);
+	sys_detach(t);
 	bpf_link__destroy(t->exit_link);
 	unwind_close(t);
 	ring_close(t);
@@ -367,6 +416,7 @@ const char *tracer__error(const struct tracer *t)
 void tracer__detach(struct tracer *t)
 {
 	attach__detach(t->attach);
+	sys_detach(t);
 }
 
 int tracer__fd(const struct tracer *t)

@@ -64,6 +64,9 @@ int export_reports(const struct store *st, const struct recording_info *info,
 		.command = info->command,
 		.mode = info->mode,
 		.start_ns = info->start_ns,
+		/* alloc mode leaves the syscalls alone (user/capture/trace.c) */
+		.anon_traced = info->version >= RECORDING_VERSION_ANON &&
+			       info->mode != TRACE_MODE_ALLOC,
 	};
 	__u64 stop_ns = end ? end->end_ns : store__summary(st)->last_ns;
 	struct report *r;

@@ -486,6 +486,7 @@ static int start_target(struct session *s)
 /* The header fields known before anything runs. */
 static int session_init(struct session *s)
 {
+	s->info.version = RECORDING_VERSION;
 	s->info.tool_version = MEMSCOPE_VERSION;
 	s->info.mode = s->o->mode;
 	s->info.top = s->o->top;

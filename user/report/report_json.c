@@ -244,6 +244,76 @@ static void write_probes(struct json *j, const struct report *r)
 	json_arr_end(j);
 }
 
+/*
+ * Anonymous memory, beside the heap and never in its figures; null when
+ * it was not traced (--mode=alloc, a recording older than version 4).
+ */
+static void write_anon(struct json *j, const struct report *r)
+{
+	const struct report_anon *a = &r->anon;
+	const struct report_anon_site *s;
+	const struct report_arena *ar;
+	size_t i;
+
+	json_key(j, "anon_memory");
+	if (!a->traced) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	json_kv_str(j, "source", SOURCE_CAPTURED);
+	json_kv_u64(j, "live_bytes", a->sum.live_bytes);
+	json_kv_u64(j, "live_ranges", a->sum.live_ranges);
+	json_kv_u64(j, "peak_bytes", a->sum.peak_bytes);
+	json_kv_u64(j, "peak_ns", report__since_start(r, a->sum.peak_ns));
+	json_kv_u64(j, "calls", a->sum.calls);
+	json_kv_u64(j, "mapped_bytes", a->sum.mapped_bytes);
+	json_kv_u64(j, "full_ranges", a->sum.full_ranges);
+	json_kv_u64(j, "full_bytes", a->sum.full_bytes);
+	json_key(j, "stack_stops");
+	json_obj_begin(j);
+	for (i = 0; i < MS_STOP__COUNT; i++)
+		json_kv_u64(j, report_stop_name(i), a->sum.stack_stops[i]);
+	json_obj_end(j);
+	json_key(j, "sites");
+	json_arr_begin(j);
+	for (i = 0; i < a->nr_sites; i++) {
+		s = &a->sites[i];
+		json_obj_begin(j);
+		json_kv_u64(j, "live_bytes", s->live_bytes);
+		json_kv_u64(j, "live_ranges", s->live_ranges);
+		json_kv_u64(j, "peak_bytes", s->peak_bytes);
+		json_kv_u64(j, "calls", s->calls);
+		json_kv_u64(j, "mapped_bytes", s->mapped_bytes);
+		json_kv_bool(j, "stack_truncated",
+			     s->flags & MS_EVF_STACK_TRUNC);
+		json_kv_str(j, "stack_stop",
+			    report_stop_name(ms_event_stop(s->flags)));
+		report_json_frames(j, s->frames, s->nr_frames);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_key(j, "arena");
+	json_obj_begin(j);
+	json_kv_u64(j, "live_bytes", a->sum.arena_live_bytes);
+	json_kv_u64(j, "calls", a->sum.arena_calls);
+	json_kv_u64(j, "mapped_bytes", a->sum.arena_mapped_bytes);
+	json_key(j, "objects");
+	json_arr_begin(j);
+	for (i = 0; i < a->nr_arenas; i++) {
+		ar = &a->arenas[i];
+		json_obj_begin(j);
+		json_kv_str(j, "object", ar->object);
+		json_kv_u64(j, "live_bytes", ar->live_bytes);
+		json_kv_u64(j, "calls", ar->calls);
+		json_kv_u64(j, "mapped_bytes", ar->mapped_bytes);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+	json_obj_end(j);
+}
+
 static void write_report(struct json *j, const struct report *r)
 {
 	json_obj_begin(j);
@@ -260,6 +330,7 @@ static void write_report(struct json *j, const struct report *r)
 	write_sites(j, "leaks", r->leaks, r->nr_leaks, true);
 	write_peak(j, r);
 	write_all_sites(j, r);
+	write_anon(j, r);
 	write_timeline(j, r);
 	write_probes(j, r);
 	report_json_declared(j, r);

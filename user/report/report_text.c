@@ -294,6 +294,87 @@ static void print_sites(const struct report *r, FILE *f, const char *title,
 		print_site(r, f, i + 1, &sites[i], live);
 }
 
+/* "TITLE: 3 no info, 1 depth": the stacks that ended early, by why. */
+static void print_stops(FILE *f, const char *title, const __u64 *stops)
+{
+	bool open = false;
+	unsigned int i;
+	const char *n;
+
+	for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++) {
+		if (!stops[i])
+			continue;
+		fprintf(f, "%s%llu ", open ? ", " : title,
+			(unsigned long long)stops[i]);
+		for (n = report_stop_name(i); *n; n++)
+			fputc(*n == '_' ? ' ' : *n, f);
+		open = true;
+	}
+	if (open)
+		fputc('\n', f);
+}
+
+/*
+ * Anonymous memory after the heap: the program's own mappings by call
+ * site, then what the allocators mapped for their arenas.
+ */
+static void print_anon(const struct report *r, FILE *f)
+{
+	const struct report_anon *a = &r->anon;
+	const struct report_anon_site *s;
+	const struct report_arena *ar;
+	char b[64], p[64], at[32];
+	size_t i;
+
+	fputs("\nAnonymous memory (mmap/mremap/brk outside the allocators; "
+	      "not in the heap figures)\n", f);
+	if (!a->traced) {
+		fputs(r->target.mode == TRACE_MODE_ALLOC ?
+		      "  not traced in --mode=alloc\n" :
+		      "  not traced (a recording older than format 4)\n", f);
+		return;
+	}
+	fprintf(f, "  live %s in %llu range%s, peak %s at %s, %llu mapping call%s\n",
+		fmt_bytes(b, sizeof(b), a->sum.live_bytes),
+		(unsigned long long)a->sum.live_ranges,
+		plural(a->sum.live_ranges),
+		fmt_bytes(p, sizeof(p), a->sum.peak_bytes),
+		fmt_secs(at, sizeof(at),
+			 report__since_start(r, a->sum.peak_ns)),
+		(unsigned long long)a->sum.calls, plural(a->sum.calls));
+	print_stops(f, "  stacks that ended early: ", a->sum.stack_stops);
+	if (a->sum.full_ranges)
+		fprintf(f, "  warning: %llu range%s (%llu bytes) not kept: the range table was full\n",
+			(unsigned long long)a->sum.full_ranges,
+			plural(a->sum.full_ranges),
+			(unsigned long long)a->sum.full_bytes);
+	for (i = 0; i < a->nr_sites; i++) {
+		s = &a->sites[i];
+		fprintf(f, "  #%zu  %s live in %llu range%s, %s mapped in %llu call%s\n",
+			i + 1, fmt_bytes(b, sizeof(b), s->live_bytes),
+			(unsigned long long)s->live_ranges,
+			plural(s->live_ranges),
+			fmt_bytes(p, sizeof(p), s->mapped_bytes),
+			(unsigned long long)s->calls, plural(s->calls));
+		print_frames(f, s->frames, s->nr_frames, s->flags);
+	}
+	fprintf(f, "  allocator arenas: %s live, %s mapped in %llu call%s\n",
+		fmt_bytes(b, sizeof(b), a->sum.arena_live_bytes),
+		fmt_bytes(p, sizeof(p), a->sum.arena_mapped_bytes),
+		(unsigned long long)a->sum.arena_calls,
+		plural(a->sum.arena_calls));
+	for (i = 0; i < a->nr_arenas; i++) {
+		ar = &a->arenas[i];
+		fputs("    ", f);
+		put_name(f, ar->object ? ar->object : "(unknown object)");
+		fprintf(f, ": %s live, ", fmt_bytes(b, sizeof(b),
+						   ar->live_bytes));
+		fprintf(f, "%s mapped in %llu call%s\n",
+			fmt_bytes(p, sizeof(p), ar->mapped_bytes),
+			(unsigned long long)ar->calls, plural(ar->calls));
+	}
+}
+
 static void put_task(FILE *f, const struct declared_task *t)
 {
 	fprintf(f, "task %llu", (unsigned long long)t->id);
@@ -591,26 +672,6 @@ static void print_declared(const struct report *r, FILE *f)
  * says how far to trust the call sites. Nothing when every stack ended
  * at its outermost frame.
  */
-static void print_stops(const struct ms_counters *k, FILE *f)
-{
-	bool open = false;
-	unsigned int i;
-	const char *n;
-
-	for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++) {
-		if (!k->stack_stops[i])
-			continue;
-		fprintf(f, "%s%llu ", open ? ", " :
-			"Stacks that ended early (kernel): ",
-			(unsigned long long)k->stack_stops[i]);
-		for (n = report_stop_name(i); *n; n++)
-			fputc(*n == '_' ? ' ' : *n, f);
-		open = true;
-	}
-	if (open)
-		fputc('\n', f);
-}
-
 static void print_kernel(const struct report *r, FILE *f)
 {
 	const struct ms_counters *k = &r->kernel;
@@ -624,7 +685,7 @@ static void print_kernel(const struct report *r, FILE *f)
 		(unsigned long long)s->live_bytes,
 		(unsigned long long)k->peak_bytes,
 		(unsigned long long)s->peak_bytes);
-	print_stops(k, f);
+	print_stops(f, "Stacks that ended early (kernel): ", k->stack_stops);
 }
 
 int report__write_text(const struct report *r, FILE *f)
@@ -645,6 +706,7 @@ int report__write_text(const struct report *r, FILE *f)
 		print_sites(r, f, "Top call sites at the peak", r->peak,
 			    r->nr_peak, false);
 	}
+	print_anon(r, f);
 	print_declared(r, f);
 	if (r->have_kernel)
 		print_kernel(r, f);

@@ -957,14 +957,16 @@ static int read_prelude(struct recording *r)
 			 "made on a machine of the other byte order");
 		return -EPROTONOSUPPORT;
 	}
-	if (pre.version != RECORDING_VERSION) {
+	if (pre.version < RECORDING_VERSION_MIN ||
+	    pre.version > RECORDING_VERSION) {
 		snprintf(r->error, sizeof(r->error),
-			 "format version %u, and this memscope-bpf reads version %u%s",
-			 pre.version, RECORDING_VERSION,
+			 "format version %u, and this memscope-bpf reads versions %u to %u%s",
+			 pre.version, RECORDING_VERSION_MIN, RECORDING_VERSION,
 			 pre.version > RECORDING_VERSION ?
 			 ": use a newer memscope-bpf" : "");
 		return -EPROTONOSUPPORT;
 	}
+	r->info.version = pre.version;
 	return 0;
 }
 

@@ -38,8 +38,15 @@
  * 3: a symbol is every frame of its address (inlined calls expanded),
  * records carry why their stack ended (flags), up to 256 frames, and the
  * trailer's kernel counters count the stops by reason.
+ * 4: anonymous-memory records (MS_EV_MMAP..MS_EV_BRK, MS_EVF_ARENA). A
+ * version 3 file reads as it is: it holds none, and its reports say
+ * anonymous memory was not traced.
  */
-#define RECORDING_VERSION	3
+#define RECORDING_VERSION	4
+/* The oldest version this reader takes. */
+#define RECORDING_VERSION_MIN	3
+/* The first version whose runs traced anonymous memory. */
+#define RECORDING_VERSION_ANON	4
 /*
  * The header holds this many options of the inference rules, in the order
  * of the rules' table (user/rules/rules.h). A rule that adds options
@@ -71,6 +78,8 @@
 
 /* What the header says; strings may be NULL where noted. */
 struct recording_info {
+	__u32 version;		/* the file's format version; a live run:
+				 * RECORDING_VERSION */
 	const char *tool_version;
 	int pid;
 	const char *command;	/* NULL: attached with -p */

@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "anon.h"
 #include "declared.h"
 #include "store.h"
 #include "table.h"
@@ -72,6 +73,7 @@ struct store {
 	struct store_summary sum;
 	__u64 peak_epoch;
 	struct declared *decl;
+	struct anon *anon;
 
 	/* live.used is the number of live blocks, all of them dense */
 	struct tab_index live;
@@ -368,7 +370,7 @@ static void apply_realloc(struct store *s, const struct ms_event *e,
 
 static bool is_declared(const struct ms_event *e)
 {
-	return e->type >= MS_EV_TRACK && e->type < MS_EV__COUNT;
+	return ms_event_declared(e->type);
 }
 
 static bool event_valid(const struct ms_event *e)
@@ -377,6 +379,8 @@ static bool event_valid(const struct ms_event *e)
 		return false;
 	if (e->flags & MS_EVF_PROFILE)
 		return e->type == MS_EV_ALLOC;
+	if (ms_event_anon(e->type))
+		return anon__valid(e);
 	/* The probes behind declared records are no allocator functions. */
 	if (is_declared(e))
 		return e->fn == MS_FN_NONE;
@@ -430,6 +434,32 @@ static int apply_declared(struct store *s, const struct ms_event *e)
 		}
 	}
 	return declared__apply(s->decl, e, &ctx);
+}
+
+/*
+ * Anonymous memory goes to its own bookkeeping (anon.c), never into the
+ * heap's. Its stack is interned like any other, so it symbolizes like
+ * any site; an arena record's one frame is its allocator's probe
+ * address, kept one past it like a declared record's frames[0].
+ */
+static int apply_anon(struct store *s, const struct ms_event *e)
+{
+	__u64 stack[MS_MAX_STACK];
+	__u32 stack_id;
+	int err;
+
+	if (e->flags & MS_EVF_ARENA) {
+		stack[0] = e->frames[0] + 1;
+		err = site_intern(s, stack, 1, &stack_id);
+	} else {
+		err = site_intern(s, e->frames, e->nr_frames, &stack_id);
+	}
+	if (err)
+		return err;
+	if (!(e->flags & MS_EVF_ARENA))
+		s->sites[stack_id].flags =
+			store_site_flags(s->sites[stack_id].flags, e->flags);
+	return anon__apply(s->anon, e, stack_id);
 }
 
 /* Halves the resolution: bucket pairs merge, keeping the higher maximum. */
@@ -498,7 +528,9 @@ int store__apply(struct store *s, const struct ms_event *e)
 	 * profile record (--mode=alloc) only counts a call from its stack.
 	 */
 	bool profile = e->flags & MS_EVF_PROFILE, decl = is_declared(e);
-	bool adds = e->ptr && e->type != MS_EV_FREE && !profile && !decl;
+	bool anon = ms_event_anon(e->type);
+	bool adds = e->ptr && e->type != MS_EV_FREE && !profile && !decl &&
+		    !anon;
 	__u64 ts = e->ts_ns;
 	__u32 stack_id = 0, task = 0;
 	int err;
@@ -513,6 +545,11 @@ int store__apply(struct store *s, const struct ms_event *e)
 	/* Whatever can fail happens before the first change. */
 	if (decl) {
 		err = apply_declared(s, e);
+		if (err)
+			return err;
+	}
+	if (anon) {
+		err = apply_anon(s, e);
 		if (err)
 			return err;
 	}
@@ -571,6 +608,11 @@ size_t store__timeline(const struct store *s, const struct store_point **out,
 const struct declared *store__declared(const struct store *s)
 {
 	return s->decl;
+}
+
+const struct anon *store__anon(const struct store *s)
+{
+	return s->anon;
 }
 
 void store__site_declared(const struct store *s, __u32 stack_id,
@@ -637,7 +679,7 @@ size_t store__mem_bytes(const struct store *s)
 	       s->sites_cap * sizeof(*s->sites) +
 	       s->pages_cap * sizeof(*s->pages) +
 	       s->nr_pages * ARENA_PAGE * sizeof(**s->pages) +
-	       declared__mem_bytes(s->decl);
+	       declared__mem_bytes(s->decl) + anon__mem_bytes(s->anon);
 }
 
 struct store *store__new(void)
@@ -652,7 +694,8 @@ struct store *store__new(void)
 	s->pages_cap = ARENA_PAGES_MIN;
 	s->pages = malloc(s->pages_cap * sizeof(*s->pages));
 	s->decl = declared__new();
-	if (!s->sites || !s->pages || !s->decl)
+	s->anon = anon__new(0);
+	if (!s->sites || !s->pages || !s->decl || !s->anon)
 		goto err_free;
 	/* a first page, so that even an empty stack has non-NULL frames */
 	s->pages[s->nr_pages++] = malloc(ARENA_PAGE * sizeof(**s->pages));
@@ -684,5 +727,6 @@ void store__free(struct store *s)
 		free(s->pages[i]);
 	free(s->pages);
 	declared__free(s->decl);
+	anon__free(s->anon);
 	free(s);
 }

@@ -17,6 +17,7 @@
 struct store;
 struct declared;
 struct declared_site;
+struct anon;
 
 struct store_summary {
 	__u64 events;		/* records applied */
@@ -103,6 +104,8 @@ size_t store__timeline(const struct store *s, const struct store_point **out,
 
 /* The declared state, joined to the blocks (declared.h). */
 const struct declared *store__declared(const struct store *s);
+/* Anonymous memory and the allocators' arenas (anon.h). */
+const struct anon *store__anon(const struct store *s);
 /* The declared blocks of a stack now and at the peak (store__site()). */
 void store__site_declared(const struct store *s, __u32 stack_id,
 			  struct declared_site *live,
