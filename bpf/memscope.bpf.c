@@ -82,7 +82,7 @@ struct live_slot {
 	__u64 key;
 	__u64 size;
 	__u64 seq;
-	__u64 pad;		/* two slots to a cache line */
+	__u64 tag;		/* MS_TAG_* of the call that made it */
 };
 
 struct {
@@ -107,7 +107,23 @@ struct inflight {
 	__u64 arg;		/* realloc: old ptr; posix_memalign: memptr */
 	__u64 old_seq;
 	__u64 sp;		/* at entry; 0: no call in flight */
+	__u64 cookie;		/* of the call in flight: ms_fn and tag */
 	__u32 fn;
+	/*
+	 * Probed calls the call in flight jumped to (operator new[] to new,
+	 * __rust_alloc to malloc): same sp, so their returns come at the
+	 * outer one's sp too, innermost first, and are not the outer's.
+	 */
+	__u32 inner;
+	/*
+	 * The last free-like call of the thread, so the layers under it
+	 * (delete[] jumping to delete, delete to free) are not counted as
+	 * frees of their own. Free-like functions have no return probe: the
+	 * state holds until another probed call starts on the thread.
+	 */
+	__u64 free_ptr;
+	__u64 free_sp;
+	__u64 free_cookie;
 	/*
 	 * Declared tasks entered on this thread, innermost last: leave pops,
 	 * so a scope ending restores the task that was running before it.
@@ -281,7 +297,8 @@ static __always_inline struct live_slot *live_find(__u64 ptr)
  * bytes leave the live totals here; like the store, which counts it as
  * replaced, this is not counted as a free.
  */
-static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
+static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq,
+					__u64 tag)
 {
 	struct live_slot *s, *spot;
 	__u64 k, spot_key;
@@ -328,6 +345,7 @@ static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 				continue;
 			spot->size = size;
 			spot->seq = seq;
+			spot->tag = tag;
 			return true;
 		}
 		if (__sync_val_compare_and_swap(&spot->key, ptr,
@@ -338,6 +356,7 @@ static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 		__sync_fetch_and_add(&rare.replaced_bytes, spot->size);
 		spot->size = size;
 		spot->seq = seq;
+		spot->tag = tag;
 		/* The exchange publishes size and seq with the key. */
 		__sync_lock_test_and_set(&spot->key, ptr);
 		return true;
@@ -346,12 +365,12 @@ static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 }
 
 static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
-				       __u16 *flags)
+				       __u64 tag, __u16 *flags)
 {
 	__u64 seq = __sync_add_and_fetch(&counters.seq, 1);
 
 	__sync_fetch_and_add(&counters.alloc_bytes, size);
-	if (!live_insert(ptr, size, seq)) {
+	if (!live_insert(ptr, size, seq, tag)) {
 		__sync_fetch_and_add(&counters.live_full, 1);
 		__sync_fetch_and_add(&rare.full_bytes, size);
 		*flags |= MS_EVF_LIVE_FULL;
@@ -367,9 +386,9 @@ static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
  * since (realloc frees the old block before it returns), and its insert
  * then released this one already.
  */
-static __always_inline void block_release(__u64 ptr, __u64 want_seq)
+static __always_inline void block_release_at(struct live_slot *s, __u64 ptr,
+					     __u64 want_seq)
 {
-	struct live_slot *s = live_find(ptr);
 	__u64 size;
 
 	if (!s) {
@@ -404,6 +423,11 @@ static __always_inline void block_release(__u64 ptr, __u64 want_seq)
 	}
 	__sync_fetch_and_add(&counters.frees, 1);
 	__sync_fetch_and_sub(&counters.live_bytes, size);
+}
+
+static __always_inline void block_release(__u64 ptr, __u64 want_seq)
+{
+	block_release_at(live_find(ptr), ptr, want_seq);
 }
 
 /*
@@ -1249,6 +1273,13 @@ int BPF_PROG(ms_exec)
 	return 0;
 }
 
+/* Takes a block and returns another (or the same one resized). */
+static __always_inline bool is_realloc(__u32 fn)
+{
+	return fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY ||
+	       fn == MS_FN_RUST_REALLOC || fn == MS_FN_XALLOCX;
+}
+
 static __always_inline void event_fill(struct ms_event *e, __u16 type,
 				       __u16 fn, __u64 now, __u64 id)
 {
@@ -1280,12 +1311,17 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 		st->size = a1 * a2;
 		break;
 	case MS_FN_REALLOC:
+	case MS_FN_XALLOCX:
 		st->arg = a1;
 		st->size = a2;
 		break;
 	case MS_FN_REALLOCARRAY:
 		st->arg = a1;
 		st->size = a2 * a3;
+		break;
+	case MS_FN_RUST_REALLOC:
+		st->arg = a1;
+		st->size = PT_REGS_PARM4(ctx);
 		break;
 	case MS_FN_POSIX_MEMALIGN:
 		st->arg = a1;
@@ -1299,7 +1335,7 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 		st->size = a1;
 		break;
 	}
-	if (st->arg && (fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY)) {
+	if (st->arg && is_realloc(fn)) {
 		struct live_slot *v = live_find(st->arg);
 
 		st->old_seq = v ? v->seq : 0;
@@ -1365,11 +1401,13 @@ int ms_alloc_enter(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
 	struct inflight *st;
+	__u64 cookie;
 	__u32 fn;
 
 	if (!is_target(id))
 		return 0;
-	fn = bpf_get_attach_cookie(ctx);
+	cookie = bpf_get_attach_cookie(ctx);
+	fn = (__u16)cookie;
 	if (alloc_only) {
 		struct inflight args = {};
 		__u64 ret;
@@ -1391,9 +1429,23 @@ int ms_alloc_enter(struct pt_regs *ctx)
 		__sync_fetch_and_add(&counters.nested_calls, 1);
 		return 0;
 	}
+	/*
+	 * Another probed function at the same sp was jumped to by the call
+	 * in flight (new[] to new, __rust_alloc to malloc): the outer layer
+	 * counts the block. The same function again is a new call from the
+	 * same frame, the old state stale.
+	 */
+	if (st->sp && st->sp == sp && st->cookie != cookie) {
+		st->inner++;
+		__sync_fetch_and_add(&counters.nested_calls, 1);
+		return 0;
+	}
 	/* Not nested: any state left is stale (its return was never seen). */
 	st->sp = sp;
 	st->fn = fn;
+	st->cookie = cookie;
+	st->inner = 0;
+	st->free_ptr = 0;
 	args_read(ctx, fn, st);
 	return 0;
 }
@@ -1401,7 +1453,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 SEC("uretprobe")
 int ms_alloc_return(struct pt_regs *ctx)
 {
-	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0, pos;
+	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0, pos, tag;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct inflight *st;
 	struct ms_event *e;
@@ -1421,9 +1473,15 @@ int ms_alloc_return(struct pt_regs *ctx)
 			st->sp = 0;
 		return 0;
 	}
+	/* A layer the call in flight jumped to returns first. */
+	if (st->inner) {
+		st->inner--;
+		return 0;
+	}
 	st->sp = 0;
 	now = bpf_ktime_get_ns();
 	fn = st->fn;
+	tag = st->cookie >> MS_COOKIE_TAG_SHIFT;
 	ptr = ret;
 	if (fn == MS_FN_POSIX_MEMALIGN) {
 		ptr = 0;
@@ -1431,25 +1489,33 @@ int ms_alloc_return(struct pt_regs *ctx)
 						    (void *)st->arg))
 			ptr = 0;
 	}
+	/*
+	 * xallocx never moves the block: it returns the size the block has
+	 * now, which the record carries as a realloc to the same address.
+	 */
+	if (fn == MS_FN_XALLOCX) {
+		st->size = ret;
+		ptr = st->arg;
+	}
 
-	if (fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY) {
+	if (is_realloc(fn)) {
 		switch (ms_realloc_effect(st->arg, st->size, ptr)) {
 		case MS_RE_MOVE:
 			block_release(st->arg, st->old_seq);
-			seq = block_new(ptr, st->size, now, &flags);
+			seq = block_new(ptr, st->size, now, tag, &flags);
 			break;
 		case MS_RE_FREE:
 			block_release(st->arg, st->old_seq);
 			break;
 		case MS_RE_ALLOC:
-			seq = block_new(ptr, st->size, now, &flags);
+			seq = block_new(ptr, st->size, now, tag, &flags);
 			break;
 		case MS_RE_FAILED:
 			__sync_fetch_and_add(&counters.failed_allocs, 1);
 			break;
 		}
 	} else if (ptr) {
-		seq = block_new(ptr, st->size, now, &flags);
+		seq = block_new(ptr, st->size, now, tag, &flags);
 	} else {
 		__sync_fetch_and_add(&counters.failed_allocs, 1);
 	}
@@ -1457,8 +1523,8 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e = event_reserve(RING_LEN(max_depth), &pos);
 	if (!e)
 		return 0;
-	event_fill(e, fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY ?
-		      MS_EV_REALLOC : MS_EV_ALLOC, fn, now, id);
+	event_fill(e, is_realloc(fn) ? MS_EV_REALLOC : MS_EV_ALLOC, fn, now,
+		   id);
 	e->flags = flags;
 	e->seq = seq;
 	e->ptr = ptr;
@@ -1466,35 +1532,103 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e->old_ptr = st->arg;
 	e->old_seq = st->old_seq;
 	e->task = current_task(st);
+	e->aux = tag;
 	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, true);
 	return 0;
+}
+
+/* Set between open and load: the trace began with the process. */
+const volatile bool from_start = false;
+/*
+ * Attached to a running process, frees of blocks allocated before the
+ * trace are common and all suspect: at most this many a drain tick are
+ * walked, the rest sent without a stack (MS_EVF_FREE_NOWALK).
+ */
+const volatile __u32 check_walks = 64;
+__u64 check_tick;
+__u32 check_walked;
+
+static __always_inline bool check_walk_allowed(void)
+{
+	__u64 tick = *(volatile __u64 *)&tick_ns;
+
+	if (from_start)
+		return true;
+	/* Racy on purpose: a tick's budget is a bound, not an exact count. */
+	if (check_tick != tick) {
+		check_tick = tick;
+		check_walked = 0;
+	}
+	return __sync_fetch_and_add(&check_walked, 1) < check_walks;
+}
+
+/*
+ * A layer under the thread's last free-like call: delete[] jumping to
+ * delete, delete to free, __rust_dealloc to free, each with the same
+ * pointer at the same or a deeper sp. The same function again is a
+ * free of its own (a double free, say).
+ */
+static __always_inline bool free_inner(struct inflight *st, __u64 ptr,
+				       __u64 sp, __u64 cookie)
+{
+	if (st->free_ptr == ptr && sp <= st->free_sp &&
+	    st->free_cookie != cookie)
+		return true;
+	st->free_ptr = ptr;
+	st->free_sp = sp;
+	st->free_cookie = cookie;
+	return false;
 }
 
 SEC("uprobe")
 int ms_free_enter(struct pt_regs *ctx)
 {
-	__u64 ptr = PT_REGS_PARM1(ctx), pos;
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ptr = PT_REGS_PARM1(ctx), pos, sp = PT_REGS_SP(ctx);
+	__u64 id = bpf_get_current_pid_tgid(), cookie, tag;
+	struct live_slot *s;
 	struct inflight *st;
 	struct ms_event *e;
+	bool check, walk;
+	__u32 len;
 
 	if (!is_target(id) || !ptr)
 		return 0;
-	st = thread_state(id, false);
-	if (st && nested(st, PT_REGS_SP(ctx))) {
+	cookie = bpf_get_attach_cookie(ctx);
+	tag = cookie >> MS_COOKIE_TAG_SHIFT;
+	st = thread_state(id, true);
+	if (st && (nested(st, sp) || free_inner(st, ptr, sp, cookie))) {
 		__sync_fetch_and_add(&counters.nested_calls, 1);
 		return 0;
 	}
-	block_release(ptr, 0);
-	e = event_reserve(RING_LEN(0), &pos);
+	/*
+	 * Only a free the live table cannot vouch for walks its stack: one
+	 * of a block it does not hold (double, invalid, or from before the
+	 * trace) or of another family's or allocator's block.
+	 */
+	s = live_find(ptr);
+	check = !s || !ms_free_matches(s->tag, tag);
+	block_release_at(s, ptr, 0);
+	walk = check && check_walk_allowed();
+	len = walk ? RING_LEN(max_depth) : RING_LEN(0);
+	e = event_reserve(len, &pos);
 	if (!e)
 		return 0;
-	event_fill(e, MS_EV_FREE, MS_FN_FREE, *(volatile __u64 *)&tick_ns, id);
+	event_fill(e, MS_EV_FREE, (__u16)cookie, *(volatile __u64 *)&tick_ns,
+		   id);
 	e->flags = MS_EVF_TICK_TS;
+	if (check)
+		e->flags |= MS_EVF_FREE_CHECK |
+			    (walk ? 0 : MS_EVF_FREE_NOWALK) |
+			    (from_start ? MS_EVF_FROM_START : 0);
 	e->ptr = ptr;
 	e->task = current_task(st);
+	e->aux = tag;
 	e->nr_frames = 0;
-	event_submit(e, pos, RING_LEN(0), RING_LEN(0));
+	if (walk) {
+		stack_submit(ctx, e, pos, len, true, true);
+		return 0;
+	}
+	event_submit(e, pos, len, len);
 	return 0;
 }
 

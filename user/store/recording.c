@@ -957,7 +957,8 @@ static int read_prelude(struct recording *r)
 			 "made on a machine of the other byte order");
 		return -EPROTONOSUPPORT;
 	}
-	if (pre.version != RECORDING_VERSION) {
+	if (pre.version < RECORDING_VERSION_MIN ||
+	    pre.version > RECORDING_VERSION) {
 		snprintf(r->error, sizeof(r->error),
 			 "format version %u, and this memscope-bpf reads version %u%s",
 			 pre.version, RECORDING_VERSION,

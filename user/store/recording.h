@@ -39,7 +39,14 @@
  * records carry why their stack ended (flags), up to 256 frames, and the
  * trailer's kernel counters count the stops by reason.
  */
-#define RECORDING_VERSION	3
+#define RECORDING_VERSION	4
+/*
+ * 4: allocator records carry their family and allocator (ms_event.aux,
+ * MS_TAG_*), new enum ms_fn values, and suspect frees their stack. A
+ * version 3 file has the same layout, its records all of the C API, so
+ * it is read as it is.
+ */
+#define RECORDING_VERSION_MIN	3
 /*
  * The header holds this many options of the inference rules, in the order
  * of the rules' table (user/rules/rules.h). A rule that adds options
