@@ -74,7 +74,10 @@ enum ms_family {
 };
 
 /*
- * A probe's tag, in its attach cookie (bits 16..47, the ms_fn below them),
+ * A probe's tag, in its attach cookie (bits 16..47, the ms_fn below them,
+ * and above them the row of attach.c's table, so that two functions of
+ * one shape and family, operator delete(void *, size_t) jumping to
+ * operator delete(void *), are two probes to the layer check),
  * in the kernel's live table with each block, and in ms_event.aux of the
  * alloc, realloc and free records: its family, whether its address also
  * carries names of other families (an allocator that makes free, delete
@@ -86,6 +89,12 @@ enum ms_family {
 #define MS_TAG_ANY		(1u << 8)
 #define MS_TAG_OBJ_SHIFT	16
 #define MS_COOKIE_TAG_SHIFT	16
+#define MS_COOKIE_ROW_SHIFT	48
+
+static inline __u64 ms_cookie_tag(__u64 cookie)
+{
+	return (cookie >> MS_COOKIE_TAG_SHIFT) & 0xffffffffu;
+}
 
 static inline unsigned int ms_tag_family(__u64 tag)
 {

@@ -1481,7 +1481,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	st->sp = 0;
 	now = bpf_ktime_get_ns();
 	fn = st->fn;
-	tag = st->cookie >> MS_COOKIE_TAG_SHIFT;
+	tag = ms_cookie_tag(st->cookie);
 	ptr = ret;
 	if (fn == MS_FN_POSIX_MEMALIGN) {
 		ptr = 0;
@@ -1594,7 +1594,7 @@ int ms_free_enter(struct pt_regs *ctx)
 	if (!is_target(id) || !ptr)
 		return 0;
 	cookie = bpf_get_attach_cookie(ctx);
-	tag = cookie >> MS_COOKIE_TAG_SHIFT;
+	tag = ms_cookie_tag(cookie);
 	st = thread_state(id, true);
 	if (st && (nested(st, sp) || free_inner(st, ptr, sp, cookie))) {
 		__sync_fetch_and_add(&counters.nested_calls, 1);

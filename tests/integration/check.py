@@ -78,6 +78,8 @@ LEAKY_ALLOC_CALLS = 10 + 5 + 3 + 1 + 2 + 4 + 10000 + 1 + 1
 SUMMARY_KEYS = ["allocs", "frees", "alloc_bytes", "free_bytes", "live_allocs",
                 "live_bytes", "peak_bytes", "peak_ns", "failed_allocs",
                 "unknown_frees", "lost_events", "stack_errors", "events"]
+FAMILIES = ["malloc", "new", "new[]", "rust", "jemalloc", "tcmalloc",
+            "mimalloc"]
 FRAME_KEYS = ["function", "inlined", "file", "line", "object", "addr"]
 PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
               "emulated"]
@@ -147,6 +149,18 @@ class Checker:
                       f"(the target exited, the tool should stop), "
                       f"got {dur / 1e9:.1f} s")
 
+        # Every program these scenarios trace is correct: no free of it
+        # is an anomaly.
+        for a in self.get("anomalies", list) or []:
+            self.fail(f"anomalies: expected none on a correct program, got "
+                      f"{a.get('kind')} x{a.get('count')} "
+                      f"({a.get('alloc_family')} freed by "
+                      f"{a.get('free_family')}) freed at "
+                      f"{brief({'frames': a.get('free_frames')})}")
+        for i, site in enumerate(self.get("sites", list) or []):
+            if site.get("family") not in FAMILIES:
+                self.fail(f"sites[{i}].family: expected one of {FAMILIES}, "
+                          f"got {site.get('family')!r}")
         for i, leak in enumerate(self.get("leaks", list) or []):
             self.site_shape(f"leaks[{i}]", leak, leak=True)
         peak = self.get("peak", dict) or {}
@@ -158,7 +172,7 @@ class Checker:
                 self.fail(f"probes[{i}]: missing {missing}, got {probe!r}")
 
     def site_shape(self, where, site, leak):
-        for k in ["count", "bytes", "frames"] + (["oldest_ns", "source"]
+        for k in ["family", "count", "bytes", "frames"] + (["oldest_ns", "source"]
                                                  if leak else []):
             if k not in site:
                 self.fail(f"{where}.{k}: missing, got {brief(site)}")

@@ -639,7 +639,8 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 		/* More than one class of family at one address: any matches. */
 		if (sites[i].classes & (sites[i].classes - 1))
 			tag |= MS_TAG_ANY;
-		cookie = af->fn | tag << MS_COOKIE_TAG_SHIFT;
+		cookie = af->fn | tag << MS_COOKIE_TAG_SHIFT |
+			 (__u64)(af - alloc_fns) << MS_COOKIE_ROW_SHIFT;
 		if (af->kind == FN_FREE) {
 			place(ef, f, PROLOGUE_ARGS | PROLOGUE_SKIP_NULL_CHECK,
 			      &site);
