@@ -602,8 +602,16 @@ static int build_anomalies(struct build *b)
 		ra->kind = a->kind;
 		ra->alloc_family = ms_tag_family(a->alloc_tag);
 		ra->free_family = ms_tag_family(a->free_tag);
+		/*
+		 * Families that may free each other's blocks, from two
+		 * objects: the allocator is what differs (new in libstdc++
+		 * and free in libc differ by family already).
+		 */
 		ra->other_allocator = a->alloc_stack != STORE_NO_STACK &&
-			ms_tag_obj(a->alloc_tag) != ms_tag_obj(a->free_tag);
+			ms_tag_obj(a->alloc_tag) != ms_tag_obj(a->free_tag) &&
+			(ra->alloc_family == ra->free_family ||
+			 (ms_family_is_c(ra->alloc_family) &&
+			  ms_family_is_c(ra->free_family)));
 		ra->count = a->count;
 		ra->first_ns = report__since_start(b->r, a->first_ns);
 		if (a->alloc_stack != STORE_NO_STACK) {
