@@ -116,21 +116,27 @@ static inline int ms_family_is_c(unsigned int fam)
 /*
  * May a free probed with free_tag release a block allocated with
  * alloc_tag? The same allocator, and a matching family: delete for new,
- * delete[] for new[], __rust_dealloc for Rust, any C free for any C
- * allocation (jemalloc documents free() for mallocx blocks; mimalloc and
- * tcmalloc alias theirs). The kernel asks it to decide which frees are
- * worth a stack; userspace asks it again to classify them.
+ * delete[] for new[], any C free for any C allocation (jemalloc documents
+ * free() for mallocx blocks; mimalloc and tcmalloc alias theirs). Rust
+ * goes with the C API, whatever the object: rustc inlines its shims into
+ * the standard library (>= 1.87), so some of its blocks reach malloc or
+ * free with no __rust_* call around them. The kernel asks it to decide
+ * which frees are worth a stack; userspace asks it again to classify them.
  */
 static inline int ms_free_matches(__u64 alloc_tag, __u64 free_tag)
 {
 	unsigned int fa = ms_tag_family(alloc_tag);
 	unsigned int ff = ms_tag_family(free_tag);
+	int ca = ms_family_is_c(fa), cf = ms_family_is_c(ff);
 
-	if (ms_tag_obj(alloc_tag) != ms_tag_obj(free_tag))
-		return 0;
 	if ((alloc_tag | free_tag) & MS_TAG_ANY)
 		return 1;
-	if (ms_family_is_c(fa) && ms_family_is_c(ff))
+	if ((fa == MS_FAM_RUST && (cf || ff == MS_FAM_RUST)) ||
+	    (ff == MS_FAM_RUST && ca))
+		return 1;
+	if (ms_tag_obj(alloc_tag) != ms_tag_obj(free_tag))
+		return 0;
+	if (ca && cf)
 		return 1;
 	return fa == ff;
 }
