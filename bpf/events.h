@@ -215,6 +215,13 @@ enum ms_kind {
  * never saw allocated was never allocated, so its free is invalid.
  */
 #define MS_EVF_FROM_START	(1u << 10)
+/*
+ * A suspect free of an address the live table does not hold, called from
+ * the object that defines the free function: the allocator freeing what
+ * it took with its internal allocator, never through a probed call
+ * (glibc frees a thread's tcache so at thread exit). Not judged.
+ */
+#define MS_EVF_FREE_INTERNAL	(1u << 11)
 
 /*
  * One record. A fixed header, then nr_frames user return addresses,

@@ -1343,9 +1343,10 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 }
 
 /* --mode=alloc: the whole record at entry; no pointer, nothing live. */
-static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
+static __always_inline void alloc_profile(struct pt_regs *ctx, __u64 cookie,
 					  struct inflight *st, __u64 id)
 {
+	__u32 fn = (__u16)cookie;
 	/* Nothing here needs more than the drain tick: no peak, no ages. */
 	__u64 now = *(volatile __u64 *)&tick_ns, pos;
 	struct ms_event *e;
@@ -1358,6 +1359,7 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	event_fill(e, MS_EV_ALLOC, fn, now, id);
 	e->flags = MS_EVF_PROFILE | MS_EVF_TICK_TS;
 	e->size = st->size;
+	e->aux = ms_cookie_tag(cookie);
 	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, true);
 }
 
@@ -1419,7 +1421,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 			return 0;
 		}
 		args_read(ctx, fn, &args);
-		alloc_profile(ctx, fn, &args, id);
+		alloc_profile(ctx, cookie, &args, id);
 		return 0;
 	}
 	st = thread_state(id, true);
@@ -1563,6 +1565,48 @@ static __always_inline bool check_walk_allowed(void)
 }
 
 /*
+ * The object (its index in the unwind tables) whose executable mapping
+ * holds pc in process tgid; -1 for none. The walker's map search.
+ */
+static __always_inline __s64 map_obj(__u32 tgid, __u64 pc)
+{
+	struct search q = { .key = pc };
+	struct ms_proc_maps *pm = bpf_map_lookup_elem(&proc_maps, &tgid);
+	struct ms_proc_map *m;
+
+	if (!pm)
+		return -1;
+	q.maps = pm;
+	q.hi = pm->nr < MS_PROC_MAPS ? pm->nr : MS_PROC_MAPS;
+	bpf_loop(MAP_SEARCH_STEPS + 1, map_search_step, &q, 0);
+	if (!q.lo)
+		return -1;
+	m = &pm->m[(q.lo - 1) & (MS_PROC_MAPS - 1)];
+	return pc < m->end ? m->obj : -1;
+}
+
+/*
+ * A free of an address the live table does not hold, called from the
+ * object the free function is in: the allocator's own (MS_EVF_FREE_INTERNAL).
+ * Rare enough to pay a read and two searches. Without the mappings
+ * (--stacks fp loads none) it cannot be told, and is taken as one: such
+ * a free is then not judged, rather than judged wrongly.
+ */
+static __always_inline bool free_internal(struct pt_regs *ctx, __u64 id,
+					  __u64 sp)
+{
+	__u64 ret;
+	__s64 obj;
+
+	obj = map_obj(id >> 32, PT_REGS_IP(ctx));
+	if (obj < 0)
+		return true;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return false;
+	return map_obj(id >> 32, ret) == obj;
+}
+
+/*
  * A layer under the thread's last free-like call: delete[] jumping to
  * delete, delete to free, __rust_dealloc to free, each with the same
  * pointer at the same or a deeper sp. The same function again is a
@@ -1619,7 +1663,9 @@ int ms_free_enter(struct pt_regs *ctx)
 	if (check)
 		e->flags |= MS_EVF_FREE_CHECK |
 			    (walk ? 0 : MS_EVF_FREE_NOWALK) |
-			    (from_start ? MS_EVF_FROM_START : 0);
+			    (from_start ? MS_EVF_FROM_START : 0) |
+			    (!s && free_internal(ctx, id, sp) ?
+			     MS_EVF_FREE_INTERNAL : 0);
 	e->ptr = ptr;
 	e->task = current_task(st);
 	e->aux = tag;

@@ -178,7 +178,7 @@ class Checker:
                       f"{a.get('kind')} x{a.get('count')} "
                       f"({a.get('alloc_family')} freed by "
                       f"{a.get('free_family')}) freed at "
-                      f"{brief({'frames': a.get('free_frames')})}")
+                      f"{brief({'frames': a.get('free_frames') or []})}")
         for i, site in enumerate(self.get("sites", list) or []):
             if site.get("family") not in FAMILIES:
                 self.fail(f"sites[{i}].family: expected one of {FAMILIES}, "
@@ -358,7 +358,7 @@ def frame0(entry):
 def brief(entry):
     """An entry in one short line: count/bytes and its frame functions."""
     frames = entry.get("frames") or []
-    names = [f.get("function") or hex(f.get("addr") or 0) for f in frames[:6]]
+    names = [f.get("function") or str(f.get("addr")) for f in frames[:6]]
     more = "..." if len(frames) > 6 else ""
     return (f"{{count={entry.get('count')} bytes={entry.get('bytes')} "
             f"frames={'<'.join(map(str, names))}{more}}}")

@@ -1017,7 +1017,11 @@ for i, text in enumerate(open(os.environ["SRC"]), 1):
     if m:
         lines[m.group(1)] = i
 stacks = [x["frames"] for x in r.get("leaks", [])]
-want_new = {"function": "operator new(unsigned long)", "mangled": "_Znwm",
+want_new = {"function": "std::__cxx11::basic_string<char, "
+                        "std::char_traits<char>, std::allocator<char> >::"
+                        "_M_construct(unsigned long, char)",
+            "mangled": "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE"
+                       "12_M_constructEmc",
             "inlined": False}
 if not any({k: f.get(k) for k in want_new} == want_new
            for st in stacks for f in st[:1]):

@@ -244,6 +244,24 @@ Test(families, invalid_only_from_start)
 	expect_stack(a->free_stack, stack_f, "free stack");
 }
 
+/*
+ * The allocator freeing what it took internally (glibc's tcache at thread
+ * exit), at an address never allocated, or last a user block freed
+ * already: not judged, counted.
+ */
+Test(families, allocator_internal_not_judged)
+{
+	const __u64 c = tag(MS_FAM_MALLOC, LIBC);
+
+	free_tagged(0x9000, c, CHECK_START | MS_EVF_FREE_INTERNAL, stack_f, 1);
+	alloc_tagged(0x1000, 8, c, stack_a, 2);
+	free_tagged(0x1000, c, 0, NULL, 3);
+	free_tagged(0x1000, c, CHECK_START | MS_EVF_FREE_INTERNAL, stack_f, 4);
+	expect_eq(store__nr_anomalies(st), 0, "anomaly groups");
+	expect_eq(store__summary(st)->allocator_frees, 2, "allocator frees");
+	expect_eq(store__summary(st)->anomalies, 0, "summary.anomalies");
+}
+
 /* A suspect free the kernel did not walk (its budget spent) is counted. */
 Test(families, unwalked_counted)
 {

@@ -544,6 +544,10 @@ static int free_classify(struct store *s, const struct ms_event *e,
 		c->kind = STORE_MISMATCHED_FREE;
 		c->alloc_stack = b->stack_id;
 		c->alloc_tag = b->tag;
+	} else if (e->flags & MS_EVF_FREE_INTERNAL) {
+		/* Its block never passed a probe: nothing to judge it by. */
+		s->sum.allocator_frees++;
+		return 0;
 	} else if ((g = grave_find(s, e->ptr, NULL))) {
 		c->kind = STORE_DOUBLE_FREE;
 		c->alloc_stack = g->stack_id;

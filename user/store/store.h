@@ -38,6 +38,9 @@ struct store_summary {
 	__u64 anomalies;	/* frees found double, invalid or mismatched */
 	__u64 unwalked;		/* suspect frees the kernel sent without their
 				 * stack (its walk budget spent) */
+	__u64 allocator_frees;	/* suspect frees the allocator made from its
+				 * own object (MS_EVF_FREE_INTERNAL): not
+				 * judged */
 	__u64 graves_evicted;	/* freed blocks forgotten (STORE_GRAVES): from
 				 * the first, a free of an address not live
 				 * may be double, so none is called invalid */
