@@ -627,6 +627,27 @@ Test(recording, future_version_refused)
 	free(buf);
 }
 
+/* Version 3 has the same layout, its records all of the C API: read. */
+Test(recording, previous_version_read)
+{
+	unsigned char *buf;
+	char err[256];
+	size_t len;
+	__u32 v = RECORDING_VERSION_MIN;
+
+	make_events();
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+	buf = read_file(path, &len);
+	memcpy(buf + PRELUDE_VERSION, &v, sizeof(v));
+	cr_assert_eq(header_of(buf, len, err, sizeof(err)), 0,
+		     "version %u: %s", v, err);
+	v = RECORDING_VERSION_MIN - 1;
+	memcpy(buf + PRELUDE_VERSION, &v, sizeof(v));
+	cr_assert_eq(header_of(buf, len, err, sizeof(err)), -EPROTONOSUPPORT,
+		     "version %u", v);
+	free(buf);
+}
+
 Test(recording, other_byte_order_refused)
 {
 	unsigned char *buf;
