@@ -1378,24 +1378,26 @@ static __always_inline bool nested(const struct inflight *st, __u64 sp)
 
 /*
  * --mode=alloc has no return probes to tell a call made inside another:
- * glibc's realloc(NULL, n) jumps to malloc, and reallocarray to realloc,
- * leaving the stack as their caller did. Such a hit has the sp and the
- * return address of the thread's last entry, a realloc (or reallocarray);
- * a separate call from the same frame comes from another call instruction,
- * so another return address. The last entry is kept in the thread's call
- * state, which this mode does not use otherwise (arg: return address).
+ * glibc's realloc(NULL, n) jumps to malloc, reallocarray to realloc,
+ * operator new[] to operator new, a __rust_alloc shim to malloc, leaving
+ * the stack as their caller did. Such a hit has the sp and the return
+ * address of the thread's last entry, from another probe; a separate call
+ * from the same frame comes from another call instruction, so another
+ * return address. The last entry is kept in the thread's call state,
+ * which this mode does not use otherwise (arg: return address), and stays
+ * the outer one through the layers it jumps to, so the next call from the
+ * same instruction is a call of its own. (A layer called deeper, operator
+ * new calling malloc, is a call of its own here: every layer counts.)
  */
-static __always_inline bool tail_called(struct inflight *st, __u32 fn,
+static __always_inline bool tail_called(struct inflight *st, __u64 cookie,
 					__u64 sp, __u64 ret)
 {
-	bool hit = st->sp == sp && st->arg == ret &&
-		   ((st->fn == MS_FN_REALLOC && fn == MS_FN_MALLOC) ||
-		    (st->fn == MS_FN_REALLOCARRAY && fn == MS_FN_REALLOC));
-
+	if (st->sp == sp && st->arg == ret && st->cookie != cookie)
+		return true;
 	st->sp = sp;
 	st->arg = ret;
-	st->fn = fn;
-	return hit;
+	st->cookie = cookie;
+	return false;
 }
 
 SEC("uprobe")
@@ -1416,7 +1418,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 
 		st = thread_state(id, true);
 		if (st && !bpf_probe_read_user(&ret, sizeof(ret), (void *)sp) &&
-		    tail_called(st, fn, sp, ret)) {
+		    tail_called(st, cookie, sp, ret)) {
 			__sync_fetch_and_add(&counters.nested_calls, 1);
 			return 0;
 		}
