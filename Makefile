@@ -71,7 +71,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/unit/%,$(UNIT_SRCS))
 # stk_* and uw_* (and the lib*.c they load) are built without frame
 # pointers, below; the rest keep them.
 TARGET_SRCS := $(filter-out tests/targets/stk_%.c tests/targets/uw_%.c \
-	tests/targets/lib%.c,\
+	tests/targets/fam_%.c tests/targets/lib%.c,\
 	$(wildcard tests/targets/*.c))
 TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS))
 # The CFI walker's targets: built as production code is, without frame
@@ -230,6 +230,14 @@ endif
 STK_TARGETS := $(STK_C) $(STK_CXX) $(STK_LIBS) $(STK_RS)
 TARGETS += $(STK_TARGETS)
 
+# Allocator family targets: their leaks are checked per call site, so they
+# are built as production code is too, without frame pointers.
+FAM_TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,\
+	$(wildcard tests/targets/fam_*.c)) \
+	$(patsubst tests/targets/%.cc,$(OUTPUT)/targets/%,\
+	$(wildcard tests/targets/fam_*.cc))
+TARGETS += $(FAM_TARGETS)
+
 $(OUTPUT)/targets/libstk_%.so: tests/targets/libstk_%.c | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
@@ -247,6 +255,16 @@ $(OUTPUT)/targets/stk_%: tests/targets/stk_%.c tests/targets/target.h | $(DEPS_S
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(STK_CFLAGS) -Itests/targets $< $(STK_LDFLAGS) -o $@
+
+$(OUTPUT)/targets/fam_%: tests/targets/fam_%.c tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(STK_CFLAGS) -Itests/targets $< -ldl -o $@
+
+$(OUTPUT)/targets/fam_%: tests/targets/fam_%.cc tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CXX-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(STK_CFLAGS) -Itests/targets $< -o $@
 
 $(OUTPUT)/targets/stk_%: tests/targets/stk_%.cc tests/targets/target.h | $(DEPS_STAMP)
 	$(call msg,CXX-TGT,$@)

@@ -20,7 +20,25 @@
 /* Nested task scopes a thread keeps; deeper enters are counted, not kept. */
 #define MS_TASK_DEPTH		8
 
-/* Allocator entry points, as probed. Values are part of the record format. */
+/*
+ * Allocator entry points, as probed: each value says how the entry probe
+ * reads the call's arguments and what its return means, for every family
+ * whose function has that shape (enum ms_family says which API it was;
+ * attach.c's alloc_fns[] maps names to both). Values are part of the
+ * record format: new ones go at the end.
+ *
+ *   MALLOC          size rdi (new, new[], mallocx, __rust_alloc, ...)
+ *   CALLOC          count rdi, size rsi
+ *   REALLOC         ptr rdi, size rsi (rallocx, mi_rezalloc, ...)
+ *   REALLOCARRAY    ptr rdi, count rsi, size rdx
+ *   FREE            ptr rdi (every delete, dallocx, __rust_dealloc, ...)
+ *   POSIX_MEMALIGN  memptr rdi, size rdx; the block is *memptr on 0
+ *   ALIGNED_ALLOC, MEMALIGN  size rsi
+ *   VALLOC, PVALLOC size rdi
+ *   RUST_REALLOC    ptr rdi, new size rcx (old size rsi, align rdx)
+ *   XALLOCX         ptr rdi, size rsi: resizes in place and returns the
+ *                   block's new size, never another pointer
+ */
 enum ms_fn {
 	MS_FN_NONE = 0,
 	MS_FN_MALLOC,
@@ -33,11 +51,102 @@ enum ms_fn {
 	MS_FN_MEMALIGN,
 	MS_FN_VALLOC,
 	MS_FN_PVALLOC,
+	MS_FN_RUST_REALLOC,
+	MS_FN_XALLOCX,
 	MS_FN__COUNT,
 };
 
+/*
+ * Which API a probed function belongs to. Values are part of the record
+ * format (ms_event.aux of allocator records, 0 in recordings made before
+ * families: the C API). A block is counted once, in the family of the
+ * outermost probed call that made it (operator new calling malloc is new).
+ */
+enum ms_family {
+	MS_FAM_MALLOC = 0,	/* the C API: malloc, calloc, realloc, free... */
+	MS_FAM_NEW,		/* C++ operator new / delete, scalar */
+	MS_FAM_NEW_ARRAY,	/* C++ operator new[] / delete[] */
+	MS_FAM_RUST,		/* __rust_alloc, __rust_dealloc, ... */
+	MS_FAM_JEMALLOC,	/* mallocx, rallocx, xallocx, dallocx, sdallocx */
+	MS_FAM_TCMALLOC,	/* tc_* that are no alias of a standard name */
+	MS_FAM_MIMALLOC,	/* mi_* that are no alias of a standard name */
+	MS_FAM__COUNT,
+};
+
+/*
+ * A probe's tag, in its attach cookie (bits 16..47, the ms_fn below them,
+ * and above them the row of attach.c's table, so that two functions of
+ * one shape and family, operator delete(void *, size_t) jumping to
+ * operator delete(void *), are two probes to the layer check),
+ * in the kernel's live table with each block, and in ms_event.aux of the
+ * alloc, realloc and free records: its family, whether its address also
+ * carries names of other families (an allocator that makes free, delete
+ * and delete[] one function cannot tell them apart, so neither do we),
+ * and which probed object defines it (the allocator: a block of one
+ * allocator freed by another's free is a mismatch).
+ */
+#define MS_TAG_FAMILY_MASK	0xffu
+#define MS_TAG_ANY		(1u << 8)
+#define MS_TAG_OBJ_SHIFT	16
+#define MS_COOKIE_TAG_SHIFT	16
+#define MS_COOKIE_ROW_SHIFT	48
+
+static inline __u64 ms_cookie_tag(__u64 cookie)
+{
+	return (cookie >> MS_COOKIE_TAG_SHIFT) & 0xffffffffu;
+}
+
+static inline unsigned int ms_tag_family(__u64 tag)
+{
+	return tag & MS_TAG_FAMILY_MASK;
+}
+
+static inline unsigned int ms_tag_obj(__u64 tag)
+{
+	return (tag >> MS_TAG_OBJ_SHIFT) & 0xffffu;
+}
+
+/* The families of the C API, any of whose frees takes the others' blocks. */
+static inline int ms_family_is_c(unsigned int fam)
+{
+	return fam == MS_FAM_MALLOC || fam == MS_FAM_JEMALLOC ||
+	       fam == MS_FAM_TCMALLOC || fam == MS_FAM_MIMALLOC;
+}
+
+/*
+ * May a free probed with free_tag release a block allocated with
+ * alloc_tag? The same allocator, and a matching family: delete for new,
+ * delete[] for new[], any C free for any C allocation (jemalloc documents
+ * free() for mallocx blocks; mimalloc and tcmalloc alias theirs). Rust
+ * goes with the C API, whatever the object: rustc inlines its shims into
+ * the standard library (>= 1.87), so some of its blocks reach malloc or
+ * free with no __rust_* call around them. The kernel asks it to decide
+ * which frees are worth a stack; userspace asks it again to classify them.
+ */
+static inline int ms_free_matches(__u64 alloc_tag, __u64 free_tag)
+{
+	unsigned int fa = ms_tag_family(alloc_tag);
+	unsigned int ff = ms_tag_family(free_tag);
+	int ca = ms_family_is_c(fa), cf = ms_family_is_c(ff);
+
+	if ((alloc_tag | free_tag) & MS_TAG_ANY)
+		return 1;
+	if ((fa == MS_FAM_RUST && (cf || ff == MS_FAM_RUST)) ||
+	    (ff == MS_FAM_RUST && ca))
+		return 1;
+	if (ms_tag_obj(alloc_tag) != ms_tag_obj(free_tag))
+		return 0;
+	if (ca && cf)
+		return 1;
+	return fa == ff;
+}
+
 enum ms_ev_type {
-	/* ptr == 0: the allocation failed (counted, nothing becomes live) */
+	/*
+	 * ptr == 0: the allocation failed (counted, nothing becomes live).
+	 * Alloc, free and realloc records carry the probe's tag in aux
+	 * (MS_TAG_*: family, allocator).
+	 */
 	MS_EV_ALLOC = 1,
 	MS_EV_FREE = 2,
 	/*
@@ -122,8 +231,29 @@ enum ms_kind {
  * The store times it no earlier than the record before it.
  */
 #define MS_EVF_TICK_TS		(1u << 4)
+/*
+ * A free the kernel found suspect: its pointer is not in the live table,
+ * or its block was allocated by another family or allocator
+ * (ms_free_matches). Only such a free carries its stack: the one that
+ * frees it, taken at entry (frames[0] is free's caller).
+ */
+#define MS_EVF_FREE_CHECK	(1u << 8)
+/* A suspect free sent without its stack: the walk budget was spent (-p). */
+#define MS_EVF_FREE_NOWALK	(1u << 9)
+/*
+ * The trace began with the process (launch mode): an address the trace
+ * never saw allocated was never allocated, so its free is invalid.
+ */
+#define MS_EVF_FROM_START	(1u << 10)
+/*
+ * A suspect free of an address the live table does not hold, called from
+ * the object that defines the free function: the allocator freeing what
+ * it took with its internal allocator, never through a probed call
+ * (glibc frees a thread's tcache so at thread exit). Not judged.
+ */
+#define MS_EVF_FREE_INTERNAL	(1u << 11)
 /* An anonymous-memory record made inside a probed allocator call. */
-#define MS_EVF_ARENA		(1u << 8)
+#define MS_EVF_ARENA		(1u << 12)
 
 /*
  * One record. A fixed header, then nr_frames user return addresses,

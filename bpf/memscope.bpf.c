@@ -82,7 +82,7 @@ struct live_slot {
 	__u64 key;
 	__u64 size;
 	__u64 seq;
-	__u64 pad;		/* two slots to a cache line */
+	__u64 tag;		/* MS_TAG_* of the call that made it */
 };
 
 struct {
@@ -109,7 +109,23 @@ struct inflight {
 	__u64 sp;		/* at entry; 0: no call in flight */
 	__u64 pc;		/* the entry probe's address: which allocator
 				 * object a mapping made inside is charged to */
+	__u64 cookie;		/* of the call in flight: ms_fn and tag */
 	__u32 fn;
+	/*
+	 * Probed calls the call in flight jumped to (operator new[] to new,
+	 * __rust_alloc to malloc): same sp, so their returns come at the
+	 * outer one's sp too, innermost first, and are not the outer's.
+	 */
+	__u32 inner;
+	/*
+	 * The last free-like call of the thread, so the layers under it
+	 * (delete[] jumping to delete, delete to free) are not counted as
+	 * frees of their own. Free-like functions have no return probe: the
+	 * state holds until another probed call starts on the thread.
+	 */
+	__u64 free_ptr;
+	__u64 free_sp;
+	__u64 free_cookie;
 	/*
 	 * Declared tasks entered on this thread, innermost last: leave pops,
 	 * so a scope ending restores the task that was running before it.
@@ -283,7 +299,8 @@ static __always_inline struct live_slot *live_find(__u64 ptr)
  * bytes leave the live totals here; like the store, which counts it as
  * replaced, this is not counted as a free.
  */
-static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
+static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq,
+					__u64 tag)
 {
 	struct live_slot *s, *spot;
 	__u64 k, spot_key;
@@ -330,6 +347,7 @@ static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 				continue;
 			spot->size = size;
 			spot->seq = seq;
+			spot->tag = tag;
 			return true;
 		}
 		if (__sync_val_compare_and_swap(&spot->key, ptr,
@@ -340,6 +358,7 @@ static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 		__sync_fetch_and_add(&rare.replaced_bytes, spot->size);
 		spot->size = size;
 		spot->seq = seq;
+		spot->tag = tag;
 		/* The exchange publishes size and seq with the key. */
 		__sync_lock_test_and_set(&spot->key, ptr);
 		return true;
@@ -348,12 +367,12 @@ static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq)
 }
 
 static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
-				       __u16 *flags)
+				       __u64 tag, __u16 *flags)
 {
 	__u64 seq = __sync_add_and_fetch(&counters.seq, 1);
 
 	__sync_fetch_and_add(&counters.alloc_bytes, size);
-	if (!live_insert(ptr, size, seq)) {
+	if (!live_insert(ptr, size, seq, tag)) {
 		__sync_fetch_and_add(&counters.live_full, 1);
 		__sync_fetch_and_add(&rare.full_bytes, size);
 		*flags |= MS_EVF_LIVE_FULL;
@@ -369,9 +388,9 @@ static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
  * since (realloc frees the old block before it returns), and its insert
  * then released this one already.
  */
-static __always_inline void block_release(__u64 ptr, __u64 want_seq)
+static __always_inline void block_release_at(struct live_slot *s, __u64 ptr,
+					     __u64 want_seq)
 {
-	struct live_slot *s = live_find(ptr);
 	__u64 size;
 
 	if (!s) {
@@ -406,6 +425,11 @@ static __always_inline void block_release(__u64 ptr, __u64 want_seq)
 	}
 	__sync_fetch_and_add(&counters.frees, 1);
 	__sync_fetch_and_sub(&counters.live_bytes, size);
+}
+
+static __always_inline void block_release(__u64 ptr, __u64 want_seq)
+{
+	block_release_at(live_find(ptr), ptr, want_seq);
 }
 
 /*
@@ -1298,6 +1322,13 @@ int BPF_PROG(ms_exec)
 	return 0;
 }
 
+/* Takes a block and returns another (or the same one resized). */
+static __always_inline bool is_realloc(__u32 fn)
+{
+	return fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY ||
+	       fn == MS_FN_RUST_REALLOC || fn == MS_FN_XALLOCX;
+}
+
 static __always_inline void event_fill(struct ms_event *e, __u16 type,
 				       __u16 fn, __u64 now, __u64 id)
 {
@@ -1329,12 +1360,17 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 		st->size = a1 * a2;
 		break;
 	case MS_FN_REALLOC:
+	case MS_FN_XALLOCX:
 		st->arg = a1;
 		st->size = a2;
 		break;
 	case MS_FN_REALLOCARRAY:
 		st->arg = a1;
 		st->size = a2 * a3;
+		break;
+	case MS_FN_RUST_REALLOC:
+		st->arg = a1;
+		st->size = PT_REGS_PARM4(ctx);
 		break;
 	case MS_FN_POSIX_MEMALIGN:
 		st->arg = a1;
@@ -1348,7 +1384,7 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 		st->size = a1;
 		break;
 	}
-	if (st->arg && (fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY)) {
+	if (st->arg && is_realloc(fn)) {
 		struct live_slot *v = live_find(st->arg);
 
 		st->old_seq = v ? v->seq : 0;
@@ -1356,9 +1392,10 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 }
 
 /* --mode=alloc: the whole record at entry; no pointer, nothing live. */
-static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
+static __always_inline void alloc_profile(struct pt_regs *ctx, __u64 cookie,
 					  struct inflight *st, __u64 id)
 {
+	__u32 fn = (__u16)cookie;
 	/* Nothing here needs more than the drain tick: no peak, no ages. */
 	__u64 now = *(volatile __u64 *)&tick_ns, pos;
 	struct ms_event *e;
@@ -1371,6 +1408,7 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	event_fill(e, MS_EV_ALLOC, fn, now, id);
 	e->flags = MS_EVF_PROFILE | MS_EVF_TICK_TS;
 	e->size = st->size;
+	e->aux = ms_cookie_tag(cookie);
 	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, WALK_MULTI);
 }
 
@@ -1389,24 +1427,26 @@ static __always_inline bool nested(const struct inflight *st, __u64 sp)
 
 /*
  * --mode=alloc has no return probes to tell a call made inside another:
- * glibc's realloc(NULL, n) jumps to malloc, and reallocarray to realloc,
- * leaving the stack as their caller did. Such a hit has the sp and the
- * return address of the thread's last entry, a realloc (or reallocarray);
- * a separate call from the same frame comes from another call instruction,
- * so another return address. The last entry is kept in the thread's call
- * state, which this mode does not use otherwise (arg: return address).
+ * glibc's realloc(NULL, n) jumps to malloc, reallocarray to realloc,
+ * operator new[] to operator new, a __rust_alloc shim to malloc, leaving
+ * the stack as their caller did. Such a hit has the sp and the return
+ * address of the thread's last entry, from another probe; a separate call
+ * from the same frame comes from another call instruction, so another
+ * return address. The last entry is kept in the thread's call state,
+ * which this mode does not use otherwise (arg: return address), and stays
+ * the outer one through the layers it jumps to, so the next call from the
+ * same instruction is a call of its own. (A layer called deeper, operator
+ * new calling malloc, is a call of its own here: every layer counts.)
  */
-static __always_inline bool tail_called(struct inflight *st, __u32 fn,
+static __always_inline bool tail_called(struct inflight *st, __u64 cookie,
 					__u64 sp, __u64 ret)
 {
-	bool hit = st->sp == sp && st->arg == ret &&
-		   ((st->fn == MS_FN_REALLOC && fn == MS_FN_MALLOC) ||
-		    (st->fn == MS_FN_REALLOCARRAY && fn == MS_FN_REALLOC));
-
+	if (st->sp == sp && st->arg == ret && st->cookie != cookie)
+		return true;
 	st->sp = sp;
 	st->arg = ret;
-	st->fn = fn;
-	return hit;
+	st->cookie = cookie;
+	return false;
 }
 
 SEC("uprobe")
@@ -1414,23 +1454,25 @@ int ms_alloc_enter(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
 	struct inflight *st;
+	__u64 cookie;
 	__u32 fn;
 
 	if (!is_target(id))
 		return 0;
-	fn = bpf_get_attach_cookie(ctx);
+	cookie = bpf_get_attach_cookie(ctx);
+	fn = (__u16)cookie;
 	if (alloc_only) {
 		struct inflight args = {};
 		__u64 ret;
 
 		st = thread_state(id, true);
 		if (st && !bpf_probe_read_user(&ret, sizeof(ret), (void *)sp) &&
-		    tail_called(st, fn, sp, ret)) {
+		    tail_called(st, cookie, sp, ret)) {
 			__sync_fetch_and_add(&counters.nested_calls, 1);
 			return 0;
 		}
 		args_read(ctx, fn, &args);
-		alloc_profile(ctx, fn, &args, id);
+		alloc_profile(ctx, cookie, &args, id);
 		return 0;
 	}
 	st = thread_state(id, true);
@@ -1440,10 +1482,24 @@ int ms_alloc_enter(struct pt_regs *ctx)
 		__sync_fetch_and_add(&counters.nested_calls, 1);
 		return 0;
 	}
+	/*
+	 * Another probed function at the same sp was jumped to by the call
+	 * in flight (new[] to new, __rust_alloc to malloc): the outer layer
+	 * counts the block. The same function again is a new call from the
+	 * same frame, the old state stale.
+	 */
+	if (st->sp && st->sp == sp && st->cookie != cookie) {
+		st->inner++;
+		__sync_fetch_and_add(&counters.nested_calls, 1);
+		return 0;
+	}
 	/* Not nested: any state left is stale (its return was never seen). */
 	st->sp = sp;
 	st->pc = PT_REGS_IP(ctx);
 	st->fn = fn;
+	st->cookie = cookie;
+	st->inner = 0;
+	st->free_ptr = 0;
 	args_read(ctx, fn, st);
 	return 0;
 }
@@ -1451,7 +1507,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 SEC("uretprobe")
 int ms_alloc_return(struct pt_regs *ctx)
 {
-	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0, pos;
+	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0, pos, tag;
 	__u64 id = bpf_get_current_pid_tgid();
 	struct inflight *st;
 	struct ms_event *e;
@@ -1471,9 +1527,15 @@ int ms_alloc_return(struct pt_regs *ctx)
 			st->sp = 0;
 		return 0;
 	}
+	/* A layer the call in flight jumped to returns first. */
+	if (st->inner) {
+		st->inner--;
+		return 0;
+	}
 	st->sp = 0;
 	now = bpf_ktime_get_ns();
 	fn = st->fn;
+	tag = ms_cookie_tag(st->cookie);
 	ptr = ret;
 	if (fn == MS_FN_POSIX_MEMALIGN) {
 		ptr = 0;
@@ -1481,25 +1543,33 @@ int ms_alloc_return(struct pt_regs *ctx)
 						    (void *)st->arg))
 			ptr = 0;
 	}
+	/*
+	 * xallocx never moves the block: it returns the size the block has
+	 * now, which the record carries as a realloc to the same address.
+	 */
+	if (fn == MS_FN_XALLOCX) {
+		st->size = ret;
+		ptr = st->arg;
+	}
 
-	if (fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY) {
+	if (is_realloc(fn)) {
 		switch (ms_realloc_effect(st->arg, st->size, ptr)) {
 		case MS_RE_MOVE:
 			block_release(st->arg, st->old_seq);
-			seq = block_new(ptr, st->size, now, &flags);
+			seq = block_new(ptr, st->size, now, tag, &flags);
 			break;
 		case MS_RE_FREE:
 			block_release(st->arg, st->old_seq);
 			break;
 		case MS_RE_ALLOC:
-			seq = block_new(ptr, st->size, now, &flags);
+			seq = block_new(ptr, st->size, now, tag, &flags);
 			break;
 		case MS_RE_FAILED:
 			__sync_fetch_and_add(&counters.failed_allocs, 1);
 			break;
 		}
 	} else if (ptr) {
-		seq = block_new(ptr, st->size, now, &flags);
+		seq = block_new(ptr, st->size, now, tag, &flags);
 	} else {
 		__sync_fetch_and_add(&counters.failed_allocs, 1);
 	}
@@ -1507,8 +1577,8 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e = event_reserve(RING_LEN(max_depth), &pos);
 	if (!e)
 		return 0;
-	event_fill(e, fn == MS_FN_REALLOC || fn == MS_FN_REALLOCARRAY ?
-		      MS_EV_REALLOC : MS_EV_ALLOC, fn, now, id);
+	event_fill(e, is_realloc(fn) ? MS_EV_REALLOC : MS_EV_ALLOC, fn, now,
+		   id);
 	e->flags = flags;
 	e->seq = seq;
 	e->ptr = ptr;
@@ -1516,35 +1586,147 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e->old_ptr = st->arg;
 	e->old_seq = st->old_seq;
 	e->task = current_task(st);
+	e->aux = tag;
 	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, WALK_MULTI);
 	return 0;
+}
+
+/* Set between open and load: the trace began with the process. */
+const volatile bool from_start = false;
+/*
+ * Attached to a running process, frees of blocks allocated before the
+ * trace are common and all suspect: at most this many a drain tick are
+ * walked, the rest sent without a stack (MS_EVF_FREE_NOWALK).
+ */
+const volatile __u32 check_walks = 64;
+__u64 check_tick;
+__u32 check_walked;
+
+static __always_inline bool check_walk_allowed(void)
+{
+	__u64 tick = *(volatile __u64 *)&tick_ns;
+
+	if (from_start)
+		return true;
+	/* Racy on purpose: a tick's budget is a bound, not an exact count. */
+	if (check_tick != tick) {
+		check_tick = tick;
+		check_walked = 0;
+	}
+	return __sync_fetch_and_add(&check_walked, 1) < check_walks;
+}
+
+/*
+ * The object (its index in the unwind tables) whose executable mapping
+ * holds pc in process tgid; -1 for none. The walker's map search.
+ */
+static __always_inline __s64 map_obj(__u32 tgid, __u64 pc)
+{
+	struct search q = { .key = pc };
+	struct ms_proc_maps *pm = bpf_map_lookup_elem(&proc_maps, &tgid);
+	struct ms_proc_map *m;
+
+	if (!pm)
+		return -1;
+	q.maps = pm;
+	q.hi = pm->nr < MS_PROC_MAPS ? pm->nr : MS_PROC_MAPS;
+	bpf_loop(MAP_SEARCH_STEPS + 1, map_search_step, &q, 0);
+	if (!q.lo)
+		return -1;
+	m = &pm->m[(q.lo - 1) & (MS_PROC_MAPS - 1)];
+	return pc < m->end ? m->obj : -1;
+}
+
+/*
+ * A free of an address the live table does not hold, called from the
+ * object the free function is in: the allocator's own (MS_EVF_FREE_INTERNAL).
+ * Rare enough to pay a read and two searches. Without the mappings
+ * (--stacks fp loads none) it cannot be told, and is taken as one: such
+ * a free is then not judged, rather than judged wrongly.
+ */
+static __always_inline bool free_internal(struct pt_regs *ctx, __u64 id,
+					  __u64 sp)
+{
+	__u64 ret;
+	__s64 obj;
+
+	obj = map_obj(id >> 32, PT_REGS_IP(ctx));
+	if (obj < 0)
+		return true;
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return false;
+	return map_obj(id >> 32, ret) == obj;
+}
+
+/*
+ * A layer under the thread's last free-like call: delete[] jumping to
+ * delete, delete to free, __rust_dealloc to free, each with the same
+ * pointer at the same or a deeper sp. The same function again is a
+ * free of its own (a double free, say).
+ */
+static __always_inline bool free_inner(struct inflight *st, __u64 ptr,
+				       __u64 sp, __u64 cookie)
+{
+	if (st->free_ptr == ptr && sp <= st->free_sp &&
+	    st->free_cookie != cookie)
+		return true;
+	st->free_ptr = ptr;
+	st->free_sp = sp;
+	st->free_cookie = cookie;
+	return false;
 }
 
 SEC("uprobe")
 int ms_free_enter(struct pt_regs *ctx)
 {
-	__u64 ptr = PT_REGS_PARM1(ctx), pos;
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ptr = PT_REGS_PARM1(ctx), pos, sp = PT_REGS_SP(ctx);
+	__u64 id = bpf_get_current_pid_tgid(), cookie, tag;
+	struct live_slot *s;
 	struct inflight *st;
 	struct ms_event *e;
+	bool check, walk;
+	__u32 len;
 
 	if (!is_target(id) || !ptr)
 		return 0;
-	st = thread_state(id, false);
-	if (st && nested(st, PT_REGS_SP(ctx))) {
+	cookie = bpf_get_attach_cookie(ctx);
+	tag = ms_cookie_tag(cookie);
+	st = thread_state(id, true);
+	if (st && (nested(st, sp) || free_inner(st, ptr, sp, cookie))) {
 		__sync_fetch_and_add(&counters.nested_calls, 1);
 		return 0;
 	}
-	block_release(ptr, 0);
-	e = event_reserve(RING_LEN(0), &pos);
+	/*
+	 * Only a free the live table cannot vouch for walks its stack: one
+	 * of a block it does not hold (double, invalid, or from before the
+	 * trace) or of another family's or allocator's block.
+	 */
+	s = live_find(ptr);
+	check = !s || !ms_free_matches(s->tag, tag);
+	block_release_at(s, ptr, 0);
+	walk = check && check_walk_allowed();
+	len = walk ? RING_LEN(max_depth) : RING_LEN(0);
+	e = event_reserve(len, &pos);
 	if (!e)
 		return 0;
-	event_fill(e, MS_EV_FREE, MS_FN_FREE, *(volatile __u64 *)&tick_ns, id);
+	event_fill(e, MS_EV_FREE, (__u16)cookie, *(volatile __u64 *)&tick_ns,
+		   id);
 	e->flags = MS_EVF_TICK_TS;
+	if (check)
+		e->flags |= MS_EVF_FREE_CHECK |
+			    (walk ? 0 : MS_EVF_FREE_NOWALK) |
+			    (from_start ? MS_EVF_FROM_START : 0) |
+			    (!s && free_internal(ctx, id, sp) ?
+			     MS_EVF_FREE_INTERNAL : 0);
 	e->ptr = ptr;
 	e->task = current_task(st);
+	e->aux = tag;
 	e->nr_frames = 0;
-	event_submit(e, pos, RING_LEN(0), RING_LEN(0));
+	if (walk) {
+		stack_submit(ctx, e, pos, len, true, WALK_MULTI);
+		return 0;
+	}
+	event_submit(e, pos, len, len);
 	return 0;
 }
 

@@ -16,6 +16,9 @@ PKGS="$PKGS libiberty-dev libdebuginfod-dev debuginfod dwz"
 # reference stacks, sqlite3 is traced, and libc6-dbg names libc's static
 # frames (start_thread, __restore_rt).
 PKGS="$PKGS g++ rustc sqlite3 gdb libc6-dbg"
+# The allocator family tests preload Debian's other allocators (their
+# extended APIs are found with dlsym, so no -dev package is needed).
+PKGS="$PKGS libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
 # Bench only: the peer tools `make bench` compares memscope-bpf with, and
 # the Debian objects `make -C bench unwind-tables` compiles the CFI of.
 if [ "${1:-}" = bench ]; then

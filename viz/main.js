@@ -27,7 +27,8 @@
 
 		MS.renderTarget(r, document.getElementById("target"));
 		MS.append(app, MS.renderSummary(r), timeline.node, flame.node,
-			  MS.renderSites(r), MS.renderAnon(r), MS.renderExtras(r));
+			  MS.renderSites(r), MS.renderAnomalies(r), MS.renderAnon(r),
+			  MS.renderExtras(r));
 		footer(r, document.getElementById("footer"));
 		document.title = "memscope-bpf: pid " + r.target.pid +
 			(r.target.command !== null ? " (" + r.target.command + ")" : "");

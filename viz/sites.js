@@ -14,6 +14,9 @@
 	const COLS = [
 		{ key: "name", label: "Function", text: true },
 		{ key: "where", label: "File:line", text: true },
+		{ key: "family", label: "Family", text: true,
+		  title: "the allocator API called there: malloc, new, new[], " +
+			 "rust, jemalloc, tcmalloc, mimalloc" },
 		{ key: "alloc_bytes", label: "Allocated", bytes: true },
 		{ key: "alloc_count", label: "Blocks" },
 		{ key: "live_bytes", label: "Live (leaked)", bytes: true,
@@ -31,6 +34,7 @@
 		return {
 			i: i, s: s, hay: hay,
 			name: MS.siteName(s), where: MS.siteWhere(s),
+			family: s.family || "malloc",
 			alloc_bytes: s.alloc_bytes, alloc_count: s.alloc_count,
 			live_bytes: s.live_bytes, live_count: s.live_count,
 			temp_bytes: s.alloc_bytes - s.live_bytes,
@@ -56,6 +60,42 @@
 				"\u2026 outer frames not captured (stack cut)" }) :
 				null);
 	}
+
+	const ANOMALY_WORDS = {
+		double_free: "Double free",
+		invalid_free: "Invalid free (never allocated)",
+		mismatched_free: "Mismatched free",
+	};
+
+	// Captured anomalies: one entry per kind, freeing and allocating
+	// stack; absent from reports that found none.
+	MS.renderAnomalies = function (r) {
+		const list = r.anomalies || [];
+
+		if (!list.length)
+			return [];
+		const sec = MS.section("anomalies", "Anomalies (captured)",
+			"Frees the allocator was not owed, each with the stack " +
+			"that freed and the one that allocated.");
+
+		sec.append(el("ol", { class: "anomalies", id: "anomalies" },
+			list.map((a) => el("li", { "data-kind": a.kind },
+				el("p", null, el("strong", { text:
+					(ANOMALY_WORDS[a.kind] || a.kind) + " ×" +
+					MS.fmtInt(a.count) }),
+				   " freed by " + a.free_family +
+				   (a.alloc_family === null ? "" :
+				    ", allocated by " + a.alloc_family +
+				    (a.other_allocator ? " of another allocator" :
+				     ""))),
+				el("p", { class: "note", text: "Freed at:" }),
+				stackList({ frames: a.free_frames }),
+				a.alloc_family === null ? null :
+					el("p", { class: "note", text: "Allocated at:" }),
+				a.alloc_family === null ? null :
+					stackList({ frames: a.alloc_frames })))));
+		return [sec];
+	};
 
 	MS.renderSites = function (r) {
 		const cols = r.target.mode === "alloc" ?

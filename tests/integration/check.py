@@ -54,7 +54,24 @@ LEAKS = {
     "placement": {"via_posix_memalign": (3, 288), "via_memalign": (3, 600),
                   "via_valloc": (3, 900), "via_pvalloc": (3, 15000),
                   "via_malloc": (3, 120)},
+    # (blocks, bytes, family): each block counted once, in the family of
+    # the outermost call (operator new, not the malloc under it).
+    "fam_cxx": {"cxx_leak_new()": (3, 72, "new"),
+                "cxx_leak_array()": (2, 200, "new[]"),
+                "cxx_leak_nothrow()": (1, 24, "new"),
+                "cxx_leak_aligned()": (1, 64, "new"),
+                "cxx_leak_aligned_array()": (1, 128, "new[]"),
+                "cxx_leak_malloc()": (1, 333, "malloc")},
 }
+# fam_c with each allocator preloaded: the C API is "malloc" whoever
+# implements it, the allocator's own API its family.
+FAM_C = {"c_leak_malloc": (4, 400), "c_leak_calloc": (2, 200),
+         "c_leak_realloc": (1, 500)}
+for _alloc, _fam in [("glibc", None), ("jemalloc", "jemalloc"),
+                     ("tcmalloc", "tcmalloc"), ("mimalloc", "mimalloc")]:
+    LEAKS["fam_c_" + _alloc] = dict(FAM_C)
+    if _fam:
+        LEAKS["fam_c_" + _alloc]["c_leak_ext"] = (3, 900, _fam)
 
 # Functions that must appear in no frame of any leak: balanced work, and
 # the earlier steps of the realloc chain (the block moved on from them).
@@ -64,6 +81,11 @@ NOT_LEAKING = {
     "peak": ["peak_big", "peak_small", "release_all"],
     "exits_mid": ["exits_mid_churn"],
     "busy": ["busy_churn"],
+    "fam_cxx": ["cxx_balanced()"],
+    "fam_c_glibc": ["c_churn", "c_churn_ext", "c_leak_ext"],
+    "fam_c_jemalloc": ["c_churn", "c_churn_ext"],
+    "fam_c_tcmalloc": ["c_churn", "c_churn_ext"],
+    "fam_c_mimalloc": ["c_churn", "c_churn_ext"],
 }
 
 # Scenario -> function -> (blocks, bytes) live at the peak.
@@ -78,6 +100,8 @@ LEAKY_ALLOC_CALLS = 10 + 5 + 3 + 1 + 2 + 4 + 10000 + 1 + 1
 SUMMARY_KEYS = ["allocs", "frees", "alloc_bytes", "free_bytes", "live_allocs",
                 "live_bytes", "peak_bytes", "peak_ns", "failed_allocs",
                 "unknown_frees", "lost_events", "stack_errors", "events"]
+FAMILIES = ["malloc", "new", "new[]", "rust", "jemalloc", "tcmalloc",
+            "mimalloc"]
 FRAME_KEYS = ["function", "inlined", "file", "line", "object", "addr"]
 PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
               "emulated"]
@@ -147,6 +171,18 @@ class Checker:
                       f"(the target exited, the tool should stop), "
                       f"got {dur / 1e9:.1f} s")
 
+        # Every program these scenarios trace is correct: no free of it
+        # is an anomaly.
+        for a in self.get("anomalies", list) or []:
+            self.fail(f"anomalies: expected none on a correct program, got "
+                      f"{a.get('kind')} x{a.get('count')} "
+                      f"({a.get('alloc_family')} freed by "
+                      f"{a.get('free_family')}) freed at "
+                      f"{brief({'frames': a.get('free_frames') or []})}")
+        for i, site in enumerate(self.get("sites", list) or []):
+            if site.get("family") not in FAMILIES:
+                self.fail(f"sites[{i}].family: expected one of {FAMILIES}, "
+                          f"got {site.get('family')!r}")
         for i, leak in enumerate(self.get("leaks", list) or []):
             self.site_shape(f"leaks[{i}]", leak, leak=True)
         peak = self.get("peak", dict) or {}
@@ -158,7 +194,7 @@ class Checker:
                 self.fail(f"probes[{i}]: missing {missing}, got {probe!r}")
 
     def site_shape(self, where, site, leak):
-        for k in ["count", "bytes", "frames"] + (["oldest_ns", "source"]
+        for k in ["family", "count", "bytes", "frames"] + (["oldest_ns", "source"]
                                                  if leak else []):
             if k not in site:
                 self.fail(f"{where}.{k}: missing, got {brief(site)}")
@@ -195,7 +231,7 @@ class Checker:
 
     def sites(self, what, entries, table):
         """Each function in table is frames[0] of exactly one entry."""
-        for fn, (count, nbytes) in table.items():
+        for fn, (count, nbytes, *family) in table.items():
             hits = [e for e in entries if frame0(e) == fn]
             label = f"{what}[frames[0].function={fn}]"
             if len(hits) != 1:
@@ -209,6 +245,8 @@ class Checker:
                 self.fail(f"{label}: expected count={count} bytes={nbytes}, "
                           f"got count={e.get('count')} "
                           f"bytes={e.get('bytes')}")
+            self.expect(f"{label}.family", family[0] if family else "malloc",
+                        e.get("family"))
             self.frame0_location(label, e, fn)
 
     def frame0_location(self, label, entry, fn):
@@ -219,7 +257,8 @@ class Checker:
                                  os.path.basename(obj) != self.args.object):
             self.fail(f"{label}.frames[0].object: expected a path ending in "
                       f"/{self.args.object}, got {obj!r}")
-        site = self.args.site_lines.get(fn)
+        # A C++ frame is named with its parameters: "f()" is marked "f".
+        site = self.args.site_lines.get(re.sub(r"\(.*\)$", "", fn))
         if site is None:
             return
         src_file, line = site
@@ -245,7 +284,7 @@ class Checker:
         leaks = self.r.get("leaks") or []
         peak = self.r.get("peak") or {}
         if name in ("leaky", "peak", "short", "exits_mid", "static", "busy",
-                    "placement"):
+                    "placement") or name.startswith("fam_"):
             self.exact()
         if name in LEAKS:
             self.sites("leaks", leaks, LEAKS[name])
@@ -319,7 +358,7 @@ def frame0(entry):
 def brief(entry):
     """An entry in one short line: count/bytes and its frame functions."""
     frames = entry.get("frames") or []
-    names = [f.get("function") or hex(f.get("addr") or 0) for f in frames[:6]]
+    names = [f.get("function") or str(f.get("addr")) for f in frames[:6]]
     more = "..." if len(frames) > 6 else ""
     return (f"{{count={entry.get('count')} bytes={entry.get('bytes')} "
             f"frames={'<'.join(map(str, names))}{more}}}")
@@ -332,7 +371,7 @@ def site_lines(src_dir):
         return out
     marker = re.compile(r"@site\s+(\w+)")
     for fname in sorted(os.listdir(src_dir)):
-        if not re.search(r"\.c(\.in)?$", fname):
+        if not re.search(r"\.(c|cc)(\.in)?$", fname):
             continue
         with open(os.path.join(src_dir, fname), encoding="utf-8") as f:
             for lineno, text in enumerate(f, 1):
@@ -429,7 +468,8 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("scenario", choices=["leaky", "peak", "short", "exits_mid",
                                         "static", "any", "alloc", "busy",
-                                        "placement"])
+                                        "placement"] +
+                   [k for k in LEAKS if k.startswith("fam_")])
     p.add_argument("report")
     p.add_argument("--pid", type=int)
     p.add_argument("--exited", choices=["yes", "no"])

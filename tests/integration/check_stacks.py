@@ -468,6 +468,12 @@ def main():
         else:
             c.fp()
         errors = c.errors
+    # Every stack target is a correct program: no free is an anomaly.
+    for a_ in report.get("anomalies") or []:
+        errors.append(f"anomalies: expected none on a correct program, got "
+                      f"{a_.get('kind')} x{a_.get('count')} "
+                      f"({a_.get('alloc_family')} freed by "
+                      f"{a_.get('free_family')})")
     for e in errors:
         print(e)
     return 1 if errors else 0

@@ -4,10 +4,12 @@
 // Basket::fill, which calls malloc itself, so the immediate caller (the
 // frame captured without any unwinding) stands for two frames: take at
 // its malloc line, inlined, then fill at the line that calls take. A
-// `new` in main is operator new's, named from libstdc++'s .dynsym.
+// string's buffer is allocated (operator new, the block's family) by
+// libstdc++'s basic_string::_M_construct, named from its .dynsym.
 // The lines are marked @line NAME for the test.
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 
 namespace shop {
 template <typename T> struct Pool {
@@ -29,11 +31,13 @@ struct Basket {
 }
 
 static shop::Basket *keep;
+static std::string *keep_str;
 
 int main()
 {
 	keep = new shop::Basket;
 	keep->fill(100);
-	std::printf("%ld\n", keep->items[99]);
+	keep_str = new std::string(100, 'x');
+	std::printf("%ld %zu\n", keep->items[99], keep_str->size());
 	return 0;
 }

@@ -848,6 +848,103 @@ t_alloc_mode()
 	expect_report alloc --pid "$(launched_pid)" --exited yes --mode alloc
 }
 
+# --- tests: allocator families and anomalies -------------------------------------
+
+# ALLOCATOR LIB: fam_c with LIB preloaded (none for glibc), attached with -p
+# (the preload is the target's alone): exact leaks per site and family.
+t_fam_c()
+{
+	local alloc=$1 lib=$2
+
+	if [ -n "$lib" ] && [ ! -e "$lib" ]; then
+		fail "$lib: expected it installed (scripts/install-deps.sh)"
+		return
+	fi
+	start_target env ${lib:+LD_PRELOAD=$lib} "$TARGETS/fam_c" || return
+	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_report "fam_c_$alloc" --pid "$target_pid" --exited yes \
+		--object fam_c
+}
+
+# The anomalies fam_bad.cc makes, as (kind, alloc family, free family,
+# freeing function, allocating function): each once, and nothing else.
+# MODE launch: the trace begins with the process, so the free of an
+# address never allocated is invalid; attach: it is an unknown free.
+t_fam_bad()
+{
+	local mode=$1
+
+	if [ "$mode" = attach ]; then
+		start_target env GLIBC_TUNABLES=glibc.malloc.tcache_count=0 \
+			"$TARGETS/fam_bad" || return
+		tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" ||
+			return
+		wait_tracing || return
+		kill -USR1 "$target_pid"
+		tool_wait
+	else
+		run GLIBC_TUNABLES=glibc.malloc.tcache_count=0 "$MEMSCOPE" -q \
+			-t 0 -o "$d/out/report.json" -- "$TARGETS/fam_bad"
+	fi
+	expect_rc 0 || return
+	expect_clean_stderr
+	MODE=$mode check_report <<-'EOF'
+	import os
+	mode = os.environ["MODE"]
+	def fn(frames):
+	    return (frames or [{}])[0].get("function")
+	got = sorted((a.get("kind"), a.get("alloc_family"), a.get("free_family"),
+	              fn(a.get("free_frames")), fn(a.get("alloc_frames")),
+	              a.get("count"), a.get("source"))
+	             for a in r.get("anomalies") or [])
+	want = [("double_free", "malloc", "malloc", "bad_double()", "bad_double()"),
+	        ("mismatched_free", "malloc", "new", "bad_malloc_delete()",
+	         "bad_malloc_delete()"),
+	        ("mismatched_free", "new", "malloc", "bad_new_free()",
+	         "bad_new_free()"),
+	        ("mismatched_free", "new", "new[]", "bad_new_delete_array()",
+	         "bad_new_delete_array()"),
+	        ("mismatched_free", "new[]", "new", "bad_array_delete()",
+	         "bad_array_delete()")]
+	if mode == "launch":
+	    want.append(("invalid_free", None, "malloc", "bad_invalid()", None))
+	want = sorted(w + (1, "captured") for w in want)
+	if got != want:
+	    print(f"anomalies: expected {want}, got {got}")
+	if s.get("anomalies") != len(want):
+	    print(f"summary.anomalies: expected {len(want)}, got {s.get('anomalies')}")
+	if mode == "attach" and (s.get("unknown_frees") or 0) < 1:
+	    print(f"summary.unknown_frees: expected >= 1 (the invalid free, "
+	          f"unknown with -p), got {s.get('unknown_frees')}")
+	EOF
+}
+
+# A block of mimalloc (loaded with dlopen) freed by glibc's free, which may
+# abort the target: the trace says which allocator owned it.
+t_fam_cross()
+{
+	start_target "$TARGETS/fam_cross" || return
+	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 || return
+	check_report <<-'EOF'
+	got = [(a.get("kind"), a.get("alloc_family"), a.get("free_family"),
+	        a.get("other_allocator"), a.get("count"),
+	        (a.get("free_frames") or [{}])[0].get("function"),
+	        (a.get("alloc_frames") or [{}])[0].get("function"))
+	       for a in r.get("anomalies") or []]
+	want = [("mismatched_free", "mimalloc", "malloc", True, 1, "cross_free",
+	         "cross_free")]
+	if got != want:
+	    print(f"anomalies: expected {want}, got {got}")
+	EOF
+}
+
 # --- tests: bad input ----------------------------------------------------------
 
 t_no_such_pid()
@@ -959,7 +1056,11 @@ for i, text in enumerate(open(os.environ["SRC"]), 1):
     if m:
         lines[m.group(1)] = i
 stacks = [x["frames"] for x in r.get("leaks", [])]
-want_new = {"function": "operator new(unsigned long)", "mangled": "_Znwm",
+want_new = {"function": "std::__cxx11::basic_string<char, "
+                        "std::char_traits<char>, std::allocator<char> >::"
+                        "_M_construct(unsigned long, char)",
+            "mangled": "_ZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE"
+                       "12_M_constructEmc",
             "inlined": False}
 if not any({k: f.get(k) for k in want_new} == want_new
            for st in stacks for f in st[:1]):
@@ -1453,6 +1554,15 @@ run_test placement_attach	t_attach placement placement
 run_test alloc_mode		t_alloc_mode
 run_test tailcalls_alloc	t_tailcalls alloc
 run_test tailcalls_default	t_tailcalls default
+run_test fam_cxx_launch		t_launch fam_cxx fam_cxx
+run_test fam_cxx_attach		t_attach fam_cxx fam_cxx
+run_test fam_c_glibc		t_fam_c glibc ""
+run_test fam_c_jemalloc		t_fam_c jemalloc /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+run_test fam_c_tcmalloc		t_fam_c tcmalloc /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
+run_test fam_c_mimalloc		t_fam_c mimalloc /usr/lib/x86_64-linux-gnu/libmimalloc.so.2
+run_test fam_bad_launch		t_fam_bad launch
+run_test fam_bad_attach		t_fam_bad attach
+run_test fam_cross_attach	t_fam_cross
 run_test live_full		t_live_full
 run_test lost_events		t_lost_events
 run_test sigint_attach		t_signal INT

@@ -27,6 +27,50 @@ CREATE INDEX t_name ON t(name);
 SELECT count(*) FROM t;
 '
 
+# The Rust builds (both rustc versions, default and #[global_allocator]):
+# every block of the crate's marked functions is counted once, in the
+# family of the outermost call. rustc < 1.87 (and >= 1.87 with the default
+# allocator) calls the __rust_* shims: "rust". rustc >= 1.87 inlines the
+# shims of a global allocator defined in the crate, so its blocks reach
+# the allocator's methods, and malloc under them, with no __rust_* call:
+# "malloc", and no anomaly either way (rust and the C API free each other).
+t_rust_families()
+{
+	local t prog fam
+
+	for t in stk_rs:rust stk_rs_fwd:rust stk_rs_new:rust \
+		stk_rs_fwd_new:malloc; do
+		prog=${t%%:*} fam=${t##*:}
+		case $prog in
+		*_new) [ -x "$TARGETS/$prog" ] || continue ;;
+		esac
+		tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/$prog"
+		expect_rc 0 || continue
+		PROG=$prog FAM=$fam check_report <<-'EOF'
+		import os, re
+		prog, fam = os.environ["PROG"], os.environ["FAM"]
+		own = re.compile(r"^stk_rs::rs_(box|vec|string)$")
+		got = {}
+		for site in r.get("sites") or []:
+		    names = [re.sub(r"::h[0-9a-f]{16}$", "", f.get("function") or "")
+		             for f in site.get("frames") or []]
+		    fn = next((n for n in names if own.match(n)), None)
+		    if fn:
+		        key = (fn, site.get("family"))
+		        got[key] = got.get(key, 0) + (site.get("alloc_count") or 0)
+		fams = {f for _, f in got}
+		if fams != {fam}:
+		    print(f"{prog}: expected the crate's sites in family {fam!r}, got {got}")
+		box = sum(n for (fn, _), n in got.items() if fn.endswith("rs_box"))
+		if box != 25:
+		    print(f"{prog}: expected rs_box's 25 blocks counted once, got {box}")
+		for a in r.get("anomalies") or []:
+		    print(f"{prog}: expected no anomaly, got {a.get('kind')} "
+		          f"({a.get('alloc_family')} freed by {a.get('free_family')})")
+		EOF
+	done
+}
+
 # expect_stacks WHAT EXPECT: check_stacks.py WHAT on $d/out/report.json,
 # against tests/targets/EXPECT.json.
 expect_stacks()
@@ -131,9 +175,14 @@ run_stack_tests()
 		[ "$rs" = stk_rs ] || [ -x "$TARGETS/$rs" ] || continue
 		run_test "${rs}_launch"		t_stacks launch chains "$rs" stk_rs
 		run_test "${rs}_names"		t_stacks launch names "$rs" stk_rs
+		# The global allocator's frames are inside the __rust_* call
+		# that counts the block (or frames[0] where rustc >= 1.87
+		# inlined the shim): the chains of the crate are stk_rs's.
+		# stk_rs_fwd.json, the real stacks through it, is gdb's.
 		run_test "${rs/stk_rs/stk_rs_fwd}_launch" t_stacks launch \
-			chains "${rs/stk_rs/stk_rs_fwd}" stk_rs_fwd
+			chains "${rs/stk_rs/stk_rs_fwd}" stk_rs
 	done
+	run_test rust_families		t_rust_families
 	run_test python3_entry		t_entry python3 /usr/bin/python3 -c "$PY_WORK"
 	run_test sqlite3_entry		t_entry sqlite3 /usr/bin/sqlite3 :memory: "$SQL_WORK"
 }

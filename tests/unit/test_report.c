@@ -512,16 +512,16 @@ Test(report, text_has_sections_sites_and_frames)
 	expect_has(txt, "  live now       7 blocks, 700 bytes\n", "live");
 	expect_has(txt, "  peak           700 bytes at 2.200 s\n", "peak");
 	expect_has(txt, "\nTop leaking call sites (live at end)\n"
-		   "  #1  250 bytes in 1 block, oldest allocated at 3.100 s "
+		   "  #1  250 bytes in 1 block (malloc), oldest allocated at 3.100 s "
 		   "(age 6.900 s)\n"
 		   "        b_alloc (b.c:20)\n"
 		   "        /lib/libfoo.so+0x42\n"
 		   "        0x3000\n"
-		   "  #2  150 bytes in 3 blocks", "first leak");
+		   "  #2  150 bytes in 3 blocks (malloc)", "first leak");
 	expect_has(txt, "        c_alloc (/lib/libc.so.6+0x1234)\n", "object");
 	expect_has(txt, "        evil\"name\\x01</script> (a.c:10)\n",
 		   "control characters shown, not sent");
-	expect_has(txt, "  #4  100 bytes in 1 block, oldest allocated at "
+	expect_has(txt, "  #4  100 bytes in 1 block (malloc), oldest allocated at "
 		   "2.100 s (age 7.900 s)\n"
 		   "        (no stack captured)\n", "no stack");
 	snprintf(cut, sizeof(cut), "        deep_11 (0x50b0)\n"
@@ -530,7 +530,7 @@ Test(report, text_has_sections_sites_and_frames)
 		 MS_MAX_STACK);
 	expect_has(txt, cut, "truncated");
 	expect_has(txt, "\nTop call sites at the peak\n"
-		   "  #1  200 bytes in 4 blocks\n", "peak section");
+		   "  #1  200 bytes in 4 blocks (malloc)\n", "peak section");
 	cr_expect_null(strstr(txt, "WARNING"), "warning without loss:\n%s",
 		       txt);
 	cr_expect_null(strstr(txt, "Kernel counters"),
@@ -773,6 +773,7 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 		   "    \"exact\": false,\n    \"allocs\": 30,", "kernel");
 	expect_has(doc, "    \"peak_ns\": 2500000000,\n", "kernel peak_ns");
 	expect_has(doc, "\"leaks\": [\n    {\n      \"source\": \"captured\",\n"
+		   "      \"family\": \"malloc\",\n"
 		   "      \"count\": 1,\n      \"bytes\": 250,\n"
 		   "      \"oldest_ns\": 3100000000,\n"
 		   "      \"stack_truncated\": false,\n", "first leak");
@@ -783,7 +784,8 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 		   "          \"addr\": \"0x3000\"\n        }", "bare frame");
 	expect_has(doc, "\"peak\": {\n    \"source\": \"captured\",\n"
 		   "    \"bytes\": 700,\n    \"ns\": 2200000000,\n"
-		   "    \"by_stack\": [\n      {\n        \"count\": 4,\n"
+		   "    \"by_stack\": [\n      {\n"
+		   "        \"family\": \"malloc\",\n        \"count\": 4,\n"
 		   "        \"bytes\": 200,", "peak");
 	expect_has(doc, "\"symbol\": \"malloc\",\n      \"offset\": 631283,\n"
 		   "      \"func_offset\": 275,\n      \"return\": true,\n"

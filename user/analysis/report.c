@@ -43,6 +43,7 @@ struct cached_addr {
 struct cand {
 	__u32 stack_id;
 	__u32 flags;
+	__u32 family;
 	__u64 allocs;
 	__u64 alloc_bytes;
 	__u64 count;		/* live now */
@@ -278,7 +279,7 @@ static int resolve_cand(struct build *b, struct cand *cd)
 			h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
 		h = (h ^ (__u64)f->line) * 0x100000001b3ull;
 	}
-	cd->hash = h ^ cd->nr_frames;
+	cd->hash = h ^ cd->nr_frames ^ (__u64)cd->family << 48;
 	return 0;
 }
 
@@ -304,7 +305,8 @@ static bool cand_same(const struct cand *a, const struct cand *b)
 {
 	__u32 i;
 
-	if (a->hash != b->hash || a->nr_frames != b->nr_frames)
+	if (a->hash != b->hash || a->nr_frames != b->nr_frames ||
+	    a->family != b->family)
 		return false;
 	for (i = 0; i < a->nr_frames; i++)
 		if (!frame_same(&a->frames[i], &b->frames[i]))
@@ -407,6 +409,7 @@ static int fill_site(struct build *b, const struct cand *cd,
 	out->oldest_ns = cd->count ?
 		report__since_start(b->r, cd->oldest_ts) : 0;
 	out->flags = cd->flags;
+	out->family = cd->family;
 	out->nr_frames = cd->nr_frames;
 	out->frames = cd->frames;
 	out->declared = l == LIST_PEAK ? cd->decl_peak : cd->decl_live;
@@ -447,6 +450,7 @@ static int gather(const struct store *st, struct cand *cands, __u32 nr)
 			return err;
 		cands[i] = (struct cand){
 			.stack_id = i,
+			.family = s.family,
 			.allocs = s.allocs,
 			.alloc_bytes = s.alloc_bytes,
 			.peak_count = s.peak_count,
@@ -540,6 +544,92 @@ static int build_sites(struct build *b)
 out:
 	free(cands);
 	return err;
+}
+
+static const char *const family_names[MS_FAM__COUNT] = {
+	[MS_FAM_MALLOC] = "malloc",
+	[MS_FAM_NEW] = "new",
+	[MS_FAM_NEW_ARRAY] = "new[]",
+	[MS_FAM_RUST] = "rust",
+	[MS_FAM_JEMALLOC] = "jemalloc",
+	[MS_FAM_TCMALLOC] = "tcmalloc",
+	[MS_FAM_MIMALLOC] = "mimalloc",
+};
+
+const char *report_family_name(unsigned int family)
+{
+	return family < MS_FAM__COUNT ? family_names[family] : NULL;
+}
+
+static const char *const anomaly_names[STORE_ANOMALY__COUNT] = {
+	[STORE_DOUBLE_FREE] = "double_free",
+	[STORE_INVALID_FREE] = "invalid_free",
+	[STORE_MISMATCHED_FREE] = "mismatched_free",
+};
+
+const char *report_anomaly_name(unsigned int kind)
+{
+	return kind < STORE_ANOMALY__COUNT ? anomaly_names[kind] : NULL;
+}
+
+static int anomaly_cmp(const void *pa, const void *pb)
+{
+	const struct report_anomaly *a = pa, *b = pb;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	return a->first_ns < b->first_ns ? -1 : a->first_ns > b->first_ns;
+}
+
+/* Every anomaly group with both its stacks resolved, ranked. */
+static int build_anomalies(struct build *b)
+{
+	size_t i, n = store__nr_anomalies(b->st);
+	struct report_anomaly *out;
+	int err;
+
+	if (!n)
+		return 0;
+	out = arena_alloc(&b->r->arena, n, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct store_anomaly *a = store__anomaly(b->st, i);
+		struct report_anomaly *ra = &out[i];
+
+		ra->kind = a->kind;
+		ra->alloc_family = ms_tag_family(a->alloc_tag);
+		ra->free_family = ms_tag_family(a->free_tag);
+		/*
+		 * Families that may free each other's blocks, from two
+		 * objects: the allocator is what differs (new in libstdc++
+		 * and free in libc differ by family already).
+		 */
+		ra->other_allocator = a->alloc_stack != STORE_NO_STACK &&
+			ms_tag_obj(a->alloc_tag) != ms_tag_obj(a->free_tag) &&
+			(ra->alloc_family == ra->free_family ||
+			 (ms_family_is_c(ra->alloc_family) &&
+			  ms_family_is_c(ra->free_family)));
+		ra->count = a->count;
+		ra->first_ns = report__since_start(b->r, a->first_ns);
+		if (a->alloc_stack != STORE_NO_STACK) {
+			err = resolve_stack(b, a->alloc_stack,
+					    &ra->nr_alloc_frames,
+					    &ra->alloc_frames, &ra->alloc_flags);
+			if (err)
+				return err;
+		}
+		err = resolve_stack(b, a->free_stack, &ra->nr_free_frames,
+				    &ra->free_frames, &ra->free_flags);
+		if (err)
+			return err;
+	}
+	qsort(out, n, sizeof(*out), anomaly_cmp);
+	b->r->anomalies = out;
+	b->r->nr_anomalies = n;
+	return 0;
 }
 
 /* n records of size bytes, copied into the arena; NULL stays NULL for 0. */
@@ -983,6 +1073,9 @@ struct report *report__build(const struct store *st,
 	if (err)
 		goto err_free;
 	err = build_sites(&b);
+	if (err)
+		goto err_free;
+	err = build_anomalies(&b);
 	if (err)
 		goto err_free;
 	err = build_declared(&b);

@@ -34,6 +34,7 @@ struct report_site {
 	__u64 peak_bytes;
 	__u64 oldest_ns;	/* age origin: ns since trace start, leaks only */
 	__u32 flags;		/* MS_EVF_STACK_* */
+	__u32 family;		/* enum ms_family of the calls made there */
 	__u32 nr_frames;
 	struct frame *frames;	/* innermost first */
 	/*
@@ -41,6 +42,26 @@ struct report_site {
 	 * live at the end for leaks and sites, live at the peak for peak.
 	 */
 	struct declared_site declared;
+};
+
+/*
+ * Captured anomalies (store.h): frees of one kind from one allocating and
+ * one freeing call stack. An invalid free has no allocating stack; a free
+ * the kernel could not walk has no freeing frames (free_flags say why).
+ */
+struct report_anomaly {
+	enum store_anomaly_kind kind;
+	__u32 alloc_family;	/* enum ms_family */
+	__u32 free_family;
+	bool other_allocator;	/* the block came from another allocator */
+	__u64 count;
+	__u64 first_ns;		/* ns since trace start of the first */
+	__u32 alloc_flags;	/* MS_EVF_STACK_*, MS_EVF_STOP_MASK */
+	__u32 nr_alloc_frames;
+	struct frame *alloc_frames;
+	__u32 free_flags;
+	__u32 nr_free_frames;
+	struct frame *free_frames;
 };
 
 /*
@@ -152,6 +173,9 @@ struct report {
 	struct report_site *sites;
 	size_t nr_sites;
 	size_t top;			/* report_opts.top: 0 = all */
+	/* captured anomalies, by kind then count desc */
+	struct report_anomaly *anomalies;
+	size_t nr_anomalies;
 
 	/* live bytes over time (store__timeline), start_ns absolute */
 	struct store_point *timeline;
@@ -210,6 +234,11 @@ void report__free(struct report *r);
 
 /* A CLOCK_MONOTONIC time as ns since tracing began, 0 if not after it. */
 __u64 report__since_start(const struct report *r, __u64 ts_ns);
+
+/* enum ms_family as every report names it ("new[]"); NULL past the end. */
+const char *report_family_name(unsigned int family);
+/* enum store_anomaly_kind as reports name it ("double_free"). */
+const char *report_anomaly_name(unsigned int kind);
 
 /* enum ms_stop as the reports name it ("no_info"); NULL past the end. */
 const char *report_stop_name(unsigned int stop);

@@ -29,21 +29,196 @@ enum fn_kind {
 	FN_FREE,	/* entry only, first argument is the pointer */
 };
 
+/*
+ * The one table of what is probed: per function, its name, how the entry
+ * reads its arguments and what its return means (enum ms_fn: the argument
+ * registers of each shape are listed in events.h), whether it allocates
+ * or frees, and its family. Alignment arguments are not read: nothing
+ * counts them. A name with FNF_RUST is also found mangled by rustc's v0
+ * scheme (rustc >= 1.87), whatever the crate hash.
+ *
+ * Several names at one address are one probe, named and typed by the
+ * first of them here: so the standard names come first, and an
+ * allocator that aliases tc_malloc or mi_malloc to malloc counts their
+ * blocks as "malloc". When the names at one address belong to families
+ * that may not free each other's blocks (mimalloc's free is also delete
+ * and delete[]), the probe is tagged MS_TAG_ANY and frees through it are
+ * never called mismatched.
+ */
+#define FNF_RUST	(1u << 0)
+
 static const struct alloc_fn {
 	const char *name;
 	enum ms_fn fn;
 	enum fn_kind kind;
+	enum ms_family family;
+	unsigned int flags;
 } alloc_fns[] = {
-	{ "malloc",		MS_FN_MALLOC,		FN_ALLOC },
-	{ "calloc",		MS_FN_CALLOC,		FN_ALLOC },
-	{ "realloc",		MS_FN_REALLOC,		FN_ALLOC },
-	{ "reallocarray",	MS_FN_REALLOCARRAY,	FN_ALLOC },
-	{ "free",		MS_FN_FREE,		FN_FREE },
-	{ "posix_memalign",	MS_FN_POSIX_MEMALIGN,	FN_ALLOC },
-	{ "aligned_alloc",	MS_FN_ALIGNED_ALLOC,	FN_ALLOC },
-	{ "memalign",		MS_FN_MEMALIGN,		FN_ALLOC },
-	{ "valloc",		MS_FN_VALLOC,		FN_ALLOC },
-	{ "pvalloc",		MS_FN_PVALLOC,		FN_ALLOC },
+#define C_FN(name, fn, kind)	{ name, fn, kind, MS_FAM_MALLOC, 0 }
+	C_FN("malloc",		MS_FN_MALLOC,		FN_ALLOC),
+	C_FN("calloc",		MS_FN_CALLOC,		FN_ALLOC),
+	C_FN("realloc",		MS_FN_REALLOC,		FN_ALLOC),
+	C_FN("reallocarray",	MS_FN_REALLOCARRAY,	FN_ALLOC),
+	C_FN("free",		MS_FN_FREE,		FN_FREE),
+	C_FN("posix_memalign",	MS_FN_POSIX_MEMALIGN,	FN_ALLOC),
+	C_FN("aligned_alloc",	MS_FN_ALIGNED_ALLOC,	FN_ALLOC),
+	C_FN("memalign",	MS_FN_MEMALIGN,		FN_ALLOC),
+	C_FN("valloc",		MS_FN_VALLOC,		FN_ALLOC),
+	C_FN("pvalloc",		MS_FN_PVALLOC,		FN_ALLOC),
+#undef C_FN
+	/*
+	 * C++ operator new and delete, as libstdc++ and libc++ both mangle
+	 * them (Itanium ABI, size_t is unsigned long): size in rdi, the
+	 * pointer in rdi, alignment and size of deletes after it.
+	 */
+#define CXX_FN(name, fn, kind, fam)	{ name, fn, kind, fam, 0 }
+	CXX_FN("_Znwm",		MS_FN_MALLOC,	FN_ALLOC,	MS_FAM_NEW),
+	CXX_FN("_ZnwmRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,	MS_FAM_NEW),
+	CXX_FN("_ZnwmSt11align_val_t", MS_FN_MALLOC, FN_ALLOC,	MS_FAM_NEW),
+	CXX_FN("_ZnwmSt11align_val_tRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,
+	       MS_FAM_NEW),
+	CXX_FN("_Znam",		MS_FN_MALLOC,	FN_ALLOC,	MS_FAM_NEW_ARRAY),
+	CXX_FN("_ZnamRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,
+	       MS_FAM_NEW_ARRAY),
+	CXX_FN("_ZnamSt11align_val_t", MS_FN_MALLOC, FN_ALLOC,
+	       MS_FAM_NEW_ARRAY),
+	CXX_FN("_ZnamSt11align_val_tRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,
+	       MS_FAM_NEW_ARRAY),
+	CXX_FN("_ZdlPv",	MS_FN_FREE,	FN_FREE,	MS_FAM_NEW),
+	CXX_FN("_ZdlPvm",	MS_FN_FREE,	FN_FREE,	MS_FAM_NEW),
+	CXX_FN("_ZdlPvRKSt9nothrow_t", MS_FN_FREE, FN_FREE,	MS_FAM_NEW),
+	CXX_FN("_ZdlPvSt11align_val_t", MS_FN_FREE, FN_FREE,	MS_FAM_NEW),
+	CXX_FN("_ZdlPvmSt11align_val_t", MS_FN_FREE, FN_FREE,	MS_FAM_NEW),
+	CXX_FN("_ZdlPvSt11align_val_tRKSt9nothrow_t", MS_FN_FREE, FN_FREE,
+	       MS_FAM_NEW),
+	CXX_FN("_ZdaPv",	MS_FN_FREE,	FN_FREE,	MS_FAM_NEW_ARRAY),
+	CXX_FN("_ZdaPvm",	MS_FN_FREE,	FN_FREE,	MS_FAM_NEW_ARRAY),
+	CXX_FN("_ZdaPvRKSt9nothrow_t", MS_FN_FREE, FN_FREE,
+	       MS_FAM_NEW_ARRAY),
+	CXX_FN("_ZdaPvSt11align_val_t", MS_FN_FREE, FN_FREE,
+	       MS_FAM_NEW_ARRAY),
+	CXX_FN("_ZdaPvmSt11align_val_t", MS_FN_FREE, FN_FREE,
+	       MS_FAM_NEW_ARRAY),
+	CXX_FN("_ZdaPvSt11align_val_tRKSt9nothrow_t", MS_FN_FREE, FN_FREE,
+	       MS_FAM_NEW_ARRAY),
+#undef CXX_FN
+	/*
+	 * Rust's global allocator shims: (size, align), (ptr, size, align),
+	 * (ptr, old size, align, new size). They call the #[global_allocator]
+	 * or __rdl_* (malloc and friends), counted as the inner layer.
+	 */
+#define RUST_FN(name, fn, kind)	{ name, fn, kind, MS_FAM_RUST, FNF_RUST }
+	RUST_FN("__rust_alloc",		MS_FN_MALLOC,		FN_ALLOC),
+	RUST_FN("__rust_alloc_zeroed",	MS_FN_MALLOC,		FN_ALLOC),
+	RUST_FN("__rust_realloc",	MS_FN_RUST_REALLOC,	FN_ALLOC),
+	RUST_FN("__rust_dealloc",	MS_FN_FREE,		FN_FREE),
+#undef RUST_FN
+	/* jemalloc's own API, plain and in je_-prefixed builds. */
+#define JE_FN(name, fn, kind)	{ name, fn, kind, MS_FAM_JEMALLOC, 0 }
+	JE_FN("mallocx",		MS_FN_MALLOC,		FN_ALLOC),
+	JE_FN("rallocx",		MS_FN_REALLOC,		FN_ALLOC),
+	JE_FN("xallocx",		MS_FN_XALLOCX,		FN_ALLOC),
+	JE_FN("dallocx",		MS_FN_FREE,		FN_FREE),
+	JE_FN("sdallocx",		MS_FN_FREE,		FN_FREE),
+	JE_FN("je_malloc",		MS_FN_MALLOC,		FN_ALLOC),
+	JE_FN("je_calloc",		MS_FN_CALLOC,		FN_ALLOC),
+	JE_FN("je_realloc",		MS_FN_REALLOC,		FN_ALLOC),
+	JE_FN("je_free",		MS_FN_FREE,		FN_FREE),
+	JE_FN("je_posix_memalign",	MS_FN_POSIX_MEMALIGN,	FN_ALLOC),
+	JE_FN("je_aligned_alloc",	MS_FN_ALIGNED_ALLOC,	FN_ALLOC),
+	JE_FN("je_memalign",		MS_FN_MEMALIGN,		FN_ALLOC),
+	JE_FN("je_valloc",		MS_FN_VALLOC,		FN_ALLOC),
+	JE_FN("je_mallocx",		MS_FN_MALLOC,		FN_ALLOC),
+	JE_FN("je_rallocx",		MS_FN_REALLOC,		FN_ALLOC),
+	JE_FN("je_xallocx",		MS_FN_XALLOCX,		FN_ALLOC),
+	JE_FN("je_dallocx",		MS_FN_FREE,		FN_FREE),
+	JE_FN("je_sdallocx",		MS_FN_FREE,		FN_FREE),
+#undef JE_FN
+	/*
+	 * gperftools' tcmalloc: tc_new and tc_delete are operator new and
+	 * delete by other names, the rest its C API.
+	 */
+#define TC_FN(name, fn, kind)	{ name, fn, kind, MS_FAM_TCMALLOC, 0 }
+	TC_FN("tc_malloc",		MS_FN_MALLOC,		FN_ALLOC),
+	TC_FN("tc_malloc_skip_new_handler", MS_FN_MALLOC,	FN_ALLOC),
+	TC_FN("tc_calloc",		MS_FN_CALLOC,		FN_ALLOC),
+	TC_FN("tc_realloc",		MS_FN_REALLOC,		FN_ALLOC),
+	TC_FN("tc_memalign",		MS_FN_MEMALIGN,		FN_ALLOC),
+	TC_FN("tc_posix_memalign",	MS_FN_POSIX_MEMALIGN,	FN_ALLOC),
+	TC_FN("tc_valloc",		MS_FN_VALLOC,		FN_ALLOC),
+	TC_FN("tc_pvalloc",		MS_FN_PVALLOC,		FN_ALLOC),
+	TC_FN("tc_free",		MS_FN_FREE,		FN_FREE),
+	TC_FN("tc_free_sized",		MS_FN_FREE,		FN_FREE),
+	TC_FN("tc_cfree",		MS_FN_FREE,		FN_FREE),
+#undef TC_FN
+#define TC_CXX(name, fn, kind, fam)	{ name, fn, kind, fam, 0 }
+	TC_CXX("tc_new",		MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
+	TC_CXX("tc_new_nothrow",	MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
+	TC_CXX("tc_new_aligned",	MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
+	TC_CXX("tc_new_aligned_nothrow", MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
+	TC_CXX("tc_newarray",		MS_FN_MALLOC, FN_ALLOC,
+	       MS_FAM_NEW_ARRAY),
+	TC_CXX("tc_newarray_nothrow",	MS_FN_MALLOC, FN_ALLOC,
+	       MS_FAM_NEW_ARRAY),
+	TC_CXX("tc_newarray_aligned",	MS_FN_MALLOC, FN_ALLOC,
+	       MS_FAM_NEW_ARRAY),
+	TC_CXX("tc_newarray_aligned_nothrow", MS_FN_MALLOC, FN_ALLOC,
+	       MS_FAM_NEW_ARRAY),
+	TC_CXX("tc_delete",		MS_FN_FREE, FN_FREE, MS_FAM_NEW),
+	TC_CXX("tc_delete_sized",	MS_FN_FREE, FN_FREE, MS_FAM_NEW),
+	TC_CXX("tc_delete_nothrow",	MS_FN_FREE, FN_FREE, MS_FAM_NEW),
+	TC_CXX("tc_delete_aligned",	MS_FN_FREE, FN_FREE, MS_FAM_NEW),
+	TC_CXX("tc_delete_sized_aligned", MS_FN_FREE, FN_FREE, MS_FAM_NEW),
+	TC_CXX("tc_deletearray",	MS_FN_FREE, FN_FREE, MS_FAM_NEW_ARRAY),
+	TC_CXX("tc_deletearray_sized",	MS_FN_FREE, FN_FREE, MS_FAM_NEW_ARRAY),
+	TC_CXX("tc_deletearray_nothrow", MS_FN_FREE, FN_FREE,
+	       MS_FAM_NEW_ARRAY),
+	TC_CXX("tc_deletearray_aligned", MS_FN_FREE, FN_FREE,
+	       MS_FAM_NEW_ARRAY),
+#undef TC_CXX
+	/*
+	 * mimalloc's mi_* API (not its mi_heap_* functions, whose first
+	 * argument is a heap): mi_new* are operator new by another name.
+	 */
+#define MI_FN(name, fn, kind)	{ name, fn, kind, MS_FAM_MIMALLOC, 0 }
+	MI_FN("mi_malloc",		MS_FN_MALLOC,		FN_ALLOC),
+	MI_FN("mi_malloc_small",	MS_FN_MALLOC,		FN_ALLOC),
+	MI_FN("mi_zalloc",		MS_FN_MALLOC,		FN_ALLOC),
+	MI_FN("mi_zalloc_small",	MS_FN_MALLOC,		FN_ALLOC),
+	MI_FN("mi_malloc_aligned",	MS_FN_MALLOC,		FN_ALLOC),
+	MI_FN("mi_malloc_aligned_at",	MS_FN_MALLOC,		FN_ALLOC),
+	MI_FN("mi_zalloc_aligned",	MS_FN_MALLOC,		FN_ALLOC),
+	MI_FN("mi_zalloc_aligned_at",	MS_FN_MALLOC,		FN_ALLOC),
+	MI_FN("mi_calloc",		MS_FN_CALLOC,		FN_ALLOC),
+	MI_FN("mi_mallocn",		MS_FN_CALLOC,		FN_ALLOC),
+	MI_FN("mi_calloc_aligned",	MS_FN_CALLOC,		FN_ALLOC),
+	MI_FN("mi_calloc_aligned_at",	MS_FN_CALLOC,		FN_ALLOC),
+	MI_FN("mi_realloc",		MS_FN_REALLOC,		FN_ALLOC),
+	MI_FN("mi_rezalloc",		MS_FN_REALLOC,		FN_ALLOC),
+	MI_FN("mi_realloc_aligned",	MS_FN_REALLOC,		FN_ALLOC),
+	MI_FN("mi_realloc_aligned_at",	MS_FN_REALLOC,		FN_ALLOC),
+	MI_FN("mi_rezalloc_aligned",	MS_FN_REALLOC,		FN_ALLOC),
+	MI_FN("mi_reallocn",		MS_FN_REALLOCARRAY,	FN_ALLOC),
+	MI_FN("mi_recalloc",		MS_FN_REALLOCARRAY,	FN_ALLOC),
+	MI_FN("mi_reallocarray",	MS_FN_REALLOCARRAY,	FN_ALLOC),
+	MI_FN("mi_posix_memalign",	MS_FN_POSIX_MEMALIGN,	FN_ALLOC),
+	MI_FN("mi_aligned_alloc",	MS_FN_ALIGNED_ALLOC,	FN_ALLOC),
+	MI_FN("mi_memalign",		MS_FN_MEMALIGN,		FN_ALLOC),
+	MI_FN("mi_valloc",		MS_FN_VALLOC,		FN_ALLOC),
+	MI_FN("mi_pvalloc",		MS_FN_PVALLOC,		FN_ALLOC),
+	MI_FN("mi_free",		MS_FN_FREE,		FN_FREE),
+	MI_FN("mi_cfree",		MS_FN_FREE,		FN_FREE),
+	MI_FN("mi_free_size",		MS_FN_FREE,		FN_FREE),
+	MI_FN("mi_free_aligned",	MS_FN_FREE,		FN_FREE),
+	MI_FN("mi_free_size_aligned",	MS_FN_FREE,		FN_FREE),
+#undef MI_FN
+#define MI_CXX(name, fn)	{ name, fn, FN_ALLOC, MS_FAM_NEW, 0 }
+	MI_CXX("mi_new",		MS_FN_MALLOC),
+	MI_CXX("mi_new_nothrow",	MS_FN_MALLOC),
+	MI_CXX("mi_new_aligned",	MS_FN_MALLOC),
+	MI_CXX("mi_new_aligned_nothrow", MS_FN_MALLOC),
+	MI_CXX("mi_new_n",		MS_FN_CALLOC),
+#undef MI_CXX
 };
 
 #define NR_ALLOC_FNS	(sizeof(alloc_fns) / sizeof(alloc_fns[0]))
@@ -368,11 +543,11 @@ static int attach_slot(struct attach *a, const struct object_plan *pl,
 
 static int plan_add(struct attach *a, struct object_plan *pl,
 		    enum prog_slot slot, const struct alloc_fn *af,
-		    __u64 offset, const struct prologue_site *site,
-		    const char *display)
+		    __u64 cookie, __u64 offset,
+		    const struct prologue_site *site, const char *display)
 {
 	pl->offsets[slot][pl->nr[slot]] = offset;
-	pl->cookies[slot][pl->nr[slot]] = af->fn;
+	pl->cookies[slot][pl->nr[slot]] = cookie;
 	pl->names[slot][pl->nr[slot]] = af->name;
 	pl->nr[slot]++;
 	return probe_note(a, display, af->name, offset, site,
@@ -396,13 +571,38 @@ static void place(struct elf_file *ef, const struct elf_func *f,
 	prologue__place(code, len, needs, site);
 }
 
+/* Families whose blocks one another's frees may not take, as bits. */
+static unsigned int family_class(enum ms_family fam)
+{
+	return ms_family_is_c(fam) ? 1u : 2u << fam;
+}
+
+static int find_fn(struct elf_file *ef, const struct alloc_fn *af,
+		   struct elf_func *f)
+{
+	if (!elf_file__find_func(ef, af->name, f))
+		return 0;
+	if (af->flags & FNF_RUST)
+		return elf_file__find_rust_func(ef, af->name, f);
+	return -ENOENT;
+}
+
+/* One address to probe, the functions of the table found there. */
+struct fn_site {
+	const struct alloc_fn *af;	/* the first: names and types it */
+	struct elf_func f;
+	unsigned int classes;		/* family_class() of every name */
+};
+
 /*
- * Probes every allocator function path defines. Two names at one address
- * (memalign/aligned_alloc) are one probe. Returns how many functions were
- * probed, or -errno.
+ * Probes every allocator function path defines, obj being its number
+ * among the objects probed (the allocator a block's tag names). Names at
+ * one address are one probe (see alloc_fns[]). Returns how many
+ * functions were probed, or -errno.
  */
 static int probe_allocators(struct attach *a, struct elf_file *ef,
-			    const char *open_path, const char *display)
+			    const char *open_path, const char *display,
+			    unsigned int obj)
 {
 	struct bpf_program *progs[NR_SLOTS] = {
 		[SLOT_RET] = a->progs.ret,
@@ -410,47 +610,58 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 		[SLOT_FREE] = a->progs.free,
 	};
 	struct object_plan pl = {};
-	__u64 done[NR_ALLOC_FNS];
-	size_t i, j, nr_done = 0;
+	struct fn_site sites[NR_ALLOC_FNS];
+	size_t i, j, nr_sites = 0;
 	int err = 0;
 
-	for (i = 0; i < NR_ALLOC_FNS && !err; i++) {
+	for (i = 0; i < NR_ALLOC_FNS; i++) {
 		const struct alloc_fn *af = &alloc_fns[i];
-		struct prologue_site site;
 		struct elf_func f;
-		__u64 off;
 
 		if (af->kind == FN_FREE && a->alloc_only)
 			continue;
-		if (elf_file__find_func(ef, af->name, &f))
+		if (find_fn(ef, af, &f))
 			continue;
-		for (j = 0; j < nr_done; j++)
-			if (done[j] == f.file_offset)
+		for (j = 0; j < nr_sites; j++)
+			if (sites[j].f.file_offset == f.file_offset)
 				break;
-		if (j < nr_done)
-			continue;
-		done[nr_done++] = f.file_offset;
+		if (j == nr_sites)
+			sites[nr_sites++] = (struct fn_site){ .af = af, .f = f };
+		sites[j].classes |= family_class(af->family);
+	}
+	for (i = 0; i < nr_sites && !err; i++) {
+		const struct alloc_fn *af = sites[i].af;
+		const struct elf_func *f = &sites[i].f;
+		struct prologue_site site;
+		__u64 off, tag, cookie;
 
+		tag = af->family | ((__u64)(obj & 0xffff) << MS_TAG_OBJ_SHIFT);
+		/* More than one class of family at one address: any matches. */
+		if (sites[i].classes & (sites[i].classes - 1))
+			tag |= MS_TAG_ANY;
+		cookie = af->fn | tag << MS_COOKIE_TAG_SHIFT |
+			 (__u64)(af - alloc_fns) << MS_COOKIE_ROW_SHIFT;
 		if (af->kind == FN_FREE) {
-			place(ef, &f, PROLOGUE_ARGS | PROLOGUE_SKIP_NULL_CHECK,
+			place(ef, f, PROLOGUE_ARGS | PROLOGUE_SKIP_NULL_CHECK,
 			      &site);
-			off = f.file_offset + site.offset;
-			err = plan_add(a, &pl, SLOT_FREE, af, off, &site,
-				       display);
+			off = f->file_offset + site.offset;
+			err = plan_add(a, &pl, SLOT_FREE, af, cookie, off,
+				       &site, display);
 			continue;
 		}
-		place(ef, &f, PROLOGUE_ARGS | PROLOGUE_RET_AT_SP, &site);
-		off = f.file_offset + site.offset;
-		err = plan_add(a, &pl, SLOT_ENTER, af, off, &site, display);
+		place(ef, f, PROLOGUE_ARGS | PROLOGUE_RET_AT_SP, &site);
+		off = f->file_offset + site.offset;
+		err = plan_add(a, &pl, SLOT_ENTER, af, cookie, off, &site,
+			       display);
 		if (!err && !a->alloc_only)
-			err = plan_add(a, &pl, SLOT_RET, af, off, &site,
-				       display);
+			err = plan_add(a, &pl, SLOT_RET, af, cookie, off,
+				       &site, display);
 	}
 	for (i = 0; i < NR_SLOTS && !err; i++)
 		if (pl.nr[i])
 			err = attach_slot(a, &pl, i, progs[i], open_path,
 					  display);
-	return err ? err : (int)nr_done;
+	return err ? err : (int)nr_sites;
 }
 
 /* True the first time this file is seen: mapped twice, probed once. */
@@ -538,7 +749,7 @@ static int probe_path(struct attach *a, const char *open_path,
 	if (!ef)
 		return set_error(a, -errno, "cannot read %s: %s", display,
 				 strerror(errno));
-	n = probe_allocators(a, ef, open_path, display);
+	n = probe_allocators(a, ef, open_path, display, a->nr_seen);
 	if (n >= 0 && a->progs.usdt[0] && elf_file__has_usdt(ef, USDT_PROVIDER))
 		err = probe_usdt(a, open_path, display);
 	elf_file__free(ef);

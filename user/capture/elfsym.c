@@ -226,6 +226,66 @@ int elf_file__find_func(struct elf_file *f, const char *name,
 	return 0;
 }
 
+/*
+ * A Rust v0 symbol whose last path component is the identifier ident:
+ * "_RNv" ... "<len>_<ident>" (the '_' separates a length from an
+ * identifier that starts with '_' or a digit). The crate's hash before it
+ * changes with every build, so only the end is compared; a digit before
+ * the length would make it another, longer length.
+ */
+static bool rust_v0_is(const char *sname, const char *ident)
+{
+	size_t n = strlen(sname), il = strlen(ident);
+	char want[32];
+	int wl;
+
+	if (strncmp(sname, "_RNv", 4))
+		return false;
+	wl = snprintf(want, sizeof(want), "%zu%s", il,
+		      ident[0] == '_' || (ident[0] >= '0' && ident[0] <= '9') ?
+		      "_" : "");
+	if (wl < 0 || (size_t)wl >= sizeof(want) || n < 4 + wl + il)
+		return false;
+	if (strcmp(sname + n - il, ident) ||
+	    strncmp(sname + n - il - wl, want, wl))
+		return false;
+	return !(sname[n - il - wl - 1] >= '0' && sname[n - il - wl - 1] <= '9');
+}
+
+static bool find_rust_in_table(struct elf_file *f, Elf_Scn *scn,
+			       const char *ident, GElf_Sym *out)
+{
+	struct func_iter it;
+	const char *sname;
+	GElf_Sym sym;
+
+	func_iter_init(&it, f, scn);
+	while (func_iter_next(&it, &sym, &sname)) {
+		if (rust_v0_is(sname, ident)) {
+			*out = sym;
+			return true;
+		}
+	}
+	return false;
+}
+
+int elf_file__find_rust_func(struct elf_file *f, const char *ident,
+			     struct elf_func *out)
+{
+	GElf_Sym sym;
+	__u64 offset;
+
+	if (!find_rust_in_table(f, f->dynsym, ident, &sym) &&
+	    !find_rust_in_table(f, f->symtab, ident, &sym))
+		return -ENOENT;
+	if (pt_load_translate(f->elf, sym.st_value, false, &offset))
+		return -ENOENT;
+	out->vaddr = sym.st_value;
+	out->size = sym.st_size;
+	out->file_offset = offset;
+	return 0;
+}
+
 int elf_file__read(struct elf_file *f, __u64 file_offset, void *buf,
 		   size_t len)
 {

@@ -31,6 +31,15 @@ void elf_file__free(struct elf_file *f);
 int elf_file__find_func(struct elf_file *f, const char *name,
 			struct elf_func *out);
 
+/*
+ * Finds a defined function mangled by Rust's v0 scheme whose last path
+ * component is ident, whatever the crate hash before it: rustc >= 1.87
+ * exports its allocator shims so ("_RNvCs<hash>_7___rustc12___rust_alloc"
+ * for __rust_alloc). 0, or -ENOENT.
+ */
+int elf_file__find_rust_func(struct elf_file *f, const char *ident,
+			     struct elf_func *out);
+
 /* Copies len bytes at a file offset (prologue decoding). 0 or -errno. */
 int elf_file__read(struct elf_file *f, __u64 file_offset, void *buf,
 		   size_t len);

@@ -293,6 +293,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	t->skel->rodata->max_depth = o->max_depth ? o->max_depth :
 						    MS_DEFAULT_DEPTH;
 	t->skel->rodata->stop_on_map = o->launch && !o->stacks_fp;
+	t->skel->rodata->from_start = o->launch;
 	progs.enter = t->skel->progs.ms_alloc_enter;
 	progs.ret = t->skel->progs.ms_alloc_return;
 	progs.free = t->skel->progs.ms_free_enter;

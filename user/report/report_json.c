@@ -53,6 +53,10 @@ static void write_summary(struct json *j, const struct report *r)
 	json_kv_u64(j, "failed_allocs", s->failed_allocs);
 	json_kv_u64(j, "unknown_frees", s->unknown_frees);
 	json_kv_u64(j, "replaced", s->replaced);
+	json_kv_u64(j, "anomalies", s->anomalies);
+	json_kv_u64(j, "unwalked_frees", s->unwalked);
+	json_kv_u64(j, "allocator_frees", s->allocator_frees);
+	json_kv_u64(j, "graves_evicted", s->graves_evicted);
 	json_kv_u64(j, "lost_events",
 		(k ? k->lost_events : 0) + r->consumer_drops);
 	json_kv_u64(j, "stack_errors", k ? k->stack_errors : 0);
@@ -140,6 +144,7 @@ static void write_site(struct json *j, const struct report_site *s, bool live)
 	json_obj_begin(j);
 	if (live)
 		json_kv_str(j, "source", SOURCE_CAPTURED);
+	json_kv_str(j, "family", report_family_name(s->family));
 	json_kv_u64(j, "count", s->count);
 	json_kv_u64(j, "bytes", s->bytes);
 	if (live)
@@ -186,6 +191,7 @@ static void write_all_sites(struct json *j, const struct report *r)
 		s = &r->sites[i];
 		json_obj_begin(j);
 		json_kv_str(j, "source", SOURCE_CAPTURED);
+		json_kv_str(j, "family", report_family_name(s->family));
 		json_kv_u64(j, "alloc_count", s->alloc_count);
 		json_kv_u64(j, "alloc_bytes", s->alloc_bytes);
 		json_kv_u64(j, "live_count", s->live_count);
@@ -193,6 +199,51 @@ static void write_all_sites(struct json *j, const struct report *r)
 		json_kv_u64(j, "peak_count", s->peak_count);
 		json_kv_u64(j, "peak_bytes", s->peak_bytes);
 		write_frames(j, s);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* Captured anomalies: each group with its allocating and freeing stack. */
+static void write_anomalies(struct json *j, const struct report *r)
+{
+	const struct report_anomaly *a;
+	size_t i;
+
+	json_key(j, "anomalies");
+	json_arr_begin(j);
+	for (i = 0; i < r->nr_anomalies; i++) {
+		a = &r->anomalies[i];
+		json_obj_begin(j);
+		json_kv_str(j, "source", SOURCE_CAPTURED);
+		json_kv_str(j, "kind", report_anomaly_name(a->kind));
+		/* An invalid free's block was never allocated: null. */
+		json_kv_str(j, "alloc_family",
+			    a->kind == STORE_INVALID_FREE ? NULL :
+			    report_family_name(a->alloc_family));
+		json_kv_str(j, "free_family",
+			    report_family_name(a->free_family));
+		json_kv_bool(j, "other_allocator", a->other_allocator);
+		json_kv_u64(j, "count", a->count);
+		json_kv_u64(j, "first_ns", a->first_ns);
+		json_kv_bool(j, "free_stack_skipped",
+			     !a->nr_free_frames &&
+			     (a->free_flags & MS_EVF_STACK_ERR) == 0);
+		json_key(j, "alloc_frames");
+		json_arr_begin(j);
+		for (__u32 k = 0; k < a->nr_alloc_frames; k++)
+			report_json_frame(j, &a->alloc_frames[k]);
+		json_arr_end(j);
+		json_key(j, "free_frames");
+		json_arr_begin(j);
+		for (__u32 k = 0; k < a->nr_free_frames; k++)
+			report_json_frame(j, &a->free_frames[k]);
+		json_arr_end(j);
+		json_kv_str(j, "alloc_stack_stop",
+			    a->kind == STORE_INVALID_FREE ? NULL :
+			    report_stop_name(ms_event_stop(a->alloc_flags)));
+		json_kv_str(j, "free_stack_stop",
+			    report_stop_name(ms_event_stop(a->free_flags)));
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -331,6 +382,7 @@ static void write_report(struct json *j, const struct report *r)
 	write_peak(j, r);
 	write_all_sites(j, r);
 	write_anon(j, r);
+	write_anomalies(j, r);
 	write_timeline(j, r);
 	write_probes(j, r);
 	report_json_declared(j, r);

@@ -268,9 +268,9 @@ static void print_site(const struct report *r, FILE *f, size_t rank,
 {
 	char b[64], at[32], age[32];
 
-	fprintf(f, "  #%zu  %s in %llu block%s", rank,
+	fprintf(f, "  #%zu  %s in %llu block%s (%s)", rank,
 		fmt_bytes(b, sizeof(b), s->bytes), (unsigned long long)s->count,
-		plural(s->count));
+		plural(s->count), report_family_name(s->family));
 	if (live)
 		fprintf(f, ", oldest allocated at %s (age %s)",
 			fmt_secs(at, sizeof(at), s->oldest_ns),
@@ -688,6 +688,48 @@ static void print_kernel(const struct report *r, FILE *f)
 	print_stops(f, "Stacks that ended early (kernel): ", k->stack_stops);
 }
 
+/* What each kind of anomaly is, in a sentence's words. */
+static const char *const anomaly_words[STORE_ANOMALY__COUNT] = {
+	[STORE_DOUBLE_FREE] = "double free",
+	[STORE_INVALID_FREE] = "invalid free (never allocated)",
+	[STORE_MISMATCHED_FREE] = "mismatched free",
+};
+
+static void print_anomalies(const struct report *r, FILE *f)
+{
+	const struct report_anomaly *a;
+	char at[32];
+	size_t i;
+
+	if (!r->nr_anomalies)
+		return;
+	fputs("\nAnomalies (captured: frees the allocator was not owed)\n", f);
+	for (i = 0; i < r->nr_anomalies; i++) {
+		a = &r->anomalies[i];
+		fprintf(f, "  #%zu  %s x%llu, first at %s: freed by %s", i + 1,
+			anomaly_words[a->kind], (unsigned long long)a->count,
+			fmt_secs(at, sizeof(at), a->first_ns),
+			report_family_name(a->free_family));
+		if (a->kind != STORE_INVALID_FREE)
+			fprintf(f, ", allocated by %s%s",
+				report_family_name(a->alloc_family),
+				a->other_allocator ?
+				" of another allocator" : "");
+		fputs("\n      freed at:\n", f);
+		if (!a->nr_free_frames && !(a->free_flags & MS_EVF_STACK_ERR))
+			fputs(FRAME_INDENT "(not walked: the budget of "
+			      "suspect frees was spent)\n", f);
+		else
+			print_frames(f, a->free_frames, a->nr_free_frames,
+				     a->free_flags);
+		if (a->kind == STORE_INVALID_FREE)
+			continue;
+		fputs("      allocated at:\n", f);
+		print_frames(f, a->alloc_frames, a->nr_alloc_frames,
+			     a->alloc_flags);
+	}
+}
+
 int report__write_text(const struct report *r, FILE *f)
 {
 	print_header(r, f);
@@ -705,6 +747,7 @@ int report__write_text(const struct report *r, FILE *f)
 			    r->leaks, r->nr_leaks, true);
 		print_sites(r, f, "Top call sites at the peak", r->peak,
 			    r->nr_peak, false);
+		print_anomalies(r, f);
 	}
 	print_anon(r, f);
 	print_declared(r, f);

@@ -43,7 +43,13 @@
  * anonymous memory was not traced.
  */
 #define RECORDING_VERSION	4
-/* The oldest version this reader takes. */
+/*
+ * 4: allocator records carry their family and allocator (ms_event.aux,
+ * MS_TAG_*), new enum ms_fn values, and suspect frees their stack; runs
+ * trace anonymous memory (MS_EV_MMAP...). A version 3 file has the same
+ * layout, its records all of the C API and no anonymous memory, so it is
+ * read as it is. The oldest version this reader takes:
+ */
 #define RECORDING_VERSION_MIN	3
 /* The first version whose runs traced anonymous memory. */
 #define RECORDING_VERSION_ANON	4

@@ -32,6 +32,7 @@
  * are table.h's.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include "anon.h"
@@ -53,13 +54,16 @@
  * record with -ENOSPC rather than corrupt itself.
  */
 #define STORE_MAX_LIVE		(1ul << 31)
-#define STORE_MAX_SITES		(1ul << 31)
+/* One less: an anomaly's key packs a site id + 1 into 31 bits. */
+#define STORE_MAX_SITES		((1ul << 31) - 1)
+#define ANOMALY_MAX		(1ul << 20)
 
 struct site {
 	__u64 hash;
 	const __u64 *frames;
 	__u32 nr_frames;
 	__u32 flags;
+	__u32 family;
 	__u64 allocs;
 	__u64 alloc_bytes;
 	__u64 live_count;
@@ -67,6 +71,12 @@ struct site {
 	__u64 snap_epoch;	/* snap_* hold the values at that peak epoch */
 	__u64 snap_count;
 	__u64 snap_bytes;
+};
+
+struct grave {
+	__u64 ptr;
+	__u32 stack_id;
+	__u32 tag;
 };
 
 struct store {
@@ -90,6 +100,17 @@ struct store {
 	size_t pages_cap;
 	size_t page_used;	/* frames taken from the last page */
 
+	/*
+	 * The last block freed at each address not live now (a realloc's
+	 * old block too): what a second free there freed twice. An address
+	 * allocated again is live, and its next free is no double free.
+	 */
+	struct tab_index grave_ix;	/* by ptr, into graves */
+	struct grave *graves;		/* a ring of STORE_GRAVES */
+	size_t nr_graves;
+	size_t grave_next;		/* the oldest, once the ring is full */
+	struct tab_keyed anomalies;	/* struct store_anomaly by key */
+
 	struct store_point timeline[STORE_TIMELINE_POINTS];
 	size_t nr_points;
 	__u64 bucket_ns;	/* width of a bucket */
@@ -105,9 +126,9 @@ struct store {
  * that differ in a single frame never collide; mix64 then spreads the
  * result over the low bits that pick the slot.
  */
-static __u64 stack_hash(const __u64 *frames, __u32 nr)
+static __u64 stack_hash(const __u64 *frames, __u32 nr, __u32 family)
 {
-	__u64 h = 0x9e3779b97f4a7c15ull ^ nr;
+	__u64 h = 0x9e3779b97f4a7c15ull ^ nr ^ (__u64)family << 32;
 	__u32 i;
 
 	for (i = 0; i < nr; i++)
@@ -229,6 +250,7 @@ static void block_fill(struct store *s, struct store_block *b,
 	b->stack_id = stack_id;
 	b->tid = e->tid;
 	b->task = task;
+	b->tag = (__u32)e->aux;
 	declared__block_new(s->decl, task, e->size, e->ts_ns);
 
 	site_snap(s, st);
@@ -263,6 +285,52 @@ static void live_add(struct store *s, const struct ms_event *e, __u32 stack_id,
 	block_fill(s, b, e, stack_id, task);
 }
 
+static struct grave *grave_find(const struct store *s, __u64 ptr,
+				size_t *slot)
+{
+	const struct tab_index *ix = &s->grave_ix;
+	__u32 hash = ptr_hash(ptr);
+	size_t i;
+
+	tab_index_for_run(ix, hash, i) {
+		if (ix->slots[i].hash == hash &&
+		    s->graves[tab_index_pos(ix, i)].ptr == ptr) {
+			if (slot)
+				*slot = i;
+			return &s->graves[tab_index_pos(ix, i)];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Remember a block being freed, in place of the last one freed at its
+ * address, or of the oldest one when the ring is full. The index was
+ * made for twice the ring, so it never grows (store__new).
+ */
+static void grave_note(struct store *s, const struct store_block *b)
+{
+	struct grave *g = grave_find(s, b->ptr, NULL);
+	size_t pos, slot;
+
+	if (!g) {
+		if (s->nr_graves < STORE_GRAVES) {
+			pos = s->nr_graves++;
+		} else {
+			pos = s->grave_next;
+			s->grave_next = (pos + 1) % STORE_GRAVES;
+			if (grave_find(s, s->graves[pos].ptr, &slot))
+				tab_index_remove(&s->grave_ix, slot);
+			s->sum.graves_evicted++;
+		}
+		g = &s->graves[pos];
+		g->ptr = b->ptr;
+		tab_index_insert(&s->grave_ix, ptr_hash(b->ptr), pos);
+	}
+	g->stack_id = b->stack_id;
+	g->tag = b->tag;
+}
+
 /*
  * Release the block at ptr. With a non-zero seq, only the block that the
  * record saw: another thread may already own the address again, its alloc
@@ -281,6 +349,7 @@ static void live_release(struct store *s, __u64 ptr, __u64 seq)
 	b = block_at(s, pos);
 	if (seq && b->seq != seq)
 		return;
+	grave_note(s, b);
 	block_drop(s, b);
 	s->sum.frees++;
 	s->sum.free_bytes += b->size;
@@ -295,7 +364,7 @@ static void live_release(struct store *s, __u64 ptr, __u64 seq)
 }
 
 static int site_add(struct store *s, const __u64 *stack, __u32 nr,
-		    __u64 hash, __u32 *id)
+		    __u32 family, __u64 hash, __u32 *id)
 {
 	struct site *st;
 	__u64 *frames;
@@ -323,14 +392,15 @@ static int site_add(struct store *s, const __u64 *stack, __u32 nr,
 	s->page_used += nr;
 	st->frames = frames;
 	st->nr_frames = nr;
+	st->family = family;
 	*id = s->nr_sites++;
 	return 0;
 }
 
 static int site_intern(struct store *s, const __u64 *stack, __u32 nr,
-		       __u32 *id)
+		       __u32 family, __u32 *id)
 {
-	__u64 hash = stack_hash(stack, nr);
+	__u64 hash = stack_hash(stack, nr, family);
 	const struct tab_index *ix = &s->stacks;
 	const struct site *st;
 	size_t i;
@@ -340,12 +410,13 @@ static int site_intern(struct store *s, const __u64 *stack, __u32 nr,
 			continue;
 		st = &s->sites[tab_index_pos(ix, i)];
 		if (st->hash == hash && st->nr_frames == nr &&
+		    st->family == family &&
 		    !memcmp(st->frames, stack, nr * sizeof(__u64))) {
 			*id = tab_index_pos(ix, i);
 			return 0;
 		}
 	}
-	return site_add(s, stack, nr, hash, id);
+	return site_add(s, stack, nr, family, hash, id);
 }
 
 static void apply_realloc(struct store *s, const struct ms_event *e,
@@ -376,6 +447,10 @@ static bool is_declared(const struct ms_event *e)
 static bool event_valid(const struct ms_event *e)
 {
 	if (e->nr_frames > MS_MAX_STACK || e->fn >= MS_FN__COUNT)
+		return false;
+	/* An allocator record's aux is its tag (anonymous memory's is not). */
+	if (!is_declared(e) && !ms_event_anon(e->type) &&
+	    (ms_tag_family(e->aux) >= MS_FAM__COUNT || e->aux >> 32))
 		return false;
 	if (e->flags & MS_EVF_PROFILE)
 		return e->type == MS_EV_ALLOC;
@@ -418,7 +493,8 @@ static int apply_declared(struct store *s, const struct ms_event *e)
 		memcpy(stack, e->frames, e->nr_frames * sizeof(*stack));
 		if (e->nr_frames)
 			stack[0]++;
-		err = site_intern(s, stack, e->nr_frames, &ctx.stack_id);
+		err = site_intern(s, stack, e->nr_frames, MS_FAM_MALLOC,
+				  &ctx.stack_id);
 		if (err)
 			return err;
 	}
@@ -450,9 +526,10 @@ static int apply_anon(struct store *s, const struct ms_event *e)
 
 	if (e->flags & MS_EVF_ARENA) {
 		stack[0] = e->frames[0] + 1;
-		err = site_intern(s, stack, 1, &stack_id);
+		err = site_intern(s, stack, 1, MS_FAM_MALLOC, &stack_id);
 	} else {
-		err = site_intern(s, e->frames, e->nr_frames, &stack_id);
+		err = site_intern(s, e->frames, e->nr_frames,
+				  MS_FAM_MALLOC, &stack_id);
 	}
 	if (err)
 		return err;
@@ -460,6 +537,100 @@ static int apply_anon(struct store *s, const struct ms_event *e)
 		s->sites[stack_id].flags =
 			store_site_flags(s->sites[stack_id].flags, e->flags);
 	return anon__apply(s->anon, e, stack_id);
+}
+
+/* What a suspect free turned out to be, decided before anything changes. */
+struct free_check {
+	bool anomaly;
+	__u32 kind;
+	__u32 alloc_stack;
+	__u32 alloc_tag;
+	__u32 free_stack;
+	__u64 key;
+};
+
+/* An anomaly's group: its kind, allocating site (+1, 0: none), freeing site. */
+static __u64 anomaly_key(__u32 kind, __u32 alloc_stack, __u32 free_stack)
+{
+	__u64 a = alloc_stack == STORE_NO_STACK ? 0 : (__u64)alloc_stack + 1;
+
+	return (__u64)kind << 62 | a << 31 | free_stack;
+}
+
+/*
+ * A free the kernel found suspect: the live block must match it, a
+ * freed one makes it double, and with nothing ever at the address it is
+ * invalid only when the trace saw the process from its start.
+ */
+static int free_classify(struct store *s, const struct ms_event *e,
+			 struct free_check *c)
+{
+	const struct store_block *b = live_at(s, e->ptr);
+	const struct grave *g;
+	int err;
+
+	c->anomaly = false;
+	if (b) {
+		if (ms_free_matches(b->tag, e->aux))
+			return 0;
+		c->kind = STORE_MISMATCHED_FREE;
+		c->alloc_stack = b->stack_id;
+		c->alloc_tag = b->tag;
+	} else if (e->flags & MS_EVF_FREE_INTERNAL) {
+		/* Its block never passed a probe: nothing to judge it by. */
+		s->sum.allocator_frees++;
+		return 0;
+	} else if ((g = grave_find(s, e->ptr, NULL))) {
+		c->kind = STORE_DOUBLE_FREE;
+		c->alloc_stack = g->stack_id;
+		c->alloc_tag = g->tag;
+	} else if ((e->flags & MS_EVF_FROM_START) && !s->sum.graves_evicted) {
+		c->kind = STORE_INVALID_FREE;
+		c->alloc_stack = STORE_NO_STACK;
+		c->alloc_tag = 0;
+	} else {
+		return 0;
+	}
+	err = site_intern(s, e->frames, e->nr_frames, ms_tag_family(e->aux),
+			  &c->free_stack);
+	if (err)
+		return err;
+	c->key = anomaly_key(c->kind, c->alloc_stack, c->free_stack);
+	if (!tab_keyed_get(&s->anomalies, c->key)) {
+		err = tab_keyed_reserve(&s->anomalies);
+		/* Past the groups kept, an anomaly is still counted. */
+		if (err && err != -ENOSPC)
+			return err;
+		if (err)
+			c->key = 0;
+	}
+	c->anomaly = true;
+	return 0;
+}
+
+static void anomaly_note(struct store *s, const struct ms_event *e,
+			 const struct free_check *c, __u64 ts)
+{
+	struct store_anomaly *a;
+
+	s->sum.anomalies++;
+	/* Key 0 is no group (a double free always has its alloc site). */
+	if (!c->key)
+		return;
+	a = tab_keyed_get(&s->anomalies, c->key);
+	if (!a) {
+		a = tab_keyed_add(&s->anomalies, c->key);
+		a->kind = c->kind;
+		a->alloc_stack = c->alloc_stack;
+		a->free_stack = c->free_stack;
+		a->alloc_tag = c->alloc_tag;
+		a->free_tag = (__u32)e->aux;
+		a->first_ns = ts;
+	}
+	a->count++;
+	/* The free's stack flags (why it ends) count like an allocation's. */
+	s->sites[c->free_stack].flags =
+		store_site_flags(s->sites[c->free_stack].flags, e->flags);
 }
 
 /* Halves the resolution: bucket pairs merge, keeping the higher maximum. */
@@ -531,6 +702,8 @@ int store__apply(struct store *s, const struct ms_event *e)
 	bool anon = ms_event_anon(e->type);
 	bool adds = e->ptr && e->type != MS_EV_FREE && !profile && !decl &&
 		    !anon;
+	bool frees = e->type == MS_EV_FREE && e->ptr;
+	struct free_check check = { .anomaly = false };
 	__u64 ts = e->ts_ns;
 	__u32 stack_id = 0, task = 0;
 	int err;
@@ -559,12 +732,18 @@ int store__apply(struct store *s, const struct ms_event *e)
 			return err;
 	}
 	if (adds || profile) {
-		err = site_intern(s, e->frames, e->nr_frames, &stack_id);
+		err = site_intern(s, e->frames, e->nr_frames,
+				  ms_tag_family(e->aux), &stack_id);
 		if (err)
 			return err;
 	}
 	if (adds) {
 		err = declared__task_ref(s->decl, e->task, e->ts_ns, &task);
+		if (err)
+			return err;
+	}
+	if (frees && (e->flags & MS_EVF_FREE_CHECK)) {
+		err = free_classify(s, e, &check);
 		if (err)
 			return err;
 	}
@@ -585,6 +764,11 @@ int store__apply(struct store *s, const struct ms_event *e)
 			s->sum.failed_allocs++;
 		break;
 	case MS_EV_FREE:
+		if ((e->flags & (MS_EVF_FREE_CHECK | MS_EVF_FREE_NOWALK)) ==
+		    (MS_EVF_FREE_CHECK | MS_EVF_FREE_NOWALK))
+			s->sum.unwalked++;
+		if (check.anomaly)
+			anomaly_note(s, e, &check, ts);
 		/* free(NULL) is a no-op, not a free of an unknown block */
 		if (e->ptr)
 			live_release(s, e->ptr, 0);
@@ -595,6 +779,17 @@ int store__apply(struct store *s, const struct ms_event *e)
 	}
 	timeline_note(s, ts);
 	return 0;
+}
+
+size_t store__nr_anomalies(const struct store *s)
+{
+	return tab_keyed_nr(&s->anomalies);
+}
+
+const struct store_anomaly *store__anomaly(const struct store *s, size_t i)
+{
+	return i < tab_keyed_nr(&s->anomalies) ?
+		tab_keyed_at(&s->anomalies, i) : NULL;
 }
 
 size_t store__timeline(const struct store *s, const struct store_point **out,
@@ -645,6 +840,7 @@ int store__site(const struct store *s, __u32 stack_id, struct store_site *out)
 	out->frames = st->frames;
 	out->nr_frames = st->nr_frames;
 	out->flags = st->flags;
+	out->family = st->family;
 	out->allocs = st->allocs;
 	out->alloc_bytes = st->alloc_bytes;
 	out->live_count = st->live_count;
@@ -679,6 +875,9 @@ size_t store__mem_bytes(const struct store *s)
 	       s->sites_cap * sizeof(*s->sites) +
 	       s->pages_cap * sizeof(*s->pages) +
 	       s->nr_pages * ARENA_PAGE * sizeof(**s->pages) +
+	       tab_index_bytes(&s->grave_ix) +
+	       STORE_GRAVES * sizeof(*s->graves) +
+	       tab_keyed_bytes(&s->anomalies) +
 	       declared__mem_bytes(s->decl) + anon__mem_bytes(s->anon);
 }
 
@@ -694,13 +893,17 @@ struct store *store__new(void)
 	s->pages_cap = ARENA_PAGES_MIN;
 	s->pages = malloc(s->pages_cap * sizeof(*s->pages));
 	s->decl = declared__new();
+	s->graves = malloc(STORE_GRAVES * sizeof(*s->graves));
 	s->anon = anon__new(0);
-	if (!s->sites || !s->pages || !s->decl || !s->anon)
+	if (!s->sites || !s->pages || !s->decl || !s->graves || !s->anon)
 		goto err_free;
 	/* a first page, so that even an empty stack has non-NULL frames */
 	s->pages[s->nr_pages++] = malloc(ARENA_PAGE * sizeof(**s->pages));
 	if (!s->pages[0] || tab_index_init(&s->live, LIVE_INDEX_MIN) ||
-	    tab_index_init(&s->stacks, STACK_INDEX_MIN))
+	    tab_index_init(&s->stacks, STACK_INDEX_MIN) ||
+	    tab_index_init(&s->grave_ix, 2 * STORE_GRAVES) ||
+	    tab_keyed_init(&s->anomalies, sizeof(struct store_anomaly),
+			   offsetof(struct store_anomaly, key), ANOMALY_MAX))
 		goto err_free;
 	return s;
 
@@ -722,6 +925,9 @@ void store__free(struct store *s)
 	free(s->chunks);
 	tab_index_fini(&s->live);
 	tab_index_fini(&s->stacks);
+	tab_index_fini(&s->grave_ix);
+	free(s->graves);
+	tab_keyed_fini(&s->anomalies);
 	free(s->sites);
 	for (i = 0; i < s->nr_pages; i++)
 		free(s->pages[i]);

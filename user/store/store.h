@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <linux/types.h>
 #include "events.h"
 
@@ -35,6 +36,15 @@ struct store_summary {
 	__u64 replaced;		/* alloc at a live address: old one dropped */
 	__u64 first_ns;		/* ts_ns of the first/last record applied */
 	__u64 last_ns;
+	__u64 anomalies;	/* frees found double, invalid or mismatched */
+	__u64 unwalked;		/* suspect frees the kernel sent without their
+				 * stack (its walk budget spent) */
+	__u64 allocator_frees;	/* suspect frees the allocator made from its
+				 * own object (MS_EVF_FREE_INTERNAL): not
+				 * judged */
+	__u64 graves_evicted;	/* freed blocks forgotten (STORE_GRAVES): from
+				 * the first, a free of an address not live
+				 * may be double, so none is called invalid */
 };
 
 /* One distinct call stack and what was allocated from it. */
@@ -42,6 +52,8 @@ struct store_site {
 	const __u64 *frames;	/* innermost first */
 	__u32 nr_frames;
 	__u32 flags;		/* MS_EVF_STACK_* seen on this stack */
+	__u32 family;		/* enum ms_family: a site is a stack and the
+				 * family of the call made there */
 	__u64 allocs;		/* all allocations from here */
 	__u64 alloc_bytes;
 	__u64 live_count;	/* live now */
@@ -59,6 +71,45 @@ struct store_block {
 	__u32 tid;
 	__u32 task;		/* declared task that allocated it: record
 				 * declared__task(task - 1); 0 none */
+	__u32 tag;		/* MS_TAG_* of the call that made it */
+};
+
+/*
+ * Frees the kernel sent as suspect (MS_EVF_FREE_CHECK), classified here:
+ * a free of an address whose last block was freed already and not
+ * allocated again (double), of an address never allocated in a trace
+ * that began with the process (invalid: attached with -p it is only an
+ * unknown free), or of a block of another family or allocator
+ * (mismatched, ms_free_matches()). Grouped by kind, allocating stack and
+ * freeing stack.
+ */
+enum store_anomaly_kind {
+	STORE_DOUBLE_FREE = 0,
+	STORE_INVALID_FREE,
+	STORE_MISMATCHED_FREE,
+	STORE_ANOMALY__COUNT,
+};
+
+/* An anomaly's alloc_stack when nothing was allocated there. */
+#define STORE_NO_STACK		UINT32_MAX
+/*
+ * Freed blocks remembered, the last ones, to tell a double free from an
+ * invalid one: a fixed ring, so a long trace of ever new addresses keeps
+ * the store's memory flat (~1.5 MiB); evictions are counted.
+ */
+#define STORE_GRAVES		(1ul << 16)
+
+struct store_anomaly {
+	__u64 key;		/* kind, stacks: the group */
+	__u32 kind;		/* enum store_anomaly_kind */
+	__u32 alloc_stack;	/* store__site() id, or STORE_NO_STACK */
+	__u32 free_stack;	/* store__site() id; no frames when the kernel
+				 * could not walk it (flags say why) */
+	__u32 alloc_tag;	/* MS_TAG_* of the allocating call, 0 none */
+	__u32 free_tag;		/* MS_TAG_* of the freeing call */
+	__u32 pad;
+	__u64 count;
+	__u64 first_ns;		/* ts_ns of the first free of the group */
 };
 
 /*
@@ -92,6 +143,10 @@ const struct store_summary *store__summary(const struct store *s);
 /* Stacks are numbered 0..store__nr_stacks()-1 in order of first sight. */
 __u32 store__nr_stacks(const struct store *s);
 int store__site(const struct store *s, __u32 stack_id, struct store_site *out);
+
+/* The anomaly groups, in order of first sight. */
+size_t store__nr_anomalies(const struct store *s);
+const struct store_anomaly *store__anomaly(const struct store *s, size_t i);
 
 /* Calls cb for each live block until it returns non-zero (returned). */
 int store__for_each_live(const struct store *s,
