@@ -21,9 +21,6 @@
 
 #define USDT_PROVIDER	"memscope"
 
-/* Bytes of a prologue worth decoding to place a probe. */
-#define PROLOGUE_BYTES	32
-
 enum fn_kind {
 	FN_ALLOC,	/* entry + return */
 	FN_FREE,	/* entry only, first argument is the pointer */
@@ -194,11 +191,13 @@ void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 	size_t i, n = a->nr_probes;
 
 	for (i = 0; i < n; i++)
-		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s\n",
+		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s%s%s\n",
 			who, p[i].is_return ? "return" : "entry", p[i].symbol,
 			(unsigned long long)p[i].func_offset,
 			(unsigned long long)p[i].offset, p[i].object,
-			p[i].emulated ? "emulated" : "single-stepped");
+			p[i].emulated ? "emulated" : "single-stepped",
+			p[i].emulated ? "" : ": ",
+			p[i].emulated ? "" : prologue__reason_text(p[i].reason));
 }
 
 const char *attach__warning(const struct attach *a, unsigned int *nr)
@@ -303,6 +302,7 @@ static int probe_note(struct attach *a, const char *object, const char *sym,
 	p->func_offset = site->offset;
 	p->is_return = is_return;
 	p->emulated = site->emulated;
+	p->reason = site->reason;
 	a->nr_probes++;
 	return 0;
 }
@@ -379,21 +379,35 @@ static int plan_add(struct attach *a, struct object_plan *pl,
 			  slot == SLOT_RET);
 }
 
-/* Where a probe goes: the prologue decides, given what the program reads. */
-static void place(struct elf_file *ef, const struct elf_func *f,
-		  unsigned int needs, struct prologue_site *site)
+/*
+ * Where a probe goes: decided on the whole function (its symbol's size),
+ * given what the program reads. One without a size, larger than
+ * PROLOGUE_MAX_BYTES or reaching past the file is probed at its entry:
+ * its first instruction is all that is known of it.
+ */
+static int place(struct elf_file *ef, const struct elf_func *f,
+		 unsigned int needs, struct prologue_site *site)
 {
-	unsigned char code[PROLOGUE_BYTES];
-	size_t len = sizeof(code);
+	size_t len = f->size <= PROLOGUE_MAX_BYTES ? f->size : 0;
+	unsigned char *code = len ? malloc(len) : NULL, first[15];
+	int err;
 
-	if (f->size && f->size < len)
-		len = f->size;
-	if (elf_file__read(ef, f->file_offset, code, len)) {
-		site->offset = 0;
-		site->emulated = false;
-		return;
+	if (len && !code)
+		return -ENOMEM;
+	if (len && !elf_file__read(ef, f->file_offset, code, len)) {
+		err = prologue__place(code, len, needs, site);
+		free(code);
+		return err;
 	}
-	prologue__place(code, len, needs, site);
+	free(code);
+	site->offset = 0;
+	site->emulated = !elf_file__read(ef, f->file_offset, first,
+					 sizeof(first)) &&
+			 prologue__emulated(first, sizeof(first));
+	site->reason = site->emulated ? PROLOGUE_NONE :
+		       f->size > PROLOGUE_MAX_BYTES ? PROLOGUE_TOO_LARGE :
+						      PROLOGUE_NO_CODE;
+	return 0;
 }
 
 /*
@@ -431,15 +445,27 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 			continue;
 		done[nr_done++] = f.file_offset;
 
+		/*
+		 * Free-like: the pointer in rdi, NULL frees not wanted.
+		 * Alloc-like: rdi, rsi, rdx at entry (args_read() in the BPF
+		 * entry program), and the return address at *sp, where the
+		 * return probe hangs.
+		 */
 		if (af->kind == FN_FREE) {
-			place(ef, &f, PROLOGUE_ARGS | PROLOGUE_SKIP_NULL_CHECK,
-			      &site);
+			err = place(ef, &f,
+				    PROLOGUE_RDI | PROLOGUE_SKIP_NULL_CHECK,
+				    &site);
+			if (err)
+				break;
 			off = f.file_offset + site.offset;
 			err = plan_add(a, &pl, SLOT_FREE, af, off, &site,
 				       display);
 			continue;
 		}
-		place(ef, &f, PROLOGUE_ARGS | PROLOGUE_RET_AT_SP, &site);
+		err = place(ef, &f, PROLOGUE_RDI | PROLOGUE_RSI | PROLOGUE_RDX |
+			    PROLOGUE_RET_AT_SP, &site);
+		if (err)
+			break;
 		off = f.file_offset + site.offset;
 		err = plan_add(a, &pl, SLOT_ENTER, af, off, &site, display);
 		if (!err && !a->alloc_only)
@@ -486,7 +512,9 @@ static const char *const usdt_names[NR_USDT] = {
 static int probe_usdt(struct attach *a, const char *open_path,
 		      const char *display)
 {
-	static const struct prologue_site nop_site = { .emulated = true };
+	static const struct prologue_site nop_site = {
+		.emulated = true, .reason = PROLOGUE_NONE,
+	};
 	char sym[64];
 	struct bpf_link *l;
 	int i, err;
