@@ -227,6 +227,14 @@ STK_RS += $(OUTPUT)/targets/stk_rs_new $(OUTPUT)/targets/stk_rs_fwd_new
 endif
 STK_TARGETS := $(STK_C) $(STK_CXX) $(STK_LIBS) $(STK_RS)
 TARGETS += $(STK_TARGETS)
+# The C++ side of the no-single-step test (tests/integration/xol.sh).
+XOL_CXX := $(OUTPUT)/targets/xol_cxx
+TARGETS += $(XOL_CXX)
+
+$(XOL_CXX): tests/targets/xol_cxx.cc tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CXX-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -g -O2 -Wall -Wextra -Werror -Itests/targets $< -o $@
 
 $(OUTPUT)/targets/libstk_%.so: tests/targets/libstk_%.c | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)

@@ -1266,6 +1266,8 @@ t_replay_not_recording()
 . "$here/declared.sh"
 # shellcheck source=tests/integration/stacks.sh
 . "$here/stacks.sh"
+# shellcheck source=tests/integration/xol.sh
+. "$here/xol.sh"
 
 only="${*:-}"
 
@@ -1324,6 +1326,11 @@ run_test uw_fp			t_uw_fp
 run_test uw_dlopen_launch	t_uw_dlopen launch
 run_test uw_dlopen_attach	t_uw_dlopen attach
 run_test uw_stops		t_uw_stops
+run_test xol_glibc		t_no_single_step glibc
+run_test xol_jemalloc		t_no_single_step jemalloc
+run_test xol_tcmalloc		t_no_single_step tcmalloc
+run_test xol_mimalloc		t_no_single_step mimalloc
+run_test xol_libstdcxx		t_no_single_step libstdcxx
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

@@ -76,4 +76,58 @@ static inline void target_wait(int argc, char **argv)
 	}
 }
 
+/*
+ * The kernel copies each instruction it single-steps for a uprobe into a
+ * slot of the process's "[uprobes]" area (128 bytes a slot; slot 0 holds
+ * the uretprobe trampoline), and slots are never cleared: a non-zero slot
+ * past the first is a probe that was single-stepped. The area is mapped
+ * execute-only, so /proc/PID/mem and ptrace cannot read it, but x86 pages
+ * that execute are readable from inside. Prints "xol N" (N: slots used,
+ * 0 without the area), each used slot's first bytes on the next lines.
+ */
+#define XOL_SLOT_BYTES	128
+
+static inline void xol_report(void)
+{
+	unsigned long lo, hi, a;
+	const unsigned char *slot;
+	char line[512];
+	int used = 0;
+	size_t i;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f) {
+		perror("/proc/self/maps");
+		exit(1);
+	}
+	lo = hi = 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[uprobes]") &&
+		    sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+			break;
+	fclose(f);
+	for (a = lo + XOL_SLOT_BYTES; a + XOL_SLOT_BYTES <= hi;
+	     a += XOL_SLOT_BYTES) {
+		slot = (const unsigned char *)a;
+		for (i = 0; i < XOL_SLOT_BYTES && !slot[i]; i++)
+			;
+		if (i < XOL_SLOT_BYTES)
+			used++;
+	}
+	printf("xol %d\n", used);
+	for (a = lo + XOL_SLOT_BYTES; used && a + XOL_SLOT_BYTES <= hi;
+	     a += XOL_SLOT_BYTES) {
+		slot = (const unsigned char *)a;
+		for (i = 0; i < XOL_SLOT_BYTES && !slot[i]; i++)
+			;
+		if (i == XOL_SLOT_BYTES)
+			continue;
+		printf("xol slot %lu:", (a - lo) / XOL_SLOT_BYTES);
+		for (i = 0; i < 16; i++)
+			printf(" %02x", slot[i]);
+		printf("\n");
+	}
+	fflush(stdout);
+}
+
 #endif /* MS_TARGET_H */

@@ -1,0 +1,79 @@
+# SPDX-License-Identifier: (MIT OR Apache-2.0)
+#
+# No single-stepped probe: each allocator Debian ships, preloaded under
+# tests/targets/xol (every function of the C API it defines) or serving
+# tests/targets/xol_cxx (every operator new and delete), traced with -p.
+# The kernel copies each instruction it single-steps into the process's
+# "[uprobes]" area; the target reports the slots used (xol_report() in
+# tests/targets/target.h) while the probes are still in. Sourced by run.sh.
+#
+# A probe placement cannot make emulated is listed below with the reason
+# -v gives for it; everything else must be emulated, and the area empty
+# unless the target called a listed function. When placement learns to
+# read arguments from the registers they were copied to, or the family
+# branch probes more functions (operator new/delete, mi_*, tc_*...), the
+# lists change here: XOL_RUNS and the target that calls them.
+
+xol_lib=/usr/lib/x86_64-linux-gnu
+
+# NAME:PRELOAD:TARGET:OBJECT:SLOTS:SINGLE-STEPPED... one run each: OBJECT
+# (a substring of the probed path) holds exactly the SINGLE-STEPPED
+# functions (comma-separated symbol=reason); SLOTS is 0 when the target
+# calls none of them, "used" when it does.
+XOL_RUNS="
+glibc::xol:libc.so.6:used:reallocarray=arg_written
+jemalloc:libjemalloc.so.2:xol:libjemalloc.so.2:0:
+tcmalloc:libtcmalloc_minimal.so.4:xol:libtcmalloc_minimal.so.4:0:
+mimalloc:libmimalloc.so.2:xol:libmimalloc.so.2:used:malloc=arg_written,calloc=arg_written,realloc=arg_written
+libstdcxx::xol_cxx:libc.so.6:0:reallocarray=arg_written
+"
+
+# t_no_single_step NAME: the run NAME of XOL_RUNS.
+t_no_single_step()
+{
+	local row name lib prog object slots known used
+
+	row=$(printf '%s\n' "$XOL_RUNS" | grep "^$1:")
+	IFS=: read -r name lib prog object slots known <<<"$row"
+	if [ -n "$lib" ] && [ ! -e "$xol_lib/$lib" ]; then
+		fail "$xol_lib/$lib: expected the allocator installed (scripts/install-deps.sh)"
+		return
+	fi
+	start_target env ${lib:+LD_PRELOAD=$xol_lib/$lib} "$TARGETS/$prog" ||
+		return
+	tool_bg -q -v -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	if ! wait_for "$d/target.out" '^xol [0-9]+$' 30; then
+		fail "target $prog: expected 'xol N' within 30 s, got: $(cat "$d/target.out")"
+		return
+	fi
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 || return
+	expect_clean_stderr
+	used=$(sed -n 's/^xol \([0-9]*\)$/\1/p' "$d/target.out")
+	if [ "$slots" = 0 ] && [ "$used" != 0 ]; then
+		fail "[uprobes] area: expected no single-stepped probe, got $used slots used: $(grep '^xol slot' "$d/target.out" | tr '\n' ';')"
+		grep 'single-stepped' "$d/stderr" | sed 's/^/    /' >>"$d/fail"
+	elif [ "$slots" = used ] && [ "$used" = 0 ]; then
+		fail "[uprobes] area: expected the slots of the single-stepped $known, got none used: the detection is blind"
+	fi
+	XOL_OBJECT=$object XOL_KNOWN=$known check_report <<'PY'
+import os
+obj, want = os.environ["XOL_OBJECT"], {}
+for kv in filter(None, os.environ["XOL_KNOWN"].split(",")):
+    sym, why = kv.split("=")
+    want[sym] = why
+probes = [p for p in r.get("probes", []) if obj in p["object"]]
+if not probes:
+    print(f"probes: expected some in an object named {obj}, got none")
+got = {p["symbol"]: p["single_step_reason"] for p in probes
+       if not p["emulated"]}
+for p in probes:
+    if p["emulated"] != (p["single_step_reason"] is None):
+        print(f"probe {p}: emulated and single_step_reason disagree")
+if got != want:
+    print(f"probes in {obj}: expected single-stepped {want or 'none'}, got {got or 'none'}")
+PY
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * xol: calls every function of the C allocation API that the allocator
+ * malloc binds to defines (glibc's, or one preloaded), ROUNDS times each,
+ * then says "done" and waits for a second SIGUSR1 before it exits. A
+ * function that allocator lacks would come from glibc, whose blocks the
+ * other allocator cannot free: it is skipped.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <malloc.h>
+#include "target.h"
+
+#define ROUNDS	200
+
+static void *aligned(size_t align, size_t size)
+{
+	void *p = NULL;
+
+	return posix_memalign(&p, align, size) ? NULL : p;
+}
+
+/* Whether name binds to the object malloc binds to. */
+static int ours(const char *name)
+{
+	Dl_info a, b;
+	void *fn = dlsym(RTLD_DEFAULT, name);
+
+	return fn && dladdr(fn, &a) && dladdr(dlsym(RTLD_DEFAULT, "malloc"), &b) &&
+	       a.dli_fbase == b.dli_fbase;
+}
+
+static void wait_usr1(void)
+{
+	sigset_t set;
+	int sig = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	while (sig != SIGUSR1)
+		if (sigwait(&set, &sig))
+			exit(1);
+}
+
+int main(int argc, char **argv)
+{
+	int has_ra = ours("reallocarray"), has_pm = ours("posix_memalign");
+	int has_aa = ours("aligned_alloc"), has_ma = ours("memalign");
+	int has_va = ours("valloc"), has_pv = ours("pvalloc");
+	void *p;
+	int i;
+
+	target_wait(argc, argv);
+	for (i = 0; i < opaque(ROUNDS); i++) {
+		p = malloc(24 + i);
+		keep(p);
+		p = realloc(p, 200 + i);
+		keep(p);
+		free(p);
+		free(NULL);
+		p = calloc(3, 40);
+		keep(p);
+		if (has_ra)
+			p = reallocarray(p, 5, 40);
+		keep(p);
+		free(p);
+		if (has_pm)
+			free(aligned(64, 96));
+		if (has_aa)
+			free(aligned_alloc(64, 128));
+		if (has_ma)
+			free(memalign(128, 200));
+		if (has_va)
+			free(valloc(300));
+		if (has_pv)
+			free(pvalloc(5000));
+	}
+	keep(NULL);
+	printf("done\n");
+	fflush(stdout);
+	xol_report();
+	if (argc > 1)
+		wait_usr1();
+	return 0;
+}
