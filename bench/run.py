@@ -385,7 +385,7 @@ def make_workloads(out):
     # frame pointers, against the floor and the bpftrace script.
     stacks = {"native", "floor", "floor + one stack read", "memscope-bpf",
               "bpftrace"}
-    services = {"native", "memscope-bpf", "memscope-bpf --mode=alloc",
+    services = {"native", "floor", "memscope-bpf", "memscope-bpf --mode=alloc",
                 "bpftrace", "heaptrack"}
     return [
         Workload("churn", "churn: one thread, malloc/free pairs",
