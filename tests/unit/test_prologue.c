@@ -677,3 +677,37 @@ Test(prologue, rust_shims)
 		elf_file__free(ef);
 	}
 }
+
+/*
+ * The function's bytes come from the traced process's files: hostile.
+ * Random bytes of every length, each in a buffer of its exact size (ASan
+ * catches a read past it): a site, if any, is inside, and emulated sites
+ * only where the kernel emulates the instruction there.
+ */
+Test(prologue, random_bytes)
+{
+	unsigned int seed = 12345, i, len;
+	struct prologue_site s;
+	unsigned char *code;
+
+	for (i = 0; i < 1000; i++) {
+		len = 1 + rand_r(&seed) % 200;
+		code = malloc(len);
+		cr_assert_not_null(code);
+		for (unsigned int b = 0; b < len; b++)
+			code[b] = rand_r(&seed);
+		/* mostly prologue-like bytes: a push somewhere, often */
+		if (i % 2)
+			code[rand_r(&seed) % len] = 0x55;
+		cr_assert(!prologue__place(code, len, ALL, &s));
+		cr_expect(s.offset < len, "len %u: site +%u", len, s.offset);
+		cr_expect(!s.emulated ||
+			  prologue__emulated(code + s.offset, len - s.offset),
+			  "len %u: +%u called emulated, it is not", len,
+			  s.offset);
+		cr_expect(s.emulated == (s.reason == PROLOGUE_NONE),
+			  "len %u: emulated %d with reason %s", len, s.emulated,
+			  prologue__reason_key(s.reason));
+		free(code);
+	}
+}
