@@ -36,6 +36,36 @@ enum ms_fn {
 	MS_FN__COUNT,
 };
 
+/*
+ * An allocator probe's attach cookie: the enum ms_fn in its low 32 bits,
+ * then for each of the first three arguments 4 bits naming the register
+ * that holds it at the probed instruction (enum ms_arg_reg). A probe past
+ * the entry may find an argument moved ("mov %rdi,%rsi; mov ..,%rdi"
+ * in mimalloc's malloc before its first branch); 0 is the ABI's register.
+ */
+#define MS_COOKIE_ARG_SHIFT	32
+#define MS_COOKIE_ARG_BITS	4
+#define MS_COOKIE_ARG(cookie, i)					\
+	(((cookie) >> (MS_COOKIE_ARG_SHIFT + (i) * MS_COOKIE_ARG_BITS)) & 0xf)
+
+enum ms_arg_reg {
+	MS_REG_ABI = 0,		/* rdi, rsi, rdx for arguments 1, 2, 3 */
+	MS_REG_RAX,
+	MS_REG_RBX,
+	MS_REG_RCX,
+	MS_REG_RDX,
+	MS_REG_RSI,
+	MS_REG_RDI,
+	MS_REG_R8,
+	MS_REG_R9,
+	MS_REG_R10,
+	MS_REG_R11,
+	MS_REG_R12,
+	MS_REG_R13,
+	MS_REG_R14,
+	MS_REG_R15,
+};
+
 enum ms_ev_type {
 	/* ptr == 0: the allocation failed (counted, nothing becomes live) */
 	MS_EV_ALLOC = 1,

@@ -9,10 +9,9 @@
 #
 # A probe placement cannot make emulated is listed below with the reason
 # -v gives for it; everything else must be emulated, and the area empty
-# unless the target called a listed function. When placement learns to
-# read arguments from the registers they were copied to, or the family
-# branch probes more functions (operator new/delete, mi_*, tc_*...), the
-# lists change here: XOL_RUNS and the target that calls them.
+# unless the target called a listed function. When the family branch
+# probes more functions (operator new/delete, mi_*, tc_*...), the lists
+# change here: XOL_RUNS and the target that calls them.
 
 xol_lib=/usr/lib/x86_64-linux-gnu
 
@@ -24,7 +23,7 @@ XOL_RUNS="
 glibc::xol:libc.so.6:used:reallocarray=arg_written
 jemalloc:libjemalloc.so.2:xol:libjemalloc.so.2:0:
 tcmalloc:libtcmalloc_minimal.so.4:xol:libtcmalloc_minimal.so.4:0:
-mimalloc:libmimalloc.so.2:xol:libmimalloc.so.2:used:malloc=arg_written,calloc=arg_written,realloc=arg_written
+mimalloc:libmimalloc.so.2:xol:libmimalloc.so.2:0:
 libstdcxx::xol_cxx:libc.so.6:0:reallocarray=arg_written
 "
 

@@ -10,6 +10,7 @@
 #ifndef MS_TARGET_H
 #define MS_TARGET_H
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,23 +90,32 @@ static inline void target_wait(int argc, char **argv)
 
 static inline void xol_report(void)
 {
-	unsigned long lo, hi, a;
+	/* read without stdio: nothing here may allocate while traced */
+	static char maps[1 << 16];
+	unsigned long lo = 0, hi = 0, a;
 	const unsigned char *slot;
-	char line[512];
-	int used = 0;
+	char *line;
+	int used = 0, fd;
+	ssize_t n, len = 0;
 	size_t i;
-	FILE *f = fopen("/proc/self/maps", "r");
 
-	if (!f) {
+	fd = open("/proc/self/maps", O_RDONLY);
+	if (fd < 0) {
 		perror("/proc/self/maps");
 		exit(1);
 	}
-	lo = hi = 0;
-	while (fgets(line, sizeof(line), f))
-		if (strstr(line, "[uprobes]") &&
-		    sscanf(line, "%lx-%lx", &lo, &hi) == 2)
-			break;
-	fclose(f);
+	while (len < (ssize_t)sizeof(maps) - 1 &&
+	       (n = read(fd, maps + len, sizeof(maps) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	maps[len] = 0;
+	line = strstr(maps, "[uprobes]");
+	if (line) {
+		while (line > maps && line[-1] != '\n')
+			line--;
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			lo = hi = 0;
+	}
 	for (a = lo + XOL_SLOT_BYTES; a + XOL_SLOT_BYTES <= hi;
 	     a += XOL_SLOT_BYTES) {
 		slot = (const unsigned char *)a;

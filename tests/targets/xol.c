@@ -2,7 +2,8 @@
 /*
  * xol: calls every function of the C allocation API that the allocator
  * malloc binds to defines (glibc's, or one preloaded), ROUNDS times each,
- * then says "done" and waits for a second SIGUSR1 before it exits. A
+ * then says "done", what it asked for, and waits for a second SIGUSR1
+ * before it exits. A
  * function that allocator lacks would come from glibc, whose blocks the
  * other allocator cannot free: it is skipped.
  */
@@ -47,6 +48,7 @@ int main(int argc, char **argv)
 	int has_ra = ours("reallocarray"), has_pm = ours("posix_memalign");
 	int has_aa = ours("aligned_alloc"), has_ma = ours("memalign");
 	int has_va = ours("valloc"), has_pv = ours("pvalloc");
+	unsigned long bytes = 0, calls = 0;
 	void *p;
 	int i;
 
@@ -60,23 +62,44 @@ int main(int argc, char **argv)
 		free(NULL);
 		p = calloc(3, 40);
 		keep(p);
-		if (has_ra)
+		bytes += 24 + i + 200 + i + 3 * 40;
+		calls += 3;
+		if (has_ra) {
 			p = reallocarray(p, 5, 40);
+			bytes += 5 * 40;
+			calls++;
+		}
 		keep(p);
 		free(p);
-		if (has_pm)
+		if (has_pm) {
 			free(aligned(64, 96));
-		if (has_aa)
+			bytes += 96;
+			calls++;
+		}
+		if (has_aa) {
 			free(aligned_alloc(64, 128));
-		if (has_ma)
+			bytes += 128;
+			calls++;
+		}
+		if (has_ma) {
 			free(memalign(128, 200));
-		if (has_va)
+			bytes += 200;
+			calls++;
+		}
+		if (has_va) {
 			free(valloc(300));
-		if (has_pv)
+			bytes += 300;
+			calls++;
+		}
+		if (has_pv) {
 			free(pvalloc(5000));
+			bytes += 5000;
+			calls++;
+		}
 	}
 	keep(NULL);
-	printf("done\n");
+	/* what the trace must show: every call, with the size asked */
+	printf("done %lu bytes in %lu calls\n", bytes, calls);
 	fflush(stdout);
 	xol_report();
 	if (argc > 1)

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 
 #include "elfsym.h"
+#include "events.h"
 #include "prologue.h"
 
 #define ARGS		(PROLOGUE_RDI | PROLOGUE_RSI | PROLOGUE_RDX)
@@ -385,6 +386,41 @@ Test(prologue, emulated_jcc)
 		  s.offset, how(s.emulated), prologue__reason_key(s.reason));
 }
 
+Test(prologue, argument_copies)
+{
+	/* mov %rdi,%rsi; xor %edi,%edi; push %rbp: the first is in rsi */
+	static const unsigned char moved[] = {
+		0x48, 0x89, 0xfe, 0x31, 0xff, 0x55,
+	};
+	struct prologue_site s;
+
+	s = place_exact(moved, sizeof(moved), RDI | RET_AT_SP);
+	cr_expect(s.offset == 5 && s.emulated && s.arg_reg[0] == MS_REG_RSI &&
+		  s.arg_reg[1] == MS_REG_ABI, "got +%u %s, arg 1 in %u",
+		  s.offset, how(s.emulated), s.arg_reg[0]);
+	/* the second argument was overwritten by the copy: gone */
+	expect_reason(RDI | PROLOGUE_RSI, PROLOGUE_ARG_WRITTEN,
+		      0x48, 0x89, 0xfe, 0x31, 0xff, 0x55);
+	/* a 32-bit mov keeps half: no copy (mov %edi,%esi) */
+	expect_reason(RDI, PROLOGUE_ARG_WRITTEN, 0x89, 0xfe, 0x31, 0xff, 0x55);
+	/* the copy overwritten too (xor %esi,%esi) */
+	expect_reason(RDI, PROLOGUE_ARG_WRITTEN,
+		      0x48, 0x89, 0xfe, 0x31, 0xff, 0x31, 0xf6, 0x55);
+	/* a copy of a copy (mov %rdi,%rax; mov %rax,%r9), both kept */
+	static const unsigned char chain[] = {
+		0x48, 0x89, 0xf8, 0x49, 0x89, 0xc1, 0x31, 0xc0, 0x31, 0xff,
+		0x55,
+	};
+	s = place_exact(chain, sizeof(chain), RDI);
+	cr_expect(s.offset == 10 && s.emulated && s.arg_reg[0] == MS_REG_R9,
+		  "got +%u %s, arg 1 in %u", s.offset, how(s.emulated),
+		  s.arg_reg[0]);
+	/* untouched: read where the ABI has it */
+	s = place_exact(chain, 3, RDI);
+	cr_expect(s.arg_reg[0] == MS_REG_ABI && s.arg_reg[1] == MS_REG_ABI &&
+		  s.arg_reg[2] == MS_REG_ABI);
+}
+
 Test(prologue, null_check_fallback)
 {
 	/*
@@ -458,8 +494,19 @@ Test(prologue, truncated_buffers)
 	cr_expect(!prologue__emulated(NULL, 0));
 }
 
-/* What attach asks for each kind of function (attach.c, place()). */
+/*
+ * What attach asks for each function (alloc_fns[] and place() in attach.c):
+ * the arguments the BPF programs read, the return address for a return
+ * probe, and the NULL check a free may pass.
+ */
+#define A1		PROLOGUE_RDI
+#define A2		PROLOGUE_RSI
+#define A3		PROLOGUE_RDX
 #define ALLOC		(ARGS | RET_AT_SP)
+#define MALLOC		(A1 | RET_AT_SP)	/* valloc, pvalloc too */
+#define CALLOC		(A1 | A2 | RET_AT_SP)	/* realloc too */
+#define MEMALIGN	(A2 | RET_AT_SP)	/* aligned_alloc too */
+#define POSIX_MEMALIGN	(A1 | A3 | RET_AT_SP)
 #define FREE		(RDI | NULL_CHECK)
 #define SIZED_FREE	(ARGS | NULL_CHECK)
 
@@ -469,6 +516,8 @@ struct real_fn {
 	unsigned int offset;
 	/* PROLOGUE_NONE: emulated at offset; else single-stepped at +0 */
 	enum prologue_reason reason;
+	/* where the first two arguments are read (0: MS_REG_ABI) */
+	unsigned char arg_reg[2];
 };
 
 struct real_lib {
@@ -482,56 +531,61 @@ struct real_lib {
 
 /* The C API, as probed today: every function attach finds in each. */
 static const struct real_fn glibc_fns[] = {
-	{ "malloc", ALLOC, 0, PROLOGUE_NONE }, { "calloc", ALLOC, 0, PROLOGUE_NONE },
-	{ "realloc", ALLOC, 0, PROLOGUE_NONE },
+	{ "malloc", MALLOC, 0, PROLOGUE_NONE, { 0 } }, { "calloc", CALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "realloc", CALLOC, 0, PROLOGUE_NONE, { 0 } },
 	/* mov %rsi,%rax; mul %rdx: the size is the product, in no register */
-	{ "reallocarray", ALLOC, 0, PROLOGUE_ARG_WRITTEN },
-	{ "free", FREE, 9, PROLOGUE_NONE },			/* past the NULL check */
-	{ "posix_memalign", ALLOC, 7, PROLOGUE_NONE }, { "aligned_alloc", ALLOC, 7, PROLOGUE_NONE },
-	{ "memalign", ALLOC, 7, PROLOGUE_NONE }, { "valloc", ALLOC, 7, PROLOGUE_NONE },
-	{ "pvalloc", ALLOC, 7, PROLOGUE_NONE },
-	{ NULL, 0, 0, PROLOGUE_NONE },
+	{ "reallocarray", ALLOC, 0, PROLOGUE_ARG_WRITTEN, { 0 } },
+	{ "free", FREE, 9, PROLOGUE_NONE, { 0 } },			/* past the NULL check */
+	{ "posix_memalign", POSIX_MEMALIGN, 7, PROLOGUE_NONE, { 0 } }, { "aligned_alloc", MEMALIGN, 7, PROLOGUE_NONE, { 0 } },
+	{ "memalign", MEMALIGN, 7, PROLOGUE_NONE, { 0 } }, { "valloc", MALLOC, 7, PROLOGUE_NONE, { 0 } },
+	{ "pvalloc", MALLOC, 7, PROLOGUE_NONE, { 0 } },
+	{ NULL, 0, 0, PROLOGUE_NONE, { 0 } },
 };
 
 static const struct real_fn jemalloc_fns[] = {
-	{ "malloc", ALLOC, 7, PROLOGUE_NONE }, { "calloc", ALLOC, 0, PROLOGUE_NONE },
-	{ "realloc", ALLOC, 0, PROLOGUE_NONE },
-	{ "free", FREE, 0x30, PROLOGUE_NONE },			/* the jne the issue names */
-	{ "posix_memalign", ALLOC, 0, PROLOGUE_NONE }, { "aligned_alloc", ALLOC, 0, PROLOGUE_NONE },
-	{ "memalign", ALLOC, 0, PROLOGUE_NONE }, { "valloc", ALLOC, 0, PROLOGUE_NONE },
+	{ "malloc", MALLOC, 7, PROLOGUE_NONE, { 0 } }, { "calloc", CALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "realloc", CALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "free", FREE, 0x30, PROLOGUE_NONE, { 0 } },			/* the jne the issue names */
+	{ "posix_memalign", POSIX_MEMALIGN, 0, PROLOGUE_NONE, { 0 } }, { "aligned_alloc", MEMALIGN, 0, PROLOGUE_NONE, { 0 } },
+	{ "memalign", MEMALIGN, 0, PROLOGUE_NONE, { 0 } }, { "valloc", MALLOC, 0, PROLOGUE_NONE, { 0 } },
 	/* the extended API (branch families probes these) */
-	{ "mallocx", ALLOC, 0, PROLOGUE_NONE }, { "rallocx", ALLOC, 2, PROLOGUE_NONE },
-	{ "xallocx", ALLOC, 0, PROLOGUE_NONE }, { "sdallocx", SIZED_FREE, 10, PROLOGUE_NONE },
-	{ "dallocx", FREE, 0, PROLOGUE_NONE },
-	{ NULL, 0, 0, PROLOGUE_NONE },
+	{ "mallocx", ALLOC, 0, PROLOGUE_NONE, { 0 } }, { "rallocx", ALLOC, 2, PROLOGUE_NONE, { 0 } },
+	{ "xallocx", ALLOC, 0, PROLOGUE_NONE, { 0 } }, { "sdallocx", SIZED_FREE, 10, PROLOGUE_NONE, { 0 } },
+	{ "dallocx", FREE, 0, PROLOGUE_NONE, { 0 } },
+	{ NULL, 0, 0, PROLOGUE_NONE, { 0 } },
 };
 
 static const struct real_fn tcmalloc_fns[] = {
-	{ "malloc", ALLOC, 10, PROLOGUE_NONE }, { "calloc", ALLOC, 0, PROLOGUE_NONE },
-	{ "realloc", ALLOC, 0, PROLOGUE_NONE }, { "free", FREE, 10, PROLOGUE_NONE },
-	{ "posix_memalign", ALLOC, 11, PROLOGUE_NONE }, { "aligned_alloc", ALLOC, 10, PROLOGUE_NONE },
-	{ "memalign", ALLOC, 10, PROLOGUE_NONE }, { "valloc", ALLOC, 0, PROLOGUE_NONE },
-	{ "pvalloc", ALLOC, 0, PROLOGUE_NONE },
-	{ "tc_malloc", ALLOC, 10, PROLOGUE_NONE }, { "tc_free", FREE, 10, PROLOGUE_NONE },
-	{ NULL, 0, 0, PROLOGUE_NONE },
+	{ "malloc", MALLOC, 10, PROLOGUE_NONE, { 0 } }, { "calloc", CALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "realloc", CALLOC, 0, PROLOGUE_NONE, { 0 } }, { "free", FREE, 10, PROLOGUE_NONE, { 0 } },
+	{ "posix_memalign", POSIX_MEMALIGN, 11, PROLOGUE_NONE, { 0 } }, { "aligned_alloc", MEMALIGN, 10, PROLOGUE_NONE, { 0 } },
+	{ "memalign", MEMALIGN, 10, PROLOGUE_NONE, { 0 } }, { "valloc", MALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "pvalloc", MALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "tc_malloc", MALLOC, 10, PROLOGUE_NONE, { 0 } }, { "tc_free", FREE, 10, PROLOGUE_NONE, { 0 } },
+	{ NULL, 0, 0, PROLOGUE_NONE, { 0 } },
 };
 
 /*
- * mimalloc's malloc, calloc and realloc move the arguments into other
- * registers (mov %rdi,%rsi; mov %fs:..,%rdi) before their first branch:
- * safe only if the probe read them from where the copies are.
+ * mimalloc's malloc, calloc and realloc move their arguments before their
+ * first branch (mov %rdi,%rsi; mov %fs:..,%rdi): the probe reads them from
+ * the copies. free copies the pointer to rcx before the NULL check.
  */
 static const struct real_fn mimalloc_fns[] = {
-	{ "malloc", ALLOC, 0, PROLOGUE_ARG_WRITTEN },
-	{ "calloc", ALLOC, 0, PROLOGUE_ARG_WRITTEN },
-	{ "realloc", ALLOC, 0, PROLOGUE_ARG_WRITTEN },
-	{ "reallocarray", ALLOC, 0, PROLOGUE_NONE }, { "free", FREE, 6, PROLOGUE_NONE },
-	{ "posix_memalign", ALLOC, 0, PROLOGUE_NONE }, { "aligned_alloc", ALLOC, 0, PROLOGUE_NONE },
-	{ "memalign", ALLOC, 0, PROLOGUE_NONE }, { "valloc", ALLOC, 0, PROLOGUE_NONE },
-	{ "pvalloc", ALLOC, 0, PROLOGUE_NONE },
-	{ "mi_malloc", ALLOC, 0, PROLOGUE_ARG_WRITTEN },
-	{ "mi_free", FREE, 6, PROLOGUE_NONE },
-	{ NULL, 0, 0, PROLOGUE_NONE },
+	{ "malloc", MALLOC, 0x15, PROLOGUE_NONE, { MS_REG_RSI, 0 } },
+	{ "calloc", CALLOC, 0x12, PROLOGUE_NONE, { MS_REG_RAX, 0 } },
+	{ "realloc", CALLOC, 0x14, PROLOGUE_NONE, { MS_REG_RSI, MS_REG_RDX } },
+	{ "reallocarray", ALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "free", FREE, 0x4c, PROLOGUE_NONE, { MS_REG_RCX, 0 } },
+	{ "posix_memalign", POSIX_MEMALIGN, 0, PROLOGUE_NONE, { 0 } },
+	{ "aligned_alloc", MEMALIGN, 0, PROLOGUE_NONE, { 0 } },
+	{ "memalign", MEMALIGN, 0, PROLOGUE_NONE, { 0 } },
+	{ "valloc", MALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "pvalloc", MALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "mi_malloc", MALLOC, 0x15, PROLOGUE_NONE, { MS_REG_RSI, 0 } },
+	{ "mi_free", FREE, 0x4c, PROLOGUE_NONE, { MS_REG_RCX, 0 } },
+	/* asked for all three: rsi, the second, is gone at the first branch */
+	{ "malloc", ALLOC, 0, PROLOGUE_ARG_WRITTEN, { 0 } },
+	{ NULL, 0, 0, PROLOGUE_NONE, { 0 } },
 };
 
 /*
@@ -541,23 +595,23 @@ static const struct real_fn mimalloc_fns[] = {
  * the alignment (rdx) over the size (rsi) before their jmp.
  */
 static const struct real_fn libstdcxx_fns[] = {
-	{ "_Znwm", ALLOC, 12, PROLOGUE_NONE }, { "_Znam", ALLOC, 4, PROLOGUE_NONE },
-	{ "_ZnwmRKSt9nothrow_t", ALLOC, 0, PROLOGUE_STACK_CHANGED },
-	{ "_ZnamRKSt9nothrow_t", ALLOC, 0, PROLOGUE_STACK_CHANGED },
-	{ "_ZnwmSt11align_val_t", ALLOC, 4, PROLOGUE_NONE },
-	{ "_ZnamSt11align_val_t", ALLOC, 4, PROLOGUE_NONE },
+	{ "_Znwm", ALLOC, 12, PROLOGUE_NONE, { 0 } }, { "_Znam", ALLOC, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZnwmRKSt9nothrow_t", ALLOC, 0, PROLOGUE_STACK_CHANGED, { 0 } },
+	{ "_ZnamRKSt9nothrow_t", ALLOC, 0, PROLOGUE_STACK_CHANGED, { 0 } },
+	{ "_ZnwmSt11align_val_t", ALLOC, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZnamSt11align_val_t", ALLOC, 4, PROLOGUE_NONE, { 0 } },
 	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", ALLOC, 0,
-	  PROLOGUE_STACK_CHANGED },
-	{ "_ZdlPv", FREE, 4, PROLOGUE_NONE }, { "_ZdaPv", FREE, 4, PROLOGUE_NONE },
-	{ "_ZdlPvm", SIZED_FREE, 4, PROLOGUE_NONE }, { "_ZdaPvm", SIZED_FREE, 4, PROLOGUE_NONE },
-	{ "_ZdlPvSt11align_val_t", SIZED_FREE, 4, PROLOGUE_NONE },
-	{ "_ZdaPvSt11align_val_t", SIZED_FREE, 4, PROLOGUE_NONE },
-	{ "_ZdlPvmSt11align_val_t", SIZED_FREE, 0, PROLOGUE_ARG_WRITTEN },
-	{ "_ZdaPvmSt11align_val_t", SIZED_FREE, 0, PROLOGUE_ARG_WRITTEN },
+	  PROLOGUE_STACK_CHANGED, { 0 } },
+	{ "_ZdlPv", FREE, 4, PROLOGUE_NONE, { 0 } }, { "_ZdaPv", FREE, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZdlPvm", SIZED_FREE, 4, PROLOGUE_NONE, { 0 } }, { "_ZdaPvm", SIZED_FREE, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZdlPvSt11align_val_t", SIZED_FREE, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZdaPvSt11align_val_t", SIZED_FREE, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZdlPvmSt11align_val_t", SIZED_FREE, 0, PROLOGUE_ARG_WRITTEN, { 0 } },
+	{ "_ZdaPvmSt11align_val_t", SIZED_FREE, 0, PROLOGUE_ARG_WRITTEN, { 0 } },
 	/* without the size, the jmp at +7 is safe */
-	{ "_ZdlPvmSt11align_val_t", FREE, 7, PROLOGUE_NONE },
-	{ "_ZdlPvRKSt9nothrow_t", FREE, 4, PROLOGUE_NONE },
-	{ NULL, 0, 0, PROLOGUE_NONE },
+	{ "_ZdlPvmSt11align_val_t", FREE, 7, PROLOGUE_NONE, { 0 } },
+	{ "_ZdlPvRKSt9nothrow_t", FREE, 4, PROLOGUE_NONE, { 0 } },
+	{ NULL, 0, 0, PROLOGUE_NONE, { 0 } },
 };
 
 static const struct real_lib real_libs[] = {
@@ -619,11 +673,15 @@ static void check_lib(const struct real_lib *lib)
 			continue;
 		if (fn->reason == PROLOGUE_NONE)
 			cr_expect(s.offset == fn->offset && s.emulated &&
-				  s.reason == PROLOGUE_NONE,
-				  "%s %s needs %#x: got +%u %s (%s), want +%u emulated",
+				  s.reason == PROLOGUE_NONE &&
+				  s.arg_reg[0] == fn->arg_reg[0] &&
+				  s.arg_reg[1] == fn->arg_reg[1],
+				  "%s %s needs %#x: got +%u %s (%s), arguments in %u %u, want +%u emulated, in %u %u",
 				  lib->path, fn->name, fn->needs, s.offset,
 				  how(s.emulated),
-				  prologue__reason_key(s.reason), fn->offset);
+				  prologue__reason_key(s.reason), s.arg_reg[0],
+				  s.arg_reg[1], fn->offset, fn->arg_reg[0],
+				  fn->arg_reg[1]);
 		else
 			cr_expect(s.offset == 0 && !s.emulated &&
 				  s.reason == fn->reason,
@@ -653,8 +711,10 @@ Test(prologue, rust_shims)
 		".output/targets/stk_rs", ".output/targets/stk_rs_fwd",
 	};
 	static const struct real_fn shims[] = {
-		{ "__rust_alloc", ALLOC, 0, PROLOGUE_NONE }, { "__rust_alloc_zeroed", ALLOC, 0, PROLOGUE_NONE },
-		{ "__rust_realloc", ALLOC, 0, PROLOGUE_NONE }, { "__rust_dealloc", FREE, 0, PROLOGUE_NONE },
+		{ "__rust_alloc", ALLOC, 0, PROLOGUE_NONE, { 0 } },
+		{ "__rust_alloc_zeroed", ALLOC, 0, PROLOGUE_NONE, { 0 } },
+		{ "__rust_realloc", ALLOC, 0, PROLOGUE_NONE, { 0 } },
+		{ "__rust_dealloc", FREE, 0, PROLOGUE_NONE, { 0 } },
 	};
 	struct prologue_site s;
 	struct elf_file *ef;

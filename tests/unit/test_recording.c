@@ -67,10 +67,12 @@ static const struct recording_info info = {
 };
 
 static const struct attach_probe probes[] = {
-	{ "/lib/libc.so.6", "malloc", 0x1000, 0, false, true, PROLOGUE_NONE },
+	{ "/lib/libc.so.6", "malloc", 0x1000, 0, false, true, PROLOGUE_NONE,
+	  { 0 } },
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, true, false,
-	  PROLOGUE_ARG_WRITTEN },
-	{ "/lib/libc.so.6", "free", 0x2010, 16, false, true, PROLOGUE_NONE },
+	  PROLOGUE_ARG_WRITTEN, { 0 } },
+	{ "/lib/libc.so.6", "free", 0x2010, 16, false, true, PROLOGUE_NONE,
+	  { 0 } },
 };
 
 static struct ms_event events[NR_EVENTS];

@@ -26,21 +26,30 @@ enum fn_kind {
 	FN_FREE,	/* entry only, first argument is the pointer */
 };
 
+#define A1	PROLOGUE_RDI
+#define A2	PROLOGUE_RSI
+#define A3	PROLOGUE_RDX
+
+/*
+ * args: the arguments the BPF programs read (args_read(), ms_free_enter),
+ * which the probe's site must still find in some register.
+ */
 static const struct alloc_fn {
 	const char *name;
 	enum ms_fn fn;
 	enum fn_kind kind;
+	unsigned int args;
 } alloc_fns[] = {
-	{ "malloc",		MS_FN_MALLOC,		FN_ALLOC },
-	{ "calloc",		MS_FN_CALLOC,		FN_ALLOC },
-	{ "realloc",		MS_FN_REALLOC,		FN_ALLOC },
-	{ "reallocarray",	MS_FN_REALLOCARRAY,	FN_ALLOC },
-	{ "free",		MS_FN_FREE,		FN_FREE },
-	{ "posix_memalign",	MS_FN_POSIX_MEMALIGN,	FN_ALLOC },
-	{ "aligned_alloc",	MS_FN_ALIGNED_ALLOC,	FN_ALLOC },
-	{ "memalign",		MS_FN_MEMALIGN,		FN_ALLOC },
-	{ "valloc",		MS_FN_VALLOC,		FN_ALLOC },
-	{ "pvalloc",		MS_FN_PVALLOC,		FN_ALLOC },
+	{ "malloc",		MS_FN_MALLOC,		FN_ALLOC, A1 },
+	{ "calloc",		MS_FN_CALLOC,		FN_ALLOC, A1 | A2 },
+	{ "realloc",		MS_FN_REALLOC,		FN_ALLOC, A1 | A2 },
+	{ "reallocarray",	MS_FN_REALLOCARRAY,	FN_ALLOC, A1 | A2 | A3 },
+	{ "free",		MS_FN_FREE,		FN_FREE,  A1 },
+	{ "posix_memalign",	MS_FN_POSIX_MEMALIGN,	FN_ALLOC, A1 | A3 },
+	{ "aligned_alloc",	MS_FN_ALIGNED_ALLOC,	FN_ALLOC, A2 },
+	{ "memalign",		MS_FN_MEMALIGN,		FN_ALLOC, A2 },
+	{ "valloc",		MS_FN_VALLOC,		FN_ALLOC, A1 },
+	{ "pvalloc",		MS_FN_PVALLOC,		FN_ALLOC, A1 },
 };
 
 #define NR_ALLOC_FNS	(sizeof(alloc_fns) / sizeof(alloc_fns[0]))
@@ -185,19 +194,35 @@ const struct attach_probe *attach__probes(const struct attach *a, size_t *nr)
 	return a->probes;
 }
 
+static const char *const arg_reg_names[] = {
+	[MS_REG_RAX] = "rax", [MS_REG_RBX] = "rbx", [MS_REG_RCX] = "rcx",
+	[MS_REG_RDX] = "rdx", [MS_REG_RSI] = "rsi", [MS_REG_RDI] = "rdi",
+	[MS_REG_R8] = "r8", [MS_REG_R9] = "r9", [MS_REG_R10] = "r10",
+	[MS_REG_R11] = "r11", [MS_REG_R12] = "r12", [MS_REG_R13] = "r13",
+	[MS_REG_R14] = "r14", [MS_REG_R15] = "r15",
+};
+
 void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 {
 	const struct attach_probe *p = a->probes;
-	size_t i, n = a->nr_probes;
+	size_t i, j, n = a->nr_probes;
 
-	for (i = 0; i < n; i++)
-		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s%s%s\n",
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s%s%s",
 			who, p[i].is_return ? "return" : "entry", p[i].symbol,
 			(unsigned long long)p[i].func_offset,
 			(unsigned long long)p[i].offset, p[i].object,
 			p[i].emulated ? "emulated" : "single-stepped",
 			p[i].emulated ? "" : ": ",
 			p[i].emulated ? "" : prologue__reason_text(p[i].reason));
+		/* an argument the function moved before the site */
+		for (j = 0; j < sizeof(p[i].arg_reg); j++)
+			if (p[i].arg_reg[j] > MS_REG_ABI &&
+			    p[i].arg_reg[j] <= MS_REG_R15)
+				fprintf(f, ", argument %zu read from %s", j + 1,
+					arg_reg_names[p[i].arg_reg[j]]);
+		fputc('\n', f);
+	}
 }
 
 const char *attach__warning(const struct attach *a, unsigned int *nr)
@@ -303,6 +328,7 @@ static int probe_note(struct attach *a, const char *object, const char *sym,
 	p->is_return = is_return;
 	p->emulated = site->emulated;
 	p->reason = site->reason;
+	memcpy(p->arg_reg, site->arg_reg, sizeof(p->arg_reg));
 	a->nr_probes++;
 	return 0;
 }
@@ -371,8 +397,13 @@ static int plan_add(struct attach *a, struct object_plan *pl,
 		    __u64 offset, const struct prologue_site *site,
 		    const char *display)
 {
+	unsigned int i;
+
 	pl->offsets[slot][pl->nr[slot]] = offset;
 	pl->cookies[slot][pl->nr[slot]] = af->fn;
+	for (i = 0; i < sizeof(site->arg_reg); i++)
+		pl->cookies[slot][pl->nr[slot]] |= (__u64)site->arg_reg[i] <<
+			(MS_COOKIE_ARG_SHIFT + i * MS_COOKIE_ARG_BITS);
 	pl->names[slot][pl->nr[slot]] = af->name;
 	pl->nr[slot]++;
 	return probe_note(a, display, af->name, offset, site,
@@ -401,6 +432,7 @@ static int place(struct elf_file *ef, const struct elf_func *f,
 	}
 	free(code);
 	site->offset = 0;
+	memset(site->arg_reg, MS_REG_ABI, sizeof(site->arg_reg));
 	site->emulated = !elf_file__read(ef, f->file_offset, first,
 					 sizeof(first)) &&
 			 prologue__emulated(first, sizeof(first));
@@ -446,14 +478,12 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 		done[nr_done++] = f.file_offset;
 
 		/*
-		 * Free-like: the pointer in rdi, NULL frees not wanted.
-		 * Alloc-like: rdi, rsi, rdx at entry (args_read() in the BPF
-		 * entry program), and the return address at *sp, where the
-		 * return probe hangs.
+		 * Free-like: NULL frees not wanted. Alloc-like: the return
+		 * address at *sp, where the return probe hangs.
 		 */
 		if (af->kind == FN_FREE) {
 			err = place(ef, &f,
-				    PROLOGUE_RDI | PROLOGUE_SKIP_NULL_CHECK,
+				    af->args | PROLOGUE_SKIP_NULL_CHECK,
 				    &site);
 			if (err)
 				break;
@@ -462,8 +492,7 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 				       display);
 			continue;
 		}
-		err = place(ef, &f, PROLOGUE_RDI | PROLOGUE_RSI | PROLOGUE_RDX |
-			    PROLOGUE_RET_AT_SP, &site);
+		err = place(ef, &f, af->args | PROLOGUE_RET_AT_SP, &site);
 		if (err)
 			break;
 		off = f.file_offset + site.offset;

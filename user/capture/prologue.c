@@ -26,13 +26,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <capstone/capstone.h>
+#include <linux/types.h>
 
+#include "events.h"
 #include "prologue.h"
 
 #define MAX_INSN_LEN	15
-/* A written register that is not an argument: the stack pointer. */
+#define NR_ARGS		3
+/* What insn_writes() says of an instruction that moves rsp or *rsp. */
 #define NEED_RSP	PROLOGUE_RET_AT_SP
-#define NEED_ARGS	(PROLOGUE_RDI | PROLOGUE_RSI | PROLOGUE_RDX)
 
 static const struct {
 	const char *key;
@@ -109,45 +111,87 @@ static bool emulated_bytes(const unsigned char *b, size_t n)
 	}
 }
 
-/* Which of the registers placement cares about r is part of. */
-static unsigned int reg_need(uint16_t r)
+/*
+ * The general-purpose register r is part of, as an enum ms_arg_reg (0:
+ * none of those, e.g. rsp, rbp, rip). Only a 64-bit register is the
+ * whole of it: *whole says so.
+ */
+static unsigned int reg_gpr(uint16_t r, bool *whole)
 {
-	switch (r) {
-	case X86_REG_RDI: case X86_REG_EDI: case X86_REG_DI: case X86_REG_DIL:
-		return PROLOGUE_RDI;
-	case X86_REG_RSI: case X86_REG_ESI: case X86_REG_SI: case X86_REG_SIL:
-		return PROLOGUE_RSI;
-	case X86_REG_RDX: case X86_REG_EDX: case X86_REG_DX: case X86_REG_DL:
-	case X86_REG_DH:
-		return PROLOGUE_RDX;
-	case X86_REG_RSP: case X86_REG_ESP: case X86_REG_SP: case X86_REG_SPL:
-		return NEED_RSP;
-	default:
-		return 0;
+	static const struct {
+		uint16_t r64, r32, r16, r8;
+		unsigned int gpr;
+	} gprs[] = {
+		{ X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL, MS_REG_RAX },
+		{ X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL, MS_REG_RBX },
+		{ X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, MS_REG_RCX },
+		{ X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, MS_REG_RDX },
+		{ X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL, MS_REG_RSI },
+		{ X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL, MS_REG_RDI },
+		{ X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B, MS_REG_R8 },
+		{ X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B, MS_REG_R9 },
+		{ X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B,
+		  MS_REG_R10 },
+		{ X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B,
+		  MS_REG_R11 },
+		{ X86_REG_R12, X86_REG_R12D, X86_REG_R12W, X86_REG_R12B,
+		  MS_REG_R12 },
+		{ X86_REG_R13, X86_REG_R13D, X86_REG_R13W, X86_REG_R13B,
+		  MS_REG_R13 },
+		{ X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B,
+		  MS_REG_R14 },
+		{ X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B,
+		  MS_REG_R15 },
+	};
+	size_t i;
+
+	*whole = false;
+	if (r == X86_REG_AH || r == X86_REG_BH || r == X86_REG_CH ||
+	    r == X86_REG_DH)
+		return r == X86_REG_AH ? MS_REG_RAX : r == X86_REG_BH ?
+		       MS_REG_RBX : r == X86_REG_CH ? MS_REG_RCX : MS_REG_RDX;
+	for (i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++) {
+		if (r == gprs[i].r64)
+			*whole = true;
+		if (r == gprs[i].r64 || r == gprs[i].r32 ||
+		    r == gprs[i].r16 || r == gprs[i].r8)
+			return gprs[i].gpr;
 	}
+	return 0;
+}
+
+static bool is_rsp(uint16_t r)
+{
+	return r == X86_REG_RSP || r == X86_REG_ESP || r == X86_REG_SP ||
+	       r == X86_REG_SPL;
 }
 
 /*
- * What an instruction changes that placement cares about: argument
- * registers and rsp it writes (explicitly or not), and a store through rsp
- * as NEED_RSP too (it may overwrite the return address). -1 when Capstone
+ * What an instruction changes that placement cares about: the general
+ * registers it writes (explicitly or not; 1 << enum ms_arg_reg) into
+ * *gprs, and as the return value whether it writes rsp or stores through
+ * it (it may overwrite the return address): NEED_RSP. -1 when Capstone
  * cannot say.
  */
-static int insn_writes(csh cs, const cs_insn *in)
+static int insn_writes(csh cs, const cs_insn *in, unsigned int *gprs)
 {
 	const cs_x86 *x = &in->detail->x86;
 	cs_regs rd, wr;
 	uint8_t nrd, nwr, i;
+	bool whole;
 	int w = 0;
 
 	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
 		return -1;
-	for (i = 0; i < nwr; i++)
-		w |= reg_need(wr[i]);
+	*gprs = 0;
+	for (i = 0; i < nwr; i++) {
+		w |= is_rsp(wr[i]) ? NEED_RSP : 0;
+		*gprs |= 1u << reg_gpr(wr[i], &whole);
+	}
 	for (i = 0; i < x->op_count; i++)
 		if (x->operands[i].type == X86_OP_MEM &&
 		    (x->operands[i].access & CS_AC_WRITE) &&
-		    reg_need(x->operands[i].mem.base) == NEED_RSP)
+		    is_rsp(x->operands[i].mem.base))
 			w |= NEED_RSP;
 	return w;
 }
@@ -181,6 +225,24 @@ static bool ends_path(csh cs, const cs_insn *in)
 	       cs_insn_group(cs, in, CS_GRP_PRIVILEGE);
 }
 
+/*
+ * mov %src,%dst between 64-bit general registers: dst then holds what src
+ * held. 0 when the instruction is not one.
+ */
+static bool is_copy(const cs_insn *in, unsigned int *dst, unsigned int *src)
+{
+	const cs_x86 *x = &in->detail->x86;
+	bool wd, ws;
+
+	if (in->id != X86_INS_MOV || x->op_count != 2 ||
+	    x->operands[0].type != X86_OP_REG ||
+	    x->operands[1].type != X86_OP_REG)
+		return false;
+	*dst = reg_gpr(x->operands[0].reg, &wd);
+	*src = reg_gpr(x->operands[1].reg, &ws);
+	return wd && ws && *dst && *src;
+}
+
 static bool is_null_test(const cs_insn *in)
 {
 	const cs_x86 *x = &in->detail->x86;
@@ -199,6 +261,8 @@ struct walk {
 	size_t len;
 	/* one bit per byte of the function: some branch of it lands there */
 	unsigned char *landed;
+	/* at the site: the registers holding each argument's entry value */
+	unsigned int holders[NR_ARGS];
 };
 
 /* Whether a branch of the function lands in (from, to]. */
@@ -244,13 +308,20 @@ static enum prologue_reason mark_targets(struct walk *w)
 static enum prologue_reason walk_path(struct walk *w, unsigned int needs,
 				      size_t *site)
 {
+	static const unsigned int abi[NR_ARGS] = {
+		MS_REG_RDI, MS_REG_RSI, MS_REG_RDX,
+	};
 	const uint8_t *p = w->code;
 	size_t left = w->len, off = 0, fallback = 0;
 	bool null_tested = false, have_fallback = false;
 	enum prologue_reason why = PROLOGUE_PATH_ENDS;
-	unsigned int written = 0;
+	/* the registers holding each argument's entry value */
+	unsigned int holders[NR_ARGS], gprs, dst, src, i;
 	uint64_t addr = 0;
 	int wr;
+
+	for (i = 0; i < NR_ARGS; i++)
+		holders[i] = 1u << abi[i];
 
 	while (left) {
 		if (!cs_disasm_iter(w->cs, &p, &left, &addr, w->in)) {
@@ -266,10 +337,12 @@ static enum prologue_reason walk_path(struct walk *w, unsigned int needs,
 			if (!(null_tested && w->in->id == X86_INS_JE &&
 			      (needs & PROLOGUE_SKIP_NULL_CHECK))) {
 				*site = off;
+				memcpy(w->holders, holders, sizeof(holders));
 				return PROLOGUE_NONE;
 			}
 			fallback = off;
 			have_fallback = true;
+			memcpy(w->holders, holders, sizeof(holders));
 		} else {
 			if (ends_path(w->cs, w->in))
 				break;
@@ -277,22 +350,31 @@ static enum prologue_reason walk_path(struct walk *w, unsigned int needs,
 				why = PROLOGUE_CONDITIONAL;
 				break;
 			}
-			wr = insn_writes(w->cs, w->in);
+			wr = insn_writes(w->cs, w->in, &gprs);
 			if (wr < 0) {
 				why = PROLOGUE_UNDECODABLE;
-				break;
-			}
-			if (wr & needs & NEED_ARGS) {
-				why = PROLOGUE_ARG_WRITTEN;
 				break;
 			}
 			if ((wr & NEED_RSP) && (needs & PROLOGUE_RET_AT_SP)) {
 				why = PROLOGUE_STACK_CHANGED;
 				break;
 			}
+			/* a copy adds its destination; any write removes it */
+			for (i = 0; i < NR_ARGS; i++) {
+				if (is_copy(w->in, &dst, &src) &&
+				    (holders[i] & 1u << src))
+					holders[i] |= 1u << dst;
+				else
+					holders[i] &= ~gprs;
+				if (!holders[i] && (needs & 1u << i)) {
+					why = PROLOGUE_ARG_WRITTEN;
+					break;
+				}
+			}
+			if (why == PROLOGUE_ARG_WRITTEN)
+				break;
 			null_tested = is_null_test(w->in) &&
-				      !(written & PROLOGUE_RDI);
-			written |= wr;
+				      (holders[0] & 1u << MS_REG_RDI);
 		}
 		/*
 		 * The walk skips these bytes now: a branch landing in them,
@@ -310,6 +392,26 @@ static enum prologue_reason walk_path(struct walk *w, unsigned int needs,
 	return PROLOGUE_NONE;
 }
 
+/* Each argument from its own register while it holds it, else a copy. */
+static void set_arg_regs(struct prologue_site *out,
+			 const unsigned int *holders)
+{
+	static const unsigned int abi[NR_ARGS] = {
+		MS_REG_RDI, MS_REG_RSI, MS_REG_RDX,
+	};
+	unsigned int i, r;
+
+	for (i = 0; i < NR_ARGS; i++) {
+		out->arg_reg[i] = MS_REG_ABI;
+		if (!holders[i] || holders[i] & 1u << abi[i])
+			continue;
+		for (r = MS_REG_RAX; r <= MS_REG_R15; r++)
+			if (holders[i] & 1u << r)
+				break;
+		out->arg_reg[i] = r;
+	}
+}
+
 int prologue__place(const unsigned char *code, size_t len, unsigned int needs,
 		    struct prologue_site *out)
 {
@@ -319,6 +421,7 @@ int prologue__place(const unsigned char *code, size_t len, unsigned int needs,
 
 	out->offset = 0;
 	out->emulated = false;
+	memset(out->arg_reg, MS_REG_ABI, sizeof(out->arg_reg));
 	if (!code || !len) {
 		out->reason = PROLOGUE_NO_CODE;
 		return 0;
@@ -343,6 +446,7 @@ int prologue__place(const unsigned char *code, size_t len, unsigned int needs,
 	if (out->reason == PROLOGUE_NONE) {
 		out->offset = site;
 		out->emulated = true;
+		set_arg_regs(out, w.holders);
 	}
 	cs_free(w.in, 1);
 out_close:

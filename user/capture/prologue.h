@@ -17,7 +17,10 @@
 #define PROLOGUE_MAX_BYTES	(256 * 1024)
 
 enum prologue_need {
-	/* Argument registers the probe reads, as they were at entry. */
+	/*
+	 * Arguments the probe reads (the first, second, third): as they were
+	 * at entry, in their register or in one they were copied to.
+	 */
 	PROLOGUE_RDI = 1 << 0,
 	PROLOGUE_RSI = 1 << 1,
 	PROLOGUE_RDX = 1 << 2,
@@ -58,6 +61,11 @@ struct prologue_site {
 	bool emulated;		/* the instruction there is emulated */
 	/* PROLOGUE_NONE when emulated, else why no emulated site is safe */
 	enum prologue_reason reason;
+	/*
+	 * enum ms_arg_reg (bpf/events.h): where each of the first three
+	 * arguments is at offset; MS_REG_ABI where it never moved.
+	 */
+	__u8 arg_reg[3];
 };
 
 /*
