@@ -375,7 +375,8 @@ def make_workloads(out):
                 (["--wait"] if wait else []))
 
     def service(name):
-        base = [PYTHON, os.path.join(BENCH_DIR, "service.py"), name]
+        base = [PYTHON, os.path.join(BENCH_DIR, "service.py"), name,
+                "--xol", os.path.join(out, "libxolcount.so")]
         return {"argv": lambda n, wait: base + ["-n", str(n)] +
                 (["--wait"] if wait else []),
                 "wrap": lambda n, prefix: base + ["-n", str(n), "--prefix"] +
@@ -532,7 +533,11 @@ def summarize(runs):
     s["rps"] = {k: statistics.median(r["result"][k] for r in good
                                      if k in r["result"])
                 for k in sorted(keys)}
-    # Probes the kernel single-steps, from memscope-bpf's reports.
+    # Instructions the kernel single-stepped in the process (services).
+    xol = [r["result"]["xol_slots"] for r in good
+           if "xol_slots" in r["result"]]
+    s["xol_slots"] = max(xol) if xol else None
+    # Probes placed where the kernel single-steps, from the reports.
     s["single_stepped"] = sorted({
         "%s %s+%d" % (os.path.basename(str(p.get("object"))),
                       p.get("symbol"), p.get("func_offset") or 0)
@@ -1097,12 +1102,16 @@ def service_reading(summ):
                    "%.1f ×." % (verdict(r >= 5), r))
     else:
         out.append("- redis: ≥ 5 × bpftrace's throughput: **not measured**.")
-    if "single_stepped" in ms:
-        steps = ms["single_stepped"]
-        out.append("- redis: no single-stepped probe: %s%s." % (
-            verdict(not steps), " — single-stepped: " + ", ".join(steps)
-            if steps else " (every probe on an instruction the kernel "
-            "emulates)"))
+    if ms.get("xol_slots") is not None:
+        steps = ms.get("single_stepped") or []
+        out.append("- redis: no single-stepped probe: %s — the server's "
+                   "[uprobes] area held %d single-stepped instruction(s) "
+                   "after the runs%s." % (
+                       verdict(ms["xol_slots"] == 0), ms["xol_slots"],
+                       "; probes placed on one (not necessarily hit): " +
+                       ", ".join(steps) if steps else ""))
+    else:
+        out.append("- redis: no single-stepped probe: **not measured**.")
     ratios = []
     for wl in ("sqlite", "python"):
         n = get(wl, "native").get("ns")

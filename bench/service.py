@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: (MIT OR Apache-2.0)
 """The service workloads: Debian's redis-server and sqlite3, driven.
 
-    service.py redis -n REQUESTS [--wait] [--prefix ARGV...]
-    service.py sqlite -n ROWS [--wait] [--prefix ARGV...]
+    service.py redis -n REQUESTS [--wait] [--xol LIB] [--prefix ARGV...]
+    service.py sqlite -n ROWS [--wait] [--xol LIB] [--prefix ARGV...]
 
 redis: starts redis-server (no persistence, a free port), then
 redis-benchmark runs SET, GET and LPUSH with 64-byte values, REQUESTS
@@ -16,6 +16,11 @@ the server with -p. --prefix (not with --wait)
 runs the server under a launcher (heaptrack, valgrind), the way the
 runner's wrap tools run a workload: everything after it is the launcher's
 argv.
+
+--xol LIB preloads bench/xolcount.c's library into the server (not under
+a launcher, which brings its own preload): the last line then also says
+xol_slots=N, the instructions the kernel single-stepped for the probes
+the server hit (0: none).
 
 The last line is "bench: ops=N ns_per_op=X total_ns=T ...": for redis an
 op is one request and the time is the sum of the three tests' (requests
@@ -62,14 +67,32 @@ def ready(proc):
     signal.sigwait({signal.SIGUSR1})
 
 
-def redis(args):
+def xol_env(args, tmp):
+    """The environment that has the server count its single steps."""
+    if not args.xol or args.prefix:
+        return None
+    return dict(os.environ, LD_PRELOAD=args.xol, MEMSCOPE_XOL_OUT=tmp)
+
+
+def xol_field(tmp):
+    """ xol_slots=N from what the server wrote when it exited, or ""."""
+    try:
+        with open(tmp) as f:
+            n = [int(l.split()[1]) for l in f if l.startswith("xol ")]
+        os.unlink(tmp)
+    except (OSError, ValueError, IndexError):
+        return ""
+    return " xol_slots=%d" % max(n) if n else ""
+
+
+def redis(args, tmp):
     port = free_port()
     cli = ["redis-cli", "-p", str(port)]
     proc = subprocess.Popen(args.prefix + [
         "redis-server", "--port", str(port), "--bind", "127.0.0.1",
         "--save", "", "--appendonly", "no", "--daemonize", "no",
         "--logfile", ""], stdout=subprocess.DEVNULL,
-        preexec_fn=die_with_parent)
+        preexec_fn=die_with_parent, env=xol_env(args, tmp))
     deadline = time.monotonic() + UP_TIMEOUT
     while subprocess.run(cli + ["ping"], capture_output=True,
                          text=True).stdout.strip() != "PONG":
@@ -97,10 +120,10 @@ def redis(args):
         return 1
     total = sum(args.n / r for r in rps.values())
     ops = args.n * len(REDIS_TESTS)
-    print("bench: ops=%d ns_per_op=%.1f total_ns=%d %s" % (
+    print("bench: ops=%d ns_per_op=%.1f total_ns=%d %s%s" % (
         ops, total * 1e9 / ops, total * 1e9,
-        " ".join("%s_rps=%.0f" % (t.lower(), rps[t]) for t in REDIS_TESTS)),
-        flush=True)
+        " ".join("%s_rps=%.0f" % (t.lower(), rps[t]) for t in REDIS_TESTS),
+        xol_field(tmp)), flush=True)
     return 0
 
 
@@ -120,10 +143,11 @@ SELECT count(*) FROM t;
 """
 
 
-def sqlite(args):
+def sqlite(args, tmp):
     proc = subprocess.Popen(args.prefix + ["sqlite3", ":memory:"],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            preexec_fn=die_with_parent)
+                            preexec_fn=die_with_parent,
+                            env=xol_env(args, tmp))
     if args.wait:
         ready(proc)
     t0 = time.perf_counter()
@@ -133,8 +157,9 @@ def sqlite(args):
         print("service: sqlite3 exited with %d" % proc.returncode,
               file=sys.stderr)
         return 1
-    print("bench: ops=%d ns_per_op=%.1f total_ns=%d" % (
-        args.n, total * 1e9 / args.n, total * 1e9), flush=True)
+    print("bench: ops=%d ns_per_op=%.1f total_ns=%d%s" % (
+        args.n, total * 1e9 / args.n, total * 1e9, xol_field(tmp)),
+        flush=True)
     return 0
 
 
@@ -143,12 +168,14 @@ def main():
     ap.add_argument("service", choices=("redis", "sqlite"))
     ap.add_argument("-n", type=int, required=True)
     ap.add_argument("--wait", action="store_true")
+    ap.add_argument("--xol", help="bench/xolcount.c's library")
     ap.add_argument("--prefix", nargs=argparse.REMAINDER, default=[])
     args = ap.parse_args()
     if args.wait and args.prefix:
         # The pid to attach to would be the launcher's, not the server's.
         ap.error("--wait and --prefix exclude each other")
-    return redis(args) if args.service == "redis" else sqlite(args)
+    tmp = "/tmp/memscope-bench-xol.%d" % os.getpid()
+    return (redis if args.service == "redis" else sqlite)(args, tmp)
 
 
 if __name__ == "__main__":
