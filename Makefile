@@ -227,9 +227,16 @@ STK_RS += $(OUTPUT)/targets/stk_rs_new $(OUTPUT)/targets/stk_rs_fwd_new
 endif
 STK_TARGETS := $(STK_C) $(STK_CXX) $(STK_LIBS) $(STK_RS)
 TARGETS += $(STK_TARGETS)
-# The C++ side of the no-single-step test (tests/integration/xol.sh).
+# The C++ side of the no-single-step test (tests/integration/xol.sh), and
+# what it preloads to count the single-stepped instructions.
 XOL_CXX := $(OUTPUT)/targets/xol_cxx
-TARGETS += $(XOL_CXX)
+XOL_COUNT := $(OUTPUT)/targets/libxolcount.so
+TARGETS += $(XOL_CXX) $(XOL_COUNT)
+
+$(XOL_COUNT): tests/targets/libxolcount.c | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -shared -fPIC -Wall -Wextra -Werror $< -o $@
 
 $(XOL_CXX): tests/targets/xol_cxx.cc tests/targets/target.h | $(DEPS_STAMP)
 	$(call msg,CXX-TGT,$@)

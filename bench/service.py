@@ -17,7 +17,7 @@ runs the server under a launcher (heaptrack, valgrind), the way the
 runner's wrap tools run a workload: everything after it is the launcher's
 argv.
 
---xol LIB preloads bench/xolcount.c's library into the server (not under
+--xol LIB preloads tests/targets/libxolcount.c's library into the server (not under
 a launcher, which brings its own preload): the last line then also says
 xol_slots=N, the instructions the kernel single-stepped for the probes
 the server hit (0: none).
@@ -168,7 +168,7 @@ def main():
     ap.add_argument("service", choices=("redis", "sqlite"))
     ap.add_argument("-n", type=int, required=True)
     ap.add_argument("--wait", action="store_true")
-    ap.add_argument("--xol", help="bench/xolcount.c's library")
+    ap.add_argument("--xol", help="tests/targets/libxolcount.c's library")
     ap.add_argument("--prefix", nargs=argparse.REMAINDER, default=[])
     args = ap.parse_args()
     if args.wait and args.prefix:

@@ -10,7 +10,6 @@
 #ifndef MS_TARGET_H
 #define MS_TARGET_H
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,69 +74,6 @@ static inline void target_wait(int argc, char **argv)
 			exit(1);
 		}
 	}
-}
-
-/*
- * The kernel copies each instruction it single-steps for a uprobe into a
- * slot of the process's "[uprobes]" area (128 bytes a slot; slot 0 holds
- * the uretprobe trampoline), and slots are never cleared: a non-zero slot
- * past the first is a probe that was single-stepped. The area is mapped
- * execute-only, so /proc/PID/mem and ptrace cannot read it, but x86 pages
- * that execute are readable from inside. Prints "xol N" (N: slots used,
- * 0 without the area), each used slot's first bytes on the next lines.
- */
-#define XOL_SLOT_BYTES	128
-
-static inline void xol_report(void)
-{
-	/* read without stdio: nothing here may allocate while traced */
-	static char maps[1 << 16];
-	unsigned long lo = 0, hi = 0, a;
-	const unsigned char *slot;
-	char *line;
-	int used = 0, fd;
-	ssize_t n, len = 0;
-	size_t i;
-
-	fd = open("/proc/self/maps", O_RDONLY);
-	if (fd < 0) {
-		perror("/proc/self/maps");
-		exit(1);
-	}
-	while (len < (ssize_t)sizeof(maps) - 1 &&
-	       (n = read(fd, maps + len, sizeof(maps) - 1 - len)) > 0)
-		len += n;
-	close(fd);
-	maps[len] = 0;
-	line = strstr(maps, "[uprobes]");
-	if (line) {
-		while (line > maps && line[-1] != '\n')
-			line--;
-		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
-			lo = hi = 0;
-	}
-	for (a = lo + XOL_SLOT_BYTES; a + XOL_SLOT_BYTES <= hi;
-	     a += XOL_SLOT_BYTES) {
-		slot = (const unsigned char *)a;
-		for (i = 0; i < XOL_SLOT_BYTES && !slot[i]; i++)
-			;
-		if (i < XOL_SLOT_BYTES)
-			used++;
-	}
-	printf("xol %d\n", used);
-	for (a = lo + XOL_SLOT_BYTES; used && a + XOL_SLOT_BYTES <= hi;
-	     a += XOL_SLOT_BYTES) {
-		slot = (const unsigned char *)a;
-		for (i = 0; i < XOL_SLOT_BYTES && !slot[i]; i++)
-			;
-		if (i == XOL_SLOT_BYTES)
-			continue;
-		printf("xol slot %lu:", (a - lo) / XOL_SLOT_BYTES);
-		for (i = 0; i < 16; i++)
-			printf(" %02x", slot[i]);
-		printf("\n");
-	}
-	fflush(stdout);
 }
 
 #endif /* MS_TARGET_H */
