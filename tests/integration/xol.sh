@@ -15,25 +15,30 @@
 
 xol_lib=/usr/lib/x86_64-linux-gnu
 
-# NAME:PRELOAD:TARGET:OBJECT:SLOTS:SINGLE-STEPPED... one run each: OBJECT
-# (a substring of the probed path) holds exactly the SINGLE-STEPPED
+# NAME:PRELOAD:TARGET:OBJECT:SLOTS:EXACT:SINGLE-STEPPED... one run each:
+# OBJECT (a substring of the probed path) holds exactly the SINGLE-STEPPED
 # functions (comma-separated symbol=reason); SLOTS is 0 when the target
-# calls none of them, "used" when it does.
+# calls none of them, "used" when it does. EXACT "bytes": the kernel
+# counted the calls and bytes xol says it asked for (the arguments were
+# read right, also where placement found them moved); "calls": the calls
+# only (tcmalloc's pvalloc tail-calls its memalign with the size rounded
+# up to pages, and a tail call is counted once, with the inner call's
+# arguments); "-": xol_cxx, which says nothing of its calls.
 XOL_RUNS="
-glibc::xol:libc.so.6:used:reallocarray=arg_written
-jemalloc:libjemalloc.so.2:xol:libjemalloc.so.2:0:
-tcmalloc:libtcmalloc_minimal.so.4:xol:libtcmalloc_minimal.so.4:0:
-mimalloc:libmimalloc.so.2:xol:libmimalloc.so.2:0:
-libstdcxx::xol_cxx:libc.so.6:0:reallocarray=arg_written
+glibc::xol:libc.so.6:used:bytes:reallocarray=arg_written
+jemalloc:libjemalloc.so.2:xol:libjemalloc.so.2:0:bytes:
+tcmalloc:libtcmalloc_minimal.so.4:xol:libtcmalloc_minimal.so.4:0:calls:
+mimalloc:libmimalloc.so.2:xol:libmimalloc.so.2:0:bytes:
+libstdcxx::xol_cxx:libc.so.6:0:-:reallocarray=arg_written
 "
 
 # t_no_single_step NAME: the run NAME of XOL_RUNS.
 t_no_single_step()
 {
-	local row name lib prog object slots known used
+	local row name lib prog object slots exact known used asked
 
 	row=$(printf '%s\n' "$XOL_RUNS" | grep "^$1:")
-	IFS=: read -r name lib prog object slots known <<<"$row"
+	IFS=: read -r name lib prog object slots exact known <<<"$row"
 	if [ -n "$lib" ] && [ ! -e "$xol_lib/$lib" ]; then
 		fail "$xol_lib/$lib: expected the allocator installed (scripts/install-deps.sh)"
 		return
@@ -59,8 +64,20 @@ t_no_single_step()
 	elif [ "$slots" = used ] && [ "$used" = 0 ]; then
 		fail "[uprobes] area: expected the slots of the single-stepped $known, got none used: the detection is blind"
 	fi
-	XOL_OBJECT=$object XOL_KNOWN=$known check_report <<'PY'
+	asked=$(sed -n 's/^done \([0-9]*\) bytes in \([0-9]*\) calls$/\1 \2/p' \
+		"$d/target.out")
+	XOL_OBJECT=$object XOL_KNOWN=$known XOL_EXACT=$exact XOL_ASKED=$asked \
+		check_report <<'PY'
 import os
+exact, asked = os.environ["XOL_EXACT"], os.environ["XOL_ASKED"].split()
+if exact != "-":
+    if len(asked) != 2:
+        print("target: expected 'done BYTES bytes in CALLS calls'")
+    else:
+        if k.get("allocs") != int(asked[1]):
+            print(f"kernel.allocs: expected {asked[1]} (the target's calls), got {k.get('allocs')}")
+        if exact == "bytes" and k.get("alloc_bytes") != int(asked[0]):
+            print(f"kernel.alloc_bytes: expected {asked[0]} (what the target asked for), got {k.get('alloc_bytes')}")
 obj, want = os.environ["XOL_OBJECT"], {}
 for kv in filter(None, os.environ["XOL_KNOWN"].split(",")):
     sym, why = kv.split("=")
