@@ -28,7 +28,12 @@ INCLUDES := -I$(OUTPUT) -Ibpf $(addprefix -Iuser/,$(STAGES)) -Iinclude
 CFLAGS ?= -g -O2
 USER_CFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -MMD -MP \
 	$(INCLUDES) -DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE
-LIBS := -lbpf -ldebuginfod -ldw -lelf -liberty -lz -lpthread
+# Capstone places probes: its x86 detail mode gives each instruction's
+# branch target and the registers it reads and writes. Its headers are
+# included as <capstone/capstone.h>: pkg-config's -I would put its arm.h,
+# x86.h... on everyone's path. Before install-deps ran, the plain -l.
+CAPSTONE_LIBS := $(or $(shell pkg-config --libs capstone 2>/dev/null),-lcapstone)
+LIBS := -lbpf -ldebuginfod -ldw -lelf -liberty -lz -lpthread $(CAPSTONE_LIBS)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all
 # usdt.bpf.h includes <linux/errno.h>, whose <asm/...> is multiarch here.
@@ -229,6 +234,21 @@ STK_RS += $(OUTPUT)/targets/stk_rs_new $(OUTPUT)/targets/stk_rs_fwd_new
 endif
 STK_TARGETS := $(STK_C) $(STK_CXX) $(STK_LIBS) $(STK_RS)
 TARGETS += $(STK_TARGETS)
+# The C++ side of the no-single-step test (tests/integration/xol.sh), and
+# what it preloads to count the single-stepped instructions.
+XOL_CXX := $(OUTPUT)/targets/xol_cxx
+XOL_COUNT := $(OUTPUT)/targets/libxolcount.so
+TARGETS += $(XOL_CXX) $(XOL_COUNT)
+
+$(XOL_COUNT): tests/targets/libxolcount.c | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -shared -fPIC -Wall -Wextra -Werror $< -o $@
+
+$(XOL_CXX): tests/targets/xol_cxx.cc tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CXX-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -g -O2 -Wall -Wextra -Werror -Itests/targets $< -o $@
 
 # Allocator family targets: their leaks are checked per call site, so they
 # are built as production code is too, without frame pointers.
@@ -308,7 +328,9 @@ $(OUTPUT)/fixtures/libc.cfi: $(LIBC) tests/unit/cfi_expect.py
 	$(Q)mkdir -p $(@D)
 	$(Q)tests/unit/cfi_expect.py $(realpath $(LIBC)) > $@.tmp && mv $@.tmp $@
 
-unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi
+# test_prologue places probes in Rust's allocator shims of the stack targets.
+unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
+	$(OUTPUT)/targets/stk_rs $(OUTPUT)/targets/stk_rs_fwd
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
 integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \

@@ -32,7 +32,9 @@ from typing import Callable, Optional
 
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"
-READY_RE = re.compile(r"^ready (\d+)")
+# "ready PID": trace PID, then signal it; "ready PID signal DRIVER": trace
+# PID (a service), signal its driver (bench/service.py).
+READY_RE = re.compile(r"^ready (\d+)(?: signal (\d+))?")
 RESULT_RE = re.compile(r"^bench: (.*)$")
 PROBED_RE = re.compile(r"^probed (\d+)")
 # Bounds that only matter when something hangs.
@@ -174,6 +176,10 @@ class Workload:
     argv: Callable              # (n, wait) -> argv
     env: dict = field(default_factory=dict)
     only: Optional[set] = None  # the tools that run it, None: all
+    # (n, launcher argv) -> argv: where a wrap tool's launcher goes when
+    # it is not the whole command (a service under its driver); None:
+    # in front of argv(n, False)
+    wrap: Optional[Callable] = None
 
 
 @dataclass
@@ -260,14 +266,22 @@ def memscope_probes(probes):
     return sorted(plan)
 
 
-def libc_of(pid):
-    """The libc a process maps: the path bpftrace has to probe."""
+def malloc_of(pid):
+    """The object whose malloc a process calls: the path bpftrace has to
+    probe. An allocator library it links (redis-server: jemalloc) comes
+    before libc in the search order, so it wins."""
+    libc = None
     with open("/proc/%d/maps" % pid) as f:
         for line in f:
             path = line.split(None, 5)[-1].strip()
-            if re.search(r"/libc[.-][^/]*so", path):
+            if re.search(r"/lib(jemalloc|tcmalloc[^/]*|mimalloc)[.-][^/]*so",
+                         path):
                 return path
-    raise RuntimeError("pid %d maps no libc" % pid)
+            if re.search(r"/libc[.-][^/]*so", path):
+                libc = path
+    if libc is None:
+        raise RuntimeError("pid %d maps no libc" % pid)
+    return libc
 
 
 def mapped_objects(pid):
@@ -285,7 +299,8 @@ def run_cell(tool, wl, n, rundir):
     if tool.kind in ("native", "wrap"):
         argv = wl.argv(n, False)
         if tool.kind == "wrap":
-            argv = tool.cmd(argv, rundir)
+            argv = (wl.wrap(n, tool.cmd([], rundir)) if wl.wrap else
+                    tool.cmd(argv, rundir))
         proc, out, err = spawn(argv, rundir, "run", env)
         r = reap(proc, RUN_TIMEOUT) or stop(proc, signal.SIGKILL)
         res["rc"] = proc.returncode
@@ -302,6 +317,7 @@ def run_cell(tool, wl, n, rundir):
             res["error"] = "workload never printed ready"
             return res
         pid = int(ready[1].group(1))
+        go = int(ready[1].group(2) or pid)
         t0 = mono_ns()
         proc, out, err = spawn(tool.cmd(pid, rundir, wl), rundir, "tool")
         hit = (err if tool.attached_on == "stderr" else out).wait_for(
@@ -314,7 +330,7 @@ def run_cell(tool, wl, n, rundir):
             return res
         res["attach_s"] = (hit[0] - t0) / 1e9
         time.sleep(tool.settle)
-        os.kill(pid, signal.SIGUSR1)
+        os.kill(go, signal.SIGUSR1)
         wr = reap(wl_proc, RUN_TIMEOUT) or stop(wl_proc, signal.SIGKILL)
         res["workload_rss_kb"] = wr[1].ru_maxrss if wr else None
         res["workload_rc"] = wl_proc.returncode
@@ -363,10 +379,20 @@ def make_workloads(out):
                                  "-n", str(n)] + (["--wait"] if wait else []))
 
     syscall_tools = {"native", "memscope-bpf", "memscope-bpf --mode=alloc"}
+    def service(name):
+        base = [PYTHON, os.path.join(BENCH_DIR, "service.py"), name,
+                "--xol", os.path.join(out, "libxolcount.so")]
+        return {"argv": lambda n, wait: base + ["-n", str(n)] +
+                (["--wait"] if wait else []),
+                "wrap": lambda n, prefix: base + ["-n", str(n), "--prefix"] +
+                prefix}
+
     # The stack workloads: what unwinding costs on code built without
     # frame pointers, against the floor and the bpftrace script.
     stacks = {"native", "floor", "floor + one stack read", "memscope-bpf",
               "bpftrace"}
+    services = {"native", "floor", "memscope-bpf", "memscope-bpf --mode=alloc",
+                "bpftrace", "heaptrack"}
     return [
         Workload("churn", "churn: one thread, malloc/free pairs",
                  "malloc/free pair", 2_000_000,
@@ -392,6 +418,16 @@ def make_workloads(out):
         Workload("python", "python3 (PYTHONMALLOC=malloc) building and "
                  "dropping objects", "loop iteration", 20_000, pyobjs,
                  {"PYTHONMALLOC": "malloc"}),
+        # Debian's services as they ship: redis-server allocates through
+        # Debian's jemalloc, sqlite3 through libc.
+        Workload("redis", "redis: Debian's redis-server (jemalloc) under "
+                 "redis-benchmark, SET, GET and LPUSH of 64-byte values, "
+                 "50 clients (bench/service.py)", "request", 200_000,
+                 only=services, **service("redis")),
+        Workload("sqlite", "sqlite: Debian's sqlite3 on an in-memory "
+                 "database: insert, index, group, update, delete "
+                 "(bench/service.py)", "row", 200_000, only=services,
+                 **service("sqlite")),
     ]
 
 
@@ -410,7 +446,7 @@ def make_tools(out, tool_bin):
     def bpftrace(pid, rundir, wl):
         return ["bpftrace", "-p", str(pid),
                 os.path.join(BENCH_DIR, "outstanding.bt"), str(pid),
-                libc_of(pid)]
+                malloc_of(pid)]
 
     def heaptrack(argv, rundir):
         return ["heaptrack", "-o", os.path.join(rundir, "heaptrack")] + argv
@@ -505,6 +541,21 @@ def summarize(runs):
     stops = [r["stack_stops"] for r in good
              if isinstance(r.get("stack_stops"), dict)]
     s["stack_stops"] = stops[-1] if stops else None
+    # A service's throughput per test (redis: set_rps=...), median.
+    keys = {k for r in good for k in r["result"] if k.endswith("_rps")}
+    s["rps"] = {k: statistics.median(r["result"][k] for r in good
+                                     if k in r["result"])
+                for k in sorted(keys)}
+    # Instructions the kernel single-stepped in the process (services).
+    xol = [r["result"]["xol_slots"] for r in good
+           if "xol_slots" in r["result"]]
+    s["xol_slots"] = max(xol) if xol else None
+    # Probes placed where the kernel single-steps, from the reports.
+    s["single_stepped"] = sorted({
+        "%s %s+%d" % (os.path.basename(str(p.get("object"))),
+                      p.get("symbol"), p.get("func_offset") or 0)
+        for r in runs for p in (r.get("probes") or [])
+        if isinstance(p, dict) and p.get("emulated") is False})
     return s
 
 
@@ -1032,7 +1083,60 @@ def reading(workloads, summ, attach, busy):
         out.append("- (not a target, a defect) attached to a process that "
                    "was already allocating, %s recorded no allocation at all "
                    "(see above)." % " and ".join(silent))
+    out.extend(service_reading(summ))
     return "\n".join(out)
+
+
+def service_reading(summ):
+    """Issue 10's targets on redis, and the services' wall-time ratios."""
+    out = []
+
+    def get(wl, tool):
+        return summ.get((wl, tool), {})
+
+    nat, ms, bt = (get("redis", t) for t in ("native", "memscope-bpf",
+                                              "bpftrace"))
+    if nat.get("ns") and ms.get("ns"):
+        share = nat["ns"] / ms["ns"]
+        tests = ", ".join("%s %.2f" % (k[:-4].upper(),
+                                       ms["rps"][k] / nat["rps"][k])
+                          for k in ms.get("rps", {}) if nat["rps"].get(k))
+        out.append("- redis: memscope-bpf default keeps ≥ 0.45 of the "
+                   "untraced throughput: %s — %.2f (%s; %s requests/s "
+                   "untraced, all tests)." % (
+                       verdict(share >= 0.45), share, tests,
+                       "{:,.0f}".format(1e9 / nat["ns"])))
+    else:
+        out.append("- redis: memscope-bpf default ≥ 0.45 of untraced "
+                   "throughput: **not measured**.")
+    if ms.get("ns") and bt.get("ns"):
+        r = bt["ns"] / ms["ns"]
+        out.append("- redis: ≥ 5 × the bpftrace script's throughput: %s — "
+                   "%.1f ×." % (verdict(r >= 5), r))
+    else:
+        out.append("- redis: ≥ 5 × bpftrace's throughput: **not measured**.")
+    if ms.get("xol_slots") is not None:
+        steps = ms.get("single_stepped") or []
+        out.append("- redis: no single-stepped probe: %s — the server's "
+                   "[uprobes] area held %d single-stepped instruction(s) "
+                   "after the runs%s." % (
+                       verdict(ms["xol_slots"] == 0), ms["xol_slots"],
+                       "; probes placed on one (not necessarily hit): " +
+                       ", ".join(steps) if steps else ""))
+    else:
+        out.append("- redis: no single-stepped probe: **not measured**.")
+    ratios = []
+    for wl in ("sqlite", "python"):
+        n = get(wl, "native").get("ns")
+        cells = ["%s %.2f ×" % (t, get(wl, t)["ns"] / n) for t in
+                 ("memscope-bpf", "memscope-bpf --mode=alloc", "bpftrace",
+                  "heaptrack") if n and get(wl, t).get("ns")]
+        if cells:
+            ratios.append("%s: %s" % (wl, ", ".join(cells)))
+    if ratios:
+        out.append("  Wall time over untraced (no target, for context): " +
+                   "; ".join(ratios) + ".")
+    return out
 
 
 def write_results(path, ctx):

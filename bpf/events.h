@@ -57,6 +57,38 @@ enum ms_fn {
 };
 
 /*
+ * An allocator probe's attach cookie: the enum ms_fn in its low 8 bits
+ * (MS_COOKIE_FN), then for each of the first three arguments 4 bits
+ * naming the register that holds it at the probed instruction (enum
+ * ms_arg_reg), then the tag and table row (MS_COOKIE_TAG_SHIFT). A probe past
+ * the entry may find an argument moved ("mov %rdi,%rsi; mov ..,%rdi"
+ * in mimalloc's malloc before its first branch); 0 is the ABI's register.
+ */
+#define MS_COOKIE_FN(cookie)	((cookie) & 0xff)
+#define MS_COOKIE_ARG_SHIFT	8
+#define MS_COOKIE_ARG_BITS	4
+#define MS_COOKIE_ARG(cookie, i)					\
+	(((cookie) >> (MS_COOKIE_ARG_SHIFT + (i) * MS_COOKIE_ARG_BITS)) & 0xf)
+
+enum ms_arg_reg {
+	MS_REG_ABI = 0,		/* rdi, rsi, rdx for arguments 1, 2, 3 */
+	MS_REG_RAX,
+	MS_REG_RBX,
+	MS_REG_RCX,
+	MS_REG_RDX,
+	MS_REG_RSI,
+	MS_REG_RDI,
+	MS_REG_R8,
+	MS_REG_R9,
+	MS_REG_R10,
+	MS_REG_R11,
+	MS_REG_R12,
+	MS_REG_R13,
+	MS_REG_R14,
+	MS_REG_R15,
+};
+
+/*
  * Which API a probed function belongs to. Values are part of the record
  * format (ms_event.aux of allocator records, 0 in recordings made before
  * families: the C API). A block is counted once, in the family of the
@@ -74,10 +106,10 @@ enum ms_family {
 };
 
 /*
- * A probe's tag, in its attach cookie (bits 16..47, the ms_fn below them,
- * and above them the row of attach.c's table, so that two functions of
- * one shape and family, operator delete(void *, size_t) jumping to
- * operator delete(void *), are two probes to the layer check),
+ * A probe's tag, in its attach cookie (bits 20..51, see below; above them
+ * the row of attach.c's table, so that two functions of one shape and
+ * family, operator delete(void *, size_t) jumping to operator
+ * delete(void *), are two probes to the layer check),
  * in the kernel's live table with each block, and in ms_event.aux of the
  * alloc, realloc and free records: its family, whether its address also
  * carries names of other families (an allocator that makes free, delete
@@ -88,8 +120,8 @@ enum ms_family {
 #define MS_TAG_FAMILY_MASK	0xffu
 #define MS_TAG_ANY		(1u << 8)
 #define MS_TAG_OBJ_SHIFT	16
-#define MS_COOKIE_TAG_SHIFT	16
-#define MS_COOKIE_ROW_SHIFT	48
+#define MS_COOKIE_TAG_SHIFT	20
+#define MS_COOKIE_ROW_SHIFT	52
 
 static inline __u64 ms_cookie_tag(__u64 cookie)
 {

@@ -1347,11 +1347,67 @@ static __always_inline void event_fill(struct ms_event *e, __u16 type,
 	e->aux = 0;
 }
 
-static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
+/*
+ * Argument i (0-2) where attach found it (MS_COOKIE_ARG), else abi. Each
+ * register is loaded at a constant offset of ctx and pinned there: left
+ * to itself the compiler folds the switch into one load from ctx plus a
+ * variable offset, which the verifier refuses.
+ */
+static __always_inline __u64 arg_at(struct pt_regs *ctx, __u64 cookie, int i,
+				    __u64 abi)
+{
+	__u32 code = MS_COOKIE_ARG(cookie, i);
+#ifdef __TARGET_ARCH_x86
+	__u64 ax, bx, cx, dx, si, di, r8, r9, r10, r11, r12, r13, r14, r15;
+#endif
+
+	if (code == MS_REG_ABI)
+		return abi;
+#ifdef __TARGET_ARCH_x86
+	ax = ctx->ax; barrier_var(ax);
+	bx = ctx->bx; barrier_var(bx);
+	cx = ctx->cx; barrier_var(cx);
+	dx = ctx->dx; barrier_var(dx);
+	si = ctx->si; barrier_var(si);
+	di = ctx->di; barrier_var(di);
+	r8 = ctx->r8; barrier_var(r8);
+	r9 = ctx->r9; barrier_var(r9);
+	r10 = ctx->r10; barrier_var(r10);
+	r11 = ctx->r11; barrier_var(r11);
+	r12 = ctx->r12; barrier_var(r12);
+	r13 = ctx->r13; barrier_var(r13);
+	r14 = ctx->r14; barrier_var(r14);
+	r15 = ctx->r15; barrier_var(r15);
+	switch (code) {
+	case MS_REG_RAX: return ax;
+	case MS_REG_RBX: return bx;
+	case MS_REG_RCX: return cx;
+	case MS_REG_RDX: return dx;
+	case MS_REG_RSI: return si;
+	case MS_REG_RDI: return di;
+	case MS_REG_R8: return r8;
+	case MS_REG_R9: return r9;
+	case MS_REG_R10: return r10;
+	case MS_REG_R11: return r11;
+	case MS_REG_R12: return r12;
+	case MS_REG_R13: return r13;
+	case MS_REG_R14: return r14;
+	case MS_REG_R15: return r15;
+	default: return abi;
+	}
+#else
+	/* placement decodes x86-64 only: elsewhere nothing is moved */
+	return abi;
+#endif
+}
+
+static __always_inline void args_read(struct pt_regs *ctx, __u64 cookie,
 				      struct inflight *st)
 {
-	__u64 a1 = PT_REGS_PARM1(ctx), a2 = PT_REGS_PARM2(ctx);
-	__u64 a3 = PT_REGS_PARM3(ctx);
+	__u64 a1 = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
+	__u64 a2 = arg_at(ctx, cookie, 1, PT_REGS_PARM2(ctx));
+	__u64 a3 = arg_at(ctx, cookie, 2, PT_REGS_PARM3(ctx));
+	__u32 fn = MS_COOKIE_FN(cookie);
 
 	st->arg = 0;
 	st->old_seq = 0;
@@ -1395,7 +1451,7 @@ static __always_inline void args_read(struct pt_regs *ctx, __u32 fn,
 static __always_inline void alloc_profile(struct pt_regs *ctx, __u64 cookie,
 					  struct inflight *st, __u64 id)
 {
-	__u32 fn = (__u16)cookie;
+	__u32 fn = MS_COOKIE_FN(cookie);
 	/* Nothing here needs more than the drain tick: no peak, no ages. */
 	__u64 now = *(volatile __u64 *)&tick_ns, pos;
 	struct ms_event *e;
@@ -1452,15 +1508,14 @@ static __always_inline bool tail_called(struct inflight *st, __u64 cookie,
 SEC("uprobe")
 int ms_alloc_enter(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
+	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), cookie;
 	struct inflight *st;
-	__u64 cookie;
 	__u32 fn;
 
 	if (!is_target(id))
 		return 0;
 	cookie = bpf_get_attach_cookie(ctx);
-	fn = (__u16)cookie;
+	fn = MS_COOKIE_FN(cookie);
 	if (alloc_only) {
 		struct inflight args = {};
 		__u64 ret;
@@ -1471,7 +1526,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 			__sync_fetch_and_add(&counters.nested_calls, 1);
 			return 0;
 		}
-		args_read(ctx, fn, &args);
+		args_read(ctx, cookie, &args);
 		alloc_profile(ctx, cookie, &args, id);
 		return 0;
 	}
@@ -1500,7 +1555,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 	st->cookie = cookie;
 	st->inner = 0;
 	st->free_ptr = 0;
-	args_read(ctx, fn, st);
+	args_read(ctx, cookie, st);
 	return 0;
 }
 
@@ -1679,8 +1734,9 @@ static __always_inline bool free_inner(struct inflight *st, __u64 ptr,
 SEC("uprobe")
 int ms_free_enter(struct pt_regs *ctx)
 {
-	__u64 ptr = PT_REGS_PARM1(ctx), pos, sp = PT_REGS_SP(ctx);
-	__u64 id = bpf_get_current_pid_tgid(), cookie, tag;
+	__u64 cookie = bpf_get_attach_cookie(ctx), pos, tag;
+	__u64 ptr = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
+	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
 	struct live_slot *s;
 	struct inflight *st;
 	struct ms_event *e;
@@ -1689,7 +1745,6 @@ int ms_free_enter(struct pt_regs *ctx)
 
 	if (!is_target(id) || !ptr)
 		return 0;
-	cookie = bpf_get_attach_cookie(ctx);
 	tag = ms_cookie_tag(cookie);
 	st = thread_state(id, true);
 	if (st && (nested(st, sp) || free_inner(st, ptr, sp, cookie))) {
@@ -1709,7 +1764,7 @@ int ms_free_enter(struct pt_regs *ctx)
 	e = event_reserve(len, &pos);
 	if (!e)
 		return 0;
-	event_fill(e, MS_EV_FREE, (__u16)cookie, *(volatile __u64 *)&tick_ns,
+	event_fill(e, MS_EV_FREE, MS_COOKIE_FN(cookie), *(volatile __u64 *)&tick_ns,
 		   id);
 	e->flags = MS_EVF_TICK_TS;
 	if (check)

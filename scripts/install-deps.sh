@@ -12,6 +12,9 @@ libclang-rt-14-dev binutils chromium golang-go"
 # fetches debug files by build-id; debuginfod serves them to the tests,
 # and dwz makes the alternate debug files they resolve through.
 PKGS="$PKGS libiberty-dev libdebuginfod-dev debuginfod dwz"
+# Probe placement decodes whole functions with Capstone; the unit and
+# integration tests place and check probes in Debian's other allocators.
+PKGS="$PKGS libcapstone-dev libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
 # The stack tests: g++ and rustc build their targets, gdb gives the
 # reference stacks, sqlite3 is traced, and libc6-dbg names libc's static
 # frames (start_thread, __restore_rt).

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include "prologue.h"
 #include "recording.h"
 #include "store.h"
 
@@ -19,8 +20,13 @@
 #define PER_FRAME	4
 
 static const struct attach_probe probes[] = {
-	{ "/lib/x86_64-linux-gnu/libc.so.6", "malloc", 0x9a0d0, 0, false, true },
-	{ "/lib/x86_64-linux-gnu/libc.so.6", "free", 0x9a7d4, 4, false, true },
+	{ "/lib/x86_64-linux-gnu/libc.so.6", "malloc", 0x9a0d0, 0, false, true,
+	  PROLOGUE_NONE, { 0 } },
+	{ "/lib/x86_64-linux-gnu/libc.so.6", "free", 0x9a7d4, 4, false, true,
+	  PROLOGUE_NONE, { 0 } },
+	/* single-stepped: its reason rides in the probe's flags */
+	{ "/lib/x86_64-linux-gnu/libc.so.6", "reallocarray", 0x9b7e0, 0, false,
+	  false, PROLOGUE_ARG_WRITTEN, { 0 } },
 };
 
 /* Seeds hold inlined frames too: the fuzzer mutates from every shape. */

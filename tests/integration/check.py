@@ -104,7 +104,7 @@ FAMILIES = ["malloc", "new", "new[]", "rust", "jemalloc", "tcmalloc",
             "mimalloc"]
 FRAME_KEYS = ["function", "inlined", "file", "line", "object", "addr"]
 PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
-              "emulated"]
+              "emulated", "single_step_reason"]
 
 
 class Checker:
@@ -192,6 +192,9 @@ class Checker:
             missing = [k for k in PROBE_KEYS if k not in probe]
             if missing:
                 self.fail(f"probes[{i}]: missing {missing}, got {probe!r}")
+            elif probe["emulated"] != (probe["single_step_reason"] is None):
+                self.fail(f"probes[{i}]: a reason exactly when not "
+                          f"emulated, got {probe!r}")
 
     def site_shape(self, where, site, leak):
         for k in ["family", "count", "bytes", "frames"] + (["oldest_ns", "source"]

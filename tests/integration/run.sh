@@ -1406,6 +1406,8 @@ t_replay_not_recording()
 . "$here/declared.sh"
 # shellcheck source=tests/integration/stacks.sh
 . "$here/stacks.sh"
+# shellcheck source=tests/integration/xol.sh
+. "$here/xol.sh"
 
 # --- tests: anonymous memory ------------------------------------------------
 
@@ -1604,6 +1606,11 @@ run_test anon_launch		t_anon launch
 run_test anon_attach		t_anon attach
 run_test anon_exec_attach	t_anon_exec
 run_test anon_alloc_mode	t_anon_alloc_mode
+run_test xol_glibc		t_no_single_step glibc
+run_test xol_jemalloc		t_no_single_step jemalloc
+run_test xol_tcmalloc		t_no_single_step tcmalloc
+run_test xol_mimalloc		t_no_single_step mimalloc
+run_test xol_libstdcxx		t_no_single_step libstdcxx
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
- * Probe placement. Every byte pattern is copied into a heap buffer of its
- * exact size, so ASan turns any read past len into a failure.
+ * Probe placement. Every byte pattern is the whole function, copied into
+ * a heap buffer of its exact size, so ASan turns any read past len into a
+ * failure. Then the real functions of Debian's allocators, read from
+ * their files as attach reads them.
  */
-#include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 
+#include "elfsym.h"
+#include "events.h"
 #include "prologue.h"
 
-#define ARGS		PROLOGUE_ARGS
+#define ARGS		(PROLOGUE_RDI | PROLOGUE_RSI | PROLOGUE_RDX)
+#define RDI		PROLOGUE_RDI
 #define RET_AT_SP	PROLOGUE_RET_AT_SP
 #define NULL_CHECK	PROLOGUE_SKIP_NULL_CHECK
 #define ALL		(ARGS | RET_AT_SP | NULL_CHECK)
@@ -62,6 +66,23 @@ static const char *how(bool emulated)
 			  (unsigned int)(want_off), how(want_emu));	\
 	} while (0)
 
+/* Where no site is found: offset 0, and this reason. */
+#define expect_reason(needs, want_reason, ...)				\
+	do {								\
+		static const unsigned char code_[] = { __VA_ARGS__ };	\
+		struct prologue_site s_ =				\
+			place_exact(code_, sizeof(code_), (needs));	\
+									\
+		cr_expect(s_.offset == 0 && !s_.emulated &&		\
+			  s_.reason == (want_reason),			\
+			  "{ %s } needs %#x: got +%u %s (%s), want +0 "	\
+			  "single-stepped (%s)", #__VA_ARGS__,		\
+			  (unsigned int)(needs), s_.offset,		\
+			  how(s_.emulated),				\
+			  prologue__reason_key(s_.reason),		\
+			  prologue__reason_key(want_reason));		\
+	} while (0)
+
 #define expect_emulated(want, ...)					\
 	do {								\
 		static const unsigned char code_[] = { __VA_ARGS__ };	\
@@ -104,8 +125,6 @@ Test(prologue, endbr64_then_push)
 	/* endbr64 alone stays at 0, single-stepped */
 	expect_site(ALL, 0, false, 0xf3, 0x0f, 0x1e, 0xfa);
 	expect_emulated(false, 0xf3, 0x0f, 0x1e, 0xfa);
-	/* f2 0f 1e fa is no endbr64 */
-	expect_site(ALL, 0, false, 0xf2, 0x0f, 0x1e, 0xfa, 0x55);
 }
 
 Test(prologue, free_null_check)
@@ -159,9 +178,14 @@ Test(prologue, mov_first)
 	/* mov %rsi,%rdi does */
 	expect_site(ARGS, 0, false, 0x48, 0x89, 0xf7, 0x55);
 	expect_site(RET_AT_SP, 3, true, 0x48, 0x89, 0xf7, 0x55);
-	/* xor %edi,%edi and mov $0,%r9d too */
-	expect_site(ARGS, 0, false, 0x31, 0xff, 0x55);
-	expect_site(ARGS, 0, false, 0x41, 0xb9, 0x00, 0x00, 0x00, 0x00, 0x55);
+	/* xor %edi,%edi and mov $0,%edx too */
+	expect_reason(ARGS, PROLOGUE_ARG_WRITTEN, 0x31, 0xff, 0x55);
+	expect_reason(ARGS, PROLOGUE_ARG_WRITTEN,
+		      0xba, 0x00, 0x00, 0x00, 0x00, 0x55);
+	/* only the registers asked for count: rdx is not rdi */
+	expect_site(RDI, 5, true, 0xba, 0x00, 0x00, 0x00, 0x00, 0x55);
+	/* nor do r8 and r9, which no probe reads */
+	expect_site(ARGS, 6, true, 0x41, 0xb9, 0x00, 0x00, 0x00, 0x00, 0x55);
 	/* cmp and test only set flags */
 	expect_site(ALL, 3, true, 0x48, 0x39, 0xf7, 0x55);
 	expect_site(ALL, 5, true, 0xa9, 0x01, 0x00, 0x00, 0x00, 0x55);
@@ -193,12 +217,15 @@ Test(prologue, cmp_then_push)
 
 Test(prologue, mul_clobbers_args)
 {
-	/* glibc 2.36 reallocarray: mov %rsi,%rax; mul %rdx; ... */
-	expect_site(ALL, 0, false,
-		    0x48, 0x89, 0xf0, 0x48, 0xf7, 0xe2, 0x48, 0x89, 0xc6,
-		    0x70, 0x05);
-	expect_site(0, 0, false,
+	/* glibc 2.36 reallocarray: mov %rsi,%rax; mul %rdx; mov %rax,%rsi */
+	expect_reason(ALL, PROLOGUE_ARG_WRITTEN,
+		      0x48, 0x89, 0xf0, 0x48, 0xf7, 0xe2, 0x48, 0x89, 0xc6,
+		      0x70, 0x05);
+	/* mul writes rdx (implicitly): fine only when rdx is not read */
+	expect_site(PROLOGUE_RDI, 6, true,
 		    0x48, 0x89, 0xf0, 0x48, 0xf7, 0xe2, 0x55);
+	expect_reason(PROLOGUE_RDX, PROLOGUE_ARG_WRITTEN,
+		      0x48, 0x89, 0xf0, 0x48, 0xf7, 0xe2, 0x55);
 }
 
 Test(prologue, stack_changes)
@@ -263,38 +290,158 @@ Test(prologue, branches)
 	expect_site(0, 0, false, 0x48, 0x89, 0xfb, 0xc3, 0x55);
 }
 
-Test(prologue, unknown_ends_scan)
+Test(prologue, path_ends)
 {
-	/* ud2 */
-	expect_site(0, 0, false, 0x0f, 0x0b, 0x55);
-	/* a skippable mov, then an unknown opcode (cpuid) before the push */
-	expect_site(0, 0, false, 0x48, 0x89, 0xfb, 0x0f, 0xa2, 0x55);
-	/* lock prefix: not decoded, so never chosen */
-	expect_site(0, 0, false, 0xf0, 0x48, 0x01, 0x07, 0x55);
+	/* ud2, hlt, ret, an indirect jmp: nothing after them is reached */
+	expect_reason(0, PROLOGUE_PATH_ENDS, 0x0f, 0x0b, 0x55);
+	expect_reason(0, PROLOGUE_PATH_ENDS, 0xc3, 0x55);
+	expect_reason(0, PROLOGUE_PATH_ENDS, 0x48, 0x89, 0xfb, 0xff, 0xe0,
+		      0x55);
+	/* no emulated instruction at all */
+	expect_reason(0, PROLOGUE_PATH_ENDS, 0x48, 0x89, 0xfb);
+	/* cpuid writes rax, rbx, rcx, rdx: past it when rdx is not read */
+	expect_site(RDI, 5, true, 0x48, 0x89, 0xfb, 0x0f, 0xa2, 0x55);
+	expect_reason(ARGS, PROLOGUE_ARG_WRITTEN,
+		      0x48, 0x89, 0xfb, 0x0f, 0xa2, 0x55);
+	/* lock add %rax,(%rdi): walked over, never a site itself */
+	expect_site(0, 4, true, 0xf0, 0x48, 0x01, 0x07, 0x55);
+	expect_emulated(false, 0xf0, 0x48, 0x01, 0x07);
+	/* jrcxz: a conditional branch the kernel does not emulate */
+	expect_reason(0, PROLOGUE_CONDITIONAL, 0xe3, 0x10, 0x55);
 }
 
-Test(prologue, scan_is_bounded)
+/* The walk is not bounded by a byte count: the whole function is known. */
+Test(prologue, long_straight_path)
 {
-	/* eight mov %rax,%rbx, then a push: past the instruction budget */
-	expect_site(ALL, 0, false,
-		    0x48, 0x89, 0xc3, 0x48, 0x89, 0xc3, 0x48, 0x89, 0xc3,
-		    0x48, 0x89, 0xc3, 0x48, 0x89, 0xc3, 0x48, 0x89, 0xc3,
-		    0x48, 0x89, 0xc3, 0x48, 0x89, 0xc3, 0x55);
-	/* seven of them: the push is the eighth instruction */
-	expect_site(ALL, 21, true,
-		    0x48, 0x89, 0xc3, 0x48, 0x89, 0xc3, 0x48, 0x89, 0xc3,
-		    0x48, 0x89, 0xc3, 0x48, 0x89, 0xc3, 0x48, 0x89, 0xc3,
-		    0x48, 0x89, 0xc3, 0x55);
-	/* three movabs $imm64,%rax: the push at +30 is in, at +33 out */
-	expect_site(ALL, 30, true,
-		    0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8,
-		    0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8,
-		    0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 0x55);
-	expect_site(ALL, 0, false,
-		    0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8,
-		    0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8,
-		    0x48, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8,
-		    0x48, 0x89, 0xc3, 0x55);
+	unsigned char code[3 * 200 + 1];
+	struct prologue_site s;
+	size_t i;
+
+	for (i = 0; i < 200; i++)
+		memcpy(code + 3 * i, "\x48\x89\xc3", 3);	/* mov %rax,%rbx */
+	code[600] = 0x55;
+	s = place_exact(code, sizeof(code), ALL);
+	cr_expect(s.offset == 600 && s.emulated && s.reason == PROLOGUE_NONE,
+		  "got +%u %s", s.offset, how(s.emulated));
+}
+
+Test(prologue, branch_into_skipped_bytes)
+{
+	/*
+	 * mov %rdi,%rbx; mov %rax,%rcx; push %rbp; ...: a branch later in
+	 * the function landing on the second mov, or on the push itself,
+	 * reaches the push without a call: the push is no site.
+	 */
+	expect_reason(ALL, PROLOGUE_BRANCH_TARGET,
+		      0x48, 0x89, 0xfb, 0x48, 0x89, 0xc1, 0x55,
+		      0xeb, 0xfa);			/* jmp +3 */
+	expect_reason(ALL, PROLOGUE_BRANCH_TARGET,
+		      0x48, 0x89, 0xfb, 0x48, 0x89, 0xc1, 0x55,
+		      0x75, 0xfd);			/* jne +6 */
+	/* into the middle of an instruction walked over */
+	expect_reason(ALL, PROLOGUE_BRANCH_TARGET,
+		      0x48, 0x89, 0xfb, 0x48, 0x89, 0xc1, 0x55,
+		      0x0f, 0x84, 0xf4, 0xff, 0xff, 0xff);	/* je +1 */
+	/* to the entry is a new pass through the whole path: fine */
+	expect_site(ALL, 6, true,
+		    0x48, 0x89, 0xfb, 0x48, 0x89, 0xc1, 0x55,
+		    0xeb, 0xf7);			/* jmp +0 */
+	/* past the site, or out of the function: fine */
+	expect_site(ALL, 6, true,
+		    0x48, 0x89, 0xfb, 0x48, 0x89, 0xc1, 0x55,
+		    0xeb, 0xfe, 0xe9, 0x00, 0x10, 0x00, 0x00);
+	/* a call to an address in the skipped bytes counts too */
+	expect_reason(ALL, PROLOGUE_BRANCH_TARGET,
+		      0x48, 0x89, 0xfb, 0x48, 0x89, 0xc1, 0x55,
+		      0xe8, 0xf7, 0xff, 0xff, 0xff);	/* call +3 */
+}
+
+Test(prologue, emulated_jcc)
+{
+	/*
+	 * Debian's jemalloc free: mov %rdi,%rax; mov ..(%rip),%rdx;
+	 * mov %rdi,%rcx; shr $0x1a,%rax; and $..,%rcx; and $0xf0,%eax;
+	 * add %fs:0,%rax; add %rdx,%rax; cmp 0x1b0(%rax),%rcx; jne: rdi
+	 * untouched to the jne at +0x30, every call reaches it.
+	 */
+	static const unsigned char je_free[] = {
+		0x48, 0x89, 0xf8, 0x48, 0x8b, 0x15, 0x0e, 0x53, 0x0a, 0x00,
+		0x48, 0x89, 0xf9, 0x48, 0xc1, 0xe8, 0x1a, 0x48, 0x81, 0xe1,
+		0x00, 0x00, 0x00, 0xc0, 0x25, 0xf0, 0x00, 0x00, 0x00, 0x64,
+		0x48, 0x03, 0x04, 0x25, 0x00, 0x00, 0x00, 0x00, 0x48, 0x01,
+		0xd0, 0x48, 0x3b, 0x88, 0xb0, 0x01, 0x00, 0x00, 0x0f, 0x85,
+		0x8a, 0x00, 0x00, 0x00, 0x48, 0x89, 0xfe, 0xc3,
+	};
+	struct prologue_site s;
+
+	s = place_exact(je_free, sizeof(je_free),
+			PROLOGUE_RDI | PROLOGUE_SKIP_NULL_CHECK);
+	cr_expect(s.offset == 0x30 && s.emulated, "got +%#x %s", s.offset,
+		  how(s.emulated));
+	/* a sized free also reads rdx, written at +3 */
+	s = place_exact(je_free, sizeof(je_free),
+			PROLOGUE_RDI | PROLOGUE_RDX);
+	cr_expect(s.offset == 0 && !s.emulated &&
+		  s.reason == PROLOGUE_ARG_WRITTEN, "got +%#x %s (%s)",
+		  s.offset, how(s.emulated), prologue__reason_key(s.reason));
+}
+
+Test(prologue, argument_copies)
+{
+	/* mov %rdi,%rsi; xor %edi,%edi; push %rbp: the first is in rsi */
+	static const unsigned char moved[] = {
+		0x48, 0x89, 0xfe, 0x31, 0xff, 0x55,
+	};
+	struct prologue_site s;
+
+	s = place_exact(moved, sizeof(moved), RDI | RET_AT_SP);
+	cr_expect(s.offset == 5 && s.emulated && s.arg_reg[0] == MS_REG_RSI &&
+		  s.arg_reg[1] == MS_REG_ABI, "got +%u %s, arg 1 in %u",
+		  s.offset, how(s.emulated), s.arg_reg[0]);
+	/* the second argument was overwritten by the copy: gone */
+	expect_reason(RDI | PROLOGUE_RSI, PROLOGUE_ARG_WRITTEN,
+		      0x48, 0x89, 0xfe, 0x31, 0xff, 0x55);
+	/* a 32-bit mov keeps half: no copy (mov %edi,%esi) */
+	expect_reason(RDI, PROLOGUE_ARG_WRITTEN, 0x89, 0xfe, 0x31, 0xff, 0x55);
+	/* the copy overwritten too (xor %esi,%esi) */
+	expect_reason(RDI, PROLOGUE_ARG_WRITTEN,
+		      0x48, 0x89, 0xfe, 0x31, 0xff, 0x31, 0xf6, 0x55);
+	/* a copy of a copy (mov %rdi,%rax; mov %rax,%r9), both kept */
+	static const unsigned char chain[] = {
+		0x48, 0x89, 0xf8, 0x49, 0x89, 0xc1, 0x31, 0xc0, 0x31, 0xff,
+		0x55,
+	};
+	s = place_exact(chain, sizeof(chain), RDI);
+	cr_expect(s.offset == 10 && s.emulated && s.arg_reg[0] == MS_REG_R9,
+		  "got +%u %s, arg 1 in %u", s.offset, how(s.emulated),
+		  s.arg_reg[0]);
+	/* untouched: read where the ABI has it */
+	s = place_exact(chain, 3, RDI);
+	cr_expect(s.arg_reg[0] == MS_REG_ABI && s.arg_reg[1] == MS_REG_ABI &&
+		  s.arg_reg[2] == MS_REG_ABI);
+}
+
+Test(prologue, null_check_fallback)
+{
+	/*
+	 * test %rdi,%rdi; je; then rdi overwritten before any site: the
+	 * je, which every call reaches, is the site after all.
+	 */
+	expect_site(RDI | NULL_CHECK, 3, true,
+		    0x48, 0x85, 0xff, 0x74, 0x10, 0x48, 0x89, 0xf7, 0x55);
+}
+
+Test(prologue, no_code)
+{
+	struct prologue_site s;
+
+	memset(&s, 0xa5, sizeof(s));
+	cr_assert(!prologue__place(NULL, 0, ALL, &s));
+	cr_expect(s.offset == 0 && !s.emulated &&
+		  s.reason == PROLOGUE_NO_CODE);
+	cr_expect(!strcmp(prologue__reason_key(PROLOGUE_ARG_WRITTEN),
+			  "arg_written"));
+	cr_expect(!strcmp(prologue__reason_key(NR_PROLOGUE_REASONS), "?"));
 }
 
 /* Every prefix of a buffer: complete instructions only, no over-read. */
@@ -340,68 +487,287 @@ Test(prologue, truncated_buffers)
 		    0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x85, 0xff,
 		    0x0f, 0x84, 0xbf, 0x00, 0x00, 0x00, 0x41);
 	expect_site(ALL, 0, false, 0x0f, 0x84, 0xbf);
+	/* a cut instruction anywhere: the function's branches are unknown */
+	expect_reason(ALL, PROLOGUE_UNDECODABLE,
+		      0x48, 0x89, 0xfb, 0x55, 0x0f, 0x84, 0xbf);
 	expect_emulated(false, 0x0f, 0x1f, 0x84, 0x00, 0x00);
 	cr_expect(!prologue__emulated(NULL, 0));
 }
 
 /*
- * This machine's glibc (2.36, no CET). Under ASan, RTLD_DEFAULT would give
- * the sanitizer's free(); ask libc itself.
+ * What attach asks for each function (alloc_fns[] and place() in attach.c):
+ * the arguments the BPF programs read, the return address for a return
+ * probe, and the NULL check a free may pass.
  */
-static const unsigned char *libc_fn(const char *name)
-{
-	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
-	void *fn;
+#define A1		PROLOGUE_RDI
+#define A2		PROLOGUE_RSI
+#define A3		PROLOGUE_RDX
+#define ALLOC		(ARGS | RET_AT_SP)
+#define MALLOC		(A1 | RET_AT_SP)	/* valloc, pvalloc too */
+#define CALLOC		(A1 | A2 | RET_AT_SP)	/* realloc too */
+#define MEMALIGN	(A2 | RET_AT_SP)	/* aligned_alloc too */
+#define POSIX_MEMALIGN	(A1 | A3 | RET_AT_SP)
+#define FREE		(RDI | NULL_CHECK)
+#define SIZED_FREE	(ARGS | NULL_CHECK)
 
-	cr_assert_not_null(libc, "libc.so.6 not loaded: %s", dlerror());
-	fn = dlsym(libc, name);
-	cr_assert_not_null(fn, "no %s in libc: %s", name, dlerror());
-	dlclose(libc);
-	return fn;
+struct real_fn {
+	const char *name;
+	unsigned int needs;
+	unsigned int offset;
+	/* PROLOGUE_NONE: emulated at offset; else single-stepped at +0 */
+	enum prologue_reason reason;
+	/* where the first two arguments are read (0: MS_REG_ABI) */
+	unsigned char arg_reg[2];
+};
+
+struct real_lib {
+	const char *path;
+	/* the sites are pinned for this build; another build is skipped */
+	const char *build_id;
+	const struct real_fn *fns;
+};
+
+#define LIBDIR	"/usr/lib/x86_64-linux-gnu/"
+
+/* The C API, as probed today: every function attach finds in each. */
+static const struct real_fn glibc_fns[] = {
+	{ "malloc", MALLOC, 0, PROLOGUE_NONE, { 0 } }, { "calloc", CALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "realloc", CALLOC, 0, PROLOGUE_NONE, { 0 } },
+	/* mov %rsi,%rax; mul %rdx: the size is the product, in no register */
+	{ "reallocarray", ALLOC, 0, PROLOGUE_ARG_WRITTEN, { 0 } },
+	{ "free", FREE, 9, PROLOGUE_NONE, { 0 } },			/* past the NULL check */
+	{ "posix_memalign", POSIX_MEMALIGN, 7, PROLOGUE_NONE, { 0 } }, { "aligned_alloc", MEMALIGN, 7, PROLOGUE_NONE, { 0 } },
+	{ "memalign", MEMALIGN, 7, PROLOGUE_NONE, { 0 } }, { "valloc", MALLOC, 7, PROLOGUE_NONE, { 0 } },
+	{ "pvalloc", MALLOC, 7, PROLOGUE_NONE, { 0 } },
+	{ NULL, 0, 0, PROLOGUE_NONE, { 0 } },
+};
+
+static const struct real_fn jemalloc_fns[] = {
+	{ "malloc", MALLOC, 7, PROLOGUE_NONE, { 0 } }, { "calloc", CALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "realloc", CALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "free", FREE, 0x30, PROLOGUE_NONE, { 0 } },			/* the jne the issue names */
+	{ "posix_memalign", POSIX_MEMALIGN, 0, PROLOGUE_NONE, { 0 } }, { "aligned_alloc", MEMALIGN, 0, PROLOGUE_NONE, { 0 } },
+	{ "memalign", MEMALIGN, 0, PROLOGUE_NONE, { 0 } }, { "valloc", MALLOC, 0, PROLOGUE_NONE, { 0 } },
+	/* the extended API (branch families probes these) */
+	{ "mallocx", ALLOC, 0, PROLOGUE_NONE, { 0 } }, { "rallocx", ALLOC, 2, PROLOGUE_NONE, { 0 } },
+	{ "xallocx", ALLOC, 0, PROLOGUE_NONE, { 0 } }, { "sdallocx", SIZED_FREE, 10, PROLOGUE_NONE, { 0 } },
+	{ "dallocx", FREE, 0, PROLOGUE_NONE, { 0 } },
+	{ NULL, 0, 0, PROLOGUE_NONE, { 0 } },
+};
+
+static const struct real_fn tcmalloc_fns[] = {
+	{ "malloc", MALLOC, 10, PROLOGUE_NONE, { 0 } }, { "calloc", CALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "realloc", CALLOC, 0, PROLOGUE_NONE, { 0 } }, { "free", FREE, 10, PROLOGUE_NONE, { 0 } },
+	{ "posix_memalign", POSIX_MEMALIGN, 11, PROLOGUE_NONE, { 0 } }, { "aligned_alloc", MEMALIGN, 10, PROLOGUE_NONE, { 0 } },
+	{ "memalign", MEMALIGN, 10, PROLOGUE_NONE, { 0 } }, { "valloc", MALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "pvalloc", MALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "tc_malloc", MALLOC, 10, PROLOGUE_NONE, { 0 } }, { "tc_free", FREE, 10, PROLOGUE_NONE, { 0 } },
+	{ NULL, 0, 0, PROLOGUE_NONE, { 0 } },
+};
+
+/*
+ * mimalloc's malloc, calloc and realloc move their arguments before their
+ * first branch (mov %rdi,%rsi; mov %fs:..,%rdi): the probe reads them from
+ * the copies. free copies the pointer to rcx before the NULL check.
+ */
+static const struct real_fn mimalloc_fns[] = {
+	{ "malloc", MALLOC, 0x15, PROLOGUE_NONE, { MS_REG_RSI, 0 } },
+	{ "calloc", CALLOC, 0x12, PROLOGUE_NONE, { MS_REG_RAX, 0 } },
+	{ "realloc", CALLOC, 0x14, PROLOGUE_NONE, { MS_REG_RSI, MS_REG_RDX } },
+	{ "reallocarray", ALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "free", FREE, 0x4c, PROLOGUE_NONE, { MS_REG_RCX, 0 } },
+	{ "posix_memalign", POSIX_MEMALIGN, 0, PROLOGUE_NONE, { 0 } },
+	{ "aligned_alloc", MEMALIGN, 0, PROLOGUE_NONE, { 0 } },
+	{ "memalign", MEMALIGN, 0, PROLOGUE_NONE, { 0 } },
+	{ "valloc", MALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "pvalloc", MALLOC, 0, PROLOGUE_NONE, { 0 } },
+	{ "mi_malloc", MALLOC, 0x15, PROLOGUE_NONE, { MS_REG_RSI, 0 } },
+	{ "mi_free", FREE, 0x4c, PROLOGUE_NONE, { MS_REG_RCX, 0 } },
+	/* asked for all three: rsi, the second, is gone at the first branch */
+	{ "malloc", ALLOC, 0, PROLOGUE_ARG_WRITTEN, { 0 } },
+	{ NULL, 0, 0, PROLOGUE_NONE, { 0 } },
+};
+
+/*
+ * libstdc++ (CET: endbr64 first, single-stepped, so +4 at the least).
+ * The nothrow news make room on the stack before calling operator new:
+ * a return probe cannot hang past that. The sized aligned deletes move
+ * the alignment (rdx) over the size (rsi) before their jmp.
+ */
+static const struct real_fn libstdcxx_fns[] = {
+	{ "_Znwm", ALLOC, 12, PROLOGUE_NONE, { 0 } }, { "_Znam", ALLOC, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZnwmRKSt9nothrow_t", ALLOC, 0, PROLOGUE_STACK_CHANGED, { 0 } },
+	{ "_ZnamRKSt9nothrow_t", ALLOC, 0, PROLOGUE_STACK_CHANGED, { 0 } },
+	{ "_ZnwmSt11align_val_t", ALLOC, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZnamSt11align_val_t", ALLOC, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", ALLOC, 0,
+	  PROLOGUE_STACK_CHANGED, { 0 } },
+	{ "_ZdlPv", FREE, 4, PROLOGUE_NONE, { 0 } }, { "_ZdaPv", FREE, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZdlPvm", SIZED_FREE, 4, PROLOGUE_NONE, { 0 } }, { "_ZdaPvm", SIZED_FREE, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZdlPvSt11align_val_t", SIZED_FREE, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZdaPvSt11align_val_t", SIZED_FREE, 4, PROLOGUE_NONE, { 0 } },
+	{ "_ZdlPvmSt11align_val_t", SIZED_FREE, 0, PROLOGUE_ARG_WRITTEN, { 0 } },
+	{ "_ZdaPvmSt11align_val_t", SIZED_FREE, 0, PROLOGUE_ARG_WRITTEN, { 0 } },
+	/* without the size, the jmp at +7 is safe */
+	{ "_ZdlPvmSt11align_val_t", FREE, 7, PROLOGUE_NONE, { 0 } },
+	{ "_ZdlPvRKSt9nothrow_t", FREE, 4, PROLOGUE_NONE, { 0 } },
+	{ NULL, 0, 0, PROLOGUE_NONE, { 0 } },
+};
+
+static const struct real_lib real_libs[] = {
+	{ "/lib/x86_64-linux-gnu/libc.so.6",
+	  "93ac61ec5a8eb1396f9fbd350e3169a558528a40", glibc_fns },
+	{ LIBDIR "libjemalloc.so.2",
+	  "1d5163c246dc9cd2b4d339f2ac42efd95c6e0ae1", jemalloc_fns },
+	{ LIBDIR "libtcmalloc_minimal.so.4",
+	  "39dfd4a5855703fa6c2469749282f75b18a1aa66", tcmalloc_fns },
+	{ LIBDIR "libmimalloc.so.2",
+	  "d07f4e7dc9a039fcbe7747f416476bd65cb48e8b", mimalloc_fns },
+	{ LIBDIR "libstdc++.so.6",
+	  "289ee39f8c07bd4fa48102dfeeb7e6f9c76158b4", libstdcxx_fns },
+};
+
+/* The site attach would choose for name in ef: the whole function. */
+static int place_real(struct elf_file *ef, const char *name,
+		      unsigned int needs, struct prologue_site *s)
+{
+	struct elf_func f;
+	unsigned char *code;
+	int err;
+
+	err = elf_file__find_func(ef, name, &f);
+	if (err)
+		return err;
+	cr_assert(f.size && f.size <= PROLOGUE_MAX_BYTES, "%s: size %llu",
+		  name, (unsigned long long)f.size);
+	code = malloc(f.size);
+	cr_assert_not_null(code);
+	err = elf_file__read(ef, f.file_offset, code, f.size);
+	if (!err)
+		err = prologue__place(code, f.size, needs, s);
+	free(code);
+	return err;
 }
 
-/* 0x100 in want matches any byte */
-static void skip_unless_glibc236(const char *name, const unsigned char *code,
-				 const unsigned int *want, size_t n)
+static void check_lib(const struct real_lib *lib)
 {
-	size_t i;
+	struct elf_file *ef = elf_file__open(lib->path);
+	const struct real_fn *fn;
+	struct prologue_site s;
+	char id[64];
+	int err;
 
-	for (i = 0; i < n; i++) {
-		if (want[i] < 0x100 && code[i] != want[i])
-			cr_skip_test("%s() byte %zu is %#04x, glibc 2.36 has %#04x: another libc, layout not pinned",
-				     name, i, code[i], want[i]);
+	cr_assert_not_null(ef, "%s: not installed (scripts/install-deps.sh)",
+			   lib->path);
+	if (elf_file__build_id(ef, id, sizeof(id)) ||
+	    strcmp(id, lib->build_id)) {
+		elf_file__free(ef);
+		cr_skip_test("%s: build-id %s, the sites are pinned for %s",
+			     lib->path, id, lib->build_id);
+	}
+	for (fn = lib->fns; fn->name; fn++) {
+		err = place_real(ef, fn->name, fn->needs, &s);
+		cr_expect(!err, "%s: %s: %s", lib->path, fn->name,
+			  strerror(-err));
+		if (err)
+			continue;
+		if (fn->reason == PROLOGUE_NONE)
+			cr_expect(s.offset == fn->offset && s.emulated &&
+				  s.reason == PROLOGUE_NONE &&
+				  s.arg_reg[0] == fn->arg_reg[0] &&
+				  s.arg_reg[1] == fn->arg_reg[1],
+				  "%s %s needs %#x: got +%u %s (%s), arguments in %u %u, want +%u emulated, in %u %u",
+				  lib->path, fn->name, fn->needs, s.offset,
+				  how(s.emulated),
+				  prologue__reason_key(s.reason), s.arg_reg[0],
+				  s.arg_reg[1], fn->offset, fn->arg_reg[0],
+				  fn->arg_reg[1]);
+		else
+			cr_expect(s.offset == 0 && !s.emulated &&
+				  s.reason == fn->reason,
+				  "%s %s needs %#x: got +%u %s (%s), want +0 single-stepped (%s)",
+				  lib->path, fn->name, fn->needs, s.offset,
+				  how(s.emulated),
+				  prologue__reason_key(s.reason),
+				  prologue__reason_key(fn->reason));
+	}
+	elf_file__free(ef);
+}
+
+Test(prologue, debian_glibc) { check_lib(&real_libs[0]); }
+Test(prologue, debian_jemalloc) { check_lib(&real_libs[1]); }
+Test(prologue, debian_tcmalloc) { check_lib(&real_libs[2]); }
+Test(prologue, debian_mimalloc) { check_lib(&real_libs[3]); }
+Test(prologue, debian_libstdcxx) { check_lib(&real_libs[4]); }
+
+/*
+ * Rust's allocator shims in binaries Debian's rustc built here (the stack
+ * targets, with the default allocator and with a #[global_allocator]):
+ * each is a jmp to the allocator, emulated where it is.
+ */
+Test(prologue, rust_shims)
+{
+	static const char *const bins[] = {
+		".output/targets/stk_rs", ".output/targets/stk_rs_fwd",
+	};
+	static const struct real_fn shims[] = {
+		{ "__rust_alloc", ALLOC, 0, PROLOGUE_NONE, { 0 } },
+		{ "__rust_alloc_zeroed", ALLOC, 0, PROLOGUE_NONE, { 0 } },
+		{ "__rust_realloc", ALLOC, 0, PROLOGUE_NONE, { 0 } },
+		{ "__rust_dealloc", FREE, 0, PROLOGUE_NONE, { 0 } },
+	};
+	struct prologue_site s;
+	struct elf_file *ef;
+	size_t b, i;
+	int err;
+
+	for (b = 0; b < sizeof(bins) / sizeof(*bins); b++) {
+		ef = elf_file__open(bins[b]);
+		cr_assert_not_null(ef, "%s: build it first (make unit does)",
+				   bins[b]);
+		for (i = 0; i < sizeof(shims) / sizeof(*shims); i++) {
+			err = place_real(ef, shims[i].name, shims[i].needs,
+					 &s);
+			cr_expect(!err && s.offset == 0 && s.emulated,
+				  "%s %s: err %d, +%u %s (%s)", bins[b],
+				  shims[i].name, err, s.offset,
+				  how(s.emulated),
+				  prologue__reason_key(s.reason));
+		}
+		elf_file__free(ef);
 	}
 }
 
-Test(prologue, glibc_free)
+/*
+ * The function's bytes come from the traced process's files: hostile.
+ * Random bytes of every length, each in a buffer of its exact size (ASan
+ * catches a read past it): a site, if any, is inside, and emulated sites
+ * only where the kernel emulates the instruction there.
+ */
+Test(prologue, random_bytes)
 {
-	static const unsigned int want[] = {
-		0x48, 0x85, 0xff, 0x0f, 0x84, 0x100, 0x100, 0x100, 0x100, 0x55,
-	};
-	const unsigned char *code = libc_fn("free");
+	unsigned int seed = 12345, i, len;
 	struct prologue_site s;
+	unsigned char *code;
 
-	skip_unless_glibc236("free", code, want, sizeof(want) / sizeof(*want));
-	prologue__place(code, 32, NULL_CHECK | ARGS, &s);
-	cr_expect(s.offset == 9 && s.emulated, "libc free: got +%u %s",
-		  s.offset, how(s.emulated));
-	prologue__place(code, 32, ARGS, &s);
-	cr_expect(s.offset == 3 && s.emulated,
-		  "libc free without the NULL check: got +%u %s", s.offset,
-		  how(s.emulated));
-}
-
-Test(prologue, glibc_malloc)
-{
-	static const unsigned int want[] = {
-		0x41, 0x54, 0x55, 0x53, 0x48, 0x89, 0xfb,
-	};
-	const unsigned char *code = libc_fn("malloc");
-	struct prologue_site s;
-
-	skip_unless_glibc236("malloc", code, want,
-			     sizeof(want) / sizeof(*want));
-	prologue__place(code, 32, ARGS | RET_AT_SP, &s);
-	cr_expect(s.offset == 0 && s.emulated, "libc malloc: got +%u %s",
-		  s.offset, how(s.emulated));
+	for (i = 0; i < 1000; i++) {
+		len = 1 + rand_r(&seed) % 200;
+		code = malloc(len);
+		cr_assert_not_null(code);
+		for (unsigned int b = 0; b < len; b++)
+			code[b] = rand_r(&seed);
+		/* mostly prologue-like bytes: a push somewhere, often */
+		if (i % 2)
+			code[rand_r(&seed) % len] = 0x55;
+		cr_assert(!prologue__place(code, len, ALL, &s));
+		cr_expect(s.offset < len, "len %u: site +%u", len, s.offset);
+		cr_expect(!s.emulated ||
+			  prologue__emulated(code + s.offset, len - s.offset),
+			  "len %u: +%u called emulated, it is not", len,
+			  s.offset);
+		cr_expect(s.emulated == (s.reason == PROLOGUE_NONE),
+			  "len %u: emulated %d with reason %s", len, s.emulated,
+			  prologue__reason_key(s.reason));
+		free(code);
+	}
 }

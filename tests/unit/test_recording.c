@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include "anon.h"
+#include "prologue.h"
 #include "recording.h"
 #include "store.h"
 
@@ -67,9 +68,12 @@ static const struct recording_info info = {
 };
 
 static const struct attach_probe probes[] = {
-	{ "/lib/libc.so.6", "malloc", 0x1000, 0, false, true },
-	{ "/lib/libc.so.6", "malloc", 0x1000, 0, true, false },
-	{ "/lib/libc.so.6", "free", 0x2010, 16, false, true },
+	{ "/lib/libc.so.6", "malloc", 0x1000, 0, false, true, PROLOGUE_NONE,
+	  { 0 } },
+	{ "/lib/libc.so.6", "malloc", 0x1000, 0, true, false,
+	  PROLOGUE_ARG_WRITTEN, { 0 } },
+	{ "/lib/libc.so.6", "free", 0x2010, 16, false, true, PROLOGUE_NONE,
+	  { 0 } },
 };
 
 static struct ms_event events[NR_EVENTS];
@@ -411,6 +415,7 @@ Test(recording, round_trip)
 		cr_assert_eq(end->probes[i].func_offset, probes[i].func_offset);
 		cr_assert_eq(end->probes[i].is_return, probes[i].is_return);
 		cr_assert_eq(end->probes[i].emulated, probes[i].emulated);
+		cr_assert_eq(end->probes[i].reason, probes[i].reason);
 	}
 
 	/* Every address of every stack resolves as it did when written. */

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
+#include "prologue.h"
 #include "report.h"
 #include "store.h"
 #include "builders.h"
@@ -161,7 +162,7 @@ static struct store *make_store(void)
 
 static const struct attach_probe probes[] = {
 	{ .object = "/lib/libc.so.6", .symbol = "malloc", .offset = 0x9a0e0,
-	  .func_offset = 0 },
+	  .func_offset = 0, .reason = PROLOGUE_STACK_CHANGED },
 	{ .object = "/lib/libc.so.6", .symbol = "malloc", .offset = 0x9a1f3,
 	  .func_offset = 0x113, .is_return = true, .emulated = true },
 };
@@ -789,7 +790,11 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 		   "        \"bytes\": 200,", "peak");
 	expect_has(doc, "\"symbol\": \"malloc\",\n      \"offset\": 631283,\n"
 		   "      \"func_offset\": 275,\n      \"return\": true,\n"
-		   "      \"emulated\": true\n", "probe");
+		   "      \"emulated\": true,\n"
+		   "      \"single_step_reason\": null\n", "probe");
+	expect_has(doc, "\"emulated\": false,\n"
+		   "      \"single_step_reason\": \"stack_changed\"\n",
+		   "single-stepped probe");
 	free(doc);
 	report__free(r);
 	store__free(s);

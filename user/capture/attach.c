@@ -21,9 +21,6 @@
 
 #define USDT_PROVIDER	"memscope"
 
-/* Bytes of a prologue worth decoding to place a probe. */
-#define PROLOGUE_BYTES	32
-
 enum fn_kind {
 	FN_ALLOC,	/* entry + return */
 	FN_FREE,	/* entry only, first argument is the pointer */
@@ -363,17 +360,35 @@ const struct attach_probe *attach__probes(const struct attach *a, size_t *nr)
 	return a->probes;
 }
 
+static const char *const arg_reg_names[] = {
+	[MS_REG_RAX] = "rax", [MS_REG_RBX] = "rbx", [MS_REG_RCX] = "rcx",
+	[MS_REG_RDX] = "rdx", [MS_REG_RSI] = "rsi", [MS_REG_RDI] = "rdi",
+	[MS_REG_R8] = "r8", [MS_REG_R9] = "r9", [MS_REG_R10] = "r10",
+	[MS_REG_R11] = "r11", [MS_REG_R12] = "r12", [MS_REG_R13] = "r13",
+	[MS_REG_R14] = "r14", [MS_REG_R15] = "r15",
+};
+
 void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 {
 	const struct attach_probe *p = a->probes;
-	size_t i, n = a->nr_probes;
+	size_t i, j, n = a->nr_probes;
 
-	for (i = 0; i < n; i++)
-		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s\n",
+	for (i = 0; i < n; i++) {
+		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s%s%s",
 			who, p[i].is_return ? "return" : "entry", p[i].symbol,
 			(unsigned long long)p[i].func_offset,
 			(unsigned long long)p[i].offset, p[i].object,
-			p[i].emulated ? "emulated" : "single-stepped");
+			p[i].emulated ? "emulated" : "single-stepped",
+			p[i].emulated ? "" : ": ",
+			p[i].emulated ? "" : prologue__reason_text(p[i].reason));
+		/* an argument the function moved before the site */
+		for (j = 0; j < sizeof(p[i].arg_reg); j++)
+			if (p[i].arg_reg[j] > MS_REG_ABI &&
+			    p[i].arg_reg[j] <= MS_REG_R15)
+				fprintf(f, ", argument %zu read from %s", j + 1,
+					arg_reg_names[p[i].arg_reg[j]]);
+		fputc('\n', f);
+	}
 }
 
 const char *attach__warning(const struct attach *a, unsigned int *nr)
@@ -478,6 +493,8 @@ static int probe_note(struct attach *a, const char *object, const char *sym,
 	p->func_offset = site->offset;
 	p->is_return = is_return;
 	p->emulated = site->emulated;
+	p->reason = site->reason;
+	memcpy(p->arg_reg, site->arg_reg, sizeof(p->arg_reg));
 	a->nr_probes++;
 	return 0;
 }
@@ -546,29 +563,84 @@ static int plan_add(struct attach *a, struct object_plan *pl,
 		    __u64 cookie, __u64 offset,
 		    const struct prologue_site *site, const char *display)
 {
+	unsigned int i;
+
 	pl->offsets[slot][pl->nr[slot]] = offset;
 	pl->cookies[slot][pl->nr[slot]] = cookie;
+	for (i = 0; i < sizeof(site->arg_reg); i++)
+		pl->cookies[slot][pl->nr[slot]] |= (__u64)site->arg_reg[i] <<
+			(MS_COOKIE_ARG_SHIFT + i * MS_COOKIE_ARG_BITS);
 	pl->names[slot][pl->nr[slot]] = af->name;
 	pl->nr[slot]++;
 	return probe_note(a, display, af->name, offset, site,
 			  slot == SLOT_RET);
 }
 
-/* Where a probe goes: the prologue decides, given what the program reads. */
-static void place(struct elf_file *ef, const struct elf_func *f,
-		  unsigned int needs, struct prologue_site *site)
-{
-	unsigned char code[PROLOGUE_BYTES];
-	size_t len = sizeof(code);
+#define A1	PROLOGUE_RDI
+#define A2	PROLOGUE_RSI
+#define A3	PROLOGUE_RDX
 
-	if (f->size && f->size < len)
-		len = f->size;
-	if (elf_file__read(ef, f->file_offset, code, len)) {
-		site->offset = 0;
-		site->emulated = false;
-		return;
+/*
+ * The arguments the BPF programs read of each shape (args_read(),
+ * ms_free_enter), which the probe's site must still find in some
+ * register. Alignments are not read.
+ */
+static unsigned int fn_args(enum ms_fn fn)
+{
+	switch (fn) {
+	case MS_FN_CALLOC:
+	case MS_FN_REALLOC:
+	case MS_FN_XALLOCX:
+		return A1 | A2;
+	case MS_FN_REALLOCARRAY:
+	case MS_FN_RUST_REALLOC:
+		return A1 | A2 | A3;
+	case MS_FN_POSIX_MEMALIGN:
+		return A1 | A3;
+	case MS_FN_ALIGNED_ALLOC:
+	case MS_FN_MEMALIGN:
+		return A2;
+	default:	/* malloc-like, free-like */
+		return A1;
 	}
-	prologue__place(code, len, needs, site);
+}
+
+/*
+ * Where a probe goes: decided on the whole function (its symbol's size),
+ * given what the program reads. One without a size, larger than
+ * PROLOGUE_MAX_BYTES or reaching past the file is probed at its entry:
+ * its first instruction is all that is known of it.
+ */
+static int place(struct elf_file *ef, const struct elf_func *f,
+		 enum ms_fn fn, unsigned int needs, struct prologue_site *site)
+{
+	/*
+	 * __rust_realloc's new size is in rcx, a fourth argument no site
+	 * search tracks: its probe stays at the entry (the shim's jmp).
+	 */
+	size_t len = f->size <= PROLOGUE_MAX_BYTES &&
+		     fn != MS_FN_RUST_REALLOC ? f->size : 0;
+	unsigned char *code = len ? malloc(len) : NULL, first[15];
+	int err;
+
+	if (len && !code)
+		return -ENOMEM;
+	if (len && !elf_file__read(ef, f->file_offset, code, len)) {
+		err = prologue__place(code, len, needs, site);
+		free(code);
+		return err;
+	}
+	free(code);
+	site->offset = 0;
+	memset(site->arg_reg, MS_REG_ABI, sizeof(site->arg_reg));
+	site->emulated = !elf_file__read(ef, f->file_offset, first,
+					 sizeof(first)) &&
+			 prologue__emulated(first, sizeof(first));
+	site->reason = site->emulated ? PROLOGUE_NONE :
+		       fn == MS_FN_RUST_REALLOC ? PROLOGUE_ARG_WRITTEN :
+		       f->size > PROLOGUE_MAX_BYTES ? PROLOGUE_TOO_LARGE :
+						      PROLOGUE_NO_CODE;
+	return 0;
 }
 
 /* Families whose blocks one another's frees may not take, as bits. */
@@ -641,15 +713,26 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 			tag |= MS_TAG_ANY;
 		cookie = af->fn | tag << MS_COOKIE_TAG_SHIFT |
 			 (__u64)(af - alloc_fns) << MS_COOKIE_ROW_SHIFT;
+		/*
+		 * Free-like: NULL frees not wanted. Both kinds: the return
+		 * address at *sp, where the return probe hangs, and where the
+		 * free's layer check and its caller's object are read.
+		 */
 		if (af->kind == FN_FREE) {
-			place(ef, f, PROLOGUE_ARGS | PROLOGUE_SKIP_NULL_CHECK,
-			      &site);
+			err = place(ef, f, af->fn, fn_args(af->fn) |
+				    PROLOGUE_SKIP_NULL_CHECK |
+				    PROLOGUE_RET_AT_SP, &site);
+			if (err)
+				break;
 			off = f->file_offset + site.offset;
 			err = plan_add(a, &pl, SLOT_FREE, af, cookie, off,
 				       &site, display);
 			continue;
 		}
-		place(ef, f, PROLOGUE_ARGS | PROLOGUE_RET_AT_SP, &site);
+		err = place(ef, f, af->fn, fn_args(af->fn) | PROLOGUE_RET_AT_SP,
+			    &site);
+		if (err)
+			break;
 		off = f->file_offset + site.offset;
 		err = plan_add(a, &pl, SLOT_ENTER, af, cookie, off, &site,
 			       display);
@@ -697,7 +780,9 @@ static const char *const usdt_names[NR_USDT] = {
 static int probe_usdt(struct attach *a, const char *open_path,
 		      const char *display)
 {
-	static const struct prologue_site nop_site = { .emulated = true };
+	static const struct prologue_site nop_site = {
+		.emulated = true, .reason = PROLOGUE_NONE,
+	};
 	char sym[64];
 	struct bpf_link *l;
 	int i, err;

@@ -24,6 +24,10 @@ struct attach_probe {
 	__u64 func_offset;	/* bytes into the function */
 	bool is_return;
 	bool emulated;		/* the kernel emulates the probed instruction */
+	/* enum prologue_reason: why not emulated (PROLOGUE_NONE if it is) */
+	unsigned int reason;
+	/* enum ms_arg_reg: where the first three arguments are read (-v) */
+	__u8 arg_reg[3];
 };
 
 /*

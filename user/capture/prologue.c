@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
- * Probe placement on x86-64: a small length decoder for what compilers put
- * at the top of a function, and a scan for the first cheap, safe site.
+ * Probe placement on x86-64: decode the whole function with Capstone,
+ * whose detail mode gives each instruction's branch target and the
+ * registers it reads and writes, then walk the straight path from the
+ * entry to the first instruction the kernel emulates.
  *
  * What the kernel emulates (arch/x86/kernel/uprobes.c,
  * arch_uprobe_analyze_insn()), everything else being single-stepped out of
@@ -16,356 +18,461 @@
  *    later kernels widen to insn_is_nop(). That one rejects "41 90"
  *    (xchg %r8d,%eax) and pause (f3 90), and so do we. Before 6.16 the
  *    multi-byte forms were single-stepped.
- * is_prefix_bad() makes registration fail on cs/ds/es/ss and lock prefixes:
- * the decoder does not know them, so such an instruction is never a site.
+ * is_prefix_bad() makes registration fail on cs/ds/es/ss and lock prefixes,
+ * so such an instruction is never a site. Branches are taken as emulated
+ * only without any prefix: that is what was measured.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <capstone/capstone.h>
+#include <linux/types.h>
 
+#include "events.h"
 #include "prologue.h"
 
-/* A bounded straight-line prefix: beyond it, the CFG is not ours to guess. */
-#define SCAN_BYTES	32
-#define SCAN_INSNS	8
 #define MAX_INSN_LEN	15
+#define NR_ARGS		3
+/* What insn_writes() says of an instruction that moves rsp or *rsp. */
+#define NEED_RSP	PROLOGUE_RET_AT_SP
 
-#define REX_W		0x8
-#define REX_R		0x4
-#define REX_B		0x1
-
-enum gpr { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9 };
-
-#define GPR(r)		(1u << (r))
-#define ARG_REGS	(GPR(RDI) | GPR(RSI) | GPR(RDX) | GPR(RCX) | \
-			 GPR(R8) | GPR(R9))
-#define MODRM_DIGIT(b)	(((b) >> 3) & 7)
-
-struct insn {
-	size_t len;
-	unsigned int writes;	/* GPR() mask */
-	bool emulated;
-	bool site;		/* push or nop, the measured cheap sites */
-	bool stack;		/* moves rsp or stores through it */
-	bool leaves;		/* jmp, call: ends the straight line */
-	bool cond;		/* conditional branch */
-	bool jz;
+static const struct {
+	const char *key;
+	const char *text;
+} reasons[NR_PROLOGUE_REASONS] = {
+#define PROLOGUE_REASON_ROW(id, k, t)	[PROLOGUE_##id] = { k, t },
+	PROLOGUE_REASONS(PROLOGUE_REASON_ROW)
+#undef PROLOGUE_REASON_ROW
 };
 
-struct prefixes {
-	bool opsize;		/* 0x66 */
-	bool seg;		/* fs, gs */
-	unsigned char rep;	/* 0xf2, 0xf3 */
-	unsigned char rex;
-};
-
-struct cursor {
-	const unsigned char *code;
-	size_t len;
-	size_t pos;
-};
-
-enum dest { DEST_NONE, DEST_REG, DEST_RM };
-
-static bool fetch(struct cursor *c, unsigned char *b)
+const char *prologue__reason_key(enum prologue_reason r)
 {
-	if (c->pos >= c->len)
-		return false;
-	*b = c->code[c->pos++];
-	return true;
+	return (unsigned int)r < NR_PROLOGUE_REASONS ? reasons[r].key : "?";
 }
 
-static bool peek(const struct cursor *c, unsigned char *b)
+const char *prologue__reason_text(enum prologue_reason r)
 {
-	if (c->pos >= c->len)
-		return false;
-	*b = c->code[c->pos];
-	return true;
+	return (unsigned int)r < NR_PROLOGUE_REASONS ? reasons[r].text : "?";
 }
 
-static bool skip(struct cursor *c, size_t n)
+/* The kernel's rules above, on the bytes of one decoded instruction. */
+static bool emulated_bytes(const unsigned char *b, size_t n)
 {
-	if (c->len - c->pos < n)
-		return false;
-	c->pos += n;
-	return true;
-}
+	bool opsize = false, other = false;
+	unsigned char rex = 0;
+	size_t i;
 
-/*
- * Without any REX prefix, byte registers 4-7 are ah, ch, dh, bh: writing
- * "dil" is then really writing bh, which is no argument register.
- */
-static unsigned int gpr_bit(unsigned int reg, bool byte, unsigned char rex)
-{
-	if (byte && !rex && reg >= 4)
-		reg -= 4;
-	return GPR(reg);
-}
-
-/* ModRM, SIB and displacement of an instruction that reads or writes dest. */
-static bool modrm_op(struct cursor *c, const struct prefixes *p,
-		     struct insn *in, enum dest dest, bool byte, size_t imm)
-{
-	unsigned int mod, reg, rm, base;
-	unsigned char b, sib;
-	bool rsp_base = false;
-	size_t disp;
-
-	if (!fetch(c, &b))
-		return false;
-	mod = b >> 6;
-	reg = MODRM_DIGIT(b) | (p->rex & REX_R ? 8 : 0);
-	rm = (b & 7) | (p->rex & REX_B ? 8 : 0);
-	if (mod != 3) {
-		disp = mod == 1 ? 1 : mod == 2 ? 4 : 0;
-		if ((b & 7) == 4) {
-			if (!fetch(c, &sib))
-				return false;
-			base = (sib & 7) | (p->rex & REX_B ? 8 : 0);
-			if ((sib & 7) == 5 && mod == 0)
-				disp = 4;	/* no base, disp32 */
-			else
-				rsp_base = base == RSP;
-		} else if ((b & 7) == 5 && mod == 0) {
-			disp = 4;		/* rip-relative */
+	for (i = 0; i < n; i++) {
+		switch (b[i]) {
+		case 0x66:
+			opsize = true;
+			continue;
+		case 0x26:
+		case 0x2e:
+		case 0x36:
+		case 0x3e:
+		case 0xf0:
+			return false;	/* is_prefix_bad(): no probe at all */
+		case 0x64:
+		case 0x65:
+		case 0x67:
+		case 0xf2:
+		case 0xf3:
+			other = true;
+			continue;
 		}
-		if (!skip(c, disp))
-			return false;
+		break;
 	}
-
-	if (dest == DEST_REG)
-		in->writes |= gpr_bit(reg, byte, p->rex);
-	else if (dest == DEST_RM && mod == 3)
-		in->writes |= gpr_bit(rm, byte, p->rex);
-	else if (dest == DEST_RM && rsp_base)
-		in->stack = true;
-	return skip(c, imm);
-}
-
-static bool decode_0f(struct cursor *c, const struct prefixes *p,
-		      struct insn *in)
-{
-	unsigned char op, b;
-
-	if (!fetch(c, &op))
-		return false;
-	if (op == 0x1e) {
-		/* endbr64: no effect at all, but single-stepped */
-		return p->rep == 0xf3 && !p->opsize && !p->seg && !p->rex &&
-		       fetch(c, &b) && b == 0xfa;
-	}
-	if (p->rep || p->seg || p->rex)
-		return false;
-	if (op == 0x1f) {
-		if (!peek(c, &b) || MODRM_DIGIT(b) != 0)
-			return false;
-		in->emulated = in->site = true;
-		return modrm_op(c, p, in, DEST_NONE, false, 0);
-	}
-	if (op >= 0x80 && op <= 0x8f && !p->opsize) {
-		in->emulated = in->cond = true;
-		in->jz = op == 0x84;
-		return skip(c, 4);
-	}
-	return false;
-}
-
-/*
- * Only the forms listed here are known; anything else ends the scan. A
- * prefix is accepted only where its meaning is modelled: no rep forms but
- * endbr64, no 16-bit stack operations or branches.
- */
-static bool decode_op(struct cursor *c, const struct prefixes *p,
-		      unsigned char op, struct insn *in)
-{
-	size_t immz = p->opsize ? 2 : 4;
-	bool legacy = p->opsize || p->seg;
-	unsigned char b;
-
-	if (op == 0x0f)
-		return decode_0f(c, p, in);
-	if (p->rep)
+	if (i < n && (b[i] & 0xf0) == 0x40)
+		rex = b[i++];
+	if (i >= n)
 		return false;
 
-	switch (op) {
-	case 0x01:	/* add */
-	case 0x29:	/* sub */
-	case 0x31:	/* xor */
-	case 0x89:	/* mov */
-		return modrm_op(c, p, in, DEST_RM, false, 0);
-	case 0x88:
-		return modrm_op(c, p, in, DEST_RM, true, 0);
-	case 0x03:
-	case 0x2b:
-	case 0x33:
-	case 0x8b:
-		return modrm_op(c, p, in, DEST_REG, false, 0);
-	case 0x8a:
-		return modrm_op(c, p, in, DEST_REG, true, 0);
-	case 0x8d:	/* lea of a register operand is #UD */
-		if (!peek(c, &b) || b >> 6 == 3)
-			return false;
-		return modrm_op(c, p, in, DEST_REG, false, 0);
-	case 0x39:	/* cmp */
-	case 0x3b:
-	case 0x85:	/* test */
-		return modrm_op(c, p, in, DEST_NONE, false, 0);
-	case 0x84:
-		return modrm_op(c, p, in, DEST_NONE, true, 0);
-	case 0x80:	/* group 1: /7 is cmp, the seven others write */
-	case 0x81:
-	case 0x83:
-		if (!peek(c, &b))
-			return false;
-		return modrm_op(c, p, in,
-				MODRM_DIGIT(b) == 7 ? DEST_NONE : DEST_RM,
-				op == 0x80, op == 0x81 ? immz : 1);
-	case 0xc6:	/* mov imm: only /0 is a mov */
-	case 0xc7:
-		if (!peek(c, &b) || MODRM_DIGIT(b) != 0)
-			return false;
-		return modrm_op(c, p, in, DEST_RM, op == 0xc6,
-				op == 0xc7 ? immz : 1);
-	case 0xa9:	/* test imm, %eax */
-		return skip(c, immz);
-	case 0xb8 ... 0xbf:	/* mov imm, reg; movabs with REX.W */
-		in->writes = GPR((op & 7) | (p->rex & REX_B ? 8 : 0));
-		return skip(c, p->rex & REX_W ? 8 : immz);
+	switch (b[i]) {
 	case 0x50 ... 0x57:
-		if (legacy)
-			return false;
-		in->stack = true;
-		in->emulated = in->site = !p->rex || p->rex == 0x41;
-		return true;
-	case 0x58 ... 0x5f:
-		if (legacy)
-			return false;
-		in->writes = GPR((op & 7) | (p->rex & REX_B ? 8 : 0));
-		in->stack = true;
-		return true;
+		return !opsize && !other && (!rex || rex == 0x41);
 	case 0x90:	/* with REX.B this is xchg, not a nop */
-		if (p->seg || p->rex)
-			return false;
-		in->emulated = in->site = true;
-		return true;
+		return !other && !rex;
 	case 0x70 ... 0x7f:
-		if (legacy || p->rex)
-			return false;
-		in->emulated = in->cond = true;
-		in->jz = op == 0x74;
-		return skip(c, 1);
 	case 0xe8:
 	case 0xe9:
 	case 0xeb:
-		if (legacy || p->rex)
+		return !opsize && !other && !rex;
+	case 0x0f:
+		if (i + 1 >= n || other || rex)
 			return false;
-		in->stack = op == 0xe8;
-		in->emulated = in->leaves = true;
-		return skip(c, op == 0xeb ? 1 : 4);
+		if (b[i + 1] >= 0x80 && b[i + 1] <= 0x8f)
+			return !opsize;
+		/* nopl/nopw: 0f 1f with ModRM.reg 0 */
+		return b[i + 1] == 0x1f && i + 2 < n &&
+		       ((b[i + 2] >> 3) & 7) == 0;
 	default:
 		return false;
 	}
 }
 
-/* false when the bytes are not a complete instruction we know */
-static bool decode(const unsigned char *code, size_t len, struct insn *in)
+/*
+ * The general-purpose register r is part of, as an enum ms_arg_reg (0:
+ * none of those, e.g. rsp, rbp, rip). Only a 64-bit register is the
+ * whole of it: *whole says so.
+ */
+static unsigned int reg_gpr(uint16_t r, bool *whole)
 {
-	struct cursor c = { .code = code, .len = len };
-	struct prefixes p = { 0 };
-	unsigned char op;
+	static const struct {
+		uint16_t r64, r32, r16, r8;
+		unsigned int gpr;
+	} gprs[] = {
+		{ X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL, MS_REG_RAX },
+		{ X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL, MS_REG_RBX },
+		{ X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, MS_REG_RCX },
+		{ X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, MS_REG_RDX },
+		{ X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL, MS_REG_RSI },
+		{ X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL, MS_REG_RDI },
+		{ X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B, MS_REG_R8 },
+		{ X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B, MS_REG_R9 },
+		{ X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B,
+		  MS_REG_R10 },
+		{ X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B,
+		  MS_REG_R11 },
+		{ X86_REG_R12, X86_REG_R12D, X86_REG_R12W, X86_REG_R12B,
+		  MS_REG_R12 },
+		{ X86_REG_R13, X86_REG_R13D, X86_REG_R13W, X86_REG_R13B,
+		  MS_REG_R13 },
+		{ X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B,
+		  MS_REG_R14 },
+		{ X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B,
+		  MS_REG_R15 },
+	};
+	size_t i;
 
-	memset(in, 0, sizeof(*in));
-	for (;;) {
-		if (c.pos >= MAX_INSN_LEN || !fetch(&c, &op))
-			return false;
-		if (op == 0x66)
-			p.opsize = true;
-		else if (op == 0xf2 || op == 0xf3)
-			p.rep = op;
-		else if (op == 0x64 || op == 0x65)
-			p.seg = true;
-		else
-			break;
+	*whole = false;
+	if (r == X86_REG_AH || r == X86_REG_BH || r == X86_REG_CH ||
+	    r == X86_REG_DH)
+		return r == X86_REG_AH ? MS_REG_RAX : r == X86_REG_BH ?
+		       MS_REG_RBX : r == X86_REG_CH ? MS_REG_RCX : MS_REG_RDX;
+	for (i = 0; i < sizeof(gprs) / sizeof(gprs[0]); i++) {
+		if (r == gprs[i].r64)
+			*whole = true;
+		if (r == gprs[i].r64 || r == gprs[i].r32 ||
+		    r == gprs[i].r16 || r == gprs[i].r8)
+			return gprs[i].gpr;
 	}
-	/* REX counts only right before the opcode */
-	if (op >= 0x40 && op <= 0x4f) {
-		p.rex = op;
-		if (!fetch(&c, &op))
-			return false;
-	}
-	if (!decode_op(&c, &p, op, in) || c.pos > MAX_INSN_LEN)
-		return false;
-	in->len = c.pos;
-	if (in->writes & GPR(RSP))
-		in->stack = true;
-	return true;
+	return 0;
 }
 
-static bool is_null_test(const unsigned char *code, size_t len)
+static bool is_rsp(uint16_t r)
 {
-	static const unsigned char test_rdi[] = { 0x48, 0x85, 0xff };
-
-	return len == sizeof(test_rdi) && !memcmp(code, test_rdi, len);
-}
-
-static bool skippable(const struct insn *in, unsigned int needs,
-		      bool null_tested)
-{
-	if (in->leaves)
-		return false;
-	/*
-	 * A conditional branch could take some calls around the site. Not
-	 * "test %rdi,%rdi; je" on an untouched rdi when only non-NULL calls
-	 * matter: every one of those falls through.
-	 */
-	if (in->cond)
-		return in->jz && null_tested &&
-		       (needs & PROLOGUE_SKIP_NULL_CHECK);
-	if (in->stack && (needs & PROLOGUE_RET_AT_SP))
-		return false;
-	return !(in->writes & ARG_REGS) || !(needs & PROLOGUE_ARGS);
+	return r == X86_REG_RSP || r == X86_REG_ESP || r == X86_REG_SP ||
+	       r == X86_REG_SPL;
 }
 
 /*
- * Sites are push and nop, and a branch where the scan would stop at it: a
- * branch is emulated as well (branch_setup_xol_ops), every call reaches
- * it, and the probe fires before it changes anything. The free-like NULL
- * check's je is stepped over instead, to the first site past it.
+ * What an instruction changes that placement cares about: the general
+ * registers it writes (explicitly or not; 1 << enum ms_arg_reg) into
+ * *gprs, and as the return value whether it writes rsp or stores through
+ * it (it may overwrite the return address): NEED_RSP. -1 when Capstone
+ * cannot say.
  */
-void prologue__place(const unsigned char *code, size_t len,
-		     unsigned int needs, struct prologue_site *out)
+static int insn_writes(csh cs, const cs_insn *in, unsigned int *gprs)
 {
-	unsigned int written = 0;
-	bool null_tested = false;
-	struct insn in;
-	size_t off = 0;
-	int n;
+	const cs_x86 *x = &in->detail->x86;
+	cs_regs rd, wr;
+	uint8_t nrd, nwr, i;
+	bool whole;
+	int w = 0;
+
+	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
+		return -1;
+	*gprs = 0;
+	for (i = 0; i < nwr; i++) {
+		w |= is_rsp(wr[i]) ? NEED_RSP : 0;
+		*gprs |= 1u << reg_gpr(wr[i], &whole);
+	}
+	for (i = 0; i < x->op_count; i++)
+		if (x->operands[i].type == X86_OP_MEM &&
+		    (x->operands[i].access & CS_AC_WRITE) &&
+		    is_rsp(x->operands[i].mem.base))
+			w |= NEED_RSP;
+	return w;
+}
+
+static bool is_branch(csh cs, const cs_insn *in)
+{
+	return cs_insn_group(cs, in, CS_GRP_JUMP) ||
+	       cs_insn_group(cs, in, CS_GRP_CALL);
+}
+
+/* A direct branch's target, as an offset into the function (base 0). */
+static bool branch_target(csh cs, const cs_insn *in, uint64_t *to)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	if (!is_branch(cs, in) || x->op_count != 1 ||
+	    x->operands[0].type != X86_OP_IMM)
+		return false;
+	*to = (uint64_t)x->operands[0].imm;
+	return true;
+}
+
+/* Instructions after which the straight path does not go on. */
+static bool ends_path(csh cs, const cs_insn *in)
+{
+	return in->id == X86_INS_JMP || in->id == X86_INS_CALL ||
+	       in->id == X86_INS_UD2 || in->id == X86_INS_HLT ||
+	       cs_insn_group(cs, in, CS_GRP_RET) ||
+	       cs_insn_group(cs, in, CS_GRP_INT) ||
+	       cs_insn_group(cs, in, CS_GRP_IRET) ||
+	       cs_insn_group(cs, in, CS_GRP_PRIVILEGE);
+}
+
+/*
+ * mov %src,%dst between 64-bit general registers: dst then holds what src
+ * held. 0 when the instruction is not one.
+ */
+static bool is_copy(const cs_insn *in, unsigned int *dst, unsigned int *src)
+{
+	const cs_x86 *x = &in->detail->x86;
+	bool wd, ws;
+
+	if (in->id != X86_INS_MOV || x->op_count != 2 ||
+	    x->operands[0].type != X86_OP_REG ||
+	    x->operands[1].type != X86_OP_REG)
+		return false;
+	*dst = reg_gpr(x->operands[0].reg, &wd);
+	*src = reg_gpr(x->operands[1].reg, &ws);
+	return wd && ws && *dst && *src;
+}
+
+static bool is_null_test(const cs_insn *in)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	return in->id == X86_INS_TEST && x->op_count == 2 &&
+	       x->operands[0].type == X86_OP_REG &&
+	       x->operands[1].type == X86_OP_REG &&
+	       x->operands[0].reg == X86_REG_RDI &&
+	       x->operands[1].reg == X86_REG_RDI;
+}
+
+struct walk {
+	csh cs;
+	cs_insn *in;
+	const unsigned char *code;
+	size_t len;
+	/* one bit per byte of the function: some branch of it lands there */
+	unsigned char *landed;
+	/* at the site: the registers holding each argument's entry value */
+	unsigned int holders[NR_ARGS];
+};
+
+/* Whether a branch of the function lands in (from, to]. */
+static bool landed_in(const struct walk *w, size_t from, size_t to)
+{
+	size_t b;
+
+	for (b = from + 1; b <= to && b < w->len; b++)
+		if (w->landed[b / 8] & (1u << (b % 8)))
+			return true;
+	return false;
+}
+
+/*
+ * Every direct branch target inside the function, by decoding it all from
+ * the entry. An indirect branch's targets are unknown: compilers use them
+ * for switch tables, whose cases are never the entry's straight path
+ * (the switch is reached from it), and for tail calls, which leave.
+ */
+static enum prologue_reason mark_targets(struct walk *w)
+{
+	const uint8_t *p = w->code;
+	size_t left = w->len;
+	uint64_t addr = 0, to;
+
+	while (left) {
+		if (!cs_disasm_iter(w->cs, &p, &left, &addr, w->in))
+			return PROLOGUE_UNDECODABLE;
+		if (branch_target(w->cs, w->in, &to) && to < w->len)
+			w->landed[to / 8] |= 1u << (to % 8);
+	}
+	return PROLOGUE_NONE;
+}
+
+/*
+ * Walks the straight path from the entry. An instruction is the site when
+ * the kernel emulates it: the walk only got there past instructions that
+ * leave what the probe reads in place, every call got there (no
+ * conditional branch but a skippable NULL check, no branch into the bytes
+ * walked), and the probe fires before the site itself runs. On success
+ * *site is its offset; else the reason the walk stopped.
+ */
+static enum prologue_reason walk_path(struct walk *w, unsigned int needs,
+				      size_t *site)
+{
+	static const unsigned int abi[NR_ARGS] = {
+		MS_REG_RDI, MS_REG_RSI, MS_REG_RDX,
+	};
+	const uint8_t *p = w->code;
+	size_t left = w->len, off = 0, fallback = 0;
+	bool null_tested = false, have_fallback = false;
+	enum prologue_reason why = PROLOGUE_PATH_ENDS;
+	/* the registers holding each argument's entry value */
+	unsigned int holders[NR_ARGS], gprs, dst, src, i;
+	uint64_t addr = 0;
+	int wr;
+
+	for (i = 0; i < NR_ARGS; i++)
+		holders[i] = 1u << abi[i];
+
+	while (left) {
+		if (!cs_disasm_iter(w->cs, &p, &left, &addr, w->in)) {
+			why = PROLOGUE_UNDECODABLE;
+			break;
+		}
+		if (emulated_bytes(w->in->bytes, w->in->size)) {
+			/*
+			 * The NULL check's je only lets free(NULL) out: go on
+			 * to a site non-NULL calls alone reach, keeping the je
+			 * in case the walk finds none.
+			 */
+			if (!(null_tested && w->in->id == X86_INS_JE &&
+			      (needs & PROLOGUE_SKIP_NULL_CHECK))) {
+				*site = off;
+				memcpy(w->holders, holders, sizeof(holders));
+				return PROLOGUE_NONE;
+			}
+			fallback = off;
+			have_fallback = true;
+			memcpy(w->holders, holders, sizeof(holders));
+		} else {
+			if (ends_path(w->cs, w->in))
+				break;
+			if (is_branch(w->cs, w->in)) {
+				why = PROLOGUE_CONDITIONAL;
+				break;
+			}
+			wr = insn_writes(w->cs, w->in, &gprs);
+			if (wr < 0) {
+				why = PROLOGUE_UNDECODABLE;
+				break;
+			}
+			if ((wr & NEED_RSP) && (needs & PROLOGUE_RET_AT_SP)) {
+				why = PROLOGUE_STACK_CHANGED;
+				break;
+			}
+			/* a copy adds its destination; any write removes it */
+			for (i = 0; i < NR_ARGS; i++) {
+				if (is_copy(w->in, &dst, &src) &&
+				    (holders[i] & 1u << src))
+					holders[i] |= 1u << dst;
+				else
+					holders[i] &= ~gprs;
+				if (!holders[i] && (needs & 1u << i)) {
+					why = PROLOGUE_ARG_WRITTEN;
+					break;
+				}
+			}
+			if (why == PROLOGUE_ARG_WRITTEN)
+				break;
+			null_tested = is_null_test(w->in) &&
+				      (holders[0] & 1u << MS_REG_RDI);
+		}
+		/*
+		 * The walk skips these bytes now: a branch landing in them,
+		 * or on the next instruction, reaches it without a call.
+		 */
+		if (landed_in(w, off, off + w->in->size)) {
+			why = PROLOGUE_BRANCH_TARGET;
+			break;
+		}
+		off += w->in->size;
+	}
+	if (!have_fallback)
+		return why;
+	*site = fallback;
+	return PROLOGUE_NONE;
+}
+
+/* Each argument from its own register while it holds it, else a copy. */
+static void set_arg_regs(struct prologue_site *out,
+			 const unsigned int *holders)
+{
+	static const unsigned int abi[NR_ARGS] = {
+		MS_REG_RDI, MS_REG_RSI, MS_REG_RDX,
+	};
+	unsigned int i, r;
+
+	for (i = 0; i < NR_ARGS; i++) {
+		out->arg_reg[i] = MS_REG_ABI;
+		if (!holders[i] || holders[i] & 1u << abi[i])
+			continue;
+		for (r = MS_REG_RAX; r <= MS_REG_R15; r++)
+			if (holders[i] & 1u << r)
+				break;
+		out->arg_reg[i] = r;
+	}
+}
+
+int prologue__place(const unsigned char *code, size_t len, unsigned int needs,
+		    struct prologue_site *out)
+{
+	struct walk w = { .code = code, .len = len };
+	size_t site = 0;
+	int err = 0;
 
 	out->offset = 0;
-	out->emulated = prologue__emulated(code, len);
-	for (n = 0; n < SCAN_INSNS && off < SCAN_BYTES && off < len; n++) {
-		if (!decode(code + off, len - off, &in))
-			return;
-		if (in.site) {
-			out->offset = off;
-			out->emulated = true;
-			return;
-		}
-		if (!skippable(&in, needs, null_tested)) {
-			if ((in.cond || in.leaves) && in.emulated) {
-				out->offset = off;
-				out->emulated = true;
-			}
-			return;
-		}
-		null_tested = is_null_test(code + off, in.len) &&
-			      !(written & GPR(RDI));
-		written |= in.writes;
-		off += in.len;
+	out->emulated = false;
+	memset(out->arg_reg, MS_REG_ABI, sizeof(out->arg_reg));
+	if (!code || !len) {
+		out->reason = PROLOGUE_NO_CODE;
+		return 0;
 	}
+	out->emulated = prologue__emulated(code, len);
+	out->reason = out->emulated ? PROLOGUE_NONE : PROLOGUE_TOO_LARGE;
+	if (out->emulated || len > PROLOGUE_MAX_BYTES)
+		return 0;
+
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &w.cs) != CS_ERR_OK)
+		return -ENOMEM;
+	w.landed = calloc(len / 8 + 1, 1);
+	if (cs_option(w.cs, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK ||
+	    !w.landed || !(w.in = cs_malloc(w.cs))) {
+		err = -ENOMEM;
+		out->reason = PROLOGUE_UNDECODABLE;
+		goto out_close;
+	}
+	out->reason = mark_targets(&w);
+	if (out->reason == PROLOGUE_NONE)
+		out->reason = walk_path(&w, needs, &site);
+	if (out->reason == PROLOGUE_NONE) {
+		out->offset = site;
+		out->emulated = true;
+		set_arg_regs(out, w.holders);
+	}
+	cs_free(w.in, 1);
+out_close:
+	free(w.landed);
+	cs_close(&w.cs);
+	return err;
 }
 
 bool prologue__emulated(const unsigned char *code, size_t len)
 {
-	struct insn in;
+	const uint8_t *p = code;
+	uint64_t addr = 0;
+	bool ret = false;
+	cs_insn *in;
+	csh cs;
 
-	return decode(code, len, &in) && in.emulated;
+	if (!code || !len)
+		return false;
+	if (len > MAX_INSN_LEN)
+		len = MAX_INSN_LEN;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return false;
+	in = cs_malloc(cs);
+	if (in && cs_disasm_iter(cs, &p, &len, &addr, in))
+		ret = emulated_bytes(in->bytes, in->size);
+	cs_free(in, 1);
+	cs_close(&cs);
+	return ret;
 }

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * Probe placement. A uprobe on an instruction the kernel can emulate
- * (push, nop) costs one trap; on anything else it is single-stepped out of
- * line, ~15x dearer here. This decodes the first instructions of a
- * function (x86-64) and finds the cheapest safe place for its probe.
+ * (push, nop, jmp, call, jcc) costs one trap; on anything else it is
+ * single-stepped out of line, ~15x dearer here. This decodes a whole
+ * function (x86-64, Capstone) and finds the first emulated instruction
+ * every call reaches with what the probe reads still in place.
  */
 #ifndef MEMSCOPE_PROLOGUE_H
 #define MEMSCOPE_PROLOGUE_H
@@ -12,31 +13,74 @@
 #include <stddef.h>
 #include <linux/types.h>
 
+/* Functions longer than this are not decoded: their probe stays at +0. */
+#define PROLOGUE_MAX_BYTES	(256 * 1024)
+
 enum prologue_need {
-	/* Arguments in registers, as at entry. */
-	PROLOGUE_ARGS = 1 << 0,
+	/*
+	 * Arguments the probe reads (the first, second, third): as they were
+	 * at entry, in their register or in one they were copied to.
+	 */
+	PROLOGUE_RDI = 1 << 0,
+	PROLOGUE_RSI = 1 << 1,
+	PROLOGUE_RDX = 1 << 2,
 	/* *sp must still be the return address (uretprobe, entry stacks). */
-	PROLOGUE_RET_AT_SP = 1 << 1,
+	PROLOGUE_RET_AT_SP = 1 << 3,
 	/*
 	 * Only calls with a non-NULL first argument matter (free-like): a
 	 * leading "test %rdi,%rdi; je" early exit may be skipped.
 	 */
-	PROLOGUE_SKIP_NULL_CHECK = 1 << 2,
+	PROLOGUE_SKIP_NULL_CHECK = 1 << 4,
+};
+
+/*
+ * Why a probe is single-stepped: what stopped the walk from the entry
+ * before it reached an emulated instruction it could use. Stored in
+ * recordings: add values at the end only.
+ */
+#define PROLOGUE_REASONS(X)						\
+	X(NONE, "none", "emulated")					\
+	X(NO_CODE, "no_code", "the function's size or bytes are unknown")	\
+	X(TOO_LARGE, "too_large", "the function is too large to decode")	\
+	X(UNDECODABLE, "undecodable", "an instruction of the function cannot be decoded") \
+	X(ARG_WRITTEN, "arg_written", "an argument register the probe reads is written first") \
+	X(STACK_CHANGED, "stack_changed", "the stack pointer or return address changes first") \
+	X(BRANCH_TARGET, "branch_target", "a branch in the function lands before the next emulated instruction") \
+	X(CONDITIONAL, "conditional", "a conditional branch lets calls bypass the next emulated instruction") \
+	X(PATH_ENDS, "path_ends", "the straight path returns or jumps indirectly first")
+
+enum prologue_reason {
+#define PROLOGUE_REASON_ENUM(id, key, text)	PROLOGUE_##id,
+	PROLOGUE_REASONS(PROLOGUE_REASON_ENUM)
+#undef PROLOGUE_REASON_ENUM
+	NR_PROLOGUE_REASONS,
 };
 
 struct prologue_site {
 	__u32 offset;		/* bytes into the function */
 	bool emulated;		/* the instruction there is emulated */
+	/* PROLOGUE_NONE when emulated, else why no emulated site is safe */
+	enum prologue_reason reason;
+	/*
+	 * enum ms_arg_reg (bpf/events.h): where each of the first three
+	 * arguments is at offset; MS_REG_ABI where it never moved.
+	 */
+	__u8 arg_reg[3];
 };
 
 /*
- * code: the first len bytes of the function. Always fills out: offset 0
- * (emulated or not) when no cheaper safe site exists.
+ * code: the whole function, len bytes (its ELF symbol size). Always fills
+ * out: offset 0 (emulated or not) with the reason when no safe emulated
+ * site exists. 0, or -ENOMEM (out still says offset 0).
  */
-void prologue__place(const unsigned char *code, size_t len,
-		     unsigned int needs, struct prologue_site *out);
+int prologue__place(const unsigned char *code, size_t len, unsigned int needs,
+		    struct prologue_site *out);
 
 /* Whether the kernel emulates the instruction at code (x86-64 rules). */
 bool prologue__emulated(const unsigned char *code, size_t len);
+
+/* The reason's JSON key ("arg_written") and its sentence for -v. */
+const char *prologue__reason_key(enum prologue_reason r);
+const char *prologue__reason_text(enum prologue_reason r);
 
 #endif /* MEMSCOPE_PROLOGUE_H */

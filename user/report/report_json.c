@@ -7,6 +7,7 @@
 #include <errno.h>
 #include "json.h"
 #include "outfile.h"
+#include "prologue.h"
 #include "report.h"
 #include "report_json.h"
 
@@ -290,6 +291,9 @@ static void write_probes(struct json *j, const struct report *r)
 		json_kv_u64(j, "func_offset", p->func_offset);
 		json_kv_bool(j, "return", p->is_return);
 		json_kv_bool(j, "emulated", p->emulated);
+		json_kv_str(j, "single_step_reason",
+			    p->reason == PROLOGUE_NONE ?
+				    NULL : prologue__reason_key(p->reason));
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <zlib.h>
+#include "prologue.h"
 #include "recording.h"
 #include "table.h"
 
@@ -43,6 +44,11 @@ enum rec_frame_type {
 /* A probe's flags, in the trailer. */
 #define REC_PROBE_RETURN	(1u << 0)
 #define REC_PROBE_EMULATED	(1u << 1)
+/* Bits 8-15: why the probe is single-stepped (enum prologue_reason). */
+#define REC_PROBE_REASON_SHIFT	8
+#define REC_PROBE_REASON_MASK	0xffu
+#define REC_PROBE_KNOWN		(REC_PROBE_RETURN | REC_PROBE_EMULATED | \
+				 REC_PROBE_REASON_MASK << REC_PROBE_REASON_SHIFT)
 
 struct rec_prelude {
 	char magic[REC_MAGIC_LEN];
@@ -572,7 +578,9 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 		wbuf_u64(b, p->offset);
 		wbuf_u64(b, p->func_offset);
 		wbuf_u32(b, (p->is_return ? REC_PROBE_RETURN : 0) |
-			    (p->emulated ? REC_PROBE_EMULATED : 0));
+			    (p->emulated ? REC_PROBE_EMULATED : 0) |
+			    (p->reason & REC_PROBE_REASON_MASK)
+				    << REC_PROBE_REASON_SHIFT);
 		wbuf_str(b, p->object);
 		wbuf_str(b, p->symbol);
 	}
@@ -1142,6 +1150,12 @@ static int parse_trailer(struct recording *r)
 			break;
 		p->is_return = flags & REC_PROBE_RETURN;
 		p->emulated = flags & REC_PROBE_EMULATED;
+		p->reason = flags >> REC_PROBE_REASON_SHIFT &
+			    REC_PROBE_REASON_MASK;
+		/* Older files have no reason: 0, which is PROLOGUE_NONE. */
+		if ((flags & ~REC_PROBE_KNOWN) ||
+		    p->reason >= NR_PROLOGUE_REASONS)
+			break;
 	}
 	if (i < nr || c.off != c.len) {
 		rbuf_drop(r);

@@ -1,0 +1,96 @@
+# SPDX-License-Identifier: (MIT OR Apache-2.0)
+#
+# No single-stepped probe: each allocator Debian ships, preloaded under
+# tests/targets/xol (every function of the C API it defines) or serving
+# tests/targets/xol_cxx (every operator new and delete), traced with -p.
+# The kernel copies each instruction it single-steps into the process's
+# "[uprobes]" area; tests/targets/libxolcount.c, preloaded too, writes the
+# slots used when the target exits, the probes still in. Sourced by run.sh.
+#
+# A probe placement cannot make emulated is listed below with the reason
+# -v gives for it; everything else must be emulated, and the area empty
+# unless the target called a listed function. When the family branch
+# probes more functions (operator new/delete, mi_*, tc_*...), the lists
+# change here: XOL_RUNS and the target that calls them.
+
+xol_lib=/usr/lib/x86_64-linux-gnu
+
+# NAME:PRELOAD:TARGET:OBJECT:SLOTS:EXACT:SINGLE-STEPPED... one run each:
+# OBJECT (a substring of the probed path) holds exactly the SINGLE-STEPPED
+# functions (comma-separated symbol=reason); SLOTS is 0 when the target
+# calls none of them, "used" when it does. EXACT "bytes": the kernel
+# counted the calls and bytes xol says it asked for (the arguments were
+# read right, also where placement found them moved); "calls": the calls
+# only (tcmalloc's pvalloc tail-calls its memalign with the size rounded
+# up to pages, and a tail call is counted once, with the inner call's
+# arguments); "-": xol_cxx, which says nothing of its calls.
+XOL_RUNS="
+glibc::xol:libc.so.6:used:bytes:reallocarray=arg_written
+jemalloc:libjemalloc.so.2:xol:libjemalloc.so.2:0:bytes:
+tcmalloc:libtcmalloc_minimal.so.4:xol:libtcmalloc_minimal.so.4:0:calls:
+mimalloc:libmimalloc.so.2:xol:libmimalloc.so.2:0:bytes:
+libstdcxx::xol_cxx:libc.so.6:0:-:reallocarray=arg_written
+"
+
+# t_no_single_step NAME: the run NAME of XOL_RUNS.
+t_no_single_step()
+{
+	local row name lib prog object slots exact known used asked
+
+	row=$(printf '%s\n' "$XOL_RUNS" | grep "^$1:")
+	IFS=: read -r name lib prog object slots exact known <<<"$row"
+	if [ -n "$lib" ] && [ ! -e "$xol_lib/$lib" ]; then
+		fail "$xol_lib/$lib: expected the allocator installed (scripts/install-deps.sh)"
+		return
+	fi
+	start_target env LD_PRELOAD="${lib:+$xol_lib/$lib:}$TARGETS/libxolcount.so" \
+		MEMSCOPE_XOL_OUT="$d/xol" "$TARGETS/$prog" || return
+	tool_bg -q -v -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 || return
+	expect_clean_stderr
+	grep -q '^done' "$d/target.out" ||
+		fail "target $prog: expected 'done', got: $(cat "$d/target.out")"
+	used=$(sed -n 's/^xol \([0-9]*\)$/\1/p' "$d/xol" 2>/dev/null)
+	if [ -z "$used" ]; then
+		fail "$d/xol: expected 'xol N' from libxolcount.so at the target's exit, got: $(cat "$d/xol" 2>&1)"
+		return
+	fi
+	if [ "$slots" = 0 ] && [ "$used" != 0 ]; then
+		fail "[uprobes] area: expected no single-stepped probe, got $used slots used: $(grep '^xol slot' "$d/xol" | tr '\n' ';')"
+		grep 'single-stepped' "$d/stderr" | sed 's/^/    /' >>"$d/fail"
+	elif [ "$slots" = used ] && [ "$used" = 0 ]; then
+		fail "[uprobes] area: expected the slots of the single-stepped $known, got none used: the detection is blind"
+	fi
+	asked=$(sed -n 's/^done \([0-9]*\) bytes in \([0-9]*\) calls$/\1 \2/p' \
+		"$d/target.out")
+	XOL_OBJECT=$object XOL_KNOWN=$known XOL_EXACT=$exact XOL_ASKED=$asked \
+		check_report <<'PY'
+import os
+exact, asked = os.environ["XOL_EXACT"], os.environ["XOL_ASKED"].split()
+if exact != "-":
+    if len(asked) != 2:
+        print("target: expected 'done BYTES bytes in CALLS calls'")
+    else:
+        if k.get("allocs") != int(asked[1]):
+            print(f"kernel.allocs: expected {asked[1]} (the target's calls), got {k.get('allocs')}")
+        if exact == "bytes" and k.get("alloc_bytes") != int(asked[0]):
+            print(f"kernel.alloc_bytes: expected {asked[0]} (what the target asked for), got {k.get('alloc_bytes')}")
+obj, want = os.environ["XOL_OBJECT"], {}
+for kv in filter(None, os.environ["XOL_KNOWN"].split(",")):
+    sym, why = kv.split("=")
+    want[sym] = why
+probes = [p for p in r.get("probes", []) if obj in p["object"]]
+if not probes:
+    print(f"probes: expected some in an object named {obj}, got none")
+got = {p["symbol"]: p["single_step_reason"] for p in probes
+       if not p["emulated"]}
+for p in probes:
+    if p["emulated"] != (p["single_step_reason"] is None):
+        print(f"probe {p}: emulated and single_step_reason disagree")
+if got != want:
+    print(f"probes in {obj}: expected single-stepped {want or 'none'}, got {got or 'none'}")
+PY
+}
