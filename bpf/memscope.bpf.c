@@ -858,6 +858,13 @@ static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out)
 #define STEP_USES_BP	(1u << 1)	/* the rule reads rbp: compared too */
 #define STEP_BP_SLOT	(1u << 2)	/* the caller's rbp is read at bp_slot */
 #define STEP_BP_LOST	(1u << 3)	/* the caller's rbp is unknown */
+/*
+ * The walk ends at this frame for a reason its rule alone gives (the
+ * outermost frame, no unwind information, no mapping or table): the
+ * enum ms_stop is in the bits from STEP_STOP_SHIFT.
+ */
+#define STEP_STOP	(1u << 4)
+#define STEP_STOP_SHIFT	8
 
 struct walk_step {
 	__u64 pc;
@@ -943,6 +950,14 @@ __noinline int walk_cached(struct walk *w, struct ms_event *e)
 		return WALK_MISS;
 	if ((s->flags & STEP_USES_BP) && (!w->bp_known || s->bp != w->bp))
 		return WALK_MISS;
+	if (s->flags & STEP_STOP) {
+		if (!walk_emit(w, e)) {
+			w->stop = s->flags >> STEP_STOP_SHIFT;
+			if (w->steps == i)
+				w->steps = i + 1;
+		}
+		return WALK_STOP;
+	}
 	bp = w->bp;
 	if (stack_word(w, s->cfa - 8, &ra) ||
 	    ((s->flags & STEP_BP_SLOT) && stack_word(w, s->bp_slot, &bp)))
@@ -963,11 +978,15 @@ __noinline int walk_cached(struct walk *w, struct ms_event *e)
 /*
  * The frames whose steps hold, in one loop over the window as copied: a
  * compare and a load a frame, where a step of its own (walk_cached) costs
- * a call and the window and cache found again. It stops short, with the
- * walk at the frame it reached, at the first step that does not hold or
- * whose words lie outside the window; walk_cached or walk_frame go on
- * from there. WALK_STOP when the depth limit ends the walk.
+ * a call and the window and cache found again. At most REPLAY_FRAMES a
+ * call (WALK_NEXT: call again), since the verifier walks each turn of
+ * the loop; WALK_MISS, with the walk at the frame it reached, at the
+ * first step that does not hold or whose words lie outside the window
+ * (walk_cached or walk_frame go on from there); WALK_STOP when the depth
+ * limit ends the walk.
  */
+#define REPLAY_FRAMES	32
+
 __noinline int walk_replay(struct walk *w, struct ms_event *e)
 {
 	__u64 pc, sp, bp, wbase, ra, off, flags;
@@ -976,13 +995,14 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 	__u32 zero = 0, i, nr, wlen, depth;
 	bool exact, bp_known;
 	__u64 *win;
+	int ret;
 
 	if (!w || !e)
-		return WALK_NEXT;
+		return WALK_MISS;
 	c = cache_of(w);
 	win = bpf_map_lookup_elem(&stack_window, &zero);
 	if (!c || !win)
-		return WALK_NEXT;
+		return WALK_MISS;
 	nr = c->nr;
 	depth = max_depth < MS_MAX_STACK ? max_depth : MS_MAX_STACK;
 	pc = w->pc;
@@ -993,7 +1013,9 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 	wbase = w->wbase;
 	wlen = w->wlen;
 	i = w->n;
-	for (int k = 0; k < MS_MAX_STACK; k++) {
+	ret = WALK_NEXT;
+	for (int k = 0; k < REPLAY_FRAMES; k++) {
+		ret = WALK_MISS;
 		if (i >= nr || i >= MS_MAX_STACK)
 			break;
 		/*
@@ -1008,6 +1030,16 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 			break;
 		if ((flags & STEP_USES_BP) && (!bp_known || s->bp != bp))
 			break;
+		if (flags & STEP_STOP) {
+			w->n = i;
+			w->pc = pc;
+			if (!walk_emit(w, e)) {
+				w->stop = flags >> STEP_STOP_SHIFT;
+				if (w->steps == i)
+					w->steps = i + 1;
+			}
+			return WALK_STOP;
+		}
 		off = s->cfa - 8 - wbase;
 		if (s->cfa - 8 < wbase || off + 8 > wlen || (off & 7))
 			break;
@@ -1032,6 +1064,7 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 		if (flags & STEP_BP_LOST)
 			bp_known = false;
 		exact = false;
+		ret = WALK_NEXT;
 	}
 	w->pc = pc;
 	w->sp = sp;
@@ -1039,7 +1072,7 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 	w->exact = exact;
 	w->bp_known = bp_known;
 	w->n = i;
-	return WALK_NEXT;
+	return ret;
 }
 
 /* The step just walked in full at frame i, in place of the cached one. */
@@ -1085,17 +1118,18 @@ __noinline int walk_frame(struct walk *w, struct ms_event *e)
 	if (walk_emit(w, e))
 		return WALK_STOP;
 	stop = rule_get(w, &r);
-	if (stop) {
+	if (stop || r.cfa_type == MS_CFA_UNDEFINED ||
+	    r.cfa_type == MS_CFA_NO_INFO) {
+		/* Else the lookup's reason, or MS_STOP_END (0): outermost. */
+		if (!stop && r.cfa_type == MS_CFA_NO_INFO)
+			stop = MS_STOP_NO_INFO;
+		/* A stop the rule gives: the same at this pc every time. */
+		step_record(w, i, pc, sp, bp, 0, 0,
+			    flags | STEP_STOP | (__u64)stop << STEP_STOP_SHIFT);
 		w->stop = stop;
 		return WALK_STOP;
 	}
 	switch (r.cfa_type) {
-	case MS_CFA_UNDEFINED:
-		w->stop = MS_STOP_END;
-		return WALK_STOP;
-	case MS_CFA_NO_INFO:
-		w->stop = MS_STOP_NO_INFO;
-		return WALK_STOP;
 	case MS_CFA_RSP:
 		cfa = w->sp + r.cfa_off;
 		break;
@@ -1186,8 +1220,8 @@ static long cfi_step(__u32 i, void *ctx)
 	struct walk_ctx *x = ctx;
 	int r = walk_replay(&x->w, x->e);
 
-	if (r == WALK_STOP)
-		return 1;
+	if (r != WALK_MISS)
+		return r == WALK_STOP;
 	r = walk_cached(&x->w, x->e);
 	if (r == WALK_MISS)
 		r = walk_frame(&x->w, x->e);
@@ -1324,6 +1358,7 @@ no_stack:
  */
 struct walk_call {
 	__u64 pos;		/* the record's place in the ring */
+	__u64 id;		/* bpf_get_current_pid_tgid(), read once */
 	__u32 max;		/* bytes reserved */
 	bool at_entry;
 	bool whole;		/* a declared record: submitted whole */
@@ -1375,7 +1410,8 @@ static __always_inline struct ms_event *event_at(__u64 pos)
  */
 static __always_inline void stack_submit(struct pt_regs *ctx,
 					 struct ms_event *e, __u64 pos,
-					 __u32 max, bool at_entry, bool multi)
+					 __u32 max, bool at_entry, bool multi,
+					 __u64 id)
 {
 	__u32 zero = 0;
 	struct walk_call *c = bpf_map_lookup_elem(&walk_call, &zero);
@@ -1384,6 +1420,7 @@ static __always_inline void stack_submit(struct pt_regs *ctx,
 	e->nr_frames = 0;
 	if (c) {
 		c->pos = pos;
+		c->id = id;
 		c->max = max;
 		c->at_entry = at_entry;
 		c->whole = whole;
@@ -1400,7 +1437,6 @@ static __always_inline void stack_submit(struct pt_regs *ctx,
 
 static __always_inline int walk_prog(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct walk_call *c;
 	struct ms_event *e;
 	__u32 zero = 0, max;
@@ -1417,7 +1453,7 @@ static __always_inline int walk_prog(struct pt_regs *ctx)
 	/* Lost from under us only if the ring is gone: nothing to publish. */
 	if (!e)
 		return 0;
-	stack_walk(ctx, e, id, c->at_entry);
+	stack_walk(ctx, e, c->id, c->at_entry);
 	event_submit(e, pos, max, whole ? max : RING_LEN(e->nr_frames));
 	return 0;
 }
@@ -1593,7 +1629,7 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u32 fn,
 	event_fill(e, MS_EV_ALLOC, fn, now, id);
 	e->flags = MS_EVF_PROFILE | MS_EVF_TICK_TS;
 	e->size = st->size;
-	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, true);
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, true, id);
 }
 
 static __always_inline __u64 current_task(const struct inflight *st)
@@ -1737,7 +1773,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e->old_ptr = st->arg;
 	e->old_seq = st->old_seq;
 	e->task = current_task(st);
-	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, true);
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, true, id);
 	return 0;
 }
 
@@ -1834,7 +1870,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	e->task = d->task ? d->task : current_task(st);
 	decl_str(e->name, d->name);
 	decl_str(e->type_name, d->type_name);
-	stack_submit(ctx, e, pos, MS_RING_REC_MAX, false, false);
+	stack_submit(ctx, e, pos, MS_RING_REC_MAX, false, false, id);
 	return 0;
 }
 
