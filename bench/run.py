@@ -1035,6 +1035,17 @@ def reading(workloads, summ, attach, busy):
         if others:
             line += " (%s)" % ", ".join(others)
         out.append(line + ".")
+        bound = bpftrace_bound(bt, ns("churn", "floor"))
+        if bound:
+            out.append("  " + bound)
+        bounds = []
+        for wl in workloads[1:]:
+            a, b = ns(wl.name, "bpftrace"), ns(wl.name, "floor")
+            if a and b:
+                bounds.append("%s %.1f ×" % (wl.name, a / b))
+        if bounds:
+            out.append("  The same bound on the other workloads: "
+                       + ", ".join(bounds) + ".")
     else:
         out.append("- ≥ 5 × faster than bpftrace: **not measured**.")
 
@@ -1247,6 +1258,25 @@ def write_results(path, ctx):
     os.replace(path + ".tmp", path)
 
 
+def bpftrace_bound(bt, fl):
+    """The most a tool on the floor's probe plan can gain over the bpftrace
+    script in this run: no tool costs less than the empty floor."""
+    if not bt or not fl:
+        return None
+    best = bt / fl
+    line = ("Best possible vs bpftrace = bpftrace / floor = %.1f × in this "
+            "run (%s / %s ns): memscope-bpf costs at least the floor, its "
+            "empty programs on the same probes. " % (
+                best, fmt_ns(bt), fmt_ns(fl)))
+    if best < 5:
+        return line + ("5 × is out of reach here whatever the programs do: "
+                       "it would need memscope-bpf under %s ns, %s ns below "
+                       "the floor." % (fmt_ns(bt / 5), fmt_ns(fl - bt / 5)))
+    return line + ("5 × needs memscope-bpf at or under %s ns: at most %s ns "
+                   "over the floor (%.2f × the floor)." % (
+                       fmt_ns(bt / 5), fmt_ns(bt / 5 - fl), bt / 5 / fl))
+
+
 def stacks_section(summ):
     """What unwinding costs: the frame-pointer-less workloads against their
     floor, per frame, and issue 9's targets."""
@@ -1298,6 +1328,9 @@ def stacks_section(summ):
     doc.append("- chain30 ≥ 5 × faster than the bpftrace script: %s" % (
         "%s — %.1f ×" % (verdict(bt / ms >= 5), bt / ms) if bt and ms
         else "**not measured**"))
+    bound = bpftrace_bound(bt, cell("chain30", "floor"))
+    if bound:
+        doc.append("  " + bound)
     lost = [cell(wl, "memscope-bpf", "lost") for wl, _, _, _ in rows]
     doc.append("- 0 lost events: %s" % (
         "**not measured**" if None in lost else

@@ -298,9 +298,12 @@ static __always_inline struct live_slot *live_find(__u64 ptr)
  * returned yet, or a free that ran before its probe was attached. Its
  * bytes leave the live totals here; like the store, which counts it as
  * replaced, this is not counted as a free.
+ *
+ * A global function: the verifier walks its nested loops once, where
+ * inlined at each of the allocation return's three inserts it walked
+ * them three times (0.2 s of its load time).
  */
-static __always_inline bool live_insert(__u64 ptr, __u64 size, __u64 seq,
-					__u64 tag)
+__noinline bool live_insert(__u64 ptr, __u64 size, __u64 seq, __u64 tag)
 {
 	struct live_slot *s, *spot;
 	__u64 k, spot_key;
@@ -627,19 +630,27 @@ struct {
 #define UC_RSP		160
 #define UC_RIP		168
 
+/*
+ * A walk at one frame: the frame's registers, the window, the frames
+ * emitted. Scalars only: the walk's steps are global functions, verified
+ * once each, and the verifier forgets what a global function may have
+ * written through a pointer (a pointer kept here would stop being one).
+ */
 struct walk {
 	__u64 pc;
 	__u64 sp;
 	__u64 bp;
 	__u64 wbase;		/* the window holds [wbase, wbase + wlen) */
-	struct ms_event *e;
 	__u32 wlen;
 	__u32 n;		/* frames emitted */
 	__u32 tgid;
+	__u32 tid;
 	__u32 gen;
+	__u32 steps;		/* leading frames whose cached step holds */
 	bool exact;		/* pc is not a return address: no pc - 1 */
 	bool bp_known;
 	__u8 stop;
+	__u8 pad;
 };
 
 /*
@@ -865,11 +876,81 @@ static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out)
 }
 
 /*
+ * The previous walk of each thread, step by step, so that a repeated call
+ * path costs a compare and a read per frame instead of a rule looked up
+ * and applied. A step is what the full walk computed at one frame: from
+ * the frame's pc (looked up exact or as pc - 1), sp, and rbp where the
+ * rule reads it, under the rules of one unwind_gen, the caller's sp (the
+ * CFA) and where the caller's rbp comes from. The rule is a function of
+ * those inputs alone, so a frame whose inputs equal a step's has that
+ * step's CFA; the caller's return address and rbp are still read from
+ * the stack as they are now, and become the next frame's inputs, checked
+ * against the next step in turn. A frame that matches no step is walked
+ * in full, and its step recorded in place of the old one: the cache never
+ * holds a frame the walk did not compute, and never yields one it would
+ * not compute now. Signal frames and dereferenced CFAs are not cached.
+ *
+ * Steps are kept by frame number, per CPU, for a few threads a CPU
+ * (by tid); a thread that moves or is displaced walks in full once.
+ */
+#define STEP_EXACT	(1u << 0)	/* pc was looked up as it is */
+#define STEP_USES_BP	(1u << 1)	/* the rule reads rbp: compared too */
+#define STEP_BP_SLOT	(1u << 2)	/* the caller's rbp is read at bp_slot */
+#define STEP_BP_LOST	(1u << 3)	/* the caller's rbp is unknown */
+/*
+ * The walk ends at this frame for a reason its rule alone gives (the
+ * outermost frame, no unwind information, no mapping or table): the
+ * enum ms_stop is in the bits from STEP_STOP_SHIFT.
+ */
+#define STEP_STOP	(1u << 4)
+#define STEP_STOP_SHIFT	8
+
+struct walk_step {
+	__u64 pc;
+	__u64 sp;
+	__u64 bp;
+	__u64 cfa;		/* the caller's sp; its return address at -8 */
+	__u64 bp_slot;
+	__u64 flags;		/* STEP_* */
+};
+
+#define CACHE_THREADS	4	/* threads a CPU keeps steps for */
+
+struct walk_cache {
+	__u32 tid;		/* owner, with tgid and gen */
+	__u32 tgid;
+	__u32 gen;
+	__u32 nr;		/* steps [0, nr) are the owner's */
+	struct walk_step steps[MS_MAX_STACK];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CACHE_THREADS);
+	__type(key, __u32);
+	__type(value, struct walk_cache);
+} walk_cache SEC(".maps");
+
+/* What a step of the walk did. */
+enum {
+	WALK_NEXT = 0,		/* at the next frame */
+	WALK_STOP,		/* ended, w->stop set */
+	WALK_MISS,		/* no cached step holds: walk this frame in full */
+};
+
+static __always_inline struct walk_cache *cache_of(const struct walk *w)
+{
+	__u32 idx = w->tid & (CACHE_THREADS - 1);
+
+	return bpf_map_lookup_elem(&walk_cache, &idx);
+}
+
+/*
  * Both walks' first step at a frame: its pc goes into the record, unless
  * the walk has ended (no pc: the outermost frame's return address was 0)
  * or reached the depth limit. True when the walk ends, w->stop set.
  */
-static __always_inline bool walk_emit(struct walk *w)
+static __always_inline bool walk_emit(struct walk *w, struct ms_event *e)
 {
 	if (!w->pc) {
 		w->stop = MS_STOP_END;
@@ -879,36 +960,215 @@ static __always_inline bool walk_emit(struct walk *w)
 		w->stop = MS_STOP_DEPTH;
 		return true;
 	}
-	w->e->frames[w->n & (MS_MAX_STACK - 1)] = w->pc;
+	e->frames[w->n & (MS_MAX_STACK - 1)] = w->pc;
 	w->n++;
 	return false;
 }
 
 /*
- * Emits the walk's pc, then finds the frame that called it. 0 goes on,
- * 1 ends the walk with w->stop set.
+ * The frame through its cached step, if one holds: WALK_MISS leaves the
+ * walk as it was (a read that fails is a miss too: the full step reads
+ * again and says why it stops). A global function: verified once.
  */
-static long cfi_step(__u32 i, void *ctx)
+__noinline int walk_cached(struct walk *w, struct ms_event *e)
 {
-	struct walk *w = ctx;
+	struct walk_cache *c;
+	struct walk_step *s;
+	__u64 ra, bp;
+	__u32 i;
+
+	if (!w || !e)
+		return WALK_MISS;
+	c = cache_of(w);
+	i = w->n;
+	if (!c || i >= c->nr || i >= MS_MAX_STACK)
+		return WALK_MISS;
+	s = &c->steps[i & (MS_MAX_STACK - 1)];
+	if (s->pc != w->pc || s->sp != w->sp ||
+	    !(s->flags & STEP_EXACT) != !w->exact)
+		return WALK_MISS;
+	if ((s->flags & STEP_USES_BP) && (!w->bp_known || s->bp != w->bp))
+		return WALK_MISS;
+	if (s->flags & STEP_STOP) {
+		if (!walk_emit(w, e)) {
+			w->stop = s->flags >> STEP_STOP_SHIFT;
+			if (w->steps == i)
+				w->steps = i + 1;
+		}
+		return WALK_STOP;
+	}
+	bp = w->bp;
+	if (stack_word(w, s->cfa - 8, &ra) ||
+	    ((s->flags & STEP_BP_SLOT) && stack_word(w, s->bp_slot, &bp)))
+		return WALK_MISS;
+	if (walk_emit(w, e))
+		return WALK_STOP;
+	if (w->steps == i)
+		w->steps = i + 1;
+	w->pc = ra;
+	w->sp = s->cfa;
+	w->bp = bp;
+	if (s->flags & STEP_BP_LOST)
+		w->bp_known = false;
+	w->exact = false;
+	return WALK_NEXT;
+}
+
+/*
+ * The frames whose steps hold, in one loop over the window as copied: a
+ * compare and a load a frame, where a step of its own (walk_cached) costs
+ * a call and the window and cache found again. At most REPLAY_FRAMES a
+ * call (WALK_NEXT: call again), since the verifier walks each turn of
+ * the loop; WALK_MISS, with the walk at the frame it reached, at the
+ * first step that does not hold or whose words lie outside the window
+ * (walk_cached or walk_frame go on from there); WALK_STOP when the depth
+ * limit ends the walk.
+ */
+#define REPLAY_FRAMES	32
+
+__noinline int walk_replay(struct walk *w, struct ms_event *e)
+{
+	__u64 pc, sp, bp, wbase, ra, off, flags;
+	struct walk_cache *c;
+	struct walk_step *s;
+	__u32 zero = 0, i, nr, wlen, depth;
+	bool exact, bp_known;
+	__u64 *win;
+	int ret;
+
+	if (!w || !e)
+		return WALK_MISS;
+	c = cache_of(w);
+	win = bpf_map_lookup_elem(&stack_window, &zero);
+	if (!c || !win)
+		return WALK_MISS;
+	nr = c->nr;
+	depth = max_depth < MS_MAX_STACK ? max_depth : MS_MAX_STACK;
+	pc = w->pc;
+	sp = w->sp;
+	bp = w->bp;
+	exact = w->exact;
+	bp_known = w->bp_known;
+	wbase = w->wbase;
+	wlen = w->wlen;
+	i = w->n;
+	ret = WALK_NEXT;
+	for (int k = 0; k < REPLAY_FRAMES; k++) {
+		ret = WALK_MISS;
+		if (i >= nr || i >= MS_MAX_STACK)
+			break;
+		/*
+		 * Kept a plain index: clang would otherwise walk a pointer
+		 * whose bounds the verifier cannot see.
+		 */
+		barrier_var(i);
+		s = &c->steps[i & (MS_MAX_STACK - 1)];
+		flags = s->flags;
+		if (s->pc != pc || s->sp != sp ||
+		    !(flags & STEP_EXACT) != !exact)
+			break;
+		if ((flags & STEP_USES_BP) && (!bp_known || s->bp != bp))
+			break;
+		if (flags & STEP_STOP) {
+			w->n = i;
+			w->pc = pc;
+			if (!walk_emit(w, e)) {
+				w->stop = flags >> STEP_STOP_SHIFT;
+				if (w->steps == i)
+					w->steps = i + 1;
+			}
+			return WALK_STOP;
+		}
+		off = s->cfa - 8 - wbase;
+		if (s->cfa - 8 < wbase || off + 8 > wlen || (off & 7))
+			break;
+		ra = win[(off / 8) & (WINDOW_WORDS - 1)];
+		if (flags & STEP_BP_SLOT) {
+			off = s->bp_slot - wbase;
+			if (s->bp_slot < wbase || off + 8 > wlen || (off & 7))
+				break;
+			bp = win[(off / 8) & (WINDOW_WORDS - 1)];
+		}
+		if (i >= depth) {
+			w->n = i;
+			w->stop = MS_STOP_DEPTH;
+			return WALK_STOP;
+		}
+		e->frames[i & (MS_MAX_STACK - 1)] = pc;
+		if (w->steps == i)
+			w->steps = i + 1;
+		i++;
+		pc = ra;
+		sp = s->cfa;
+		if (flags & STEP_BP_LOST)
+			bp_known = false;
+		exact = false;
+		ret = WALK_NEXT;
+	}
+	w->pc = pc;
+	w->sp = sp;
+	w->bp = bp;
+	w->exact = exact;
+	w->bp_known = bp_known;
+	w->n = i;
+	return ret;
+}
+
+/* The step just walked in full at frame i, in place of the cached one. */
+static __always_inline void step_record(struct walk *w, __u32 i, __u64 pc,
+					__u64 sp, __u64 bp, __u64 cfa,
+					__u64 bp_slot, __u64 flags)
+{
+	struct walk_cache *c = cache_of(w);
+	struct walk_step *s;
+
+	if (!c || c->tid != w->tid || i >= MS_MAX_STACK)
+		return;
+	s = &c->steps[i & (MS_MAX_STACK - 1)];
+	s->pc = pc;
+	s->sp = sp;
+	s->bp = bp;
+	s->cfa = cfa;
+	s->bp_slot = bp_slot;
+	s->flags = flags;
+	if (w->steps == i)
+		w->steps = i + 1;
+}
+
+/*
+ * Emits the walk's pc, then finds the frame that called it by the rule
+ * for pc: WALK_NEXT or WALK_STOP (w->stop set). A global function, so
+ * the verifier checks it once, not once per state of the loop.
+ */
+__noinline int walk_frame(struct walk *w, struct ms_event *e)
+{
 	struct ms_unwind_row r = {};
-	__u64 cfa, ra, bp = w->bp, v;
+	__u64 cfa, ra, bp, v, pc, sp, slot = 0, flags;
+	__u32 i;
 	int stop;
 
-	if (walk_emit(w))
-		return 1;
+	if (!w || !e)
+		return WALK_STOP;
+	i = w->n;
+	pc = w->pc;
+	sp = w->sp;
+	bp = w->bp;
+	flags = w->exact ? STEP_EXACT : 0;
+	if (walk_emit(w, e))
+		return WALK_STOP;
 	stop = rule_get(w, &r);
-	if (stop) {
+	if (stop || r.cfa_type == MS_CFA_UNDEFINED ||
+	    r.cfa_type == MS_CFA_NO_INFO) {
+		/* Else the lookup's reason, or MS_STOP_END (0): outermost. */
+		if (!stop && r.cfa_type == MS_CFA_NO_INFO)
+			stop = MS_STOP_NO_INFO;
+		/* A stop the rule gives: the same at this pc every time. */
+		step_record(w, i, pc, sp, bp, 0, 0,
+			    flags | STEP_STOP | (__u64)stop << STEP_STOP_SHIFT);
 		w->stop = stop;
-		return 1;
+		return WALK_STOP;
 	}
 	switch (r.cfa_type) {
-	case MS_CFA_UNDEFINED:
-		w->stop = MS_STOP_END;
-		return 1;
-	case MS_CFA_NO_INFO:
-		w->stop = MS_STOP_NO_INFO;
-		return 1;
 	case MS_CFA_RSP:
 		cfa = w->sp + r.cfa_off;
 		break;
@@ -916,12 +1176,14 @@ static long cfi_step(__u32 i, void *ctx)
 		if (!w->bp_known)
 			goto unsupported;
 		cfa = w->bp + r.cfa_off;
+		flags |= STEP_USES_BP;
 		break;
 	case MS_CFA_DEREF_RBP:
 		if (!w->bp_known)
 			goto unsupported;
 		if (stack_word(w, w->bp + r.cfa_off, &cfa))
 			goto read_failed;
+		/* The CFA is read, not computed: no step to keep. */
 		break;
 	case MS_CFA_PLT:
 		cfa = w->sp + 8 + ((w->pc & 15) >= (__u64)r.cfa_off ? 8 : 0);
@@ -937,7 +1199,7 @@ static long cfi_step(__u32 i, void *ctx)
 		w->bp_known = true;
 		w->sp = cfa;
 		w->exact = true;
-		return 0;
+		return WALK_NEXT;
 	default:
 		goto unsupported;
 	}
@@ -950,31 +1212,59 @@ static long cfi_step(__u32 i, void *ctx)
 	case MS_RBP_SAME:
 		break;
 	case MS_RBP_CFA:
-		if (stack_word(w, cfa + r.rbp_off, &v))
+		slot = cfa + r.rbp_off;
+		if (stack_word(w, slot, &v))
 			goto read_failed;
 		bp = v;
+		flags |= STEP_BP_SLOT;
 		break;
 	case MS_RBP_AT_RBP:
-		if (!w->bp_known || stack_word(w, w->bp + r.rbp_off, &v))
+		if (!w->bp_known)
+			goto read_failed;
+		slot = w->bp + r.rbp_off;
+		if (stack_word(w, slot, &v))
 			goto read_failed;
 		bp = v;
+		flags |= STEP_USES_BP | STEP_BP_SLOT;
 		break;
 	default:
 		w->bp_known = false;
+		flags |= STEP_BP_LOST;
 		break;
 	}
+	if (r.cfa_type != MS_CFA_DEREF_RBP)
+		step_record(w, i, pc, sp, w->bp, cfa, slot, flags);
 	w->pc = ra;
 	w->sp = cfa;
 	w->bp = bp;
 	w->exact = false;
-	return 0;
+	return WALK_NEXT;
 
 unsupported:
 	w->stop = MS_STOP_UNSUPPORTED;
-	return 1;
+	return WALK_STOP;
 read_failed:
 	w->stop = MS_STOP_READ;
-	return 1;
+	return WALK_STOP;
+}
+
+/* The walk with its record: what the loop's steps are handed. */
+struct walk_ctx {
+	struct walk w;
+	struct ms_event *e;
+};
+
+static long cfi_step(__u32 i, void *ctx)
+{
+	struct walk_ctx *x = ctx;
+	int r = walk_replay(&x->w, x->e);
+
+	if (r != WALK_MISS)
+		return r == WALK_STOP;
+	r = walk_cached(&x->w, x->e);
+	if (r == WALK_MISS)
+		r = walk_frame(&x->w, x->e);
+	return r == WALK_STOP;
 }
 
 /*
@@ -984,10 +1274,11 @@ read_failed:
  */
 static long fp_step(__u32 i, void *ctx)
 {
-	struct walk *w = ctx;
+	struct walk_ctx *x = ctx;
+	struct walk *w = &x->w;
 	__u64 next_bp, ra;
 
-	if (walk_emit(w))
+	if (walk_emit(w, x->e))
 		return 1;
 	/* A frame pointer lies above sp, aligned, and grows upward. */
 	if (w->bp < w->sp || (w->bp & 7)) {
@@ -1045,6 +1336,7 @@ static __always_inline bool walk_init(struct pt_regs *ctx, struct walk *w,
 	w->sp = PT_REGS_SP(ctx);
 	w->bp = PT_REGS_FP(ctx);
 	w->tgid = id >> 32;
+	w->tid = (__u32)id;
 	w->exact = true;
 	w->bp_known = true;
 	window_fill(w, win, w->sp, true);
@@ -1052,23 +1344,25 @@ static __always_inline bool walk_init(struct pt_regs *ctx, struct walk *w,
 }
 
 /*
- * The stack into e->frames, innermost first, from a walk_init()ed walk
- * (NULL: none could be started).
+ * The stack into e->frames, innermost first, from the probe's registers.
  *
  * at_entry: the probe sits where *sp is still the return address (the
  * attach module places entry probes only where sp is unchanged), so the
  * walk starts in the caller, at that address. At return, and at a USDT
  * site, ip is where the frame resumes, and the registers are its own.
  */
-static __always_inline void stack_walk(struct walk *w, struct ms_event *e,
+static __always_inline void stack_walk(struct pt_regs *ctx,
+				       struct ms_event *e, __u64 id,
 				       bool at_entry)
 {
-	__u32 stop = MS_STOP_READ;
+	struct walk_ctx x = { .e = e };
+	struct walk *w = &x.w;
+	struct walk_cache *c = NULL;
+	__u32 stop = MS_STOP_READ, n;
 
 	e->nr_frames = 0;
-	if (!w)
+	if (!walk_init(ctx, w, id))
 		goto no_stack;
-	w->e = e;
 	w->gen = *(volatile __u32 *)&unwind_gen;
 	if (at_entry) {
 		if (stack_word(w, w->sp, &w->pc))
@@ -1076,14 +1370,29 @@ static __always_inline void stack_walk(struct walk *w, struct ms_event *e,
 		w->sp += 8;
 		w->exact = false;
 	}
-	bpf_loop(MS_MAX_STACK + 1, stacks_fp ? fp_step : cfi_step, w, 0);
-	e->nr_frames = w->n;
+	if (!stacks_fp) {
+		/* The CPU's steps for this thread, or a fresh start of them. */
+		c = cache_of(w);
+		if (c && (c->tid != w->tid || c->tgid != w->tgid ||
+			  c->gen != w->gen)) {
+			c->tid = w->tid;
+			c->tgid = w->tgid;
+			c->gen = w->gen;
+			c->nr = 0;
+		}
+	}
+	bpf_loop(MS_MAX_STACK + 1, stacks_fp ? fp_step : cfi_step, &x, 0);
+	/* Only steps that hold for this walk, from its first frame on. */
+	if (c)
+		c->nr = w->steps;
+	n = w->n < MS_MAX_STACK ? w->n : MS_MAX_STACK;
+	e->nr_frames = n;
 	stop = w->stop;
-	if (!w->n)
+	if (!n)
 		goto no_stack;
 	if (stop == MS_STOP_DEPTH)
 		e->flags |= MS_EVF_STACK_TRUNC;
-	e->flags |= (__u16)stop << MS_EVF_STOP_SHIFT;
+	e->flags |= (__u16)(stop << MS_EVF_STOP_SHIFT);
 	stop_count(e, stop, false);
 	return;
 
@@ -1100,6 +1409,7 @@ no_stack:
  */
 struct walk_call {
 	__u64 pos;		/* the record's place in the ring */
+	__u64 id;		/* bpf_get_current_pid_tgid(), read once */
 	__u32 max;		/* bytes reserved */
 	bool at_entry;
 	bool whole;		/* a declared record: submitted whole */
@@ -1164,7 +1474,7 @@ enum walk_kind {
  */
 static __always_inline void stack_submit(void *ctx, struct ms_event *e,
 					 __u64 pos, __u32 max, bool at_entry,
-					 enum walk_kind kind)
+					 enum walk_kind kind, __u64 id)
 {
 	__u32 zero = 0;
 	struct walk_call *c = bpf_map_lookup_elem(&walk_call, &zero);
@@ -1173,6 +1483,7 @@ static __always_inline void stack_submit(void *ctx, struct ms_event *e,
 	e->nr_frames = 0;
 	if (c) {
 		c->pos = pos;
+		c->id = id;
 		c->max = max;
 		c->at_entry = at_entry;
 		c->whole = whole;
@@ -1190,11 +1501,9 @@ static __always_inline void stack_submit(void *ctx, struct ms_event *e,
 
 static __always_inline int walk_prog(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	struct walk_call *c;
 	struct ms_event *e;
 	__u32 zero = 0, max;
-	struct walk w;
 	__u64 pos;
 	bool whole;
 
@@ -1208,7 +1517,7 @@ static __always_inline int walk_prog(struct pt_regs *ctx)
 	/* Lost from under us only if the ring is gone: nothing to publish. */
 	if (!e)
 		return 0;
-	stack_walk(walk_init(ctx, &w, id) ? &w : NULL, e, c->at_entry);
+	stack_walk(ctx, e, c->id, c->at_entry);
 	event_submit(e, pos, max, whole ? max : RING_LEN(e->nr_frames));
 	return 0;
 }
@@ -1465,7 +1774,7 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u64 cookie,
 	e->flags = MS_EVF_PROFILE | MS_EVF_TICK_TS;
 	e->size = st->size;
 	e->aux = ms_cookie_tag(cookie);
-	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, WALK_MULTI);
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), true, WALK_MULTI, id);
 }
 
 static __always_inline __u64 current_task(const struct inflight *st)
@@ -1642,7 +1951,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	e->old_seq = st->old_seq;
 	e->task = current_task(st);
 	e->aux = tag;
-	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, WALK_MULTI);
+	stack_submit(ctx, e, pos, RING_LEN(max_depth), false, WALK_MULTI, id);
 	return 0;
 }
 
@@ -1778,7 +2087,7 @@ int ms_free_enter(struct pt_regs *ctx)
 	e->aux = tag;
 	e->nr_frames = 0;
 	if (walk) {
-		stack_submit(ctx, e, pos, len, true, WALK_MULTI);
+		stack_submit(ctx, e, pos, len, true, WALK_MULTI, id);
 		return 0;
 	}
 	event_submit(e, pos, len, len);
@@ -1850,7 +2159,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	e->task = d->task ? d->task : current_task(st);
 	decl_str(e->name, d->name);
 	decl_str(e->type_name, d->type_name);
-	stack_submit(ctx, e, pos, MS_RING_REC_MAX, false, WALK_PLAIN);
+	stack_submit(ctx, e, pos, MS_RING_REC_MAX, false, WALK_PLAIN, id);
 	return 0;
 }
 
@@ -2131,7 +2440,7 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 		break;
 	}
 	if (walk) {
-		stack_submit(ctx, e, pos, max, false, WALK_SYS);
+		stack_submit(ctx, e, pos, max, false, WALK_SYS, id);
 		return 0;
 	}
 	e->nr_frames = 0;

@@ -161,6 +161,49 @@ FN void c_aligned_parent(void)
 	NOTAIL();
 }
 
+/*
+ * One leaf and its caller reached through two parents of the same frame
+ * size, in turn: from one allocation to the next the two innermost frames
+ * have the same pc and sp, so the walker's cache of the thread's last
+ * walk holds for them, and only the return address into the parent tells
+ * the two chains apart.
+ */
+FN void c_shared_leaf(int n)
+{
+	keep(malloc(72 + (size_t)n));		/* @site c_shared_leaf */
+}
+
+FN void c_shared_mid(int n)
+{
+	c_shared_leaf(n);
+	NOTAIL();
+}
+
+FN void c_via_x(int n)
+{
+	c_shared_mid(n);
+	NOTAIL();
+}
+
+/* Not the same code as c_via_x, or gcc would fold the two into one. */
+FN void c_via_y(int n)
+{
+	c_shared_mid(n + 1);
+	NOTAIL();
+}
+
+FN void c_alternate(void)
+{
+	int i;
+
+	for (i = 0; i < opaque(60); i++) {
+		if (i & 1)
+			c_via_y(0);
+		else
+			c_via_x(0);
+	}
+}
+
 FN void c_thr_leaf(int n)
 {
 	int i;
@@ -193,6 +236,7 @@ FN void c_run(void)
 	c_two_parent();
 	c_grow_parent();
 	c_aligned_parent();
+	c_alternate();
 	for (i = 0; i < 2; i++) {
 		if (pthread_create(&t[i], NULL, c_thread, NULL)) {
 			fprintf(stderr, "stk_c: pthread_create failed\n");

@@ -56,7 +56,8 @@ static int check_build_id(int fd, const unsigned char *id, size_t id_len)
 	Elf *elf;
 	int err = -ENOENT;
 
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* Read, not mapped: a file truncated under us fails a read. */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		return -ENOENT;
 	n = dwelf_elf_gnu_build_id(elf, &bits);
@@ -69,12 +70,17 @@ static int check_build_id(int fd, const unsigned char *id, size_t id_len)
 /* 0 when the whole file's CRC32 (zlib's, as binutils writes it) is crc. */
 static int check_crc(int fd, __u32 crc)
 {
-	unsigned char *buf = malloc(CRC_CHUNK);
 	uLong sum = crc32(0, NULL, 0);
+	unsigned char *buf;
+	struct stat st;
 	off_t off = 0;
 	ssize_t n;
 	int err;
 
+	/* It reads the whole file: a huge one would stall us. */
+	if (fstat(fd, &st) || st.st_size > DEBUGINFO_MAX_FILE)
+		return -ENOENT;
+	buf = malloc(CRC_CHUNK);
 	if (!buf)
 		return -ENOMEM;
 	while ((n = pread(fd, buf, CRC_CHUNK, off)) > 0) {
@@ -86,36 +92,31 @@ static int check_crc(int fd, __u32 crc)
 	return err;
 }
 
-/* Opens one candidate; *found takes path (malloc'd) when it is the file. */
-static int try_build_id(int root_fd, char *path, const unsigned char *id,
-			size_t id_len, char **found)
+/*
+ * One candidate (path, malloc'd, freed here): opened inside the root and
+ * checked to be the object's, by build-id when id is set, else by the
+ * link's CRC; then it is accept's. A file that is not there, not
+ * openable or not the object's is -ENOENT: the next is tried.
+ */
+static int offer(int root_fd, char *path, const unsigned char *id,
+		 size_t id_len, __u32 crc, debuginfo_accept_fn accept,
+		 void *arg)
 {
-	int fd = debuginfo_open(root_fd, path);
+	int fd = debuginfo_open(root_fd, path), err;
 
-	if (fd >= 0 && check_build_id(fd, id, id_len)) {
-		close(fd);
-		fd = -ENOENT;
-	}
-	if (fd >= 0)
-		*found = path;
-	else
+	if (fd < 0) {
 		free(path);
-	return fd;
-}
-
-static int try_crc(int root_fd, char *path, __u32 crc, char **found)
-{
-	int fd = debuginfo_open(root_fd, path);
-
-	if (fd >= 0 && check_crc(fd, crc)) {
-		close(fd);
-		fd = -ENOENT;
+		return -ENOENT;
 	}
-	if (fd >= 0)
-		*found = path;
-	else
+	err = id ? check_build_id(fd, id, id_len) : check_crc(fd, crc);
+	if (err) {
+		close(fd);
 		free(path);
-	return fd;
+		return err == -ENOMEM ? err : -ENOENT;
+	}
+	err = accept(fd, path, arg);
+	free(path);
+	return err;
 }
 
 /* DEBUGINFO_DIR/.build-id/xx/rest.debug; NULL without memory. */
@@ -135,8 +136,8 @@ static char *build_id_path(const unsigned char *id, size_t id_len)
 	return path;
 }
 
-static int find_by_build_id(int root_fd, const unsigned char *id,
-			    size_t id_len, char **found)
+static int search_build_id(int root_fd, const unsigned char *id,
+			   size_t id_len, debuginfo_accept_fn accept, void *arg)
 {
 	char *path;
 
@@ -146,7 +147,7 @@ static int find_by_build_id(int root_fd, const unsigned char *id,
 	path = build_id_path(id, id_len);
 	if (!path)
 		return -ENOMEM;
-	return try_build_id(root_fd, path, id, id_len, found);
+	return offer(root_fd, path, id, id_len, 0, accept, arg);
 }
 
 /* The directory part of an absolute path, without the final slash. */
@@ -167,7 +168,8 @@ static bool link_name_ok(const char *link)
 	       strcmp(link, "..");
 }
 
-static int find_by_debuglink(const struct debuginfo_query *q, char **found)
+static int search_debuglink(const struct debuginfo_query *q,
+			    debuginfo_accept_fn accept, void *arg)
 {
 	/* gdb's order: beside the object, its .debug/, the global dir */
 	static const char *const formats[] = {
@@ -175,7 +177,7 @@ static int find_by_debuglink(const struct debuginfo_query *q, char **found)
 	};
 	size_t i, dir_len;
 	char *path;
-	int fd = -ENOENT;
+	int err = -ENOENT;
 
 	if (!q->debuglink || !q->path || !link_name_ok(q->debuglink) ||
 	    dir_of(q->path, &dir_len))
@@ -184,35 +186,67 @@ static int find_by_debuglink(const struct debuginfo_query *q, char **found)
 		if (asprintf(&path, formats[i], (int)dir_len, q->path,
 			     q->debuglink) < 0)
 			return -ENOMEM;
-		fd = try_crc(q->root_fd, path, q->crc, found);
-		if (fd >= 0 || fd == -ENOMEM)
+		err = offer(q->root_fd, path, NULL, 0, q->crc, accept, arg);
+		if (err != -ENOENT)
 			break;
 	}
-	return fd;
+	return err;
+}
+
+int debuginfo_search(const struct debuginfo_query *q,
+		     debuginfo_accept_fn accept, void *arg)
+{
+	int err;
+
+	err = search_build_id(q->root_fd, q->build_id, q->build_id_len,
+			      accept, arg);
+	if (err != -ENOENT)
+		return err;
+	return search_debuglink(q, accept, arg);
+}
+
+/* The file debuginfo_find and debuginfo_find_alt hand out. */
+struct first_file {
+	int fd;
+	char *path;
+};
+
+static int take_first(int fd, const char *path, void *arg)
+{
+	struct first_file *f = arg;
+
+	f->path = strdup(path);
+	if (!f->path) {
+		close(fd);
+		return -ENOMEM;
+	}
+	f->fd = fd;
+	return 0;
 }
 
 int debuginfo_find(const struct debuginfo_query *q, char **found)
 {
-	int fd;
+	struct first_file f = { .fd = -1 };
+	int err = debuginfo_search(q, take_first, &f);
 
-	fd = find_by_build_id(q->root_fd, q->build_id, q->build_id_len,
-			      found);
-	if (fd >= 0 || fd == -ENOMEM)
-		return fd;
-	return find_by_debuglink(q, found);
+	if (err)
+		return err;
+	*found = f.path;
+	return f.fd;
 }
 
 int debuginfo_find_alt(int root_fd, const char *debug_path,
 		       const char *altname, const unsigned char *id,
 		       size_t id_len, char **found)
 {
+	struct first_file f = { .fd = -1 };
 	size_t dir_len;
 	char *path;
-	int fd, n;
+	int err, n;
 
-	fd = find_by_build_id(root_fd, id, id_len, found);
-	if (fd >= 0 || fd == -ENOMEM || !altname[0] || !id_len)
-		return fd;
+	err = search_build_id(root_fd, id, id_len, take_first, &f);
+	if (err != -ENOENT || !altname[0] || !id_len)
+		goto out;
 	if (altname[0] == '/')
 		n = asprintf(&path, "%s", altname);
 	else if (!dir_of(debug_path, &dir_len))
@@ -222,7 +256,12 @@ int debuginfo_find_alt(int root_fd, const char *debug_path,
 		return -ENOENT;
 	if (n < 0)
 		return -ENOMEM;
-	return try_build_id(root_fd, path, id, id_len, found);
+	err = offer(root_fd, path, id, id_len, 0, take_first, &f);
+out:
+	if (err)
+		return err;
+	*found = f.path;
+	return f.fd;
 }
 
 int debuginfo_altlink(Elf *elf, const char **name, const unsigned char **id,

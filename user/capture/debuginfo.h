@@ -22,6 +22,8 @@ struct debuginfod_client;
 #define DEBUGINFO_DIR		"/usr/lib/debug"
 /* A GNU build-id is 20 bytes (sha1) here; anything over this is hostile. */
 #define DEBUGINFO_ID_MAX	64
+/* Largest debug file a .gnu_debuglink CRC is taken of (it reads it all). */
+#define DEBUGINFO_MAX_FILE	(4ll << 30)
 
 /* What is known of the object whose debug information is wanted. */
 struct debuginfo_query {
@@ -42,10 +44,27 @@ struct debuginfo_query {
 int debuginfo_open(int root_fd, const char *path);
 
 /*
- * Opens the object's debug file: one whose build-id matches, found by
- * build-id, or one whose CRC32 matches .gnu_debuglink, found by that name.
- * Returns the descriptor and sets *found to its path as the target names
- * it (malloc'd); -ENOENT when there is none, or -errno.
+ * What a search does with a candidate that is the object's debug file by
+ * its build-id or CRC: it owns fd, and returns 0 (found: the search ends),
+ * -ENOENT (not what the caller needs, say no CFI in it: the next
+ * candidate is tried) or another -errno (the search ends with it). path
+ * is the file as the target names it, valid during the call.
+ */
+typedef int (*debuginfo_accept_fn)(int fd, const char *path, void *arg);
+
+/*
+ * Offers the object's debug files to accept in gdb's order: by build-id,
+ * then by .gnu_debuglink beside the object, in its .debug/ and under
+ * DEBUGINFO_DIR. 0 once accept took one, -ENOENT when none was taken, or
+ * -errno.
+ */
+int debuginfo_search(const struct debuginfo_query *q,
+		     debuginfo_accept_fn accept, void *arg);
+
+/*
+ * The first of those files: returns its descriptor and sets *found to its
+ * path as the target names it (malloc'd); -ENOENT when there is none, or
+ * -errno.
  */
 int debuginfo_find(const struct debuginfo_query *q, char **found);
 

@@ -25,7 +25,6 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 #include <gelf.h>
-#include <zlib.h>
 
 #include "debuginfo.h"
 #include "unwind_table.h"
@@ -59,8 +58,6 @@
 #define UNWIND_MAX_SECTION	(256ull << 20)
 /* All compressed sections of a file libdw opens for .debug_frame. */
 #define UNWIND_MAX_DWARF	(1ull << 30)
-/* Largest separate debug file considered (its CRC reads all of it). */
-#define UNWIND_MAX_DEBUG_FILE	(4ll << 30)
 /* Executable segments an object may have. */
 #define UNWIND_MAX_SEGS		16
 
@@ -1001,30 +998,6 @@ static int compile_elf(struct build *b, Elf *elf, bool separate)
 	return err;
 }
 
-
-/* The CRC .gnu_debuglink records: zlib's CRC-32 of the whole file. */
-static int file_crc(int fd, __u32 *crc)
-{
-	const size_t len = 1 << 16;
-	uLong c = crc32(0, Z_NULL, 0);
-	unsigned char *buf;
-	off_t off = 0;
-	ssize_t n;
-
-	buf = malloc(len);
-	if (!buf)
-		return -ENOMEM;
-	while ((n = pread(fd, buf, len, off)) > 0) {
-		c = crc32(c, buf, n);
-		off += n;
-	}
-	free(buf);
-	if (n < 0)
-		return -errno;
-	*crc = c;
-	return 0;
-}
-
 static bool same_build_id(Elf *a, Elf *b)
 {
 	const void *ida, *idb;
@@ -1035,39 +1008,35 @@ static bool same_build_id(Elf *a, Elf *b)
 	return na > 0 && na == nb && !memcmp(ida, idb, na);
 }
 
-/*
- * Compiles a candidate debug file, if it exists and is the object's:
- * the same build-id when the object has one, and for .gnu_debuglink
- * also the CRC the link records (as gdb checks it). -ENOENT when it is
- * not there, not ours, or not readable CFI: the next candidate is tried.
- */
-static int try_debug_file(struct build *b, Elf *obj, int rootfd,
-			  const char *path, const __u32 *crc)
-{
-	const void *id;
-	__u32 got = 0;
-	struct stat st;
-	Elf *elf;
-	int fd, err;
+/* What compile_candidate compiles into, and for which object. */
+struct separate {
+	struct build *b;
+	Elf *obj;
+};
 
-	fd = debuginfo_open(rootfd, path);
-	if (fd < 0)
-		return -ENOENT;
-	err = -ENOENT;
-	/* the CRC reads it all: a huge file would stall us */
-	if (fstat(fd, &st) || st.st_size > UNWIND_MAX_DEBUG_FILE)
-		goto close_fd;
-	if (crc && (file_crc(fd, &got) || got != *crc))
-		goto close_fd;
+/*
+ * Compiles a debug file the search found (its build-id or its link's CRC
+ * checked): if the object has a build-id the file must have the same one
+ * (as gdb checks a linked file), and it must hold CFI libdw can read;
+ * else -ENOENT, and the search tries the next candidate.
+ */
+static int compile_candidate(int fd, const char *path, void *arg)
+{
+	struct separate *sep = arg;
+	const void *id;
+	int err = -ENOENT;
+	Elf *elf;
+
+	(void)path;
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf)
 		goto close_fd;
 	if (!is_x86_64(elf))
 		goto end_elf;
-	if ((!crc || dwelf_elf_gnu_build_id(obj, &id) > 0) &&
-	    !same_build_id(obj, elf))
+	if (dwelf_elf_gnu_build_id(sep->obj, &id) > 0 &&
+	    !same_build_id(sep->obj, elf))
 		goto end_elf;
-	err = compile_elf(b, elf, true);
+	err = compile_elf(sep->b, elf, true);
 	/* nothing was compiled from a file libdw could not read */
 	if (err == -EINVAL)
 		err = -ENOENT;
@@ -1083,13 +1052,12 @@ close_fd:
  * path, less where root is in our own view (for /proc/PID/root, the
  * process's root directory; "/" in the same mount namespace).
  */
-static int object_dir(int fd, const char *root, char *dir, size_t len)
+static int object_path(int fd, const char *root, char *out, size_t len)
 {
 	char link[64], path[PATH_MAX], rootpath[PATH_MAX];
 	const char *p = path;
 	size_t rl;
 	ssize_t n;
-	char *slash;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, path, sizeof(path) - 1);
@@ -1101,11 +1069,9 @@ static int object_dir(int fd, const char *root, char *dir, size_t len)
 		if (rl > 1 && !strncmp(path, rootpath, rl) && path[rl] == '/')
 			p = path + rl;
 	}
-	slash = strrchr(p, '/');
-	if ((size_t)(slash - p) >= len)
+	if (strlen(p) >= len)
 		return -ENAMETOOLONG;
-	memcpy(dir, p, slash - p);
-	dir[slash - p] = '\0';
+	strcpy(out, p);
 	return 0;
 }
 
@@ -1143,44 +1109,28 @@ static int read_debuglink(Elf *elf, char *name, size_t len, __u32 *crc)
 static int compile_separate(struct build *b, Elf *obj, int fd,
 			    const char *root)
 {
-	char path[PATH_MAX], dir[PATH_MAX], name[NAME_MAX + 1];
-	const unsigned char *id;
-	const char *fmt[] = { "%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s" };
-	int rootfd, err = -ENOENT;
-	ssize_t n, i;
-	__u32 crc;
-	size_t k;
+	char path[PATH_MAX], name[NAME_MAX + 1];
+	struct separate sep = { .b = b, .obj = obj };
+	struct debuginfo_query q = {};
+	const void *id;
+	ssize_t n;
+	int err;
 
-	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
+	q.root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (q.root_fd < 0)
 		return -errno;
-
-	n = dwelf_elf_gnu_build_id(obj, (const void **)&id);
-	if (n >= 2 && n <= 64) {
-		k = snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/",
-			     id[0]);
-		for (i = 1; i < n; i++)
-			k += snprintf(path + k, sizeof(path) - k, "%02x",
-				      id[i]);
-		snprintf(path + k, sizeof(path) - k, ".debug");
-		err = try_debug_file(b, obj, rootfd, path, NULL);
-		if (err != -ENOENT)
-			goto close_root;
+	n = dwelf_elf_gnu_build_id(obj, &id);
+	if (n > 0) {
+		q.build_id = id;
+		q.build_id_len = n;
 	}
-
-	if (read_debuglink(obj, name, sizeof(name), &crc) ||
-	    object_dir(fd, root, dir, sizeof(dir)))
-		goto close_root;
-	for (k = 0; k < sizeof(fmt) / sizeof(fmt[0]); k++) {
-		if (snprintf(path, sizeof(path), fmt[k], dir, name) >=
-		    (int)sizeof(path))
-			continue;
-		err = try_debug_file(b, obj, rootfd, path, &crc);
-		if (err != -ENOENT)
-			break;
+	if (!read_debuglink(obj, name, sizeof(name), &q.crc) &&
+	    !object_path(fd, root, path, sizeof(path))) {
+		q.debuglink = name;
+		q.path = path;
 	}
-close_root:
-	close(rootfd);
+	err = debuginfo_search(&q, compile_candidate, &sep);
+	close(q.root_fd);
 	return err;
 }
 
