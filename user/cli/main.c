@@ -481,7 +481,8 @@ static int bad_option(int c, char **argv)
 /*
  * The options of the table that `report` (or tracing) takes, through
  * getopt_long. 0, or the exit code: 2 for usage errors, and OPT_EXIT_OK
- * to exit 0 (help).
+ * to exit 0 (help). *last_arg (unless NULL): the value the last option
+ * took, to tell it from getopt's own "--".
  */
 static int parse_options(int argc, char **argv, struct opts *o, bool report,
 			 const char **last_arg)
@@ -536,7 +537,8 @@ static int parse_options(int argc, char **argv, struct opts *o, bool report,
 		err = options[i].set(o, optarg);
 		if (err)
 			return err;
-		*last_arg = optarg;
+		if (last_arg)
+			*last_arg = optarg;
 	}
 	return 0;
 }
@@ -596,10 +598,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 /* `report FILE.msr [OPTIONS]`, argv[0] being "report". Same returns. */
 static int parse_report_args(int argc, char **argv, struct opts *o)
 {
-	const char *last_arg = NULL;
 	int err;
 
-	err = parse_options(argc, argv, o, true, &last_arg);
+	err = parse_options(argc, argv, o, true, NULL);
 	if (err)
 		return err;
 	if (optind + 1 != argc) {
