@@ -938,15 +938,26 @@ print("up", flush=True)
 time.sleep(60)
 '
 
-# t_end_running detach|kill: -d ends tracing while the command runs.
+# t_end_running detach|kill|sigint: -d (or SIGINT to the tool alone, as
+# a service manager sends it) ends tracing while the command runs.
 t_end_running()
 {
 	local pid t st tracer want=$1 opt=
 
 	[ "$want" = kill ] && opt=--kill
-	# shellcheck disable=SC2086
-	tool -q -d 2 $opt -o "$d/out/report.json" -- /usr/bin/python3 -c \
-		"$threads_py"
+	if [ "$want" = sigint ]; then
+		tool_bg -q -o "$d/out/report.json" -- /usr/bin/python3 -c \
+			"$threads_py" || return
+		wait_tracing || return
+		wait_for "$d/stdout" '^up$' 30 ||
+			fail "target: expected 'up' on stdout within 30 s, got none"
+		kill -INT "$tool_pid"
+		tool_wait
+	else
+		# shellcheck disable=SC2086
+		tool -q -d 2 $opt -o "$d/out/report.json" -- /usr/bin/python3 \
+			-c "$threads_py"
+	fi
 	expect_rc 0 && expect_clean_stderr
 	pid=$(traced_pid)
 	if [ -z "$pid" ]; then
@@ -1512,6 +1523,7 @@ run_test unknown_command		t_unknown_command
 run_test quiet			t_quiet
 run_test end_detach		t_end_running detach
 run_test end_kill		t_end_running kill
+run_test end_sigint		t_end_running sigint
 run_test leak_filter		t_leak_filter
 run_test not_root		t_not_root
 run_test no_btf			t_no_btf
