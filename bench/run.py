@@ -438,8 +438,10 @@ def make_tools(out, tool_bin):
         return lambda pid, rundir, wl: [floor_bin, "-v", "-m", mode,
                                         *extra, "-p", str(pid)]
 
+    # Not -q: its "tracing pid N" line on stderr (a pipe here, so no
+    # status line is drawn) says when the probes are in.
     def memscope(mode):
-        return lambda pid, rundir, wl: [tool_bin, "-q", "-p", str(pid),
+        return lambda pid, rundir, wl: [tool_bin, "-p", str(pid),
                                         "--mode=" + mode, "-o",
                                         os.path.join(rundir, "out.json")]
 
@@ -717,7 +719,7 @@ def run_usdt_cost(out, tool_bin, logdir):
     if not ready:
         stop(wl, signal.SIGKILL)
         return {"skipped": "usdt-cost never became ready"}
-    proc, _, err = spawn([tool_bin, "-q", "-p", ready[1].group(1)], rundir,
+    proc, _, err = spawn([tool_bin, "-p", ready[1].group(1)], rundir,
                          "tool")
     if err.wait_for(re.compile(r"tracing pid"), ATTACH_TIMEOUT):
         wl.send_signal(signal.SIGUSR1)
@@ -773,7 +775,7 @@ PROG_ROLES = {
 # user read per allocation return, and memscope-bpf.
 PROG_RUNS = (("floor", ["-m", "default"]), ("floor + one stack read",
                                             ["-m", "default", "-r"]),
-             ("memscope-bpf", ["-q"]))
+             ("memscope-bpf", []))
 
 
 def prog_times(out, argv, rundir, name):

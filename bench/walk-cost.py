@@ -82,8 +82,8 @@ def main():
     sh("gcc", *nofp, os.path.join(HERE, "walkchain.c"), "-o",
        os.path.join(wdir, "walkchain"))
     tracers = [("native", None), ("floor", [os.path.join(out, "floor")]),
-               ("memscope-bpf", [tool, "-q"]),
-               ("memscope-bpf --stacks fp", [tool, "-q", "--stacks", "fp"])]
+               ("memscope-bpf", [tool]),
+               ("memscope-bpf --stacks fp", [tool, "--stacks", "fp"])]
     stat = "/proc/sys/kernel/bpf_stats_enabled"
     with open(stat, "w") as f:
         f.write("1")

@@ -9,6 +9,10 @@
 
 	// wait(2) status as the shell says it.
 	function exitText(t) {
+		if (t.state === "killed")
+			return "killed when tracing stopped (--kill)";
+		if (t.state === "detached")
+			return "still running when tracing stopped: detached, left running";
 		if (!t.exited)
 			return "still running when tracing stopped";
 		const st = t.exit_status;
@@ -171,6 +175,29 @@
 					    s.peak_bytes))));
 	}
 
+	// --older/--min-size/--max-size: the leak views count fewer blocks
+	// than the totals above, and say so.
+	function filterNote(r) {
+		const f = r.leak_filter, s = r.summary, parts = [];
+
+		if (!f)
+			return null;
+		if (f.older_ns)
+			parts.push("older than " + MS.fmtSec(f.older_ns) +
+				   " at the end");
+		if (f.min_size)
+			parts.push("of at least " + MS.fmtBytes(f.min_size));
+		if (f.max_size !== null)
+			parts.push("of at most " + MS.fmtBytes(f.max_size));
+		return el("p", { class: "note", id: "leak-filter", text:
+			"Leak filter: leaks, live bytes and the leak flame graph " +
+			"count only blocks " + parts.join(", ") + ": " +
+			MS.fmtInt(f.live_allocs) + " of " +
+			MS.plural(s.live_allocs, "live block", "live blocks") +
+			", " + MS.fmtBytes(f.live_bytes) + " of " +
+			MS.fmtBytes(s.live_bytes) + "." });
+	}
+
 	MS.renderSummary = function (r) {
 		const sec = MS.section("summary", "Summary");
 
@@ -179,7 +206,7 @@
 				"Traced with --mode=alloc: frees are not traced, so " +
 				"there are no live bytes, leaks or peak; the views " +
 				"show where bytes were requested." }) : null,
-			oddities(r), kernelTable(r));
+			filterNote(r), oddities(r), kernelTable(r));
 		return [banner(r), sec];
 	};
 })();

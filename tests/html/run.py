@@ -28,6 +28,8 @@ and offline, and what the page drew is read back from --dump-dom:
             BPF, like the integration tests; MEMSCOPE_SKIP_INTEGRATION=1
             skips it); the page shows the JSON report's totals and leaky's
             known leaks; screenshot OUT/dashboard-traced.png
+  traced_filter  the same with --min-size/--max-size: the note says the
+            filter is on, the live views count only what passes it
 
 Quiet while tests pass; a failed check prints "test: what: expected X,
 got Y". Timings and sizes go to OUT/timings.txt. The last line is always
@@ -534,14 +536,15 @@ def test_big(t, env):
         f"{wall:.2f} s (start, load, render, dump, exit)")
 
 
-def trace_with_html(t, env, name, target):
+def trace_with_html(t, env, name, target, *opts):
     """The real tool on TARGETS/target with -o and --html: (base, report)."""
     base = os.path.join(env["out"], name)
     for ext in (".json", ".html"):
         if os.path.exists(base + ext):
             os.unlink(base + ext)
-    cmd = [env["tool"], "-q", "-t", "0", "-o", base + ".json", "--html",
-           base + ".html", "--", os.path.join(env["targets"], target)]
+    cmd = [env["tool"], "-q", "-t", "0", *opts, "-o", base + ".json",
+           "--html", base + ".html", "--",
+           os.path.join(env["targets"], target)]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True,
                            timeout=CHROMIUM_TIMEOUT)
@@ -584,6 +587,34 @@ def test_traced(t, env):
     chromium(t, "file://" + base + ".html", "--virtual-time-budget=5000",
              "--screenshot=" + os.path.join(env["out"], "dashboard-traced.png"),
              "--window-size=1400,1000")
+
+
+def test_traced_filter(t, env):
+    """--min-size/--max-size: the dashboard's live views count what passes."""
+    sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+    from check import LEAKS
+
+    base, r = trace_with_html(t, env, "traced-filter", "leaky",
+                              "--min-size", "1001", "--max-size", "4096")
+    dom, body, _ = dump(t, base + ".html")
+    f = r.get("leak_filter") or {}
+    note = dom.one(t, id="leak-filter").text()
+    for part in ["of at least 1001 B", "of at most 4.00 KiB",
+                 f"{f.get('live_allocs', 0):,} of "
+                 f"{r['summary']['live_allocs']:,} live blocks"]:
+        t.true(f"leak filter note says '{part}'", part in note, repr(note))
+    t.eq("summary card live_bytes: every block, unfiltered",
+         r["summary"]["live_bytes"], card(t, dom, "live_bytes")[0])
+    live = {}
+    for name, _, vals in table_rows(dom):
+        blocks, nbytes = live.get(name, (0, 0))
+        live[name] = (blocks + vals["live_count"], nbytes + vals["live_bytes"])
+    for fn, (blocks, nbytes) in LEAKS["leaky"].items():
+        want = (blocks, nbytes) if 1001 <= nbytes // blocks <= 4096 else (0, 0)
+        t.eq(f"table row {fn}: live blocks and bytes that pass",
+             want, live.get(fn, (0, 0)))
+    t.eq("flame graph total: the live bytes that pass", f.get("live_bytes"),
+         flame_frames(dom).get("all"))
 
 
 def hostile_strings(obj):
@@ -645,7 +676,8 @@ def test_shot(t, env):
 TESTS = [("json", test_json), ("known", test_known),
          ("interact", test_interact), ("hostile", test_hostile),
          ("extras", test_extras), ("big", test_big), ("shot", test_shot),
-         ("traced", test_traced), ("traced_hostile", test_traced_hostile)]
+         ("traced", test_traced), ("traced_hostile", test_traced_hostile),
+         ("traced_filter", test_traced_filter)]
 
 
 def main():
@@ -668,6 +700,7 @@ def main():
     skip = {}
     if os.environ.get("MEMSCOPE_SKIP_INTEGRATION", "0") == "1":
         skip["traced"] = skip["traced_hostile"] = \
+            skip["traced_filter"] = \
             "MEMSCOPE_SKIP_INTEGRATION=1"
     passed = failed = 0
     setup = Test("setup")

@@ -129,10 +129,17 @@ run()
 	rc=$?
 }
 
-# The tool in the foreground.
+# The tool in the foreground. Where it traces, --ready-fd 3 has it write
+# the traced pid to $d/ready once its probes are in (traced_pid): -q
+# leaves nothing on stderr to learn it from.
 tool()
 {
-	run "$MEMSCOPE" "$@"
+	if [ "${1-}" = report ]; then
+		run "$MEMSCOPE" "$@"
+		return
+	fi
+	: >"$d/ready"
+	run "$MEMSCOPE" --ready-fd 3 "$@" 3>"$d/ready"
 }
 
 # Python on stdin, with the report loaded: r (all of it), k (its kernel
@@ -154,9 +161,11 @@ exec(sys.stdin.read())' "$d/out/report.json" >>"$d/fail" 2>&1
 # passes signals on), $tool_pid the tool itself.
 tool_bg()
 {
-	printf '%q ' "$MEMSCOPE" "$@" >>"$d/cmd"
+	printf '%q ' "$MEMSCOPE" --ready-fd 3 "$@" >>"$d/cmd"
 	echo '&' >>"$d/cmd"
-	$TIMEOUT "$MEMSCOPE" "$@" >"$d/stdout" 2>"$d/stderr" &
+	: >"$d/ready"
+	$TIMEOUT "$MEMSCOPE" --ready-fd 3 "$@" >"$d/stdout" 2>"$d/stderr" \
+		3>"$d/ready" &
 	tool_job=$!
 	bg_pids="$bg_pids $tool_job"
 	tool_pid=""
@@ -197,28 +206,33 @@ wait_for()
 	return 1
 }
 
-# The pid the tool says it traces, from its one status line.
+# The pid the tool says it traces: from --ready-fd ($d/ready, written by
+# tool and tool_bg), else from its status line (a run without -q).
 traced_pid()
 {
-	sed -n 's/^memscope-bpf: tracing pid \([0-9]*\), Ctrl-C to stop$/\1/p' \
-		"$d/stderr" | head -n 1
+	{
+		sed -n 's/^\([0-9][0-9]*\)$/\1/p' "$d/ready" 2>/dev/null
+		sed -n 's/^memscope-bpf: tracing pid \([0-9]*\), Ctrl-C to stop$/\1/p' \
+			"$d/stderr" 2>/dev/null
+	} | head -n 1
 }
 
-# Waits for the background tool to say it is tracing (probes attached).
+# Waits for the background tool to say it is tracing (probes attached):
+# the pid on its --ready-fd.
 wait_tracing()
 {
-	local _ re='^memscope-bpf: tracing pid [0-9]+, Ctrl-C to stop$'
+	local _ re='^[0-9]+$'
 
 	for _ in $(seq 300); do
-		grep -Eq "$re" "$d/stderr" && return 0
+		grep -Eq "$re" "$d/ready" && return 0
 		if ! running "$tool_job"; then
 			tool_wait
-			fail "tool: exited with status $rc before 'memscope-bpf: tracing pid N, Ctrl-C to stop'"
+			fail "tool: exited with status $rc before writing the traced pid to --ready-fd"
 			return 1
 		fi
 		sleep 0.1
 	done
-	fail "tool: expected 'memscope-bpf: tracing pid N, Ctrl-C to stop' on stderr within 30 s, got none"
+	fail "tool: expected the traced pid on --ready-fd within 30 s, got none"
 	return 1
 }
 
@@ -297,7 +311,7 @@ expect_report()
 	expect_rc 0
 	expect_clean_stderr
 	if [ -z "$(traced_pid)" ]; then
-		fail "stderr: expected 'memscope-bpf: tracing pid N, Ctrl-C to stop', got none"
+		fail "--ready-fd: expected the traced pid, got none"
 	fi
 	if [ ! -f "$d/out/report.json" ]; then
 		fail "-o $d/out/report.json: expected the report, got no file"
@@ -981,6 +995,175 @@ t_usage()
 	expect_error 2 '.'
 }
 
+# A bare word is never a program to run: memscope-bpf top ran top, and
+# memscope-bpf diff a b ran /usr/bin/diff.
+t_unknown_command()
+{
+	local argv
+
+	for argv in "top" "diff a.msr b.msr" "-d 1 top" "-w -- top"; do
+		# shellcheck disable=SC2086
+		tool $argv
+		expect_error 2 "^memscope-bpf: unknown command '(top|diff)' \(the only command is report\); to trace a program: memscope-bpf -- (top|diff)\$"
+		[ -s "$d/ready" ] &&
+			fail "memscope-bpf $argv: expected nothing traced, got pid $(cat "$d/ready")"
+	done
+}
+
+# -q: the report on stdout and nothing at all on stderr.
+t_quiet()
+{
+	tool -q -t 0 -- "$TARGETS/short"
+	expect_rc 0
+	[ -s "$d/stderr" ] &&
+		fail "-q stderr: expected nothing, got: $(cat "$d/stderr")"
+	grep -q '^memscope-bpf report: pid ' "$d/stdout" ||
+		fail "-q stdout: expected the report, got: $(head -c 300 "$d/stdout")"
+	[ -n "$(traced_pid)" ] ||
+		fail "--ready-fd: expected the traced pid, got: $(cat "$d/ready")"
+}
+
+# A target of three threads that waits a minute, or until SIGTERM.
+threads_py='
+import signal, sys, threading, time
+ev = threading.Event()
+signal.signal(signal.SIGTERM, lambda *a: (print("term", flush=True), sys.exit(0)))
+ts = [threading.Thread(target=ev.wait, daemon=True) for _ in range(3)]
+for t in ts:
+    t.start()
+print("up", flush=True)
+time.sleep(60)
+'
+
+# t_end_running detach|kill|sigint: -d (or SIGINT to the tool alone, as
+# a service manager sends it) ends tracing while the command runs.
+t_end_running()
+{
+	local pid t st tracer want=$1 opt=
+
+	[ "$want" = kill ] && opt=--kill
+	if [ "$want" = sigint ]; then
+		tool_bg -q -o "$d/out/report.json" -- /usr/bin/python3 -c \
+			"$threads_py" || return
+		wait_tracing || return
+		wait_for "$d/stdout" '^up$' 30 ||
+			fail "target: expected 'up' on stdout within 30 s, got none"
+		kill -INT "$tool_pid"
+		tool_wait
+	else
+		# shellcheck disable=SC2086
+		tool -q -d 2 $opt -o "$d/out/report.json" -- /usr/bin/python3 \
+			-c "$threads_py"
+	fi
+	expect_rc 0 && expect_clean_stderr
+	pid=$(traced_pid)
+	if [ -z "$pid" ]; then
+		fail "--ready-fd: expected the traced pid, got none"
+		return
+	fi
+	grep -q '^up$' "$d/stdout" ||
+		fail "target: expected 'up' on stdout before tracing ended, got none"
+	if [ "$want" = kill ]; then
+		[ -d "/proc/$pid" ] &&
+			fail "--kill: expected pid $pid gone, it runs: $(cat "/proc/$pid/stat")"
+		grep -q ', killed when tracing ended (--kill)$' "$d/stdout" ||
+			fail "report header: expected ', killed when tracing ended (--kill)', got: $(head -n 1 "$d/stdout")"
+		check_report <<'PY'
+t = r.get("target", {})
+if (t.get("state"), t.get("exited"), t.get("exit_status")) != ("killed", True, 9):
+    print(f"target: expected state killed, exited, status 9 (SIGKILL), got {t}")
+PY
+		return
+	fi
+	if [ ! -d "/proc/$pid" ]; then
+		fail "detach: expected pid $pid to run on after tracing ended, it is gone"
+		return
+	fi
+	for t in /proc/"$pid"/task/*; do
+		tracer=$(sed -n 's/^TracerPid:\t//p' "$t/status" 2>/dev/null)
+		st=$(sed 's/.*) \(.\).*/\1/' "$t/stat" 2>/dev/null)
+		[ "${tracer:-0}" = 0 ] ||
+			fail "detach: thread ${t##*/} still traced by pid $tracer"
+		case $st in
+		[tT]) fail "detach: thread ${t##*/} left stopped (state $st)" ;;
+		esac
+	done
+	[ "$(ls /proc/"$pid"/task | wc -l)" -ge 4 ] ||
+		fail "detach: expected the target's 4 threads, got $(ls /proc/"$pid"/task | wc -l)"
+	grep -q ', still running when tracing ended: detached, left running$' \
+		"$d/stdout" ||
+		fail "report header: expected ', still running when tracing ended: detached, left running', got: $(head -n 1 "$d/stdout")"
+	check_report <<'PY'
+t = r.get("target", {})
+if (t.get("state"), t.get("exited")) != ("detached", False):
+    print(f"target: expected state detached, not exited, got {t}")
+PY
+	# Untraced now: a signal reaches it at once, as to any process.
+	kill -TERM "$pid"
+	wait_for "$d/stdout" '^term$' 5 ||
+		fail "detach: expected the target to take SIGTERM and say 'term', got: $(tail -n 3 "$d/stdout")"
+	kill -KILL "$pid" 2>/dev/null
+}
+
+# --min-size/--max-size live, --older from a recording: the leak lists
+# and the sites' live figures count the blocks that pass, the totals all.
+t_leak_filter()
+{
+	tool -q -t 0 --min-size 1001 --max-size 4096 -w "$d/rec.msr" \
+		-o "$d/out/report.json" -- "$TARGETS/leaky"
+	expect_rc 0 && expect_clean_stderr || return
+	grep -q '^Leak filter: only blocks of at least 1001 bytes, of at most 4.0 KiB (4096 bytes)$' \
+		"$d/stdout" ||
+		fail "text: expected the 'Leak filter:' line, got: $(grep -A1 'Leak filter' "$d/stdout")"
+	check_report <<'PY'
+f = r.get("leak_filter") or {}
+if (f.get("min_size"), f.get("max_size"), f.get("older_ns")) != (1001, 4096, 0):
+    print(f"leak_filter: expected min 1001, max 4096, no age, got {f}")
+funcs = lambda x: {fr.get("function") for fr in x["frames"]}
+leaks = r.get("leaks", [])
+got = set().union(*[funcs(x) for x in leaks]) if leaks else set()
+for name in ("leak_in_thread_b", "leak_calloc", "leak_posix_memalign"):
+    if name not in got:
+        print(f"leaks: expected {name} (its blocks are 1024 to 4096 bytes), got {sorted(n for n in got if n)}")
+for name in ("leak_in_thread_a", "leak_realloc", "leak_aligned_alloc"):
+    if name in got:
+        print(f"leaks: expected no {name} (its blocks are outside 1001..4096), got it")
+for x in leaks:
+    if not 1001 * x["count"] <= x["bytes"] <= 4096 * x["count"]:
+        print(f"leak: {x['count']} blocks of {x['bytes']} bytes cannot all be 1001..4096")
+n = sum(x["count"] for x in leaks)
+if n != f.get("live_allocs") or sum(x["bytes"] for x in leaks) != f.get("live_bytes"):
+    print(f"leak_filter: expected the leaks' sum ({n} blocks), got {f}")
+if n < 10 or n >= s.get("live_allocs", 0):
+    print(f"leak_filter: expected 10 or more of the {s.get('live_allocs')} live blocks to pass, got {n}")
+live = sum(x["live_count"] for x in r.get("sites", []))
+if live != n:
+    print(f"sites: expected live_count to sum to the {n} filtered blocks, got {live}")
+PY
+	cp "$d/out/report.json" "$d/live.json"
+	tool report "$d/rec.msr" -t 0 --min-size 1001 --max-size 4096 \
+		-o "$d/out/report.json"
+	expect_rc 0
+	python3 - "$d/live.json" "$d/out/report.json" <<'PY' >>"$d/fail"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+for k in ("leak_filter", "leaks", "sites"):
+    if a.get(k) != b.get(k):
+        print(f"report rec.msr: expected the live run's {k}, got another")
+PY
+	tool report "$d/rec.msr" -t 0 --older 1000 -o "$d/out/report.json"
+	expect_rc 0
+	grep -A1 '^Top leaking call sites' "$d/stdout" | grep -q '^  none$' ||
+		fail "--older 1000: expected no leaks in a run of a second, got: $(grep -A2 '^Top leaking' "$d/stdout")"
+	check_report <<'PY'
+f = r.get("leak_filter") or {}
+if f.get("older_ns") != 1000 * 10**9 or f.get("live_allocs") != 0 or r.get("leaks"):
+    print(f"--older 1000: expected no block to pass, got {f}, {len(r.get('leaks', []))} leaks")
+PY
+	tool report "$d/rec.msr" --min-size 10 --max-size 5
+	expect_error 2 'min-size'
+}
+
 t_help_version()
 {
 	tool --help
@@ -1574,6 +1757,12 @@ run_test kernel_thread		t_kernel_thread
 run_test no_such_command	t_no_such_command
 run_test usage			t_usage
 run_test help_version		t_help_version
+run_test unknown_command		t_unknown_command
+run_test quiet			t_quiet
+run_test end_detach		t_end_running detach
+run_test end_kill		t_end_running kill
+run_test end_sigint		t_end_running sigint
+run_test leak_filter		t_leak_filter
 run_test not_root		t_not_root
 run_test no_btf			t_no_btf
 run_test static_stripped_launch	t_static_stripped launch

@@ -741,6 +741,34 @@ Test(pprof, empty_report_is_a_valid_profile)
 	store__free(s);
 }
 
+/* With a leak filter, inuse_* is of fewer blocks than the trace's: said. */
+Test(pprof, leak_filter_is_a_comment)
+{
+	struct store *s = store__new();
+	struct report_target t = { .pid = 1, .start_ns = START_NS };
+	struct report_opts o = {
+		.filter = { .min_size = 100, .max_size = 1000 },
+	};
+	static const __u64 st[] = { 0x1000 };
+	struct report *r;
+	struct profile p;
+
+	cr_assert_not_null(s);
+	ev_alloc(s, 0xa0, 50, 1, st, 1, START_NS + 1);
+	ev_alloc(s, 0xb0, 500, 2, st, 1, START_NS + 2);
+	r = report__build(s, &t, NULL, NULL, 0, &o);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	write_and_read(r, &p);
+	cr_assert_eq(p.nr_comments, 3, "no losses, and the filter's comment");
+	cr_expect_str_eq(str(&p, p.comments[2]),
+			 "leak filter: inuse counts 1 of 2 live blocks (older "
+			 "than 0 ns, at least 100 bytes, at most 1000 bytes)");
+	cr_assert_eq(p.nr_samples, 1);
+	profile_free(&p);
+	report__free(r);
+	store__free(s);
+}
+
 Test(pprof, unwritable_path_fails_cleanly)
 {
 	struct store *s = make_store();

@@ -221,9 +221,12 @@ static struct store *store_of(size_t n)
 }
 
 /* Writes events[0..n) with a frame every flush_every records. */
+/* The trailer write_recording writes; a test may point it elsewhere. */
+static const struct recording_end *end_of_run = &end_template;
+
 static void write_recording(size_t n, size_t flush_every, bool finish)
 {
-	struct recording_end end = end_template;
+	struct recording_end end = *end_of_run;
 	struct recorder *w = recorder__new(path);
 	struct store *st = store_of(n);
 	char partial[PATH_MAX + 16];
@@ -747,4 +750,48 @@ Test(recording, write_errors_stick)
 	cr_assert_eq(recorder__finish(w, st, fake_resolve, NULL, &end),
 		     -ENOSPC);
 	store__free(st);
+}
+
+/* How a launched command ended: in the word that once said only "exited". */
+Test(recording, target_detached_or_killed)
+{
+	static const struct { bool exited, detached, killed; } cases[] = {
+		{ false, false, false },	/* -p, still running */
+		{ true, false, false },		/* exited on its own */
+		{ false, true, false },		/* left running, detached */
+		{ true, false, true },		/* ended by --kill */
+	};
+	const struct recording_end *got;
+	struct recording_end end;
+	struct recording *r;
+	struct got g = {};
+	unsigned char *buf;
+	size_t len, i;
+
+	make_events();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		end = end_template;
+		end.exited = cases[i].exited;
+		end.detached = cases[i].detached;
+		end.killed = cases[i].killed;
+		end_of_run = &end;
+		write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+		buf = read_file(path, &len);
+		r = open_buf(buf, len);
+		cr_assert_eq(recording__read_header(r), 0);
+		cr_assert_eq(recording__replay(r, collect, &g), 0,
+			     "case %zu: %s", i, recording__error(r));
+		got = recording__end(r);
+		cr_assert_not_null(got, "case %zu: no trailer", i);
+		cr_expect(got->exited == cases[i].exited &&
+			  got->detached == cases[i].detached &&
+			  got->killed == cases[i].killed,
+			  "case %zu: exited/detached/killed %d/%d/%d, want %d/%d/%d",
+			  i, got->exited, got->detached, got->killed,
+			  cases[i].exited, cases[i].detached, cases[i].killed);
+		recording__free(r);
+		free(buf);
+		g.n = 0;
+		unlink(path);
+	}
 }

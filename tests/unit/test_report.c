@@ -764,8 +764,10 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 	expect_has(doc, "\"pid\": 4242,\n    \"command\": null,\n"
 		   "    \"mode\": \"default\",\n"
 		   "    \"duration_ns\": 10000000000,\n"
-		   "    \"exited\": false,\n    \"exit_status\": null\n",
+		   "    \"exited\": false,\n    \"exit_status\": null,\n"
+		   "    \"state\": \"running\"\n",
 		   "target");
+	expect_has(doc, "\n  \"leak_filter\": null,\n", "no leak filter");
 	expect_has(doc, "\"summary\": {\n    \"source\": \"captured\",\n"
 		   "    \"allocs\": 11,", "summary");
 	expect_has(doc, "    \"peak_ns\": 2200000000,\n", "peak_ns since start");

@@ -419,7 +419,25 @@ static int fill_site(struct build *b, const struct cand *cd,
 struct live_ctx {
 	struct cand *cands;
 	__u32 nr;
+	struct report *r;
+	__u64 end_ts;		/* when tracing ended: ages are from it */
 };
+
+static bool filter_pass(const struct live_ctx *lc,
+			const struct store_block *blk)
+{
+	const struct report_filter *f = &lc->r->filter;
+
+	if (f->min_size && blk->size < f->min_size)
+		return false;
+	if (f->max_size && blk->size > f->max_size)
+		return false;
+	/* A block from after the end (a clock skew) has no age at all. */
+	if (f->older_ns && (blk->ts_ns >= lc->end_ts ||
+			    lc->end_ts - blk->ts_ns <= f->older_ns))
+		return false;
+	return true;
+}
 
 static int add_live(const struct store_block *blk, void *ctx)
 {
@@ -428,6 +446,10 @@ static int add_live(const struct store_block *blk, void *ctx)
 
 	if (blk->stack_id >= lc->nr)
 		return -EINVAL;
+	if (!filter_pass(lc, blk))
+		return 0;
+	lc->r->filter_count++;
+	lc->r->filter_bytes += blk->size;
 	cd = &lc->cands[blk->stack_id];
 	cd->count++;
 	cd->bytes += blk->size;
@@ -437,9 +459,15 @@ static int add_live(const struct store_block *blk, void *ctx)
 }
 
 /* cands[i] for stack i: what was allocated, is live, was live at peak. */
-static int gather(const struct store *st, struct cand *cands, __u32 nr)
+static int gather(struct build *b, struct cand *cands, __u32 nr)
 {
-	struct live_ctx lc = { .cands = cands, .nr = nr };
+	const struct store *st = b->st;
+	struct live_ctx lc = {
+		.cands = cands,
+		.nr = nr,
+		.r = b->r,
+		.end_ts = b->r->target.start_ns + b->r->target.duration_ns,
+	};
 	struct store_site s;
 	__u32 i;
 	int err;
@@ -521,7 +549,7 @@ static int build_sites(struct build *b)
 	cands = calloc(nr ? nr : 1, sizeof(*cands));
 	if (!cands)
 		return -ENOMEM;
-	err = gather(b->st, cands, nr);
+	err = gather(b, cands, nr);
 	if (err)
 		goto out;
 	for (i = 0; i < nr; i++) {
@@ -1061,6 +1089,7 @@ struct report *report__build(const struct store *st,
 
 	r->target = *target;
 	r->top = b.opts.top;
+	r->filter = b.opts.filter;
 	r->summary = *store__summary(st);
 	if (kernel) {
 		r->kernel = *kernel;

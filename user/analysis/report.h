@@ -156,10 +156,34 @@ struct report_target {
 	bool exited;		/* the target ended while traced */
 	int exit_status;	/* wait status style: valid when exited */
 	bool anon_traced;	/* mmap/munmap/mremap/brk were traced */
+	/* a launched command still running when tracing ended: */
+	bool detached;		/* left running, detached */
+	bool killed;		/* ended by --kill (exited too) */
 };
+
+/*
+ * Which live blocks count as leaks: the leak lists, and every site's live
+ * figures (JSON sites, HTML, pprof inuse, folded), count only the blocks
+ * that pass; the totals still count every block. Zero fields: no bound.
+ */
+struct report_filter {
+	__u64 older_ns;		/* allocated more than this before the end */
+	__u64 min_size;		/* requested size at least this */
+	__u64 max_size;		/* and at most this */
+};
+
+/* Whether any bound is set. */
+static inline bool report_filter_on(const struct report_filter *f)
+{
+	return f->older_ns || f->min_size || f->max_size;
+}
 
 struct report {
 	struct report_target target;
+	/* the leak filter applied, and the live blocks that passed it */
+	struct report_filter filter;
+	__u64 filter_count;
+	__u64 filter_bytes;
 	struct store_summary summary;	/* from the event stream */
 	struct ms_counters kernel;	/* exact, from the kernel */
 	bool have_kernel;		/* false when replayed without them */
@@ -219,6 +243,7 @@ struct report_opts {
 	/* every rule's options in turn, 0 for its default (NULL: all) */
 	const __u64 *rule_opts;
 	size_t nr_rule_opts;
+	struct report_filter filter;	/* all zero: every live block */
 };
 
 /*

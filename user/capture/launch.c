@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,7 +11,18 @@
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include "launch.h"
+#include "table.h"
+
+/*
+ * How long launch__detach waits for every thread to stop so it can let
+ * go of it: a thread in an uninterruptible sleep stops when it wakes.
+ */
+#define DETACH_TIMEOUT_NS	2000000000LL
+#define DETACH_POLL_NS		1000000L
+/* Threads it tracks at once, far above what a process has. */
+#define DETACH_MAX_THREADS	(1u << 20)
 
 struct launch {
 	pid_t pid;
@@ -132,7 +144,7 @@ void launch__free(struct launch *l)
 	} else if (l->state == LAUNCH_EXITING) {
 		launch__resume(l);
 	}
-	/* A running tracee is detached by the kernel when we exit. */
+	/* One launch__detach could not let go is, by the kernel, when we exit. */
 	if (l->go_fd >= 0)
 		close(l->go_fd);
 	if (l->err_fd >= 0)
@@ -195,6 +207,188 @@ void launch__resume(struct launch *l)
 		ptrace(PTRACE_CONT, l->pid, 0, 0);
 		l->state = LAUNCH_RUNNING;
 	}
+}
+
+/* A thread launch__detach has still to let go. */
+struct detach_tid {
+	pid_t tid;
+	bool own_stop;		/* a SIGSTOP of ours is on its way to it */
+};
+
+static bool tids_find(struct tab_array *t, pid_t tid, size_t *at)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr; i++) {
+		if (((struct detach_tid *)tab_array_at(t, i))->tid == tid) {
+			*at = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int tids_add(struct tab_array *t, pid_t tid)
+{
+	size_t at;
+	int err;
+
+	if (tids_find(t, tid, &at))
+		return 0;
+	err = tab_array_reserve(t, 1);
+	if (err)
+		return err;
+	((struct detach_tid *)tab_array_push(t))->tid = tid;
+	return 0;
+}
+
+static void tids_del(struct tab_array *t, pid_t tid)
+{
+	size_t at;
+
+	if (!tids_find(t, tid, &at))
+		return;
+	memcpy(tab_array_at(t, at), tab_array_at(t, t->nr - 1),
+	       sizeof(struct detach_tid));
+	t->nr--;
+}
+
+/* Asks every thread of the child to stop, and keeps its tid. */
+static int interrupt_all(struct launch *l, struct tab_array *t)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+	long tid;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", l->pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while (!err && (de = readdir(dir))) {
+		tid = strtol(de->d_name, NULL, 10);
+		if (tid <= 0 || tid > INT_MAX)
+			continue;
+		/* ESRCH: it ended since the listing, nothing to let go. */
+		if (ptrace(PTRACE_INTERRUPT, (pid_t)tid, 0, 0))
+			continue;
+		err = tids_add(t, tid);
+	}
+	closedir(dir);
+	return err;
+}
+
+static long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* One reported state change of a thread during launch__detach. */
+static void detach_one(struct launch *l, struct tab_array *t, pid_t r,
+		       int status)
+{
+	struct detach_tid *dt;
+	unsigned long msg;
+	int sig = 0, event;
+	size_t at;
+
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		if (r == l->pid) {
+			l->status = status;
+			l->state = LAUNCH_EXITED;
+		}
+		tids_del(t, r);
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	event = status >> 16;
+	/* A thread born since the listing: it stops on its own, soon. */
+	if (event == PTRACE_EVENT_CLONE &&
+	    !ptrace(PTRACE_GETEVENTMSG, r, 0, &msg))
+		tids_add(t, (pid_t)msg);
+	dt = tids_find(t, r, &at) ? tab_array_at(t, at) : NULL;
+	/* A signal on its way: delivered, unless it was our own stop. */
+	if (!event) {
+		sig = WSTOPSIG(status);
+		if (sig == SIGSTOP && ((dt && dt->own_stop) ||
+		    (l->on_stop && l->on_stop(l->stop_ctx, r))))
+			sig = 0;
+	} else if (dt && l->on_stop && l->on_stop(l->stop_ctx, r)) {
+		/*
+		 * Stopped before our SIGSTOP was dequeued: let go now and
+		 * the signal would stop the program for good. It runs on to
+		 * take it, and is let go with it swallowed.
+		 */
+		dt->own_stop = true;
+		ptrace(PTRACE_CONT, r, 0, 0);
+		return;
+	}
+	ptrace(PTRACE_DETACH, r, 0, sig);
+	tids_del(t, r);
+}
+
+int launch__detach(struct launch *l)
+{
+	long long deadline = mono_ns() + DETACH_TIMEOUT_NS;
+	struct timespec nap = { .tv_nsec = DETACH_POLL_NS };
+	struct tab_array t;
+	int status, err;
+	pid_t r;
+
+	if (l->state == LAUNCH_EXITED || !l->started)
+		return 0;
+	launch__resume(l);
+	tab_array_init(&t, sizeof(struct detach_tid), DETACH_MAX_THREADS);
+	err = interrupt_all(l, &t);
+	while (!err && t.nr) {
+		r = waitpid(-1, &status, WNOHANG | __WALL);
+		if (r < 0) {
+			err = -errno;
+			break;
+		}
+		if (r > 0) {
+			detach_one(l, &t, r, status);
+			continue;
+		}
+		if (mono_ns() >= deadline) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		nanosleep(&nap, NULL);
+	}
+	tab_array_fini(&t);
+	return err;
+}
+
+int launch__kill(struct launch *l)
+{
+	int status;
+	pid_t r;
+
+	if (l->state == LAUNCH_EXITED)
+		return 0;
+	if (kill(l->pid, SIGKILL))
+		return -errno;
+	launch__resume(l);
+	/* Every thread reports its end; the child's own is the last. */
+	for (;;) {
+		r = waitpid(-1, &status, __WALL);
+		if (r < 0)
+			return -errno;
+		if (r == l->pid && (WIFEXITED(status) || WIFSIGNALED(status)))
+			break;
+		/* An exit stop of a thread, if the kernel still makes one. */
+		if (WIFSTOPPED(status))
+			ptrace(PTRACE_CONT, r, 0, 0);
+	}
+	l->status = status;
+	l->state = LAUNCH_EXITED;
+	return 0;
 }
 
 enum launch_state launch__poll(struct launch *l)

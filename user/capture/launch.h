@@ -48,6 +48,17 @@ enum launch_state launch__poll(struct launch *l);
 typedef bool (*launch_stop_fn)(void *ctx, int tid);
 void launch__on_stop(struct launch *l, launch_stop_fn fn, void *ctx);
 
+/*
+ * When tracing ends while the child runs: every thread of it is let go
+ * (PTRACE_DETACH), a stop of the caller's own (launch_stop_fn) swallowed
+ * and any other signal on its way delivered, so it runs on as if it had
+ * never been traced. 0, or -errno (-ETIMEDOUT: a thread never stopped to
+ * be detached; it is let go when the tool exits).
+ */
+int launch__detach(struct launch *l);
+/* Instead: kills the child and reaps it (LAUNCH_EXITED). 0 or -errno. */
+int launch__kill(struct launch *l);
+
 /* Lets a child stopped at exit finish exiting. */
 void launch__resume(struct launch *l);
 /* Wait status, valid in LAUNCH_EXITED. */

@@ -416,8 +416,18 @@ const char *tracer__error(const struct tracer *t)
 
 void tracer__detach(struct tracer *t)
 {
+	size_t i;
+
 	attach__detach(t->attach);
 	sys_detach(t);
+	/*
+	 * Nor a thread stopped at a new mapping: a launched command is let
+	 * go next, and a SIGSTOP sent after that would stop it for good.
+	 */
+	for (i = 0; i < sizeof(t->map_links) / sizeof(t->map_links[0]); i++) {
+		bpf_link__destroy(t->map_links[i]);
+		t->map_links[i] = NULL;
+	}
 }
 
 int tracer__fd(const struct tracer *t)

@@ -37,7 +37,10 @@ int tracer__attach_process(struct tracer *t);
 int tracer__attach_command(struct tracer *t, const char *path);
 const char *tracer__error(const struct tracer *t);
 
-/* Removes every probe; the maps and counters stay readable. */
+/*
+ * Removes every probe, and stops holding threads at new mappings; the
+ * maps and counters stay readable.
+ */
 void tracer__detach(struct tracer *t);
 
 /* An fd that becomes readable when the kernel forces a wakeup. */

@@ -44,6 +44,12 @@ struct opts {
 	bool stacks_fp;		/* --stacks fp */
 	__u32 max_depth;	/* 0: the tracer's default */
 	__u32 unwind_rows;	/* 0: the tracer's default */
+	int ready_fd;		/* --ready-fd: -1 none */
+	bool kill;		/* --kill: end a launched target still running */
+	/* which live blocks the leak lists show (report.h's report_filter) */
+	__u64 older_ns;		/* 0: any age */
+	__u64 min_size;		/* 0: any size */
+	__u64 max_size;		/* 0: any size */
 };
 
 /*

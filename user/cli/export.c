@@ -58,6 +58,11 @@ int export_reports(const struct store *st, const struct recording_info *info,
 		.resolve_ctx = resolve_ctx,
 		.rule_opts = o->rule_opts,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
+		.filter = {
+			.older_ns = o->older_ns,
+			.min_size = o->min_size,
+			.max_size = o->max_size,
+		},
 	};
 	struct report_target tgt = {
 		.pid = info->pid,
@@ -78,6 +83,8 @@ int export_reports(const struct store *st, const struct recording_info *info,
 	if (end) {
 		tgt.exited = end->exited;
 		tgt.exit_status = end->exit_status;
+		tgt.detached = end->detached;
+		tgt.killed = end->killed;
 	}
 	r = report__build(st, &tgt, end ? &end->kernel : NULL,
 			  end ? end->probes : NULL, end ? end->nr_probes : 0,

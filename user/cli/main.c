@@ -8,6 +8,7 @@
  * dispatch to the trace run (run.c) or the replay (export.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -45,6 +46,7 @@ static const char usage_report[] =
 "report FILE.msr: the report of a recording, from the file alone (no root,\n"
 "no target): the same text the traced run printed, and any of\n"
 "  -o, --output FILE, --html FILE, --pprof FILE, --folded FILE\n"
+"  --older SEC, --min-size BYTES, --max-size BYTES\n"
 "  -t, --top N           (default: the --top the recording was made with)\n";
 
 /* After the rules' options, "  --a, --b, --c". */
@@ -60,7 +62,8 @@ static const char usage_report_tail[] =
 "  sudo memscope-bpf --mode=alloc -p $(pidof myservice) -d 10\n"
 "  sudo memscope-bpf -w trace.msr -- ./server --port 8080\n"
 "  memscope-bpf report trace.msr --html r.html --pprof p.pb.gz\n"
-"  memscope-bpf report trace.msr -t 0 -o r.json --folded f.txt\n";
+"  memscope-bpf report trace.msr -t 0 -o r.json --folded f.txt\n"
+"  memscope-bpf report trace.msr --older 60 --min-size 4096\n";
 
 /* What an option's setter returns: 0, 2 (usage error, said), or this. */
 #define OPT_EXIT_OK		(-1)
@@ -252,6 +255,58 @@ static int set_unwind_rows(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int set_ready_fd(struct opts *o, const char *arg)
+{
+	unsigned long long v;
+	int flags;
+
+	if (parse_uint(arg, INT_MAX, &v) || v <= 2 ||
+	    (flags = fcntl(v, F_GETFD)) < 0) {
+		cli_error("invalid --ready-fd '%s': expected an open file descriptor above 2",
+			  arg);
+		return 2;
+	}
+	/* Ours alone: a launched command must not hold it open. */
+	fcntl(v, F_SETFD, flags | FD_CLOEXEC);
+	o->ready_fd = v;
+	return 0;
+}
+
+static int set_kill(struct opts *o, const char *arg)
+{
+	(void)arg;
+	o->kill = true;
+	return 0;
+}
+
+static int set_older(struct opts *o, const char *arg)
+{
+	return secs_opt(arg, "older", &o->older_ns);
+}
+
+/* A size in bytes, > 0. */
+static int size_opt(const char *arg, const char *name, __u64 *out)
+{
+	unsigned long long v;
+
+	if (!parse_uint(arg, ULLONG_MAX, &v) && v) {
+		*out = v;
+		return 0;
+	}
+	cli_error("invalid --%s '%s': expected bytes > 0", name, arg);
+	return 2;
+}
+
+static int set_min_size(struct opts *o, const char *arg)
+{
+	return size_opt(arg, "min-size", &o->min_size);
+}
+
+static int set_max_size(struct opts *o, const char *arg)
+{
+	return size_opt(arg, "max-size", &o->max_size);
+}
+
 static int set_quiet(struct opts *o, const char *arg)
 {
 	(void)arg;
@@ -352,8 +407,22 @@ static const struct cli_option options[] = {
 	{ "unwind-rows", 0, OPT_ARG, set_unwind_rows,
 "      --unwind-rows N   CFI rows the kernel holds, for every object\n"
 "                        (default 1048576, 16 bytes each)\n" },
+	{ "older", 0, OPT_ARG | OPT_REPORT, set_older,
+"      --older SEC       leak lists show only blocks allocated more than SEC\n"
+"                        seconds before tracing ended\n" },
+	{ "min-size", 0, OPT_ARG | OPT_REPORT, set_min_size,
+"      --min-size BYTES  leak lists show only blocks of at least BYTES\n" },
+	{ "max-size", 0, OPT_ARG | OPT_REPORT, set_max_size,
+"      --max-size BYTES  leak lists show only blocks of at most BYTES\n" },
+	{ "kill", 0, 0, set_kill,
+"      --kill            when tracing ends (-d, Ctrl-C) and the command\n"
+"                        still runs, kill it (default: detach, it runs on)\n" },
+	{ "ready-fd", 0, OPT_ARG, set_ready_fd,
+"      --ready-fd FD     once the probes are attached, write the traced\n"
+"                        pid and a newline to FD, then close it (scripts)\n" },
 	{ "quiet", 'q', 0, set_quiet,
-"  -q, --quiet           no status line\n" },
+"  -q, --quiet           print nothing but the report (errors still go\n"
+"                        to stderr)\n" },
 	{ "verbose", 'v', 0, set_verbose,
 "  -v, --verbose         list every probe (object, symbol, offset), and\n"
 "                        each object's unwind table when tracing ends\n" },
@@ -412,9 +481,11 @@ static int bad_option(int c, char **argv)
 /*
  * The options of the table that `report` (or tracing) takes, through
  * getopt_long. 0, or the exit code: 2 for usage errors, and OPT_EXIT_OK
- * to exit 0 (help).
+ * to exit 0 (help). *last_arg (unless NULL): the value the last option
+ * took, to tell it from getopt's own "--".
  */
-static int parse_options(int argc, char **argv, struct opts *o, bool report)
+static int parse_options(int argc, char **argv, struct opts *o, bool report,
+			 const char **last_arg)
 {
 	struct option longopts[NR_OPTIONS + RECORDING_RULE_OPTS + 1] = {};
 	char shorts[3 + 2 * NR_OPTIONS];
@@ -466,27 +537,62 @@ static int parse_options(int argc, char **argv, struct opts *o, bool report)
 		err = options[i].set(o, optarg);
 		if (err)
 			return err;
+		if (last_arg)
+			*last_arg = optarg;
 	}
 	return 0;
 }
 
+/* Both filter bounds given: an empty range is a mistake, not a report. */
+static int check_filter(const struct opts *o)
+{
+	if (!o->min_size || !o->max_size || o->min_size <= o->max_size)
+		return 0;
+	cli_error("--min-size %llu is above --max-size %llu: no block could pass",
+		  (unsigned long long)o->min_size,
+		  (unsigned long long)o->max_size);
+	return 2;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
+	const char *last_arg = NULL;
 	int err;
 
 	o->top = DEFAULT_TOP;
 	o->max_live = DEFAULT_MAX_LIVE;
-	err = parse_options(argc, argv, o, false);
+	err = parse_options(argc, argv, o, false, &last_arg);
 	if (err)
 		return err;
-	if (optind < argc)
+	/*
+	 * A command is what follows "--" (getopt's own, not an option's
+	 * value that happens to be "--"); any other bare word is a
+	 * subcommand we do not have, never a program to run.
+	 */
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--") ||
+		    argv[optind - 1] == last_arg) {
+			cli_error("unknown command '%s' (the only command is report); to trace a program: memscope-bpf -- %s",
+				  argv[optind], argv[optind]);
+			return 2;
+		}
 		o->cmd = &argv[optind];
+	}
 	if (!o->pid == !o->cmd) {
 		cli_error(o->pid ? "give either -p PID or -- CMD, not both" :
 				   "nothing to trace: give -p PID or -- CMD (see --help)");
 		return 2;
 	}
-	return 0;
+	if (o->kill && !o->cmd) {
+		cli_error("--kill ends a command launched with -- CMD; a process attached with -p is always left running");
+		return 2;
+	}
+	if (o->mode == TRACE_MODE_ALLOC &&
+	    (o->older_ns || o->min_size || o->max_size)) {
+		cli_error("--older, --min-size and --max-size filter leaks, which --mode=alloc does not trace");
+		return 2;
+	}
+	return check_filter(o);
 }
 
 /* `report FILE.msr [OPTIONS]`, argv[0] being "report". Same returns. */
@@ -494,7 +600,7 @@ static int parse_report_args(int argc, char **argv, struct opts *o)
 {
 	int err;
 
-	err = parse_options(argc, argv, o, true);
+	err = parse_options(argc, argv, o, true, NULL);
 	if (err)
 		return err;
 	if (optind + 1 != argc) {
@@ -504,12 +610,12 @@ static int parse_report_args(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	o->recording = argv[optind];
-	return 0;
+	return check_filter(o);
 }
 
 int main(int argc, char **argv)
 {
-	struct opts o = {};
+	struct opts o = { .ready_fd = -1 };
 	int err;
 
 	/* A command named "report" is traced with: memscope-bpf -- report */

@@ -44,6 +44,8 @@ struct session {
 	__u64 end_ns;		/* tracing stopped; detaching takes a while */
 	bool target_exited;
 	int exit_status;
+	bool detached;		/* a launched command left running */
+	bool killed;		/* one ended by --kill */
 	bool status_shown;
 
 	/* addresses of stacks first seen since the last drain */
@@ -262,6 +264,40 @@ static bool handle_signals(struct session *s, int sfd)
 	return stop;
 }
 
+/*
+ * Tracing ended while the launched command runs: it runs on, detached
+ * now rather than when the tool exits (a signal sent to it while the
+ * report is written must not wait for us), or it is killed (--kill).
+ */
+static void let_go(struct session *s)
+{
+	int err;
+
+	if (s->o->kill) {
+		err = launch__kill(s->launch);
+		if (err) {
+			cli_error("cannot kill pid %d: %s", s->info.pid,
+				  strerror(-err));
+			return;
+		}
+		s->killed = true;
+		s->target_exited = true;
+		s->exit_status = launch__status(s->launch);
+		return;
+	}
+	err = launch__detach(s->launch);
+	if (err)
+		cli_error("cannot detach from pid %d: %s; it is let go when memscope-bpf exits",
+			  s->info.pid, strerror(-err));
+	/* It may have ended while it was being let go. */
+	if (launch__poll(s->launch) == LAUNCH_EXITED) {
+		s->target_exited = true;
+		s->exit_status = launch__status(s->launch);
+		return;
+	}
+	s->detached = true;
+}
+
 static int trace_loop(struct session *s, int sfd, int pidfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
@@ -312,6 +348,8 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 	/* No more probes: a -p target stops paying now, not after the report. */
 	tracer__detach(s->tracer);
 	drain(s);
+	if (s->launch && !s->target_exited)
+		let_go(s);
 	if (s->status_shown)
 		fputs("\r\033[K", stderr);
 	close(ep);
@@ -344,6 +382,8 @@ static int finish_trace(struct session *s)
 		.consumer_drops = tracer__drops(s->tracer),
 		.exited = s->target_exited,
 		.exit_status = s->exit_status,
+		.detached = s->detached,
+		.killed = s->killed,
 	};
 	int err = 0, rerr;
 
@@ -364,12 +404,12 @@ static int finish_trace(struct session *s)
 }
 
 /* Skipped USDT probes cost declarations, not the trace: say so once. */
-static void warn_skipped(const struct tracer *t)
+static void warn_skipped(const struct session *s)
 {
 	unsigned int nr;
-	const char *w = tracer__warning(t, &nr);
+	const char *w = tracer__warning(s->tracer, &nr);
 
-	if (w)
+	if (w && !s->o->quiet)
 		fprintf(stderr,
 			"memscope-bpf: warning: %u USDT probe%s skipped, their declarations are missing (first: %s)\n",
 			nr, nr == 1 ? "" : "s", w);
@@ -387,10 +427,21 @@ static void warn_unwind(const struct session *s)
 
 	if (s->o->verbose)
 		tracer__print_unwind(s->tracer);
-	if (full)
+	if (full && !s->o->quiet)
 		fprintf(stderr,
 			"memscope-bpf: warning: %u object%s got no unwind table: the %u rows were full (raise --unwind-rows); their frames end stacks as not_loaded\n",
 			full, full == 1 ? "" : "s", cap);
+}
+
+/* --ready-fd: the probes are in; the pid, for scripts, and done with it. */
+static void say_ready(const struct session *s)
+{
+	if (s->o->ready_fd < 0)
+		return;
+	if (dprintf(s->o->ready_fd, "%d\n", s->info.pid) < 0)
+		cli_error("cannot write to --ready-fd %d: %s", s->o->ready_fd,
+			  strerror(errno));
+	close(s->o->ready_fd);
 }
 
 static int start_target(struct session *s)
@@ -449,7 +500,7 @@ static int start_target(struct session *s)
 	}
 	if (s->o->verbose)
 		tracer__print_probes(s->tracer);
-	warn_skipped(s->tracer);
+	warn_skipped(s);
 	s->info.wall_ns = clock_ns(CLOCK_REALTIME);
 	s->info.start_ns = now_ns();
 	if (s->rec) {
@@ -478,8 +529,10 @@ static int start_target(struct session *s)
 			return err;
 		}
 	}
-	fprintf(stderr, "memscope-bpf: tracing pid %d, Ctrl-C to stop\n",
-		s->info.pid);
+	if (!s->o->quiet)
+		fprintf(stderr, "memscope-bpf: tracing pid %d, Ctrl-C to stop\n",
+			s->info.pid);
+	say_ready(s);
 	return 0;
 }
 

@@ -32,6 +32,33 @@ static void write_target(struct json *j, const struct report_target *t)
 		json_s64(j, t->exit_status);
 	else
 		json_null(j);
+	/* How it stood when tracing ended. */
+	json_kv_str(j, "state", t->killed ? "killed" :
+				t->exited ? "exited" :
+				t->detached ? "detached" : "running");
+	json_obj_end(j);
+}
+
+/* Which live blocks the leak lists and the sites' live figures count. */
+static void write_filter(struct json *j, const struct report *r)
+{
+	const struct report_filter *f = &r->filter;
+
+	json_key(j, "leak_filter");
+	if (!report_filter_on(f)) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	json_kv_u64(j, "older_ns", f->older_ns);
+	json_kv_u64(j, "min_size", f->min_size);
+	json_key(j, "max_size");
+	if (f->max_size)
+		json_u64(j, f->max_size);
+	else
+		json_null(j);
+	json_kv_u64(j, "live_allocs", r->filter_count);
+	json_kv_u64(j, "live_bytes", r->filter_bytes);
 	json_obj_end(j);
 }
 
@@ -382,6 +409,7 @@ static void write_report(struct json *j, const struct report *r)
 	json_kv_str(j, "source", SOURCE_CAPTURED);
 	write_summary(j, r);
 	write_kernel(j, r);
+	write_filter(j, r);
 	write_sites(j, "leaks", r->leaks, r->nr_leaks, true);
 	write_peak(j, r);
 	write_all_sites(j, r);

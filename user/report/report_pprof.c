@@ -99,7 +99,7 @@ static const char *const sample_types[][2] = {
 };
 
 #define NR_VALUES		ARRAY_SIZE(sample_types)
-#define NR_COMMENTS		3	/* tool, target, losses */
+#define NR_COMMENTS		4	/* tool, target, losses, leak filter */
 
 #define NO_STACK		"[no-stack]"
 #define TRUNCATED		"[truncated]"
@@ -596,6 +596,9 @@ static int make_comments(struct pprof *w, const struct report *r)
 	const struct report_target *t = &r->target;
 	__u64 lost = (r->have_kernel ? r->kernel.lost_events : 0) +
 		     r->consumer_drops;
+	const struct report_filter *f = &r->filter;
+	char most[48] = "";
+	size_t n = 2;
 
 	if (asprintf(&w->comments[0], "captured by memscope-bpf %s, mode %s",
 		     MEMSCOPE_VERSION, trace_mode_name(t->mode)) < 0)
@@ -603,8 +606,21 @@ static int make_comments(struct pprof *w, const struct report *r)
 	if (asprintf(&w->comments[1], "pid %d%s%s", t->pid,
 		     t->command ? ": " : "", t->command ? t->command : "") < 0)
 		return -ENOMEM;
-	if (lost && asprintf(&w->comments[2], "lost events: %llu, counts are "
-			     "incomplete", (unsigned long long)lost) < 0)
+	if (lost && asprintf(&w->comments[n++], "lost events: %llu, counts "
+			     "are incomplete", (unsigned long long)lost) < 0)
+		return -ENOMEM;
+	if (!report_filter_on(f))
+		return 0;
+	/* inuse_* is of the blocks that pass, not every live one. */
+	if (f->max_size)
+		snprintf(most, sizeof(most), ", at most %llu bytes",
+			 (unsigned long long)f->max_size);
+	if (asprintf(&w->comments[n], "leak filter: inuse counts %llu of %llu "
+		     "live blocks (older than %llu ns, at least %llu bytes%s)",
+		     (unsigned long long)r->filter_count,
+		     (unsigned long long)r->summary.live_allocs,
+		     (unsigned long long)f->older_ns,
+		     (unsigned long long)f->min_size, most) < 0)
 		return -ENOMEM;
 	return 0;
 }

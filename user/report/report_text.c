@@ -87,7 +87,12 @@ static void print_header(const struct report *r, FILE *f)
 	fprintf(f, ", traced for %s",
 		fmt_secs(secs, sizeof(secs), t->duration_ns));
 	fprintf(f, ", mode %s", trace_mode_name(t->mode));
-	if (t->exited && WIFEXITED(t->exit_status))
+	if (t->killed)
+		fputs(", killed when tracing ended (--kill)", f);
+	else if (t->detached)
+		fputs(", still running when tracing ended: detached, left running",
+		      f);
+	else if (t->exited && WIFEXITED(t->exit_status))
 		fprintf(f, ", exited with status %d",
 			WEXITSTATUS(t->exit_status));
 	else if (t->exited && WIFSIGNALED(t->exit_status))
@@ -730,6 +735,40 @@ static void print_anomalies(const struct report *r, FILE *f)
 	}
 }
 
+/*
+ * Before the leak lists: which blocks they show, and how many of the live
+ * ones that is, so the totals above are not read as the lists' sum.
+ */
+static void print_filter(const struct report *r, FILE *f)
+{
+	const struct report_filter *fl = &r->filter;
+	char b[64], secs[32];
+	const char *sep = "";
+
+	if (!report_filter_on(fl))
+		return;
+	fputs("\nLeak filter: only blocks", f);
+	if (fl->older_ns) {
+		fprintf(f, " older than %s at the end",
+			fmt_secs(secs, sizeof(secs), fl->older_ns));
+		sep = ",";
+	}
+	if (fl->min_size) {
+		fprintf(f, "%s of at least %s", sep,
+			fmt_bytes(b, sizeof(b), fl->min_size));
+		sep = ",";
+	}
+	if (fl->max_size)
+		fprintf(f, "%s of at most %s", sep,
+			fmt_bytes(b, sizeof(b), fl->max_size));
+	fprintf(f, "\n  %llu of %llu live block%s pass, ",
+		(unsigned long long)r->filter_count,
+		(unsigned long long)r->summary.live_allocs,
+		plural(r->summary.live_allocs));
+	fprintf(f, "%s", fmt_bytes(b, sizeof(b), r->filter_bytes));
+	fprintf(f, " of %s\n", fmt_bytes(b, sizeof(b), r->summary.live_bytes));
+}
+
 int report__write_text(const struct report *r, FILE *f)
 {
 	print_header(r, f);
@@ -743,6 +782,7 @@ int report__write_text(const struct report *r, FILE *f)
 			    r->sites, r->top && r->top < r->nr_sites ?
 			    r->top : r->nr_sites, false);
 	} else {
+		print_filter(r, f);
 		print_sites(r, f, "Top leaking call sites (live at end)",
 			    r->leaks, r->nr_leaks, true);
 		print_sites(r, f, "Top call sites at the peak", r->peak,

@@ -50,6 +50,16 @@ enum rec_frame_type {
 #define REC_PROBE_KNOWN		(REC_PROBE_RETURN | REC_PROBE_EMULATED | \
 				 REC_PROBE_REASON_MASK << REC_PROBE_REASON_SHIFT)
 
+/*
+ * How the target ended, in the trailer's word that once held only
+ * "exited" (0 or 1, so older files read the same).
+ */
+#define REC_END_EXITED		(1u << 0)
+#define REC_END_DETACHED	(1u << 1)
+#define REC_END_KILLED		(1u << 2)
+#define REC_END_ALL		(REC_END_EXITED | REC_END_DETACHED | \
+				 REC_END_KILLED)
+
 struct rec_prelude {
 	char magic[REC_MAGIC_LEN];
 	__u32 version;
@@ -570,7 +580,9 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 	wbuf_put(b, &end->kernel, sizeof(end->kernel));
 	wbuf_u64(b, end->end_ns);
 	wbuf_u64(b, end->consumer_drops);
-	wbuf_u32(b, end->exited);
+	wbuf_u32(b, (end->exited ? REC_END_EXITED : 0) |
+		    (end->detached ? REC_END_DETACHED : 0) |
+		    (end->killed ? REC_END_KILLED : 0));
 	wbuf_u32(b, end->exit_status);
 	wbuf_u32(b, end->nr_probes);
 	for (i = 0; i < end->nr_probes; i++) {
@@ -1133,7 +1145,8 @@ static int parse_trailer(struct recording *r)
 	if (!get(&c, &end->kernel, sizeof(end->kernel)) ||
 	    !get_u64(&c, &end->end_ns) || !get_u64(&c, &end->consumer_drops) ||
 	    !get_u32(&c, &exited) || !get_u32(&c, &status) ||
-	    !get_u32(&c, &nr) || nr > REC_PROBES_MAX)
+	    !get_u32(&c, &nr) || nr > REC_PROBES_MAX ||
+	    (exited & ~REC_END_ALL))
 		return damaged(r, r->frame_off, "malformed trailer");
 	/* The probe array shares the strings' block. */
 	err = rbuf_strings(r, &c, nr * sizeof(*probes), &room);
@@ -1161,7 +1174,9 @@ static int parse_trailer(struct recording *r)
 		rbuf_drop(r);
 		return damaged(r, r->frame_off, "malformed trailer");
 	}
-	end->exited = exited;
+	end->exited = exited & REC_END_EXITED;
+	end->detached = exited & REC_END_DETACHED;
+	end->killed = exited & REC_END_KILLED;
 	end->exit_status = (int)status;
 	end->probes = nr ? probes : NULL;
 	end->nr_probes = nr;

@@ -104,6 +104,9 @@ struct recording_end {
 	__u64 consumer_drops;
 	bool exited;
 	int exit_status;
+	/* a launched command still running when tracing ended: */
+	bool detached;		/* left running, detached */
+	bool killed;		/* ended by --kill (exited too) */
 	const struct attach_probe *probes;
 	size_t nr_probes;
 };
