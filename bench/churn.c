@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "workload.h"
 
 #ifndef CHURN_THREADS
 #define CHURN_THREADS	1
@@ -51,14 +52,6 @@ struct worker {
 };
 
 static pthread_barrier_t start_line;
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* xorshift32: a few cycles, so the loop measures the allocator. */
 static inline uint32_t next_rand(uint32_t *s)
@@ -148,36 +141,6 @@ static void *work(void *arg)
 	for (i = 0; i < WINDOW; i++)
 		free(w->slots[i]);
 	return NULL;
-}
-
-/* Blocks SIGUSR1 first so that it cannot be missed between print and wait. */
-static int wait_for_go(void)
-{
-	sigset_t set;
-	int sig;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	printf("ready %d\n", (int)getpid());
-	fflush(stdout);
-	if (sigwait(&set, &sig))
-		return -EINTR;
-	return 0;
-}
-
-static int parse_ulong(const char *s, unsigned long min, unsigned long max,
-		       unsigned long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *s == '-' || *out < min ||
-	    *out > max)
-		return -EINVAL;
-	return 0;
 }
 
 static void usage(FILE *f)

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,33 +27,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include "workload.h"
 
 #define DEFAULT_OPS	1000000UL
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-/* Blocks SIGUSR1 first so that it cannot be missed between print and wait. */
-static int wait_for_go(void)
-{
-	sigset_t set;
-	int sig;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &set, NULL))
-		return -errno;
-	printf("ready %d\n", (int)getpid());
-	fflush(stdout);
-	if (sigwait(&set, &sig))
-		return -EINTR;
-	return 0;
-}
 
 /* The parent's pid goes to a volatile sink: the call is never elided. */
 static volatile pid_t sink;
@@ -101,7 +78,6 @@ int main(int argc, char **argv)
 	unsigned long ops = DEFAULT_OPS;
 	uint64_t t0, t1;
 	bool wait = false;
-	char *end;
 	int c, err;
 
 	while ((c = getopt_long(argc, argv, "m:n:h", longopts, NULL)) != -1) {
@@ -113,10 +89,7 @@ int main(int argc, char **argv)
 				loop = loop_mmap;
 			break;
 		case 'n':
-			errno = 0;
-			ops = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || !ops ||
-			    *optarg == '-') {
+			if (parse_ulong(optarg, 1, ULONG_MAX, &ops)) {
 				fprintf(stderr, "syscalls: invalid op count '%s'\n",
 					optarg);
 				return 2;
