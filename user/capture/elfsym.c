@@ -209,21 +209,29 @@ void elf_file__free(struct elf_file *f)
 	free(f);
 }
 
+/* A function symbol found: where its code is in the file. */
+static int func_out(struct elf_file *f, const GElf_Sym *sym,
+		    struct elf_func *out)
+{
+	__u64 offset;
+
+	if (pt_load_translate(f->elf, sym->st_value, false, &offset))
+		return -ENOENT;
+	out->vaddr = sym->st_value;
+	out->size = sym->st_size;
+	out->file_offset = offset;
+	return 0;
+}
+
 int elf_file__find_func(struct elf_file *f, const char *name,
 			struct elf_func *out)
 {
 	GElf_Sym sym;
-	__u64 offset;
 
 	if (!find_in_table(f, f->dynsym, name, &sym) &&
 	    !find_in_table(f, f->symtab, name, &sym))
 		return -ENOENT;
-	if (pt_load_translate(f->elf, sym.st_value, false, &offset))
-		return -ENOENT;
-	out->vaddr = sym.st_value;
-	out->size = sym.st_size;
-	out->file_offset = offset;
-	return 0;
+	return func_out(f, &sym, out);
 }
 
 /*
@@ -273,17 +281,11 @@ int elf_file__find_rust_func(struct elf_file *f, const char *ident,
 			     struct elf_func *out)
 {
 	GElf_Sym sym;
-	__u64 offset;
 
 	if (!find_rust_in_table(f, f->dynsym, ident, &sym) &&
 	    !find_rust_in_table(f, f->symtab, ident, &sym))
 		return -ENOENT;
-	if (pt_load_translate(f->elf, sym.st_value, false, &offset))
-		return -ENOENT;
-	out->vaddr = sym.st_value;
-	out->size = sym.st_size;
-	out->file_offset = offset;
-	return 0;
+	return func_out(f, &sym, out);
 }
 
 int elf_file__read(struct elf_file *f, __u64 file_offset, void *buf,
