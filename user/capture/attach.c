@@ -98,7 +98,6 @@ static const struct alloc_fn {
 	       MS_FAM_NEW_ARRAY),
 	CXX_FN("_ZdaPvSt11align_val_tRKSt9nothrow_t", MS_FN_FREE, FN_FREE,
 	       MS_FAM_NEW_ARRAY),
-#undef CXX_FN
 	/*
 	 * Rust's global allocator shims: (size, align), (ptr, size, align),
 	 * (ptr, old size, align, new size). They call the #[global_allocator]
@@ -148,31 +147,30 @@ static const struct alloc_fn {
 	TC_FN("tc_free_sized",		MS_FN_FREE,		FN_FREE),
 	TC_FN("tc_cfree",		MS_FN_FREE,		FN_FREE),
 #undef TC_FN
-#define TC_CXX(name, fn, kind, fam)	{ name, fn, kind, fam, 0 }
-	TC_CXX("tc_new",		MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
-	TC_CXX("tc_new_nothrow",	MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
-	TC_CXX("tc_new_aligned",	MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
-	TC_CXX("tc_new_aligned_nothrow", MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
-	TC_CXX("tc_newarray",		MS_FN_MALLOC, FN_ALLOC,
+	CXX_FN("tc_new",		MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
+	CXX_FN("tc_new_nothrow",	MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
+	CXX_FN("tc_new_aligned",	MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
+	CXX_FN("tc_new_aligned_nothrow", MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
+	CXX_FN("tc_newarray",		MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW_ARRAY),
-	TC_CXX("tc_newarray_nothrow",	MS_FN_MALLOC, FN_ALLOC,
+	CXX_FN("tc_newarray_nothrow",	MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW_ARRAY),
-	TC_CXX("tc_newarray_aligned",	MS_FN_MALLOC, FN_ALLOC,
+	CXX_FN("tc_newarray_aligned",	MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW_ARRAY),
-	TC_CXX("tc_newarray_aligned_nothrow", MS_FN_MALLOC, FN_ALLOC,
+	CXX_FN("tc_newarray_aligned_nothrow", MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW_ARRAY),
-	TC_CXX("tc_delete",		MS_FN_FREE, FN_FREE, MS_FAM_NEW),
-	TC_CXX("tc_delete_sized",	MS_FN_FREE, FN_FREE, MS_FAM_NEW),
-	TC_CXX("tc_delete_nothrow",	MS_FN_FREE, FN_FREE, MS_FAM_NEW),
-	TC_CXX("tc_delete_aligned",	MS_FN_FREE, FN_FREE, MS_FAM_NEW),
-	TC_CXX("tc_delete_sized_aligned", MS_FN_FREE, FN_FREE, MS_FAM_NEW),
-	TC_CXX("tc_deletearray",	MS_FN_FREE, FN_FREE, MS_FAM_NEW_ARRAY),
-	TC_CXX("tc_deletearray_sized",	MS_FN_FREE, FN_FREE, MS_FAM_NEW_ARRAY),
-	TC_CXX("tc_deletearray_nothrow", MS_FN_FREE, FN_FREE,
+	CXX_FN("tc_delete",		MS_FN_FREE, FN_FREE, MS_FAM_NEW),
+	CXX_FN("tc_delete_sized",	MS_FN_FREE, FN_FREE, MS_FAM_NEW),
+	CXX_FN("tc_delete_nothrow",	MS_FN_FREE, FN_FREE, MS_FAM_NEW),
+	CXX_FN("tc_delete_aligned",	MS_FN_FREE, FN_FREE, MS_FAM_NEW),
+	CXX_FN("tc_delete_sized_aligned", MS_FN_FREE, FN_FREE, MS_FAM_NEW),
+	CXX_FN("tc_deletearray",	MS_FN_FREE, FN_FREE, MS_FAM_NEW_ARRAY),
+	CXX_FN("tc_deletearray_sized",	MS_FN_FREE, FN_FREE, MS_FAM_NEW_ARRAY),
+	CXX_FN("tc_deletearray_nothrow", MS_FN_FREE, FN_FREE,
 	       MS_FAM_NEW_ARRAY),
-	TC_CXX("tc_deletearray_aligned", MS_FN_FREE, FN_FREE,
+	CXX_FN("tc_deletearray_aligned", MS_FN_FREE, FN_FREE,
 	       MS_FAM_NEW_ARRAY),
-#undef TC_CXX
+#undef CXX_FN
 	/*
 	 * mimalloc's mi_* API (not its mi_heap_* functions, whose first
 	 * argument is a heap): mi_new* are operator new by another name.
