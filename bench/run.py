@@ -990,6 +990,12 @@ def reading(workloads, summ, attach, busy):
     def ns(wl, tool):
         return summ.get((wl, tool), {}).get("ns")
 
+    def elsewhere(num, den, fmt):
+        """num / den on each workload after churn that has both cells."""
+        return [fmt % (wl.name, ns(wl.name, num) / ns(wl.name, den))
+                for wl in workloads[1:]
+                if ns(wl.name, num) and ns(wl.name, den)]
+
     ms, fl = ns("churn", "memscope-bpf"), ns("churn", "floor")
     if ms and fl:
         r = ms / fl
@@ -1010,11 +1016,7 @@ def reading(workloads, summ, attach, busy):
                        "%.0f%% of the 15%% the target allows." % (
                            rd / fl, fmt_ns(rd - fl),
                            100 * (rd - fl) / (0.15 * fl)))
-        others = []
-        for wl in workloads[1:]:
-            a, b = ns(wl.name, "memscope-bpf"), ns(wl.name, "floor")
-            if a and b:
-                others.append("%s %.2f ×" % (wl.name, a / b))
+        others = elsewhere("memscope-bpf", "floor", "%s %.2f ×")
         if others:
             out.append("  On the other workloads (no target, for context): "
                        + ", ".join(others) + ".")
@@ -1029,22 +1031,14 @@ def reading(workloads, summ, attach, busy):
             verdict(r >= 5), r)
         if r < 5:
             line += ", %.0f%% short of 5 ×" % ((1 - r / 5) * 100)
-        others = []
-        for wl in workloads[1:]:
-            a, b = ns(wl.name, "memscope-bpf"), ns(wl.name, "bpftrace")
-            if a and b:
-                others.append("%s %.1f ×" % (wl.name, b / a))
+        others = elsewhere("bpftrace", "memscope-bpf", "%s %.1f ×")
         if others:
             line += " (%s)" % ", ".join(others)
         out.append(line + ".")
         bound = bpftrace_bound(bt, ns("churn", "floor"))
         if bound:
             out.append("  " + bound)
-        bounds = []
-        for wl in workloads[1:]:
-            a, b = ns(wl.name, "bpftrace"), ns(wl.name, "floor")
-            if a and b:
-                bounds.append("%s %.1f ×" % (wl.name, a / b))
+        bounds = elsewhere("bpftrace", "floor", "%s %.1f ×")
         if bounds:
             out.append("  The same bound on the other workloads: "
                        + ", ".join(bounds) + ".")
