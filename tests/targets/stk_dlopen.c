@@ -9,8 +9,6 @@
  * gcc -O2 -g, no frame pointers; stk_dlopen.json declares the chain.
  */
 #include <dlfcn.h>
-#include <limits.h>
-#include <libgen.h>
 #include "target.h"
 
 #define FN	__attribute__((noinline, noclone)) static
@@ -24,19 +22,12 @@ FN void dlo_run(void (*entry)(int))
 
 int main(int argc, char **argv)
 {
-	char exe[PATH_MAX], lib[PATH_MAX + 32];
+	char lib[PATH_MAX + 32];
 	void (*entry)(int);
-	ssize_t n;
 	void *h;
 
 	target_wait(argc, argv);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0) {
-		perror("readlink /proc/self/exe");
-		return 1;
-	}
-	exe[n] = '\0';
-	snprintf(lib, sizeof(lib), "%s/libstk_dl.so", dirname(exe));
+	target_beside("libstk_dl.so", lib);
 	h = dlopen(lib, RTLD_NOW);
 	if (!h) {
 		fprintf(stderr, "stk_dlopen: %s\n", dlerror());

@@ -9,8 +9,6 @@
  * gcc -O2 -g, no frame pointers; stk_dlthread.json declares the chain.
  */
 #include <dlfcn.h>
-#include <limits.h>
-#include <libgen.h>
 #include <pthread.h>
 #include "target.h"
 
@@ -45,19 +43,12 @@ FN void *dlt_thread(void *lib)
 
 int main(int argc, char **argv)
 {
-	char exe[PATH_MAX], lib[PATH_MAX + 32];
+	char lib[PATH_MAX + 32];
 	pthread_t thr;
-	ssize_t n;
 	int err;
 
 	target_wait(argc, argv);
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0) {
-		perror("readlink /proc/self/exe");
-		return 1;
-	}
-	exe[n] = '\0';
-	snprintf(lib, sizeof(lib), "%s/libstk_dl.so", dirname(exe));
+	target_beside("libstk_dl.so", lib);
 	err = pthread_create(&thr, NULL, dlt_thread, lib);
 	if (err) {
 		fprintf(stderr, "stk_dlthread: pthread_create: %s\n",

@@ -10,6 +10,8 @@
 #ifndef MS_TARGET_H
 #define MS_TARGET_H
 
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +76,23 @@ static inline void target_wait(int argc, char **argv)
 			exit(1);
 		}
 	}
+}
+
+/*
+ * The path of the file name beside the executable (a library it dlopens),
+ * into out, of PATH_MAX + 32 bytes. Exits when /proc/self/exe is unreadable.
+ */
+static inline void target_beside(const char *name, char *out)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0) {
+		perror("readlink /proc/self/exe");
+		exit(1);
+	}
+	exe[n] = '\0';
+	snprintf(out, PATH_MAX + 32, "%s/%s", dirname(exe), name);
 }
 
 #endif /* MS_TARGET_H */
