@@ -223,6 +223,23 @@ enum ms_ev_type {
 	MS_EV_MREMAP,		/* old_ptr, aux = old length; ptr, size =
 				 * the new ones; seq = flags (MREMAP_*) */
 	MS_EV_BRK,		/* old_ptr = break before, ptr = after */
+
+	/*
+	 * Process lifecycle of the traced set (system-wide, -f and launch
+	 * trees), sent whole like a declared record so the strings fit.
+	 * pid is the process (tgid) concerned, tid the thread that made the
+	 * change. A pid seen again after its exit, or in a PROC_START, is a
+	 * new process (pid reuse).
+	 */
+	MS_EV_PROC_START,	/* a traced process forked a new process:
+				 * pid = child, aux = parent tgid;
+				 * name = comm (inherited) */
+	MS_EV_PROC_EXEC,	/* pid replaced its image: its heap ends
+				 * (live at exec), a new image begins;
+				 * name = new comm, type_name = the file
+				 * executed (cut at MS_STR_MAX, its tail) */
+	MS_EV_PROC_EXIT,	/* the last thread of pid exited: aux =
+				 * exit code as wait(2) reports it */
 	MS_EV__COUNT,
 };
 
@@ -230,6 +247,12 @@ enum ms_ev_type {
 static inline int ms_event_declared(unsigned int type)
 {
 	return type >= MS_EV_TRACK && type <= MS_EV_PASSPORT_FREE;
+}
+
+/* A process lifecycle record (MS_EV_PROC_START..MS_EV_PROC_EXIT). */
+static inline int ms_event_proc(unsigned int type)
+{
+	return type >= MS_EV_PROC_START && type <= MS_EV_PROC_EXIT;
 }
 
 /* An anonymous-memory record (MS_EV_MMAP..MS_EV_BRK). */
@@ -323,7 +346,8 @@ static inline unsigned long ms_event_size(unsigned int nr_frames)
 
 static inline unsigned long ms_event_len(const struct ms_event *e)
 {
-	return ms_event_declared(e->type) ? sizeof(*e) :
+	return ms_event_declared(e->type) || ms_event_proc(e->type) ?
+	       sizeof(*e) :
 	       ms_event_size(e->nr_frames);
 }
 

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * What the report says of one traced process beyond its records: read
+ * from /proc by capture (live) or from a recording (replay), handed to
+ * the store's process table. Strings are NUL-terminated and cut at their
+ * size (the command line's arguments joined by spaces).
+ */
+#ifndef MEMSCOPE_PROCINFO_H
+#define MEMSCOPE_PROCINFO_H
+
+#include <linux/types.h>
+
+#define PROCINFO_COMM		16
+#define PROCINFO_COMMAND	512
+
+struct procinfo {
+	__u32 pid;		/* as the host sees it (tgid) */
+	__u32 ppid;		/* 0 unknown */
+	__u32 ns_pid;		/* as its own pid namespace sees it; 0 same
+				 * as pid or unknown */
+	__u32 flags;		/* PROCINFO_* */
+	__u64 start_ns;		/* CLOCK_MONOTONIC of its start, 0 unknown */
+	char comm[PROCINFO_COMM];
+	char command[PROCINFO_COMMAND];
+};
+
+/* It ran before tracing began (-p, -a, --comm, --cgroup at attach). */
+#define PROCINFO_EXISTING	(1u << 0)
+/* It was gone before /proc could be read: command is empty. */
+#define PROCINFO_GONE		(1u << 1)
+/* The command line was cut at PROCINFO_COMMAND. */
+#define PROCINFO_CUT		(1u << 2)
+
+#endif /* MEMSCOPE_PROCINFO_H */
