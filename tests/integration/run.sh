@@ -1800,6 +1800,8 @@ run_test xol_jemalloc		t_no_single_step jemalloc
 run_test xol_tcmalloc		t_no_single_step tcmalloc
 run_test xol_mimalloc		t_no_single_step mimalloc
 run_test xol_libstdcxx		t_no_single_step libstdcxx
+run_test xol_own		t_no_single_step own
+run_test foreign_uprobe		t_foreign_uprobe
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

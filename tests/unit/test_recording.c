@@ -69,11 +69,14 @@ static const struct recording_info info = {
 
 static const struct attach_probe probes[] = {
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, false, true, PROLOGUE_NONE,
-	  { 0 } },
+	  { 0 }, NULL },
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, true, false,
-	  PROLOGUE_ARG_WRITTEN, { 0 } },
+	  PROLOGUE_ARG_WRITTEN, { 0 }, NULL },
 	{ "/lib/libc.so.6", "free", 0x2010, 16, false, true, PROLOGUE_NONE,
-	  { 0 } },
+	  { 0 }, NULL },
+	/* not probed: it forwards to realloc */
+	{ "/lib/libc.so.6", "reallocarray", 0x2400, 0, false, false,
+	  PROLOGUE_NONE, { 0 }, "realloc" },
 };
 
 static struct ms_event events[NR_EVENTS];
@@ -419,6 +422,11 @@ Test(recording, round_trip)
 		cr_assert_eq(end->probes[i].is_return, probes[i].is_return);
 		cr_assert_eq(end->probes[i].emulated, probes[i].emulated);
 		cr_assert_eq(end->probes[i].reason, probes[i].reason);
+		if (probes[i].forwards_to)
+			cr_assert_str_eq(end->probes[i].forwards_to,
+					 probes[i].forwards_to);
+		else
+			cr_assert_null(end->probes[i].forwards_to);
 	}
 
 	/* Every address of every stack resolves as it did when written. */

@@ -793,9 +793,11 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 	expect_has(doc, "\"symbol\": \"malloc\",\n      \"offset\": 631283,\n"
 		   "      \"func_offset\": 275,\n      \"return\": true,\n"
 		   "      \"emulated\": true,\n"
-		   "      \"single_step_reason\": null\n", "probe");
+		   "      \"single_step_reason\": null,\n"
+		   "      \"probed\": true,\n"
+		   "      \"forwards_to\": null\n", "probe");
 	expect_has(doc, "\"emulated\": false,\n"
-		   "      \"single_step_reason\": \"stack_changed\"\n",
+		   "      \"single_step_reason\": \"stack_changed\",\n",
 		   "single-stepped probe");
 	free(doc);
 	report__free(r);

@@ -1056,7 +1056,8 @@ static int copy_probes(struct report *r, const struct attach_probe *probes,
 	r->nr_probes = n;
 	for (i = 0; i < n; i++) {
 		if (arena_strdup(&r->arena, &r->probes[i].object) ||
-		    arena_strdup(&r->arena, &r->probes[i].symbol))
+		    arena_strdup(&r->arena, &r->probes[i].symbol) ||
+		    arena_strdup(&r->arena, &r->probes[i].forwards_to))
 			return -ENOMEM;
 	}
 	return 0;

@@ -345,6 +345,7 @@ void attach__free(struct attach *a)
 	for (i = 0; i < a->nr_probes; i++) {
 		free((char *)a->probes[i].object);
 		free((char *)a->probes[i].symbol);
+		free((char *)a->probes[i].forwards_to);
 	}
 	free(a->links);
 	free(a->probes);
@@ -372,6 +373,12 @@ void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 	size_t i, j, n = a->nr_probes;
 
 	for (i = 0; i < n; i++) {
+		if (p[i].forwards_to) {
+			fprintf(f, "%s: not probed   %s in %s: it reaches other code only through %s, whose probe counts its blocks\n",
+				who, p[i].symbol, p[i].object,
+				p[i].forwards_to);
+			continue;
+		}
 		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s%s%s",
 			who, p[i].is_return ? "return" : "entry", p[i].symbol,
 			(unsigned long long)p[i].func_offset,
@@ -487,6 +494,7 @@ static int probe_note(struct attach *a, const char *object, const char *sym,
 		free((char *)p->symbol);
 		return -ENOMEM;
 	}
+	p->forwards_to = NULL;
 	p->offset = offset;
 	p->func_offset = site->offset;
 	p->is_return = is_return;
@@ -641,12 +649,6 @@ static int place(struct elf_file *ef, const struct elf_func *f,
 	return 0;
 }
 
-/* Families whose blocks one another's frees may not take, as bits. */
-static unsigned int family_class(enum ms_family fam)
-{
-	return ms_family_is_c(fam) ? 1u : 2u << fam;
-}
-
 static int find_fn(struct elf_file *ef, const struct alloc_fn *af,
 		   struct elf_func *f)
 {
@@ -655,6 +657,78 @@ static int find_fn(struct elf_file *ef, const struct alloc_fn *af,
 	if (af->flags & FNF_RUST)
 		return elf_file__find_rust_func(ef, af->name, f);
 	return -ENOENT;
+}
+
+/*
+ * An allocating function whose every way to other code is one allocating
+ * function of its own family: operator new(size_t, nothrow_t) calls
+ * operator new through the PLT ("sub $8,%rsp" first, so no emulated site
+ * keeps the return address at *sp), glibc's reallocarray multiplies
+ * (writing rdx) and jumps to realloc. That function's probe counts the
+ * block, in the same family, and with the caller's arguments as it
+ * needs them; probing the wrapper too would only single-step every call.
+ * Fills name with the function reached: 0, or -ENOENT.
+ */
+static int forwards_to(struct elf_file *ef, const struct elf_func *f,
+		       const struct alloc_fn *af, char *name, size_t len)
+{
+	unsigned char *code;
+	struct elf_func g;
+	__u64 vaddr;
+	__s64 to;
+	size_t i;
+	int err;
+
+	if (!f->size || f->size > PROLOGUE_MAX_BYTES)
+		return -ENOENT;
+	code = malloc(f->size);
+	if (!code)
+		return -ENOENT;
+	err = elf_file__read(ef, f->file_offset, code, f->size);
+	if (!err)
+		err = prologue__exit(code, f->size, &to);
+	free(code);
+	if (err)
+		return -ENOENT;
+	vaddr = f->vaddr + (__u64)to;
+	/* through the PLT: whichever object defines the name, it is probed */
+	if (elf_file__plt_import(ef, vaddr, name, len))
+		name[0] = '\0';
+	for (i = 0; i < NR_ALLOC_FNS; i++) {
+		const struct alloc_fn *t = &alloc_fns[i];
+
+		if (t == af || t->kind != FN_ALLOC || t->family != af->family)
+			continue;
+		if (name[0] ? !strcmp(name, t->name) :
+			      (!find_fn(ef, t, &g) && g.vaddr == vaddr)) {
+			snprintf(name, len, "%s", t->name);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* A function left unprobed, said in -v and the report's probes. */
+static int forward_note(struct attach *a, const char *object,
+			const struct alloc_fn *af, const struct elf_func *f,
+			const char *to)
+{
+	static const struct prologue_site none = { .reason = PROLOGUE_NONE };
+	struct attach_probe *p;
+	int err;
+
+	err = probe_note(a, object, af->name, f->file_offset, &none, false);
+	if (err)
+		return err;
+	p = &a->probes[a->nr_probes - 1];
+	p->forwards_to = strdup(to);
+	return p->forwards_to ? 0 : -ENOMEM;
+}
+
+/* Families whose blocks one another's frees may not take, as bits. */
+static unsigned int family_class(enum ms_family fam)
+{
+	return ms_family_is_c(fam) ? 1u : 2u << fam;
 }
 
 /* One address to probe, the functions of the table found there. */
@@ -704,6 +778,7 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 		const struct elf_func *f = &sites[i].f;
 		struct prologue_site site;
 		__u64 off, tag, cookie;
+		char fwd[128];
 
 		tag = af->family | ((__u64)(obj & 0xffff) << MS_TAG_OBJ_SHIFT);
 		/* More than one class of family at one address: any matches. */
@@ -731,6 +806,11 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 			    &site);
 		if (err)
 			break;
+		if (!site.emulated &&
+		    !forwards_to(ef, f, af, fwd, sizeof(fwd))) {
+			err = forward_note(a, display, af, f, fwd);
+			continue;
+		}
 		off = f->file_offset + site.offset;
 		err = plan_add(a, &pl, SLOT_ENTER, af, cookie, off, &site,
 			       display);

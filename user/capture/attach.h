@@ -28,6 +28,12 @@ struct attach_probe {
 	unsigned int reason;
 	/* enum ms_arg_reg: where the first three arguments are read (-v) */
 	__u8 arg_reg[3];
+	/*
+	 * Not probed: the function reaches other code only through this
+	 * allocating function of its family, whose probe counts its blocks
+	 * (attach.c, forwards_to()). NULL for a probe.
+	 */
+	const char *forwards_to;
 };
 
 /*

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * ELF function lookup for probe placement, with libelf. The whole file is
- * mapped once (ELF_C_READ_MMAP), so lookups and reads cost no syscalls.
+ * mapped once (ELF_C_READ_MMAP), so lookups cost no syscalls; code bytes
+ * are read with pread (elf_file__read says why).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -291,16 +292,121 @@ int elf_file__find_rust_func(struct elf_file *f, const char *ident,
 int elf_file__read(struct elf_file *f, __u64 file_offset, void *buf,
 		   size_t len)
 {
-	const char *image;
-	size_t size;
+	size_t size, done = 0;
+	ssize_t n;
 
-	image = elf_rawfile(f->elf, &size);
-	if (!image)
+	if (!elf_rawfile(f->elf, &size))
 		return -EIO;
 	if (file_offset > size || len > size - file_offset)
 		return -ERANGE;
-	memcpy(buf, image + file_offset, len);
+	/*
+	 * Code is read from the file, not from the mapping: a uprobe
+	 * registered without a pid filter (ours with -a, bpftrace's, a
+	 * second memscope-bpf's) puts its int3 into every mapping of the
+	 * file that may execute, a private read-only one like libelf's
+	 * included, and placement would decode the breakpoint.
+	 */
+	while (done < len) {
+		n = pread(f->fd, (char *)buf + done, len - done,
+			  (off_t)(file_offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
 	return 0;
+}
+
+/*
+ * The GOT slot a PLT stub jumps through: "jmp *disp(%rip)", after an
+ * endbr64 and a bnd prefix where the linker put them (.plt.sec, .plt.got
+ * and the lazy stubs of .plt all start so). 0, or -ENOENT for any other
+ * bytes.
+ */
+static int plt_stub_slot(const unsigned char *b, size_t n, __u64 vaddr,
+			 __u64 *slot)
+{
+	static const unsigned char endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	size_t i = 0;
+	__s32 disp;
+
+	if (n >= sizeof(endbr64) && !memcmp(b, endbr64, sizeof(endbr64)))
+		i = sizeof(endbr64);
+	if (i < n && b[i] == 0xf2)	/* bnd */
+		i++;
+	if (n < i + 6 || b[i] != 0xff || b[i + 1] != 0x25)
+		return -ENOENT;
+	memcpy(&disp, b + i + 2, sizeof(disp));
+	*slot = vaddr + i + 6 + (__s64)disp;
+	return 0;
+}
+
+/* The name of the symbol a GOT slot is bound to by its relocation. */
+static int got_slot_name(struct elf_file *f, __u64 slot, char *buf,
+			 size_t len)
+{
+	Elf_Scn *scn = NULL;
+	const char *name;
+	GElf_Shdr sh, symsh;
+	GElf_Rela rela;
+	GElf_Sym sym;
+	Elf_Data *data, *syms;
+	size_t i, n;
+	int type;
+
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA ||
+		    !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		n = data ? sh.sh_size / sh.sh_entsize : 0;
+		for (i = 0; i < n; i++) {
+			if (!gelf_getrela(data, i, &rela) ||
+			    rela.r_offset != slot)
+				continue;
+			type = GELF_R_TYPE(rela.r_info);
+			if (type != R_X86_64_JUMP_SLOT &&
+			    type != R_X86_64_GLOB_DAT)
+				return -ENOENT;
+			syms = elf_getdata(elf_getscn(f->elf, sh.sh_link), NULL);
+			if (!syms ||
+			    !gelf_getshdr(elf_getscn(f->elf, sh.sh_link), &symsh) ||
+			    !gelf_getsym(syms, GELF_R_SYM(rela.r_info), &sym))
+				return -ENOENT;
+			name = elf_strptr(f->elf, symsh.sh_link, sym.st_name);
+			if (!name || !*name || strlen(name) >= len)
+				return -ENOENT;
+			strcpy(buf, name);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elf_file__plt_import(struct elf_file *f, __u64 vaddr, char *buf,
+			 size_t len)
+{
+	unsigned char code[16];
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	__u64 off, slot;
+	size_t n;
+
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS ||
+		    !(sh.sh_flags & SHF_EXECINSTR) || vaddr < sh.sh_addr ||
+		    vaddr - sh.sh_addr >= sh.sh_size)
+			continue;
+		off = vaddr - sh.sh_addr;
+		n = sh.sh_size - off < sizeof(code) ? sh.sh_size - off :
+						      sizeof(code);
+		if (elf_file__read(f, sh.sh_offset + off, code, n) ||
+		    plt_stub_slot(code, n, vaddr, &slot))
+			return -ENOENT;
+		return got_slot_name(f, slot, buf, len);
+	}
+	return -ENOENT;
 }
 
 int elf_file__build_id(struct elf_file *f, char *buf, size_t len)

@@ -44,6 +44,15 @@ int elf_file__find_rust_func(struct elf_file *f, const char *ident,
 int elf_file__read(struct elf_file *f, __u64 file_offset, void *buf,
 		   size_t len);
 
+/*
+ * The function a PLT stub at vaddr (an ELF address) jumps to, as named by
+ * the relocation of its GOT slot (no @VERSION: .dynsym names carry none).
+ * The name only: which object defines it is the dynamic linker's choice.
+ * 0, or -ENOENT when vaddr holds no PLT stub; buf holds len bytes.
+ */
+int elf_file__plt_import(struct elf_file *f, __u64 vaddr, char *buf,
+			 size_t len);
+
 /* GNU build-id as lowercase hex into buf (>= 41 bytes); -ENOENT if none. */
 int elf_file__build_id(struct elf_file *f, char *buf, size_t len);
 

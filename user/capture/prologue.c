@@ -455,6 +455,87 @@ out_close:
 	return err;
 }
 
+/* Records a place the function leaves for: the first, or the same again. */
+static bool leave_to(__s64 to, __s64 *target, bool *found)
+{
+	if (*found && to != *target)
+		return false;
+	*target = to;
+	*found = true;
+	return true;
+}
+
+int prologue__exit(const unsigned char *code, size_t len, __s64 *target)
+{
+	unsigned char *seen = NULL;
+	size_t *todo = NULL, nr_todo = 0, off, left;
+	bool found = false, ended;
+	int err = -ENOENT;
+	const uint8_t *p;
+	uint64_t addr, to;
+	cs_insn *in = NULL;
+	csh cs;
+
+	if (!code || !len || len > PROLOGUE_MAX_BYTES)
+		return -ENOENT;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOMEM;
+	seen = calloc(len / 8 + 1, 1);
+	todo = malloc(len * sizeof(*todo));
+	if (cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK || !seen ||
+	    !todo || !(in = cs_malloc(cs))) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/*
+	 * Every instruction the entry reaches by the function's own control
+	 * flow: an exception's landing pad is not among them, and is entered
+	 * only when the place called threw, having allocated nothing.
+	 */
+	todo[nr_todo++] = 0;
+	while (nr_todo) {
+		off = todo[--nr_todo];
+		ended = false;
+		while (!ended && off < len &&
+		       !(seen[off / 8] & 1u << (off % 8))) {
+			seen[off / 8] |= 1u << (off % 8);
+			p = code + off;
+			left = len - off;
+			addr = off;
+			if (!cs_disasm_iter(cs, &p, &left, &addr, in) ||
+			    in->id == X86_INS_SYSCALL ||
+			    in->id == X86_INS_SYSENTER ||
+			    cs_insn_group(cs, in, CS_GRP_INT))
+				goto out;
+			off = addr;
+			ended = cs_insn_group(cs, in, CS_GRP_RET) ||
+				in->id == X86_INS_UD2 || in->id == X86_INS_HLT ||
+				in->id == X86_INS_JMP;
+			if (!is_branch(cs, in))
+				continue;
+			/* an indirect branch may go anywhere */
+			if (!branch_target(cs, in, &to))
+				goto out;
+			if (to >= len) {
+				if (!leave_to((__s64)to, target, &found))
+					goto out;
+			} else if (nr_todo < len) {
+				todo[nr_todo++] = to;
+			}
+		}
+		/* falling off the end runs into whatever follows */
+		if (!ended && off >= len)
+			goto out;
+	}
+	err = found ? 0 : -ENOENT;
+out:
+	cs_free(in, 1);
+	free(todo);
+	free(seen);
+	cs_close(&cs);
+	return err;
+}
+
 bool prologue__emulated(const unsigned char *code, size_t len)
 {
 	const uint8_t *p = code;

@@ -321,6 +321,8 @@ static void write_probes(struct json *j, const struct report *r)
 		json_kv_str(j, "single_step_reason",
 			    p->reason == PROLOGUE_NONE ?
 				    NULL : prologue__reason_key(p->reason));
+		json_kv_bool(j, "probed", !p->forwards_to);
+		json_kv_str(j, "forwards_to", p->forwards_to);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -44,10 +44,13 @@ enum rec_frame_type {
 /* A probe's flags, in the trailer. */
 #define REC_PROBE_RETURN	(1u << 0)
 #define REC_PROBE_EMULATED	(1u << 1)
+/* Not probed: a third string, the function it forwards to, follows. */
+#define REC_PROBE_FORWARDS	(1u << 2)
 /* Bits 8-15: why the probe is single-stepped (enum prologue_reason). */
 #define REC_PROBE_REASON_SHIFT	8
 #define REC_PROBE_REASON_MASK	0xffu
 #define REC_PROBE_KNOWN		(REC_PROBE_RETURN | REC_PROBE_EMULATED | \
+				 REC_PROBE_FORWARDS | \
 				 REC_PROBE_REASON_MASK << REC_PROBE_REASON_SHIFT)
 
 /*
@@ -591,10 +594,13 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 		wbuf_u64(b, p->func_offset);
 		wbuf_u32(b, (p->is_return ? REC_PROBE_RETURN : 0) |
 			    (p->emulated ? REC_PROBE_EMULATED : 0) |
+			    (p->forwards_to ? REC_PROBE_FORWARDS : 0) |
 			    (p->reason & REC_PROBE_REASON_MASK)
 				    << REC_PROBE_REASON_SHIFT);
 		wbuf_str(b, p->object);
 		wbuf_str(b, p->symbol);
+		if (p->forwards_to)
+			wbuf_str(b, p->forwards_to);
 	}
 	return write_frame(w, REC_FRAME_TRAILER, b);
 }
@@ -1165,6 +1171,9 @@ static int parse_trailer(struct recording *r)
 		p->emulated = flags & REC_PROBE_EMULATED;
 		p->reason = flags >> REC_PROBE_REASON_SHIFT &
 			    REC_PROBE_REASON_MASK;
+		if ((flags & REC_PROBE_FORWARDS) &&
+		    !get_str(&c, &p->forwards_to))
+			break;
 		/* Older files have no reason: 0, which is PROLOGUE_NONE. */
 		if ((flags & ~REC_PROBE_KNOWN) ||
 		    p->reason >= NR_PROLOGUE_REASONS)
