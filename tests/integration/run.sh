@@ -1319,7 +1319,7 @@ t_debuginfod()
 		fail "objcopy: could not split the debug information of leaky"
 		return
 	}
-	id=$(eu-readelf -n "$d/leaky" | sed -n 's/^ *Build ID: //p')
+	id=$(readelf -n "$d/leaky" | sed -n 's/^ *Build ID: //p')
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	echo "debuginfod -F -p $port -d $d/db.sqlite $srv &" >>"$d/cmd"
 	$TIMEOUT debuginfod -F -p "$port" -d "$d/db.sqlite" "$srv" \
