@@ -138,6 +138,9 @@ void store__free(struct store *s);
  */
 int store__apply(struct store *s, const struct ms_event *e);
 
+/* Whether store__apply() would take the record's form (not -EINVAL). */
+bool store__valid(const struct ms_event *e);
+
 const struct store_summary *store__summary(const struct store *s);
 
 /* Stacks are numbered 0..store__nr_stacks()-1 in order of first sight. */
@@ -165,6 +168,16 @@ const struct anon *store__anon(const struct store *s);
 void store__site_declared(const struct store *s, __u32 stack_id,
 			  struct declared_site *live,
 			  struct declared_site *peak);
+
+/*
+ * The image the store follows ended (its exit or exec): its live blocks'
+ * memory is released and it takes no more records (-EINVAL). Summary and
+ * sites keep their live figures as the image's live at its end, so
+ * store__for_each_live() calls nothing and a report takes a closed
+ * store's leaks from its sites.
+ */
+void store__close(struct store *s);
+bool store__closed(const struct store *s);
 
 /* Bytes of heap the store itself holds, for the bytes-per-block budget. */
 size_t store__mem_bytes(const struct store *s);
