@@ -317,3 +317,28 @@ Test(procs, set_info_and_kernel)
 	info.pid = 0;
 	cr_expect_eq(procs__set_info(pt, &info), -EINVAL, "pid 0");
 }
+
+/* The leak filter: blocks of at least 20 bytes, older than 100 ns. */
+static bool big_and_old(const struct store_block *b, __u64 end_ns, void *ctx)
+{
+	(void)ctx;
+	return b->size >= 20 && end_ns - b->ts_ns > 100;
+}
+
+/* An image that ends is judged by the filter at its end, site by site. */
+Test(procs, filter_applies_at_the_end_of_an_image)
+{
+	struct store_site site;
+
+	procs__set_filter(pt, big_and_old, NULL);
+	alloc(100, 0x1000, 10, 0, 1000);	/* too small */
+	alloc(100, 0x2000, 20, 0, 1010);	/* passes */
+	alloc(100, 0x3000, 30, 0, 1150);	/* too young at the exit */
+	proc_rec(MS_EV_PROC_EXIT, 100, 0, NULL, NULL, 1200);
+
+	cr_assert_eq(store__site(image(0)->store, 0, &site), 0);
+	expect_eq(site.live_count, 3, "site live at exit");
+	expect_eq(site.end_count, 1, "site leaks at exit");
+	expect_eq(site.end_bytes, 20, "site leaked bytes at exit");
+	expect_eq(site.end_oldest, 1010, "oldest leak");
+}

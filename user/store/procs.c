@@ -28,7 +28,28 @@ struct procs {
 	struct procs_summary sum;
 	__u64 live_bytes;		/* of the open images together */
 	long last;
+	procs_pass_fn pass;
+	void *pass_ctx;
 };
+
+/* What store__close() asks of each block: the filter, at this end. */
+struct close_ctx {
+	const struct procs *p;
+	__u64 end_ns;
+};
+
+static bool close_pass(const struct store_block *b, void *ctx)
+{
+	const struct close_ctx *cc = ctx;
+
+	return cc->p->pass(b, cc->end_ns, cc->p->pass_ctx);
+}
+
+void procs__set_filter(struct procs *p, procs_pass_fn pass, void *ctx)
+{
+	p->pass = pass;
+	p->pass_ctx = ctx;
+}
 
 struct procs *procs__new(void)
 {
@@ -79,9 +100,10 @@ static void close_image(struct procs *p, struct proc_image *im, __u32 end,
 			__u64 ts)
 {
 	struct open_pid *o = tab_keyed_get(&p->open, im->info.pid);
+	struct close_ctx cc = { .p = p, .end_ns = ts };
 
 	p->live_bytes -= store__summary(im->store)->live_bytes;
-	store__close(im->store);
+	store__close(im->store, p->pass ? close_pass : NULL, &cc);
 	im->end = end;
 	im->end_ns = ts;
 	if (end == PROC_EXITED)

@@ -96,6 +96,15 @@ int procs__for_each_live(const struct procs *p, __u32 pid,
 			 int (*cb)(const struct store_block *b, void *ctx),
 			 void *ctx);
 
+/*
+ * Which blocks of an image that ends count as its leaks: pass(b, end_ns,
+ * ctx) with the image's end (the leak filter, user/analysis); without one
+ * every block does. Set it before the first record.
+ */
+typedef bool (*procs_pass_fn)(const struct store_block *b, __u64 end_ns,
+			      void *ctx);
+void procs__set_filter(struct procs *p, procs_pass_fn pass, void *ctx);
+
 /* Images in order of opening: 0..procs__nr_images()-1, stable numbers. */
 size_t procs__nr_images(const struct procs *p);
 const struct proc_image *procs__image(const struct procs *p, size_t i);

@@ -71,6 +71,9 @@ struct site {
 	__u64 snap_epoch;	/* snap_* hold the values at that peak epoch */
 	__u64 snap_count;
 	__u64 snap_bytes;
+	__u64 end_count;	/* store__close(): live then, and passed */
+	__u64 end_bytes;
+	__u64 end_oldest;	/* ts_ns of the oldest of them */
 };
 
 struct grave {
@@ -853,6 +856,9 @@ int store__site(const struct store *s, __u32 stack_id, struct store_site *out)
 	out->live_bytes = st->live_bytes;
 	out->peak_count = snapped ? st->snap_count : st->live_count;
 	out->peak_bytes = snapped ? st->snap_bytes : st->live_bytes;
+	out->end_count = st->end_count;
+	out->end_bytes = st->end_bytes;
+	out->end_oldest = st->end_oldest;
 	return 0;
 }
 
@@ -876,12 +882,26 @@ int store__for_each_live(const struct store *s,
  * totals: those stay, as the image's live at its end. The blocks, their
  * index and the freed blocks' ring are what grows with a process, and go.
  */
-void store__close(struct store *s)
+void store__close(struct store *s,
+		  bool (*pass)(const struct store_block *b, void *ctx),
+		  void *ctx)
 {
+	struct site *st;
 	size_t i;
 
 	if (s->closed)
 		return;
+	for (i = 0; i < s->live.used; i++) {
+		const struct store_block *b = block_at(s, i);
+
+		if (pass && !pass(b, ctx))
+			continue;
+		st = &s->sites[b->stack_id];
+		if (!st->end_count || b->ts_ns < st->end_oldest)
+			st->end_oldest = b->ts_ns;
+		st->end_count++;
+		st->end_bytes += b->size;
+	}
 	for (i = 0; i < s->nr_chunks; i++)
 		free(s->chunks[i]);
 	free(s->chunks);
