@@ -372,6 +372,29 @@ int procs__set_info(struct procs *p, const struct procinfo *info)
 	return 0;
 }
 
+int procs__restore(struct procs *p, size_t i, const struct procinfo *info,
+		   const struct ms_counters *kernel)
+{
+	struct proc_image *im;
+
+	if (i >= p->images.nr)
+		return -ENOENT;
+	im = image_at(p, i);
+	if (info && info->pid != im->info.pid)
+		return -EINVAL;
+	if (info) {
+		im->info = *info;
+		im->info.comm[sizeof(im->info.comm) - 1] = '\0';
+		im->info.command[sizeof(im->info.command) - 1] = '\0';
+		im->have_info = true;
+	}
+	if (kernel) {
+		im->kernel = *kernel;
+		im->have_kernel = true;
+	}
+	return 0;
+}
+
 int procs__set_kernel(struct procs *p, __u32 pid, const struct ms_counters *c)
 {
 	struct proc_image *im = current(p, pid);

@@ -84,6 +84,13 @@ int procs__apply(struct procs *p, const struct ms_event *e);
  */
 int procs__set_info(struct procs *p, const struct procinfo *info);
 
+/*
+ * A replay: image i's facts and kernel counters (either may be NULL) as
+ * the recording holds them. -ENOENT for an image the records never made.
+ */
+int procs__restore(struct procs *p, size_t i, const struct procinfo *info,
+		   const struct ms_counters *kernel);
+
 /* The kernel's exact counters of pid's current image; -ENOENT if none. */
 int procs__set_kernel(struct procs *p, __u32 pid,
 		      const struct ms_counters *c);
