@@ -1095,6 +1095,7 @@ struct report *report__build(const struct store *st,
 
 	r->target = *target;
 	r->top = b.opts.top;
+	r->top_procs = b.opts.top_procs;
 	r->ended = store__closed(st);
 	r->filter = b.opts.filter;
 	r->summary = *store__summary(st);
@@ -1280,6 +1281,7 @@ static struct report *build_all(const struct procs *pt,
 		return NULL;
 	r->target = *target;
 	r->top = opts->top;
+	r->top_procs = opts->top_procs;
 	r->filter = opts->filter;
 	r->all = *procs__summary(pt);
 	r->summary = r->all.sum;

@@ -269,6 +269,7 @@ struct report {
 	 */
 	struct report_proc *procs;
 	size_t nr_procs;
+	size_t top_procs;		/* report_opts.top_procs */
 	struct procs_summary all;	/* over every image */
 	bool ended;		/* of an image that ended: live figures are
 				 * live at its end */
