@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "procs.h"
 #include "report.h"
 #include "report_json.h"
@@ -208,5 +209,29 @@ Test(report_procs, no_image)
 	cr_assert_not_null(r);
 	expect_eq(r->nr_procs, 0, "images");
 	expect_eq(r->summary.allocs, 0, "allocs");
+	report__free(r);
+}
+
+/* Folded stacks: every stack starts at its process, an exec'd one so. */
+Test(report_procs, folded_process_frames)
+{
+	struct report *r = build(0);
+	char path[] = "/tmp/memscope-folded-XXXXXX", buf[512];
+	size_t n;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+	close(fd);
+	cr_assert_eq(report__write_folded(r, path), 0);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	unlink(path);
+	cr_expect_str_eq(buf, "[pid-11-leaky-exec1];img2 300\n"
+			      "[pid-11-sh];img1 100\n"
+			      "[pid-10-sh];img0 50\n");
 	report__free(r);
 }
