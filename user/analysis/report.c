@@ -1181,6 +1181,8 @@ static int merge_lists(struct report *r, bool leaks)
 		const struct report *pr = r->procs[i].r;
 		size_t k = leaks ? pr->nr_leaks : pr->nr_sites;
 
+		if (!k)
+			continue;
 		memcpy(out + n, leaks ? pr->leaks : pr->sites,
 		       k * sizeof(*out));
 		n += k;
@@ -1211,6 +1213,8 @@ static int merge_anomalies(struct report *r)
 	for (i = 0; i < r->nr_procs; i++) {
 		const struct report *pr = r->procs[i].r;
 
+		if (!pr->nr_anomalies)
+			continue;
 		memcpy(out + n, pr->anomalies,
 		       pr->nr_anomalies * sizeof(*out));
 		n += pr->nr_anomalies;
