@@ -342,3 +342,24 @@ Test(procs, filter_applies_at_the_end_of_an_image)
 	expect_eq(site.end_bytes, 20, "site leaked bytes at exit");
 	expect_eq(site.end_oldest, 1010, "oldest leak");
 }
+
+/*
+ * A short process leaves a few KiB: its sites' frames in one block,
+ * its timeline's used points, no index of stacks or blocks.
+ */
+#define ENDED_IMAGE_BUDGET	(16u << 10)
+
+Test(procs, short_processes_leave_little)
+{
+	__u32 pid;
+
+	for (pid = 1000; pid < 1100; pid++) {
+		alloc(pid, 0x1000, 10, pid % 4, pid);
+		proc_rec(MS_EV_PROC_EXIT, pid, 0, NULL, NULL, pid + 1);
+	}
+	cr_assert_lt(procs__mem_bytes(pt) / 100, ENDED_IMAGE_BUDGET,
+		     "%zu bytes an ended image, over the %u budget",
+		     procs__mem_bytes(pt) / 100, ENDED_IMAGE_BUDGET);
+	expect_eq(sum_of(99)->live_bytes, 10, "the last one's leak");
+	cr_assert_eq(store__nr_stacks(image(99)->store), 1);
+}
