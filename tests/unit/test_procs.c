@@ -363,3 +363,24 @@ Test(procs, short_processes_leave_little)
 	expect_eq(sum_of(99)->live_bytes, 10, "the last one's leak");
 	cr_assert_eq(store__nr_stacks(image(99)->store), 1);
 }
+
+/*
+ * The child's first record drained before its fork's (another CPU's
+ * ring): it is that child, not a process the fork ended.
+ */
+Test(procs, start_after_the_childs_first_record_adopts_it)
+{
+	alloc(101, 0x1000, 10, 0, 1200);
+	proc_rec(MS_EV_PROC_START, 101, 100, "worker", NULL, 1100);
+	alloc(101, 0x2000, 20, 0, 1300);
+
+	expect_eq(procs__nr_images(pt), 1, "images");
+	expect_eq(image(0)->end, PROC_RUNNING, "still running");
+	expect_eq(image(0)->info.ppid, 100, "its parent");
+	expect_eq(image(0)->first_ns, 1100, "began at the fork");
+	expect_eq(sum_of(0)->live_bytes, 30, "both blocks its own");
+	/* A start after that process has run is a new one again. */
+	proc_rec(MS_EV_PROC_START, 101, 100, "again", NULL, 1400);
+	expect_eq(procs__nr_images(pt), 2, "a new process");
+	expect_eq(image(0)->end, PROC_REUSED, "the first ended");
+}
