@@ -683,6 +683,11 @@ def test_procs(t, env):
          [o.attrs["value"] for o in dom.one(t, "select", id="proc-select")
           .all("option")])
     t.eq("live bytes of all", 4564, card(t, dom, "live_bytes")[0])
+    t.eq("all: each call site names its process",
+         ["pid 101 worker (exec 1)", "pid 100 server", "pid 101 server",
+          "pid 100 server", "pid 102 cron"],
+         [td.text() for tr in dom.all("tr", data_site=True)
+          for td in tr.all("td") if "proc" in td.classes()])
 
     dom, body, _ = dump(t, path + "#proc=2")
     t.eq("view shown", "2", body.attrs.get("data-proc"))
@@ -692,6 +697,8 @@ def test_procs(t, env):
          card(t, dom, "duration_ns")[1])
     t.eq("its call sites", ["make_buffer"],
          [r[0] for r in table_rows(dom)])
+    t.eq("one process: no process column", [],
+         [td for td in dom.all("td") if "proc" in td.classes()])
     t.eq("title", "memscope-bpf: pid 101 (/usr/bin/worker)",
          page_title(t, dom))
     t.eq("its row marked", ["2"],
