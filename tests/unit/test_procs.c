@@ -384,3 +384,25 @@ Test(procs, start_after_the_childs_first_record_adopts_it)
 	expect_eq(procs__nr_images(pt), 2, "a new process");
 	expect_eq(image(0)->end, PROC_REUSED, "the first ended");
 }
+
+/* Starts and execs while the table grows: every image where it belongs. */
+Test(procs, lifecycle_while_the_table_grows)
+{
+	__u32 pid;
+	__u64 ts = 1000;
+
+	for (pid = 200; pid < 300; pid++) {
+		alloc(pid, 0x1000, pid, 0, ts++);
+		proc_rec(MS_EV_PROC_START, pid, 1, "again", NULL, ts++);
+		proc_rec(MS_EV_PROC_EXEC, pid, 0, "next", "/bin/next", ts++);
+		alloc(pid, 0x1000, 1, 0, ts++);
+	}
+	expect_eq(procs__nr_images(pt), 300, "images");
+	expect_eq(image(297)->info.pid, 299, "last pid's images");
+	expect_eq(image(297)->end, PROC_REUSED, "ended by the start");
+	expect_eq(image(298)->end, PROC_EXECED, "ended by the exec");
+	expect_eq(image(298)->info.ppid, 1, "parent of the start");
+	expect_eq(image(299)->image, 1, "after the exec");
+	expect_eq(sum_of(297)->live_bytes, 299, "first image's block");
+	expect_eq(sum_of(299)->live_bytes, 1, "last image's block");
+}

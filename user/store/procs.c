@@ -116,7 +116,8 @@ static void close_image(struct procs *p, struct proc_image *im, __u32 end,
 
 /*
  * A new open image of pid, generation gen, from ts; prev (an image just
- * closed, of the same pid) hands on the facts an exec keeps. Everything
+ * closed, of the same pid) hands on the facts an exec keeps: its caller
+ * reserved the room, so the array does not move under it. Everything
  * that can fail comes first: the table is unchanged on failure.
  */
 static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
@@ -136,7 +137,6 @@ static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
 	if (!st)
 		return -ENOMEM;
 	if (prev) {
-		/* prev lives in the array, which push may move */
 		struct procinfo info = prev->info;
 
 		im = tab_array_push(&p->images);
@@ -187,10 +187,14 @@ static int apply_start(struct procs *p, const struct ms_event *e)
 		im = old;
 		im->first_ns = e->ts_ns;
 	} else {
-		/* Reserve before closing: a failure leaves the old one open. */
+		/*
+		 * Reserve before closing: a failure leaves the old one
+		 * open. The array may move: the old one is found again.
+		 */
 		err = tab_array_reserve(&p->images, 1);
 		if (err)
 			return err;
+		old = current(p, e->pid);
 		if (old)
 			close_image(p, old, PROC_REUSED, e->ts_ns);
 		err = open_image(p, e->pid, 0, e->ts_ns, NULL, &im);
@@ -220,6 +224,8 @@ static int apply_exec(struct procs *p, const struct ms_event *e)
 		err = tab_keyed_reserve(&p->open);
 	if (err)
 		return err;
+	/* The array may have moved. */
+	old = image_at(p, pos);
 	close_image(p, old, PROC_EXECED, e->ts_ns);
 	err = open_image(p, e->pid, old->image + 1, e->ts_ns,
 			 image_at(p, pos), &im);
