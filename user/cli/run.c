@@ -154,14 +154,15 @@ static void *image_sym(void *ctx, size_t i)
 static int pending_add(struct session *s, __u32 image, const __u64 *addrs,
 		       unsigned n)
 {
-	size_t i, cap = s->cap_pending;
+	size_t i;
 	int err;
 
 	err = tab_grow((void **)&s->pending, &s->cap_pending,
 		       s->nr_pending + n, sizeof(*s->pending));
 	if (!err)
-		err = tab_grow((void **)&s->pending_image, &cap,
-			       s->nr_pending + n, sizeof(*s->pending_image));
+		err = tab_grow((void **)&s->pending_image,
+			       &s->cap_pending_image, s->nr_pending + n,
+			       sizeof(*s->pending_image));
 	if (err)
 		return err;
 	memcpy(s->pending + s->nr_pending, addrs, n * sizeof(*addrs));
