@@ -14,6 +14,9 @@
  *   SYMBOLS  resolved frames of the stacks' addresses, each address once
  *            with all its frames (inlined calls first, see frame.h):
  *            written as new stacks appear, and the rest at the end
+ *   SNAPSHOT a moment of the trace (-i): its time, the records before it
+ *            and the lost counts then; a replay that reaches it has the
+ *            store the live run had, so it takes the same snapshot
  *   TRAILER  once, last: kernel counters, probes, how the target ended
  *
  * The writer appends to FILE.partial and renames it to FILE only once the
@@ -41,8 +44,9 @@
  * 4: anonymous-memory records (MS_EV_MMAP..MS_EV_BRK, MS_EVF_ARENA). A
  * version 3 file reads as it is: it holds none, and its reports say
  * anonymous memory was not traced.
+ * 5: snapshot frames (-i). Older files have none and read as they are.
  */
-#define RECORDING_VERSION	4
+#define RECORDING_VERSION	5
 /*
  * 4: allocator records carry their family and allocator (ms_event.aux,
  * MS_TAG_*), new enum ms_fn values, and suspect frees their stack; runs
@@ -53,6 +57,8 @@
 #define RECORDING_VERSION_MIN	3
 /* The first version whose runs traced anonymous memory. */
 #define RECORDING_VERSION_ANON	4
+/* The first version that may hold snapshots. */
+#define RECORDING_VERSION_SNAPSHOTS	5
 /*
  * The header holds this many options of the inference rules, in the order
  * of the rules' table (user/rules/rules.h). A rule that adds options
@@ -111,6 +117,14 @@ struct recording_end {
 	size_t nr_probes;
 };
 
+/* A snapshot's moment in the record stream. */
+struct recording_snapshot {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC when it was taken */
+	__u64 records;		/* records before it in the file */
+	__u64 lost_events;	/* the kernel's count then */
+	__u64 consumer_drops;	/* records userspace could not take by then */
+};
+
 /* Writing. */
 struct recorder;
 
@@ -127,6 +141,11 @@ int recorder__start(struct recorder *w, const struct recording_info *info);
  * first one is returned from here on, and from recorder__finish.
  */
 int recorder__add(struct recorder *w, const struct ms_event *e);
+/*
+ * Writes the records added so far, then a snapshot frame (records is
+ * filled in here). 0 or -errno, which sticks.
+ */
+int recorder__snapshot(struct recorder *w, const struct recording_snapshot *s);
 /* Writes the records added since the last frame, if any. 0 or -errno. */
 int recorder__flush(struct recorder *w);
 /*
@@ -176,6 +195,17 @@ void recording__free(struct recording *r);
 int recording__read_header(struct recording *r);
 const char *recording__error(const struct recording *r);
 const struct recording_info *recording__info(const struct recording *r);
+
+typedef int (*recording_snapshot_fn)(void *ctx,
+				     const struct recording_snapshot *s);
+
+/*
+ * Has recording__replay call fn at each snapshot, after the records
+ * before it; its non-zero return stops the replay. Without it snapshots
+ * are checked and skipped.
+ */
+void recording__on_snapshot(struct recording *r, recording_snapshot_fn fn,
+			    void *ctx);
 
 /*
  * Delivers the records of every frame, in order, and keeps the symbols
