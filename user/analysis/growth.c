@@ -8,10 +8,11 @@
  *   - none ever: temporary (every block went within an interval);
  *   - a step that lost more than half of the most it had held: sawtooth
  *     (its old blocks do go away, in batches);
- *   - still rising over the second half and over the last quarter, and
- *     falling at most once for four rises: growing, the leak verdict;
- *   - rose over the first half, flat over the second: plateau;
- *   - anything else: steady.
+ *   - falling more than once for four rises: steady (old blocks come
+ *     and go: a working set that is replaced, however it ramped up);
+ *   - still rising over the second half and over the last quarter:
+ *     growing, the leak verdict;
+ *   - anything else: plateau (they stay, and stopped coming).
  * A growing site's confidence is the fit of its old blocks to a line
  * (R^2), times the share of steps that did not fall, times how much of a
  * series it had (full from 10 steps): a leak of one block a second under
@@ -25,8 +26,6 @@
 
 /* A step that keeps less than this share of the most held: a sawtooth. */
 #define SAWTOOTH_KEEP		0.5
-/* Second-half change under this share of the most held: flat. */
-#define PLATEAU_FLAT		0.1
 /* Steps of a series that gives a verdict its full confidence. */
 #define FULL_STEPS		10.0
 
@@ -246,7 +245,22 @@ static struct growth_row row_of(const struct growth_site *now,
 	return r;
 }
 
-int growth__view(const struct growth *g, size_t top, struct growth_view *v)
+static void row_frames(const struct store *st, struct growth_row *rows,
+		       size_t n)
+{
+	struct store_site site;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (store__site(st, rows[i].stack_id, &site))
+			continue;
+		rows[i].frames = site.frames;
+		rows[i].nr_frames = site.nr_frames;
+	}
+}
+
+int growth__view(const struct growth *g, const struct store *st, size_t top,
+		 struct growth_view *v)
 {
 	const struct growth_snap *last = growth__last(g);
 	const struct growth_snap *prev = g->nr > 1 ? &g->snaps[g->nr - 2] :
@@ -298,6 +312,8 @@ int growth__view(const struct growth *g, size_t top, struct growth_view *v)
 	qsort(rows, n, sizeof(*rows), by_live);
 	v->nr_since_start = top && top < n ? top : n;
 	v->since_start = rows;
+	row_frames(st, v->since_prev, v->nr_since_prev);
+	row_frames(st, v->since_start, v->nr_since_start);
 	return 0;
 
 err_free:
@@ -387,9 +403,13 @@ static void classify(const struct series *s, struct growth_verdict *v)
 		if (s->blocks[i] > most)
 			most = s->blocks[i];
 	}
+	/* Old blocks that hardly ever go away: growing, or a full cache. */
+	if (4 * v->falls > v->rises) {
+		v->pattern = GROWTH_STEADY;
+		return;
+	}
 	if (s->blocks[s->n - 1] - s->blocks[h] >= 2 &&
-	    s->blocks[s->n - 1] > s->blocks[s->n - 1 - q] &&
-	    4 * v->falls <= v->rises) {
+	    s->blocks[s->n - 1] > s->blocks[s->n - 1 - q]) {
 		v->pattern = GROWTH_GROWING;
 		keep = 1 - (double)v->falls / (s->n - 1);
 		v->confidence = r2 * keep *
@@ -397,12 +417,7 @@ static void classify(const struct series *s, struct growth_verdict *v)
 							 1);
 		return;
 	}
-	if (s->blocks[h] > s->blocks[0] &&
-	    s->blocks[s->n - 1] - s->blocks[h] <= PLATEAU_FLAT * most &&
-	    s->blocks[h] - s->blocks[s->n - 1] <= PLATEAU_FLAT * most)
-		v->pattern = GROWTH_PLATEAU;
-	else
-		v->pattern = GROWTH_STEADY;
+	v->pattern = GROWTH_PLATEAU;
 }
 
 static int by_verdict(const void *pa, const void *pb)

@@ -67,6 +67,8 @@ struct growth_snap {
  */
 struct growth_row {
 	__u32 stack_id;
+	__u32 nr_frames;
+	const __u64 *frames;	/* the store's, innermost first */
 	__u64 live_bytes;
 	__u64 live_blocks;
 	long long d_bytes;	/* since the previous snapshot */
@@ -133,10 +135,12 @@ __u32 growth__count(const struct growth *g);
 const struct growth_snap *growth__last(const struct growth *g);
 
 /*
- * The lists of the last snapshot, top rows each (0: every site). The
- * rows are malloc'd; growth_view__fini frees them. 0 or -ENOMEM.
+ * The lists of the last snapshot of st, top rows each (0: every site).
+ * The rows are malloc'd (growth_view__fini frees them), their frames are
+ * st's. 0 or -ENOMEM.
  */
-int growth__view(const struct growth *g, size_t top, struct growth_view *v);
+int growth__view(const struct growth *g, const struct store *st, size_t top,
+		 struct growth_view *v);
 void growth_view__fini(struct growth_view *v);
 
 /*

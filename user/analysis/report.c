@@ -1062,6 +1062,46 @@ static int copy_probes(struct report *r, const struct attach_probe *probes,
 	return 0;
 }
 
+/*
+ * The verdict on every site of the snapshot series (growth.h), resolved:
+ * the growing ones, first, are the leak suspects.
+ */
+static int build_growth(struct build *b)
+{
+	struct growth_verdict *vs;
+	struct report_growth_site *gs;
+	size_t nr, i;
+	__u32 flags;
+	int err;
+
+	if (!b->opts.growth)
+		return 0;
+	b->r->snapshots = growth__count(b->opts.growth);
+	err = growth__verdicts(b->opts.growth, &vs, &nr);
+	if (err || !nr)
+		return err;
+	b->r->growth = arena_alloc(&b->r->arena, nr, sizeof(*b->r->growth));
+	if (!b->r->growth) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		gs = &b->r->growth[i];
+		gs->v = vs[i];
+		err = resolve_stack(b, vs[i].stack_id, &gs->nr_frames,
+				    &gs->frames, &flags);
+		if (err)
+			goto out;
+		gs->flags = flags;
+		if (vs[i].pattern == GROWTH_GROWING)
+			b->r->nr_suspects++;
+	}
+	b->r->nr_growth = nr;
+out:
+	free(vs);
+	return err;
+}
+
 struct report *report__build(const struct store *st,
 			     const struct report_target *target,
 			     const struct ms_counters *kernel,
@@ -1114,6 +1154,9 @@ struct report *report__build(const struct store *st,
 	if (err)
 		goto err_free;
 	err = copy_timeline(r, st);
+	if (err)
+		goto err_free;
+	err = build_growth(&b);
 	if (err)
 		goto err_free;
 	tab_keyed_fini(&b.cache);

@@ -15,6 +15,7 @@
 #include "attach.h"
 #include "declared.h"
 #include "frame.h"
+#include "growth.h"
 #include "mode.h"
 #include "rule.h"
 #include "events.h"
@@ -103,6 +104,18 @@ struct report_violation {
 struct report_shared {
 	struct declared_shared s;
 	__u32 nr_frames;	/* the block's allocation stack */
+	struct frame *frames;
+};
+
+/*
+ * A site's growth over the snapshots (-i), inferred by the rule
+ * GROWTH_RULE from its old blocks (growth.h); growing ones are the leak
+ * suspects.
+ */
+struct report_growth_site {
+	struct growth_verdict v;
+	__u32 flags;		/* MS_EVF_STACK_* of its stack */
+	__u32 nr_frames;
 	struct frame *frames;
 };
 
@@ -211,6 +224,15 @@ struct report {
 
 	struct report_anon anon;
 
+	/*
+	 * Snapshots taken (-i), and the verdict on every site of their
+	 * series: the first nr_suspects are growing, the leak suspects.
+	 */
+	__u32 snapshots;
+	struct report_growth_site *growth;
+	size_t nr_growth;
+	size_t nr_suspects;
+
 	/* declared records (all zero without any) and what they gave */
 	struct declared_stats declared;
 	__u64 rules_end_ns;		/* the end the rules looked from */
@@ -244,6 +266,8 @@ struct report_opts {
 	const __u64 *rule_opts;
 	size_t nr_rule_opts;
 	struct report_filter filter;	/* all zero: every live block */
+	/* the snapshots taken (-i), NULL: none */
+	const struct growth *growth;
 };
 
 /*

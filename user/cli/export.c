@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <string.h>
 #include "export.h"
+#include <stdlib.h>
 #include "outfile.h"
 #include "report.h"
+#include "report_growth.h"
 #include "rules.h"
+#include "table.h"
 
 static int (*const exporters[EXPORT__COUNT])(const struct report *,
 					     const char *) = {
@@ -47,7 +50,17 @@ int export_check(const struct opts *o)
  * probes, the trace lasted at least until its last record, and drops are
  * the records the store refused.
  */
-int export_reports(const struct store *st, const struct recording_info *info,
+int export_snapshot(const struct growth_view *v, __u64 start_ns,
+		    FILE *jsonl, frame_resolve_fn resolve, void *resolve_ctx)
+{
+	report_snapshot_text(stdout, v, start_ns, resolve, resolve_ctx);
+	fflush(stdout);
+	return jsonl ? report_snapshot_json(jsonl, v, start_ns, resolve,
+					    resolve_ctx) : 0;
+}
+
+int export_reports(const struct store *st, const struct growth *g,
+		   const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
 		   frame_resolve_fn resolve, void *resolve_ctx,
 		   const struct opts *o)
@@ -58,6 +71,7 @@ int export_reports(const struct store *st, const struct recording_info *info,
 		.resolve_ctx = resolve_ctx,
 		.rule_opts = o->rule_opts,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
+		.growth = g,
 		.filter = {
 			.older_ns = o->older_ns,
 			.min_size = o->min_size,
@@ -113,6 +127,11 @@ int export_reports(const struct store *st, const struct recording_info *info,
 struct replay {
 	struct store *store;
 	__u64 refused;
+	/* the recording's snapshots, taken again, and their lists */
+	struct growth *growth;
+	size_t top;
+	struct growth_view *views;
+	size_t nr_views, cap_views;
 };
 
 /* As the live consumer does: a record the store refuses is counted. */
@@ -123,6 +142,76 @@ static int replay_event(void *ctx, const struct ms_event *e)
 	if (store__apply(rp->store, e))
 		rp->refused++;
 	return 0;
+}
+
+/*
+ * At a recorded snapshot the store holds what the live run's did: the
+ * same snapshot, kept to be shown once the symbols are all read.
+ */
+static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
+{
+	struct replay *rp = ctx;
+	struct growth_mark m = {
+		.ts_ns = s->ts_ns,
+		.lost_events = s->lost_events,
+		.consumer_drops = s->consumer_drops,
+	};
+	int err;
+
+	if (tab_grow((void **)&rp->views, &rp->cap_views, rp->nr_views + 1,
+		     sizeof(*rp->views)))
+		return -ENOMEM;
+	err = growth__take(rp->growth, rp->store, &m);
+	if (!err)
+		err = growth__view(rp->growth, rp->store, rp->top,
+				   &rp->views[rp->nr_views]);
+	if (err)
+		return err;
+	rp->nr_views++;
+	return 0;
+}
+
+/* The snapshots as the live run showed them, or only --snapshot N. */
+static int show_snapshots(struct replay *rp, struct recording *rec,
+			  const struct opts *o)
+{
+	__u64 start_ns = recording__info(rec)->start_ns;
+	struct outfile *of = NULL;
+	size_t i;
+	int err = 0;
+
+	if (o->snapshot) {
+		if (o->snapshot > rp->nr_views) {
+			cli_error("recording %s has %zu snapshot%s, not %u%s",
+				  o->recording, rp->nr_views,
+				  rp->nr_views == 1 ? "" : "s", o->snapshot,
+				  rp->nr_views ? "" : " (made without -i)");
+			return -ENOENT;
+		}
+		report_snapshot_text(stdout, &rp->views[o->snapshot - 1],
+				     start_ns, recording__resolve, rec);
+		return 0;
+	}
+	if (o->snapshots) {
+		of = outfile__new(o->snapshots);
+		if (!of) {
+			err = -errno;
+			cli_error("cannot write %s: %s", o->snapshots,
+				  strerror(-err));
+			return err;
+		}
+	}
+	for (i = 0; i < rp->nr_views && !err; i++)
+		err = export_snapshot(&rp->views[i], start_ns,
+				      of ? outfile__stream(of) : NULL,
+				      recording__resolve, rec);
+	if (of && !err)
+		err = outfile__commit(of);
+	else if (of)
+		outfile__abort(of);
+	if (err)
+		cli_error("cannot write %s: %s", o->snapshots, strerror(-err));
+	return err;
 }
 
 int export_replay(struct opts *o)
@@ -161,7 +250,10 @@ int export_replay(struct opts *o)
 			o->rule_opts[i] = info->rule_opts[i];
 	}
 	rp.store = store__new();
-	if (!rp.store) {
+	rp.growth = growth__new();
+	rp.top = o->top;
+	recording__on_snapshot(rec, replay_snapshot, &rp);
+	if (!rp.store || !rp.growth) {
 		err = -ENOMEM;
 		cli_error("out of memory");
 		goto out;
@@ -179,9 +271,16 @@ int export_replay(struct opts *o)
 			  strerror(-err));
 		goto out;
 	}
-	err = export_reports(rp.store, info, recording__end(rec), rp.refused,
-			     recording__resolve, rec, o);
+	err = show_snapshots(&rp, rec, o);
+	if (o->snapshot || err)
+		goto out;
+	err = export_reports(rp.store, rp.growth, info, recording__end(rec),
+			     rp.refused, recording__resolve, rec, o);
 out:
+	for (i = 0; i < (int)rp.nr_views; i++)
+		growth_view__fini(&rp.views[i]);
+	free(rp.views);
+	growth__free(rp.growth);
 	store__free(rp.store);
 	recording__free(rec);
 	return err || damaged ? 1 : 0;

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "frame.h"
+#include "growth.h"
 #include "recording.h"
 #include "store.h"
 
@@ -20,10 +21,18 @@ int export_check(const struct opts *o);
  * short, refused the records the store would not take. 0 or -errno,
  * every failure said.
  */
-int export_reports(const struct store *st, const struct recording_info *info,
+int export_reports(const struct store *st, const struct growth *g,
+		   const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
 		   frame_resolve_fn resolve, void *resolve_ctx,
 		   const struct opts *o);
+
+/*
+ * A snapshot (-i) shown: its text on stdout, and its JSON line into
+ * jsonl unless NULL (--snapshots). 0 or -errno of the JSON line.
+ */
+int export_snapshot(const struct growth_view *v, __u64 start_ns,
+		    FILE *jsonl, frame_resolve_fn resolve, void *resolve_ctx);
 
 /* `report FILE.msr`: replays o->recording into reports. The exit status. */
 int export_replay(struct opts *o);

@@ -46,8 +46,9 @@ static const char usage_report[] =
 "report FILE.msr: the report of a recording, from the file alone (no root,\n"
 "no target): the same text the traced run printed, and any of\n"
 "  -o, --output FILE, --html FILE, --pprof FILE, --folded FILE\n"
-"  --older SEC, --min-size BYTES, --max-size BYTES\n"
-"  -t, --top N           (default: the --top the recording was made with)\n";
+"  --older SEC, --min-size BYTES, --max-size BYTES, --snapshots FILE\n"
+"  -t, --top N           (default: the --top the recording was made with)\n"
+"  --snapshot N          print only snapshot N of a recording made with -i\n";
 
 /* After the rules' options, "  --a, --b, --c". */
 static const char usage_report_tail[] =
@@ -63,7 +64,9 @@ static const char usage_report_tail[] =
 "  sudo memscope-bpf -w trace.msr -- ./server --port 8080\n"
 "  memscope-bpf report trace.msr --html r.html --pprof p.pb.gz\n"
 "  memscope-bpf report trace.msr -t 0 -o r.json --folded f.txt\n"
-"  memscope-bpf report trace.msr --older 60 --min-size 4096\n";
+"  memscope-bpf report trace.msr --older 60 --min-size 4096\n"
+"  sudo memscope-bpf -i 5 -w svc.msr -p $(pidof myservice)\n"
+"  memscope-bpf report svc.msr --snapshot 12\n";
 
 /* What an option's setter returns: 0, 2 (usage error, said), or this. */
 #define OPT_EXIT_OK		(-1)
@@ -72,6 +75,7 @@ static const char usage_report_tail[] =
 #define OPT_ARG			(1u << 0)	/* takes a value */
 #define OPT_REPORT		(1u << 1)	/* `report` takes it too */
 #define OPT_TAIL		(1u << 2)	/* --help: after the rules' */
+#define OPT_REPORT_ONLY		(1u << 3)	/* `report` alone takes it */
 
 struct cli_option {
 	const char *name;	/* --NAME */
@@ -307,6 +311,30 @@ static int set_max_size(struct opts *o, const char *arg)
 	return size_opt(arg, "max-size", &o->max_size);
 }
 
+static int set_interval(struct opts *o, const char *arg)
+{
+	return secs_opt(arg, "interval", &o->interval_ns);
+}
+
+static int set_snapshots(struct opts *o, const char *arg)
+{
+	o->snapshots = arg;
+	return 0;
+}
+
+static int set_snapshot(struct opts *o, const char *arg)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, UINT32_MAX, &v) || !v) {
+		cli_error("invalid --snapshot '%s': expected a snapshot number from 1",
+			  arg);
+		return 2;
+	}
+	o->snapshot = v;
+	return 0;
+}
+
 static int set_quiet(struct opts *o, const char *arg)
 {
 	(void)arg;
@@ -414,6 +442,14 @@ static const struct cli_option options[] = {
 "      --min-size BYTES  leak lists show only blocks of at least BYTES\n" },
 	{ "max-size", 0, OPT_ARG | OPT_REPORT, set_max_size,
 "      --max-size BYTES  leak lists show only blocks of at most BYTES\n" },
+	{ "interval", 'i', OPT_ARG, set_interval,
+"  -i, --interval SEC    every SEC seconds a snapshot: the sites that grew\n"
+"                        since the previous one and the most live ones;\n"
+"                        from 6 of them, leak suspects by growth\n" },
+	{ "snapshots", 0, OPT_ARG | OPT_REPORT, set_snapshots,
+"      --snapshots FILE  also write each snapshot as one JSON line to FILE\n" },
+	{ "snapshot", 0, OPT_ARG | OPT_REPORT | OPT_REPORT_ONLY, set_snapshot,
+	  NULL },
 	{ "kill", 0, 0, set_kill,
 "      --kill            when tracing ends (-d, Ctrl-C) and the command\n"
 "                        still runs, kill it (default: detach, it runs on)\n" },
@@ -449,7 +485,7 @@ static int show_help(struct opts *o, const char *arg)
 	(void)arg;
 	fputs(usage_head, stdout);
 	for (i = 0; i < NR_OPTIONS; i++) {
-		if (!(options[i].flags & OPT_TAIL))
+		if (!(options[i].flags & (OPT_TAIL | OPT_REPORT_ONLY)))
 			fputs(options[i].help, stdout);
 	}
 	fputs(usage_rules, stdout);
@@ -501,6 +537,8 @@ static int parse_options(int argc, char **argv, struct opts *o, bool report,
 	k = strlen(strcpy(shorts, report ? ":" : "+:"));
 	for (i = 0; i < NR_OPTIONS; i++) {
 		if (report && !(options[i].flags & OPT_REPORT))
+			continue;
+		if (!report && (options[i].flags & OPT_REPORT_ONLY))
 			continue;
 		arg = options[i].flags & OPT_ARG;
 		longopts[n++] = (struct option){
@@ -590,6 +628,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (o->mode == TRACE_MODE_ALLOC &&
 	    (o->older_ns || o->min_size || o->max_size)) {
 		cli_error("--older, --min-size and --max-size filter leaks, which --mode=alloc does not trace");
+		return 2;
+	}
+	if (o->mode == TRACE_MODE_ALLOC && o->interval_ns) {
+		cli_error("-i snapshots live blocks, which --mode=alloc does not trace");
+		return 2;
+	}
+	if (o->snapshots && !o->interval_ns) {
+		cli_error("--snapshots writes the snapshots of -i SEC: give both");
 		return 2;
 	}
 	return check_filter(o);
