@@ -208,7 +208,7 @@ Test(growth, view_ranks_growth_since_previous_and_live)
 	size_t i;
 
 	run(&p, 8);
-	cr_assert_eq(growth__view(p.g, 0, &v), 0);
+	cr_assert_eq(growth__view(p.g, p.st, 0, &v), 0);
 	cr_expect_eq(v.index, 8);
 	cr_expect_eq(v.ts_ns, 8 * SEC);
 	cr_expect_eq(v.prev_ts_ns, 7 * SEC);
@@ -232,9 +232,14 @@ Test(growth, view_ranks_growth_since_previous_and_live)
 	for (i = 1; i < v.nr_since_start; i++)
 		cr_expect_geq(v.since_start[i - 1].live_bytes,
 			      v.since_start[i].live_bytes);
+	for (i = 0; i < v.nr_since_start; i++)
+		cr_expect(v.since_start[i].nr_frames == 1 &&
+			  v.since_start[i].frames[0] ==
+			  0x400000 + 0x100 * site_of(p.st, v.since_start[i].stack_id),
+			  "row %zu: the frames of its site", i);
 	cr_expect_eq(v.live_blocks, store__summary(p.st)->live_allocs);
 	growth_view__fini(&v);
-	cr_assert_eq(growth__view(p.g, 2, &v), 0);
+	cr_assert_eq(growth__view(p.g, p.st, 2, &v), 0);
 	cr_expect_leq(v.nr_since_prev, 2);
 	cr_expect_eq(v.nr_since_start, 2);
 	growth_view__fini(&v);
