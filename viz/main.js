@@ -16,7 +16,9 @@
 			   " (" + r.schema + "). Everything is inside this file: " +
 			   "it opens offline and makes no requests. Every number " +
 			   "here is ", el("em", { text: "captured" }),
-			   " by a probe.");
+			   " by a probe, except what says it is ",
+			   el("em", { text: "inferred" }),
+			   ", with its rule and confidence.");
 	}
 
 	function render() {
@@ -26,7 +28,8 @@
 		const flame = MS.renderFlame(r);
 
 		MS.renderTarget(r, document.getElementById("target"));
-		MS.append(app, MS.renderSummary(r), timeline.node, flame.node,
+		MS.append(app, MS.renderSuspects(r), MS.renderSummary(r),
+			  timeline.node, flame.node,
 			  MS.renderSites(r), MS.renderAnomalies(r), MS.renderAnon(r),
 			  MS.renderExtras(r));
 		footer(r, document.getElementById("footer"));
