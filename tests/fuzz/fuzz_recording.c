@@ -2,8 +2,8 @@
 /*
  * libFuzzer target: any bytes as a recording, through everything that
  * `memscope-bpf report` runs on a file: the header, the replay into a
- * store, the recorded symbols as the resolver, the report model and the
- * text report. A crash, a sanitizer report, a hang (-timeout) or an
+ * store with its snapshots, the recorded symbols as the resolver, the
+ * report model (suspects by growth too) and the text report. A crash, a sanitizer report, a hang (-timeout) or an
  * allocation past -rss_limit_mb fails `make fuzz`.
  *
  * Flipping bytes of a file only ever reaches the CRC check: frames are
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include "growth.h"
 #include "recording.h"
 #include "report.h"
 #include "rules.h"
@@ -99,13 +100,35 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 	return LLVMFuzzerMutate(data, size, max_size);
 }
 
+struct replay {
+	struct store *st;
+	struct growth *g;
+};
+
 static int apply(void *ctx, const struct ms_event *e)
 {
-	store__apply(ctx, e);
+	struct replay *rp = ctx;
+
+	store__apply(rp->st, e);
 	return 0;
 }
 
-static void report_on(struct recording *r, const struct store *st)
+/* As `report` does: each snapshot taken again, and shown. */
+static int snapshot(void *ctx, const struct recording_snapshot *s)
+{
+	struct replay *rp = ctx;
+	struct growth_mark m = { .ts_ns = s->ts_ns };
+	struct growth_view v;
+
+	if (growth__take(rp->g, rp->st, &m) ||
+	    growth__view(rp->g, rp->st, 0, &v))
+		return -1;
+	growth_view__fini(&v);
+	return 0;
+}
+
+static void report_on(struct recording *r, const struct store *st,
+		      const struct growth *g)
 {
 	const struct recording_info *in = recording__info(r);
 	const struct recording_end *end = recording__end(r);
@@ -115,6 +138,7 @@ static void report_on(struct recording *r, const struct store *st)
 		.resolve_ctx = r,
 		.rule_opts = in->rule_opts,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
+		.growth = g,
 	};
 	struct report_target tgt = {
 		.pid = in->pid,
@@ -149,19 +173,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Read only: "r" never writes to the buffer. */
 	FILE *f = fmemopen((void *)data, size, "r");
 	struct recording *r = recording__new(f);
-	struct store *st = store__new();
+	struct replay rp = { .st = store__new(), .g = growth__new() };
 
-	if (!r || !st) {
+	if (!r || !rp.st || !rp.g) {
 		if (!r && f)
 			fclose(f);
 		goto out;
 	}
 	if (recording__read_header(r))
 		goto out;
-	recording__replay(r, apply, st);
-	report_on(r, st);
+	recording__on_snapshot(r, snapshot, &rp);
+	recording__replay(r, apply, &rp);
+	report_on(r, rp.st, rp.g);
 out:
-	store__free(st);
+	growth__free(rp.g);
+	store__free(rp.st);
 	recording__free(r);
 	return 0;
 }

@@ -134,7 +134,7 @@ run()
 # leaves nothing on stderr to learn it from.
 tool()
 {
-	if [ "${1-}" = report ]; then
+	if [ "${1-}" = report ] || [ "${1-}" = diff ]; then
 		run "$MEMSCOPE" "$@"
 		return
 	fi
@@ -1001,13 +1001,16 @@ t_unknown_command()
 {
 	local argv
 
-	for argv in "top" "diff a.msr b.msr" "-d 1 top" "-w -- top"; do
+	for argv in "top" "-d 1 top" "-w -- top" "-d 1 diff a.msr b.msr"; do
 		# shellcheck disable=SC2086
 		tool $argv
-		expect_error 2 "^memscope-bpf: unknown command '(top|diff)' \(the only command is report\); to trace a program: memscope-bpf -- (top|diff)\$"
+		expect_error 2 "^memscope-bpf: unknown command '(top|diff)' \(the commands are report and diff\); to trace a program: memscope-bpf -- (top|diff)\$"
 		[ -s "$d/ready" ] &&
 			fail "memscope-bpf $argv: expected nothing traced, got pid $(cat "$d/ready")"
 	done
+	# diff is a command now: of recordings, never /usr/bin/diff
+	tool diff "$d/a.msr" "$d/b.msr"
+	expect_error 1 "^memscope-bpf: cannot read recording .*/a.msr: No such file or directory\$"
 }
 
 # -q: the report on stdout and nothing at all on stderr.
@@ -1520,6 +1523,41 @@ PY
 		fail "--snapshot 3: expected snapshot 3 alone, got: $(grep '^Snapshot' "$d/stdout")"
 	tool report "$d/rec.msr" --snapshot 999
 	expect_error 1 'has [0-9]+ snapshots, not 999'
+	# what grew between two moments of it, and since another run
+	tool report "$d/rec.msr" -t 0 --from 2 --to 10 -o "$d/cut.json" \
+		--html "$d/cut.html"
+	expect_rc 0 && expect_clean_stderr
+	grep -q '^Growth from 2.000 s to 10.000 s: ' "$d/stdout" ||
+		fail "--from 2 --to 10: expected 'Growth from 2.000 s to 10.000 s', got: $(head -1 "$d/stdout")"
+	tool -q -w "$d/short.msr" -- "$TARGETS/growth" 3 grow_leak
+	expect_rc 0
+	tool diff "$d/short.msr" "$d/rec.msr" -t 0 -o "$d/diff.json" \
+		--html "$d/diff.html"
+	expect_rc 0 && expect_clean_stderr
+	python3 - "$d/cut.json" "$d/diff.json" <<'PY' >>"$d/fail"
+import json, sys
+cut, diff = (json.load(open(p)) for p in sys.argv[1:])
+def row(d, name):
+    return next((x for x in d["sites"] if x["frames"] and x["frames"][0]["function"] == name), None)
+x = row(cut, "grow_leak")
+if not x or not 70 <= x["change_blocks"] <= 90:
+    print(f"--from 2 --to 10: expected grow_leak to grow by about 80 blocks, got {x and x['change_blocks']}")
+if cut["sites"] != sorted(cut["sites"], key=lambda x: -x["change_bytes"]):
+    print("--from 2 --to 10: expected sites by change_bytes, largest first")
+x = row(diff, "grow_leak")
+# matched across two runs (other addresses): both moments in one row
+if not x or not 20 <= x["from_live_blocks"] < x["to_live_blocks"]:
+    print(f"diff: expected grow_leak live in both runs, more in the second, got {x}")
+if (diff["from"], diff["to"]) != (sys.argv[1].replace("cut.json", "short.msr"), sys.argv[1].replace("cut.json", "rec.msr")):
+    print(f"diff: expected from and to to name the files, got {diff['from']}, {diff['to']}")
+PY
+	for f in cut.html diff.html; do
+		grep -q 'grow_leak' "$d/$f" || fail "$f: expected the grow_leak row"
+	done
+	tool diff "$d/rec.msr" "$d/rec.msr"
+	expect_rc 0
+	grep -q '^Sites that grew (captured), by bytes: none$' "$d/stdout" ||
+		fail "diff of a recording with itself: expected no site grew"
 	tool -i 0 -- "$TARGETS/growth" 1 all
 	expect_error 2 'invalid --interval'
 	tool --snapshots "$d/x.jsonl" -- "$TARGETS/growth" 1 all

@@ -54,6 +54,10 @@ struct opts {
 	__u64 interval_ns;	/* -i: 0 none */
 	const char *snapshots;	/* --snapshots FILE: one JSON line each */
 	__u32 snapshot;		/* report --snapshot N: 0 none */
+	/* report --from T1 --to T2: what grew between, ns since the start */
+	bool from_given, to_given;
+	__u64 from_ns, to_ns;
+	const char *diff[2];	/* diff A.msr B.msr */
 };
 
 /*

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "export.h"
 #include <stdlib.h>
+#include "diff.h"
 #include "outfile.h"
 #include "report.h"
 #include "report_growth.h"
@@ -132,12 +133,28 @@ struct replay {
 	size_t top;
 	struct growth_view *views;
 	size_t nr_views, cap_views;
+	/* --from, --to: a snapshot at each (CLOCK_MONOTONIC), NULL unasked */
+	struct growth *cut[2];
+	__u64 cut_ns[2];
+	int cut_err;
 };
 
 /* As the live consumer does: a record the store refuses is counted. */
 static int replay_event(void *ctx, const struct ms_event *e)
 {
 	struct replay *rp = ctx;
+	struct growth_mark m = { .ts_ns = e->ts_ns };
+	int i;
+
+	/* A moment is the store before the first record at or after it. */
+	for (i = 0; i < 2; i++) {
+		if (!rp->cut[i] || growth__count(rp->cut[i]) ||
+		    e->ts_ns < rp->cut_ns[i] || (i && !growth__count(rp->cut[0])))
+			continue;
+		m.ts_ns = rp->cut_ns[i];
+		if (growth__take(rp->cut[i], rp->store, &m))
+			return -ENOMEM;
+	}
 
 	if (store__apply(rp->store, e))
 		rp->refused++;
@@ -214,6 +231,89 @@ static int show_snapshots(struct replay *rp, struct recording *rec,
 	return err;
 }
 
+/* A moment for people: "12.500 s", or the file's name. */
+static const char *moment(char *buf, size_t size, __u64 ns)
+{
+	snprintf(buf, size, "%llu.%03llu s",
+		 (unsigned long long)(ns / 1000000000ull),
+		 (unsigned long long)(ns % 1000000000ull / 1000000));
+	return buf;
+}
+
+/* Text on stdout, and -o and --html when given. 0 or -errno, said. */
+static int write_diff(const struct diff *d, const char *from, const char *to,
+		      const struct opts *o)
+{
+	int err = 0, e;
+
+	report_diff_text(stdout, d, from, to, o->top);
+	fflush(stdout);
+	if (o->exports[EXPORT_JSON]) {
+		err = report_diff_json(o->exports[EXPORT_JSON], d, from, to);
+		if (err)
+			cli_error("cannot write %s: %s", o->exports[EXPORT_JSON],
+				  strerror(-err));
+	}
+	if (o->exports[EXPORT_HTML]) {
+		e = report_diff_html(o->exports[EXPORT_HTML], d, from, to);
+		if (e)
+			cli_error("cannot write %s: %s", o->exports[EXPORT_HTML],
+				  strerror(-e));
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
+/* --from/--to, once the recording is replayed. */
+static int show_cut(struct replay *rp, struct recording *rec,
+		    const struct opts *o)
+{
+	__u64 start = recording__info(rec)->start_ns;
+	const struct recording_end *end = recording__end(rec);
+	__u64 last = end ? end->end_ns : store__summary(rp->store)->last_ns;
+	struct growth_mark m = { .ts_ns = last };
+	char a[32], b[32];
+	struct diff_side from, to;
+	struct diff d;
+	int err, i;
+
+	for (i = 0; i < 2; i++) {
+		if (growth__count(rp->cut[i]))
+			continue;
+		if (!i && o->from_given && rp->cut_ns[0] > last) {
+			cli_error("--from %s is past the end of recording %s (%s)",
+				  moment(a, sizeof(a), o->from_ns), o->recording,
+				  moment(b, sizeof(b), last > start ?
+					 last - start : 0));
+			return -ERANGE;
+		}
+		/* Not reached: the moment is the end of the recording. */
+		if (i)
+			rp->cut_ns[1] = last > rp->cut_ns[0] ? last : rp->cut_ns[0];
+		m.ts_ns = rp->cut_ns[i];
+		err = growth__take(rp->cut[i], rp->store, &m);
+		if (err) {
+			cli_error("out of memory");
+			return err;
+		}
+	}
+	from = (struct diff_side){ growth__last(rp->cut[0]), rp->store,
+				   recording__resolve, rec };
+	to = (struct diff_side){ growth__last(rp->cut[1]), rp->store,
+				 recording__resolve, rec };
+	err = diff__build(&from, &to, &d);
+	if (err) {
+		cli_error("cannot compare the two moments: %s", strerror(-err));
+		return err;
+	}
+	moment(a, sizeof(a), rp->cut_ns[0] - start);
+	moment(b, sizeof(b), rp->cut_ns[1] - start);
+	err = write_diff(&d, a, b, o);
+	diff__fini(&d);
+	return err;
+}
+
 int export_replay(struct opts *o)
 {
 	struct replay rp = {};
@@ -253,6 +353,18 @@ int export_replay(struct opts *o)
 	rp.growth = growth__new();
 	rp.top = o->top;
 	recording__on_snapshot(rec, replay_snapshot, &rp);
+	if (o->from_given || o->to_given) {
+		rp.cut[0] = growth__new();
+		rp.cut[1] = growth__new();
+		rp.cut_ns[0] = info->start_ns + o->from_ns;
+		rp.cut_ns[1] = o->to_given ? info->start_ns + o->to_ns :
+					     UINT64_MAX;
+		if (!rp.cut[0] || !rp.cut[1]) {
+			err = -ENOMEM;
+			cli_error("out of memory");
+			goto out;
+		}
+	}
 	if (!rp.store || !rp.growth) {
 		err = -ENOMEM;
 		cli_error("out of memory");
@@ -271,6 +383,10 @@ int export_replay(struct opts *o)
 			  strerror(-err));
 		goto out;
 	}
+	if (rp.cut[0]) {
+		err = show_cut(&rp, rec, o);
+		goto out;
+	}
 	err = show_snapshots(&rp, rec, o);
 	if (o->snapshot || err)
 		goto out;
@@ -280,8 +396,97 @@ out:
 	for (i = 0; i < (int)rp.nr_views; i++)
 		growth_view__fini(&rp.views[i]);
 	free(rp.views);
+	growth__free(rp.cut[0]);
+	growth__free(rp.cut[1]);
 	growth__free(rp.growth);
 	store__free(rp.store);
 	recording__free(rec);
 	return err || damaged ? 1 : 0;
+}
+
+/* One recording of a diff, replayed to its end. */
+struct diff_input {
+	struct recording *rec;
+	struct replay rp;
+	bool damaged;
+};
+
+static int load(const char *path, struct diff_input *in)
+{
+	const struct recording_damage *dmg;
+	struct growth_mark m = {};
+	FILE *f = fopen(path, "rb");
+	int err;
+
+	in->rec = f ? recording__new(f) : NULL;
+	if (!in->rec) {
+		cli_error("cannot read recording %s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -EINVAL;
+	}
+	err = recording__read_header(in->rec);
+	if (err) {
+		cli_error("cannot read recording %s: %s", path,
+			  recording__error(in->rec));
+		return err;
+	}
+	in->rp.store = store__new();
+	in->rp.growth = growth__new();
+	if (!in->rp.store || !in->rp.growth) {
+		cli_error("out of memory");
+		return -ENOMEM;
+	}
+	err = recording__replay(in->rec, replay_event, &in->rp);
+	if (err == -EBADMSG) {
+		dmg = recording__damage(in->rec);
+		cli_error("recording %s is damaged at byte %llu: %s; comparing the %llu record%s before it",
+			  path, (unsigned long long)dmg->offset, dmg->what,
+			  (unsigned long long)dmg->records,
+			  dmg->records == 1 ? "" : "s");
+		in->damaged = true;
+	} else if (err) {
+		cli_error("cannot read recording %s: %s", path,
+			  strerror(-err));
+		return err;
+	}
+	m.ts_ns = store__summary(in->rp.store)->last_ns;
+	err = growth__take(in->rp.growth, in->rp.store, &m);
+	if (err)
+		cli_error("out of memory");
+	return err;
+}
+
+int export_diff(struct opts *o)
+{
+	struct diff_input in[2] = {};
+	struct diff_side side[2];
+	struct diff d;
+	int err = 0, i;
+
+	if (export_check(o))
+		return 1;
+	for (i = 0; i < 2 && !err; i++)
+		err = load(o->diff[i], &in[i]);
+	if (err)
+		goto out;
+	for (i = 0; i < 2; i++)
+		side[i] = (struct diff_side){ growth__last(in[i].rp.growth),
+					      in[i].rp.store,
+					      recording__resolve, in[i].rec };
+	err = diff__build(&side[0], &side[1], &d);
+	if (err) {
+		cli_error("cannot compare %s and %s: %s", o->diff[0],
+			  o->diff[1], strerror(-err));
+		goto out;
+	}
+	err = write_diff(&d, o->diff[0], o->diff[1], o);
+	diff__fini(&d);
+out:
+	for (i = 0; i < 2; i++) {
+		growth__free(in[i].rp.growth);
+		store__free(in[i].rp.store);
+		recording__free(in[i].rec);
+	}
+	return err || in[0].damaged || in[1].damaged ? 1 : 0;
 }

@@ -34,7 +34,13 @@ int export_reports(const struct store *st, const struct growth *g,
 int export_snapshot(const struct growth_view *v, __u64 start_ns,
 		    FILE *jsonl, frame_resolve_fn resolve, void *resolve_ctx);
 
-/* `report FILE.msr`: replays o->recording into reports. The exit status. */
+/*
+ * `report FILE.msr`: replays o->recording into reports, or into what grew
+ * between --from and --to. The exit status.
+ */
 int export_replay(struct opts *o);
+
+/* `diff A.msr B.msr`: what grew from the end of one to the other's. */
+int export_diff(struct opts *o);
 
 #endif /* MEMSCOPE_EXPORT_H */

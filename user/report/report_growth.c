@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include "json.h"
+#include "outfile.h"
 #include "report_growth.h"
 #include "report_json.h"
 #include "report_text.h"
@@ -178,4 +179,171 @@ int report_snapshot_json(FILE *f, const struct growth_view *v,
 	if (json__free(j))
 		return -EIO;
 	return fputc('\n', f) == EOF ? -EIO : 0;
+}
+
+void report_diff_text(FILE *f, const struct diff *d, const char *from,
+		      const char *to, size_t top)
+{
+	char a[64], b[64];
+	size_t i, grew = 0;
+	__u32 k;
+
+	fprintf(f, "Growth from %s to %s: live %s in %llu block%s, then %s in %llu block%s\n",
+		from, to, report_text_bytes(a, sizeof(a), d->from_bytes),
+		(unsigned long long)d->from_blocks,
+		report_text_plural(d->from_blocks),
+		report_text_bytes(b, sizeof(b), d->to_bytes),
+		(unsigned long long)d->to_blocks,
+		report_text_plural(d->to_blocks));
+	while (grew < d->nr && d->rows[grew].d_bytes > 0)
+		grew++;
+	fprintf(f, "\nSites that grew (captured), by bytes%s\n",
+		grew ? "" : ": none");
+	for (i = 0; i < grew && (!top || i < top); i++) {
+		fprintf(f, "  #%zu  ", i + 1);
+		put_change(f, d->rows[i].d_bytes);
+		fprintf(f, ", %+lld block%s: %s in %llu, then %s in %llu\n",
+			d->rows[i].d_blocks,
+			report_text_plural(d->rows[i].d_blocks < 0 ?
+					   -d->rows[i].d_blocks :
+					   d->rows[i].d_blocks),
+			report_text_bytes(a, sizeof(a), d->rows[i].from_bytes),
+			(unsigned long long)d->rows[i].from_blocks,
+			report_text_bytes(b, sizeof(b), d->rows[i].to_bytes),
+			(unsigned long long)d->rows[i].to_blocks);
+		if (!d->rows[i].nr_frames)
+			fputs(REPORT_TEXT_INDENT "(no stack captured)\n", f);
+		for (k = 0; k < d->rows[i].nr_frames &&
+			    k < SNAPSHOT_TEXT_FRAMES * 2; k++) {
+			fputs(REPORT_TEXT_INDENT, f);
+			report_text_frame_short(f, &d->rows[i].frames[k]);
+			fputc('\n', f);
+		}
+	}
+	if (top && grew > top)
+		fprintf(f, "  ... %zu more (-t 0 shows all)\n", grew - top);
+}
+
+static void json_diff(struct json *j, const struct diff *d, const char *from,
+		      const char *to)
+{
+	size_t i;
+
+	json_obj_begin(j);
+	json_kv_str(j, "source", SOURCE_CAPTURED);
+	json_kv_str(j, "from", from);
+	json_kv_str(j, "to", to);
+	json_kv_u64(j, "from_live_bytes", d->from_bytes);
+	json_kv_u64(j, "from_live_blocks", d->from_blocks);
+	json_kv_u64(j, "to_live_bytes", d->to_bytes);
+	json_kv_u64(j, "to_live_blocks", d->to_blocks);
+	json_key(j, "sites");
+	json_arr_begin(j);
+	for (i = 0; i < d->nr; i++) {
+		json_obj_begin(j);
+		json_key(j, "change_bytes");
+		json_s64(j, d->rows[i].d_bytes);
+		json_key(j, "change_blocks");
+		json_s64(j, d->rows[i].d_blocks);
+		json_kv_u64(j, "from_live_bytes", d->rows[i].from_bytes);
+		json_kv_u64(j, "from_live_blocks", d->rows[i].from_blocks);
+		json_kv_u64(j, "to_live_bytes", d->rows[i].to_bytes);
+		json_kv_u64(j, "to_live_blocks", d->rows[i].to_blocks);
+		report_json_frames(j, d->rows[i].frames, d->rows[i].nr_frames);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+int report_diff_json(const char *path, const struct diff *d,
+		     const char *from, const char *to)
+{
+	struct outfile *o = outfile__new(path);
+	struct json *j;
+
+	if (!o)
+		return -errno;
+	j = json__new(outfile__stream(o), true);
+	if (!j) {
+		outfile__abort(o);
+		return -ENOMEM;
+	}
+	json_diff(j, d, from, to);
+	if (json__free(j)) {
+		outfile__abort(o);
+		return -EIO;
+	}
+	return outfile__commit(o);
+}
+
+/* Text from the traced program or the command line, as HTML text. */
+static void put_html(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		switch (*s) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&#39;", f); break;
+		default: fputc(*s, f);
+		}
+	}
+}
+
+/*
+ * One static page: a table of every site, no script, so nothing from a
+ * symbol can run however it is spelled.
+ */
+int report_diff_html(const char *path, const struct diff *d,
+		     const char *from, const char *to)
+{
+	struct outfile *o = outfile__new(path);
+	const struct frame *fr;
+	size_t i;
+	FILE *f;
+
+	if (!o)
+		return -errno;
+	f = outfile__stream(o);
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+	      "<title>memscope-bpf: growth</title><style>"
+	      "body{font:14px sans-serif;margin:2em}td,th{padding:2px 8px;"
+	      "text-align:right;vertical-align:top}td.s{text-align:left;"
+	      "font-family:monospace}tr:nth-child(even){background:#f4f4f4}"
+	      "</style></head><body>\n<h1>Growth from ", f);
+	put_html(f, from);
+	fputs(" to ", f);
+	put_html(f, to);
+	fprintf(f, "</h1>\n<p>Live %llu bytes in %llu blocks, then %llu bytes in %llu blocks (captured). Sites by the bytes they grew.</p>\n"
+		"<table><tr><th>change bytes</th><th>change blocks</th><th>bytes before</th><th>bytes after</th><th>blocks after</th><th class=\"s\">call stack</th></tr>\n",
+		(unsigned long long)d->from_bytes,
+		(unsigned long long)d->from_blocks,
+		(unsigned long long)d->to_bytes,
+		(unsigned long long)d->to_blocks);
+	for (i = 0; i < d->nr; i++) {
+		fprintf(f, "<tr><td>%+lld</td><td>%+lld</td><td>%llu</td><td>%llu</td><td>%llu</td><td class=\"s\">",
+			d->rows[i].d_bytes, d->rows[i].d_blocks,
+			(unsigned long long)d->rows[i].from_bytes,
+			(unsigned long long)d->rows[i].to_bytes,
+			(unsigned long long)d->rows[i].to_blocks);
+		for (fr = d->rows[i].frames;
+		     fr < d->rows[i].frames + d->rows[i].nr_frames; fr++) {
+			if (fr->function)
+				put_html(f, fr->function);
+			else
+				fprintf(f, "0x%llx", (unsigned long long)fr->addr);
+			if (fr->file) {
+				fputs(" (", f);
+				put_html(f, fr->file);
+				fprintf(f, ":%d)", fr->line);
+			}
+			fputs("<br>", f);
+		}
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</table>\n</body></html>\n", f);
+	return outfile__commit(o);
 }
