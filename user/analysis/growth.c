@@ -436,8 +436,7 @@ static int by_verdict(const void *pa, const void *pb)
 int growth__verdicts(const struct growth *g, struct growth_verdict **out,
 		     size_t *nr)
 {
-	/* The first snapshot has no old blocks: the series starts after it. */
-	const struct growth_snap *steps = g->snaps + 1;
+	const struct growth_snap *steps;
 	size_t nr_steps = g->nr ? g->nr - 1 : 0, n = 0, cap = 0, k;
 	struct growth_verdict *vs = NULL, *v;
 	const struct growth_site *gs;
@@ -450,6 +449,8 @@ int growth__verdicts(const struct growth *g, struct growth_verdict **out,
 	*nr = 0;
 	if (nr_steps < GROWTH_MIN_SNAPS)
 		return 0;
+	/* The first snapshot has no old blocks: the series starts after it. */
+	steps = g->snaps + 1;
 	cur = calloc(nr_steps, sizeof(*cur));
 	s.t = calloc(4 * nr_steps, sizeof(double));
 	if (!cur || !s.t)
