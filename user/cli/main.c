@@ -53,11 +53,7 @@ static const char usage_report[] =
 "  --from T1 --to T2     instead of the report, the sites that grew most\n"
 "                        between T1 and T2 seconds into the recording\n"
 "                        (either may be left out: its start, its end);\n"
-"                        -o writes them as JSON, --html as a page\n"
-"\n"
-"diff A.msr B.msr: the sites that grew most from the end of A to the end of\n"
-"B (the same program's call stacks, matched by function, file and line);\n"
-"-t N, -o FILE (JSON) and --html FILE as for report.\n";
+"                        -o writes them as JSON, --html as a page\n";
 
 /* After the rules' options, "  --a, --b, --c". */
 static const char usage_report_tail[] =
@@ -65,6 +61,10 @@ static const char usage_report_tail[] =
 "                        ones the recording was made with)\n"
 "A damaged or cut-short recording (FILE.msr.partial of a killed run) is\n"
 "reported up to the damage, with one line saying where; exit status 1.\n"
+"\n"
+"diff A.msr B.msr: the sites that grew most from the end of A to the end of\n"
+"B (the same program's call stacks, matched by function, file and line);\n"
+"-t N, -o FILE (JSON) and --html FILE as for report.\n"
 "\n"
 "examples:\n"
 "  sudo memscope-bpf -p 4242 -d 30 -o leaks.json\n"
