@@ -1519,8 +1519,10 @@ PY
 	same_file --snapshots "$d/snaps.jsonl" "$d/replay.jsonl"
 	tool report "$d/rec.msr" --snapshot 3
 	expect_rc 0
-	head -2 "$d/stdout" | grep -q '^Snapshot 3 at ' && ! grep -q '^Snapshot [^3]' "$d/stdout" ||
+	if ! head -2 "$d/stdout" | grep -q '^Snapshot 3 at ' ||
+	   grep -q '^Snapshot [^3]' "$d/stdout"; then
 		fail "--snapshot 3: expected snapshot 3 alone, got: $(grep '^Snapshot' "$d/stdout")"
+	fi
 	tool report "$d/rec.msr" --snapshot 999
 	expect_error 1 'has [0-9]+ snapshots, not 999'
 	# what grew between two moments of it, and since another run
