@@ -1556,6 +1556,9 @@ PY
 	for f in cut.html diff.html; do
 		grep -q 'grow_leak' "$d/$f" || fail "$f: expected the grow_leak row"
 	done
+	tool report "$d/short.msr" --snapshots "$d/none.jsonl"
+	expect_error 1 'no snapshots \(made without -i\)'
+	[ -e "$d/none.jsonl" ] && fail "--snapshots: expected no file without snapshots"
 	tool diff "$d/rec.msr" "$d/rec.msr"
 	expect_rc 0
 	grep -q '^Sites that grew (captured), by bytes: none$' "$d/stdout" ||

@@ -209,6 +209,11 @@ static int show_snapshots(struct replay *rp, struct recording *rec,
 				     start_ns, recording__resolve, rec);
 		return 0;
 	}
+	if (o->snapshots && !rp->nr_views) {
+		cli_error("recording %s has no snapshots (made without -i): nothing for --snapshots",
+			  o->recording);
+		return -ENOENT;
+	}
 	if (o->snapshots) {
 		of = outfile__new(o->snapshots);
 		if (!of) {
