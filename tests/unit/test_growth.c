@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include "growth.h"
+#include "report.h"
+#include "report_json.h"
 #include "builders.h"
 
 #define SEC		1000000000ULL
@@ -264,5 +266,54 @@ Test(growth, a_long_series_is_thinned_and_still_judged)
 			     growth_pattern_name(vs[i].pattern));
 	}
 	free(vs);
+	done(&p);
+}
+
+/*
+ * The model and its text and JSON: suspects are the growing verdicts,
+ * first in the text (before the leaks) and in JSON, inferred with rule.
+ */
+Test(growth, suspects_lead_the_report)
+{
+	struct report_target tgt = { .pid = 4242, .mode = TRACE_MODE_DEFAULT };
+	struct report_opts ro = { .top = 10 };
+	struct prog p = {};
+	struct report *r;
+	char *text = NULL, *json = NULL, *sus, *leaks;
+	size_t len, i;
+	FILE *f;
+
+	run(&p, STEPS);
+	ro.growth = p.g;
+	r = report__build(p.st, &tgt, NULL, NULL, 0, &ro);
+	cr_assert_not_null(r);
+	cr_expect_eq(r->snapshots, STEPS);
+	cr_expect_eq(r->nr_growth, NSITES);
+	cr_expect_eq(r->nr_suspects, 2, "suspects: %zu, want the two leaks",
+		     r->nr_suspects);
+	for (i = 0; i < r->nr_suspects; i++)
+		cr_expect(r->growth[i].v.pattern == GROWTH_GROWING &&
+			  r->growth[i].nr_frames == 1,
+			  "suspect %zu: growing, its frame resolved", i);
+	f = open_memstream(&text, &len);
+	cr_assert_eq(report__write_text(r, f), 0);
+	fclose(f);
+	sus = strstr(text, "\nLeak suspects by growth (inferred, rule old_blocks_growth, over 20 snapshots)\n#1  growing ");
+	leaks = strstr(text, "\nTop leaking call sites");
+	cr_expect(sus && leaks && sus < leaks,
+		  "text: the suspects section before the leaks:\n%s", text);
+	cr_expect(strstr(text, "  other sites: 1 plateau, 1 sawtooth, 1 steady, 1 temporary\n"),
+		  "text: the other sites' patterns counted:\n%s", text);
+	f = open_memstream(&json, &len);
+	cr_assert_eq(report__json_stream(r, f, false), 0);
+	fclose(f);
+	sus = strstr(json, "\"suspects\":[{\"source\":\"inferred\",\"rule\":\"old_blocks_growth\",\"pattern\":\"growing\"");
+	leaks = strstr(json, "\"leaks\":");
+	cr_expect(sus && leaks && sus < leaks, "JSON: suspects, inferred, before leaks");
+	cr_expect(strstr(json, "\"growth\":{\"snapshots\":20,\"min_snapshots\":6,\"sites\":["),
+		  "JSON: the growth member");
+	free(text);
+	free(json);
+	report__free(r);
 	done(&p);
 }
