@@ -20,7 +20,7 @@
 #include "recording.h"
 #include "report.h"
 #include "rules.h"
-#include "store.h"
+#include "procs.h"
 
 /* The framing as recording.c writes it: a prelude, then frames. */
 #define PRELUDE_SIZE	16
@@ -101,15 +101,24 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 }
 
 struct replay {
-	struct store *st;
-	struct growth *g;
+	struct procs *pt;
+	struct growth_table g;
 };
 
 static int apply(void *ctx, const struct ms_event *e)
 {
 	struct replay *rp = ctx;
 
-	store__apply(rp->st, e);
+	procs__apply(rp->pt, e);
+	return 0;
+}
+
+/* As `report` does: facts where the run learnt them. */
+static int info(void *ctx, const struct procinfo *in)
+{
+	struct replay *rp = ctx;
+
+	procs__set_info(rp->pt, in);
 	return 0;
 }
 
@@ -118,17 +127,37 @@ static int snapshot(void *ctx, const struct recording_snapshot *s)
 {
 	struct replay *rp = ctx;
 	struct growth_mark m = { .ts_ns = s->ts_ns };
-	struct growth_view v;
+	struct growth_view *v;
+	size_t nr;
 
-	if (growth__take(rp->g, rp->st, &m) ||
-	    growth__view(rp->g, rp->st, 0, &v))
+	if (growth_table__take(&rp->g, rp->pt, &m) ||
+	    growth_table__views(&rp->g, rp->pt, 0, &v, &nr))
 		return -1;
-	growth_view__fini(&v);
+	while (nr)
+		growth_view__fini(&v[--nr]);
+	free(v);
 	return 0;
 }
 
-static void report_on(struct recording *r, const struct store *st,
-		      const struct growth *g)
+/* As `report` does: facts that do not match the records stop it. */
+static int restore(struct recording *r, struct procs *pt)
+{
+	const struct recording_proc *rp;
+	size_t i, nr;
+	int err;
+
+	rp = recording__procs(r, &nr);
+	for (i = 0; i < nr; i++) {
+		err = procs__restore(pt, i, rp[i].have_info ? &rp[i].info : NULL,
+				     rp[i].have_kernel ? &rp[i].kernel : NULL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void report_on(struct recording *r, const struct procs *st,
+		      const struct growth_table *g)
 {
 	const struct recording_info *in = recording__info(r);
 	const struct recording_end *end = recording__end(r);
@@ -136,9 +165,10 @@ static void report_on(struct recording *r, const struct store *st,
 	struct report_opts ro = {
 		.resolve = recording__resolve,
 		.resolve_ctx = r,
+		.image_ctx = recording__image_ctx,
 		.rule_opts = in->rule_opts,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
-		.growth = g,
+		.growth_table = g,
 	};
 	struct report_target tgt = {
 		.pid = in->pid,
@@ -155,9 +185,9 @@ static void report_on(struct recording *r, const struct store *st,
 		tgt.exited = end->exited;
 		tgt.exit_status = end->exit_status;
 	}
-	rep = report__build(st, &tgt, end ? &end->kernel : NULL,
-			    end ? end->probes : NULL, end ? end->nr_probes : 0,
-			    &ro);
+	rep = report__build_procs(st, &tgt, end ? &end->kernel : NULL,
+				  end ? end->probes : NULL,
+				  end ? end->nr_probes : 0, &ro);
 	if (!rep)
 		return;
 	null = fopen("/dev/null", "w");
@@ -173,21 +203,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Read only: "r" never writes to the buffer. */
 	FILE *f = fmemopen((void *)data, size, "r");
 	struct recording *r = recording__new(f);
-	struct replay rp = { .st = store__new(), .g = growth__new() };
+	struct replay rp = { .pt = procs__new() };
 
-	if (!r || !rp.st || !rp.g) {
+	if (!r || !rp.pt) {
 		if (!r && f)
 			fclose(f);
 		goto out;
 	}
 	if (recording__read_header(r))
 		goto out;
+	recording__on_info(r, info);
 	recording__on_snapshot(r, snapshot, &rp);
 	recording__replay(r, apply, &rp);
-	report_on(r, rp.st, rp.g);
+	if (!restore(r, rp.pt))
+		report_on(r, rp.pt, &rp.g);
 out:
-	growth__free(rp.g);
-	store__free(rp.st);
+	growth_table__fini(&rp.g);
+	procs__free(rp.pt);
 	recording__free(r);
 	return 0;
 }

@@ -71,7 +71,7 @@ Test(diff, two_runs_match_by_frames)
 	cr_assert_eq(growth__take(gb, b, &m), 0);
 	from = (struct diff_side){ growth__last(ga), a, resolve, NULL };
 	to = (struct diff_side){ growth__last(gb), b, resolve, NULL };
-	cr_assert_eq(diff__build(&from, &to, &d), 0);
+	cr_assert_eq(diff__build(&from, 1, &to, 1, &d), 0);
 	cr_expect_eq(d.nr, 4, "rows: %zu, want one per function", d.nr);
 	cr_expect_eq(d.from_blocks, 10);
 	cr_expect_eq(d.to_blocks, 14);
@@ -113,7 +113,7 @@ Test(diff, one_store_two_moments)
 	cr_assert_eq(growth__take(g1, st, &m), 0);
 	from = (struct diff_side){ growth__last(g0), st, resolve, NULL };
 	to = (struct diff_side){ growth__last(g1), st, resolve, NULL };
-	cr_assert_eq(diff__build(&from, &to, &d), 0);
+	cr_assert_eq(diff__build(&from, 1, &to, 1, &d), 0);
 	cr_assert_eq(d.nr, 1);
 	cr_expect(d.rows[0].d_bytes == 50 && d.rows[0].d_blocks == 1 &&
 		  d.rows[0].from_bytes == 300,

@@ -2,11 +2,13 @@
 /*
  * Snapshots and growth verdicts (user/analysis/growth.c) on generated
  * programs: one site per pattern the verdicts tell apart, fed as records
- * through the store, a snapshot every second.
+ * through the store, a snapshot every second; and two processes through
+ * a process table, each image with its own series.
  */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include "growth.h"
+#include "procs.h"
 #include "report.h"
 #include "report_json.h"
 #include "builders.h"
@@ -316,4 +318,103 @@ Test(growth, suspects_lead_the_report)
 	free(json);
 	report__free(r);
 	done(&p);
+}
+
+/* pid allocates size at ptr from the one-frame stack pc. */
+static void proc_alloc(struct procs *pt, __u32 pid, __u64 ptr, __u64 pc,
+		       __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_ALLOC, ts);
+
+	e.pid = pid;
+	e.tid = pid;
+	e.ptr = ptr;
+	e.size = 100;
+	ev_stack(&e, &pc, 1);
+	cr_assert_eq(procs__apply(pt, &e), 0);
+}
+
+/*
+ * Two processes at the same address: pid 100 leaks 10 blocks a second
+ * for the whole trace, pid 200 comes at second 3, leaks one a second and
+ * exits in second 12. Each image gets its own series (the exited one's
+ * ends with it), the views of a snapshot name their image, and the report
+ * lists both suspects, each naming its process.
+ */
+Test(growth, two_processes_each_their_own_series)
+{
+	struct report_target tgt = { .pid = 100, .mode = TRACE_MODE_DEFAULT };
+	struct growth_table t = {};
+	struct report_opts ro = { .top = 10, .growth_table = &t };
+	struct procs *pt = procs__new();
+	struct growth_mark m = {};
+	struct growth_view *v;
+	struct ms_event e;
+	struct report *r;
+	__u64 ptr = 0x10000000;
+	char *text = NULL;
+	size_t nr, len, i;
+	unsigned int k;
+	FILE *f;
+
+	cr_assert_not_null(pt);
+	for (k = 0; k < STEPS; k++) {
+		for (i = 0; i < 10; i++)
+			proc_alloc(pt, 100, ptr += 0x1000, 0x400000,
+				   k * SEC + i * SEC / 10);
+		if (k >= 3 && k < 12)
+			proc_alloc(pt, 200, ptr += 0x1000, 0x400000,
+				   k * SEC + SEC / 2);
+		if (k == 12) {
+			e = ev_proc(MS_EV_PROC_EXIT, 200, 0, NULL, NULL,
+				    k * SEC + SEC / 2);
+			cr_assert_eq(procs__apply(pt, &e), 0);
+		}
+		m.ts_ns = (k + 1) * SEC;
+		cr_assert_eq(growth_table__take(&t, pt, &m), 0);
+		cr_assert_eq(growth_table__views(&t, pt, 0, &v, &nr), 0);
+		cr_expect_eq(nr, k >= 3 && k < 12 ? 2 : 1,
+			     "snapshot %u: %zu views", k + 1, nr);
+		for (i = 0; i < nr; i++) {
+			cr_expect(v[i].index == k + 1 &&
+				  v[i].named == (k >= 3) &&
+				  v[i].pid == (v[i].proc ? 200 : 100),
+				  "snapshot %u, view %zu: index %u, image %u, pid %u",
+				  k + 1, i, v[i].index, v[i].proc, v[i].pid);
+			growth_view__fini(&v[i]);
+		}
+		free(v);
+	}
+	cr_expect_eq(t.taken, STEPS);
+	cr_expect_eq(growth__count(growth_table__image(&t, 0)), STEPS);
+	cr_expect_eq(growth__count(growth_table__image(&t, 1)), 9,
+		     "the exited image's series ends with it");
+	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &ro);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->nr_procs, 2);
+	cr_expect_eq(r->snapshots, STEPS);
+	cr_expect_eq(r->procs[0].r->snapshots, STEPS);
+	cr_expect_eq(r->procs[1].r->snapshots, 9);
+	cr_assert_eq(r->nr_suspects, 2, "suspects: %zu, want each leak",
+		     r->nr_suspects);
+	/* 10 blocks a second, confidently, before 1 a second */
+	cr_expect(r->growth[0].proc == 0 && r->growth[1].proc == 1 &&
+		  r->growth[0].v.blocks_per_s > 9.9 &&
+		  r->growth[1].v.blocks_per_s > 0.99 &&
+		  r->growth[1].v.blocks_per_s < 1.01,
+		  "suspects: image %u at %.2f blocks/s, image %u at %.2f",
+		  r->growth[0].proc, r->growth[0].v.blocks_per_s,
+		  r->growth[1].proc, r->growth[1].v.blocks_per_s);
+	f = open_memstream(&text, &len);
+	cr_assert_eq(report__write_text(r, f), 0);
+	fclose(f);
+	cr_expect(strstr(text, "\nLeak suspects by growth (inferred, rule old_blocks_growth, over 20 snapshots)\n") &&
+		  strstr(text, "    in pid 100 ") && strstr(text, "    in pid 200 "),
+		  "text: both suspects, each naming its process:\n%s", text);
+	cr_expect(strstr(text, "Leak suspects") < strstr(text, "\nProcesses (captured)"),
+		  "text: the suspects before the process table:\n%s", text);
+	free(text);
+	report__free(r);
+	growth_table__fini(&t);
+	procs__free(pt);
 }

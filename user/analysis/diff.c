@@ -122,26 +122,29 @@ static int add_side(const struct diff_side *side, bool to,
 	return 0;
 }
 
-int diff__build(const struct diff_side *from, const struct diff_side *to,
-		struct diff *d)
+int diff__build(const struct diff_side *from, size_t nr_from,
+		const struct diff_side *to, size_t nr_to, struct diff *d)
 {
 	struct entry *es = NULL;
 	size_t nr = 0, cap = 0, i, k;
 	struct diff_row *row;
-	int err;
+	int err = 0;
 
 	*d = (struct diff){};
-	if (from->snap) {
-		d->from_bytes = from->snap->live_bytes;
-		d->from_blocks = from->snap->live_blocks;
+	for (i = 0; i < nr_from && !err; i++) {
+		if (from[i].snap) {
+			d->from_bytes += from[i].snap->live_bytes;
+			d->from_blocks += from[i].snap->live_blocks;
+		}
+		err = add_side(&from[i], false, &es, &nr, &cap);
 	}
-	if (to->snap) {
-		d->to_bytes = to->snap->live_bytes;
-		d->to_blocks = to->snap->live_blocks;
+	for (i = 0; i < nr_to && !err; i++) {
+		if (to[i].snap) {
+			d->to_bytes += to[i].snap->live_bytes;
+			d->to_blocks += to[i].snap->live_blocks;
+		}
+		err = add_side(&to[i], true, &es, &nr, &cap);
 	}
-	err = add_side(from, false, &es, &nr, &cap);
-	if (!err)
-		err = add_side(to, true, &es, &nr, &cap);
 	if (!err && nr) {
 		d->rows = calloc(nr, sizeof(*d->rows));
 		if (!d->rows)

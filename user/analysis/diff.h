@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
- * What grew between two moments: two snapshots (growth.h), of one store
- * (report FILE.msr --from T1 --to T2) or of two (diff A.msr B.msr). Sites
- * are matched by their resolved frames, so the same call stack of two
- * runs of a program is one row whatever the addresses were, and ranked
- * by how many bytes they grew.
+ * What grew between two moments: two snapshots (growth.h), of one trace
+ * (report FILE.msr --from T1 --to T2) or of two (diff A.msr B.msr). A
+ * moment is a snapshot of each process image then running. Sites are
+ * matched by their resolved frames, so the same call stack of two runs of
+ * a program is one row whatever the addresses were, and of several
+ * processes one row too (their pids and numbering differ from run to run;
+ * the code that grew does not), ranked by how many bytes they grew.
  */
 #ifndef MEMSCOPE_DIFF_H
 #define MEMSCOPE_DIFF_H
@@ -15,7 +17,7 @@
 #include "growth.h"
 #include "store.h"
 
-/* One of the two moments: a snapshot, its store and its resolver. */
+/* One image at one of the two moments: a snapshot, its store, its resolver. */
 struct diff_side {
 	const struct growth_snap *snap;
 	const struct store *st;
@@ -42,11 +44,12 @@ struct diff {
 };
 
 /*
- * Builds the rows of every site live at either moment. The frames'
- * strings stay the resolvers': keep them (a recording) alive. 0 or -errno.
+ * Builds the rows of every site live at either moment, each moment the
+ * nr_from (nr_to) images' sides. The frames' strings stay the resolvers':
+ * keep them (a recording) alive. 0 or -errno.
  */
-int diff__build(const struct diff_side *from, const struct diff_side *to,
-		struct diff *d);
+int diff__build(const struct diff_side *from, size_t nr_from,
+		const struct diff_side *to, size_t nr_to, struct diff *d);
 void diff__fini(struct diff *d);
 
 #endif /* MEMSCOPE_DIFF_H */

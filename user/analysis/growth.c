@@ -329,6 +329,87 @@ void growth_view__fini(struct growth_view *v)
 	v->since_prev = v->since_start = NULL;
 }
 
+int growth_table__take(struct growth_table *t, const struct procs *pt,
+		       const struct growth_mark *m)
+{
+	size_t n = procs__nr_images(pt), i;
+	const struct proc_image *im;
+	int err;
+
+	if (n > t->nr) {
+		if (tab_grow((void **)&t->g, &t->cap, n, sizeof(*t->g)) ||
+		    tab_grow((void **)&t->last, &t->cap_last, n, sizeof(*t->last)))
+			return -ENOMEM;
+		memset(t->g + t->nr, 0, (n - t->nr) * sizeof(*t->g));
+		memset(t->last + t->nr, 0, (n - t->nr) * sizeof(*t->last));
+		t->nr = n;
+	}
+	t->taken++;
+	for (i = 0; i < n; i++) {
+		im = procs__image(pt, i);
+		if (im->end)
+			continue;
+		if (!t->g[i])
+			t->g[i] = growth__new();
+		if (!t->g[i])
+			return -ENOMEM;
+		err = growth__take(t->g[i], im->store, m);
+		if (err)
+			return err;
+		t->last[i] = t->taken;
+	}
+	return 0;
+}
+
+const struct growth *growth_table__image(const struct growth_table *t,
+					 size_t i)
+{
+	return t && i < t->nr ? t->g[i] : NULL;
+}
+
+int growth_table__views(const struct growth_table *t, const struct procs *pt,
+			size_t top, struct growth_view **views, size_t *nr)
+{
+	size_t i, n = 0;
+	int err;
+
+	*nr = 0;
+	*views = calloc(t->nr + 1, sizeof(**views));
+	if (!*views)
+		return -ENOMEM;
+	for (i = 0; i < t->nr; i++) {
+		if (!t->taken || t->last[i] != t->taken)
+			continue;
+		err = growth__view(t->g[i], procs__image(pt, i)->store, top,
+				   &(*views)[n]);
+		if (err) {
+			while (n)
+				growth_view__fini(&(*views)[--n]);
+			free(*views);
+			*views = NULL;
+			return err;
+		}
+		(*views)[n].index = t->taken;
+		(*views)[n].proc = i;
+		(*views)[n].pid = procs__image(pt, i)->info.pid;
+		(*views)[n].named = procs__nr_images(pt) > 1;
+		n++;
+	}
+	*nr = n;
+	return 0;
+}
+
+void growth_table__fini(struct growth_table *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr; i++)
+		growth__free(t->g[i]);
+	free(t->g);
+	free(t->last);
+	*t = (struct growth_table){};
+}
+
 static const char *const pattern_names[GROWTH_PATTERN__COUNT] = {
 	[GROWTH_GROWING] = "growing",
 	[GROWTH_PLATEAU] = "plateau",
@@ -420,10 +501,9 @@ static void classify(const struct series *s, struct growth_verdict *v)
 	v->pattern = GROWTH_PLATEAU;
 }
 
-static int by_verdict(const void *pa, const void *pb)
+int growth_verdict_cmp(const struct growth_verdict *a,
+		       const struct growth_verdict *b)
 {
-	const struct growth_verdict *a = pa, *b = pb;
-
 	if (a->pattern != b->pattern)
 		return a->pattern < b->pattern ? -1 : 1;
 	if (a->confidence != b->confidence)
@@ -431,6 +511,11 @@ static int by_verdict(const void *pa, const void *pb)
 	if (a->bytes_per_s != b->bytes_per_s)
 		return a->bytes_per_s > b->bytes_per_s ? -1 : 1;
 	return a->stack_id < b->stack_id ? -1 : a->stack_id > b->stack_id;
+}
+
+static int by_verdict(const void *pa, const void *pb)
+{
+	return growth_verdict_cmp(pa, pb);
 }
 
 int growth__verdicts(const struct growth *g, struct growth_verdict **out,

@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "procs.h"
 #include "store.h"
 
 /* Snapshots kept for the verdicts; past it, every other one is dropped. */
@@ -78,6 +79,13 @@ struct growth_row {
 /* What a snapshot shows: its two lists, each at most top long. */
 struct growth_view {
 	__u32 index;
+	/*
+	 * The process image it is of (growth_table__views()) and its pid;
+	 * named only when the trace has several images.
+	 */
+	__u32 proc;
+	__u32 pid;
+	bool named;
 	__u64 ts_ns;
 	__u64 prev_ts_ns;	/* the previous snapshot's, 0 for the first */
 	__u64 live_bytes;
@@ -150,6 +158,40 @@ void growth_view__fini(struct growth_view *v);
  */
 int growth__verdicts(const struct growth *g, struct growth_verdict **out,
 		     size_t *nr);
+/*
+ * The order of the verdicts: growing first, by confidence, then bytes per
+ * second (then stack id). <0, 0, >0 as for qsort.
+ */
+int growth_verdict_cmp(const struct growth_verdict *a,
+		       const struct growth_verdict *b);
+
+/*
+ * The snapshots of a process table (procs.h): one growth per image, as a
+ * store is per image. A snapshot of the trace is one of every image still
+ * running then; an image's series ends with it (an ended image's store
+ * holds no block), so its verdicts are over its own life.
+ */
+struct growth_table {
+	struct growth **g;	/* by image; NULL: never snapshotted */
+	__u32 *last;		/* by image: the trace snapshot it was last in */
+	size_t nr, cap, cap_last;
+	__u32 taken;		/* snapshots of the trace */
+};
+
+/* Takes a snapshot of every running image of pt. 0 or -ENOMEM. */
+int growth_table__take(struct growth_table *t, const struct procs *pt,
+		       const struct growth_mark *m);
+/* Image i's growth, NULL when it was in no snapshot (or t is NULL). */
+const struct growth *growth_table__image(const struct growth_table *t,
+					 size_t i);
+/*
+ * The views of the last snapshot of the trace, one per image in it, each
+ * numbered as the trace's snapshot (growth__view(); *views malloc'd, each
+ * to growth_view__fini()). 0 or -ENOMEM.
+ */
+int growth_table__views(const struct growth_table *t, const struct procs *pt,
+			size_t top, struct growth_view **views, size_t *nr);
+void growth_table__fini(struct growth_table *t);
 
 /* enum growth_pattern as reports name it ("plateau"). */
 const char *growth_pattern_name(unsigned int p);

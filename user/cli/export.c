@@ -60,24 +60,39 @@ int export_snapshot(const struct growth_view *v, __u64 start_ns,
 					    resolve_ctx) : 0;
 }
 
-int export_reports(const struct store *st, const struct growth *g,
+static struct report_filter opts_filter(const struct opts *o)
+{
+	return (struct report_filter){
+		.older_ns = o->older_ns,
+		.min_size = o->min_size,
+		.max_size = o->max_size,
+	};
+}
+
+bool export_filter_pass(const struct store_block *b, __u64 end_ns, void *ctx)
+{
+	struct report_filter f = opts_filter(ctx);
+
+	return report_filter_pass(&f, b, end_ns);
+}
+
+int export_reports(const struct procs *pt, const struct growth_table *g,
 		   const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
-		   frame_resolve_fn resolve, void *resolve_ctx,
+		   frame_resolve_fn resolve,
+		   void *(*image_ctx)(void *ctx, size_t i), void *resolve_ctx,
 		   const struct opts *o)
 {
 	struct report_opts ro = {
 		.top = o->top,
+		.top_procs = o->top_procs,
 		.resolve = resolve,
 		.resolve_ctx = resolve_ctx,
+		.image_ctx = image_ctx,
 		.rule_opts = o->rule_opts,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
-		.growth = g,
-		.filter = {
-			.older_ns = o->older_ns,
-			.min_size = o->min_size,
-			.max_size = o->max_size,
-		},
+		.growth_table = g,
+		.filter = opts_filter(o),
 	};
 	struct report_target tgt = {
 		.pid = info->pid,
@@ -88,7 +103,7 @@ int export_reports(const struct store *st, const struct growth *g,
 		.anon_traced = info->version >= RECORDING_VERSION_ANON &&
 			       info->mode != TRACE_MODE_ALLOC,
 	};
-	__u64 stop_ns = end ? end->end_ns : store__summary(st)->last_ns;
+	__u64 stop_ns = end ? end->end_ns : procs__summary(pt)->sum.last_ns;
 	struct report *r;
 	int err, i, e;
 
@@ -101,9 +116,9 @@ int export_reports(const struct store *st, const struct growth *g,
 		tgt.detached = end->detached;
 		tgt.killed = end->killed;
 	}
-	r = report__build(st, &tgt, end ? &end->kernel : NULL,
-			  end ? end->probes : NULL, end ? end->nr_probes : 0,
-			  &ro);
+	r = report__build_procs(pt, &tgt, end ? &end->kernel : NULL,
+				end ? end->probes : NULL,
+				end ? end->nr_probes : 0, &ro);
 	if (!r) {
 		cli_error("cannot build the report: %s", strerror(errno));
 		return -ENOMEM;
@@ -126,17 +141,17 @@ int export_reports(const struct store *st, const struct growth *g,
 }
 
 struct replay {
-	struct store *store;
+	struct procs *procs;
 	__u64 refused;
 	/* the recording's snapshots, taken again, and their lists */
-	struct growth *growth;
+	struct growth_table growth;
 	size_t top;
 	struct growth_view *views;
 	size_t nr_views, cap_views;
-	/* --from, --to: a snapshot at each (CLOCK_MONOTONIC), NULL unasked */
-	struct growth *cut[2];
+	/* --from, --to: a snapshot at each (CLOCK_MONOTONIC), when asked */
+	bool cut_asked;
+	struct growth_table cut[2];
 	__u64 cut_ns[2];
-	int cut_err;
 };
 
 /* As the live consumer does: a record the store refuses is counted. */
@@ -148,22 +163,23 @@ static int replay_event(void *ctx, const struct ms_event *e)
 
 	/* A moment is the store before the first record at or after it. */
 	for (i = 0; i < 2; i++) {
-		if (!rp->cut[i] || growth__count(rp->cut[i]) ||
-		    e->ts_ns < rp->cut_ns[i] || (i && !growth__count(rp->cut[0])))
+		if (!rp->cut_asked || rp->cut[i].taken ||
+		    e->ts_ns < rp->cut_ns[i] || (i && !rp->cut[0].taken))
 			continue;
 		m.ts_ns = rp->cut_ns[i];
-		if (growth__take(rp->cut[i], rp->store, &m))
+		if (growth_table__take(&rp->cut[i], rp->procs, &m))
 			return -ENOMEM;
 	}
 
-	if (store__apply(rp->store, e))
+	if (procs__apply(rp->procs, e))
 		rp->refused++;
 	return 0;
 }
 
 /*
- * At a recorded snapshot the store holds what the live run's did: the
- * same snapshot, kept to be shown once the symbols are all read.
+ * At a recorded snapshot the process table holds what the live run's did:
+ * the same snapshot of each running image, kept to be shown once the
+ * symbols are all read.
  */
 static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
 {
@@ -173,18 +189,26 @@ static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
 		.lost_events = s->lost_events,
 		.consumer_drops = s->consumer_drops,
 	};
+	struct growth_view *v;
+	size_t nr;
 	int err;
 
-	if (tab_grow((void **)&rp->views, &rp->cap_views, rp->nr_views + 1,
-		     sizeof(*rp->views)))
-		return -ENOMEM;
-	err = growth__take(rp->growth, rp->store, &m);
+	err = growth_table__take(&rp->growth, rp->procs, &m);
 	if (!err)
-		err = growth__view(rp->growth, rp->store, rp->top,
-				   &rp->views[rp->nr_views]);
+		err = growth_table__views(&rp->growth, rp->procs, rp->top, &v,
+					  &nr);
 	if (err)
 		return err;
-	rp->nr_views++;
+	if (tab_grow((void **)&rp->views, &rp->cap_views, rp->nr_views + nr,
+		     sizeof(*rp->views))) {
+		while (nr)
+			growth_view__fini(&v[--nr]);
+		free(v);
+		return -ENOMEM;
+	}
+	memcpy(rp->views + rp->nr_views, v, nr * sizeof(*v));
+	rp->nr_views += nr;
+	free(v);
 	return 0;
 }
 
@@ -197,19 +221,27 @@ static int show_snapshots(struct replay *rp, struct recording *rec,
 	size_t i;
 	int err = 0;
 
+	__u32 taken = rp->growth.taken;
+
 	if (o->snapshot) {
-		if (o->snapshot > rp->nr_views) {
-			cli_error("recording %s has %zu snapshot%s, not %u%s",
-				  o->recording, rp->nr_views,
-				  rp->nr_views == 1 ? "" : "s", o->snapshot,
-				  rp->nr_views ? "" : " (made without -i)");
+		if (o->snapshot > taken) {
+			cli_error("recording %s has %u snapshot%s, not %u%s",
+				  o->recording, taken, taken == 1 ? "" : "s",
+				  o->snapshot,
+				  taken ? "" : " (made without -i)");
 			return -ENOENT;
 		}
-		report_snapshot_text(stdout, &rp->views[o->snapshot - 1],
-				     start_ns, recording__resolve, rec);
+		/* The Nth snapshot of the trace: a view of each image in it. */
+		for (i = 0; i < rp->nr_views; i++) {
+			if (rp->views[i].index == o->snapshot)
+				report_snapshot_text(stdout, &rp->views[i],
+					start_ns, recording__resolve,
+					recording__image_ctx(rec,
+							     rp->views[i].proc));
+		}
 		return 0;
 	}
-	if (o->snapshots && !rp->nr_views) {
+	if (o->snapshots && !taken) {
 		cli_error("recording %s has no snapshots (made without -i): nothing for --snapshots",
 			  o->recording);
 		return -ENOENT;
@@ -226,7 +258,9 @@ static int show_snapshots(struct replay *rp, struct recording *rec,
 	for (i = 0; i < rp->nr_views && !err; i++)
 		err = export_snapshot(&rp->views[i], start_ns,
 				      of ? outfile__stream(of) : NULL,
-				      recording__resolve, rec);
+				      recording__resolve,
+				      recording__image_ctx(rec,
+							   rp->views[i].proc));
 	if (of && !err)
 		err = outfile__commit(of);
 	else if (of)
@@ -270,21 +304,88 @@ static int write_diff(const struct diff *d, const char *from, const char *to,
 	return err;
 }
 
+/*
+ * A recording's resolver for one image: the diff resolves the sides of
+ * several images in turn, and the recording answers for one at a time.
+ */
+struct image_resolver {
+	struct recording *rec;
+	size_t image;
+};
+
+static unsigned resolve_image(void *ctx, __u64 addr, const struct frame **out)
+{
+	const struct image_resolver *ir = ctx;
+
+	return recording__resolve(recording__image_ctx(ir->rec, ir->image),
+				  addr, out);
+}
+
+/*
+ * A moment of the trace (t's last snapshot) as diff sides: one for each
+ * image in it, with its resolver. *sides and *irs malloc'd. 0 or -ENOMEM.
+ */
+static int moment_sides(const struct growth_table *t, const struct procs *pt,
+			struct recording *rec, struct diff_side **sides,
+			struct image_resolver **irs, size_t *nr)
+{
+	size_t i, n = 0;
+
+	*sides = calloc(t->nr + 1, sizeof(**sides));
+	*irs = calloc(t->nr + 1, sizeof(**irs));
+	if (!*sides || !*irs)
+		return -ENOMEM;
+	for (i = 0; i < t->nr; i++) {
+		if (t->last[i] != t->taken)
+			continue;
+		(*irs)[n] = (struct image_resolver){ rec, i };
+		(*sides)[n] = (struct diff_side){
+			growth__last(t->g[i]), procs__image(pt, i)->store,
+			resolve_image, &(*irs)[n] };
+		n++;
+	}
+	*nr = n;
+	return 0;
+}
+
+/* What grew from the last snapshot of from to that of to. 0 or -errno. */
+static int diff_tables(const struct growth_table *from,
+		       const struct procs *from_pt, struct recording *from_rec,
+		       const struct growth_table *to, const struct procs *to_pt,
+		       struct recording *to_rec, struct diff *d)
+{
+	struct image_resolver *irs[2] = {};
+	struct diff_side *sides[2] = {};
+	size_t nr[2];
+	int err, i;
+
+	err = moment_sides(from, from_pt, from_rec, &sides[0], &irs[0], &nr[0]);
+	if (!err)
+		err = moment_sides(to, to_pt, to_rec, &sides[1], &irs[1],
+				   &nr[1]);
+	if (!err)
+		err = diff__build(sides[0], nr[0], sides[1], nr[1], d);
+	for (i = 0; i < 2; i++) {
+		free(sides[i]);
+		free(irs[i]);
+	}
+	return err;
+}
+
 /* --from/--to, once the recording is replayed. */
 static int show_cut(struct replay *rp, struct recording *rec,
 		    const struct opts *o)
 {
 	__u64 start = recording__info(rec)->start_ns;
 	const struct recording_end *end = recording__end(rec);
-	__u64 last = end ? end->end_ns : store__summary(rp->store)->last_ns;
+	__u64 last = end ? end->end_ns : procs__summary(rp->procs)->sum.last_ns;
 	struct growth_mark m = { .ts_ns = last };
 	char a[32], b[32];
-	struct diff_side from, to;
 	struct diff d;
 	int err, i;
 
 	for (i = 0; i < 2; i++) {
-		if (growth__count(rp->cut[i]))
+		if (rp->cut[i].taken)
 			continue;
 		if (!i && o->from_given && rp->cut_ns[0] > last) {
 			cli_error("--from %s is past the end of recording %s (%s)",
@@ -297,17 +398,14 @@ static int show_cut(struct replay *rp, struct recording *rec,
 		if (i)
 			rp->cut_ns[1] = last > rp->cut_ns[0] ? last : rp->cut_ns[0];
 		m.ts_ns = rp->cut_ns[i];
-		err = growth__take(rp->cut[i], rp->store, &m);
+		err = growth_table__take(&rp->cut[i], rp->procs, &m);
 		if (err) {
 			cli_error("out of memory");
 			return err;
 		}
 	}
-	from = (struct diff_side){ growth__last(rp->cut[0]), rp->store,
-				   recording__resolve, rec };
-	to = (struct diff_side){ growth__last(rp->cut[1]), rp->store,
-				 recording__resolve, rec };
-	err = diff__build(&from, &to, &d);
+	err = diff_tables(&rp->cut[0], rp->procs, rec, &rp->cut[1], rp->procs,
+			  rec, &d);
 	if (err) {
 		cli_error("cannot compare the two moments: %s", strerror(-err));
 		return err;
@@ -317,6 +415,33 @@ static int show_cut(struct replay *rp, struct recording *rec,
 	err = write_diff(&d, a, b, o);
 	diff__fini(&d);
 	return err;
+}
+
+/* A process's facts where the live run learnt them. */
+static int replay_info(void *ctx, const struct procinfo *info)
+{
+	struct replay *rp = ctx;
+
+	if (procs__set_info(rp->procs, info))
+		rp->refused++;
+	return 0;
+}
+
+/* What the live run knew of each image and records cannot carry. */
+static int restore_procs(struct procs *pt, const struct recording *rec)
+{
+	const struct recording_proc *rp;
+	size_t i, nr;
+	int err;
+
+	rp = recording__procs(rec, &nr);
+	for (i = 0; i < nr; i++) {
+		err = procs__restore(pt, i, rp[i].have_info ? &rp[i].info : NULL,
+				     rp[i].have_kernel ? &rp[i].kernel : NULL);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 int export_replay(struct opts *o)
@@ -354,27 +479,19 @@ int export_replay(struct opts *o)
 		if (!o->rule_opts[i])
 			o->rule_opts[i] = info->rule_opts[i];
 	}
-	rp.store = store__new();
-	rp.growth = growth__new();
+	rp.procs = procs__new();
 	rp.top = o->top;
 	recording__on_snapshot(rec, replay_snapshot, &rp);
-	if (o->from_given || o->to_given) {
-		rp.cut[0] = growth__new();
-		rp.cut[1] = growth__new();
-		rp.cut_ns[0] = info->start_ns + o->from_ns;
-		rp.cut_ns[1] = o->to_given ? info->start_ns + o->to_ns :
-					     UINT64_MAX;
-		if (!rp.cut[0] || !rp.cut[1]) {
-			err = -ENOMEM;
-			cli_error("out of memory");
-			goto out;
-		}
-	}
-	if (!rp.store || !rp.growth) {
+	rp.cut_asked = o->from_given || o->to_given;
+	rp.cut_ns[0] = info->start_ns + o->from_ns;
+	rp.cut_ns[1] = o->to_given ? info->start_ns + o->to_ns : UINT64_MAX;
+	if (!rp.procs) {
 		err = -ENOMEM;
 		cli_error("out of memory");
 		goto out;
 	}
+	procs__set_filter(rp.procs, export_filter_pass, o);
+	recording__on_info(rec, replay_info);
 	err = recording__replay(rec, replay_event, &rp);
 	if (err == -EBADMSG) {
 		dmg = recording__damage(rec);
@@ -388,23 +505,30 @@ int export_replay(struct opts *o)
 			  strerror(-err));
 		goto out;
 	}
-	if (rp.cut[0]) {
+	err = restore_procs(rp.procs, rec);
+	if (err) {
+		cli_error("recording %s: its process facts do not match its records",
+			  o->recording);
+		goto out;
+	}
+	if (rp.cut_asked) {
 		err = show_cut(&rp, rec, o);
 		goto out;
 	}
 	err = show_snapshots(&rp, rec, o);
 	if (o->snapshot || err)
 		goto out;
-	err = export_reports(rp.store, rp.growth, info, recording__end(rec),
-			     rp.refused, recording__resolve, rec, o);
+	err = export_reports(rp.procs, &rp.growth, info, recording__end(rec),
+			     rp.refused, recording__resolve, recording__image_ctx,
+			     rec, o);
 out:
 	for (i = 0; i < (int)rp.nr_views; i++)
 		growth_view__fini(&rp.views[i]);
 	free(rp.views);
-	growth__free(rp.cut[0]);
-	growth__free(rp.cut[1]);
-	growth__free(rp.growth);
-	store__free(rp.store);
+	growth_table__fini(&rp.cut[0]);
+	growth_table__fini(&rp.cut[1]);
+	growth_table__fini(&rp.growth);
+	procs__free(rp.procs);
 	recording__free(rec);
 	return err || damaged ? 1 : 0;
 }
@@ -436,12 +560,12 @@ static int load(const char *path, struct diff_input *in)
 			  recording__error(in->rec));
 		return err;
 	}
-	in->rp.store = store__new();
-	in->rp.growth = growth__new();
-	if (!in->rp.store || !in->rp.growth) {
+	in->rp.procs = procs__new();
+	if (!in->rp.procs) {
 		cli_error("out of memory");
 		return -ENOMEM;
 	}
+	recording__on_info(in->rec, replay_info);
 	err = recording__replay(in->rec, replay_event, &in->rp);
 	if (err == -EBADMSG) {
 		dmg = recording__damage(in->rec);
@@ -455,8 +579,8 @@ static int load(const char *path, struct diff_input *in)
 			  strerror(-err));
 		return err;
 	}
-	m.ts_ns = store__summary(in->rp.store)->last_ns;
-	err = growth__take(in->rp.growth, in->rp.store, &m);
+	m.ts_ns = procs__summary(in->rp.procs)->sum.last_ns;
+	err = growth_table__take(&in->rp.growth, in->rp.procs, &m);
 	if (err)
 		cli_error("out of memory");
 	return err;
@@ -465,7 +589,6 @@ static int load(const char *path, struct diff_input *in)
 int export_diff(struct opts *o)
 {
 	struct diff_input in[2] = {};
-	struct diff_side side[2];
 	struct diff d;
 	int err = 0, i;
 
@@ -475,11 +598,8 @@ int export_diff(struct opts *o)
 		err = load(o->diff[i], &in[i]);
 	if (err)
 		goto out;
-	for (i = 0; i < 2; i++)
-		side[i] = (struct diff_side){ growth__last(in[i].rp.growth),
-					      in[i].rp.store,
-					      recording__resolve, in[i].rec };
-	err = diff__build(&side[0], &side[1], &d);
+	err = diff_tables(&in[0].rp.growth, in[0].rp.procs, in[0].rec,
+			  &in[1].rp.growth, in[1].rp.procs, in[1].rec, &d);
 	if (err) {
 		cli_error("cannot compare %s and %s: %s", o->diff[0],
 			  o->diff[1], strerror(-err));
@@ -489,8 +609,8 @@ int export_diff(struct opts *o)
 	diff__fini(&d);
 out:
 	for (i = 0; i < 2; i++) {
-		growth__free(in[i].rp.growth);
-		store__free(in[i].rp.store);
+		growth_table__fini(&in[i].rp.growth);
+		procs__free(in[i].rp.procs);
 		recording__free(in[i].rec);
 	}
 	return err || in[0].damaged || in[1].damaged ? 1 : 0;

@@ -22,10 +22,11 @@
 #include "growth.h"
 #include "launch.h"
 #include "outfile.h"
+#include "procs.h"
 #include "recording.h"
 #include "run.h"
-#include "store.h"
 #include "symbolizer.h"
+#include "table.h"
 #include "trace.h"
 
 /* How often the ring is drained when nothing forces a wakeup. */
@@ -35,8 +36,13 @@
 
 struct session {
 	const struct opts *o;
-	struct store *store;
-	struct symbolizer *sym;
+	struct procs *procs;
+	/*
+	 * A symbolizer per process image (by image number, made on its
+	 * first stack): an exec maps other objects at the same addresses.
+	 */
+	struct symbolizer **syms;
+	size_t nr_syms;
 	struct tracer *tracer;
 	struct launch *launch;
 	struct recorder *rec;	/* -w; NULL once finished */
@@ -51,13 +57,15 @@ struct session {
 	bool status_shown;
 
 	/* -i: the snapshots, and --snapshots' file of their JSON lines */
-	struct growth *growth;
+	struct growth_table growth;
 	struct outfile *snapfile;
 	int snap_err;		/* the first error writing it; sticks */
 
-	/* addresses of stacks first seen since the last drain */
+	/* addresses of stacks first seen since the last drain, and the
+	 * image of each (runs of one image) */
 	__u64 *pending;
-	size_t nr_pending, cap_pending;
+	__u32 *pending_image;
+	size_t nr_pending, cap_pending, cap_pending_image;
 	__u64 reloads;		/* tracer__reloads() the symbolizer saw */
 };
 
@@ -125,28 +133,96 @@ static int check_environment(void)
 	return 0;
 }
 
-static int pending_add(struct session *s, const __u64 *addrs, unsigned n)
+/* The symbolizer of image i; NULL if it cannot be made (addresses only). */
+static struct symbolizer *sym_of(struct session *s, size_t i)
 {
-	if (s->nr_pending + n > s->cap_pending) {
-		size_t cap = (s->cap_pending + n) * 2;
-		__u64 *p = realloc(s->pending, cap * sizeof(*p));
+	const struct proc_image *im = procs__image(s->procs, i);
+	size_t cap = s->nr_syms;
 
-		if (!p)
-			return -ENOMEM;
-		s->pending = p;
-		s->cap_pending = cap;
+	if (!im)
+		return NULL;
+	if (i >= s->nr_syms) {
+		if (tab_grow((void **)&s->syms, &cap, i + 1, sizeof(*s->syms)))
+			return NULL;
+		memset(s->syms + s->nr_syms, 0,
+		       (i + 1 - s->nr_syms) * sizeof(*s->syms));
+		s->nr_syms = i + 1;
 	}
+	if (!s->syms[i])
+		s->syms[i] = symbolizer__new(im->info.pid);
+	return s->syms[i];
+}
+
+static void *image_sym(void *ctx, size_t i)
+{
+	return sym_of(ctx, i);
+}
+
+static int pending_add(struct session *s, __u32 image, const __u64 *addrs,
+		       unsigned n)
+{
+	size_t i;
+	int err;
+
+	err = tab_grow((void **)&s->pending, &s->cap_pending,
+		       s->nr_pending + n, sizeof(*s->pending));
+	if (!err)
+		err = tab_grow((void **)&s->pending_image,
+			       &s->cap_pending_image, s->nr_pending + n,
+			       sizeof(*s->pending_image));
+	if (err)
+		return err;
 	memcpy(s->pending + s->nr_pending, addrs, n * sizeof(*addrs));
+	for (i = 0; i < n; i++)
+		s->pending_image[s->nr_pending + i] = image;
 	s->nr_pending += n;
 	return 0;
+}
+
+static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
+{
+	/* An image without a symbolizer: its addresses as they are. */
+	return ctx ? symbolizer__resolve(ctx, addr, out) : 0;
+}
+
+/*
+ * The new stacks' objects, image by image, while their images run; and
+ * their symbols into the recording.
+ */
+static void cover_pending(struct session *s)
+{
+	struct symbolizer *sym;
+	size_t i, j;
+
+	for (i = 0; i < s->nr_pending; i = j) {
+		for (j = i + 1; j < s->nr_pending &&
+		     s->pending_image[j] == s->pending_image[i]; j++)
+			;
+		sym = sym_of(s, s->pending_image[i]);
+		if (sym)
+			symbolizer__cover(sym, s->pending + i, j - i);
+		/* Errors stick in the recorder and are reported at its end. */
+		if (s->rec)
+			recorder__symbols(s->rec, s->pending_image[i],
+					  s->pending + i, j - i,
+					  resolve_frame, sym);
+	}
+	s->nr_pending = 0;
 }
 
 static int on_event(void *ctx, const struct ms_event *e)
 {
 	struct session *s = ctx;
-	__u32 before = store__nr_stacks(s->store);
+	long cur = procs__current(s->procs, e->pid), last;
+	__u32 before = 0;
 	int err;
 
+	/* An image about to end: its stacks' objects while it has them. */
+	if (cur >= 0 && (e->type == MS_EV_PROC_EXEC ||
+			 e->type == MS_EV_PROC_EXIT))
+		cover_pending(s);
+	if (cur >= 0)
+		before = store__nr_stacks(procs__image(s->procs, cur)->store);
 	/*
 	 * Recorded as delivered, whatever the store makes of it: a replay
 	 * applies it to a store of its own. Recording errors stick and are
@@ -154,43 +230,40 @@ static int on_event(void *ctx, const struct ms_event *e)
 	 */
 	if (s->rec)
 		recorder__add(s->rec, e);
-	err = store__apply(s->store, e);
+	err = procs__apply(s->procs, e);
 	if (err)
 		return err;
+	last = procs__last(s->procs);
+	if (last < 0 || !e->nr_frames)
+		return 0;
+	if (last != cur)
+		before = 0;
 	/* A new stack: its objects must be known while the target lives. */
-	if (store__nr_stacks(s->store) != before && e->nr_frames)
-		return pending_add(s, e->frames, e->nr_frames);
+	if (store__nr_stacks(procs__image(s->procs, last)->store) != before)
+		return pending_add(s, last, e->frames, e->nr_frames);
 	return 0;
-}
-
-static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
-{
-	return symbolizer__resolve(ctx, addr, out);
 }
 
 static void drain(struct session *s)
 {
 	__u64 reloads;
+	size_t i;
 
 	tracer__drain(s->tracer);
 	/*
-	 * The target mapped new code: its objects, now, while the target
+	 * A target mapped new code: its objects, now, while the target
 	 * surely has them mapped (with -p it may exit before the first
 	 * stack through them is drained).
 	 */
 	reloads = tracer__reloads(s->tracer);
 	if (reloads != s->reloads) {
 		s->reloads = reloads;
-		symbolizer__refresh(s->sym);
+		for (i = 0; i < s->nr_syms; i++) {
+			if (s->syms[i] && !procs__image(s->procs, i)->end)
+				symbolizer__refresh(s->syms[i]);
+		}
 	}
-	if (!s->nr_pending)
-		return;
-	symbolizer__cover(s->sym, s->pending, s->nr_pending);
-	/* Errors stick in the recorder and are reported when it finishes. */
-	if (s->rec)
-		recorder__symbols(s->rec, s->pending, s->nr_pending,
-				  resolve_frame, s->sym);
-	s->nr_pending = 0;
+	cover_pending(s);
 }
 
 static void human(char *buf, size_t len, __u64 bytes)
@@ -216,34 +289,36 @@ static void status_line(struct session *s)
 	human(peak, sizeof(peak), c.peak_bytes);
 	fprintf(stderr,
 		"\r\033[K%llu events  live %s in %llu blocks  peak %s  lost %llu",
-		(unsigned long long)store__summary(s->store)->events, live,
+		(unsigned long long)procs__summary(s->procs)->sum.events, live,
 		(unsigned long long)c.live_blocks, peak,
 		(unsigned long long)c.lost_events);
 	s->status_shown = true;
 }
 
 /*
- * -i: a snapshot of the store as drained now, into the recording (a
- * replay takes it again at the same record), on stdout and into
- * --snapshots.
+ * -i: a snapshot of every running image as drained now, into the
+ * recording (a replay takes it again at the same record), on stdout and
+ * into --snapshots.
  */
 static void take_snapshot(struct session *s, __u64 now)
 {
 	struct growth_mark m = { .ts_ns = now };
 	struct recording_snapshot rs;
-	struct growth_view v;
+	struct growth_view *v;
 	struct ms_counters c;
+	size_t nr, i;
 	int err;
 
 	tracer__counters(s->tracer, &c);
 	m.lost_events = c.lost_events;
 	m.consumer_drops = tracer__drops(s->tracer);
-	err = growth__take(s->growth, s->store, &m);
+	err = growth_table__take(&s->growth, s->procs, &m);
 	if (!err)
-		err = growth__view(s->growth, s->store, s->o->top, &v);
+		err = growth_table__views(&s->growth, s->procs, s->o->top,
+					  &v, &nr);
 	if (err) {
-		cli_error("cannot take snapshot %u: %s",
-			  growth__count(s->growth) + 1, strerror(-err));
+		cli_error("cannot take snapshot %u: %s", s->growth.taken,
+			  strerror(-err));
 		return;
 	}
 	if (s->rec) {
@@ -259,13 +334,16 @@ static void take_snapshot(struct session *s, __u64 now)
 		fputs("\r\033[K", stderr);
 		s->status_shown = false;
 	}
-	err = export_snapshot(&v, s->info.start_ns,
-			      s->snapfile && !s->snap_err ?
-			      outfile__stream(s->snapfile) : NULL,
-			      resolve_frame, s->sym);
-	if (err && !s->snap_err)
-		s->snap_err = err;
-	growth_view__fini(&v);
+	for (i = 0; i < nr; i++) {
+		err = export_snapshot(&v[i], s->info.start_ns,
+				      s->snapfile && !s->snap_err ?
+				      outfile__stream(s->snapfile) : NULL,
+				      resolve_frame, sym_of(s, v[i].proc));
+		if (err && !s->snap_err)
+			s->snap_err = err;
+		growth_view__fini(&v[i]);
+	}
+	free(v);
 }
 
 static int setup_signals(sigset_t *old)
@@ -453,15 +531,15 @@ static int finish_trace(struct session *s)
 	end.probes = tracer__probes(s->tracer, &end.nr_probes);
 	if (s->rec) {
 		/* Symbolized now, while the symbolizer still can. */
-		err = recorder__finish(s->rec, s->store, resolve_frame, s->sym,
-				       &end);
+		err = recorder__finish(s->rec, s->procs, resolve_frame,
+				       image_sym, s, &end);
 		s->rec = NULL;
 		if (err)
 			cli_error("cannot write recording %s: %s", s->o->record,
 				  strerror(-err));
 	}
-	rerr = export_reports(s->store, s->growth, &s->info, &end, 0,
-			      resolve_frame, s->sym, s->o);
+	rerr = export_reports(s->procs, &s->growth, &s->info, &end, 0,
+			      resolve_frame, image_sym, s, s->o);
 	if (!err)
 		err = rerr;
 	if (s->snapfile) {
@@ -521,6 +599,44 @@ static void say_ready(const struct session *s)
 	close(s->o->ready_fd);
 }
 
+/*
+ * What is known of a process beyond its records, to the table and, in
+ * its place among the records, to the recording (errors stick there).
+ */
+static int set_info(struct session *s, const struct procinfo *info)
+{
+	int err = procs__set_info(s->procs, info);
+
+	if (!err && s->rec)
+		recorder__info(s->rec, info);
+	return err;
+}
+
+/*
+ * The process the run starts with, as far as the command line tells it:
+ * what a launch runs, or the pid attached to (capture tells the rest of
+ * the processes that come with their records).
+ */
+static int set_target_info(struct session *s)
+{
+	struct procinfo info = { .pid = s->info.pid };
+	const char *base;
+
+	if (s->launch) {
+		base = strrchr(s->o->cmd[0], '/');
+		base = base ? base + 1 : s->o->cmd[0];
+		/* cut where the kernel cuts a comm */
+		snprintf(info.comm, sizeof(info.comm), "%s", base);
+		if (strlen(s->command) >= sizeof(info.command))
+			info.flags |= PROCINFO_CUT;
+		snprintf(info.command, sizeof(info.command), "%s", s->command);
+		info.start_ns = now_ns();
+	} else {
+		info.flags = PROCINFO_EXISTING;
+	}
+	return set_info(s, &info);
+}
+
 static int start_target(struct session *s)
 {
 	struct tracer_opts to = {
@@ -570,11 +686,6 @@ static int start_target(struct session *s)
 				  tracer__error(s->tracer));
 		return err;
 	}
-	s->sym = symbolizer__new(s->info.pid);
-	if (!s->sym) {
-		cli_error("cannot set up symbolization: %s", strerror(errno));
-		return -errno;
-	}
 	if (s->o->verbose)
 		tracer__print_probes(s->tracer);
 	warn_skipped(s);
@@ -588,6 +699,15 @@ static int start_target(struct session *s)
 			return err;
 		}
 	}
+	err = set_target_info(s);
+	if (err) {
+		cli_error("out of memory");
+		return err;
+	}
+	if (!sym_of(s, 0)) {
+		cli_error("cannot set up symbolization: %s", strerror(errno));
+		return -errno;
+	}
 	if (s->launch) {
 		err = launch__start(s->launch);
 		if (err) {
@@ -599,7 +719,7 @@ static int start_target(struct session *s)
 		/* Read the maps now: the target may be gone by report time. */
 		static const __u64 none;
 
-		err = symbolizer__cover(s->sym, &none, 1);
+		err = symbolizer__cover(sym_of(s, 0), &none, 1);
 		if (err == -ESRCH) {
 			cli_error("cannot attach to pid %d: no such process",
 				  s->info.pid);
@@ -627,9 +747,11 @@ static int session_init(struct session *s)
 			return -ENOMEM;
 		s->info.command = s->command;
 	}
-	s->store = store__new();
-	s->growth = growth__new();
-	return s->store && s->growth ? 0 : -ENOMEM;
+	s->procs = procs__new();
+	if (!s->procs)
+		return -ENOMEM;
+	procs__set_filter(s->procs, export_filter_pass, (void *)s->o);
+	return 0;
 }
 
 int run_trace(const struct opts *o)
@@ -637,6 +759,7 @@ int run_trace(const struct opts *o)
 	struct session s = { .o = o };
 	sigset_t old;
 	int sfd, pidfd = -1, err;
+	size_t i;
 
 	libbpf_set_print(o->verbose ? libbpf_verbose : libbpf_quiet);
 	if (check_environment())
@@ -698,13 +821,16 @@ out:
 	tracer__free(s.tracer);
 	launch__free(s.launch);
 	recorder__free(s.rec);
-	symbolizer__free(s.sym);
 	if (s.snapfile)
 		outfile__abort(s.snapfile);
-	growth__free(s.growth);
-	store__free(s.store);
+	growth_table__fini(&s.growth);
+	for (i = 0; i < s.nr_syms; i++)
+		symbolizer__free(s.syms[i]);
+	free(s.syms);
+	procs__free(s.procs);
 	free(s.command);
 	free(s.pending);
+	free(s.pending_image);
 	if (pidfd >= 0)
 		close(pidfd);
 	close(sfd);

@@ -84,8 +84,12 @@ void report_snapshot_text(FILE *f, const struct growth_view *v,
 {
 	char at[32], prev[32], live[64];
 
-	fprintf(f, "\nSnapshot %u at %s: live %s in %llu block%s, ", v->index,
-		report_text_secs(at, sizeof(at), since(v->ts_ns, start_ns)),
+	fprintf(f, "\nSnapshot %u at %s", v->index,
+		report_text_secs(at, sizeof(at), since(v->ts_ns, start_ns)));
+	/* Of several images, each has its own snapshot: name its own. */
+	if (v->named)
+		fprintf(f, ", process %u (image %u)", v->pid, v->proc);
+	fprintf(f, ": live %s in %llu block%s, ",
 		report_text_bytes(live, sizeof(live), v->live_bytes),
 		(unsigned long long)v->live_blocks,
 		report_text_plural(v->live_blocks));
@@ -175,6 +179,10 @@ int report_snapshot_json(FILE *f, const struct growth_view *v,
 		  resolve, ctx);
 	json_rows(j, "live_since_start", v->since_start, v->nr_since_start,
 		  resolve, ctx);
+	if (v->named) {
+		json_kv_u64(j, "proc", v->proc);
+		json_kv_u64(j, "pid", v->pid);
+	}
 	json_obj_end(j);
 	if (json__free(j))
 		return -EIO;
