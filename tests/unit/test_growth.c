@@ -338,8 +338,9 @@ static void proc_alloc(struct procs *pt, __u32 pid, __u64 ptr, __u64 pc,
  * Two processes at the same address: pid 100 leaks 10 blocks a second
  * for the whole trace, pid 200 comes at second 3, leaks one a second and
  * exits in second 12. Each image gets its own series (the exited one's
- * ends with it), the views of a snapshot name their image, and the report
- * lists both suspects, each naming its process.
+ * ends with it), the views of a snapshot name their image, a view kept
+ * outlives its image's end (which compacts its store's frames), and the
+ * report lists both suspects, each naming its process.
  */
 Test(growth, two_processes_each_their_own_series)
 {
@@ -348,7 +349,7 @@ Test(growth, two_processes_each_their_own_series)
 	struct report_opts ro = { .top = 10, .growth_table = &t };
 	struct procs *pt = procs__new();
 	struct growth_mark m = {};
-	struct growth_view *v;
+	struct growth_view *v, kept = {};
 	struct ms_event e;
 	struct report *r;
 	__u64 ptr = 0x10000000;
@@ -376,6 +377,11 @@ Test(growth, two_processes_each_their_own_series)
 		cr_expect_eq(nr, k >= 3 && k < 12 ? 2 : 1,
 			     "snapshot %u: %zu views", k + 1, nr);
 		for (i = 0; i < nr; i++) {
+			if (k == 5 && v[i].proc == 1) {
+				cr_assert_eq(growth_view__keep(&v[i]), 0);
+				kept = v[i];
+				continue;
+			}
 			cr_expect(v[i].index == k + 1 &&
 				  v[i].named == (k >= 3) &&
 				  v[i].pid == (v[i].proc ? 200 : 100),
@@ -385,6 +391,12 @@ Test(growth, two_processes_each_their_own_series)
 		}
 		free(v);
 	}
+	cr_assert_eq(kept.nr_since_start, 1);
+	cr_expect(kept.since_start[0].nr_frames == 1 &&
+		  kept.since_start[0].frames[0] == 0x400000 &&
+		  kept.since_start[0].live_blocks == 3,
+		  "a kept view after its image ended: its own frames");
+	growth_view__fini(&kept);
 	cr_expect_eq(t.taken, STEPS);
 	cr_expect_eq(growth__count(growth_table__image(&t, 0)), STEPS);
 	cr_expect_eq(growth__count(growth_table__image(&t, 1)), 9,

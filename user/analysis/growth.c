@@ -326,7 +326,38 @@ void growth_view__fini(struct growth_view *v)
 {
 	free(v->since_prev);
 	free(v->since_start);
+	free(v->frames);
 	v->since_prev = v->since_start = NULL;
+	v->frames = NULL;
+}
+
+static void keep_rows(struct growth_row *rows, size_t nr, __u64 **at)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		memcpy(*at, rows[i].frames, rows[i].nr_frames * sizeof(**at));
+		rows[i].frames = *at;
+		*at += rows[i].nr_frames;
+	}
+}
+
+int growth_view__keep(struct growth_view *v)
+{
+	size_t i, n = 0;
+	__u64 *at;
+
+	for (i = 0; i < v->nr_since_prev; i++)
+		n += v->since_prev[i].nr_frames;
+	for (i = 0; i < v->nr_since_start; i++)
+		n += v->since_start[i].nr_frames;
+	v->frames = malloc((n + 1) * sizeof(*v->frames));
+	if (!v->frames)
+		return -ENOMEM;
+	at = v->frames;
+	keep_rows(v->since_prev, v->nr_since_prev, &at);
+	keep_rows(v->since_start, v->nr_since_start, &at);
+	return 0;
 }
 
 int growth_table__take(struct growth_table *t, const struct procs *pt,

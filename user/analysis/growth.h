@@ -98,6 +98,7 @@ struct growth_view {
 	size_t nr_since_prev;
 	struct growth_row *since_start;	/* most live bytes */
 	size_t nr_since_start;
+	__u64 *frames;		/* growth_view__keep(): the rows' frames */
 };
 
 /* How a site's old blocks behaved over the series. */
@@ -150,6 +151,11 @@ const struct growth_snap *growth__last(const struct growth *g);
 int growth__view(const struct growth *g, const struct store *st, size_t top,
 		 struct growth_view *v);
 void growth_view__fini(struct growth_view *v);
+/*
+ * Copies the rows' frames into v, for a view shown after its store may
+ * have closed (an image that ended compacts its frames). 0 or -ENOMEM.
+ */
+int growth_view__keep(struct growth_view *v);
 
 /*
  * A verdict for each site with live blocks in the series, growing sites

@@ -178,8 +178,9 @@ static int replay_event(void *ctx, const struct ms_event *e)
 
 /*
  * At a recorded snapshot the process table holds what the live run's did:
- * the same snapshot of each running image, kept to be shown once the
- * symbols are all read.
+ * the same snapshot of each running image, kept, frames and all (an image
+ * that ends later compacts its store's), to be shown once the symbols are
+ * all read.
  */
 static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
 {
@@ -190,7 +191,7 @@ static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
 		.consumer_drops = s->consumer_drops,
 	};
 	struct growth_view *v;
-	size_t nr;
+	size_t nr, i;
 	int err;
 
 	err = growth_table__take(&rp->growth, rp->procs, &m);
@@ -199,8 +200,10 @@ static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
 					  &nr);
 	if (err)
 		return err;
-	if (tab_grow((void **)&rp->views, &rp->cap_views, rp->nr_views + nr,
-		     sizeof(*rp->views))) {
+	for (i = 0; i < nr && !err; i++)
+		err = growth_view__keep(&v[i]);
+	if (err || tab_grow((void **)&rp->views, &rp->cap_views,
+			    rp->nr_views + nr, sizeof(*rp->views))) {
 		while (nr)
 			growth_view__fini(&v[--nr]);
 		free(v);
