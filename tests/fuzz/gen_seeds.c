@@ -178,9 +178,14 @@ static int write_seed(const char *path, bool whole)
 		}
 	}
 	for (i = 0; i < NR_LIFE && !err; i++) {
+		struct recording_snapshot sn = { .ts_ns = 2000 + i * 10 };
+
 		life(&e, i);
 		procs__apply(st, &e);
 		err = recorder__add(w, &e);
+		/* and snapshots of several images, one of them ending */
+		if (!err)
+			err = recorder__snapshot(w, &sn);
 	}
 	if (!err && whole) {
 		err = recorder__finish(w, st, resolve, NULL, NULL, &end);
