@@ -404,7 +404,7 @@ pprof-test: $(PPROF_GEN) $(SAN_TOOL) $(TARGETS)
 demo: $(TOOL) $(TARGETS)
 	$(Q)./scripts/demo.sh $(TOOL) $(OUTPUT)/targets
 
-bench: $(TOOL) $(OUTPUT)/bench/usdt-cost
+bench: $(TOOL) $(OUTPUT)/bench/usdt-cost $(OUTPUT)/targets/growth
 	$(Q)$(MAKE) -s -C bench OUTPUT=$(abspath $(OUTPUT))/bench TOOL=$(abspath $(TOOL))
 
 install: $(TOOL)

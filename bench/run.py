@@ -25,6 +25,8 @@ import signal
 import statistics
 import subprocess
 import sys
+
+import growth
 import threading
 import time
 from dataclasses import dataclass, field
@@ -1249,6 +1251,7 @@ def write_results(path, ctx):
     plan = ctx.get("plan_check")
     if plan:
         doc += ["## Probe plan check", "", plan, ""]
+    doc += [growth.TITLE, ""] + growth.section(ctx["growth"])
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(doc))
     os.replace(path + ".tmp", path)
@@ -1508,6 +1511,9 @@ def main():
     ctx["prog_costs"] = run_prog_costs(out, args.tool, logdir)
     ctx["unwind_memory"] = run_unwind_memory(args.tool, logdir)
     ctx["plan_check"] = plan_check(cells)
+    ctx["growth"] = growth.measure(
+        args.tool, os.path.join(os.path.dirname(os.path.abspath(args.tool)),
+                                "targets", "growth"), logdir)
     with open("/proc/loadavg") as f:
         ctx["load_after"] = " ".join(f.read().split()[:3])
     ctx["wall"] = time.monotonic() - start

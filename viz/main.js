@@ -16,7 +16,9 @@
 			   " (" + r.schema + "). Everything is inside this file: " +
 			   "it opens offline and makes no requests. Every number " +
 			   "here is ", el("em", { text: "captured" }),
-			   " by a probe.");
+			   " by a probe, except what says it is ",
+			   el("em", { text: "inferred" }),
+			   ", with its rule and confidence.");
 	}
 
 	// The image a URL asks for (#proc=N), else null: all of them.
@@ -42,7 +44,7 @@
 		};
 
 		MS.renderTarget(v, document.getElementById("target"));
-		MS.append(app, MS.renderProcs(r, i, select),
+		MS.append(app, MS.renderSuspects(v), MS.renderProcs(r, i, select),
 			  MS.renderSummary(v), timeline.node, flame.node,
 			  MS.renderSites(v), MS.renderAnomalies(v), MS.renderAnon(v),
 			  MS.renderExtras(v));

@@ -62,6 +62,8 @@
 			sites: p.sites,
 			anomalies: p.anomalies,
 			timeline: p.timeline,
+			suspects: p.suspects,
+			growth: p.growth,
 			anon_memory: null,
 			declared: null,
 		});

@@ -102,6 +102,44 @@
 		return [sec];
 	};
 
+	// Leak suspects by growth (-i): inferred, so each says its rule and
+	// confidence, and the evidence: its rate, its old blocks, its steps.
+	MS.renderSuspects = function (r) {
+		const list = r.suspects || [];
+		const g = r.growth || { snapshots: 0 };
+
+		if (!g.snapshots)
+			return [];
+		const sec = MS.section("suspects",
+			"Leak suspects by growth (inferred)",
+			"Sites whose old blocks (still live, allocated before " +
+			"the previous snapshot) kept growing over " +
+			MS.fmtInt(g.snapshots) + " snapshots, rule " +
+			(list.length ? list[0].rule : "old_blocks_growth") + ".");
+
+		if (!list.length) {
+			sec.append(el("p", { text: g.sites && g.sites.length ?
+				"None: no site's old blocks kept growing." :
+				"None judged: a verdict needs " + g.min_snapshots +
+				" snapshots." }));
+			return [sec];
+		}
+		sec.append(el("ol", { class: "anomalies", id: "suspects-list" },
+			list.map((s) => el("li", { "data-pattern": s.pattern },
+				el("p", null, el("strong", { text:
+					MS.fmtBytes(Math.max(0, s.growth_bytes_per_s)) +
+					"/s growing, confidence " +
+					s.confidence.toFixed(2) }),
+				   " (" + s.source + ", rule " + s.rule + "): " +
+				   MS.fmtInt(s.old_blocks) + " old blocks of " +
+				   MS.fmtInt(s.live_blocks) + " live, " +
+				   s.growth_blocks_per_s.toFixed(2) + " blocks/s; " +
+				   "rose in " + s.rises + " and fell in " + s.falls +
+				   " of " + (s.snapshots - 1) + " steps"),
+				stackList(s)))));
+		return [sec];
+	};
+
 	MS.renderSites = function (r) {
 		const several = new Set(r.sites.map((s) => s.proc)).size > 1;
 		const cols = (several ? [COLS[0], PROC_COL, ...COLS.slice(1)] :

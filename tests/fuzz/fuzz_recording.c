@@ -2,8 +2,8 @@
 /*
  * libFuzzer target: any bytes as a recording, through everything that
  * `memscope-bpf report` runs on a file: the header, the replay into a
- * store, the recorded symbols as the resolver, the report model and the
- * text report. A crash, a sanitizer report, a hang (-timeout) or an
+ * store with its snapshots, the recorded symbols as the resolver, the
+ * report model (suspects by growth too) and the text report. A crash, a sanitizer report, a hang (-timeout) or an
  * allocation past -rss_limit_mb fails `make fuzz`.
  *
  * Flipping bytes of a file only ever reaches the CRC check: frames are
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+#include "growth.h"
 #include "recording.h"
 #include "report.h"
 #include "rules.h"
@@ -99,9 +100,42 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 	return LLVMFuzzerMutate(data, size, max_size);
 }
 
+struct replay {
+	struct procs *pt;
+	struct growth_table g;
+};
+
 static int apply(void *ctx, const struct ms_event *e)
 {
-	procs__apply(ctx, e);
+	struct replay *rp = ctx;
+
+	procs__apply(rp->pt, e);
+	return 0;
+}
+
+/* As `report` does: facts where the run learnt them. */
+static int info(void *ctx, const struct procinfo *in)
+{
+	struct replay *rp = ctx;
+
+	procs__set_info(rp->pt, in);
+	return 0;
+}
+
+/* As `report` does: each snapshot taken again, and shown. */
+static int snapshot(void *ctx, const struct recording_snapshot *s)
+{
+	struct replay *rp = ctx;
+	struct growth_mark m = { .ts_ns = s->ts_ns };
+	struct growth_view *v;
+	size_t nr;
+
+	if (growth_table__take(&rp->g, rp->pt, &m) ||
+	    growth_table__views(&rp->g, rp->pt, 0, &v, &nr))
+		return -1;
+	while (nr)
+		growth_view__fini(&v[--nr]);
+	free(v);
 	return 0;
 }
 
@@ -122,7 +156,8 @@ static int restore(struct recording *r, struct procs *pt)
 	return 0;
 }
 
-static void report_on(struct recording *r, const struct procs *st)
+static void report_on(struct recording *r, const struct procs *st,
+		      const struct growth_table *g)
 {
 	const struct recording_info *in = recording__info(r);
 	const struct recording_end *end = recording__end(r);
@@ -133,6 +168,7 @@ static void report_on(struct recording *r, const struct procs *st)
 		.image_ctx = recording__image_ctx,
 		.rule_opts = in->rule_opts,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
+		.growth_table = g,
 	};
 	struct report_target tgt = {
 		.pid = in->pid,
@@ -167,20 +203,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Read only: "r" never writes to the buffer. */
 	FILE *f = fmemopen((void *)data, size, "r");
 	struct recording *r = recording__new(f);
-	struct procs *st = procs__new();
+	struct replay rp = { .pt = procs__new() };
 
-	if (!r || !st) {
+	if (!r || !rp.pt) {
 		if (!r && f)
 			fclose(f);
 		goto out;
 	}
 	if (recording__read_header(r))
 		goto out;
-	recording__replay(r, apply, st);
-	if (!restore(r, st))
-		report_on(r, st);
+	recording__on_info(r, info);
+	recording__on_snapshot(r, snapshot, &rp);
+	recording__replay(r, apply, &rp);
+	if (!restore(r, rp.pt))
+		report_on(r, rp.pt, &rp.g);
 out:
-	procs__free(st);
+	growth_table__fini(&rp.g);
+	procs__free(rp.pt);
 	recording__free(r);
 	return 0;
 }

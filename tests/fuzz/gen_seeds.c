@@ -167,11 +167,25 @@ static int write_seed(const char *path, bool whole)
 		err = recorder__add(w, &e);
 		if (!err && (i + 1) % PER_FRAME == 0)
 			err = recorder__flush(w);
+		/* -i's snapshots, for the fuzzer to take apart too */
+		if (!err && (i + 1) % 2 == 0) {
+			struct recording_snapshot sn = {
+				.ts_ns = e.ts_ns,
+				.lost_events = i,
+			};
+
+			err = recorder__snapshot(w, &sn);
+		}
 	}
 	for (i = 0; i < NR_LIFE && !err; i++) {
+		struct recording_snapshot sn = { .ts_ns = 2000 + i * 10 };
+
 		life(&e, i);
 		procs__apply(st, &e);
 		err = recorder__add(w, &e);
+		/* and snapshots of several images, one of them ending */
+		if (!err)
+			err = recorder__snapshot(w, &sn);
 	}
 	if (!err && whole) {
 		err = recorder__finish(w, st, resolve, NULL, NULL, &end);

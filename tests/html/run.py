@@ -34,6 +34,8 @@ and offline, and what the page drew is read back from --dump-dom:
             known leaks; screenshot OUT/dashboard-traced.png
   traced_filter  the same with --min-size/--max-size: the note says the
             filter is on, the live views count only what passes it
+  traced_growth  TARGETS/growth with -i: the leak suspects by growth are
+            the first section, one item each, with rule and confidence
 
 Quiet while tests pass; a failed check prints "test: what: expected X,
 got Y". Timings and sizes go to OUT/timings.txt. The last line is always
@@ -540,15 +542,16 @@ def test_big(t, env):
         f"{wall:.2f} s (start, load, render, dump, exit)")
 
 
-def trace_with_html(t, env, name, target, *opts):
-    """The real tool on TARGETS/target with -o and --html: (base, report)."""
+def trace_with_html(t, env, name, target, *opts, args=()):
+    """The real tool on TARGETS/target (with args) with -o and --html:
+    (base, report)."""
     base = os.path.join(env["out"], name)
     for ext in (".json", ".html"):
         if os.path.exists(base + ext):
             os.unlink(base + ext)
     cmd = [env["tool"], "-q", "-t", "0", *opts, "-o", base + ".json",
            "--html", base + ".html", "--",
-           os.path.join(env["targets"], target)]
+           os.path.join(env["targets"], target), *args]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True,
                            timeout=CHROMIUM_TIMEOUT)
@@ -619,6 +622,26 @@ def test_traced_filter(t, env):
              want, live.get(fn, (0, 0)))
     t.eq("flame graph total: the live bytes that pass", f.get("live_bytes"),
          flame_frames(dom).get("all"))
+
+
+def test_traced_growth(t, env):
+    """-i: the leak suspects by growth are the dashboard's first section."""
+    base, r = trace_with_html(t, env, "traced-growth", "growth", "-i", "0.5",
+                              args=("6", "grow_leak", "steady_set"))
+    dom, body, _ = dump(t, base + ".html")
+    sus = r.get("suspects", [])
+    t.require("JSON suspects: grow_leak", any(
+        s["frames"] and s["frames"][0]["function"] == "grow_leak"
+        for s in sus), repr([s["frames"][:1] for s in sus]))
+    first = next((e for e in dom.one(t, id="app").children("section")), None)
+    t.eq("first section", "suspects", first and first.attrs.get("id"))
+    items = dom.one(t, id="suspects-list").children("li")
+    t.eq("one item per suspect", len(sus), len(items))
+    for item, s in zip(items, sus):
+        text = item.text()
+        for part in (f"confidence {s['confidence']:.2f}",
+                     f"rule {s['rule']}", s["frames"][0]["function"]):
+            t.true(f"suspect item says '{part}'", part in text, repr(text))
 
 
 def hostile_strings(obj):
@@ -746,7 +769,8 @@ TESTS = [("json", test_json), ("known", test_known),
          ("extras", test_extras), ("procs", test_procs), ("big", test_big),
          ("shot", test_shot),
          ("traced", test_traced), ("traced_hostile", test_traced_hostile),
-         ("traced_filter", test_traced_filter)]
+         ("traced_filter", test_traced_filter),
+         ("traced_growth", test_traced_growth)]
 
 
 def main():

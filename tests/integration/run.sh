@@ -134,7 +134,7 @@ run()
 # leaves nothing on stderr to learn it from.
 tool()
 {
-	if [ "${1-}" = report ]; then
+	if [ "${1-}" = report ] || [ "${1-}" = diff ]; then
 		run "$MEMSCOPE" "$@"
 		return
 	fi
@@ -1001,13 +1001,16 @@ t_unknown_command()
 {
 	local argv
 
-	for argv in "top" "diff a.msr b.msr" "-d 1 top" "-w -- top"; do
+	for argv in "top" "-d 1 top" "-w -- top" "-d 1 diff a.msr b.msr"; do
 		# shellcheck disable=SC2086
 		tool $argv
-		expect_error 2 "^memscope-bpf: unknown command '(top|diff)' \(the only command is report\); to trace a program: memscope-bpf -- (top|diff)\$"
+		expect_error 2 "^memscope-bpf: unknown command '(top|diff)' \(the commands are report and diff\); to trace a program: memscope-bpf -- (top|diff)\$"
 		[ -s "$d/ready" ] &&
 			fail "memscope-bpf $argv: expected nothing traced, got pid $(cat "$d/ready")"
 	done
+	# diff is a command now: of recordings, never /usr/bin/diff
+	tool diff "$d/a.msr" "$d/b.msr"
+	expect_error 1 "^memscope-bpf: cannot read recording .*/a.msr: No such file or directory\$"
 }
 
 # -q: the report on stdout and nothing at all on stderr.
@@ -1440,6 +1443,132 @@ t_record_replay()
 	done
 }
 
+# Growth patterns (tests/targets/growth.c, issue 12): one run of every
+# labelled pattern with -i; the leaks, and only they, are suspects, every
+# other pattern gets its verdict; the snapshots are on stdout, one JSON
+# line each in --snapshots, and in the recording, whose replay gives the
+# same suspects and shows any one snapshot.
+t_growth()
+{
+	tool -q -t 0 -i 0.5 -w "$d/rec.msr" --snapshots "$d/snaps.jsonl" \
+		-o "$d/out/report.json" -- "$TARGETS/growth" 12 all
+	expect_rc 0 && expect_clean_stderr || return
+	grep -q '^Leak suspects by growth (inferred, rule old_blocks_growth, over [0-9]* snapshots)$' \
+		"$d/stdout" ||
+		fail "text: expected the 'Leak suspects by growth' section"
+	grep -q '^Snapshot 3 at ' "$d/stdout" ||
+		fail "text: expected 'Snapshot 3 at', got: $(grep -m3 '^Snapshot' "$d/stdout")"
+	check_report <<'PY'
+import json
+want = {"grow_leak": "growing", "churn_leak": "growing",
+        "steady_set": "steady", "plateau_cache": "plateau",
+        "sawtooth_batch": "sawtooth", "temporary_bufs": "temporary"}
+g = r.get("growth") or {}
+n = g.get("snapshots", 0)
+if n < 20:
+    print(f"growth: expected 20 or more snapshots in 12 s at -i 0.5, got {n}")
+def fn(x):
+    return (x.get("frames") or [{}])[0].get("function")
+got = {}
+for x in g.get("sites", []):
+    got.setdefault(fn(x), []).append(x)
+for name, pattern in want.items():
+    v = got.get(name, [])
+    # a pattern's call site is its busiest; a thread's first calls may
+    # have a stack of their own
+    main = max(v, key=lambda x: x["live_blocks"] + x["old_blocks"], default=None)
+    if not main or main["pattern"] != pattern:
+        print(f"{name}: expected {pattern}, got {[(x['pattern'], x['live_blocks']) for x in v]}")
+    if pattern != "growing" and any(x["pattern"] == "growing" for x in v):
+        print(f"{name}: not a leak, but a site of it is growing")
+    for x in v:
+        if x.get("source") != "inferred" or x.get("rule") != "old_blocks_growth":
+            print(f"{name}: expected source inferred, rule old_blocks_growth, got {x.get('source')}, {x.get('rule')}")
+sus = r.get("suspects", [])
+names = [fn(x) for x in sus]
+for name in ("grow_leak", "churn_leak"):
+    x = next((x for x in sus if fn(x) == name), None)
+    if not x or x["confidence"] < 0.5:
+        print(f"suspects: expected {name} with confidence 0.5 or more, got {names}")
+if any(x["pattern"] != "growing" for x in sus):
+    print("suspects: expected only growing sites")
+x = next((x for x in sus if fn(x) == "grow_leak"), None)
+if x and not 9 <= x["growth_blocks_per_s"] <= 11:
+    print(f"grow_leak: expected 10 blocks/s, got {x['growth_blocks_per_s']}")
+x = next((x for x in sus if fn(x) == "churn_leak"), None)
+if x and not 0.7 <= x["growth_blocks_per_s"] <= 1.3:
+    print(f"churn_leak: expected 1 block/s, got {x['growth_blocks_per_s']}")
+lines = open(sys.argv[1].replace("out/report.json", "snaps.jsonl")).read().splitlines()
+if len(lines) != n:
+    print(f"--snapshots: expected {n} lines, got {len(lines)}")
+prev = -1
+for i, line in enumerate(lines):
+    o = json.loads(line)
+    if o["snapshot"] != i + 1 or o["at_ns"] <= prev:
+        print(f"--snapshots line {i + 1}: expected snapshot {i + 1} after {prev} ns, got {o['snapshot']} at {o['at_ns']}")
+        break
+    prev = o["at_ns"]
+PY
+	cp "$d/out/report.json" "$d/live.json"
+	mv "$d/stdout" "$d/live.stdout"
+	tool report "$d/rec.msr" -t 0 -o "$d/out/report.json" \
+		--snapshots "$d/replay.jsonl"
+	expect_rc 0 && expect_clean_stderr
+	same_file stdout "$d/live.stdout" "$d/stdout"
+	same_file JSON "$d/live.json" "$d/out/report.json"
+	same_file --snapshots "$d/snaps.jsonl" "$d/replay.jsonl"
+	tool report "$d/rec.msr" --snapshot 3
+	expect_rc 0
+	if ! head -2 "$d/stdout" | grep -q '^Snapshot 3 at ' ||
+	   grep -q '^Snapshot [^3]' "$d/stdout"; then
+		fail "--snapshot 3: expected snapshot 3 alone, got: $(grep '^Snapshot' "$d/stdout")"
+	fi
+	tool report "$d/rec.msr" --snapshot 999
+	expect_error 1 'has [0-9]+ snapshots, not 999'
+	# what grew between two moments of it, and since another run
+	tool report "$d/rec.msr" -t 0 --from 2 --to 10 -o "$d/cut.json" \
+		--html "$d/cut.html"
+	expect_rc 0 && expect_clean_stderr
+	grep -q '^Growth from 2.000 s to 10.000 s: ' "$d/stdout" ||
+		fail "--from 2 --to 10: expected 'Growth from 2.000 s to 10.000 s', got: $(head -1 "$d/stdout")"
+	tool -q -w "$d/short.msr" -- "$TARGETS/growth" 3 grow_leak
+	expect_rc 0
+	tool diff "$d/short.msr" "$d/rec.msr" -t 0 -o "$d/diff.json" \
+		--html "$d/diff.html"
+	expect_rc 0 && expect_clean_stderr
+	python3 - "$d/cut.json" "$d/diff.json" <<'PY' >>"$d/fail"
+import json, sys
+cut, diff = (json.load(open(p)) for p in sys.argv[1:])
+def row(d, name):
+    return next((x for x in d["sites"] if x["frames"] and x["frames"][0]["function"] == name), None)
+x = row(cut, "grow_leak")
+if not x or not 70 <= x["change_blocks"] <= 90:
+    print(f"--from 2 --to 10: expected grow_leak to grow by about 80 blocks, got {x and x['change_blocks']}")
+if cut["sites"] != sorted(cut["sites"], key=lambda x: -x["change_bytes"]):
+    print("--from 2 --to 10: expected sites by change_bytes, largest first")
+x = row(diff, "grow_leak")
+# matched across two runs (other addresses): both moments in one row
+if not x or not 20 <= x["from_live_blocks"] < x["to_live_blocks"]:
+    print(f"diff: expected grow_leak live in both runs, more in the second, got {x}")
+if (diff["from"], diff["to"]) != (sys.argv[1].replace("cut.json", "short.msr"), sys.argv[1].replace("cut.json", "rec.msr")):
+    print(f"diff: expected from and to to name the files, got {diff['from']}, {diff['to']}")
+PY
+	for f in cut.html diff.html; do
+		grep -q 'grow_leak' "$d/$f" || fail "$f: expected the grow_leak row"
+	done
+	tool report "$d/short.msr" --snapshots "$d/none.jsonl"
+	expect_error 1 'no snapshots \(made without -i\)'
+	[ -e "$d/none.jsonl" ] && fail "--snapshots: expected no file without snapshots"
+	tool diff "$d/rec.msr" "$d/rec.msr"
+	expect_rc 0
+	grep -q '^Sites that grew (captured), by bytes: none$' "$d/stdout" ||
+		fail "diff of a recording with itself: expected no site grew"
+	tool -i 0 -- "$TARGETS/growth" 1 all
+	expect_error 2 'invalid --interval'
+	tool --snapshots "$d/x.jsonl" -- "$TARGETS/growth" 1 all
+	expect_error 2 'give both'
+}
+
 # The inference rules a run was traced with are in its recording: report
 # without them gives the live findings byte for byte; rules given to
 # report still win.
@@ -1763,6 +1892,7 @@ run_test end_detach		t_end_running detach
 run_test end_kill		t_end_running kill
 run_test end_sigint		t_end_running sigint
 run_test leak_filter		t_leak_filter
+run_test growth			t_growth
 run_test not_root		t_not_root
 run_test no_btf			t_no_btf
 run_test static_stripped_launch	t_static_stripped launch

@@ -249,6 +249,19 @@ static const struct store *store_in(const struct procs *pt)
 /* Writes events[0..n) with a frame every flush_every records. */
 /* The trailer write_recording writes; a test may point it elsewhere. */
 static const struct recording_end *end_of_run = &end_template;
+/* write_recording takes a snapshot after every this many records (0: none). */
+static size_t snap_every;
+
+/* The snapshot write_recording takes after record i. */
+static struct recording_snapshot snapshot_after(size_t i)
+{
+	return (struct recording_snapshot){
+		.ts_ns = info.start_ns + (i + 1) * 1000,
+		.records = i + 1,
+		.lost_events = i,
+		.consumer_drops = 2 * i,
+	};
+}
 
 static void write_recording(size_t n, size_t flush_every, bool finish)
 {
@@ -269,6 +282,13 @@ static void write_recording(size_t n, size_t flush_every, bool finish)
 		if ((i + 1) % flush_every == 0) {
 			err = recorder__flush(w);
 			cr_assert_eq(err, 0, "recorder__flush: %s",
+				     strerror(-err));
+		}
+		if (snap_every && (i + 1) % snap_every == 0) {
+			struct recording_snapshot sn = snapshot_after(i);
+
+			err = recorder__snapshot(w, &sn);
+			cr_assert_eq(err, 0, "recorder__snapshot: %s",
 				     strerror(-err));
 		}
 	}
@@ -835,10 +855,10 @@ Test(recording, future_version_refused)
 #define FRAME_PROCINFO	6
 
 /*
- * buf (len bytes, a version 5 file) as version v wrote it: the same
- * frames, but symbols without their image and no process facts; each
- * frame rebuilt with its own compression and checksum. In place, *len
- * the new length.
+ * buf (len bytes, a file of this version, without snapshots) as version
+ * v (3 or 4) wrote it: the same frames, but symbols without their image
+ * and no process facts; each frame rebuilt with its own compression and
+ * checksum. In place, *len the new length.
  */
 static void as_version(unsigned char *buf, size_t *len, __u32 v)
 {
@@ -1035,4 +1055,125 @@ Test(recording, target_detached_or_killed)
 		g.n = 0;
 		unlink(path);
 	}
+}
+
+/* What a replay's snapshot callback saw, and the records before each. */
+struct snaps {
+	struct got *g;
+	struct recording_snapshot s[NR_EVENTS];
+	size_t at[NR_EVENTS];	/* records delivered when it came */
+	size_t n;
+};
+
+static int collect_snapshot(void *ctx, const struct recording_snapshot *s)
+{
+	struct snaps *sn = ctx;
+
+	cr_assert_lt(sn->n, NR_EVENTS, "more snapshots than records");
+	sn->at[sn->n] = sn->g->n;
+	sn->s[sn->n++] = *s;
+	return 0;
+}
+
+/* Snapshots come back in place: after exactly the records they follow. */
+Test(recording, snapshots_round_trip)
+{
+	struct recording_snapshot want;
+	struct got g = {};
+	struct snaps sn = { .g = &g };
+	struct recording *r;
+	unsigned char *buf;
+	size_t len, i;
+	int err;
+
+	make_events();
+	snap_every = 3;
+	write_recording(NR_EVENTS, 7, true);
+	buf = read_file(path, &len);
+	r = open_buf(buf, len);
+	cr_assert_eq(recording__read_header(r), 0, "header: %s",
+		     recording__error(r));
+	cr_assert_eq(recording__info(r)->version, RECORDING_VERSION);
+	recording__on_snapshot(r, collect_snapshot, &sn);
+	err = recording__replay(r, collect, &g);
+	cr_assert_eq(err, 0, "replay: %d (%s)", err,
+		     err == -EBADMSG ? recording__damage(r)->what : "");
+	cr_assert_eq(g.n, NR_EVENTS);
+	cr_assert_eq(sn.n, NR_EVENTS / 3, "snapshots: got %zu, want %d", sn.n,
+		     NR_EVENTS / 3);
+	for (i = 0; i < sn.n; i++) {
+		want = snapshot_after(3 * i + 2);
+		cr_expect(!memcmp(&sn.s[i], &want, sizeof(want)),
+			  "snapshot %zu: at %llu after %llu records, want %llu after %llu",
+			  i, (unsigned long long)sn.s[i].ts_ns,
+			  (unsigned long long)sn.s[i].records,
+			  (unsigned long long)want.ts_ns,
+			  (unsigned long long)want.records);
+		cr_expect_eq(sn.at[i], 3 * i + 3,
+			     "snapshot %zu delivered after %zu records", i,
+			     sn.at[i]);
+	}
+	recording__free(r);
+	free(buf);
+}
+
+/*
+ * Version 5 had no snapshot frames: one in a file that says version 5 is
+ * damage, and everything before it is still delivered.
+ */
+Test(recording, snapshot_in_older_version_is_damage)
+{
+	struct recording *r;
+	struct got g = {};
+	unsigned char *buf;
+	__u32 v = RECORDING_VERSION_SNAPSHOTS - 1;
+	size_t len;
+
+	make_events();
+	snap_every = 5;
+	write_recording(SMALL_EVENTS, 5, true);
+	buf = read_file(path, &len);
+	memcpy(buf + PRELUDE_VERSION, &v, sizeof(v));
+	r = open_buf(buf, len);
+	cr_assert_eq(recording__read_header(r), 0, "header: %s",
+		     recording__error(r));
+	cr_assert_eq(recording__replay(r, collect, &g), -EBADMSG);
+	cr_assert_eq(g.n, 5, "records before the damage: got %zu", g.n);
+	expect_prefix(&g, SMALL_EVENTS, "snapshot in version 5");
+	cr_assert(strstr(recording__damage(r)->what, "version 5"),
+		  "damage: got '%s'", recording__damage(r)->what);
+	recording__free(r);
+	free(buf);
+}
+
+/* A cut or flipped file with snapshots still gives a prefix of records. */
+Test(recording, snapshots_survive_every_cut)
+{
+	struct recording *r;
+	unsigned char *buf;
+	size_t len, cut;
+	int err;
+
+	make_events();
+	snap_every = 2;
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+	buf = read_file(path, &len);
+	for (cut = 0; cut < len; cut++) {
+		struct got g = {};
+		struct snaps sn = { .g = &g };
+
+		r = open_buf(buf, cut);
+		if (recording__read_header(r)) {
+			recording__free(r);
+			continue;
+		}
+		recording__on_snapshot(r, collect_snapshot, &sn);
+		err = recording__replay(r, collect, &g);
+		cr_assert_eq(err, -EBADMSG, "cut at %zu: %d", cut, err);
+		expect_prefix(&g, SMALL_EVENTS, "cut");
+		cr_assert_leq(sn.n, g.n / 2, "cut at %zu: %zu snapshots after %zu records",
+			      cut, sn.n, g.n);
+		recording__free(r);
+	}
+	free(buf);
 }

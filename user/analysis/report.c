@@ -1069,6 +1069,46 @@ static int copy_probes(struct report *r, const struct attach_probe *probes,
 	return 0;
 }
 
+/*
+ * The verdict on every site of the snapshot series (growth.h), resolved:
+ * the growing ones, first, are the leak suspects.
+ */
+static int build_growth(struct build *b)
+{
+	struct growth_verdict *vs;
+	struct report_growth_site *gs;
+	size_t nr, i;
+	__u32 flags;
+	int err;
+
+	if (!b->opts.growth)
+		return 0;
+	b->r->snapshots = growth__count(b->opts.growth);
+	err = growth__verdicts(b->opts.growth, &vs, &nr);
+	if (err || !nr)
+		return err;
+	b->r->growth = arena_alloc(&b->r->arena, nr, sizeof(*b->r->growth));
+	if (!b->r->growth) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nr; i++) {
+		gs = &b->r->growth[i];
+		gs->v = vs[i];
+		err = resolve_stack(b, vs[i].stack_id, &gs->nr_frames,
+				    &gs->frames, &flags);
+		if (err)
+			goto out;
+		gs->flags = flags;
+		if (vs[i].pattern == GROWTH_GROWING)
+			b->r->nr_suspects++;
+	}
+	b->r->nr_growth = nr;
+out:
+	free(vs);
+	return err;
+}
+
 struct report *report__build(const struct store *st,
 			     const struct report_target *target,
 			     const struct ms_counters *kernel,
@@ -1123,6 +1163,9 @@ struct report *report__build(const struct store *st,
 	if (err)
 		goto err_free;
 	err = copy_timeline(r, st);
+	if (err)
+		goto err_free;
+	err = build_growth(&b);
 	if (err)
 		goto err_free;
 	tab_keyed_fini(&b.cache);
@@ -1199,6 +1242,46 @@ static int merge_lists(struct report *r, bool leaks)
 	return 0;
 }
 
+static int growth_site_cmp(const void *pa, const void *pb)
+{
+	const struct report_growth_site *a = pa, *b = pb;
+	int c = growth_verdict_cmp(&a->v, &b->v);
+
+	return c ? c : (a->proc > b->proc) - (a->proc < b->proc);
+}
+
+/*
+ * Every image's growth verdicts, ranked as one image ranks its own: the
+ * growing ones, the leak suspects, first. Frames stay the images'.
+ */
+static int merge_growth(struct report *r, const struct growth_table *t)
+{
+	struct report_growth_site *out;
+	size_t i, n = 0, total = 0;
+
+	r->snapshots = t ? t->taken : 0;
+	for (i = 0; i < r->nr_procs; i++)
+		total += r->procs[i].r->nr_growth;
+	if (!total)
+		return 0;
+	out = arena_alloc(&r->arena, total, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (i = 0; i < r->nr_procs; i++) {
+		const struct report *pr = r->procs[i].r;
+
+		if (!pr->nr_growth)
+			continue;
+		memcpy(out + n, pr->growth, pr->nr_growth * sizeof(*out));
+		n += pr->nr_growth;
+		r->nr_suspects += pr->nr_suspects;
+	}
+	qsort(out, n, sizeof(*out), growth_site_cmp);
+	r->growth = out;
+	r->nr_growth = n;
+	return 0;
+}
+
 static int merge_anomalies(struct report *r)
 {
 	struct report_anomaly *out;
@@ -1226,18 +1309,27 @@ static int merge_anomalies(struct report *r)
 	return 0;
 }
 
+/* The options of image i's own model: its resolver and its snapshots. */
+static struct report_opts image_opts(const struct report_opts *opts, size_t i)
+{
+	struct report_opts o = *opts;
+
+	if (opts->image_ctx)
+		o.resolve_ctx = opts->image_ctx(opts->resolve_ctx, i);
+	o.growth = growth_table__image(opts->growth_table, i);
+	return o;
+}
+
 /* Image i's own model, with a target made of its facts. */
 static struct report *build_image(const struct proc_image *im, size_t i,
 				  const struct report_target *target,
 				  const struct report_opts *opts)
 {
-	struct report_opts o = *opts;
+	struct report_opts o = image_opts(opts, i);
 	struct report_target t = *target;
 	struct report *pr;
 	size_t k;
 
-	if (opts->image_ctx)
-		o.resolve_ctx = opts->image_ctx(opts->resolve_ctx, i);
 	t.pid = im->info.pid;
 	t.command = im->info.command[0] ? im->info.command : NULL;
 	t.exited = im->end == PROC_EXITED;
@@ -1256,6 +1348,8 @@ static struct report *build_image(const struct proc_image *im, size_t i,
 		pr->sites[k].proc = i;
 	for (k = 0; k < pr->nr_anomalies; k++)
 		pr->anomalies[k].proc = i;
+	for (k = 0; k < pr->nr_growth; k++)
+		pr->growth[k].proc = i;
 	return pr;
 }
 
@@ -1321,6 +1415,8 @@ static struct report *build_all(const struct procs *pt,
 		err = merge_lists(r, false);
 	if (!err)
 		err = merge_anomalies(r);
+	if (!err)
+		err = merge_growth(r, opts->growth_table);
 	if (err)
 		goto err_free;
 	return r;
@@ -1363,9 +1459,7 @@ struct report *report__build_procs(const struct procs *pt,
 		store__free(empty);
 		return r;
 	}
-	o = *opts;
-	if (opts->image_ctx)
-		o.resolve_ctx = opts->image_ctx(opts->resolve_ctx, 0);
+	o = image_opts(opts, 0);
 	r = report__build(im->store, target, kernel, probes, nr_probes, &o);
 	if (!r)
 		return NULL;

@@ -15,6 +15,7 @@
 #include "attach.h"
 #include "declared.h"
 #include "frame.h"
+#include "growth.h"
 #include "mode.h"
 #include "procs.h"
 #include "rule.h"
@@ -106,6 +107,19 @@ struct report_violation {
 struct report_shared {
 	struct declared_shared s;
 	__u32 nr_frames;	/* the block's allocation stack */
+	struct frame *frames;
+};
+
+/*
+ * A site's growth over the snapshots (-i), inferred by the rule
+ * GROWTH_RULE from its old blocks (growth.h); growing ones are the leak
+ * suspects.
+ */
+struct report_growth_site {
+	struct growth_verdict v;
+	__u32 flags;		/* MS_EVF_STACK_* of its stack */
+	__u32 proc;		/* the process image it is of: report.procs[] */
+	__u32 nr_frames;
 	struct frame *frames;
 };
 
@@ -242,6 +256,15 @@ struct report {
 
 	struct report_anon anon;
 
+	/*
+	 * Snapshots taken (-i), and the verdict on every site of their
+	 * series: the first nr_suspects are growing, the leak suspects.
+	 */
+	__u32 snapshots;
+	struct report_growth_site *growth;
+	size_t nr_growth;
+	size_t nr_suspects;
+
 	/* declared records (all zero without any) and what they gave */
 	struct declared_stats declared;
 	__u64 rules_end_ns;		/* the end the rules looked from */
@@ -263,7 +286,8 @@ struct report {
 	 * The process images, in order of opening (at least one). With one,
 	 * procs[0].r is this report. With more, this report's summary is
 	 * over all of them (its peak the peak of their sum), its leaks,
-	 * sites and anomalies every image's merged (each names its proc),
+	 * sites, anomalies and growth verdicts every image's merged (each
+	 * names its proc; snapshots counts the trace's),
 	 * and the peak list, timeline, declared and anonymous memory are
 	 * per image only.
 	 */
@@ -290,6 +314,10 @@ struct report_opts {
 	const __u64 *rule_opts;
 	size_t nr_rule_opts;
 	struct report_filter filter;	/* all zero: every live block */
+	/* report__build(): the store's snapshots (-i), NULL: none */
+	const struct growth *growth;
+	/* report__build_procs(): the snapshots by image, NULL: none */
+	const struct growth_table *growth_table;
 	/*
 	 * report__build_procs(): the resolver context of image i, from
 	 * resolve_ctx (NULL: resolve_ctx for every image).

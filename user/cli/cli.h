@@ -51,6 +51,14 @@ struct opts {
 	__u64 older_ns;		/* 0: any age */
 	__u64 min_size;		/* 0: any size */
 	__u64 max_size;		/* 0: any size */
+	/* snapshots (user/analysis/growth.h) */
+	__u64 interval_ns;	/* -i: 0 none */
+	const char *snapshots;	/* --snapshots FILE: one JSON line each */
+	__u32 snapshot;		/* report --snapshot N: 0 none */
+	/* report --from T1 --to T2: what grew between, ns since the start */
+	bool from_given, to_given;
+	__u64 from_ns, to_ns;
+	const char *diff[2];	/* diff A.msr B.msr */
 };
 
 /*

@@ -8,9 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 #include "export.h"
+#include <stdlib.h>
+#include "diff.h"
 #include "outfile.h"
 #include "report.h"
+#include "report_growth.h"
 #include "rules.h"
+#include "table.h"
 
 static int (*const exporters[EXPORT__COUNT])(const struct report *,
 					     const char *) = {
@@ -47,6 +51,15 @@ int export_check(const struct opts *o)
  * probes, the trace lasted at least until its last record, and drops are
  * the records the store refused.
  */
+int export_snapshot(const struct growth_view *v, __u64 start_ns,
+		    FILE *jsonl, frame_resolve_fn resolve, void *resolve_ctx)
+{
+	report_snapshot_text(stdout, v, start_ns, resolve, resolve_ctx);
+	fflush(stdout);
+	return jsonl ? report_snapshot_json(jsonl, v, start_ns, resolve,
+					    resolve_ctx) : 0;
+}
+
 static struct report_filter opts_filter(const struct opts *o)
 {
 	return (struct report_filter){
@@ -63,7 +76,8 @@ bool export_filter_pass(const struct store_block *b, __u64 end_ns, void *ctx)
 	return report_filter_pass(&f, b, end_ns);
 }
 
-int export_reports(const struct procs *pt, const struct recording_info *info,
+int export_reports(const struct procs *pt, const struct growth_table *g,
+		   const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
 		   frame_resolve_fn resolve,
 		   void *(*image_ctx)(void *ctx, size_t i), void *resolve_ctx,
@@ -77,6 +91,7 @@ int export_reports(const struct procs *pt, const struct recording_info *info,
 		.image_ctx = image_ctx,
 		.rule_opts = o->rule_opts,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
+		.growth_table = g,
 		.filter = opts_filter(o),
 	};
 	struct report_target tgt = {
@@ -128,16 +143,281 @@ int export_reports(const struct procs *pt, const struct recording_info *info,
 struct replay {
 	struct procs *procs;
 	__u64 refused;
+	/* the recording's snapshots, taken again, and their lists */
+	struct growth_table growth;
+	size_t top;
+	struct growth_view *views;
+	size_t nr_views, cap_views;
+	/* --from, --to: a snapshot at each (CLOCK_MONOTONIC), when asked */
+	bool cut_asked;
+	struct growth_table cut[2];
+	__u64 cut_ns[2];
 };
 
 /* As the live consumer does: a record the store refuses is counted. */
 static int replay_event(void *ctx, const struct ms_event *e)
 {
 	struct replay *rp = ctx;
+	struct growth_mark m = { .ts_ns = e->ts_ns };
+	int i;
+
+	/* A moment is the store before the first record at or after it. */
+	for (i = 0; i < 2; i++) {
+		if (!rp->cut_asked || rp->cut[i].taken ||
+		    e->ts_ns < rp->cut_ns[i] || (i && !rp->cut[0].taken))
+			continue;
+		m.ts_ns = rp->cut_ns[i];
+		if (growth_table__take(&rp->cut[i], rp->procs, &m))
+			return -ENOMEM;
+	}
 
 	if (procs__apply(rp->procs, e))
 		rp->refused++;
 	return 0;
+}
+
+/*
+ * At a recorded snapshot the process table holds what the live run's did:
+ * the same snapshot of each running image, kept, frames and all (an image
+ * that ends later compacts its store's), to be shown once the symbols are
+ * all read.
+ */
+static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
+{
+	struct replay *rp = ctx;
+	struct growth_mark m = {
+		.ts_ns = s->ts_ns,
+		.lost_events = s->lost_events,
+		.consumer_drops = s->consumer_drops,
+	};
+	struct growth_view *v;
+	size_t nr, i;
+	int err;
+
+	err = growth_table__take(&rp->growth, rp->procs, &m);
+	if (!err)
+		err = growth_table__views(&rp->growth, rp->procs, rp->top, &v,
+					  &nr);
+	if (err)
+		return err;
+	for (i = 0; i < nr && !err; i++)
+		err = growth_view__keep(&v[i]);
+	if (err || tab_grow((void **)&rp->views, &rp->cap_views,
+			    rp->nr_views + nr, sizeof(*rp->views))) {
+		while (nr)
+			growth_view__fini(&v[--nr]);
+		free(v);
+		return -ENOMEM;
+	}
+	memcpy(rp->views + rp->nr_views, v, nr * sizeof(*v));
+	rp->nr_views += nr;
+	free(v);
+	return 0;
+}
+
+/* The snapshots as the live run showed them, or only --snapshot N. */
+static int show_snapshots(struct replay *rp, struct recording *rec,
+			  const struct opts *o)
+{
+	__u64 start_ns = recording__info(rec)->start_ns;
+	struct outfile *of = NULL;
+	size_t i;
+	int err = 0;
+
+	__u32 taken = rp->growth.taken;
+
+	if (o->snapshot) {
+		if (o->snapshot > taken) {
+			cli_error("recording %s has %u snapshot%s, not %u%s",
+				  o->recording, taken, taken == 1 ? "" : "s",
+				  o->snapshot,
+				  taken ? "" : " (made without -i)");
+			return -ENOENT;
+		}
+		/* The Nth snapshot of the trace: a view of each image in it. */
+		for (i = 0; i < rp->nr_views; i++) {
+			if (rp->views[i].index == o->snapshot)
+				report_snapshot_text(stdout, &rp->views[i],
+					start_ns, recording__resolve,
+					recording__image_ctx(rec,
+							     rp->views[i].proc));
+		}
+		return 0;
+	}
+	if (o->snapshots && !taken) {
+		cli_error("recording %s has no snapshots (made without -i): nothing for --snapshots",
+			  o->recording);
+		return -ENOENT;
+	}
+	if (o->snapshots) {
+		of = outfile__new(o->snapshots);
+		if (!of) {
+			err = -errno;
+			cli_error("cannot write %s: %s", o->snapshots,
+				  strerror(-err));
+			return err;
+		}
+	}
+	for (i = 0; i < rp->nr_views && !err; i++)
+		err = export_snapshot(&rp->views[i], start_ns,
+				      of ? outfile__stream(of) : NULL,
+				      recording__resolve,
+				      recording__image_ctx(rec,
+							   rp->views[i].proc));
+	if (of && !err)
+		err = outfile__commit(of);
+	else if (of)
+		outfile__abort(of);
+	if (err)
+		cli_error("cannot write %s: %s", o->snapshots, strerror(-err));
+	return err;
+}
+
+/* A moment for people: "12.500 s", or the file's name. */
+static const char *moment(char *buf, size_t size, __u64 ns)
+{
+	snprintf(buf, size, "%llu.%03llu s",
+		 (unsigned long long)(ns / 1000000000ull),
+		 (unsigned long long)(ns % 1000000000ull / 1000000));
+	return buf;
+}
+
+/* Text on stdout, and -o and --html when given. 0 or -errno, said. */
+static int write_diff(const struct diff *d, const char *from, const char *to,
+		      const struct opts *o)
+{
+	int err = 0, e;
+
+	report_diff_text(stdout, d, from, to, o->top);
+	fflush(stdout);
+	if (o->exports[EXPORT_JSON]) {
+		err = report_diff_json(o->exports[EXPORT_JSON], d, from, to);
+		if (err)
+			cli_error("cannot write %s: %s", o->exports[EXPORT_JSON],
+				  strerror(-err));
+	}
+	if (o->exports[EXPORT_HTML]) {
+		e = report_diff_html(o->exports[EXPORT_HTML], d, from, to);
+		if (e)
+			cli_error("cannot write %s: %s", o->exports[EXPORT_HTML],
+				  strerror(-e));
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
+/*
+ * A recording's resolver for one image: the diff resolves the sides of
+ * several images in turn, and the recording answers for one at a time.
+ */
+struct image_resolver {
+	struct recording *rec;
+	size_t image;
+};
+
+static unsigned resolve_image(void *ctx, __u64 addr, const struct frame **out)
+{
+	const struct image_resolver *ir = ctx;
+
+	return recording__resolve(recording__image_ctx(ir->rec, ir->image),
+				  addr, out);
+}
+
+/*
+ * A moment of the trace (t's last snapshot) as diff sides: one for each
+ * image in it, with its resolver. *sides and *irs malloc'd. 0 or -ENOMEM.
+ */
+static int moment_sides(const struct growth_table *t, const struct procs *pt,
+			struct recording *rec, struct diff_side **sides,
+			struct image_resolver **irs, size_t *nr)
+{
+	size_t i, n = 0;
+
+	*sides = calloc(t->nr + 1, sizeof(**sides));
+	*irs = calloc(t->nr + 1, sizeof(**irs));
+	if (!*sides || !*irs)
+		return -ENOMEM;
+	for (i = 0; i < t->nr; i++) {
+		if (t->last[i] != t->taken)
+			continue;
+		(*irs)[n] = (struct image_resolver){ rec, i };
+		(*sides)[n] = (struct diff_side){
+			growth__last(t->g[i]), procs__image(pt, i)->store,
+			resolve_image, &(*irs)[n] };
+		n++;
+	}
+	*nr = n;
+	return 0;
+}
+
+/* What grew from the last snapshot of from to that of to. 0 or -errno. */
+static int diff_tables(const struct growth_table *from,
+		       const struct procs *from_pt, struct recording *from_rec,
+		       const struct growth_table *to, const struct procs *to_pt,
+		       struct recording *to_rec, struct diff *d)
+{
+	struct image_resolver *irs[2] = {};
+	struct diff_side *sides[2] = {};
+	size_t nr[2];
+	int err, i;
+
+	err = moment_sides(from, from_pt, from_rec, &sides[0], &irs[0], &nr[0]);
+	if (!err)
+		err = moment_sides(to, to_pt, to_rec, &sides[1], &irs[1],
+				   &nr[1]);
+	if (!err)
+		err = diff__build(sides[0], nr[0], sides[1], nr[1], d);
+	for (i = 0; i < 2; i++) {
+		free(sides[i]);
+		free(irs[i]);
+	}
+	return err;
+}
+
+/* --from/--to, once the recording is replayed. */
+static int show_cut(struct replay *rp, struct recording *rec,
+		    const struct opts *o)
+{
+	__u64 start = recording__info(rec)->start_ns;
+	const struct recording_end *end = recording__end(rec);
+	__u64 last = end ? end->end_ns : procs__summary(rp->procs)->sum.last_ns;
+	struct growth_mark m = { .ts_ns = last };
+	char a[32], b[32];
+	struct diff d;
+	int err, i;
+
+	for (i = 0; i < 2; i++) {
+		if (rp->cut[i].taken)
+			continue;
+		if (!i && o->from_given && rp->cut_ns[0] > last) {
+			cli_error("--from %s is past the end of recording %s (%s)",
+				  moment(a, sizeof(a), o->from_ns), o->recording,
+				  moment(b, sizeof(b), last > start ?
+					 last - start : 0));
+			return -ERANGE;
+		}
+		/* Not reached: the moment is the end of the recording. */
+		if (i)
+			rp->cut_ns[1] = last > rp->cut_ns[0] ? last : rp->cut_ns[0];
+		m.ts_ns = rp->cut_ns[i];
+		err = growth_table__take(&rp->cut[i], rp->procs, &m);
+		if (err) {
+			cli_error("out of memory");
+			return err;
+		}
+	}
+	err = diff_tables(&rp->cut[0], rp->procs, rec, &rp->cut[1], rp->procs,
+			  rec, &d);
+	if (err) {
+		cli_error("cannot compare the two moments: %s", strerror(-err));
+		return err;
+	}
+	moment(a, sizeof(a), rp->cut_ns[0] - start);
+	moment(b, sizeof(b), rp->cut_ns[1] - start);
+	err = write_diff(&d, a, b, o);
+	diff__fini(&d);
+	return err;
 }
 
 /* A process's facts where the live run learnt them. */
@@ -203,6 +483,11 @@ int export_replay(struct opts *o)
 			o->rule_opts[i] = info->rule_opts[i];
 	}
 	rp.procs = procs__new();
+	rp.top = o->top;
+	recording__on_snapshot(rec, replay_snapshot, &rp);
+	rp.cut_asked = o->from_given || o->to_given;
+	rp.cut_ns[0] = info->start_ns + o->from_ns;
+	rp.cut_ns[1] = o->to_given ? info->start_ns + o->to_ns : UINT64_MAX;
 	if (!rp.procs) {
 		err = -ENOMEM;
 		cli_error("out of memory");
@@ -229,10 +514,107 @@ int export_replay(struct opts *o)
 			  o->recording);
 		goto out;
 	}
-	err = export_reports(rp.procs, info, recording__end(rec), rp.refused,
-			     recording__resolve, recording__image_ctx, rec, o);
+	if (rp.cut_asked) {
+		err = show_cut(&rp, rec, o);
+		goto out;
+	}
+	err = show_snapshots(&rp, rec, o);
+	if (o->snapshot || err)
+		goto out;
+	err = export_reports(rp.procs, &rp.growth, info, recording__end(rec),
+			     rp.refused, recording__resolve, recording__image_ctx,
+			     rec, o);
 out:
+	for (i = 0; i < (int)rp.nr_views; i++)
+		growth_view__fini(&rp.views[i]);
+	free(rp.views);
+	growth_table__fini(&rp.cut[0]);
+	growth_table__fini(&rp.cut[1]);
+	growth_table__fini(&rp.growth);
 	procs__free(rp.procs);
 	recording__free(rec);
 	return err || damaged ? 1 : 0;
+}
+
+/* One recording of a diff, replayed to its end. */
+struct diff_input {
+	struct recording *rec;
+	struct replay rp;
+	bool damaged;
+};
+
+static int load(const char *path, struct diff_input *in)
+{
+	const struct recording_damage *dmg;
+	struct growth_mark m = {};
+	FILE *f = fopen(path, "rb");
+	int err;
+
+	in->rec = f ? recording__new(f) : NULL;
+	if (!in->rec) {
+		cli_error("cannot read recording %s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -EINVAL;
+	}
+	err = recording__read_header(in->rec);
+	if (err) {
+		cli_error("cannot read recording %s: %s", path,
+			  recording__error(in->rec));
+		return err;
+	}
+	in->rp.procs = procs__new();
+	if (!in->rp.procs) {
+		cli_error("out of memory");
+		return -ENOMEM;
+	}
+	recording__on_info(in->rec, replay_info);
+	err = recording__replay(in->rec, replay_event, &in->rp);
+	if (err == -EBADMSG) {
+		dmg = recording__damage(in->rec);
+		cli_error("recording %s is damaged at byte %llu: %s; comparing the %llu record%s before it",
+			  path, (unsigned long long)dmg->offset, dmg->what,
+			  (unsigned long long)dmg->records,
+			  dmg->records == 1 ? "" : "s");
+		in->damaged = true;
+	} else if (err) {
+		cli_error("cannot read recording %s: %s", path,
+			  strerror(-err));
+		return err;
+	}
+	m.ts_ns = procs__summary(in->rp.procs)->sum.last_ns;
+	err = growth_table__take(&in->rp.growth, in->rp.procs, &m);
+	if (err)
+		cli_error("out of memory");
+	return err;
+}
+
+int export_diff(struct opts *o)
+{
+	struct diff_input in[2] = {};
+	struct diff d;
+	int err = 0, i;
+
+	if (export_check(o))
+		return 1;
+	for (i = 0; i < 2 && !err; i++)
+		err = load(o->diff[i], &in[i]);
+	if (err)
+		goto out;
+	err = diff_tables(&in[0].rp.growth, in[0].rp.procs, in[0].rec,
+			  &in[1].rp.growth, in[1].rp.procs, in[1].rec, &d);
+	if (err) {
+		cli_error("cannot compare %s and %s: %s", o->diff[0],
+			  o->diff[1], strerror(-err));
+		goto out;
+	}
+	err = write_diff(&d, o->diff[0], o->diff[1], o);
+	diff__fini(&d);
+out:
+	for (i = 0; i < 2; i++) {
+		growth_table__fini(&in[i].rp.growth);
+		procs__free(in[i].rp.procs);
+		recording__free(in[i].rec);
+	}
+	return err || in[0].damaged || in[1].damaged ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "frame.h"
+#include "growth.h"
 #include "procs.h"
 #include "recording.h"
 
@@ -17,15 +18,23 @@ int export_check(const struct opts *o);
 /*
  * The one way from a process table to the reports. info and end are what
  * a recording's header and trailer hold; end is NULL for a recording cut
- * short, refused the records the store would not take. Image i's
- * addresses resolve through resolve with image_ctx(resolve_ctx, i). 0 or
- * -errno, every failure said.
+ * short, refused the records the store would not take; g the snapshots
+ * taken (-i), by image. Image i's addresses resolve through resolve with
+ * image_ctx(resolve_ctx, i). 0 or -errno, every failure said.
  */
-int export_reports(const struct procs *pt, const struct recording_info *info,
+int export_reports(const struct procs *pt, const struct growth_table *g,
+		   const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
 		   frame_resolve_fn resolve,
 		   void *(*image_ctx)(void *ctx, size_t i), void *resolve_ctx,
 		   const struct opts *o);
+
+/*
+ * A snapshot (-i) shown: its text on stdout, and its JSON line into
+ * jsonl unless NULL (--snapshots). 0 or -errno of the JSON line.
+ */
+int export_snapshot(const struct growth_view *v, __u64 start_ns,
+		    FILE *jsonl, frame_resolve_fn resolve, void *resolve_ctx);
 
 /*
  * The leak filter of the options (ctx: struct opts) for the images that
@@ -33,7 +42,13 @@ int export_reports(const struct procs *pt, const struct recording_info *info,
  */
 bool export_filter_pass(const struct store_block *b, __u64 end_ns, void *ctx);
 
-/* `report FILE.msr`: replays o->recording into reports. The exit status. */
+/*
+ * `report FILE.msr`: replays o->recording into reports, or into what grew
+ * between --from and --to. The exit status.
+ */
 int export_replay(struct opts *o);
+
+/* `diff A.msr B.msr`: what grew from the end of one to the other's. */
+int export_diff(struct opts *o);
 
 #endif /* MEMSCOPE_EXPORT_H */

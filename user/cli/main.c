@@ -31,6 +31,7 @@ static const char usage_head[] =
 "usage: memscope-bpf [OPTIONS] -p PID\n"
 "       memscope-bpf [OPTIONS] -- CMD [ARGS...]\n"
 "       memscope-bpf report FILE.msr [REPORT OPTIONS]\n"
+"       memscope-bpf diff A.msr B.msr [-t N] [-o FILE] [--html FILE]\n"
 "\n"
 "Trace the heap allocations of a running process or a command with eBPF,\n"
 "then report what is still allocated (leaks), from where, and what made\n"
@@ -47,8 +48,13 @@ static const char usage_report[] =
 "report FILE.msr: the report of a recording, from the file alone (no root,\n"
 "no target): the same text the traced run printed, and any of\n"
 "  -o, --output FILE, --html FILE, --pprof FILE, --folded FILE\n"
-"  --older SEC, --min-size BYTES, --max-size BYTES\n"
-"  -t, --top N           (default: the --top the recording was made with)\n";
+"  --older SEC, --min-size BYTES, --max-size BYTES, --snapshots FILE\n"
+"  -t, --top N           (default: the --top the recording was made with)\n"
+"  --snapshot N          print only snapshot N of a recording made with -i\n"
+"  --from T1 --to T2     instead of the report, the sites that grew most\n"
+"                        between T1 and T2 seconds into the recording\n"
+"                        (either may be left out: its start, its end);\n"
+"                        -o writes them as JSON, --html as a page\n";
 
 /* After the rules' options, "  --a, --b, --c". */
 static const char usage_report_tail[] =
@@ -57,6 +63,10 @@ static const char usage_report_tail[] =
 "A damaged or cut-short recording (FILE.msr.partial of a killed run) is\n"
 "reported up to the damage, with one line saying where; exit status 1.\n"
 "\n"
+"diff A.msr B.msr: the sites that grew most from the end of A to the end of\n"
+"B (the same program's call stacks, matched by function, file and line);\n"
+"-t N, -o FILE (JSON) and --html FILE as for report.\n"
+"\n"
 "examples:\n"
 "  sudo memscope-bpf -p 4242 -d 30 -o leaks.json\n"
 "  sudo memscope-bpf -- ./server --port 8080\n"
@@ -64,7 +74,11 @@ static const char usage_report_tail[] =
 "  sudo memscope-bpf -w trace.msr -- ./server --port 8080\n"
 "  memscope-bpf report trace.msr --html r.html --pprof p.pb.gz\n"
 "  memscope-bpf report trace.msr -t 0 -o r.json --folded f.txt\n"
-"  memscope-bpf report trace.msr --older 60 --min-size 4096\n";
+"  memscope-bpf report trace.msr --older 60 --min-size 4096\n"
+"  sudo memscope-bpf -i 5 -w svc.msr -p $(pidof myservice)\n"
+"  memscope-bpf report svc.msr --snapshot 12\n"
+"  memscope-bpf report svc.msr --from 60 --to 600 --html growth.html\n"
+"  memscope-bpf diff monday.msr tuesday.msr -o growth.json\n";
 
 /* What an option's setter returns: 0, 2 (usage error, said), or this. */
 #define OPT_EXIT_OK		(-1)
@@ -73,6 +87,7 @@ static const char usage_report_tail[] =
 #define OPT_ARG			(1u << 0)	/* takes a value */
 #define OPT_REPORT		(1u << 1)	/* `report` takes it too */
 #define OPT_TAIL		(1u << 2)	/* --help: after the rules' */
+#define OPT_REPORT_ONLY		(1u << 3)	/* `report` alone takes it */
 
 struct cli_option {
 	const char *name;	/* --NAME */
@@ -320,6 +335,59 @@ static int set_max_size(struct opts *o, const char *arg)
 	return size_opt(arg, "max-size", &o->max_size);
 }
 
+static int set_interval(struct opts *o, const char *arg)
+{
+	return secs_opt(arg, "interval", &o->interval_ns);
+}
+
+static int set_snapshots(struct opts *o, const char *arg)
+{
+	o->snapshots = arg;
+	return 0;
+}
+
+static int set_snapshot(struct opts *o, const char *arg)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, UINT32_MAX, &v) || !v) {
+		cli_error("invalid --snapshot '%s': expected a snapshot number from 1",
+			  arg);
+		return 2;
+	}
+	o->snapshot = v;
+	return 0;
+}
+
+/* A moment of a recording: seconds since it began, 0 allowed. */
+static int moment_opt(const char *arg, const char *name, __u64 *ns)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (!errno && end != arg && !*end && v >= 0 && v <= 1e9) {
+		*ns = (__u64)(v * 1e9);
+		return 0;
+	}
+	cli_error("invalid --%s '%s': expected seconds since the recording began",
+		  name, arg);
+	return 2;
+}
+
+static int set_from(struct opts *o, const char *arg)
+{
+	o->from_given = true;
+	return moment_opt(arg, "from", &o->from_ns);
+}
+
+static int set_to(struct opts *o, const char *arg)
+{
+	o->to_given = true;
+	return moment_opt(arg, "to", &o->to_ns);
+}
+
 static int set_quiet(struct opts *o, const char *arg)
 {
 	(void)arg;
@@ -430,6 +498,16 @@ static const struct cli_option options[] = {
 "      --min-size BYTES  leak lists show only blocks of at least BYTES\n" },
 	{ "max-size", 0, OPT_ARG | OPT_REPORT, set_max_size,
 "      --max-size BYTES  leak lists show only blocks of at most BYTES\n" },
+	{ "interval", 'i', OPT_ARG, set_interval,
+"  -i, --interval SEC    every SEC seconds a snapshot: the sites that grew\n"
+"                        since the previous one and the most live ones;\n"
+"                        from 6 of them, leak suspects by growth\n" },
+	{ "snapshots", 0, OPT_ARG | OPT_REPORT, set_snapshots,
+"      --snapshots FILE  also write each snapshot as one JSON line to FILE\n" },
+	{ "snapshot", 0, OPT_ARG | OPT_REPORT | OPT_REPORT_ONLY, set_snapshot,
+	  NULL },
+	{ "from", 0, OPT_ARG | OPT_REPORT | OPT_REPORT_ONLY, set_from, NULL },
+	{ "to", 0, OPT_ARG | OPT_REPORT | OPT_REPORT_ONLY, set_to, NULL },
 	{ "kill", 0, 0, set_kill,
 "      --kill            when tracing ends (-d, Ctrl-C) and the command\n"
 "                        still runs, kill it (default: detach, it runs on)\n" },
@@ -465,7 +543,7 @@ static int show_help(struct opts *o, const char *arg)
 	(void)arg;
 	fputs(usage_head, stdout);
 	for (i = 0; i < NR_OPTIONS; i++) {
-		if (!(options[i].flags & OPT_TAIL))
+		if (!(options[i].flags & (OPT_TAIL | OPT_REPORT_ONLY)))
 			fputs(options[i].help, stdout);
 	}
 	fputs(usage_rules, stdout);
@@ -517,6 +595,8 @@ static int parse_options(int argc, char **argv, struct opts *o, bool report,
 	k = strlen(strcpy(shorts, report ? ":" : "+:"));
 	for (i = 0; i < NR_OPTIONS; i++) {
 		if (report && !(options[i].flags & OPT_REPORT))
+			continue;
+		if (!report && (options[i].flags & OPT_REPORT_ONLY))
 			continue;
 		arg = options[i].flags & OPT_ARG;
 		longopts[n++] = (struct option){
@@ -589,7 +669,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (optind < argc) {
 		if (strcmp(argv[optind - 1], "--") ||
 		    argv[optind - 1] == last_arg) {
-			cli_error("unknown command '%s' (the only command is report); to trace a program: memscope-bpf -- %s",
+			cli_error("unknown command '%s' (the commands are report and diff); to trace a program: memscope-bpf -- %s",
 				  argv[optind], argv[optind]);
 			return 2;
 		}
@@ -607,6 +687,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (o->mode == TRACE_MODE_ALLOC &&
 	    (o->older_ns || o->min_size || o->max_size)) {
 		cli_error("--older, --min-size and --max-size filter leaks, which --mode=alloc does not trace");
+		return 2;
+	}
+	if (o->mode == TRACE_MODE_ALLOC && o->interval_ns) {
+		cli_error("-i snapshots live blocks, which --mode=alloc does not trace");
+		return 2;
+	}
+	if (o->snapshots && !o->interval_ns) {
+		cli_error("--snapshots writes the snapshots of -i SEC: give both");
 		return 2;
 	}
 	return check_filter(o);
@@ -627,7 +715,43 @@ static int parse_report_args(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	o->recording = argv[optind];
+	if (o->snapshot && (o->from_given || o->to_given)) {
+		cli_error("report: --snapshot shows one moment, --from and --to two: give one or the other");
+		return 2;
+	}
+	if (o->from_given && o->to_given && o->from_ns >= o->to_ns) {
+		cli_error("report: --from must be before --to");
+		return 2;
+	}
+	if ((o->from_given || o->to_given) &&
+	    (o->exports[EXPORT_PPROF] || o->exports[EXPORT_FOLDED])) {
+		cli_error("report: --from and --to write text, -o JSON and --html, not --pprof or --folded");
+		return 2;
+	}
 	return check_filter(o);
+}
+
+/* `diff A.msr B.msr [OPTIONS]`, argv[0] being "diff". Same returns. */
+static int parse_diff_args(int argc, char **argv, struct opts *o)
+{
+	int err;
+
+	err = parse_options(argc, argv, o, true, NULL);
+	if (err)
+		return err;
+	if (optind + 2 != argc) {
+		cli_error("diff: give two recordings, A.msr and B.msr (see --help)");
+		return 2;
+	}
+	if (o->exports[EXPORT_PPROF] || o->exports[EXPORT_FOLDED] ||
+	    o->snapshot || o->snapshots || o->from_given || o->to_given ||
+	    o->older_ns || o->min_size || o->max_size) {
+		cli_error("diff: takes -t N, -o FILE and --html FILE (see --help)");
+		return 2;
+	}
+	o->diff[0] = argv[optind];
+	o->diff[1] = argv[optind + 1];
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -641,6 +765,14 @@ int main(int argc, char **argv)
 		if (err)
 			return err < 0 ? 0 : err;
 		return export_replay(&o);
+	}
+	/* And "diff" with: memscope-bpf -- diff */
+	if (argc > 1 && !strcmp(argv[1], "diff")) {
+		o.top = DEFAULT_TOP;
+		err = parse_diff_args(argc - 1, argv + 1, &o);
+		if (err)
+			return err < 0 ? 0 : err;
+		return export_diff(&o);
 	}
 	err = parse_args(argc, argv, &o);
 	if (err)

@@ -19,7 +19,9 @@
 #include <sys/syscall.h>
 #include <bpf/libbpf.h>
 #include "export.h"
+#include "growth.h"
 #include "launch.h"
+#include "outfile.h"
 #include "procs.h"
 #include "recording.h"
 #include "run.h"
@@ -53,6 +55,11 @@ struct session {
 	bool detached;		/* a launched command left running */
 	bool killed;		/* one ended by --kill */
 	bool status_shown;
+
+	/* -i: the snapshots, and --snapshots' file of their JSON lines */
+	struct growth_table growth;
+	struct outfile *snapfile;
+	int snap_err;		/* the first error writing it; sticks */
 
 	/* addresses of stacks first seen since the last drain, and the
 	 * image of each (runs of one image) */
@@ -288,6 +295,57 @@ static void status_line(struct session *s)
 	s->status_shown = true;
 }
 
+/*
+ * -i: a snapshot of every running image as drained now, into the
+ * recording (a replay takes it again at the same record), on stdout and
+ * into --snapshots.
+ */
+static void take_snapshot(struct session *s, __u64 now)
+{
+	struct growth_mark m = { .ts_ns = now };
+	struct recording_snapshot rs;
+	struct growth_view *v;
+	struct ms_counters c;
+	size_t nr, i;
+	int err;
+
+	tracer__counters(s->tracer, &c);
+	m.lost_events = c.lost_events;
+	m.consumer_drops = tracer__drops(s->tracer);
+	err = growth_table__take(&s->growth, s->procs, &m);
+	if (!err)
+		err = growth_table__views(&s->growth, s->procs, s->o->top,
+					  &v, &nr);
+	if (err) {
+		cli_error("cannot take snapshot %u: %s", s->growth.taken,
+			  strerror(-err));
+		return;
+	}
+	if (s->rec) {
+		rs = (struct recording_snapshot){
+			.ts_ns = m.ts_ns,
+			.lost_events = m.lost_events,
+			.consumer_drops = m.consumer_drops,
+		};
+		/* Errors stick in the recorder, reported when it finishes. */
+		recorder__snapshot(s->rec, &rs);
+	}
+	if (s->status_shown) {
+		fputs("\r\033[K", stderr);
+		s->status_shown = false;
+	}
+	for (i = 0; i < nr; i++) {
+		err = export_snapshot(&v[i], s->info.start_ns,
+				      s->snapfile && !s->snap_err ?
+				      outfile__stream(s->snapfile) : NULL,
+				      resolve_frame, sym_of(s, v[i].proc));
+		if (err && !s->snap_err)
+			s->snap_err = err;
+		growth_view__fini(&v[i]);
+	}
+	free(v);
+}
+
 static int setup_signals(sigset_t *old)
 {
 	sigset_t mask;
@@ -374,7 +432,7 @@ static void let_go(struct session *s)
 static int trace_loop(struct session *s, int sfd, int pidfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
-	__u64 deadline = 0, next_status = 0, next_flush, now;
+	__u64 deadline = 0, next_status = 0, next_flush, next_snap = 0, now;
 	int ep, n, i;
 	bool stop = false, status = !s->o->quiet && isatty(2);
 
@@ -392,6 +450,8 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 	if (s->o->duration > 0)
 		deadline = now_ns() + (__u64)(s->o->duration * 1e9);
 	next_flush = now_ns() + RECORDING_FLUSH_NS;
+	if (s->o->interval_ns)
+		next_snap = s->info.start_ns + s->o->interval_ns;
 
 	while (!stop) {
 		n = epoll_wait(ep, evs, 4, DRAIN_INTERVAL_MS);
@@ -407,6 +467,13 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 		now = now_ns();
 		if (deadline && now >= deadline)
 			stop = true;
+		if (next_snap && now >= next_snap && !stop) {
+			take_snapshot(s, now);
+			/* A late one does not make the next ones crowd. */
+			next_snap += s->o->interval_ns;
+			if (next_snap <= now)
+				next_snap = now + s->o->interval_ns;
+		}
 		if (status && now >= next_status) {
 			status_line(s);
 			next_status = now + STATUS_INTERVAL_NS;
@@ -471,9 +538,24 @@ static int finish_trace(struct session *s)
 			cli_error("cannot write recording %s: %s", s->o->record,
 				  strerror(-err));
 	}
-	rerr = export_reports(s->procs, &s->info, &end, 0, resolve_frame,
-			      image_sym, s, s->o);
-	return err ? err : rerr;
+	rerr = export_reports(s->procs, &s->growth, &s->info, &end, 0,
+			      resolve_frame, image_sym, s, s->o);
+	if (!err)
+		err = rerr;
+	if (s->snapfile) {
+		rerr = s->snap_err;
+		if (!rerr)
+			rerr = outfile__commit(s->snapfile);
+		else
+			outfile__abort(s->snapfile);
+		s->snapfile = NULL;
+		if (rerr)
+			cli_error("cannot write %s: %s", s->o->snapshots,
+				  strerror(-rerr));
+		if (!err)
+			err = rerr;
+	}
+	return err;
 }
 
 /* Skipped USDT probes cost declarations, not the trace: say so once. */
@@ -707,6 +789,15 @@ int run_trace(const struct opts *o)
 			goto out;
 		}
 	}
+	if (o->snapshots) {
+		s.snapfile = outfile__new(o->snapshots);
+		if (!s.snapfile) {
+			err = -errno;
+			cli_error("cannot write %s: %s", o->snapshots,
+				  strerror(-err));
+			goto out;
+		}
+	}
 	if (o->pid) {
 		pidfd = pidfd_open(o->pid);
 		if (pidfd < 0) {
@@ -730,6 +821,9 @@ out:
 	tracer__free(s.tracer);
 	launch__free(s.launch);
 	recorder__free(s.rec);
+	if (s.snapfile)
+		outfile__abort(s.snapfile);
+	growth_table__fini(&s.growth);
 	for (i = 0; i < s.nr_syms; i++)
 		symbolizer__free(s.syms[i]);
 	free(s.syms);

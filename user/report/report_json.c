@@ -401,6 +401,34 @@ static void write_anon(struct json *j, const struct report *r)
 	json_obj_end(j);
 }
 
+/* A site's verdict from the snapshots: inferred, with rule and evidence. */
+static void write_growth_site(struct json *j,
+			      const struct report_growth_site *g)
+{
+	json_obj_begin(j);
+	json_kv_str(j, "source", SOURCE_INFERRED);
+	json_kv_str(j, "rule", GROWTH_RULE);
+	json_kv_str(j, "pattern", growth_pattern_name(g->v.pattern));
+	json_key(j, "confidence");
+	json_double(j, g->v.confidence);
+	json_key(j, "growth_bytes_per_s");
+	json_double(j, g->v.bytes_per_s);
+	json_key(j, "growth_blocks_per_s");
+	json_double(j, g->v.blocks_per_s);
+	json_kv_u64(j, "live_bytes", g->v.live_bytes);
+	json_kv_u64(j, "live_blocks", g->v.live_blocks);
+	json_kv_u64(j, "old_bytes", g->v.old_bytes);
+	json_kv_u64(j, "old_blocks", g->v.old_blocks);
+	json_kv_u64(j, "snapshots", g->v.snapshots);
+	json_kv_u64(j, "rises", g->v.rises);
+	json_kv_u64(j, "falls", g->v.falls);
+	json_kv_bool(j, "stack_truncated", g->flags & MS_EVF_STACK_TRUNC);
+	json_kv_str(j, "stack_stop", report_stop_name(ms_event_stop(g->flags)));
+	report_json_frames(j, g->frames, g->nr_frames);
+	json_kv_u64(j, "proc", g->proc);
+	json_obj_end(j);
+}
+
 static const char *const end_names[] = {
 	[PROC_RUNNING] = "running",
 	[PROC_EXECED] = "exec",
@@ -446,6 +474,37 @@ static void write_proc_target(struct json *j, const struct report *r,
 }
 
 /*
+ * "suspects": the growing sites, first in the document; "growth": the
+ * snapshots taken and every site's verdict.
+ */
+static void write_suspects(struct json *j, const struct report *r)
+{
+	size_t i;
+
+	json_key(j, "suspects");
+	json_arr_begin(j);
+	for (i = 0; i < r->nr_suspects; i++)
+		write_growth_site(j, &r->growth[i]);
+	json_arr_end(j);
+}
+
+static void write_growth(struct json *j, const struct report *r)
+{
+	size_t i;
+
+	json_key(j, "growth");
+	json_obj_begin(j);
+	json_kv_u64(j, "snapshots", r->snapshots);
+	json_kv_u64(j, "min_snapshots", GROWTH_MIN_SNAPS + 1);
+	json_key(j, "sites");
+	json_arr_begin(j);
+	for (i = 0; i < r->nr_growth; i++)
+		write_growth_site(j, &r->growth[i]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+/*
  * One image's own report: its leaks are what it left live at its end
  * when it ended ("live_at_end"), never a later image's.
  */
@@ -457,6 +516,7 @@ static void write_process(struct json *j, const struct report *top,
 	json_obj_begin(j);
 	write_proc_target(j, top, p);
 	json_kv_bool(j, "live_at_end", r->ended);
+	write_suspects(j, r);
 	write_summary(j, r);
 	write_kernel(j, r);
 	write_filter(j, r);
@@ -465,6 +525,7 @@ static void write_process(struct json *j, const struct report *top,
 	write_all_sites(j, r);
 	write_anomalies(j, r);
 	write_timeline(j, r);
+	write_growth(j, r);
 	json_obj_end(j);
 }
 
@@ -501,6 +562,7 @@ static void write_report(struct json *j, const struct report *r)
 	json_kv_str(j, "source", SOURCE_CAPTURED);
 	write_summary(j, r);
 	write_kernel(j, r);
+	write_suspects(j, r);
 	write_filter(j, r);
 	write_sites(j, "leaks", r->leaks, r->nr_leaks, true);
 	write_peak(j, r);
@@ -508,6 +570,7 @@ static void write_report(struct json *j, const struct report *r)
 	write_anon(j, r);
 	write_anomalies(j, r);
 	write_timeline(j, r);
+	write_growth(j, r);
 	write_probes(j, r);
 	write_processes(j, r);
 	report_json_declared(j, r);

@@ -172,9 +172,8 @@ static void print_warning(const struct report *r, FILE *f)
  * Best known location: function, file:line, object+offset, address; a call
  * inlined into the frame below it says so.
  */
-static void print_frame(FILE *f, const struct frame *fr)
+static void put_location(FILE *f, const struct frame *fr)
 {
-	fputs(FRAME_INDENT, f);
 	if (fr->function) {
 		put_name(f, fr->function);
 		fputs(" (", f);
@@ -191,6 +190,12 @@ static void print_frame(FILE *f, const struct frame *fr)
 	}
 	if (fr->function)
 		putc(')', f);
+}
+
+static void print_frame(FILE *f, const struct frame *fr)
+{
+	fputs(FRAME_INDENT, f);
+	put_location(f, fr);
 	fputs(fr->inlined ? " [inlined]\n" : "\n", f);
 }
 
@@ -770,6 +775,69 @@ static void print_filter(const struct report *r, FILE *f)
 	fprintf(f, " of %s\n", fmt_bytes(b, sizeof(b), r->summary.live_bytes));
 }
 
+/*
+ * The leak suspects first: sites whose old blocks kept growing over the
+ * snapshots, inferred, with the rule, the confidence and the evidence.
+ */
+static void print_suspects(const struct report *r, FILE *f)
+{
+	size_t counts[GROWTH_PATTERN__COUNT] = {}, i, shown;
+	const struct report_growth_site *g;
+	char buf[64];
+	bool first = true;
+
+	if (!r->snapshots)
+		return;
+	fprintf(f, "\nLeak suspects by growth (inferred, rule %s, over %u snapshot%s)\n",
+		GROWTH_RULE, r->snapshots, plural(r->snapshots));
+	if (!r->nr_growth) {
+		fprintf(f, "  none judged: a verdict needs %d snapshots after the first\n",
+			GROWTH_MIN_SNAPS);
+		return;
+	}
+	shown = r->top && r->top < r->nr_suspects ? r->top : r->nr_suspects;
+	if (!r->nr_suspects)
+		fputs("  none: no site's old blocks kept growing\n", f);
+	for (i = 0; i < shown; i++) {
+		g = &r->growth[i];
+		fprintf(f, "#%zu  growing %s/s (%.2f blocks/s) of blocks that stay, confidence %.2f\n",
+			i + 1,
+			fmt_bytes(buf, sizeof(buf),
+				  g->v.bytes_per_s > 0 ? g->v.bytes_per_s : 0),
+			g->v.blocks_per_s, g->v.confidence);
+		fprintf(f, "    %llu old block%s (%s) of %llu live; old blocks rose in %u and fell in %u of %u steps\n",
+			(unsigned long long)g->v.old_blocks,
+			plural(g->v.old_blocks),
+			fmt_bytes(buf, sizeof(buf), g->v.old_bytes),
+			(unsigned long long)g->v.live_blocks, g->v.rises,
+			g->v.falls, g->v.snapshots - 1);
+		if (r->nr_procs > 1) {
+			fprintf(f, "    in pid %u ", r->procs[g->proc].info.pid);
+			put_name(f, r->procs[g->proc].info.comm[0] ?
+				    r->procs[g->proc].info.comm : "?");
+			if (r->procs[g->proc].image)
+				fprintf(f, " [exec %u]",
+					r->procs[g->proc].image);
+			fputc('\n', f);
+		}
+		print_frames(f, g->frames, g->nr_frames, g->flags);
+	}
+	if (shown < r->nr_suspects)
+		fprintf(f, "  ... %zu more (-t 0 shows all)\n",
+			r->nr_suspects - shown);
+	for (i = r->nr_suspects; i < r->nr_growth; i++)
+		counts[r->growth[i].v.pattern]++;
+	for (i = 0; i < GROWTH_PATTERN__COUNT; i++) {
+		if (!counts[i])
+			continue;
+		fprintf(f, "%s%zu %s", first ? "  other sites: " : ", ",
+			counts[i], growth_pattern_name(i));
+		first = false;
+	}
+	if (!first)
+		fputc('\n', f);
+}
+
 /* "exited 0", "killed by signal 9", "exec", "running": how an image ended. */
 static void put_end(FILE *f, const struct report_proc *p)
 {
@@ -916,6 +984,8 @@ int report__write_text(const struct report *r, FILE *f)
 	print_totals(r, f);
 	print_warning(r, f);
 	if (r->nr_procs > 1) {
+		/* The suspects lead here too: every image's, each named. */
+		print_suspects(r, f);
 		err = print_processes(r, f);
 		if (err)
 			return err;
@@ -934,6 +1004,7 @@ int report__write_text(const struct report *r, FILE *f)
 			    r->sites, r->top && r->top < r->nr_sites ?
 			    r->top : r->nr_sites, false);
 	} else {
+		print_suspects(r, f);
 		print_filter(r, f);
 		print_sites(r, f, "Top leaking call sites (live at end)",
 			    r->leaks, r->nr_leaks, true);
@@ -974,6 +1045,11 @@ void report_text_task(FILE *f, const struct declared_task *t)
 void report_text_shared(FILE *f, const struct declared_shared *s)
 {
 	put_shared(f, s);
+}
+
+void report_text_frame_short(FILE *f, const struct frame *fr)
+{
+	put_location(f, fr);
 }
 
 void report_text_frames(FILE *f, const struct frame *frames, __u32 nr)

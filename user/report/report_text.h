@@ -27,5 +27,7 @@ void report_text_task(FILE *f, const struct declared_task *t);
 void report_text_shared(FILE *f, const struct declared_shared *s);
 /* A stack, innermost first, at most as many frames as the report shows. */
 void report_text_frames(FILE *f, const struct frame *frames, __u32 nr);
+/* One frame's location on the current line: "fn (file:line)". */
+void report_text_frame_short(FILE *f, const struct frame *fr);
 
 #endif /* MEMSCOPE_REPORT_TEXT_H */

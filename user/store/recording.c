@@ -40,6 +40,7 @@ enum rec_frame_type {
 	REC_FRAME_TRAILER,
 	REC_FRAME_PROCS,	/* 5: before the trailer */
 	REC_FRAME_PROCINFO,	/* 5: among the records */
+	REC_FRAME_SNAPSHOT,	/* 6: among the records */
 	REC_FRAME__COUNT,
 };
 
@@ -128,6 +129,7 @@ struct recorder {
 	char *partial;		/* NULL: writing to path in place */
 	int err;		/* the first error; sticks */
 	struct wbuf events;	/* records not yet in a frame */
+	__u64 records;		/* records added */
 	struct wbuf meta;	/* header, symbols, trailer payloads */
 	unsigned char *z;	/* frame header + compressed payload */
 	size_t z_cap;
@@ -383,9 +385,30 @@ int recorder__add(struct recorder *w, const struct ms_event *e)
 	len = ms_event_len(e);
 	memcpy(w->events.p + w->events.len, e, len);
 	w->events.len += len;
+	w->records++;
 	if (w->events.len >= REC_EVENTS_FRAME)
 		return recorder__flush(w);
 	return 0;
+}
+
+/* A snapshot's payload: its time, then the counts at that moment. */
+#define REC_SNAPSHOT_LEN	(4 * sizeof(__u64))
+
+int recorder__snapshot(struct recorder *w, const struct recording_snapshot *s)
+{
+	struct wbuf *b = &w->meta;
+	int err;
+
+	/* Every record before it, in the frames before it. */
+	err = recorder__flush(w);
+	if (err)
+		return err;
+	wbuf_reset(b);
+	wbuf_u64(b, s->ts_ns);
+	wbuf_u64(b, w->records);
+	wbuf_u64(b, s->lost_events);
+	wbuf_u64(b, s->consumer_drops);
+	return stick(w, write_frame(w, REC_FRAME_SNAPSHOT, b));
 }
 
 static int addr_cmp(const void *pa, const void *pb)
@@ -812,6 +835,11 @@ struct recording {
 	size_t cap_procs;
 	recording_info_fn info_fn;
 	struct frame unknown;	/* what an address without symbols gets */
+
+	recording_snapshot_fn on_snapshot;
+	void *snapshot_ctx;
+	struct recording_snapshot last_snapshot;
+	__u64 nr_snapshots;
 
 	struct recording_damage damage;
 	char damage_what[96];
@@ -1351,6 +1379,45 @@ static void index_symbols(struct recording *r)
 	r->nr_index = k;
 }
 
+void recording__on_snapshot(struct recording *r, recording_snapshot_fn fn,
+			    void *ctx)
+{
+	r->on_snapshot = fn;
+	r->snapshot_ctx = ctx;
+}
+
+/*
+ * A snapshot is a moment of the record stream: it must come after every
+ * record it counts and after the snapshot before it, in a file whose
+ * version has snapshots.
+ */
+static int parse_snapshot(struct recording *r)
+{
+	struct recording_snapshot s = {};
+	struct rbuf c;
+
+	if (r->info.version < RECORDING_VERSION_SNAPSHOTS)
+		return damaged(r, r->frame_off,
+			       "a snapshot in a version %u file",
+			       r->info.version);
+	rbuf_init(r, &c);
+	if (!get_u64(&c, &s.ts_ns) || !get_u64(&c, &s.records) ||
+	    !get_u64(&c, &s.lost_events) || !get_u64(&c, &s.consumer_drops) ||
+	    c.off != c.len)
+		return damaged(r, r->frame_off, "malformed snapshot");
+	if (s.records != r->damage.records)
+		return damaged(r, r->frame_off,
+			       "a snapshot after %llu records, in the file after %llu",
+			       (unsigned long long)s.records,
+			       (unsigned long long)r->damage.records);
+	if (s.ts_ns < r->info.start_ns ||
+	    (r->nr_snapshots && s.ts_ns < r->last_snapshot.ts_ns))
+		return damaged(r, r->frame_off, "a snapshot out of time order");
+	r->last_snapshot = s;
+	r->nr_snapshots++;
+	return r->on_snapshot ? r->on_snapshot(r->snapshot_ctx, &s) : 0;
+}
+
 /*
  * One image's facts; strings longer than procinfo holds, an image out of
  * order or flags unknown are damage.
@@ -1463,6 +1530,8 @@ static int replay_frame(struct recording *r, recording_event_fn fn,
 		return parse_symbols(r);
 	case REC_FRAME_TRAILER:
 		return parse_trailer(r);
+	case REC_FRAME_SNAPSHOT:
+		return parse_snapshot(r);
 	default:
 		return damaged(r, r->frame_off, "a second header");
 	}

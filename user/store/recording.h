@@ -18,6 +18,10 @@
  *   PROCINFO (5) a process's facts (procinfo) where the run learnt them,
  *            among the records: the replay hands them on at that point,
  *            so it numbers the images as the run did
+ *   SNAPSHOT (6) a moment of the trace (-i): its time, the records before
+ *            it and the lost counts then; a replay that reaches it has the
+ *            process table the live run had, so it takes the same snapshot
+ *            of every image
  *   PROCS    (5) once, before the trailer: each process image's facts
  *            and kernel counters, by image number
  *   TRAILER  once, last: kernel counters, probes, how the target ended
@@ -49,14 +53,13 @@
  * 4: anonymous-memory records (MS_EV_MMAP..MS_EV_BRK, MS_EVF_ARENA). A
  * version 3 file reads as it is: it holds none, and its reports say
  * anonymous memory was not traced.
- */
-/*
  * 5: the records of a traced set of processes (MS_EV_PROC_*), symbols by
  * process image (an exec maps other objects at the same addresses), and
  * the images' facts and kernel counters. A version 4 or 3 file is one
  * process, image 0.
+ * 6: snapshot frames (-i). Older files have none and read as they are.
  */
-#define RECORDING_VERSION	5
+#define RECORDING_VERSION	6
 /*
  * 4: allocator records carry their family and allocator (ms_event.aux,
  * MS_TAG_*), new enum ms_fn values, and suspect frees their stack; runs
@@ -69,6 +72,8 @@
 #define RECORDING_VERSION_ANON	4
 /* The first version with process images. */
 #define RECORDING_VERSION_PROCS	5
+/* The first version that may hold snapshots. */
+#define RECORDING_VERSION_SNAPSHOTS	6
 /*
  * The header holds this many options of the inference rules, in the order
  * of the rules' table (user/rules/rules.h). A rule that adds options
@@ -127,6 +132,14 @@ struct recording_end {
 	size_t nr_probes;
 };
 
+/* A snapshot's moment in the record stream. */
+struct recording_snapshot {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC when it was taken */
+	__u64 records;		/* records before it in the file */
+	__u64 lost_events;	/* the kernel's count then */
+	__u64 consumer_drops;	/* records userspace could not take by then */
+};
+
 /* Writing. */
 struct recorder;
 
@@ -143,6 +156,11 @@ int recorder__start(struct recorder *w, const struct recording_info *info);
  * first one is returned from here on, and from recorder__finish.
  */
 int recorder__add(struct recorder *w, const struct ms_event *e);
+/*
+ * Writes the records added so far, then a snapshot frame (records is
+ * filled in here). 0 or -errno, which sticks.
+ */
+int recorder__snapshot(struct recorder *w, const struct recording_snapshot *s);
 /*
  * After the records added so far: a process's facts (procs__set_info()),
  * which the replay hands on at this point. Errors stick.
@@ -200,6 +218,17 @@ void recording__free(struct recording *r);
 int recording__read_header(struct recording *r);
 const char *recording__error(const struct recording *r);
 const struct recording_info *recording__info(const struct recording *r);
+
+typedef int (*recording_snapshot_fn)(void *ctx,
+				     const struct recording_snapshot *s);
+
+/*
+ * Has recording__replay call fn at each snapshot, after the records
+ * before it; its non-zero return stops the replay. Without it snapshots
+ * are checked and skipped.
+ */
+void recording__on_snapshot(struct recording *r, recording_snapshot_fn fn,
+			    void *ctx);
 
 /*
  * Delivers the records of every frame, in order, and keeps the symbols
