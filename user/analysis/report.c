@@ -1090,6 +1090,7 @@ struct report *report__build(const struct store *st,
 	r->target = *target;
 	r->top = b.opts.top;
 	r->filter = b.opts.filter;
+	r->folded_weight = b.opts.folded_weight;
 	r->summary = *store__summary(st);
 	if (kernel) {
 		r->kernel = *kernel;

@@ -178,12 +178,20 @@ static inline bool report_filter_on(const struct report_filter *f)
 	return f->older_ns || f->min_size || f->max_size;
 }
 
+/* What the weight of a folded stack is (--folded-weight). */
+enum report_weight {
+	REPORT_WEIGHT_LEAKS,	/* live at the end (alloc mode: allocated) */
+	REPORT_WEIGHT_PEAK,	/* live at the peak */
+	REPORT_WEIGHT_ALLOCS,	/* allocated over the whole trace */
+};
+
 struct report {
 	struct report_target target;
 	/* the leak filter applied, and the live blocks that passed it */
 	struct report_filter filter;
 	__u64 filter_count;
 	__u64 filter_bytes;
+	enum report_weight folded_weight;	/* report_opts' */
 	struct store_summary summary;	/* from the event stream */
 	struct ms_counters kernel;	/* exact, from the kernel */
 	bool have_kernel;		/* false when replayed without them */
@@ -244,6 +252,7 @@ struct report_opts {
 	const __u64 *rule_opts;
 	size_t nr_rule_opts;
 	struct report_filter filter;	/* all zero: every live block */
+	enum report_weight folded_weight;
 };
 
 /*
@@ -276,7 +285,10 @@ int report__write_json(const struct report *r, const char *path);
 int report__write_html(const struct report *r, const char *path);
 /* gzip-compressed profile.proto (pprof), whole or not at all. */
 int report__write_pprof(const struct report *r, const char *path);
-/* Folded stacks, root first: "frame;frame;frame bytes" per line. */
+/*
+ * Folded stacks, root first: "frame;frame;frame bytes" per line, weighed
+ * by r->folded_weight.
+ */
 int report__write_folded(const struct report *r, const char *path);
 
 #endif /* MEMSCOPE_REPORT_H */

@@ -50,6 +50,7 @@ struct opts {
 	__u64 older_ns;		/* 0: any age */
 	__u64 min_size;		/* 0: any size */
 	__u64 max_size;		/* 0: any size */
+	unsigned int folded_weight;	/* enum report_weight (report.h) */
 };
 
 /*

@@ -63,6 +63,7 @@ int export_reports(const struct store *st, const struct recording_info *info,
 			.min_size = o->min_size,
 			.max_size = o->max_size,
 		},
+		.folded_weight = o->folded_weight,
 	};
 	struct report_target tgt = {
 		.pid = info->pid,

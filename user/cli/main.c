@@ -17,6 +17,7 @@
 #include <string.h>
 #include "cli.h"
 #include "export.h"
+#include "report.h"
 #include "rules.h"
 #include "run.h"
 
@@ -46,6 +47,7 @@ static const char usage_report[] =
 "report FILE.msr: the report of a recording, from the file alone (no root,\n"
 "no target): the same text the traced run printed, and any of\n"
 "  -o, --output FILE, --html FILE, --pprof FILE, --folded FILE\n"
+"  --folded-weight W\n"
 "  --older SEC, --min-size BYTES, --max-size BYTES\n"
 "  -t, --top N           (default: the --top the recording was made with)\n";
 
@@ -180,6 +182,26 @@ static int set_folded(struct opts *o, const char *arg)
 {
 	o->exports[EXPORT_FOLDED] = arg;
 	return 0;
+}
+
+static int set_folded_weight(struct opts *o, const char *arg)
+{
+	static const char *const names[] = {
+		[REPORT_WEIGHT_LEAKS] = "leaks",
+		[REPORT_WEIGHT_PEAK] = "peak",
+		[REPORT_WEIGHT_ALLOCS] = "allocs",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(arg, names[i])) {
+			o->folded_weight = i;
+			return 0;
+		}
+	}
+	cli_error("unknown --folded-weight '%s': use leaks, peak or allocs",
+		  arg);
+	return 2;
 }
 
 static int set_top(struct opts *o, const char *arg)
@@ -391,6 +413,10 @@ static const struct cli_option options[] = {
 "      --pprof FILE      also write a gzipped pprof profile (go tool pprof)\n" },
 	{ "folded", 0, OPT_ARG | OPT_REPORT, set_folded,
 "      --folded FILE     also write folded stacks (flame graph tools)\n" },
+	{ "folded-weight", 0, OPT_ARG | OPT_REPORT, set_folded_weight,
+"      --folded-weight W what a folded stack weighs: leaks (bytes live at\n"
+"                        the end, the default), peak (live at the peak)\n"
+"                        or allocs (allocated); --mode=alloc: allocs\n" },
 	{ "top", 't', OPT_ARG | OPT_REPORT, set_top,
 "  -t, --top N           call sites per list (default 10, 0 = all)\n" },
 	{ "mode", 'm', OPT_ARG, set_mode,
@@ -590,6 +616,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	if (o->mode == TRACE_MODE_ALLOC &&
 	    (o->older_ns || o->min_size || o->max_size)) {
 		cli_error("--older, --min-size and --max-size filter leaks, which --mode=alloc does not trace");
+		return 2;
+	}
+	if (o->mode == TRACE_MODE_ALLOC &&
+	    o->folded_weight == REPORT_WEIGHT_PEAK) {
+		cli_error("--folded-weight peak needs frees, which --mode=alloc does not trace; use allocs");
 		return 2;
 	}
 	return check_filter(o);
