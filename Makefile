@@ -112,7 +112,7 @@ $(VMLINUX): | $(DEPS_STAMP)
 	$(call msg,GEN,$@)
 	$(Q)./scripts/gen-vmlinux.sh $(ARCH)
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/events.h $(wildcard bpf/*.bpf.h) $(VMLINUX) | $(DEPS_STAMP)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX) | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
