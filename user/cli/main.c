@@ -301,6 +301,13 @@ static int set_kill(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int set_live(struct opts *o, const char *arg)
+{
+	(void)arg;
+	o->live = true;
+	return 0;
+}
+
 static int set_older(struct opts *o, const char *arg)
 {
 	return secs_opt(arg, "older", &o->older_ns);
@@ -443,6 +450,10 @@ static const struct cli_option options[] = {
 	{ "kill", 0, 0, set_kill,
 "      --kill            when tracing ends (-d, Ctrl-C) and the command\n"
 "                        still runs, kill it (default: detach, it runs on)\n" },
+	{ "live", 0, 0, set_live,
+"      --live            while tracing, a top-like view of the call sites\n"
+"                        (live bytes, growth, allocations) on the terminal,\n"
+"                        redrawn every second; q ends tracing\n" },
 	{ "ready-fd", 0, OPT_ARG, set_ready_fd,
 "      --ready-fd FD     once the probes are attached, write the traced\n"
 "                        pid and a newline to FD, then close it (scripts)\n" },

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include "export.h"
 #include "launch.h"
+#include "live.h"
 #include "recording.h"
 #include "run.h"
 #include "store.h"
@@ -30,6 +31,8 @@
 #define DRAIN_INTERVAL_MS	10
 /* Event to status line in under 200 ms: the drain plus one redraw. */
 #define STATUS_INTERVAL_NS	100000000ULL
+/* --live redraws every second: growth is per second. */
+#define LIVE_INTERVAL_NS	1000000000ULL
 
 struct session {
 	const struct opts *o;
@@ -47,6 +50,7 @@ struct session {
 	bool detached;		/* a launched command left running */
 	bool killed;		/* one ended by --kill */
 	bool status_shown;
+	struct live_view *live;	/* --live, while tracing */
 
 	/* addresses of stacks first seen since the last drain */
 	__u64 *pending;
@@ -298,12 +302,29 @@ static void let_go(struct session *s)
 	s->detached = true;
 }
 
+/* --live: one redraw, or the keys waiting; true when q asked to stop. */
+static bool live_tick(struct session *s, bool keys)
+{
+	struct ms_counters c;
+	struct live_status ls = {
+		.pid = s->info.pid,
+		.elapsed_ns = now_ns() - s->info.start_ns,
+	};
+
+	tracer__counters(s->tracer, &c);
+	ls.lost = c.lost_events;
+	if (keys)
+		return live__keys(s->live, s->store, &ls);
+	live__draw(s->live, s->store, &ls);
+	return false;
+}
+
 static int trace_loop(struct session *s, int sfd, int pidfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
-	__u64 deadline = 0, next_status = 0, next_flush, now;
+	__u64 deadline = 0, next_status = 0, next_live = 0, next_flush, now;
 	int ep, n, i;
-	bool stop = false, status = !s->o->quiet && isatty(2);
+	bool stop = false, status = !s->o->quiet && !s->live && isatty(2);
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
@@ -315,6 +336,10 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 	if (pidfd >= 0) {
 		ev.data.fd = pidfd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
+	}
+	if (s->live) {
+		ev.data.fd = live__fd(s->live);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
 	if (s->o->duration > 0)
 		deadline = now_ns() + (__u64)(s->o->duration * 1e9);
@@ -330,6 +355,9 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 				s->target_exited = true;
 				stop = true;
 			}
+			if (s->live && evs[i].data.fd == live__fd(s->live) &&
+			    live_tick(s, true))
+				stop = true;
 		}
 		now = now_ns();
 		if (deadline && now >= deadline)
@@ -337,6 +365,10 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 		if (status && now >= next_status) {
 			status_line(s);
 			next_status = now + STATUS_INTERVAL_NS;
+		}
+		if (s->live && now >= next_live) {
+			live_tick(s, false);
+			next_live = now + LIVE_INTERVAL_NS;
 		}
 		/* What a killed tool leaves is at most this old. */
 		if (s->rec && now >= next_flush) {
@@ -598,15 +630,36 @@ int run_trace(const struct opts *o)
 			goto out;
 		}
 	}
+	/* Before anything runs: there may be no terminal to take. */
+	if (o->live) {
+		s.live = live__new();
+		if (!s.live) {
+			err = -errno;
+			cli_error("--live needs a terminal: %s", strerror(-err));
+			goto out;
+		}
+	}
 	err = start_target(&s);
 	if (err)
 		goto out;
+	if (s.live) {
+		err = live__start(s.live, resolve_frame, s.sym);
+		if (err) {
+			cli_error("--live: cannot set up the terminal: %s",
+				  strerror(-err));
+			goto out;
+		}
+	}
 	err = trace_loop(&s, sfd, pidfd);
+	/* The terminal back before anything is printed. */
+	live__free(s.live);
+	s.live = NULL;
 	if (!err) {
 		warn_unwind(&s);
 		err = finish_trace(&s);
 	}
 out:
+	live__free(s.live);
 	/* Detach before anything else can go wrong: no probe outlives us. */
 	tracer__free(s.tracer);
 	launch__free(s.launch);
