@@ -236,8 +236,9 @@ static void draw(struct live_view *v, const struct store *st,
 	ioctl(v->tty, TIOCGWINSZ, &ws);
 	if (ws.ws_row < 12)
 		ws.ws_row = 12;
-	if (ws.ws_col < 60)
-		ws.ws_col = 60;
+	/* the columns before SITE take 65 */
+	if (ws.ws_col < 80)
+		ws.ws_col = 80;
 	rows = top__rows(v->top, &nr);
 	free(v->buf);
 	v->buf = NULL;
