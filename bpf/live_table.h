@@ -10,6 +10,7 @@
  *   static struct live_slot *live_at(__u32 idx);     slot idx & mask, or NULL
  *   static void live_replaced(__u64 size);           a block never freed,
  *                                                    dropped (counted)
+ *   LIVE_MASK     the slots minus one (a power of two)
  *   LIVE_GLOBAL   how the larger functions are declared: global functions
  *                 in BPF, so the verifier walks their loops once
  *   LIVE_LOOP(n, step, ctx)   calls long step(__u32 i, void *ctx) up to n
@@ -19,20 +20,19 @@
  * A search for a key stops at the first empty slot of its window, so a
  * freed slot cannot simply become empty: a key placed past it would be
  * lost. It becomes a tombstone, which an insert may reuse; and a
- * tombstone whose next slot is empty is made empty again (live_reclaim),
- * walking back over the tombstones before it, since no key can lie past
- * an empty slot. Without that, a service that cycles through ever new
+ * tombstone no key after it needs (none up to the next empty slot has its
+ * home at or before it) is made empty again (live_reclaim), walking back
+ * over the tombstones before it. Without that, a service that cycles through ever new
  * addresses turns every slot it ever used into a tombstone: every insert
  * and every search for an unknown address then reads all LIVE_PROBES
  * slots of its window, for as long as the trace lasts.
  *
  * The invariant: no slot between a key's home and the key is empty. A
- * tombstone j is emptied only while j + 1 is empty, so no key that had
- * settled needs it (none lies past an empty slot). Only a key being
- * inserted at that moment may, and nobody else looks it up before the
- * allocator returns it, which is after the insert:
- *  - the reclaimer reads j + 1 again after emptying j: a key there now
- *    gets the tombstone back;
+ * tombstone j is emptied only when no settled key needs it. Only a key
+ * being inserted at that moment may, and nobody else looks it up before
+ * the allocator returns it, which is after the insert:
+ *  - the reclaimer reads the keys after j again after emptying it: a key
+ *    that needs j now gets the tombstone back;
  *  - a key swapped in after that read is checked by its insert, which
  *    reads the window before its key again after its swap and moves the
  *    key into any empty slot it finds (live_settle): j, emptied before.
@@ -138,37 +138,63 @@ static __always_inline void live_settle(__u64 ptr, __u32 home, __u32 pos)
 }
 
 /*
- * Slot idx has just become a tombstone: while the slot after it is empty,
- * make it empty, then the tombstone before it in turn.
+ * Whether no key needs the slot idx to be non-empty: none after it in a
+ * window, up to the first empty slot, has its home at or before it. A
+ * key being rewritten (LIVE_BUSY) may: it says no.
  */
+static __always_inline bool live_unneeded(__u32 idx)
+{
+	struct live_slot *s;
+	__u64 k;
+
+	for (__u32 i = 1; i < LIVE_PROBES; i++) {
+		s = live_at(idx + i);
+		if (!s)
+			return false;
+		k = live_key(s);
+		if (k == LIVE_EMPTY)
+			return true;
+		if (k == LIVE_BUSY)
+			return false;
+		if (k != LIVE_TOMB &&
+		    ((idx + i - live_home(k)) & LIVE_MASK) >= i)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Slot idx has just become a tombstone: make it empty while no key needs
+ * it, then the tombstone before it in turn. After emptying a slot the
+ * keys after it are read again: a key swapped in meanwhile that needs it
+ * gets the tombstone back (and one swapped in after that read finds the
+ * slot empty when it settles, and moves there).
+ */
+static long live_reclaim_step(__u32 n, void *ctx)
+{
+	__u32 *idx = ctx;
+	struct live_slot *s = live_at(*idx);
+
+	(void)n;
+	if (!s || live_key(s) != LIVE_TOMB || !live_unneeded(*idx))
+		return 1;
+	/* An insert took the tombstone meanwhile: it stays. */
+	if (__sync_val_compare_and_swap(&s->key, LIVE_TOMB,
+					LIVE_EMPTY) != LIVE_TOMB)
+		return 1;
+	if (!live_unneeded(*idx)) {
+		/* its settling may have moved it here already */
+		__sync_val_compare_and_swap(&s->key, LIVE_EMPTY, LIVE_TOMB);
+		return 1;
+	}
+	(*idx)--;
+	return 0;
+}
+
+/* A LIVE_LOOP, as live_settle: the verifier walks one step. */
 LIVE_GLOBAL int live_reclaim(__u32 idx)
 {
-	struct live_slot *s, *next;
-
-	for (int n = 0; n < LIVE_PROBES; n++) {
-		s = live_at(idx);
-		next = live_at(idx + 1);
-		if (!s || !next || live_key(next) != LIVE_EMPTY)
-			return 0;
-		/* An insert took the tombstone meanwhile: it stays. */
-		if (__sync_val_compare_and_swap(&s->key, LIVE_TOMB,
-						LIVE_EMPTY) != LIVE_TOMB)
-			return 0;
-		if (live_key(next) != LIVE_EMPTY) {
-			/*
-			 * An insert put its key after it meanwhile, and may
-			 * need the tombstone (its settling may also have
-			 * moved it here already: then it stays).
-			 */
-			__sync_val_compare_and_swap(&s->key, LIVE_EMPTY,
-						    LIVE_TOMB);
-			return 0;
-		}
-		idx--;
-		s = live_at(idx);
-		if (!s || live_key(s) != LIVE_TOMB)
-			return 0;
-	}
+	LIVE_LOOP(LIVE_PROBES, live_reclaim_step, &idx);
 	return 0;
 }
 

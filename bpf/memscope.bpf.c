@@ -274,6 +274,7 @@ static __always_inline void live_replaced(__u64 size)
 }
 
 #define LIVE_GLOBAL	__noinline
+#define LIVE_MASK	live_mask
 #define LIVE_LOOP(n, step, ctx)	bpf_loop(n, step, ctx, 0)
 #include "live_table.h"
 
