@@ -23,6 +23,10 @@
 #include <bpf/btf.h>
 #include "events.h"
 
+/*
+ * The slot states of bpf/live_table.h, whose functions need the BPF
+ * side's hooks to be included.
+ */
 #define LIVE_EMPTY	0
 #define LIVE_TOMB	1
 #define LIVE_BUSY	2
