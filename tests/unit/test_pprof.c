@@ -916,20 +916,25 @@ Test(pprof, processes_labelled_with_their_own_locations)
 				 .image_ctx = image_ctx };
 	struct procs *pt = procs__new();
 	struct profile p = { 0 };
+	struct ms_event e;
 	struct report *r;
 	__u32 pid;
 	size_t i;
 
 	cr_assert_not_null(pt);
 	for (pid = 10; pid <= 11; pid++) {
-		struct ms_event e = ev_rec(MS_EV_ALLOC, 100 + pid);
-
+		e = ev_rec(MS_EV_ALLOC, 100 + pid);
 		e.pid = pid;
 		e.ptr = 0x1000;
 		e.size = pid;
 		ev_stack(&e, stack_f, 1);
 		cr_assert_eq(procs__apply(pt, &e), 0);
 	}
+	/* pid 10's block freed: its peak is its own, not the trace's */
+	e = ev_rec(MS_EV_FREE, 200);
+	e.pid = 10;
+	e.ptr = 0x1000;
+	cr_assert_eq(procs__apply(pt, &e), 0);
 	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
 	cr_assert_not_null(r);
 	write_and_read(r, &p);
@@ -947,6 +952,10 @@ Test(pprof, processes_labelled_with_their_own_locations)
 		cr_expect_str_eq(str(&p, func_of(&p, l->function_id)->name),
 				 want);
 		cr_expect_eq(s->values[1], 10 + i, "alloc_space of pid %zu",
+			     10 + i);
+		cr_expect_eq(s->values[3], i ? 11 : 0, "inuse_space of pid %zu",
+			     10 + i);
+		cr_expect_eq(s->values[5], 10 + i, "peak_space of pid %zu",
 			     10 + i);
 	}
 	profile_free(&p);

@@ -1288,6 +1288,7 @@ static struct report *build_all(const struct procs *pt,
 	r->top = opts->top;
 	r->top_procs = opts->top_procs;
 	r->filter = opts->filter;
+	r->folded_weight = opts->folded_weight;
 	r->all = *procs__summary(pt);
 	r->summary = r->all.sum;
 	if (kernel) {
