@@ -45,6 +45,7 @@ static const char *const sort_names[TOP_SORT__COUNT] = {
 struct live_proc {
 	struct top *top;	/* NULL while not running */
 	__u32 selected_id;	/* its selected site's stack */
+	bool chosen;		/* selected_id is one: stack ids start at 0 */
 	__s64 growth_bytes;	/* its sites' growth at the last refresh */
 };
 
@@ -266,6 +267,8 @@ static void follow_site(struct live_view *v)
 	size_t nr, i;
 	const struct top_row *rows = cur_rows(v, &nr);
 
+	if (!nr || !v->procs[v->image].chosen)
+		return;
 	for (i = 0; i < nr; i++) {
 		if (rows[i].stack_id == v->procs[v->image].selected_id) {
 			v->selected = i;
@@ -388,6 +391,7 @@ static void draw(struct live_view *v, const struct procs *p,
 		fputs("\033[K\r\n", v->out);
 	if (nr && !store__site(im->store, rows[v->selected].stack_id, &site)) {
 		v->procs[v->image].selected_id = rows[v->selected].stack_id;
+		v->procs[v->image].chosen = true;
 		fprintf(v->out, REVERSE "stack of #%zu%*s" NORMAL "\r\n",
 			v->selected + 1, ws.ws_col - 12, "");
 		draw_stack(v, &site, avail - list, ws.ws_col);
@@ -439,7 +443,7 @@ static int refresh(struct live_view *v, const struct procs *p)
 		lp = &v->procs[i];
 		if (im->end != PROC_RUNNING) {
 			top__free(lp->top);
-			lp->top = NULL;
+			*lp = (struct live_proc){ 0 };
 			continue;
 		}
 		if (!lp->top) {
@@ -561,8 +565,10 @@ bool live__keys(struct live_view *v, const struct procs *p,
 	}
 	if (!moved)
 		return false;
-	if (v->selected < nr)
+	if (v->selected < nr) {
 		v->procs[v->image].selected_id = rows[v->selected].stack_id;
+		v->procs[v->image].chosen = true;
+	}
 	if (v->sort != sort) {
 		/* a new order at once, without the growth clock moving */
 		for (i = 0; i < v->nr_order; i++)
