@@ -2,7 +2,12 @@
 # memscope-bpf: one entry point. Outputs only under $(OUTPUT).
 
 OUTPUT ?= .output
+# make install: DESTDIR stages (packaging), PREFIX is where it will run.
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 VERSION := 0.1.0
 
@@ -92,11 +97,11 @@ FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
 .PHONY: all deps test unit integration fuzz html-test pprof-test layers demo bench \
-	install clean
+	install install-test clean
 
 all: $(TOOL) $(USDT_LIBS)
 
-test: layers unit fuzz integration html-test pprof-test
+test: layers unit install-test fuzz integration html-test pprof-test
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -107,7 +112,7 @@ $(VMLINUX): | $(DEPS_STAMP)
 	$(call msg,GEN,$@)
 	$(Q)./scripts/gen-vmlinux.sh $(ARCH)
 
-$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/events.h $(wildcard bpf/*.bpf.h) $(VMLINUX) | $(DEPS_STAMP)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) $(VMLINUX) | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -407,9 +412,20 @@ demo: $(TOOL) $(TARGETS)
 bench: $(TOOL) $(OUTPUT)/bench/usdt-cost $(OUTPUT)/targets/growth
 	$(Q)$(MAKE) -s -C bench OUTPUT=$(abspath $(OUTPUT))/bench TOOL=$(abspath $(TOOL))
 
-install: $(TOOL)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/memscope-bpf
+# What a user needs: the tool, its man page, and what an instrumented
+# program builds with (the USDT header, the probe library).
+install: $(TOOL) $(USDT_LIBS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(TOOL) $(DESTDIR)$(BINDIR)/memscope-bpf
+	install -m 0644 docs/memscope-bpf.8 $(DESTDIR)$(MANDIR)/man8/memscope-bpf.8
+	install -m 0644 include/memscope.h $(DESTDIR)$(INCLUDEDIR)/memscope.h
+	install -m 0755 $(OUTPUT)/libmemscope-usdt.so $(DESTDIR)$(LIBDIR)/libmemscope-usdt.so
+	install -m 0644 $(OUTPUT)/libmemscope-usdt.a $(DESTDIR)$(LIBDIR)/libmemscope-usdt.a
+
+# make install into a staging directory, the man page against --help.
+install-test: $(TOOL) $(USDT_LIBS)
+	$(Q)MAKE="$(MAKE)" ./tests/install/check.sh
 
 clean:
 	rm -rf $(OUTPUT)

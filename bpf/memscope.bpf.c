@@ -69,14 +69,8 @@ struct {
  * an array, not a BPF hash map. The hash map's bucket lock, element
  * allocator and element count cost more than the rest of a free (see
  * bench/RESULTS.md); here a hit is one slot, changed with compare-and-swap.
- * key is the block address, or one of the states below (no block lives at
- * address 1 or 2). Freed slots become tombstones, never empty again, so a
- * search for a key may stop at the first empty slot.
+ * Its keys and states, and how freed slots are reclaimed: live_table.h.
  */
-#define LIVE_EMPTY	0
-#define LIVE_TOMB	1
-#define LIVE_BUSY	2	/* being written by the CPU that swapped it in */
-#define LIVE_PROBES	16
 
 struct live_slot {
 	__u64 key;
@@ -94,6 +88,12 @@ struct {
 
 /* Set between open and load: slots in the live table, minus one. */
 const volatile __u32 live_mask = (1 << 20) - 1;
+
+static __always_inline struct live_slot *live_at(__u32 idx)
+{
+	idx &= live_mask;
+	return bpf_map_lookup_elem(&live, &idx);
+}
 
 /*
  * The probed call a thread is inside, if any. Calls are matched by stack
@@ -265,110 +265,27 @@ static __always_inline void live_bytes_add(__u64 size, __u64 now)
 	}
 }
 
-static __always_inline struct live_slot *live_slot(__u64 ptr, __u32 i)
+/* A live block whose free was never seen, dropped by an insert. */
+static __always_inline void live_replaced(__u64 size)
 {
-	/* Multiplicative hashing; the low 4 bits of a block are always 0. */
-	__u32 idx = (((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> 32) + i;
-
-	idx &= live_mask;
-	return bpf_map_lookup_elem(&live, &idx);
+	__sync_fetch_and_sub(&counters.live_bytes, size);
+	__sync_fetch_and_add(&rare.replaced_blocks, 1);
+	__sync_fetch_and_add(&rare.replaced_bytes, size);
 }
 
-static __always_inline struct live_slot *live_find(__u64 ptr)
-{
-	struct live_slot *s;
-	__u64 k;
-
-	if (ptr <= LIVE_BUSY)
-		return NULL;
-	for (__u32 i = 0; i < LIVE_PROBES; i++) {
-		s = live_slot(ptr, i);
-		if (!s)
-			return NULL;
-		k = *(volatile __u64 *)&s->key;
-		if (k == ptr)
-			return s;
-		if (k == LIVE_EMPTY)
-			return NULL;
-	}
-	return NULL;
-}
+#define LIVE_GLOBAL	__noinline
+#define LIVE_MASK	live_mask
+#define LIVE_LOOP(n, step, ctx)	bpf_loop(n, step, ctx, 0)
+#include "live_table.h"
 
 /*
- * Put ptr in the table. A slot already holding ptr is a block whose free
- * was not seen: a realloc on another thread that released it and has not
- * returned yet, or a free that ran before its probe was attached. Its
- * bytes leave the live totals here; like the store, which counts it as
- * replaced, this is not counted as a free.
- *
  * A global function: the verifier walks its nested loops once, where
  * inlined at each of the allocation return's three inserts it walked
  * them three times (0.2 s of its load time).
  */
 __noinline bool live_insert(__u64 ptr, __u64 size, __u64 seq, __u64 tag)
 {
-	struct live_slot *s, *spot;
-	__u64 k, spot_key;
-
-	if (ptr <= LIVE_BUSY)
-		return false;
-	/*
-	 * A lost race for a slot (another key swapped in first) rescans; only
-	 * a run of such losses on many CPUs at once counts as a full table.
-	 * The verifier walks the rescan loop's product with the probe loop:
-	 * 4 tries cost 0.14 s of load time here, 8 cost 0.3 s.
-	 */
-	for (int tries = 0; tries < 4; tries++) {
-		spot = NULL;
-		spot_key = 0;
-		for (__u32 i = 0; i < LIVE_PROBES; i++) {
-			s = live_slot(ptr, i);
-			if (!s)
-				return false;
-			k = *(volatile __u64 *)&s->key;
-			if (k == ptr) {
-				spot = s;
-				spot_key = k;
-				break;
-			}
-			if ((k == LIVE_EMPTY || k == LIVE_TOMB) && !spot) {
-				spot = s;
-				spot_key = k;
-			}
-			if (k == LIVE_EMPTY)
-				break;
-		}
-		if (!spot)
-			return false;
-		if (spot_key != ptr) {
-			/*
-			 * A new key goes in with one swap. Nothing reads this
-			 * slot's size before malloc returns ptr to its caller,
-			 * and a release racing from a realloc compares seq,
-			 * which it cannot find equal to its own old block's.
-			 */
-			if (__sync_val_compare_and_swap(&spot->key, spot_key,
-							ptr) != spot_key)
-				continue;
-			spot->size = size;
-			spot->seq = seq;
-			spot->tag = tag;
-			return true;
-		}
-		if (__sync_val_compare_and_swap(&spot->key, ptr,
-						LIVE_BUSY) != ptr)
-			continue;
-		__sync_fetch_and_sub(&counters.live_bytes, spot->size);
-		__sync_fetch_and_add(&rare.replaced_blocks, 1);
-		__sync_fetch_and_add(&rare.replaced_bytes, spot->size);
-		spot->size = size;
-		spot->seq = seq;
-		spot->tag = tag;
-		/* The exchange publishes size and seq with the key. */
-		__sync_lock_test_and_set(&spot->key, ptr);
-		return true;
-	}
-	return false;
+	return live_table_insert(ptr, size, seq, tag);
 }
 
 static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
@@ -393,9 +310,10 @@ static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
  * since (realloc frees the old block before it returns), and its insert
  * then released this one already.
  */
-static __always_inline void block_release_at(struct live_slot *s, __u64 ptr,
+static __always_inline void block_release_at(__u32 idx, __u64 ptr,
 					     __u64 want_seq)
 {
+	struct live_slot *s = idx == LIVE_NONE ? NULL : live_at(idx);
 	__u64 size;
 
 	if (!s) {
@@ -430,6 +348,7 @@ static __always_inline void block_release_at(struct live_slot *s, __u64 ptr,
 	}
 	__sync_fetch_and_add(&counters.frees, 1);
 	__sync_fetch_and_sub(&counters.live_bytes, size);
+	live_reclaim(idx);
 }
 
 static __always_inline void block_release(__u64 ptr, __u64 want_seq)
@@ -1752,7 +1671,8 @@ static __always_inline void args_read(struct pt_regs *ctx, __u64 cookie,
 		break;
 	}
 	if (st->arg && is_realloc(fn)) {
-		struct live_slot *v = live_find(st->arg);
+		__u32 idx = live_find(st->arg);
+		struct live_slot *v = idx == LIVE_NONE ? NULL : live_at(idx);
 
 		st->old_seq = v ? v->seq : 0;
 	}
@@ -2052,7 +1972,7 @@ int ms_free_enter(struct pt_regs *ctx)
 	struct inflight *st;
 	struct ms_event *e;
 	bool check, walk;
-	__u32 len;
+	__u32 len, idx;
 
 	if (!is_target(id) || !ptr)
 		return 0;
@@ -2067,9 +1987,10 @@ int ms_free_enter(struct pt_regs *ctx)
 	 * of a block it does not hold (double, invalid, or from before the
 	 * trace) or of another family's or allocator's block.
 	 */
-	s = live_find(ptr);
+	idx = live_find(ptr);
+	s = idx == LIVE_NONE ? NULL : live_at(idx);
 	check = !s || !ms_free_matches(s->tag, tag);
-	block_release_at(s, ptr, 0);
+	block_release_at(idx, ptr, 0);
 	walk = check && check_walk_allowed();
 	len = walk ? RING_LEN(max_depth) : RING_LEN(0);
 	e = event_reserve(len, &pos);

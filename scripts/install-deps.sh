@@ -22,6 +22,10 @@ PKGS="$PKGS g++ rustc sqlite3 gdb libc6-dbg"
 # The allocator family tests preload Debian's other allocators (their
 # extended APIs are found with dlsym, so no -dev package is needed).
 PKGS="$PKGS libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
+# tmux runs the --live view's integration test in a terminal of its own.
+PKGS="$PKGS tmux"
+# The man page test renders docs/memscope-bpf.8 with groff's warnings on.
+PKGS="$PKGS groff-base"
 # Bench only: the peer tools `make bench` compares memscope-bpf with, and
 # the Debian objects `make -C bench unwind-tables` compiles the CFI of.
 if [ "${1:-}" = bench ]; then

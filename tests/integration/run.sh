@@ -1849,6 +1849,93 @@ EOF
 
 only="${*:-}"
 
+# --live under tmux (a server of our own, on its own socket): the view
+# draws the grower's sites, each key sorts or selects as it says, q ends
+# tracing and the report follows on stdout, and the terminal is as it was
+# (settings and the main screen) once the tool has exited.
+live_pane()
+{
+	tmux -L "$live_sock" capture-pane -p -t live >"$d/pane" 2>/dev/null
+}
+
+# live_wait ERE WHAT: until the pane shows a line matching ERE (10 s).
+live_wait()
+{
+	local _
+
+	for _ in $(seq 100); do
+		live_pane
+		grep -Eq "$1" "$d/pane" && return 0
+		sleep 0.1
+	done
+	fail "--live: expected $2, got:"
+	fail "$(sed 's/^/  | /' "$d/pane")"
+	return 1
+}
+
+t_live()
+{
+	local sh
+
+	live_sock=memscope-live-$$
+	sh="stty -a >'$d/stty.before';"
+	# --foreground: the tool's keys come from the terminal
+	sh+=" timeout --foreground -k 5 $LIMIT '$MEMSCOPE' --live --kill"
+	sh+=" -- '$TARGETS/grower'"
+	sh+=" >'$d/stdout' 2>'$d/stderr'; echo \$? >'$d/rc';"
+	sh+=" stty -a >'$d/stty.after'; exec sleep $LIMIT"
+	printf '%s\n' "$sh" >>"$d/cmd"
+	if ! tmux -L "$live_sock" new-session -d -s live -x 132 -y 40 "$sh"; then
+		fail "cannot start tmux"
+		return
+	fi
+	live_wait '^> +1 .* grow_fast ' "grow_fast first, selected, by live bytes" &&
+	grep -q '^sorted by live bytes ' "$d/pane" ||
+		fail "--live: expected 'sorted by live bytes' in the header"
+	if live_wait 'grow_slow ' 'grow_slow listed'; then
+		tmux -L "$live_sock" send-keys -t live a
+		live_wait '^ +1 +0 +0 .* churn_only ' \
+			"churn_only first by allocations, nothing live" &&
+		grep -q '^sorted by allocations ' "$d/pane" ||
+			fail "--live: 'a' did not sort by allocations"
+		tmux -L "$live_sock" send-keys -t live g
+		live_wait '^sorted by growth ' "'g': sorted by growth" &&
+		live_wait '^. +1 +[0-9]+ +[0-9]+ +\+[1-9][0-9]* .* grow_fast ' \
+			"grow_fast first by growth"
+		# the selection stays on grow_fast; one down is grow_slow
+		tmux -L "$live_sock" send-keys -t live l j
+		live_wait '^> +2 .* grow_slow ' "'j' selecting grow_slow" &&
+		live_wait '^stack of #2' 'the stack of #2' &&
+		sed -n '/^stack of #2/,$p' "$d/pane" | grep -q '^  main ' ||
+			fail "--live: the stack of #2 does not reach main"
+		tmux -L "$live_sock" send-keys -t live Up
+		live_wait '^> +1 .* grow_fast ' "the up arrow selecting #1"
+	fi
+	tmux -L "$live_sock" send-keys -t live q
+	wait_for "$d/rc" '^[0-9]+$' 20 || fail "--live: q did not end tracing"
+	rc=$(cat "$d/rc" 2>/dev/null || echo 1)
+	expect_rc 0
+	grep -q '^Top leaking call sites' "$d/stdout" &&
+	grep -q 'grow_fast (.*grower\.c' "$d/stdout" ||
+		fail "report: expected the leaking sites on stdout after q"
+	grep -q 'killed when tracing ended (--kill)' "$d/stdout" ||
+		fail "report: expected the target killed (--kill)"
+	wait_for "$d/stty.after" . 5
+	cmp -s "$d/stty.before" "$d/stty.after" ||
+		fail "--live: terminal settings not restored: $(diff "$d/stty.before" "$d/stty.after" | head -3)"
+	[ "$(tmux -L "$live_sock" display -p -t live '#{alternate_on}')" = 0 ] ||
+		fail "--live: the terminal was left on the alternate screen"
+	tmux -L "$live_sock" kill-server 2>/dev/null
+}
+
+# Without a terminal: one line, exit 1, nothing traced for long.
+t_live_no_tty()
+{
+	run setsid "$MEMSCOPE" --live -q -d 1 -- "$TARGETS/grower"
+	expect_error 1 '^memscope-bpf: --live needs a terminal: '
+}
+
+
 run_test leaky_launch		t_launch leaky leaky
 run_test leaky_attach		t_attach leaky leaky
 run_test peak_launch		t_launch peak peak
@@ -1893,6 +1980,8 @@ run_test end_kill		t_end_running kill
 run_test end_sigint		t_end_running sigint
 run_test leak_filter		t_leak_filter
 run_test growth			t_growth
+run_test live			t_live
+run_test live_no_tty		t_live_no_tty
 run_test not_root		t_not_root
 run_test no_btf			t_no_btf
 run_test static_stripped_launch	t_static_stripped launch

@@ -62,7 +62,7 @@ pprof()
 	timeout -k 5 $LIMIT go tool pprof -symbolize=none "$@" 2>>"$d/pprof.err"
 }
 
-# Sample count and the four column sums of `pprof -raw` output.
+# Sample count and the six column sums of `pprof -raw` output.
 raw_totals()
 {
 	awk '
@@ -72,14 +72,21 @@ raw_totals()
 		in_samples && /:/ {
 			split(substr($0, 1, index($0, ":") - 1), v, " ")
 			n++
-			for (i = 1; i <= 4; i++)
+			for (i = 1; i <= 6; i++)
 				sum[i] += v[i]
 		}
-		END { printf "%d %.0f %.0f %.0f %.0f\n", n, sum[1], sum[2], sum[3], sum[4] }
+		END {
+			printf "%d", n
+			for (i = 1; i <= 6; i++)
+				printf " %.0f", sum[i]
+			printf "\n"
+		}
 	' "$1"
 }
 
-# Site count, the sums of each metric over sites, and the summary's.
+# Site count, the sums of each metric over sites, the summary's, sites
+# with live bytes, the peak's blocks and bytes over sites, the summary's
+# peak bytes, sites with bytes at the peak.
 json_totals()
 {
 	python3 - "$1" <<'EOF'
@@ -89,8 +96,16 @@ sites, s = r["sites"], r["summary"]
 keys = ("alloc_count", "alloc_bytes", "live_count", "live_bytes")
 print(len(sites), *(sum(x[k] for x in sites) for k in keys),
       s["allocs"], s["alloc_bytes"], s["live_allocs"], s["live_bytes"],
-      sum(1 for x in sites if x["live_bytes"]))
+      sum(1 for x in sites if x["live_bytes"]),
+      sum(x["peak_count"] for x in sites), sum(x["peak_bytes"] for x in sites),
+      s["peak_bytes"], sum(1 for x in sites if x["peak_bytes"]))
 EOF
+}
+
+# folded_total FILE: the weights of a folded file added up.
+folded_total()
+{
+	awk '{ s += $NF } END { printf "%.0f", s }' "$1"
 }
 
 # check_exports DIR: DIR/r.json, DIR/p.pb.gz and DIR/f.txt agree.
@@ -106,14 +121,17 @@ check_exports()
 	fi
 	read -r -a t <<<"$(raw_totals "$raw")"
 	read -r -a j <<<"$(json_totals "$1/r.json")"
-	[ "${#j[@]}" -eq 10 ] || { fail "cannot read $1/r.json"; return; }
+	[ "${#j[@]}" -eq 14 ] || { fail "cannot read $1/r.json"; return; }
 	expect "samples vs JSON sites" "${j[0]}" "${t[0]}"
 	names=($types)
 	for i in 0 1 2 3; do
 		expect "${names[i]} total vs JSON sites" "${j[i + 1]}" "${t[i + 1]}"
 		expect "${names[i]} total vs JSON summary" "${j[i + 5]}" "${t[i + 1]}"
 	done
-	expect "sample types" "alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes[dflt]" \
+	expect "peak_objects total vs JSON sites" "${j[10]}" "${t[5]}"
+	expect "peak_space total vs JSON sites" "${j[11]}" "${t[6]}"
+	expect "peak_space total vs JSON summary" "${j[12]}" "${t[6]}"
+	expect "sample types" "alloc_objects/count alloc_space/bytes inuse_objects/count inuse_space/bytes[dflt] peak_objects/count peak_space/bytes" \
 		"$(sed -n '/^Samples:/{n;p;q}' "$raw")"
 	grep -q '^Comment: captured by memscope-bpf' "$raw" ||
 		fail "no 'captured by memscope-bpf' comment"
@@ -131,7 +149,29 @@ check_exports()
 	expect "folded lines vs sites with live bytes" "${j[9]}" \
 		"$(wc -l <"$1/f.txt")"
 	expect "folded weight total vs live bytes" "${j[8]}" \
-		"$(awk '{ s += $NF } END { printf "%.0f", s }' "$1/f.txt")"
+		"$(folded_total "$1/f.txt")"
+}
+
+# check_folded_weights DIR: DIR/f-peak.txt and DIR/f-allocs.txt, written
+# with --folded-weight peak and allocs, add up to the JSON's peak and
+# allocated bytes, a line per site that weighs anything.
+check_folded_weights()
+{
+	local j
+
+	read -r -a j <<<"$(json_totals "$1/r.json")"
+	[ "${#j[@]}" -eq 14 ] || { fail "cannot read $1/r.json"; return; }
+	expect "--folded-weight peak total vs summary.peak_bytes" "${j[12]}" \
+		"$(folded_total "$1/f-peak.txt")"
+	expect "--folded-weight peak lines vs sites live at the peak" \
+		"${j[13]}" "$(wc -l <"$1/f-peak.txt")"
+	expect "--folded-weight allocs total vs summary.alloc_bytes" "${j[6]}" \
+		"$(folded_total "$1/f-allocs.txt")"
+	expect "--folded-weight allocs lines vs sites" "${j[0]}" \
+		"$(wc -l <"$1/f-allocs.txt")"
+	if grep -Evhq "$FOLDED_LINE" "$1/f-peak.txt" "$1/f-allocs.txt"; then
+		fail "malformed folded lines with --folded-weight"
+	fi
 }
 
 # "address function" of each location in mapping $1 of `pprof -raw` $2.
@@ -166,7 +206,7 @@ t_generated()
 	fi
 	check_exports "$d"
 	# 6 GiB in one block: varints past 32 bits survive the trip.
-	grep -Eq '^ +1 +6442450944 +1 +6442450944:' "$d/raw.txt" ||
+	grep -Eq '^ +1 +6442450944 +1 +6442450944 +1 +6442450944:' "$d/raw.txt" ||
 		fail "the 6 GiB sample is not in the profile"
 	grep -q '^ *[0-9]*: 0x[0-9a-f]* M=[0-9]* ns::f<a, b>(int; 5) ' \
 		"$d/raw.txt" || fail "a function name with '; ' did not survive"
@@ -176,15 +216,23 @@ t_generated()
 
 t_leaky()
 {
-	local leaky=$TARGETS/leaky id fn m
+	local leaky=$TARGETS/leaky id fn m w
 
 	if ! timeout -k 5 $LIMIT "$MEMSCOPE" -q -t 0 -o "$d/r.json" \
-	     --pprof "$d/p.pb.gz" --folded "$d/f.txt" -- "$leaky" \
-	     >"$d/stdout" 2>"$d/stderr"; then
+	     --pprof "$d/p.pb.gz" --folded "$d/f.txt" -w "$d/t.msr" \
+	     -- "$leaky" >"$d/stdout" 2>"$d/stderr"; then
 		fail "memscope-bpf failed: $(cat "$d/stderr")"
 		return
 	fi
 	check_exports "$d"
+	# The other weights, from the recording: the same model.
+	for w in peak allocs; do
+		timeout -k 5 $LIMIT "$MEMSCOPE" report "$d/t.msr" -t 0 \
+			--folded-weight $w --folded "$d/f-$w.txt" \
+			>/dev/null 2>>"$d/stderr" ||
+			fail "report --folded-weight $w failed: $(cat "$d/stderr")"
+	done
+	check_folded_weights "$d"
 	pprof -top -nodefraction=0 -sample_index=inuse_space "$d/p.pb.gz" \
 		>"$d/top.txt"
 	for fn in leak_in_thread_a leak_in_thread_b leak_calloc leak_realloc \

@@ -43,7 +43,7 @@ static struct frame st_cut[] = {
 
 /* By bytes allocated, as the model orders sites. */
 static struct report_site sites[] = {
-	{ .alloc_bytes = 5000, .live_bytes = 0,
+	{ .alloc_bytes = 5000, .live_bytes = 0, .peak_bytes = 1000,
 	  .nr_frames = NR(st_freed), .frames = st_freed },
 	{ .alloc_bytes = 900, .live_bytes = 300,
 	  .nr_frames = NR(st_hostile), .frames = st_hostile },
@@ -73,11 +73,13 @@ static void remove_dir(void)
 
 TestSuite(folded, .init = setup_dir, .fini = remove_dir);
 
-/* The folded file of the first n sites. */
-static char *folded_of(enum trace_mode mode, size_t n)
+/* The folded file of the first n sites, weighed by w. */
+static char *folded_weighed(enum trace_mode mode, size_t n,
+			    enum report_weight w)
 {
 	struct report r = {
 		.target = { .pid = 1, .mode = mode },
+		.folded_weight = w,
 		.sites = sites, .nr_sites = n,
 	};
 	char *buf;
@@ -97,6 +99,11 @@ static char *folded_of(enum trace_mode mode, size_t n)
 	cr_assert_eq(fread(buf, 1, len, f), (size_t)len);
 	fclose(f);
 	return buf;
+}
+
+static char *folded_of(enum trace_mode mode, size_t n)
+{
+	return folded_weighed(mode, n, REPORT_WEIGHT_LEAKS);
 }
 
 Test(folded, live_bytes_root_first_escaped)
@@ -125,6 +132,37 @@ Test(folded, alloc_mode_weighs_bytes_allocated)
 		"0x2100;relative.so+0x10;my_lib.so+0x42 60\n"
 		"[truncated];deeper;deep 50\n"
 		"[no-stack] 8\n");
+	free(got);
+}
+
+Test(folded, peak_weighs_bytes_live_at_the_peak)
+{
+	char *got = folded_weighed(TRACE_MODE_DEFAULT, NR(sites),
+				   REPORT_WEIGHT_PEAK);
+
+	/* only the first site was live at the peak */
+	cr_expect_str_eq(got, "all_freed 1000\n");
+	free(got);
+}
+
+Test(folded, allocs_weighs_bytes_allocated)
+{
+	char *got = folded_weighed(TRACE_MODE_DEFAULT, 3,
+				   REPORT_WEIGHT_ALLOCS);
+
+	cr_expect_str_eq(got,
+		"all_freed 5000\n"
+		"main;std::map<int__char>__insert;"
+		"operator_new(unsigned_long) 900\n"
+		"main;leaky 700\n");
+	free(got);
+}
+
+Test(folded, alloc_mode_weighs_allocations_whatever_asked)
+{
+	char *got = folded_weighed(TRACE_MODE_ALLOC, 1, REPORT_WEIGHT_PEAK);
+
+	cr_expect_str_eq(got, "all_freed 5000\n");
 	free(got);
 }
 

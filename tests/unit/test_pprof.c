@@ -138,6 +138,8 @@ static struct store *make_store(void)
 	FREE(s, 0xf1);
 	alloc_flagged(s, 0xd1, 70, NULL, 0, MS_EVF_STACK_ERR);
 	alloc_flagged(s, 0xe1, 8, stack_e, 1, MS_EVF_STACK_TRUNC);
+	/* after the peak (518 bytes): C was live there, not at the end */
+	FREE(s, 0xc1);
 	return s;
 }
 
@@ -574,6 +576,7 @@ Test(pprof, sample_types_and_header)
 	static const char *const want[][2] = {
 		{ "alloc_objects", "count" }, { "alloc_space", "bytes" },
 		{ "inuse_objects", "count" }, { "inuse_space", "bytes" },
+		{ "peak_objects", "count" }, { "peak_space", "bytes" },
 	};
 	struct store *s = make_store();
 	struct report *r = build(s, TRACE_MODE_DEFAULT);
@@ -581,8 +584,8 @@ Test(pprof, sample_types_and_header)
 	size_t i;
 
 	write_and_read(r, &p);
-	cr_assert_eq(p.nr_types, 4, "%zu sample types", p.nr_types);
-	for (i = 0; i < 4; i++) {
+	cr_assert_eq(p.nr_types, 6, "%zu sample types", p.nr_types);
+	for (i = 0; i < 6; i++) {
 		cr_expect_str_eq(str(&p, p.types[i].type), want[i][0]);
 		cr_expect_str_eq(str(&p, p.types[i].unit), want[i][1]);
 	}
@@ -628,10 +631,14 @@ Test(pprof, string_table)
 
 Test(pprof, one_sample_per_site_with_values)
 {
-	/* B A D C F E: alloc_objects alloc_space inuse_objects inuse_space */
-	static const __u64 want[][4] = {
-		{ 2, 350, 1, 300 }, { 2, 200, 1, 100 }, { 1, 70, 1, 70 },
-		{ 1, 40, 1, 40 }, { 1, 16, 0, 0 }, { 1, 8, 1, 8 },
+	/*
+	 * B A D C F E: alloc_objects alloc_space inuse_objects inuse_space
+	 * peak_objects peak_space
+	 */
+	static const __u64 want[][6] = {
+		{ 2, 350, 1, 300, 1, 300 }, { 2, 200, 1, 100, 1, 100 },
+		{ 1, 70, 1, 70, 1, 70 }, { 1, 40, 0, 0, 1, 40 },
+		{ 1, 16, 0, 0, 0, 0 }, { 1, 8, 1, 8, 1, 8 },
 	};
 	struct store *s = make_store();
 	struct report *r = build(s, TRACE_MODE_DEFAULT);
@@ -643,8 +650,8 @@ Test(pprof, one_sample_per_site_with_values)
 	cr_assert_eq(p.nr_samples, 6, "%zu samples", p.nr_samples);
 	for (i = 0; i < 6; i++) {
 		sm = &p.samples[i];
-		cr_assert_eq(sm->nr_values, 4);
-		for (k = 0; k < 4; k++)
+		cr_assert_eq(sm->nr_values, 6);
+		for (k = 0; k < 6; k++)
 			cr_expect_eq(sm->values[k], want[i][k],
 				     "sample %zu value %zu: %llu, want %llu",
 				     i, k, (unsigned long long)sm->values[k],
@@ -755,7 +762,7 @@ Test(pprof, empty_report_is_a_valid_profile)
 	r = report__build(s, &t, NULL, NULL, 0, NULL);
 	cr_assert_not_null(r, "report__build: %s", strerror(errno));
 	write_and_read(r, &p);
-	cr_expect_eq(p.nr_types, 4);
+	cr_expect_eq(p.nr_types, 6);
 	cr_expect_eq(p.nr_samples, 0);
 	cr_expect_eq(p.nr_locs + p.nr_funcs + p.nr_maps, 0);
 	cr_expect_eq(p.nr_comments, 2, "no losses, no loss comment");
@@ -909,20 +916,25 @@ Test(pprof, processes_labelled_with_their_own_locations)
 				 .image_ctx = image_ctx };
 	struct procs *pt = procs__new();
 	struct profile p = { 0 };
+	struct ms_event e;
 	struct report *r;
 	__u32 pid;
 	size_t i;
 
 	cr_assert_not_null(pt);
 	for (pid = 10; pid <= 11; pid++) {
-		struct ms_event e = ev_rec(MS_EV_ALLOC, 100 + pid);
-
+		e = ev_rec(MS_EV_ALLOC, 100 + pid);
 		e.pid = pid;
 		e.ptr = 0x1000;
 		e.size = pid;
 		ev_stack(&e, stack_f, 1);
 		cr_assert_eq(procs__apply(pt, &e), 0);
 	}
+	/* pid 10's block freed: its peak is its own, not the trace's */
+	e = ev_rec(MS_EV_FREE, 200);
+	e.pid = 10;
+	e.ptr = 0x1000;
+	cr_assert_eq(procs__apply(pt, &e), 0);
 	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
 	cr_assert_not_null(r);
 	write_and_read(r, &p);
@@ -940,6 +952,10 @@ Test(pprof, processes_labelled_with_their_own_locations)
 		cr_expect_str_eq(str(&p, func_of(&p, l->function_id)->name),
 				 want);
 		cr_expect_eq(s->values[1], 10 + i, "alloc_space of pid %zu",
+			     10 + i);
+		cr_expect_eq(s->values[3], i ? 11 : 0, "inuse_space of pid %zu",
+			     10 + i);
+		cr_expect_eq(s->values[5], 10 + i, "peak_space of pid %zu",
 			     10 + i);
 	}
 	profile_free(&p);

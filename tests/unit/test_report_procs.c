@@ -213,10 +213,11 @@ Test(report_procs, no_image)
 }
 
 /* Folded stacks: every stack starts at its process, an exec'd one so. */
-Test(report_procs, folded_process_frames)
+/* The folded lines of r, in a static buffer. */
+static const char *folded_of(const struct report *r)
 {
-	struct report *r = build(0);
-	char path[] = "/tmp/memscope-folded-XXXXXX", buf[512];
+	static char buf[512];
+	char path[] = "/tmp/memscope-folded-XXXXXX";
 	size_t n;
 	FILE *f;
 	int fd = mkstemp(path);
@@ -230,8 +231,51 @@ Test(report_procs, folded_process_frames)
 	buf[n] = '\0';
 	fclose(f);
 	unlink(path);
-	cr_expect_str_eq(buf, "[pid-11-leaky-exec1];img2 300\n"
-			      "[pid-11-sh];img1 100\n"
-			      "[pid-10-sh];img0 50\n");
+	return buf;
+}
+
+Test(report_procs, folded_process_frames)
+{
+	struct report *r = build(0);
+
+	cr_expect_str_eq(folded_of(r), "[pid-11-leaky-exec1];img2 300\n"
+				       "[pid-11-sh];img1 100\n"
+				       "[pid-10-sh];img0 50\n");
 	report__free(r);
+}
+
+/*
+ * --folded-weight over several processes: pid 20 frees its 200 bytes,
+ * pid 21 keeps its 100. Each tower weighs what its own process had at
+ * its own peak, or allocated, or leaks.
+ */
+Test(report_procs, folded_weight_per_process)
+{
+	static const char *const want[] = {
+		[REPORT_WEIGHT_LEAKS] = "[pid-21-?];img1 100\n",
+		[REPORT_WEIGHT_PEAK] = "[pid-20-?];img0 200\n"
+				       "[pid-21-?];img1 100\n",
+		[REPORT_WEIGHT_ALLOCS] = "[pid-20-?];img0 200\n"
+					 "[pid-21-?];img1 100\n",
+	};
+	struct report_target tgt = { .pid = 20, .start_ns = START_NS,
+				     .duration_ns = 10000 };
+	struct report_opts o = { .resolve = resolve, .image_ctx = image_ctx };
+	struct ms_event fr = ev_rec(MS_EV_FREE, 1300);
+	struct report *r;
+	size_t w;
+
+	alloc(20, 0x1000, 200, 0x401000, 1100);
+	alloc(21, 0x2000, 100, 0x401000, 1200);
+	fr.pid = fr.tid = 20;
+	fr.ptr = 0x1000;
+	apply(fr);
+	for (w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
+		o.folded_weight = w;
+		r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
+		cr_assert_not_null(r, "report__build_procs: %s",
+				   strerror(errno));
+		cr_expect_str_eq(folded_of(r), want[w], "weight %zu", w);
+		report__free(r);
+	}
 }

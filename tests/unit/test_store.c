@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "anon.h"
 #include "store.h"
 #include "builders.h"
 #include "expect.h"
@@ -1064,4 +1065,80 @@ Test(store, tick_timed_free_follows_the_record_before_it)
 	e.flags = MS_EVF_TICK_TS;
 	apply(&e);
 	expect_sum(last_ns, 9000000);
+}
+
+/*
+ * Hours of a service in one go: 4 million records from threads that come
+ * and go (every tid new), through ever new addresses, with reallocs that
+ * move, anonymous mappings made and unmapped, and a double free now and
+ * then, over a fixed set of call stacks and a bounded live set. The
+ * store's memory follows the live blocks, sites and anomaly groups, not
+ * the records: it must not move after the first pass.
+ */
+Test(store, hours_of_records_keep_memory_flat)
+{
+	const __u64 steps = 1750000, window = 2000, warmup = 50000;
+	const __u64 heap = 0x7f0000000000ull, maps = 0x7e0000000000ull;
+	__u64 i, ts = 0, seq = 0, records = 0, p, old;
+	size_t warm = 0;
+
+	for (i = 1; i <= steps; i++) {
+		struct ms_event e;
+
+		ev_src.tid = 5000 + (__u32)(i / 64);	/* a new thread every 64 */
+		p = heap + i * 48;
+		e = rec(MS_EV_ALLOC, MS_FN_MALLOC, p, 48 + i % 200, ++seq, ++ts);
+		set_stack(&e, i % 64);
+		apply(&e);
+		records++;
+		if (i > window) {
+			old = heap + (i - window) * 48;
+			if (i % 3 == 0) {
+				/* a realloc that moves it, then its free */
+				e = rec(MS_EV_REALLOC, MS_FN_REALLOC,
+					old + 0x100000000ull, 96, ++seq, ++ts);
+				e.old_ptr = old;
+				set_stack(&e, 64 + i % 8);
+				apply(&e);
+				old += 0x100000000ull;
+				records++;
+			}
+			e = rec(MS_EV_FREE, MS_FN_FREE, old, 0, 0, ++ts);
+			apply(&e);
+			records++;
+		}
+		if (i % 100 == 0) {
+			/* a mapping of its own, gone 50 mappings later */
+			ev_mmap(st, maps + (i % 1000000) * 8192, 8192,
+				ANON_MAP_PRIVATE | ANON_MAP_ANONYMOUS, 0,
+				(const __u64[]){ 0x500000 + i % 7 }, 1, ++ts);
+			if (i > 5000)
+				ev_munmap(st, maps + ((i - 5000) % 1000000) * 8192,
+					  8192, ++ts);
+			records += 2;
+		}
+		if (i % 1000 == 0 && i > window) {
+			/* a double free: an anomaly of a known group */
+			e = rec(MS_EV_FREE, MS_FN_FREE, heap + (i - window) * 48,
+				0, 0, ++ts);
+			e.flags = MS_EVF_FREE_CHECK;
+			set_stack(&e, 100);
+			apply(&e);
+			records++;
+		}
+		if (i == warmup)
+			warm = store__mem_bytes(st);
+	}
+	cr_assert_gt(records, 4000000, "%llu records",
+		     (unsigned long long)records);
+	expect_sum(live_allocs, window);
+	/* each double free is also a free of an address not live */
+	expect_sum(unknown_frees, steps / 1000 - 2);
+	expect_sum(replaced, 0);
+	expect_sum(anomalies, steps / 1000 - 2);
+	cr_expect_eq(store__mem_bytes(st), warm,
+		     "%zu bytes of store after %llu records, %zu after %llu steps",
+		     store__mem_bytes(st), (unsigned long long)records, warm,
+		     (unsigned long long)warmup);
+	ev_src.tid = ev_src.pid;
 }

@@ -1139,6 +1139,7 @@ struct report *report__build(const struct store *st,
 	r->top_procs = b.opts.top_procs;
 	r->ended = store__closed(st);
 	r->filter = b.opts.filter;
+	r->folded_weight = b.opts.folded_weight;
 	r->summary = *store__summary(st);
 	if (kernel) {
 		r->kernel = *kernel;
@@ -1382,6 +1383,7 @@ static struct report *build_all(const struct procs *pt,
 	r->top = opts->top;
 	r->top_procs = opts->top_procs;
 	r->filter = opts->filter;
+	r->folded_weight = opts->folded_weight;
 	r->all = *procs__summary(pt);
 	r->summary = r->all.sum;
 	if (kernel) {

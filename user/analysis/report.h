@@ -203,6 +203,13 @@ static inline bool report_filter_on(const struct report_filter *f)
 	return f->older_ns || f->min_size || f->max_size;
 }
 
+/* What the weight of a folded stack is (--folded-weight). */
+enum report_weight {
+	REPORT_WEIGHT_LEAKS,	/* live at the end (alloc mode: allocated) */
+	REPORT_WEIGHT_PEAK,	/* live at the peak */
+	REPORT_WEIGHT_ALLOCS,	/* allocated over the whole trace */
+};
+
 /*
  * One process image of the trace (store/procs.h) and its own model: its
  * summary, kernel counters, leaks, peak, sites, anomalies, declared and
@@ -229,6 +236,7 @@ struct report {
 	struct report_filter filter;
 	__u64 filter_count;
 	__u64 filter_bytes;
+	enum report_weight folded_weight;	/* report_opts' */
 	struct store_summary summary;	/* from the event stream */
 	struct ms_counters kernel;	/* exact, from the kernel */
 	bool have_kernel;		/* false when replayed without them */
@@ -318,6 +326,7 @@ struct report_opts {
 	const struct growth *growth;
 	/* report__build_procs(): the snapshots by image, NULL: none */
 	const struct growth_table *growth_table;
+	enum report_weight folded_weight;
 	/*
 	 * report__build_procs(): the resolver context of image i, from
 	 * resolve_ctx (NULL: resolve_ctx for every image).
@@ -368,7 +377,10 @@ int report__write_json(const struct report *r, const char *path);
 int report__write_html(const struct report *r, const char *path);
 /* gzip-compressed profile.proto (pprof), whole or not at all. */
 int report__write_pprof(const struct report *r, const char *path);
-/* Folded stacks, root first: "frame;frame;frame bytes" per line. */
+/*
+ * Folded stacks, root first: "frame;frame;frame bytes" per line, weighed
+ * by r->folded_weight.
+ */
 int report__write_folded(const struct report *r, const char *path);
 
 #endif /* MEMSCOPE_REPORT_H */

@@ -47,6 +47,7 @@ struct opts {
 	__u32 unwind_rows;	/* 0: the tracer's default */
 	int ready_fd;		/* --ready-fd: -1 none */
 	bool kill;		/* --kill: end a launched target still running */
+	bool live;		/* --live: the terminal view while tracing */
 	/* which live blocks the leak lists show (report.h's report_filter) */
 	__u64 older_ns;		/* 0: any age */
 	__u64 min_size;		/* 0: any size */
@@ -59,6 +60,7 @@ struct opts {
 	bool from_given, to_given;
 	__u64 from_ns, to_ns;
 	const char *diff[2];	/* diff A.msr B.msr */
+	unsigned int folded_weight;	/* enum report_weight (report.h) */
 };
 
 /*

@@ -93,6 +93,7 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
 		.growth_table = g,
 		.filter = opts_filter(o),
+		.folded_weight = o->folded_weight,
 	};
 	struct report_target tgt = {
 		.pid = info->pid,

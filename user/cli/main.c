@@ -17,6 +17,7 @@
 #include <string.h>
 #include "cli.h"
 #include "export.h"
+#include "report.h"
 #include "rules.h"
 #include "run.h"
 
@@ -48,6 +49,7 @@ static const char usage_report[] =
 "report FILE.msr: the report of a recording, from the file alone (no root,\n"
 "no target): the same text the traced run printed, and any of\n"
 "  -o, --output FILE, --html FILE, --pprof FILE, --folded FILE\n"
+"  --folded-weight W\n"
 "  --older SEC, --min-size BYTES, --max-size BYTES, --snapshots FILE\n"
 "  -t, --top N           (default: the --top the recording was made with)\n"
 "  --snapshot N          print only snapshot N of a recording made with -i\n"
@@ -198,6 +200,26 @@ static int set_folded(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int set_folded_weight(struct opts *o, const char *arg)
+{
+	static const char *const names[] = {
+		[REPORT_WEIGHT_LEAKS] = "leaks",
+		[REPORT_WEIGHT_PEAK] = "peak",
+		[REPORT_WEIGHT_ALLOCS] = "allocs",
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(arg, names[i])) {
+			o->folded_weight = i;
+			return 0;
+		}
+	}
+	cli_error("unknown --folded-weight '%s': use leaks, peak or allocs",
+		  arg);
+	return 2;
+}
+
 static int set_top(struct opts *o, const char *arg)
 {
 	unsigned long long v;
@@ -304,6 +326,13 @@ static int set_kill(struct opts *o, const char *arg)
 {
 	(void)arg;
 	o->kill = true;
+	return 0;
+}
+
+static int set_live(struct opts *o, const char *arg)
+{
+	(void)arg;
+	o->live = true;
 	return 0;
 }
 
@@ -472,6 +501,10 @@ static const struct cli_option options[] = {
 "      --pprof FILE      also write a gzipped pprof profile (go tool pprof)\n" },
 	{ "folded", 0, OPT_ARG | OPT_REPORT, set_folded,
 "      --folded FILE     also write folded stacks (flame graph tools)\n" },
+	{ "folded-weight", 0, OPT_ARG | OPT_REPORT, set_folded_weight,
+"      --folded-weight W what a folded stack weighs: leaks (bytes live at\n"
+"                        the end, the default), peak (live at the peak)\n"
+"                        or allocs (allocated); --mode=alloc: allocs\n" },
 	{ "top", 't', OPT_ARG | OPT_REPORT, set_top,
 "  -t, --top N           call sites per list (default 10, 0 = all)\n" },
 	{ "top-procs", 0, OPT_ARG | OPT_REPORT, set_top_procs,
@@ -511,6 +544,10 @@ static const struct cli_option options[] = {
 	{ "kill", 0, 0, set_kill,
 "      --kill            when tracing ends (-d, Ctrl-C) and the command\n"
 "                        still runs, kill it (default: detach, it runs on)\n" },
+	{ "live", 0, 0, set_live,
+"      --live            while tracing, a top-like view of the call sites\n"
+"                        (live bytes, growth, allocations) on the terminal,\n"
+"                        redrawn every second; q ends tracing\n" },
 	{ "ready-fd", 0, OPT_ARG, set_ready_fd,
 "      --ready-fd FD     once the probes are attached, write the traced\n"
 "                        pid and a newline to FD, then close it (scripts)\n" },
@@ -695,6 +732,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->snapshots && !o->interval_ns) {
 		cli_error("--snapshots writes the snapshots of -i SEC: give both");
+		return 2;
+	}
+	if (o->mode == TRACE_MODE_ALLOC &&
+	    o->folded_weight == REPORT_WEIGHT_PEAK) {
+		cli_error("--folded-weight peak needs frees, which --mode=alloc does not trace; use allocs");
 		return 2;
 	}
 	return check_filter(o);

@@ -21,6 +21,7 @@
 #include "export.h"
 #include "growth.h"
 #include "launch.h"
+#include "live.h"
 #include "outfile.h"
 #include "procs.h"
 #include "recording.h"
@@ -33,6 +34,8 @@
 #define DRAIN_INTERVAL_MS	10
 /* Event to status line in under 200 ms: the drain plus one redraw. */
 #define STATUS_INTERVAL_NS	100000000ULL
+/* --live redraws every second: growth is per second. */
+#define LIVE_INTERVAL_NS	1000000000ULL
 
 struct session {
 	const struct opts *o;
@@ -55,6 +58,7 @@ struct session {
 	bool detached;		/* a launched command left running */
 	bool killed;		/* one ended by --kill */
 	bool status_shown;
+	struct live_view *live;	/* --live, while tracing */
 
 	/* -i: the snapshots, and --snapshots' file of their JSON lines */
 	struct growth_table growth;
@@ -429,12 +433,30 @@ static void let_go(struct session *s)
 	s->detached = true;
 }
 
+/* --live: one redraw, or the keys waiting; true when q asked to stop. */
+static bool live_tick(struct session *s, bool keys)
+{
+	struct ms_counters c;
+	struct live_status ls = {
+		.pid = s->info.pid,
+		.elapsed_ns = now_ns() - s->info.start_ns,
+	};
+
+	tracer__counters(s->tracer, &c);
+	ls.lost = c.lost_events;
+	if (keys)
+		return live__keys(s->live, s->procs, &ls);
+	live__draw(s->live, s->procs, &ls);
+	return false;
+}
+
 static int trace_loop(struct session *s, int sfd, int pidfd)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
-	__u64 deadline = 0, next_status = 0, next_flush, next_snap = 0, now;
+	__u64 deadline = 0, next_status = 0, next_live = 0, next_flush,
+	      next_snap = 0, now;
 	int ep, n, i;
-	bool stop = false, status = !s->o->quiet && isatty(2);
+	bool stop = false, status = !s->o->quiet && !s->live && isatty(2);
 
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	if (ep < 0)
@@ -446,6 +468,10 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 	if (pidfd >= 0) {
 		ev.data.fd = pidfd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
+	}
+	if (s->live) {
+		ev.data.fd = live__fd(s->live);
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
 	if (s->o->duration > 0)
 		deadline = now_ns() + (__u64)(s->o->duration * 1e9);
@@ -463,6 +489,9 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 				s->target_exited = true;
 				stop = true;
 			}
+			if (s->live && evs[i].data.fd == live__fd(s->live) &&
+			    live_tick(s, true))
+				stop = true;
 		}
 		now = now_ns();
 		if (deadline && now >= deadline)
@@ -477,6 +506,10 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 		if (status && now >= next_status) {
 			status_line(s);
 			next_status = now + STATUS_INTERVAL_NS;
+		}
+		if (s->live && now >= next_live) {
+			live_tick(s, false);
+			next_live = now + LIVE_INTERVAL_NS;
 		}
 		/* What a killed tool leaves is at most this old. */
 		if (s->rec && now >= next_flush) {
@@ -808,15 +841,36 @@ int run_trace(const struct opts *o)
 			goto out;
 		}
 	}
+	/* Before anything runs: there may be no terminal to take. */
+	if (o->live) {
+		s.live = live__new();
+		if (!s.live) {
+			err = -errno;
+			cli_error("--live needs a terminal: %s", strerror(-err));
+			goto out;
+		}
+	}
 	err = start_target(&s);
 	if (err)
 		goto out;
+	if (s.live) {
+		err = live__start(s.live, resolve_frame, image_sym, &s);
+		if (err) {
+			cli_error("--live: cannot set up the terminal: %s",
+				  strerror(-err));
+			goto out;
+		}
+	}
 	err = trace_loop(&s, sfd, pidfd);
+	/* The terminal back before anything is printed. */
+	live__free(s.live);
+	s.live = NULL;
 	if (!err) {
 		warn_unwind(&s);
 		err = finish_trace(&s);
 	}
 out:
+	live__free(s.live);
 	/* Detach before anything else can go wrong: no probe outlives us. */
 	tracer__free(s.tracer);
 	launch__free(s.launch);

@@ -4,10 +4,11 @@
  * line per call stack, frames from the root to the allocating function
  * joined by ';', a space, and a weight.
  *
- * The weight is the bytes still live at the end: the flame graph of what
- * is leaking. Stacks with nothing live are left out (a zero-width frame
- * only clutters). --mode=alloc traces no frees, so there the weight is
- * the bytes allocated.
+ * The weight is, as r->folded_weight says, the bytes still live at the
+ * end (the flame graph of what is leaking; the default), live at the
+ * peak, or allocated over the trace. Stacks that weigh nothing are left
+ * out (a zero-width frame only clutters). --mode=alloc traces no frees,
+ * so there every weight is the bytes allocated.
  *
  * A frame is its function, else object+0xoffset (the file name of the
  * object, the address inside it), else the process address; an inlined
@@ -76,9 +77,23 @@ static void put_site(FILE *f, const struct report *r,
 	fprintf(f, " %llu\n", (unsigned long long)weight);
 }
 
+static __u64 site_weight(const struct report *r, const struct report_site *s)
+{
+	if (r->target.mode == TRACE_MODE_ALLOC)
+		return s->alloc_bytes;
+	switch (r->folded_weight) {
+	case REPORT_WEIGHT_PEAK:
+		return s->peak_bytes;
+	case REPORT_WEIGHT_ALLOCS:
+		return s->alloc_bytes;
+	case REPORT_WEIGHT_LEAKS:
+		break;
+	}
+	return s->live_bytes;
+}
+
 int report__write_folded(const struct report *r, const char *path)
 {
-	bool alloc = r->target.mode == TRACE_MODE_ALLOC;
 	const struct report_site *s;
 	struct outfile *o;
 	__u64 weight;
@@ -89,7 +104,7 @@ int report__write_folded(const struct report *r, const char *path)
 		return -errno;
 	for (i = 0; i < r->nr_sites; i++) {
 		s = &r->sites[i];
-		weight = alloc ? s->alloc_bytes : s->live_bytes;
+		weight = site_weight(r, s);
 		if (weight)
 			put_site(outfile__stream(o), r, s, weight);
 	}

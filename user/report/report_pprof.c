@@ -89,14 +89,17 @@ enum {
 };
 
 /*
- * The order of a sample's values, go's heap profile names. Each value
- * takes the site metric of the same index in sample_values().
+ * The order of a sample's values, go's heap profile names, then the
+ * blocks live at the moment of the peak, named in their fashion. Each
+ * value takes the site metric of the same index in sample_values().
  */
 static const char *const sample_types[][2] = {
 	{ "alloc_objects", "count" },
 	{ "alloc_space", "bytes" },
 	{ "inuse_objects", "count" },
 	{ "inuse_space", "bytes" },
+	{ "peak_objects", "count" },
+	{ "peak_space", "bytes" },
 };
 
 #define NR_VALUES		ARRAY_SIZE(sample_types)
@@ -477,6 +480,8 @@ static void sample_values(const struct report_site *s, __u64 *v)
 	v[1] = s->alloc_bytes;
 	v[2] = s->live_count;
 	v[3] = s->live_bytes;
+	v[4] = s->peak_count;
+	v[5] = s->peak_bytes;
 }
 
 /* A sample's process: "pid" (a number), "comm" and "image" labels. */

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: (MIT OR GPL-2.0) */
+/*
+ * The kernel's live table: blocks by address, for the exact counters, in
+ * an open-addressing table of slots changed with compare-and-swap by every
+ * CPU at once. The BPF programs include it (bpf/memscope.bpf.c), and so
+ * does tests/unit/test_live_table.c, which runs the same code on threads.
+ *
+ * The includer defines, before including this:
+ *   struct live_slot { __u64 key, size, seq, tag; }  (key first)
+ *   static struct live_slot *live_at(__u32 idx);     slot idx & mask, or NULL
+ *   static void live_replaced(__u64 size);           a block never freed,
+ *                                                    dropped (counted)
+ *   LIVE_MASK     the slots minus one (a power of two)
+ *   LIVE_GLOBAL   how the larger functions are declared: global functions
+ *                 in BPF, so the verifier walks their loops once
+ *   LIVE_LOOP(n, step, ctx)   calls long step(__u32 i, void *ctx) up to n
+ *                 times, until it returns 1 (bpf_loop's contract)
+ *
+ * A key is the block address, or a state: no block lives at address 0 to 2.
+ * A search for a key stops at the first empty slot of its window, so a
+ * freed slot cannot simply become empty: a key placed past it would be
+ * lost. It becomes a tombstone, which an insert may reuse; and a
+ * tombstone no key after it needs (none up to the next empty slot has its
+ * home at or before it) is made empty again (live_reclaim), walking back
+ * over the tombstones before it. Without that, a service that cycles through ever new
+ * addresses turns every slot it ever used into a tombstone: every insert
+ * and every search for an unknown address then reads all LIVE_PROBES
+ * slots of its window, for as long as the trace lasts.
+ *
+ * The invariant: no slot between a key's home and the key is empty. A
+ * tombstone j is emptied only when no settled key needs it. Only a key
+ * being inserted at that moment may, and nobody else looks it up before
+ * the allocator returns it, which is after the insert:
+ *  - the reclaimer reads the keys after j again after emptying it: a key
+ *    that needs j now gets the tombstone back;
+ *  - a key swapped in after that read is checked by its insert, which
+ *    reads the window before its key again after its swap and moves the
+ *    key into any empty slot it finds (live_settle): j, emptied before.
+ */
+#ifndef MEMSCOPE_LIVE_TABLE_H
+#define MEMSCOPE_LIVE_TABLE_H
+
+#define LIVE_EMPTY	0
+#define LIVE_TOMB	1
+#define LIVE_BUSY	2	/* being written by the CPU that swapped it in */
+#define LIVE_PROBES	16
+/* live_find()'s "not found": no index is this large. */
+#define LIVE_NONE	0xffffffffu
+
+static __always_inline __u32 live_home(__u64 ptr)
+{
+	/* Multiplicative hashing; the low 4 bits of a block are always 0. */
+	return ((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> 32;
+}
+
+static __always_inline __u64 live_key(struct live_slot *s)
+{
+	return *(volatile __u64 *)&s->key;
+}
+
+/* The index of ptr's slot (unmasked: live_at masks), or LIVE_NONE. */
+static __always_inline __u32 live_find(__u64 ptr)
+{
+	__u32 home = live_home(ptr);
+	struct live_slot *s;
+	__u64 k;
+
+	if (ptr <= LIVE_BUSY)
+		return LIVE_NONE;
+	for (__u32 i = 0; i < LIVE_PROBES; i++) {
+		s = live_at(home + i);
+		if (!s)
+			return LIVE_NONE;
+		k = live_key(s);
+		if (k == ptr)
+			return home + i;
+		if (k == LIVE_EMPTY)
+			return LIVE_NONE;
+	}
+	return LIVE_NONE;
+}
+
+struct live_settling {
+	__u64 ptr;
+	__u32 home;
+	__u32 pos;		/* where ptr is now */
+	__u32 i;		/* the next slot to look at */
+};
+
+/*
+ * One step of live_settle: look at slot home + i; an empty one gets ptr,
+ * and the slot it left becomes a tombstone. Since slots looked at before
+ * may have been emptied meanwhile, the walk starts again from home after
+ * a move. 1 when done.
+ */
+static long live_settle_step(__u32 n, void *ctx)
+{
+	struct live_settling *c = ctx;
+	struct live_slot *s, *from;
+	__u64 k;
+
+	(void)n;
+	if (c->i >= c->pos || c->pos >= LIVE_PROBES)
+		return 1;
+	s = live_at(c->home + c->i);
+	from = live_at(c->home + c->pos);
+	if (!s || !from)
+		return 1;
+	k = live_key(s);
+	if (k != LIVE_EMPTY) {
+		c->i++;
+		return 0;
+	}
+	/* Taken meanwhile: look at it again. */
+	if (__sync_val_compare_and_swap(&s->key, k, c->ptr) != k)
+		return 0;
+	s->size = from->size;
+	s->seq = from->seq;
+	s->tag = from->tag;
+	__sync_lock_test_and_set(&from->key, LIVE_TOMB);
+	c->pos = c->i;
+	c->i = 0;
+	return 0;
+}
+
+/*
+ * ptr was just swapped into slot home + pos: while a slot before it is
+ * empty, move it there. Each move brings it closer to home and
+ * every other step looks one slot further, so it ends well within the
+ * bound; the loop is the includer's LIVE_LOOP (bpf_loop in BPF, so the
+ * verifier walks one step, not every path through the walk).
+ */
+static __always_inline void live_settle(__u64 ptr, __u32 home, __u32 pos)
+{
+	struct live_settling c = { .ptr = ptr, .home = home, .pos = pos };
+
+	LIVE_LOOP(4 * LIVE_PROBES * LIVE_PROBES, live_settle_step, &c);
+}
+
+/*
+ * Whether no key needs the slot idx to be non-empty: none after it in a
+ * window, up to the first empty slot, has its home at or before it. A
+ * key being rewritten (LIVE_BUSY) may: it says no.
+ */
+static __always_inline bool live_unneeded(__u32 idx)
+{
+	struct live_slot *s;
+	__u64 k;
+
+	for (__u32 i = 1; i < LIVE_PROBES; i++) {
+		s = live_at(idx + i);
+		if (!s)
+			return false;
+		k = live_key(s);
+		if (k == LIVE_EMPTY)
+			return true;
+		if (k == LIVE_BUSY)
+			return false;
+		if (k != LIVE_TOMB &&
+		    ((idx + i - live_home(k)) & LIVE_MASK) >= i)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Slot idx has just become a tombstone: make it empty while no key needs
+ * it, then the tombstone before it in turn. After emptying a slot the
+ * keys after it are read again: a key swapped in meanwhile that needs it
+ * gets the tombstone back (and one swapped in after that read finds the
+ * slot empty when it settles, and moves there).
+ */
+static long live_reclaim_step(__u32 n, void *ctx)
+{
+	__u32 *idx = ctx;
+	struct live_slot *s = live_at(*idx);
+
+	(void)n;
+	if (!s || live_key(s) != LIVE_TOMB || !live_unneeded(*idx))
+		return 1;
+	/* An insert took the tombstone meanwhile: it stays. */
+	if (__sync_val_compare_and_swap(&s->key, LIVE_TOMB,
+					LIVE_EMPTY) != LIVE_TOMB)
+		return 1;
+	if (!live_unneeded(*idx)) {
+		/* its settling may have moved it here already */
+		__sync_val_compare_and_swap(&s->key, LIVE_EMPTY, LIVE_TOMB);
+		return 1;
+	}
+	(*idx)--;
+	return 0;
+}
+
+/* A LIVE_LOOP, as live_settle: the verifier walks one step. */
+LIVE_GLOBAL int live_reclaim(__u32 idx)
+{
+	LIVE_LOOP(LIVE_PROBES, live_reclaim_step, &idx);
+	return 0;
+}
+
+/*
+ * Put ptr in the table; false when its window holds no free slot. A slot
+ * already holding ptr is a block whose free was not seen: a realloc on
+ * another thread that released it and has not returned yet, or a free
+ * that ran before its probe was attached. Its bytes leave the live totals
+ * (live_replaced); like the store, which counts it as replaced, this is
+ * not counted as a free.
+ */
+static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
+					      __u64 seq, __u64 tag)
+{
+	__u32 home = live_home(ptr), pos;
+	struct live_slot *s, *spot;
+	__u64 k, spot_key;
+
+	if (ptr <= LIVE_BUSY)
+		return false;
+	/*
+	 * A lost race for a slot (another key swapped in first) rescans; only
+	 * a run of such losses on many CPUs at once counts as a full table.
+	 * The verifier walks the rescan loop's product with the probe loop:
+	 * 4 tries cost 0.14 s of load time here, 8 cost 0.3 s.
+	 */
+	for (int tries = 0; tries < 4; tries++) {
+		spot = NULL;
+		spot_key = 0;
+		pos = 0;
+		for (__u32 i = 0; i < LIVE_PROBES; i++) {
+			s = live_at(home + i);
+			if (!s)
+				return false;
+			k = live_key(s);
+			if (k == ptr) {
+				spot = s;
+				spot_key = k;
+				break;
+			}
+			if ((k == LIVE_EMPTY || k == LIVE_TOMB) && !spot) {
+				spot = s;
+				spot_key = k;
+				pos = i;
+			}
+			if (k == LIVE_EMPTY)
+				break;
+		}
+		if (!spot)
+			return false;
+		if (spot_key != ptr) {
+			/*
+			 * A new key goes in with one swap. Nothing reads this
+			 * slot's size before malloc returns ptr to its caller,
+			 * and a release racing from a realloc compares seq,
+			 * which it cannot find equal to its own old block's.
+			 */
+			if (__sync_val_compare_and_swap(&spot->key, spot_key,
+							ptr) != spot_key)
+				continue;
+			spot->size = size;
+			spot->seq = seq;
+			spot->tag = tag;
+			if (pos)
+				live_settle(ptr, home, pos);
+			return true;
+		}
+		if (__sync_val_compare_and_swap(&spot->key, ptr,
+						LIVE_BUSY) != ptr)
+			continue;
+		live_replaced(spot->size);
+		spot->size = size;
+		spot->seq = seq;
+		spot->tag = tag;
+		/* The exchange publishes size and seq with the key. */
+		__sync_lock_test_and_set(&spot->key, ptr);
+		return true;
+	}
+	return false;
+}
+
+#endif /* MEMSCOPE_LIVE_TABLE_H */

@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The kernel's live table (bpf/live_table.h), the very code the BPF
+ * programs run, on an array here: a service that cycles through ever new
+ * addresses must not turn the table into tombstones, and threads that
+ * insert, free and reclaim at once must never lose a block.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+#include <criterion/criterion.h>
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+struct live_slot {
+	__u64 key;
+	__u64 size;
+	__u64 seq;
+	__u64 tag;
+};
+
+#define MAX_SLOTS	(1u << 16)
+
+static struct live_slot table[MAX_SLOTS];
+static __u32 mask;
+static __u64 replaced;
+/*
+ * Racing threads pause now and then between two slot accesses, so that
+ * another thread's swap lands between a read and what follows it: the
+ * windows are nanoseconds wide otherwise.
+ */
+static bool jitter;
+static __thread __u32 jitter_n;
+
+static struct live_slot *live_at(__u32 idx)
+{
+	if (jitter && ++jitter_n % 3 == 0)
+		for (volatile int i = 0; i < (int)(jitter_n % 64); i++)
+			;
+	return &table[idx & mask];
+}
+
+static void live_replaced(__u64 size)
+{
+	(void)size;
+	__sync_fetch_and_add(&replaced, 1);
+}
+
+#define LIVE_GLOBAL	static
+#define LIVE_MASK	mask
+#define LIVE_LOOP(n, step, ctx)						\
+	do {								\
+		for (__u32 i_ = 0; i_ < (n); i_++)			\
+			if ((step)(i_, (ctx)))				\
+				break;					\
+	} while (0)
+#include "live_table.h"
+
+static void reset(__u32 slots)
+{
+	memset(table, 0, sizeof(table));
+	mask = slots - 1;
+	replaced = 0;
+	jitter = false;
+}
+
+/* A plain free, as bpf/memscope.bpf.c's block_release_at does one. */
+static bool table_free(__u64 ptr, bool reclaim)
+{
+	__u32 idx = live_find(ptr);
+
+	if (idx == LIVE_NONE ||
+	    __sync_val_compare_and_swap(&live_at(idx)->key, ptr,
+					LIVE_TOMB) != ptr)
+		return false;
+	if (reclaim)
+		live_reclaim(idx);
+	return true;
+}
+
+static __u32 count_keys(__u64 key)
+{
+	__u32 i, n = 0;
+
+	for (i = 0; i <= mask; i++)
+		n += table[i].key == key;
+	return n;
+}
+
+/* Slots a search for an absent address reads, averaged over every home. */
+static double miss_probes(void)
+{
+	__u64 total = 0;
+	__u32 h, i;
+
+	for (h = 0; h <= mask; h++) {
+		for (i = 0; i < LIVE_PROBES; i++)
+			if (live_at(h + i)->key == LIVE_EMPTY)
+				break;
+		total += i < LIVE_PROBES ? i + 1 : LIVE_PROBES;
+	}
+	return (double)total / (mask + 1);
+}
+
+/* Every live key reachable: nothing empty between its home and it. */
+static void expect_reachable(void)
+{
+	__u32 idx, h, i;
+	__u64 k;
+
+	for (idx = 0; idx <= mask; idx++) {
+		k = table[idx].key;
+		if (k <= LIVE_BUSY)
+			continue;
+		cr_assert(live_find(k) != LIVE_NONE &&
+			  (live_find(k) & mask) == idx,
+			     "key 0x%llx at %u cannot be found",
+			     (unsigned long long)k, idx);
+		h = live_home(k);
+		for (i = 0; ((h + i) & mask) != idx; i++)
+			cr_assert(live_at(h + i)->key != LIVE_EMPTY,
+				  "slot %u before key 0x%llx is empty",
+				  (h + i) & mask, (unsigned long long)k);
+	}
+}
+
+/*
+ * A sliding window of `window` live blocks over ever new addresses, as a
+ * service's allocator hands out over hours; returns the empty slots left.
+ */
+static __u32 cycle(__u64 steps, __u32 window, bool reclaim)
+{
+	const __u64 base = 0x7f0000000000ull;
+	__u64 i;
+
+	for (i = 0; i < steps; i++) {
+		if (!live_table_insert(base + i * 48, 48, i + 1, 0))
+			cr_assert_fail("step %llu: no slot (%u empty)",
+				       (unsigned long long)i,
+				       count_keys(LIVE_EMPTY));
+		if (i >= window && !table_free(base + (i - window) * 48,
+					       reclaim))
+			cr_assert_fail("step %llu: the block of step %llu is lost",
+				       (unsigned long long)i,
+				       (unsigned long long)(i - window));
+	}
+	return count_keys(LIVE_EMPTY);
+}
+
+/*
+ * A service with a sixteenth of the slots live (32k blocks in the default
+ * table): without reclaiming, ever new addresses leave a tombstone in
+ * every slot, and each insert and each search for an unknown address
+ * reads all LIVE_PROBES slots of its window, for good.
+ */
+#define SLOTS		(1u << 14)
+#define WINDOW		(SLOTS / 16)
+
+Test(live_table, without_reclaim_tombstones_take_every_slot)
+{
+	reset(SLOTS);
+	cycle(64 * SLOTS, WINDOW, false);
+	cr_expect_lt(count_keys(LIVE_EMPTY), 16,
+		     "%u slots still empty", count_keys(LIVE_EMPTY));
+	cr_expect_gt(miss_probes(), LIVE_PROBES - 1,
+		     "a search reads %.1f slots", miss_probes());
+}
+
+/*
+ * With reclaiming, at the same load: the table holds as many tombstones
+ * after 4 million blocks as after the first pass over it, and a search
+ * for an unknown address reads as few slots. (At a quarter full and
+ * more, long runs of slots keep tombstones too; every window is still
+ * LIVE_PROBES slots at most.)
+ */
+Test(live_table, cycling_addresses_stay_as_short_as_after_warmup)
+{
+	__u32 warm_tombs, tombs;
+	double warm, end;
+
+	reset(SLOTS);
+	cycle(4 * SLOTS, WINDOW, true);
+	warm_tombs = count_keys(LIVE_TOMB);
+	warm = miss_probes();
+	reset(SLOTS);
+	cycle(4ull << 20, WINDOW, true);
+	tombs = count_keys(LIVE_TOMB);
+	end = miss_probes();
+	expect_reachable();
+	cr_expect_eq(replaced, 0);
+	cr_expect_leq(tombs, warm_tombs + warm_tombs / 4 + 64,
+		      "%u tombstones after 4 Mi blocks, %u after warm-up",
+		      tombs, warm_tombs);
+	cr_expect_leq(end, warm * 1.25 + 0.5,
+		      "a search reads %.2f slots, %.2f after warm-up", end,
+		      warm);
+	cr_expect_lt(end, 2, "a search reads %.2f slots", end);
+}
+
+/*
+ * The sliding window again, and one block in `every` kept for good (a
+ * slow leak): the tombstones left at the end.
+ */
+static __u32 leaky_cycle(__u64 steps, __u64 every)
+{
+	const __u64 base = 0x7e0000000000ull;
+	__u64 i;
+
+	reset(SLOTS);
+	for (i = 0; i < steps; i++) {
+		cr_assert(live_table_insert(base + i * 48, 48, i + 1, 0));
+		if (i >= WINDOW && (i - WINDOW) % every)
+			cr_assert(table_free(base + (i - WINDOW) * 48, true));
+	}
+	expect_reachable();
+	cr_expect_eq(replaced, 0);
+	return count_keys(LIVE_TOMB);
+}
+
+/*
+ * A block that outlives the churn around it keeps the tombstones in
+ * front of it until it goes (a key placed past them may need them), so
+ * they follow such blocks: the same 256 kept blocks among four times as
+ * many that came and went leave no more of them.
+ */
+Test(live_table, tombstones_follow_long_lived_blocks_not_events)
+{
+	__u32 few = leaky_cycle(1u << 20, 1u << 12);
+	__u32 many = leaky_cycle(1u << 22, 1u << 14);
+
+	cr_expect_leq(many, few + few / 4 + 64,
+		      "256 kept blocks: %u tombstones among 1 Mi blocks, %u among 4 Mi",
+		      few, many);
+	cr_expect_lt(few, SLOTS / 2, "%u tombstones of %u slots", few, SLOTS);
+}
+
+Test(live_table, reclaim_walks_back_over_tombstones)
+{
+	__u64 a = 0x1000, home = live_home(a);
+	__u64 ptrs[4];
+	__u32 n = 0, i;
+
+	reset(1u << 10);
+	/* four keys of one home, in its first four slots */
+	for (__u64 p = 0x10; n < 4; p += 0x10)
+		if ((live_home(p) & mask) == (home & mask))
+			ptrs[n++] = p;
+	for (i = 0; i < 4; i++)
+		cr_assert(live_table_insert(ptrs[i], 8, i + 1, 0));
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(live_find(ptrs[i]) & mask, (home + i) & mask);
+	/* the inner ones stay tombstones: the last still needs them */
+	cr_assert(table_free(ptrs[1], true));
+	cr_assert(table_free(ptrs[2], true));
+	cr_expect_eq(live_at(home + 1)->key, LIVE_TOMB);
+	cr_expect_eq(live_at(home + 2)->key, LIVE_TOMB);
+	cr_expect_eq(live_find(ptrs[3]) & mask, (home + 3) & mask);
+	/* freeing the last empties it and the tombstones before it */
+	cr_assert(table_free(ptrs[3], true));
+	for (i = 1; i < 4; i++)
+		cr_expect_eq(live_at(home + i)->key, LIVE_EMPTY, "slot %u", i);
+	cr_expect_eq(live_at(home)->key, ptrs[0]);
+	cr_expect_eq(count_keys(LIVE_TOMB), 0);
+}
+
+/*
+ * Threads insert and free at once in a small table where every address
+ * shares its window with many others, so inserts, reclaims and settles
+ * race: no free may miss its block, and no key may end unreachable.
+ */
+#define THREADS		4
+#define RACE_STEPS	1000000
+#define RACE_WINDOW	6
+
+struct racer {
+	__u32 id;
+	__u64 lost;
+	__u64 full;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	/* addresses of thread id, 16 apart */
+	__u64 base = 0x100000ull * (r->id + 1), i, p;
+
+	for (i = 0; i < RACE_STEPS; i++) {
+		p = base + (i % 4096) * 16 + (i / 4096 % 2) * 0x80000;
+		if (!live_table_insert(p, 16, i + 1, r->id))
+			r->full++;
+		if (i < RACE_WINDOW)
+			continue;
+		i -= RACE_WINDOW;
+		p = base + (i % 4096) * 16 + (i / 4096 % 2) * 0x80000;
+		i += RACE_WINDOW;
+		if (!table_free(p, true))
+			r->lost++;
+	}
+	return NULL;
+}
+
+Test(live_table, racing_threads_lose_no_block)
+{
+	struct racer r[THREADS] = {};
+	pthread_t t[THREADS];
+	__u64 live = 0;
+	__u32 i;
+
+	/* a quarter full: runs of slots that windows share */
+	reset(THREADS * RACE_WINDOW * 4 > 64 ? 128 : 64);
+	jitter = true;
+	for (i = 0; i < THREADS; i++) {
+		r[i].id = i;
+		cr_assert_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (i = 0; i < THREADS; i++) {
+		cr_expect_eq(r[i].full, 0, "thread %u: %llu inserts found no slot",
+			     i, (unsigned long long)r[i].full);
+		cr_expect_eq(r[i].lost, 0, "thread %u: %llu frees missed their block",
+			     i, (unsigned long long)r[i].lost);
+	}
+	for (i = 0; i <= mask; i++)
+		live += table[i].key > LIVE_BUSY;
+	cr_expect_eq(live, THREADS * RACE_WINDOW);
+	cr_expect_eq(count_keys(LIVE_BUSY) + count_keys(LIVE_BUSY), 0);
+	cr_expect_eq(replaced, 0);
+	expect_reachable();
+}
