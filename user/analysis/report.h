@@ -15,11 +15,18 @@
 #include "attach.h"
 #include "declared.h"
 #include "frame.h"
+#include "heaproots.h"
+#include "heapscan.h"
 #include "mode.h"
 #include "rule.h"
 #include "events.h"
 #include "store.h"
 
+
+struct report_count {
+	__u64 count;
+	__u64 bytes;
+};
 
 /* A group of blocks with one call stack. */
 struct report_site {
@@ -42,6 +49,60 @@ struct report_site {
 	 * live at the end for leaks and sites, live at the peak for peak.
 	 */
 	struct declared_site declared;
+	/*
+	 * Leaks only, after a heap scan (report_reach): its live blocks by
+	 * memcheck's class (enum heapscan_class), inferred.
+	 */
+	struct report_count reach[HEAPSCAN_CLASS__COUNT];
+};
+
+/*
+ * The heap scan (--reachability, heapscan.h): every number inferred by a
+ * conservative scan of the target's memory, memcheck's definitions; the
+ * pause captured.
+ */
+struct report_cycle_member {
+	__u32 count;		/* blocks of the site in one cycle */
+	__u64 bytes;		/* in every cycle of the group */
+	__u32 flags;		/* MS_EVF_STACK_* of its stack */
+	__u32 nr_frames;
+	struct frame *frames;
+};
+
+/* Leaked cycles of the same sites in the same numbers. */
+struct report_cycle {
+	__u64 instances;
+	__u64 blocks;
+	__u64 bytes;
+	struct report_cycle_member *members;
+	__u32 nr_members;
+};
+
+/* Pointers of one kind from blocks of one site to blocks of another. */
+struct report_link {
+	enum heapscan_edge kind;
+	__u64 count;
+	__u32 nr_from;
+	struct frame *from;
+	__u32 nr_to;
+	struct frame *to;
+};
+
+/* The most cycle groups and links a report holds; the rest are counted. */
+#define REPORT_CYCLES_MAX	50
+#define REPORT_LINKS_MAX	100
+
+struct report_reach {
+	bool scanned;
+	struct heaproots_info pause;	/* the threads stopped */
+	struct heapscan_stats stats;	/* every live block scanned */
+	__u64 unscanned;	/* live leak blocks the scan did not see */
+	struct report_cycle *cycles;	/* by bytes desc */
+	size_t nr_cycles;
+	size_t cycles_total;	/* groups before REPORT_CYCLES_MAX */
+	struct report_link *links;	/* by count desc */
+	size_t nr_links;
+	size_t links_total;
 };
 
 /*
@@ -228,6 +289,8 @@ struct report {
 	struct report_findings *findings;
 	size_t nr_findings;
 
+	struct report_reach reach;
+
 	/* owned storage for strings copied into the model */
 	void *arena;
 };
@@ -244,6 +307,9 @@ struct report_opts {
 	const __u64 *rule_opts;
 	size_t nr_rule_opts;
 	struct report_filter filter;	/* all zero: every live block */
+	/* a heap scan of the store's live blocks (NULL: none) and its pause */
+	const struct heapscan *scan;
+	struct heaproots_info pause;
 };
 
 /*

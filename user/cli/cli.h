@@ -46,6 +46,7 @@ struct opts {
 	__u32 unwind_rows;	/* 0: the tracer's default */
 	int ready_fd;		/* --ready-fd: -1 none */
 	bool kill;		/* --kill: end a launched target still running */
+	bool reachability;	/* --reachability: a heap scan at the end */
 	/* which live blocks the leak lists show (report.h's report_filter) */
 	__u64 older_ns;		/* 0: any age */
 	__u64 min_size;		/* 0: any size */

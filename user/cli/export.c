@@ -50,7 +50,7 @@ int export_check(const struct opts *o)
 int export_reports(const struct store *st, const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
 		   frame_resolve_fn resolve, void *resolve_ctx,
-		   const struct opts *o)
+		   const struct opts *o, const struct reach *reach)
 {
 	struct report_opts ro = {
 		.top = o->top,
@@ -78,6 +78,10 @@ int export_reports(const struct store *st, const struct recording_info *info,
 	int err, i, e;
 
 	ro.rules = rules__table(&ro.nr_rules);
+	if (reach) {
+		ro.scan = reach->scan;
+		ro.pause = reach->pause;
+	}
 	if (stop_ns > info->start_ns)
 		tgt.duration_ns = stop_ns - info->start_ns;
 	if (end) {
@@ -180,7 +184,7 @@ int export_replay(struct opts *o)
 		goto out;
 	}
 	err = export_reports(rp.store, info, recording__end(rec), rp.refused,
-			     recording__resolve, rec, o);
+			     recording__resolve, rec, o, NULL);
 out:
 	store__free(rp.store);
 	recording__free(rec);

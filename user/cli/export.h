@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "frame.h"
+#include "reach.h"
 #include "recording.h"
 #include "store.h"
 
@@ -17,13 +18,14 @@ int export_check(const struct opts *o);
 /*
  * The one way from a store to the reports. info and end are what a
  * recording's header and trailer hold; end is NULL for a recording cut
- * short, refused the records the store would not take. 0 or -errno,
- * every failure said.
+ * short, refused the records the store would not take. reach: the heap
+ * scan of --reachability (NULL: none asked; its scan NULL: it failed).
+ * 0 or -errno, every failure said.
  */
 int export_reports(const struct store *st, const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
 		   frame_resolve_fn resolve, void *resolve_ctx,
-		   const struct opts *o);
+		   const struct opts *o, const struct reach *reach);
 
 /* `report FILE.msr`: replays o->recording into reports. The exit status. */
 int export_replay(struct opts *o);

@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include "export.h"
 #include "launch.h"
+#include "reach.h"
 #include "recording.h"
 #include "run.h"
 #include "store.h"
@@ -38,6 +39,7 @@ struct session {
 	struct tracer *tracer;
 	struct launch *launch;
 	struct recorder *rec;	/* -w; NULL once finished */
+	struct reach reach;	/* --reachability: the last heap scan */
 	/* what a recording's header holds: the target and when it began */
 	struct recording_info info;
 	char *command;
@@ -223,6 +225,7 @@ static int setup_signals(sigset_t *old)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, old))
 		return -1;
 	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -231,6 +234,31 @@ static int setup_signals(sigset_t *old)
 static int pidfd_open(int pid)
 {
 	return syscall(SYS_pidfd_open, pid, 0);
+}
+
+/*
+ * --reachability: a heap scan now, of the store as drained now. A
+ * launched command is traced by us already: scanned at its exit, or
+ * once let go.
+ */
+static void scan_heap(struct session *s, enum heaproots_how how)
+{
+	drain(s);
+	if (s->status_shown) {
+		fputs("\r\033[K", stderr);
+		s->status_shown = false;
+	}
+	reach__take(&s->reach, s->store, s->info.pid, how, s->o->quiet);
+}
+
+static void on_usr1(struct session *s)
+{
+	if (!s->o->reachability)
+		cli_error("SIGUSR1 scans the heap with --reachability only");
+	else if (s->launch)
+		cli_error("SIGUSR1 scans a process attached with -p; a launched command is scanned at its exit or when tracing ends");
+	else
+		scan_heap(s, HEAPROOTS_SEIZE);
 }
 
 /* One signalfd read: true when tracing should stop. */
@@ -242,6 +270,8 @@ static bool handle_signals(struct session *s, int sfd)
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			stop = true;
+		if (si.ssi_signo == SIGUSR1)
+			on_usr1(s);
 	}
 	if (!s->launch)
 		return stop;
@@ -249,6 +279,9 @@ static bool handle_signals(struct session *s, int sfd)
 	case LAUNCH_EXITING:
 		/* Last chance to see its maps: drain and cover, then let go. */
 		drain(s);
+		/* Its memory as it exits, before the kernel tears it down. */
+		if (s->o->reachability)
+			scan_heap(s, HEAPROOTS_STOPPED);
 		launch__resume(s->launch);
 		if (launch__poll(s->launch) != LAUNCH_EXITED)
 			break;
@@ -273,6 +306,12 @@ static void let_go(struct session *s)
 {
 	int err;
 
+	/* The scan needs it let go (it seizes every thread), then killed. */
+	if (s->o->kill && s->o->reachability) {
+		err = launch__detach(s->launch);
+		if (!err && launch__poll(s->launch) != LAUNCH_EXITED)
+			scan_heap(s, HEAPROOTS_SEIZE);
+	}
 	if (s->o->kill) {
 		err = launch__kill(s->launch);
 		if (err) {
@@ -296,6 +335,8 @@ static void let_go(struct session *s)
 		return;
 	}
 	s->detached = true;
+	if (!err && s->o->reachability)
+		scan_heap(s, HEAPROOTS_SEIZE);
 }
 
 static int trace_loop(struct session *s, int sfd, int pidfd)
@@ -345,6 +386,9 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 		}
 	}
 	s->end_ns = now_ns();
+	/* With the probes still in: the store says what is live as it stops. */
+	if (s->o->reachability && !s->launch && !s->target_exited)
+		scan_heap(s, HEAPROOTS_SEIZE);
 	/* No more probes: a -p target stops paying now, not after the report. */
 	tracer__detach(s->tracer);
 	drain(s);
@@ -399,7 +443,7 @@ static int finish_trace(struct session *s)
 				  strerror(-err));
 	}
 	rerr = export_reports(s->store, &s->info, &end, 0, resolve_frame,
-			     s->sym, s->o);
+			     s->sym, s->o, s->o->reachability ? &s->reach : NULL);
 	return err ? err : rerr;
 }
 
@@ -612,6 +656,7 @@ out:
 	launch__free(s.launch);
 	recorder__free(s.rec);
 	symbolizer__free(s.sym);
+	reach__release(&s.reach);
 	store__free(s.store);
 	free(s.command);
 	free(s.pending);

@@ -785,6 +785,7 @@ int report__write_text(const struct report *r, FILE *f)
 		print_filter(r, f);
 		print_sites(r, f, "Top leaking call sites (live at end)",
 			    r->leaks, r->nr_leaks, true);
+		report_text_reach(r, f);
 		print_sites(r, f, "Top call sites at the peak", r->peak,
 			    r->nr_peak, false);
 		print_anomalies(r, f);

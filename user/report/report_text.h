@@ -28,4 +28,8 @@ void report_text_shared(FILE *f, const struct declared_shared *s);
 /* A stack, innermost first, at most as many frames as the report shows. */
 void report_text_frames(FILE *f, const struct frame *frames, __u32 nr);
 
+struct report;
+/* The heap scan's section (report_text_reach.c): nothing without one. */
+void report_text_reach(const struct report *r, FILE *f);
+
 #endif /* MEMSCOPE_REPORT_TEXT_H */
