@@ -314,6 +314,21 @@ $(OUTPUT)/targets/stk_rs_fwd_new: tests/targets/stk_rs.rs | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)MAKEFLAGS= $(RUSTC_NEW) $(RUSTFLAGS_STK) --cfg forward_alloc $< -o $@
 
+# The heap scan's C++ and Rust cases (tests/targets/reach_*): a
+# shared_ptr cycle and an Rc cycle.
+REACH_TARGETS := $(OUTPUT)/targets/reach_cxx $(OUTPUT)/targets/reach_rs
+TARGETS += $(REACH_TARGETS)
+
+$(OUTPUT)/targets/reach_cxx: tests/targets/reach_cxx.cc tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CXX-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -g -O2 -Wall -Wextra -Werror -Itests/targets $< -o $@
+
+$(OUTPUT)/targets/reach_rs: tests/targets/reach_rs.rs | $(DEPS_STAMP)
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)MAKEFLAGS= $(RUSTC) $(RUSTFLAGS_STK) $< -o $@
+
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard tests/fixtures/*.map) | $(DEPS_STAMP)
 	$(call msg,CC-FIX,$@)
 	$(Q)mkdir -p $(@D)

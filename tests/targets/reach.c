@@ -22,6 +22,9 @@
  *                                             holds it, the thread waits
  *
  * Then it exits with the thread still waiting: the scan runs at exit.
+ * With REACH_HOLD in the environment it prints "built" and waits for
+ * ever instead, for a scan of a running process (-p, or when tracing
+ * ends first).
  * Each dropped structure is published (keep) before it is dropped: the
  * compiler may not elide stores into memory that has escaped.
  */
@@ -204,5 +207,11 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&lock);
 	/* No register or stack slot of main may still hold a block. */
 	keep(NULL);
+	if (getenv("REACH_HOLD")) {
+		printf("built\n");
+		fflush(stdout);
+		for (;;)
+			pause();
+	}
 	exit(0);
 }
