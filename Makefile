@@ -91,7 +91,7 @@ EXAMPLE_BINS := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
-.PHONY: all deps test unit integration fuzz html-test pprof-test layers demo bench \
+.PHONY: all deps test unit integration fuzz html-test pprof-test layers demo bench bench-reach \
 	install clean
 
 all: $(TOOL) $(USDT_LIBS)
@@ -421,6 +421,14 @@ demo: $(TOOL) $(TARGETS)
 
 bench: $(TOOL) $(OUTPUT)/bench/usdt-cost
 	$(Q)$(MAKE) -s -C bench OUTPUT=$(abspath $(OUTPUT))/bench TOOL=$(abspath $(TOOL))
+
+# The heap scan's accuracy against memcheck and its scale (bench/reach.py):
+# its own section of bench/RESULTS.md.
+bench-reach: $(TOOL) $(OUTPUT)/targets/reach $(REACH_TARGETS)
+	$(Q)$(MAKE) -s -C bench OUTPUT=$(abspath $(OUTPUT))/bench \
+		TOOL=$(abspath $(TOOL)) $(abspath $(OUTPUT))/bench/heapscan-scale
+	$(Q)python3 bench/reach.py --tool $(TOOL) --targets $(OUTPUT)/targets \
+		--scale $(OUTPUT)/bench/heapscan-scale --results bench/RESULTS.md
 
 install: $(TOOL)
 	install -d $(DESTDIR)$(PREFIX)/bin

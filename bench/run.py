@@ -1249,9 +1249,28 @@ def write_results(path, ctx):
     plan = ctx.get("plan_check")
     if plan:
         doc += ["## Probe plan check", "", plan, ""]
+    doc += kept_sections(path)
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(doc))
     os.replace(path + ".tmp", path)
+
+
+# Sections other scripts write (bench/reach.py), between their markers:
+# kept as they are when this run rewrites the rest.
+KEPT = [("<!-- bench/reach.py: begin -->", "<!-- bench/reach.py: end -->")]
+
+
+def kept_sections(path):
+    try:
+        text = open(path).read()
+    except OSError:
+        return []
+    out = []
+    for begin, end in KEPT:
+        if begin in text and end in text:
+            body = text.split(begin, 1)[1].split(end, 1)[0]
+            out += [begin + body + end, ""]
+    return out
 
 
 def bpftrace_bound(bt, fl):
