@@ -40,6 +40,7 @@ TRUTH = {
         "chain_head": {"still_reachable": 1},
         "chain_node": {"still_reachable": 5},
         "thread_held": {"still_reachable": 1},
+        "cloned": {"still_reachable": 3},
     },
     "reach_cxx": {
         "sp_cycle": {"definitely_lost": 3, "indirectly_lost": 3},
@@ -50,6 +51,12 @@ TRUTH = {
         "box_held": {"still_reachable": 1},
     },
 }
+
+# Clone candidates: site -> blocks alike. make_shared's blocks hold the
+# same vtable pointer and counts, their pointers aside: the six of the
+# cycles are alike (the rule's own example of a false candidate).
+CLONES = {"reach": {"cloned": 3}, "reach_cxx": {"sp_cycle": 6},
+          "reach_rs": {}}
 
 # Leaked cycles: (cycles, blocks in each), one group per entry.
 CYCLES = {
@@ -153,6 +160,14 @@ def check(target, path):
             fns = [f.get("function") for f in m.get("frames", [])]
             if not site_of(target, fns):
                 errs.append(f"cycle member: expected a site of {target}, got frames {fns[:4]}")
+    clones = ((report.get("graph") or {}).get("clones") or {}).get("list", [])
+    have = {}
+    for c in clones:
+        site = site_of(target, [f.get("function") for f in c["frames"]])
+        if site:
+            have[site] = have.get(site, 0) + c["count"]
+    if have != CLONES[target]:
+        errs.append(f"clones: expected {CLONES[target]}, got {have}")
     pause = (report.get("reachability") or {}).get("pause") or {}
     if not pause.get("threads") or pause.get("ns", 0) <= 0:
         errs.append(f"pause: expected stopped threads and a duration, got {pause}")

@@ -20,6 +20,9 @@
  *   chain_node           5  still reachable   ... and it the rest
  *   thread_held          1  still reachable   only a thread's stack
  *                                             holds it, the thread waits
+ *   cloned               3  still reachable   a global array holds
+ *                                             them: copies of one
+ *                                             block, clone candidates
  *
  * Then it exits with the thread still waiting: the scan runs at exit.
  * With REACH_HOLD in the environment it prints "built" and waits for
@@ -41,6 +44,7 @@ struct node {
 };
 
 void *held[4];
+void *copies[3];
 void *chain;
 uintptr_t hidden[2];
 void *inner[3];
@@ -167,6 +171,17 @@ __attribute__((noinline)) static void chain_head(void)
 	chain = h;
 }
 
+__attribute__((noinline)) static void cloned(void)
+{
+	static const char conf[64] = "listen=0.0.0.0:8080 workers=4";
+	int i;
+
+	for (i = 0; i < opaque(3); i++) {
+		copies[i] = malloc(sizeof(conf));	/* @site cloned */
+		memcpy(copies[i], conf, sizeof(conf));
+	}
+}
+
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 static int started;
@@ -199,6 +214,7 @@ int main(int argc, char **argv)
 	tagged();
 	global_held();
 	chain_head();
+	cloned();
 	if (pthread_create(&t, NULL, thread_held, NULL))
 		return 1;
 	pthread_mutex_lock(&lock);

@@ -242,6 +242,12 @@ Test(heapscan, unreadable_and_arenas)
 	expect_class(h, 3, HEAPSCAN_DEFINITELY_LOST);
 	cr_assert_eq(heapscan__run(h, &r), -EINVAL, "a second run");
 	heapscan__free(h);
+	/* A process with no live block: nothing, and no error. */
+	h = heapscan__new();
+	cr_assert_eq(heapscan__run(h, &r), 0, "an empty heap");
+	expect_eq(heapscan__stats(h)->blocks, 0, "blocks");
+	expect_eq(heapscan__nr_links(h) + heapscan__nr_cycles(h), 0, "graph");
+	heapscan__free(h);
 	free(f.mem);
 }
 
@@ -378,4 +384,39 @@ Test(heapscan, random_heaps)
 
 	for (seed = 1; seed <= 20; seed++)
 		check_random(seed);
+}
+
+/*
+ * Clone candidates: four blocks of one site with the same data and
+ * pointers to different blocks are one group; one with other data, and
+ * blocks of pointers and zeros only, are none.
+ */
+Test(heapscan, clones)
+{
+	__u32 sites[16];
+	const struct heapscan_clone *c;
+	struct heapscan *h;
+	struct fake f;
+	unsigned i;
+
+	fake_init(&f, 16);
+	for (i = 0; i < 16; i++)
+		sites[i] = 4;
+	for (i = 0; i < 5; i++) {
+		sites[i] = 1;
+		put(&f, i, 0, blk(10 + i));
+		put(&f, i, 1, i < 4 ? 0x1234 : 0x9999);
+	}
+	sites[5] = sites[6] = 2;
+	put(&f, 5, 0, blk(12));
+	put(&f, 6, 0, blk(13));
+	h = scan(&f, 16, sites, NULL, 0);
+	expect_eq(heapscan__nr_clones(h), 1, "clone groups");
+	c = heapscan__clone(h, 0);
+	expect_eq(c->site, 1, "its site");
+	expect_eq(c->count, 4, "its blocks");
+	expect_eq(c->size, BSIZE, "their size");
+	expect_eq(heapscan__stats(h)->clones, 4, "blocks in groups");
+	heapscan__free(h);
+	free(f.mem);
 }

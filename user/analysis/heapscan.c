@@ -61,7 +61,15 @@ struct heapscan {
 	size_t nr_members, cap_members;
 	struct heapscan_link *links;
 	size_t nr_links;
+	/* while the blocks are read: each one's data hashed, 0 none */
+	__u64 *hash;
+	struct heapscan_clone *clones;
+	size_t nr_clones;
 };
+
+/* Same data may be a copy, or two blocks that happen to hold it. */
+const char heapscan_clone_rule[] = "same_site_size_and_data";
+const double heapscan_clone_confidence = 0.5;
 
 static const char *const class_names[HEAPSCAN_CLASS__COUNT] = {
 	[HEAPSCAN_DEFINITELY_LOST] = "definitely_lost",
@@ -134,6 +142,8 @@ void heapscan__free(struct heapscan *h)
 	free(h->cycles);
 	free(h->members);
 	free(h->links);
+	free(h->hash);
+	free(h->clones);
 	free(h);
 }
 
@@ -171,7 +181,8 @@ static void sort_blocks(struct heapscan *h)
 {
 	size_t i;
 
-	qsort(h->blocks, h->nr, sizeof(*h->blocks), block_cmp);
+	if (h->nr)
+		qsort(h->blocks, h->nr, sizeof(*h->blocks), block_cmp);
 	h->lo = h->nr ? h->blocks[0].addr : 0;
 	h->hi = h->lo;
 	for (i = 0; i < h->nr; i++) {
@@ -272,21 +283,36 @@ static int add_edge(struct heapscan *h, __u32 e)
 	return 0;
 }
 
-/* Block i's words, len of them read (of its size) at data. */
+/*
+ * Block i's words, len of them read (of its size) at data: its edges,
+ * and its data into its hash (a pointer counts as where it is, not what
+ * it holds: copies point to copies).
+ */
 static int scan_block(struct heapscan *h, size_t i, const void *data,
 		      size_t len)
 {
 	const unsigned char *p = data;
-	__u64 addr = h->blocks[i].addr;
+	__u64 addr = h->blocks[i].addr, w;
 	size_t off = (8 - (addr & 7)) & 7;
 	bool interior;
 	long t;
 	int err;
 
 	for (; off + 8 <= len; off += 8) {
-		t = find(h, word_at(p + off), &interior);
-		if (t < 0)
+		w = word_at(p + off);
+		t = find(h, w, &interior);
+		/*
+		 * Bit 0: some data word is not zero. A block of pointers
+		 * and zeros (a list node) is no clone of its neighbours.
+		 */
+		if (t < 0) {
+			if (w)
+				h->hash[i] = (tab_mix64(h->hash[i] ^ w ^ off) &
+					      ~1ull) | 1;
 			continue;
+		}
+		h->hash[i] = (tab_mix64(h->hash[i] + off) & ~1ull) |
+			     (h->hash[i] & 1);
 		err = add_edge(h, (__u32)t | (interior ? EDGE_INTERIOR : 0));
 		if (err)
 			return err;
@@ -315,6 +341,7 @@ static int read_block(struct heapscan *h, size_t i, unsigned char *buf,
 		if (got < 0 || (__u64)got < want) {
 			b->flags |= F_UNREADABLE;
 			h->stats.unreadable++;
+			h->hash[i] = 0;
 			return 0;
 		}
 		off += want;
@@ -594,10 +621,11 @@ static bool self_loop(const struct heapscan *h, __u32 v)
  */
 static int find_cycles(struct heapscan *h)
 {
-	__u32 *idx = calloc(h->nr, sizeof(*idx));
-	__u32 *low = malloc(h->nr * sizeof(*low));
-	__u32 *scc = malloc(h->nr * sizeof(*scc));
-	struct tarjan_frame *call = malloc(h->nr * sizeof(*call));
+	/* + 1: an empty heap is no allocation failure */
+	__u32 *idx = calloc(h->nr + 1, sizeof(*idx));
+	__u32 *low = malloc((h->nr + 1) * sizeof(*low));
+	__u32 *scc = malloc((h->nr + 1) * sizeof(*scc));
+	struct tarjan_frame *call = malloc((h->nr + 1) * sizeof(*call));
 	size_t nc, ns = 0, cap_cycles = 0, i, base;
 	__u32 counter = 0, v, w;
 	int err = 0;
@@ -783,8 +811,8 @@ static size_t container_sites(const struct heapscan *h, __u32 v,
  */
 static int build_links(struct heapscan *h)
 {
-	__u32 *holders = calloc(h->nr, sizeof(*holders));
-	__u32 *last = malloc(h->nr * sizeof(*last));
+	__u32 *holders = calloc(h->nr + 1, sizeof(*holders));
+	__u32 *last = malloc((h->nr + 1) * sizeof(*last));
 	__u32 *sites = malloc((h->nr_edges + 1) * sizeof(*sites));
 	__u64 *keys = malloc((h->nr_edges + 1) * sizeof(*keys));
 	size_t i, j, n = 0, nr_cont;
@@ -854,6 +882,70 @@ out:
 	return err;
 }
 
+static int clone_cmp(const void *pa, const void *pb, void *ctx)
+{
+	const struct heapscan *h = ctx;
+	__u32 a = *(const __u32 *)pa, b = *(const __u32 *)pb;
+	const struct hs_block *x = &h->blocks[a], *y = &h->blocks[b];
+
+	if (x->site != y->site)
+		return x->site < y->site ? -1 : 1;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	if (h->hash[a] != h->hash[b])
+		return h->hash[a] < h->hash[b] ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
+static int clone_bytes_cmp(const void *pa, const void *pb)
+{
+	const struct heapscan_clone *a = pa, *b = pb;
+	__u64 x = a->count * a->size, y = b->count * b->size;
+
+	if (x != y)
+		return x < y ? 1 : -1;
+	return a->site < b->site ? -1 : a->site > b->site;
+}
+
+/* Blocks of one site, size and data hash: sorted together, counted. */
+static int find_clones(struct heapscan *h)
+{
+	__u32 *ix = malloc((h->nr + 1) * sizeof(*ix));
+	size_t n = 0, i, j, cap = 0;
+	int err = 0;
+
+	if (!ix)
+		return -ENOMEM;
+	for (i = 0; i < h->nr; i++) {
+		if (h->hash[i] & 1)
+			ix[n++] = i;
+	}
+	qsort_r(ix, n, sizeof(*ix), clone_cmp, h);
+	for (i = 0; !err && i < n; i = j) {
+		const struct hs_block *b = &h->blocks[ix[i]];
+
+		for (j = i + 1; j < n && h->hash[ix[j]] == h->hash[ix[i]] &&
+		     h->blocks[ix[j]].site == b->site &&
+		     h->blocks[ix[j]].size == b->size; j++)
+			;
+		if (j - i < 2)
+			continue;
+		err = tab_grow((void **)&h->clones, &cap, h->nr_clones + 1,
+			       sizeof(*h->clones));
+		if (err)
+			break;
+		h->clones[h->nr_clones++] = (struct heapscan_clone){
+			.site = b->site, .size = b->size, .count = j - i,
+		};
+		h->stats.clones += j - i;
+	}
+	free(ix);
+	if (!err && h->nr_clones)
+		qsort(h->clones, h->nr_clones, sizeof(*h->clones),
+		      clone_bytes_cmp);
+	return err;
+}
+
 static __u64 mono_ns(void)
 {
 	struct timespec ts;
@@ -875,9 +967,10 @@ int heapscan__run(struct heapscan *h, const struct heapscan_roots *roots)
 	h->ran = true;
 	sort_blocks(h);
 	h->first = malloc((h->nr + 1) * sizeof(*h->first));
+	h->hash = calloc(h->nr + 1, sizeof(*h->hash));
 	work = malloc((h->nr + 1) * sizeof(*work));
 	buf = malloc(SCAN_CHUNK);
-	if (!h->first || !work || !buf) {
+	if (!h->first || !h->hash || !work || !buf) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -902,6 +995,12 @@ int heapscan__run(struct heapscan *h, const struct heapscan_roots *roots)
 		h->stats.bytes += h->blocks[i].size;
 	}
 	h->stats.blocks = h->nr;
+	/* The hashes go before the cycles' arrays come: one peak, not two. */
+	err = find_clones(h);
+	free(h->hash);
+	h->hash = NULL;
+	if (err)
+		goto out;
 	err = find_cycles(h);
 	if (err)
 		goto out;
@@ -954,6 +1053,17 @@ const struct heapscan_link *heapscan__link(const struct heapscan *h,
 	return i < h->nr_links ? &h->links[i] : NULL;
 }
 
+size_t heapscan__nr_clones(const struct heapscan *h)
+{
+	return h->nr_clones;
+}
+
+const struct heapscan_clone *heapscan__clone(const struct heapscan *h,
+					     size_t i)
+{
+	return i < h->nr_clones ? &h->clones[i] : NULL;
+}
+
 size_t heapscan__mem_bytes(const struct heapscan *h)
 {
 	return h->cap * sizeof(*h->blocks) +
@@ -961,5 +1071,6 @@ size_t heapscan__mem_bytes(const struct heapscan *h)
 	       h->cap_edges * sizeof(*h->edges) +
 	       h->cap_members * sizeof(*h->members) +
 	       h->nr_cycles * sizeof(*h->cycles) +
-	       h->nr_links * sizeof(*h->links);
+	       h->nr_links * sizeof(*h->links) +
+	       h->nr_clones * sizeof(*h->clones);
 }

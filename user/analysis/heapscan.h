@@ -92,6 +92,7 @@ struct heapscan_stats {
 	__u64 unreadable_ranges;
 	__u64 edges;		/* pointers between blocks */
 	__u64 cycles;		/* leaked cycles, before grouping */
+	__u64 clones;		/* blocks in clone groups */
 	__u64 scan_ns;		/* reading and classifying */
 };
 
@@ -116,6 +117,17 @@ struct heapscan_link {
 	__u32 to;		/* site of the block pointed to */
 	enum heapscan_edge kind;
 	__u64 count;
+};
+
+/*
+ * Clone candidates: two or more blocks of one site and size whose data
+ * (every word that is not a pointer to a block, with where the pointers
+ * are) is the same, and not all zero.
+ */
+struct heapscan_clone {
+	__u32 site;
+	__u64 size;		/* of each block */
+	__u64 count;		/* blocks alike */
 };
 
 /* Sites are the caller's numbers below 2^31 (the store's stack ids). */
@@ -146,6 +158,14 @@ const struct heapscan_cycle *heapscan__cycle(const struct heapscan *h,
 size_t heapscan__nr_links(const struct heapscan *h);
 const struct heapscan_link *heapscan__link(const struct heapscan *h,
 					   size_t i);
+
+/* Clone groups, by bytes (count x size) desc. */
+size_t heapscan__nr_clones(const struct heapscan *h);
+const struct heapscan_clone *heapscan__clone(const struct heapscan *h,
+					     size_t i);
+/* The rule clone candidates come from, and how sure it is. */
+extern const char heapscan_clone_rule[];
+extern const double heapscan_clone_confidence;
 
 /* Bytes the scan holds now, for the bytes-per-block budget. */
 size_t heapscan__mem_bytes(const struct heapscan *h);

@@ -1168,6 +1168,35 @@ static int copy_links(struct build *b, const struct heapscan *h)
 	return 0;
 }
 
+static int copy_clones(struct build *b, const struct heapscan *h)
+{
+	struct report_reach *rr = &b->r->reach;
+	size_t i, n = heapscan__nr_clones(h);
+	int err;
+
+	rr->clones_total = n;
+	if (n > REPORT_CLONES_MAX)
+		n = REPORT_CLONES_MAX;
+	if (!n)
+		return 0;
+	rr->clones = arena_alloc(&b->r->arena, n, sizeof(*rr->clones));
+	if (!rr->clones)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct heapscan_clone *c = heapscan__clone(h, i);
+		struct report_clone *rc = &rr->clones[i];
+
+		rc->count = c->count;
+		rc->size = c->size;
+		err = resolve_scan_site(b, c->site, &rc->nr_frames,
+					&rc->frames, &rc->flags);
+		if (err)
+			return err;
+	}
+	rr->nr_clones = n;
+	return 0;
+}
+
 /* The heap scan's totals, cycles and graph; the leaks' classes are gathered. */
 static int build_reach(struct build *b)
 {
@@ -1180,7 +1209,9 @@ static int build_reach(struct build *b)
 	b->r->reach.pause = b->opts.pause;
 	b->r->reach.stats = *heapscan__stats(h);
 	err = copy_cycles(b, h);
-	return err ? err : copy_links(b, h);
+	if (!err)
+		err = copy_links(b, h);
+	return err ? err : copy_clones(b, h);
 }
 
 struct report *report__build(const struct store *st,

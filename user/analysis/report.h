@@ -88,9 +88,20 @@ struct report_link {
 	struct frame *to;
 };
 
-/* The most cycle groups and links a report holds; the rest are counted. */
+/* Blocks of one site and size with the same data: copies, maybe. */
+struct report_clone {
+	__u64 count;
+	__u64 size;		/* of each */
+	__u32 flags;		/* MS_EVF_STACK_* of its stack */
+	__u32 nr_frames;
+	struct frame *frames;
+};
+
+/* The most cycle groups, links and clone groups a report holds; the rest
+ * are counted. */
 #define REPORT_CYCLES_MAX	50
 #define REPORT_LINKS_MAX	100
+#define REPORT_CLONES_MAX	50
 
 struct report_reach {
 	bool scanned;
@@ -103,6 +114,9 @@ struct report_reach {
 	struct report_link *links;	/* by count desc */
 	size_t nr_links;
 	size_t links_total;
+	struct report_clone *clones;	/* by bytes desc */
+	size_t nr_clones;
+	size_t clones_total;
 };
 
 /*

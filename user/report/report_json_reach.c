@@ -150,6 +150,25 @@ static void write_graph(struct json *j, const struct report *r)
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	json_key(j, "clones");
+	json_obj_begin(j);
+	json_kv_str(j, "rule", heapscan_clone_rule);
+	json_key(j, "confidence");
+	json_double(j, heapscan_clone_confidence);
+	json_kv_u64(j, "blocks", rr->stats.clones);
+	json_kv_u64(j, "groups", rr->clones_total);
+	json_key(j, "list");
+	json_arr_begin(j);
+	for (i = 0; i < rr->nr_clones; i++) {
+		json_obj_begin(j);
+		json_kv_u64(j, "count", rr->clones[i].count);
+		json_kv_u64(j, "size", rr->clones[i].size);
+		report_json_frames(j, rr->clones[i].frames,
+				   rr->clones[i].nr_frames);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+	json_obj_end(j);
 	json_obj_end(j);
 }
 

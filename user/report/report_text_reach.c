@@ -133,6 +133,28 @@ static void print_links(const struct report *r, FILE *f)
 			rr->links_total - n);
 }
 
+static void print_clones(const struct report *r, FILE *f)
+{
+	const struct report_reach *rr = &r->reach;
+	size_t i, n = rr->nr_clones < TEXT_LINKS ? rr->nr_clones : TEXT_LINKS;
+
+	fprintf(f, "\n  Clone candidates (blocks of one site and size with the same data, inferred, %.2f): %llu block%s in %zu group%s\n",
+		heapscan_clone_confidence,
+		(unsigned long long)rr->stats.clones,
+		report_text_plural(rr->stats.clones), rr->clones_total,
+		report_text_plural(rr->clones_total));
+	for (i = 0; i < n; i++) {
+		fprintf(f, "    %llu x %llu bytes: ",
+			(unsigned long long)rr->clones[i].count,
+			(unsigned long long)rr->clones[i].size);
+		put_site(f, rr->clones[i].frames, rr->clones[i].nr_frames);
+		fputc('\n', f);
+	}
+	if (rr->clones_total > n)
+		fprintf(f, "    ... %zu more in the JSON report\n",
+			rr->clones_total - n);
+}
+
 void report_text_reach(const struct report *r, FILE *f)
 {
 	const struct report_reach *rr = &r->reach;
@@ -164,4 +186,5 @@ void report_text_reach(const struct report *r, FILE *f)
 	free(v);
 	print_cycles(r, f);
 	print_links(r, f);
+	print_clones(r, f);
 }
