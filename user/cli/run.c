@@ -389,6 +389,12 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 	/* With the probes still in: the store says what is live as it stops. */
 	if (s->o->reachability && !s->launch && !s->target_exited)
 		scan_heap(s, HEAPROOTS_SEIZE);
+	/* -p: its memory went with it; the last SIGUSR1 scan, if any, stays. */
+	if (s->o->reachability && !s->launch && s->target_exited &&
+	    !s->reach.scan && !s->o->quiet)
+		fprintf(stderr,
+			"memscope-bpf: warning: no heap scan: pid %d exited before tracing ended (send SIGUSR1 to memscope-bpf to scan a running process)\n",
+			s->info.pid);
 	/* No more probes: a -p target stops paying now, not after the report. */
 	tracer__detach(s->tracer);
 	drain(s);

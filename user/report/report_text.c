@@ -825,6 +825,11 @@ void report_text_shared(FILE *f, const struct declared_shared *s)
 	put_shared(f, s);
 }
 
+void report_text_name(FILE *f, const char *s)
+{
+	put_name(f, s);
+}
+
 void report_text_frames(FILE *f, const struct frame *frames, __u32 nr)
 {
 	print_frames(f, frames, nr, 0);

@@ -101,7 +101,7 @@ static void put_site(FILE *f, const struct frame *fr, __u32 nr)
 	if (!nr)
 		fputs("(no stack)", f);
 	else if (fr[0].function)
-		fputs(fr[0].function, f);
+		report_text_name(f, fr[0].function);
 	else
 		fprintf(f, "0x%llx", (unsigned long long)fr[0].addr);
 }
