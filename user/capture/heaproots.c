@@ -17,6 +17,9 @@
 
 /* A stack copied at most this far above sp: no thread's is larger. */
 #define STACK_MAX		(64ull << 20)
+/* All stacks together: a hostile sp at the bottom of a huge mapping in
+ * every thread must not exhaust our memory. */
+#define STACKS_MAX		(512ull << 20)
 /* Below sp, what a leaf function may keep there (the x86-64 red zone). */
 #define RED_ZONE		128
 /* How long the threads have to stop after PTRACE_INTERRUPT. */
@@ -196,6 +199,8 @@ static int copy_stack(struct heaproots *r, const struct procmaps *maps,
 	len = m->end - from;
 	if (len > STACK_MAX)
 		len = STACK_MAX;
+	if (r->info.stack_bytes + len > STACKS_MAX)
+		return -E2BIG;
 	data = malloc(len);
 	if (!data)
 		return -ENOMEM;
