@@ -1179,6 +1179,13 @@ t_reach_launch()
 		>>"$d/fail"
 }
 
+# --reachability scans live blocks, which --mode=alloc does not keep.
+t_reach_alloc_mode()
+{
+	tool --mode=alloc --reachability -- /bin/true
+	expect_error 2 'reachability.*mode=alloc'
+}
+
 # A running process: scanned on SIGUSR1 to the tool and when tracing
 # ends; let go after each scan, it runs on (-p), or is killed (--kill).
 t_reach_running()
@@ -1831,6 +1838,7 @@ run_test reach_cxx_launch	t_reach_launch reach_cxx
 run_test reach_rs_launch	t_reach_launch reach_rs
 run_test reach_attach		t_reach_running attach
 run_test reach_kill		t_reach_running kill
+run_test reach_alloc_mode	t_reach_alloc_mode
 run_test not_root		t_not_root
 run_test no_btf			t_no_btf
 run_test static_stripped_launch	t_static_stripped launch
