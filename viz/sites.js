@@ -27,13 +27,18 @@
 		{ key: "peak_bytes", label: "At peak", bytes: true, live: true },
 	];
 
-	function rowOf(s, i) {
+	// Sites of several processes (the "all" view): each names its own.
+	const PROC_COL = { key: "proc", label: "Process", text: true };
+
+	function rowOf(r, s, i) {
 		const hay = s.frames.map((f) => [f.function, f.file, f.object]
 			.filter(Boolean).join(" ")).join("\n").toLowerCase();
+		const p = r.processes && r.processes[s.proc];
 
 		return {
 			i: i, s: s, hay: hay,
 			name: MS.siteName(s), where: MS.siteWhere(s),
+			proc: p ? MS.procName(p) : "",
 			family: s.family || "malloc",
 			alloc_bytes: s.alloc_bytes, alloc_count: s.alloc_count,
 			live_bytes: s.live_bytes, live_count: s.live_count,
@@ -101,9 +106,11 @@
 	};
 
 	MS.renderSites = function (r) {
-		const cols = r.target.mode === "alloc" ?
-			COLS.filter((c) => !c.live) : COLS;
-		const rows = r.sites.map(rowOf);
+		const several = new Set(r.sites.map((s) => s.proc)).size > 1;
+		const cols = (several ? [COLS[0], PROC_COL, ...COLS.slice(1)] :
+			      COLS).filter((c) => r.target.mode !== "alloc" ||
+					      !c.live);
+		const rows = r.sites.map((s, i) => rowOf(r, s, i));
 		const state = { key: "alloc_bytes", desc: true, query: "",
 				limit: PAGE, open: new Set() };
 		const sec = MS.section("sites", "Call sites",

@@ -5,6 +5,7 @@
  * counts its blocks by class (two stacks that resolve alike merge their
  * counts), the leak filter applies, cycles and links name resolved
  * frames, and the JSON and text carry them; without a scan, none of it.
+ * With two processes, each image has its own scan.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <criterion/criterion.h>
 #include "heapscan.h"
+#include "procs.h"
 #include "report.h"
 #include "report_json.h"
 #include "store.h"
@@ -68,20 +70,28 @@ static unsigned resolve(void *ctx, __u64 addr, const struct frame **out)
  * stack B (0x200): blocks 2-4, a root holds 2, 2 holds 3 inside, 4 lost;
  * stack C (0x300): blocks 5-7, 5 holds 6 and 7, 5 held by a root.
  */
-static struct store *gen(struct heapscan **hs)
+static const __u64 *stack_of(unsigned i)
 {
 	static const __u64 sa[] = { 0x100, 0x900 }, sb[] = { 0x200, 0x900 },
 		sc[] = { 0x300, 0x900 };
+
+	return i < 2 ? sa : i < 5 ? sb : sc;
+}
+
+/* The scan of the blocks above, as a store that took them in order has
+ * them (stack ids 0, 1, 2). */
+static struct heapscan *scan(void)
+{
 	__u64 roots[] = { blk(2), blk(5) };
 	struct heapscan_buf buf = { .addr = 0x10, .data = roots,
 				    .len = sizeof(roots) };
 	struct heapscan_roots r = {
 		.bufs = &buf, .nr_bufs = 1, .read = fake_read,
 	};
-	struct store *s = store__new();
+	struct heapscan *hs = heapscan__new();
 	unsigned i;
 
-	cr_assert_not_null(s);
+	cr_assert_not_null(hs);
 	memset(mem, 0, sizeof(mem));
 	put(0, 0, blk(1));
 	put(1, 0, blk(0));
@@ -89,14 +99,21 @@ static struct store *gen(struct heapscan **hs)
 	put(5, 0, blk(6));
 	put(5, 1, blk(7));
 	for (i = 0; i < NR; i++)
-		ev_alloc(s, blk(i), 32 + i, i + 1,
-			 i < 2 ? sa : i < 5 ? sb : sc, 2, 1000 + i);
-	*hs = heapscan__new();
-	cr_assert_not_null(*hs);
-	for (i = 0; i < NR; i++)
-		cr_assert_eq(heapscan__add(*hs, blk(i), 32 + i,
+		cr_assert_eq(heapscan__add(hs, blk(i), 32 + i,
 					   i < 2 ? 0 : i < 5 ? 1 : 2), 0);
-	cr_assert_eq(heapscan__run(*hs, &r), 0);
+	cr_assert_eq(heapscan__run(hs, &r), 0);
+	return hs;
+}
+
+static struct store *gen(struct heapscan **hs)
+{
+	struct store *s = store__new();
+	unsigned i;
+
+	cr_assert_not_null(s);
+	for (i = 0; i < NR; i++)
+		ev_alloc(s, blk(i), 32 + i, i + 1, stack_of(i), 2, 1000 + i);
+	*hs = scan();
 	return s;
 }
 
@@ -124,9 +141,12 @@ Test(reach_report, classes_per_leak)
 	struct store *s = gen(&hs);
 	struct report *r;
 
-	o.scan = hs;
-	o.pause.pause_ns = 1234;
-	o.pause.threads = 2;
+	struct report_scan sc = {
+		.scan = hs, .pause = { .pause_ns = 1234, .threads = 2 },
+	};
+
+	o.scans = &sc;
+	o.nr_scans = 1;
 	r = report__build(s, &target, NULL, NULL, 0, &o);
 	cr_assert_not_null(r, "report__build: %s", strerror(errno));
 	cr_assert(r->reach.scanned);
@@ -166,7 +186,10 @@ Test(reach_report, filter_applies)
 	struct store *s = gen(&hs);
 	struct report *r;
 
-	o.scan = hs;
+	struct report_scan sc = { .scan = hs };
+
+	o.scans = &sc;
+	o.nr_scans = 1;
 	r = report__build(s, &target, NULL, NULL, 0, &o);
 	cr_assert_not_null(r);
 	l = leak_at(r, 0x200);
@@ -208,6 +231,7 @@ Test(reach_report, exports)
 	struct report_opts o = { .resolve = resolve };
 	struct heapscan *hs;
 	struct store *s = gen(&hs);
+	struct report_scan sc = { .scan = hs };
 	struct report *r;
 	char *j, *t;
 
@@ -219,7 +243,8 @@ Test(reach_report, exports)
 	free(j);
 	free(t);
 	report__free(r);
-	o.scan = hs;
+	o.scans = &sc;
+	o.nr_scans = 1;
 	r = report__build(s, &target, NULL, NULL, 0, &o);
 	j = json_of(r);
 	t = text_of(r);
@@ -236,4 +261,79 @@ Test(reach_report, exports)
 	report__free(r);
 	heapscan__free(hs);
 	store__free(s);
+}
+
+static size_t count_of(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	while ((s = strstr(s, what))) {
+		n++;
+		s += strlen(what);
+	}
+	return n;
+}
+
+/*
+ * Two processes: pid 10 has the blocks above and was scanned, pid 20 has
+ * one block and no scan (it was not running at the end). Each image's
+ * report has its own scan; the trace's merged leaks carry the classes of
+ * the image each is of, and nothing of the scan is over both.
+ */
+Test(reach_report, per_process_image)
+{
+	static const __u64 sd[] = { 0x400, 0x900 };
+	struct report_target tgt = target;
+	struct procs *pt = procs__new();
+	struct heapscan *hs = scan();
+	struct report_scan sc = { .scan = hs };
+	struct report_opts o = { .resolve = resolve, .scans = &sc,
+				 .nr_scans = 1 };
+	const struct report_site *l;
+	struct ms_event e;
+	struct report *r;
+	char *j, *t;
+	unsigned i;
+
+	cr_assert_not_null(pt);
+	for (i = 0; i <= NR; i++) {
+		e = ev_rec(MS_EV_ALLOC, 1000 + i);
+		e.pid = e.tid = i < NR ? 10 : 20;
+		e.ptr = i < NR ? blk(i) : 0x900000;
+		e.size = 32 + i;
+		e.seq = i + 1;
+		ev_stack(&e, i < NR ? stack_of(i) : sd, 2);
+		cr_assert_eq(procs__apply(pt, &e), 0);
+	}
+	tgt.pid = 10;
+	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
+	cr_assert_not_null(r, "report__build_procs: %s", strerror(errno));
+	cr_assert_eq(r->nr_procs, 2);
+	cr_assert(r->procs[0].r->reach.scanned, "pid 10 scanned");
+	cr_assert_not(r->procs[1].r->reach.scanned, "pid 20 not");
+	cr_assert_not(r->reach.scanned, "no scan over both");
+	expect_eq(r->procs[0].r->reach.nr_cycles, 1, "pid 10's cycle");
+	l = leak_at(r, 0x100);
+	expect_eq(l->proc, 0, "A is pid 10's");
+	expect_eq(l->reach[HEAPSCAN_DEFINITELY_LOST].count, 1,
+		  "A's classes merged with it");
+	l = leak_at(r, 0x200);
+	expect_eq(l->reach[HEAPSCAN_POSSIBLY_LOST].count, 1, "B possibly");
+	l = leak_at(r, 0x400);
+	expect_eq(l->proc, 1, "D is pid 20's");
+	j = json_of(r);
+	t = text_of(r);
+	/* A, B and C at the top and in processes[0]; D in neither. */
+	expect_eq(count_of(j, "\"rule\":\"conservative_scan\",\"definitely_lost\""),
+		  6, "leaks with classes in %s", j);
+	expect_eq(count_of(j, "\"pause\":{"), 1,
+		  "one scan's totals, processes[0]'s: %s", j);
+	cr_assert_not_null(strstr(j, "\"cycles\":{\"source\":\"inferred\""));
+	expect_eq(count_of(t, "\nReachability (heap scan of 8 live blocks"), 1,
+		  "pid 10's section only: %s", t);
+	free(j);
+	free(t);
+	report__free(r);
+	heapscan__free(hs);
+	procs__free(pt);
 }

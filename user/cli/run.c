@@ -20,11 +20,12 @@
 #include <bpf/libbpf.h>
 #include "export.h"
 #include "launch.h"
+#include "procs.h"
 #include "reach.h"
 #include "recording.h"
 #include "run.h"
-#include "store.h"
 #include "symbolizer.h"
+#include "table.h"
 #include "trace.h"
 
 /* How often the ring is drained when nothing forces a wakeup. */
@@ -34,12 +35,19 @@
 
 struct session {
 	const struct opts *o;
-	struct store *store;
-	struct symbolizer *sym;
+	struct procs *procs;
+	/*
+	 * A symbolizer per process image (by image number, made on its
+	 * first stack): an exec maps other objects at the same addresses.
+	 */
+	struct symbolizer **syms;
+	size_t nr_syms;
 	struct tracer *tracer;
 	struct launch *launch;
 	struct recorder *rec;	/* -w; NULL once finished */
-	struct reach reach;	/* --reachability: the last heap scan */
+	/* --reachability: each image's last heap scan, by image number */
+	struct reach *reach;
+	size_t nr_reach;
 	/* what a recording's header holds: the target and when it began */
 	struct recording_info info;
 	char *command;
@@ -50,9 +58,11 @@ struct session {
 	bool killed;		/* one ended by --kill */
 	bool status_shown;
 
-	/* addresses of stacks first seen since the last drain */
+	/* addresses of stacks first seen since the last drain, and the
+	 * image of each (runs of one image) */
 	__u64 *pending;
-	size_t nr_pending, cap_pending;
+	__u32 *pending_image;
+	size_t nr_pending, cap_pending, cap_pending_image;
 	__u64 reloads;		/* tracer__reloads() the symbolizer saw */
 };
 
@@ -120,28 +130,96 @@ static int check_environment(void)
 	return 0;
 }
 
-static int pending_add(struct session *s, const __u64 *addrs, unsigned n)
+/* The symbolizer of image i; NULL if it cannot be made (addresses only). */
+static struct symbolizer *sym_of(struct session *s, size_t i)
 {
-	if (s->nr_pending + n > s->cap_pending) {
-		size_t cap = (s->cap_pending + n) * 2;
-		__u64 *p = realloc(s->pending, cap * sizeof(*p));
+	const struct proc_image *im = procs__image(s->procs, i);
+	size_t cap = s->nr_syms;
 
-		if (!p)
-			return -ENOMEM;
-		s->pending = p;
-		s->cap_pending = cap;
+	if (!im)
+		return NULL;
+	if (i >= s->nr_syms) {
+		if (tab_grow((void **)&s->syms, &cap, i + 1, sizeof(*s->syms)))
+			return NULL;
+		memset(s->syms + s->nr_syms, 0,
+		       (i + 1 - s->nr_syms) * sizeof(*s->syms));
+		s->nr_syms = i + 1;
 	}
+	if (!s->syms[i])
+		s->syms[i] = symbolizer__new(im->info.pid);
+	return s->syms[i];
+}
+
+static void *image_sym(void *ctx, size_t i)
+{
+	return sym_of(ctx, i);
+}
+
+static int pending_add(struct session *s, __u32 image, const __u64 *addrs,
+		       unsigned n)
+{
+	size_t i;
+	int err;
+
+	err = tab_grow((void **)&s->pending, &s->cap_pending,
+		       s->nr_pending + n, sizeof(*s->pending));
+	if (!err)
+		err = tab_grow((void **)&s->pending_image,
+			       &s->cap_pending_image, s->nr_pending + n,
+			       sizeof(*s->pending_image));
+	if (err)
+		return err;
 	memcpy(s->pending + s->nr_pending, addrs, n * sizeof(*addrs));
+	for (i = 0; i < n; i++)
+		s->pending_image[s->nr_pending + i] = image;
 	s->nr_pending += n;
 	return 0;
+}
+
+static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
+{
+	/* An image without a symbolizer: its addresses as they are. */
+	return ctx ? symbolizer__resolve(ctx, addr, out) : 0;
+}
+
+/*
+ * The new stacks' objects, image by image, while their images run; and
+ * their symbols into the recording.
+ */
+static void cover_pending(struct session *s)
+{
+	struct symbolizer *sym;
+	size_t i, j;
+
+	for (i = 0; i < s->nr_pending; i = j) {
+		for (j = i + 1; j < s->nr_pending &&
+		     s->pending_image[j] == s->pending_image[i]; j++)
+			;
+		sym = sym_of(s, s->pending_image[i]);
+		if (sym)
+			symbolizer__cover(sym, s->pending + i, j - i);
+		/* Errors stick in the recorder and are reported at its end. */
+		if (s->rec)
+			recorder__symbols(s->rec, s->pending_image[i],
+					  s->pending + i, j - i,
+					  resolve_frame, sym);
+	}
+	s->nr_pending = 0;
 }
 
 static int on_event(void *ctx, const struct ms_event *e)
 {
 	struct session *s = ctx;
-	__u32 before = store__nr_stacks(s->store);
+	long cur = procs__current(s->procs, e->pid), last;
+	__u32 before = 0;
 	int err;
 
+	/* An image about to end: its stacks' objects while it has them. */
+	if (cur >= 0 && (e->type == MS_EV_PROC_EXEC ||
+			 e->type == MS_EV_PROC_EXIT))
+		cover_pending(s);
+	if (cur >= 0)
+		before = store__nr_stacks(procs__image(s->procs, cur)->store);
 	/*
 	 * Recorded as delivered, whatever the store makes of it: a replay
 	 * applies it to a store of its own. Recording errors stick and are
@@ -149,43 +227,40 @@ static int on_event(void *ctx, const struct ms_event *e)
 	 */
 	if (s->rec)
 		recorder__add(s->rec, e);
-	err = store__apply(s->store, e);
+	err = procs__apply(s->procs, e);
 	if (err)
 		return err;
+	last = procs__last(s->procs);
+	if (last < 0 || !e->nr_frames)
+		return 0;
+	if (last != cur)
+		before = 0;
 	/* A new stack: its objects must be known while the target lives. */
-	if (store__nr_stacks(s->store) != before && e->nr_frames)
-		return pending_add(s, e->frames, e->nr_frames);
+	if (store__nr_stacks(procs__image(s->procs, last)->store) != before)
+		return pending_add(s, last, e->frames, e->nr_frames);
 	return 0;
-}
-
-static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
-{
-	return symbolizer__resolve(ctx, addr, out);
 }
 
 static void drain(struct session *s)
 {
 	__u64 reloads;
+	size_t i;
 
 	tracer__drain(s->tracer);
 	/*
-	 * The target mapped new code: its objects, now, while the target
+	 * A target mapped new code: its objects, now, while the target
 	 * surely has them mapped (with -p it may exit before the first
 	 * stack through them is drained).
 	 */
 	reloads = tracer__reloads(s->tracer);
 	if (reloads != s->reloads) {
 		s->reloads = reloads;
-		symbolizer__refresh(s->sym);
+		for (i = 0; i < s->nr_syms; i++) {
+			if (s->syms[i] && !procs__image(s->procs, i)->end)
+				symbolizer__refresh(s->syms[i]);
+		}
 	}
-	if (!s->nr_pending)
-		return;
-	symbolizer__cover(s->sym, s->pending, s->nr_pending);
-	/* Errors stick in the recorder and are reported when it finishes. */
-	if (s->rec)
-		recorder__symbols(s->rec, s->pending, s->nr_pending,
-				  resolve_frame, s->sym);
-	s->nr_pending = 0;
+	cover_pending(s);
 }
 
 static void human(char *buf, size_t len, __u64 bytes)
@@ -211,7 +286,7 @@ static void status_line(struct session *s)
 	human(peak, sizeof(peak), c.peak_bytes);
 	fprintf(stderr,
 		"\r\033[K%llu events  live %s in %llu blocks  peak %s  lost %llu",
-		(unsigned long long)store__summary(s->store)->events, live,
+		(unsigned long long)procs__summary(s->procs)->sum.events, live,
 		(unsigned long long)c.live_blocks, peak,
 		(unsigned long long)c.lost_events);
 	s->status_shown = true;
@@ -237,18 +312,80 @@ static int pidfd_open(int pid)
 }
 
 /*
- * --reachability: a heap scan now, of the store as drained now. A
- * launched command is traced by us already: scanned at its exit, or
- * once let go.
+ * --reachability: a heap scan now of image i (its store as drained now,
+ * its pid's memory), kept as that image's. -ENOMEM said.
  */
-static void scan_heap(struct session *s, enum heaproots_how how)
+static void scan_image(struct session *s, size_t i, enum heaproots_how how)
+{
+	const struct proc_image *im = procs__image(s->procs, i);
+	size_t cap = s->nr_reach;
+
+	if (i >= s->nr_reach) {
+		if (tab_grow((void **)&s->reach, &cap, i + 1,
+			     sizeof(*s->reach))) {
+			cli_error("cannot scan the heap of pid %u: %s",
+				  im->info.pid, strerror(ENOMEM));
+			return;
+		}
+		memset(s->reach + s->nr_reach, 0,
+		       (i + 1 - s->nr_reach) * sizeof(*s->reach));
+		s->nr_reach = i + 1;
+	}
+	reach__take(&s->reach[i], im->store, im->info.pid, how, s->o->quiet);
+}
+
+static void scan_begin(struct session *s)
 {
 	drain(s);
 	if (s->status_shown) {
 		fputs("\r\033[K", stderr);
 		s->status_shown = false;
 	}
-	reach__take(&s->reach, s->store, s->info.pid, how, s->o->quiet);
+}
+
+/*
+ * --reachability: a heap scan now of every image still running, each in
+ * its own process (the launched command's exit stop: scan_exit()). A
+ * launched command is traced by us already: scanned at its exit, or
+ * once let go. A -p target that exited has no memory left to scan.
+ */
+static void scan_heap(struct session *s, enum heaproots_how how)
+{
+	const struct proc_image *im;
+	size_t i;
+
+	scan_begin(s);
+	for (i = 0; i < procs__nr_images(s->procs); i++) {
+		im = procs__image(s->procs, i);
+		if (im->end != PROC_RUNNING ||
+		    (s->target_exited && im->info.pid == (__u32)s->info.pid))
+			continue;
+		scan_image(s, i, how);
+	}
+}
+
+/* The launched command stopped at its exit: its current image only. */
+static void scan_exit(struct session *s)
+{
+	long i;
+
+	scan_begin(s);
+	i = procs__current(s->procs, s->info.pid);
+	if (i >= 0)
+		scan_image(s, i, HEAPROOTS_STOPPED);
+}
+
+/* Whether an image of pid has a heap scan. */
+static bool scanned(const struct session *s, int pid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_reach; i++) {
+		if (s->reach[i].scan &&
+		    procs__image(s->procs, i)->info.pid == (__u32)pid)
+			return true;
+	}
+	return false;
 }
 
 static void on_usr1(struct session *s)
@@ -281,7 +418,7 @@ static bool handle_signals(struct session *s, int sfd)
 		drain(s);
 		/* Its memory as it exits, before the kernel tears it down. */
 		if (s->o->reachability)
-			scan_heap(s, HEAPROOTS_STOPPED);
+			scan_exit(s);
 		launch__resume(s->launch);
 		if (launch__poll(s->launch) != LAUNCH_EXITED)
 			break;
@@ -387,11 +524,11 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 	}
 	s->end_ns = now_ns();
 	/* With the probes still in: the store says what is live as it stops. */
-	if (s->o->reachability && !s->launch && !s->target_exited)
+	if (s->o->reachability && !s->launch)
 		scan_heap(s, HEAPROOTS_SEIZE);
 	/* -p: its memory went with it; the last SIGUSR1 scan, if any, stays. */
 	if (s->o->reachability && !s->launch && s->target_exited &&
-	    !s->reach.scan && !s->o->quiet)
+	    !scanned(s, s->info.pid) && !s->o->quiet)
 		fprintf(stderr,
 			"memscope-bpf: warning: no heap scan: pid %d exited before tracing ended (send SIGUSR1 to memscope-bpf to scan a running process)\n",
 			s->info.pid);
@@ -441,15 +578,15 @@ static int finish_trace(struct session *s)
 	end.probes = tracer__probes(s->tracer, &end.nr_probes);
 	if (s->rec) {
 		/* Symbolized now, while the symbolizer still can. */
-		err = recorder__finish(s->rec, s->store, resolve_frame, s->sym,
-				       &end);
+		err = recorder__finish(s->rec, s->procs, resolve_frame,
+				       image_sym, s, &end);
 		s->rec = NULL;
 		if (err)
 			cli_error("cannot write recording %s: %s", s->o->record,
 				  strerror(-err));
 	}
-	rerr = export_reports(s->store, &s->info, &end, 0, resolve_frame,
-			     s->sym, s->o, s->o->reachability ? &s->reach : NULL);
+	rerr = export_reports(s->procs, &s->info, &end, 0, resolve_frame,
+			      image_sym, s, s->o, s->reach, s->nr_reach);
 	return err ? err : rerr;
 }
 
@@ -492,6 +629,44 @@ static void say_ready(const struct session *s)
 		cli_error("cannot write to --ready-fd %d: %s", s->o->ready_fd,
 			  strerror(errno));
 	close(s->o->ready_fd);
+}
+
+/*
+ * What is known of a process beyond its records, to the table and, in
+ * its place among the records, to the recording (errors stick there).
+ */
+static int set_info(struct session *s, const struct procinfo *info)
+{
+	int err = procs__set_info(s->procs, info);
+
+	if (!err && s->rec)
+		recorder__info(s->rec, info);
+	return err;
+}
+
+/*
+ * The process the run starts with, as far as the command line tells it:
+ * what a launch runs, or the pid attached to (capture tells the rest of
+ * the processes that come with their records).
+ */
+static int set_target_info(struct session *s)
+{
+	struct procinfo info = { .pid = s->info.pid };
+	const char *base;
+
+	if (s->launch) {
+		base = strrchr(s->o->cmd[0], '/');
+		base = base ? base + 1 : s->o->cmd[0];
+		/* cut where the kernel cuts a comm */
+		snprintf(info.comm, sizeof(info.comm), "%s", base);
+		if (strlen(s->command) >= sizeof(info.command))
+			info.flags |= PROCINFO_CUT;
+		snprintf(info.command, sizeof(info.command), "%s", s->command);
+		info.start_ns = now_ns();
+	} else {
+		info.flags = PROCINFO_EXISTING;
+	}
+	return set_info(s, &info);
 }
 
 static int start_target(struct session *s)
@@ -543,11 +718,6 @@ static int start_target(struct session *s)
 				  tracer__error(s->tracer));
 		return err;
 	}
-	s->sym = symbolizer__new(s->info.pid);
-	if (!s->sym) {
-		cli_error("cannot set up symbolization: %s", strerror(errno));
-		return -errno;
-	}
 	if (s->o->verbose)
 		tracer__print_probes(s->tracer);
 	warn_skipped(s);
@@ -561,6 +731,15 @@ static int start_target(struct session *s)
 			return err;
 		}
 	}
+	err = set_target_info(s);
+	if (err) {
+		cli_error("out of memory");
+		return err;
+	}
+	if (!sym_of(s, 0)) {
+		cli_error("cannot set up symbolization: %s", strerror(errno));
+		return -errno;
+	}
 	if (s->launch) {
 		err = launch__start(s->launch);
 		if (err) {
@@ -572,7 +751,7 @@ static int start_target(struct session *s)
 		/* Read the maps now: the target may be gone by report time. */
 		static const __u64 none;
 
-		err = symbolizer__cover(s->sym, &none, 1);
+		err = symbolizer__cover(sym_of(s, 0), &none, 1);
 		if (err == -ESRCH) {
 			cli_error("cannot attach to pid %d: no such process",
 				  s->info.pid);
@@ -600,8 +779,11 @@ static int session_init(struct session *s)
 			return -ENOMEM;
 		s->info.command = s->command;
 	}
-	s->store = store__new();
-	return s->store ? 0 : -ENOMEM;
+	s->procs = procs__new();
+	if (!s->procs)
+		return -ENOMEM;
+	procs__set_filter(s->procs, export_filter_pass, (void *)s->o);
+	return 0;
 }
 
 int run_trace(const struct opts *o)
@@ -609,6 +791,7 @@ int run_trace(const struct opts *o)
 	struct session s = { .o = o };
 	sigset_t old;
 	int sfd, pidfd = -1, err;
+	size_t i;
 
 	libbpf_set_print(o->verbose ? libbpf_verbose : libbpf_quiet);
 	if (check_environment())
@@ -661,11 +844,16 @@ out:
 	tracer__free(s.tracer);
 	launch__free(s.launch);
 	recorder__free(s.rec);
-	symbolizer__free(s.sym);
-	reach__release(&s.reach);
-	store__free(s.store);
+	for (i = 0; i < s.nr_syms; i++)
+		symbolizer__free(s.syms[i]);
+	free(s.syms);
+	for (i = 0; i < s.nr_reach; i++)
+		reach__release(&s.reach[i]);
+	free(s.reach);
+	procs__free(s.procs);
 	free(s.command);
 	free(s.pending);
+	free(s.pending_image);
 	if (pidfd >= 0)
 		close(pidfd);
 	close(sfd);

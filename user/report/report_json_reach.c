@@ -27,6 +27,9 @@ static void write_classes(struct json *j, const struct report_count *c)
 void report_json_site_reach(struct json *j, const struct report *r,
 			    const struct report_site *s)
 {
+	/* Over several images, a leak was scanned with its own image. */
+	if (r->nr_procs > 1)
+		r = r->procs[s->proc].r;
 	if (!r->reach.scanned)
 		return;
 	json_key(j, "reachability");
