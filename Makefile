@@ -96,7 +96,7 @@ EXAMPLE_BINS := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
-.PHONY: all deps test unit integration fuzz html-test pprof-test layers demo bench \
+.PHONY: all deps test unit integration fuzz html-test pprof-test layers demo bench bench-reach \
 	install install-test clean
 
 all: $(TOOL) $(USDT_LIBS)
@@ -319,6 +319,21 @@ $(OUTPUT)/targets/stk_rs_fwd_new: tests/targets/stk_rs.rs | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)MAKEFLAGS= $(RUSTC_NEW) $(RUSTFLAGS_STK) --cfg forward_alloc $< -o $@
 
+# The heap scan's C++ and Rust cases (tests/targets/reach_*): a
+# shared_ptr cycle and an Rc cycle.
+REACH_TARGETS := $(OUTPUT)/targets/reach_cxx $(OUTPUT)/targets/reach_rs
+TARGETS += $(REACH_TARGETS)
+
+$(OUTPUT)/targets/reach_cxx: tests/targets/reach_cxx.cc tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CXX-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) -g -O2 -Wall -Wextra -Werror -Itests/targets $< -o $@
+
+$(OUTPUT)/targets/reach_rs: tests/targets/reach_rs.rs | $(DEPS_STAMP)
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)MAKEFLAGS= $(RUSTC) $(RUSTFLAGS_STK) $< -o $@
+
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard tests/fixtures/*.map) | $(DEPS_STAMP)
 	$(call msg,CC-FIX,$@)
 	$(Q)mkdir -p $(@D)
@@ -411,6 +426,14 @@ demo: $(TOOL) $(TARGETS)
 
 bench: $(TOOL) $(OUTPUT)/bench/usdt-cost $(OUTPUT)/targets/growth
 	$(Q)$(MAKE) -s -C bench OUTPUT=$(abspath $(OUTPUT))/bench TOOL=$(abspath $(TOOL))
+
+# The heap scan's accuracy against memcheck and its scale (bench/reach.py):
+# its own section of bench/RESULTS.md.
+bench-reach: $(TOOL) $(OUTPUT)/targets/reach $(REACH_TARGETS)
+	$(Q)$(MAKE) -s -C bench OUTPUT=$(abspath $(OUTPUT))/bench \
+		TOOL=$(abspath $(TOOL)) $(abspath $(OUTPUT))/bench/heapscan-scale
+	$(Q)python3 bench/reach.py --tool $(TOOL) --targets $(OUTPUT)/targets \
+		--scale $(OUTPUT)/bench/heapscan-scale --results bench/RESULTS.md
 
 # What a user needs: the tool, its man page, and what an instrumented
 # program builds with (the USDT header, the probe library).

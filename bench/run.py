@@ -1252,9 +1252,28 @@ def write_results(path, ctx):
     if plan:
         doc += ["## Probe plan check", "", plan, ""]
     doc += [growth.TITLE, ""] + growth.section(ctx["growth"])
+    doc += kept_sections(path)
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(doc))
     os.replace(path + ".tmp", path)
+
+
+# Sections other scripts write (bench/reach.py), between their markers:
+# kept as they are when this run rewrites the rest.
+KEPT = [("<!-- bench/reach.py: begin -->", "<!-- bench/reach.py: end -->")]
+
+
+def kept_sections(path):
+    try:
+        text = open(path).read()
+    except OSError:
+        return []
+    out = []
+    for begin, end in KEPT:
+        if begin in text and end in text:
+            body = text.split(begin, 1)[1].split(end, 1)[0]
+            out += [begin + body + end, ""]
+    return out
 
 
 def bpftrace_bound(bt, fl):

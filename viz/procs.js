@@ -64,6 +64,9 @@
 			timeline: p.timeline,
 			suspects: p.suspects,
 			growth: p.growth,
+			reachability: p.reachability,
+			cycles: p.cycles,
+			graph: p.graph,
 			anon_memory: null,
 			declared: null,
 		});

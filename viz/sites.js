@@ -66,6 +66,9 @@
 				null);
 	}
 
+	// The reachability view shows stacks the same way.
+	MS.stackList = stackList;
+
 	const ANOMALY_WORDS = {
 		double_free: "Double free",
 		invalid_free: "Invalid free (never allocated)",

@@ -36,6 +36,8 @@ and offline, and what the page drew is read back from --dump-dom:
             filter is on, the live views count only what passes it
   traced_growth  TARGETS/growth with -i: the leak suspects by growth are
             the first section, one item each, with rule and confidence
+  traced_reach  TARGETS/reach with --reachability: the reachability view
+            shows every labelled site's classes and the leaked cycle
 
 Quiet while tests pass; a failed check prints "test: what: expected X,
 got Y". Timings and sizes go to OUT/timings.txt. The last line is always
@@ -644,6 +646,37 @@ def test_traced_growth(t, env):
             t.true(f"suspect item says '{part}'", part in text, repr(text))
 
 
+def test_traced_reach(t, env):
+    """--reachability: the view draws each labelled site's classes and
+    the leaked cycle of tests/targets/reach."""
+    sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+    from check_reach import CLASSES, TRUTH, site_of
+
+    base, r = trace_with_html(t, env, "traced-reach", "reach",
+                              "--reachability")
+    dom, body, _ = dump(t, base + ".html")
+    table = dom.one(t, id="reach-table")
+    got = {}
+    for tr in table.all("tr"):
+        cells = tr.all("td")
+        if len(cells) != 2 + len(CLASSES):
+            continue
+        site = site_of("reach", [cells[0].text()])
+        if not site:
+            continue
+        for cls, td in zip(CLASSES, cells[2:]):
+            if td.text() != "\u2014":
+                got.setdefault(site, set()).add(cls)
+    for site, want in TRUTH["reach"].items():
+        t.eq(f"reachability row {site}: its classes", set(want),
+             got.get(site, set()))
+    cycles = dom.one(t, id="reach-cycles").text()
+    t.true("leaked cycle drawn", "1 cycle of 4 blocks" in cycles,
+           repr(cycles[:200]))
+    t.true("footer says the scan is inferred", "inferred" in
+           dom.one(t, id="footer").text())
+
+
 def hostile_strings(obj):
     """Every string in a report that is markup: what the program declared."""
     if isinstance(obj, dict):
@@ -770,7 +803,8 @@ TESTS = [("json", test_json), ("known", test_known),
          ("shot", test_shot),
          ("traced", test_traced), ("traced_hostile", test_traced_hostile),
          ("traced_filter", test_traced_filter),
-         ("traced_growth", test_traced_growth)]
+         ("traced_growth", test_traced_growth),
+         ("traced_reach", test_traced_reach)]
 
 
 def main():
@@ -794,7 +828,8 @@ def main():
     skip = {}
     if os.environ.get("MEMSCOPE_SKIP_INTEGRATION", "0") == "1":
         skip["traced"] = skip["traced_hostile"] = \
-            skip["traced_filter"] = \
+            skip["traced_filter"] = skip["traced_reach"] = \
+            skip["traced_growth"] = \
             "MEMSCOPE_SKIP_INTEGRATION=1"
     passed = failed = 0
     setup = Test("setup")

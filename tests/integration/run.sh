@@ -1167,6 +1167,76 @@ PY
 	expect_error 2 'min-size'
 }
 
+# The heap scan's corpus (tests/targets/reach*, check_reach.py): the
+# classes of every labelled site and the leaked cycles, scanned at the
+# launched command's exit.
+t_reach_launch()
+{
+	tool -q -t 0 --reachability -o "$d/out/report.json" -- "$TARGETS/$1"
+	expect_rc 0 && expect_clean_stderr || return
+	grep -q '^Reachability (heap scan of ' "$d/stdout" ||
+		fail "text: expected the 'Reachability (heap scan of' section, got none"
+	grep -q '^  Leaked cycles (' "$d/stdout" ||
+		fail "text: expected the 'Leaked cycles' lines, got none"
+	python3 "$here/check_reach.py" check "$1" "$d/out/report.json" \
+		>>"$d/fail"
+}
+
+# --reachability scans live blocks, which --mode=alloc does not keep.
+t_reach_alloc_mode()
+{
+	tool --mode=alloc --reachability -- /bin/true
+	expect_error 2 'reachability.*mode=alloc'
+}
+
+# A running process: scanned on SIGUSR1 to the tool and when tracing
+# ends; let go after each scan, it runs on (-p), or is killed (--kill).
+t_reach_running()
+{
+	local how=$1 st out=$d/stdout
+
+	if [ "$how" = attach ]; then
+		out=$d/target.out
+		REACH_HOLD=1 start_target "$TARGETS/reach" || return
+		tool_bg -t 0 --reachability -o "$d/out/report.json" \
+			-p "$target_pid" || return
+		wait_tracing || return
+		kill -USR1 "$target_pid"
+	else
+		printf 'REACH_HOLD=1 ' >>"$d/cmd"
+		REACH_HOLD=1 tool_bg -t 0 --reachability --kill \
+			-o "$d/out/report.json" -- "$TARGETS/reach" || return
+		wait_tracing || return
+		target_pid=$(traced_pid)
+	fi
+	wait_for "$out" '^built$' 10 ||
+		{ fail "target: expected 'built' within 10 s, got none"; return; }
+	kill -USR1 "$tool_pid"
+	if [ "$how" = attach ]; then
+		wait_for "$d/stderr" '^memscope-bpf: heap scan of pid ' 10 ||
+			fail "SIGUSR1: expected a 'heap scan of pid' line within 10 s, got none"
+	else
+		wait_for "$d/stderr" 'SIGUSR1 scans a process attached with -p' 10 ||
+			fail "SIGUSR1 to a launch: expected the line that says it scans at the end, got none"
+	fi
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	python3 "$here/check_reach.py" check reach "$d/out/report.json" \
+		>>"$d/fail"
+	if [ "$how" = attach ]; then
+		st=$(sed -n 's/^State:[[:space:]]*\([A-Za-z]\).*/\1/p' \
+			"/proc/$target_pid/status" 2>/dev/null)
+		case $st in
+		S|R) ;;
+		*) fail "target: expected it running on after the scans, got state '$st'" ;;
+		esac
+	else
+		[ -d "/proc/$target_pid" ] &&
+			fail "--kill: expected pid $target_pid gone after the scan, it runs"
+	fi
+}
+
 t_help_version()
 {
 	tool --help
@@ -1982,6 +2052,12 @@ run_test leak_filter		t_leak_filter
 run_test growth			t_growth
 run_test live			t_live
 run_test live_no_tty		t_live_no_tty
+run_test reach_launch		t_reach_launch reach
+run_test reach_cxx_launch	t_reach_launch reach_cxx
+run_test reach_rs_launch	t_reach_launch reach_rs
+run_test reach_attach		t_reach_running attach
+run_test reach_kill		t_reach_running kill
+run_test reach_alloc_mode	t_reach_alloc_mode
 run_test not_root		t_not_root
 run_test no_btf			t_no_btf
 run_test static_stripped_launch	t_static_stripped launch

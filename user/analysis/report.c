@@ -56,12 +56,14 @@ struct cand {
 	struct frame *frames;
 	struct declared_site decl_live;	/* its declared blocks */
 	struct declared_site decl_peak;
+	struct report_count reach[HEAPSCAN_CLASS__COUNT];	/* live, scanned */
 };
 
 struct build {
 	const struct store *st;
 	struct report *r;
 	struct report_opts opts;
+	const struct report_scan *scan;	/* the store's heap scan, NULL none */
 	struct tab_keyed cache;	/* struct frame by addr, strings in the arena */
 };
 
@@ -330,7 +332,7 @@ static int hash_cmp(const void *pa, const void *pb)
  */
 static size_t merge_sites(struct cand *cands, size_t n)
 {
-	size_t i, j, out = 0;
+	size_t i, j, k, out = 0;
 
 	qsort(cands, n, sizeof(*cands), hash_cmp);
 	for (i = 0; i < n; i = j) {
@@ -354,6 +356,12 @@ static size_t merge_sites(struct cand *cands, size_t n)
 					    &cands[j].decl_live);
 			declared_site_merge(&cands[out].decl_peak,
 					    &cands[j].decl_peak);
+			for (k = 0; k < HEAPSCAN_CLASS__COUNT; k++) {
+				cands[out].reach[k].count +=
+					cands[j].reach[k].count;
+				cands[out].reach[k].bytes +=
+					cands[j].reach[k].bytes;
+			}
 		}
 		out++;
 	}
@@ -413,6 +421,8 @@ static int fill_site(struct build *b, const struct cand *cd,
 	out->nr_frames = cd->nr_frames;
 	out->frames = cd->frames;
 	out->declared = l == LIST_PEAK ? cd->decl_peak : cd->decl_live;
+	if (l == LIST_LEAKS)
+		memcpy(out->reach, cd->reach, sizeof(out->reach));
 	return copy_site_declared(&b->r->arena, &out->declared);
 }
 
@@ -421,6 +431,7 @@ struct live_ctx {
 	__u32 nr;
 	struct report *r;
 	__u64 end_ts;		/* when tracing ended: ages are from it */
+	const struct heapscan *scan;	/* NULL: no classes */
 };
 
 bool report_filter_pass(const struct report_filter *f,
@@ -453,6 +464,16 @@ static int add_live(const struct store_block *blk, void *ctx)
 	cd->bytes += blk->size;
 	if (blk->ts_ns < cd->oldest_ts)
 		cd->oldest_ts = blk->ts_ns;
+	if (lc->scan) {
+		int c = heapscan__class_of(lc->scan, blk->ptr);
+
+		if (c < 0) {
+			lc->r->reach.unscanned++;
+		} else {
+			cd->reach[c].count++;
+			cd->reach[c].bytes += blk->size;
+		}
+	}
 	return 0;
 }
 
@@ -465,6 +486,7 @@ static int gather(struct build *b, struct cand *cands, __u32 nr)
 		.nr = nr,
 		.r = b->r,
 		.end_ts = b->r->target.start_ns + b->r->target.duration_ns,
+		.scan = b->scan ? b->scan->scan : NULL,
 	};
 	struct store_site s;
 	__u32 i;
@@ -1109,6 +1131,137 @@ out:
 	return err;
 }
 
+/* A site of the scan, resolved: its frames and stack flags. */
+static int resolve_scan_site(struct build *b, __u32 site, __u32 *nr,
+			     struct frame **frames, __u32 *flags)
+{
+	if (site >= store__nr_stacks(b->st))
+		return -EINVAL;
+	return resolve_stack(b, site, nr, frames, flags);
+}
+
+static int copy_cycles(struct build *b, const struct heapscan *h)
+{
+	struct report_reach *rr = &b->r->reach;
+	size_t i, n = heapscan__nr_cycles(h);
+	__u32 k;
+	int err;
+
+	rr->cycles_total = n;
+	if (n > REPORT_CYCLES_MAX)
+		n = REPORT_CYCLES_MAX;
+	if (!n)
+		return 0;
+	rr->cycles = arena_alloc(&b->r->arena, n, sizeof(*rr->cycles));
+	if (!rr->cycles)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct heapscan_cycle *c = heapscan__cycle(h, i);
+		struct report_cycle *rc = &rr->cycles[i];
+
+		rc->instances = c->instances;
+		rc->blocks = c->blocks;
+		rc->bytes = c->bytes;
+		rc->nr_members = c->nr_members;
+		rc->members = arena_alloc(&b->r->arena, c->nr_members,
+					  sizeof(*rc->members));
+		if (!rc->members)
+			return -ENOMEM;
+		for (k = 0; k < c->nr_members; k++) {
+			struct report_cycle_member *m = &rc->members[k];
+
+			m->count = c->members[k].count;
+			m->bytes = c->members[k].bytes;
+			err = resolve_scan_site(b, c->members[k].site,
+						&m->nr_frames, &m->frames,
+						&m->flags);
+			if (err)
+				return err;
+		}
+	}
+	rr->nr_cycles = n;
+	return 0;
+}
+
+static int copy_links(struct build *b, const struct heapscan *h)
+{
+	struct report_reach *rr = &b->r->reach;
+	size_t i, n = heapscan__nr_links(h);
+	__u32 flags;
+	int err;
+
+	rr->links_total = n;
+	if (n > REPORT_LINKS_MAX)
+		n = REPORT_LINKS_MAX;
+	if (!n)
+		return 0;
+	rr->links = arena_alloc(&b->r->arena, n, sizeof(*rr->links));
+	if (!rr->links)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct heapscan_link *l = heapscan__link(h, i);
+		struct report_link *rl = &rr->links[i];
+
+		rl->kind = l->kind;
+		rl->count = l->count;
+		err = resolve_scan_site(b, l->from, &rl->nr_from, &rl->from,
+					&flags);
+		if (!err)
+			err = resolve_scan_site(b, l->to, &rl->nr_to, &rl->to,
+						&flags);
+		if (err)
+			return err;
+	}
+	rr->nr_links = n;
+	return 0;
+}
+
+static int copy_clones(struct build *b, const struct heapscan *h)
+{
+	struct report_reach *rr = &b->r->reach;
+	size_t i, n = heapscan__nr_clones(h);
+	int err;
+
+	rr->clones_total = n;
+	if (n > REPORT_CLONES_MAX)
+		n = REPORT_CLONES_MAX;
+	if (!n)
+		return 0;
+	rr->clones = arena_alloc(&b->r->arena, n, sizeof(*rr->clones));
+	if (!rr->clones)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct heapscan_clone *c = heapscan__clone(h, i);
+		struct report_clone *rc = &rr->clones[i];
+
+		rc->count = c->count;
+		rc->size = c->size;
+		err = resolve_scan_site(b, c->site, &rc->nr_frames,
+					&rc->frames, &rc->flags);
+		if (err)
+			return err;
+	}
+	rr->nr_clones = n;
+	return 0;
+}
+
+/* The heap scan's totals, cycles and graph; the leaks' classes are gathered. */
+static int build_reach(struct build *b)
+{
+	const struct heapscan *h = b->scan ? b->scan->scan : NULL;
+	int err;
+
+	if (!h)
+		return 0;
+	b->r->reach.scanned = true;
+	b->r->reach.pause = b->scan->pause;
+	b->r->reach.stats = *heapscan__stats(h);
+	err = copy_cycles(b, h);
+	if (!err)
+		err = copy_links(b, h);
+	return err ? err : copy_clones(b, h);
+}
+
 struct report *report__build(const struct store *st,
 			     const struct report_target *target,
 			     const struct ms_counters *kernel,
@@ -1133,6 +1286,8 @@ struct report *report__build(const struct store *st,
 		goto err_free;
 	if (opts)
 		b.opts = *opts;
+	if (b.opts.nr_scans && b.opts.scans[0].scan)
+		b.scan = &b.opts.scans[0];
 
 	r->target = *target;
 	r->top = b.opts.top;
@@ -1155,6 +1310,9 @@ struct report *report__build(const struct store *st,
 	if (err)
 		goto err_free;
 	err = build_anomalies(&b);
+	if (err)
+		goto err_free;
+	err = build_reach(&b);
 	if (err)
 		goto err_free;
 	err = build_declared(&b);
@@ -1310,7 +1468,7 @@ static int merge_anomalies(struct report *r)
 	return 0;
 }
 
-/* The options of image i's own model: its resolver and its snapshots. */
+/* The options of image i's own model: its resolver, snapshots and scan. */
 static struct report_opts image_opts(const struct report_opts *opts, size_t i)
 {
 	struct report_opts o = *opts;
@@ -1318,6 +1476,9 @@ static struct report_opts image_opts(const struct report_opts *opts, size_t i)
 	if (opts->image_ctx)
 		o.resolve_ctx = opts->image_ctx(opts->resolve_ctx, i);
 	o.growth = growth_table__image(opts->growth_table, i);
+	/* its own scan, if it has one: report__build() takes scans[0] */
+	o.scans = i < opts->nr_scans ? &opts->scans[i] : NULL;
+	o.nr_scans = i < opts->nr_scans;
 	return o;
 }
 

@@ -16,12 +16,19 @@
 #include "declared.h"
 #include "frame.h"
 #include "growth.h"
+#include "heaproots.h"
+#include "heapscan.h"
 #include "mode.h"
 #include "procs.h"
 #include "rule.h"
 #include "events.h"
 #include "store.h"
 
+
+struct report_count {
+	__u64 count;
+	__u64 bytes;
+};
 
 /* A group of blocks with one call stack. */
 struct report_site {
@@ -45,6 +52,80 @@ struct report_site {
 	 * live at the end for leaks and sites, live at the peak for peak.
 	 */
 	struct declared_site declared;
+	/*
+	 * Leaks only, after a heap scan (report_reach): its live blocks by
+	 * memcheck's class (enum heapscan_class), inferred.
+	 */
+	struct report_count reach[HEAPSCAN_CLASS__COUNT];
+};
+
+/*
+ * The heap scan (--reachability, heapscan.h): every number inferred by a
+ * conservative scan of the target's memory, memcheck's definitions; the
+ * pause captured.
+ */
+struct report_cycle_member {
+	__u32 count;		/* blocks of the site in one cycle */
+	__u64 bytes;		/* in every cycle of the group */
+	__u32 flags;		/* MS_EVF_STACK_* of its stack */
+	__u32 nr_frames;
+	struct frame *frames;
+};
+
+/* Leaked cycles of the same sites in the same numbers. */
+struct report_cycle {
+	__u64 instances;
+	__u64 blocks;
+	__u64 bytes;
+	struct report_cycle_member *members;
+	__u32 nr_members;
+};
+
+/* Pointers of one kind from blocks of one site to blocks of another. */
+struct report_link {
+	enum heapscan_edge kind;
+	__u64 count;
+	__u32 nr_from;
+	struct frame *from;
+	__u32 nr_to;
+	struct frame *to;
+};
+
+/* Blocks of one site and size with the same data: copies, maybe. */
+struct report_clone {
+	__u64 count;
+	__u64 size;		/* of each */
+	__u32 flags;		/* MS_EVF_STACK_* of its stack */
+	__u32 nr_frames;
+	struct frame *frames;
+};
+
+/* The most cycle groups, links and clone groups a report holds; the rest
+ * are counted. */
+#define REPORT_CYCLES_MAX	50
+#define REPORT_LINKS_MAX	100
+#define REPORT_CLONES_MAX	50
+
+/* One heap scan of a store's live blocks, and how long its threads paused. */
+struct report_scan {
+	const struct heapscan *scan;
+	struct heaproots_info pause;
+};
+
+struct report_reach {
+	bool scanned;
+	struct heaproots_info pause;	/* the threads stopped */
+	struct heapscan_stats stats;	/* every live block scanned */
+	__u64 unscanned;	/* live leak blocks the scan did not see */
+	struct report_cycle *cycles;	/* by bytes desc */
+	size_t nr_cycles;
+	size_t cycles_total;	/* groups before REPORT_CYCLES_MAX */
+	struct report_link *links;	/* by count desc */
+	size_t nr_links;
+	size_t links_total;
+	struct report_clone *clones;	/* by bytes desc */
+	size_t nr_clones;
+	size_t clones_total;
 };
 
 /*
@@ -290,13 +371,16 @@ struct report {
 	struct report_findings *findings;
 	size_t nr_findings;
 
+	struct report_reach reach;
+
 	/*
 	 * The process images, in order of opening (at least one). With one,
 	 * procs[0].r is this report. With more, this report's summary is
 	 * over all of them (its peak the peak of their sum), its leaks,
 	 * sites, anomalies and growth verdicts every image's merged (each
-	 * names its proc; snapshots counts the trace's),
-	 * and the peak list, timeline, declared and anonymous memory are
+	 * names its proc; snapshots counts the trace's), and the peak list,
+	 * timeline, declared and anonymous memory and the heap scan's reach
+	 * (its leaks' classes are merged with them) are
 	 * per image only.
 	 */
 	struct report_proc *procs;
@@ -327,6 +411,14 @@ struct report_opts {
 	/* report__build_procs(): the snapshots by image, NULL: none */
 	const struct growth_table *growth_table;
 	enum report_weight folded_weight;
+	/*
+	 * Heap scans (--reachability), nr_scans of them: report__build()
+	 * takes scans[0] as the store's, report__build_procs() scans[i] as
+	 * image i's. An image past nr_scans, or whose scan is NULL, has
+	 * none.
+	 */
+	const struct report_scan *scans;
+	size_t nr_scans;
 	/*
 	 * report__build_procs(): the resolver context of image i, from
 	 * resolve_ctx (NULL: resolve_ctx for every image).

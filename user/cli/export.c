@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "export.h"
 #include <stdlib.h>
@@ -81,7 +82,8 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 		   const struct recording_end *end, __u64 refused,
 		   frame_resolve_fn resolve,
 		   void *(*image_ctx)(void *ctx, size_t i), void *resolve_ctx,
-		   const struct opts *o)
+		   const struct opts *o, const struct reach *reach,
+		   size_t nr_reach)
 {
 	struct report_opts ro = {
 		.top = o->top,
@@ -105,10 +107,25 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 			       info->mode != TRACE_MODE_ALLOC,
 	};
 	__u64 stop_ns = end ? end->end_ns : procs__summary(pt)->sum.last_ns;
+	struct report_scan *scans = NULL;
 	struct report *r;
+	size_t k;
 	int err, i, e;
 
 	ro.rules = rules__table(&ro.nr_rules);
+	if (nr_reach) {
+		scans = calloc(nr_reach, sizeof(*scans));
+		if (!scans) {
+			cli_error("out of memory");
+			return -ENOMEM;
+		}
+		for (k = 0; k < nr_reach; k++)
+			scans[k] = (struct report_scan){
+				.scan = reach[k].scan, .pause = reach[k].pause,
+			};
+		ro.scans = scans;
+		ro.nr_scans = nr_reach;
+	}
 	if (stop_ns > info->start_ns)
 		tgt.duration_ns = stop_ns - info->start_ns;
 	if (end) {
@@ -120,6 +137,7 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 	r = report__build_procs(pt, &tgt, end ? &end->kernel : NULL,
 				end ? end->probes : NULL,
 				end ? end->nr_probes : 0, &ro);
+	free(scans);
 	if (!r) {
 		cli_error("cannot build the report: %s", strerror(errno));
 		return -ENOMEM;
@@ -524,7 +542,7 @@ int export_replay(struct opts *o)
 		goto out;
 	err = export_reports(rp.procs, &rp.growth, info, recording__end(rec),
 			     rp.refused, recording__resolve, recording__image_ctx,
-			     rec, o);
+			     rec, o, NULL, 0);
 out:
 	for (i = 0; i < (int)rp.nr_views; i++)
 		growth_view__fini(&rp.views[i]);

@@ -10,6 +10,7 @@
 #include "frame.h"
 #include "growth.h"
 #include "procs.h"
+#include "reach.h"
 #include "recording.h"
 
 /* Fails (after saying why) before tracing if a report could not be written. */
@@ -20,14 +21,17 @@ int export_check(const struct opts *o);
  * a recording's header and trailer hold; end is NULL for a recording cut
  * short, refused the records the store would not take; g the snapshots
  * taken (-i), by image. Image i's addresses resolve through resolve with
- * image_ctx(resolve_ctx, i). 0 or -errno, every failure said.
+ * image_ctx(resolve_ctx, i). reach[i] is image i's heap scan
+ * (--reachability), nr_reach of them: an image past them, or whose scan
+ * is NULL, has none. 0 or -errno, every failure said.
  */
 int export_reports(const struct procs *pt, const struct growth_table *g,
 		   const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
 		   frame_resolve_fn resolve,
 		   void *(*image_ctx)(void *ctx, size_t i), void *resolve_ctx,
-		   const struct opts *o);
+		   const struct opts *o, const struct reach *reach,
+		   size_t nr_reach);
 
 /*
  * A snapshot (-i) shown: its text on stdout, and its JSON line into

@@ -336,6 +336,13 @@ static int set_live(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int set_reachability(struct opts *o, const char *arg)
+{
+	(void)arg;
+	o->reachability = true;
+	return 0;
+}
+
 static int set_older(struct opts *o, const char *arg)
 {
 	return secs_opt(arg, "older", &o->older_ns);
@@ -548,6 +555,12 @@ static const struct cli_option options[] = {
 "      --live            while tracing, a top-like view of the call sites\n"
 "                        (live bytes, growth, allocations) on the terminal,\n"
 "                        redrawn every second; q ends tracing\n" },
+	{ "reachability", 0, 0, set_reachability,
+"      --reachability    when tracing ends (the command's exit, -d,\n"
+"                        Ctrl-C) and on SIGUSR1, stop the target briefly\n"
+"                        and scan its memory: memcheck's leak classes\n"
+"                        (definitely, indirectly, possibly lost, still\n"
+"                        reachable), leaked cycles, the ownership graph\n" },
 	{ "ready-fd", 0, OPT_ARG, set_ready_fd,
 "      --ready-fd FD     once the probes are attached, write the traced\n"
 "                        pid and a newline to FD, then close it (scripts)\n" },
@@ -719,6 +732,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->kill && !o->cmd) {
 		cli_error("--kill ends a command launched with -- CMD; a process attached with -p is always left running");
+		return 2;
+	}
+	if (o->mode == TRACE_MODE_ALLOC && o->reachability) {
+		cli_error("--reachability scans the live blocks, which --mode=alloc does not trace");
 		return 2;
 	}
 	if (o->mode == TRACE_MODE_ALLOC &&

@@ -24,6 +24,7 @@
 #include "live.h"
 #include "outfile.h"
 #include "procs.h"
+#include "reach.h"
 #include "recording.h"
 #include "run.h"
 #include "symbolizer.h"
@@ -49,6 +50,9 @@ struct session {
 	struct tracer *tracer;
 	struct launch *launch;
 	struct recorder *rec;	/* -w; NULL once finished */
+	/* --reachability: each image's last heap scan, by image number */
+	struct reach *reach;
+	size_t nr_reach;
 	/* what a recording's header holds: the target and when it began */
 	struct recording_info info;
 	char *command;
@@ -358,6 +362,7 @@ static int setup_signals(sigset_t *old)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &mask, old))
 		return -1;
 	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -366,6 +371,93 @@ static int setup_signals(sigset_t *old)
 static int pidfd_open(int pid)
 {
 	return syscall(SYS_pidfd_open, pid, 0);
+}
+
+/*
+ * --reachability: a heap scan now of image i (its store as drained now,
+ * its pid's memory), kept as that image's. -ENOMEM said.
+ */
+static void scan_image(struct session *s, size_t i, enum heaproots_how how)
+{
+	const struct proc_image *im = procs__image(s->procs, i);
+	size_t cap = s->nr_reach;
+
+	if (i >= s->nr_reach) {
+		if (tab_grow((void **)&s->reach, &cap, i + 1,
+			     sizeof(*s->reach))) {
+			cli_error("cannot scan the heap of pid %u: %s",
+				  im->info.pid, strerror(ENOMEM));
+			return;
+		}
+		memset(s->reach + s->nr_reach, 0,
+		       (i + 1 - s->nr_reach) * sizeof(*s->reach));
+		s->nr_reach = i + 1;
+	}
+	reach__take(&s->reach[i], im->store, im->info.pid, how, s->o->quiet);
+}
+
+static void scan_begin(struct session *s)
+{
+	drain(s);
+	if (s->status_shown) {
+		fputs("\r\033[K", stderr);
+		s->status_shown = false;
+	}
+}
+
+/*
+ * --reachability: a heap scan now of every image still running, each in
+ * its own process (the launched command's exit stop: scan_exit()). A
+ * launched command is traced by us already: scanned at its exit, or
+ * once let go. A -p target that exited has no memory left to scan.
+ */
+static void scan_heap(struct session *s, enum heaproots_how how)
+{
+	const struct proc_image *im;
+	size_t i;
+
+	scan_begin(s);
+	for (i = 0; i < procs__nr_images(s->procs); i++) {
+		im = procs__image(s->procs, i);
+		if (im->end != PROC_RUNNING ||
+		    (s->target_exited && im->info.pid == (__u32)s->info.pid))
+			continue;
+		scan_image(s, i, how);
+	}
+}
+
+/* The launched command stopped at its exit: its current image only. */
+static void scan_exit(struct session *s)
+{
+	long i;
+
+	scan_begin(s);
+	i = procs__current(s->procs, s->info.pid);
+	if (i >= 0)
+		scan_image(s, i, HEAPROOTS_STOPPED);
+}
+
+/* Whether an image of pid has a heap scan. */
+static bool scanned(const struct session *s, int pid)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_reach; i++) {
+		if (s->reach[i].scan &&
+		    procs__image(s->procs, i)->info.pid == (__u32)pid)
+			return true;
+	}
+	return false;
+}
+
+static void on_usr1(struct session *s)
+{
+	if (!s->o->reachability)
+		cli_error("SIGUSR1 scans the heap with --reachability only");
+	else if (s->launch)
+		cli_error("SIGUSR1 scans a process attached with -p; a launched command is scanned at its exit or when tracing ends");
+	else
+		scan_heap(s, HEAPROOTS_SEIZE);
 }
 
 /* One signalfd read: true when tracing should stop. */
@@ -377,6 +469,8 @@ static bool handle_signals(struct session *s, int sfd)
 	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 			stop = true;
+		if (si.ssi_signo == SIGUSR1)
+			on_usr1(s);
 	}
 	if (!s->launch)
 		return stop;
@@ -384,6 +478,9 @@ static bool handle_signals(struct session *s, int sfd)
 	case LAUNCH_EXITING:
 		/* Last chance to see its maps: drain and cover, then let go. */
 		drain(s);
+		/* Its memory as it exits, before the kernel tears it down. */
+		if (s->o->reachability)
+			scan_exit(s);
 		launch__resume(s->launch);
 		if (launch__poll(s->launch) != LAUNCH_EXITED)
 			break;
@@ -408,6 +505,12 @@ static void let_go(struct session *s)
 {
 	int err;
 
+	/* The scan needs it let go (it seizes every thread), then killed. */
+	if (s->o->kill && s->o->reachability) {
+		err = launch__detach(s->launch);
+		if (!err && launch__poll(s->launch) != LAUNCH_EXITED)
+			scan_heap(s, HEAPROOTS_SEIZE);
+	}
 	if (s->o->kill) {
 		err = launch__kill(s->launch);
 		if (err) {
@@ -431,6 +534,8 @@ static void let_go(struct session *s)
 		return;
 	}
 	s->detached = true;
+	if (!err && s->o->reachability)
+		scan_heap(s, HEAPROOTS_SEIZE);
 }
 
 /* --live: one redraw, or the keys waiting; true when q asked to stop. */
@@ -518,6 +623,15 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 		}
 	}
 	s->end_ns = now_ns();
+	/* With the probes still in: the store says what is live as it stops. */
+	if (s->o->reachability && !s->launch)
+		scan_heap(s, HEAPROOTS_SEIZE);
+	/* -p: its memory went with it; the last SIGUSR1 scan, if any, stays. */
+	if (s->o->reachability && !s->launch && s->target_exited &&
+	    !scanned(s, s->info.pid) && !s->o->quiet)
+		fprintf(stderr,
+			"memscope-bpf: warning: no heap scan: pid %d exited before tracing ended (send SIGUSR1 to memscope-bpf to scan a running process)\n",
+			s->info.pid);
 	/* No more probes: a -p target stops paying now, not after the report. */
 	tracer__detach(s->tracer);
 	drain(s);
@@ -572,7 +686,8 @@ static int finish_trace(struct session *s)
 				  strerror(-err));
 	}
 	rerr = export_reports(s->procs, &s->growth, &s->info, &end, 0,
-			      resolve_frame, image_sym, s, s->o);
+			      resolve_frame, image_sym, s, s->o, s->reach,
+			      s->nr_reach);
 	if (!err)
 		err = rerr;
 	if (s->snapfile) {
@@ -881,6 +996,9 @@ out:
 	for (i = 0; i < s.nr_syms; i++)
 		symbolizer__free(s.syms[i]);
 	free(s.syms);
+	for (i = 0; i < s.nr_reach; i++)
+		reach__release(&s.reach[i]);
+	free(s.reach);
 	procs__free(s.procs);
 	free(s.command);
 	free(s.pending);

@@ -167,7 +167,8 @@ static void write_frames(struct json *j, const struct report_site *s)
 }
 
 /* A leak record, or (live false) one stack's share of the peak. */
-static void write_site(struct json *j, const struct report_site *s, bool live)
+static void write_site(struct json *j, const struct report *r,
+		       const struct report_site *s, bool live)
 {
 	json_obj_begin(j);
 	if (live)
@@ -175,22 +176,25 @@ static void write_site(struct json *j, const struct report_site *s, bool live)
 	json_kv_str(j, "family", report_family_name(s->family));
 	json_kv_u64(j, "count", s->count);
 	json_kv_u64(j, "bytes", s->bytes);
-	if (live)
+	if (live) {
 		json_kv_u64(j, "oldest_ns", s->oldest_ns);
+		report_json_site_reach(j, r, s);
+	}
 	write_frames(j, s);
 	json_kv_u64(j, "proc", s->proc);
 	json_obj_end(j);
 }
 
-static void write_sites(struct json *j, const char *key,
-			const struct report_site *sites, size_t n, bool live)
+static void write_sites(struct json *j, const struct report *r,
+			const char *key, const struct report_site *sites,
+			size_t n, bool live)
 {
 	size_t i;
 
 	json_key(j, key);
 	json_arr_begin(j);
 	for (i = 0; i < n; i++)
-		write_site(j, &sites[i], live);
+		write_site(j, r, &sites[i], live);
 	json_arr_end(j);
 }
 
@@ -201,7 +205,7 @@ static void write_peak(struct json *j, const struct report *r)
 	json_kv_str(j, "source", SOURCE_CAPTURED);
 	json_kv_u64(j, "bytes", r->summary.peak_bytes);
 	json_kv_u64(j, "ns", report__since_start(r, r->summary.peak_ns));
-	write_sites(j, "by_stack", r->peak, r->nr_peak, false);
+	write_sites(j, r, "by_stack", r->peak, r->nr_peak, false);
 	json_obj_end(j);
 }
 
@@ -520,7 +524,8 @@ static void write_process(struct json *j, const struct report *top,
 	write_summary(j, r);
 	write_kernel(j, r);
 	write_filter(j, r);
-	write_sites(j, "leaks", r->leaks, r->nr_leaks, true);
+	write_sites(j, r, "leaks", r->leaks, r->nr_leaks, true);
+	report_json_reach(j, r);
 	write_peak(j, r);
 	write_all_sites(j, r);
 	write_anomalies(j, r);
@@ -564,7 +569,8 @@ static void write_report(struct json *j, const struct report *r)
 	write_kernel(j, r);
 	write_suspects(j, r);
 	write_filter(j, r);
-	write_sites(j, "leaks", r->leaks, r->nr_leaks, true);
+	write_sites(j, r, "leaks", r->leaks, r->nr_leaks, true);
+	report_json_reach(j, r);
 	write_peak(j, r);
 	write_all_sites(j, r);
 	write_anon(j, r);

@@ -965,6 +965,7 @@ static int print_processes(const struct report *r, FILE *f)
 					"live at its exit") :
 				       "live at end");
 		print_sites(p->r, f, title, p->r->leaks, p->r->nr_leaks, true);
+		report_text_reach(p->r, f);
 		print_sites(p->r, f, "Top call sites at its peak", p->r->peak,
 			    p->r->nr_peak, false);
 	}
@@ -1008,6 +1009,7 @@ int report__write_text(const struct report *r, FILE *f)
 		print_filter(r, f);
 		print_sites(r, f, "Top leaking call sites (live at end)",
 			    r->leaks, r->nr_leaks, true);
+		report_text_reach(r, f);
 		print_sites(r, f, "Top call sites at the peak", r->peak,
 			    r->nr_peak, false);
 		print_anomalies(r, f);
@@ -1050,6 +1052,11 @@ void report_text_shared(FILE *f, const struct declared_shared *s)
 void report_text_frame_short(FILE *f, const struct frame *fr)
 {
 	put_location(f, fr);
+}
+
+void report_text_name(FILE *f, const char *s)
+{
+	put_name(f, s);
 }
 
 void report_text_frames(FILE *f, const struct frame *frames, __u32 nr)

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "reach.h"
+
+static int add_block(const struct store_block *b, void *ctx)
+{
+	return heapscan__add(ctx, b->ptr, b->size, b->stack_id);
+}
+
+/* The roots as the scan takes them: the same fields, one stage later. */
+static int scan_roots(struct heapscan *h, struct heaproots *hr)
+{
+	const struct heaproots_range *rg;
+	const struct heaproots_buf *hb;
+	struct heapscan_roots roots = {
+		.read = heaproots__read, .ctx = hr,
+	};
+	struct heapscan_range *ranges;
+	struct heapscan_buf *bufs;
+	size_t i, nb, nr;
+	int err;
+
+	nb = heaproots__bufs(hr, &hb);
+	nr = heaproots__ranges(hr, &rg);
+	bufs = calloc(nb ? nb : 1, sizeof(*bufs));
+	ranges = calloc(nr ? nr : 1, sizeof(*ranges));
+	if (!bufs || !ranges) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < nb; i++)
+		bufs[i] = (struct heapscan_buf){
+			.addr = hb[i].addr, .data = hb[i].data,
+			.len = hb[i].len,
+		};
+	for (i = 0; i < nr; i++)
+		ranges[i] = (struct heapscan_range){
+			.addr = rg[i].addr, .len = rg[i].len,
+			.anon = rg[i].anon,
+		};
+	roots.bufs = bufs;
+	roots.nr_bufs = nb;
+	roots.ranges = ranges;
+	roots.nr_ranges = nr;
+	err = heapscan__run(h, &roots);
+out:
+	free(bufs);
+	free(ranges);
+	return err;
+}
+
+static void say(const struct reach *r, int pid)
+{
+	const struct heapscan_stats *st = heapscan__stats(r->scan);
+
+	fprintf(stderr,
+		"memscope-bpf: heap scan of pid %d: %u thread%s stopped for %.3f ms; %llu blocks classified in %.1f ms: %llu definitely lost, %llu indirectly lost, %llu possibly lost, %llu still reachable\n",
+		pid, r->pause.threads, r->pause.threads == 1 ? "" : "s",
+		r->pause.pause_ns / 1e6, (unsigned long long)st->blocks,
+		st->scan_ns / 1e6,
+		(unsigned long long)st->count[HEAPSCAN_DEFINITELY_LOST],
+		(unsigned long long)st->count[HEAPSCAN_INDIRECTLY_LOST],
+		(unsigned long long)st->count[HEAPSCAN_POSSIBLY_LOST],
+		(unsigned long long)st->count[HEAPSCAN_STILL_REACHABLE]);
+}
+
+int reach__take(struct reach *r, const struct store *st, int pid,
+		enum heaproots_how how, bool quiet)
+{
+	struct heapscan *h = heapscan__new();
+	struct heaproots *hr = NULL;
+	int err;
+
+	if (!h) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	err = store__for_each_live(st, add_block, h);
+	if (err)
+		goto fail;
+	hr = heaproots__take(pid, how);
+	if (!hr) {
+		err = -errno;
+		goto fail;
+	}
+	err = scan_roots(h, hr);
+	if (err)
+		goto fail;
+	reach__release(r);
+	r->scan = h;
+	r->pause = *heaproots__info(hr);
+	heaproots__free(hr);
+	if (!quiet)
+		say(r, pid);
+	return 0;
+fail:
+	cli_error("cannot scan the heap of pid %d: %s%s", pid, strerror(-err),
+		  err == -EPERM ? " (traced by another process?)" : "");
+	heaproots__free(hr);
+	heapscan__free(h);
+	return err;
+}
+
+void reach__release(struct reach *r)
+{
+	heapscan__free(r->scan);
+	r->scan = NULL;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * --reachability: the heap scan of a traced process, from the store's
+ * live blocks and the roots taken from the process (capture/heaproots),
+ * classified by analysis/heapscan.
+ */
+#ifndef MEMSCOPE_REACH_H
+#define MEMSCOPE_REACH_H
+
+#include "heaproots.h"
+#include "heapscan.h"
+#include "store.h"
+
+struct reach {
+	struct heapscan *scan;		/* NULL: none taken */
+	struct heaproots_info pause;
+};
+
+/*
+ * Stops pid (how: heaproots.h), copies its roots, lets it go and scans
+ * the live blocks of st. A scan taken before is replaced. 0 or -errno,
+ * said on stderr; quiet: no summary line.
+ */
+int reach__take(struct reach *r, const struct store *st, int pid,
+		enum heaproots_how how, bool quiet);
+void reach__release(struct reach *r);
+
+#endif /* MEMSCOPE_REACH_H */
