@@ -438,7 +438,8 @@ static int link_create_multi(int prog_fd, const char *path,
 		.cookies = (unsigned long)cookies,
 		.cnt = cnt,
 		.multi_flags = is_return ? MS_BPF_F_UPROBE_MULTI_RETURN : 0,
-		.pid = pid,
+		/* Every process is 0 here, where perf events take -1. */
+		.pid = pid > 0 ? pid : 0,
 	};
 	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 
@@ -839,23 +840,23 @@ static int probe_path(struct attach *a, const char *open_path,
 	return err ? err : n;
 }
 
-int attach__process(struct attach *a)
+int attach__process(struct attach *a, int pid)
 {
 	char open_path[PATH_MAX], exe[32];
 	struct procmaps *m;
 	size_t i, n;
 	int err = 0, found = 0, r;
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", a->pid);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	if (access(exe, F_OK) && errno == ENOENT) {
 		/* The directory is there but no executable: a kernel thread. */
-		snprintf(exe, sizeof(exe), "/proc/%d", a->pid);
+		snprintf(exe, sizeof(exe), "/proc/%d", pid);
 		if (access(exe, F_OK))
 			return set_error(a, -ESRCH, "no such process");
 		return set_error(a, -EPERM,
 				 "it is a kernel thread, which has no heap to trace");
 	}
-	m = procmaps__read(a->pid);
+	m = procmaps__read(pid);
 	if (!m)
 		return set_error(a, -errno, "cannot read its memory map: %s",
 				 errno == ESRCH ? "no such process" :
@@ -867,7 +868,7 @@ int attach__process(struct attach *a)
 		if (!pm->inode || !pm->path || pm->perms[2] != 'x')
 			continue;
 		snprintf(open_path, sizeof(open_path), "/proc/%d/root%s",
-			 a->pid, pm->path);
+			 pid, pm->path);
 		r = probe_path(a, open_path, pm->path);
 		/* A mapping that vanished or is unreadable is not an error. */
 		if (r == -ENOENT || r == -EACCES)

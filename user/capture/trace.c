@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -12,6 +13,7 @@
 #include "events.h"
 #include "memscope.skel.h"
 #include "ring.h"
+#include "table.h"
 #include "trace.h"
 #include "unwind.h"
 
@@ -20,21 +22,50 @@
 /* Rows for the unwind tables: libc has ~24k, a large program ~500k. */
 #define DEFAULT_UNWIND_ROWS	(1u << 20)
 
+/* The live table's slot as the BPF side lays it out (bpf/memscope.bpf.c). */
+struct live_slot {
+	__u64 key;
+	__u64 size;
+	__u64 seq;
+	__u64 tag;
+};
+
+#define LIVE_BUSY	2
+#define LIVE_TOMB	1
+
+/* A traced set's process whose record asks for work after the drain. */
+struct set_work {
+	__u32 pid;
+	__u32 gen;
+	__u32 type;	/* MS_EV_PROC_* */
+};
+
 struct tracer {
 	struct memscope_bpf *skel;
+	/* a traced set: the live table mapped, and what records asked for */
+	bool set;
+	struct live_slot *live;
+	size_t live_nr;
+	struct tab_array work;
+	__u64 released_blocks;	/* live at an image's end, released from
+				 * the kernel table (-v) */
+	__u64 released_bytes;
 	struct ring_buffer *wake;
 	struct ms_ring *ring;
 	void *ring_mem;
 	size_t ring_map_bytes;
 	struct attach *attach;
 	struct bpf_link *exit_link;
+	struct bpf_link *fork_link;	/* a traced set: who joins it */
 	/* the syscall tracepoints of anonymous memory; NULL in alloc mode */
 	struct bpf_link *sys_links[2];
 	/* --stacks dwarf: the tables, and what keeps them current */
 	struct unwinder *unwind;
 	struct ms_unwind_row *rows;
 	size_t rows_bytes;
-	struct bpf_link *map_links[2];
+	struct bpf_link *map_links[1];
+	/* execs: lifecycle records, and the tables of the new image */
+	struct bpf_link *exec_link;
 	__u64 reloads;		/* times the target's mappings were read */
 	tracer_event_fn on_event;
 	bool alloc_only;
@@ -50,9 +81,7 @@ struct tracer {
  */
 static int unwind_open(struct tracer *t, int pid)
 {
-	struct bpf_program *progs[] = {
-		t->skel->progs.ms_mm_released, t->skel->progs.ms_exec,
-	};
+	struct bpf_program *progs[] = { t->skel->progs.ms_mm_released };
 	struct bpf_map *rows = t->skel->maps.unwind_rows;
 	struct unwinder_opts uo = {
 		.pid = pid,
@@ -170,6 +199,23 @@ static void stack_stops_sum(const struct tracer *t, struct ms_counters *out)
 	}
 }
 
+/* Work for after the drain: attach to a new image, or release an old. */
+static void set_note(struct tracer *t, const struct ms_event *e)
+{
+	struct set_work *w;
+
+	if (!t->set || !ms_event_proc(e->type))
+		return;
+	if (tab_array_reserve(&t->work, 1)) {
+		t->drops++;
+		return;
+	}
+	w = tab_array_push(&t->work);
+	w->pid = e->pid;
+	w->gen = e->seq;
+	w->type = e->type;
+}
+
 static void ring_sample(void *ctx, const void *data, size_t size)
 {
 	struct tracer *t = ctx;
@@ -180,6 +226,7 @@ static void ring_sample(void *ctx, const void *data, size_t size)
 		t->drops++;
 		return;
 	}
+	set_note(t, e);
 	if (t->on_event(t->ctx, e))
 		t->drops++;
 }
@@ -265,6 +312,50 @@ static __u32 thread_slots(__u32 dflt)
 	return n;
 }
 
+/*
+ * A traced set: who enters it (rodata), its bound, and the live table
+ * mapped so that the blocks of ended images can be released.
+ */
+static int set_configure(struct tracer *t, const struct tracer_opts *o)
+{
+	size_t i;
+	int err;
+
+	t->skel->rodata->targ_all = o->all;
+	t->skel->rodata->self_tgid = getpid();
+	t->skel->rodata->follow = o->follow;
+	t->skel->rodata->cgroup_id = o->cgroup_id;
+	t->skel->rodata->cgroup_level = o->cgroup_level;
+	if (o->nr_comms > MS_MAX_COMMS)
+		return -E2BIG;
+	for (i = 0; i < o->nr_comms; i++)
+		strncpy((char *)t->skel->rodata->comms[i], o->comms[i],
+			MS_COMM_LEN - 1);
+	t->skel->rodata->nr_comms = o->nr_comms;
+	err = bpf_map__set_max_entries(t->skel->maps.procs, o->max_procs);
+	if (!err)
+		err = bpf_map__set_max_entries(t->skel->maps.maps_dirty,
+					       o->max_procs);
+	if (!err)
+		err = bpf_map__set_max_entries(t->skel->maps.proc_maps,
+					       o->max_procs);
+	return err;
+}
+
+static int live_open(struct tracer *t)
+{
+	struct bpf_map *m = t->skel->maps.live;
+	void *p;
+
+	t->live_nr = bpf_map__max_entries(m);
+	p = mmap(NULL, t->live_nr * sizeof(*t->live), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->live = p;
+	return 0;
+}
+
 struct tracer *tracer__new(const struct tracer_opts *o)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -282,7 +373,17 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		err = -errno;
 		goto err_free;
 	}
-	t->skel->rodata->targ_tgid = o->pid;
+	t->set = o->set;
+	tab_array_init(&t->work, sizeof(struct set_work), 0);
+	t->skel->rodata->targ_tgid = o->set ? 0 : o->pid;
+	if (o->set) {
+		err = set_configure(t, o);
+		if (err)
+			goto err_skel;
+	} else {
+		/* One process: no set, the fast path's one compare. */
+		bpf_program__set_autoload(t->skel->progs.ms_fork, false);
+	}
 	t->skel->rodata->alloc_only = o->alloc_only;
 	t->skel->rodata->ring_bytes =
 		(__u64)bpf_map__max_entries(t->skel->maps.ring)
@@ -334,6 +435,16 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	err = walk_progs_set(t);
 	if (err)
 		goto err_skel;
+	if (o->set) {
+		err = live_open(t);
+		if (err)
+			goto err_skel;
+		t->fork_link = bpf_program__attach(t->skel->progs.ms_fork);
+		if (!t->fork_link) {
+			err = -errno;
+			goto err_ring;
+		}
+	}
 	err = ring_open(t);
 	if (err)
 		goto err_ring;
@@ -349,10 +460,15 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		err = -errno;
 		goto err_ring;
 	}
+	t->exec_link = bpf_program__attach(t->skel->progs.ms_exec);
+	if (!t->exec_link) {
+		err = -errno;
+		goto err_ring;
+	}
 	err = sys_attach(t);
 	if (err)
 		goto err_ring;
-	t->attach = attach__new(&progs, o->pid, o->alloc_only);
+	t->attach = attach__new(&progs, o->set ? -1 : o->pid, o->alloc_only);
 	if (!t->attach) {
 		err = -ENOMEM;
 		goto err_ring;
@@ -362,11 +478,16 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 err_ring:
 	sys_detach(t);
 	bpf_link__destroy(t->exit_link);
+	bpf_link__destroy(t->exec_link);
+	bpf_link__destroy(t->fork_link);
 	unwind_close(t);
 	ring_close(t);
 err_skel:
+	if (t->live)
+		munmap(t->live, t->live_nr * sizeof(*t->live));
 	memscope_bpf__destroy(t->skel);
 err_free:
+	tab_array_fini(&t->work);
 	free(t);
 	errno = -err;
 	return NULL;
@@ -380,9 +501,14 @@ void tracer__free(struct tracer *t)
 	attach__free(t->attach);
 	sys_detach(t);
 	bpf_link__destroy(t->exit_link);
+	bpf_link__destroy(t->exec_link);
+	bpf_link__destroy(t->fork_link);
 	unwind_close(t);
 	ring_close(t);
+	if (t->live)
+		munmap(t->live, t->live_nr * sizeof(*t->live));
 	memscope_bpf__destroy(t->skel);
+	tab_array_fini(&t->work);
 	free(t);
 }
 
@@ -397,11 +523,188 @@ static void reload(struct tracer *t)
 	t->reloads++;
 }
 
+/*
+ * A process of a traced set: its tables, then its objects' probes (each
+ * file once for every process). A process that maps no allocator not
+ * probed yet, or that is gone already, is no error here.
+ */
+static int set_attach(struct tracer *t, int pid)
+{
+	int err;
+
+	if (t->unwind) {
+		unwinder__reload_pid(t->unwind, pid);
+		t->reloads++;
+	}
+	err = attach__process(t->attach, pid);
+	return err == -ENOENT || err == -ESRCH || err == -EPERM ? 0 : err;
+}
+
+int tracer__set_add(struct tracer *t, int pid)
+{
+	struct ms_proc p = { .gen = 1 };
+	__u32 key = pid;
+
+	if (bpf_map__update_elem(t->skel->maps.procs, &key, sizeof(key), &p,
+				 sizeof(p), BPF_NOEXIST)) {
+		if (errno == EEXIST)
+			return 0;
+		if (errno != E2BIG)
+			return -errno;
+		__atomic_add_fetch(&t->skel->bss->procs_full, 1,
+				   __ATOMIC_RELAXED);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Every process in the set now: attached, in the order the map has them. */
+static int set_attach_all(struct tracer *t)
+{
+	struct bpf_map *m = t->skel->maps.procs;
+	__u32 key, next, *prev = NULL;
+	int err = 0, r;
+
+	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		key = next;
+		prev = &key;
+		r = set_attach(t, key);
+		if (r && !err)
+			err = r;
+	}
+	return err;
+}
+
 int tracer__attach_process(struct tracer *t)
 {
+	if (t->set)
+		return set_attach_all(t);
 	if (t->unwind)
 		reload(t);
-	return attach__process(t->attach);
+	return attach__process(t->attach, t->skel->rodata->targ_tgid);
+}
+
+__u64 tracer__released(const struct tracer *t, __u64 *bytes)
+{
+	*bytes = t->released_bytes;
+	return t->released_blocks;
+}
+
+__u64 tracer__procs_full(const struct tracer *t)
+{
+	return __atomic_load_n(&t->skel->bss->procs_full, __ATOMIC_RELAXED);
+}
+
+int tracer__proc_counters(const struct tracer *t, __u32 pid,
+			  struct ms_counters *out)
+{
+	struct ms_proc p;
+
+	if (!t->set || bpf_map__lookup_elem(t->skel->maps.procs, &pid,
+					    sizeof(pid), &p, sizeof(p), 0))
+		return -ENOENT;
+	*out = p.c;
+	return 0;
+}
+
+/* Is owner one of the images that ended in this drain? */
+static bool ended(const struct tracer *t, __u32 owner)
+{
+	const struct set_work *w;
+	size_t i;
+
+	for (i = 0; i < t->work.nr; i++) {
+		w = tab_array_at(&t->work, i);
+		if (w->type == MS_EV_PROC_EXIT &&
+		    ms_owner(w->pid, w->gen) == owner)
+			return true;
+		if (w->type == MS_EV_PROC_EXEC &&
+		    ms_owner(w->pid, w->gen - 1) == owner)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The blocks of images that ended (an exit, an exec) leave the kernel's
+ * live table, so it does not fill with dead processes' blocks: one pass
+ * over the mapped table, each of their slots swapped to a tombstone (the
+ * BPF side never touches a slot of an owner that is gone). The global
+ * counters keep them: over the whole trace, live is what was never
+ * freed, at exit or now; the process's own counters said what it left.
+ */
+static void sweep(struct tracer *t)
+{
+	struct live_slot *s;
+	__u64 k, size;
+	size_t i;
+
+	for (i = 0; i < t->live_nr; i++) {
+		s = &t->live[i];
+		k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+		if (k <= LIVE_BUSY || !(s->tag >> 32) ||
+		    !ended(t, s->tag >> 32))
+			continue;
+		size = s->size;
+		if (!__atomic_compare_exchange_n(&s->key, &k, LIVE_TOMB, false,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		t->released_blocks++;
+		t->released_bytes += size;
+	}
+}
+
+/* An exited process's entry goes, unless its pid is already a new one's. */
+static void set_forget(struct tracer *t, const struct set_work *w)
+{
+	struct bpf_map *m = t->skel->maps.procs;
+	struct ms_proc p;
+	__u32 key = w->pid;
+
+	if (!bpf_map__lookup_elem(m, &key, sizeof(key), &p, sizeof(p), 0) &&
+	    (p.flags & MS_PROC_EXITED) && p.gen == w->gen)
+		bpf_map__delete_elem(m, &key, sizeof(key), 0);
+	if (t->unwind)
+		unwinder__forget(t->unwind, w->pid);
+}
+
+/* Processes whose executable mappings changed: tables and probes. */
+static void set_dirty(struct tracer *t)
+{
+	struct bpf_map *m = t->skel->maps.maps_dirty;
+	__u32 key, next;
+
+	while (!bpf_map__get_next_key(m, NULL, &next, sizeof(next))) {
+		key = next;
+		bpf_map__delete_elem(m, &key, sizeof(key), 0);
+		set_attach(t, key);
+	}
+}
+
+/* What the drained records of the set ask for. */
+static void set_follow(struct tracer *t)
+{
+	const struct set_work *w;
+	bool any_end = false;
+	size_t i;
+
+	set_dirty(t);
+	for (i = 0; i < t->work.nr; i++) {
+		w = tab_array_at(&t->work, i);
+		if (w->type == MS_EV_PROC_START)
+			set_attach(t, w->pid);
+		else
+			any_end = true;
+	}
+	if (any_end)
+		sweep(t);
+	for (i = 0; i < t->work.nr; i++) {
+		w = tab_array_at(&t->work, i);
+		if (w->type == MS_EV_PROC_EXIT)
+			set_forget(t, w);
+	}
+	t->work.nr = 0;
 }
 
 int tracer__attach_command(struct tracer *t, const char *path)
@@ -428,6 +731,8 @@ void tracer__detach(struct tracer *t)
 		bpf_link__destroy(t->map_links[i]);
 		t->map_links[i] = NULL;
 	}
+	bpf_link__destroy(t->exec_link);
+	t->exec_link = NULL;
 }
 
 int tracer__fd(const struct tracer *t)
@@ -448,6 +753,10 @@ int tracer__drain(struct tracer *t)
 	if (n < 0) {
 		t->drops++;
 		n = 0;
+	}
+	if (t->set) {
+		set_follow(t);
+		return n;
 	}
 	/* New code in the target: its tables, before more stacks reach it. */
 	if (t->unwind && unwinder__stale(t->unwind))
@@ -497,13 +806,23 @@ void tracer__print_probes(const struct tracer *t)
 
 bool tracer__map_stop(struct tracer *t, int tid)
 {
-	__u32 key = tid;
+	struct bpf_map *m = t->skel->maps.map_stopped;
+	__u32 key = tid, tgid;
 
 	/* Ours only if the BPF side marked the thread before stopping it. */
-	if (!t->unwind || bpf_map__delete_elem(t->skel->maps.map_stopped,
-					       &key, sizeof(key), 0))
+	if (!t->unwind ||
+	    bpf_map__lookup_elem(m, &key, sizeof(key), &tgid, sizeof(tgid), 0))
 		return false;
-	reload(t);
+	/*
+	 * A process of a set: its tables and any allocator it maps now (an
+	 * exec'd static binary, an LD_PRELOAD'd or dlopen'd allocator) are
+	 * in before the thread runs on.
+	 */
+	if (t->set)
+		set_attach(t, tgid);
+	else
+		reload(t);
+	bpf_map__delete_elem(m, &key, sizeof(key), 0);
 	return true;
 }
 

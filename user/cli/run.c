@@ -20,6 +20,7 @@
 #include <bpf/libbpf.h>
 #include "export.h"
 #include "launch.h"
+#include "procsel.h"
 #include "recording.h"
 #include "run.h"
 #include "store.h"
@@ -139,6 +140,14 @@ static int on_event(void *ctx, const struct ms_event *e)
 	struct session *s = ctx;
 	__u32 before = store__nr_stacks(s->store);
 	int err;
+
+	/*
+	 * A process of a traced set starts, execs or exits: the tracer has
+	 * taken what it needs (new probes, released blocks); the event store
+	 * and the recording of this format keep one process's heap.
+	 */
+	if (ms_event_proc(e->type))
+		return 0;
 
 	/*
 	 * Recorded as delivered, whatever the store makes of it: a replay
@@ -298,8 +307,13 @@ static void let_go(struct session *s)
 	s->detached = true;
 }
 
-static int trace_loop(struct session *s, int sfd, int pidfd)
+/*
+ * -p: tracing ends when every pid given has exited (their pidfds, -1
+ * once seen to exit).
+ */
+static int trace_loop(struct session *s, int sfd, int *pidfds, size_t nr)
 {
+	size_t j, alive = 0;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
 	__u64 deadline = 0, next_status = 0, next_flush, now;
 	int ep, n, i;
@@ -312,9 +326,10 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = tracer__fd(s->tracer);
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	if (pidfd >= 0) {
-		ev.data.fd = pidfd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
+	for (j = 0; j < nr; j++) {
+		ev.data.fd = pidfds[j];
+		epoll_ctl(ep, EPOLL_CTL_ADD, pidfds[j], &ev);
+		alive++;
 	}
 	if (s->o->duration > 0)
 		deadline = now_ns() + (__u64)(s->o->duration * 1e9);
@@ -326,7 +341,12 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.fd == sfd && handle_signals(s, sfd))
 				stop = true;
-			if (pidfd >= 0 && evs[i].data.fd == pidfd) {
+			for (j = 0; j < nr; j++) {
+				if (evs[i].data.fd != pidfds[j])
+					continue;
+				epoll_ctl(ep, EPOLL_CTL_DEL, pidfds[j], NULL);
+				if (--alive)
+					continue;
 				s->target_exited = true;
 				stop = true;
 			}
@@ -433,6 +453,24 @@ static void warn_unwind(const struct session *s)
 			full, full == 1 ? "" : "s", cap);
 }
 
+/* A traced set: processes left out (--max-procs), and with -v the blocks
+ * of ended images the kernel table let go. */
+static void warn_set(const struct session *s)
+{
+	__u64 bytes, blocks = tracer__released(s->tracer, &bytes);
+	__u64 full = tracer__procs_full(s->tracer);
+
+	if (full && !s->o->quiet)
+		fprintf(stderr,
+			"memscope-bpf: warning: %llu process%s not traced: --max-procs %u was reached\n",
+			(unsigned long long)full, full == 1 ? " was" : "es were",
+			s->o->max_procs);
+	if (s->o->verbose)
+		fprintf(stderr,
+			"memscope-bpf: %llu blocks (%llu bytes) left live by processes at exit or exec, released from the kernel's live table\n",
+			(unsigned long long)blocks, (unsigned long long)bytes);
+}
+
 /* --ready-fd: the probes are in; the pid, for scripts, and done with it. */
 static void say_ready(const struct session *s)
 {
@@ -444,9 +482,79 @@ static void say_ready(const struct session *s)
 	close(s->o->ready_fd);
 }
 
+/* The set's pids found in /proc at start (-a, --comm, --cgroup). */
+static int set_add(int pid, void *ctx)
+{
+	struct session *s = ctx;
+	int err = tracer__set_add(s->tracer, pid);
+
+	/* A full set is counted, and said when tracing ends. */
+	if (err && err != -ENOSPC)
+		return err;
+	if (!err && !s->info.pid)
+		s->info.pid = pid;
+	return 0;
+}
+
+/*
+ * A traced set: the -p pids, the launched command, and the running
+ * processes the selection takes. Each is attached next.
+ */
+static int set_fill(struct session *s, const char *cgroup_rel)
+{
+	struct procsel sel = {
+		.all = s->o->all,
+		.comms = s->o->comms,
+		.nr_comms = s->o->nr_comms,
+		.cgroup = s->o->cgroup ? cgroup_rel : NULL,
+		.self = getpid(),
+	};
+	size_t i;
+	int err;
+
+	if (s->launch)
+		return set_add(launch__pid(s->launch), s);
+	for (i = 0; i < s->o->nr_pids; i++) {
+		err = tracer__set_add(s->tracer, s->o->pids[i]);
+		if (err == -ENOSPC) {
+			cli_error("cannot trace %zu pids: --max-procs is %u",
+				  s->o->nr_pids, s->o->max_procs);
+			return err;
+		}
+		if (err) {
+			cli_error("cannot trace pid %d: %s", s->o->pids[i],
+				  strerror(-err));
+			return err;
+		}
+	}
+	if (!s->o->all && !s->o->nr_comms && !s->o->cgroup)
+		return 0;
+	err = procsel_scan(&sel, set_add, s);
+	if (err)
+		cli_error("cannot read the processes in /proc: %s",
+			  strerror(-err));
+	return err;
+}
+
+/* Is what the command line asks for a set, not the one-pid fast path? */
+static bool traces_set(const struct opts *o)
+{
+	if (o->cmd)
+		return !o->no_follow;
+	return o->nr_pids > 1 || o->follow || o->all || o->nr_comms ||
+	       o->cgroup;
+}
+
 static int start_target(struct session *s)
 {
+	char cgroup_rel[4096];
 	struct tracer_opts to = {
+		.set = traces_set(s->o),
+		.all = s->o->all && !s->o->nr_comms && !s->o->cgroup,
+		.comms = s->o->comms,
+		.nr_comms = s->o->nr_comms,
+		.follow = s->o->follow || (s->o->cmd && !s->o->no_follow),
+		.max_procs = s->o->max_procs,
 		.alloc_only = s->o->mode == TRACE_MODE_ALLOC,
 		.launch = s->o->cmd,
 		.stacks_fp = s->o->stacks_fp,
@@ -458,6 +566,18 @@ static int start_target(struct session *s)
 	};
 	int err;
 
+	if (s->o->cgroup) {
+		err = procsel_cgroup(s->o->cgroup, &to.cgroup_id,
+				     &to.cgroup_level, cgroup_rel,
+				     sizeof(cgroup_rel));
+		if (err) {
+			cli_error("invalid --cgroup %s: %s", s->o->cgroup,
+				  err == -EMEDIUMTYPE ?
+				  "not a directory of the cgroup v2 hierarchy" :
+				  strerror(-err));
+			return err;
+		}
+	}
 	if (s->o->cmd) {
 		s->launch = launch__new(s->o->cmd);
 		if (!s->launch) {
@@ -477,13 +597,23 @@ static int start_target(struct session *s)
 			  err == -EPERM ? " (are you root?)" : "");
 		return err;
 	}
-	if (s->launch) {
+	if (to.set) {
+		err = set_fill(s, cgroup_rel);
+		if (err)
+			return err;
+	}
+	if (s->launch)
 		launch__on_stop(s->launch, map_stop, s->tracer);
+	/*
+	 * A launched set is attached at its exec, held there: what runs is
+	 * only known then (a #! script's interpreter, a PATH lookup of the
+	 * shell, an exec'd static binary).
+	 */
+	if (s->launch && !to.set)
 		err = tracer__attach_command(s->tracer,
 					     launch__path(s->launch));
-	} else {
+	else
 		err = tracer__attach_process(s->tracer);
-	}
 	if (err) {
 		if (s->launch)
 			cli_error("cannot trace %s: %s", s->o->cmd[0],
@@ -493,7 +623,8 @@ static int start_target(struct session *s)
 				  tracer__error(s->tracer));
 		return err;
 	}
-	s->sym = symbolizer__new(s->info.pid);
+	/* A set that is empty yet (--comm of a program not started). */
+	s->sym = symbolizer__new(s->info.pid ? s->info.pid : getpid());
 	if (!s->sym) {
 		cli_error("cannot set up symbolization: %s", strerror(errno));
 		return -errno;
@@ -512,13 +643,13 @@ static int start_target(struct session *s)
 		}
 	}
 	if (s->launch) {
-		err = launch__start(s->launch);
+		err = launch__start(s->launch, to.follow);
 		if (err) {
 			cli_error("cannot run %s: %s", s->o->cmd[0],
 				  strerror(-err));
 			return err;
 		}
-	} else {
+	} else if (s->info.pid) {
 		/* Read the maps now: the target may be gone by report time. */
 		static const __u64 none;
 
@@ -529,9 +660,14 @@ static int start_target(struct session *s)
 			return err;
 		}
 	}
-	if (!s->o->quiet)
+	if (!s->o->quiet && !to.set)
 		fprintf(stderr, "memscope-bpf: tracing pid %d, Ctrl-C to stop\n",
 			s->info.pid);
+	else if (!s->o->quiet)
+		fprintf(stderr, "memscope-bpf: tracing %s%s, Ctrl-C to stop\n",
+			s->launch ? "the command and its children" :
+			"the selected processes",
+			s->o->follow && !s->launch ? " and their children" : "");
 	say_ready(s);
 	return 0;
 }
@@ -558,7 +694,8 @@ int run_trace(const struct opts *o)
 {
 	struct session s = { .o = o };
 	sigset_t old;
-	int sfd, pidfd = -1, err;
+	int sfd, pidfds[MAX_PIDS], err;
+	size_t nr_pidfds = 0, i;
 
 	libbpf_set_print(o->verbose ? libbpf_verbose : libbpf_quiet);
 	if (check_environment())
@@ -588,22 +725,24 @@ int run_trace(const struct opts *o)
 			goto out;
 		}
 	}
-	if (o->pid) {
-		pidfd = pidfd_open(o->pid);
-		if (pidfd < 0) {
-			cli_error("cannot attach to pid %d: %s", o->pid,
+	for (i = 0; i < o->nr_pids; i++) {
+		pidfds[nr_pidfds] = pidfd_open(o->pids[i]);
+		if (pidfds[nr_pidfds] < 0) {
+			cli_error("cannot attach to pid %d: %s", o->pids[i],
 				  errno == ESRCH ? "no such process" :
 						   strerror(errno));
 			err = -ESRCH;
 			goto out;
 		}
+		nr_pidfds++;
 	}
 	err = start_target(&s);
 	if (err)
 		goto out;
-	err = trace_loop(&s, sfd, pidfd);
+	err = trace_loop(&s, sfd, pidfds, nr_pidfds);
 	if (!err) {
 		warn_unwind(&s);
+		warn_set(&s);
 		err = finish_trace(&s);
 	}
 out:
@@ -615,8 +754,8 @@ out:
 	store__free(s.store);
 	free(s.command);
 	free(s.pending);
-	if (pidfd >= 0)
-		close(pidfd);
+	for (i = 0; i < nr_pidfds; i++)
+		close(pidfds[i]);
 	close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return err ? 1 : 0;
