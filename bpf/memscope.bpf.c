@@ -968,6 +968,26 @@ static __always_inline int row_find(__u32 obj_idx, __u64 addr,
 }
 
 /*
+ * In a traced set, the processes whose executable mappings changed since
+ * userspace last looked, or whose first stack found no tables: it reads
+ * their maps again, and only theirs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} maps_dirty SEC(".maps");
+
+static __always_inline void maps_dirty_mark(__u32 tgid)
+{
+	__u8 one = 1;
+
+	if (!targ_tgid)
+		bpf_map_update_elem(&maps_dirty, &tgid, &one, BPF_ANY);
+}
+
+/*
  * The rule for pc in process tgid, without the memo: an enum ms_stop,
  * 0 with *out set. A global function, so the verifier checks it once on
  * its own, not again for every state of the walk that calls it.
@@ -983,8 +1003,14 @@ __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 	if (!out)
 		return MS_STOP_READ;
 	pm = bpf_map_lookup_elem(&proc_maps, &tgid);
-	if (!pm)
+	if (!pm) {
+		/*
+		 * A process of a set whose tables were left for when it
+		 * allocates (-a, --comm and --cgroup find many at start).
+		 */
+		maps_dirty_mark(tgid);
 		return MS_STOP_NOT_LOADED;
+	}
 	q.maps = pm;
 	q.hi = pm->nr < MS_PROC_MAPS ? pm->nr : MS_PROC_MAPS;
 	bpf_loop(MAP_SEARCH_STEPS + 1, map_search_step, &q, 0);
@@ -1694,25 +1720,6 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(ms_walk_sys, struct pt_regs *regs, long ret)
 {
 	return walk_prog(regs);
-}
-
-/*
- * In a traced set, the processes whose executable mappings changed since
- * userspace last looked: it reads their maps again, and only theirs.
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, __u8);
-} maps_dirty SEC(".maps");
-
-static __always_inline void maps_dirty_mark(__u32 tgid)
-{
-	__u8 one = 1;
-
-	if (!targ_tgid)
-		bpf_map_update_elem(&maps_dirty, &tgid, &one, BPF_ANY);
 }
 
 /* The target's executable mappings changed: tables must follow. */

@@ -1015,12 +1015,50 @@ static int probe_dependencies(struct attach *a, struct elf_file *ef,
 	return 0;
 }
 
+/*
+ * A #! script runs its interpreter (the kernel's binfmt_script): its
+ * path, from the first line, into interp. 0 when path is no script, 1
+ * when it is one, or -errno.
+ */
+static int script_interp(const char *path, char *interp, size_t len)
+{
+	char line[256];
+	size_t n, i = 2;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = 0;
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return 0;
+	while (line[i] == ' ' || line[i] == '\t')
+		i++;
+	n = strcspn(line + i, " \t\n");
+	if (!n || n >= len)
+		return -ENOEXEC;
+	memcpy(interp, line + i, n);
+	interp[n] = 0;
+	return 1;
+}
+
 int attach__command(struct attach *a, const char *path)
 {
+	char interp[PATH_MAX];
 	struct lib_search ls = {};
 	struct elf_file *ef;
 	bool dynamic;
 	int found, err = 0;
+
+	/* One level, as the kernel takes: an interpreter is no script. */
+	err = script_interp(path, interp, sizeof(interp));
+	if (err < 0)
+		return set_error(a, err, "cannot read %s: %s", path,
+				 strerror(-err));
+	if (err)
+		path = interp;
+	err = 0;
 
 	/* A static build allocates through the executable alone. */
 	found = probe_path(a, path, path);

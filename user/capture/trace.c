@@ -44,6 +44,8 @@ struct tracer {
 	struct memscope_bpf *skel;
 	/* a traced set: the live table mapped, and what records asked for */
 	bool set;
+	bool launch;		/* -- CMD: held at each exec and new mapping */
+	bool scanned;		/* -a, --comm, --cgroup: found in /proc */
 	struct live_slot *live;
 	size_t live_nr;
 	struct tab_array work;
@@ -374,6 +376,8 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		goto err_free;
 	}
 	t->set = o->set;
+	t->launch = o->launch;
+	t->scanned = o->all || o->nr_comms || o->cgroup_id;
 	tab_array_init(&t->work, sizeof(struct set_work), 0);
 	t->skel->rodata->targ_tgid = o->set ? 0 : o->pid;
 	if (o->set) {
@@ -526,18 +530,23 @@ static void reload(struct tracer *t)
 /*
  * A process of a traced set: its tables, then its objects' probes (each
  * file once for every process). A process that maps no allocator not
- * probed yet, or that is gone already, is no error here.
+ * probed yet, or that is gone already, is no error here. The tables of
+ * the processes a selection finds at start wait for their first stack
+ * (the walker marks them): -a finds every process on the host, and
+ * compiling every object's CFI took 40 s and the whole row array here.
  */
-static int set_attach(struct tracer *t, int pid)
+static int set_attach(struct tracer *t, int pid, bool tables)
 {
 	int err;
 
-	if (t->unwind) {
+	if (t->unwind && tables) {
 		unwinder__reload_pid(t->unwind, pid);
 		t->reloads++;
 	}
 	err = attach__process(t->attach, pid);
-	return err == -ENOENT || err == -ESRCH || err == -EPERM ? 0 : err;
+	/* Gone, a kernel thread, or closed to us (/proc/1 in a VM's jail). */
+	return err == -ENOENT || err == -ESRCH || err == -EPERM ||
+	       err == -EACCES ? 0 : err;
 }
 
 int tracer__set_add(struct tracer *t, int pid)
@@ -568,7 +577,7 @@ static int set_attach_all(struct tracer *t)
 	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
 		key = next;
 		prev = &key;
-		r = set_attach(t, key);
+		r = set_attach(t, key, !t->scanned);
 		if (r && !err)
 			err = r;
 	}
@@ -577,6 +586,20 @@ static int set_attach_all(struct tracer *t)
 
 int tracer__attach_process(struct tracer *t)
 {
+	int err;
+
+	/*
+	 * A process that joins the set later (an exec of a --comm name, a
+	 * fork in the cgroup) runs before its drained record has it
+	 * attached: the allocators the tool itself maps (the system's libc)
+	 * are probed now, so the usual process is traced from its first
+	 * allocation. The tool is never in the set.
+	 */
+	if (t->set && !t->launch) {
+		err = attach__process(t->attach, getpid());
+		if (err && err != -ENOENT)
+			return err;
+	}
 	if (t->set)
 		return set_attach_all(t);
 	if (t->unwind)
@@ -678,7 +701,7 @@ static void set_dirty(struct tracer *t)
 	while (!bpf_map__get_next_key(m, NULL, &next, sizeof(next))) {
 		key = next;
 		bpf_map__delete_elem(m, &key, sizeof(key), 0);
-		set_attach(t, key);
+		set_attach(t, key, true);
 	}
 }
 
@@ -693,7 +716,7 @@ static void set_follow(struct tracer *t)
 	for (i = 0; i < t->work.nr; i++) {
 		w = tab_array_at(&t->work, i);
 		if (w->type == MS_EV_PROC_START)
-			set_attach(t, w->pid);
+			set_attach(t, w->pid, true);
 		else
 			any_end = true;
 	}
@@ -819,7 +842,7 @@ bool tracer__map_stop(struct tracer *t, int tid)
 	 * in before the thread runs on.
 	 */
 	if (t->set)
-		set_attach(t, tgid);
+		set_attach(t, tgid, true);
 	else
 		reload(t);
 	bpf_map__delete_elem(m, &key, sizeof(key), 0);

@@ -489,11 +489,7 @@ static int set_add(int pid, void *ctx)
 	int err = tracer__set_add(s->tracer, pid);
 
 	/* A full set is counted, and said when tracing ends. */
-	if (err && err != -ENOSPC)
-		return err;
-	if (!err && !s->info.pid)
-		s->info.pid = pid;
-	return 0;
+	return err == -ENOSPC ? 0 : err;
 }
 
 /*
@@ -649,7 +645,7 @@ static int start_target(struct session *s)
 				  strerror(-err));
 			return err;
 		}
-	} else if (s->info.pid) {
+	} else if (!to.set) {
 		/* Read the maps now: the target may be gone by report time. */
 		static const __u64 none;
 
