@@ -19,26 +19,51 @@
 			   " by a probe.");
 	}
 
+	// The image a URL asks for (#proc=N), else null: all of them.
+	function wanted(r) {
+		const m = /^#proc=(\d+)$/.exec(location.hash);
+		const i = m ? Number(m[1]) : null;
+
+		return i !== null && r.processes && i < r.processes.length &&
+			r.processes.length > 1 ? i : null;
+	}
+
+	// Every view of image i (null: the whole trace); charts to redraw.
+	function draw(r, i) {
+		const v = i === null ? r : MS.procView(r, i);
+		const app = MS.clear(document.getElementById("app"));
+		const timeline = MS.renderTimeline(v);
+		const flame = MS.renderFlame(v);
+		const select = (k) => {
+			history.replaceState(null, "", k === null ? "#" :
+					     "#proc=" + k);
+			charts = draw(r, k);
+			charts.forEach((c) => c.draw());
+		};
+
+		MS.renderTarget(v, document.getElementById("target"));
+		MS.append(app, MS.renderProcs(r, i, select),
+			  MS.renderSummary(v), timeline.node, flame.node,
+			  MS.renderSites(v), MS.renderAnomalies(v), MS.renderAnon(v),
+			  MS.renderExtras(v));
+		document.body.dataset.proc = i === null ? "all" : i;
+		document.title = "memscope-bpf: pid " + v.target.pid +
+			(v.target.command !== null ? " (" + v.target.command + ")" : "");
+		return [timeline, flame];
+	}
+
+	let charts = [];
+
 	function render() {
 		const r = JSON.parse(document.getElementById("report").textContent);
-		const app = MS.clear(document.getElementById("app"));
-		const timeline = MS.renderTimeline(r);
-		const flame = MS.renderFlame(r);
 
-		MS.renderTarget(r, document.getElementById("target"));
-		MS.append(app, MS.renderSummary(r), timeline.node, flame.node,
-			  MS.renderSites(r), MS.renderAnomalies(r), MS.renderAnon(r),
-			  MS.renderExtras(r));
+		charts = draw(r, wanted(r));
 		footer(r, document.getElementById("footer"));
-		document.title = "memscope-bpf: pid " + r.target.pid +
-			(r.target.command !== null ? " (" + r.target.command + ")" : "");
 
 		// Charts fill their panel: drawn once it is laid out, and again
 		// whenever the window changes width.
-		const redraw = () => {
-			timeline.draw();
-			flame.draw();
-		};
+		const redraw = () => charts.forEach((c) => c.draw());
+
 		redraw();
 		window.addEventListener("resize", MS.debounce(redraw, 150));
 	}

@@ -19,7 +19,7 @@
 #include "recording.h"
 #include "report.h"
 #include "rules.h"
-#include "store.h"
+#include "procs.h"
 
 /* The framing as recording.c writes it: a prelude, then frames. */
 #define PRELUDE_SIZE	16
@@ -101,11 +101,28 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 
 static int apply(void *ctx, const struct ms_event *e)
 {
-	store__apply(ctx, e);
+	procs__apply(ctx, e);
 	return 0;
 }
 
-static void report_on(struct recording *r, const struct store *st)
+/* As `report` does: facts that do not match the records stop it. */
+static int restore(struct recording *r, struct procs *pt)
+{
+	const struct recording_proc *rp;
+	size_t i, nr;
+	int err;
+
+	rp = recording__procs(r, &nr);
+	for (i = 0; i < nr; i++) {
+		err = procs__restore(pt, i, rp[i].have_info ? &rp[i].info : NULL,
+				     rp[i].have_kernel ? &rp[i].kernel : NULL);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void report_on(struct recording *r, const struct procs *st)
 {
 	const struct recording_info *in = recording__info(r);
 	const struct recording_end *end = recording__end(r);
@@ -113,6 +130,7 @@ static void report_on(struct recording *r, const struct store *st)
 	struct report_opts ro = {
 		.resolve = recording__resolve,
 		.resolve_ctx = r,
+		.image_ctx = recording__image_ctx,
 		.rule_opts = in->rule_opts,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
 	};
@@ -131,9 +149,9 @@ static void report_on(struct recording *r, const struct store *st)
 		tgt.exited = end->exited;
 		tgt.exit_status = end->exit_status;
 	}
-	rep = report__build(st, &tgt, end ? &end->kernel : NULL,
-			    end ? end->probes : NULL, end ? end->nr_probes : 0,
-			    &ro);
+	rep = report__build_procs(st, &tgt, end ? &end->kernel : NULL,
+				  end ? end->probes : NULL,
+				  end ? end->nr_probes : 0, &ro);
 	if (!rep)
 		return;
 	null = fopen("/dev/null", "w");
@@ -149,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Read only: "r" never writes to the buffer. */
 	FILE *f = fmemopen((void *)data, size, "r");
 	struct recording *r = recording__new(f);
-	struct store *st = store__new();
+	struct procs *st = procs__new();
 
 	if (!r || !st) {
 		if (!r && f)
@@ -159,9 +177,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (recording__read_header(r))
 		goto out;
 	recording__replay(r, apply, st);
-	report_on(r, st);
+	if (!restore(r, st))
+		report_on(r, st);
 out:
-	store__free(st);
+	procs__free(st);
 	recording__free(r);
 	return 0;
 }

@@ -13,9 +13,11 @@
 #include <string.h>
 #include "prologue.h"
 #include "recording.h"
-#include "store.h"
+#include "procs.h"
 
 #define NR_RECORDS	12
+/* then a child's life: fork, a block, exec, a block, exit */
+#define NR_LIFE		5
 /* Records per events frame: a few frames, so cuts fall between them. */
 #define PER_FRAME	4
 
@@ -99,6 +101,36 @@ static void record(struct ms_event *e, int i)
 	e->frames[2] = 0x401320;
 }
 
+/* Record i of pid 100's child 101: a start, its exec and its exit. */
+static void life(struct ms_event *e, int i)
+{
+	static const __u16 types[NR_LIFE] = {
+		MS_EV_PROC_START, MS_EV_ALLOC, MS_EV_PROC_EXEC, MS_EV_ALLOC,
+		MS_EV_PROC_EXIT,
+	};
+
+	memset(e, 0, sizeof(*e));
+	e->type = types[i];
+	e->pid = 101;
+	e->tid = 101;
+	e->ts_ns = 2000 + i * 10;
+	if (e->type == MS_EV_ALLOC) {
+		e->fn = MS_FN_MALLOC;
+		e->ptr = 0x5000;
+		e->size = 40;
+		e->nr_frames = 1;
+		e->frames[0] = 0x401000;
+	}
+	if (e->type == MS_EV_PROC_START) {
+		e->aux = 100;
+		strcpy(e->name, "seed");
+	}
+	if (e->type == MS_EV_PROC_EXEC) {
+		strcpy(e->name, "child");
+		strcpy(e->type_name, "/bin/child");
+	}
+}
+
 static int write_seed(const char *path, bool whole)
 {
 	struct recording_info info = {
@@ -118,11 +150,11 @@ static int write_seed(const char *path, bool whole)
 	};
 	char partial[PATH_MAX];
 	struct recorder *w;
-	struct store *st;
+	struct procs *st;
 	struct ms_event e;
 	int i, err;
 
-	st = store__new();
+	st = procs__new();
 	w = recorder__new(path);
 	if (!st || !w) {
 		err = -errno;
@@ -131,13 +163,18 @@ static int write_seed(const char *path, bool whole)
 	err = recorder__start(w, &info);
 	for (i = 0; i < NR_RECORDS && !err; i++) {
 		record(&e, i);
-		store__apply(st, &e);
+		procs__apply(st, &e);
 		err = recorder__add(w, &e);
 		if (!err && (i + 1) % PER_FRAME == 0)
 			err = recorder__flush(w);
 	}
+	for (i = 0; i < NR_LIFE && !err; i++) {
+		life(&e, i);
+		procs__apply(st, &e);
+		err = recorder__add(w, &e);
+	}
 	if (!err && whole) {
-		err = recorder__finish(w, st, resolve, NULL, &end);
+		err = recorder__finish(w, st, resolve, NULL, NULL, &end);
 		w = NULL;
 	} else if (!err) {
 		/* As a killed tool leaves it: the .partial, kept. */
@@ -148,7 +185,7 @@ static int write_seed(const char *path, bool whole)
 	}
 out:
 	recorder__free(w);
-	store__free(st);
+	procs__free(st);
 	if (err)
 		fprintf(stderr, "gen_seeds: cannot write %s: %s\n", path,
 			strerror(-err));

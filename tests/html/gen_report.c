@@ -3,7 +3,7 @@
  * Writes a dashboard (and its JSON report) from a store fed with synthetic
  * records, for tests/html/run.py:
  *
- *   gen-report known|hostile|big OUT   writes OUT.html and OUT.json
+ *   gen-report known|hostile|big|procs OUT   writes OUT.html and OUT.json
  *
  * known: a small trace whose every number run.py checks (stacks S1..S4,
  * times in ms after the start; functions file:line as the resolver says):
@@ -27,6 +27,16 @@
  * hostile: names, files, objects and the command line are markup and
  * script that would mark the page (body data-pwned) if they ever ran.
  *
+ * procs: three processes, their own known frames (S1..S3 above):
+ *
+ *   pid 100 server (attached to): 100 alloc S1 1000, 200 alloc S2 64
+ *   pid 101 forked by 100 at 300: 400 alloc S3 500, exec "worker" at 500
+ *     (500 bytes live at exec), 600 alloc S1 3000, exits 1 at 700
+ *   pid 102 cron forked by 100 at 800: 900 alloc S2 64, 950 frees it
+ *
+ * Four images, by live bytes: 101 worker 3000, 100 server 1064,
+ * 101 server 500 (at its exec), 102 cron 0.
+ *
  * big: one million records over 10 s from 5000 call stacks six to twelve
  * frames deep: allocations, and frees of a random live block that become
  * the majority after 6 s.
@@ -36,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "report.h"
+#include "procs.h"
 #include "rules.h"
 #include "store.h"
 
@@ -293,6 +304,105 @@ static int write_both(const struct report *r, const char *base)
 	return err;
 }
 
+static int apply_to(struct procs *pt, struct ms_event e)
+{
+	int err = procs__apply(pt, &e);
+
+	if (err)
+		fprintf(stderr, "gen-report: procs__apply at %llu ns: %s\n",
+			(unsigned long long)e.ts_ns, strerror(-err));
+	return err;
+}
+
+static struct ms_event proc_rec(__u16 type, __u32 pid, __u64 aux,
+				const char *name, const char *file, __u64 ts)
+{
+	struct ms_event e = { .type = type, .pid = pid, .tid = pid,
+			      .ts_ns = ts, .aux = aux };
+
+	if (name)
+		snprintf(e.name, sizeof(e.name), "%s", name);
+	if (file)
+		snprintf(e.type_name, sizeof(e.type_name), "%s", file);
+	return e;
+}
+
+static struct ms_event heap_rec(__u16 type, __u32 pid, __u64 ts, __u64 ptr,
+				__u64 size, const __u64 *frames, __u16 nr)
+{
+	struct ms_event e = { .type = type, .pid = pid, .tid = pid,
+			      .ts_ns = ts, .ptr = ptr, .size = size,
+			      .nr_frames = nr };
+
+	e.fn = type == MS_EV_FREE ? MS_FN_FREE : MS_FN_MALLOC;
+	if (nr)
+		memcpy(e.frames, frames, nr * sizeof(*frames));
+	return e;
+}
+
+#define PALLOC(pid, ms, p, n, st) heap_rec(MS_EV_ALLOC, pid, AT(ms), p, n, \
+					   st, sizeof(st) / sizeof(*st))
+
+/* The processes of the comment at the top. */
+static int feed_procs(struct procs *pt)
+{
+	static const __u64 s1[] = { 0x401100, 0x401200, 0x401500 };
+	static const __u64 s2[] = { 0x401300, 0x401210, 0x401500 };
+	static const __u64 s3[] = { 0x401400, LIB_ADDR, 0x401510 };
+	struct procinfo server = { .pid = 100, .ppid = 1,
+				   .flags = PROCINFO_EXISTING,
+				   .start_ns = START_NS - 5000 * MS };
+
+	strcpy(server.comm, "server");
+	strcpy(server.command, "./server --port 8080");
+	return procs__set_info(pt, &server) ||
+	       apply_to(pt, PALLOC(100, 100, 0x1000, 1000, s1)) ||
+	       apply_to(pt, PALLOC(100, 200, 0x2000, 64, s2)) ||
+	       apply_to(pt, proc_rec(MS_EV_PROC_START, 101, 100, "server",
+				     NULL, AT(300))) ||
+	       apply_to(pt, PALLOC(101, 400, 0x1000, 500, s3)) ||
+	       apply_to(pt, proc_rec(MS_EV_PROC_EXEC, 101, 0, "worker",
+				     "/usr/bin/worker", AT(500))) ||
+	       apply_to(pt, PALLOC(101, 600, 0x1000, 3000, s1)) ||
+	       apply_to(pt, proc_rec(MS_EV_PROC_EXIT, 101, 1 << 8, NULL,
+				     NULL, AT(700))) ||
+	       apply_to(pt, proc_rec(MS_EV_PROC_START, 102, 100, "cron",
+				     NULL, AT(800))) ||
+	       apply_to(pt, PALLOC(102, 900, 0x3000, 64, s2)) ||
+	       apply_to(pt, heap_rec(MS_EV_FREE, 102, AT(950), 0x3000, 0,
+				     NULL, 0)) ? -EINVAL : 0;
+}
+
+static int write_procs(const char *base)
+{
+	struct report_target target = {
+		.pid = 100, .mode = TRACE_MODE_DEFAULT, .start_ns = START_NS,
+		.duration_ns = 2000 * MS,
+	};
+	struct report_opts opts = { .top = 10, .resolve = table_resolve,
+				    .resolve_ctx = (void *)"known" };
+	struct procs *pt = procs__new();
+	struct report *r = NULL;
+	int err;
+
+	if (!pt) {
+		fprintf(stderr, "gen-report: procs__new: %s\n", strerror(errno));
+		return 1;
+	}
+	err = feed_procs(pt);
+	if (!err) {
+		r = report__build_procs(pt, &target, NULL, NULL, 0, &opts);
+		if (!r)
+			fprintf(stderr, "gen-report: report__build_procs: %s\n",
+				strerror(errno));
+	}
+	if (r)
+		err = write_both(r, base);
+	report__free(r);
+	procs__free(pt);
+	return err || !r ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct report_target target = {
@@ -315,11 +425,14 @@ int main(int argc, char **argv)
 	/* The rules the tool runs: their sections as it writes them. */
 	opts.rules = rules__table(&opts.nr_rules);
 	if (argc != 3 || (strcmp(argv[1], "known") &&
-			  strcmp(argv[1], "hostile") && strcmp(argv[1], "big"))) {
-		fprintf(stderr, "usage: gen-report known|hostile|big OUT\n");
+			  strcmp(argv[1], "hostile") && strcmp(argv[1], "big") &&
+			  strcmp(argv[1], "procs"))) {
+		fprintf(stderr, "usage: gen-report known|hostile|big|procs OUT\n");
 		return 2;
 	}
 	kind = argv[1];
+	if (!strcmp(kind, "procs"))
+		return write_procs(argv[2]);
 	s = store__new();
 	if (!s) {
 		fprintf(stderr, "gen-report: store__new: %s\n", strerror(errno));

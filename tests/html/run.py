@@ -21,6 +21,9 @@ and offline, and what the page drew is read back from --dump-dom:
             element was made from them and none of them ran
   extras    declared tasks, passports and shared sections appear when the JSON
             has them, drawn as tables, escaped too
+  procs     a report of four process images: the process table by live
+            bytes, the selector, and every view switched to one image
+            (#proc=N, what choosing it sets)
   big       one million events from 5000 call stacks render in < 3 s
   shot      a 1400x1000 screenshot, kept as OUT/dashboard.png (and the big
             report as OUT/dashboard-big.png) for a person to look at
@@ -661,6 +664,40 @@ def png_size(path):
     return struct.unpack(">II", head[16:24])
 
 
+def test_procs(t, env):
+    path = env["procs"] + ".html"
+    dom, body, _ = dump(t, path)
+    t.eq("view shown", "all", body.attrs.get("data-proc"))
+    t.eq("process rows, by live bytes", ["2", "0", "1", "3"],
+         [tr.attrs["data-proc"] for tr in dom.all("tr", data_proc=True)])
+    rows = {tr.attrs["data-proc"]: [td.text() for td in tr.all("td")]
+            for tr in dom.all("tr", data_proc=True)}
+    t.eq("worker's row", ["101", "worker", "/usr/bin/worker", "100",
+                          "0.500 s", "exited 1 at 0.700 s", "1",
+                          "2.93 KiB", "2.93 KiB at 0.600 s", "?"], rows["2"])
+    t.eq("server's first image's end", "replaced by exec at 0.500 s",
+         rows["1"][5])
+    t.eq("selector: all, then each image",
+         ["all", "2", "0", "1", "3"],
+         [o.attrs["value"] for o in dom.one(t, "select", id="proc-select")
+          .all("option")])
+    t.eq("live bytes of all", 4564, card(t, dom, "live_bytes")[0])
+
+    dom, body, _ = dump(t, path + "#proc=2")
+    t.eq("view shown", "2", body.attrs.get("data-proc"))
+    t.eq("live bytes of pid 101 after its exec", 3000,
+         card(t, dom, "live_bytes")[0])
+    t.eq("its end", "exited with status 1",
+         card(t, dom, "duration_ns")[1])
+    t.eq("its call sites", ["make_buffer"],
+         [r[0] for r in table_rows(dom)])
+    t.eq("title", "memscope-bpf: pid 101 (/usr/bin/worker)",
+         page_title(t, dom))
+    t.eq("its row marked", ["2"],
+         [tr.attrs["data-proc"] for tr in dom.all("tr", data_proc=True)
+          if "selected" in tr.classes()])
+
+
 def test_shot(t, env):
     for src, png in ((env["known"], "dashboard.png"),
                      (env["big"], "dashboard-big.png")):
@@ -675,7 +712,8 @@ def test_shot(t, env):
 
 TESTS = [("json", test_json), ("known", test_known),
          ("interact", test_interact), ("hostile", test_hostile),
-         ("extras", test_extras), ("big", test_big), ("shot", test_shot),
+         ("extras", test_extras), ("procs", test_procs), ("big", test_big),
+         ("shot", test_shot),
          ("traced", test_traced), ("traced_hostile", test_traced_hostile),
          ("traced_filter", test_traced_filter)]
 
@@ -693,6 +731,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     env = {"gen": gen, "out": out, "known": os.path.join(out, "known"),
            "hostile": os.path.join(out, "hostile"),
+           "procs": os.path.join(out, "procs"),
            "big": os.path.join(out, "big"), "timings": [],
            "tool": os.environ.get("MEMSCOPE"),
            "targets": os.environ.get("TARGETS")}
@@ -707,6 +746,7 @@ def main():
     try:
         generate(setup, gen, "known", env["known"])
         generate(setup, gen, "hostile", env["hostile"])
+        generate(setup, gen, "procs", env["procs"])
     except Failed:
         pass
     for msg in setup.errors:

@@ -171,6 +171,8 @@ class Checker:
                       f"(the target exited, the tool should stop), "
                       f"got {dur / 1e9:.1f} s")
 
+        self.processes(summary)
+
         # Every program these scenarios trace is correct: no free of it
         # is an anomaly.
         for a in self.get("anomalies", list) or []:
@@ -195,6 +197,27 @@ class Checker:
             elif probe["emulated"] != (probe["single_step_reason"] is None):
                 self.fail(f"probes[{i}]: a reason exactly when not "
                           f"emulated, got {probe!r}")
+
+    def processes(self, summary):
+        """processes[]: one image is the report itself; more add up to it."""
+        procs = self.get("processes", list) or []
+        if not procs:
+            self.fail("processes: expected at least one image, got none")
+        elif len(procs) == 1:
+            p = procs[0]
+            for k in ["summary", "kernel", "leaks", "sites"]:
+                self.expect(f"processes[0].{k} (vs the top level's)",
+                            self.r.get(k), p.get(k))
+            if self.args.pid is not None:
+                self.expect("processes[0].target.pid", self.args.pid,
+                            (p.get("target") or {}).get("pid"))
+        else:
+            for k in ["allocs", "frees", "alloc_bytes", "free_bytes",
+                      "live_allocs", "live_bytes"]:
+                total = sum((p.get("summary") or {}).get(k, 0)
+                            for p in procs)
+                self.expect(f"summary.{k} (vs the processes' sum)",
+                            total, summary.get(k))
 
     def site_shape(self, where, site, leak):
         for k in ["family", "count", "bytes", "frames"] + (["oldest_ns", "source"]

@@ -264,4 +264,26 @@ static inline void ev_brk(struct store *s, __u64 old, __u64 brk,
 	ev_apply(s, &e);
 }
 
+/* Process lifecycle records --------------------------------------------- */
+
+/*
+ * A lifecycle record of pid (aux: the parent of a PROC_START, the status
+ * of a PROC_EXIT; name, file: comm and the file an exec ran, or NULL).
+ */
+static inline struct ms_event ev_proc(__u16 type, __u32 pid, __u64 aux,
+				      const char *name, const char *file,
+				      __u64 ts)
+{
+	struct ms_event e = ev_rec(type, ts);
+
+	e.pid = pid;
+	e.tid = pid;
+	e.aux = aux;
+	if (name)
+		ev_str(e.name, name);
+	if (file)
+		ev_str(e.type_name, file);
+	return e;
+}
+
 #endif /* MEMSCOPE_TEST_BUILDERS_H */

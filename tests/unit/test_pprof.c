@@ -168,11 +168,17 @@ struct vtype {
 	__u64 type, unit;
 };
 
+struct label {
+	__u64 key, str, num;
+};
+
 struct sample {
 	__u64 locs[MAX_ITEMS];
 	size_t nr_locs;
 	__u64 values[MAX_ITEMS];
 	size_t nr_values;
+	struct label labels[4];
+	size_t nr_labels;
 };
 
 struct mapping {
@@ -293,6 +299,22 @@ static void decode_vtype(struct rd r, struct vtype *t)
 	}
 }
 
+static void decode_label(struct rd r, struct label *l)
+{
+	struct rd body;
+	unsigned int f;
+	__u64 v;
+
+	while (rd_field(&r, &f, &v, &body)) {
+		if (f == 1)
+			l->key = v;
+		else if (f == 2)
+			l->str = v;
+		else if (f == 3)
+			l->num = v;
+	}
+}
+
 static void decode_sample(struct rd r, struct sample *s)
 {
 	struct rd body;
@@ -304,6 +326,8 @@ static void decode_sample(struct rd r, struct sample *s)
 			rd_repeated(&body, v, s->locs, &s->nr_locs);
 		else if (f == 2)
 			rd_repeated(&body, v, s->values, &s->nr_values);
+		else if (f == 3 && s->nr_labels < 4)
+			decode_label(body, &s->labels[s->nr_labels++]);
 	}
 }
 
@@ -840,4 +864,85 @@ Test(pprof, inlined_calls_are_lines_of_one_location)
 	profile_free(&p);
 	report__free(r);
 	store__free(s);
+}
+
+/* The value of a sample's label key (a number, or a string's index). */
+static __u64 label_of(const struct profile *p, const struct sample *s,
+		      const char *key, bool num)
+{
+	size_t i;
+
+	for (i = 0; i < s->nr_labels; i++) {
+		if (!strcmp(str(p, s->labels[i].key), key))
+			return num ? s->labels[i].num : s->labels[i].str;
+	}
+	cr_assert_fail("no label %s", key);
+	return 0;
+}
+
+/* Image i's resolver names every address "img<i>". */
+static unsigned image_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+	static char fn[16];
+
+	snprintf(fn, sizeof(fn), "img%zu", (size_t)ctx);
+	fr = (struct frame){ .addr = addr, .function = fn };
+	*out = &fr;
+	return 1;
+}
+
+static void *image_ctx(void *ctx, size_t i)
+{
+	(void)ctx;
+	return (void *)i;
+}
+
+/*
+ * Two processes allocate from the same address: two locations, each of
+ * its image's function, and each sample labelled with its process.
+ */
+Test(pprof, processes_labelled_with_their_own_locations)
+{
+	struct report_target tgt = { .pid = 10, .start_ns = 1 };
+	struct report_opts o = { .resolve = image_resolve,
+				 .image_ctx = image_ctx };
+	struct procs *pt = procs__new();
+	struct profile p = { 0 };
+	struct report *r;
+	__u32 pid;
+	size_t i;
+
+	cr_assert_not_null(pt);
+	for (pid = 10; pid <= 11; pid++) {
+		struct ms_event e = ev_rec(MS_EV_ALLOC, 100 + pid);
+
+		e.pid = pid;
+		e.ptr = 0x1000;
+		e.size = pid;
+		ev_stack(&e, stack_f, 1);
+		cr_assert_eq(procs__apply(pt, &e), 0);
+	}
+	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
+	cr_assert_not_null(r);
+	write_and_read(r, &p);
+	cr_assert_eq(p.nr_samples, 2, "samples: %zu", p.nr_samples);
+	cr_assert_eq(p.nr_locs, 2, "one location per image, got %zu",
+		     p.nr_locs);
+	for (i = 0; i < 2; i++) {
+		const struct sample *s = &p.samples[i];
+		const struct location *l = loc_of(&p, s->locs[0]);
+		char want[16];
+
+		snprintf(want, sizeof(want), "img%zu", i);
+		cr_expect_eq(label_of(&p, s, "pid", true), 10 + i);
+		cr_expect_eq(label_of(&p, s, "image", true), 0);
+		cr_expect_str_eq(str(&p, func_of(&p, l->function_id)->name),
+				 want);
+		cr_expect_eq(s->values[1], 10 + i, "alloc_space of pid %zu",
+			     10 + i);
+	}
+	profile_free(&p);
+	report__free(r);
+	procs__free(pt);
 }

@@ -14,10 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <zlib.h>
 #include "anon.h"
 #include "prologue.h"
 #include "recording.h"
 #include "store.h"
+#include "builders.h"
+#include "expect.h"
 
 #define NR_EVENTS	40
 /* Small frames: the cut and flip tests walk every byte of the file. */
@@ -65,6 +68,15 @@ static const struct recording_info info = {
 	.rule_opts = { 250000000, 3, 40000000 },
 	.wall_ns = 1700000000123456789ull,
 	.start_ns = 1000000000ull,
+};
+
+/* A header of pid 500, whose tree the process tests trace. */
+static const struct recording_info info_v = {
+	.tool_version = "9.8.7",
+	.pid = 500,
+	.mode = TRACE_MODE_DEFAULT,
+	.top = 7,
+	.start_ns = 500,
 };
 
 static const struct attach_probe probes[] = {
@@ -117,6 +129,7 @@ static void make_events(void)
 	events[14].ptr = 0;	/* a failed malloc */
 	e = &events[17];
 	memset(e, 0, sizeof(*e));
+	e->pid = 4242;
 	e->type = MS_EV_TRACK;
 	e->ptr = 0x10000 + 16 * 0x100;
 	e->size = 272;
@@ -135,12 +148,14 @@ static void make_events(void)
 	e->aux = ANON_MAP_PRIVATE | ANON_MAP_ANONYMOUS;
 	e = &events[22];
 	memset(e, 0, sizeof(*e));
+	e->pid = 4242;
 	e->type = MS_EV_MUNMAP;
 	e->ts_ns = info.start_ns + 1000 * 23;
 	e->ptr = 0x7f0000000000ull + ANON_PAGE;
 	e->size = ANON_PAGE;
 	e = &events[25];
 	memset(e, 0, sizeof(*e));
+	e->pid = 4242;
 	e->type = MS_EV_BRK;
 	e->ts_ns = info.start_ns + 1000 * 26;
 	e->fn = MS_FN_MALLOC;
@@ -208,16 +223,24 @@ static const struct recording_end end_template = {
 	.nr_probes = sizeof(probes) / sizeof(probes[0]),
 };
 
-/* The store the live run would have: every record applied. */
-static struct store *store_of(size_t n)
+/* The process table the live run would have: every record applied. */
+static struct procs *procs_of(size_t n)
 {
-	struct store *st = store__new();
+	struct procs *pt = procs__new();
 	size_t i;
 
-	cr_assert_not_null(st, "store__new: %s", strerror(errno));
+	cr_assert_not_null(pt, "procs__new: %s", strerror(errno));
 	for (i = 0; i < n; i++)
-		store__apply(st, &events[i]);
-	return st;
+		procs__apply(pt, &events[i]);
+	return pt;
+}
+
+/* Its one process's store: the test's records are all of pid 4242. */
+static const struct store *store_in(const struct procs *pt)
+{
+	cr_assert_eq(procs__nr_images(pt), 1, "images: got %zu, want 1",
+		     procs__nr_images(pt));
+	return procs__image(pt, 0)->store;
 }
 
 /* Writes events[0..n) with a frame every flush_every records. */
@@ -228,7 +251,7 @@ static void write_recording(size_t n, size_t flush_every, bool finish)
 {
 	struct recording_end end = *end_of_run;
 	struct recorder *w = recorder__new(path);
-	struct store *st = store_of(n);
+	struct procs *pt = procs_of(n);
 	char partial[PATH_MAX + 16];
 	size_t i;
 	int err;
@@ -247,7 +270,7 @@ static void write_recording(size_t n, size_t flush_every, bool finish)
 		}
 	}
 	if (finish) {
-		err = recorder__finish(w, st, fake_resolve, NULL, &end);
+		err = recorder__finish(w, pt, fake_resolve, NULL, NULL, &end);
 		cr_assert_eq(err, 0, "recorder__finish: %s", strerror(-err));
 	} else {
 		err = recorder__flush(w);
@@ -259,7 +282,7 @@ static void write_recording(size_t n, size_t flush_every, bool finish)
 			     strerror(errno));
 		recorder__free(w);
 	}
-	store__free(st);
+	procs__free(pt);
 }
 
 static unsigned char *read_file(const char *p, size_t *len)
@@ -344,7 +367,9 @@ Test(recording, round_trip)
 {
 	const struct recording_info *in;
 	const struct recording_end *end;
-	struct store *live, *replayed;
+	struct procs *live_procs;
+	const struct store *live;
+	struct store *replayed;
 	const struct frame *want, *fr;
 	struct store_site site;
 	struct recording *r;
@@ -387,7 +412,8 @@ Test(recording, round_trip)
 	expect_prefix(&g, NR_EVENTS, "round trip");
 	for (i = 0; i < g.n; i++)
 		store__apply(replayed, &g.ev[i]);
-	live = store_of(NR_EVENTS);
+	live_procs = procs_of(NR_EVENTS);
+	live = store_in(live_procs);
 	cr_assert(!memcmp(store__summary(live), store__summary(replayed),
 			  sizeof(struct store_summary)),
 		  "store summary after replay differs from the live one");
@@ -440,8 +466,134 @@ Test(recording, round_trip)
 	n = recording__resolve(r, 0xdead, &fr);
 	cr_assert(n == 1 && fr->addr == 0xdead && !fr->function &&
 		  !fr->object, "unknown address: expected only itself back");
-	store__free(live);
+	procs__free(live_procs);
 	store__free(replayed);
+	recording__free(r);
+}
+
+/* Image i's resolver names every address after its image: "image_<i>". */
+static unsigned image_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+	static char fn[32];
+
+	snprintf(fn, sizeof(fn), "image_%zu", (size_t)ctx - 1);
+	fr = (struct frame){ .addr = addr, .function = fn };
+	*out = &fr;
+	return 1;
+}
+
+static void *image_ctx_of(void *ctx, size_t i)
+{
+	(void)ctx;
+	return (void *)(i + 1);
+}
+
+static int to_procs(void *ctx, const struct ms_event *e)
+{
+	return procs__apply(ctx, e);
+}
+
+static int info_to_procs(void *ctx, const struct procinfo *info)
+{
+	return procs__set_info(ctx, info);
+}
+
+/*
+ * Version 5: a process that forks a child which execs; the same address
+ * in two images resolves as each image did, and the images' facts and
+ * kernel counters come back by image number.
+ */
+Test(recording, processes_round_trip)
+{
+	static const __u64 frame = 0x401000;
+	struct ms_event ev[6];
+	struct procinfo info = { .pid = 500, .ppid = 1, .ns_pid = 3,
+				 .flags = PROCINFO_EXISTING,
+				 .start_ns = 77 };
+	struct ms_counters kc = { .allocs = 9, .live_bytes = 64 };
+	struct recording_end end = end_template;
+	const struct recording_proc *rp;
+	const struct frame *fr;
+	struct procs *pt, *back;
+	struct recording *r;
+	struct recorder *w;
+	size_t i, nr;
+	int err;
+
+	ev[0] = ev_proc(MS_EV_PROC_START, 501, 500, "child", NULL, 1000);
+	ev[1] = ev_rec(MS_EV_ALLOC, 1100);
+	ev[1].pid = 501;
+	ev[1].ptr = 0x1000;
+	ev[1].size = 16;
+	ev_stack(&ev[1], &frame, 1);
+	ev[2] = ev_proc(MS_EV_PROC_EXEC, 501, 0, "prog", "/bin/prog", 1200);
+	ev[3] = ev[1];
+	ev[3].ts_ns = 1300;
+	ev[3].size = 32;
+	ev[4] = ev_proc(MS_EV_PROC_EXIT, 501, 0x200, NULL, NULL, 1400);
+	ev[5] = ev[1];
+	ev[5].pid = 500;
+	ev[5].ts_ns = 1500;
+
+	pt = procs__new();
+	cr_assert_not_null(pt);
+	cr_assert_eq(procs__set_info(pt, &info), 0);
+	w = recorder__new(path);
+	cr_assert_not_null(w, "recorder__new: %s", strerror(errno));
+	cr_assert_eq(recorder__start(w, &info_v), 0);
+	cr_assert_eq(recorder__info(w, &info), 0);
+	for (i = 0; i < 6; i++) {
+		if (i == 4)
+			cr_assert_eq(procs__set_kernel(pt, 501, &kc), 0);
+		cr_assert_eq(procs__apply(pt, &ev[i]), 0, "record %zu", i);
+		cr_assert_eq(recorder__add(w, &ev[i]), 0);
+	}
+	expect_eq(procs__nr_images(pt), 3, "images");
+	err = recorder__finish(w, pt, image_resolve, image_ctx_of, NULL, &end);
+	cr_assert_eq(err, 0, "recorder__finish: %s", strerror(-err));
+
+	r = recording__new(fopen(path, "rb"));
+	cr_assert_not_null(r);
+	cr_assert_eq(recording__read_header(r), 0, "%s", recording__error(r));
+	back = procs__new();
+	cr_assert_not_null(back);
+	recording__on_info(r, info_to_procs);
+	err = recording__replay(r, to_procs, back);
+	cr_assert_eq(err, 0, "replay: %d (%s)", err,
+		     recording__damage(r)->what);
+	expect_eq(procs__nr_images(back), 3, "images replayed");
+	expect_eq(procs__image(back, 0)->info.pid, 500,
+		  "image 0 as the run numbered it");
+	expect_eq(procs__image(back, 0)->info.ns_pid, 3,
+		  "image 0's facts where the run learnt them");
+	rp = recording__procs(r, &nr);
+	expect_eq(nr, 3, "images' facts");
+	cr_expect(rp[0].have_info && !rp[0].have_kernel, "image 0 facts");
+	expect_eq(rp[0].info.ns_pid, 3, "image 0 ns_pid");
+	cr_expect_str_eq(rp[1].info.comm, "child");
+	cr_expect_str_eq(rp[2].info.command, "/bin/prog");
+	cr_expect(rp[2].have_kernel, "image 2 kernel counters");
+	expect_eq(rp[2].kernel.live_bytes, 64, "image 2 kernel live");
+	for (i = 0; i < nr; i++)
+		cr_assert_eq(procs__restore(back, i, rp[i].have_info ?
+					    &rp[i].info : NULL,
+					    rp[i].have_kernel ?
+					    &rp[i].kernel : NULL), 0);
+	expect_eq(procs__image(back, 2)->kernel.allocs, 9, "restored");
+	for (i = 0; i < 3; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "image_%zu", i);
+		cr_assert_eq(recording__resolve(recording__image_ctx(r, i),
+						frame, &fr), 1);
+		cr_expect_str_eq(fr->function, want, "image %zu", i);
+	}
+	info.pid = 9;
+	cr_expect_eq(procs__restore(back, 0, &info, NULL), -EINVAL,
+		     "facts of another pid");
+	procs__free(back);
+	procs__free(pt);
 	recording__free(r);
 }
 
@@ -669,24 +821,105 @@ Test(recording, future_version_refused)
 	free(buf);
 }
 
+/* The frame types of the format, as the file numbers them. */
+#define FRAME_SYMBOLS	3
+#define FRAME_PROCS	5
+#define FRAME_PROCINFO	6
+
 /*
- * Version 3 had no anonymous-memory records and otherwise the same
- * format: it is read as it is, and says which version it is.
+ * buf (len bytes, a version 5 file) as version v wrote it: the same
+ * frames, but symbols without their image and no process facts; each
+ * frame rebuilt with its own compression and checksum. In place, *len
+ * the new length.
  */
+static void as_version(unsigned char *buf, size_t *len, __u32 v)
+{
+	size_t in = PRELUDE_VERSION + 8, out = in;
+	static unsigned char raw[8 << 20];
+
+	memcpy(buf + PRELUDE_VERSION, &v, sizeof(v));
+	while (in < *len) {
+		__u32 hdr[4];
+		uLongf raw_len = sizeof(raw), z_len;
+		unsigned char *z;
+		size_t skip = 0;
+
+		memcpy(hdr, buf + in, sizeof(hdr));
+		cr_assert_eq(uncompress(raw, &raw_len, buf + in + 16, hdr[2]),
+			     Z_OK, "frame at %zu", in);
+		in += 16 + hdr[2];
+		if (hdr[0] == FRAME_PROCS || hdr[0] == FRAME_PROCINFO)
+			continue;
+		if (hdr[0] == FRAME_SYMBOLS)
+			skip = sizeof(__u32);
+		z_len = compressBound(raw_len - skip);
+		z = malloc(z_len);
+		cr_assert_not_null(z);
+		cr_assert_eq(compress(z, &z_len, raw + skip, raw_len - skip),
+			     Z_OK);
+		hdr[1] = raw_len - skip;
+		hdr[2] = z_len;
+		hdr[3] = crc32(crc32(0, (const Bytef *)hdr, 12), z, z_len);
+		memcpy(buf + out, hdr, sizeof(hdr));
+		memcpy(buf + out + 16, z, z_len);
+		out += 16 + z_len;
+		free(z);
+	}
+	*len = out;
+}
+
+/*
+ * Versions 3 and 4 are one process, and symbols of no image: read as
+ * they are, image 0, and each says which version it is.
+ */
+Test(recording, version_4_still_read)
+{
+	const struct recording_info *in;
+	struct recording *r;
+	struct procs *pt;
+	const struct frame *fr;
+	unsigned char *buf;
+	size_t len, nr;
+	int err;
+
+	make_events();
+	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
+	buf = read_file(path, &len);
+	as_version(buf, &len, 4);
+	r = open_buf(buf, len);
+	err = recording__read_header(r);
+	cr_assert_eq(err, 0, "read_header: %d (%s)", err, recording__error(r));
+	in = recording__info(r);
+	cr_assert_eq(in->version, 4, "version: got %u", in->version);
+	pt = procs__new();
+	cr_assert_not_null(pt);
+	err = recording__replay(r, to_procs, pt);
+	cr_assert_eq(err, 0, "replay: %d (%s)", err,
+		     recording__damage(r)->what);
+	expect_eq(procs__nr_images(pt), 1, "images");
+	recording__procs(r, &nr);
+	expect_eq(nr, 0, "image facts in a version 4 file");
+	cr_assert_eq(recording__resolve(recording__image_ctx(r, 0),
+					events[1].frames[0], &fr), 3,
+		     "a symbol of image 0");
+	procs__free(pt);
+	recording__free(r);
+	free(buf);
+}
+
 Test(recording, version_3_still_read)
 {
 	const struct recording_info *in;
 	struct recording *r;
 	struct got g = {};
 	unsigned char *buf;
-	__u32 v = 3;
 	size_t len;
 	int err;
 
 	make_events();
 	write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
 	buf = read_file(path, &len);
-	memcpy(buf + PRELUDE_VERSION, &v, sizeof(v));
+	as_version(buf, &len, 3);
 	r = open_buf(buf, len);
 	err = recording__read_header(r);
 	cr_assert_eq(err, 0, "read_header: %d (%s)", err, recording__error(r));
@@ -738,7 +971,7 @@ Test(recording, write_errors_stick)
 {
 	struct recording_end end = end_template;
 	struct recorder *w;
-	struct store *st;
+	struct procs *pt;
 
 	make_events();
 	w = recorder__new("/dev/full");
@@ -746,10 +979,10 @@ Test(recording, write_errors_stick)
 	cr_assert_eq(recorder__start(w, &info), -ENOSPC);
 	cr_assert_eq(recorder__add(w, &events[0]), -ENOSPC);
 	cr_assert_eq(recorder__flush(w), -ENOSPC);
-	st = store_of(1);
-	cr_assert_eq(recorder__finish(w, st, fake_resolve, NULL, &end),
+	pt = procs_of(1);
+	cr_assert_eq(recorder__finish(w, pt, fake_resolve, NULL, NULL, &end),
 		     -ENOSPC);
-	store__free(st);
+	procs__free(pt);
 }
 
 /* How a launched command ended: in the word that once said only "exited". */

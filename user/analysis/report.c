@@ -423,18 +423,16 @@ struct live_ctx {
 	__u64 end_ts;		/* when tracing ended: ages are from it */
 };
 
-static bool filter_pass(const struct live_ctx *lc,
-			const struct store_block *blk)
+bool report_filter_pass(const struct report_filter *f,
+			const struct store_block *blk, __u64 end_ts)
 {
-	const struct report_filter *f = &lc->r->filter;
-
 	if (f->min_size && blk->size < f->min_size)
 		return false;
 	if (f->max_size && blk->size > f->max_size)
 		return false;
 	/* A block from after the end (a clock skew) has no age at all. */
-	if (f->older_ns && (blk->ts_ns >= lc->end_ts ||
-			    lc->end_ts - blk->ts_ns <= f->older_ns))
+	if (f->older_ns && (blk->ts_ns >= end_ts ||
+			    end_ts - blk->ts_ns <= f->older_ns))
 		return false;
 	return true;
 }
@@ -446,7 +444,7 @@ static int add_live(const struct store_block *blk, void *ctx)
 
 	if (blk->stack_id >= lc->nr)
 		return -EINVAL;
-	if (!filter_pass(lc, blk))
+	if (!report_filter_pass(&lc->r->filter, blk, lc->end_ts))
 		return 0;
 	lc->r->filter_count++;
 	lc->r->filter_bytes += blk->size;
@@ -485,6 +483,14 @@ static int gather(struct build *b, struct cand *cands, __u32 nr)
 			.peak_bytes = s.peak_bytes,
 			.oldest_ts = UINT64_MAX,
 		};
+		/* An ended image's blocks are gone; its sites hold them. */
+		if (b->r->ended) {
+			cands[i].count = s.end_count;
+			cands[i].bytes = s.end_bytes;
+			cands[i].oldest_ts = s.end_oldest;
+			b->r->filter_count += s.end_count;
+			b->r->filter_bytes += s.end_bytes;
+		}
 		store__site_declared(st, i, &cands[i].decl_live,
 				     &cands[i].decl_peak);
 	}
@@ -1089,6 +1095,8 @@ struct report *report__build(const struct store *st,
 
 	r->target = *target;
 	r->top = b.opts.top;
+	r->top_procs = b.opts.top_procs;
+	r->ended = store__closed(st);
 	r->filter = b.opts.filter;
 	r->summary = *store__summary(st);
 	if (kernel) {
@@ -1128,8 +1136,247 @@ err_free:
 
 void report__free(struct report *r)
 {
+	size_t i;
+
 	if (!r)
 		return;
+	for (i = 0; i < r->nr_procs; i++) {
+		if (r->procs[i].r != r)
+			report__free(r->procs[i].r);
+	}
 	arena_free(r->arena);
 	free(r);
+}
+
+static int site_bytes_cmp(const void *pa, const void *pb)
+{
+	const struct report_site *a = pa, *b = pb;
+
+	if (a->bytes != b->bytes)
+		return a->bytes < b->bytes ? 1 : -1;
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	return a->proc < b->proc ? -1 : a->proc > b->proc;
+}
+
+/*
+ * The lists of every image merged into r's, ranked as each image ranks
+ * its own; top applies again to the leaks. Entries are copied, their
+ * frames stay in the images' arenas, which live as long as r.
+ */
+static int merge_lists(struct report *r, bool leaks)
+{
+	struct report_site *out;
+	size_t i, n = 0, total = 0;
+
+	for (i = 0; i < r->nr_procs; i++)
+		total += leaks ? r->procs[i].r->nr_leaks :
+				 r->procs[i].r->nr_sites;
+	if (!total)
+		return 0;
+	out = arena_alloc(&r->arena, total, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (i = 0; i < r->nr_procs; i++) {
+		const struct report *pr = r->procs[i].r;
+		size_t k = leaks ? pr->nr_leaks : pr->nr_sites;
+
+		if (!k)
+			continue;
+		memcpy(out + n, leaks ? pr->leaks : pr->sites,
+		       k * sizeof(*out));
+		n += k;
+	}
+	qsort(out, n, sizeof(*out), site_bytes_cmp);
+	if (leaks) {
+		r->leaks = out;
+		r->nr_leaks = r->top && n > r->top ? r->top : n;
+	} else {
+		r->sites = out;
+		r->nr_sites = n;
+	}
+	return 0;
+}
+
+static int merge_anomalies(struct report *r)
+{
+	struct report_anomaly *out;
+	size_t i, n = 0, total = 0;
+
+	for (i = 0; i < r->nr_procs; i++)
+		total += r->procs[i].r->nr_anomalies;
+	if (!total)
+		return 0;
+	out = arena_alloc(&r->arena, total, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (i = 0; i < r->nr_procs; i++) {
+		const struct report *pr = r->procs[i].r;
+
+		if (!pr->nr_anomalies)
+			continue;
+		memcpy(out + n, pr->anomalies,
+		       pr->nr_anomalies * sizeof(*out));
+		n += pr->nr_anomalies;
+	}
+	qsort(out, n, sizeof(*out), anomaly_cmp);
+	r->anomalies = out;
+	r->nr_anomalies = n;
+	return 0;
+}
+
+/* Image i's own model, with a target made of its facts. */
+static struct report *build_image(const struct proc_image *im, size_t i,
+				  const struct report_target *target,
+				  const struct report_opts *opts)
+{
+	struct report_opts o = *opts;
+	struct report_target t = *target;
+	struct report *pr;
+	size_t k;
+
+	if (opts->image_ctx)
+		o.resolve_ctx = opts->image_ctx(opts->resolve_ctx, i);
+	t.pid = im->info.pid;
+	t.command = im->info.command[0] ? im->info.command : NULL;
+	t.exited = im->end == PROC_EXITED;
+	t.exit_status = t.exited ? im->exit_code : 0;
+	t.detached = false;
+	t.killed = false;
+	pr = report__build(im->store, &t, im->have_kernel ? &im->kernel : NULL,
+			   NULL, 0, &o);
+	if (!pr)
+		return NULL;
+	for (k = 0; k < pr->nr_leaks; k++)
+		pr->leaks[k].proc = i;
+	for (k = 0; k < pr->nr_peak; k++)
+		pr->peak[k].proc = i;
+	for (k = 0; k < pr->nr_sites; k++)
+		pr->sites[k].proc = i;
+	for (k = 0; k < pr->nr_anomalies; k++)
+		pr->anomalies[k].proc = i;
+	return pr;
+}
+
+static void proc_facts(struct report_proc *rp, const struct proc_image *im)
+{
+	rp->info = im->info;
+	rp->image = im->image;
+	rp->end = im->end;
+	rp->first_ns = im->first_ns;
+	rp->end_ns = im->end_ns;
+	rp->exit_code = im->exit_code;
+	rp->have_info = im->have_info;
+}
+
+/* Over several images: the trace's own facts and the merged lists. */
+static struct report *build_all(const struct procs *pt,
+				const struct report_target *target,
+				const struct ms_counters *kernel,
+				const struct attach_probe *probes,
+				size_t nr_probes, const struct report_opts *opts)
+{
+	size_t i, n = procs__nr_images(pt);
+	struct report *r;
+	int err = -ENOMEM;
+
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->target = *target;
+	r->top = opts->top;
+	r->top_procs = opts->top_procs;
+	r->filter = opts->filter;
+	r->all = *procs__summary(pt);
+	r->summary = r->all.sum;
+	if (kernel) {
+		r->kernel = *kernel;
+		r->have_kernel = true;
+	}
+	if (arena_strdup(&r->arena, &r->target.command))
+		goto err_free;
+	err = copy_probes(r, probes, nr_probes);
+	if (err)
+		goto err_free;
+	err = -ENOMEM;
+	r->procs = arena_alloc(&r->arena, n, sizeof(*r->procs));
+	if (!r->procs)
+		goto err_free;
+	for (i = 0; i < n; i++) {
+		const struct proc_image *im = procs__image(pt, i);
+
+		proc_facts(&r->procs[i], im);
+		r->procs[i].r = build_image(im, i, target, opts);
+		if (!r->procs[i].r) {
+			err = -errno;
+			goto err_free;
+		}
+		r->nr_procs++;
+		r->filter_count += r->procs[i].r->filter_count;
+		r->filter_bytes += r->procs[i].r->filter_bytes;
+	}
+	err = merge_lists(r, true);
+	if (!err)
+		err = merge_lists(r, false);
+	if (!err)
+		err = merge_anomalies(r);
+	if (err)
+		goto err_free;
+	return r;
+
+err_free:
+	report__free(r);
+	errno = -err;
+	return NULL;
+}
+
+struct report *report__build_procs(const struct procs *pt,
+				   const struct report_target *target,
+				   const struct ms_counters *kernel,
+				   const struct attach_probe *probes,
+				   size_t nr_probes,
+				   const struct report_opts *opts)
+{
+	static const struct report_opts none;
+	const struct proc_image *im;
+	struct report_opts o;
+	struct store *empty;
+	struct report *r;
+
+	if (!pt || !target) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!opts)
+		opts = &none;
+	if (procs__nr_images(pt) > 1)
+		return build_all(pt, target, kernel, probes, nr_probes, opts);
+	/* One image, or none: the trace is that process, as it always was. */
+	im = procs__image(pt, 0);
+	if (!im) {
+		empty = store__new();
+		if (!empty)
+			return NULL;
+		r = report__build(empty, target, kernel, probes, nr_probes,
+				  opts);
+		store__free(empty);
+		return r;
+	}
+	o = *opts;
+	if (opts->image_ctx)
+		o.resolve_ctx = opts->image_ctx(opts->resolve_ctx, 0);
+	r = report__build(im->store, target, kernel, probes, nr_probes, &o);
+	if (!r)
+		return NULL;
+	r->all = *procs__summary(pt);
+	r->procs = arena_alloc(&r->arena, 1, sizeof(*r->procs));
+	if (!r->procs) {
+		report__free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	proc_facts(&r->procs[0], im);
+	r->procs[0].r = r;
+	r->nr_procs = 1;
+	return r;
 }

@@ -16,6 +16,7 @@
 #include "declared.h"
 #include "frame.h"
 #include "mode.h"
+#include "procs.h"
 #include "rule.h"
 #include "events.h"
 #include "store.h"
@@ -36,6 +37,7 @@ struct report_site {
 	__u32 flags;		/* MS_EVF_STACK_* */
 	__u32 family;		/* enum ms_family of the calls made there */
 	__u32 nr_frames;
+	__u32 proc;		/* the process image it is of: report.procs[] */
 	struct frame *frames;	/* innermost first */
 	/*
 	 * Its blocks that the program declared (TRACK), as of the list:
@@ -54,6 +56,7 @@ struct report_anomaly {
 	__u32 alloc_family;	/* enum ms_family */
 	__u32 free_family;
 	bool other_allocator;	/* the block came from another allocator */
+	__u32 proc;		/* the process image: report.procs[] */
 	__u64 count;
 	__u64 first_ns;		/* ns since trace start of the first */
 	__u32 alloc_flags;	/* MS_EVF_STACK_*, MS_EVF_STOP_MASK */
@@ -172,11 +175,39 @@ struct report_filter {
 	__u64 max_size;		/* and at most this */
 };
 
+/*
+ * Whether a live block counts as a leak when tracing (or its process)
+ * ended at end_ts: the one test of the bounds, for reports and for the
+ * images that end before the trace (procs__set_filter()).
+ */
+bool report_filter_pass(const struct report_filter *f,
+			const struct store_block *blk, __u64 end_ts);
+
 /* Whether any bound is set. */
 static inline bool report_filter_on(const struct report_filter *f)
 {
 	return f->older_ns || f->min_size || f->max_size;
 }
+
+/*
+ * One process image of the trace (store/procs.h) and its own model: its
+ * summary, kernel counters, leaks, peak, sites, anomalies, declared and
+ * anonymous memory. An image that ended (exec, exit) reports what was
+ * live at its end as its leaks (the filter applied then, --older from
+ * its end), and says so in r->ended.
+ */
+struct report_proc {
+	struct procinfo info;
+	__u32 image;		/* exec generation: 0 the forked process */
+	__u32 end;		/* enum proc_end */
+	__u64 first_ns;		/* CLOCK_MONOTONIC: its start, else its
+				 * first record */
+	__u64 end_ns;		/* its exec or exit; 0 running */
+	int exit_code;		/* wait(2) status when end is PROC_EXITED */
+	bool have_info;		/* info beyond its pid is known */
+	struct report *r;	/* its model: the report itself when it is
+				 * the only image */
+};
 
 struct report {
 	struct report_target target;
@@ -228,6 +259,21 @@ struct report {
 	struct report_findings *findings;
 	size_t nr_findings;
 
+	/*
+	 * The process images, in order of opening (at least one). With one,
+	 * procs[0].r is this report. With more, this report's summary is
+	 * over all of them (its peak the peak of their sum), its leaks,
+	 * sites and anomalies every image's merged (each names its proc),
+	 * and the peak list, timeline, declared and anonymous memory are
+	 * per image only.
+	 */
+	struct report_proc *procs;
+	size_t nr_procs;
+	size_t top_procs;		/* report_opts.top_procs */
+	struct procs_summary all;	/* over every image */
+	bool ended;		/* of an image that ended: live figures are
+				 * live at its end */
+
 	/* owned storage for strings copied into the model */
 	void *arena;
 };
@@ -244,6 +290,13 @@ struct report_opts {
 	const __u64 *rule_opts;
 	size_t nr_rule_opts;
 	struct report_filter filter;	/* all zero: every live block */
+	/*
+	 * report__build_procs(): the resolver context of image i, from
+	 * resolve_ctx (NULL: resolve_ctx for every image).
+	 */
+	void *(*image_ctx)(void *resolve_ctx, size_t i);
+	size_t top_procs;		/* text: processes whose sites are
+					 * shown, 0 = all */
 };
 
 /*
@@ -255,6 +308,17 @@ struct report *report__build(const struct store *st,
 			     const struct ms_counters *kernel,
 			     const struct attach_probe *probes, size_t nr_probes,
 			     const struct report_opts *opts);
+/*
+ * The model of a process table: one report per image, and over them the
+ * report of the whole trace (struct report's procs). target, kernel and
+ * probes are the trace's; each image's own target is made from its facts.
+ */
+struct report *report__build_procs(const struct procs *pt,
+				   const struct report_target *target,
+				   const struct ms_counters *kernel,
+				   const struct attach_probe *probes,
+				   size_t nr_probes,
+				   const struct report_opts *opts);
 void report__free(struct report *r);
 
 /* A CLOCK_MONOTONIC time as ns since tracing began, 0 if not after it. */

@@ -67,8 +67,9 @@ __u64 tracer__released(const struct tracer *t, __u64 *bytes);
 /* Processes that could not join the set: --max-procs was reached. */
 __u64 tracer__procs_full(const struct tracer *t);
 /*
- * The kernel's exact counters of the current image of pid in a traced
- * set (until the drain after its exit record). 0, or -ENOENT.
+ * The kernel's exact counters of the current image of pid: in a traced
+ * set its entry's (until the drain after its exit record), else the
+ * global ones of the one process. 0, or -ENOENT.
  */
 int tracer__proc_counters(const struct tracer *t, __u32 pid,
 			  struct ms_counters *out);

@@ -51,6 +51,7 @@ struct opts {
 	const char *exports[EXPORT__COUNT];
 	size_t top;
 	bool top_given;
+	size_t top_procs;	/* text: processes shown in full, 0 = all */
 	/* the inference rules' options in the table's order, 0: default */
 	__u64 rule_opts[RECORDING_RULE_OPTS];
 	enum trace_mode mode;

@@ -47,22 +47,37 @@ int export_check(const struct opts *o)
  * probes, the trace lasted at least until its last record, and drops are
  * the records the store refused.
  */
-int export_reports(const struct store *st, const struct recording_info *info,
+static struct report_filter opts_filter(const struct opts *o)
+{
+	return (struct report_filter){
+		.older_ns = o->older_ns,
+		.min_size = o->min_size,
+		.max_size = o->max_size,
+	};
+}
+
+bool export_filter_pass(const struct store_block *b, __u64 end_ns, void *ctx)
+{
+	struct report_filter f = opts_filter(ctx);
+
+	return report_filter_pass(&f, b, end_ns);
+}
+
+int export_reports(const struct procs *pt, const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
-		   frame_resolve_fn resolve, void *resolve_ctx,
+		   frame_resolve_fn resolve,
+		   void *(*image_ctx)(void *ctx, size_t i), void *resolve_ctx,
 		   const struct opts *o)
 {
 	struct report_opts ro = {
 		.top = o->top,
+		.top_procs = o->top_procs,
 		.resolve = resolve,
 		.resolve_ctx = resolve_ctx,
+		.image_ctx = image_ctx,
 		.rule_opts = o->rule_opts,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
-		.filter = {
-			.older_ns = o->older_ns,
-			.min_size = o->min_size,
-			.max_size = o->max_size,
-		},
+		.filter = opts_filter(o),
 	};
 	struct report_target tgt = {
 		.pid = info->pid,
@@ -73,7 +88,7 @@ int export_reports(const struct store *st, const struct recording_info *info,
 		.anon_traced = info->version >= RECORDING_VERSION_ANON &&
 			       info->mode != TRACE_MODE_ALLOC,
 	};
-	__u64 stop_ns = end ? end->end_ns : store__summary(st)->last_ns;
+	__u64 stop_ns = end ? end->end_ns : procs__summary(pt)->sum.last_ns;
 	struct report *r;
 	int err, i, e;
 
@@ -86,9 +101,9 @@ int export_reports(const struct store *st, const struct recording_info *info,
 		tgt.detached = end->detached;
 		tgt.killed = end->killed;
 	}
-	r = report__build(st, &tgt, end ? &end->kernel : NULL,
-			  end ? end->probes : NULL, end ? end->nr_probes : 0,
-			  &ro);
+	r = report__build_procs(pt, &tgt, end ? &end->kernel : NULL,
+				end ? end->probes : NULL,
+				end ? end->nr_probes : 0, &ro);
 	if (!r) {
 		cli_error("cannot build the report: %s", strerror(errno));
 		return -ENOMEM;
@@ -111,7 +126,7 @@ int export_reports(const struct store *st, const struct recording_info *info,
 }
 
 struct replay {
-	struct store *store;
+	struct procs *procs;
 	__u64 refused;
 };
 
@@ -120,8 +135,35 @@ static int replay_event(void *ctx, const struct ms_event *e)
 {
 	struct replay *rp = ctx;
 
-	if (store__apply(rp->store, e))
+	if (procs__apply(rp->procs, e))
 		rp->refused++;
+	return 0;
+}
+
+/* A process's facts where the live run learnt them. */
+static int replay_info(void *ctx, const struct procinfo *info)
+{
+	struct replay *rp = ctx;
+
+	if (procs__set_info(rp->procs, info))
+		rp->refused++;
+	return 0;
+}
+
+/* What the live run knew of each image and records cannot carry. */
+static int restore_procs(struct procs *pt, const struct recording *rec)
+{
+	const struct recording_proc *rp;
+	size_t i, nr;
+	int err;
+
+	rp = recording__procs(rec, &nr);
+	for (i = 0; i < nr; i++) {
+		err = procs__restore(pt, i, rp[i].have_info ? &rp[i].info : NULL,
+				     rp[i].have_kernel ? &rp[i].kernel : NULL);
+		if (err)
+			return err;
+	}
 	return 0;
 }
 
@@ -160,12 +202,14 @@ int export_replay(struct opts *o)
 		if (!o->rule_opts[i])
 			o->rule_opts[i] = info->rule_opts[i];
 	}
-	rp.store = store__new();
-	if (!rp.store) {
+	rp.procs = procs__new();
+	if (!rp.procs) {
 		err = -ENOMEM;
 		cli_error("out of memory");
 		goto out;
 	}
+	procs__set_filter(rp.procs, export_filter_pass, o);
+	recording__on_info(rec, replay_info);
 	err = recording__replay(rec, replay_event, &rp);
 	if (err == -EBADMSG) {
 		dmg = recording__damage(rec);
@@ -179,10 +223,16 @@ int export_replay(struct opts *o)
 			  strerror(-err));
 		goto out;
 	}
-	err = export_reports(rp.store, info, recording__end(rec), rp.refused,
-			     recording__resolve, rec, o);
+	err = restore_procs(rp.procs, rec);
+	if (err) {
+		cli_error("recording %s: its process facts do not match its records",
+			  o->recording);
+		goto out;
+	}
+	err = export_reports(rp.procs, info, recording__end(rec), rp.refused,
+			     recording__resolve, recording__image_ctx, rec, o);
 out:
-	store__free(rp.store);
+	procs__free(rp.procs);
 	recording__free(rec);
 	return err || damaged ? 1 : 0;
 }

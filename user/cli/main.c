@@ -24,6 +24,7 @@
 /* What getopt_long returns for the rules' option k: past every letter. */
 #define KEY_RULE_OPT		1024
 #define DEFAULT_TOP		10
+#define DEFAULT_TOP_PROCS	5
 #define DEFAULT_MAX_LIVE	(1u << 19)
 
 static const char usage_head[] =
@@ -274,6 +275,18 @@ static int set_top(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int set_top_procs(struct opts *o, const char *arg)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, 1000000, &v)) {
+		cli_error("invalid --top-procs '%s'", arg);
+		return 2;
+	}
+	o->top_procs = v;
+	return 0;
+}
+
 static int set_mode(struct opts *o, const char *arg)
 {
 	if (!trace_mode_parse(arg, &o->mode))
@@ -489,6 +502,9 @@ static const struct cli_option options[] = {
 "      --folded FILE     also write folded stacks (flame graph tools)\n" },
 	{ "top", 't', OPT_ARG | OPT_REPORT, set_top,
 "  -t, --top N           call sites per list (default 10, 0 = all)\n" },
+	{ "top-procs", 0, OPT_ARG | OPT_REPORT, set_top_procs,
+"      --top-procs N     processes whose call sites the text report shows,\n"
+"                        by live bytes (default 5, 0 = all)\n" },
 	{ "mode", 'm', OPT_ARG, set_mode,
 "  -m, --mode MODE       default: leaks and peak (entry, return and free\n"
 "                        probes); alloc: allocation profile only (entry\n"
@@ -656,6 +672,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int err;
 
 	o->top = DEFAULT_TOP;
+	o->top_procs = DEFAULT_TOP_PROCS;
 	o->max_live = DEFAULT_MAX_LIVE;
 	o->max_procs = DEFAULT_MAX_PROCS;
 	err = parse_options(argc, argv, o, false, &last_arg);

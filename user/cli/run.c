@@ -20,11 +20,13 @@
 #include <bpf/libbpf.h>
 #include "export.h"
 #include "launch.h"
+#include "procinfo_read.h"
+#include "procs.h"
 #include "procsel.h"
 #include "recording.h"
 #include "run.h"
-#include "store.h"
 #include "symbolizer.h"
+#include "table.h"
 #include "trace.h"
 
 /* How often the ring is drained when nothing forces a wakeup. */
@@ -34,8 +36,15 @@
 
 struct session {
 	const struct opts *o;
-	struct store *store;
-	struct symbolizer *sym;
+	struct procs *procs;
+	/* a set: the running processes it took at start (int pids) */
+	struct tab_array found;
+	/*
+	 * A symbolizer per process image (by image number, made on its
+	 * first stack): an exec maps other objects at the same addresses.
+	 */
+	struct symbolizer **syms;
+	size_t nr_syms;
 	struct tracer *tracer;
 	struct launch *launch;
 	struct recorder *rec;	/* -w; NULL once finished */
@@ -49,9 +58,11 @@ struct session {
 	bool killed;		/* one ended by --kill */
 	bool status_shown;
 
-	/* addresses of stacks first seen since the last drain */
+	/* addresses of stacks first seen since the last drain, and the
+	 * image of each (runs of one image) */
 	__u64 *pending;
-	size_t nr_pending, cap_pending;
+	__u32 *pending_image;
+	size_t nr_pending, cap_pending, cap_pending_image;
 	__u64 reloads;		/* tracer__reloads() the symbolizer saw */
 };
 
@@ -119,35 +130,140 @@ static int check_environment(void)
 	return 0;
 }
 
-static int pending_add(struct session *s, const __u64 *addrs, unsigned n)
+/* The symbolizer of image i; NULL if it cannot be made (addresses only). */
+static struct symbolizer *sym_of(struct session *s, size_t i)
 {
-	if (s->nr_pending + n > s->cap_pending) {
-		size_t cap = (s->cap_pending + n) * 2;
-		__u64 *p = realloc(s->pending, cap * sizeof(*p));
+	const struct proc_image *im = procs__image(s->procs, i);
+	size_t cap = s->nr_syms;
 
-		if (!p)
-			return -ENOMEM;
-		s->pending = p;
-		s->cap_pending = cap;
+	if (!im)
+		return NULL;
+	if (i >= s->nr_syms) {
+		if (tab_grow((void **)&s->syms, &cap, i + 1, sizeof(*s->syms)))
+			return NULL;
+		memset(s->syms + s->nr_syms, 0,
+		       (i + 1 - s->nr_syms) * sizeof(*s->syms));
+		s->nr_syms = i + 1;
 	}
+	if (!s->syms[i])
+		s->syms[i] = symbolizer__new(im->info.pid);
+	return s->syms[i];
+}
+
+static void *image_sym(void *ctx, size_t i)
+{
+	return sym_of(ctx, i);
+}
+
+static int pending_add(struct session *s, __u32 image, const __u64 *addrs,
+		       unsigned n)
+{
+	size_t i, cap = s->cap_pending;
+	int err;
+
+	err = tab_grow((void **)&s->pending, &s->cap_pending,
+		       s->nr_pending + n, sizeof(*s->pending));
+	if (!err)
+		err = tab_grow((void **)&s->pending_image, &cap,
+			       s->nr_pending + n, sizeof(*s->pending_image));
+	if (err)
+		return err;
 	memcpy(s->pending + s->nr_pending, addrs, n * sizeof(*addrs));
+	for (i = 0; i < n; i++)
+		s->pending_image[s->nr_pending + i] = image;
 	s->nr_pending += n;
 	return 0;
+}
+
+static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
+{
+	/* An image without a symbolizer: its addresses as they are. */
+	return ctx ? symbolizer__resolve(ctx, addr, out) : 0;
+}
+
+/*
+ * The new stacks' objects, image by image, while their images run; and
+ * their symbols into the recording.
+ */
+static void cover_pending(struct session *s)
+{
+	struct symbolizer *sym;
+	size_t i, j;
+
+	for (i = 0; i < s->nr_pending; i = j) {
+		for (j = i + 1; j < s->nr_pending &&
+		     s->pending_image[j] == s->pending_image[i]; j++)
+			;
+		sym = sym_of(s, s->pending_image[i]);
+		if (sym)
+			symbolizer__cover(sym, s->pending + i, j - i);
+		/* Errors stick in the recorder and are reported at its end. */
+		if (s->rec)
+			recorder__symbols(s->rec, s->pending_image[i],
+					  s->pending + i, j - i,
+					  resolve_frame, sym);
+	}
+	s->nr_pending = 0;
+}
+
+/*
+ * What is known of a process beyond its records, to the table and, in
+ * its place among the records, to the recording (errors stick there).
+ */
+static int set_info(struct session *s, const struct procinfo *info)
+{
+	int err = procs__set_info(s->procs, info);
+
+	if (!err && s->rec)
+		recorder__info(s->rec, info);
+	return err;
+}
+
+/*
+ * What /proc tells of process pid, to the process table (and the
+ * recording). A process gone already is said so; a /proc that cannot be
+ * read costs the facts, not the trace.
+ */
+static int proc_facts(struct session *s, int pid, __u32 flags)
+{
+	struct procinfo info;
+
+	if (procinfo_read(pid, flags, &info))
+		return 0;
+	/* Gone since its record: what the record told (comm, file) stays. */
+	if ((info.flags & PROCINFO_GONE) && !(flags & PROCINFO_EXISTING))
+		return 0;
+	return set_info(s, &info);
+}
+
+/*
+ * The kernel's exact counters of pid's current image, to the table: a
+ * process of a set from its entry (read before the drain that deletes it
+ * after its exit), the one -p process from the global counters.
+ */
+static void image_kernel(struct session *s, __u32 pid)
+{
+	struct ms_counters c;
+
+	if (!tracer__proc_counters(s->tracer, pid, &c))
+		procs__set_kernel(s->procs, pid, &c);
 }
 
 static int on_event(void *ctx, const struct ms_event *e)
 {
 	struct session *s = ctx;
-	__u32 before = store__nr_stacks(s->store);
+	long cur = procs__current(s->procs, e->pid), last;
+	__u32 before = 0;
 	int err;
 
-	/*
-	 * A process of a traced set starts, execs or exits: the tracer has
-	 * taken what it needs (new probes, released blocks); the event store
-	 * and the recording of this format keep one process's heap.
-	 */
-	if (ms_event_proc(e->type))
-		return 0;
+	/* An image about to end: its stacks' objects while it has them. */
+	if (cur >= 0 && (e->type == MS_EV_PROC_EXEC ||
+			 e->type == MS_EV_PROC_EXIT))
+		cover_pending(s);
+	if (cur >= 0)
+		before = store__nr_stacks(procs__image(s->procs, cur)->store);
+	if (e->type == MS_EV_PROC_EXIT)
+		image_kernel(s, e->pid);
 
 	/*
 	 * Recorded as delivered, whatever the store makes of it: a replay
@@ -156,43 +272,46 @@ static int on_event(void *ctx, const struct ms_event *e)
 	 */
 	if (s->rec)
 		recorder__add(s->rec, e);
-	err = store__apply(s->store, e);
+	err = procs__apply(s->procs, e);
 	if (err)
 		return err;
+	/* A new process or image: what /proc says of it, while it lives. */
+	if (e->type == MS_EV_PROC_START || e->type == MS_EV_PROC_EXEC) {
+		err = proc_facts(s, e->pid, 0);
+		if (err)
+			return err;
+	}
+	last = procs__last(s->procs);
+	if (last < 0 || !e->nr_frames)
+		return 0;
+	if (last != cur)
+		before = 0;
 	/* A new stack: its objects must be known while the target lives. */
-	if (store__nr_stacks(s->store) != before && e->nr_frames)
-		return pending_add(s, e->frames, e->nr_frames);
+	if (store__nr_stacks(procs__image(s->procs, last)->store) != before)
+		return pending_add(s, last, e->frames, e->nr_frames);
 	return 0;
-}
-
-static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
-{
-	return symbolizer__resolve(ctx, addr, out);
 }
 
 static void drain(struct session *s)
 {
 	__u64 reloads;
+	size_t i;
 
 	tracer__drain(s->tracer);
 	/*
-	 * The target mapped new code: its objects, now, while the target
+	 * A target mapped new code: its objects, now, while the target
 	 * surely has them mapped (with -p it may exit before the first
 	 * stack through them is drained).
 	 */
 	reloads = tracer__reloads(s->tracer);
 	if (reloads != s->reloads) {
 		s->reloads = reloads;
-		symbolizer__refresh(s->sym);
+		for (i = 0; i < s->nr_syms; i++) {
+			if (s->syms[i] && !procs__image(s->procs, i)->end)
+				symbolizer__refresh(s->syms[i]);
+		}
 	}
-	if (!s->nr_pending)
-		return;
-	symbolizer__cover(s->sym, s->pending, s->nr_pending);
-	/* Errors stick in the recorder and are reported when it finishes. */
-	if (s->rec)
-		recorder__symbols(s->rec, s->pending, s->nr_pending,
-				  resolve_frame, s->sym);
-	s->nr_pending = 0;
+	cover_pending(s);
 }
 
 static void human(char *buf, size_t len, __u64 bytes)
@@ -218,7 +337,7 @@ static void status_line(struct session *s)
 	human(peak, sizeof(peak), c.peak_bytes);
 	fprintf(stderr,
 		"\r\033[K%llu events  live %s in %llu blocks  peak %s  lost %llu",
-		(unsigned long long)store__summary(s->store)->events, live,
+		(unsigned long long)procs__summary(s->procs)->sum.events, live,
 		(unsigned long long)c.live_blocks, peak,
 		(unsigned long long)c.lost_events);
 	s->status_shown = true;
@@ -405,21 +524,29 @@ static int finish_trace(struct session *s)
 		.detached = s->detached,
 		.killed = s->killed,
 	};
+	const struct proc_image *im;
 	int err = 0, rerr;
+	size_t i;
 
+	/* The images still running: their counters as tracing ends. */
+	for (i = 0; i < procs__nr_images(s->procs); i++) {
+		im = procs__image(s->procs, i);
+		if (!im->end)
+			image_kernel(s, im->info.pid);
+	}
 	tracer__counters(s->tracer, &end.kernel);
 	end.probes = tracer__probes(s->tracer, &end.nr_probes);
 	if (s->rec) {
 		/* Symbolized now, while the symbolizer still can. */
-		err = recorder__finish(s->rec, s->store, resolve_frame, s->sym,
-				       &end);
+		err = recorder__finish(s->rec, s->procs, resolve_frame,
+				       image_sym, s, &end);
 		s->rec = NULL;
 		if (err)
 			cli_error("cannot write recording %s: %s", s->o->record,
 				  strerror(-err));
 	}
-	rerr = export_reports(s->store, &s->info, &end, 0, resolve_frame,
-			     s->sym, s->o);
+	rerr = export_reports(s->procs, &s->info, &end, 0, resolve_frame,
+			      image_sym, s, s->o);
 	return err ? err : rerr;
 }
 
@@ -489,7 +616,12 @@ static int set_add(int pid, void *ctx)
 	int err = tracer__set_add(s->tracer, pid);
 
 	/* A full set is counted, and said when tracing ends. */
-	return err == -ENOSPC ? 0 : err;
+	if (err)
+		return err == -ENOSPC ? 0 : err;
+	if (tab_array_reserve(&s->found, 1))
+		return -ENOMEM;
+	*(int *)tab_array_push(&s->found) = pid;
+	return 0;
 }
 
 /*
@@ -508,9 +640,15 @@ static int set_fill(struct session *s, const char *cgroup_rel)
 	size_t i;
 	int err;
 
+	/* Not one found running: set_target_info() says what it runs. */
 	if (s->launch)
-		return set_add(launch__pid(s->launch), s);
+		return tracer__set_add(s->tracer, launch__pid(s->launch));
 	for (i = 0; i < s->o->nr_pids; i++) {
+		err = tab_array_reserve(&s->found, 1);
+		if (!err)
+			*(int *)tab_array_push(&s->found) = s->o->pids[i];
+		else
+			return err;
 		err = tracer__set_add(s->tracer, s->o->pids[i]);
 		if (err == -ENOSPC) {
 			cli_error("cannot trace %zu pids: --max-procs is %u",
@@ -541,9 +679,35 @@ static bool traces_set(const struct opts *o)
 	       o->cgroup;
 }
 
+
+/*
+ * The process the run starts with, as far as the command line tells it:
+ * what a launch runs, or the pid attached to (capture tells the rest of
+ * the processes that come with their records).
+ */
+static int set_target_info(struct session *s)
+{
+	struct procinfo info = { .pid = s->info.pid };
+	const char *base;
+
+	if (s->launch) {
+		base = strrchr(s->o->cmd[0], '/');
+		base = base ? base + 1 : s->o->cmd[0];
+		/* cut where the kernel cuts a comm */
+		snprintf(info.comm, sizeof(info.comm), "%s", base);
+		if (strlen(s->command) >= sizeof(info.command))
+			info.flags |= PROCINFO_CUT;
+		snprintf(info.command, sizeof(info.command), "%s", s->command);
+		info.start_ns = now_ns();
+		return set_info(s, &info);
+	}
+	return proc_facts(s, s->info.pid, PROCINFO_EXISTING);
+}
+
 static int start_target(struct session *s)
 {
 	char cgroup_rel[4096];
+	size_t i;
 	struct tracer_opts to = {
 		.set = traces_set(s->o),
 		.all = s->o->all && !s->o->nr_comms && !s->o->cgroup,
@@ -619,12 +783,6 @@ static int start_target(struct session *s)
 				  tracer__error(s->tracer));
 		return err;
 	}
-	/* A set that is empty yet (--comm of a program not started). */
-	s->sym = symbolizer__new(s->info.pid ? s->info.pid : getpid());
-	if (!s->sym) {
-		cli_error("cannot set up symbolization: %s", strerror(errno));
-		return -errno;
-	}
 	if (s->o->verbose)
 		tracer__print_probes(s->tracer);
 	warn_skipped(s);
@@ -638,6 +796,28 @@ static int start_target(struct session *s)
 			return err;
 		}
 	}
+	/* What the processes found at start are, once the recording is on. */
+	for (i = 0; i < s->found.nr; i++) {
+		err = proc_facts(s, *(int *)tab_array_at(&s->found, i),
+				 PROCINFO_EXISTING);
+		if (err) {
+			cli_error("out of memory");
+			return err;
+		}
+	}
+	/* -a, --comm, --cgroup: the processes come with their records. */
+	if (s->info.pid) {
+		err = set_target_info(s);
+		if (err) {
+			cli_error("out of memory");
+			return err;
+		}
+		if (!sym_of(s, 0)) {
+			cli_error("cannot set up symbolization: %s",
+				  strerror(errno));
+			return -errno;
+		}
+	}
 	if (s->launch) {
 		err = launch__start(s->launch, to.follow);
 		if (err) {
@@ -649,7 +829,7 @@ static int start_target(struct session *s)
 		/* Read the maps now: the target may be gone by report time. */
 		static const __u64 none;
 
-		err = symbolizer__cover(s->sym, &none, 1);
+		err = symbolizer__cover(sym_of(s, 0), &none, 1);
 		if (err == -ESRCH) {
 			cli_error("cannot attach to pid %d: no such process",
 				  s->info.pid);
@@ -673,6 +853,7 @@ static int session_init(struct session *s)
 {
 	s->info.version = RECORDING_VERSION;
 	s->info.tool_version = MEMSCOPE_VERSION;
+	tab_array_init(&s->found, sizeof(int), 0);
 	s->info.mode = s->o->mode;
 	s->info.top = s->o->top;
 	memcpy(s->info.rule_opts, s->o->rule_opts, sizeof(s->info.rule_opts));
@@ -682,8 +863,11 @@ static int session_init(struct session *s)
 			return -ENOMEM;
 		s->info.command = s->command;
 	}
-	s->store = store__new();
-	return s->store ? 0 : -ENOMEM;
+	s->procs = procs__new();
+	if (!s->procs)
+		return -ENOMEM;
+	procs__set_filter(s->procs, export_filter_pass, (void *)s->o);
+	return 0;
 }
 
 int run_trace(const struct opts *o)
@@ -746,10 +930,14 @@ out:
 	tracer__free(s.tracer);
 	launch__free(s.launch);
 	recorder__free(s.rec);
-	symbolizer__free(s.sym);
-	store__free(s.store);
+	for (i = 0; i < s.nr_syms; i++)
+		symbolizer__free(s.syms[i]);
+	free(s.syms);
+	procs__free(s.procs);
 	free(s.command);
 	free(s.pending);
+	free(s.pending_image);
+	tab_array_fini(&s.found);
 	for (i = 0; i < nr_pidfds; i++)
 		close(pidfds[i]);
 	close(sfd);

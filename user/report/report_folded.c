@@ -15,7 +15,9 @@
  * has no quoting: ';', white space and control characters in a name
  * become '_'. A stack cut at the depth limit starts with [truncated], so
  * cut stacks share a root instead of passing for roots of their own; a
- * stack that could not be captured is [no-stack].
+ * stack that could not be captured is [no-stack]. With several process
+ * images every stack starts at its process, [pid-PID-COMM] (and -execN
+ * for an image after an exec), so each process is a tower of its own.
  */
 #include <errno.h>
 #include <string.h>
@@ -48,10 +50,20 @@ static void put_frame(FILE *f, const struct frame *fr)
 		fputs("_[i]", f);
 }
 
-static void put_site(FILE *f, const struct report_site *s, __u64 weight)
+static void put_site(FILE *f, const struct report *r,
+		     const struct report_site *s, __u64 weight)
 {
+	const struct report_proc *p;
 	__u32 i;
 
+	if (r->nr_procs > 1 && s->proc < r->nr_procs) {
+		p = &r->procs[s->proc];
+		fprintf(f, "[pid-%u-", p->info.pid);
+		put_name(f, p->info.comm[0] ? p->info.comm : "?");
+		if (p->image)
+			fprintf(f, "-exec%u", p->image);
+		fputs("];", f);
+	}
 	if (!s->nr_frames)
 		fputs("[no-stack]", f);
 	else if (s->flags & MS_EVF_STACK_TRUNC)
@@ -79,7 +91,7 @@ int report__write_folded(const struct report *r, const char *path)
 		s = &r->sites[i];
 		weight = alloc ? s->alloc_bytes : s->live_bytes;
 		if (weight)
-			put_site(outfile__stream(o), s, weight);
+			put_site(outfile__stream(o), r, s, weight);
 	}
 	return outfile__commit(o);
 }

@@ -172,6 +172,7 @@ static void write_site(struct json *j, const struct report_site *s, bool live)
 	json_obj_begin(j);
 	if (live)
 		json_kv_str(j, "source", SOURCE_CAPTURED);
+	json_kv_u64(j, "proc", s->proc);
 	json_kv_str(j, "family", report_family_name(s->family));
 	json_kv_u64(j, "count", s->count);
 	json_kv_u64(j, "bytes", s->bytes);
@@ -219,6 +220,7 @@ static void write_all_sites(struct json *j, const struct report *r)
 		s = &r->sites[i];
 		json_obj_begin(j);
 		json_kv_str(j, "source", SOURCE_CAPTURED);
+		json_kv_u64(j, "proc", s->proc);
 		json_kv_str(j, "family", report_family_name(s->family));
 		json_kv_u64(j, "alloc_count", s->alloc_count);
 		json_kv_u64(j, "alloc_bytes", s->alloc_bytes);
@@ -245,6 +247,7 @@ static void write_anomalies(struct json *j, const struct report *r)
 		json_obj_begin(j);
 		json_kv_str(j, "source", SOURCE_CAPTURED);
 		json_kv_str(j, "kind", report_anomaly_name(a->kind));
+		json_kv_u64(j, "proc", a->proc);
 		/* An invalid free's block was never allocated: null. */
 		json_kv_str(j, "alloc_family",
 			    a->kind == STORE_INVALID_FREE ? NULL :
@@ -396,6 +399,93 @@ static void write_anon(struct json *j, const struct report *r)
 	json_obj_end(j);
 }
 
+static const char *const end_names[] = {
+	[PROC_RUNNING] = "running",
+	[PROC_EXECED] = "exec",
+	[PROC_EXITED] = "exited",
+	[PROC_REUSED] = "pid_reused",
+};
+
+/* Who image p was, and how it ended; times since tracing began. */
+static void write_proc_target(struct json *j, const struct report *r,
+			      const struct report_proc *p)
+{
+	const struct procinfo *in = &p->info;
+
+	json_key(j, "target");
+	json_obj_begin(j);
+	json_kv_u64(j, "pid", in->pid);
+	json_key(j, "ppid");
+	if (in->ppid)
+		json_u64(j, in->ppid);
+	else
+		json_null(j);
+	json_kv_u64(j, "ns_pid", in->ns_pid ? in->ns_pid : in->pid);
+	json_kv_str(j, "comm", in->comm[0] ? in->comm : NULL);
+	json_kv_str(j, "command", in->command[0] ? in->command : NULL);
+	json_kv_bool(j, "command_cut", in->flags & PROCINFO_CUT);
+	json_kv_u64(j, "image", p->image);
+	json_kv_bool(j, "existing", in->flags & PROCINFO_EXISTING);
+	json_kv_u64(j, "start_ns", report__since_start(r, in->start_ns ?
+						      in->start_ns :
+						      p->first_ns));
+	json_kv_str(j, "end", end_names[p->end]);
+	json_key(j, "exit_ns");
+	if (p->end_ns)
+		json_u64(j, report__since_start(r, p->end_ns));
+	else
+		json_null(j);
+	json_key(j, "exit_code");
+	if (p->end == PROC_EXITED)
+		json_s64(j, p->exit_code);
+	else
+		json_null(j);
+	json_obj_end(j);
+}
+
+/*
+ * One image's own report: its leaks are what it left live at its end
+ * when it ended ("live_at_end"), never a later image's.
+ */
+static void write_process(struct json *j, const struct report *top,
+			  const struct report_proc *p)
+{
+	const struct report *r = p->r;
+
+	json_obj_begin(j);
+	write_proc_target(j, top, p);
+	json_kv_bool(j, "live_at_end", r->ended);
+	write_summary(j, r);
+	write_kernel(j, r);
+	write_filter(j, r);
+	write_sites(j, "leaks", r->leaks, r->nr_leaks, true);
+	write_peak(j, r);
+	write_all_sites(j, r);
+	write_anomalies(j, r);
+	write_timeline(j, r);
+	json_obj_end(j);
+}
+
+static void write_processes(struct json *j, const struct report *r)
+{
+	const struct procs_summary *a = &r->all;
+	size_t i;
+
+	json_key(j, "process_counts");
+	json_obj_begin(j);
+	json_kv_u64(j, "images", r->nr_procs);
+	json_kv_u64(j, "processes", a->processes);
+	json_kv_u64(j, "execs", a->execed);
+	json_kv_u64(j, "exits", a->exited);
+	json_kv_u64(j, "lifecycle_events", a->lifecycle);
+	json_obj_end(j);
+	json_key(j, "processes");
+	json_arr_begin(j);
+	for (i = 0; i < r->nr_procs; i++)
+		write_process(j, r, &r->procs[i]);
+	json_arr_end(j);
+}
+
 static void write_report(struct json *j, const struct report *r)
 {
 	json_obj_begin(j);
@@ -418,6 +508,7 @@ static void write_report(struct json *j, const struct report *r)
 	write_timeline(j, r);
 	write_probes(j, r);
 	report_json_declared(j, r);
+	write_processes(j, r);
 	json_obj_end(j);
 }
 

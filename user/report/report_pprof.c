@@ -60,7 +60,8 @@ enum {
 };
 
 enum { VALUE_TYPE_TYPE = 1, VALUE_TYPE_UNIT = 2 };
-enum { SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2 };
+enum { SAMPLE_LOCATION_ID = 1, SAMPLE_VALUE = 2, SAMPLE_LABEL = 3 };
+enum { LABEL_KEY = 1, LABEL_STR = 2, LABEL_NUM = 3 };
 
 enum {
 	MAPPING_ID = 1,
@@ -478,13 +479,66 @@ static void sample_values(const struct report_site *s, __u64 *v)
 	v[3] = s->live_bytes;
 }
 
+/* A sample's process: "pid" (a number), "comm" and "image" labels. */
+static int write_labels(struct pprof *w, const struct report_proc *p)
+{
+	struct pb *pb = &w->msg;
+	__u32 key, str;
+	size_t label;
+	int err;
+
+	err = intern(w, "pid", &key);
+	if (err)
+		return err;
+	label = pb_open(pb, SAMPLE_LABEL);
+	pb_uint(pb, LABEL_KEY, key);
+	pb_uint(pb, LABEL_NUM, p->info.pid);
+	pb_close(pb, label);
+	err = intern(w, "image", &key);
+	if (err)
+		return err;
+	label = pb_open(pb, SAMPLE_LABEL);
+	pb_uint(pb, LABEL_KEY, key);
+	pb_uint(pb, LABEL_NUM, p->image);
+	pb_close(pb, label);
+	if (!p->info.comm[0])
+		return 0;
+	err = intern(w, "comm", &key);
+	if (!err)
+		err = intern(w, p->info.comm, &str);
+	if (err)
+		return err;
+	label = pb_open(pb, SAMPLE_LABEL);
+	pb_uint(pb, LABEL_KEY, key);
+	pb_uint(pb, LABEL_STR, str);
+	pb_close(pb, label);
+	return 0;
+}
+
+/*
+ * Another process image: the same address is another location there (an
+ * exec maps other objects), so no location of the last one is found.
+ */
+static void forget_locations(struct pprof *w)
+{
+	size_t i, n = tab_keyed_nr(&w->locs);
+	const struct pp_location *l;
+
+	for (i = 0; i < n; i++) {
+		l = tab_keyed_at(&w->locs, i);
+		if (tab_keyed_get(&w->locs, l->addr) == l)
+			tab_keyed_unlink(&w->locs, l->addr);
+	}
+}
+
 /*
  * Frames innermost first, as the model has them: location[0] is the leaf,
  * and a cut stack's [truncated] comes last, where its root would be. The
  * frames of one address (inlined calls, then the frame that is not
  * inlined) are one location.
  */
-static int write_sample(struct pprof *w, const struct report_site *s)
+static int write_sample(struct pprof *w, const struct report_site *s,
+			const struct report_proc *p)
 {
 	struct pb *pb = &w->msg;
 	__u64 v[NR_VALUES];
@@ -520,6 +574,11 @@ static int write_sample(struct pprof *w, const struct report_site *s)
 	for (i = 0; i < NR_VALUES; i++)
 		pb_varint(pb, v[i]);
 	pb_close(pb, ids);
+	if (p) {
+		err = write_labels(w, p);
+		if (err)
+			return err;
+	}
 	pb_close(pb, sample);
 	return emit(w);
 }
@@ -696,8 +755,20 @@ static int write_profile(struct pprof *w, const struct report *r)
 	int err;
 
 	err = write_header(w, r);
-	for (i = 0; i < r->nr_sites && !err; i++)
-		err = write_sample(w, &r->sites[i]);
+	if (r->nr_procs > 1) {
+		/* image by image, each sample labelled with its process */
+		for (i = 0; i < r->nr_procs && !err; i++) {
+			const struct report *pr = r->procs[i].r;
+			size_t k;
+
+			forget_locations(w);
+			for (k = 0; k < pr->nr_sites && !err; k++)
+				err = write_sample(w, &pr->sites[k],
+						   &r->procs[i]);
+		}
+	}
+	for (i = 0; r->nr_procs <= 1 && i < r->nr_sites && !err; i++)
+		err = write_sample(w, &r->sites[i], NULL);
 	if (!err)
 		err = write_tables(w);
 	if (!err)

@@ -7,6 +7,7 @@
  * model decides.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include "report.h"
@@ -769,11 +770,162 @@ static void print_filter(const struct report *r, FILE *f)
 	fprintf(f, " of %s\n", fmt_bytes(b, sizeof(b), r->summary.live_bytes));
 }
 
+/* "exited 0", "killed by signal 9", "exec", "running": how an image ended. */
+static void put_end(FILE *f, const struct report_proc *p)
+{
+	switch (p->end) {
+	case PROC_EXITED:
+		if (WIFEXITED(p->exit_code))
+			fprintf(f, "exit %d", WEXITSTATUS(p->exit_code));
+		else if (WIFSIGNALED(p->exit_code))
+			fprintf(f, "signal %d", WTERMSIG(p->exit_code));
+		else
+			fprintf(f, "status %#x", p->exit_code);
+		break;
+	case PROC_EXECED:
+		fputs("exec", f);
+		break;
+	case PROC_REUSED:
+		fputs("gone (pid reused)", f);
+		break;
+	default:
+		fputs("running", f);
+	}
+}
+
+/* The order of the process table: live bytes, then allocations, desc. */
+static int proc_cmp(const void *pa, const void *pb, void *ctx)
+{
+	const struct report_proc *procs = ctx;
+	const struct store_summary *a = &procs[*(const size_t *)pa].r->summary;
+	const struct store_summary *b = &procs[*(const size_t *)pb].r->summary;
+
+	if (a->live_bytes != b->live_bytes)
+		return a->live_bytes < b->live_bytes ? 1 : -1;
+	if (a->allocs != b->allocs)
+		return a->allocs < b->allocs ? 1 : -1;
+	return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
+}
+
+/*
+ * One line per process image: who, when, how it ended, and its own
+ * figures; its command line below it.
+ */
+static void print_proc_row(const struct report *r, FILE *f,
+			   const struct report_proc *p)
+{
+	const struct store_summary *s = &p->r->summary;
+	const struct procinfo *in = &p->info;
+	char b[64], secs[32];
+
+	fprintf(f, "  %-7u", in->pid);
+	if (in->ns_pid && in->ns_pid != in->pid)
+		fprintf(f, " (ns %u)", in->ns_pid);
+	fputs(" ", f);
+	put_name(f, in->comm[0] ? in->comm : "?");
+	if (p->image)
+		fprintf(f, " [exec %u]", p->image);
+	fputs(", parent ", f);
+	if (in->ppid)
+		fprintf(f, "%u", in->ppid);
+	else
+		fputs("?", f);
+	fprintf(f, ", %s %s, ", in->flags & PROCINFO_EXISTING ?
+		"attached at" : "started at",
+		fmt_secs(secs, sizeof(secs), report__since_start(r,
+			 in->start_ns ? in->start_ns : p->first_ns)));
+	put_end(f, p);
+	if (p->end_ns)
+		fprintf(f, " at %s", fmt_secs(secs, sizeof(secs),
+					      report__since_start(r,
+								  p->end_ns)));
+	fprintf(f, "\n           %llu alloc%s, %s %s",
+		(unsigned long long)s->allocs, plural(s->allocs),
+		p->end == PROC_RUNNING ? "live now" : "live at its end",
+		fmt_bytes(b, sizeof(b), s->live_bytes));
+	fprintf(f, ", peak %s", fmt_bytes(b, sizeof(b), s->peak_bytes));
+	if (s->peak_ns)
+		fprintf(f, " at %s", fmt_secs(secs, sizeof(secs),
+				report__since_start(r, s->peak_ns)));
+	if (p->r->have_kernel)
+		fprintf(f, ", lost %llu",
+			(unsigned long long)p->r->kernel.lost_events);
+	fputc('\n', f);
+	if (in->command[0]) {
+		fputs("           ", f);
+		put_name(f, in->command);
+		if (in->flags & PROCINFO_CUT)
+			fputs(" (cut)", f);
+		fputc('\n', f);
+	}
+}
+
+/*
+ * Several processes: the table, by live bytes, then the call sites of
+ * the first --top-procs of them; the leaks of an image that ended are
+ * what it left at its exit or exec, never a later image's.
+ */
+static int print_processes(const struct report *r, FILE *f)
+{
+	size_t *order, i, n = r->nr_procs, shown;
+	const struct report_proc *p;
+	char title[128];
+
+	order = calloc(n, sizeof(*order));
+	if (!order)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		order[i] = i;
+	qsort_r(order, n, sizeof(*order), proc_cmp, r->procs);
+	fprintf(f, "\nProcesses (captured): %zu image%s of %llu process%s, "
+		"by live bytes\n", n, plural(n),
+		(unsigned long long)r->all.processes,
+		r->all.processes == 1 ? "" : "es");
+	for (i = 0; i < n; i++)
+		print_proc_row(r, f, &r->procs[order[i]]);
+	shown = r->top_procs && r->top_procs < n ? r->top_procs : n;
+	for (i = 0; i < shown; i++) {
+		p = &r->procs[order[i]];
+		fprintf(f, "\n== pid %u ", p->info.pid);
+		put_name(f, p->info.comm[0] ? p->info.comm : "?");
+		if (p->image)
+			fprintf(f, " [exec %u]", p->image);
+		fputs(" ==\n", f);
+		snprintf(title, sizeof(title), "Top leaking call sites (%s)",
+			 p->r->ended ? (p->end == PROC_EXECED ?
+					"live at its exec" :
+					"live at its exit") :
+				       "live at end");
+		print_sites(p->r, f, title, p->r->leaks, p->r->nr_leaks, true);
+		print_sites(p->r, f, "Top call sites at its peak", p->r->peak,
+			    p->r->nr_peak, false);
+	}
+	if (shown < n)
+		fprintf(f, "\n%zu more process image%s: --top-procs 0 shows "
+			"them all, the JSON report has them\n", n - shown,
+			plural(n - shown));
+	free(order);
+	return 0;
+}
+
 int report__write_text(const struct report *r, FILE *f)
 {
+	int err;
+
 	print_header(r, f);
 	print_totals(r, f);
 	print_warning(r, f);
+	if (r->nr_procs > 1) {
+		err = print_processes(r, f);
+		if (err)
+			return err;
+		print_anomalies(r, f);
+		if (r->have_kernel)
+			print_kernel(r, f);
+		if (fflush(f))
+			return -errno;
+		return ferror(f) ? -EIO : 0;
+	}
 	if (r->target.mode == TRACE_MODE_ALLOC) {
 		/* No frees traced: no leaks or peak, but where bytes go. */
 		print_sites(r, f, "Top allocating call sites (bytes requested; "

@@ -38,6 +38,8 @@ enum rec_frame_type {
 	REC_FRAME_EVENTS,
 	REC_FRAME_SYMBOLS,
 	REC_FRAME_TRAILER,
+	REC_FRAME_PROCS,	/* 5: before the trailer */
+	REC_FRAME_PROCINFO,	/* 5: among the records */
 	REC_FRAME__COUNT,
 };
 
@@ -132,7 +134,8 @@ struct recorder {
 	 * stacks appear, so a killed tool's .partial still symbolizes, and
 	 * the end adds only what is left.
 	 */
-	struct tab_keyed written;	/* __u64 addresses, each its own key */
+	struct tab_keyed *written;	/* by image: __u64 addresses */
+	size_t nr_written;
 	size_t nr_frames;	/* their frames, against REC_SYMBOLS_MAX */
 };
 
@@ -189,7 +192,8 @@ static size_t str_size(const char *s)
 	return sizeof(__u32) + (s ? strnlen(s, REC_STR_MAX) : 0);
 }
 
-static void wbuf_str(struct wbuf *b, const char *s)
+/* s, at most max bytes of it (a field of that size need not end). */
+static void wbuf_strn(struct wbuf *b, const char *s, size_t max)
 {
 	size_t n;
 
@@ -197,9 +201,14 @@ static void wbuf_str(struct wbuf *b, const char *s)
 		wbuf_u32(b, REC_STR_NULL);
 		return;
 	}
-	n = strnlen(s, REC_STR_MAX);
+	n = strnlen(s, max);
 	wbuf_u32(b, n);
 	wbuf_put(b, s, n);
+}
+
+static void wbuf_str(struct wbuf *b, const char *s)
+{
+	wbuf_strn(b, s, REC_STR_MAX);
 }
 
 static int write_all(int fd, const unsigned char *p, size_t n)
@@ -256,6 +265,8 @@ static int stick(struct recorder *w, int err)
 
 static void release(struct recorder *w, bool remove_partial)
 {
+	size_t i;
+
 	if (w->fd >= 0)
 		close(w->fd);
 	if (w->partial && remove_partial)
@@ -263,7 +274,9 @@ static void release(struct recorder *w, bool remove_partial)
 	free(w->events.p);
 	free(w->meta.p);
 	free(w->z);
-	tab_keyed_fini(&w->written);
+	for (i = 0; i < w->nr_written; i++)
+		tab_keyed_fini(&w->written[i]);
+	free(w->written);
 	free(w->partial);
 	free(w->path);
 	free(w);
@@ -282,11 +295,6 @@ struct recorder *recorder__new(const char *path)
 	w->path = strdup(path);
 	if (!w->path)
 		goto err_release;
-	err = tab_keyed_init(&w->written, sizeof(__u64), 0, 0);
-	if (err) {
-		errno = -err;
-		goto err_release;
-	}
 	/* As outfile does: a FIFO or /dev/fd/N is written, not replaced. */
 	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		if (S_ISDIR(st.st_mode)) {
@@ -384,7 +392,7 @@ static int addr_cmp(const void *pa, const void *pb)
 	return a < b ? -1 : a > b;
 }
 
-/* Every distinct address in the store's stacks, sorted. */
+/* Every distinct address in the stacks of an image's store, sorted. */
 static int stack_addrs(const struct store *st, __u64 **out, size_t *nr)
 {
 	__u32 nr_stacks = store__nr_stacks(st), i;
@@ -424,17 +432,37 @@ err_free:
 	return err;
 }
 
+/* The addresses of image written so far, a table made on first use. */
+static struct tab_keyed *written_of(struct recorder *w, __u32 image)
+{
+	size_t cap = w->nr_written, i;
+	struct tab_keyed *t;
+
+	if (image >= PROCS_MAX_IMAGES)
+		return NULL;
+	if (image < w->nr_written)
+		return &w->written[image];
+	if (tab_grow((void **)&w->written, &cap, image + 1, sizeof(*t)))
+		return NULL;
+	for (i = w->nr_written; i <= image; i++) {
+		if (tab_keyed_init(&w->written[i], sizeof(__u64), 0, 0))
+			return NULL;
+		w->nr_written++;
+	}
+	return &w->written[image];
+}
+
 /* Marks addr written; 1 if it was new, 0 if not, -ENOMEM. */
-static int written_add(struct recorder *w, __u64 addr)
+static int written_add(struct tab_keyed *t, __u64 addr)
 {
 	int err;
 
-	if (tab_keyed_get(&w->written, addr))
+	if (tab_keyed_get(t, addr))
 		return 0;
-	err = tab_keyed_reserve(&w->written);
+	err = tab_keyed_reserve(t);
 	if (err)
 		return err;
-	tab_keyed_add(&w->written, addr);
+	tab_keyed_add(t, addr);
 	return 1;
 }
 
@@ -453,7 +481,7 @@ static int written_add(struct recorder *w, __u64 addr)
 #define REC_SYMBOL_INLINED	(1u << 0)
 
 /* The writer never needs to split an entry of one frame between frames. */
-_Static_assert(REC_SYMBOL_FIXED + REC_SYMBOL_FRAME_FIXED +
+_Static_assert(sizeof(__u32) + REC_SYMBOL_FIXED + REC_SYMBOL_FRAME_FIXED +
 	       (REC_SYMBOL_STRS + REC_SYMBOL_FRAME_STRS) *
 	       (sizeof(__u32) + REC_STR_MAX) <= REC_FRAME_RAW_MAX,
 	       "a symbol entry must fit in one frame");
@@ -498,12 +526,14 @@ static void wbuf_symbol_frame(struct wbuf *b, const struct frame *fr,
 }
 
 /*
- * The symbols of addrs not written yet, in as many frames as
- * REC_FRAME_RAW_MAX takes: a frame holds whole entries.
+ * The symbols of image's addrs not written yet, in as many frames as
+ * REC_FRAME_RAW_MAX takes: a frame is the image's number, then whole
+ * entries.
  */
-static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
-			 frame_resolve_fn resolve, void *ctx)
+static int write_symbols(struct recorder *w, __u32 image, const __u64 *addrs,
+			 size_t nr, frame_resolve_fn resolve, void *ctx)
 {
+	struct tab_keyed *written = written_of(w, image);
 	struct wbuf *b = &w->meta;
 	const struct frame *frames;
 	struct frame one;
@@ -511,9 +541,12 @@ static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 	size_t k, size;
 	int err = 0, fresh;
 
+	if (!written)
+		return image >= PROCS_MAX_IMAGES ? -E2BIG : -ENOMEM;
 	wbuf_reset(b);
+	wbuf_u32(b, image);
 	for (k = 0; k < nr && !err; k++) {
-		fresh = written_add(w, addrs[k]);
+		fresh = written_add(written, addrs[k]);
 		if (fresh <= 0) {
 			err = fresh;
 			continue;
@@ -540,6 +573,7 @@ static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 		if (b->len + size > REC_FRAME_RAW_MAX) {
 			err = write_frame(w, REC_FRAME_SYMBOLS, b);
 			wbuf_reset(b);
+			wbuf_u32(b, image);
 		}
 		wbuf_u64(b, addrs[k]);
 		wbuf_u64(b, frames[0].object_offset);
@@ -550,19 +584,19 @@ static int write_symbols(struct recorder *w, const __u64 *addrs, size_t nr,
 			wbuf_symbol_frame(b, &frames[i], true);
 		wbuf_symbol_frame(b, &frames[n - 1], false);
 	}
-	if (!err && b->len)
+	if (!err && b->len > sizeof(__u32))
 		err = write_frame(w, REC_FRAME_SYMBOLS, b);
 	return err;
 }
 
-int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
-		      frame_resolve_fn resolve, void *ctx)
+int recorder__symbols(struct recorder *w, __u32 image, const __u64 *addrs,
+		      size_t nr, frame_resolve_fn resolve, void *ctx)
 {
 	/* Records before symbols: a reader of a cut file sees both or none. */
 	int err = w->err ? w->err : recorder__flush(w);
 
 	if (!err)
-		err = write_symbols(w, addrs, nr, resolve, ctx);
+		err = write_symbols(w, image, addrs, nr, resolve, ctx);
 	if (err && !w->err)
 		w->err = err;
 	return err;
@@ -599,19 +633,99 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 	return write_frame(w, REC_FRAME_TRAILER, b);
 }
 
-int recorder__finish(struct recorder *w, const struct store *st,
-		     frame_resolve_fn resolve, void *resolve_ctx,
-		     const struct recording_end *end)
+/*
+ * An image's entry: its number, the flags saying what is known, its
+ * kernel counters (all zero when not known) and its procinfo (pid, ppid,
+ * ns_pid, flags, start_ns, comm, command), which a PROCINFO frame holds
+ * alone.
+ */
+#define REC_PROC_INFO		(1u << 0)
+#define REC_PROC_KERNEL		(1u << 1)
+#define REC_PROC_KNOWN		(REC_PROC_INFO | REC_PROC_KERNEL)
+#define REC_PROC_FIXED		(6 * sizeof(__u32) + sizeof(__u64) + \
+				 sizeof(struct ms_counters))
+_Static_assert(REC_PROC_FIXED + 2 * sizeof(__u32) + PROCINFO_COMM +
+	       PROCINFO_COMMAND <= REC_FRAME_RAW_MAX,
+	       "an image's entry must fit in one frame");
+
+/* A procinfo as both frames hold it, after what precedes it there. */
+static void wbuf_procinfo(struct wbuf *b, const struct procinfo *info)
+{
+	wbuf_u32(b, info->pid);
+	wbuf_u32(b, info->ppid);
+	wbuf_u32(b, info->ns_pid);
+	wbuf_u32(b, info->flags);
+	wbuf_u64(b, info->start_ns);
+	wbuf_strn(b, info->comm, sizeof(info->comm));
+	wbuf_strn(b, info->command, sizeof(info->command));
+}
+
+int recorder__info(struct recorder *w, const struct procinfo *info)
+{
+	struct wbuf *b = &w->meta;
+	/* After the records before it: the replay applies it at that point. */
+	int err = w->err ? w->err : recorder__flush(w);
+
+	if (!err) {
+		wbuf_reset(b);
+		wbuf_procinfo(b, info);
+		err = write_frame(w, REC_FRAME_PROCINFO, b);
+	}
+	return stick(w, err);
+}
+
+/* The images' facts, in as many frames as REC_FRAME_RAW_MAX takes. */
+static int write_procs(struct recorder *w, const struct procs *pt)
+{
+	size_t i, n = procs__nr_images(pt), size;
+	struct wbuf *b = &w->meta;
+	int err = 0;
+
+	wbuf_reset(b);
+	for (i = 0; i < n && !err; i++) {
+		const struct proc_image *im = procs__image(pt, i);
+
+		size = REC_PROC_FIXED + 2 * sizeof(__u32) +
+		       strnlen(im->info.comm, PROCINFO_COMM) +
+		       strnlen(im->info.command, PROCINFO_COMMAND);
+		if (b->len + size > REC_FRAME_RAW_MAX) {
+			err = write_frame(w, REC_FRAME_PROCS, b);
+			wbuf_reset(b);
+		}
+		wbuf_u32(b, i);
+		wbuf_u32(b, (im->have_info ? REC_PROC_INFO : 0) |
+			    (im->have_kernel ? REC_PROC_KERNEL : 0));
+		wbuf_put(b, &im->kernel, sizeof(im->kernel));
+		wbuf_procinfo(b, &im->info);
+	}
+	if (!err && b->len)
+		err = write_frame(w, REC_FRAME_PROCS, b);
+	return err;
+}
+
+int recorder__finish(struct recorder *w, const struct procs *pt,
+		     frame_resolve_fn resolve,
+		     void *(*image_ctx)(void *ctx, size_t image),
+		     void *resolve_ctx, const struct recording_end *end)
 {
 	int err = recorder__flush(w);
-	__u64 *addrs = NULL;
-	size_t nr = 0;
+	size_t i, n = procs__nr_images(pt);
+	__u64 *addrs;
+	size_t nr;
 
+	for (i = 0; i < n && !err; i++) {
+		addrs = NULL;
+		nr = 0;
+		err = stack_addrs(procs__image(pt, i)->store, &addrs, &nr);
+		if (!err)
+			err = write_symbols(w, i, addrs, nr, resolve,
+					    image_ctx ?
+					    image_ctx(resolve_ctx, i) :
+					    resolve_ctx);
+		free(addrs);
+	}
 	if (!err)
-		err = stack_addrs(st, &addrs, &nr);
-	if (!err)
-		err = write_symbols(w, addrs, nr, resolve, resolve_ctx);
-	free(addrs);
+		err = write_procs(w, pt);
 	if (!err)
 		err = write_trailer(w, end);
 	/* In place (a FIFO, a device) there is nothing to sync or rename. */
@@ -647,9 +761,10 @@ struct rbuf {
 	size_t strs_used;
 };
 
-/* The frames of one address: syms[first .. first + nr). */
+/* The frames of one address of one image: syms[first .. first + nr). */
 struct rec_sym {
 	__u64 addr;
+	__u32 image;		/* 0 in files before version 5 */
 	__u32 first;
 	__u32 nr;
 };
@@ -681,9 +796,15 @@ struct recording {
 	size_t nr_syms;
 	size_t cap_syms;
 	size_t sym_bytes;
-	struct rec_sym *index;	/* by address, after the replay */
+	struct rec_sym *index;	/* by image and address, after the replay */
 	size_t nr_index;
 	size_t cap_index;
+	__u32 sym_image;	/* the image of the symbols being parsed */
+	__u32 image;		/* the image recording__resolve() answers for */
+	struct recording_proc *procs;	/* by image */
+	size_t nr_procs;
+	size_t cap_procs;
+	recording_info_fn info_fn;
 	struct frame unknown;	/* what an address without symbols gets */
 
 	struct recording_damage damage;
@@ -794,6 +915,7 @@ void recording__free(struct recording *r)
 	fclose(r->f);
 	free(r->syms);
 	free(r->index);
+	free(r->procs);
 	free(r->z);
 	free(r->raw);
 	free(r);
@@ -1094,6 +1216,7 @@ static int parse_symbol(struct recording *r, struct rbuf *c)
 	}
 	sym = &r->index[r->nr_index++];
 	sym->addr = base.addr;
+	sym->image = r->sym_image;
 	sym->first = r->nr_syms;
 	sym->nr = nr;
 	r->nr_syms += nr;
@@ -1114,6 +1237,11 @@ static int parse_symbols(struct recording *r)
 	err = rbuf_strings(r, &c, 0, NULL);
 	if (err)
 		return err;
+	r->sym_image = 0;
+	if (r->info.version >= RECORDING_VERSION_PROCS &&
+	    (!get_u32(&c, &r->sym_image) ||
+	     r->sym_image >= PROCS_MAX_IMAGES))
+		err = -EBADMSG;
 	while (c.off < c.len && !err)
 		err = parse_symbol(r, &c);
 	if (err == -EBADMSG)
@@ -1184,11 +1312,13 @@ static int parse_trailer(struct recording *r)
 	return 0;
 }
 
-/* By address, then by position in the file. */
+/* By image and address, then by position in the file. */
 static int sym_cmp(const void *pa, const void *pb)
 {
 	const struct rec_sym *a = pa, *b = pb;
 
+	if (a->image != b->image)
+		return a->image < b->image ? -1 : 1;
 	if (a->addr != b->addr)
 		return a->addr < b->addr ? -1 : 1;
 	return a->first < b->first ? -1 : a->first > b->first;
@@ -1206,9 +1336,106 @@ static void index_symbols(struct recording *r)
 		return;
 	qsort(r->index, r->nr_index, sizeof(*r->index), sym_cmp);
 	for (i = 1, k = 1; i < r->nr_index; i++)
-		if (r->index[i].addr != r->index[k - 1].addr)
+		if (r->index[i].addr != r->index[k - 1].addr ||
+		    r->index[i].image != r->index[k - 1].image)
 			r->index[k++] = r->index[i];
 	r->nr_index = k;
+}
+
+/*
+ * One image's facts; strings longer than procinfo holds, an image out of
+ * order or flags unknown are damage.
+ */
+/* A procinfo, its strings copied; false when malformed or too long. */
+static bool get_procinfo(struct rbuf *c, struct procinfo *info)
+{
+	const char *comm, *command;
+
+	*info = (struct procinfo){};
+	if (!get_u32(c, &info->pid) || !get_u32(c, &info->ppid) ||
+	    !get_u32(c, &info->ns_pid) || !get_u32(c, &info->flags) ||
+	    !get_u64(c, &info->start_ns) ||
+	    !get_str(c, &comm) || !get_str(c, &command) ||
+	    (comm && strlen(comm) >= sizeof(info->comm)) ||
+	    (command && strlen(command) >= sizeof(info->command)))
+		return false;
+	if (comm)
+		strcpy(info->comm, comm);
+	if (command)
+		strcpy(info->command, command);
+	return true;
+}
+
+static int parse_proc(struct recording *r, struct rbuf *c)
+{
+	struct recording_proc *rp;
+	__u32 image, flags;
+
+	if (tab_grow((void **)&r->procs, &r->cap_procs, r->nr_procs + 1,
+		     sizeof(*r->procs)))
+		return -ENOMEM;
+	rp = &r->procs[r->nr_procs];
+	*rp = (struct recording_proc){};
+	if (!get_u32(c, &image) || image != r->nr_procs ||
+	    image >= PROCS_MAX_IMAGES || !get_u32(c, &flags) ||
+	    (flags & ~REC_PROC_KNOWN) ||
+	    !get(c, &rp->kernel, sizeof(rp->kernel)) ||
+	    !get_procinfo(c, &rp->info))
+		return -EBADMSG;
+	rp->have_info = flags & REC_PROC_INFO;
+	rp->have_kernel = flags & REC_PROC_KERNEL;
+	r->nr_procs++;
+	return 0;
+}
+
+static int parse_procs(struct recording *r)
+{
+	size_t kept = r->nr_procs;
+	struct rbuf c;
+	int err;
+
+	if (r->info.version < RECORDING_VERSION_PROCS)
+		return damaged(r, r->frame_off,
+			       "process facts in a version %u file",
+			       r->info.version);
+	rbuf_init(r, &c);
+	err = rbuf_strings(r, &c, 0, NULL);
+	if (err)
+		return err;
+	while (c.off < c.len && !err)
+		err = parse_proc(r, &c);
+	/* The strings were copied: their block is not needed. */
+	rbuf_drop(r);
+	if (err) {
+		r->nr_procs = kept;
+		return err == -EBADMSG ?
+		       damaged(r, r->frame_off, "malformed process facts") :
+		       err;
+	}
+	return 0;
+}
+
+/* A process's facts where the live run learnt them: handed on. */
+static int replay_procinfo(struct recording *r, void *ctx)
+{
+	struct procinfo info;
+	struct rbuf c;
+	int err;
+
+	if (r->info.version < RECORDING_VERSION_PROCS)
+		return damaged(r, r->frame_off,
+			       "process facts in a version %u file",
+			       r->info.version);
+	rbuf_init(r, &c);
+	err = rbuf_strings(r, &c, 0, NULL);
+	if (err)
+		return err;
+	err = get_procinfo(&c, &info) && c.off == c.len && info.pid ? 0 :
+	      -EBADMSG;
+	rbuf_drop(r);
+	if (err)
+		return damaged(r, r->frame_off, "malformed process facts");
+	return r->info_fn ? r->info_fn(ctx, &info) : 0;
 }
 
 static int replay_frame(struct recording *r, recording_event_fn fn,
@@ -1217,6 +1444,10 @@ static int replay_frame(struct recording *r, recording_event_fn fn,
 	if (r->have_end)
 		return damaged(r, r->frame_off, "data after the trailer");
 	switch (r->type) {
+	case REC_FRAME_PROCS:
+		return parse_procs(r);
+	case REC_FRAME_PROCINFO:
+		return replay_procinfo(r, ctx);
 	case REC_FRAME_EVENTS:
 		return replay_events(r, fn, ctx);
 	case REC_FRAME_SYMBOLS:
@@ -1253,19 +1484,42 @@ int recording__replay(struct recording *r, recording_event_fn fn, void *ctx)
 
 static int sym_addr_cmp(const void *key, const void *elem)
 {
-	const struct rec_sym *s = elem;
-	__u64 addr = *(const __u64 *)key;
+	const struct rec_sym *k = key, *s = elem;
 
-	return addr < s->addr ? -1 : addr > s->addr;
+	if (k->image != s->image)
+		return k->image < s->image ? -1 : 1;
+	return k->addr < s->addr ? -1 : k->addr > s->addr;
+}
+
+void recording__on_info(struct recording *r, recording_info_fn fn)
+{
+	r->info_fn = fn;
+}
+
+void *recording__image_ctx(void *ctx, size_t image)
+{
+	struct recording *r = ctx;
+
+	/* A file before version 5 has one image's symbols, numbered 0. */
+	r->image = r->info.version >= RECORDING_VERSION_PROCS ? image : 0;
+	return r;
+}
+
+const struct recording_proc *recording__procs(const struct recording *r,
+					      size_t *nr)
+{
+	*nr = r->nr_procs;
+	return r->procs;
 }
 
 unsigned recording__resolve(void *ctx, __u64 addr, const struct frame **out)
 {
 	struct recording *r = ctx;
+	const struct rec_sym key = { .addr = addr, .image = r->image };
 	const struct rec_sym *sym = NULL;
 
 	if (r->nr_index)
-		sym = bsearch(&addr, r->index, r->nr_index, sizeof(*sym),
+		sym = bsearch(&key, r->index, r->nr_index, sizeof(*sym),
 			      sym_addr_cmp);
 	if (!sym) {
 		r->unknown = (struct frame){ .addr = addr };

@@ -11,9 +11,15 @@
  *   HEADER   once, first: tool version, pid, command, mode, --top and the
  *            inference rules the run used (the replay's defaults), start times
  *   EVENTS   raw struct ms_event records, each ms_event_len() bytes
- *   SYMBOLS  resolved frames of the stacks' addresses, each address once
+ *   SYMBOLS  (5: the process image they are of, then) resolved frames of
+ *            the stacks' addresses, each address once per image
  *            with all its frames (inlined calls first, see frame.h):
  *            written as new stacks appear, and the rest at the end
+ *   PROCINFO (5) a process's facts (procinfo) where the run learnt them,
+ *            among the records: the replay hands them on at that point,
+ *            so it numbers the images as the run did
+ *   PROCS    (5) once, before the trailer: each process image's facts
+ *            and kernel counters, by image number
  *   TRAILER  once, last: kernel counters, probes, how the target ended
  *
  * The writer appends to FILE.partial and renames it to FILE only once the
@@ -32,6 +38,8 @@
 #include "attach.h"
 #include "frame.h"
 #include "mode.h"
+#include "procinfo.h"
+#include "procs.h"
 #include "store.h"
 
 /*
@@ -42,7 +50,13 @@
  * version 3 file reads as it is: it holds none, and its reports say
  * anonymous memory was not traced.
  */
-#define RECORDING_VERSION	4
+/*
+ * 5: the records of a traced set of processes (MS_EV_PROC_*), symbols by
+ * process image (an exec maps other objects at the same addresses), and
+ * the images' facts and kernel counters. A version 4 or 3 file is one
+ * process, image 0.
+ */
+#define RECORDING_VERSION	5
 /*
  * 4: allocator records carry their family and allocator (ms_event.aux,
  * MS_TAG_*), new enum ms_fn values, and suspect frees their stack; runs
@@ -53,6 +67,8 @@
 #define RECORDING_VERSION_MIN	3
 /* The first version whose runs traced anonymous memory. */
 #define RECORDING_VERSION_ANON	4
+/* The first version with process images. */
+#define RECORDING_VERSION_PROCS	5
 /*
  * The header holds this many options of the inference rules, in the order
  * of the rules' table (user/rules/rules.h). A rule that adds options
@@ -127,6 +143,11 @@ int recorder__start(struct recorder *w, const struct recording_info *info);
  * first one is returned from here on, and from recorder__finish.
  */
 int recorder__add(struct recorder *w, const struct ms_event *e);
+/*
+ * After the records added so far: a process's facts (procs__set_info()),
+ * which the replay hands on at this point. Errors stick.
+ */
+int recorder__info(struct recorder *w, const struct procinfo *info);
 /* Writes the records added since the last frame, if any. 0 or -errno. */
 int recorder__flush(struct recorder *w);
 /*
@@ -134,17 +155,19 @@ int recorder__flush(struct recorder *w);
  * not written yet, resolved through resolve now, while the target is
  * alive: a recording cut short still symbolizes what it holds.
  */
-int recorder__symbols(struct recorder *w, const __u64 *addrs, size_t nr,
-		      frame_resolve_fn resolve, void *ctx);
+int recorder__symbols(struct recorder *w, __u32 image, const __u64 *addrs,
+		      size_t nr, frame_resolve_fn resolve, void *ctx);
 /*
- * Writes the last records, the symbols of every address in st's stacks
- * (through resolve, while it can still resolve them) and the trailer,
- * then syncs and renames. 0 or -errno; frees w either way, and on error
- * removes PATH.partial.
+ * Writes the last records, the symbols of every address in each image's
+ * stacks (through resolve with image_ctx(resolve_ctx, image), or
+ * resolve_ctx when image_ctx is NULL, while it can still resolve them),
+ * the images' facts and the trailer, then syncs and renames. 0 or
+ * -errno; frees w either way, and on error removes PATH.partial.
  */
-int recorder__finish(struct recorder *w, const struct store *st,
-		     frame_resolve_fn resolve, void *resolve_ctx,
-		     const struct recording_end *end);
+int recorder__finish(struct recorder *w, const struct procs *pt,
+		     frame_resolve_fn resolve,
+		     void *(*image_ctx)(void *ctx, size_t image),
+		     void *resolve_ctx, const struct recording_end *end);
 /* Abandons an unfinished recording: PATH.partial is removed. */
 void recorder__free(struct recorder *w);
 
@@ -152,6 +175,7 @@ void recorder__free(struct recorder *w);
 struct recording;
 
 typedef int (*recording_event_fn)(void *ctx, const struct ms_event *e);
+typedef int (*recording_info_fn)(void *ctx, const struct procinfo *info);
 
 /* Where the damage is, and how much was read before it. */
 struct recording_damage {
@@ -186,14 +210,34 @@ const struct recording_info *recording__info(const struct recording *r);
  */
 int recording__replay(struct recording *r, recording_event_fn fn, void *ctx);
 const struct recording_damage *recording__damage(const struct recording *r);
+/*
+ * The replay hands each recorded procinfo, in its place among the
+ * records, to fn with the replay's ctx; without fn they are skipped.
+ */
+void recording__on_info(struct recording *r, recording_info_fn fn);
 
 /* The trailer; NULL when the file has none. */
 const struct recording_end *recording__end(const struct recording *r);
 
 /*
  * A frame_resolve_fn (ctx: the recording) answering from the recorded
- * symbols; an address without any resolves to nothing but itself.
+ * symbols of the image recording__image_ctx() named last (0 at first);
+ * an address without any resolves to nothing but itself.
  */
 unsigned recording__resolve(void *ctx, __u64 addr, const struct frame **out);
+/* The image the next recording__resolve() answers for; returns ctx. */
+void *recording__image_ctx(void *ctx, size_t image);
+
+/* What a version 5 file says of each process image, by image number. */
+struct recording_proc {
+	struct procinfo info;
+	bool have_info;
+	bool have_kernel;
+	struct ms_counters kernel;
+};
+
+/* The images' facts read by the replay; none before version 5. */
+const struct recording_proc *recording__procs(const struct recording *r,
+					      size_t *nr);
 
 #endif /* MEMSCOPE_RECORDING_H */

@@ -71,6 +71,9 @@ struct site {
 	__u64 snap_epoch;	/* snap_* hold the values at that peak epoch */
 	__u64 snap_count;
 	__u64 snap_bytes;
+	__u64 end_count;	/* store__close(): live then, and passed */
+	__u64 end_bytes;
+	__u64 end_oldest;	/* ts_ns of the oldest of them */
 };
 
 struct grave {
@@ -116,6 +119,7 @@ struct store {
 	__u64 bucket_ns;	/* width of a bucket */
 	__u64 prev_allocs;	/* sum.allocs/frees when the last record began */
 	__u64 prev_frees;
+	bool closed;		/* store__close(): no blocks, no records */
 };
 
 /* The first buckets are 1 ms wide: a short command still gets a curve. */
@@ -463,6 +467,11 @@ static bool event_valid(const struct ms_event *e)
 	       e->type == MS_EV_REALLOC;
 }
 
+bool store__valid(const struct ms_event *e)
+{
+	return event_valid(e);
+}
+
 static const struct store_block *live_at(const struct store *s, __u64 ptr)
 {
 	size_t i = live_probe(s, ptr, ptr_hash(ptr));
@@ -712,7 +721,7 @@ int store__apply(struct store *s, const struct ms_event *e)
 	if ((e->flags & MS_EVF_TICK_TS) && s->sum.events && ts < s->sum.last_ns)
 		ts = s->sum.last_ns;
 
-	if (!event_valid(e))
+	if (!event_valid(e) || s->closed)
 		return -EINVAL;
 
 	/* Whatever can fail happens before the first change. */
@@ -847,6 +856,9 @@ int store__site(const struct store *s, __u32 stack_id, struct store_site *out)
 	out->live_bytes = st->live_bytes;
 	out->peak_count = snapped ? st->snap_count : st->live_count;
 	out->peak_bytes = snapped ? st->snap_bytes : st->live_bytes;
+	out->end_count = st->end_count;
+	out->end_bytes = st->end_bytes;
+	out->end_oldest = st->end_oldest;
 	return 0;
 }
 
@@ -865,6 +877,51 @@ int store__for_each_live(const struct store *s,
 	return 0;
 }
 
+/*
+ * The sites already hold what is live by stack, and the summary the
+ * totals: those stay, as the image's live at its end. The blocks, their
+ * index and the freed blocks' ring are what grows with a process, and go.
+ */
+void store__close(struct store *s,
+		  bool (*pass)(const struct store_block *b, void *ctx),
+		  void *ctx)
+{
+	struct site *st;
+	size_t i;
+
+	if (s->closed)
+		return;
+	for (i = 0; i < s->live.used; i++) {
+		const struct store_block *b = block_at(s, i);
+
+		if (pass && !pass(b, ctx))
+			continue;
+		st = &s->sites[b->stack_id];
+		if (!st->end_count || b->ts_ns < st->end_oldest)
+			st->end_oldest = b->ts_ns;
+		st->end_count++;
+		st->end_bytes += b->size;
+	}
+	for (i = 0; i < s->nr_chunks; i++)
+		free(s->chunks[i]);
+	free(s->chunks);
+	s->chunks = NULL;
+	s->nr_chunks = s->chunks_cap = 0;
+	tab_index_fini(&s->live);
+	s->live = (struct tab_index){};
+	tab_index_fini(&s->grave_ix);
+	s->grave_ix = (struct tab_index){};
+	free(s->graves);
+	s->graves = NULL;
+	s->nr_graves = s->grave_next = 0;
+	s->closed = true;
+}
+
+bool store__closed(const struct store *s)
+{
+	return s->closed;
+}
+
 size_t store__mem_bytes(const struct store *s)
 {
 	return sizeof(*s) +
@@ -876,7 +933,7 @@ size_t store__mem_bytes(const struct store *s)
 	       s->pages_cap * sizeof(*s->pages) +
 	       s->nr_pages * ARENA_PAGE * sizeof(**s->pages) +
 	       tab_index_bytes(&s->grave_ix) +
-	       STORE_GRAVES * sizeof(*s->graves) +
+	       (s->graves ? STORE_GRAVES * sizeof(*s->graves) : 0) +
 	       tab_keyed_bytes(&s->anomalies) +
 	       declared__mem_bytes(s->decl) + anon__mem_bytes(s->anon);
 }

@@ -60,6 +60,10 @@ struct store_site {
 	__u64 live_bytes;
 	__u64 peak_count;	/* live at the peak */
 	__u64 peak_bytes;
+	/* a closed store: its live blocks the close's filter passed */
+	__u64 end_count;
+	__u64 end_bytes;
+	__u64 end_oldest;	/* ts_ns of the oldest of them */
 };
 
 struct store_block {
@@ -138,6 +142,9 @@ void store__free(struct store *s);
  */
 int store__apply(struct store *s, const struct ms_event *e);
 
+/* Whether store__apply() would take the record's form (not -EINVAL). */
+bool store__valid(const struct ms_event *e);
+
 const struct store_summary *store__summary(const struct store *s);
 
 /* Stacks are numbered 0..store__nr_stacks()-1 in order of first sight. */
@@ -165,6 +172,19 @@ const struct anon *store__anon(const struct store *s);
 void store__site_declared(const struct store *s, __u32 stack_id,
 			  struct declared_site *live,
 			  struct declared_site *peak);
+
+/*
+ * The image the store follows ended (its exit or exec): its live blocks'
+ * memory is released and it takes no more records (-EINVAL). Summary and
+ * sites keep their live figures as the image's live at its end, and each
+ * site counts the blocks pass (NULL: every one) lets through, the leak
+ * filter's view of them (store_site.end_*). store__for_each_live() then
+ * calls nothing: a report takes a closed store's leaks from its sites.
+ */
+void store__close(struct store *s,
+		  bool (*pass)(const struct store_block *b, void *ctx),
+		  void *ctx);
+bool store__closed(const struct store *s);
 
 /* Bytes of heap the store itself holds, for the bytes-per-block budget. */
 size_t store__mem_bytes(const struct store *s);

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Unit tests of the process table: records of several processes routed
+ * to their images, fork, exec (live at exec), exit (live at exit), pid
+ * reuse, the peak over all images, and the memory an ended image gives
+ * back.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+#include "procs.h"
+#include "builders.h"
+#include "expect.h"
+
+static struct procs *pt;
+
+static void setup(void)
+{
+	pt = procs__new();
+	cr_assert_not_null(pt, "procs__new: %s", strerror(errno));
+}
+
+static void teardown(void)
+{
+	procs__free(pt);
+}
+
+TestSuite(procs, .init = setup, .fini = teardown, .timeout = 30);
+
+static void apply(const struct ms_event *e)
+{
+	int err = procs__apply(pt, e);
+
+	cr_assert_eq(err, 0, "procs__apply(type %u, pid %u, at %llu) = %d",
+		     e->type, e->pid, (unsigned long long)e->ts_ns, err);
+}
+
+static void proc_rec(__u16 type, __u32 pid, __u64 aux, const char *name,
+		     const char *file, __u64 ts)
+{
+	struct ms_event e = ev_proc(type, pid, aux, name, file, ts);
+
+	apply(&e);
+}
+
+/* pid allocates size bytes at ptr from a stack of its own (frame k). */
+static void alloc(__u32 pid, __u64 ptr, __u64 size, __u64 k, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_ALLOC, ts);
+	__u64 frames[2] = { 0x401000 + k * 0x10, 0x402000 };
+
+	e.pid = pid;
+	e.tid = pid;
+	e.ptr = ptr;
+	e.size = size;
+	ev_stack(&e, frames, 2);
+	apply(&e);
+}
+
+static void release(__u32 pid, __u64 ptr, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_FREE, ts);
+
+	e.pid = pid;
+	e.tid = pid;
+	e.ptr = ptr;
+	apply(&e);
+}
+
+static const struct proc_image *image(size_t i)
+{
+	const struct proc_image *im = procs__image(pt, i);
+
+	cr_assert_not_null(im, "image %zu of %zu", i, procs__nr_images(pt));
+	return im;
+}
+
+static const struct store_summary *sum_of(size_t i)
+{
+	return store__summary(image(i)->store);
+}
+
+static int count_live(const struct store_block *b, void *ctx)
+{
+	(void)b;
+	++*(size_t *)ctx;
+	return 0;
+}
+
+static size_t live_blocks(__u32 pid)
+{
+	size_t n = 0;
+
+	cr_assert_eq(procs__for_each_live(pt, pid, count_live, &n), 0);
+	return n;
+}
+
+/* A pid never announced: one image, what is known of it, its records. */
+Test(procs, records_of_unknown_pid_open_an_image)
+{
+	alloc(100, 0x1000, 10, 0, 1000);
+	alloc(100, 0x2000, 20, 1, 1100);
+	alloc(200, 0x1000, 30, 0, 1200);
+
+	expect_eq(procs__nr_images(pt), 2, "images");
+	expect_eq(image(0)->info.pid, 100, "image 0 pid");
+	expect_eq(image(0)->image, 0, "generation");
+	expect_eq(image(0)->end, PROC_RUNNING, "end");
+	expect_eq(image(0)->first_ns, 1000, "first_ns");
+	expect_eq(sum_of(0)->live_bytes, 30, "pid 100 live");
+	expect_eq(sum_of(1)->live_bytes, 30, "pid 200 live");
+	expect_eq(procs__summary(pt)->sum.live_bytes, 60, "all live");
+	expect_eq(procs__summary(pt)->processes, 2, "processes");
+	expect_eq(procs__current(pt, 200), 1, "pid 200 current");
+	expect_eq(live_blocks(100), 2, "pid 100 blocks");
+}
+
+/* The same address in two processes is two blocks: no cross free. */
+Test(procs, processes_do_not_share_addresses)
+{
+	alloc(100, 0x1000, 10, 0, 1000);
+	alloc(200, 0x1000, 30, 0, 1100);
+	release(200, 0x1000, 1200);
+
+	expect_eq(sum_of(0)->live_bytes, 10, "pid 100 keeps its block");
+	expect_eq(sum_of(1)->live_bytes, 0, "pid 200 freed its own");
+	expect_eq(procs__summary(pt)->sum.unknown_frees, 0, "unknown frees");
+}
+
+Test(procs, fork_opens_a_process_with_its_parent_and_comm)
+{
+	alloc(100, 0x1000, 10, 0, 1000);
+	proc_rec(MS_EV_PROC_START, 101, 100, "worker", NULL, 1100);
+	alloc(101, 0x1000, 50, 0, 1200);
+
+	expect_eq(procs__nr_images(pt), 2, "images");
+	expect_eq(image(1)->info.pid, 101, "child pid");
+	expect_eq(image(1)->info.ppid, 100, "child ppid");
+	expect_eq(image(1)->info.start_ns, 1100, "child start");
+	cr_expect_str_eq(image(1)->info.comm, "worker");
+	expect_eq(sum_of(1)->live_bytes, 50, "child live");
+	expect_eq(sum_of(0)->live_bytes, 10, "parent live");
+	expect_eq(procs__summary(pt)->lifecycle, 1, "lifecycle records");
+}
+
+/*
+ * An exec ends the image: its block stays its own, live at exec, never a
+ * leak of the next image, and its per-block memory goes.
+ */
+Test(procs, exec_leaves_blocks_live_at_exec)
+{
+	struct procinfo info = { .pid = 100, .ppid = 1, .ns_pid = 7,
+				 .flags = PROCINFO_EXISTING };
+
+	strcpy(info.comm, "sh");
+	strcpy(info.command, "sh -c exec ./leaky");
+	cr_assert_eq(procs__set_info(pt, &info), 0);
+	alloc(100, 0x1000, 10, 0, 1000);
+	alloc(100, 0x2000, 20, 1, 1100);
+	release(100, 0x2000, 1150);
+	proc_rec(MS_EV_PROC_EXEC, 100, 0, "leaky", "/tmp/leaky", 1200);
+	alloc(100, 0x1000, 40, 2, 1300);
+
+	expect_eq(procs__nr_images(pt), 2, "images");
+	expect_eq(image(0)->end, PROC_EXECED, "image 0 end");
+	expect_eq(image(0)->end_ns, 1200, "image 0 end_ns");
+	cr_assert(store__closed(image(0)->store), "image 0 closed");
+	expect_eq(sum_of(0)->live_bytes, 10, "live at exec");
+	expect_eq(sum_of(0)->live_allocs, 1, "blocks live at exec");
+	expect_eq(image(1)->image, 1, "exec generation");
+	expect_eq(image(1)->info.ppid, 1, "ppid kept across exec");
+	expect_eq(image(1)->info.ns_pid, 7, "ns_pid kept across exec");
+	expect_eq(image(1)->info.flags & PROCINFO_EXISTING, 0,
+		  "the new image began while traced");
+	cr_expect_str_eq(image(1)->info.comm, "leaky");
+	cr_expect_str_eq(image(1)->info.command, "/tmp/leaky");
+	expect_eq(sum_of(1)->live_bytes, 40, "new image live");
+	expect_eq(sum_of(1)->unknown_frees, 0, "new image unknown frees");
+	expect_eq(live_blocks(100), 1, "current image's blocks");
+	expect_eq(procs__summary(pt)->execed, 1, "execed");
+	expect_eq(procs__summary(pt)->sum.live_bytes, 50, "all: live at end");
+}
+
+/* A closed image's site keeps its live-at-end figures. */
+Test(procs, ended_image_keeps_sites)
+{
+	struct store_site site;
+
+	alloc(100, 0x1000, 10, 0, 1000);
+	alloc(100, 0x2000, 20, 0, 1100);
+	proc_rec(MS_EV_PROC_EXIT, 100, 0x100, NULL, NULL, 1200);
+
+	cr_assert_eq(store__site(image(0)->store, 0, &site), 0);
+	expect_eq(site.live_count, 2, "site live at exit");
+	expect_eq(site.live_bytes, 30, "site bytes live at exit");
+	expect_eq(site.allocs, 2, "site allocs");
+	expect_eq(image(0)->end, PROC_EXITED, "end");
+	expect_eq(image(0)->exit_code, 0x100, "exit status");
+	expect_eq(live_blocks(100), 0, "no open image");
+	expect_eq(procs__current(pt, 100), -ENOENT, "pid closed");
+}
+
+/* After an exit, the pid seen again is a new process. */
+Test(procs, pid_reuse_after_exit_is_a_new_process)
+{
+	alloc(100, 0x1000, 10, 0, 1000);
+	proc_rec(MS_EV_PROC_EXIT, 100, 0, NULL, NULL, 1100);
+	alloc(100, 0x1000, 70, 0, 1200);
+	release(100, 0x1000, 1300);
+
+	expect_eq(procs__nr_images(pt), 2, "images");
+	expect_eq(image(1)->image, 0, "a new process, not an exec");
+	expect_eq(sum_of(0)->live_bytes, 10, "the first keeps its leak");
+	expect_eq(sum_of(1)->live_bytes, 0, "the second freed its own");
+	expect_eq(procs__summary(pt)->processes, 2, "processes");
+}
+
+/* A start of a pid still open: the old one ended without an exit seen. */
+Test(procs, pid_reuse_by_start_ends_the_old_process)
+{
+	alloc(100, 0x1000, 10, 0, 1000);
+	proc_rec(MS_EV_PROC_START, 100, 1, "again", NULL, 1100);
+
+	expect_eq(image(0)->end, PROC_REUSED, "old end");
+	expect_eq(image(0)->end_ns, 1100, "old end_ns");
+	expect_eq(image(1)->end, PROC_RUNNING, "new one runs");
+	expect_eq(procs__current(pt, 100), 1, "pid 100 current");
+}
+
+/* The peak of all is of the sum at one time, not a sum of peaks. */
+Test(procs, peak_over_all_is_of_the_sum)
+{
+	alloc(100, 0x1000, 100, 0, 1000);
+	release(100, 0x1000, 1100);
+	alloc(200, 0x1000, 60, 0, 1200);
+	alloc(100, 0x2000, 30, 0, 1300);
+
+	expect_eq(sum_of(0)->peak_bytes, 100, "pid 100 peak");
+	expect_eq(sum_of(1)->peak_bytes, 60, "pid 200 peak");
+	expect_eq(procs__summary(pt)->sum.peak_bytes, 100, "peak of all");
+	expect_eq(procs__summary(pt)->sum.peak_ns, 1000, "peak of all at");
+	alloc(200, 0x2000, 20, 0, 1400);
+	expect_eq(procs__summary(pt)->sum.peak_bytes, 110, "new peak of all");
+	expect_eq(procs__summary(pt)->sum.peak_ns, 1400, "new peak at");
+}
+
+/* An exited image's bytes leave the sum a later peak is measured on. */
+Test(procs, exited_bytes_leave_the_running_sum)
+{
+	alloc(100, 0x1000, 100, 0, 1000);
+	proc_rec(MS_EV_PROC_EXIT, 100, 0, NULL, NULL, 1100);
+	alloc(200, 0x1000, 60, 0, 1200);
+
+	expect_eq(procs__summary(pt)->sum.peak_bytes, 100, "peak of all");
+	alloc(200, 0x2000, 50, 0, 1300);
+	expect_eq(procs__summary(pt)->sum.peak_bytes, 110, "peak of all");
+	expect_eq(procs__summary(pt)->sum.live_bytes, 210,
+		  "live: at exit and now");
+}
+
+/* Processes that come and go leave their sites, not their blocks. */
+Test(procs, ended_images_release_block_memory)
+{
+	size_t before, after;
+	__u32 pid;
+	__u64 i, ts = 1000;
+
+	for (pid = 1000; pid < 1004; pid++) {
+		for (i = 0; i < 4096; i++)
+			alloc(pid, 0x100000 + i * 64, 32, i % 4, ts++);
+	}
+	before = procs__mem_bytes(pt);
+	for (pid = 1000; pid < 1004; pid++)
+		proc_rec(MS_EV_PROC_EXIT, pid, 0, NULL, NULL, ts++);
+	after = procs__mem_bytes(pt);
+	cr_assert_lt(after + 4 * 4096 * 48, before,
+		     "memory after exits %zu, before %zu: the blocks stayed",
+		     after, before);
+	expect_eq(procs__summary(pt)->sum.live_allocs, 4 * 4096,
+		  "blocks live at exit, counted");
+}
+
+Test(procs, bad_records_change_nothing)
+{
+	struct ms_event e = ev_proc(MS_EV_PROC_START, 0, 1, "x", NULL, 1000);
+
+	cr_expect_eq(procs__apply(pt, &e), -EINVAL, "start of pid 0");
+	e = ev_proc(MS_EV_PROC_START, 5, 0, "x", NULL, 1000);
+	cr_expect_eq(procs__apply(pt, &e), -EINVAL, "start without parent");
+	e = ev_proc(MS_EV_PROC_EXIT, 5, 1ull << 40, NULL, NULL, 1000);
+	cr_expect_eq(procs__apply(pt, &e), -EINVAL, "exit code too wide");
+	e = ev_rec(MS_EV_ALLOC, 1000);
+	e.pid = 5;
+	e.nr_frames = MS_MAX_STACK + 1;
+	cr_expect_eq(procs__apply(pt, &e), -EINVAL, "too many frames");
+	e = ev_rec(MS_EV_ALLOC, 1000);
+	e.pid = 0;
+	cr_expect_eq(procs__apply(pt, &e), -EINVAL, "alloc of pid 0");
+	expect_eq(procs__nr_images(pt), 0, "images");
+	expect_eq(procs__summary(pt)->sum.events, 0, "events");
+}
+
+Test(procs, set_info_and_kernel)
+{
+	struct procinfo info = { .pid = 300, .ppid = 1 };
+	struct ms_counters c = { .live_bytes = 77 };
+
+	cr_expect_eq(procs__set_kernel(pt, 300, &c), -ENOENT, "no image");
+	memset(info.comm, 'x', sizeof(info.comm));
+	cr_assert_eq(procs__set_info(pt, &info), 0);
+	cr_assert_eq(procs__set_kernel(pt, 300, &c), 0);
+	expect_eq(procs__nr_images(pt), 1, "images");
+	expect_eq(strlen(image(0)->info.comm), PROCINFO_COMM - 1,
+		  "comm terminated");
+	cr_expect(image(0)->have_kernel, "have_kernel");
+	expect_eq(image(0)->kernel.live_bytes, 77, "kernel live");
+	info.pid = 0;
+	cr_expect_eq(procs__set_info(pt, &info), -EINVAL, "pid 0");
+}
+
+/* The leak filter: blocks of at least 20 bytes, older than 100 ns. */
+static bool big_and_old(const struct store_block *b, __u64 end_ns, void *ctx)
+{
+	(void)ctx;
+	return b->size >= 20 && end_ns - b->ts_ns > 100;
+}
+
+/* An image that ends is judged by the filter at its end, site by site. */
+Test(procs, filter_applies_at_the_end_of_an_image)
+{
+	struct store_site site;
+
+	procs__set_filter(pt, big_and_old, NULL);
+	alloc(100, 0x1000, 10, 0, 1000);	/* too small */
+	alloc(100, 0x2000, 20, 0, 1010);	/* passes */
+	alloc(100, 0x3000, 30, 0, 1150);	/* too young at the exit */
+	proc_rec(MS_EV_PROC_EXIT, 100, 0, NULL, NULL, 1200);
+
+	cr_assert_eq(store__site(image(0)->store, 0, &site), 0);
+	expect_eq(site.live_count, 3, "site live at exit");
+	expect_eq(site.end_count, 1, "site leaks at exit");
+	expect_eq(site.end_bytes, 20, "site leaked bytes at exit");
+	expect_eq(site.end_oldest, 1010, "oldest leak");
+}

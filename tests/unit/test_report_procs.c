@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The report of several processes: one model per image, resolved by
+ * that image's resolver, leaks of an ended image as it left them, the
+ * merged lists naming their image, the text process table and
+ * --top-procs, and processes[] in the JSON document.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "procs.h"
+#include "report.h"
+#include "report_json.h"
+#include "builders.h"
+#include "expect.h"
+
+#define START_NS	1000
+
+static struct procs *pt;
+
+static void setup(void)
+{
+	pt = procs__new();
+	cr_assert_not_null(pt);
+}
+
+static void teardown(void)
+{
+	procs__free(pt);
+}
+
+TestSuite(report_procs, .init = setup, .fini = teardown, .timeout = 30);
+
+static void apply(struct ms_event e)
+{
+	cr_assert_eq(procs__apply(pt, &e), 0, "record type %u of pid %u",
+		     e.type, e.pid);
+}
+
+/* pid allocates size at ptr from the one-frame stack pc. */
+static void alloc(__u32 pid, __u64 ptr, __u64 size, __u64 pc, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_ALLOC, ts);
+
+	e.pid = pid;
+	e.tid = pid;
+	e.ptr = ptr;
+	e.size = size;
+	ev_stack(&e, &pc, 1);
+	apply(e);
+}
+
+/* Image i's resolver: every address is in function "img<i>". */
+static unsigned resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static struct frame fr;
+	static char fn[32];
+
+	snprintf(fn, sizeof(fn), "img%zu", (size_t)ctx);
+	fr = (struct frame){ .addr = addr, .function = fn };
+	*out = &fr;
+	return 1;
+}
+
+static void *image_ctx(void *ctx, size_t i)
+{
+	(void)ctx;
+	return (void *)i;
+}
+
+/*
+ * sh (pid 10) forks 11, which leaks 100 bytes and execs leaky; leaky
+ * leaks 300 and exits with status 1; sh leaks 50 and runs on.
+ */
+static struct report *build(size_t top_procs)
+{
+	struct procinfo sh = { .pid = 10, .ppid = 1,
+			       .flags = PROCINFO_EXISTING };
+	struct report_target tgt = { .pid = 10, .start_ns = START_NS,
+				     .duration_ns = 10000 };
+	struct report_opts o = { .resolve = resolve, .image_ctx = image_ctx,
+				 .top_procs = top_procs };
+	struct report *r;
+
+	strcpy(sh.comm, "sh");
+	strcpy(sh.command, "sh -c ./leaky");
+	cr_assert_eq(procs__set_info(pt, &sh), 0);
+	alloc(10, 0x1000, 50, 0x401000, 1100);
+	apply(ev_proc(MS_EV_PROC_START, 11, 10, "sh", NULL, 1200));
+	alloc(11, 0x1000, 100, 0x401000, 1300);
+	apply(ev_proc(MS_EV_PROC_EXEC, 11, 0, "leaky", "/t/leaky", 1400));
+	alloc(11, 0x1000, 300, 0x401000, 1500);
+	apply(ev_proc(MS_EV_PROC_EXIT, 11, 1 << 8, NULL, NULL, 1600));
+	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
+	cr_assert_not_null(r, "report__build_procs: %s", strerror(errno));
+	return r;
+}
+
+Test(report_procs, one_model_per_image)
+{
+	struct report *r = build(0);
+
+	expect_eq(r->nr_procs, 3, "images");
+	expect_eq(r->all.processes, 2, "processes");
+	expect_eq(r->summary.live_bytes, 450, "live over all");
+	/* 100 of them ended at the exec, before leaky took 300 */
+	expect_eq(r->summary.peak_bytes, 350, "peak of the sum");
+	/* pid 11's first image: what it left at its exec is its own */
+	expect_eq(r->procs[1].end, PROC_EXECED, "image 1 end");
+	cr_expect(r->procs[1].r->ended, "image 1 ended");
+	expect_eq(r->procs[1].r->nr_leaks, 1, "image 1 leaks");
+	expect_eq(r->procs[1].r->leaks[0].bytes, 100, "live at exec");
+	cr_expect_str_eq(r->procs[1].r->leaks[0].frames[0].function, "img1",
+			 "its own symbols");
+	expect_eq(r->procs[2].r->leaks[0].bytes, 300, "leaky's leak");
+	cr_expect_str_eq(r->procs[2].r->leaks[0].frames[0].function, "img2");
+	expect_eq(r->procs[2].exit_code, 1 << 8, "exit status");
+	cr_expect(!r->procs[0].r->ended, "sh runs on");
+	/* merged, by bytes, each naming its image */
+	expect_eq(r->nr_leaks, 3, "merged leaks");
+	expect_eq(r->leaks[0].proc, 2, "first leak's image");
+	expect_eq(r->leaks[1].proc, 1, "second leak's image");
+	expect_eq(r->leaks[2].proc, 0, "third leak's image");
+	report__free(r);
+}
+
+static char *text_of(const struct report *r)
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(report__write_text(r, f), 0);
+	fclose(f);
+	return buf;
+}
+
+Test(report_procs, text_table_and_top_procs)
+{
+	struct report *r = build(1);
+	char *t = text_of(r);
+
+	cr_expect(strstr(t, "Processes (captured): 3 images of 2 processes"),
+		  "table title in:\n%s", t);
+	cr_expect(strstr(t, "  11      leaky [exec 1], parent 10"),
+		  "leaky's row in:\n%s", t);
+	cr_expect(strstr(t, "exit 1 at 0.000 s"), "exit status in:\n%s", t);
+	cr_expect(strstr(t, "live at its end 300 bytes"), "its live in:\n%s",
+		  t);
+	cr_expect(strstr(t, "== pid 11 leaky [exec 1] =="),
+		  "the top process's sites in:\n%s", t);
+	cr_expect(strstr(t, "Top leaking call sites (live at its exit)"),
+		  "labelled live at exit in:\n%s", t);
+	cr_expect(!strstr(t, "== pid 10 "), "--top-procs 1 shows one:\n%s", t);
+	cr_expect(strstr(t, "2 more process images"), "the rest counted:\n%s",
+		  t);
+	free(t);
+	report__free(r);
+}
+
+Test(report_procs, json_processes)
+{
+	struct report *r = build(0);
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(report__json_stream(r, f, false), 0);
+	fclose(f);
+	cr_expect(strstr(buf, "\"process_counts\":{\"images\":3,"
+			      "\"processes\":2,\"execs\":1,\"exits\":1"),
+		  "process_counts in %s", buf);
+	cr_expect(strstr(buf, "\"pid\":11,\"ppid\":10,\"ns_pid\":11,"
+			      "\"comm\":\"leaky\",\"command\":\"/t/leaky\""),
+		  "leaky's target in %s", buf);
+	cr_expect(strstr(buf, "\"end\":\"exec\""), "an exec'd image");
+	cr_expect(strstr(buf, "\"end\":\"exited\",\"exit_ns\":600,"
+			      "\"exit_code\":256"), "an exited image");
+	cr_expect(strstr(buf, "\"live_at_end\":true"), "ended images");
+	free(buf);
+	report__free(r);
+}
+
+/* One image: the report is that process, procs[0] the report itself. */
+Test(report_procs, one_image_is_the_report)
+{
+	struct report_target tgt = { .pid = 10, .start_ns = START_NS };
+	struct report *r;
+
+	alloc(10, 0x1000, 50, 0x401000, 1100);
+	r = report__build_procs(pt, &tgt, NULL, NULL, 0, NULL);
+	cr_assert_not_null(r);
+	expect_eq(r->nr_procs, 1, "images");
+	cr_expect_eq(r->procs[0].r, r, "procs[0] is the report");
+	expect_eq(r->nr_leaks, 1, "leaks");
+	report__free(r);
+}
+
+/* No record at all: an empty report, no image. */
+Test(report_procs, no_image)
+{
+	struct report_target tgt = { .pid = 10, .start_ns = START_NS };
+	struct report *r = report__build_procs(pt, &tgt, NULL, NULL, 0, NULL);
+
+	cr_assert_not_null(r);
+	expect_eq(r->nr_procs, 0, "images");
+	expect_eq(r->summary.allocs, 0, "allocs");
+	report__free(r);
+}
+
+/* Folded stacks: every stack starts at its process, an exec'd one so. */
+Test(report_procs, folded_process_frames)
+{
+	struct report *r = build(0);
+	char path[] = "/tmp/memscope-folded-XXXXXX", buf[512];
+	size_t n;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+	close(fd);
+	cr_assert_eq(report__write_folded(r, path), 0);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	unlink(path);
+	cr_expect_str_eq(buf, "[pid-11-leaky-exec1];img2 300\n"
+			      "[pid-11-sh];img1 100\n"
+			      "[pid-10-sh];img0 50\n");
+	report__free(r);
+}

@@ -1,0 +1,453 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The process table. Images live in one array, numbered in order of
+ * opening (the numbers are what recordings and reports name them by);
+ * an index keyed by pid finds the open image of a pid, and an image that
+ * ends leaves the index, so a pid seen again is a new process.
+ *
+ * The peak over all images is followed here, as the store follows its
+ * own: the sum of live bytes of every image changes only by the change of
+ * the image a record went to, and an image that ends takes its live bytes
+ * out of the sum (they are no longer anyone's memory).
+ */
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include "procs.h"
+#include "table.h"
+
+struct open_pid {
+	__u64 pid;
+	__u64 image;		/* position in images */
+};
+
+struct procs {
+	struct tab_array images;	/* struct proc_image */
+	struct tab_keyed open;		/* struct open_pid by pid */
+	struct procs_summary sum;
+	__u64 live_bytes;		/* of the open images together */
+	long last;
+	procs_pass_fn pass;
+	void *pass_ctx;
+};
+
+/* What store__close() asks of each block: the filter, at this end. */
+struct close_ctx {
+	const struct procs *p;
+	__u64 end_ns;
+};
+
+static bool close_pass(const struct store_block *b, void *ctx)
+{
+	const struct close_ctx *cc = ctx;
+
+	return cc->p->pass(b, cc->end_ns, cc->p->pass_ctx);
+}
+
+void procs__set_filter(struct procs *p, procs_pass_fn pass, void *ctx)
+{
+	p->pass = pass;
+	p->pass_ctx = ctx;
+}
+
+struct procs *procs__new(void)
+{
+	struct procs *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	tab_array_init(&p->images, sizeof(struct proc_image),
+		       PROCS_MAX_IMAGES);
+	if (tab_keyed_init(&p->open, sizeof(struct open_pid),
+			   offsetof(struct open_pid, pid), PROCS_MAX_IMAGES)) {
+		free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	p->last = -1;
+	return p;
+}
+
+void procs__free(struct procs *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->images.nr; i++)
+		store__free(((struct proc_image *)
+			     tab_array_at(&p->images, i))->store);
+	tab_array_fini(&p->images);
+	tab_keyed_fini(&p->open);
+	free(p);
+}
+
+static struct proc_image *image_at(const struct procs *p, size_t i)
+{
+	return tab_array_at(&p->images, i);
+}
+
+static struct proc_image *current(const struct procs *p, __u32 pid)
+{
+	struct open_pid *o = tab_keyed_get(&p->open, pid);
+
+	return o ? image_at(p, o->image) : NULL;
+}
+
+/* The image ends at ts: its blocks are released, its figures stay. */
+static void close_image(struct procs *p, struct proc_image *im, __u32 end,
+			__u64 ts)
+{
+	struct open_pid *o = tab_keyed_get(&p->open, im->info.pid);
+	struct close_ctx cc = { .p = p, .end_ns = ts };
+
+	p->live_bytes -= store__summary(im->store)->live_bytes;
+	store__close(im->store, p->pass ? close_pass : NULL, &cc);
+	im->end = end;
+	im->end_ns = ts;
+	if (end == PROC_EXITED)
+		p->sum.exited++;
+	else if (end == PROC_EXECED)
+		p->sum.execed++;
+	if (o)
+		tab_keyed_delete(&p->open, o);
+}
+
+/*
+ * A new open image of pid, generation gen, from ts; prev (an image just
+ * closed, of the same pid) hands on the facts an exec keeps. Everything
+ * that can fail comes first: the table is unchanged on failure.
+ */
+static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
+		      const struct proc_image *prev, struct proc_image **out)
+{
+	struct proc_image *im;
+	struct open_pid *o;
+	struct store *st;
+	int err;
+
+	err = tab_array_reserve(&p->images, 1);
+	if (!err)
+		err = tab_keyed_reserve(&p->open);
+	if (err)
+		return err;
+	st = store__new();
+	if (!st)
+		return -ENOMEM;
+	if (prev) {
+		/* prev lives in the array, which push may move */
+		struct procinfo info = prev->info;
+
+		im = tab_array_push(&p->images);
+		im->info = info;
+		im->info.flags &= ~(PROCINFO_EXISTING | PROCINFO_CUT);
+		im->info.command[0] = '\0';
+		im->have_info = true;
+	} else {
+		im = tab_array_push(&p->images);
+		im->info.pid = pid;
+	}
+	im->image = gen;
+	im->first_ns = ts;
+	im->store = st;
+	o = tab_keyed_add(&p->open, pid);
+	o->image = p->images.nr - 1;
+	p->sum.images++;
+	if (!gen)
+		p->sum.processes++;
+	*out = im;
+	return 0;
+}
+
+/* A record of pid with nothing open: a process we see from the middle. */
+static int image_for(struct procs *p, __u32 pid, __u64 ts,
+		     struct proc_image **out)
+{
+	*out = current(p, pid);
+	if (*out)
+		return 0;
+	return open_image(p, pid, 0, ts, NULL, out);
+}
+
+static void set_str(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t n = strnlen(src, len < size ? len : size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int apply_start(struct procs *p, const struct ms_event *e)
+{
+	struct proc_image *old = current(p, e->pid), *im;
+	int err;
+
+	/* Reserve before closing: a failure must leave the old one open. */
+	err = tab_array_reserve(&p->images, 1);
+	if (err)
+		return err;
+	if (old)
+		close_image(p, old, PROC_REUSED, e->ts_ns);
+	err = open_image(p, e->pid, 0, e->ts_ns, NULL, &im);
+	if (err)
+		return err;
+	im->info.ppid = (__u32)e->aux;
+	im->info.start_ns = e->ts_ns;
+	set_str(im->info.comm, sizeof(im->info.comm), e->name,
+		sizeof(e->name));
+	return 0;
+}
+
+static int apply_exec(struct procs *p, const struct ms_event *e)
+{
+	struct proc_image *old, *im;
+	size_t pos;
+	int err;
+
+	err = image_for(p, e->pid, e->ts_ns, &old);
+	if (err)
+		return err;
+	pos = old - image_at(p, 0);
+	err = tab_array_reserve(&p->images, 1);
+	if (!err)
+		err = tab_keyed_reserve(&p->open);
+	if (err)
+		return err;
+	close_image(p, old, PROC_EXECED, e->ts_ns);
+	err = open_image(p, e->pid, old->image + 1, e->ts_ns,
+			 image_at(p, pos), &im);
+	if (err)
+		return err;
+	im->info.start_ns = e->ts_ns;
+	set_str(im->info.comm, sizeof(im->info.comm), e->name,
+		sizeof(e->name));
+	/* Until /proc tells the command line, the file executed names it. */
+	set_str(im->info.command, sizeof(im->info.command), e->type_name,
+		sizeof(e->type_name));
+	return 0;
+}
+
+static int apply_exit(struct procs *p, const struct ms_event *e)
+{
+	struct proc_image *im;
+	int err;
+
+	err = image_for(p, e->pid, e->ts_ns, &im);
+	if (err)
+		return err;
+	im->exit_code = (int)e->aux;
+	close_image(p, im, PROC_EXITED, e->ts_ns);
+	return 0;
+}
+
+/* The sum of the images' summaries, but its peak is of their sum. */
+static void add_summary(struct store_summary *to,
+			const struct store_summary *d)
+{
+	to->events += d->events;
+	to->allocs += d->allocs;
+	to->frees += d->frees;
+	to->alloc_bytes += d->alloc_bytes;
+	to->free_bytes += d->free_bytes;
+	to->failed_allocs += d->failed_allocs;
+	to->unknown_frees += d->unknown_frees;
+	to->replaced += d->replaced;
+	to->anomalies += d->anomalies;
+	to->unwalked += d->unwalked;
+	to->allocator_frees += d->allocator_frees;
+	to->graves_evicted += d->graves_evicted;
+}
+
+static void sub_summary(struct store_summary *to,
+			const struct store_summary *d)
+{
+	to->events -= d->events;
+	to->allocs -= d->allocs;
+	to->frees -= d->frees;
+	to->alloc_bytes -= d->alloc_bytes;
+	to->free_bytes -= d->free_bytes;
+	to->failed_allocs -= d->failed_allocs;
+	to->unknown_frees -= d->unknown_frees;
+	to->replaced -= d->replaced;
+	to->anomalies -= d->anomalies;
+	to->unwalked -= d->unwalked;
+	to->allocator_frees -= d->allocator_frees;
+	to->graves_evicted -= d->graves_evicted;
+}
+
+static int apply_heap(struct procs *p, const struct ms_event *e)
+{
+	struct store_summary before;
+	const struct store_summary *after;
+	struct proc_image *im;
+	int err;
+
+	/* A record the store refuses opens no image either. */
+	if (!store__valid(e))
+		return -EINVAL;
+	err = image_for(p, e->pid, e->ts_ns, &im);
+	if (err)
+		return err;
+	before = *store__summary(im->store);
+	err = store__apply(im->store, e);
+	if (err)
+		return err;
+	after = store__summary(im->store);
+	sub_summary(&p->sum.sum, &before);
+	add_summary(&p->sum.sum, after);
+	p->sum.sum.live_allocs += after->live_allocs - before.live_allocs;
+	p->sum.sum.live_bytes += after->live_bytes - before.live_bytes;
+	p->live_bytes += after->live_bytes - before.live_bytes;
+	if (p->live_bytes > p->sum.sum.peak_bytes) {
+		p->sum.sum.peak_bytes = p->live_bytes;
+		p->sum.sum.peak_ns = after->last_ns;
+	}
+	p->last = im - image_at(p, 0);
+	return 0;
+}
+
+static bool proc_valid(const struct ms_event *e)
+{
+	if (!e->pid || e->nr_frames)
+		return false;
+	if (e->type == MS_EV_PROC_START)
+		return e->aux && e->aux <= UINT32_MAX;
+	return e->type != MS_EV_PROC_EXIT || e->aux <= UINT32_MAX;
+}
+
+static void see_ts(struct store_summary *sum, __u64 ts)
+{
+	if (!sum->first_ns || ts < sum->first_ns)
+		sum->first_ns = ts;
+	if (ts > sum->last_ns)
+		sum->last_ns = ts;
+}
+
+int procs__apply(struct procs *p, const struct ms_event *e)
+{
+	int err;
+
+	if (!ms_event_proc(e->type)) {
+		if (!e->pid)
+			return -EINVAL;
+		err = apply_heap(p, e);
+		if (!err)
+			see_ts(&p->sum.sum, store__summary(
+			       image_at(p, p->last)->store)->last_ns);
+		return err;
+	}
+	if (!proc_valid(e))
+		return -EINVAL;
+	if (e->type == MS_EV_PROC_START)
+		err = apply_start(p, e);
+	else if (e->type == MS_EV_PROC_EXEC)
+		err = apply_exec(p, e);
+	else
+		err = apply_exit(p, e);
+	if (err)
+		return err;
+	p->sum.lifecycle++;
+	p->sum.sum.events++;
+	p->last = -1;
+	see_ts(&p->sum.sum, e->ts_ns);
+	return 0;
+}
+
+int procs__set_info(struct procs *p, const struct procinfo *info)
+{
+	struct proc_image *im;
+	int err;
+
+	if (!info->pid)
+		return -EINVAL;
+	err = image_for(p, info->pid, info->start_ns, &im);
+	if (err)
+		return err;
+	im->info = *info;
+	/* strings from outside: terminated here whatever they hold */
+	im->info.comm[sizeof(im->info.comm) - 1] = '\0';
+	im->info.command[sizeof(im->info.command) - 1] = '\0';
+	im->have_info = true;
+	return 0;
+}
+
+int procs__restore(struct procs *p, size_t i, const struct procinfo *info,
+		   const struct ms_counters *kernel)
+{
+	struct proc_image *im;
+
+	if (i >= p->images.nr)
+		return -ENOENT;
+	im = image_at(p, i);
+	if (info && info->pid != im->info.pid)
+		return -EINVAL;
+	if (info) {
+		im->info = *info;
+		im->info.comm[sizeof(im->info.comm) - 1] = '\0';
+		im->info.command[sizeof(im->info.command) - 1] = '\0';
+		im->have_info = true;
+	}
+	if (kernel) {
+		im->kernel = *kernel;
+		im->have_kernel = true;
+	}
+	return 0;
+}
+
+int procs__set_kernel(struct procs *p, __u32 pid, const struct ms_counters *c)
+{
+	struct proc_image *im = current(p, pid);
+
+	if (!im)
+		return -ENOENT;
+	im->kernel = *c;
+	im->have_kernel = true;
+	return 0;
+}
+
+int procs__for_each_live(const struct procs *p, __u32 pid,
+			 int (*cb)(const struct store_block *b, void *ctx),
+			 void *ctx)
+{
+	const struct proc_image *im = current(p, pid);
+
+	return im ? store__for_each_live(im->store, cb, ctx) : 0;
+}
+
+size_t procs__nr_images(const struct procs *p)
+{
+	return p->images.nr;
+}
+
+const struct proc_image *procs__image(const struct procs *p, size_t i)
+{
+	return i < p->images.nr ? image_at(p, i) : NULL;
+}
+
+long procs__current(const struct procs *p, __u32 pid)
+{
+	const struct open_pid *o = tab_keyed_get(&p->open, pid);
+
+	return o ? (long)o->image : -ENOENT;
+}
+
+long procs__last(const struct procs *p)
+{
+	return p->last;
+}
+
+const struct procs_summary *procs__summary(const struct procs *p)
+{
+	return &p->sum;
+}
+
+size_t procs__mem_bytes(const struct procs *p)
+{
+	size_t i, n = sizeof(*p) + tab_array_bytes(&p->images) +
+		      tab_keyed_bytes(&p->open);
+
+	for (i = 0; i < p->images.nr; i++)
+		n += store__mem_bytes(image_at(p, i)->store);
+	return n;
+}

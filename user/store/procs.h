@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * The process table: one event store per process image of the traced
+ * set. A record goes to the current image of its pid (e->pid, the tgid);
+ * the lifecycle records (MS_EV_PROC_*) change the table:
+ *
+ *	PROC_START	a new process: pid's image 0 (a pid still open is
+ *			closed first, as exited with no status: pid reuse);
+ *	PROC_EXEC	the current image ends (live at exec) and the next
+ *			one, image + 1, begins;
+ *	PROC_EXIT	the current image ends (live at exit); a later record
+ *			of that pid opens a new process (pid reuse).
+ *
+ * A record of a pid with no open image opens one with what is known (its
+ * pid; procs__set_info() tells the rest). An image that ends keeps its
+ * figures and sites, its live blocks become "live at exit" (or exec) in
+ * its sites, and its per-block memory is released (store__close()), so
+ * the table does not grow with the blocks of processes that came and
+ * went.
+ */
+#ifndef MEMSCOPE_PROCS_H
+#define MEMSCOPE_PROCS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "events.h"
+#include "procinfo.h"
+#include "store.h"
+
+struct procs;
+
+enum proc_end {
+	PROC_RUNNING = 0,	/* open when tracing ended */
+	PROC_EXECED,		/* replaced by its next image */
+	PROC_EXITED,		/* its last thread exited (a PROC_EXIT) */
+	PROC_REUSED,		/* its pid began a new process with no exit
+				 * seen: ended, status unknown */
+};
+
+/* One process image: a pid between two of fork, exec and exit. */
+struct proc_image {
+	struct procinfo info;	/* pid always; the rest as known */
+	__u32 image;		/* exec generation: 0 the forked process */
+	__u32 end;		/* enum proc_end */
+	__u64 first_ns;		/* ts_ns of its start record, else of its
+				 * first record */
+	__u64 end_ns;		/* ts_ns of its exec or exit record, 0 open */
+	int exit_code;		/* wait(2) status: valid when PROC_EXITED */
+	bool have_info;		/* procs__set_info() told its facts */
+	bool have_kernel;	/* procs__set_kernel() gave its counters */
+	struct ms_counters kernel;	/* the kernel's exact counters */
+	struct store *store;	/* closed (store__closed()) once it ended */
+};
+
+/*
+ * Over every image: the store summaries added up, and the peak of the
+ * live bytes of all images together (exact: followed record by record).
+ */
+struct procs_summary {
+	struct store_summary sum;	/* peak_bytes, peak_ns: of the sum */
+	__u64 images;			/* images opened */
+	__u64 processes;		/* of them, image 0s: processes */
+	__u64 exited;			/* images that ended by exit */
+	__u64 execed;			/* ... by exec */
+	__u64 lifecycle;		/* MS_EV_PROC_* records applied */
+};
+
+/* Past this many images the table refuses new ones with -ENOSPC. */
+#define PROCS_MAX_IMAGES	(1u << 20)
+
+struct procs *procs__new(void);
+void procs__free(struct procs *p);
+
+/*
+ * Apply one record to the image it belongs to. 0, -EINVAL for a malformed
+ * record (nothing changes), -ENOSPC past PROCS_MAX_IMAGES, -ENOMEM.
+ */
+int procs__apply(struct procs *p, const struct ms_event *e);
+
+/*
+ * The facts of pid's current image (opened if none is); a later PROC_EXEC
+ * keeps pid, ppid, ns_pid and flags for the next image. -EINVAL for pid 0.
+ */
+int procs__set_info(struct procs *p, const struct procinfo *info);
+
+/*
+ * A replay: image i's facts and kernel counters (either may be NULL) as
+ * the recording holds them. -ENOENT for an image the records never made.
+ */
+int procs__restore(struct procs *p, size_t i, const struct procinfo *info,
+		   const struct ms_counters *kernel);
+
+/* The kernel's exact counters of pid's current image; -ENOENT if none. */
+int procs__set_kernel(struct procs *p, __u32 pid,
+		      const struct ms_counters *c);
+
+/*
+ * Calls cb for each live block of pid's current image until it returns
+ * non-zero (returned); 0 when pid has no open image.
+ */
+int procs__for_each_live(const struct procs *p, __u32 pid,
+			 int (*cb)(const struct store_block *b, void *ctx),
+			 void *ctx);
+
+/*
+ * Which blocks of an image that ends count as its leaks: pass(b, end_ns,
+ * ctx) with the image's end (the leak filter, user/analysis); without one
+ * every block does. Set it before the first record.
+ */
+typedef bool (*procs_pass_fn)(const struct store_block *b, __u64 end_ns,
+			      void *ctx);
+void procs__set_filter(struct procs *p, procs_pass_fn pass, void *ctx);
+
+/* Images in order of opening: 0..procs__nr_images()-1, stable numbers. */
+size_t procs__nr_images(const struct procs *p);
+const struct proc_image *procs__image(const struct procs *p, size_t i);
+/* The number of pid's open image, or -ENOENT. */
+long procs__current(const struct procs *p, __u32 pid);
+/* The image the last procs__apply() routed its record to, -1 none. */
+long procs__last(const struct procs *p);
+
+const struct procs_summary *procs__summary(const struct procs *p);
+
+/* Bytes of heap the table and every image's store hold. */
+size_t procs__mem_bytes(const struct procs *p);
+
+#endif /* MEMSCOPE_PROCS_H */

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+//
+// Several processes: the process table and the selector that switches
+// every view to one process image or to all of them. A view is a report
+// object of the shape the other views read: the whole report, or one of
+// its processes[] dressed as one (its target, figures and lists, the
+// trace's mode, duration and probes).
+
+(function () {
+	"use strict";
+
+	const el = MS.el;
+
+	const END_TEXT = {
+		running: "running",
+		exec: "replaced by exec",
+		pid_reused: "gone (pid reused)",
+	};
+
+	// How image p ended, as the shell says a status.
+	function endText(t) {
+		if (t.end !== "exited")
+			return END_TEXT[t.end] || t.end;
+		const st = t.exit_code;
+
+		if ((st & 0x7f) === 0)
+			return "exited " + ((st >> 8) & 0xff);
+		return "killed by signal " + (st & 0x7f);
+	}
+
+	// "pid 11 leaky", with the exec generation after an exec.
+	MS.procName = function (p) {
+		const t = p.target;
+
+		return "pid " + t.pid + " " + (t.comm !== null ? t.comm : "?") +
+			(t.image ? " (exec " + t.image + ")" : "");
+	};
+
+	// Image i of r as a report of its own; "all" (or any other) is r.
+	MS.procView = function (r, i) {
+		const p = (r.processes || [])[i];
+
+		if (!p || r.processes.length < 2)
+			return r;
+		const t = p.target;
+
+		return Object.assign({}, r, {
+			target: Object.assign({}, r.target, {
+				pid: t.pid,
+				command: t.command !== null ? t.command : t.comm,
+				exited: t.end === "exited",
+				exit_status: t.exit_code,
+				state: t.end === "exited" ? "exited" :
+				       t.end === "running" ? r.target.state :
+				       "exited",
+			}),
+			summary: p.summary,
+			kernel: p.kernel,
+			leak_filter: p.leak_filter,
+			leaks: p.leaks,
+			peak: p.peak,
+			sites: p.sites,
+			anomalies: p.anomalies,
+			timeline: p.timeline,
+			anon_memory: null,
+			declared: null,
+		});
+	};
+
+	// The order of the table: live bytes, then allocations, desc.
+	function byLive(a, b) {
+		return b.summary.live_bytes - a.summary.live_bytes ||
+			b.summary.allocs - a.summary.allocs;
+	}
+
+	function row(p, i, selected, select) {
+		const t = p.target, s = p.summary;
+		const cell = (cls, text, value) => el("td", { class: cls,
+			text: text, "data-value": value });
+
+		return el("tr", { "data-proc": i, class: i === selected ?
+				  "selected" : null, onclick: () => select(i) },
+			cell("num", String(t.pid), t.pid),
+			cell("name", t.comm !== null ? t.comm : "?"),
+			cell("where", t.command !== null ? t.command : ""),
+			cell("num", t.ppid !== null ? String(t.ppid) : "?", t.ppid),
+			cell("num", MS.fmtSec(t.start_ns), t.start_ns),
+			cell("end", endText(t) + (t.exit_ns !== null ?
+				" at " + MS.fmtSec(t.exit_ns) : "")),
+			cell("num", MS.fmtInt(s.allocs), s.allocs),
+			cell("num", MS.fmtBytes(s.live_bytes), s.live_bytes),
+			cell("num", MS.fmtBytes(s.peak_bytes) + " at " +
+			     MS.fmtSec(s.peak_ns), s.peak_bytes),
+			cell("num", p.kernel ? MS.fmtInt(p.kernel.lost_events) :
+			     "?", p.kernel ? p.kernel.lost_events : null));
+	}
+
+	// selected: an image's index, or null for all; select(i or null).
+	MS.renderProcs = function (r, selected, select) {
+		const procs = r.processes || [];
+
+		if (procs.length < 2)
+			return null;
+		const sec = MS.section("processes", "Processes",
+			MS.plural(procs.length, "process image",
+				  "process images") + " of " +
+			MS.plural(r.process_counts.processes, "process",
+				  "processes") + ", by live bytes (at its end " +
+			"for one that exited or exec'd). Choose one to see " +
+			"every view of it alone.");
+		const choose = el("select", { id: "proc-select",
+			"aria-label": "process shown",
+			onchange: (ev) => select(ev.target.value === "all" ?
+						 null : Number(ev.target.value)) },
+			el("option", { value: "all", text: "All processes",
+				       selected: selected === null }));
+		const order = procs.map((p, i) => i)
+			.sort((a, b) => byLive(procs[a], procs[b]) || a - b);
+
+		for (const i of order)
+			choose.append(el("option", { value: i, text: MS.procName(procs[i]),
+						     selected: i === selected }));
+		const head = ["pid", "comm", "command", "parent", "start", "end",
+			      "allocations", "live", "peak", "lost"];
+
+		sec.append(el("p", { class: "proc-choice" },
+			      el("label", { for: "proc-select", text: "Show: " }),
+			      choose),
+			   el("table", { class: "compact procs", id: "proc-table" },
+			      el("thead", null, el("tr", null,
+				 head.map((h) => el("th", { text: h })))),
+			      el("tbody", null, order.map((i) =>
+				 row(procs[i], i, selected, select)))));
+		return sec;
+	};
+})();
