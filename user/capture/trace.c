@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,21 @@ struct set_work {
 	__u32 type;	/* MS_EV_PROC_* */
 };
 
+/* An image that ended (exit, exec): its blocks leave the live table. */
+struct set_ended {
+	__u64 owner;	/* ms_owner(): the key */
+	__u32 pid;
+	__u32 gen;
+	bool exited;	/* its entry goes too */
+};
+
+/*
+ * The live table is swept at most this often: one pass over it serves
+ * every image that ended meanwhile (-a on a busy host sees exits on
+ * every drain).
+ */
+#define SWEEP_INTERVAL_NS	100000000ull
+
 struct tracer {
 	struct memscope_bpf *skel;
 	/* a traced set: the live table mapped, and what records asked for */
@@ -49,6 +65,8 @@ struct tracer {
 	struct live_slot *live;
 	size_t live_nr;
 	struct tab_array work;
+	struct tab_keyed ended;
+	__u64 last_sweep_ns;
 	__u64 released_blocks;	/* live at an image's end, released from
 				 * the kernel table (-v) */
 	__u64 released_bytes;
@@ -379,6 +397,11 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	t->launch = o->launch;
 	t->scanned = o->all || o->nr_comms || o->cgroup_id;
 	tab_array_init(&t->work, sizeof(struct set_work), 0);
+	if (tab_keyed_init(&t->ended, sizeof(struct set_ended),
+			   offsetof(struct set_ended, owner), 0)) {
+		err = -ENOMEM;
+		goto err_free;
+	}
 	t->skel->rodata->targ_tgid = o->set ? 0 : o->pid;
 	if (o->set) {
 		err = set_configure(t, o);
@@ -492,6 +515,7 @@ err_skel:
 	memscope_bpf__destroy(t->skel);
 err_free:
 	tab_array_fini(&t->work);
+	tab_keyed_fini(&t->ended);
 	free(t);
 	errno = -err;
 	return NULL;
@@ -513,6 +537,7 @@ void tracer__free(struct tracer *t)
 		munmap(t->live, t->live_nr * sizeof(*t->live));
 	memscope_bpf__destroy(t->skel);
 	tab_array_fini(&t->work);
+	tab_keyed_fini(&t->ended);
 	free(t);
 }
 
@@ -623,29 +648,18 @@ int tracer__proc_counters(const struct tracer *t, __u32 pid,
 {
 	struct ms_proc p;
 
-	if (!t->set || bpf_map__lookup_elem(t->skel->maps.procs, &pid,
-					    sizeof(pid), &p, sizeof(p), 0))
+	/* One process: the global counters are its own. */
+	if (!t->set) {
+		if (pid != t->skel->rodata->targ_tgid)
+			return -ENOENT;
+		tracer__counters(t, out);
+		return 0;
+	}
+	if (bpf_map__lookup_elem(t->skel->maps.procs, &pid, sizeof(pid), &p,
+				 sizeof(p), 0))
 		return -ENOENT;
 	*out = p.c;
 	return 0;
-}
-
-/* Is owner one of the images that ended in this drain? */
-static bool ended(const struct tracer *t, __u32 owner)
-{
-	const struct set_work *w;
-	size_t i;
-
-	for (i = 0; i < t->work.nr; i++) {
-		w = tab_array_at(&t->work, i);
-		if (w->type == MS_EV_PROC_EXIT &&
-		    ms_owner(w->pid, w->gen) == owner)
-			return true;
-		if (w->type == MS_EV_PROC_EXEC &&
-		    ms_owner(w->pid, w->gen - 1) == owner)
-			return true;
-	}
-	return false;
 }
 
 /*
@@ -666,7 +680,7 @@ static void sweep(struct tracer *t)
 		s = &t->live[i];
 		k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 		if (k <= LIVE_BUSY || !(s->tag >> 32) ||
-		    !ended(t, s->tag >> 32))
+		    !tab_keyed_get(&t->ended, s->tag >> 32))
 			continue;
 		size = s->size;
 		if (!__atomic_compare_exchange_n(&s->key, &k, LIVE_TOMB, false,
@@ -679,7 +693,7 @@ static void sweep(struct tracer *t)
 }
 
 /* An exited process's entry goes, unless its pid is already a new one's. */
-static void set_forget(struct tracer *t, const struct set_work *w)
+static void set_forget(struct tracer *t, const struct set_ended *w)
 {
 	struct bpf_map *m = t->skel->maps.procs;
 	struct ms_proc p;
@@ -705,11 +719,34 @@ static void set_dirty(struct tracer *t)
 	}
 }
 
+static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
+{
+	struct set_ended *e;
+
+	if (tab_keyed_get(&t->ended, ms_owner(pid, gen)) ||
+	    tab_keyed_reserve(&t->ended)) {
+		t->drops += !tab_keyed_get(&t->ended, ms_owner(pid, gen));
+		return;
+	}
+	e = tab_keyed_add(&t->ended, ms_owner(pid, gen));
+	e->pid = pid;
+	e->gen = gen;
+	e->exited = exited;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
 /* What the drained records of the set ask for. */
 static void set_follow(struct tracer *t)
 {
 	const struct set_work *w;
-	bool any_end = false;
+	__u64 now;
 	size_t i;
 
 	set_dirty(t);
@@ -717,17 +754,25 @@ static void set_follow(struct tracer *t)
 		w = tab_array_at(&t->work, i);
 		if (w->type == MS_EV_PROC_START)
 			set_attach(t, w->pid, true);
+		else if (w->type == MS_EV_PROC_EXEC)
+			set_end(t, w->pid, w->gen - 1, false);
 		else
-			any_end = true;
-	}
-	if (any_end)
-		sweep(t);
-	for (i = 0; i < t->work.nr; i++) {
-		w = tab_array_at(&t->work, i);
-		if (w->type == MS_EV_PROC_EXIT)
-			set_forget(t, w);
+			set_end(t, w->pid, w->gen, true);
 	}
 	t->work.nr = 0;
+	now = mono_ns();
+	if (!tab_keyed_nr(&t->ended) || now - t->last_sweep_ns < SWEEP_INTERVAL_NS)
+		return;
+	t->last_sweep_ns = now;
+	sweep(t);
+	for (i = 0; i < tab_keyed_nr(&t->ended); i++) {
+		const struct set_ended *e = tab_keyed_at(&t->ended, i);
+
+		if (e->exited)
+			set_forget(t, e);
+	}
+	while (tab_keyed_nr(&t->ended))
+		tab_keyed_delete(&t->ended, tab_keyed_at(&t->ended, 0));
 }
 
 int tracer__attach_command(struct tracer *t, const char *path)
