@@ -23,7 +23,8 @@ and offline, and what the page drew is read back from --dump-dom:
             has them, drawn as tables, escaped too
   procs     a report of four process images: the process table by live
             bytes, the selector, and every view switched to one image
-            (#proc=N, what choosing it sets)
+            (#proc=N, what choosing it sets); interact_procs.html chooses
+            one in the selector, clicks another's row, and goes back to all
   big       one million events from 5000 call stacks render in < 3 s
   shot      a 1400x1000 screenshot, kept as OUT/dashboard.png (and the big
             report as OUT/dashboard-big.png) for a person to look at
@@ -696,6 +697,29 @@ def test_procs(t, env):
     t.eq("its row marked", ["2"],
          [tr.attrs["data-proc"] for tr in dom.all("tr", data_proc=True)
           if "selected" in tr.classes()])
+
+    url = ("file://" + os.path.join(HERE, "interact_procs.html") +
+           "?report=file://" + path)
+    out, _ = chromium(t, url, "--allow-file-access-from-files",
+                      "--virtual-time-budget=10000", "--dump-dom")
+    m = re.search(r'<pre id="result">(.*?)</pre>', out, re.S)
+    t.require("interact_procs.html wrote a result", m and m.group(1),
+              out[-300:])
+    r = json.loads(html.unescape(m.group(1)))
+    t.require("interact_procs.html ran to the end", "error" not in r,
+              r.get("error", ""))
+    # the merged sites: two processes allocated from make_buffer and new_node
+    all_sites = ["make_buffer", "make_buffer", "scratch", "new_node",
+                 "new_node"]
+    t.eq("all", {"proc": "all", "live": 4564, "sites": all_sites,
+                 "hash": "", "selected": "all"}, r["all"])
+    t.eq("worker chosen in the selector",
+         {"proc": "2", "live": 3000, "sites": ["make_buffer"],
+          "hash": "#proc=2", "selected": "2"}, r["chosen"])
+    t.eq("server's row clicked",
+         {"proc": "0", "live": 1064, "sites": ["make_buffer", "new_node"],
+          "hash": "#proc=0", "selected": "0"}, r["clicked"])
+    t.eq("back to all", dict(r["all"], hash=""), r["back"])
 
 
 def test_shot(t, env):

@@ -342,3 +342,45 @@ Test(procs, filter_applies_at_the_end_of_an_image)
 	expect_eq(site.end_bytes, 20, "site leaked bytes at exit");
 	expect_eq(site.end_oldest, 1010, "oldest leak");
 }
+
+/*
+ * A short process leaves a few KiB: its sites' frames in one block,
+ * its timeline's used points, no index of stacks or blocks.
+ */
+#define ENDED_IMAGE_BUDGET	(16u << 10)
+
+Test(procs, short_processes_leave_little)
+{
+	__u32 pid;
+
+	for (pid = 1000; pid < 1100; pid++) {
+		alloc(pid, 0x1000, 10, pid % 4, pid);
+		proc_rec(MS_EV_PROC_EXIT, pid, 0, NULL, NULL, pid + 1);
+	}
+	cr_assert_lt(procs__mem_bytes(pt) / 100, ENDED_IMAGE_BUDGET,
+		     "%zu bytes an ended image, over the %u budget",
+		     procs__mem_bytes(pt) / 100, ENDED_IMAGE_BUDGET);
+	expect_eq(sum_of(99)->live_bytes, 10, "the last one's leak");
+	cr_assert_eq(store__nr_stacks(image(99)->store), 1);
+}
+
+/*
+ * The child's first record drained before its fork's (another CPU's
+ * ring): it is that child, not a process the fork ended.
+ */
+Test(procs, start_after_the_childs_first_record_adopts_it)
+{
+	alloc(101, 0x1000, 10, 0, 1200);
+	proc_rec(MS_EV_PROC_START, 101, 100, "worker", NULL, 1100);
+	alloc(101, 0x2000, 20, 0, 1300);
+
+	expect_eq(procs__nr_images(pt), 1, "images");
+	expect_eq(image(0)->end, PROC_RUNNING, "still running");
+	expect_eq(image(0)->info.ppid, 100, "its parent");
+	expect_eq(image(0)->first_ns, 1100, "began at the fork");
+	expect_eq(sum_of(0)->live_bytes, 30, "both blocks its own");
+	/* A start after that process has run is a new one again. */
+	proc_rec(MS_EV_PROC_START, 101, 100, "again", NULL, 1400);
+	expect_eq(procs__nr_images(pt), 2, "a new process");
+	expect_eq(image(0)->end, PROC_REUSED, "the first ended");
+}

@@ -172,13 +172,13 @@ static void write_site(struct json *j, const struct report_site *s, bool live)
 	json_obj_begin(j);
 	if (live)
 		json_kv_str(j, "source", SOURCE_CAPTURED);
-	json_kv_u64(j, "proc", s->proc);
 	json_kv_str(j, "family", report_family_name(s->family));
 	json_kv_u64(j, "count", s->count);
 	json_kv_u64(j, "bytes", s->bytes);
 	if (live)
 		json_kv_u64(j, "oldest_ns", s->oldest_ns);
 	write_frames(j, s);
+	json_kv_u64(j, "proc", s->proc);
 	json_obj_end(j);
 }
 
@@ -220,7 +220,6 @@ static void write_all_sites(struct json *j, const struct report *r)
 		s = &r->sites[i];
 		json_obj_begin(j);
 		json_kv_str(j, "source", SOURCE_CAPTURED);
-		json_kv_u64(j, "proc", s->proc);
 		json_kv_str(j, "family", report_family_name(s->family));
 		json_kv_u64(j, "alloc_count", s->alloc_count);
 		json_kv_u64(j, "alloc_bytes", s->alloc_bytes);
@@ -229,6 +228,7 @@ static void write_all_sites(struct json *j, const struct report *r)
 		json_kv_u64(j, "peak_count", s->peak_count);
 		json_kv_u64(j, "peak_bytes", s->peak_bytes);
 		write_frames(j, s);
+		json_kv_u64(j, "proc", s->proc);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -247,7 +247,6 @@ static void write_anomalies(struct json *j, const struct report *r)
 		json_obj_begin(j);
 		json_kv_str(j, "source", SOURCE_CAPTURED);
 		json_kv_str(j, "kind", report_anomaly_name(a->kind));
-		json_kv_u64(j, "proc", a->proc);
 		/* An invalid free's block was never allocated: null. */
 		json_kv_str(j, "alloc_family",
 			    a->kind == STORE_INVALID_FREE ? NULL :
@@ -275,6 +274,7 @@ static void write_anomalies(struct json *j, const struct report *r)
 			    report_stop_name(ms_event_stop(a->alloc_flags)));
 		json_kv_str(j, "free_stack_stop",
 			    report_stop_name(ms_event_stop(a->free_flags)));
+		json_kv_u64(j, "proc", a->proc);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -507,8 +507,8 @@ static void write_report(struct json *j, const struct report *r)
 	write_anomalies(j, r);
 	write_timeline(j, r);
 	write_probes(j, r);
-	report_json_declared(j, r);
 	write_processes(j, r);
+	report_json_declared(j, r);
 	json_obj_end(j);
 }
 

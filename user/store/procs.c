@@ -183,15 +183,21 @@ static int apply_start(struct procs *p, const struct ms_event *e)
 	struct proc_image *old = current(p, e->pid), *im;
 	int err;
 
-	/* Reserve before closing: a failure must leave the old one open. */
-	err = tab_array_reserve(&p->images, 1);
-	if (err)
-		return err;
-	if (old)
-		close_image(p, old, PROC_REUSED, e->ts_ns);
-	err = open_image(p, e->pid, 0, e->ts_ns, NULL, &im);
-	if (err)
-		return err;
+	if (old && !old->started && !old->image && old->first_ns >= e->ts_ns) {
+		im = old;
+		im->first_ns = e->ts_ns;
+	} else {
+		/* Reserve before closing: a failure leaves the old one open. */
+		err = tab_array_reserve(&p->images, 1);
+		if (err)
+			return err;
+		if (old)
+			close_image(p, old, PROC_REUSED, e->ts_ns);
+		err = open_image(p, e->pid, 0, e->ts_ns, NULL, &im);
+		if (err)
+			return err;
+	}
+	im->started = true;
 	im->info.ppid = (__u32)e->aux;
 	im->info.start_ns = e->ts_ns;
 	set_str(im->info.comm, sizeof(im->info.comm), e->name,
@@ -219,6 +225,7 @@ static int apply_exec(struct procs *p, const struct ms_event *e)
 			 image_at(p, pos), &im);
 	if (err)
 		return err;
+	im->started = true;
 	im->info.start_ns = e->ts_ns;
 	set_str(im->info.comm, sizeof(im->info.comm), e->name,
 		sizeof(e->name));

@@ -5,7 +5,10 @@
  * the lifecycle records (MS_EV_PROC_*) change the table:
  *
  *	PROC_START	a new process: pid's image 0 (a pid still open is
- *			closed first, as exited with no status: pid reuse);
+ *			closed first, as exited with no status: pid reuse;
+ *			but an image its records opened, that began at or
+ *			after the fork, is that child: records of several
+ *			CPUs may come before the fork's own);
  *	PROC_EXEC	the current image ends (live at exec) and the next
  *			one, image + 1, begins;
  *	PROC_EXIT	the current image ends (live at exit); a later record
@@ -47,6 +50,7 @@ struct proc_image {
 				 * first record */
 	__u64 end_ns;		/* ts_ns of its exec or exit record, 0 open */
 	int exit_code;		/* wait(2) status: valid when PROC_EXITED */
+	bool started;		/* opened by its PROC_START or PROC_EXEC */
 	bool have_info;		/* procs__set_info() told its facts */
 	bool have_kernel;	/* procs__set_kernel() gave its counters */
 	struct ms_counters kernel;	/* the kernel's exact counters */

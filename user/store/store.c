@@ -114,12 +114,14 @@ struct store {
 	size_t grave_next;		/* the oldest, once the ring is full */
 	struct tab_keyed anomalies;	/* struct store_anomaly by key */
 
-	struct store_point timeline[STORE_TIMELINE_POINTS];
+	struct store_point *timeline;	/* STORE_TIMELINE_POINTS; closed:
+					 * nr_points */
 	size_t nr_points;
 	__u64 bucket_ns;	/* width of a bucket */
 	__u64 prev_allocs;	/* sum.allocs/frees when the last record began */
 	__u64 prev_frees;
 	bool closed;		/* store__close(): no blocks, no records */
+	size_t closed_frames;	/* closed: the one page holds exactly these */
 };
 
 /* The first buckets are 1 ms wide: a short command still gets a curve. */
@@ -878,6 +880,49 @@ int store__for_each_live(const struct store *s,
 }
 
 /*
+ * What a closed store keeps, at its size: every stack's frames in one
+ * block (the pages are mostly empty for a short process), the sites and
+ * the timeline's used points. Where memory is short, the pages stay.
+ */
+static void compact(struct store *s)
+{
+	struct store_point *tl;
+	size_t i, total = 0, at = 0;
+	struct site *sites;
+	__u64 *frames;
+
+	for (i = 0; i < s->nr_sites; i++)
+		total += s->sites[i].nr_frames;
+	frames = malloc((total ? total : 1) * sizeof(*frames));
+	if (frames) {
+		for (i = 0; i < s->nr_sites; i++) {
+			memcpy(frames + at, s->sites[i].frames,
+			       s->sites[i].nr_frames * sizeof(*frames));
+			s->sites[i].frames = frames + at;
+			at += s->sites[i].nr_frames;
+		}
+		for (i = 0; i < s->nr_pages; i++)
+			free(s->pages[i]);
+		s->pages[0] = frames;
+		s->nr_pages = 1;
+		s->page_used = ARENA_PAGE;
+		s->closed_frames = total ? total : 1;
+	} else {
+		s->closed_frames = s->nr_pages * ARENA_PAGE;
+	}
+	sites = realloc(s->sites, (s->nr_sites ? s->nr_sites : 1) *
+			sizeof(*sites));
+	if (sites) {
+		s->sites = sites;
+		s->sites_cap = s->nr_sites ? s->nr_sites : 1;
+	}
+	tl = realloc(s->timeline, (s->nr_points ? s->nr_points : 1) *
+		     sizeof(*tl));
+	if (tl)
+		s->timeline = tl;
+}
+
+/*
  * The sites already hold what is live by stack, and the summary the
  * totals: those stay, as the image's live at its end. The blocks, their
  * index and the freed blocks' ring are what grows with a process, and go.
@@ -914,6 +959,10 @@ void store__close(struct store *s,
 	free(s->graves);
 	s->graves = NULL;
 	s->nr_graves = s->grave_next = 0;
+	/* No stack is interned again: its index goes, its tables shrink. */
+	tab_index_fini(&s->stacks);
+	s->stacks = (struct tab_index){};
+	compact(s);
 	s->closed = true;
 }
 
@@ -931,7 +980,10 @@ size_t store__mem_bytes(const struct store *s)
 	       tab_index_bytes(&s->stacks) +
 	       s->sites_cap * sizeof(*s->sites) +
 	       s->pages_cap * sizeof(*s->pages) +
-	       s->nr_pages * ARENA_PAGE * sizeof(**s->pages) +
+	       (s->closed ? s->closed_frames :
+			    s->nr_pages * ARENA_PAGE) * sizeof(**s->pages) +
+	       (s->closed ? s->nr_points : STORE_TIMELINE_POINTS) *
+			    sizeof(*s->timeline) +
 	       tab_index_bytes(&s->grave_ix) +
 	       (s->graves ? STORE_GRAVES * sizeof(*s->graves) : 0) +
 	       tab_keyed_bytes(&s->anomalies) +
@@ -947,12 +999,14 @@ struct store *store__new(void)
 		goto err_out;
 	s->sites_cap = SITES_MIN;
 	s->sites = malloc(s->sites_cap * sizeof(*s->sites));
+	s->timeline = malloc(STORE_TIMELINE_POINTS * sizeof(*s->timeline));
 	s->pages_cap = ARENA_PAGES_MIN;
 	s->pages = malloc(s->pages_cap * sizeof(*s->pages));
 	s->decl = declared__new();
 	s->graves = malloc(STORE_GRAVES * sizeof(*s->graves));
 	s->anon = anon__new(0);
-	if (!s->sites || !s->pages || !s->decl || !s->graves || !s->anon)
+	if (!s->sites || !s->pages || !s->decl || !s->graves || !s->anon ||
+	    !s->timeline)
 		goto err_free;
 	/* a first page, so that even an empty stack has non-NULL frames */
 	s->pages[s->nr_pages++] = malloc(ARENA_PAGE * sizeof(**s->pages));
@@ -991,5 +1045,6 @@ void store__free(struct store *s)
 	free(s->pages);
 	declared__free(s->decl);
 	anon__free(s->anon);
+	free(s->timeline);
 	free(s);
 }
