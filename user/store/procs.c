@@ -191,6 +191,8 @@ static int apply_start(struct procs *p, const struct ms_event *e)
 		err = tab_array_reserve(&p->images, 1);
 		if (err)
 			return err;
+		/* The reserve may have moved the images. */
+		old = current(p, e->pid);
 		if (old)
 			close_image(p, old, PROC_REUSED, e->ts_ns);
 		err = open_image(p, e->pid, 0, e->ts_ns, NULL, &im);
@@ -220,6 +222,8 @@ static int apply_exec(struct procs *p, const struct ms_event *e)
 		err = tab_keyed_reserve(&p->open);
 	if (err)
 		return err;
+	/* The reserve may have moved the images. */
+	old = image_at(p, pos);
 	close_image(p, old, PROC_EXECED, e->ts_ns);
 	err = open_image(p, e->pid, old->image + 1, e->ts_ns,
 			 image_at(p, pos), &im);
