@@ -20,6 +20,8 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
  * procs map, and who enters it is said below.
  */
 const volatile __u32 targ_tgid = 0;
+/* Set between open and load: the trace began with the process. */
+const volatile bool from_start = false;
 /* -a: every process is traced (but the tool itself, self_tgid). */
 const volatile bool targ_all = false;
 const volatile __u32 self_tgid = 0;
@@ -2047,6 +2049,11 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 	char comm[MS_COMM_LEN];
 	struct ms_proc *p = NULL;
 	struct ms_event *e;
+	/*
+	 * -- CMD: the first exec is the launched program's own start (before
+	 * it, the process was the tool's fork): no new image, no record.
+	 */
+	bool first = from_start && !target_execd;
 
 	bpf_probe_read_kernel(comm, sizeof(comm), task->comm);
 	if (targ_tgid) {
@@ -2055,7 +2062,9 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		exec_vm_seen = task->mm->exec_vm;
 	} else {
 		p = bpf_map_lookup_elem(&procs, &tgid);
-		if (p && !(p->flags & MS_PROC_EXITED)) {
+		if (p && !(p->flags & MS_PROC_EXITED) && first) {
+			gen = p->gen;
+		} else if (p && !(p->flags & MS_PROC_EXITED)) {
 			/* Its old image's blocks are released by userspace. */
 			gen = p->gen + 1;
 			__builtin_memset(&p->c, 0, sizeof(p->c));
@@ -2072,7 +2081,7 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		maps_dirty_mark(tgid);
 	}
 	target_execd = true;
-	e = proc_event(MS_EV_PROC_EXEC, tgid, gen, &pos);
+	e = first ? NULL : proc_event(MS_EV_PROC_EXEC, tgid, gen, &pos);
 	if (e) {
 		__builtin_memcpy(e->name, comm, sizeof(comm));
 		e->name[MS_COMM_LEN - 1] = 0;
@@ -2333,8 +2342,6 @@ int ms_alloc_return(struct pt_regs *ctx)
 	return 0;
 }
 
-/* Set between open and load: the trace began with the process. */
-const volatile bool from_start = false;
 /*
  * Attached to a running process, frees of blocks allocated before the
  * trace are common and all suspect: at most this many a drain tick are
