@@ -22,6 +22,11 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 targ_tgid = 0;
 /* Set between open and load: the trace began with the process. */
 const volatile bool from_start = false;
+/*
+ * The process the run is about (-p PID, -- CMD): its exit ends the trace
+ * and the report judges its blocks at the end, as live; no exit record.
+ */
+const volatile __u32 root_tgid = 0;
 /* -a: every process is traced (but the tool itself, self_tgid). */
 const volatile bool targ_all = false;
 const volatile __u32 self_tgid = 0;
@@ -2081,7 +2086,9 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		maps_dirty_mark(tgid);
 	}
 	target_execd = true;
-	e = first ? NULL : proc_event(MS_EV_PROC_EXEC, tgid, gen, &pos);
+	/* One process (the fast path) is one image, as it always was. */
+	e = first || targ_tgid ? NULL :
+	    proc_event(MS_EV_PROC_EXEC, tgid, gen, &pos);
 	if (e) {
 		__builtin_memcpy(e->name, comm, sizeof(comm));
 		e->name[MS_COMM_LEN - 1] = 0;
@@ -2111,7 +2118,7 @@ int BPF_PROG(ms_thread_exit, struct task_struct *task, bool group_dead)
 	if (targ_tgid && !is_target(id))
 		return 0;
 	thread_slot_free(id);
-	if (!group_dead)
+	if (!group_dead || tgid == root_tgid || targ_tgid)
 		return 0;
 	if (!targ_tgid) {
 		p = bpf_map_lookup_elem(&procs, &tgid);

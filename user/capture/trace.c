@@ -403,6 +403,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		goto err_free;
 	}
 	t->skel->rodata->targ_tgid = o->set ? 0 : o->pid;
+	t->skel->rodata->root_tgid = o->pid;
 	if (o->set) {
 		err = set_configure(t, o);
 		if (err)

@@ -765,11 +765,12 @@ static int start_target(struct session *s)
 	if (s->launch)
 		launch__on_stop(s->launch, map_stop, s->tracer);
 	/*
-	 * A launched set is attached at its exec, held there: what runs is
-	 * only known then (a #! script's interpreter, a PATH lookup of the
-	 * shell, an exec'd static binary).
+	 * A launch probes what it will run (a #! script's interpreter) before
+	 * it starts, as the ELF work is best done before the clock runs; what
+	 * its tree runs later (an exec'd program, a preloaded allocator) is
+	 * attached while the thread that maps it is held.
 	 */
-	if (s->launch && !to.set)
+	if (s->launch)
 		err = tracer__attach_command(s->tracer,
 					     launch__path(s->launch));
 	else
