@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "floor: out of memory\n");
 		goto out_skel;
 	}
-	err = attach__process(a);
+	err = attach__process(a, pid);
 	if (err) {
 		fprintf(stderr, "floor: cannot attach to pid %d: %s\n", pid,
 			attach__error(a));

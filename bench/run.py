@@ -199,6 +199,8 @@ class Tool:
     lost: Optional[Callable] = None  # (rundir, stdout, stderr) -> dict
     floor: Optional[str] = None  # the floor with the same probe plan
     rss_of: str = "tool"        # tool | tree (wrapper + traced program)
+    # the workloads it runs, None: all (those whose `only` takes it)
+    workloads: Optional[set] = None
 
 
 def memscope_lost(rundir, out, err):
@@ -460,6 +462,20 @@ def make_tools(out, tool_bin):
                 "--massif-out-file=" + os.path.join(rundir, "massif.out")] + argv
 
     ms_attached = re.compile(r"tracing pid \d+")
+
+    # System-wide (issue 11): the workload in a traced set (-p PID -f,
+    # the set's hash lookup on every probe), and the workload left out
+    # of a set selected by name, whose probes still trap in it: what
+    # every process on the host pays while -a runs.
+    def memscope_set(pid, rundir, wl):
+        return [tool_bin, "-p", str(pid), "-f", "-o",
+                os.path.join(rundir, "out.json")]
+
+    def memscope_other(pid, rundir, wl):
+        return [tool_bin, "-a", "--comm", "msbench-other", "-o",
+                os.path.join(rundir, "out.json")]
+
+    set_attached = re.compile(r"tracing the selected processes")
     return [
         Tool("native", "native", reps=3),
         Tool("floor", "attach", floor("default"),
@@ -477,6 +493,12 @@ def make_tools(out, tool_bin):
         Tool("memscope-bpf --mode=alloc", "attach", memscope("alloc"),
              ms_attached, scale=0.5, reps=3, lost=memscope_lost,
              floor="floor --mode=alloc"),
+        Tool("memscope-bpf -f (a traced set)", "attach", memscope_set,
+             set_attached, scale=0.5, reps=3, lost=memscope_lost,
+             floor="floor", workloads={"churn"}),
+        Tool("untraced beside -a --comm other", "attach", memscope_other,
+             set_attached, interrupt=True, scale=0.5, reps=3,
+             workloads={"churn"}),
         # "Attaching N probes..." comes before the probes are live: the
         # script's BEGIN prints this line once they are. 1 s more for luck.
         Tool("bpftrace", "attach", bpftrace, re.compile(r"^tracing pid \d+"),
@@ -499,7 +521,9 @@ def run_matrix(tools, workloads, args, logdir):
                 reps = tool.reps if args.reps is None else min(tool.reps,
                                                                 args.reps)
                 if rnd >= reps or (wl.only is not None and
-                                   tool.name not in wl.only):
+                                   tool.name not in wl.only) or (
+                        tool.workloads is not None and
+                        wl.name not in tool.workloads):
                     continue
                 n = max(1, int(wl.base_n * tool.scale * args.scale))
                 rundir = os.path.join(logdir, wl.name, "%s.%d" % (

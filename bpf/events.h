@@ -510,6 +510,42 @@ struct ms_counters {
 };
 
 /*
+ * One process of a traced set (not the single -p fast path), in the
+ * kernel's map keyed by tgid: the exact counters of its current image
+ * (allocs, frees, bytes, live, peak, failed, unknown frees, live_full;
+ * the rest stay global), its exec generation, and whether it exited.
+ * The lifecycle records carry the generation in seq. Userspace reads the
+ * counters of an exited process, releases its blocks from the live table
+ * and deletes the entry.
+ */
+struct ms_proc {
+	struct ms_counters c;
+	__u64 exec_vm;		/* its executable pages when its maps were
+				 * last marked changed */
+	__u32 gen;		/* image: 1 at start, +1 at each exec */
+	__u32 flags;		/* MS_PROC_* */
+};
+
+#define MS_PROC_EXITED		(1u << 0)
+
+/*
+ * A live-table block's owner, in the high 32 bits of its slot's tag:
+ * its process (pid_max is at most 2^22) and image generation (wrapping),
+ * so that a block of an exec'd or exited image is never another's.
+ */
+#define MS_OWNER_GEN_BITS	10
+#define MS_OWNER_GEN_MASK	((1u << MS_OWNER_GEN_BITS) - 1)
+
+static inline __u32 ms_owner(__u32 tgid, __u32 gen)
+{
+	return tgid << MS_OWNER_GEN_BITS | (gen & MS_OWNER_GEN_MASK);
+}
+
+/* --comm names the kernel matches (each repeat of the option is one). */
+#define MS_MAX_COMMS		8
+#define MS_COMM_LEN		16
+
+/*
  * What a completed realloc did, as glibc defines it: realloc(NULL, n) is
  * malloc(n); realloc(p, 0) frees p and returns NULL; a NULL return for
  * n > 0 failed and left p alone; any other return moved (or kept) p.

@@ -8,8 +8,13 @@
  * The includer defines, before including this:
  *   struct live_slot { __u64 key, size, seq, tag; }  (key first)
  *   static struct live_slot *live_at(__u32 idx);     slot idx & mask, or NULL
- *   static void live_replaced(__u64 size);           a block never freed,
+ *   static void live_replaced(__u64 size, __u64 tag); a block never freed,
  *                                                    dropped (counted)
+ *   static bool live_owned(const struct live_slot *s, __u64 owner);
+ *                 whether the block in s is owner's: processes of a traced
+ *                 set share the table, and two may hold one address
+ *   static bool live_shared(void);  whether they do: a new key is then
+ *                 published after its slot's owner (LIVE_BUSY meanwhile)
  *   LIVE_MASK     the slots minus one (a power of two)
  *   LIVE_GLOBAL   how the larger functions are declared: global functions
  *                 in BPF, so the verifier walks their loops once
@@ -58,8 +63,8 @@ static __always_inline __u64 live_key(struct live_slot *s)
 	return *(volatile __u64 *)&s->key;
 }
 
-/* The index of ptr's slot (unmasked: live_at masks), or LIVE_NONE. */
-static __always_inline __u32 live_find(__u64 ptr)
+/* The index of owner's ptr's slot (unmasked: live_at masks), or LIVE_NONE. */
+static __always_inline __u32 live_find(__u64 ptr, __u64 owner)
 {
 	__u32 home = live_home(ptr);
 	struct live_slot *s;
@@ -72,7 +77,7 @@ static __always_inline __u32 live_find(__u64 ptr)
 		if (!s)
 			return LIVE_NONE;
 		k = live_key(s);
-		if (k == ptr)
+		if (k == ptr && live_owned(s, owner))
 			return home + i;
 		if (k == LIVE_EMPTY)
 			return LIVE_NONE;
@@ -111,12 +116,17 @@ static long live_settle_step(__u32 n, void *ctx)
 		c->i++;
 		return 0;
 	}
-	/* Taken meanwhile: look at it again. */
-	if (__sync_val_compare_and_swap(&s->key, k, c->ptr) != k)
+	/*
+	 * Taken meanwhile: look at it again. The copy is held busy until
+	 * its owner is in, as a new key is (live_table_insert); a search
+	 * meanwhile passes it and finds ptr where it was.
+	 */
+	if (__sync_val_compare_and_swap(&s->key, k, LIVE_BUSY) != k)
 		return 0;
 	s->size = from->size;
 	s->seq = from->seq;
 	s->tag = from->tag;
+	__sync_lock_test_and_set(&s->key, c->ptr);
 	__sync_lock_test_and_set(&from->key, LIVE_TOMB);
 	c->pos = c->i;
 	c->i = 0;
@@ -230,7 +240,7 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 			if (!s)
 				return false;
 			k = live_key(s);
-			if (k == ptr) {
+			if (k == ptr && live_owned(s, tag)) {
 				spot = s;
 				spot_key = k;
 				break;
@@ -245,6 +255,23 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 		}
 		if (!spot)
 			return false;
+		if (spot_key != ptr && live_shared()) {
+			/*
+			 * In a traced set another process may look for the
+			 * same address: the slot is held busy until its
+			 * owner is in, and published with the key.
+			 */
+			if (__sync_val_compare_and_swap(&spot->key, spot_key,
+							LIVE_BUSY) != spot_key)
+				continue;
+			spot->size = size;
+			spot->seq = seq;
+			spot->tag = tag;
+			__sync_lock_test_and_set(&spot->key, ptr);
+			if (pos)
+				live_settle(ptr, home, pos);
+			return true;
+		}
 		if (spot_key != ptr) {
 			/*
 			 * A new key goes in with one swap. Nothing reads this
@@ -265,7 +292,7 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 		if (__sync_val_compare_and_swap(&spot->key, ptr,
 						LIVE_BUSY) != ptr)
 			continue;
-		live_replaced(spot->size);
+		live_replaced(spot->size, spot->tag);
 		spot->size = size;
 		spot->seq = seq;
 		spot->tag = tag;

@@ -14,8 +14,30 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-/* Set between open and load. */
+/*
+ * Set between open and load. One process traced (-p PID, --no-follow):
+ * targ_tgid, one compare on the hot paths. Else the traced set is the
+ * procs map, and who enters it is said below.
+ */
 const volatile __u32 targ_tgid = 0;
+/* Set between open and load: the trace began with the process. */
+const volatile bool from_start = false;
+/*
+ * The process the run is about (-p PID, -- CMD): its exit ends the trace
+ * and the report judges its blocks at the end, as live; no exit record.
+ */
+const volatile __u32 root_tgid = 0;
+/* -a: every process is traced (but the tool itself, self_tgid). */
+const volatile bool targ_all = false;
+const volatile __u32 self_tgid = 0;
+/* -f, and launch mode: children and exec'd images of a traced process. */
+const volatile bool follow = false;
+/* --comm: a process whose comm is one of these, also after an exec. */
+const volatile __u32 nr_comms = 0;
+const volatile char comms[MS_MAX_COMMS][MS_COMM_LEN] = {};
+/* --cgroup: a process in this cgroup v2 (its id, at its level) or below. */
+const volatile __u64 cgroup_id = 0;
+const volatile __u32 cgroup_level = 0;
 /* Force a consumer wakeup once this much is waiting in the ring. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 /* --mode=alloc: entry probes only, stacks taken at entry. */
@@ -34,6 +56,22 @@ struct {
 	__u64 replaced_bytes;
 	__u64 full_bytes;	/* allocated while the live table was full */
 } rare = {};
+
+/*
+ * The traced set: one entry per process, its counters and image
+ * (events.h, struct ms_proc); sized by --max-procs. A process that could
+ * not enter because it was full is counted in procs_full, never traced.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct ms_proc);
+} procs SEC(".maps");
+
+__u64 procs_full;
+/* What a new entry starts from: never written. */
+struct ms_proc proc_zero;
 
 /* Records (events.h): sized by userspace, a power of two of chunks. */
 struct {
@@ -76,11 +114,17 @@ struct live_slot {
 	__u64 key;
 	__u64 size;
 	__u64 seq;
-	__u64 tag;		/* MS_TAG_* of the call that made it */
+	__u64 tag;		/* MS_TAG_* of the call that made it; in a
+				 * traced set, ms_owner() in bits 32..63 */
 };
 
+/*
+ * Mapped by userspace too: it releases the blocks of exited and exec'd
+ * images (their owner is gone) with a swap per slot.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1 << 20);
 	__type(key, __u32);
 	__type(value, struct live_slot);
@@ -169,6 +213,61 @@ static __always_inline bool is_target(__u64 id)
 }
 
 /*
+ * A new member of the traced set, image generation gen; NULL when the
+ * set is full (counted). An entry left by an exited process of the same
+ * pid (pid reuse before userspace deleted it) becomes the new process,
+ * its generation raised so none of the old blocks is taken for its own.
+ */
+static __always_inline struct ms_proc *proc_add(__u32 tgid)
+{
+	struct ms_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	__u32 gen = 1;
+
+	if (p) {
+		if (!(p->flags & MS_PROC_EXITED))
+			return p;
+		gen = p->gen + 1;
+	}
+	if (bpf_map_update_elem(&procs, &tgid, &proc_zero, BPF_ANY)) {
+		__sync_fetch_and_add(&procs_full, 1);
+		return NULL;
+	}
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (p)
+		p->gen = gen;
+	return p;
+}
+
+/* The traced process tgid is, NULL if none (-a: every process is). */
+static __always_inline struct ms_proc *proc_get(__u32 tgid)
+{
+	struct ms_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+
+	if (p || !targ_all || tgid == self_tgid || !tgid)
+		return p;
+	return proc_add(tgid);
+}
+
+/*
+ * The filter of every probe: is the caller traced, and, in a traced set,
+ * which process entry counts it (*p; NULL on the one-process fast path).
+ */
+static __always_inline bool traced(__u64 id, struct ms_proc **p)
+{
+	*p = NULL;
+	if (targ_tgid)
+		return is_target(id);
+	*p = proc_get(id >> 32);
+	return *p != NULL;
+}
+
+/* The owner bits of a block of process p (0 on the fast path). */
+static __always_inline __u64 owner_of(__u64 id, const struct ms_proc *p)
+{
+	return p ? (__u64)ms_owner(id >> 32, p->gen) << 32 : 0;
+}
+
+/*
  * Per-thread state lives in an array slot picked by the thread id: an
  * inlined lookup, where task storage cost a helper call on every probe.
  * A slot is its thread's until the thread exits (ms_thread_exit frees
@@ -225,28 +324,24 @@ static __always_inline struct inflight *thread_state(__u64 id, bool create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-/* A thread of the target exits: its slot goes back, cleared, for reuse. */
-SEC("tp_btf/sched_process_exit")
-int BPF_PROG(ms_thread_exit)
+/* A thread of a traced process exits: its slot goes back, cleared. */
+static __always_inline void thread_slot_free(__u64 id)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	__u32 idx = tid & thread_mask;
 	struct thread_slot *t;
 
-	if (!is_target(id))
-		return 0;
 	t = bpf_map_lookup_elem(&threads, &idx);
 	if (!t || t->tid != tid)
-		return 0;
+		return;
 	__builtin_memset(&t->st, 0, sizeof(t->st));
 	__sync_lock_test_and_set(&t->tid, 0);
-	return 0;
 }
 
-static __always_inline void live_bytes_add(__u64 size, __u64 now)
+static __always_inline void live_bytes_add(struct ms_counters *c,
+					   __u64 size, __u64 now)
 {
-	__u64 live = __sync_add_and_fetch(&counters.live_bytes, size);
+	__u64 live = __sync_add_and_fetch(&c->live_bytes, size);
 	__u64 peak;
 
 	/*
@@ -254,23 +349,52 @@ static __always_inline void live_bytes_add(__u64 size, __u64 now)
 	 * soon; the bound is for the verifier, set past any real contention.
 	 */
 	for (int i = 0; i < 64; i++) {
-		peak = counters.peak_bytes;
+		peak = c->peak_bytes;
 		if (live <= peak)
 			break;
-		if (__sync_val_compare_and_swap(&counters.peak_bytes, peak,
+		if (__sync_val_compare_and_swap(&c->peak_bytes, peak,
 						live) == peak) {
-			counters.peak_ns = now;
+			c->peak_ns = now;
 			break;
 		}
 	}
 }
 
-/* A live block whose free was never seen, dropped by an insert. */
-static __always_inline void live_replaced(__u64 size)
+/*
+ * A live block whose free was never seen, dropped by an insert: out of
+ * the trace's live bytes and its process's (tag carries the owner in a
+ * traced set, the same as the new block's).
+ */
+static __always_inline void live_replaced(__u64 size, __u64 tag)
 {
+	struct ms_proc *p;
+	__u32 tgid;
+
 	__sync_fetch_and_sub(&counters.live_bytes, size);
 	__sync_fetch_and_add(&rare.replaced_blocks, 1);
 	__sync_fetch_and_add(&rare.replaced_bytes, size);
+	tgid = (tag >> 32) >> MS_OWNER_GEN_BITS;
+	p = targ_tgid ? NULL : bpf_map_lookup_elem(&procs, &tgid);
+	if (p) {
+		__sync_fetch_and_sub(&p->c.live_bytes, size);
+		__sync_fetch_and_add(&p->c.free_bytes, size);
+		__sync_fetch_and_sub(&p->c.live_blocks, 1);
+	}
+}
+
+/*
+ * Is the slot holding ptr the block of owner? In a traced set two
+ * processes may hold the same address; a slot's owner is written before
+ * its key is published (live_table_insert), so a key seen is its owner's.
+ */
+static __always_inline bool live_owned(const struct live_slot *s, __u64 owner)
+{
+	return targ_tgid || (s->tag >> 32) == (owner >> 32);
+}
+
+static __always_inline bool live_shared(void)
+{
+	return !targ_tgid;
 }
 
 #define LIVE_GLOBAL	__noinline
@@ -281,26 +405,43 @@ static __always_inline void live_replaced(__u64 size)
 /*
  * A global function: the verifier walks its nested loops once, where
  * inlined at each of the allocation return's three inserts it walked
- * them three times (0.2 s of its load time).
+ * them three times (0.2 s of its load time). tag carries the owner
+ * (owner_of()) in a traced set.
  */
 __noinline bool live_insert(__u64 ptr, __u64 size, __u64 seq, __u64 tag)
 {
 	return live_table_insert(ptr, size, seq, tag);
 }
 
+/*
+ * A new block. The global counters are the whole trace's; a process of a
+ * traced set (p) also keeps its own, in full since nothing is derived
+ * per process.
+ */
 static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
-				       __u64 tag, __u16 *flags)
+				       __u64 tag, __u16 *flags,
+				       struct ms_proc *p, __u64 owner)
 {
 	__u64 seq = __sync_add_and_fetch(&counters.seq, 1);
 
 	__sync_fetch_and_add(&counters.alloc_bytes, size);
-	if (!live_insert(ptr, size, seq, tag)) {
+	if (p) {
+		__sync_fetch_and_add(&p->c.allocs, 1);
+		__sync_fetch_and_add(&p->c.alloc_bytes, size);
+	}
+	if (!live_insert(ptr, size, seq, tag | owner)) {
 		__sync_fetch_and_add(&counters.live_full, 1);
 		__sync_fetch_and_add(&rare.full_bytes, size);
+		if (p)
+			__sync_fetch_and_add(&p->c.live_full, 1);
 		*flags |= MS_EVF_LIVE_FULL;
 		return seq;
 	}
-	live_bytes_add(size, now);
+	live_bytes_add(&counters, size, now);
+	if (p) {
+		__sync_fetch_and_add(&p->c.live_blocks, 1);
+		live_bytes_add(&p->c, size, now);
+	}
 	return seq;
 }
 
@@ -311,14 +452,17 @@ static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
  * then released this one already.
  */
 static __always_inline void block_release_at(__u32 idx, __u64 ptr,
-					     __u64 want_seq)
+					     __u64 want_seq, struct ms_proc *p)
 {
 	struct live_slot *s = idx == LIVE_NONE ? NULL : live_at(idx);
 	__u64 size;
 
 	if (!s) {
-		if (!want_seq)
+		if (!want_seq) {
 			__sync_fetch_and_add(&counters.unknown_frees, 1);
+			if (p)
+				__sync_fetch_and_add(&p->c.unknown_frees, 1);
+		}
 		return;
 	}
 	if (want_seq && s->seq != want_seq)
@@ -333,8 +477,11 @@ static __always_inline void block_release_at(__u32 idx, __u64 ptr,
 	if (__sync_val_compare_and_swap(&s->key, ptr,
 					want_seq ? LIVE_BUSY : LIVE_TOMB) != ptr) {
 		/* Taken from under us: a double free racing itself. */
-		if (!want_seq)
+		if (!want_seq) {
 			__sync_fetch_and_add(&counters.unknown_frees, 1);
+			if (p)
+				__sync_fetch_and_add(&p->c.unknown_frees, 1);
+		}
 		return;
 	}
 	if (want_seq) {
@@ -348,12 +495,19 @@ static __always_inline void block_release_at(__u32 idx, __u64 ptr,
 	}
 	__sync_fetch_and_add(&counters.frees, 1);
 	__sync_fetch_and_sub(&counters.live_bytes, size);
+	if (p) {
+		__sync_fetch_and_add(&p->c.frees, 1);
+		__sync_fetch_and_add(&p->c.free_bytes, size);
+		__sync_fetch_and_sub(&p->c.live_bytes, size);
+		__sync_fetch_and_sub(&p->c.live_blocks, 1);
+	}
 	live_reclaim(idx);
 }
 
-static __always_inline void block_release(__u64 ptr, __u64 want_seq)
+static __always_inline void block_release(__u64 ptr, __u64 want_seq,
+					  struct ms_proc *p, __u64 owner)
 {
-	block_release_at(live_find(ptr), ptr, want_seq);
+	block_release_at(live_find(ptr, owner), ptr, want_seq, p);
 }
 
 /*
@@ -508,7 +662,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __u32);	/* the thread's process */
 } map_stopped SEC(".maps");
 
 /* Why stacks ended, per CPU: a locked add on a shared line per record
@@ -734,6 +888,26 @@ static __always_inline int row_find(__u32 obj_idx, __u64 addr,
 }
 
 /*
+ * In a traced set, the processes whose executable mappings changed since
+ * userspace last looked, or whose first stack found no tables: it reads
+ * their maps again, and only theirs.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} maps_dirty SEC(".maps");
+
+static __always_inline void maps_dirty_mark(__u32 tgid)
+{
+	__u8 one = 1;
+
+	if (!targ_tgid)
+		bpf_map_update_elem(&maps_dirty, &tgid, &one, BPF_ANY);
+}
+
+/*
  * The rule for pc in process tgid, without the memo: an enum ms_stop,
  * 0 with *out set. A global function, so the verifier checks it once on
  * its own, not again for every state of the walk that calls it.
@@ -749,8 +923,14 @@ __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 	if (!out)
 		return MS_STOP_READ;
 	pm = bpf_map_lookup_elem(&proc_maps, &tgid);
-	if (!pm)
+	if (!pm) {
+		/*
+		 * A process of a set whose tables were left for when it
+		 * allocates (-a, --comm and --cgroup find many at start).
+		 */
+		maps_dirty_mark(tgid);
 		return MS_STOP_NOT_LOADED;
+	}
 	q.maps = pm;
 	q.hi = pm->nr < MS_PROC_MAPS ? pm->nr : MS_PROC_MAPS;
 	bpf_loop(MAP_SEARCH_STEPS + 1, map_search_step, &q, 0);
@@ -1479,14 +1659,14 @@ static __always_inline void maps_wake(void)
 
 static __always_inline void map_stop(void)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u8 one = 1;
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, tgid = id >> 32;
 	long err;
 
 	if (!stop_on_map)
 		return;
 	/* A stop already in flight covers this change too (EEXIST). */
-	err = bpf_map_update_elem(&map_stopped, &tid, &one, BPF_NOEXIST);
+	err = bpf_map_update_elem(&map_stopped, &tid, &tgid, BPF_NOEXIST);
 	if (err)
 		return;
 	bpf_send_signal_thread(19 /* SIGSTOP */);
@@ -1513,19 +1693,23 @@ SEC("tp_btf/mmap_lock_released")
 int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 {
 	struct task_struct *task;
+	struct ms_proc *p;
 	__u64 ev, old;
 
-	if (!write || !is_target(bpf_get_current_pid_tgid()) ||
+	if (!write || !traced(bpf_get_current_pid_tgid(), &p) ||
 	    (stop_on_map && !target_execd))
 		return 0;
 	task = bpf_get_current_task_btf();
 	if (task->mm != mm)
 		return 0;
 	ev = mm->exec_vm;
-	old = __sync_lock_test_and_set(&exec_vm_seen, ev);
+	/* A traced set keeps each process's own (one pid: the global). */
+	old = p ? __sync_lock_test_and_set(&p->exec_vm, ev) :
+		  __sync_lock_test_and_set(&exec_vm_seen, ev);
 	if (old == ev)
 		return 0;
 	maps_change();
+	maps_dirty_mark(task->tgid);
 	/*
 	 * Only more code stops the thread: a JIT that flips pages
 	 * between writable and executable stops on every other flip.
@@ -1536,21 +1720,6 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 	return 0;
 }
 
-/* The target execs (-- CMD: the program itself): all new mappings. */
-SEC("tp_btf/sched_process_exec")
-int BPF_PROG(ms_exec)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-
-	if (!is_target(id))
-		return 0;
-	exec_vm_seen = bpf_get_current_task_btf()->mm->exec_vm;
-	target_execd = true;
-	maps_change();
-	map_stop();
-	maps_wake();
-	return 0;
-}
 
 /* Takes a block and returns another (or the same one resized). */
 static __always_inline bool is_realloc(__u32 fn)
@@ -1632,7 +1801,7 @@ static __always_inline __u64 arg_at(struct pt_regs *ctx, __u64 cookie, int i,
 }
 
 static __always_inline void args_read(struct pt_regs *ctx, __u64 cookie,
-				      struct inflight *st)
+				      struct inflight *st, __u64 owner)
 {
 	__u64 a1 = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
 	__u64 a2 = arg_at(ctx, cookie, 1, PT_REGS_PARM2(ctx));
@@ -1671,16 +1840,220 @@ static __always_inline void args_read(struct pt_regs *ctx, __u64 cookie,
 		break;
 	}
 	if (st->arg && is_realloc(fn)) {
-		__u32 idx = live_find(st->arg);
+		__u32 idx = live_find(st->arg, owner);
 		struct live_slot *v = idx == LIVE_NONE ? NULL : live_at(idx);
 
 		st->old_seq = v ? v->seq : 0;
 	}
 }
 
+/*
+ * Process lifecycle: who enters the traced set, and the records of its
+ * processes (events.h, MS_EV_PROC_*). Rare events, all of them: a fork,
+ * an exec or an exit costs a hash lookup here, never a hot path.
+ */
+static __always_inline bool comm_match(const char *comm)
+{
+	bool eq;
+
+	for (__u32 i = 0; i < MS_MAX_COMMS && i < nr_comms; i++) {
+		eq = true;
+		for (__u32 j = 0; j < MS_COMM_LEN; j++) {
+			if (comm[j] != comms[i][j]) {
+				eq = false;
+				break;
+			}
+			if (!comm[j])
+				break;
+		}
+		if (eq)
+			return true;
+	}
+	return false;
+}
+
+/* Does the selection take a process it does not hold yet? comm: its own. */
+static __always_inline bool selected(__u32 tgid, const char *comm)
+{
+	if (!tgid || tgid == self_tgid)
+		return false;
+	if (targ_all || comm_match(comm))
+		return true;
+	/* The caller's cgroup: the forking parent's, the exec'ing task's. */
+	return cgroup_id &&
+	       bpf_get_current_ancestor_cgroup_id(cgroup_level) == cgroup_id;
+}
+
+static __always_inline struct ms_event *proc_event(__u16 type, __u32 pid,
+						   __u32 gen, __u64 *pos)
+{
+	struct ms_event *e = event_reserve(MS_RING_REC_MAX, pos);
+
+	if (!e)
+		return NULL;
+	event_fill(e, type, MS_FN_NONE, bpf_ktime_get_ns(),
+		   bpf_get_current_pid_tgid());
+	e->pid = pid;
+	e->seq = gen;
+	e->nr_frames = 0;
+	e->name[0] = 0;
+	e->type_name[0] = 0;
+	return e;
+}
+
+/* A traced process forks (-f, launch mode), or a selected one appears. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, tgid = child->tgid;
+	char comm[MS_COMM_LEN];
+	struct ms_proc *p;
+	struct ms_event *e;
+	__u64 pos;
+
+	/* A new thread is no new process. */
+	if (targ_tgid || tgid == ptgid)
+		return 0;
+	bpf_probe_read_kernel(comm, sizeof(comm), child->comm);
+	p = bpf_map_lookup_elem(&procs, &ptgid);
+	if (!(p && follow && !(p->flags & MS_PROC_EXITED)) &&
+	    !selected(tgid, comm))
+		return 0;
+	p = proc_add(tgid);
+	if (!p)
+		return 0;
+	e = proc_event(MS_EV_PROC_START, tgid, p->gen, &pos);
+	if (!e)
+		return 0;
+	e->aux = ptgid;
+	__builtin_memcpy(e->name, comm, sizeof(comm));
+	e->name[MS_COMM_LEN - 1] = 0;
+	event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
+	return 0;
+}
+
+/*
+ * The file an exec ran, its tail when longer than a record's string: the
+ * whole name is read into the record's frame area first, unused by a
+ * lifecycle record, then cleared.
+ */
+#define EXEC_PATH_MAX	256
+
+static __always_inline void exec_file(struct ms_event *e, const char *file)
+{
+	char *buf = (char *)e->frames;
+	long n = bpf_probe_read_kernel_str(buf, EXEC_PATH_MAX, file);
+	__u32 off = 0;
+
+	if (n > MS_STR_MAX)
+		off = n - MS_STR_MAX;
+	if (n <= 0 || bpf_probe_read_kernel(e->type_name, MS_STR_MAX,
+					    buf + (off & (EXEC_PATH_MAX - 1))))
+		e->type_name[0] = 0;
+	e->type_name[MS_STR_MAX - 1] = 0;
+	__builtin_memset(buf, 0, EXEC_PATH_MAX);
+}
+
+/*
+ * An exec: a new image of the process (its heap, its mappings). The
+ * tables follow; -- CMD stops the thread until they and the probes of
+ * the new executable are in.
+ */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	__u64 id = bpf_get_current_pid_tgid(), pos;
+	__u32 tgid = id >> 32, gen = 1;
+	char comm[MS_COMM_LEN];
+	struct ms_proc *p = NULL;
+	struct ms_event *e;
+	/*
+	 * -- CMD: the first exec is the launched program's own start (before
+	 * it, the process was the tool's fork): no new image, no record.
+	 */
+	bool first = from_start && !target_execd;
+
+	bpf_probe_read_kernel(comm, sizeof(comm), task->comm);
+	if (targ_tgid) {
+		if (!is_target(id))
+			return 0;
+		exec_vm_seen = task->mm->exec_vm;
+	} else {
+		p = bpf_map_lookup_elem(&procs, &tgid);
+		if (p && !(p->flags & MS_PROC_EXITED) && first) {
+			gen = p->gen;
+		} else if (p && !(p->flags & MS_PROC_EXITED)) {
+			/* Its old image's blocks are released by userspace. */
+			gen = p->gen + 1;
+			__builtin_memset(&p->c, 0, sizeof(p->c));
+			p->gen = gen;
+		} else {
+			if (!selected(tgid, comm))
+				return 0;
+			p = proc_add(tgid);
+			if (!p)
+				return 0;
+			gen = p->gen;
+		}
+		p->exec_vm = task->mm->exec_vm;
+		maps_dirty_mark(tgid);
+	}
+	target_execd = true;
+	/* One process (the fast path) is one image, as it always was. */
+	e = first || targ_tgid ? NULL :
+	    proc_event(MS_EV_PROC_EXEC, tgid, gen, &pos);
+	if (e) {
+		__builtin_memcpy(e->name, comm, sizeof(comm));
+		e->name[MS_COMM_LEN - 1] = 0;
+		exec_file(e, bprm->filename);
+		event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
+	}
+	maps_change();
+	map_stop();
+	maps_wake();
+	return 0;
+}
+
+/*
+ * A thread exits: its call slot goes back. The last one of a traced
+ * process ends it: PROC_EXIT with the status wait(2) will report; in a
+ * traced set the entry stays, marked, until userspace has read its
+ * counters and released its blocks.
+ */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ms_thread_exit, struct task_struct *task, bool group_dead)
+{
+	__u64 id = bpf_get_current_pid_tgid(), pos;
+	__u32 tgid = id >> 32, gen = 1;
+	struct ms_proc *p = NULL;
+	struct ms_event *e;
+
+	if (targ_tgid && !is_target(id))
+		return 0;
+	thread_slot_free(id);
+	if (!group_dead || tgid == root_tgid || targ_tgid)
+		return 0;
+	if (!targ_tgid) {
+		p = bpf_map_lookup_elem(&procs, &tgid);
+		if (!p || (p->flags & MS_PROC_EXITED))
+			return 0;
+		__sync_fetch_and_or(&p->flags, MS_PROC_EXITED);
+		gen = p->gen;
+	}
+	e = proc_event(MS_EV_PROC_EXIT, tgid, gen, &pos);
+	if (!e)
+		return 0;
+	e->aux = task->exit_code;
+	bpf_probe_read_kernel(e->name, MS_COMM_LEN, task->comm);
+	event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
+	return 0;
+}
+
 /* --mode=alloc: the whole record at entry; no pointer, nothing live. */
 static __always_inline void alloc_profile(struct pt_regs *ctx, __u64 cookie,
-					  struct inflight *st, __u64 id)
+					  struct inflight *st, __u64 id,
+					  struct ms_proc *p)
 {
 	__u32 fn = MS_COOKIE_FN(cookie);
 	/* Nothing here needs more than the drain tick: no peak, no ages. */
@@ -1689,6 +2062,10 @@ static __always_inline void alloc_profile(struct pt_regs *ctx, __u64 cookie,
 
 	__sync_fetch_and_add(&counters.seq, 1);
 	__sync_fetch_and_add(&counters.alloc_bytes, st->size);
+	if (p) {
+		__sync_fetch_and_add(&p->c.allocs, 1);
+		__sync_fetch_and_add(&p->c.alloc_bytes, st->size);
+	}
 	e = event_reserve(RING_LEN(max_depth), &pos);
 	if (!e)
 		return;
@@ -1741,9 +2118,10 @@ int ms_alloc_enter(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), cookie;
 	struct inflight *st;
+	struct ms_proc *p;
 	__u32 fn;
 
-	if (!is_target(id))
+	if (!traced(id, &p))
 		return 0;
 	cookie = bpf_get_attach_cookie(ctx);
 	fn = MS_COOKIE_FN(cookie);
@@ -1757,8 +2135,8 @@ int ms_alloc_enter(struct pt_regs *ctx)
 			__sync_fetch_and_add(&counters.nested_calls, 1);
 			return 0;
 		}
-		args_read(ctx, cookie, &args);
-		alloc_profile(ctx, cookie, &args, id);
+		args_read(ctx, cookie, &args, owner_of(id, p));
+		alloc_profile(ctx, cookie, &args, id, p);
 		return 0;
 	}
 	st = thread_state(id, true);
@@ -1786,7 +2164,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 	st->cookie = cookie;
 	st->inner = 0;
 	st->free_ptr = 0;
-	args_read(ctx, cookie, st);
+	args_read(ctx, cookie, st, owner_of(id, p));
 	return 0;
 }
 
@@ -1794,13 +2172,14 @@ SEC("uretprobe")
 int ms_alloc_return(struct pt_regs *ctx)
 {
 	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0, pos, tag;
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = bpf_get_current_pid_tgid(), owner;
 	struct inflight *st;
 	struct ms_event *e;
+	struct ms_proc *p;
 	__u16 flags = 0;
 	__u32 fn;
 
-	if (!is_target(id))
+	if (!traced(id, &p))
 		return 0;
 	st = thread_state(id, false);
 	/* No call in flight: it began before we attached. */
@@ -1820,6 +2199,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	}
 	st->sp = 0;
 	now = bpf_ktime_get_ns();
+	owner = owner_of(id, p);
 	fn = st->fn;
 	tag = ms_cookie_tag(st->cookie);
 	ptr = ret;
@@ -1841,23 +2221,29 @@ int ms_alloc_return(struct pt_regs *ctx)
 	if (is_realloc(fn)) {
 		switch (ms_realloc_effect(st->arg, st->size, ptr)) {
 		case MS_RE_MOVE:
-			block_release(st->arg, st->old_seq);
-			seq = block_new(ptr, st->size, now, tag, &flags);
+			block_release(st->arg, st->old_seq, p, owner);
+			seq = block_new(ptr, st->size, now, tag, &flags, p,
+					owner);
 			break;
 		case MS_RE_FREE:
-			block_release(st->arg, st->old_seq);
+			block_release(st->arg, st->old_seq, p, owner);
 			break;
 		case MS_RE_ALLOC:
-			seq = block_new(ptr, st->size, now, tag, &flags);
+			seq = block_new(ptr, st->size, now, tag, &flags, p,
+					owner);
 			break;
 		case MS_RE_FAILED:
 			__sync_fetch_and_add(&counters.failed_allocs, 1);
+			if (p)
+				__sync_fetch_and_add(&p->c.failed_allocs, 1);
 			break;
 		}
 	} else if (ptr) {
-		seq = block_new(ptr, st->size, now, tag, &flags);
+		seq = block_new(ptr, st->size, now, tag, &flags, p, owner);
 	} else {
 		__sync_fetch_and_add(&counters.failed_allocs, 1);
+		if (p)
+			__sync_fetch_and_add(&p->c.failed_allocs, 1);
 	}
 
 	e = event_reserve(RING_LEN(max_depth), &pos);
@@ -1877,8 +2263,6 @@ int ms_alloc_return(struct pt_regs *ctx)
 	return 0;
 }
 
-/* Set between open and load: the trace began with the process. */
-const volatile bool from_start = false;
 /*
  * Attached to a running process, frees of blocks allocated before the
  * trace are common and all suspect: at most this many a drain tick are
@@ -1971,10 +2355,11 @@ int ms_free_enter(struct pt_regs *ctx)
 	struct live_slot *s;
 	struct inflight *st;
 	struct ms_event *e;
+	struct ms_proc *p;
 	bool check, walk;
 	__u32 len, idx;
 
-	if (!is_target(id) || !ptr)
+	if (!ptr || !traced(id, &p))
 		return 0;
 	tag = ms_cookie_tag(cookie);
 	st = thread_state(id, true);
@@ -1987,10 +2372,10 @@ int ms_free_enter(struct pt_regs *ctx)
 	 * of a block it does not hold (double, invalid, or from before the
 	 * trace) or of another family's or allocator's block.
 	 */
-	idx = live_find(ptr);
+	idx = live_find(ptr, owner_of(id, p));
 	s = idx == LIVE_NONE ? NULL : live_at(idx);
 	check = !s || !ms_free_matches(s->tag, tag);
-	block_release_at(idx, ptr, 0);
+	block_release_at(idx, ptr, 0, p);
 	walk = check && check_walk_allowed();
 	len = walk ? RING_LEN(max_depth) : RING_LEN(0);
 	e = event_reserve(len, &pos);
@@ -2057,8 +2442,9 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	__u64 id = bpf_get_current_pid_tgid(), pos;
 	struct inflight *st;
 	struct ms_event *e;
+	struct ms_proc *p;
 
-	if (!is_target(id))
+	if (!traced(id, &p))
 		return 0;
 	st = thread_state(id, true);
 	/* The thread's task changes even if the record is lost. */
@@ -2224,6 +2610,18 @@ static __always_inline bool current_is_target(struct task_struct *task)
 	return (__u32)task->tgid == targ_tgid;
 }
 
+/*
+ * In a traced set the syscall number is tested first (a compare), the
+ * set (a hash lookup) only for the few syscalls that matter.
+ */
+static __always_inline bool sys_traced(struct task_struct *task, __u64 nr)
+{
+	if (targ_tgid)
+		return current_is_target(task);
+	return (anon_nr(nr) || nr == NR_EXECVE || nr == NR_EXECVEAT) &&
+	       proc_get(task->tgid);
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long nr)
 {
@@ -2232,7 +2630,7 @@ int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long nr)
 	struct sys_call *c;
 	__u64 id;
 
-	if (!current_is_target(task) || !anon_nr(nr))
+	if (!sys_traced(task, nr) || !anon_nr(nr))
 		return 0;
 	/* -- CMD before its exec: the launcher's fork, the tool's memory. */
 	if (stop_on_map && !target_execd)
@@ -2295,9 +2693,9 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 	__u32 max;
 	__u16 type;
 
-	if (!current_is_target(task))
-		return 0;
 	nr = regs->orig_ax;
+	if (!sys_traced(task, nr))
+		return 0;
 	if (nr == NR_EXECVE || nr == NR_EXECVEAT) {
 		if (!ret)
 			exec_unmap();

@@ -1917,6 +1917,300 @@ EOF
 	fi
 }
 
+# --- tests: system-wide (traced sets) ---------------------------------------
+#
+# Other engineers' tests run at the same time, some of them system-wide:
+# each test here selects its own processes (by pid, by a comm name made
+# for the run, by a cgroup it makes), and a figure over the whole host is
+# never asserted. sysproc (tests/targets/sysproc.c) allocates only what
+# its arguments say.
+
+# Per process: the report's processes[] entries of a comm, and the exact
+# figures of one; a leak site's live bytes (a function in its stack).
+SYS_PY='
+def procs_of(comm):
+    return [p for p in r.get("processes") or []
+            if (p.get("target") or {}).get("comm") == comm]
+def live_of(comm):
+    """(allocations, live bytes) over the images of comm; the kernel
+    exact counters where it gave an image (an exec resets them)."""
+    ps = procs_of(comm)
+    if not ps:
+        return None
+    a = b = 0
+    for p in ps:
+        c, kc = p.get("summary") or {}, p.get("kernel")
+        if kc and (kc.get("allocs"), kc.get("live_bytes")) != (c.get("allocs"), c.get("live_bytes")):
+            print(f"{comm} image {p['target'].get('image')}: kernel {kc.get('allocs')}, {kc.get('live_bytes')} != captured {c.get('allocs')}, {c.get('live_bytes')}")
+        a += c.get("allocs", 0)
+        b += c.get("live_bytes", 0)
+    return (a, b)
+def site_bytes(fn):
+    return sum(l["bytes"] for l in r.get("leaks", [])
+               if any(f.get("function") == fn for f in l["frames"]))
+def expect(what, want, got):
+    if want != got:
+        print(f"{what}: expected {want}, got {got}")
+'
+
+# A comm name of our own for this run (at most 15 characters).
+sys_comm()
+{
+	printf 'sk%s%s' "$1" "$$" | cut -c1-15
+}
+
+# sys_ready NAME PROGRAM ARGS...: start_ready with its own output file, so
+# that two targets run at once; the pid in $target_pid.
+sys_ready()
+{
+	local out=$d/$1.out
+
+	shift
+	printf '%q ' "$@" >>"$d/cmd"
+	echo '&' >>"$d/cmd"
+	$TIMEOUT "$@" >"$out" 2>&1 &
+	bg_pids="$bg_pids $!"
+	if ! wait_for "$out" '^ready [0-9]+$' 10; then
+		fail "target $1: expected 'ready PID' within 10 s, got: $(cat "$out")"
+		return 1
+	fi
+	target_pid=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$out")
+}
+
+# Two -p pids (one list, one repeated): both traced, nothing else.
+t_sys_pids()
+{
+	local a b
+
+	sys_ready a "$TARGETS/sysproc" wait leak 3 1000 || return
+	a=$target_pid
+	sys_ready b "$TARGETS/sysproc" wait leak 2 500 || return
+	b=$target_pid
+	tool_bg -q -t 0 -o "$d/out/report.json" -p "$a,$b" -p "$a" || return
+	wait_tracing || return
+	kill -USR1 "$a" "$b"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("kernel (allocs, live blocks, live bytes) of the two pids",
+       (5, 5, 4000), (k.get("allocs"), k.get("live_blocks"), k.get("live_bytes")))
+got = sorted(((p["target"]["pid"], p["target"]["existing"]),
+              (p["summary"]["allocs"], p["summary"]["live_bytes"]))
+             for p in r.get("processes", []))
+expect("processes ((pid, existing), (allocs, live bytes))",
+       sorted([(($a, True), (3, 3000)), (($b, True), (2, 1000))]), got)
+EOF
+}
+
+# --comm: the processes of that name started after attach, also through
+# an exec (from the shell), and no other.
+t_sys_comm()
+{
+	local name other
+
+	name=$(sys_comm c)
+	other=$(sys_comm o)
+	cp "$TARGETS/sysproc" "$d/$name"
+	cp "$TARGETS/sysproc" "$d/$other"
+	tool_bg -q -t 0 -o "$d/out/report.json" --comm "$name" || return
+	wait_tracing || return
+	run "$d/$name" leak 4 500
+	run "$d/$other" leak 5 700
+	run "$d/$name" churn 100 leak 1 10
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("kernel (allocs, live blocks, live bytes) of the two $name runs",
+       (105, 5, 2010), (k.get("allocs"), k.get("live_blocks"), k.get("live_bytes")))
+EOF
+}
+
+# -a: two targets started after attach, found by their comm names. With
+# --stacks fp: what is tested is the selection, and compiling the CFI of
+# every object the host's processes allocate from (other engineers' cc1,
+# clang...) takes minutes under ASan.
+t_sys_all()
+{
+	# Every process of a busy host (hundreds of images while other
+	# tests build and run) is symbolized at the end: more than the
+	# usual limit under ASan.
+	local a b TIMEOUT="timeout -k 5 240"
+
+	a=$(sys_comm a)
+	b=$(sys_comm b)
+	cp "$TARGETS/sysproc" "$d/$a"
+	cp "$TARGETS/sysproc" "$d/$b"
+	tool_bg -q -t 1 -o "$d/out/report.json" --stacks fp -a || return
+	wait_tracing || return
+	run "$d/$a" leak 3 300
+	run "$d/$b" churn 10 leak 2 700
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+if "processes" in r:
+    expect("$a (allocations, live bytes)", (3, 900), live_of("$a"))
+    expect("$b (allocations, live bytes)", (12, 1400), live_of("$b"))
+elif k.get("allocs", 0) < 15 or k.get("live_bytes", 0) < 2300:
+    print(f"kernel: expected at least the targets' 15 allocations and 2300 live bytes, got {k.get('allocs')}, {k.get('live_bytes')}")
+EOF
+}
+
+# The cgroup v2 mount, if any.
+cgroup2_root()
+{
+	awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts
+}
+
+# --cgroup: a process that moved into the test's cgroup and exec'd is
+# traced, and so is its child; one outside it is not. The test makes the
+# cgroup and removes it.
+t_sys_cgroup()
+{
+	local root cg
+
+	root=$(cgroup2_root)
+	if [ -z "$root" ]; then
+		fail "no cgroup2 mount in /proc/mounts"
+		return
+	fi
+	cg=$root/memscope-test-$$-$RANDOM
+	if ! mkdir "$cg"; then
+		fail "cannot make the cgroup $cg"
+		return
+	fi
+	if tool_bg -q -t 0 -o "$d/out/report.json" --cgroup "$cg" &&
+	   wait_tracing; then
+		run sh -c "echo \$\$ >'$cg/cgroup.procs' && exec '$TARGETS/sysproc' leak 2 3000 fork leak 1 5 ';'"
+		run "$TARGETS/sysproc" leak 7 77
+		kill -INT "$tool_pid"
+		tool_wait
+	fi
+	rmdir "$cg" || fail "cannot remove the cgroup $cg"
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("kernel (allocs, live blocks, live bytes) of the cgroup's processes",
+       (3, 3, 6005), (k.get("allocs"), k.get("live_blocks"), k.get("live_bytes")))
+EOF
+}
+
+# -- CMD follows the tree: a fork chain, then an exec of the root. The
+# blocks each image left at its exit count once.
+t_sys_fork_exec()
+{
+	tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/sysproc" \
+		leak 1 100 fork leak 2 200 fork leak 3 300 ';' ';' \
+		exec "$TARGETS/sysproc" leak 4 400
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("kernel (allocs, live blocks, live bytes) of the tree",
+       (10, 10, 3000), (k.get("allocs"), k.get("live_blocks"), k.get("live_bytes")))
+if "processes" in r:
+    expect("sysproc images (root, child, grandchild, root after exec)", 4,
+           len(procs_of("sysproc")))
+    expect("sysproc (allocations, live bytes)", (10, 3000), live_of("sysproc"))
+EOF
+	# --no-follow: the root process alone, through its exec.
+	tool -q -t 0 -o "$d/out/report.json" --no-follow -- \
+		"$TARGETS/sysproc" leak 1 100 fork leak 2 200 ';' \
+		exec "$TARGETS/sysproc" leak 4 400
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("--no-follow kernel (allocs, live bytes)", (5, 1700),
+       (k.get("allocs"), k.get("live_bytes")))
+EOF
+}
+
+# Launch through the shell's rules: a #! script found on PATH that execs
+# the program, as a pyenv shim does; the program is traced from its first
+# allocation, its leaks at its site.
+t_sys_script()
+{
+	mkdir -p "$d/bin"
+	printf '#!/bin/sh\nexec "%s" leak 5 50 "$@"\n' "$TARGETS/sysproc" \
+		>"$d/bin/sysshim"
+	chmod +x "$d/bin/sysshim"
+	tool -q -t 0 -o "$d/out/report.json" -- env PATH="$d/bin:$PATH" \
+		sysshim leak 1 7
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("live bytes at sysproc's leak site", 257, site_bytes("leak"))
+if "processes" in r:
+    expect("sysproc (allocations, live bytes)", (6, 257), live_of("sysproc"))
+EOF
+	# The same script run directly, without follow: its interpreter.
+	PATH="$d/bin:$PATH" tool -q -t 0 -o "$d/out/report.json" \
+		--no-follow -- sysshim leak 1 7
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("--no-follow: live bytes at sysproc's leak site", 257, site_bytes("leak"))
+EOF
+}
+
+# env LD_PRELOAD=jemalloc prog: the preloaded allocator, mapped after the
+# exec, is probed before prog runs, and takes prog's blocks.
+t_sys_preload()
+{
+	local je=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+
+	tool -q -t 0 -o "$d/out/report.json" -- env LD_PRELOAD="$je" \
+		"$TARGETS/sysproc" leak 6 60
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("live bytes at sysproc's leak site", 360, site_bytes("leak"))
+objs = {p["object"] for p in r.get("probes", []) if p["symbol"] == "malloc"}
+if "$je" not in objs:
+    print(f"probes: expected malloc probed in $je, got it in {sorted(objs)}")
+EOF
+}
+
+# An exec of a static binary: its own malloc, in the executable, probed
+# at the exec before it runs.
+t_sys_static_exec()
+{
+	if ! gcc -static -O1 -g -fno-omit-frame-pointer -fno-inline \
+		"$src/sysproc.c" -o "$d/sysproc_static" >"$d/gcc.log" 2>&1; then
+		fail "could not build the static target (libc.a?): $(cat "$d/gcc.log")"
+		return
+	fi
+	tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/sysproc" leak 1 9 \
+		exec "$d/sysproc_static" leak 3 111
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("live bytes at the leak sites (9 dynamic, 333 static)", 342,
+       site_bytes("leak"))
+EOF
+}
+
+# A process in its own mount and pid namespaces: its objects opened
+# through /proc/PID/root, its pid as the host and as it sees it.
+t_sys_namespaces()
+{
+	tool -q -t 0 -o "$d/out/report.json" -- unshare -m -p -f --mount-proc \
+		"$TARGETS/sysproc" leak 2 222
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+if "processes" in r:
+    expect("sysproc (allocations, live bytes)", (2, 444), live_of("sysproc"))
+    ns = [(p.get("target") or {}).get("ns_pid") for p in procs_of("sysproc")]
+    expect("sysproc's pid in its namespace", [1], ns)
+elif k.get("live_bytes", 0) < 444:
+    print(f"kernel.live_bytes: expected at least sysproc's 444, got {k.get('live_bytes')}")
+EOF
+}
+
 only="${*:-}"
 
 # --live under tmux (a server of our own, on its own socket): the view
@@ -2097,6 +2391,15 @@ run_test xol_mimalloc		t_no_single_step mimalloc
 run_test xol_libstdcxx		t_no_single_step libstdcxx
 run_test xol_own		t_no_single_step own
 run_test foreign_uprobe		t_foreign_uprobe
+run_test sys_pids		t_sys_pids
+run_test sys_comm		t_sys_comm
+run_test sys_all		t_sys_all
+run_test sys_cgroup		t_sys_cgroup
+run_test sys_fork_exec		t_sys_fork_exec
+run_test sys_script		t_sys_script
+run_test sys_preload		t_sys_preload
+run_test sys_static_exec	t_sys_static_exec
+run_test sys_namespaces		t_sys_namespaces
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

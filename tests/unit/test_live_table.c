@@ -44,10 +44,27 @@ static struct live_slot *live_at(__u32 idx)
 	return &table[idx & mask];
 }
 
-static void live_replaced(__u64 size)
+static void live_replaced(__u64 size, __u64 tag)
 {
 	(void)size;
+	(void)tag;
 	__sync_fetch_and_add(&replaced, 1);
+}
+
+/*
+ * A traced set: processes share the table, each block's owner in its
+ * tag's upper half, as bpf/memscope.bpf.c's ms_owner() puts it.
+ */
+static bool shared;
+
+static bool live_owned(const struct live_slot *s, __u64 owner)
+{
+	return !shared || (s->tag >> 32) == (owner >> 32);
+}
+
+static bool live_shared(void)
+{
+	return shared;
 }
 
 #define LIVE_GLOBAL	static
@@ -66,12 +83,13 @@ static void reset(__u32 slots)
 	mask = slots - 1;
 	replaced = 0;
 	jitter = false;
+	shared = false;
 }
 
 /* A plain free, as bpf/memscope.bpf.c's block_release_at does one. */
-static bool table_free(__u64 ptr, bool reclaim)
+static bool table_free_of(__u64 ptr, __u64 owner, bool reclaim)
 {
-	__u32 idx = live_find(ptr);
+	__u32 idx = live_find(ptr, owner);
 
 	if (idx == LIVE_NONE ||
 	    __sync_val_compare_and_swap(&live_at(idx)->key, ptr,
@@ -80,6 +98,11 @@ static bool table_free(__u64 ptr, bool reclaim)
 	if (reclaim)
 		live_reclaim(idx);
 	return true;
+}
+
+static bool table_free(__u64 ptr, bool reclaim)
+{
+	return table_free_of(ptr, 0, reclaim);
 }
 
 static __u32 count_keys(__u64 key)
@@ -116,8 +139,8 @@ static void expect_reachable(void)
 		k = table[idx].key;
 		if (k <= LIVE_BUSY)
 			continue;
-		cr_assert(live_find(k) != LIVE_NONE &&
-			  (live_find(k) & mask) == idx,
+		cr_assert(live_find(k, table[idx].tag) != LIVE_NONE &&
+			  (live_find(k, table[idx].tag) & mask) == idx,
 			     "key 0x%llx at %u cannot be found",
 			     (unsigned long long)k, idx);
 		h = live_home(k);
@@ -252,13 +275,13 @@ Test(live_table, reclaim_walks_back_over_tombstones)
 	for (i = 0; i < 4; i++)
 		cr_assert(live_table_insert(ptrs[i], 8, i + 1, 0));
 	for (i = 0; i < 4; i++)
-		cr_assert_eq(live_find(ptrs[i]) & mask, (home + i) & mask);
+		cr_assert_eq(live_find(ptrs[i], 0) & mask, (home + i) & mask);
 	/* the inner ones stay tombstones: the last still needs them */
 	cr_assert(table_free(ptrs[1], true));
 	cr_assert(table_free(ptrs[2], true));
 	cr_expect_eq(live_at(home + 1)->key, LIVE_TOMB);
 	cr_expect_eq(live_at(home + 2)->key, LIVE_TOMB);
-	cr_expect_eq(live_find(ptrs[3]) & mask, (home + 3) & mask);
+	cr_expect_eq(live_find(ptrs[3], 0) & mask, (home + 3) & mask);
 	/* freeing the last empties it and the tombstones before it */
 	cr_assert(table_free(ptrs[3], true));
 	for (i = 1; i < 4; i++)
@@ -285,25 +308,29 @@ struct racer {
 static void *race(void *arg)
 {
 	struct racer *r = arg;
-	/* addresses of thread id, 16 apart */
-	__u64 base = 0x100000ull * (r->id + 1), i, p;
+	/*
+	 * addresses of thread id, 16 apart; in a traced set every thread
+	 * is a process of its own using the same addresses
+	 */
+	__u64 base = 0x100000ull * (shared ? 1 : r->id + 1), i, p;
+	__u64 tag = shared ? (__u64)(r->id + 1) << 32 : r->id;
 
 	for (i = 0; i < RACE_STEPS; i++) {
 		p = base + (i % 4096) * 16 + (i / 4096 % 2) * 0x80000;
-		if (!live_table_insert(p, 16, i + 1, r->id))
+		if (!live_table_insert(p, 16, i + 1, tag))
 			r->full++;
 		if (i < RACE_WINDOW)
 			continue;
 		i -= RACE_WINDOW;
 		p = base + (i % 4096) * 16 + (i / 4096 % 2) * 0x80000;
 		i += RACE_WINDOW;
-		if (!table_free(p, true))
+		if (!table_free_of(p, tag, true))
 			r->lost++;
 	}
 	return NULL;
 }
 
-Test(live_table, racing_threads_lose_no_block)
+static void race_all(bool set)
 {
 	struct racer r[THREADS] = {};
 	pthread_t t[THREADS];
@@ -313,6 +340,7 @@ Test(live_table, racing_threads_lose_no_block)
 	/* a quarter full: runs of slots that windows share */
 	reset(THREADS * RACE_WINDOW * 4 > 64 ? 128 : 64);
 	jitter = true;
+	shared = set;
 	for (i = 0; i < THREADS; i++) {
 		r[i].id = i;
 		cr_assert_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
@@ -331,4 +359,15 @@ Test(live_table, racing_threads_lose_no_block)
 	cr_expect_eq(count_keys(LIVE_BUSY) + count_keys(LIVE_BUSY), 0);
 	cr_expect_eq(replaced, 0);
 	expect_reachable();
+}
+
+Test(live_table, racing_threads_lose_no_block)
+{
+	race_all(false);
+}
+
+/* Processes of a traced set at the same addresses: each finds its own. */
+Test(live_table, racing_processes_at_one_address_lose_no_block)
+{
+	race_all(true);
 }

@@ -445,7 +445,8 @@ static int link_create_multi(int prog_fd, const char *path,
 		.cookies = (unsigned long)cookies,
 		.cnt = cnt,
 		.multi_flags = is_return ? MS_BPF_F_UPROBE_MULTI_RETURN : 0,
-		.pid = pid,
+		/* Every process is 0 here, where perf events take -1. */
+		.pid = pid > 0 ? pid : 0,
 	};
 	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 
@@ -919,23 +920,23 @@ static int probe_path(struct attach *a, const char *open_path,
 	return err ? err : n;
 }
 
-int attach__process(struct attach *a)
+int attach__process(struct attach *a, int pid)
 {
 	char open_path[PATH_MAX], exe[32];
 	struct procmaps *m;
 	size_t i, n;
 	int err = 0, found = 0, r;
 
-	snprintf(exe, sizeof(exe), "/proc/%d/exe", a->pid);
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	if (access(exe, F_OK) && errno == ENOENT) {
 		/* The directory is there but no executable: a kernel thread. */
-		snprintf(exe, sizeof(exe), "/proc/%d", a->pid);
+		snprintf(exe, sizeof(exe), "/proc/%d", pid);
 		if (access(exe, F_OK))
 			return set_error(a, -ESRCH, "no such process");
 		return set_error(a, -EPERM,
 				 "it is a kernel thread, which has no heap to trace");
 	}
-	m = procmaps__read(a->pid);
+	m = procmaps__read(pid);
 	if (!m)
 		return set_error(a, -errno, "cannot read its memory map: %s",
 				 errno == ESRCH ? "no such process" :
@@ -947,7 +948,7 @@ int attach__process(struct attach *a)
 		if (!pm->inode || !pm->path || pm->perms[2] != 'x')
 			continue;
 		snprintf(open_path, sizeof(open_path), "/proc/%d/root%s",
-			 a->pid, pm->path);
+			 pid, pm->path);
 		r = probe_path(a, open_path, pm->path);
 		/* A mapping that vanished or is unreadable is not an error. */
 		if (r == -ENOENT || r == -EACCES)
@@ -1094,12 +1095,50 @@ static int probe_dependencies(struct attach *a, struct elf_file *ef,
 	return 0;
 }
 
+/*
+ * A #! script runs its interpreter (the kernel's binfmt_script): its
+ * path, from the first line, into interp. 0 when path is no script, 1
+ * when it is one, or -errno.
+ */
+static int script_interp(const char *path, char *interp, size_t len)
+{
+	char line[256];
+	size_t n, i = 2;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	n = fread(line, 1, sizeof(line) - 1, f);
+	fclose(f);
+	line[n] = 0;
+	if (n < 2 || line[0] != '#' || line[1] != '!')
+		return 0;
+	while (line[i] == ' ' || line[i] == '\t')
+		i++;
+	n = strcspn(line + i, " \t\n");
+	if (!n || n >= len)
+		return -ENOEXEC;
+	memcpy(interp, line + i, n);
+	interp[n] = 0;
+	return 1;
+}
+
 int attach__command(struct attach *a, const char *path)
 {
+	char interp[PATH_MAX];
 	struct lib_search ls = {};
 	struct elf_file *ef;
 	bool dynamic;
 	int found, err = 0;
+
+	/* One level, as the kernel takes: an interpreter is no script. */
+	err = script_interp(path, interp, sizeof(interp));
+	if (err < 0)
+		return set_error(a, err, "cannot read %s: %s", path,
+				 strerror(-err));
+	if (err)
+		path = interp;
+	err = 0;
 
 	/* A static build allocates through the executable alone. */
 	found = probe_path(a, path, path);

@@ -79,6 +79,10 @@ struct attach_progs {
  */
 void attach__prepare(struct attach_progs *progs);
 
+/*
+ * pid: the process every probe is filtered to, or -1 for a traced set
+ * (each file probed once for every process; the BPF side filters).
+ */
 struct attach *attach__new(const struct attach_progs *progs, int pid,
 			   bool alloc_only);
 /* Detaches every probe (also done by free). */
@@ -87,10 +91,12 @@ void attach__free(struct attach *a);
 
 /*
  * A running process: every executable object it maps that defines an
- * allocator function. 0, or -errno (-ESRCH gone, -ENOENT: no allocator
- * symbols in any mapped object, -EPERM: a kernel thread).
+ * allocator function, each file (device and inode) once, opened through
+ * the process's root. 0, or -errno (-ESRCH gone, -ENOENT: no allocator
+ * symbols in any mapped object it has not probed yet, -EPERM: a kernel
+ * thread).
  */
-int attach__process(struct attach *a);
+int attach__process(struct attach *a, int pid);
 
 /*
  * A process about to exec path: its executable when it defines the

@@ -167,17 +167,21 @@ int launch__status(const struct launch *l)
 	return l->status;
 }
 
-int launch__start(struct launch *l)
+int launch__start(struct launch *l, bool follow)
 {
+	long opts = PTRACE_O_TRACEEXIT | PTRACE_O_TRACECLONE;
 	ssize_t n;
 	int e = 0;
 
 	/*
 	 * The exit event, and every thread it starts (so any thread can be
-	 * held at a new mapping); no other stops, signals pass straight on.
+	 * held at a new mapping); with follow every process it forks too,
+	 * held the same way at its exec and its new mappings. No other
+	 * stops, signals pass straight on.
 	 */
-	if (ptrace(PTRACE_SEIZE, l->pid, 0,
-		   PTRACE_O_TRACEEXIT | PTRACE_O_TRACECLONE))
+	if (follow)
+		opts |= PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK;
+	if (ptrace(PTRACE_SEIZE, l->pid, 0, opts))
 		return -errno;
 	l->started = true;
 	if (write(l->go_fd, "g", 1) != 1)
@@ -421,7 +425,8 @@ enum launch_state launch__poll(struct launch *l)
 			ptrace(PTRACE_CONT, r, 0, 0);
 			continue;
 		}
-		if (event == PTRACE_EVENT_CLONE) {
+		if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
+		    event == PTRACE_EVENT_VFORK) {
 			ptrace(PTRACE_CONT, r, 0, 0);
 			continue;
 		}

@@ -32,8 +32,12 @@ int launch__pid(const struct launch *l);
 /* The resolved executable path. */
 const char *launch__path(const struct launch *l);
 
-/* Lets the child exec. 0, or -errno if exec failed (child reaped). */
-int launch__start(struct launch *l);
+/*
+ * Lets the child exec. follow: the processes it forks are traced too
+ * (their stops taken like its threads'). 0, or -errno if exec failed
+ * (child reaped).
+ */
+int launch__start(struct launch *l, bool follow);
 
 /*
  * Reaps or handles pending state changes (call on SIGCHLD). Signals meant

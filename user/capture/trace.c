@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -12,6 +14,7 @@
 #include "events.h"
 #include "memscope.skel.h"
 #include "ring.h"
+#include "table.h"
 #include "trace.h"
 #include "unwind.h"
 
@@ -20,21 +23,69 @@
 /* Rows for the unwind tables: libc has ~24k, a large program ~500k. */
 #define DEFAULT_UNWIND_ROWS	(1u << 20)
 
+/* The live table's slot as the BPF side lays it out (bpf/memscope.bpf.c). */
+struct live_slot {
+	__u64 key;
+	__u64 size;
+	__u64 seq;
+	__u64 tag;
+};
+
+#define LIVE_BUSY	2
+#define LIVE_TOMB	1
+
+/* A traced set's process whose record asks for work after the drain. */
+struct set_work {
+	__u32 pid;
+	__u32 gen;
+	__u32 type;	/* MS_EV_PROC_* */
+};
+
+/* An image that ended (exit, exec): its blocks leave the live table. */
+struct set_ended {
+	__u64 owner;	/* ms_owner(): the key */
+	__u32 pid;
+	__u32 gen;
+	bool exited;	/* its entry goes too */
+};
+
+/*
+ * The live table is swept at most this often: one pass over it serves
+ * every image that ended meanwhile (-a on a busy host sees exits on
+ * every drain).
+ */
+#define SWEEP_INTERVAL_NS	100000000ull
+
 struct tracer {
 	struct memscope_bpf *skel;
+	/* a traced set: the live table mapped, and what records asked for */
+	bool set;
+	bool launch;		/* -- CMD: held at each exec and new mapping */
+	bool scanned;		/* -a, --comm, --cgroup: found in /proc */
+	struct live_slot *live;
+	size_t live_nr;
+	struct tab_array work;
+	struct tab_keyed ended;
+	__u64 last_sweep_ns;
+	__u64 released_blocks;	/* live at an image's end, released from
+				 * the kernel table (-v) */
+	__u64 released_bytes;
 	struct ring_buffer *wake;
 	struct ms_ring *ring;
 	void *ring_mem;
 	size_t ring_map_bytes;
 	struct attach *attach;
 	struct bpf_link *exit_link;
+	struct bpf_link *fork_link;	/* a traced set: who joins it */
 	/* the syscall tracepoints of anonymous memory; NULL in alloc mode */
 	struct bpf_link *sys_links[2];
 	/* --stacks dwarf: the tables, and what keeps them current */
 	struct unwinder *unwind;
 	struct ms_unwind_row *rows;
 	size_t rows_bytes;
-	struct bpf_link *map_links[2];
+	struct bpf_link *map_links[1];
+	/* execs: lifecycle records, and the tables of the new image */
+	struct bpf_link *exec_link;
 	__u64 reloads;		/* times the target's mappings were read */
 	tracer_event_fn on_event;
 	bool alloc_only;
@@ -50,9 +101,7 @@ struct tracer {
  */
 static int unwind_open(struct tracer *t, int pid)
 {
-	struct bpf_program *progs[] = {
-		t->skel->progs.ms_mm_released, t->skel->progs.ms_exec,
-	};
+	struct bpf_program *progs[] = { t->skel->progs.ms_mm_released };
 	struct bpf_map *rows = t->skel->maps.unwind_rows;
 	struct unwinder_opts uo = {
 		.pid = pid,
@@ -170,6 +219,23 @@ static void stack_stops_sum(const struct tracer *t, struct ms_counters *out)
 	}
 }
 
+/* Work for after the drain: attach to a new image, or release an old. */
+static void set_note(struct tracer *t, const struct ms_event *e)
+{
+	struct set_work *w;
+
+	if (!t->set || !ms_event_proc(e->type))
+		return;
+	if (tab_array_reserve(&t->work, 1)) {
+		t->drops++;
+		return;
+	}
+	w = tab_array_push(&t->work);
+	w->pid = e->pid;
+	w->gen = e->seq;
+	w->type = e->type;
+}
+
 static void ring_sample(void *ctx, const void *data, size_t size)
 {
 	struct tracer *t = ctx;
@@ -180,6 +246,7 @@ static void ring_sample(void *ctx, const void *data, size_t size)
 		t->drops++;
 		return;
 	}
+	set_note(t, e);
 	if (t->on_event(t->ctx, e))
 		t->drops++;
 }
@@ -265,6 +332,50 @@ static __u32 thread_slots(__u32 dflt)
 	return n;
 }
 
+/*
+ * A traced set: who enters it (rodata), its bound, and the live table
+ * mapped so that the blocks of ended images can be released.
+ */
+static int set_configure(struct tracer *t, const struct tracer_opts *o)
+{
+	size_t i;
+	int err;
+
+	t->skel->rodata->targ_all = o->all;
+	t->skel->rodata->self_tgid = getpid();
+	t->skel->rodata->follow = o->follow;
+	t->skel->rodata->cgroup_id = o->cgroup_id;
+	t->skel->rodata->cgroup_level = o->cgroup_level;
+	if (o->nr_comms > MS_MAX_COMMS)
+		return -E2BIG;
+	for (i = 0; i < o->nr_comms; i++)
+		strncpy((char *)t->skel->rodata->comms[i], o->comms[i],
+			MS_COMM_LEN - 1);
+	t->skel->rodata->nr_comms = o->nr_comms;
+	err = bpf_map__set_max_entries(t->skel->maps.procs, o->max_procs);
+	if (!err)
+		err = bpf_map__set_max_entries(t->skel->maps.maps_dirty,
+					       o->max_procs);
+	if (!err)
+		err = bpf_map__set_max_entries(t->skel->maps.proc_maps,
+					       o->max_procs);
+	return err;
+}
+
+static int live_open(struct tracer *t)
+{
+	struct bpf_map *m = t->skel->maps.live;
+	void *p;
+
+	t->live_nr = bpf_map__max_entries(m);
+	p = mmap(NULL, t->live_nr * sizeof(*t->live), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, bpf_map__fd(m), 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	t->live = p;
+	return 0;
+}
+
 struct tracer *tracer__new(const struct tracer_opts *o)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -282,7 +393,25 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		err = -errno;
 		goto err_free;
 	}
-	t->skel->rodata->targ_tgid = o->pid;
+	t->set = o->set;
+	t->launch = o->launch;
+	t->scanned = o->all || o->nr_comms || o->cgroup_id;
+	tab_array_init(&t->work, sizeof(struct set_work), 0);
+	if (tab_keyed_init(&t->ended, sizeof(struct set_ended),
+			   offsetof(struct set_ended, owner), 0)) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	t->skel->rodata->targ_tgid = o->set ? 0 : o->pid;
+	t->skel->rodata->root_tgid = o->pid;
+	if (o->set) {
+		err = set_configure(t, o);
+		if (err)
+			goto err_skel;
+	} else {
+		/* One process: no set, the fast path's one compare. */
+		bpf_program__set_autoload(t->skel->progs.ms_fork, false);
+	}
 	t->skel->rodata->alloc_only = o->alloc_only;
 	t->skel->rodata->ring_bytes =
 		(__u64)bpf_map__max_entries(t->skel->maps.ring)
@@ -334,6 +463,16 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	err = walk_progs_set(t);
 	if (err)
 		goto err_skel;
+	if (o->set) {
+		err = live_open(t);
+		if (err)
+			goto err_skel;
+		t->fork_link = bpf_program__attach(t->skel->progs.ms_fork);
+		if (!t->fork_link) {
+			err = -errno;
+			goto err_ring;
+		}
+	}
 	err = ring_open(t);
 	if (err)
 		goto err_ring;
@@ -349,10 +488,15 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		err = -errno;
 		goto err_ring;
 	}
+	t->exec_link = bpf_program__attach(t->skel->progs.ms_exec);
+	if (!t->exec_link) {
+		err = -errno;
+		goto err_ring;
+	}
 	err = sys_attach(t);
 	if (err)
 		goto err_ring;
-	t->attach = attach__new(&progs, o->pid, o->alloc_only);
+	t->attach = attach__new(&progs, o->set ? -1 : o->pid, o->alloc_only);
 	if (!t->attach) {
 		err = -ENOMEM;
 		goto err_ring;
@@ -362,11 +506,17 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 err_ring:
 	sys_detach(t);
 	bpf_link__destroy(t->exit_link);
+	bpf_link__destroy(t->exec_link);
+	bpf_link__destroy(t->fork_link);
 	unwind_close(t);
 	ring_close(t);
 err_skel:
+	if (t->live)
+		munmap(t->live, t->live_nr * sizeof(*t->live));
 	memscope_bpf__destroy(t->skel);
 err_free:
+	tab_array_fini(&t->work);
+	tab_keyed_fini(&t->ended);
 	free(t);
 	errno = -err;
 	return NULL;
@@ -380,9 +530,15 @@ void tracer__free(struct tracer *t)
 	attach__free(t->attach);
 	sys_detach(t);
 	bpf_link__destroy(t->exit_link);
+	bpf_link__destroy(t->exec_link);
+	bpf_link__destroy(t->fork_link);
 	unwind_close(t);
 	ring_close(t);
+	if (t->live)
+		munmap(t->live, t->live_nr * sizeof(*t->live));
 	memscope_bpf__destroy(t->skel);
+	tab_array_fini(&t->work);
+	tab_keyed_fini(&t->ended);
 	free(t);
 }
 
@@ -397,11 +553,227 @@ static void reload(struct tracer *t)
 	t->reloads++;
 }
 
+/*
+ * A process of a traced set: its tables, then its objects' probes (each
+ * file once for every process). A process that maps no allocator not
+ * probed yet, or that is gone already, is no error here. The tables of
+ * the processes a selection finds at start wait for their first stack
+ * (the walker marks them): -a finds every process on the host, and
+ * compiling every object's CFI took 40 s and the whole row array here.
+ */
+static int set_attach(struct tracer *t, int pid, bool tables)
+{
+	int err;
+
+	if (t->unwind && tables) {
+		unwinder__reload_pid(t->unwind, pid);
+		t->reloads++;
+	}
+	err = attach__process(t->attach, pid);
+	/* Gone, a kernel thread, or closed to us (/proc/1 in a VM's jail). */
+	return err == -ENOENT || err == -ESRCH || err == -EPERM ||
+	       err == -EACCES ? 0 : err;
+}
+
+int tracer__set_add(struct tracer *t, int pid)
+{
+	struct ms_proc p = { .gen = 1 };
+	__u32 key = pid;
+
+	if (bpf_map__update_elem(t->skel->maps.procs, &key, sizeof(key), &p,
+				 sizeof(p), BPF_NOEXIST)) {
+		if (errno == EEXIST)
+			return 0;
+		if (errno != E2BIG)
+			return -errno;
+		__atomic_add_fetch(&t->skel->bss->procs_full, 1,
+				   __ATOMIC_RELAXED);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* Every process in the set now: attached, in the order the map has them. */
+static int set_attach_all(struct tracer *t)
+{
+	struct bpf_map *m = t->skel->maps.procs;
+	__u32 key, next, *prev = NULL;
+	int err = 0, r;
+
+	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
+		key = next;
+		prev = &key;
+		r = set_attach(t, key, !t->scanned);
+		if (r && !err)
+			err = r;
+	}
+	return err;
+}
+
 int tracer__attach_process(struct tracer *t)
 {
+	int err;
+
+	/*
+	 * A process that joins the set later (an exec of a --comm name, a
+	 * fork in the cgroup) runs before its drained record has it
+	 * attached: the allocators the tool itself maps (the system's libc)
+	 * are probed now, so the usual process is traced from its first
+	 * allocation. The tool is never in the set.
+	 */
+	if (t->set && !t->launch) {
+		err = attach__process(t->attach, getpid());
+		if (err && err != -ENOENT)
+			return err;
+	}
+	if (t->set)
+		return set_attach_all(t);
 	if (t->unwind)
 		reload(t);
-	return attach__process(t->attach);
+	return attach__process(t->attach, t->skel->rodata->targ_tgid);
+}
+
+__u64 tracer__released(const struct tracer *t, __u64 *bytes)
+{
+	*bytes = t->released_bytes;
+	return t->released_blocks;
+}
+
+__u64 tracer__procs_full(const struct tracer *t)
+{
+	return __atomic_load_n(&t->skel->bss->procs_full, __ATOMIC_RELAXED);
+}
+
+int tracer__proc_counters(const struct tracer *t, __u32 pid,
+			  struct ms_counters *out)
+{
+	struct ms_proc p;
+
+	/* One process: the global counters are its own. */
+	if (!t->set) {
+		if (pid != t->skel->rodata->targ_tgid)
+			return -ENOENT;
+		tracer__counters(t, out);
+		return 0;
+	}
+	if (bpf_map__lookup_elem(t->skel->maps.procs, &pid, sizeof(pid), &p,
+				 sizeof(p), 0))
+		return -ENOENT;
+	*out = p.c;
+	return 0;
+}
+
+/*
+ * The blocks of images that ended (an exit, an exec) leave the kernel's
+ * live table, so it does not fill with dead processes' blocks: one pass
+ * over the mapped table, each of their slots swapped to a tombstone (the
+ * BPF side never touches a slot of an owner that is gone). The global
+ * counters keep them: over the whole trace, live is what was never
+ * freed, at exit or now; the process's own counters said what it left.
+ */
+static void sweep(struct tracer *t)
+{
+	struct live_slot *s;
+	__u64 k, size;
+	size_t i;
+
+	for (i = 0; i < t->live_nr; i++) {
+		s = &t->live[i];
+		k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
+		if (k <= LIVE_BUSY || !(s->tag >> 32) ||
+		    !tab_keyed_get(&t->ended, s->tag >> 32))
+			continue;
+		size = s->size;
+		if (!__atomic_compare_exchange_n(&s->key, &k, LIVE_TOMB, false,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED))
+			continue;
+		t->released_blocks++;
+		t->released_bytes += size;
+	}
+}
+
+/* An exited process's entry goes, unless its pid is already a new one's. */
+static void set_forget(struct tracer *t, const struct set_ended *w)
+{
+	struct bpf_map *m = t->skel->maps.procs;
+	struct ms_proc p;
+	__u32 key = w->pid;
+
+	if (!bpf_map__lookup_elem(m, &key, sizeof(key), &p, sizeof(p), 0) &&
+	    (p.flags & MS_PROC_EXITED) && p.gen == w->gen)
+		bpf_map__delete_elem(m, &key, sizeof(key), 0);
+	if (t->unwind)
+		unwinder__forget(t->unwind, w->pid);
+}
+
+/* Processes whose executable mappings changed: tables and probes. */
+static void set_dirty(struct tracer *t)
+{
+	struct bpf_map *m = t->skel->maps.maps_dirty;
+	__u32 key, next;
+
+	while (!bpf_map__get_next_key(m, NULL, &next, sizeof(next))) {
+		key = next;
+		bpf_map__delete_elem(m, &key, sizeof(key), 0);
+		set_attach(t, key, true);
+	}
+}
+
+static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
+{
+	struct set_ended *e;
+
+	if (tab_keyed_get(&t->ended, ms_owner(pid, gen)) ||
+	    tab_keyed_reserve(&t->ended)) {
+		t->drops += !tab_keyed_get(&t->ended, ms_owner(pid, gen));
+		return;
+	}
+	e = tab_keyed_add(&t->ended, ms_owner(pid, gen));
+	e->pid = pid;
+	e->gen = gen;
+	e->exited = exited;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* What the drained records of the set ask for. */
+static void set_follow(struct tracer *t)
+{
+	const struct set_work *w;
+	__u64 now;
+	size_t i;
+
+	set_dirty(t);
+	for (i = 0; i < t->work.nr; i++) {
+		w = tab_array_at(&t->work, i);
+		if (w->type == MS_EV_PROC_START)
+			set_attach(t, w->pid, true);
+		else if (w->type == MS_EV_PROC_EXEC)
+			set_end(t, w->pid, w->gen - 1, false);
+		else
+			set_end(t, w->pid, w->gen, true);
+	}
+	t->work.nr = 0;
+	now = mono_ns();
+	if (!tab_keyed_nr(&t->ended) || now - t->last_sweep_ns < SWEEP_INTERVAL_NS)
+		return;
+	t->last_sweep_ns = now;
+	sweep(t);
+	for (i = 0; i < tab_keyed_nr(&t->ended); i++) {
+		const struct set_ended *e = tab_keyed_at(&t->ended, i);
+
+		if (e->exited)
+			set_forget(t, e);
+	}
+	while (tab_keyed_nr(&t->ended))
+		tab_keyed_delete(&t->ended, tab_keyed_at(&t->ended, 0));
 }
 
 int tracer__attach_command(struct tracer *t, const char *path)
@@ -428,6 +800,8 @@ void tracer__detach(struct tracer *t)
 		bpf_link__destroy(t->map_links[i]);
 		t->map_links[i] = NULL;
 	}
+	bpf_link__destroy(t->exec_link);
+	t->exec_link = NULL;
 }
 
 int tracer__fd(const struct tracer *t)
@@ -448,6 +822,10 @@ int tracer__drain(struct tracer *t)
 	if (n < 0) {
 		t->drops++;
 		n = 0;
+	}
+	if (t->set) {
+		set_follow(t);
+		return n;
 	}
 	/* New code in the target: its tables, before more stacks reach it. */
 	if (t->unwind && unwinder__stale(t->unwind))
@@ -497,13 +875,23 @@ void tracer__print_probes(const struct tracer *t)
 
 bool tracer__map_stop(struct tracer *t, int tid)
 {
-	__u32 key = tid;
+	struct bpf_map *m = t->skel->maps.map_stopped;
+	__u32 key = tid, tgid;
 
 	/* Ours only if the BPF side marked the thread before stopping it. */
-	if (!t->unwind || bpf_map__delete_elem(t->skel->maps.map_stopped,
-					       &key, sizeof(key), 0))
+	if (!t->unwind ||
+	    bpf_map__lookup_elem(m, &key, sizeof(key), &tgid, sizeof(tgid), 0))
 		return false;
-	reload(t);
+	/*
+	 * A process of a set: its tables and any allocator it maps now (an
+	 * exec'd static binary, an LD_PRELOAD'd or dlopen'd allocator) are
+	 * in before the thread runs on.
+	 */
+	if (t->set)
+		set_attach(t, tgid, true);
+	else
+		reload(t);
+	bpf_map__delete_elem(m, &key, sizeof(key), 0);
 	return true;
 }
 

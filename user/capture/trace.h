@@ -17,7 +17,23 @@ struct tracer;
 typedef int (*tracer_event_fn)(void *ctx, const struct ms_event *e);
 
 struct tracer_opts {
-	int pid;
+	int pid;		/* one process: the fast path (not set) */
+	/*
+	 * A traced set instead (set): the processes in pids, every process
+	 * (all), those whose comm is one of comms, those in the cgroup
+	 * (cgroup_id, at cgroup_level below the root), and with follow the
+	 * children and exec'd images of any of them; at most max_procs.
+	 */
+	bool set;
+	const int *pids;
+	size_t nr_pids;
+	bool all;
+	char *const *comms;
+	size_t nr_comms;
+	__u64 cgroup_id;
+	__u32 cgroup_level;
+	bool follow;
+	__u32 max_procs;
 	bool alloc_only;
 	bool launch;		/* -- CMD: the launcher is the target's tracer */
 	bool stacks_fp;		/* --stacks fp: frame pointers, no tables */
@@ -32,8 +48,31 @@ struct tracer_opts {
 struct tracer *tracer__new(const struct tracer_opts *o);
 void tracer__free(struct tracer *t);
 
-/* 0 or -errno; tracer__error() says what failed. */
+/*
+ * 0 or -errno; tracer__error() says what failed. A traced set attaches
+ * to each of its processes found now (tracer__set_add() first), and to
+ * the processes and images that join it later as the records say.
+ */
 int tracer__attach_process(struct tracer *t);
+/*
+ * Puts a running process in the traced set (-p, and those a scan of
+ * /proc selected). 0, -ENOSPC past --max-procs, or -errno.
+ */
+int tracer__set_add(struct tracer *t, int pid);
+/*
+ * Blocks (and their bytes) the processes of a set left live at their
+ * exit or exec, released from the kernel's live table since.
+ */
+__u64 tracer__released(const struct tracer *t, __u64 *bytes);
+/* Processes that could not join the set: --max-procs was reached. */
+__u64 tracer__procs_full(const struct tracer *t);
+/*
+ * The kernel's exact counters of the current image of pid: in a traced
+ * set its entry's (until the drain after its exit record), else the
+ * global ones of the one process. 0, or -ENOENT.
+ */
+int tracer__proc_counters(const struct tracer *t, __u32 pid,
+			  struct ms_counters *out);
 int tracer__attach_command(struct tracer *t, const char *path);
 const char *tracer__error(const struct tracer *t);
 

@@ -43,6 +43,7 @@ struct unwinder {
 	__u32 no_table;
 	__u32 maps_dropped;
 	struct ms_proc_maps maps;	/* the last written */
+	int pid;			/* the process being read */
 	char root[32];
 };
 
@@ -110,7 +111,6 @@ struct unwinder *unwinder__new(const struct unwinder_opts *o)
 	u->o = *o;
 	/* Object 0 is the empty one; rows start at 0. */
 	u->next_obj = OBJ_NONE + 1;
-	snprintf(u->root, sizeof(u->root), "/proc/%d/root", o->pid);
 	return u;
 }
 
@@ -232,7 +232,7 @@ static struct uobj *obj_get(struct unwinder *u, const struct procmap *m)
 	f = m->deleted ? NULL : elf_file__open(path);
 	if (!f) {
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx",
-			 u->o.pid, (unsigned long long)m->start,
+			 u->pid, (unsigned long long)m->start,
 			 (unsigned long long)m->end);
 		f = elf_file__open(path);
 	}
@@ -268,15 +268,23 @@ out:
 
 int unwinder__reload(struct unwinder *u)
 {
+	return unwinder__reload_pid(u, u->o.pid);
+}
+
+int unwinder__reload_pid(struct unwinder *u, int pid)
+{
 	__u64 seen = __atomic_load_n(u->o.changed, __ATOMIC_ACQUIRE);
 	struct ms_proc_map *maps;
 	struct procmaps *pm;
 	struct uobj *o;
 	size_t i, n = 0;
-	__u32 key = u->o.pid;
+	__u32 key = pid;
 	int err, dropped;
 
-	pm = procmaps__read(u->o.pid);
+	/* Its files through its root: its own mount namespace. */
+	u->pid = pid;
+	snprintf(u->root, sizeof(u->root), "/proc/%d/root", pid);
+	pm = procmaps__read(pid);
 	if (!pm)
 		return -errno;
 	maps = calloc(procmaps__count(pm) + 1, sizeof(*maps));
@@ -329,6 +337,13 @@ free_maps:
 free_pm:
 	procmaps__free(pm);
 	return err;
+}
+
+void unwinder__forget(struct unwinder *u, int pid)
+{
+	__u32 key = pid;
+
+	bpf_map_delete_elem(u->o.maps_fd, &key);
 }
 
 bool unwinder__stale(const struct unwinder *u)

@@ -19,7 +19,7 @@
 struct unwinder;
 
 struct unwinder_opts {
-	int pid;
+	int pid;		/* unwinder__reload()'s process */
 	/* the BPF side: rows (mmapped, rows_cap of them), objects, maps */
 	struct ms_unwind_row *rows;
 	__u32 rows_cap;
@@ -41,6 +41,14 @@ void unwinder__free(struct unwinder *u);
  * (-ESRCH: the target is gone).
  */
 int unwinder__reload(struct unwinder *u);
+
+/*
+ * The same for process pid of a traced set: the objects are shared by
+ * every process, the mappings are its own. 0 or -errno.
+ */
+int unwinder__reload_pid(struct unwinder *u, int pid);
+/* Process pid is gone: its mappings leave the walker's map. */
+void unwinder__forget(struct unwinder *u, int pid);
 
 /* The kernel saw the target's executable mappings change since. */
 bool unwinder__stale(const struct unwinder *u);

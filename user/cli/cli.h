@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "events.h"
 #include "mode.h"
 #include "recording.h"
 
@@ -26,8 +27,23 @@ enum export {
 	EXPORT__COUNT,
 };
 
+/* -p PIDs one run takes, over all its -p options. */
+#define MAX_PIDS	256
+/* Processes a traced set holds by default (--max-procs). */
+#define DEFAULT_MAX_PROCS	1024
+
 struct opts {
-	int pid;
+	int pid;		/* the first -p */
+	/* what is traced: -p lists, -a, --comm, --cgroup, -f (a set) */
+	int pids[MAX_PIDS];
+	size_t nr_pids;
+	bool all;
+	char *comms[MS_MAX_COMMS];
+	size_t nr_comms;
+	const char *cgroup;
+	bool follow;		/* -f */
+	bool no_follow;		/* --no-follow: -- CMD keeps one process */
+	__u32 max_procs;
 	char **cmd;
 	double duration;
 	const char *record;	/* -w */

@@ -145,15 +145,94 @@ static int secs_opt(const char *arg, const char *name, __u64 *ns)
 	return 2;
 }
 
+/* -p PID[,PID...], repeatable: every pid joins the list once. */
 static int set_pid(struct opts *o, const char *arg)
+{
+	char buf[32];
+	const char *p = arg, *end;
+	unsigned long long v;
+	size_t i, len;
+
+	do {
+		end = strchrnul(p, ',');
+		len = end - p;
+		if (len >= sizeof(buf))
+			len = sizeof(buf) - 1;
+		memcpy(buf, p, len);
+		buf[len] = 0;
+		if (parse_uint(buf, INT_MAX, &v) || !v) {
+			cli_error("invalid pid '%s': expected a positive number, or a comma-separated list",
+				  arg);
+			return 2;
+		}
+		for (i = 0; i < o->nr_pids && o->pids[i] != (int)v; i++)
+			;
+		if (i == o->nr_pids) {
+			if (o->nr_pids == MAX_PIDS) {
+				cli_error("too many pids: at most %d with -p (use --comm, --cgroup or -a)",
+					  MAX_PIDS);
+				return 2;
+			}
+			o->pids[o->nr_pids++] = v;
+		}
+		p = end + 1;
+	} while (*end);
+	o->pid = o->pids[0];
+	return 0;
+}
+
+static int set_all(struct opts *o, const char *arg)
+{
+	(void)arg;
+	o->all = true;
+	return 0;
+}
+
+static int set_comm(struct opts *o, const char *arg)
+{
+	if (!*arg || strlen(arg) >= MS_COMM_LEN) {
+		cli_error("invalid --comm '%s': a process name is 1 to %d characters (as in /proc/PID/comm)",
+			  arg, MS_COMM_LEN - 1);
+		return 2;
+	}
+	if (o->nr_comms == MS_MAX_COMMS) {
+		cli_error("too many --comm: at most %d", MS_MAX_COMMS);
+		return 2;
+	}
+	o->comms[o->nr_comms++] = (char *)arg;
+	return 0;
+}
+
+static int set_cgroup(struct opts *o, const char *arg)
+{
+	o->cgroup = arg;
+	return 0;
+}
+
+static int set_follow(struct opts *o, const char *arg)
+{
+	(void)arg;
+	o->follow = true;
+	return 0;
+}
+
+static int set_no_follow(struct opts *o, const char *arg)
+{
+	(void)arg;
+	o->no_follow = true;
+	return 0;
+}
+
+static int set_max_procs(struct opts *o, const char *arg)
 {
 	unsigned long long v;
 
-	if (parse_uint(arg, INT_MAX, &v) || !v) {
-		cli_error("invalid pid '%s': expected a positive number", arg);
+	if (parse_uint(arg, 1u << 20, &v) || !v) {
+		cli_error("invalid --max-procs '%s': expected 1 to %u processes",
+			  arg, 1u << 20);
 		return 2;
 	}
-	o->pid = v;
+	o->max_procs = v;
 	return 0;
 }
 
@@ -492,7 +571,24 @@ static int show_version(struct opts *o, const char *arg)
  */
 static const struct cli_option options[] = {
 	{ "pid", 'p', OPT_ARG, set_pid,
-"  -p, --pid PID         attach to a running process\n" },
+"  -p, --pid PID[,PID]   attach to running processes (repeatable)\n" },
+	{ "all", 'a', 0, set_all,
+"  -a, --all             every process on the host (narrowed by --comm,\n"
+"                        --cgroup when given)\n" },
+	{ "comm", 0, OPT_ARG, set_comm,
+"      --comm NAME       processes named NAME, also after an exec\n"
+"                        (repeatable)\n" },
+	{ "cgroup", 0, OPT_ARG, set_cgroup,
+"      --cgroup PATH     processes in this cgroup v2 directory or below\n"
+"                        (a systemd unit, a container)\n" },
+	{ "follow", 'f', 0, set_follow,
+"  -f, --follow          also the children and exec'd programs of traced\n"
+"                        processes (the default with -- CMD)\n" },
+	{ "no-follow", 0, 0, set_no_follow,
+"      --no-follow       -- CMD: trace the command's process only\n" },
+	{ "max-procs", 0, OPT_ARG, set_max_procs,
+"      --max-procs N     processes traced at once (default 1024); more are\n"
+"                        counted, not traced\n" },
 	{ "duration", 'd', OPT_ARG, set_duration,
 "  -d, --duration SEC    stop after SEC seconds (default: when the target\n"
 "                        exits, or on Ctrl-C)\n" },
@@ -708,6 +804,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->top = DEFAULT_TOP;
 	o->top_procs = DEFAULT_TOP_PROCS;
 	o->max_live = DEFAULT_MAX_LIVE;
+	o->max_procs = DEFAULT_MAX_PROCS;
 	err = parse_options(argc, argv, o, false, &last_arg);
 	if (err)
 		return err;
@@ -725,9 +822,16 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		}
 		o->cmd = &argv[optind];
 	}
-	if (!o->pid == !o->cmd) {
-		cli_error(o->pid ? "give either -p PID or -- CMD, not both" :
-				   "nothing to trace: give -p PID or -- CMD (see --help)");
+	if ((o->pid || o->all || o->nr_comms || o->cgroup) && o->cmd) {
+		cli_error("give either -p, -a, --comm, --cgroup or -- CMD, not both");
+		return 2;
+	}
+	if (!o->pid && !o->all && !o->nr_comms && !o->cgroup && !o->cmd) {
+		cli_error("nothing to trace: give -p PID, -a, --comm NAME, --cgroup PATH or -- CMD (see --help)");
+		return 2;
+	}
+	if (o->no_follow && !o->cmd) {
+		cli_error("--no-follow is for -- CMD, which follows its children by default; without -f, -p follows none");
 		return 2;
 	}
 	if (o->kill && !o->cmd) {

@@ -23,7 +23,9 @@
 #include "launch.h"
 #include "live.h"
 #include "outfile.h"
+#include "procinfo_read.h"
 #include "procs.h"
+#include "procsel.h"
 #include "reach.h"
 #include "recording.h"
 #include "run.h"
@@ -41,6 +43,8 @@
 struct session {
 	const struct opts *o;
 	struct procs *procs;
+	/* a set: the running processes it took at start (int pids) */
+	struct tab_array found;
 	/*
 	 * A symbolizer per process image (by image number, made on its
 	 * first stack): an exec maps other objects at the same addresses.
@@ -218,6 +222,49 @@ static void cover_pending(struct session *s)
 	s->nr_pending = 0;
 }
 
+/*
+ * What is known of a process beyond its records, to the table and, in
+ * its place among the records, to the recording (errors stick there).
+ */
+static int set_info(struct session *s, const struct procinfo *info)
+{
+	int err = procs__set_info(s->procs, info);
+
+	if (!err && s->rec)
+		recorder__info(s->rec, info);
+	return err;
+}
+
+/*
+ * What /proc tells of process pid, to the process table (and the
+ * recording). A process gone already is said so; a /proc that cannot be
+ * read costs the facts, not the trace.
+ */
+static int proc_facts(struct session *s, int pid, __u32 flags)
+{
+	struct procinfo info;
+
+	if (procinfo_read(pid, flags, &info))
+		return 0;
+	/* Gone since its record: what the record told (comm, file) stays. */
+	if ((info.flags & PROCINFO_GONE) && !(flags & PROCINFO_EXISTING))
+		return 0;
+	return set_info(s, &info);
+}
+
+/*
+ * The kernel's exact counters of pid's current image, to the table: a
+ * process of a set from its entry (read before the drain that deletes it
+ * after its exit), the one -p process from the global counters.
+ */
+static void image_kernel(struct session *s, __u32 pid)
+{
+	struct ms_counters c;
+
+	if (!tracer__proc_counters(s->tracer, pid, &c))
+		procs__set_kernel(s->procs, pid, &c);
+}
+
 static int on_event(void *ctx, const struct ms_event *e)
 {
 	struct session *s = ctx;
@@ -231,6 +278,9 @@ static int on_event(void *ctx, const struct ms_event *e)
 		cover_pending(s);
 	if (cur >= 0)
 		before = store__nr_stacks(procs__image(s->procs, cur)->store);
+	if (e->type == MS_EV_PROC_EXIT)
+		image_kernel(s, e->pid);
+
 	/*
 	 * Recorded as delivered, whatever the store makes of it: a replay
 	 * applies it to a store of its own. Recording errors stick and are
@@ -241,6 +291,12 @@ static int on_event(void *ctx, const struct ms_event *e)
 	err = procs__apply(s->procs, e);
 	if (err)
 		return err;
+	/* A new process or image: what /proc says of it, while it lives. */
+	if (e->type == MS_EV_PROC_START || e->type == MS_EV_PROC_EXEC) {
+		err = proc_facts(s, e->pid, 0);
+		if (err)
+			return err;
+	}
 	last = procs__last(s->procs);
 	if (last < 0 || !e->nr_frames)
 		return 0;
@@ -555,8 +611,13 @@ static bool live_tick(struct session *s, bool keys)
 	return false;
 }
 
-static int trace_loop(struct session *s, int sfd, int pidfd)
+/*
+ * -p: tracing ends when every pid given has exited (their pidfds, -1
+ * once seen to exit).
+ */
+static int trace_loop(struct session *s, int sfd, int *pidfds, size_t nr)
 {
+	size_t j, alive = 0;
 	struct epoll_event ev = { .events = EPOLLIN }, evs[4];
 	__u64 deadline = 0, next_status = 0, next_live = 0, next_flush,
 	      next_snap = 0, now;
@@ -570,9 +631,10 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = tracer__fd(s->tracer);
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
-	if (pidfd >= 0) {
-		ev.data.fd = pidfd;
-		epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
+	for (j = 0; j < nr; j++) {
+		ev.data.fd = pidfds[j];
+		epoll_ctl(ep, EPOLL_CTL_ADD, pidfds[j], &ev);
+		alive++;
 	}
 	if (s->live) {
 		ev.data.fd = live__fd(s->live);
@@ -590,7 +652,12 @@ static int trace_loop(struct session *s, int sfd, int pidfd)
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.fd == sfd && handle_signals(s, sfd))
 				stop = true;
-			if (pidfd >= 0 && evs[i].data.fd == pidfd) {
+			for (j = 0; j < nr; j++) {
+				if (evs[i].data.fd != pidfds[j])
+					continue;
+				epoll_ctl(ep, EPOLL_CTL_DEL, pidfds[j], NULL);
+				if (--alive)
+					continue;
 				s->target_exited = true;
 				stop = true;
 			}
@@ -672,8 +739,16 @@ static int finish_trace(struct session *s)
 		.detached = s->detached,
 		.killed = s->killed,
 	};
+	const struct proc_image *im;
 	int err = 0, rerr;
+	size_t i;
 
+	/* The images still running: their counters as tracing ends. */
+	for (i = 0; i < procs__nr_images(s->procs); i++) {
+		im = procs__image(s->procs, i);
+		if (!im->end)
+			image_kernel(s, im->info.pid);
+	}
 	tracer__counters(s->tracer, &end.kernel);
 	end.probes = tracer__probes(s->tracer, &end.nr_probes);
 	if (s->rec) {
@@ -736,6 +811,24 @@ static void warn_unwind(const struct session *s)
 			full, full == 1 ? "" : "s", cap);
 }
 
+/* A traced set: processes left out (--max-procs), and with -v the blocks
+ * of ended images the kernel table let go. */
+static void warn_set(const struct session *s)
+{
+	__u64 bytes, blocks = tracer__released(s->tracer, &bytes);
+	__u64 full = tracer__procs_full(s->tracer);
+
+	if (full && !s->o->quiet)
+		fprintf(stderr,
+			"memscope-bpf: warning: %llu process%s not traced: --max-procs %u was reached\n",
+			(unsigned long long)full, full == 1 ? " was" : "es were",
+			s->o->max_procs);
+	if (s->o->verbose)
+		fprintf(stderr,
+			"memscope-bpf: %llu blocks (%llu bytes) left live by processes at exit or exec, released from the kernel's live table\n",
+			(unsigned long long)blocks, (unsigned long long)bytes);
+}
+
 /* --ready-fd: the probes are in; the pid, for scripts, and done with it. */
 static void say_ready(const struct session *s)
 {
@@ -747,18 +840,76 @@ static void say_ready(const struct session *s)
 	close(s->o->ready_fd);
 }
 
-/*
- * What is known of a process beyond its records, to the table and, in
- * its place among the records, to the recording (errors stick there).
- */
-static int set_info(struct session *s, const struct procinfo *info)
+/* The set's pids found in /proc at start (-a, --comm, --cgroup). */
+static int set_add(int pid, void *ctx)
 {
-	int err = procs__set_info(s->procs, info);
+	struct session *s = ctx;
+	int err = tracer__set_add(s->tracer, pid);
 
-	if (!err && s->rec)
-		recorder__info(s->rec, info);
+	/* A full set is counted, and said when tracing ends. */
+	if (err)
+		return err == -ENOSPC ? 0 : err;
+	if (tab_array_reserve(&s->found, 1))
+		return -ENOMEM;
+	*(int *)tab_array_push(&s->found) = pid;
+	return 0;
+}
+
+/*
+ * A traced set: the -p pids, the launched command, and the running
+ * processes the selection takes. Each is attached next.
+ */
+static int set_fill(struct session *s, const char *cgroup_rel)
+{
+	struct procsel sel = {
+		.all = s->o->all,
+		.comms = s->o->comms,
+		.nr_comms = s->o->nr_comms,
+		.cgroup = s->o->cgroup ? cgroup_rel : NULL,
+		.self = getpid(),
+	};
+	size_t i;
+	int err;
+
+	/* Not one found running: set_target_info() says what it runs. */
+	if (s->launch)
+		return tracer__set_add(s->tracer, launch__pid(s->launch));
+	for (i = 0; i < s->o->nr_pids; i++) {
+		err = tab_array_reserve(&s->found, 1);
+		if (!err)
+			*(int *)tab_array_push(&s->found) = s->o->pids[i];
+		else
+			return err;
+		err = tracer__set_add(s->tracer, s->o->pids[i]);
+		if (err == -ENOSPC) {
+			cli_error("cannot trace %zu pids: --max-procs is %u",
+				  s->o->nr_pids, s->o->max_procs);
+			return err;
+		}
+		if (err) {
+			cli_error("cannot trace pid %d: %s", s->o->pids[i],
+				  strerror(-err));
+			return err;
+		}
+	}
+	if (!s->o->all && !s->o->nr_comms && !s->o->cgroup)
+		return 0;
+	err = procsel_scan(&sel, set_add, s);
+	if (err)
+		cli_error("cannot read the processes in /proc: %s",
+			  strerror(-err));
 	return err;
 }
+
+/* Is what the command line asks for a set, not the one-pid fast path? */
+static bool traces_set(const struct opts *o)
+{
+	if (o->cmd)
+		return !o->no_follow;
+	return o->nr_pids > 1 || o->follow || o->all || o->nr_comms ||
+	       o->cgroup;
+}
+
 
 /*
  * The process the run starts with, as far as the command line tells it:
@@ -779,15 +930,22 @@ static int set_target_info(struct session *s)
 			info.flags |= PROCINFO_CUT;
 		snprintf(info.command, sizeof(info.command), "%s", s->command);
 		info.start_ns = now_ns();
-	} else {
-		info.flags = PROCINFO_EXISTING;
+		return set_info(s, &info);
 	}
-	return set_info(s, &info);
+	return proc_facts(s, s->info.pid, PROCINFO_EXISTING);
 }
 
 static int start_target(struct session *s)
 {
+	char cgroup_rel[4096];
+	size_t i;
 	struct tracer_opts to = {
+		.set = traces_set(s->o),
+		.all = s->o->all && !s->o->nr_comms && !s->o->cgroup,
+		.comms = s->o->comms,
+		.nr_comms = s->o->nr_comms,
+		.follow = s->o->follow || (s->o->cmd && !s->o->no_follow),
+		.max_procs = s->o->max_procs,
 		.alloc_only = s->o->mode == TRACE_MODE_ALLOC,
 		.launch = s->o->cmd,
 		.stacks_fp = s->o->stacks_fp,
@@ -799,6 +957,18 @@ static int start_target(struct session *s)
 	};
 	int err;
 
+	if (s->o->cgroup) {
+		err = procsel_cgroup(s->o->cgroup, &to.cgroup_id,
+				     &to.cgroup_level, cgroup_rel,
+				     sizeof(cgroup_rel));
+		if (err) {
+			cli_error("invalid --cgroup %s: %s", s->o->cgroup,
+				  err == -EMEDIUMTYPE ?
+				  "not a directory of the cgroup v2 hierarchy" :
+				  strerror(-err));
+			return err;
+		}
+	}
 	if (s->o->cmd) {
 		s->launch = launch__new(s->o->cmd);
 		if (!s->launch) {
@@ -818,13 +988,24 @@ static int start_target(struct session *s)
 			  err == -EPERM ? " (are you root?)" : "");
 		return err;
 	}
-	if (s->launch) {
+	if (to.set) {
+		err = set_fill(s, cgroup_rel);
+		if (err)
+			return err;
+	}
+	if (s->launch)
 		launch__on_stop(s->launch, map_stop, s->tracer);
+	/*
+	 * A launch probes what it will run (a #! script's interpreter) before
+	 * it starts, as the ELF work is best done before the clock runs; what
+	 * its tree runs later (an exec'd program, a preloaded allocator) is
+	 * attached while the thread that maps it is held.
+	 */
+	if (s->launch)
 		err = tracer__attach_command(s->tracer,
 					     launch__path(s->launch));
-	} else {
+	else
 		err = tracer__attach_process(s->tracer);
-	}
 	if (err) {
 		if (s->launch)
 			cli_error("cannot trace %s: %s", s->o->cmd[0],
@@ -847,23 +1028,36 @@ static int start_target(struct session *s)
 			return err;
 		}
 	}
-	err = set_target_info(s);
-	if (err) {
-		cli_error("out of memory");
-		return err;
+	/* What the processes found at start are, once the recording is on. */
+	for (i = 0; i < s->found.nr; i++) {
+		err = proc_facts(s, *(int *)tab_array_at(&s->found, i),
+				 PROCINFO_EXISTING);
+		if (err) {
+			cli_error("out of memory");
+			return err;
+		}
 	}
-	if (!sym_of(s, 0)) {
-		cli_error("cannot set up symbolization: %s", strerror(errno));
-		return -errno;
+	/* -a, --comm, --cgroup: the processes come with their records. */
+	if (s->info.pid) {
+		err = set_target_info(s);
+		if (err) {
+			cli_error("out of memory");
+			return err;
+		}
+		if (!sym_of(s, 0)) {
+			cli_error("cannot set up symbolization: %s",
+				  strerror(errno));
+			return -errno;
+		}
 	}
 	if (s->launch) {
-		err = launch__start(s->launch);
+		err = launch__start(s->launch, to.follow);
 		if (err) {
 			cli_error("cannot run %s: %s", s->o->cmd[0],
 				  strerror(-err));
 			return err;
 		}
-	} else {
+	} else if (!to.set) {
 		/* Read the maps now: the target may be gone by report time. */
 		static const __u64 none;
 
@@ -874,9 +1068,14 @@ static int start_target(struct session *s)
 			return err;
 		}
 	}
-	if (!s->o->quiet)
+	if (!s->o->quiet && !to.set)
 		fprintf(stderr, "memscope-bpf: tracing pid %d, Ctrl-C to stop\n",
 			s->info.pid);
+	else if (!s->o->quiet)
+		fprintf(stderr, "memscope-bpf: tracing %s%s, Ctrl-C to stop\n",
+			s->launch ? "the command and its children" :
+			"the selected processes",
+			s->o->follow && !s->launch ? " and their children" : "");
 	say_ready(s);
 	return 0;
 }
@@ -886,6 +1085,7 @@ static int session_init(struct session *s)
 {
 	s->info.version = RECORDING_VERSION;
 	s->info.tool_version = MEMSCOPE_VERSION;
+	tab_array_init(&s->found, sizeof(int), 0);
 	s->info.mode = s->o->mode;
 	s->info.top = s->o->top;
 	memcpy(s->info.rule_opts, s->o->rule_opts, sizeof(s->info.rule_opts));
@@ -906,8 +1106,8 @@ int run_trace(const struct opts *o)
 {
 	struct session s = { .o = o };
 	sigset_t old;
-	int sfd, pidfd = -1, err;
-	size_t i;
+	int sfd, pidfds[MAX_PIDS], err;
+	size_t nr_pidfds = 0, i;
 
 	libbpf_set_print(o->verbose ? libbpf_verbose : libbpf_quiet);
 	if (check_environment())
@@ -946,15 +1146,16 @@ int run_trace(const struct opts *o)
 			goto out;
 		}
 	}
-	if (o->pid) {
-		pidfd = pidfd_open(o->pid);
-		if (pidfd < 0) {
-			cli_error("cannot attach to pid %d: %s", o->pid,
+	for (i = 0; i < o->nr_pids; i++) {
+		pidfds[nr_pidfds] = pidfd_open(o->pids[i]);
+		if (pidfds[nr_pidfds] < 0) {
+			cli_error("cannot attach to pid %d: %s", o->pids[i],
 				  errno == ESRCH ? "no such process" :
 						   strerror(errno));
 			err = -ESRCH;
 			goto out;
 		}
+		nr_pidfds++;
 	}
 	/* Before anything runs: there may be no terminal to take. */
 	if (o->live) {
@@ -976,12 +1177,13 @@ int run_trace(const struct opts *o)
 			goto out;
 		}
 	}
-	err = trace_loop(&s, sfd, pidfd);
+	err = trace_loop(&s, sfd, pidfds, nr_pidfds);
 	/* The terminal back before anything is printed. */
 	live__free(s.live);
 	s.live = NULL;
 	if (!err) {
 		warn_unwind(&s);
+		warn_set(&s);
 		err = finish_trace(&s);
 	}
 out:
@@ -1003,8 +1205,9 @@ out:
 	free(s.command);
 	free(s.pending);
 	free(s.pending_image);
-	if (pidfd >= 0)
-		close(pidfd);
+	tab_array_fini(&s.found);
+	for (i = 0; i < nr_pidfds; i++)
+		close(pidfds[i]);
 	close(sfd);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return err ? 1 : 0;

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * What /proc tells of a process (capture/procinfo.c), and which running
+ * processes a selection takes (capture/procsel.c): the kernel's shapes,
+ * the hostile ones (a comm with ") (" in it, a command line that never
+ * ends), and the live process.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procinfo_read.h"
+#include "procsel.h"
+
+#define S(lit)	lit, sizeof(lit) - 1
+
+Test(procinfo, stat_fields_after_the_last_paren)
+{
+	struct procinfo pi = { .pid = 42 };
+
+	/* A comm that looks like the end of itself: ") S 1 (". */
+	cr_assert_eq(procinfo_parse_stat(S("42 (a) S 1 (b) R 7 42 42 0 -1 4194304 100 0 0 0 0 0 0 0 20 0 1 0 250 1000 100"),
+					 100, &pi), 0);
+	cr_assert_eq(pi.ppid, 7);
+	cr_assert_eq(pi.start_ns, 2500000000ull);
+	cr_assert_str_eq(pi.comm, "a) S 1 (b");
+}
+
+Test(procinfo, stat_cut_or_garbled_is_refused)
+{
+	struct procinfo pi = { 0 };
+
+	cr_assert_eq(procinfo_parse_stat(S("42 (a) S 1"), 100, &pi), -EINVAL);
+	cr_assert_eq(procinfo_parse_stat(S("42 a S 1 2 3"), 100, &pi), -EINVAL);
+	cr_assert_eq(procinfo_parse_stat(S("42 (a) S x 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 1 1"),
+					 100, &pi), -EINVAL);
+	cr_assert_eq(procinfo_parse_stat(S("42 (a) S 1"), 0, &pi), -EINVAL);
+}
+
+Test(procinfo, comm_is_cut_at_its_size)
+{
+	struct procinfo pi = { 0 };
+
+	cr_assert_eq(procinfo_parse_stat(S("1 (abcdefghijklmnopqrstuvwxyz) S 0 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5 1 1"),
+					 100, &pi), 0);
+	cr_assert_eq(strlen(pi.comm), PROCINFO_COMM - 1);
+}
+
+Test(procinfo, nspid_innermost)
+{
+	struct procinfo pi = { .pid = 4242 };
+
+	cr_assert_eq(procinfo_parse_status(S("Name:\tx\nNSpid:\t4242\t17\t1\nPPid:\t1\n"),
+					   &pi), 0);
+	cr_assert_eq(pi.ns_pid, 1);
+	pi.ns_pid = 9;
+	cr_assert_eq(procinfo_parse_status(S("NSpid:\t4242\n"), &pi), 0);
+	cr_assert_eq(pi.ns_pid, 0, "its own namespace: 0, got %u", pi.ns_pid);
+	cr_assert_eq(procinfo_parse_status(S("NSpid:\t99999999999\n"), &pi),
+		     -EINVAL);
+}
+
+Test(procinfo, cmdline_joined_and_cut)
+{
+	static char big[PROCINFO_COMMAND + 10];
+	struct procinfo pi = { 0 };
+
+	procinfo_parse_cmdline(S("sh\0-c\0echo\001hi\0"), &pi);
+	cr_assert_str_eq(pi.command, "sh -c echo?hi");
+	cr_assert_eq(pi.flags & PROCINFO_CUT, 0);
+	memset(big, 'a', sizeof(big));
+	procinfo_parse_cmdline(big, sizeof(big), &pi);
+	cr_assert_eq(strlen(pi.command), PROCINFO_COMMAND - 1);
+	cr_assert(pi.flags & PROCINFO_CUT);
+}
+
+Test(procinfo, live_self_and_gone)
+{
+	struct procinfo pi;
+
+	cr_assert_eq(procinfo_read(getpid(), PROCINFO_EXISTING, &pi), 0);
+	cr_assert_eq(pi.pid, (__u32)getpid());
+	cr_assert_eq(pi.ppid, (__u32)getppid());
+	cr_assert(pi.flags & PROCINFO_EXISTING);
+	cr_assert_neq(pi.start_ns, 0);
+	cr_assert_neq(pi.command[0], 0);
+	/* pid_max is at most 2^22: this one never runs. */
+	cr_assert_eq(procinfo_read(1 << 23, 0, &pi), 0);
+	cr_assert(pi.flags & PROCINFO_GONE);
+}
+
+Test(procsel, cgroup_line_at_or_below)
+{
+	cr_assert(procsel_cgroup_match(S("1:cpu:/x\n0::/a/b\n"), "/a"));
+	cr_assert(procsel_cgroup_match(S("0::/a\n"), "/a"));
+	cr_assert(!procsel_cgroup_match(S("0::/ab\n"), "/a"),
+		  "a sibling whose name starts the same is not below");
+	cr_assert(!procsel_cgroup_match(S("1:cpu:/a\n"), "/a"),
+		  "only the v2 line counts");
+	cr_assert(procsel_cgroup_match(S("0::/anything"), "/"));
+}
+
+static int count(int pid, void *ctx)
+{
+	(void)pid;
+	++*(int *)ctx;
+	return 0;
+}
+
+Test(procsel, scan_takes_by_comm_and_never_self)
+{
+	char comm[32], *comms[1] = { comm };
+	struct procsel sel = { .comms = comms, .nr_comms = 1 };
+	FILE *f = fopen("/proc/self/comm", "r");
+	int n = 0;
+
+	cr_assert(f && fgets(comm, sizeof(comm), f));
+	fclose(f);
+	comm[strcspn(comm, "\n")] = 0;
+	cr_assert_eq(procsel_scan(&sel, count, &n), 0);
+	cr_assert_geq(n, 1, "this test is named %s", comm);
+	n = 0;
+	sel.self = getpid();
+	cr_assert_eq(procsel_scan(&sel, count, &n), 0);
+	sel.comms = NULL;
+	sel.nr_comms = 0;
+	n = 0;
+	cr_assert_eq(procsel_scan(&sel, count, &n), 0);
+	cr_assert_eq(n, 0, "no selector takes nothing, got %d", n);
+}

@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: (MIT OR Apache-2.0)
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "procinfo_read.h"
+
+/* Bytes of /proc/PID/stat and status read: both are far shorter. */
+#define PROC_FILE_MAX	4096
+
+/*
+ * stat: "pid (comm) state ppid ..." where comm may hold spaces and
+ * parentheses: the fields start after the last ')'. Field 22 is the
+ * start time in clock ticks since boot.
+ */
+int procinfo_parse_stat(const char *buf, size_t len, __u64 ticks_per_sec,
+			struct procinfo *out)
+{
+	const char *open, *close = NULL, *p, *end = buf + len;
+	unsigned long long v;
+	size_t comm_len;
+	char *e;
+	int field;
+
+	open = memchr(buf, '(', len);
+	for (p = buf; p < end; p++)
+		if (*p == ')')
+			close = p;
+	if (!open || !close || close < open || !ticks_per_sec)
+		return -EINVAL;
+	comm_len = close - open - 1;
+	if (comm_len >= PROCINFO_COMM)
+		comm_len = PROCINFO_COMM - 1;
+	memcpy(out->comm, open + 1, comm_len);
+	out->comm[comm_len] = 0;
+	/* Field 3 (state) starts two bytes after ')'. */
+	p = close + 1;
+	for (field = 3; field <= 22; field++) {
+		while (p < end && *p == ' ')
+			p++;
+		if (p >= end)
+			return -EINVAL;
+		if (field == 4 || field == 22) {
+			char num[24];
+			size_t n = 0;
+
+			while (p + n < end && n < sizeof(num) - 1 &&
+			       p[n] >= '0' && p[n] <= '9')
+				n++;
+			memcpy(num, p, n);
+			num[n] = 0;
+			errno = 0;
+			v = strtoull(num, &e, 10);
+			if (!n || *e || errno)
+				return -EINVAL;
+			if (field == 4)
+				out->ppid = v > 0xffffffffull ? 0 : v;
+			else
+				out->start_ns = v / ticks_per_sec * 1000000000ull +
+					v % ticks_per_sec * 1000000000ull /
+					ticks_per_sec;
+		}
+		while (p < end && *p != ' ')
+			p++;
+	}
+	return 0;
+}
+
+int procinfo_parse_status(const char *buf, size_t len, struct procinfo *out)
+{
+	const char *p = buf, *end = buf + len, *nl;
+	unsigned long long v, last = 0;
+	char num[24];
+	size_t n;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', end - p);
+		if (!nl)
+			nl = end;
+		if (nl - p < 6 || memcmp(p, "NSpid:", 6))
+			continue;
+		/* NSpid: host ... innermost: the last number is its own. */
+		for (p += 6; p < nl; ) {
+			while (p < nl && (*p == ' ' || *p == '\t'))
+				p++;
+			for (n = 0; p + n < nl && n < sizeof(num) - 1 &&
+			     p[n] >= '0' && p[n] <= '9'; n++)
+				;
+			if (!n)
+				break;
+			memcpy(num, p, n);
+			num[n] = 0;
+			v = strtoull(num, NULL, 10);
+			if (v > 0xffffffffull)
+				return -EINVAL;
+			last = v;
+			p += n;
+		}
+		out->ns_pid = last == out->pid ? 0 : last;
+		return 0;
+	}
+	return 0;
+}
+
+void procinfo_parse_cmdline(const char *buf, size_t len,
+			    struct procinfo *out)
+{
+	size_t i, n = 0;
+
+	/* A trailing NUL ends the last argument, not another one. */
+	if (len && !buf[len - 1])
+		len--;
+	for (i = 0; i < len && n < PROCINFO_COMMAND - 1; i++) {
+		char c = buf[i];
+
+		/* Arguments joined by spaces; control bytes shown as '?'. */
+		if (!c)
+			c = ' ';
+		else if ((unsigned char)c < 0x20 || c == 0x7f)
+			c = '?';
+		out->command[n++] = c;
+	}
+	out->command[n] = 0;
+	if (i < len)
+		out->flags |= PROCINFO_CUT;
+}
+
+static ssize_t read_file(int pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len);
+	close(fd);
+	return n < 0 ? -errno : n;
+}
+
+int procinfo_read(int pid, __u32 flags, struct procinfo *out)
+{
+	char buf[PROC_FILE_MAX];
+	long ticks = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+
+	memset(out, 0, sizeof(*out));
+	out->pid = pid;
+	out->flags = flags;
+	n = read_file(pid, "stat", buf, sizeof(buf));
+	if (n == -ENOENT || n == -ESRCH || n == 0) {
+		out->flags |= PROCINFO_GONE;
+		return 0;
+	}
+	if (n < 0)
+		return n;
+	if (procinfo_parse_stat(buf, n, ticks > 0 ? ticks : 100, out))
+		return -EINVAL;
+	n = read_file(pid, "status", buf, sizeof(buf));
+	if (n > 0 && procinfo_parse_status(buf, n, out))
+		return -EINVAL;
+	/* One byte more than kept tells a cut line from one that fits. */
+	n = read_file(pid, "cmdline", buf, PROCINFO_COMMAND + 1);
+	if (n > 0)
+		procinfo_parse_cmdline(buf, n, out);
+	return 0;
+}

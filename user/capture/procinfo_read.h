@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * What /proc tells of a traced process that its records cannot carry
+ * (common/procinfo.h): its parent, its pid in its own namespace, when it
+ * started and its command line. Everything read is hostile input: a
+ * process names itself, and its command line is its own memory.
+ */
+#ifndef MEMSCOPE_PROCINFO_READ_H
+#define MEMSCOPE_PROCINFO_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "procinfo.h"
+
+/*
+ * Reads /proc/PID into out (pid, flags as given). A process gone before
+ * it could be read still fills pid and flags, with PROCINFO_GONE: 0,
+ * or -errno for any other failure.
+ */
+int procinfo_read(int pid, __u32 flags, struct procinfo *out);
+
+/* Pure parsers of one file's bytes, for the unit tests. 0 or -EINVAL. */
+int procinfo_parse_stat(const char *buf, size_t len, __u64 ticks_per_sec,
+			struct procinfo *out);
+/* The innermost pid of the NSpid line (ns_pid 0 when it is pid). */
+int procinfo_parse_status(const char *buf, size_t len, struct procinfo *out);
+/* NUL-separated arguments joined by spaces, cut with PROCINFO_CUT. */
+void procinfo_parse_cmdline(const char *buf, size_t len,
+			    struct procinfo *out);
+
+#endif /* MEMSCOPE_PROCINFO_READ_H */
