@@ -1284,7 +1284,8 @@ def write_results(path, ctx):
 
 # Sections other scripts write (bench/reach.py), between their markers:
 # kept as they are when this run rewrites the rest.
-KEPT = [("<!-- bench/reach.py: begin -->", "<!-- bench/reach.py: end -->")]
+KEPT = [("<!-- bench/reach.py: begin -->", "<!-- bench/reach.py: end -->"),
+        ("<!-- bench/soak.py: begin -->", "<!-- bench/soak.py: end -->")]
 
 
 def kept_sections(path):

@@ -148,14 +148,25 @@ Verdict: {"flat" if not bad else "NOT flat: " + "; ".join(bad)}.
 """
 
 
+# The section's bounds: run.py, which writes RESULTS.md whole, keeps what
+# lies between them (its KEPT), so a bench run without the soak keeps the
+# last soak's figures.
+BEGIN, END = "<!-- bench/soak.py: begin -->", "<!-- bench/soak.py: end -->"
+
+
 def write_section(path, text):
     old = open(path).read() if os.path.exists(path) else ""
-    start = old.find(SECTION)
-    if start < 0:
+    text = BEGIN + "\n" + text.rstrip("\n") + "\n" + END + "\n"
+    start, end = old.find(BEGIN), old.find(END)
+    if start < 0 and SECTION in old:
+        # a section written before the bounds: up to the next heading
+        start = old.find(SECTION)
+        nxt = old.find("\n## ", start + len(SECTION))
+        end = nxt + 1 - len(END + "\n") if nxt >= 0 else len(old) - len(END + "\n")
+    if start < 0 or end < start:
         new = old.rstrip("\n") + "\n\n" + text
     else:
-        nxt = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + (old[nxt + 1:] if nxt >= 0 else "")
+        new = old[:start] + text + old[end + len(END + "\n"):]
     with open(path + ".tmp", "w") as f:
         f.write(new)
     os.replace(path + ".tmp", path)
