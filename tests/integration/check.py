@@ -104,7 +104,7 @@ FAMILIES = ["malloc", "new", "new[]", "rust", "jemalloc", "tcmalloc",
             "mimalloc"]
 FRAME_KEYS = ["function", "inlined", "file", "line", "object", "addr"]
 PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
-              "emulated", "single_step_reason"]
+              "emulated", "single_step_reason", "probed", "forwards_to"]
 
 
 class Checker:
@@ -194,6 +194,14 @@ class Checker:
             missing = [k for k in PROBE_KEYS if k not in probe]
             if missing:
                 self.fail(f"probes[{i}]: missing {missing}, got {probe!r}")
+            elif probe["probed"] == (probe["forwards_to"] is not None):
+                self.fail(f"probes[{i}]: forwards_to exactly when not "
+                          f"probed, got {probe!r}")
+            elif not probe["probed"]:
+                # a wrapper left unprobed: nothing runs, nothing to say
+                if probe["emulated"] or probe["single_step_reason"]:
+                    self.fail(f"probes[{i}]: unprobed, yet emulated or "
+                              f"single-stepped, got {probe!r}")
             elif probe["emulated"] != (probe["single_step_reason"] is None):
                 self.fail(f"probes[{i}]: a reason exactly when not "
                           f"emulated, got {probe!r}")

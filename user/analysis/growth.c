@@ -609,7 +609,9 @@ int growth__verdicts(const struct growth *g, struct growth_verdict **out,
 		}
 		classify(&s, v);
 	}
-	qsort(vs, n, sizeof(*vs), by_verdict);
+	/* no site at all: vs may be NULL, which qsort may not be given */
+	if (n)
+		qsort(vs, n, sizeof(*vs), by_verdict);
 	*out = vs;
 	*nr = n;
 	vs = NULL;
