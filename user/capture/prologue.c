@@ -489,8 +489,8 @@ int prologue__exit(const unsigned char *code, size_t len, __s64 *target)
 	}
 	/*
 	 * Every instruction the entry reaches by the function's own control
-	 * flow: an exception's landing pad is not among them, and is entered
-	 * only when the place called threw, having allocated nothing.
+	 * flow: code only an exception enters (a landing pad) is not among
+	 * them.
 	 */
 	todo[nr_todo++] = 0;
 	while (nr_todo) {
@@ -516,8 +516,13 @@ int prologue__exit(const unsigned char *code, size_t len, __s64 *target)
 			/* an indirect branch may go anywhere */
 			if (!branch_target(cs, in, &to))
 				goto out;
+			/*
+			 * Only by a jump: a call leaves the wrapper's frame on
+			 * the stack the callee's probe takes, above its caller.
+			 */
 			if (to >= len) {
-				if (!leave_to((__s64)to, target, &found))
+				if (in->id == X86_INS_CALL ||
+				    !leave_to((__s64)to, target, &found))
 					goto out;
 			} else if (nr_todo < len) {
 				todo[nr_todo++] = to;

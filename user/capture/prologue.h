@@ -78,12 +78,13 @@ int prologue__place(const unsigned char *code, size_t len, unsigned int needs,
 
 /*
  * Where a function goes when it leaves for other code, if it only ever
- * goes to one place: every call and jump out of its len bytes of code
- * is direct and lands on target (an offset from the function's start,
- * below 0 or at len and beyond), and it makes no system call. Such a
- * function (operator new(size_t, nothrow_t) calling operator new,
- * reallocarray jumping to realloc) allocates nothing but through that
- * place. 0, -ENOENT when it leaves otherwise or not at all, -ENOMEM.
+ * goes to one place and by a jump: every branch out of its len bytes of
+ * code is a direct jmp or jcc landing on target (an offset from the
+ * function's start, below 0 or at len and beyond), it calls nothing and
+ * makes no system call. Such a function (reallocarray jumping to
+ * realloc) allocates nothing but through that place, and leaves no frame
+ * of its own on the stack there. 0, -ENOENT when it leaves otherwise or
+ * not at all, -ENOMEM.
  */
 int prologue__exit(const unsigned char *code, size_t len, __s64 *target);
 
