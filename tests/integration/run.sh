@@ -2393,9 +2393,7 @@ run_test xol_own		t_no_single_step own
 run_test foreign_uprobe		t_foreign_uprobe
 run_test sys_pids		t_sys_pids
 run_test sys_comm		t_sys_comm
-# t_sys_all is out of the suite: under -a a process traced from its exec
-# is split into one image more after its startup's allocations (issue 11's
-# note); run it by name: tests/integration/run.sh sys_all
+run_test sys_all		t_sys_all
 run_test sys_cgroup		t_sys_cgroup
 run_test sys_fork_exec		t_sys_fork_exec
 run_test sys_script		t_sys_script

@@ -84,8 +84,20 @@ struct fde {
 struct cie {
 	__u64 off;		/* section offset */
 	__u8 enc;		/* DW_EH_PE_* of the FDE's pc range */
-	bool usable;		/* encoding understood, program in bounds */
+	bool usable;		/* encoding understood */
+	bool program_ok;	/* initial program in our bounds */
 	bool has_z;		/* FDEs carry sized augmentation data */
+};
+
+/*
+ * The pc range of an FDE whose program we refused. libdw, asked for a pc
+ * it covers, may pick it over the FDE we compile there and run its
+ * program (a register number in the hundreds of millions is a register
+ * array of gigabytes): such a pc is never handed to libdw.
+ */
+struct bad_range {
+	__u64 start;
+	__u64 end;
 };
 
 /* One object's state while compiling. */
@@ -97,6 +109,13 @@ struct build {
 	size_t nr_fdes;
 	struct cie *cies;
 	size_t nr_cies;
+	struct bad_range *bad;
+	size_t nr_bad;
+	/*
+	 * An FDE of a CIE whose encoding we do not read: libdw may, and its
+	 * range is unknown to us. No pc of the object goes to libdw then.
+	 */
+	bool poisoned;
 	__u64 work;
 };
 
@@ -422,6 +441,7 @@ static void parse_cie(const Dwarf_CIE *c, bool eh, struct cie *out)
 
 	out->enc = DW_EH_PE_absptr;
 	out->usable = true;
+	out->program_ok = true;
 	out->has_z = a && a[0] == 'z';
 	if (!a)
 		goto program;
@@ -467,9 +487,14 @@ static void parse_cie(const Dwarf_CIE *c, bool eh, struct cie *out)
 	if (!eh && out->enc != DW_EH_PE_absptr)
 		goto bad;
 program:
-	if (program_ok(c->initial_instructions, c->initial_instructions_end,
-		       out->enc))
-		return;
+	/*
+	 * libdw sizes a frame's register array by the largest register
+	 * number it meets, the return address's included.
+	 */
+	out->program_ok = c->return_address_register < UNWIND_MAX_REG &&
+			  program_ok(c->initial_instructions,
+				     c->initial_instructions_end, out->enc);
+	return;
 bad:
 	out->usable = false;
 }
@@ -486,6 +511,37 @@ static bool fde_program_ok(const struct cie *c, const __u8 *p,
 		p += len;
 	}
 	return program_ok(p, end, c->enc);
+}
+
+static int bad_add(struct build *b, __u64 start, __u64 range)
+{
+	struct bad_range *r;
+
+	if (b->nr_bad == UNWIND_MAX_FDES)
+		return -EFBIG;
+	r = reallocarray(b->bad, b->nr_bad + 1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	b->bad = r;
+	r[b->nr_bad].start = start;
+	r[b->nr_bad].end = range > UINT64_MAX - start ? UINT64_MAX :
+						       start + range;
+	b->nr_bad++;
+	return 0;
+}
+
+/* Whether libdw may run a refused program for pc (struct bad_range). */
+static bool bad_at(struct build *b, __u64 pc)
+{
+	size_t i;
+
+	if (b->poisoned)
+		return true;
+	b->work += b->nr_bad;
+	for (i = 0; i < b->nr_bad; i++)
+		if (pc >= b->bad[i].start && pc < b->bad[i].end)
+			return true;
+	return false;
 }
 
 static int cie_cmp(const void *a, const void *b)
@@ -529,10 +585,12 @@ static int enumerate(struct build *b, Elf *elf, Elf_Data *data, __u64 addr,
 	Dwarf_Off off, next;
 	Dwarf_CFI_Entry e;
 	size_t cie_cap = 0, fde_cap = 0;
-	int pass, rc;
+	int pass, rc, err;
 
 	b->nr_cies = 0;
 	b->nr_fdes = 0;
+	b->nr_bad = 0;
+	b->poisoned = false;
 	for (pass = 0; pass < 2; pass++) {
 		for (off = 0; off < data->d_size; off = next) {
 			/* a failed entry libdw cannot skip leaves next alone */
@@ -576,12 +634,19 @@ static int enumerate(struct build *b, Elf *elf, Elf_Data *data, __u64 addr,
 			struct fde *f;
 			int s;
 
+			if (c && !c->usable)
+				b->poisoned = true;
 			if (!c || !c->usable ||
 			    !read_encoded(&p, e.fde.end, c->enc,
 					  addr + (p - base), &start) ||
 			    !read_encoded(&p, e.fde.end, c->enc & 0x0f, 0,
 					  &range) || !range)
 				continue;
+			if (!c->program_ok || !fde_program_ok(c, p, e.fde.end)) {
+				err = bad_add(b, start, range);
+				if (err)
+					return err;
+			}
 			s = seg_find(b, start);
 			if (s < 0)
 				continue;
@@ -599,7 +664,8 @@ static int enumerate(struct build *b, Elf *elf, Elf_Data *data, __u64 addr,
 			f->end = range > b->segs[s].end - start ?
 				 b->segs[s].end : start + range;
 			f->len = e.fde.end - e.fde.start;
-			f->refused = !fde_program_ok(c, p, e.fde.end);
+			f->refused = !c->program_ok ||
+				     !fde_program_ok(c, p, e.fde.end);
 		}
 		if (!pass && b->nr_cies)
 			qsort(b->cies, b->nr_cies, sizeof(*b->cies), cie_cmp);
@@ -820,8 +886,9 @@ static int compile_fde(struct build *b, Dwarf_CFI *cfi, const struct fde *fd,
 		return push_rule(b->t, pc, MS_CFA_UNSUPPORTED);
 	while (pc < end) {
 		b->work += fd->len + 1;
-		if (b->work > UNWIND_MAX_WORK)
-			return -EFBIG;
+		if (bad_at(b, pc) || b->work > UNWIND_MAX_WORK)
+			return b->work > UNWIND_MAX_WORK ? -EFBIG :
+				push_rule(b->t, pc, MS_CFA_UNSUPPORTED);
 		if (dwarf_cfi_addrframe(cfi, pc, &f))
 			return push_rule(b->t, pc, MS_CFA_UNSUPPORTED);
 		/*
@@ -1185,6 +1252,7 @@ struct unwind_table *unwind_table__build(int fd, const char *root)
 	elf_end(elf);
 	free(b.fdes);
 	free(b.cies);
+	free(b.bad);
 	return b.t;
 
 end_elf:
@@ -1192,6 +1260,7 @@ end_elf:
 free_table:
 	free(b.fdes);
 	free(b.cies);
+	free(b.bad);
 	unwind_table__free(b.t);
 	errno = -err;
 	return NULL;

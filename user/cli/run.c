@@ -240,7 +240,14 @@ static int set_info(struct session *s, const struct procinfo *info)
  * recording). A process gone already is said so; a /proc that cannot be
  * read costs the facts, not the trace.
  */
-static int proc_facts(struct session *s, int pid, __u32 flags)
+/*
+ * What /proc says of pid, to its current image. comm, when given, is the
+ * comm its record (a start, an exec) carried: /proc naming another means
+ * the process has exec'd again since, and its facts are the next image's,
+ * which that exec's own record will fetch.
+ */
+static int proc_facts(struct session *s, int pid, __u32 flags,
+		      const char *comm)
 {
 	struct procinfo info;
 
@@ -248,6 +255,8 @@ static int proc_facts(struct session *s, int pid, __u32 flags)
 		return 0;
 	/* Gone since its record: what the record told (comm, file) stays. */
 	if ((info.flags & PROCINFO_GONE) && !(flags & PROCINFO_EXISTING))
+		return 0;
+	if (comm && strncmp(info.comm, comm, PROCINFO_COMM - 1))
 		return 0;
 	return set_info(s, &info);
 }
@@ -293,7 +302,7 @@ static int on_event(void *ctx, const struct ms_event *e)
 		return err;
 	/* A new process or image: what /proc says of it, while it lives. */
 	if (e->type == MS_EV_PROC_START || e->type == MS_EV_PROC_EXEC) {
-		err = proc_facts(s, e->pid, 0);
+		err = proc_facts(s, e->pid, 0, e->name);
 		if (err)
 			return err;
 	}
@@ -932,7 +941,7 @@ static int set_target_info(struct session *s)
 		info.start_ns = now_ns();
 		return set_info(s, &info);
 	}
-	return proc_facts(s, s->info.pid, PROCINFO_EXISTING);
+	return proc_facts(s, s->info.pid, PROCINFO_EXISTING, NULL);
 }
 
 static int start_target(struct session *s)
@@ -1031,7 +1040,7 @@ static int start_target(struct session *s)
 	/* What the processes found at start are, once the recording is on. */
 	for (i = 0; i < s->found.nr; i++) {
 		err = proc_facts(s, *(int *)tab_array_at(&s->found, i),
-				 PROCINFO_EXISTING);
+				 PROCINFO_EXISTING, NULL);
 		if (err) {
 			cli_error("out of memory");
 			return err;
