@@ -1464,18 +1464,24 @@ static int parse_proc(struct recording *r, struct rbuf *c)
 	return 0;
 }
 
+/* A frame of process facts, which only version 5 and later files hold. */
+static int procs_frame(struct recording *r, struct rbuf *c)
+{
+	if (r->info.version < RECORDING_VERSION_PROCS)
+		return damaged(r, r->frame_off,
+			       "process facts in a version %u file",
+			       r->info.version);
+	rbuf_init(r, c);
+	return rbuf_strings(r, c, 0, NULL);
+}
+
 static int parse_procs(struct recording *r)
 {
 	size_t kept = r->nr_procs;
 	struct rbuf c;
 	int err;
 
-	if (r->info.version < RECORDING_VERSION_PROCS)
-		return damaged(r, r->frame_off,
-			       "process facts in a version %u file",
-			       r->info.version);
-	rbuf_init(r, &c);
-	err = rbuf_strings(r, &c, 0, NULL);
+	err = procs_frame(r, &c);
 	if (err)
 		return err;
 	while (c.off < c.len && !err)
@@ -1498,12 +1504,7 @@ static int replay_procinfo(struct recording *r, void *ctx)
 	struct rbuf c;
 	int err;
 
-	if (r->info.version < RECORDING_VERSION_PROCS)
-		return damaged(r, r->frame_off,
-			       "process facts in a version %u file",
-			       r->info.version);
-	rbuf_init(r, &c);
-	err = rbuf_strings(r, &c, 0, NULL);
+	err = procs_frame(r, &c);
 	if (err)
 		return err;
 	err = get_procinfo(&c, &info) && c.off == c.len && info.pid ? 0 :
