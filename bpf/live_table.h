@@ -117,16 +117,18 @@ static long live_settle_step(__u32 n, void *ctx)
 		return 0;
 	}
 	/*
-	 * Taken meanwhile: look at it again. The copy is held busy until
-	 * its owner is in, as a new key is (live_table_insert); a search
-	 * meanwhile passes it and finds ptr where it was.
+	 * Taken meanwhile: look at it again. In a traced set the copy is
+	 * held busy until its owner is in, as a new key is
+	 * (live_table_insert); a search meanwhile finds ptr where it was.
 	 */
-	if (__sync_val_compare_and_swap(&s->key, k, LIVE_BUSY) != k)
+	if (__sync_val_compare_and_swap(&s->key, k, live_shared() ?
+					LIVE_BUSY : c->ptr) != k)
 		return 0;
 	s->size = from->size;
 	s->seq = from->seq;
 	s->tag = from->tag;
-	__sync_lock_test_and_set(&s->key, c->ptr);
+	if (live_shared())
+		__sync_lock_test_and_set(&s->key, c->ptr);
 	__sync_lock_test_and_set(&from->key, LIVE_TOMB);
 	c->pos = c->i;
 	c->i = 0;
