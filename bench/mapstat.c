@@ -24,14 +24,6 @@
 #include "events.h"
 
 /*
- * The slot states of bpf/live_table.h, whose functions need the BPF
- * side's hooks to be included.
- */
-#define LIVE_EMPTY	0
-#define LIVE_TOMB	1
-#define LIVE_BUSY	2
-
-/*
  * Calls count(value) for every element of the array map fd, one lookup
  * each: the batch lookup returned zeroed values for these arrays here.
  */
@@ -60,7 +52,7 @@ static void count_live(const void *v, __u64 *c)
 	__u64 key;
 
 	memcpy(&key, v, sizeof(key));
-	c[key <= LIVE_BUSY ? key : 3]++;
+	c[key <= LIVE_STATES ? key : LIVE_STATES + 1]++;
 }
 
 static void count_threads(const void *v, __u64 *c)
@@ -122,7 +114,7 @@ int main(int argc, char **argv)
 {
 	struct bpf_map_info info;
 	__u32 len;
-	__u64 c[4];
+	__u64 c[LIVE_STATES + 2];
 	int i, fd, err;
 
 	if (argc < 2) {
@@ -145,8 +137,9 @@ int main(int argc, char **argv)
 			if (!err)
 				printf("live %u %llu %llu %llu %llu\n",
 				       info.max_entries,
-				       (unsigned long long)c[3],
-				       (unsigned long long)c[LIVE_TOMB],
+				       (unsigned long long)c[LIVE_STATES + 1],
+				       (unsigned long long)c[LIVE_TOMB] +
+				       c[LIVE_RECL],
 				       (unsigned long long)c[LIVE_BUSY],
 				       (unsigned long long)c[LIVE_EMPTY]);
 		} else if (!err && strstr(info.name, ".bss") && info.btf_id) {

@@ -567,4 +567,23 @@ ms_realloc_effect(__u64 old_ptr, __u64 size, __u64 ret)
 	return MS_RE_MOVE;
 }
 
+/*
+ * A slot of the kernel's live table (bpf/live_table.h), which userspace
+ * maps too. key is the block's address, or a state: no block lives at an
+ * address up to LIVE_STATES.
+ */
+struct live_slot {
+	__u64 key;
+	__u64 size;
+	__u64 seq;
+	__u64 tag;		/* MS_TAG_* of the call that made it; in a
+				 * traced set, the owner in bits 32..63 */
+};
+
+#define LIVE_EMPTY	0	/* a search stops here */
+#define LIVE_TOMB	1	/* freed; a search goes on */
+#define LIVE_BUSY	2	/* being written by the CPU that swapped it in */
+#define LIVE_RECL	3	/* a tombstone being made empty (live_reclaim) */
+#define LIVE_STATES	LIVE_RECL
+
 #endif /* MEMSCOPE_EVENTS_H */

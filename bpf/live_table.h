@@ -5,8 +5,8 @@
  * CPU at once. The BPF programs include it (bpf/memscope.bpf.c), and so
  * does tests/unit/test_live_table.c, which runs the same code on threads.
  *
- * The includer defines, before including this:
- *   struct live_slot { __u64 key, size, seq, tag; }  (key first)
+ * The slot and its states are the ABI's (events.h). The includer defines,
+ * before including this:
  *   static struct live_slot *live_at(__u32 idx);     slot idx & mask, or NULL
  *   static void live_replaced(__u64 size, __u64 tag); a block never freed,
  *                                                    dropped (counted)
@@ -21,7 +21,7 @@
  *   LIVE_LOOP(n, step, ctx)   calls long step(__u32 i, void *ctx) up to n
  *                 times, until it returns 1 (bpf_loop's contract)
  *
- * A key is the block address, or a state: no block lives at address 0 to 2.
+ * A key is the block address, or a state (LIVE_EMPTY ... LIVE_STATES).
  * A search for a key stops at the first empty slot of its window, so a
  * freed slot cannot simply become empty: a key placed past it would be
  * lost. It becomes a tombstone, which an insert may reuse; and a
@@ -33,21 +33,22 @@
  * slots of its window, for as long as the trace lasts.
  *
  * The invariant: no slot between a key's home and the key is empty. A
- * tombstone j is emptied only when no settled key needs it. Only a key
- * being inserted at that moment may, and nobody else looks it up before
- * the allocator returns it, which is after the insert:
- *  - the reclaimer reads the keys after j again after emptying it: a key
- *    that needs j now gets the tombstone back;
- *  - a key swapped in after that read is checked by its insert, which
- *    reads the window before its key again after its swap and moves the
- *    key into any empty slot it finds (live_settle): j, emptied before.
+ * tombstone j is emptied only when no key needs it, in three steps:
+ * j becomes LIVE_RECL (searches go on past it, as past a tombstone), the
+ * keys after j are read again, and j becomes empty only if none needs it,
+ * else a tombstone again:
+ *  - a key swapped in before that read is seen by it, and j stays;
+ *  - a key swapped in after it is checked by its insert, which reads the
+ *    window before its key again after its swap and moves the key into
+ *    any empty or LIVE_RECL slot it finds (live_settle): j.
+ * j is never empty while a key that needs it can be looked up. (Emptying
+ * first and putting the tombstone back on a second look left a moment in
+ * which a key inserted between the two looks, its insert over, could not
+ * be found: test_live_table's racing threads lost a free in 1 run of 20.)
  */
 #ifndef MEMSCOPE_LIVE_TABLE_H
 #define MEMSCOPE_LIVE_TABLE_H
 
-#define LIVE_EMPTY	0
-#define LIVE_TOMB	1
-#define LIVE_BUSY	2	/* being written by the CPU that swapped it in */
 #define LIVE_PROBES	16
 /* live_find()'s "not found": no index is this large. */
 #define LIVE_NONE	0xffffffffu
@@ -70,7 +71,7 @@ static __always_inline __u32 live_find(__u64 ptr, __u64 owner)
 	struct live_slot *s;
 	__u64 k;
 
-	if (ptr <= LIVE_BUSY)
+	if (ptr <= LIVE_STATES)
 		return LIVE_NONE;
 	for (__u32 i = 0; i < LIVE_PROBES; i++) {
 		s = live_at(home + i);
@@ -93,8 +94,8 @@ struct live_settling {
 };
 
 /*
- * One step of live_settle: look at slot home + i; an empty one gets ptr,
- * and the slot it left becomes a tombstone. Since slots looked at before
+ * One step of live_settle: look at slot home + i; an empty one, or one
+ * being reclaimed, gets ptr, and the slot it left becomes a tombstone. Since slots looked at before
  * may have been emptied meanwhile, the walk starts again from home after
  * a move. 1 when done.
  */
@@ -112,7 +113,7 @@ static long live_settle_step(__u32 n, void *ctx)
 	if (!s || !from)
 		return 1;
 	k = live_key(s);
-	if (k != LIVE_EMPTY) {
+	if (k != LIVE_EMPTY && k != LIVE_RECL) {
 		c->i++;
 		return 0;
 	}
@@ -168,7 +169,7 @@ static __always_inline bool live_unneeded(__u32 idx)
 			return true;
 		if (k == LIVE_BUSY)
 			return false;
-		if (k != LIVE_TOMB &&
+		if (k > LIVE_STATES &&
 		    ((idx + i - live_home(k)) & LIVE_MASK) >= i)
 			return false;
 	}
@@ -177,10 +178,8 @@ static __always_inline bool live_unneeded(__u32 idx)
 
 /*
  * Slot idx has just become a tombstone: make it empty while no key needs
- * it, then the tombstone before it in turn. After emptying a slot the
- * keys after it are read again: a key swapped in meanwhile that needs it
- * gets the tombstone back (and one swapped in after that read finds the
- * slot empty when it settles, and moves there).
+ * it, then the tombstone before it in turn; how, and why in three steps,
+ * at the top of this file.
  */
 static long live_reclaim_step(__u32 n, void *ctx)
 {
@@ -192,13 +191,19 @@ static long live_reclaim_step(__u32 n, void *ctx)
 		return 1;
 	/* An insert took the tombstone meanwhile: it stays. */
 	if (__sync_val_compare_and_swap(&s->key, LIVE_TOMB,
-					LIVE_EMPTY) != LIVE_TOMB)
+					LIVE_RECL) != LIVE_TOMB)
 		return 1;
+	/*
+	 * A key that settled into the slot meanwhile keeps it: either swap
+	 * then fails.
+	 */
 	if (!live_unneeded(*idx)) {
-		/* its settling may have moved it here already */
-		__sync_val_compare_and_swap(&s->key, LIVE_EMPTY, LIVE_TOMB);
+		__sync_val_compare_and_swap(&s->key, LIVE_RECL, LIVE_TOMB);
 		return 1;
 	}
+	if (__sync_val_compare_and_swap(&s->key, LIVE_RECL,
+					LIVE_EMPTY) != LIVE_RECL)
+		return 1;
 	(*idx)--;
 	return 0;
 }
@@ -225,7 +230,7 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 	struct live_slot *s, *spot;
 	__u64 k, spot_key;
 
-	if (ptr <= LIVE_BUSY)
+	if (ptr <= LIVE_STATES)
 		return false;
 	/*
 	 * A lost race for a slot (another key swapped in first) rescans; only
@@ -247,7 +252,7 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 				spot_key = k;
 				break;
 			}
-			if ((k == LIVE_EMPTY || k == LIVE_TOMB) && !spot) {
+			if (k <= LIVE_STATES && k != LIVE_BUSY && !spot) {
 				spot = s;
 				spot_key = k;
 				pos = i;

@@ -110,14 +110,6 @@ struct {
  * Its keys and states, and how freed slots are reclaimed: live_table.h.
  */
 
-struct live_slot {
-	__u64 key;
-	__u64 size;
-	__u64 seq;
-	__u64 tag;		/* MS_TAG_* of the call that made it; in a
-				 * traced set, ms_owner() in bits 32..63 */
-};
-
 /*
  * Mapped by userspace too: it releases the blocks of exited and exec'd
  * images (their owner is gone) with a swap per slot.

@@ -16,12 +16,7 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
-struct live_slot {
-	__u64 key;
-	__u64 size;
-	__u64 seq;
-	__u64 tag;
-};
+#include "events.h"
 
 #define MAX_SLOTS	(1u << 16)
 
@@ -137,7 +132,7 @@ static void expect_reachable(void)
 
 	for (idx = 0; idx <= mask; idx++) {
 		k = table[idx].key;
-		if (k <= LIVE_BUSY)
+		if (k <= LIVE_STATES)
 			continue;
 		cr_assert(live_find(k, table[idx].tag) != LIVE_NONE &&
 			  (live_find(k, table[idx].tag) & mask) == idx,
@@ -354,9 +349,9 @@ static void race_all(bool set)
 			     i, (unsigned long long)r[i].lost);
 	}
 	for (i = 0; i <= mask; i++)
-		live += table[i].key > LIVE_BUSY;
+		live += table[i].key > LIVE_STATES;
 	cr_expect_eq(live, THREADS * RACE_WINDOW);
-	cr_expect_eq(count_keys(LIVE_BUSY) + count_keys(LIVE_BUSY), 0);
+	cr_expect_eq(count_keys(LIVE_BUSY) + count_keys(LIVE_RECL), 0);
 	cr_expect_eq(replaced, 0);
 	expect_reachable();
 }

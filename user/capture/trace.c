@@ -23,17 +23,6 @@
 /* Rows for the unwind tables: libc has ~24k, a large program ~500k. */
 #define DEFAULT_UNWIND_ROWS	(1u << 20)
 
-/* The live table's slot as the BPF side lays it out (bpf/memscope.bpf.c). */
-struct live_slot {
-	__u64 key;
-	__u64 size;
-	__u64 seq;
-	__u64 tag;
-};
-
-#define LIVE_BUSY	2
-#define LIVE_TOMB	1
-
 /* A traced set's process whose record asks for work after the drain. */
 struct set_work {
 	__u32 pid;
@@ -680,7 +669,7 @@ static void sweep(struct tracer *t)
 	for (i = 0; i < t->live_nr; i++) {
 		s = &t->live[i];
 		k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
-		if (k <= LIVE_BUSY || !(s->tag >> 32) ||
+		if (k <= LIVE_STATES || !(s->tag >> 32) ||
 		    !tab_keyed_get(&t->ended, s->tag >> 32))
 			continue;
 		size = s->size;
