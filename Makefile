@@ -411,7 +411,7 @@ fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/unwind-seeds $(FUZZ_DIR)/work-unwind $(FUZZ_TIME)
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
-html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS)
+html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS) $(OUTPUT)/examples/executor
 	$(Q)GEN=$(abspath $(HTML_GEN)) OUT=$(abspath $(OUTPUT)/html) \
 		MEMSCOPE=$(abspath $(SAN_TOOL)) \
 		TARGETS=$(abspath $(OUTPUT)/targets) ./tests/html/run.py

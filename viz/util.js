@@ -97,6 +97,17 @@ const MS = {};
 			s.toFixed(3)) + " s";
 	};
 
+	// A length of time as a person reads it: milliseconds under a
+	// second (three significant digits), else seconds.
+	MS.fmtDur = function (ns) {
+		const ms = Number(ns) / 1e6;
+
+		if (ms >= 1000)
+			return MS.fmtSec(ns);
+		return (ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) :
+			ms >= 1 ? ms.toFixed(2) : ms.toFixed(3)) + " ms";
+	};
+
 	MS.fmtPct = function (part, whole) {
 		if (!whole)
 			return "0%";
@@ -137,6 +148,12 @@ const MS = {};
 
 	MS.siteWhere = function (s) {
 		return s.frames.length ? MS.frameWhere(s.frames[0]) : "";
+	};
+
+	// Identifies a call stack across the report's lists (sites, leaks,
+	// graph links): its return addresses, which are unique per image.
+	MS.stackKey = function (frames) {
+		return frames.map((f) => f.addr).join(",");
 	};
 
 	// One section of the page: a titled panel with an optional note.

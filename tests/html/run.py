@@ -19,8 +19,9 @@ and offline, and what the page drew is read back from --dump-dom:
             and markup injected into the page does not run (its policy)
   hostile   names that are markup and script are shown as text: no
             element was made from them and none of them ran
-  extras    declared tasks, passports and shared sections appear when the JSON
-            has them, drawn as tables, escaped too
+  extras    declared tasks and shared handles written by hand: hostile names
+            shown as text in the views; a newer rule's records drawn
+            generically under their key
   procs     a report of four process images: the process table by live
             bytes, the selector, and every view switched to one image
             (#proc=N, what choosing it sets); interact_procs.html chooses
@@ -38,6 +39,13 @@ and offline, and what the page drew is read back from --dump-dom:
             the first section, one item each, with rule and confidence
   traced_reach  TARGETS/reach with --reachability: the reachability view
             shows every labelled site's classes and the leaked cycle
+  traced_declared  examples/executor (EXAMPLES, else TARGETS/../examples):
+            the task tree, zombies, passports, violations, shared handles,
+            storms and variables name things, say times in ms or s, show
+            no JSON member name or raw nanoseconds; interact_declared.html
+            collapses and expands the tree, opens a task's details, and
+            finds no element past its section or scrolling sideways at
+            900 px
 
 Quiet while tests pass; a failed check prints "test: what: expected X,
 got Y". Timings and sizes go to OUT/timings.txt. The last line is always
@@ -468,20 +476,30 @@ def embedded_json(raw):
 
 
 def test_extras(t, env):
-    """The known report with sections a later issue adds, by hand."""
+    """The known report with declared records written by hand: hostile
+    names shown as text in the views, a newer rule's records generically."""
     with open(env["known"] + ".html", encoding="utf-8") as f:
         raw = f.read()
     m = embedded_json(raw)
     t.require("report element in the page", m)
     r = json.loads(m.group(2))
+    mem = {"source": "captured", "allocs": 1, "alloc_bytes": 10,
+           "live_count": 1, "live_bytes": 10, "peak_bytes": 10,
+           "at_completion": None}
+    task = {"source": "declared", "parent_known": False, "created": True,
+            "state": "running", "first_ns": 1000000, "created_ns": 1000000,
+            "completed_ns": None, "last_active_ns": 1500000,
+            "lifetime_ns": 2500000000, "threads_inside": 1, "memory": mem}
     r["declared"] = {
         "stats": {"records": 3},
-        "tasks": [{"id": 1, "name": "main", "parent": None, "live_bytes": 10},
-                  {"id": 2, "name": H_SCRIPT, "parent": 1, "live_bytes": 20,
-                   "extra": {"k": H_IMG}}],
+        "rules": {"storm_clones": 16, "storm_window_ns": 100000000},
+        "tasks": [dict(task, id=1, parent=0, depth=0, name="main"),
+                  dict(task, id=2, parent=1, parent_known=True, depth=1,
+                       name=H_SCRIPT)],
         "passports": [],
-        "shared": {"source": "declared", "count": 1,
-                   "items": [{"name": H_ALERT_IMG, "holders": [1, 2]}]},
+        "shared": [{"source": "declared", "ptr": "0x1000", "name": H_ALERT_IMG,
+                    "type": H_IMG, "first_ns": 2000000, "shares": 2,
+                    "handles": 1, "max_handles": 2, "block": None}],
         "leak_classes": [{"source": "inferred", "rule": "a-new-rule",
                           "confidence": 0.5}],
     }
@@ -495,19 +513,24 @@ def test_extras(t, env):
     t.eq("img elements", 0, len(dom.all("img")))
     tasks = dom.one(t, "section", id="tasks")
     t.eq("tasks heading", "Task tree", tasks.one(t, "h2").text())
-    t.eq("tasks columns", ["id", "name", "parent", "live_bytes", "extra"],
-         [th.text() for th in tasks.one(t, "thead").all("th")])
-    table = [n for n in tasks.all("table") if "records" in n.classes()][0]
-    cells = [[td.text() for td in tr.children("td")]
-             for tr in table.children("tbody")[0].children("tr")]
-    t.eq("tasks rows", [["1", "main", "\u2014", "10", ""],
-                        ["2", H_SCRIPT, "1", "20", "k" + H_IMG]], cells)
+    lines = {li.attrs["data-task"]: [n for n in li.all("div")
+                                     if "task-line" in n.classes()][0].text()
+             for li in tasks.all("li", data_task=True)}
+    t.eq("task lines: name, id, state, lifetime in s, peak, live", {
+        "1": "maintask 1runningalive for 2.500 s, not completedpeak 10 B"
+             "live at the end: 10 B in 1 block",
+        "2": H_SCRIPT + "task 2runningalive for 2.500 s, not completed"
+             "peak 10 B""live at the end: 10 B in 1 block"}, lines)
+    t.eq("task 2 nested under task 1", ["2"],
+         [li.attrs["data-task"] for li in tasks.one(t, "li", data_task="1")
+          .children("ul")[0].children("li")])
     passports = dom.one(t, "section", id="passports")
     t.eq("passports empty state", "None in this trace.",
-         passports.one(t, "p").text())
+         [p for p in passports.all("p") if "empty" in p.classes()][0].text())
     handles = dom.one(t, "section", id="shared").text()
-    t.true("handles show their records as text",
-           "declared" in handles and H_ALERT_IMG in handles, handles)
+    t.true("handles show their names as text",
+           f"{H_ALERT_IMG} ({H_IMG}) 0x1000: 1 handle at the end, at most 2"
+           in handles, handles)
     rule = dom.one(t, "section", id="leak_classes")
     t.eq("a rule's records without a title: its key", "leak_classes",
          rule.one(t, "h2").text())
@@ -677,6 +700,121 @@ def test_traced_reach(t, env):
            dom.one(t, id="footer").text())
 
 
+def json_keys(obj):
+    """Every member name in a JSON value."""
+    if isinstance(obj, dict):
+        return set(obj) | {k for v in obj.values() for k in json_keys(v)}
+    if isinstance(obj, list):
+        return {k for v in obj for k in json_keys(v)}
+    return set()
+
+
+DECLARED_SECTIONS = ["tasks", "zombies", "passports", "violations", "shared",
+                     "storms", "tracked"]
+
+
+def test_traced_declared(t, env):
+    """examples/executor declares tasks, zombies, passports, violations,
+    shared handles, storms and variables: views a person reads."""
+    prog = os.path.join(env["examples"], "executor")
+    base, r = trace_with_html(t, env, "traced-declared", prog)
+    d = r["declared"]
+    for key in DECLARED_SECTIONS:
+        t.require(f"JSON declared.{key} has records", d.get(key))
+    dom, body, _ = dump(t, base + ".html")
+    t.eq("declared sections, in order", DECLARED_SECTIONS,
+         [s.attrs["id"] for s in dom.all("section")
+          if "declared" in s.classes()])
+    text = " ".join(dom.one(t, "section", id=k).text()
+                    for k in DECLARED_SECTIONS)
+    raw = sorted(k for k in json_keys(d) if "_" in k and
+                 re.search(r"\b" + re.escape(k) + r"\b", text))
+    t.eq("JSON member names shown", [], raw)
+    stamps = [str(v) for tk in d["tasks"] for k, v in tk.items()
+              if k.endswith("_ns") and v]
+    t.eq("raw nanoseconds shown", [],
+         [v for v in stamps if v in text.replace(",", "")])
+
+    tree = dom.one(t, "ul", id="task-tree")
+    for tk in d["tasks"]:
+        items = tree.all("li", data_task=str(tk["id"]))
+        t.require(f"task {tk['id']} in the tree", len(items) == 1,
+                  f"{len(items)} items")
+        line = [n for n in items[0].all("div") if "task-line" in
+                n.classes()][0].text()
+        for part in (tk["name"], tk["state"], "ms"):
+            t.true(f"task {tk['id']} says '{part}'", part in line,
+                   repr(line))
+        kids = [k for k in d["tasks"] if k.get("parent") == tk["id"] and
+                k["parent_known"]]
+        sub = items[0].children("ul")
+        t.eq(f"task {tk['id']}: subtasks nested under it",
+             sorted(str(k["id"]) for k in kids),
+             sorted(li.attrs["data-task"] for li in sub[0].children("li"))
+             if sub else [])
+    zombies = dom.one(t, "ol", id="zombies-list").children("li")
+    t.eq("one item per zombie", len(d["zombies"]), len(zombies))
+    for item, z in zip(zombies, d["zombies"]):
+        name = d["tasks"][z["task_index"]]["name"]
+        for part in (name, f"confidence {z['confidence']:.2f}", z["rule"],
+                     " ms later" if z["quiet_ns"] < 1e9 else " s later"):
+            t.true(f"zombie {name} says '{part}'", part in item.text(),
+                   repr(item.text()))
+    rows = dom.one(t, "table", id="passports-table").all(
+        "tr", data_passport=True)
+    t.eq("one row per passport", [p["ptr"] for p in d["passports"]],
+         [tr.attrs["data-passport"] for tr in rows])
+    for tr, p in zip(rows, d["passports"]):
+        t.true(f"passport {p['name']} named", p["name"] in tr.text())
+        t.true(f"passport {p['name']}: who has it in words",
+               (f"freed by {p['freed_by']}" if p["freed"] else
+                f"in {p['custody']}'s custody") in tr.text(), tr.text())
+    items = dom.one(t, "ol", id="violations-list").children("li")
+    t.eq("one item per violation", len(d["violations"]), len(items))
+    for item, v in zip(items, d["violations"]):
+        t.true(f"violation {v['kind']} in words, at a time in s",
+               v["kind"] not in item.text() and " s, thread " in
+               item.text(), repr(item.text()))
+    shared = dom.one(t, "ol", id="shared-list").text()
+    for h in d["shared"]:
+        t.true(f"shared handle {h['name']} ({h['type']})",
+               f"{h['name']} ({h['type']})" in shared, repr(shared))
+    storms = dom.one(t, "ol", id="storms-list").text()
+    t.true("storm: shares within a time in ms",
+           re.search(r"[\d,]+ shares within [\d.]+ ms", storms),
+           repr(storms))
+
+    url = ("file://" + os.path.join(HERE, "interact_declared.html") +
+           "?width=900&report=file://" + base + ".html")
+    out, _ = chromium(t, url, "--allow-file-access-from-files",
+                      "--virtual-time-budget=10000", "--dump-dom")
+    m = re.search(r'<pre id="result">(.*?)</pre>', out, re.S)
+    t.require("interact_declared.html wrote a result", m and m.group(1),
+              out[-300:])
+    got = json.loads(html.unescape(m.group(1)))
+    t.require("interact_declared.html ran to the end", "error" not in got,
+              got.get("error", ""))
+    ids = [str(tk["id"]) for tk in d["tasks"]]
+    roots = [str(tk["id"]) for tk in d["tasks"] if tk["depth"] == 0]
+    t.eq("elements past their section or scrolling sideways, 900 px wide",
+         [], got["overflow"])
+    t.eq("all tasks shown at first", ids, got["all_tasks"])
+    owner = got["collapsed"]["task"]
+    hidden = set(str(k["id"]) for k in d["tasks"]
+                 if k["parent"] == int(owner) and k["parent_known"])
+    t.true("the collapsed task has subtasks", hidden)
+    t.eq(f"task {owner} collapsed: its subtasks hidden",
+         [i for i in ids if i not in hidden], got["collapsed"]["visible"])
+    t.eq("collapsed: aria-expanded", "false", got["collapsed"]["expanded"])
+    t.eq("expanded again", ids, got["expanded"])
+    t.eq("collapse all: the roots", roots, got["collapse_all"])
+    t.eq("expand all", ids, got["expand_all"])
+    t.true("a task's details closed at first", got["details_closed"])
+    t.true("a task's details opened: when it was first seen, in s",
+           re.search(r"First seen\s+at [\d.]+ s", got["details"]),
+           repr(got["details"]))
+
+
 def hostile_strings(obj):
     """Every string in a report that is markup: what the program declared."""
     if isinstance(obj, dict):
@@ -804,7 +942,8 @@ TESTS = [("json", test_json), ("known", test_known),
          ("traced", test_traced), ("traced_hostile", test_traced_hostile),
          ("traced_filter", test_traced_filter),
          ("traced_growth", test_traced_growth),
-         ("traced_reach", test_traced_reach)]
+         ("traced_reach", test_traced_reach),
+         ("traced_declared", test_traced_declared)]
 
 
 def main():
@@ -823,13 +962,16 @@ def main():
            "procs": os.path.join(out, "procs"),
            "big": os.path.join(out, "big"), "timings": [],
            "tool": os.environ.get("MEMSCOPE"),
-           "targets": os.environ.get("TARGETS")}
+           "targets": os.environ.get("TARGETS"),
+           "examples": os.environ.get("EXAMPLES") or os.path.join(
+               os.path.dirname(os.environ.get("TARGETS") or "."),
+               "examples")}
     wanted = sys.argv[1:] or [name for name, _ in TESTS]
     skip = {}
     if os.environ.get("MEMSCOPE_SKIP_INTEGRATION", "0") == "1":
         skip["traced"] = skip["traced_hostile"] = \
             skip["traced_filter"] = skip["traced_reach"] = \
-            skip["traced_growth"] = \
+            skip["traced_growth"] = skip["traced_declared"] = \
             "MEMSCOPE_SKIP_INTEGRATION=1"
     passed = failed = 0
     setup = Test("setup")
