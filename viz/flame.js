@@ -6,6 +6,11 @@
 // children are ordered heaviest first. Frames narrower than MIN_W pixels
 // are not drawn (zoom in to see them), which bounds the element count by
 // the width, not by the number of stacks.
+//
+// After a heap scan the frames can be coloured by memcheck's classes of the
+// bytes under them (live at the end only: the classes are of those blocks),
+// each frame split by class, with a legend. A zoomed frame offers to show
+// its heaviest call site in the ownership graph.
 
 (function () {
 	"use strict";
@@ -22,11 +27,13 @@
 	];
 	const CUT = "[stack cut: outer frames not captured]";
 	const NO_STACK = "(no stack captured)";
+	const UNCLASSIFIED = "hsl(220, 8%, 78%)";
 
 	function newNode(name, parent, where) {
 		return { name: name, where: where, value: 0, count: 0,
 			 parent: parent, depth: parent ? parent.depth + 1 : 0,
-			 kids: new Map(), list: null };
+			 kids: new Map(), list: null, ends: [],
+			 cls: MS.REACH_CLASSES.map(() => 0), unclassified: 0 };
 	}
 
 	// Root-first paths of (name, where) pairs for one site.
@@ -50,7 +57,21 @@
 			sortKids(k);
 	}
 
-	function buildTree(sites, mode) {
+	function siteKey(s) {
+		return (s.proc || 0) + "|" + MS.stackKey(s.frames);
+	}
+
+	// Bytes of a site by class, from its leak entry; what the scan did not
+	// classify (blocks it did not see) last.
+	function classBytes(s, v, leaks) {
+		const l = leaks.get(siteKey(s));
+		const rr = l ? l.reachability : null;
+		const cls = MS.REACH_CLASSES.map((c) => rr ? rr[c.key].bytes : 0);
+
+		return [cls, Math.max(0, v - cls.reduce((a, b) => a + b, 0))];
+	}
+
+	function buildTree(sites, mode, leaks) {
 		const root = newNode("all", null, "");
 		let depth = 0;
 
@@ -76,6 +97,15 @@
 				k.value += v;
 				k.count += s[mode.count];
 				n = k;
+			}
+			n.ends.push(s);
+			if (leaks) {
+				const [cls, rest] = classBytes(s, v, leaks);
+
+				for (let a = n; a; a = a.parent) {
+					cls.forEach((b, i) => a.cls[i] += b);
+					a.unclassified += rest;
+				}
 			}
 			depth = Math.max(depth, n.depth);
 		}
@@ -115,11 +145,33 @@
 		return name.length <= fit ? name : name.slice(0, fit - 1) + "\u2026";
 	}
 
-	MS.renderFlame = function (r) {
+	// The heaviest site ending under n that the graph has links of.
+	function graphSite(n, pick, bytes) {
+		let best = null;
+		const walk = (x) => {
+			for (const s of x.ends) {
+				if (pick(s.frames) && (!best || s[bytes] > best[bytes]))
+					best = s;
+			}
+			for (const k of x.list)
+				walk(k);
+		};
+
+		walk(n);
+		return best;
+	}
+
+	MS.renderFlame = function (r, pick) {
 		const modes = r.target.mode === "alloc" ?
 			MODES.filter((m) => m.key === "alloc") : MODES;
 		const trees = new Map();
-		const state = { mode: modes[0], zoom: [], query: "" };
+		const state = { mode: modes[0], zoom: [], query: "",
+				reach: false };
+		// Classes exist only after a heap scan, of the blocks live at
+		// the end.
+		const leaks = r.leaks.some((l) => l.reachability) &&
+			r.target.mode !== "alloc" ? new Map(r.leaks.map((l) =>
+				[siteKey(l), l])) : null;
 		let drawn = [];
 
 		const sec = MS.section("flame", "Flame graph",
@@ -143,16 +195,39 @@
 				"data-mode": m.key, text: m.label,
 				onclick: () => {
 					state.mode = m;
+					state.reach = state.reach && m === modes[0];
 					draw();
 				} }));
 		}
-		sec.append(el("div", { class: "toolbar" }, buttons, search, reset,
-			      matchInfo), box, info);
+		const colors = leaks ? el("div", { class: "seg", role: "group",
+			id: "flame-color", "aria-label": "colour frames by" },
+			[["name", "Colour by function"],
+			 ["reach", "By reachability"]].map(([k, label]) =>
+				el("button", { type: "button", "data-color": k,
+					text: label, onclick: () => {
+						state.reach = k === "reach";
+						if (state.reach)
+							state.mode = modes[0];
+						draw();
+					} }))) : null;
+		const legend = leaks ? el("div", { class: "legend",
+			id: "flame-legend" }, "Colours: memcheck's class of " +
+			"the bytes live at the end under each frame (inferred):",
+			MS.REACH_CLASSES.map((c) => el("span", { title: c.what },
+				MS.swatch(c.color), c.label)),
+			el("span", null, MS.swatch(UNCLASSIFIED),
+			   "not classified (not seen by the scan)")) : null;
+		const toGraph = pick ? el("button", { type: "button",
+			id: "flame-graph-site", hidden: true }) : null;
+
+		sec.append(el("div", { class: "toolbar" }, buttons, colors, search,
+			      reset, toGraph, matchInfo), legend, box, info);
 
 		function tree() {
 			if (!trees.has(state.mode.key))
-				trees.set(state.mode.key,
-					  buildTree(r.sites, state.mode));
+				trees.set(state.mode.key, buildTree(r.sites,
+					state.mode, state.mode === modes[0] ?
+					leaks : null));
 			return trees.get(state.mode.key);
 		}
 
@@ -183,7 +258,34 @@
 				MS.fmtBytes(n.value) + " " + state.mode.what + " (" +
 				MS.fmtInt(n.value) + " bytes, " +
 				MS.fmtPct(n.value, root.value) + " of all), " +
-				MS.plural(n.count, "block", "blocks");
+				MS.plural(n.count, "block", "blocks") +
+				(state.reach ? ": " + MS.REACH_CLASSES.map((c, i) =>
+					c.label.toLowerCase() + " " +
+					MS.fmtBytes(n.cls[i])).concat(
+					"not classified " +
+					MS.fmtBytes(n.unclassified)).join(", ") : "");
+		}
+
+		// The frame's width split by class, worst first.
+		function classRects(n, w) {
+			const out = [];
+			let x = 0;
+
+			n.cls.concat(n.unclassified).forEach((b, i) => {
+				const cw = b / n.value * w;
+
+				if (cw <= 0)
+					return;
+				out.push(svg("rect", { class: "cls", x: x.toFixed(2),
+					width: Math.max(cw - 0.5, 0.5),
+					height: ROW - 1, "data-cls": i <
+					MS.REACH_CLASSES.length ?
+					MS.REACH_CLASSES[i].key : "unclassified",
+					fill: i < MS.REACH_CLASSES.length ?
+					MS.REACH_CLASSES[i].color : UNCLASSIFIED }));
+				x += cw;
+			});
+			return out;
 		}
 
 		function frameNode(n, x, w, cls, root) {
@@ -198,7 +300,9 @@
 				svg("title", { text: describe(n, root) }),
 				svg("rect", { width: Math.max(w - 0.5, 0.5),
 					      height: ROW - 1,
-					      fill: frameColor(n, matched) }));
+					      fill: frameColor(n, matched) }),
+				state.reach && !matched && n.depth ?
+					classRects(n, w) : null);
 			const text = label(n.name, w);
 
 			if (text)
@@ -220,6 +324,24 @@
 			for (const b of buttons.children)
 				b.setAttribute("aria-pressed",
 					       b.dataset.mode === state.mode.key);
+			if (colors) {
+				for (const b of colors.children)
+					b.setAttribute("aria-pressed", String(
+						(b.dataset.color === "reach") ===
+						state.reach));
+				legend.hidden = !state.reach;
+			}
+			if (toGraph) {
+				const s = z === root ? null : graphSite(z, pick,
+								  state.mode.bytes);
+
+				toGraph.hidden = !s;
+				if (s) {
+					toGraph.textContent = "Ownership graph: " +
+						MS.siteName(s);
+					toGraph.onclick = pick(s.frames);
+				}
+			}
 			if (!root.value) {
 				MS.clear(box).append(el("p", { class: "empty",
 					text: "No bytes " + state.mode.what + "." }));
@@ -251,6 +373,7 @@
 
 			MS.clear(box).append(svg("svg", { id: "flame-graph",
 				class: "flame", "data-mode": state.mode.key,
+				"data-color": state.reach ? "reach" : "name",
 				"data-total": root.value, width: w, height: h,
 				viewBox: `0 0 ${w} ${h}`, role: "img",
 				"aria-label": "flame graph of bytes " + state.mode.what },

@@ -42,7 +42,9 @@
 		const v = i === null ? r : MS.procView(r, i);
 		const app = MS.clear(document.getElementById("app"));
 		const timeline = MS.renderTimeline(v);
-		const flame = MS.renderFlame(v);
+		// First: the other views offer to show a site in it.
+		const graph = MS.renderGraph(v);
+		const flame = MS.renderFlame(v, graph.pick);
 		const select = (k) => {
 			history.replaceState(null, "", k === null ? "#" :
 					     "#proc=" + k);
@@ -53,13 +55,14 @@
 		MS.renderTarget(v, document.getElementById("target"));
 		MS.append(app, MS.renderSuspects(v), MS.renderProcs(r, i, select),
 			  MS.renderSummary(v), timeline.node, flame.node,
-			  MS.renderSites(v), MS.renderReach(v),
+			  MS.renderSites(v, graph.pick),
+			  MS.renderReach(v, graph.pick), graph.node,
 			  MS.renderAnomalies(v), MS.renderAnon(v),
 			  MS.renderExtras(v));
 		document.body.dataset.proc = i === null ? "all" : i;
 		document.title = "memscope-bpf: pid " + v.target.pid +
 			(v.target.command !== null ? " (" + v.target.command + ")" : "");
-		return [timeline, flame];
+		return [timeline, flame, graph];
 	}
 
 	let charts = [];

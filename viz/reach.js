@@ -10,16 +10,7 @@
 	"use strict";
 
 	const el = MS.el;
-	const CLASSES = [
-		["definitely_lost", "Definitely lost",
-		 "nothing points to it: a leak"],
-		["indirectly_lost", "Indirectly lost",
-		 "only lost blocks point to it"],
-		["possibly_lost", "Possibly lost",
-		 "reached only through a pointer inside a block"],
-		["still_reachable", "Still reachable",
-		 "a chain of pointers from a root reaches its start"],
-	];
+	const CLASSES = MS.REACH_CLASSES.map((c) => [c.key, c.label, c.what]);
 
 	function classCell(c) {
 		return el("td", { class: "num", "data-value": c.bytes,
@@ -28,7 +19,7 @@
 				  text: c.count ? MS.fmtBytes(c.bytes) : "\u2014" });
 	}
 
-	function leakTable(r) {
+	function leakTable(r, pick) {
 		const leaks = r.leaks.filter((l) => l.reachability);
 		const open = new Set();
 		const body = el("tbody");
@@ -61,7 +52,8 @@
 				if (open.has(i))
 					frag.append(el("tr", { class: "detail" },
 						el("td", { colspan: 2 + CLASSES.length },
-						   MS.stackList(l))));
+						   MS.stackList(l),
+						   MS.graphButton(pick, l))));
 			});
 			if (!leaks.length)
 				frag.append(el("tr", { class: "empty" }, el("td",
@@ -116,7 +108,7 @@
 				   el("td", { text: MS.siteName(l.to) }))))));
 	}
 
-	MS.renderReach = function (r) {
+	MS.renderReach = function (r, pick) {
 		const rr = r.reachability;
 
 		if (!rr)
@@ -136,7 +128,7 @@
 				MS.plural(rr[k].count, "block", "blocks") +
 				" (confidence " + rr.confidence[k].toFixed(2) +
 				")"))),
-			leakTable(r),
+			leakTable(r, pick),
 			el("h3", { text: "Leaked cycles" }), cycles(r.cycles),
 			el("h3", { text: "Ownership graph: the strongest links" }),
 			links(r.graph));

@@ -69,6 +69,16 @@
 	// The reachability view shows stacks the same way.
 	MS.stackList = stackList;
 
+	// A button that shows site s in the ownership graph, when the graph
+	// has a link of it (pick: the graph view's, or null without one).
+	MS.graphButton = function (pick, s) {
+		const show = pick ? pick(s.frames) : null;
+
+		return show ? el("button", { type: "button", class: "to-graph",
+			text: "Ownership graph around this site",
+			onclick: show }) : null;
+	};
+
 	const ANOMALY_WORDS = {
 		double_free: "Double free",
 		invalid_free: "Invalid free (never allocated)",
@@ -143,7 +153,7 @@
 		return [sec];
 	};
 
-	MS.renderSites = function (r) {
+	MS.renderSites = function (r, pick) {
 		const several = new Set(r.sites.map((s) => s.proc)).size > 1;
 		const cols = (several ? [COLS[0], PROC_COL, ...COLS.slice(1)] :
 			      COLS).filter((c) => r.target.mode !== "alloc" ||
@@ -231,7 +241,8 @@
 				if (state.open.has(row.i))
 					frag.append(el("tr", { class: "detail" },
 						el("td", { colspan: cols.length },
-						   stackList(row.s))));
+						   stackList(row.s),
+						   MS.graphButton(pick, row.s))));
 			}
 			if (!shown.length)
 				frag.append(el("tr", { class: "empty" },

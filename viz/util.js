@@ -150,6 +150,31 @@ const MS = {};
 		return s.frames.length ? MS.frameWhere(s.frames[0]) : "";
 	};
 
+	// memcheck's classes, worst first, as the heap scan names them; the
+	// colours the flame graph and the ownership graph share.
+	MS.REACH_CLASSES = [
+		{ key: "definitely_lost", label: "Definitely lost",
+		  what: "nothing points to it: a leak",
+		  color: "hsl(0, 68%, 56%)" },
+		{ key: "indirectly_lost", label: "Indirectly lost",
+		  what: "only lost blocks point to it",
+		  color: "hsl(27, 88%, 56%)" },
+		{ key: "possibly_lost", label: "Possibly lost",
+		  what: "reached only through a pointer inside a block",
+		  color: "hsl(48, 92%, 54%)" },
+		{ key: "still_reachable", label: "Still reachable",
+		  what: "a chain of pointers from a root reaches its start",
+		  color: "hsl(150, 42%, 52%)" },
+	];
+
+	// A small square of a colour, for legends: an SVG fill, as the page's
+	// policy allows no style attribute.
+	MS.swatch = function (color) {
+		return MS.svg("svg", { class: "swatch", width: 10, height: 10,
+				       "aria-hidden": "true" },
+			MS.svg("rect", { width: 10, height: 10, fill: color }));
+	};
+
 	// Identifies a call stack across the report's lists (sites, leaks,
 	// graph links): its return addresses, which are unique per image.
 	MS.stackKey = function (frames) {

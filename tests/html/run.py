@@ -22,6 +22,12 @@ and offline, and what the page drew is read back from --dump-dom:
   extras    declared tasks and shared handles written by hand: hostile names
             shown as text in the views; a newer rule's records drawn
             generically under their key
+  graph     the known report with a heap scan written by hand: the
+            ownership graph around the site with the most links (8
+            neighbours a side, the rest added up and said so, every link in
+            the table); interact_graph.html steps to a neighbour and back,
+            picks sites from the selector, the call-site table and a zoomed
+            flame graph frame, and colours the flame graph by reachability
   procs     a report of four process images: the process table by live
             bytes, the selector, and every view switched to one image
             (#proc=N, what choosing it sets); interact_procs.html chooses
@@ -38,7 +44,9 @@ and offline, and what the page drew is read back from --dump-dom:
   traced_growth  TARGETS/growth with -i: the leak suspects by growth are
             the first section, one item each, with rule and confidence
   traced_reach  TARGETS/reach with --reachability: the reachability view
-            shows every labelled site's classes and the leaked cycle
+            shows every labelled site's classes and the leaked cycle; the
+            ownership graph is centred on the site with the most pointers
+            and lists its links as the JSON has them
   traced_declared  examples/executor (EXAMPLES, else TARGETS/../examples):
             the task tree, zombies, passports, violations, shared handles,
             storms and variables name things, say times in ms or s, show
@@ -377,9 +385,14 @@ def test_known(t, env):
     t.eq("allocation rate bars", 15,
          len([r for r in dom.one(t, "svg", id="rate-chart").all("rect")
               if "hover" not in r.classes()]))
-    for key in ("tasks", "passports", "shared"):
-        t.eq(f"no {key} section without {key} in the JSON", 0,
+    for key in ("tasks", "zombies", "passports", "violations", "shared",
+                "storms", "tracked", "reach", "graph"):
+        t.eq(f"no {key} section without it in the JSON", 0,
              len(dom.all("section", id=key)))
+    t.eq("no reachability colours without a heap scan", [],
+         dom.all("div", id="flame-color") + dom.all("div", id="flame-legend"))
+    t.eq("no graph button without a graph", [],
+         dom.all("button", id="flame-graph-site"))
 
 
 def test_interact(t, env):
@@ -536,6 +549,190 @@ def test_extras(t, env):
          rule.one(t, "h2").text())
     t.true("a rule's records drawn", "a-new-rule" in rule.text(),
            rule.text())
+
+
+def splice(raw, m, r, path):
+    """Writes the page raw with report r in place of its own."""
+    doc = json.dumps(r).replace("<", "\\u003c").replace(">", "\\u003e") \
+        .replace("&", "\\u0026")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(raw[:m.start(2)] + doc + raw[m.end(2):])
+
+
+def classes(d=0, i=0, p=0, s=0):
+    """A reachability object: (count, bytes) per class."""
+    return {"source": "inferred", "rule": "conservative_scan",
+            **{k: {"count": v[0], "bytes": v[1]} if v else
+               {"count": 0, "bytes": 0}
+               for k, v in (("definitely_lost", d), ("indirectly_lost", i),
+                            ("possibly_lost", p), ("still_reachable", s))}}
+
+
+def graph_report(env):
+    """The known report after a heap scan, by hand: make_buffer's block
+    definitely lost, new_node's 3 indirectly lost and 2 still reachable,
+    the block without a stack not scanned; and a graph around make_buffer
+    of 30 sites holding it, 4 it holds and a link to itself: 35 links of
+    110 before the report's bound. (path, report)."""
+    with open(env["known"] + ".html", encoding="utf-8") as f:
+        raw = f.read()
+    m = embedded_json(raw)
+    r = json.loads(m.group(2))
+    leak = {l["frames"][0]["function"] if l["frames"] else None: l
+            for l in r["leaks"]}
+    leak["make_buffer"]["reachability"] = classes(d=(1, 1000))
+    leak["new_node"]["reachability"] = classes(i=(3, 192), s=(2, 128))
+    leak[None]["reachability"] = classes()
+
+    def site(name, i):
+        return {"frames": [{"function": name, "inlined": False,
+                            "file": "graph.c", "line": i, "object": "/bin/g",
+                            "addr": hex(0x500000 + i)}]}
+    hub = {"frames": leak["make_buffer"]["frames"]}
+    links = []
+    for i in range(30):
+        links.append({"kind": "owner", "rule": "sole_start_pointer",
+                      "confidence": 0.8, "count": 100 - i,
+                      "from": site(f"holder_{i}", i + 1), "to": hub})
+    for i, (kind, rule) in enumerate([
+            ("owner", "sole_start_pointer"), ("slice", "interior_pointer"),
+            ("container", "many_pointers_to_one_site"),
+            ("shared", "two_or_more_holders")]):
+        links.append({"kind": kind, "rule": rule, "confidence": 0.5 + i / 10,
+                      "count": 10 - i, "from": hub,
+                      "to": site(f"child_{i}", 100 + i)})
+    links.append({"kind": "owner", "rule": "sole_start_pointer",
+                  "confidence": 0.8, "count": 3, "from": hub, "to": hub})
+    r["reachability"] = dict(classes(d=(1, 1000), i=(3, 192), s=(2, 128)),
+                             confidence={"definitely_lost": 0.95,
+                                         "indirectly_lost": 0.9,
+                                         "possibly_lost": 0.5,
+                                         "still_reachable": 0.9},
+                             pause={"source": "captured", "ns": 150000,
+                                    "threads": 1, "threads_missed": 0,
+                                    "stack_bytes": 4096})
+    r["cycles"] = {"source": "inferred", "rule": "owner_pointer_cycle",
+                   "confidence": 0.9, "cycles": 0, "groups": 0, "list": []}
+    r["graph"] = {"source": "inferred", "pointers": 4000, "links_total": 110,
+                  "links": links}
+    path = env["out"] + "/graph.html"
+    splice(raw, m, r, path)
+    return path, r
+
+
+def test_graph(t, env):
+    """The ownership graph around a site, and the flame graph's classes,
+    on a report written by hand (graph_report)."""
+    path, r = graph_report(env)
+    dom, body, _ = dump(t, path)
+    sec = dom.one(t, "section", id="graph")
+    t.true("the graph section says it is inferred",
+           "(inferred)" in sec.one(t, "h2").text())
+    t.eq("bound note", "The report keeps the 35 links with the most "
+         "pointers of 110; the others are not drawn.",
+         dom.one(t, id="graph-bound").text())
+    svg = dom.one(t, "svg", id="graph-svg")
+    boxes = [g for g in svg.all("g") if "site" in g.classes()]
+    centre = [g for g in boxes if "centre" in g.classes()]
+    t.require("one site at the centre", len(centre) == 1)
+    t.eq("centre: the site with the most pointers, its self link, classes",
+         ["make_buffer", "to itself: owner \u00d73",
+          "1 definitely lost"], [x.text() for x in centre[0].all("text")])
+    left = [g for g in boxes if "in" in g.classes()]
+    right = [g for g in boxes if "out" in g.classes()]
+    t.eq("left: the 8 sites holding the most of it",
+         [f"holder_{i}" for i in range(8)],
+         [g.all("text")[0].text() for g in left])
+    t.eq("left: the 22 others added up in one box",
+         "+22 more sites" "1,793 pointers: listed below",
+         dom.one(t, "g", id="graph-more-in").text())
+    t.eq("right: every site it holds, none added up",
+         ([f"child_{i}" for i in range(4)], []),
+         ([g.all("text")[0].text() for g in right],
+          dom.all("g", id="graph-more-out")))
+    labels = [x.text() for x in svg.all("text")
+              if "edge-label" in x.classes()]
+    t.eq("the 22 others' link: pointers by kind", "owner \u00d71,793",
+         labels[8])
+    for want in ("owner \u00d7100", "slice \u00d79", "container \u00d78",
+                 "shared \u00d77"):
+        t.true(f"edge label '{want}'", want in labels, repr(labels))
+    rows = [[td.text() for td in tr.all("td")]
+            for tr in dom.one(t, "table", id="graph-links").all("tr")
+            if tr.all("td")]
+    want = []
+    for l in r["graph"]["links"]:
+        out = l["from"]["frames"][0]["function"] == "make_buffer"
+        other = l["to"] if out else l["from"]
+        f = other["frames"][0]
+        d = ("its own site" if l["to"] is l["from"] else "holds") if out \
+            else "held by"
+        want.append([d, f["function"], f"{f['file']}:{f['line']}",
+                     l["kind"], f"{l['count']:,}", l["rule"],
+                     f"{l['confidence']:.2f}"])
+    t.eq("links table: every link of the site, with rule and confidence",
+         sorted(want), sorted(rows))
+    t.eq("its blocks by class", [
+        "Definitely lost: 1000 B in 1 block",
+        "Indirectly lost: 0 B in 0 blocks",
+        "Possibly lost: 0 B in 0 blocks",
+        "Still reachable: 0 B in 0 blocks"],
+        [li.text() for li in dom.one(t, "ul", id="graph-classes").all("li")])
+    t.true("flame graph: a colour toggle after a scan",
+           dom.all("div", id="flame-color"))
+    t.eq("flame graph: coloured by function at first", "name",
+         dom.one(t, "svg", id="flame-graph").attrs.get("data-color"))
+
+    url = ("file://" + os.path.join(HERE, "interact_graph.html") +
+           "?report=file://" + path)
+    out, _ = chromium(t, url, "--allow-file-access-from-files",
+                      "--virtual-time-budget=10000", "--dump-dom")
+    m = re.search(r'<pre id="result">(.*?)</pre>', out, re.S)
+    t.require("interact_graph.html wrote a result", m and m.group(1),
+              out[-300:])
+    got = json.loads(html.unescape(m.group(1)))
+    t.require("interact_graph.html ran to the end", "error" not in got,
+              got.get("error", ""))
+    t.eq("steps: first, a neighbour clicked, back, the selector's last", [
+        "make_buffer", "holder_0", "make_buffer", "child_3"],
+        [got["first"], got["stepped"], got["back"], got["selected"]])
+    t.eq("Back disabled, then enabled after a step", [True, False],
+         [got["back_disabled"], got["stepped_back_disabled"]])
+    t.eq("new_node's stack: no graph button (no link of it)", False,
+         got["new_node_button"])
+    t.eq("make_buffer's stack: its button shows it", "make_buffer",
+         got["from_table"])
+    t.eq("flame graph: no graph button before a zoom", True,
+         got["flame_button_hidden"])
+    t.eq("flame graph: load_config zoomed offers its heaviest linked site",
+         {"hidden": False, "text": "Ownership graph: make_buffer"},
+         got["flame_button"])
+    t.eq("flame graph's button shows it", "make_buffer", got["from_flame"])
+    t.eq("legend hidden until coloured by reachability", True,
+         got["legend_hidden"])
+    t.eq("coloured by reachability: svg, legend", ("reach", False),
+         (got["reach"]["color"], got["reach"]["legend_hidden"]))
+    for part in ("Definitely lost", "Indirectly lost", "Possibly lost",
+                 "Still reachable", "not classified"):
+        t.true(f"legend names '{part}'", part in got["reach"]["legend"])
+    fr = {f["name"]: f for f in got["reach"]["frames"]}
+    # live at the end: make_buffer 1000 lost; new_node 192 indirectly
+    # lost, 128 reachable; the stackless 128 not classified, of 1448.
+    for name, want in [
+            ("make_buffer", [("definitely_lost", 1.0)]),
+            ("new_node", [("indirectly_lost", 0.6), ("still_reachable", 0.4)]),
+            ("load_config", [("definitely_lost", 1000 / 1320),
+                             ("indirectly_lost", 192 / 1320),
+                             ("still_reachable", 128 / 1320)]),
+            ("(no stack captured)", [("unclassified", 1.0)])]:
+        f = fr.get(name)
+        t.require(f"frame {name} drawn", f)
+        got_cls = [(c, round(w / f["width"], 2)) for c, w in f["cls"]]
+        t.eq(f"frame {name}: its width split by class",
+             [(c, round(x, 2)) for c, x in want], got_cls)
+    t.eq("root frame: not split", [], fr["all"]["cls"])
+    t.eq("another mode: coloured by function again", "name",
+         got["peak_color"])
 
 
 def test_big(t, env):
@@ -698,6 +895,29 @@ def test_traced_reach(t, env):
            repr(cycles[:200]))
     t.true("footer says the scan is inferred", "inferred" in
            dom.one(t, id="footer").text())
+
+    # The ownership graph: centred on the site with the most pointers,
+    # every link of it in the table, as the JSON has them.
+    def key(site):
+        return ",".join(f["addr"] for f in site["frames"])
+    pointers = {}
+    for l in r["graph"]["links"]:
+        pointers[key(l["from"])] = pointers.get(key(l["from"]), 0) + l["count"]
+        if key(l["to"]) != key(l["from"]):
+            pointers[key(l["to"])] = pointers.get(key(l["to"]), 0) + \
+                l["count"]
+    top = max(pointers, key=lambda k: pointers[k])
+    t.eq("graph: centred on the site with the most pointers", top,
+         dom.one(t, "svg", id="graph-svg").attrs.get("data-site"))
+    want = sorted(
+        [l["kind"], f"{l['count']:,}", l["rule"], f"{l['confidence']:.2f}"]
+        for l in r["graph"]["links"] if top in (key(l["from"]), key(l["to"])))
+    got = sorted([td.text() for td in tr.all("td")][3:]
+                 for tr in dom.one(t, "table", id="graph-links").all("tr")
+                 if tr.all("td"))
+    t.eq("graph: its links, kind, pointers, rule, confidence", want, got)
+    t.true("flame graph: colours by reachability offered",
+           dom.all("div", id="flame-color"))
 
 
 def json_keys(obj):
@@ -937,7 +1157,8 @@ def test_shot(t, env):
 
 TESTS = [("json", test_json), ("known", test_known),
          ("interact", test_interact), ("hostile", test_hostile),
-         ("extras", test_extras), ("procs", test_procs), ("big", test_big),
+         ("extras", test_extras), ("graph", test_graph),
+         ("procs", test_procs), ("big", test_big),
          ("shot", test_shot),
          ("traced", test_traced), ("traced_hostile", test_traced_hostile),
          ("traced_filter", test_traced_filter),
