@@ -80,7 +80,7 @@
 
 	function whoTask(ids, id) {
 		if (!id)
-			return "no task";
+			return "outside any task";
 		const t = ids.get(id);
 
 		return t ? taskName(t) + " (task " + MS.fmtInt(id) + ")" :
@@ -299,7 +299,7 @@
 		const p = v.passport !== null ? passportsList[v.passport] : null;
 		const what = p ? "\u201c" + (p.name !== null ? p.name :
 			"(no name)") + "\u201d " + v.ptr + " (" +
-			MS.fmtBytes(p.size) + ")" : v.ptr;
+			MS.fmtBytes(p.size) + ")" : v.ptr + ":";
 		let how;
 
 		switch (v.kind) {
@@ -319,7 +319,8 @@
 				v.custody + " held it";
 			break;
 		default:
-			how = opWords(v) + " of an address with no live passport";
+			how = "a " + v.op + ", and no live passport has that " +
+				"address";
 		}
 		return el("li", { "data-kind": v.kind },
 			el("p", null, el("strong", { text: (VIOLATIONS[v.kind] ||
