@@ -9,7 +9,8 @@
 //
 // After a heap scan the frames can be coloured by memcheck's classes of the
 // bytes under them (live at the end only: the classes are of those blocks),
-// each frame split by class, with a legend. A zoomed frame offers to show
+// each frame split by class, with a legend. Classes come from the leak
+// list: sites it does not hold (past --top) count as not classified. A zoomed frame offers to show
 // its heaviest call site in the ownership graph.
 
 (function () {
@@ -216,7 +217,8 @@
 			MS.REACH_CLASSES.map((c) => el("span", { title: c.what },
 				MS.swatch(c.color), c.label)),
 			el("span", null, MS.swatch(UNCLASSIFIED),
-			   "not classified (not seen by the scan)")) : null;
+			   "not classified: a site past the leak list's " +
+			   "--top, or blocks the scan did not see")) : null;
 		const toGraph = pick ? el("button", { type: "button",
 			id: "flame-graph-site", hidden: true }) : null;
 

@@ -572,8 +572,9 @@ def graph_report(env):
     """The known report after a heap scan, by hand: make_buffer's block
     definitely lost, new_node's 3 indirectly lost and 2 still reachable,
     the block without a stack not scanned; and a graph around make_buffer
-    of 30 sites holding it, 4 it holds and a link to itself: 35 links of
-    110 before the report's bound. (path, report)."""
+    of 30 sites holding it (the last named as markup), 4 it holds and a
+    link to itself: 35 links of 110 before the report's bound.
+    (path, report)."""
     with open(env["known"] + ".html", encoding="utf-8") as f:
         raw = f.read()
     m = embedded_json(raw)
@@ -593,7 +594,8 @@ def graph_report(env):
     for i in range(30):
         links.append({"kind": "owner", "rule": "sole_start_pointer",
                       "confidence": 0.8, "count": 100 - i,
-                      "from": site(f"holder_{i}", i + 1), "to": hub})
+                      "from": site(H_SCRIPT if i == 29 else f"holder_{i}",
+                                   i + 1), "to": hub})
     for i, (kind, rule) in enumerate([
             ("owner", "sole_start_pointer"), ("slice", "interior_pointer"),
             ("container", "many_pointers_to_one_site"),
@@ -625,6 +627,10 @@ def test_graph(t, env):
     on a report written by hand (graph_report)."""
     path, r = graph_report(env)
     dom, body, _ = dump(t, path)
+    t.eq("body data-pwned (a site named as markup)", None,
+         body.attrs.get("data-pwned"))
+    t.eq("script elements: the report and the page's own", 2,
+         len(dom.all("script")))
     sec = dom.one(t, "section", id="graph")
     t.true("the graph section says it is inferred",
            "(inferred)" in sec.one(t, "h2").text())
