@@ -182,7 +182,8 @@ tool's `.bss`, also by mapstat). Beside each sample, the tool's own
 snapshot nearest it: its lost (kernel) and dropped (userspace) events so
 far, and the slow leak's live blocks then, which must rise at every
 snapshot. The tool runs with `--max-live {MAX_LIVE}`
-({2 * MAX_LIVE:,} slots, about a sixteenth in use): mapstat reads a slot
+({samples[0]['live_slots']:,} slots, at most
+{max(s['live'] for s in samples) / samples[0]['live_slots']:.0%} in use): mapstat reads a slot
 per lookup, and the default million slots cost seconds of a loaded
 2-core machine per sample. Run of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())},
 `{' '.join(sys.argv)}` ({wall:.0f} s wall), on a 2-core machine shared

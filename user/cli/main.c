@@ -26,7 +26,8 @@
 #define KEY_RULE_OPT		1024
 #define DEFAULT_TOP		10
 #define DEFAULT_TOP_PROCS	5
-#define DEFAULT_MAX_LIVE	(1u << 19)
+/* 3/8 of the map's default 1 Mi slots (LIVE_FILL_EIGHTHS) */
+#define DEFAULT_MAX_LIVE	(3u << 17)
 
 static const char usage_head[] =
 "usage: memscope-bpf [OPTIONS] -p PID\n"
@@ -618,7 +619,7 @@ static const struct cli_option options[] = {
 "                        probes); alloc: allocation profile only (entry\n"
 "                        probes, no returns, no frees: cheaper)\n" },
 	{ "max-live", 0, OPT_ARG, set_max_live,
-"      --max-live N      live blocks the kernel counts exactly (default 524288)\n" },
+"      --max-live N      live blocks the kernel counts exactly (default 393216)\n" },
 	{ "stacks", 0, OPT_ARG, set_stacks,
 "      --stacks MODE     dwarf: unwind by the objects' CFI, in the kernel\n"
 "                        (default); fp: follow frame pointers\n" },
