@@ -1917,6 +1917,38 @@ EOF
 	fi
 }
 
+# A thread other than the leader execs (tests/targets/exec_thread.c): the
+# kernel gives it the leader's tid, and the tid it had never exits. Its
+# thread slot must go back at the exec: once the new image runs, the only
+# slot held is its one thread's. (64 slots: check.py reads each.)
+t_exec_thread()
+{
+	local pid old slots
+
+	MEMSCOPE_THREAD_SLOTS=64 tool_bg -q -t 0 -o "$d/out/report.json" \
+		-- "$TARGETS/exec_thread" "$d/exec.out" || return
+	if ! wait_for "$d/exec.out" '^ready [0-9]+ [0-9]+$' 30; then
+		fail "exec_thread: expected 'ready PID TID' after its exec within 30 s, got: $(cat "$d/exec.out" 2>&1)"
+		return
+	fi
+	read -r _ pid old <"$d/exec.out"
+	if ! slots=$(python3 "$here/check.py" thread-slots "$tool_pid"); then
+		fail "$slots"
+	elif [ "$slots" != "$pid" ]; then
+		fail "thread slots after a non-leader thread's exec: expected the one of tid $pid, got tids '$slots' (the exec'ing thread was tid $old)"
+	fi
+	kill -USR1 "$pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<'EOF'
+t = r.get("target") or {}
+if t.get("exited") is not True or t.get("exit_status") != 0:
+    print(f"target: expected exited with status 0, got exited {t.get('exited')} status {t.get('exit_status')}")
+if s.get("allocs", 0) < 10:
+    print(f"summary.allocs: expected the new image's 10 or more, got {s.get('allocs')}")
+EOF
+}
+
 # --- tests: system-wide (traced sets) ---------------------------------------
 #
 # Other engineers' tests run at the same time, some of them system-wide:
@@ -2384,6 +2416,7 @@ run_test anon_launch		t_anon launch
 run_test anon_attach		t_anon attach
 run_test anon_exec_attach	t_anon_exec
 run_test anon_alloc_mode	t_anon_alloc_mode
+run_test exec_thread		t_exec_thread
 run_test xol_glibc		t_no_single_step glibc
 run_test xol_jemalloc		t_no_single_step jemalloc
 run_test xol_tcmalloc		t_no_single_step tcmalloc
