@@ -586,4 +586,14 @@ struct live_slot {
 #define LIVE_RECL	3	/* a tombstone being made empty (live_reclaim) */
 #define LIVE_STATES	LIVE_RECL
 
+/*
+ * The table has a power of two of slots, at least 8 / LIVE_FILL_EIGHTHS
+ * for each block of --max-live: an insert fails (live_full) when the
+ * LIVE_PROBES slots of its window hold no free one, and under churn at a
+ * steady load that begins near 40 % full with 32-slot windows (near 25 %
+ * with 16), so max_live blocks fill at most 37.5 %
+ * (tests/unit/test_live_table.c measures both).
+ */
+#define LIVE_FILL_EIGHTHS	3
+
 #endif /* MEMSCOPE_EVENTS_H */

@@ -49,7 +49,16 @@
 #ifndef MEMSCOPE_LIVE_TABLE_H
 #define MEMSCOPE_LIVE_TABLE_H
 
-#define LIVE_PROBES	16
+/*
+ * A window's slots. Random addresses churned at a steady load, with every
+ * tombstone no key needs reclaimed, fail an insert in 16-slot windows
+ * 7e-7 of the time at 25 % full, 6e-5 at 35 %, 8e-4 at 45 %; in 32-slot
+ * windows none at 35 %, 4e-7 at 40 %, 4e-6 at 45 % (8 Mi inserts into
+ * 1 Mi slots; filling without frees, the first fails near 35 % and 50 %).
+ * A search for an absent address stops at the first empty slot, so a
+ * wider window costs only where the table is crowded.
+ */
+#define LIVE_PROBES	32
 /* live_find()'s "not found": no index is this large. */
 #define LIVE_NONE	0xffffffffu
 

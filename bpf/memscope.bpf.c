@@ -1966,6 +1966,14 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 	 */
 	bool first = from_start && !target_execd;
 
+	/*
+	 * A thread other than the leader exec'd: it now has the leader's
+	 * tid, and the tid it had (old_pid) ends without a thread exit of
+	 * its own, so its slot goes back here. Only a traced thread holds
+	 * a slot, and a slot's tid is one live task's.
+	 */
+	if ((__u32)old_pid != (__u32)id)
+		thread_slot_free((__u32)old_pid);
 	bpf_probe_read_kernel(comm, sizeof(comm), task->comm);
 	if (targ_tgid) {
 		if (!is_target(id))

@@ -6,6 +6,11 @@
         exit 0 if this machine can load and attach tracing BPF programs,
         else print the reason on one line and exit 1.
 
+    check.py thread-slots PID
+        print the owners (tids) of the thread slots (the `threads` map of
+        bpf/memscope.bpf.c) held by the running tool PID, one line, sorted;
+        exit 1 with the reason when it has no such map.
+
     check.py same LIVE.json REPLAY.json
         exit 0 if the two reports are the same JSON document, else print
         each path where they differ (at most 20) and exit 1.
@@ -450,6 +455,63 @@ def bpf_usable():
     return None
 
 
+def bpf_call(cmd, attr):
+    """bpf(2) with attr (bytes, padded to the kernel's union): the result
+    and the attr as the kernel left it."""
+    import ctypes
+
+    nr = {"x86_64": 321, "aarch64": 280}[os.uname().machine]
+    buf = ctypes.create_string_buffer(attr.ljust(128, b"\0"), 128)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    ret = libc.syscall(ctypes.c_long(nr), ctypes.c_long(cmd), buf,
+                       ctypes.c_uint(128))
+    if ret < 0:
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+    return ret, buf.raw
+
+
+def thread_slots(pid):
+    """The tids owning a slot of the tool's threads map: its maps by id
+    (from /proc/PID/fdinfo), the one named threads, every element read
+    (its first 4 bytes: struct thread_slot's tid)."""
+    import ctypes
+    import struct
+
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                m = re.search(r"^map_id:\s*(\d+)", f.read(), re.M)
+        except OSError:
+            continue
+        if not m:
+            continue
+        map_fd, _ = bpf_call(14, struct.pack("<I", int(m.group(1))))
+        try:
+            info = ctypes.create_string_buffer(88)
+            bpf_call(15, struct.pack("<IIQ", map_fd, 88,
+                                     ctypes.addressof(info)))
+            _, _, key_size, value_size, entries = \
+                struct.unpack_from("<IIIII", info.raw)
+            name = info.raw[24:40].split(b"\0")[0]
+            if name != b"threads" or key_size != 4:
+                continue
+            tids = []
+            value = ctypes.create_string_buffer(value_size)
+            for k in range(entries):
+                key = ctypes.create_string_buffer(struct.pack("<I", k))
+                bpf_call(1, struct.pack("<IIQQ", map_fd, 0,
+                                        ctypes.addressof(key),
+                                        ctypes.addressof(value)))
+                tid = struct.unpack_from("<I", value.raw)[0]
+                if tid:
+                    tids.append(tid)
+            return sorted(tids)
+        finally:
+            os.close(map_fd)
+    return None
+
+
 MAX_DIFFS = 20
 
 
@@ -495,6 +557,17 @@ def main():
         if why:
             print(why)
             return 1
+        return 0
+    if sys.argv[1:2] == ["thread-slots"] and len(sys.argv) == 3:
+        try:
+            tids = thread_slots(int(sys.argv[2]))
+        except (OSError, ValueError) as e:
+            print(f"thread slots of {sys.argv[2]}: {e}")
+            return 1
+        if tids is None:
+            print(f"thread slots of {sys.argv[2]}: no map named threads")
+            return 1
+        print(" ".join(map(str, tids)))
         return 0
     if sys.argv[1:2] == ["same"] and len(sys.argv) == 4:
         return same(sys.argv[2], sys.argv[3])

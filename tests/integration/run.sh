@@ -1917,6 +1917,92 @@ EOF
 	fi
 }
 
+# A thread other than the leader execs (tests/targets/exec_thread.c): the
+# kernel gives it the leader's tid, and the tid it had never exits. Its
+# thread slot must go back at the exec: once the new image runs, the only
+# slot held is its one thread's. (64 slots: check.py reads each.)
+t_exec_thread()
+{
+	local pid old slots
+
+	MEMSCOPE_THREAD_SLOTS=64 tool_bg -q -t 0 -o "$d/out/report.json" \
+		-- "$TARGETS/exec_thread" "$d/exec.out" || return
+	if ! wait_for "$d/exec.out" '^ready [0-9]+ [0-9]+$' 30; then
+		fail "exec_thread: expected 'ready PID TID' after its exec within 30 s, got: $(cat "$d/exec.out" 2>&1)"
+		return
+	fi
+	read -r _ pid old <"$d/exec.out"
+	if ! slots=$(python3 "$here/check.py" thread-slots "$tool_pid"); then
+		fail "$slots"
+	elif [ "$slots" != "$pid" ]; then
+		fail "thread slots after a non-leader thread's exec: expected the one of tid $pid, got tids '$slots' (the exec'ing thread was tid $old)"
+	fi
+	kill -USR1 "$pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<'EOF'
+t = r.get("target") or {}
+if t.get("exited") is not True or t.get("exit_status") != 0:
+    print(f"target: expected exited with status 0, got exited {t.get('exited')} status {t.get('exit_status')}")
+if s.get("allocs", 0) < 10:
+    print(f"summary.allocs: expected the new image's 10 or more, got {s.get('allocs')}")
+EOF
+}
+
+# report -i: snapshots of a recording made without -i, from its records:
+# one every 0.5 s of it exactly, as -i prints and writes them, and from
+# them the growth verdicts; the rest of the report is the recording's.
+t_report_interval()
+{
+	tool -q -t 0 -w "$d/rec.msr" -o "$d/live.json" -- \
+		"$TARGETS/growth" 6 grow_leak steady_set
+	expect_rc 0 && expect_clean_stderr || return
+	tool report "$d/rec.msr" -t 0 -i 0.5 --snapshots "$d/snaps.jsonl" \
+		-o "$d/out/report.json"
+	expect_rc 0 && expect_clean_stderr || return
+	[ -s "$d/stderr" ] &&
+		fail "report -i stderr: expected nothing, got: $(cat "$d/stderr")"
+	grep -q '^Snapshot 1 at 0.500 s: ' "$d/stdout" ||
+		fail "text: expected 'Snapshot 1 at 0.500 s: ', got: $(grep -m1 '^Snapshot' "$d/stdout")"
+	grep -q '^Leak suspects by growth (inferred, rule old_blocks_growth, over [0-9]* snapshots)$' \
+		"$d/stdout" ||
+		fail "text: expected the 'Leak suspects by growth' section"
+	check_report <<'PY'
+import json
+live = json.load(open(sys.argv[1].replace("out/report.json", "live.json")))
+if s != live["summary"]:
+    print(f"summary: expected the recorded run's {live['summary']}, got {s}")
+if live.get("growth", {}).get("snapshots"):
+    print("the recording: expected no snapshots of its own")
+lines = open(sys.argv[1].replace("out/report.json", "snaps.jsonl")).read().splitlines()
+n = (r.get("growth") or {}).get("snapshots", 0)
+if n < 12 or len(lines) != n:
+    print(f"snapshots: expected 12 or more (6 s at -i 0.5), one line each, got {n} and {len(lines)} lines")
+def fn(x):
+    return (x.get("frames") or [{}])[0].get("function")
+leak = []
+for i, line in enumerate(lines):
+    o = json.loads(line)
+    if o["snapshot"] != i + 1 or o["at_ns"] != (i + 1) * 500000000:
+        print(f"--snapshots line {i + 1}: expected snapshot {i + 1} at {(i + 1) * 500000000} ns, got {o['snapshot']} at {o['at_ns']}")
+        break
+    if o["lost_events"] or o["consumer_drops"]:
+        print(f"snapshot {i + 1}: expected no lost or dropped events, got {o['lost_events']}, {o['consumer_drops']}")
+    leak.append(sum(x["live_blocks"] for x in o["live_since_start"] if fn(x) == "grow_leak"))
+if any(b < a for a, b in zip(leak, leak[1:])) or not leak or leak[-1] < 40:
+    print(f"grow_leak's live blocks by snapshot: expected rising to 40 or more, got {leak}")
+sus = [fn(x) for x in r.get("suspects", [])]
+if "grow_leak" not in sus or "steady_set" in sus:
+    print(f"suspects: expected grow_leak and not steady_set, got {sus}")
+PY
+	tool -q -i 0.5 -w "$d/own.msr" -- "$TARGETS/growth" 1 grow_leak
+	expect_rc 0
+	tool report "$d/own.msr" -i 1
+	expect_error 1 'was made with -i'
+	tool report "$d/rec.msr" -i 1 --from 2
+	expect_error 2 'report: -i takes snapshots, --from and --to'
+}
+
 # --- tests: system-wide (traced sets) ---------------------------------------
 #
 # Other engineers' tests run at the same time, some of them system-wide:
@@ -2344,6 +2430,7 @@ run_test end_kill		t_end_running kill
 run_test end_sigint		t_end_running sigint
 run_test leak_filter		t_leak_filter
 run_test growth			t_growth
+run_test report_interval	t_report_interval
 run_test live			t_live
 run_test live_no_tty		t_live_no_tty
 run_test reach_launch		t_reach_launch reach
@@ -2384,6 +2471,7 @@ run_test anon_launch		t_anon launch
 run_test anon_attach		t_anon attach
 run_test anon_exec_attach	t_anon_exec
 run_test anon_alloc_mode	t_anon_alloc_mode
+run_test exec_thread		t_exec_thread
 run_test xol_glibc		t_no_single_step glibc
 run_test xol_jemalloc		t_no_single_step jemalloc
 run_test xol_tcmalloc		t_no_single_step tcmalloc

@@ -256,6 +256,58 @@ Test(live_table, tombstones_follow_long_lived_blocks_not_events)
 	cr_expect_lt(few, SLOTS / 2, "%u tombstones of %u slots", few, SLOTS);
 }
 
+/* Addresses as spread as the hash makes them: 16-aligned, random. */
+static __u64 random_address(__u64 *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (*state & 0x7ffffffffff0ull) | 0x10;
+}
+
+/*
+ * A service holding `live` blocks at random addresses, each freed `live`
+ * allocations later, for `steps` allocations: the inserts that found no
+ * slot in their window (live_full in the kernel).
+ */
+static __u64 churn_failures(__u32 live, __u64 steps)
+{
+	static __u64 ring[MAX_SLOTS];
+	__u64 state = 0x9e3779b97f4a7c15ull, i, failed = 0;
+	__u32 j;
+
+	reset(MAX_SLOTS);
+	memset(ring, 0, sizeof(ring));
+	for (i = 0; i < steps; i++) {
+		j = i % live;
+		if (ring[j])
+			cr_assert(table_free(ring[j], true));
+		ring[j] = random_address(&state);
+		if (!live_table_insert(ring[j], 48, i + 1, 0)) {
+			failed++;
+			ring[j] = 0;
+		}
+	}
+	expect_reachable();
+	return failed;
+}
+
+/*
+ * The load the table is sized for (LIVE_FILL_EIGHTHS of its slots live
+ * at --max-live): no insert fails, neither while it fills nor under 16
+ * times its size of churn. With 16-slot windows 1 in 10^4 failed here.
+ */
+Test(live_table, sized_load_fails_no_insert)
+{
+	__u32 live = MAX_SLOTS / 8 * LIVE_FILL_EIGHTHS;
+	__u64 failed = churn_failures(live, 16ull * MAX_SLOTS);
+
+	cr_expect_eq(failed, 0, "%llu of %llu inserts found no slot at %u%% full",
+		     (unsigned long long)failed,
+		     (unsigned long long)16 * MAX_SLOTS, 100 * live / MAX_SLOTS);
+	cr_expect_eq(replaced, 0);
+}
+
 Test(live_table, reclaim_walks_back_over_tombstones)
 {
 	__u64 a = 0x1000, home = live_home(a);

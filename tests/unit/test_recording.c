@@ -16,8 +16,10 @@
 #include <sys/stat.h>
 #include <zlib.h>
 #include "anon.h"
+#include "growth.h"
 #include "prologue.h"
 #include "recording.h"
+#include "report_growth.h"
 #include "store.h"
 #include "builders.h"
 #include "expect.h"
@@ -1176,4 +1178,139 @@ Test(recording, snapshots_survive_every_cut)
 		recording__free(r);
 	}
 	free(buf);
+}
+
+/*
+ * report -i on a recording made without -i: snapshots at moments every
+ * MOMENT_NS, each of the records up to it (growth_clock). A live -i run
+ * over the same records, snapshotting at the same moments, records each
+ * snapshot after those records; replayed, the two give the same JSON
+ * lines, byte for byte.
+ */
+#define MOMENT_NS	5000
+#define MOMENTS_END	(info.start_ns + 45000)
+
+struct moments {
+	struct procs *pt;
+	struct growth_table t;
+	struct growth_clock clock;
+	FILE *out;
+};
+
+/* A snapshot of every image now, as JSON lines into m->out. */
+static void moment_take(struct moments *m, __u64 ts_ns)
+{
+	struct growth_mark mark = { .ts_ns = ts_ns };
+	struct growth_view *v;
+	size_t nr, i;
+	int err;
+
+	err = growth_table__take(&m->t, m->pt, &mark);
+	cr_assert_eq(err, 0, "growth_table__take: %s", strerror(-err));
+	err = growth_table__views(&m->t, m->pt, 0, &v, &nr);
+	cr_assert_eq(err, 0, "growth_table__views: %s", strerror(-err));
+	for (i = 0; i < nr; i++) {
+		err = report_snapshot_json(m->out, &v[i], info.start_ns,
+					   fake_resolve, NULL);
+		cr_assert_eq(err, 0, "report_snapshot_json: %s",
+			     strerror(-err));
+		growth_view__fini(&v[i]);
+	}
+	free(v);
+}
+
+static int moment_recorded(void *ctx, const struct recording_snapshot *s)
+{
+	moment_take(ctx, s->ts_ns);
+	return 0;
+}
+
+static int moment_event(void *ctx, const struct ms_event *e)
+{
+	struct moments *m = ctx;
+	__u64 at;
+
+	while (growth_clock__due(&m->clock, e->ts_ns, &at))
+		moment_take(m, at);
+	procs__apply(m->pt, e);
+	return 0;
+}
+
+/* The JSON lines of a replay of path: recorded snapshots, or -i's. */
+static char *moments_of(bool computed, size_t *nr_lines)
+{
+	struct moments m = { .pt = procs__new() };
+	struct recording *r;
+	unsigned char *buf;
+	char *text = NULL;
+	size_t len, size = 0, i;
+	__u64 at;
+	int err;
+
+	cr_assert_not_null(m.pt);
+	m.out = open_memstream(&text, &size);
+	cr_assert_not_null(m.out);
+	buf = read_file(path, &len);
+	r = open_buf(buf, len);
+	cr_assert_eq(recording__read_header(r), 0, "header: %s",
+		     recording__error(r));
+	if (computed)
+		growth_clock__init(&m.clock, info.start_ns, MOMENT_NS);
+	else
+		recording__on_snapshot(r, moment_recorded, &m);
+	err = recording__replay(r, moment_event, &m);
+	cr_assert_eq(err, 0, "replay: %d", err);
+	cr_assert_not_null(recording__end(r));
+	while (growth_clock__due(&m.clock, recording__end(r)->end_ns, &at))
+		moment_take(&m, at);
+	fclose(m.out);
+	for (i = 0, *nr_lines = 0; i < size; i++)
+		*nr_lines += text[i] == '\n';
+	growth_table__fini(&m.t);
+	procs__free(m.pt);
+	recording__free(r);
+	free(buf);
+	return text;
+}
+
+Test(recording, snapshots_from_records_match_a_live_runs)
+{
+	struct recording_end end = end_template;
+	struct recorder *w = recorder__new(path);
+	struct procs *pt;
+	struct recording_snapshot sn = {};
+	__u64 moment = info.start_ns + MOMENT_NS, next;
+	size_t i, nr_live, nr_computed;
+	char *live, *computed;
+	int err;
+
+	make_events();
+	pt = procs_of(NR_EVENTS);
+	end.end_ns = MOMENTS_END;
+	cr_assert_not_null(w);
+	cr_assert_eq(recorder__start(w, &info), 0);
+	for (i = 0; i < NR_EVENTS; i++) {
+		cr_assert_eq(recorder__add(w, &events[i]), 0);
+		/* the moments this record is the last one up to */
+		next = i + 1 < NR_EVENTS ? events[i + 1].ts_ns : end.end_ns;
+		for (; moment >= events[i].ts_ns && moment < next;
+		     moment += MOMENT_NS) {
+			sn.ts_ns = moment;
+			sn.records = i + 1;
+			cr_assert_eq(recorder__snapshot(w, &sn), 0);
+		}
+	}
+	err = recorder__finish(w, pt, fake_resolve, NULL, NULL, &end);
+	cr_assert_eq(err, 0, "recorder__finish: %s", strerror(-err));
+	procs__free(pt);
+
+	live = moments_of(false, &nr_live);
+	computed = moments_of(true, &nr_computed);
+	cr_assert_eq(nr_live, 8, "recorded snapshots: %zu lines, want 8",
+		     nr_live);
+	cr_expect_eq(nr_computed, nr_live, "%zu lines from -i, %zu recorded",
+		     nr_computed, nr_live);
+	cr_expect_str_eq(computed, live);
+	free(live);
+	free(computed);
 }

@@ -441,6 +441,22 @@ void growth_table__fini(struct growth_table *t)
 	*t = (struct growth_table){};
 }
 
+void growth_clock__init(struct growth_clock *c, __u64 start_ns,
+			__u64 every_ns)
+{
+	*c = (struct growth_clock){ .next = start_ns + every_ns,
+				    .every_ns = every_ns };
+}
+
+bool growth_clock__due(struct growth_clock *c, __u64 ts_ns, __u64 *at)
+{
+	if (!c->every_ns || c->next >= ts_ns)
+		return false;
+	*at = c->next;
+	c->next += c->every_ns;
+	return true;
+}
+
 static const char *const pattern_names[GROWTH_PATTERN__COUNT] = {
 	[GROWTH_GROWING] = "growing",
 	[GROWTH_PLATEAU] = "plateau",

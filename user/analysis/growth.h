@@ -199,6 +199,25 @@ int growth_table__views(const struct growth_table *t, const struct procs *pt,
 			size_t top, struct growth_view **views, size_t *nr);
 void growth_table__fini(struct growth_table *t);
 
+/*
+ * Moments every every_ns from a start, for snapshots taken from records
+ * (report -i on a recording made without -i): a snapshot at a moment is
+ * of the records up to it, as a live -i run takes one of the records
+ * drained by then.
+ */
+struct growth_clock {
+	__u64 next;		/* the next moment, CLOCK_MONOTONIC */
+	__u64 every_ns;		/* 0: no moments */
+};
+
+void growth_clock__init(struct growth_clock *c, __u64 start_ns,
+			__u64 every_ns);
+/*
+ * Whether a moment is due before ts_ns (a record's time, or when tracing
+ * ended): then *at is that moment, and the clock moves past it.
+ */
+bool growth_clock__due(struct growth_clock *c, __u64 ts_ns, __u64 *at);
+
 /* enum growth_pattern as reports name it ("plateau"). */
 const char *growth_pattern_name(unsigned int p);
 

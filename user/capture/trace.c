@@ -291,14 +291,16 @@ static void ring_close(struct tracer *t)
 }
 
 /*
- * Slots for max_live blocks: a power of two, at most half full, so probe
- * runs stay short and a full run (counted as live_full) stays rare.
+ * Slots for max_live blocks: a power of two, at most LIVE_FILL_EIGHTHS
+ * eighths full (events.h says why), so a full window (counted as
+ * live_full) does not happen below max_live.
  */
 static __u32 live_slots(__u32 max_live)
 {
 	__u32 slots = 1024;
 
-	while (slots / 2 < max_live && slots < (1u << 30))
+	while ((__u64)slots * LIVE_FILL_EIGHTHS / 8 < max_live &&
+	       slots < (1u << 30))
 		slots <<= 1;
 	return slots;
 }

@@ -171,49 +171,26 @@ struct replay {
 	bool cut_asked;
 	struct growth_table cut[2];
 	__u64 cut_ns[2];
+	/*
+	 * report -i: snapshots taken here, every interval_ns from the start,
+	 * of a recording that holds none (one that does: own_snapshots)
+	 */
+	struct growth_clock clock;
+	bool own_snapshots;
 };
 
-/* As the live consumer does: a record the store refuses is counted. */
-static int replay_event(void *ctx, const struct ms_event *e)
-{
-	struct replay *rp = ctx;
-	struct growth_mark m = { .ts_ns = e->ts_ns };
-	int i;
-
-	/* A moment is the store before the first record at or after it. */
-	for (i = 0; i < 2; i++) {
-		if (!rp->cut_asked || rp->cut[i].taken ||
-		    e->ts_ns < rp->cut_ns[i] || (i && !rp->cut[0].taken))
-			continue;
-		m.ts_ns = rp->cut_ns[i];
-		if (growth_table__take(&rp->cut[i], rp->procs, &m))
-			return -ENOMEM;
-	}
-
-	if (procs__apply(rp->procs, e))
-		rp->refused++;
-	return 0;
-}
-
 /*
- * At a recorded snapshot the process table holds what the live run's did:
- * the same snapshot of each running image, kept, frames and all (an image
- * that ends later compacts its store's), to be shown once the symbols are
- * all read.
+ * A snapshot of each running image as the store is now, kept, frames and
+ * all (an image that ends later compacts its store's), to be shown once
+ * the symbols are all read.
  */
-static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
+static int replay_take(struct replay *rp, const struct growth_mark *m)
 {
-	struct replay *rp = ctx;
-	struct growth_mark m = {
-		.ts_ns = s->ts_ns,
-		.lost_events = s->lost_events,
-		.consumer_drops = s->consumer_drops,
-	};
 	struct growth_view *v;
 	size_t nr, i;
 	int err;
 
-	err = growth_table__take(&rp->growth, rp->procs, &m);
+	err = growth_table__take(&rp->growth, rp->procs, m);
 	if (!err)
 		err = growth_table__views(&rp->growth, rp->procs, rp->top, &v,
 					  &nr);
@@ -234,6 +211,69 @@ static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
 	return 0;
 }
 
+/*
+ * report -i: the snapshots due before ts_ns (growth_clock). Their lost
+ * events are the trailer's, checked to be 0 (finish_moments), so 0 at
+ * every moment.
+ */
+static int replay_moments(struct replay *rp, __u64 ts_ns)
+{
+	struct growth_mark m = {};
+	int err;
+
+	while (growth_clock__due(&rp->clock, ts_ns, &m.ts_ns)) {
+		err = replay_take(rp, &m);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* As the live consumer does: a record the store refuses is counted. */
+static int replay_event(void *ctx, const struct ms_event *e)
+{
+	struct replay *rp = ctx;
+	struct growth_mark m = { .ts_ns = e->ts_ns };
+	int i;
+
+	if (replay_moments(rp, e->ts_ns))
+		return -ENOMEM;
+	/* A moment is the store before the first record at or after it. */
+	for (i = 0; i < 2; i++) {
+		if (!rp->cut_asked || rp->cut[i].taken ||
+		    e->ts_ns < rp->cut_ns[i] || (i && !rp->cut[0].taken))
+			continue;
+		m.ts_ns = rp->cut_ns[i];
+		if (growth_table__take(&rp->cut[i], rp->procs, &m))
+			return -ENOMEM;
+	}
+
+	if (procs__apply(rp->procs, e))
+		rp->refused++;
+	return 0;
+}
+
+/*
+ * At a recorded snapshot the process table holds what the live run's did:
+ * the same snapshot, taken again.
+ */
+static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
+{
+	struct replay *rp = ctx;
+	struct growth_mark m = {
+		.ts_ns = s->ts_ns,
+		.lost_events = s->lost_events,
+		.consumer_drops = s->consumer_drops,
+	};
+
+	/* -i on a recording made with it: refused once it is read */
+	if (rp->clock.every_ns) {
+		rp->own_snapshots = true;
+		return 0;
+	}
+	return replay_take(rp, &m);
+}
+
 /* The snapshots as the live run showed them, or only --snapshot N. */
 static int show_snapshots(struct replay *rp, struct recording *rec,
 			  const struct opts *o)
@@ -250,7 +290,8 @@ static int show_snapshots(struct replay *rp, struct recording *rec,
 			cli_error("recording %s has %u snapshot%s, not %u%s",
 				  o->recording, taken, taken == 1 ? "" : "s",
 				  o->snapshot,
-				  taken ? "" : " (made without -i)");
+				  taken || o->interval_ns ? "" :
+				  " (made without -i)");
 			return -ENOENT;
 		}
 		/* The Nth snapshot of the trace: a view of each image in it. */
@@ -439,6 +480,42 @@ static int show_cut(struct replay *rp, struct recording *rec,
 	return err;
 }
 
+/*
+ * report -i, once the recording is read: the moments left before tracing
+ * ended. Refused when the recording has snapshots of its own, or when it
+ * is not known when its events were lost (0 in the trailer: 0 all along).
+ */
+static int finish_moments(struct replay *rp, struct recording *rec,
+			  const struct opts *o)
+{
+	const struct recording_end *end = recording__end(rec);
+	int err;
+
+	if (!rp->clock.every_ns)
+		return 0;
+	if (rp->own_snapshots) {
+		cli_error("recording %s was made with -i: report shows its own snapshots (--snapshot N one of them), without -i",
+			  o->recording);
+		return -EINVAL;
+	}
+	if (!end) {
+		cli_error("recording %s is cut short: without its trailer, when events were lost is not known, and -i cannot say",
+			  o->recording);
+		return -EINVAL;
+	}
+	if (end->kernel.lost_events || end->consumer_drops) {
+		cli_error("recording %s lost %llu events in the kernel and dropped %llu: when is not recorded, and -i cannot say",
+			  o->recording,
+			  (unsigned long long)end->kernel.lost_events,
+			  (unsigned long long)end->consumer_drops);
+		return -EINVAL;
+	}
+	err = replay_moments(rp, end->end_ns);
+	if (err)
+		cli_error("out of memory");
+	return err;
+}
+
 /* A process's facts where the live run learnt them. */
 static int replay_info(void *ctx, const struct procinfo *info)
 {
@@ -494,6 +571,12 @@ int export_replay(struct opts *o)
 		goto out;
 	}
 	info = recording__info(rec);
+	if (o->interval_ns && info->mode == TRACE_MODE_ALLOC) {
+		cli_error("recording %s was made in --mode=alloc, without the frees -i needs for its live blocks",
+			  o->recording);
+		err = -EINVAL;
+		goto out;
+	}
 	if (!o->top_given)
 		o->top = info->top;
 	/* Rules' options not given here are the traced run's: 0 never is. */
@@ -507,6 +590,7 @@ int export_replay(struct opts *o)
 	rp.cut_asked = o->from_given || o->to_given;
 	rp.cut_ns[0] = info->start_ns + o->from_ns;
 	rp.cut_ns[1] = o->to_given ? info->start_ns + o->to_ns : UINT64_MAX;
+	growth_clock__init(&rp.clock, info->start_ns, o->interval_ns);
 	if (!rp.procs) {
 		err = -ENOMEM;
 		cli_error("out of memory");
@@ -537,6 +621,9 @@ int export_replay(struct opts *o)
 		err = show_cut(&rp, rec, o);
 		goto out;
 	}
+	err = finish_moments(&rp, rec, o);
+	if (err)
+		goto out;
 	err = show_snapshots(&rp, rec, o);
 	if (o->snapshot || err)
 		goto out;

@@ -26,7 +26,8 @@
 #define KEY_RULE_OPT		1024
 #define DEFAULT_TOP		10
 #define DEFAULT_TOP_PROCS	5
-#define DEFAULT_MAX_LIVE	(1u << 19)
+/* 3/8 of the map's default 1 Mi slots (LIVE_FILL_EIGHTHS) */
+#define DEFAULT_MAX_LIVE	(3u << 17)
 
 static const char usage_head[] =
 "usage: memscope-bpf [OPTIONS] -p PID\n"
@@ -53,6 +54,9 @@ static const char usage_report[] =
 "  --older SEC, --min-size BYTES, --max-size BYTES, --snapshots FILE\n"
 "  -t, --top N           (default: the --top the recording was made with)\n"
 "  --snapshot N          print only snapshot N of a recording made with -i\n"
+"  -i, --interval SEC    of a recording made without -i: a snapshot every\n"
+"                        SEC seconds of it, from its records, as a live\n"
+"                        -i run takes them\n"
 "  --from T1 --to T2     instead of the report, the sites that grew most\n"
 "                        between T1 and T2 seconds into the recording\n"
 "                        (either may be left out: its start, its end);\n"
@@ -618,7 +622,7 @@ static const struct cli_option options[] = {
 "                        probes); alloc: allocation profile only (entry\n"
 "                        probes, no returns, no frees: cheaper)\n" },
 	{ "max-live", 0, OPT_ARG, set_max_live,
-"      --max-live N      live blocks the kernel counts exactly (default 524288)\n" },
+"      --max-live N      live blocks the kernel counts exactly (default 393216)\n" },
 	{ "stacks", 0, OPT_ARG, set_stacks,
 "      --stacks MODE     dwarf: unwind by the objects' CFI, in the kernel\n"
 "                        (default); fp: follow frame pointers\n" },
@@ -634,7 +638,7 @@ static const struct cli_option options[] = {
 "      --min-size BYTES  leak lists show only blocks of at least BYTES\n" },
 	{ "max-size", 0, OPT_ARG | OPT_REPORT, set_max_size,
 "      --max-size BYTES  leak lists show only blocks of at most BYTES\n" },
-	{ "interval", 'i', OPT_ARG, set_interval,
+	{ "interval", 'i', OPT_ARG | OPT_REPORT, set_interval,
 "  -i, --interval SEC    every SEC seconds a snapshot: the sites that grew\n"
 "                        since the previous one and the most live ones;\n"
 "                        from 6 of them, leak suspects by growth\n" },
@@ -878,6 +882,10 @@ static int parse_report_args(int argc, char **argv, struct opts *o)
 		return 2;
 	}
 	o->recording = argv[optind];
+	if (o->interval_ns && (o->from_given || o->to_given)) {
+		cli_error("report: -i takes snapshots, --from and --to compare two moments: give one or the other");
+		return 2;
+	}
 	if (o->snapshot && (o->from_given || o->to_given)) {
 		cli_error("report: --snapshot shows one moment, --from and --to two: give one or the other");
 		return 2;
@@ -908,6 +916,7 @@ static int parse_diff_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->exports[EXPORT_PPROF] || o->exports[EXPORT_FOLDED] ||
 	    o->snapshot || o->snapshots || o->from_given || o->to_given ||
+	    o->interval_ns ||
 	    o->older_ns || o->min_size || o->max_size) {
 		cli_error("diff: takes -t N, -o FILE and --html FILE (see --help)");
 		return 2;
