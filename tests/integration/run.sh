@@ -1513,6 +1513,54 @@ t_record_replay()
 	done
 }
 
+# --reachability with -w: the scans go into the recording (at the
+# launched command's exit; or on SIGUSR1 and when tracing ends, -p), and
+# `report` on the file gives the live run's stdout, JSON and exports byte
+# for byte: the same classes, cycles and graph.
+t_reach_replay()
+{
+	local how=$1 e
+
+	if [ "$how" = launch ]; then
+		# shellcheck disable=SC2046
+		tool -q -t 0 --reachability -o "$d/out/report.json" \
+			-w "$d/rec.msr" $(export_opts live) -- "$TARGETS/reach"
+		expect_rc 0 && expect_clean_stderr || return
+	else
+		REACH_HOLD=1 start_target "$TARGETS/reach" || return
+		# shellcheck disable=SC2046
+		tool_bg -t 0 --reachability -o "$d/out/report.json" \
+			-w "$d/rec.msr" $(export_opts live) -p "$target_pid" ||
+			return
+		wait_tracing || return
+		kill -USR1 "$target_pid"
+		wait_for "$d/target.out" '^built$' 10 ||
+			{ fail "target: expected 'built' within 10 s, got none"; return; }
+		kill -USR1 "$tool_pid"
+		wait_for "$d/stderr" '^memscope-bpf: heap scan of pid ' 10 ||
+			{ fail "SIGUSR1: expected a 'heap scan of pid' line within 10 s, got none"; return; }
+		kill -INT "$tool_pid"
+		tool_wait
+		expect_rc 0 && expect_clean_stderr || return
+	fi
+	grep -q '^Reachability (heap scan of ' "$d/stdout" ||
+		{ fail "live text: expected the 'Reachability (heap scan of' section, got none"; return; }
+	mv "$d/stdout" "$d/live.stdout"
+	# shellcheck disable=SC2046
+	tool report "$d/rec.msr" -o "$d/replay.json" $(export_opts replay)
+	expect_rc 0
+	expect_clean_stderr
+	[ -s "$d/stderr" ] &&
+		fail "report stderr: expected nothing, got: $(cat "$d/stderr")"
+	same_file stdout "$d/live.stdout" "$d/stdout"
+	same_file JSON "$d/out/report.json" "$d/replay.json"
+	for e in $EXPORTS; do
+		same_file "--$e" "$d/live.$e" "$d/replay.$e"
+	done
+	python3 "$here/check_reach.py" check reach "$d/replay.json" \
+		>>"$d/fail"
+}
+
 # Growth patterns (tests/targets/growth.c, issue 12): one run of every
 # labelled pattern with -i; the leaks, and only they, are suspects, every
 # other pattern gets its verdict; the snapshots are on stdout, one JSON
@@ -2350,6 +2398,8 @@ run_test reach_launch		t_reach_launch reach
 run_test reach_cxx_launch	t_reach_launch reach_cxx
 run_test reach_rs_launch	t_reach_launch reach_rs
 run_test reach_attach		t_reach_running attach
+run_test reach_replay_launch	t_reach_replay launch
+run_test reach_replay_attach	t_reach_replay attach
 run_test reach_kill		t_reach_running kill
 run_test reach_alloc_mode	t_reach_alloc_mode
 run_test not_root		t_not_root

@@ -420,3 +420,76 @@ Test(heapscan, clones)
 	heapscan__free(h);
 	free(f.mem);
 }
+
+/*
+ * A scan's results, restored (what a recording gives back), answer as the
+ * scan did: each block's class, the totals, the cycles, links and clones.
+ * Results out of range are refused.
+ */
+Test(heapscan, restore_answers_as_the_scan)
+{
+	__u64 roots[] = { blk(0), blk(3) + 8 };
+	struct heapscan_verdict *v, bad[2];
+	struct heapscan_result res, wrong;
+	struct heapscan *h, *back;
+	__u32 sites[30];
+	struct fake f;
+	size_t i;
+
+	fake_init(&f, 30);
+	for (i = 0; i < 30; i++)
+		sites[i] = i % 2 + 1;
+	for (i = 0; i < 28; i += 2) {
+		put(&f, i, 0, blk(i + 1));
+		put(&f, i + 1, 0, blk(i));
+		put(&f, i + 1, 1, 0x5555);
+	}
+	put(&f, 3, 2, blk(29) + 8);
+	h = scan(&f, 30, sites, roots, 2);
+	cr_assert_eq(heapscan__result(h, &res, &v), 0);
+	cr_assert_eq(res.nr_verdicts, 30, "verdicts: got %zu", res.nr_verdicts);
+	back = heapscan__restore(&res);
+	cr_assert_not_null(back, "restore: %s", strerror(errno));
+	for (i = 0; i < 30; i++)
+		expect_eq(heapscan__class_of(back, blk(i)),
+			  heapscan__class_of(h, blk(i)), "block %zu's class", i);
+	expect_eq(heapscan__class_of(back, blk(1) + 8), -ENOENT,
+		  "an address inside a block");
+	cr_assert(!memcmp(heapscan__stats(back), heapscan__stats(h),
+			  sizeof(struct heapscan_stats)), "totals differ");
+	expect_eq(heapscan__nr_cycles(back), heapscan__nr_cycles(h), "cycles");
+	cr_assert_gt(heapscan__nr_cycles(h), 0, "the heap has no cycle");
+	for (i = 0; i < heapscan__nr_cycles(h); i++) {
+		const struct heapscan_cycle *a = heapscan__cycle(h, i);
+		const struct heapscan_cycle *b = heapscan__cycle(back, i);
+
+		expect_eq(b->bytes, a->bytes, "cycle %zu's bytes", i);
+		expect_eq(b->nr_members, a->nr_members, "cycle %zu's sites", i);
+		cr_assert(!memcmp(b->members, a->members,
+				  a->nr_members * sizeof(*a->members)),
+			  "cycle %zu's members differ", i);
+	}
+	expect_eq(heapscan__nr_links(back), heapscan__nr_links(h), "links");
+	for (i = 0; i < heapscan__nr_links(h); i++)
+		cr_assert(!memcmp(heapscan__link(back, i), heapscan__link(h, i),
+				  sizeof(struct heapscan_link)),
+			  "link %zu differs", i);
+	expect_eq(heapscan__nr_clones(back), heapscan__nr_clones(h), "clones");
+	cr_assert_gt(heapscan__nr_clones(h), 0, "the heap has no clone");
+	for (i = 0; i < heapscan__nr_clones(h); i++)
+		cr_assert(!memcmp(heapscan__clone(back, i), heapscan__clone(h, i),
+				  sizeof(struct heapscan_clone)),
+			  "clone group %zu differs", i);
+
+	bad[0] = (struct heapscan_verdict){ .addr = blk(1), .cls = 0 };
+	bad[1] = (struct heapscan_verdict){ .addr = blk(0), .cls = 0 };
+	wrong = (struct heapscan_result){ .verdicts = bad, .nr_verdicts = 2 };
+	cr_assert_null(heapscan__restore(&wrong), "verdicts out of order");
+	bad[1] = (struct heapscan_verdict){ .addr = blk(2),
+					    .cls = HEAPSCAN_CLASS__COUNT };
+	cr_assert_null(heapscan__restore(&wrong), "a class out of range");
+	heapscan__free(back);
+	heapscan__free(h);
+	free(v);
+	free(f.mem);
+}

@@ -110,3 +110,28 @@ void reach__release(struct reach *r)
 	heapscan__free(r->scan);
 	r->scan = NULL;
 }
+
+int reach__record(const struct reach *r, struct recorder *w, __u32 image)
+{
+	struct recording_scan s = { .image = image, .pause = r->pause };
+	struct heapscan_verdict *verdicts;
+	int err;
+
+	err = heapscan__result(r->scan, &s.res, &verdicts);
+	if (!err)
+		err = recorder__scan(w, &s);
+	free(verdicts);
+	return err;
+}
+
+int reach__restore(struct reach *r, const struct recording_scan *s)
+{
+	struct heapscan *h = heapscan__restore(&s->res);
+
+	if (!h)
+		return -errno;
+	reach__release(r);
+	r->scan = h;
+	r->pause = s->pause;
+	return 0;
+}

@@ -9,6 +9,7 @@
 
 #include "heaproots.h"
 #include "heapscan.h"
+#include "recording.h"
 #include "store.h"
 
 struct reach {
@@ -24,5 +25,14 @@ struct reach {
 int reach__take(struct reach *r, const struct store *st, int pid,
 		enum heaproots_how how, bool quiet);
 void reach__release(struct reach *r);
+
+/* Writes r's scan as image's into the recording (-w). 0 or -errno. */
+int reach__record(const struct reach *r, struct recorder *w, __u32 image);
+/*
+ * A recorded scan as r's, replacing the one before: the scan the live
+ * run took, its classes, cycles and graph as it had them. 0 or -errno
+ * (-EINVAL: its entries out of range).
+ */
+int reach__restore(struct reach *r, const struct recording_scan *s);
 
 #endif /* MEMSCOPE_REACH_H */

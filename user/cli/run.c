@@ -440,12 +440,14 @@ static int pidfd_open(int pid)
 
 /*
  * --reachability: a heap scan now of image i (its store as drained now,
- * its pid's memory), kept as that image's. -ENOMEM said.
+ * its pid's memory), kept as that image's and written into the recording.
+ * Errors said.
  */
 static void scan_image(struct session *s, size_t i, enum heaproots_how how)
 {
 	const struct proc_image *im = procs__image(s->procs, i);
 	size_t cap = s->nr_reach;
+	int err;
 
 	if (i >= s->nr_reach) {
 		if (tab_grow((void **)&s->reach, &cap, i + 1,
@@ -458,7 +460,14 @@ static void scan_image(struct session *s, size_t i, enum heaproots_how how)
 		       (i + 1 - s->nr_reach) * sizeof(*s->reach));
 		s->nr_reach = i + 1;
 	}
-	reach__take(&s->reach[i], im->store, im->info.pid, how, s->o->quiet);
+	if (reach__take(&s->reach[i], im->store, im->info.pid, how,
+			s->o->quiet) || !s->rec)
+		return;
+	/* After the records it saw: a replay reports the same classes. */
+	err = reach__record(&s->reach[i], s->rec, i);
+	if (err)
+		cli_error("cannot write the heap scan of pid %u into %s: %s",
+			  im->info.pid, s->o->record, strerror(-err));
 }
 
 static void scan_begin(struct session *s)
