@@ -1189,8 +1189,9 @@ t_reach_alloc_mode()
 	expect_error 2 'reachability.*mode=alloc'
 }
 
-# A running process: scanned on SIGUSR1 to the tool and when tracing
-# ends; let go after each scan, it runs on (-p), or is killed (--kill).
+# A running process: scanned on SIGUSR1 to the tool (a launched command
+# too: the tool, its tracer, holds it for the copy) and when tracing ends;
+# let go after each scan, it runs on (-p), or is killed (--kill).
 t_reach_running()
 {
 	local how=$1 st out=$d/stdout
@@ -1212,13 +1213,15 @@ t_reach_running()
 	wait_for "$out" '^built$' 10 ||
 		{ fail "target: expected 'built' within 10 s, got none"; return; }
 	kill -USR1 "$tool_pid"
-	if [ "$how" = attach ]; then
-		wait_for "$d/stderr" '^memscope-bpf: heap scan of pid ' 10 ||
-			fail "SIGUSR1: expected a 'heap scan of pid' line within 10 s, got none"
-	else
-		wait_for "$d/stderr" 'SIGUSR1 scans a process attached with -p' 10 ||
-			fail "SIGUSR1 to a launch: expected the line that says it scans at the end, got none"
-	fi
+	wait_for "$d/stderr" "^memscope-bpf: heap scan of pid $target_pid: " 10 ||
+		fail "SIGUSR1: expected a 'heap scan of pid $target_pid' line within 10 s, got none"
+	# Let go after the scan: it runs on, traced still (a launch).
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Za-z]\).*/\1/p' \
+		"/proc/$target_pid/status" 2>/dev/null)
+	case $st in
+	S|R) ;;
+	*) fail "target: expected it running on after the SIGUSR1 scan, got state '$st'" ;;
+	esac
 	kill -INT "$tool_pid"
 	tool_wait
 	expect_rc 0 && expect_clean_stderr || return

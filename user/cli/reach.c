@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cli.h"
 #include "reach.h"
 
@@ -68,11 +69,49 @@ static void say(const struct reach *r, int pid)
 		(unsigned long long)st->count[HEAPSCAN_STILL_REACHABLE]);
 }
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * The roots of a process the caller traces: held through hold, copied
+ * stopped, let go; the pause from the first stop asked to the last let
+ * go. NULL with errno ESRCH when hold cannot stop it.
+ */
+static struct heaproots *held_roots(int pid, const struct reach_hold *hold,
+				    struct heaproots_info *pause)
+{
+	__u64 t0 = mono_ns();
+	struct heaproots *hr;
+	int err;
+
+	err = hold->stop(hold->ctx, pid);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	hr = heaproots__take(pid, HEAPROOTS_STOPPED);
+	err = errno;
+	hold->resume(hold->ctx);
+	if (hr) {
+		*pause = *heaproots__info(hr);
+		pause->pause_ns = mono_ns() - t0;
+	}
+	errno = err;
+	return hr;
+}
+
 int reach__take(struct reach *r, const struct store *st, int pid,
-		enum heaproots_how how, bool quiet)
+		enum heaproots_how how, const struct reach_hold *hold,
+		bool quiet)
 {
 	struct heapscan *h = heapscan__new();
 	struct heaproots *hr = NULL;
+	struct heaproots_info pause;
 	int err;
 
 	if (!h) {
@@ -82,7 +121,13 @@ int reach__take(struct reach *r, const struct store *st, int pid,
 	err = store__for_each_live(st, add_block, h);
 	if (err)
 		goto fail;
-	hr = heaproots__take(pid, how);
+	if (how == HEAPROOTS_SEIZE && hold)
+		hr = held_roots(pid, hold, &pause);
+	if (!hr && (how != HEAPROOTS_SEIZE || !hold || errno == ESRCH)) {
+		hr = heaproots__take(pid, how);
+		if (hr)
+			pause = *heaproots__info(hr);
+	}
 	if (!hr) {
 		err = -errno;
 		goto fail;
@@ -92,7 +137,7 @@ int reach__take(struct reach *r, const struct store *st, int pid,
 		goto fail;
 	reach__release(r);
 	r->scan = h;
-	r->pause = *heaproots__info(hr);
+	r->pause = pause;
 	heaproots__free(hr);
 	if (!quiet)
 		say(r, pid);
