@@ -38,13 +38,23 @@ enum hs_flag {
 	F_ON_STACK = 8,		/* Tarjan's stack */
 };
 
+/* Sizes past this are cut to it: no block of a user space is as large. */
+#define HS_SIZE_MAX		((1ull << 56) - 1)
+/* Ages past this (49 days) count as this. */
+#define HS_AGE_MAX		UINT32_MAX
+
+/* 24 bytes: the scan's memory per block is mostly this. */
 struct hs_block {
 	__u64 addr;
-	__u64 size;
+	__u64 size : 56;
+	__u64 state : 4;
+	__u64 flags : 4;
 	__u32 site;
-	__u8 state;
-	__u8 flags;
+	__u32 age_ms;		/* allocated this long before the scan */
 };
+
+_Static_assert(sizeof(struct hs_block) == 24,
+	       "a block of the scan must stay 24 bytes: its memory budget");
 
 struct heapscan {
 	struct hs_block *blocks;
@@ -66,6 +76,7 @@ struct heapscan {
 	__u64 *hash;
 	struct heapscan_clone *clones;
 	size_t nr_clones;
+	__u64 clone_window_ms;	/* clones: allocated this close together */
 };
 
 /* Same data may be a copy, or two blocks that happen to hold it. */
@@ -130,7 +141,11 @@ double heapscan_edge_confidence(unsigned int kind)
 
 struct heapscan *heapscan__new(void)
 {
-	return calloc(1, sizeof(struct heapscan));
+	struct heapscan *h = calloc(1, sizeof(struct heapscan));
+
+	if (h)
+		h->clone_window_ms = HEAPSCAN_CLONE_WINDOW_NS / 1000000;
+	return h;
 }
 
 void heapscan__free(struct heapscan *h)
@@ -148,12 +163,21 @@ void heapscan__free(struct heapscan *h)
 	free(h);
 }
 
-int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site)
+void heapscan__clone_window(struct heapscan *h, __u64 window_ns)
 {
+	h->clone_window_ms = window_ns / 1000000;
+}
+
+int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site,
+		  __u64 age_ns)
+{
+	__u64 age_ms = age_ns / 1000000;
 	int err;
 
 	if (h->ran || site > HEAPSCAN_MAX_SITE || addr + size < addr)
 		return -EINVAL;
+	if (size > HS_SIZE_MAX)
+		size = HS_SIZE_MAX;
 	/* Edges name blocks in 31 bits. */
 	if (h->nr >= EDGE_TARGET)
 		return -E2BIG;
@@ -163,6 +187,7 @@ int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site)
 		return err;
 	h->blocks[h->nr++] = (struct hs_block){
 		.addr = addr, .size = size, .site = site,
+		.age_ms = age_ms < HS_AGE_MAX ? age_ms : HS_AGE_MAX,
 	};
 	return 0;
 }
@@ -895,6 +920,8 @@ static int clone_cmp(const void *pa, const void *pb, void *ctx)
 		return x->size < y->size ? -1 : 1;
 	if (h->hash[a] != h->hash[b])
 		return h->hash[a] < h->hash[b] ? -1 : 1;
+	if (x->age_ms != y->age_ms)
+		return x->age_ms < y->age_ms ? -1 : 1;
 	return a < b ? -1 : a > b;
 }
 
@@ -908,7 +935,11 @@ static int clone_bytes_cmp(const void *pa, const void *pb)
 	return a->site < b->site ? -1 : a->site > b->site;
 }
 
-/* Blocks of one site, size and data hash: sorted together, counted. */
+/*
+ * Blocks of one site, size and data hash allocated within the window of
+ * each other: sorted together by age, each group from its newest block
+ * to the last within the window of it, counted.
+ */
 static int find_clones(struct heapscan *h)
 {
 	__u32 *ix = malloc((h->nr + 1) * sizeof(*ix));
@@ -927,7 +958,9 @@ static int find_clones(struct heapscan *h)
 
 		for (j = i + 1; j < n && h->hash[ix[j]] == h->hash[ix[i]] &&
 		     h->blocks[ix[j]].site == b->site &&
-		     h->blocks[ix[j]].size == b->size; j++)
+		     h->blocks[ix[j]].size == b->size &&
+		     h->blocks[ix[j]].age_ms - b->age_ms <= h->clone_window_ms;
+		     j++)
 			;
 		if (j - i < 2)
 			continue;

@@ -66,8 +66,22 @@ struct heapscan_roots {
 struct heapscan *heapscan__new(void);
 void heapscan__free(struct heapscan *h);
 
-/* One live block, before heapscan__run. -EINVAL for a site too large. */
-int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site);
+/*
+ * Clone candidates are blocks allocated within this long of each other
+ * (to the ms): copies made together, not blocks that happen to hold the
+ * same data hours apart.
+ */
+#define HEAPSCAN_CLONE_WINDOW_NS	1000000000ull
+
+/* Another window than HEAPSCAN_CLONE_WINDOW_NS, before heapscan__run. */
+void heapscan__clone_window(struct heapscan *h, __u64 window_ns);
+
+/*
+ * One live block, allocated age_ns before the scan, before heapscan__run.
+ * -EINVAL for a site too large. Ages past 49 days count as 49 days.
+ */
+int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site,
+		  __u64 age_ns);
 
 /*
  * Reads every block, scans it and the roots, classifies and builds the

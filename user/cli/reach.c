@@ -7,9 +7,26 @@
 #include "cli.h"
 #include "reach.h"
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The scan being filled, and its moment: each block's age from it. */
+struct adding {
+	struct heapscan *h;
+	__u64 now_ns;
+};
+
 static int add_block(const struct store_block *b, void *ctx)
 {
-	return heapscan__add(ctx, b->ptr, b->size, b->stack_id);
+	const struct adding *a = ctx;
+
+	return heapscan__add(a->h, b->ptr, b->size, b->stack_id,
+			     a->now_ns > b->ts_ns ? a->now_ns - b->ts_ns : 0);
 }
 
 /* The roots as the scan takes them: the same fields, one stage later. */
@@ -69,14 +86,6 @@ static void say(const struct reach *r, int pid)
 		(unsigned long long)st->count[HEAPSCAN_STILL_REACHABLE]);
 }
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /*
  * The roots of a process the caller traces: held through hold, copied
  * stopped, let go; the pause from the first stop asked to the last let
@@ -118,7 +127,8 @@ int reach__take(struct reach *r, const struct store *st, int pid,
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = store__for_each_live(st, add_block, h);
+	err = store__for_each_live(st, add_block,
+				   &(struct adding){ h, mono_ns() });
 	if (err)
 		goto fail;
 	if (how == HEAPROOTS_SEIZE && hold)

@@ -75,7 +75,8 @@ struct heapscan_link {
 /*
  * Clone candidates: two or more blocks of one site and size whose data
  * (every word that is not a pointer to a block, with where the pointers
- * are) is the same, and not all zero.
+ * are) is the same, and not all zero, allocated within the clone window
+ * of each other (heapscan.h).
  */
 struct heapscan_clone {
 	__u32 site;
