@@ -1182,6 +1182,27 @@ t_reach_launch()
 		>>"$d/fail"
 }
 
+# --clone-window: the clone candidates' span, in the text, the JSON and
+# the groups (the corpus' three copies are one group still); refused
+# without --reachability.
+t_reach_clone_window()
+{
+	tool -q -t 0 --reachability --clone-window 5 -o "$d/out/report.json" \
+		-- "$TARGETS/reach"
+	expect_rc 0 && expect_clean_stderr || return
+	grep -q '^  Clone candidates (.*allocated within 5000 ms' "$d/stdout" ||
+		fail "text: expected 'allocated within 5000 ms' in the clone candidates' heading, got: $(grep 'Clone candidates' "$d/stdout")"
+	check_report <<'PY'
+c = (r.get("graph") or {}).get("clones") or {}
+if c.get("window_ms") != 5000:
+    print(f"graph.clones.window_ms: expected 5000, got {c.get('window_ms')}")
+PY
+	python3 "$here/check_reach.py" check reach "$d/out/report.json" \
+		>>"$d/fail"
+	tool --clone-window 5 -- /bin/true
+	expect_error 2 'clone-window.*reachability'
+}
+
 # --reachability scans live blocks, which --mode=alloc does not keep.
 t_reach_alloc_mode()
 {
@@ -2405,6 +2426,7 @@ run_test reach_replay_launch	t_reach_replay launch
 run_test reach_replay_attach	t_reach_replay attach
 run_test reach_kill		t_reach_running kill
 run_test reach_alloc_mode	t_reach_alloc_mode
+run_test reach_clone_window	t_reach_clone_window
 run_test not_root		t_not_root
 run_test no_btf			t_no_btf
 run_test static_stripped_launch	t_static_stripped launch

@@ -76,7 +76,6 @@ struct heapscan {
 	__u64 *hash;
 	struct heapscan_clone *clones;
 	size_t nr_clones;
-	__u64 clone_window_ms;	/* clones: allocated this close together */
 };
 
 /* Same data may be a copy, or two blocks that happen to hold it. */
@@ -144,7 +143,7 @@ struct heapscan *heapscan__new(void)
 	struct heapscan *h = calloc(1, sizeof(struct heapscan));
 
 	if (h)
-		h->clone_window_ms = HEAPSCAN_CLONE_WINDOW_NS / 1000000;
+		h->stats.clone_window_ns = HEAPSCAN_CLONE_WINDOW_NS;
 	return h;
 }
 
@@ -165,7 +164,7 @@ void heapscan__free(struct heapscan *h)
 
 void heapscan__clone_window(struct heapscan *h, __u64 window_ns)
 {
-	h->clone_window_ms = window_ns / 1000000;
+	h->stats.clone_window_ns = window_ns;
 }
 
 int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site,
@@ -942,6 +941,7 @@ static int clone_bytes_cmp(const void *pa, const void *pb)
  */
 static int find_clones(struct heapscan *h)
 {
+	__u64 window_ms = h->stats.clone_window_ns / 1000000;
 	__u32 *ix = malloc((h->nr + 1) * sizeof(*ix));
 	size_t n = 0, i, j, cap = 0;
 	int err = 0;
@@ -959,7 +959,7 @@ static int find_clones(struct heapscan *h)
 		for (j = i + 1; j < n && h->hash[ix[j]] == h->hash[ix[i]] &&
 		     h->blocks[ix[j]].site == b->site &&
 		     h->blocks[ix[j]].size == b->size &&
-		     h->blocks[ix[j]].age_ms - b->age_ms <= h->clone_window_ms;
+		     h->blocks[ix[j]].age_ms - b->age_ms <= window_ms;
 		     j++)
 			;
 		if (j - i < 2)

@@ -116,7 +116,7 @@ static struct heaproots *held_roots(int pid, const struct reach_hold *hold,
 
 int reach__take(struct reach *r, const struct store *st, int pid,
 		enum heaproots_how how, const struct reach_hold *hold,
-		bool quiet)
+		const struct opts *o)
 {
 	struct heapscan *h = heapscan__new();
 	struct heaproots *hr = NULL;
@@ -127,6 +127,8 @@ int reach__take(struct reach *r, const struct store *st, int pid,
 		err = -ENOMEM;
 		goto fail;
 	}
+	if (o->clone_window_ns)
+		heapscan__clone_window(h, o->clone_window_ns);
 	err = store__for_each_live(st, add_block,
 				   &(struct adding){ h, mono_ns() });
 	if (err)
@@ -149,7 +151,7 @@ int reach__take(struct reach *r, const struct store *st, int pid,
 	r->scan = h;
 	r->pause = pause;
 	heaproots__free(hr);
-	if (!quiet)
+	if (!o->quiet)
 		say(r, pid);
 	return 0;
 fail:

@@ -12,6 +12,8 @@
 #include "recording.h"
 #include "store.h"
 
+struct opts;
+
 struct reach {
 	struct heapscan *scan;		/* NULL: none taken */
 	struct heaproots_info pause;
@@ -33,11 +35,12 @@ struct reach_hold {
  * Stops pid (how: heaproots.h; with hold, HEAPROOTS_SEIZE stops it
  * through hold when it can, and the pause counts from there), copies its
  * roots, lets it go and scans the live blocks of st. A scan taken before
- * is replaced. 0 or -errno, said on stderr; quiet: no summary line.
+ * is replaced; its clones grouped within o's --clone-window. 0 or
+ * -errno, said on stderr; o->quiet: no summary line.
  */
 int reach__take(struct reach *r, const struct store *st, int pid,
 		enum heaproots_how how, const struct reach_hold *hold,
-		bool quiet);
+		const struct opts *o);
 void reach__release(struct reach *r);
 
 /* Writes r's scan as image's into the recording (-w). 0 or -errno. */

@@ -473,7 +473,7 @@ static void scan_image(struct session *s, size_t i, enum heaproots_how how)
 		s->nr_reach = i + 1;
 	}
 	if (reach__take(&s->reach[i], im->store, im->info.pid, how,
-			s->launch ? &hold : NULL, s->o->quiet) || !s->rec)
+			s->launch ? &hold : NULL, s->o) || !s->rec)
 		return;
 	/* After the records it saw: a replay reports the same classes. */
 	err = reach__record(&s->reach[i], s->rec, i);

@@ -47,6 +47,7 @@ struct heapscan_stats {
 	__u64 cycles;		/* leaked cycles, before grouping */
 	__u64 clones;		/* blocks in clone groups */
 	__u64 scan_ns;		/* reading and classifying */
+	__u64 clone_window_ns;	/* clone groups span at most this */
 };
 
 /* A group of leaked cycles made of the same sites in the same numbers. */

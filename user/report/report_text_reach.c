@@ -128,7 +128,8 @@ static void print_clones(const struct report *r, FILE *f)
 	size_t i, n = rr->nr_clones < TEXT_LINKS ? rr->nr_clones : TEXT_LINKS;
 
 	fprintf(f, "\n  Clone candidates (blocks of one site and size with the same data, allocated within %llu ms, inferred, %.2f): %llu block%s in %zu group%s\n",
-		HEAPSCAN_CLONE_WINDOW_NS / 1000000, heapscan_clone_confidence,
+		(unsigned long long)(rr->stats.clone_window_ns / 1000000),
+		heapscan_clone_confidence,
 		(unsigned long long)rr->stats.clones,
 		report_text_plural(rr->stats.clones), rr->clones_total,
 		report_text_plural(rr->clones_total));

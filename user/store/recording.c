@@ -436,7 +436,7 @@ static const __u32 scan_entry_len[REC_SCAN__LISTS] = {
 };
 
 /* The totals are written as they are: a field more is a new version. */
-_Static_assert(sizeof(struct heapscan_stats) == 19 * sizeof(__u64),
+_Static_assert(sizeof(struct heapscan_stats) == 20 * sizeof(__u64),
 	       "a scan's totals changed: raise RECORDING_VERSION");
 
 /* Starts an entry of list in w->meta: a new frame when this one is full. */
