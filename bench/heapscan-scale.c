@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 	h = heapscan__new();
 	for (i = 0; h && i < n; i++) {
 		err = heapscan__add(h, (__u64)(uintptr_t)(heap + i * SLOT), SIZE,
-				    i % 1000);
+				    i % 1000, 0);
 		if (err)
 			break;
 	}

@@ -2,8 +2,8 @@
 /*
  * libFuzzer target: any bytes as a recording, through everything that
  * `memscope-bpf report` runs on a file: the header, the replay into a
- * store with its snapshots, the recorded symbols as the resolver, the
- * report model (suspects by growth too) and the text report. A crash, a sanitizer report, a hang (-timeout) or an
+ * store with its snapshots and heap scans, the recorded symbols as the
+ * resolver, the report model (suspects by growth too) and the text report. A crash, a sanitizer report, a hang (-timeout) or an
  * allocation past -rss_limit_mb fails `make fuzz`.
  *
  * Flipping bytes of a file only ever reaches the CRC check: frames are
@@ -17,6 +17,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "growth.h"
+#include "heapscan.h"
 #include "recording.h"
 #include "report.h"
 #include "rules.h"
@@ -100,9 +101,13 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 	return LLVMFuzzerMutate(data, size, max_size);
 }
 
+/* Heap scans kept for the first images, as `report` keeps each image's. */
+#define MAX_SCANS	4
+
 struct replay {
 	struct procs *pt;
 	struct growth_table g;
+	struct report_scan scans[MAX_SCANS];
 };
 
 static int apply(void *ctx, const struct ms_event *e)
@@ -139,6 +144,22 @@ static int snapshot(void *ctx, const struct recording_snapshot *s)
 	return 0;
 }
 
+/* As `report` does: each image's last scan, restored from its results. */
+static int scan(void *ctx, const struct recording_scan *s)
+{
+	struct replay *rp = ctx;
+	struct heapscan *h;
+
+	if (s->image >= MAX_SCANS)
+		return 0;
+	h = heapscan__restore(&s->res);
+	if (!h)
+		return 0;
+	heapscan__free((struct heapscan *)rp->scans[s->image].scan);
+	rp->scans[s->image] = (struct report_scan){ h, s->pause };
+	return 0;
+}
+
 /* As `report` does: facts that do not match the records stop it. */
 static int restore(struct recording *r, struct procs *pt)
 {
@@ -157,7 +178,8 @@ static int restore(struct recording *r, struct procs *pt)
 }
 
 static void report_on(struct recording *r, const struct procs *st,
-		      const struct growth_table *g)
+		      const struct growth_table *g,
+		      const struct report_scan *scans)
 {
 	const struct recording_info *in = recording__info(r);
 	const struct recording_end *end = recording__end(r);
@@ -169,6 +191,8 @@ static void report_on(struct recording *r, const struct procs *st,
 		.rule_opts = in->rule_opts,
 		.nr_rule_opts = RECORDING_RULE_OPTS,
 		.growth_table = g,
+		.scans = scans,
+		.nr_scans = MAX_SCANS,
 	};
 	struct report_target tgt = {
 		.pid = in->pid,
@@ -204,6 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE *f = fmemopen((void *)data, size, "r");
 	struct recording *r = recording__new(f);
 	struct replay rp = { .pt = procs__new() };
+	int i;
 
 	if (!r || !rp.pt) {
 		if (!r && f)
@@ -214,10 +239,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	recording__on_info(r, info);
 	recording__on_snapshot(r, snapshot, &rp);
+	recording__on_scan(r, scan, &rp);
 	recording__replay(r, apply, &rp);
+	/* A site the records never saw fails the model: refused, no crash. */
 	if (!restore(r, rp.pt))
-		report_on(r, rp.pt, &rp.g);
+		report_on(r, rp.pt, &rp.g, rp.scans);
 out:
+	for (i = 0; i < MAX_SCANS; i++)
+		heapscan__free((struct heapscan *)rp.scans[i].scan);
 	growth_table__fini(&rp.g);
 	procs__free(rp.pt);
 	recording__free(r);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * Writes the fuzzer's seed corpus into DIR: a small, whole recording with
- * every kind of frame (full.msr), and one cut short as a killed tool
+ * every kind of frame (full.msr: a heap scan too), and one cut short as a killed tool
  * leaves it (cut.msr). Made by the writer at build time, so the seeds
  * follow the format as it changes.
  *
@@ -134,6 +134,45 @@ static void life(struct ms_event *e, int i)
 	}
 }
 
+/* A heap scan of image 0's blocks, with a cycle, a link and a clone. */
+static int write_scan(struct recorder *w)
+{
+	static const struct heapscan_member members[] = {
+		{ .site = 0, .count = 1, .bytes = 24 },
+		{ .site = 1, .count = 1, .bytes = 48 },
+	};
+	static const struct heapscan_cycle cycles[] = {
+		{ .instances = 1, .blocks = 2, .bytes = 72,
+		  .members = members, .nr_members = 2 },
+	};
+	static const struct heapscan_link links[] = {
+		{ .from = 0, .to = 1, .kind = HEAPSCAN_OWNER, .count = 1 },
+	};
+	static const struct heapscan_clone clones[] = {
+		{ .site = 1, .size = 48, .count = 2 },
+	};
+	struct heapscan_verdict v[NR_RECORDS];
+	struct recording_scan s = {
+		.pause = { .pause_ns = 150000, .threads = 2, .stack_bytes = 4096 },
+		.res = {
+			.verdicts = v,
+			.cycles = cycles, .nr_cycles = 1,
+			.links = links, .nr_links = 1,
+			.clones = clones, .nr_clones = 1,
+		},
+	};
+	int i;
+
+	for (i = 0; i < NR_RECORDS; i++)
+		v[i] = (struct heapscan_verdict){
+			.addr = 0x5000 + i * 0x40, .cls = i % 4 };
+	s.res.nr_verdicts = NR_RECORDS;
+	s.res.stats.blocks = NR_RECORDS;
+	s.res.stats.cycles = 1;
+	s.res.stats.clones = 2;
+	return recorder__scan(w, &s);
+}
+
 static int write_seed(const char *path, bool whole)
 {
 	struct recording_info info = {
@@ -180,6 +219,9 @@ static int write_seed(const char *path, bool whole)
 			err = recorder__snapshot(w, &sn);
 		}
 	}
+	/* --reachability's scan, among the records where it was taken */
+	if (!err)
+		err = write_scan(w);
 	for (i = 0; i < NR_LIFE && !err; i++) {
 		struct recording_snapshot sn = { .ts_ns = 2000 + i * 10 };
 

@@ -1182,6 +1182,27 @@ t_reach_launch()
 		>>"$d/fail"
 }
 
+# --clone-window: the clone candidates' span, in the text, the JSON and
+# the groups (the corpus' three copies are one group still); refused
+# without --reachability.
+t_reach_clone_window()
+{
+	tool -q -t 0 --reachability --clone-window 5 -o "$d/out/report.json" \
+		-- "$TARGETS/reach"
+	expect_rc 0 && expect_clean_stderr || return
+	grep -q '^  Clone candidates (.*allocated within 5000 ms' "$d/stdout" ||
+		fail "text: expected 'allocated within 5000 ms' in the clone candidates' heading, got: $(grep 'Clone candidates' "$d/stdout")"
+	check_report <<'PY'
+c = (r.get("graph") or {}).get("clones") or {}
+if c.get("window_ms") != 5000:
+    print(f"graph.clones.window_ms: expected 5000, got {c.get('window_ms')}")
+PY
+	python3 "$here/check_reach.py" check reach "$d/out/report.json" \
+		>>"$d/fail"
+	tool --clone-window 5 -- /bin/true
+	expect_error 2 'clone-window.*reachability'
+}
+
 # --reachability scans live blocks, which --mode=alloc does not keep.
 t_reach_alloc_mode()
 {
@@ -1189,8 +1210,9 @@ t_reach_alloc_mode()
 	expect_error 2 'reachability.*mode=alloc'
 }
 
-# A running process: scanned on SIGUSR1 to the tool and when tracing
-# ends; let go after each scan, it runs on (-p), or is killed (--kill).
+# A running process: scanned on SIGUSR1 to the tool (a launched command
+# too: the tool, its tracer, holds it for the copy) and when tracing ends;
+# let go after each scan, it runs on (-p), or is killed (--kill).
 t_reach_running()
 {
 	local how=$1 st out=$d/stdout
@@ -1212,13 +1234,15 @@ t_reach_running()
 	wait_for "$out" '^built$' 10 ||
 		{ fail "target: expected 'built' within 10 s, got none"; return; }
 	kill -USR1 "$tool_pid"
-	if [ "$how" = attach ]; then
-		wait_for "$d/stderr" '^memscope-bpf: heap scan of pid ' 10 ||
-			fail "SIGUSR1: expected a 'heap scan of pid' line within 10 s, got none"
-	else
-		wait_for "$d/stderr" 'SIGUSR1 scans a process attached with -p' 10 ||
-			fail "SIGUSR1 to a launch: expected the line that says it scans at the end, got none"
-	fi
+	wait_for "$d/stderr" "^memscope-bpf: heap scan of pid $target_pid: " 10 ||
+		fail "SIGUSR1: expected a 'heap scan of pid $target_pid' line within 10 s, got none"
+	# Let go after the scan: it runs on, traced still (a launch).
+	st=$(sed -n 's/^State:[[:space:]]*\([A-Za-z]\).*/\1/p' \
+		"/proc/$target_pid/status" 2>/dev/null)
+	case $st in
+	S|R) ;;
+	*) fail "target: expected it running on after the SIGUSR1 scan, got state '$st'" ;;
+	esac
 	kill -INT "$tool_pid"
 	tool_wait
 	expect_rc 0 && expect_clean_stderr || return
@@ -1511,6 +1535,54 @@ t_record_replay()
 	for e in $EXPORTS; do
 		same_file "--$e" "$d/live.$e" "$d/replay.$e"
 	done
+}
+
+# --reachability with -w: the scans go into the recording (at the
+# launched command's exit; or on SIGUSR1 and when tracing ends, -p), and
+# `report` on the file gives the live run's stdout, JSON and exports byte
+# for byte: the same classes, cycles and graph.
+t_reach_replay()
+{
+	local how=$1 e
+
+	if [ "$how" = launch ]; then
+		# shellcheck disable=SC2046
+		tool -q -t 0 --reachability -o "$d/out/report.json" \
+			-w "$d/rec.msr" $(export_opts live) -- "$TARGETS/reach"
+		expect_rc 0 && expect_clean_stderr || return
+	else
+		REACH_HOLD=1 start_target "$TARGETS/reach" || return
+		# shellcheck disable=SC2046
+		tool_bg -t 0 --reachability -o "$d/out/report.json" \
+			-w "$d/rec.msr" $(export_opts live) -p "$target_pid" ||
+			return
+		wait_tracing || return
+		kill -USR1 "$target_pid"
+		wait_for "$d/target.out" '^built$' 10 ||
+			{ fail "target: expected 'built' within 10 s, got none"; return; }
+		kill -USR1 "$tool_pid"
+		wait_for "$d/stderr" '^memscope-bpf: heap scan of pid ' 10 ||
+			{ fail "SIGUSR1: expected a 'heap scan of pid' line within 10 s, got none"; return; }
+		kill -INT "$tool_pid"
+		tool_wait
+		expect_rc 0 && expect_clean_stderr || return
+	fi
+	grep -q '^Reachability (heap scan of ' "$d/stdout" ||
+		{ fail "live text: expected the 'Reachability (heap scan of' section, got none"; return; }
+	mv "$d/stdout" "$d/live.stdout"
+	# shellcheck disable=SC2046
+	tool report "$d/rec.msr" -o "$d/replay.json" $(export_opts replay)
+	expect_rc 0
+	expect_clean_stderr
+	[ -s "$d/stderr" ] &&
+		fail "report stderr: expected nothing, got: $(cat "$d/stderr")"
+	same_file stdout "$d/live.stdout" "$d/stdout"
+	same_file JSON "$d/out/report.json" "$d/replay.json"
+	for e in $EXPORTS; do
+		same_file "--$e" "$d/live.$e" "$d/replay.$e"
+	done
+	python3 "$here/check_reach.py" check reach "$d/replay.json" \
+		>>"$d/fail"
 }
 
 # Growth patterns (tests/targets/growth.c, issue 12): one run of every
@@ -2437,8 +2509,11 @@ run_test reach_launch		t_reach_launch reach
 run_test reach_cxx_launch	t_reach_launch reach_cxx
 run_test reach_rs_launch	t_reach_launch reach_rs
 run_test reach_attach		t_reach_running attach
+run_test reach_replay_launch	t_reach_replay launch
+run_test reach_replay_attach	t_reach_replay attach
 run_test reach_kill		t_reach_running kill
 run_test reach_alloc_mode	t_reach_alloc_mode
+run_test reach_clone_window	t_reach_clone_window
 run_test not_root		t_not_root
 run_test no_btf			t_no_btf
 run_test static_stripped_launch	t_static_stripped launch

@@ -60,8 +60,10 @@ static void fake_init(struct fake *f, unsigned nr)
 	cr_assert_not_null(f->mem);
 }
 
-static struct heapscan *scan(struct fake *f, unsigned nr, const __u32 *sites,
-			     const __u64 *roots, size_t nr_roots)
+/* Blocks allocated ages[i] ns before the scan (NULL: all at once). */
+static struct heapscan *scan_aged(struct fake *f, unsigned nr,
+				  const __u32 *sites, const __u64 *ages,
+				  const __u64 *roots, size_t nr_roots)
 {
 	struct heapscan_buf buf = {
 		.addr = 0x1000, .data = roots, .len = nr_roots * 8,
@@ -75,10 +77,16 @@ static struct heapscan *scan(struct fake *f, unsigned nr, const __u32 *sites,
 	cr_assert_not_null(h);
 	/* Added backwards: the scan sorts them. */
 	for (i = nr; i-- > 0;)
-		cr_assert_eq(heapscan__add(h, blk(i), BSIZE, sites ? sites[i] : i),
-			     0);
+		cr_assert_eq(heapscan__add(h, blk(i), BSIZE, sites ? sites[i] : i,
+					   ages ? ages[i] : 0), 0);
 	cr_assert_eq(heapscan__run(h, &r), 0);
 	return h;
+}
+
+static struct heapscan *scan(struct fake *f, unsigned nr, const __u32 *sites,
+			     const __u64 *roots, size_t nr_roots)
+{
+	return scan_aged(f, nr, sites, NULL, roots, nr_roots);
 }
 
 static void expect_class(const struct heapscan *h, unsigned i, int want)
@@ -229,9 +237,9 @@ Test(heapscan, unreadable_and_arenas)
 	put(&f, 0, 0, blk(1));		/* unreadable: this edge is unseen */
 	put(&f, 2, 0, blk(3));		/* in the arena: not a root */
 	f.hole = blk(0) + 8;
-	cr_assert_eq(heapscan__add(h, blk(0), BSIZE, 0), 0);
-	cr_assert_eq(heapscan__add(h, blk(1), BSIZE, 0), 0);
-	cr_assert_eq(heapscan__add(h, blk(3), BSIZE, 0), 0);
+	cr_assert_eq(heapscan__add(h, blk(0), BSIZE, 0, 0), 0);
+	cr_assert_eq(heapscan__add(h, blk(1), BSIZE, 0, 0), 0);
+	cr_assert_eq(heapscan__add(h, blk(3), BSIZE, 0, 0), 0);
 	cr_assert_eq(heapscan__run(h, &r), 0);
 	st = heapscan__stats(h);
 	expect_eq(st->unreadable, 1, "unreadable blocks");
@@ -417,6 +425,123 @@ Test(heapscan, clones)
 	expect_eq(c->count, 4, "its blocks");
 	expect_eq(c->size, BSIZE, "their size");
 	expect_eq(heapscan__stats(h)->clones, 4, "blocks in groups");
+	heapscan__free(h);
+	free(f.mem);
+}
+
+/*
+ * A scan's results, restored (what a recording gives back), answer as the
+ * scan did: each block's class, the totals, the cycles, links and clones.
+ * Results out of range are refused.
+ */
+Test(heapscan, restore_answers_as_the_scan)
+{
+	__u64 roots[] = { blk(0), blk(3) + 8 };
+	struct heapscan_verdict *v, bad[2];
+	struct heapscan_result res, wrong;
+	struct heapscan *h, *back;
+	__u32 sites[30];
+	struct fake f;
+	size_t i;
+
+	fake_init(&f, 30);
+	for (i = 0; i < 30; i++)
+		sites[i] = i % 2 + 1;
+	for (i = 0; i < 28; i += 2) {
+		put(&f, i, 0, blk(i + 1));
+		put(&f, i + 1, 0, blk(i));
+		put(&f, i + 1, 1, 0x5555);
+	}
+	put(&f, 3, 2, blk(29) + 8);
+	h = scan(&f, 30, sites, roots, 2);
+	cr_assert_eq(heapscan__result(h, &res, &v), 0);
+	cr_assert_eq(res.nr_verdicts, 30, "verdicts: got %zu", res.nr_verdicts);
+	back = heapscan__restore(&res);
+	cr_assert_not_null(back, "restore: %s", strerror(errno));
+	for (i = 0; i < 30; i++)
+		expect_eq(heapscan__class_of(back, blk(i)),
+			  heapscan__class_of(h, blk(i)), "block %zu's class", i);
+	expect_eq(heapscan__class_of(back, blk(1) + 8), -ENOENT,
+		  "an address inside a block");
+	cr_assert(!memcmp(heapscan__stats(back), heapscan__stats(h),
+			  sizeof(struct heapscan_stats)), "totals differ");
+	expect_eq(heapscan__nr_cycles(back), heapscan__nr_cycles(h), "cycles");
+	cr_assert_gt(heapscan__nr_cycles(h), 0, "the heap has no cycle");
+	for (i = 0; i < heapscan__nr_cycles(h); i++) {
+		const struct heapscan_cycle *a = heapscan__cycle(h, i);
+		const struct heapscan_cycle *b = heapscan__cycle(back, i);
+
+		expect_eq(b->bytes, a->bytes, "cycle %zu's bytes", i);
+		expect_eq(b->nr_members, a->nr_members, "cycle %zu's sites", i);
+		cr_assert(!memcmp(b->members, a->members,
+				  a->nr_members * sizeof(*a->members)),
+			  "cycle %zu's members differ", i);
+	}
+	expect_eq(heapscan__nr_links(back), heapscan__nr_links(h), "links");
+	for (i = 0; i < heapscan__nr_links(h); i++)
+		cr_assert(!memcmp(heapscan__link(back, i), heapscan__link(h, i),
+				  sizeof(struct heapscan_link)),
+			  "link %zu differs", i);
+	expect_eq(heapscan__nr_clones(back), heapscan__nr_clones(h), "clones");
+	cr_assert_gt(heapscan__nr_clones(h), 0, "the heap has no clone");
+	for (i = 0; i < heapscan__nr_clones(h); i++)
+		cr_assert(!memcmp(heapscan__clone(back, i), heapscan__clone(h, i),
+				  sizeof(struct heapscan_clone)),
+			  "clone group %zu differs", i);
+
+	bad[0] = (struct heapscan_verdict){ .addr = blk(1), .cls = 0 };
+	bad[1] = (struct heapscan_verdict){ .addr = blk(0), .cls = 0 };
+	wrong = (struct heapscan_result){ .verdicts = bad, .nr_verdicts = 2 };
+	cr_assert_null(heapscan__restore(&wrong), "verdicts out of order");
+	bad[1] = (struct heapscan_verdict){ .addr = blk(2),
+					    .cls = HEAPSCAN_CLASS__COUNT };
+	cr_assert_null(heapscan__restore(&wrong), "a class out of range");
+	heapscan__free(back);
+	heapscan__free(h);
+	free(v);
+	free(f.mem);
+}
+
+/*
+ * Copies are clone candidates only when allocated within the window of
+ * each other: four alike at 0, 0.4, 0.9 and 5 s old are one group of
+ * three and a block alone; with a window of 10 s, one group of four; the
+ * same data an hour apart is no clone.
+ */
+Test(heapscan, clones_within_a_window)
+{
+	const __u64 s = 1000000000ull;
+	__u64 ages[8] = { 0, 4 * s / 10, 9 * s / 10, 5 * s,
+			  0, 3600 * s, 7 * s, 7 * s + 1 };
+	__u32 sites[8] = { 1, 1, 1, 1, 2, 2, 3, 3 };
+	const struct heapscan_clone *c;
+	struct heapscan *h;
+	struct fake f;
+	unsigned i;
+
+	fake_init(&f, 8);
+	for (i = 0; i < 8; i++)
+		put(&f, i, 1, 0x1234);
+	h = scan_aged(&f, 8, sites, ages, NULL, 0);
+	expect_eq(heapscan__nr_clones(h), 2, "clone groups in 1 s");
+	for (i = 0; i < heapscan__nr_clones(h); i++) {
+		c = heapscan__clone(h, i);
+		expect_eq(c->count, c->site == 1 ? 3 : 2,
+			  "blocks of site %u's group", c->site);
+		cr_expect_neq(c->site, 2, "blocks an hour apart are clones");
+	}
+	expect_eq(heapscan__stats(h)->clones, 5, "blocks in groups");
+	heapscan__free(h);
+
+	h = heapscan__new();
+	cr_assert_not_null(h);
+	heapscan__clone_window(h, 10 * s);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(heapscan__add(h, blk(i), BSIZE, 1, ages[i]), 0);
+	cr_assert_eq(heapscan__run(h, &(struct heapscan_roots){
+			.read = fake_read, .ctx = &f }), 0);
+	expect_eq(heapscan__nr_clones(h), 1, "clone groups in 10 s");
+	expect_eq(heapscan__clone(h, 0)->count, 4, "blocks of the group");
 	heapscan__free(h);
 	free(f.mem);
 }

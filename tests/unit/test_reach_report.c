@@ -100,7 +100,7 @@ static struct heapscan *scan(void)
 	put(5, 1, blk(7));
 	for (i = 0; i < NR; i++)
 		cr_assert_eq(heapscan__add(hs, blk(i), 32 + i,
-					   i < 2 ? 0 : i < 5 ? 1 : 2), 0);
+					   i < 2 ? 0 : i < 5 ? 1 : 2, 0), 0);
 	cr_assert_eq(heapscan__run(hs, &r), 0);
 	return hs;
 }

@@ -1314,3 +1314,270 @@ Test(recording, snapshots_from_records_match_a_live_runs)
 	free(live);
 	free(computed);
 }
+
+/* A heap scan of image 0 with every list filled, nr verdicts long. */
+static const struct heapscan_member scan_members[] = {
+	{ .site = 1, .count = 2, .bytes = 96 },
+	{ .site = 3, .count = 1, .bytes = 48 },
+	{ .site = 2, .count = 4, .bytes = 256 },
+};
+static const struct heapscan_cycle scan_cycles[] = {
+	{ .instances = 2, .blocks = 6, .bytes = 144,
+	  .members = scan_members, .nr_members = 2 },
+	{ .instances = 1, .blocks = 4, .bytes = 256,
+	  .members = scan_members + 2, .nr_members = 1 },
+};
+static const struct heapscan_link scan_links[] = {
+	{ .from = 1, .to = 3, .kind = HEAPSCAN_OWNER, .count = 9 },
+	{ .from = 2, .to = 2, .kind = HEAPSCAN_SHARED, .count = 4 },
+	{ .from = 0, .to = 1, .kind = HEAPSCAN_CONTAINER, .count = 1 },
+};
+static const struct heapscan_clone scan_clones[] = {
+	{ .site = 2, .size = 64, .count = 3 },
+};
+
+static struct recording_scan scan_of(struct heapscan_verdict *v, size_t nr)
+{
+	struct recording_scan sc = {
+		.image = 0,
+		.pause = { .pause_ns = 123456, .threads = 3, .missed = 1,
+			   .stack_bytes = 8192 },
+		.res = {
+			.verdicts = v, .nr_verdicts = nr,
+			.cycles = scan_cycles, .nr_cycles = 2,
+			.links = scan_links, .nr_links = 3,
+			.clones = scan_clones, .nr_clones = 1,
+		},
+	};
+	size_t i, k;
+
+	for (i = 0; i < nr; i++)
+		v[i] = (struct heapscan_verdict){
+			.addr = 0x10000 + 16 * i, .cls = i % 4 };
+	for (k = 0; k < HEAPSCAN_CLASS__COUNT; k++) {
+		sc.res.stats.count[k] = k + 1;
+		sc.res.stats.class_bytes[k] = 100 * (k + 1);
+	}
+	sc.res.stats.blocks = nr;
+	sc.res.stats.scan_ns = 7777;
+	sc.res.stats.clones = 3;
+	return sc;
+}
+
+/* A recording of events[0..n) with sc taken after record at. */
+static void write_scan_recording(size_t n, size_t at,
+				 const struct recording_scan *sc)
+{
+	struct recorder *w = recorder__new(path);
+	struct procs *pt = procs_of(n);
+	size_t i;
+	int err;
+
+	cr_assert_not_null(w, "recorder__new(%s): %s", path, strerror(errno));
+	cr_assert_eq(recorder__start(w, &info), 0);
+	for (i = 0; i < n; i++) {
+		cr_assert_eq(recorder__add(w, &events[i]), 0);
+		if (i + 1 == at) {
+			err = recorder__scan(w, sc);
+			cr_assert_eq(err, 0, "recorder__scan: %s",
+				     strerror(-err));
+		}
+	}
+	err = recorder__finish(w, pt, fake_resolve, NULL, NULL, &end_template);
+	cr_assert_eq(err, 0, "recorder__finish: %s", strerror(-err));
+	procs__free(pt);
+}
+
+/* What a replay's scan callback saw, copied out of the reader's arrays. */
+struct scans {
+	struct got *g;
+	size_t n;
+	size_t at;		/* records delivered when the last came */
+	struct recording_scan s;
+	struct heapscan_verdict *verdicts;
+	bool same;		/* the last is the one written */
+	const struct recording_scan *want;
+};
+
+static bool same_scan(const struct recording_scan *a,
+		      const struct recording_scan *b)
+{
+	const struct heapscan_result *x = &a->res, *y = &b->res;
+	size_t i;
+
+	if (a->image != b->image ||
+	    memcmp(&a->pause, &b->pause, sizeof(a->pause)) ||
+	    memcmp(&x->stats, &y->stats, sizeof(x->stats)) ||
+	    x->nr_verdicts != y->nr_verdicts || x->nr_cycles != y->nr_cycles ||
+	    x->nr_links != y->nr_links || x->nr_clones != y->nr_clones)
+		return false;
+	for (i = 0; i < x->nr_verdicts; i++) {
+		if (x->verdicts[i].addr != y->verdicts[i].addr ||
+		    x->verdicts[i].cls != y->verdicts[i].cls)
+			return false;
+	}
+	for (i = 0; i < x->nr_cycles; i++) {
+		const struct heapscan_cycle *c = &x->cycles[i], *d = &y->cycles[i];
+
+		if (c->instances != d->instances || c->blocks != d->blocks ||
+		    c->bytes != d->bytes || c->nr_members != d->nr_members ||
+		    memcmp(c->members, d->members,
+			   c->nr_members * sizeof(*c->members)))
+			return false;
+	}
+	for (i = 0; i < x->nr_links; i++) {
+		if (x->links[i].from != y->links[i].from ||
+		    x->links[i].to != y->links[i].to ||
+		    x->links[i].kind != y->links[i].kind ||
+		    x->links[i].count != y->links[i].count)
+			return false;
+	}
+	for (i = 0; i < x->nr_clones; i++) {
+		if (x->clones[i].site != y->clones[i].site ||
+		    x->clones[i].size != y->clones[i].size ||
+		    x->clones[i].count != y->clones[i].count)
+			return false;
+	}
+	return true;
+}
+
+static int collect_scan(void *ctx, const struct recording_scan *s)
+{
+	struct scans *sc = ctx;
+
+	sc->n++;
+	sc->at = sc->g->n;
+	sc->same = sc->want && same_scan(s, sc->want);
+	return 0;
+}
+
+/* Replays path whole: every record, and the scans to sc. */
+static void replay_scans(struct scans *sc)
+{
+	struct recording *r;
+	unsigned char *buf;
+	size_t len;
+	int err;
+
+	buf = read_file(path, &len);
+	r = open_buf(buf, len);
+	cr_assert_eq(recording__read_header(r), 0, "header: %s",
+		     recording__error(r));
+	cr_assert_eq(recording__info(r)->version, RECORDING_VERSION);
+	recording__on_scan(r, collect_scan, sc);
+	err = recording__replay(r, collect, sc->g);
+	cr_assert_eq(err, 0, "replay: %d (%s)", err,
+		     err == -EBADMSG ? recording__damage(r)->what : "");
+	recording__free(r);
+	free(buf);
+}
+
+/* A scan comes back whole, in its place among the records. */
+Test(recording, scan_round_trip)
+{
+	struct heapscan_verdict v[9];
+	struct recording_scan want = scan_of(v, 9);
+	struct got g = {};
+	struct scans sc = { .g = &g, .want = &want };
+
+	make_events();
+	write_scan_recording(NR_EVENTS, 11, &want);
+	replay_scans(&sc);
+	cr_assert_eq(g.n, NR_EVENTS);
+	cr_assert_eq(sc.n, 1, "scans: got %zu, want 1", sc.n);
+	cr_assert_eq(sc.at, 11, "the scan came after %zu records, want 11",
+		     sc.at);
+	cr_assert(sc.same, "the scan read back differs from the one written");
+}
+
+/* One list longer than a frame holds is split, and read back whole. */
+Test(recording, scan_over_many_frames)
+{
+	size_t nr = 2 * REC_FRAME_RAW_MAX / 12 + 5;
+	struct heapscan_verdict *v = calloc(nr, sizeof(*v));
+	struct recording_scan want;
+	struct got g = {};
+	struct scans sc = { .g = &g, .want = &want };
+
+	cr_assert_not_null(v);
+	want = scan_of(v, nr);
+	make_events();
+	write_scan_recording(SMALL_EVENTS, SMALL_EVENTS, &want);
+	replay_scans(&sc);
+	cr_assert_eq(sc.n, 1, "scans: got %zu, want 1", sc.n);
+	cr_assert(sc.same, "a scan of %zu verdicts read back differs", nr);
+	free(v);
+}
+
+/*
+ * Version 6 had no heap scans: one in a file that says version 6 is
+ * damage, and everything before it is still delivered.
+ */
+Test(recording, scan_in_older_version_is_damage)
+{
+	struct heapscan_verdict v[4];
+	struct recording_scan want = scan_of(v, 4);
+	__u32 ver = RECORDING_VERSION_SCANS - 1;
+	struct recording *r;
+	struct got g = {};
+	struct scans sc = { .g = &g };
+	unsigned char *buf;
+	size_t len;
+
+	make_events();
+	write_scan_recording(SMALL_EVENTS, 5, &want);
+	buf = read_file(path, &len);
+	memcpy(buf + PRELUDE_VERSION, &ver, sizeof(ver));
+	r = open_buf(buf, len);
+	cr_assert_eq(recording__read_header(r), 0, "header: %s",
+		     recording__error(r));
+	recording__on_scan(r, collect_scan, &sc);
+	cr_assert_eq(recording__replay(r, collect, &g), -EBADMSG);
+	cr_assert_eq(g.n, 5, "records before the damage: got %zu", g.n);
+	cr_assert_eq(sc.n, 0, "a scan was delivered from a version 6 file");
+	cr_assert(strstr(recording__damage(r)->what, "version 6"),
+		  "damage: got '%s'", recording__damage(r)->what);
+	recording__free(r);
+	free(buf);
+}
+
+/*
+ * Cut anywhere or with a byte flipped, a file with a scan gives a prefix
+ * of the records and the scan whole or not at all.
+ */
+Test(recording, scan_survives_every_cut_and_flip)
+{
+	struct heapscan_verdict v[6];
+	struct recording_scan want = scan_of(v, 6);
+	struct recording *r;
+	unsigned char *buf;
+	size_t len, at, flip;
+	int err;
+
+	make_events();
+	write_scan_recording(SMALL_EVENTS, 6, &want);
+	buf = read_file(path, &len);
+	for (at = 0; at < 2 * len; at++) {
+		struct got g = {};
+		struct scans sc = { .g = &g, .want = &want };
+
+		flip = at >= len;
+		if (flip)
+			buf[at - len] ^= 0x40;
+		r = open_buf(buf, flip ? len : at);
+		if (!recording__read_header(r)) {
+			recording__on_scan(r, collect_scan, &sc);
+			err = recording__replay(r, collect, &g);
+			cr_assert_eq(err, -EBADMSG, "%s at %zu: %d", flip ? "flip" : "cut",
+				  at % len, err);
+			expect_prefix(&g, SMALL_EVENTS, "cut or flip");
+			cr_assert(!sc.n || (sc.same && sc.at == 6),
+				  "%s at %zu: a scan delivered that differs",
+				  flip ? "flip" : "cut", at % len);
+		}
+		recording__free(r);
+		if (flip)
+			buf[at - len] ^= 0x40;
+	}
+	free(buf);
+}

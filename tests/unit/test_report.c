@@ -24,6 +24,7 @@
 #include <criterion/criterion.h>
 #include "prologue.h"
 #include "report.h"
+#include "report_text.h"
 #include "store.h"
 #include "builders.h"
 
@@ -1037,4 +1038,69 @@ Test(report, anon_in_text_and_json, .init = setup_dir, .fini = remove_dir)
 	free(text);
 	free(doc);
 	report__free(r);
+}
+
+/* Two frames at 0x10 (an inlined call in f), one at 0x20; none else. */
+static unsigned site_resolve(void *ctx, __u64 addr, const struct frame **out)
+{
+	static const struct frame at10[] = {
+		{ .addr = 0x10, .function = "inl", .file = "a.c", .line = 3,
+		  .inlined = true },
+		{ .addr = 0x10, .function = "f", .file = "a.c", .line = 9 },
+	};
+	static const struct frame at20[] = {
+		{ .addr = 0x20, .function = "main", .file = "m.c", .line = 1 },
+	};
+
+	(void)ctx;
+	*out = addr == 0x10 ? at10 : at20;
+	return addr == 0x10 ? 2 : addr == 0x20 ? 1 : 0;
+}
+
+/* report_text_site_addrs(addrs[0..nr), max) as a string, in buf. */
+static const char *site_line(char *buf, size_t size, const __u64 *addrs,
+			     __u32 nr, unsigned max)
+{
+	FILE *f = fmemopen(buf, size, "w");
+
+	cr_assert_not_null(f);
+	report_text_site_addrs(f, addrs, nr, max, site_resolve, NULL);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * One site line for every text output: innermost first, " < " between,
+ * " < ..." when frames are left (of an address or after it), an address
+ * nothing names as itself, and a stack of none said.
+ */
+Test(report, site_line)
+{
+	const __u64 addrs[] = { 0x10, 0x20, 0x30 };
+	struct frame frames[2] = {
+		{ .function = "g", .file = "g.c", .line = 7 },
+		{ .function = "main", .object = "/bin/x", .object_offset = 0x40 },
+	};
+	char buf[256], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	cr_expect_str_eq(site_line(buf, sizeof(buf), addrs, 3, 3),
+			 "inl (a.c:3) < f (a.c:9) < main (m.c:1) < ...");
+	cr_expect_str_eq(site_line(buf, sizeof(buf), addrs, 2, 3),
+			 "inl (a.c:3) < f (a.c:9) < main (m.c:1)");
+	cr_expect_str_eq(site_line(buf, sizeof(buf), addrs, 1, 1),
+			 "inl (a.c:3) < ...");
+	cr_expect_str_eq(site_line(buf, sizeof(buf), addrs + 2, 1, 1),
+			 "0x30");
+	cr_expect_str_eq(site_line(buf, sizeof(buf), addrs, 0, 1),
+			 "(no stack captured)");
+	f = open_memstream(&text, &len);
+	cr_assert_not_null(f);
+	report_text_site(f, frames, 2, 1);
+	fputc('|', f);
+	report_text_site(f, frames, 2, 2);
+	fclose(f);
+	cr_expect_str_eq(text, "g (g.c:7) < ...|g (g.c:7) < main (/bin/x+0x40)");
+	free(text);
 }

@@ -8,6 +8,7 @@
  * explicit stack: a hostile heap is a list a million blocks long.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -37,13 +38,23 @@ enum hs_flag {
 	F_ON_STACK = 8,		/* Tarjan's stack */
 };
 
+/* Sizes past this are cut to it: no block of a user space is as large. */
+#define HS_SIZE_MAX		((1ull << 56) - 1)
+/* Ages past this (49 days) count as this. */
+#define HS_AGE_MAX		UINT32_MAX
+
+/* 24 bytes: the scan's memory per block is mostly this. */
 struct hs_block {
 	__u64 addr;
-	__u64 size;
+	__u64 size : 56;
+	__u64 state : 4;
+	__u64 flags : 4;
 	__u32 site;
-	__u8 state;
-	__u8 flags;
+	__u32 age_ms;		/* allocated this long before the scan */
 };
+
+_Static_assert(sizeof(struct hs_block) == 24,
+	       "a block of the scan must stay 24 bytes: its memory budget");
 
 struct heapscan {
 	struct hs_block *blocks;
@@ -129,7 +140,11 @@ double heapscan_edge_confidence(unsigned int kind)
 
 struct heapscan *heapscan__new(void)
 {
-	return calloc(1, sizeof(struct heapscan));
+	struct heapscan *h = calloc(1, sizeof(struct heapscan));
+
+	if (h)
+		h->stats.clone_window_ns = HEAPSCAN_CLONE_WINDOW_NS;
+	return h;
 }
 
 void heapscan__free(struct heapscan *h)
@@ -147,12 +162,21 @@ void heapscan__free(struct heapscan *h)
 	free(h);
 }
 
-int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site)
+void heapscan__clone_window(struct heapscan *h, __u64 window_ns)
 {
+	h->stats.clone_window_ns = window_ns;
+}
+
+int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site,
+		  __u64 age_ns)
+{
+	__u64 age_ms = age_ns / 1000000;
 	int err;
 
 	if (h->ran || site > HEAPSCAN_MAX_SITE || addr + size < addr)
 		return -EINVAL;
+	if (size > HS_SIZE_MAX)
+		size = HS_SIZE_MAX;
 	/* Edges name blocks in 31 bits. */
 	if (h->nr >= EDGE_TARGET)
 		return -E2BIG;
@@ -162,6 +186,7 @@ int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site)
 		return err;
 	h->blocks[h->nr++] = (struct hs_block){
 		.addr = addr, .size = size, .site = site,
+		.age_ms = age_ms < HS_AGE_MAX ? age_ms : HS_AGE_MAX,
 	};
 	return 0;
 }
@@ -894,6 +919,8 @@ static int clone_cmp(const void *pa, const void *pb, void *ctx)
 		return x->size < y->size ? -1 : 1;
 	if (h->hash[a] != h->hash[b])
 		return h->hash[a] < h->hash[b] ? -1 : 1;
+	if (x->age_ms != y->age_ms)
+		return x->age_ms < y->age_ms ? -1 : 1;
 	return a < b ? -1 : a > b;
 }
 
@@ -907,9 +934,14 @@ static int clone_bytes_cmp(const void *pa, const void *pb)
 	return a->site < b->site ? -1 : a->site > b->site;
 }
 
-/* Blocks of one site, size and data hash: sorted together, counted. */
+/*
+ * Blocks of one site, size and data hash allocated within the window of
+ * each other: sorted together by age, each group from its newest block
+ * to the last within the window of it, counted.
+ */
 static int find_clones(struct heapscan *h)
 {
+	__u64 window_ms = h->stats.clone_window_ns / 1000000;
 	__u32 *ix = malloc((h->nr + 1) * sizeof(*ix));
 	size_t n = 0, i, j, cap = 0;
 	int err = 0;
@@ -926,7 +958,9 @@ static int find_clones(struct heapscan *h)
 
 		for (j = i + 1; j < n && h->hash[ix[j]] == h->hash[ix[i]] &&
 		     h->blocks[ix[j]].site == b->site &&
-		     h->blocks[ix[j]].size == b->size; j++)
+		     h->blocks[ix[j]].size == b->size &&
+		     h->blocks[ix[j]].age_ms - b->age_ms <= window_ms;
+		     j++)
 			;
 		if (j - i < 2)
 			continue;
@@ -1062,6 +1096,148 @@ const struct heapscan_clone *heapscan__clone(const struct heapscan *h,
 					     size_t i)
 {
 	return i < h->nr_clones ? &h->clones[i] : NULL;
+}
+
+int heapscan__result(const struct heapscan *h, struct heapscan_result *out,
+		     struct heapscan_verdict **verdicts)
+{
+	struct heapscan_verdict *v;
+	size_t i, n = 0;
+
+	*verdicts = NULL;
+	if (!h->ran)
+		return -EINVAL;
+	v = malloc((h->nr + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	/* Of blocks at one address (a hostile recording's) find() takes
+	 * the last: so does the verdict. */
+	for (i = 0; i < h->nr; i++) {
+		if (i + 1 < h->nr && h->blocks[i + 1].addr == h->blocks[i].addr)
+			continue;
+		v[n++] = (struct heapscan_verdict){
+			.addr = h->blocks[i].addr,
+			.cls = state_class(h->blocks[i].state),
+		};
+	}
+	*out = (struct heapscan_result){
+		.stats = h->stats,
+		.verdicts = v, .nr_verdicts = n,
+		.cycles = h->cycles, .nr_cycles = h->nr_cycles,
+		.links = h->links, .nr_links = h->nr_links,
+		.clones = h->clones, .nr_clones = h->nr_clones,
+	};
+	*verdicts = v;
+	return 0;
+}
+
+static const __u8 class_state[HEAPSCAN_CLASS__COUNT] = {
+	[HEAPSCAN_DEFINITELY_LOST] = ST_DEFINITE,
+	[HEAPSCAN_INDIRECTLY_LOST] = ST_INDIRECT,
+	[HEAPSCAN_POSSIBLY_LOST] = ST_POSSIBLE,
+	[HEAPSCAN_STILL_REACHABLE] = ST_REACHABLE,
+};
+
+/* Whether a result's every field is in range: what restore may copy. */
+static bool result_valid(const struct heapscan_result *res, size_t *nr_members)
+{
+	size_t i, k, nm = 0;
+
+	for (i = 0; i < res->nr_verdicts; i++) {
+		/* An address past the last byte ends no block. */
+		if (res->verdicts[i].cls >= HEAPSCAN_CLASS__COUNT ||
+		    res->verdicts[i].addr == UINT64_MAX ||
+		    (i && res->verdicts[i].addr <= res->verdicts[i - 1].addr))
+			return false;
+	}
+	for (i = 0; i < res->nr_cycles; i++) {
+		const struct heapscan_cycle *c = &res->cycles[i];
+
+		if (!c->nr_members || c->nr_members > SIZE_MAX / 2 - nm)
+			return false;
+		for (k = 0; k < c->nr_members; k++) {
+			if (c->members[k].site > HEAPSCAN_MAX_SITE)
+				return false;
+		}
+		nm += c->nr_members;
+	}
+	for (i = 0; i < res->nr_links; i++) {
+		if (res->links[i].kind >= HEAPSCAN_EDGE__COUNT ||
+		    res->links[i].from > HEAPSCAN_MAX_SITE ||
+		    res->links[i].to > HEAPSCAN_MAX_SITE)
+			return false;
+	}
+	for (i = 0; i < res->nr_clones; i++) {
+		if (res->clones[i].site > HEAPSCAN_MAX_SITE)
+			return false;
+	}
+	*nr_members = nm;
+	return true;
+}
+
+/* n elements of size each from src into a new array at *dst. */
+static int copy_array(void **dst, const void *src, size_t n, size_t size)
+{
+	*dst = malloc((n ? n : 1) * size);
+	if (!*dst)
+		return -ENOMEM;
+	if (n)
+		memcpy(*dst, src, n * size);
+	return 0;
+}
+
+struct heapscan *heapscan__restore(const struct heapscan_result *res)
+{
+	struct heapscan *h;
+	size_t i, nm, at = 0;
+	int err;
+
+	if (!result_valid(res, &nm) || res->nr_verdicts >= EDGE_TARGET) {
+		errno = EINVAL;
+		return NULL;
+	}
+	h = heapscan__new();
+	if (!h)
+		return NULL;
+	h->ran = true;
+	h->stats = res->stats;
+	h->nr = h->cap = res->nr_verdicts;
+	h->blocks = calloc(h->nr + 1, sizeof(*h->blocks));
+	h->members = malloc((nm ? nm : 1) * sizeof(*h->members));
+	err = !h->blocks || !h->members ? -ENOMEM : 0;
+	if (!err)
+		err = copy_array((void **)&h->cycles, res->cycles,
+				 res->nr_cycles, sizeof(*h->cycles));
+	if (!err)
+		err = copy_array((void **)&h->links, res->links, res->nr_links,
+				 sizeof(*h->links));
+	if (!err)
+		err = copy_array((void **)&h->clones, res->clones,
+				 res->nr_clones, sizeof(*h->clones));
+	if (err) {
+		heapscan__free(h);
+		errno = -err;
+		return NULL;
+	}
+	/* Blocks of no size: class_of finds each by its start alone. */
+	for (i = 0; i < h->nr; i++)
+		h->blocks[i] = (struct hs_block){
+			.addr = res->verdicts[i].addr,
+			.state = class_state[res->verdicts[i].cls],
+		};
+	h->lo = h->nr ? h->blocks[0].addr : 0;
+	h->hi = h->nr ? h->blocks[h->nr - 1].addr + 1 : 0;
+	h->nr_cycles = res->nr_cycles;
+	for (i = 0; i < h->nr_cycles; i++) {
+		memcpy(h->members + at, res->cycles[i].members,
+		       res->cycles[i].nr_members * sizeof(*h->members));
+		h->cycles[i].members = h->members + at;
+		at += res->cycles[i].nr_members;
+	}
+	h->nr_members = h->cap_members = nm;
+	h->nr_links = res->nr_links;
+	h->nr_clones = res->nr_clones;
+	return h;
 }
 
 size_t heapscan__mem_bytes(const struct heapscan *h)

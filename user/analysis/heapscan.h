@@ -24,26 +24,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "scan.h"
 
 struct heapscan;
-
-enum heapscan_class {
-	HEAPSCAN_DEFINITELY_LOST = 0,
-	HEAPSCAN_INDIRECTLY_LOST,
-	HEAPSCAN_POSSIBLY_LOST,
-	HEAPSCAN_STILL_REACHABLE,
-	HEAPSCAN_CLASS__COUNT,
-};
-
-/* The inference behind each edge of the ownership graph. */
-enum heapscan_edge {
-	HEAPSCAN_OWNER = 0,	/* the only start pointer to the block */
-	HEAPSCAN_SLICE,		/* a pointer inside the block, not at its start */
-	HEAPSCAN_CONTAINER,	/* one of many start pointers from a block to
-				 * blocks of one site */
-	HEAPSCAN_SHARED,	/* one of two or more blocks holding its start */
-	HEAPSCAN_EDGE__COUNT,
-};
 
 /*
  * Reads len bytes at addr of the target into buf: the bytes read (fewer
@@ -77,67 +60,28 @@ struct heapscan_roots {
 	void *ctx;
 };
 
-struct heapscan_stats {
-	__u64 blocks;
-	__u64 bytes;
-	__u64 count[HEAPSCAN_CLASS__COUNT];
-	__u64 class_bytes[HEAPSCAN_CLASS__COUNT];
-	__u64 unreadable;	/* blocks whose contents could not be read:
-				 * classified by what points to them, their
-				 * own pointers unknown */
-	__u64 root_bytes;	/* roots scanned */
-	__u64 root_ranges;	/* segments scanned as roots */
-	__u64 arena_ranges;	/* anonymous mappings left out: they hold
-				 * live blocks */
-	__u64 unreadable_ranges;
-	__u64 edges;		/* pointers between blocks */
-	__u64 cycles;		/* leaked cycles, before grouping */
-	__u64 clones;		/* blocks in clone groups */
-	__u64 scan_ns;		/* reading and classifying */
-};
-
-/* A group of leaked cycles made of the same sites in the same numbers. */
-struct heapscan_member {
-	__u32 site;
-	__u32 count;		/* blocks of the site in one cycle */
-	__u64 bytes;		/* in all the group's cycles */
-};
-
-struct heapscan_cycle {
-	__u64 instances;	/* cycles in the group */
-	__u64 blocks;		/* in all of them */
-	__u64 bytes;
-	const struct heapscan_member *members;	/* by site */
-	__u32 nr_members;
-};
-
-/* Edges aggregated by the sites at both ends and the kind. */
-struct heapscan_link {
-	__u32 from;		/* site of the block holding the pointer */
-	__u32 to;		/* site of the block pointed to */
-	enum heapscan_edge kind;
-	__u64 count;
-};
-
-/*
- * Clone candidates: two or more blocks of one site and size whose data
- * (every word that is not a pointer to a block, with where the pointers
- * are) is the same, and not all zero.
- */
-struct heapscan_clone {
-	__u32 site;
-	__u64 size;		/* of each block */
-	__u64 count;		/* blocks alike */
-};
-
 /* Sites are the caller's numbers below 2^31 (the store's stack ids). */
 #define HEAPSCAN_MAX_SITE	((1u << 31) - 1)
 
 struct heapscan *heapscan__new(void);
 void heapscan__free(struct heapscan *h);
 
-/* One live block, before heapscan__run. -EINVAL for a site too large. */
-int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site);
+/*
+ * Clone candidates are blocks allocated within this long of each other
+ * (to the ms): copies made together, not blocks that happen to hold the
+ * same data hours apart.
+ */
+#define HEAPSCAN_CLONE_WINDOW_NS	1000000000ull
+
+/* Another window than HEAPSCAN_CLONE_WINDOW_NS, before heapscan__run. */
+void heapscan__clone_window(struct heapscan *h, __u64 window_ns);
+
+/*
+ * One live block, allocated age_ns before the scan, before heapscan__run.
+ * -EINVAL for a site too large. Ages past 49 days count as 49 days.
+ */
+int heapscan__add(struct heapscan *h, __u64 addr, __u64 size, __u32 site,
+		  __u64 age_ns);
 
 /*
  * Reads every block, scans it and the roots, classifies and builds the
@@ -166,6 +110,21 @@ const struct heapscan_clone *heapscan__clone(const struct heapscan *h,
 /* The rule clone candidates come from, and how sure it is. */
 extern const char heapscan_clone_rule[];
 extern const double heapscan_clone_confidence;
+
+/*
+ * The results of a scan that ran, as a view into h (for a recording);
+ * its verdicts are made here, one per address (the block class_of
+ * answers for), in *verdicts, which the caller frees. 0 or -ENOMEM.
+ */
+int heapscan__result(const struct heapscan *h, struct heapscan_result *out,
+		     struct heapscan_verdict **verdicts);
+/*
+ * A scan from its results (a recording's): class_of, the totals, the
+ * cycles, links and clones answer as they did; nothing is read. The
+ * result is copied. NULL with errno set: EINVAL for verdicts out of
+ * order or a class, an edge kind or a site out of range.
+ */
+struct heapscan *heapscan__restore(const struct heapscan_result *res);
 
 /* Bytes the scan holds now, for the bytes-per-block budget. */
 size_t heapscan__mem_bytes(const struct heapscan *h);

@@ -1140,108 +1140,92 @@ static int resolve_scan_site(struct build *b, __u32 site, __u32 *nr,
 	return resolve_stack(b, site, nr, frames, flags);
 }
 
-static int copy_cycles(struct build *b, const struct heapscan *h)
+/* Entry i of a scan's list into dst, its sites resolved. 0 or -errno. */
+typedef int (*scan_fill_fn)(struct build *b, const struct heapscan *h,
+			    size_t i, void *dst);
+
+static int fill_cycle(struct build *b, const struct heapscan *h, size_t i,
+		      void *dst)
 {
-	struct report_reach *rr = &b->r->reach;
-	size_t i, n = heapscan__nr_cycles(h);
+	const struct heapscan_cycle *c = heapscan__cycle(h, i);
+	struct report_cycle *rc = dst;
 	__u32 k;
 	int err;
 
-	rr->cycles_total = n;
-	if (n > REPORT_CYCLES_MAX)
-		n = REPORT_CYCLES_MAX;
-	if (!n)
-		return 0;
-	rr->cycles = arena_alloc(&b->r->arena, n, sizeof(*rr->cycles));
-	if (!rr->cycles)
+	rc->instances = c->instances;
+	rc->blocks = c->blocks;
+	rc->bytes = c->bytes;
+	rc->nr_members = c->nr_members;
+	rc->members = arena_alloc(&b->r->arena, c->nr_members,
+				  sizeof(*rc->members));
+	if (!rc->members)
 		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		const struct heapscan_cycle *c = heapscan__cycle(h, i);
-		struct report_cycle *rc = &rr->cycles[i];
+	for (k = 0; k < c->nr_members; k++) {
+		struct report_cycle_member *m = &rc->members[k];
 
-		rc->instances = c->instances;
-		rc->blocks = c->blocks;
-		rc->bytes = c->bytes;
-		rc->nr_members = c->nr_members;
-		rc->members = arena_alloc(&b->r->arena, c->nr_members,
-					  sizeof(*rc->members));
-		if (!rc->members)
-			return -ENOMEM;
-		for (k = 0; k < c->nr_members; k++) {
-			struct report_cycle_member *m = &rc->members[k];
-
-			m->count = c->members[k].count;
-			m->bytes = c->members[k].bytes;
-			err = resolve_scan_site(b, c->members[k].site,
-						&m->nr_frames, &m->frames,
-						&m->flags);
-			if (err)
-				return err;
-		}
+		m->count = c->members[k].count;
+		m->bytes = c->members[k].bytes;
+		err = resolve_scan_site(b, c->members[k].site, &m->nr_frames,
+					&m->frames, &m->flags);
+		if (err)
+			return err;
 	}
-	rr->nr_cycles = n;
 	return 0;
 }
 
-static int copy_links(struct build *b, const struct heapscan *h)
+static int fill_link(struct build *b, const struct heapscan *h, size_t i,
+		     void *dst)
 {
-	struct report_reach *rr = &b->r->reach;
-	size_t i, n = heapscan__nr_links(h);
+	const struct heapscan_link *l = heapscan__link(h, i);
+	struct report_link *rl = dst;
 	__u32 flags;
 	int err;
 
-	rr->links_total = n;
-	if (n > REPORT_LINKS_MAX)
-		n = REPORT_LINKS_MAX;
-	if (!n)
-		return 0;
-	rr->links = arena_alloc(&b->r->arena, n, sizeof(*rr->links));
-	if (!rr->links)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		const struct heapscan_link *l = heapscan__link(h, i);
-		struct report_link *rl = &rr->links[i];
-
-		rl->kind = l->kind;
-		rl->count = l->count;
-		err = resolve_scan_site(b, l->from, &rl->nr_from, &rl->from,
-					&flags);
-		if (!err)
-			err = resolve_scan_site(b, l->to, &rl->nr_to, &rl->to,
-						&flags);
-		if (err)
-			return err;
-	}
-	rr->nr_links = n;
-	return 0;
+	rl->kind = l->kind;
+	rl->count = l->count;
+	err = resolve_scan_site(b, l->from, &rl->nr_from, &rl->from, &flags);
+	return err ? err : resolve_scan_site(b, l->to, &rl->nr_to, &rl->to,
+					     &flags);
 }
 
-static int copy_clones(struct build *b, const struct heapscan *h)
+static int fill_clone(struct build *b, const struct heapscan *h, size_t i,
+		      void *dst)
 {
-	struct report_reach *rr = &b->r->reach;
-	size_t i, n = heapscan__nr_clones(h);
+	const struct heapscan_clone *c = heapscan__clone(h, i);
+	struct report_clone *rc = dst;
+
+	rc->count = c->count;
+	rc->size = c->size;
+	return resolve_scan_site(b, c->site, &rc->nr_frames, &rc->frames,
+				 &rc->flags);
+}
+
+/*
+ * One list of the scan, n entries long, into the report: all counted in
+ * *total, the first max of them (by the scan's order) copied into an
+ * arena array at *out, *nr of them, each by fill.
+ */
+static int copy_scan_list(struct build *b, const struct heapscan *h,
+			  size_t n, size_t max, size_t size, scan_fill_fn fill,
+			  void **out, size_t *nr, size_t *total)
+{
+	size_t i;
 	int err;
 
-	rr->clones_total = n;
-	if (n > REPORT_CLONES_MAX)
-		n = REPORT_CLONES_MAX;
+	*total = n;
+	if (n > max)
+		n = max;
 	if (!n)
 		return 0;
-	rr->clones = arena_alloc(&b->r->arena, n, sizeof(*rr->clones));
-	if (!rr->clones)
+	*out = arena_alloc(&b->r->arena, n, size);
+	if (!*out)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
-		const struct heapscan_clone *c = heapscan__clone(h, i);
-		struct report_clone *rc = &rr->clones[i];
-
-		rc->count = c->count;
-		rc->size = c->size;
-		err = resolve_scan_site(b, c->site, &rc->nr_frames,
-					&rc->frames, &rc->flags);
+		err = fill(b, h, i, (char *)*out + i * size);
 		if (err)
 			return err;
 	}
-	rr->nr_clones = n;
+	*nr = n;
 	return 0;
 }
 
@@ -1249,6 +1233,7 @@ static int copy_clones(struct build *b, const struct heapscan *h)
 static int build_reach(struct build *b)
 {
 	const struct heapscan *h = b->scan ? b->scan->scan : NULL;
+	struct report_reach *rr = &b->r->reach;
 	int err;
 
 	if (!h)
@@ -1256,10 +1241,21 @@ static int build_reach(struct build *b)
 	b->r->reach.scanned = true;
 	b->r->reach.pause = b->scan->pause;
 	b->r->reach.stats = *heapscan__stats(h);
-	err = copy_cycles(b, h);
+	err = copy_scan_list(b, h, heapscan__nr_cycles(h), REPORT_CYCLES_MAX,
+			     sizeof(*rr->cycles), fill_cycle,
+			     (void **)&rr->cycles, &rr->nr_cycles,
+			     &rr->cycles_total);
 	if (!err)
-		err = copy_links(b, h);
-	return err ? err : copy_clones(b, h);
+		err = copy_scan_list(b, h, heapscan__nr_links(h),
+				     REPORT_LINKS_MAX, sizeof(*rr->links),
+				     fill_link, (void **)&rr->links,
+				     &rr->nr_links, &rr->links_total);
+	if (!err)
+		err = copy_scan_list(b, h, heapscan__nr_clones(h),
+				     REPORT_CLONES_MAX, sizeof(*rr->clones),
+				     fill_clone, (void **)&rr->clones,
+				     &rr->nr_clones, &rr->clones_total);
+	return err;
 }
 
 struct report *report__build(const struct store *st,

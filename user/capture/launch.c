@@ -23,6 +23,8 @@
 #define DETACH_POLL_NS		1000000L
 /* Threads it tracks at once, far above what a process has. */
 #define DETACH_MAX_THREADS	(1u << 20)
+/* launch__hold polls faster: the target waits for the scan meanwhile. */
+#define HOLD_POLL_NS		50000L
 
 struct launch {
 	pid_t pid;
@@ -33,6 +35,7 @@ struct launch {
 	int status;
 	launch_stop_fn on_stop;
 	void *stop_ctx;
+	struct tab_array held;	/* launch__hold's threads (detach_tid) */
 	char path[PATH_MAX];
 };
 
@@ -213,10 +216,15 @@ void launch__resume(struct launch *l)
 	}
 }
 
-/* A thread launch__detach has still to let go. */
+/* A thread launch__detach has still to let go, or launch__hold holds. */
 struct detach_tid {
 	pid_t tid;
 	bool own_stop;		/* a SIGSTOP of ours is on its way to it */
+	/* launch__hold: */
+	bool stopped;
+	bool listen;		/* in a group stop: it stays stopped */
+	bool exiting;		/* the child's own exit stop */
+	int sig;		/* the signal it stopped for: delivered */
 };
 
 static bool tids_find(struct tab_array *t, pid_t tid, size_t *at)
@@ -242,7 +250,8 @@ static int tids_add(struct tab_array *t, pid_t tid)
 	err = tab_array_reserve(t, 1);
 	if (err)
 		return err;
-	((struct detach_tid *)tab_array_push(t))->tid = tid;
+	*(struct detach_tid *)tab_array_push(t) =
+		(struct detach_tid){ .tid = tid };
 	return 0;
 }
 
@@ -257,8 +266,8 @@ static void tids_del(struct tab_array *t, pid_t tid)
 	t->nr--;
 }
 
-/* Asks every thread of the child to stop, and keeps its tid. */
-static int interrupt_all(struct launch *l, struct tab_array *t)
+/* Asks every thread of process pid to stop, and keeps its tid. */
+static int interrupt_all(pid_t pid, struct tab_array *t)
 {
 	char path[64];
 	struct dirent *de;
@@ -266,7 +275,7 @@ static int interrupt_all(struct launch *l, struct tab_array *t)
 	long tid;
 	int err = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", l->pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	dir = opendir(path);
 	if (!dir)
 		return -errno;
@@ -348,7 +357,7 @@ int launch__detach(struct launch *l)
 		return 0;
 	launch__resume(l);
 	tab_array_init(&t, sizeof(struct detach_tid), DETACH_MAX_THREADS);
-	err = interrupt_all(l, &t);
+	err = interrupt_all(l->pid, &t);
 	while (!err && t.nr) {
 		r = waitpid(-1, &status, WNOHANG | __WALL);
 		if (r < 0) {
@@ -395,9 +404,59 @@ int launch__kill(struct launch *l)
 	return 0;
 }
 
+/*
+ * One state change of a traced thread while it runs: what it stopped
+ * for handled, and it goes on. The child's exit and exit stop change the
+ * state.
+ */
+static void poll_one(struct launch *l, pid_t r, int status)
+{
+	int sig, event;
+
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		/* A thread that ended: the process goes on. */
+		if (r != l->pid)
+			return;
+		l->status = status;
+		l->state = LAUNCH_EXITED;
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	sig = WSTOPSIG(status);
+	event = status >> 16;
+	if (event == PTRACE_EVENT_EXIT) {
+		if (r == l->pid) {
+			l->state = LAUNCH_EXITING;
+			return;
+		}
+		ptrace(PTRACE_CONT, r, 0, 0);
+		return;
+	}
+	if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
+	    event == PTRACE_EVENT_VFORK) {
+		ptrace(PTRACE_CONT, r, 0, 0);
+		return;
+	}
+	if (event == PTRACE_EVENT_STOP) {
+		/* A new thread's first stop: let it run. */
+		if (sig == SIGTRAP)
+			ptrace(PTRACE_CONT, r, 0, 0);
+		/* Group stop (Ctrl-Z): stay stopped, as untraced. */
+		else
+			ptrace(PTRACE_LISTEN, r, 0, 0);
+		return;
+	}
+	/* Our own stop, its work done: the thread goes on as if none. */
+	if (sig == SIGSTOP && l->on_stop && l->on_stop(l->stop_ctx, r))
+		sig = 0;
+	/* A signal on its way to the child: deliver it. */
+	ptrace(PTRACE_CONT, r, 0, sig);
+}
+
 enum launch_state launch__poll(struct launch *l)
 {
-	int status, sig, event;
+	int status;
 	pid_t r;
 
 	while (l->state == LAUNCH_RUNNING) {
@@ -405,45 +464,123 @@ enum launch_state launch__poll(struct launch *l)
 		r = waitpid(-1, &status, WNOHANG | __WALL);
 		if (r <= 0)
 			break;
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			/* A thread that ended: the process goes on. */
-			if (r != l->pid)
-				continue;
-			l->status = status;
-			l->state = LAUNCH_EXITED;
-			break;
-		}
-		if (!WIFSTOPPED(status))
-			continue;
-		sig = WSTOPSIG(status);
-		event = status >> 16;
-		if (event == PTRACE_EVENT_EXIT) {
-			if (r == l->pid) {
-				l->state = LAUNCH_EXITING;
-				break;
-			}
-			ptrace(PTRACE_CONT, r, 0, 0);
-			continue;
-		}
-		if (event == PTRACE_EVENT_CLONE || event == PTRACE_EVENT_FORK ||
-		    event == PTRACE_EVENT_VFORK) {
-			ptrace(PTRACE_CONT, r, 0, 0);
-			continue;
-		}
-		if (event == PTRACE_EVENT_STOP) {
-			/* A new thread's first stop: let it run. */
-			if (sig == SIGTRAP)
-				ptrace(PTRACE_CONT, r, 0, 0);
-			/* Group stop (Ctrl-Z): stay stopped, as untraced. */
-			else
-				ptrace(PTRACE_LISTEN, r, 0, 0);
-			continue;
-		}
-		/* Our own stop, its work done: the thread goes on as if none. */
-		if (sig == SIGSTOP && l->on_stop && l->on_stop(l->stop_ctx, r))
-			sig = 0;
-		/* A signal on its way to the child: deliver it. */
-		ptrace(PTRACE_CONT, r, 0, sig);
+		poll_one(l, r, status);
 	}
 	return l->state;
+}
+
+/*
+ * One state change while launch__hold waits: a held thread's stop is
+ * kept with how it goes on (as launch__poll would send it on), anything
+ * else handled as launch__poll does.
+ */
+static void hold_one(struct launch *l, pid_t r, int status)
+{
+	struct detach_tid *ht;
+	unsigned long msg;
+	int event, sig;
+	size_t at;
+
+	if (!tids_find(&l->held, r, &at)) {
+		poll_one(l, r, status);
+		return;
+	}
+	ht = tab_array_at(&l->held, at);
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		if (r == l->pid) {
+			l->status = status;
+			l->state = LAUNCH_EXITED;
+		}
+		tids_del(&l->held, r);
+		return;
+	}
+	if (!WIFSTOPPED(status))
+		return;
+	ht->stopped = true;
+	sig = WSTOPSIG(status);
+	event = status >> 16;
+	if (event == PTRACE_EVENT_EXIT) {
+		ht->exiting = r == l->pid;
+		return;
+	}
+	if (event == PTRACE_EVENT_STOP) {
+		ht->listen = sig != SIGTRAP;
+		return;
+	}
+	if (!event) {
+		ht->sig = sig;
+		if (sig == SIGSTOP && l->on_stop && l->on_stop(l->stop_ctx, r))
+			ht->sig = 0;
+		return;
+	}
+	/* A thread born since the listing: held too, it stops on its own. */
+	if (event == PTRACE_EVENT_CLONE &&
+	    !ptrace(PTRACE_GETEVENTMSG, r, 0, &msg))
+		tids_add(&l->held, (pid_t)msg);
+}
+
+static bool hold_waiting(const struct tab_array *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nr; i++) {
+		if (!((const struct detach_tid *)tab_array_at(t, i))->stopped)
+			return true;
+	}
+	return false;
+}
+
+int launch__hold(struct launch *l, int pid)
+{
+	long long deadline = mono_ns() + DETACH_TIMEOUT_NS;
+	struct timespec nap = { .tv_nsec = HOLD_POLL_NS };
+	int status, err;
+	pid_t r;
+
+	if (l->state != LAUNCH_RUNNING || !l->started)
+		return -ESRCH;
+	tab_array_init(&l->held, sizeof(struct detach_tid), DETACH_MAX_THREADS);
+	err = interrupt_all(pid, &l->held);
+	/* No thread took the interrupt: not one of ours (or gone). */
+	if (!err && !l->held.nr)
+		err = -ESRCH;
+	while (!err && hold_waiting(&l->held) && l->state == LAUNCH_RUNNING) {
+		r = waitpid(-1, &status, WNOHANG | __WALL);
+		if (r < 0) {
+			err = -errno;
+			break;
+		}
+		if (r > 0) {
+			hold_one(l, r, status);
+			continue;
+		}
+		/* One that never stops is not copied: the scan says so. */
+		if (mono_ns() >= deadline)
+			break;
+		nanosleep(&nap, NULL);
+	}
+	if (err)
+		launch__release(l);
+	return err;
+}
+
+void launch__release(struct launch *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->held.nr; i++) {
+		const struct detach_tid *ht = tab_array_at(&l->held, i);
+
+		/* Not stopped yet: its interrupt stop comes to launch__poll. */
+		if (!ht->stopped)
+			continue;
+		/* Its exit stop: launch__poll says so, the caller ends it. */
+		if (ht->exiting) {
+			l->state = LAUNCH_EXITING;
+			continue;
+		}
+		ptrace(ht->listen ? PTRACE_LISTEN : PTRACE_CONT, ht->tid, 0,
+		       ht->sig);
+	}
+	tab_array_fini(&l->held);
 }

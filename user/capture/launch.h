@@ -60,6 +60,21 @@ void launch__on_stop(struct launch *l, launch_stop_fn fn, void *ctx);
  * be detached; it is let go when the tool exits).
  */
 int launch__detach(struct launch *l);
+/*
+ * While tracing, every thread of process pid (the child or a process it
+ * forked: all traced) stopped where it is, each stop it reports on the
+ * way kept to be sent on as launch__poll would; other state changes are
+ * handled as launch__poll does. 0 (a thread that did not stop within 2 s
+ * is not held), -ESRCH (no thread of pid took the interrupt: gone, or not
+ * traced by us) or -errno. launch__release lets them all go on.
+ */
+int launch__hold(struct launch *l, int pid);
+/*
+ * The threads launch__hold stopped go on. A child that reached its exit
+ * meanwhile stays in its exit stop: launch__poll says LAUNCH_EXITING.
+ */
+void launch__release(struct launch *l);
+
 /* Instead: kills the child and reaps it (LAUNCH_EXITED). 0 or -errno. */
 int launch__kill(struct launch *l);
 

@@ -65,6 +65,7 @@ struct opts {
 	bool kill;		/* --kill: end a launched target still running */
 	bool live;		/* --live: the terminal view while tracing */
 	bool reachability;	/* --reachability: a heap scan at the end */
+	__u64 clone_window_ns;	/* --clone-window: 0 the scan's default */
 	/* which live blocks the leak lists show (report.h's report_filter) */
 	__u64 older_ns;		/* 0: any age */
 	__u64 min_size;		/* 0: any size */

@@ -177,6 +177,10 @@ struct replay {
 	 */
 	struct growth_clock clock;
 	bool own_snapshots;
+	/* --reachability: each image's last recorded heap scan */
+	struct reach *reach;
+	size_t nr_reach;
+	__u64 bad_scans;	/* naming what the records never held */
 };
 
 /*
@@ -272,6 +276,65 @@ static int replay_snapshot(void *ctx, const struct recording_snapshot *s)
 		return 0;
 	}
 	return replay_take(rp, &m);
+}
+
+/* Whether a scan's image and every site it names are in the table. */
+static bool scan_fits(const struct procs *pt, const struct recording_scan *sc)
+{
+	const struct heapscan_result *res = &sc->res;
+	__u32 nr;
+	size_t i, k;
+
+	if (sc->image >= procs__nr_images(pt))
+		return false;
+	nr = store__nr_stacks(procs__image(pt, sc->image)->store);
+	for (i = 0; i < res->nr_cycles; i++) {
+		for (k = 0; k < res->cycles[i].nr_members; k++) {
+			if (res->cycles[i].members[k].site >= nr)
+				return false;
+		}
+	}
+	for (i = 0; i < res->nr_links; i++) {
+		if (res->links[i].from >= nr || res->links[i].to >= nr)
+			return false;
+	}
+	for (i = 0; i < res->nr_clones; i++) {
+		if (res->clones[i].site >= nr)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * A recorded heap scan becomes its image's, replacing the one before, as
+ * the live run's did: the report has the classes the live one had. One
+ * that names an image or a site the records never held is left out,
+ * counted.
+ */
+static int replay_scan(void *ctx, const struct recording_scan *sc)
+{
+	struct replay *rp = ctx;
+	size_t cap = rp->nr_reach;
+	int err;
+
+	if (!scan_fits(rp->procs, sc)) {
+		rp->bad_scans++;
+		return 0;
+	}
+	if (sc->image >= rp->nr_reach) {
+		if (tab_grow((void **)&rp->reach, &cap, sc->image + 1,
+			     sizeof(*rp->reach)))
+			return -ENOMEM;
+		memset(rp->reach + rp->nr_reach, 0,
+		       (sc->image + 1 - rp->nr_reach) * sizeof(*rp->reach));
+		rp->nr_reach = sc->image + 1;
+	}
+	err = reach__restore(&rp->reach[sc->image], sc);
+	if (err == -EINVAL) {
+		rp->bad_scans++;
+		return 0;
+	}
+	return err;
 }
 
 /* The snapshots as the live run showed them, or only --snapshot N. */
@@ -587,6 +650,7 @@ int export_replay(struct opts *o)
 	rp.procs = procs__new();
 	rp.top = o->top;
 	recording__on_snapshot(rec, replay_snapshot, &rp);
+	recording__on_scan(rec, replay_scan, &rp);
 	rp.cut_asked = o->from_given || o->to_given;
 	rp.cut_ns[0] = info->start_ns + o->from_ns;
 	rp.cut_ns[1] = o->to_given ? info->start_ns + o->to_ns : UINT64_MAX;
@@ -611,6 +675,10 @@ int export_replay(struct opts *o)
 			  strerror(-err));
 		goto out;
 	}
+	if (rp.bad_scans)
+		cli_error("recording %s: %llu heap scan%s naming a process image or a site its records do not hold, left out",
+			  o->recording, (unsigned long long)rp.bad_scans,
+			  rp.bad_scans == 1 ? "" : "s");
 	err = restore_procs(rp.procs, rec);
 	if (err) {
 		cli_error("recording %s: its process facts do not match its records",
@@ -629,8 +697,11 @@ int export_replay(struct opts *o)
 		goto out;
 	err = export_reports(rp.procs, &rp.growth, info, recording__end(rec),
 			     rp.refused, recording__resolve, recording__image_ctx,
-			     rec, o, NULL, 0);
+			     rec, o, rp.reach, rp.nr_reach);
 out:
+	for (i = 0; i < (int)rp.nr_reach; i++)
+		reach__release(&rp.reach[i]);
+	free(rp.reach);
 	for (i = 0; i < (int)rp.nr_views; i++)
 		growth_view__fini(&rp.views[i]);
 	free(rp.views);

@@ -189,33 +189,22 @@ int live__fd(const struct live_view *v)
 	return v->tty;
 }
 
-/* The name of frame 0 of a stack, as the text report names it. */
+/* A site's line, as the snapshots name it: its innermost frame. */
 static void site_name(struct live_view *v, const struct store_site *site,
 		      char *buf, size_t size)
 {
-	const struct frame *fr;
-	char *text = NULL, *s;
+	char *text = NULL;
 	size_t len = 0;
-	unsigned n = 0;
 	FILE *f;
 
-	snprintf(buf, size, "[no stack]");
-	if (!site->nr_frames)
-		return;
-	if (v->resolve)
-		n = v->resolve(v->resolve_ctx, site->frames[0], &fr);
+	snprintf(buf, size, "?");
 	f = open_memstream(&text, &len);
 	if (!f)
 		return;
-	if (n) {
-		report_text_frames(f, &fr[n - 1], 1);
-	} else {
-		fprintf(f, "0x%llx", (unsigned long long)site->frames[0]);
-	}
-	fclose(f);
-	for (s = text; *s == ' '; s++)
-		;
-	snprintf(buf, size, "%.*s", (int)strcspn(s, "\n"), s);
+	report_text_site_addrs(f, site->frames, site->nr_frames, 1,
+			       v->resolve, v->resolve_ctx);
+	if (!fclose(f))
+		snprintf(buf, size, "%s", text);
 	free(text);
 }
 

@@ -426,6 +426,11 @@ static int set_reachability(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int set_clone_window(struct opts *o, const char *arg)
+{
+	return secs_opt(arg, "clone-window", &o->clone_window_ns);
+}
+
 static int set_older(struct opts *o, const char *arg)
 {
 	return secs_opt(arg, "older", &o->older_ns);
@@ -661,6 +666,11 @@ static const struct cli_option options[] = {
 "                        and scan its memory: memcheck's leak classes\n"
 "                        (definitely, indirectly, possibly lost, still\n"
 "                        reachable), leaked cycles, the ownership graph\n" },
+	{ "clone-window", 0, OPT_ARG, set_clone_window,
+"      --clone-window SEC\n"
+"                        --reachability's clone candidates: blocks alike\n"
+"                        allocated within SEC seconds of each other\n"
+"                        (default 1)\n" },
 	{ "ready-fd", 0, OPT_ARG, set_ready_fd,
 "      --ready-fd FD     once the probes are attached, write the traced\n"
 "                        pid and a newline to FD, then close it (scripts)\n" },
@@ -840,6 +850,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->kill && !o->cmd) {
 		cli_error("--kill ends a command launched with -- CMD; a process attached with -p is always left running");
+		return 2;
+	}
+	if (o->clone_window_ns && !o->reachability) {
+		cli_error("--clone-window groups --reachability's clone candidates: give --reachability");
 		return 2;
 	}
 	if (o->mode == TRACE_MODE_ALLOC && o->reachability) {

@@ -3,12 +3,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "cli.h"
 #include "reach.h"
 
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The scan being filled, and its moment: each block's age from it. */
+struct adding {
+	struct heapscan *h;
+	__u64 now_ns;
+};
+
 static int add_block(const struct store_block *b, void *ctx)
 {
-	return heapscan__add(ctx, b->ptr, b->size, b->stack_id);
+	const struct adding *a = ctx;
+
+	return heapscan__add(a->h, b->ptr, b->size, b->stack_id,
+			     a->now_ns > b->ts_ns ? a->now_ns - b->ts_ns : 0);
 }
 
 /* The roots as the scan takes them: the same fields, one stage later. */
@@ -68,21 +86,60 @@ static void say(const struct reach *r, int pid)
 		(unsigned long long)st->count[HEAPSCAN_STILL_REACHABLE]);
 }
 
+/*
+ * The roots of a process the caller traces: held through hold, copied
+ * stopped, let go; the pause from the first stop asked to the last let
+ * go. NULL with errno ESRCH when hold cannot stop it.
+ */
+static struct heaproots *held_roots(int pid, const struct reach_hold *hold,
+				    struct heaproots_info *pause)
+{
+	__u64 t0 = mono_ns();
+	struct heaproots *hr;
+	int err;
+
+	err = hold->stop(hold->ctx, pid);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	hr = heaproots__take(pid, HEAPROOTS_STOPPED);
+	err = errno;
+	hold->resume(hold->ctx);
+	if (hr) {
+		*pause = *heaproots__info(hr);
+		pause->pause_ns = mono_ns() - t0;
+	}
+	errno = err;
+	return hr;
+}
+
 int reach__take(struct reach *r, const struct store *st, int pid,
-		enum heaproots_how how, bool quiet)
+		enum heaproots_how how, const struct reach_hold *hold,
+		const struct opts *o)
 {
 	struct heapscan *h = heapscan__new();
 	struct heaproots *hr = NULL;
+	struct heaproots_info pause;
 	int err;
 
 	if (!h) {
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = store__for_each_live(st, add_block, h);
+	if (o->clone_window_ns)
+		heapscan__clone_window(h, o->clone_window_ns);
+	err = store__for_each_live(st, add_block,
+				   &(struct adding){ h, mono_ns() });
 	if (err)
 		goto fail;
-	hr = heaproots__take(pid, how);
+	if (how == HEAPROOTS_SEIZE && hold)
+		hr = held_roots(pid, hold, &pause);
+	if (!hr && (how != HEAPROOTS_SEIZE || !hold || errno == ESRCH)) {
+		hr = heaproots__take(pid, how);
+		if (hr)
+			pause = *heaproots__info(hr);
+	}
 	if (!hr) {
 		err = -errno;
 		goto fail;
@@ -92,9 +149,9 @@ int reach__take(struct reach *r, const struct store *st, int pid,
 		goto fail;
 	reach__release(r);
 	r->scan = h;
-	r->pause = *heaproots__info(hr);
+	r->pause = pause;
 	heaproots__free(hr);
-	if (!quiet)
+	if (!o->quiet)
 		say(r, pid);
 	return 0;
 fail:
@@ -109,4 +166,29 @@ void reach__release(struct reach *r)
 {
 	heapscan__free(r->scan);
 	r->scan = NULL;
+}
+
+int reach__record(const struct reach *r, struct recorder *w, __u32 image)
+{
+	struct recording_scan s = { .image = image, .pause = r->pause };
+	struct heapscan_verdict *verdicts;
+	int err;
+
+	err = heapscan__result(r->scan, &s.res, &verdicts);
+	if (!err)
+		err = recorder__scan(w, &s);
+	free(verdicts);
+	return err;
+}
+
+int reach__restore(struct reach *r, const struct recording_scan *s)
+{
+	struct heapscan *h = heapscan__restore(&s->res);
+
+	if (!h)
+		return -errno;
+	reach__release(r);
+	r->scan = h;
+	r->pause = s->pause;
+	return 0;
 }

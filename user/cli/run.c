@@ -438,14 +438,28 @@ static int pidfd_open(int pid)
 	return syscall(SYS_pidfd_open, pid, 0);
 }
 
+static int hold_stop(void *ctx, int pid)
+{
+	return launch__hold(ctx, pid);
+}
+
+static void hold_resume(void *ctx)
+{
+	launch__release(ctx);
+}
+
 /*
  * --reachability: a heap scan now of image i (its store as drained now,
- * its pid's memory), kept as that image's. -ENOMEM said.
+ * its pid's memory), kept as that image's and written into the recording.
+ * Errors said.
  */
 static void scan_image(struct session *s, size_t i, enum heaproots_how how)
 {
 	const struct proc_image *im = procs__image(s->procs, i);
+	/* A launched tree is ours to stop: it cannot be seized. */
+	const struct reach_hold hold = { hold_stop, hold_resume, s->launch };
 	size_t cap = s->nr_reach;
+	int err;
 
 	if (i >= s->nr_reach) {
 		if (tab_grow((void **)&s->reach, &cap, i + 1,
@@ -458,7 +472,14 @@ static void scan_image(struct session *s, size_t i, enum heaproots_how how)
 		       (i + 1 - s->nr_reach) * sizeof(*s->reach));
 		s->nr_reach = i + 1;
 	}
-	reach__take(&s->reach[i], im->store, im->info.pid, how, s->o->quiet);
+	if (reach__take(&s->reach[i], im->store, im->info.pid, how,
+			s->launch ? &hold : NULL, s->o) || !s->rec)
+		return;
+	/* After the records it saw: a replay reports the same classes. */
+	err = reach__record(&s->reach[i], s->rec, i);
+	if (err)
+		cli_error("cannot write the heap scan of pid %u into %s: %s",
+			  im->info.pid, s->o->record, strerror(-err));
 }
 
 static void scan_begin(struct session *s)
@@ -519,8 +540,6 @@ static void on_usr1(struct session *s)
 {
 	if (!s->o->reachability)
 		cli_error("SIGUSR1 scans the heap with --reachability only");
-	else if (s->launch)
-		cli_error("SIGUSR1 scans a process attached with -p; a launched command is scanned at its exit or when tracing ends");
 	else
 		scan_heap(s, HEAPROOTS_SEIZE);
 }

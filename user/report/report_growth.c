@@ -26,37 +26,6 @@ static void put_change(FILE *f, long long d)
 				  d < 0 ? -(__u64)d : (__u64)d));
 }
 
-/* One line: the innermost frames, "a (f.c:1) < b (f.c:9)". */
-static void put_where(FILE *f, const struct growth_row *row,
-		      frame_resolve_fn resolve, void *ctx)
-{
-	const struct frame *fr;
-	struct frame one;
-	unsigned n, i, shown = 0;
-	__u32 k;
-
-	if (!row->nr_frames) {
-		fputs("(no stack captured)", f);
-		return;
-	}
-	for (k = 0; k < row->nr_frames && shown < SNAPSHOT_TEXT_FRAMES; k++) {
-		one = (struct frame){ .addr = row->frames[k] };
-		fr = &one;
-		n = resolve ? resolve(ctx, row->frames[k], &fr) : 1;
-		if (!n) {
-			fr = &one;
-			n = 1;
-		}
-		for (i = 0; i < n && shown < SNAPSHOT_TEXT_FRAMES; i++, shown++) {
-			if (shown)
-				fputs(" < ", f);
-			report_text_frame_short(f, &fr[i]);
-		}
-	}
-	if (row->nr_frames > k)
-		fputs(" < ...", f);
-}
-
 static void put_rows(FILE *f, const char *title, const struct growth_row *rows,
 		     size_t nr, frame_resolve_fn resolve, void *ctx)
 {
@@ -74,7 +43,8 @@ static void put_rows(FILE *f, const char *title, const struct growth_row *rows,
 			report_text_bytes(buf, sizeof(buf), rows[i].live_bytes),
 			(unsigned long long)rows[i].live_blocks,
 			report_text_plural(rows[i].live_blocks));
-		put_where(f, &rows[i], resolve, ctx);
+		report_text_site_addrs(f, rows[i].frames, rows[i].nr_frames,
+				       SNAPSHOT_TEXT_FRAMES, resolve, ctx);
 		fputc('\n', f);
 	}
 }

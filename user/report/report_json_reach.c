@@ -158,6 +158,7 @@ static void write_graph(struct json *j, const struct report *r)
 	json_kv_str(j, "rule", heapscan_clone_rule);
 	json_key(j, "confidence");
 	json_double(j, heapscan_clone_confidence);
+	json_kv_u64(j, "window_ms", rr->stats.clone_window_ns / 1000000);
 	json_kv_u64(j, "blocks", rr->stats.clones);
 	json_kv_u64(j, "groups", rr->clones_total);
 	json_key(j, "list");

@@ -1054,6 +1054,54 @@ void report_text_frame_short(FILE *f, const struct frame *fr)
 	put_location(f, fr);
 }
 
+/* A frame of a site line, after the shown ones before it. */
+static void site_frame(FILE *f, const struct frame *fr, unsigned *shown)
+{
+	if ((*shown)++)
+		fputs(" < ", f);
+	put_location(f, fr);
+}
+
+void report_text_site(FILE *f, const struct frame *frames, __u32 nr,
+		      unsigned max)
+{
+	unsigned shown = 0;
+	__u32 i;
+
+	if (!nr)
+		fputs("(no stack captured)", f);
+	for (i = 0; i < nr && shown < max; i++)
+		site_frame(f, &frames[i], &shown);
+	if (i < nr)
+		fputs(" < ...", f);
+}
+
+void report_text_site_addrs(FILE *f, const __u64 *addrs, __u32 nr,
+			    unsigned max, frame_resolve_fn resolve, void *ctx)
+{
+	const struct frame *fr;
+	struct frame one;
+	unsigned n = 0, i = 0, shown = 0;
+	__u32 k;
+
+	if (!nr)
+		fputs("(no stack captured)", f);
+	for (k = 0; k < nr && shown < max; k++) {
+		one = (struct frame){ .addr = addrs[k] };
+		fr = &one;
+		n = resolve ? resolve(ctx, addrs[k], &fr) : 1;
+		if (!n) {
+			fr = &one;
+			n = 1;
+		}
+		for (i = 0; i < n && shown < max; i++)
+			site_frame(f, &fr[i], &shown);
+	}
+	/* frames left of the last address, or addresses left */
+	if (k < nr || i < n)
+		fputs(" < ...", f);
+}
+
 void report_text_name(FILE *f, const char *s)
 {
 	put_name(f, s);

@@ -31,6 +31,18 @@ void report_text_name(FILE *f, const char *s);
 void report_text_frames(FILE *f, const struct frame *frames, __u32 nr);
 /* One frame's location on the current line: "fn (file:line)". */
 void report_text_frame_short(FILE *f, const struct frame *fr);
+/*
+ * A call site on the current line, innermost first, at most max frames:
+ * "fn (file:line) < fn (file:line) < ..." (the dots: more frames), or
+ * "(no stack captured)". Every one-line site of the text outputs (the
+ * live view, the snapshots, the heap scan's links and clones) is this.
+ */
+void report_text_site(FILE *f, const struct frame *frames, __u32 nr,
+		      unsigned max);
+/* The same of a stack of addresses, each resolved through resolve (NULL,
+ * or nothing known: its address). */
+void report_text_site_addrs(FILE *f, const __u64 *addrs, __u32 nr,
+			    unsigned max, frame_resolve_fn resolve, void *ctx);
 
 struct report;
 /* The heap scan's section (report_text_reach.c): nothing without one. */

@@ -95,17 +95,6 @@ static void print_cycles(const struct report *r, FILE *f)
 			report_text_plural(rr->cycles_total - rr->nr_cycles));
 }
 
-/* The innermost frame's function, or its address: one line per link. */
-static void put_site(FILE *f, const struct frame *fr, __u32 nr)
-{
-	if (!nr)
-		fputs("(no stack)", f);
-	else if (fr[0].function)
-		report_text_name(f, fr[0].function);
-	else
-		fprintf(f, "0x%llx", (unsigned long long)fr[0].addr);
-}
-
 static void print_links(const struct report *r, FILE *f)
 {
 	const struct report_reach *rr = &r->reach;
@@ -123,9 +112,9 @@ static void print_links(const struct report *r, FILE *f)
 			heapscan_edge_name(l->kind),
 			heapscan_edge_rule(l->kind),
 			heapscan_edge_confidence(l->kind));
-		put_site(f, l->from, l->nr_from);
+		report_text_site(f, l->from, l->nr_from, 1);
 		fputs(" -> ", f);
-		put_site(f, l->to, l->nr_to);
+		report_text_site(f, l->to, l->nr_to, 1);
 		fputc('\n', f);
 	}
 	if (rr->links_total > n)
@@ -138,7 +127,8 @@ static void print_clones(const struct report *r, FILE *f)
 	const struct report_reach *rr = &r->reach;
 	size_t i, n = rr->nr_clones < TEXT_LINKS ? rr->nr_clones : TEXT_LINKS;
 
-	fprintf(f, "\n  Clone candidates (blocks of one site and size with the same data, inferred, %.2f): %llu block%s in %zu group%s\n",
+	fprintf(f, "\n  Clone candidates (blocks of one site and size with the same data, allocated within %llu ms, inferred, %.2f): %llu block%s in %zu group%s\n",
+		(unsigned long long)(rr->stats.clone_window_ns / 1000000),
 		heapscan_clone_confidence,
 		(unsigned long long)rr->stats.clones,
 		report_text_plural(rr->stats.clones), rr->clones_total,
@@ -147,7 +137,8 @@ static void print_clones(const struct report *r, FILE *f)
 		fprintf(f, "    %llu x %llu bytes: ",
 			(unsigned long long)rr->clones[i].count,
 			(unsigned long long)rr->clones[i].size);
-		put_site(f, rr->clones[i].frames, rr->clones[i].nr_frames);
+		report_text_site(f, rr->clones[i].frames,
+				 rr->clones[i].nr_frames, 1);
 		fputc('\n', f);
 	}
 	if (rr->clones_total > n)

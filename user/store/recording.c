@@ -41,6 +41,8 @@ enum rec_frame_type {
 	REC_FRAME_PROCS,	/* 5: before the trailer */
 	REC_FRAME_PROCINFO,	/* 5: among the records */
 	REC_FRAME_SNAPSHOT,	/* 6: among the records */
+	REC_FRAME_SCAN,		/* 7: among the records */
+	REC_FRAME_SCAN_PART,	/* 7: right after its SCAN */
 	REC_FRAME__COUNT,
 };
 
@@ -409,6 +411,146 @@ int recorder__snapshot(struct recorder *w, const struct recording_snapshot *s)
 	wbuf_u64(b, s->lost_events);
 	wbuf_u64(b, s->consumer_drops);
 	return stick(w, write_frame(w, REC_FRAME_SNAPSHOT, b));
+}
+
+/*
+ * A heap scan: a SCAN frame (image, flags, the pause, the totals, the
+ * length of each list), then its lists in that order, each in SCAN_PART
+ * frames of one list: the list's number, then whole entries.
+ */
+enum rec_scan_list {
+	REC_SCAN_VERDICTS,	/* addr u64, class u32 */
+	REC_SCAN_CYCLES,	/* instances, blocks, bytes u64, members u32 */
+	REC_SCAN_MEMBERS,	/* site u32, count u32, bytes u64 */
+	REC_SCAN_LINKS,		/* from, to, kind u32, count u64 */
+	REC_SCAN_CLONES,	/* site u32, size, count u64 */
+	REC_SCAN__LISTS,
+};
+
+static const __u32 scan_entry_len[REC_SCAN__LISTS] = {
+	[REC_SCAN_VERDICTS] = 12,
+	[REC_SCAN_CYCLES] = 28,
+	[REC_SCAN_MEMBERS] = 16,
+	[REC_SCAN_LINKS] = 20,
+	[REC_SCAN_CLONES] = 20,
+};
+
+/* The totals are written as they are: a field more is a new version. */
+_Static_assert(sizeof(struct heapscan_stats) == 20 * sizeof(__u64),
+	       "a scan's totals changed: raise RECORDING_VERSION");
+
+/* Starts an entry of list in w->meta: a new frame when this one is full. */
+static int scan_entry(struct recorder *w, __u32 list)
+{
+	struct wbuf *b = &w->meta;
+	int err = 0;
+
+	if (b->len && b->len + scan_entry_len[list] <= REC_FRAME_RAW_MAX)
+		return 0;
+	if (b->len)
+		err = write_frame(w, REC_FRAME_SCAN_PART, b);
+	wbuf_reset(b);
+	wbuf_u32(b, list);
+	return err;
+}
+
+/* The last frame of a list, if it has entries. */
+static int scan_list_end(struct recorder *w)
+{
+	struct wbuf *b = &w->meta;
+	int err = b->len ? write_frame(w, REC_FRAME_SCAN_PART, b) : 0;
+
+	wbuf_reset(b);
+	return err;
+}
+
+static int write_scan_lists(struct recorder *w, const struct heapscan_result *res)
+{
+	struct wbuf *b = &w->meta;
+	size_t i, k;
+	int err = 0;
+
+	wbuf_reset(b);
+	for (i = 0; i < res->nr_verdicts && !err; i++) {
+		err = scan_entry(w, REC_SCAN_VERDICTS);
+		wbuf_u64(b, res->verdicts[i].addr);
+		wbuf_u32(b, res->verdicts[i].cls);
+	}
+	err = err ? err : scan_list_end(w);
+	for (i = 0; i < res->nr_cycles && !err; i++) {
+		err = scan_entry(w, REC_SCAN_CYCLES);
+		wbuf_u64(b, res->cycles[i].instances);
+		wbuf_u64(b, res->cycles[i].blocks);
+		wbuf_u64(b, res->cycles[i].bytes);
+		wbuf_u32(b, res->cycles[i].nr_members);
+	}
+	err = err ? err : scan_list_end(w);
+	for (i = 0; i < res->nr_cycles && !err; i++) {
+		for (k = 0; k < res->cycles[i].nr_members && !err; k++) {
+			const struct heapscan_member *m =
+				&res->cycles[i].members[k];
+
+			err = scan_entry(w, REC_SCAN_MEMBERS);
+			wbuf_u32(b, m->site);
+			wbuf_u32(b, m->count);
+			wbuf_u64(b, m->bytes);
+		}
+	}
+	err = err ? err : scan_list_end(w);
+	for (i = 0; i < res->nr_links && !err; i++) {
+		err = scan_entry(w, REC_SCAN_LINKS);
+		wbuf_u32(b, res->links[i].from);
+		wbuf_u32(b, res->links[i].to);
+		wbuf_u32(b, res->links[i].kind);
+		wbuf_u64(b, res->links[i].count);
+	}
+	err = err ? err : scan_list_end(w);
+	for (i = 0; i < res->nr_clones && !err; i++) {
+		err = scan_entry(w, REC_SCAN_CLONES);
+		wbuf_u32(b, res->clones[i].site);
+		wbuf_u64(b, res->clones[i].size);
+		wbuf_u64(b, res->clones[i].count);
+	}
+	return err ? err : scan_list_end(w);
+}
+
+int recorder__scan(struct recorder *w, const struct recording_scan *s)
+{
+	const struct heapscan_result *res = &s->res;
+	struct wbuf *b = &w->meta;
+	__u64 members = 0;
+	size_t i;
+	int err;
+
+	/* After the records before it: the replay has the same live blocks. */
+	err = recorder__flush(w);
+	if (err)
+		return err;
+	for (i = 0; i < res->nr_cycles; i++)
+		members += res->cycles[i].nr_members;
+	if (s->image >= PROCS_MAX_IMAGES ||
+	    res->nr_verdicts > REC_SCAN_ITEMS_MAX ||
+	    res->nr_cycles > REC_SCAN_ITEMS_MAX ||
+	    members > REC_SCAN_ITEMS_MAX || res->nr_links > REC_SCAN_ITEMS_MAX ||
+	    res->nr_clones > REC_SCAN_ITEMS_MAX)
+		return stick(w, -E2BIG);
+	wbuf_reset(b);
+	wbuf_u32(b, s->image);
+	wbuf_u32(b, 0);
+	wbuf_u64(b, s->pause.pause_ns);
+	wbuf_u32(b, s->pause.threads);
+	wbuf_u32(b, s->pause.missed);
+	wbuf_u64(b, s->pause.stack_bytes);
+	wbuf_put(b, &res->stats, sizeof(res->stats));
+	wbuf_u64(b, res->nr_verdicts);
+	wbuf_u64(b, res->nr_cycles);
+	wbuf_u64(b, members);
+	wbuf_u64(b, res->nr_links);
+	wbuf_u64(b, res->nr_clones);
+	err = write_frame(w, REC_FRAME_SCAN, b);
+	if (!err)
+		err = write_scan_lists(w, res);
+	return stick(w, err);
 }
 
 static int addr_cmp(const void *pa, const void *pb)
@@ -798,6 +940,34 @@ struct rec_sym {
 	__u32 nr;
 };
 
+/* A heap scan being read: each list's entries as they come. */
+struct rec_scan {
+	struct recording_scan s;
+	__u64 want[REC_SCAN__LISTS];
+	__u64 got[REC_SCAN__LISTS];
+	void *items[REC_SCAN__LISTS];
+	size_t cap[REC_SCAN__LISTS];
+};
+
+static const size_t scan_item_size[REC_SCAN__LISTS] = {
+	[REC_SCAN_VERDICTS] = sizeof(struct heapscan_verdict),
+	[REC_SCAN_CYCLES] = sizeof(struct heapscan_cycle),
+	[REC_SCAN_MEMBERS] = sizeof(struct heapscan_member),
+	[REC_SCAN_LINKS] = sizeof(struct heapscan_link),
+	[REC_SCAN_CLONES] = sizeof(struct heapscan_clone),
+};
+
+static void rec_scan_free(struct rec_scan *sc)
+{
+	int i;
+
+	if (!sc)
+		return;
+	for (i = 0; i < REC_SCAN__LISTS; i++)
+		free(sc->items[i]);
+	free(sc);
+}
+
 /* String blocks, freed with the recording: the report borrows them. */
 struct block {
 	struct block *next;
@@ -840,6 +1010,10 @@ struct recording {
 	void *snapshot_ctx;
 	struct recording_snapshot last_snapshot;
 	__u64 nr_snapshots;
+
+	recording_scan_fn on_scan;
+	void *scan_ctx;
+	struct rec_scan *scan;	/* a scan whose lists are being read */
 
 	struct recording_damage damage;
 	char damage_what[96];
@@ -947,6 +1121,7 @@ void recording__free(struct recording *r)
 		free(b);
 	}
 	fclose(r->f);
+	rec_scan_free(r->scan);
 	free(r->syms);
 	free(r->index);
 	free(r->procs);
@@ -1418,6 +1593,166 @@ static int parse_snapshot(struct recording *r)
 	return r->on_snapshot ? r->on_snapshot(r->snapshot_ctx, &s) : 0;
 }
 
+void recording__on_scan(struct recording *r, recording_scan_fn fn, void *ctx)
+{
+	r->on_scan = fn;
+	r->scan_ctx = ctx;
+}
+
+/* The list the next part must hold: the first not whole yet. */
+static int scan_next_list(const struct rec_scan *sc)
+{
+	int i;
+
+	for (i = 0; i < REC_SCAN__LISTS; i++) {
+		if (sc->got[i] < sc->want[i])
+			return i;
+	}
+	return REC_SCAN__LISTS;
+}
+
+/*
+ * Every list read: the cycles' members counted out of the members list,
+ * then the scan handed on and dropped.
+ */
+static int scan_done(struct recording *r)
+{
+	struct rec_scan *sc = r->scan;
+	struct heapscan_cycle *cycles = sc->items[REC_SCAN_CYCLES];
+	struct heapscan_member *members = sc->items[REC_SCAN_MEMBERS];
+	struct heapscan_result *res = &sc->s.res;
+	__u64 at = 0, i;
+	int err = 0;
+
+	for (i = 0; i < sc->want[REC_SCAN_CYCLES]; i++) {
+		if (!cycles[i].nr_members ||
+		    cycles[i].nr_members > sc->want[REC_SCAN_MEMBERS] - at)
+			break;
+		cycles[i].members = members + at;
+		at += cycles[i].nr_members;
+	}
+	if (i < sc->want[REC_SCAN_CYCLES] || at != sc->want[REC_SCAN_MEMBERS])
+		err = damaged(r, r->frame_off,
+			      "a heap scan's cycles do not hold its members");
+	res->verdicts = sc->items[REC_SCAN_VERDICTS];
+	res->nr_verdicts = sc->want[REC_SCAN_VERDICTS];
+	res->cycles = cycles;
+	res->nr_cycles = sc->want[REC_SCAN_CYCLES];
+	res->links = sc->items[REC_SCAN_LINKS];
+	res->nr_links = sc->want[REC_SCAN_LINKS];
+	res->clones = sc->items[REC_SCAN_CLONES];
+	res->nr_clones = sc->want[REC_SCAN_CLONES];
+	if (!err && r->on_scan)
+		err = r->on_scan(r->scan_ctx, &sc->s);
+	rec_scan_free(sc);
+	r->scan = NULL;
+	return err;
+}
+
+static int parse_scan(struct recording *r)
+{
+	struct rec_scan *sc;
+	__u32 flags;
+	struct rbuf c;
+	int i;
+
+	if (r->info.version < RECORDING_VERSION_SCANS)
+		return damaged(r, r->frame_off,
+			       "a heap scan in a version %u file",
+			       r->info.version);
+	sc = calloc(1, sizeof(*sc));
+	if (!sc)
+		return -ENOMEM;
+	rbuf_init(r, &c);
+	if (!get_u32(&c, &sc->s.image) || sc->s.image >= PROCS_MAX_IMAGES ||
+	    !get_u32(&c, &flags) || flags ||
+	    !get_u64(&c, &sc->s.pause.pause_ns) ||
+	    !get_u32(&c, &sc->s.pause.threads) ||
+	    !get_u32(&c, &sc->s.pause.missed) ||
+	    !get_u64(&c, &sc->s.pause.stack_bytes) ||
+	    !get(&c, &sc->s.res.stats, sizeof(sc->s.res.stats)))
+		goto malformed;
+	for (i = 0; i < REC_SCAN__LISTS; i++) {
+		if (!get_u64(&c, &sc->want[i]) ||
+		    sc->want[i] > REC_SCAN_ITEMS_MAX)
+			goto malformed;
+	}
+	if (c.off != c.len)
+		goto malformed;
+	r->scan = sc;
+	return scan_next_list(sc) == REC_SCAN__LISTS ? scan_done(r) : 0;
+malformed:
+	rec_scan_free(sc);
+	return damaged(r, r->frame_off, "malformed heap scan");
+}
+
+/* One entry of list at c into its place in the scan; false: malformed. */
+static bool get_scan_item(struct rbuf *c, struct rec_scan *sc, int list)
+{
+	void *at = (char *)sc->items[list] + sc->got[list] * scan_item_size[list];
+	struct heapscan_verdict *v = at;
+	struct heapscan_cycle *cy = at;
+	struct heapscan_member *m = at;
+	struct heapscan_link *l = at;
+	struct heapscan_clone *cl = at;
+	__u32 kind;
+
+	switch (list) {
+	case REC_SCAN_VERDICTS:
+		*v = (struct heapscan_verdict){};
+		/* by address, each once: what the scan's lookups need */
+		return get_u64(c, &v->addr) && get_u32(c, &v->cls) &&
+		       v->cls < HEAPSCAN_CLASS__COUNT &&
+		       (!sc->got[list] || v[-1].addr < v->addr);
+	case REC_SCAN_CYCLES:
+		*cy = (struct heapscan_cycle){};
+		return get_u64(c, &cy->instances) && get_u64(c, &cy->blocks) &&
+		       get_u64(c, &cy->bytes) && get_u32(c, &cy->nr_members);
+	case REC_SCAN_MEMBERS:
+		return get_u32(c, &m->site) && get_u32(c, &m->count) &&
+		       get_u64(c, &m->bytes);
+	case REC_SCAN_LINKS:
+		if (!get_u32(c, &l->from) || !get_u32(c, &l->to) ||
+		    !get_u32(c, &kind) || kind >= HEAPSCAN_EDGE__COUNT)
+			return false;
+		l->kind = kind;
+		return get_u64(c, &l->count);
+	default:
+		return get_u32(c, &cl->site) && get_u64(c, &cl->size) &&
+		       get_u64(c, &cl->count);
+	}
+}
+
+/* Whole entries of the list the scan is at, no more than it announced. */
+static int parse_scan_part(struct recording *r)
+{
+	struct rec_scan *sc = r->scan;
+	__u32 list;
+	size_t n;
+	struct rbuf c;
+
+	if (!sc)
+		return damaged(r, r->frame_off,
+			       "a part of a heap scan without its scan");
+	rbuf_init(r, &c);
+	if (!get_u32(&c, &list) || (int)list != scan_next_list(sc) ||
+	    (c.len - c.off) % scan_entry_len[list])
+		return damaged(r, r->frame_off, "malformed heap scan part");
+	n = (c.len - c.off) / scan_entry_len[list];
+	if (!n || n > sc->want[list] - sc->got[list])
+		return damaged(r, r->frame_off, "malformed heap scan part");
+	if (tab_grow(&sc->items[list], &sc->cap[list], sc->got[list] + n,
+		     scan_item_size[list]))
+		return -ENOMEM;
+	while (n--) {
+		if (!get_scan_item(&c, sc, list))
+			return damaged(r, r->frame_off,
+				       "malformed heap scan part");
+		sc->got[list]++;
+	}
+	return scan_next_list(sc) == REC_SCAN__LISTS ? scan_done(r) : 0;
+}
+
 /*
  * One image's facts; strings longer than procinfo holds, an image out of
  * order or flags unknown are damage.
@@ -1520,6 +1855,8 @@ static int replay_frame(struct recording *r, recording_event_fn fn,
 {
 	if (r->have_end)
 		return damaged(r, r->frame_off, "data after the trailer");
+	if (r->scan && r->type != REC_FRAME_SCAN_PART)
+		return damaged(r, r->frame_off, "a heap scan cut short");
 	switch (r->type) {
 	case REC_FRAME_PROCS:
 		return parse_procs(r);
@@ -1533,6 +1870,10 @@ static int replay_frame(struct recording *r, recording_event_fn fn,
 		return parse_trailer(r);
 	case REC_FRAME_SNAPSHOT:
 		return parse_snapshot(r);
+	case REC_FRAME_SCAN:
+		return parse_scan(r);
+	case REC_FRAME_SCAN_PART:
+		return parse_scan_part(r);
 	default:
 		return damaged(r, r->frame_off, "a second header");
 	}

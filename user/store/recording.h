@@ -22,6 +22,13 @@
  *            it and the lost counts then; a replay that reaches it has the
  *            process table the live run had, so it takes the same snapshot
  *            of every image
+ *   SCAN     (7) a heap scan (--reachability) of one process image,
+ *            among the records where it was taken: its image, the pause,
+ *            the totals and how many entries of each list follow
+ *   SCAN_PART (7) right after its SCAN, as many as it takes: entries of
+ *            one list of the scan, in order: each block's class by
+ *            address, the cycle groups, their members, the links, the
+ *            clone groups; a replay hands the scan on once it is whole
  *   PROCS    (5) once, before the trailer: each process image's facts
  *            and kernel counters, by image number
  *   TRAILER  once, last: kernel counters, probes, how the target ended
@@ -41,9 +48,11 @@
 #include "events.h"
 #include "attach.h"
 #include "frame.h"
+#include "heaproots.h"
 #include "mode.h"
 #include "procinfo.h"
 #include "procs.h"
+#include "scan.h"
 #include "store.h"
 
 /*
@@ -58,8 +67,10 @@
  * the images' facts and kernel counters. A version 4 or 3 file is one
  * process, image 0.
  * 6: snapshot frames (-i). Older files have none and read as they are.
+ * 7: heap scan frames (--reachability). Older files have none and read as
+ * they are: their reports have no classes.
  */
-#define RECORDING_VERSION	6
+#define RECORDING_VERSION	7
 /*
  * 4: allocator records carry their family and allocator (ms_event.aux,
  * MS_TAG_*), new enum ms_fn values, and suspect frees their stack; runs
@@ -74,6 +85,8 @@
 #define RECORDING_VERSION_PROCS	5
 /* The first version that may hold snapshots. */
 #define RECORDING_VERSION_SNAPSHOTS	6
+/* The first version that may hold heap scans. */
+#define RECORDING_VERSION_SCANS	7
 /*
  * The header holds this many options of the inference rules, in the order
  * of the rules' table (user/rules/rules.h). A rule that adds options
@@ -102,6 +115,8 @@
 #define REC_SYMBOLS_MAX		(1u << 22)
 #define REC_SYMBOL_BYTES_MAX	(256u << 20)
 #define REC_PROBES_MAX		65536
+/* Entries of one list of a heap scan (verdicts: one per live block). */
+#define REC_SCAN_ITEMS_MAX	(1u << 28)
 
 /* What the header says; strings may be NULL where noted. */
 struct recording_info {
@@ -140,6 +155,13 @@ struct recording_snapshot {
 	__u64 consumer_drops;	/* records userspace could not take by then */
 };
 
+/* A heap scan of one process image, as taken: what a report shows of it. */
+struct recording_scan {
+	__u32 image;
+	struct heaproots_info pause;
+	struct heapscan_result res;
+};
+
 /* Writing. */
 struct recorder;
 
@@ -161,6 +183,11 @@ int recorder__add(struct recorder *w, const struct ms_event *e);
  * filled in here). 0 or -errno, which sticks.
  */
 int recorder__snapshot(struct recorder *w, const struct recording_snapshot *s);
+/*
+ * Writes the records added so far, then the scan, in as many frames as it
+ * takes. 0 or -errno, which sticks.
+ */
+int recorder__scan(struct recorder *w, const struct recording_scan *s);
 /*
  * After the records added so far: a process's facts (procs__set_info()),
  * which the replay hands on at this point. Errors stick.
@@ -229,6 +256,17 @@ typedef int (*recording_snapshot_fn)(void *ctx,
  */
 void recording__on_snapshot(struct recording *r, recording_snapshot_fn fn,
 			    void *ctx);
+
+typedef int (*recording_scan_fn)(void *ctx, const struct recording_scan *s);
+
+/*
+ * Has recording__replay call fn with each heap scan once all its frames
+ * are read, after the records before it (the scan's arrays are the
+ * reader's, gone when fn returns); its non-zero return stops the replay.
+ * Without it scans are checked and skipped.
+ */
+void recording__on_scan(struct recording *r, recording_scan_fn fn,
+			void *ctx);
 
 /*
  * Delivers the records of every frame, in order, and keeps the symbols
