@@ -773,30 +773,37 @@ Test(prologue, random_bytes)
 	}
 }
 
-/* prologue__exit() over an exact copy: 0 and *target, or the error. */
-static int exit_exact(const unsigned char *code, size_t len, __s64 *target)
+/*
+ * prologue__exit() over an exact copy: 0, *target and *calls, or the
+ * error.
+ */
+static int exit_exact(const unsigned char *code, size_t len, __s64 *target,
+		      bool *calls)
 {
 	unsigned char *copy = malloc(len);
 	int err;
 
 	cr_assert_not_null(copy);
 	memcpy(copy, code, len);
-	err = prologue__exit(copy, len, target);
+	err = prologue__exit(copy, len, target, calls);
 	free(copy);
 	return err;
 }
 
-#define expect_exit(want_err, want_target, ...)				\
+/* want_calls: it calls the place (else it jumps there) */
+#define expect_exit(want_err, want_target, want_calls, ...)		\
 	do {								\
 		static const unsigned char code_[] = { __VA_ARGS__ };	\
 		__s64 t_ = 0x5a5a;					\
-		int e_ = exit_exact(code_, sizeof(code_), &t_);		\
+		bool c_ = !(want_calls);				\
+		int e_ = exit_exact(code_, sizeof(code_), &t_, &c_);	\
 									\
 		cr_expect(e_ == (want_err) &&				\
-			  (e_ || t_ == (want_target)),			\
-			  "{ %s }: got %d, target %lld; want %d, %lld",	\
-			  #__VA_ARGS__, e_, (long long)t_, (want_err),	\
-			  (long long)(want_target));			\
+			  (e_ || (t_ == (want_target) &&		\
+				  c_ == (want_calls))),			\
+			  "{ %s }: got %d, target %lld, calls %d; want %d, %lld, %d", \
+			  #__VA_ARGS__, e_, (long long)t_, c_, (want_err), \
+			  (long long)(want_target), (want_calls));	\
 	} while (0)
 
 /* rel32 of a 5-byte call or jmp at off to target (function offsets) */
@@ -809,45 +816,53 @@ static int exit_exact(const unsigned char *code, size_t len, __s64 *target)
 Test(prologue, exit_one_place)
 {
 	/*
+	 * operator new(size_t, nothrow_t): endbr64; sub $8,%rsp; call;
+	 * add; ret, then its landing pad (endbr64; mov %rax,%rdi; jmp to
+	 * the cold part), which only an exception enters.
+	 */
+	expect_exit(0, -0x1000, true, 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec,
+		    0x08, 0xe8, REL32(8, -0x1000), 0x48, 0x83, 0xc4, 0x08, 0xc3,
+		    0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x89, 0xc7,
+		    0xe9, REL32(25, -0x5000));
+	/* called, then jumped to: the same place */
+	expect_exit(0, 0x200, true, 0xe8, REL32(0, 0x200),
+		    0xe9, REL32(5, 0x200));
+	/*
 	 * endbr64; sub $8,%rsp; add $8,%rsp; jmp, then code only an
 	 * exception enters (endbr64; mov %rax,%rdi; jmp elsewhere)
 	 */
-	expect_exit(0, -0x1000, 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec, 0x08,
-		    0x48, 0x83, 0xc4, 0x08, 0xe9, REL32(12, -0x1000),
+	expect_exit(0, -0x1000, false, 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83,
+		    0xec, 0x08, 0x48, 0x83, 0xc4, 0x08, 0xe9, REL32(12, -0x1000),
 		    0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x89, 0xc7,
 		    0xe9, REL32(24, -0x5000));
 	/* reallocarray: mov; mul; mov; jo over the jmp to realloc; ENOMEM */
-	expect_exit(0, 0x3000, 0x48, 0x89, 0xf0, 0x48, 0xf7, 0xe2, 0x48, 0x89,
-		    0xc6, 0x70, 0x05, 0xe9, REL32(11, 0x3000), 0x31, 0xc0,
+	expect_exit(0, 0x3000, false, 0x48, 0x89, 0xf0, 0x48, 0xf7, 0xe2, 0x48,
+		    0x89, 0xc6, 0x70, 0x05, 0xe9, REL32(11, 0x3000), 0x31, 0xc0,
 		    0xc3);
 	/* the same place from two paths */
-	expect_exit(0, 0x200, 0x48, 0x85, 0xff, 0x74, 0x05,
+	expect_exit(0, 0x200, false, 0x48, 0x85, 0xff, 0x74, 0x05,
 		    0xe9, REL32(5, 0x200), 0xe9, REL32(10, 0x200));
 }
 
 Test(prologue, exit_elsewhere)
 {
-	/*
-	 * operator new(size_t, nothrow_t): endbr64; sub $8,%rsp; call;
-	 * add; ret: a call, whose frame the callee's stack would show
-	 */
-	expect_exit(-ENOENT, 0, 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec,
-		    0x08, 0xe8, REL32(8, -0x1000), 0x48, 0x83, 0xc4, 0x08,
-		    0xc3);
+	/* two places, by a call and by a jump */
+	expect_exit(-ENOENT, 0, false, 0xe8, REL32(0, 0x200),
+		    0xe9, REL32(5, 0x300));
 	/* two places */
-	expect_exit(-ENOENT, 0, 0x48, 0x85, 0xff, 0x74, 0x05,
+	expect_exit(-ENOENT, 0, false, 0x48, 0x85, 0xff, 0x74, 0x05,
 		    0xe9, REL32(5, 0x200), 0xe9, REL32(10, 0x300));
 	/* an indirect jump, an indirect call */
-	expect_exit(-ENOENT, 0, 0xe8, REL32(0, 0x200), 0xff, 0xe0);
-	expect_exit(-ENOENT, 0, 0xff, 0xd0, 0xe9, REL32(2, 0x200));
+	expect_exit(-ENOENT, 0, false, 0xe8, REL32(0, 0x200), 0xff, 0xe0);
+	expect_exit(-ENOENT, 0, false, 0xff, 0xd0, 0xe9, REL32(2, 0x200));
 	/* a system call */
-	expect_exit(-ENOENT, 0, 0x0f, 0x05, 0xe9, REL32(2, 0x200));
+	expect_exit(-ENOENT, 0, false, 0x0f, 0x05, 0xe9, REL32(2, 0x200));
 	/* nowhere: it returns, or runs off its end */
-	expect_exit(-ENOENT, 0, 0x31, 0xc0, 0xc3);
-	expect_exit(-ENOENT, 0, 0x90, 0x90);
-	expect_exit(-ENOENT, 0, 0xe8, REL32(0, 0x200), 0x90);
+	expect_exit(-ENOENT, 0, false, 0x31, 0xc0, 0xc3);
+	expect_exit(-ENOENT, 0, false, 0x90, 0x90);
+	expect_exit(-ENOENT, 0, false, 0xe8, REL32(0, 0x200), 0x90);
 	/* a cut instruction */
-	expect_exit(-ENOENT, 0, 0xe8, 0x00, 0x01);
+	expect_exit(-ENOENT, 0, false, 0xe8, 0x00, 0x01);
 }
 
 /*
@@ -855,12 +870,13 @@ Test(prologue, exit_elsewhere)
  * place each reaches, named through the PLT.
  */
 static void expect_forwards(const char *path, const char *name,
-			    const char *to)
+			    const char *to, bool want_calls)
 {
 	struct elf_file *ef = elf_file__open(path);
 	struct elf_func f;
 	unsigned char *code;
 	char got[64];
+	bool calls;
 	__s64 off;
 	int err;
 
@@ -870,10 +886,12 @@ static void expect_forwards(const char *path, const char *name,
 	code = malloc(f.size);
 	cr_assert_not_null(code);
 	cr_assert(!elf_file__read(ef, f.file_offset, code, f.size));
-	err = prologue__exit(code, f.size, &off);
+	err = prologue__exit(code, f.size, &off, &calls);
 	free(code);
 	cr_assert(!err, "%s %s: no one place it leaves for: %s", path, name,
 		  strerror(-err));
+	cr_expect_eq(calls, want_calls, "%s %s: calls %d, want %d", path,
+		     name, calls, want_calls);
 	err = elf_file__plt_import(ef, f.vaddr + off, got, sizeof(got));
 	cr_expect(!err && !strcmp(got, to), "%s %s: got %s, want %s", path,
 		  name, err ? strerror(-err) : got, to);
@@ -886,21 +904,18 @@ Test(prologue, debian_forwarders)
 	struct elf_func f;
 	char got[64];
 
-	unsigned char *code;
-	__s64 off;
-
 	expect_forwards("/lib/x86_64-linux-gnu/libc.so.6", "reallocarray",
-			"realloc");
-	/* the nothrow news call operator new: they are no forwarders */
-	ef = elf_file__open(LIBDIR "libstdc++.so.6");
-	cr_assert_not_null(ef);
-	cr_assert(!elf_file__find_func(ef, "_ZnwmRKSt9nothrow_t", &f));
-	code = malloc(f.size);
-	cr_assert_not_null(code);
-	cr_assert(!elf_file__read(ef, f.file_offset, code, f.size));
-	cr_expect_eq(prologue__exit(code, f.size, &off), -ENOENT);
-	free(code);
-	elf_file__free(ef);
+			"realloc", false);
+	expect_forwards(LIBDIR "libstdc++.so.6", "_ZnwmRKSt9nothrow_t",
+			"_Znwm", true);
+	expect_forwards(LIBDIR "libstdc++.so.6", "_ZnamRKSt9nothrow_t",
+			"_Znam", true);
+	expect_forwards(LIBDIR "libstdc++.so.6",
+			"_ZnwmSt11align_val_tRKSt9nothrow_t",
+			"_ZnwmSt11align_val_t", true);
+	expect_forwards(LIBDIR "libstdc++.so.6",
+			"_ZnamSt11align_val_tRKSt9nothrow_t",
+			"_ZnamSt11align_val_t", true);
 	/* a function's own code is no PLT stub */
 	ef = elf_file__open("/lib/x86_64-linux-gnu/libc.so.6");
 	cr_assert_not_null(ef);

@@ -496,6 +496,8 @@ static int probe_note(struct attach *a, const char *object, const char *sym,
 		return -ENOMEM;
 	}
 	p->forwards_to = NULL;
+	p->forward_calls = false;
+	p->family = 0;
 	p->offset = offset;
 	p->func_offset = site->offset;
 	p->is_return = is_return;
@@ -668,10 +670,13 @@ static int find_fn(struct elf_file *ef, const struct alloc_fn *af,
  * (writing rdx) and jumps to realloc. That function's probe counts the
  * block, in the same family, and with the caller's arguments as it
  * needs them; probing the wrapper too would only single-step every call.
- * Fills name with the function reached: 0, or -ENOENT.
+ * A wrapper that calls leaves its frame first in the stacks taken there:
+ * *calls says so, and the intake drops that frame (forwarders.h). Fills
+ * name with the function reached: 0, or -ENOENT.
  */
 static int forwards_to(struct elf_file *ef, const struct elf_func *f,
-		       const struct alloc_fn *af, char *name, size_t len)
+		       const struct alloc_fn *af, char *name, size_t len,
+		       bool *calls)
 {
 	unsigned char *code;
 	struct elf_func g;
@@ -687,7 +692,7 @@ static int forwards_to(struct elf_file *ef, const struct elf_func *f,
 		return -ENOENT;
 	err = elf_file__read(ef, f->file_offset, code, f->size);
 	if (!err)
-		err = prologue__exit(code, f->size, &to);
+		err = prologue__exit(code, f->size, &to, calls);
 	free(code);
 	if (err)
 		return -ENOENT;
@@ -712,7 +717,7 @@ static int forwards_to(struct elf_file *ef, const struct elf_func *f,
 /* A function left unprobed, said in -v and the report's probes. */
 static int forward_note(struct attach *a, const char *object,
 			const struct alloc_fn *af, const struct elf_func *f,
-			const char *to)
+			const char *to, bool calls)
 {
 	static const struct prologue_site none = { .reason = PROLOGUE_NONE };
 	struct attach_probe *p;
@@ -722,6 +727,8 @@ static int forward_note(struct attach *a, const char *object,
 	if (err)
 		return err;
 	p = &a->probes[a->nr_probes - 1];
+	p->forward_calls = calls;
+	p->family = af->family;
 	p->forwards_to = strdup(to);
 	return p->forwards_to ? 0 : -ENOMEM;
 }
@@ -780,6 +787,7 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 		struct prologue_site site;
 		__u64 off, tag, cookie;
 		char fwd[128];
+		bool calls;
 
 		tag = af->family | ((__u64)(obj & 0xffff) << MS_TAG_OBJ_SHIFT);
 		/* More than one class of family at one address: any matches. */
@@ -808,8 +816,8 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 		if (err)
 			break;
 		if (!site.emulated &&
-		    !forwards_to(ef, f, af, fwd, sizeof(fwd))) {
-			err = forward_note(a, display, af, f, fwd);
+		    !forwards_to(ef, f, af, fwd, sizeof(fwd), &calls)) {
+			err = forward_note(a, display, af, f, fwd, calls);
 			continue;
 		}
 		off = f->file_offset + site.offset;
