@@ -349,13 +349,13 @@ $(OUTPUT)/fixtures/libc.cfi: $(LIBC) tests/unit/cfi_expect.py
 	$(Q)tests/unit/cfi_expect.py $(realpath $(LIBC)) > $@.tmp && mv $@.tmp $@
 
 # test_prologue places probes in Rust's allocator shims of the stack targets.
-unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
-	$(OUTPUT)/targets/stk_rs $(OUTPUT)/targets/stk_rs_fwd
+unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi $(STK_RS)
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
 integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \
 		$(OUTPUT)/libmemscope-usdt.so
 	$(Q)MEMSCOPE=$(abspath $(SAN_TOOL)) TARGETS=$(abspath $(OUTPUT)/targets) \
+		MEMSCOPE_RUSTC_NEW=$(if $(RUSTC_NEW_OK),$(RUSTC_NEW)) \
 		./tests/integration/run.sh
 
 # Each stage of user/ includes only the stages before it.

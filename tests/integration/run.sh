@@ -10,8 +10,10 @@
 #
 # `make integration` runs it with the sanitizer build. Needs root and BPF;
 # MEMSCOPE_SKIP_INTEGRATION=1 skips. Quiet while tests pass; a failing test
-# prints what differed, the command, and the tool's stderr. The last line
-# is always "integration: N passed, N failed".
+# prints what differed, the command, and the tool's stderr; a test that
+# cannot run here says so in one line ("--- SKIP name: why"), and is no
+# pass. The last line is always "integration: N passed, N failed", with
+# ", N skipped" when some were.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +45,7 @@ work=$(mktemp -d /tmp/memscope-integration.XXXXXX) || exit 1
 chmod 755 "$work"
 passed=0
 failed=0
+skipped=0
 bg_pids=""
 
 # Our background children: `timeout` wrappers, which pass TERM on to the
@@ -83,6 +86,12 @@ fail()
 	printf '%s\n' "$*" >>"$d/fail"
 }
 
+# skip WHY: the test cannot run on this machine, for this reason.
+skip()
+{
+	printf '%s\n' "$*" >>"$d/skip"
+}
+
 # run_test NAME FUNCTION [ARGS...]: runs one test in its own directory $d.
 run_test()
 {
@@ -95,10 +104,14 @@ run_test()
 	d=$work/$name
 	mkdir -p "$d/out"
 	: >"$d/fail"
+	: >"$d/skip"
 	: >"$d/cmd"
 	"$@"
 	kill_bg
-	if [ -s "$d/fail" ]; then
+	if [ ! -s "$d/fail" ] && [ -s "$d/skip" ]; then
+		skipped=$((skipped + 1))
+		echo "--- SKIP $name: $(head -n 1 "$d/skip")" >&2
+	elif [ -s "$d/fail" ]; then
 		failed=$((failed + 1))
 		{
 			echo "--- FAIL $name"
@@ -1336,16 +1349,22 @@ PY
 
 # Rust names, legacy (without their ::h<hash>) and v0, demangled in a
 # live trace, with the inlined call of the immediate caller.
+# t_rust_names RUSTC: built by that compiler (Debian's, or the rustc >=
+# 1.87 the Makefile found: MEMSCOPE_RUSTC_NEW, empty when none).
 t_rust_names()
 {
-	local v flags
+	local v flags rustc=$1
 
+	if [ -z "$rustc" ]; then
+		skip "no rustc >= 1.87 on this machine (the Makefile's RUSTC_NEW, /root/.cargo/bin/rustc)"
+		return
+	fi
 	for v in legacy v0; do
 		flags=
 		[ "$v" = v0 ] && flags="-C symbol-mangling-version=v0"
-		echo "rustc -O -g $flags --crate-name gt_rust $here/names.rs -o $d/names_$v" >>"$d/cmd"
+		echo "$rustc -O -g $flags --crate-name gt_rust $here/names.rs -o $d/names_$v" >>"$d/cmd"
 		# shellcheck disable=SC2086
-		rustc -O -g $flags --crate-name gt_rust "$here/names.rs" \
+		"$rustc" -O -g $flags --crate-name gt_rust "$here/names.rs" \
 			-o "$d/names_$v" 2>"$d/rustc.err" || {
 			fail "rustc: could not build names.rs ($v): $(cat "$d/rustc.err")"
 			return
@@ -2373,7 +2392,8 @@ run_test record_partial_exists	t_record_partial_exists
 run_test replay_not_recording	t_replay_not_recording
 run_test debuginfod		t_debuginfod
 run_test names_launch		t_names
-run_test rust_names_launch	t_rust_names
+run_test rust_names_launch	t_rust_names /usr/bin/rustc
+run_test rust_names_new_launch	t_rust_names "${MEMSCOPE_RUSTC_NEW-$(command -v /root/.cargo/bin/rustc)}"
 run_test uw_chain_launch		t_uw_chain launch
 run_test uw_chain_attach		t_uw_chain attach
 run_test uw_fp			t_uw_fp
@@ -2403,5 +2423,7 @@ run_test sys_namespaces		t_sys_namespaces
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2
-echo "integration: $passed passed, $failed failed"
+summary="integration: $passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
 [ "$failed" -eq 0 ]

@@ -602,8 +602,9 @@ static unsigned int fn_args(enum ms_fn fn)
 	case MS_FN_XALLOCX:
 		return A1 | A2;
 	case MS_FN_REALLOCARRAY:
-	case MS_FN_RUST_REALLOC:
 		return A1 | A2 | A3;
+	case MS_FN_RUST_REALLOC:	/* the pointer, and the new size in rcx */
+		return A1 | PROLOGUE_RCX;
 	case MS_FN_POSIX_MEMALIGN:
 		return A1 | A3;
 	case MS_FN_ALIGNED_ALLOC:
@@ -621,14 +622,9 @@ static unsigned int fn_args(enum ms_fn fn)
  * its first instruction is all that is known of it.
  */
 static int place(struct elf_file *ef, const struct elf_func *f,
-		 enum ms_fn fn, unsigned int needs, struct prologue_site *site)
+		 unsigned int needs, struct prologue_site *site)
 {
-	/*
-	 * __rust_realloc's new size is in rcx, a fourth argument no site
-	 * search tracks: its probe stays at the entry (the shim's jmp).
-	 */
-	size_t len = f->size <= PROLOGUE_MAX_BYTES &&
-		     fn != MS_FN_RUST_REALLOC ? f->size : 0;
+	size_t len = f->size <= PROLOGUE_MAX_BYTES ? f->size : 0;
 	unsigned char *code = len ? malloc(len) : NULL, first[15];
 	int err;
 
@@ -646,7 +642,6 @@ static int place(struct elf_file *ef, const struct elf_func *f,
 					 sizeof(first)) &&
 			 prologue__emulated(first, sizeof(first));
 	site->reason = site->emulated ? PROLOGUE_NONE :
-		       fn == MS_FN_RUST_REALLOC ? PROLOGUE_ARG_WRITTEN :
 		       f->size > PROLOGUE_MAX_BYTES ? PROLOGUE_TOO_LARGE :
 						      PROLOGUE_NO_CODE;
 	return 0;
@@ -801,7 +796,7 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 		 * free's layer check and its caller's object are read.
 		 */
 		if (af->kind == FN_FREE) {
-			err = place(ef, f, af->fn, fn_args(af->fn) |
+			err = place(ef, f, fn_args(af->fn) |
 				    PROLOGUE_SKIP_NULL_CHECK |
 				    PROLOGUE_RET_AT_SP, &site);
 			if (err)
@@ -811,8 +806,7 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 				       &site, display);
 			continue;
 		}
-		err = place(ef, f, af->fn, fn_args(af->fn) | PROLOGUE_RET_AT_SP,
-			    &site);
+		err = place(ef, f, fn_args(af->fn) | PROLOGUE_RET_AT_SP, &site);
 		if (err)
 			break;
 		if (!site.emulated &&

@@ -359,6 +359,11 @@ static enum prologue_reason walk_path(struct walk *w, unsigned int needs,
 				why = PROLOGUE_STACK_CHANGED;
 				break;
 			}
+			if ((needs & PROLOGUE_RCX) &&
+			    (gprs & 1u << MS_REG_RCX)) {
+				why = PROLOGUE_ARG_WRITTEN;
+				break;
+			}
 			/* a copy adds its destination; any write removes it */
 			for (i = 0; i < NR_ARGS; i++) {
 				if (is_copy(w->in, &dst, &src) &&

@@ -31,6 +31,11 @@ enum prologue_need {
 	 * leading "test %rdi,%rdi; je" early exit may be skipped.
 	 */
 	PROLOGUE_SKIP_NULL_CHECK = 1 << 4,
+	/*
+	 * The fourth argument (__rust_realloc's new size), read from rcx
+	 * itself: the attach cookie has no room to name a copy of it.
+	 */
+	PROLOGUE_RCX = 1 << 5,
 };
 
 /*
