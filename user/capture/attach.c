@@ -374,9 +374,11 @@ void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 
 	for (i = 0; i < n; i++) {
 		if (p[i].forwards_to) {
-			fprintf(f, "%s: not probed   %s in %s: it reaches other code only through %s, whose probe counts its blocks\n",
+			fprintf(f, "%s: not probed   %s in %s: it reaches other code only through %s, whose probe counts its blocks%s\n",
 				who, p[i].symbol, p[i].object,
-				p[i].forwards_to);
+				p[i].forwards_to, p[i].forward_calls ?
+				" (it calls it: its frame is dropped from their stacks)" :
+				"");
 			continue;
 		}
 		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s%s%s",
