@@ -83,6 +83,9 @@ struct session {
 	/* forwarders that call, and a record with their frames dropped */
 	struct forwarders *fwd;
 	struct ms_event fwd_ev;
+	/* the image and tracer__reloads() drop_forwarders last covered */
+	long fwd_image;
+	__u64 fwd_reloads;
 };
 
 static __u64 clock_ns(clockid_t clock)
@@ -289,6 +292,7 @@ static const struct ms_event *drop_forwarders(struct session *s, long cur,
 {
 	const struct attach_probe *probes;
 	struct symbolizer *sym;
+	__u64 reloads;
 	size_t nr;
 	unsigned drop;
 
@@ -299,9 +303,20 @@ static const struct ms_event *drop_forwarders(struct session *s, long cur,
 	if (forwarders__update(s->fwd, probes, nr))
 		return e;
 	sym = sym_of(s, cur);
-	/* known the first time: the mapping is read if it is new */
-	if (!sym || symbolizer__cover(sym, e->frames, 1))
+	if (!sym)
 		return e;
+	/*
+	 * The image's mappings, read once and again when the kernel says
+	 * they changed: a frame in no mapping (JIT code calling operator
+	 * new) must not make every record read /proc/PID/maps.
+	 */
+	reloads = tracer__reloads(s->tracer);
+	if (cur != s->fwd_image || reloads != s->fwd_reloads) {
+		s->fwd_image = cur;
+		s->fwd_reloads = reloads;
+		if (symbolizer__cover(sym, e->frames, 1))
+			return e;
+	}
 	drop = forwarders__leading(s->fwd, ms_tag_family(e->aux), e->frames,
 				   e->nr_frames, resolve_frame, sym);
 	if (!drop)
@@ -1147,6 +1162,7 @@ static int session_init(struct session *s)
 	}
 	s->procs = procs__new();
 	s->fwd = forwarders__new();
+	s->fwd_image = -1;
 	if (!s->procs || !s->fwd)
 		return -ENOMEM;
 	procs__set_filter(s->procs, export_filter_pass, (void *)s->o);
