@@ -1490,28 +1490,29 @@ same_file()
 	esac
 }
 
-# -w while tracing leaky (-- or -p), then `report` on the file alone: the
-# same stdout, the same JSON, the same exports, and no .partial left.
+# -w while tracing PROG (leaky unless given; -- or -p), then `report` on
+# the file alone: the same stdout, the same JSON, the same exports, and no
+# .partial left. t_record_replay launch|attach [PROG]
 t_record_replay()
 {
-	local mode=$1 e
+	local mode=$1 prog=${2:-leaky} e
 
 	if [ "$mode" = launch ]; then
 		# shellcheck disable=SC2046
 		tool -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
-			$(export_opts live) -- "$TARGETS/leaky"
-		expect_report leaky --pid "$(launched_pid)" --exited yes \
-			--exit-status 0 --object leaky
+			$(export_opts live) -- "$TARGETS/$prog"
+		expect_report "$prog" --pid "$(launched_pid)" --exited yes \
+			--exit-status 0 --object "$prog"
 	else
-		start_target "$TARGETS/leaky" || return
+		start_target "$TARGETS/$prog" || return
 		# shellcheck disable=SC2046
 		tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
 			$(export_opts live) -p "$target_pid" || return
 		wait_tracing || return
 		kill -USR1 "$target_pid"
 		tool_wait
-		expect_report leaky --pid "$target_pid" --exited yes \
-			--object leaky
+		expect_report "$prog" --pid "$target_pid" --exited yes \
+			--object "$prog"
 	fi
 	[ -s "$d/fail" ] && return
 	mv "$d/stdout" "$d/live.stdout"
@@ -2340,6 +2341,8 @@ run_test tailcalls_alloc	t_tailcalls alloc
 run_test tailcalls_default	t_tailcalls default
 run_test fam_cxx_launch		t_launch fam_cxx fam_cxx
 run_test fam_cxx_attach		t_attach fam_cxx fam_cxx
+# nothrow new's sites, its frame dropped at the intake, in the recording
+run_test fam_cxx_replay		t_record_replay launch fam_cxx
 run_test fam_c_glibc		t_fam_c glibc ""
 run_test fam_c_jemalloc		t_fam_c jemalloc /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 run_test fam_c_tcmalloc		t_fam_c tcmalloc /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
