@@ -322,6 +322,9 @@ $(OUTPUT)/targets/stk_rs_fwd_new: tests/targets/stk_rs.rs | $(DEPS_STAMP)
 # The heap scan's C++ and Rust cases (tests/targets/reach_*): a
 # shared_ptr cycle and an Rc cycle.
 REACH_TARGETS := $(OUTPUT)/targets/reach_cxx $(OUTPUT)/targets/reach_rs
+ifeq ($(RUSTC_NEW_OK),yes)
+REACH_TARGETS += $(OUTPUT)/targets/reach_rs_new
+endif
 TARGETS += $(REACH_TARGETS)
 
 $(OUTPUT)/targets/reach_cxx: tests/targets/reach_cxx.cc tests/targets/target.h | $(DEPS_STAMP)
@@ -333,6 +336,11 @@ $(OUTPUT)/targets/reach_rs: tests/targets/reach_rs.rs | $(DEPS_STAMP)
 	$(call msg,RUSTC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)MAKEFLAGS= $(RUSTC) $(RUSTFLAGS_STK) $< -o $@
+
+$(OUTPUT)/targets/reach_rs_new: tests/targets/reach_rs.rs | $(DEPS_STAMP)
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)MAKEFLAGS= $(RUSTC_NEW) $(RUSTFLAGS_STK) $< -o $@
 
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard tests/fixtures/*.map) | $(DEPS_STAMP)
 	$(call msg,CC-FIX,$@)

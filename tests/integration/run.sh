@@ -1182,16 +1182,20 @@ PY
 
 # The heap scan's corpus (tests/targets/reach*, check_reach.py): the
 # classes of every labelled site and the leaked cycles, scanned at the
-# launched command's exit.
+# launched command's exit. t_reach_launch PROG [SCENARIO, PROG's if not
+# given]
 t_reach_launch()
 {
+	case $1 in
+	*_new) rust_built "$1" || return ;;
+	esac
 	tool -q -t 0 --reachability -o "$d/out/report.json" -- "$TARGETS/$1"
 	expect_rc 0 && expect_clean_stderr || return
 	grep -q '^Reachability (heap scan of ' "$d/stdout" ||
 		fail "text: expected the 'Reachability (heap scan of' section, got none"
 	grep -q '^  Leaked cycles (' "$d/stdout" ||
 		fail "text: expected the 'Leaked cycles' lines, got none"
-	python3 "$here/check_reach.py" check "$1" "$d/out/report.json" \
+	python3 "$here/check_reach.py" check "${2:-$1}" "$d/out/report.json" \
 		>>"$d/fail"
 }
 
@@ -2371,6 +2375,7 @@ run_test live_no_tty		t_live_no_tty
 run_test reach_launch		t_reach_launch reach
 run_test reach_cxx_launch	t_reach_launch reach_cxx
 run_test reach_rs_launch	t_reach_launch reach_rs
+run_test reach_rs_new_launch	t_reach_launch reach_rs_new reach_rs
 run_test reach_attach		t_reach_running attach
 run_test reach_kill		t_reach_running kill
 run_test reach_alloc_mode	t_reach_alloc_mode
