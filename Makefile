@@ -322,6 +322,9 @@ $(OUTPUT)/targets/stk_rs_fwd_new: tests/targets/stk_rs.rs | $(DEPS_STAMP)
 # The heap scan's C++ and Rust cases (tests/targets/reach_*): a
 # shared_ptr cycle and an Rc cycle.
 REACH_TARGETS := $(OUTPUT)/targets/reach_cxx $(OUTPUT)/targets/reach_rs
+ifeq ($(RUSTC_NEW_OK),yes)
+REACH_TARGETS += $(OUTPUT)/targets/reach_rs_new
+endif
 TARGETS += $(REACH_TARGETS)
 
 $(OUTPUT)/targets/reach_cxx: tests/targets/reach_cxx.cc tests/targets/target.h | $(DEPS_STAMP)
@@ -333,6 +336,11 @@ $(OUTPUT)/targets/reach_rs: tests/targets/reach_rs.rs | $(DEPS_STAMP)
 	$(call msg,RUSTC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)MAKEFLAGS= $(RUSTC) $(RUSTFLAGS_STK) $< -o $@
+
+$(OUTPUT)/targets/reach_rs_new: tests/targets/reach_rs.rs | $(DEPS_STAMP)
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)MAKEFLAGS= $(RUSTC_NEW) $(RUSTFLAGS_STK) $< -o $@
 
 $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard tests/fixtures/*.map) | $(DEPS_STAMP)
 	$(call msg,CC-FIX,$@)
@@ -349,13 +357,13 @@ $(OUTPUT)/fixtures/libc.cfi: $(LIBC) tests/unit/cfi_expect.py
 	$(Q)tests/unit/cfi_expect.py $(realpath $(LIBC)) > $@.tmp && mv $@.tmp $@
 
 # test_prologue places probes in Rust's allocator shims of the stack targets.
-unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
-	$(OUTPUT)/targets/stk_rs $(OUTPUT)/targets/stk_rs_fwd
+unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi $(STK_RS)
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
 integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \
 		$(OUTPUT)/libmemscope-usdt.so
 	$(Q)MEMSCOPE=$(abspath $(SAN_TOOL)) TARGETS=$(abspath $(OUTPUT)/targets) \
+		MEMSCOPE_RUSTC_NEW=$(if $(RUSTC_NEW_OK),$(RUSTC_NEW)) \
 		./tests/integration/run.sh
 
 # Each stage of user/ includes only the stages before it.

@@ -578,12 +578,21 @@ def summarize(runs):
     xol = [r["result"]["xol_slots"] for r in good
            if "xol_slots" in r["result"]]
     s["xol_slots"] = max(xol) if xol else None
-    # Probes placed where the kernel single-steps, from the reports.
+    # Probes placed where the kernel single-steps, from the reports, with
+    # the reason; and the functions left unprobed (wrappers: the function
+    # they reach counts their blocks), which are no probe at all.
+    probes = [p for r in runs for p in (r.get("probes") or [])
+              if isinstance(p, dict)]
     s["single_stepped"] = sorted({
-        "%s %s+%d" % (os.path.basename(str(p.get("object"))),
-                      p.get("symbol"), p.get("func_offset") or 0)
-        for r in runs for p in (r.get("probes") or [])
-        if isinstance(p, dict) and p.get("emulated") is False})
+        "%s %s+%d (%s)" % (os.path.basename(str(p.get("object"))),
+                           p.get("symbol"), p.get("func_offset") or 0,
+                           p.get("single_step_reason"))
+        for p in probes
+        if p.get("probed", True) and p.get("emulated") is False})
+    s["unprobed"] = sorted({
+        "%s %s (reaches only %s)" % (os.path.basename(str(p.get("object"))),
+                                     p.get("symbol"), p.get("forwards_to"))
+        for p in probes if p.get("probed") is False})
     return s
 
 
@@ -1150,12 +1159,16 @@ def service_reading(summ):
         out.append("- redis: ≥ 5 × bpftrace's throughput: **not measured**.")
     if ms.get("xol_slots") is not None:
         steps = ms.get("single_stepped") or []
+        unprobed = ms.get("unprobed") or []
         out.append("- redis: no single-stepped probe: %s — the server's "
                    "[uprobes] area held %d single-stepped instruction(s) "
-                   "after the runs%s." % (
+                   "after the runs; probes placed on one (not necessarily "
+                   "hit): %s%s." % (
                        verdict(ms["xol_slots"] == 0), ms["xol_slots"],
-                       "; probes placed on one (not necessarily hit): " +
-                       ", ".join(steps) if steps else ""))
+                       ", ".join(steps) if steps else "none",
+                       "; not probed, their blocks counted by the function "
+                       "they reach: " + ", ".join(unprobed)
+                       if unprobed else ""))
     else:
         out.append("- redis: no single-stepped probe: **not measured**.")
     ratios = []

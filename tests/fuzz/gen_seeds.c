@@ -23,15 +23,15 @@
 
 static const struct attach_probe probes[] = {
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "malloc", 0x9a0d0, 0, false, true,
-	  PROLOGUE_NONE, { 0 }, NULL },
+	  PROLOGUE_NONE, { 0 }, NULL, false, 0 },
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "free", 0x9a7d4, 4, false, true,
-	  PROLOGUE_NONE, { 0 }, NULL },
+	  PROLOGUE_NONE, { 0 }, NULL, false, 0 },
 	/* single-stepped: its reason rides in the probe's flags */
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "memalign", 0x9b7e0, 0, false,
-	  false, PROLOGUE_ARG_WRITTEN, { 0 }, NULL },
+	  false, PROLOGUE_ARG_WRITTEN, { 0 }, NULL, false, 0 },
 	/* a wrapper left unprobed: the name it forwards to follows */
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "reallocarray", 0x9a7e0, 0, false,
-	  false, PROLOGUE_NONE, { 0 }, "realloc" },
+	  false, PROLOGUE_NONE, { 0 }, "realloc", false, 0 },
 };
 
 /* Seeds hold inlined frames too: the fuzzer mutates from every shape. */

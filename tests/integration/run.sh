@@ -10,8 +10,10 @@
 #
 # `make integration` runs it with the sanitizer build. Needs root and BPF;
 # MEMSCOPE_SKIP_INTEGRATION=1 skips. Quiet while tests pass; a failing test
-# prints what differed, the command, and the tool's stderr. The last line
-# is always "integration: N passed, N failed".
+# prints what differed, the command, and the tool's stderr; a test that
+# cannot run here says so in one line ("--- SKIP name: why"), and is no
+# pass. The last line is always "integration: N passed, N failed", with
+# ", N skipped" when some were.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -43,6 +45,7 @@ work=$(mktemp -d /tmp/memscope-integration.XXXXXX) || exit 1
 chmod 755 "$work"
 passed=0
 failed=0
+skipped=0
 bg_pids=""
 
 # Our background children: `timeout` wrappers, which pass TERM on to the
@@ -83,6 +86,12 @@ fail()
 	printf '%s\n' "$*" >>"$d/fail"
 }
 
+# skip WHY: the test cannot run on this machine, for this reason.
+skip()
+{
+	printf '%s\n' "$*" >>"$d/skip"
+}
+
 # run_test NAME FUNCTION [ARGS...]: runs one test in its own directory $d.
 run_test()
 {
@@ -95,10 +104,14 @@ run_test()
 	d=$work/$name
 	mkdir -p "$d/out"
 	: >"$d/fail"
+	: >"$d/skip"
 	: >"$d/cmd"
 	"$@"
 	kill_bg
-	if [ -s "$d/fail" ]; then
+	if [ ! -s "$d/fail" ] && [ -s "$d/skip" ]; then
+		skipped=$((skipped + 1))
+		echo "--- SKIP $name: $(head -n 1 "$d/skip")" >&2
+	elif [ -s "$d/fail" ]; then
 		failed=$((failed + 1))
 		{
 			echo "--- FAIL $name"
@@ -1169,16 +1182,20 @@ PY
 
 # The heap scan's corpus (tests/targets/reach*, check_reach.py): the
 # classes of every labelled site and the leaked cycles, scanned at the
-# launched command's exit.
+# launched command's exit. t_reach_launch PROG [SCENARIO, PROG's if not
+# given]
 t_reach_launch()
 {
+	case $1 in
+	*_new) rust_built "$1" || return ;;
+	esac
 	tool -q -t 0 --reachability -o "$d/out/report.json" -- "$TARGETS/$1"
 	expect_rc 0 && expect_clean_stderr || return
 	grep -q '^Reachability (heap scan of ' "$d/stdout" ||
 		fail "text: expected the 'Reachability (heap scan of' section, got none"
 	grep -q '^  Leaked cycles (' "$d/stdout" ||
 		fail "text: expected the 'Leaked cycles' lines, got none"
-	python3 "$here/check_reach.py" check "$1" "$d/out/report.json" \
+	python3 "$here/check_reach.py" check "${2:-$1}" "$d/out/report.json" \
 		>>"$d/fail"
 }
 
@@ -1360,16 +1377,22 @@ PY
 
 # Rust names, legacy (without their ::h<hash>) and v0, demangled in a
 # live trace, with the inlined call of the immediate caller.
+# t_rust_names RUSTC: built by that compiler (Debian's, or the rustc >=
+# 1.87 the Makefile found: MEMSCOPE_RUSTC_NEW, empty when none).
 t_rust_names()
 {
-	local v flags
+	local v flags rustc=$1
 
+	if [ -z "$rustc" ]; then
+		skip "no rustc >= 1.87 on this machine (the Makefile's RUSTC_NEW, /root/.cargo/bin/rustc)"
+		return
+	fi
 	for v in legacy v0; do
 		flags=
 		[ "$v" = v0 ] && flags="-C symbol-mangling-version=v0"
-		echo "rustc -O -g $flags --crate-name gt_rust $here/names.rs -o $d/names_$v" >>"$d/cmd"
+		echo "$rustc -O -g $flags --crate-name gt_rust $here/names.rs -o $d/names_$v" >>"$d/cmd"
 		# shellcheck disable=SC2086
-		rustc -O -g $flags --crate-name gt_rust "$here/names.rs" \
+		"$rustc" -O -g $flags --crate-name gt_rust "$here/names.rs" \
 			-o "$d/names_$v" 2>"$d/rustc.err" || {
 			fail "rustc: could not build names.rs ($v): $(cat "$d/rustc.err")"
 			return
@@ -1495,28 +1518,29 @@ same_file()
 	esac
 }
 
-# -w while tracing leaky (-- or -p), then `report` on the file alone: the
-# same stdout, the same JSON, the same exports, and no .partial left.
+# -w while tracing PROG (leaky unless given; -- or -p), then `report` on
+# the file alone: the same stdout, the same JSON, the same exports, and no
+# .partial left. t_record_replay launch|attach [PROG]
 t_record_replay()
 {
-	local mode=$1 e
+	local mode=$1 prog=${2:-leaky} e
 
 	if [ "$mode" = launch ]; then
 		# shellcheck disable=SC2046
 		tool -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
-			$(export_opts live) -- "$TARGETS/leaky"
-		expect_report leaky --pid "$(launched_pid)" --exited yes \
-			--exit-status 0 --object leaky
+			$(export_opts live) -- "$TARGETS/$prog"
+		expect_report "$prog" --pid "$(launched_pid)" --exited yes \
+			--exit-status 0 --object "$prog"
 	else
-		start_target "$TARGETS/leaky" || return
+		start_target "$TARGETS/$prog" || return
 		# shellcheck disable=SC2046
 		tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
 			$(export_opts live) -p "$target_pid" || return
 		wait_tracing || return
 		kill -USR1 "$target_pid"
 		tool_wait
-		expect_report leaky --pid "$target_pid" --exited yes \
-			--object leaky
+		expect_report "$prog" --pid "$target_pid" --exited yes \
+			--object "$prog"
 	fi
 	[ -s "$d/fail" ] && return
 	mv "$d/stdout" "$d/live.stdout"
@@ -2479,6 +2503,8 @@ run_test tailcalls_alloc	t_tailcalls alloc
 run_test tailcalls_default	t_tailcalls default
 run_test fam_cxx_launch		t_launch fam_cxx fam_cxx
 run_test fam_cxx_attach		t_attach fam_cxx fam_cxx
+# nothrow new's sites, its frame dropped at the intake, in the recording
+run_test fam_cxx_replay		t_record_replay launch fam_cxx
 run_test fam_c_glibc		t_fam_c glibc ""
 run_test fam_c_jemalloc		t_fam_c jemalloc /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 run_test fam_c_tcmalloc		t_fam_c tcmalloc /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
@@ -2508,6 +2534,7 @@ run_test live_no_tty		t_live_no_tty
 run_test reach_launch		t_reach_launch reach
 run_test reach_cxx_launch	t_reach_launch reach_cxx
 run_test reach_rs_launch	t_reach_launch reach_rs
+run_test reach_rs_new_launch	t_reach_launch reach_rs_new reach_rs
 run_test reach_attach		t_reach_running attach
 run_test reach_replay_launch	t_reach_replay launch
 run_test reach_replay_attach	t_reach_replay attach
@@ -2535,7 +2562,8 @@ run_test record_partial_exists	t_record_partial_exists
 run_test replay_not_recording	t_replay_not_recording
 run_test debuginfod		t_debuginfod
 run_test names_launch		t_names
-run_test rust_names_launch	t_rust_names
+run_test rust_names_launch	t_rust_names /usr/bin/rustc
+run_test rust_names_new_launch	t_rust_names "${MEMSCOPE_RUSTC_NEW-$(command -v /root/.cargo/bin/rustc)}"
 run_test uw_chain_launch		t_uw_chain launch
 run_test uw_chain_attach		t_uw_chain attach
 run_test uw_fp			t_uw_fp
@@ -2566,5 +2594,7 @@ run_test sys_namespaces		t_sys_namespaces
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2
-echo "integration: $passed passed, $failed failed"
+summary="integration: $passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
+echo "$summary"
 [ "$failed" -eq 0 ]

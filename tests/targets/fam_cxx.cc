@@ -7,6 +7,9 @@
  *   cxx_leak_new       3 x new Obj (24 bytes)           family new
  *   cxx_leak_array     2 x new char[100]                family new[]
  *   cxx_leak_nothrow   1 x new (nothrow) Obj            family new
+ *   cxx_leak_nothrow_array    new (nothrow) char[70]    family new[]
+ *   cxx_leak_nothrow_aligned  new (nothrow) Aligned (64) family new
+ *   cxx_leak_nothrow_aligned_array  new (nothrow) Aligned[3] (192) new[]
  *   cxx_leak_aligned   1 x new Aligned (64, align 64)   family new
  *   cxx_leak_aligned_array  new Aligned[2] (128)        family new[]
  *   cxx_leak_malloc    1 x malloc(333)                  family malloc
@@ -14,7 +17,9 @@
  * Everything else is freed by its matching delete (scalar, sized,
  * aligned, sized aligned, nothrow; array forms), 100 times each: a block
  * counted twice (operator new and the malloc under it) would leave more,
- * a delete counted twice or mismatched would show as an anomaly.
+ * a delete counted twice or mismatched would show as an anomaly. The
+ * nothrow news are wrappers that call operator new, left unprobed: their
+ * blocks' sites must still be these functions, not libstdc++'s.
  */
 #include <cstdlib>
 #include <new>
@@ -45,6 +50,21 @@ __attribute__((noinline)) static void cxx_leak_array(void)
 __attribute__((noinline)) static void cxx_leak_nothrow(void)
 {
 	keep(new (std::nothrow) Obj());	/* @site cxx_leak_nothrow */
+}
+
+__attribute__((noinline)) static void cxx_leak_nothrow_array(void)
+{
+	keep(new (std::nothrow) char[opaque(70)]);	/* @site cxx_leak_nothrow_array */
+}
+
+__attribute__((noinline)) static void cxx_leak_nothrow_aligned(void)
+{
+	keep(new (std::nothrow) Aligned());	/* @site cxx_leak_nothrow_aligned */
+}
+
+__attribute__((noinline)) static void cxx_leak_nothrow_aligned_array(void)
+{
+	keep(new (std::nothrow) Aligned[opaque(3)]);	/* @site cxx_leak_nothrow_aligned_array */
 }
 
 __attribute__((noinline)) static void cxx_leak_aligned(void)
@@ -108,6 +128,9 @@ int main(int argc, char **argv)
 	cxx_leak_new();
 	cxx_leak_array();
 	cxx_leak_nothrow();
+	cxx_leak_nothrow_array();
+	cxx_leak_nothrow_aligned();
+	cxx_leak_nothrow_aligned_array();
 	cxx_leak_aligned();
 	cxx_leak_aligned_array();
 	cxx_leak_malloc();

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -422,6 +423,35 @@ Test(prologue, argument_copies)
 		  s.arg_reg[2] == MS_REG_ABI);
 }
 
+/*
+ * __rust_realloc(ptr, old size, align, new size) of rustc >= 1.87 with a
+ * #[global_allocator]: the shim swaps rsi and rdx, then jumps to the
+ * allocator's realloc. The probe reads the pointer and the new size
+ * (rcx), which must stay in rcx itself.
+ */
+Test(prologue, fourth_argument)
+{
+	/* mov %rsi,%rax; mov %rdx,%rsi; mov %rax,%rdx; jmp */
+	static const unsigned char shim[] = {
+		0x48, 0x89, 0xf0, 0x48, 0x89, 0xd6, 0x48, 0x89, 0xc2,
+		0xe9, 0x00, 0x01, 0x00, 0x00,
+	};
+	struct prologue_site s;
+
+	s = place_exact(shim, sizeof(shim), RDI | PROLOGUE_RCX | RET_AT_SP);
+	cr_expect(s.offset == 9 && s.emulated && s.arg_reg[0] == MS_REG_ABI,
+		  "got +%u %s (%s)", s.offset, how(s.emulated),
+		  prologue__reason_key(s.reason));
+	/* rcx written first (mov %rdi,%rcx), even with a copy elsewhere */
+	expect_reason(RDI | PROLOGUE_RCX, PROLOGUE_ARG_WRITTEN,
+		      0x48, 0x89, 0xc8, 0x48, 0x89, 0xf9, 0x55);
+	/* without the need, rcx is anyone's */
+	s = place_exact((const unsigned char[]){ 0x48, 0x89, 0xf9, 0x55 }, 4,
+			RDI);
+	cr_expect(s.offset == 3 && s.emulated, "got +%u %s", s.offset,
+		  how(s.emulated));
+}
+
 Test(prologue, null_check_fallback)
 {
 	/*
@@ -701,40 +731,79 @@ Test(prologue, debian_tcmalloc) { check_lib(&real_libs[2]); }
 Test(prologue, debian_mimalloc) { check_lib(&real_libs[3]); }
 Test(prologue, debian_libstdcxx) { check_lib(&real_libs[4]); }
 
+/* A Rust shim by its name, plain (rustc < 1.87) or mangled. */
+static int place_rust(struct elf_file *ef, const char *name,
+		      unsigned int needs, struct prologue_site *s)
+{
+	struct elf_func f;
+	unsigned char *code;
+	int err;
+
+	err = elf_file__find_func(ef, name, &f);
+	if (err)
+		err = elf_file__find_rust_func(ef, name, &f);
+	if (err)
+		return err;
+	code = malloc(f.size);
+	cr_assert_not_null(code);
+	err = elf_file__read(ef, f.file_offset, code, f.size);
+	if (!err)
+		err = prologue__place(code, f.size, needs, s);
+	free(code);
+	return err;
+}
+
+#define RUST_REALLOC	(RDI | PROLOGUE_RCX | RET_AT_SP)
+
 /*
- * Rust's allocator shims in binaries Debian's rustc built here (the stack
- * targets, with the default allocator and with a #[global_allocator]):
- * each is a jmp to the allocator, emulated where it is.
+ * Rust's allocator shims in the stack targets (tests/targets/stk_rs.rs,
+ * with the default allocator and with a #[global_allocator]), as Debian's
+ * rustc 1.63 built them and, where the Makefile found one, a rustc >=
+ * 1.87: each is emulated where it is probed. Debian's and the default
+ * allocator's shims are a jmp; a global allocator's under rustc >= 1.87
+ * moves arguments first (its __rust_alloc ends in its own jmp at +9, as
+ * __rust_realloc does, having swapped rsi and rdx).
  */
 Test(prologue, rust_shims)
 {
-	static const char *const bins[] = {
-		".output/targets/stk_rs", ".output/targets/stk_rs_fwd",
-	};
-	static const struct real_fn shims[] = {
-		{ "__rust_alloc", ALLOC, 0, PROLOGUE_NONE, { 0 } },
-		{ "__rust_alloc_zeroed", ALLOC, 0, PROLOGUE_NONE, { 0 } },
-		{ "__rust_realloc", ALLOC, 0, PROLOGUE_NONE, { 0 } },
-		{ "__rust_dealloc", FREE, 0, PROLOGUE_NONE, { 0 } },
+	static const struct {
+		const char *path;
+		bool optional;		/* built only with a rustc >= 1.87 */
+		unsigned int alloc_at, realloc_at;
+	} bins[] = {
+		{ ".output/targets/stk_rs", false, 0, 0 },
+		{ ".output/targets/stk_rs_fwd", false, 0, 0 },
+		{ ".output/targets/stk_rs_new", true, 0, 0 },
+		{ ".output/targets/stk_rs_fwd_new", true, 9, 9 },
 	};
 	struct prologue_site s;
 	struct elf_file *ef;
-	size_t b, i;
+	unsigned int want;
+	size_t b;
 	int err;
 
 	for (b = 0; b < sizeof(bins) / sizeof(*bins); b++) {
-		ef = elf_file__open(bins[b]);
+		if (bins[b].optional && access(bins[b].path, F_OK))
+			continue;
+		ef = elf_file__open(bins[b].path);
 		cr_assert_not_null(ef, "%s: build it first (make unit does)",
-				   bins[b]);
-		for (i = 0; i < sizeof(shims) / sizeof(*shims); i++) {
-			err = place_real(ef, shims[i].name, shims[i].needs,
-					 &s);
-			cr_expect(!err && s.offset == 0 && s.emulated,
-				  "%s %s: err %d, +%u %s (%s)", bins[b],
-				  shims[i].name, err, s.offset,
-				  how(s.emulated),
-				  prologue__reason_key(s.reason));
-		}
+				   bins[b].path);
+#define EXPECT_SHIM(name, needs, at)					\
+		do {							\
+			err = place_rust(ef, name, needs, &s);		\
+			want = (at);					\
+			cr_expect(!err && s.offset == want && s.emulated, \
+				  "%s %s: err %d, +%u %s (%s), want +%u", \
+				  bins[b].path, name, err, s.offset,	\
+				  how(s.emulated),			\
+				  prologue__reason_key(s.reason), want); \
+		} while (0)
+		EXPECT_SHIM("__rust_alloc", ALLOC, bins[b].alloc_at);
+		EXPECT_SHIM("__rust_alloc_zeroed", ALLOC, 0);
+		EXPECT_SHIM("__rust_realloc", RUST_REALLOC,
+			    bins[b].realloc_at);
+		EXPECT_SHIM("__rust_dealloc", FREE | RET_AT_SP, 0);
+#undef EXPECT_SHIM
 		elf_file__free(ef);
 	}
 }
@@ -773,30 +842,37 @@ Test(prologue, random_bytes)
 	}
 }
 
-/* prologue__exit() over an exact copy: 0 and *target, or the error. */
-static int exit_exact(const unsigned char *code, size_t len, __s64 *target)
+/*
+ * prologue__exit() over an exact copy: 0, *target and *calls, or the
+ * error.
+ */
+static int exit_exact(const unsigned char *code, size_t len, __s64 *target,
+		      bool *calls)
 {
 	unsigned char *copy = malloc(len);
 	int err;
 
 	cr_assert_not_null(copy);
 	memcpy(copy, code, len);
-	err = prologue__exit(copy, len, target);
+	err = prologue__exit(copy, len, target, calls);
 	free(copy);
 	return err;
 }
 
-#define expect_exit(want_err, want_target, ...)				\
+/* want_calls: it calls the place (else it jumps there) */
+#define expect_exit(want_err, want_target, want_calls, ...)		\
 	do {								\
 		static const unsigned char code_[] = { __VA_ARGS__ };	\
 		__s64 t_ = 0x5a5a;					\
-		int e_ = exit_exact(code_, sizeof(code_), &t_);		\
+		bool c_ = !(want_calls);				\
+		int e_ = exit_exact(code_, sizeof(code_), &t_, &c_);	\
 									\
 		cr_expect(e_ == (want_err) &&				\
-			  (e_ || t_ == (want_target)),			\
-			  "{ %s }: got %d, target %lld; want %d, %lld",	\
-			  #__VA_ARGS__, e_, (long long)t_, (want_err),	\
-			  (long long)(want_target));			\
+			  (e_ || (t_ == (want_target) &&		\
+				  c_ == (want_calls))),			\
+			  "{ %s }: got %d, target %lld, calls %d; want %d, %lld, %d", \
+			  #__VA_ARGS__, e_, (long long)t_, c_, (want_err), \
+			  (long long)(want_target), (want_calls));	\
 	} while (0)
 
 /* rel32 of a 5-byte call or jmp at off to target (function offsets) */
@@ -809,45 +885,53 @@ static int exit_exact(const unsigned char *code, size_t len, __s64 *target)
 Test(prologue, exit_one_place)
 {
 	/*
+	 * operator new(size_t, nothrow_t): endbr64; sub $8,%rsp; call;
+	 * add; ret, then its landing pad (endbr64; mov %rax,%rdi; jmp to
+	 * the cold part), which only an exception enters.
+	 */
+	expect_exit(0, -0x1000, true, 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec,
+		    0x08, 0xe8, REL32(8, -0x1000), 0x48, 0x83, 0xc4, 0x08, 0xc3,
+		    0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x89, 0xc7,
+		    0xe9, REL32(25, -0x5000));
+	/* called, then jumped to: the same place */
+	expect_exit(0, 0x200, true, 0xe8, REL32(0, 0x200),
+		    0xe9, REL32(5, 0x200));
+	/*
 	 * endbr64; sub $8,%rsp; add $8,%rsp; jmp, then code only an
 	 * exception enters (endbr64; mov %rax,%rdi; jmp elsewhere)
 	 */
-	expect_exit(0, -0x1000, 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec, 0x08,
-		    0x48, 0x83, 0xc4, 0x08, 0xe9, REL32(12, -0x1000),
+	expect_exit(0, -0x1000, false, 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83,
+		    0xec, 0x08, 0x48, 0x83, 0xc4, 0x08, 0xe9, REL32(12, -0x1000),
 		    0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x89, 0xc7,
 		    0xe9, REL32(24, -0x5000));
 	/* reallocarray: mov; mul; mov; jo over the jmp to realloc; ENOMEM */
-	expect_exit(0, 0x3000, 0x48, 0x89, 0xf0, 0x48, 0xf7, 0xe2, 0x48, 0x89,
-		    0xc6, 0x70, 0x05, 0xe9, REL32(11, 0x3000), 0x31, 0xc0,
+	expect_exit(0, 0x3000, false, 0x48, 0x89, 0xf0, 0x48, 0xf7, 0xe2, 0x48,
+		    0x89, 0xc6, 0x70, 0x05, 0xe9, REL32(11, 0x3000), 0x31, 0xc0,
 		    0xc3);
 	/* the same place from two paths */
-	expect_exit(0, 0x200, 0x48, 0x85, 0xff, 0x74, 0x05,
+	expect_exit(0, 0x200, false, 0x48, 0x85, 0xff, 0x74, 0x05,
 		    0xe9, REL32(5, 0x200), 0xe9, REL32(10, 0x200));
 }
 
 Test(prologue, exit_elsewhere)
 {
-	/*
-	 * operator new(size_t, nothrow_t): endbr64; sub $8,%rsp; call;
-	 * add; ret: a call, whose frame the callee's stack would show
-	 */
-	expect_exit(-ENOENT, 0, 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec,
-		    0x08, 0xe8, REL32(8, -0x1000), 0x48, 0x83, 0xc4, 0x08,
-		    0xc3);
+	/* two places, by a call and by a jump */
+	expect_exit(-ENOENT, 0, false, 0xe8, REL32(0, 0x200),
+		    0xe9, REL32(5, 0x300));
 	/* two places */
-	expect_exit(-ENOENT, 0, 0x48, 0x85, 0xff, 0x74, 0x05,
+	expect_exit(-ENOENT, 0, false, 0x48, 0x85, 0xff, 0x74, 0x05,
 		    0xe9, REL32(5, 0x200), 0xe9, REL32(10, 0x300));
 	/* an indirect jump, an indirect call */
-	expect_exit(-ENOENT, 0, 0xe8, REL32(0, 0x200), 0xff, 0xe0);
-	expect_exit(-ENOENT, 0, 0xff, 0xd0, 0xe9, REL32(2, 0x200));
+	expect_exit(-ENOENT, 0, false, 0xe8, REL32(0, 0x200), 0xff, 0xe0);
+	expect_exit(-ENOENT, 0, false, 0xff, 0xd0, 0xe9, REL32(2, 0x200));
 	/* a system call */
-	expect_exit(-ENOENT, 0, 0x0f, 0x05, 0xe9, REL32(2, 0x200));
+	expect_exit(-ENOENT, 0, false, 0x0f, 0x05, 0xe9, REL32(2, 0x200));
 	/* nowhere: it returns, or runs off its end */
-	expect_exit(-ENOENT, 0, 0x31, 0xc0, 0xc3);
-	expect_exit(-ENOENT, 0, 0x90, 0x90);
-	expect_exit(-ENOENT, 0, 0xe8, REL32(0, 0x200), 0x90);
+	expect_exit(-ENOENT, 0, false, 0x31, 0xc0, 0xc3);
+	expect_exit(-ENOENT, 0, false, 0x90, 0x90);
+	expect_exit(-ENOENT, 0, false, 0xe8, REL32(0, 0x200), 0x90);
 	/* a cut instruction */
-	expect_exit(-ENOENT, 0, 0xe8, 0x00, 0x01);
+	expect_exit(-ENOENT, 0, false, 0xe8, 0x00, 0x01);
 }
 
 /*
@@ -855,12 +939,13 @@ Test(prologue, exit_elsewhere)
  * place each reaches, named through the PLT.
  */
 static void expect_forwards(const char *path, const char *name,
-			    const char *to)
+			    const char *to, bool want_calls)
 {
 	struct elf_file *ef = elf_file__open(path);
 	struct elf_func f;
 	unsigned char *code;
 	char got[64];
+	bool calls;
 	__s64 off;
 	int err;
 
@@ -870,10 +955,12 @@ static void expect_forwards(const char *path, const char *name,
 	code = malloc(f.size);
 	cr_assert_not_null(code);
 	cr_assert(!elf_file__read(ef, f.file_offset, code, f.size));
-	err = prologue__exit(code, f.size, &off);
+	err = prologue__exit(code, f.size, &off, &calls);
 	free(code);
 	cr_assert(!err, "%s %s: no one place it leaves for: %s", path, name,
 		  strerror(-err));
+	cr_expect_eq(calls, want_calls, "%s %s: calls %d, want %d", path,
+		     name, calls, want_calls);
 	err = elf_file__plt_import(ef, f.vaddr + off, got, sizeof(got));
 	cr_expect(!err && !strcmp(got, to), "%s %s: got %s, want %s", path,
 		  name, err ? strerror(-err) : got, to);
@@ -886,21 +973,18 @@ Test(prologue, debian_forwarders)
 	struct elf_func f;
 	char got[64];
 
-	unsigned char *code;
-	__s64 off;
-
 	expect_forwards("/lib/x86_64-linux-gnu/libc.so.6", "reallocarray",
-			"realloc");
-	/* the nothrow news call operator new: they are no forwarders */
-	ef = elf_file__open(LIBDIR "libstdc++.so.6");
-	cr_assert_not_null(ef);
-	cr_assert(!elf_file__find_func(ef, "_ZnwmRKSt9nothrow_t", &f));
-	code = malloc(f.size);
-	cr_assert_not_null(code);
-	cr_assert(!elf_file__read(ef, f.file_offset, code, f.size));
-	cr_expect_eq(prologue__exit(code, f.size, &off), -ENOENT);
-	free(code);
-	elf_file__free(ef);
+			"realloc", false);
+	expect_forwards(LIBDIR "libstdc++.so.6", "_ZnwmRKSt9nothrow_t",
+			"_Znwm", true);
+	expect_forwards(LIBDIR "libstdc++.so.6", "_ZnamRKSt9nothrow_t",
+			"_Znam", true);
+	expect_forwards(LIBDIR "libstdc++.so.6",
+			"_ZnwmSt11align_val_tRKSt9nothrow_t",
+			"_ZnwmSt11align_val_t", true);
+	expect_forwards(LIBDIR "libstdc++.so.6",
+			"_ZnamSt11align_val_tRKSt9nothrow_t",
+			"_ZnamSt11align_val_t", true);
 	/* a function's own code is no PLT stub */
 	ef = elf_file__open("/lib/x86_64-linux-gnu/libc.so.6");
 	cr_assert_not_null(ef);

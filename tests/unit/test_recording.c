@@ -83,14 +83,14 @@ static const struct recording_info info_v = {
 
 static const struct attach_probe probes[] = {
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, false, true, PROLOGUE_NONE,
-	  { 0 }, NULL },
+	  { 0 }, NULL, false, 0 },
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, true, false,
-	  PROLOGUE_ARG_WRITTEN, { 0 }, NULL },
+	  PROLOGUE_ARG_WRITTEN, { 0 }, NULL, false, 0 },
 	{ "/lib/libc.so.6", "free", 0x2010, 16, false, true, PROLOGUE_NONE,
-	  { 0 }, NULL },
+	  { 0 }, NULL, false, 0 },
 	/* not probed: it forwards to realloc */
 	{ "/lib/libc.so.6", "reallocarray", 0x2400, 0, false, false,
-	  PROLOGUE_NONE, { 0 }, "realloc" },
+	  PROLOGUE_NONE, { 0 }, "realloc", false, 0 },
 };
 
 static struct ms_event events[NR_EVENTS];

@@ -374,9 +374,11 @@ void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 
 	for (i = 0; i < n; i++) {
 		if (p[i].forwards_to) {
-			fprintf(f, "%s: not probed   %s in %s: it reaches other code only through %s, whose probe counts its blocks\n",
+			fprintf(f, "%s: not probed   %s in %s: it reaches other code only through %s, whose probe counts its blocks%s\n",
 				who, p[i].symbol, p[i].object,
-				p[i].forwards_to);
+				p[i].forwards_to, p[i].forward_calls ?
+				" (it calls it: its frame is dropped from their stacks)" :
+				"");
 			continue;
 		}
 		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s%s%s",
@@ -496,6 +498,8 @@ static int probe_note(struct attach *a, const char *object, const char *sym,
 		return -ENOMEM;
 	}
 	p->forwards_to = NULL;
+	p->forward_calls = false;
+	p->family = 0;
 	p->offset = offset;
 	p->func_offset = site->offset;
 	p->is_return = is_return;
@@ -600,8 +604,9 @@ static unsigned int fn_args(enum ms_fn fn)
 	case MS_FN_XALLOCX:
 		return A1 | A2;
 	case MS_FN_REALLOCARRAY:
-	case MS_FN_RUST_REALLOC:
 		return A1 | A2 | A3;
+	case MS_FN_RUST_REALLOC:	/* the pointer, and the new size in rcx */
+		return A1 | PROLOGUE_RCX;
 	case MS_FN_POSIX_MEMALIGN:
 		return A1 | A3;
 	case MS_FN_ALIGNED_ALLOC:
@@ -619,14 +624,9 @@ static unsigned int fn_args(enum ms_fn fn)
  * its first instruction is all that is known of it.
  */
 static int place(struct elf_file *ef, const struct elf_func *f,
-		 enum ms_fn fn, unsigned int needs, struct prologue_site *site)
+		 unsigned int needs, struct prologue_site *site)
 {
-	/*
-	 * __rust_realloc's new size is in rcx, a fourth argument no site
-	 * search tracks: its probe stays at the entry (the shim's jmp).
-	 */
-	size_t len = f->size <= PROLOGUE_MAX_BYTES &&
-		     fn != MS_FN_RUST_REALLOC ? f->size : 0;
+	size_t len = f->size <= PROLOGUE_MAX_BYTES ? f->size : 0;
 	unsigned char *code = len ? malloc(len) : NULL, first[15];
 	int err;
 
@@ -644,7 +644,6 @@ static int place(struct elf_file *ef, const struct elf_func *f,
 					 sizeof(first)) &&
 			 prologue__emulated(first, sizeof(first));
 	site->reason = site->emulated ? PROLOGUE_NONE :
-		       fn == MS_FN_RUST_REALLOC ? PROLOGUE_ARG_WRITTEN :
 		       f->size > PROLOGUE_MAX_BYTES ? PROLOGUE_TOO_LARGE :
 						      PROLOGUE_NO_CODE;
 	return 0;
@@ -668,10 +667,13 @@ static int find_fn(struct elf_file *ef, const struct alloc_fn *af,
  * (writing rdx) and jumps to realloc. That function's probe counts the
  * block, in the same family, and with the caller's arguments as it
  * needs them; probing the wrapper too would only single-step every call.
- * Fills name with the function reached: 0, or -ENOENT.
+ * A wrapper that calls leaves its frame first in the stacks taken there:
+ * *calls says so, and the intake drops that frame (forwarders.h). Fills
+ * name with the function reached: 0, or -ENOENT.
  */
 static int forwards_to(struct elf_file *ef, const struct elf_func *f,
-		       const struct alloc_fn *af, char *name, size_t len)
+		       const struct alloc_fn *af, char *name, size_t len,
+		       bool *calls)
 {
 	unsigned char *code;
 	struct elf_func g;
@@ -687,7 +689,7 @@ static int forwards_to(struct elf_file *ef, const struct elf_func *f,
 		return -ENOENT;
 	err = elf_file__read(ef, f->file_offset, code, f->size);
 	if (!err)
-		err = prologue__exit(code, f->size, &to);
+		err = prologue__exit(code, f->size, &to, calls);
 	free(code);
 	if (err)
 		return -ENOENT;
@@ -712,7 +714,7 @@ static int forwards_to(struct elf_file *ef, const struct elf_func *f,
 /* A function left unprobed, said in -v and the report's probes. */
 static int forward_note(struct attach *a, const char *object,
 			const struct alloc_fn *af, const struct elf_func *f,
-			const char *to)
+			const char *to, bool calls)
 {
 	static const struct prologue_site none = { .reason = PROLOGUE_NONE };
 	struct attach_probe *p;
@@ -722,6 +724,8 @@ static int forward_note(struct attach *a, const char *object,
 	if (err)
 		return err;
 	p = &a->probes[a->nr_probes - 1];
+	p->forward_calls = calls;
+	p->family = af->family;
 	p->forwards_to = strdup(to);
 	return p->forwards_to ? 0 : -ENOMEM;
 }
@@ -780,6 +784,7 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 		struct prologue_site site;
 		__u64 off, tag, cookie;
 		char fwd[128];
+		bool calls;
 
 		tag = af->family | ((__u64)(obj & 0xffff) << MS_TAG_OBJ_SHIFT);
 		/* More than one class of family at one address: any matches. */
@@ -793,7 +798,7 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 		 * free's layer check and its caller's object are read.
 		 */
 		if (af->kind == FN_FREE) {
-			err = place(ef, f, af->fn, fn_args(af->fn) |
+			err = place(ef, f, fn_args(af->fn) |
 				    PROLOGUE_SKIP_NULL_CHECK |
 				    PROLOGUE_RET_AT_SP, &site);
 			if (err)
@@ -803,13 +808,12 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 				       &site, display);
 			continue;
 		}
-		err = place(ef, f, af->fn, fn_args(af->fn) | PROLOGUE_RET_AT_SP,
-			    &site);
+		err = place(ef, f, fn_args(af->fn) | PROLOGUE_RET_AT_SP, &site);
 		if (err)
 			break;
 		if (!site.emulated &&
-		    !forwards_to(ef, f, af, fwd, sizeof(fwd))) {
-			err = forward_note(a, display, af, f, fwd);
+		    !forwards_to(ef, f, af, fwd, sizeof(fwd), &calls)) {
+			err = forward_note(a, display, af, f, fwd, calls);
 			continue;
 		}
 		off = f->file_offset + site.offset;

@@ -34,6 +34,12 @@ struct attach_probe {
 	 * (attach.c, forwards_to()). NULL for a probe.
 	 */
 	const char *forwards_to;
+	/*
+	 * It calls that function (rather than jumping to it): its frame
+	 * stands first in the stacks that function's probe takes.
+	 */
+	bool forward_calls;
+	unsigned int family;	/* a forwarder's enum ms_family */
 };
 
 /*

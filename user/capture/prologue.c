@@ -359,6 +359,11 @@ static enum prologue_reason walk_path(struct walk *w, unsigned int needs,
 				why = PROLOGUE_STACK_CHANGED;
 				break;
 			}
+			if ((needs & PROLOGUE_RCX) &&
+			    (gprs & 1u << MS_REG_RCX)) {
+				why = PROLOGUE_ARG_WRITTEN;
+				break;
+			}
 			/* a copy adds its destination; any write removes it */
 			for (i = 0; i < NR_ARGS; i++) {
 				if (is_copy(w->in, &dst, &src) &&
@@ -465,7 +470,8 @@ static bool leave_to(__s64 to, __s64 *target, bool *found)
 	return true;
 }
 
-int prologue__exit(const unsigned char *code, size_t len, __s64 *target)
+int prologue__exit(const unsigned char *code, size_t len, __s64 *target,
+		   bool *calls)
 {
 	unsigned char *seen = NULL;
 	size_t *todo = NULL, nr_todo = 0, off, left;
@@ -476,6 +482,7 @@ int prologue__exit(const unsigned char *code, size_t len, __s64 *target)
 	cs_insn *in = NULL;
 	csh cs;
 
+	*calls = false;
 	if (!code || !len || len > PROLOGUE_MAX_BYTES)
 		return -ENOENT;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
@@ -489,8 +496,8 @@ int prologue__exit(const unsigned char *code, size_t len, __s64 *target)
 	}
 	/*
 	 * Every instruction the entry reaches by the function's own control
-	 * flow: code only an exception enters (a landing pad) is not among
-	 * them.
+	 * flow: an exception's landing pad is not among them, and is entered
+	 * only when the place called threw, having allocated nothing.
 	 */
 	todo[nr_todo++] = 0;
 	while (nr_todo) {
@@ -516,14 +523,10 @@ int prologue__exit(const unsigned char *code, size_t len, __s64 *target)
 			/* an indirect branch may go anywhere */
 			if (!branch_target(cs, in, &to))
 				goto out;
-			/*
-			 * Only by a jump: a call leaves the wrapper's frame on
-			 * the stack the callee's probe takes, above its caller.
-			 */
 			if (to >= len) {
-				if (in->id == X86_INS_CALL ||
-				    !leave_to((__s64)to, target, &found))
+				if (!leave_to((__s64)to, target, &found))
 					goto out;
+				*calls |= in->id == X86_INS_CALL;
 			} else if (nr_todo < len) {
 				todo[nr_todo++] = to;
 			}

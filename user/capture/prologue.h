@@ -31,6 +31,11 @@ enum prologue_need {
 	 * leading "test %rdi,%rdi; je" early exit may be skipped.
 	 */
 	PROLOGUE_SKIP_NULL_CHECK = 1 << 4,
+	/*
+	 * The fourth argument (__rust_realloc's new size), read from rcx
+	 * itself: the attach cookie has no room to name a copy of it.
+	 */
+	PROLOGUE_RCX = 1 << 5,
 };
 
 /*
@@ -78,15 +83,17 @@ int prologue__place(const unsigned char *code, size_t len, unsigned int needs,
 
 /*
  * Where a function goes when it leaves for other code, if it only ever
- * goes to one place and by a jump: every branch out of its len bytes of
- * code is a direct jmp or jcc landing on target (an offset from the
- * function's start, below 0 or at len and beyond), it calls nothing and
- * makes no system call. Such a function (reallocarray jumping to
- * realloc) allocates nothing but through that place, and leaves no frame
- * of its own on the stack there. 0, -ENOENT when it leaves otherwise or
- * not at all, -ENOMEM.
+ * goes to one place: every call and jump out of its len bytes of code is
+ * direct and lands on target (an offset from the function's start, below
+ * 0 or at len and beyond), and it makes no system call. Such a function
+ * (reallocarray jumping to realloc, operator new(size_t, nothrow_t)
+ * calling operator new) allocates nothing but through that place. *calls
+ * says whether it calls it, so that its frame stands first in the stacks
+ * taken there (a jump leaves none). 0, -ENOENT when it leaves otherwise
+ * or not at all, -ENOMEM.
  */
-int prologue__exit(const unsigned char *code, size_t len, __s64 *target);
+int prologue__exit(const unsigned char *code, size_t len, __s64 *target,
+		   bool *calls);
 
 /* Whether the kernel emulates the instruction at code (x86-64 rules). */
 bool prologue__emulated(const unsigned char *code, size_t len);

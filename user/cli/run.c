@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <bpf/libbpf.h>
 #include "export.h"
+#include "forwarders.h"
 #include "growth.h"
 #include "launch.h"
 #include "live.h"
@@ -79,6 +80,12 @@ struct session {
 	__u32 *pending_image;
 	size_t nr_pending, cap_pending, cap_pending_image;
 	__u64 reloads;		/* tracer__reloads() the symbolizer saw */
+	/* forwarders that call, and a record with their frames dropped */
+	struct forwarders *fwd;
+	struct ms_event fwd_ev;
+	/* the image and tracer__reloads() drop_forwarders last covered */
+	long fwd_image;
+	__u64 fwd_reloads;
 };
 
 static __u64 clock_ns(clockid_t clock)
@@ -274,12 +281,61 @@ static void image_kernel(struct session *s, __u32 pid)
 		procs__set_kernel(s->procs, pid, &c);
 }
 
+/*
+ * A block a calling forwarder got for its caller (operator new(nothrow)
+ * calling operator new) is its caller's: the record without the
+ * forwarder's frames (forwarders.h), before the recording and the store
+ * see it.
+ */
+static const struct ms_event *drop_forwarders(struct session *s, long cur,
+					      const struct ms_event *e)
+{
+	const struct attach_probe *probes;
+	struct symbolizer *sym;
+	__u64 reloads;
+	size_t nr;
+	unsigned drop;
+
+	if ((e->type != MS_EV_ALLOC && e->type != MS_EV_REALLOC) ||
+	    e->nr_frames < 2 || e->nr_frames > MS_MAX_STACK || cur < 0)
+		return e;
+	probes = tracer__probes(s->tracer, &nr);
+	if (forwarders__update(s->fwd, probes, nr))
+		return e;
+	sym = sym_of(s, cur);
+	if (!sym)
+		return e;
+	/*
+	 * The image's mappings, read once and again when the kernel says
+	 * they changed: a frame in no mapping (JIT code calling operator
+	 * new) must not make every record read /proc/PID/maps.
+	 */
+	reloads = tracer__reloads(s->tracer);
+	if (cur != s->fwd_image || reloads != s->fwd_reloads) {
+		s->fwd_image = cur;
+		s->fwd_reloads = reloads;
+		if (symbolizer__cover(sym, e->frames, 1))
+			return e;
+	}
+	drop = forwarders__leading(s->fwd, ms_tag_family(e->aux), e->frames,
+				   e->nr_frames, resolve_frame, sym);
+	if (!drop)
+		return e;
+	memcpy(&s->fwd_ev, e, MS_EVENT_HDR_SIZE);
+	memcpy(s->fwd_ev.frames, e->frames + drop,
+	       (e->nr_frames - drop) * sizeof(e->frames[0]));
+	s->fwd_ev.nr_frames = e->nr_frames - drop;
+	return &s->fwd_ev;
+}
+
 static int on_event(void *ctx, const struct ms_event *e)
 {
 	struct session *s = ctx;
 	long cur = procs__current(s->procs, e->pid), last;
 	__u32 before = 0;
 	int err;
+
+	e = drop_forwarders(s, cur, e);
 
 	/* An image about to end: its stacks' objects while it has them. */
 	if (cur >= 0 && (e->type == MS_EV_PROC_EXEC ||
@@ -1124,7 +1180,9 @@ static int session_init(struct session *s)
 		s->info.command = s->command;
 	}
 	s->procs = procs__new();
-	if (!s->procs)
+	s->fwd = forwarders__new();
+	s->fwd_image = -1;
+	if (!s->procs || !s->fwd)
 		return -ENOMEM;
 	procs__set_filter(s->procs, export_filter_pass, (void *)s->o);
 	return 0;
@@ -1233,6 +1291,7 @@ out:
 	free(s.command);
 	free(s.pending);
 	free(s.pending_image);
+	forwarders__free(s.fwd);
 	tab_array_fini(&s.found);
 	for (i = 0; i < nr_pidfds; i++)
 		close(pidfds[i]);
