@@ -2003,6 +2003,72 @@ expect("processes ((pid, existing), (allocs, live bytes))",
 EOF
 }
 
+# sys_second_ready NAME: until sysproc's output NAME says "ready" twice
+# (it allocated after the first wait and waits again).
+sys_second_ready()
+{
+	local _
+
+	for _ in $(seq 100); do
+		[ "$(grep -c '^ready ' "$d/$1.out")" -ge 2 ] && return 0
+		sleep 0.1
+	done
+	fail "target $1: expected a second 'ready' within 10 s, got: $(cat "$d/$1.out")"
+	return 1
+}
+
+# The kernel's [uprobes] areas a process maps (0 or 1): it maps one at its
+# first return probe and keeps it.
+sys_uprobes_area()
+{
+	grep -c '\[uprobes\]' "/proc/$1/maps"
+}
+
+# -p A,B probes each object for each listed pid alone: a process outside
+# the list running the same libc takes no trap. -f needs probes on every
+# process (a fork inherits the breakpoints, not the pid filter), and there
+# the same process traps: that is what makes the first half able to fail.
+# Another tracer's system-wide probes on the host at the same moment would
+# map the area too.
+t_sys_pids_filtered()
+{
+	local flags n p a b c want got
+
+	for flags in "" -f; do
+		n=${flags:-p}
+		sys_ready "a$n" "$TARGETS/sysproc" wait leak 3 1000 wait || return
+		a=$target_pid
+		sys_ready "b$n" "$TARGETS/sysproc" wait leak 2 500 wait || return
+		b=$target_pid
+		sys_ready "c$n" "$TARGETS/sysproc" wait leak 4 100 wait || return
+		c=$target_pid
+		tool_bg -q -t 0 -o "$d/out/report.json" $flags -p "$a,$b" ||
+			return
+		wait_tracing || return
+		kill -USR1 "$a" "$b" "$c"
+		for p in "a$n" "b$n" "c$n"; do
+			sys_second_ready "$p" || return
+		done
+		want="1 1 $([ -n "$flags" ] && echo 1 || echo 0)"
+		got="$(sys_uprobes_area "$a") $(sys_uprobes_area "$b") $(sys_uprobes_area "$c")"
+		[ "$got" = "$want" ] ||
+			fail "-p $a,$b ${flags:-(no -f)}: [uprobes] areas of the two traced and the untraced process: expected $want, got $got"
+		kill -USR1 "$a" "$b" "$c"
+		kill -INT "$tool_pid"
+		tool_wait
+		expect_rc 0 && expect_clean_stderr || return
+		check_report <<EOF
+$SYS_PY
+expect("$flags kernel (allocs, live blocks, live bytes) of the two pids",
+       (5, 5, 4000), (k.get("allocs"), k.get("live_blocks"), k.get("live_bytes")))
+expect("$flags processes (pid, allocs, live bytes)",
+       sorted([($a, 3, 3000), ($b, 2, 1000)]),
+       sorted((p["target"]["pid"], p["summary"]["allocs"],
+               p["summary"]["live_bytes"]) for p in r.get("processes", [])))
+EOF
+	done
+}
+
 # --comm: the processes of that name started after attach, also through
 # an exec (from the shell), and no other.
 t_sys_comm()
@@ -2392,6 +2458,7 @@ run_test xol_libstdcxx		t_no_single_step libstdcxx
 run_test xol_own		t_no_single_step own
 run_test foreign_uprobe		t_foreign_uprobe
 run_test sys_pids		t_sys_pids
+run_test sys_pids_filtered	t_sys_pids_filtered
 run_test sys_comm		t_sys_comm
 run_test sys_all		t_sys_all
 run_test sys_cgroup		t_sys_cgroup
