@@ -516,7 +516,8 @@ struct ms_counters {
  * the rest stay global), its exec generation, and whether it exited.
  * The lifecycle records carry the generation in seq. Userspace reads the
  * counters of an exited process, releases its blocks from the live table
- * and deletes the entry.
+ * and deletes the entry. An exec starts the counters again and keeps the
+ * image it ended in prev, for userspace to read when its record drains.
  */
 struct ms_proc {
 	struct ms_counters c;
@@ -524,6 +525,9 @@ struct ms_proc {
 				 * last marked changed */
 	__u32 gen;		/* image: 1 at start, +1 at each exec */
 	__u32 flags;		/* MS_PROC_* */
+	struct ms_counters prev;	/* the image the last exec ended */
+	__u32 prev_gen;		/* its generation; 0: none yet */
+	__u32 pad;
 };
 
 #define MS_PROC_EXITED		(1u << 0)

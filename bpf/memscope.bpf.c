@@ -1976,8 +1976,13 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		if (p && !(p->flags & MS_PROC_EXITED) && first) {
 			gen = p->gen;
 		} else if (p && !(p->flags & MS_PROC_EXITED)) {
-			/* Its old image's blocks are released by userspace. */
+			/*
+			 * Its old image's blocks are released by userspace,
+			 * which reads that image's counters from prev.
+			 */
 			gen = p->gen + 1;
+			__builtin_memcpy(&p->prev, &p->c, sizeof(p->c));
+			p->prev_gen = p->gen;
 			__builtin_memset(&p->c, 0, sizeof(p->c));
 			p->gen = gen;
 		} else {

@@ -2181,6 +2181,13 @@ if "processes" in r:
     expect("sysproc images (root, child, grandchild, root after exec)", 4,
            len(procs_of("sysproc")))
     expect("sysproc (allocations, live bytes)", (10, 3000), live_of("sysproc"))
+    # the root's first image, ended by its exec, keeps its own counters
+    expect("sysproc images (image, kernel allocs, kernel live bytes)",
+           [(0, 1, 100), (0, 2, 400), (0, 3, 900), (1, 4, 1600)],
+           sorted(((p["target"].get("image"),) +
+                   tuple((p.get("kernel") or {}).get(f)
+                         for f in ("allocs", "live_bytes")))
+                  for p in procs_of("sysproc")))
 EOF
 	# --no-follow: the root process alone, through its exec.
 	tool -q -t 0 -o "$d/out/report.json" --no-follow -- \

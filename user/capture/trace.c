@@ -638,7 +638,7 @@ __u64 tracer__procs_full(const struct tracer *t)
 	return __atomic_load_n(&t->skel->bss->procs_full, __ATOMIC_RELAXED);
 }
 
-int tracer__proc_counters(const struct tracer *t, __u32 pid,
+int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 			  struct ms_counters *out)
 {
 	struct ms_proc p;
@@ -653,7 +653,12 @@ int tracer__proc_counters(const struct tracer *t, __u32 pid,
 	if (bpf_map__lookup_elem(t->skel->maps.procs, &pid, sizeof(pid), &p,
 				 sizeof(p), 0))
 		return -ENOENT;
-	*out = p.c;
+	if (!gen || p.gen == gen)
+		*out = p.c;
+	else if (p.prev_gen == gen)
+		*out = p.prev;
+	else
+		return -ENOENT;
 	return 0;
 }
 
