@@ -2094,6 +2094,51 @@ expect("kernel (allocs, live blocks, live bytes) of the two $name runs",
 EOF
 }
 
+# --max-procs 1: the first process of the comm joins, a second one while
+# it runs finds the set full, is not traced and is counted: in the JSON
+# summary, the text report's warning, and a replay of the recording.
+t_sys_max_procs()
+{
+	local name a _
+
+	name=$(sys_comm m)
+	cp "$TARGETS/sysproc" "$d/$name"
+	tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
+		--max-procs 1 --comm "$name" || return
+	wait_tracing || return
+	sys_ready a "$d/$name" wait leak 1 100 || return
+	a=$target_pid
+	# not run(): the tool's stdout is $d/stdout
+	$TIMEOUT "$d/$name" leak 2 200 >"$d/second.out" 2>&1 ||
+		fail "the second $name: exit status $?: $(cat "$d/second.out")"
+	kill -USR1 "$a"
+	for _ in $(seq 100); do
+		kill -0 "$a" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("summary.procs_not_traced", 1, s.get("procs_not_traced"))
+expect("kernel (allocs, live bytes): the first $name alone", (1, 100),
+       (k.get("allocs"), k.get("live_bytes")))
+expect("$name (allocations, live bytes)", (1, 100), live_of("$name"))
+expect("pids of $name", [$a], sorted({p["target"]["pid"] for p in procs_of("$name")}))
+EOF
+	grep -q '^WARNING: report is incomplete: 1 process not traced (--max-procs 1 reached)' "$d/stdout" ||
+		fail "text report: expected the --max-procs warning, got: $(grep WARNING "$d/stdout")"
+	tool report "$d/rec.msr" -o "$d/out/report.json"
+	expect_rc 0 || return
+	check_report <<EOF
+expect = lambda what, want, got: want == got or print(f"{what}: expected {want}, got {got}")
+expect("replay: summary.procs_not_traced", 1, s.get("procs_not_traced"))
+EOF
+	grep -q '^WARNING: report is incomplete: 1 process not traced (--max-procs 1 reached)' "$d/stdout" ||
+		fail "replay's text report: expected the --max-procs warning, got: $(grep WARNING "$d/stdout")"
+}
+
 # -a: two targets started after attach, found by their comm names. With
 # --stacks fp: what is tested is the selection, and compiling the CFI of
 # every object the host's processes allocate from (other engineers' cc1,
@@ -2467,6 +2512,7 @@ run_test foreign_uprobe		t_foreign_uprobe
 run_test sys_pids		t_sys_pids
 run_test sys_pids_filtered	t_sys_pids_filtered
 run_test sys_comm		t_sys_comm
+run_test sys_max_procs		t_sys_max_procs
 run_test sys_all		t_sys_all
 run_test sys_cgroup		t_sys_cgroup
 run_test sys_fork_exec		t_sys_fork_exec

@@ -751,6 +751,8 @@ static int finish_trace(struct session *s)
 		.exit_status = s->exit_status,
 		.detached = s->detached,
 		.killed = s->killed,
+		.procs_full = tracer__procs_full(s->tracer),
+		.max_procs = s->o->max_procs,
 	};
 	const struct proc_image *im;
 	int err = 0, rerr;

@@ -153,6 +153,15 @@ static void print_warning(const struct report *r, FILE *f)
 	}
 	warn_clause(f, &open, r->consumer_drops, "record",
 		    "dropped by userspace");
+	/* "process" takes "es": not warn_clause's plural */
+	if (r->procs_full) {
+		fprintf(f, "%s%llu process%s not traced (--max-procs %llu reached)",
+			open ? ", " : "\nWARNING: report is incomplete: ",
+			(unsigned long long)r->procs_full,
+			r->procs_full == 1 ? "" : "es",
+			(unsigned long long)r->max_procs);
+		open = true;
+	}
 	if (open) {
 		if (r->have_kernel)
 			fputs(full ? "; kernel counters are inexact too" :
