@@ -512,8 +512,9 @@ struct ms_counters {
 /*
  * One process of a traced set (not the single -p fast path), in the
  * kernel's map keyed by tgid: the exact counters of its current image
- * (allocs, frees, bytes, live, peak, failed, unknown frees, live_full;
- * the rest stay global), its exec generation, and whether it exited.
+ * (allocs, frees, bytes, live, peak, failed, unknown frees, live_full,
+ * lost records, stack errors and stops; the rest stay global), its exec
+ * generation, and whether it exited.
  * The lifecycle records carry the generation in seq. Userspace reads the
  * counters of an exited process, releases its blocks from the live table
  * and deletes the entry. An exec starts the counters again and keeps the

@@ -2069,6 +2069,46 @@ EOF
 	done
 }
 
+# A set's lost records and stack stops are its processes' own: of two -p
+# pids, the busy one loses records while the tool is stopped, and each
+# process's kernel counters hold its own, adding up to the trace's.
+t_sys_lost()
+{
+	local busy quiet
+
+	sys_ready b "$TARGETS/busy" || return
+	busy=$target_pid
+	sys_ready q "$TARGETS/sysproc" wait leak 2 100 || return
+	quiet=$target_pid
+	tool_bg -q -t 0 -o "$d/out/report.json" -p "$busy,$quiet" || return
+	wait_tracing || return
+	kill -STOP "$tool_pid"
+	sleep 1.5
+	kill -CONT "$tool_pid"
+	sleep 0.3
+	kill -USR1 "$busy" "$quiet"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+ps = r.get("processes") or []
+by = {p["target"]["pid"]: p.get("kernel") or {} for p in ps}
+lost = {pid: kc.get("lost_events", 0) for pid, kc in by.items()}
+if not lost.get($busy):
+    print(f"busy's kernel.lost_events: expected records lost while the tool was stopped, got {lost}")
+expect("processes' kernel.lost_events added up", k.get("lost_events"), sum(lost.values()))
+for why, n in (k.get("stack_stops") or {}).items():
+    expect(f"processes' kernel.stack_stops.{why} added up", n,
+           sum((kc.get("stack_stops") or {}).get(why, 0) for kc in by.values()))
+expect("quiet's kernel stacks (end)", 2, (by.get($quiet, {}).get("stack_stops") or {}).get("end"))
+for p in ps:
+    if p["summary"].get("lost_events", 0) < lost.get(p["target"]["pid"], 0):
+        print(f"pid {p['target']['pid']}: summary.lost_events below its kernel's")
+EOF
+	grep -A1 "^  $busy " "$d/stdout" | grep -Eq ', lost [1-9][0-9]*$' ||
+		fail "text report: expected busy's row to say what it lost, got: $(grep -A1 "^  $busy " "$d/stdout")"
+}
+
 # --comm: the processes of that name started after attach, also through
 # an exec (from the shell), and no other.
 t_sys_comm()
@@ -2511,6 +2551,7 @@ run_test xol_own		t_no_single_step own
 run_test foreign_uprobe		t_foreign_uprobe
 run_test sys_pids		t_sys_pids
 run_test sys_pids_filtered	t_sys_pids_filtered
+run_test sys_lost		t_sys_lost
 run_test sys_comm		t_sys_comm
 run_test sys_max_procs		t_sys_max_procs
 run_test sys_all		t_sys_all
