@@ -2286,6 +2286,35 @@ expect("--no-follow kernel (allocs, live bytes)", (5, 1700),
 EOF
 }
 
+# Several images in the text report: each process's section has its own
+# anonymous memory, and its declarations when it made any (the executor
+# example's USDT records), never another's.
+t_sys_text_sections()
+{
+	have_example executor || return
+	tool -q -t 0 -o "$d/out/report.json" -- sh -c \
+		"'$examples_bin/executor' && '$TARGETS/sysproc' leak 1 10"
+	expect_rc 0 && expect_clean_stderr || return
+	python3 - "$d/stdout" >>"$d/fail" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+parts = re.split(r"^== pid \d+ (.*) ==$", text, flags=re.M)
+secs = {}
+for name, body in zip(parts[1::2], parts[2::2]):
+    secs.setdefault(name, []).append(body)
+want = {"executor [exec 1]": (True, True), "sysproc [exec 1]": (True, False)}
+for name, (anon, declared) in want.items():
+    bodies = secs.get(name)
+    if not bodies:
+        print(f"text report: expected a section '== pid N {name} ==', got {sorted(secs)}")
+        continue
+    got = ("\nAnonymous memory (" in bodies[0],
+           "\nDeclared by the program (USDT probes)" in bodies[0])
+    if got != (anon, declared):
+        print(f"{name}: (anonymous memory, declared) sections: expected {(anon, declared)}, got {got}")
+EOF
+}
+
 # Launch through the shell's rules: a #! script found on PATH that execs
 # the program, as a pyenv shim does; the program is traced from its first
 # allocation, its leaks at its site.
@@ -2557,6 +2586,7 @@ run_test sys_max_procs		t_sys_max_procs
 run_test sys_all		t_sys_all
 run_test sys_cgroup		t_sys_cgroup
 run_test sys_fork_exec		t_sys_fork_exec
+run_test sys_text_sections	t_sys_text_sections
 run_test sys_script		t_sys_script
 run_test sys_preload		t_sys_preload
 run_test sys_static_exec	t_sys_static_exec

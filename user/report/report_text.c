@@ -977,6 +977,9 @@ static int print_processes(const struct report *r, FILE *f)
 		report_text_reach(p->r, f);
 		print_sites(p->r, f, "Top call sites at its peak", p->r->peak,
 			    p->r->nr_peak, false);
+		/* its own mappings and declarations, as one process shows them */
+		print_anon(p->r, f);
+		print_declared(p->r, f);
 	}
 	if (shown < n)
 		fprintf(f, "\n%zu more process image%s: --top-procs 0 shows "
