@@ -2070,8 +2070,9 @@ EOF
 }
 
 # A set's lost records and stack stops are its processes' own: of two -p
-# pids, the busy one loses records while the tool is stopped, and each
-# process's kernel counters hold its own, adding up to the trace's.
+# pids, the busy one loses records while the tool is stopped, every stack
+# stops at --max-depth 3, and each process's kernel counters hold its
+# own, adding up to the trace's; the text table says them.
 t_sys_lost()
 {
 	local busy quiet
@@ -2080,7 +2081,8 @@ t_sys_lost()
 	busy=$target_pid
 	sys_ready q "$TARGETS/sysproc" wait leak 2 100 || return
 	quiet=$target_pid
-	tool_bg -q -t 0 -o "$d/out/report.json" -p "$busy,$quiet" || return
+	tool_bg -q -t 0 --max-depth 3 -o "$d/out/report.json" \
+		-p "$busy,$quiet" || return
 	wait_tracing || return
 	kill -STOP "$tool_pid"
 	sleep 1.5
@@ -2100,13 +2102,15 @@ expect("processes' kernel.lost_events added up", k.get("lost_events"), sum(lost.
 for why, n in (k.get("stack_stops") or {}).items():
     expect(f"processes' kernel.stack_stops.{why} added up", n,
            sum((kc.get("stack_stops") or {}).get(why, 0) for kc in by.values()))
-expect("quiet's kernel stacks (end)", 2, (by.get($quiet, {}).get("stack_stops") or {}).get("end"))
+expect("quiet's kernel stacks cut at --max-depth", 2, (by.get($quiet, {}).get("stack_stops") or {}).get("depth"))
 for p in ps:
     if p["summary"].get("lost_events", 0) < lost.get(p["target"]["pid"], 0):
         print(f"pid {p['target']['pid']}: summary.lost_events below its kernel's")
 EOF
-	grep -A1 "^  $busy " "$d/stdout" | grep -Eq ', lost [1-9][0-9]*$' ||
+	grep -A1 "^  $busy " "$d/stdout" | grep -Eq ', lost [1-9][0-9]*(,|$)' ||
 		fail "text report: expected busy's row to say what it lost, got: $(grep -A1 "^  $busy " "$d/stdout")"
+	grep -A1 "^  $quiet " "$d/stdout" | grep -q ', 2 stacks stopped early$' ||
+		fail "text report: expected quiet's row to say its 2 stacks stopped early, got: $(grep -A1 "^  $quiet " "$d/stdout")"
 }
 
 # --comm: the processes of that name started after attach, also through

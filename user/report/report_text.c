@@ -894,6 +894,8 @@ static void print_proc_row(const struct report *r, FILE *f,
 	const struct store_summary *s = &p->r->summary;
 	const struct procinfo *in = &p->info;
 	char b[64], secs[32];
+	__u64 early = 0;
+	unsigned int i;
 
 	fprintf(f, "  %-7u", in->pid);
 	if (in->ns_pid && in->ns_pid != in->pid)
@@ -924,9 +926,15 @@ static void print_proc_row(const struct report *r, FILE *f,
 	if (s->peak_ns)
 		fprintf(f, " at %s", fmt_secs(secs, sizeof(secs),
 				report__since_start(r, s->peak_ns)));
-	if (p->r->have_kernel)
+	if (p->r->have_kernel) {
+		for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++)
+			early += p->r->kernel.stack_stops[i];
 		fprintf(f, ", lost %llu",
 			(unsigned long long)p->r->kernel.lost_events);
+		if (early)
+			fprintf(f, ", %llu stack%s stopped early",
+				(unsigned long long)early, plural(early));
+	}
 	fputc('\n', f);
 	if (in->command[0]) {
 		fputs("           ", f);
