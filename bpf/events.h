@@ -512,11 +512,13 @@ struct ms_counters {
 /*
  * One process of a traced set (not the single -p fast path), in the
  * kernel's map keyed by tgid: the exact counters of its current image
- * (allocs, frees, bytes, live, peak, failed, unknown frees, live_full;
- * the rest stay global), its exec generation, and whether it exited.
+ * (allocs, frees, bytes, live, peak, failed, unknown frees, live_full,
+ * lost records, stack errors and stops; the rest stay global), its exec
+ * generation, and whether it exited.
  * The lifecycle records carry the generation in seq. Userspace reads the
  * counters of an exited process, releases its blocks from the live table
- * and deletes the entry.
+ * and deletes the entry. An exec starts the counters again and keeps the
+ * image it ended in prev, for userspace to read when its record drains.
  */
 struct ms_proc {
 	struct ms_counters c;
@@ -524,6 +526,9 @@ struct ms_proc {
 				 * last marked changed */
 	__u32 gen;		/* image: 1 at start, +1 at each exec */
 	__u32 flags;		/* MS_PROC_* */
+	struct ms_counters prev;	/* the image the last exec ended */
+	__u32 prev_gen;		/* its generation; 0: none yet */
+	__u32 pad;
 };
 
 #define MS_PROC_EXITED		(1u << 0)

@@ -506,8 +506,20 @@ static __always_inline void block_release(__u64 ptr, __u64 want_seq,
  * Claim len bytes of the ring. Producers race only on ring_prod, and a
  * full ring drops the record (counted) instead of waiting.
  */
+/*
+ * A traced set: what a process lost (records, stacks by why they ended)
+ * is counted in its entry too, beside the global counters: tgid's entry,
+ * or NULL on the one-process path, whose global counters are its own.
+ */
+static __always_inline struct ms_proc *proc_of(__u32 tgid)
+{
+	return targ_tgid ? NULL : bpf_map_lookup_elem(&procs, &tgid);
+}
+
 static __always_inline struct ms_event *event_reserve(__u32 len, __u64 *pos)
 {
+	struct ms_proc *p;
+
 	__u64 prod = 0, cons;
 	bool got = false;
 	__u32 chunk;
@@ -532,6 +544,10 @@ static __always_inline struct ms_event *event_reserve(__u32 len, __u64 *pos)
 	base = got ? bpf_map_lookup_elem(&ring, &chunk) : NULL;
 	if (!base) {
 		__sync_fetch_and_add(&counters.lost_events, 1);
+		/* the process whose probe lost it (a fork's: the parent) */
+		p = proc_of(bpf_get_current_pid_tgid() >> 32);
+		if (p)
+			__sync_fetch_and_add(&p->c.lost_events, 1);
 		return NULL;
 	}
 	*pos = prod;
@@ -1401,7 +1417,9 @@ static long fp_step(__u32 i, void *ctx)
 static __always_inline void stop_count(const struct ms_event *e, __u32 stop,
 				       bool no_stack)
 {
+	struct ms_proc *p;
 	__u64 *c;
+	__u32 i;
 
 	if (ms_event_anon(e->type))
 		return;
@@ -1410,6 +1428,18 @@ static __always_inline void stop_count(const struct ms_event *e, __u32 stop,
 	c = bpf_map_lookup_elem(&stack_stops, &stop);
 	if (c)
 		__sync_fetch_and_add(c, 1);
+	p = proc_of(e->pid);
+	/*
+	 * stop lives on the stack (its address went to the lookup): the
+	 * index is a register of its own, checked where it is used.
+	 */
+	i = stop;
+	barrier_var(i);
+	if (!p || i >= MS_STOP__COUNT)
+		return;
+	if (no_stack)
+		__sync_fetch_and_add(&p->c.stack_errors, 1);
+	__sync_fetch_and_add(&p->c.stack_stops[i], 1);
 }
 
 /*
@@ -1984,8 +2014,13 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		if (p && !(p->flags & MS_PROC_EXITED) && first) {
 			gen = p->gen;
 		} else if (p && !(p->flags & MS_PROC_EXITED)) {
-			/* Its old image's blocks are released by userspace. */
+			/*
+			 * Its old image's blocks are released by userspace,
+			 * which reads that image's counters from prev.
+			 */
 			gen = p->gen + 1;
+			__builtin_memcpy(&p->prev, &p->c, sizeof(p->c));
+			p->prev_gen = p->gen;
 			__builtin_memset(&p->c, 0, sizeof(p->c));
 			p->gen = gen;
 		} else {

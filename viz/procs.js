@@ -78,8 +78,16 @@
 			b.summary.allocs - a.summary.allocs;
 	}
 
+	// Its stacks that stopped before the program's entry, by any reason.
+	function stacksCut(k) {
+		if (!k || !k.stack_stops)
+			return null;
+		return Object.keys(k.stack_stops).filter(n => n !== "end")
+			.reduce((a, n) => a + k.stack_stops[n], 0);
+	}
+
 	function row(p, i, selected, select) {
-		const t = p.target, s = p.summary;
+		const t = p.target, s = p.summary, early = stacksCut(p.kernel);
 		const cell = (cls, text, value) => el("td", { class: cls,
 			text: text, "data-value": value });
 
@@ -97,7 +105,8 @@
 			cell("num", MS.fmtBytes(s.peak_bytes) + " at " +
 			     MS.fmtSec(s.peak_ns), s.peak_bytes),
 			cell("num", p.kernel ? MS.fmtInt(p.kernel.lost_events) :
-			     "?", p.kernel ? p.kernel.lost_events : null));
+			     "?", p.kernel ? p.kernel.lost_events : null),
+			cell("num", early !== null ? MS.fmtInt(early) : "?", early));
 	}
 
 	// selected: an image's index, or null for all; select(i or null).
@@ -126,7 +135,8 @@
 			choose.append(el("option", { value: i, text: MS.procName(procs[i]),
 						     selected: i === selected }));
 		const head = ["pid", "comm", "command", "parent", "start", "end",
-			      "allocations", "live", "peak", "lost"];
+			      "allocations", "live", "peak", "lost",
+			      "stacks cut"];
 
 		sec.append(el("p", { class: "proc-choice" },
 			      el("label", { for: "proc-select", text: "Show: " }),

@@ -51,6 +51,9 @@
 		if (s.stack_errors)
 			out.push(MS.plural(s.stack_errors, "call stack", "call stacks") +
 				 " could not be read");
+		if (s.procs_not_traced)
+			out.push(MS.plural(s.procs_not_traced, "process", "processes") +
+				 " not traced (--max-procs reached)");
 		if (k && k.live_full)
 			out.push(MS.plural(k.live_full, "allocation", "allocations") +
 				 " missed by the full kernel live table");

@@ -2185,6 +2185,116 @@ expect("processes ((pid, existing), (allocs, live bytes))",
 EOF
 }
 
+# sys_second_ready NAME: until sysproc's output NAME says "ready" twice
+# (it allocated after the first wait and waits again).
+sys_second_ready()
+{
+	local _
+
+	for _ in $(seq 100); do
+		[ "$(grep -c '^ready ' "$d/$1.out")" -ge 2 ] && return 0
+		sleep 0.1
+	done
+	fail "target $1: expected a second 'ready' within 10 s, got: $(cat "$d/$1.out")"
+	return 1
+}
+
+# The kernel's [uprobes] areas a process maps (0 or 1): it maps one at its
+# first return probe and keeps it.
+sys_uprobes_area()
+{
+	grep -c '\[uprobes\]' "/proc/$1/maps"
+}
+
+# -p A,B probes each object for each listed pid alone: a process outside
+# the list running the same libc takes no trap. -f needs probes on every
+# process (a fork inherits the breakpoints, not the pid filter), and there
+# the same process traps: that is what makes the first half able to fail.
+# Another tracer's system-wide probes on the host at the same moment would
+# map the area too.
+t_sys_pids_filtered()
+{
+	local flags n p a b c want got
+
+	for flags in "" -f; do
+		n=${flags:-p}
+		sys_ready "a$n" "$TARGETS/sysproc" wait leak 3 1000 wait || return
+		a=$target_pid
+		sys_ready "b$n" "$TARGETS/sysproc" wait leak 2 500 wait || return
+		b=$target_pid
+		sys_ready "c$n" "$TARGETS/sysproc" wait leak 4 100 wait || return
+		c=$target_pid
+		tool_bg -q -t 0 -o "$d/out/report.json" $flags -p "$a,$b" ||
+			return
+		wait_tracing || return
+		kill -USR1 "$a" "$b" "$c"
+		for p in "a$n" "b$n" "c$n"; do
+			sys_second_ready "$p" || return
+		done
+		want="1 1 $([ -n "$flags" ] && echo 1 || echo 0)"
+		got="$(sys_uprobes_area "$a") $(sys_uprobes_area "$b") $(sys_uprobes_area "$c")"
+		[ "$got" = "$want" ] ||
+			fail "-p $a,$b ${flags:-(no -f)}: [uprobes] areas of the two traced and the untraced process: expected $want, got $got"
+		kill -USR1 "$a" "$b" "$c"
+		kill -INT "$tool_pid"
+		tool_wait
+		expect_rc 0 && expect_clean_stderr || return
+		check_report <<EOF
+$SYS_PY
+expect("$flags kernel (allocs, live blocks, live bytes) of the two pids",
+       (5, 5, 4000), (k.get("allocs"), k.get("live_blocks"), k.get("live_bytes")))
+expect("$flags processes (pid, allocs, live bytes)",
+       sorted([($a, 3, 3000), ($b, 2, 1000)]),
+       sorted((p["target"]["pid"], p["summary"]["allocs"],
+               p["summary"]["live_bytes"]) for p in r.get("processes", [])))
+EOF
+	done
+}
+
+# A set's lost records and stack stops are its processes' own: of two -p
+# pids, the busy one loses records while the tool is stopped, every stack
+# stops at --max-depth 3, and each process's kernel counters hold its
+# own, adding up to the trace's; the text table says them.
+t_sys_lost()
+{
+	local busy quiet
+
+	sys_ready b "$TARGETS/busy" || return
+	busy=$target_pid
+	sys_ready q "$TARGETS/sysproc" wait leak 2 100 || return
+	quiet=$target_pid
+	tool_bg -q -t 0 --max-depth 3 -o "$d/out/report.json" \
+		-p "$busy,$quiet" || return
+	wait_tracing || return
+	kill -STOP "$tool_pid"
+	sleep 1.5
+	kill -CONT "$tool_pid"
+	sleep 0.3
+	kill -USR1 "$busy" "$quiet"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+ps = r.get("processes") or []
+by = {p["target"]["pid"]: p.get("kernel") or {} for p in ps}
+lost = {pid: kc.get("lost_events", 0) for pid, kc in by.items()}
+if not lost.get($busy):
+    print(f"busy's kernel.lost_events: expected records lost while the tool was stopped, got {lost}")
+expect("processes' kernel.lost_events added up", k.get("lost_events"), sum(lost.values()))
+for why, n in (k.get("stack_stops") or {}).items():
+    expect(f"processes' kernel.stack_stops.{why} added up", n,
+           sum((kc.get("stack_stops") or {}).get(why, 0) for kc in by.values()))
+expect("quiet's kernel stacks cut at --max-depth", 2, (by.get($quiet, {}).get("stack_stops") or {}).get("depth"))
+for p in ps:
+    if p["summary"].get("lost_events", 0) < lost.get(p["target"]["pid"], 0):
+        print(f"pid {p['target']['pid']}: summary.lost_events below its kernel's")
+EOF
+	grep -A1 "^  $busy " "$d/stdout" | grep -Eq ', lost [1-9][0-9]*(,|$)' ||
+		fail "text report: expected busy's row to say what it lost, got: $(grep -A1 "^  $busy " "$d/stdout")"
+	grep -A1 "^  $quiet " "$d/stdout" | grep -q ', 2 stacks stopped early$' ||
+		fail "text report: expected quiet's row to say its 2 stacks stopped early, got: $(grep -A1 "^  $quiet " "$d/stdout")"
+}
+
 # --comm: the processes of that name started after attach, also through
 # an exec (from the shell), and no other.
 t_sys_comm()
@@ -2208,6 +2318,51 @@ $SYS_PY
 expect("kernel (allocs, live blocks, live bytes) of the two $name runs",
        (105, 5, 2010), (k.get("allocs"), k.get("live_blocks"), k.get("live_bytes")))
 EOF
+}
+
+# --max-procs 1: the first process of the comm joins, a second one while
+# it runs finds the set full, is not traced and is counted: in the JSON
+# summary, the text report's warning, and a replay of the recording.
+t_sys_max_procs()
+{
+	local name a _
+
+	name=$(sys_comm m)
+	cp "$TARGETS/sysproc" "$d/$name"
+	tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
+		--max-procs 1 --comm "$name" || return
+	wait_tracing || return
+	sys_ready a "$d/$name" wait leak 1 100 || return
+	a=$target_pid
+	# not run(): the tool's stdout is $d/stdout
+	$TIMEOUT "$d/$name" leak 2 200 >"$d/second.out" 2>&1 ||
+		fail "the second $name: exit status $?: $(cat "$d/second.out")"
+	kill -USR1 "$a"
+	for _ in $(seq 100); do
+		kill -0 "$a" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("summary.procs_not_traced", 1, s.get("procs_not_traced"))
+expect("kernel (allocs, live bytes): the first $name alone", (1, 100),
+       (k.get("allocs"), k.get("live_bytes")))
+expect("$name (allocations, live bytes)", (1, 100), live_of("$name"))
+expect("pids of $name", [$a], sorted({p["target"]["pid"] for p in procs_of("$name")}))
+EOF
+	grep -q '^WARNING: report is incomplete: 1 process not traced (--max-procs 1 reached)' "$d/stdout" ||
+		fail "text report: expected the --max-procs warning, got: $(grep WARNING "$d/stdout")"
+	tool report "$d/rec.msr" -o "$d/out/report.json"
+	expect_rc 0 || return
+	check_report <<EOF
+expect = lambda what, want, got: want == got or print(f"{what}: expected {want}, got {got}")
+expect("replay: summary.procs_not_traced", 1, s.get("procs_not_traced"))
+EOF
+	grep -q '^WARNING: report is incomplete: 1 process not traced (--max-procs 1 reached)' "$d/stdout" ||
+		fail "replay's text report: expected the --max-procs warning, got: $(grep WARNING "$d/stdout")"
 }
 
 # -a: two targets started after attach, found by their comm names. With
@@ -2297,6 +2452,13 @@ if "processes" in r:
     expect("sysproc images (root, child, grandchild, root after exec)", 4,
            len(procs_of("sysproc")))
     expect("sysproc (allocations, live bytes)", (10, 3000), live_of("sysproc"))
+    # the root's first image, ended by its exec, keeps its own counters
+    expect("sysproc images (image, kernel allocs, kernel live bytes)",
+           [(0, 1, 100), (0, 2, 400), (0, 3, 900), (1, 4, 1600)],
+           sorted(((p["target"].get("image"),) +
+                   tuple((p.get("kernel") or {}).get(f)
+                         for f in ("allocs", "live_bytes")))
+                  for p in procs_of("sysproc")))
 EOF
 	# --no-follow: the root process alone, through its exec.
 	tool -q -t 0 -o "$d/out/report.json" --no-follow -- \
@@ -2307,6 +2469,35 @@ EOF
 $SYS_PY
 expect("--no-follow kernel (allocs, live bytes)", (5, 1700),
        (k.get("allocs"), k.get("live_bytes")))
+EOF
+}
+
+# Several images in the text report: each process's section has its own
+# anonymous memory, and its declarations when it made any (the executor
+# example's USDT records), never another's.
+t_sys_text_sections()
+{
+	have_example executor || return
+	tool -q -t 0 -o "$d/out/report.json" -- sh -c \
+		"'$examples_bin/executor' && '$TARGETS/sysproc' leak 1 10"
+	expect_rc 0 && expect_clean_stderr || return
+	python3 - "$d/stdout" >>"$d/fail" <<'EOF'
+import re, sys
+text = open(sys.argv[1]).read()
+parts = re.split(r"^== pid \d+ (.*) ==$", text, flags=re.M)
+secs = {}
+for name, body in zip(parts[1::2], parts[2::2]):
+    secs.setdefault(name, []).append(body)
+want = {"executor [exec 1]": (True, True), "sysproc [exec 1]": (True, False)}
+for name, (anon, declared) in want.items():
+    bodies = secs.get(name)
+    if not bodies:
+        print(f"text report: expected a section '== pid N {name} ==', got {sorted(secs)}")
+        continue
+    got = ("\nAnonymous memory (" in bodies[0],
+           "\nDeclared by the program (USDT probes)" in bodies[0])
+    if got != (anon, declared):
+        print(f"{name}: (anonymous memory, declared) sections: expected {(anon, declared)}, got {got}")
 EOF
 }
 
@@ -2583,10 +2774,14 @@ run_test xol_libstdcxx		t_no_single_step libstdcxx
 run_test xol_own		t_no_single_step own
 run_test foreign_uprobe		t_foreign_uprobe
 run_test sys_pids		t_sys_pids
+run_test sys_pids_filtered	t_sys_pids_filtered
+run_test sys_lost		t_sys_lost
 run_test sys_comm		t_sys_comm
+run_test sys_max_procs		t_sys_max_procs
 run_test sys_all		t_sys_all
 run_test sys_cgroup		t_sys_cgroup
 run_test sys_fork_exec		t_sys_fork_exec
+run_test sys_text_sections	t_sys_text_sections
 run_test sys_script		t_sys_script
 run_test sys_preload		t_sys_preload
 run_test sys_static_exec	t_sys_static_exec

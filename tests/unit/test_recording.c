@@ -224,6 +224,8 @@ static const struct recording_end end_template = {
 	.consumer_drops = 3,
 	.exited = true,
 	.exit_status = 256,
+	.procs_full = 4,
+	.max_procs = 5,
 	.probes = probes,
 	.nr_probes = sizeof(probes) / sizeof(probes[0]),
 };
@@ -459,6 +461,8 @@ Test(recording, round_trip)
 			  sizeof(end->kernel)), "trailer: kernel counters");
 	cr_assert_eq(end->end_ns, end_template.end_ns);
 	cr_assert_eq(end->consumer_drops, end_template.consumer_drops);
+	cr_assert_eq(end->procs_full, end_template.procs_full);
+	cr_assert_eq(end->max_procs, end_template.max_procs);
 	cr_assert_eq(end->exited, true);
 	cr_assert_eq(end->exit_status, 256);
 	cr_assert_eq(end->nr_probes, end_template.nr_probes);
@@ -853,13 +857,15 @@ Test(recording, future_version_refused)
 
 /* The frame types of the format, as the file numbers them. */
 #define FRAME_SYMBOLS	3
+#define FRAME_TRAILER	4
 #define FRAME_PROCS	5
 #define FRAME_PROCINFO	6
 
 /*
  * buf (len bytes, a file of this version, without snapshots) as version
- * v (3 or 4) wrote it: the same frames, but symbols without their image
- * and no process facts; each frame rebuilt with its own compression and
+ * v (3 or 4) wrote it: the same frames, but symbols without their image,
+ * no process facts and a trailer without the processes left out (its
+ * last 16 bytes); each frame rebuilt with its own compression and
  * checksum. In place, *len the new length.
  */
 static void as_version(unsigned char *buf, size_t *len, __u32 v)
@@ -872,7 +878,7 @@ static void as_version(unsigned char *buf, size_t *len, __u32 v)
 		__u32 hdr[4];
 		uLongf raw_len = sizeof(raw), z_len;
 		unsigned char *z;
-		size_t skip = 0;
+		size_t skip = 0, cut = 0;
 
 		memcpy(hdr, buf + in, sizeof(hdr));
 		cr_assert_eq(uncompress(raw, &raw_len, buf + in + 16, hdr[2]),
@@ -882,12 +888,14 @@ static void as_version(unsigned char *buf, size_t *len, __u32 v)
 			continue;
 		if (hdr[0] == FRAME_SYMBOLS)
 			skip = sizeof(__u32);
-		z_len = compressBound(raw_len - skip);
+		if (hdr[0] == FRAME_TRAILER)
+			cut = 2 * sizeof(__u64);
+		z_len = compressBound(raw_len - skip - cut);
 		z = malloc(z_len);
 		cr_assert_not_null(z);
-		cr_assert_eq(compress(z, &z_len, raw + skip, raw_len - skip),
-			     Z_OK);
-		hdr[1] = raw_len - skip;
+		cr_assert_eq(compress(z, &z_len, raw + skip,
+				      raw_len - skip - cut), Z_OK);
+		hdr[1] = raw_len - skip - cut;
 		hdr[2] = z_len;
 		hdr[3] = crc32(crc32(0, (const Bytef *)hdr, 12), z, z_len);
 		memcpy(buf + out, hdr, sizeof(hdr));
@@ -929,6 +937,8 @@ Test(recording, version_4_still_read)
 	expect_eq(procs__nr_images(pt), 1, "images");
 	recording__procs(r, &nr);
 	expect_eq(nr, 0, "image facts in a version 4 file");
+	expect_eq(recording__end(r)->procs_full, 0,
+		  "processes left out in a version 4 file");
 	cr_assert_eq(recording__resolve(recording__image_ctx(r, 0),
 					events[1].frames[0], &fr), 3,
 		     "a symbol of image 0");

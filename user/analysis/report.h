@@ -322,6 +322,9 @@ struct report {
 	struct ms_counters kernel;	/* exact, from the kernel */
 	bool have_kernel;		/* false when replayed without them */
 	__u64 consumer_drops;		/* records userspace could not apply */
+	/* processes a traced set could not take (--max-procs, the bound) */
+	__u64 procs_full;
+	__u64 max_procs;
 
 	struct report_site *leaks;	/* live at end, by bytes desc */
 	size_t nr_leaks;

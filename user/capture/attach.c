@@ -262,10 +262,17 @@ struct link_item {
 	int fd;
 };
 
-/* One object we probed, so a second mapping of it is not probed again. */
+/*
+ * One object we probed, so a second mapping of it is not probed again.
+ * With ATTACH_EACH its plan stays, to link the next process that maps it
+ * without reading the file again.
+ */
 struct seen_object {
 	dev_t dev;
 	ino_t ino;
+	struct object_plan *plan;	/* ATTACH_EACH only */
+	int nr_sites;			/* allocator functions probed */
+	bool usdt;			/* it has memscope USDT probes */
 };
 
 struct attach {
@@ -279,6 +286,8 @@ struct attach {
 	size_t nr_probes, cap_probes;
 	struct seen_object *seen;
 	size_t nr_seen, cap_seen;
+	/* ATTACH_EACH: the (object, pid) pairs linked, as seen_key() */
+	struct tab_keyed linked;
 
 	char error[512];
 	/* USDT probes that could not be attached: skipped, and said once */
@@ -296,6 +305,10 @@ struct attach *attach__new(const struct attach_progs *progs, int pid,
 	a->progs = *progs;
 	a->pid = pid;
 	a->alloc_only = alloc_only;
+	if (tab_keyed_init(&a->linked, sizeof(__u64), 0, 0)) {
+		free(a);
+		return NULL;
+	}
 	return a;
 }
 
@@ -347,9 +360,12 @@ void attach__free(struct attach *a)
 		free((char *)a->probes[i].symbol);
 		free((char *)a->probes[i].forwards_to);
 	}
+	for (i = 0; i < a->nr_seen; i++)
+		free(a->seen[i].plan);
 	free(a->links);
 	free(a->probes);
 	free(a->seen);
+	tab_keyed_fini(&a->linked);
 	free(a);
 }
 
@@ -535,7 +551,7 @@ static int attach_error(struct attach *a, int err, const char *display,
 /* One program's probes in one object: a multi link, or perf events. */
 static int attach_slot(struct attach *a, const struct object_plan *pl,
 		       enum prog_slot slot, struct bpf_program *prog,
-		       const char *open_path, const char *display)
+		       const char *open_path, const char *display, int pid)
 {
 	bool is_return = slot == SLOT_RET;
 	struct bpf_link *l;
@@ -545,7 +561,7 @@ static int attach_slot(struct attach *a, const struct object_plan *pl,
 	if (a->progs.multi) {
 		fd = link_create_multi(bpf_program__fd(prog), open_path,
 				       pl->offsets[slot], pl->cookies[slot],
-				       pl->nr[slot], is_return, a->pid);
+				       pl->nr[slot], is_return, pid);
 		if (fd < 0)
 			return attach_error(a, fd, display,
 					    pl->names[slot][0],
@@ -556,7 +572,7 @@ static int attach_slot(struct attach *a, const struct object_plan *pl,
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .retprobe = is_return,
 			    .bpf_cookie = pl->cookies[slot][i]);
 
-		l = bpf_program__attach_uprobe_opts(prog, a->pid, open_path,
+		l = bpf_program__attach_uprobe_opts(prog, pid, open_path,
 						    pl->offsets[slot][i], &uo);
 		if (!l)
 			return attach_error(a, -errno, display,
@@ -744,21 +760,15 @@ struct fn_site {
 };
 
 /*
- * Probes every allocator function path defines, obj being its number
- * among the objects probed (the allocator a block's tag names). Names at
- * one address are one probe (see alloc_fns[]). Returns how many
- * functions were probed, or -errno.
+ * Plans the probes of every allocator function an object defines, obj
+ * being its number among the objects probed (the allocator a block's tag
+ * names). Names at one address are one probe (see alloc_fns[]). Returns
+ * how many functions were planned, or -errno.
  */
-static int probe_allocators(struct attach *a, struct elf_file *ef,
-			    const char *open_path, const char *display,
-			    unsigned int obj)
+static int plan_allocators(struct attach *a, struct elf_file *ef,
+			   const char *display, unsigned int obj,
+			   struct object_plan *pl)
 {
-	struct bpf_program *progs[NR_SLOTS] = {
-		[SLOT_RET] = a->progs.ret,
-		[SLOT_ENTER] = a->progs.enter,
-		[SLOT_FREE] = a->progs.free,
-	};
-	struct object_plan pl = {};
 	struct fn_site sites[NR_ALLOC_FNS];
 	size_t i, j, nr_sites = 0;
 	int err = 0;
@@ -804,7 +814,7 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 			if (err)
 				break;
 			off = f->file_offset + site.offset;
-			err = plan_add(a, &pl, SLOT_FREE, af, cookie, off,
+			err = plan_add(a, pl, SLOT_FREE, af, cookie, off,
 				       &site, display);
 			continue;
 		}
@@ -817,37 +827,67 @@ static int probe_allocators(struct attach *a, struct elf_file *ef,
 			continue;
 		}
 		off = f->file_offset + site.offset;
-		err = plan_add(a, &pl, SLOT_ENTER, af, cookie, off, &site,
+		err = plan_add(a, pl, SLOT_ENTER, af, cookie, off, &site,
 			       display);
 		if (!err && !a->alloc_only)
-			err = plan_add(a, &pl, SLOT_RET, af, cookie, off,
+			err = plan_add(a, pl, SLOT_RET, af, cookie, off,
 				       &site, display);
 	}
-	for (i = 0; i < NR_SLOTS && !err; i++)
-		if (pl.nr[i])
-			err = attach_slot(a, &pl, i, progs[i], open_path,
-					  display);
 	return err ? err : (int)nr_sites;
 }
 
-/* True the first time this file is seen: mapped twice, probed once. */
-static int first_sight(struct attach *a, const char *path)
+/* An object's planned probes, as links filtered to pid (-1: every process). */
+static int link_allocators(struct attach *a, const struct object_plan *pl,
+			   const char *open_path, const char *display, int pid)
+{
+	struct bpf_program *progs[NR_SLOTS] = {
+		[SLOT_RET] = a->progs.ret,
+		[SLOT_ENTER] = a->progs.enter,
+		[SLOT_FREE] = a->progs.free,
+	};
+	int i, err = 0;
+
+	for (i = 0; i < NR_SLOTS && !err; i++)
+		if (pl->nr[i])
+			err = attach_slot(a, pl, i, progs[i], open_path,
+					  display, pid);
+	return err;
+}
+
+/*
+ * The file's entry among the objects seen, added the first time (*added
+ * set): mapped twice, probed once. Its number (index + 1) is the
+ * allocator a block's tag names, the same in every process.
+ */
+static struct seen_object *first_sight(struct attach *a, const char *path,
+				       bool *added)
 {
 	struct stat st;
 	size_t i;
 
+	*added = false;
 	if (stat(path, &st))
-		return -errno;
+		return NULL;
 	for (i = 0; i < a->nr_seen; i++)
 		if (a->seen[i].dev == st.st_dev && a->seen[i].ino == st.st_ino)
-			return 0;
+			return &a->seen[i];
 	if (tab_grow((void **)&a->seen, &a->cap_seen, a->nr_seen + 1,
-		     sizeof(*a->seen)))
-		return -ENOMEM;
-	a->seen[a->nr_seen].dev = st.st_dev;
-	a->seen[a->nr_seen].ino = st.st_ino;
-	a->nr_seen++;
-	return 1;
+		     sizeof(*a->seen))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	a->seen[a->nr_seen] = (struct seen_object){
+		.dev = st.st_dev, .ino = st.st_ino,
+	};
+	*added = true;
+	return &a->seen[a->nr_seen++];
+}
+
+/* ATTACH_EACH: the key of an object's links to one process. */
+static __u64 seen_key(const struct attach *a, const struct seen_object *so,
+		      int pid)
+{
+	return (__u64)(so - a->seen + 1) << 32 | (__u32)pid;
 }
 
 static const char *const usdt_names[NR_USDT] = {
@@ -861,7 +901,7 @@ static const char *const usdt_names[NR_USDT] = {
  * argument specs and semaphores. A probe the object lacks is not an error.
  */
 static int probe_usdt(struct attach *a, const char *open_path,
-		      const char *display)
+		      const char *display, int pid, bool note)
 {
 	static const struct prologue_site nop_site = {
 		.emulated = true, .reason = PROLOGUE_NONE,
@@ -871,7 +911,7 @@ static int probe_usdt(struct attach *a, const char *open_path,
 	int i, err;
 
 	for (i = 0; i < NR_USDT; i++) {
-		l = bpf_program__attach_usdt(a->progs.usdt[i], a->pid,
+		l = bpf_program__attach_usdt(a->progs.usdt[i], pid,
 					     open_path, USDT_PROVIDER,
 					     usdt_names[i], NULL);
 		if (!l) {
@@ -883,14 +923,14 @@ static int probe_usdt(struct attach *a, const char *open_path,
 			 * cannot read, say) costs its declarations, not the
 			 * allocation trace.
 			 */
-			if (!a->usdt_failed++)
+			if (note && !a->usdt_failed++)
 				snprintf(a->warning, sizeof(a->warning),
 					 "usdt %s:%s in %s: %s", USDT_PROVIDER,
 					 usdt_names[i], display, strerror(-err));
 			continue;
 		}
 		err = link_add(a, l, -1);
-		if (err)
+		if (err || !note)
 			return err;
 		snprintf(sym, sizeof(sym), "usdt:%s:%s", USDT_PROVIDER,
 			 usdt_names[i]);
@@ -902,26 +942,81 @@ static int probe_usdt(struct attach *a, const char *open_path,
 }
 
 /*
+ * ATTACH_EACH: an object planned for an earlier process, linked to pid
+ * from its kept plan, once. Returns its functions, 0 if pid has them.
+ */
+static int link_again(struct attach *a, struct seen_object *so,
+		      const char *open_path, const char *display, int pid)
+{
+	__u64 key = seen_key(a, so, pid);
+	int err;
+
+	if (!so->plan || tab_keyed_get(&a->linked, key))
+		return 0;
+	if (tab_keyed_reserve(&a->linked))
+		return -ENOMEM;
+	err = link_allocators(a, so->plan, open_path, display, pid);
+	if (!err && so->usdt)
+		err = probe_usdt(a, open_path, display, pid, false);
+	if (err)
+		return err;
+	tab_keyed_add(&a->linked, key);
+	return so->nr_sites;
+}
+
+/*
  * Probes one object: its allocator functions, and its memscope USDT
- * probes. Returns how many allocator functions were probed, or -errno.
+ * probes, filtered to pid (-1: every process). Returns how many
+ * allocator functions were probed, or -errno.
  */
 static int probe_path(struct attach *a, const char *open_path,
-		      const char *display)
+		      const char *display, int pid)
 {
+	struct object_plan *pl;
+	struct seen_object *so;
 	struct elf_file *ef;
-	int n = first_sight(a, open_path), err = 0;
+	bool added;
+	int n, err = 0;
 
-	if (n <= 0)
-		return n;
+	so = first_sight(a, open_path, &added);
+	if (!so)
+		return -errno;
+	if (!added)
+		return a->pid == ATTACH_EACH ?
+		       link_again(a, so, open_path, display, pid) : 0;
+	pl = calloc(1, sizeof(*pl));
+	if (!pl)
+		return -ENOMEM;
 	ef = elf_file__open(open_path);
-	if (!ef)
+	if (!ef) {
+		free(pl);
 		return set_error(a, -errno, "cannot read %s: %s", display,
 				 strerror(errno));
-	n = probe_allocators(a, ef, open_path, display, a->nr_seen);
-	if (n >= 0 && a->progs.usdt[0] && elf_file__has_usdt(ef, USDT_PROVIDER))
-		err = probe_usdt(a, open_path, display);
+	}
+	n = plan_allocators(a, ef, display, a->nr_seen, pl);
+	if (n >= 0)
+		err = link_allocators(a, pl, open_path, display, pid);
+	so->usdt = n >= 0 && !err && a->progs.usdt[0] &&
+		   elf_file__has_usdt(ef, USDT_PROVIDER);
+	if (so->usdt)
+		err = probe_usdt(a, open_path, display, pid, true);
 	elf_file__free(ef);
-	return err ? err : n;
+	if (n < 0 || err) {
+		free(pl);
+		return n < 0 ? n : err;
+	}
+	so->nr_sites = n;
+	if (a->pid != ATTACH_EACH) {
+		free(pl);
+		return n;
+	}
+	if (tab_keyed_reserve(&a->linked)) {
+		free(pl);
+		return -ENOMEM;
+	}
+	tab_keyed_add(&a->linked, seen_key(a, so, pid));
+	so->plan = pl;
+	return n;
 }
 
 int attach__process(struct attach *a, int pid)
@@ -953,7 +1048,8 @@ int attach__process(struct attach *a, int pid)
 			continue;
 		snprintf(open_path, sizeof(open_path), "/proc/%d/root%s",
 			 pid, pm->path);
-		r = probe_path(a, open_path, pm->path);
+		r = probe_path(a, open_path, pm->path,
+			       a->pid == ATTACH_EACH ? pid : a->pid);
 		/* A mapping that vanished or is unreadable is not an error. */
 		if (r == -ENOENT || r == -EACCES)
 			continue;
@@ -1052,7 +1148,7 @@ static int probe_needed(const char *name, void *ctx)
 	/* One the dynamic linker would not find either is not ours to flag. */
 	if (!find_lib(ls, name, path, sizeof(path)))
 		return 0;
-	r = probe_path(ls->a, path, path);
+	r = probe_path(ls->a, path, path, ls->a->pid);
 	if (r < 0 && r != -ENOENT && r != -EACCES) {
 		ls->err = r;
 		return 1;
@@ -1092,7 +1188,7 @@ static int probe_dependencies(struct attach *a, struct elf_file *ef,
 		return ls->err;
 	if (!find_lib(ls, "libc.so.6", libc, sizeof(libc)))
 		return set_error(a, -ENOENT, "no libc.so.6 found for %s", path);
-	r = probe_path(a, libc, libc);
+	r = probe_path(a, libc, libc, a->pid);
 	if (r < 0)
 		return r;
 	ls->found += r;
@@ -1145,7 +1241,7 @@ int attach__command(struct attach *a, const char *path)
 	err = 0;
 
 	/* A static build allocates through the executable alone. */
-	found = probe_path(a, path, path);
+	found = probe_path(a, path, path, a->pid);
 	if (found < 0)
 		return found;
 	ef = elf_file__open(path);

@@ -86,8 +86,20 @@ struct attach_progs {
 void attach__prepare(struct attach_progs *progs);
 
 /*
- * pid: the process every probe is filtered to, or -1 for a traced set
- * (each file probed once for every process; the BPF side filters).
+ * attach__new()'s pid for a traced set. ATTACH_ANY: each file is probed
+ * once for every process, and the BPF side filters, so every process
+ * that calls a probed function pays the trap (what following children
+ * and selections by name or cgroup need: a fork inherits no filtered
+ * probe). ATTACH_EACH: each file is probed once for each process
+ * attach__process() names, filtered to it (a -p list), so no other
+ * process pays anything.
+ */
+#define ATTACH_ANY	(-1)
+#define ATTACH_EACH	0
+
+/*
+ * pid: the process every probe is filtered to, or ATTACH_ANY or
+ * ATTACH_EACH for a traced set.
  */
 struct attach *attach__new(const struct attach_progs *progs, int pid,
 			   bool alloc_only);

@@ -51,6 +51,7 @@ struct tracer {
 	bool set;
 	bool launch;		/* -- CMD: held at each exec and new mapping */
 	bool scanned;		/* -a, --comm, --cgroup: found in /proc */
+	bool per_pid;		/* a -p list: probes filtered to each pid */
 	struct live_slot *live;
 	size_t live_nr;
 	struct tab_array work;
@@ -387,6 +388,8 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	t->set = o->set;
 	t->launch = o->launch;
 	t->scanned = o->all || o->nr_comms || o->cgroup_id;
+	/* Nobody joins a -p list later: no process outside it pays a trap. */
+	t->per_pid = o->set && !t->scanned && !o->follow && !o->launch;
 	tab_array_init(&t->work, sizeof(struct set_work), 0);
 	if (tab_keyed_init(&t->ended, sizeof(struct set_ended),
 			   offsetof(struct set_ended, owner), 0)) {
@@ -487,7 +490,9 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	err = sys_attach(t);
 	if (err)
 		goto err_ring;
-	t->attach = attach__new(&progs, o->set ? -1 : o->pid, o->alloc_only);
+	t->attach = attach__new(&progs, !o->set ? o->pid :
+				t->per_pid ? ATTACH_EACH : ATTACH_ANY,
+				o->alloc_only);
 	if (!t->attach) {
 		err = -ENOMEM;
 		goto err_ring;
@@ -612,7 +617,7 @@ int tracer__attach_process(struct tracer *t)
 	 * are probed now, so the usual process is traced from its first
 	 * allocation. The tool is never in the set.
 	 */
-	if (t->set && !t->launch) {
+	if (t->set && !t->launch && !t->per_pid) {
 		err = attach__process(t->attach, getpid());
 		if (err && err != -ENOENT)
 			return err;
@@ -635,7 +640,7 @@ __u64 tracer__procs_full(const struct tracer *t)
 	return __atomic_load_n(&t->skel->bss->procs_full, __ATOMIC_RELAXED);
 }
 
-int tracer__proc_counters(const struct tracer *t, __u32 pid,
+int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 			  struct ms_counters *out)
 {
 	struct ms_proc p;
@@ -650,7 +655,12 @@ int tracer__proc_counters(const struct tracer *t, __u32 pid,
 	if (bpf_map__lookup_elem(t->skel->maps.procs, &pid, sizeof(pid), &p,
 				 sizeof(p), 0))
 		return -ENOENT;
-	*out = p.c;
+	if (!gen || p.gen == gen)
+		*out = p.c;
+	else if (p.prev_gen == gen)
+		*out = p.prev;
+	else
+		return -ENOENT;
 	return 0;
 }
 

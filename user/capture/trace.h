@@ -67,11 +67,13 @@ __u64 tracer__released(const struct tracer *t, __u64 *bytes);
 /* Processes that could not join the set: --max-procs was reached. */
 __u64 tracer__procs_full(const struct tracer *t);
 /*
- * The kernel's exact counters of the current image of pid: in a traced
- * set its entry's (until the drain after its exit record), else the
- * global ones of the one process. 0, or -ENOENT.
+ * The kernel's exact counters of image gen of pid (0: its current one):
+ * in a traced set its entry's (until the drain after its exit record;
+ * the image its last exec ended too), else the global ones of the one
+ * process. 0, or -ENOENT (an image an exec ended, when the process
+ * exec'd again before its record was drained).
  */
-int tracer__proc_counters(const struct tracer *t, __u32 pid,
+int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 			  struct ms_counters *out);
 int tracer__attach_command(struct tracer *t, const char *path);
 const char *tracer__error(const struct tracer *t);

@@ -143,6 +143,8 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 		return -ENOMEM;
 	}
 	r->consumer_drops = end ? end->consumer_drops : refused;
+	r->procs_full = end ? end->procs_full : 0;
+	r->max_procs = end ? end->max_procs : 0;
 	err = report__write_text(r, stdout);
 	fflush(stdout);
 	for (i = 0; i < EXPORT__COUNT; i++) {

@@ -269,15 +269,17 @@ static int proc_facts(struct session *s, int pid, __u32 flags,
 }
 
 /*
- * The kernel's exact counters of pid's current image, to the table: a
- * process of a set from its entry (read before the drain that deletes it
- * after its exit), the one -p process from the global counters.
+ * The kernel's exact counters of pid's current image (its generation gen
+ * in the kernel, 0: whichever is current), to the table: a process of a
+ * set from its entry (read before the drain that deletes it after its
+ * exit; an image an exec ended from what the exec kept), the one -p
+ * process from the global counters.
  */
-static void image_kernel(struct session *s, __u32 pid)
+static void image_kernel(struct session *s, __u32 pid, __u32 gen)
 {
 	struct ms_counters c;
 
-	if (!tracer__proc_counters(s->tracer, pid, &c))
+	if (!tracer__proc_counters(s->tracer, pid, gen, &c))
 		procs__set_kernel(s->procs, pid, &c);
 }
 
@@ -344,7 +346,9 @@ static int on_event(void *ctx, const struct ms_event *e)
 	if (cur >= 0)
 		before = store__nr_stacks(procs__image(s->procs, cur)->store);
 	if (e->type == MS_EV_PROC_EXIT)
-		image_kernel(s, e->pid);
+		image_kernel(s, e->pid, e->seq);
+	else if (e->type == MS_EV_PROC_EXEC && e->seq > 1)
+		image_kernel(s, e->pid, e->seq - 1);
 
 	/*
 	 * Recorded as delivered, whatever the store makes of it: a replay
@@ -822,6 +826,8 @@ static int finish_trace(struct session *s)
 		.exit_status = s->exit_status,
 		.detached = s->detached,
 		.killed = s->killed,
+		.procs_full = tracer__procs_full(s->tracer),
+		.max_procs = s->o->max_procs,
 	};
 	const struct proc_image *im;
 	int err = 0, rerr;
@@ -831,7 +837,7 @@ static int finish_trace(struct session *s)
 	for (i = 0; i < procs__nr_images(s->procs); i++) {
 		im = procs__image(s->procs, i);
 		if (!im->end)
-			image_kernel(s, im->info.pid);
+			image_kernel(s, im->info.pid, 0);
 	}
 	tracer__counters(s->tracer, &end.kernel);
 	end.probes = tracer__probes(s->tracer, &end.nr_probes);

@@ -88,6 +88,7 @@ static void write_summary(struct json *j, const struct report *r)
 	json_kv_u64(j, "lost_events",
 		(k ? k->lost_events : 0) + r->consumer_drops);
 	json_kv_u64(j, "stack_errors", k ? k->stack_errors : 0);
+	json_kv_u64(j, "procs_not_traced", r->procs_full);
 	json_kv_u64(j, "events", s->events);
 	json_obj_end(j);
 }

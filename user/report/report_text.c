@@ -153,6 +153,15 @@ static void print_warning(const struct report *r, FILE *f)
 	}
 	warn_clause(f, &open, r->consumer_drops, "record",
 		    "dropped by userspace");
+	/* "process" takes "es": not warn_clause's plural */
+	if (r->procs_full) {
+		fprintf(f, "%s%llu process%s not traced (--max-procs %llu reached)",
+			open ? ", " : "\nWARNING: report is incomplete: ",
+			(unsigned long long)r->procs_full,
+			r->procs_full == 1 ? "" : "es",
+			(unsigned long long)r->max_procs);
+		open = true;
+	}
 	if (open) {
 		if (r->have_kernel)
 			fputs(full ? "; kernel counters are inexact too" :
@@ -885,6 +894,8 @@ static void print_proc_row(const struct report *r, FILE *f,
 	const struct store_summary *s = &p->r->summary;
 	const struct procinfo *in = &p->info;
 	char b[64], secs[32];
+	__u64 early = 0;
+	unsigned int i;
 
 	fprintf(f, "  %-7u", in->pid);
 	if (in->ns_pid && in->ns_pid != in->pid)
@@ -915,9 +926,15 @@ static void print_proc_row(const struct report *r, FILE *f,
 	if (s->peak_ns)
 		fprintf(f, " at %s", fmt_secs(secs, sizeof(secs),
 				report__since_start(r, s->peak_ns)));
-	if (p->r->have_kernel)
+	if (p->r->have_kernel) {
+		for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++)
+			early += p->r->kernel.stack_stops[i];
 		fprintf(f, ", lost %llu",
 			(unsigned long long)p->r->kernel.lost_events);
+		if (early)
+			fprintf(f, ", %llu stack%s stopped early",
+				(unsigned long long)early, plural(early));
+	}
 	fputc('\n', f);
 	if (in->command[0]) {
 		fputs("           ", f);
@@ -968,6 +985,9 @@ static int print_processes(const struct report *r, FILE *f)
 		report_text_reach(p->r, f);
 		print_sites(p->r, f, "Top call sites at its peak", p->r->peak,
 			    p->r->nr_peak, false);
+		/* its own mappings and declarations, as one process shows them */
+		print_anon(p->r, f);
+		print_declared(p->r, f);
 	}
 	if (shown < n)
 		fprintf(f, "\n%zu more process image%s: --top-procs 0 shows "

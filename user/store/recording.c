@@ -801,6 +801,8 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 		if (p->forwards_to)
 			wbuf_str(b, p->forwards_to);
 	}
+	wbuf_u64(b, end->procs_full);
+	wbuf_u64(b, end->max_procs);
 	return write_frame(w, REC_FRAME_TRAILER, b);
 }
 
@@ -1476,6 +1478,7 @@ static int parse_trailer(struct recording *r)
 	__u32 exited, status, nr, flags, i;
 	void *room;
 	struct rbuf c;
+	bool bad;
 	int err;
 
 	rbuf_init(r, &c);
@@ -1510,7 +1513,11 @@ static int parse_trailer(struct recording *r)
 		    p->reason >= NR_PROLOGUE_REASONS)
 			break;
 	}
-	if (i < nr || c.off != c.len) {
+	bad = i < nr;
+	if (!bad && r->info.version >= RECORDING_VERSION_PROCS_FULL)
+		bad = !get_u64(&c, &end->procs_full) ||
+		      !get_u64(&c, &end->max_procs);
+	if (bad || c.off != c.len) {
 		rbuf_drop(r);
 		return damaged(r, r->frame_off, "malformed trailer");
 	}

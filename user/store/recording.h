@@ -31,7 +31,8 @@
  *            clone groups; a replay hands the scan on once it is whole
  *   PROCS    (5) once, before the trailer: each process image's facts
  *            and kernel counters, by image number
- *   TRAILER  once, last: kernel counters, probes, how the target ended
+ *   TRAILER  once, last: kernel counters, probes, how the target ended,
+ *            (7) the processes a traced set could not take
  *
  * The writer appends to FILE.partial and renames it to FILE only once the
  * trailer is on disk: the destination never holds half a recording, while
@@ -67,8 +68,10 @@
  * the images' facts and kernel counters. A version 4 or 3 file is one
  * process, image 0.
  * 6: snapshot frames (-i). Older files have none and read as they are.
- * 7: heap scan frames (--reachability). Older files have none and read as
- * they are: their reports have no classes.
+ * 7: heap scan frames (--reachability), and the trailer ends with the
+ * processes --max-procs left out of a traced set, and the bound. Older
+ * files have no scans (their reports have no classes) and read as none
+ * left out.
  */
 #define RECORDING_VERSION	7
 /*
@@ -87,6 +90,8 @@
 #define RECORDING_VERSION_SNAPSHOTS	6
 /* The first version that may hold heap scans. */
 #define RECORDING_VERSION_SCANS	7
+/* The first version whose trailer counts the processes left out. */
+#define RECORDING_VERSION_PROCS_FULL	7
 /*
  * The header holds this many options of the inference rules, in the order
  * of the rules' table (user/rules/rules.h). A rule that adds options
@@ -143,6 +148,9 @@ struct recording_end {
 	/* a launched command still running when tracing ended: */
 	bool detached;		/* left running, detached */
 	bool killed;		/* ended by --kill (exited too) */
+	/* processes a traced set could not take: --max-procs was reached */
+	__u64 procs_full;
+	__u64 max_procs;	/* the bound, --max-procs */
 	const struct attach_probe *probes;
 	size_t nr_probes;
 };
