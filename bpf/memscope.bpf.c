@@ -178,7 +178,10 @@ struct inflight {
  * shallow stacks most allocations have, and a deep stack copies the rest
  * in large windows. 512 bytes left a -O2 program's return address at
  * sp+536 (churn-nofp) one window short, and the second copy cost more
- * than the larger first one (ms_alloc_return 648 -> 506 ns).
+ * than the larger first one (ms_alloc_return 648 -> 506 ns). A thread
+ * whose last walk read beyond the first window (its walk cache says how
+ * far) has its next first window copied STACK_WINDOW long: one copy of
+ * 2048 bytes costs less than 1024 and then 2048 more (bench/hot-path.py).
  */
 #define FIRST_WINDOW	1024
 /* Bytes a window starts below the word that made it be copied. */
@@ -729,16 +732,17 @@ struct walk {
  * frame at the very top of the stack is read word by word instead.
  */
 static __always_inline void window_fill(struct walk *w, __u64 *win,
-					__u64 base, bool first)
+					__u64 base, bool first, bool wide)
 {
 	__u32 len = PAGE_SIZE - (base & (PAGE_SIZE - 1));
+	__u32 size = wide ? STACK_WINDOW : FIRST_WINDOW;
 
 	w->wbase = base;
 	w->wlen = 0;
 	if (first) {
-		if (!bpf_probe_read_user(win, FIRST_WINDOW, (void *)base))
-			w->wlen = FIRST_WINDOW;
-		else if (len < FIRST_WINDOW &&
+		if (!bpf_probe_read_user(win, size, (void *)base))
+			w->wlen = size;
+		else if (len < size &&
 			 !bpf_probe_read_user(win, len, (void *)base))
 			w->wlen = len;
 		return;
@@ -789,7 +793,7 @@ static __always_inline int stack_word(struct walk *w, __u64 addr, __u64 *out)
 		 */
 		window_fill(w, win, addr - w->sp > WINDOW_BELOW ?
 			    (addr - WINDOW_BELOW) & ~7ull : w->sp & ~7ull,
-			    false);
+			    false, true);
 		off = addr - w->wbase;
 		if (off + 8 > w->wlen)
 			return word_read(win, addr, out);
@@ -1014,6 +1018,11 @@ struct walk_cache {
 	__u32 tgid;
 	__u32 gen;
 	__u32 nr;		/* steps [0, nr) are the owner's */
+	/*
+	 * Bytes from the owner's last first window to the last frame its
+	 * walk reached: how long its next first window is copied.
+	 */
+	__u64 span;
 	struct walk_step steps[MS_MAX_STACK];
 };
 
@@ -1417,7 +1426,7 @@ static __always_inline void stop_count(const struct ms_event *e, __u32 stop,
  * sp. false without the scratch window.
  */
 static __always_inline bool walk_init(struct pt_regs *ctx, struct walk *w,
-				      __u64 id)
+				      __u64 id, bool wide)
 {
 	__u32 zero = 0;
 	__u64 *win = bpf_map_lookup_elem(&stack_window, &zero);
@@ -1432,7 +1441,7 @@ static __always_inline bool walk_init(struct pt_regs *ctx, struct walk *w,
 	w->tid = (__u32)id;
 	w->exact = true;
 	w->bp_known = true;
-	window_fill(w, win, w->sp, true);
+	window_fill(w, win, w->sp, true, wide);
 	return true;
 }
 
@@ -1451,11 +1460,19 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 	struct walk_ctx x = { .e = e };
 	struct walk *w = &x.w;
 	struct walk_cache *c = NULL;
-	__u32 stop = MS_STOP_READ, n;
+	__u32 stop = MS_STOP_READ, n, idx = (__u32)id & (CACHE_THREADS - 1);
+	bool wide = false;
+	__u64 start;
 
 	e->nr_frames = 0;
-	if (!walk_init(ctx, w, id))
+	if (!stacks_fp) {
+		c = bpf_map_lookup_elem(&walk_cache, &idx);
+		/* This thread's last walk went past a first window. */
+		wide = c && c->tid == (__u32)id && c->span > FIRST_WINDOW;
+	}
+	if (!walk_init(ctx, w, id, wide))
 		goto no_stack;
+	start = w->sp;
 	w->gen = *(volatile __u32 *)&unwind_gen;
 	if (at_entry) {
 		if (stack_word(w, w->sp, &w->pc))
@@ -1463,11 +1480,10 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 		w->sp += 8;
 		w->exact = false;
 	}
-	if (!stacks_fp) {
+	if (c) {
 		/* The CPU's steps for this thread, or a fresh start of them. */
-		c = cache_of(w);
-		if (c && (c->tid != w->tid || c->tgid != w->tgid ||
-			  c->gen != w->gen)) {
+		if (c->tid != w->tid || c->tgid != w->tgid ||
+		    c->gen != w->gen) {
 			c->tid = w->tid;
 			c->tgid = w->tgid;
 			c->gen = w->gen;
@@ -1476,8 +1492,10 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 	}
 	bpf_loop(MS_MAX_STACK + 1, stacks_fp ? fp_step : cfi_step, &x, 0);
 	/* Only steps that hold for this walk, from its first frame on. */
-	if (c)
+	if (c) {
 		c->nr = w->steps;
+		c->span = w->sp - start;
+	}
 	n = w->n < MS_MAX_STACK ? w->n : MS_MAX_STACK;
 	e->nr_frames = n;
 	stop = w->stop;
