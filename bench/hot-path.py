@@ -3,7 +3,8 @@
 """Where memscope-bpf's time goes on the allocation hot path, measured.
 
     bench/hot-path.py --output .output/bench --tool .output/memscope-bpf \\
-        [--workloads chain30,churn-nofp] [--rounds 5] [--ops 300000] \\
+        [--workloads chain30,churn-nofp,redis:50000] [--rounds 5] \\
+        [--ops 300000] \\
         [--results bench/RESULTS.md]
 
 For each workload (the bench's binaries in --output, `make -C bench
@@ -209,13 +210,16 @@ def measure(out, tool, wl, rounds, ops):
 
 def section(results, args):
     doc = ["## Where the hot path's time goes (bench/hot-path.py)", "",
-           "Run of %s UTC: `bench/hot-path.py --workloads %s --rounds %d "
-           "--ops %d`. ns per op (a malloc/free pair; for redis a request); "
+           "Run of %s UTC: `bench/hot-path.py --workloads %s --rounds "
+           "%d%s`. ns per op (a malloc/free pair; for redis a request); "
            "medians of %d interleaved "
            "rounds (min–max). The machine is shared and was loaded: "
            "compare within a workload's rows." % (
                time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-               args.workloads, args.rounds, args.ops, args.rounds), ""]
+               args.workloads, args.rounds,
+               " --ops %d" % args.ops if any(":" not in w for w in
+                                             args.workloads.split(","))
+               else "", args.rounds), ""]
     for wl, r in results.items():
         ns, rg = r["ns"], r["range"]
         doc += ["### %s" % wl, "",
@@ -277,15 +281,17 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--output", required=True, help="bench build dir")
     ap.add_argument("--tool", required=True, help="memscope-bpf binary")
-    ap.add_argument("--workloads", default="chain30,churn-nofp")
+    ap.add_argument("--workloads", default="chain30,churn-nofp,redis:50000",
+                    help="NAME[:OPS],...: bench binaries, or redis")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--ops", type=int, default=300000)
     ap.add_argument("--results", help="RESULTS.md to write the section in")
     args = ap.parse_args()
     results = {}
-    for wl in args.workloads.split(","):
+    for item in args.workloads.split(","):
+        wl, _, ops = item.partition(":")
         results[wl] = measure(args.output, args.tool, wl, args.rounds,
-                              args.ops)
+                              int(ops) if ops else args.ops)
     lines = section(results, args)
     print("\n".join(lines))
     if args.results:
