@@ -199,9 +199,18 @@ struct {
 
 /*
  * Every helper call costs a call and a return through the kernel's return
- * thunk (tens of ns on this machine): a program reads its pid_tgid once
- * and hands it on.
+ * thunk (tens of ns on this machine, SRSO's safe RET): a program reads
+ * its pid_tgid once and hands it on, and reads it from the current task,
+ * which the JIT inlines as one load, not with bpf_get_current_pid_tgid()
+ * (the ids the helper gives, tgid above pid, both the init namespace's).
  */
+static __always_inline __u64 current_id(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return (__u64)(__u32)t->tgid << 32 | (__u32)t->pid;
+}
+
 static __always_inline bool is_target(__u64 id)
 {
 	return (id >> 32) == targ_tgid;
@@ -1520,7 +1529,7 @@ no_stack:
  */
 struct walk_call {
 	__u64 pos;		/* the record's place in the ring */
-	__u64 id;		/* bpf_get_current_pid_tgid(), read once */
+	__u64 id;		/* current_id(), read once */
 	__u32 max;		/* bytes reserved */
 	bool at_entry;
 	bool whole;		/* a declared record: submitted whole */
@@ -1669,7 +1678,7 @@ static __always_inline void maps_wake(void)
 
 static __always_inline void map_stop(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = current_id();
 	__u32 tid = (__u32)id, tgid = id >> 32;
 	long err;
 
@@ -1706,7 +1715,7 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 	struct ms_proc *p;
 	__u64 ev, old;
 
-	if (!write || !traced(bpf_get_current_pid_tgid(), &p) ||
+	if (!write || !traced(current_id(), &p) ||
 	    (stop_on_map && !target_execd))
 		return 0;
 	task = bpf_get_current_task_btf();
@@ -1902,7 +1911,7 @@ static __always_inline struct ms_event *proc_event(__u16 type, __u32 pid,
 	if (!e)
 		return NULL;
 	event_fill(e, type, MS_FN_NONE, bpf_ktime_get_ns(),
-		   bpf_get_current_pid_tgid());
+		   current_id());
 	e->pid = pid;
 	e->seq = gen;
 	e->nr_frames = 0;
@@ -1973,7 +1982,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	__u64 id = bpf_get_current_pid_tgid(), pos;
+	__u64 id = current_id(), pos;
 	__u32 tgid = id >> 32, gen = 1;
 	char comm[MS_COMM_LEN];
 	struct ms_proc *p = NULL;
@@ -2034,7 +2043,7 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ms_thread_exit, struct task_struct *task, bool group_dead)
 {
-	__u64 id = bpf_get_current_pid_tgid(), pos;
+	__u64 id = current_id(), pos;
 	__u32 tgid = id >> 32, gen = 1;
 	struct ms_proc *p = NULL;
 	struct ms_event *e;
@@ -2126,7 +2135,7 @@ static __always_inline bool tail_called(struct inflight *st, __u64 cookie,
 SEC("uprobe")
 int ms_alloc_enter(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), cookie;
+	__u64 id = current_id(), sp = PT_REGS_SP(ctx), cookie;
 	struct inflight *st;
 	struct ms_proc *p;
 	__u32 fn;
@@ -2182,7 +2191,7 @@ SEC("uretprobe")
 int ms_alloc_return(struct pt_regs *ctx)
 {
 	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0, pos, tag;
-	__u64 id = bpf_get_current_pid_tgid(), owner;
+	__u64 id = current_id(), owner;
 	struct inflight *st;
 	struct ms_event *e;
 	struct ms_proc *p;
@@ -2361,7 +2370,7 @@ int ms_free_enter(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx), pos, tag;
 	__u64 ptr = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
-	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
+	__u64 id = current_id(), sp = PT_REGS_SP(ctx);
 	struct live_slot *s;
 	struct inflight *st;
 	struct ms_event *e;
@@ -2449,7 +2458,7 @@ static __always_inline void decl_str(char *dst, const void *src)
 static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 				     const struct decl *d)
 {
-	__u64 id = bpf_get_current_pid_tgid(), pos;
+	__u64 id = current_id(), pos;
 	struct inflight *st;
 	struct ms_event *e;
 	struct ms_proc *p;
@@ -2645,7 +2654,7 @@ int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long nr)
 	/* -- CMD before its exec: the launcher's fork, the tool's memory. */
 	if (stop_on_map && !target_execd)
 		return 0;
-	id = bpf_get_current_pid_tgid();
+	id = current_id();
 	c = bpf_task_storage_get(&sys_calls, task, 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c)
@@ -2686,7 +2695,7 @@ static __always_inline void exec_unmap(void)
 	if (!e)
 		return;
 	event_fill(e, MS_EV_MUNMAP, MS_FN_NONE, bpf_ktime_get_ns(),
-		   bpf_get_current_pid_tgid());
+		   current_id());
 	e->size = USER_SPACE;
 	e->nr_frames = 0;
 	event_submit(e, pos, RING_LEN(0), RING_LEN(0));
@@ -2713,7 +2722,7 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (!anon_nr(nr))
 		return 0;
-	id = bpf_get_current_pid_tgid();
+	id = current_id();
 	c = bpf_task_storage_get(&sys_calls, task, 0, 0);
 	if (!c || c->nr != nr + 1)
 		return 0;
