@@ -733,25 +733,24 @@ struct walk {
 };
 
 /*
- * Copies the window from base: near the top of the stack a whole window
- * runs past its end, so then, at the start of a walk, only the rest of
- * base's page. Inside the walk only windows of fixed sizes are copied: a
+ * Copies the window from base: first bytes at the start of a walk (0
+ * inside it). Near the top of the stack a whole window runs past its
+ * end, so then, at the start of a walk, only the rest of base's page. Inside the walk only windows of fixed sizes are copied: a
  * read of variable size there trips the 6.18 verifier's precision
  * tracking across the callback ("callback leftover stack slots"), and a
  * frame at the very top of the stack is read word by word instead.
  */
 static __always_inline void window_fill(struct walk *w, __u64 *win,
-					__u64 base, bool first, bool wide)
+					__u64 base, __u32 first)
 {
 	__u32 len = PAGE_SIZE - (base & (PAGE_SIZE - 1));
-	__u32 size = wide ? STACK_WINDOW : FIRST_WINDOW;
 
 	w->wbase = base;
 	w->wlen = 0;
 	if (first) {
-		if (!bpf_probe_read_user(win, size, (void *)base))
-			w->wlen = size;
-		else if (len < size &&
+		if (!bpf_probe_read_user(win, first, (void *)base))
+			w->wlen = first;
+		else if (len < first &&
 			 !bpf_probe_read_user(win, len, (void *)base))
 			w->wlen = len;
 		return;
@@ -801,8 +800,7 @@ static __always_inline int stack_word(struct walk *w, __u64 addr, __u64 *out)
 		 * frames above it, come in the same copy.
 		 */
 		window_fill(w, win, addr - w->sp > WINDOW_BELOW ?
-			    (addr - WINDOW_BELOW) & ~7ull : w->sp & ~7ull,
-			    false, true);
+			    (addr - WINDOW_BELOW) & ~7ull : w->sp & ~7ull, 0);
 		off = addr - w->wbase;
 		if (off + 8 > w->wlen)
 			return word_read(win, addr, out);
@@ -1431,11 +1429,11 @@ static __always_inline void stop_count(const struct ms_event *e, __u32 stop,
 }
 
 /*
- * Starts a walk at the probe: its registers, and the window copied from
- * sp. false without the scratch window.
+ * Starts a walk at the probe: its registers, and the first bytes of the
+ * stack copied from sp. false without the scratch window.
  */
 static __always_inline bool walk_init(struct pt_regs *ctx, struct walk *w,
-				      __u64 id, bool wide)
+				      __u64 id, __u32 first)
 {
 	__u32 zero = 0;
 	__u64 *win = bpf_map_lookup_elem(&stack_window, &zero);
@@ -1450,7 +1448,7 @@ static __always_inline bool walk_init(struct pt_regs *ctx, struct walk *w,
 	w->tid = (__u32)id;
 	w->exact = true;
 	w->bp_known = true;
-	window_fill(w, win, w->sp, true, wide);
+	window_fill(w, win, w->sp, first);
 	return true;
 }
 
@@ -1470,16 +1468,17 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 	struct walk *w = &x.w;
 	struct walk_cache *c = NULL;
 	__u32 stop = MS_STOP_READ, n, idx = (__u32)id & (CACHE_THREADS - 1);
-	bool wide = false;
+	__u32 first = FIRST_WINDOW;
 	__u64 start;
 
 	e->nr_frames = 0;
 	if (!stacks_fp) {
 		c = bpf_map_lookup_elem(&walk_cache, &idx);
 		/* This thread's last walk went past a first window. */
-		wide = c && c->tid == (__u32)id && c->span > FIRST_WINDOW;
+		if (c && c->tid == (__u32)id && c->span > FIRST_WINDOW)
+			first = STACK_WINDOW;
 	}
-	if (!walk_init(ctx, w, id, wide))
+	if (!walk_init(ctx, w, id, first))
 		goto no_stack;
 	start = w->sp;
 	w->gen = *(volatile __u32 *)&unwind_gen;
