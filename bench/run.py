@@ -1295,10 +1295,13 @@ def write_results(path, ctx):
     os.replace(path + ".tmp", path)
 
 
-# Sections other scripts write (bench/reach.py), between their markers:
+# Sections other scripts write (bench/reach.py, soak.py, hot-path.py),
+# between their markers:
 # kept as they are when this run rewrites the rest.
 KEPT = [("<!-- bench/reach.py: begin -->", "<!-- bench/reach.py: end -->"),
-        ("<!-- bench/soak.py: begin -->", "<!-- bench/soak.py: end -->")]
+        ("<!-- bench/soak.py: begin -->", "<!-- bench/soak.py: end -->"),
+        ("<!-- bench/hot-path.py: begin -->",
+         "<!-- bench/hot-path.py: end -->")]
 
 
 def kept_sections(path):

@@ -178,7 +178,10 @@ struct inflight {
  * shallow stacks most allocations have, and a deep stack copies the rest
  * in large windows. 512 bytes left a -O2 program's return address at
  * sp+536 (churn-nofp) one window short, and the second copy cost more
- * than the larger first one (ms_alloc_return 648 -> 506 ns).
+ * than the larger first one (ms_alloc_return 648 -> 506 ns). A thread
+ * whose last walk read beyond the first window (its walk cache says how
+ * far) has its next first window copied STACK_WINDOW long: one copy of
+ * 2048 bytes costs less than 1024 and then 2048 more (bench/hot-path.py).
  */
 #define FIRST_WINDOW	1024
 /* Bytes a window starts below the word that made it be copied. */
@@ -196,9 +199,18 @@ struct {
 
 /*
  * Every helper call costs a call and a return through the kernel's return
- * thunk (tens of ns on this machine): a program reads its pid_tgid once
- * and hands it on.
+ * thunk (tens of ns on this machine, SRSO's safe RET): a program reads
+ * its pid_tgid once and hands it on, and reads it from the current task,
+ * which the JIT inlines as one load, not with bpf_get_current_pid_tgid()
+ * (the ids the helper gives, tgid above pid, both the init namespace's).
  */
+static __always_inline __u64 current_id(void)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	return (__u64)(__u32)t->tgid << 32 | (__u32)t->pid;
+}
+
 static __always_inline bool is_target(__u64 id)
 {
 	return (id >> 32) == targ_tgid;
@@ -737,24 +749,24 @@ struct walk {
 };
 
 /*
- * Copies the window from base: near the top of the stack a whole window
- * runs past its end, so then, at the start of a walk, only the rest of
- * base's page. Inside the walk only windows of fixed sizes are copied: a
+ * Copies the window from base: first bytes at the start of a walk (0
+ * inside it). Near the top of the stack a whole window runs past its
+ * end, so then, at the start of a walk, only the rest of base's page. Inside the walk only windows of fixed sizes are copied: a
  * read of variable size there trips the 6.18 verifier's precision
  * tracking across the callback ("callback leftover stack slots"), and a
  * frame at the very top of the stack is read word by word instead.
  */
 static __always_inline void window_fill(struct walk *w, __u64 *win,
-					__u64 base, bool first)
+					__u64 base, __u32 first)
 {
 	__u32 len = PAGE_SIZE - (base & (PAGE_SIZE - 1));
 
 	w->wbase = base;
 	w->wlen = 0;
 	if (first) {
-		if (!bpf_probe_read_user(win, FIRST_WINDOW, (void *)base))
-			w->wlen = FIRST_WINDOW;
-		else if (len < FIRST_WINDOW &&
+		if (!bpf_probe_read_user(win, first, (void *)base))
+			w->wlen = first;
+		else if (len < first &&
 			 !bpf_probe_read_user(win, len, (void *)base))
 			w->wlen = len;
 		return;
@@ -804,8 +816,7 @@ static __always_inline int stack_word(struct walk *w, __u64 addr, __u64 *out)
 		 * frames above it, come in the same copy.
 		 */
 		window_fill(w, win, addr - w->sp > WINDOW_BELOW ?
-			    (addr - WINDOW_BELOW) & ~7ull : w->sp & ~7ull,
-			    false);
+			    (addr - WINDOW_BELOW) & ~7ull : w->sp & ~7ull, 0);
 		off = addr - w->wbase;
 		if (off + 8 > w->wlen)
 			return word_read(win, addr, out);
@@ -1030,6 +1041,11 @@ struct walk_cache {
 	__u32 tgid;
 	__u32 gen;
 	__u32 nr;		/* steps [0, nr) are the owner's */
+	/*
+	 * Bytes from the owner's last first window to the last frame its
+	 * walk reached: how long its next first window is copied.
+	 */
+	__u64 span;
 	struct walk_step steps[MS_MAX_STACK];
 };
 
@@ -1443,11 +1459,11 @@ static __always_inline void stop_count(const struct ms_event *e, __u32 stop,
 }
 
 /*
- * Starts a walk at the probe: its registers, and the window copied from
- * sp. false without the scratch window.
+ * Starts a walk at the probe: its registers, and the first bytes of the
+ * stack copied from sp. false without the scratch window.
  */
 static __always_inline bool walk_init(struct pt_regs *ctx, struct walk *w,
-				      __u64 id)
+				      __u64 id, __u32 first)
 {
 	__u32 zero = 0;
 	__u64 *win = bpf_map_lookup_elem(&stack_window, &zero);
@@ -1462,7 +1478,7 @@ static __always_inline bool walk_init(struct pt_regs *ctx, struct walk *w,
 	w->tid = (__u32)id;
 	w->exact = true;
 	w->bp_known = true;
-	window_fill(w, win, w->sp, true);
+	window_fill(w, win, w->sp, first);
 	return true;
 }
 
@@ -1481,11 +1497,20 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 	struct walk_ctx x = { .e = e };
 	struct walk *w = &x.w;
 	struct walk_cache *c = NULL;
-	__u32 stop = MS_STOP_READ, n;
+	__u32 stop = MS_STOP_READ, n, idx = (__u32)id & (CACHE_THREADS - 1);
+	__u32 first = FIRST_WINDOW;
+	__u64 start;
 
 	e->nr_frames = 0;
-	if (!walk_init(ctx, w, id))
+	if (!stacks_fp) {
+		c = bpf_map_lookup_elem(&walk_cache, &idx);
+		/* This thread's last walk went past a first window. */
+		if (c && c->tid == (__u32)id && c->span > FIRST_WINDOW)
+			first = STACK_WINDOW;
+	}
+	if (!walk_init(ctx, w, id, first))
 		goto no_stack;
+	start = w->sp;
 	w->gen = *(volatile __u32 *)&unwind_gen;
 	if (at_entry) {
 		if (stack_word(w, w->sp, &w->pc))
@@ -1493,11 +1518,10 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 		w->sp += 8;
 		w->exact = false;
 	}
-	if (!stacks_fp) {
+	if (c) {
 		/* The CPU's steps for this thread, or a fresh start of them. */
-		c = cache_of(w);
-		if (c && (c->tid != w->tid || c->tgid != w->tgid ||
-			  c->gen != w->gen)) {
+		if (c->tid != w->tid || c->tgid != w->tgid ||
+		    c->gen != w->gen) {
 			c->tid = w->tid;
 			c->tgid = w->tgid;
 			c->gen = w->gen;
@@ -1506,8 +1530,10 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 	}
 	bpf_loop(MS_MAX_STACK + 1, stacks_fp ? fp_step : cfi_step, &x, 0);
 	/* Only steps that hold for this walk, from its first frame on. */
-	if (c)
+	if (c) {
 		c->nr = w->steps;
+		c->span = w->sp - start;
+	}
 	n = w->n < MS_MAX_STACK ? w->n : MS_MAX_STACK;
 	e->nr_frames = n;
 	stop = w->stop;
@@ -1532,7 +1558,7 @@ no_stack:
  */
 struct walk_call {
 	__u64 pos;		/* the record's place in the ring */
-	__u64 id;		/* bpf_get_current_pid_tgid(), read once */
+	__u64 id;		/* current_id(), read once */
 	__u32 max;		/* bytes reserved */
 	bool at_entry;
 	bool whole;		/* a declared record: submitted whole */
@@ -1681,7 +1707,7 @@ static __always_inline void maps_wake(void)
 
 static __always_inline void map_stop(void)
 {
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id = current_id();
 	__u32 tid = (__u32)id, tgid = id >> 32;
 	long err;
 
@@ -1718,7 +1744,7 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 	struct ms_proc *p;
 	__u64 ev, old;
 
-	if (!write || !traced(bpf_get_current_pid_tgid(), &p) ||
+	if (!write || !traced(current_id(), &p) ||
 	    (stop_on_map && !target_execd))
 		return 0;
 	task = bpf_get_current_task_btf();
@@ -1914,7 +1940,7 @@ static __always_inline struct ms_event *proc_event(__u16 type, __u32 pid,
 	if (!e)
 		return NULL;
 	event_fill(e, type, MS_FN_NONE, bpf_ktime_get_ns(),
-		   bpf_get_current_pid_tgid());
+		   current_id());
 	e->pid = pid;
 	e->seq = gen;
 	e->nr_frames = 0;
@@ -1985,7 +2011,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 	     struct linux_binprm *bprm)
 {
-	__u64 id = bpf_get_current_pid_tgid(), pos;
+	__u64 id = current_id(), pos;
 	__u32 tgid = id >> 32, gen = 1;
 	char comm[MS_COMM_LEN];
 	struct ms_proc *p = NULL;
@@ -2059,7 +2085,7 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ms_thread_exit, struct task_struct *task, bool group_dead)
 {
-	__u64 id = bpf_get_current_pid_tgid(), pos;
+	__u64 id = current_id(), pos;
 	__u32 tgid = id >> 32, gen = 1;
 	struct ms_proc *p = NULL;
 	struct ms_event *e;
@@ -2151,7 +2177,7 @@ static __always_inline bool tail_called(struct inflight *st, __u64 cookie,
 SEC("uprobe")
 int ms_alloc_enter(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), cookie;
+	__u64 id = current_id(), sp = PT_REGS_SP(ctx), cookie;
 	struct inflight *st;
 	struct ms_proc *p;
 	__u32 fn;
@@ -2207,7 +2233,7 @@ SEC("uretprobe")
 int ms_alloc_return(struct pt_regs *ctx)
 {
 	__u64 ret = PT_REGS_RC(ctx), now, ptr, seq = 0, pos, tag;
-	__u64 id = bpf_get_current_pid_tgid(), owner;
+	__u64 id = current_id(), owner;
 	struct inflight *st;
 	struct ms_event *e;
 	struct ms_proc *p;
@@ -2386,7 +2412,7 @@ int ms_free_enter(struct pt_regs *ctx)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx), pos, tag;
 	__u64 ptr = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
-	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx);
+	__u64 id = current_id(), sp = PT_REGS_SP(ctx);
 	struct live_slot *s;
 	struct inflight *st;
 	struct ms_event *e;
@@ -2474,7 +2500,7 @@ static __always_inline void decl_str(char *dst, const void *src)
 static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 				     const struct decl *d)
 {
-	__u64 id = bpf_get_current_pid_tgid(), pos;
+	__u64 id = current_id(), pos;
 	struct inflight *st;
 	struct ms_event *e;
 	struct ms_proc *p;
@@ -2670,7 +2696,7 @@ int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long nr)
 	/* -- CMD before its exec: the launcher's fork, the tool's memory. */
 	if (stop_on_map && !target_execd)
 		return 0;
-	id = bpf_get_current_pid_tgid();
+	id = current_id();
 	c = bpf_task_storage_get(&sys_calls, task, 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!c)
@@ -2711,7 +2737,7 @@ static __always_inline void exec_unmap(void)
 	if (!e)
 		return;
 	event_fill(e, MS_EV_MUNMAP, MS_FN_NONE, bpf_ktime_get_ns(),
-		   bpf_get_current_pid_tgid());
+		   current_id());
 	e->size = USER_SPACE;
 	e->nr_frames = 0;
 	event_submit(e, pos, RING_LEN(0), RING_LEN(0));
@@ -2738,7 +2764,7 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (!anon_nr(nr))
 		return 0;
-	id = bpf_get_current_pid_tgid();
+	id = current_id();
 	c = bpf_task_storage_get(&sys_calls, task, 0, 0);
 	if (!c || c->nr != nr + 1)
 		return 0;
