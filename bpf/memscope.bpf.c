@@ -557,7 +557,7 @@ static __always_inline struct ms_event *event_reserve(__u32 len, __u64 *pos)
 	if (!base) {
 		__sync_fetch_and_add(&counters.lost_events, 1);
 		/* the process whose probe lost it (a fork's: the parent) */
-		p = proc_of(bpf_get_current_pid_tgid() >> 32);
+		p = proc_of(current_id() >> 32);
 		if (p)
 			__sync_fetch_and_add(&p->c.lost_events, 1);
 		return NULL;
