@@ -1552,6 +1552,38 @@ Test(recording, scan_in_older_version_is_damage)
 }
 
 /*
+ * A cycle group of no cycle is damage, not a division by zero in the
+ * text report (the fuzzer's find).
+ */
+Test(recording, scan_cycle_of_no_instance_is_damage)
+{
+	struct heapscan_verdict v[4];
+	struct recording_scan want = scan_of(v, 4);
+	struct heapscan_cycle cycles[2] = { scan_cycles[0], scan_cycles[1] };
+	struct recording *r;
+	struct got g = {};
+	struct scans sc = { .g = &g };
+	unsigned char *buf;
+	size_t len;
+
+	cycles[1].instances = 0;
+	want.res.cycles = cycles;
+	make_events();
+	write_scan_recording(SMALL_EVENTS, 5, &want);
+	buf = read_file(path, &len);
+	r = open_buf(buf, len);
+	cr_assert_eq(recording__read_header(r), 0, "header: %s",
+		     recording__error(r));
+	recording__on_scan(r, collect_scan, &sc);
+	cr_assert_eq(recording__replay(r, collect, &g), -EBADMSG);
+	cr_assert_eq(sc.n, 0, "a scan with a cycle of no instance delivered");
+	cr_assert(strstr(recording__damage(r)->what, "heap scan"),
+		  "damage: got '%s'", recording__damage(r)->what);
+	recording__free(r);
+	free(buf);
+}
+
+/*
  * Cut anywhere or with a byte flipped, a file with a scan gives a prefix
  * of the records and the scan whole or not at all.
  */

@@ -1713,8 +1713,10 @@ static bool get_scan_item(struct rbuf *c, struct rec_scan *sc, int list)
 		       (!sc->got[list] || v[-1].addr < v->addr);
 	case REC_SCAN_CYCLES:
 		*cy = (struct heapscan_cycle){};
+		/* a group is of one cycle or more, each of a block or more */
 		return get_u64(c, &cy->instances) && get_u64(c, &cy->blocks) &&
-		       get_u64(c, &cy->bytes) && get_u32(c, &cy->nr_members);
+		       get_u64(c, &cy->bytes) && get_u32(c, &cy->nr_members) &&
+		       cy->instances && cy->blocks >= cy->instances;
 	case REC_SCAN_MEMBERS:
 		return get_u32(c, &m->site) && get_u32(c, &m->count) &&
 		       get_u64(c, &m->bytes);
