@@ -479,7 +479,13 @@ static void take_snapshot(struct session *s, __u64 now)
 	free(v);
 }
 
-static int setup_signals(sigset_t *old)
+/*
+ * The signals the trace loop reads from a signalfd stay blocked until the
+ * process exits: one that comes after the trace ended (a Ctrl-C while the
+ * report is written, a target's last SIGCHLD) has been answered already,
+ * and unblocking it would only kill the tool with the report written.
+ */
+static int setup_signals(void)
 {
 	sigset_t mask;
 
@@ -488,7 +494,7 @@ static int setup_signals(sigset_t *old)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &mask, old))
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
 		return -1;
 	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 }
@@ -1197,7 +1203,6 @@ static int session_init(struct session *s)
 int run_trace(const struct opts *o)
 {
 	struct session s = { .o = o };
-	sigset_t old;
 	int sfd, pidfds[MAX_PIDS], err;
 	size_t nr_pidfds = 0, i;
 
@@ -1206,7 +1211,7 @@ int run_trace(const struct opts *o)
 		return 1;
 	if (export_check(o))
 		return 1;
-	sfd = setup_signals(&old);
+	sfd = setup_signals();
 	if (sfd < 0) {
 		cli_error("cannot set up signals: %s", strerror(errno));
 		return 1;
@@ -1302,6 +1307,5 @@ out:
 	for (i = 0; i < nr_pidfds; i++)
 		close(pidfds[i]);
 	close(sfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	return err ? 1 : 0;
 }
