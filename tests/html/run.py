@@ -1095,7 +1095,8 @@ def test_procs(t, env):
             for tr in dom.all("tr", data_proc=True)}
     t.eq("worker's row", ["101", "worker", "/usr/bin/worker", "100",
                           "0.500 s", "exited 1 at 0.700 s", "1",
-                          "2.93 KiB", "2.93 KiB at 0.600 s", "?"], rows["2"])
+                          "2.93 KiB", "2.93 KiB at 0.600 s", "?", "?"],
+         rows["2"])
     t.eq("server's first image's end", "replaced by exec at 0.500 s",
          rows["1"][5])
     t.eq("selector: all, then each image",
