@@ -9,9 +9,10 @@
 //
 // After a heap scan the frames can be coloured by memcheck's classes of the
 // bytes under them (live at the end only: the classes are of those blocks),
-// each frame split by class, with a legend. Classes come from the leak
-// list: sites it does not hold (past --top) count as not classified. A zoomed frame offers to show
-// its heaviest call site in the ownership graph.
+// each frame split by class, with a legend. Classes come from each site's
+// own (sites[].reachability, every site, past --top too): only blocks the
+// scan did not see are not classified. A zoomed frame offers to show its
+// heaviest call site in the ownership graph.
 
 (function () {
 	"use strict";
@@ -58,21 +59,16 @@
 			sortKids(k);
 	}
 
-	function siteKey(s) {
-		return (s.proc || 0) + "|" + MS.stackKey(s.frames);
-	}
-
-	// Bytes of a site by class, from its leak entry; what the scan did not
-	// classify (blocks it did not see) last.
-	function classBytes(s, v, leaks) {
-		const l = leaks.get(siteKey(s));
-		const rr = l ? l.reachability : null;
+	// Bytes of a site by class; what the scan did not classify (blocks it
+	// did not see, an image it did not scan) last.
+	function classBytes(s, v) {
+		const rr = s.reachability;
 		const cls = MS.REACH_CLASSES.map((c) => rr ? rr[c.key].bytes : 0);
 
 		return [cls, Math.max(0, v - cls.reduce((a, b) => a + b, 0))];
 	}
 
-	function buildTree(sites, mode, leaks) {
+	function buildTree(sites, mode, classed) {
 		const root = newNode("all", null, "");
 		let depth = 0;
 
@@ -100,8 +96,8 @@
 				n = k;
 			}
 			n.ends.push(s);
-			if (leaks) {
-				const [cls, rest] = classBytes(s, v, leaks);
+			if (classed) {
+				const [cls, rest] = classBytes(s, v);
 
 				for (let a = n; a; a = a.parent) {
 					cls.forEach((b, i) => a.cls[i] += b);
@@ -170,9 +166,8 @@
 				reach: false };
 		// Classes exist only after a heap scan, of the blocks live at
 		// the end.
-		const leaks = r.leaks.some((l) => l.reachability) &&
-			r.target.mode !== "alloc" ? new Map(r.leaks.map((l) =>
-				[siteKey(l), l])) : null;
+		const classed = r.sites.some((s) => s.reachability) &&
+			r.target.mode !== "alloc";
 		let drawn = [];
 
 		const sec = MS.section("flame", "Flame graph",
@@ -200,7 +195,7 @@
 					draw();
 				} }));
 		}
-		const colors = leaks ? el("div", { class: "seg", role: "group",
+		const colors = classed ? el("div", { class: "seg", role: "group",
 			id: "flame-color", "aria-label": "colour frames by" },
 			[["name", "Colour by function"],
 			 ["reach", "By reachability"]].map(([k, label]) =>
@@ -211,14 +206,15 @@
 							state.mode = modes[0];
 						draw();
 					} }))) : null;
-		const legend = leaks ? el("div", { class: "legend",
+		const legend = classed ? el("div", { class: "legend",
 			id: "flame-legend" }, "Colours: memcheck's class of " +
 			"the bytes live at the end under each frame (inferred):",
 			MS.REACH_CLASSES.map((c) => el("span", { title: c.what },
 				MS.swatch(c.color), c.label)),
 			el("span", null, MS.swatch(UNCLASSIFIED),
-			   "not classified: a site past the leak list's " +
-			   "--top, or blocks the scan did not see")) : null;
+			   "not classified: blocks the scan did not see " +
+			   "(allocated after it, or of a process it did not " +
+			   "scan)")) : null;
 		const toGraph = pick ? el("button", { type: "button",
 			id: "flame-graph-site", hidden: true }) : null;
 
@@ -228,8 +224,8 @@
 		function tree() {
 			if (!trees.has(state.mode.key))
 				trees.set(state.mode.key, buildTree(r.sites,
-					state.mode, state.mode === modes[0] ?
-					leaks : null));
+					state.mode, state.mode === modes[0] &&
+					classed));
 			return trees.get(state.mode.key);
 		}
 

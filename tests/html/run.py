@@ -46,7 +46,9 @@ and offline, and what the page drew is read back from --dump-dom:
   traced_reach  TARGETS/reach with --reachability: the reachability view
             shows every labelled site's classes and the leaked cycle; the
             ownership graph is centred on the site with the most pointers
-            and lists its links as the JSON has them
+            and lists its links as the JSON has them; with -t 1, the
+            flame graph (interact_graph.html?only=flame) colours labelled
+            sites past the leak list by their own classes
   traced_declared  examples/executor (EXAMPLES, else TARGETS/../examples):
             the task tree, zombies, passports, violations, shared handles,
             storms and variables name things, say times in ms or s, show
@@ -584,6 +586,15 @@ def graph_report(env):
     leak["make_buffer"]["reachability"] = classes(d=(1, 1000))
     leak["new_node"]["reachability"] = classes(i=(3, 192), s=(2, 128))
     leak[None]["reachability"] = classes()
+    # The tool gives every site its classes, as the leak of its stack has
+    # them: the flame graph reads these.
+    for s in r["sites"]:
+        s.pop("reachability", None)
+        f = s["frames"][0]["function"] if s["frames"] else None
+        if f in leak:
+            s["reachability"] = leak[f]["reachability"]
+        elif not s["live_count"]:
+            s["reachability"] = classes()
 
     def site(name, i):
         return {"frames": [{"function": name, "inlined": False,
@@ -924,6 +935,39 @@ def test_traced_reach(t, env):
     t.eq("graph: its links, kind, pointers, rule, confidence", want, got)
     t.true("flame graph: colours by reachability offered",
            dom.all("div", id="flame-color"))
+
+    # With -t 1 the leak list holds one site; the flame graph still
+    # colours every other labelled site by its own classes.
+    base, r = trace_with_html(t, env, "traced-reach-t1", "reach",
+                              "--reachability", "-t", "1")
+    t.eq("-t 1: one leak", 1, len(r["leaks"]))
+    listed = site_of("reach", [f.get("function")
+                               for f in r["leaks"][0]["frames"]])
+    url = ("file://" + os.path.join(HERE, "interact_graph.html") +
+           "?only=flame&report=file://" + base + ".html")
+    out, _ = chromium(t, url, "--allow-file-access-from-files",
+                      "--virtual-time-budget=10000", "--dump-dom")
+    m = re.search(r'<pre id="result">(.*?)</pre>', out, re.S)
+    t.require("interact_graph.html wrote a result", m and m.group(1),
+              out[-300:])
+    got = json.loads(html.unescape(m.group(1)))
+    t.require("interact_graph.html ran to the end", "error" not in got,
+              got.get("error", ""))
+    t.eq("-t 1: coloured by reachability", "reach", got["reach"]["color"])
+    drawn = {}
+    for f in got["reach"]["frames"]:
+        if f["name"] in TRUTH["reach"] and f["name"] != listed:
+            drawn.setdefault(f["name"], set()).update(
+                c for c, w in f["cls"] if w > 0)
+    t.true("-t 1: labelled sites past the leak list drawn", len(drawn) >= 3,
+           repr(sorted(drawn)))
+    # A frame holds its callees' bytes too (list_head's, list_node's):
+    # its own classes are among its parts, and no part is unclassified.
+    for site, got_cls in sorted(drawn.items()):
+        t.true(f"-t 1: frame {site}, past the leak list: its classes "
+               f"{sorted(TRUTH['reach'][site])}, none unclassified",
+               set(TRUTH["reach"][site]) <= got_cls and
+               "unclassified" not in got_cls, repr(sorted(got_cls)))
 
 
 def json_keys(obj):

@@ -3,8 +3,9 @@
 """The heap scan's labelled corpus, and its verdicts checked against it.
 
     check_reach.py check TARGET REPORT.json
-        the report's classes per site (leaks[].reachability, --top 0)
-        and its leaked cycles must be the corpus' exactly: quiet and exit
+        the report's classes per site (leaks[].reachability, --top 0,
+        and sites[].reachability alike) and its leaked cycles must be the
+        corpus' exactly: quiet and exit
         0 when they are, else one line per difference and exit 1.
 
 As a module (bench/reach.py): TRUTH, CYCLES, site_of(), from_report(),
@@ -93,9 +94,10 @@ def counts(target, rows):
     return out
 
 
-def from_report(target, report):
+def from_report(target, report, key="leaks"):
+    """The classes per site of report[key]: "leaks" or "sites"."""
     rows = []
-    for leak in report.get("leaks", []):
+    for leak in report.get(key, []):
         fns = [f.get("function") for f in leak.get("frames", [])]
         reach = leak.get("reachability") or {}
         for cls in CLASSES:
@@ -150,6 +152,11 @@ def check(target, path):
         have = got[site]
         if have != full:
             errs.append(f"{site}: expected {full}, got {have}")
+    # Every site carries the classes too (the flame graph reads them):
+    # with --top 0 the same as the leaks'.
+    sites = from_report(target, report, "sites")
+    if sites != got:
+        errs.append(f"sites[].reachability: expected the leaks' {got}, got {sites}")
     cycles = report.get("cycles") or {}
     have = sorted((c["instances"], c["blocks"] // c["instances"])
                   for c in cycles.get("list", []))

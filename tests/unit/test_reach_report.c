@@ -2,8 +2,8 @@
 /*
  * The heap scan in the reports: a store fed records, its live blocks
  * scanned over a fake memory, the model built with the scan. Each leak
- * counts its blocks by class (two stacks that resolve alike merge their
- * counts), the leak filter applies, cycles and links name resolved
+ * and each site (past --top too) counts its blocks by class (two stacks
+ * that resolve alike merge their counts), the leak filter applies, cycles and links name resolved
  * frames, and the JSON and text carry them; without a scan, none of it.
  * With two processes, each image has its own scan.
  */
@@ -176,6 +176,56 @@ Test(reach_report, classes_per_leak)
 	store__free(s);
 }
 
+static const struct report_site *site_at(const struct report *r, __u64 addr)
+{
+	size_t i;
+
+	for (i = 0; i < r->nr_sites; i++) {
+		if (r->sites[i].nr_frames && r->sites[i].frames[0].addr == addr)
+			return &r->sites[i];
+	}
+	cr_assert_fail("no site with frame 0x%llx", (unsigned long long)addr);
+	return NULL;
+}
+
+/*
+ * Every site carries its classes, not only the --top leaks: with -t 1 the
+ * leak list holds C alone, yet A's and B's sites have theirs, the same as
+ * leaks with no --top; the peak list, of other blocks, has none.
+ */
+Test(reach_report, classes_per_site)
+{
+	struct report_opts o = { .resolve = resolve, .top = 1 };
+	const struct report_site *st;
+	struct heapscan *hs;
+	struct store *s = gen(&hs);
+	struct report *r;
+	struct report_scan sc = { .scan = hs };
+	size_t i, c;
+
+	o.scans = &sc;
+	o.nr_scans = 1;
+	r = report__build(s, &target, NULL, NULL, 0, &o);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	expect_eq(r->nr_leaks, 1, "leaks past --top");
+	expect_eq(r->nr_sites, 3, "sites: uncut");
+	st = site_at(r, 0x100);
+	expect_eq(st->reach[HEAPSCAN_DEFINITELY_LOST].count, 1, "A definitely");
+	expect_eq(st->reach[HEAPSCAN_INDIRECTLY_LOST].bytes, 33, "A bytes");
+	st = site_at(r, 0x200);
+	expect_eq(st->reach[HEAPSCAN_STILL_REACHABLE].count, 1, "B reachable");
+	expect_eq(st->reach[HEAPSCAN_POSSIBLY_LOST].count, 1, "B possibly");
+	expect_eq(st->reach[HEAPSCAN_DEFINITELY_LOST].bytes, 36, "B lost bytes");
+	st = site_at(r, 0x300);
+	expect_eq(st->reach[HEAPSCAN_STILL_REACHABLE].count, 3, "C reachable");
+	for (i = 0; i < r->nr_peak; i++)
+		for (c = 0; c < HEAPSCAN_CLASS__COUNT; c++)
+			expect_eq(r->peak[i].reach[c].count, 0, "peak: none");
+	report__free(r);
+	heapscan__free(hs);
+	store__free(s);
+}
+
 /* The filter drops B's small blocks from the leaks, classes included. */
 Test(reach_report, filter_applies)
 {
@@ -226,6 +276,9 @@ static char *text_of(const struct report *r)
 	return buf;
 }
 
+#define CLASSES_AT \
+	"\"reachability\":{\"source\":\"inferred\",\"rule\":\"conservative_scan\",\"definitely_lost\""
+
 Test(reach_report, exports)
 {
 	struct report_opts o = { .resolve = resolve };
@@ -234,6 +287,8 @@ Test(reach_report, exports)
 	struct report_scan sc = { .scan = hs };
 	struct report *r;
 	char *j, *t;
+	const char *p;
+	unsigned n;
 
 	r = report__build(s, &target, NULL, NULL, 0, &o);
 	j = json_of(r);
@@ -250,6 +305,10 @@ Test(reach_report, exports)
 	t = text_of(r);
 	cr_assert_not_null(strstr(j, "\"reachability\":{\"source\":\"inferred\",\"rule\":\"conservative_scan\",\"definitely_lost\":{\"count\":1,\"bytes\":32}"),
 			   "leak A's classes in: %s", j);
+	/* Each of the three leaks and the same three sites, with -t 0. */
+	for (p = j, n = 0; (p = strstr(p, CLASSES_AT)); p++)
+		n++;
+	expect_eq(n, 6, "classes of leaks and sites in: %s", j);
 	cr_assert_not_null(strstr(j, "\"cycles\":{\"source\":\"inferred\""));
 	cr_assert_not_null(strstr(j, "\"kind\":\"container\"") ||
 			   strstr(j, "\"kind\":\"owner\""));
@@ -323,9 +382,12 @@ Test(reach_report, per_process_image)
 	expect_eq(l->proc, 1, "D is pid 20's");
 	j = json_of(r);
 	t = text_of(r);
-	/* A, B and C at the top and in processes[0]; D in neither. */
+	/*
+	 * A, B and C, each as a leak and a site, at the top and in
+	 * processes[0]; D, of the image not scanned, in none.
+	 */
 	expect_eq(count_of(j, "\"rule\":\"conservative_scan\",\"definitely_lost\""),
-		  6, "leaks with classes in %s", j);
+		  12, "leaks and sites with classes in %s", j);
 	expect_eq(count_of(j, "\"pause\":{"), 1,
 		  "one scan's totals, processes[0]'s: %s", j);
 	cr_assert_not_null(strstr(j, "\"cycles\":{\"source\":\"inferred\""));

@@ -421,7 +421,12 @@ static int fill_site(struct build *b, const struct cand *cd,
 	out->nr_frames = cd->nr_frames;
 	out->frames = cd->frames;
 	out->declared = l == LIST_PEAK ? cd->decl_peak : cd->decl_live;
-	if (l == LIST_LEAKS)
+	/*
+	 * The classes are of the blocks live at the end, which leaks and
+	 * sites both count: every site carries them, so a reader past the
+	 * leak list's --top (the flame graph) still has each site's.
+	 */
+	if (l != LIST_PEAK)
 		memcpy(out->reach, cd->reach, sizeof(out->reach));
 	return copy_site_declared(&b->r->arena, &out->declared);
 }

@@ -53,8 +53,9 @@ struct report_site {
 	 */
 	struct declared_site declared;
 	/*
-	 * Leaks only, after a heap scan (report_reach): its live blocks by
-	 * memcheck's class (enum heapscan_class), inferred.
+	 * Leaks and sites (not peak), after a heap scan (report_reach): its
+	 * blocks live at the end by memcheck's class (enum heapscan_class),
+	 * inferred.
 	 */
 	struct report_count reach[HEAPSCAN_CLASS__COUNT];
 };

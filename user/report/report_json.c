@@ -232,6 +232,7 @@ static void write_all_sites(struct json *j, const struct report *r)
 		json_kv_u64(j, "live_bytes", s->live_bytes);
 		json_kv_u64(j, "peak_count", s->peak_count);
 		json_kv_u64(j, "peak_bytes", s->peak_bytes);
+		report_json_site_reach(j, r, s);
 		write_frames(j, s);
 		json_kv_u64(j, "proc", s->proc);
 		json_obj_end(j);

@@ -25,8 +25,8 @@ void report_json_frame(struct json *j, const struct frame *fr);
 void report_json_frames(struct json *j, const struct frame *frames,
 			__u32 nr);
 
-/* After a heap scan: a leak's "reachability" member, and the top-level
- * "reachability", "cycles" and "graph" (report_json_reach.c). */
+/* After a heap scan: a leak's or site's "reachability" member, and the
+ * top-level "reachability", "cycles" and "graph" (report_json_reach.c). */
 void report_json_site_reach(struct json *j, const struct report *r,
 			    const struct report_site *s);
 void report_json_reach(struct json *j, const struct report *r);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
 /*
  * The heap scan in the JSON report (docs/report-schema.md): each leak's
- * blocks by class, and the top-level "reachability", "cycles" and
+ * and each site's blocks live at the end by class, and the top-level "reachability", "cycles" and
  * "graph". Present only after a scan; every figure but the pause is
  * inferred, with its rule and confidence.
  */
@@ -27,7 +27,7 @@ static void write_classes(struct json *j, const struct report_count *c)
 void report_json_site_reach(struct json *j, const struct report *r,
 			    const struct report_site *s)
 {
-	/* Over several images, a leak was scanned with its own image. */
+	/* Over several images, a site was scanned with its own image. */
 	if (r->nr_procs > 1)
 		r = r->procs[s->proc].r;
 	if (!r->reach.scanned)
