@@ -274,18 +274,22 @@ def malloc_of(pid):
     """The object whose malloc a process calls: the path bpftrace has to
     probe. An allocator library it links (redis-server: jemalloc) comes
     before libc in the search order, so it wins."""
-    libc = None
-    with open("/proc/%d/maps" % pid) as f:
-        for line in f:
-            path = line.split(None, 5)[-1].strip()
-            if re.search(r"/lib(jemalloc|tcmalloc[^/]*|mimalloc)[.-][^/]*so",
-                         path):
-                return path
-            if re.search(r"/libc[.-][^/]*so", path):
-                libc = path
-    if libc is None:
-        raise RuntimeError("pid %d maps no libc" % pid)
-    return libc
+    # A process caught in its exec (sqlite's, once) maps nothing yet:
+    # its maps are read again for a while before giving up.
+    for _ in range(50):
+        libc = None
+        with open("/proc/%d/maps" % pid) as f:
+            for line in f:
+                path = line.split(None, 5)[-1].strip()
+                if re.search(r"/lib(jemalloc|tcmalloc[^/]*|mimalloc)"
+                             r"[.-][^/]*so", path):
+                    return path
+                if re.search(r"/libc[.-][^/]*so", path):
+                    libc = path
+        if libc is not None:
+            return libc
+        time.sleep(0.1)
+    raise RuntimeError("pid %d maps no libc" % pid)
 
 
 def mapped_objects(pid):
