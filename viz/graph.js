@@ -28,18 +28,23 @@
 			"\u2026";
 	}
 
-	// The sites of the graph: one per stack, with its links and, from the
-	// leak list, its blocks by class.
+	// The sites of the graph: one per stack, with its links and its blocks
+	// by class (sites[].reachability; a report without it has them on its
+	// leaks alone).
 	function buildSites(r) {
 		const sites = new Map();
-		const leaks = new Map(r.leaks.map((l) => [MS.stackKey(l.frames), l]));
+		const classed = new Map();
+
+		for (const e of r.leaks.concat(r.sites || []))
+			if (e.reachability)
+				classed.set(MS.stackKey(e.frames), e);
 		const site = (s) => {
 			const key = MS.stackKey(s.frames);
 
 			if (!sites.has(key))
 				sites.set(key, { key: key, frames: s.frames,
 					name: MS.siteName(s), where: MS.siteWhere(s),
-					leak: leaks.get(key) || null, out: [], in: [],
+					classed: classed.get(key) || null, out: [], in: [],
 					pointers: 0 });
 			return sites.get(key);
 		};
@@ -69,21 +74,21 @@
 		return sites;
 	}
 
-	function classText(leak) {
-		if (!leak || !leak.reachability)
-			return "not in the leak list";
+	function classText(e) {
+		if (!e || !e.reachability)
+			return "not classified";
 		const parts = MS.REACH_CLASSES.filter((c) =>
-			leak.reachability[c.key].count).map((c) =>
-			MS.fmtInt(leak.reachability[c.key].count) + " " +
+			e.reachability[c.key].count).map((c) =>
+			MS.fmtInt(e.reachability[c.key].count) + " " +
 			c.label.toLowerCase());
 
 		return parts.length ? parts.join(", ") : "no block scanned";
 	}
 
 	// A stacked bar of the site's live bytes by class.
-	function classBar(leak, x, y, w) {
+	function classBar(e, x, y, w) {
 		const g = svg("g", { class: "classes" });
-		const rr = leak && leak.reachability;
+		const rr = e && e.reachability;
 		const total = rr ? MS.REACH_CLASSES.reduce((a, c) =>
 			a + rr[c.key].bytes, 0) : 0;
 		let cx = x;
@@ -117,15 +122,15 @@
 			transform: `translate(${x.toFixed(1)},${y.toFixed(1)})`,
 			"data-key": s.key },
 			svg("title", { text: s.label + (s.where ? "  " + s.where :
-				"") + "\n" + classText(s.leak) }),
+				"") + "\n" + classText(s.classed) }),
 			svg("rect", { width: w, height: BOX_H, rx: 5 }),
 			svg("text", { x: 6, y: 15, class: "name",
 				      text: fit(s.label, w) }),
 			svg("text", { x: 6, y: 29, class: "where",
 				      text: fit(extra || s.where, w) }),
 			svg("text", { x: 6, y: 43, class: "where",
-				      text: fit(classText(s.leak), w) }),
-			classBar(s.leak, 0, BOX_H - 5, w));
+				      text: fit(classText(s.classed), w) }),
+			classBar(s.classed, 0, BOX_H - 5, w));
 
 		return g;
 	}
@@ -322,16 +327,16 @@
 			MS.clear(about).append(
 				el("h3", { text: s.label }),
 				el("ul", { class: "reach-totals", id: "graph-classes" },
-				   s.leak && s.leak.reachability ?
+				   s.classed && s.classed.reachability ?
 				   MS.REACH_CLASSES.map((c) => el("li", null,
 					MS.swatch(c.color),
 					el("strong", { text: c.label + ": " }),
-					MS.fmtBytes(s.leak.reachability[c.key].bytes) +
-					" in " + MS.plural(s.leak.reachability[c.key]
+					MS.fmtBytes(s.classed.reachability[c.key].bytes) +
+					" in " + MS.plural(s.classed.reachability[c.key]
 						.count, "block", "blocks"))) :
 				   el("li", { text: "Its blocks are not in the " +
-					      "leak list (cut by --top or the " +
-					      "leak filter)." })),
+					      "report's call sites (cut by " +
+					      "--top or the leak filter)." })),
 				el("details", { class: "more-info" },
 				   el("summary", { text: "Its call stack" }),
 				   MS.stackList(s)),
