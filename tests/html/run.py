@@ -397,16 +397,24 @@ def test_known(t, env):
          dom.all("button", id="flame-graph-site"))
 
 
-def test_interact(t, env):
-    url = ("file://" + os.path.join(HERE, "interact.html") + "?report=" +
-           "file://" + env["known"] + ".html")
+def interact(t, page, report, query="", budget=10000):
+    """What tests/html/PAGE wrote into its #result after driving the
+    dashboard REPORT in chromium (QUERY: its own parameters, each ending
+    in &)."""
+    url = ("file://" + os.path.join(HERE, page) + "?" + query +
+           "report=file://" + report)
     out, _ = chromium(t, url, "--allow-file-access-from-files",
-                      "--virtual-time-budget=20000", "--dump-dom")
+                      "--virtual-time-budget=%d" % budget, "--dump-dom")
     m = re.search(r'<pre id="result">(.*?)</pre>', out, re.S)
-    t.require("interact.html wrote a result", m and m.group(1), out[-300:])
+    t.require(page + " wrote a result", m and m.group(1), out[-300:])
     r = json.loads(html.unescape(m.group(1)))
-    t.require("interact.html ran to the end", "error" not in r,
+    t.require(page + " ran to the end", "error" not in r,
               r.get("error", ""))
+    return r
+
+
+def test_interact(t, env):
+    r = interact(t, "interact.html", env["known"] + ".html", budget=20000)
 
     def values(frames):
         return {f["name"]: f["value"] for f in frames}
@@ -700,16 +708,7 @@ def test_graph(t, env):
     t.eq("flame graph: coloured by function at first", "name",
          dom.one(t, "svg", id="flame-graph").attrs.get("data-color"))
 
-    url = ("file://" + os.path.join(HERE, "interact_graph.html") +
-           "?report=file://" + path)
-    out, _ = chromium(t, url, "--allow-file-access-from-files",
-                      "--virtual-time-budget=10000", "--dump-dom")
-    m = re.search(r'<pre id="result">(.*?)</pre>', out, re.S)
-    t.require("interact_graph.html wrote a result", m and m.group(1),
-              out[-300:])
-    got = json.loads(html.unescape(m.group(1)))
-    t.require("interact_graph.html ran to the end", "error" not in got,
-              got.get("error", ""))
+    got = interact(t, "interact_graph.html", path)
     t.eq("steps: first, a neighbour clicked, back, the selector's last", [
         "make_buffer", "holder_0", "make_buffer", "child_3"],
         [got["first"], got["stepped"], got["back"], got["selected"]])
@@ -943,16 +942,7 @@ def test_traced_reach(t, env):
     t.eq("-t 1: one leak", 1, len(r["leaks"]))
     listed = site_of("reach", [f.get("function")
                                for f in r["leaks"][0]["frames"]])
-    url = ("file://" + os.path.join(HERE, "interact_graph.html") +
-           "?only=flame&report=file://" + base + ".html")
-    out, _ = chromium(t, url, "--allow-file-access-from-files",
-                      "--virtual-time-budget=10000", "--dump-dom")
-    m = re.search(r'<pre id="result">(.*?)</pre>', out, re.S)
-    t.require("interact_graph.html wrote a result", m and m.group(1),
-              out[-300:])
-    got = json.loads(html.unescape(m.group(1)))
-    t.require("interact_graph.html ran to the end", "error" not in got,
-              got.get("error", ""))
+    got = interact(t, "interact_graph.html", base + ".html", "only=flame&")
     t.eq("-t 1: coloured by reachability", "reach", got["reach"]["color"])
     drawn = {}
     for f in got["reach"]["frames"]:
@@ -1054,16 +1044,7 @@ def test_traced_declared(t, env):
            re.search(r"[\d,]+ shares within [\d.]+ ms", storms),
            repr(storms))
 
-    url = ("file://" + os.path.join(HERE, "interact_declared.html") +
-           "?width=900&report=file://" + base + ".html")
-    out, _ = chromium(t, url, "--allow-file-access-from-files",
-                      "--virtual-time-budget=10000", "--dump-dom")
-    m = re.search(r'<pre id="result">(.*?)</pre>', out, re.S)
-    t.require("interact_declared.html wrote a result", m and m.group(1),
-              out[-300:])
-    got = json.loads(html.unescape(m.group(1)))
-    t.require("interact_declared.html ran to the end", "error" not in got,
-              got.get("error", ""))
+    got = interact(t, "interact_declared.html", base + ".html", "width=900&")
     ids = [str(tk["id"]) for tk in d["tasks"]]
     roots = [str(tk["id"]) for tk in d["tasks"] if tk["depth"] == 0]
     t.eq("elements past their section or scrolling sideways, 900 px wide",
@@ -1170,16 +1151,7 @@ def test_procs(t, env):
          [tr.attrs["data-proc"] for tr in dom.all("tr", data_proc=True)
           if "selected" in tr.classes()])
 
-    url = ("file://" + os.path.join(HERE, "interact_procs.html") +
-           "?report=file://" + path)
-    out, _ = chromium(t, url, "--allow-file-access-from-files",
-                      "--virtual-time-budget=10000", "--dump-dom")
-    m = re.search(r'<pre id="result">(.*?)</pre>', out, re.S)
-    t.require("interact_procs.html wrote a result", m and m.group(1),
-              out[-300:])
-    r = json.loads(html.unescape(m.group(1)))
-    t.require("interact_procs.html ran to the end", "error" not in r,
-              r.get("error", ""))
+    r = interact(t, "interact_procs.html", path)
     # the merged sites: two processes allocated from make_buffer and new_node
     all_sites = ["make_buffer", "make_buffer", "scratch", "new_node",
                  "new_node"]
