@@ -121,16 +121,25 @@ static const struct report_target target = {
 	.pid = 1, .start_ns = 1000, .duration_ns = 1000,
 };
 
-static const struct report_site *leak_at(const struct report *r, __u64 addr)
+/* The entry of a report list (leaks, sites) whose first frame is addr. */
+static const struct report_site *entry_at(const struct report_site *list,
+					  size_t nr, const char *what,
+					  __u64 addr)
 {
 	size_t i;
 
-	for (i = 0; i < r->nr_leaks; i++) {
-		if (r->leaks[i].nr_frames && r->leaks[i].frames[0].addr == addr)
-			return &r->leaks[i];
+	for (i = 0; i < nr; i++) {
+		if (list[i].nr_frames && list[i].frames[0].addr == addr)
+			return &list[i];
 	}
-	cr_assert_fail("no leak with frame 0x%llx", (unsigned long long)addr);
+	cr_assert_fail("no %s with frame 0x%llx", what,
+		       (unsigned long long)addr);
 	return NULL;
+}
+
+static const struct report_site *leak_at(const struct report *r, __u64 addr)
+{
+	return entry_at(r->leaks, r->nr_leaks, "leak", addr);
 }
 
 Test(reach_report, classes_per_leak)
@@ -178,14 +187,7 @@ Test(reach_report, classes_per_leak)
 
 static const struct report_site *site_at(const struct report *r, __u64 addr)
 {
-	size_t i;
-
-	for (i = 0; i < r->nr_sites; i++) {
-		if (r->sites[i].nr_frames && r->sites[i].frames[0].addr == addr)
-			return &r->sites[i];
-	}
-	cr_assert_fail("no site with frame 0x%llx", (unsigned long long)addr);
-	return NULL;
+	return entry_at(r->sites, r->nr_sites, "site", addr);
 }
 
 /*
