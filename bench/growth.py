@@ -21,6 +21,8 @@ import os
 import subprocess
 import tempfile
 
+import sections
+
 TITLE = "## Leak suspects by growth (issue 12, bench/growth.py)"
 PATTERNS = {
     "grow_leak": "growing",
@@ -98,24 +100,6 @@ def section(runs):
     return doc
 
 
-def splice(path, doc):
-    """RESULTS.md with this section replaced, or appended."""
-    with open(path) as f:
-        lines = f.read().split("\n")
-    head = [TITLE, ""]
-    try:
-        start = lines.index(TITLE)
-        end = next((i for i in range(start + 1, len(lines))
-                    if lines[i].startswith("## ")), len(lines))
-    except ValueError:
-        start = end = len(lines)
-        head = [""] + head
-    lines[start:end] = head + doc
-    with open(path + ".tmp", "w") as f:
-        f.write("\n".join(lines))
-    os.replace(path + ".tmp", path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tool", required=True)
@@ -126,7 +110,7 @@ def main():
         os.path.dirname(os.path.abspath(args.tool)), "targets", "growth")
     with tempfile.TemporaryDirectory(prefix="growth-bench.") as logdir:
         doc = section(measure(os.path.abspath(args.tool), target, logdir))
-    splice(args.results, doc)
+    sections.write(args.results, "growth.py", [TITLE, ""] + doc)
     print("\n".join(doc))
 
 

@@ -42,8 +42,8 @@ import sys
 import tempfile
 import time
 
-BEGIN = "<!-- bench/hot-path.py: begin -->"
-END = "<!-- bench/hot-path.py: end -->"
+import sections
+
 STATS = "/proc/sys/kernel/bpf_stats_enabled"
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"
@@ -264,19 +264,6 @@ def section(results, args):
     return doc
 
 
-def write_section(path, lines):
-    old = open(path).read() if os.path.exists(path) else ""
-    text = BEGIN + "\n" + "\n".join(lines).rstrip("\n") + "\n" + END + "\n"
-    start, end = old.find(BEGIN), old.find(END)
-    if start < 0 or end < start:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        new = old[:start] + text + old[end + len(END + "\n"):]
-    with open(path + ".tmp", "w") as f:
-        f.write(new)
-    os.replace(path + ".tmp", path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--output", required=True, help="bench build dir")
@@ -295,7 +282,7 @@ def main():
     lines = section(results, args)
     print("\n".join(lines))
     if args.results:
-        write_section(args.results, lines)
+        sections.write(args.results, "hot-path.py", lines)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ and under Valgrind memcheck, and scores both against the truth per class
 (precision and recall over the labelled blocks) and against each other
 (agreement); then the scan alone over a generated heap of 1 M blocks
 (bench/heapscan-scale.c). The section it writes sits between two marker
-lines of RESULTS.md, which bench/run.py keeps when it rewrites the rest.
+lines of RESULTS.md (bench/sections.py), which bench/run.py keeps when it
+rewrites the rest.
 """
 
 import argparse
@@ -25,9 +26,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import check_reach  # noqa: E402
+import sections  # noqa: E402
 
-BEGIN = "<!-- bench/reach.py: begin -->"
-END = "<!-- bench/reach.py: end -->"
 RUNS = 3
 
 
@@ -108,7 +108,7 @@ def fmt_classes(d):
 def section(ms_acc, vg_acc, agree, rows, pauses, scale):
     vg = subprocess.run(["valgrind", "--version"], capture_output=True,
                         text=True).stdout.strip()
-    doc = [BEGIN, "", "## Heap scan: memcheck's classes (issue 13, bench/reach.py)", "",
+    doc = ["", "## Heap scan: memcheck's classes (issue 13, bench/reach.py)", "",
            f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {vg}",
            "- corpus: tests/targets/reach.c, reach_cxx.cc, reach_rs.rs; the "
            "truth: tests/integration/check_reach.py (memcheck's definitions "
@@ -145,21 +145,8 @@ def section(ms_acc, vg_acc, agree, rows, pauses, scale):
             f"{scale['extra_bytes_per_block']:.1f} bytes of peak memory per "
             "block over the heap's own (goal: at most 64), "
             f"{scale['kept_bytes_per_block']:.1f} kept after the scan; "
-            f"{scale['edges']} pointers.", "", END]
+            f"{scale['edges']} pointers.", ""]
     return doc
-
-
-def write(path, doc):
-    text = open(path).read() if os.path.exists(path) else ""
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + "\n".join(doc) + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + "\n".join(doc) + "\n"
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
 
 
 def main():
@@ -171,7 +158,7 @@ def main():
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         doc = section(*measure(args, tmp))
-    write(args.results, doc)
+    sections.write(args.results, "reach.py", doc)
     print("\n".join(doc))
 
 

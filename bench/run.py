@@ -27,6 +27,7 @@ import subprocess
 import sys
 
 import growth
+import sections
 import threading
 import time
 from dataclasses import dataclass, field
@@ -1292,33 +1293,12 @@ def write_results(path, ctx):
     plan = ctx.get("plan_check")
     if plan:
         doc += ["## Probe plan check", "", plan, ""]
-    doc += [growth.TITLE, ""] + growth.section(ctx["growth"])
-    doc += kept_sections(path)
+    doc += sections.wrap("growth.py", [growth.TITLE, ""] +
+                         growth.section(ctx["growth"])) + [""]
+    doc += sections.kept(path)
     with open(path + ".tmp", "w") as f:
         f.write("\n".join(doc))
     os.replace(path + ".tmp", path)
-
-
-# Sections other scripts write (bench/reach.py, soak.py, hot-path.py),
-# between their markers:
-# kept as they are when this run rewrites the rest.
-KEPT = [("<!-- bench/reach.py: begin -->", "<!-- bench/reach.py: end -->"),
-        ("<!-- bench/soak.py: begin -->", "<!-- bench/soak.py: end -->"),
-        ("<!-- bench/hot-path.py: begin -->",
-         "<!-- bench/hot-path.py: end -->")]
-
-
-def kept_sections(path):
-    try:
-        text = open(path).read()
-    except OSError:
-        return []
-    out = []
-    for begin, end in KEPT:
-        if begin in text and end in text:
-            body = text.split(begin, 1)[1].split(end, 1)[0]
-            out += [begin + body + end, ""]
-    return out
 
 
 def bpftrace_bound(bt, fl):

@@ -37,6 +37,8 @@ import subprocess
 import sys
 import time
 
+import sections
+
 LEAK_FN = "leak_slowly"
 LEAK_SIZE = 1000
 SECTION = "## Soak (bench/soak.py)"
@@ -203,30 +205,6 @@ Verdict: {"flat" if not bad else "NOT flat: " + "; ".join(bad)}.
 """
 
 
-# The section's bounds: run.py, which writes RESULTS.md whole, keeps what
-# lies between them (its KEPT), so a bench run without the soak keeps the
-# last soak's figures.
-BEGIN, END = "<!-- bench/soak.py: begin -->", "<!-- bench/soak.py: end -->"
-
-
-def write_section(path, text):
-    old = open(path).read() if os.path.exists(path) else ""
-    text = BEGIN + "\n" + text.rstrip("\n") + "\n" + END + "\n"
-    start, end = old.find(BEGIN), old.find(END)
-    if start < 0 and SECTION in old:
-        # a section written before the bounds: up to the next heading
-        start = old.find(SECTION)
-        nxt = old.find("\n## ", start + len(SECTION))
-        end = nxt + 1 - len(END + "\n") if nxt >= 0 else len(old) - len(END + "\n")
-    if start < 0 or end < start:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        new = old[:start] + text + old[end + len(END + "\n"):]
-    with open(path + ".tmp", "w") as f:
-        f.write(new)
-    os.replace(path + ".tmp", path)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tool", required=True)
@@ -296,8 +274,9 @@ def main():
     bad = check(samples, snaps, report, args.threads, args.duration,
                 args.every)
     if args.results:
-        write_section(args.results,
-                      section(samples, snaps, report, args, bad, wall, load))
+        text = section(samples, snaps, report, args, bad, wall, load)
+        sections.write(args.results, "soak.py",
+                       text.rstrip("\n").split("\n"))
     for b in bad:
         print(f"soak: {b}", file=sys.stderr)
     print(f"soak: {'flat' if not bad else 'NOT flat'} over {args.duration} s")
