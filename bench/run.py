@@ -16,6 +16,7 @@ valgrind tools wrap the workload's command line instead.
 Python standard library only.
 """
 import argparse
+import atexit
 import datetime
 import json
 import os
@@ -134,6 +135,19 @@ def stop(proc, sig=signal.SIGINT, grace=15):
         os.kill(proc.pid, signal.SIGKILL)
         r = reap(proc, 10)
     return r
+
+
+_bystanders = []
+
+
+def bystanders():
+    """Two idle processes on the host's libc, started at first use and
+    killed when the runner exits."""
+    if not _bystanders:
+        for _ in range(2):
+            _bystanders.append(subprocess.Popen(["sleep", "86400"]))
+        atexit.register(lambda: [p.kill() for p in _bystanders])
+    return [p.pid for p in _bystanders]
 
 
 def spawn(argv, rundir, name, env=None):
@@ -480,6 +494,15 @@ def make_tools(out, tool_bin):
         return [tool_bin, "-a", "--comm", "msbench-other", "-o",
                 os.path.join(rundir, "out.json")]
 
+    # -p A,B links each object once per listed pid (uprobe_multi's pid
+    # filter): a process outside the list, the workload here, should pay
+    # nothing, while -a --comm pays every probe's trap. A and B are two
+    # sleeps on the same libc as the workload.
+    def memscope_pids(pid, rundir, wl):
+        a, b = bystanders()
+        return [tool_bin, "-p", "%d,%d" % (a, b), "-o",
+                os.path.join(rundir, "out.json")]
+
     set_attached = re.compile(r"tracing the selected processes")
     return [
         Tool("native", "native", reps=3),
@@ -502,6 +525,9 @@ def make_tools(out, tool_bin):
              set_attached, scale=0.5, reps=3, lost=memscope_lost,
              floor="floor", workloads={"churn"}),
         Tool("untraced beside -a --comm other", "attach", memscope_other,
+             set_attached, interrupt=True, scale=0.5, reps=3,
+             workloads={"churn"}),
+        Tool("untraced beside a -p list", "attach", memscope_pids,
              set_attached, interrupt=True, scale=0.5, reps=3,
              workloads={"churn"}),
         # "Attaching N probes..." comes before the probes are live: the
