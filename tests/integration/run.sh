@@ -13,7 +13,8 @@
 # prints what differed, the command, and the tool's stderr; a test that
 # cannot run here says so in one line ("--- SKIP name: why"), and is no
 # pass. The last line is always "integration: N passed, N failed", with
-# ", N skipped" when some were.
+# ", N skipped" when some were. MEMSCOPE_TEST_TIMES=FILE appends each
+# test's seconds to FILE, to see where the suite's time goes.
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -106,8 +107,11 @@ run_test()
 	: >"$d/fail"
 	: >"$d/skip"
 	: >"$d/cmd"
+	local t0=$SECONDS
 	"$@"
 	kill_bg
+	[ -n "${MEMSCOPE_TEST_TIMES:-}" ] &&
+		echo "$((SECONDS - t0)) $name" >>"$MEMSCOPE_TEST_TIMES"
 	if [ ! -s "$d/fail" ] && [ -s "$d/skip" ]; then
 		skipped=$((skipped + 1))
 		echo "--- SKIP $name: $(head -n 1 "$d/skip")" >&2
