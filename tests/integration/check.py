@@ -70,6 +70,14 @@ LEAKS = {
                 "cxx_leak_aligned()": (1, 64, "new"),
                 "cxx_leak_aligned_array()": (1, 128, "new[]"),
                 "cxx_leak_malloc()": (1, 333, "malloc")},
+    # Each leak made after a bad_alloc thrown (or caught inside a nothrow
+    # new) on the same thread: the program ran on to exit 0.
+    "fam_cxx_throw": {"throw_leak_new()": (1, 24, "new"),
+                      "throw_leak_array()": (1, 100, "new[]"),
+                      "throw_leak_aligned()": (1, 64, "new"),
+                      "throw_leak_aligned_array()": (1, 128, "new[]"),
+                      "throw_leak_nothrow()": (1, 24, "new"),
+                      "throw_leak_nothrow_array()": (1, 70, "new[]")},
 }
 # fam_c with each allocator preloaded: the C API is "malloc" whoever
 # implements it, the allocator's own API its family.
@@ -90,11 +98,17 @@ NOT_LEAKING = {
     "exits_mid": ["exits_mid_churn"],
     "busy": ["busy_churn"],
     "fam_cxx": ["cxx_balanced()"],
+    "fam_cxx_throw": ["fail_new()", "fail_array()", "fail_aligned()",
+                      "fail_aligned_array()", "fail_nothrow()"],
     "fam_c_glibc": ["c_churn", "c_churn_ext", "c_leak_ext"],
     "fam_c_jemalloc": ["c_churn", "c_churn_ext"],
     "fam_c_tcmalloc": ["c_churn", "c_churn_ext"],
     "fam_c_mimalloc": ["c_churn", "c_churn_ext"],
 }
+
+# Scenario -> allocations that failed, each counted once (operator new and
+# the malloc under it are one call, and so are its retries' layers).
+FAILED = {"fam_cxx_throw": 7}
 
 # Scenario -> function -> (blocks, bytes) live at the peak.
 PEAK = {
@@ -332,6 +346,9 @@ class Checker:
             self.sites("leaks", leaks, LEAKS[name])
         if name in NOT_LEAKING:
             self.absent("leaks", leaks, NOT_LEAKING[name])
+        if name in FAILED:
+            self.expect("summary.failed_allocs", FAILED[name],
+                        (self.r.get("summary") or {}).get("failed_allocs"))
         if name in PEAK:
             self.sites("peak.by_stack", peak.get("by_stack") or [],
                        PEAK[name])
