@@ -106,6 +106,13 @@ NOT_LEAKING = {
     "fam_c_mimalloc": ["c_churn", "c_churn_ext"],
 }
 
+# Scenario -> libstdc++'s operator new that may throw -> what counts its
+# blocks: each probed at its entry only (counted_at), no return probe.
+LAYERS = {"fam_cxx_throw": {"_Znwm": "malloc",
+                            "_ZnwmSt11align_val_t": "aligned_alloc",
+                            "_Znam": "_Znwm",
+                            "_ZnamSt11align_val_t": "_ZnwmSt11align_val_t"}}
+
 # Scenario -> allocations that failed, each counted once (operator new and
 # the malloc under it are one call, and so are its retries' layers).
 FAILED = {"fam_cxx_throw": 7}
@@ -126,7 +133,8 @@ FAMILIES = ["malloc", "new", "new[]", "rust", "jemalloc", "tcmalloc",
             "mimalloc"]
 FRAME_KEYS = ["function", "inlined", "file", "line", "object", "addr"]
 PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
-              "emulated", "single_step_reason", "probed", "forwards_to"]
+              "emulated", "single_step_reason", "probed", "forwards_to",
+              "counted_at", "throw_ends_program"]
 
 
 class Checker:
@@ -227,6 +235,30 @@ class Checker:
             elif probe["emulated"] != (probe["single_step_reason"] is None):
                 self.fail(f"probes[{i}]: a reason exactly when not "
                           f"emulated, got {probe!r}")
+            elif probe["counted_at"] is not None and probe["return"]:
+                self.fail(f"probes[{i}]: a layer (counted_at) has no return "
+                          f"probe, got {probe!r}")
+            elif probe["throw_ends_program"] and not probe["return"]:
+                self.fail(f"probes[{i}]: throw_ends_program on an entry "
+                          f"probe, got {probe!r}")
+        self.layers()
+
+    def layers(self):
+        """Each libstdc++ operator new that may throw: entry only."""
+        want = LAYERS.get(self.args.scenario)
+        if not want:
+            return
+        got, ret = {}, set()
+        for p in self.get("probes", list) or []:
+            if "libstdc++" not in (p.get("object") or ""):
+                continue
+            if p.get("counted_at"):
+                got[p.get("symbol")] = p["counted_at"]
+            if p.get("return"):
+                ret.add(p.get("symbol"))
+        self.expect("libstdc++ layers (symbol: counted_at)", want, got)
+        self.expect("libstdc++ operator new with a return probe", [],
+                    sorted(ret & set(want)))
 
     def processes(self, summary):
         """processes[]: one image is the report itself; more add up to it."""
