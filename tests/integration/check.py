@@ -113,6 +113,19 @@ LAYERS = {"fam_cxx_throw": {"_Znwm": "malloc",
                             "_Znam": "_Znwm",
                             "_ZnamSt11align_val_t": "_ZnwmSt11align_val_t"}}
 
+# fam_c with an allocator preloaded -> (its object, the functions that may
+# throw and keep a return probe, its layers: symbol -> counted_at). One
+# probe per address, named by its first name (tcmalloc's new[] is new).
+THROW_ENDS = {
+    "fam_c_jemalloc": ("libjemalloc", ["_Znwm", "_Znam"],
+                       {"_ZnwmSt11align_val_t": "aligned_alloc",
+                        "_ZnamSt11align_val_t": "aligned_alloc"}),
+    "fam_c_tcmalloc": ("libtcmalloc", ["_Znwm", "_ZnwmSt11align_val_t"],
+                       {}),
+    "fam_c_mimalloc": ("libmimalloc", ["_Znwm", "_ZnwmSt11align_val_t",
+                                       "mi_new_n"], {}),
+}
+
 # Scenario -> allocations that failed, each counted once (operator new and
 # the malloc under it are one call, and so are its retries' layers).
 FAILED = {"fam_cxx_throw": 7}
@@ -242,6 +255,7 @@ class Checker:
                 self.fail(f"probes[{i}]: throw_ends_program on an entry "
                           f"probe, got {probe!r}")
         self.layers()
+        self.throw_ends()
 
     def layers(self):
         """Each libstdc++ operator new that may throw: entry only."""
@@ -259,6 +273,26 @@ class Checker:
         self.expect("libstdc++ layers (symbol: counted_at)", want, got)
         self.expect("libstdc++ operator new with a return probe", [],
                     sorted(ret & set(want)))
+
+    def throw_ends(self):
+        """A preloaded allocator's own operator new: said to keep its
+        return probe, and its aligned new a layer where it calls
+        aligned_alloc."""
+        want = THROW_ENDS.get(self.args.scenario)
+        if not want:
+            return
+        obj, ends, layers = want
+        got_ends, got_layers = set(), {}
+        for p in self.get("probes", list) or []:
+            if obj not in (p.get("object") or ""):
+                continue
+            if p.get("throw_ends_program"):
+                got_ends.add(p.get("symbol"))
+            if p.get("counted_at"):
+                got_layers[p.get("symbol")] = p["counted_at"]
+        self.expect(f"{obj} probes with throw_ends_program", sorted(ends),
+                    sorted(got_ends))
+        self.expect(f"{obj} layers (symbol: counted_at)", layers, got_layers)
 
     def processes(self, summary):
         """processes[]: one image is the report itself; more add up to it."""
