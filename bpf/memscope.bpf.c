@@ -2226,7 +2226,8 @@ static __always_inline void layer_take(struct inflight *st, __u64 sp)
 	__u64 ret;
 
 	st->layered = 0;
-	if (!st->layer_sp)
+	/* a resize called from the layer moves a block it did not make */
+	if (!st->layer_sp || is_realloc(st->fn))
 		return;
 	if (sp > st->layer_sp ||
 	    bpf_probe_read_user(&ret, sizeof(ret), (void *)sp)) {
