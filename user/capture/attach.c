@@ -75,7 +75,8 @@ static const struct alloc_fn {
 	 * pointer in rdi, alignment and size of deletes after it.
 	 */
 #define CXX_FN(name, fn, kind, fam)	{ name, fn, kind, fam, 0 }
-#define CXX_NEW(name, fam)	{ name, MS_FN_MALLOC, FN_ALLOC, fam, FNF_THROWS }
+#define CXX_NEW(name, fam)						\
+	{ name, MS_FN_MALLOC, FN_ALLOC, fam, FNF_THROWS }
 	CXX_NEW("_Znwm",				MS_FAM_NEW),
 	CXX_FN("_ZnwmRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,	MS_FAM_NEW),
 	CXX_NEW("_ZnwmSt11align_val_t",			MS_FAM_NEW),
@@ -84,7 +85,7 @@ static const struct alloc_fn {
 	CXX_NEW("_Znam",				MS_FAM_NEW_ARRAY),
 	CXX_FN("_ZnamRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW_ARRAY),
-	CXX_NEW("_ZnamSt11align_val_t",			MS_FAM_NEW_ARRAY),
+	CXX_NEW("_ZnamSt11align_val_t",		MS_FAM_NEW_ARRAY),
 	CXX_FN("_ZnamSt11align_val_tRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW_ARRAY),
 	CXX_FN("_ZdlPv",	MS_FN_FREE,	FN_FREE,	MS_FAM_NEW),
@@ -880,7 +881,8 @@ static int plan_allocators(struct attach *a, struct elf_file *ef,
 			continue;
 		}
 		off = f->file_offset + site.offset;
-		if (!a->alloc_only && site.emulated &&
+		/* the span rides in argument bits only the malloc shape frees */
+		if (!a->alloc_only && af->fn == MS_FN_MALLOC &&
 		    (af->flags & FNF_THROWS) &&
 		    !layer__of(ef, f, site.offset, inner_allocator, throwing,
 			       fwd, sizeof(fwd), &span)) {
