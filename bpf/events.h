@@ -70,6 +70,24 @@ enum ms_fn {
 #define MS_COOKIE_ARG(cookie, i)					\
 	(((cookie) >> (MS_COOKIE_ARG_SHIFT + (i) * MS_COOKIE_ARG_BITS)) & 0xf)
 
+/*
+ * A layer: an allocating function that may throw (operator new), whose
+ * blocks come from an inner allocator it calls (libstdc++'s operator new
+ * calling malloc). A uretprobe on it would make the kernel replace its
+ * return address, and an exception thrown through that finds no unwind
+ * information (std::terminate): so it is probed at its entry only, which
+ * tells the thread's state its family and size, and the inner allocator's
+ * return counts the block (attach.c, layer_of()). Such a probe has the
+ * malloc shape, which reads no second or third argument: their bits hold
+ * instead how far past the probe its calls to the inner allocator return,
+ * in MS_COOKIE_SPAN_UNIT bytes; 0 in every other probe.
+ */
+#define MS_COOKIE_SPAN_SHIFT	(MS_COOKIE_ARG_SHIFT + MS_COOKIE_ARG_BITS)
+#define MS_COOKIE_SPAN_MAX	0xff
+#define MS_COOKIE_SPAN_UNIT	4
+#define MS_COOKIE_SPAN(cookie)						\
+	(((cookie) >> MS_COOKIE_SPAN_SHIFT) & MS_COOKIE_SPAN_MAX)
+
 enum ms_arg_reg {
 	MS_REG_ABI = 0,		/* rdi, rsi, rdx for arguments 1, 2, 3 */
 	MS_REG_RAX,

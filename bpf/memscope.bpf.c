@@ -163,6 +163,23 @@ struct inflight {
 	__u64 free_sp;
 	__u64 free_cookie;
 	/*
+	 * The layer the thread is in (an operator new that may throw, probed
+	 * at its entry only: events.h, MS_COOKIE_SPAN): its sp and return
+	 * address at entry, the family tag and size its block is counted
+	 * with, and the range its calls to the inner allocator return into
+	 * (pc of the innermost layer's probe, span bytes past it). 0 sp:
+	 * none. Cleared when the block is taken, or by any allocator entry
+	 * at or above its sp (the layer returned or threw).
+	 */
+	__u64 layer_sp;
+	__u64 layer_ret;
+	__u64 layer_pc;
+	__u64 layer_size;
+	__u32 layer_tag;
+	__u32 layer_span;
+	/* The call in flight counts a layer's block (layer_take()). */
+	__u32 layered;
+	/*
 	 * Declared tasks entered on this thread, innermost last: leave pops,
 	 * so a scope ending restores the task that was running before it.
 	 */
@@ -2174,6 +2191,63 @@ static __always_inline bool tail_called(struct inflight *st, __u64 cookie,
 	return false;
 }
 
+/*
+ * A layer's entry: what its block is counted as, once its inner
+ * allocator returns it. One layer jumping to another at the same sp
+ * (new[] to new) keeps the outer's family and size, and takes the inner
+ * layer's range, where the allocator call is.
+ */
+static __always_inline void layer_enter(struct pt_regs *ctx,
+					struct inflight *st, __u64 cookie,
+					__u64 sp, __u32 span)
+{
+	__u64 ret;
+
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp))
+		return;
+	if (st->layer_sp != sp || st->layer_ret != ret) {
+		st->layer_sp = sp;
+		st->layer_ret = ret;
+		st->layer_tag = ms_cookie_tag(cookie);
+		st->layer_size = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
+	}
+	st->layer_pc = PT_REGS_IP(ctx);
+	st->layer_span = span * MS_COOKIE_SPAN_UNIT;
+}
+
+/*
+ * An allocator entry under a layer: its block is the layer's when the
+ * layer called it (its return address lies in the layer's range) or
+ * jumped to it (same sp and return address). Any other entry at or
+ * above the layer's sp finds the layer gone: it returned, or threw.
+ */
+static __always_inline void layer_take(struct inflight *st, __u64 sp)
+{
+	__u64 ret;
+
+	st->layered = 0;
+	/* a resize called from the layer moves a block it did not make */
+	if (!st->layer_sp || is_realloc(st->fn))
+		return;
+	if (sp > st->layer_sp ||
+	    bpf_probe_read_user(&ret, sizeof(ret), (void *)sp)) {
+		st->layer_sp = 0;
+		return;
+	}
+	if (sp == st->layer_sp ? ret != st->layer_ret :
+	    ret <= st->layer_pc || ret > st->layer_pc + st->layer_span) {
+		/* the same frame calling again: the layer is gone */
+		if (sp == st->layer_sp)
+			st->layer_sp = 0;
+		return;
+	}
+	st->layered = 1;
+	st->size = st->layer_size;
+	st->cookie = (st->cookie &
+		      ~((__u64)0xffffffffu << MS_COOKIE_TAG_SHIFT)) |
+		     (__u64)st->layer_tag << MS_COOKIE_TAG_SHIFT;
+}
+
 SEC("uprobe")
 int ms_alloc_enter(struct pt_regs *ctx)
 {
@@ -2207,6 +2281,10 @@ int ms_alloc_enter(struct pt_regs *ctx)
 		__sync_fetch_and_add(&counters.nested_calls, 1);
 		return 0;
 	}
+	if (fn == MS_FN_MALLOC && MS_COOKIE_SPAN(cookie)) {
+		layer_enter(ctx, st, cookie, sp, MS_COOKIE_SPAN(cookie));
+		return 0;
+	}
 	/*
 	 * Another probed function at the same sp was jumped to by the call
 	 * in flight (new[] to new, __rust_alloc to malloc): the outer layer
@@ -2226,6 +2304,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 	st->inner = 0;
 	st->free_ptr = 0;
 	args_read(ctx, cookie, st, owner_of(id, p));
+	layer_take(st, sp);
 	return 0;
 }
 
@@ -2278,6 +2357,9 @@ int ms_alloc_return(struct pt_regs *ctx)
 		st->size = ret;
 		ptr = st->arg;
 	}
+	/* A layer's block is taken; a failure leaves it for the retry. */
+	if (st->layered && ptr)
+		st->layer_sp = 0;
 
 	if (is_realloc(fn)) {
 		switch (ms_realloc_effect(st->arg, st->size, ptr)) {

@@ -70,6 +70,14 @@ LEAKS = {
                 "cxx_leak_aligned()": (1, 64, "new"),
                 "cxx_leak_aligned_array()": (1, 128, "new[]"),
                 "cxx_leak_malloc()": (1, 333, "malloc")},
+    # Each leak made after a bad_alloc thrown (or caught inside a nothrow
+    # new) on the same thread: the program ran on to exit 0.
+    "fam_cxx_throw": {"throw_leak_new()": (1, 24, "new"),
+                      "throw_leak_array()": (1, 100, "new[]"),
+                      "throw_leak_aligned()": (1, 64, "new"),
+                      "throw_leak_aligned_array()": (1, 128, "new[]"),
+                      "throw_leak_nothrow()": (1, 24, "new"),
+                      "throw_leak_nothrow_array()": (1, 70, "new[]")},
 }
 # fam_c with each allocator preloaded: the C API is "malloc" whoever
 # implements it, the allocator's own API its family.
@@ -90,11 +98,37 @@ NOT_LEAKING = {
     "exits_mid": ["exits_mid_churn"],
     "busy": ["busy_churn"],
     "fam_cxx": ["cxx_balanced()"],
+    "fam_cxx_throw": ["fail_new()", "fail_array()", "fail_aligned()",
+                      "fail_aligned_array()", "fail_nothrow()"],
     "fam_c_glibc": ["c_churn", "c_churn_ext", "c_leak_ext"],
     "fam_c_jemalloc": ["c_churn", "c_churn_ext"],
     "fam_c_tcmalloc": ["c_churn", "c_churn_ext"],
     "fam_c_mimalloc": ["c_churn", "c_churn_ext"],
 }
+
+# Scenario -> libstdc++'s operator new that may throw -> what counts its
+# blocks: each probed at its entry only (counted_at), no return probe.
+LAYERS = {"fam_cxx_throw": {"_Znwm": "malloc",
+                            "_ZnwmSt11align_val_t": "aligned_alloc",
+                            "_Znam": "_Znwm",
+                            "_ZnamSt11align_val_t": "_ZnwmSt11align_val_t"}}
+
+# fam_c with an allocator preloaded -> (its object, the functions that may
+# throw and keep a return probe, its layers: symbol -> counted_at). One
+# probe per address, named by its first name (tcmalloc's new[] is new).
+THROW_ENDS = {
+    "fam_c_jemalloc": ("libjemalloc", ["_Znwm", "_Znam"],
+                       {"_ZnwmSt11align_val_t": "aligned_alloc",
+                        "_ZnamSt11align_val_t": "aligned_alloc"}),
+    "fam_c_tcmalloc": ("libtcmalloc", ["_Znwm", "_ZnwmSt11align_val_t"],
+                       {}),
+    "fam_c_mimalloc": ("libmimalloc", ["_Znwm", "_ZnwmSt11align_val_t",
+                                       "mi_new_n"], {}),
+}
+
+# Scenario -> allocations that failed, each counted once (operator new and
+# the malloc under it are one call, and so are its retries' layers).
+FAILED = {"fam_cxx_throw": 7}
 
 # Scenario -> function -> (blocks, bytes) live at the peak.
 PEAK = {
@@ -112,7 +146,8 @@ FAMILIES = ["malloc", "new", "new[]", "rust", "jemalloc", "tcmalloc",
             "mimalloc"]
 FRAME_KEYS = ["function", "inlined", "file", "line", "object", "addr"]
 PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
-              "emulated", "single_step_reason", "probed", "forwards_to"]
+              "emulated", "single_step_reason", "probed", "forwards_to",
+              "counted_at", "throw_ends_program"]
 
 
 class Checker:
@@ -213,6 +248,51 @@ class Checker:
             elif probe["emulated"] != (probe["single_step_reason"] is None):
                 self.fail(f"probes[{i}]: a reason exactly when not "
                           f"emulated, got {probe!r}")
+            elif probe["counted_at"] is not None and probe["return"]:
+                self.fail(f"probes[{i}]: a layer (counted_at) has no return "
+                          f"probe, got {probe!r}")
+            elif probe["throw_ends_program"] and not probe["return"]:
+                self.fail(f"probes[{i}]: throw_ends_program on an entry "
+                          f"probe, got {probe!r}")
+        self.layers()
+        self.throw_ends()
+
+    def layers(self):
+        """Each libstdc++ operator new that may throw: entry only."""
+        want = LAYERS.get(self.args.scenario)
+        if not want:
+            return
+        got, ret = {}, set()
+        for p in self.get("probes", list) or []:
+            if "libstdc++" not in (p.get("object") or ""):
+                continue
+            if p.get("counted_at"):
+                got[p.get("symbol")] = p["counted_at"]
+            if p.get("return"):
+                ret.add(p.get("symbol"))
+        self.expect("libstdc++ layers (symbol: counted_at)", want, got)
+        self.expect("libstdc++ operator new with a return probe", [],
+                    sorted(ret & set(want)))
+
+    def throw_ends(self):
+        """A preloaded allocator's own operator new: said to keep its
+        return probe, and its aligned new a layer where it calls
+        aligned_alloc."""
+        want = THROW_ENDS.get(self.args.scenario)
+        if not want:
+            return
+        obj, ends, layers = want
+        got_ends, got_layers = set(), {}
+        for p in self.get("probes", list) or []:
+            if obj not in (p.get("object") or ""):
+                continue
+            if p.get("throw_ends_program"):
+                got_ends.add(p.get("symbol"))
+            if p.get("counted_at"):
+                got_layers[p.get("symbol")] = p["counted_at"]
+        self.expect(f"{obj} probes with throw_ends_program", sorted(ends),
+                    sorted(got_ends))
+        self.expect(f"{obj} layers (symbol: counted_at)", layers, got_layers)
 
     def processes(self, summary):
         """processes[]: one image is the report itself; more add up to it."""
@@ -332,6 +412,9 @@ class Checker:
             self.sites("leaks", leaks, LEAKS[name])
         if name in NOT_LEAKING:
             self.absent("leaks", leaks, NOT_LEAKING[name])
+        if name in FAILED:
+            self.expect("summary.failed_allocs", FAILED[name],
+                        (self.r.get("summary") or {}).get("failed_allocs"))
         if name in PEAK:
             self.sites("peak.by_stack", peak.get("by_stack") or [],
                        PEAK[name])

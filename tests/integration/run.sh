@@ -2699,6 +2699,12 @@ run_test fam_cxx_launch		t_launch fam_cxx fam_cxx
 run_test fam_cxx_attach		t_attach fam_cxx fam_cxx
 # nothrow new's sites, its frame dropped at the intake, in the recording
 run_test fam_cxx_replay		t_record_replay launch fam_cxx
+# bad_alloc thrown out of every operator new, and failing nothrow news:
+# the program runs to its own exit, its leaks exact
+run_test fam_cxx_throw_launch	t_launch fam_cxx_throw fam_cxx_throw
+run_test fam_cxx_throw_attach	t_attach fam_cxx_throw fam_cxx_throw
+# the probes' counted_at and throw_ends_program, kept by the recording
+run_test fam_cxx_throw_replay	t_record_replay launch fam_cxx_throw
 run_test fam_c_glibc		t_fam_c glibc ""
 run_test fam_c_jemalloc		t_fam_c jemalloc /usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 run_test fam_c_tcmalloc		t_fam_c tcmalloc /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4

@@ -14,6 +14,7 @@
 
 #include "elfsym.h"
 #include "events.h"
+#include "layer.h"
 #include "prologue.h"
 
 #define ARGS		(PROLOGUE_RDI | PROLOGUE_RSI | PROLOGUE_RDX)
@@ -995,4 +996,133 @@ Test(prologue, debian_forwarders)
 	cr_expect_eq(elf_file__plt_import(ef, ~0ull, got, sizeof(got)),
 		     -ENOENT);
 	elf_file__free(ef);
+}
+
+/* prologue__exits() over an exact copy, at most max exits into ex. */
+static int exits_exact(const unsigned char *code, size_t len,
+		       struct prologue_exit *ex, size_t max, size_t *nr)
+{
+	unsigned char *copy = malloc(len);
+	int err;
+
+	cr_assert_not_null(copy);
+	memcpy(copy, code, len);
+	err = prologue__exits(copy, len, ex, max, nr);
+	free(copy);
+	return err;
+}
+
+Test(prologue, exits_every_branch_out)
+{
+	/*
+	 * libstdc++'s operator new, shortened: endbr64; push %rbx;
+	 * call malloc; test; je over; pop; ret; call *%rax (the
+	 * new_handler); jmp to the cold part (the throw).
+	 */
+	static const unsigned char code[] = {
+		0xf3, 0x0f, 0x1e, 0xfa, 0x53,
+		0xe8, REL32(5, -0x100),
+		0x48, 0x85, 0xc0, 0x74, 0x02, 0x5b, 0xc3,
+		0xff, 0xd0,
+		0xe9, REL32(19, -0x5000),
+	};
+	struct prologue_exit ex[4];
+	size_t nr = 0, i;
+	bool call = false, indirect = false, cold = false;
+
+	cr_assert_eq(exits_exact(code, sizeof(code), ex, 4, &nr), 0);
+	cr_assert_eq(nr, 3, "got %zu exits", nr);
+	for (i = 0; i < nr; i++) {
+		if (ex[i].target == -0x100)
+			call = ex[i].calls && ex[i].ret == 10;
+		else if (ex[i].target == PROLOGUE_INDIRECT)
+			indirect = ex[i].calls && ex[i].ret == 19;
+		else if (ex[i].target == -0x5000)
+			cold = !ex[i].calls;
+	}
+	cr_expect(call && indirect && cold,
+		  "call malloc %d (returning to 10), indirect %d, cold %d",
+		  call, indirect, cold);
+	/* more than max: refused, not cut */
+	cr_expect_eq(exits_exact(code, sizeof(code), ex, 2, &nr), -ENOENT);
+	/* an indirect jump or a system call: it may go anywhere */
+	{
+		static const unsigned char jmp[] = { 0xe8, REL32(0, 0x200),
+						     0xff, 0xe0 };
+		static const unsigned char sys[] = { 0x0f, 0x05, 0xc3 };
+
+		cr_expect_eq(exits_exact(jmp, sizeof(jmp), ex, 4, &nr),
+			     -ENOENT);
+		cr_expect_eq(exits_exact(sys, sizeof(sys), ex, 4, &nr),
+			     -ENOENT);
+	}
+}
+
+static bool c_allocator(const char *name)
+{
+	return !strcmp(name, "malloc") || !strcmp(name, "aligned_alloc");
+}
+
+static bool cxx_throwing(const char *name)
+{
+	return !strcmp(name, "_Znwm") || !strcmp(name, "_ZnwmSt11align_val_t");
+}
+
+/*
+ * layer__of() on a Debian library's function, probed where placement
+ * puts a return-probed allocator's probe: want_err, the name that counts
+ * its blocks and the span (in MS_COOKIE_SPAN_UNIT) when it is a layer.
+ */
+static void expect_layer(const char *path, const char *sym, int want_err,
+			 const char *want_name, unsigned int want_span)
+{
+	struct elf_file *ef = elf_file__open(path);
+	struct prologue_site site;
+	unsigned int span = 0;
+	struct elf_func f;
+	unsigned char *code;
+	char name[64];
+	int err;
+
+	cr_assert_not_null(ef, "%s: not installed (scripts/install-deps.sh)",
+			   path);
+	cr_assert(!elf_file__find_func(ef, sym, &f), "%s: no %s", path, sym);
+	code = malloc(f.size);
+	cr_assert_not_null(code);
+	cr_assert(!elf_file__read(ef, f.file_offset, code, f.size));
+	cr_assert(!prologue__place(code, f.size,
+				   PROLOGUE_RDI | PROLOGUE_RET_AT_SP, &site));
+	free(code);
+	err = layer__of(ef, &f, site.offset, c_allocator, cxx_throwing, name,
+			sizeof(name), &span);
+	cr_expect_eq(err, want_err, "%s %s: got %d, want %d", path, sym, err,
+		     want_err);
+	if (!err && !want_err)
+		cr_expect(!strcmp(name, want_name) && span == want_span,
+			  "%s %s: counted at %s, span %u; want %s, %u", path,
+			  sym, name, span, want_name, want_span);
+	elf_file__free(ef);
+}
+
+Test(prologue, debian_layers)
+{
+	/*
+	 * libstdc++ 12: operator new's probe at +12 (push %rbx), malloc
+	 * returning at +0x1c; the aligned one's at +4, aligned_alloc
+	 * returning at +0x46; new[] and aligned new[] jump to them.
+	 */
+	expect_layer(LIBDIR "libstdc++.so.6", "_Znwm", 0, "malloc", 4);
+	expect_layer(LIBDIR "libstdc++.so.6", "_ZnwmSt11align_val_t", 0,
+		     "aligned_alloc", 17);
+	expect_layer(LIBDIR "libstdc++.so.6", "_Znam", 0, "_Znwm", 1);
+	expect_layer(LIBDIR "libstdc++.so.6", "_ZnamSt11align_val_t", 0,
+		     "_ZnwmSt11align_val_t", 1);
+	/* allocators whose operator new allocates in its own code */
+	expect_layer(LIBDIR "libjemalloc.so.2", "_Znwm", -ENOENT, NULL, 0);
+	expect_layer(LIBDIR "libtcmalloc_minimal.so.4", "_Znwm", -ENOENT,
+		     NULL, 0);
+	expect_layer(LIBDIR "libmimalloc.so.2", "_Znwm", -ENOENT, NULL, 0);
+	/* malloc calls no allocator through the PLT */
+	expect_layer("/lib/x86_64-linux-gnu/libc.so.6", "malloc", -ENOENT,
+		     NULL, 0);
 }

@@ -83,14 +83,20 @@ static const struct recording_info info_v = {
 
 static const struct attach_probe probes[] = {
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, false, true, PROLOGUE_NONE,
-	  { 0 }, NULL, false, 0 },
+	  { 0 }, NULL, false, 0, NULL, false },
 	{ "/lib/libc.so.6", "malloc", 0x1000, 0, true, false,
-	  PROLOGUE_ARG_WRITTEN, { 0 }, NULL, false, 0 },
+	  PROLOGUE_ARG_WRITTEN, { 0 }, NULL, false, 0, NULL, false },
 	{ "/lib/libc.so.6", "free", 0x2010, 16, false, true, PROLOGUE_NONE,
-	  { 0 }, NULL, false, 0 },
+	  { 0 }, NULL, false, 0, NULL, false },
 	/* not probed: it forwards to realloc */
 	{ "/lib/libc.so.6", "reallocarray", 0x2400, 0, false, false,
-	  PROLOGUE_NONE, { 0 }, "realloc", false, 0 },
+	  PROLOGUE_NONE, { 0 }, "realloc", false, 0, NULL, false },
+	/* a layer: entry only, malloc's return counts its blocks */
+	{ "/lib/libstdc++.so.6", "_Znwm", 0xa957c, 12, false, true,
+	  PROLOGUE_NONE, { 0 }, NULL, false, MS_FAM_NEW, "malloc", false },
+	/* a return probe on a function that may throw */
+	{ "/lib/libtcmalloc_minimal.so.4", "_Znwm", 0x1e6c0, 0, true, true,
+	  PROLOGUE_NONE, { 0 }, NULL, false, MS_FAM_NEW, NULL, true },
 };
 
 static struct ms_event events[NR_EVENTS];
@@ -479,6 +485,12 @@ Test(recording, round_trip)
 					 probes[i].forwards_to);
 		else
 			cr_assert_null(end->probes[i].forwards_to);
+		if (probes[i].counted_at)
+			cr_assert_str_eq(end->probes[i].counted_at,
+					 probes[i].counted_at);
+		else
+			cr_assert_null(end->probes[i].counted_at);
+		cr_assert_eq(end->probes[i].throw_ends, probes[i].throw_ends);
 	}
 
 	/* Every address of every stack resolves as it did when written. */

@@ -796,7 +796,9 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 		   "      \"emulated\": true,\n"
 		   "      \"single_step_reason\": null,\n"
 		   "      \"probed\": true,\n"
-		   "      \"forwards_to\": null\n", "probe");
+		   "      \"forwards_to\": null,\n"
+		   "      \"counted_at\": null,\n"
+		   "      \"throw_ends_program\": false\n", "probe");
 	expect_has(doc, "\"emulated\": false,\n"
 		   "      \"single_step_reason\": \"stack_changed\",\n",
 		   "single-stepped probe");

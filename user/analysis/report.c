@@ -1090,7 +1090,8 @@ static int copy_probes(struct report *r, const struct attach_probe *probes,
 	for (i = 0; i < n; i++) {
 		if (arena_strdup(&r->arena, &r->probes[i].object) ||
 		    arena_strdup(&r->arena, &r->probes[i].symbol) ||
-		    arena_strdup(&r->arena, &r->probes[i].forwards_to))
+		    arena_strdup(&r->arena, &r->probes[i].forwards_to) ||
+		    arena_strdup(&r->arena, &r->probes[i].counted_at))
 			return -ENOMEM;
 	}
 	return 0;

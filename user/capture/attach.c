@@ -17,6 +17,7 @@
 #include "events.h"
 #include "procmaps.h"
 #include "prologue.h"
+#include "layer.h"
 #include "table.h"
 
 #define USDT_PROVIDER	"memscope"
@@ -43,6 +44,11 @@ enum fn_kind {
  * never called mismatched.
  */
 #define FNF_RUST	(1u << 0)
+/*
+ * It may throw (std::bad_alloc): a uretprobe on it would end the program
+ * when it does: layer.h.
+ */
+#define FNF_THROWS	(1u << 1)
 
 static const struct alloc_fn {
 	const char *name;
@@ -69,16 +75,17 @@ static const struct alloc_fn {
 	 * pointer in rdi, alignment and size of deletes after it.
 	 */
 #define CXX_FN(name, fn, kind, fam)	{ name, fn, kind, fam, 0 }
-	CXX_FN("_Znwm",		MS_FN_MALLOC,	FN_ALLOC,	MS_FAM_NEW),
+#define CXX_NEW(name, fam)						\
+	{ name, MS_FN_MALLOC, FN_ALLOC, fam, FNF_THROWS }
+	CXX_NEW("_Znwm",				MS_FAM_NEW),
 	CXX_FN("_ZnwmRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,	MS_FAM_NEW),
-	CXX_FN("_ZnwmSt11align_val_t", MS_FN_MALLOC, FN_ALLOC,	MS_FAM_NEW),
+	CXX_NEW("_ZnwmSt11align_val_t",			MS_FAM_NEW),
 	CXX_FN("_ZnwmSt11align_val_tRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW),
-	CXX_FN("_Znam",		MS_FN_MALLOC,	FN_ALLOC,	MS_FAM_NEW_ARRAY),
+	CXX_NEW("_Znam",				MS_FAM_NEW_ARRAY),
 	CXX_FN("_ZnamRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW_ARRAY),
-	CXX_FN("_ZnamSt11align_val_t", MS_FN_MALLOC, FN_ALLOC,
-	       MS_FAM_NEW_ARRAY),
+	CXX_NEW("_ZnamSt11align_val_t",		MS_FAM_NEW_ARRAY),
 	CXX_FN("_ZnamSt11align_val_tRKSt9nothrow_t", MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW_ARRAY),
 	CXX_FN("_ZdlPv",	MS_FN_FREE,	FN_FREE,	MS_FAM_NEW),
@@ -147,16 +154,14 @@ static const struct alloc_fn {
 	TC_FN("tc_free_sized",		MS_FN_FREE,		FN_FREE),
 	TC_FN("tc_cfree",		MS_FN_FREE,		FN_FREE),
 #undef TC_FN
-	CXX_FN("tc_new",		MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
+	CXX_NEW("tc_new",				MS_FAM_NEW),
 	CXX_FN("tc_new_nothrow",	MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
-	CXX_FN("tc_new_aligned",	MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
+	CXX_NEW("tc_new_aligned",			MS_FAM_NEW),
 	CXX_FN("tc_new_aligned_nothrow", MS_FN_MALLOC, FN_ALLOC, MS_FAM_NEW),
-	CXX_FN("tc_newarray",		MS_FN_MALLOC, FN_ALLOC,
-	       MS_FAM_NEW_ARRAY),
+	CXX_NEW("tc_newarray",				MS_FAM_NEW_ARRAY),
 	CXX_FN("tc_newarray_nothrow",	MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW_ARRAY),
-	CXX_FN("tc_newarray_aligned",	MS_FN_MALLOC, FN_ALLOC,
-	       MS_FAM_NEW_ARRAY),
+	CXX_NEW("tc_newarray_aligned",			MS_FAM_NEW_ARRAY),
 	CXX_FN("tc_newarray_aligned_nothrow", MS_FN_MALLOC, FN_ALLOC,
 	       MS_FAM_NEW_ARRAY),
 	CXX_FN("tc_delete",		MS_FN_FREE, FN_FREE, MS_FAM_NEW),
@@ -170,6 +175,7 @@ static const struct alloc_fn {
 	       MS_FAM_NEW_ARRAY),
 	CXX_FN("tc_deletearray_aligned", MS_FN_FREE, FN_FREE,
 	       MS_FAM_NEW_ARRAY),
+#undef CXX_NEW
 #undef CXX_FN
 	/*
 	 * mimalloc's mi_* API (not its mi_heap_* functions, whose first
@@ -207,12 +213,12 @@ static const struct alloc_fn {
 	MI_FN("mi_free_aligned",	MS_FN_FREE,		FN_FREE),
 	MI_FN("mi_free_size_aligned",	MS_FN_FREE,		FN_FREE),
 #undef MI_FN
-#define MI_CXX(name, fn)	{ name, fn, FN_ALLOC, MS_FAM_NEW, 0 }
-	MI_CXX("mi_new",		MS_FN_MALLOC),
-	MI_CXX("mi_new_nothrow",	MS_FN_MALLOC),
-	MI_CXX("mi_new_aligned",	MS_FN_MALLOC),
-	MI_CXX("mi_new_aligned_nothrow", MS_FN_MALLOC),
-	MI_CXX("mi_new_n",		MS_FN_CALLOC),
+#define MI_CXX(name, fn, fl)	{ name, fn, FN_ALLOC, MS_FAM_NEW, fl }
+	MI_CXX("mi_new",		MS_FN_MALLOC,	FNF_THROWS),
+	MI_CXX("mi_new_nothrow",	MS_FN_MALLOC,	0),
+	MI_CXX("mi_new_aligned",	MS_FN_MALLOC,	FNF_THROWS),
+	MI_CXX("mi_new_aligned_nothrow", MS_FN_MALLOC,	0),
+	MI_CXX("mi_new_n",		MS_FN_CALLOC,	FNF_THROWS),
 #undef MI_CXX
 };
 
@@ -359,6 +365,7 @@ void attach__free(struct attach *a)
 		free((char *)a->probes[i].object);
 		free((char *)a->probes[i].symbol);
 		free((char *)a->probes[i].forwards_to);
+		free((char *)a->probes[i].counted_at);
 	}
 	for (i = 0; i < a->nr_seen; i++)
 		free(a->seen[i].plan);
@@ -404,6 +411,11 @@ void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 			p[i].emulated ? "emulated" : "single-stepped",
 			p[i].emulated ? "" : ": ",
 			p[i].emulated ? "" : prologue__reason_text(p[i].reason));
+		if (p[i].counted_at)
+			fprintf(f, ", entry only: it may throw, and %s's return counts its blocks",
+				p[i].counted_at);
+		if (p[i].throw_ends)
+			fprintf(f, ", may throw: a bad_alloc thrown out of it ends the program (no unwind information for the return probe's trampoline)");
 		/* an argument the function moved before the site */
 		for (j = 0; j < sizeof(p[i].arg_reg); j++)
 			if (p[i].arg_reg[j] > MS_REG_ABI &&
@@ -515,6 +527,8 @@ static int probe_note(struct attach *a, const char *object, const char *sym,
 	}
 	p->forwards_to = NULL;
 	p->forward_calls = false;
+	p->counted_at = NULL;
+	p->throw_ends = false;
 	p->family = 0;
 	p->offset = offset;
 	p->func_offset = site->offset;
@@ -746,6 +760,45 @@ static int forward_note(struct attach *a, const char *object,
 	return p->forwards_to ? 0 : -ENOMEM;
 }
 
+/* The C API's allocating shapes whose return probe counts a new block. */
+static bool inner_allocator(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_ALLOC_FNS; i++) {
+		const struct alloc_fn *t = &alloc_fns[i];
+
+		/* a realloc may move a block it did not make */
+		if (t->family == MS_FAM_MALLOC && t->kind == FN_ALLOC &&
+		    t->fn != MS_FN_REALLOC && t->fn != MS_FN_REALLOCARRAY &&
+		    !strcmp(t->name, name))
+			return true;
+	}
+	return false;
+}
+
+static bool throwing(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NR_ALLOC_FNS; i++)
+		if ((alloc_fns[i].flags & FNF_THROWS) &&
+		    !strcmp(alloc_fns[i].name, name))
+			return true;
+	return false;
+}
+
+/* The probe just noted is a layer's: what counts its blocks. */
+static int layer_note(struct attach *a, const struct alloc_fn *af,
+		      const char *at)
+{
+	struct attach_probe *p = &a->probes[a->nr_probes - 1];
+
+	p->family = af->family;
+	p->counted_at = strdup(at);
+	return p->counted_at ? 0 : -ENOMEM;
+}
+
 /* Families whose blocks one another's frees may not take, as bits. */
 static unsigned int family_class(enum ms_family fam)
 {
@@ -793,6 +846,7 @@ static int plan_allocators(struct attach *a, struct elf_file *ef,
 		const struct elf_func *f = &sites[i].f;
 		struct prologue_site site;
 		__u64 off, tag, cookie;
+		unsigned int span;
 		char fwd[128];
 		bool calls;
 
@@ -827,11 +881,25 @@ static int plan_allocators(struct attach *a, struct elf_file *ef,
 			continue;
 		}
 		off = f->file_offset + site.offset;
+		/* the span rides in argument bits only the malloc shape frees */
+		if (!a->alloc_only && af->fn == MS_FN_MALLOC &&
+		    (af->flags & FNF_THROWS) &&
+		    !layer__of(ef, f, site.offset, inner_allocator, throwing,
+			       fwd, sizeof(fwd), &span)) {
+			cookie |= (__u64)span << MS_COOKIE_SPAN_SHIFT;
+			err = plan_add(a, pl, SLOT_ENTER, af, cookie, off,
+				       &site, display);
+			if (!err)
+				err = layer_note(a, af, fwd);
+			continue;
+		}
 		err = plan_add(a, pl, SLOT_ENTER, af, cookie, off, &site,
 			       display);
 		if (!err && !a->alloc_only)
 			err = plan_add(a, pl, SLOT_RET, af, cookie, off,
 				       &site, display);
+		if (!err && !a->alloc_only && (af->flags & FNF_THROWS))
+			a->probes[a->nr_probes - 1].throw_ends = true;
 	}
 	return err ? err : (int)nr_sites;
 }

@@ -40,6 +40,17 @@ struct attach_probe {
 	 */
 	bool forward_calls;
 	unsigned int family;	/* a forwarder's enum ms_family */
+	/*
+	 * A layer, probed at its entry only because it may throw: the
+	 * allocating function whose return counts its blocks ("malloc"), or
+	 * the layer it jumps to (attach.c, layer_of()). NULL otherwise.
+	 */
+	const char *counted_at;
+	/*
+	 * A return probe on a function that may throw: an exception thrown
+	 * out of it ends the traced program (std::terminate).
+	 */
+	bool throw_ends;
 };
 
 /*

@@ -460,29 +460,31 @@ out_close:
 	return err;
 }
 
-/* Records a place the function leaves for: the first, or the same again. */
-static bool leave_to(__s64 to, __s64 *target, bool *found)
-{
-	if (*found && to != *target)
-		return false;
-	*target = to;
-	*found = true;
-	return true;
-}
+/*
+ * Every branch out of a function, on every path its own control flow
+ * reaches from the entry (an exception's landing pad is not among them,
+ * and is entered only when the place called threw, having allocated
+ * nothing): leave() is told each direct call or jump that lands outside
+ * its len bytes, with the offset its call returns to. An indirect call
+ * (a handler the program installed) returns into the function, and is
+ * told as a call to PROLOGUE_INDIRECT; an indirect jump, a system call,
+ * undecodable bytes or falling off the end fail: the function could then
+ * go anywhere. 0, -ENOENT (failed, or leave() refused), -ENOMEM.
+ */
+typedef bool (*leave_fn)(void *ctx, __s64 to, bool call, size_t ret);
 
-int prologue__exit(const unsigned char *code, size_t len, __s64 *target,
-		   bool *calls)
+static int exits_walk(const unsigned char *code, size_t len, leave_fn leave,
+		      void *ctx)
 {
 	unsigned char *seen = NULL;
 	size_t *todo = NULL, nr_todo = 0, off, left;
-	bool found = false, ended;
 	int err = -ENOENT;
 	const uint8_t *p;
 	uint64_t addr, to;
 	cs_insn *in = NULL;
+	bool ended;
 	csh cs;
 
-	*calls = false;
 	if (!code || !len || len > PROLOGUE_MAX_BYTES)
 		return -ENOENT;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
@@ -494,11 +496,6 @@ int prologue__exit(const unsigned char *code, size_t len, __s64 *target,
 		err = -ENOMEM;
 		goto out;
 	}
-	/*
-	 * Every instruction the entry reaches by the function's own control
-	 * flow: an exception's landing pad is not among them, and is entered
-	 * only when the place called threw, having allocated nothing.
-	 */
 	todo[nr_todo++] = 0;
 	while (nr_todo) {
 		off = todo[--nr_todo];
@@ -520,13 +517,17 @@ int prologue__exit(const unsigned char *code, size_t len, __s64 *target,
 				in->id == X86_INS_JMP;
 			if (!is_branch(cs, in))
 				continue;
-			/* an indirect branch may go anywhere */
-			if (!branch_target(cs, in, &to))
-				goto out;
-			if (to >= len) {
-				if (!leave_to((__s64)to, target, &found))
+			if (!branch_target(cs, in, &to)) {
+				/* an indirect jump may go anywhere */
+				if (in->id != X86_INS_CALL ||
+				    !leave(ctx, PROLOGUE_INDIRECT, true, off))
 					goto out;
-				*calls |= in->id == X86_INS_CALL;
+				continue;
+			}
+			if (to >= len) {
+				if (!leave(ctx, (__s64)to,
+					   in->id == X86_INS_CALL, off))
+					goto out;
 			} else if (nr_todo < len) {
 				todo[nr_todo++] = to;
 			}
@@ -535,12 +536,71 @@ int prologue__exit(const unsigned char *code, size_t len, __s64 *target,
 		if (!ended && off >= len)
 			goto out;
 	}
-	err = found ? 0 : -ENOENT;
+	err = 0;
 out:
 	cs_free(in, 1);
 	free(todo);
 	free(seen);
 	cs_close(&cs);
+	return err;
+}
+
+struct one_exit {
+	__s64 target;
+	bool found, calls;
+};
+
+/* A place the function leaves for: the first, or the same again. */
+static bool leave_to(void *ctx, __s64 to, bool call, size_t ret)
+{
+	struct one_exit *x = ctx;
+
+	(void)ret;
+	if (to == PROLOGUE_INDIRECT || (x->found && to != x->target))
+		return false;
+	x->target = to;
+	x->found = true;
+	x->calls |= call;
+	return true;
+}
+
+int prologue__exit(const unsigned char *code, size_t len, __s64 *target,
+		   bool *calls)
+{
+	struct one_exit x = {};
+	int err = exits_walk(code, len, leave_to, &x);
+
+	*calls = x.calls;
+	*target = x.target;
+	if (err)
+		return err;
+	return x.found ? 0 : -ENOENT;
+}
+
+struct all_exits {
+	struct prologue_exit *out;
+	size_t max, nr;
+};
+
+static bool leave_note(void *ctx, __s64 to, bool call, size_t ret)
+{
+	struct all_exits *x = ctx;
+
+	if (x->nr == x->max)
+		return false;
+	x->out[x->nr++] = (struct prologue_exit){
+		.target = to, .calls = call, .ret = call ? ret : 0,
+	};
+	return true;
+}
+
+int prologue__exits(const unsigned char *code, size_t len,
+		    struct prologue_exit *out, size_t max, size_t *nr)
+{
+	struct all_exits x = { .out = out, .max = max };
+	int err = exits_walk(code, len, leave_note, &x);
+
+	*nr = err ? 0 : x.nr;
 	return err;
 }
 

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <linux/types.h>
 
 /* Functions longer than this are not decoded: their probe stays at +0. */
@@ -94,6 +95,28 @@ int prologue__place(const unsigned char *code, size_t len, unsigned int needs,
  */
 int prologue__exit(const unsigned char *code, size_t len, __s64 *target,
 		   bool *calls);
+
+/* A branch out of a function, as prologue__exits() tells it. */
+struct prologue_exit {
+	/* offset from the function's start, or PROLOGUE_INDIRECT */
+	__s64 target;
+	bool calls;		/* a call, which returns to ret */
+	size_t ret;		/* the offset the call returns to */
+};
+
+/* An indirect call's target: whatever it holds at run time. */
+#define PROLOGUE_INDIRECT	INT64_MIN
+
+/*
+ * Every call and jump out of a function's len bytes, on every path its
+ * own control flow reaches, up to max into out (*nr of them), each as
+ * often as the code has it: what a layer that may throw calls, and where
+ * each call returns (attach.c, layer_of()). Indirect calls are told as
+ * PROLOGUE_INDIRECT; an indirect jump or a system call fails. 0, -ENOENT
+ * (also past max), -ENOMEM.
+ */
+int prologue__exits(const unsigned char *code, size_t len,
+		    struct prologue_exit *out, size_t max, size_t *nr);
 
 /* Whether the kernel emulates the instruction at code (x86-64 rules). */
 bool prologue__emulated(const unsigned char *code, size_t len);

@@ -332,6 +332,8 @@ static void write_probes(struct json *j, const struct report *r)
 				    NULL : prologue__reason_key(p->reason));
 		json_kv_bool(j, "probed", !p->forwards_to);
 		json_kv_str(j, "forwards_to", p->forwards_to);
+		json_kv_str(j, "counted_at", p->counted_at);
+		json_kv_bool(j, "throw_ends_program", p->throw_ends);
 		json_obj_end(j);
 	}
 	json_arr_end(j);

@@ -51,11 +51,16 @@ enum rec_frame_type {
 #define REC_PROBE_EMULATED	(1u << 1)
 /* Not probed: a third string, the function it forwards to, follows. */
 #define REC_PROBE_FORWARDS	(1u << 2)
+/* A layer, probed at its entry only: what counts its blocks follows. */
+#define REC_PROBE_LAYER		(1u << 3)
+/* A return probe on a function that may throw. */
+#define REC_PROBE_THROW_ENDS	(1u << 4)
 /* Bits 8-15: why the probe is single-stepped (enum prologue_reason). */
 #define REC_PROBE_REASON_SHIFT	8
 #define REC_PROBE_REASON_MASK	0xffu
 #define REC_PROBE_KNOWN		(REC_PROBE_RETURN | REC_PROBE_EMULATED | \
-				 REC_PROBE_FORWARDS | \
+				 REC_PROBE_FORWARDS | REC_PROBE_LAYER | \
+				 REC_PROBE_THROW_ENDS | \
 				 REC_PROBE_REASON_MASK << REC_PROBE_REASON_SHIFT)
 
 /*
@@ -794,12 +799,16 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 		wbuf_u32(b, (p->is_return ? REC_PROBE_RETURN : 0) |
 			    (p->emulated ? REC_PROBE_EMULATED : 0) |
 			    (p->forwards_to ? REC_PROBE_FORWARDS : 0) |
+			    (p->counted_at ? REC_PROBE_LAYER : 0) |
+			    (p->throw_ends ? REC_PROBE_THROW_ENDS : 0) |
 			    (p->reason & REC_PROBE_REASON_MASK)
 				    << REC_PROBE_REASON_SHIFT);
 		wbuf_str(b, p->object);
 		wbuf_str(b, p->symbol);
 		if (p->forwards_to)
 			wbuf_str(b, p->forwards_to);
+		if (p->counted_at)
+			wbuf_str(b, p->counted_at);
 	}
 	wbuf_u64(b, end->procs_full);
 	wbuf_u64(b, end->max_procs);
@@ -1505,8 +1514,11 @@ static int parse_trailer(struct recording *r)
 		p->emulated = flags & REC_PROBE_EMULATED;
 		p->reason = flags >> REC_PROBE_REASON_SHIFT &
 			    REC_PROBE_REASON_MASK;
+		p->throw_ends = flags & REC_PROBE_THROW_ENDS;
 		if ((flags & REC_PROBE_FORWARDS) &&
 		    !get_str(&c, &p->forwards_to))
+			break;
+		if ((flags & REC_PROBE_LAYER) && !get_str(&c, &p->counted_at))
 			break;
 		/* Older files have no reason: 0, which is PROLOGUE_NONE. */
 		if ((flags & ~REC_PROBE_KNOWN) ||

@@ -8,6 +8,12 @@
 struct forwarder {
 	const char *symbol;	/* the pool's copy */
 	unsigned int family;
+	/*
+	 * A layer: its frame leads a block it made whatever family the
+	 * record has (operator new[] jumping to operator new, whose frame
+	 * stands first, counts new[]).
+	 */
+	bool layer;
 };
 
 struct forwarders {
@@ -46,7 +52,8 @@ static bool known(const struct forwarders *f, const char *sym,
 	size_t i;
 
 	for (i = 0; i < f->nr; i++)
-		if (f->fw[i].family == fam && !strcmp(f->fw[i].symbol, sym))
+		if ((f->fw[i].family == fam || f->fw[i].layer) &&
+		    !strcmp(f->fw[i].symbol, sym))
 			return true;
 	return false;
 }
@@ -60,7 +67,9 @@ int forwarders__update(struct forwarders *f, const struct attach_probe *p,
 
 	/* Each object is probed once: its forwarders come once per name. */
 	for (i = f->probes_seen; i < nr; i++) {
-		if (!p[i].forwards_to || !p[i].forward_calls ||
+		bool layer = p[i].counted_at;
+
+		if ((!layer && (!p[i].forwards_to || !p[i].forward_calls)) ||
 		    p[i].family >= 8 * sizeof(f->families) ||
 		    known(f, p[i].symbol, p[i].family))
 			continue;
@@ -72,6 +81,7 @@ int forwarders__update(struct forwarders *f, const struct attach_probe *p,
 			return err;
 		f->fw[f->nr].symbol = sym;
 		f->fw[f->nr].family = p[i].family;
+		f->fw[f->nr].layer = layer;
 		f->nr++;
 		f->families |= 1u << p[i].family;
 	}

@@ -8,7 +8,10 @@
  * stands first in every stack that function's probe takes. The block is
  * its caller's: the intake drops those frames from the record before
  * anything keeps it, so every report, the recording and its replays
- * agree, and a site is the user's call.
+ * agree, and a site is the user's call. A layer (attach.h, counted_at:
+ * operator new probed at its entry only, its block taken at the malloc it
+ * calls) leads the stacks of its blocks the same way, in its own family
+ * or, jumped to by another layer (new[] to new), in that one's.
  */
 #ifndef MEMSCOPE_FORWARDERS_H
 #define MEMSCOPE_FORWARDERS_H
