@@ -59,7 +59,7 @@ COSTS = [
      r"row_search_step|map_search_step)$"),
     ("BPF: live table (live_insert, live_reclaim)",
      r"bpf_prog_\w+_live_\w+$"),
-    ("BPF: syscall tracepoints (ms_sys_enter, ms_sys_exit) and their "
+    ("BPF: syscall tracepoints (ms_sys_exit) and their "
      "dispatch", r"bpf_prog_\w+_ms_sys_\w+$|bpf_trace_run\d|"
      r"__bpf_trace_sys_\w+|__traceiter_sys_\w+|syscall_trace_enter|"
      r"syscall_exit_work|trace_sys_\w+"),
@@ -240,10 +240,10 @@ def section(results, args):
                                         key=lambda kv: -kv[1][0] * kv[1][1]):
             doc.append("| %s | %s | %.2f |" % (name, "{:,.0f}".format(per),
                                                 runs / ops))
-        doc += ["", "ms_sys_enter and ms_sys_exit run for every syscall "
-                "on the host: their calls count other processes' too, and "
-                "the traced thread's own include the uretprobe syscall "
-                "every allocation return makes."]
+        doc += ["", "ms_sys_exit runs for every syscall on the host: its "
+                "calls count other processes' too, and the traced "
+                "thread's own include the uretprobe syscall every "
+                "allocation return makes."]
         fl, ms = r["perf"]["floor"], r["perf"]["memscope-bpf"]
         tf, tm = sum(fl.values()), sum(ms.values())
         doc += ["", "On-CPU time of the traced thread by cost (perf "

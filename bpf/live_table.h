@@ -224,6 +224,49 @@ LIVE_GLOBAL int live_reclaim(__u32 idx)
 	return 0;
 }
 
+/* What live_scan_step found in a window, for live_table_insert. */
+struct live_scanning {
+	__u64 ptr;
+	__u64 owner;
+	__u64 spot_key;		/* the key spot held when read */
+	__u32 home;
+	__u32 spot;		/* the slot to take; LIVE_NONE: none */
+	bool ptr_seen;		/* spot holds ptr already */
+	bool failed;		/* a slot could not be read */
+};
+
+/*
+ * One step of an insert's window scan: slot home + i holding owner's ptr
+ * ends the scan with it; else the first reusable slot (empty, tombstone,
+ * being reclaimed) is kept, and an empty one ends the scan. 1 when done.
+ */
+static long live_scan_step(__u32 i, void *ctx)
+{
+	struct live_scanning *c = ctx;
+	struct live_slot *s;
+	__u64 k;
+
+	if (i >= LIVE_PROBES)
+		return 1;
+	s = live_at(c->home + i);
+	if (!s) {
+		c->failed = true;
+		return 1;
+	}
+	k = live_key(s);
+	if (k == c->ptr && live_owned(s, c->owner)) {
+		c->spot = i;
+		c->spot_key = k;
+		c->ptr_seen = true;
+		return 1;
+	}
+	if (k <= LIVE_STATES && k != LIVE_BUSY && c->spot == LIVE_NONE) {
+		c->spot = i;
+		c->spot_key = k;
+	}
+	return k == LIVE_EMPTY;
+}
+
 /*
  * Put ptr in the table; false when its window holds no free slot. A slot
  * already holding ptr is a block whose free was not seen: a realloc on
@@ -235,43 +278,35 @@ LIVE_GLOBAL int live_reclaim(__u32 idx)
 static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 					      __u64 seq, __u64 tag)
 {
-	__u32 home = live_home(ptr), pos;
-	struct live_slot *s, *spot;
-	__u64 k, spot_key;
+	struct live_scanning c = { .ptr = ptr, .owner = tag,
+				   .home = live_home(ptr) };
+	struct live_slot *spot;
+	__u64 spot_key;
+	__u32 pos;
 
 	if (ptr <= LIVE_STATES)
 		return false;
 	/*
 	 * A lost race for a slot (another key swapped in first) rescans; only
 	 * a run of such losses on many CPUs at once counts as a full table.
-	 * The verifier walks the rescan loop's product with the probe loop:
-	 * 4 tries cost 0.14 s of load time here, 8 cost 0.3 s.
+	 * The scan is a LIVE_LOOP, so the verifier walks one step of it, not
+	 * every path through LIVE_PROBES slots in each of the tries (with 32
+	 * slots, unrolled, that was most of a second of load time).
 	 */
 	for (int tries = 0; tries < 4; tries++) {
-		spot = NULL;
-		spot_key = 0;
-		pos = 0;
-		for (__u32 i = 0; i < LIVE_PROBES; i++) {
-			s = live_at(home + i);
-			if (!s)
-				return false;
-			k = live_key(s);
-			if (k == ptr && live_owned(s, tag)) {
-				spot = s;
-				spot_key = k;
-				break;
-			}
-			if (k <= LIVE_STATES && k != LIVE_BUSY && !spot) {
-				spot = s;
-				spot_key = k;
-				pos = i;
-			}
-			if (k == LIVE_EMPTY)
-				break;
-		}
+		c.spot = LIVE_NONE;
+		c.spot_key = 0;
+		c.ptr_seen = false;
+		c.failed = false;
+		LIVE_LOOP(LIVE_PROBES, live_scan_step, &c);
+		if (c.failed || c.spot >= LIVE_PROBES)
+			return false;
+		pos = c.spot;
+		spot_key = c.spot_key;
+		spot = live_at(c.home + pos);
 		if (!spot)
 			return false;
-		if (spot_key != ptr && live_shared()) {
+		if (!c.ptr_seen && live_shared()) {
 			/*
 			 * In a traced set another process may look for the
 			 * same address: the slot is held busy until its
@@ -285,10 +320,10 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 			spot->tag = tag;
 			__sync_lock_test_and_set(&spot->key, ptr);
 			if (pos)
-				live_settle(ptr, home, pos);
+				live_settle(ptr, c.home, pos);
 			return true;
 		}
-		if (spot_key != ptr) {
+		if (!c.ptr_seen) {
 			/*
 			 * A new key goes in with one swap. Nothing reads this
 			 * slot's size before malloc returns ptr to its caller,
@@ -302,7 +337,7 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 			spot->seq = seq;
 			spot->tag = tag;
 			if (pos)
-				live_settle(ptr, home, pos);
+				live_settle(ptr, c.home, pos);
 			return true;
 		}
 		if (__sync_val_compare_and_swap(&spot->key, ptr,

@@ -2696,9 +2696,13 @@ int BPF_USDT(ms_passport_free, void *ptr, const char *by)
 
 /*
  * Anonymous memory: the target's mmap, munmap, mremap and brk, at the raw
- * syscall tracepoints (this kernel has no tracefs and no kprobes). They
- * fire for every syscall of every process on the host, so the tgid test
- * comes first: it is all the rest of the machine pays.
+ * syscall exit tracepoint (this kernel has no tracefs and no kprobes). It
+ * fires for every syscall of every process on the host, the uretprobe
+ * syscall of each allocation return too, so the syscall number is tested
+ * first: it is all the rest pays. No program runs at syscall entry (one
+ * did, ~100 ns for each allocation): the arguments are still in the
+ * registers at exit, and brk's old break is kept when brk takes the mmap
+ * lock (ms_mm_locked).
  */
 /* x86-64's numbers, as the registers read here are x86-64's. */
 #define NR_MMAP		9
@@ -2718,90 +2722,77 @@ int BPF_USDT(ms_passport_free, void *ptr, const char *by)
 #define MAP_TYPE	0x0f
 #define MAP_ANONYMOUS	0x20
 
-/* A syscall of those in flight on a thread, from entry to exit. */
-struct sys_call {
-	__u64 nr;		/* syscall number + 1; 0: none */
-	__u64 old_brk;		/* brk: the break at entry */
-	__u64 alloc_pc;		/* inside a probed allocator call: its
-				 * probe's address; 0: the program's call */
-	__u32 fn;		/* that call's enum ms_fn */
-	__u32 pad;
-	__u64 args[5];
+/*
+ * The break as the thread last took the mmap lock for writing: brk()
+ * takes it once, before it moves the break, and the exit reads the old
+ * break here (the syscall's own registers hold only the new one).
+ */
+struct sys_brk {
+	__u64 brk;
+	__u64 valid;		/* set by the lock, used by one brk exit */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
-	__type(value, struct sys_call);
-} sys_calls SEC(".maps");
+	__type(value, struct sys_brk);
+} sys_brks SEC(".maps");
 
-static __always_inline bool anon_nr(__u64 nr)
+/*
+ * The syscalls read at exit, as bits of a word: mmap, munmap, brk, mremap
+ * and execve (all below 64); execveat is tested on its own. The first
+ * test of a program that runs at every syscall exit of the host: the
+ * uretprobe syscall every allocation return makes fails it at once.
+ */
+#define SYS_BITS	(1ull << NR_MMAP | 1ull << NR_MUNMAP | \
+			 1ull << NR_BRK | 1ull << NR_MREMAP | \
+			 1ull << NR_EXECVE)
+
+static __always_inline bool sys_nr_wanted(__u64 nr)
 {
-	return nr == NR_MMAP || nr == NR_MUNMAP || nr == NR_MREMAP ||
-	       nr == NR_BRK;
+	return nr < 64 ? (SYS_BITS >> nr) & 1 : nr == NR_EXECVEAT;
 }
 
 /*
  * The filter reads the tgid through the current task, which the JIT
  * inlines (one load from a per-CPU variable), where
- * bpf_get_current_pid_tgid() is a helper call through the return thunk:
- * this is paid on every syscall on the host.
+ * bpf_get_current_pid_tgid() is a helper call through the return thunk.
  */
 static __always_inline bool current_is_target(struct task_struct *task)
 {
 	return (__u32)task->tgid == targ_tgid;
 }
 
-/*
- * In a traced set the syscall number is tested first (a compare), the
- * set (a hash lookup) only for the few syscalls that matter.
- */
-static __always_inline bool sys_traced(struct task_struct *task, __u64 nr)
+/* In a traced set the set is a hash lookup: after the syscall number. */
+static __always_inline bool sys_traced(struct task_struct *task)
 {
 	if (targ_tgid)
 		return current_is_target(task);
-	return (anon_nr(nr) || nr == NR_EXECVE || nr == NR_EXECVEAT) &&
-	       proc_get(task->tgid);
+	return proc_get(task->tgid);
 }
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long nr)
+/*
+ * The mmap lock taken for writing by a thread of the target: keep the
+ * break as it is before the holder changes it. Runs at every write lock
+ * of the host's processes (mmap, munmap, mprotect, brk), far fewer than
+ * the syscalls a sys_enter program ran for, which every allocation's
+ * return made one more of.
+ */
+SEC("tp_btf/mmap_lock_acquire_returned")
+int BPF_PROG(ms_mm_locked, struct mm_struct *mm, bool write, bool success)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct inflight *st;
-	struct sys_call *c;
-	__u64 id;
+	struct sys_brk *b;
 
-	if (!sys_traced(task, nr) || !anon_nr(nr))
+	if (!write || !success || !sys_traced(task) || task->mm != mm)
 		return 0;
-	/* -- CMD before its exec: the launcher's fork, the tool's memory. */
-	if (stop_on_map && !target_execd)
-		return 0;
-	id = current_id();
-	c = bpf_task_storage_get(&sys_calls, task, 0,
+	b = bpf_task_storage_get(&sys_brks, task, 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!c)
+	if (!b)
 		return 0;
-	c->nr = nr + 1;
-	c->args[0] = regs->di;
-	c->args[1] = regs->si;
-	c->args[2] = regs->dx;
-	c->args[3] = regs->r10;
-	c->args[4] = regs->r8;
-	c->old_brk = nr == NR_BRK ? task->mm->brk : 0;
-	/*
-	 * Inside a probed allocator call (its entry seen, its return not
-	 * yet: sp deeper than the call's): the allocator maps its arena.
-	 */
-	st = thread_state(id, false);
-	if (st && nested(st, regs->sp)) {
-		c->alloc_pc = st->pc;
-		c->fn = st->fn;
-	} else {
-		c->alloc_pc = 0;
-		c->fn = MS_FN_NONE;
-	}
+	b->brk = mm->brk;
+	b->valid = 1;
 	return 0;
 }
 
@@ -2828,38 +2819,64 @@ static __always_inline void exec_unmap(void)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct sys_call *c;
+	struct task_struct *task;
+	struct inflight *st;
+	struct sys_brk *b;
 	struct ms_event *e;
+	__u64 id, nr, pos, old_brk = 0, alloc_pc = 0;
+	__u32 max, fn = MS_FN_NONE;
 	bool grows, walk;
-	__u64 id, nr, pos;
-	__u32 max;
 	__u16 type;
 
 	nr = regs->orig_ax;
-	if (!sys_traced(task, nr))
+	if (!sys_nr_wanted(nr))
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (!sys_traced(task))
 		return 0;
 	if (nr == NR_EXECVE || nr == NR_EXECVEAT) {
 		if (!ret)
 			exec_unmap();
 		return 0;
 	}
-	if (!anon_nr(nr))
+	/* -- CMD before its exec: the launcher's fork, the tool's memory. */
+	if (stop_on_map && !target_execd)
 		return 0;
+	if (nr == NR_BRK) {
+		/*
+		 * The lock brk() took is the thread's last one: its break
+		 * then is the old one. Without it (the lock was not taken,
+		 * or was before the trace) there is no range to tell.
+		 */
+		b = bpf_task_storage_get(&sys_brks, task, 0, 0);
+		if (!b || !b->valid)
+			return 0;
+		b->valid = 0;
+		old_brk = b->brk;
+		/* A failed call returns the old break (or an errno). */
+		if ((__u64)ret == old_brk ||
+		    (unsigned long)ret >= -(unsigned long)MAX_ERRNO)
+			return 0;
+	} else if ((unsigned long)ret >= -(unsigned long)MAX_ERRNO) {
+		/* A failed call changed nothing. */
+		return 0;
+	}
 	id = current_id();
-	c = bpf_task_storage_get(&sys_calls, task, 0, 0);
-	if (!c || c->nr != nr + 1)
-		return 0;
-	c->nr = 0;
-	/* A failed call changed nothing; a failed brk returns the old break. */
-	if (nr == NR_BRK ? (__u64)ret == c->old_brk :
-	    (unsigned long)ret >= -(unsigned long)MAX_ERRNO)
-		return 0;
+	/*
+	 * Inside a probed allocator call (its entry seen, its return not
+	 * yet: sp deeper than the call's): the allocator maps its arena.
+	 * The registers are the syscall's, as at its entry.
+	 */
+	st = thread_state(id, false);
+	if (st && nested(st, regs->sp)) {
+		alloc_pc = st->pc;
+		fn = st->fn;
+	}
 	switch (nr) {
 	case NR_MMAP:
 		type = MS_EV_MMAP;
-		grows = (c->args[3] & MAP_TYPE) == MAP_PRIVATE &&
-			(c->args[3] & MAP_ANONYMOUS);
+		grows = (regs->r10 & MAP_TYPE) == MAP_PRIVATE &&
+			(regs->r10 & MAP_ANONYMOUS);
 		break;
 	case NR_MUNMAP:
 		type = MS_EV_MUNMAP;
@@ -2871,35 +2888,35 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 		break;
 	default:
 		type = MS_EV_BRK;
-		grows = (__u64)ret > c->old_brk;
+		grows = (__u64)ret > old_brk;
 		break;
 	}
 	/* Only memory the program maps itself is charged to a stack. */
-	walk = grows && !c->alloc_pc;
+	walk = grows && !alloc_pc;
 	max = RING_LEN(walk ? max_depth : 1);
 	e = event_reserve(max, &pos);
 	if (!e)
 		return 0;
-	event_fill(e, type, c->fn, bpf_ktime_get_ns(), id);
+	event_fill(e, type, fn, bpf_ktime_get_ns(), id);
 	switch (nr) {
 	case NR_MMAP:
 		e->ptr = ret;
-		e->size = c->args[1];
-		e->aux = c->args[3];
+		e->size = regs->si;
+		e->aux = regs->r10;
 		break;
 	case NR_MUNMAP:
-		e->ptr = c->args[0];
-		e->size = c->args[1];
+		e->ptr = regs->di;
+		e->size = regs->si;
 		break;
 	case NR_MREMAP:
-		e->old_ptr = c->args[0];
-		e->aux = c->args[1];
+		e->old_ptr = regs->di;
+		e->aux = regs->si;
 		e->ptr = ret;
-		e->size = c->args[2];
-		e->seq = c->args[3];
+		e->size = regs->dx;
+		e->seq = regs->r10;
 		break;
 	default:
-		e->old_ptr = c->old_brk;
+		e->old_ptr = old_brk;
 		e->ptr = ret;
 		break;
 	}
@@ -2908,9 +2925,9 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 		return 0;
 	}
 	e->nr_frames = 0;
-	if (c->alloc_pc) {
+	if (alloc_pc) {
 		e->flags = MS_EVF_ARENA;
-		e->frames[0] = c->alloc_pc;
+		e->frames[0] = alloc_pc;
 		e->nr_frames = 1;
 	}
 	event_submit(e, pos, max, RING_LEN(e->nr_frames));

@@ -166,7 +166,7 @@ static int walk_progs_set(struct tracer *t)
 static int sys_attach(struct tracer *t)
 {
 	struct bpf_program *progs[] = {
-		t->skel->progs.ms_sys_enter, t->skel->progs.ms_sys_exit,
+		t->skel->progs.ms_mm_locked, t->skel->progs.ms_sys_exit,
 	};
 	size_t i;
 
@@ -428,7 +428,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	bpf_program__set_expected_attach_type(t->skel->progs.ms_walk_multi,
 		bpf_program__expected_attach_type(progs.ret));
 	if (o->alloc_only) {
-		bpf_program__set_autoload(t->skel->progs.ms_sys_enter, false);
+		bpf_program__set_autoload(t->skel->progs.ms_mm_locked, false);
 		bpf_program__set_autoload(t->skel->progs.ms_sys_exit, false);
 		bpf_program__set_autoload(t->skel->progs.ms_walk_sys, false);
 	}
