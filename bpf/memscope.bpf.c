@@ -909,21 +909,25 @@ static __always_inline int row_find(__u32 obj_idx, __u64 addr,
 /*
  * In a traced set, the processes whose executable mappings changed since
  * userspace last looked, or whose first stack found no tables: it reads
- * their maps again, and only theirs.
+ * their maps again, and only theirs. The value is the time of the first
+ * mark since then: an allocator it finds in them was mapped (and may have
+ * run unprobed) from that time on, which the report says.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __u64);
 } maps_dirty SEC(".maps");
 
 static __always_inline void maps_dirty_mark(__u32 tgid)
 {
-	__u8 one = 1;
+	__u64 now;
 
-	if (!targ_tgid)
-		bpf_map_update_elem(&maps_dirty, &tgid, &one, BPF_ANY);
+	if (targ_tgid)
+		return;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&maps_dirty, &tgid, &now, BPF_NOEXIST);
 }
 
 /*

@@ -28,6 +28,7 @@ struct set_work {
 	__u32 pid;
 	__u32 gen;
 	__u32 type;	/* MS_EV_PROC_* */
+	__u64 ts_ns;	/* the record's */
 };
 
 /* An image that ended (exit, exec): its blocks leave the live table. */
@@ -78,6 +79,7 @@ struct tracer {
 	struct bpf_link *exec_link;
 	__u64 reloads;		/* times the target's mappings were read */
 	tracer_event_fn on_event;
+	void (*on_late)(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns);
 	bool alloc_only;
 	void *ctx;
 	__u64 drops;
@@ -224,6 +226,7 @@ static void set_note(struct tracer *t, const struct ms_event *e)
 	w->pid = e->pid;
 	w->gen = e->seq;
 	w->type = e->type;
+	w->ts_ns = e->ts_ns;
 }
 
 static void ring_sample(void *ctx, const void *data, size_t size)
@@ -378,6 +381,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	if (!t)
 		return NULL;
 	t->on_event = o->on_event;
+	t->on_late = o->on_late;
 	t->alloc_only = o->alloc_only;
 	t->ctx = o->ctx;
 	t->skel = memscope_bpf__open();
@@ -557,8 +561,30 @@ static void reload(struct tracer *t)
  * (the walker marks them): -a finds every process on the host, and
  * compiling every object's CFI took 40 s and the whole row array here.
  */
-static int set_attach(struct tracer *t, int pid, bool tables)
+static __u64 mono_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Does the kernel hold a thread at an exec or new mapping (-- CMD)? */
+static bool held(const struct tracer *t)
+{
+	return t->skel->rodata->stop_on_map;
+}
+
+/*
+ * since_ns: when the process began running what is attached now (its
+ * start or exec, a new mapping), 0 when it was not running it unprobed
+ * (found at start, or held by the launcher). Probes placed now for what
+ * it already ran mean it ran unprobed until now: said to on_late.
+ */
+static int set_attach(struct tracer *t, int pid, bool tables, __u64 since_ns)
+{
+	size_t links = attach__nr_links(t->attach);
+	__u64 now;
 	int err;
 
 	if (t->unwind && tables) {
@@ -566,6 +592,11 @@ static int set_attach(struct tracer *t, int pid, bool tables)
 		t->reloads++;
 	}
 	err = attach__process(t->attach, pid);
+	if (since_ns && t->on_late && attach__nr_links(t->attach) > links) {
+		now = mono_ns();
+		t->on_late(t->ctx, pid, since_ns,
+			   now > since_ns ? now - since_ns : 0);
+	}
 	/* Gone, a kernel thread, or closed to us (/proc/1 in a VM's jail). */
 	return err == -ENOENT || err == -ESRCH || err == -EPERM ||
 	       err == -EACCES ? 0 : err;
@@ -599,7 +630,7 @@ static int set_attach_all(struct tracer *t)
 	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
 		key = next;
 		prev = &key;
-		r = set_attach(t, key, !t->scanned);
+		r = set_attach(t, key, !t->scanned, 0);
 		if (r && !err)
 			err = r;
 	}
@@ -712,12 +743,16 @@ static void set_forget(struct tracer *t, const struct set_ended *w)
 static void set_dirty(struct tracer *t)
 {
 	struct bpf_map *m = t->skel->maps.maps_dirty;
+	__u64 since;
 	__u32 key, next;
 
 	while (!bpf_map__get_next_key(m, NULL, &next, sizeof(next))) {
 		key = next;
+		if (bpf_map__lookup_elem(m, &key, sizeof(key), &since,
+					 sizeof(since), 0))
+			since = 0;
 		bpf_map__delete_elem(m, &key, sizeof(key), 0);
-		set_attach(t, key, true);
+		set_attach(t, key, true, held(t) ? 0 : since);
 	}
 }
 
@@ -736,14 +771,6 @@ static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
 	e->exited = exited;
 }
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* What the drained records of the set ask for. */
 static void set_follow(struct tracer *t)
 {
@@ -755,7 +782,7 @@ static void set_follow(struct tracer *t)
 	for (i = 0; i < t->work.nr; i++) {
 		w = tab_array_at(&t->work, i);
 		if (w->type == MS_EV_PROC_START)
-			set_attach(t, w->pid, true);
+			set_attach(t, w->pid, true, held(t) ? 0 : w->ts_ns);
 		else if (w->type == MS_EV_PROC_EXEC)
 			set_end(t, w->pid, w->gen - 1, false);
 		else
@@ -889,7 +916,7 @@ bool tracer__map_stop(struct tracer *t, int tid)
 	 * in before the thread runs on.
 	 */
 	if (t->set)
-		set_attach(t, tgid, true);
+		set_attach(t, tgid, true, 0);
 	else
 		reload(t);
 	bpf_map__delete_elem(m, &key, sizeof(key), 0);

@@ -41,6 +41,13 @@ struct tracer_opts {
 	__u32 unwind_rows;	/* row array capacity, 0: the default */
 	__u32 max_live;		/* kernel live-table entries */
 	tracer_event_fn on_event;
+	/*
+	 * A process of a set ran unprobed: allocator objects of its image
+	 * were probed late_ns after since_ns (CLOCK_MONOTONIC: its start or
+	 * exec, or the mapping), when its drained record or mapping change
+	 * was handled. Called after the records of that drain. May be NULL.
+	 */
+	void (*on_late)(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns);
 	void *ctx;
 };
 

@@ -330,6 +330,37 @@ static const struct ms_event *drop_forwarders(struct session *s, long cur,
 	return &s->fwd_ev;
 }
 
+/*
+ * Pid's image ran its allocator unprobed for late_ns from since_ns (the
+ * tracer, after the drain that delivered its records): said in its facts,
+ * and so in the recording at this point. An image that began after
+ * since_ns is not the one that ran unprobed since then: the time is
+ * counted from its own start. One that ended already (an exec since)
+ * has its successor judged by its own attach.
+ */
+static void on_late(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns)
+{
+	struct session *s = ctx;
+	long cur = procs__current(s->procs, pid);
+	const struct proc_image *im;
+	struct procinfo info;
+
+	if (cur < 0)
+		return;
+	im = procs__image(s->procs, cur);
+	if (im->first_ns > since_ns) {
+		if (im->first_ns - since_ns >= late_ns)
+			return;
+		late_ns -= im->first_ns - since_ns;
+	}
+	info = im->info;
+	if ((info.flags & PROCINFO_LATE) && info.late_ns >= late_ns)
+		return;
+	info.flags |= PROCINFO_LATE;
+	info.late_ns = late_ns;
+	set_info(s, &info);
+}
+
 static int on_event(void *ctx, const struct ms_event *e)
 {
 	struct session *s = ctx;
@@ -1049,6 +1080,7 @@ static int start_target(struct session *s)
 		.unwind_rows = s->o->unwind_rows,
 		.max_live = s->o->max_live,
 		.on_event = on_event,
+		.on_late = on_late,
 		.ctx = s,
 	};
 	int err;
