@@ -2025,6 +2025,7 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 	 * it, the process was the tool's fork): no new image, no record.
 	 */
 	bool first = from_start && !target_execd;
+	bool ended = false;
 
 	/*
 	 * A thread other than the leader exec'd: it now has the leader's
@@ -2046,13 +2047,10 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		} else if (p && !(p->flags & MS_PROC_EXITED)) {
 			/*
 			 * Its old image's blocks are released by userspace,
-			 * which reads that image's counters from prev.
+			 * which has that image's counters from the record.
 			 */
 			gen = p->gen + 1;
-			__builtin_memcpy(&p->prev, &p->c, sizeof(p->c));
-			p->prev_gen = p->gen;
-			__builtin_memset(&p->c, 0, sizeof(p->c));
-			p->gen = gen;
+			ended = true;
 		} else {
 			if (!selected(tgid, comm))
 				return 0;
@@ -2072,8 +2070,20 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		__builtin_memcpy(e->name, comm, sizeof(comm));
 		e->name[MS_COMM_LEN - 1] = 0;
 		exec_file(e, bprm->filename);
-		event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
 	}
+	/*
+	 * The ended image's counters go in the record (its other threads
+	 * are gone: nothing counts meanwhile); a record the ring could not
+	 * take is a lost event, counted in the new image.
+	 */
+	if (ended && p) {
+		if (e)
+			__builtin_memcpy(e->frames, &p->c, sizeof(p->c));
+		__builtin_memset(&p->c, 0, sizeof(p->c));
+		p->gen = gen;
+	}
+	if (e)
+		event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
 	maps_change();
 	map_stop();
 	maps_wake();

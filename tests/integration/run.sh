@@ -2565,6 +2565,34 @@ expect("live bytes at the leak sites (9 dynamic, 333 static)", 342,
 EOF
 }
 
+# --comm and an exec chain of our own name, faster than a drain: nothing
+# holds the execs outside launch mode, so two or three of them land in
+# one drain; each image's kernel counters come in its exec's record and
+# none is lost (an entry could keep one ended image only).
+t_sys_exec_chain()
+{
+	local name
+
+	name=$(sys_comm x)
+	cp "$TARGETS/sysproc" "$d/$name"
+	tool_bg -q -t 0 -o "$d/out/report.json" --comm "$name" || return
+	wait_tracing || return
+	run "$d/$name" leak 1 100 exec "$d/$name" leak 2 200 \
+		exec "$d/$name" leak 3 300 exec "$d/$name" leak 4 400
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+ps = sorted(procs_of("$name"), key=lambda p: p["target"]["image"])
+expect("$name images (image, captured allocs, kernel allocs, kernel live bytes)",
+       [(1, 1, 1, 100), (2, 2, 2, 400), (3, 3, 3, 900), (4, 4, 4, 1600)],
+       [(p["target"]["image"], p["summary"].get("allocs")) +
+        tuple((p.get("kernel") or {}).get(f) for f in ("allocs", "live_bytes"))
+        for p in ps])
+EOF
+}
+
 # The tool's BPF links (every probe file it attached adds some).
 tool_links()
 {
@@ -2872,6 +2900,7 @@ run_test sys_script		t_sys_script
 run_test sys_preload		t_sys_preload
 run_test sys_static_exec	t_sys_static_exec
 run_test sys_late_static	t_sys_late_static
+run_test sys_exec_chain		t_sys_exec_chain
 run_test sys_namespaces		t_sys_namespaces
 run_stack_tests
 

@@ -686,12 +686,9 @@ int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 	if (bpf_map__lookup_elem(t->skel->maps.procs, &pid, sizeof(pid), &p,
 				 sizeof(p), 0))
 		return -ENOENT;
-	if (!gen || p.gen == gen)
-		*out = p.c;
-	else if (p.prev_gen == gen)
-		*out = p.prev;
-	else
+	if (gen && p.gen != gen)
 		return -ENOENT;
+	*out = p.c;
 	return 0;
 }
 

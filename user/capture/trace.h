@@ -75,10 +75,9 @@ __u64 tracer__released(const struct tracer *t, __u64 *bytes);
 __u64 tracer__procs_full(const struct tracer *t);
 /*
  * The kernel's exact counters of image gen of pid (0: its current one):
- * in a traced set its entry's (until the drain after its exit record;
- * the image its last exec ended too), else the global ones of the one
- * process. 0, or -ENOENT (an image an exec ended, when the process
- * exec'd again before its record was drained).
+ * in a traced set its entry's (until the drain after its exit record),
+ * else the global ones of the one process. 0, or -ENOENT (an image an
+ * exec ended: its counters are in the exec's record, ms_event_ended()).
  */
 int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 			  struct ms_counters *out);

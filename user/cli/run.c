@@ -272,8 +272,8 @@ static int proc_facts(struct session *s, int pid, __u32 flags,
  * The kernel's exact counters of pid's current image (its generation gen
  * in the kernel, 0: whichever is current), to the table: a process of a
  * set from its entry (read before the drain that deletes it after its
- * exit; an image an exec ended from what the exec kept), the one -p
- * process from the global counters.
+ * exit), the one -p process from the global counters. An image an exec
+ * ended has its counters in the exec's record.
  */
 static void image_kernel(struct session *s, __u32 pid, __u32 gen)
 {
@@ -378,8 +378,8 @@ static int on_event(void *ctx, const struct ms_event *e)
 		before = store__nr_stacks(procs__image(s->procs, cur)->store);
 	if (e->type == MS_EV_PROC_EXIT)
 		image_kernel(s, e->pid, e->seq);
-	else if (e->type == MS_EV_PROC_EXEC && e->seq > 1)
-		image_kernel(s, e->pid, e->seq - 1);
+	else if (e->type == MS_EV_PROC_EXEC && e->seq > 1 && cur >= 0)
+		procs__set_kernel(s->procs, e->pid, ms_event_ended(e));
 
 	/*
 	 * Recorded as delivered, whatever the store makes of it: a replay
