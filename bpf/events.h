@@ -546,6 +546,16 @@ struct ms_proc {
 #define MS_PROC_EXITED		(1u << 0)
 
 /*
+ * An executable file as the kernel names it (its super block's dev_t,
+ * MAJOR << 20 | MINOR, and inode number): --hold-exec holds an exec of
+ * a file userspace has not examined yet (map known_exes).
+ */
+struct ms_file_key {
+	__u64 dev;
+	__u64 ino;
+};
+
+/*
  * A live-table block's owner, in the high 32 bits of its slot's tag:
  * its process (pid_max is at most 2^22) and image generation (wrapping),
  * so that a block of an exec'd or exited image is never another's.

@@ -685,6 +685,21 @@ struct {
 	__type(value, __u32);	/* the thread's process */
 } map_stopped SEC(".maps");
 
+/*
+ * --hold-exec (a set outside launch mode): a process of the set that
+ * execs a file userspace has not examined is stopped the same way (its
+ * tid in map_stopped, SIGSTOP) until the tool has probed the file and
+ * sends SIGCONT. The files it examined: known_exes (struct ms_file_key).
+ */
+const volatile bool hold_exec = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ms_file_key);
+	__type(value, __u8);
+} known_exes SEC(".maps");
+
 /* Why stacks ended, per CPU: a locked add on a shared line per record
  * costs more than the rest of a repeated walk. */
 struct {
@@ -2007,9 +2022,42 @@ static __always_inline void exec_file(struct ms_event *e, const char *file)
 }
 
 /*
+ * --hold-exec: may this exec be held? Not when a debugger traces it (it
+ * would see our stop), nor when it is a job of a job-control shell (its
+ * own process group, not its parent's: the shell waits for it with
+ * WUNTRACED and would report it stopped and take the terminal back),
+ * nor when the file is one userspace has examined already (its probes,
+ * if any, are in: an uprobe is on the file, not the process).
+ */
+static __always_inline bool exec_holdable(struct task_struct *task,
+					  struct linux_binprm *bprm)
+{
+	struct task_struct *parent = task->real_parent;
+	struct ms_file_key k;
+	struct inode *ino;
+
+	if (task->ptrace || !parent)
+		return false;
+	if (task->signal->pids[PIDTYPE_PGID] !=
+	    parent->signal->pids[PIDTYPE_PGID])
+		return false;
+	ino = bprm->file->f_inode;
+	k.dev = ino->i_sb->s_dev;
+	k.ino = ino->i_ino;
+	return !bpf_map_lookup_elem(&known_exes, &k);
+}
+
+static __always_inline void exec_hold(__u32 tid, __u32 tgid)
+{
+	if (bpf_map_update_elem(&map_stopped, &tid, &tgid, BPF_NOEXIST))
+		return;
+	bpf_send_signal_thread(19 /* SIGSTOP */);
+}
+
+/*
  * An exec: a new image of the process (its heap, its mappings). The
  * tables follow; -- CMD stops the thread until they and the probes of
- * the new executable are in.
+ * the new executable are in, --hold-exec one whose file is new to us.
  */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
@@ -2086,6 +2134,8 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
 	maps_change();
 	map_stop();
+	if (hold_exec && p && exec_holdable(task, bprm))
+		exec_hold((__u32)id, tgid);
 	maps_wake();
 	return 0;
 }

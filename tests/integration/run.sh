@@ -2593,6 +2593,101 @@ expect("$name images (image, captured allocs, kernel allocs, kernel live bytes)"
 EOF
 }
 
+# --hold-exec: a static binary of our own name exec'd under --comm is
+# stopped at its exec until its own malloc is probed, so it is traced
+# from its first allocation (not late); one started in its own process
+# group (setsid: a job-control shell's job, which must never be seen
+# stopped) is not held and says it joined late instead.
+t_sys_hold_exec()
+{
+	local name n0 j _
+
+	name=$(sys_comm h)
+	if ! gcc -static -O1 -g -fno-omit-frame-pointer -fno-inline \
+		"$src/sysproc.c" -o "$d/$name" >"$d/gcc.log" 2>&1; then
+		fail "could not build the static target (libc.a?): $(cat "$d/gcc.log")"
+		return
+	fi
+	cp "$d/$name" "$d/${name}j"
+	tool_bg -t 0 -o "$d/out/report.json" --comm "$name" \
+		--comm "${name}j" --hold-exec || return
+	wait_tracing || return
+	run "$d/$name" leak 3 111
+	# Not held: it allocates once its probes are in, after it said ready.
+	n0=$(tool_links)
+	sys_ready j setsid "$d/${name}j" wait leak 2 222 || return
+	j=$target_pid
+	for _ in $(seq 100); do
+		[ "$(tool_links)" -gt "$n0" ] && break
+		sleep 0.1
+	done
+	kill -USR1 "$j"
+	for _ in $(seq 100); do
+		kill -0 "$j" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	grep -Eq '^memscope-bpf: --hold-exec held 1 exec until its file was probed: median [0-9.]+ ms, max [0-9.]+ ms$' "$d/stderr" ||
+		fail "tool stderr: expected one hold and its length, got: $(grep hold "$d/stderr")"
+	check_report <<EOF
+$SYS_PY
+held = [p for p in procs_of("$name") if p["summary"].get("allocs")]
+job = [p for p in procs_of("${name}j") if p["summary"].get("allocs")]
+expect("images of $name and ${name}j that allocated", (1, 1), (len(held), len(job)))
+if held and job:
+    expect("held $name joined_late_ns", None, held[0]["target"].get("joined_late_ns"))
+    # by size: a process gone before its drain is not symbolized
+    expect("held $name: its 3 leaks right after its exec", [(333, 3)],
+           [(l["bytes"], l["count"]) for l in held[0].get("leaks") or []
+            if l["bytes"] == 333])
+    late = job[0]["target"].get("joined_late_ns")
+    if not isinstance(late, int) or late <= 0:
+        print(f"${name}j in its own process group: expected not held, joined_late_ns > 0, got {late}")
+EOF
+}
+
+# --hold-exec and the tool killed (SIGKILL) while it holds a process: the
+# tool, stopped, cannot let it go; its guardian, a child that sees the
+# tool's end, does. A held process is never left stopped.
+t_sys_hold_killed()
+{
+	local name tpid st _
+
+	name=$(sys_comm k)
+	if ! gcc -static -O1 -fno-omit-frame-pointer \
+		"$src/sysproc.c" -o "$d/$name" >"$d/gcc.log" 2>&1; then
+		fail "could not build the static target (libc.a?): $(cat "$d/gcc.log")"
+		return
+	fi
+	tool_bg -q -t 0 -o "$d/out/report.json" --comm "$name" --hold-exec ||
+		return
+	wait_tracing || return
+	kill -STOP "$tool_pid"
+	"$d/$name" leak 1 5 >"$d/target.out" 2>&1 &
+	tpid=$!
+	bg_pids="$bg_pids $tpid"
+	for _ in $(seq 100); do
+		st=$(awk '{ print $3 }' "/proc/$tpid/stat" 2>/dev/null)
+		[ "$st" = T ] && break
+		sleep 0.1
+	done
+	[ "$st" = T ] || fail "$name: expected it held (stopped) at its exec, its state is ${st:-gone}"
+	kill -KILL "$tool_pid"
+	# bash says "Killed" of the job: expected here
+	tool_wait 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "$tpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$tpid" 2>/dev/null; then
+		fail "$name: still held 10 s after the tool was killed (state $(awk '{ print $3 }' "/proc/$tpid/stat"))"
+		kill -CONT "$tpid"
+	fi
+	wait "$tpid" || fail "$name: exit status $?: $(cat "$d/target.out")"
+}
+
 # The tool's BPF links (every probe file it attached adds some).
 tool_links()
 {
@@ -2901,6 +2996,8 @@ run_test sys_preload		t_sys_preload
 run_test sys_static_exec	t_sys_static_exec
 run_test sys_late_static	t_sys_late_static
 run_test sys_exec_chain		t_sys_exec_chain
+run_test sys_hold_exec		t_sys_hold_exec
+run_test sys_hold_killed		t_sys_hold_killed
 run_test sys_namespaces		t_sys_namespaces
 run_stack_tests
 

@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
@@ -68,6 +73,15 @@ struct tracer {
 	struct attach *attach;
 	struct bpf_link *exit_link;
 	struct bpf_link *fork_link;	/* a traced set: who joins it */
+	/*
+	 * --hold-exec: the guardian process that lets every held process go
+	 * when the tool dies, however (it reads EOF on guard_fd's pipe), and
+	 * each hold's length
+	 */
+	bool hold;
+	int guard_fd;
+	pid_t guard_pid;
+	struct tab_array holds;
 	/* the syscall tracepoints of anonymous memory; NULL in alloc mode */
 	struct bpf_link *sys_links[2];
 	/* --stacks dwarf: the tables, and what keeps them current */
@@ -144,6 +158,138 @@ static int prog_array_set(struct bpf_map *m, struct bpf_program *p)
 
 	return bpf_map_update_elem(bpf_map__fd(m), &zero, &fd, BPF_ANY) ?
 	       -errno : 0;
+}
+
+/*
+ * --hold-exec: lets every held process go (SIGCONT to its process) and
+ * forgets it. What a hold costs a process is a stop while its file is
+ * probed, never more: every exit path of the tool comes here, and the
+ * guardian does it when the tool could not (SIGKILL, a crash).
+ */
+static void release_all(int fd)
+{
+	__u32 key, next, tgid;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		key = next;
+		if (!bpf_map_lookup_elem(fd, &key, &tgid))
+			kill(tgid, SIGCONT);
+		bpf_map_delete_elem(fd, &key);
+	}
+}
+
+static void holds_release(struct tracer *t)
+{
+	if (t->hold)
+		release_all(bpf_map__fd(t->skel->maps.map_stopped));
+}
+
+/* The guardian's fds: past the tool's usual ones, closed all but these. */
+#define GUARD_MAP_FD	100
+#define GUARD_PIPE_FD	101
+
+/*
+ * A child of the tool that keeps only map_stopped and the read end of a
+ * pipe whose write end only the tool holds: when the tool is gone, by
+ * any death, read() sees EOF and the guardian lets the held processes
+ * go. Forked before any program is attached (no record of it) and with
+ * the tool's signals blocked (run.c blocks them from the start), so only
+ * SIGKILL ends it early.
+ */
+static int guard_start(struct tracer *t)
+{
+	int p[2], mfd = bpf_map__fd(t->skel->maps.map_stopped);
+	char c;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (!pid) {
+		if (dup2(mfd, GUARD_MAP_FD) < 0 || dup2(p[0], GUARD_PIPE_FD) < 0)
+			_exit(1);
+		close_range(0, GUARD_MAP_FD - 1, 0);
+		close_range(GUARD_PIPE_FD + 1, ~0u, 0);
+		while (read(GUARD_PIPE_FD, &c, 1) < 0 && errno == EINTR)
+			;
+		release_all(GUARD_MAP_FD);
+		_exit(0);
+	}
+	close(p[0]);
+	t->guard_fd = p[1];
+	t->guard_pid = pid;
+	return 0;
+}
+
+static void guard_stop(struct tracer *t)
+{
+	if (t->guard_fd < 0)
+		return;
+	close(t->guard_fd);
+	t->guard_fd = -1;
+	while (waitpid(t->guard_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* An executable file pid runs, as the kernel names it (ms_file_key). */
+static void known_exe_add(struct tracer *t, int pid)
+{
+	char path[32];
+	struct ms_file_key k = {};
+	struct stat st;
+	__u8 one = 1;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &st))
+		return;
+	k.dev = (__u64)major(st.st_dev) << 20 | minor(st.st_dev);
+	k.ino = st.st_ino;
+	/* Full: the next exec of it is held once more, never missed. */
+	bpf_map__update_elem(t->skel->maps.known_exes, &k, sizeof(k), &one,
+			     sizeof(one), BPF_ANY);
+}
+
+static bool is_held(const struct tracer *t, __u32 tid)
+{
+	__u32 tgid;
+
+	return t->hold &&
+	       !bpf_map__lookup_elem(t->skel->maps.map_stopped, &tid,
+				     sizeof(tid), &tgid, sizeof(tgid), 0);
+}
+
+/* A hold's length, kept in order: few holds, one per new file. */
+static void hold_note(struct tracer *t, __u64 ns)
+{
+	__u64 *v;
+	size_t i;
+
+	if (tab_array_reserve(&t->holds, 1))
+		return;
+	tab_array_push(&t->holds);
+	v = tab_array_at(&t->holds, 0);
+	for (i = t->holds.nr - 1; i && v[i - 1] > ns; i--)
+		v[i] = v[i - 1];
+	v[i] = ns;
+}
+
+size_t tracer__holds(const struct tracer *t, __u64 *median_ns, __u64 *max_ns)
+{
+	size_t n = t->holds.nr;
+	const __u64 *v;
+
+	*median_ns = *max_ns = 0;
+	if (!n)
+		return 0;
+	v = tab_array_at(&t->holds, 0);
+	*median_ns = v[n / 2];
+	*max_ns = v[n - 1];
+	return n;
 }
 
 static int walk_progs_set(struct tracer *t)
@@ -421,6 +567,10 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 						    MS_DEFAULT_DEPTH;
 	t->skel->rodata->stop_on_map = o->launch && !o->stacks_fp;
 	t->skel->rodata->from_start = o->launch;
+	t->hold = o->hold_exec && o->set && !o->launch;
+	t->skel->rodata->hold_exec = t->hold;
+	t->guard_fd = -1;
+	tab_array_init(&t->holds, sizeof(__u64), 0);
 	progs.enter = t->skel->progs.ms_alloc_enter;
 	progs.ret = t->skel->progs.ms_alloc_return;
 	progs.free = t->skel->progs.ms_free_enter;
@@ -461,6 +611,12 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	err = walk_progs_set(t);
 	if (err)
 		goto err_skel;
+	/* Before any program is attached: no record says it forked. */
+	if (t->hold) {
+		err = guard_start(t);
+		if (err)
+			goto err_skel;
+	}
 	if (o->set) {
 		err = live_open(t);
 		if (err)
@@ -511,6 +667,7 @@ err_ring:
 	unwind_close(t);
 	ring_close(t);
 err_skel:
+	guard_stop(t);
 	if (t->live)
 		munmap(t->live, t->live_nr * sizeof(*t->live));
 	memscope_bpf__destroy(t->skel);
@@ -532,6 +689,9 @@ void tracer__free(struct tracer *t)
 	bpf_link__destroy(t->exit_link);
 	bpf_link__destroy(t->exec_link);
 	bpf_link__destroy(t->fork_link);
+	holds_release(t);
+	guard_stop(t);
+	tab_array_fini(&t->holds);
 	unwind_close(t);
 	ring_close(t);
 	if (t->live)
@@ -736,6 +896,24 @@ static void set_forget(struct tracer *t, const struct set_ended *w)
 		unwinder__forget(t->unwind, w->pid);
 }
 
+/*
+ * --hold-exec: pid's file is examined (probed if it has an allocator):
+ * a later exec of it is not held, and pid, if held since since_ns, goes
+ * on. Its tid is its tgid: an exec makes the exec'ing thread the leader.
+ */
+static void hold_release(struct tracer *t, __u32 pid, __u64 since_ns)
+{
+	__u64 now;
+
+	known_exe_add(t, pid);
+	if (!is_held(t, pid))
+		return;
+	bpf_map__delete_elem(t->skel->maps.map_stopped, &pid, sizeof(pid), 0);
+	kill(pid, SIGCONT);
+	now = mono_ns();
+	hold_note(t, since_ns && now > since_ns ? now - since_ns : 0);
+}
+
 /* Processes whose executable mappings changed: tables and probes. */
 static void set_dirty(struct tracer *t)
 {
@@ -749,7 +927,11 @@ static void set_dirty(struct tracer *t)
 					 sizeof(since), 0))
 			since = 0;
 		bpf_map__delete_elem(m, &key, sizeof(key), 0);
-		set_attach(t, key, true, held(t) ? 0 : since);
+		/* One --hold-exec stopped did not run what is attached now. */
+		set_attach(t, key, true,
+			   held(t) || is_held(t, key) ? 0 : since);
+		if (t->hold)
+			hold_release(t, key, since);
 	}
 }
 
@@ -768,6 +950,19 @@ static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
 	e->exited = exited;
 }
 
+/*
+ * An exec: the image it ended leaves; one --hold-exec stopped and not
+ * let go yet (maps_dirty was full) goes on now.
+ */
+static void set_exec(struct tracer *t, const struct set_work *w)
+{
+	set_end(t, w->pid, w->gen - 1, false);
+	if (is_held(t, w->pid)) {
+		set_attach(t, w->pid, false, 0);
+		hold_release(t, w->pid, w->ts_ns);
+	}
+}
+
 /* What the drained records of the set ask for. */
 static void set_follow(struct tracer *t)
 {
@@ -781,7 +976,7 @@ static void set_follow(struct tracer *t)
 		if (w->type == MS_EV_PROC_START)
 			set_attach(t, w->pid, true, held(t) ? 0 : w->ts_ns);
 		else if (w->type == MS_EV_PROC_EXEC)
-			set_end(t, w->pid, w->gen - 1, false);
+			set_exec(t, w);
 		else
 			set_end(t, w->pid, w->gen, true);
 	}
@@ -827,6 +1022,8 @@ void tracer__detach(struct tracer *t)
 	}
 	bpf_link__destroy(t->exec_link);
 	t->exec_link = NULL;
+	/* No exec is held from here: those held go on. */
+	holds_release(t);
 }
 
 int tracer__fd(const struct tracer *t)

@@ -37,6 +37,7 @@ struct tracer_opts {
 	bool alloc_only;
 	bool launch;		/* -- CMD: the launcher is the target's tracer */
 	bool stacks_fp;		/* --stacks fp: frame pointers, no tables */
+	bool hold_exec;		/* --hold-exec: a set outside -- CMD */
 	__u32 max_depth;	/* frames per stack, 0: MS_DEFAULT_DEPTH */
 	__u32 unwind_rows;	/* row array capacity, 0: the default */
 	__u32 max_live;		/* kernel live-table entries */
@@ -50,6 +51,13 @@ struct tracer_opts {
 	void (*on_late)(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns);
 	void *ctx;
 };
+
+/*
+ * --hold-exec: how many execs were held until their file was probed, and
+ * the median and longest hold (from the exec to SIGCONT), in ns.
+ */
+size_t tracer__holds(const struct tracer *t, __u64 *median_ns,
+		     __u64 *max_ns);
 
 /* Opens and loads the BPF object. NULL with errno set. */
 struct tracer *tracer__new(const struct tracer_opts *o);

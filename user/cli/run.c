@@ -954,6 +954,14 @@ static void warn_set(const struct session *s)
 		fprintf(stderr,
 			"memscope-bpf: %llu blocks (%llu bytes) left live by processes at exit or exec, released from the kernel's live table\n",
 			(unsigned long long)blocks, (unsigned long long)bytes);
+	if (s->o->hold_exec && !s->o->quiet) {
+		__u64 median, max;
+		size_t n = tracer__holds(s->tracer, &median, &max);
+
+		fprintf(stderr,
+			"memscope-bpf: --hold-exec held %zu exec%s until its file was probed: median %.1f ms, max %.1f ms\n",
+			n, n == 1 ? "" : "s", median / 1e6, max / 1e6);
+	}
 }
 
 /* --ready-fd: the probes are in; the pid, for scripts, and done with it. */
@@ -1076,6 +1084,7 @@ static int start_target(struct session *s)
 		.alloc_only = s->o->mode == TRACE_MODE_ALLOC,
 		.launch = s->o->cmd,
 		.stacks_fp = s->o->stacks_fp,
+		.hold_exec = s->o->hold_exec,
 		.max_depth = s->o->max_depth,
 		.unwind_rows = s->o->unwind_rows,
 		.max_live = s->o->max_live,
