@@ -2594,8 +2594,9 @@ EOF
 }
 
 # --hold-exec: a static binary of our own name exec'd under --comm is
-# stopped at its exec until its own malloc is probed, so it is traced
-# from its first allocation (not late); one started in its own process
+# stopped at its exec until its own malloc is probed and the worker has
+# compiled its unwind tables, so it is traced from its first allocation
+# (not late) with whole stacks; one started in its own process
 # group (setsid: a job-control shell's job, which must never be seen
 # stopped) is not held and says it joined late instead.
 t_sys_hold_exec()
@@ -2642,6 +2643,11 @@ if held and job:
     expect("held $name: its 3 leaks right after its exec", [(333, 3)],
            [(l["bytes"], l["count"]) for l in held[0].get("leaks") or []
             if l["bytes"] == 333])
+    # held until the worker compiled its tables too: every stack whole
+    stops = (held[0].get("kernel") or {}).get("stack_stops") or {}
+    expect("held $name: stacks not_loaded", 0, stops.get("not_loaded"))
+    if not stops.get("end"):
+        print(f"held $name: expected its stacks to reach the entry, stops {stops}")
     late = job[0]["target"].get("joined_late_ns")
     if not isinstance(late, int) or late <= 0:
         print(f"${name}j in its own process group: expected not held, joined_late_ns > 0, got {late}")

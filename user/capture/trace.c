@@ -28,6 +28,12 @@
 /* Rows for the unwind tables: libc has ~24k, a large program ~500k. */
 #define DEFAULT_UNWIND_ROWS	(1u << 20)
 
+/* --hold-exec: a process attached and held until its tables are in. */
+struct held {
+	__u32 pid;
+	__u64 since_ns;
+};
+
 /* A traced set's process whose record asks for work after the drain. */
 struct set_work {
 	__u32 pid;
@@ -82,6 +88,7 @@ struct tracer {
 	int guard_fd;
 	pid_t guard_pid;
 	struct tab_array holds;
+	struct tab_array deferred;	/* struct held: tables compiling */
 	/* the syscall tracepoints of anonymous memory; NULL in alloc mode */
 	struct bpf_link *sys_links[2];
 	/* --stacks dwarf: the tables, and what keeps them current */
@@ -118,6 +125,8 @@ static int unwind_open(struct tracer *t, int pid)
 		.gen = &t->skel->data->unwind_gen,
 		.changed = &t->skel->bss->maps_changed,
 		.loaded = &t->skel->bss->maps_loaded,
+		/* launch mode holds a thread until its tables are in */
+		.async = t->set && !t->launch,
 	};
 	size_t i;
 
@@ -571,6 +580,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	t->skel->rodata->hold_exec = t->hold;
 	t->guard_fd = -1;
 	tab_array_init(&t->holds, sizeof(__u64), 0);
+	tab_array_init(&t->deferred, sizeof(struct held), 0);
 	progs.enter = t->skel->progs.ms_alloc_enter;
 	progs.ret = t->skel->progs.ms_alloc_return;
 	progs.free = t->skel->progs.ms_free_enter;
@@ -692,6 +702,7 @@ void tracer__free(struct tracer *t)
 	holds_release(t);
 	guard_stop(t);
 	tab_array_fini(&t->holds);
+	tab_array_fini(&t->deferred);
 	unwind_close(t);
 	ring_close(t);
 	if (t->live)
@@ -903,11 +914,20 @@ static void set_forget(struct tracer *t, const struct set_ended *w)
  */
 static void hold_release(struct tracer *t, __u32 pid, __u64 since_ns)
 {
+	struct held *h;
 	__u64 now;
 
 	known_exe_add(t, pid);
 	if (!is_held(t, pid))
 		return;
+	/* Its tables from the worker first (not the drain): full stacks. */
+	if (t->unwind && unwinder__waits(t->unwind, pid) &&
+	    !tab_array_reserve(&t->deferred, 1)) {
+		h = tab_array_push(&t->deferred);
+		h->pid = pid;
+		h->since_ns = since_ns;
+		return;
+	}
 	bpf_map__delete_elem(t->skel->maps.map_stopped, &pid, sizeof(pid), 0);
 	kill(pid, SIGCONT);
 	now = mono_ns();
@@ -963,6 +983,33 @@ static void set_exec(struct tracer *t, const struct set_work *w)
 	}
 }
 
+/*
+ * The tables the worker finished go in; a held process whose tables are
+ * all in goes on.
+ */
+static void set_tables(struct tracer *t)
+{
+	struct held *h;
+	size_t i = 0;
+
+	if (!t->unwind)
+		return;
+	unwinder__poll(t->unwind);
+	while (i < t->deferred.nr) {
+		h = tab_array_at(&t->deferred, i);
+		if (unwinder__waits(t->unwind, h->pid)) {
+			i++;
+			continue;
+		}
+		hold_release(t, h->pid, h->since_ns);
+		/* hold_release may push: the array may have moved */
+		h = tab_array_at(&t->deferred, i);
+		*h = *(struct held *)tab_array_at(&t->deferred,
+						  t->deferred.nr - 1);
+		t->deferred.nr--;
+	}
+}
+
 /* What the drained records of the set ask for. */
 static void set_follow(struct tracer *t)
 {
@@ -970,6 +1017,7 @@ static void set_follow(struct tracer *t)
 	__u64 now;
 	size_t i;
 
+	set_tables(t);
 	set_dirty(t);
 	for (i = 0; i < t->work.nr; i++) {
 		w = tab_array_at(&t->work, i);
