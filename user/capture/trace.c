@@ -741,7 +741,7 @@ static __u64 mono_ns(void)
 }
 
 /* Does the kernel hold a thread at an exec or new mapping (-- CMD)? */
-static bool held(const struct tracer *t)
+static bool launch_holds(const struct tracer *t)
 {
 	return t->skel->rodata->stop_on_map;
 }
@@ -824,8 +824,13 @@ int tracer__attach_process(struct tracer *t)
 		if (err && err != -ENOENT)
 			return err;
 	}
-	if (t->set)
-		return set_attach_all(t);
+	if (t->set) {
+		err = set_attach_all(t);
+		/* Not a drain: the tables of those found now, before ready. */
+		if (t->unwind)
+			unwinder__flush(t->unwind);
+		return err;
+	}
 	if (t->unwind)
 		reload(t);
 	return attach__process(t->attach, t->skel->rodata->targ_tgid);
@@ -949,7 +954,7 @@ static void set_dirty(struct tracer *t)
 		bpf_map__delete_elem(m, &key, sizeof(key), 0);
 		/* One --hold-exec stopped did not run what is attached now. */
 		set_attach(t, key, true,
-			   held(t) || is_held(t, key) ? 0 : since);
+			   launch_holds(t) || is_held(t, key) ? 0 : since);
 		if (t->hold)
 			hold_release(t, key, since);
 	}
@@ -1022,7 +1027,7 @@ static void set_follow(struct tracer *t)
 	for (i = 0; i < t->work.nr; i++) {
 		w = tab_array_at(&t->work, i);
 		if (w->type == MS_EV_PROC_START)
-			set_attach(t, w->pid, true, held(t) ? 0 : w->ts_ns);
+			set_attach(t, w->pid, true, launch_holds(t) ? 0 : w->ts_ns);
 		else if (w->type == MS_EV_PROC_EXEC)
 			set_exec(t, w);
 		else

@@ -59,6 +59,7 @@ struct unwinder {
 	bool stop;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
+	pthread_cond_t finished;	/* a job is done */
 	struct job *jobs;
 	size_t nr_pending;
 	int *waiting;			/* pids whose maps had pending objects */
@@ -164,6 +165,7 @@ static void *work(void *arg)
 		j->table = t;
 		j->err = err;
 		j->done = true;
+		pthread_cond_broadcast(&u->finished);
 	}
 	pthread_mutex_unlock(&u->lock);
 	return NULL;
@@ -180,6 +182,7 @@ struct unwinder *unwinder__new(const struct unwinder_opts *o)
 	u->next_obj = OBJ_NONE + 1;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->wake, NULL);
+	pthread_cond_init(&u->finished, NULL);
 	if (o->async) {
 		errno = pthread_create(&u->worker, NULL, work, u);
 		if (errno) {
@@ -212,6 +215,7 @@ void unwinder__free(struct unwinder *u)
 		free(j);
 	}
 	pthread_cond_destroy(&u->wake);
+	pthread_cond_destroy(&u->finished);
 	pthread_mutex_destroy(&u->lock);
 	for (i = 0; i < u->nr_objs; i++)
 		free(u->objs[i].path);
@@ -534,6 +538,24 @@ size_t unwinder__poll(struct unwinder *u)
 		unwinder__reload_pid(u, pids[i]);
 	free(pids);
 	return u->nr_pending;
+}
+
+void unwinder__flush(struct unwinder *u)
+{
+	struct job *j;
+
+	if (!u->o.async)
+		return;
+	pthread_mutex_lock(&u->lock);
+	for (;;) {
+		for (j = u->jobs; j && j->done; j = j->next)
+			;
+		if (!j)
+			break;
+		pthread_cond_wait(&u->finished, &u->lock);
+	}
+	pthread_mutex_unlock(&u->lock);
+	unwinder__poll(u);
 }
 
 bool unwinder__waits(const struct unwinder *u, int pid)

@@ -63,6 +63,12 @@ void unwinder__forget(struct unwinder *u, int pid);
  * that map them. The number of objects still compiling.
  */
 size_t unwinder__poll(struct unwinder *u);
+/*
+ * async: waits for the worker to finish every object queued, then loads
+ * them as unwinder__poll() does (the processes found at start: their
+ * tables are in before tracing is said to have begun).
+ */
+void unwinder__flush(struct unwinder *u);
 /* async: does pid map an object still compiling? */
 bool unwinder__waits(const struct unwinder *u, int pid);
 
