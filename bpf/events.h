@@ -254,6 +254,8 @@ enum ms_ev_type {
 				 * name = comm (inherited) */
 	MS_EV_PROC_EXEC,	/* pid replaced its image: its heap ends
 				 * (live at exec), a new image begins;
+				 * seq > 1: frames hold the ended image's
+				 * struct ms_counters (ms_event_ended());
 				 * name = new comm, type_name = the file
 				 * executed (cut at MS_STR_MAX, its tail) */
 	MS_EV_PROC_EXIT,	/* the last thread of pid exited: aux =
@@ -528,6 +530,19 @@ struct ms_counters {
 };
 
 /*
+ * The ended image's counters in a PROC_EXEC record of seq > 1: in the
+ * record itself, so two execs within one drain keep both (an entry could
+ * keep one ended image only). The frames are unused by a lifecycle record.
+ */
+_Static_assert(sizeof(struct ms_counters) <= MS_MAX_STACK * sizeof(__u64),
+	       "an exec record's frames must hold the ended image's counters");
+
+static inline const struct ms_counters *ms_event_ended(const struct ms_event *e)
+{
+	return (const struct ms_counters *)e->frames;
+}
+
+/*
  * One process of a traced set (not the single -p fast path), in the
  * kernel's map keyed by tgid: the exact counters of its current image
  * (allocs, frees, bytes, live, peak, failed, unknown frees, live_full,
@@ -535,8 +550,8 @@ struct ms_counters {
  * generation, and whether it exited.
  * The lifecycle records carry the generation in seq. Userspace reads the
  * counters of an exited process, releases its blocks from the live table
- * and deletes the entry. An exec starts the counters again and keeps the
- * image it ended in prev, for userspace to read when its record drains.
+ * and deletes the entry. An exec starts the counters again; the image it
+ * ended has its counters in the exec's record (ms_event_ended()).
  */
 struct ms_proc {
 	struct ms_counters c;
@@ -544,12 +559,19 @@ struct ms_proc {
 				 * last marked changed */
 	__u32 gen;		/* image: 1 at start, +1 at each exec */
 	__u32 flags;		/* MS_PROC_* */
-	struct ms_counters prev;	/* the image the last exec ended */
-	__u32 prev_gen;		/* its generation; 0: none yet */
-	__u32 pad;
 };
 
 #define MS_PROC_EXITED		(1u << 0)
+
+/*
+ * An executable file as the kernel names it (its super block's dev_t,
+ * MAJOR << 20 | MINOR, and inode number): --hold-exec holds an exec of
+ * a file userspace has not examined yet (map known_exes).
+ */
+struct ms_file_key {
+	__u64 dev;
+	__u64 ino;
+};
 
 /*
  * A live-table block's owner, in the high 32 bits of its slot's tag:

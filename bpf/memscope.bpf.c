@@ -702,6 +702,21 @@ struct {
 	__type(value, __u32);	/* the thread's process */
 } map_stopped SEC(".maps");
 
+/*
+ * --hold-exec (a set outside launch mode): a process of the set that
+ * execs a file userspace has not examined is stopped the same way (its
+ * tid in map_stopped, SIGSTOP) until the tool has probed the file and
+ * sends SIGCONT. The files it examined: known_exes (struct ms_file_key).
+ */
+const volatile bool hold_exec = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ms_file_key);
+	__type(value, __u8);
+} known_exes SEC(".maps");
+
 /* Why stacks ended, per CPU: a locked add on a shared line per record
  * costs more than the rest of a repeated walk. */
 struct {
@@ -926,21 +941,25 @@ static __always_inline int row_find(__u32 obj_idx, __u64 addr,
 /*
  * In a traced set, the processes whose executable mappings changed since
  * userspace last looked, or whose first stack found no tables: it reads
- * their maps again, and only theirs.
+ * their maps again, and only theirs. The value is the time of the first
+ * mark since then: an allocator it finds in them was mapped (and may have
+ * run unprobed) from that time on, which the report says.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
-	__type(value, __u8);
+	__type(value, __u64);
 } maps_dirty SEC(".maps");
 
 static __always_inline void maps_dirty_mark(__u32 tgid)
 {
-	__u8 one = 1;
+	__u64 now;
 
-	if (!targ_tgid)
-		bpf_map_update_elem(&maps_dirty, &tgid, &one, BPF_ANY);
+	if (targ_tgid)
+		return;
+	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&maps_dirty, &tgid, &now, BPF_NOEXIST);
 }
 
 /*
@@ -2020,9 +2039,42 @@ static __always_inline void exec_file(struct ms_event *e, const char *file)
 }
 
 /*
+ * --hold-exec: may this exec be held? Not when a debugger traces it (it
+ * would see our stop), nor when it is a job of a job-control shell (its
+ * own process group, not its parent's: the shell waits for it with
+ * WUNTRACED and would report it stopped and take the terminal back),
+ * nor when the file is one userspace has examined already (its probes,
+ * if any, are in: an uprobe is on the file, not the process).
+ */
+static __always_inline bool exec_holdable(struct task_struct *task,
+					  struct linux_binprm *bprm)
+{
+	struct task_struct *parent = task->real_parent;
+	struct ms_file_key k;
+	struct inode *ino;
+
+	if (task->ptrace || !parent)
+		return false;
+	if (task->signal->pids[PIDTYPE_PGID] !=
+	    parent->signal->pids[PIDTYPE_PGID])
+		return false;
+	ino = bprm->file->f_inode;
+	k.dev = ino->i_sb->s_dev;
+	k.ino = ino->i_ino;
+	return !bpf_map_lookup_elem(&known_exes, &k);
+}
+
+static __always_inline void exec_hold(__u32 tid, __u32 tgid)
+{
+	if (bpf_map_update_elem(&map_stopped, &tid, &tgid, BPF_NOEXIST))
+		return;
+	bpf_send_signal_thread(19 /* SIGSTOP */);
+}
+
+/*
  * An exec: a new image of the process (its heap, its mappings). The
  * tables follow; -- CMD stops the thread until they and the probes of
- * the new executable are in.
+ * the new executable are in, --hold-exec one whose file is new to us.
  */
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
@@ -2038,6 +2090,7 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 	 * it, the process was the tool's fork): no new image, no record.
 	 */
 	bool first = from_start && !target_execd;
+	bool ended = false;
 
 	/*
 	 * A thread other than the leader exec'd: it now has the leader's
@@ -2059,13 +2112,10 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		} else if (p && !(p->flags & MS_PROC_EXITED)) {
 			/*
 			 * Its old image's blocks are released by userspace,
-			 * which reads that image's counters from prev.
+			 * which has that image's counters from the record.
 			 */
 			gen = p->gen + 1;
-			__builtin_memcpy(&p->prev, &p->c, sizeof(p->c));
-			p->prev_gen = p->gen;
-			__builtin_memset(&p->c, 0, sizeof(p->c));
-			p->gen = gen;
+			ended = true;
 		} else {
 			if (!selected(tgid, comm))
 				return 0;
@@ -2085,10 +2135,24 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		__builtin_memcpy(e->name, comm, sizeof(comm));
 		e->name[MS_COMM_LEN - 1] = 0;
 		exec_file(e, bprm->filename);
-		event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
 	}
+	/*
+	 * The ended image's counters go in the record (its other threads
+	 * are gone: nothing counts meanwhile); a record the ring could not
+	 * take is a lost event, counted in the new image.
+	 */
+	if (ended && p) {
+		if (e)
+			__builtin_memcpy(e->frames, &p->c, sizeof(p->c));
+		__builtin_memset(&p->c, 0, sizeof(p->c));
+		p->gen = gen;
+	}
+	if (e)
+		event_submit(e, pos, MS_RING_REC_MAX, MS_RING_REC_MAX);
 	maps_change();
 	map_stop();
+	if (hold_exec && p && exec_holdable(task, bprm))
+		exec_hold((__u32)id, tgid);
 	maps_wake();
 	return 0;
 }

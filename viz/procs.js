@@ -106,7 +106,12 @@
 			     MS.fmtSec(s.peak_ns), s.peak_bytes),
 			cell("num", p.kernel ? MS.fmtInt(p.kernel.lost_events) :
 			     "?", p.kernel ? p.kernel.lost_events : null),
-			cell("num", early !== null ? MS.fmtInt(early) : "?", early));
+			cell("num", early !== null ? MS.fmtInt(early) : "?", early),
+			// ran its allocator unprobed this long: counts start after
+			cell("num", t.joined_late_ns !== null &&
+			     t.joined_late_ns !== undefined ?
+			     MS.fmtDur(t.joined_late_ns) : "",
+			     t.joined_late_ns));
 	}
 
 	// selected: an image's index, or null for all; select(i or null).
@@ -136,7 +141,7 @@
 						     selected: i === selected }));
 		const head = ["pid", "comm", "command", "parent", "start", "end",
 			      "allocations", "live", "peak", "lost",
-			      "stacks cut"];
+			      "stacks cut", "joined late"];
 
 		sec.append(el("p", { class: "proc-choice" },
 			      el("label", { for: "proc-select", text: "Show: " }),

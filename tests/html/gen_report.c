@@ -31,6 +31,7 @@
  *
  *   pid 100 server (attached to): 100 alloc S1 1000, 200 alloc S2 64
  *   pid 101 forked by 100 at 300: 400 alloc S3 500, exec "worker" at 500
+ *                                (joined late: probed 12 ms after it)
  *     (500 bytes live at exec), 600 alloc S1 3000, exits 1 at 700
  *   pid 102 cron forked by 100 at 800: 900 alloc S2 64, 950 frees it
  *
@@ -352,9 +353,15 @@ static int feed_procs(struct procs *pt)
 	struct procinfo server = { .pid = 100, .ppid = 1,
 				   .flags = PROCINFO_EXISTING,
 				   .start_ns = START_NS - 5000 * MS };
+	/* its allocator probed 12 ms after its exec (joined late) */
+	struct procinfo worker = { .pid = 101, .ppid = 100,
+				   .flags = PROCINFO_LATE,
+				   .late_ns = 12 * MS };
 
 	strcpy(server.comm, "server");
 	strcpy(server.command, "./server --port 8080");
+	strcpy(worker.comm, "worker");
+	strcpy(worker.command, "/usr/bin/worker");
 	return procs__set_info(pt, &server) ||
 	       apply_to(pt, PALLOC(100, 100, 0x1000, 1000, s1)) ||
 	       apply_to(pt, PALLOC(100, 200, 0x2000, 64, s2)) ||
@@ -363,6 +370,7 @@ static int feed_procs(struct procs *pt)
 	       apply_to(pt, PALLOC(101, 400, 0x1000, 500, s3)) ||
 	       apply_to(pt, proc_rec(MS_EV_PROC_EXEC, 101, 0, "worker",
 				     "/usr/bin/worker", AT(500))) ||
+	       procs__set_info(pt, &worker) ||
 	       apply_to(pt, PALLOC(101, 600, 0x1000, 3000, s1)) ||
 	       apply_to(pt, proc_rec(MS_EV_PROC_EXIT, 101, 1 << 8, NULL,
 				     NULL, AT(700))) ||

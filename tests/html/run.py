@@ -1120,8 +1120,10 @@ def test_procs(t, env):
             for tr in dom.all("tr", data_proc=True)}
     t.eq("worker's row", ["101", "worker", "/usr/bin/worker", "100",
                           "0.500 s", "exited 1 at 0.700 s", "1",
-                          "2.93 KiB", "2.93 KiB at 0.600 s", "?", "?"],
+                          "2.93 KiB", "2.93 KiB at 0.600 s", "?", "?",
+                          "12.0 ms"],
          rows["2"])
+    t.eq("server's row: not late", "", rows["0"][-1])
     t.eq("server's first image's end", "replaced by exec at 0.500 s",
          rows["1"][5])
     t.eq("selector: all, then each image",

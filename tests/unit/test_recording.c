@@ -548,7 +548,9 @@ static int info_to_procs(void *ctx, const struct procinfo *info)
 /*
  * Version 5: a process that forks a child which execs; the same address
  * in two images resolves as each image did, and the images' facts and
- * kernel counters come back by image number.
+ * kernel counters come back by image number. Version 8: the exec'd image
+ * joined late (its allocator probed after it ran), learnt after its
+ * first record, and its late_ns comes back with its facts.
  */
 Test(recording, processes_round_trip)
 {
@@ -557,6 +559,9 @@ Test(recording, processes_round_trip)
 	struct procinfo info = { .pid = 500, .ppid = 1, .ns_pid = 3,
 				 .flags = PROCINFO_EXISTING,
 				 .start_ns = 77 };
+	struct procinfo late = { .pid = 501, .ppid = 500,
+				 .flags = PROCINFO_LATE, .late_ns = 4242,
+				 .comm = "prog", .command = "/bin/prog" };
 	struct ms_counters kc = { .allocs = 9, .live_bytes = 64 };
 	struct recording_end end = end_template;
 	const struct recording_proc *rp;
@@ -592,6 +597,10 @@ Test(recording, processes_round_trip)
 	for (i = 0; i < 6; i++) {
 		if (i == 4)
 			cr_assert_eq(procs__set_kernel(pt, 501, &kc), 0);
+		if (i == 4) {
+			cr_assert_eq(procs__set_info(pt, &late), 0);
+			cr_assert_eq(recorder__info(w, &late), 0);
+		}
 		cr_assert_eq(procs__apply(pt, &ev[i]), 0, "record %zu", i);
 		cr_assert_eq(recorder__add(w, &ev[i]), 0);
 	}
@@ -613,12 +622,18 @@ Test(recording, processes_round_trip)
 		  "image 0 as the run numbered it");
 	expect_eq(procs__image(back, 0)->info.ns_pid, 3,
 		  "image 0's facts where the run learnt them");
+	expect_eq(procs__image(back, 2)->info.late_ns, 4242,
+		  "image 2 joined late, where the run learnt it");
+	expect_eq(procs__image(back, 1)->info.flags & PROCINFO_LATE, 0,
+		  "image 1 not late");
 	rp = recording__procs(r, &nr);
 	expect_eq(nr, 3, "images' facts");
 	cr_expect(rp[0].have_info && !rp[0].have_kernel, "image 0 facts");
 	expect_eq(rp[0].info.ns_pid, 3, "image 0 ns_pid");
 	cr_expect_str_eq(rp[1].info.comm, "child");
 	cr_expect_str_eq(rp[2].info.command, "/bin/prog");
+	cr_expect(rp[2].info.flags & PROCINFO_LATE, "image 2 late");
+	expect_eq(rp[2].info.late_ns, 4242, "image 2 late_ns");
 	cr_expect(rp[2].have_kernel, "image 2 kernel counters");
 	expect_eq(rp[2].kernel.live_bytes, 64, "image 2 kernel live");
 	for (i = 0; i < nr; i++)

@@ -1517,8 +1517,15 @@ static struct report *build_image(const struct proc_image *im, size_t i,
 	return pr;
 }
 
-static void proc_facts(struct report_proc *rp, const struct proc_image *im)
+/* An image that ran its allocator unprobed counts toward the warning. */
+static void proc_facts(struct report *r, struct report_proc *rp,
+		       const struct proc_image *im)
 {
+	if (im->info.flags & PROCINFO_LATE) {
+		r->procs_late++;
+		if (im->info.late_ns > r->late_max_ns)
+			r->late_max_ns = im->info.late_ns;
+	}
 	rp->info = im->info;
 	rp->image = im->image;
 	rp->end = im->end;
@@ -1565,7 +1572,7 @@ static struct report *build_all(const struct procs *pt,
 	for (i = 0; i < n; i++) {
 		const struct proc_image *im = procs__image(pt, i);
 
-		proc_facts(&r->procs[i], im);
+		proc_facts(r, &r->procs[i], im);
 		r->procs[i].r = build_image(im, i, target, opts);
 		if (!r->procs[i].r) {
 			err = -errno;
@@ -1635,7 +1642,7 @@ struct report *report__build_procs(const struct procs *pt,
 		errno = ENOMEM;
 		return NULL;
 	}
-	proc_facts(&r->procs[0], im);
+	proc_facts(r, &r->procs[0], im);
 	r->procs[0].r = r;
 	r->nr_procs = 1;
 	return r;

@@ -325,6 +325,13 @@ struct report {
 	__u64 consumer_drops;		/* records userspace could not apply */
 	/* processes a traced set could not take (--max-procs, the bound) */
 	__u64 procs_full;
+	/*
+	 * images that ran their allocator unprobed for a while (PROCINFO_LATE:
+	 * joined a set by an exec or mapped an allocator not probed yet),
+	 * and the longest such while
+	 */
+	__u64 procs_late;
+	__u64 late_max_ns;
 	__u64 max_procs;
 
 	struct report_site *leaks;	/* live at end, by bytes desc */

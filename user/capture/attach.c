@@ -1134,6 +1134,11 @@ int attach__process(struct attach *a, int pid)
 	return err;
 }
 
+size_t attach__nr_links(const struct attach *a)
+{
+	return a->nr_links;
+}
+
 /* Finds name in the directories of a ':'-separated list. */
 static bool search_dirs(const char *list, const char *name, char *out,
 			size_t len)

@@ -134,6 +134,12 @@ int attach__process(struct attach *a, int pid);
  */
 int attach__command(struct attach *a, const char *path);
 
+/*
+ * How many probe links are in so far: a caller that sees it grow across
+ * attach__process() knows the process mapped an object probed only then.
+ */
+size_t attach__nr_links(const struct attach *a);
+
 /* The probes attached so far, for -v and the report. */
 const struct attach_probe *attach__probes(const struct attach *a, size_t *nr);
 

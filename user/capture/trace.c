@@ -1,12 +1,17 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
@@ -23,11 +28,18 @@
 /* Rows for the unwind tables: libc has ~24k, a large program ~500k. */
 #define DEFAULT_UNWIND_ROWS	(1u << 20)
 
+/* --hold-exec: a process attached and held until its tables are in. */
+struct held {
+	__u32 pid;
+	__u64 since_ns;
+};
+
 /* A traced set's process whose record asks for work after the drain. */
 struct set_work {
 	__u32 pid;
 	__u32 gen;
 	__u32 type;	/* MS_EV_PROC_* */
+	__u64 ts_ns;	/* the record's */
 };
 
 /* An image that ended (exit, exec): its blocks leave the live table. */
@@ -67,6 +79,16 @@ struct tracer {
 	struct attach *attach;
 	struct bpf_link *exit_link;
 	struct bpf_link *fork_link;	/* a traced set: who joins it */
+	/*
+	 * --hold-exec: the guardian process that lets every held process go
+	 * when the tool dies, however (it reads EOF on guard_fd's pipe), and
+	 * each hold's length
+	 */
+	bool hold;
+	int guard_fd;
+	pid_t guard_pid;
+	struct tab_array holds;
+	struct tab_array deferred;	/* struct held: tables compiling */
 	/* the syscall tracepoints of anonymous memory; NULL in alloc mode */
 	struct bpf_link *sys_links[2];
 	/* --stacks dwarf: the tables, and what keeps them current */
@@ -78,6 +100,7 @@ struct tracer {
 	struct bpf_link *exec_link;
 	__u64 reloads;		/* times the target's mappings were read */
 	tracer_event_fn on_event;
+	void (*on_late)(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns);
 	bool alloc_only;
 	void *ctx;
 	__u64 drops;
@@ -102,6 +125,8 @@ static int unwind_open(struct tracer *t, int pid)
 		.gen = &t->skel->data->unwind_gen,
 		.changed = &t->skel->bss->maps_changed,
 		.loaded = &t->skel->bss->maps_loaded,
+		/* launch mode holds a thread until its tables are in */
+		.async = t->set && !t->launch,
 	};
 	size_t i;
 
@@ -142,6 +167,138 @@ static int prog_array_set(struct bpf_map *m, struct bpf_program *p)
 
 	return bpf_map_update_elem(bpf_map__fd(m), &zero, &fd, BPF_ANY) ?
 	       -errno : 0;
+}
+
+/*
+ * --hold-exec: lets every held process go (SIGCONT to its process) and
+ * forgets it. What a hold costs a process is a stop while its file is
+ * probed, never more: every exit path of the tool comes here, and the
+ * guardian does it when the tool could not (SIGKILL, a crash).
+ */
+static void release_all(int fd)
+{
+	__u32 key, next, tgid;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		key = next;
+		if (!bpf_map_lookup_elem(fd, &key, &tgid))
+			kill(tgid, SIGCONT);
+		bpf_map_delete_elem(fd, &key);
+	}
+}
+
+static void holds_release(struct tracer *t)
+{
+	if (t->hold)
+		release_all(bpf_map__fd(t->skel->maps.map_stopped));
+}
+
+/* The guardian's fds: past the tool's usual ones, closed all but these. */
+#define GUARD_MAP_FD	100
+#define GUARD_PIPE_FD	101
+
+/*
+ * A child of the tool that keeps only map_stopped and the read end of a
+ * pipe whose write end only the tool holds: when the tool is gone, by
+ * any death, read() sees EOF and the guardian lets the held processes
+ * go. Forked before any program is attached (no record of it) and with
+ * the tool's signals blocked (run.c blocks them from the start), so only
+ * SIGKILL ends it early.
+ */
+static int guard_start(struct tracer *t)
+{
+	int p[2], mfd = bpf_map__fd(t->skel->maps.map_stopped);
+	char c;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (!pid) {
+		if (dup2(mfd, GUARD_MAP_FD) < 0 || dup2(p[0], GUARD_PIPE_FD) < 0)
+			_exit(1);
+		close_range(0, GUARD_MAP_FD - 1, 0);
+		close_range(GUARD_PIPE_FD + 1, ~0u, 0);
+		while (read(GUARD_PIPE_FD, &c, 1) < 0 && errno == EINTR)
+			;
+		release_all(GUARD_MAP_FD);
+		_exit(0);
+	}
+	close(p[0]);
+	t->guard_fd = p[1];
+	t->guard_pid = pid;
+	return 0;
+}
+
+static void guard_stop(struct tracer *t)
+{
+	if (t->guard_fd < 0)
+		return;
+	close(t->guard_fd);
+	t->guard_fd = -1;
+	while (waitpid(t->guard_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* An executable file pid runs, as the kernel names it (ms_file_key). */
+static void known_exe_add(struct tracer *t, int pid)
+{
+	char path[32];
+	struct ms_file_key k = {};
+	struct stat st;
+	__u8 one = 1;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &st))
+		return;
+	k.dev = (__u64)major(st.st_dev) << 20 | minor(st.st_dev);
+	k.ino = st.st_ino;
+	/* Full: the next exec of it is held once more, never missed. */
+	bpf_map__update_elem(t->skel->maps.known_exes, &k, sizeof(k), &one,
+			     sizeof(one), BPF_ANY);
+}
+
+static bool is_held(const struct tracer *t, __u32 tid)
+{
+	__u32 tgid;
+
+	return t->hold &&
+	       !bpf_map__lookup_elem(t->skel->maps.map_stopped, &tid,
+				     sizeof(tid), &tgid, sizeof(tgid), 0);
+}
+
+/* A hold's length, kept in order: few holds, one per new file. */
+static void hold_note(struct tracer *t, __u64 ns)
+{
+	__u64 *v;
+	size_t i;
+
+	if (tab_array_reserve(&t->holds, 1))
+		return;
+	tab_array_push(&t->holds);
+	v = tab_array_at(&t->holds, 0);
+	for (i = t->holds.nr - 1; i && v[i - 1] > ns; i--)
+		v[i] = v[i - 1];
+	v[i] = ns;
+}
+
+size_t tracer__holds(const struct tracer *t, __u64 *median_ns, __u64 *max_ns)
+{
+	size_t n = t->holds.nr;
+	const __u64 *v;
+
+	*median_ns = *max_ns = 0;
+	if (!n)
+		return 0;
+	v = tab_array_at(&t->holds, 0);
+	*median_ns = v[n / 2];
+	*max_ns = v[n - 1];
+	return n;
 }
 
 static int walk_progs_set(struct tracer *t)
@@ -224,6 +381,7 @@ static void set_note(struct tracer *t, const struct ms_event *e)
 	w->pid = e->pid;
 	w->gen = e->seq;
 	w->type = e->type;
+	w->ts_ns = e->ts_ns;
 }
 
 static void ring_sample(void *ctx, const void *data, size_t size)
@@ -378,6 +536,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	if (!t)
 		return NULL;
 	t->on_event = o->on_event;
+	t->on_late = o->on_late;
 	t->alloc_only = o->alloc_only;
 	t->ctx = o->ctx;
 	t->skel = memscope_bpf__open();
@@ -417,6 +576,11 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 						    MS_DEFAULT_DEPTH;
 	t->skel->rodata->stop_on_map = o->launch && !o->stacks_fp;
 	t->skel->rodata->from_start = o->launch;
+	t->hold = o->hold_exec && o->set && !o->launch;
+	t->skel->rodata->hold_exec = t->hold;
+	t->guard_fd = -1;
+	tab_array_init(&t->holds, sizeof(__u64), 0);
+	tab_array_init(&t->deferred, sizeof(struct held), 0);
 	progs.enter = t->skel->progs.ms_alloc_enter;
 	progs.ret = t->skel->progs.ms_alloc_return;
 	progs.free = t->skel->progs.ms_free_enter;
@@ -457,6 +621,12 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	err = walk_progs_set(t);
 	if (err)
 		goto err_skel;
+	/* Before any program is attached: no record says it forked. */
+	if (t->hold) {
+		err = guard_start(t);
+		if (err)
+			goto err_skel;
+	}
 	if (o->set) {
 		err = live_open(t);
 		if (err)
@@ -507,6 +677,7 @@ err_ring:
 	unwind_close(t);
 	ring_close(t);
 err_skel:
+	guard_stop(t);
 	if (t->live)
 		munmap(t->live, t->live_nr * sizeof(*t->live));
 	memscope_bpf__destroy(t->skel);
@@ -528,6 +699,10 @@ void tracer__free(struct tracer *t)
 	bpf_link__destroy(t->exit_link);
 	bpf_link__destroy(t->exec_link);
 	bpf_link__destroy(t->fork_link);
+	holds_release(t);
+	guard_stop(t);
+	tab_array_fini(&t->holds);
+	tab_array_fini(&t->deferred);
 	unwind_close(t);
 	ring_close(t);
 	if (t->live)
@@ -557,8 +732,30 @@ static void reload(struct tracer *t)
  * (the walker marks them): -a finds every process on the host, and
  * compiling every object's CFI took 40 s and the whole row array here.
  */
-static int set_attach(struct tracer *t, int pid, bool tables)
+static __u64 mono_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* Does the kernel hold a thread at an exec or new mapping (-- CMD)? */
+static bool launch_holds(const struct tracer *t)
+{
+	return t->skel->rodata->stop_on_map;
+}
+
+/*
+ * since_ns: when the process began running what is attached now (its
+ * start or exec, a new mapping), 0 when it was not running it unprobed
+ * (found at start, or held by the launcher). Probes placed now for what
+ * it already ran mean it ran unprobed until now: said to on_late.
+ */
+static int set_attach(struct tracer *t, int pid, bool tables, __u64 since_ns)
+{
+	size_t links = attach__nr_links(t->attach);
+	__u64 now;
 	int err;
 
 	if (t->unwind && tables) {
@@ -566,6 +763,11 @@ static int set_attach(struct tracer *t, int pid, bool tables)
 		t->reloads++;
 	}
 	err = attach__process(t->attach, pid);
+	if (since_ns && t->on_late && attach__nr_links(t->attach) > links) {
+		now = mono_ns();
+		t->on_late(t->ctx, pid, since_ns,
+			   now > since_ns ? now - since_ns : 0);
+	}
 	/* Gone, a kernel thread, or closed to us (/proc/1 in a VM's jail). */
 	return err == -ENOENT || err == -ESRCH || err == -EPERM ||
 	       err == -EACCES ? 0 : err;
@@ -599,7 +801,7 @@ static int set_attach_all(struct tracer *t)
 	while (!bpf_map__get_next_key(m, prev, &next, sizeof(next))) {
 		key = next;
 		prev = &key;
-		r = set_attach(t, key, !t->scanned);
+		r = set_attach(t, key, !t->scanned, 0);
 		if (r && !err)
 			err = r;
 	}
@@ -622,8 +824,13 @@ int tracer__attach_process(struct tracer *t)
 		if (err && err != -ENOENT)
 			return err;
 	}
-	if (t->set)
-		return set_attach_all(t);
+	if (t->set) {
+		err = set_attach_all(t);
+		/* Not a drain: the tables of those found now, before ready. */
+		if (t->unwind)
+			unwinder__flush(t->unwind);
+		return err;
+	}
 	if (t->unwind)
 		reload(t);
 	return attach__process(t->attach, t->skel->rodata->targ_tgid);
@@ -655,12 +862,9 @@ int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 	if (bpf_map__lookup_elem(t->skel->maps.procs, &pid, sizeof(pid), &p,
 				 sizeof(p), 0))
 		return -ENOENT;
-	if (!gen || p.gen == gen)
-		*out = p.c;
-	else if (p.prev_gen == gen)
-		*out = p.prev;
-	else
+	if (gen && p.gen != gen)
 		return -ENOENT;
+	*out = p.c;
 	return 0;
 }
 
@@ -708,16 +912,51 @@ static void set_forget(struct tracer *t, const struct set_ended *w)
 		unwinder__forget(t->unwind, w->pid);
 }
 
+/*
+ * --hold-exec: pid's file is examined (probed if it has an allocator):
+ * a later exec of it is not held, and pid, if held since since_ns, goes
+ * on. Its tid is its tgid: an exec makes the exec'ing thread the leader.
+ */
+static void hold_release(struct tracer *t, __u32 pid, __u64 since_ns)
+{
+	struct held *h;
+	__u64 now;
+
+	known_exe_add(t, pid);
+	if (!is_held(t, pid))
+		return;
+	/* Its tables from the worker first (not the drain): full stacks. */
+	if (t->unwind && unwinder__waits(t->unwind, pid) &&
+	    !tab_array_reserve(&t->deferred, 1)) {
+		h = tab_array_push(&t->deferred);
+		h->pid = pid;
+		h->since_ns = since_ns;
+		return;
+	}
+	bpf_map__delete_elem(t->skel->maps.map_stopped, &pid, sizeof(pid), 0);
+	kill(pid, SIGCONT);
+	now = mono_ns();
+	hold_note(t, since_ns && now > since_ns ? now - since_ns : 0);
+}
+
 /* Processes whose executable mappings changed: tables and probes. */
 static void set_dirty(struct tracer *t)
 {
 	struct bpf_map *m = t->skel->maps.maps_dirty;
+	__u64 since;
 	__u32 key, next;
 
 	while (!bpf_map__get_next_key(m, NULL, &next, sizeof(next))) {
 		key = next;
+		if (bpf_map__lookup_elem(m, &key, sizeof(key), &since,
+					 sizeof(since), 0))
+			since = 0;
 		bpf_map__delete_elem(m, &key, sizeof(key), 0);
-		set_attach(t, key, true);
+		/* One --hold-exec stopped did not run what is attached now. */
+		set_attach(t, key, true,
+			   launch_holds(t) || is_held(t, key) ? 0 : since);
+		if (t->hold)
+			hold_release(t, key, since);
 	}
 }
 
@@ -736,12 +975,44 @@ static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
 	e->exited = exited;
 }
 
-static __u64 mono_ns(void)
+/*
+ * An exec: the image it ended leaves; one --hold-exec stopped and not
+ * let go yet (maps_dirty was full) goes on now.
+ */
+static void set_exec(struct tracer *t, const struct set_work *w)
 {
-	struct timespec ts;
+	set_end(t, w->pid, w->gen - 1, false);
+	if (is_held(t, w->pid)) {
+		set_attach(t, w->pid, false, 0);
+		hold_release(t, w->pid, w->ts_ns);
+	}
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+/*
+ * The tables the worker finished go in; a held process whose tables are
+ * all in goes on.
+ */
+static void set_tables(struct tracer *t)
+{
+	struct held *h;
+	size_t i = 0;
+
+	if (!t->unwind)
+		return;
+	unwinder__poll(t->unwind);
+	while (i < t->deferred.nr) {
+		h = tab_array_at(&t->deferred, i);
+		if (unwinder__waits(t->unwind, h->pid)) {
+			i++;
+			continue;
+		}
+		hold_release(t, h->pid, h->since_ns);
+		/* hold_release may push: the array may have moved */
+		h = tab_array_at(&t->deferred, i);
+		*h = *(struct held *)tab_array_at(&t->deferred,
+						  t->deferred.nr - 1);
+		t->deferred.nr--;
+	}
 }
 
 /* What the drained records of the set ask for. */
@@ -751,13 +1022,14 @@ static void set_follow(struct tracer *t)
 	__u64 now;
 	size_t i;
 
+	set_tables(t);
 	set_dirty(t);
 	for (i = 0; i < t->work.nr; i++) {
 		w = tab_array_at(&t->work, i);
 		if (w->type == MS_EV_PROC_START)
-			set_attach(t, w->pid, true);
+			set_attach(t, w->pid, true, launch_holds(t) ? 0 : w->ts_ns);
 		else if (w->type == MS_EV_PROC_EXEC)
-			set_end(t, w->pid, w->gen - 1, false);
+			set_exec(t, w);
 		else
 			set_end(t, w->pid, w->gen, true);
 	}
@@ -803,6 +1075,8 @@ void tracer__detach(struct tracer *t)
 	}
 	bpf_link__destroy(t->exec_link);
 	t->exec_link = NULL;
+	/* No exec is held from here: those held go on. */
+	holds_release(t);
 }
 
 int tracer__fd(const struct tracer *t)
@@ -889,7 +1163,7 @@ bool tracer__map_stop(struct tracer *t, int tid)
 	 * in before the thread runs on.
 	 */
 	if (t->set)
-		set_attach(t, tgid, true);
+		set_attach(t, tgid, true, 0);
 	else
 		reload(t);
 	bpf_map__delete_elem(m, &key, sizeof(key), 0);

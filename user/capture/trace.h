@@ -37,12 +37,27 @@ struct tracer_opts {
 	bool alloc_only;
 	bool launch;		/* -- CMD: the launcher is the target's tracer */
 	bool stacks_fp;		/* --stacks fp: frame pointers, no tables */
+	bool hold_exec;		/* --hold-exec: a set outside -- CMD */
 	__u32 max_depth;	/* frames per stack, 0: MS_DEFAULT_DEPTH */
 	__u32 unwind_rows;	/* row array capacity, 0: the default */
 	__u32 max_live;		/* kernel live-table entries */
 	tracer_event_fn on_event;
+	/*
+	 * A process of a set ran unprobed: allocator objects of its image
+	 * were probed late_ns after since_ns (CLOCK_MONOTONIC: its start or
+	 * exec, or the mapping), when its drained record or mapping change
+	 * was handled. Called after the records of that drain. May be NULL.
+	 */
+	void (*on_late)(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns);
 	void *ctx;
 };
+
+/*
+ * --hold-exec: how many execs were held until their file was probed, and
+ * the median and longest hold (from the exec to SIGCONT), in ns.
+ */
+size_t tracer__holds(const struct tracer *t, __u64 *median_ns,
+		     __u64 *max_ns);
 
 /* Opens and loads the BPF object. NULL with errno set. */
 struct tracer *tracer__new(const struct tracer_opts *o);
@@ -68,10 +83,9 @@ __u64 tracer__released(const struct tracer *t, __u64 *bytes);
 __u64 tracer__procs_full(const struct tracer *t);
 /*
  * The kernel's exact counters of image gen of pid (0: its current one):
- * in a traced set its entry's (until the drain after its exit record;
- * the image its last exec ended too), else the global ones of the one
- * process. 0, or -ENOENT (an image an exec ended, when the process
- * exec'd again before its record was drained).
+ * in a traced set its entry's (until the drain after its exit record),
+ * else the global ones of the one process. 0, or -ENOENT (an image an
+ * exec ended: its counters are in the exec's record, ms_event_ended()).
  */
 int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 			  struct ms_counters *out);

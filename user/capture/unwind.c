@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include "procmaps.h"
@@ -28,14 +30,40 @@ struct uobj {
 	__u32 first;
 	__u32 nr;
 	bool no_table;		/* rows did not fit: NOT_LOADED */
+	bool pending;		/* async: the worker compiles it */
 	int err;		/* compiling failed: -errno */
 	char source[40];	/* where its rows came from (unwind_table) */
 	struct elf_segment segs[OBJ_SEGMENTS];
 	int nr_segs;
 };
 
+/* The worker's nice value: any other work of the tool comes first. */
+#define WORKER_NICE	19
+
+/* async: one object for the worker to compile, and its table. */
+struct job {
+	size_t obj;		/* index in objs (stable: objs only grow) */
+	int fd;			/* the object's file, ours */
+	char root[32];
+	struct unwind_table *table;	/* NULL: errno in err */
+	int err;
+	bool done;
+	struct job *next;
+};
+
 struct unwinder {
 	struct unwinder_opts o;
+	/* async: jobs in order, the worker's lock and wakeup */
+	pthread_t worker;
+	bool worker_up;
+	bool stop;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_cond_t finished;	/* a job is done */
+	struct job *jobs;
+	size_t nr_pending;
+	int *waiting;			/* pids whose maps had pending objects */
+	size_t nr_waiting, cap_waiting;
 	struct uobj *objs;
 	size_t nr_objs, cap_objs;
 	__u32 next_row;
@@ -102,6 +130,47 @@ int unwind_maps_build(struct ms_proc_maps *out, struct ms_proc_map *maps,
 	return nr - kept;
 }
 
+/*
+ * The worker: compiles the jobs in order, one at a time, touching only
+ * the job (unwind_table__build is fd in, table out). The rows reach the
+ * kernel from the drain's thread, in unwinder__poll().
+ */
+static void *work(void *arg)
+{
+	struct unwinder *u = arg;
+	struct unwind_table *t;
+	struct job *j;
+	int err;
+
+	/*
+	 * Below the drain's thread: on a busy host a compile that takes the
+	 * CPU the drain needs loses records as a stall would. (Linux nices
+	 * the calling thread alone.)
+	 */
+	setpriority(PRIO_PROCESS, gettid(), WORKER_NICE);
+	pthread_mutex_lock(&u->lock);
+	for (;;) {
+		for (j = u->jobs; j && j->done; j = j->next)
+			;
+		if (u->stop)
+			break;
+		if (!j) {
+			pthread_cond_wait(&u->wake, &u->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&u->lock);
+		t = unwind_table__build(j->fd, j->root);
+		err = t ? 0 : -errno;
+		pthread_mutex_lock(&u->lock);
+		j->table = t;
+		j->err = err;
+		j->done = true;
+		pthread_cond_broadcast(&u->finished);
+	}
+	pthread_mutex_unlock(&u->lock);
+	return NULL;
+}
+
 struct unwinder *unwinder__new(const struct unwinder_opts *o)
 {
 	struct unwinder *u = calloc(1, sizeof(*u));
@@ -111,18 +180,47 @@ struct unwinder *unwinder__new(const struct unwinder_opts *o)
 	u->o = *o;
 	/* Object 0 is the empty one; rows start at 0. */
 	u->next_obj = OBJ_NONE + 1;
+	pthread_mutex_init(&u->lock, NULL);
+	pthread_cond_init(&u->wake, NULL);
+	pthread_cond_init(&u->finished, NULL);
+	if (o->async) {
+		errno = pthread_create(&u->worker, NULL, work, u);
+		if (errno) {
+			unwinder__free(u);
+			return NULL;
+		}
+		u->worker_up = true;
+	}
 	return u;
 }
 
 void unwinder__free(struct unwinder *u)
 {
+	struct job *j;
 	size_t i;
 
 	if (!u)
 		return;
+	if (u->worker_up) {
+		pthread_mutex_lock(&u->lock);
+		u->stop = true;
+		pthread_cond_signal(&u->wake);
+		pthread_mutex_unlock(&u->lock);
+		pthread_join(u->worker, NULL);
+	}
+	while ((j = u->jobs)) {
+		u->jobs = j->next;
+		unwind_table__free(j->table);
+		close(j->fd);
+		free(j);
+	}
+	pthread_cond_destroy(&u->wake);
+	pthread_cond_destroy(&u->finished);
+	pthread_mutex_destroy(&u->lock);
 	for (i = 0; i < u->nr_objs; i++)
 		free(u->objs[i].path);
 	free(u->objs);
+	free(u->waiting);
 	free(u);
 }
 
@@ -167,10 +265,13 @@ static struct uobj *obj_add(struct unwinder *u, const char *key)
 	return o;
 }
 
-/* Copies a compiled table into the row array and names its object. */
-static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
+/*
+ * Copies a compiled table (NULL: none, err says why) into the row array
+ * and names its object; the table is freed.
+ */
+static int obj_install(struct unwinder *u, struct uobj *o,
+		       struct unwind_table *t, int err_build)
 {
-	struct unwind_table *t = unwind_table__build(elf_file__fd(f), u->root);
 	const struct ms_unwind_row *rows;
 	struct ms_unwind_obj uo;
 	size_t nr;
@@ -178,7 +279,7 @@ static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 
 	if (!t) {
 		/* No CFI, or CFI we cannot read: its pcs stop as NO_INFO. */
-		o->err = -errno;
+		o->err = err_build;
 		return 0;
 	}
 	/* The table goes once its rows are loaded: keep the name. */
@@ -206,6 +307,63 @@ static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 out:
 	unwind_table__free(t);
 	return err;
+}
+
+/* async: hands the object's file to the worker; its table comes later. */
+static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f)
+{
+	struct job *j = calloc(1, sizeof(*j)), **tail;
+
+	if (!j)
+		return -ENOMEM;
+	j->fd = fcntl(elf_file__fd(f), F_DUPFD_CLOEXEC, 0);
+	if (j->fd < 0) {
+		free(j);
+		return -errno;
+	}
+	j->obj = idx;
+	snprintf(j->root, sizeof(j->root), "%s", u->root);
+	pthread_mutex_lock(&u->lock);
+	for (tail = &u->jobs; *tail; tail = &(*tail)->next)
+		;
+	*tail = j;
+	pthread_cond_signal(&u->wake);
+	pthread_mutex_unlock(&u->lock);
+	u->objs[idx].pending = true;
+	u->nr_pending++;
+	return 0;
+}
+
+/* The table of an object, now (sync) or from the worker (async). */
+static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
+{
+	struct unwind_table *t;
+
+	if (u->o.async)
+		return obj_queue(u, o - u->objs, f);
+	t = unwind_table__build(elf_file__fd(f), u->root);
+	return obj_install(u, o, t, t ? 0 : -errno);
+}
+
+/* async: pid maps an object still compiling: read its maps again then. */
+static void wait_add(struct unwinder *u, int pid)
+{
+	size_t i;
+	int *w;
+
+	for (i = 0; i < u->nr_waiting; i++)
+		if (u->waiting[i] == pid)
+			return;
+	if (u->nr_waiting == u->cap_waiting) {
+		size_t cap = u->cap_waiting ? u->cap_waiting * 2 : 16;
+
+		w = realloc(u->waiting, cap * sizeof(*w));
+		if (!w)
+			return;
+		u->waiting = w;
+		u->cap_waiting = cap;
+	}
+	u->waiting[u->nr_waiting++] = pid;
 }
 
 /*
@@ -315,8 +473,11 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 			continue;
 		}
 		pmap->obj = o->idx;
-		if (o->no_table)
+		/* Compiling: its pcs stop as not_loaded until it is in. */
+		if (o->no_table || o->pending)
 			pmap->flags |= MS_MAPF_NO_TABLE;
+		if (o->pending)
+			wait_add(u, pid);
 	}
 	dropped = unwind_maps_build(&u->maps, maps, n);
 	if (dropped < 0) {
@@ -337,6 +498,74 @@ free_maps:
 free_pm:
 	procmaps__free(pm);
 	return err;
+}
+
+size_t unwinder__poll(struct unwinder *u)
+{
+	struct job *done = NULL, **p, *j;
+	size_t i, nr;
+	int *pids;
+
+	if (!u->o.async || !u->nr_pending)
+		return 0;
+	pthread_mutex_lock(&u->lock);
+	for (p = &u->jobs; (j = *p);) {
+		if (!j->done) {
+			p = &j->next;
+			continue;
+		}
+		*p = j->next;
+		j->next = done;
+		done = j;
+	}
+	pthread_mutex_unlock(&u->lock);
+	if (!done)
+		return u->nr_pending;
+	while ((j = done)) {
+		done = j->next;
+		u->objs[j->obj].pending = false;
+		u->nr_pending--;
+		obj_install(u, &u->objs[j->obj], j->table, j->err);
+		close(j->fd);
+		free(j);
+	}
+	/* Their maps again, with the tables now in (a pid gone: no error). */
+	pids = u->waiting;
+	nr = u->nr_waiting;
+	u->waiting = NULL;
+	u->nr_waiting = u->cap_waiting = 0;
+	for (i = 0; i < nr; i++)
+		unwinder__reload_pid(u, pids[i]);
+	free(pids);
+	return u->nr_pending;
+}
+
+void unwinder__flush(struct unwinder *u)
+{
+	struct job *j;
+
+	if (!u->o.async)
+		return;
+	pthread_mutex_lock(&u->lock);
+	for (;;) {
+		for (j = u->jobs; j && j->done; j = j->next)
+			;
+		if (!j)
+			break;
+		pthread_cond_wait(&u->finished, &u->lock);
+	}
+	pthread_mutex_unlock(&u->lock);
+	unwinder__poll(u);
+}
+
+bool unwinder__waits(const struct unwinder *u, int pid)
+{
+	size_t i;
+
+	for (i = 0; i < u->nr_waiting; i++)
+		if (u->waiting[i] == pid)
+			return true;
+	return false;
 }
 
 void unwinder__forget(struct unwinder *u, int pid)
@@ -373,7 +602,9 @@ void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
 	for (i = 0; i < u->nr_objs; i++) {
 		o = &u->objs[i];
 		fprintf(f, "%s: unwind table %s: ", who, o->path);
-		if (o->err)
+		if (o->pending)
+			fputs("still compiling when tracing ended: its frames stopped as not_loaded\n", f);
+		else if (o->err)
 			fprintf(f, "none (%s): its frames stop as no_info\n",
 				strerror(-o->err));
 		else if (o->no_table)

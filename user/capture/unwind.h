@@ -30,6 +30,14 @@ struct unwinder_opts {
 	__u32 *gen;
 	__u64 *changed;
 	__u64 *loaded;
+	/*
+	 * Compile new objects on a worker thread (a set outside launch
+	 * mode: a huge object must not stall the drain). Until its table is
+	 * in, an object's pcs stop as not_loaded; unwinder__poll() loads
+	 * what the worker finished and reads the waiting processes' maps
+	 * again. Without it every table is compiled before reload returns.
+	 */
+	bool async;
 };
 
 struct unwinder *unwinder__new(const struct unwinder_opts *o);
@@ -49,6 +57,20 @@ int unwinder__reload(struct unwinder *u);
 int unwinder__reload_pid(struct unwinder *u, int pid);
 /* Process pid is gone: its mappings leave the walker's map. */
 void unwinder__forget(struct unwinder *u, int pid);
+
+/*
+ * async: loads the tables the worker finished and reloads the processes
+ * that map them. The number of objects still compiling.
+ */
+size_t unwinder__poll(struct unwinder *u);
+/*
+ * async: waits for the worker to finish every object queued, then loads
+ * them as unwinder__poll() does (the processes found at start: their
+ * tables are in before tracing is said to have begun).
+ */
+void unwinder__flush(struct unwinder *u);
+/* async: does pid map an object still compiling? */
+bool unwinder__waits(const struct unwinder *u, int pid);
 
 /* The kernel saw the target's executable mappings change since. */
 bool unwinder__stale(const struct unwinder *u);

@@ -43,6 +43,8 @@ struct opts {
 	const char *cgroup;
 	bool follow;		/* -f */
 	bool no_follow;		/* --no-follow: -- CMD keeps one process */
+	bool hold_exec;		/* --hold-exec: stop an exec of a new file
+				 * until it is probed (a set, not -- CMD) */
 	__u32 max_procs;
 	char **cmd;
 	double duration;

@@ -227,6 +227,13 @@ static int set_no_follow(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int set_hold_exec(struct opts *o, const char *arg)
+{
+	(void)arg;
+	o->hold_exec = true;
+	return 0;
+}
+
 static int set_max_procs(struct opts *o, const char *arg)
 {
 	unsigned long long v;
@@ -595,6 +602,10 @@ static const struct cli_option options[] = {
 "                        processes (the default with -- CMD)\n" },
 	{ "no-follow", 0, 0, set_no_follow,
 "      --no-follow       -- CMD: trace the command's process only\n" },
+	{ "hold-exec", 0, 0, set_hold_exec,
+"      --hold-exec       -a, --comm, --cgroup, -f: stop a process that execs\n"
+"                        a file not probed yet until it is (a static\n"
+"                        binary's own malloc from its first call)\n" },
 	{ "max-procs", 0, OPT_ARG, set_max_procs,
 "      --max-procs N     processes traced at once (default 1024); more are\n"
 "                        counted, not traced\n" },
@@ -846,6 +857,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	}
 	if (o->no_follow && !o->cmd) {
 		cli_error("--no-follow is for -- CMD, which follows its children by default; without -f, -p follows none");
+		return 2;
+	}
+	if (o->hold_exec && (o->cmd || !(o->all || o->nr_comms || o->cgroup ||
+					 o->follow))) {
+		cli_error("--hold-exec is for processes that join a set at an exec (-a, --comm, --cgroup, -p PID -f); -- CMD holds every exec already");
 		return 2;
 	}
 	if (o->kill && !o->cmd) {

@@ -272,8 +272,8 @@ static int proc_facts(struct session *s, int pid, __u32 flags,
  * The kernel's exact counters of pid's current image (its generation gen
  * in the kernel, 0: whichever is current), to the table: a process of a
  * set from its entry (read before the drain that deletes it after its
- * exit; an image an exec ended from what the exec kept), the one -p
- * process from the global counters.
+ * exit), the one -p process from the global counters. An image an exec
+ * ended has its counters in the exec's record.
  */
 static void image_kernel(struct session *s, __u32 pid, __u32 gen)
 {
@@ -330,6 +330,37 @@ static const struct ms_event *drop_forwarders(struct session *s, long cur,
 	return &s->fwd_ev;
 }
 
+/*
+ * Pid's image ran its allocator unprobed for late_ns from since_ns (the
+ * tracer, after the drain that delivered its records): said in its facts,
+ * and so in the recording at this point. An image that began after
+ * since_ns is not the one that ran unprobed since then: the time is
+ * counted from its own start. One that ended already (an exec since)
+ * has its successor judged by its own attach.
+ */
+static void on_late(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns)
+{
+	struct session *s = ctx;
+	long cur = procs__current(s->procs, pid);
+	const struct proc_image *im;
+	struct procinfo info;
+
+	if (cur < 0)
+		return;
+	im = procs__image(s->procs, cur);
+	if (im->first_ns > since_ns) {
+		if (im->first_ns - since_ns >= late_ns)
+			return;
+		late_ns -= im->first_ns - since_ns;
+	}
+	info = im->info;
+	if ((info.flags & PROCINFO_LATE) && info.late_ns >= late_ns)
+		return;
+	info.flags |= PROCINFO_LATE;
+	info.late_ns = late_ns;
+	set_info(s, &info);
+}
+
 static int on_event(void *ctx, const struct ms_event *e)
 {
 	struct session *s = ctx;
@@ -347,8 +378,8 @@ static int on_event(void *ctx, const struct ms_event *e)
 		before = store__nr_stacks(procs__image(s->procs, cur)->store);
 	if (e->type == MS_EV_PROC_EXIT)
 		image_kernel(s, e->pid, e->seq);
-	else if (e->type == MS_EV_PROC_EXEC && e->seq > 1)
-		image_kernel(s, e->pid, e->seq - 1);
+	else if (e->type == MS_EV_PROC_EXEC && e->seq > 1 && cur >= 0)
+		procs__set_kernel(s->procs, e->pid, ms_event_ended(e));
 
 	/*
 	 * Recorded as delivered, whatever the store makes of it: a replay
@@ -923,6 +954,14 @@ static void warn_set(const struct session *s)
 		fprintf(stderr,
 			"memscope-bpf: %llu blocks (%llu bytes) left live by processes at exit or exec, released from the kernel's live table\n",
 			(unsigned long long)blocks, (unsigned long long)bytes);
+	if (s->o->hold_exec && !s->o->quiet) {
+		__u64 median, max;
+		size_t n = tracer__holds(s->tracer, &median, &max);
+
+		fprintf(stderr,
+			"memscope-bpf: --hold-exec held %zu exec%s until its file was probed: median %.1f ms, max %.1f ms\n",
+			n, n == 1 ? "" : "s", median / 1e6, max / 1e6);
+	}
 }
 
 /* --ready-fd: the probes are in; the pid, for scripts, and done with it. */
@@ -1045,10 +1084,12 @@ static int start_target(struct session *s)
 		.alloc_only = s->o->mode == TRACE_MODE_ALLOC,
 		.launch = s->o->cmd,
 		.stacks_fp = s->o->stacks_fp,
+		.hold_exec = s->o->hold_exec,
 		.max_depth = s->o->max_depth,
 		.unwind_rows = s->o->unwind_rows,
 		.max_live = s->o->max_live,
 		.on_event = on_event,
+		.on_late = on_late,
 		.ctx = s,
 	};
 	int err;

@@ -20,6 +20,10 @@ struct procinfo {
 				 * as pid or unknown */
 	__u32 flags;		/* PROCINFO_* */
 	__u64 start_ns;		/* CLOCK_MONOTONIC of its start, 0 unknown */
+	__u64 late_ns;		/* PROCINFO_LATE: how long it ran before
+				 * the probes of its allocator objects were
+				 * in (from its start, exec or the object's
+				 * mapping); its counts start there */
 	char comm[PROCINFO_COMM];
 	char command[PROCINFO_COMMAND];
 };
@@ -30,5 +34,7 @@ struct procinfo {
 #define PROCINFO_GONE		(1u << 1)
 /* The command line was cut at PROCINFO_COMMAND. */
 #define PROCINFO_CUT		(1u << 2)
+/* Its allocators were probed only after it ran them: late_ns. */
+#define PROCINFO_LATE		(1u << 3)
 
 #endif /* MEMSCOPE_PROCINFO_H */

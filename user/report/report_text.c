@@ -162,6 +162,16 @@ static void print_warning(const struct report *r, FILE *f)
 			(unsigned long long)r->max_procs);
 		open = true;
 	}
+	if (r->procs_late) {
+		fprintf(f, "%s%llu process image%s ran unprobed before %s allocator probes were in (joined late, up to %.1f ms): %s counts start there",
+			open ? ", " : "\nWARNING: report is incomplete: ",
+			(unsigned long long)r->procs_late,
+			plural(r->procs_late),
+			r->procs_late == 1 ? "its" : "their",
+			r->late_max_ns / 1e6,
+			r->procs_late == 1 ? "its" : "their");
+		open = true;
+	}
 	if (open) {
 		if (r->have_kernel)
 			fputs(full ? "; kernel counters are inexact too" :
@@ -936,6 +946,9 @@ static void print_proc_row(const struct report *r, FILE *f,
 				(unsigned long long)early, plural(early));
 	}
 	fputc('\n', f);
+	if (in->flags & PROCINFO_LATE)
+		fprintf(f, "           joined late: its allocator probed %.1f ms after it ran it, counts start there\n",
+			in->late_ns / 1e6);
 	if (in->command[0]) {
 		fputs("           ", f);
 		put_name(f, in->command);

@@ -818,16 +818,16 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 /*
  * An image's entry: its number, the flags saying what is known, its
  * kernel counters (all zero when not known) and its procinfo (pid, ppid,
- * ns_pid, flags, start_ns, comm, command), which a PROCINFO frame holds
- * alone.
+ * ns_pid, flags, start_ns, comm, command, and late_ns when its flags
+ * say PROCINFO_LATE), which a PROCINFO frame holds alone.
  */
 #define REC_PROC_INFO		(1u << 0)
 #define REC_PROC_KERNEL		(1u << 1)
 #define REC_PROC_KNOWN		(REC_PROC_INFO | REC_PROC_KERNEL)
 #define REC_PROC_FIXED		(6 * sizeof(__u32) + sizeof(__u64) + \
 				 sizeof(struct ms_counters))
-_Static_assert(REC_PROC_FIXED + 2 * sizeof(__u32) + PROCINFO_COMM +
-	       PROCINFO_COMMAND <= REC_FRAME_RAW_MAX,
+_Static_assert(REC_PROC_FIXED + 2 * sizeof(__u32) + sizeof(__u64) +
+	       PROCINFO_COMM + PROCINFO_COMMAND <= REC_FRAME_RAW_MAX,
 	       "an image's entry must fit in one frame");
 
 /* A procinfo as both frames hold it, after what precedes it there. */
@@ -840,6 +840,8 @@ static void wbuf_procinfo(struct wbuf *b, const struct procinfo *info)
 	wbuf_u64(b, info->start_ns);
 	wbuf_strn(b, info->comm, sizeof(info->comm));
 	wbuf_strn(b, info->command, sizeof(info->command));
+	if (info->flags & PROCINFO_LATE)
+		wbuf_u64(b, info->late_ns);
 }
 
 int recorder__info(struct recorder *w, const struct procinfo *info)
@@ -867,7 +869,7 @@ static int write_procs(struct recorder *w, const struct procs *pt)
 	for (i = 0; i < n && !err; i++) {
 		const struct proc_image *im = procs__image(pt, i);
 
-		size = REC_PROC_FIXED + 2 * sizeof(__u32) +
+		size = REC_PROC_FIXED + 2 * sizeof(__u32) + sizeof(__u64) +
 		       strnlen(im->info.comm, PROCINFO_COMM) +
 		       strnlen(im->info.command, PROCINFO_COMMAND);
 		if (b->len + size > REC_FRAME_RAW_MAX) {
@@ -1795,7 +1797,7 @@ static bool get_procinfo(struct rbuf *c, struct procinfo *info)
 		strcpy(info->comm, comm);
 	if (command)
 		strcpy(info->command, command);
-	return true;
+	return !(info->flags & PROCINFO_LATE) || get_u64(c, &info->late_ns);
 }
 
 static int parse_proc(struct recording *r, struct rbuf *c)

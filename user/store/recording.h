@@ -72,8 +72,10 @@
  * processes --max-procs left out of a traced set, and the bound. Older
  * files have no scans (their reports have no classes) and read as none
  * left out.
+ * 8: an image's facts (procinfo) may say it joined late (PROCINFO_LATE),
+ * followed by how late. Older files have no such flag.
  */
-#define RECORDING_VERSION	7
+#define RECORDING_VERSION	8
 /*
  * 4: allocator records carry their family and allocator (ms_event.aux,
  * MS_TAG_*), new enum ms_fn values, and suspect frees their stack; runs
