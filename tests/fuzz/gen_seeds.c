@@ -23,15 +23,23 @@
 
 static const struct attach_probe probes[] = {
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "malloc", 0x9a0d0, 0, false, true,
-	  PROLOGUE_NONE, { 0 }, NULL, false, 0 },
+	  PROLOGUE_NONE, { 0 }, NULL, false, 0, NULL, false },
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "free", 0x9a7d4, 4, false, true,
-	  PROLOGUE_NONE, { 0 }, NULL, false, 0 },
+	  PROLOGUE_NONE, { 0 }, NULL, false, 0, NULL, false },
 	/* single-stepped: its reason rides in the probe's flags */
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "memalign", 0x9b7e0, 0, false,
-	  false, PROLOGUE_ARG_WRITTEN, { 0 }, NULL, false, 0 },
+	  false, PROLOGUE_ARG_WRITTEN, { 0 }, NULL, false, 0, NULL,
+	  false },
 	/* a wrapper left unprobed: the name it forwards to follows */
 	{ "/lib/x86_64-linux-gnu/libc.so.6", "reallocarray", 0x9a7e0, 0, false,
-	  false, PROLOGUE_NONE, { 0 }, "realloc", false, 0 },
+	  false, PROLOGUE_NONE, { 0 }, "realloc", false, 0, NULL, false },
+	/* a layer probed at its entry: the name that counts its blocks */
+	{ "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", "_Znwm", 0xa8e40, 0,
+	  false, true, PROLOGUE_NONE, { 0 }, NULL, false, 0, "malloc", false },
+	/* a return probe on a function that may throw */
+	{ "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4", "_Znwm",
+	  0x1c9a0, 0, false, true, PROLOGUE_NONE, { 0 }, NULL, false, 0, NULL,
+	  true },
 };
 
 /* Seeds hold inlined frames too: the fuzzer mutates from every shape. */
