@@ -2752,6 +2752,42 @@ EOF
 	done
 }
 
+# --hold-exec and an LD_PRELOAD'd allocator: ld.so maps mimalloc after
+# the exec (whose own hold is let go first), so the process is held again
+# at that mapping: its 3 leaks through mimalloc's malloc, all counted,
+# not late.
+t_sys_hold_preload()
+{
+	local name p _
+
+	name=$(sys_comm p)
+	cp "$TARGETS/sysproc" "$d/$name"
+	tool_bg -t 0 -o "$d/out/report.json" --comm "$name" --hold-exec ||
+		return
+	wait_tracing || return
+	sys_ready "$name" env LD_PRELOAD=libmimalloc.so.2 "$d/$name" \
+		leak 3 111 wait || return
+	p=$target_pid
+	kill -USR1 "$p"
+	for _ in $(seq 100); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+ps = [p for p in procs_of("$name") if p["summary"].get("allocs")]
+expect("images of $name that allocated", 1, len(ps))
+if ps:
+    expect("held $name joined_late_ns", None, ps[0]["target"].get("joined_late_ns"))
+    expect("held $name: its 3 leaks", [(333, 3)],
+           [(l["bytes"], l["count"]) for l in ps[0].get("leaks") or []
+            if l["bytes"] == 333])
+EOF
+}
+
 # The tool's BPF links (every probe file it attached adds some).
 tool_links()
 {
@@ -3069,6 +3105,7 @@ run_test sys_exec_chain		t_sys_exec_chain
 run_test sys_hold_exec		t_sys_hold_exec
 run_test sys_hold_killed		t_sys_hold_killed
 run_test sys_hold_dlopen		t_sys_hold_dlopen
+run_test sys_hold_preload	t_sys_hold_preload
 run_test sys_namespaces		t_sys_namespaces
 run_stack_tests
 
