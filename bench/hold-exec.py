@@ -58,7 +58,8 @@ def measure(tool, src, n, static):
                                stdout=subprocess.DEVNULL)
             t.send_signal(signal.SIGINT)
             _, err = t.communicate(timeout=120)
-    m = re.search(r"held (\d+) execs? until its file was probed: "
+    m = re.search(r"held (\d+) execs? or mappings? of a new file until it "
+                  r"was probed: "
                   r"median ([0-9.]+) ms, max ([0-9.]+) ms", err)
     if not m:
         raise SystemExit(f"hold-exec: no hold line from the tool: {err}")

@@ -709,6 +709,12 @@ struct {
  * sends SIGCONT. The files it examined: known_exes (struct ms_file_key).
  */
 const volatile bool hold_exec = false;
+/*
+ * --hold-exec with the syscall exit program (not --alloc-only): a process
+ * of the set that maps a file executable (dlopen, ld.so mapping an
+ * LD_PRELOAD'd library) is held the same way when the file is new to us.
+ */
+const volatile bool hold_map = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -1773,6 +1779,8 @@ bool target_execd;
  * (An unmap and a map of the same size between two releases would go
  * unseen; each is its own syscall, so they never share one.)
  */
+static __always_inline bool mmap_exec_file(const struct pt_regs *regs);
+
 SEC("tp_btf/mmap_lock_released")
 int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 {
@@ -1793,6 +1801,14 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 	if (old == ev)
 		return 0;
 	maps_change();
+	/*
+	 * --hold-exec: the syscall's exit knows the file and marks the
+	 * process then, after any hold: a drain between here and there
+	 * would attach a process not held yet and call it late.
+	 */
+	if (hold_map &&
+	    mmap_exec_file((struct pt_regs *)bpf_task_pt_regs(task)))
+		return 0;
 	maps_dirty_mark(task->tgid);
 	/*
 	 * Only more code stops the thread: a JIT that flips pages
@@ -2046,24 +2062,36 @@ static __always_inline void exec_file(struct ms_event *e, const char *file)
  * nor when the file is one userspace has examined already (its probes,
  * if any, are in: an uprobe is on the file, not the process).
  */
-static __always_inline bool exec_holdable(struct task_struct *task,
-					  struct linux_binprm *bprm)
+static __always_inline bool task_holdable(struct task_struct *task)
 {
 	struct task_struct *parent = task->real_parent;
-	struct ms_file_key k;
-	struct inode *ino;
 
 	if (task->ptrace || !parent)
 		return false;
-	if (task->signal->pids[PIDTYPE_PGID] !=
-	    parent->signal->pids[PIDTYPE_PGID])
-		return false;
-	ino = bprm->file->f_inode;
-	k.dev = ino->i_sb->s_dev;
-	k.ino = ino->i_ino;
-	return !bpf_map_lookup_elem(&known_exes, &k);
+	return task->signal->pids[PIDTYPE_PGID] ==
+	       parent->signal->pids[PIDTYPE_PGID];
 }
 
+static __always_inline bool file_known(struct inode *ino)
+{
+	struct ms_file_key k;
+
+	k.dev = ino->i_sb->s_dev;
+	k.ino = ino->i_ino;
+	return bpf_map_lookup_elem(&known_exes, &k);
+}
+
+static __always_inline bool exec_holdable(struct task_struct *task,
+					  struct linux_binprm *bprm)
+{
+	return task_holdable(task) && !file_known(bprm->file->f_inode);
+}
+
+/*
+ * The key is the tid, which after an exec is the tgid; a mapping's hold
+ * passes the tgid too: the stop takes the whole process, and userspace
+ * lets a process go by its pid.
+ */
 static __always_inline void exec_hold(__u32 tid, __u32 tgid)
 {
 	if (bpf_map_update_elem(&map_stopped, &tid, &tgid, BPF_NOEXIST))
@@ -2785,6 +2813,14 @@ int BPF_USDT(ms_passport_free, void *ptr, const char *by)
 #define MAP_PRIVATE	0x02
 #define MAP_TYPE	0x0f
 #define MAP_ANONYMOUS	0x20
+#define PROT_EXEC	0x4
+
+/* The thread is in an mmap of a file with PROT_EXEC (registers at entry). */
+static __always_inline bool mmap_exec_file(const struct pt_regs *regs)
+{
+	return regs->orig_ax == NR_MMAP && (regs->dx & PROT_EXEC) &&
+	       !(regs->r10 & MAP_ANONYMOUS);
+}
 
 /*
  * The break as the thread last took the mmap lock for writing: brk()
@@ -2880,6 +2916,40 @@ static __always_inline void exec_unmap(void)
 	event_submit(e, pos, RING_LEN(0), RING_LEN(0));
 }
 
+/*
+ * --hold-exec: the file the mapping at addr maps is new to us. The vma is
+ * the one the mmap just made (the thread is still in the syscall; another
+ * thread's munmap in between finds no file or another one: not held, the
+ * mark still goes).
+ */
+static long map_file_new(struct task_struct *task, struct vm_area_struct *vma,
+			 void *data)
+{
+	struct file *file = vma->vm_file;
+	bool *fresh = data;
+
+	*fresh = file && !file_known(file->f_inode);
+	return 0;
+}
+
+/*
+ * --hold-exec: a successful mmap of a file with PROT_EXEC (what ld.so
+ * does for dlopen and for an LD_PRELOAD'd library; it makes no code
+ * executable by mprotect). The mmap_lock_released program left the mark
+ * to here.
+ */
+static __always_inline void map_hold(struct task_struct *task, __u64 addr)
+{
+	__u32 tgid = task->tgid;
+	bool fresh = false;
+
+	if (task_holdable(task) &&
+	    !bpf_find_vma(task, addr, map_file_new, &fresh, 0) && fresh)
+		exec_hold(tgid, tgid);
+	maps_dirty_mark(tgid);
+	maps_wake();
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -2925,6 +2995,8 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 		/* A failed call changed nothing. */
 		return 0;
 	}
+	if (hold_map && mmap_exec_file(regs))
+		map_hold(task, ret);
 	id = current_id();
 	/*
 	 * Inside a probed allocator call (its entry seen, its return not

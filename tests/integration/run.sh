@@ -2634,7 +2634,7 @@ t_sys_hold_exec()
 	kill -INT "$tool_pid"
 	tool_wait
 	expect_rc 0 && expect_clean_stderr || return
-	grep -Eq '^memscope-bpf: --hold-exec held 1 exec until its file was probed: median [0-9.]+ ms, max [0-9.]+ ms$' "$d/stderr" ||
+	grep -Eq '^memscope-bpf: --hold-exec held 1 exec or mapping of a new file until it was probed: median [0-9.]+ ms, max [0-9.]+ ms$' "$d/stderr" ||
 		fail "tool stderr: expected one hold and its length, got: $(grep hold "$d/stderr")"
 	check_report <<EOF
 $SYS_PY
@@ -2696,6 +2696,96 @@ t_sys_hold_killed()
 		kill -CONT "$tpid"
 	fi
 	wait "$tpid" || fail "$name: exit status $?: $(cat "$d/target.out")"
+}
+
+# --hold-exec and a dlopen'd allocator: a process of our own name dlopens
+# mimalloc (no process of the set mapped it before) and at once leaks 7
+# blocks from its mi_malloc. Held at that mapping until mi_malloc is
+# probed, it has all 7 counted and is not late. Without --hold-exec (a
+# second name, a second tool) the same run says it joined late, or is
+# exact if the drain won the race: never silently short.
+t_sys_hold_dlopen()
+{
+	local name hold n0 p _
+
+	for hold in --hold-exec ""; do
+		name=$(sys_comm "d${hold:+h}")
+		cp "$TARGETS/dlhold" "$d/$name"
+		tool_bg -t 0 -o "$d/out/report.json" --comm "$name" $hold ||
+			return
+		wait_tracing || return
+		n0=$(tool_links)
+		sys_ready "$name" "$d/$name" 7 4321 --wait || return
+		p=$target_pid
+		# attached while it lives: a late one is said to be
+		for _ in $(seq 100); do
+			[ "$(tool_links)" -gt "$n0" ] && break
+			sleep 0.1
+		done
+		kill -USR1 "$p"
+		for _ in $(seq 100); do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -INT "$tool_pid"
+		tool_wait
+		expect_rc 0 && expect_clean_stderr || return
+		[ -n "$hold" ] && cp "$d/stderr" "$d/stderr.hold"
+		if [ -n "$hold" ] && ! grep -Eq '^memscope-bpf: --hold-exec held [0-9]+ execs? or mappings? of a new file until it was probed: median [0-9.]+ ms, max [0-9.]+ ms$' "$d/stderr"; then
+			fail "tool stderr: expected the holds and their length, got: $(grep hold "$d/stderr")"
+		fi
+		[ -n "$hold" ] && cp "$d/out/report.json" "$d/report.hold.json"
+		check_report <<EOF
+$SYS_PY
+ps = [p for p in procs_of("$name") if p["summary"].get("allocs")]
+expect("images of $name that allocated", 1, len(ps))
+if ps:
+    late = ps[0]["target"].get("joined_late_ns")
+    mi = [(l["bytes"], l["count"]) for l in ps[0].get("leaks") or []
+          if l["bytes"] % 4321 == 0]
+    if "$hold":
+        expect("held $name joined_late_ns", None, late)
+        expect("held $name: its 7 mi_malloc leaks", [(7 * 4321, 7)], mi)
+    elif not (isinstance(late, int) and late > 0) and mi != [(7 * 4321, 7)]:
+        print(f"$name without a hold: expected joined late or its 7 leaks, got late {late}, leaks {mi}")
+EOF
+	done
+}
+
+# --hold-exec and an LD_PRELOAD'd allocator: ld.so maps mimalloc after
+# the exec (whose own hold is let go first), so the process is held again
+# at that mapping: its 3 leaks through mimalloc's malloc, all counted,
+# not late.
+t_sys_hold_preload()
+{
+	local name p _
+
+	name=$(sys_comm p)
+	cp "$TARGETS/sysproc" "$d/$name"
+	tool_bg -t 0 -o "$d/out/report.json" --comm "$name" --hold-exec ||
+		return
+	wait_tracing || return
+	sys_ready "$name" env LD_PRELOAD=libmimalloc.so.2 "$d/$name" \
+		leak 3 111 wait || return
+	p=$target_pid
+	kill -USR1 "$p"
+	for _ in $(seq 100); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+ps = [p for p in procs_of("$name") if p["summary"].get("allocs")]
+expect("images of $name that allocated", 1, len(ps))
+if ps:
+    expect("held $name joined_late_ns", None, ps[0]["target"].get("joined_late_ns"))
+    expect("held $name: its 3 leaks", [(333, 3)],
+           [(l["bytes"], l["count"]) for l in ps[0].get("leaks") or []
+            if l["bytes"] == 333])
+EOF
 }
 
 # The tool's BPF links (every probe file it attached adds some).
@@ -3014,6 +3104,8 @@ run_test sys_late_static	t_sys_late_static
 run_test sys_exec_chain		t_sys_exec_chain
 run_test sys_hold_exec		t_sys_hold_exec
 run_test sys_hold_killed		t_sys_hold_killed
+run_test sys_hold_dlopen		t_sys_hold_dlopen
+run_test sys_hold_preload	t_sys_hold_preload
 run_test sys_namespaces		t_sys_namespaces
 run_stack_tests
 

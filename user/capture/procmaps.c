@@ -145,9 +145,17 @@ struct procmaps *procmaps__read(int pid)
 {
 	struct procmaps *m;
 	char path[32];
+	int tries = 3;
 
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	m = procmaps__read_file(path);
+	/*
+	 * The file is one snapshot per read() only: a mapping changed
+	 * between two reads (another thread of it, the tool's own worker
+	 * when it reads itself) can leave lines that overlap. Read again.
+	 */
+	do
+		m = procmaps__read_file(path);
+	while (!m && errno == EINVAL && --tries);
 	if (!m && errno == ENOENT)
 		errno = ESRCH;
 	/* A zombie's maps read empty: its address space is already gone. */

@@ -18,6 +18,7 @@
 /* The skeleton names the ABI's types without including it. */
 #include "events.h"
 #include "memscope.skel.h"
+#include "procmaps.h"
 #include "ring.h"
 #include "table.h"
 #include "trace.h"
@@ -245,22 +246,44 @@ static void guard_stop(struct tracer *t)
 		;
 }
 
-/* An executable file pid runs, as the kernel names it (ms_file_key). */
-static void known_exe_add(struct tracer *t, int pid)
+/*
+ * The files pid maps executable, examined (probed where they have an
+ * allocator): a process of the set that maps one later is not held.
+ */
+static void known_maps_add(struct tracer *t, const struct procmaps *maps)
 {
-	char path[32];
+	const struct procmap *m;
 	struct ms_file_key k = {};
-	struct stat st;
 	__u8 one = 1;
+	size_t i;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	if (stat(path, &st))
-		return;
-	k.dev = (__u64)major(st.st_dev) << 20 | minor(st.st_dev);
-	k.ino = st.st_ino;
-	/* Full: the next exec of it is held once more, never missed. */
-	bpf_map__update_elem(t->skel->maps.known_exes, &k, sizeof(k), &one,
-			     sizeof(one), BPF_ANY);
+	for (i = 0; i < procmaps__count(maps); i++) {
+		m = procmaps__get(maps, i);
+		if (m->perms[2] != 'x' || !m->inode)
+			continue;
+		k.dev = (__u64)major(m->dev) << 20 | minor(m->dev);
+		k.ino = m->inode;
+		/* Full: the next process of it is held once more, not missed. */
+		bpf_map__update_elem(t->skel->maps.known_exes, &k, sizeof(k),
+				     &one, sizeof(one), BPF_ANY);
+	}
+}
+
+/*
+ * attach__process; with --hold-exec, the files pid mapped executable
+ * before it (read first: what attach__process examines is these or more)
+ * are known from then on.
+ */
+static int attach_known(struct tracer *t, int pid)
+{
+	struct procmaps *maps = t->hold ? procmaps__read(pid) : NULL;
+	int err;
+
+	err = attach__process(t->attach, pid);
+	if (maps && !err)
+		known_maps_add(t, maps);
+	procmaps__free(maps);
+	return err;
 }
 
 static bool is_held(const struct tracer *t, __u32 tid)
@@ -578,6 +601,8 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	t->skel->rodata->from_start = o->launch;
 	t->hold = o->hold_exec && o->set && !o->launch;
 	t->skel->rodata->hold_exec = t->hold;
+	/* A mapping's hold needs the syscall exit's file and address. */
+	t->skel->rodata->hold_map = t->hold && !o->alloc_only;
 	t->guard_fd = -1;
 	tab_array_init(&t->holds, sizeof(__u64), 0);
 	tab_array_init(&t->deferred, sizeof(struct held), 0);
@@ -762,8 +787,14 @@ static int set_attach(struct tracer *t, int pid, bool tables, __u64 since_ns)
 		unwinder__reload_pid(t->unwind, pid);
 		t->reloads++;
 	}
-	err = attach__process(t->attach, pid);
-	if (since_ns && t->on_late && attach__nr_links(t->attach) > links) {
+	err = attach_known(t, pid);
+	/*
+	 * Held now (--hold-exec, a mapping made while this attached): the
+	 * new probes are for the file it is held at, whose code it has not
+	 * run; each new file such a process maps holds it the same way.
+	 */
+	if (since_ns && t->on_late && attach__nr_links(t->attach) > links &&
+	    !is_held(t, pid)) {
 		now = mono_ns();
 		t->on_late(t->ctx, pid, since_ns,
 			   now > since_ns ? now - since_ns : 0);
@@ -820,7 +851,7 @@ int tracer__attach_process(struct tracer *t)
 	 * allocation. The tool is never in the set.
 	 */
 	if (t->set && !t->launch && !t->per_pid) {
-		err = attach__process(t->attach, getpid());
+		err = attach_known(t, getpid());
 		if (err && err != -ENOENT)
 			return err;
 	}
@@ -913,18 +944,26 @@ static void set_forget(struct tracer *t, const struct set_ended *w)
 }
 
 /*
- * --hold-exec: pid's file is examined (probed if it has an allocator):
- * a later exec of it is not held, and pid, if held since since_ns, goes
- * on. Its tid is its tgid: an exec makes the exec'ing thread the leader.
+ * --hold-exec: pid's files are examined (set_attach: probed where they
+ * have an allocator, known from then on), and pid, if held since
+ * since_ns, goes on. The hold's key is its tgid: an exec makes the
+ * exec'ing thread the leader, and a mapping's hold stops the process.
  */
 static void hold_release(struct tracer *t, __u32 pid, __u64 since_ns)
 {
 	struct held *h;
 	__u64 now;
+	size_t i;
 
-	known_exe_add(t, pid);
 	if (!is_held(t, pid))
 		return;
+	/*
+	 * Deferred once only: a second entry left after the first let it
+	 * go would let go its next hold (a mapping) before the attach.
+	 */
+	for (i = 0; i < t->deferred.nr; i++)
+		if (((struct held *)tab_array_at(&t->deferred, i))->pid == pid)
+			return;
 	/* Its tables from the worker first (not the drain): full stacks. */
 	if (t->unwind && unwinder__waits(t->unwind, pid) &&
 	    !tab_array_reserve(&t->deferred, 1)) {
@@ -945,6 +984,7 @@ static void set_dirty(struct tracer *t)
 	struct bpf_map *m = t->skel->maps.maps_dirty;
 	__u64 since;
 	__u32 key, next;
+	bool held;
 
 	while (!bpf_map__get_next_key(m, NULL, &next, sizeof(next))) {
 		key = next;
@@ -952,10 +992,14 @@ static void set_dirty(struct tracer *t)
 					 sizeof(since), 0))
 			since = 0;
 		bpf_map__delete_elem(m, &key, sizeof(key), 0);
-		/* One --hold-exec stopped did not run what is attached now. */
-		set_attach(t, key, true,
-			   launch_holds(t) || is_held(t, key) ? 0 : since);
-		if (t->hold)
+		/*
+		 * One --hold-exec stopped did not run what is attached now.
+		 * A hold that comes after this look (a mapping the attach
+		 * may not see) marks the process again: the next round.
+		 */
+		held = is_held(t, key);
+		set_attach(t, key, true, launch_holds(t) || held ? 0 : since);
+		if (held)
 			hold_release(t, key, since);
 	}
 }
@@ -994,7 +1038,7 @@ static void set_exec(struct tracer *t, const struct set_work *w)
  */
 static void set_tables(struct tracer *t)
 {
-	struct held *h;
+	struct held *h, go;
 	size_t i = 0;
 
 	if (!t->unwind)
@@ -1006,12 +1050,12 @@ static void set_tables(struct tracer *t)
 			i++;
 			continue;
 		}
-		hold_release(t, h->pid, h->since_ns);
-		/* hold_release may push: the array may have moved */
-		h = tab_array_at(&t->deferred, i);
+		/* Out of the array first: hold_release looks there. */
+		go = *h;
 		*h = *(struct held *)tab_array_at(&t->deferred,
 						  t->deferred.nr - 1);
 		t->deferred.nr--;
+		hold_release(t, go.pid, go.since_ns);
 	}
 }
 

@@ -604,8 +604,9 @@ static const struct cli_option options[] = {
 "      --no-follow       -- CMD: trace the command's process only\n" },
 	{ "hold-exec", 0, 0, set_hold_exec,
 "      --hold-exec       -a, --comm, --cgroup, -f: stop a process that execs\n"
-"                        a file not probed yet until it is (a static\n"
-"                        binary's own malloc from its first call)\n" },
+"                        or maps (dlopen) a file not probed yet until it\n"
+"                        is (a static binary's or a dlopen'd allocator's\n"
+"                        own malloc from its first call)\n" },
 	{ "max-procs", 0, OPT_ARG, set_max_procs,
 "      --max-procs N     processes traced at once (default 1024); more are\n"
 "                        counted, not traced\n" },

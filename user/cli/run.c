@@ -959,8 +959,9 @@ static void warn_set(const struct session *s)
 		size_t n = tracer__holds(s->tracer, &median, &max);
 
 		fprintf(stderr,
-			"memscope-bpf: --hold-exec held %zu exec%s until its file was probed: median %.1f ms, max %.1f ms\n",
-			n, n == 1 ? "" : "s", median / 1e6, max / 1e6);
+			"memscope-bpf: --hold-exec held %zu exec%s or mapping%s of a new file until it was probed: median %.1f ms, max %.1f ms\n",
+			n, n == 1 ? "" : "s", n == 1 ? "" : "s", median / 1e6,
+			max / 1e6);
 	}
 }
 
