@@ -2328,7 +2328,7 @@ EOF
 # summary, the text report's warning, and a replay of the recording.
 t_sys_max_procs()
 {
-	local name a _
+	local name a
 
 	name=$(sys_comm m)
 	cp "$TARGETS/sysproc" "$d/$name"
@@ -2340,11 +2340,7 @@ t_sys_max_procs()
 	# not run(): the tool's stdout is $d/stdout
 	$TIMEOUT "$d/$name" leak 2 200 >"$d/second.out" 2>&1 ||
 		fail "the second $name: exit status $?: $(cat "$d/second.out")"
-	kill -USR1 "$a"
-	for _ in $(seq 100); do
-		kill -0 "$a" 2>/dev/null || break
-		sleep 0.1
-	done
+	release_wait "$a"
 	kill -INT "$tool_pid"
 	tool_wait
 	expect_rc 0 && expect_clean_stderr || return
@@ -2605,7 +2601,7 @@ EOF
 # stopped) is not held and says it joined late instead.
 t_sys_hold_exec()
 {
-	local name n0 j _
+	local name n0 j
 
 	name=$(sys_comm h)
 	if ! gcc -static -O1 -g -fno-omit-frame-pointer -fno-inline \
@@ -2622,15 +2618,8 @@ t_sys_hold_exec()
 	n0=$(tool_links)
 	sys_ready j setsid "$d/${name}j" wait leak 2 222 || return
 	j=$target_pid
-	for _ in $(seq 100); do
-		[ "$(tool_links)" -gt "$n0" ] && break
-		sleep 0.1
-	done
-	kill -USR1 "$j"
-	for _ in $(seq 100); do
-		kill -0 "$j" 2>/dev/null || break
-		sleep 0.1
-	done
+	links_grew "$n0"
+	release_wait "$j"
 	kill -INT "$tool_pid"
 	tool_wait
 	expect_rc 0 && expect_clean_stderr || return
@@ -2706,7 +2695,7 @@ t_sys_hold_killed()
 # exact if the drain won the race: never silently short.
 t_sys_hold_dlopen()
 {
-	local name hold n0 p _
+	local name hold n0 p
 
 	for hold in --hold-exec ""; do
 		name=$(sys_comm "d${hold:+h}")
@@ -2718,15 +2707,8 @@ t_sys_hold_dlopen()
 		sys_ready "$name" "$d/$name" 7 4321 --wait || return
 		p=$target_pid
 		# attached while it lives: a late one is said to be
-		for _ in $(seq 100); do
-			[ "$(tool_links)" -gt "$n0" ] && break
-			sleep 0.1
-		done
-		kill -USR1 "$p"
-		for _ in $(seq 100); do
-			kill -0 "$p" 2>/dev/null || break
-			sleep 0.1
-		done
+		links_grew "$n0"
+		release_wait "$p"
 		kill -INT "$tool_pid"
 		tool_wait
 		expect_rc 0 && expect_clean_stderr || return
@@ -2758,7 +2740,7 @@ EOF
 # not late.
 t_sys_hold_preload()
 {
-	local name p _
+	local name p
 
 	name=$(sys_comm p)
 	cp "$TARGETS/sysproc" "$d/$name"
@@ -2768,11 +2750,7 @@ t_sys_hold_preload()
 	sys_ready "$name" env LD_PRELOAD=libmimalloc.so.2 "$d/$name" \
 		leak 3 111 wait || return
 	p=$target_pid
-	kill -USR1 "$p"
-	for _ in $(seq 100); do
-		kill -0 "$p" 2>/dev/null || break
-		sleep 0.1
-	done
+	release_wait "$p"
 	kill -INT "$tool_pid"
 	tool_wait
 	expect_rc 0 && expect_clean_stderr || return
@@ -2794,6 +2772,31 @@ tool_links()
 	ls -l "/proc/$tool_pid/fd" 2>/dev/null | grep -c 'bpf_link'
 }
 
+# Waits up to 10 s for the tool to hold more BPF links than $1: the probes
+# of a file new to it are in.
+links_grew()
+{
+	local _
+
+	for _ in $(seq 100); do
+		[ "$(tool_links)" -gt "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Lets the waiting target $1 go on (SIGUSR1); waits up to 10 s for its end.
+release_wait()
+{
+	local _
+
+	kill -USR1 "$1"
+	for _ in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+}
+
 # --comm and a static binary of our own name: its exec joins the set, but
 # nothing holds it, so it runs its own malloc unprobed until the drain
 # after its exec has attached it. The report says so (joined late, by how
@@ -2803,7 +2806,7 @@ tool_links()
 # is traced from its first allocation and is not late.
 t_sys_late_static()
 {
-	local name a n0 _
+	local name a n0
 
 	name=$(sys_comm l)
 	if ! gcc -static -O1 -g -fno-omit-frame-pointer -fno-inline \
@@ -2818,17 +2821,9 @@ t_sys_late_static()
 	sys_ready a "$d/$name" leak 3 111 wait leak 2 222 || return
 	a=$target_pid
 	# Its probes are in once the tool holds more links.
-	for _ in $(seq 100); do
-		[ "$(tool_links)" -gt "$n0" ] && break
-		sleep 0.1
-	done
-	[ "$(tool_links)" -gt "$n0" ] ||
+	links_grew "$n0" ||
 		fail "tool: expected the static $name's probes within 10 s"
-	kill -USR1 "$a"
-	for _ in $(seq 100); do
-		kill -0 "$a" 2>/dev/null || break
-		sleep 0.1
-	done
+	release_wait "$a"
 	# not run(): the tool's stdout is $d/stdout
 	$TIMEOUT "$d/$name" leak 1 5 >"$d/second.out" 2>&1 ||
 		fail "the second $name: exit status $?: $(cat "$d/second.out")"
