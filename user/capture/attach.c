@@ -656,18 +656,17 @@ static unsigned int fn_args(enum ms_fn fn)
 static int place(struct elf_file *ef, const struct elf_func *f,
 		 unsigned int needs, struct prologue_site *site)
 {
-	size_t len = f->size <= PROLOGUE_MAX_BYTES ? f->size : 0;
-	unsigned char *code = len ? malloc(len) : NULL, first[15];
+	unsigned char *code = elf_file__func_code(ef, f, PROLOGUE_MAX_BYTES);
+	unsigned char first[15];
 	int err;
 
-	if (len && !code)
+	if (!code && errno == ENOMEM)
 		return -ENOMEM;
-	if (len && !elf_file__read(ef, f->file_offset, code, len)) {
-		err = prologue__place(code, len, needs, site);
+	if (code) {
+		err = prologue__place(code, f->size, needs, site);
 		free(code);
 		return err;
 	}
-	free(code);
 	site->offset = 0;
 	memset(site->arg_reg, MS_REG_ABI, sizeof(site->arg_reg));
 	site->emulated = !elf_file__read(ef, f->file_offset, first,
@@ -712,14 +711,10 @@ static int forwards_to(struct elf_file *ef, const struct elf_func *f,
 	size_t i;
 	int err;
 
-	if (!f->size || f->size > PROLOGUE_MAX_BYTES)
-		return -ENOENT;
-	code = malloc(f->size);
+	code = elf_file__func_code(ef, f, PROLOGUE_MAX_BYTES);
 	if (!code)
 		return -ENOENT;
-	err = elf_file__read(ef, f->file_offset, code, f->size);
-	if (!err)
-		err = prologue__exit(code, f->size, &to, calls);
+	err = prologue__exit(code, f->size, &to, calls);
 	free(code);
 	if (err)
 		return -ENOENT;

@@ -318,6 +318,28 @@ int elf_file__read(struct elf_file *f, __u64 file_offset, void *buf,
 	return 0;
 }
 
+void *elf_file__func_code(struct elf_file *f, const struct elf_func *fn,
+			  size_t max)
+{
+	void *code;
+	int err;
+
+	if (!fn->size || fn->size > max) {
+		errno = ENOENT;
+		return NULL;
+	}
+	code = malloc(fn->size);
+	if (!code)
+		return NULL;
+	err = elf_file__read(f, fn->file_offset, code, fn->size);
+	if (err) {
+		free(code);
+		errno = -err;
+		return NULL;
+	}
+	return code;
+}
+
 /*
  * The GOT slot a PLT stub jumps through: "jmp *disp(%rip)", after an
  * endbr64 and a bnd prefix where the linker put them (.plt.sec, .plt.got

@@ -45,6 +45,14 @@ int elf_file__read(struct elf_file *f, __u64 file_offset, void *buf,
 		   size_t len);
 
 /*
+ * The code of fn (its symbol's size, at most max bytes), malloc'd: the
+ * caller frees it. NULL with errno: ENOENT (no size, or longer than max),
+ * EIO (past the file), ENOMEM.
+ */
+void *elf_file__func_code(struct elf_file *f, const struct elf_func *fn,
+			  size_t max);
+
+/*
  * The function a PLT stub at vaddr (an ELF address) jumps to, as named by
  * the relocation of its GOT slot (no @VERSION: .dynsym names carry none).
  * The name only: which object defines it is the dynamic linker's choice.

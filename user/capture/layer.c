@@ -24,14 +24,10 @@ int layer__of(struct elf_file *ef, const struct elf_func *f,
 	int err;
 
 	name[0] = '\0';
-	if (!f->size || f->size > PROLOGUE_MAX_BYTES)
-		return -ENOENT;
-	code = malloc(f->size);
+	code = elf_file__func_code(ef, f, PROLOGUE_MAX_BYTES);
 	if (!code)
 		return -ENOENT;
-	err = elf_file__read(ef, f->file_offset, code, f->size);
-	if (!err)
-		err = prologue__exits(code, f->size, ex, LAYER_EXITS, &nr);
+	err = prologue__exits(code, f->size, ex, LAYER_EXITS, &nr);
 	free(code);
 	if (err)
 		return -ENOENT;
