@@ -2546,15 +2546,21 @@ if "$je" not in objs:
 EOF
 }
 
+# A static build of sysproc.c at $1, built as production code is (no
+# frame pointers); fails the test when there is no libc.a.
+sys_static()
+{
+	gcc -static -O1 -g -fno-inline "$src/sysproc.c" -o "$1" \
+		>"$d/gcc.log" 2>&1 && return
+	fail "could not build the static target (libc.a?): $(cat "$d/gcc.log")"
+	return 1
+}
+
 # An exec of a static binary: its own malloc, in the executable, probed
 # at the exec before it runs.
 t_sys_static_exec()
 {
-	if ! gcc -static -O1 -g -fno-omit-frame-pointer -fno-inline \
-		"$src/sysproc.c" -o "$d/sysproc_static" >"$d/gcc.log" 2>&1; then
-		fail "could not build the static target (libc.a?): $(cat "$d/gcc.log")"
-		return
-	fi
+	sys_static "$d/sysproc_static" || return
 	tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/sysproc" leak 1 9 \
 		exec "$d/sysproc_static" leak 3 111
 	expect_rc 0 && expect_clean_stderr || return
@@ -2604,11 +2610,7 @@ t_sys_hold_exec()
 	local name n0 j
 
 	name=$(sys_comm h)
-	if ! gcc -static -O1 -g -fno-omit-frame-pointer -fno-inline \
-		"$src/sysproc.c" -o "$d/$name" >"$d/gcc.log" 2>&1; then
-		fail "could not build the static target (libc.a?): $(cat "$d/gcc.log")"
-		return
-	fi
+	sys_static "$d/$name" || return
 	cp "$d/$name" "$d/${name}j"
 	tool_bg -t 0 -o "$d/out/report.json" --comm "$name" \
 		--comm "${name}j" --hold-exec || return
@@ -2655,11 +2657,7 @@ t_sys_hold_killed()
 	local name tpid st _
 
 	name=$(sys_comm k)
-	if ! gcc -static -O1 -fno-omit-frame-pointer \
-		"$src/sysproc.c" -o "$d/$name" >"$d/gcc.log" 2>&1; then
-		fail "could not build the static target (libc.a?): $(cat "$d/gcc.log")"
-		return
-	fi
+	sys_static "$d/$name" || return
 	tool_bg -q -t 0 -o "$d/out/report.json" --comm "$name" --hold-exec ||
 		return
 	wait_tracing || return
@@ -2809,11 +2807,7 @@ t_sys_late_static()
 	local name a n0
 
 	name=$(sys_comm l)
-	if ! gcc -static -O1 -g -fno-omit-frame-pointer -fno-inline \
-		"$src/sysproc.c" -o "$d/$name" >"$d/gcc.log" 2>&1; then
-		fail "could not build the static target (libc.a?): $(cat "$d/gcc.log")"
-		return
-	fi
+	sys_static "$d/$name" || return
 	tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
 		--comm "$name" || return
 	wait_tracing || return
