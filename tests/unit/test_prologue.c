@@ -672,11 +672,10 @@ static int place_real(struct elf_file *ef, const char *name,
 		return err;
 	cr_assert(f.size && f.size <= PROLOGUE_MAX_BYTES, "%s: size %llu",
 		  name, (unsigned long long)f.size);
-	code = malloc(f.size);
-	cr_assert_not_null(code);
-	err = elf_file__read(ef, f.file_offset, code, f.size);
-	if (!err)
-		err = prologue__place(code, f.size, needs, s);
+	code = elf_file__func_code(ef, &f, PROLOGUE_MAX_BYTES);
+	if (!code)
+		return -errno;
+	err = prologue__place(code, f.size, needs, s);
 	free(code);
 	return err;
 }
@@ -745,11 +744,10 @@ static int place_rust(struct elf_file *ef, const char *name,
 		err = elf_file__find_rust_func(ef, name, &f);
 	if (err)
 		return err;
-	code = malloc(f.size);
-	cr_assert_not_null(code);
-	err = elf_file__read(ef, f.file_offset, code, f.size);
-	if (!err)
-		err = prologue__place(code, f.size, needs, s);
+	code = elf_file__func_code(ef, &f, PROLOGUE_MAX_BYTES);
+	if (!code)
+		return -errno;
+	err = prologue__place(code, f.size, needs, s);
 	free(code);
 	return err;
 }
@@ -953,9 +951,8 @@ static void expect_forwards(const char *path, const char *name,
 	cr_assert_not_null(ef, "%s: not installed (scripts/install-deps.sh)",
 			   path);
 	cr_assert(!elf_file__find_func(ef, name, &f), "%s: no %s", path, name);
-	code = malloc(f.size);
-	cr_assert_not_null(code);
-	cr_assert(!elf_file__read(ef, f.file_offset, code, f.size));
+	code = elf_file__func_code(ef, &f, PROLOGUE_MAX_BYTES);
+	cr_assert_not_null(code, "%s: its code: %s", path, strerror(errno));
 	err = prologue__exit(code, f.size, &off, &calls);
 	free(code);
 	cr_assert(!err, "%s %s: no one place it leaves for: %s", path, name,
@@ -1087,9 +1084,8 @@ static void expect_layer(const char *path, const char *sym, int want_err,
 	cr_assert_not_null(ef, "%s: not installed (scripts/install-deps.sh)",
 			   path);
 	cr_assert(!elf_file__find_func(ef, sym, &f), "%s: no %s", path, sym);
-	code = malloc(f.size);
-	cr_assert_not_null(code);
-	cr_assert(!elf_file__read(ef, f.file_offset, code, f.size));
+	code = elf_file__func_code(ef, &f, PROLOGUE_MAX_BYTES);
+	cr_assert_not_null(code, "%s: its code: %s", path, strerror(errno));
 	cr_assert(!prologue__place(code, f.size,
 				   PROLOGUE_RDI | PROLOGUE_RET_AT_SP, &site));
 	free(code);
