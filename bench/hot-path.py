@@ -53,7 +53,7 @@ READY = re.compile(r"^ready (\d+)(?: signal (\d+))?")
 # probe machinery (traps, uprobe and uretprobe dispatch), as in the floor.
 COSTS = [
     ("user code (program, allocator)", None),
-    ("BPF: stack walk (ms_walk_multi, walk_replay, walk_cached, "
+    ("BPF: stack walk (ms_walk_multi, walk_replay, "
      "walk_frame, cfi_step, rule_find)",
      r"bpf_prog_\w+_(ms_walk\w*|walk_\w+|cfi_step|fp_step|rule_find|"
      r"row_search_step|map_search_step)$"),

@@ -779,7 +779,7 @@ struct walk {
 	__u32 tgid;
 	__u32 tid;
 	__u32 gen;
-	__u32 steps;		/* leading frames whose cached step holds */
+	__u32 pad1;
 	bool exact;		/* pc is not a return address: no pc - 1 */
 	bool bp_known;
 	__u8 stop;
@@ -1007,15 +1007,26 @@ __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 	return row_find(m->obj, pc - m->bias, out);
 }
 
-/* The rule for the walk's pc, through the memo. */
-static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out)
+/* The memo's slot for pc (as looked up) in process tgid. */
+static __always_inline __u32 memo_idx(__u64 pc, __u32 tgid)
+{
+	return ((pc ^ ((__u64)tgid << 32)) * 0x9e3779b97f4a7c15ull) >>
+	       (64 - MEMO_BITS);
+}
+
+/*
+ * The rule for the walk's pc, through the memo; *slot is the memo's slot
+ * that holds it now (NULL if none).
+ */
+static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out,
+				    struct memo **slot)
 {
 	__u64 pc = w->exact ? w->pc : w->pc - 1;
-	__u32 idx = ((pc ^ ((__u64)w->tgid << 32)) * 0x9e3779b97f4a7c15ull) >>
-		    (64 - MEMO_BITS);
+	__u32 idx = memo_idx(pc, w->tgid);
 	struct memo *mm = bpf_map_lookup_elem(&memo, &idx);
 	int stop;
 
+	*slot = mm;
 	if (mm && mm->pc == pc && mm->gen == w->gen && mm->tgid == w->tgid) {
 		out->cfa_type = mm->cfa_type;
 		out->rbp_type = mm->rbp_type;
@@ -1038,57 +1049,30 @@ static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out)
 }
 
 /*
- * The previous walk of each thread, step by step, so that a repeated call
- * path costs a compare and a read per frame instead of a rule looked up
- * and applied. A step is what the full walk computed at one frame: from
- * the frame's pc (looked up exact or as pc - 1), sp, and rbp where the
- * rule reads it, under the rules of one unwind_gen, the caller's sp (the
- * CFA) and where the caller's rbp comes from. The rule is a function of
- * those inputs alone, so a frame whose inputs equal a step's has that
- * step's CFA; the caller's return address and rbp are still read from
- * the stack as they are now, and become the next frame's inputs, checked
- * against the next step in turn. A frame that matches no step is walked
- * in full, and its step recorded in place of the old one: the cache never
- * holds a frame the walk did not compute, and never yields one it would
- * not compute now. Signal frames and dereferenced CFAs are not cached.
- *
- * Steps are kept by frame number, per CPU, for a few threads a CPU
- * (by tid); a thread that moves or is displaced walks in full once.
+ * Each thread's rules by stack address: the rule its last walks used at
+ * each frame, copied from the memo into a slot chosen by the frame's sp.
+ * The frames a call path shares with the last one (a service allocating
+ * from many sites under one event loop, at whatever depth the sites lie)
+ * sit at the same stack addresses with the same pcs, so their rules are
+ * found in neighbouring slots (read ahead by the CPU) where the memo's
+ * are scattered by hash; a frame whose slot holds another pc takes its
+ * rule from the memo and leaves it here. A rule is a function of pc, the
+ * process and unwind_gen alone, which the slot is compared on: a slot
+ * another thread or call path left is never wrong, only a miss. Per CPU,
+ * for a few threads a CPU (by tid).
  */
-#define STEP_EXACT	(1u << 0)	/* pc was looked up as it is */
-#define STEP_USES_BP	(1u << 1)	/* the rule reads rbp: compared too */
-#define STEP_BP_SLOT	(1u << 2)	/* the caller's rbp is read at bp_slot */
-#define STEP_BP_LOST	(1u << 3)	/* the caller's rbp is unknown */
-/*
- * The walk ends at this frame for a reason its rule alone gives (the
- * outermost frame, no unwind information, no mapping or table): the
- * enum ms_stop is in the bits from STEP_STOP_SHIFT.
- */
-#define STEP_STOP	(1u << 4)
-#define STEP_STOP_SHIFT	8
-
-struct walk_step {
-	__u64 pc;
-	__u64 sp;
-	__u64 bp;
-	__u64 cfa;		/* the caller's sp; its return address at -8 */
-	__u64 bp_slot;
-	__u64 flags;		/* STEP_* */
-};
-
-#define CACHE_THREADS	4	/* threads a CPU keeps steps for */
+#define CACHE_THREADS	4
+#define CACHE_SLOTS	256	/* frames are 16-byte aligned: 4 KiB of stack */
 
 struct walk_cache {
-	__u32 tid;		/* owner, with tgid and gen */
-	__u32 tgid;
-	__u32 gen;
-	__u32 nr;		/* steps [0, nr) are the owner's */
+	__u32 tid;		/* the thread whose span this is */
+	__u32 pad;
 	/*
-	 * Bytes from the owner's last first window to the last frame its
+	 * Bytes from the thread's last first window to the last frame its
 	 * walk reached: how long its next first window is copied.
 	 */
 	__u64 span;
-	struct walk_step steps[MS_MAX_STACK];
+	struct memo r[CACHE_SLOTS];
 };
 
 struct {
@@ -1098,19 +1082,20 @@ struct {
 	__type(value, struct walk_cache);
 } walk_cache SEC(".maps");
 
-/* What a step of the walk did. */
-enum {
-	WALK_NEXT = 0,		/* at the next frame */
-	WALK_STOP,		/* ended, w->stop set */
-	WALK_MISS,		/* no cached step holds: walk this frame in full */
-};
-
 static __always_inline struct walk_cache *cache_of(const struct walk *w)
 {
 	__u32 idx = w->tid & (CACHE_THREADS - 1);
 
 	return bpf_map_lookup_elem(&walk_cache, &idx);
 }
+
+
+/* What a step of the walk did. */
+enum {
+	WALK_NEXT = 0,		/* at the next frame */
+	WALK_STOP,		/* ended, w->stop set */
+	WALK_MISS,		/* no cached step holds: walk this frame in full */
+};
 
 /*
  * Both walks' first step at a frame: its pc goes into the record, unless
@@ -1132,85 +1117,56 @@ static __always_inline bool walk_emit(struct walk *w, struct ms_event *e)
 	return false;
 }
 
-/*
- * The frame through its cached step, if one holds: WALK_MISS leaves the
- * walk as it was (a read that fails is a miss too: the full step reads
- * again and says why it stops). A global function: verified once.
- */
-__noinline int walk_cached(struct walk *w, struct ms_event *e)
+/* The thread's cache slot for the frame at sp. */
+static __always_inline struct memo *rule_slot(struct walk_cache *c, __u64 sp)
 {
-	struct walk_cache *c;
-	struct walk_step *s;
-	__u64 ra, bp;
-	__u32 i;
+	return &c->r[(sp >> 4) & (CACHE_SLOTS - 1)];
+}
 
-	if (!w || !e)
-		return WALK_MISS;
-	c = cache_of(w);
-	i = w->n;
-	if (!c || i >= c->nr || i >= MS_MAX_STACK)
-		return WALK_MISS;
-	s = &c->steps[i & (MS_MAX_STACK - 1)];
-	if (s->pc != w->pc || s->sp != w->sp ||
-	    !(s->flags & STEP_EXACT) != !w->exact)
-		return WALK_MISS;
-	if ((s->flags & STEP_USES_BP) && (!w->bp_known || s->bp != w->bp))
-		return WALK_MISS;
-	if (s->flags & STEP_STOP) {
-		if (!walk_emit(w, e)) {
-			w->stop = s->flags >> STEP_STOP_SHIFT;
-			if (w->steps == i)
-				w->steps = i + 1;
-		}
-		return WALK_STOP;
-	}
-	bp = w->bp;
-	if (stack_word(w, s->cfa - 8, &ra) ||
-	    ((s->flags & STEP_BP_SLOT) && stack_word(w, s->bp_slot, &bp)))
-		return WALK_MISS;
-	if (walk_emit(w, e))
-		return WALK_STOP;
-	if (w->steps == i)
-		w->steps = i + 1;
-	w->pc = ra;
-	w->sp = s->cfa;
-	w->bp = bp;
-	if (s->flags & STEP_BP_LOST)
-		w->bp_known = false;
-	w->exact = false;
-	return WALK_NEXT;
+/* Keeps the rule for pc (as looked up) in the frame at sp's slot. */
+static __always_inline void rule_keep(struct walk_cache *c, __u64 sp,
+				      const struct memo *mm)
+{
+	*rule_slot(c, sp) = *mm;
 }
 
 /*
- * The frames whose steps hold, in one loop over the window as copied: a
- * compare and a load a frame, where a step of its own (walk_cached) costs
- * a call and the window and cache found again. At most REPLAY_FRAMES a
- * call (WALK_NEXT: call again), since the verifier walks each turn of
- * the loop; WALK_MISS, with the walk at the frame it reached, at the
- * first step that does not hold or whose words lie outside the window
- * (walk_cached or walk_frame go on from there); WALK_STOP when the depth
- * limit ends the walk.
+ * The frames whose rules are known, in one loop over the window as
+ * copied: from the thread's cache by frame number, else from the memo by
+ * pc, then a load or two from the window a frame, where a frame walked in
+ * full (walk_frame) costs a call, the window found again and the rule
+ * looked up. A call path that differs from the last one near the top (a
+ * service allocating from many sites under one event loop) takes the
+ * rules of its differing frames from the memo and the rest from the
+ * cache. At most REPLAY_FRAMES a call (WALK_NEXT: call again), since the
+ * verifier walks each turn of the loop; WALK_MISS, with the walk at the
+ * frame it reached, at the first frame whose rule neither holds, whose
+ * rule reads memory elsewhere (a dereferenced CFA, a signal frame) or
+ * whose words lie outside the window (walk_frame goes on from there, and
+ * says why a walk stops); WALK_STOP when the walk ends, w->stop set.
  */
 #define REPLAY_FRAMES	32
 
 __noinline int walk_replay(struct walk *w, struct ms_event *e)
 {
-	__u64 pc, sp, bp, wbase, ra, off, flags;
+	__u64 pc, sp, bp, nbp, wbase, ra, off, key, cfa = 0;
+	__u32 zero = 0, i, wlen, depth, tgid, gen, idx;
 	struct walk_cache *c;
-	struct walk_step *s;
-	__u32 zero = 0, i, nr, wlen, depth;
+	struct memo rule;
 	bool exact, bp_known;
+	struct memo *mm;
 	__u64 *win;
 	int ret;
 
 	if (!w || !e)
 		return WALK_MISS;
-	c = cache_of(w);
 	win = bpf_map_lookup_elem(&stack_window, &zero);
-	if (!c || !win)
+	c = cache_of(w);
+	if (!win || !c)
 		return WALK_MISS;
-	nr = c->nr;
 	depth = max_depth < MS_MAX_STACK ? max_depth : MS_MAX_STACK;
+	tgid = w->tgid;
+	gen = w->gen;
 	pc = w->pc;
 	sp = w->sp;
 	bp = w->bp;
@@ -1222,53 +1178,66 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 	ret = WALK_NEXT;
 	for (int k = 0; k < REPLAY_FRAMES; k++) {
 		ret = WALK_MISS;
-		if (i >= nr || i >= MS_MAX_STACK)
+		/* walk_frame ends the walk at a zero pc and at the depth. */
+		if (!pc || i >= depth)
 			break;
-		/*
-		 * Kept a plain index: clang would otherwise walk a pointer
-		 * whose bounds the verifier cannot see.
-		 */
-		barrier_var(i);
-		s = &c->steps[i & (MS_MAX_STACK - 1)];
-		flags = s->flags;
-		if (s->pc != pc || s->sp != sp ||
-		    !(flags & STEP_EXACT) != !exact)
-			break;
-		if ((flags & STEP_USES_BP) && (!bp_known || s->bp != bp))
-			break;
-		if (flags & STEP_STOP) {
-			w->n = i;
+		key = exact ? pc : pc - 1;
+		mm = rule_slot(c, sp);
+		if (mm->pc != key || mm->gen != gen || mm->tgid != tgid) {
+			idx = memo_idx(key, tgid);
+			mm = bpf_map_lookup_elem(&memo, &idx);
+			if (!mm || mm->pc != key || mm->gen != gen ||
+			    mm->tgid != tgid)
+				break;
+			rule_keep(c, sp, mm);
+		}
+		rule = *mm;
+		if (rule.stop || rule.cfa_type == MS_CFA_UNDEFINED ||
+		    rule.cfa_type == MS_CFA_NO_INFO) {
+			/* Else the lookup's reason, or MS_STOP_END: outermost. */
+			w->stop = rule.stop ? rule.stop :
+				  rule.cfa_type == MS_CFA_NO_INFO ?
+				  MS_STOP_NO_INFO : MS_STOP_END;
+			e->frames[i & (MS_MAX_STACK - 1)] = pc;
+			w->n = i + 1;
 			w->pc = pc;
-			if (!walk_emit(w, e)) {
-				w->stop = flags >> STEP_STOP_SHIFT;
-				if (w->steps == i)
-					w->steps = i + 1;
-			}
 			return WALK_STOP;
 		}
-		off = s->cfa - 8 - wbase;
-		if (s->cfa - 8 < wbase || off + 8 > wlen || (off & 7))
+		if (rule.cfa_type == MS_CFA_RSP) {
+			cfa = sp + rule.cfa_off;
+		} else if (rule.cfa_type == MS_CFA_RBP) {
+			if (!bp_known)
+				break;
+			cfa = bp + rule.cfa_off;
+		} else if (rule.cfa_type == MS_CFA_PLT) {
+			cfa = sp + 8 + ((pc & 15) >= (__u64)rule.cfa_off ? 8 : 0);
+		} else {
+			break;
+		}
+		off = cfa - 8 - wbase;
+		if (cfa <= sp || cfa - 8 < wbase || off + 8 > wlen || (off & 7))
 			break;
 		ra = win[(off / 8) & (WINDOW_WORDS - 1)];
-		if (flags & STEP_BP_SLOT) {
-			off = s->bp_slot - wbase;
-			if (s->bp_slot < wbase || off + 8 > wlen || (off & 7))
+		nbp = bp;
+		if (rule.rbp_type == MS_RBP_CFA ||
+		    rule.rbp_type == MS_RBP_AT_RBP) {
+			if (rule.rbp_type == MS_RBP_CFA)
+				off = cfa + rule.rbp_off;
+			else if (bp_known)
+				off = bp + rule.rbp_off;
+			else
 				break;
-			bp = win[(off / 8) & (WINDOW_WORDS - 1)];
-		}
-		if (i >= depth) {
-			w->n = i;
-			w->stop = MS_STOP_DEPTH;
-			return WALK_STOP;
+			if (off < wbase || off - wbase + 8 > wlen || (off & 7))
+				break;
+			nbp = win[((off - wbase) / 8) & (WINDOW_WORDS - 1)];
+		} else if (rule.rbp_type != MS_RBP_SAME) {
+			bp_known = false;
 		}
 		e->frames[i & (MS_MAX_STACK - 1)] = pc;
-		if (w->steps == i)
-			w->steps = i + 1;
 		i++;
 		pc = ra;
-		sp = s->cfa;
-		if (flags & STEP_BP_LOST)
-			bp_known = false;
+		sp = cfa;
+		bp = nbp;
 		exact = false;
 		ret = WALK_NEXT;
 	}
@@ -1281,27 +1250,6 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 	return ret;
 }
 
-/* The step just walked in full at frame i, in place of the cached one. */
-static __always_inline void step_record(struct walk *w, __u32 i, __u64 pc,
-					__u64 sp, __u64 bp, __u64 cfa,
-					__u64 bp_slot, __u64 flags)
-{
-	struct walk_cache *c = cache_of(w);
-	struct walk_step *s;
-
-	if (!c || c->tid != w->tid || i >= MS_MAX_STACK)
-		return;
-	s = &c->steps[i & (MS_MAX_STACK - 1)];
-	s->pc = pc;
-	s->sp = sp;
-	s->bp = bp;
-	s->cfa = cfa;
-	s->bp_slot = bp_slot;
-	s->flags = flags;
-	if (w->steps == i)
-		w->steps = i + 1;
-}
-
 /*
  * Emits the walk's pc, then finds the frame that called it by the rule
  * for pc: WALK_NEXT or WALK_STOP (w->stop set). A global function, so
@@ -1310,28 +1258,25 @@ static __always_inline void step_record(struct walk *w, __u32 i, __u64 pc,
 __noinline int walk_frame(struct walk *w, struct ms_event *e)
 {
 	struct ms_unwind_row r = {};
-	__u64 cfa, ra, bp, v, pc, sp, slot = 0, flags;
-	__u32 i;
+	__u64 cfa, ra, bp, v;
+	struct walk_cache *c;
+	struct memo *mm;
 	int stop;
 
 	if (!w || !e)
 		return WALK_STOP;
-	i = w->n;
-	pc = w->pc;
-	sp = w->sp;
 	bp = w->bp;
-	flags = w->exact ? STEP_EXACT : 0;
 	if (walk_emit(w, e))
 		return WALK_STOP;
-	stop = rule_get(w, &r);
+	stop = rule_get(w, &r, &mm);
+	c = cache_of(w);
+	if (c && mm)
+		rule_keep(c, w->sp, mm);
 	if (stop || r.cfa_type == MS_CFA_UNDEFINED ||
 	    r.cfa_type == MS_CFA_NO_INFO) {
 		/* Else the lookup's reason, or MS_STOP_END (0): outermost. */
 		if (!stop && r.cfa_type == MS_CFA_NO_INFO)
 			stop = MS_STOP_NO_INFO;
-		/* A stop the rule gives: the same at this pc every time. */
-		step_record(w, i, pc, sp, bp, 0, 0,
-			    flags | STEP_STOP | (__u64)stop << STEP_STOP_SHIFT);
 		w->stop = stop;
 		return WALK_STOP;
 	}
@@ -1343,14 +1288,12 @@ __noinline int walk_frame(struct walk *w, struct ms_event *e)
 		if (!w->bp_known)
 			goto unsupported;
 		cfa = w->bp + r.cfa_off;
-		flags |= STEP_USES_BP;
 		break;
 	case MS_CFA_DEREF_RBP:
 		if (!w->bp_known)
 			goto unsupported;
 		if (stack_word(w, w->bp + r.cfa_off, &cfa))
 			goto read_failed;
-		/* The CFA is read, not computed: no step to keep. */
 		break;
 	case MS_CFA_PLT:
 		cfa = w->sp + 8 + ((w->pc & 15) >= (__u64)r.cfa_off ? 8 : 0);
@@ -1379,28 +1322,21 @@ __noinline int walk_frame(struct walk *w, struct ms_event *e)
 	case MS_RBP_SAME:
 		break;
 	case MS_RBP_CFA:
-		slot = cfa + r.rbp_off;
-		if (stack_word(w, slot, &v))
+		if (stack_word(w, cfa + r.rbp_off, &v))
 			goto read_failed;
 		bp = v;
-		flags |= STEP_BP_SLOT;
 		break;
 	case MS_RBP_AT_RBP:
 		if (!w->bp_known)
 			goto read_failed;
-		slot = w->bp + r.rbp_off;
-		if (stack_word(w, slot, &v))
+		if (stack_word(w, w->bp + r.rbp_off, &v))
 			goto read_failed;
 		bp = v;
-		flags |= STEP_USES_BP | STEP_BP_SLOT;
 		break;
 	default:
 		w->bp_known = false;
-		flags |= STEP_BP_LOST;
 		break;
 	}
-	if (r.cfa_type != MS_CFA_DEREF_RBP)
-		step_record(w, i, pc, sp, w->bp, cfa, slot, flags);
 	w->pc = ra;
 	w->sp = cfa;
 	w->bp = bp;
@@ -1428,10 +1364,7 @@ static long cfi_step(__u32 i, void *ctx)
 
 	if (r != WALK_MISS)
 		return r == WALK_STOP;
-	r = walk_cached(&x->w, x->e);
-	if (r == WALK_MISS)
-		r = walk_frame(&x->w, x->e);
-	return r == WALK_STOP;
+	return walk_frame(&x->w, x->e) == WALK_STOP;
 }
 
 /*
@@ -1560,20 +1493,9 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 		w->sp += 8;
 		w->exact = false;
 	}
-	if (c) {
-		/* The CPU's steps for this thread, or a fresh start of them. */
-		if (c->tid != w->tid || c->tgid != w->tgid ||
-		    c->gen != w->gen) {
-			c->tid = w->tid;
-			c->tgid = w->tgid;
-			c->gen = w->gen;
-			c->nr = 0;
-		}
-	}
 	bpf_loop(MS_MAX_STACK + 1, stacks_fp ? fp_step : cfi_step, &x, 0);
-	/* Only steps that hold for this walk, from its first frame on. */
 	if (c) {
-		c->nr = w->steps;
+		c->tid = w->tid;
 		c->span = w->sp - start;
 	}
 	n = w->n < MS_MAX_STACK ? w->n : MS_MAX_STACK;

@@ -1217,10 +1217,10 @@ bool tracer__map_stop(struct tracer *t, int tid)
 void tracer__print_unwind(const struct tracer *t)
 {
 	struct bpf_map *memo = t->skel->maps.memo;
-	struct bpf_map *steps = t->skel->maps.walk_cache;
+	struct bpf_map *cache = t->skel->maps.walk_cache;
 	int ncpu = libbpf_num_possible_cpus();
 	struct unwinder_stats st;
-	__u64 memo_bytes, step_bytes;
+	__u64 memo_bytes;
 
 	if (!t->unwind) {
 		fprintf(stderr, "memscope-bpf: stacks by frame pointers (--stacks fp): no unwind tables\n");
@@ -1229,16 +1229,15 @@ void tracer__print_unwind(const struct tracer *t)
 
 	unwinder__print(t->unwind, stderr, "memscope-bpf");
 	unwinder__stats(t->unwind, &st);
-	memo_bytes = (__u64)bpf_map__max_entries(memo) *
-		     bpf_map__value_size(memo) * (ncpu > 0 ? ncpu : 1);
-	step_bytes = (__u64)bpf_map__max_entries(steps) *
-		     bpf_map__value_size(steps) * (ncpu > 0 ? ncpu : 1);
+	memo_bytes = ((__u64)bpf_map__max_entries(memo) *
+		      bpf_map__value_size(memo) +
+		      (__u64)bpf_map__max_entries(cache) *
+		      bpf_map__value_size(cache)) * (ncpu > 0 ? ncpu : 1);
 	fprintf(stderr,
-		"memscope-bpf: unwind tables: %u objects, %u of %u rows used, %llu KiB of kernel memory (rows, objects, maps), %llu KiB of per-CPU rule memo, %llu KiB of per-CPU walk steps\n",
+		"memscope-bpf: unwind tables: %u objects, %u of %u rows used, %llu KiB of kernel memory (rows, objects, maps), %llu KiB of per-CPU rule memo and walk caches\n",
 		st.objects, st.rows, st.rows_cap,
 		(unsigned long long)st.kernel_bytes / 1024,
-		(unsigned long long)memo_bytes / 1024,
-		(unsigned long long)step_bytes / 1024);
+		(unsigned long long)memo_bytes / 1024);
 }
 
 __u32 tracer__unwind_full(const struct tracer *t, __u32 *rows_cap)
