@@ -1493,7 +1493,13 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 		w->sp += 8;
 		w->exact = false;
 	}
-	bpf_loop(MS_MAX_STACK + 1, stacks_fp ? fp_step : cfi_step, &x, 0);
+	/*
+	 * Most stacks end within one run of known rules: the loop, and its
+	 * callback's calls, only when they do not.
+	 */
+	if (stacks_fp || walk_replay(w, e) != WALK_STOP)
+		bpf_loop(MS_MAX_STACK + 1, stacks_fp ? fp_step : cfi_step,
+			 &x, 0);
 	if (c) {
 		c->tid = w->tid;
 		c->span = w->sp - start;
