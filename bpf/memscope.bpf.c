@@ -1497,9 +1497,10 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 	 * Most stacks end within one run of known rules: the loop, and its
 	 * callback's calls, only when they do not.
 	 */
-	if (stacks_fp || walk_replay(w, e) != WALK_STOP)
-		bpf_loop(MS_MAX_STACK + 1, stacks_fp ? fp_step : cfi_step,
-			 &x, 0);
+	if (stacks_fp)
+		bpf_loop(MS_MAX_STACK + 1, fp_step, &x, 0);
+	else if (walk_replay(w, e) != WALK_STOP)
+		bpf_loop(MS_MAX_STACK + 1, cfi_step, &x, 0);
 	if (c) {
 		c->tid = w->tid;
 		c->span = w->sp - start;
