@@ -382,11 +382,10 @@ struct live_inserting {
 /*
  * Swap key into a slot read as was, reusable. A slot still reusable when
  * the swap finds it changed (a reclaim made the tombstone LIVE_RECL,
- * then empty) is taken as it is: the window before it was read, and a
- * settle moves the key back over any slot emptied there. Neighbouring
- * addresses share near windows, where reclaims and inserts on other
- * CPUs flip such slots often enough that rescanning the window at each
- * change lost 16 tries in a row (test_live_table's racing threads).
+ * then empty) is taken as it is, without reading the window again: the
+ * window before it was read, and a settle moves the key back over any
+ * slot emptied there, as after any insert. Neighbouring addresses share
+ * near windows, where reclaims on other CPUs flip such slots.
  */
 static __always_inline bool live_take(struct live_slot *s, __u64 was,
 				      __u64 key)

@@ -434,6 +434,36 @@ Test(live_table, heap_blocks_share_table_pages)
 	cr_expect_leq(pages, 64, "1024 blocks on %u pages of the table", pages);
 }
 
+/*
+ * A block whose free was not seen, in the far area (its near window was
+ * full then): when its address comes back, with room in the near window
+ * now, the insert replaces it there rather than keep two, and the far
+ * count comes back to zero with the free.
+ */
+Test(live_table, a_stale_far_copy_is_replaced_not_duplicated)
+{
+	const __u64 p = 0x5555a0001000ull;
+	__u32 i, idx, home = live_near_home(p);
+
+	reset(1u << 10);
+	for (i = 0; i < LIVE_PROBES; i++)
+		live_in(true, home + i)->key = 0x7000000 + 16 * i;
+	cr_assert(live_table_insert(p, 8, 1, 0));
+	idx = live_find(p, 0);
+	cr_assert(idx != LIVE_NONE && !live_is_near(idx));
+	cr_expect_eq(*live_spill(p), 1);
+	for (i = 0; i < LIVE_PROBES; i++)
+		live_in(true, home + i)->key = LIVE_EMPTY;
+	cr_assert(live_table_insert(p, 16, 2, 0));
+	cr_expect_eq(replaced, 1);
+	cr_expect_eq(count_keys(p), 1);
+	cr_expect_eq(live_find(p, 0), idx);
+	cr_expect_eq(live_at(idx)->seq, 2);
+	cr_assert(table_free(p, true));
+	cr_expect_eq(*live_spill(p), 0);
+	cr_expect_eq(live_find(p, 0), LIVE_NONE);
+}
+
 /* In each area alike: keys of one home, in its first four slots. */
 static void reclaim_walk(bool near, const __u64 *ptrs, __u32 home)
 {
