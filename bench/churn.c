@@ -19,11 +19,6 @@
  * Built with -DCHURN_CHAIN, the loop runs at the bottom of a chain of 30
  * distinct functions (chain29 ... chain1, then pairs_loop), so every
  * allocation's stack is 30 frames deeper: the price of unwinding them.
- *
- * Built with -DCHURN_STALE (one thread), PAIRS more blocks are allocated
- * before --wait lets a tracer attach, and each pair also frees one of
- * them: a free of a block the tracer never saw, as most frees are right
- * after -p attaches to a running service.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -101,10 +96,6 @@ static void *block_new(uint32_t *seed)
 #define CHAIN_FN	static
 #endif
 
-#ifdef CHURN_STALE
-static void **stale;
-#endif
-
 CHAIN_FN void pairs_loop(struct worker *w)
 {
 	unsigned long i;
@@ -113,9 +104,6 @@ CHAIN_FN void pairs_loop(struct worker *w)
 	for (i = 0; i < w->pairs; i++) {
 		void **slot = &w->slots[i & (WINDOW - 1)];
 
-#ifdef CHURN_STALE
-		free(stale[i]);
-#endif
 		free(*slot);
 		*slot = block_new(&w->seed);
 	}
@@ -208,19 +196,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "churn: out of memory\n");
 		return 1;
 	}
-#ifdef CHURN_STALE
-	/* Before the tracer attaches: none of these is in its table. */
-	stale = calloc(pairs, sizeof(*stale));
-	if (!stale) {
-		fprintf(stderr, "churn: out of memory\n");
-		return 1;
-	}
-	for (i = 0; i < pairs; i++) {
-		uint32_t seed = 0x2545f491u * (uint32_t)(i + 1);
-
-		stale[i] = block_new(&seed);
-	}
-#endif
 	if (wait && wait_for_go()) {
 		fprintf(stderr, "churn: cannot wait for SIGUSR1\n");
 		return 1;

@@ -632,69 +632,13 @@ struct live_slot {
 #define LIVE_STATES	LIVE_RECL
 
 /*
- * The table is two areas of one map: the far area, slots 0 .. far - 1,
- * homes from a hash of the whole address; then the near area, a quarter
- * as many, where neighbouring addresses have neighbouring homes
- * (live_near_home), so the blocks of a heap share the table's pages and
- * lines. A key goes to the near area when its window there has a free
- * slot, else to the far one (bpf/live_table.h).
- *
- * The far area has a power of two of slots, at least 8 /
- * LIVE_FILL_EIGHTHS for each block of --max-live: an insert fails
- * (live_full) when the LIVE_PROBES slots of its window hold no free one,
- * and under churn at a steady load that begins near 40 % full with
- * 32-slot windows (near 25 % with 16), so max_live blocks fill at most
- * 37.5 % (tests/unit/test_live_table.c measures both). Whatever the
- * addresses, every key could land there (a page dense with small blocks
- * overflows its near window): the near area only adds room, never
- * takes the bound's.
+ * The table has a power of two of slots, at least 8 / LIVE_FILL_EIGHTHS
+ * for each block of --max-live: an insert fails (live_full) when the
+ * LIVE_PROBES slots of its window hold no free one, and under churn at a
+ * steady load that begins near 40 % full with 32-slot windows (near 25 %
+ * with 16), so max_live blocks fill at most 37.5 %
+ * (tests/unit/test_live_table.c measures both).
  */
 #define LIVE_FILL_EIGHTHS	3
-#define LIVE_NEAR_SHRINK	2	/* near slots: far slots >> this */
-
-static inline __u32 live_mix(__u64 x)
-{
-	return (x * 0x9e3779b97f4a7c15ull) >> 32;
-}
-
-/*
- * A key's home in the far area (unmasked): multiplicative hashing; the
- * low 4 bits of a block are always 0.
- */
-static inline __u32 live_home(__u64 ptr)
-{
-	return live_mix(ptr >> 4);
-}
-
-/*
- * Its home in the near area (unmasked): a slot per 64 bytes of
- * addresses, linearly over each 64 MiB region (glibc's thread arenas are
- * 64 MiB-aligned), the region placed by a hash of it, so that arenas and
- * separate mappings do not all start at one slot.
- */
-#define LIVE_NEAR_GRAIN		6
-#define LIVE_NEAR_REGION	26
-
-static inline __u32 live_near_home(__u64 ptr)
-{
-	return (__u32)(ptr >> LIVE_NEAR_GRAIN) +
-	       live_mix(ptr >> LIVE_NEAR_REGION);
-}
-
-/*
- * The far area's keys, counted by their near home's run of 32
- * near slots (folded onto LIVE_SPILLS counters): only where the count is
- * not zero can a key be in the far area, so only there does a search
- * that misses its near window read the far one (most frees of blocks the
- * table never held, e.g. allocated before the trace, read one window).
- * Counted before a key goes in, uncounted after it left (by the BPF
- * free, or by userspace's release of an ended image's blocks).
- */
-#define LIVE_SPILLS		4096
-
-static inline __u32 live_spill_of(__u64 ptr, __u32 near_mask)
-{
-	return ((live_near_home(ptr) & near_mask) / 32) & (LIVE_SPILLS - 1);
-}
 
 #endif /* MEMSCOPE_EVENTS_H */

@@ -7,8 +7,7 @@
  *
  * The slot and its states are the ABI's (events.h). The includer defines,
  * before including this:
- *   static struct live_slot *live_at(__u32 idx);     slot idx of the table
- *                 (far area, then near area: events.h), or NULL
+ *   static struct live_slot *live_at(__u32 idx);     slot idx & mask, or NULL
  *   static void live_replaced(__u64 size, __u64 tag); a block never freed,
  *                                                    dropped (counted)
  *   static bool live_owned(const struct live_slot *s, __u64 owner);
@@ -16,22 +15,13 @@
  *                 set share the table, and two may hold one address
  *   static bool live_shared(void);  whether they do: a new key is then
  *                 published after its slot's owner (LIVE_BUSY meanwhile)
- *   LIVE_MASK     the far area's slots minus one (a power of two); the
- *                 near area has LIVE_NEAR_MASK + 1 after them
- *   __u32 live_spills[LIVE_SPILLS]   the far area's keys by near run
- *                 (events.h), zeroed at start
+ *   LIVE_MASK     the slots minus one (a power of two)
  *   LIVE_GLOBAL   how the larger functions are declared: global functions
  *                 in BPF, so the verifier walks their loops once
  *   LIVE_LOOP(n, step, ctx)   calls long step(__u32 i, void *ctx) up to n
  *                 times, until it returns 1 (bpf_loop's contract)
  *
  * A key is the block address, or a state (LIVE_EMPTY ... LIVE_STATES).
- * It has a home in each area (events.h): it is looked for in its near
- * window, then, where its near run has far keys (live_spills), in its
- * far one; an insert puts it in the near window when that has a free
- * slot, else in the far one. Everything below holds in each area on its
- * own, with that area's home and wrap: a key never moves between areas,
- * a settle and a reclaim stay in theirs.
  * A search for a key stops at the first empty slot of its window, so a
  * freed slot cannot simply become empty: a key placed past it would be
  * lost. It becomes a tombstone, which an insert may reuse; and a
@@ -55,23 +45,6 @@
  * first and putting the tombstone back on a second look left a moment in
  * which a key inserted between the two looks, its insert over, could not
  * be found: test_live_table's racing threads lost a free in 1 run of 20.)
- *
- * With two areas:
- *  - a key is in one area only, and found there: a key goes to the far
- *    area only after its run's count went up, and the count comes down
- *    only after the key left (a tombstone), so a search that reads the
- *    count as zero after missing the near window can miss only a key
- *    that is not there; a count too high (userspace releasing before it
- *    uncounts) costs a read of the far window, never a key;
- *  - an insert finds ptr already in (a free not seen) in either area
- *    before it puts a new one in: the near window it scans whole, the
- *    far one whenever its run's count is not zero, and a stale ptr in the
- *    far area keeps that count up;
- *  - a lost swap rescans both, as a lost swap in one window did;
- *  - LIVE_BUSY publishing (a traced set) is per slot: unchanged.
- * A settle or a reclaim reads and moves only within the area of the
- * slot it began at, with that area's homes: each area is the table this
- * comment described, its keys a subset of the addresses.
  */
 #ifndef MEMSCOPE_LIVE_TABLE_H
 #define MEMSCOPE_LIVE_TABLE_H
@@ -89,32 +62,10 @@
 /* live_find()'s "not found": no index is this large. */
 #define LIVE_NONE	0xffffffffu
 
-#define LIVE_NEAR_MASK	(LIVE_MASK >> LIVE_NEAR_SHRINK)
-
-/* The table index of slot pos (unmasked) of an area. */
-static __always_inline __u32 live_wrap(bool near, __u32 pos)
+static __always_inline __u32 live_home(__u64 ptr)
 {
-	return near ? LIVE_MASK + 1 + (pos & LIVE_NEAR_MASK) : pos & LIVE_MASK;
-}
-
-static __always_inline struct live_slot *live_in(bool near, __u32 pos)
-{
-	return live_at(live_wrap(near, pos));
-}
-
-static __always_inline __u32 live_home_in(bool near, __u64 ptr)
-{
-	return near ? live_near_home(ptr) : live_home(ptr);
-}
-
-static __always_inline __u32 *live_spill(__u64 ptr)
-{
-	return &live_spills[live_spill_of(ptr, LIVE_NEAR_MASK)];
-}
-
-static __always_inline bool live_spilled(__u64 ptr)
-{
-	return *(volatile __u32 *)live_spill(ptr) != 0;
+	/* Multiplicative hashing; the low 4 bits of a block are always 0. */
+	return ((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> 32;
 }
 
 static __always_inline __u64 live_key(struct live_slot *s)
@@ -122,47 +73,26 @@ static __always_inline __u64 live_key(struct live_slot *s)
 	return *(volatile __u64 *)&s->key;
 }
 
-/* The table index of owner's ptr's slot in an area, or LIVE_NONE. */
-static __always_inline __u32 live_find_in(bool near, __u64 ptr, __u64 owner)
+/* The index of owner's ptr's slot (unmasked: live_at masks), or LIVE_NONE. */
+static __always_inline __u32 live_find(__u64 ptr, __u64 owner)
 {
-	__u32 home = live_home_in(near, ptr);
+	__u32 home = live_home(ptr);
 	struct live_slot *s;
 	__u64 k;
 
+	if (ptr <= LIVE_STATES)
+		return LIVE_NONE;
 	for (__u32 i = 0; i < LIVE_PROBES; i++) {
-		s = live_in(near, home + i);
+		s = live_at(home + i);
 		if (!s)
 			return LIVE_NONE;
 		k = live_key(s);
 		if (k == ptr && live_owned(s, owner))
-			return live_wrap(near, home + i);
+			return home + i;
 		if (k == LIVE_EMPTY)
 			return LIVE_NONE;
 	}
 	return LIVE_NONE;
-}
-
-/* The table index of owner's ptr's slot, or LIVE_NONE. */
-static __always_inline __u32 live_find(__u64 ptr, __u64 owner)
-{
-	__u32 idx;
-
-	if (ptr <= LIVE_STATES)
-		return LIVE_NONE;
-	idx = live_find_in(true, ptr, owner);
-	if (idx != LIVE_NONE || !live_spilled(ptr))
-		return idx;
-	return live_find_in(false, ptr, owner);
-}
-
-/*
- * ptr's slot idx was just made a tombstone by its free: a far key leaves
- * its run's count.
- */
-static __always_inline void live_left(__u64 ptr, __u32 idx)
-{
-	if (idx <= LIVE_MASK)
-		__sync_fetch_and_sub(live_spill(ptr), 1);
 }
 
 struct live_settling {
@@ -170,7 +100,6 @@ struct live_settling {
 	__u32 home;
 	__u32 pos;		/* where ptr is now */
 	__u32 i;		/* the next slot to look at */
-	bool near;		/* the area */
 };
 
 /*
@@ -188,8 +117,8 @@ static long live_settle_step(__u32 n, void *ctx)
 	(void)n;
 	if (c->i >= c->pos || c->pos >= LIVE_PROBES)
 		return 1;
-	s = live_in(c->near, c->home + c->i);
-	from = live_in(c->near, c->home + c->pos);
+	s = live_at(c->home + c->i);
+	from = live_at(c->home + c->pos);
 	if (!s || !from)
 		return 1;
 	k = live_key(s);
@@ -223,42 +152,25 @@ static long live_settle_step(__u32 n, void *ctx)
  * bound; the loop is the includer's LIVE_LOOP (bpf_loop in BPF, so the
  * verifier walks one step, not every path through the walk).
  */
-static __always_inline void live_settle(__u64 ptr, bool near, __u32 home,
-					__u32 pos)
+static __always_inline void live_settle(__u64 ptr, __u32 home, __u32 pos)
 {
-	struct live_settling c = { .ptr = ptr, .home = home, .pos = pos,
-				   .near = near };
+	struct live_settling c = { .ptr = ptr, .home = home, .pos = pos };
 
 	LIVE_LOOP(4 * LIVE_PROBES * LIVE_PROBES, live_settle_step, &c);
 }
 
-static __always_inline bool live_is_near(__u32 idx)
-{
-	return idx > LIVE_MASK;
-}
-
-/* idx's position in its area. */
-static __always_inline __u32 live_pos(__u32 idx)
-{
-	return live_is_near(idx) ? idx - (LIVE_MASK + 1) : idx;
-}
-
 /*
  * Whether no key needs the slot idx to be non-empty: none after it in a
- * window of its area, up to the first empty slot, has its home in that
- * area at or before it. A key being rewritten (LIVE_BUSY) may: it says
- * no.
+ * window, up to the first empty slot, has its home at or before it. A
+ * key being rewritten (LIVE_BUSY) may: it says no.
  */
 static __always_inline bool live_unneeded(__u32 idx)
 {
-	bool near = live_is_near(idx);
-	__u32 pos = live_pos(idx);
-	__u32 wrap = near ? LIVE_NEAR_MASK : LIVE_MASK;
 	struct live_slot *s;
 	__u64 k;
 
 	for (__u32 i = 1; i < LIVE_PROBES; i++) {
-		s = live_in(near, pos + i);
+		s = live_at(idx + i);
 		if (!s)
 			return false;
 		k = live_key(s);
@@ -267,7 +179,7 @@ static __always_inline bool live_unneeded(__u32 idx)
 		if (k == LIVE_BUSY)
 			return false;
 		if (k > LIVE_STATES &&
-		    ((pos + i - live_home_in(near, k)) & wrap) >= i)
+		    ((idx + i - live_home(k)) & LIVE_MASK) >= i)
 			return false;
 	}
 	return true;
@@ -301,8 +213,7 @@ static long live_reclaim_step(__u32 n, void *ctx)
 	if (__sync_val_compare_and_swap(&s->key, LIVE_RECL,
 					LIVE_EMPTY) != LIVE_RECL)
 		return 1;
-	/* The slot before, in the area's wrap. */
-	*idx = live_wrap(live_is_near(*idx), live_pos(*idx) - 1);
+	(*idx)--;
 	return 0;
 }
 
@@ -320,7 +231,6 @@ struct live_scanning {
 	__u64 spot_key;		/* the key spot held when read */
 	__u32 home;
 	__u32 spot;		/* the slot to take; LIVE_NONE: none */
-	bool near;		/* the area */
 	bool ptr_seen;		/* spot holds ptr already */
 	bool failed;		/* a slot could not be read */
 };
@@ -338,7 +248,7 @@ static long live_scan_step(__u32 i, void *ctx)
 
 	if (i >= LIVE_PROBES)
 		return 1;
-	s = live_in(c->near, c->home + i);
+	s = live_at(c->home + i);
 	if (!s) {
 		c->failed = true;
 		return 1;
@@ -357,154 +267,91 @@ static long live_scan_step(__u32 i, void *ctx)
 	return k == LIVE_EMPTY;
 }
 
-/* Scan the window of ptr's home in an area. */
-static __always_inline void live_scan(struct live_scanning *c, bool near)
-{
-	c->near = near;
-	c->home = live_home_in(near, c->ptr);
-	c->spot = LIVE_NONE;
-	c->spot_key = 0;
-	c->ptr_seen = false;
-	c->failed = false;
-	LIVE_LOOP(LIVE_PROBES, live_scan_step, c);
-}
-
-struct live_inserting {
-	__u64 ptr;
-	__u64 size;
-	__u64 seq;
-	__u64 tag;
-	struct live_scanning near;
-	struct live_scanning far;
-	bool done;		/* the key is in */
-};
-
 /*
- * Swap key into a slot read as was, reusable. A slot still reusable when
- * the swap finds it changed (a reclaim made the tombstone LIVE_RECL,
- * then empty) is taken as it is, without reading the window again: the
- * window before it was read, and a settle moves the key back over any
- * slot emptied there, as after any insert. Neighbouring addresses share
- * near windows, where reclaims on other CPUs flip such slots.
- */
-static __always_inline bool live_take(struct live_slot *s, __u64 was,
-				      __u64 key)
-{
-	__u64 k;
-
-	for (int i = 0; i < 4; i++) {
-		k = __sync_val_compare_and_swap(&s->key, was, key);
-		if (k == was)
-			return true;
-		if (k > LIVE_STATES || k == LIVE_BUSY)
-			return false;
-		was = k;
-	}
-	return false;
-}
-
-/*
- * One try of live_table_insert: scan the near window, and the far one
- * where ptr may be there or the near one is full; take a slot. 1 when
- * over (done says how), 0 when a race for the slot was lost.
- */
-static long live_try_step(__u32 n, void *ctx)
-{
-	struct live_inserting *t = ctx;
-	struct live_scanning *c = &t->near;
-	__u64 ptr = t->ptr;
-	struct live_slot *spot;
-	bool spilling;
-
-	(void)n;
-	live_scan(&t->near, true);
-	if (t->near.failed)
-		return 1;
-	/* ptr can be in the far area only where its run has keys. */
-	if (!t->near.ptr_seen &&
-	    (t->near.spot == LIVE_NONE || live_spilled(ptr))) {
-		live_scan(&t->far, false);
-		if (t->far.ptr_seen || t->near.spot == LIVE_NONE)
-			c = &t->far;
-	}
-	if (c->failed || c->spot >= LIVE_PROBES)
-		return 1;
-	spot = live_in(c->near, c->home + c->spot);
-	if (!spot)
-		return 1;
-	if (c->ptr_seen) {
-		if (__sync_val_compare_and_swap(&spot->key, ptr,
-						LIVE_BUSY) != ptr)
-			return 0;
-		live_replaced(spot->size, spot->tag);
-		spot->size = t->size;
-		spot->seq = t->seq;
-		spot->tag = t->tag;
-		/* The exchange publishes size and seq with the key. */
-		__sync_lock_test_and_set(&spot->key, ptr);
-		t->done = true;
-		return 1;
-	}
-	/* Counted before the key is in: a search never misses it. */
-	spilling = !c->near;
-	if (spilling)
-		__sync_fetch_and_add(live_spill(ptr), 1);
-	/*
-	 * A new key goes in with one swap. Nothing reads this slot's size
-	 * before malloc returns ptr to its caller, and a release racing from
-	 * a realloc compares seq, which it cannot find equal to its own old
-	 * block's. In a traced set another process may look for the same
-	 * address: the slot is held busy until its owner is in, and
-	 * published with the key.
-	 */
-	if (!live_take(spot, c->spot_key, live_shared() ? LIVE_BUSY : ptr)) {
-		if (spilling)
-			__sync_fetch_and_sub(live_spill(ptr), 1);
-		return 0;
-	}
-	spot->size = t->size;
-	spot->seq = t->seq;
-	spot->tag = t->tag;
-	if (live_shared())
-		__sync_lock_test_and_set(&spot->key, ptr);
-	if (c->spot)
-		live_settle(ptr, c->near, c->home, c->spot);
-	t->done = true;
-	return 1;
-}
-
-/*
- * Put ptr in the table: in its near window if that has a free slot, else
- * in its far one; false when neither has. A slot already holding ptr, in
- * either area, is a block whose free was not seen: a realloc on another
- * thread that released it and has not returned yet, or a free that ran
- * before its probe was attached. Its bytes leave the live totals
+ * Put ptr in the table; false when its window holds no free slot. A slot
+ * already holding ptr is a block whose free was not seen: a realloc on
+ * another thread that released it and has not returned yet, or a free
+ * that ran before its probe was attached. Its bytes leave the live totals
  * (live_replaced); like the store, which counts it as replaced, this is
  * not counted as a free.
- *
- * A lost race for a slot (another key swapped in first) tries again; only
- * a run of such losses on many CPUs at once counts as a full table.
- * Neighbouring addresses share near windows, so threads inserting them
- * at once race for the same free slot: test_live_table's racing threads
- * (four on two CPUs, every address in one near run) lost 16 tries in a
- * row about once in 10^6 inserts, and up to 24, so there are 64. The
- * tries and the scans are LIVE_LOOPs: the verifier walks one step of
- * each, not every path through LIVE_PROBES slots in each try (with 32
- * slots, unrolled, that was most of a second of load time).
  */
 static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 					      __u64 seq, __u64 tag)
 {
-	struct live_inserting t = {
-		.ptr = ptr, .size = size, .seq = seq, .tag = tag,
-		.near = { .ptr = ptr, .owner = tag },
-		.far = { .ptr = ptr, .owner = tag },
-	};
+	struct live_scanning c = { .ptr = ptr, .owner = tag,
+				   .home = live_home(ptr) };
+	struct live_slot *spot;
+	__u64 spot_key;
+	__u32 pos;
 
 	if (ptr <= LIVE_STATES)
 		return false;
-	LIVE_LOOP(64, live_try_step, &t);
-	return t.done;
+	/*
+	 * A lost race for a slot (another key swapped in first) rescans; only
+	 * a run of such losses on many CPUs at once counts as a full table.
+	 * The scan is a LIVE_LOOP, so the verifier walks one step of it, not
+	 * every path through LIVE_PROBES slots in each of the tries (with 32
+	 * slots, unrolled, that was most of a second of load time).
+	 */
+	for (int tries = 0; tries < 4; tries++) {
+		c.spot = LIVE_NONE;
+		c.spot_key = 0;
+		c.ptr_seen = false;
+		c.failed = false;
+		LIVE_LOOP(LIVE_PROBES, live_scan_step, &c);
+		if (c.failed || c.spot >= LIVE_PROBES)
+			return false;
+		pos = c.spot;
+		spot_key = c.spot_key;
+		spot = live_at(c.home + pos);
+		if (!spot)
+			return false;
+		if (!c.ptr_seen && live_shared()) {
+			/*
+			 * In a traced set another process may look for the
+			 * same address: the slot is held busy until its
+			 * owner is in, and published with the key.
+			 */
+			if (__sync_val_compare_and_swap(&spot->key, spot_key,
+							LIVE_BUSY) != spot_key)
+				continue;
+			spot->size = size;
+			spot->seq = seq;
+			spot->tag = tag;
+			__sync_lock_test_and_set(&spot->key, ptr);
+			if (pos)
+				live_settle(ptr, c.home, pos);
+			return true;
+		}
+		if (!c.ptr_seen) {
+			/*
+			 * A new key goes in with one swap. Nothing reads this
+			 * slot's size before malloc returns ptr to its caller,
+			 * and a release racing from a realloc compares seq,
+			 * which it cannot find equal to its own old block's.
+			 */
+			if (__sync_val_compare_and_swap(&spot->key, spot_key,
+							ptr) != spot_key)
+				continue;
+			spot->size = size;
+			spot->seq = seq;
+			spot->tag = tag;
+			if (pos)
+				live_settle(ptr, c.home, pos);
+			return true;
+		}
+		if (__sync_val_compare_and_swap(&spot->key, ptr,
+						LIVE_BUSY) != ptr)
+			continue;
+		live_replaced(spot->size, spot->tag);
+		spot->size = size;
+		spot->seq = seq;
+		spot->tag = tag;
+		/* The exchange publishes size and seq with the key. */
+		__sync_lock_test_and_set(&spot->key, ptr);
+		return true;
+	}
+	return false;
 }
 
 #endif /* MEMSCOPE_LIVE_TABLE_H */

@@ -117,22 +117,17 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, (1 << 20) + (1 << (20 - LIVE_NEAR_SHRINK)));
+	__uint(max_entries, 1 << 20);
 	__type(key, __u32);
 	__type(value, struct live_slot);
 } live SEC(".maps");
 
-/*
- * Set between open and load: slots in the live table's far area, minus
- * one; the near area's follow them (events.h).
- */
+/* Set between open and load: slots in the live table, minus one. */
 const volatile __u32 live_mask = (1 << 20) - 1;
-
-/* The far area's keys by near run; userspace uncounts what it releases. */
-__u32 live_spills[LIVE_SPILLS];
 
 static __always_inline struct live_slot *live_at(__u32 idx)
 {
+	idx &= live_mask;
 	return bpf_map_lookup_elem(&live, &idx);
 }
 
@@ -519,7 +514,6 @@ static __always_inline void block_release_at(__u32 idx, __u64 ptr,
 		size = s->size;
 		__sync_lock_test_and_set(&s->key, LIVE_TOMB);
 	}
-	live_left(ptr, idx);
 	__sync_fetch_and_add(&counters.frees, 1);
 	__sync_fetch_and_sub(&counters.live_bytes, size);
 	if (p) {

@@ -19,13 +19,9 @@
 #include "events.h"
 
 #define MAX_SLOTS	(1u << 16)
-/* far and near areas (events.h) */
-#define MAX_TABLE	(MAX_SLOTS + (MAX_SLOTS >> LIVE_NEAR_SHRINK))
 
-static struct live_slot table[MAX_TABLE];
-static __u32 mask;		/* the far area's */
-static __u32 slots;		/* both areas' */
-static __u32 live_spills[LIVE_SPILLS];
+static struct live_slot table[MAX_SLOTS];
+static __u32 mask;
 static __u64 replaced;
 /*
  * Racing threads pause now and then between two slot accesses, so that
@@ -40,7 +36,7 @@ static struct live_slot *live_at(__u32 idx)
 	if (jitter && ++jitter_n % 3 == 0)
 		for (volatile int i = 0; i < (int)(jitter_n % 64); i++)
 			;
-	return idx < slots ? &table[idx] : NULL;
+	return &table[idx & mask];
 }
 
 static void live_replaced(__u64 size, __u64 tag)
@@ -76,12 +72,10 @@ static bool live_shared(void)
 	} while (0)
 #include "live_table.h"
 
-static void reset(__u32 far)
+static void reset(__u32 slots)
 {
 	memset(table, 0, sizeof(table));
-	memset(live_spills, 0, sizeof(live_spills));
-	mask = far - 1;
-	slots = far + (far >> LIVE_NEAR_SHRINK);
+	mask = slots - 1;
 	replaced = 0;
 	jitter = false;
 	shared = false;
@@ -96,7 +90,6 @@ static bool table_free_of(__u64 ptr, __u64 owner, bool reclaim)
 	    __sync_val_compare_and_swap(&live_at(idx)->key, ptr,
 					LIVE_TOMB) != ptr)
 		return false;
-	live_left(ptr, idx);
 	if (reclaim)
 		live_reclaim(idx);
 	return true;
@@ -111,67 +104,45 @@ static __u32 count_keys(__u64 key)
 {
 	__u32 i, n = 0;
 
-	for (i = 0; i < slots; i++)
+	for (i = 0; i <= mask; i++)
 		n += table[i].key == key;
 	return n;
 }
 
-/* Keys in the near area. */
-static __u32 near_keys(void)
+/* Slots a search for an absent address reads, averaged over every home. */
+static double miss_probes(void)
 {
-	__u32 i, n = 0;
-
-	for (i = mask + 1; i < slots; i++)
-		n += table[i].key > LIVE_STATES;
-	return n;
-}
-
-/*
- * Slots a search of an area for an absent address reads, averaged over
- * every home of the area.
- */
-static double miss_probes(bool near)
-{
-	__u32 h, i, n = near ? (mask + 1) >> LIVE_NEAR_SHRINK : mask + 1;
 	__u64 total = 0;
+	__u32 h, i;
 
-	for (h = 0; h < n; h++) {
+	for (h = 0; h <= mask; h++) {
 		for (i = 0; i < LIVE_PROBES; i++)
-			if (live_in(near, h + i)->key == LIVE_EMPTY)
+			if (live_at(h + i)->key == LIVE_EMPTY)
 				break;
 		total += i < LIVE_PROBES ? i + 1 : LIVE_PROBES;
 	}
-	return (double)total / n;
+	return (double)total / (mask + 1);
 }
 
-/*
- * Every live key reachable: found where it is, nothing empty between its
- * home in its area and it, and a far key counted in its run.
- */
+/* Every live key reachable: nothing empty between its home and it. */
 static void expect_reachable(void)
 {
 	__u32 idx, h, i;
-	bool near;
 	__u64 k;
 
-	for (idx = 0; idx < slots; idx++) {
+	for (idx = 0; idx <= mask; idx++) {
 		k = table[idx].key;
 		if (k <= LIVE_STATES)
 			continue;
-		cr_assert(live_find(k, table[idx].tag) == idx,
-			  "key 0x%llx at %u cannot be found",
-			  (unsigned long long)k, idx);
-		near = live_is_near(idx);
-		cr_assert(near || *live_spill(k) > 0,
-			  "far key 0x%llx at %u not counted",
-			  (unsigned long long)k, idx);
-		h = live_home_in(near, k);
-		for (i = 0; live_wrap(near, h + i) != idx; i++)
-			cr_assert(i < LIVE_PROBES &&
-				  live_in(near, h + i)->key != LIVE_EMPTY,
+		cr_assert(live_find(k, table[idx].tag) != LIVE_NONE &&
+			  (live_find(k, table[idx].tag) & mask) == idx,
+			     "key 0x%llx at %u cannot be found",
+			     (unsigned long long)k, idx);
+		h = live_home(k);
+		for (i = 0; ((h + i) & mask) != idx; i++)
+			cr_assert(live_at(h + i)->key != LIVE_EMPTY,
 				  "slot %u before key 0x%llx is empty",
-				  live_wrap(near, h + i),
-				  (unsigned long long)k);
+				  (h + i) & mask, (unsigned long long)k);
 	}
 }
 
@@ -213,47 +184,39 @@ Test(live_table, without_reclaim_tombstones_take_every_slot)
 	cycle(64 * SLOTS, WINDOW, false);
 	cr_expect_lt(count_keys(LIVE_EMPTY), 16,
 		     "%u slots still empty", count_keys(LIVE_EMPTY));
-	cr_expect_gt(miss_probes(false), LIVE_PROBES - 1,
-		     "a search reads %.1f far slots", miss_probes(false));
-	cr_expect_gt(miss_probes(true), LIVE_PROBES - 1,
-		     "a search reads %.1f near slots", miss_probes(true));
+	cr_expect_gt(miss_probes(), LIVE_PROBES - 1,
+		     "a search reads %.1f slots", miss_probes());
 }
 
 /*
  * With reclaiming, at the same load: the table holds as many tombstones
  * after 4 million blocks as after the first pass over it, and a search
- * for an unknown address reads as few slots in either area. (At a
- * quarter full and more, long runs of slots keep tombstones too; every
- * window is still LIVE_PROBES slots at most. In the near area the live
- * blocks, 48 bytes apart, are one run more than full, so a search whose
- * home is in it reads it: what the bound there is, is that it does not
- * grow.)
+ * for an unknown address reads as few slots. (At a quarter full and
+ * more, long runs of slots keep tombstones too; every window is still
+ * LIVE_PROBES slots at most.)
  */
 Test(live_table, cycling_addresses_stay_as_short_as_after_warmup)
 {
-	double warm[2], end[2];
 	__u32 warm_tombs, tombs;
+	double warm, end;
 
 	reset(SLOTS);
 	cycle(4 * SLOTS, WINDOW, true);
 	warm_tombs = count_keys(LIVE_TOMB);
-	warm[0] = miss_probes(false);
-	warm[1] = miss_probes(true);
+	warm = miss_probes();
 	reset(SLOTS);
 	cycle(4ull << 20, WINDOW, true);
 	tombs = count_keys(LIVE_TOMB);
-	end[0] = miss_probes(false);
-	end[1] = miss_probes(true);
+	end = miss_probes();
 	expect_reachable();
 	cr_expect_eq(replaced, 0);
 	cr_expect_leq(tombs, warm_tombs + warm_tombs / 4 + 64,
 		      "%u tombstones after 4 Mi blocks, %u after warm-up",
 		      tombs, warm_tombs);
-	for (int near = 0; near < 2; near++)
-		cr_expect_leq(end[near], warm[near] * 1.25 + 0.5,
-			      "a search reads %.2f %s slots, %.2f after warm-up",
-			      end[near], near ? "near" : "far", warm[near]);
-	cr_expect_lt(end[0], 2, "a search reads %.2f far slots", end[0]);
+	cr_expect_leq(end, warm * 1.25 + 0.5,
+		      "a search reads %.2f slots, %.2f after warm-up", end,
+		      warm);
+	cr_expect_lt(end, 2, "a search reads %.2f slots", end);
 }
 
 /*
@@ -302,19 +265,12 @@ static __u64 random_address(__u64 *state)
 	return (*state & 0x7ffffffffff0ull) | 0x10;
 }
 
-static __u64 next_random(__u64 i, __u64 *state)
-{
-	(void)i;
-	return random_address(state);
-}
-
 /*
- * A service holding `live` blocks at the addresses next() makes, each
- * freed `live` allocations later, for `steps` allocations: the inserts
- * that found no slot in their windows (live_full in the kernel).
+ * A service holding `live` blocks at random addresses, each freed `live`
+ * allocations later, for `steps` allocations: the inserts that found no
+ * slot in their window (live_full in the kernel).
  */
-static __u64 churn_layout(__u32 live, __u64 steps,
-			  __u64 (*next)(__u64 i, __u64 *state))
+static __u64 churn_failures(__u32 live, __u64 steps)
 {
 	static __u64 ring[MAX_SLOTS];
 	__u64 state = 0x9e3779b97f4a7c15ull, i, failed = 0;
@@ -326,7 +282,7 @@ static __u64 churn_layout(__u32 live, __u64 steps,
 		j = i % live;
 		if (ring[j])
 			cr_assert(table_free(ring[j], true));
-		ring[j] = next(i, &state);
+		ring[j] = random_address(&state);
 		if (!live_table_insert(ring[j], 48, i + 1, 0)) {
 			failed++;
 			ring[j] = 0;
@@ -334,11 +290,6 @@ static __u64 churn_layout(__u32 live, __u64 steps,
 	}
 	expect_reachable();
 	return failed;
-}
-
-static __u64 churn_failures(__u32 live, __u64 steps)
-{
-	return churn_layout(live, steps, next_random);
 }
 
 /*
@@ -357,155 +308,33 @@ Test(live_table, sized_load_fails_no_insert)
 	cr_expect_eq(replaced, 0);
 }
 
-/*
- * The layouts the near area cannot hold, at that load: a run of 16-byte
- * blocks, 4 to each near slot, overflows its near windows into the far
- * area; glibc's thread arenas, 64 MiB apart, put the same offsets in
- * many regions (placed apart by a hash of the region, but the far area
- * takes what collides). Every block must still find a slot.
- */
-static __u64 next_dense(__u64 i, __u64 *state)
+Test(live_table, reclaim_walks_back_over_tombstones)
 {
-	(void)state;
-	return 0x55550000000ull + 16 * i;
-}
-
-static __u64 next_arenas(__u64 i, __u64 *state)
-{
-	(void)state;
-	return 0x7f0000000000ull + (i % 64) * (64ull << 20) +
-	       16 * (i / 64 % 65536);
-}
-
-static void expect_layout_fits(__u64 (*next)(__u64 i, __u64 *state),
-			       const char *what)
-{
-	__u32 live = MAX_SLOTS / 8 * LIVE_FILL_EIGHTHS;
-	__u64 failed = churn_layout(live, 4ull * MAX_SLOTS, next);
-
-	cr_expect_eq(failed, 0, "%s: %llu inserts found no slot", what,
-		     (unsigned long long)failed);
-	cr_expect_eq(replaced, 0, "%s", what);
-	cr_expect_lt(near_keys(), live, "%s: the far area took none", what);
-}
-
-Test(live_table, dense_small_blocks_overflow_to_the_far_area)
-{
-	expect_layout_fits(next_dense, "16-byte blocks");
-}
-
-Test(live_table, arenas_at_64mib_steps_fit)
-{
-	expect_layout_fits(next_arenas, "64 arenas");
-}
-
-/*
- * What the near area is for: a heap's blocks (a window of 1024 of 16 to
- * 528 bytes, allocated one after the other, the oldest freed) all in the
- * near area, on a few pages of the table; with homes from a hash of the
- * whole address each would be on a page of its own.
- */
-Test(live_table, heap_blocks_share_table_pages)
-{
-	static __u64 ring[1024];
-	static bool page[MAX_TABLE * sizeof(struct live_slot) / 4096];
-	__u64 state = 1, at = 0x5555a0000000ull, i;
-	__u32 j, pages = 0;
-
-	reset(MAX_SLOTS);
-	memset(ring, 0, sizeof(ring));
-	memset(page, 0, sizeof(page));
-	for (i = 0; i < 64 * 1024; i++) {
-		j = i % 1024;
-		if (ring[j])
-			cr_assert(table_free(ring[j], true));
-		ring[j] = at;
-		at += 16 + (random_address(&state) % 513 & ~15ull) + 16;
-		cr_assert(live_table_insert(ring[j], 48, i + 1, 0));
-	}
-	expect_reachable();
-	cr_expect_eq(near_keys(), 1024, "%u of 1024 blocks in the near area",
-		     near_keys());
-	for (j = 0; j < slots; j++)
-		if (table[j].key > LIVE_STATES && !page[j / 128]) {
-			page[j / 128] = true;
-			pages++;
-		}
-	cr_expect_leq(pages, 64, "1024 blocks on %u pages of the table", pages);
-}
-
-/*
- * A block whose free was not seen, in the far area (its near window was
- * full then): when its address comes back, with room in the near window
- * now, the insert replaces it there rather than keep two, and the far
- * count comes back to zero with the free.
- */
-Test(live_table, a_stale_far_copy_is_replaced_not_duplicated)
-{
-	const __u64 p = 0x5555a0001000ull;
-	__u32 i, idx, home = live_near_home(p);
+	__u64 a = 0x1000, home = live_home(a);
+	__u64 ptrs[4];
+	__u32 n = 0, i;
 
 	reset(1u << 10);
-	for (i = 0; i < LIVE_PROBES; i++)
-		live_in(true, home + i)->key = 0x7000000 + 16 * i;
-	cr_assert(live_table_insert(p, 8, 1, 0));
-	idx = live_find(p, 0);
-	cr_assert(idx != LIVE_NONE && !live_is_near(idx));
-	cr_expect_eq(*live_spill(p), 1);
-	for (i = 0; i < LIVE_PROBES; i++)
-		live_in(true, home + i)->key = LIVE_EMPTY;
-	cr_assert(live_table_insert(p, 16, 2, 0));
-	cr_expect_eq(replaced, 1);
-	cr_expect_eq(count_keys(p), 1);
-	cr_expect_eq(live_find(p, 0), idx);
-	cr_expect_eq(live_at(idx)->seq, 2);
-	cr_assert(table_free(p, true));
-	cr_expect_eq(*live_spill(p), 0);
-	cr_expect_eq(live_find(p, 0), LIVE_NONE);
-}
-
-/* In each area alike: keys of one home, in its first four slots. */
-static void reclaim_walk(bool near, const __u64 *ptrs, __u32 home)
-{
-	__u32 i;
-
+	/* four keys of one home, in its first four slots */
+	for (__u64 p = 0x10; n < 4; p += 0x10)
+		if ((live_home(p) & mask) == (home & mask))
+			ptrs[n++] = p;
 	for (i = 0; i < 4; i++)
 		cr_assert(live_table_insert(ptrs[i], 8, i + 1, 0));
 	for (i = 0; i < 4; i++)
-		cr_assert_eq(live_find(ptrs[i], 0), live_wrap(near, home + i));
+		cr_assert_eq(live_find(ptrs[i], 0) & mask, (home + i) & mask);
 	/* the inner ones stay tombstones: the last still needs them */
 	cr_assert(table_free(ptrs[1], true));
 	cr_assert(table_free(ptrs[2], true));
-	cr_expect_eq(live_in(near, home + 1)->key, LIVE_TOMB);
-	cr_expect_eq(live_in(near, home + 2)->key, LIVE_TOMB);
-	cr_expect_eq(live_find(ptrs[3], 0), live_wrap(near, home + 3));
+	cr_expect_eq(live_at(home + 1)->key, LIVE_TOMB);
+	cr_expect_eq(live_at(home + 2)->key, LIVE_TOMB);
+	cr_expect_eq(live_find(ptrs[3], 0) & mask, (home + 3) & mask);
 	/* freeing the last empties it and the tombstones before it */
 	cr_assert(table_free(ptrs[3], true));
 	for (i = 1; i < 4; i++)
-		cr_expect_eq(live_in(near, home + i)->key, LIVE_EMPTY,
-			     "slot %u", i);
-	cr_expect_eq(live_in(near, home)->key, ptrs[0]);
+		cr_expect_eq(live_at(home + i)->key, LIVE_EMPTY, "slot %u", i);
+	cr_expect_eq(live_at(home)->key, ptrs[0]);
 	cr_expect_eq(count_keys(LIVE_TOMB), 0);
-}
-
-Test(live_table, reclaim_walks_back_over_tombstones)
-{
-	/* one 64-byte grain: one near home */
-	const __u64 near[4] = { 0x1000, 0x1010, 0x1020, 0x1030 };
-	__u64 far[4], p;
-	__u32 n = 0, i, home;
-
-	reset(1u << 10);
-	reclaim_walk(true, near, live_near_home(near[0]));
-	/* far keys of one far home: with every near slot taken */
-	reset(1u << 10);
-	for (i = mask + 1; i < slots; i++)
-		table[i].key = 0x7000000 + 16 * i;
-	home = live_home(0x1000);
-	for (p = 0x10; n < 4; p += 0x10)
-		if ((live_home(p) & mask) == (home & mask))
-			far[n++] = p;
-	reclaim_walk(false, far, home);
 }
 
 /*
@@ -571,7 +400,7 @@ static void race_all(bool set)
 		cr_expect_eq(r[i].lost, 0, "thread %u: %llu frees missed their block",
 			     i, (unsigned long long)r[i].lost);
 	}
-	for (i = 0; i < slots; i++)
+	for (i = 0; i <= mask; i++)
 		live += table[i].key > LIVE_STATES;
 	cr_expect_eq(live, THREADS * RACE_WINDOW);
 	cr_expect_eq(count_keys(LIVE_BUSY) + count_keys(LIVE_RECL), 0);

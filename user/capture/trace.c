@@ -67,7 +67,6 @@ struct tracer {
 	bool per_pid;		/* a -p list: probes filtered to each pid */
 	struct live_slot *live;
 	size_t live_nr;
-	size_t live_far;	/* slots of its far area, which come first */
 	struct tab_array work;
 	struct tab_keyed ended;
 	__u64 last_sweep_ns;
@@ -474,10 +473,9 @@ static void ring_close(struct tracer *t)
 }
 
 /*
- * The far area's slots for max_live blocks: a power of two, at most
- * LIVE_FILL_EIGHTHS eighths full (events.h says why), so a full window
- * (counted as live_full) does not happen below max_live, wherever the
- * blocks are. The near area, a quarter of that, follows it in the map.
+ * Slots for max_live blocks: a power of two, at most LIVE_FILL_EIGHTHS
+ * eighths full (events.h says why), so a full window (counted as
+ * live_full) does not happen below max_live.
  */
 static __u32 live_slots(__u32 max_live)
 {
@@ -543,7 +541,6 @@ static int live_open(struct tracer *t)
 	void *p;
 
 	t->live_nr = bpf_map__max_entries(m);
-	t->live_far = t->skel->rodata->live_mask + 1;
 	p = mmap(NULL, t->live_nr * sizeof(*t->live), PROT_READ | PROT_WRITE,
 		 MAP_SHARED, bpf_map__fd(m), 0);
 	if (p == MAP_FAILED)
@@ -627,8 +624,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	if (o->max_live) {
 		__u32 slots = live_slots(o->max_live);
 
-		err = bpf_map__set_max_entries(t->skel->maps.live, slots +
-					       (slots >> LIVE_NEAR_SHRINK));
+		err = bpf_map__set_max_entries(t->skel->maps.live, slots);
 		if (err)
 			goto err_skel;
 		t->skel->rodata->live_mask = slots - 1;
@@ -928,12 +924,6 @@ static void sweep(struct tracer *t)
 						 __ATOMIC_ACQ_REL,
 						 __ATOMIC_RELAXED))
 			continue;
-		/* A far key leaves its run's count, as a BPF free's does. */
-		if (i < t->live_far)
-			__atomic_fetch_sub(&t->skel->bss->live_spills[
-					   live_spill_of(k, (t->live_far - 1) >>
-							 LIVE_NEAR_SHRINK)],
-					   1, __ATOMIC_ACQ_REL);
 		t->released_blocks++;
 		t->released_bytes += size;
 	}
