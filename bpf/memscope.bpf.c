@@ -1094,7 +1094,7 @@ static __always_inline struct walk_cache *cache_of(const struct walk *w)
 enum {
 	WALK_NEXT = 0,		/* at the next frame */
 	WALK_STOP,		/* ended, w->stop set */
-	WALK_MISS,		/* no cached step holds: walk this frame in full */
+	WALK_MISS,		/* no known rule applies here: walk this frame in full */
 };
 
 /*
