@@ -779,7 +779,12 @@ struct walk {
 	__u32 tgid;
 	__u32 tid;
 	__u32 gen;
-	__u32 pad1;
+	/*
+	 * Keeps the flags below in an 8-byte stack slot of their own: with
+	 * gen beside them the verifier loses track of the slot and the fp
+	 * walk's states stop pruning (past a million instructions).
+	 */
+	__u32 pad0;
 	bool exact;		/* pc is not a return address: no pc - 1 */
 	bool bp_known;
 	__u8 stop;
@@ -1089,13 +1094,51 @@ static __always_inline struct walk_cache *cache_of(const struct walk *w)
 	return bpf_map_lookup_elem(&walk_cache, &idx);
 }
 
-
 /* What a step of the walk did. */
 enum {
 	WALK_NEXT = 0,		/* at the next frame */
 	WALK_STOP,		/* ended, w->stop set */
 	WALK_MISS,		/* no known rule applies here: walk this frame in full */
 };
+
+/*
+ * Why the walk ends at a frame whose rule was looked up (stop: the
+ * lookup's reason, 0 if it found one), or -1 when the rule goes on to
+ * the caller: MS_STOP_END (0) at the outermost frame.
+ */
+static __always_inline int rule_end(__u8 stop, __u8 cfa_type)
+{
+	if (stop)
+		return stop;
+	if (cfa_type == MS_CFA_NO_INFO)
+		return MS_STOP_NO_INFO;
+	return cfa_type == MS_CFA_UNDEFINED ? MS_STOP_END : -1;
+}
+
+/*
+ * The CFA of a rule computed from the frame's registers (from rsp, from
+ * rbp, or a PLT stub's): false for the rules that read memory (a
+ * dereferenced rbp, a signal frame) and when the rule needs an rbp the
+ * walk lost.
+ */
+static __always_inline bool rule_cfa(__u8 cfa_type, __s32 cfa_off, __u64 pc,
+				     __u64 sp, __u64 bp, bool bp_known,
+				     __u64 *cfa)
+{
+	switch (cfa_type) {
+	case MS_CFA_RSP:
+		*cfa = sp + cfa_off;
+		return true;
+	case MS_CFA_RBP:
+		*cfa = bp + cfa_off;
+		return bp_known;
+	case MS_CFA_PLT:
+		*cfa = sp + 8 + ((pc & 15) >= (__u64)cfa_off ? 8 : 0);
+		return true;
+	default:
+		return false;
+	}
+}
 
 /*
  * Both walks' first step at a frame: its pc goes into the record, unless
@@ -1156,7 +1199,7 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 	bool exact, bp_known;
 	struct memo *mm;
 	__u64 *win;
-	int ret;
+	int ret, end;
 
 	if (!w || !e)
 		return WALK_MISS;
@@ -1192,28 +1235,17 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 			rule_keep(c, sp, mm);
 		}
 		rule = *mm;
-		if (rule.stop || rule.cfa_type == MS_CFA_UNDEFINED ||
-		    rule.cfa_type == MS_CFA_NO_INFO) {
-			/* Else the lookup's reason, or MS_STOP_END: outermost. */
-			w->stop = rule.stop ? rule.stop :
-				  rule.cfa_type == MS_CFA_NO_INFO ?
-				  MS_STOP_NO_INFO : MS_STOP_END;
+		end = rule_end(rule.stop, rule.cfa_type);
+		if (end >= 0) {
+			w->stop = end;
 			e->frames[i & (MS_MAX_STACK - 1)] = pc;
 			w->n = i + 1;
 			w->pc = pc;
 			return WALK_STOP;
 		}
-		if (rule.cfa_type == MS_CFA_RSP) {
-			cfa = sp + rule.cfa_off;
-		} else if (rule.cfa_type == MS_CFA_RBP) {
-			if (!bp_known)
-				break;
-			cfa = bp + rule.cfa_off;
-		} else if (rule.cfa_type == MS_CFA_PLT) {
-			cfa = sp + 8 + ((pc & 15) >= (__u64)rule.cfa_off ? 8 : 0);
-		} else {
+		if (!rule_cfa(rule.cfa_type, rule.cfa_off, pc, sp, bp,
+			      bp_known, &cfa))
 			break;
-		}
 		off = cfa - 8 - wbase;
 		if (cfa <= sp || cfa - 8 < wbase || off + 8 > wlen || (off & 7))
 			break;
@@ -1261,7 +1293,7 @@ __noinline int walk_frame(struct walk *w, struct ms_event *e)
 	__u64 cfa, ra, bp, v;
 	struct walk_cache *c;
 	struct memo *mm;
-	int stop;
+	int stop, end;
 
 	if (!w || !e)
 		return WALK_STOP;
@@ -1272,31 +1304,17 @@ __noinline int walk_frame(struct walk *w, struct ms_event *e)
 	c = cache_of(w);
 	if (c && mm)
 		rule_keep(c, w->sp, mm);
-	if (stop || r.cfa_type == MS_CFA_UNDEFINED ||
-	    r.cfa_type == MS_CFA_NO_INFO) {
-		/* Else the lookup's reason, or MS_STOP_END (0): outermost. */
-		if (!stop && r.cfa_type == MS_CFA_NO_INFO)
-			stop = MS_STOP_NO_INFO;
-		w->stop = stop;
+	end = rule_end(stop, r.cfa_type);
+	if (end >= 0) {
+		w->stop = end;
 		return WALK_STOP;
 	}
 	switch (r.cfa_type) {
-	case MS_CFA_RSP:
-		cfa = w->sp + r.cfa_off;
-		break;
-	case MS_CFA_RBP:
-		if (!w->bp_known)
-			goto unsupported;
-		cfa = w->bp + r.cfa_off;
-		break;
 	case MS_CFA_DEREF_RBP:
 		if (!w->bp_known)
 			goto unsupported;
 		if (stack_word(w, w->bp + r.cfa_off, &cfa))
 			goto read_failed;
-		break;
-	case MS_CFA_PLT:
-		cfa = w->sp + 8 + ((w->pc & 15) >= (__u64)r.cfa_off ? 8 : 0);
 		break;
 	case MS_CFA_SIGNAL:
 		/* The interrupted frame: its registers, and its exact pc. */
@@ -1311,7 +1329,10 @@ __noinline int walk_frame(struct walk *w, struct ms_event *e)
 		w->exact = true;
 		return WALK_NEXT;
 	default:
-		goto unsupported;
+		if (!rule_cfa(r.cfa_type, r.cfa_off, w->pc, w->sp, w->bp,
+			      w->bp_known, &cfa))
+			goto unsupported;
+		break;
 	}
 	/* Callers live above: a CFA at or below sp would walk in place. */
 	if (cfa <= w->sp)
