@@ -54,10 +54,19 @@ bg_pids=""
 # target or a tool behind.
 kill_bg()
 {
-	local p
+	local p i
 
 	for p in $bg_pids; do
-		running "$p" && kill -TERM "$p"
+		if running "$p"; then
+			kill -TERM "$p"
+			# bpftrace can miss a TERM that lands just before its
+			# poll (it hung foreign_uprobe once): then KILL.
+			for i in $(seq 50); do
+				running "$p" || break
+				sleep 0.1
+			done
+			running "$p" && kill -KILL "$p"
+		fi
 		wait "$p" 2>/dev/null
 	done
 	bg_pids=""
