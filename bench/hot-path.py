@@ -62,7 +62,8 @@ COSTS = [
     ("BPF: syscall tracepoints (ms_sys_exit) and their "
      "dispatch", r"bpf_prog_\w+_ms_sys_\w+$|bpf_trace_run\d|"
      r"__bpf_trace_sys_\w+|__traceiter_sys_\w+|syscall_trace_enter|"
-     r"syscall_exit_work|trace_sys_\w+"),
+     r"syscall_exit_work|trace_sys_\w+|perf_syscall_\w+|"
+     r"perf_call_bpf_\w+|trace_call_bpf|perf_trace_buf_\w+"),
     ("BPF: ms_free_enter", r"bpf_prog_\w+_ms_free_enter$"),
     ("BPF: ms_alloc_return", r"bpf_prog_\w+_ms_alloc_return$"),
     ("BPF: ms_alloc_enter", r"bpf_prog_\w+_ms_alloc_enter$"),
@@ -240,10 +241,9 @@ def section(results, args):
                                         key=lambda kv: -kv[1][0] * kv[1][1]):
             doc.append("| %s | %s | %.2f |" % (name, "{:,.0f}".format(per),
                                                 runs / ops))
-        doc += ["", "ms_sys_exit runs for every syscall on the host: its "
-                "calls count other processes' too, and the traced "
-                "thread's own include the uretprobe syscall every "
-                "allocation return makes."]
+        doc += ["", "ms_sys_exit runs at the exits of mmap, munmap, "
+                "mremap, brk and execve of every process on the host: "
+                "its calls count other processes' too."]
         fl, ms = r["perf"]["floor"], r["perf"]["memscope-bpf"]
         tf, tm = sum(fl.values()), sum(ms.values())
         doc += ["", "On-CPU time of the traced thread by cost (perf "

@@ -1675,9 +1675,20 @@ int ms_walk_multi(struct pt_regs *ctx)
 	return walk_prog(ctx);
 }
 
-/* From a syscall's exit: the walk starts at the user registers. */
+/*
+ * From a syscall's exit: the walk starts at the user registers. One for
+ * each kind of ms_sys_exit.
+ */
+SEC("tracepoint")
+int ms_walk_sys(void *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	return walk_prog((struct pt_regs *)bpf_task_pt_regs(task));
+}
+
 SEC("tp_btf/sys_exit")
-int BPF_PROG(ms_walk_sys, struct pt_regs *regs, long ret)
+int BPF_PROG(ms_walk_sys_raw, struct pt_regs *regs, long ret)
 {
 	return walk_prog(regs);
 }
@@ -2790,10 +2801,10 @@ struct {
 } sys_brks SEC(".maps");
 
 /*
- * The syscalls read at exit, as bits of a word: mmap, munmap, brk, mremap
- * and execve (all below 64); execveat is tested on its own. The first
- * test of a program that runs at every syscall exit of the host: the
- * uretprobe syscall every allocation return makes fails it at once.
+ * The raw tracepoint's filter, as bits of a word: mmap, munmap, brk,
+ * mremap and execve (all below 64); execveat is tested on its own. The
+ * first test of a program that runs at every syscall exit of the host:
+ * the uretprobe syscall every allocation return makes fails it at once.
  */
 #define SYS_BITS	(1ull << NR_MMAP | 1ull << NR_MUNMAP | \
 			 1ull << NR_BRK | 1ull << NR_MREMAP | \
@@ -2900,24 +2911,23 @@ static __always_inline void map_hold(struct task_struct *task, __u64 addr)
 	maps_wake();
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
+/*
+ * A syscall of a traced thread has returned (nr, ret; its arguments are
+ * still in regs, the user registers): the record of the memory it mapped,
+ * unmapped or moved. ctx is the calling program's, for the walk's tail
+ * call.
+ */
+static __always_inline int sys_exit(void *ctx, struct task_struct *task,
+				    struct pt_regs *regs, __u64 nr, long ret)
 {
-	struct task_struct *task;
 	struct inflight *st;
 	struct sys_brk *b;
 	struct ms_event *e;
-	__u64 id, nr, pos, old_brk = 0, alloc_pc = 0;
+	__u64 id, pos, old_brk = 0, alloc_pc = 0;
 	__u32 max, fn = MS_FN_NONE;
 	bool grows, walk;
 	__u16 type;
 
-	nr = regs->orig_ax;
-	if (!sys_nr_wanted(nr))
-		return 0;
-	task = bpf_get_current_task_btf();
-	if (!sys_traced(task))
-		return 0;
 	if (nr == NR_EXECVE || nr == NR_EXECVEAT) {
 		if (!ret)
 			exec_unmap();
@@ -3018,4 +3028,36 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 	}
 	event_submit(e, pos, max, RING_LEN(e->nr_frames));
 	return 0;
+}
+
+/*
+ * On the syscalls' own exit tracepoints (syscalls/sys_exit_mmap and the
+ * rest, trace.c's sys_exits): the kernel runs it for those syscalls
+ * alone, where the raw sys_exit runs a program at every syscall of the
+ * host, the uretprobe syscall each allocation return makes included.
+ */
+SEC("tracepoint")
+int ms_sys_exit(struct syscall_trace_exit *ctx)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (!sys_traced(task))
+		return 0;
+	return sys_exit(ctx, task, (struct pt_regs *)bpf_task_pt_regs(task),
+			(__u32)ctx->nr, ctx->ret);
+}
+
+/* Where tracefs cannot be had (it names those tracepoints): the raw one. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ms_sys_exit_raw, struct pt_regs *regs, long ret)
+{
+	struct task_struct *task;
+	__u64 nr = regs->orig_ax;
+
+	if (!sys_nr_wanted(nr))
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (!sys_traced(task))
+		return 0;
+	return sys_exit(ctx, task, regs, nr, ret);
 }

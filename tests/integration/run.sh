@@ -1980,6 +1980,27 @@ $ANON_PY
 EOF
 }
 
+# Where the syscalls of anonymous memory are seen, said by -v: their own
+# exit tracepoints by default, the raw sys_exit where tracefs cannot be
+# had (MEMSCOPE_RAW_SYSCALLS stands in for that here).
+t_sys_exit_where()
+{
+	tool -v -t 0 -o "$d/out/report.json" -- "$TARGETS/anon"
+	expect_rc 0 || return
+	grep -q 'brk: at their own exit tracepoints' "$d/stderr" ||
+		{ fail "-v: expected the syscalls at their own exit tracepoints"; return; }
+	MEMSCOPE_RAW_SYSCALLS=1 tool -v -t 0 -o "$d/out/report.json" -- \
+		"$TARGETS/anon"
+	expect_rc 0 || return
+	grep -q 'brk: at the raw sys_exit tracepoint' "$d/stderr" ||
+		fail "-v, MEMSCOPE_RAW_SYSCALLS=1: expected the raw sys_exit"
+}
+
+t_anon_raw()
+{
+	MEMSCOPE_RAW_SYSCALLS=1 t_anon "$@"
+}
+
 # anon.c attached, then exec'ing itself: the exec unmaps everything it
 # mapped (live 0, each site's call still counted, the peak kept), and the
 # new image's anon_child maps 5 pages.
@@ -3076,6 +3097,9 @@ run_test uw_dlopen_attach	t_uw_dlopen attach
 run_test uw_stops		t_uw_stops
 run_test anon_launch		t_anon launch
 run_test anon_attach		t_anon attach
+run_test anon_raw_launch		t_anon_raw launch
+run_test anon_raw_attach		t_anon_raw attach
+run_test sys_exit_where		t_sys_exit_where
 run_test anon_exec_attach	t_anon_exec
 run_test anon_alloc_mode	t_anon_alloc_mode
 run_test exec_thread		t_exec_thread

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -91,7 +92,8 @@ struct tracer {
 	struct tab_array holds;
 	struct tab_array deferred;	/* struct held: tables compiling */
 	/* the syscall tracepoints of anonymous memory; NULL in alloc mode */
-	struct bpf_link *sys_links[2];
+	struct bpf_link *sys_links[7];	/* ms_mm_locked, sys_exits[] */
+	bool sys_raw;		/* no tracefs: ms_sys_exit_raw instead */
 	/* --stacks dwarf: the tables, and what keeps them current */
 	struct unwinder *unwind;
 	struct ms_unwind_row *rows;
@@ -333,28 +335,66 @@ static int walk_progs_set(struct tracer *t)
 		err = prog_array_set(t->skel->maps.walk_multi,
 				     t->skel->progs.ms_walk_multi);
 	if (!err && !t->alloc_only)
-		err = prog_array_set(t->skel->maps.walk_sys,
+		err = prog_array_set(t->skel->maps.walk_sys, t->sys_raw ?
+				     t->skel->progs.ms_walk_sys_raw :
 				     t->skel->progs.ms_walk_sys);
 	return err;
 }
 
 /*
- * mmap, munmap, mremap and brk of the target. --mode=alloc has no return
- * probes, so no way to tell an allocator's own mapping from the
- * program's: it traces no anonymous memory, and loads none of this.
+ * mmap, munmap, mremap and brk of the target, and exec, which unmaps all.
+ * --mode=alloc has no return probes, so no way to tell an allocator's own
+ * mapping from the program's: it traces no anonymous memory, and loads
+ * none of this. ms_sys_exit goes on each syscall's own exit tracepoint,
+ * which the kernel runs for that syscall alone: the raw sys_exit
+ * (ms_sys_exit_raw, where there is no tracefs) runs a program at every
+ * syscall of the host, the uretprobe syscall of each allocation return
+ * included.
  */
+static const char *const sys_exits[] = {
+	"sys_exit_mmap", "sys_exit_munmap", "sys_exit_mremap", "sys_exit_brk",
+	"sys_exit_execve", "sys_exit_execveat",
+};
+
+/*
+ * Those tracepoints are known by their ids in tracefs, where libbpf reads
+ * them (under debugfs when that is mounted). Where nothing mounted it
+ * (systemd does at boot), it is mounted where the kernel made its place,
+ * as trace-cmd does.
+ */
+static bool sys_tracefs(void)
+{
+	static const char *const ids[] = {
+		"/sys/kernel/debug/tracing/events/syscalls/sys_exit_mmap/id",
+		"/sys/kernel/tracing/events/syscalls/sys_exit_mmap/id",
+	};
+
+	if (!access("/sys/kernel/debug/tracing", F_OK))
+		return !access(ids[0], R_OK);
+	if (!access(ids[1], R_OK))
+		return true;
+	return !mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) &&
+	       !access(ids[1], R_OK);
+}
+
 static int sys_attach(struct tracer *t)
 {
-	struct bpf_program *progs[] = {
-		t->skel->progs.ms_mm_locked, t->skel->progs.ms_sys_exit,
-	};
+	struct bpf_link **l = t->sys_links;
 	size_t i;
 
 	if (t->alloc_only)
 		return 0;
-	for (i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		t->sys_links[i] = bpf_program__attach(progs[i]);
-		if (!t->sys_links[i])
+	*l = bpf_program__attach(t->skel->progs.ms_mm_locked);
+	if (!*l++)
+		return -errno;
+	if (t->sys_raw) {
+		*l = bpf_program__attach(t->skel->progs.ms_sys_exit_raw);
+		return *l ? 0 : -errno;
+	}
+	for (i = 0; i < sizeof(sys_exits) / sizeof(sys_exits[0]); i++) {
+		*l = bpf_program__attach_tracepoint(t->skel->progs.ms_sys_exit,
+						    "syscalls", sys_exits[i]);
+		if (!*l++)
 			return -errno;
 	}
 	return 0;
@@ -616,11 +656,16 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	/* The walk is tail-called: loaded like each kind of its callers. */
 	bpf_program__set_expected_attach_type(t->skel->progs.ms_walk_multi,
 		bpf_program__expected_attach_type(progs.ret));
-	if (o->alloc_only) {
-		bpf_program__set_autoload(t->skel->progs.ms_mm_locked, false);
-		bpf_program__set_autoload(t->skel->progs.ms_sys_exit, false);
-		bpf_program__set_autoload(t->skel->progs.ms_walk_sys, false);
-	}
+	/* MEMSCOPE_RAW_SYSCALLS: the tests' way to a host without tracefs */
+	t->sys_raw = !o->alloc_only && (getenv("MEMSCOPE_RAW_SYSCALLS") ||
+					!sys_tracefs());
+	bpf_program__set_autoload(t->skel->progs.ms_mm_locked, !o->alloc_only);
+	bpf_program__set_autoload(t->skel->progs.ms_sys_exit,
+				  !o->alloc_only && !t->sys_raw);
+	bpf_program__set_autoload(t->skel->progs.ms_walk_sys,
+				  !o->alloc_only && !t->sys_raw);
+	bpf_program__set_autoload(t->skel->progs.ms_sys_exit_raw, t->sys_raw);
+	bpf_program__set_autoload(t->skel->progs.ms_walk_sys_raw, t->sys_raw);
 	if (o->max_live) {
 		__u32 slots = live_slots(o->max_live);
 
@@ -1190,6 +1235,10 @@ const struct attach_probe *tracer__probes(const struct tracer *t, size_t *nr)
 void tracer__print_probes(const struct tracer *t)
 {
 	attach__print_probes(t->attach, stderr, "memscope-bpf");
+	if (!t->alloc_only)
+		fprintf(stderr, "memscope-bpf: mmap, munmap, mremap, brk: %s\n",
+			t->sys_raw ? "at the raw sys_exit tracepoint (no tracefs): a program run at every syscall exit of the host" :
+			"at their own exit tracepoints (syscalls/sys_exit_*)");
 }
 
 bool tracer__map_stop(struct tracer *t, int tid)
