@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <time.h>
 #include <signal.h>
 #include <unistd.h>
@@ -61,6 +62,7 @@ struct set_ended {
 
 struct tracer {
 	struct memscope_bpf *skel;
+	struct memscope_bpf *walk;	/* the walk programs while loading */
 	/* a traced set: the live table mapped, and what records asked for */
 	bool set;
 	bool launch;		/* -- CMD: held at each exec and new mapping */
@@ -326,18 +328,24 @@ size_t tracer__holds(const struct tracer *t, __u64 *median_ns, __u64 *max_ns)
 	return n;
 }
 
+/*
+ * The walk programs (loaded in t->walk, skel_load) into the tail-call
+ * arrays, which hold them from then on: their object goes.
+ */
 static int walk_progs_set(struct tracer *t)
 {
 	int err = prog_array_set(t->skel->maps.walk_plain,
-				 t->skel->progs.ms_walk);
+				 t->walk->progs.ms_walk);
 
 	if (!err)
 		err = prog_array_set(t->skel->maps.walk_multi,
-				     t->skel->progs.ms_walk_multi);
+				     t->walk->progs.ms_walk_multi);
 	if (!err && !t->alloc_only)
 		err = prog_array_set(t->skel->maps.walk_sys, t->sys_raw ?
-				     t->skel->progs.ms_walk_sys_raw :
-				     t->skel->progs.ms_walk_sys);
+				     t->walk->progs.ms_walk_sys_raw :
+				     t->walk->progs.ms_walk_sys);
+	memscope_bpf__destroy(t->walk);
+	t->walk = NULL;
 	return err;
 }
 
@@ -589,6 +597,132 @@ static int live_open(struct tracer *t)
 	return 0;
 }
 
+/*
+ * The stack walk is three programs (one loaded like each kind of its
+ * callers, for the tail call), each verified in full: 40 % of the load
+ * time. They are verified on a second thread, beside the rest: one
+ * object creates the maps, two more load their halves of the programs
+ * on those maps, and the walk programs stay alive through the tail-call
+ * arrays that hold them. The copies take skel's map sizes, rodata and
+ * program settings, so what is verified is what skel would have loaded.
+ */
+static const char *const walk_progs[] = {
+	"ms_walk", "ms_walk_multi", "ms_walk_sys", "ms_walk_sys_raw",
+};
+
+static bool is_walk_prog(const struct bpf_program *prog)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(walk_progs) / sizeof(walk_progs[0]); i++)
+		if (!strcmp(bpf_program__name(prog), walk_progs[i]))
+			return true;
+	return false;
+}
+
+/* to: an opened copy of skel's object, set up as skel is, with progs
+ * loaded where keep says (NULL: none). */
+static int skel_copy(struct memscope_bpf *skel, struct memscope_bpf *to,
+		     bool (*keep)(const struct bpf_program *))
+{
+	struct bpf_program *p, *q;
+	struct bpf_map *m, *n;
+	const void *init;
+	size_t sz;
+	int err;
+
+	bpf_object__for_each_map(m, skel->obj) {
+		n = bpf_object__find_map_by_name(to->obj, bpf_map__name(m));
+		if (!n)
+			return -ENOENT;
+		err = bpf_map__set_max_entries(n, bpf_map__max_entries(m));
+		/* .kconfig is libbpf's to fill, alike in every copy */
+		init = strstr(bpf_map__name(m), ".kconfig") ? NULL :
+		       bpf_map__initial_value(m, &sz);
+		if (!err && init)
+			err = bpf_map__set_initial_value(n, init, sz);
+		if (err)
+			return err;
+	}
+	bpf_object__for_each_program(p, skel->obj) {
+		q = bpf_object__find_program_by_name(to->obj,
+						     bpf_program__name(p));
+		if (!q)
+			return -ENOENT;
+		err = bpf_program__set_expected_attach_type(q,
+				bpf_program__expected_attach_type(p));
+		if (!err)
+			err = bpf_program__set_autoload(q,
+				keep && keep(p) && bpf_program__autoload(p));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* skel's maps become those of maps (a loaded copy). */
+static int maps_reuse(struct memscope_bpf *skel, struct memscope_bpf *maps)
+{
+	struct bpf_map *m;
+	int err;
+
+	bpf_object__for_each_map(m, skel->obj) {
+		err = bpf_map__reuse_fd(m, bpf_map__fd(
+			bpf_object__find_map_by_name(maps->obj,
+						     bpf_map__name(m))));
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void *walk_load(void *arg)
+{
+	struct memscope_bpf *walk = arg;
+
+	return (void *)(long)memscope_bpf__load(walk);
+}
+
+static int skel_load(struct tracer *t)
+{
+	struct memscope_bpf *maps = memscope_bpf__open();
+	struct bpf_program *p;
+	pthread_t thread;
+	void *ret;
+	int err;
+
+	t->walk = memscope_bpf__open();
+	if (!maps || !t->walk) {
+		err = -errno;
+		goto out;
+	}
+	err = skel_copy(t->skel, maps, NULL);
+	if (!err)
+		err = skel_copy(t->skel, t->walk, is_walk_prog);
+	if (!err)
+		err = memscope_bpf__load(maps);
+	if (!err)
+		err = maps_reuse(t->skel, maps);
+	if (!err)
+		err = maps_reuse(t->walk, maps);
+	if (err)
+		goto out;
+	bpf_object__for_each_program(p, t->skel->obj)
+		if (is_walk_prog(p))
+			bpf_program__set_autoload(p, false);
+	err = -pthread_create(&thread, NULL, walk_load, t->walk);
+	if (err)
+		goto out;
+	err = memscope_bpf__load(t->skel);
+	pthread_join(thread, &ret);
+	if (!err)
+		err = (long)ret;
+out:
+	/* The maps live on in skel's and walk's descriptors. */
+	memscope_bpf__destroy(maps);
+	return err;
+}
+
 struct tracer *tracer__new(const struct tracer_opts *o)
 {
 	struct tracer *t = calloc(1, sizeof(*t));
@@ -685,7 +819,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 				       DEFAULT_UNWIND_ROWS);
 	if (err)
 		goto err_skel;
-	err = memscope_bpf__load(t->skel);
+	err = skel_load(t);
 	if (err)
 		goto err_skel;
 	err = walk_progs_set(t);
@@ -750,6 +884,7 @@ err_skel:
 	guard_stop(t);
 	if (t->live)
 		munmap(t->live, t->live_nr * sizeof(*t->live));
+	memscope_bpf__destroy(t->walk);
 	memscope_bpf__destroy(t->skel);
 err_free:
 	tab_array_fini(&t->work);
