@@ -60,6 +60,12 @@ struct set_ended {
  */
 #define SWEEP_INTERVAL_NS	100000000ull
 
+/* The syscalls whose own exit tracepoints ms_sys_exit goes on. */
+static const char *const sys_exits[] = {
+	"sys_exit_mmap", "sys_exit_munmap", "sys_exit_mremap", "sys_exit_brk",
+	"sys_exit_execve", "sys_exit_execveat",
+};
+
 struct tracer {
 	struct memscope_bpf *skel;
 	struct memscope_bpf *walk;	/* the walk programs while loading */
@@ -94,7 +100,8 @@ struct tracer {
 	struct tab_array holds;
 	struct tab_array deferred;	/* struct held: tables compiling */
 	/* the syscall tracepoints of anonymous memory; NULL in alloc mode */
-	struct bpf_link *sys_links[7];	/* ms_mm_locked, sys_exits[] */
+	/* ms_mm_locked, then ms_sys_exit on each of sys_exits[] */
+	struct bpf_link *sys_links[1 + sizeof(sys_exits) / sizeof(sys_exits[0])];
 	bool sys_raw;		/* no tracefs: ms_sys_exit_raw instead */
 	/* --stacks dwarf: the tables, and what keeps them current */
 	struct unwinder *unwind;
@@ -350,25 +357,10 @@ static int walk_progs_set(struct tracer *t)
 }
 
 /*
- * mmap, munmap, mremap and brk of the target, and exec, which unmaps all.
- * --mode=alloc has no return probes, so no way to tell an allocator's own
- * mapping from the program's: it traces no anonymous memory, and loads
- * none of this. ms_sys_exit goes on each syscall's own exit tracepoint,
- * which the kernel runs for that syscall alone: the raw sys_exit
- * (ms_sys_exit_raw, where there is no tracefs) runs a program at every
- * syscall of the host, the uretprobe syscall of each allocation return
- * included.
- */
-static const char *const sys_exits[] = {
-	"sys_exit_mmap", "sys_exit_munmap", "sys_exit_mremap", "sys_exit_brk",
-	"sys_exit_execve", "sys_exit_execveat",
-};
-
-/*
- * Those tracepoints are known by their ids in tracefs, where libbpf reads
- * them (under debugfs when that is mounted). Where nothing mounted it
- * (systemd does at boot), it is mounted where the kernel made its place,
- * as trace-cmd does.
+ * The exit tracepoints of sys_exits are known by their ids in tracefs,
+ * where libbpf reads them (under debugfs when that is mounted). Where
+ * nothing mounted it (systemd does at boot), it is mounted where the
+ * kernel made its place, as trace-cmd does.
  */
 static bool sys_tracefs(void)
 {
@@ -385,6 +377,16 @@ static bool sys_tracefs(void)
 	       !access(ids[1], R_OK);
 }
 
+/*
+ * mmap, munmap, mremap and brk of the target, and exec, which unmaps all.
+ * --mode=alloc has no return probes, so no way to tell an allocator's own
+ * mapping from the program's: it traces no anonymous memory, and loads
+ * none of this. ms_sys_exit goes on each syscall's own exit tracepoint,
+ * which the kernel runs for that syscall alone: the raw sys_exit
+ * (ms_sys_exit_raw, where there is no tracefs) runs a program at every
+ * syscall of the host, the uretprobe syscall of each allocation return
+ * included.
+ */
 static int sys_attach(struct tracer *t)
 {
 	struct bpf_link **l = t->sys_links;
@@ -620,8 +622,10 @@ static bool is_walk_prog(const struct bpf_program *prog)
 	return false;
 }
 
-/* to: an opened copy of skel's object, set up as skel is, with progs
- * loaded where keep says (NULL: none). */
+/*
+ * to: an opened copy of skel's object, set up as skel is, with programs
+ * loaded where keep says (NULL: none).
+ */
 static int skel_copy(struct memscope_bpf *skel, struct memscope_bpf *to,
 		     bool (*keep)(const struct bpf_program *))
 {
