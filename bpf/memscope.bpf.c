@@ -1241,6 +1241,8 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 			e->frames[i & (MS_MAX_STACK - 1)] = pc;
 			w->n = i + 1;
 			w->pc = pc;
+			/* the span: how far up the next first window reaches */
+			w->sp = sp;
 			return WALK_STOP;
 		}
 		if (!rule_cfa(rule.cfa_type, rule.cfa_off, pc, sp, bp,
