@@ -788,8 +788,11 @@ struct walk {
 	bool exact;		/* pc is not a return address: no pc - 1 */
 	bool bp_known;
 	__u8 stop;
-	__u8 pad;
+	/* every frame so far replayed in the first window: a trail */
+	bool trail;
 };
+
+#define TRAIL_BP_USED	1	/* a rule used the probe's rbp */
 
 /*
  * Copies the window from base: first bytes at the start of a walk (0
@@ -1069,14 +1072,52 @@ static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out,
 #define CACHE_THREADS	4
 #define CACHE_SLOTS	256	/* frames are 16-byte aligned: 4 KiB of stack */
 
+/*
+ * The thread's last walk, kept when every frame of it was replayed from
+ * the first window: where it began, and each word of the window it read
+ * with the value it found there. A walk is a function of its start (sp,
+ * the first pc, rbp if a rule used it), the rules (unwind_gen) and the
+ * words it reads: one that starts where the trail did and finds the
+ * trail's words in its own window is the same walk, and takes the
+ * trail's frames in a loop of compares, without a rule looked up. A
+ * caller that differs anywhere up the stack (the same function called
+ * from elsewhere at the same depth) differs in a return address the walk
+ * reads: a miss, then a walk, never a frame taken on trust. Walks deeper
+ * than TRAIL_FRAMES are not kept.
+ */
+#define TRAIL_FRAMES	64
+#define TRAIL_NONE	0xffff
+
+struct walk_trail {
+	__u64 sp;		/* where the walk began (past the entry's
+				 * return address at an entry probe) */
+	__u64 bp;		/* the probe's rbp: compared if TRAIL_BP_USED */
+	__u64 end_sp;		/* the last frame's sp: the span */
+	__u32 gen;		/* unwind_gen of the rules it took */
+	__u32 tgid;
+	__u16 n;		/* frames; 0: no trail */
+	__u8 stop;
+	__u8 flags;		/* TRAIL_BP_USED */
+	bool exact;		/* the first pc is the probe's own */
+	/* while walking: TRAIL_BP_USED while bp is still the probe's rbp */
+	__u8 bp_reg;
+	__u16 pad;
+	__u64 frames[TRAIL_FRAMES];
+	/* frame k + 1's pc came from word ra_at[k], its rbp from bp_at[k] */
+	__u16 ra_at[TRAIL_FRAMES];
+	__u16 bp_at[TRAIL_FRAMES];
+	__u64 bp_val[TRAIL_FRAMES];
+};
+
 struct walk_cache {
-	__u32 tid;		/* the thread whose span this is */
+	__u32 tid;		/* the thread whose span and trail these are */
 	__u32 pad;
 	/*
 	 * Bytes from the thread's last first window to the last frame its
 	 * walk reached: how long its next first window is copied.
 	 */
 	__u64 span;
+	struct walk_trail trail;
 	struct memo r[CACHE_SLOTS];
 };
 
@@ -1195,6 +1236,7 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 	__u64 pc, sp, bp, nbp, wbase, ra, off, key, cfa = 0;
 	__u32 zero = 0, i, wlen, depth, tgid, gen, idx;
 	struct walk_cache *c;
+	struct walk_trail *t;
 	struct memo rule;
 	bool exact, bp_known;
 	struct memo *mm;
@@ -1207,6 +1249,7 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 	c = cache_of(w);
 	if (!win || !c)
 		return WALK_MISS;
+	t = &c->trail;
 	depth = max_depth < MS_MAX_STACK ? max_depth : MS_MAX_STACK;
 	tgid = w->tgid;
 	gen = w->gen;
@@ -1239,6 +1282,7 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 		if (end >= 0) {
 			w->stop = end;
 			e->frames[i & (MS_MAX_STACK - 1)] = pc;
+			t->frames[i & (TRAIL_FRAMES - 1)] = pc;
 			w->n = i + 1;
 			w->pc = pc;
 			/* the span: how far up the next first window reaches */
@@ -1253,6 +1297,20 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 			break;
 		ra = win[(off / 8) & (WINDOW_WORDS - 1)];
 		nbp = bp;
+		/*
+		 * The trail (written whole, kept only if the walk ends here
+		 * and is short enough) lives in the map, not in registers:
+		 * its flags there add no states for the verifier to walk.
+		 * While bp is the probe's rbp, a rule using it makes the
+		 * walk depend on it: the trail compares it.
+		 */
+		idx = i & (TRAIL_FRAMES - 1);
+		t->frames[idx] = pc;
+		t->ra_at[idx] = off / 8;
+		t->bp_at[idx] = TRAIL_NONE;
+		if (rule.cfa_type == MS_CFA_RBP ||
+		    rule.rbp_type == MS_RBP_AT_RBP)
+			t->flags |= t->bp_reg;
 		if (rule.rbp_type == MS_RBP_CFA ||
 		    rule.rbp_type == MS_RBP_AT_RBP) {
 			if (rule.rbp_type == MS_RBP_CFA)
@@ -1264,8 +1322,12 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 			if (off < wbase || off - wbase + 8 > wlen || (off & 7))
 				break;
 			nbp = win[((off - wbase) / 8) & (WINDOW_WORDS - 1)];
+			t->bp_at[idx] = (off - wbase) / 8;
+			t->bp_val[idx] = nbp;
+			t->bp_reg = 0;
 		} else if (rule.rbp_type != MS_RBP_SAME) {
 			bp_known = false;
+			t->bp_reg = 0;
 		}
 		e->frames[i & (MS_MAX_STACK - 1)] = pc;
 		i++;
@@ -1299,6 +1361,8 @@ __noinline int walk_frame(struct walk *w, struct ms_event *e)
 
 	if (!w || !e)
 		return WALK_STOP;
+	/* Rules that read memory elsewhere, or new windows: no trail. */
+	w->trail = false;
 	bp = w->bp;
 	if (walk_emit(w, e))
 		return WALK_STOP;
@@ -1372,6 +1436,53 @@ unsupported:
 read_failed:
 	w->stop = MS_STOP_READ;
 	return WALK_STOP;
+}
+
+/*
+ * The walk by the thread's trail, if the window holds the trail's words:
+ * its frames into e, and w at its last frame, stop set. 0 when it does
+ * not (e's frames then partly written, which the walk writes again).
+ */
+__noinline int trail_follow(struct walk *w, struct ms_event *e)
+{
+	__u32 zero = 0, n, k, at, words;
+	struct walk_cache *c;
+	struct walk_trail *t;
+	__u64 *win;
+
+	if (!w || !e)
+		return 0;
+	win = bpf_map_lookup_elem(&stack_window, &zero);
+	c = cache_of(w);
+	if (!win || !c)
+		return 0;
+	t = &c->trail;
+	n = t->n;
+	if (!n || n > TRAIL_FRAMES || c->tid != w->tid ||
+	    t->tgid != w->tgid || t->gen != w->gen || t->sp != w->sp ||
+	    t->exact != w->exact || t->frames[0] != w->pc ||
+	    ((t->flags & TRAIL_BP_USED) && t->bp != w->bp))
+		return 0;
+	/* Words past wlen are an older copy's: outside, no trail. */
+	words = w->wlen / 8;
+	for (k = 0; k < TRAIL_FRAMES; k++) {
+		e->frames[k] = t->frames[k];
+		if (k + 1 >= n)
+			break;
+		at = t->ra_at[k];
+		if (at >= words ||
+		    win[at & (WINDOW_WORDS - 1)] != t->frames[k + 1])
+			return 0;
+		at = t->bp_at[k];
+		if (at != TRAIL_NONE && (at >= words ||
+		    win[at & (WINDOW_WORDS - 1)] != t->bp_val[k]))
+			return 0;
+	}
+	w->n = n;
+	w->pc = t->frames[(n - 1) & (TRAIL_FRAMES - 1)];
+	w->sp = t->end_sp;
+	w->stop = t->stop;
+	return 1;
 }
 
 /* The walk with its record: what the loop's steps are handed. */
@@ -1497,7 +1608,8 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 	struct walk_cache *c = NULL;
 	__u32 stop = MS_STOP_READ, n, idx = (__u32)id & (CACHE_THREADS - 1);
 	__u32 first = FIRST_WINDOW;
-	__u64 start;
+	__u64 start, trail_sp, trail_bp;
+	bool trail_exact;
 
 	e->nr_frames = 0;
 	if (!stacks_fp) {
@@ -1517,13 +1629,35 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 		w->exact = false;
 	}
 	/*
-	 * Most stacks end within one run of known rules: the loop, and its
-	 * callback's calls, only when they do not.
+	 * A call path the thread walked last time costs a compare a frame;
+	 * most other stacks end within one run of known rules: the loop, and
+	 * its callback's calls, only when they do not.
 	 */
-	if (stacks_fp)
+	if (stacks_fp) {
 		bpf_loop(MS_MAX_STACK + 1, fp_step, &x, 0);
-	else if (walk_replay(w, e) != WALK_STOP)
-		bpf_loop(MS_MAX_STACK + 1, cfi_step, &x, 0);
+	} else if (!c || !trail_follow(w, e)) {
+		if (c) {
+			c->trail.n = 0;
+			c->trail.flags = 0;
+			c->trail.bp_reg = TRAIL_BP_USED;
+		}
+		w->trail = true;
+		trail_sp = w->sp;
+		trail_bp = w->bp;
+		trail_exact = w->exact;
+		if (walk_replay(w, e) != WALK_STOP)
+			bpf_loop(MS_MAX_STACK + 1, cfi_step, &x, 0);
+		if (c && w->trail && w->n && w->n <= TRAIL_FRAMES) {
+			c->trail.sp = trail_sp;
+			c->trail.bp = trail_bp;
+			c->trail.exact = trail_exact;
+			c->trail.end_sp = w->sp;
+			c->trail.gen = w->gen;
+			c->trail.tgid = w->tgid;
+			c->trail.stop = w->stop;
+			c->trail.n = w->n;
+		}
+	}
 	if (c) {
 		c->tid = w->tid;
 		c->span = w->sp - start;
