@@ -641,4 +641,19 @@ struct live_slot {
  */
 #define LIVE_FILL_EIGHTHS	3
 
+/*
+ * The near table in front of it (live_table.h): buckets of MS_NEAR_WAYS
+ * slots, a fixed 2^MS_NEAR_BUCKET_BITS of them (512 KiB of slots), and a
+ * spill count a bucket.
+ */
+#define MS_NEAR_WAYS		4
+#define MS_NEAR_BUCKET_BITS	12
+#define MS_NEAR_SLOTS		(MS_NEAR_WAYS << MS_NEAR_BUCKET_BITS)
+
+/* ptr's bucket of 2^(64 - shift): the top bits of the far home's product. */
+static inline __u32 ms_near_bucket(__u64 ptr, __u32 shift)
+{
+	return ((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> shift;
+}
+
 #endif /* MEMSCOPE_EVENTS_H */

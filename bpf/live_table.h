@@ -73,7 +73,10 @@ static __always_inline __u64 live_key(struct live_slot *s)
 	return *(volatile __u64 *)&s->key;
 }
 
-/* The index of owner's ptr's slot (unmasked: live_at masks), or LIVE_NONE. */
+/*
+ * The index of owner's ptr's slot (masked: below 2^31, where a near index
+ * has LIVE_NEAR), or LIVE_NONE.
+ */
 static __always_inline __u32 live_find(__u64 ptr, __u64 owner)
 {
 	__u32 home = live_home(ptr);
@@ -88,7 +91,7 @@ static __always_inline __u32 live_find(__u64 ptr, __u64 owner)
 			return LIVE_NONE;
 		k = live_key(s);
 		if (k == ptr && live_owned(s, owner))
-			return home + i;
+			return (home + i) & LIVE_MASK;
 		if (k == LIVE_EMPTY)
 			return LIVE_NONE;
 	}
@@ -267,16 +270,23 @@ static long live_scan_step(__u32 i, void *ctx)
 	return k == LIVE_EMPTY;
 }
 
+/* What live_far_insert() did. */
+enum {
+	LIVE_ADD_FULL,		/* no free slot in the window */
+	LIVE_ADD_NEW,		/* a slot of its own */
+	LIVE_ADD_REPLACED,	/* the slot already holding ptr */
+};
+
 /*
- * Put ptr in the table; false when its window holds no free slot. A slot
- * already holding ptr is a block whose free was not seen: a realloc on
- * another thread that released it and has not returned yet, or a free
- * that ran before its probe was attached. Its bytes leave the live totals
- * (live_replaced); like the store, which counts it as replaced, this is
- * not counted as a free.
+ * Put ptr in the far table; LIVE_ADD_FULL when its window holds no free
+ * slot. A slot already holding ptr is a block whose free was not seen: a
+ * realloc on another thread that released it and has not returned yet,
+ * or a free that ran before its probe was attached. Its bytes leave the
+ * live totals (live_replaced); like the store, which counts it as
+ * replaced, this is not counted as a free (LIVE_ADD_REPLACED).
  */
-static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
-					      __u64 seq, __u64 tag)
+static __always_inline int live_far_insert(__u64 ptr, __u64 size, __u64 seq,
+					   __u64 tag)
 {
 	struct live_scanning c = { .ptr = ptr, .owner = tag,
 				   .home = live_home(ptr) };
@@ -285,7 +295,7 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 	__u32 pos;
 
 	if (ptr <= LIVE_STATES)
-		return false;
+		return LIVE_ADD_FULL;
 	/*
 	 * A lost race for a slot (another key swapped in first) rescans; only
 	 * a run of such losses on many CPUs at once counts as a full table.
@@ -300,12 +310,12 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 		c.failed = false;
 		LIVE_LOOP(LIVE_PROBES, live_scan_step, &c);
 		if (c.failed || c.spot >= LIVE_PROBES)
-			return false;
+			return LIVE_ADD_FULL;
 		pos = c.spot;
 		spot_key = c.spot_key;
 		spot = live_at(c.home + pos);
 		if (!spot)
-			return false;
+			return LIVE_ADD_FULL;
 		if (!c.ptr_seen && live_shared()) {
 			/*
 			 * In a traced set another process may look for the
@@ -321,7 +331,7 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 			__sync_lock_test_and_set(&spot->key, ptr);
 			if (pos)
 				live_settle(ptr, c.home, pos);
-			return true;
+			return LIVE_ADD_NEW;
 		}
 		if (!c.ptr_seen) {
 			/*
@@ -338,7 +348,7 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 			spot->tag = tag;
 			if (pos)
 				live_settle(ptr, c.home, pos);
-			return true;
+			return LIVE_ADD_NEW;
 		}
 		if (__sync_val_compare_and_swap(&spot->key, ptr,
 						LIVE_BUSY) != ptr)
@@ -349,9 +359,183 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 		spot->tag = tag;
 		/* The exchange publishes size and seq with the key. */
 		__sync_lock_test_and_set(&spot->key, ptr);
+		return LIVE_ADD_REPLACED;
+	}
+	return LIVE_ADD_FULL;
+}
+
+/* The far table alone, as the tests of its windows use it. */
+static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
+					      __u64 seq, __u64 tag)
+{
+	return live_far_insert(ptr, size, seq, tag) != LIVE_ADD_FULL;
+}
+
+/*
+ * The near table: a small table in front of the far one above, in
+ * buckets of NEAR_WAYS slots (two cache lines), so that a program whose
+ * heap holds a few thousand blocks finds them in half a megabyte of slots
+ * that stay in the caches, where the far table's slots, one per address
+ * scattered over tens of megabytes, cost a cache and TLB miss at each
+ * insert and each free (bench/RESULTS.md, "Where the hot path's time
+ * goes"). A key lives in its bucket, or in the far table when the bucket
+ * was full: then the bucket's spill count (near_spill_at) is above zero
+ * for as long as the far key lives, and only then does a search, or an
+ * insert (for a block whose free was not seen), look in the far table.
+ * A new key goes near whenever its bucket has room, so a long-lived far
+ * key does not send its bucket's later keys far. A spill count may be too high (a far
+ * key released by userspace's sweep), never too low: it is raised before
+ * a far key is published and lowered after it is gone.
+ *
+ * A search reads every slot of a bucket, so a freed near slot needs no
+ * tombstone: it is free at once (LIVE_TOMB or LIVE_EMPTY alike), and the
+ * reclaiming above is the far table's alone. Keys never move between the
+ * tables, nor inside a bucket.
+ *
+ * The includer defines, besides the far table's:
+ *   static struct live_slot *near_at(__u32 idx);   slot idx, or NULL
+ *   static __u64 *near_spill_at(__u32 bucket);     its spill count, or NULL
+ *   NEAR_SHIFT    64 - log2(buckets)
+ */
+#define NEAR_WAYS	MS_NEAR_WAYS
+/* In a table index: a near slot's (far indexes stay below 2^31). */
+#define LIVE_NEAR	0x80000000u
+
+static __always_inline __u32 near_bucket(__u64 ptr)
+{
+	return ms_near_bucket(ptr, NEAR_SHIFT);
+}
+
+/* The slot of a table index (live_lookup's), or NULL. */
+static __always_inline struct live_slot *live_slot_at(__u32 idx)
+{
+	if (idx == LIVE_NONE)
+		return NULL;
+	if (idx & LIVE_NEAR)
+		return near_at(idx & ~LIVE_NEAR);
+	return live_at(idx);
+}
+
+/*
+ * The index of owner's ptr's slot, near (| LIVE_NEAR) or far, or
+ * LIVE_NONE.
+ */
+static __always_inline __u32 live_lookup(__u64 ptr, __u64 owner)
+{
+	__u32 b = near_bucket(ptr), i;
+	struct live_slot *s;
+	__u64 *spill;
+
+	if (ptr <= LIVE_STATES)
+		return LIVE_NONE;
+	for (i = 0; i < NEAR_WAYS; i++) {
+		s = near_at(b * NEAR_WAYS + i);
+		if (s && live_key(s) == ptr && live_owned(s, owner))
+			return (b * NEAR_WAYS + i) | LIVE_NEAR;
+	}
+	spill = near_spill_at(b);
+	if (!spill || !*(volatile __u64 *)spill)
+		return LIVE_NONE;
+	return live_find(ptr, owner);
+}
+
+/*
+ * Put ptr in the tables: its bucket while it has room, else the far
+ * table; false when neither has. A bucket with far keys may have ptr
+ * among them, a block whose free was not seen: then the far insert
+ * replaces it there (a key is held once, in one table). The slot protocol
+ * is the far table's (live_far_insert): one swap publishes a new key, or,
+ * in a traced set, LIVE_BUSY until its owner is written.
+ */
+static __always_inline bool live_add(__u64 ptr, __u64 size, __u64 seq,
+				     __u64 tag)
+{
+	__u32 b = near_bucket(ptr), i, spot;
+	struct live_slot *s, *at;
+	__u64 k, spot_key;
+	__u64 *spill;
+	bool seen;
+	int how;
+
+	if (ptr <= LIVE_STATES)
+		return false;
+	spill = near_spill_at(b);
+	if (!spill)
+		return false;
+	if (*(volatile __u64 *)spill && live_find(ptr, tag) != LIVE_NONE)
+		goto far;
+	for (int tries = 0; tries < 4; tries++) {
+		spot = NEAR_WAYS;
+		spot_key = 0;
+		seen = false;
+		for (i = 0; i < NEAR_WAYS; i++) {
+			s = near_at(b * NEAR_WAYS + i);
+			if (!s)
+				return false;
+			k = live_key(s);
+			if (k == ptr && live_owned(s, tag)) {
+				spot = i;
+				seen = true;
+				break;
+			}
+			if (k <= LIVE_STATES && k != LIVE_BUSY &&
+			    spot == NEAR_WAYS) {
+				spot = i;
+				spot_key = k;
+			}
+		}
+		if (spot >= NEAR_WAYS)
+			break;
+		at = near_at(b * NEAR_WAYS + spot);
+		if (!at)
+			return false;
+		if (seen) {
+			/* A block whose free was not seen: as in the far table. */
+			if (__sync_val_compare_and_swap(&at->key, ptr,
+							LIVE_BUSY) != ptr)
+				continue;
+			live_replaced(at->size, at->tag);
+			at->size = size;
+			at->seq = seq;
+			at->tag = tag;
+			__sync_lock_test_and_set(&at->key, ptr);
+			return true;
+		}
+		if (__sync_val_compare_and_swap(&at->key, spot_key,
+						live_shared() ? LIVE_BUSY :
+						ptr) != spot_key)
+			continue;
+		at->size = size;
+		at->seq = seq;
+		at->tag = tag;
+		if (live_shared())
+			__sync_lock_test_and_set(&at->key, ptr);
 		return true;
 	}
-	return false;
+far:
+	__sync_fetch_and_add(spill, 1);
+	how = live_far_insert(ptr, size, seq, tag);
+	/* Not a key more in the far table: the count goes back. */
+	if (how != LIVE_ADD_NEW)
+		__sync_fetch_and_sub(spill, 1);
+	return how != LIVE_ADD_FULL;
+}
+
+/*
+ * The slot idx (live_lookup's) of ptr has just been freed (swapped to a
+ * tombstone): a far one is reclaimed, and its bucket's spill count goes
+ * down.
+ */
+static __always_inline void live_released(__u32 idx, __u64 ptr)
+{
+	__u64 *spill;
+
+	if (idx & LIVE_NEAR)
+		return;
+	live_reclaim(idx);
+	spill = near_spill_at(near_bucket(ptr));
+	if (spill)
+		__sync_fetch_and_sub(spill, 1);
 }
 
 #endif /* MEMSCOPE_LIVE_TABLE_H */

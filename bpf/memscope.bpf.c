@@ -132,6 +132,45 @@ static __always_inline struct live_slot *live_at(__u32 idx)
 }
 
 /*
+ * The near table in front of it, and its buckets' spill counts
+ * (live_table.h): at most 512 KiB, less for a --max-live below its
+ * 16,384 slots. Mapped by userspace too, for the same release of ended
+ * images' blocks. Set between open and load: its slots minus one, and its
+ * buckets as the shift of ms_near_bucket().
+ */
+const volatile __u32 near_mask = MS_NEAR_SLOTS - 1;
+const volatile __u32 near_shift = 64 - MS_NEAR_BUCKET_BITS;
+#define NEAR_SHIFT	near_shift
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, MS_NEAR_SLOTS);
+	__type(key, __u32);
+	__type(value, struct live_slot);
+} live_near SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1 << MS_NEAR_BUCKET_BITS);
+	__type(key, __u32);
+	__type(value, __u64);	/* not __u32: mapped, values are 8 apart */
+} live_spill SEC(".maps");
+
+static __always_inline struct live_slot *near_at(__u32 idx)
+{
+	idx &= near_mask;
+	return bpf_map_lookup_elem(&live_near, &idx);
+}
+
+static __always_inline __u64 *near_spill_at(__u32 bucket)
+{
+	bucket &= near_mask / MS_NEAR_WAYS;
+	return bpf_map_lookup_elem(&live_spill, &bucket);
+}
+
+/*
  * The probed call a thread is inside, if any. Calls are matched by stack
  * pointer, not by a depth count: an entry seen without its return (the
  * return probe was not attached yet, or the call never returned) would
@@ -431,7 +470,7 @@ static __always_inline bool live_shared(void)
  */
 __noinline bool live_insert(__u64 ptr, __u64 size, __u64 seq, __u64 tag)
 {
-	return live_table_insert(ptr, size, seq, tag);
+	return live_add(ptr, size, seq, tag);
 }
 
 /*
@@ -475,7 +514,7 @@ static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
 static __always_inline void block_release_at(__u32 idx, __u64 ptr,
 					     __u64 want_seq, struct ms_proc *p)
 {
-	struct live_slot *s = idx == LIVE_NONE ? NULL : live_at(idx);
+	struct live_slot *s = live_slot_at(idx);
 	__u64 size;
 
 	if (!s) {
@@ -522,13 +561,13 @@ static __always_inline void block_release_at(__u32 idx, __u64 ptr,
 		__sync_fetch_and_sub(&p->c.live_bytes, size);
 		__sync_fetch_and_sub(&p->c.live_blocks, 1);
 	}
-	live_reclaim(idx);
+	live_released(idx, ptr);
 }
 
 static __always_inline void block_release(__u64 ptr, __u64 want_seq,
 					  struct ms_proc *p, __u64 owner)
 {
-	block_release_at(live_find(ptr, owner), ptr, want_seq, p);
+	block_release_at(live_lookup(ptr, owner), ptr, want_seq, p);
 }
 
 /*
@@ -2037,8 +2076,7 @@ static __always_inline void args_read(struct pt_regs *ctx, __u64 cookie,
 		break;
 	}
 	if (st->arg && is_realloc(fn)) {
-		__u32 idx = live_find(st->arg, owner);
-		struct live_slot *v = idx == LIVE_NONE ? NULL : live_at(idx);
+		struct live_slot *v = live_slot_at(live_lookup(st->arg, owner));
 
 		st->old_seq = v ? v->seq : 0;
 	}
@@ -2704,8 +2742,8 @@ int ms_free_enter(struct pt_regs *ctx)
 	 * of a block it does not hold (double, invalid, or from before the
 	 * trace) or of another family's or allocator's block.
 	 */
-	idx = live_find(ptr, owner_of(id, p));
-	s = idx == LIVE_NONE ? NULL : live_at(idx);
+	idx = live_lookup(ptr, owner_of(id, p));
+	s = live_slot_at(idx);
 	check = !s || !ms_free_matches(s->tag, tag);
 	block_release_at(idx, ptr, 0, p);
 	walk = check && check_walk_allowed();

@@ -30,6 +30,8 @@ static __u64 replaced;
  */
 static bool jitter;
 static __thread __u32 jitter_n;
+/* Both tables, near in front (live_add), or the far one alone. */
+static bool two_level;
 
 static struct live_slot *live_at(__u32 idx)
 {
@@ -62,6 +64,28 @@ static bool live_shared(void)
 	return shared;
 }
 
+/*
+ * The near table: as many buckets as a test asks (near_shift), up to
+ * MS_NEAR_SLOTS slots; the jitter as the far table's.
+ */
+static struct live_slot near[MS_NEAR_SLOTS];
+static __u64 spill[1u << MS_NEAR_BUCKET_BITS];
+static __u32 near_shift;
+
+static struct live_slot *near_at(__u32 idx)
+{
+	if (jitter && ++jitter_n % 3 == 0)
+		for (volatile int i = 0; i < (int)(jitter_n % 64); i++)
+			;
+	return &near[idx & (MS_NEAR_SLOTS - 1)];
+}
+
+static __u64 *near_spill_at(__u32 bucket)
+{
+	return &spill[bucket & ((1u << MS_NEAR_BUCKET_BITS) - 1)];
+}
+
+#define NEAR_SHIFT	near_shift
 #define LIVE_GLOBAL	static
 #define LIVE_MASK	mask
 #define LIVE_LOOP(n, step, ctx)						\
@@ -75,24 +99,38 @@ static bool live_shared(void)
 static void reset(__u32 slots)
 {
 	memset(table, 0, sizeof(table));
+	memset(near, 0, sizeof(near));
+	memset(spill, 0, sizeof(spill));
+	near_shift = 64 - MS_NEAR_BUCKET_BITS;
+	two_level = false;
 	mask = slots - 1;
 	replaced = 0;
 	jitter = false;
 	shared = false;
 }
 
-/* A plain free, as bpf/memscope.bpf.c's block_release_at does one. */
+/*
+ * A plain free, as bpf/memscope.bpf.c's block_release_at does one: of the
+ * far table alone, or (two_level) of both, as the BPF programs use them.
+ */
 static bool table_free_of(__u64 ptr, __u64 owner, bool reclaim)
 {
-	__u32 idx = live_find(ptr, owner);
+	__u32 idx = two_level ? live_lookup(ptr, owner) : live_find(ptr, owner);
+	struct live_slot *s = live_slot_at(idx);
 
-	if (idx == LIVE_NONE ||
-	    __sync_val_compare_and_swap(&live_at(idx)->key, ptr,
-					LIVE_TOMB) != ptr)
+	if (!s || __sync_val_compare_and_swap(&s->key, ptr, LIVE_TOMB) != ptr)
 		return false;
-	if (reclaim)
+	if (two_level)
+		live_released(idx, ptr);
+	else if (reclaim)
 		live_reclaim(idx);
 	return true;
+}
+
+static bool table_add(__u64 ptr, __u64 size, __u64 seq, __u64 tag)
+{
+	return two_level ? live_add(ptr, size, seq, tag) :
+			   live_table_insert(ptr, size, seq, tag);
 }
 
 static bool table_free(__u64 ptr, bool reclaim)
@@ -364,7 +402,7 @@ static void *race(void *arg)
 
 	for (i = 0; i < RACE_STEPS; i++) {
 		p = base + (i % 4096) * 16 + (i / 4096 % 2) * 0x80000;
-		if (!live_table_insert(p, 16, i + 1, tag))
+		if (!table_add(p, 16, i + 1, tag))
 			r->full++;
 		if (i < RACE_WINDOW)
 			continue;
@@ -377,17 +415,23 @@ static void *race(void *arg)
 	return NULL;
 }
 
-static void race_all(bool set)
+static void race_all(bool set, bool both)
 {
 	struct racer r[THREADS] = {};
 	pthread_t t[THREADS];
-	__u64 live = 0;
+	__u64 live = 0, spilled = 0;
 	__u32 i;
 
 	/* a quarter full: runs of slots that windows share */
 	reset(THREADS * RACE_WINDOW * 4 > 64 ? 128 : 64);
 	jitter = true;
 	shared = set;
+	/*
+	 * eight buckets for 24 live keys: buckets fill, spill and empty
+	 * again all the time
+	 */
+	two_level = both;
+	near_shift = 61;
 	for (i = 0; i < THREADS; i++) {
 		r[i].id = i;
 		cr_assert_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
@@ -402,6 +446,15 @@ static void race_all(bool set)
 	}
 	for (i = 0; i <= mask; i++)
 		live += table[i].key > LIVE_STATES;
+	/* exact here: no sweep lowers a count (which may only be high) */
+	for (i = 0; i < 8; i++)
+		spilled += spill[i];
+	if (both)
+		cr_expect_eq(spilled, live, "spill counts %llu for %llu far keys",
+			     (unsigned long long)spilled,
+			     (unsigned long long)live);
+	for (i = 0; i < 8 * MS_NEAR_WAYS; i++)
+		live += near[i].key > LIVE_STATES;
 	cr_expect_eq(live, THREADS * RACE_WINDOW);
 	cr_expect_eq(count_keys(LIVE_BUSY) + count_keys(LIVE_RECL), 0);
 	cr_expect_eq(replaced, 0);
@@ -410,11 +463,98 @@ static void race_all(bool set)
 
 Test(live_table, racing_threads_lose_no_block)
 {
-	race_all(false);
+	race_all(false, false);
 }
 
 /* Processes of a traced set at the same addresses: each finds its own. */
 Test(live_table, racing_processes_at_one_address_lose_no_block)
 {
-	race_all(true);
+	race_all(true, false);
+}
+
+/* The same through the near table's eight buckets and their spills. */
+Test(live_table, racing_threads_through_both_tables_lose_no_block)
+{
+	race_all(false, true);
+}
+
+Test(live_table, racing_processes_through_both_tables_lose_no_block)
+{
+	race_all(true, true);
+}
+
+/*
+ * One bucket's worth of keys stays near; more go far, counted in the
+ * bucket's spill count, and are found there; frees bring the count back
+ * to 0 and the far table back to empty.
+ */
+Test(live_table, a_full_bucket_spills_to_the_far_table)
+{
+	__u64 p[3 * MS_NEAR_WAYS];
+	__u32 n = 0, i, nearn = 0;
+
+	reset(1u << 10);
+	two_level = true;
+	for (__u64 a = 0x10000; n < 3 * MS_NEAR_WAYS; a += 0x10)
+		if (near_bucket(a) == near_bucket(0x10000))
+			p[n++] = a;
+	for (i = 0; i < n; i++)
+		cr_assert(live_add(p[i], 8, i + 1, 0));
+	for (i = 0; i < n; i++) {
+		__u32 idx = live_lookup(p[i], 0);
+
+		cr_assert_neq(idx, LIVE_NONE, "key %u lost", i);
+		cr_expect_eq(live_slot_at(idx)->seq, i + 1);
+		nearn += !!(idx & LIVE_NEAR);
+	}
+	cr_expect_eq(nearn, MS_NEAR_WAYS);
+	cr_expect_eq(spill[near_bucket(p[0])], n - MS_NEAR_WAYS);
+	/* a free near leaves room, which a new key takes, far keys or not */
+	cr_assert(table_free_of(p[0], 0, true));
+	cr_assert(live_add(p[0], 8, 99, 0));
+	cr_expect(live_lookup(p[0], 0) & LIVE_NEAR);
+	cr_expect_eq(spill[near_bucket(p[0])], n - MS_NEAR_WAYS);
+	for (i = 0; i < n; i++)
+		cr_assert(table_free_of(p[i], 0, true), "key %u", i);
+	cr_expect_eq(spill[near_bucket(p[0])], 0);
+	cr_expect_eq(count_keys(LIVE_EMPTY), mask + 1);
+	for (i = 0; i < n; i++)
+		cr_expect_eq(live_lookup(p[i], 0), LIVE_NONE);
+	/* and an empty bucket takes keys near again */
+	cr_assert(live_add(p[1], 8, 100, 0));
+	cr_expect(live_lookup(p[1], 0) & LIVE_NEAR);
+}
+
+/*
+ * A block whose free was not seen is replaced where it is, near or far,
+ * never held twice, even with room near; the far one's spill count stays
+ * one.
+ */
+Test(live_table, an_unseen_free_is_replaced_in_either_table)
+{
+	__u64 p[MS_NEAR_WAYS + 1];
+	__u32 n = 0, i, held;
+
+	reset(1u << 10);
+	two_level = true;
+	for (__u64 a = 0x20000; n < MS_NEAR_WAYS + 1; a += 0x10)
+		if (near_bucket(a) == near_bucket(0x20000))
+			p[n++] = a;
+	for (i = 0; i < n; i++)
+		cr_assert(live_add(p[i], 8, i + 1, 0));
+	/* room near: not for a key the far table already holds */
+	cr_assert(table_free_of(p[1], 0, true));
+	cr_assert(live_add(p[0], 16, 50, 0));
+	cr_assert(live_add(p[n - 1], 16, 51, 0));
+	cr_expect(!(live_lookup(p[n - 1], 0) & LIVE_NEAR));
+	cr_expect_eq(replaced, 2);
+	cr_expect_eq(spill[near_bucket(p[0])], 1);
+	for (i = 0; i < n; i += n - 1) {
+		held = count_keys(p[i]);
+		for (__u32 j = 0; j < MS_NEAR_SLOTS; j++)
+			held += near[j].key == p[i];
+		cr_expect_eq(held, 1, "key %u held %u times", i, held);
+	}
+	cr_expect_eq(live_slot_at(live_lookup(p[0], 0))->seq, 50);
+	cr_expect_eq(live_slot_at(live_lookup(p[n - 1], 0))->seq, 51);
 }

@@ -74,8 +74,11 @@ struct tracer {
 	bool launch;		/* -- CMD: held at each exec and new mapping */
 	bool scanned;		/* -a, --comm, --cgroup: found in /proc */
 	bool per_pid;		/* a -p list: probes filtered to each pid */
-	struct live_slot *live;
+	struct live_slot *live;	/* the far table */
 	size_t live_nr;
+	struct live_slot *near;	/* the near table, and its spill counts */
+	size_t near_nr;
+	__u64 *spill;
 	struct tab_array work;
 	struct tab_keyed ended;
 	__u64 last_sweep_ns;
@@ -538,6 +541,21 @@ static __u32 live_slots(__u32 max_live)
 }
 
 /*
+ * Buckets of the near table (live_table.h) for max_live blocks: enough
+ * for them all, up to its 4,096; 2 at least (ms_near_bucket's shift
+ * stays below 64). A small --max-live keeps a small table in front too.
+ */
+static __u32 near_buckets(__u32 max_live)
+{
+	__u32 b = 2;
+
+	while (b < (1u << MS_NEAR_BUCKET_BITS) &&
+	       (__u64)b * MS_NEAR_WAYS < max_live)
+		b <<= 1;
+	return b;
+}
+
+/*
  * Thread slots (bpf/memscope.bpf.c): MEMSCOPE_THREAD_SLOTS, a power of two,
  * lets the tests put all threads but one in task storage.
  */
@@ -585,18 +603,39 @@ static int set_configure(struct tracer *t, const struct tracer_opts *o)
 	return err;
 }
 
+static void *map_mmap(struct bpf_map *m, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(m), 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static void live_close(struct tracer *t)
+{
+	if (t->live)
+		munmap(t->live, t->live_nr * sizeof(*t->live));
+	if (t->near)
+		munmap(t->near, t->near_nr * sizeof(*t->near));
+	if (t->spill)
+		munmap(t->spill, t->near_nr / MS_NEAR_WAYS * sizeof(*t->spill));
+	t->live = t->near = NULL;
+	t->spill = NULL;
+}
+
 static int live_open(struct tracer *t)
 {
-	struct bpf_map *m = t->skel->maps.live;
-	void *p;
-
-	t->live_nr = bpf_map__max_entries(m);
-	p = mmap(NULL, t->live_nr * sizeof(*t->live), PROT_READ | PROT_WRITE,
-		 MAP_SHARED, bpf_map__fd(m), 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	t->live = p;
-	return 0;
+	t->live_nr = bpf_map__max_entries(t->skel->maps.live);
+	t->live = map_mmap(t->skel->maps.live, t->live_nr * sizeof(*t->live));
+	t->near_nr = bpf_map__max_entries(t->skel->maps.live_near);
+	t->near = map_mmap(t->skel->maps.live_near,
+			   t->near_nr * sizeof(*t->near));
+	t->spill = map_mmap(t->skel->maps.live_spill,
+			    t->near_nr / MS_NEAR_WAYS * sizeof(*t->spill));
+	if (t->live && t->near && t->spill)
+		return 0;
+	live_close(t);
+	return -errno;
 }
 
 /*
@@ -806,11 +845,20 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	bpf_program__set_autoload(t->skel->progs.ms_walk_sys_raw, t->sys_raw);
 	if (o->max_live) {
 		__u32 slots = live_slots(o->max_live);
+		__u32 buckets = near_buckets(o->max_live);
 
 		err = bpf_map__set_max_entries(t->skel->maps.live, slots);
+		if (!err)
+			err = bpf_map__set_max_entries(t->skel->maps.live_near,
+						       buckets * MS_NEAR_WAYS);
+		if (!err)
+			err = bpf_map__set_max_entries(t->skel->maps.live_spill,
+						       buckets);
 		if (err)
 			goto err_skel;
 		t->skel->rodata->live_mask = slots - 1;
+		t->skel->rodata->near_mask = buckets * MS_NEAR_WAYS - 1;
+		t->skel->rodata->near_shift = 64 - __builtin_ctz(buckets);
 	}
 	slots = thread_slots(bpf_map__max_entries(t->skel->maps.threads));
 	err = bpf_map__set_max_entries(t->skel->maps.threads, slots);
@@ -886,8 +934,7 @@ err_ring:
 	ring_close(t);
 err_skel:
 	guard_stop(t);
-	if (t->live)
-		munmap(t->live, t->live_nr * sizeof(*t->live));
+	live_close(t);
 	memscope_bpf__destroy(t->walk);
 	memscope_bpf__destroy(t->skel);
 err_free:
@@ -914,8 +961,7 @@ void tracer__free(struct tracer *t)
 	tab_array_fini(&t->deferred);
 	unwind_close(t);
 	ring_close(t);
-	if (t->live)
-		munmap(t->live, t->live_nr * sizeof(*t->live));
+	live_close(t);
 	memscope_bpf__destroy(t->skel);
 	tab_array_fini(&t->work);
 	tab_keyed_fini(&t->ended);
@@ -1083,33 +1129,48 @@ int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 	return 0;
 }
 
+/* A slot of an ended image's block, swapped to a tombstone: its key; else 0. */
+static __u64 sweep_slot(struct tracer *t, struct live_slot *s)
+{
+	__u64 k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE), size;
+
+	if (k <= LIVE_STATES || !(s->tag >> 32) ||
+	    !tab_keyed_get(&t->ended, s->tag >> 32))
+		return 0;
+	size = s->size;
+	if (!__atomic_compare_exchange_n(&s->key, &k, LIVE_TOMB, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return 0;
+	t->released_blocks++;
+	t->released_bytes += size;
+	return k;
+}
+
 /*
  * The blocks of images that ended (an exit, an exec) leave the kernel's
- * live table, so it does not fill with dead processes' blocks: one pass
- * over the mapped table, each of their slots swapped to a tombstone (the
+ * live tables, so they do not fill with dead processes' blocks: one pass
+ * over the mapped tables, each of their slots swapped to a tombstone (the
  * BPF side never touches a slot of an owner that is gone). The global
  * counters keep them: over the whole trace, live is what was never
  * freed, at exit or now; the process's own counters said what it left.
  */
 static void sweep(struct tracer *t)
 {
-	struct live_slot *s;
-	__u64 k, size;
+	__u64 k;
 	size_t i;
 
+	for (i = 0; i < t->near_nr; i++)
+		sweep_slot(t, &t->near[i]);
+	/*
+	 * A far key gone lowers its bucket's spill count, as the BPF side's
+	 * release does (live_table.h: a count may be high, never low).
+	 */
 	for (i = 0; i < t->live_nr; i++) {
-		s = &t->live[i];
-		k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
-		if (k <= LIVE_STATES || !(s->tag >> 32) ||
-		    !tab_keyed_get(&t->ended, s->tag >> 32))
-			continue;
-		size = s->size;
-		if (!__atomic_compare_exchange_n(&s->key, &k, LIVE_TOMB, false,
-						 __ATOMIC_ACQ_REL,
-						 __ATOMIC_RELAXED))
-			continue;
-		t->released_blocks++;
-		t->released_bytes += size;
+		k = sweep_slot(t, &t->live[i]);
+		if (k)
+			__atomic_fetch_sub(&t->spill[ms_near_bucket(k,
+					   t->skel->rodata->near_shift)], 1,
+					   __ATOMIC_ACQ_REL);
 	}
 }
 
