@@ -98,6 +98,49 @@ static __always_inline __u32 live_find(__u64 ptr, __u64 owner)
 	return LIVE_NONE;
 }
 
+/*
+ * Slot s, which held old (a free state), taken for a new key ptr: one
+ * swap publishes it, with its size, seq and tag written after (nothing
+ * reads a slot's size before malloc returns ptr to its caller, and a
+ * release racing from a realloc compares seq, which it cannot find equal
+ * to its own old block's). In a traced set another process may look for
+ * the same address: the slot is held busy until its owner is in, and
+ * published with the key. false when another CPU swapped first.
+ */
+static __always_inline bool live_claim(struct live_slot *s, __u64 old,
+				       __u64 ptr, __u64 size, __u64 seq,
+				       __u64 tag)
+{
+	if (__sync_val_compare_and_swap(&s->key, old, live_shared() ?
+					LIVE_BUSY : ptr) != old)
+		return false;
+	s->size = size;
+	s->seq = seq;
+	s->tag = tag;
+	if (live_shared())
+		__sync_lock_test_and_set(&s->key, ptr);
+	return true;
+}
+
+/*
+ * Slot s holds ptr, a block whose free was not seen: its bytes leave the
+ * live totals (live_replaced) and the new block takes the slot, held busy
+ * meanwhile; the exchange publishes size and seq with the key. false when
+ * another CPU swapped first.
+ */
+static __always_inline bool live_replace(struct live_slot *s, __u64 ptr,
+					 __u64 size, __u64 seq, __u64 tag)
+{
+	if (__sync_val_compare_and_swap(&s->key, ptr, LIVE_BUSY) != ptr)
+		return false;
+	live_replaced(s->size, s->tag);
+	s->size = size;
+	s->seq = seq;
+	s->tag = tag;
+	__sync_lock_test_and_set(&s->key, ptr);
+	return true;
+}
+
 struct live_settling {
 	__u64 ptr;
 	__u32 home;
@@ -130,18 +173,12 @@ static long live_settle_step(__u32 n, void *ctx)
 		return 0;
 	}
 	/*
-	 * Taken meanwhile: look at it again. In a traced set the copy is
-	 * held busy until its owner is in, as a new key is
-	 * (live_table_insert); a search meanwhile finds ptr where it was.
+	 * Taken meanwhile: look at it again. The copy goes in as a new key
+	 * does (held busy in a traced set); a search meanwhile finds ptr
+	 * where it was.
 	 */
-	if (__sync_val_compare_and_swap(&s->key, k, live_shared() ?
-					LIVE_BUSY : c->ptr) != k)
+	if (!live_claim(s, k, c->ptr, from->size, from->seq, from->tag))
 		return 0;
-	s->size = from->size;
-	s->seq = from->seq;
-	s->tag = from->tag;
-	if (live_shared())
-		__sync_lock_test_and_set(&s->key, c->ptr);
 	__sync_lock_test_and_set(&from->key, LIVE_TOMB);
 	c->pos = c->i;
 	c->i = 0;
@@ -316,50 +353,16 @@ static __always_inline int live_far_insert(__u64 ptr, __u64 size, __u64 seq,
 		spot = live_at(c.home + pos);
 		if (!spot)
 			return LIVE_ADD_FULL;
-		if (!c.ptr_seen && live_shared()) {
-			/*
-			 * In a traced set another process may look for the
-			 * same address: the slot is held busy until its
-			 * owner is in, and published with the key.
-			 */
-			if (__sync_val_compare_and_swap(&spot->key, spot_key,
-							LIVE_BUSY) != spot_key)
-				continue;
-			spot->size = size;
-			spot->seq = seq;
-			spot->tag = tag;
-			__sync_lock_test_and_set(&spot->key, ptr);
-			if (pos)
-				live_settle(ptr, c.home, pos);
-			return LIVE_ADD_NEW;
-		}
-		if (!c.ptr_seen) {
-			/*
-			 * A new key goes in with one swap. Nothing reads this
-			 * slot's size before malloc returns ptr to its caller,
-			 * and a release racing from a realloc compares seq,
-			 * which it cannot find equal to its own old block's.
-			 */
-			if (__sync_val_compare_and_swap(&spot->key, spot_key,
-							ptr) != spot_key)
-				continue;
-			spot->size = size;
-			spot->seq = seq;
-			spot->tag = tag;
-			if (pos)
-				live_settle(ptr, c.home, pos);
-			return LIVE_ADD_NEW;
-		}
-		if (__sync_val_compare_and_swap(&spot->key, ptr,
-						LIVE_BUSY) != ptr)
+		if (c.ptr_seen) {
+			if (live_replace(spot, ptr, size, seq, tag))
+				return LIVE_ADD_REPLACED;
 			continue;
-		live_replaced(spot->size, spot->tag);
-		spot->size = size;
-		spot->seq = seq;
-		spot->tag = tag;
-		/* The exchange publishes size and seq with the key. */
-		__sync_lock_test_and_set(&spot->key, ptr);
-		return LIVE_ADD_REPLACED;
+		}
+		if (!live_claim(spot, spot_key, ptr, size, seq, tag))
+			continue;
+		if (pos)
+			live_settle(ptr, c.home, pos);
+		return LIVE_ADD_NEW;
 	}
 	return LIVE_ADD_FULL;
 }
@@ -443,9 +446,8 @@ static __always_inline __u32 live_lookup(__u64 ptr, __u64 owner)
  * Put ptr in the tables: its bucket while it has room, else the far
  * table; false when neither has. A bucket with far keys may have ptr
  * among them, a block whose free was not seen: then the far insert
- * replaces it there (a key is held once, in one table). The slot protocol
- * is the far table's (live_far_insert): one swap publishes a new key, or,
- * in a traced set, LIVE_BUSY until its owner is written.
+ * replaces it there (a key is held once, in one table). A slot is taken
+ * as in the far table (live_claim, live_replace).
  */
 static __always_inline bool live_add(__u64 ptr, __u64 size, __u64 seq,
 				     __u64 tag)
@@ -489,28 +491,9 @@ static __always_inline bool live_add(__u64 ptr, __u64 size, __u64 seq,
 		at = near_at(b * NEAR_WAYS + spot);
 		if (!at)
 			return false;
-		if (seen) {
-			/* A block whose free was not seen: as in the far table. */
-			if (__sync_val_compare_and_swap(&at->key, ptr,
-							LIVE_BUSY) != ptr)
-				continue;
-			live_replaced(at->size, at->tag);
-			at->size = size;
-			at->seq = seq;
-			at->tag = tag;
-			__sync_lock_test_and_set(&at->key, ptr);
+		if (seen ? live_replace(at, ptr, size, seq, tag) :
+			   live_claim(at, spot_key, ptr, size, seq, tag))
 			return true;
-		}
-		if (__sync_val_compare_and_swap(&at->key, spot_key,
-						live_shared() ? LIVE_BUSY :
-						ptr) != spot_key)
-			continue;
-		at->size = size;
-		at->seq = seq;
-		at->tag = tag;
-		if (live_shared())
-			__sync_lock_test_and_set(&at->key, ptr);
-		return true;
 	}
 far:
 	__sync_fetch_and_add(spill, 1);
