@@ -122,6 +122,15 @@ struct tracer {
 	char error[512];
 };
 
+/* A BPF_F_MMAPABLE map's values, shared with the kernel; NULL, errno set. */
+static void *map_mmap(struct bpf_map *m, size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		       bpf_map__fd(m), 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 /*
  * The unwind tables: the row array is written through a mapping of it;
  * the tracepoints that see the target's executable mappings change are
@@ -146,12 +155,9 @@ static int unwind_open(struct tracer *t, int pid)
 	size_t i;
 
 	t->rows_bytes = (size_t)uo.rows_cap * sizeof(struct ms_unwind_row);
-	t->rows = mmap(NULL, t->rows_bytes, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       bpf_map__fd(rows), 0);
-	if (t->rows == MAP_FAILED) {
-		t->rows = NULL;
+	t->rows = map_mmap(rows, t->rows_bytes);
+	if (!t->rows)
 		return -errno;
-	}
 	uo.rows = t->rows;
 	t->unwind = unwinder__new(&uo);
 	if (!t->unwind)
@@ -501,12 +507,9 @@ static int ring_open(struct tracer *t)
 	__u32 nr = bpf_map__max_entries(m);
 
 	t->ring_map_bytes = stride * nr;
-	t->ring_mem = mmap(NULL, t->ring_map_bytes, PROT_READ | PROT_WRITE,
-			   MAP_SHARED, bpf_map__fd(m), 0);
-	if (t->ring_mem == MAP_FAILED) {
-		t->ring_mem = NULL;
+	t->ring_mem = map_mmap(m, t->ring_map_bytes);
+	if (!t->ring_mem)
 		return -errno;
-	}
 	t->ring = ms_ring__new(t->ring_mem, stride, nr, MS_RING_CHUNK_SHIFT,
 			       &t->skel->bss->ring_prod,
 			       &t->skel->bss->ring_cons);
@@ -601,14 +604,6 @@ static int set_configure(struct tracer *t, const struct tracer_opts *o)
 		err = bpf_map__set_max_entries(t->skel->maps.proc_maps,
 					       o->max_procs);
 	return err;
-}
-
-static void *map_mmap(struct bpf_map *m, size_t size)
-{
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		       bpf_map__fd(m), 0);
-
-	return p == MAP_FAILED ? NULL : p;
 }
 
 static void live_close(struct tracer *t)
