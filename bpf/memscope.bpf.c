@@ -1647,8 +1647,7 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 	struct walk_cache *c = NULL;
 	__u32 stop = MS_STOP_READ, n, idx = (__u32)id & (CACHE_THREADS - 1);
 	__u32 first = FIRST_WINDOW;
-	__u64 start, trail_sp, trail_bp;
-	bool trail_exact;
+	__u64 start;
 
 	e->nr_frames = 0;
 	if (!stacks_fp) {
@@ -1675,21 +1674,19 @@ static __always_inline void stack_walk(struct pt_regs *ctx,
 	if (stacks_fp) {
 		bpf_loop(MS_MAX_STACK + 1, fp_step, &x, 0);
 	} else if (!c || !trail_follow(w, e)) {
+		/* A new trail, kept (n set) only if the walk makes one. */
 		if (c) {
 			c->trail.n = 0;
 			c->trail.flags = 0;
 			c->trail.bp_reg = TRAIL_BP_USED;
+			c->trail.sp = w->sp;
+			c->trail.bp = w->bp;
+			c->trail.exact = w->exact;
 		}
 		w->trail = true;
-		trail_sp = w->sp;
-		trail_bp = w->bp;
-		trail_exact = w->exact;
 		if (walk_replay(w, e) != WALK_STOP)
 			bpf_loop(MS_MAX_STACK + 1, cfi_step, &x, 0);
 		if (c && w->trail && w->n && w->n <= TRAIL_FRAMES) {
-			c->trail.sp = trail_sp;
-			c->trail.bp = trail_bp;
-			c->trail.exact = trail_exact;
 			c->trail.end_sp = w->sp;
 			c->trail.gen = w->gen;
 			c->trail.tgid = w->tgid;
