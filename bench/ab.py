@@ -56,8 +56,12 @@ def main():
     floor = statistics.median(ns["floor"])
     for name, _ in tracers:
         m = statistics.median(ns[name])
-        print("%-40s %8.0f ns  x%.2f  (%s)" % (
-            name[-40:], m, m / floor, " ".join("%.0f" % x for x in ns[name])))
+        # Each round's own ratio too: the machine drifts between rounds
+        # more than within one, so the median of the pairs moves less.
+        pairs = [t / f for t, f in zip(ns[name], ns["floor"])]
+        print("%-40s %8.0f ns  x%.2f  paired x%.2f [%.2f-%.2f]  (%s)" % (
+            name[-40:], m, m / floor, statistics.median(pairs), min(pairs),
+            max(pairs), " ".join("%.0f" % x for x in ns[name])))
         for p, v in sorted(progs[name].items()):
             print("    %-20s %s" % (p, " ".join("%.0f/%.2f" % (
                 t, calls / a.ops) for t, calls in v)))
