@@ -643,11 +643,15 @@ struct live_slot {
 
 /*
  * The near table in front of it (live_table.h): buckets of MS_NEAR_WAYS
- * slots, a fixed 2^MS_NEAR_BUCKET_BITS of them (512 KiB of slots), and a
- * spill count a bucket.
+ * slots, a fixed 2^MS_NEAR_BUCKET_BITS of them (128 KiB of slots), and a
+ * spill count a bucket. 1,024 buckets, not more: on churn-nofp (1,024
+ * blocks live) a 4,096-bucket table (512 KiB, every block near too) left
+ * the free ~100 ns a call waiting for its bucket, this one ~50; a free
+ * on sqlite, python and redis, whose heaps outgrow either, costs the same
+ * with both (bench/ab.py --stats, and perf on churn-nofp).
  */
 #define MS_NEAR_WAYS		4
-#define MS_NEAR_BUCKET_BITS	12
+#define MS_NEAR_BUCKET_BITS	10
 #define MS_NEAR_SLOTS		(MS_NEAR_WAYS << MS_NEAR_BUCKET_BITS)
 
 /* ptr's bucket of 2^(64 - shift): the top bits of the far home's product. */

@@ -133,8 +133,8 @@ static __always_inline struct live_slot *live_at(__u32 idx)
 
 /*
  * The near table in front of it, and its buckets' spill counts
- * (live_table.h): at most 512 KiB, less for a --max-live below its
- * 16,384 slots. Mapped by userspace too, for the same release of ended
+ * (live_table.h): at most 128 KiB, less for a --max-live below its
+ * 4,096 slots. Mapped by userspace too, for the same release of ended
  * images' blocks. Set between open and load: its slots minus one, and its
  * buckets as the shift of ms_near_bucket().
  */
