@@ -644,14 +644,19 @@ struct live_slot {
 /*
  * The near table in front of it (live_table.h): buckets of MS_NEAR_WAYS
  * slots, a fixed 2^MS_NEAR_BUCKET_BITS of them (128 KiB of slots), and a
- * spill count a bucket. 1,024 buckets, not more: on churn-nofp (1,024
- * blocks live) a 4,096-bucket table (512 KiB, every block near too) left
- * the free ~100 ns a call waiting for its bucket, this one ~50; a free
- * on sqlite, python and redis, whose heaps outgrow either, costs the same
- * with both (bench/ab.py --stats, and perf on churn-nofp).
+ * spill count a bucket. 512 buckets of 8: on churn-nofp (1,024 blocks
+ * live, every one near with each of these tables) the free waited for
+ * its bucket ~100 ns a call with 4,096 buckets of 4 (512 KiB), ~50-90
+ * with 1,024 of 4 (128 KiB), ~20-30 with 512 of 8 (128 KiB). A block
+ * takes its bucket's first free slot, so two blocks a bucket mostly share
+ * its first line: half as many lines in use, each used twice as often,
+ * and they stay in the caches between a block's insert and its free.
+ * A free on redis, python or sqlite, whose heaps outgrow the table,
+ * costs the same with all three (bench/ab.py --stats; perf on
+ * churn-nofp, three interleaved profiles a build).
  */
-#define MS_NEAR_WAYS		4
-#define MS_NEAR_BUCKET_BITS	10
+#define MS_NEAR_WAYS		8
+#define MS_NEAR_BUCKET_BITS	9
 #define MS_NEAR_SLOTS		(MS_NEAR_WAYS << MS_NEAR_BUCKET_BITS)
 
 /* ptr's bucket of 2^(64 - shift): the top bits of the far home's product. */

@@ -376,7 +376,7 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 
 /*
  * The near table: a small table in front of the far one above, in
- * buckets of NEAR_WAYS slots (two cache lines), so that a program whose
+ * buckets of NEAR_WAYS slots (four cache lines), so that a program whose
  * heap holds a few thousand blocks finds them in 128 KiB of slots that
  * stay in the caches, where the far table's slots, one per address
  * scattered over tens of megabytes, cost a cache and TLB miss at each

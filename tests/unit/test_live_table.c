@@ -383,6 +383,10 @@ Test(live_table, reclaim_walks_back_over_tombstones)
 #define THREADS		4
 #define RACE_STEPS	1000000
 #define RACE_WINDOW	6
+/* Near slots for two thirds of the THREADS * RACE_WINDOW live keys. */
+#define RACE_BUCKETS	(16 / MS_NEAR_WAYS)
+_Static_assert(RACE_BUCKETS >= 2 && !(RACE_BUCKETS & (RACE_BUCKETS - 1)),
+	       "the racing tests' near table: a power of two of buckets");
 
 struct racer {
 	__u32 id;
@@ -427,11 +431,11 @@ static void race_all(bool set, bool both)
 	jitter = true;
 	shared = set;
 	/*
-	 * eight buckets for 24 live keys: buckets fill, spill and empty
-	 * again all the time
+	 * RACE_BUCKETS for 24 live keys, fewer slots than keys: buckets
+	 * fill, spill and empty again all the time
 	 */
 	two_level = both;
-	near_shift = 61;
+	near_shift = 64 - __builtin_ctz(RACE_BUCKETS);
 	for (i = 0; i < THREADS; i++) {
 		r[i].id = i;
 		cr_assert_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
@@ -447,13 +451,13 @@ static void race_all(bool set, bool both)
 	for (i = 0; i <= mask; i++)
 		live += table[i].key > LIVE_STATES;
 	/* exact here: no sweep lowers a count (which may only be high) */
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < RACE_BUCKETS; i++)
 		spilled += spill[i];
 	if (both)
 		cr_expect_eq(spilled, live, "spill counts %llu for %llu far keys",
 			     (unsigned long long)spilled,
 			     (unsigned long long)live);
-	for (i = 0; i < 8 * MS_NEAR_WAYS; i++)
+	for (i = 0; i < RACE_BUCKETS * MS_NEAR_WAYS; i++)
 		live += near[i].key > LIVE_STATES;
 	cr_expect_eq(live, THREADS * RACE_WINDOW);
 	cr_expect_eq(count_keys(LIVE_BUSY) + count_keys(LIVE_RECL), 0);
@@ -472,7 +476,7 @@ Test(live_table, racing_processes_at_one_address_lose_no_block)
 	race_all(true, false);
 }
 
-/* The same through the near table's eight buckets and their spills. */
+/* The same through the near table's few buckets and their spills. */
 Test(live_table, racing_threads_through_both_tables_lose_no_block)
 {
 	race_all(false, true);
