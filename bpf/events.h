@@ -644,16 +644,15 @@ struct live_slot {
 /*
  * The near table in front of it (live_table.h): buckets of MS_NEAR_WAYS
  * slots, a fixed 2^MS_NEAR_BUCKET_BITS of them (128 KiB of slots), and a
- * spill count a bucket. 512 buckets of 8: on churn-nofp (1,024 blocks
- * live, every one near with each of these tables) the free waited for
- * its bucket ~100 ns a call with 4,096 buckets of 4 (512 KiB), ~50-90
- * with 1,024 of 4 (128 KiB), ~20-30 with 512 of 8 (128 KiB). A block
- * takes its bucket's first free slot, so two blocks a bucket mostly share
- * its first line: half as many lines in use, each used twice as often,
- * and they stay in the caches between a block's insert and its free.
- * A free on redis, python or sqlite, whose heaps outgrow the table,
- * costs the same with all three (bench/ab.py --stats; perf on
- * churn-nofp, three interleaved profiles a build).
+ * spill count a bucket. 512 buckets of 8: a block takes its bucket's
+ * first free slot, so two blocks a bucket mostly share its first line:
+ * half as many lines in use as with 1,024 buckets of 4, each used twice
+ * as often. On churn-nofp (1,024 blocks live, all near with either) perf
+ * put the free's wait for its bucket at ~100 ns a call with 4,096
+ * buckets of 4 (512 KiB), ~50-90 with 1,024 of 4, ~20-30 with 512 of 8;
+ * the programs' run time (BPF statistics) moved less than this machine's
+ * noise. Heaps that outgrow the table (redis, python, sqlite) cost the
+ * same with each (bench/ab.py --stats).
  */
 #define MS_NEAR_WAYS		8
 #define MS_NEAR_BUCKET_BITS	9

@@ -545,7 +545,7 @@ static __u32 live_slots(__u32 max_live)
 
 /*
  * Buckets of the near table (live_table.h) for max_live blocks: enough
- * for them all, up to its 1,024; 2 at least (ms_near_bucket's shift
+ * for them all, up to its 512; 2 at least (ms_near_bucket's shift
  * stays below 64). A small --max-live keeps a small table in front too.
  */
 static __u32 near_buckets(__u32 max_live)
