@@ -158,10 +158,21 @@ struct {
 	__type(value, __u64);	/* not __u32: mapped, values are 8 apart */
 } live_spill SEC(".maps");
 
+/*
+ * The barrier keeps this lookup a call of its own: where a caller picks
+ * near_at() or live_at() (live_slot_at), clang would otherwise sink both
+ * into one call with the map chosen before it, which the verifier cannot
+ * inline (two maps at one call: the helper, and an indirect call through
+ * a retpoline, on every free).
+ */
 static __always_inline struct live_slot *near_at(__u32 idx)
 {
+	struct live_slot *s;
+
 	idx &= near_mask;
-	return bpf_map_lookup_elem(&live_near, &idx);
+	s = bpf_map_lookup_elem(&live_near, &idx);
+	barrier_var(s);
+	return s;
 }
 
 static __always_inline __u64 *near_spill_at(__u32 bucket)
