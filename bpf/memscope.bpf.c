@@ -267,9 +267,10 @@ struct {
 /*
  * Every helper call costs a call and a return through the kernel's return
  * thunk (tens of ns on this machine, SRSO's safe RET): a program reads
- * its pid_tgid once and hands it on, and reads it from the current task,
- * which the JIT inlines as one load, not with bpf_get_current_pid_tgid()
- * (the ids the helper gives, tgid above pid, both the init namespace's).
+ * its pid_tgid once and hands it on. From the current task it is one
+ * helper call either way (this kernel's JIT does not inline
+ * bpf_get_current_task_btf(), checked in the JIT image); the ids are
+ * bpf_get_current_pid_tgid()'s, tgid above pid, the init namespace's.
  */
 static __always_inline __u64 current_id(void)
 {
