@@ -5,6 +5,7 @@
  * frames are one row; rows rank by the bytes they grew.
  */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <stdlib.h>
 #include "diff.h"
 #include "growth.h"
@@ -123,4 +124,35 @@ Test(diff, one_store_two_moments)
 	growth__free(g0);
 	growth__free(g1);
 	store__free(st);
+}
+
+/*
+ * Snapshot files are input: a site whose bytes go from past LLONG_MAX to
+ * 100 changes by -LLONG_MAX, never by an overflowed long long.
+ */
+Test(diff, changes_past_long_long_are_held)
+{
+	struct store *a = store__new(), *b = store__new();
+	struct growth *ga = growth__new(), *gb = growth__new();
+	struct growth_mark m = { .ts_ns = 1000 };
+	__u64 fa = 0x555500000000, fb = 0x7f0000000000;
+	struct diff_side from, to;
+	struct diff d;
+
+	cr_assert(a && b && ga && gb);
+	ev_alloc(a, 0x1000, ~0ULL - 7, 1, &fa, 1, 1);
+	ev_alloc(b, 0x1000, 100, 1, &fb, 1, 1);
+	cr_assert_eq(growth__take(ga, a, &m), 0);
+	cr_assert_eq(growth__take(gb, b, &m), 0);
+	from = (struct diff_side){ growth__last(ga), a, resolve, NULL };
+	to = (struct diff_side){ growth__last(gb), b, resolve, NULL };
+	cr_assert_eq(diff__build(&from, 1, &to, 1, &d), 0);
+	cr_assert_eq(d.nr, 1);
+	cr_expect_eq(d.rows[0].d_bytes, -LLONG_MAX);
+	cr_expect_eq(d.rows[0].d_blocks, 0);
+	diff__fini(&d);
+	growth__free(ga);
+	growth__free(gb);
+	store__free(a);
+	store__free(b);
 }

@@ -6,6 +6,7 @@
  * a process table, each image with its own series.
  */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <stdlib.h>
 #include "growth.h"
 #include "procs.h"
@@ -248,6 +249,41 @@ Test(growth, view_ranks_growth_since_previous_and_live)
 	cr_expect_eq(v.nr_since_start, 2);
 	growth_view__fini(&v);
 	done(&p);
+}
+
+/*
+ * A recording's sizes are input (the fuzzer's case: a live total past
+ * LLONG_MAX): a change is held within +-LLONG_MAX, the process's and
+ * its site's alike.
+ */
+Test(growth, changes_past_long_long_are_held)
+{
+	struct store *st = store__new();
+	struct growth *g = growth__new();
+	struct growth_mark m = { .ts_ns = SEC };
+	struct growth_view v;
+	__u64 frame = 0x400000;
+
+	cr_assert(st && g);
+	ev_alloc(st, 0x1000, ~0ULL - 7, 1, &frame, 1, 1);
+	cr_assert_eq(growth__take(g, st, &m), 0);
+	cr_assert_eq(growth__view(g, st, 0, &v), 0);
+	cr_expect_eq(v.d_bytes, LLONG_MAX);
+	cr_assert_eq(v.nr_since_prev, 1);
+	cr_expect_eq(v.since_prev[0].d_bytes, LLONG_MAX);
+	growth_view__fini(&v);
+
+	ev_free(st, 0x1000, SEC + 1);
+	ev_alloc(st, 0x2000, 120, 2, &frame, 1, SEC + 2);
+	m.ts_ns = 2 * SEC;
+	cr_assert_eq(growth__take(g, st, &m), 0);
+	cr_assert_eq(growth__view(g, st, 0, &v), 0);
+	cr_expect_eq(v.live_bytes, 120);
+	cr_expect_eq(v.d_bytes, -LLONG_MAX);
+	cr_expect_eq(v.d_blocks, 0);
+	growth_view__fini(&v);
+	growth__free(g);
+	store__free(st);
 }
 
 Test(growth, a_long_series_is_thinned_and_still_judged)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "delta.h"
 #include "diff.h"
 #include "table.h"
 
@@ -168,10 +169,8 @@ int diff__build(const struct diff_side *from, size_t nr_from,
 		row->frames = es[k - 1].frames;
 		row->nr_frames = es[k - 1].nr_frames;
 		es[k - 1].frames = NULL;
-		row->d_bytes = (long long)row->to_bytes -
-			       (long long)row->from_bytes;
-		row->d_blocks = (long long)row->to_blocks -
-				(long long)row->from_blocks;
+		row->d_bytes = u64_delta(row->to_bytes, row->from_bytes);
+		row->d_blocks = u64_delta(row->to_blocks, row->from_blocks);
 	}
 	qsort(d->rows, d->nr, sizeof(*d->rows), by_growth);
 out:

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "delta.h"
 #include "growth.h"
 #include "table.h"
 
@@ -238,10 +239,8 @@ static struct growth_row row_of(const struct growth_site *now,
 	} else {
 		r.stack_id = before->stack_id;
 	}
-	r.d_bytes = (long long)r.live_bytes -
-		    (long long)(before ? before->live_bytes : 0);
-	r.d_blocks = (long long)r.live_blocks -
-		     (long long)(before ? before->live_blocks : 0);
+	r.d_bytes = u64_delta(r.live_bytes, before ? before->live_bytes : 0);
+	r.d_blocks = u64_delta(r.live_blocks, before ? before->live_blocks : 0);
 	return r;
 }
 
@@ -277,10 +276,9 @@ int growth__view(const struct growth *g, const struct store *st, size_t top,
 	v->prev_ts_ns = prev ? prev->mark.ts_ns : 0;
 	v->live_bytes = last->live_bytes;
 	v->live_blocks = last->live_blocks;
-	v->d_bytes = (long long)last->live_bytes -
-		     (long long)(prev ? prev->live_bytes : 0);
-	v->d_blocks = (long long)last->live_blocks -
-		      (long long)(prev ? prev->live_blocks : 0);
+	v->d_bytes = u64_delta(last->live_bytes, prev ? prev->live_bytes : 0);
+	v->d_blocks = u64_delta(last->live_blocks,
+				prev ? prev->live_blocks : 0);
 	v->lost_events = last->mark.lost_events;
 	v->consumer_drops = last->mark.consumer_drops;
 	rows = calloc(last->nr_sites + (prev ? prev->nr_sites : 0) + 1,
