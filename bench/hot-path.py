@@ -111,11 +111,17 @@ def run_once(argv, tracer, perf_out=None):
         t = subprocess.Popen(tracer + ["-p", str(pid)],
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
+        said = []
         for line in t.stderr:
             if "tracing pid" in line:
                 break
+            said.append(line.strip())
         else:
-            sys.exit("hot-path: %s ended before tracing" % tracer[0])
+            # The workload waits for its go: left alone it holds the
+            # caller's pipes until someone kills it.
+            w.kill()
+            sys.exit("hot-path: %s ended before tracing: %s" %
+                     (tracer[0], " / ".join(said[-3:]) or "no message"))
     time.sleep(0.3)
     start = {i: p for i, p in progs().items() if i not in before}
     if perf_out:
