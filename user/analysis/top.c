@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "delta.h"
 #include "table.h"
 #include "top.h"
 
@@ -85,7 +86,7 @@ int top__refresh(struct top *t, const struct store *st, enum top_sort sort)
 		r->family = site.family;
 		r->live_bytes = site.live_bytes;
 		r->live_count = site.live_count;
-		r->growth_bytes = (__s64)(site.live_bytes - t->prev[id]);
+		r->growth_bytes = u64_delta(site.live_bytes, t->prev[id]);
 		r->allocs = site.allocs;
 		r->alloc_bytes = site.alloc_bytes;
 		t->prev[id] = site.live_bytes;
