@@ -4,6 +4,7 @@
  * holds, its exact growth between two refreshes, and the three orders.
  */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include "store.h"
 #include "top.h"
 #include "builders.h"
@@ -79,6 +80,7 @@ Test(top, growth_between_refreshes_and_the_three_orders)
 	cr_expect_eq(r->live_bytes, 1500);
 	cr_expect_eq(r->live_count, 3);
 	cr_expect_eq(r->growth_bytes, 1500, "first seen: grown from 0");
+	cr_expect_eq(top__growth(t), 1700, "the rows' growth together");
 	r = row_of(0x3000, &rank);
 	cr_expect_eq(rank, 2);
 	cr_expect_eq(r->live_bytes, 0);
@@ -100,6 +102,7 @@ Test(top, growth_between_refreshes_and_the_three_orders)
 	r = row_of(0x2000, &rank);
 	cr_expect_eq(rank, 2, "shrink last by growth");
 	cr_expect_eq(r->growth_bytes, -1000);
+	cr_expect_eq(top__growth(t), -700);
 
 	/* re-sorting keeps the figures: growth is still the last second's */
 	top__sort(t, TOP_SORT_ALLOCS);
@@ -116,4 +119,29 @@ Test(top, growth_between_refreshes_and_the_three_orders)
 	cr_assert_eq(top__refresh(t, st, TOP_SORT_GROWTH), 0);
 	for (i = 0; i < 3; i++)
 		cr_expect_eq(top__rows(t, &nr)[i].growth_bytes, 0);
+	cr_expect_eq(top__growth(t), 0);
+}
+
+/*
+ * Sizes are the traced process's to choose (a declared block's, USDT):
+ * sites whose growth passes LLONG_MAX together, and then shrink as much,
+ * give a total held within +-LLONG_MAX, not an overflow.
+ */
+Test(top, growth_total_is_held_within_llong_max)
+{
+	const __u64 big = 1ull << 62;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		alloc_at(0x100 + i * 0x10, big, st_grow, NR(st_grow));
+		alloc_at(0x200 + i * 0x10, big, st_shrink, NR(st_shrink));
+	}
+	cr_assert_eq(top__refresh(t, st, TOP_SORT_GROWTH), 0);
+	cr_expect_eq(top__growth(t), LLONG_MAX);
+	for (i = 0; i < 3; i++) {
+		ev_free(st, 0x100 + i * 0x10, ++ts);
+		ev_free(st, 0x200 + i * 0x10, ++ts);
+	}
+	cr_assert_eq(top__refresh(t, st, TOP_SORT_GROWTH), 0);
+	cr_expect_eq(top__growth(t), -LLONG_MAX);
 }

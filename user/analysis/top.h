@@ -43,6 +43,12 @@ void top__free(struct top *t);
 int top__refresh(struct top *t, const struct store *st, enum top_sort sort);
 /* The rows of the last refresh sorted anew, their figures unchanged. */
 void top__sort(struct top *t, enum top_sort sort);
+/*
+ * The last refresh's growth of all rows together (the process's, in the
+ * view of many): held within +-LLONG_MAX, since sizes a process declares
+ * (USDT) are its own to choose.
+ */
+long long top__growth(const struct top *t);
 /* The rows of the last refresh; valid until the next one. */
 const struct top_row *top__rows(const struct top *t, size_t *nr);
 

@@ -410,10 +410,8 @@ static int cmp_order(const void *a, const void *b)
 static int refresh(struct live_view *v, const struct procs *p)
 {
 	size_t i, n = procs__nr_images(p);
-	const struct top_row *rows;
 	const struct proc_image *im;
 	struct live_proc *lp;
-	size_t nr, k;
 	int err;
 
 	if (n > v->nr_procs) {
@@ -443,10 +441,7 @@ static int refresh(struct live_view *v, const struct procs *p)
 		err = top__refresh(lp->top, im->store, v->sort);
 		if (err)
 			return err;
-		rows = top__rows(lp->top, &nr);
-		lp->growth_bytes = 0;
-		for (k = 0; k < nr; k++)
-			lp->growth_bytes += rows[k].growth_bytes;
+		lp->growth_bytes = top__growth(lp->top);
 		v->order[v->nr_order++] = (struct live_order){
 			.live_bytes = store__summary(im->store)->live_bytes,
 			.image = i,

@@ -18,4 +18,14 @@ static inline long long u64_delta(__u64 a, __u64 b)
 	return b - a > LLONG_MAX ? -LLONG_MAX : -(long long)(b - a);
 }
 
+/* a + b for two such changes, held within +-LLONG_MAX the same way. */
+static inline long long s64_add_sat(long long a, long long b)
+{
+	long long r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return a > 0 ? LLONG_MAX : -LLONG_MAX;
+	return r < -LLONG_MAX ? -LLONG_MAX : r;
+}
+
 #endif
