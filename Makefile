@@ -411,12 +411,33 @@ $(FUZZ_DIR)/unwind-seeds.stamp: $(OUTPUT)/fixtures/cfi
 	$(Q)objcopy --compress-debug-sections=zlib $(OUTPUT)/fixtures/cfi.df \
 		$(FUZZ_DIR)/unwind-seeds/cfi.df.z && touch $@
 
+# The probe placement's ELF reader on any object; seeded with targets
+# that have what it looks for: PLT stubs bound lazily (stk_plt and its
+# library), C++ imports (stk_cxx), USDT notes (hostile), without their
+# debug sections, which it never reads.
+ELFSYM_SEEDS := $(OUTPUT)/targets/stk_plt $(OUTPUT)/targets/libstk_plt.so \
+	$(OUTPUT)/targets/stk_cxx $(OUTPUT)/targets/hostile
+
+$(FUZZ_DIR)/fuzz_elfsym: tests/fuzz/fuzz_elfsym.c $(FUZZ_DIR)/libmemscope.a
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+$(FUZZ_DIR)/elfsym-seeds.stamp: $(ELFSYM_SEEDS)
+	$(call msg,GEN,$(FUZZ_DIR)/elfsym-seeds)
+	$(Q)rm -rf $(FUZZ_DIR)/elfsym-seeds && mkdir -p $(FUZZ_DIR)/elfsym-seeds
+	$(Q)for f in $^; do \
+		objcopy --strip-debug $$f $(FUZZ_DIR)/elfsym-seeds/$${f##*/} || \
+		exit 1; done && touch $@
+
 fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
-		$(FUZZ_DIR)/fuzz_unwind_table $(FUZZ_DIR)/unwind-seeds.stamp
+		$(FUZZ_DIR)/fuzz_unwind_table $(FUZZ_DIR)/unwind-seeds.stamp \
+		$(FUZZ_DIR)/fuzz_elfsym $(FUZZ_DIR)/elfsym-seeds.stamp
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds \
 		$(FUZZ_DIR)/work $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_unwind_table \
 		$(FUZZ_DIR)/unwind-seeds $(FUZZ_DIR)/work-unwind $(FUZZ_TIME)
+	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_elfsym \
+		$(FUZZ_DIR)/elfsym-seeds $(FUZZ_DIR)/work-elfsym $(FUZZ_TIME)
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
 html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS) $(OUTPUT)/examples/executor
