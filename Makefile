@@ -429,15 +429,31 @@ $(FUZZ_DIR)/elfsym-seeds.stamp: $(ELFSYM_SEEDS)
 		objcopy --strip-debug $$f $(FUZZ_DIR)/elfsym-seeds/$${f##*/} || \
 		exit 1; done && touch $@
 
+# The /proc files a traced process writes itself (maps, stat, status,
+# cmdline), seeded with this shell's own.
+$(FUZZ_DIR)/fuzz_procfs: tests/fuzz/fuzz_procfs.c $(FUZZ_DIR)/libmemscope.a
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+$(FUZZ_DIR)/procfs-seeds.stamp:
+	$(call msg,GEN,$(FUZZ_DIR)/procfs-seeds)
+	$(Q)rm -rf $(FUZZ_DIR)/procfs-seeds && mkdir -p $(FUZZ_DIR)/procfs-seeds
+	$(Q)for f in maps stat status cmdline; do \
+		cat /proc/$$$$/$$f >$(FUZZ_DIR)/procfs-seeds/$$f || exit 1; \
+		done && touch $@
+
 fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/fuzz_unwind_table $(FUZZ_DIR)/unwind-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_elfsym $(FUZZ_DIR)/elfsym-seeds.stamp
+		$(FUZZ_DIR)/fuzz_elfsym $(FUZZ_DIR)/elfsym-seeds.stamp \
+		$(FUZZ_DIR)/fuzz_procfs $(FUZZ_DIR)/procfs-seeds.stamp
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds \
 		$(FUZZ_DIR)/work $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_unwind_table \
 		$(FUZZ_DIR)/unwind-seeds $(FUZZ_DIR)/work-unwind $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_elfsym \
 		$(FUZZ_DIR)/elfsym-seeds $(FUZZ_DIR)/work-elfsym $(FUZZ_TIME)
+	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_procfs \
+		$(FUZZ_DIR)/procfs-seeds $(FUZZ_DIR)/work-procfs $(FUZZ_TIME)
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
 html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS) $(OUTPUT)/examples/executor

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * libFuzzer target: any bytes as the /proc files of a traced process
+ * that it writes itself: /proc/PID/maps (the names of the files it maps
+ * are its own to choose), and stat, status and cmdline (its name and its
+ * memory). Each input goes through every parser. A crash, a sanitizer
+ * report or a hang fails `make fuzz`, as does an answer the input cannot
+ * make: a mapping that does not contain its own start, a name or command
+ * not terminated within its buffer.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "procinfo_read.h"
+#include "procmaps.h"
+
+static void check_str(const char *buf, size_t len)
+{
+	if (!memchr(buf, 0, len))
+		abort();
+}
+
+static void maps(const char *path)
+{
+	const struct procmap *e;
+	struct procmaps *m;
+	size_t i, n;
+
+	m = procmaps__read_file(path);
+	if (!m)
+		return;
+	n = procmaps__count(m);
+	for (i = 0; i < n; i++) {
+		e = procmaps__get(m, i);
+		check_str(e->perms, sizeof(e->perms));
+		if (e->path)
+			(void)strlen(e->path);
+		if (e->start < e->end && !procmaps__find(m, e->start))
+			abort();
+		procmaps__find(m, e->end);
+	}
+	procmaps__free(m);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static char path[64];
+	static int fd = -1;
+	struct procinfo pi;
+
+	if (fd < 0) {
+		fd = memfd_create("fuzz-procfs", MFD_CLOEXEC);
+		if (fd < 0)
+			abort();
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	}
+	if (ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
+		abort();
+	maps(path);
+
+	memset(&pi, 0, sizeof(pi));
+	procinfo_parse_stat((const char *)data, size, 100, &pi);
+	check_str(pi.comm, sizeof(pi.comm));
+	procinfo_parse_status((const char *)data, size, &pi);
+	procinfo_parse_cmdline((const char *)data, size, &pi);
+	check_str(pi.command, sizeof(pi.command));
+	return 0;
+}
