@@ -429,6 +429,22 @@ $(FUZZ_DIR)/elfsym-seeds.stamp: $(ELFSYM_SEEDS)
 		objcopy --strip-debug $$f $(FUZZ_DIR)/elfsym-seeds/$${f##*/} || \
 		exit 1; done && touch $@
 
+# Allocator code, which comes from the traced process's files, through
+# the probe placement's decoder; seeded with real allocators' functions.
+$(FUZZ_DIR)/fuzz_prologue: tests/fuzz/fuzz_prologue.c $(FUZZ_DIR)/libmemscope.a
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+$(FUZZ_DIR)/gen_prologue_seeds: tests/fuzz/gen_prologue_seeds.c $(OUTPUT)/libmemscope.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $< $(OUTPUT)/libmemscope.a $(LIBS) -o $@
+
+$(FUZZ_DIR)/prologue-seeds.stamp: $(FUZZ_DIR)/gen_prologue_seeds
+	$(call msg,GEN,$(FUZZ_DIR)/prologue-seeds)
+	$(Q)rm -rf $(FUZZ_DIR)/prologue-seeds && mkdir -p $(FUZZ_DIR)/prologue-seeds
+	$(Q)$< $(FUZZ_DIR)/prologue-seeds && touch $@
+
 # The /proc files a traced process writes itself (maps, stat, status,
 # cmdline), seeded with this shell's own.
 $(FUZZ_DIR)/fuzz_procfs: tests/fuzz/fuzz_procfs.c $(FUZZ_DIR)/libmemscope.a
@@ -445,7 +461,8 @@ $(FUZZ_DIR)/procfs-seeds.stamp:
 fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/fuzz_unwind_table $(FUZZ_DIR)/unwind-seeds.stamp \
 		$(FUZZ_DIR)/fuzz_elfsym $(FUZZ_DIR)/elfsym-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_procfs $(FUZZ_DIR)/procfs-seeds.stamp
+		$(FUZZ_DIR)/fuzz_procfs $(FUZZ_DIR)/procfs-seeds.stamp \
+		$(FUZZ_DIR)/fuzz_prologue $(FUZZ_DIR)/prologue-seeds.stamp
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds \
 		$(FUZZ_DIR)/work $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_unwind_table \
@@ -454,6 +471,8 @@ fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/elfsym-seeds $(FUZZ_DIR)/work-elfsym $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_procfs \
 		$(FUZZ_DIR)/procfs-seeds $(FUZZ_DIR)/work-procfs $(FUZZ_TIME)
+	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_prologue \
+		$(FUZZ_DIR)/prologue-seeds $(FUZZ_DIR)/work-prologue $(FUZZ_TIME)
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
 html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS) $(OUTPUT)/examples/executor

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * libFuzzer target: any bytes as the code of an allocator function, which
+ * comes from the traced process's own files: where its probe may sit
+ * (prologue__place, for what each allocator probe needs), where it leaves
+ * for other code (prologue__exit, prologue__exits) and whether the kernel
+ * emulates its first instruction. A crash, a sanitizer report or a hang
+ * fails `make fuzz`, as does an answer outside the input: a probe site
+ * past the code, an argument in no register, a reason that is not one,
+ * more exits than room was given for, a call returning past the code.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <linux/types.h>
+#include "events.h"
+#include "prologue.h"
+
+#define MAX_EXITS	64
+#define RET		PROLOGUE_RET_AT_SP
+
+/* What the allocator probes ask for (attach.c), and everything at once. */
+static const unsigned int needs_of[] = {
+	0,
+	PROLOGUE_RDI | RET,					/* malloc */
+	PROLOGUE_RDI | PROLOGUE_SKIP_NULL_CHECK,		/* free */
+	PROLOGUE_RDI | PROLOGUE_RSI | RET,			/* realloc */
+	PROLOGUE_RDI | PROLOGUE_RSI | PROLOGUE_RDX | RET,	/* memalign */
+	PROLOGUE_RDI | PROLOGUE_RSI | PROLOGUE_RDX | PROLOGUE_RCX | RET,
+	PROLOGUE_RDI | PROLOGUE_RSI | PROLOGUE_RDX | PROLOGUE_RCX | RET |
+		PROLOGUE_SKIP_NULL_CHECK,
+};
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct prologue_exit exits[MAX_EXITS];
+	struct prologue_site site;
+	size_t nr, i, k;
+	bool calls;
+	__s64 target;
+
+	if (size > PROLOGUE_MAX_BYTES)
+		return 0;
+	for (k = 0; k < sizeof(needs_of) / sizeof(*needs_of); k++) {
+		if (prologue__place(data, size, needs_of[k], &site) == -ENOMEM)
+			continue;
+		if ((site.offset && site.offset >= size) ||
+		    site.reason >= NR_PROLOGUE_REASONS)
+			abort();
+		for (i = 0; i < 3; i++)
+			if (site.arg_reg[i] > MS_REG_R15)
+				abort();
+	}
+	if (!prologue__exit(data, size, &target, &calls) &&
+	    target >= 0 && (size_t)target < size)
+		abort();
+	if (!prologue__exits(data, size, exits, MAX_EXITS, &nr)) {
+		if (nr > MAX_EXITS)
+			abort();
+		for (i = 0; i < nr; i++)
+			if (exits[i].calls && exits[i].ret > size)
+				abort();
+	}
+	prologue__emulated(data, size);
+	return 0;
+}
