@@ -445,6 +445,23 @@ $(FUZZ_DIR)/prologue-seeds.stamp: $(FUZZ_DIR)/gen_prologue_seeds
 	$(Q)rm -rf $(FUZZ_DIR)/prologue-seeds && mkdir -p $(FUZZ_DIR)/prologue-seeds
 	$(Q)$< $(FUZZ_DIR)/prologue-seeds && touch $@
 
+# The heap scan over any memory: the traced process's heap, stacks and
+# data; seeded with blocks that point at each other (a list, a leaked
+# cycle, clones), which random bytes would hardly find.
+$(FUZZ_DIR)/fuzz_heapscan: tests/fuzz/fuzz_heapscan.c $(FUZZ_DIR)/libmemscope.a
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+$(FUZZ_DIR)/gen_heapscan_seeds: tests/fuzz/gen_heapscan_seeds.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) $< -o $@
+
+$(FUZZ_DIR)/heapscan-seeds.stamp: $(FUZZ_DIR)/gen_heapscan_seeds
+	$(call msg,GEN,$(FUZZ_DIR)/heapscan-seeds)
+	$(Q)rm -rf $(FUZZ_DIR)/heapscan-seeds && mkdir -p $(FUZZ_DIR)/heapscan-seeds
+	$(Q)$< $(FUZZ_DIR)/heapscan-seeds && touch $@
+
 # The /proc files a traced process writes itself (maps, stat, status,
 # cmdline), seeded with this shell's own.
 $(FUZZ_DIR)/fuzz_procfs: tests/fuzz/fuzz_procfs.c $(FUZZ_DIR)/libmemscope.a
@@ -462,7 +479,8 @@ fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/fuzz_unwind_table $(FUZZ_DIR)/unwind-seeds.stamp \
 		$(FUZZ_DIR)/fuzz_elfsym $(FUZZ_DIR)/elfsym-seeds.stamp \
 		$(FUZZ_DIR)/fuzz_procfs $(FUZZ_DIR)/procfs-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_prologue $(FUZZ_DIR)/prologue-seeds.stamp
+		$(FUZZ_DIR)/fuzz_prologue $(FUZZ_DIR)/prologue-seeds.stamp \
+		$(FUZZ_DIR)/fuzz_heapscan $(FUZZ_DIR)/heapscan-seeds.stamp
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds \
 		$(FUZZ_DIR)/work $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_unwind_table \
@@ -473,6 +491,8 @@ fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/procfs-seeds $(FUZZ_DIR)/work-procfs $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_prologue \
 		$(FUZZ_DIR)/prologue-seeds $(FUZZ_DIR)/work-prologue $(FUZZ_TIME)
+	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_heapscan \
+		$(FUZZ_DIR)/heapscan-seeds $(FUZZ_DIR)/work-heapscan $(FUZZ_TIME)
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
 html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS) $(OUTPUT)/examples/executor
