@@ -462,6 +462,21 @@ $(FUZZ_DIR)/heapscan-seeds.stamp: $(FUZZ_DIR)/gen_heapscan_seeds
 	$(Q)rm -rf $(FUZZ_DIR)/heapscan-seeds && mkdir -p $(FUZZ_DIR)/heapscan-seeds
 	$(Q)$< $(FUZZ_DIR)/heapscan-seeds && touch $@
 
+# The search for separate debug information with names a process chose,
+# over an empty root: nothing may be found. Seeded with names that climb
+# out of it towards this machine's real debug files, and a dwz'd debug
+# file (made with the libinline fixture) for .gnu_debugaltlink.
+$(FUZZ_DIR)/fuzz_debuginfo: tests/fuzz/fuzz_debuginfo.c $(FUZZ_DIR)/libmemscope.a
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+$(FUZZ_DIR)/debuginfo-seeds.stamp: tests/fuzz/gen_debuginfo_seeds.py \
+		$(OUTPUT)/fixtures/libinline
+	$(call msg,GEN,$(FUZZ_DIR)/debuginfo-seeds)
+	$(Q)rm -rf $(FUZZ_DIR)/debuginfo-seeds && mkdir -p $(FUZZ_DIR)/debuginfo-seeds
+	$(Q)python3 $< $(FUZZ_DIR)/debuginfo-seeds \
+		$(OUTPUT)/fixtures/libinline.dwz.debug && touch $@
+
 # The /proc files a traced process writes itself (maps, stat, status,
 # cmdline), seeded with this shell's own.
 $(FUZZ_DIR)/fuzz_procfs: tests/fuzz/fuzz_procfs.c $(FUZZ_DIR)/libmemscope.a
@@ -480,7 +495,8 @@ fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/fuzz_elfsym $(FUZZ_DIR)/elfsym-seeds.stamp \
 		$(FUZZ_DIR)/fuzz_procfs $(FUZZ_DIR)/procfs-seeds.stamp \
 		$(FUZZ_DIR)/fuzz_prologue $(FUZZ_DIR)/prologue-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_heapscan $(FUZZ_DIR)/heapscan-seeds.stamp
+		$(FUZZ_DIR)/fuzz_heapscan $(FUZZ_DIR)/heapscan-seeds.stamp \
+		$(FUZZ_DIR)/fuzz_debuginfo $(FUZZ_DIR)/debuginfo-seeds.stamp
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds \
 		$(FUZZ_DIR)/work $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_unwind_table \
@@ -493,6 +509,8 @@ fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/prologue-seeds $(FUZZ_DIR)/work-prologue $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_heapscan \
 		$(FUZZ_DIR)/heapscan-seeds $(FUZZ_DIR)/work-heapscan $(FUZZ_TIME)
+	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_debuginfo \
+		$(FUZZ_DIR)/debuginfo-seeds $(FUZZ_DIR)/work-debuginfo $(FUZZ_TIME)
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
 html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS) $(OUTPUT)/examples/executor
