@@ -559,6 +559,8 @@ Test(symbolizer, names_demangled)
 	expect_name("main", "main");
 	expect_name("_start", "_start");
 	expect_name("_Z", "_Z");
+	/* a name the demangler reads as empty is shown as it is (fuzzer) */
+	expect_name("_RC0", "_RC0");
 }
 
 Test(symbolizer, versions_cut)

@@ -566,8 +566,11 @@ char *symbol_display_name(const char *raw)
 			demangled = cplus_demangle(plain,
 						   DEMANGLE_OPTS | DMGL_GNU_V3);
 	}
-	if (!demangled)
+	/* libiberty reads some v0 names as no path at all ("_RC0"): "" */
+	if (!demangled || !demangled[0]) {
+		free(demangled);
 		return plain;
+	}
 	free(plain);
 	return demangled;
 }
