@@ -477,6 +477,19 @@ $(FUZZ_DIR)/debuginfo-seeds.stamp: tests/fuzz/gen_debuginfo_seeds.py \
 	$(Q)python3 $< $(FUZZ_DIR)/debuginfo-seeds \
 		$(OUTPUT)/fixtures/libinline.dwz.debug && touch $@
 
+# Names as a person reads them, from names the traced process's files
+# carry: C++, Rust legacy and v0, versioned; one seed a line of the list.
+$(FUZZ_DIR)/fuzz_demangle: tests/fuzz/fuzz_demangle.c $(FUZZ_DIR)/libmemscope.a
+	$(call msg,LINK,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
+
+$(FUZZ_DIR)/demangle-seeds.stamp: tests/fuzz/demangle-seeds.txt
+	$(call msg,GEN,$(FUZZ_DIR)/demangle-seeds)
+	$(Q)rm -rf $(FUZZ_DIR)/demangle-seeds && mkdir -p $(FUZZ_DIR)/demangle-seeds
+	$(Q)n=0; while IFS= read -r name; do n=$$((n + 1)); \
+		printf '%s' "$$name" >$(FUZZ_DIR)/demangle-seeds/$$n || exit 1; \
+		done <$< && touch $@
+
 # The /proc files a traced process writes itself (maps, stat, status,
 # cmdline), seeded with this shell's own.
 $(FUZZ_DIR)/fuzz_procfs: tests/fuzz/fuzz_procfs.c $(FUZZ_DIR)/libmemscope.a
@@ -496,7 +509,8 @@ fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/fuzz_procfs $(FUZZ_DIR)/procfs-seeds.stamp \
 		$(FUZZ_DIR)/fuzz_prologue $(FUZZ_DIR)/prologue-seeds.stamp \
 		$(FUZZ_DIR)/fuzz_heapscan $(FUZZ_DIR)/heapscan-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_debuginfo $(FUZZ_DIR)/debuginfo-seeds.stamp
+		$(FUZZ_DIR)/fuzz_debuginfo $(FUZZ_DIR)/debuginfo-seeds.stamp \
+		$(FUZZ_DIR)/fuzz_demangle $(FUZZ_DIR)/demangle-seeds.stamp
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds \
 		$(FUZZ_DIR)/work $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_unwind_table \
@@ -511,6 +525,8 @@ fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
 		$(FUZZ_DIR)/heapscan-seeds $(FUZZ_DIR)/work-heapscan $(FUZZ_TIME)
 	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_debuginfo \
 		$(FUZZ_DIR)/debuginfo-seeds $(FUZZ_DIR)/work-debuginfo $(FUZZ_TIME)
+	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_demangle \
+		$(FUZZ_DIR)/demangle-seeds $(FUZZ_DIR)/work-demangle $(FUZZ_TIME)
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
 html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS) $(OUTPUT)/examples/executor
