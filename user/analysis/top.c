@@ -16,7 +16,6 @@ struct top {
 	size_t nr_rows, cap_rows;
 	__u64 *prev;		/* live bytes by stack id at the last refresh */
 	size_t cap_prev;
-	long long growth;	/* the rows' growth summed */
 };
 
 struct top *top__new(void)
@@ -79,7 +78,6 @@ int top__refresh(struct top *t, const struct store *st, enum top_sort sort)
 		memset(t->prev + old_cap, 0,
 		       (t->cap_prev - old_cap) * sizeof(*t->prev));
 	t->nr_rows = 0;
-	t->growth = 0;
 	for (id = 0; id < nr; id++) {
 		if (store__site(st, id, &site) || !site.allocs)
 			continue;
@@ -89,7 +87,6 @@ int top__refresh(struct top *t, const struct store *st, enum top_sort sort)
 		r->live_bytes = site.live_bytes;
 		r->live_count = site.live_count;
 		r->growth_bytes = u64_delta(site.live_bytes, t->prev[id]);
-		t->growth = s64_add_sat(t->growth, r->growth_bytes);
 		r->allocs = site.allocs;
 		r->alloc_bytes = site.alloc_bytes;
 		t->prev[id] = site.live_bytes;
@@ -105,7 +102,12 @@ void top__sort(struct top *t, enum top_sort sort)
 
 long long top__growth(const struct top *t)
 {
-	return t->growth;
+	long long sum = 0;
+	size_t i;
+
+	for (i = 0; i < t->nr_rows; i++)
+		sum = s64_add_sat(sum, t->rows[i].growth_bytes);
+	return sum;
 }
 
 const struct top_row *top__rows(const struct top *t, size_t *nr)
