@@ -370,10 +370,10 @@ integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \
 layers:
 	$(Q)./scripts/check-layers.sh $(STAGES)
 
-# The recording reader under libFuzzer. The gcc-built library cannot link
-# with clang's sanitizer runtime, so clang builds the library's sources
-# again into an archive (the fuzz/obj flavour above), and the link takes
-# what a replay runs through.
+# The readers of what a traced process hands us, under libFuzzer. The
+# gcc-built library cannot link with clang's sanitizer runtime, so clang
+# builds the library's sources again into an archive (the fuzz/obj
+# flavour above), and each fuzzer's link takes what it runs through.
 FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
 FUZZ_TIME ?= 20
 
@@ -381,152 +381,91 @@ $(FUZZ_DIR)/libmemscope.a: $(FUZZ_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(FUZZ_DIR)/fuzz_recording: tests/fuzz/fuzz_recording.c $(FUZZ_DIR)/libmemscope.a
+# Every libFuzzer target is tests/fuzz/fuzz_NAME.c on the clang-built
+# library, run from the seeds in $(FUZZ_DIR)/NAME-seeds (made by the
+# NAME-seeds.stamp rule) for FUZZ_TIME seconds, its corpus and crashes
+# kept in $(FUZZ_DIR)/work-NAME.
+FUZZERS := recording unwind_table elfsym procfs prologue heapscan \
+	debuginfo demangle
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libmemscope.a
 	$(call msg,LINK,$@)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
 
-# Seeds come from the writer itself, so they follow the format.
-$(FUZZ_DIR)/gen_seeds: tests/fuzz/gen_seeds.c $(OUTPUT)/libmemscope.a
+# A seed generator, gen_NAME_seeds.c, on the library as the tool builds it.
+$(FUZZ_DIR)/gen_%_seeds: tests/fuzz/gen_%_seeds.c $(OUTPUT)/libmemscope.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) $< $(OUTPUT)/libmemscope.a $(LIBS) -o $@
 
-$(FUZZ_DIR)/seeds.stamp: $(FUZZ_DIR)/gen_seeds
-	$(call msg,GEN,$(FUZZ_DIR)/seeds)
-	$(Q)rm -rf $(FUZZ_DIR)/seeds && mkdir -p $(FUZZ_DIR)/seeds
-	$(Q)$< $(FUZZ_DIR)/seeds && touch $@
+# The first lines of every seed recipe: an empty seeds directory.
+define seeds_dir
+	$(call msg,GEN,$(@:.stamp=))
+	$(Q)rm -rf $(@:.stamp=) && mkdir -p $(@:.stamp=)
+endef
+
+# Seeds a generator writes: recordings from the writer itself, so they
+# follow the format; the code of real allocators' functions (glibc,
+# libstdc++, jemalloc, tcmalloc, mimalloc) for the decoder that places
+# the probes; blocks that point at each other (a list, a leaked cycle,
+# clones) for the heap scan, which random bytes would hardly find.
+$(FUZZ_DIR)/%-seeds.stamp: $(FUZZ_DIR)/gen_%_seeds
+	$(seeds_dir)
+	$(Q)$< $(@:.stamp=) && touch $@
 
 # The CFI compiler on any object; seeded with the unwind-table fixtures:
 # .eh_frame with and without .eh_frame_hdr, .debug_frame plain and
 # compressed.
-$(FUZZ_DIR)/fuzz_unwind_table: tests/fuzz/fuzz_unwind_table.c $(FUZZ_DIR)/libmemscope.a
-	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
-
-$(FUZZ_DIR)/unwind-seeds.stamp: $(OUTPUT)/fixtures/cfi
-	$(call msg,GEN,$(FUZZ_DIR)/unwind-seeds)
-	$(Q)rm -rf $(FUZZ_DIR)/unwind-seeds && mkdir -p $(FUZZ_DIR)/unwind-seeds
+$(FUZZ_DIR)/unwind_table-seeds.stamp: $(OUTPUT)/fixtures/cfi
+	$(seeds_dir)
 	$(Q)cp $(OUTPUT)/fixtures/cfi $(OUTPUT)/fixtures/cfi.df \
-		$(OUTPUT)/fixtures/cfi.overlap $(FUZZ_DIR)/unwind-seeds/
+		$(OUTPUT)/fixtures/cfi.overlap $(@:.stamp=)/
 	$(Q)objcopy --compress-debug-sections=zlib $(OUTPUT)/fixtures/cfi.df \
-		$(FUZZ_DIR)/unwind-seeds/cfi.df.z && touch $@
+		$(@:.stamp=)/cfi.df.z && touch $@
 
 # The probe placement's ELF reader on any object; seeded with targets
 # that have what it looks for: PLT stubs bound lazily (stk_plt and its
 # library), C++ imports (stk_cxx), USDT notes (hostile), without their
 # debug sections, which it never reads.
-ELFSYM_SEEDS := $(OUTPUT)/targets/stk_plt $(OUTPUT)/targets/libstk_plt.so \
-	$(OUTPUT)/targets/stk_cxx $(OUTPUT)/targets/hostile
-
-$(FUZZ_DIR)/fuzz_elfsym: tests/fuzz/fuzz_elfsym.c $(FUZZ_DIR)/libmemscope.a
-	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
-
-$(FUZZ_DIR)/elfsym-seeds.stamp: $(ELFSYM_SEEDS)
-	$(call msg,GEN,$(FUZZ_DIR)/elfsym-seeds)
-	$(Q)rm -rf $(FUZZ_DIR)/elfsym-seeds && mkdir -p $(FUZZ_DIR)/elfsym-seeds
+$(FUZZ_DIR)/elfsym-seeds.stamp: $(OUTPUT)/targets/stk_plt \
+		$(OUTPUT)/targets/libstk_plt.so $(OUTPUT)/targets/stk_cxx \
+		$(OUTPUT)/targets/hostile
+	$(seeds_dir)
 	$(Q)for f in $^; do \
-		objcopy --strip-debug $$f $(FUZZ_DIR)/elfsym-seeds/$${f##*/} || \
-		exit 1; done && touch $@
-
-# Allocator code, which comes from the traced process's files, through
-# the probe placement's decoder; seeded with real allocators' functions.
-$(FUZZ_DIR)/fuzz_prologue: tests/fuzz/fuzz_prologue.c $(FUZZ_DIR)/libmemscope.a
-	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
-
-$(FUZZ_DIR)/gen_prologue_seeds: tests/fuzz/gen_prologue_seeds.c $(OUTPUT)/libmemscope.a
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $< $(OUTPUT)/libmemscope.a $(LIBS) -o $@
-
-$(FUZZ_DIR)/prologue-seeds.stamp: $(FUZZ_DIR)/gen_prologue_seeds
-	$(call msg,GEN,$(FUZZ_DIR)/prologue-seeds)
-	$(Q)rm -rf $(FUZZ_DIR)/prologue-seeds && mkdir -p $(FUZZ_DIR)/prologue-seeds
-	$(Q)$< $(FUZZ_DIR)/prologue-seeds && touch $@
-
-# The heap scan over any memory: the traced process's heap, stacks and
-# data; seeded with blocks that point at each other (a list, a leaked
-# cycle, clones), which random bytes would hardly find.
-$(FUZZ_DIR)/fuzz_heapscan: tests/fuzz/fuzz_heapscan.c $(FUZZ_DIR)/libmemscope.a
-	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
-
-$(FUZZ_DIR)/gen_heapscan_seeds: tests/fuzz/gen_heapscan_seeds.c
-	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) $< -o $@
-
-$(FUZZ_DIR)/heapscan-seeds.stamp: $(FUZZ_DIR)/gen_heapscan_seeds
-	$(call msg,GEN,$(FUZZ_DIR)/heapscan-seeds)
-	$(Q)rm -rf $(FUZZ_DIR)/heapscan-seeds && mkdir -p $(FUZZ_DIR)/heapscan-seeds
-	$(Q)$< $(FUZZ_DIR)/heapscan-seeds && touch $@
+		objcopy --strip-debug $$f $(@:.stamp=)/$${f##*/} || exit 1; \
+		done && touch $@
 
 # The search for separate debug information with names a process chose,
 # over an empty root: nothing may be found. Seeded with names that climb
 # out of it towards this machine's real debug files, and a dwz'd debug
 # file (made with the libinline fixture) for .gnu_debugaltlink.
-$(FUZZ_DIR)/fuzz_debuginfo: tests/fuzz/fuzz_debuginfo.c $(FUZZ_DIR)/libmemscope.a
-	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
-
 $(FUZZ_DIR)/debuginfo-seeds.stamp: tests/fuzz/gen_debuginfo_seeds.py \
 		$(OUTPUT)/fixtures/libinline
-	$(call msg,GEN,$(FUZZ_DIR)/debuginfo-seeds)
-	$(Q)rm -rf $(FUZZ_DIR)/debuginfo-seeds && mkdir -p $(FUZZ_DIR)/debuginfo-seeds
-	$(Q)python3 $< $(FUZZ_DIR)/debuginfo-seeds \
-		$(OUTPUT)/fixtures/libinline.dwz.debug && touch $@
+	$(seeds_dir)
+	$(Q)python3 $< $(@:.stamp=) $(OUTPUT)/fixtures/libinline.dwz.debug && \
+		touch $@
 
 # Names as a person reads them, from names the traced process's files
 # carry: C++, Rust legacy and v0, versioned; one seed a line of the list.
-$(FUZZ_DIR)/fuzz_demangle: tests/fuzz/fuzz_demangle.c $(FUZZ_DIR)/libmemscope.a
-	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
-
 $(FUZZ_DIR)/demangle-seeds.stamp: tests/fuzz/demangle-seeds.txt
-	$(call msg,GEN,$(FUZZ_DIR)/demangle-seeds)
-	$(Q)rm -rf $(FUZZ_DIR)/demangle-seeds && mkdir -p $(FUZZ_DIR)/demangle-seeds
+	$(seeds_dir)
 	$(Q)n=0; while IFS= read -r name; do n=$$((n + 1)); \
-		printf '%s' "$$name" >$(FUZZ_DIR)/demangle-seeds/$$n || exit 1; \
+		printf '%s' "$$name" >$(@:.stamp=)/$$n || exit 1; \
 		done <$< && touch $@
 
 # The /proc files a traced process writes itself (maps, stat, status,
 # cmdline), seeded with this shell's own.
-$(FUZZ_DIR)/fuzz_procfs: tests/fuzz/fuzz_procfs.c $(FUZZ_DIR)/libmemscope.a
-	$(call msg,LINK,$@)
-	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS) -o $@
-
 $(FUZZ_DIR)/procfs-seeds.stamp:
-	$(call msg,GEN,$(FUZZ_DIR)/procfs-seeds)
-	$(Q)rm -rf $(FUZZ_DIR)/procfs-seeds && mkdir -p $(FUZZ_DIR)/procfs-seeds
+	$(seeds_dir)
 	$(Q)for f in maps stat status cmdline; do \
-		cat /proc/$$$$/$$f >$(FUZZ_DIR)/procfs-seeds/$$f || exit 1; \
+		cat /proc/$$$$/$$f >$(@:.stamp=)/$$f || exit 1; \
 		done && touch $@
 
-fuzz: $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds.stamp \
-		$(FUZZ_DIR)/fuzz_unwind_table $(FUZZ_DIR)/unwind-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_elfsym $(FUZZ_DIR)/elfsym-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_procfs $(FUZZ_DIR)/procfs-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_prologue $(FUZZ_DIR)/prologue-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_heapscan $(FUZZ_DIR)/heapscan-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_debuginfo $(FUZZ_DIR)/debuginfo-seeds.stamp \
-		$(FUZZ_DIR)/fuzz_demangle $(FUZZ_DIR)/demangle-seeds.stamp
-	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_recording $(FUZZ_DIR)/seeds \
-		$(FUZZ_DIR)/work $(FUZZ_TIME)
-	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_unwind_table \
-		$(FUZZ_DIR)/unwind-seeds $(FUZZ_DIR)/work-unwind $(FUZZ_TIME)
-	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_elfsym \
-		$(FUZZ_DIR)/elfsym-seeds $(FUZZ_DIR)/work-elfsym $(FUZZ_TIME)
-	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_procfs \
-		$(FUZZ_DIR)/procfs-seeds $(FUZZ_DIR)/work-procfs $(FUZZ_TIME)
-	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_prologue \
-		$(FUZZ_DIR)/prologue-seeds $(FUZZ_DIR)/work-prologue $(FUZZ_TIME)
-	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_heapscan \
-		$(FUZZ_DIR)/heapscan-seeds $(FUZZ_DIR)/work-heapscan $(FUZZ_TIME)
-	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_debuginfo \
-		$(FUZZ_DIR)/debuginfo-seeds $(FUZZ_DIR)/work-debuginfo $(FUZZ_TIME)
-	$(Q)./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_demangle \
-		$(FUZZ_DIR)/demangle-seeds $(FUZZ_DIR)/work-demangle $(FUZZ_TIME)
+fuzz: $(foreach f,$(FUZZERS),$(FUZZ_DIR)/fuzz_$(f) $(FUZZ_DIR)/$(f)-seeds.stamp)
+	$(Q)for f in $(FUZZERS); do \
+		./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_$$f $(FUZZ_DIR)/$$f-seeds \
+			$(FUZZ_DIR)/work-$$f $(FUZZ_TIME) || exit 1; \
+		done
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
 html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS) $(OUTPUT)/examples/executor

@@ -5,7 +5,7 @@
  * leaves it (cut.msr). Made by the writer at build time, so the seeds
  * follow the format as it changes.
  *
- *   gen_seeds DIR
+ *   gen_recording_seeds DIR
  */
 #include <errno.h>
 #include <limits.h>
