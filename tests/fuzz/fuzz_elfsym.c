@@ -11,12 +11,10 @@
  * a build-id or PLT name not terminated within its buffer.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
 
+#include "files.h"
 #include "elfsym.h"
 
 #define MAX_SEGMENTS	16
@@ -57,22 +55,14 @@ static void one_func(struct elf_file *f, const struct elf_func *fn)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct elf_segment seg[MAX_SEGMENTS];
-	static char path[64];
-	static int fd = -1;
 	struct elf_func fn;
+	const char *path;
 	struct elf_file *f;
 	char buf[128];
 	size_t i, n = 0;
 	int nseg, k;
 
-	if (fd < 0) {
-		fd = memfd_create("fuzz-elfsym", MFD_CLOEXEC);
-		if (fd < 0)
-			abort();
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
-	if (ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
-		abort();
+	input_file(data, size, &path);
 	f = elf_file__open(path);
 	if (!f)
 		return 0;

@@ -9,12 +9,10 @@
  * not terminated within its buffer.
  */
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
 
+#include "files.h"
 #include "procinfo_read.h"
 #include "procmaps.h"
 
@@ -48,18 +46,10 @@ static void maps(const char *path)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char path[64];
-	static int fd = -1;
 	struct procinfo pi;
+	const char *path;
 
-	if (fd < 0) {
-		fd = memfd_create("fuzz-procfs", MFD_CLOEXEC);
-		if (fd < 0)
-			abort();
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
-	if (ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
-		abort();
+	input_file(data, size, &path);
 	maps(path);
 
 	memset(&pi, 0, sizeof(pi));

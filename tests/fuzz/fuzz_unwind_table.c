@@ -15,9 +15,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
 
+#include "files.h"
 #include "unwind_table.h"
 
 #define MAX_CFI_SECTIONS	3
@@ -95,20 +94,12 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static int fd = -1;
 	const struct ms_unwind_row *rows;
 	struct unwind_table *t;
 	size_t i, n;
 
-	if (fd < 0) {
-		fd = memfd_create("fuzz-unwind", MFD_CLOEXEC);
-		if (fd < 0)
-			abort();
-	}
-	if (ftruncate(fd, 0) || pwrite(fd, data, size, 0) != (ssize_t)size)
-		abort();
 	/* no root: a debug file is looked up, never found */
-	t = unwind_table__build(fd, "/nonexistent");
+	t = unwind_table__build(input_file(data, size, NULL), "/nonexistent");
 	if (!t)
 		return 0;
 	rows = unwind_table__rows(t, &n);

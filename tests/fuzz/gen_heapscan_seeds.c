@@ -7,10 +7,10 @@
  *
  *   gen_heapscan_seeds DIR
  */
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include "files.h"
 
 #define BASE		0x7f0000000000ull
 #define MEM		4096
@@ -42,11 +42,9 @@ static const struct seed seeds[] = {
 
 int main(int argc, char **argv)
 {
-	uint8_t mem[MEM];
-	char path[4096];
-	size_t i, k;
-	FILE *out;
-	int ok;
+	/* blocks, 4 bytes each, between their count and the registers' */
+	uint8_t buf[1 + 4 * 8 + 1 + MEM], *mem;
+	size_t i, k, len;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -54,9 +52,18 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(seeds) / sizeof(*seeds); i++) {
 		const struct seed *s = &seeds[i];
-		uint8_t nr = s->nr - 1;
 
-		memset(mem, 0, sizeof(mem));
+		len = 0;
+		buf[len++] = s->nr - 1;
+		for (k = 0; k < s->nr; k++) {
+			memcpy(buf + len, &s->b[k].off16, 2);
+			buf[len + 2] = s->b[k].size8;
+			buf[len + 3] = s->b[k].site_age;
+			len += 4;
+		}
+		buf[len++] = s->regs;
+		mem = buf + len;
+		memset(mem, 0, MEM);
 		/* clones hold the same non-zero data */
 		for (k = 512; k < 1280; k++)
 			mem[k] = k % 16 == 8 ? 0x5a : 0;
@@ -65,22 +72,8 @@ int main(int argc, char **argv)
 
 			memcpy(mem + s->p[k].at, &v, sizeof(v));
 		}
-		snprintf(path, sizeof(path), "%s/%s", argv[1], s->name);
-		out = fopen(path, "w");
-		ok = out && fwrite(&nr, 1, 1, out) == 1;
-		for (k = 0; ok && k < s->nr; k++)
-			ok = fwrite(&s->b[k].off16, 2, 1, out) == 1 &&
-			     fwrite(&s->b[k].size8, 1, 1, out) == 1 &&
-			     fwrite(&s->b[k].site_age, 1, 1, out) == 1;
-		ok = ok && fwrite(&s->regs, 1, 1, out) == 1 &&
-		     fwrite(mem, 1, sizeof(mem), out) == sizeof(mem);
-		if (out && fclose(out))
-			ok = 0;
-		if (!ok) {
-			fprintf(stderr, "gen_heapscan_seeds: %s: %s\n", path,
-				strerror(errno));
+		if (write_seed(argv[1], s->name, buf, len + MEM))
 			return 1;
-		}
 	}
 	return 0;
 }

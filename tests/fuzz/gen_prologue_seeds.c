@@ -7,11 +7,11 @@
  *   gen_prologue_seeds DIR
  */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "elfsym.h"
+#include "files.h"
 #include "prologue.h"
 
 #define LIBDIR "/usr/lib/x86_64-linux-gnu/"
@@ -31,14 +31,12 @@ static const struct {
 
 int main(int argc, char **argv)
 {
-	char path[4096];
+	char name[256];
 	struct elf_func fn;
 	struct elf_file *f;
 	const char *base;
 	size_t i, k;
 	void *code;
-	FILE *out;
-	bool ok;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);
@@ -65,17 +63,10 @@ int main(int argc, char **argv)
 					strerror(errno));
 				return 1;
 			}
-			snprintf(path, sizeof(path), "%s/%s-%s", argv[1], base,
+			snprintf(name, sizeof(name), "%s-%s", base,
 				 seeds[i].funcs[k]);
-			out = fopen(path, "w");
-			ok = out && fwrite(code, 1, fn.size, out) == fn.size;
-			if (out && fclose(out))
-				ok = false;
-			if (!ok) {
-				fprintf(stderr, "gen_prologue_seeds: %s: %s\n",
-					path, strerror(errno));
+			if (write_seed(argv[1], name, code, fn.size))
 				return 1;
-			}
 			free(code);
 		}
 		elf_file__free(f);
