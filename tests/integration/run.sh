@@ -2993,6 +2993,33 @@ t_live()
 	tmux -L "$live_sock" kill-server 2>/dev/null
 }
 
+# Two processes: the process pane, each image's live bytes, blocks and
+# growth (top__growth: its sites' together), a child leaking 100 x 4 KiB
+# under a parent that holds nothing.
+t_live_procs()
+{
+	local sh
+
+	live_sock=memscope-live-procs-$$
+	sh="timeout --foreground -k 5 $LIMIT '$MEMSCOPE' --live --kill"
+	sh+=" -- '$TARGETS/sysproc' fork leak 100 4096 wait ';'"
+	sh+=" >'$d/stdout' 2>'$d/stderr'; echo \$? >'$d/rc'; exec sleep $LIMIT"
+	printf '%s\n' "$sh" >>"$d/cmd"
+	if ! tmux -L "$live_sock" new-session -d -s live -x 132 -y 40 "$sh"; then
+		fail "cannot start tmux"
+		return
+	fi
+	live_wait ' GROWTH/S' "the process pane's header" &&
+	live_wait ' sysproc +409600 +100 +\+409600 *$' \
+		"the child: 409600 bytes in 100 blocks, all grown since the start" &&
+	live_wait ' sysproc +0 +0 +\+0 *$' "the parent: nothing live, no growth"
+	tmux -L "$live_sock" send-keys -t live q
+	wait_for "$d/rc" '^[0-9]+$' 20 || fail "--live: q did not end tracing"
+	rc=$(cat "$d/rc" 2>/dev/null || echo 1)
+	expect_rc 0
+	tmux -L "$live_sock" kill-server 2>/dev/null
+}
+
 # Without a terminal: one line, exit 1, nothing traced for long.
 t_live_no_tty()
 {
@@ -3055,6 +3082,7 @@ run_test leak_filter		t_leak_filter
 run_test growth			t_growth
 run_test report_interval	t_report_interval
 run_test live			t_live
+run_test live_procs		t_live_procs
 run_test live_no_tty		t_live_no_tty
 run_test reach_launch		t_reach_launch reach
 run_test reach_cxx_launch	t_reach_launch reach_cxx

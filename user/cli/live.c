@@ -46,7 +46,6 @@ struct live_proc {
 	struct top *top;	/* NULL while not running */
 	__u32 selected_id;	/* its selected site's stack */
 	bool chosen;		/* selected_id is one: stack ids start at 0 */
-	__s64 growth_bytes;	/* its sites' growth at the last refresh */
 };
 
 /* A row of the process pane. */
@@ -290,7 +289,7 @@ static void draw_procs(struct live_view *v, const struct procs *p, size_t rows,
 			im->info.comm[0] ? im->info.comm : "?",
 			(unsigned long long)sum->live_bytes,
 			(unsigned long long)sum->live_allocs,
-			(long long)v->procs[v->order[i].image].growth_bytes);
+			top__growth(v->procs[v->order[i].image].top));
 	}
 	for (i = shown; i < rows; i++)
 		fputs("\033[K\r\n", v->out);
@@ -441,7 +440,6 @@ static int refresh(struct live_view *v, const struct procs *p)
 		err = top__refresh(lp->top, im->store, v->sort);
 		if (err)
 			return err;
-		lp->growth_bytes = top__growth(lp->top);
 		v->order[v->nr_order++] = (struct live_order){
 			.live_bytes = store__summary(im->store)->live_bytes,
 			.image = i,
