@@ -53,10 +53,10 @@ READY = re.compile(r"^ready (\d+)(?: signal (\d+))?")
 # probe machinery (traps, uprobe and uretprobe dispatch), as in the floor.
 COSTS = [
     ("user code (program, allocator)", None),
-    ("BPF: stack walk (ms_walk_multi, walk_replay, "
-     "walk_frame, cfi_step, rule_find)",
-     r"bpf_prog_\w+_(ms_walk\w*|walk_\w+|cfi_step|fp_step|rule_find|"
-     r"row_search_step|map_search_step)$"),
+    ("BPF: stack walk (ms_walk_multi, trail_follow, walk_frame, "
+     "cfi_step, rule_find)",
+     r"bpf_prog_\w+_(ms_walk\w*|walk_\w+|trail_\w+|cfi_step|fp_step|"
+     r"rule_find|row_search_step|map_search_step)$"),
     ("BPF: live table (live_insert, live_reclaim)",
      r"bpf_prog_\w+_live_\w+$"),
     ("BPF: syscall tracepoints (ms_sys_exit) and their "
