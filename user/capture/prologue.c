@@ -196,6 +196,13 @@ static int insn_writes(csh cs, const cs_insn *in, unsigned int *gprs)
 	return w;
 }
 
+/* Capstone 4's cs_free() reads the array it frees: NULL is not one. */
+static void insn_free(cs_insn *in)
+{
+	if (in)
+		cs_free(in, 1);
+}
+
 static bool is_branch(csh cs, const cs_insn *in)
 {
 	return cs_insn_group(cs, in, CS_GRP_JUMP) ||
@@ -538,7 +545,7 @@ static int exits_walk(const unsigned char *code, size_t len, leave_fn leave,
 	}
 	err = 0;
 out:
-	cs_free(in, 1);
+	insn_free(in);
 	free(todo);
 	free(seen);
 	cs_close(&cs);
@@ -621,7 +628,7 @@ bool prologue__emulated(const unsigned char *code, size_t len)
 	in = cs_malloc(cs);
 	if (in && cs_disasm_iter(cs, &p, &len, &addr, in))
 		ret = emulated_bytes(in->bytes, in->size);
-	cs_free(in, 1);
+	insn_free(in);
 	cs_close(&cs);
 	return ret;
 }
