@@ -272,6 +272,10 @@ $(OUTPUT)/targets/libstk_%.so: tests/targets/libstk_%.c | $(DEPS_STAMP)
 $(OUTPUT)/targets/stk_plt: $(OUTPUT)/targets/libstk_plt.so
 $(OUTPUT)/targets/stk_plt: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_plt \
 	-Wl,-rpath,'$$ORIGIN' -Wl,-z,lazy
+# stk_ctor's library allocates in its constructor, before main.
+$(OUTPUT)/targets/stk_ctor: $(OUTPUT)/targets/libstk_ctor.so
+$(OUTPUT)/targets/stk_ctor: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_ctor \
+	-Wl,-rpath,'$$ORIGIN'
 # stk_dlopen loads this one itself, from beside it.
 $(OUTPUT)/targets/stk_dlopen $(OUTPUT)/targets/stk_dlthread: | \
 	$(OUTPUT)/targets/libstk_dl.so
@@ -347,17 +351,25 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard test
 	$(Q)mkdir -p $(@D)
 	$(Q)$(MAKE) -s -f tests/fixtures/build.mk OUT=$(OUTPUT)/fixtures SRC=$< NAME=$*
 
-# The unwind-table fixtures carry the rows readelf expects; so does the
-# libc the unit tests run on.
+# The unwind-table fixtures carry the rows readelf expects; so do the
+# libc the unit tests run on and its dynamic loader (whose entry code has
+# no CFI).
 $(OUTPUT)/fixtures/cfi: tests/unit/cfi_expect.py
 LIBC := $(shell $(CC) -print-file-name=libc.so.6)
 $(OUTPUT)/fixtures/libc.cfi: $(LIBC) tests/unit/cfi_expect.py
 	$(call msg,GEN,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)tests/unit/cfi_expect.py $(realpath $(LIBC)) > $@.tmp && mv $@.tmp $@
+LDSO := $(shell $(CC) -print-file-name=ld-linux-x86-64.so.2)
+$(OUTPUT)/fixtures/ld.so.cfi: $(LDSO) tests/unit/cfi_expect.py
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)tests/unit/cfi_expect.py --entry $(realpath $(LDSO)) > $@.tmp && \
+		mv $@.tmp $@
 
 # test_prologue places probes in Rust's allocator shims of the stack targets.
-unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi $(STK_RS)
+unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
+		$(OUTPUT)/fixtures/ld.so.cfi $(STK_RS)
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
 integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \

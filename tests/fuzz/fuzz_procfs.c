@@ -2,11 +2,12 @@
 /*
  * libFuzzer target: any bytes as the /proc files of a traced process
  * that it writes itself: /proc/PID/maps (the names of the files it maps
- * are its own to choose), and stat, status and cmdline (its name and its
- * memory). Each input goes through every parser. A crash, a sanitizer
- * report or a hang fails `make fuzz`, as does an answer the input cannot
- * make: a mapping that does not contain its own start, a name or command
- * not terminated within its buffer.
+ * are its own to choose), stat, status and cmdline (its name and its
+ * memory), and auxv (where it started). Each input goes through every
+ * parser. A crash, a sanitizer report or a hang fails `make fuzz`, as
+ * does an answer the input cannot make: a mapping that does not contain
+ * its own start, a name or command not terminated within its buffer, an
+ * entry point from an auxv said to have none.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +48,7 @@ static void maps(const char *path)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct procinfo pi;
+	__u64 entry, interp;
 	const char *path;
 
 	input_file(data, size, &path);
@@ -58,5 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	procinfo_parse_status((const char *)data, size, &pi);
 	procinfo_parse_cmdline((const char *)data, size, &pi);
 	check_str(pi.command, sizeof(pi.command));
+	/* auxv: an entry point is found or not, nothing is read past size */
+	if (procinfo_parse_auxv(data, size, &entry, &interp) && entry)
+		abort();
 	return 0;
 }

@@ -3,7 +3,8 @@
  * libFuzzer target: any bytes as the code of an allocator function, which
  * comes from the traced process's own files: where its probe may sit
  * (prologue__place, for what each allocator probe needs), where it leaves
- * for other code (prologue__exit, prologue__exits) and whether the kernel
+ * for other code (prologue__exit, prologue__exits), an entry point's
+ * straight run (prologue__straight) and whether the kernel
  * emulates its first instruction. A crash, a sanitizer report or a hang
  * fails `make fuzz`, as does an answer outside the input: a probe site
  * past the code, an argument in no register, a reason that is not one,
@@ -62,6 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (exits[i].calls && exits[i].ret > size)
 				abort();
 	}
+	/* an entry point's run: whole instructions, inside the code */
+	if (!prologue__straight(data, size, &nr) && (!nr || nr > size))
+		abort();
 	prologue__emulated(data, size);
 	return 0;
 }

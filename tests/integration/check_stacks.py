@@ -36,7 +36,8 @@ Debian's programs.
     check_stacks.py entry REPORT.json [--min 0.95]
         at least that share of the allocations have a stack that reaches
         the program's entry: it ended because the unwinder reached the
-        outermost frame, and that frame is an entry function, or is the
+        outermost frame, and that frame is an entry function (the
+        loader's _dl_start_user for what runs before main), or is the
         caller of __libc_start_main (the _start of a stripped executable
         has no name to show).
 
@@ -44,7 +45,8 @@ EXPECT.json (tests/targets/stk_*.json): "user", a regular expression of
 the program's own function names; "strict", whether library frames may
 come between them; "sites", each with "chain" (outermost first, each a
 regular expression of one name; "NAME*N" is N frames of NAME), "line" (an @site marker in --src), "count"
-(allocations from it, null for any), "outer" ("main" or "thread"),
+(allocations from it, null for any), "outer" ("main", "thread", or
+"loader" for a library's constructor run before main),
 "rows", "inlined" and "line_at" (the index in the chain of the function
 that carries the line, when it is not the innermost).
 
@@ -68,11 +70,17 @@ MAIN_LAST = "_start"
 # child marks the return address undefined).
 THREAD_OUTER = "start_thread"
 THREAD_LAST = ["__clone3", "clone3", "__clone", "clone"]
+# A library's constructor, run by the dynamic loader before main: its
+# _dl_init (and call_init, where not inlined), then the loader's entry
+# code, whose frame is the outermost (ld.so's _start has no CFI: the
+# unwind table marks its entry code outermost).
+LOADER_OUTER = ["call_init", "_dl_init"]
+LOADER_LAST = "_dl_start_user"
 # What _start calls.
 START_MAIN = {"__libc_start_main", "__libc_start_main_impl"}
 # Outermost frames a stack of Debian's programs may end at.
 ENTRY = {"main", "_start", "start_thread", "__clone3", "clone3",
-         "__clone", "clone"} | set(MAIN_OUTER)
+         "__clone", "clone", LOADER_LAST} | set(MAIN_OUTER)
 STOPS = ["end", "no_info", "no_mapping", "not_loaded", "depth", "read",
          "unsupported"]
 
@@ -319,6 +327,11 @@ class Checker:
             ok = (len(after) == 2 and after[0] == THREAD_OUTER and
                   after[1] in THREAD_LAST)
             want = f"[{THREAD_OUTER}, {'|'.join(THREAD_LAST)}]"
+        elif outer == "loader":
+            ok = (len(after) > 1 and after[-1] == LOADER_LAST and
+                  all(n in LOADER_OUTER for n in after[:-1]))
+            want = f"the loader's {'/'.join(LOADER_OUTER)} ending at " \
+                f"{LOADER_LAST}"
         else:
             ok = (bool(after) and after[-1] == MAIN_LAST and
                   all(n in MAIN_OUTER for n in after[:-1]))

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (MIT OR Apache-2.0)
 """The rows unwind_table must compile for an object, from another reader.
 
-    cfi_expect.py [--debug-frame] OBJECT > OBJECT.cfi
+    cfi_expect.py [--debug-frame] [--entry] OBJECT > OBJECT.cfi
 
 readelf prints every FDE's rows as binutils interprets them; llvm-dwarfdump
 only spells out the expressions readelf shows as "exp" (LLVM 14 loses the
@@ -11,9 +11,11 @@ each row to the walker's rules (bpf/events.h) the way the compiler must, and
 applies the same table rules: FDEs that start in an executable segment,
 in pc order, the later-starting of two overlapping ones kept inside its
 range, a gap row after an FDE the next one does not start at, equal
-neighbours merged. The first line is '# OBJECT' (the path, as given), then
-one line per row: pc (hex) cfa_type cfa_off rbp_type rbp_off, as
-tests/unit/test_unwind_table.c reads them.
+neighbours merged; with --entry (an object processes start in: a
+program, or its interpreter) an entry point in a gap is outermost up to
+its first jump or return, as objdump decodes it. The first line is
+'# OBJECT' (the path, as given), then one line per row: pc (hex) cfa_type
+cfa_off rbp_type rbp_off, as tests/unit/test_unwind_table.c reads them.
 """
 import re
 import subprocess
@@ -167,10 +169,69 @@ def fdes(obj, section):
         yield fd['start'], fd['end'], fd['signal'], rows
 
 
+# objdump's mnemonics after which the code does not fall through, and the
+# prefixes it may print before one.
+ENDS = {'jmp', 'jmpq', 'ljmp', 'ret', 'retq', 'lret', 'iret', 'iretq',
+        'hlt', 'ud2'}
+PREFIXES = {'bnd', 'notrack', 'rep', 'repz', 'repnz', 'data16', 'cs', 'ds'}
+ENTRY_MAX_BYTES = 256
+
+
+def entry_rule(obj, segs, table):
+    """The table with the entry point's code outermost, when no FDE
+    covers it: from e_entry to its first jump or return, as objdump
+    decodes it (the compiler's entry_rule(), with Capstone)."""
+    hdr = subprocess.run(['readelf', '-hW', obj], check=True,
+                         capture_output=True, text=True).stdout
+    entry = int(re.search(r'Entry point address:\s+0x([0-9a-f]+)',
+                          hdr).group(1), 16)
+    seg = [s for s in segs if s[0] <= entry < s[1]]
+    if not entry or not seg:
+        return table
+    below = [r for r in table if r[0] <= entry]
+    if below and below[-1][1] != CFA_NO_INFO:
+        return table
+    above = [r[0] for r in table if r[0] > entry]
+    gap_end = above[0] if above and above[0] < seg[0][1] else seg[0][1]
+    dis = subprocess.run(['objdump', '-d', '--insn-width=15',
+                          '--start-address=%#x' % entry,
+                          '--stop-address=%#x' %
+                          min(gap_end, entry + ENTRY_MAX_BYTES), obj],
+                         check=True, capture_output=True, text=True).stdout
+    run_end = None
+    for line in dis.splitlines():
+        m = re.match(r'\s*([0-9a-f]+):\t((?:[0-9a-f]{2} )+)\s*\t(.*)$',
+                     line)
+        if not m:
+            continue
+        words = [w for w in m.group(3).split() if w not in PREFIXES]
+        if words and words[0] in ENDS:
+            run_end = int(m.group(1), 16) + len(m.group(2).split())
+            break
+    if run_end is None:
+        return table
+    out = []
+
+    def push(r):
+        if not out or out[-1][1:] != r[1:]:
+            out.append(r)
+
+    done = False
+    for r in table + [None]:
+        if not done and (r is None or r[0] >= entry):
+            done = True
+            push((entry, CFA_UNDEFINED, 0, RBP_SAME, 0))
+            if run_end < gap_end:
+                push((run_end, CFA_NO_INFO, 0, RBP_SAME, 0))
+        if r is not None and r[0] != entry:
+            push(r)
+    return out
+
+
 def main():
-    args = [a for a in sys.argv[1:] if a != '--debug-frame']
+    args = [a for a in sys.argv[1:] if a not in ('--debug-frame', '--entry')]
     if len(args) != 1:
-        sys.exit('usage: cfi_expect.py [--debug-frame] OBJECT')
+        sys.exit('usage: cfi_expect.py [--debug-frame] [--entry] OBJECT')
     obj = args[0]
     section = 'debug-frame' if '--debug-frame' in sys.argv else 'eh-frame'
     segs = segments(obj)
@@ -205,6 +266,8 @@ def main():
             push(stop, (CFA_NO_INFO, 0, RBP_SAME, 0))
     if not table:
         sys.exit('cfi_expect.py: no rows in %s of %s' % (section, obj))
+    if '--entry' in sys.argv:
+        table = entry_rule(obj, segs, table)
     print('# ' + obj)
     for r in table:
         print('%x %d %d %d %d' % r)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/auxv.h>
 
 #include "procinfo_read.h"
 #include "procsel.h"
@@ -89,6 +90,40 @@ Test(procinfo, live_self_and_gone)
 	/* pid_max is at most 2^22: this one never runs. */
 	cr_assert_eq(procinfo_read(1 << 23, 0, &pi), 0);
 	cr_assert(pi.flags & PROCINFO_GONE);
+}
+
+/* Where the kernel started this very process: what getauxval() says. */
+Test(procinfo, auxv_entry_and_interpreter)
+{
+	__u64 entry, interp;
+
+	cr_assert_eq(procinfo_read_entry(getpid(), &entry, &interp), 0);
+	cr_expect_eq(entry, getauxval(AT_ENTRY));
+	cr_expect_eq(interp, getauxval(AT_BASE));
+	cr_expect_neq(interp, 0, "the unit tests run under ld.so");
+	cr_expect_eq(procinfo_read_entry(1 << 23, &entry, &interp), -ENOENT);
+}
+
+Test(procinfo, auxv_hostile)
+{
+	__u64 v[8] = { AT_BASE, 0x7f00, AT_ENTRY, 0x1040, AT_NULL, 0,
+		       AT_ENTRY, 0xdead };
+	__u64 entry, interp;
+
+	cr_assert_eq(procinfo_parse_auxv(v, sizeof(v), &entry, &interp), 0);
+	cr_expect_eq(entry, 0x1040, "the pairs end at AT_NULL");
+	cr_expect_eq(interp, 0x7f00);
+	/* a pair cut short is not read; without AT_ENTRY nothing is known */
+	cr_expect_eq(procinfo_parse_auxv(v, 2 * sizeof(__u64) + 7, &entry,
+					 &interp), -EINVAL);
+	cr_expect_eq(entry, 0);
+	cr_expect_eq(interp, 0x7f00);
+	cr_expect_eq(procinfo_parse_auxv(v, 0, &entry, &interp), -EINVAL);
+	cr_expect_eq(interp, 0, "nothing read, nothing kept");
+	/* a static program: no AT_BASE (or 0) */
+	v[1] = 0;
+	cr_assert_eq(procinfo_parse_auxv(v, sizeof(v), &entry, &interp), 0);
+	cr_expect_eq(interp, 0);
 }
 
 Test(procsel, cgroup_line_at_or_below)

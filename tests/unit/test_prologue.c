@@ -1122,3 +1122,59 @@ Test(prologue, debian_layers)
 	expect_layer("/lib/x86_64-linux-gnu/libc.so.6", "malloc", -ENOENT,
 		     NULL, 0);
 }
+
+/* The straight run of code: up to and with its first jump or return. */
+static void expect_straight(const unsigned char *code, size_t len, int err,
+			    size_t end, const char *what)
+{
+	size_t got = 0;
+	int r = prologue__straight(code, len, &got);
+
+	cr_expect_eq(r, err, "%s: %d, want %d", what, r, err);
+	if (!err && !r)
+		cr_expect_eq(got, end, "%s: ends at %zu, want %zu", what, got,
+			     end);
+}
+
+Test(prologue, straight_run)
+{
+	/*
+	 * glibc's RTLD_START: mov %rsp,%rdi; call _dl_start; mov %rax,%r12;
+	 * ...; call _dl_init; mov %r13,%rsp; jmp *%r12, then padding.
+	 */
+	static const unsigned char rtld[] = {
+		0x48, 0x89, 0xe7, 0xe8, 0xf8, 0x0b, 0x00, 0x00,
+		0x49, 0x89, 0xc4, 0x31, 0xed, 0xe8, 0xf0, 0x9e,
+		0xfe, 0xff, 0x4c, 0x89, 0xec, 0x41, 0xff, 0xe4,
+		0x0f, 0x1f, 0x00,
+	};
+	/* crt1's _start: xor %ebp,%ebp; ...; call *...(%rip); hlt */
+	static const unsigned char start[] = {
+		0x31, 0xed, 0x49, 0x89, 0xd1, 0x5e, 0xff, 0x15,
+		0x00, 0x00, 0x00, 0x00, 0xf4, 0x90,
+	};
+	static const unsigned char ret[] = { 0x90, 0xc3, 0xcc };
+	static const unsigned char ud2[] = { 0x0f, 0x0b, 0x90 };
+	static const unsigned char jmp8[] = { 0xeb, 0xfe, 0x90 };
+	/* a jcc falls through: the run goes on to the ret */
+	static const unsigned char jcc[] = { 0x74, 0x02, 0x90, 0x90, 0xc3 };
+	static const unsigned char calls_only[] = {
+		0xe8, 0x00, 0x00, 0x00, 0x00, 0x90,
+	};
+	/* a call cut short by the end of the buffer */
+	static const unsigned char cut[] = { 0x90, 0xe8, 0x00, 0x00 };
+	static const unsigned char bad[] = { 0x06, 0xc3 };	/* push %es */
+
+	expect_straight(rtld, sizeof(rtld), 0, 24, "RTLD_START");
+	expect_straight(start, sizeof(start), 0, 13, "_start");
+	expect_straight(ret, sizeof(ret), 0, 2, "ret");
+	expect_straight(ud2, sizeof(ud2), 0, 2, "ud2");
+	expect_straight(jmp8, sizeof(jmp8), 0, 2, "jmp .");
+	expect_straight(jcc, sizeof(jcc), 0, 5, "jcc");
+	expect_straight(calls_only, sizeof(calls_only), -ENOENT, 0,
+			"calls, then the end");
+	expect_straight(cut, sizeof(cut), -ENOENT, 0, "cut call");
+	expect_straight(bad, sizeof(bad), -ENOENT, 0, "invalid in 64-bit");
+	expect_straight(NULL, 0, -ENOENT, 0, "no code");
+	expect_straight(ret, 0, -ENOENT, 0, "zero bytes");
+}

@@ -56,7 +56,8 @@ static const char *row_str(const struct ms_unwind_row *r)
 	return buf;
 }
 
-static struct unwind_table *build_path(const char *path, const char *root)
+static struct unwind_table *build_path_as(const char *path, const char *root,
+					  bool entry)
 {
 	struct unwind_table *t;
 	int fd, err;
@@ -64,11 +65,17 @@ static struct unwind_table *build_path(const char *path, const char *root)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	cr_assert(fd >= 0, "cannot open %s: %s (run make unit first)", path,
 		  strerror(errno));
-	t = unwind_table__build(fd, root);
+	t = unwind_table__build(fd, root, entry);
 	err = errno;
 	close(fd);
 	errno = err;
 	return t;
+}
+
+/* As a library's: the usual object, whose e_entry starts nothing. */
+static struct unwind_table *build_path(const char *path, const char *root)
+{
+	return build_path_as(path, root, false);
 }
 
 static struct unwind_table *build_ok(const char *path, const char *root)
@@ -635,7 +642,58 @@ Test(unwind_table, libc)
 	unwind_table__free(t);
 }
 
-static struct unwind_table *build_bytes(const void *data, size_t len)
+static __u64 elf_entry(const char *path)
+{
+	GElf_Ehdr eh;
+	Elf *elf;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0, "cannot open %s", path);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	cr_assert(elf && gelf_getehdr(elf, &eh), "%s: not ELF", path);
+	elf_end(elf);
+	close(fd);
+	return eh.e_entry;
+}
+
+/*
+ * The dynamic loader's entry code (_start, then _dl_start_user: glibc's
+ * RTLD_START has no CFI) is the outermost frame of what ld.so runs before
+ * main: its straight run, up to its jump to the program's entry, gets the
+ * undefined return address a _start's own CFI gives; the rest of its gap
+ * (padding) keeps no information.
+ */
+Test(unwind_table, loader_entry)
+{
+	const char *ldso = expect_file_path(fixture("ld.so.cfi"));
+	const struct ms_unwind_row *r, *rows;
+	struct unwind_table *t;
+	__u64 entry = elf_entry(ldso);
+	size_t n;
+
+	/* as the interpreter processes start in */
+	t = build_path_as(ldso, "/", true);
+	cr_assert(t, "ld.so: no table: %s", strerror(errno));
+	expect_stats(t, "ld.so");
+	expect_table(t, fixture("ld.so.cfi"));
+	rows = unwind_table__rows(t, &n);
+	r = row_at(t, entry);
+	cr_assert(r && r->pc == entry, "ld.so: no row at its entry %#llx",
+		  (unsigned long long)entry);
+	expect_row(t, "ld.so's entry", entry, MS_CFA_UNDEFINED, 0,
+		   MS_RBP_SAME, 0);
+	/* _start's call returns into the run: it is more than that call */
+	cr_assert(r + 1 < rows + n, "ld.so: the entry row is the last");
+	cr_expect(r[1].pc > entry + 5 && r[1].pc <= entry + 256,
+		  "ld.so: the entry run ends at %#x, entry %#llx", r[1].pc,
+		  (unsigned long long)entry);
+	unwind_table__free(t);
+}
+
+static struct unwind_table *build_bytes_as(const void *data, size_t len,
+					   bool entry)
 {
 	struct unwind_table *t;
 	int fd, err;
@@ -643,11 +701,16 @@ static struct unwind_table *build_bytes(const void *data, size_t len)
 	fd = memfd_create("unwind-test", MFD_CLOEXEC);
 	cr_assert(fd >= 0, "memfd_create: %s", strerror(errno));
 	cr_assert_eq(write(fd, data, len), (ssize_t)len, "write memfd");
-	t = unwind_table__build(fd, "/nonexistent");
+	t = unwind_table__build(fd, "/nonexistent", entry);
 	err = errno;
 	close(fd);
 	errno = err;
 	return t;
+}
+
+static struct unwind_table *build_bytes(const void *data, size_t len)
+{
+	return build_bytes_as(data, len, false);
 }
 
 static void *slurp(const char *path, size_t *len)
@@ -664,6 +727,63 @@ static void *slurp(const char *path, size_t *len)
 	close(fd);
 	*len = st.st_size;
 	return buf;
+}
+
+/*
+ * A shared library's e_entry is often where its .text begins: crtstuff's
+ * deregister_tm_clones, no CFI and a caller. libinline with its e_entry
+ * moved there: as a library, that code keeps no information; as an
+ * object a process starts in (what the caller learns from its auxv) it
+ * gets the entry rule up to the function's first jump. Where an FDE
+ * covers the entry point the rule never applies.
+ */
+Test(unwind_table, entry_only_where_processes_start)
+{
+	struct elf_func fn = func("libinline", "deregister_tm_clones");
+	struct elf_func covered = func("libinline", "inl_outer");
+	const struct ms_unwind_row *r;
+	struct unwind_table *t;
+	Elf64_Ehdr *eh;
+	size_t len;
+	void *buf;
+
+	buf = slurp(fixture("libinline"), &len);
+	eh = buf;
+	cr_assert(len > sizeof(*eh) && eh->e_type == ET_DYN);
+	eh->e_entry = fn.vaddr;
+	t = build_bytes(buf, len);
+	cr_assert(t, "libinline: no table: %s", strerror(errno));
+	r = row_at(t, fn.vaddr);
+	cr_assert(r, "libinline: no row at %#llx",
+		  (unsigned long long)fn.vaddr);
+	cr_expect_eq(r->cfa_type, MS_CFA_NO_INFO,
+		     "a library's e_entry got the rule %s", row_str(r));
+	unwind_table__free(t);
+
+	t = build_bytes_as(buf, len, true);
+	cr_assert(t, "libinline as an entry: no table: %s", strerror(errno));
+	r = row_at(t, fn.vaddr);
+	cr_assert(r && r->pc == fn.vaddr, "entry: no row at its entry");
+	expect_row(t, "the entry", fn.vaddr, MS_CFA_UNDEFINED, 0,
+		   MS_RBP_SAME, 0);
+	/* up to jmp *%rax: the rest of the gap keeps no information */
+	cr_expect(r[1].pc > fn.vaddr && r[1].pc <= fn.vaddr + 256 &&
+		  r[1].cfa_type == MS_CFA_NO_INFO,
+		  "entry: the run ends at %s, entry %#llx", row_str(&r[1]),
+		  (unsigned long long)fn.vaddr);
+	unwind_table__free(t);
+
+	eh->e_entry = covered.vaddr;
+	t = build_bytes_as(buf, len, true);
+	cr_assert(t, "libinline, entry in an FDE: no table: %s",
+		  strerror(errno));
+	r = row_at(t, covered.vaddr);
+	cr_expect(r && r->cfa_type != MS_CFA_UNDEFINED &&
+		  r->cfa_type != MS_CFA_NO_INFO,
+		  "an FDE's rule gave way at the entry: %s",
+		  r ? row_str(r) : "no row");
+	unwind_table__free(t);
+	free(buf);
 }
 
 Test(unwind_table, truncated_and_garbage)

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -169,4 +170,40 @@ int procinfo_read(int pid, __u32 flags, struct procinfo *out)
 	if (n > 0)
 		procinfo_parse_cmdline(buf, n, out);
 	return 0;
+}
+
+int procinfo_parse_auxv(const void *buf, size_t len, __u64 *entry,
+			__u64 *interp)
+{
+	const unsigned char *p = buf;
+	bool found = false;
+	__u64 kv[2];
+	size_t i;
+
+	*entry = 0;
+	*interp = 0;
+	for (i = 0; i + sizeof(kv) <= len; i += sizeof(kv)) {
+		memcpy(kv, p + i, sizeof(kv));
+		if (kv[0] == AT_NULL)
+			break;
+		if (kv[0] == AT_ENTRY) {
+			*entry = kv[1];
+			found = true;
+		} else if (kv[0] == AT_BASE) {
+			*interp = kv[1];
+		}
+	}
+	return found ? 0 : -EINVAL;
+}
+
+int procinfo_read_entry(int pid, __u64 *entry, __u64 *interp)
+{
+	/* ~25 pairs on Linux 6.x; a full page is room to spare */
+	__u64 buf[512];
+	ssize_t n;
+
+	n = read_file(pid, "auxv", (char *)buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	return procinfo_parse_auxv(buf, n, entry, interp);
 }

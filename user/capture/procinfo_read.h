@@ -28,4 +28,14 @@ int procinfo_parse_status(const char *buf, size_t len, struct procinfo *out);
 void procinfo_parse_cmdline(const char *buf, size_t len,
 			    struct procinfo *out);
 
+/*
+ * Where the kernel started the process, from /proc/PID/auxv: *entry the
+ * program's entry point (AT_ENTRY), *interp its interpreter's load
+ * address (AT_BASE; 0 when it has none). 0, or -errno.
+ */
+int procinfo_read_entry(int pid, __u64 *entry, __u64 *interp);
+/* The auxv parser: (type, value) pairs of 64 bits; -EINVAL without AT_ENTRY. */
+int procinfo_parse_auxv(const void *buf, size_t len, __u64 *entry,
+			__u64 *interp);
+
 #endif /* MEMSCOPE_PROCINFO_READ_H */

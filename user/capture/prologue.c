@@ -611,6 +611,38 @@ int prologue__exits(const unsigned char *code, size_t len,
 	return err;
 }
 
+int prologue__straight(const unsigned char *code, size_t len, size_t *end)
+{
+	const uint8_t *p = code;
+	uint64_t addr = 0;
+	int err = -ENOENT;
+	size_t left = len;
+	cs_insn *in;
+	csh cs;
+
+	if (!code || !len || len > PROLOGUE_MAX_BYTES)
+		return -ENOENT;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOMEM;
+	in = cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) == CS_ERR_OK ?
+	     cs_malloc(cs) : NULL;
+	if (!in)
+		err = -ENOMEM;
+	while (in && cs_disasm_iter(cs, &p, &left, &addr, in)) {
+		if (in->id == X86_INS_JMP || in->id == X86_INS_LJMP ||
+		    in->id == X86_INS_UD2 || in->id == X86_INS_HLT ||
+		    cs_insn_group(cs, in, CS_GRP_RET) ||
+		    cs_insn_group(cs, in, CS_GRP_IRET)) {
+			*end = addr;
+			err = 0;
+			break;
+		}
+	}
+	insn_free(in);
+	cs_close(&cs);
+	return err;
+}
+
 bool prologue__emulated(const unsigned char *code, size_t len)
 {
 	const uint8_t *p = code;

@@ -118,6 +118,16 @@ struct prologue_exit {
 int prologue__exits(const unsigned char *code, size_t len,
 		    struct prologue_exit *out, size_t max, size_t *nr);
 
+/*
+ * The straight run of code from its start: the bytes up to and including
+ * the first instruction after which execution does not fall through (a
+ * jump, a return, hlt, ud2); a call falls through, as it returns. What
+ * the unwind table takes for an entry point's code (unwind_table.c).
+ * 0 with *end set, -ENOENT when len runs out or an instruction cannot be
+ * decoded first, -ENOMEM.
+ */
+int prologue__straight(const unsigned char *code, size_t len, size_t *end);
+
 /* Whether the kernel emulates the instruction at code (x86-64 rules). */
 bool prologue__emulated(const unsigned char *code, size_t len);
 

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
+#include "procinfo_read.h"
 #include "procmaps.h"
 #include "unwind.h"
 #include "unwind_table.h"
@@ -22,7 +23,8 @@
 
 /* One object, by build-id (else device and inode), loaded once. */
 struct uobj {
-	char key[80];		/* "b:<build-id hex>" or "i:<dev>:<inode>" */
+	char key[80];		/* "b:<build-id hex>" or "i:<dev>:<inode>",
+				 * then ":entry" for an entry object */
 	dev_t dev;		/* the file it was last seen as */
 	__u64 inode;
 	char *path;
@@ -31,6 +33,7 @@ struct uobj {
 	__u32 nr;
 	bool no_table;		/* rows did not fit: NOT_LOADED */
 	bool pending;		/* async: the worker compiles it */
+	bool entry;		/* processes start at its e_entry */
 	int err;		/* compiling failed: -errno */
 	char source[40];	/* where its rows came from (unwind_table) */
 	struct elf_segment segs[OBJ_SEGMENTS];
@@ -45,6 +48,7 @@ struct job {
 	size_t obj;		/* index in objs (stable: objs only grow) */
 	int fd;			/* the object's file, ours */
 	char root[32];
+	bool entry;		/* unwind_table__build's */
 	struct unwind_table *table;	/* NULL: errno in err */
 	int err;
 	bool done;
@@ -159,7 +163,7 @@ static void *work(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&u->lock);
-		t = unwind_table__build(j->fd, j->root);
+		t = unwind_table__build(j->fd, j->root, j->entry);
 		err = t ? 0 : -errno;
 		pthread_mutex_lock(&u->lock);
 		j->table = t;
@@ -235,13 +239,14 @@ static struct uobj *obj_by_key(struct unwinder *u, const char *key)
 }
 
 /* The object last seen as this file: no need to open it again. */
-static struct uobj *obj_by_file(struct unwinder *u, const struct procmap *m)
+static struct uobj *obj_by_file(struct unwinder *u, const struct procmap *m,
+				bool entry)
 {
 	size_t i;
 
 	for (i = 0; i < u->nr_objs; i++)
 		if (u->objs[i].dev == m->dev && u->objs[i].inode == m->inode &&
-		    m->inode)
+		    m->inode && u->objs[i].entry == entry)
 			return &u->objs[i];
 	return NULL;
 }
@@ -310,7 +315,8 @@ out:
 }
 
 /* async: hands the object's file to the worker; its table comes later. */
-static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f)
+static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f,
+		     bool entry)
 {
 	struct job *j = calloc(1, sizeof(*j)), **tail;
 
@@ -322,6 +328,7 @@ static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f)
 		return -errno;
 	}
 	j->obj = idx;
+	j->entry = entry;
 	snprintf(j->root, sizeof(j->root), "%s", u->root);
 	pthread_mutex_lock(&u->lock);
 	for (tail = &u->jobs; *tail; tail = &(*tail)->next)
@@ -340,8 +347,8 @@ static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 	struct unwind_table *t;
 
 	if (u->o.async)
-		return obj_queue(u, o - u->objs, f);
-	t = unwind_table__build(elf_file__fd(f), u->root);
+		return obj_queue(u, o - u->objs, f, o->entry);
+	t = unwind_table__build(elf_file__fd(f), u->root, o->entry);
 	return obj_install(u, o, t, t ? 0 : -errno);
 }
 
@@ -369,11 +376,15 @@ static void wait_add(struct unwinder *u, int pid)
 /*
  * The object of a file mapping: found by file, else opened through the
  * target's root (its mount namespace), else through map_files (a file
- * deleted since), and found by build-id or compiled.
+ * deleted since), and found by build-id or compiled. entry: processes
+ * start at its e_entry (the program or its interpreter, from the
+ * process's auxv), which its table marks outermost: another object than
+ * the same file mapped as a library.
  */
-static struct uobj *obj_get(struct unwinder *u, const struct procmap *m)
+static struct uobj *obj_get(struct unwinder *u, const struct procmap *m,
+			    bool entry)
 {
-	struct uobj *o = obj_by_file(u, m);
+	struct uobj *o = obj_by_file(u, m, entry);
 	struct elf_file *f;
 	char path[4096 + 64], key[80], id[64];
 	int n;
@@ -398,15 +409,17 @@ opened:
 	if (!f)
 		return NULL;
 	if (!elf_file__build_id(f, id, sizeof(id)))
-		snprintf(key, sizeof(key), "b:%s", id);
+		snprintf(key, sizeof(key), "b:%s%s", id, entry ? ":entry" : "");
 	else
-		snprintf(key, sizeof(key), "i:%u:%u:%llu", major(m->dev),
-			 minor(m->dev), (unsigned long long)m->inode);
+		snprintf(key, sizeof(key), "i:%u:%u:%llu%s", major(m->dev),
+			 minor(m->dev), (unsigned long long)m->inode,
+			 entry ? ":entry" : "");
 	o = obj_by_key(u, key);
 	if (!o) {
 		o = obj_add(u, key);
 		if (!o)
 			goto out;
+		o->entry = entry;
 		o->path = strdup(m->path);
 		n = elf_file__segments(f, o->segs, OBJ_SEGMENTS);
 		o->nr_segs = n > 0 ? n : 0;
@@ -429,8 +442,50 @@ int unwinder__reload(struct unwinder *u)
 	return unwinder__reload_pid(u, u->o.pid);
 }
 
+/*
+ * Where processes start: the file of the mapping that holds the
+ * interpreter's load address (AT_BASE), and the program's entry point
+ * (AT_ENTRY). Their objects' entry code is the outermost frame. Without
+ * auxv (a process gone, or one we may not read) neither is known: every
+ * object is taken for a library.
+ */
+struct entry_files {
+	__u64 entry;
+	dev_t interp_dev;
+	__u64 interp_inode;
+};
+
+static void entry_files(int pid, const struct procmaps *pm,
+			struct entry_files *ef)
+{
+	__u64 base;
+	size_t i;
+
+	memset(ef, 0, sizeof(*ef));
+	if (procinfo_read_entry(pid, &ef->entry, &base))
+		return;
+	for (i = 0; base && i < procmaps__count(pm); i++) {
+		const struct procmap *m = procmaps__get(pm, i);
+
+		if (base >= m->start && base < m->end && m->inode) {
+			ef->interp_dev = m->dev;
+			ef->interp_inode = m->inode;
+			break;
+		}
+	}
+}
+
+static bool is_entry(const struct entry_files *ef, const struct procmap *m)
+{
+	if (ef->entry && ef->entry >= m->start && ef->entry < m->end)
+		return true;
+	return ef->interp_inode && m->inode == ef->interp_inode &&
+	       m->dev == ef->interp_dev;
+}
+
 int unwinder__reload_pid(struct unwinder *u, int pid)
 {
+	struct entry_files ef;
 	__u64 seen = __atomic_load_n(u->o.changed, __ATOMIC_ACQUIRE);
 	struct ms_proc_map *maps;
 	struct procmaps *pm;
@@ -445,6 +500,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	pm = procmaps__read(pid);
 	if (!pm)
 		return -errno;
+	entry_files(pid, pm, &ef);
 	maps = calloc(procmaps__count(pm) + 1, sizeof(*maps));
 	if (!maps) {
 		err = -ENOMEM;
@@ -465,7 +521,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 			pmap->obj = OBJ_NONE;
 			continue;
 		}
-		o = obj_get(u, m);
+		o = obj_get(u, m, is_entry(&ef, m));
 		if (!o || unwind_map_bias(o->segs, o->nr_segs, m->start,
 					  m->offset, &pmap->bias)) {
 			/* Unreadable, or no segment maps it: no rows. */
@@ -613,6 +669,7 @@ void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
 		else if (!o->nr)
 			fprintf(f, "empty (%s has no rows)\n", o->source);
 		else
-			fprintf(f, "%u rows from %s\n", o->nr, o->source);
+			fprintf(f, "%u rows from %s%s\n", o->nr, o->source,
+				o->entry ? ", its entry point outermost" : "");
 	}
 }

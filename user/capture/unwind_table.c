@@ -27,6 +27,7 @@
 #include <gelf.h>
 
 #include "debuginfo.h"
+#include "prologue.h"
 #include "unwind_table.h"
 
 /* x86-64 DWARF register numbers */
@@ -72,6 +73,8 @@ struct unwind_table {
 struct seg {
 	__u64 start;
 	__u64 end;
+	__u64 off;		/* in the file */
+	__u64 filesz;
 };
 
 struct fde {
@@ -154,6 +157,9 @@ static int read_segments(Elf *elf, struct build *b)
 			return -EINVAL;
 		b->segs[b->nr_segs].start = ph.p_vaddr;
 		b->segs[b->nr_segs].end = ph.p_vaddr + ph.p_memsz;
+		b->segs[b->nr_segs].off = ph.p_offset;
+		b->segs[b->nr_segs].filesz = ph.p_filesz < ph.p_memsz ?
+					     ph.p_filesz : ph.p_memsz;
 		b->nr_segs++;
 	}
 	return b->nr_segs ? 0 : -ENOENT;
@@ -1201,6 +1207,112 @@ static int compile_separate(struct build *b, Elf *obj, int fd,
 	return err;
 }
 
+/* Entry code longer than this is not taken for an entry stub. */
+#define ENTRY_MAX_BYTES		256
+
+/* The index of the last row at or below pc, -1 when none is. */
+static ssize_t row_at(const struct unwind_table *t, __u64 pc)
+{
+	size_t lo = 0, hi = t->nr, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (t->rows[mid].pc <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (ssize_t)lo - 1;
+}
+
+/*
+ * The rows again with [entry, run_end) outermost and the rest of its gap,
+ * up to gap_end, still without information; equal neighbours merged as
+ * push_row() merges them.
+ */
+static int entry_rows(struct unwind_table *t, __u64 entry, __u64 run_end,
+		      __u64 gap_end)
+{
+	struct ms_unwind_row *old = t->rows, u = {
+		.pc = entry, .cfa_type = MS_CFA_UNDEFINED,
+	}, rest = {
+		.pc = run_end, .cfa_type = MS_CFA_NO_INFO,
+	};
+	size_t n = t->nr, k;
+	bool done = false;
+	int err = 0;
+
+	t->rows = NULL;
+	t->nr = t->cap = 0;
+	for (k = 0; k <= n && !err; k++) {
+		if (!done && (k == n || old[k].pc >= entry)) {
+			done = true;
+			err = push_row(t, &u);
+			if (!err && run_end < gap_end)
+				err = push_row(t, &rest);
+		}
+		/* the gap's own row at the entry point gives way */
+		if (!err && k < n && old[k].pc != entry)
+			err = push_row(t, &old[k]);
+	}
+	free(old);
+	return err;
+}
+
+/*
+ * The entry point (e_entry) of an object processes start in (the caller
+ * knows it from a process's auxv: the program, or its interpreter), in
+ * code no FDE describes: the dynamic loader's _start and _dl_start_user
+ * (glibc's RTLD_START has no CFI), a program's _start built without CFI.
+ * Nothing calls an entry point, so a frame there is the outermost one,
+ * as in a _start whose CFI says so with an undefined return address: the
+ * straight run of code from the entry point to its first jump or return
+ * gets that rule. The stacks of what the loader runs before the program
+ * (libraries' constructors, its own mappings) then end there instead of
+ * stopping for want of CFI. Only code wholly inside the gap: no FDE's
+ * rule is ever replaced, and what the decoder cannot follow keeps no
+ * rule. (A shared library's e_entry is often only where its .text
+ * begins, crtstuff's deregister_tm_clones, which has callers and no CFI:
+ * not an entry object.)
+ */
+static int entry_rule(struct build *b, Elf *elf, int fd)
+{
+	unsigned char code[ENTRY_MAX_BYTES];
+	struct unwind_table *t = b->t;
+	__u64 entry, gap_end, len;
+	const struct seg *sg;
+	GElf_Ehdr eh;
+	size_t run;
+	ssize_t i;
+	int s, err;
+
+	if (!gelf_getehdr(elf, &eh) || !eh.e_entry)
+		return 0;
+	entry = eh.e_entry;
+	s = seg_find(b, entry);
+	if (s < 0)
+		return 0;
+	sg = &b->segs[s];
+	i = row_at(t, entry);
+	if (i >= 0 && t->rows[i].cfa_type != MS_CFA_NO_INFO)
+		return 0;
+	gap_end = (size_t)(i + 1) < t->nr && t->rows[i + 1].pc < sg->end ?
+		  t->rows[i + 1].pc : sg->end;
+	len = gap_end - entry;
+	if (len > ENTRY_MAX_BYTES)
+		len = ENTRY_MAX_BYTES;
+	if (entry - sg->start >= sg->filesz)
+		return 0;
+	if (len > sg->filesz - (entry - sg->start))
+		len = sg->filesz - (entry - sg->start);
+	if (pread(fd, code, len, sg->off + (entry - sg->start)) != (ssize_t)len)
+		return 0;
+	err = prologue__straight(code, len, &run);
+	if (err)
+		return err == -ENOMEM ? err : 0;
+	return entry_rows(t, entry, entry + run, gap_end);
+}
+
 static void count_rows(struct unwind_table *t)
 {
 	size_t i;
@@ -1210,7 +1322,8 @@ static void count_rows(struct unwind_table *t)
 		t->stats.by_type[t->rows[i].cfa_type]++;
 }
 
-struct unwind_table *unwind_table__build(int fd, const char *root)
+struct unwind_table *unwind_table__build(int fd, const char *root,
+					 bool entry)
 {
 	struct ms_unwind_row *rows;
 	struct build b = {};
@@ -1240,6 +1353,8 @@ struct unwind_table *unwind_table__build(int fd, const char *root)
 	err = compile_elf(&b, elf, false);
 	if (err == -ENOENT)
 		err = compile_separate(&b, elf, fd, root);
+	if (!err && entry)
+		err = entry_rule(&b, elf, fd);
 	if (err)
 		goto end_elf;
 	count_rows(b.t);

@@ -9,6 +9,7 @@
 #ifndef MEMSCOPE_UNWIND_TABLE_H
 #define MEMSCOPE_UNWIND_TABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 #include "events.h"
@@ -22,11 +23,15 @@ struct unwind_table;
  * it (/usr/lib/debug/.build-id/xx/rest.debug, then .gnu_debuglink next to
  * the object, in .debug/ and under /usr/lib/debug/<dir>), all looked up
  * under root ("/" or "/proc/PID/root", for processes in other mount
- * namespaces). NULL with errno set (ENOENT: no CFI at all; EFBIG: object
- * addresses above 4 GiB, or more CFI than the compiler's bounds; EINVAL:
- * malformed, or not an x86-64 ELF object).
+ * namespaces). entry: processes start at the object's e_entry (it is a
+ * program, or a program's interpreter): code there that no FDE covers,
+ * up to its first jump or return, is the outermost frame. NULL with
+ * errno set (ENOENT: no CFI at all; EFBIG: object addresses above 4 GiB,
+ * or more CFI than the compiler's bounds; EINVAL: malformed, or not an
+ * x86-64 ELF object).
  */
-struct unwind_table *unwind_table__build(int fd, const char *root);
+struct unwind_table *unwind_table__build(int fd, const char *root,
+					 bool entry);
 void unwind_table__free(struct unwind_table *t);
 
 /* The rows, sorted by pc, no two neighbours alike; *nr their count. */
