@@ -786,6 +786,33 @@ Test(unwind_table, entry_only_where_processes_start)
 	free(buf);
 }
 
+/*
+ * libdw's work on an object is bounded by a budget that grows with its
+ * CFI: librows_many (800k rows, ~2^29 bytes of CFA program interpreted,
+ * ~190 per byte of .eh_frame, past the old fixed 2^28) compiles whole;
+ * librows_one, one function whose rows cost far more than its section
+ * buys, is refused (EFBIG) instead of taking minutes.
+ */
+Test(unwind_table, work_budget_grows_with_the_cfi)
+{
+	struct unwind_table_stats st;
+	struct unwind_table *t;
+
+	t = build_ok(fixture("librows_many"), "/");
+	unwind_table__stats(t, &st);
+	cr_expect_geq(st.fdes, 4000, "librows_many: %u FDEs", st.fdes);
+	cr_expect_geq(st.rows, 800000, "librows_many: %u rows", st.rows);
+	cr_expect_eq(st.by_type[MS_CFA_UNSUPPORTED], 0,
+		     "librows_many: %u rows unsupported",
+		     st.by_type[MS_CFA_UNSUPPORTED]);
+	unwind_table__free(t);
+
+	cr_expect_null(build_path(fixture("librows_one"), "/"),
+		       "librows_one: a table");
+	cr_expect_eq(errno, EFBIG, "librows_one: errno %s, want EFBIG",
+		     strerror(errno));
+}
+
 Test(unwind_table, truncated_and_garbage)
 {
 	int fds = count_fds();
