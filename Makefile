@@ -351,6 +351,18 @@ $(OUTPUT)/fixtures/%: tests/fixtures/%.c tests/fixtures/build.mk $(wildcard test
 	$(Q)mkdir -p $(@D)
 	$(Q)$(MAKE) -s -f tests/fixtures/build.mk OUT=$(OUTPUT)/fixtures SRC=$< NAME=$*
 
+# noaranges: a unit of debug information .debug_aranges does not list,
+# as a cgo program's Go code: its addresses must still get its own lines.
+NOARANGES := $(OUTPUT)/fixtures/noaranges
+$(NOARANGES): tests/fixtures/noaranges/main.c tests/fixtures/noaranges/unit.c \
+		| $(DEPS_STAMP)
+	$(call msg,CC-FIX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O0 -c tests/fixtures/noaranges/main.c -o $@.main.o
+	$(Q)$(CC) -g -O0 -c tests/fixtures/noaranges/unit.c -o $@.unit.o
+	$(Q)objcopy --remove-section .debug_aranges $@.unit.o
+	$(Q)$(CC) $@.main.o $@.unit.o -o $@
+
 # The unwind-table fixtures carry the rows readelf expects; so do the
 # libc the unit tests run on and its dynamic loader (whose entry code has
 # no CFI).
@@ -369,7 +381,7 @@ $(OUTPUT)/fixtures/ld.so.cfi: $(LDSO) tests/unit/cfi_expect.py
 
 # test_prologue places probes in Rust's allocator shims of the stack targets.
 unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
-		$(OUTPUT)/fixtures/ld.so.cfi $(STK_RS)
+		$(OUTPUT)/fixtures/ld.so.cfi $(NOARANGES) $(STK_RS)
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
 integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \

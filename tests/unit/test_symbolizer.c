@@ -570,3 +570,27 @@ Test(symbolizer, versions_cut)
 	expect_name("_Znwm@@GLIBCXX_3.4", "operator new(unsigned long)");
 	expect_name("@@", "");
 }
+
+/*
+ * A unit of debug information that .debug_aranges does not list (a cgo
+ * program's Go code is in none of the C compiler's): libdwfl hands its
+ * addresses to the unit before it, whose last line they then got. Its
+ * function gets its own file and line.
+ */
+Test(symbolizer, unit_missing_from_aranges)
+{
+	struct symbolizer *s;
+	struct frame fr;
+	struct child c;
+
+	spawn(fixture("noaranges"), &c);
+	s = cover_one(c.pid, c.malloc_addr + 1);
+	fr = outer(s, c.malloc_addr + 1);
+	cr_expect_str_eq(fr.function ?: "(null)", "noaranges_fn",
+			 "resolved as %s", fr.function);
+	cr_expect(ends_with(fr.file, "noaranges/unit.c") && fr.line == 8,
+		  "noaranges_fn at %s:%d, want its own unit.c:8", fr.file,
+		  fr.line);
+	symbolizer__free(s);
+	reap(&c);
+}

@@ -714,28 +714,50 @@ static int scope_path(Dwarf_Die *parent, Dwarf_Addr pc, Dwarf_Die *path,
 }
 
 /*
+ * The compile unit whose code holds pc, NULL when none does. libdwfl's
+ * lookup goes by .debug_aranges and hands an address they miss to the
+ * unit before it: in a cgo program Go's functions have units and no
+ * aranges, and got a C file's last line (runtime.asmcgocall at
+ * gcc_mmap.c:37); so would hand-written assembly without debug
+ * information in any C program. Its answer is checked, and the units are
+ * searched one by one when it is wrong.
+ */
+static Dwarf_Die *cu_of(Dwfl_Module *mod, __u64 pc, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(mod, pc, bias);
+
+	/* a unit that says nothing of its addresses is taken at its word */
+	if (cu && (dwarf_haspc(cu, pc - *bias) > 0 || !has_pc_attrs(cu)))
+		return cu;
+	cu = NULL;
+	while ((cu = dwfl_module_nextcu(mod, cu, bias)))
+		if (dwarf_haspc(cu, pc - *bias) > 0)
+			return cu;
+	return NULL;
+}
+
+/*
  * The frames of base's address: each inlined call around pc (innermost
  * first, the innermost at base's line), then the function they are in, at
  * the line of the outermost inlined call. The function keeps the symbol's
  * name when there is one (.symtab names what DWARF may not, and the other
- * way round). NULL without memory.
+ * way round). cudie: pc's unit (cu_of), or NULL. NULL without memory.
  */
-static struct cached_frames *expand(struct symbolizer *s, Dwfl_Module *mod,
-				    __u64 pc, const struct frame *base)
+static struct cached_frames *expand(struct symbolizer *s, Dwarf_Die *cudie,
+				    Dwarf_Addr bias, __u64 pc,
+				    const struct frame *base)
 {
-	Dwarf_Die *path, *cudie, *fn = NULL;
+	Dwarf_Die *path, *fn = NULL;
 	Dwarf_Files *files = NULL;
 	struct cached_frames *c;
 	unsigned nr_inl = 0, k;
 	size_t nfiles = 0;
-	Dwarf_Addr bias;
 	struct frame *fr;
 	int n = 0, i;
 
 	path = malloc(SCOPE_DEPTH_MAX * sizeof(*path));
 	if (!path)
 		return NULL;
-	cudie = dwfl_module_addrdie(mod, pc, &bias);
 	if (cudie)
 		scope_path(cudie, pc - bias, path, &n, 0);
 	/* innermost first: the inlined calls up to the function */
@@ -781,14 +803,17 @@ static struct cached_frames *describe(struct symbolizer *s,
 		.addr = addr, .object = m->name, .object_offset = offset,
 	};
 	struct cached_frames *c;
+	Dwarf_Addr cu_bias = 0;
+	Dwarf_Die *cudie;
 	Dwfl_Module *mod;
-	Dwfl_Line *line;
+	Dwarf_Line *line;
 	GElf_Addr bias;
 	GElf_Off off;
 	const char *name;
 	GElf_Sym sym;
 	Elf *elf;
 	__u64 pc;
+	int lineno;
 
 	mod = object_module(s, m->obj);
 	if (!mod)
@@ -812,14 +837,13 @@ static struct cached_frames *describe(struct symbolizer *s,
 			name = NULL;
 	}
 	base.function = display_name(s, name, &base.mangled);
-	line = dwfl_module_getsrc(mod, pc);
-	if (line) {
-		base.file = intern(s, dwfl_lineinfo(line, NULL, &base.line,
-						    NULL, NULL, NULL));
-		if (!base.file)
-			base.line = 0;
+	cudie = cu_of(mod, pc, &cu_bias);
+	line = cudie ? dwarf_getsrc_die(cudie, pc - cu_bias) : NULL;
+	if (line && !dwarf_lineno(line, &lineno)) {
+		base.file = intern(s, dwarf_linesrc(line, NULL, NULL));
+		base.line = base.file ? lineno : 0;
 	}
-	return expand(s, mod, pc, &base);
+	return expand(s, cudie, cu_bias, pc, &base);
 one:
 	c = entry_new(1);
 	if (c)
