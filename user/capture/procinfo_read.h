@@ -2,7 +2,8 @@
 /*
  * What /proc tells of a traced process that its records cannot carry
  * (common/procinfo.h): its parent, its pid in its own namespace, when it
- * started and its command line. Everything read is hostile input: a
+ * started and its command line; and where the kernel started it (auxv),
+ * for the unwind tables. Everything read is hostile input: a
  * process names itself, and its command line is its own memory.
  */
 #ifndef MEMSCOPE_PROCINFO_READ_H
