@@ -272,6 +272,10 @@ $(OUTPUT)/targets/libstk_%.so: tests/targets/libstk_%.c | $(DEPS_STAMP)
 $(OUTPUT)/targets/stk_plt: $(OUTPUT)/targets/libstk_plt.so
 $(OUTPUT)/targets/stk_plt: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_plt \
 	-Wl,-rpath,'$$ORIGIN' -Wl,-z,lazy
+# stk_exec execs stk_exec_b: both without PIE, their code at the same
+# addresses.
+$(OUTPUT)/targets/stk_exec $(OUTPUT)/targets/stk_exec_b: STK_LDFLAGS := -no-pie
+$(OUTPUT)/targets/stk_exec: | $(OUTPUT)/targets/stk_exec_b
 # stk_ctor's library allocates in its constructor, before main.
 $(OUTPUT)/targets/stk_ctor: $(OUTPUT)/targets/libstk_ctor.so
 $(OUTPUT)/targets/stk_ctor: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_ctor \

@@ -255,7 +255,8 @@ enum ms_ev_type {
 	MS_EV_PROC_EXEC,	/* pid replaced its image: its heap ends
 				 * (live at exec), a new image begins;
 				 * seq > 1: frames hold the ended image's
-				 * struct ms_counters (ms_event_ended());
+				 * struct ms_counters (ms_event_ended()),
+				 * unless aux has MS_EXEC_NO_COUNTERS;
 				 * name = new comm, type_name = the file
 				 * executed (cut at MS_STR_MAX, its tail) */
 	MS_EV_PROC_EXIT,	/* the last thread of pid exited: aux =
@@ -536,6 +537,12 @@ struct ms_counters {
  */
 _Static_assert(sizeof(struct ms_counters) <= MS_MAX_STACK * sizeof(__u64),
 	       "an exec record's frames must hold the ended image's counters");
+
+/*
+ * An exec of the one process -p PID traces (no set): the kernel keeps the
+ * trace's counters, no image's, so the record carries none.
+ */
+#define MS_EXEC_NO_COUNTERS	1u
 
 static inline const struct ms_counters *ms_event_ended(const struct ms_event *e)
 {

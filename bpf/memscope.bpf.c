@@ -20,6 +20,8 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
  * procs map, and who enters it is said below.
  */
 const volatile __u32 targ_tgid = 0;
+/* targ_tgid's image: 1, +1 at each of its execs (the records' seq). */
+__u32 targ_gen = 1;
 /* Set between open and load: the trace began with the process. */
 const volatile bool from_start = false;
 /*
@@ -2262,6 +2264,7 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 	 * it, the process was the tool's fork): no new image, no record.
 	 */
 	bool first = from_start && !target_execd;
+	__u32 aux = 0;
 	bool ended = false;
 
 	/*
@@ -2277,6 +2280,13 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		if (!is_target(id))
 			return 0;
 		exec_vm_seen = task->mm->exec_vm;
+		/*
+		 * The one process's images, apart as a set's are; its
+		 * counters are the trace's, no image's own.
+		 */
+		if (!first)
+			gen = ++targ_gen;
+		aux = MS_EXEC_NO_COUNTERS;
 	} else {
 		p = bpf_map_lookup_elem(&procs, &tgid);
 		if (p && !(p->flags & MS_PROC_EXITED) && first) {
@@ -2300,10 +2310,9 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		maps_dirty_mark(tgid);
 	}
 	target_execd = true;
-	/* One process (the fast path) is one image, as it always was. */
-	e = first || targ_tgid ? NULL :
-	    proc_event(MS_EV_PROC_EXEC, tgid, gen, &pos);
+	e = first ? NULL : proc_event(MS_EV_PROC_EXEC, tgid, gen, &pos);
 	if (e) {
+		e->aux = aux;
 		__builtin_memcpy(e->name, comm, sizeof(comm));
 		e->name[MS_COMM_LEN - 1] = 0;
 		exec_file(e, bprm->filename);

@@ -2001,9 +2001,9 @@ t_anon_raw()
 	MEMSCOPE_RAW_SYSCALLS=1 t_anon "$@"
 }
 
-# anon.c attached, then exec'ing itself: the exec unmaps everything it
-# mapped (live 0, each site's call still counted, the peak kept), and the
-# new image's anon_child maps 5 pages.
+# anon.c attached, then exec'ing itself: the exec ends the first image,
+# with what it had mapped then (its sites' ranges live at its exec, its
+# peak), and the new image's anon_child maps 5 pages.
 t_anon_exec()
 {
 	start_target "$TARGETS/anon" --exec || return
@@ -2014,22 +2014,82 @@ t_anon_exec()
 	expect_rc 0 && expect_clean_stderr || return
 	check_report <<'EOF'
 PG = 4096
-a = r.get("anon_memory") or {}
+imgs = {p["target"]["image"]: p.get("anon_memory") or {}
+        for p in r.get("processes") or []}
 got = {}
-for site in a.get("sites", []):
-    fns = [f["function"] or "" for f in site["frames"]]
-    name = next((f for f in fns if f.startswith("anon_")), None)
-    if name:
-        got[name] = (site["live_bytes"] // PG, site["live_ranges"], site["calls"])
-want = {n: (0, 0, 1) for n in ("anon_map_a", "anon_map_b", "anon_grow",
-                               "anon_reserve", "anon_move", "anon_fixed",
-                               "anon_sbrk")}
-want["anon_child"] = (5, 1, 1)
+for img, a in imgs.items():
+    for site in a.get("sites", []):
+        fns = [f["function"] or "" for f in site["frames"]]
+        name = next((f for f in fns if f.startswith("anon_")), None)
+        if name:
+            got[(img, name)] = (site["live_bytes"] // PG, site["live_ranges"],
+                                site["calls"])
+# the first image: what it had mapped at its exec (anon.c, "live at the
+# end"); the second: anon_child's 5 pages
+want = {(0, n): (0, 0, 1) for n in ("anon_map_b", "anon_grow",
+                                    "anon_reserve")}
+want.update({(0, "anon_map_a"): (10, 2, 1), (0, "anon_move"): (10, 2, 1),
+             (0, "anon_fixed"): (2, 1, 1), (0, "anon_sbrk"): (2, 1, 1),
+             (1, "anon_child"): (5, 1, 1)})
+if sorted(imgs) != [0, 1]:
+    print(f"processes: expected images 0 and 1 (the exec), got {sorted(imgs)}")
 if got != want:
-    print(f"anon sites (live pages, ranges, calls): expected {want}, got {got}")
-if a.get("peak_bytes", 0) < 31 * PG:
-    print(f"anon_memory.peak_bytes: expected the 31 pages before the exec or more, got {a.get('peak_bytes')}")
+    print(f"anon sites by image (live pages, ranges, calls): expected {want}, got {got}")
+if imgs.get(0, {}).get("peak_bytes") != 31 * PG:
+    print(f"image 0 anon_memory.peak_bytes: expected the 31 pages before the exec, got {imgs.get(0, {}).get('peak_bytes')}")
 EOF
+}
+
+# -p PID alone, and the process execs another program whose code lies at
+# the same addresses (tests/targets/stk_exec.c, both without PIE): two
+# images, each with its own stacks, unwound with its own tables and named
+# from its own file; the first's blocks are its own, live at its exec,
+# not the second's; neither image has kernel counters of its own (the
+# trace's stay exact).
+t_exec_images()
+{
+	start_target "$TARGETS/stk_exec" || return
+	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<'EOF2'
+procs = r.get("processes") or []
+imgs = sorted((p["target"]["image"], p["target"].get("comm")) for p in procs)
+if [i for i, _ in imgs] != [0, 1]:
+    print(f"processes: expected images 0 and 1 of the one pid, got {imgs}")
+want = {0: ("exec_leaf", ["exec_leaf", "exec_run", "main"], 40),
+        1: ("b_leaf", ["b_leaf", "b_mid", "main"], 30)}
+seen = {}
+for site in r.get("sites") or []:
+    fns = [f["function"] or "?" for f in site["frames"]]
+    img = site.get("proc", {}).get("image") if isinstance(site.get("proc"), dict) else site.get("proc")
+    own = [f for f in fns if f.startswith(("exec_", "b_", "main"))]
+    if not own:
+        continue
+    seen[img] = seen.get(img, []) + [(fns, site["alloc_count"], site["stack_stop"])]
+for img, (leaf, chain, n) in want.items():
+    rows = seen.get(img, [])
+    hit = [x for x in rows if x[0][:3] == chain]
+    if len(hit) != 1 or hit[0][1] != n or hit[0][2] != "end":
+        print(f"image {img}: expected one site {chain} of {n} allocations, stack_stop end, got {rows}")
+    other = "b_" if img == 0 else "exec_"
+    bad = [x for x in rows if any(f.startswith(other) for f in x[0])]
+    if bad:
+        print(f"image {img}: frames named from the other program: {bad}")
+leaks = {}
+for l in r.get("leaks") or []:
+    fns = [f["function"] or "?" for f in l["frames"]]
+    leaks[fns[0]] = l.get("proc")
+if leaks.get("exec_leaf") != 0 or leaks.get("b_leaf") != 1:
+    print(f"leaks by image: expected exec_leaf's in image 0 (live at its exec), b_leaf's in image 1, got {leaks}")
+for p in procs:
+    if p.get("kernel") is not None:
+        print(f"image {p['target']['image']}: expected no kernel counters of its own, got {p['kernel']}")
+if k.get("allocs") != 70:
+    print(f"kernel.allocs: expected 70 for the trace, got {k.get('allocs')}")
+EOF2
 }
 
 # --mode=alloc traces no syscalls, and its reports say so.
@@ -3129,6 +3189,7 @@ run_test anon_raw_launch		t_anon_raw launch
 run_test anon_raw_attach		t_anon_raw attach
 run_test sys_exit_where		t_sys_exit_where
 run_test anon_exec_attach	t_anon_exec
+run_test exec_images		t_exec_images
 run_test anon_alloc_mode	t_anon_alloc_mode
 run_test exec_thread		t_exec_thread
 run_test xol_glibc		t_no_single_step glibc

@@ -1108,9 +1108,14 @@ int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 {
 	struct ms_proc p;
 
-	/* One process: the global counters are its own. */
+	/*
+	 * One process: the global counters are its own, until it execs:
+	 * then they are its images' together, none's own.
+	 */
 	if (!t->set) {
-		if (pid != t->skel->rodata->targ_tgid)
+		if (pid != t->skel->rodata->targ_tgid ||
+		    __atomic_load_n(&t->skel->data->targ_gen,
+				    __ATOMIC_RELAXED) > 1)
 			return -ENOENT;
 		tracer__counters(t, out);
 		return 0;

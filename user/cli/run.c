@@ -378,7 +378,8 @@ static int on_event(void *ctx, const struct ms_event *e)
 		before = store__nr_stacks(procs__image(s->procs, cur)->store);
 	if (e->type == MS_EV_PROC_EXIT)
 		image_kernel(s, e->pid, e->seq);
-	else if (e->type == MS_EV_PROC_EXEC && e->seq > 1 && cur >= 0)
+	else if (e->type == MS_EV_PROC_EXEC && e->seq > 1 && cur >= 0 &&
+		 !(e->aux & MS_EXEC_NO_COUNTERS))
 		procs__set_kernel(s->procs, e->pid, ms_event_ended(e));
 
 	/*

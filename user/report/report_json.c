@@ -538,6 +538,7 @@ static void write_process(struct json *j, const struct report *top,
 	report_json_reach(j, r);
 	write_peak(j, r);
 	write_all_sites(j, r);
+	write_anon(j, r);
 	write_anomalies(j, r);
 	write_timeline(j, r);
 	write_growth(j, r);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <dwarf.h>
 #include <elfutils/debuginfod.h>
 #include <elfutils/libdwelf.h>
@@ -99,6 +100,11 @@ struct symbolizer {
 	struct tab_pool strings;	/* names, paths, build-ids */
 	/* struct frames_ref by (object id << OFFSET_BITS | offset) */
 	struct tab_keyed frames;
+	/* the program the maps were first read from (/proc/PID/exe) */
+	dev_t exe_dev;
+	ino_t exe_ino;
+	bool exe_known;
+	bool sealed;		/* the process exec'd another program */
 };
 
 /* A cached result in the frames table: keyed, pointing at its frames. */
@@ -429,7 +435,34 @@ static int map_init(struct symbolizer *s, const struct procmap *e,
 	return m->obj ? 0 : -ENOMEM;
 }
 
-static int refresh(struct symbolizer *s)
+/*
+ * Whether the process still runs the program whose stacks this symbolizer
+ * names: the one it ran when stacks were first covered (latch), which the
+ * maps read before (a launched command's fork, before its exec) do not
+ * fix. After an exec of another program the maps are that program's: the
+ * image would get its stacks named after the new program's objects where
+ * the two map code at the same addresses. Read after the maps: maps of
+ * the new program come with its executable.
+ */
+static bool same_program(struct symbolizer *s, bool latch)
+{
+	char exe[64];
+	struct stat st;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", s->pid);
+	if (stat(exe, &st))
+		return true;	/* a kernel thread, or gone: the maps say */
+	if (!s->exe_known) {
+		if (!latch)
+			return true;
+		s->exe_dev = st.st_dev;
+		s->exe_ino = st.st_ino;
+		s->exe_known = true;
+	}
+	return st.st_dev == s->exe_dev && st.st_ino == s->exe_ino;
+}
+
+static int refresh(struct symbolizer *s, bool latch)
 {
 	struct sym_map *maps, *now;
 	const struct procmap *e;
@@ -446,9 +479,17 @@ static int refresh(struct symbolizer *s)
 		snprintf(root, sizeof(root), "/proc/%d/root", s->pid);
 		s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	}
+	if (s->sealed)
+		return 0;
 	pm = procmaps__read(s->pid);
 	if (!pm)
 		return -errno;
+	if (!same_program(s, latch)) {
+		/* what it knows is all it will: the image ended at the exec */
+		s->sealed = true;
+		procmaps__free(pm);
+		return 0;
+	}
 	maps = calloc(procmaps__count(pm) + s->nmaps, sizeof(*maps));
 	if (!maps) {
 		err = -ENOMEM;
@@ -536,7 +577,7 @@ void symbolizer__free(struct symbolizer *s)
 
 int symbolizer__refresh(struct symbolizer *s)
 {
-	return refresh(s);
+	return refresh(s, false);
 }
 
 int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n)
@@ -545,7 +586,7 @@ int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n)
 
 	for (i = 0; i < n; i++) {
 		if (!map_find(s, addrs[i]))
-			return refresh(s);
+			return refresh(s, true);
 	}
 	return 0;
 }
