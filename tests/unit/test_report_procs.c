@@ -279,3 +279,37 @@ Test(report_procs, folded_weight_per_process)
 		report__free(r);
 	}
 }
+
+/*
+ * The kernel's trace-wide peak counts what an ended image left live as
+ * live from then on; the captured one, the images running at one time.
+ * Where they differ for that reason, the text says so.
+ */
+Test(report_procs, two_peaks_explained)
+{
+	struct procinfo sh = { .pid = 10, .ppid = 1,
+			       .flags = PROCINFO_EXISTING };
+	struct report_target tgt = { .pid = 10, .start_ns = START_NS,
+				     .duration_ns = 10000 };
+	struct report_opts o = { .resolve = resolve, .image_ctx = image_ctx };
+	struct ms_counters k = { .allocs = 2, .alloc_bytes = 400,
+				 .live_bytes = 400, .live_blocks = 2,
+				 .peak_bytes = 400 };
+	struct report *r;
+	char *t;
+
+	strcpy(sh.comm, "sh");
+	cr_assert_eq(procs__set_info(pt, &sh), 0);
+	/* 10 leaks 100 and execs; its next image leaks 300 */
+	alloc(10, 0x1000, 100, 0x401000, 1100);
+	apply(ev_proc(MS_EV_PROC_EXEC, 10, 0, "leaky", "/t/leaky", 1200));
+	alloc(10, 0x2000, 300, 0x401000, 1300);
+	r = report__build_procs(pt, &tgt, &k, NULL, 0, &o);
+	cr_assert_not_null(r, "report__build_procs: %s", strerror(errno));
+	t = text_of(r);
+	cr_expect(strstr(t, "peak bytes 400 vs 300\n  (the kernel's peak "
+			    "counts the blocks an ended image left as live"),
+		  "the two peaks explained in:\n%s", t);
+	free(t);
+	report__free(r);
+}

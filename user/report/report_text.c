@@ -706,6 +706,8 @@ static void print_kernel(const struct report *r, FILE *f)
 {
 	const struct ms_counters *k = &r->kernel;
 	const struct store_summary *s = &r->summary;
+	bool left = false;
+	size_t i;
 
 	fprintf(f, "\nKernel counters (%s) vs captured: allocs %llu vs %llu, "
 		"live bytes %llu vs %llu, peak bytes %llu vs %llu\n",
@@ -715,6 +717,14 @@ static void print_kernel(const struct report *r, FILE *f)
 		(unsigned long long)s->live_bytes,
 		(unsigned long long)k->peak_bytes,
 		(unsigned long long)s->peak_bytes);
+	/* Two peaks, both right: say why they differ, not leave it a doubt. */
+	for (i = 0; i < r->nr_procs; i++)
+		left |= r->procs[i].r->ended &&
+			r->procs[i].r->summary.live_bytes;
+	if (left && k->peak_bytes != s->peak_bytes)
+		fputs("  (the kernel's peak counts the blocks an ended image left as "
+		      "live from its end on; the captured one, the images running "
+		      "at one time)\n", f);
 	print_stops(f, "Stacks that ended early (kernel): ", k->stack_stops);
 }
 
