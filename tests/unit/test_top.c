@@ -145,3 +145,19 @@ Test(top, growth_total_is_held_within_llong_max)
 	cr_assert_eq(top__refresh(t, st, TOP_SORT_GROWTH), 0);
 	cr_expect_eq(top__growth(t), -LLONG_MAX);
 }
+
+/*
+ * A store with no site yet (an image that has not allocated: the one an
+ * exec just began): no rows, and no sort of an array that is not there.
+ * UBSan watches the qsort_r.
+ */
+Test(top, empty_store_has_no_rows)
+{
+	size_t nr = 1;
+
+	cr_assert_eq(top__refresh(t, st, TOP_SORT_LIVE), 0);
+	top__rows(t, &nr);
+	cr_expect_eq(nr, 0, "%zu rows from an empty store", nr);
+	cr_expect_eq(top__growth(t), 0);
+	top__sort(t, TOP_SORT_GROWTH);
+}

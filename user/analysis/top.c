@@ -97,7 +97,10 @@ int top__refresh(struct top *t, const struct store *st, enum top_sort sort)
 
 void top__sort(struct top *t, enum top_sort sort)
 {
-	qsort_r(t->rows, t->nr_rows, sizeof(*t->rows), cmp_rows, &sort);
+	/* no rows yet may mean no array yet: qsort_r's is nonnull */
+	if (t->nr_rows > 1)
+		qsort_r(t->rows, t->nr_rows, sizeof(*t->rows), cmp_rows,
+			&sort);
 }
 
 long long top__growth(const struct top *t)
