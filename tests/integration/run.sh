@@ -3080,6 +3080,33 @@ t_live_procs()
 	tmux -L "$live_sock" kill-server 2>/dev/null
 }
 
+# --live on one process that execs another (--no-follow: the one-process
+# path): the view goes on with the new image, the run ends clean when the
+# program exits, and the report has each image's sites.
+t_live_exec()
+{
+	local sh
+
+	live_sock=memscope-live-exec-$$
+	sh="timeout --foreground -k 5 $LIMIT '$MEMSCOPE' --live --no-follow"
+	sh+=" -- '$TARGETS/stk_exec'"
+	sh+=" >'$d/stdout' 2>'$d/stderr'; echo \$? >'$d/rc'; exec sleep $LIMIT"
+	printf '%s\n' "$sh" >>"$d/cmd"
+	if ! tmux -L "$live_sock" new-session -d -s live -x 132 -y 40 "$sh"; then
+		fail "cannot start tmux"
+		return
+	fi
+	wait_for "$d/rc" '^[0-9]+$' 30 ||
+		fail "--live: the run did not end with its program"
+	rc=$(cat "$d/rc" 2>/dev/null || echo 1)
+	tmux -L "$live_sock" kill-server 2>/dev/null
+	expect_rc 0 && expect_clean_stderr || return
+	grep -q 'exec_leaf (tests/targets/stk_exec.c:' "$d/stdout" ||
+		fail "report: expected the first image's exec_leaf site, got: $(grep -c . "$d/stdout") lines"
+	grep -q 'b_leaf (tests/targets/stk_exec_b.c:' "$d/stdout" ||
+		fail "report: expected the second image's b_leaf site"
+}
+
 # Without a terminal: one line, exit 1, nothing traced for long.
 t_live_no_tty()
 {
@@ -3143,6 +3170,7 @@ run_test growth			t_growth
 run_test report_interval	t_report_interval
 run_test live			t_live
 run_test live_procs		t_live_procs
+run_test live_exec		t_live_exec
 run_test live_no_tty		t_live_no_tty
 run_test reach_launch		t_reach_launch reach
 run_test reach_cxx_launch	t_reach_launch reach_cxx

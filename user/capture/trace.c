@@ -1441,7 +1441,7 @@ void tracer__print_probes(const struct tracer *t)
 			"at their own exit tracepoints (syscalls/sys_exit_*)");
 }
 
-bool tracer__map_stop(struct tracer *t, int tid)
+bool tracer__map_stop(struct tracer *t, int tid, int *pid)
 {
 	struct bpf_map *m = t->skel->maps.map_stopped;
 	__u32 key = tid, tgid;
@@ -1460,6 +1460,7 @@ bool tracer__map_stop(struct tracer *t, int tid)
 	else
 		reload(t);
 	bpf_map__delete_elem(m, &key, sizeof(key), 0);
+	*pid = tgid;
 	return true;
 }
 

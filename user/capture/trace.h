@@ -121,10 +121,11 @@ void tracer__print_probes(const struct tracer *t);
 
 /*
  * -- CMD: thread tid of the target stopped with SIGSTOP. true when the
- * kernel side stopped it for a new executable mapping: its tables are
- * loaded now and the stop is the tracer's to swallow.
+ * kernel side stopped it for a new executable mapping (or an exec): its
+ * tables are loaded now, *tgid is its process, and the stop is the
+ * tracer's to swallow.
  */
-bool tracer__map_stop(struct tracer *t, int tid);
+bool tracer__map_stop(struct tracer *t, int tid, int *tgid);
 /* -v: the unwind tables, per object, and their kernel memory. */
 void tracer__print_unwind(const struct tracer *t);
 /* Objects left without an unwind table (rows full); 0 with --stacks fp. */

@@ -921,9 +921,32 @@ static void warn_skipped(const struct session *s)
 			nr, nr == 1 ? "" : "s", w);
 }
 
+/*
+ * A thread held at a new executable mapping or an exec: its tables are
+ * in. Its image's symbolizer reads the maps too before it runs on, so
+ * that what it maps is named even if it execs at once: one that knows
+ * its program takes the new mappings, or keeps to its own after an exec
+ * (whose record may not be drained yet); the launched command's, which
+ * knew only the tool's fork, learns its program at its start. Another
+ * process's first image could be about to end: its symbolizer waits for
+ * its stacks.
+ */
 static bool map_stop(void *ctx, int tid)
 {
-	return tracer__map_stop(ctx, tid);
+	struct session *s = ctx;
+	struct symbolizer *sym;
+	int pid;
+	long cur;
+
+	if (!tracer__map_stop(s->tracer, tid, &pid))
+		return false;
+	cur = procs__current(s->procs, pid);
+	sym = cur >= 0 && !procs__image(s->procs, cur)->end ?
+	      sym_of(s, cur) : NULL;
+	if (sym && (symbolizer__knows_program(sym) ||
+		    pid == (int)s->info.pid))
+		symbolizer__refresh(sym);
+	return true;
 }
 
 /* Objects whose frames could not be unwound for want of rows: say so. */
@@ -1133,7 +1156,7 @@ static int start_target(struct session *s)
 			return err;
 	}
 	if (s->launch)
-		launch__on_stop(s->launch, map_stop, s->tracer);
+		launch__on_stop(s->launch, map_stop, s);
 	/*
 	 * A launch probes what it will run (a #! script's interpreter) before
 	 * it starts, as the ELF work is best done before the clock runs; what

@@ -437,23 +437,24 @@ static int map_init(struct symbolizer *s, const struct procmap *e,
 
 /*
  * Whether the process still runs the program whose stacks this symbolizer
- * names: the one it ran when stacks were first covered (latch), which the
- * maps read before (a launched command's fork, before its exec) do not
- * fix. After an exec of another program the maps are that program's: the
- * image would get its stacks named after the new program's objects where
- * the two map code at the same addresses. Read after the maps: maps of
- * the new program come with its executable.
+ * names: the one it ran when its maps were first read, unless that was
+ * this tool's own file (a launched command's fork before its exec, which
+ * traces nothing). After an exec of another program the maps are that
+ * program's: the image would get its stacks named after the new program's
+ * objects where the two map code at the same addresses. Read after the
+ * maps: maps of the new program come with its executable.
  */
-static bool same_program(struct symbolizer *s, bool latch)
+static bool same_program(struct symbolizer *s)
 {
+	struct stat st, self;
 	char exe[64];
-	struct stat st;
 
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", s->pid);
 	if (stat(exe, &st))
 		return true;	/* a kernel thread, or gone: the maps say */
 	if (!s->exe_known) {
-		if (!latch)
+		if (!stat("/proc/self/exe", &self) && self.st_dev == st.st_dev &&
+		    self.st_ino == st.st_ino)
 			return true;
 		s->exe_dev = st.st_dev;
 		s->exe_ino = st.st_ino;
@@ -462,7 +463,7 @@ static bool same_program(struct symbolizer *s, bool latch)
 	return st.st_dev == s->exe_dev && st.st_ino == s->exe_ino;
 }
 
-static int refresh(struct symbolizer *s, bool latch)
+static int refresh(struct symbolizer *s)
 {
 	struct sym_map *maps, *now;
 	const struct procmap *e;
@@ -484,7 +485,7 @@ static int refresh(struct symbolizer *s, bool latch)
 	pm = procmaps__read(s->pid);
 	if (!pm)
 		return -errno;
-	if (!same_program(s, latch)) {
+	if (!same_program(s)) {
 		/* what it knows is all it will: the image ended at the exec */
 		s->sealed = true;
 		procmaps__free(pm);
@@ -577,7 +578,12 @@ void symbolizer__free(struct symbolizer *s)
 
 int symbolizer__refresh(struct symbolizer *s)
 {
-	return refresh(s, false);
+	return refresh(s);
+}
+
+bool symbolizer__knows_program(const struct symbolizer *s)
+{
+	return s->exe_known;
 }
 
 int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n)
@@ -586,7 +592,7 @@ int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n)
 
 	for (i = 0; i < n; i++) {
 		if (!map_find(s, addrs[i]))
-			return refresh(s, true);
+			return refresh(s);
 	}
 	return 0;
 }

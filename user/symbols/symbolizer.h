@@ -36,6 +36,13 @@ int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n);
 int symbolizer__refresh(struct symbolizer *s);
 
 /*
+ * Whether the symbolizer has read the maps of the program it names (a
+ * launched command's fork, before its exec, is not one): from then on it
+ * reads them only while the process runs that program.
+ */
+bool symbolizer__knows_program(const struct symbolizer *s);
+
+/*
  * Resolves addr, a return address (the lookup uses addr - 1 so the call
  * instruction's line is found), into its frames: the calls inlined there,
  * innermost first, then their function (see frame.h). A frame_resolve_fn:
