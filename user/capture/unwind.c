@@ -455,8 +455,8 @@ struct entry_files {
 	__u64 interp_inode;
 };
 
-static void entry_files(int pid, const struct procmaps *pm,
-			struct entry_files *ef)
+static void entry_files_read(int pid, const struct procmaps *pm,
+			     struct entry_files *ef)
 {
 	__u64 base;
 	size_t i;
@@ -500,7 +500,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	pm = procmaps__read(pid);
 	if (!pm)
 		return -errno;
-	entry_files(pid, pm, &ef);
+	entry_files_read(pid, pm, &ef);
 	maps = calloc(procmaps__count(pm) + 1, sizeof(*maps));
 	if (!maps) {
 		err = -ENOMEM;
