@@ -2064,7 +2064,7 @@ want = {0: ("exec_leaf", ["exec_leaf", "exec_run", "main"], 40),
 seen = {}
 for site in r.get("sites") or []:
     fns = [f["function"] or "?" for f in site["frames"]]
-    img = site.get("proc", {}).get("image") if isinstance(site.get("proc"), dict) else site.get("proc")
+    img = site.get("proc")
     own = [f for f in fns if f.startswith(("exec_", "b_", "main"))]
     if not own:
         continue
