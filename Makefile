@@ -276,6 +276,10 @@ $(OUTPUT)/targets/stk_plt: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_plt \
 # addresses.
 $(OUTPUT)/targets/stk_exec $(OUTPUT)/targets/stk_exec_b: STK_LDFLAGS := -no-pie
 $(OUTPUT)/targets/stk_exec: | $(OUTPUT)/targets/stk_exec_b
+# stk_rows's library takes more unwind rows than the default array holds.
+$(OUTPUT)/targets/stk_rows: $(OUTPUT)/targets/libstk_rows.so
+$(OUTPUT)/targets/stk_rows: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_rows \
+	-Wl,-rpath,'$$ORIGIN'
 # stk_ctor's library allocates in its constructor, before main.
 $(OUTPUT)/targets/stk_ctor: $(OUTPUT)/targets/libstk_ctor.so
 $(OUTPUT)/targets/stk_ctor: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_ctor \

@@ -30,6 +30,8 @@
 #define RING_WAKEUP_FRACTION	4
 /* Rows for the unwind tables: libc has ~24k, a large program ~500k. */
 #define DEFAULT_UNWIND_ROWS	(1u << 20)
+/* Most rows sized for a process's objects without --unwind-rows (256 MiB). */
+#define AUTO_UNWIND_ROWS_MAX	(1u << 24)
 
 /* --hold-exec: a process attached and held until its tables are in. */
 struct held {
@@ -562,6 +564,26 @@ static __u32 near_buckets(__u32 max_live)
  * Thread slots (bpf/memscope.bpf.c): MEMSCOPE_THREAD_SLOTS, a power of two,
  * lets the tests put all threads but one in task storage.
  */
+/*
+ * The row array: --unwind-rows, else the default, or more for one process
+ * (-p) whose objects need more (rustc and its LLVM: 2.6M rows), and a
+ * quarter again for what it maps later.
+ */
+static __u32 unwind_rows(const struct tracer_opts *o)
+{
+	__u64 want;
+
+	if (o->unwind_rows)
+		return o->unwind_rows;
+	if (o->set || o->launch || !o->pid)
+		return DEFAULT_UNWIND_ROWS;
+	want = unwind_rows_estimate(o->pid);
+	want += want / 4;
+	if (want <= DEFAULT_UNWIND_ROWS)
+		return DEFAULT_UNWIND_ROWS;
+	return want < AUTO_UNWIND_ROWS_MAX ? (__u32)want : AUTO_UNWIND_ROWS_MAX;
+}
+
 static __u32 thread_slots(__u32 dflt)
 {
 	const char *v = getenv("MEMSCOPE_THREAD_SLOTS");
@@ -861,9 +883,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		goto err_skel;
 	t->skel->rodata->thread_mask = slots - 1;
 	err = bpf_map__set_max_entries(t->skel->maps.unwind_rows,
-				       o->stacks_fp ? 1 :
-				       o->unwind_rows ? o->unwind_rows :
-				       DEFAULT_UNWIND_ROWS);
+				       o->stacks_fp ? 1 : unwind_rows(o));
 	if (err)
 		goto err_skel;
 	err = skel_load(t);

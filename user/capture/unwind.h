@@ -103,6 +103,12 @@ int unwind_map_bias(const struct elf_segment *segs, size_t nr, __u64 start,
  * Sorts nr mappings by start into out, at most MS_PROC_MAPS of them (the
  * lowest). Returns how many did not fit, or -EINVAL when two overlap.
  */
+/*
+ * Rows the objects process pid maps now would take, from the size of their
+ * call-frame information: 0 when its maps cannot be read.
+ */
+__u64 unwind_rows_estimate(int pid);
+
 int unwind_maps_build(struct ms_proc_maps *out, struct ms_proc_map *maps,
 		      size_t nr);
 

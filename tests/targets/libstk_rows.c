@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * libstk_rows.so: a library whose CFI alone passes the default row array
+ * (6,000 functions of 200 rows each: 1.2M rows, as big programs' objects
+ * take; rustc's driver 1.15M), and rows_run, which allocates. -p sizes
+ * the array for the objects its process maps. gcc -O2 -g -fPIC, no frame
+ * pointers.
+ */
+#include <stdlib.h>
+
+#define NOTAIL()	__asm__ volatile ("" ::: "memory")
+
+__asm__(".text\n"
+	".macro rows_fn\n"
+	".cfi_startproc\n"
+	".rept 100\n"
+	"push %rax\n"
+	".cfi_adjust_cfa_offset 8\n"
+	".endr\n"
+	".rept 100\n"
+	"pop %rax\n"
+	".cfi_adjust_cfa_offset -8\n"
+	".endr\n"
+	"ret\n"
+	".cfi_endproc\n"
+	".endm\n"
+	".rept 6000\n"
+	"rows_fn\n"
+	".endr\n");
+
+void *rows_sink[32];
+void rows_run(int n);
+
+__attribute__((noinline)) void rows_run(int n)
+{
+	int i;
+
+	for (i = 0; i < n && i < 32; i++) {
+		__asm__ volatile ("" : "+r" (i));
+		rows_sink[i] = malloc(64); /* @site rows_run */
+	}
+}
