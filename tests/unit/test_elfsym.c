@@ -287,3 +287,59 @@ Test(elfsym, free_closes_everything)
 	elf_file__free(NULL);
 	cr_expect_eq(count_fds(), fds, "elf_file__free leaked descriptors");
 }
+
+/* readelf's size of a section of path, 0 when it has none. */
+static unsigned long long section_size(const char *path, const char *name)
+{
+	char cmd[4352], line[512];
+	unsigned long long size = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "readelf -SW '%s'", path);
+	p = popen(cmd, "r");
+	cr_assert(p, "readelf: %s", strerror(errno));
+	while (fgets(line, sizeof(line), p)) {
+		char sec[64];
+		unsigned long long addr, off, sz;
+
+		/* "  [15] .eh_frame  PROGBITS  addr off size ..." */
+		if (sscanf(strchr(line, ']') ? strchr(line, ']') + 1 : line,
+			   "%63s %*s %llx %llx %llx", sec, &addr, &off,
+			   &sz) == 4 && !strcmp(sec, name))
+			size = sz;
+	}
+	pclose(p);
+	return size;
+}
+
+/*
+ * The CFI a process's objects carry, which sizes -p's unwind row array:
+ * .eh_frame, else .debug_frame, else none.
+ */
+Test(elfsym, cfi_bytes)
+{
+	static const struct {
+		const char *file, *section;
+	} cases[] = {
+		{ "cfi", ".eh_frame" },
+		{ "cfi.df", ".debug_frame" },
+		{ "cfi.nocfi", NULL },
+	};
+	struct elf_file *f;
+	unsigned long long want;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		f = elf_file__open(fixture(cases[i].file));
+		cr_assert(f, "open %s: %s", cases[i].file, strerror(errno));
+		want = cases[i].section ?
+		       section_size(fixture(cases[i].file), cases[i].section) : 0;
+		cr_expect(!cases[i].section || want,
+			  "%s: readelf shows no %s", cases[i].file,
+			  cases[i].section);
+		cr_expect_eq(elf_file__cfi_bytes(f), want, "%s: %llu CFI bytes, "
+			     "readelf says %llu", cases[i].file,
+			     (unsigned long long)elf_file__cfi_bytes(f), want);
+		elf_file__free(f);
+	}
+}
