@@ -2998,6 +2998,17 @@ live_wait()
 	return 1
 }
 
+# live_start SH: the shell command line SH (also in cmd) in a tmux session
+# of its own server ($live_sock), 132 x 40, whose pane live_pane reads.
+live_start()
+{
+	printf '%s\n' "$1" >>"$d/cmd"
+	tmux -L "$live_sock" new-session -d -s live -x 132 -y 40 "$1" &&
+		return
+	fail "cannot start tmux"
+	return 1
+}
+
 t_live()
 {
 	local sh
@@ -3009,11 +3020,7 @@ t_live()
 	sh+=" -- '$TARGETS/grower'"
 	sh+=" >'$d/stdout' 2>'$d/stderr'; echo \$? >'$d/rc';"
 	sh+=" stty -a >'$d/stty.after'; exec sleep $LIMIT"
-	printf '%s\n' "$sh" >>"$d/cmd"
-	if ! tmux -L "$live_sock" new-session -d -s live -x 132 -y 40 "$sh"; then
-		fail "cannot start tmux"
-		return
-	fi
+	live_start "$sh" || return
 	live_wait '^> +1 .* grow_fast ' "grow_fast first, selected, by live bytes" &&
 	grep -q '^sorted by live bytes ' "$d/pane" ||
 		fail "--live: expected 'sorted by live bytes' in the header"
@@ -3064,11 +3071,7 @@ t_live_procs()
 	sh="timeout --foreground -k 5 $LIMIT '$MEMSCOPE' --live --kill"
 	sh+=" -- '$TARGETS/sysproc' fork leak 100 4096 wait ';'"
 	sh+=" >'$d/stdout' 2>'$d/stderr'; echo \$? >'$d/rc'; exec sleep $LIMIT"
-	printf '%s\n' "$sh" >>"$d/cmd"
-	if ! tmux -L "$live_sock" new-session -d -s live -x 132 -y 40 "$sh"; then
-		fail "cannot start tmux"
-		return
-	fi
+	live_start "$sh" || return
 	live_wait ' GROWTH/S' "the process pane's header" &&
 	live_wait ' sysproc +409600 +100 +\+409600 *$' \
 		"the child: 409600 bytes in 100 blocks, all grown since the start" &&
@@ -3091,11 +3094,7 @@ t_live_exec()
 	sh="timeout --foreground -k 5 $LIMIT '$MEMSCOPE' --live --no-follow"
 	sh+=" -- '$TARGETS/stk_exec'"
 	sh+=" >'$d/stdout' 2>'$d/stderr'; echo \$? >'$d/rc'; exec sleep $LIMIT"
-	printf '%s\n' "$sh" >>"$d/cmd"
-	if ! tmux -L "$live_sock" new-session -d -s live -x 132 -y 40 "$sh"; then
-		fail "cannot start tmux"
-		return
-	fi
+	live_start "$sh" || return
 	wait_for "$d/rc" '^[0-9]+$' 30 ||
 		fail "--live: the run did not end with its program"
 	rc=$(cat "$d/rc" 2>/dev/null || echo 1)
