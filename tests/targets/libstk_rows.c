@@ -7,26 +7,9 @@
  * pointers.
  */
 #include <stdlib.h>
+#include "../fixtures/cfi_rows.h"
 
-#define NOTAIL()	__asm__ volatile ("" ::: "memory")
-
-__asm__(".text\n"
-	".macro rows_fn\n"
-	".cfi_startproc\n"
-	".rept 100\n"
-	"push %rax\n"
-	".cfi_adjust_cfa_offset 8\n"
-	".endr\n"
-	".rept 100\n"
-	"pop %rax\n"
-	".cfi_adjust_cfa_offset -8\n"
-	".endr\n"
-	"ret\n"
-	".cfi_endproc\n"
-	".endm\n"
-	".rept 6000\n"
-	"rows_fn\n"
-	".endr\n");
+CFI_ROWS_FUNCTIONS(6000);
 
 void *rows_sink[32];
 void rows_run(int n);
