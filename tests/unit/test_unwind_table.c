@@ -211,6 +211,19 @@ static struct elf_func func(const char *file, const char *name)
 	return fn;
 }
 
+/* path read by libelf, *fd its descriptor: elf_end() and close() after. */
+static Elf *elf_open(const char *path, int *fd)
+{
+	Elf *elf;
+
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(*fd >= 0, "cannot open %s", path);
+	elf_version(EV_CURRENT);
+	elf = elf_begin(*fd, ELF_C_READ, NULL);
+	cr_assert(elf, "%s: not ELF", path);
+	return elf;
+}
+
 /* A section's address, and its offset in the file when off is given. */
 static __u64 section_addr_off(const char *path, const char *name, __u64 *off)
 {
@@ -222,12 +235,8 @@ static __u64 section_addr_off(const char *path, const char *name, __u64 *off)
 	Elf *elf;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	cr_assert(fd >= 0, "cannot open %s", path);
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	cr_assert(elf && !elf_getshdrstrndx(elf, &strndx), "%s: not ELF",
-		  path);
+	elf = elf_open(path, &fd);
+	cr_assert(!elf_getshdrstrndx(elf, &strndx), "%s: not ELF", path);
 	while ((scn = elf_nextscn(elf, scn)))
 		if (gelf_getshdr(scn, &sh) &&
 		    !strcmp(elf_strptr(elf, strndx, sh.sh_name), name)) {
@@ -648,11 +657,8 @@ static __u64 elf_entry(const char *path)
 	Elf *elf;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	cr_assert(fd >= 0, "cannot open %s", path);
-	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	cr_assert(elf && gelf_getehdr(elf, &eh), "%s: not ELF", path);
+	elf = elf_open(path, &fd);
+	cr_assert(gelf_getehdr(elf, &eh), "%s: not ELF", path);
 	elf_end(elf);
 	close(fd);
 	return eh.e_entry;
