@@ -221,12 +221,17 @@ static bool branch_target(csh cs, const cs_insn *in, uint64_t *to)
 	return true;
 }
 
+/* Instructions execution never falls through: jumps, returns, traps. */
+static bool no_fallthrough(csh cs, const cs_insn *in)
+{
+	return in->id == X86_INS_JMP || in->id == X86_INS_UD2 ||
+	       in->id == X86_INS_HLT || cs_insn_group(cs, in, CS_GRP_RET);
+}
+
 /* Instructions after which the straight path does not go on. */
 static bool ends_path(csh cs, const cs_insn *in)
 {
-	return in->id == X86_INS_JMP || in->id == X86_INS_CALL ||
-	       in->id == X86_INS_UD2 || in->id == X86_INS_HLT ||
-	       cs_insn_group(cs, in, CS_GRP_RET) ||
+	return no_fallthrough(cs, in) || in->id == X86_INS_CALL ||
 	       cs_insn_group(cs, in, CS_GRP_INT) ||
 	       cs_insn_group(cs, in, CS_GRP_IRET) ||
 	       cs_insn_group(cs, in, CS_GRP_PRIVILEGE);
@@ -519,9 +524,7 @@ static int exits_walk(const unsigned char *code, size_t len, leave_fn leave,
 			    cs_insn_group(cs, in, CS_GRP_INT))
 				goto out;
 			off = addr;
-			ended = cs_insn_group(cs, in, CS_GRP_RET) ||
-				in->id == X86_INS_UD2 || in->id == X86_INS_HLT ||
-				in->id == X86_INS_JMP;
+			ended = no_fallthrough(cs, in);
 			if (!is_branch(cs, in))
 				continue;
 			if (!branch_target(cs, in, &to)) {
@@ -629,9 +632,7 @@ int prologue__straight(const unsigned char *code, size_t len, size_t *end)
 	if (!in)
 		err = -ENOMEM;
 	while (in && cs_disasm_iter(cs, &p, &left, &addr, in)) {
-		if (in->id == X86_INS_JMP || in->id == X86_INS_LJMP ||
-		    in->id == X86_INS_UD2 || in->id == X86_INS_HLT ||
-		    cs_insn_group(cs, in, CS_GRP_RET) ||
+		if (no_fallthrough(cs, in) || in->id == X86_INS_LJMP ||
 		    cs_insn_group(cs, in, CS_GRP_IRET)) {
 			*end = addr;
 			err = 0;
