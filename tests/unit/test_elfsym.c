@@ -330,8 +330,7 @@ Test(elfsym, cfi_bytes)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		f = elf_file__open(fixture(cases[i].file));
-		cr_assert(f, "open %s: %s", cases[i].file, strerror(errno));
+		f = open_fixture(cases[i].file);
 		want = cases[i].section ?
 		       section_size(fixture(cases[i].file), cases[i].section) : 0;
 		cr_expect(!cases[i].section || want,
