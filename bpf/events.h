@@ -475,9 +475,74 @@ struct ms_proc_map {
 
 struct ms_proc_maps {
 	__u32 nr;
-	__u32 pad;
+	/*
+	 * The image (ms_proc.gen; the one -p process's targ_gen) whose maps
+	 * these are, read before the maps: after an exec they are the old
+	 * program's, whose rows must not unwind the new one's code.
+	 */
+	__u32 gen;
 	struct ms_proc_map m[MS_PROC_MAPS];
 };
+
+/*
+ * Before a process's own maps are in (a process of a set that just
+ * started or exec'd, a mapping not read yet), the walker finds a pc's
+ * object through the task's vma: its file (struct ms_file_key) names the
+ * tables compiled for it. Its executable segments turn the vma's file
+ * offset into an ELF address, as userspace's bias does.
+ */
+#define MS_FILE_SEGS		4
+
+struct ms_file_seg {
+	__u64 offset;		/* p_offset */
+	__u64 vaddr;		/* p_vaddr */
+	__u64 filesz;		/* p_filesz */
+};
+
+struct ms_unwind_file {
+	__u32 obj;		/* its table as a library; 0: none */
+	__u32 entry_obj;	/* as the program or interpreter; 0: none */
+	__u32 nr_segs;		/* PF_X segments, at most MS_FILE_SEGS */
+	__u32 flags;		/* MS_FILEF_* */
+	struct ms_file_seg segs[MS_FILE_SEGS];
+};
+
+/* Some process runs it as its interpreter (auxv AT_BASE): entry_obj. */
+#define MS_FILEF_INTERP		(1u << 0)
+
+/*
+ * The bias of an executable mapping at runtime start of the file from
+ * offset (a runtime pc is ELF address pc - bias), from the file's
+ * executable segments: the one the mapping starts on (the loader maps a
+ * segment from its page-aligned offset; LLD packs a read-only segment
+ * whose file image runs past the page the executable one starts on), else
+ * the one whose file image holds offset (a mapping split by mprotect).
+ * Userspace for a process's maps and the walker for a task's vma: one
+ * rule. 1 when a segment gives it, else 0.
+ */
+static inline int ms_file_bias(const struct ms_file_seg *segs, __u32 nr,
+				__u64 start, __u64 offset, __u64 *bias)
+{
+	const struct ms_file_seg *sg;
+	__u32 i;
+
+	for (i = 0; i < MS_FILE_SEGS; i++) {
+		sg = &segs[i];
+		if (i < nr && (sg->offset & ~4095ull) == offset)
+			goto found;
+	}
+	for (i = 0; i < MS_FILE_SEGS; i++) {
+		sg = &segs[i];
+		if (i < nr && offset >= sg->offset &&
+		    offset - sg->offset < sg->filesz)
+			goto found;
+	}
+	return 0;
+found:
+	/* runtime start holds ELF address vaddr + (offset - p_offset) */
+	*bias = start - (sg->vaddr + (offset - sg->offset));
+	return 1;
+}
 
 /*
  * Why a stack ends, carried in ms_event.flags bits MS_EVF_STOP_SHIFT..

@@ -722,6 +722,20 @@ struct {
 } proc_maps SEC(".maps");
 
 /*
+ * The files whose tables are in, for a pc its process's maps do not place
+ * yet (struct ms_unwind_file): a process of a set that just started or
+ * exec'd runs its first allocations before userspace has read its maps,
+ * and most of its objects are ones other processes map too.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);	/* a few files each trace */
+	__uint(max_entries, UNWIND_OBJS);
+	__type(key, struct ms_file_key);
+	__type(value, struct ms_unwind_file);
+} unwind_files SEC(".maps");
+
+/*
  * Memo validity: bumped by userspace after it changes rows, objects or
  * mappings, and here when a target's executable mappings change. 0 never
  * validates anything, so the zeroed memo starts empty.
@@ -1029,6 +1043,88 @@ static __always_inline void maps_dirty_mark(__u32 tgid)
 	bpf_map_update_elem(&maps_dirty, &tgid, &now, BPF_NOEXIST);
 }
 
+#define VM_EXEC		0x4
+#define PAGE_SHIFT	12
+
+/* What the task's vma at pc says of it: its file and where it maps it. */
+struct vma_pc {
+	struct ms_file_key key;
+	__u64 start;		/* vm_start */
+	__u64 offset;		/* the file offset at vm_start */
+	bool exe;		/* the task's program */
+	__u8 stop;		/* enum ms_stop when there is no file */
+};
+
+static long vma_pc_read(struct task_struct *task, struct vm_area_struct *vma,
+			void *data)
+{
+	struct vma_pc *v = data;
+	struct file *file = vma->vm_file;
+	struct mm_struct *mm = vma->vm_mm;
+
+	if (!(vma->vm_flags & VM_EXEC)) {
+		v->stop = MS_STOP_NO_MAPPING;
+		return 0;
+	}
+	/* The vDSO's table comes with the process's maps; a JIT has none. */
+	if (!file) {
+		v->stop = vma->vm_start == (__u64)mm->context.vdso ?
+			  MS_STOP_NOT_LOADED : MS_STOP_NO_MAPPING;
+		return 0;
+	}
+	v->key.dev = file->f_inode->i_sb->s_dev;
+	v->key.ino = file->f_inode->i_ino;
+	v->start = vma->vm_start;
+	v->offset = vma->vm_pgoff << PAGE_SHIFT;
+	v->exe = mm->exe_file && mm->exe_file->f_inode == file->f_inode;
+	return 0;
+}
+
+/*
+ * The rule for pc from the file the current task maps there, for a pc its
+ * process's maps do not place (yet): the object userspace compiled for
+ * that file, at the ELF address the process's maps would give
+ * (ms_file_bias()). NOT_LOADED whenever it cannot be told.
+ */
+__noinline int vma_rule(__u64 pc, struct ms_unwind_row *out)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct vma_pc v = {};
+	struct ms_unwind_file *f;
+	__u64 bias;
+	__u32 obj;
+	long err;
+
+	if (!out)
+		return MS_STOP_READ;
+	err = bpf_find_vma(task, pc, vma_pc_read, &v, 0);
+	if (err)
+		return err == -ENOENT ? MS_STOP_NO_MAPPING : MS_STOP_NOT_LOADED;
+	if (v.stop)
+		return v.stop;
+	f = bpf_map_lookup_elem(&unwind_files, &v.key);
+	if (!f)
+		return MS_STOP_NOT_LOADED;
+	obj = v.exe || (f->flags & MS_FILEF_INTERP) ? f->entry_obj : f->obj;
+	if (!obj || !ms_file_bias(f->segs, f->nr_segs, v.start, v.offset,
+				  &bias))
+		return MS_STOP_NOT_LOADED;
+	if (pc < bias)
+		return MS_STOP_NO_INFO;
+	return row_find(obj, pc - bias, out);
+}
+
+/* The image of tgid the walk runs in (struct ms_proc_maps.gen). */
+static __always_inline __u32 image_gen(__u32 tgid)
+{
+	struct ms_proc *p;
+
+	if (targ_tgid)
+		return *(volatile __u32 *)&targ_gen;
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	return p ? p->gen : 0;
+}
+
 /*
  * The rule for pc in process tgid, without the memo: an enum ms_stop,
  * 0 with *out set. A global function, so the verifier checks it once on
@@ -1048,19 +1144,23 @@ __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 	if (!pm) {
 		/*
 		 * A process of a set whose tables were left for when it
-		 * allocates (-a, --comm and --cgroup find many at start).
+		 * allocates (-a, --comm and --cgroup find many at start),
+		 * or one that has just started: its maps are read now.
 		 */
 		maps_dirty_mark(tgid);
-		return MS_STOP_NOT_LOADED;
+		return vma_rule(pc, out);
 	}
+	/* Maps of the program it ran before an exec: not this one's. */
+	if (pm->gen != image_gen(tgid))
+		return vma_rule(pc, out);
 	q.maps = pm;
 	q.hi = pm->nr < MS_PROC_MAPS ? pm->nr : MS_PROC_MAPS;
 	bpf_loop(MAP_SEARCH_STEPS + 1, map_search_step, &q, 0);
 	if (!q.lo)
-		return stale ? MS_STOP_NOT_LOADED : MS_STOP_NO_MAPPING;
+		return stale ? vma_rule(pc, out) : MS_STOP_NO_MAPPING;
 	m = &pm->m[(q.lo - 1) & (MS_PROC_MAPS - 1)];
 	if (pc >= m->end)
-		return stale ? MS_STOP_NOT_LOADED : MS_STOP_NO_MAPPING;
+		return stale ? vma_rule(pc, out) : MS_STOP_NO_MAPPING;
 	if (m->flags & MS_MAPF_NO_TABLE)
 		return MS_STOP_NOT_LOADED;
 	if (pc < m->bias)

@@ -12,11 +12,41 @@ static const struct elf_segment pie[] = {
 	{ .offset = 0x2db8, .vaddr = 0x3db8, .filesz = 0x268, .flags = 6 },
 };
 
+/* ms_file_bias() over the executable segments of segs, as the loader does. */
+static int bias_of(const struct elf_segment *segs, size_t nr, __u64 start,
+		   __u64 offset, __u64 *bias)
+{
+	struct ms_file_seg x[MS_FILE_SEGS];
+
+	return ms_file_bias(x, unwind_file_segs(segs, nr, x), start, offset,
+			    bias);
+}
+
+Test(unwind, executable_segments_are_kept)
+{
+	struct elf_segment many[MS_FILE_SEGS + 2];
+	struct ms_file_seg x[MS_FILE_SEGS];
+	size_t i;
+
+	cr_expect_eq(unwind_file_segs(pie, 4, x), 1, "one r-x of four");
+	cr_expect_eq(x[0].offset, 0x1000);
+	cr_expect_eq(x[0].vaddr, 0x1000);
+	cr_expect_eq(x[0].filesz, 0x2d5);
+	for (i = 0; i < MS_FILE_SEGS + 2; i++)
+		many[i] = (struct elf_segment){ .offset = i << 12,
+						.vaddr = i << 12,
+						.filesz = 0x100, .flags = 5 };
+	cr_expect_eq(unwind_file_segs(many, MS_FILE_SEGS + 2, x),
+		     MS_FILE_SEGS, "at most MS_FILE_SEGS");
+	cr_expect_eq(x[MS_FILE_SEGS - 1].offset, (MS_FILE_SEGS - 1) << 12,
+		     "the first ones, in file order");
+}
+
 Test(unwind, bias_of_a_pie_text_mapping)
 {
 	__u64 bias = 0;
 
-	cr_assert_eq(unwind_map_bias(pie, 4, 0x55d0c0001000, 0x1000, &bias), 0);
+	cr_assert_eq(bias_of(pie, 4, 0x55d0c0001000, 0x1000, &bias), 1);
 	cr_expect_eq(bias, 0x55d0c0000000, "bias %#llx",
 		     (unsigned long long)bias);
 }
@@ -25,19 +55,24 @@ Test(unwind, bias_of_a_pie_text_mapping)
 Test(unwind, bias_when_vaddr_and_offset_differ)
 {
 	static const struct elf_segment segs[] = {
-		{ .offset = 0x0, .vaddr = 0x400000, .filesz = 0x1000 },
-		{ .offset = 0x26000, .vaddr = 0x427000, .filesz = 0x155000 },
+		{ .offset = 0x0, .vaddr = 0x400000, .filesz = 0x1000,
+		  .flags = 4 },
+		{ .offset = 0x26000, .vaddr = 0x427000, .filesz = 0x155000,
+		  .flags = 5 },
 	};
 	__u64 bias = 0;
 
-	cr_assert_eq(unwind_map_bias(segs, 2, 0x7f0000026000, 0x26000, &bias),
-		     0);
+	cr_assert_eq(bias_of(segs, 2, 0x7f0000026000, 0x26000, &bias), 1);
 	/* runtime 0x7f0000026000 is ELF 0x427000 */
 	cr_expect_eq(bias, 0x7f0000026000ull - 0x427000, "bias %#llx",
 		     (unsigned long long)bias);
 	/* a non-PIE executable maps at its own addresses: bias 0 */
-	cr_assert_eq(unwind_map_bias(segs, 2, 0x427000, 0x26000, &bias), 0);
+	cr_assert_eq(bias_of(segs, 2, 0x427000, 0x26000, &bias), 1);
 	cr_expect_eq(bias, 0);
+	/* the second piece of a mapping split by mprotect: inside the code */
+	cr_assert_eq(bias_of(segs, 2, 0x7f0000030000, 0x30000, &bias), 1);
+	cr_expect_eq(bias, 0x7f0000030000ull - 0x431000, "bias %#llx",
+		     (unsigned long long)bias);
 }
 
 /*
@@ -54,8 +89,7 @@ Test(unwind, bias_of_an_lld_text_mapping)
 	};
 	__u64 bias = 0;
 
-	cr_assert_eq(unwind_map_bias(segs, 2, 0x5600000a2000, 0x12000, &bias),
-		     0);
+	cr_assert_eq(bias_of(segs, 2, 0x5600000a2000, 0x12000, &bias), 1);
 	/* runtime 0x5600000a2000 holds file offset 0x12000: ELF 0x13000 */
 	cr_expect_eq(bias, 0x5600000a2000ull - 0x13000, "bias %#llx",
 		     (unsigned long long)bias);
@@ -65,10 +99,12 @@ Test(unwind, bias_of_an_offset_no_segment_maps)
 {
 	__u64 bias = 42;
 
-	cr_expect_eq(unwind_map_bias(pie, 4, 0x1000, 0x5000, &bias), -ENOENT);
-	cr_expect_eq(unwind_map_bias(pie, 0, 0x1000, 0x1000, &bias), -ENOENT);
+	cr_expect_eq(bias_of(pie, 4, 0x1000, 0x5000, &bias), 0);
+	cr_expect_eq(bias_of(pie, 0, 0x1000, 0x1000, &bias), 0);
 	/* one past a segment's file image is not in it */
-	cr_expect_eq(unwind_map_bias(pie, 2, 0x1000, 0x12d5, &bias), -ENOENT);
+	cr_expect_eq(bias_of(pie, 2, 0x1000, 0x12d5, &bias), 0);
+	/* a read-only segment holds no code */
+	cr_expect_eq(bias_of(pie, 4, 0x1000, 0x2000, &bias), 0);
 	cr_expect_eq(bias, 42, "untouched on failure");
 }
 

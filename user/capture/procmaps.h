@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <linux/types.h>
 
@@ -20,6 +21,15 @@ struct procmap {
 };
 
 struct procmaps;
+
+/*
+ * The mapping's file as the kernel's BPF maps name it (events.h, struct
+ * ms_file_key: the super block's dev_t is MAJOR << 20 | MINOR).
+ */
+static inline __u64 procmap_kernel_dev(const struct procmap *m)
+{
+	return (__u64)major(m->dev) << 20 | minor(m->dev);
+}
 
 /* Reads /proc/PID/maps now. NULL with errno set (ESRCH: no such process). */
 struct procmaps *procmaps__read(int pid);

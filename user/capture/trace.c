@@ -148,6 +148,9 @@ static int unwind_open(struct tracer *t, int pid)
 		.objs_fd = bpf_map__fd(t->skel->maps.unwind_objs),
 		.objs_cap = bpf_map__max_entries(t->skel->maps.unwind_objs),
 		.maps_fd = bpf_map__fd(t->skel->maps.proc_maps),
+		.files_fd = bpf_map__fd(t->skel->maps.unwind_files),
+		.procs_fd = t->set ? bpf_map__fd(t->skel->maps.procs) : -1,
+		.one_gen = &t->skel->data->targ_gen,
 		.gen = &t->skel->data->unwind_gen,
 		.changed = &t->skel->bss->maps_changed,
 		.loaded = &t->skel->bss->maps_loaded,
@@ -283,7 +286,7 @@ static void known_maps_add(struct tracer *t, const struct procmaps *maps)
 		m = procmaps__get(maps, i);
 		if (m->perms[2] != 'x' || !m->inode)
 			continue;
-		k.dev = (__u64)major(m->dev) << 20 | minor(m->dev);
+		k.dev = procmap_kernel_dev(m);
 		k.ino = m->inode;
 		/* Full: the next process of it is held once more, not missed. */
 		bpf_map__update_elem(t->skel->maps.known_exes, &k, sizeof(k),

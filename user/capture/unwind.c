@@ -17,7 +17,7 @@
 #include "unwind_table.h"
 #include "vdso.h"
 
-/* PT_LOADs kept per object: enough for any linker's output. */
+/* PT_LOADs read per object: enough for any linker's output. */
 #define OBJ_SEGMENTS	16
 /* Object index 0 has no rows: [vsyscall] and the like give NO_INFO. */
 #define OBJ_NONE	0
@@ -37,8 +37,12 @@ struct uobj {
 	bool entry;		/* processes start at its e_entry */
 	int err;		/* compiling failed: -errno */
 	char source[40];	/* where its rows came from (unwind_table) */
-	struct elf_segment segs[OBJ_SEGMENTS];
-	int nr_segs;
+	struct ms_file_seg segs[MS_FILE_SEGS];	/* its executable ones */
+	__u32 nr_segs;
+	/* the file its table was last published as, in the files map */
+	__u64 pub_dev;
+	__u64 pub_inode;
+	bool pub_interp;
 };
 
 /* The worker's nice value: any other work of the tool comes first. */
@@ -75,41 +79,28 @@ struct unwinder {
 	__u32 next_obj;
 	__u32 no_table;
 	__u32 maps_dropped;
+	__u32 nr_files;			/* in the files map */
 	struct ms_proc_maps maps;	/* the last written */
 	int pid;			/* the process being read */
 	char root[32];
 };
 
-/* The granule the kernel maps files in, on every x86-64 system. */
-#define MAP_PAGE	4096ull
-
-int unwind_map_bias(const struct elf_segment *segs, size_t nr, __u64 start,
-		    __u64 offset, __u64 *bias)
+__u32 unwind_file_segs(const struct elf_segment *segs, size_t nr,
+		       struct ms_file_seg *out)
 {
+	__u32 n = 0;
 	size_t i;
 
-	/*
-	 * The loader maps each segment from its page-aligned offset: the one
-	 * mapped here starts on this page. Containment alone is not enough:
-	 * LLD packs a read-only segment whose file range runs past the page
-	 * the executable segment starts on. Only executable mappings get here.
-	 */
-	for (i = 0; i < nr; i++) {
-		if (!(segs[i].flags & PF_X) ||
-		    (segs[i].offset & ~(__u64)(MAP_PAGE - 1)) != offset)
+	/* Only code is mapped executable: the other segments never hold a pc. */
+	for (i = 0; i < nr && n < MS_FILE_SEGS; i++) {
+		if (!(segs[i].flags & PF_X))
 			continue;
-		*bias = start - (segs[i].vaddr + (offset - segs[i].offset));
-		return 0;
+		out[n].offset = segs[i].offset;
+		out[n].vaddr = segs[i].vaddr;
+		out[n].filesz = segs[i].filesz;
+		n++;
 	}
-	for (i = 0; i < nr; i++) {
-		if (offset < segs[i].offset ||
-		    offset - segs[i].offset >= segs[i].filesz)
-			continue;
-		/* runtime start holds ELF address vaddr + (offset - p_offset) */
-		*bias = start - (segs[i].vaddr + (offset - segs[i].offset));
-		return 0;
-	}
-	return -ENOENT;
+	return n;
 }
 
 static int map_cmp(const void *a, const void *b)
@@ -386,6 +377,7 @@ static struct uobj *obj_get(struct unwinder *u, const struct procmap *m,
 			    bool entry)
 {
 	struct uobj *o = obj_by_file(u, m, entry);
+	struct elf_segment segs[OBJ_SEGMENTS];
 	struct elf_file *f;
 	char path[4096 + 64], key[80], id[64];
 	int n;
@@ -422,8 +414,8 @@ opened:
 			goto out;
 		o->entry = entry;
 		o->path = strdup(m->path);
-		n = elf_file__segments(f, o->segs, OBJ_SEGMENTS);
-		o->nr_segs = n > 0 ? n : 0;
+		n = elf_file__segments(f, segs, OBJ_SEGMENTS);
+		o->nr_segs = unwind_file_segs(segs, n > 0 ? n : 0, o->segs);
 		if (!o->path || obj_load(u, o, f)) {
 			free(o->path);
 			u->nr_objs--;
@@ -520,12 +512,68 @@ static void entry_files_read(int pid, const struct procmaps *pm,
 	}
 }
 
+static bool is_interp(const struct entry_files *ef, const struct procmap *m)
+{
+	return ef->interp_inode && m->inode == ef->interp_inode &&
+	       m->dev == ef->interp_dev;
+}
+
 static bool is_entry(const struct entry_files *ef, const struct procmap *m)
 {
 	if (ef->entry && ef->entry >= m->start && ef->entry < m->end)
 		return true;
-	return ef->interp_inode && m->inode == ef->interp_inode &&
-	       m->dev == ef->interp_dev;
+	return is_interp(ef, m);
+}
+
+/*
+ * The object's table as the file m maps, for the walker to find through
+ * a task's vma before a process's own maps are in: merged with what the
+ * same file's other object (library or entry) published. Once per file:
+ * every process maps the same few. Failing (the map full) costs only
+ * that shortcut: such a process's pcs wait for its maps.
+ */
+static void obj_publish(struct unwinder *u, struct uobj *o,
+			const struct procmap *m, bool interp)
+{
+	struct ms_file_key k = {
+		.dev = procmap_kernel_dev(m),
+		.ino = m->inode,
+	};
+	struct ms_unwind_file f;
+	bool fresh;
+
+	if (o->idx == OBJ_NONE || o->pending || o->no_table || !m->inode ||
+	    (o->pub_dev == k.dev && o->pub_inode == k.ino &&
+	     o->pub_interp >= interp))
+		return;
+	fresh = bpf_map_lookup_elem(u->o.files_fd, &k, &f);
+	if (fresh)
+		memset(&f, 0, sizeof(f));
+	if (o->entry)
+		f.entry_obj = o->idx;
+	else
+		f.obj = o->idx;
+	if (interp)
+		f.flags |= MS_FILEF_INTERP;
+	f.nr_segs = o->nr_segs;
+	memcpy(f.segs, o->segs, sizeof(f.segs));
+	if (bpf_map_update_elem(u->o.files_fd, &k, &f, BPF_ANY))
+		return;
+	u->nr_files += fresh;
+	o->pub_dev = k.dev;
+	o->pub_inode = k.ino;
+	o->pub_interp = interp;
+}
+
+/* The image generation pid runs (struct ms_proc_maps.gen). */
+static __u32 image_gen(const struct unwinder *u, int pid)
+{
+	struct ms_proc p;
+	__u32 key = pid;
+
+	if (u->o.procs_fd < 0)
+		return __atomic_load_n(u->o.one_gen, __ATOMIC_ACQUIRE);
+	return bpf_map_lookup_elem(u->o.procs_fd, &key, &p) ? 0 : p.gen;
 }
 
 int unwinder__reload_pid(struct unwinder *u, int pid)
@@ -536,12 +584,14 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	struct procmaps *pm;
 	struct uobj *o;
 	size_t i, n = 0;
-	__u32 key = pid;
+	__u32 key = pid, gen;
 	int err, dropped;
 
 	/* Its files through its root: its own mount namespace. */
 	u->pid = pid;
 	snprintf(u->root, sizeof(u->root), "/proc/%d/root", pid);
+	/* Before the maps: an exec after this makes them the old image's. */
+	gen = image_gen(u, pid);
 	pm = procmaps__read(pid);
 	if (!pm)
 		return -errno;
@@ -567,8 +617,8 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 			continue;
 		}
 		o = obj_get(u, m, is_entry(&ef, m));
-		if (!o || unwind_map_bias(o->segs, o->nr_segs, m->start,
-					  m->offset, &pmap->bias)) {
+		if (!o || !ms_file_bias(o->segs, o->nr_segs, m->start,
+					m->offset, &pmap->bias)) {
 			/* Unreadable, or no segment maps it: no rows. */
 			pmap->obj = OBJ_NONE;
 			continue;
@@ -579,12 +629,14 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 			pmap->flags |= MS_MAPF_NO_TABLE;
 		if (o->pending)
 			wait_add(u, pid);
+		obj_publish(u, o, m, is_interp(&ef, m));
 	}
 	dropped = unwind_maps_build(&u->maps, maps, n);
 	if (dropped < 0) {
 		err = dropped;
 		goto free_maps;
 	}
+	u->maps.gen = gen;
 	u->maps_dropped = dropped;
 	if (bpf_map_update_elem(u->o.maps_fd, &key, &u->maps, BPF_ANY)) {
 		err = -errno;
@@ -692,7 +744,9 @@ void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
 	out->maps_dropped = u->maps_dropped;
 	out->kernel_bytes = (__u64)u->o.rows_cap * sizeof(struct ms_unwind_row) +
 			    (__u64)u->o.objs_cap * sizeof(struct ms_unwind_obj) +
-			    sizeof(struct ms_proc_maps);
+			    sizeof(struct ms_proc_maps) +
+			    (__u64)u->nr_files * (sizeof(struct ms_file_key) +
+						  sizeof(struct ms_unwind_file));
 }
 
 void unwinder__print(const struct unwinder *u, FILE *f, const char *who)

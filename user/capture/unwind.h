@@ -26,6 +26,13 @@ struct unwinder_opts {
 	int objs_fd;
 	__u32 objs_cap;
 	int maps_fd;
+	int files_fd;		/* the walker's tables by file */
+	/*
+	 * Where the image generation of a process is read, written with its
+	 * maps: a set's procs map, else (-1) the one target's, at one_gen.
+	 */
+	int procs_fd;
+	const __u32 *one_gen;
 	/* .bss: memo generation, mapping changes seen, and loaded */
 	__u32 *gen;
 	__u64 *changed;
@@ -81,7 +88,7 @@ struct unwinder_stats {
 	__u32 rows_cap;
 	__u32 no_table;		/* objects left without a table: rows full */
 	__u32 maps_dropped;	/* mappings past MS_PROC_MAPS */
-	__u64 kernel_bytes;	/* rows, objects and maps in the kernel */
+	__u64 kernel_bytes;	/* rows, objects, maps and files in the kernel */
 };
 
 void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out);
@@ -92,12 +99,11 @@ void unwinder__print(const struct unwinder *u, FILE *f, const char *who);
 /* Pure logic, exposed for the unit tests. */
 
 /*
- * The bias of a mapping of file offset `offset` at runtime `start`: the
- * runtime pc of ELF address v is v + bias. From the PT_LOAD whose file
- * image holds offset. 0, or -ENOENT if none does.
+ * The executable PT_LOADs of segs, in file order, into out (at most
+ * MS_FILE_SEGS: ms_file_bias() finds a mapping's bias from them). How many.
  */
-int unwind_map_bias(const struct elf_segment *segs, size_t nr, __u64 start,
-		    __u64 offset, __u64 *bias);
+__u32 unwind_file_segs(const struct elf_segment *segs, size_t nr,
+		       struct ms_file_seg *out);
 
 /*
  * Sorts nr mappings by start into out, at most MS_PROC_MAPS of them (the
