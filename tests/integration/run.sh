@@ -2092,6 +2092,45 @@ if k.get("allocs") != 70:
 EOF2
 }
 
+# Processes that allocate before the tool has read their maps (forked
+# children, the image an exec makes): their objects' tables are in, found
+# through the task's mappings, so their stacks are whole from the first
+# allocation; the maps of the image before the exec never unwind the new
+# one (tests/targets/stk_fresh.c).
+t_fresh_stacks()
+{
+	start_target "$TARGETS/stk_fresh" || return
+	tool_bg -q -t 0 -o "$d/out/report.json" -f -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<'EOF2'
+procs = r.get("processes") or []
+want = {"child": (["fresh_leaf", "fresh_mid", "fresh_child"], 8, 6),
+        "exec": (["fresh_leaf", "fresh_mid", "main"], 1, 4)}
+got = {"child": [], "exec": []}
+for site in r.get("sites") or []:
+    fns = [f["function"] or "?" for f in site["frames"]]
+    if not any(f.startswith("fresh_") for f in fns):
+        continue
+    img = procs[site["proc"]]["target"]["image"] if site.get("proc") is not None else None
+    kind = "exec" if img == 1 else "child"
+    got[kind].append((site.get("proc"), fns[:3], site["alloc_count"],
+                      site["stack_stop"]))
+for kind, (chain, images, n) in want.items():
+    rows = got[kind]
+    ok = [x for x in rows if x[1] == chain and x[2] == n and x[3] == "end"]
+    if len(ok) != images or len(rows) != images:
+        print(f"{kind}: expected {images} images with one site {chain} of {n} allocations, stack_stop end, got {rows}")
+for p in procs:
+    stops = (p.get("kernel") or {}).get("stack_stops") or {}
+    bad = {k: v for k, v in stops.items() if k != "end" and v}
+    if bad:
+        print(f"pid {p['target']['pid']} image {p['target']['image']}: expected every stack whole, got stops {bad}")
+EOF2
+}
+
 # --mode=alloc traces no syscalls, and its reports say so.
 t_anon_alloc_mode()
 {
@@ -3217,6 +3256,7 @@ run_test anon_raw_attach		t_anon_raw attach
 run_test sys_exit_where		t_sys_exit_where
 run_test anon_exec_attach	t_anon_exec
 run_test exec_images		t_exec_images
+run_test fresh_stacks		t_fresh_stacks
 run_test anon_alloc_mode	t_anon_alloc_mode
 run_test exec_thread		t_exec_thread
 run_test xol_glibc		t_no_single_step glibc

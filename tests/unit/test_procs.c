@@ -144,6 +144,29 @@ Test(procs, fork_opens_a_process_with_its_parent_and_comm)
 }
 
 /*
+ * A child's first mappings are those of the image its parent ran at the
+ * fork (named through it when the child is gone before its maps are
+ * read); a fork of a process not traced has none known, and an exec's
+ * image is no fork.
+ */
+Test(procs, fork_keeps_the_image_it_was_forked_from)
+{
+	alloc(100, 0x1000, 10, 0, 1000);
+	proc_rec(MS_EV_PROC_EXEC, 100, 0, "next", "/bin/next", 1050);
+	proc_rec(MS_EV_PROC_START, 101, 100, "next", NULL, 1100);
+	proc_rec(MS_EV_PROC_START, 102, 999, "orphan", NULL, 1200);
+	proc_rec(MS_EV_PROC_EXEC, 101, 0, "other", "/bin/other", 1300);
+
+	expect_eq(procs__nr_images(pt), 5, "images");
+	expect_eq(image(0)->parent, -1, "a process seen from the middle");
+	expect_eq(image(1)->parent, -1, "an exec's image");
+	expect_eq(image(2)->info.pid, 101, "child");
+	expect_eq(image(2)->parent, 1, "forked from the parent's image then");
+	expect_eq(image(3)->parent, -1, "parent not traced");
+	expect_eq(image(4)->parent, -1, "the child's exec'd image");
+}
+
+/*
  * An exec ends the image: its block stays its own, live at exec, never a
  * leak of the next image, and its per-block memory goes.
  */

@@ -394,9 +394,55 @@ Test(symbolizer, cover_of_dead_process)
 		     strerror(errno));
 	s = symbolizer__new(pid);
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
+	cr_expect_not(symbolizer__blind(s), "blind before any read");
 	err = symbolizer__cover(s, &addr, 1);
 	cr_expect_eq(err, -ESRCH, "cover of dead pid %d: %d (%s)", pid, err,
 		     strerror(-err));
+	cr_expect(symbolizer__blind(s), "a dead pid's symbolizer knows no map");
+	symbolizer__free(s);
+}
+
+/*
+ * A zombie's maps read as empty: gone, and blind all the same; a live
+ * process's are not.
+ */
+Test(symbolizer, zombie_is_blind)
+{
+	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
+	struct symbolizer *s, *self;
+	char state[64], path[64];
+	pid_t pid;
+	FILE *f;
+	int i;
+
+	pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid)
+		_exit(0);
+	/* until it is a zombie: its stat says Z */
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (i = 0; i < 1000; i++) {
+		f = fopen(path, "r");
+		cr_assert(f, "%s: %s", path, strerror(errno));
+		cr_assert(fgets(state, sizeof(state), f), "%s empty", path);
+		fclose(f);
+		if (strstr(state, ") Z "))
+			break;
+		usleep(1000);
+	}
+	cr_assert(strstr(state, ") Z "), "pid %d never a zombie: %s", pid, state);
+	s = symbolizer__new(pid);
+	cr_assert(s, "symbolizer__new: %s", strerror(errno));
+	cr_expect_eq(symbolizer__cover(s, &addr, 1), -ESRCH,
+		     "a zombie's maps are gone");
+	cr_expect(symbolizer__blind(s), "a zombie's symbolizer knows no map");
+	cr_assert_eq(waitpid(pid, NULL, 0), pid, "waitpid: %s",
+		     strerror(errno));
+	self = symbolizer__new(getpid());
+	cr_assert(self, "symbolizer__new: %s", strerror(errno));
+	cr_expect_eq(symbolizer__cover(self, &addr, 1), 0, "own maps");
+	cr_expect_not(symbolizer__blind(self), "own maps known");
+	symbolizer__free(self);
 	symbolizer__free(s);
 }
 

@@ -153,6 +153,11 @@ static int check_environment(void)
 }
 
 /* The symbolizer of image i; NULL if it cannot be made (addresses only). */
+/*
+ * Image i's symbolizer. A forked process gone before its maps could be
+ * read (they were its parent's at the fork, unless it exec'd) has its
+ * addresses named through the image it was forked from.
+ */
 static struct symbolizer *sym_of(struct session *s, size_t i)
 {
 	const struct proc_image *im = procs__image(s->procs, i);
@@ -160,6 +165,10 @@ static struct symbolizer *sym_of(struct session *s, size_t i)
 
 	if (!im)
 		return NULL;
+	/* The parent's image is an older one: the walk up ends. */
+	if (i < s->nr_syms && s->syms[i] && symbolizer__blind(s->syms[i]) &&
+	    !im->image && im->parent >= 0 && (size_t)im->parent < i)
+		return sym_of(s, im->parent);
 	if (i >= s->nr_syms) {
 		if (tab_grow((void **)&s->syms, &cap, i + 1, sizeof(*s->syms)))
 			return NULL;
@@ -210,7 +219,7 @@ static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
  */
 static void cover_pending(struct session *s)
 {
-	struct symbolizer *sym;
+	struct symbolizer *sym, *alt;
 	size_t i, j;
 
 	for (i = 0; i < s->nr_pending; i = j) {
@@ -220,6 +229,12 @@ static void cover_pending(struct session *s)
 		sym = sym_of(s, s->pending_image[i]);
 		if (sym)
 			symbolizer__cover(sym, s->pending + i, j - i);
+		/* Gone: again, through the image it was forked from. */
+		alt = sym_of(s, s->pending_image[i]);
+		if (alt != sym) {
+			sym = alt;
+			symbolizer__cover(sym, s->pending + i, j - i);
+		}
 		/* Errors stick in the recorder and are reported at its end. */
 		if (s->rec)
 			recorder__symbols(s->rec, s->pending_image[i],

@@ -149,6 +149,7 @@ static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
 		im->info.pid = pid;
 	}
 	im->image = gen;
+	im->parent = -1;
 	im->first_ns = ts;
 	im->store = st;
 	o = tab_keyed_add(&p->open, pid);
@@ -181,6 +182,7 @@ static void set_str(char *dst, size_t size, const char *src, size_t len)
 static int apply_start(struct procs *p, const struct ms_event *e)
 {
 	struct proc_image *old = current(p, e->pid), *im;
+	long parent = procs__current(p, (__u32)e->aux);
 	int err;
 
 	if (old && !old->started && !old->image && old->first_ns >= e->ts_ns) {
@@ -202,6 +204,7 @@ static int apply_start(struct procs *p, const struct ms_event *e)
 			return err;
 	}
 	im->started = true;
+	im->parent = parent >= 0 ? parent : -1;
 	im->info.ppid = (__u32)e->aux;
 	im->info.start_ns = e->ts_ns;
 	set_str(im->info.comm, sizeof(im->info.comm), e->name,

@@ -45,6 +45,9 @@ enum proc_end {
 struct proc_image {
 	struct procinfo info;	/* pid always; the rest as known */
 	__u32 image;		/* exec generation: 0 the forked process */
+	long parent;		/* image 0 of a fork seen: the parent's image
+				 * it was forked from (whose mappings it has
+				 * at its start), else -1 */
 	__u32 end;		/* enum proc_end */
 	__u64 first_ns;		/* ts_ns of its start record, else of its
 				 * first record */

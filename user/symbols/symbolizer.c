@@ -105,6 +105,7 @@ struct symbolizer {
 	ino_t exe_ino;
 	bool exe_known;
 	bool sealed;		/* the process exec'd another program */
+	bool tried;		/* the maps were read, or could not be */
 };
 
 /* A cached result in the frames table: keyed, pointing at its frames. */
@@ -482,6 +483,7 @@ static int refresh(struct symbolizer *s)
 	}
 	if (s->sealed)
 		return 0;
+	s->tried = true;
 	pm = procmaps__read(s->pid);
 	if (!pm)
 		return -errno;
@@ -584,6 +586,11 @@ int symbolizer__refresh(struct symbolizer *s)
 bool symbolizer__knows_program(const struct symbolizer *s)
 {
 	return s->exe_known;
+}
+
+bool symbolizer__blind(const struct symbolizer *s)
+{
+	return s->tried && !s->nmaps;
 }
 
 int symbolizer__cover(struct symbolizer *s, const __u64 *addrs, unsigned n)

@@ -43,6 +43,13 @@ int symbolizer__refresh(struct symbolizer *s);
 bool symbolizer__knows_program(const struct symbolizer *s);
 
 /*
+ * Whether it has read the maps, or tried, and knows no executable mapping:
+ * the process was gone before its first stack was drained (a zombie's maps
+ * are empty). Its addresses can be named only from where they came from.
+ */
+bool symbolizer__blind(const struct symbolizer *s);
+
+/*
  * Resolves addr, a return address (the lookup uses addr - 1 so the call
  * instruction's line is found), into its frames: the calls inlined there,
  * innermost first, then their function (see frame.h). A frame_resolve_fn:
