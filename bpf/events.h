@@ -258,7 +258,9 @@ enum ms_ev_type {
 				 * struct ms_counters (ms_event_ended()),
 				 * unless aux has MS_EXEC_NO_COUNTERS;
 				 * name = new comm, type_name = the file
-				 * executed (cut at MS_STR_MAX, its tail) */
+				 * executed (cut at MS_STR_MAX, its tail);
+				 * ptr, old_ptr = the file the kernel runs
+				 * (struct ms_file_key: dev, ino) */
 	MS_EV_PROC_EXIT,	/* the last thread of pid exited: aux =
 				 * exit code as wait(2) reports it */
 	MS_EV__COUNT,

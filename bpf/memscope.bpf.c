@@ -2416,6 +2416,8 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		__builtin_memcpy(e->name, comm, sizeof(comm));
 		e->name[MS_COMM_LEN - 1] = 0;
 		exec_file(e, bprm->filename);
+		e->ptr = bprm->file->f_inode->i_sb->s_dev;
+		e->old_ptr = bprm->file->f_inode->i_ino;
 	}
 	/*
 	 * The ended image's counters go in the record (its other threads

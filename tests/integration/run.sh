@@ -2131,6 +2131,34 @@ for p in procs:
 EOF2
 }
 
+# A program new to the tool, run by a traced process and gone at once:
+# its table is compiled from its exec's record (or from its maps, when
+# the tool read them in time), and its next run's stacks are whole from
+# the first allocation, through the table published for its file. (Which
+# of the two compiled it depends on timing: bench/fresh-procs.py measures
+# short Debian programs, where the maps are often read too late.)
+t_fresh_exec_file()
+{
+	cp "$TARGETS/stk_fresh" "$d/stk_quick" || return
+	start_ready "$TARGETS/stk_fresh" twice "$d/stk_quick" --wait || return
+	tool_bg -q -t 0 -o "$d/out/report.json" -f -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<'EOF2'
+procs = r.get("processes") or []
+quick = [i for i, p in enumerate(procs) if p["target"]["image"] == 1]
+if len(quick) != 2:
+    print(f"expected two images of stk_quick, got {[(p['target']['pid'], p['target']['image'], p['target']['comm']) for p in procs]}")
+else:
+    k = procs[quick[1]].get("kernel") or {}
+    stops = {s: n for s, n in (k.get("stack_stops") or {}).items() if n}
+    if k.get("allocs") != 3 or stops != {"end": 3}:
+        print(f"second run: expected its 3 stacks whole, got allocs {k.get('allocs')}, stops {stops}")
+EOF2
+}
+
 # --mode=alloc traces no syscalls, and its reports say so.
 t_anon_alloc_mode()
 {
@@ -3257,6 +3285,7 @@ run_test sys_exit_where		t_sys_exit_where
 run_test anon_exec_attach	t_anon_exec
 run_test exec_images		t_exec_images
 run_test fresh_stacks		t_fresh_stacks
+run_test fresh_exec_file		t_fresh_exec_file
 run_test anon_alloc_mode	t_anon_alloc_mode
 run_test exec_thread		t_exec_thread
 run_test xol_glibc		t_no_single_step glibc

@@ -8,7 +8,13 @@
  * 300 ms later (the tool names an exec'd image's frames from its maps,
  * which it must read while the image runs; a child's are its parent's).
  * Their objects' tables are in (the tool read them for the first
- * process), so every one of those stacks must be whole. gcc -O2 -g, no
+ * process), so every one of those stacks must be whole.
+ *
+ * stk_fresh twice PATH --wait: once released, runs PATH quick (a copy of
+ * this program: a file the tool has not seen) in a child, which allocates
+ * 3 blocks (main, fresh_mid, fresh_leaf) and exits at once, before the
+ * tool can read its maps; then again a second later. The exec's record
+ * names the file, so its table is in for the second run. gcc -O2 -g, no
  * frame pointers.
  */
 #include <string.h>
@@ -43,9 +49,30 @@ FN void fresh_child(void)
 	_exit(0);
 }
 
+/* Runs path quick in a child, and waits for it. */
+static void run_quick(const char *path)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (!pid) {
+		execl(path, path, "quick", (char *)NULL);
+		perror("execl");
+		_exit(1);
+	}
+	if (waitpid(pid, &status, 0) != pid || status) {
+		fprintf(stderr, "stk_fresh: %s quick failed\n", path);
+		exit(1);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	char self[PATH_MAX + 32];
+	char self[PATH_MAX + 32], *wait_argv[] = { argv[0], "--wait", NULL };
 	int i, status;
 	pid_t pid;
 
@@ -53,6 +80,22 @@ int main(int argc, char **argv)
 		fresh_mid(opaque(4));
 		/* Its names need its maps: read while it lives. */
 		usleep(300000);
+		return 0;
+	}
+	/* Gone at once: only its exec record tells the tool of its file. */
+	if (argc == 2 && !strcmp(argv[1], "quick")) {
+		fresh_mid(opaque(3));
+		return 0;
+	}
+	/*
+	 * twice PATH: PATH (a copy of this program, a file of its own) run
+	 * quick, and again a second later, when its table is in.
+	 */
+	if (argc == 4 && !strcmp(argv[1], "twice")) {
+		target_wait(2, wait_argv);
+		run_quick(argv[2]);
+		sleep(1);
+		run_quick(argv[2]);
 		return 0;
 	}
 	target_wait(argc, argv);

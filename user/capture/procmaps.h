@@ -23,12 +23,12 @@ struct procmap {
 struct procmaps;
 
 /*
- * The mapping's file as the kernel's BPF maps name it (events.h, struct
+ * A mapping's device as the kernel's BPF maps name it (events.h, struct
  * ms_file_key: the super block's dev_t is MAJOR << 20 | MINOR).
  */
-static inline __u64 procmap_kernel_dev(const struct procmap *m)
+static inline __u64 procmap_kernel_dev(dev_t dev)
 {
-	return (__u64)major(m->dev) << 20 | minor(m->dev);
+	return (__u64)major(dev) << 20 | minor(dev);
 }
 
 /* Reads /proc/PID/maps now. NULL with errno set (ESRCH: no such process). */

@@ -45,6 +45,10 @@ struct set_work {
 	__u32 gen;
 	__u32 type;	/* MS_EV_PROC_* */
 	__u64 ts_ns;	/* the record's */
+	/* an exec: the file it ran, as named and as the kernel knows it */
+	char file[MS_STR_MAX];
+	__u64 dev;
+	__u64 ino;
 };
 
 /* An image that ended (exit, exec): its blocks leave the live table. */
@@ -286,7 +290,7 @@ static void known_maps_add(struct tracer *t, const struct procmaps *maps)
 		m = procmaps__get(maps, i);
 		if (m->perms[2] != 'x' || !m->inode)
 			continue;
-		k.dev = procmap_kernel_dev(m);
+		k.dev = procmap_kernel_dev(m->dev);
 		k.ino = m->inode;
 		/* Full: the next process of it is held once more, not missed. */
 		bpf_map__update_elem(t->skel->maps.known_exes, &k, sizeof(k),
@@ -469,6 +473,13 @@ static void set_note(struct tracer *t, const struct ms_event *e)
 	w->gen = e->seq;
 	w->type = e->type;
 	w->ts_ns = e->ts_ns;
+	w->file[0] = '\0';
+	if (e->type != MS_EV_PROC_EXEC)
+		return;
+	memcpy(w->file, e->type_name, sizeof(w->file));
+	w->file[sizeof(w->file) - 1] = '\0';
+	w->dev = e->ptr;
+	w->ino = e->old_ptr;
 }
 
 static void ring_sample(void *ctx, const void *data, size_t size)
@@ -1293,6 +1304,14 @@ static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
  */
 static void set_exec(struct tracer *t, const struct set_work *w)
 {
+	/*
+	 * The program's table, though the process may be gone before its
+	 * maps are read (a short command): the next one to run it unwinds
+	 * through it from its first allocation.
+	 */
+	if (t->unwind)
+		unwinder__exec_file(t->unwind, w->pid, w->file, w->dev,
+				    w->ino);
 	set_end(t, w->pid, w->gen - 1, false);
 	if (is_held(t, w->pid)) {
 		set_attach(t, w->pid, false, 0);

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include "elfsym.h"
@@ -39,6 +40,7 @@ struct uobj {
 	char source[40];	/* where its rows came from (unwind_table) */
 	struct ms_file_seg segs[MS_FILE_SEGS];	/* its executable ones */
 	__u32 nr_segs;
+	bool interp;		/* some process's interpreter maps it */
 	/* the file its table was last published as, in the files map */
 	__u64 pub_dev;
 	__u64 pub_inode;
@@ -365,6 +367,9 @@ static void wait_add(struct unwinder *u, int pid)
 	u->waiting[u->nr_waiting++] = pid;
 }
 
+static struct uobj *obj_of_file(struct unwinder *u, const struct procmap *m,
+				struct elf_file *f, bool entry);
+
 /*
  * The object of a file mapping: found by file, else opened through the
  * target's root (its mount namespace), else through map_files (a file
@@ -377,10 +382,8 @@ static struct uobj *obj_get(struct unwinder *u, const struct procmap *m,
 			    bool entry)
 {
 	struct uobj *o = obj_by_file(u, m, entry);
-	struct elf_segment segs[OBJ_SEGMENTS];
 	struct elf_file *f;
-	char path[4096 + 64], key[80], id[64];
-	int n;
+	char path[4096 + 64];
 
 	if (o)
 		return o;
@@ -399,8 +402,23 @@ static struct uobj *obj_get(struct unwinder *u, const struct procmap *m,
 		f = elf_file__open(path);
 	}
 opened:
-	if (!f)
-		return NULL;
+	o = f ? obj_of_file(u, m, f, entry) : NULL;
+	elf_file__free(f);
+	return o;
+}
+
+/*
+ * The object of file f, which m names: found by build-id (else device and
+ * inode), or compiled. entry: as obj_get().
+ */
+static struct uobj *obj_of_file(struct unwinder *u, const struct procmap *m,
+				struct elf_file *f, bool entry)
+{
+	struct elf_segment segs[OBJ_SEGMENTS];
+	char key[80], id[64];
+	struct uobj *o;
+	int n;
+
 	if (!elf_file__build_id(f, id, sizeof(id)))
 		snprintf(key, sizeof(key), "b:%s%s", id, entry ? ":entry" : "");
 	else
@@ -411,7 +429,7 @@ opened:
 	if (!o) {
 		o = obj_add(u, key);
 		if (!o)
-			goto out;
+			return NULL;
 		o->entry = entry;
 		o->path = strdup(m->path);
 		n = elf_file__segments(f, segs, OBJ_SEGMENTS);
@@ -419,14 +437,11 @@ opened:
 		if (!o->path || obj_load(u, o, f)) {
 			free(o->path);
 			u->nr_objs--;
-			o = NULL;
-			goto out;
+			return NULL;
 		}
 	}
 	o->dev = m->dev;
 	o->inode = m->inode;
-out:
-	elf_file__free(f);
 	return o;
 }
 
@@ -526,25 +541,26 @@ static bool is_entry(const struct entry_files *ef, const struct procmap *m)
 }
 
 /*
- * The object's table as the file m maps, for the walker to find through
- * a task's vma before a process's own maps are in: merged with what the
- * same file's other object (library or entry) published. Once per file:
+ * The object's table as the file it was last seen as, for the walker to
+ * find through a task's vma before a process's own maps are in: merged
+ * with what the same file's other object (library or entry) published.
+ * Once it is in (a compiled table is published when the worker is done,
+ * though the process that mapped it may be gone), and once per file:
  * every process maps the same few. Failing (the map full) costs only
  * that shortcut: such a process's pcs wait for its maps.
  */
-static void obj_publish(struct unwinder *u, struct uobj *o,
-			const struct procmap *m, bool interp)
+static void obj_publish(struct unwinder *u, struct uobj *o)
 {
 	struct ms_file_key k = {
-		.dev = procmap_kernel_dev(m),
-		.ino = m->inode,
+		.dev = procmap_kernel_dev(o->dev),
+		.ino = o->inode,
 	};
 	struct ms_unwind_file f;
 	bool fresh;
 
-	if (o->idx == OBJ_NONE || o->pending || o->no_table || !m->inode ||
+	if (o->idx == OBJ_NONE || o->pending || o->no_table || !o->inode ||
 	    (o->pub_dev == k.dev && o->pub_inode == k.ino &&
-	     o->pub_interp >= interp))
+	     o->pub_interp == o->interp))
 		return;
 	fresh = bpf_map_lookup_elem(u->o.files_fd, &k, &f);
 	if (fresh)
@@ -553,7 +569,7 @@ static void obj_publish(struct unwinder *u, struct uobj *o,
 		f.entry_obj = o->idx;
 	else
 		f.obj = o->idx;
-	if (interp)
+	if (o->interp)
 		f.flags |= MS_FILEF_INTERP;
 	f.nr_segs = o->nr_segs;
 	memcpy(f.segs, o->segs, sizeof(f.segs));
@@ -562,7 +578,7 @@ static void obj_publish(struct unwinder *u, struct uobj *o,
 	u->nr_files += fresh;
 	o->pub_dev = k.dev;
 	o->pub_inode = k.ino;
-	o->pub_interp = interp;
+	o->pub_interp = o->interp;
 }
 
 /* The image generation pid runs (struct ms_proc_maps.gen). */
@@ -629,7 +645,8 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 			pmap->flags |= MS_MAPF_NO_TABLE;
 		if (o->pending)
 			wait_add(u, pid);
-		obj_publish(u, o, m, is_interp(&ef, m));
+		o->interp |= is_interp(&ef, m);
+		obj_publish(u, o);
 	}
 	dropped = unwind_maps_build(&u->maps, maps, n);
 	if (dropped < 0) {
@@ -679,6 +696,7 @@ size_t unwinder__poll(struct unwinder *u)
 		u->objs[j->obj].pending = false;
 		u->nr_pending--;
 		obj_install(u, &u->objs[j->obj], j->table, j->err);
+		obj_publish(u, &u->objs[j->obj]);
 		close(j->fd);
 		free(j);
 	}
@@ -719,6 +737,50 @@ bool unwinder__waits(const struct unwinder *u, int pid)
 		if (u->waiting[i] == pid)
 			return true;
 	return false;
+}
+
+int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
+			__u64 dev, __u64 ino)
+{
+	struct procmap m = {
+		.path = path,
+		.dev = makedev(dev >> 20, dev & 0xfffff),
+		.inode = ino,
+	};
+	char full[4096 + 64];
+	struct elf_file *f;
+	struct uobj *o;
+	struct stat st;
+
+	o = obj_by_file(u, &m, true);
+	if (o) {
+		obj_publish(u, o);
+		return 0;
+	}
+	/* A relative name is the process's cwd's: only /proc knows it. */
+	if (path[0] != '/')
+		return -ENOENT;
+	u->pid = pid;
+	snprintf(u->root, sizeof(u->root), "/proc/%d/root", pid);
+	snprintf(full, sizeof(full), "%s%s", u->root, path);
+	f = elf_file__open(full);
+	if (!f) {
+		u->root[0] = '\0';
+		f = elf_file__open(path);
+	}
+	if (!f)
+		return -errno;
+	if (fstat(elf_file__fd(f), &st) || st.st_ino != ino ||
+	    procmap_kernel_dev(st.st_dev) != dev) {
+		elf_file__free(f);
+		return -ESTALE;
+	}
+	o = obj_of_file(u, &m, f, true);
+	elf_file__free(f);
+	if (!o)
+		return -ENOMEM;
+	obj_publish(u, o);
+	return 0;
 }
 
 void unwinder__forget(struct unwinder *u, int pid)

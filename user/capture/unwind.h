@@ -62,6 +62,16 @@ int unwinder__reload(struct unwinder *u);
  * every process, the mappings are its own. 0 or -errno.
  */
 int unwinder__reload_pid(struct unwinder *u, int pid);
+/*
+ * Process pid exec'd path, the file the kernel names dev and ino (its exec
+ * record): its table as a program's, compiled if new, so that the next
+ * process to run it unwinds through it from its first allocation, though
+ * this one may be gone before its maps can be read. The file is opened
+ * through the process's root, or this tool's once it is gone, and taken
+ * only if it is that file. 0 or -errno (-ESTALE: another file).
+ */
+int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
+			__u64 dev, __u64 ino);
 /* Process pid is gone: its mappings leave the walker's map. */
 void unwinder__forget(struct unwinder *u, int pid);
 
