@@ -1,0 +1,116 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (MIT OR Apache-2.0)
+"""Stacks of processes that start while traced, outside -- CMD (issue 9).
+
+Attaches with -f -p to a shell that, once the tool is ready, runs a few
+short Debian programs ROUNDS times each, a second apart. Nothing holds
+them at their exec
+(only -- CMD does), so each allocates before the tool has read its maps:
+the walker must find its objects' tables through the process's own
+mappings. Prints, per program and round, the allocations, those whose
+stack stopped not_loaded, and those whose stack is unnamed (no object
+known for its frames: a process gone before its maps were read).
+
+    bench/fresh-procs.py --tool .output/memscope-bpf --rounds 3
+"""
+import argparse
+import collections
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+import sections
+
+TITLE = "## Processes that start while traced (bench/fresh-procs.py)"
+
+PROGRAMS = [
+    ("ls", "ls -l /usr/bin"),
+    ("python3", "/usr/bin/python3 -c 'import json, email'"),
+    ("git", "git --version"),
+    ("sort", "sort /etc/services"),
+    ("date", "date"),
+]
+
+
+def run(tool, rounds):
+    with tempfile.TemporaryDirectory() as d:
+        fifo = os.path.join(d, "go")
+        os.mkfifo(fifo)
+        body = "; ".join("%s >/dev/null" % c for _, c in PROGRAMS)
+        # a second between rounds: the tables of a round's new files
+        # compile meanwhile, at the lowest priority
+        script = "read x < %s; for r in $(seq %d); do %s; sleep 1; done" % (
+            fifo, rounds, body)
+        sh = subprocess.Popen(["/bin/sh", "-c", script])
+        ready = os.path.join(d, "ready")
+        out = os.path.join(d, "r.json")
+        with open(ready, "w") as rf:
+            t = subprocess.Popen([tool, "--ready-fd", str(rf.fileno()),
+                                  "-q", "-t", "0", "-o", out, "-f",
+                                  "-p", str(sh.pid)],
+                                 pass_fds=(rf.fileno(),),
+                                 stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True)
+            for _ in range(300):
+                if open(ready).read().strip():
+                    break
+                time.sleep(0.1)
+            with open(fifo, "w") as f:
+                f.write("go\n")
+            _, err = t.communicate(timeout=300)
+            sh.wait()
+        if t.returncode:
+            raise SystemExit("tool failed: %s" % err)
+        with open(out) as f:
+            return json.load(f)
+
+
+def table(r, out):
+    names = {n for n, _ in PROGRAMS}
+    names.discard("sleep")
+    seen = collections.Counter()
+    rows = []
+    unnamed = collections.Counter()
+    for i, p in enumerate(r.get("processes") or []):
+        comm = p["target"].get("comm")
+        if comm not in names or p["target"].get("image") != 1:
+            continue
+        seen[comm] += 1
+        k = p.get("kernel") or {}
+        stops = k.get("stack_stops") or {}
+        rows.append((comm, seen[comm], i, k.get("allocs", 0),
+                     stops.get("not_loaded", 0)))
+    for s in r.get("sites") or []:
+        if s["frames"] and s["frames"][0].get("object") is None:
+            unnamed[s.get("proc")] += s.get("alloc_count") or 0
+    out.append("| program | round | allocations | not_loaded | unnamed |")
+    out.append("|---|---:|---:|---:|---:|")
+    for comm, rnd, i, allocs, nl in rows:
+        out.append("| %s | %d | %d | %d | %d |" % (comm, rnd, allocs, nl,
+                                                   unnamed[i]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tool", default=".output/memscope-bpf")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--results", help="write the table's section here "
+                    "(bench/RESULTS.md)")
+    a = ap.parse_args()
+    lines = [TITLE, "",
+             "Run of %s: `bench/fresh-procs.py --rounds %d`. Per program "
+             "and round: its allocations, those whose stack stopped "
+             "`not_loaded`, those whose stack is unnamed (the process was "
+             "gone before its maps were read)." %
+             (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), a.rounds),
+             ""]
+    table(run(a.tool, a.rounds), lines)
+    print("\n".join(lines))
+    if a.results:
+        sections.write(a.results, "fresh-procs.py", lines)
+
+
+if __name__ == "__main__":
+    main()
