@@ -513,6 +513,34 @@ struct ms_unwind_file {
 #define MS_FILEF_INTERP		(1u << 0)
 
 /*
+ * The file mappings the walker found through a task's vma, by process
+ * image (ms_proc_maps.gen): a process gone before userspace could read
+ * its maps (a command that lives a few milliseconds) has its frames named
+ * from them. Filled in the kernel as walks need them, at most
+ * MS_IMAGE_VMAS; a slot counted in nr may still be being written.
+ */
+#define MS_IMAGE_VMAS		16
+
+struct ms_image_key {
+	__u32 tgid;
+	__u32 gen;
+};
+
+struct ms_vma {
+	__u64 start;
+	__u64 end;
+	__u64 offset;		/* the file offset at start */
+	__u64 dev;		/* struct ms_file_key */
+	__u64 ino;
+};
+
+struct ms_image_vmas {
+	__u32 nr;
+	__u32 pad;
+	struct ms_vma v[MS_IMAGE_VMAS];
+};
+
+/*
  * The bias of an executable mapping at runtime start of the file from
  * offset (a runtime pc is ELF address pc - bias), from the file's
  * executable segments: the one the mapping starts on (the loader maps a

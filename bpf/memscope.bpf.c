@@ -1043,6 +1043,17 @@ static __always_inline void maps_dirty_mark(__u32 tgid)
 	bpf_map_update_elem(&maps_dirty, &tgid, &now, BPF_NOEXIST);
 }
 
+/* The image of tgid the walk runs in (struct ms_proc_maps.gen). */
+static __always_inline __u32 image_gen(__u32 tgid)
+{
+	struct ms_proc *p;
+
+	if (targ_tgid)
+		return *(volatile __u32 *)&targ_gen;
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	return p ? p->gen : 0;
+}
+
 #define VM_EXEC		0x4
 #define PAGE_SHIFT	12
 
@@ -1050,6 +1061,7 @@ static __always_inline void maps_dirty_mark(__u32 tgid)
 struct vma_pc {
 	struct ms_file_key key;
 	__u64 start;		/* vm_start */
+	__u64 end;		/* vm_end */
 	__u64 offset;		/* the file offset at vm_start */
 	bool exe;		/* the task's program */
 	__u8 stop;		/* enum ms_stop when there is no file */
@@ -1075,9 +1087,57 @@ static long vma_pc_read(struct task_struct *task, struct vm_area_struct *vma,
 	v->key.dev = file->f_inode->i_sb->s_dev;
 	v->key.ino = file->f_inode->i_ino;
 	v->start = vma->vm_start;
+	v->end = vma->vm_end;
 	v->offset = vma->vm_pgoff << PAGE_SHIFT;
 	v->exe = mm->exe_file && mm->exe_file->f_inode == file->f_inode;
 	return 0;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 512);
+	__type(key, struct ms_image_key);
+	__type(value, struct ms_image_vmas);
+} image_vmas SEC(".maps");
+
+/* An image's first entry: too large for the BPF stack. */
+const volatile struct ms_image_vmas image_vmas_none = {};
+
+/* The vma v of process tgid's image, kept for its names (events.h). */
+static __always_inline void vma_keep(__u32 tgid, const struct vma_pc *v)
+{
+	struct ms_image_key k = { .tgid = tgid, .gen = image_gen(tgid) };
+	struct ms_image_vmas *iv;
+	__u32 i, n;
+
+	iv = bpf_map_lookup_elem(&image_vmas, &k);
+	if (!iv) {
+		bpf_map_update_elem(&image_vmas, &k,
+				    (const void *)&image_vmas_none, BPF_NOEXIST);
+		iv = bpf_map_lookup_elem(&image_vmas, &k);
+		if (!iv)
+			return;
+	}
+	n = iv->nr < MS_IMAGE_VMAS ? iv->nr : MS_IMAGE_VMAS;
+	for (i = 0; i < MS_IMAGE_VMAS; i++)
+		if (i < n && iv->v[i].start == v->start)
+			return;
+	i = __sync_fetch_and_add(&iv->nr, 1);
+	if (i >= MS_IMAGE_VMAS)
+		return;
+	iv->v[i].end = v->end;
+	iv->v[i].offset = v->offset;
+	iv->v[i].dev = v->key.dev;
+	iv->v[i].ino = v->key.ino;
+	iv->v[i].start = v->start;
+}
+
+/* A new image of tgid: what another process of its pid left goes. */
+static __always_inline void image_vmas_clear(__u32 tgid, __u32 gen)
+{
+	struct ms_image_key k = { .tgid = tgid, .gen = gen };
+
+	bpf_map_delete_elem(&image_vmas, &k);
 }
 
 /*
@@ -1086,7 +1146,7 @@ static long vma_pc_read(struct task_struct *task, struct vm_area_struct *vma,
  * that file, at the ELF address the process's maps would give
  * (ms_file_bias()). NOT_LOADED whenever it cannot be told.
  */
-__noinline int vma_rule(__u64 pc, struct ms_unwind_row *out)
+__noinline int vma_rule(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct vma_pc v = {};
@@ -1102,6 +1162,7 @@ __noinline int vma_rule(__u64 pc, struct ms_unwind_row *out)
 		return err == -ENOENT ? MS_STOP_NO_MAPPING : MS_STOP_NOT_LOADED;
 	if (v.stop)
 		return v.stop;
+	vma_keep(tgid, &v);
 	f = bpf_map_lookup_elem(&unwind_files, &v.key);
 	if (!f)
 		return MS_STOP_NOT_LOADED;
@@ -1114,16 +1175,6 @@ __noinline int vma_rule(__u64 pc, struct ms_unwind_row *out)
 	return row_find(obj, pc - bias, out);
 }
 
-/* The image of tgid the walk runs in (struct ms_proc_maps.gen). */
-static __always_inline __u32 image_gen(__u32 tgid)
-{
-	struct ms_proc *p;
-
-	if (targ_tgid)
-		return *(volatile __u32 *)&targ_gen;
-	p = bpf_map_lookup_elem(&procs, &tgid);
-	return p ? p->gen : 0;
-}
 
 /*
  * The rule for pc in process tgid, without the memo: an enum ms_stop,
@@ -1148,19 +1199,19 @@ __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 		 * or one that has just started: its maps are read now.
 		 */
 		maps_dirty_mark(tgid);
-		return vma_rule(pc, out);
+		return vma_rule(tgid, pc, out);
 	}
 	/* Maps of the program it ran before an exec: not this one's. */
 	if (pm->gen != image_gen(tgid))
-		return vma_rule(pc, out);
+		return vma_rule(tgid, pc, out);
 	q.maps = pm;
 	q.hi = pm->nr < MS_PROC_MAPS ? pm->nr : MS_PROC_MAPS;
 	bpf_loop(MAP_SEARCH_STEPS + 1, map_search_step, &q, 0);
 	if (!q.lo)
-		return stale ? vma_rule(pc, out) : MS_STOP_NO_MAPPING;
+		return stale ? vma_rule(tgid, pc, out) : MS_STOP_NO_MAPPING;
 	m = &pm->m[(q.lo - 1) & (MS_PROC_MAPS - 1)];
 	if (pc >= m->end)
-		return stale ? vma_rule(pc, out) : MS_STOP_NO_MAPPING;
+		return stale ? vma_rule(tgid, pc, out) : MS_STOP_NO_MAPPING;
 	if (m->flags & MS_MAPF_NO_TABLE)
 		return MS_STOP_NOT_LOADED;
 	if (pc < m->bias)
@@ -2268,6 +2319,7 @@ int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
 	p = proc_add(tgid);
 	if (!p)
 		return 0;
+	image_vmas_clear(tgid, p->gen);
 	e = proc_event(MS_EV_PROC_START, tgid, p->gen, &pos);
 	if (!e)
 		return 0;
@@ -2410,6 +2462,7 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		maps_dirty_mark(tgid);
 	}
 	target_execd = true;
+	image_vmas_clear(tgid, gen);
 	e = first ? NULL : proc_event(MS_EV_PROC_EXEC, tgid, gen, &pos);
 	if (e) {
 		e->aux = aux;

@@ -2134,9 +2134,10 @@ EOF2
 # A program new to the tool, run by a traced process and gone at once:
 # its table is compiled from its exec's record (or from its maps, when
 # the tool read them in time), and its next run's stacks are whole from
-# the first allocation, through the table published for its file. (Which
-# of the two compiled it depends on timing: bench/fresh-procs.py measures
-# short Debian programs, where the maps are often read too late.)
+# the first allocation, through the table published for its file, and
+# named from the mappings the kernel walked through. (Which of the two
+# compiled it depends on timing: bench/fresh-procs.py measures short
+# Debian programs, where the maps are often read too late.)
 t_fresh_exec_file()
 {
 	cp "$TARGETS/stk_fresh" "$d/stk_quick" || return
@@ -2156,6 +2157,10 @@ else:
     stops = {s: n for s, n in (k.get("stack_stops") or {}).items() if n}
     if k.get("allocs") != 3 or stops != {"end": 3}:
         print(f"second run: expected its 3 stacks whole, got allocs {k.get('allocs')}, stops {stops}")
+    sites = [[f["function"] or "?" for f in st["frames"]][:3]
+             for st in r.get("sites") or [] if st.get("proc") == quick[1]]
+    if sites != [["fresh_leaf", "fresh_mid", "main"]]:
+        print(f"second run: expected one site named fresh_leaf, fresh_mid, main, got {sites}")
 EOF2
 }
 

@@ -4,9 +4,9 @@
  * maps. Once released (--wait, SIGUSR1) it forks 8 children, one at a
  * time, each allocating 6 blocks at once (fresh_child, fresh_mid,
  * fresh_leaf) and leaving; then it execs itself, and the new image
- * allocates 4 blocks at once (main, fresh_mid, fresh_leaf) and exits
- * 300 ms later (the tool names an exec'd image's frames from its maps,
- * which it must read while the image runs; a child's are its parent's).
+ * allocates 4 blocks at once (main, fresh_mid, fresh_leaf) and exits.
+ * All are gone before the tool can read their maps: their frames are
+ * named from the mappings the kernel walked through.
  * Their objects' tables are in (the tool read them for the first
  * process), so every one of those stacks must be whole.
  *
@@ -78,8 +78,7 @@ int main(int argc, char **argv)
 
 	if (argc == 2 && !strcmp(argv[1], "exec")) {
 		fresh_mid(opaque(4));
-		/* Its names need its maps: read while it lives. */
-		usleep(300000);
+		NOTAIL();
 		return 0;
 	}
 	/* Gone at once: only its exec record tells the tool of its file. */

@@ -18,6 +18,7 @@
 
 #include "elfsym.h"
 #include "fixture.h"
+#include "procmaps.h"
 #include "symbolizer.h"
 #include "vdso.h"
 
@@ -444,6 +445,59 @@ Test(symbolizer, zombie_is_blind)
 	cr_expect_not(symbolizer__blind(self), "own maps known");
 	symbolizer__free(self);
 	symbolizer__free(s);
+}
+
+/*
+ * A process gone before its maps were read: a mapping the kernel told of
+ * names its addresses, the file opened by its path here when it is the
+ * same file; another file under that path is not taken.
+ */
+Test(symbolizer, added_map_of_a_gone_process)
+{
+	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
+	struct procmaps *self = procmaps__read(getpid());
+	const struct procmap *m;
+	struct symbolizer *s, *other;
+	struct procmap wrong;
+	struct frame fr;
+	pid_t pid;
+
+	cr_assert(self, "own maps: %s", strerror(errno));
+	m = procmaps__find(self, addr);
+	cr_assert(m && m->path, "no mapping of probe_target");
+	pid = fork();
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid)
+		_exit(0);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid, "waitpid: %s",
+		     strerror(errno));
+	s = symbolizer__new(pid);
+	other = symbolizer__new(pid);
+	cr_assert(s && other, "symbolizer__new: %s", strerror(errno));
+	cr_expect_eq(symbolizer__cover(s, &addr, 1), -ESRCH, "gone");
+	cr_expect(symbolizer__blind(s), "blind");
+	cr_assert_eq(symbolizer__add_map(s, m), 0);
+	cr_expect_not(symbolizer__blind(s), "a mapping known");
+	fr = outer(s, addr);
+	cr_expect_str_eq(fr.function ?: "(null)", "probe_target",
+			 "resolved as %s", fr.function);
+	/* the same path, another inode: not this file */
+	wrong = *m;
+	wrong.inode = m->inode + 1;
+	cr_assert_eq(symbolizer__add_map(other, &wrong), 0);
+	fr = outer(other, addr);
+	cr_expect_null(fr.function, "another file's names: %s", fr.function);
+	cr_expect(fr.object && ends_with(fr.object, m->path),
+		  "object %s", fr.object);
+	/* a mapping overlapping a known one is not taken */
+	wrong.inode = m->inode;
+	cr_assert_eq(symbolizer__add_map(other, &wrong), 0);
+	fr = outer(other, addr);
+	cr_expect_null(fr.function, "the known mapping kept: %s",
+		       fr.function);
+	symbolizer__free(other);
+	symbolizer__free(s);
+	procmaps__free(self);
 }
 
 Test(symbolizer, bad_pid)

@@ -31,6 +31,11 @@ static inline __u64 procmap_kernel_dev(dev_t dev)
 	return (__u64)major(dev) << 20 | minor(dev);
 }
 
+static inline dev_t procmap_user_dev(__u64 kdev)
+{
+	return makedev(kdev >> 20, kdev & ((1u << 20) - 1));
+}
+
 /* Reads /proc/PID/maps now. NULL with errno set (ESRCH: no such process). */
 struct procmaps *procmaps__read(int pid);
 /* Same, from any file in the maps format (tests). */

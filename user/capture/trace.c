@@ -153,6 +153,8 @@ static int unwind_open(struct tracer *t, int pid)
 		.objs_cap = bpf_map__max_entries(t->skel->maps.unwind_objs),
 		.maps_fd = bpf_map__fd(t->skel->maps.proc_maps),
 		.files_fd = bpf_map__fd(t->skel->maps.unwind_files),
+		.vmas_fd = bpf_map__fd(t->skel->maps.image_vmas),
+		.vmas_cap = bpf_map__max_entries(t->skel->maps.image_vmas),
 		.procs_fd = t->set ? bpf_map__fd(t->skel->maps.procs) : -1,
 		.one_gen = &t->skel->data->targ_gen,
 		.gen = &t->skel->data->unwind_gen,
@@ -1439,6 +1441,42 @@ int tracer__drain(struct tracer *t)
 	return n;
 }
 
+int tracer__image_vmas(struct tracer *t, __u32 pid, __u32 gen,
+		       int (*fn)(void *ctx, const struct procmap *m),
+		       void *ctx)
+{
+	struct ms_image_key k = { .tgid = pid, .gen = gen };
+	struct ms_image_vmas iv;
+	struct procmap m = { .perms = "r-xp" };
+	int i, n = 0, err;
+
+	if (!t->unwind)
+		return -ENOENT;
+	if (bpf_map__lookup_elem(t->skel->maps.image_vmas, &k, sizeof(k),
+				 &iv, sizeof(iv), 0))
+		return -errno;
+	for (i = 0; i < (int)iv.nr && i < MS_IMAGE_VMAS; i++) {
+		const struct ms_vma *v = &iv.v[i];
+
+		/* a slot still being written, or nonsense: not a mapping */
+		if (!v->start || v->end <= v->start)
+			continue;
+		m.path = unwinder__file_path(t->unwind, v->dev, v->ino);
+		if (!m.path)
+			continue;
+		m.start = v->start;
+		m.end = v->end;
+		m.offset = v->offset;
+		m.dev = procmap_user_dev(v->dev);
+		m.inode = v->ino;
+		err = fn(ctx, &m);
+		if (err)
+			return err;
+		n++;
+	}
+	return n;
+}
+
 __u64 tracer__reloads(const struct tracer *t)
 {
 	return t->reloads;
@@ -1526,7 +1564,7 @@ void tracer__print_unwind(const struct tracer *t)
 		      (__u64)bpf_map__max_entries(cache) *
 		      bpf_map__value_size(cache)) * (ncpu > 0 ? ncpu : 1);
 	fprintf(stderr,
-		"memscope-bpf: unwind tables: %u objects, %u of %u rows used, %llu KiB of kernel memory (rows, objects, maps), %llu KiB of per-CPU rule memo and walk caches\n",
+		"memscope-bpf: unwind tables: %u objects, %u of %u rows used, %llu KiB of kernel memory (rows, objects, maps, files, mappings for names), %llu KiB of per-CPU rule memo and walk caches\n",
 		st.objects, st.rows, st.rows_cap,
 		(unsigned long long)st.kernel_bytes / 1024,
 		(unsigned long long)memo_bytes / 1024);

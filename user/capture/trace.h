@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include "events.h"
 #include "attach.h"
+#include "procmaps.h"
 
 struct tracer;
 
@@ -109,6 +110,17 @@ int tracer__drain(struct tracer *t);
  * them reads them too while the new ones are surely there.
  */
 __u64 tracer__reloads(const struct tracer *t);
+
+/*
+ * The file mappings the kernel walked through for pid's image gen (its
+ * exec generation, 1 at its start), its maps unread (events.h, struct
+ * ms_image_vmas): each as a procmap, with the path of the file as the
+ * tool last saw it, to fn; those of a file it never saw are left out.
+ * How many were given, or -errno (-ENOENT: none kept).
+ */
+int tracer__image_vmas(struct tracer *t, __u32 pid, __u32 gen,
+		       int (*fn)(void *ctx, const struct procmap *m),
+		       void *ctx);
 
 void tracer__counters(const struct tracer *t, struct ms_counters *out);
 /* Records that were malformed or that the callback refused. */

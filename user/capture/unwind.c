@@ -14,6 +14,7 @@
 #include "elfsym.h"
 #include "procinfo_read.h"
 #include "procmaps.h"
+#include "table.h"
 #include "unwind.h"
 #include "unwind_table.h"
 #include "vdso.h"
@@ -45,6 +46,17 @@ struct uobj {
 	__u64 pub_dev;
 	__u64 pub_inode;
 	bool pub_interp;
+};
+
+/*
+ * A file an object was read from, and the path it had then: files of one
+ * build (a copy, another container's) share an object, and each is named
+ * by its own path (unwinder__file_path).
+ */
+struct ufile {
+	dev_t dev;
+	__u64 inode;
+	char *path;
 };
 
 /* The worker's nice value: any other work of the tool comes first. */
@@ -82,6 +94,7 @@ struct unwinder {
 	__u32 no_table;
 	__u32 maps_dropped;
 	__u32 nr_files;			/* in the files map */
+	struct tab_array files;		/* struct ufile */
 	struct ms_proc_maps maps;	/* the last written */
 	int pid;			/* the process being read */
 	char root[32];
@@ -176,6 +189,7 @@ struct unwinder *unwinder__new(const struct unwinder_opts *o)
 	if (!u)
 		return NULL;
 	u->o = *o;
+	tab_array_init(&u->files, sizeof(struct ufile), 0);
 	/* Object 0 is the empty one; rows start at 0. */
 	u->next_obj = OBJ_NONE + 1;
 	pthread_mutex_init(&u->lock, NULL);
@@ -218,6 +232,9 @@ void unwinder__free(struct unwinder *u)
 	for (i = 0; i < u->nr_objs; i++)
 		free(u->objs[i].path);
 	free(u->objs);
+	for (i = 0; i < u->files.nr; i++)
+		free(((struct ufile *)tab_array_at(&u->files, i))->path);
+	tab_array_fini(&u->files);
 	free(u->waiting);
 	free(u);
 }
@@ -370,6 +387,29 @@ static void wait_add(struct unwinder *u, int pid)
 static struct uobj *obj_of_file(struct unwinder *u, const struct procmap *m,
 				struct elf_file *f, bool entry);
 
+/* File m, read for an object: its path kept (without memory: not kept). */
+static void file_note(struct unwinder *u, const struct procmap *m)
+{
+	struct ufile *f;
+	size_t i;
+
+	for (i = 0; i < u->files.nr; i++) {
+		f = tab_array_at(&u->files, i);
+		if (f->inode == m->inode && f->dev == m->dev)
+			return;
+	}
+	if (tab_array_reserve(&u->files, 1))
+		return;
+	f = tab_array_push(&u->files);
+	f->path = strdup(m->path);
+	if (!f->path) {
+		u->files.nr--;
+		return;
+	}
+	f->dev = m->dev;
+	f->inode = m->inode;
+}
+
 /*
  * The object of a file mapping: found by file, else opened through the
  * target's root (its mount namespace), else through map_files (a file
@@ -442,6 +482,7 @@ static struct uobj *obj_of_file(struct unwinder *u, const struct procmap *m,
 	}
 	o->dev = m->dev;
 	o->inode = m->inode;
+	file_note(u, m);
 	return o;
 }
 
@@ -596,6 +637,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 {
 	struct entry_files ef;
 	__u64 seen = __atomic_load_n(u->o.changed, __ATOMIC_ACQUIRE);
+	struct ms_image_vmas iv = {};
 	struct ms_proc_map *maps;
 	struct procmaps *pm;
 	struct uobj *o;
@@ -647,6 +689,26 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 			wait_add(u, pid);
 		o->interp |= is_interp(&ef, m);
 		obj_publish(u, o);
+		if (iv.nr < MS_IMAGE_VMAS && m->inode) {
+			struct ms_vma *v = &iv.v[iv.nr++];
+
+			v->start = m->start;
+			v->end = m->end;
+			v->offset = m->offset;
+			v->dev = procmap_kernel_dev(m->dev);
+			v->ino = m->inode;
+		}
+	}
+	/*
+	 * What the walker will not keep now that the maps are in: the names
+	 * of a process gone before its stacks are drained come from here.
+	 * (Full, or the process's slot taken: only names are lost.) Not
+	 * if it exec'd meanwhile: these may be the next image's.
+	 */
+	if (iv.nr && image_gen(u, pid) == gen) {
+		struct ms_image_key ik = { .tgid = pid, .gen = gen };
+
+		bpf_map_update_elem(u->o.vmas_fd, &ik, &iv, BPF_ANY);
 	}
 	dropped = unwind_maps_build(&u->maps, maps, n);
 	if (dropped < 0) {
@@ -744,7 +806,7 @@ int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 {
 	struct procmap m = {
 		.path = path,
-		.dev = makedev(dev >> 20, dev & 0xfffff),
+		.dev = procmap_user_dev(dev),
 		.inode = ino,
 	};
 	char full[4096 + 64];
@@ -783,6 +845,20 @@ int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 	return 0;
 }
 
+const char *unwinder__file_path(const struct unwinder *u, __u64 dev,
+				__u64 ino)
+{
+	const struct ufile *f;
+	size_t i;
+
+	for (i = 0; i < u->files.nr; i++) {
+		f = tab_array_at(&u->files, i);
+		if (f->inode == ino && procmap_kernel_dev(f->dev) == dev)
+			return f->path;
+	}
+	return NULL;
+}
+
 void unwinder__forget(struct unwinder *u, int pid)
 {
 	__u32 key = pid;
@@ -808,7 +884,9 @@ void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
 			    (__u64)u->o.objs_cap * sizeof(struct ms_unwind_obj) +
 			    sizeof(struct ms_proc_maps) +
 			    (__u64)u->nr_files * (sizeof(struct ms_file_key) +
-						  sizeof(struct ms_unwind_file));
+						  sizeof(struct ms_unwind_file)) +
+			    (__u64)u->o.vmas_cap * (sizeof(struct ms_image_key) +
+						    sizeof(struct ms_image_vmas));
 }
 
 void unwinder__print(const struct unwinder *u, FILE *f, const char *who)

@@ -27,6 +27,8 @@ struct unwinder_opts {
 	__u32 objs_cap;
 	int maps_fd;
 	int files_fd;		/* the walker's tables by file */
+	int vmas_fd;		/* file mappings by image, for names */
+	__u32 vmas_cap;
 	/*
 	 * Where the image generation of a process is read, written with its
 	 * maps: a set's procs map, else (-1) the one target's, at one_gen.
@@ -72,6 +74,13 @@ int unwinder__reload_pid(struct unwinder *u, int pid);
  */
 int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 			__u64 dev, __u64 ino);
+/*
+ * The path of the file the kernel names dev (MAJOR << 20 | MINOR) and
+ * ino, as a process that mapped it named it when its table was made;
+ * NULL for a file never seen. Valid until the unwinder is freed.
+ */
+const char *unwinder__file_path(const struct unwinder *u, __u64 dev,
+				__u64 ino);
 /* Process pid is gone: its mappings leave the walker's map. */
 void unwinder__forget(struct unwinder *u, int pid);
 
@@ -98,7 +107,7 @@ struct unwinder_stats {
 	__u32 rows_cap;
 	__u32 no_table;		/* objects left without a table: rows full */
 	__u32 maps_dropped;	/* mappings past MS_PROC_MAPS */
-	__u64 kernel_bytes;	/* rows, objects, maps and files in the kernel */
+	__u64 kernel_bytes;	/* rows, objects, maps, files, image vmas */
 };
 
 void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out);

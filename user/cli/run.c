@@ -152,23 +152,14 @@ static int check_environment(void)
 	return 0;
 }
 
-/* The symbolizer of image i; NULL if it cannot be made (addresses only). */
-/*
- * Image i's symbolizer. A forked process gone before its maps could be
- * read (they were its parent's at the fork, unless it exec'd) has its
- * addresses named through the image it was forked from.
- */
-static struct symbolizer *sym_of(struct session *s, size_t i)
+/* Image i's own symbolizer, made on first use; NULL: addresses only. */
+static struct symbolizer *sym_own(struct session *s, size_t i)
 {
 	const struct proc_image *im = procs__image(s->procs, i);
 	size_t cap = s->nr_syms;
 
 	if (!im)
 		return NULL;
-	/* The parent's image is an older one: the walk up ends. */
-	if (i < s->nr_syms && s->syms[i] && symbolizer__blind(s->syms[i]) &&
-	    !im->image && im->parent >= 0 && (size_t)im->parent < i)
-		return sym_of(s, im->parent);
 	if (i >= s->nr_syms) {
 		if (tab_grow((void **)&s->syms, &cap, i + 1, sizeof(*s->syms)))
 			return NULL;
@@ -179,6 +170,51 @@ static struct symbolizer *sym_of(struct session *s, size_t i)
 	if (!s->syms[i])
 		s->syms[i] = symbolizer__new(im->info.pid);
 	return s->syms[i];
+}
+
+/*
+ * The symbolizer that names image i's addresses: its own, unless that
+ * knows no mapping (the process was gone before its maps could be read)
+ * and the image is a fork's, whose mappings at its start were those of
+ * the image it was forked from.
+ */
+static struct symbolizer *sym_of(struct session *s, size_t i)
+{
+	const struct proc_image *im = procs__image(s->procs, i);
+	struct symbolizer *own = sym_own(s, i);
+
+	/* The parent's image is an older one: the walk up ends. */
+	if (own && symbolizer__blind(own) && !im->image && im->parent >= 0 &&
+	    (size_t)im->parent < i)
+		return sym_of(s, im->parent);
+	return own;
+}
+
+static int add_vma(void *ctx, const struct procmap *m)
+{
+	return symbolizer__add_map(ctx, m);
+}
+
+/*
+ * Image i's symbolizer, made to know where addrs lie: from the maps while
+ * the process runs; once it is gone, from the mappings the kernel walked
+ * through for it, else (none) from its parent's at a fork.
+ */
+static struct symbolizer *sym_cover(struct session *s, size_t i,
+				    const __u64 *addrs, unsigned n)
+{
+	const struct proc_image *im = procs__image(s->procs, i);
+	struct symbolizer *own = sym_own(s, i), *sym;
+
+	if (!own)
+		return NULL;
+	if (symbolizer__cover(own, addrs, n) && im->kgen)
+		tracer__image_vmas(s->tracer, im->info.pid, im->kgen, add_vma,
+				   own);
+	sym = sym_of(s, i);
+	if (sym != own)
+		symbolizer__cover(sym, addrs, n);
+	return sym;
 }
 
 static void *image_sym(void *ctx, size_t i)
@@ -219,22 +255,15 @@ static unsigned resolve_frame(void *ctx, __u64 addr, const struct frame **out)
  */
 static void cover_pending(struct session *s)
 {
-	struct symbolizer *sym, *alt;
+	struct symbolizer *sym;
 	size_t i, j;
 
 	for (i = 0; i < s->nr_pending; i = j) {
 		for (j = i + 1; j < s->nr_pending &&
 		     s->pending_image[j] == s->pending_image[i]; j++)
 			;
-		sym = sym_of(s, s->pending_image[i]);
-		if (sym)
-			symbolizer__cover(sym, s->pending + i, j - i);
-		/* Gone: again, through the image it was forked from. */
-		alt = sym_of(s, s->pending_image[i]);
-		if (alt != sym) {
-			sym = alt;
-			symbolizer__cover(sym, s->pending + i, j - i);
-		}
+		sym = sym_cover(s, s->pending_image[i], s->pending + i,
+				j - i);
 		/* Errors stick in the recorder and are reported at its end. */
 		if (s->rec)
 			recorder__symbols(s->rec, s->pending_image[i],

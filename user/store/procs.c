@@ -204,6 +204,7 @@ static int apply_start(struct procs *p, const struct ms_event *e)
 			return err;
 	}
 	im->started = true;
+	im->kgen = e->seq;
 	im->parent = parent >= 0 ? parent : -1;
 	im->info.ppid = (__u32)e->aux;
 	im->info.start_ns = e->ts_ns;
@@ -235,6 +236,7 @@ static int apply_exec(struct procs *p, const struct ms_event *e)
 	if (err)
 		return err;
 	im->started = true;
+	im->kgen = e->seq;
 	im->info.start_ns = e->ts_ns;
 	set_str(im->info.comm, sizeof(im->info.comm), e->name,
 		sizeof(e->name));

@@ -45,6 +45,8 @@ enum proc_end {
 struct proc_image {
 	struct procinfo info;	/* pid always; the rest as known */
 	__u32 image;		/* exec generation: 0 the forked process */
+	__u32 kgen;		/* the kernel's generation of it (its start or
+				 * exec record's seq), 0 when not seen */
 	long parent;		/* image 0 of a fork seen: the parent's image
 				 * it was forked from (whose mappings it has
 				 * at its start), else -1 */

@@ -199,6 +199,20 @@ static int object_open(int pid, const struct procmap *e)
 		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
+	/*
+	 * The process gone (a mapping the kernel told of: add_map), the
+	 * path in this tool's namespace, taken only if it is that file.
+	 */
+	if (fd < 0 && !e->deleted && e->path[0] == '/') {
+		struct stat st;
+
+		fd = open(e->path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && (fstat(fd, &st) || st.st_dev != e->dev ||
+				st.st_ino != e->inode)) {
+			close(fd);
+			fd = -1;
+		}
+	}
 	return fd;
 }
 
@@ -586,6 +600,26 @@ int symbolizer__refresh(struct symbolizer *s)
 bool symbolizer__knows_program(const struct symbolizer *s)
 {
 	return s->exe_known;
+}
+
+int symbolizer__add_map(struct symbolizer *s, const struct procmap *e)
+{
+	struct sym_map m, *maps;
+	int err;
+
+	if (e->perms[2] != 'x' || e->end <= e->start ||
+	    map_overlapping(s->maps, s->nmaps, e->start, e->end))
+		return 0;
+	err = map_init(s, e, &m);
+	if (err)
+		return err;
+	maps = realloc(s->maps, (s->nmaps + 1) * sizeof(*maps));
+	if (!maps)
+		return -ENOMEM;
+	maps[s->nmaps++] = m;
+	qsort(maps, s->nmaps, sizeof(*maps), cmp_map_start);
+	s->maps = maps;
+	return 0;
 }
 
 bool symbolizer__blind(const struct symbolizer *s)

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <linux/types.h>
 #include "frame.h"
+#include "procmaps.h"
 
 struct symbolizer;
 
@@ -41,6 +42,15 @@ int symbolizer__refresh(struct symbolizer *s);
  * reads them only while the process runs that program.
  */
 bool symbolizer__knows_program(const struct symbolizer *s);
+
+/*
+ * One executable mapping of the process told by other means than its
+ * maps (the kernel's walk, for a process gone before they were read):
+ * kept unless a known one overlaps it; its file opened through the
+ * process's root, else by its path here if that is the same file (dev and
+ * inode). 0 or -ENOMEM.
+ */
+int symbolizer__add_map(struct symbolizer *s, const struct procmap *e);
 
 /*
  * Whether it has read the maps, or tried, and knows no executable mapping:
