@@ -1093,6 +1093,11 @@ static long vma_pc_read(struct task_struct *task, struct vm_area_struct *vma,
 	return 0;
 }
 
+/*
+ * The file mappings vma_rule walked through, and those userspace read,
+ * by process image (events.h): LRU, since entries must outlive their
+ * process until its stacks are named.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 512);
@@ -1174,7 +1179,6 @@ __noinline int vma_rule(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 		return MS_STOP_NO_INFO;
 	return row_find(obj, pc - bias, out);
 }
-
 
 /*
  * The rule for pc in process tgid, without the memo: an enum ms_stop,
