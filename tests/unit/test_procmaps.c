@@ -2,12 +2,14 @@
 /* procmaps on a sample of every line shape the kernel prints, and live. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
@@ -221,4 +223,45 @@ Test(procmaps, reads_self)
 	cr_assert(e, "own stack is in no mapping");
 	cr_expect_str_eq(e->path, "[stack]", "stack in %s", e->path);
 	procmaps__free(m);
+}
+
+/*
+ * A gone process's file by its name here: opened only when it is that
+ * regular file; a device a symlink leads to is never opened.
+ */
+Test(procmaps, open_same_file_only)
+{
+	char dir[] = "/tmp/ms-open-same-XXXXXX", file[64], link[64];
+	struct stat st, dev, got;
+	int fd;
+
+	cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	snprintf(file, sizeof(file), "%s/f", dir);
+	snprintf(link, sizeof(link), "%s/l", dir);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	cr_assert(fd >= 0, "create: %s", strerror(errno));
+	close(fd);
+	cr_assert_eq(stat(file, &st), 0);
+	cr_assert_eq(symlink("/dev/null", link), 0);
+	cr_assert_eq(stat("/dev/null", &dev), 0);
+
+	fd = procmap_open_same(file, st.st_dev, st.st_ino);
+	cr_assert(fd >= 0, "the same file: %s", strerror(errno));
+	cr_assert_eq(fstat(fd, &got), 0);
+	cr_expect_eq(got.st_ino, st.st_ino, "the file looked at");
+	close(fd);
+	errno = 0;
+	cr_expect_eq(procmap_open_same(file, st.st_dev, st.st_ino + 1), -1);
+	cr_expect_eq(errno, ESTALE, "another inode: %s", strerror(errno));
+	errno = 0;
+	cr_expect_eq(procmap_open_same(link, dev.st_dev, dev.st_ino), -1,
+		     "a device opened");
+	cr_expect_eq(errno, ESTALE, "a device: %s", strerror(errno));
+	errno = 0;
+	cr_expect_eq(procmap_open_same("/nonexistent/x", st.st_dev,
+				       st.st_ino), -1);
+	cr_expect_eq(errno, ENOENT);
+	unlink(link);
+	unlink(file);
+	rmdir(dir);
 }

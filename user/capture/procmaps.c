@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 
 #include "procmaps.h"
@@ -139,6 +140,28 @@ struct procmaps *procmaps__read_file(const char *path)
 	char *text = read_text(path);
 
 	return text ? parse(text) : NULL;
+}
+
+int procmap_open_same(const char *path, dev_t dev, __u64 ino)
+{
+	char self[64];
+	struct stat st;
+	int pfd, fd;
+
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return -1;
+	if (fstat(pfd, &st) || !S_ISREG(st.st_mode) || st.st_dev != dev ||
+	    st.st_ino != ino) {
+		close(pfd);
+		errno = ESTALE;
+		return -1;
+	}
+	/* The inode looked at, opened: no path is resolved again. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	close(pfd);
+	return fd;
 }
 
 struct procmaps *procmaps__read(int pid)

@@ -36,6 +36,15 @@ static inline dev_t procmap_user_dev(__u64 kdev)
 	return makedev(kdev >> 20, kdev & ((1u << 20) - 1));
 }
 
+/*
+ * Opens path, in this tool's namespace, for reading, only if it is the
+ * regular file dev and ino name (a mapping's or an exec's file, whose
+ * process is gone): looked at through O_PATH first, so nothing else (a
+ * device a symlink leads to) is ever opened. fd, or -1 with errno
+ * (ESTALE: another file).
+ */
+int procmap_open_same(const char *path, dev_t dev, __u64 ino);
+
 /* Reads /proc/PID/maps now. NULL with errno set (ESRCH: no such process). */
 struct procmaps *procmaps__read(int pid);
 /* Same, from any file in the maps format (tests). */

@@ -813,6 +813,7 @@ int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 	struct elf_file *f;
 	struct uobj *o;
 	struct stat st;
+	int fd;
 
 	o = obj_by_file(u, &m, true);
 	if (o) {
@@ -827,8 +828,14 @@ int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 	snprintf(full, sizeof(full), "%s%s", u->root, path);
 	f = elf_file__open(full);
 	if (!f) {
+		/* Gone: by the name here, only if it is that file. */
 		u->root[0] = '\0';
-		f = elf_file__open(path);
+		fd = procmap_open_same(path, m.dev, ino);
+		if (fd < 0)
+			return -errno;
+		snprintf(full, sizeof(full), "/proc/self/fd/%d", fd);
+		f = elf_file__open(full);
+		close(fd);
 	}
 	if (!f)
 		return -errno;

@@ -203,16 +203,8 @@ static int object_open(int pid, const struct procmap *e)
 	 * The process gone (a mapping the kernel told of: add_map), the
 	 * path in this tool's namespace, taken only if it is that file.
 	 */
-	if (fd < 0 && !e->deleted && e->path[0] == '/') {
-		struct stat st;
-
-		fd = open(e->path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && (fstat(fd, &st) || st.st_dev != e->dev ||
-				st.st_ino != e->inode)) {
-			close(fd);
-			fd = -1;
-		}
-	}
+	if (fd < 0 && !e->deleted && e->path[0] == '/')
+		fd = procmap_open_same(e->path, e->dev, e->inode);
 	return fd;
 }
 
