@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import time
 
+import ready
 import sections
 
 TITLE = "## Processes that start while traced (bench/fresh-procs.py)"
@@ -44,23 +45,13 @@ def run(tool, rounds):
         script = "read x < %s; for r in $(seq %d); do %s; sleep 1; done" % (
             fifo, rounds, body)
         sh = subprocess.Popen(["/bin/sh", "-c", script])
-        ready = os.path.join(d, "ready")
         out = os.path.join(d, "r.json")
-        with open(ready, "w") as rf:
-            t = subprocess.Popen([tool, "--ready-fd", str(rf.fileno()),
-                                  "-q", "-t", "0", "-o", out, "-f",
-                                  "-p", str(sh.pid)],
-                                 pass_fds=(rf.fileno(),),
-                                 stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
-            for _ in range(300):
-                if open(ready).read().strip():
-                    break
-                time.sleep(0.1)
-            with open(fifo, "w") as f:
-                f.write("go\n")
-            _, err = t.communicate(timeout=300)
-            sh.wait()
+        t = ready.start(tool, ["-q", "-t", "0", "-o", out, "-f",
+                               "-p", str(sh.pid)], d)
+        with open(fifo, "w") as f:
+            f.write("go\n")
+        _, err = t.communicate(timeout=300)
+        sh.wait()
         if t.returncode:
             raise SystemExit("tool failed: %s" % err)
         with open(out) as f:

@@ -16,7 +16,8 @@ import re
 import signal
 import subprocess
 import tempfile
-import time
+
+import ready
 
 COMM = "hxbench"
 
@@ -41,23 +42,13 @@ def measure(tool, src, n, static):
                 g.write(f.read())
             os.chmod(p, 0o755)
             paths.append(p)
-        ready = os.path.join(d, "ready")
-        with open(ready, "w") as rf:
-            t = subprocess.Popen([tool, "--ready-fd", str(rf.fileno()),
-                                  "-t", "0", "-o", os.path.join(d, "r.json"),
-                                  "--comm", COMM, "--hold-exec"],
-                                 pass_fds=(rf.fileno(),),
-                                 stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.PIPE, text=True)
-            for _ in range(300):
-                if open(ready).read().strip():
-                    break
-                time.sleep(0.1)
-            for p in paths:
-                subprocess.run([p, "leak", "3", "111"], check=True,
-                               stdout=subprocess.DEVNULL)
-            t.send_signal(signal.SIGINT)
-            _, err = t.communicate(timeout=120)
+        t = ready.start(tool, ["-t", "0", "-o", os.path.join(d, "r.json"),
+                               "--comm", COMM, "--hold-exec"], d)
+        for p in paths:
+            subprocess.run([p, "leak", "3", "111"], check=True,
+                           stdout=subprocess.DEVNULL)
+        t.send_signal(signal.SIGINT)
+        _, err = t.communicate(timeout=120)
     m = re.search(r"held (\d+) execs? or mappings? of a new file until it "
                   r"was probed: "
                   r"median ([0-9.]+) ms, max ([0-9.]+) ms", err)

@@ -2092,6 +2092,18 @@ if k.get("allocs") != 70:
 EOF2
 }
 
+# follow_released PROGRAM [ARGS...]: PROGRAM held at --wait, traced with
+# -f -p into $d/out/report.json from before its release to its end.
+follow_released()
+{
+	start_ready "$@" --wait || return
+	tool_bg -q -t 0 -o "$d/out/report.json" -f -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr
+}
+
 # Processes that allocate before the tool has read their maps (forked
 # children, the image an exec makes): their objects' tables are in, found
 # through the task's mappings, so their stacks are whole from the first
@@ -2099,12 +2111,7 @@ EOF2
 # one (tests/targets/stk_fresh.c).
 t_fresh_stacks()
 {
-	start_target "$TARGETS/stk_fresh" || return
-	tool_bg -q -t 0 -o "$d/out/report.json" -f -p "$target_pid" || return
-	wait_tracing || return
-	kill -USR1 "$target_pid"
-	tool_wait
-	expect_rc 0 && expect_clean_stderr || return
+	follow_released "$TARGETS/stk_fresh" || return
 	check_report <<'EOF2'
 procs = r.get("processes") or []
 want = {"child": (["fresh_leaf", "fresh_mid", "fresh_child"], 8, 6),
@@ -2141,12 +2148,7 @@ EOF2
 t_fresh_exec_file()
 {
 	cp "$TARGETS/stk_fresh" "$d/stk_quick" || return
-	start_ready "$TARGETS/stk_fresh" twice "$d/stk_quick" --wait || return
-	tool_bg -q -t 0 -o "$d/out/report.json" -f -p "$target_pid" || return
-	wait_tracing || return
-	kill -USR1 "$target_pid"
-	tool_wait
-	expect_rc 0 && expect_clean_stderr || return
+	follow_released "$TARGETS/stk_fresh" twice "$d/stk_quick" || return
 	check_report <<'EOF2'
 procs = r.get("processes") or []
 quick = [i for i, p in enumerate(procs) if p["target"]["image"] == 1]

@@ -380,6 +380,19 @@ Test(symbolizer, unmapped_then_replaced_library)
 	symbolizer__free(s);
 }
 
+/* The pid of a child that has exited and been reaped. */
+static pid_t gone_pid(void)
+{
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (!pid)
+		_exit(0);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid, "waitpid: %s",
+		     strerror(errno));
+	return pid;
+}
+
 Test(symbolizer, cover_of_dead_process)
 {
 	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
@@ -387,12 +400,7 @@ Test(symbolizer, cover_of_dead_process)
 	pid_t pid;
 	int err;
 
-	pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
-	if (!pid)
-		_exit(0);
-	cr_assert_eq(waitpid(pid, NULL, 0), pid, "waitpid: %s",
-		     strerror(errno));
+	pid = gone_pid();
 	s = symbolizer__new(pid);
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	cr_expect_not(symbolizer__blind(s), "blind before any read");
@@ -465,12 +473,7 @@ Test(symbolizer, added_map_of_a_gone_process)
 	cr_assert(self, "own maps: %s", strerror(errno));
 	m = procmaps__find(self, addr);
 	cr_assert(m && m->path, "no mapping of probe_target");
-	pid = fork();
-	cr_assert(pid >= 0, "fork: %s", strerror(errno));
-	if (!pid)
-		_exit(0);
-	cr_assert_eq(waitpid(pid, NULL, 0), pid, "waitpid: %s",
-		     strerror(errno));
+	pid = gone_pid();
 	s = symbolizer__new(pid);
 	other = symbolizer__new(pid);
 	cr_assert(s && other, "symbolizer__new: %s", strerror(errno));
