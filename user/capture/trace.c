@@ -30,6 +30,8 @@
 #define RING_WAKEUP_FRACTION	4
 /* Rows for the unwind tables: libc has ~24k, a large program ~500k. */
 #define DEFAULT_UNWIND_ROWS	(1u << 20)
+/* Images whose mappings -p PID alone keeps for names (image_vmas). */
+#define ONE_IMAGE_VMAS		16
 /* Most rows sized for a process's objects without --unwind-rows (256 MiB). */
 #define AUTO_UNWIND_ROWS_MAX	(1u << 24)
 
@@ -837,6 +839,11 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	} else {
 		/* One process: no set, the fast path's one compare. */
 		bpf_program__set_autoload(t->skel->progs.ms_fork, false);
+		/* and its images' mappings, a few execs' worth */
+		err = bpf_map__set_max_entries(t->skel->maps.image_vmas,
+					       ONE_IMAGE_VMAS);
+		if (err)
+			goto err_skel;
 	}
 	t->skel->rodata->alloc_only = o->alloc_only;
 	t->skel->rodata->ring_bytes =
