@@ -3,15 +3,16 @@
 """Stacks of processes that start while traced, outside -- CMD (issue 9).
 
 Attaches with -f -p to a shell that, once the tool is ready, runs a few
-short Debian programs ROUNDS times each, a second apart. Nothing holds
-them at their exec
-(only -- CMD does), so each allocates before the tool has read its maps:
-the walker must find its objects' tables through the process's own
-mappings. Prints, per program and round, the allocations, those whose
+short Debian programs ROUNDS times each, a second apart (with --gcc,
+a compile too: gcc's cc1 and as are big objects, compiled while the
+host is busy). Nothing holds them at their exec (only -- CMD does), so
+each allocates before the tool has read its maps: the walker must find
+its objects' tables through the process's own mappings. Prints, per program and round, the allocations, those whose
 stack stopped not_loaded, and those whose stack is unnamed (no object
 known for its frames: a process gone before its maps were read).
 
-    bench/fresh-procs.py --tool .output/memscope-bpf --rounds 3
+    bench/fresh-procs.py --tool .output/memscope-bpf --rounds 3 \\
+        [--gcc tests/targets/stk_c.c]
 """
 import argparse
 import collections
@@ -26,20 +27,21 @@ import sections
 
 TITLE = "## Processes that start while traced (bench/fresh-procs.py)"
 
+# The programs' names as the report gives them, and the command.
 PROGRAMS = [
-    ("ls", "ls -l /usr/bin"),
-    ("python3", "/usr/bin/python3 -c 'import json, email'"),
-    ("git", "git --version"),
-    ("sort", "sort /etc/services"),
-    ("date", "date"),
+    (("ls",), "ls -l /usr/bin"),
+    (("python3",), "/usr/bin/python3 -c 'import json, email'"),
+    (("git",), "git --version"),
+    (("sort",), "sort /etc/services"),
+    (("date",), "date"),
 ]
 
 
-def run(tool, rounds):
+def run(tool, rounds, programs):
     with tempfile.TemporaryDirectory() as d:
         fifo = os.path.join(d, "go")
         os.mkfifo(fifo)
-        body = "; ".join("%s >/dev/null" % c for _, c in PROGRAMS)
+        body = "; ".join("%s >/dev/null" % c for _, c in programs)
         # a second between rounds: the tables of a round's new files
         # compile meanwhile, at the lowest priority
         script = "read x < %s; for r in $(seq %d); do %s; sleep 1; done" % (
@@ -58,9 +60,8 @@ def run(tool, rounds):
             return json.load(f)
 
 
-def table(r, out):
-    names = {n for n, _ in PROGRAMS}
-    names.discard("sleep")
+def table(r, out, programs):
+    names = {n for comms, _ in programs for n in comms}
     seen = collections.Counter()
     rows = []
     unnamed = collections.Counter()
@@ -89,15 +90,23 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--results", help="write the table's section here "
                     "(bench/RESULTS.md)")
+    ap.add_argument("--gcc", metavar="SOURCE",
+                    help="also gcc -O2 -c SOURCE each round: cc1 and as, "
+                    "big objects, compiled while the host is busy")
     a = ap.parse_args()
+    programs = list(PROGRAMS)
+    if a.gcc:
+        programs.append((("cc1", "as"),
+                         "gcc -O2 -c %s -o /dev/null" % a.gcc))
     lines = [TITLE, "",
-             "Run of %s: `bench/fresh-procs.py --rounds %d`. Per program "
+             "Run of %s: `bench/fresh-procs.py --rounds %d%s`. Per program "
              "and round: its allocations, those whose stack stopped "
              "`not_loaded`, those whose stack is unnamed (the process was "
              "gone before its maps were read)." %
-             (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), a.rounds),
+             (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), a.rounds,
+              " --gcc %s" % a.gcc if a.gcc else ""),
              ""]
-    table(run(a.tool, a.rounds), lines)
+    table(run(a.tool, a.rounds, programs), lines, programs)
     print("\n".join(lines))
     if a.results:
         sections.write(a.results, "fresh-procs.py", lines)
