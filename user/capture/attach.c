@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -1082,9 +1083,28 @@ static int probe_path(struct attach *a, const char *open_path,
 	return n;
 }
 
+/*
+ * The file whose malloc this tool calls: the allocator linked into the
+ * program (the ASan build's is ASan's). It serves the tool alone, and is
+ * never probed: a set probes the allocators the tool maps, and a probe
+ * there would trap at each of the tool's own allocations (libdw's,
+ * millions while it compiles a big object's CFI), where libc's, which
+ * the tool maps but does not call, costs it nothing. st_ino 0: unknown.
+ */
+static void own_allocator(struct stat *st)
+{
+	void *(*self_malloc)(size_t) = malloc;
+	Dl_info info;
+
+	if (!dladdr((void *)self_malloc, &info) || !info.dli_fname ||
+	    stat(info.dli_fname[0] == '/' ? info.dli_fname : "/proc/self/exe", st))
+		st->st_ino = 0;
+}
+
 int attach__process(struct attach *a, int pid)
 {
 	char open_path[PATH_MAX], exe[32];
+	struct stat self;
 	struct procmaps *m;
 	size_t i, n;
 	int err = 0, found = 0, r;
@@ -1104,10 +1124,12 @@ int attach__process(struct attach *a, int pid)
 				 errno == ESRCH ? "no such process" :
 						  strerror(errno));
 	n = procmaps__count(m);
+	own_allocator(&self);
 	for (i = 0; i < n; i++) {
 		const struct procmap *pm = procmaps__get(m, i);
 
-		if (!pm->inode || !pm->path || pm->perms[2] != 'x')
+		if (!pm->inode || !pm->path || pm->perms[2] != 'x' ||
+		    (pm->inode == self.st_ino && pm->dev == self.st_dev))
 			continue;
 		snprintf(open_path, sizeof(open_path), "/proc/%d/root%s",
 			 pid, pm->path);
