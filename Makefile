@@ -164,9 +164,16 @@ $(OUTPUT)/asan/libmemscope.a: $(SAN_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# The tool's own allocator, linked in: libc's malloc and free carry the
+# probes of every traced set (uprobes are on the file, in every process
+# that maps it), and the tool's own calls (libdw's, millions while it
+# compiles a big object's CFI) would each take the trap. In the program's
+# file they take none. (The ASan build has ASan's.)
+TOOL_ALLOC := -Wl,--push-state,-Bstatic -ljemalloc_pic -Wl,--pop-state -ldl -lm
+
 $(TOOL): $(CLI_OBJS) $(OUTPUT)/libmemscope.a
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $^ $(LIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) $^ $(TOOL_ALLOC) $(LIBS) -o $@
 
 $(SAN_TOOL): $(SAN_CLI_OBJS) $(OUTPUT)/asan/libmemscope.a
 	$(call msg,LINK,$@)

@@ -15,6 +15,9 @@ PKGS="$PKGS libiberty-dev libdebuginfod-dev debuginfod dwz"
 # Probe placement decodes whole functions with Capstone; the unit and
 # integration tests place and check probes in Debian's other allocators.
 PKGS="$PKGS libcapstone-dev libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
+# The tool links jemalloc in (libjemalloc_pic.a): its own allocations must
+# not go through libc's malloc, which the probes of a traced set are on.
+PKGS="$PKGS libjemalloc-dev"
 # The stack tests: g++ and rustc build their targets, gdb gives the
 # reference stacks, sqlite3 is traced, and libc6-dbg names libc's static
 # frames (start_thread, __restore_rt).
