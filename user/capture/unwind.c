@@ -551,20 +551,16 @@ struct entry_files {
 static void entry_files_read(int pid, const struct procmaps *pm,
 			     struct entry_files *ef)
 {
+	const struct procmap *m;
 	__u64 base;
-	size_t i;
 
 	memset(ef, 0, sizeof(*ef));
 	if (procinfo_read_entry(pid, &ef->entry, &base))
 		return;
-	for (i = 0; base && i < procmaps__count(pm); i++) {
-		const struct procmap *m = procmaps__get(pm, i);
-
-		if (base >= m->start && base < m->end && m->inode) {
-			ef->interp_dev = m->dev;
-			ef->interp_inode = m->inode;
-			break;
-		}
+	m = base ? procmaps__find(pm, base) : NULL;
+	if (m && m->inode) {
+		ef->interp_dev = m->dev;
+		ef->interp_inode = m->inode;
 	}
 }
 
