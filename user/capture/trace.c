@@ -1452,36 +1452,8 @@ int tracer__image_vmas(struct tracer *t, __u32 pid, __u32 gen,
 		       int (*fn)(void *ctx, const struct procmap *m),
 		       void *ctx)
 {
-	struct ms_image_key k = { .tgid = pid, .gen = gen };
-	struct ms_image_vmas iv;
-	struct procmap m = { .perms = "r-xp" };
-	int i, n = 0, err;
-
-	if (!t->unwind)
-		return -ENOENT;
-	if (bpf_map__lookup_elem(t->skel->maps.image_vmas, &k, sizeof(k),
-				 &iv, sizeof(iv), 0))
-		return -errno;
-	for (i = 0; i < (int)iv.nr && i < MS_IMAGE_VMAS; i++) {
-		const struct ms_vma *v = &iv.v[i];
-
-		/* a slot still being written, or nonsense: not a mapping */
-		if (!v->start || v->end <= v->start)
-			continue;
-		m.path = unwinder__file_path(t->unwind, v->dev, v->ino);
-		if (!m.path)
-			continue;
-		m.start = v->start;
-		m.end = v->end;
-		m.offset = v->offset;
-		m.dev = procmap_user_dev(v->dev);
-		m.inode = v->ino;
-		err = fn(ctx, &m);
-		if (err)
-			return err;
-		n++;
-	}
-	return n;
+	return t->unwind ? unwinder__image_vmas(t->unwind, pid, gen, fn, ctx) :
+			   -ENOENT;
 }
 
 __u64 tracer__reloads(const struct tracer *t)

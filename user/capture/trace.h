@@ -112,11 +112,9 @@ int tracer__drain(struct tracer *t);
 __u64 tracer__reloads(const struct tracer *t);
 
 /*
- * The file mappings the kernel walked through for pid's image gen (its
- * exec generation, 1 at its start), its maps unread (events.h, struct
- * ms_image_vmas): each as a procmap, with the path of the file as the
- * tool last saw it, to fn; those of a file it never saw are left out.
- * How many were given, or -errno (-ENOENT: none kept).
+ * unwinder__image_vmas() of the trace's unwinder: the file mappings kept
+ * for pid's image gen, for names once the process is gone (-ENOENT
+ * without an unwinder: --stacks fp).
  */
 int tracer__image_vmas(struct tracer *t, __u32 pid, __u32 gen,
 		       int (*fn)(void *ctx, const struct procmap *m),

@@ -51,7 +51,7 @@ struct uobj {
 /*
  * A file an object was read from, and the path it had then: files of one
  * build (a copy, another container's) share an object, and each is named
- * by its own path (unwinder__file_path).
+ * by its own path (file_path()).
  */
 struct ufile {
 	dev_t dev;
@@ -848,8 +848,8 @@ int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 	return 0;
 }
 
-const char *unwinder__file_path(const struct unwinder *u, __u64 dev,
-				__u64 ino)
+/* The path file dev (the kernel's), ino had when it was read; or NULL. */
+static const char *file_path(const struct unwinder *u, __u64 dev, __u64 ino)
 {
 	const struct ufile *f;
 	size_t i;
@@ -860,6 +860,39 @@ const char *unwinder__file_path(const struct unwinder *u, __u64 dev,
 			return f->path;
 	}
 	return NULL;
+}
+
+int unwinder__image_vmas(const struct unwinder *u, __u32 pid, __u32 gen,
+			 int (*fn)(void *ctx, const struct procmap *m),
+			 void *ctx)
+{
+	struct ms_image_key k = { .tgid = pid, .gen = gen };
+	struct procmap m = { .perms = "r-xp" };
+	struct ms_image_vmas iv;
+	int i, n = 0, err;
+
+	if (bpf_map_lookup_elem(u->o.vmas_fd, &k, &iv))
+		return -errno;
+	for (i = 0; i < (int)iv.nr && i < MS_IMAGE_VMAS; i++) {
+		const struct ms_vma *v = &iv.v[i];
+
+		/* a slot still being written, or nonsense: not a mapping */
+		if (!v->start || v->end <= v->start)
+			continue;
+		m.path = file_path(u, v->dev, v->ino);
+		if (!m.path)
+			continue;
+		m.start = v->start;
+		m.end = v->end;
+		m.offset = v->offset;
+		m.dev = procmap_user_dev(v->dev);
+		m.inode = v->ino;
+		err = fn(ctx, &m);
+		if (err)
+			return err;
+		n++;
+	}
+	return n;
 }
 
 void unwinder__forget(struct unwinder *u, int pid)

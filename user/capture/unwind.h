@@ -75,12 +75,15 @@ int unwinder__reload_pid(struct unwinder *u, int pid);
 int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 			__u64 dev, __u64 ino);
 /*
- * The path of the file the kernel names dev (MAJOR << 20 | MINOR) and
- * ino, as a process that mapped it named it when its table was made;
- * NULL for a file never seen. Valid until the unwinder is freed.
+ * The file mappings the kernel walked through for pid's image gen (its
+ * exec generation, 1 at its start) and those read of its maps (events.h,
+ * struct ms_image_vmas): each as a procmap, with the path of the file as
+ * it was read, to fn; those of a file never read are left out. How many
+ * were given, or -errno (-ENOENT: none kept).
  */
-const char *unwinder__file_path(const struct unwinder *u, __u64 dev,
-				__u64 ino);
+int unwinder__image_vmas(const struct unwinder *u, __u32 pid, __u32 gen,
+			 int (*fn)(void *ctx, const struct procmap *m),
+			 void *ctx);
 /* Process pid is gone: its mappings leave the walker's map. */
 void unwinder__forget(struct unwinder *u, int pid);
 
