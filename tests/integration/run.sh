@@ -420,6 +420,26 @@ launched_pid()
 # trace_program launch|attach PATH SCENARIO [TOOL OPTIONS...]: -- mode
 # runs the program to its end; -p mode holds it at --wait until the probes
 # are in, and the tool stops when it exits. Then the report is checked.
+# attach_released [TOOL OPTIONS...] -- PROGRAM [ARGS...]: PROGRAM held at
+# --wait, traced with -p (and the options) into $d/out/report.json from
+# before its release to its end; rc is the tool's status.
+attach_released()
+{
+	local opts=()
+
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	shift
+	start_target "$@" || return
+	tool_bg -q -t 0 -o "$d/out/report.json" "${opts[@]}" \
+		-p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+}
+
 trace_program()
 {
 	local mode=$1 path=$2 scenario=$3 obj
@@ -427,12 +447,7 @@ trace_program()
 	obj=$(basename "$path")
 	shift 3
 	if [ "$mode" = attach ]; then
-		start_target "$path" || return
-		tool_bg -q -t 0 -o "$d/out/report.json" "$@" \
-			-p "$target_pid" || return
-		wait_tracing || return
-		kill -USR1 "$target_pid"
-		tool_wait
+		attach_released "$@" -- "$path" || return
 		expect_report "$scenario" --pid "$target_pid" --exited yes \
 			--object "$obj"
 	else
@@ -900,11 +915,8 @@ t_fam_c()
 		fail "$lib: expected it installed (scripts/install-deps.sh)"
 		return
 	fi
-	start_target env ${lib:+LD_PRELOAD=$lib} "$TARGETS/fam_c" || return
-	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
-	wait_tracing || return
-	kill -USR1 "$target_pid"
-	tool_wait
+	attach_released -- env ${lib:+LD_PRELOAD=$lib} "$TARGETS/fam_c" ||
+		return
 	expect_report "fam_c_$alloc" --pid "$target_pid" --exited yes \
 		--object fam_c
 }
@@ -966,11 +978,7 @@ t_fam_bad()
 # abort the target: the trace says which allocator owned it.
 t_fam_cross()
 {
-	start_target "$TARGETS/fam_cross" || return
-	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
-	wait_tracing || return
-	kill -USR1 "$target_pid"
-	tool_wait
+	attach_released -- "$TARGETS/fam_cross" || return
 	expect_rc 0 || return
 	check_report <<-'EOF'
 	got = [(a.get("kind"), a.get("alloc_family"), a.get("free_family"),
@@ -1964,12 +1972,7 @@ t_anon()
 
 	if [ "$1" = attach ]; then
 		exact=True
-		start_target "$TARGETS/anon" || return
-		tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" ||
-			return
-		wait_tracing || return
-		kill -USR1 "$target_pid"
-		tool_wait
+		attach_released -- "$TARGETS/anon" || return
 	else
 		tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/anon"
 	fi
@@ -2006,11 +2009,7 @@ t_anon_raw()
 # peak), and the new image's anon_child maps 5 pages.
 t_anon_exec()
 {
-	start_target "$TARGETS/anon" --exec || return
-	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
-	wait_tracing || return
-	kill -USR1 "$target_pid"
-	tool_wait
+	attach_released -- "$TARGETS/anon" --exec || return
 	expect_rc 0 && expect_clean_stderr || return
 	check_report <<'EOF'
 PG = 4096
@@ -2048,11 +2047,7 @@ EOF
 # trace's stay exact).
 t_exec_images()
 {
-	start_target "$TARGETS/stk_exec" || return
-	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
-	wait_tracing || return
-	kill -USR1 "$target_pid"
-	tool_wait
+	attach_released -- "$TARGETS/stk_exec" || return
 	expect_rc 0 && expect_clean_stderr || return
 	check_report <<'EOF2'
 procs = r.get("processes") or []
@@ -2092,18 +2087,6 @@ if k.get("allocs") != 70:
 EOF2
 }
 
-# follow_released PROGRAM [ARGS...]: PROGRAM held at --wait, traced with
-# -f -p into $d/out/report.json from before its release to its end.
-follow_released()
-{
-	start_ready "$@" --wait || return
-	tool_bg -q -t 0 -o "$d/out/report.json" -f -p "$target_pid" || return
-	wait_tracing || return
-	kill -USR1 "$target_pid"
-	tool_wait
-	expect_rc 0 && expect_clean_stderr
-}
-
 # Processes that allocate before the tool has read their maps (forked
 # children, the image an exec makes): their objects' tables are in, found
 # through the task's mappings, so their stacks are whole from the first
@@ -2111,7 +2094,8 @@ follow_released()
 # one (tests/targets/stk_fresh.c).
 t_fresh_stacks()
 {
-	follow_released "$TARGETS/stk_fresh" || return
+	attach_released -f -- "$TARGETS/stk_fresh" || return
+	expect_rc 0 && expect_clean_stderr || return
 	check_report <<'EOF2'
 procs = r.get("processes") or []
 want = {"child": (["fresh_leaf", "fresh_mid", "fresh_child"], 8, 6),
@@ -2148,7 +2132,9 @@ EOF2
 t_fresh_exec_file()
 {
 	cp "$TARGETS/stk_fresh" "$d/stk_quick" || return
-	follow_released "$TARGETS/stk_fresh" twice "$d/stk_quick" || return
+	attach_released -f -- "$TARGETS/stk_fresh" twice "$d/stk_quick" ||
+		return
+	expect_rc 0 && expect_clean_stderr || return
 	check_report <<'EOF2'
 procs = r.get("processes") or []
 quick = [i for i, p in enumerate(procs) if p["target"]["image"] == 1]
@@ -3072,29 +3058,39 @@ live_wait()
 	return 1
 }
 
-# live_start SH: the shell command line SH (also in cmd) in a tmux session
-# of its own server ($live_sock), 132 x 40, whose pane live_pane reads.
+# live_start ARGS...: memscope-bpf --live ARGS (its command line also in
+# cmd) in a tmux session of its own server ($live_sock), 132 x 40, whose
+# pane live_pane reads. Its stdout, stderr and exit status go to
+# $d/stdout, stderr and rc, the terminal's settings before and after it to
+# stty.before and stty.after.
 live_start()
 {
-	printf '%s\n' "$1" >>"$d/cmd"
-	tmux -L "$live_sock" new-session -d -s live -x 132 -y 40 "$1" &&
+	local sh
+
+	sh="stty -a >'$d/stty.before';"
+	# --foreground: the tool's keys come from the terminal
+	sh+=" timeout --foreground -k 5 $LIMIT $(printf '%q ' "$MEMSCOPE" --live "$@")"
+	sh+=" >'$d/stdout' 2>'$d/stderr'; echo \$? >'$d/rc';"
+	sh+=" stty -a >'$d/stty.after'; exec sleep $LIMIT"
+	printf '%s\n' "$sh" >>"$d/cmd"
+	tmux -L "$live_sock" new-session -d -s live -x 132 -y 40 "$sh" &&
 		return
 	fail "cannot start tmux"
 	return 1
 }
 
+# live_status SECONDS WHAT: the tool's exit status into rc, once it has
+# one; WHAT is the failure when it has none within SECONDS.
+live_status()
+{
+	wait_for "$d/rc" '^[0-9]+$' "$1" || fail "--live: $2"
+	rc=$(cat "$d/rc" 2>/dev/null || echo 1)
+}
+
 t_live()
 {
-	local sh
-
 	live_sock=memscope-live-$$
-	sh="stty -a >'$d/stty.before';"
-	# --foreground: the tool's keys come from the terminal
-	sh+=" timeout --foreground -k 5 $LIMIT '$MEMSCOPE' --live --kill"
-	sh+=" -- '$TARGETS/grower'"
-	sh+=" >'$d/stdout' 2>'$d/stderr'; echo \$? >'$d/rc';"
-	sh+=" stty -a >'$d/stty.after'; exec sleep $LIMIT"
-	live_start "$sh" || return
+	live_start --kill -- "$TARGETS/grower" || return
 	live_wait '^> +1 .* grow_fast ' "grow_fast first, selected, by live bytes" &&
 	grep -q '^sorted by live bytes ' "$d/pane" ||
 		fail "--live: expected 'sorted by live bytes' in the header"
@@ -3118,8 +3114,7 @@ t_live()
 		live_wait '^> +1 .* grow_fast ' "the up arrow selecting #1"
 	fi
 	tmux -L "$live_sock" send-keys -t live q
-	wait_for "$d/rc" '^[0-9]+$' 20 || fail "--live: q did not end tracing"
-	rc=$(cat "$d/rc" 2>/dev/null || echo 1)
+	live_status 20 "q did not end tracing"
 	expect_rc 0
 	grep -q '^Top leaking call sites' "$d/stdout" &&
 	grep -q 'grow_fast (.*grower\.c' "$d/stdout" ||
@@ -3139,20 +3134,15 @@ t_live()
 # under a parent that holds nothing.
 t_live_procs()
 {
-	local sh
-
 	live_sock=memscope-live-procs-$$
-	sh="timeout --foreground -k 5 $LIMIT '$MEMSCOPE' --live --kill"
-	sh+=" -- '$TARGETS/sysproc' fork leak 100 4096 wait ';'"
-	sh+=" >'$d/stdout' 2>'$d/stderr'; echo \$? >'$d/rc'; exec sleep $LIMIT"
-	live_start "$sh" || return
+	live_start --kill -- "$TARGETS/sysproc" fork leak 100 4096 wait ';' ||
+		return
 	live_wait ' GROWTH/S' "the process pane's header" &&
 	live_wait ' sysproc +409600 +100 +\+409600 *$' \
 		"the child: 409600 bytes in 100 blocks, all grown since the start" &&
 	live_wait ' sysproc +0 +0 +\+0 *$' "the parent: nothing live, no growth"
 	tmux -L "$live_sock" send-keys -t live q
-	wait_for "$d/rc" '^[0-9]+$' 20 || fail "--live: q did not end tracing"
-	rc=$(cat "$d/rc" 2>/dev/null || echo 1)
+	live_status 20 "q did not end tracing"
 	expect_rc 0
 	tmux -L "$live_sock" kill-server 2>/dev/null
 }
@@ -3162,16 +3152,9 @@ t_live_procs()
 # program exits, and the report has each image's sites.
 t_live_exec()
 {
-	local sh
-
 	live_sock=memscope-live-exec-$$
-	sh="timeout --foreground -k 5 $LIMIT '$MEMSCOPE' --live --no-follow"
-	sh+=" -- '$TARGETS/stk_exec'"
-	sh+=" >'$d/stdout' 2>'$d/stderr'; echo \$? >'$d/rc'; exec sleep $LIMIT"
-	live_start "$sh" || return
-	wait_for "$d/rc" '^[0-9]+$' 30 ||
-		fail "--live: the run did not end with its program"
-	rc=$(cat "$d/rc" 2>/dev/null || echo 1)
+	live_start --no-follow -- "$TARGETS/stk_exec" || return
+	live_status 30 "the run did not end with its program"
 	tmux -L "$live_sock" kill-server 2>/dev/null
 	expect_rc 0 && expect_clean_stderr || return
 	grep -q 'exec_leaf (tests/targets/stk_exec.c:' "$d/stdout" ||
