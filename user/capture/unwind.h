@@ -16,6 +16,7 @@
 #include "events.h"
 #include "elfsym.h"
 
+struct procmap;
 struct unwinder;
 
 struct unwinder_opts {
