@@ -97,6 +97,19 @@ __u64 ring_cons __attribute__((aligned(64)));
 __u64 tick_ns __attribute__((aligned(64)));
 /* Set by the producer that sent a wakeup, cleared by the consumer. */
 __u32 wake_sent __attribute__((aligned(64)));
+/*
+ * Set once, by userspace, where the trace ends and before the probes go:
+ * links are destroyed one by one (in parallel, a uprobe's unregistering
+ * takes a grace period), and a free still probed after its allocator's
+ * return is gone took a reused address for a double free. Read-mostly,
+ * on a line of its own.
+ */
+__u32 trace_ended __attribute__((aligned(64)));
+
+static __always_inline bool trace_over(void)
+{
+	return *(volatile __u32 *)&trace_ended;
+}
 
 /* Carries only wakeups: the consumer sleeps on it between timed drains. */
 struct {
@@ -329,6 +342,8 @@ static __always_inline struct ms_proc *proc_get(__u32 tgid)
 static __always_inline bool traced(__u64 id, struct ms_proc **p)
 {
 	*p = NULL;
+	if (trace_over())
+		return false;
 	if (targ_tgid)
 		return is_target(id);
 	*p = proc_get(id >> 32);
@@ -2313,7 +2328,7 @@ int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
 	__u64 pos;
 
 	/* A new thread is no new process. */
-	if (targ_tgid || tgid == ptgid)
+	if (targ_tgid || tgid == ptgid || trace_over())
 		return 0;
 	bpf_probe_read_kernel(comm, sizeof(comm), child->comm);
 	p = bpf_map_lookup_elem(&procs, &ptgid);
@@ -2431,6 +2446,8 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 	 */
 	if ((__u32)old_pid != (__u32)id)
 		thread_slot_free((__u32)old_pid);
+	if (trace_over())
+		return 0;
 	bpf_probe_read_kernel(comm, sizeof(comm), task->comm);
 	if (targ_tgid) {
 		if (!is_target(id))
@@ -2514,7 +2531,7 @@ int BPF_PROG(ms_thread_exit, struct task_struct *task, bool group_dead)
 	if (targ_tgid && !is_target(id))
 		return 0;
 	thread_slot_free(id);
-	if (!group_dead || tgid == root_tgid || targ_tgid)
+	if (!group_dead || tgid == root_tgid || targ_tgid || trace_over())
 		return 0;
 	if (!targ_tgid) {
 		p = bpf_map_lookup_elem(&procs, &tgid);
@@ -3179,6 +3196,8 @@ static __always_inline bool current_is_target(struct task_struct *task)
 /* In a traced set the set is a hash lookup: after the syscall number. */
 static __always_inline bool sys_traced(struct task_struct *task)
 {
+	if (trace_over())
+		return false;
 	if (targ_tgid)
 		return current_is_target(task);
 	return proc_get(task->tgid);

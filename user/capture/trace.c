@@ -1403,6 +1403,12 @@ void tracer__detach(struct tracer *t)
 {
 	size_t i;
 
+	/*
+	 * The trace ends here, for every probe at once: the links go one by
+	 * one, and what the probes left in saw meanwhile would be half a
+	 * picture (frees of blocks whose allocation was not seen).
+	 */
+	__atomic_store_n(&t->skel->bss->trace_ended, 1, __ATOMIC_RELEASE);
 	attach__detach(t->attach);
 	sys_detach(t);
 	/*

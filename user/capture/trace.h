@@ -94,8 +94,9 @@ int tracer__attach_command(struct tracer *t, const char *path);
 const char *tracer__error(const struct tracer *t);
 
 /*
- * Removes every probe, and stops holding threads at new mappings; the
- * maps and counters stay readable.
+ * Ends the trace: no probe records from here, then every probe is
+ * removed and no thread is held at a new mapping; the maps and counters
+ * stay readable, as they were at the end.
  */
 void tracer__detach(struct tracer *t);
 
