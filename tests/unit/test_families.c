@@ -262,6 +262,30 @@ Test(families, allocator_internal_not_judged)
 	expect_eq(store__summary(st)->anomalies, 0, "summary.anomalies");
 }
 
+/*
+ * An image that joined late, its probes going in from 100 to 200: new's
+ * block made then may be tagged as the malloc under it, a free made then
+ * as the free under delete. A mismatch with either end in [100, 200) is
+ * counted, not judged; one with both ends outside is an anomaly.
+ */
+Test(families, late_span_not_judged)
+{
+	const __u64 m = tag(MS_FAM_MALLOC, LIBC), n = tag(MS_FAM_NEW, LIBSTDCXX);
+
+	store__set_late(st, 100, 200);
+	alloc_tagged(0x1000, 24, m, stack_a, 150);	/* new, seen as malloc */
+	alloc_tagged(0x2000, 24, n, stack_a, 90);	/* before the span */
+	alloc_tagged(0x3000, 24, m, stack_b, 210);	/* after it */
+	free_tagged(0x1000, n, CHECK, stack_f, 300);	/* block in the span */
+	free_tagged(0x2000, m, CHECK, stack_f, 199);	/* free in the span */
+	free_tagged(0x3000, n, CHECK, stack_g, 300);	/* neither */
+	expect_eq(store__summary(st)->late_frees, 2, "late frees");
+	expect_eq(store__summary(st)->anomalies, 1, "summary.anomalies");
+	expect_stack(only_anomaly()->alloc_stack, stack_b, "the judged one's stack");
+	expect_eq(store__summary(st)->frees, 3, "frees");
+	expect_eq(store__summary(st)->live_allocs, 0, "live");
+}
+
 /* A suspect free the kernel did not walk (its budget spent) is counted. */
 Test(families, unwalked_counted)
 {

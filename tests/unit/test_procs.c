@@ -341,6 +341,45 @@ Test(procs, set_info_and_kernel)
 	cr_expect_eq(procs__set_info(pt, &info), -EINVAL, "pid 0");
 }
 
+/*
+ * Facts saying the image joined late, its probes in at 500 after 300 ns:
+ * its store leaves a mismatch whose block was made in [200, 500) to the
+ * late count; a later one is judged. A format 8 replay (no end) judges.
+ */
+Test(procs, late_facts_reach_the_store)
+{
+	struct procinfo info = { .pid = 300, .flags = PROCINFO_LATE,
+				 .late_ns = 300, .late_end_ns = 500 };
+	const __u64 m = MS_FAM_MALLOC, n = MS_FAM_NEW;
+	struct ms_event e;
+	__u64 i;
+
+	cr_assert_eq(procs__set_info(pt, &info), 0);
+	for (i = 0; i < 3; i++) {
+		if (i == 2) {
+			info.pid = 301;
+			info.late_end_ns = 0;
+			cr_assert_eq(procs__set_info(pt, &info), 0);
+		}
+		e = ev_rec(MS_EV_ALLOC, i ? 600 : 250);
+		e.pid = e.tid = i == 2 ? 301 : 300;
+		e.ptr = 0x1000 + i;
+		e.size = 8;
+		e.aux = m;
+		apply(&e);
+		e = ev_rec(MS_EV_FREE, 700);
+		e.pid = e.tid = i == 2 ? 301 : 300;
+		e.ptr = 0x1000 + i;
+		e.aux = n;
+		e.flags = MS_EVF_FREE_CHECK;
+		apply(&e);
+	}
+	expect_eq(sum_of(0)->late_frees, 1, "pid 300 late frees");
+	expect_eq(sum_of(0)->anomalies, 1, "pid 300 anomalies");
+	expect_eq(sum_of(1)->late_frees, 0, "pid 301 (no end) late frees");
+	expect_eq(sum_of(1)->anomalies, 1, "pid 301 anomalies");
+}
+
 /* The leak filter: blocks of at least 20 bytes, older than 100 ns. */
 static bool big_and_old(const struct store_block *b, __u64 end_ns, void *ctx)
 {

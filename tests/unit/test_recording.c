@@ -550,7 +550,9 @@ static int info_to_procs(void *ctx, const struct procinfo *info)
  * in two images resolves as each image did, and the images' facts and
  * kernel counters come back by image number. Version 8: the exec'd image
  * joined late (its allocator probed after it ran), learnt after its
- * first record, and its late_ns comes back with its facts.
+ * first record, and its late_ns comes back with its facts; version 9:
+ * with when that ended, so the replay's store leaves a mismatch made
+ * then unjudged as the run's did.
  */
 Test(recording, processes_round_trip)
 {
@@ -560,7 +562,8 @@ Test(recording, processes_round_trip)
 				 .flags = PROCINFO_EXISTING,
 				 .start_ns = 77 };
 	struct procinfo late = { .pid = 501, .ppid = 500,
-				 .flags = PROCINFO_LATE, .late_ns = 4242,
+				 .flags = PROCINFO_LATE, .late_ns = 150,
+				 .late_end_ns = 1350,
 				 .comm = "prog", .command = "/bin/prog" };
 	struct ms_counters kc = { .allocs = 9, .live_bytes = 64 };
 	struct recording_end end = end_template;
@@ -622,8 +625,10 @@ Test(recording, processes_round_trip)
 		  "image 0 as the run numbered it");
 	expect_eq(procs__image(back, 0)->info.ns_pid, 3,
 		  "image 0's facts where the run learnt them");
-	expect_eq(procs__image(back, 2)->info.late_ns, 4242,
+	expect_eq(procs__image(back, 2)->info.late_ns, 150,
 		  "image 2 joined late, where the run learnt it");
+	expect_eq(procs__image(back, 2)->info.late_end_ns, 1350,
+		  "image 2 late until");
 	expect_eq(procs__image(back, 1)->info.flags & PROCINFO_LATE, 0,
 		  "image 1 not late");
 	rp = recording__procs(r, &nr);
@@ -633,7 +638,8 @@ Test(recording, processes_round_trip)
 	cr_expect_str_eq(rp[1].info.comm, "child");
 	cr_expect_str_eq(rp[2].info.command, "/bin/prog");
 	cr_expect(rp[2].info.flags & PROCINFO_LATE, "image 2 late");
-	expect_eq(rp[2].info.late_ns, 4242, "image 2 late_ns");
+	expect_eq(rp[2].info.late_ns, 150, "image 2 late_ns");
+	expect_eq(rp[2].info.late_end_ns, 1350, "image 2 late_end_ns");
 	cr_expect(rp[2].have_kernel, "image 2 kernel counters");
 	expect_eq(rp[2].kernel.live_bytes, 64, "image 2 kernel live");
 	for (i = 0; i < nr; i++)

@@ -376,8 +376,9 @@ static const struct ms_event *drop_forwarders(struct session *s, long cur,
 
 /*
  * Pid's image ran its allocator unprobed for late_ns from since_ns (the
- * tracer, after the drain that delivered its records): said in its facts,
- * and so in the recording at this point. An image that began after
+ * tracer, after the drain that delivered its records): said in its facts
+ * (how long, and when that ended: its store leaves a mismatched free made
+ * then unjudged), and so in the recording at this point. An image that began after
  * since_ns is not the one that ran unprobed since then: the time is
  * counted from its own start. One that ended already (an exec since)
  * has its successor judged by its own attach.
@@ -387,6 +388,7 @@ static void on_late(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns)
 	struct session *s = ctx;
 	long cur = procs__current(s->procs, pid);
 	const struct proc_image *im;
+	__u64 end_ns = since_ns + late_ns;
 	struct procinfo info;
 
 	if (cur < 0)
@@ -402,6 +404,7 @@ static void on_late(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns)
 		return;
 	info.flags |= PROCINFO_LATE;
 	info.late_ns = late_ns;
+	info.late_end_ns = end_ns;
 	set_info(s, &info);
 }
 

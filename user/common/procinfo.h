@@ -24,6 +24,9 @@ struct procinfo {
 				 * the probes of its allocator objects were
 				 * in (from its start, exec or the object's
 				 * mapping); its counts start there */
+	__u64 late_end_ns;	/* PROCINFO_LATE: CLOCK_MONOTONIC when they
+				 * were, the end of that late_ns; 0 unknown
+				 * (a recording of format 8) */
 	char comm[PROCINFO_COMM];
 	char command[PROCINFO_COMMAND];
 };

@@ -84,6 +84,7 @@ static void write_summary(struct json *j, const struct report *r)
 	json_kv_u64(j, "anomalies", s->anomalies);
 	json_kv_u64(j, "unwalked_frees", s->unwalked);
 	json_kv_u64(j, "allocator_frees", s->allocator_frees);
+	json_kv_u64(j, "late_frees", s->late_frees);
 	json_kv_u64(j, "graves_evicted", s->graves_evicted);
 	json_kv_u64(j, "lost_events",
 		(k ? k->lost_events : 0) + r->consumer_drops);

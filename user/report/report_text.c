@@ -738,12 +738,16 @@ static const char *const anomaly_words[STORE_ANOMALY__COUNT] = {
 static void print_anomalies(const struct report *r, FILE *f)
 {
 	const struct report_anomaly *a;
+	__u64 late = r->summary.late_frees;
 	char at[32];
 	size_t i;
 
-	if (!r->nr_anomalies)
+	if (!r->nr_anomalies && !late)
 		return;
 	fputs("\nAnomalies (captured: frees the allocator was not owed)\n", f);
+	if (late)
+		fprintf(f, "  %llu free%s of another family's block not judged: the block or the free was made before its process's allocator probes were all in (joined late)\n",
+			(unsigned long long)late, plural(late));
 	for (i = 0; i < r->nr_anomalies; i++) {
 		a = &r->anomalies[i];
 		fprintf(f, "  #%zu  %s x%llu, first at %s: freed by %s", i + 1,

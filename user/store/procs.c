@@ -274,6 +274,7 @@ static void add_summary(struct store_summary *to,
 	to->anomalies += d->anomalies;
 	to->unwalked += d->unwalked;
 	to->allocator_frees += d->allocator_frees;
+	to->late_frees += d->late_frees;
 	to->graves_evicted += d->graves_evicted;
 }
 
@@ -291,6 +292,7 @@ static void sub_summary(struct store_summary *to,
 	to->anomalies -= d->anomalies;
 	to->unwalked -= d->unwalked;
 	to->allocator_frees -= d->allocator_frees;
+	to->late_frees -= d->late_frees;
 	to->graves_evicted -= d->graves_evicted;
 }
 
@@ -372,6 +374,20 @@ int procs__apply(struct procs *p, const struct ms_event *e)
 	return 0;
 }
 
+/*
+ * An image that joined late: its store judges no mismatch made while its
+ * probes were going in (a recording of format 8 does not say when).
+ */
+static void image_late(struct proc_image *im)
+{
+	const struct procinfo *in = &im->info;
+
+	if ((in->flags & PROCINFO_LATE) && in->late_end_ns >= in->late_ns &&
+	    in->late_end_ns)
+		store__set_late(im->store, in->late_end_ns - in->late_ns,
+				in->late_end_ns);
+}
+
 int procs__set_info(struct procs *p, const struct procinfo *info)
 {
 	struct proc_image *im;
@@ -387,6 +403,7 @@ int procs__set_info(struct procs *p, const struct procinfo *info)
 	im->info.comm[sizeof(im->info.comm) - 1] = '\0';
 	im->info.command[sizeof(im->info.command) - 1] = '\0';
 	im->have_info = true;
+	image_late(im);
 	return 0;
 }
 
@@ -405,6 +422,7 @@ int procs__restore(struct procs *p, size_t i, const struct procinfo *info,
 		im->info.comm[sizeof(im->info.comm) - 1] = '\0';
 		im->info.command[sizeof(im->info.command) - 1] = '\0';
 		im->have_info = true;
+		image_late(im);
 	}
 	if (kernel) {
 		im->kernel = *kernel;

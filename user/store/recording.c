@@ -818,15 +818,17 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 /*
  * An image's entry: its number, the flags saying what is known, its
  * kernel counters (all zero when not known) and its procinfo (pid, ppid,
- * ns_pid, flags, start_ns, comm, command, and late_ns when its flags
- * say PROCINFO_LATE), which a PROCINFO frame holds alone.
+ * ns_pid, flags, start_ns, comm, command, and late_ns and late_end_ns
+ * when its flags say PROCINFO_LATE), which a PROCINFO frame holds alone.
  */
 #define REC_PROC_INFO		(1u << 0)
 #define REC_PROC_KERNEL		(1u << 1)
 #define REC_PROC_KNOWN		(REC_PROC_INFO | REC_PROC_KERNEL)
 #define REC_PROC_FIXED		(6 * sizeof(__u32) + sizeof(__u64) + \
 				 sizeof(struct ms_counters))
-_Static_assert(REC_PROC_FIXED + 2 * sizeof(__u32) + sizeof(__u64) +
+/* ... and its strings' lengths, late_ns and late_end_ns. */
+#define REC_PROC_TAIL		(2 * sizeof(__u32) + 2 * sizeof(__u64))
+_Static_assert(REC_PROC_FIXED + REC_PROC_TAIL +
 	       PROCINFO_COMM + PROCINFO_COMMAND <= REC_FRAME_RAW_MAX,
 	       "an image's entry must fit in one frame");
 
@@ -840,8 +842,10 @@ static void wbuf_procinfo(struct wbuf *b, const struct procinfo *info)
 	wbuf_u64(b, info->start_ns);
 	wbuf_strn(b, info->comm, sizeof(info->comm));
 	wbuf_strn(b, info->command, sizeof(info->command));
-	if (info->flags & PROCINFO_LATE)
+	if (info->flags & PROCINFO_LATE) {
 		wbuf_u64(b, info->late_ns);
+		wbuf_u64(b, info->late_end_ns);
+	}
 }
 
 int recorder__info(struct recorder *w, const struct procinfo *info)
@@ -869,7 +873,7 @@ static int write_procs(struct recorder *w, const struct procs *pt)
 	for (i = 0; i < n && !err; i++) {
 		const struct proc_image *im = procs__image(pt, i);
 
-		size = REC_PROC_FIXED + 2 * sizeof(__u32) + sizeof(__u64) +
+		size = REC_PROC_FIXED + REC_PROC_TAIL +
 		       strnlen(im->info.comm, PROCINFO_COMM) +
 		       strnlen(im->info.command, PROCINFO_COMMAND);
 		if (b->len + size > REC_FRAME_RAW_MAX) {
@@ -1777,11 +1781,11 @@ static int parse_scan_part(struct recording *r)
 }
 
 /*
- * One image's facts; strings longer than procinfo holds, an image out of
- * order or flags unknown are damage.
+ * A procinfo, its strings copied; false when malformed or too long. A
+ * file of format 8 says how late an image joined, not when that ended.
  */
-/* A procinfo, its strings copied; false when malformed or too long. */
-static bool get_procinfo(struct rbuf *c, struct procinfo *info)
+static bool get_procinfo(const struct recording *r, struct rbuf *c,
+			 struct procinfo *info)
 {
 	const char *comm, *command;
 
@@ -1797,8 +1801,16 @@ static bool get_procinfo(struct rbuf *c, struct procinfo *info)
 		strcpy(info->comm, comm);
 	if (command)
 		strcpy(info->command, command);
-	return !(info->flags & PROCINFO_LATE) || get_u64(c, &info->late_ns);
+	return !(info->flags & PROCINFO_LATE) ||
+	       (get_u64(c, &info->late_ns) &&
+		(r->info.version < RECORDING_VERSION_LATE_END ||
+		 get_u64(c, &info->late_end_ns)));
 }
+
+/*
+ * One image's facts; strings longer than procinfo holds, an image out of
+ * order or flags unknown are damage.
+ */
 
 static int parse_proc(struct recording *r, struct rbuf *c)
 {
@@ -1814,7 +1826,7 @@ static int parse_proc(struct recording *r, struct rbuf *c)
 	    image >= PROCS_MAX_IMAGES || !get_u32(c, &flags) ||
 	    (flags & ~REC_PROC_KNOWN) ||
 	    !get(c, &rp->kernel, sizeof(rp->kernel)) ||
-	    !get_procinfo(c, &rp->info))
+	    !get_procinfo(r, c, &rp->info))
 		return -EBADMSG;
 	rp->have_info = flags & REC_PROC_INFO;
 	rp->have_kernel = flags & REC_PROC_KERNEL;
@@ -1865,7 +1877,7 @@ static int replay_procinfo(struct recording *r, void *ctx)
 	err = procs_frame(r, &c);
 	if (err)
 		return err;
-	err = get_procinfo(&c, &info) && c.off == c.len && info.pid ? 0 :
+	err = get_procinfo(r, &c, &info) && c.off == c.len && info.pid ? 0 :
 	      -EBADMSG;
 	rbuf_drop(r);
 	if (err)

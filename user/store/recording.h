@@ -74,8 +74,10 @@
  * left out.
  * 8: an image's facts (procinfo) may say it joined late (PROCINFO_LATE),
  * followed by how late. Older files have no such flag.
+ * 9: ... and when that ended (late_end_ns). A file of format 8 leaves it
+ * 0: its suspect frees are judged as they were.
  */
-#define RECORDING_VERSION	8
+#define RECORDING_VERSION	9
 /*
  * 4: allocator records carry their family and allocator (ms_event.aux,
  * MS_TAG_*), new enum ms_fn values, and suspect frees their stack; runs
@@ -94,6 +96,8 @@
 #define RECORDING_VERSION_SCANS	7
 /* The first version whose trailer counts the processes left out. */
 #define RECORDING_VERSION_PROCS_FULL	7
+/* The first version whose late images say when they stopped being late. */
+#define RECORDING_VERSION_LATE_END	9
 /*
  * The header holds this many options of the inference rules, in the order
  * of the rules' table (user/rules/rules.h). A rule that adds options

@@ -113,6 +113,8 @@ struct store {
 	size_t nr_graves;
 	size_t grave_next;		/* the oldest, once the ring is full */
 	struct tab_keyed anomalies;	/* struct store_anomaly by key */
+	__u64 late_from_ns;		/* store__set_late(): [from, end) */
+	__u64 late_end_ns;
 
 	struct store_point *timeline;	/* STORE_TIMELINE_POINTS; closed:
 					 * nr_points */
@@ -568,6 +570,18 @@ static __u64 anomaly_key(__u32 kind, __u32 alloc_stack, __u32 free_stack)
 	return (__u64)kind << 62 | a << 31 | free_stack;
 }
 
+void store__set_late(struct store *s, __u64 from_ns, __u64 end_ns)
+{
+	s->late_from_ns = from_ns;
+	s->late_end_ns = end_ns;
+}
+
+/* Whether ts falls where the image's allocator probes were not all in. */
+static bool in_late(const struct store *s, __u64 ts)
+{
+	return ts >= s->late_from_ns && ts < s->late_end_ns;
+}
+
 /*
  * A free the kernel found suspect: the live block must match it, a
  * freed one makes it double, and with nothing ever at the address it is
@@ -584,6 +598,10 @@ static int free_classify(struct store *s, const struct ms_event *e,
 	if (b) {
 		if (ms_free_matches(b->tag, e->aux))
 			return 0;
+		if (in_late(s, b->ts_ns) || in_late(s, e->ts_ns)) {
+			s->sum.late_frees++;
+			return 0;
+		}
 		c->kind = STORE_MISMATCHED_FREE;
 		c->alloc_stack = b->stack_id;
 		c->alloc_tag = b->tag;

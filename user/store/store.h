@@ -42,6 +42,10 @@ struct store_summary {
 	__u64 allocator_frees;	/* suspect frees the allocator made from its
 				 * own object (MS_EVF_FREE_INTERNAL): not
 				 * judged */
+	__u64 late_frees;	/* frees of another family's block, the block
+				 * or the free made while the image's
+				 * allocator probes were not all in
+				 * (store__set_late()): not judged */
 	__u64 graves_evicted;	/* freed blocks forgotten (STORE_GRAVES): from
 				 * the first, a free of an address not live
 				 * may be double, so none is called invalid */
@@ -141,6 +145,16 @@ void store__free(struct store *s);
  * empty name) is well-formed: it is counted in the declared stats.
  */
 int store__apply(struct store *s, const struct ms_event *e);
+
+/*
+ * The image ran from from_ns to end_ns (CLOCK_MONOTONIC) with some of its
+ * allocator probes not in yet (it joined late): a block made then may
+ * carry the family of the layer under its own (new's malloc, with new
+ * unprobed), a free made then the family of the layer under the one that
+ * was called. A mismatch with either end in that span is not judged but
+ * counted (late_frees). The last span set holds.
+ */
+void store__set_late(struct store *s, __u64 from_ns, __u64 end_ns);
 
 /* Whether store__apply() would take the record's form (not -EINVAL). */
 bool store__valid(const struct ms_event *e);
