@@ -250,14 +250,16 @@ TARGETS += $(STK_TARGETS)
 # what it preloads to count the single-stepped instructions.
 XOL_CXX := $(OUTPUT)/targets/xol_cxx
 XOL_COUNT := $(OUTPUT)/targets/libxolcount.so
-TARGETS += $(XOL_CXX) $(XOL_COUNT)
+# busy's C++ side: new and delete over malloc from its first instruction.
+BUSY_CXX := $(OUTPUT)/targets/busy_cxx
+TARGETS += $(XOL_CXX) $(XOL_COUNT) $(BUSY_CXX)
 
 $(XOL_COUNT): tests/targets/libxolcount.c | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -g -O2 -shared -fPIC -Wall -Wextra -Werror $< -o $@
 
-$(XOL_CXX): tests/targets/xol_cxx.cc tests/targets/target.h | $(DEPS_STAMP)
+$(XOL_CXX) $(BUSY_CXX): $(OUTPUT)/targets/%: tests/targets/%.cc tests/targets/target.h | $(DEPS_STAMP)
 	$(call msg,CXX-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -g -O2 -Wall -Wextra -Werror -Itests/targets $< -o $@

@@ -575,6 +575,22 @@ found:
 }
 
 /*
+ * Where the trace is (the .bss word trace_state, written by userspace):
+ * probes record only while it is on. Links are made and destroyed one by
+ * one (in parallel; a uprobe's registering and unregistering each take a
+ * grace period), and what some probes see while others are not in is
+ * half a picture: a block new made while only malloc was probed, freed
+ * by a probed delete, looked mismatched; a free still probed after its
+ * allocator's return was gone took a reused address for a double free.
+ */
+enum ms_trace_state {
+	MS_TRACE_ATTACHING = 0,	/* the probes go in: nothing recorded,
+				 * processes still join the set */
+	MS_TRACE_ON,		/* every probe of the start is in */
+	MS_TRACE_ENDED,		/* the trace ended; the probes go */
+};
+
+/*
  * Why a stack ends, carried in ms_event.flags bits MS_EVF_STOP_SHIFT..
  * and counted per reason in the kernel (ms_counters.stack_stops[]).
  */

@@ -97,18 +97,19 @@ __u64 ring_cons __attribute__((aligned(64)));
 __u64 tick_ns __attribute__((aligned(64)));
 /* Set by the producer that sent a wakeup, cleared by the consumer. */
 __u32 wake_sent __attribute__((aligned(64)));
-/*
- * Set once, by userspace, where the trace ends and before the probes go:
- * links are destroyed one by one (in parallel, a uprobe's unregistering
- * takes a grace period), and a free still probed after its allocator's
- * return is gone took a reused address for a double free. Read-mostly,
- * on a line of its own.
- */
-__u32 trace_ended __attribute__((aligned(64)));
+/* enum ms_trace_state: read-mostly, on a line of its own. */
+__u32 trace_state __attribute__((aligned(64)));
 
+/* Records are made only between the start and the end of the trace. */
+static __always_inline bool recording(void)
+{
+	return *(volatile __u32 *)&trace_state == MS_TRACE_ON;
+}
+
+/* Nor does the set change after the end: the report is as of then. */
 static __always_inline bool trace_over(void)
 {
-	return *(volatile __u32 *)&trace_ended;
+	return *(volatile __u32 *)&trace_state == MS_TRACE_ENDED;
 }
 
 /* Carries only wakeups: the consumer sleeps on it between timed drains. */
@@ -338,17 +339,19 @@ static __always_inline struct ms_proc *proc_get(__u32 tgid)
 /*
  * The filter of every probe: is the caller traced, and, in a traced set,
  * which process entry counts it (*p; NULL on the one-process fast path).
+ * A member's probes keep its threads' call state from the first link on,
+ * recording() or not: a call that straddles the start is still seen
+ * whole (new's malloc stays inside new).
  */
-static __always_inline bool traced(__u64 id, struct ms_proc **p)
+static __always_inline bool member(__u64 id, struct ms_proc **p)
 {
 	*p = NULL;
-	if (trace_over())
-		return false;
 	if (targ_tgid)
 		return is_target(id);
 	*p = proc_get(id >> 32);
 	return *p != NULL;
 }
+
 
 /* The owner bits of a block of process p (0 on the fast path). */
 static __always_inline __u64 owner_of(__u64 id, const struct ms_proc *p)
@@ -1757,10 +1760,12 @@ static long fp_step(__u32 i, void *ctx)
 
 /*
  * Counts why the stack of e ended, and a stack that could not be taken
- * at all. An anonymous-memory record's stack is counted by the store,
- * from its flags, in its own section: these stay the allocation stacks'
- * (the loader's mappings, whose stacks end in ld.so's _start without
- * CFI, would mark every launched trace's heap stacks incomplete).
+ * at all. These stay the allocation stacks', the ones the report's sites
+ * show: an anonymous-memory record's stack is counted by the store, from
+ * its flags, in its own section (the loader's mappings, whose stacks end
+ * in ld.so's _start without CFI, would mark every launched trace's heap
+ * stacks incomplete), and a suspect free's says why it ended in its
+ * anomaly, if it is one.
  */
 static __always_inline void stop_count(const struct ms_event *e, __u32 stop,
 				       bool no_stack)
@@ -1769,7 +1774,7 @@ static __always_inline void stop_count(const struct ms_event *e, __u32 stop,
 	__u64 *c;
 	__u32 i;
 
-	if (ms_event_anon(e->type))
+	if (ms_event_anon(e->type) || e->type == MS_EV_FREE)
 		return;
 	if (no_stack)
 		__sync_fetch_and_add(&counters.stack_errors, 1);
@@ -2105,7 +2110,7 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 	struct ms_proc *p;
 	__u64 ev, old;
 
-	if (!write || !traced(current_id(), &p) ||
+	if (!write || !member(current_id(), &p) ||
 	    (stop_on_map && !target_execd))
 		return 0;
 	task = bpf_get_current_task_btf();
@@ -2677,7 +2682,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 	struct ms_proc *p;
 	__u32 fn;
 
-	if (!traced(id, &p))
+	if (!member(id, &p))
 		return 0;
 	cookie = bpf_get_attach_cookie(ctx);
 	fn = MS_COOKIE_FN(cookie);
@@ -2691,6 +2696,8 @@ int ms_alloc_enter(struct pt_regs *ctx)
 			__sync_fetch_and_add(&counters.nested_calls, 1);
 			return 0;
 		}
+		if (!recording())
+			return 0;
 		args_read(ctx, cookie, &args, owner_of(id, p));
 		alloc_profile(ctx, cookie, &args, id, p);
 		return 0;
@@ -2740,7 +2747,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	__u16 flags = 0;
 	__u32 fn;
 
-	if (!traced(id, &p))
+	if (!member(id, &p))
 		return 0;
 	st = thread_state(id, false);
 	/* No call in flight: it began before we attached. */
@@ -2781,6 +2788,8 @@ int ms_alloc_return(struct pt_regs *ctx)
 	/* A layer's block is taken; a failure leaves it for the retry. */
 	if (st->layered && ptr)
 		st->layer_sp = 0;
+	if (!recording())
+		return 0;
 
 	if (is_realloc(fn)) {
 		switch (ms_realloc_effect(st->arg, st->size, ptr)) {
@@ -2923,7 +2932,7 @@ int ms_free_enter(struct pt_regs *ctx)
 	bool check, walk;
 	__u32 len, idx;
 
-	if (!ptr || !traced(id, &p))
+	if (!ptr || !member(id, &p))
 		return 0;
 	tag = ms_cookie_tag(cookie);
 	st = thread_state(id, true);
@@ -2931,6 +2940,8 @@ int ms_free_enter(struct pt_regs *ctx)
 		__sync_fetch_and_add(&counters.nested_calls, 1);
 		return 0;
 	}
+	if (!recording())
+		return 0;
 	/*
 	 * Only a free the live table cannot vouch for walks its stack: one
 	 * of a block it does not hold (double, invalid, or from before the
@@ -3008,7 +3019,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	struct ms_event *e;
 	struct ms_proc *p;
 
-	if (!traced(id, &p))
+	if (!member(id, &p))
 		return 0;
 	st = thread_state(id, true);
 	/* The thread's task changes even if the record is lost. */
@@ -3021,6 +3032,8 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	} else if (st && type == MS_EV_TASK_LEAVE && st->nr_tasks) {
 		st->nr_tasks--;
 	}
+	if (!recording())
+		return 0;
 	e = event_reserve(MS_RING_REC_MAX, &pos);
 	if (!e)
 		return 0;
@@ -3196,7 +3209,7 @@ static __always_inline bool current_is_target(struct task_struct *task)
 /* In a traced set the set is a hash lookup: after the syscall number. */
 static __always_inline bool sys_traced(struct task_struct *task)
 {
-	if (trace_over())
+	if (!recording())
 		return false;
 	if (targ_tgid)
 		return current_is_target(task);

@@ -1399,16 +1399,19 @@ const char *tracer__error(const struct tracer *t)
 	return attach__error(t->attach);
 }
 
+void tracer__start(struct tracer *t)
+{
+	__atomic_store_n(&t->skel->bss->trace_state, MS_TRACE_ON,
+			 __ATOMIC_RELEASE);
+}
+
 void tracer__detach(struct tracer *t)
 {
 	size_t i;
 
-	/*
-	 * The trace ends here, for every probe at once: the links go one by
-	 * one, and what the probes left in saw meanwhile would be half a
-	 * picture (frees of blocks whose allocation was not seen).
-	 */
-	__atomic_store_n(&t->skel->bss->trace_ended, 1, __ATOMIC_RELEASE);
+	/* For every probe at once, before the first link goes. */
+	__atomic_store_n(&t->skel->bss->trace_state, MS_TRACE_ENDED,
+			 __ATOMIC_RELEASE);
 	attach__detach(t->attach);
 	sys_detach(t);
 	/*

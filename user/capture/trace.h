@@ -94,6 +94,13 @@ int tracer__attach_command(struct tracer *t, const char *path);
 const char *tracer__error(const struct tracer *t);
 
 /*
+ * Starts the trace once the start's probes are all in (they record
+ * nothing before: enum ms_trace_state); a process that maps a new
+ * allocator later is probed while the trace runs (on_late).
+ */
+void tracer__start(struct tracer *t);
+
+/*
  * Ends the trace: no probe records from here, then every probe is
  * removed and no thread is held at a new mapping; the maps and counters
  * stay readable, as they were at the end.

@@ -1227,6 +1227,7 @@ static int start_target(struct session *s)
 	if (s->o->verbose)
 		tracer__print_probes(s->tracer);
 	warn_skipped(s);
+	tracer__start(s->tracer);
 	s->info.wall_ns = clock_ns(CLOCK_REALTIME);
 	s->info.start_ns = now_ns();
 	if (s->rec) {
