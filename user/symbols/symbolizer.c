@@ -30,6 +30,7 @@
 #include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
 
+#include "addrsym.h"
 #include "debuginfo.h"
 #include "elfsym.h"
 #include "procmaps.h"
@@ -67,6 +68,8 @@ struct sym_object {
 	bool loaded;		/* the Dwfl below was tried */
 	Dwfl *dwfl;
 	Dwfl_Module *mod;	/* NULL when the file is not usable ELF */
+	struct addrsym *syms;	/* mod's symbol lookups, made on first use */
+	bool syms_tried;
 	const char *build_id;	/* interned hex; NULL when it has none */
 	struct symbolizer *owner;	/* for the debug file callback */
 	/*
@@ -240,6 +243,7 @@ static struct sym_object *object_get(struct symbolizer *s,
 
 static void object_free(struct sym_object *o)
 {
+	addrsym__free(o->syms);
 	if (o->dwfl)
 		dwfl_end(o->dwfl);
 	if (o->fd >= 0)
@@ -874,6 +878,20 @@ out:
 	return c;
 }
 
+/*
+ * libdwfl's symbol at pc, asked once per span of addresses it answers
+ * alike (addrsym.h); without the spans (no memory), asked every time.
+ */
+static const char *object_symbol(struct sym_object *o, GElf_Addr pc,
+				 GElf_Off *off)
+{
+	if (!o->syms_tried) {
+		o->syms_tried = true;
+		o->syms = addrsym__new(o->mod);
+	}
+	return addrsym__name(o->syms, o->mod, pc, off);
+}
+
 /* The frames of addr, in m, at offset in its file. NULL without memory. */
 static struct cached_frames *describe(struct symbolizer *s,
 				      const struct sym_map *m, __u64 addr,
@@ -890,7 +908,6 @@ static struct cached_frames *describe(struct symbolizer *s,
 	GElf_Addr bias;
 	GElf_Off off;
 	const char *name;
-	GElf_Sym sym;
 	Elf *elf;
 	__u64 pc;
 	int lineno;
@@ -904,15 +921,14 @@ static struct cached_frames *describe(struct symbolizer *s,
 		goto one;
 	/* A return address: the call that made the frame ends just before */
 	pc = base.object_offset - 1 + bias;
-	name = dwfl_module_addrinfo(mod, pc, &off, &sym, NULL, NULL, NULL);
+	name = object_symbol(m->obj, pc, &off);
 	/*
 	 * No call precedes a return address at a function's first byte: the
 	 * kernel made it, returning a signal handler into the trampoline
 	 * (glibc's __restore_rt, after a nop that no symbol covers).
 	 */
 	if (!name) {
-		name = dwfl_module_addrinfo(mod, pc + 1, &off, &sym, NULL,
-					    NULL, NULL);
+		name = object_symbol(m->obj, pc + 1, &off);
 		if (name && off)
 			name = NULL;
 	}
