@@ -352,7 +352,6 @@ static __always_inline bool member(__u64 id, struct ms_proc **p)
 	return *p != NULL;
 }
 
-
 /* The owner bits of a block of process p (0 on the fast path). */
 static __always_inline __u64 owner_of(__u64 id, const struct ms_proc *p)
 {

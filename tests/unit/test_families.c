@@ -270,18 +270,21 @@ Test(families, allocator_internal_not_judged)
  */
 Test(families, late_span_not_judged)
 {
-	const __u64 m = tag(MS_FAM_MALLOC, LIBC), n = tag(MS_FAM_NEW, LIBSTDCXX);
+	const __u64 m = tag(MS_FAM_MALLOC, LIBC);
+	const __u64 n = tag(MS_FAM_NEW, LIBSTDCXX);
 
 	store__set_late(st, 100, 200);
-	alloc_tagged(0x1000, 24, m, stack_a, 150);	/* new, seen as malloc */
-	alloc_tagged(0x2000, 24, n, stack_a, 90);	/* before the span */
-	alloc_tagged(0x3000, 24, m, stack_b, 210);	/* after it */
-	free_tagged(0x1000, n, CHECK, stack_f, 300);	/* block in the span */
-	free_tagged(0x2000, m, CHECK, stack_f, 199);	/* free in the span */
-	free_tagged(0x3000, n, CHECK, stack_g, 300);	/* neither */
+	/* new's block, seen as malloc's; one before the span; one after */
+	alloc_tagged(0x1000, 24, m, stack_a, 150);
+	alloc_tagged(0x2000, 24, n, stack_a, 90);
+	alloc_tagged(0x3000, 24, m, stack_b, 210);
+	/* the block in the span; the free in it; neither */
+	free_tagged(0x1000, n, CHECK, stack_f, 300);
+	free_tagged(0x2000, m, CHECK, stack_f, 199);
+	free_tagged(0x3000, n, CHECK, stack_g, 300);
 	expect_eq(store__summary(st)->late_frees, 2, "late frees");
 	expect_eq(store__summary(st)->anomalies, 1, "summary.anomalies");
-	expect_stack(only_anomaly()->alloc_stack, stack_b, "the judged one's stack");
+	expect_stack(only_anomaly()->alloc_stack, stack_b, "judged stack");
 	expect_eq(store__summary(st)->frees, 3, "frees");
 	expect_eq(store__summary(st)->live_allocs, 0, "live");
 }

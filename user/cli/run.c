@@ -378,10 +378,10 @@ static const struct ms_event *drop_forwarders(struct session *s, long cur,
  * Pid's image ran its allocator unprobed for late_ns from since_ns (the
  * tracer, after the drain that delivered its records): said in its facts
  * (how long, and when that ended: its store leaves a mismatched free made
- * then unjudged), and so in the recording at this point. An image that began after
- * since_ns is not the one that ran unprobed since then: the time is
- * counted from its own start. One that ended already (an exec since)
- * has its successor judged by its own attach.
+ * then unjudged), and so in the recording at this point. An image that
+ * began after since_ns is not the one that ran unprobed since then: the
+ * time is counted from its own start. One that ended already (an exec
+ * since) has its successor judged by its own attach.
  */
 static void on_late(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns)
 {

@@ -1811,7 +1811,6 @@ static bool get_procinfo(const struct recording *r, struct rbuf *c,
  * One image's facts; strings longer than procinfo holds, an image out of
  * order or flags unknown are damage.
  */
-
 static int parse_proc(struct recording *r, struct rbuf *c)
 {
 	struct recording_proc *rp;

@@ -63,7 +63,7 @@ static int file_add(struct file *files, size_t *nr, Elf *elf, GElf_Addr bias)
 	for (i = 0; i < *nr; i++)
 		if (files[i].elf == elf && files[i].bias == bias)
 			return 0;
-	/* A module has no more files than FILES_MAX: refuse rather than guess. */
+	/* No module has more: refuse rather than miss a file's sections. */
 	if (*nr == FILES_MAX)
 		return -E2BIG;
 	files[*nr].elf = elf;

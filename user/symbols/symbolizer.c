@@ -68,7 +68,7 @@ struct sym_object {
 	bool loaded;		/* the Dwfl below was tried */
 	Dwfl *dwfl;
 	Dwfl_Module *mod;	/* NULL when the file is not usable ELF */
-	struct addrsym *syms;	/* mod's symbol lookups, made on first use */
+	struct addrsym *syms;	/* mod's symbol spans, made on first use */
 	bool syms_tried;
 	const char *build_id;	/* interned hex; NULL when it has none */
 	struct symbolizer *owner;	/* for the debug file callback */
