@@ -139,6 +139,10 @@
 			 "of blocks allocated before tracing (or never)"],
 			[s.replaced, "block", "blocks",
 			 "replaced at a live address (its free was lost)"],
+			[s.late_frees, "free", "frees",
+			 "of another family's block not judged: made " +
+			 "before its process's allocator probes were " +
+			 "all in (joined late)"],
 		].filter(([n]) => n);
 
 		if (!rows.length)

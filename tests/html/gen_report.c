@@ -353,15 +353,23 @@ static int feed_procs(struct procs *pt)
 	struct procinfo server = { .pid = 100, .ppid = 1,
 				   .flags = PROCINFO_EXISTING,
 				   .start_ns = START_NS - 5000 * MS };
-	/* its allocator probed 12 ms after its exec (joined late) */
+	/*
+	 * its allocator probed 12 ms after its exec (joined late): new's
+	 * block made then, seen as malloc's, freed by delete, is not judged
+	 */
 	struct procinfo worker = { .pid = 101, .ppid = 100,
 				   .flags = PROCINFO_LATE,
-				   .late_ns = 12 * MS };
+				   .late_ns = 12 * MS,
+				   .late_end_ns = AT(512) };
+	struct ms_event del = heap_rec(MS_EV_FREE, 101, AT(550), 0x5000, 0,
+				       NULL, 0);
 
 	strcpy(server.comm, "server");
 	strcpy(server.command, "./server --port 8080");
 	strcpy(worker.comm, "worker");
 	strcpy(worker.command, "/usr/bin/worker");
+	del.flags = MS_EVF_FREE_CHECK;
+	del.aux = MS_FAM_NEW;
 	return procs__set_info(pt, &server) ||
 	       apply_to(pt, PALLOC(100, 100, 0x1000, 1000, s1)) ||
 	       apply_to(pt, PALLOC(100, 200, 0x2000, 64, s2)) ||
@@ -371,6 +379,8 @@ static int feed_procs(struct procs *pt)
 	       apply_to(pt, proc_rec(MS_EV_PROC_EXEC, 101, 0, "worker",
 				     "/usr/bin/worker", AT(500))) ||
 	       procs__set_info(pt, &worker) ||
+	       apply_to(pt, PALLOC(101, 505, 0x5000, 8, s1)) ||
+	       apply_to(pt, del) ||
 	       apply_to(pt, PALLOC(101, 600, 0x1000, 3000, s1)) ||
 	       apply_to(pt, proc_rec(MS_EV_PROC_EXIT, 101, 1 << 8, NULL,
 				     NULL, AT(700))) ||

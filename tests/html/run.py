@@ -1119,7 +1119,7 @@ def test_procs(t, env):
     rows = {tr.attrs["data-proc"]: [td.text() for td in tr.all("td")]
             for tr in dom.all("tr", data_proc=True)}
     t.eq("worker's row", ["101", "worker", "/usr/bin/worker", "100",
-                          "0.500 s", "exited 1 at 0.700 s", "1",
+                          "0.500 s", "exited 1 at 0.700 s", "2",
                           "2.93 KiB", "2.93 KiB at 0.600 s", "?", "?",
                           "12.0 ms"],
          rows["2"])
@@ -1131,6 +1131,11 @@ def test_procs(t, env):
          [o.attrs["value"] for o in dom.one(t, "select", id="proc-select")
           .all("option")])
     t.eq("live bytes of all", 4564, card(t, dom, "live_bytes")[0])
+    t.eq("the worker's late free, counted, not judged",
+         ["1 free of another family's block not judged: made before its "
+          "process's allocator probes were all in (joined late)"],
+         [li.text() for ul in dom.all("ul") if "oddities" in ul.classes()
+          for li in ul.all("li")])
     t.eq("all: each call site names its process",
          ["pid 101 worker (exec 1)", "pid 100 server", "pid 101 server",
           "pid 100 server", "pid 102 cron"],
