@@ -350,18 +350,24 @@ ifeq ($(RUSTC_NEW_OK),yes)
 REACH_TARGETS += $(OUTPUT)/targets/reach_rs_new
 endif
 TARGETS += $(REACH_TARGETS)
+# fam_bad's Rust side: frees the allocator was not owed, through the shims.
+FAM_RS := $(OUTPUT)/targets/fam_bad_rs
+ifeq ($(RUSTC_NEW_OK),yes)
+FAM_RS += $(OUTPUT)/targets/fam_bad_rs_new
+endif
+TARGETS += $(FAM_RS)
 
 $(OUTPUT)/targets/reach_cxx: tests/targets/reach_cxx.cc tests/targets/target.h | $(DEPS_STAMP)
 	$(call msg,CXX-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CXX) -g -O2 -Wall -Wextra -Werror -Itests/targets $< -o $@
 
-$(OUTPUT)/targets/reach_rs: tests/targets/reach_rs.rs | $(DEPS_STAMP)
+$(OUTPUT)/targets/reach_rs $(OUTPUT)/targets/fam_bad_rs: $(OUTPUT)/targets/%: tests/targets/%.rs | $(DEPS_STAMP)
 	$(call msg,RUSTC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)MAKEFLAGS= $(RUSTC) $(RUSTFLAGS_STK) $< -o $@
 
-$(OUTPUT)/targets/reach_rs_new: tests/targets/reach_rs.rs | $(DEPS_STAMP)
+$(OUTPUT)/targets/reach_rs_new $(OUTPUT)/targets/fam_bad_rs_new: $(OUTPUT)/targets/%_new: tests/targets/%.rs | $(DEPS_STAMP)
 	$(call msg,RUSTC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)MAKEFLAGS= $(RUSTC_NEW) $(RUSTFLAGS_STK) $< -o $@

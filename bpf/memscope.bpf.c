@@ -2884,14 +2884,19 @@ static __always_inline __s64 map_obj(__u32 tgid, __u64 pc)
  * object the free function is in: the allocator's own (MS_EVF_FREE_INTERNAL).
  * Rare enough to pay a read and two searches. Without the mappings
  * (--stacks fp loads none) it cannot be told, and is taken as one: such
- * a free is then not judged, rather than judged wrongly.
+ * a free is then not judged, rather than judged wrongly. Rust's shims
+ * (tag's family) are compiled into the program that calls them and have
+ * no allocator of their own behind them: a free through one is never
+ * the allocator's.
  */
 static __always_inline bool free_internal(struct pt_regs *ctx, __u64 id,
-					  __u64 sp)
+					  __u64 tag, __u64 sp)
 {
 	__u64 ret;
 	__s64 obj;
 
+	if (ms_tag_family(tag) == MS_FAM_RUST)
+		return false;
 	obj = map_obj(id >> 32, PT_REGS_IP(ctx));
 	if (obj < 0)
 		return true;
@@ -2962,7 +2967,7 @@ int ms_free_enter(struct pt_regs *ctx)
 		e->flags |= MS_EVF_FREE_CHECK |
 			    (walk ? 0 : MS_EVF_FREE_NOWALK) |
 			    (from_start ? MS_EVF_FROM_START : 0) |
-			    (!s && free_internal(ctx, id, sp) ?
+			    (!s && free_internal(ctx, id, tag, sp) ?
 			     MS_EVF_FREE_INTERNAL : 0);
 	e->ptr = ptr;
 	e->task = current_task(st);

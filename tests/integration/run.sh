@@ -1007,6 +1007,35 @@ t_fam_bad()
 	EOF
 }
 
+# fam_bad's Rust side: the double and the invalid free go through the
+# global allocator's shim (__rust_dealloc), which is in the program: every
+# free through it is called from the object that defines it, and none of
+# them may be taken for the allocator's own free (which is not judged).
+# PROG: fam_bad_rs, or fam_bad_rs_new (mangled shims, rustc >= 1.87).
+t_fam_bad_rs()
+{
+	rust_built "$1" || return
+	run env GLIBC_TUNABLES=glibc.malloc.tcache_count=0 "$MEMSCOPE" -q \
+		-t 0 -o "$d/out/report.json" -- "$TARGETS/$1"
+	expect_rc 0 || return
+	check_report <<-'EOF'
+	def fns(frames):
+	    return [f.get("function") or "" for f in frames or []]
+	def own(frames):
+	    return next((f.split("::")[-1] for f in fns(frames)
+	                 if f.startswith("fam_bad_rs::rs_")), None)
+	got = sorted((a.get("kind"), a.get("alloc_family"), a.get("free_family"),
+	              own(a.get("free_frames")), own(a.get("alloc_frames")),
+	              a.get("count")) for a in r.get("anomalies") or [])
+	want = [("double_free", "rust", "rust", "rs_double", "rs_double", 1),
+	        ("invalid_free", None, "rust", "rs_invalid", None, 1)]
+	if got != want:
+	    print(f"anomalies: expected {want}, got {got}")
+	if s.get("allocator_frees"):
+	    print(f"summary.allocator_frees: expected 0 (no free through a shim is the allocator's), got {s.get('allocator_frees')}")
+	EOF
+}
+
 # A block of mimalloc (loaded with dlopen) freed by glibc's free, which may
 # abort the target: the trace says which allocator owned it.
 t_fam_cross()
@@ -3243,6 +3272,8 @@ run_test fam_c_tcmalloc		t_fam_c tcmalloc /usr/lib/x86_64-linux-gnu/libtcmalloc_
 run_test fam_c_mimalloc		t_fam_c mimalloc /usr/lib/x86_64-linux-gnu/libmimalloc.so.2
 run_test fam_bad_launch		t_fam_bad launch
 run_test fam_bad_attach		t_fam_bad attach
+run_test fam_bad_rs		t_fam_bad_rs fam_bad_rs
+run_test fam_bad_rs_new		t_fam_bad_rs fam_bad_rs_new
 run_test fam_cross_attach	t_fam_cross
 run_test live_full		t_live_full
 run_test lost_events		t_lost_events
