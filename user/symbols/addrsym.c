@@ -21,6 +21,12 @@
 
 /* A module's files with symbols: its own, its debug file, .gnu_debugdata. */
 #define FILES_MAX	4
+/*
+ * Past this many symbols (a file from the traced process is hostile
+ * input: it may claim any number) there are no spans, and libdwfl is
+ * asked every time: the bounds take 16 bytes a symbol, 64 MiB here.
+ */
+#define SYMS_MAX	(1 << 22)
 
 struct answer {
 	__u64 key;		/* span: 2 * bounds below or at + at one */
@@ -111,6 +117,8 @@ static int spans_build(struct addrsym *a, Dwfl_Module *mod)
 	n = dwfl_module_getsymtab(mod);
 	if (n < 0)
 		return -ENOENT;
+	if (n > SYMS_MAX)
+		return -E2BIG;
 	elf = dwfl_module_getelf(mod, &bias);
 	if (!elf)
 		return -ENOENT;
@@ -122,9 +130,10 @@ static int spans_build(struct addrsym *a, Dwfl_Module *mod)
 		err = bound_add(a, addr);
 		if (!err)
 			err = bound_add(a, addr + sym.st_size);
-		if (!err)
+		/* Its value adjusted by its file's bias, when that is another. */
+		if (!err && sym.st_value + bias != addr)
 			err = bound_add(a, sym.st_value + bias);
-		if (!err)
+		if (!err && sym.st_value + bias != addr)
 			err = bound_add(a, sym.st_value + bias + sym.st_size);
 		if (!err && elf)
 			err = file_add(files, &nr_files, elf, bias);
