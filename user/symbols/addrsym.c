@@ -48,18 +48,12 @@ struct file {
 
 static int bound_add(struct addrsym *a, __u64 v)
 {
-	__u64 *b;
+	int err = tab_grow((void **)&a->bounds, &a->cap, a->n + 1,
+			   sizeof(*a->bounds));
 
-	if (a->n == a->cap) {
-		b = reallocarray(a->bounds, a->cap ? 2 * a->cap : 4096,
-				 sizeof(*b));
-		if (!b)
-			return -ENOMEM;
-		a->bounds = b;
-		a->cap = a->cap ? 2 * a->cap : 4096;
-	}
-	a->bounds[a->n++] = v;
-	return 0;
+	if (!err)
+		a->bounds[a->n++] = v;
+	return err;
 }
 
 static int file_add(struct file *files, size_t *nr, Elf *elf, GElf_Addr bias)
@@ -131,10 +125,12 @@ static int spans_build(struct addrsym *a, Dwfl_Module *mod)
 		if (!err)
 			err = bound_add(a, addr + sym.st_size);
 		/* Its value adjusted by its file's bias, when that is another. */
-		if (!err && sym.st_value + bias != addr)
+		if (!err && sym.st_value + bias != addr) {
 			err = bound_add(a, sym.st_value + bias);
-		if (!err && sym.st_value + bias != addr)
-			err = bound_add(a, sym.st_value + bias + sym.st_size);
+			if (!err)
+				err = bound_add(a, sym.st_value + bias +
+						   sym.st_size);
+		}
 		if (!err && elf)
 			err = file_add(files, &nr_files, elf, bias);
 	}
