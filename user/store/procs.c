@@ -422,7 +422,6 @@ int procs__restore(struct procs *p, size_t i, const struct procinfo *info,
 		im->info.comm[sizeof(im->info.comm) - 1] = '\0';
 		im->info.command[sizeof(im->info.command) - 1] = '\0';
 		im->have_info = true;
-		image_late(im);
 	}
 	if (kernel) {
 		im->kernel = *kernel;
