@@ -483,6 +483,13 @@ struct ms_proc_maps {
 	 * program's, whose rows must not unwind the new one's code.
 	 */
 	__u32 gen;
+	/*
+	 * Its executable-mapping changes (ms_proc.maps_seq; the one -p
+	 * process's maps_changed), read before the maps: once they differ,
+	 * an entry may hold another file (a dlclose, then a dlopen at the
+	 * same address), whose code these rows would misread.
+	 */
+	__u64 seq;
 	struct ms_proc_map m[MS_PROC_MAPS];
 };
 
@@ -677,6 +684,7 @@ struct ms_proc {
 				 * last marked changed */
 	__u32 gen;		/* image: 1 at start, +1 at each exec */
 	__u32 flags;		/* MS_PROC_* */
+	__u64 maps_seq;		/* changes of its executable mappings */
 };
 
 #define MS_PROC_EXITED		(1u << 0)

@@ -759,14 +759,12 @@ struct {
  */
 __u32 unwind_gen = 1;
 /*
- * Executable-mapping changes seen in the target (its executable pages
- * changed, or it exec'd), counted once the mapping exists, and the
- * count userspace had read before it last read the maps: while they
- * differ a pc outside every known mapping may be in a new one
- * (NOT_LOADED).
+ * Executable-mapping changes seen in the traced processes (their
+ * executable pages changed, or one exec'd), counted once the mapping
+ * exists: the one -p process's ms_proc_maps.seq, and what tells
+ * userspace that maps are to be read again.
  */
 __u64 maps_changed __attribute__((aligned(64)));
-__u64 maps_loaded;
 /*
  * -- CMD: the thread that made an executable mapping is stopped (SIGSTOP,
  * which the launcher takes, as the tracer of every thread, and swallows)
@@ -1060,6 +1058,24 @@ static __always_inline void maps_dirty_mark(__u32 tgid)
 	bpf_map_update_elem(&maps_dirty, &tgid, &now, BPF_NOEXIST);
 }
 
+/*
+ * Whether pm still tells tgid's executable mappings: read for the image
+ * it runs, and none changed since. A change is counted once the mapping
+ * exists, before any thread runs code there.
+ */
+static __always_inline bool maps_current(__u32 tgid,
+					 const struct ms_proc_maps *pm)
+{
+	struct ms_proc *p;
+
+	if (targ_tgid)
+		return pm->gen == *(volatile __u32 *)&targ_gen &&
+		       pm->seq == *(volatile __u64 *)&maps_changed;
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	return p && pm->gen == p->gen &&
+	       pm->seq == *(volatile __u64 *)&p->maps_seq;
+}
+
 /* The image of tgid the walk runs in (struct ms_proc_maps.gen). */
 static __always_inline __u32 image_gen(__u32 tgid)
 {
@@ -1207,8 +1223,6 @@ __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 	struct search q = { .key = pc };
 	struct ms_proc_maps *pm;
 	struct ms_proc_map *m;
-	bool stale = *(volatile __u64 *)&maps_changed !=
-		     *(volatile __u64 *)&maps_loaded;
 
 	if (!out)
 		return MS_STOP_READ;
@@ -1222,17 +1236,23 @@ __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 		maps_dirty_mark(tgid);
 		return vma_rule(tgid, pc, out);
 	}
-	/* Maps of the program it ran before an exec: not this one's. */
-	if (pm->gen != image_gen(tgid))
+	/*
+	 * Maps of the program it ran before an exec, or from before its
+	 * executable mappings changed (a dlclose, then a dlopen of another
+	 * object at the same address): their rows would misread the code
+	 * there now. Until userspace reads them again, every pc is looked
+	 * up in the task's own vmas, by file.
+	 */
+	if (!maps_current(tgid, pm))
 		return vma_rule(tgid, pc, out);
 	q.maps = pm;
 	q.hi = pm->nr < MS_PROC_MAPS ? pm->nr : MS_PROC_MAPS;
 	bpf_loop(MAP_SEARCH_STEPS + 1, map_search_step, &q, 0);
 	if (!q.lo)
-		return stale ? vma_rule(tgid, pc, out) : MS_STOP_NO_MAPPING;
+		return MS_STOP_NO_MAPPING;
 	m = &pm->m[(q.lo - 1) & (MS_PROC_MAPS - 1)];
 	if (pc >= m->end)
-		return stale ? vma_rule(tgid, pc, out) : MS_STOP_NO_MAPPING;
+		return MS_STOP_NO_MAPPING;
 	if (m->flags & MS_MAPF_NO_TABLE)
 		return MS_STOP_NOT_LOADED;
 	if (pc < m->bias)
@@ -2121,6 +2141,8 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 		  __sync_lock_test_and_set(&exec_vm_seen, ev);
 	if (old == ev)
 		return 0;
+	if (p)
+		__sync_fetch_and_add(&p->maps_seq, 1);
 	maps_change();
 	/*
 	 * --hold-exec: the syscall's exit knows the file and marks the

@@ -161,7 +161,6 @@ static int unwind_open(struct tracer *t, int pid)
 		.one_gen = &t->skel->data->targ_gen,
 		.gen = &t->skel->data->unwind_gen,
 		.changed = &t->skel->bss->maps_changed,
-		.loaded = &t->skel->bss->maps_loaded,
 		/* launch mode holds a thread until its tables are in */
 		.async = t->set && !t->launch,
 	};

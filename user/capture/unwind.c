@@ -96,6 +96,7 @@ struct unwinder {
 	__u32 nr_files;			/* in the files map */
 	struct tab_array files;		/* struct ufile */
 	struct ms_proc_maps maps;	/* the last written */
+	__u64 loaded;			/* *o.changed before the last maps */
 	int pid;			/* the process being read */
 	char root[32];
 };
@@ -618,15 +619,27 @@ static void obj_publish(struct unwinder *u, struct uobj *o)
 	o->pub_interp = o->interp;
 }
 
-/* The image generation pid runs (struct ms_proc_maps.gen). */
-static __u32 image_gen(const struct unwinder *u, int pid)
+/*
+ * The image generation pid runs (struct ms_proc_maps.gen) and, with seq,
+ * its executable-mapping changes so far (.seq); seen is *o.changed, read
+ * before.
+ */
+static __u32 image_gen(const struct unwinder *u, int pid, __u64 seen,
+		       __u64 *seq)
 {
 	struct ms_proc p;
 	__u32 key = pid;
 
-	if (u->o.procs_fd < 0)
+	if (u->o.procs_fd < 0) {
+		if (seq)
+			*seq = seen;
 		return __atomic_load_n(u->o.one_gen, __ATOMIC_ACQUIRE);
-	return bpf_map_lookup_elem(u->o.procs_fd, &key, &p) ? 0 : p.gen;
+	}
+	if (bpf_map_lookup_elem(u->o.procs_fd, &key, &p))
+		return 0;
+	if (seq)
+		*seq = p.maps_seq;
+	return p.gen;
 }
 
 int unwinder__reload_pid(struct unwinder *u, int pid)
@@ -640,12 +653,16 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	size_t i, n = 0;
 	__u32 key = pid, gen;
 	int err, dropped;
+	__u64 seq = 0;
 
 	/* Its files through its root: its own mount namespace. */
 	u->pid = pid;
 	snprintf(u->root, sizeof(u->root), "/proc/%d/root", pid);
-	/* Before the maps: an exec after this makes them the old image's. */
-	gen = image_gen(u, pid);
+	/*
+	 * Before the maps: an exec or an executable mapping changed after
+	 * this makes them stale, which the walker then tells.
+	 */
+	gen = image_gen(u, pid, seen, &seq);
 	pm = procmaps__read(pid);
 	if (!pm)
 		return -errno;
@@ -701,7 +718,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	 * (Full, or the process's slot taken: only names are lost.) Not
 	 * if it exec'd meanwhile: these may be the next image's.
 	 */
-	if (iv.nr && image_gen(u, pid) == gen) {
+	if (iv.nr && image_gen(u, pid, seen, NULL) == gen) {
 		struct ms_image_key ik = { .tgid = pid, .gen = gen };
 
 		bpf_map_update_elem(u->o.vmas_fd, &ik, &iv, BPF_ANY);
@@ -712,6 +729,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 		goto free_maps;
 	}
 	u->maps.gen = gen;
+	u->maps.seq = seq;
 	u->maps_dropped = dropped;
 	if (bpf_map_update_elem(u->o.maps_fd, &key, &u->maps, BPF_ANY)) {
 		err = -errno;
@@ -719,7 +737,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	}
 	/* Rows and maps are in place: memoized rules are stale now. */
 	__atomic_add_fetch(u->o.gen, 1, __ATOMIC_RELEASE);
-	__atomic_store_n(u->o.loaded, seen, __ATOMIC_RELEASE);
+	u->loaded = seen;
 	err = 0;
 free_maps:
 	free(maps);
@@ -904,8 +922,7 @@ void unwinder__forget(struct unwinder *u, int pid)
 
 bool unwinder__stale(const struct unwinder *u)
 {
-	return __atomic_load_n(u->o.changed, __ATOMIC_ACQUIRE) !=
-	       __atomic_load_n(u->o.loaded, __ATOMIC_RELAXED);
+	return __atomic_load_n(u->o.changed, __ATOMIC_ACQUIRE) != u->loaded;
 }
 
 void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)

@@ -36,10 +36,9 @@ struct unwinder_opts {
 	 */
 	int procs_fd;
 	const __u32 *one_gen;
-	/* .bss: memo generation, mapping changes seen, and loaded */
+	/* .bss: memo generation, and executable-mapping changes seen */
 	__u32 *gen;
 	__u64 *changed;
-	__u64 *loaded;
 	/*
 	 * Compile new objects on a worker thread (a set outside launch
 	 * mode: a huge object must not stall the drain). Until its table is
