@@ -299,6 +299,9 @@ $(OUTPUT)/targets/stk_ctor: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_ctor \
 # stk_dlopen loads this one itself, from beside it.
 $(OUTPUT)/targets/stk_dlopen $(OUTPUT)/targets/stk_dlthread: | \
 	$(OUTPUT)/targets/libstk_dl.so
+# stk_reload loads these two in turn, at the same address.
+$(OUTPUT)/targets/stk_reload: | $(OUTPUT)/targets/libstk_reload_a.so \
+	$(OUTPUT)/targets/libstk_reload_b.so
 
 $(OUTPUT)/targets/stk_%: tests/targets/stk_%.c tests/targets/target.h | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)

@@ -847,6 +847,51 @@ t_attach_busy()
 	EOF
 }
 
+# A plugin host that unloads one library and loads another at its place,
+# over and over (stk_reload), traced with -p or --comm: the walker must
+# not unwind one plugin's code with the other's rows (the maps it was
+# given are stale from the first change until they are read again), and
+# no frame may be named after the plugin that was not there. The maps
+# reads see both plugins at the same addresses, so their frames are
+# labelled as reused; a name that is given must fit its stack's shape.
+t_reload()
+{
+	start_ready "$TARGETS/stk_reload" || return
+	if [ "$1" = -p ]; then
+		tool -q -t 0 -d 1 -o "$d/out/report.json" -p "$target_pid"
+	else
+		tool -q -t 0 -d 1 -o "$d/out/report.json" --comm stk_reload
+	fi
+	expect_rc 0 || return
+	check_report <<-'EOF'
+	stops = k.get("stack_stops") or {}
+	bad = {x: n for x, n in stops.items() if n and x not in ("end", "not_loaded")}
+	if bad:
+	    print(f"kernel.stack_stops: expected only end and not_loaded (the plugins have CFI), got {bad}")
+	shapes = {"reload_a_leaf": ["reload_entry"],
+	          "reload_b_leaf": ["reload_b_mid", "reload_entry"],
+	          "reload_b_mid": ["reload_entry"]}
+	reused = plugin = 0
+	for x in r.get("sites") or []:
+	    fr = x.get("frames") or []
+	    names = [f.get("function") for f in fr]
+	    if not any(n == "reload_run" for n in names):
+	        continue
+	    plugin += x.get("alloc_count", 0)
+	    if x.get("stack_stop") == "end" and "main" not in names:
+	        print(f"site {names}: stops as end without reaching main")
+	    reused += sum(1 for f in fr if f.get("object") == "[address reused by other code]")
+	    for i, n in enumerate(names):
+	        want = shapes.get(n)
+	        if want and names[i + 1:i + 1 + len(want)] != want:
+	            print(f"site {names}: {n} named in a stack of the other plugin's shape (expected it followed by {want})")
+	if not plugin:
+	    print("sites: expected the plugins' allocations, got none")
+	if not reused:
+	    print("frames: expected plugin frames labelled '[address reused by other code]', got none")
+	EOF
+}
+
 # A kernel live table too small for the target (--max-live 1 still gets the
 # smallest table, 1024 slots, for 5000 blocks): the kernel says it is
 # inexact and counts what it missed, its derived counters stay consistent,
@@ -3251,6 +3296,8 @@ run_test attach_busy_pid	t_attach_busy busy -p
 run_test attach_busy_comm	t_attach_busy busy --comm
 run_test attach_busy_cxx_pid	t_attach_busy busy_cxx -p
 run_test attach_busy_cxx_comm	t_attach_busy busy_cxx --comm
+run_test reload_pid		t_reload -p
+run_test reload_comm		t_reload --comm
 run_test placement_launch	t_launch placement placement
 run_test placement_attach	t_attach placement placement
 run_test alloc_mode		t_alloc_mode

@@ -98,6 +98,13 @@ struct symbolizer {
 	struct frame scratch;	/* an address of no object */
 	struct sym_map *maps;	/* executable only, sorted, disjoint */
 	size_t nmaps;
+	/*
+	 * struct range: addresses where two files, or one file at two
+	 * biases, held code in turn (a dlclose, then a dlopen at the same
+	 * place). A stack's address there may be either's: it is named by
+	 * neither.
+	 */
+	struct tab_array reused;
 	struct sym_object **objs;
 	size_t nobjs;
 	struct tab_pool strings;	/* names, paths, build-ids */
@@ -119,6 +126,8 @@ struct frames_ref {
 
 /* File offsets a frame cache key holds; past it, results are not kept. */
 #define OFFSET_BITS	40
+/* Reused ranges kept: each is a dlclose and dlopen seen by a maps read. */
+#define REUSED_MAX	4096
 
 struct range {
 	__u64 start;
@@ -175,6 +184,52 @@ static struct sym_map *map_overlapping(struct sym_map *maps, size_t n,
 static struct sym_map *map_find(struct symbolizer *s, __u64 addr)
 {
 	return map_overlapping(s->maps, s->nmaps, addr, addr + 1);
+}
+
+/* The same file at the same bias: the same code at every address. */
+static bool same_code(const struct sym_map *a, const struct sym_map *b)
+{
+	return a->obj == b->obj && a->start - a->offset == b->start - b->offset;
+}
+
+/*
+ * old and the mappings of maps[0, n) (sorted) over its range: where one
+ * holds other code, the addresses are marked reused. Past the table's
+ * bound a range is not kept: -ENOSPC, as -ENOMEM, fails the read.
+ */
+static int reused_check(struct symbolizer *s, const struct sym_map *old,
+			const struct sym_map *maps, size_t n)
+{
+	struct range *r;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		if (maps[i].end <= old->start || maps[i].start >= old->end ||
+		    same_code(&maps[i], old))
+			continue;
+		err = tab_array_reserve(&s->reused, 1);
+		if (err)
+			return err;
+		r = tab_array_push(&s->reused);
+		r->start = maps[i].start > old->start ? maps[i].start :
+							 old->start;
+		r->end = maps[i].end < old->end ? maps[i].end : old->end;
+	}
+	return 0;
+}
+
+static bool reused_at(const struct symbolizer *s, __u64 addr)
+{
+	const struct range *r;
+	size_t i;
+
+	for (i = 0; i < s->reused.nr; i++) {
+		r = tab_array_at(&s->reused, i);
+		if (addr >= r->start && addr < r->end)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -526,8 +581,13 @@ static int refresh(struct symbolizer *s)
 	for (i = 0; i < s->nmaps; i++) {
 		now = map_overlapping(maps, fresh, s->maps[i].start,
 				      s->maps[i].end);
-		if (!now)
+		if (!now) {
 			maps[n++] = s->maps[i];
+			continue;
+		}
+		err = reused_check(s, &s->maps[i], maps, fresh);
+		if (err)
+			goto free_maps;
 	}
 	qsort(maps, n, sizeof(*maps), cmp_map_start);
 	free(s->maps);
@@ -556,6 +616,7 @@ struct symbolizer *symbolizer__new(int pid)
 		return NULL;
 	s->pid = pid;
 	s->root_fd = -1;
+	tab_array_init(&s->reused, sizeof(struct range), REUSED_MAX);
 	if (tab_pool_init(&s->strings, 0) ||
 	    tab_keyed_init(&s->frames, sizeof(struct frames_ref),
 			   offsetof(struct frames_ref, key), 0)) {
@@ -579,6 +640,7 @@ void symbolizer__free(struct symbolizer *s)
 	for (i = 0; i < tab_keyed_nr(&s->frames); i++)
 		free(((struct frames_ref *)tab_keyed_at(&s->frames, i))->c);
 	tab_keyed_fini(&s->frames);
+	tab_array_fini(&s->reused);
 	tab_pool_fini(&s->strings);
 	free(s->uncached);
 	if (s->debuginfod)
@@ -603,12 +665,13 @@ int symbolizer__add_map(struct symbolizer *s, const struct procmap *e)
 	struct sym_map m, *maps;
 	int err;
 
-	if (e->perms[2] != 'x' || e->end <= e->start ||
-	    map_overlapping(s->maps, s->nmaps, e->start, e->end))
+	if (e->perms[2] != 'x' || e->end <= e->start)
 		return 0;
 	err = map_init(s, e, &m);
 	if (err)
 		return err;
+	if (map_overlapping(s->maps, s->nmaps, e->start, e->end))
+		return reused_check(s, &m, s->maps, s->nmaps);
 	maps = realloc(s->maps, (s->nmaps + 1) * sizeof(*maps));
 	if (!maps)
 		return -ENOMEM;
@@ -962,6 +1025,15 @@ unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 	*out = &s->scratch;
 	if (!m)
 		return 1;
+	/*
+	 * The maps read last may not be those the stack was taken in: a
+	 * name from either file could be a wrong one. Said, not guessed.
+	 */
+	if (reused_at(s, addr)) {
+		s->scratch.object = SYMBOLIZER_REUSED;
+		s->scratch.object_offset = addr;
+		return 1;
+	}
 	offset = addr - m->start + m->offset;
 	/* [vsyscall] and anonymous code: nothing to read, nothing to cache */
 	if (!m->obj) {

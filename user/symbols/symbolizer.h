@@ -69,6 +69,14 @@ bool symbolizer__blind(const struct symbolizer *s);
  */
 unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 			     const struct frame **out);
+/*
+ * The object of an address where the process's maps showed different
+ * code in turn (a library unloaded and another loaded at its place), at
+ * the address itself as offset: the frame is not named, since the stack
+ * may have been taken in either.
+ */
+#define SYMBOLIZER_REUSED	"[address reused by other code]"
+
 
 /*
  * The name a person reads for a symbol or linkage name: no symbol version
