@@ -250,6 +250,21 @@ TARGETS += $(STK_TARGETS)
 # what it preloads to count the single-stepped instructions.
 XOL_CXX := $(OUTPUT)/targets/xol_cxx
 XOL_COUNT := $(OUTPUT)/targets/libxolcount.so
+# A Go program calling C through cgo (Debian's golang-go): its own code's
+# CFI is in .debug_frame, its C parts are gcc -O2 without frame pointers.
+# The go command's caches stay under $(OUTPUT).
+STK_GO := $(OUTPUT)/targets/stk_go
+TARGETS += $(STK_GO)
+
+$(STK_GO): tests/targets/stk_go.go | $(DEPS_STAMP)
+	$(call msg,GO-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)GOCACHE=$(abspath $(OUTPUT))/go/cache \
+		GOPATH=$(abspath $(OUTPUT))/go/path GO111MODULE=off \
+		GOTOOLCHAIN=local CGO_ENABLED=1 \
+		CGO_CFLAGS="-O2 -g -fomit-frame-pointer" \
+		go build -o $@ $<
+
 # busy's C++ side: new and delete over malloc from its first instruction.
 BUSY_CXX := $(OUTPUT)/targets/busy_cxx
 TARGETS += $(XOL_CXX) $(XOL_COUNT) $(BUSY_CXX)
@@ -392,6 +407,19 @@ $(NOARANGES): tests/fixtures/noaranges/main.c tests/fixtures/noaranges/unit.c \
 	$(Q)objcopy --remove-section .debug_aranges $@.unit.o
 	$(Q)$(CC) $@.main.o $@.unit.o -o $@
 
+# cfi_mixed: one half's CFI in .eh_frame, the other's in .debug_frame
+# only (built without unwind tables), as in a cgo program.
+CFI_MIXED := $(OUTPUT)/fixtures/cfi_mixed
+$(CFI_MIXED): tests/fixtures/mixed/main.c tests/fixtures/mixed/part.c \
+		| $(DEPS_STAMP)
+	$(call msg,CC-FIX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -g -O2 -fomit-frame-pointer -fasynchronous-unwind-tables \
+		-c tests/fixtures/mixed/main.c -o $@.main.o
+	$(Q)$(CC) -g -O2 -fomit-frame-pointer -fno-asynchronous-unwind-tables \
+		-fno-unwind-tables -c tests/fixtures/mixed/part.c -o $@.part.o
+	$(Q)$(CC) $@.main.o $@.part.o -o $@
+
 # The unwind-table fixtures carry the rows readelf expects; so do the
 # libc the unit tests run on and its dynamic loader (whose entry code has
 # no CFI).
@@ -410,7 +438,8 @@ $(OUTPUT)/fixtures/ld.so.cfi: $(LDSO) tests/unit/cfi_expect.py
 
 # test_prologue places probes in Rust's allocator shims of the stack targets.
 unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
-		$(OUTPUT)/fixtures/ld.so.cfi $(NOARANGES) $(STK_RS)
+		$(OUTPUT)/fixtures/ld.so.cfi $(NOARANGES) $(STK_RS) \
+		$(CFI_MIXED) $(STK_GO)
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
 integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \
@@ -468,11 +497,11 @@ $(FUZZ_DIR)/%-seeds.stamp: $(FUZZ_DIR)/gen_%_seeds
 
 # The CFI compiler on any object; seeded with the unwind-table fixtures:
 # .eh_frame with and without .eh_frame_hdr, .debug_frame plain and
-# compressed.
-$(FUZZ_DIR)/unwind_table-seeds.stamp: $(OUTPUT)/fixtures/cfi
+# compressed, and both in one object.
+$(FUZZ_DIR)/unwind_table-seeds.stamp: $(OUTPUT)/fixtures/cfi $(CFI_MIXED)
 	$(seeds_dir)
 	$(Q)cp $(OUTPUT)/fixtures/cfi $(OUTPUT)/fixtures/cfi.df \
-		$(OUTPUT)/fixtures/cfi.overlap $(@:.stamp=)/
+		$(OUTPUT)/fixtures/cfi.overlap $(CFI_MIXED) $(@:.stamp=)/
 	$(Q)objcopy --compress-debug-sections=zlib $(OUTPUT)/fixtures/cfi.df \
 		$(@:.stamp=)/cfi.df.z && touch $@
 

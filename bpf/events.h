@@ -431,6 +431,17 @@ enum ms_cfa_type {
 	MS_CFA_UNSUPPORTED,	/* CFI we do not apply: the walk stops */
 	MS_CFA_NO_INFO,		/* a gap: from the end of an FDE to the next
 				 * one, code without unwind information */
+	/*
+	 * Go's runtime.asmcgocall, returned to from the C function it ran
+	 * on the system stack: the rules of its epilogue, which puts the
+	 * goroutine's rsp back from memory. No CFI says so (unwind_go.c).
+	 */
+	MS_CFA_DEREF_RSP,	/* CFA = *(rsp + cfa_off) + 8: the caller's
+				 * rsp saved on this stack */
+	MS_CFA_GO_STACK,	/* CFA = *(*(rsp + cfa_off) + 8)
+				 * - *(rsp + rbp_off) + 8: the goroutine's
+				 * g, whose stack.hi less the depth saved
+				 * is its rsp; rbp is unchanged */
 	MS_CFA__COUNT,
 };
 

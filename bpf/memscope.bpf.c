@@ -1599,7 +1599,7 @@ __noinline int walk_replay(struct walk *w, struct ms_event *e)
 __noinline int walk_frame(struct walk *w, struct ms_event *e)
 {
 	struct ms_unwind_row r = {};
-	__u64 cfa, ra, bp, v;
+	__u64 cfa, ra, bp, v, g;
 	struct walk_cache *c;
 	struct memo *mm;
 	int stop, end;
@@ -1639,6 +1639,23 @@ __noinline int walk_frame(struct walk *w, struct ms_event *e)
 		w->sp = cfa;
 		w->exact = true;
 		return WALK_NEXT;
+	/*
+	 * Back from the system stack to the goroutine's, wherever that is
+	 * (Go allocates it on its heap, below or above): no order of the
+	 * two to check, the depth bounds the walk.
+	 */
+	case MS_CFA_DEREF_RSP:
+		if (stack_word(w, w->sp + r.cfa_off, &cfa))
+			goto read_failed;
+		cfa += 8;
+		goto switched;
+	case MS_CFA_GO_STACK:
+		if (stack_word(w, w->sp + r.cfa_off, &g) ||
+		    stack_word(w, g + 8, &cfa) ||
+		    stack_word(w, w->sp + r.rbp_off, &v))
+			goto read_failed;
+		cfa = cfa - v + 8;
+		goto switched;
 	default:
 		if (!rule_cfa(r.cfa_type, r.cfa_off, w->pc, w->sp, w->bp,
 			      w->bp_known, &cfa))
@@ -1647,6 +1664,9 @@ __noinline int walk_frame(struct walk *w, struct ms_event *e)
 	}
 	/* Callers live above: a CFA at or below sp would walk in place. */
 	if (cfa <= w->sp)
+		goto read_failed;
+switched:
+	if (cfa == w->sp)
 		goto read_failed;
 	if (stack_word(w, cfa - 8, &ra))
 		goto read_failed;

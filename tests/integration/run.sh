@@ -892,6 +892,51 @@ t_reload()
 	EOF
 }
 
+# A Go program allocating through cgo (stk_go), launched or attached: the
+# C leaf's stack goes on through runtime.asmcgocall, whose epilogue puts
+# the goroutine's stack back, into the program's Go functions (their CFI
+# from .debug_frame) and ends where every goroutine begins, at
+# runtime.goexit: one row for each goroutine's site, whole and named, with
+# its file and line.
+t_go()
+{
+	if [ "$1" = attach ]; then
+		attach_released -- "$TARGETS/stk_go" || return
+	else
+		tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/stk_go"
+		expect_rc 0 || return
+	fi
+	check_report <<-'EOF'
+	import re
+	tail = [r"go_leaf", r"go_entry", r"runtime\.asmcgocall(\.abi0)?",
+	        r"runtime\.cgocall", r"main\._Cfunc_go_entry(\.abi0)?",
+	        r"main\.goInner", r"main\.goOuter"]
+	want = {"main": (100, tail + [r"main\.main", r"runtime\.main",
+	                              r"runtime\.goexit(\.abi0)?"]),
+	        "goroutine": (50, tail + [r"main\.main\.func1",
+	                                  r"runtime\.goexit(\.abi0)?"])}
+	rows = [x for x in r.get("sites") or []
+	        if (x.get("frames") or [{}])[0].get("function") == "go_leaf"]
+	got = {}
+	for x in rows:
+	    names = [f.get("function") or f.get("addr") for f in x["frames"]]
+	    for key, (count, chain) in want.items():
+	        if len(names) == len(chain) and all(re.fullmatch(c, n or "") for c, n in zip(chain, names)):
+	            got[key] = got.get(key, 0) + 1
+	            if x.get("alloc_count") != count or x.get("stack_stop") != "end":
+	                print(f"{key} site: expected {count} allocations ending at runtime.goexit (end), got {x.get('alloc_count')} ({x.get('stack_stop')})")
+	            break
+	    else:
+	        print(f"go_leaf row {names} ({x.get('stack_stop')}, {x.get('alloc_count')}): expected one of the two whole chains")
+	    for f in x["frames"]:
+	        if f.get("function") in ("main.goInner", "main.goOuter") and not (f.get("file") or "").endswith("stk_go.go"):
+	            print(f"frame {f.get('function')}: expected its line in stk_go.go, got {f.get('file')}:{f.get('line')}")
+	for key in want:
+	    if got.get(key) != 1:
+	        print(f"{key} goroutine's site: expected exactly one row, got {got.get(key, 0)}")
+	EOF
+}
+
 # A kernel live table too small for the target (--max-live 1 still gets the
 # smallest table, 1024 slots, for 5000 blocks): the kernel says it is
 # inexact and counts what it missed, its derived counters stay consistent,
@@ -3297,6 +3342,8 @@ run_test attach_busy_comm	t_attach_busy busy --comm
 run_test attach_busy_cxx_pid	t_attach_busy busy_cxx -p
 run_test attach_busy_cxx_comm	t_attach_busy busy_cxx --comm
 run_test reload_pid		t_reload -p
+run_test go_launch		t_go launch
+run_test go_attach		t_go attach
 run_test reload_comm		t_reload --comm
 run_test placement_launch	t_launch placement placement
 run_test placement_attach	t_attach placement placement

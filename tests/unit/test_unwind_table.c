@@ -31,7 +31,7 @@
 
 static const char *const cfa_names[] = {
 	"UNDEFINED", "RSP", "RBP", "DEREF_RBP", "PLT", "SIGNAL", "UNSUPPORTED",
-	"NO_INFO",
+	"NO_INFO", "DEREF_RSP", "GO_STACK",
 };
 static const char *const rbp_names[] = {
 	"SAME", "CFA", "AT_RBP", "UNDEFINED",
@@ -383,6 +383,189 @@ Test(unwind_table, debug_frame_only)
 	f = func("cfi.df", "with_stack");
 	expect_row(t, "with_stack entry", f.vaddr, MS_CFA_RSP, 8, MS_RBP_SAME,
 		   0);
+	unwind_table__free(t);
+}
+
+/*
+ * cfi_mixed: main.c's functions in .eh_frame, part.c's in .debug_frame
+ * only. Each keeps its own section's rules, as separately compiled; the
+ * .debug_frame function sits in what .eh_frame leaves as a gap.
+ */
+Test(unwind_table, eh_frame_and_debug_frame)
+{
+	struct unwind_table *t = build_ok(fixture("cfi_mixed"), "/");
+	struct elf_func df = func("cfi_mixed", "mixed_df_leaf");
+	struct elf_func eh = func("cfi_mixed", "main");
+	const struct ms_unwind_row *r;
+	__u64 pc;
+
+	cr_expect_str_eq(unwind_table__source(t), ".eh_frame + .debug_frame");
+	expect_row(t, "mixed_df_leaf entry", df.vaddr, MS_CFA_RSP, 8,
+		   MS_RBP_SAME, 0);
+	expect_row(t, "main entry", eh.vaddr, MS_CFA_RSP, 8, MS_RBP_SAME, 0);
+	cr_expect(has_rule(t, df.vaddr, df.vaddr + df.size, MS_CFA_RSP, 80,
+			   MS_RBP_SAME, 0) ||
+		  has_rule(t, df.vaddr, df.vaddr + df.size, MS_CFA_RSP, 72,
+			   MS_RBP_SAME, 0),
+		  "mixed_df_leaf: no row of its 64-byte frame");
+	for (pc = df.vaddr; pc < df.vaddr + df.size; pc++) {
+		r = row_at(t, pc);
+		cr_assert(r && r->cfa_type == MS_CFA_RSP,
+			  "mixed_df_leaf+%#llx: row %s, want .debug_frame's",
+			  (unsigned long long)(pc - df.vaddr),
+			  r ? row_str(r) : "none");
+	}
+	r = row_at(t, df.vaddr + df.size);
+	cr_expect(!r || r->cfa_type != MS_CFA_RSP || r->pc >= df.vaddr + df.size,
+		  "past mixed_df_leaf: its rule still holds");
+	unwind_table__free(t);
+}
+
+/*
+ * The Go runtime's rules in a cgo program (tests/targets/stk_go):
+ * asmcgocall stops a walk, except where the C function returns to it,
+ * whose rows read the goroutine's rsp back as its epilogue does; every
+ * goroutine's stack begins at goexit; the program's Go code has its
+ * .debug_frame rows and its C code its .eh_frame rows.
+ */
+#define STK_GO	".output/targets/stk_go"
+
+static struct elf_func go_func(const char *path, const char *name)
+{
+	struct elf_file *f = elf_file__open(path);
+	struct elf_func fn;
+
+	cr_assert(f, "cannot open %s: %s (run make unit first)", path,
+		  strerror(errno));
+	cr_assert_eq(elf_file__find_func(f, name, &fn), 0, "%s: no %s", path,
+		     name);
+	elf_file__free(f);
+	return fn;
+}
+
+/* The end of each `call *%rax` in asmcgocall (the code at its vaddr). */
+static size_t cgo_returns(const char *path, const struct elf_func *fn,
+			  __u64 *rets, size_t max)
+{
+	unsigned char code[512];
+	size_t n = 0, i, len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	cr_assert(fd >= 0, "cannot open %s", path);
+	len = fn->size < sizeof(code) ? fn->size : sizeof(code);
+	cr_assert_eq(pread(fd, code, len, fn->file_offset), (ssize_t)len);
+	close(fd);
+	for (i = 0; i + 2 <= len && n < max; i++)
+		if (code[i] == 0xff && code[i + 1] == 0xd0)
+			rets[n++] = fn->vaddr + i + 2;
+	return n;
+}
+
+Test(unwind_go, cgo_program)
+{
+	struct unwind_table *t = build_ok(STK_GO, "/");
+	struct elf_func cg = go_func(STK_GO, "runtime.asmcgocall.abi0");
+	struct elf_func gx = go_func(STK_GO, "runtime.goexit.abi0");
+	struct elf_func gi = go_func(STK_GO, "main.goInner");
+	struct elf_func leaf = go_func(STK_GO, "go_leaf");
+	const struct ms_unwind_row *r;
+	__u64 rets[4], pc;
+	size_t n, i;
+	int go_stack = 0, deref = 0;
+
+	cr_expect_str_eq(unwind_table__source(t), ".eh_frame + .debug_frame");
+	n = cgo_returns(STK_GO, &cg, rets, 4);
+	cr_assert_eq(n, 2, "asmcgocall: %zu calls through rax, want 2", n);
+	for (i = 0; i < n; i++) {
+		r = row_at(t, rets[i] - 1);
+		cr_assert(r, "no row at asmcgocall's return %zu", i);
+		go_stack += r->cfa_type == MS_CFA_GO_STACK;
+		deref += r->cfa_type == MS_CFA_DEREF_RSP;
+		/* the goroutine's g and depth, the rsp: slots of its frame */
+		cr_expect(r->cfa_type == MS_CFA_DEREF_RSP ||
+			  (r->cfa_off > 0 && r->rbp_off > 0 &&
+			   r->cfa_off != r->rbp_off),
+			  "return %zu: row %s", i, row_str(r));
+		expect_row(t, "the instruction after the call", rets[i],
+			   MS_CFA_UNSUPPORTED, 0, MS_RBP_SAME, 0);
+	}
+	cr_expect(go_stack == 1 && deref == 1,
+		  "asmcgocall's returns: %d from the goroutine's stack, %d on "
+		  "the system stack; want one of each", go_stack, deref);
+	for (pc = cg.vaddr; pc < cg.vaddr + cg.size; pc++) {
+		r = row_at(t, pc);
+		cr_assert(r);
+		if (r->cfa_type != MS_CFA_UNSUPPORTED &&
+		    r->cfa_type != MS_CFA_GO_STACK &&
+		    r->cfa_type != MS_CFA_DEREF_RSP)
+			cr_assert_fail("asmcgocall+%#llx: row %s, want a stop",
+				       (unsigned long long)(pc - cg.vaddr),
+				       row_str(r));
+	}
+	expect_row(t, "runtime.goexit", gx.vaddr, MS_CFA_UNDEFINED, 0,
+		   MS_RBP_SAME, 0);
+	expect_row(t, "main.goInner entry", gi.vaddr, MS_CFA_RSP, 8,
+		   MS_RBP_SAME, 0);
+	expect_row(t, "go_leaf entry", leaf.vaddr, MS_CFA_RSP, 8,
+		   MS_RBP_SAME, 0);
+	unwind_table__free(t);
+}
+
+/*
+ * An epilogue that does not read the goroutine's rsp as asmcgocall's
+ * does (the first load from rbp, not rsp: a copy of stk_go patched) is
+ * not guessed at: that return stays a stop, the other keeps its rule.
+ */
+Test(unwind_go, unknown_epilogue_stays_a_stop)
+{
+	struct elf_func cg = go_func(STK_GO, "runtime.asmcgocall.abi0");
+	char path[] = "/tmp/memscope-stk_go-XXXXXX";
+	unsigned char buf[1 << 16], insn[5];
+	const struct ms_unwind_row *r;
+	struct unwind_table *t;
+	__u64 rets[4], off;
+	int in, out, patched = -1;
+	size_t n, i;
+	ssize_t k;
+
+	n = cgo_returns(STK_GO, &cg, rets, 4);
+	cr_assert_eq(n, 2);
+	in = open(STK_GO, O_RDONLY | O_CLOEXEC);
+	out = mkstemp(path);
+	cr_assert(in >= 0 && out >= 0);
+	while ((k = read(in, buf, sizeof(buf))) > 0)
+		cr_assert_eq(write(out, buf, k), k);
+	close(in);
+	/* mov D(%rsp),%rdi (48 8b 7c 24 D) becomes mov D(%rbp),%rdi; nop */
+	for (i = 0; i < n; i++) {
+		off = cg.file_offset + (rets[i] - cg.vaddr);
+		cr_assert_eq(pread(out, insn, 5, off), 5);
+		if (insn[0] == 0x48 && insn[1] == 0x8b && insn[2] == 0x7c &&
+		    insn[3] == 0x24) {
+			unsigned char p[5] = { 0x48, 0x8b, 0x7d, insn[4], 0x90 };
+
+			cr_assert_eq(pwrite(out, p, 5, off), 5);
+			patched = (int)i;
+			break;
+		}
+	}
+	close(out);
+	cr_assert(patched >= 0, "no mov D(%%rsp),%%rdi after asmcgocall's calls");
+	t = build_path(path, "/");
+	unlink(path);
+	cr_assert(t, "patched stk_go: no table");
+	for (i = 0; i < n; i++) {
+		r = row_at(t, rets[i] - 1);
+		cr_assert(r);
+		if ((int)i == patched)
+			cr_expect(r->cfa_type == MS_CFA_UNSUPPORTED,
+				  "the patched return: row %s, want a stop",
+				  row_str(r));
+		else
+			cr_expect(r->cfa_type == MS_CFA_GO_STACK ||
+				  r->cfa_type == MS_CFA_DEREF_RSP,
+				  "the other return: row %s", row_str(r));
+	}
 	unwind_table__free(t);
 }
 

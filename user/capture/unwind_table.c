@@ -28,6 +28,7 @@
 
 #include "debuginfo.h"
 #include "prologue.h"
+#include "unwind_go.h"
 #include "unwind_table.h"
 
 /* x86-64 DWARF register numbers */
@@ -1069,17 +1070,83 @@ end_dwarf:
 }
 
 /*
- * The CFI of one ELF (the object or its debug file): .eh_frame, else
- * .debug_frame. -ENOENT when neither describes any of the object's code;
- * nothing is compiled then.
+ * Into out: a's rules where a has one, b's in a's gaps (before a's first
+ * row, and where a says NO_INFO); equal neighbours merged.
+ */
+static int rows_merge(struct unwind_table *out, const struct unwind_table *a,
+		      const struct unwind_table *b)
+{
+	const struct ms_unwind_row none = { .cfa_type = MS_CFA_NO_INFO };
+	const struct ms_unwind_row *ra = NULL, *rb = NULL;
+	struct ms_unwind_row r;
+	size_t i = 0, j = 0;
+	__u32 pc;
+	int err;
+
+	while (i < a->nr || j < b->nr) {
+		if (j == b->nr || (i < a->nr && a->rows[i].pc <= b->rows[j].pc))
+			pc = a->rows[i].pc;
+		else
+			pc = b->rows[j].pc;
+		while (i < a->nr && a->rows[i].pc == pc)
+			ra = &a->rows[i++];
+		while (j < b->nr && b->rows[j].pc == pc)
+			rb = &b->rows[j++];
+		r = ra && ra->cfa_type != MS_CFA_NO_INFO ? *ra :
+		    rb ? *rb : none;
+		r.pc = pc;
+		err = push_row(out, &r);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/*
+ * The CFI of one ELF (the object or its debug file): .eh_frame, and
+ * .debug_frame for code .eh_frame does not describe (a Go program's own
+ * code, whose C parts are in .eh_frame), else .debug_frame alone.
+ * -ENOENT when neither describes any of the object's code; nothing is
+ * compiled then.
  */
 static int compile_elf(struct build *b, Elf *elf, bool separate)
 {
+	struct unwind_table *eh = b->t, *dbg, *both;
+	GElf_Shdr sh;
 	int err;
 
 	err = compile_eh_frame(b, elf, separate);
 	if (err == -ENOENT)
-		err = compile_debug_frame(b, elf, separate);
+		return compile_debug_frame(b, elf, separate);
+	if (err || !find_section(elf, ".debug_frame", &sh))
+		return err;
+	dbg = calloc(1, sizeof(*dbg));
+	both = calloc(1, sizeof(*both));
+	err = -ENOMEM;
+	if (!dbg || !both)
+		goto free;
+	b->t = dbg;
+	err = compile_debug_frame(b, elf, separate);
+	b->t = eh;
+	/* .eh_frame's rows stand whatever .debug_frame holds */
+	if (err) {
+		err = err == -ENOMEM ? err : 0;
+		goto free;
+	}
+	err = rows_merge(both, eh, dbg);
+	if (err)
+		goto free;
+	free(eh->rows);
+	eh->rows = both->rows;
+	eh->nr = both->nr;
+	eh->cap = both->cap;
+	both->rows = NULL;
+	eh->stats.fdes += dbg->stats.fdes;
+	snprintf(eh->source, sizeof(eh->source), ".eh_frame + .debug_frame%s",
+		 separate ? " (separate)" : "");
+free:
+	unwind_table__free(dbg);
+	unwind_table__free(both);
 	return err;
 }
 
@@ -1238,36 +1305,93 @@ static ssize_t row_at(const struct unwind_table *t, __u64 pc)
 }
 
 /*
- * The rows again with [entry, run_end) outermost and the rest of its gap,
- * up to gap_end, still without information; equal neighbours merged as
- * push_row() merges them.
+ * The rows again with [start, end) under r alone: the rows inside go,
+ * and what held at end (no information if nothing) holds on from end,
+ * unless a row starts there; equal neighbours merged as push_row() merges
+ * them.
  */
-static int entry_rows(struct unwind_table *t, __u64 entry, __u64 run_end,
-		      __u64 gap_end)
+static int rows_splice(struct unwind_table *t, __u64 start, __u64 end,
+		       const struct ms_unwind_row *r)
 {
-	struct ms_unwind_row *old = t->rows, u = {
-		.pc = entry, .cfa_type = MS_CFA_UNDEFINED,
-	}, rest = {
-		.pc = run_end, .cfa_type = MS_CFA_NO_INFO,
+	struct ms_unwind_row *old = t->rows, u = *r, after = {
+		.cfa_type = MS_CFA_NO_INFO,
 	};
-	size_t n = t->nr, k;
-	bool done = false;
+	ssize_t at = row_at(t, end);
+	size_t n = t->nr, k = 0;
 	int err = 0;
 
+	if (at >= 0)
+		after = old[at];
+	after.pc = end;
+	u.pc = start;
 	t->rows = NULL;
 	t->nr = t->cap = 0;
-	for (k = 0; k <= n && !err; k++) {
-		if (!done && (k == n || old[k].pc >= entry)) {
-			done = true;
-			err = push_row(t, &u);
-			if (!err && run_end < gap_end)
-				err = push_row(t, &rest);
-		}
-		/* the gap's own row at the entry point gives way */
-		if (!err && k < n && old[k].pc != entry)
-			err = push_row(t, &old[k]);
-	}
+	for (; k < n && old[k].pc < start && !err; k++)
+		err = push_row(t, &old[k]);
+	if (!err)
+		err = push_row(t, &u);
+	for (; k < n && old[k].pc < end; k++)
+		;
+	if (!err && (k == n || old[k].pc != end))
+		err = push_row(t, &after);
+	for (; k < n && !err; k++)
+		err = push_row(t, &old[k]);
 	free(old);
+	return err;
+}
+
+/*
+ * Up to len bytes of the file at ELF address addr in segment sg (fewer
+ * where its file bytes end): how many were read, 0 on failure.
+ */
+static size_t seg_read(const struct seg *sg, int fd, __u64 addr, void *buf,
+		       size_t len)
+{
+	if (addr < sg->start || addr - sg->start >= sg->filesz)
+		return 0;
+	if (len > sg->filesz - (addr - sg->start))
+		len = sg->filesz - (addr - sg->start);
+	if (pread(fd, buf, len, sg->off + (addr - sg->start)) != (ssize_t)len)
+		return 0;
+	return len;
+}
+
+struct code_reader {
+	const struct build *b;
+	int fd;
+};
+
+/* A go_code_fn: all len bytes at addr, within one segment. */
+static int code_read(void *ctx, __u64 addr, void *buf, size_t len)
+{
+	const struct code_reader *c = ctx;
+	int s = seg_find(c->b, addr);
+
+	if (s < 0 || seg_read(&c->b->segs[s], c->fd, addr, buf, len) != len)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * A Go program's runtime functions that switch stacks, and the bottoms of
+ * its stacks, under the rules unwind_go.c gives them.
+ */
+static int go_rules(struct build *b, Elf *elf, int fd)
+{
+	struct code_reader c = { .b = b, .fd = fd };
+	struct go_rule *rules;
+	size_t nr, i;
+	int err;
+
+	err = unwind_go__rules(elf, code_read, &c, &rules, &nr);
+	for (i = 0; i < nr && !err; i++) {
+		if (rules[i].start >= rules[i].end ||
+		    rules[i].end > UINT32_MAX)
+			continue;
+		err = rows_splice(b->t, rules[i].start, rules[i].end,
+				  &rules[i].row);
+	}
+	free(rules);
 	return err;
 }
 
@@ -1289,6 +1413,9 @@ static int entry_rows(struct unwind_table *t, __u64 entry, __u64 run_end,
  */
 static int entry_rule(struct build *b, Elf *elf, int fd)
 {
+	static const struct ms_unwind_row outermost = {
+		.cfa_type = MS_CFA_UNDEFINED,
+	};
 	unsigned char code[ENTRY_MAX_BYTES];
 	struct unwind_table *t = b->t;
 	__u64 entry, gap_end, len;
@@ -1313,16 +1440,13 @@ static int entry_rule(struct build *b, Elf *elf, int fd)
 	len = gap_end - entry;
 	if (len > ENTRY_MAX_BYTES)
 		len = ENTRY_MAX_BYTES;
-	if (entry - sg->start >= sg->filesz)
-		return 0;
-	if (len > sg->filesz - (entry - sg->start))
-		len = sg->filesz - (entry - sg->start);
-	if (pread(fd, code, len, sg->off + (entry - sg->start)) != (ssize_t)len)
+	len = seg_read(sg, fd, entry, code, len);
+	if (!len)
 		return 0;
 	err = prologue__straight(code, len, &run);
 	if (err)
 		return err == -ENOMEM ? err : 0;
-	return entry_rows(t, entry, entry + run, gap_end);
+	return rows_splice(t, entry, entry + run, &outermost);
 }
 
 static void count_rows(struct unwind_table *t)
@@ -1365,6 +1489,8 @@ struct unwind_table *unwind_table__build(int fd, const char *root,
 	err = compile_elf(&b, elf, false);
 	if (err == -ENOENT)
 		err = compile_separate(&b, elf, fd, root);
+	if (!err)
+		err = go_rules(&b, elf, fd);
 	if (!err && entry)
 		err = entry_rule(&b, elf, fd);
 	if (err)

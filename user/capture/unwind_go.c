@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Go runtime's stack switches, as rows (unwind_go.h). The functions are
+ * found by their symbols in .symtab (a stripped program has no .symtab,
+ * and no .debug_frame either: its Go code has no rows at all, and a walk
+ * stops where the C code ends, as before). Since Go 1.17 an assembly
+ * function's own symbol is NAME.abi0 and NAME, if there is one, is an
+ * ordinary Go wrapper: the .abi0 one is taken when it exists.
+ *
+ * asmcgocall (runtime/asm_amd64.s) calls the C function with CALL AX on
+ * the system stack, having saved below it either the goroutine's g and
+ * its depth on the goroutine stack (g.stack.hi - rsp), or, already on
+ * the system stack, rsp itself; after the call it loads them back:
+ *
+ *	mov D1(%rsp),%rdi; mov 8(%rdi),%rsi; sub D2(%rsp),%rsi; ...;
+ *	mov %rsi,%rsp; ...; ret				(MS_CFA_GO_STACK)
+ *	mov D(%rsp),%rsi; mov %rsi,%rsp; ...; ret	(MS_CFA_DEREF_RSP)
+ *
+ * The offsets come from the code, not from a Go version: a return whose
+ * epilogue is neither keeps the stop.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <capstone/capstone.h>
+
+#include "unwind_go.h"
+
+/* asmcgocall is ~180 bytes; the rest of a larger symbol is not read. */
+#define GO_CODE_MAX	4096
+/* Instructions from the loads to the rsp they make. */
+#define GO_EPILOGUE_MAX	8
+
+enum go_kind {
+	GO_END,		/* a stack's bottom: the outermost frame */
+	GO_STOP,	/* switches stacks: the walk stops */
+	GO_CGOCALL,	/* a stop, but where it returns from C */
+};
+
+/* runtime.goexit first: a Go program has it. */
+static const struct {
+	const char *name;
+	enum go_kind kind;
+} go_funcs[] = {
+	{ "runtime.goexit", GO_END },
+	{ "runtime.mstart", GO_END },
+	{ "runtime.rt0_go", GO_END },
+	{ "runtime.asmcgocall", GO_CGOCALL },
+	{ "runtime.asmcgocall_no_g", GO_STOP },
+	{ "runtime.systemstack", GO_STOP },
+	{ "runtime.systemstack_switch", GO_STOP },
+	{ "runtime.mcall", GO_STOP },
+	{ "runtime.morestack", GO_STOP },
+	{ "runtime.morestack_noctxt", GO_STOP },
+	{ "runtime.cgocallback", GO_STOP },
+	{ "runtime.gogo", GO_STOP },
+	{ "gogo", GO_STOP },
+	{ "gosave_systemstack_switch", GO_STOP },
+	{ "runtime.sigtramp", GO_STOP },
+	{ "runtime.cgoSigtramp", GO_STOP },
+};
+
+#define NR_GO_FUNCS	(sizeof(go_funcs) / sizeof(go_funcs[0]))
+
+/* Where each listed function is: [0] its own name, [1] NAME.abi0. */
+struct go_sym {
+	__u64 start;
+	__u64 size;
+};
+
+struct rules {
+	struct go_rule *v;
+	size_t nr;
+	size_t cap;
+};
+
+static int rule_add(struct rules *r, __u64 start, __u64 end, __u8 type,
+		    __s32 cfa_off, __s32 rbp_off)
+{
+	struct go_rule *v;
+
+	if (r->nr == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 32;
+		v = reallocarray(r->v, r->cap, sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		r->v = v;
+	}
+	r->v[r->nr++] = (struct go_rule){
+		.start = start, .end = end,
+		.row = { .cfa_type = type, .cfa_off = cfa_off,
+			 .rbp_off = rbp_off, .rbp_type = MS_RBP_SAME },
+	};
+	return 0;
+}
+
+/*
+ * The listed functions' symbols; false when the object is no Go program
+ * (no runtime.goexit: a C program's own function called gogo is not the
+ * runtime's).
+ */
+static bool find_syms(Elf *elf, struct go_sym (*syms)[2])
+{
+	Elf_Scn *scn = NULL;
+	const char *name;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	size_t i, j, n, len;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB ||
+		    !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		n = data->d_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			if (!gelf_getsym(data, i, &sym) || !sym.st_size ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!name)
+				continue;
+			for (j = 0; j < NR_GO_FUNCS; j++) {
+				len = strlen(go_funcs[j].name);
+				if (strncmp(name, go_funcs[j].name, len))
+					continue;
+				if (!name[len])
+					syms[j][0] = (struct go_sym){
+						sym.st_value, sym.st_size };
+				else if (!strcmp(name + len, ".abi0"))
+					syms[j][1] = (struct go_sym){
+						sym.st_value, sym.st_size };
+			}
+		}
+	}
+	/* go_funcs[0] is runtime.goexit */
+	return syms[0][0].size || syms[0][1].size;
+}
+
+static bool mem_at_rsp(const cs_x86_op *op, __s64 *disp)
+{
+	if (op->type != X86_OP_MEM || op->mem.base != X86_REG_RSP ||
+	    op->mem.index != X86_REG_INVALID || op->mem.segment !=
+	    X86_REG_INVALID || op->mem.disp < 0 || op->mem.disp > 4096)
+		return false;
+	*disp = op->mem.disp;
+	return true;
+}
+
+/* A two-operand instruction id, dst register, src operand. */
+static bool insn_is(const cs_insn *in, unsigned int id, x86_reg *dst,
+		    const cs_x86_op **src)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	if (in->id != id || x->op_count != 2 ||
+	    x->operands[0].type != X86_OP_REG || x->operands[0].size != 8)
+		return false;
+	*dst = x->operands[0].reg;
+	*src = &x->operands[1];
+	return true;
+}
+
+/*
+ * The rule of the frame returned to at the end of in's call, from the
+ * instructions after it (code from there, len bytes, at address addr):
+ * 0 with *type and offsets set, -ENOENT when they are neither epilogue.
+ */
+static int epilogue(csh cs, cs_insn *in, const __u8 *code, size_t len,
+		    uint64_t addr, __u8 *type, __s32 *off1, __s32 *off2)
+{
+	const cs_x86_op *src;
+	__s64 d1, d2 = 0;
+	x86_reg r1, r2, r;
+	bool go_stack;
+	int k;
+
+	if (!cs_disasm_iter(cs, &code, &len, &addr, in) ||
+	    !insn_is(in, X86_INS_MOV, &r1, &src) || !mem_at_rsp(src, &d1) ||
+	    !cs_disasm_iter(cs, &code, &len, &addr, in))
+		return -ENOENT;
+	/* Already on the system stack: the caller's rsp itself. */
+	if (insn_is(in, X86_INS_MOV, &r, &src) && r == X86_REG_RSP &&
+	    src->type == X86_OP_REG && src->reg == r1) {
+		*type = MS_CFA_DEREF_RSP;
+		*off1 = d1;
+		*off2 = 0;
+		return 0;
+	}
+	/* g in r1: its stack.hi (offset 8), less the depth saved at d2. */
+	go_stack = insn_is(in, X86_INS_MOV, &r2, &src) &&
+		   src->type == X86_OP_MEM && src->mem.base == r1 &&
+		   src->mem.index == X86_REG_INVALID && src->mem.disp == 8 &&
+		   src->mem.segment == X86_REG_INVALID &&
+		   cs_disasm_iter(cs, &code, &len, &addr, in) &&
+		   insn_is(in, X86_INS_SUB, &r, &src) && r == r2 &&
+		   mem_at_rsp(src, &d2);
+	if (!go_stack)
+		return -ENOENT;
+	/* Then rsp from r2, nothing writing r2 or rsp before. */
+	for (k = 0; k < GO_EPILOGUE_MAX; k++) {
+		cs_regs rd, wr;
+		uint8_t nrd, nwr, i;
+
+		if (!cs_disasm_iter(cs, &code, &len, &addr, in))
+			return -ENOENT;
+		if (insn_is(in, X86_INS_MOV, &r, &src) && r == X86_REG_RSP) {
+			if (src->type != X86_OP_REG || src->reg != r2)
+				return -ENOENT;
+			*type = MS_CFA_GO_STACK;
+			*off1 = d1;
+			*off2 = d2;
+			return 0;
+		}
+		if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
+			return -ENOENT;
+		for (i = 0; i < nwr; i++)
+			if (wr[i] == r2 || wr[i] == X86_REG_RSP ||
+			    wr[i] == X86_REG_ESP)
+				return -ENOENT;
+	}
+	return -ENOENT;
+}
+
+/*
+ * asmcgocall: a stop as a whole, and at each return from an indirect
+ * call (the C function) the rule its epilogue says, as the row of the
+ * call's last byte: a return address is looked up at pc - 1, and no
+ * instruction starts there, so no interrupted pc takes it.
+ */
+static int cgocall_rules(struct rules *r, const struct go_sym *s,
+			 go_code_fn code_fn, void *ctx)
+{
+	size_t len = s->size < GO_CODE_MAX ? s->size : GO_CODE_MAX, left;
+	__u8 code[GO_CODE_MAX], type;
+	const __u8 *p = code;
+	__s32 off1, off2;
+	uint64_t addr = s->start, ret;
+	cs_insn *in = NULL;
+	csh cs;
+	int err;
+
+	err = rule_add(r, s->start, s->start + s->size, MS_CFA_UNSUPPORTED,
+		       0, 0);
+	if (err || code_fn(ctx, s->start, code, len))
+		return err;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOMEM;
+	if (cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK ||
+	    !(in = cs_malloc(cs))) {
+		err = -ENOMEM;
+		goto close;
+	}
+	left = len;
+	while (cs_disasm_iter(cs, &p, &left, &addr, in)) {
+		const cs_x86 *x = &in->detail->x86;
+
+		if (in->id != X86_INS_CALL || x->op_count != 1 ||
+		    x->operands[0].type != X86_OP_REG || in->size < 2)
+			continue;
+		ret = addr;
+		if (epilogue(cs, in, p, left, ret, &type, &off1, &off2)) {
+			/* in was reused: decode on from ret again */
+			continue;
+		}
+		err = rule_add(r, ret - 1, ret, type, off1, off2);
+		if (err)
+			break;
+	}
+	cs_free(in, 1);
+close:
+	cs_close(&cs);
+	return err;
+}
+
+int unwind_go__rules(Elf *elf, go_code_fn code, void *ctx,
+		     struct go_rule **out, size_t *nr)
+{
+	struct go_sym syms[NR_GO_FUNCS][2] = {};
+	struct rules r = {};
+	const struct go_sym *s;
+	size_t j;
+	int err = 0;
+
+	*out = NULL;
+	*nr = 0;
+	if (!find_syms(elf, syms))
+		return 0;
+	for (j = 0; j < NR_GO_FUNCS && !err; j++) {
+		s = syms[j][1].size ? &syms[j][1] : &syms[j][0];
+		if (!s->size || s->start + s->size < s->start)
+			continue;
+		switch (go_funcs[j].kind) {
+		case GO_END:
+			err = rule_add(&r, s->start, s->start + s->size,
+				       MS_CFA_UNDEFINED, 0, 0);
+			break;
+		case GO_STOP:
+			err = rule_add(&r, s->start, s->start + s->size,
+				       MS_CFA_UNSUPPORTED, 0, 0);
+			break;
+		case GO_CGOCALL:
+			err = cgocall_rules(&r, s, code, ctx);
+			break;
+		}
+	}
+	if (err) {
+		free(r.v);
+		return err;
+	}
+	*out = r.v;
+	*nr = r.nr;
+	return 0;
+}

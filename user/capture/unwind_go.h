@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+/*
+ * Go programs: the rows their CFI cannot give. A Go program's own code
+ * has its CFI in .debug_frame (its C parts in .eh_frame: unwind_table.c
+ * takes both), which describes each function as if it ran on one stack.
+ * The runtime's assembly switches stacks: a C function called through
+ * cgo runs on the system stack, and asmcgocall puts the goroutine's rsp
+ * back from memory when it returns. These are the rules of those places:
+ * asmcgocall's returns from the C function as decoded from its
+ * epilogue, the bottoms of the goroutine and thread stacks as outermost,
+ * and every other function that switches stacks as a stop, never walked
+ * with its CFI's guess.
+ */
+#ifndef MEMSCOPE_UNWIND_GO_H
+#define MEMSCOPE_UNWIND_GO_H
+
+#include <stddef.h>
+#include <gelf.h>
+#include <linux/types.h>
+#include "events.h"
+
+/* One rule over [start, end) of the object's ELF addresses. */
+struct go_rule {
+	__u64 start;
+	__u64 end;
+	struct ms_unwind_row row;	/* pc unused */
+};
+
+/* Reads len bytes of code at ELF address addr: 0, or -errno. */
+typedef int (*go_code_fn)(void *ctx, __u64 addr, void *buf, size_t len);
+
+/*
+ * The rules of elf's Go runtime functions, in the order they apply (a
+ * later one holds where two overlap), into a malloc'd *out of *nr; none
+ * (0, *out NULL) for an object that is not a Go program. 0 or -ENOMEM.
+ */
+int unwind_go__rules(Elf *elf, go_code_fn code, void *ctx,
+		     struct go_rule **out, size_t *nr);
+
+#endif /* MEMSCOPE_UNWIND_GO_H */
