@@ -349,6 +349,7 @@ Test(symbolizer, unmapped_then_replaced_library)
 {
 	const __u64 unknown = 0x10;
 	struct symbolizer *s;
+	int i;
 	struct frame fr;
 	const char *name;
 	void *lib;
@@ -393,6 +394,19 @@ Test(symbolizer, unmapped_then_replaced_library)
 		  (unsigned long long)addr, fr.function, fr.object,
 		  (unsigned long long)fr.object_offset);
 	dlclose(lib);
+
+	/*
+	 * A host swapping the two all day: one reused range, not one a read
+	 * (more reads than REUSED_MAX), and the reads go on.
+	 */
+	for (i = 0; i < 4200; i++) {
+		lib = dlopen(fixture(i & 1 ? "libvers.stripped" : "libvers"),
+			     RTLD_NOW | RTLD_LOCAL);
+		cr_assert(lib, "dlopen: %s", dlerror());
+		cr_assert_eq(symbolizer__refresh(s), 0,
+			     "maps read %d after as many swaps failed", i);
+		dlclose(lib);
+	}
 	symbolizer__free(s);
 }
 

@@ -192,15 +192,37 @@ static bool same_code(const struct sym_map *a, const struct sym_map *b)
 	return a->obj == b->obj && a->start - a->offset == b->start - b->offset;
 }
 
+/* The reused range that holds [start, end) whole, if any. */
+static const struct range *reused_over(const struct symbolizer *s,
+				       __u64 start, __u64 end)
+{
+	const struct range *r;
+	size_t i;
+
+	for (i = 0; i < s->reused.nr; i++) {
+		r = tab_array_at(&s->reused, i);
+		if (start >= r->start && end <= r->end)
+			return r;
+	}
+	return NULL;
+}
+
+static bool reused_at(const struct symbolizer *s, __u64 addr)
+{
+	return reused_over(s, addr, addr + 1);
+}
+
 /*
  * old and the mappings of maps[0, n) (sorted) over its range: where one
- * holds other code, the addresses are marked reused. Past the table's
- * bound a range is not kept: -ENOSPC, as -ENOMEM, fails the read.
+ * holds other code, the addresses are marked reused, once (a host that
+ * swaps two plugins all day marks the same range at every read). Past
+ * the table's bound a range is not kept: -ENOSPC, as -ENOMEM, fails the
+ * read.
  */
 static int reused_check(struct symbolizer *s, const struct sym_map *old,
 			const struct sym_map *maps, size_t n)
 {
-	struct range *r;
+	struct range *r, o;
 	size_t i;
 	int err;
 
@@ -208,28 +230,18 @@ static int reused_check(struct symbolizer *s, const struct sym_map *old,
 		if (maps[i].end <= old->start || maps[i].start >= old->end ||
 		    same_code(&maps[i], old))
 			continue;
+		o.start = maps[i].start > old->start ? maps[i].start :
+						       old->start;
+		o.end = maps[i].end < old->end ? maps[i].end : old->end;
+		if (reused_over(s, o.start, o.end))
+			continue;
 		err = tab_array_reserve(&s->reused, 1);
 		if (err)
 			return err;
 		r = tab_array_push(&s->reused);
-		r->start = maps[i].start > old->start ? maps[i].start :
-							 old->start;
-		r->end = maps[i].end < old->end ? maps[i].end : old->end;
+		*r = o;
 	}
 	return 0;
-}
-
-static bool reused_at(const struct symbolizer *s, __u64 addr)
-{
-	const struct range *r;
-	size_t i;
-
-	for (i = 0; i < s->reused.nr; i++) {
-		r = tab_array_at(&s->reused, i);
-		if (addr >= r->start && addr < r->end)
-			return true;
-	}
-	return false;
 }
 
 /*
