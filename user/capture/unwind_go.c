@@ -25,6 +25,7 @@
 #include <string.h>
 #include <capstone/capstone.h>
 
+#include "table.h"
 #include "unwind_go.h"
 
 /* asmcgocall is ~180 bytes; the rest of a larger symbol is not read. */
@@ -78,15 +79,10 @@ struct rules {
 static int rule_add(struct rules *r, __u64 start, __u64 end, __u8 type,
 		    __s32 cfa_off, __s32 rbp_off)
 {
-	struct go_rule *v;
+	int err = tab_grow((void **)&r->v, &r->cap, r->nr + 1, sizeof(*r->v));
 
-	if (r->nr == r->cap) {
-		r->cap = r->cap ? r->cap * 2 : 32;
-		v = reallocarray(r->v, r->cap, sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		r->v = v;
-	}
+	if (err)
+		return err;
 	r->v[r->nr++] = (struct go_rule){
 		.start = start, .end = end,
 		.row = { .cfa_type = type, .cfa_off = cfa_off,
