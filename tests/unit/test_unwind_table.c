@@ -473,7 +473,8 @@ Test(unwind_go, cgo_program)
 	size_t n, i;
 	int go_stack = 0, deref = 0;
 
-	cr_expect_str_eq(unwind_table__source(t), ".eh_frame + .debug_frame");
+	cr_expect_str_eq(unwind_table__source(t),
+			 ".eh_frame + .debug_frame + Go runtime");
 	n = cgo_returns(STK_GO, &cg, rets, 4);
 	cr_assert_eq(n, 2, "asmcgocall: %zu calls through rax, want 2", n);
 	for (i = 0; i < n; i++) {

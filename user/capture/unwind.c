@@ -38,7 +38,7 @@ struct uobj {
 	bool pending;		/* async: the worker compiles it */
 	bool entry;		/* processes start at its e_entry */
 	int err;		/* compiling failed: -errno */
-	char source[40];	/* where its rows came from (unwind_table) */
+	char source[64];	/* where its rows came from (unwind_table) */
 	struct ms_file_seg segs[MS_FILE_SEGS];	/* its executable ones */
 	__u32 nr_segs;
 	bool interp;		/* some process's interpreter maps it */

@@ -75,7 +75,7 @@ struct unwind_table {
 	size_t nr;
 	size_t cap;
 	struct unwind_table_stats stats;
-	char source[40];
+	char source[64];
 };
 
 struct seg {
@@ -1392,6 +1392,13 @@ static int go_rules(struct build *b, Elf *elf, int fd)
 				  &rules[i].row);
 	}
 	free(rules);
+	/* -v says so beside where the rows came from */
+	if (!err && nr) {
+		size_t len = strlen(b->t->source);
+
+		snprintf(b->t->source + len, sizeof(b->t->source) - len,
+			 " + Go runtime");
+	}
 	return err;
 }
 
