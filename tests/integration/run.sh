@@ -934,6 +934,11 @@ t_go()
 	for key in want:
 	    if got.get(key) != 1:
 	        print(f"{key} goroutine's site: expected exactly one row, got {got.get(key, 0)}")
+	# The runtime maps its heap through C (callCgoMmap, which realigns
+	# rsp): those stacks stop there, never on a guessed frame.
+	for x in (r.get("anon_memory") or {}).get("sites") or []:
+	    if x.get("stack_stop") in ("no_mapping", "read"):
+	        print(f"anon site {[f.get('function') or f.get('addr') for f in x['frames']]}: stops as {x['stack_stop']} (a guessed frame)")
 	EOF
 }
 

@@ -468,6 +468,7 @@ Test(unwind_go, cgo_program)
 	struct elf_func gx = go_func(STK_GO, "runtime.goexit.abi0");
 	struct elf_func gi = go_func(STK_GO, "main.goInner");
 	struct elf_func leaf = go_func(STK_GO, "go_leaf");
+	struct elf_func mm = go_func(STK_GO, "runtime.callCgoMmap.abi0");
 	const struct ms_unwind_row *r;
 	__u64 rets[4], pc;
 	size_t n, i;
@@ -505,6 +506,16 @@ Test(unwind_go, cgo_program)
 	}
 	expect_row(t, "runtime.goexit", gx.vaddr, MS_CFA_UNDEFINED, 0,
 		   MS_RBP_SAME, 0);
+	/*
+	 * callCgoMmap realigns rsp (and $-16) before its call and loads it
+	 * back after: its .debug_frame rule holds up to the AND only.
+	 */
+	expect_row(t, "callCgoMmap entry", mm.vaddr, MS_CFA_RSP, 8,
+		   MS_RBP_SAME, 0);
+	r = row_at(t, mm.vaddr + mm.size - 1);
+	cr_expect(r && r->cfa_type == MS_CFA_UNSUPPORTED,
+		  "callCgoMmap's end: row %s, want a stop",
+		  r ? row_str(r) : "none");
 	expect_row(t, "main.goInner entry", gi.vaddr, MS_CFA_RSP, 8,
 		   MS_RBP_SAME, 0);
 	expect_row(t, "go_leaf entry", leaf.vaddr, MS_CFA_RSP, 8,

@@ -229,7 +229,7 @@ static int epilogue(csh cs, cs_insn *in, const __u8 *code, size_t len,
  * instruction starts there, so no interrupted pc takes it.
  */
 static int cgocall_rules(struct rules *r, const struct go_sym *s,
-			 go_code_fn code_fn, void *ctx)
+			 const struct go_object *obj)
 {
 	size_t len = s->size < GO_CODE_MAX ? s->size : GO_CODE_MAX, left;
 	__u8 code[GO_CODE_MAX], type;
@@ -242,7 +242,7 @@ static int cgocall_rules(struct rules *r, const struct go_sym *s,
 
 	err = rule_add(r, s->start, s->start + s->size, MS_CFA_UNSUPPORTED,
 		       0, 0);
-	if (err || code_fn(ctx, s->start, code, len))
+	if (err || obj->code(obj->ctx, s->start, code, len))
 		return err;
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
 		return -ENOMEM;
@@ -273,19 +273,110 @@ close:
 	return err;
 }
 
-int unwind_go__rules(Elf *elf, go_code_fn code, void *ctx,
+/*
+ * Whether an instruction (Intel syntax, as Capstone prints it) sets rsp
+ * in a way Go's CFI does not follow: anything but adding or subtracting
+ * a constant, or an lea from rsp itself.
+ */
+static bool rsp_unmodeled(const cs_insn *in)
+{
+	const char *m = in->mnemonic, *op = in->op_str;
+
+	if (!strcmp(m, "leave") || (strstr(op, "rsp") && !strcmp(m, "xchg")))
+		return true;
+	if (!strcmp(op, "rsp"))
+		return !strcmp(m, "pop");
+	if (strncmp(op, "rsp, ", 5))
+		return false;
+	op += 5;
+	if (!strcmp(m, "add") || !strcmp(m, "sub"))
+		return !(op[0] >= '0' && op[0] <= '9');
+	if (!strcmp(m, "lea"))
+		return strncmp(op, "[rsp", 4) != 0;
+	return strcmp(m, "cmp") && strcmp(m, "test");
+}
+
+/*
+ * Every Go function (not described by .eh_frame) that sets rsp as its
+ * CFI cannot tell: a stop from that instruction to its end. One pass
+ * over .symtab; the code read a function at a time, at most
+ * GO_SCAN_MAX of it.
+ */
+#define GO_SCAN_MAX	(1u << 20)
+
+static int scan_rules(struct rules *r, Elf *elf, const struct go_object *obj)
+{
+	uint8_t *code = malloc(GO_SCAN_MAX);
+	Elf_Scn *scn = NULL;
+	cs_insn *in = NULL;
+	const uint8_t *p;
+	uint64_t addr;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	size_t i, n, len, left;
+	int err = 0;
+	csh cs;
+
+	if (!code)
+		return -ENOMEM;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		free(code);
+		return -ENOMEM;
+	}
+	in = cs_malloc(cs);
+	if (!in)
+		err = -ENOMEM;
+	while (!err && (scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB ||
+		    !sh.sh_entsize || !(data = elf_getdata(scn, NULL)))
+			continue;
+		n = data->d_size / sh.sh_entsize;
+		for (i = 0; i < n && !err; i++) {
+			if (!gelf_getsym(data, i, &sym) || !sym.st_size ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+			    sym.st_value + sym.st_size < sym.st_value ||
+			    obj->eh_frame(obj->ctx, sym.st_value))
+				continue;
+			len = sym.st_size < GO_SCAN_MAX ? sym.st_size :
+							  GO_SCAN_MAX;
+			if (obj->code(obj->ctx, sym.st_value, code, len))
+				continue;
+			p = code;
+			left = len;
+			addr = sym.st_value;
+			while (cs_disasm_iter(cs, &p, &left, &addr, in)) {
+				if (!rsp_unmodeled(in))
+					continue;
+				err = rule_add(r, in->address,
+					       sym.st_value + sym.st_size,
+					       MS_CFA_UNSUPPORTED, 0, 0);
+				break;
+			}
+		}
+	}
+	if (in)
+		cs_free(in, 1);
+	cs_close(&cs);
+	free(code);
+	return err;
+}
+
+int unwind_go__rules(Elf *elf, const struct go_object *obj,
 		     struct go_rule **out, size_t *nr)
 {
 	struct go_sym syms[NR_GO_FUNCS][2] = {};
 	struct rules r = {};
 	const struct go_sym *s;
 	size_t j;
-	int err = 0;
+	int err;
 
 	*out = NULL;
 	*nr = 0;
 	if (!find_syms(elf, syms))
 		return 0;
+	/* First: the runtime's own rules below hold over these. */
+	err = scan_rules(&r, elf, obj);
 	for (j = 0; j < NR_GO_FUNCS && !err; j++) {
 		s = syms[j][1].size ? &syms[j][1] : &syms[j][0];
 		if (!s->size || s->start + s->size < s->start)
@@ -300,7 +391,7 @@ int unwind_go__rules(Elf *elf, go_code_fn code, void *ctx,
 				       MS_CFA_UNSUPPORTED, 0, 0);
 			break;
 		case GO_CGOCALL:
-			err = cgocall_rules(&r, s, code, ctx);
+			err = cgocall_rules(&r, s, obj);
 			break;
 		}
 	}

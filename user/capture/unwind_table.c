@@ -129,6 +129,9 @@ struct build {
 	bool poisoned;
 	__u64 work;
 	__u64 max_work;		/* the budget of work, by the section's size */
+	/* .eh_frame's own rows, where .debug_frame's were merged in */
+	struct unwind_table *eh;
+	bool eh_only;		/* t's rows are .eh_frame's alone */
 };
 
 static int seg_find(const struct build *b, __u64 pc)
@@ -1069,6 +1072,19 @@ end_dwarf:
 	return err;
 }
 
+static void swap_rows(struct unwind_table *a, struct unwind_table *b)
+{
+	struct ms_unwind_row *rows = a->rows;
+	size_t nr = a->nr, cap = a->cap;
+
+	a->rows = b->rows;
+	a->nr = b->nr;
+	a->cap = b->cap;
+	b->rows = rows;
+	b->nr = nr;
+	b->cap = cap;
+}
+
 /*
  * Into out: a's rules where a has one, b's in a's gaps (before a's first
  * row, and where a says NO_INFO); equal neighbours merged.
@@ -1118,6 +1134,7 @@ static int compile_elf(struct build *b, Elf *elf, bool separate)
 	err = compile_eh_frame(b, elf, separate);
 	if (err == -ENOENT)
 		return compile_debug_frame(b, elf, separate);
+	b->eh_only = !err;
 	if (err || !find_section(elf, ".debug_frame", &sh))
 		return err;
 	dbg = calloc(1, sizeof(*dbg));
@@ -1136,14 +1153,15 @@ static int compile_elf(struct build *b, Elf *elf, bool separate)
 	err = rows_merge(both, eh, dbg);
 	if (err)
 		goto free;
-	free(eh->rows);
-	eh->rows = both->rows;
-	eh->nr = both->nr;
-	eh->cap = both->cap;
-	both->rows = NULL;
+	/* both takes .eh_frame's rows, kept for what they describe */
+	swap_rows(eh, both);
 	eh->stats.fdes += dbg->stats.fdes;
 	snprintf(eh->source, sizeof(eh->source), ".eh_frame + .debug_frame%s",
 		 separate ? " (separate)" : "");
+	unwind_table__free(b->eh);
+	b->eh = both;
+	b->eh_only = false;
+	both = NULL;
 free:
 	unwind_table__free(dbg);
 	unwind_table__free(both);
@@ -1361,7 +1379,7 @@ struct code_reader {
 	int fd;
 };
 
-/* A go_code_fn: all len bytes at addr, within one segment. */
+/* go_object.code: all len bytes at addr, within one segment. */
 static int code_read(void *ctx, __u64 addr, void *buf, size_t len)
 {
 	const struct code_reader *c = ctx;
@@ -1372,6 +1390,19 @@ static int code_read(void *ctx, __u64 addr, void *buf, size_t len)
 	return 0;
 }
 
+/* go_object.eh_frame: addr has a row from .eh_frame. */
+static bool eh_described(void *ctx, __u64 addr)
+{
+	const struct code_reader *c = ctx;
+	const struct unwind_table *eh = c->b->eh_only ? c->b->t : c->b->eh;
+	ssize_t i;
+
+	if (!eh)
+		return false;
+	i = row_at(eh, addr);
+	return i >= 0 && eh->rows[i].cfa_type != MS_CFA_NO_INFO;
+}
+
 /*
  * A Go program's runtime functions that switch stacks, and the bottoms of
  * its stacks, under the rules unwind_go.c gives them.
@@ -1379,11 +1410,14 @@ static int code_read(void *ctx, __u64 addr, void *buf, size_t len)
 static int go_rules(struct build *b, Elf *elf, int fd)
 {
 	struct code_reader c = { .b = b, .fd = fd };
+	struct go_object obj = {
+		.code = code_read, .eh_frame = eh_described, .ctx = &c,
+	};
 	struct go_rule *rules;
 	size_t nr, i;
 	int err;
 
-	err = unwind_go__rules(elf, code_read, &c, &rules, &nr);
+	err = unwind_go__rules(elf, &obj, &rules, &nr);
 	for (i = 0; i < nr && !err; i++) {
 		if (rules[i].start >= rules[i].end ||
 		    rules[i].end > UINT32_MAX)
@@ -1513,6 +1547,7 @@ struct unwind_table *unwind_table__build(int fd, const char *root,
 	free(b.fdes);
 	free(b.cies);
 	free(b.bad);
+	unwind_table__free(b.eh);
 	return b.t;
 
 end_elf:
@@ -1521,6 +1556,7 @@ free_table:
 	free(b.fdes);
 	free(b.cies);
 	free(b.bad);
+	unwind_table__free(b.eh);
 	unwind_table__free(b.t);
 	errno = -err;
 	return NULL;
