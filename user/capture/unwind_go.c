@@ -16,7 +16,8 @@
  *	mov %rsi,%rsp; ...; ret				(MS_CFA_GO_STACK)
  *	mov D(%rsp),%rsi; mov %rsi,%rsp; ...; ret	(MS_CFA_DEREF_RSP)
  *
- * The offsets come from the code, not from a Go version: a return whose
+ * (the ... touching neither rsp nor the register it comes from). The
+ * offsets come from the code, not from a Go version: a return whose
  * epilogue is neither keeps the stop.
  */
 #include <errno.h>
@@ -162,6 +163,31 @@ static bool insn_is(const cs_insn *in, unsigned int id, x86_reg *dst,
 }
 
 /*
+ * Whether the code from here reaches a ret with rsp left alone (it
+ * holds the caller's return address the rules read at rsp + 0).
+ */
+static bool ret_follows(csh cs, cs_insn *in, const __u8 *code, size_t len,
+			uint64_t addr)
+{
+	cs_regs rd, wr;
+	uint8_t nrd, nwr, i;
+	int k;
+
+	for (k = 0; k < GO_EPILOGUE_MAX; k++) {
+		if (!cs_disasm_iter(cs, &code, &len, &addr, in))
+			return false;
+		if (in->id == X86_INS_RET)
+			return true;
+		if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
+			return false;
+		for (i = 0; i < nwr; i++)
+			if (wr[i] == X86_REG_RSP || wr[i] == X86_REG_ESP)
+				return false;
+	}
+	return false;
+}
+
+/*
  * The rule of the frame returned to at the end of in's call, from the
  * instructions after it (code from there, len bytes, at address addr):
  * 0 with *type and offsets set, -ENOENT when they are neither epilogue.
@@ -182,6 +208,8 @@ static int epilogue(csh cs, cs_insn *in, const __u8 *code, size_t len,
 	/* Already on the system stack: the caller's rsp itself. */
 	if (insn_is(in, X86_INS_MOV, &r, &src) && r == X86_REG_RSP &&
 	    src->type == X86_OP_REG && src->reg == r1) {
+		if (!ret_follows(cs, in, code, len, addr))
+			return -ENOENT;
 		*type = MS_CFA_DEREF_RSP;
 		*off1 = d1;
 		*off2 = 0;
@@ -205,7 +233,8 @@ static int epilogue(csh cs, cs_insn *in, const __u8 *code, size_t len,
 		if (!cs_disasm_iter(cs, &code, &len, &addr, in))
 			return -ENOENT;
 		if (insn_is(in, X86_INS_MOV, &r, &src) && r == X86_REG_RSP) {
-			if (src->type != X86_OP_REG || src->reg != r2)
+			if (src->type != X86_OP_REG || src->reg != r2 ||
+			    !ret_follows(cs, in, code, len, addr))
 				return -ENOENT;
 			*type = MS_CFA_GO_STACK;
 			*off1 = d1;
