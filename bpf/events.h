@@ -495,12 +495,19 @@ struct ms_proc_maps {
 	 */
 	__u32 gen;
 	/*
-	 * Its executable-mapping changes (ms_proc.maps_seq; the one -p
-	 * process's maps_changed), read before the maps: once they differ,
+	 * Its changes of which file is where (ms_proc.maps_seq; the one -p
+	 * process's targ_maps_seq), read before the maps: once they differ,
 	 * an entry may hold another file (a dlclose, then a dlopen at the
 	 * same address), whose code these rows would misread.
 	 */
 	__u64 seq;
+	/*
+	 * Its changes of executable pages, mprotect's too (ms_proc.
+	 * exec_changes; the -p process's maps_changed), read before the
+	 * maps: once they differ, a pc in none of them may be in code made
+	 * executable since.
+	 */
+	__u64 exec_seq;
 	struct ms_proc_map m[MS_PROC_MAPS];
 };
 
@@ -695,7 +702,8 @@ struct ms_proc {
 				 * last marked changed */
 	__u32 gen;		/* image: 1 at start, +1 at each exec */
 	__u32 flags;		/* MS_PROC_* */
-	__u64 maps_seq;		/* changes of its executable mappings */
+	__u64 maps_seq;		/* changes of which file is where */
+	__u64 exec_changes;	/* changes of its executable pages */
 };
 
 #define MS_PROC_EXITED		(1u << 0)

@@ -761,10 +761,14 @@ __u32 unwind_gen = 1;
 /*
  * Executable-mapping changes seen in the traced processes (their
  * executable pages changed, or one exec'd), counted once the mapping
- * exists: the one -p process's ms_proc_maps.seq, and what tells
- * userspace that maps are to be read again.
+ * exists: what tells userspace that maps are to be read again.
  */
 __u64 maps_changed __attribute__((aligned(64)));
+/*
+ * The one -p process's changes of which file is at an address (a set's
+ * are ms_proc.maps_seq): its ms_proc_maps.seq.
+ */
+__u64 targ_maps_seq;
 /*
  * -- CMD: the thread that made an executable mapping is stopped (SIGSTOP,
  * which the launcher takes, as the tracer of every thread, and swallows)
@@ -1070,10 +1074,22 @@ static __always_inline bool maps_current(__u32 tgid,
 
 	if (targ_tgid)
 		return pm->gen == *(volatile __u32 *)&targ_gen &&
-		       pm->seq == *(volatile __u64 *)&maps_changed;
+		       pm->seq == *(volatile __u64 *)&targ_maps_seq;
 	p = bpf_map_lookup_elem(&procs, &tgid);
 	return p && pm->gen == p->gen &&
 	       pm->seq == *(volatile __u64 *)&p->maps_seq;
+}
+
+/* Whether tgid's executable pages changed at all since pm was read. */
+static __always_inline bool maps_grown(__u32 tgid,
+				       const struct ms_proc_maps *pm)
+{
+	struct ms_proc *p;
+
+	if (targ_tgid)
+		return pm->exec_seq != *(volatile __u64 *)&maps_changed;
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	return !p || pm->exec_seq != *(volatile __u64 *)&p->exec_changes;
 }
 
 /* The image of tgid the walk runs in (struct ms_proc_maps.gen). */
@@ -1248,11 +1264,17 @@ __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 	q.maps = pm;
 	q.hi = pm->nr < MS_PROC_MAPS ? pm->nr : MS_PROC_MAPS;
 	bpf_loop(MAP_SEARCH_STEPS + 1, map_search_step, &q, 0);
+	/*
+	 * In no mapping they tell: in code made executable since (an
+	 * mprotect, which moves no file), or in none.
+	 */
 	if (!q.lo)
-		return MS_STOP_NO_MAPPING;
+		return maps_grown(tgid, pm) ? vma_rule(tgid, pc, out) :
+					      MS_STOP_NO_MAPPING;
 	m = &pm->m[(q.lo - 1) & (MS_PROC_MAPS - 1)];
 	if (pc >= m->end)
-		return MS_STOP_NO_MAPPING;
+		return maps_grown(tgid, pm) ? vma_rule(tgid, pc, out) :
+					      MS_STOP_NO_MAPPING;
 	if (m->flags & MS_MAPF_NO_TABLE)
 		return MS_STOP_NOT_LOADED;
 	if (pc < m->bias)
@@ -2131,6 +2153,9 @@ __u64 exec_vm_seen;
  */
 bool target_execd;
 
+#define NR_MPROTECT		10
+#define NR_PKEY_MPROTECT	329
+
 /*
  * The target's executable mappings changed: an mmap, munmap or mprotect
  * that changes its executable pages releases the mmap lock held for
@@ -2147,7 +2172,7 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 {
 	struct task_struct *task;
 	struct ms_proc *p;
-	__u64 ev, old;
+	__u64 ev, old, nr;
 
 	if (!write || !member(current_id(), &p) ||
 	    (stop_on_map && !target_execd))
@@ -2161,8 +2186,16 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 		  __sync_lock_test_and_set(&exec_vm_seen, ev);
 	if (old == ev)
 		return 0;
+	/*
+	 * An mprotect never changes which file is at an address: the maps
+	 * the walker has stay true (a JIT turning its pages executable and
+	 * back changes exec_vm at every turn).
+	 */
+	nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
+	if (nr != NR_MPROTECT && nr != NR_PKEY_MPROTECT)
+		__sync_fetch_and_add(p ? &p->maps_seq : &targ_maps_seq, 1);
 	if (p)
-		__sync_fetch_and_add(&p->maps_seq, 1);
+		__sync_fetch_and_add(&p->exec_changes, 1);
 	maps_change();
 	/*
 	 * --hold-exec: the syscall's exit knows the file and marks the

@@ -159,6 +159,7 @@ static int unwind_open(struct tracer *t, int pid)
 		.vmas_cap = bpf_map__max_entries(t->skel->maps.image_vmas),
 		.procs_fd = t->set ? bpf_map__fd(t->skel->maps.procs) : -1,
 		.one_gen = &t->skel->data->targ_gen,
+		.one_seq = &t->skel->bss->targ_maps_seq,
 		.gen = &t->skel->data->unwind_gen,
 		.changed = &t->skel->bss->maps_changed,
 		/* launch mode holds a thread until its tables are in */

@@ -620,9 +620,9 @@ static void obj_publish(struct unwinder *u, struct uobj *o)
 }
 
 /*
- * The image generation pid runs (struct ms_proc_maps.gen) and, with seq,
- * its executable-mapping changes so far (.seq); seen is *o.changed, read
- * before.
+ * The image generation pid runs (struct ms_proc_maps.gen) and, into seq
+ * when given, its changes so far ([0] .seq, [1] .exec_seq); seen is
+ * *o.changed, read before.
  */
 static __u32 image_gen(const struct unwinder *u, int pid, __u64 seen,
 		       __u64 *seq)
@@ -631,14 +631,19 @@ static __u32 image_gen(const struct unwinder *u, int pid, __u64 seen,
 	__u32 key = pid;
 
 	if (u->o.procs_fd < 0) {
-		if (seq)
-			*seq = seen;
+		if (seq) {
+			seq[0] = __atomic_load_n(u->o.one_seq,
+						 __ATOMIC_ACQUIRE);
+			seq[1] = seen;
+		}
 		return __atomic_load_n(u->o.one_gen, __ATOMIC_ACQUIRE);
 	}
 	if (bpf_map_lookup_elem(u->o.procs_fd, &key, &p))
 		return 0;
-	if (seq)
-		*seq = p.maps_seq;
+	if (seq) {
+		seq[0] = p.maps_seq;
+		seq[1] = p.exec_changes;
+	}
 	return p.gen;
 }
 
@@ -653,7 +658,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	size_t i, n = 0;
 	__u32 key = pid, gen;
 	int err, dropped;
-	__u64 seq = 0;
+	__u64 seq[2] = {};
 
 	/* Its files through its root: its own mount namespace. */
 	u->pid = pid;
@@ -662,7 +667,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	 * Before the maps: an exec or an executable mapping changed after
 	 * this makes them stale, which the walker then tells.
 	 */
-	gen = image_gen(u, pid, seen, &seq);
+	gen = image_gen(u, pid, seen, seq);
 	pm = procmaps__read(pid);
 	if (!pm)
 		return -errno;
@@ -729,7 +734,8 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 		goto free_maps;
 	}
 	u->maps.gen = gen;
-	u->maps.seq = seq;
+	u->maps.seq = seq[0];
+	u->maps.exec_seq = seq[1];
 	u->maps_dropped = dropped;
 	if (bpf_map_update_elem(u->o.maps_fd, &key, &u->maps, BPF_ANY)) {
 		err = -errno;

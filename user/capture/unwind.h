@@ -36,6 +36,7 @@ struct unwinder_opts {
 	 */
 	int procs_fd;
 	const __u32 *one_gen;
+	const __u64 *one_seq;	/* ms_proc_maps.seq of the one target */
 	/* .bss: memo generation, and executable-mapping changes seen */
 	__u32 *gen;
 	__u64 *changed;
