@@ -19,6 +19,10 @@
  * Built with -DCHURN_CHAIN, the loop runs at the bottom of a chain of 30
  * distinct functions (chain29 ... chain1, then pairs_loop), so every
  * allocation's stack is 30 frames deeper: the price of unwinding them.
+ * Built with -DCHURN_JIT as well, each pair turns an anonymous page
+ * executable and back with mprotect, as a JIT does with its code: what a
+ * tracer pays when a process's executable pages keep changing (the two
+ * mprotect calls are in the pair's time, untraced too).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -96,6 +100,21 @@ static void *block_new(uint32_t *seed)
 #define CHAIN_FN	static
 #endif
 
+#ifdef CHURN_JIT
+#include <sys/mman.h>
+
+static char *jit_page;
+
+/* The JIT's code page: executable while its code runs, then writable. */
+static void jit_flip(int prot)
+{
+	if (mprotect(jit_page, 4096, prot)) {
+		perror("churn: mprotect");
+		exit(1);
+	}
+}
+#endif
+
 CHAIN_FN void pairs_loop(struct worker *w)
 {
 	unsigned long i;
@@ -104,8 +123,14 @@ CHAIN_FN void pairs_loop(struct worker *w)
 	for (i = 0; i < w->pairs; i++) {
 		void **slot = &w->slots[i & (WINDOW - 1)];
 
+#ifdef CHURN_JIT
+		jit_flip(PROT_READ | PROT_EXEC);
+#endif
 		free(*slot);
 		*slot = block_new(&w->seed);
+#ifdef CHURN_JIT
+		jit_flip(PROT_READ | PROT_WRITE);
+#endif
 	}
 	w->t1 = now_ns();
 }
@@ -196,6 +221,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "churn: out of memory\n");
 		return 1;
 	}
+#ifdef CHURN_JIT
+	/* Mapped before the tracer comes: only the flips are seen. */
+	jit_page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (jit_page == MAP_FAILED) {
+		perror("churn: mmap");
+		return 1;
+	}
+#endif
 	if (wait && wait_for_go()) {
 		fprintf(stderr, "churn: cannot wait for SIGUSR1\n");
 		return 1;
