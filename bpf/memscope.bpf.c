@@ -1253,8 +1253,8 @@ __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 		return vma_rule(tgid, pc, out);
 	}
 	/*
-	 * Maps of the program it ran before an exec, or from before its
-	 * executable mappings changed (a dlclose, then a dlopen of another
+	 * Maps of the program it ran before an exec, or from before it
+	 * changed which file is where (a dlclose, then a dlopen of another
 	 * object at the same address): their rows would misread the code
 	 * there now. Until userspace reads them again, every pc is looked
 	 * up in the task's own vmas, by file.
