@@ -93,47 +93,66 @@ static int rule_add(struct rules *r, __u64 start, __u64 end, __u8 type,
 }
 
 /*
+ * Calls fn with each function of elf's .symtab that has a size (name
+ * NULL when it has none), until fn returns non-zero: that, or 0.
+ */
+static int for_each_func(Elf *elf, int (*fn)(void *ctx, const GElf_Sym *sym,
+					     const char *name), void *ctx)
+{
+	Elf_Scn *scn = NULL;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	size_t i, n;
+	int ret;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB ||
+		    !sh.sh_entsize || !(data = elf_getdata(scn, NULL)))
+			continue;
+		n = data->d_size / sh.sh_entsize;
+		for (i = 0; i < n; i++) {
+			if (!gelf_getsym(data, i, &sym) || !sym.st_size ||
+			    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+			    sym.st_value + sym.st_size < sym.st_value)
+				continue;
+			ret = fn(ctx, &sym, elf_strptr(elf, sh.sh_link,
+						       sym.st_name));
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* for_each_func's fn: where a listed function is. */
+static int sym_note(void *ctx, const GElf_Sym *sym, const char *name)
+{
+	struct go_sym (*syms)[2] = ctx;
+	size_t j, len;
+
+	for (j = 0; name && j < NR_GO_FUNCS; j++) {
+		len = strlen(go_funcs[j].name);
+		if (strncmp(name, go_funcs[j].name, len))
+			continue;
+		if (!name[len])
+			syms[j][0] = (struct go_sym){ sym->st_value,
+						      sym->st_size };
+		else if (!strcmp(name + len, ".abi0"))
+			syms[j][1] = (struct go_sym){ sym->st_value,
+						      sym->st_size };
+	}
+	return 0;
+}
+
+/*
  * The listed functions' symbols; false when the object is no Go program
  * (no runtime.goexit: a C program's own function called gogo is not the
  * runtime's).
  */
 static bool find_syms(Elf *elf, struct go_sym (*syms)[2])
 {
-	Elf_Scn *scn = NULL;
-	const char *name;
-	Elf_Data *data;
-	GElf_Shdr sh;
-	GElf_Sym sym;
-	size_t i, j, n, len;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB ||
-		    !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		n = data->d_size / sh.sh_entsize;
-		for (i = 0; i < n; i++) {
-			if (!gelf_getsym(data, i, &sym) || !sym.st_size ||
-			    GELF_ST_TYPE(sym.st_info) != STT_FUNC)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			if (!name)
-				continue;
-			for (j = 0; j < NR_GO_FUNCS; j++) {
-				len = strlen(go_funcs[j].name);
-				if (strncmp(name, go_funcs[j].name, len))
-					continue;
-				if (!name[len])
-					syms[j][0] = (struct go_sym){
-						sym.st_value, sym.st_size };
-				else if (!strcmp(name + len, ".abi0"))
-					syms[j][1] = (struct go_sym){
-						sym.st_value, sym.st_size };
-			}
-		}
-	}
+	for_each_func(elf, sym_note, syms);
 	/* go_funcs[0] is runtime.goexit */
 	return syms[0][0].size || syms[0][1].size;
 }
@@ -333,61 +352,53 @@ static bool rsp_unmodeled(const cs_insn *in)
  */
 #define GO_SCAN_MAX	(1u << 20)
 
+struct scan {
+	struct rules *r;
+	const struct go_object *obj;
+	uint8_t *code;
+	csh cs;
+	cs_insn *in;
+};
+
+/* for_each_func's fn: the function's stop, if it has one. */
+static int scan_func(void *ctx, const GElf_Sym *sym, const char *name)
+{
+	struct scan *sc = ctx;
+	size_t len = sym->st_size < GO_SCAN_MAX ? sym->st_size : GO_SCAN_MAX;
+	const uint8_t *p = sc->code;
+	uint64_t addr = sym->st_value;
+
+	(void)name;
+	if (sc->obj->eh_frame(sc->obj->ctx, sym->st_value) ||
+	    sc->obj->code(sc->obj->ctx, sym->st_value, sc->code, len))
+		return 0;
+	while (cs_disasm_iter(sc->cs, &p, &len, &addr, sc->in)) {
+		if (rsp_unmodeled(sc->in))
+			return rule_add(sc->r, sc->in->address,
+					sym->st_value + sym->st_size,
+					MS_CFA_UNSUPPORTED, 0, 0);
+	}
+	return 0;
+}
+
 static int scan_rules(struct rules *r, Elf *elf, const struct go_object *obj)
 {
-	uint8_t *code = malloc(GO_SCAN_MAX);
-	Elf_Scn *scn = NULL;
-	cs_insn *in = NULL;
-	const uint8_t *p;
-	uint64_t addr;
-	Elf_Data *data;
-	GElf_Shdr sh;
-	GElf_Sym sym;
-	size_t i, n, len, left;
-	int err = 0;
-	csh cs;
+	struct scan sc = { .r = r, .obj = obj };
+	int err = -ENOMEM;
 
-	if (!code)
+	sc.code = malloc(GO_SCAN_MAX);
+	if (!sc.code)
 		return -ENOMEM;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
-		free(code);
-		return -ENOMEM;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &sc.cs) != CS_ERR_OK)
+		goto free_code;
+	sc.in = cs_malloc(sc.cs);
+	if (sc.in) {
+		err = for_each_func(elf, scan_func, &sc);
+		cs_free(sc.in, 1);
 	}
-	in = cs_malloc(cs);
-	if (!in)
-		err = -ENOMEM;
-	while (!err && (scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB ||
-		    !sh.sh_entsize || !(data = elf_getdata(scn, NULL)))
-			continue;
-		n = data->d_size / sh.sh_entsize;
-		for (i = 0; i < n && !err; i++) {
-			if (!gelf_getsym(data, i, &sym) || !sym.st_size ||
-			    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-			    sym.st_value + sym.st_size < sym.st_value ||
-			    obj->eh_frame(obj->ctx, sym.st_value))
-				continue;
-			len = sym.st_size < GO_SCAN_MAX ? sym.st_size :
-							  GO_SCAN_MAX;
-			if (obj->code(obj->ctx, sym.st_value, code, len))
-				continue;
-			p = code;
-			left = len;
-			addr = sym.st_value;
-			while (cs_disasm_iter(cs, &p, &left, &addr, in)) {
-				if (!rsp_unmodeled(in))
-					continue;
-				err = rule_add(r, in->address,
-					       sym.st_value + sym.st_size,
-					       MS_CFA_UNSUPPORTED, 0, 0);
-				break;
-			}
-		}
-	}
-	if (in)
-		cs_free(in, 1);
-	cs_close(&cs);
-	free(code);
+	cs_close(&sc.cs);
+free_code:
+	free(sc.code);
 	return err;
 }
 
@@ -408,7 +419,8 @@ int unwind_go__rules(Elf *elf, const struct go_object *obj,
 	err = scan_rules(&r, elf, obj);
 	for (j = 0; j < NR_GO_FUNCS && !err; j++) {
 		s = syms[j][1].size ? &syms[j][1] : &syms[j][0];
-		if (!s->size || s->start + s->size < s->start)
+		/* not in the program (for_each_func left out wrapping ones) */
+		if (!s->size)
 			continue;
 		switch (go_funcs[j].kind) {
 		case GO_END:
