@@ -583,6 +583,26 @@ if l and (names(l) != want or l["stack_stop"] != "end"):
 EOF
 }
 
+# Executable pages changed by mprotect: an anonymous page a JIT turns
+# executable and back around each allocation (nothing to reload, and the
+# chain stays whole), then a library mapped by hand and made executable
+# by mprotect, whose frames unwind once the tool has read the maps again.
+t_uw_protect()
+{
+	uw_trace "$1" protect "$TARGETS/libuw_dl.so" || return
+	check_report <<EOF
+$UW_PY
+tail = ["protect", "main", "__libc_start_call_main", "__libc_start_main",
+        "_start"]
+for fn, want, n in (("uw_d", ["uw_d", "uw_c", "uw_b", "uw_a"] + tail, 8),
+                    ("uw_ml_inner", ["uw_ml_inner", "uw_ml_loaded"] + tail, 4)):
+    l = leak(fn)
+    if l and (names(l) != want or l["stack_stop"] != "end" or l["count"] != n):
+        print(f"{fn}: expected {want}, end, {n} blocks; got {names(l)}, {l['stack_stop']}, {l['count']}")
+stops(no_info=0, no_mapping=0, not_loaded=0, depth=0, read=0, unsupported=0)
+EOF
+}
+
 # Stops counted by reason: malloc called from anonymous executable memory
 # is in no mapping; a 100-deep recursion is cut by --max-depth 16.
 t_uw_stops()
@@ -3433,6 +3453,8 @@ run_test uw_chain_attach		t_uw_chain attach
 run_test uw_fp			t_uw_fp
 run_test uw_dlopen_launch	t_uw_dlopen launch
 run_test uw_dlopen_attach	t_uw_dlopen attach
+run_test uw_protect_launch	t_uw_protect launch
+run_test uw_protect_attach	t_uw_protect attach
 run_test uw_stops		t_uw_stops
 run_test anon_launch		t_anon launch
 run_test anon_attach		t_anon attach

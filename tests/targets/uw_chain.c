@@ -7,12 +7,19 @@
  *   deep N     uw_rec N levels deep, then malloc (the depth limit)
  *   jit        malloc called from anonymous executable memory (no mapping)
  *   dlopen LIB dlopen()s LIB, then its uw_dl_alloc() allocates (chain kept)
+ *   protect LIB  the chain with an anonymous page turned executable and
+ *              back around each allocation (a JIT's way), then LIB mapped
+ *              by hand, made executable by mprotect (a loader's way) and
+ *              its uw_ml_loaded() called there (4 blocks kept)
  *
  * Each uw_* function keeps a frame of its own (a local the callee sees,
  * a call that is not in tail position), so the chain is what the CFI must
  * recover without a frame pointer.
  */
+#define _GNU_SOURCE	/* dladdr */
 #include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -102,6 +109,99 @@ static void pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static void *map_or_die(size_t len, int prot, int flags, int fd, off_t off)
+{
+	void *p = mmap(NULL, len, prot, flags, fd, off);
+
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(1);
+	}
+	return p;
+}
+
+static void protect_or_die(void *p, size_t len, int prot)
+{
+	if (mprotect(p, len, prot)) {
+		perror("mprotect");
+		exit(1);
+	}
+}
+
+/* The executable segment of the object named path (dl_iterate_phdr). */
+struct text_seg {
+	const char *path;
+	ElfW(Off) offset;
+	ElfW(Addr) vaddr;
+	ElfW(Xword) size;
+};
+
+static int text_find(struct dl_phdr_info *info, size_t len, void *data)
+{
+	struct text_seg *t = data;
+	int i;
+
+	(void)len;
+	if (strcmp(info->dlpi_name, t->path))
+		return 0;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X)) {
+			t->offset = ph->p_offset;
+			t->vaddr = ph->p_vaddr;
+			t->size = ph->p_filesz;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static NOINLINE void protect(const char *lib)
+{
+	void *(*loaded)(void *(*)(size_t), size_t);
+	struct text_seg t = { 0 };
+	char *page, *base;
+	Dl_info info;
+	size_t skip;
+	void *h, *f;
+	int fd, i;
+
+	page = map_or_die(4096, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	for (i = 0; i < opaque(8); i++) {
+		protect_or_die(page, 4096, PROT_READ | PROT_EXEC);
+		keep(uw_a(100));
+		protect_or_die(page, 4096, PROT_READ | PROT_WRITE);
+	}
+	/* Where the function and its segment are, from the loader's copy. */
+	h = dlopen(lib, RTLD_NOW);
+	f = h ? dlsym(h, "uw_ml_loaded") : NULL;
+	if (!f || !dladdr(f, &info)) {
+		fprintf(stderr, "dlopen: %s\n", dlerror());
+		exit(1);
+	}
+	t.path = info.dli_fname;
+	fd = open(lib, O_RDONLY);
+	if (fd < 0 || !dl_iterate_phdr(text_find, &t)) {
+		perror(lib);
+		exit(1);
+	}
+	/* A loader's way: the segment mapped readable, then executable. */
+	skip = t.offset & 4095;
+	base = map_or_die(skip + t.size, PROT_READ, MAP_PRIVATE, fd,
+			  t.offset - skip);
+	protect_or_die(base, skip + t.size, PROT_READ | PROT_EXEC);
+	loaded = (void *(*)(void *(*)(size_t), size_t))
+		 (base + skip + ((char *)f - (char *)info.dli_fbase - t.vaddr));
+	/* -p: the tool reloads on the kernel's wakeup, within ms. */
+	pause_ms(200);
+	for (i = 0; i < opaque(4); i++)
+		keep(loaded(malloc, 300));
+	/* -p: still mapped when its frames are named, at the next drain. */
+	pause_ms(200);
+}
+
 int main(int argc, char **argv)
 {
 	char *wait_argv[] = { argv[0], "--wait", NULL };
@@ -138,8 +238,10 @@ int main(int argc, char **argv)
 		/* -p: the library must still be mapped when its frames are
 		 * symbolized, at the tool's next drain. */
 		pause_ms(200);
+	} else if (!strcmp(mode, "protect") && argc > 2) {
+		protect(argv[2]);
 	} else {
-		fprintf(stderr, "usage: %s chain|deep N|jit|dlopen LIB [--wait]\n",
+		fprintf(stderr, "usage: %s chain|deep N|jit|dlopen LIB|protect LIB [--wait]\n",
 			argv[0]);
 		return 2;
 	}
