@@ -2157,6 +2157,65 @@ bool target_execd;
 #define NR_PKEY_MPROTECT	329
 
 /*
+ * What a thread's syscall leaves for its exit. brk: the break as the
+ * thread last took the mmap lock for writing (brk() takes it once, before
+ * it moves the break; the syscall's own registers hold only the new one).
+ * mprotect: the change of executable pages it made, judged at the exit.
+ */
+struct sys_state {
+	__u64 brk;
+	__u32 valid;		/* set by the lock, used by one brk exit */
+	__u32 exec_change;	/* EXEC_GREW | EXEC_SHRANK, for one exit */
+};
+
+#define EXEC_GREW	1
+#define EXEC_SHRANK	2
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sys_state);
+} sys_states SEC(".maps");
+
+
+static __always_inline bool mmap_exec_file(const struct pt_regs *regs);
+
+/*
+ * The executable pages of the current task's process changed (grew: more
+ * of them). moved_file: a file may be mapped where it was not (every
+ * change but an mprotect's); either way the rules memoized are dropped,
+ * userspace reads the maps again and, under -- CMD, a thread that made
+ * more code stops until their tables are in.
+ */
+static __always_inline void exec_changed(struct task_struct *task,
+					 struct ms_proc *p, bool moved_file,
+					 bool grew)
+{
+	if (moved_file)
+		__sync_fetch_and_add(p ? &p->maps_seq : &targ_maps_seq, 1);
+	if (p)
+		__sync_fetch_and_add(&p->exec_changes, 1);
+	maps_change();
+	/*
+	 * --hold-exec: the syscall's exit knows the file and marks the
+	 * process then, after any hold: a drain between here and there
+	 * would attach a process not held yet and call it late.
+	 */
+	if (hold_map &&
+	    mmap_exec_file((struct pt_regs *)bpf_task_pt_regs(task)))
+		return;
+	maps_dirty_mark(task->tgid);
+	/*
+	 * Only more code stops the thread: a JIT that flips pages
+	 * between writable and executable stops on every other flip.
+	 */
+	if (grew)
+		map_stop();
+	maps_wake();
+}
+
+/*
  * The target's executable mappings changed: an mmap, munmap or mprotect
  * that changes its executable pages releases the mmap lock held for
  * writing, after the change and before the thread runs any of the new
@@ -2165,12 +2224,11 @@ bool target_execd;
  * (An unmap and a map of the same size between two releases would go
  * unseen; each is its own syscall, so they never share one.)
  */
-static __always_inline bool mmap_exec_file(const struct pt_regs *regs);
-
 SEC("tp_btf/mmap_lock_released")
 int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 {
 	struct task_struct *task;
+	struct sys_state *s;
 	struct ms_proc *p;
 	__u64 ev, old, nr;
 
@@ -2186,36 +2244,77 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 		  __sync_lock_test_and_set(&exec_vm_seen, ev);
 	if (old == ev)
 		return 0;
+	nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
+	if (nr != NR_MPROTECT && nr != NR_PKEY_MPROTECT) {
+		exec_changed(task, p, true, ev > old);
+		return 0;
+	}
 	/*
 	 * An mprotect never changes which file is at an address: the maps
-	 * the walker has stay true (a JIT turning its pages executable and
-	 * back changes exec_vm at every turn).
+	 * the walker has stay true. Of anonymous memory (a JIT turning its
+	 * code pages executable and back, as often as it allocates) it
+	 * changes no rule either: such a pc has none. Which memory it was
+	 * takes bpf_find_vma, which cannot take the lock held here: the
+	 * syscall's exit tells (ms_sys_exit; not traced in --mode=alloc).
+	 * Another thread running the new code in between finds its pc in
+	 * no mapping, a stop, until then.
 	 */
-	nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
-	if (nr != NR_MPROTECT && nr != NR_PKEY_MPROTECT)
-		__sync_fetch_and_add(p ? &p->maps_seq : &targ_maps_seq, 1);
-	if (p)
-		__sync_fetch_and_add(&p->exec_changes, 1);
-	maps_change();
-	/*
-	 * --hold-exec: the syscall's exit knows the file and marks the
-	 * process then, after any hold: a drain between here and there
-	 * would attach a process not held yet and call it late.
-	 */
-	if (hold_map &&
-	    mmap_exec_file((struct pt_regs *)bpf_task_pt_regs(task)))
-		return 0;
-	maps_dirty_mark(task->tgid);
-	/*
-	 * Only more code stops the thread: a JIT that flips pages
-	 * between writable and executable stops on every other flip.
-	 */
-	if (ev > old)
-		map_stop();
-	maps_wake();
+	if (!alloc_only) {
+		s = bpf_task_storage_get(&sys_states, task, 0,
+					 BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (s) {
+			s->exec_change |= ev > old ? EXEC_GREW : EXEC_SHRANK;
+			return 0;
+		}
+	}
+	exec_changed(task, p, false, ev > old);
 	return 0;
 }
 
+/* Whether [start, end) lies in one mapping of no file. */
+struct anon_range {
+	__u64 start;
+	__u64 end;
+	bool anon;
+};
+
+static long anon_covers(struct task_struct *task,
+			struct vm_area_struct *vma, void *data)
+{
+	struct anon_range *r = data;
+
+	r->anon = !vma->vm_file && vma->vm_start <= r->start &&
+		  vma->vm_end >= r->end;
+	return 0;
+}
+
+/*
+ * The exit of an mprotect whose release changed the executable pages
+ * (ms_mm_released): of anonymous memory alone, nothing to do; else, or
+ * when the mapping cannot be read (another thread holds the lock), the
+ * change counts as any other. A failed call may have changed part of
+ * the range: judged the same way.
+ */
+static __always_inline void exec_protect_exit(struct task_struct *task,
+					      const struct pt_regs *regs)
+{
+	struct sys_state *s = bpf_task_storage_get(&sys_states, task, 0, 0);
+	struct anon_range r = { .start = regs->di };
+	struct ms_proc *p;
+	__u32 change;
+
+	if (!s || !s->exec_change)
+		return;
+	change = s->exec_change;
+	s->exec_change = 0;
+	r.end = r.start + regs->si;
+	if (r.end > r.start &&
+	    !bpf_find_vma(task, r.start, anon_covers, &r, 0) && r.anon)
+		return;
+	if (!member(current_id(), &p))
+		return;
+	exec_changed(task, p, false, change & EXEC_GREW);
+}
 
 /* Takes a block and returns another (or the same one resized). */
 static __always_inline bool is_realloc(__u32 fn)
@@ -3244,35 +3343,20 @@ static __always_inline bool mmap_exec_file(const struct pt_regs *regs)
 }
 
 /*
- * The break as the thread last took the mmap lock for writing: brk()
- * takes it once, before it moves the break, and the exit reads the old
- * break here (the syscall's own registers hold only the new one).
- */
-struct sys_brk {
-	__u64 brk;
-	__u64 valid;		/* set by the lock, used by one brk exit */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct sys_brk);
-} sys_brks SEC(".maps");
-
-/*
- * The raw tracepoint's filter, as bits of a word: mmap, munmap, brk,
- * mremap and execve (all below 64); execveat is tested on its own. The
- * first test of a program that runs at every syscall exit of the host:
- * the uretprobe syscall every allocation return makes fails it at once.
+ * The raw tracepoint's filter, as bits of a word: mmap, mprotect, munmap,
+ * brk, mremap and execve (all below 64); execveat and pkey_mprotect are
+ * tested on their own. The first test of a program that runs at every
+ * syscall exit of the host: the uretprobe syscall every allocation return
+ * makes fails it at once.
  */
 #define SYS_BITS	(1ull << NR_MMAP | 1ull << NR_MUNMAP | \
 			 1ull << NR_BRK | 1ull << NR_MREMAP | \
-			 1ull << NR_EXECVE)
+			 1ull << NR_EXECVE | 1ull << NR_MPROTECT)
 
 static __always_inline bool sys_nr_wanted(__u64 nr)
 {
-	return nr < 64 ? (SYS_BITS >> nr) & 1 : nr == NR_EXECVEAT;
+	return nr < 64 ? (SYS_BITS >> nr) & 1 :
+	       nr == NR_EXECVEAT || nr == NR_PKEY_MPROTECT;
 }
 
 /*
@@ -3306,11 +3390,11 @@ SEC("tp_btf/mmap_lock_acquire_returned")
 int BPF_PROG(ms_mm_locked, struct mm_struct *mm, bool write, bool success)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	struct sys_brk *b;
+	struct sys_state *b;
 
 	if (!write || !success || !sys_traced(task) || task->mm != mm)
 		return 0;
-	b = bpf_task_storage_get(&sys_brks, task, 0,
+	b = bpf_task_storage_get(&sys_states, task, 0,
 				 BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!b)
 		return 0;
@@ -3383,7 +3467,7 @@ static __always_inline int sys_exit(void *ctx, struct task_struct *task,
 				    struct pt_regs *regs, __u64 nr, long ret)
 {
 	struct inflight *st;
-	struct sys_brk *b;
+	struct sys_state *b;
 	struct ms_event *e;
 	__u64 id, pos, old_brk = 0, alloc_pc = 0;
 	__u32 max, fn = MS_FN_NONE;
@@ -3404,7 +3488,7 @@ static __always_inline int sys_exit(void *ctx, struct task_struct *task,
 		 * then is the old one. Without it (the lock was not taken,
 		 * or was before the trace) there is no range to tell.
 		 */
-		b = bpf_task_storage_get(&sys_brks, task, 0, 0);
+		b = bpf_task_storage_get(&sys_states, task, 0, 0);
 		if (!b || !b->valid)
 			return 0;
 		b->valid = 0;
@@ -3503,6 +3587,12 @@ int ms_sys_exit(struct syscall_trace_exit *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 
+	/* Any process's: the thread's own state says if it is traced. */
+	if (ctx->nr == NR_MPROTECT || ctx->nr == NR_PKEY_MPROTECT) {
+		exec_protect_exit(task,
+				  (struct pt_regs *)bpf_task_pt_regs(task));
+		return 0;
+	}
 	if (!sys_traced(task))
 		return 0;
 	return sys_exit(ctx, task, (struct pt_regs *)bpf_task_pt_regs(task),
@@ -3519,6 +3609,10 @@ int BPF_PROG(ms_sys_exit_raw, struct pt_regs *regs, long ret)
 	if (!sys_nr_wanted(nr))
 		return 0;
 	task = bpf_get_current_task_btf();
+	if (nr == NR_MPROTECT || nr == NR_PKEY_MPROTECT) {
+		exec_protect_exit(task, regs);
+		return 0;
+	}
 	if (!sys_traced(task))
 		return 0;
 	return sys_exit(ctx, task, regs, nr, ret);

@@ -71,7 +71,8 @@ struct set_ended {
 /* The syscalls whose own exit tracepoints ms_sys_exit goes on. */
 static const char *const sys_exits[] = {
 	"sys_exit_mmap", "sys_exit_munmap", "sys_exit_mremap", "sys_exit_brk",
-	"sys_exit_execve", "sys_exit_execveat",
+	"sys_exit_execve", "sys_exit_execveat", "sys_exit_mprotect",
+	"sys_exit_pkey_mprotect",
 };
 
 struct tracer {
