@@ -206,8 +206,14 @@ run_stack_tests()
 	# frame. (gdb_stacks.py starts at main: no gdb truth for it.)
 	run_test stk_ctor_launch	t_stacks launch chains stk_ctor stk_ctor
 	# A library whose table passes the default row array: -p sizes the
-	# array for the objects the process maps.
+	# array for the objects the process maps...
 	run_test stk_rows_attach	t_stacks attach chains stk_rows stk_rows
+	# Launched, the same: the array is sized for the program and the
+	# libraries the dynamic linker will load for it (deps.c).
+	run_test stk_rows_launch	t_stacks launch chains stk_rows stk_rows
+	# And in a set (-p with -f): for the processes the set takes at the
+	# start.
+	run_test stk_rows_set		t_stacks attach chains stk_rows stk_rows -f
 	run_test stk_cxx_launch		t_stacks launch chains stk_cxx stk_cxx
 	run_test stk_cxx_names		t_stacks launch names stk_cxx stk_cxx
 	# stk_rs*_new: Debian's rustc is 1.63; the same crate built by a

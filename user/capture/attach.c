@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "deps.h"
 #include "elfsym.h"
 #include "events.h"
 #include "procmaps.h"
@@ -1156,77 +1157,13 @@ size_t attach__nr_links(const struct attach *a)
 	return a->nr_links;
 }
 
-/* Finds name in the directories of a ':'-separated list. */
-static bool search_dirs(const char *list, const char *name, char *out,
-			size_t len)
-{
-	const char *p = list, *end;
-
-	while (p && *p) {
-		end = strchrnul(p, ':');
-		if (end > p) {
-			snprintf(out, len, "%.*s/%s", (int)(end - p), p, name);
-			if (!access(out, R_OK))
-				return true;
-		}
-		p = *end ? end + 1 : NULL;
-	}
-	return false;
-}
-
-/* The dynamic linker's default directories, after the environment's. */
-#define SYSTEM_LIB_DIRS	"/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:" \
-			"/lib/aarch64-linux-gnu:/usr/lib/aarch64-linux-gnu:" \
-			"/lib64:/usr/lib64:/lib:/usr/lib"
-
 /* What finding the libraries of one executable needs. */
 struct lib_search {
 	struct attach *a;
-	char runpath[PATH_MAX];	/* DT_RUNPATH or DT_RPATH, $ORIGIN expanded */
-	char origin[PATH_MAX];	/* the executable's directory */
+	struct deps_paths paths;
 	int found;		/* allocator functions probed */
 	int err;
 };
-
-/*
- * Finds a library the way the dynamic linker searches: LD_LIBRARY_PATH,
- * the executable's run path, then the system directories.
- */
-static bool find_lib(const struct lib_search *ls, const char *name,
-		     char *out, size_t len)
-{
-	const char *env = getenv("LD_LIBRARY_PATH");
-
-	if (strchr(name, '/')) {
-		snprintf(out, len, "%s", name);
-		return !access(out, R_OK);
-	}
-	return (env && search_dirs(env, name, out, len)) ||
-	       (ls->runpath[0] && search_dirs(ls->runpath, name, out, len)) ||
-	       search_dirs(SYSTEM_LIB_DIRS, name, out, len);
-}
-
-/* DT_RUNPATH/DT_RPATH: kept with $ORIGIN replaced by the executable's dir. */
-static int note_runpath(const char *s, void *ctx)
-{
-	struct lib_search *ls = ctx;
-	const char *o = strstr(s, "$ORIGIN");
-
-	size_t n;
-
-	if (ls->runpath[0])
-		return 0;
-	if (o)
-		n = snprintf(ls->runpath, sizeof(ls->runpath), "%.*s%s%s",
-			     (int)(o - s), s, ls->origin,
-			     o + strlen("$ORIGIN"));
-	else
-		n = snprintf(ls->runpath, sizeof(ls->runpath), "%s", s);
-	/* A run path too long to keep is not searched, rather than cut. */
-	if (n >= sizeof(ls->runpath))
-		ls->runpath[0] = 0;
-	return 0;
-}
 
 /* A direct dependency: its allocators and its USDT probes, if any. */
 static int probe_needed(const char *name, void *ctx)
@@ -1236,7 +1173,7 @@ static int probe_needed(const char *name, void *ctx)
 	int r;
 
 	/* One the dynamic linker would not find either is not ours to flag. */
-	if (!find_lib(ls, name, path, sizeof(path)))
+	if (!deps__find_lib(&ls->paths, name, path, sizeof(path)))
 		return 0;
 	r = probe_path(ls->a, path, path, ls->a->pid);
 	if (r < 0 && r != -ENOENT && r != -EACCES) {
@@ -1257,14 +1194,10 @@ static int probe_dependencies(struct attach *a, struct elf_file *ef,
 			      const char *path, struct lib_search *ls)
 {
 	char *preload, *tok, *save = NULL, libc[PATH_MAX];
-	const char *slash = strrchr(path, '/');
 	int r;
 
 	ls->a = a;
-	snprintf(ls->origin, sizeof(ls->origin), "%.*s",
-		 slash ? (int)(slash - path) : 1, slash ? path : ".");
-	elf_file__dynamic_strs(ef, DT_RUNPATH, note_runpath, ls);
-	elf_file__dynamic_strs(ef, DT_RPATH, note_runpath, ls);
+	deps__paths(&ls->paths, ef, path);
 
 	/* Preloaded allocators interpose on libc's: probe them too. */
 	preload = getenv("LD_PRELOAD") ? strdup(getenv("LD_PRELOAD")) : NULL;
@@ -1276,41 +1209,13 @@ static int probe_dependencies(struct attach *a, struct elf_file *ef,
 		elf_file__dynamic_strs(ef, DT_NEEDED, probe_needed, ls);
 	if (ls->err)
 		return ls->err;
-	if (!find_lib(ls, "libc.so.6", libc, sizeof(libc)))
+	if (!deps__find_lib(&ls->paths, "libc.so.6", libc, sizeof(libc)))
 		return set_error(a, -ENOENT, "no libc.so.6 found for %s", path);
 	r = probe_path(a, libc, libc, a->pid);
 	if (r < 0)
 		return r;
 	ls->found += r;
 	return 0;
-}
-
-/*
- * A #! script runs its interpreter (the kernel's binfmt_script): its
- * path, from the first line, into interp. 0 when path is no script, 1
- * when it is one, or -errno.
- */
-static int script_interp(const char *path, char *interp, size_t len)
-{
-	char line[256];
-	size_t n, i = 2;
-	FILE *f = fopen(path, "re");
-
-	if (!f)
-		return -errno;
-	n = fread(line, 1, sizeof(line) - 1, f);
-	fclose(f);
-	line[n] = 0;
-	if (n < 2 || line[0] != '#' || line[1] != '!')
-		return 0;
-	while (line[i] == ' ' || line[i] == '\t')
-		i++;
-	n = strcspn(line + i, " \t\n");
-	if (!n || n >= len)
-		return -ENOEXEC;
-	memcpy(interp, line + i, n);
-	interp[n] = 0;
-	return 1;
 }
 
 int attach__command(struct attach *a, const char *path)
@@ -1322,7 +1227,7 @@ int attach__command(struct attach *a, const char *path)
 	int found, err = 0;
 
 	/* One level, as the kernel takes: an interpreter is no script. */
-	err = script_interp(path, interp, sizeof(interp));
+	err = deps__script_interp(path, interp, sizeof(interp));
 	if (err < 0)
 		return set_error(a, err, "cannot read %s: %s", path,
 				 strerror(-err));

@@ -584,9 +584,11 @@ static __u32 near_buckets(__u32 max_live)
  * lets the tests put all threads but one in task storage.
  */
 /*
- * The row array: --unwind-rows, else the default, or more for one process
- * (-p) whose objects need more (rustc and its LLVM: 2.6M rows), and a
- * quarter again for what it maps later.
+ * The row array: --unwind-rows, else the default, or more where the
+ * objects of the processes traced at the start need more (rustc and its
+ * LLVM: 2.6M rows; clang 14: 2.1M): a launched program's, -p's process's,
+ * a set's (-a: every process's), and a quarter again for what they map
+ * later.
  */
 static __u32 unwind_rows(const struct tracer_opts *o)
 {
@@ -594,9 +596,14 @@ static __u32 unwind_rows(const struct tracer_opts *o)
 
 	if (o->unwind_rows)
 		return o->unwind_rows;
-	if (o->set || o->launch || !o->pid)
+	if (o->command)
+		want = unwind_rows_estimate_command(o->command);
+	else if (o->set)
+		want = unwind_rows_estimate(o->rows_pids, o->nr_rows_pids);
+	else if (o->pid)
+		want = unwind_rows_estimate(&o->pid, 1);
+	else
 		return DEFAULT_UNWIND_ROWS;
-	want = unwind_rows_estimate(o->pid);
 	want += want / 4;
 	if (want <= DEFAULT_UNWIND_ROWS)
 		return DEFAULT_UNWIND_ROWS;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
+#include "deps.h"
 #include "elfsym.h"
 #include "procinfo_read.h"
 #include "procmaps.h"
@@ -494,41 +495,92 @@ static struct uobj *obj_of_file(struct unwinder *u, const struct procmap *m,
  */
 #define ROWS_PER_CFI_BYTE_DIV	4
 
-__u64 unwind_rows_estimate(int pid)
+/* Rows the call-frame information of the file at path would take. */
+static __u64 file_rows(const char *path)
+{
+	struct elf_file *f = elf_file__open(path);
+	__u64 rows;
+
+	if (!f)
+		return 0;
+	rows = elf_file__cfi_bytes(f) / ROWS_PER_CFI_BYTE_DIV;
+	elf_file__free(f);
+	return rows;
+}
+
+/* A file an estimate counted, by (dev, inode). */
+struct counted {
+	__u64 key;
+	__u64 dev;
+	__u64 ino;
+};
+
+/* Whether the file (dev, ino) is new to seen (and now in it). */
+static bool count_once(struct tab_keyed *seen, __u64 dev, __u64 ino)
+{
+	__u64 key = tab_mix64(dev) ^ ino;
+	struct counted *c = tab_keyed_get(seen, key);
+
+	/* a rare clash of keys counts the file, as a new one would be */
+	if (c && c->dev == dev && c->ino == ino)
+		return false;
+	if (tab_keyed_reserve(seen))
+		return true;
+	c = tab_keyed_add(seen, key);
+	c->dev = dev;
+	c->ino = ino;
+	return true;
+}
+
+static __u64 process_rows(int pid, struct tab_keyed *seen)
 {
 	struct procmaps *pm = procmaps__read(pid);
 	char path[4096 + 64];
-	struct elf_file *f;
 	__u64 rows = 0;
-	size_t i, j;
+	size_t i;
 
 	if (!pm)
 		return 0;
 	for (i = 0; i < procmaps__count(pm); i++) {
 		const struct procmap *m = procmaps__get(pm, i);
-		bool seen = false;
 
 		if (m->perms[2] != 'x' || !m->path || m->path[0] != '/' ||
-		    !m->inode)
-			continue;
-		/* an object mapped in several pieces counts once */
-		for (j = 0; j < i && !seen; j++) {
-			const struct procmap *o = procmaps__get(pm, j);
-
-			seen = o->perms[2] == 'x' && o->inode == m->inode &&
-			       o->dev == m->dev;
-		}
-		if (seen)
+		    !m->inode || !count_once(seen, m->dev, m->inode))
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
-		f = elf_file__open(path);
-		if (!f)
-			continue;
-		rows += elf_file__cfi_bytes(f) / ROWS_PER_CFI_BYTE_DIV;
-		elf_file__free(f);
+		rows += file_rows(path);
 	}
 	procmaps__free(pm);
 	return rows;
+}
+
+__u64 unwind_rows_estimate(const int *pids, size_t nr)
+{
+	struct tab_keyed seen;
+	__u64 rows = 0;
+	size_t i;
+
+	/* Tables are shared: an object mapped by several processes, or in
+	 * several pieces, counts once. */
+	if (tab_keyed_init(&seen, sizeof(struct counted), 0, SIZE_MAX))
+		return 0;
+	for (i = 0; i < nr; i++)
+		rows += process_rows(pids[i], &seen);
+	tab_keyed_fini(&seen);
+	return rows;
+}
+
+static int add_rows(const char *path, void *ctx)
+{
+	*(__u64 *)ctx += file_rows(path);
+	return 0;
+}
+
+__u64 unwind_rows_estimate_command(const char *path)
+{
+	__u64 rows = 0;
+
+	return deps__each(path, add_rows, &rows) ? 0 : rows;
 }
 
 int unwinder__reload(struct unwinder *u)

@@ -129,15 +129,22 @@ __u32 unwind_file_segs(const struct elf_segment *segs, size_t nr,
 		       struct ms_file_seg *out);
 
 /*
+ * Rows the objects the processes pids map now would take, from the size
+ * of their call-frame information, each file once (a process whose maps
+ * cannot be read counts none).
+ */
+__u64 unwind_rows_estimate(const int *pids, size_t nr);
+
+/*
+ * The same for the program at path before it runs: it and the libraries
+ * the dynamic linker will load for it (deps.h). 0 when it cannot be read.
+ */
+__u64 unwind_rows_estimate_command(const char *path);
+
+/*
  * Sorts nr mappings by start into out, at most MS_PROC_MAPS of them (the
  * lowest). Returns how many did not fit, or -EINVAL when two overlap.
  */
-/*
- * Rows the objects process pid maps now would take, from the size of their
- * call-frame information: 0 when its maps cannot be read.
- */
-__u64 unwind_rows_estimate(int pid);
-
 int unwind_maps_build(struct ms_proc_maps *out, struct ms_proc_map *maps,
 		      size_t nr);
 
