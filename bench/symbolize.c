@@ -89,7 +89,7 @@ int main(int argc, char **argv)
 			pid, strerror(errno));
 		return 1;
 	}
-	s = symbolizer__new(pid);
+	s = symbolizer__new(pid, NULL);
 	if (!s || symbolizer__cover(s, addrs, nr)) {
 		fprintf(stderr, "symbolize: cannot read pid %d: %s\n", pid,
 			strerror(errno));

@@ -82,7 +82,7 @@ static bool ends_with(const char *s, const char *suffix)
 
 static struct symbolizer *cover_one(int pid, __u64 addr)
 {
-	struct symbolizer *s = symbolizer__new(pid);
+	struct symbolizer *s = symbolizer__new(pid, NULL);
 	int err;
 
 	cr_assert(s, "symbolizer__new(%d): %s", pid, strerror(errno));
@@ -237,7 +237,7 @@ Test(symbolizer, unknown_addresses)
 Test(symbolizer, resolve_before_cover_is_not_remembered)
 {
 	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
-	struct symbolizer *s = symbolizer__new(getpid());
+	struct symbolizer *s = symbolizer__new(getpid(), NULL);
 	struct frame fr;
 
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
@@ -278,7 +278,7 @@ Test(symbolizer, works_after_the_process_is_gone)
 	spawn(fixture("selfalloc.debuglink"), &c);
 	addrs[0] = c.malloc_addr + 1;
 	addrs[1] = c.main_addr + 1;
-	s = symbolizer__new(c.pid);
+	s = symbolizer__new(c.pid, NULL);
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	cr_assert_eq(symbolizer__cover(s, addrs, 2), 0, "cover pid %d failed",
 		     c.pid);
@@ -327,7 +327,7 @@ Test(symbolizer, deleted_program)
 	unlink(path);
 
 	addr = c.malloc_addr + 1;
-	s = symbolizer__new(c.pid);
+	s = symbolizer__new(c.pid, NULL);
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	cr_assert_eq(symbolizer__cover(s, &addr, 1), 0, "cover failed");
 	reap(&c);
@@ -431,7 +431,7 @@ Test(symbolizer, cover_of_dead_process)
 	int err;
 
 	pid = gone_pid();
-	s = symbolizer__new(pid);
+	s = symbolizer__new(pid, NULL);
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	cr_expect_not(symbolizer__blind(s), "blind before any read");
 	err = symbolizer__cover(s, &addr, 1);
@@ -470,14 +470,14 @@ Test(symbolizer, zombie_is_blind)
 		usleep(1000);
 	}
 	cr_assert(strstr(state, ") Z "), "pid %d never a zombie: %s", pid, state);
-	s = symbolizer__new(pid);
+	s = symbolizer__new(pid, NULL);
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	cr_expect_eq(symbolizer__cover(s, &addr, 1), -ESRCH,
 		     "a zombie's maps are gone");
 	cr_expect(symbolizer__blind(s), "a zombie's symbolizer knows no map");
 	cr_assert_eq(waitpid(pid, NULL, 0), pid, "waitpid: %s",
 		     strerror(errno));
-	self = symbolizer__new(getpid());
+	self = symbolizer__new(getpid(), NULL);
 	cr_assert(self, "symbolizer__new: %s", strerror(errno));
 	cr_expect_eq(symbolizer__cover(self, &addr, 1), 0, "own maps");
 	cr_expect_not(symbolizer__blind(self), "own maps known");
@@ -504,8 +504,8 @@ Test(symbolizer, added_map_of_a_gone_process)
 	m = procmaps__find(self, addr);
 	cr_assert(m && m->path, "no mapping of probe_target");
 	pid = gone_pid();
-	s = symbolizer__new(pid);
-	other = symbolizer__new(pid);
+	s = symbolizer__new(pid, NULL);
+	other = symbolizer__new(pid, NULL);
 	cr_assert(s && other, "symbolizer__new: %s", strerror(errno));
 	cr_expect_eq(symbolizer__cover(s, &addr, 1), -ESRCH, "gone");
 	cr_expect(symbolizer__blind(s), "blind");
@@ -536,7 +536,7 @@ Test(symbolizer, added_map_of_a_gone_process)
 Test(symbolizer, bad_pid)
 {
 	errno = 0;
-	cr_expect_null(symbolizer__new(0), "pid 0 accepted");
+	cr_expect_null(symbolizer__new(0, NULL), "pid 0 accepted");
 	cr_expect_eq(errno, EINVAL, "errno %d (%s)", errno, strerror(errno));
 }
 
@@ -553,7 +553,7 @@ Test(symbolizer, free_closes_every_descriptor)
 	/* The vDSO's image is opened once for the tool's life, not per use. */
 	vdso__path(0);
 	fds = count_fds();
-	s = symbolizer__new(getpid());
+	s = symbolizer__new(getpid(), NULL);
 	cr_assert(s, "symbolizer__new: %s", strerror(errno));
 	cr_assert_eq(symbolizer__cover(s, addrs, 2), 0, "cover failed");
 	outer(s, addrs[0]);
@@ -726,4 +726,39 @@ Test(symbolizer, unit_missing_from_aranges)
 		  fr.line);
 	symbolizer__free(s);
 	reap(&c);
+}
+
+/*
+ * Symbolizers of several processes share each file: it is opened and its
+ * DWARF read once (a system-wide trace has every process map libc), and
+ * each still names its addresses, also once the one that read it first
+ * is gone.
+ */
+Test(symbolizer, processes_share_files)
+{
+	__u64 addr = (__u64)(unsigned long)&probe_target + 1;
+	struct sym_files *files = sym_files__new();
+	struct symbolizer *a, *b;
+	struct frame fa, fb;
+	int fds;
+
+	cr_assert(files, "sym_files__new: %s", strerror(errno));
+	a = symbolizer__new(getpid(), files);
+	b = symbolizer__new(getpid(), files);
+	cr_assert(a && b, "symbolizer__new: %s", strerror(errno));
+	cr_assert_eq(symbolizer__cover(a, &addr, 1), 0);
+	fa = outer(a, addr);
+	fds = count_fds();
+	cr_assert_eq(symbolizer__cover(b, &addr, 1), 0);
+	/* b's root (one descriptor) and no file of its own */
+	cr_expect_leq(count_fds(), fds + 1,
+		      "the second process's objects opened again: %d -> %d",
+		      fds, count_fds());
+	cr_expect_str_eq(fa.function ?: "(null)", "probe_target");
+	symbolizer__free(a);
+	fb = outer(b, addr);
+	cr_expect_str_eq(fb.function ?: "(null)", "probe_target");
+	cr_expect(ends_with(fb.file, "test_symbolizer.c"), "file %s", fb.file);
+	symbolizer__free(b);
+	sym_files__free(files);
 }

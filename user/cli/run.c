@@ -52,6 +52,7 @@ struct session {
 	 */
 	struct symbolizer **syms;
 	size_t nr_syms;
+	struct sym_files *sym_files;	/* every image's symbolizer reads a file once */
 	struct tracer *tracer;
 	struct launch *launch;
 	struct recorder *rec;	/* -w; NULL once finished */
@@ -168,7 +169,7 @@ static struct symbolizer *sym_own(struct session *s, size_t i)
 		s->nr_syms = i + 1;
 	}
 	if (!s->syms[i])
-		s->syms[i] = symbolizer__new(im->info.pid);
+		s->syms[i] = symbolizer__new(im->info.pid, s->sym_files);
 	return s->syms[i];
 }
 
@@ -1365,8 +1366,9 @@ static int session_init(struct session *s)
 	}
 	s->procs = procs__new();
 	s->fwd = forwarders__new();
+	s->sym_files = sym_files__new();
 	s->fwd_image = -1;
-	if (!s->procs || !s->fwd)
+	if (!s->procs || !s->fwd || !s->sym_files)
 		return -ENOMEM;
 	procs__set_filter(s->procs, export_filter_pass, (void *)s->o);
 	return 0;
@@ -1467,6 +1469,7 @@ out:
 	for (i = 0; i < s.nr_syms; i++)
 		symbolizer__free(s.syms[i]);
 	free(s.syms);
+	sym_files__free(s.sym_files);
 	for (i = 0; i < s.nr_reach; i++)
 		reach__release(&s.reach[i]);
 	free(s.reach);

@@ -2,13 +2,15 @@
 /*
  * Lazy symbolization of one process's addresses with libdwfl.
  *
- * The symbolizer keeps its own copy of the executable mappings, one open
- * descriptor per mapped object and one of the target's root directory, so
- * it needs the target only while cover() learns about new mappings. Each
- * object gets its own offline Dwfl, made on first resolve: addresses are
- * turned into the object's ELF virtual addresses first, so no process
- * layout has to be reported. Its separate debug files are found by our
- * own callback (debuginfo.c), inside the target's root.
+ * The symbolizer keeps its own copy of the executable mappings and a
+ * descriptor of the target's root directory, so it needs the target only
+ * while cover() learns about new mappings. The files they map are kept
+ * in a struct sym_files, which the symbolizers of a trace share: one open
+ * descriptor per file, and one offline Dwfl, made on the first resolve of
+ * any process that maps it. Addresses are turned into the file's ELF
+ * virtual addresses first, so no process layout has to be reported. Its
+ * separate debug files are found by our own callback (debuginfo.c),
+ * inside the root of the process that asks.
  *
  * One return address stands for as many frames as calls were inlined at
  * it: the DWARF scopes around it give each inlined call's function and the
@@ -57,21 +59,32 @@ struct cached_frames {
 };
 
 struct symbolizer;
+struct sym_files;
 
-/* One file, however many times and under whatever name it is mapped. */
-struct sym_object {
+/*
+ * One file's symbols and DWARF, read once however many processes map it
+ * (a system-wide trace has every process map libc: each read of its debug
+ * file inflated its compressed sections again, and kept them).
+ */
+struct sym_file {
 	dev_t dev;
 	__u64 inode;
-	__u32 id;		/* its index in symbolizer.objs */
-	const char *path;	/* interned, as the target sees it */
 	int fd;			/* -1 when it could not be opened */
+	char *path;		/* as the process that opened it names it */
 	bool loaded;		/* the Dwfl below was tried */
 	Dwfl *dwfl;
 	Dwfl_Module *mod;	/* NULL when the file is not usable ELF */
 	struct addrsym *syms;	/* mod's symbol spans, made on first use */
 	bool syms_tried;
-	const char *build_id;	/* interned hex; NULL when it has none */
-	struct symbolizer *owner;	/* for the debug file callback */
+	char *build_id;		/* hex; NULL when it has none */
+	struct sym_files *files;	/* for the debuginfod client */
+	/*
+	 * The symbolizer whose process's root the debug files are looked
+	 * up in: the one that asks, set before each use of the Dwfl, whose
+	 * lookups are lazy. The debug file of a file is the same in any
+	 * root that has it (by build-id or by CRC).
+	 */
+	struct symbolizer *asking;
 	/*
 	 * The .gnu_debugaltlink of the separate debug file found for it,
 	 * kept for the alternate file's lookup that follows.
@@ -80,6 +93,24 @@ struct sym_object {
 	char *alt_name;
 	unsigned char *alt_id;
 	size_t alt_id_len;
+};
+
+/* The files of every symbolizer made with it, by (dev, inode). */
+struct sym_files {
+	struct tab_keyed index;		/* struct file_ref */
+	struct debuginfod_client *debuginfod;	/* made on first use */
+};
+
+struct file_ref {
+	__u64 key;
+	struct sym_file *f;
+};
+
+/* One file as one process maps it, however many times and under whatever name. */
+struct sym_object {
+	__u32 id;		/* its index in symbolizer.objs */
+	const char *path;	/* interned, as this process names it */
+	struct sym_file *file;
 };
 
 struct sym_map {
@@ -93,7 +124,8 @@ struct sym_map {
 struct symbolizer {
 	int pid;
 	int root_fd;		/* /proc/PID/root, -1 until read or unreadable */
-	struct debuginfod_client *debuginfod;	/* made on first use */
+	struct sym_files *files;
+	struct sym_files *own_files;	/* files when none was shared */
 	struct cached_frames *uncached;	/* a result the table could not take */
 	struct frame scratch;	/* an address of no object */
 	struct sym_map *maps;	/* executable only, sorted, disjoint */
@@ -278,7 +310,91 @@ static int object_open(int pid, const struct procmap *e)
 	return fd;
 }
 
-/* The object of a file-backed mapping, opened the first time it is seen. */
+static __u64 file_key(dev_t dev, __u64 inode)
+{
+	return tab_mix64(dev) ^ inode;
+}
+
+/*
+ * The file of a mapping of process pid, opened the first time any
+ * process is seen to map it. Unreadable stays unreadable: failing once
+ * is cheaper than retrying.
+ */
+static struct sym_file *file_get(struct sym_files *files, int pid,
+				 const struct procmap *e)
+{
+	__u64 key = file_key(e->dev, e->inode);
+	struct file_ref *ref = tab_keyed_get(&files->index, key);
+	struct sym_file *f;
+
+	if (ref && ref->f->dev == e->dev && ref->f->inode == e->inode)
+		return ref->f;
+	/* two files of one key: the newer is found, the older stays kept */
+	if (tab_keyed_reserve(&files->index))
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->path = strdup(e->path);
+	if (!f->path) {
+		free(f);
+		return NULL;
+	}
+	f->dev = e->dev;
+	f->inode = e->inode;
+	f->files = files;
+	f->fd = object_open(pid, e);
+	ref = tab_keyed_add(&files->index, key);
+	ref->f = f;
+	return f;
+}
+
+static void file_free(struct sym_file *f)
+{
+	addrsym__free(f->syms);
+	if (f->dwfl)
+		dwfl_end(f->dwfl);
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->path);
+	free(f->build_id);
+	free(f->debug_path);
+	free(f->alt_name);
+	free(f->alt_id);
+	free(f);
+}
+
+struct sym_files *sym_files__new(void)
+{
+	struct sym_files *files = calloc(1, sizeof(*files));
+
+	if (!files)
+		return NULL;
+	if (tab_keyed_init(&files->index, sizeof(struct file_ref),
+			   offsetof(struct file_ref, key), 0)) {
+		free(files);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return files;
+}
+
+void sym_files__free(struct sym_files *files)
+{
+	size_t i;
+
+	if (!files)
+		return;
+	for (i = 0; i < tab_keyed_nr(&files->index); i++)
+		file_free(((struct file_ref *)
+			   tab_keyed_at(&files->index, i))->f);
+	tab_keyed_fini(&files->index);
+	if (files->debuginfod)
+		debuginfod_end(files->debuginfod);
+	free(files);
+}
+
+/* The object of a file-backed mapping, the first time it is seen. */
 static struct sym_object *object_get(struct symbolizer *s,
 				     const struct procmap *e, const char *path)
 {
@@ -287,7 +403,7 @@ static struct sym_object *object_get(struct symbolizer *s,
 
 	for (i = 0; i < s->nobjs; i++) {
 		o = s->objs[i];
-		if (o->dev == e->dev && o->inode == e->inode)
+		if (o->file->dev == e->dev && o->file->inode == e->inode)
 			return o;
 	}
 	objs = realloc(s->objs, (s->nobjs + 1) * sizeof(*objs));
@@ -297,32 +413,19 @@ static struct sym_object *object_get(struct symbolizer *s,
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
-	o->dev = e->dev;
-	o->inode = e->inode;
+	o->file = file_get(s->files, s->pid, e);
+	if (!o->file) {
+		free(o);
+		return NULL;
+	}
 	o->path = path;
-	o->owner = s;
 	o->id = (__u32)s->nobjs;
-	/* Unreadable stays unreadable: failing once is cheaper than retrying */
-	o->fd = object_open(s->pid, e);
 	s->objs[s->nobjs++] = o;
 	return o;
 }
 
-static void object_free(struct sym_object *o)
-{
-	addrsym__free(o->syms);
-	if (o->dwfl)
-		dwfl_end(o->dwfl);
-	if (o->fd >= 0)
-		close(o->fd);
-	free(o->debug_path);
-	free(o->alt_name);
-	free(o->alt_id);
-	free(o);
-}
-
 /* Keeps the debug file's .gnu_debugaltlink for the alternate's lookup. */
-static void keep_altlink(struct sym_object *o, int fd, const char *path)
+static void keep_altlink(struct sym_file *o, int fd, const char *path)
 {
 	const unsigned char *id;
 	const char *name;
@@ -345,10 +448,10 @@ static void keep_altlink(struct sym_object *o, int fd, const char *path)
 }
 
 /* The separate debug file of the object itself. -errno when none. */
-static int find_debug_file(struct sym_object *o, Elf *elf, char **found)
+static int find_debug_file(struct sym_file *o, Elf *elf, char **found)
 {
 	struct debuginfo_query q = {
-		.root_fd = o->owner->root_fd,
+		.root_fd = o->asking ? o->asking->root_fd : -1,
 		.path = o->path,
 	};
 	const void *id;
@@ -366,7 +469,7 @@ static int find_debug_file(struct sym_object *o, Elf *elf, char **found)
 	fd = debuginfo_find(&q, found);
 	/* nothing usable in the root, whatever the reason: ask the servers */
 	if (fd < 0 && fd != -ENOMEM)
-		fd = debuginfo_fetch(&o->owner->debuginfod, q.build_id,
+		fd = debuginfo_fetch(&o->files->debuginfod, q.build_id,
 				     q.build_id_len, found);
 	if (fd >= 0)
 		keep_altlink(o, fd, *found);
@@ -374,7 +477,7 @@ static int find_debug_file(struct sym_object *o, Elf *elf, char **found)
 }
 
 /* The dwz file of the object's DWARF (in the object or its debug file). */
-static int find_alt_file(struct sym_object *o, Elf *elf, char **found)
+static int find_alt_file(struct sym_file *o, Elf *elf, char **found)
 {
 	const unsigned char *id = o->alt_id;
 	const char *name = o->alt_name;
@@ -385,10 +488,10 @@ static int find_alt_file(struct sym_object *o, Elf *elf, char **found)
 		return -ENOENT;
 	if (!name || !id)
 		return -ENOENT;
-	fd = debuginfo_find_alt(o->owner->root_fd, o->debug_path ?: o->path,
-				name, id, len, found);
+	fd = debuginfo_find_alt(o->asking ? o->asking->root_fd : -1,
+				o->debug_path ?: o->path, name, id, len, found);
 	if (fd < 0 && fd != -ENOMEM)
-		fd = debuginfo_fetch(&o->owner->debuginfod, id, len, found);
+		fd = debuginfo_fetch(&o->files->debuginfod, id, len, found);
 	return fd;
 }
 
@@ -403,7 +506,7 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
 			  const char *file_name, const char *debuglink_file,
 			  GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-	struct sym_object *o = *userdata;
+	struct sym_file *o = *userdata;
 	const char *own_link;
 	GElf_Word own_crc;
 	Elf *elf;
@@ -437,10 +540,9 @@ static int find_debuginfo(Dwfl_Module *mod, void **userdata,
  * mappings): they find its symbols by it, wherever the file has gone.
  * Without memory the object simply has none.
  */
-static const char *module_build_id(struct symbolizer *s, Dwfl_Module *mod)
+static char *module_build_id(Dwfl_Module *mod)
 {
 	const unsigned char *bits;
-	const char *interned;
 	GElf_Addr vaddr;
 	char *hex;
 	int i, n;
@@ -453,21 +555,22 @@ static const char *module_build_id(struct symbolizer *s, Dwfl_Module *mod)
 		return NULL;
 	for (i = 0; i < n; i++)
 		sprintf(hex + 2 * i, "%02x", bits[i]);
-	interned = intern(s, hex);
-	free(hex);
-	return interned;
+	return hex;
 }
 
 /*
- * libdwfl closes the descriptor it is given, so it gets a duplicate. The
- * module is named by the target's path: .gnu_debuglink is looked up
- * beside it, which still works after /proc/PID/root has gone.
+ * The file's module, read the first time any process asks, its debug
+ * files looked up in s's root. libdwfl closes the descriptor it is
+ * given, so it gets a duplicate. The module is named by the target's
+ * path: .gnu_debuglink is looked up beside it, which still works after
+ * /proc/PID/root has gone.
  */
-static Dwfl_Module *object_module(struct symbolizer *s, struct sym_object *o)
+static Dwfl_Module *file_module(struct symbolizer *s, struct sym_file *o)
 {
 	void **userdata;
 	int fd;
 
+	o->asking = s;
 	if (o->loaded)
 		return o->mod;
 	o->loaded = true;
@@ -489,7 +592,7 @@ static Dwfl_Module *object_module(struct symbolizer *s, struct sym_object *o)
 	dwfl_module_info(o->mod, &userdata, NULL, NULL, NULL, NULL, NULL,
 			 NULL);
 	*userdata = o;
-	o->build_id = module_build_id(s, o->mod);
+	o->build_id = module_build_id(o->mod);
 	return o->mod;
 }
 
@@ -615,7 +718,7 @@ free_procmaps:
 	return err;
 }
 
-struct symbolizer *symbolizer__new(int pid)
+struct symbolizer *symbolizer__new(int pid, struct sym_files *files)
 {
 	struct symbolizer *s;
 
@@ -629,7 +732,10 @@ struct symbolizer *symbolizer__new(int pid)
 	s->pid = pid;
 	s->root_fd = -1;
 	tab_array_init(&s->reused, sizeof(struct range), REUSED_MAX);
-	if (tab_pool_init(&s->strings, 0) ||
+	s->files = files;
+	if (!files)
+		s->files = s->own_files = sym_files__new();
+	if (!s->files || tab_pool_init(&s->strings, 0) ||
 	    tab_keyed_init(&s->frames, sizeof(struct frames_ref),
 			   offsetof(struct frames_ref, key), 0)) {
 		symbolizer__free(s);
@@ -645,8 +751,12 @@ void symbolizer__free(struct symbolizer *s)
 
 	if (!s)
 		return;
-	for (i = 0; i < s->nobjs; i++)
-		object_free(s->objs[i]);
+	for (i = 0; i < s->nobjs; i++) {
+		/* a file another process asked for last no longer asks here */
+		if (s->objs[i]->file->asking == s)
+			s->objs[i]->file->asking = NULL;
+		free(s->objs[i]);
+	}
 	free(s->objs);
 	free(s->maps);
 	for (i = 0; i < tab_keyed_nr(&s->frames); i++)
@@ -655,8 +765,7 @@ void symbolizer__free(struct symbolizer *s)
 	tab_array_fini(&s->reused);
 	tab_pool_fini(&s->strings);
 	free(s->uncached);
-	if (s->debuginfod)
-		debuginfod_end(s->debuginfod);
+	sym_files__free(s->own_files);
 	if (s->root_fd >= 0)
 		close(s->root_fd);
 	free(s);
@@ -957,7 +1066,7 @@ out:
  * libdwfl's symbol at pc, asked once per span of addresses it answers
  * alike (addrsym.h); without the spans (no memory), asked every time.
  */
-static const char *object_symbol(struct sym_object *o, GElf_Addr pc,
+static const char *object_symbol(struct sym_file *o, GElf_Addr pc,
 				 GElf_Off *off)
 {
 	if (!o->syms_tried) {
@@ -987,23 +1096,23 @@ static struct cached_frames *describe(struct symbolizer *s,
 	__u64 pc;
 	int lineno;
 
-	mod = object_module(s, m->obj);
+	mod = file_module(s, m->obj->file);
 	if (!mod)
 		goto one;
-	base.build_id = m->obj->build_id;
+	base.build_id = intern(s, m->obj->file->build_id);
 	elf = dwfl_module_getelf(mod, &bias);
 	if (!elf || elf_offset_to_vaddr(elf, offset, &base.object_offset))
 		goto one;
 	/* A return address: the call that made the frame ends just before */
 	pc = base.object_offset - 1 + bias;
-	name = object_symbol(m->obj, pc, &off);
+	name = object_symbol(m->obj->file, pc, &off);
 	/*
 	 * No call precedes a return address at a function's first byte: the
 	 * kernel made it, returning a signal handler into the trampoline
 	 * (glibc's __restore_rt, after a nop that no symbol covers).
 	 */
 	if (!name) {
-		name = object_symbol(m->obj, pc + 1, &off);
+		name = object_symbol(m->obj->file, pc + 1, &off);
 		if (name && off)
 			name = NULL;
 	}

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * Lazy symbolization of user addresses of one process, cached per object
- * (device + inode) and offset. It keeps an open descriptor of every
- * executable object it has seen mapped, so it still works after the
- * target has exited, and opens objects through /proc/PID/root so a process
- * in another mount namespace resolves against its own files.
+ * (device + inode) and offset. An open descriptor of every executable
+ * object it has seen mapped is kept (once for all the symbolizers that
+ * share a struct sym_files), so it still works after the target has
+ * exited; objects are opened through /proc/PID/root so a process in
+ * another mount namespace resolves against its own files.
  */
 #ifndef MEMSCOPE_SYMBOLIZER_H
 #define MEMSCOPE_SYMBOLIZER_H
@@ -15,10 +16,21 @@
 #include "procmaps.h"
 
 struct symbolizer;
+struct sym_files;
 
+/*
+ * The files symbolizers share: each file's symbols and DWARF are read
+ * once, whichever process maps it. Freed after every symbolizer made
+ * with it. NULL + errno.
+ */
+struct sym_files *sym_files__new(void);
+void sym_files__free(struct sym_files *files);
 
-/* Does not read anything yet: the first cover() does. NULL + errno. */
-struct symbolizer *symbolizer__new(int pid);
+/*
+ * Does not read anything yet: the first cover() does. files: shared with
+ * other symbolizers, or NULL for its own. NULL + errno.
+ */
+struct symbolizer *symbolizer__new(int pid, struct sym_files *files);
 void symbolizer__free(struct symbolizer *s);
 
 /*
