@@ -566,19 +566,22 @@ struct ms_image_vmas {
 };
 
 /*
- * The bias of an executable mapping at runtime start of the file from
- * offset (a runtime pc is ELF address pc - bias), from the file's
- * executable segments: the one the mapping starts on (the loader maps a
- * segment from its page-aligned offset; LLD packs a read-only segment
- * whose file image runs past the page the executable one starts on), else
- * the one whose file image holds offset (a mapping split by mprotect).
- * Userspace for a process's maps and the walker for a task's vma: one
- * rule. 1 when a segment gives it, else 0.
+ * The bias of an executable mapping of len bytes at runtime start of the
+ * file from offset (a runtime pc is ELF address pc - bias), from the
+ * file's executable segments: the one the mapping starts on (the loader
+ * maps a segment from its page-aligned offset; LLD packs a read-only
+ * segment whose file image runs past the page the executable one starts
+ * on), else the one whose file image holds offset (a mapping split by
+ * mprotect), else the one whose image the mapping holds from below (a
+ * whole file mapped at once, by hand: one bias must serve every
+ * executable segment in it). Userspace for a process's maps and the
+ * walker for a task's vma: one rule. 1 when a segment gives it, else 0.
  */
 static inline int ms_file_bias(const struct ms_file_seg *segs, __u32 nr,
-				__u64 start, __u64 offset, __u64 *bias)
+				__u64 start, __u64 len, __u64 offset,
+				__u64 *bias)
 {
-	const struct ms_file_seg *sg;
+	const struct ms_file_seg *sg, *in = 0;
 	__u32 i;
 
 	for (i = 0; i < MS_FILE_SEGS; i++) {
@@ -592,7 +595,18 @@ static inline int ms_file_bias(const struct ms_file_seg *segs, __u32 nr,
 		    offset - sg->offset < sg->filesz)
 			goto found;
 	}
-	return 0;
+	for (i = 0; i < MS_FILE_SEGS; i++) {
+		sg = &segs[i];
+		if (i >= nr || sg->offset <= offset ||
+		    sg->offset - offset >= len)
+			continue;
+		if (in && in->vaddr - in->offset != sg->vaddr - sg->offset)
+			return 0;
+		in = sg;
+	}
+	if (!in)
+		return 0;
+	sg = in;
 found:
 	/* runtime start holds ELF address vaddr + (offset - p_offset) */
 	*bias = start - (sg->vaddr + (offset - sg->offset));

@@ -1221,7 +1221,8 @@ __noinline int vma_rule(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 	if (!f)
 		return MS_STOP_NOT_LOADED;
 	obj = v.exe || (f->flags & MS_FILEF_INTERP) ? f->entry_obj : f->obj;
-	if (!obj || !ms_file_bias(f->segs, f->nr_segs, v.start, v.offset,
+	if (!obj || !ms_file_bias(f->segs, f->nr_segs, v.start,
+				  v.end - v.start, v.offset,
 				  &bias))
 		return MS_STOP_NOT_LOADED;
 	if (pc < bias)
@@ -2177,7 +2178,6 @@ struct {
 	__type(key, int);
 	__type(value, struct sys_state);
 } sys_states SEC(".maps");
-
 
 static __always_inline bool mmap_exec_file(const struct pt_regs *regs);
 

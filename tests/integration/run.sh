@@ -589,7 +589,7 @@ EOF
 # by mprotect, whose frames unwind once the tool has read the maps again.
 t_uw_protect()
 {
-	uw_trace "$1" protect "$TARGETS/libuw_dl.so" || return
+	uw_trace "$1" "${2:-protect}" "$TARGETS/libuw_dl.so" || return
 	check_report <<EOF
 $UW_PY
 tail = ["protect", "main", "__libc_start_call_main", "__libc_start_main",
@@ -3455,6 +3455,8 @@ run_test uw_dlopen_launch	t_uw_dlopen launch
 run_test uw_dlopen_attach	t_uw_dlopen attach
 run_test uw_protect_launch	t_uw_protect launch
 run_test uw_protect_attach	t_uw_protect attach
+# A whole file mapped at once from its start: one bias for the code in it.
+run_test uw_protect_whole	t_uw_protect launch protect-whole
 run_test uw_stops		t_uw_stops
 run_test anon_launch		t_anon launch
 run_test anon_attach		t_anon attach

@@ -11,6 +11,8 @@
  *              back around each allocation (a JIT's way), then LIB mapped
  *              by hand, made executable by mprotect (a loader's way) and
  *              its uw_ml_loaded() called there (4 blocks kept)
+ *   protect-whole LIB  the same with all of LIB mapped at once from its
+ *              start (by hand: no loader maps a file so)
  *
  * Each uw_* function keeps a frame of its own (a local the callee sees,
  * a call that is not in tail position), so the chain is what the CFI must
@@ -20,6 +22,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <link.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -157,13 +160,14 @@ static int text_find(struct dl_phdr_info *info, size_t len, void *data)
 	return 0;
 }
 
-static NOINLINE void protect(const char *lib)
+static NOINLINE void protect(const char *lib, bool whole)
 {
 	void *(*loaded)(void *(*)(size_t), size_t);
 	struct text_seg t = { 0 };
 	char *page, *base;
 	Dl_info info;
 	size_t skip;
+	off_t size;
 	void *h, *f;
 	int fd, i;
 
@@ -187,11 +191,14 @@ static NOINLINE void protect(const char *lib)
 		perror(lib);
 		exit(1);
 	}
-	/* A loader's way: the segment mapped readable, then executable. */
-	skip = t.offset & 4095;
-	base = map_or_die(skip + t.size, PROT_READ, MAP_PRIVATE, fd,
-			  t.offset - skip);
-	protect_or_die(base, skip + t.size, PROT_READ | PROT_EXEC);
+	/*
+	 * A loader's way: the segment mapped readable, then executable. Or
+	 * the whole file at once, from its start.
+	 */
+	skip = whole ? t.offset : t.offset & 4095;
+	size = whole ? lseek(fd, 0, SEEK_END) : (off_t)(skip + t.size);
+	base = map_or_die(size, PROT_READ, MAP_PRIVATE, fd, t.offset - skip);
+	protect_or_die(base, size, PROT_READ | PROT_EXEC);
 	loaded = (void *(*)(void *(*)(size_t), size_t))
 		 (base + skip + ((char *)f - (char *)info.dli_fbase - t.vaddr));
 	/* -p: the tool reloads on the kernel's wakeup, within ms. */
@@ -239,9 +246,11 @@ int main(int argc, char **argv)
 		 * symbolized, at the tool's next drain. */
 		pause_ms(200);
 	} else if (!strcmp(mode, "protect") && argc > 2) {
-		protect(argv[2]);
+		protect(argv[2], false);
+	} else if (!strcmp(mode, "protect-whole") && argc > 2) {
+		protect(argv[2], true);
 	} else {
-		fprintf(stderr, "usage: %s chain|deep N|jit|dlopen LIB|protect LIB [--wait]\n",
+		fprintf(stderr, "usage: %s chain|deep N|jit|dlopen LIB|protect[-whole] LIB [--wait]\n",
 			argv[0]);
 		return 2;
 	}

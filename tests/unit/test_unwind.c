@@ -13,13 +13,20 @@ static const struct elf_segment pie[] = {
 };
 
 /* ms_file_bias() over the executable segments of segs, as the loader does. */
-static int bias_of(const struct elf_segment *segs, size_t nr, __u64 start,
-		   __u64 offset, __u64 *bias)
+static int bias_len(const struct elf_segment *segs, size_t nr, __u64 start,
+		    __u64 len, __u64 offset, __u64 *bias)
 {
 	struct ms_file_seg x[MS_FILE_SEGS];
 
-	return ms_file_bias(x, unwind_file_segs(segs, nr, x), start, offset,
-			    bias);
+	return ms_file_bias(x, unwind_file_segs(segs, nr, x), start, len,
+			    offset, bias);
+}
+
+/* ... of a one-page mapping. */
+static int bias_of(const struct elf_segment *segs, size_t nr, __u64 start,
+		   __u64 offset, __u64 *bias)
+{
+	return bias_len(segs, nr, start, 0x1000, offset, bias);
 }
 
 Test(unwind, executable_segments_are_kept)
@@ -106,6 +113,45 @@ Test(unwind, bias_of_an_offset_no_segment_maps)
 	/* a read-only segment holds no code */
 	cr_expect_eq(bias_of(pie, 4, 0x1000, 0x2000, &bias), 0);
 	cr_expect_eq(bias, 42, "untouched on failure");
+}
+
+/*
+ * A whole file mapped at once from offset 0 (by hand, then made
+ * executable): its executable segment lies inside the mapping.
+ */
+Test(unwind, bias_of_a_whole_file_mapping)
+{
+	static const struct elf_segment two[] = {
+		{ .offset = 0x1000, .vaddr = 0x1000, .filesz = 0x800,
+		  .flags = 5 },
+		{ .offset = 0x3000, .vaddr = 0x5000, .filesz = 0x800,
+		  .flags = 5 },
+	};
+	static const struct elf_segment alike[] = {
+		{ .offset = 0x1000, .vaddr = 0x1000, .filesz = 0x800,
+		  .flags = 5 },
+		{ .offset = 0x3000, .vaddr = 0x3000, .filesz = 0x800,
+		  .flags = 5 },
+	};
+	__u64 bias = 42;
+
+	cr_assert_eq(bias_len(pie, 4, 0x7f0000000000, 0x4000, 0, &bias), 1);
+	cr_expect_eq(bias, 0x7f0000000000ull, "bias %#llx",
+		     (unsigned long long)bias);
+	/* only the read-only page before the code: none */
+	bias = 42;
+	cr_expect_eq(bias_len(pie, 4, 0x7f0000000000, 0x1000, 0, &bias), 0);
+	/* two segments that need two biases: none serves both */
+	cr_expect_eq(bias_len(two, 2, 0x7f0000000000, 0x4000, 0, &bias), 0);
+	cr_expect_eq(bias, 42, "untouched on failure");
+	/* ...one where they agree */
+	cr_assert_eq(bias_len(alike, 2, 0x7f0000000000, 0x4000, 0, &bias), 1);
+	cr_expect_eq(bias, 0x7f0000000000ull);
+	/* the second of two is the one a mapping from between them holds */
+	cr_assert_eq(bias_len(two, 2, 0x7f0000000000, 0x2000, 0x2000, &bias),
+		     1);
+	cr_expect_eq(bias, 0x7f0000000000ull - 0x4000, "bias %#llx",
+		     (unsigned long long)bias);
 }
 
 Test(unwind, maps_are_sorted_by_start)

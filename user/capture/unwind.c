@@ -746,7 +746,8 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 		}
 		o = obj_get(u, m, is_entry(&ef, m));
 		if (!o || !ms_file_bias(o->segs, o->nr_segs, m->start,
-					m->offset, &pmap->bias)) {
+					m->end - m->start, m->offset,
+					&pmap->bias)) {
 			/* Unreadable, or no segment maps it: no rows. */
 			pmap->obj = OBJ_NONE;
 			continue;
