@@ -427,7 +427,9 @@ static int sys_attach(struct tracer *t)
 	for (i = 0; i < sizeof(sys_exits) / sizeof(sys_exits[0]); i++) {
 		*l = bpf_program__attach_tracepoint(t->skel->progs.ms_sys_exit,
 						    "syscalls", sys_exits[i]);
-		if (!*l++)
+		/* A kernel without protection keys has no pkey_mprotect. */
+		if (!*l++ && (errno != ENOENT ||
+			      strcmp(sys_exits[i], "sys_exit_pkey_mprotect")))
 			return -errno;
 	}
 	return 0;
