@@ -1245,7 +1245,7 @@ static int start_target(struct session *s)
 				  strerror(-err));
 			return err;
 		}
-		to.rows_pids = tab_array_at(&pids, 0);
+		to.rows_pids = pids.nr ? tab_array_at(&pids, 0) : NULL;
 		to.nr_rows_pids = pids.nr;
 	}
 	s->tracer = tracer__new(&to);

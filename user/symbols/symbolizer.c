@@ -317,8 +317,10 @@ static __u64 file_key(dev_t dev, __u64 inode)
 
 /*
  * The file of a mapping of process pid, opened the first time any
- * process is seen to map it. Unreadable stays unreadable: failing once
- * is cheaper than retrying.
+ * process is seen to map it. One that could not be opened is tried again
+ * through another process's root (the first may have gone before its
+ * maps were read), until its DWARF is asked for: within one process,
+ * failing once is cheaper than retrying.
  */
 static struct sym_file *file_get(struct sym_files *files, int pid,
 				 const struct procmap *e)
@@ -327,8 +329,22 @@ static struct sym_file *file_get(struct sym_files *files, int pid,
 	struct file_ref *ref = tab_keyed_get(&files->index, key);
 	struct sym_file *f;
 
-	if (ref && ref->f->dev == e->dev && ref->f->inode == e->inode)
-		return ref->f;
+	if (ref && ref->f->dev == e->dev && ref->f->inode == e->inode) {
+		f = ref->f;
+		if (f->fd < 0 && !f->loaded) {
+			char *path = strdup(e->path);
+
+			f->fd = path ? object_open(pid, e) : -1;
+			/* its debug link is looked up beside this name */
+			if (f->fd >= 0) {
+				free(f->path);
+				f->path = path;
+			} else {
+				free(path);
+			}
+		}
+		return f;
+	}
 	/* two files of one key: the newer is found, the older stays kept */
 	if (tab_keyed_reserve(&files->index))
 		return NULL;
