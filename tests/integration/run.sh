@@ -603,6 +603,27 @@ stops(no_info=0, no_mapping=0, not_loaded=0, depth=0, read=0, unsupported=0)
 EOF
 }
 
+# A program whose code lies in two executable mappings (a page between
+# them made read-only): one table for the file, the program's, with its
+# entry point outermost, not a second one as a library.
+t_uw_split()
+{
+	local n
+
+	uw_trace "$1" split -- -v || return
+	check_report <<EOF
+$UW_PY
+l = leak("uw_d")
+want = ["uw_d", "uw_c", "uw_b", "uw_a", "main", "__libc_start_call_main",
+        "__libc_start_main", "_start"]
+if l and (names(l) != want or l["stack_stop"] != "end" or l["count"] != 8):
+    print(f"uw_d: expected {want}, end, 8 blocks; got {names(l)}, {l['stack_stop']}, {l['count']}")
+EOF
+	n=$(grep -c "unwind table .*/uw_chain:" "$d/stderr")
+	[ "$n" -eq 1 ] ||
+		fail "-v: expected one unwind table of uw_chain, got $n: $(grep "unwind table .*/uw_chain:" "$d/stderr")"
+}
+
 # Stops counted by reason: malloc called from anonymous executable memory
 # is in no mapping; a 100-deep recursion is cut by --max-depth 16.
 t_uw_stops()
@@ -3457,6 +3478,8 @@ run_test uw_protect_launch	t_uw_protect launch
 run_test uw_protect_attach	t_uw_protect attach
 # A whole file mapped at once from its start: one bias for the code in it.
 run_test uw_protect_whole	t_uw_protect launch protect-whole
+run_test uw_split_launch	t_uw_split launch
+run_test uw_split_attach	t_uw_split attach
 run_test uw_stops		t_uw_stops
 run_test anon_launch		t_anon launch
 run_test anon_attach		t_anon attach

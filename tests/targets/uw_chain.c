@@ -13,6 +13,8 @@
  *              its uw_ml_loaded() called there (4 blocks kept)
  *   protect-whole LIB  the same with all of LIB mapped at once from its
  *              start (by hand: no loader maps a file so)
+ *   split      the chain, after a page of the program's code is made
+ *              read-only: its code in two executable mappings
  *
  * Each uw_* function keeps a frame of its own (a local the callee sees,
  * a call that is not in tail position), so the chain is what the CFI must
@@ -111,6 +113,21 @@ static void pause_ms(long ms)
 
 	nanosleep(&ts, NULL);
 }
+
+/*
+ * Never run: a page of code of its own, which split makes read-only, so
+ * that the program's code is in two executable mappings. The page holds
+ * nothing else.
+ */
+void uw_page_apart(void);
+__asm__(".pushsection .text\n"
+	".balign 4096\n"
+	".globl uw_page_apart\n"
+	".type uw_page_apart, @function\n"
+	"uw_page_apart:\n"
+	"	ret\n"
+	".balign 4096\n"
+	".popsection\n");
 
 static void *map_or_die(size_t len, int prot, int flags, int fd, off_t off)
 {
@@ -249,8 +266,15 @@ int main(int argc, char **argv)
 		protect(argv[2], false);
 	} else if (!strcmp(mode, "protect-whole") && argc > 2) {
 		protect(argv[2], true);
+	} else if (!strcmp(mode, "split")) {
+		protect_or_die((void *)((uintptr_t)uw_page_apart & ~4095ul),
+			       4096, PROT_READ);
+		/* -p: the tool reads the maps again on the kernel's wakeup */
+		pause_ms(200);
+		for (i = 0; i < opaque(8); i++)
+			keep(uw_a(100));
 	} else {
-		fprintf(stderr, "usage: %s chain|deep N|jit|dlopen LIB|protect[-whole] LIB [--wait]\n",
+		fprintf(stderr, "usage: %s chain|deep N|jit|dlopen LIB|protect[-whole] LIB|split [--wait]\n",
 			argv[0]);
 		return 2;
 	}

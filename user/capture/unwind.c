@@ -589,14 +589,17 @@ int unwinder__reload(struct unwinder *u)
 }
 
 /*
- * Where processes start: the file of the mapping that holds the
- * interpreter's load address (AT_BASE), and the program's entry point
- * (AT_ENTRY). Their objects' entry code is the outermost frame. Without
- * auxv (a process gone, or one we may not read) neither is known: every
- * object is taken for a library.
+ * Where processes start: the files of the mappings that hold the
+ * interpreter's load address (AT_BASE) and the program's entry point
+ * (AT_ENTRY). Their objects' entry code is the outermost frame, in every
+ * executable mapping of those files (node maps its code in four: one
+ * table, not a second one as a library for the three without the entry
+ * point). Without auxv (a process gone, or one we may not read) neither
+ * is known: every object is taken for a library.
  */
 struct entry_files {
-	__u64 entry;
+	dev_t prog_dev;
+	__u64 prog_inode;
 	dev_t interp_dev;
 	__u64 interp_inode;
 };
@@ -605,11 +608,16 @@ static void entry_files_read(int pid, const struct procmaps *pm,
 			     struct entry_files *ef)
 {
 	const struct procmap *m;
-	__u64 base;
+	__u64 entry, base;
 
 	memset(ef, 0, sizeof(*ef));
-	if (procinfo_read_entry(pid, &ef->entry, &base))
+	if (procinfo_read_entry(pid, &entry, &base))
 		return;
+	m = entry ? procmaps__find(pm, entry) : NULL;
+	if (m && m->inode) {
+		ef->prog_dev = m->dev;
+		ef->prog_inode = m->inode;
+	}
 	m = base ? procmaps__find(pm, base) : NULL;
 	if (m && m->inode) {
 		ef->interp_dev = m->dev;
@@ -625,7 +633,8 @@ static bool is_interp(const struct entry_files *ef, const struct procmap *m)
 
 static bool is_entry(const struct entry_files *ef, const struct procmap *m)
 {
-	if (ef->entry && ef->entry >= m->start && ef->entry < m->end)
+	if (ef->prog_inode && m->inode == ef->prog_inode &&
+	    m->dev == ef->prog_dev)
 		return true;
 	return is_interp(ef, m);
 }
