@@ -2245,6 +2245,15 @@ int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 	if (old == ev)
 		return 0;
 	nr = ((struct pt_regs *)bpf_task_pt_regs(task))->orig_ax;
+	/*
+	 * Outside any syscall (a trap: orig_ax -1) only the kernel maps
+	 * code: the uprobes' own pages ([uprobes], its trampolines), made
+	 * at a probe's first hit. No file moved, no rule changed; taken for
+	 * a move, every first hit after an attach had the walker look each
+	 * pc up in the task's vmas until the maps were read again.
+	 */
+	if ((__s64)nr < 0)
+		return 0;
 	if (nr != NR_MPROTECT && nr != NR_PKEY_MPROTECT) {
 		exec_changed(task, p, true, ev > old);
 		return 0;

@@ -161,6 +161,7 @@ static int unwind_open(struct tracer *t, int pid)
 		.procs_fd = t->set ? bpf_map__fd(t->skel->maps.procs) : -1,
 		.one_gen = &t->skel->data->targ_gen,
 		.one_seq = &t->skel->bss->targ_maps_seq,
+		.one_exec_vm = &t->skel->bss->exec_vm_seen,
 		.gen = &t->skel->data->unwind_gen,
 		.changed = &t->skel->bss->maps_changed,
 		/* launch mode holds a thread until its tables are in */

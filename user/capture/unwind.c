@@ -681,6 +681,33 @@ static void obj_publish(struct unwinder *u, struct uobj *o)
 }
 
 /*
+ * The kernel's count of a process's executable pages (mm->exec_vm: code
+ * neither writable nor the stack), from its maps, into *seen if the
+ * kernel has not set it yet. Left at 0, the walker took the target's
+ * first mapping of anything after the attach for a change of its code,
+ * and looked every pc up in the task's vmas until the maps were read
+ * again, where a busy mmap lock made a frame stop as not_loaded. A
+ * count that is off costs that once, as before.
+ */
+static void exec_vm_note(__u64 *seen, const struct procmaps *pm)
+{
+	__u64 pages = 0, zero = 0;
+	size_t i;
+
+	for (i = 0; i < procmaps__count(pm); i++) {
+		const struct procmap *m = procmaps__get(pm, i);
+
+		if (m->perms[2] != 'x' || m->perms[1] == 'w' ||
+		    (m->path && (!strcmp(m->path, "[stack]") ||
+				 !strcmp(m->path, "[vsyscall]"))))
+			continue;
+		pages += (m->end - m->start) >> 12;
+	}
+	__atomic_compare_exchange_n(seen, &zero, pages, false,
+				    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
+/*
  * The image generation pid runs (struct ms_proc_maps.gen) and, into seq
  * when given, its changes so far ([0] .seq, [1] .exec_seq); seen is
  * *o.changed, read before.
@@ -733,6 +760,8 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	if (!pm)
 		return -errno;
 	entry_files_read(pid, pm, &ef);
+	if (u->o.procs_fd < 0 && u->o.one_exec_vm)
+		exec_vm_note(u->o.one_exec_vm, pm);
 	maps = calloc(procmaps__count(pm) + 1, sizeof(*maps));
 	if (!maps) {
 		err = -ENOMEM;

@@ -37,6 +37,13 @@ struct unwinder_opts {
 	int procs_fd;
 	const __u32 *one_gen;
 	const __u64 *one_seq;	/* ms_proc_maps.seq of the one target */
+	/*
+	 * The one target's executable pages as the kernel last saw them
+	 * (exec_vm_seen), 0 until it first did: set from the first maps
+	 * read, so the target's first mapping after the attach is not
+	 * taken for a change of its code.
+	 */
+	__u64 *one_exec_vm;
 	/* .bss: memo generation, and executable-mapping changes seen */
 	__u32 *gen;
 	__u64 *changed;
