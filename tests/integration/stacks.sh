@@ -174,6 +174,23 @@ t_entry()
 	fi
 }
 
+# A set's row array is sized for the processes it takes at the start:
+# stk_rows's library (1.2M rows, more than the default array) is loaded.
+# A set compiles tables on a worker while the target runs, so its first
+# stacks may stop not_loaded: what is checked is the table, not them.
+t_rows_set()
+{
+	start_target "$TARGETS/stk_rows" || return
+	tool_bg -q -t 0 -v -o "$d/out/report.json" -f -p "$target_pid" ||
+		return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	grep -Eq "unwind table .*/libstk_rows\.so: [0-9]+ rows" "$d/stderr" ||
+		fail "-v: expected libstk_rows.so's table loaded, got: $(grep -E 'libstk_rows|rows used|rows were full' "$d/stderr")"
+}
+
 run_stack_tests()
 {
 	local rs
@@ -213,7 +230,7 @@ run_stack_tests()
 	run_test stk_rows_launch	t_stacks launch chains stk_rows stk_rows
 	# And in a set (-p with -f): for the processes the set takes at the
 	# start.
-	run_test stk_rows_set		t_stacks attach chains stk_rows stk_rows -f
+	run_test stk_rows_set		t_rows_set
 	run_test stk_cxx_launch		t_stacks launch chains stk_cxx stk_cxx
 	run_test stk_cxx_names		t_stacks launch names stk_cxx stk_cxx
 	# stk_rs*_new: Debian's rustc is 1.63; the same crate built by a
