@@ -17,9 +17,11 @@ struct seen {
 	int stop_after;		/* cb returns 7 at this call, 0: never */
 };
 
-static int note(const char *path, void *ctx)
+static int note(const char *path, struct elf_file *ef, void *ctx)
 {
 	struct seen *s = ctx;
+
+	(void)ef;
 
 	cr_assert_lt(s->nr, FILES, "more files than the fixture maps: %s",
 		     path);

@@ -1193,18 +1193,14 @@ static int probe_needed(const char *name, void *ctx)
 static int probe_dependencies(struct attach *a, struct elf_file *ef,
 			      const char *path, struct lib_search *ls)
 {
-	char *preload, *tok, *save = NULL, libc[PATH_MAX];
+	char libc[PATH_MAX];
 	int r;
 
 	ls->a = a;
 	deps__paths(&ls->paths, ef, path);
 
 	/* Preloaded allocators interpose on libc's: probe them too. */
-	preload = getenv("LD_PRELOAD") ? strdup(getenv("LD_PRELOAD")) : NULL;
-	for (tok = preload ? strtok_r(preload, ": ", &save) : NULL; tok;
-	     tok = strtok_r(NULL, ": ", &save))
-		probe_needed(tok, ls);
-	free(preload);
+	deps__each_preload(probe_needed, ls);
 	if (!ls->err)
 		elf_file__dynamic_strs(ef, DT_NEEDED, probe_needed, ls);
 	if (ls->err)

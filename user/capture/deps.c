@@ -144,10 +144,24 @@ static int walk_add(const char *name, void *ctx)
 	return 0;
 }
 
-int deps__each(const char *path, int (*cb)(const char *path, void *ctx),
+int deps__each_preload(int (*cb)(const char *name, void *ctx), void *ctx)
+{
+	char *preload, *tok, *save = NULL;
+	int r = 0;
+
+	preload = getenv("LD_PRELOAD") ? strdup(getenv("LD_PRELOAD")) : NULL;
+	for (tok = preload ? strtok_r(preload, ": ", &save) : NULL;
+	     tok && !r; tok = strtok_r(NULL, ": ", &save))
+		r = cb(tok, ctx);
+	free(preload);
+	return r;
+}
+
+int deps__each(const char *path,
+	       int (*cb)(const char *path, struct elf_file *ef, void *ctx),
 	       void *ctx)
 {
-	char interp[PATH_MAX], *preload, *tok, *save = NULL;
+	char interp[PATH_MAX];
 	struct deps_paths prog, own;
 	struct deps_walk w = { .from = &prog, .prog = &prog };
 	struct elf_file *ef;
@@ -163,28 +177,24 @@ int deps__each(const char *path, int (*cb)(const char *path, void *ctx),
 	ef = elf_file__open(path);
 	if (!ef)
 		return -errno;
-	r = cb(path, ctx);
+	r = cb(path, ef, ctx);
 	if (r || !elf_file__is_dynamic(ef)) {
 		elf_file__free(ef);
 		return r;
 	}
 	deps__paths(&prog, ef, path);
-	preload = getenv("LD_PRELOAD") ? strdup(getenv("LD_PRELOAD")) : NULL;
-	for (tok = preload ? strtok_r(preload, ": ", &save) : NULL; tok;
-	     tok = strtok_r(NULL, ": ", &save))
-		walk_add(tok, &w);
-	free(preload);
+	deps__each_preload(walk_add, &w);
 	elf_file__dynamic_strs(ef, DT_NEEDED, walk_add, &w);
 	elf_file__free(ef);
 	/* Breadth first: each library's own needs, found from it. */
 	for (i = 0; !w.err && !r && i < w.nr; i++) {
-		r = cb(w.files[i], ctx);
-		ef = r ? NULL : elf_file__open(w.files[i]);
-		if (!ef)
-			continue;
-		deps__paths(&own, ef, w.files[i]);
-		w.from = &own;
-		elf_file__dynamic_strs(ef, DT_NEEDED, walk_add, &w);
+		ef = elf_file__open(w.files[i]);
+		r = cb(w.files[i], ef, ctx);
+		if (ef && !r) {
+			deps__paths(&own, ef, w.files[i]);
+			w.from = &own;
+			elf_file__dynamic_strs(ef, DT_NEEDED, walk_add, &w);
+		}
 		elf_file__free(ef);
 	}
 	for (i = 0; i < w.nr; i++)

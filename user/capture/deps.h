@@ -36,13 +36,21 @@ bool deps__find_lib(const struct deps_paths *p, const char *name, char *out,
 int deps__script_interp(const char *path, char *interp, size_t len);
 
 /*
+ * Calls cb with each name of LD_PRELOAD, in order, until cb returns
+ * non-zero (returned).
+ */
+int deps__each_preload(int (*cb)(const char *name, void *ctx), void *ctx);
+
+/*
  * Calls cb with the file that runs for path (a script's interpreter),
  * then with each library found for it, its preloads first, its
- * DT_NEEDED and theirs after, each once, at most DEPS_MAX; stops when cb
- * returns non-zero (returned). 0, or -errno when path cannot be read.
+ * DT_NEEDED and theirs after, each once, at most DEPS_MAX; ef is the
+ * file opened (NULL when it cannot be). Stops when cb returns non-zero
+ * (returned). 0, or -errno when path cannot be read.
  */
 #define DEPS_MAX	512
-int deps__each(const char *path, int (*cb)(const char *path, void *ctx),
+int deps__each(const char *path,
+	       int (*cb)(const char *path, struct elf_file *ef, void *ctx),
 	       void *ctx);
 
 #endif

@@ -495,15 +495,17 @@ static struct uobj *obj_of_file(struct unwinder *u, const struct procmap *m,
  */
 #define ROWS_PER_CFI_BYTE_DIV	4
 
-/* Rows the call-frame information of the file at path would take. */
+/* Rows the call-frame information of f would take (none: NULL). */
+static __u64 elf_rows(struct elf_file *f)
+{
+	return f ? elf_file__cfi_bytes(f) / ROWS_PER_CFI_BYTE_DIV : 0;
+}
+
 static __u64 file_rows(const char *path)
 {
 	struct elf_file *f = elf_file__open(path);
-	__u64 rows;
+	__u64 rows = elf_rows(f);
 
-	if (!f)
-		return 0;
-	rows = elf_file__cfi_bytes(f) / ROWS_PER_CFI_BYTE_DIV;
 	elf_file__free(f);
 	return rows;
 }
@@ -570,9 +572,10 @@ __u64 unwind_rows_estimate(const int *pids, size_t nr)
 	return rows;
 }
 
-static int add_rows(const char *path, void *ctx)
+static int add_rows(const char *path, struct elf_file *ef, void *ctx)
 {
-	*(__u64 *)ctx += file_rows(path);
+	(void)path;
+	*(__u64 *)ctx += elf_rows(ef);
 	return 0;
 }
 
