@@ -288,11 +288,43 @@ struct {
  * bpf_get_current_task_btf(), checked in the JIT image); the ids are
  * bpf_get_current_pid_tgid()'s, tgid above pid, the init namespace's.
  */
+static __always_inline __u64 task_id(const struct task_struct *t)
+{
+	return (__u64)(__u32)t->tgid << 32 | (__u32)t->pid;
+}
+
 static __always_inline __u64 current_id(void)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
+	return task_id(bpf_get_current_task_btf());
+}
 
-	return (__u64)(__u32)t->tgid << 32 | (__u32)t->pid;
+/* Set by userspace: the allocator probes are uprobe_multi links. */
+const volatile bool multi_links = false;
+
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
+/*
+ * The probe's attach cookie. bpf_get_attach_cookie() is one more helper
+ * call (15 ns an entry, 30 a malloc/free pair here, in the kernel's BPF
+ * statistics). Under a uprobe_multi link the cookie is three loads
+ * away: the kernel points the task's bpf_ctx at the run context of this
+ * program run (struct bpf_uprobe_multi_run_ctx, Linux 6.6+), read
+ * through bpf_rdonly_cast(), which the verifier turns into a move, and
+ * loads that read 0 on a bad pointer. CO-RE relocates the fields; a
+ * kernel without the type, or perf-event probes, take the helper.
+ */
+static __always_inline __u64 probe_cookie(void *ctx,
+					  const struct task_struct *task)
+{
+	struct bpf_uprobe_multi_run_ctx *rc;
+
+	if (!multi_links ||
+	    !bpf_core_type_exists(struct bpf_uprobe_multi_run_ctx))
+		return bpf_get_attach_cookie(ctx);
+	rc = bpf_rdonly_cast(task->bpf_ctx,
+			     bpf_core_type_id_kernel(
+				     struct bpf_uprobe_multi_run_ctx));
+	return rc->uprobe->cookie;
 }
 
 static __always_inline bool is_target(__u64 id)
@@ -2859,14 +2891,15 @@ static __always_inline void layer_take(struct inflight *st, __u64 sp)
 SEC("uprobe")
 int ms_alloc_enter(struct pt_regs *ctx)
 {
-	__u64 id = current_id(), sp = PT_REGS_SP(ctx), cookie;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 id = task_id(task), sp = PT_REGS_SP(ctx), cookie;
 	struct inflight *st;
 	struct ms_proc *p;
 	__u32 fn;
 
 	if (!member(id, &p))
 		return 0;
-	cookie = bpf_get_attach_cookie(ctx);
+	cookie = probe_cookie(ctx, task);
 	fn = MS_COOKIE_FN(cookie);
 	if (alloc_only) {
 		struct inflight args = {};
@@ -3109,9 +3142,10 @@ static __always_inline bool free_inner(struct inflight *st, __u64 ptr,
 SEC("uprobe")
 int ms_free_enter(struct pt_regs *ctx)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), pos, tag;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cookie = probe_cookie(ctx, task), pos, tag;
 	__u64 ptr = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
-	__u64 id = current_id(), sp = PT_REGS_SP(ctx);
+	__u64 id = task_id(task), sp = PT_REGS_SP(ctx);
 	struct live_slot *s;
 	struct inflight *st;
 	struct ms_event *e;

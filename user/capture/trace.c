@@ -881,6 +881,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	ATTACH_USDT_PROBES(USDT_PROG)
 #undef USDT_PROG
 	attach__prepare(&progs);
+	t->skel->rodata->multi_links = progs.multi;
 	/* The walk is tail-called: loaded like each kind of its callers. */
 	bpf_program__set_expected_attach_type(t->skel->progs.ms_walk_multi,
 		bpf_program__expected_attach_type(progs.ret));
