@@ -1425,11 +1425,11 @@ def unwind_memory_section(um):
         return ["Skipped: %s." % um["skipped"]]
     doc = ["`memscope-bpf -v -- python3 -c pass`: the rows it loaded for "
            "each object python3 maps (its `unwind table PATH: N rows` "
-           "lines), as kernel memory at %d bytes a row. The row array is "
-           "allocated whole when the tool starts (%s of %s rows used here, "
-           "%s KiB for every unwind map): an object's share is what it "
-           "uses of it, once per build-id, whatever the number of "
-           "processes that map it." % (
+           "lines), as kernel memory at %d bytes a row. The row array "
+           "is made in 1 MiB chunks as objects load (%s of at most %s "
+           "rows used here, %s KiB for every unwind map): an object's "
+           "share is what it uses of it, once per build-id, whatever "
+           "the number of processes that map it." % (
                UNWIND_ROW_BYTES, "{:,}".format(um.get("rows_used", 0)),
                "{:,}".format(um.get("rows_cap", 0)),
                "{:,}".format(um.get("kib", 0))), "",

@@ -463,6 +463,17 @@ struct ms_unwind_row {
 };
 
 /*
+ * The row array grows: row i is row i % MS_ROW_CHUNK of chunk
+ * i / MS_ROW_CHUNK, an array map of its own in the ARRAY_OF_MAPS
+ * unwind_rows, made by userspace when an object's rows first reach it
+ * (user/capture/row_store.c). Kernel memory follows the objects loaded, up to
+ * --unwind-rows; chunks of one size keep the walker's lookups inlined.
+ */
+#define MS_ROW_CHUNK_SHIFT	16
+#define MS_ROW_CHUNK		(1u << MS_ROW_CHUNK_SHIFT)	/* 1 MiB */
+#define MS_ROW_CHUNKS_MAX	1024	/* 64 Mi rows */
+
+/*
  * One object's rows in the global row array: [first, first + nr), sorted
  * by pc. A pc below the first row or in a gap between FDEs (a row of
  * MS_CFA_NO_INFO marks the end of each FDE) has no unwind information.

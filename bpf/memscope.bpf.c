@@ -742,16 +742,33 @@ const volatile bool stacks_fp = false;
 const volatile __u32 max_depth = MS_DEFAULT_DEPTH;
 
 /*
- * The rows of every loaded object, bump-allocated by userspace, which
- * writes them through a mapping of the array (sized by --unwind-rows).
+ * The rows of every loaded object, bump-allocated by userspace, in chunks
+ * it makes as they fill (events.h) and writes through mappings of them.
+ * The outer map holds --unwind-rows' chunks, set at load.
  */
-struct {
+struct row_chunk {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1 << 20);
+	__uint(max_entries, MS_ROW_CHUNK);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct ms_unwind_row));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MS_ROW_CHUNKS_MAX);
 	__type(key, __u32);
-	__type(value, struct ms_unwind_row);
+	__array(values, struct row_chunk);
 } unwind_rows SEC(".maps");
+
+/* Row idx of the array, NULL where its chunk is not made (yet). */
+static __always_inline struct ms_unwind_row *row_at(__u32 idx)
+{
+	__u32 chunk = idx >> MS_ROW_CHUNK_SHIFT, i = idx & (MS_ROW_CHUNK - 1);
+	void *rows = bpf_map_lookup_elem(&unwind_rows, &chunk);
+
+	return rows ? bpf_map_lookup_elem(rows, &i) : NULL;
+}
 
 #define UNWIND_OBJS	4096
 
@@ -1033,7 +1050,7 @@ static long row_search_step(__u32 i, void *ctx)
 		return 1;
 	mid = q->lo + (q->hi - q->lo) / 2;
 	idx = q->first + mid;
-	r = bpf_map_lookup_elem(&unwind_rows, &idx);
+	r = row_at(idx);
 	if (!r) {
 		q->failed = true;
 		return 1;
@@ -1063,7 +1080,7 @@ static __always_inline int row_find(__u32 obj_idx, __u64 addr,
 	if (q.failed || q.lo < q.hi || !q.lo)
 		return MS_STOP_NO_INFO;
 	idx = q.first + q.lo - 1;
-	r = bpf_map_lookup_elem(&unwind_rows, &idx);
+	r = row_at(idx);
 	if (!r)
 		return MS_STOP_NO_INFO;
 	*out = *r;

@@ -174,10 +174,9 @@ t_entry()
 	fi
 }
 
-# A set's row array is sized for the processes it takes at the start:
-# stk_rows's library (1.2M rows, more than the default array) is loaded.
-# A set compiles tables on a worker while the target runs, so its first
-# stacks may stop not_loaded: what is checked is the table, not them.
+# In a set, stk_rows's library (1.2M rows, 19 chunks) is loaded. A set
+# compiles tables on a worker while the target runs, so its first stacks
+# may stop not_loaded: what is checked is the table, not them.
 t_rows_set()
 {
 	start_target "$TARGETS/stk_rows" || return
@@ -189,6 +188,30 @@ t_rows_set()
 	expect_rc 0 && expect_clean_stderr || return
 	grep -Eq "unwind table .*/libstk_rows\.so: [0-9]+ rows" "$d/stderr" ||
 		fail "-v: expected libstk_rows.so's table loaded, got: $(grep -E 'libstk_rows|rows used|rows were full' "$d/stderr")"
+}
+
+# A launched wrapper that execs the real program (a shell's exec, rustup's
+# proxies): the rows grow for what the program maps after the exec, where
+# an array sized at the start for the wrapper left stk_rows's library out.
+# And the rows' kernel memory follows what is loaded, 1 MiB chunks, not
+# the --unwind-rows cap (16M rows, 256 MiB).
+t_rows_exec()
+{
+	local used kib
+
+	tool -q -t 0 -v -o "$d/out/report.json" -- /bin/sh -c \
+		"exec $TARGETS/stk_rows"
+	expect_report any --pid "$(launched_pid)" --exited yes \
+		--exit-status 0 --object stk_rows
+	expect_stacks chains stk_rows
+	read -r used kib < <(sed -En 's/.* ([0-9]+) of [0-9]+ rows used, ([0-9]+) KiB of kernel memory.*/\1 \2/p' "$d/stderr")
+	if [ -z "$used" ] || [ "$used" -lt 1200000 ]; then
+		fail "-v: expected stk_rows's 1.2M rows loaded, got: $(grep -E 'rows used|libstk_rows' "$d/stderr")"
+		return
+	fi
+	# the rows' own bytes, a chunk's rounding, and the other maps (< 1 MiB)
+	[ "$kib" -le $((used * 16 / 1024 + 2048)) ] ||
+		fail "-v: $kib KiB of kernel memory for $used rows: more than they take"
 }
 
 run_stack_tests()
@@ -222,15 +245,14 @@ run_stack_tests()
 	# at the loader's entry code, which has no CFI, as its outermost
 	# frame. (gdb_stacks.py starts at main: no gdb truth for it.)
 	run_test stk_ctor_launch	t_stacks launch chains stk_ctor stk_ctor
-	# A library whose table passes the default row array: -p sizes the
-	# array for the objects the process maps...
+	# A library whose table takes many chunks of rows: attached...
 	run_test stk_rows_attach	t_stacks attach chains stk_rows stk_rows
-	# Launched, the same: the array is sized for the program and the
-	# libraries the dynamic linker will load for it (deps.c).
+	# ...launched...
 	run_test stk_rows_launch	t_stacks launch chains stk_rows stk_rows
-	# And in a set (-p with -f): for the processes the set takes at the
-	# start.
+	# ...in a set (-p with -f)...
 	run_test stk_rows_set		t_rows_set
+	# ...and exec'd by a launched wrapper, which maps none of it.
+	run_test stk_rows_exec		t_rows_exec
 	run_test stk_cxx_launch		t_stacks launch chains stk_cxx stk_cxx
 	run_test stk_cxx_names		t_stacks launch names stk_cxx stk_cxx
 	# stk_rs*_new: Debian's rustc is 1.63; the same crate built by a

@@ -1,53 +1,13 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
 /*
- * deps: the files a program will map at its start, found from its files
- * before it runs, on the fixtures (selfalloc needs libc.so.6; libvers is a
- * library to preload) and on scripts written here. The run path ($ORIGIN)
- * is the integration test stk_rows_launch's.
+ * deps: what a launched program will map, found from its files before it
+ * runs, on the fixtures (selfalloc needs libc.so.6) and on scripts
+ * written here.
  */
 #include <unistd.h>
 #include "deps.h"
+#include "elfsym.h"
 #include "fixture.h"
-
-#define FILES	16
-
-struct seen {
-	char *files[FILES];
-	int nr;
-	int stop_after;		/* cb returns 7 at this call, 0: never */
-};
-
-static int note(const char *path, struct elf_file *ef, void *ctx)
-{
-	struct seen *s = ctx;
-
-	(void)ef;
-
-	cr_assert_lt(s->nr, FILES, "more files than the fixture maps: %s",
-		     path);
-	s->files[s->nr++] = strdup(path);
-	return s->nr == s->stop_after ? 7 : 0;
-}
-
-static void seen_free(struct seen *s)
-{
-	while (s->nr)
-		free(s->files[--s->nr]);
-}
-
-static int index_of(const struct seen *s, const char *suffix)
-{
-	size_t n = strlen(suffix);
-	int i;
-
-	for (i = 0; i < s->nr; i++) {
-		size_t len = strlen(s->files[i]);
-
-		if (len >= n && !strcmp(s->files[i] + len - n, suffix))
-			return i;
-	}
-	return -1;
-}
 
 /* A #! script in a temporary file; its path, to unlink. */
 static char *script(const char *first_line)
@@ -64,79 +24,78 @@ static char *script(const char *first_line)
 	return path;
 }
 
-Test(deps, program_then_libc_each_once)
+Test(deps, finds_the_programs_libc)
 {
-	struct seen s = {};
-	char prog[PATH_MAX];
+	char prog[PATH_MAX], out[PATH_MAX];
+	struct deps_paths p;
+	struct elf_file *ef;
 
 	snprintf(prog, sizeof(prog), "%s", fixture("selfalloc"));
-	cr_assert_eq(deps__each(prog, note, &s), 0);
-	cr_assert_geq(s.nr, 2, "expected selfalloc and libc, got %d files",
-		      s.nr);
-	cr_expect_str_eq(s.files[0], prog);
-	cr_expect_gt(index_of(&s, "/libc.so.6"), 0, "libc.so.6 not found");
-	for (int i = 0; i < s.nr; i++)
-		for (int j = i + 1; j < s.nr; j++)
-			cr_expect_str_neq(s.files[i], s.files[j],
-					  "%s twice", s.files[i]);
-	seen_free(&s);
-}
-
-Test(deps, preload_before_needed)
-{
-	struct seen s = {};
-	char lib[PATH_MAX];
-
-	snprintf(lib, sizeof(lib), "%s", fixture("libvers"));
-	setenv("LD_PRELOAD", lib, 1);
-	cr_assert_eq(deps__each(fixture("selfalloc"), note, &s), 0);
-	unsetenv("LD_PRELOAD");
-	cr_assert_geq(s.nr, 3);
-	cr_expect_str_eq(s.files[1], lib, "preload: expected %s second, got %s",
-			 lib, s.files[1]);
-	cr_expect_gt(index_of(&s, "/libc.so.6"), 1);
-	seen_free(&s);
+	ef = elf_file__open(prog);
+	cr_assert(ef, "cannot open %s", prog);
+	deps__paths(&p, ef, prog);
+	elf_file__free(ef);
+	cr_assert(deps__find_lib(&p, "libc.so.6", out, sizeof(out)));
+	cr_expect(strstr(out, "/libc.so.6") && !access(out, R_OK),
+		  "libc.so.6 found as %s", out);
+	cr_expect_not(deps__find_lib(&p, "libnonexistent-memscope.so.1", out,
+				     sizeof(out)));
 }
 
 Test(deps, script_runs_its_interpreter)
 {
-	struct seen s = {};
-	char line[PATH_MAX + 16], prog[PATH_MAX];
+	char interp[PATH_MAX];
 	char *path;
 
-	snprintf(prog, sizeof(prog), "%s", fixture("selfalloc"));
-	snprintf(line, sizeof(line), "#!  %s -x\necho\n", prog);
-	path = script(line);
-	cr_expect_eq(deps__each(path, note, &s), 0);
+	path = script("#!  /usr/bin/env -S x\necho\n");
+	cr_expect_eq(deps__script_interp(path, interp, sizeof(interp)), 1);
 	unlink(path);
-	cr_assert_geq(s.nr, 2);
-	cr_expect_str_eq(s.files[0], prog);
-	seen_free(&s);
+	cr_expect_str_eq(interp, "/usr/bin/env");
+	/* an ELF program is no script */
+	cr_expect_eq(deps__script_interp(fixture("selfalloc"), interp,
+					 sizeof(interp)), 0);
 }
 
-Test(deps, stops_when_told)
+static int note_name(const char *name, void *ctx)
 {
-	struct seen s = { .stop_after = 1 };
+	char *seen = ctx;
 
-	cr_expect_eq(deps__each(fixture("selfalloc"), note, &s), 7);
-	cr_expect_eq(s.nr, 1);
-	seen_free(&s);
+	strcat(seen, name);
+	strcat(seen, ",");
+	return !strcmp(name, "stop") ? 7 : 0;
+}
+
+Test(deps, preloads_in_order_until_told)
+{
+	char seen[256] = "";
+
+	setenv("LD_PRELOAD", "a.so:b.so c.so", 1);
+	cr_expect_eq(deps__each_preload(note_name, seen), 0);
+	cr_expect_str_eq(seen, "a.so,b.so,c.so,");
+	seen[0] = 0;
+	setenv("LD_PRELOAD", "a.so stop c.so", 1);
+	cr_expect_eq(deps__each_preload(note_name, seen), 7);
+	cr_expect_str_eq(seen, "a.so,stop,");
+	unsetenv("LD_PRELOAD");
+	seen[0] = 0;
+	cr_expect_eq(deps__each_preload(note_name, seen), 0);
+	cr_expect_str_eq(seen, "");
 }
 
 Test(deps, bad_input_is_an_errno)
 {
-	struct seen s = {};
+	char interp[8];
 	char *path;
 
-	cr_expect_eq(deps__each("/nonexistent/prog", note, &s), -ENOENT);
-	path = script("#!/nonexistent/interpreter\n");
-	cr_expect_eq(deps__each(path, note, &s), -ENOENT);
+	cr_expect_eq(deps__script_interp("/nonexistent/prog", interp,
+					 sizeof(interp)), -ENOENT);
+	/* no interpreter, or one longer than the buffer */
+	path = script("#!\n");
+	cr_expect_eq(deps__script_interp(path, interp, sizeof(interp)),
+		     -ENOEXEC);
 	unlink(path);
-	/* a file that is no ELF and no script */
-	path = script("not a program\n");
-	cr_expect_lt(deps__each(path, note, &s), 0);
+	path = script("#!/a/very/long/interpreter\n");
+	cr_expect_eq(deps__script_interp(path, interp, sizeof(interp)),
+		     -ENOEXEC);
 	unlink(path);
-	cr_expect_eq(s.nr, 0, "a callback for bad input: %s",
-		     s.nr ? s.files[0] : "");
-	seen_free(&s);
 }

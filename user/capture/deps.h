@@ -3,8 +3,7 @@
  * What a program will map when it starts, found from its files before it
  * runs: a #! script's interpreter, and the libraries the dynamic linker
  * will load, searched as it searches (LD_LIBRARY_PATH, the run path, the
- * system directories). The launch probes them (attach.c) and sizes the
- * unwind rows for them (trace.c).
+ * system directories). The launch probes them (attach.c).
  */
 #ifndef MEMSCOPE_DEPS_H
 #define MEMSCOPE_DEPS_H
@@ -40,17 +39,5 @@ int deps__script_interp(const char *path, char *interp, size_t len);
  * non-zero (returned).
  */
 int deps__each_preload(int (*cb)(const char *name, void *ctx), void *ctx);
-
-/*
- * Calls cb with the file that runs for path (a script's interpreter),
- * then with each library found for it, its preloads first, its
- * DT_NEEDED and theirs after, each once, at most DEPS_MAX; ef is the
- * file opened (NULL when it cannot be). Stops when cb returns non-zero
- * (returned). 0, or -errno when path cannot be read.
- */
-#define DEPS_MAX	512
-int deps__each(const char *path,
-	       int (*cb)(const char *path, struct elf_file *ef, void *ctx),
-	       void *ctx);
 
 #endif

@@ -22,18 +22,21 @@
 #include "memscope.skel.h"
 #include "procmaps.h"
 #include "ring.h"
+#include "row_store.h"
 #include "table.h"
 #include "trace.h"
 #include "unwind.h"
 
 /* Past this much unread data the kernel wakes the consumer at once. */
 #define RING_WAKEUP_FRACTION	4
-/* Rows for the unwind tables: libc has ~24k, a large program ~500k. */
-#define DEFAULT_UNWIND_ROWS	(1u << 20)
+/*
+ * Most rows the unwind tables may take without --unwind-rows: 256 MiB of
+ * kernel memory, made only as objects need it (libc takes ~28k rows,
+ * python3 65k, rustc and its LLVM 2.6M, clang 14 2.1M).
+ */
+#define DEFAULT_UNWIND_ROWS	(1u << 24)
 /* Images whose mappings -p PID alone keeps for names (image_vmas). */
 #define ONE_IMAGE_VMAS		16
-/* Most rows sized for a process's objects without --unwind-rows (256 MiB). */
-#define AUTO_UNWIND_ROWS_MAX	(1u << 24)
 
 /* --hold-exec: a process attached and held until its tables are in. */
 struct held {
@@ -117,8 +120,8 @@ struct tracer {
 	bool sys_raw;		/* no tracefs: ms_sys_exit_raw instead */
 	/* --stacks dwarf: the tables, and what keeps them current */
 	struct unwinder *unwind;
-	struct ms_unwind_row *rows;
-	size_t rows_bytes;
+	struct row_store *rows;
+	__u32 rows_cap;		/* --unwind-rows, else the default */
 	struct bpf_link *map_links[1];
 	/* execs: lifecycle records, and the tables of the new image */
 	struct bpf_link *exec_link;
@@ -141,17 +144,15 @@ static void *map_mmap(struct bpf_map *m, size_t size)
 }
 
 /*
- * The unwind tables: the row array is written through a mapping of it;
+ * The unwind tables: rows go in chunks made as they fill (row_store);
  * the tracepoints that see the target's executable mappings change are
  * attached now, so a change from here on is seen.
  */
 static int unwind_open(struct tracer *t, int pid)
 {
 	struct bpf_program *progs[] = { t->skel->progs.ms_mm_released };
-	struct bpf_map *rows = t->skel->maps.unwind_rows;
 	struct unwinder_opts uo = {
 		.pid = pid,
-		.rows_cap = bpf_map__max_entries(rows),
 		.objs_fd = bpf_map__fd(t->skel->maps.unwind_objs),
 		.objs_cap = bpf_map__max_entries(t->skel->maps.unwind_objs),
 		.maps_fd = bpf_map__fd(t->skel->maps.proc_maps),
@@ -169,10 +170,10 @@ static int unwind_open(struct tracer *t, int pid)
 	};
 	size_t i;
 
-	t->rows_bytes = (size_t)uo.rows_cap * sizeof(struct ms_unwind_row);
-	t->rows = map_mmap(rows, t->rows_bytes);
+	t->rows = row_store__new(bpf_map__fd(t->skel->maps.unwind_rows),
+				 t->rows_cap);
 	if (!t->rows)
-		return -errno;
+		return -ENOMEM;
 	uo.rows = t->rows;
 	t->unwind = unwinder__new(&uo);
 	if (!t->unwind)
@@ -192,8 +193,7 @@ static void unwind_close(struct tracer *t)
 	for (i = 0; i < sizeof(t->map_links) / sizeof(t->map_links[0]); i++)
 		bpf_link__destroy(t->map_links[i]);
 	unwinder__free(t->unwind);
-	if (t->rows)
-		munmap(t->rows, t->rows_bytes);
+	row_store__free(t->rows);
 }
 
 static int prog_array_set(struct bpf_map *m, struct bpf_program *p)
@@ -586,33 +586,6 @@ static __u32 near_buckets(__u32 max_live)
  * Thread slots (bpf/memscope.bpf.c): MEMSCOPE_THREAD_SLOTS, a power of two,
  * lets the tests put all threads but one in task storage.
  */
-/*
- * The row array: --unwind-rows, else the default, or more where the
- * objects of the processes traced at the start need more (rustc and its
- * LLVM: 2.6M rows; clang 14: 2.1M): a launched program's, -p's process's,
- * a set's (-a: every process's), and a quarter again for what they map
- * later.
- */
-static __u32 unwind_rows(const struct tracer_opts *o)
-{
-	__u64 want;
-
-	if (o->unwind_rows)
-		return o->unwind_rows;
-	if (o->command)
-		want = unwind_rows_estimate_command(o->command);
-	else if (o->set)
-		want = unwind_rows_estimate(o->rows_pids, o->nr_rows_pids);
-	else if (o->pid)
-		want = unwind_rows_estimate(&o->pid, 1);
-	else
-		return DEFAULT_UNWIND_ROWS;
-	want += want / 4;
-	if (want <= DEFAULT_UNWIND_ROWS)
-		return DEFAULT_UNWIND_ROWS;
-	return want < AUTO_UNWIND_ROWS_MAX ? (__u32)want : AUTO_UNWIND_ROWS_MAX;
-}
-
 static __u32 thread_slots(__u32 dflt)
 {
 	const char *v = getenv("MEMSCOPE_THREAD_SLOTS");
@@ -917,8 +890,11 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	if (err)
 		goto err_skel;
 	t->skel->rodata->thread_mask = slots - 1;
+	/* The chunks the rows may take; each is made when first needed. */
+	t->rows_cap = o->unwind_rows ? o->unwind_rows : DEFAULT_UNWIND_ROWS;
 	err = bpf_map__set_max_entries(t->skel->maps.unwind_rows,
-				       o->stacks_fp ? 1 : unwind_rows(o));
+		o->stacks_fp ? 1 : (t->rows_cap + MS_ROW_CHUNK - 1) >>
+				   MS_ROW_CHUNK_SHIFT);
 	if (err)
 		goto err_skel;
 	err = skel_load(t);
@@ -1035,7 +1011,7 @@ static void reload(struct tracer *t)
  * probed yet, or that is gone already, is no error here. The tables of
  * the processes a selection finds at start wait for their first stack
  * (the walker marks them): -a finds every process on the host, and
- * compiling every object's CFI took 40 s and the whole row array here.
+ * compiling every object's CFI took 40 s and 1M rows here.
  */
 static __u64 mono_ns(void)
 {

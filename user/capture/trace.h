@@ -37,15 +37,10 @@ struct tracer_opts {
 	__u32 max_procs;
 	bool alloc_only;
 	bool launch;		/* -- CMD: the launcher is the target's tracer */
-	const char *command;	/* -- CMD: the program it runs (its path) */
 	bool stacks_fp;		/* --stacks fp: frame pointers, no tables */
 	bool hold_exec;		/* --hold-exec: a set outside -- CMD */
 	__u32 max_depth;	/* frames per stack, 0: MS_DEFAULT_DEPTH */
-	__u32 unwind_rows;	/* row array capacity, 0: the default */
-	/* A set's processes as they are at the start: the objects they map
-	 * size the row array (a launch's command and -p's pid do alone). */
-	const int *rows_pids;
-	size_t nr_rows_pids;
+	__u32 unwind_rows;	/* most unwind rows, 0: the default */
 	__u32 max_live;		/* kernel live-table entries */
 	tracer_event_fn on_event;
 	/*

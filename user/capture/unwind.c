@@ -11,10 +11,10 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
-#include "deps.h"
 #include "elfsym.h"
 #include "procinfo_read.h"
 #include "procmaps.h"
+#include "row_store.h"
 #include "table.h"
 #include "unwind.h"
 #include "unwind_table.h"
@@ -90,7 +90,6 @@ struct unwinder {
 	size_t nr_waiting, cap_waiting;
 	struct uobj *objs;
 	size_t nr_objs, cap_objs;
-	__u32 next_row;
 	__u32 next_obj;
 	__u32 no_table;
 	__u32 maps_dropped;
@@ -294,6 +293,7 @@ static int obj_install(struct unwinder *u, struct uobj *o,
 	struct ms_unwind_obj uo;
 	size_t nr;
 	int err = 0;
+	__u32 first;
 
 	if (!t) {
 		/* No CFI, or CFI we cannot read: its pcs stop as NO_INFO. */
@@ -305,23 +305,26 @@ static int obj_install(struct unwinder *u, struct uobj *o,
 	rows = unwind_table__rows(t, &nr);
 	if (!nr)
 		goto out;
-	if (nr > u->o.rows_cap - u->next_row || u->next_obj >= u->o.objs_cap) {
+	err = u->next_obj < u->o.objs_cap ?
+	      row_store__append(u->o.rows, rows, nr, &first) : -ENOSPC;
+	if (err == -ENOSPC) {
 		o->no_table = true;
 		o->nr = nr;
 		u->no_table++;
+		err = 0;
 		goto out;
 	}
-	memcpy(u->o.rows + u->next_row, rows, nr * sizeof(*rows));
-	uo.first = u->next_row;
+	if (err)
+		goto out;
+	uo.first = first;
 	uo.nr = nr;
 	if (bpf_map_update_elem(u->o.objs_fd, &u->next_obj, &uo, BPF_ANY)) {
 		err = -errno;
 		goto out;
 	}
 	o->idx = u->next_obj++;
-	o->first = u->next_row;
+	o->first = first;
 	o->nr = nr;
-	u->next_row += nr;
 out:
 	unwind_table__free(t);
 	return err;
@@ -486,104 +489,6 @@ static struct uobj *obj_of_file(struct unwinder *u, const struct procmap *m,
 	o->inode = m->inode;
 	file_note(u, m);
 	return o;
-}
-
-/*
- * Compiled, a byte of .eh_frame gives ~0.2 rows: libc 0.18, LLVM 22 0.19,
- * rustc's librustc_driver 0.18, cc1plus 0.2 (bench/unwind-tables.c). A
- * quarter of a row a byte holds them.
- */
-#define ROWS_PER_CFI_BYTE_DIV	4
-
-/* Rows the call-frame information of f would take (none: NULL). */
-static __u64 elf_rows(struct elf_file *f)
-{
-	return f ? elf_file__cfi_bytes(f) / ROWS_PER_CFI_BYTE_DIV : 0;
-}
-
-static __u64 file_rows(const char *path)
-{
-	struct elf_file *f = elf_file__open(path);
-	__u64 rows = elf_rows(f);
-
-	elf_file__free(f);
-	return rows;
-}
-
-/* A file an estimate counted, by (dev, inode). */
-struct counted {
-	__u64 key;
-	__u64 dev;
-	__u64 ino;
-};
-
-/* Whether the file (dev, ino) is new to seen (and now in it). */
-static bool count_once(struct tab_keyed *seen, __u64 dev, __u64 ino)
-{
-	__u64 key = tab_mix64(dev) ^ ino;
-	struct counted *c = tab_keyed_get(seen, key);
-
-	/* a rare clash of keys counts the file, as a new one would be */
-	if (c && c->dev == dev && c->ino == ino)
-		return false;
-	if (tab_keyed_reserve(seen))
-		return true;
-	c = tab_keyed_add(seen, key);
-	c->dev = dev;
-	c->ino = ino;
-	return true;
-}
-
-static __u64 process_rows(int pid, struct tab_keyed *seen)
-{
-	struct procmaps *pm = procmaps__read(pid);
-	char path[4096 + 64];
-	__u64 rows = 0;
-	size_t i;
-
-	if (!pm)
-		return 0;
-	for (i = 0; i < procmaps__count(pm); i++) {
-		const struct procmap *m = procmaps__get(pm, i);
-
-		if (m->perms[2] != 'x' || !m->path || m->path[0] != '/' ||
-		    !m->inode || !count_once(seen, m->dev, m->inode))
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, m->path);
-		rows += file_rows(path);
-	}
-	procmaps__free(pm);
-	return rows;
-}
-
-__u64 unwind_rows_estimate(const int *pids, size_t nr)
-{
-	struct tab_keyed seen;
-	__u64 rows = 0;
-	size_t i;
-
-	/* Tables are shared: an object mapped by several processes, or in
-	 * several pieces, counts once. */
-	if (tab_keyed_init(&seen, sizeof(struct counted), 0, SIZE_MAX))
-		return 0;
-	for (i = 0; i < nr; i++)
-		rows += process_rows(pids[i], &seen);
-	tab_keyed_fini(&seen);
-	return rows;
-}
-
-static int add_rows(const char *path, struct elf_file *ef, void *ctx)
-{
-	(void)path;
-	*(__u64 *)ctx += elf_rows(ef);
-	return 0;
-}
-
-__u64 unwind_rows_estimate_command(const char *path)
-{
-	__u64 rows = 0;
-
-	return deps__each(path, add_rows, &rows) ? 0 : rows;
 }
 
 int unwinder__reload(struct unwinder *u)
@@ -1029,11 +934,11 @@ void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->objects = u->nr_objs;
-	out->rows = u->next_row;
-	out->rows_cap = u->o.rows_cap;
+	out->rows = row_store__used(u->o.rows);
+	out->rows_cap = row_store__cap(u->o.rows);
 	out->no_table = u->no_table;
 	out->maps_dropped = u->maps_dropped;
-	out->kernel_bytes = (__u64)u->o.rows_cap * sizeof(struct ms_unwind_row) +
+	out->kernel_bytes = row_store__bytes(u->o.rows) +
 			    (__u64)u->o.objs_cap * sizeof(struct ms_unwind_obj) +
 			    sizeof(struct ms_proc_maps) +
 			    (__u64)u->nr_files * (sizeof(struct ms_file_key) +

@@ -17,13 +17,13 @@
 #include "elfsym.h"
 
 struct procmap;
+struct row_store;
 struct unwinder;
 
 struct unwinder_opts {
 	int pid;		/* unwinder__reload()'s process */
-	/* the BPF side: rows (mmapped, rows_cap of them), objects, maps */
-	struct ms_unwind_row *rows;
-	__u32 rows_cap;
+	/* the BPF side: rows, objects, maps */
+	struct row_store *rows;
 	int objs_fd;
 	__u32 objs_cap;
 	int maps_fd;
@@ -134,19 +134,6 @@ void unwinder__print(const struct unwinder *u, FILE *f, const char *who);
  */
 __u32 unwind_file_segs(const struct elf_segment *segs, size_t nr,
 		       struct ms_file_seg *out);
-
-/*
- * Rows the objects the processes pids map now would take, from the size
- * of their call-frame information, each file once (a process whose maps
- * cannot be read counts none).
- */
-__u64 unwind_rows_estimate(const int *pids, size_t nr);
-
-/*
- * The same for the program at path before it runs: it and the libraries
- * the dynamic linker will load for it (deps.h). 0 when it cannot be read.
- */
-__u64 unwind_rows_estimate_command(const char *path);
 
 /*
  * Sorts nr mappings by start into out, at most MS_PROC_MAPS of them (the

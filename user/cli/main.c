@@ -646,8 +646,9 @@ static const struct cli_option options[] = {
 	{ "max-depth", 0, OPT_ARG, set_max_depth,
 "      --max-depth N     frames per call stack (default 64, at most 256)\n" },
 	{ "unwind-rows", 0, OPT_ARG, set_unwind_rows,
-"      --unwind-rows N   CFI rows the kernel holds, for every object\n"
-"                        (default 1048576, 16 bytes each)\n" },
+"      --unwind-rows N   most CFI rows the kernel holds, for every object\n"
+"                        (default 16777216, 16 bytes each, taken 1 MiB\n"
+"                        at a time as objects load)\n" },
 	{ "older", 0, OPT_ARG | OPT_REPORT, set_older,
 "      --older SEC       leak lists show only blocks allocated more than SEC\n"
 "                        seconds before tracing ended\n" },

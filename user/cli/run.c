@@ -1063,8 +1063,11 @@ static int set_add(int pid, void *ctx)
 	return 0;
 }
 
-/* The running processes a set's selection takes. */
-static struct procsel set_sel(const struct session *s, const char *cgroup_rel)
+/*
+ * A traced set: the -p pids, the launched command, and the running
+ * processes the selection takes. Each is attached next.
+ */
+static int set_fill(struct session *s, const char *cgroup_rel)
 {
 	struct procsel sel = {
 		.all = s->o->all,
@@ -1073,52 +1076,6 @@ static struct procsel set_sel(const struct session *s, const char *cgroup_rel)
 		.cgroup = s->o->cgroup ? cgroup_rel : NULL,
 		.self = getpid(),
 	};
-
-	return sel;
-}
-
-static bool set_scans(const struct opts *o)
-{
-	return o->all || o->nr_comms || o->cgroup;
-}
-
-static int note_pid(int pid, void *ctx)
-{
-	struct tab_array *pids = ctx;
-
-	if (tab_array_reserve(pids, 1))
-		return -ENOMEM;
-	*(int *)tab_array_push(pids) = pid;
-	return 0;
-}
-
-/*
- * The processes of a set as they are before the trace loads, whose
- * objects size its unwind rows: the -p pids and those the selection
- * takes now (set_fill looks again once the trace sees forks).
- */
-static int set_now(const struct session *s, const char *cgroup_rel,
-		   struct tab_array *pids)
-{
-	struct procsel sel = set_sel(s, cgroup_rel);
-	size_t i;
-	int err;
-
-	for (i = 0; i < s->o->nr_pids; i++) {
-		err = note_pid(s->o->pids[i], pids);
-		if (err)
-			return err;
-	}
-	return set_scans(s->o) ? procsel_scan(&sel, note_pid, pids) : 0;
-}
-
-/*
- * A traced set: the -p pids, the launched command, and the running
- * processes the selection takes. Each is attached next.
- */
-static int set_fill(struct session *s, const char *cgroup_rel)
-{
-	struct procsel sel = set_sel(s, cgroup_rel);
 	size_t i;
 	int err;
 
@@ -1143,7 +1100,7 @@ static int set_fill(struct session *s, const char *cgroup_rel)
 			return err;
 		}
 	}
-	if (!set_scans(s->o))
+	if (!s->o->all && !s->o->nr_comms && !s->o->cgroup)
 		return 0;
 	err = procsel_scan(&sel, set_add, s);
 	if (err)
@@ -1189,7 +1146,6 @@ static int set_target_info(struct session *s)
 static int start_target(struct session *s)
 {
 	char cgroup_rel[4096];
-	struct tab_array pids;
 	size_t i;
 	struct tracer_opts to = {
 		.set = traces_set(s->o),
@@ -1231,25 +1187,11 @@ static int start_target(struct session *s)
 			return -errno;
 		}
 		s->info.pid = launch__pid(s->launch);
-		to.command = launch__path(s->launch);
 	} else {
 		s->info.pid = s->o->pid;
 	}
 	to.pid = s->info.pid;
-	tab_array_init(&pids, sizeof(int), SIZE_MAX);
-	if (to.set && !s->launch && !s->o->unwind_rows) {
-		err = set_now(s, cgroup_rel, &pids);
-		if (err) {
-			tab_array_fini(&pids);
-			cli_error("cannot read the processes in /proc: %s",
-				  strerror(-err));
-			return err;
-		}
-		to.rows_pids = pids.nr ? tab_array_at(&pids, 0) : NULL;
-		to.nr_rows_pids = pids.nr;
-	}
 	s->tracer = tracer__new(&to);
-	tab_array_fini(&pids);
 	if (!s->tracer) {
 		err = -errno;
 		cli_error("cannot load the BPF programs: %s%s", strerror(-err),
