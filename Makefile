@@ -300,8 +300,8 @@ $(OUTPUT)/targets/stk_plt: STK_LDFLAGS := -L$(OUTPUT)/targets -lstk_plt \
 # addresses.
 $(OUTPUT)/targets/stk_exec $(OUTPUT)/targets/stk_exec_b: STK_LDFLAGS := -no-pie
 $(OUTPUT)/targets/stk_exec: | $(OUTPUT)/targets/stk_exec_b
-# stk_rows's library takes more unwind rows than the default array holds;
-# it and librows_many have their CFI from one generator.
+# stk_rows's library takes 1.2M unwind rows, many chunks of them; it and
+# librows_many have their CFI from one generator.
 $(OUTPUT)/targets/libstk_rows.so $(OUTPUT)/fixtures/librows_many: \
 	tests/fixtures/cfi_rows.h
 $(OUTPUT)/targets/stk_rows: $(OUTPUT)/targets/libstk_rows.so

@@ -214,6 +214,22 @@ t_rows_exec()
 		fail "-v: $kib KiB of kernel memory for $used rows: more than they take"
 }
 
+# Tables go for room once no traced process maps them. With rows for
+# little more than stk_rows's library (19 chunks), a set that runs stk_rows
+# and, once it exited, python3 loads python3's table in the room the
+# library left, which -v says went.
+t_rows_reclaim()
+{
+	tool -q -t 0 -v -f --unwind-rows 1245184 -o "$d/out/report.json" \
+		-- /bin/sh -c "$TARGETS/stk_rows; /usr/bin/python3 -c pass"
+	expect_rc 0 && expect_clean_stderr || return
+	grep -Eq "unwind table .*/libstk_rows\.so: released for room" \
+		"$d/stderr" ||
+		fail "-v: expected libstk_rows.so's table released, got: $(grep -E 'libstk_rows|rows used' "$d/stderr")"
+	grep -Eq "unwind table /usr/bin/python3\.11: [0-9]+ rows" "$d/stderr" ||
+		fail "-v: expected python3.11's table loaded, got: $(grep -E 'python3|rows used' "$d/stderr")"
+}
+
 run_stack_tests()
 {
 	local rs
@@ -253,6 +269,8 @@ run_stack_tests()
 	run_test stk_rows_set		t_rows_set
 	# ...and exec'd by a launched wrapper, which maps none of it.
 	run_test stk_rows_exec		t_rows_exec
+	# Its rows go for room once its process exited.
+	run_test stk_rows_reclaim	t_rows_reclaim
 	run_test stk_cxx_launch		t_stacks launch chains stk_cxx stk_cxx
 	run_test stk_cxx_names		t_stacks launch names stk_cxx stk_cxx
 	# stk_rs*_new: Debian's rustc is 1.63; the same crate built by a

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
- * libstk_rows.so: a library whose CFI alone passes the default row array
+ * libstk_rows.so: a library whose CFI takes many chunks of unwind rows
  * (6,000 functions of 200 rows each: 1.2M rows, as big programs' objects
- * take; rustc's driver 1.15M), and rows_run, which allocates. -p sizes
- * the array for the objects its process maps. gcc -O2 -g -fPIC, no frame
- * pointers.
+ * take; rustc's driver 1.15M), and rows_run, which allocates. gcc -O2 -g
+ * -fPIC, no frame pointers.
  */
 #include <stdlib.h>
 #include "../fixtures/cfi_rows.h"

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * stk_rows: 25 allocations in libstk_rows.so (see there), whose unwind
- * table alone passes the default row array. gcc -O2 -g, no frame
- * pointers; stk_rows.json declares the chain.
+ * table alone takes 19 of the kernel's 1 MiB row chunks. gcc -O2 -g, no
+ * frame pointers; stk_rows.json declares the chain.
  */
 #include "target.h"
 

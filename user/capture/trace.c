@@ -1350,6 +1350,15 @@ static void set_follow(struct tracer *t)
 	__u64 now;
 	size_t i;
 
+	/*
+	 * The exits first: the tables they held may go for room for the
+	 * maps read next (a short command's, before the next one's load).
+	 */
+	for (i = 0; t->unwind && i < t->work.nr; i++) {
+		w = tab_array_at(&t->work, i);
+		if (w->type != MS_EV_PROC_START && w->type != MS_EV_PROC_EXEC)
+			unwinder__gone(t->unwind, w->pid);
+	}
 	set_tables(t);
 	set_dirty(t);
 	for (i = 0; i < t->work.nr; i++) {
@@ -1544,6 +1553,10 @@ void tracer__print_unwind(const struct tracer *t)
 		st.objects, st.rows, st.rows_cap,
 		(unsigned long long)st.kernel_bytes / 1024,
 		(unsigned long long)memo_bytes / 1024);
+	if (st.released)
+		fprintf(stderr,
+			"memscope-bpf: unwind tables: %u released for room, no traced process mapping them any more\n",
+			st.released);
 }
 
 __u32 tracer__unwind_full(const struct tracer *t, __u32 *rows_cap)

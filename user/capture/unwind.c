@@ -7,8 +7,10 @@
 #include <string.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <linux/membarrier.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include "elfsym.h"
@@ -37,6 +39,14 @@ struct uobj {
 	__u32 nr;
 	bool no_table;		/* rows did not fit: NOT_LOADED */
 	bool pending;		/* async: the worker compiles it */
+	/*
+	 * Processes whose last maps read found it (struct upid); at 0 its
+	 * table may go for room (reclaim), released then until one maps it
+	 * again, which compiles it again.
+	 */
+	__u32 refs;
+	bool released;
+	__u32 tried;		/* no_table: u->released when it did not fit */
 	bool entry;		/* processes start at its e_entry */
 	int err;		/* compiling failed: -errno */
 	char source[64];	/* where its rows came from (unwind_table) */
@@ -58,6 +68,13 @@ struct ufile {
 	dev_t dev;
 	__u64 inode;
 	char *path;
+};
+
+/* The objects a process's last maps read found it mapping: its refs. */
+struct upid {
+	__u64 pid;
+	__u32 *objs;		/* positions in objs, each once */
+	__u32 nr;
 };
 
 /* The worker's nice value: any other work of the tool comes first. */
@@ -91,7 +108,10 @@ struct unwinder {
 	struct uobj *objs;
 	size_t nr_objs, cap_objs;
 	__u32 next_obj;
+	struct tab_array free_idx;	/* __u32: released object slots */
 	__u32 no_table;
+	__u32 released;			/* tables released for room */
+	struct tab_keyed pids;		/* struct upid */
 	__u32 maps_dropped;
 	__u32 nr_files;			/* in the files map */
 	struct tab_array files;		/* struct ufile */
@@ -191,6 +211,11 @@ struct unwinder *unwinder__new(const struct unwinder_opts *o)
 		return NULL;
 	u->o = *o;
 	tab_array_init(&u->files, sizeof(struct ufile), 0);
+	tab_array_init(&u->free_idx, sizeof(__u32), 0);
+	if (tab_keyed_init(&u->pids, sizeof(struct upid), 0, SIZE_MAX)) {
+		free(u);
+		return NULL;
+	}
 	/* Object 0 is the empty one; rows start at 0. */
 	u->next_obj = OBJ_NONE + 1;
 	pthread_mutex_init(&u->lock, NULL);
@@ -236,6 +261,10 @@ void unwinder__free(struct unwinder *u)
 	for (i = 0; i < u->files.nr; i++)
 		free(((struct ufile *)tab_array_at(&u->files, i))->path);
 	tab_array_fini(&u->files);
+	tab_array_fini(&u->free_idx);
+	for (i = 0; i < tab_keyed_nr(&u->pids); i++)
+		free(((struct upid *)tab_keyed_at(&u->pids, i))->objs);
+	tab_keyed_fini(&u->pids);
 	free(u->waiting);
 	free(u);
 }
@@ -283,6 +312,143 @@ static struct uobj *obj_add(struct unwinder *u, const char *key)
 }
 
 /*
+ * Whether the kernel can say when every BPF program that may have read
+ * an entry has returned: membarrier's global command waits an RCU grace
+ * period, and the walker runs under the RCU read lock. Not on one CPU,
+ * where it returns at once (a preempted walk may still be reading), nor
+ * with nohz_full, where the kernel refuses it.
+ */
+static bool grace_known(void)
+{
+	long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	return cmds > 0 && (cmds & MEMBARRIER_CMD_GLOBAL) &&
+	       sysconf(_SC_NPROCESSORS_ONLN) > 1;
+}
+
+/*
+ * Object o leaves the walker's maps: its slot reads as empty, and every
+ * file published as it, the walker's way in from a process's vma, no
+ * longer names it.
+ */
+static void obj_unpublish(struct unwinder *u, struct uobj *o)
+{
+	struct ms_unwind_obj none = {};
+	struct ms_unwind_file f;
+	struct ms_file_key k;
+	const struct ufile *uf;
+	size_t i;
+
+	bpf_map_update_elem(u->o.objs_fd, &o->idx, &none, BPF_ANY);
+	for (i = 0; i < u->files.nr; i++) {
+		uf = tab_array_at(&u->files, i);
+		memset(&k, 0, sizeof(k));
+		k.dev = procmap_kernel_dev(uf->dev);
+		k.ino = uf->inode;
+		if (bpf_map_lookup_elem(u->o.files_fd, &k, &f) ||
+		    (f.obj != o->idx && f.entry_obj != o->idx))
+			continue;
+		if (f.obj == o->idx)
+			f.obj = OBJ_NONE;
+		if (f.entry_obj == o->idx)
+			f.entry_obj = OBJ_NONE;
+		if (f.obj != OBJ_NONE || f.entry_obj != OBJ_NONE) {
+			bpf_map_update_elem(u->o.files_fd, &k, &f, BPF_ANY);
+		} else if (!bpf_map_delete_elem(u->o.files_fd, &k)) {
+			u->nr_files--;
+		}
+	}
+	o->pub_dev = 0;
+	o->pub_inode = 0;
+	o->pub_interp = false;
+}
+
+/*
+ * Room for more tables, when rows or object slots ran out: the tables of
+ * objects no traced process maps any more (their processes exited or
+ * exec'd) leave the walker's maps, and once no BPF program that may have
+ * read them still runs, their rows and slots are free to take. Only
+ * then: a table kept is one that a later run of the same program does
+ * not compile again. How many went.
+ */
+static size_t reclaim(struct unwinder *u)
+{
+	size_t i, n = 0;
+	struct uobj *o;
+
+	if (!grace_known())
+		return 0;
+	for (i = 0; i < u->nr_objs; i++) {
+		o = &u->objs[i];
+		if (o->idx == OBJ_NONE || o->refs || o->pending)
+			continue;
+		obj_unpublish(u, o);
+		o->released = true;
+		n++;
+	}
+	if (!n)
+		return 0;
+	/* Rules memoized from them are stale. */
+	__atomic_add_fetch(u->o.gen, 1, __ATOMIC_RELEASE);
+	/* Not known to be done with them: they stay unpublished, held. */
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		n = 0;
+	for (i = 0; i < u->nr_objs; i++) {
+		o = &u->objs[i];
+		if (!o->released || o->idx == OBJ_NONE)
+			continue;
+		if (n) {
+			row_store__release(u->o.rows, o->first, o->nr);
+			if (!tab_array_reserve(&u->free_idx, 1))
+				*(__u32 *)tab_array_push(&u->free_idx) = o->idx;
+		}
+		o->idx = OBJ_NONE;
+		o->first = 0;
+		u->released++;
+	}
+	return n;
+}
+
+/* A slot of the objects map: a released one, else the next. */
+static int idx_take(struct unwinder *u, __u32 *idx)
+{
+	if (u->free_idx.nr) {
+		*idx = *(__u32 *)tab_array_at(&u->free_idx,
+					      --u->free_idx.nr);
+		return 0;
+	}
+	if (u->next_obj >= u->o.objs_cap)
+		return -ENOSPC;
+	*idx = u->next_obj++;
+	return 0;
+}
+
+static void idx_give(struct unwinder *u, __u32 idx)
+{
+	if (!tab_array_reserve(&u->free_idx, 1))
+		*(__u32 *)tab_array_push(&u->free_idx) = idx;
+}
+
+/* A slot and rows for nr rows, reclaiming once if either ran out. */
+static int obj_room(struct unwinder *u, const struct ms_unwind_row *rows,
+		    size_t nr, __u32 *idx, __u32 *first)
+{
+	int err, tries;
+
+	for (tries = 0;; tries++) {
+		err = idx_take(u, idx);
+		if (!err) {
+			err = row_store__append(u->o.rows, rows, nr, first);
+			if (!err)
+				return 0;
+			idx_give(u, *idx);
+		}
+		if (err != -ENOSPC || tries || !reclaim(u))
+			return err;
+	}
+}
+
+/*
  * Copies a compiled table (NULL: none, err says why) into the row array
  * and names its object; the table is freed.
  */
@@ -291,9 +457,9 @@ static int obj_install(struct unwinder *u, struct uobj *o,
 {
 	const struct ms_unwind_row *rows;
 	struct ms_unwind_obj uo;
+	__u32 first, idx;
 	size_t nr;
 	int err = 0;
-	__u32 first;
 
 	if (!t) {
 		/* No CFI, or CFI we cannot read: its pcs stop as NO_INFO. */
@@ -305,10 +471,10 @@ static int obj_install(struct unwinder *u, struct uobj *o,
 	rows = unwind_table__rows(t, &nr);
 	if (!nr)
 		goto out;
-	err = u->next_obj < u->o.objs_cap ?
-	      row_store__append(u->o.rows, rows, nr, &first) : -ENOSPC;
+	err = obj_room(u, rows, nr, &idx, &first);
 	if (err == -ENOSPC) {
 		o->no_table = true;
+		o->tried = u->released;
 		o->nr = nr;
 		u->no_table++;
 		err = 0;
@@ -318,11 +484,13 @@ static int obj_install(struct unwinder *u, struct uobj *o,
 		goto out;
 	uo.first = first;
 	uo.nr = nr;
-	if (bpf_map_update_elem(u->o.objs_fd, &u->next_obj, &uo, BPF_ANY)) {
+	if (bpf_map_update_elem(u->o.objs_fd, &idx, &uo, BPF_ANY)) {
 		err = -errno;
+		row_store__release(u->o.rows, first, nr);
+		idx_give(u, idx);
 		goto out;
 	}
-	o->idx = u->next_obj++;
+	o->idx = idx;
 	o->first = first;
 	o->nr = nr;
 out:
@@ -416,6 +584,15 @@ static void file_note(struct unwinder *u, const struct procmap *m)
 }
 
 /*
+ * Whether o, mapped again, is compiled and loaded again: its table went
+ * for room, or did not fit and tables have gone for room since.
+ */
+static bool obj_reload(const struct unwinder *u, const struct uobj *o)
+{
+	return o->released || (o->no_table && o->tried != u->released);
+}
+
+/*
  * The object of a file mapping: found by file, else opened through the
  * target's root (its mount namespace), else through map_files (a file
  * deleted since), and found by build-id or compiled. entry: processes
@@ -430,7 +607,7 @@ static struct uobj *obj_get(struct unwinder *u, const struct procmap *m,
 	struct elf_file *f;
 	char path[4096 + 64];
 
-	if (o)
+	if (o && !obj_reload(u, o))
 		return o;
 	if (vdso__is(m->path)) {
 		const char *image = vdso__path(m->end - m->start);
@@ -482,6 +659,17 @@ static struct uobj *obj_of_file(struct unwinder *u, const struct procmap *m,
 		if (!o->path || obj_load(u, o, f)) {
 			free(o->path);
 			u->nr_objs--;
+			return NULL;
+		}
+	} else if (obj_reload(u, o)) {
+		if (o->no_table) {
+			o->no_table = false;
+			u->no_table--;
+		}
+		o->released = false;
+		if (obj_load(u, o, f)) {
+			/* none loaded: tried again when next mapped */
+			o->released = true;
 			return NULL;
 		}
 	}
@@ -643,6 +831,49 @@ static __u32 image_gen(const struct unwinder *u, int pid, __u64 seen,
 	return p.gen;
 }
 
+/* o, mapped by the process being read: held once in its list. */
+static void obj_hold(struct unwinder *u, const struct uobj *o, __u32 *held,
+		     __u32 *nr)
+{
+	__u32 pos = o - u->objs, i;
+
+	for (i = 0; i < *nr; i++)
+		if (held[i] == pos)
+			return;
+	held[(*nr)++] = pos;
+	u->objs[pos].refs++;
+}
+
+static void objs_drop(struct unwinder *u, const __u32 *objs, __u32 nr)
+{
+	__u32 i;
+
+	for (i = 0; i < nr; i++)
+		u->objs[objs[i]].refs--;
+}
+
+/*
+ * pid's objects are held now (NULL: it is gone), its last ones dropped;
+ * held is taken. The walker's maps of a process must name only objects
+ * it holds: an object's slot and rows go to another once none holds it
+ * (reclaim). With held, tab_keyed_reserve() on pids must have succeeded.
+ */
+static void pid_objs_set(struct unwinder *u, int pid, __u32 *held, __u32 nr)
+{
+	struct upid *up = tab_keyed_get(&u->pids, pid);
+
+	if (up) {
+		objs_drop(u, up->objs, up->nr);
+		free(up->objs);
+		tab_keyed_delete(&u->pids, up);
+	}
+	if (!held)
+		return;
+	up = tab_keyed_add(&u->pids, pid);
+	up->objs = held;
+	up->nr = nr;
+}
+
 int unwinder__reload_pid(struct unwinder *u, int pid)
 {
 	struct entry_files ef;
@@ -652,7 +883,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	struct procmaps *pm;
 	struct uobj *o;
 	size_t i, n = 0;
-	__u32 key = pid, gen;
+	__u32 key = pid, gen, *held, nr_held = 0;
 	int err, dropped;
 	__u64 seq[2] = {};
 
@@ -671,9 +902,11 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	if (u->o.procs_fd < 0 && u->o.one_exec_vm)
 		exec_vm_note(u->o.one_exec_vm, pm);
 	maps = calloc(procmaps__count(pm) + 1, sizeof(*maps));
-	if (!maps) {
+	held = calloc(procmaps__count(pm) + 1, sizeof(*held));
+	if (!maps || !held) {
+		free(held);
 		err = -ENOMEM;
-		goto free_pm;
+		goto free_maps;
 	}
 	for (i = 0; i < procmaps__count(pm); i++) {
 		const struct procmap *m = procmaps__get(pm, i);
@@ -691,6 +924,9 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 			continue;
 		}
 		o = obj_get(u, m, is_entry(&ef, m));
+		/* held from here: no room made for another takes it */
+		if (o)
+			obj_hold(u, o, held, &nr_held);
 		if (!o || !ms_file_bias(o->segs, o->nr_segs, m->start,
 					m->end - m->start, m->offset,
 					&pmap->bias)) {
@@ -730,23 +966,34 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	dropped = unwind_maps_build(&u->maps, maps, n);
 	if (dropped < 0) {
 		err = dropped;
-		goto free_maps;
+		goto drop_held;
 	}
+	err = tab_keyed_reserve(&u->pids);
+	if (err)
+		goto drop_held;
 	u->maps.gen = gen;
 	u->maps.seq = seq[0];
 	u->maps.exec_seq = seq[1];
 	u->maps_dropped = dropped;
 	if (bpf_map_update_elem(u->o.maps_fd, &key, &u->maps, BPF_ANY)) {
 		err = -errno;
-		goto free_maps;
+		goto drop_held;
 	}
+	/* What it maps now is held; what it mapped before, not. */
+	pid_objs_set(u, pid, held, nr_held);
+	held = NULL;
 	/* Rows and maps are in place: memoized rules are stale now. */
 	__atomic_add_fetch(u->o.gen, 1, __ATOMIC_RELEASE);
 	u->loaded = seen;
 	err = 0;
+drop_held:
+	/* Not in its maps: held by what it mapped before, as they are. */
+	if (held) {
+		objs_drop(u, held, nr_held);
+		free(held);
+	}
 free_maps:
 	free(maps);
-free_pm:
 	procmaps__free(pm);
 	return err;
 }
@@ -835,7 +1082,7 @@ int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 	int fd;
 
 	o = obj_by_file(u, &m, true);
-	if (o) {
+	if (o && !obj_reload(u, o)) {
 		obj_publish(u, o);
 		return 0;
 	}
@@ -918,11 +1165,17 @@ int unwinder__image_vmas(const struct unwinder *u, __u32 pid, __u32 gen,
 	return n;
 }
 
+void unwinder__gone(struct unwinder *u, int pid)
+{
+	pid_objs_set(u, pid, NULL, 0);
+}
+
 void unwinder__forget(struct unwinder *u, int pid)
 {
 	__u32 key = pid;
 
 	bpf_map_delete_elem(u->o.maps_fd, &key);
+	pid_objs_set(u, pid, NULL, 0);
 }
 
 bool unwinder__stale(const struct unwinder *u)
@@ -937,6 +1190,7 @@ void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
 	out->rows = row_store__used(u->o.rows);
 	out->rows_cap = row_store__cap(u->o.rows);
 	out->no_table = u->no_table;
+	out->released = u->released;
 	out->maps_dropped = u->maps_dropped;
 	out->kernel_bytes = row_store__bytes(u->o.rows) +
 			    (__u64)u->o.objs_cap * sizeof(struct ms_unwind_obj) +
@@ -957,6 +1211,9 @@ void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
 		fprintf(f, "%s: unwind table %s: ", who, o->path);
 		if (o->pending)
 			fputs("still compiling when tracing ended: its frames stopped as not_loaded\n", f);
+		else if (o->released)
+			fprintf(f, "released for room (%u rows from %s): no traced process mapped it any more\n",
+				o->nr, o->source);
 		else if (o->err)
 			fprintf(f, "none (%s): its frames stop as no_info\n",
 				strerror(-o->err));

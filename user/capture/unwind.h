@@ -92,6 +92,11 @@ int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 int unwinder__image_vmas(const struct unwinder *u, __u32 pid, __u32 gen,
 			 int (*fn)(void *ctx, const struct procmap *m),
 			 void *ctx);
+/*
+ * Process pid exited: the objects it mapped no longer need their tables
+ * for it (unwinder__forget() drops them too, later, with its maps).
+ */
+void unwinder__gone(struct unwinder *u, int pid);
 /* Process pid is gone: its mappings leave the walker's map. */
 void unwinder__forget(struct unwinder *u, int pid);
 
@@ -117,6 +122,7 @@ struct unwinder_stats {
 	__u32 rows;		/* rows loaded */
 	__u32 rows_cap;
 	__u32 no_table;		/* objects left without a table: rows full */
+	__u32 released;		/* tables released for room: none mapped them */
 	__u32 maps_dropped;	/* mappings past MS_PROC_MAPS */
 	__u64 kernel_bytes;	/* rows, objects, maps, files, image vmas */
 };
