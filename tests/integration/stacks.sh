@@ -230,6 +230,24 @@ t_rows_reclaim()
 		fail "-v: expected python3.11's table loaded, got: $(grep -E 'python3|rows used' "$d/stderr")"
 }
 
+# Kernels before 6.6 have no uprobe_multi: the probes go in as perf
+# events, one per probe, and the entry programs take the attach cookie
+# from its helper, not the run context (MEMSCOPE_PERF_UPROBES stands in
+# for such a kernel). The same chains, C++'s layers (new over malloc)
+# told by the cookie.
+t_perf_uprobes()
+{
+	MEMSCOPE_PERF_UPROBES=1 t_stacks launch chains stk_cxx stk_cxx -v
+	grep -q "allocator probes: perf-event uprobes" "$d/stderr" ||
+		fail "-v, MEMSCOPE_PERF_UPROBES=1: expected perf-event uprobes, got: $(grep 'allocator probes' "$d/stderr")"
+}
+
+# CMD...: the same, through perf-event probes.
+t_perf()
+{
+	MEMSCOPE_PERF_UPROBES=1 "$@"
+}
+
 run_stack_tests()
 {
 	local rs
@@ -289,6 +307,11 @@ run_stack_tests()
 		stk_rs_fwd:rust
 	run_test rust_families_new	t_rust_families stk_rs_new:rust \
 		stk_rs_fwd_new:malloc
+	# The cookie from its helper (kernels before 6.6): chains, layers and
+	# families as from the run context.
+	run_test perf_uprobes_cxx	t_perf_uprobes
+	run_test perf_uprobes_families	t_perf t_rust_families stk_rs:rust \
+		stk_rs_fwd:rust
 	run_test python3_entry		t_entry python3 /usr/bin/python3 -c "$PY_WORK"
 	run_test sqlite3_entry		t_entry sqlite3 /usr/bin/sqlite3 :memory: "$SQL_WORK"
 }

@@ -397,6 +397,9 @@ void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 	const struct attach_probe *p = a->probes;
 	size_t i, j, n = a->nr_probes;
 
+	fprintf(f, "%s: allocator probes: %s\n", who, a->progs.multi ?
+		"uprobe_multi links, one per program and object" :
+		"perf-event uprobes, one per probe (no uprobe_multi: Linux before 6.6)");
 	for (i = 0; i < n; i++) {
 		if (p[i].forwards_to) {
 			fprintf(f, "%s: not probed   %s in %s: it reaches other code only through %s, whose probe counts its blocks%s\n",
@@ -547,7 +550,12 @@ void attach__prepare(struct attach_progs *progs)
 	const enum bpf_attach_type type =
 		(enum bpf_attach_type)MS_BPF_TRACE_UPROBE_MULTI;
 
-	progs->multi = has_uprobe_multi();
+	/*
+	 * MEMSCOPE_PERF_UPROBES: the tests' way to the perf-event probes of
+	 * kernels before 6.6 (and the attach cookie's helper) on one that
+	 * has uprobe_multi.
+	 */
+	progs->multi = !getenv("MEMSCOPE_PERF_UPROBES") && has_uprobe_multi();
 	if (!progs->multi)
 		return;
 	bpf_program__set_expected_attach_type(progs->enter, type);
