@@ -540,36 +540,6 @@ int elf_file__has_usdt(struct elf_file *f, const char *provider)
 	return 0;
 }
 
-__u64 elf_file__cfi_bytes(struct elf_file *f)
-{
-	__u64 eh = 0, debug = 0;
-	Elf_Scn *scn = NULL;
-	size_t shstrndx;
-	GElf_Chdr ch;
-	GElf_Shdr sh;
-
-	if (elf_getshdrstrndx(f->elf, &shstrndx))
-		return 0;
-	while ((scn = elf_nextscn(f->elf, scn))) {
-		const char *name;
-		__u64 size;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
-			continue;
-		name = elf_strptr(f->elf, shstrndx, sh.sh_name);
-		if (!name)
-			continue;
-		size = sh.sh_size;
-		if ((sh.sh_flags & SHF_COMPRESSED) && gelf_getchdr(scn, &ch))
-			size = ch.ch_size;
-		if (!strcmp(name, ".eh_frame"))
-			eh = size;
-		else if (!strcmp(name, ".debug_frame"))
-			debug = size;
-	}
-	return eh ? eh : debug;
-}
-
 int elf_file__dynamic_strs(struct elf_file *f, __s64 tag,
 			   int (*cb)(const char *s, void *ctx), void *ctx)
 {

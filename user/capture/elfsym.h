@@ -95,12 +95,6 @@ int elf_file__dynamic_strs(struct elf_file *f, __s64 tag,
 /* 1 if it carries SystemTap SDT (USDT) probes of this provider. */
 int elf_file__has_usdt(struct elf_file *f, const char *provider);
 
-/*
- * Bytes of its call-frame information: .eh_frame, else .debug_frame (as
- * the header says: compressed, its size once inflated); 0 for none.
- */
-__u64 elf_file__cfi_bytes(struct elf_file *f);
-
 struct Elf;
 
 /*
