@@ -230,6 +230,12 @@ t_rows_reclaim()
 		fail "-v: expected python3.11's table loaded, got: $(grep -E 'python3|rows used' "$d/stderr")"
 }
 
+# CMD...: through perf-event probes.
+t_perf()
+{
+	MEMSCOPE_PERF_UPROBES=1 "$@"
+}
+
 # Kernels before 6.6 have no uprobe_multi: the probes go in as perf
 # events, one per probe, and the entry programs take the attach cookie
 # from its helper, not the run context (MEMSCOPE_PERF_UPROBES stands in
@@ -237,15 +243,9 @@ t_rows_reclaim()
 # told by the cookie.
 t_perf_uprobes()
 {
-	MEMSCOPE_PERF_UPROBES=1 t_stacks launch chains stk_cxx stk_cxx -v
+	t_perf t_stacks launch chains stk_cxx stk_cxx -v
 	grep -q "allocator probes: perf-event uprobes" "$d/stderr" ||
 		fail "-v, MEMSCOPE_PERF_UPROBES=1: expected perf-event uprobes, got: $(grep 'allocator probes' "$d/stderr")"
-}
-
-# CMD...: the same, through perf-event probes.
-t_perf()
-{
-	MEMSCOPE_PERF_UPROBES=1 "$@"
 }
 
 run_stack_tests()

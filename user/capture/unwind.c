@@ -363,6 +363,13 @@ static void obj_unpublish(struct unwinder *u, struct uobj *o)
 	o->pub_interp = false;
 }
 
+/* A slot of the objects map for idx_take() again (none noted: lost). */
+static void idx_give(struct unwinder *u, __u32 idx)
+{
+	if (!tab_array_reserve(&u->free_idx, 1))
+		*(__u32 *)tab_array_push(&u->free_idx) = idx;
+}
+
 /*
  * Room for more tables, when rows or object slots ran out: the tables of
  * objects no traced process maps any more (their processes exited or
@@ -399,8 +406,7 @@ static size_t reclaim(struct unwinder *u)
 			continue;
 		if (n) {
 			row_store__release(u->o.rows, o->first, o->nr);
-			if (!tab_array_reserve(&u->free_idx, 1))
-				*(__u32 *)tab_array_push(&u->free_idx) = o->idx;
+			idx_give(u, o->idx);
 		}
 		o->idx = OBJ_NONE;
 		o->first = 0;
@@ -421,12 +427,6 @@ static int idx_take(struct unwinder *u, __u32 *idx)
 		return -ENOSPC;
 	*idx = u->next_obj++;
 	return 0;
-}
-
-static void idx_give(struct unwinder *u, __u32 idx)
-{
-	if (!tab_array_reserve(&u->free_idx, 1))
-		*(__u32 *)tab_array_push(&u->free_idx) = idx;
 }
 
 /* A slot and rows for nr rows, reclaiming once if either ran out. */
