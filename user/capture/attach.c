@@ -262,6 +262,7 @@ struct object_plan {
 	__u64 cookies[NR_SLOTS][NR_ALLOC_FNS];
 	const char *names[NR_SLOTS][NR_ALLOC_FNS];
 	__u32 nr[NR_SLOTS];
+	bool base;		/* it defines a C allocating function */
 };
 
 /* What detaching one attachment takes: a libbpf link or a link fd. */
@@ -272,15 +273,17 @@ struct link_item {
 
 /*
  * One object we probed, so a second mapping of it is not probed again.
- * With ATTACH_EACH its plan stays, to link the next process that maps it
- * without reading the file again.
+ * Its plan stays until it is linked; with ATTACH_EACH, for good, to link
+ * the next process that maps it without reading the file again.
  */
 struct seen_object {
 	dev_t dev;
 	ino_t ino;
-	struct object_plan *plan;	/* ATTACH_EACH only */
+	struct object_plan *plan;
 	int nr_sites;			/* allocator functions probed */
 	bool usdt;			/* it has memscope USDT probes */
+	bool linked;			/* linked to some process once */
+	bool base;			/* it defines the C allocator */
 };
 
 struct attach {
@@ -845,6 +848,8 @@ static int plan_allocators(struct attach *a, struct elf_file *ef,
 		if (j == nr_sites)
 			sites[nr_sites++] = (struct fn_site){ .af = af, .f = f };
 		sites[j].classes |= family_class(af->family);
+		if (af->kind == FN_ALLOC && ms_family_is_c(af->family))
+			pl->base = true;
 	}
 	for (i = 0; i < nr_sites && !err; i++) {
 		const struct alloc_fn *af = sites[i].af;
@@ -956,7 +961,7 @@ static struct seen_object *first_sight(struct attach *a, const char *path,
 	return &a->seen[a->nr_seen++];
 }
 
-/* ATTACH_EACH: the key of an object's links to one process. */
+/* The key of an object's links to one process (the traced one, or -1). */
 static __u64 seen_key(const struct attach *a, const struct seen_object *so,
 		      int pid)
 {
@@ -1015,48 +1020,17 @@ static int probe_usdt(struct attach *a, const char *open_path,
 }
 
 /*
- * ATTACH_EACH: an object planned for an earlier process, linked to pid
- * from its kept plan, once. Returns its functions, 0 if pid has them.
+ * Reads an object the first time it is seen: its allocator functions'
+ * probes and whether it has memscope USDT probes. Returns how many
+ * allocator functions were planned, or -errno.
  */
-static int link_again(struct attach *a, struct seen_object *so,
-		      const char *open_path, const char *display, int pid)
-{
-	__u64 key = seen_key(a, so, pid);
-	int err;
-
-	if (!so->plan || tab_keyed_get(&a->linked, key))
-		return 0;
-	if (tab_keyed_reserve(&a->linked))
-		return -ENOMEM;
-	err = link_allocators(a, so->plan, open_path, display, pid);
-	if (!err && so->usdt)
-		err = probe_usdt(a, open_path, display, pid, false);
-	if (err)
-		return err;
-	tab_keyed_add(&a->linked, key);
-	return so->nr_sites;
-}
-
-/*
- * Probes one object: its allocator functions, and its memscope USDT
- * probes, filtered to pid (-1: every process). Returns how many
- * allocator functions were probed, or -errno.
- */
-static int probe_path(struct attach *a, const char *open_path,
-		      const char *display, int pid)
+static int plan_path(struct attach *a, struct seen_object *so,
+		     const char *open_path, const char *display)
 {
 	struct object_plan *pl;
-	struct seen_object *so;
 	struct elf_file *ef;
-	bool added;
-	int n, err = 0;
+	int n;
 
-	so = first_sight(a, open_path, &added);
-	if (!so)
-		return -errno;
-	if (!added)
-		return a->pid == ATTACH_EACH ?
-		       link_again(a, so, open_path, display, pid) : 0;
 	pl = calloc(1, sizeof(*pl));
 	if (!pl)
 		return -ENOMEM;
@@ -1067,29 +1041,62 @@ static int probe_path(struct attach *a, const char *open_path,
 				 strerror(errno));
 	}
 	n = plan_allocators(a, ef, display, a->nr_seen, pl);
-	if (n >= 0)
-		err = link_allocators(a, pl, open_path, display, pid);
-	so->usdt = n >= 0 && !err && a->progs.usdt[0] &&
+	so->usdt = n >= 0 && a->progs.usdt[0] &&
 		   elf_file__has_usdt(ef, USDT_PROVIDER);
-	if (so->usdt)
-		err = probe_usdt(a, open_path, display, pid, true);
 	elf_file__free(ef);
-	if (n < 0 || err) {
-		free(pl);
-		return n < 0 ? n : err;
-	}
-	so->nr_sites = n;
-	if (a->pid != ATTACH_EACH) {
+	if (n < 0) {
 		free(pl);
 		return n;
 	}
-	if (tab_keyed_reserve(&a->linked)) {
-		free(pl);
-		return -ENOMEM;
-	}
-	tab_keyed_add(&a->linked, seen_key(a, so, pid));
 	so->plan = pl;
+	so->nr_sites = n;
+	so->base = pl->base;
 	return n;
+}
+
+/*
+ * Probes one object, filtered to pid (-1: every process): its allocator
+ * functions, and its memscope USDT probes. An object is read once, and
+ * linked once per process (ATTACH_EACH) or once (otherwise). With
+ * layers_first, an object that defines the C allocator is left for a
+ * second call: see attach__process(). Returns how many allocator
+ * functions were linked, or -errno.
+ */
+static int probe_path(struct attach *a, const char *open_path,
+		      const char *display, int pid, bool layers_first)
+{
+	struct seen_object *so;
+	bool added;
+	__u64 key;
+	int err;
+
+	so = first_sight(a, open_path, &added);
+	if (!so)
+		return -errno;
+	if (added) {
+		err = plan_path(a, so, open_path, display);
+		if (err < 0)
+			return err;
+	}
+	key = seen_key(a, so, pid);
+	if (!so->plan || (layers_first && so->base) ||
+	    tab_keyed_get(&a->linked, key))
+		return 0;
+	if (tab_keyed_reserve(&a->linked))
+		return -ENOMEM;
+	err = link_allocators(a, so->plan, open_path, display, pid);
+	/* the probes are noted (-v, the report) the first time only */
+	if (!err && so->usdt)
+		err = probe_usdt(a, open_path, display, pid, !so->linked);
+	if (err)
+		return err;
+	so->linked = true;
+	tab_keyed_add(&a->linked, key);
+	if (a->pid != ATTACH_EACH) {
+		free(so->plan);
+		so->plan = NULL;
+	}
+	return so->nr_sites;
 }
 
 /*
@@ -1110,13 +1117,22 @@ static void own_allocator(struct stat *st)
 		st->st_ino = 0;
 }
 
+/*
+ * A running process's objects, in two rounds: the layers over the C
+ * allocator first (libstdc++'s new and delete, a Rust program's
+ * __rust_alloc), then what defines malloc and free. A call to a layer
+ * that straddles the start is then seen whole, the layer's probe in
+ * before its inner malloc's: the other way round, a new in flight when
+ * malloc's probes went in made a block counted as malloc's, which its
+ * delete freed as a mismatch (attach_busy_cxx_pid).
+ */
 int attach__process(struct attach *a, int pid)
 {
 	char open_path[PATH_MAX], exe[32];
 	struct stat self;
 	struct procmaps *m;
 	size_t i, n;
-	int err = 0, found = 0, r;
+	int err = 0, found = 0, r, round;
 
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	if (access(exe, F_OK) && errno == ENOENT) {
@@ -1134,24 +1150,28 @@ int attach__process(struct attach *a, int pid)
 						  strerror(errno));
 	n = procmaps__count(m);
 	own_allocator(&self);
-	for (i = 0; i < n; i++) {
-		const struct procmap *pm = procmaps__get(m, i);
+	for (round = 0; round < 2 && !err; round++) {
+		for (i = 0; i < n; i++) {
+			const struct procmap *pm = procmaps__get(m, i);
 
-		if (!pm->inode || !pm->path || pm->perms[2] != 'x' ||
-		    (pm->inode == self.st_ino && pm->dev == self.st_dev))
-			continue;
-		snprintf(open_path, sizeof(open_path), "/proc/%d/root%s",
-			 pid, pm->path);
-		r = probe_path(a, open_path, pm->path,
-			       a->pid == ATTACH_EACH ? pid : a->pid);
-		/* A mapping that vanished or is unreadable is not an error. */
-		if (r == -ENOENT || r == -EACCES)
-			continue;
-		if (r < 0) {
-			err = r;
-			break;
+			if (!pm->inode || !pm->path || pm->perms[2] != 'x' ||
+			    (pm->inode == self.st_ino &&
+			     pm->dev == self.st_dev))
+				continue;
+			snprintf(open_path, sizeof(open_path),
+				 "/proc/%d/root%s", pid, pm->path);
+			r = probe_path(a, open_path, pm->path,
+				       a->pid == ATTACH_EACH ? pid : a->pid,
+				       round == 0);
+			/* A mapping that vanished or is unreadable is no error. */
+			if (r == -ENOENT || r == -EACCES)
+				continue;
+			if (r < 0) {
+				err = r;
+				break;
+			}
+			found += r;
 		}
-		found += r;
 	}
 	procmaps__free(m);
 	if (!err && !found)
@@ -1183,7 +1203,7 @@ static int probe_needed(const char *name, void *ctx)
 	/* One the dynamic linker would not find either is not ours to flag. */
 	if (!deps__find_lib(&ls->paths, name, path, sizeof(path)))
 		return 0;
-	r = probe_path(ls->a, path, path, ls->a->pid);
+	r = probe_path(ls->a, path, path, ls->a->pid, false);
 	if (r < 0 && r != -ENOENT && r != -EACCES) {
 		ls->err = r;
 		return 1;
@@ -1215,7 +1235,7 @@ static int probe_dependencies(struct attach *a, struct elf_file *ef,
 		return ls->err;
 	if (!deps__find_lib(&ls->paths, "libc.so.6", libc, sizeof(libc)))
 		return set_error(a, -ENOENT, "no libc.so.6 found for %s", path);
-	r = probe_path(a, libc, libc, a->pid);
+	r = probe_path(a, libc, libc, a->pid, false);
 	if (r < 0)
 		return r;
 	ls->found += r;
@@ -1240,7 +1260,7 @@ int attach__command(struct attach *a, const char *path)
 	err = 0;
 
 	/* A static build allocates through the executable alone. */
-	found = probe_path(a, path, path, a->pid);
+	found = probe_path(a, path, path, a->pid, false);
 	if (found < 0)
 		return found;
 	ef = elf_file__open(path);
