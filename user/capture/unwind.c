@@ -326,41 +326,58 @@ static bool grace_known(void)
 	       sysconf(_SC_NPROCESSORS_ONLN) > 1;
 }
 
+/* A file as the walker keys it: the kernel's dev_t, and the inode. */
+static struct ms_file_key file_key(dev_t dev, __u64 inode)
+{
+	return (struct ms_file_key){
+		.dev = procmap_kernel_dev(dev),
+		.ino = inode,
+	};
+}
+
 /*
- * Object o leaves the walker's maps: its slot reads as empty, and every
- * file published as it, the walker's way in from a process's vma, no
- * longer names it.
+ * The objects of the slots gone[] marks leave the walker's maps: their
+ * slots read as empty, and every file published as one of them, the
+ * walker's way in from a process's vma, no longer names it. One pass
+ * over the files for all of them.
  */
-static void obj_unpublish(struct unwinder *u, struct uobj *o)
+static void objs_unpublish(struct unwinder *u, const bool *gone)
 {
 	struct ms_unwind_obj none = {};
 	struct ms_unwind_file f;
 	struct ms_file_key k;
 	const struct ufile *uf;
+	bool lib, entry;
 	size_t i;
 
-	bpf_map_update_elem(u->o.objs_fd, &o->idx, &none, BPF_ANY);
+	for (i = 0; i < u->nr_objs; i++) {
+		struct uobj *o = &u->objs[i];
+
+		if (o->idx == OBJ_NONE || !gone[o->idx])
+			continue;
+		bpf_map_update_elem(u->o.objs_fd, &o->idx, &none, BPF_ANY);
+		o->pub_dev = 0;
+		o->pub_inode = 0;
+		o->pub_interp = false;
+	}
 	for (i = 0; i < u->files.nr; i++) {
 		uf = tab_array_at(&u->files, i);
-		memset(&k, 0, sizeof(k));
-		k.dev = procmap_kernel_dev(uf->dev);
-		k.ino = uf->inode;
-		if (bpf_map_lookup_elem(u->o.files_fd, &k, &f) ||
-		    (f.obj != o->idx && f.entry_obj != o->idx))
+		k = file_key(uf->dev, uf->inode);
+		if (bpf_map_lookup_elem(u->o.files_fd, &k, &f))
 			continue;
-		if (f.obj == o->idx)
+		lib = f.obj < u->o.objs_cap && gone[f.obj];
+		entry = f.entry_obj < u->o.objs_cap && gone[f.entry_obj];
+		if (!lib && !entry)
+			continue;
+		if (lib)
 			f.obj = OBJ_NONE;
-		if (f.entry_obj == o->idx)
+		if (entry)
 			f.entry_obj = OBJ_NONE;
-		if (f.obj != OBJ_NONE || f.entry_obj != OBJ_NONE) {
+		if (f.obj != OBJ_NONE || f.entry_obj != OBJ_NONE)
 			bpf_map_update_elem(u->o.files_fd, &k, &f, BPF_ANY);
-		} else if (!bpf_map_delete_elem(u->o.files_fd, &k)) {
+		else if (!bpf_map_delete_elem(u->o.files_fd, &k))
 			u->nr_files--;
-		}
 	}
-	o->pub_dev = 0;
-	o->pub_inode = 0;
-	o->pub_interp = false;
 }
 
 /* A slot of the objects map for idx_take() again (none noted: lost). */
@@ -382,17 +399,24 @@ static size_t reclaim(struct unwinder *u)
 {
 	size_t i, n = 0;
 	struct uobj *o;
+	bool *gone;
 
 	if (!grace_known())
+		return 0;
+	gone = calloc(u->o.objs_cap, sizeof(*gone));
+	if (!gone)
 		return 0;
 	for (i = 0; i < u->nr_objs; i++) {
 		o = &u->objs[i];
 		if (o->idx == OBJ_NONE || o->refs || o->pending)
 			continue;
-		obj_unpublish(u, o);
+		gone[o->idx] = true;
 		o->released = true;
 		n++;
 	}
+	if (n)
+		objs_unpublish(u, gone);
+	free(gone);
 	if (!n)
 		return 0;
 	/* Rules memoized from them are stale. */
@@ -746,10 +770,7 @@ static bool is_entry(const struct entry_files *ef, const struct procmap *m)
  */
 static void obj_publish(struct unwinder *u, struct uobj *o)
 {
-	struct ms_file_key k = {
-		.dev = procmap_kernel_dev(o->dev),
-		.ino = o->inode,
-	};
+	struct ms_file_key k = file_key(o->dev, o->inode);
 	struct ms_unwind_file f;
 	bool fresh;
 
