@@ -36,6 +36,23 @@
 			(t.image ? " (exec " + t.image + ")" : "");
 	};
 
+	// A process's list entries name their stacks by index in the
+	// top-level sites ("site", docs/report-schema.md): written out here,
+	// so every view reads frames as it does at the top level.
+	function withStacks(r, list) {
+		return (list || []).map((e) => {
+			if (e.site === undefined)
+				return e;
+			const s = r.sites[e.site];
+
+			return Object.assign({}, e, {
+				stack_truncated: s.stack_truncated,
+				stack_stop: s.stack_stop,
+				frames: s.frames,
+			});
+		});
+	}
+
 	// Image i of r as a report of its own; "all" (or any other) is r.
 	MS.procView = function (r, i) {
 		const p = (r.processes || [])[i];
@@ -57,9 +74,11 @@
 			summary: p.summary,
 			kernel: p.kernel,
 			leak_filter: p.leak_filter,
-			leaks: p.leaks,
-			peak: p.peak,
-			sites: p.sites,
+			leaks: withStacks(r, p.leaks),
+			peak: Object.assign({}, p.peak, {
+				by_stack: withStacks(r, p.peak.by_stack),
+			}),
+			sites: withStacks(r, p.sites),
 			anomalies: p.anomalies,
 			timeline: p.timeline,
 			suspects: p.suspects,

@@ -306,7 +306,7 @@ def flame_frames(dom):
 def test_json(t, env):
     with open(env["known"] + ".json") as f:
         r = json.load(f)
-    t.eq("schema", "memscope-bpf/report/1", r.get("schema"))
+    t.eq("schema", "memscope-bpf/report/2", r.get("schema"))
     t.eq("summary.allocs", 15, r["summary"]["allocs"])
     t.eq("leaks kept", 3, len(r["leaks"]))
     t.eq("peak.bytes", 10832, r["peak"]["bytes"])

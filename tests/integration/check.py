@@ -36,7 +36,7 @@ import os
 import re
 import sys
 
-SCHEMA = "memscope-bpf/report/1"
+SCHEMA = "memscope-bpf/report/2"
 MIB = 1 << 20
 
 # Scenario tables: function -> (blocks, bytes), checked against leaks[].
@@ -145,6 +145,20 @@ SUMMARY_KEYS = ["allocs", "frees", "alloc_bytes", "free_bytes", "live_allocs",
 FAMILIES = ["malloc", "new", "new[]", "rust", "jemalloc", "tcmalloc",
             "mimalloc"]
 FRAME_KEYS = ["function", "inlined", "file", "line", "object", "addr"]
+STACK_KEYS = ["stack_truncated", "stack_stop", "frames"]
+
+
+def with_stacks(r, entries):
+    """A process's list entries with the stack each names by its index
+    in the top-level sites ("site") written out in place."""
+    out = []
+    for e in entries or []:
+        if "site" in e:
+            site = r["sites"][e["site"]]
+            e = {k: v for k, v in e.items() if k != "site"}
+            e.update({k: site[k] for k in STACK_KEYS})
+        out.append(e)
+    return out
 PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
               "emulated", "single_step_reason", "probed", "forwards_to",
               "counted_at", "throw_ends_program"]
@@ -301,9 +315,13 @@ class Checker:
             self.fail("processes: expected at least one image, got none")
         elif len(procs) == 1:
             p = procs[0]
-            for k in ["summary", "kernel", "leaks", "sites"]:
+            for k in ["summary", "kernel"]:
                 self.expect(f"processes[0].{k} (vs the top level's)",
                             self.r.get(k), p.get(k))
+            for k in ["leaks", "sites"]:
+                self.expect(f"processes[0].{k} (vs the top level's, "
+                            "stacks by site)", self.r.get(k),
+                            with_stacks(self.r, p.get(k)))
             if self.args.pid is not None:
                 self.expect("processes[0].target.pid", self.args.pid,
                             (p.get("target") or {}).get("pid"))

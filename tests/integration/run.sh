@@ -2459,8 +2459,12 @@ PY
 # its arguments say.
 
 # Per process: the report's processes[] entries of a comm, and the exact
-# figures of one; a leak site's live bytes (a function in its stack).
+# figures of one; a leak site's live bytes (a function in its stack); the
+# frames of a process's list entry.
 SYS_PY='
+def frames_of(e):
+    """A process entry names its stack by index in the top-level sites."""
+    return r["sites"][e["site"]]["frames"] if "site" in e else e["frames"]
 def procs_of(comm):
     return [p for p in r.get("processes") or []
             if (p.get("target") or {}).get("comm") == comm]
@@ -3186,7 +3190,7 @@ if first and second:
     # after its exec ran unprobed (unless its probes beat them); the 2
     # after they were in count exactly.
     got = sum(l["bytes"] for l in first[0].get("leaks") or []
-              if l["frames"] and l["frames"][0].get("function") == "leak")
+              if frames_of(l) and frames_of(l)[0].get("function") == "leak")
     if got not in (444, 777):
         print(f"first $name: expected 444 bytes leaked at leak(), or 777, got {got}")
     expect("second $name joined_late_ns", None,

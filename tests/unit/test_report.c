@@ -759,7 +759,7 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 	r->consumer_drops = 3;
 	doc = json_of(r);
 	expect_valid_json(doc);
-	expect_has(doc, "\n  \"schema\": \"memscope-bpf/report/1\",\n", "schema");
+	expect_has(doc, "\n  \"schema\": \"memscope-bpf/report/2\",\n", "schema");
 	expect_has(doc, "\"tool\": {\n    \"name\": \"memscope-bpf\",\n"
 		   "    \"version\": \"", "tool");
 	expect_has(doc, "\"pid\": 4242,\n    \"command\": null,\n"

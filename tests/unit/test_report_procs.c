@@ -185,6 +185,41 @@ Test(report_procs, json_processes)
 	report__free(r);
 }
 
+/*
+ * Each image's leaks, peak and sites name their stacks by index in the
+ * top-level sites, which alone write the frames.
+ */
+Test(report_procs, json_process_lists_name_their_sites)
+{
+	struct report *r = build(0);
+	const struct report_site *leak = &r->procs[2].r->leaks[0];
+	const char *procs;
+	char *buf = NULL, want[160];
+	size_t len, j;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(report__json_stream(r, f, false), 0);
+	fclose(f);
+	procs = strstr(buf, "\"processes\":[");
+	cr_assert_not_null(procs, "no processes in %s", buf);
+	cr_expect(strstr(buf, "\"frames\":[{\"function\":\"img2\"") < procs,
+		  "the top level's frames in %s", buf);
+	cr_expect_null(strstr(procs, "\"frames\""),
+		       "frames written again in the images: %s", procs);
+	for (j = 0; j < r->nr_sites; j++)
+		if (r->sites[j].frames == leak->frames)
+			break;
+	cr_assert_lt(j, r->nr_sites, "leaky's stack among the sites");
+	expect_eq(r->sites[j].proc, 2, "the site's image");
+	snprintf(want, sizeof(want),
+		 "\"bytes\":300,\"oldest_ns\":%llu,\"site\":%zu,\"proc\":2}",
+		 (unsigned long long)leak->oldest_ns, j);
+	cr_expect(strstr(procs, want), "%s in %s", want, procs);
+	free(buf);
+	report__free(r);
+}
+
 /* One image: the report is that process, procs[0] the report itself. */
 Test(report_procs, one_image_is_the_report)
 {

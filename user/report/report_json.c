@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
- * The JSON report, schema "memscope-bpf/report/1" (docs/report-schema.md).
+ * The JSON report, schema "memscope-bpf/report/2" (docs/report-schema.md).
  * Times are ns since tracing began; every record carries its source label
  * so later versions can add declared and inferred records beside these.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include "json.h"
 #include "outfile.h"
 #include "prologue.h"
@@ -15,7 +16,7 @@
 #define MEMSCOPE_VERSION	"unknown"
 #endif
 
-#define REPORT_SCHEMA		"memscope-bpf/report/1"
+#define REPORT_SCHEMA		"memscope-bpf/report/2"
 
 static void write_target(struct json *j, const struct report_target *t)
 {
@@ -162,8 +163,58 @@ void report_json_frames(struct json *j, const struct frame *frames,
 	json_arr_end(j);
 }
 
-static void write_frames(struct json *j, const struct report_site *s)
+/*
+ * A process's entry names each call stack by its index in the top-level
+ * sites, which hold every image's stacks: written out in both, a traced
+ * set's report carried its frames twice (over half of a 173 MB one).
+ * A stack's frames are one array, shared by the image's lists and the
+ * merged ones (report.c), so the pointer finds the site.
+ */
+struct site_refs {
+	const struct frame *frames;
+	size_t idx;
+};
+
+static int ref_cmp(const void *pa, const void *pb)
 {
+	const struct site_refs *a = pa, *b = pb;
+
+	return (a->frames > b->frames) - (a->frames < b->frames);
+}
+
+/* The top-level sites by frames, sorted; NULL with none (or no memory). */
+static struct site_refs *site_refs_sorted(const struct report *r, size_t *nr)
+{
+	struct site_refs *refs;
+	size_t i, n = 0;
+
+	refs = r->nr_sites ? calloc(r->nr_sites, sizeof(*refs)) : NULL;
+	for (i = 0; refs && i < r->nr_sites; i++)
+		if (r->sites[i].nr_frames)
+			refs[n++] = (struct site_refs){ r->sites[i].frames, i };
+	if (refs)
+		qsort(refs, n, sizeof(*refs), ref_cmp);
+	*nr = n;
+	return refs;
+}
+
+/* What a process's lists are written with: NULL at the top level. */
+struct refs {
+	const struct site_refs *v;
+	size_t nr;
+};
+
+static void write_frames(struct json *j, const struct report_site *s,
+			 const struct refs *refs)
+{
+	struct site_refs key = { .frames = s->frames }, *hit = NULL;
+
+	if (refs && refs->nr && s->nr_frames)
+		hit = bsearch(&key, refs->v, refs->nr, sizeof(key), ref_cmp);
+	if (hit) {
+		json_kv_u64(j, "site", hit->idx);
+		return;
+	}
 	json_kv_bool(j, "stack_truncated", s->flags & MS_EVF_STACK_TRUNC);
 	json_kv_str(j, "stack_stop", report_stop_name(ms_event_stop(s->flags)));
 	report_json_frames(j, s->frames, s->nr_frames);
@@ -171,7 +222,8 @@ static void write_frames(struct json *j, const struct report_site *s)
 
 /* A leak record, or (live false) one stack's share of the peak. */
 static void write_site(struct json *j, const struct report *r,
-		       const struct report_site *s, bool live)
+		       const struct report_site *s, bool live,
+		       const struct refs *refs)
 {
 	json_obj_begin(j);
 	if (live)
@@ -183,32 +235,33 @@ static void write_site(struct json *j, const struct report *r,
 		json_kv_u64(j, "oldest_ns", s->oldest_ns);
 		report_json_site_reach(j, r, s);
 	}
-	write_frames(j, s);
+	write_frames(j, s, refs);
 	json_kv_u64(j, "proc", s->proc);
 	json_obj_end(j);
 }
 
 static void write_sites(struct json *j, const struct report *r,
 			const char *key, const struct report_site *sites,
-			size_t n, bool live)
+			size_t n, bool live, const struct refs *refs)
 {
 	size_t i;
 
 	json_key(j, key);
 	json_arr_begin(j);
 	for (i = 0; i < n; i++)
-		write_site(j, r, &sites[i], live);
+		write_site(j, r, &sites[i], live, refs);
 	json_arr_end(j);
 }
 
-static void write_peak(struct json *j, const struct report *r)
+static void write_peak(struct json *j, const struct report *r,
+		       const struct refs *refs)
 {
 	json_key(j, "peak");
 	json_obj_begin(j);
 	json_kv_str(j, "source", SOURCE_CAPTURED);
 	json_kv_u64(j, "bytes", r->summary.peak_bytes);
 	json_kv_u64(j, "ns", report__since_start(r, r->summary.peak_ns));
-	write_sites(j, r, "by_stack", r->peak, r->nr_peak, false);
+	write_sites(j, r, "by_stack", r->peak, r->nr_peak, false, refs);
 	json_obj_end(j);
 }
 
@@ -216,7 +269,8 @@ static void write_peak(struct json *j, const struct report *r)
  * Every call stack with every metric, uncut by --top: leaks and peak rank
  * a few of them, this is what a reader (the dashboard) aggregates over.
  */
-static void write_all_sites(struct json *j, const struct report *r)
+static void write_all_sites(struct json *j, const struct report *r,
+			    const struct refs *refs)
 {
 	const struct report_site *s;
 	size_t i;
@@ -235,7 +289,7 @@ static void write_all_sites(struct json *j, const struct report *r)
 		json_kv_u64(j, "peak_count", s->peak_count);
 		json_kv_u64(j, "peak_bytes", s->peak_bytes);
 		report_json_site_reach(j, r, s);
-		write_frames(j, s);
+		write_frames(j, s, refs);
 		json_kv_u64(j, "proc", s->proc);
 		json_obj_end(j);
 	}
@@ -524,7 +578,7 @@ static void write_growth(struct json *j, const struct report *r)
  * when it ended ("live_at_end"), never a later image's.
  */
 static void write_process(struct json *j, const struct report *top,
-			  const struct report_proc *p)
+			  const struct report_proc *p, const struct refs *refs)
 {
 	const struct report *r = p->r;
 
@@ -535,10 +589,10 @@ static void write_process(struct json *j, const struct report *top,
 	write_summary(j, r);
 	write_kernel(j, r);
 	write_filter(j, r);
-	write_sites(j, r, "leaks", r->leaks, r->nr_leaks, true);
+	write_sites(j, r, "leaks", r->leaks, r->nr_leaks, true, refs);
 	report_json_reach(j, r);
-	write_peak(j, r);
-	write_all_sites(j, r);
+	write_peak(j, r, refs);
+	write_all_sites(j, r, refs);
 	write_anon(j, r);
 	write_anomalies(j, r);
 	write_timeline(j, r);
@@ -546,7 +600,8 @@ static void write_process(struct json *j, const struct report *top,
 	json_obj_end(j);
 }
 
-static void write_processes(struct json *j, const struct report *r)
+static void write_processes(struct json *j, const struct report *r,
+			    const struct refs *refs)
 {
 	const struct procs_summary *a = &r->all;
 	size_t i;
@@ -562,11 +617,12 @@ static void write_processes(struct json *j, const struct report *r)
 	json_key(j, "processes");
 	json_arr_begin(j);
 	for (i = 0; i < r->nr_procs; i++)
-		write_process(j, r, &r->procs[i]);
+		write_process(j, r, &r->procs[i], refs);
 	json_arr_end(j);
 }
 
-static void write_report(struct json *j, const struct report *r)
+static void write_report(struct json *j, const struct report *r,
+			 const struct refs *refs)
 {
 	json_obj_begin(j);
 	json_kv_str(j, "schema", REPORT_SCHEMA);
@@ -581,28 +637,41 @@ static void write_report(struct json *j, const struct report *r)
 	write_kernel(j, r);
 	write_suspects(j, r);
 	write_filter(j, r);
-	write_sites(j, r, "leaks", r->leaks, r->nr_leaks, true);
+	write_sites(j, r, "leaks", r->leaks, r->nr_leaks, true, NULL);
 	report_json_reach(j, r);
-	write_peak(j, r);
-	write_all_sites(j, r);
+	write_peak(j, r, NULL);
+	write_all_sites(j, r, NULL);
 	write_anon(j, r);
 	write_anomalies(j, r);
 	write_timeline(j, r);
 	write_growth(j, r);
 	write_probes(j, r);
-	write_processes(j, r);
+	write_processes(j, r, refs);
 	report_json_declared(j, r);
 	json_obj_end(j);
 }
 
 int report__json_stream(const struct report *r, FILE *f, bool pretty)
 {
-	struct json *j = json__new(f, pretty);
+	struct refs refs;
+	struct site_refs *v = site_refs_sorted(r, &refs.nr);
+	struct json *j;
+	int err;
 
-	if (!j)
-		return -errno;
-	write_report(j, r);
-	return json__free(j);
+	/* Nothing written unless it can be written whole. */
+	if (!v && r->nr_sites)
+		return -ENOMEM;
+	refs.v = v;
+	j = json__new(f, pretty);
+	if (!j) {
+		err = -errno;
+		goto out;
+	}
+	write_report(j, r, &refs);
+	err = json__free(j);
+out:
+	free(v);
+	return err;
 }
 
 int report__write_json(const struct report *r, const char *path)
