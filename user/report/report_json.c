@@ -166,32 +166,32 @@ void report_json_frames(struct json *j, const struct frame *frames,
 /*
  * A process's entry names each call stack by its index in the top-level
  * sites, which hold every image's stacks: written out in both, a traced
- * set's report carried its frames twice (over half of a 173 MB one).
+ * set's report carried its frames twice (over half its bytes).
  * A stack's frames are one array, shared by the image's lists and the
  * merged ones (report.c), so the pointer finds the site.
  */
-struct site_refs {
+struct site_ref {
 	const struct frame *frames;
 	size_t idx;
 };
 
 static int ref_cmp(const void *pa, const void *pb)
 {
-	const struct site_refs *a = pa, *b = pb;
+	const struct site_ref *a = pa, *b = pb;
 
 	return (a->frames > b->frames) - (a->frames < b->frames);
 }
 
 /* The top-level sites by frames, sorted; NULL with none (or no memory). */
-static struct site_refs *site_refs_sorted(const struct report *r, size_t *nr)
+static struct site_ref *site_refs_sorted(const struct report *r, size_t *nr)
 {
-	struct site_refs *refs;
+	struct site_ref *refs;
 	size_t i, n = 0;
 
 	refs = r->nr_sites ? calloc(r->nr_sites, sizeof(*refs)) : NULL;
 	for (i = 0; refs && i < r->nr_sites; i++)
 		if (r->sites[i].nr_frames)
-			refs[n++] = (struct site_refs){ r->sites[i].frames, i };
+			refs[n++] = (struct site_ref){ r->sites[i].frames, i };
 	if (refs)
 		qsort(refs, n, sizeof(*refs), ref_cmp);
 	*nr = n;
@@ -199,15 +199,15 @@ static struct site_refs *site_refs_sorted(const struct report *r, size_t *nr)
 }
 
 /* What a process's lists are written with: NULL at the top level. */
-struct refs {
-	const struct site_refs *v;
+struct site_refs {
+	const struct site_ref *v;
 	size_t nr;
 };
 
 static void write_frames(struct json *j, const struct report_site *s,
-			 const struct refs *refs)
+			 const struct site_refs *refs)
 {
-	struct site_refs key = { .frames = s->frames }, *hit = NULL;
+	struct site_ref key = { .frames = s->frames }, *hit = NULL;
 
 	if (refs && refs->nr && s->nr_frames)
 		hit = bsearch(&key, refs->v, refs->nr, sizeof(key), ref_cmp);
@@ -223,7 +223,7 @@ static void write_frames(struct json *j, const struct report_site *s,
 /* A leak record, or (live false) one stack's share of the peak. */
 static void write_site(struct json *j, const struct report *r,
 		       const struct report_site *s, bool live,
-		       const struct refs *refs)
+		       const struct site_refs *refs)
 {
 	json_obj_begin(j);
 	if (live)
@@ -242,7 +242,7 @@ static void write_site(struct json *j, const struct report *r,
 
 static void write_sites(struct json *j, const struct report *r,
 			const char *key, const struct report_site *sites,
-			size_t n, bool live, const struct refs *refs)
+			size_t n, bool live, const struct site_refs *refs)
 {
 	size_t i;
 
@@ -254,7 +254,7 @@ static void write_sites(struct json *j, const struct report *r,
 }
 
 static void write_peak(struct json *j, const struct report *r,
-		       const struct refs *refs)
+		       const struct site_refs *refs)
 {
 	json_key(j, "peak");
 	json_obj_begin(j);
@@ -270,7 +270,7 @@ static void write_peak(struct json *j, const struct report *r,
  * a few of them, this is what a reader (the dashboard) aggregates over.
  */
 static void write_all_sites(struct json *j, const struct report *r,
-			    const struct refs *refs)
+			    const struct site_refs *refs)
 {
 	const struct report_site *s;
 	size_t i;
@@ -578,7 +578,7 @@ static void write_growth(struct json *j, const struct report *r)
  * when it ended ("live_at_end"), never a later image's.
  */
 static void write_process(struct json *j, const struct report *top,
-			  const struct report_proc *p, const struct refs *refs)
+			  const struct report_proc *p, const struct site_refs *refs)
 {
 	const struct report *r = p->r;
 
@@ -601,7 +601,7 @@ static void write_process(struct json *j, const struct report *top,
 }
 
 static void write_processes(struct json *j, const struct report *r,
-			    const struct refs *refs)
+			    const struct site_refs *refs)
 {
 	const struct procs_summary *a = &r->all;
 	size_t i;
@@ -622,7 +622,7 @@ static void write_processes(struct json *j, const struct report *r,
 }
 
 static void write_report(struct json *j, const struct report *r,
-			 const struct refs *refs)
+			 const struct site_refs *refs)
 {
 	json_obj_begin(j);
 	json_kv_str(j, "schema", REPORT_SCHEMA);
@@ -653,8 +653,8 @@ static void write_report(struct json *j, const struct report *r,
 
 int report__json_stream(const struct report *r, FILE *f, bool pretty)
 {
-	struct refs refs;
-	struct site_refs *v = site_refs_sorted(r, &refs.nr);
+	struct site_refs refs;
+	struct site_ref *v = site_refs_sorted(r, &refs.nr);
 	struct json *j;
 	int err;
 
