@@ -578,7 +578,8 @@ static void write_growth(struct json *j, const struct report *r)
  * when it ended ("live_at_end"), never a later image's.
  */
 static void write_process(struct json *j, const struct report *top,
-			  const struct report_proc *p, const struct site_refs *refs)
+			  const struct report_proc *p,
+			  const struct site_refs *refs)
 {
 	const struct report *r = p->r;
 
