@@ -283,7 +283,6 @@ struct seen_object {
 	int nr_sites;			/* allocator functions probed */
 	bool usdt;			/* it has memscope USDT probes */
 	bool linked;			/* linked to some process once */
-	bool base;			/* it defines the C allocator */
 };
 
 struct attach {
@@ -1050,7 +1049,6 @@ static int plan_path(struct attach *a, struct seen_object *so,
 	}
 	so->plan = pl;
 	so->nr_sites = n;
-	so->base = pl->base;
 	return n;
 }
 
@@ -1079,7 +1077,7 @@ static int probe_path(struct attach *a, const char *open_path,
 			return err;
 	}
 	key = seen_key(a, so, pid);
-	if (!so->plan || (layers_first && so->base) ||
+	if (!so->plan || (layers_first && so->plan->base) ||
 	    tab_keyed_get(&a->linked, key))
 		return 0;
 	if (tab_keyed_reserve(&a->linked))
