@@ -146,6 +146,9 @@ FAMILIES = ["malloc", "new", "new[]", "rust", "jemalloc", "tcmalloc",
             "mimalloc"]
 FRAME_KEYS = ["function", "inlined", "file", "line", "object", "addr"]
 STACK_KEYS = ["stack_truncated", "stack_stop", "frames"]
+PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
+              "emulated", "single_step_reason", "probed", "forwards_to",
+              "counted_at", "throw_ends_program"]
 
 
 def with_stacks(r, entries):
@@ -159,9 +162,6 @@ def with_stacks(r, entries):
             e.update({k: site[k] for k in STACK_KEYS})
         out.append(e)
     return out
-PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
-              "emulated", "single_step_reason", "probed", "forwards_to",
-              "counted_at", "throw_ends_program"]
 
 
 class Checker:
