@@ -235,7 +235,10 @@ enum ms_ev_type {
 	 * syscall (walked only for calls that can map the program's memory).
 	 */
 	MS_EV_MMAP,		/* ptr = address, size = length,
-				 * aux = flags (MAP_*) */
+				 * aux = flags (MAP_*), its protection
+				 * (PROT_*) at MS_MMAP_PROT_SHIFT and
+				 * MS_MMAP_PROT_KNOWN (format 10 on;
+				 * before, not carried) */
 	MS_EV_MUNMAP,		/* ptr, size; an exec sends one of all of
 				 * user space */
 	MS_EV_MREMAP,		/* old_ptr, aux = old length; ptr, size =
@@ -263,6 +266,13 @@ enum ms_ev_type {
 				 * (struct ms_file_key: dev, ino) */
 	MS_EV_PROC_EXIT,	/* the last thread of pid exited: aux =
 				 * exit code as wait(2) reports it */
+	/*
+	 * Anonymous memory, continued (after the lifecycle records, whose
+	 * numbers recordings keep): an mprotect or pkey_mprotect that
+	 * succeeded; ptr, size = the range as passed, aux = the new
+	 * protection (PROT_*). No stack: it maps nothing.
+	 */
+	MS_EV_MPROTECT,
 	MS_EV__COUNT,
 };
 
@@ -278,11 +288,20 @@ static inline int ms_event_proc(unsigned int type)
 	return type >= MS_EV_PROC_START && type <= MS_EV_PROC_EXIT;
 }
 
-/* An anonymous-memory record (MS_EV_MMAP..MS_EV_BRK). */
+/* An anonymous-memory record (MS_EV_MMAP..MS_EV_BRK, MS_EV_MPROTECT). */
 static inline int ms_event_anon(unsigned int type)
 {
-	return type >= MS_EV_MMAP && type <= MS_EV_BRK;
+	return (type >= MS_EV_MMAP && type <= MS_EV_BRK) ||
+	       type == MS_EV_MPROTECT;
 }
+
+/*
+ * An MS_EV_MMAP's aux: the flags in the low 32 bits, the protection above
+ * them, and a bit that says the protection is there (records of format 9
+ * and older have neither: their mappings read as accessible).
+ */
+#define MS_MMAP_PROT_SHIFT	32
+#define MS_MMAP_PROT_KNOWN	(1ull << 63)
 
 /* What a tracked block is (track's kind argument). */
 enum ms_kind {

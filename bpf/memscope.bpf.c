@@ -3518,10 +3518,35 @@ static __always_inline void map_hold(struct task_struct *task, __u64 addr)
 }
 
 /*
+ * An mprotect of a traced thread succeeded: the store moves the pages of
+ * its ranges between accessible and reserved (PROT_NONE). It maps
+ * nothing, so no stack; a change of code (a JIT's) or of a file's pages
+ * reaches the store too, which keeps only ranges it counts.
+ */
+static __always_inline void protect_record(const struct pt_regs *regs)
+{
+	struct ms_event *e;
+	__u64 pos;
+
+	if (!regs->si)
+		return;
+	e = event_reserve(RING_LEN(0), &pos);
+	if (!e)
+		return;
+	event_fill(e, MS_EV_MPROTECT, MS_FN_NONE, bpf_ktime_get_ns(),
+		   current_id());
+	e->ptr = regs->di;
+	e->size = regs->si;
+	e->aux = (__u32)regs->dx;
+	e->nr_frames = 0;
+	event_submit(e, pos, RING_LEN(0), RING_LEN(0));
+}
+
+/*
  * A syscall of a traced thread has returned (nr, ret; its arguments are
  * still in regs, the user registers): the record of the memory it mapped,
- * unmapped or moved. ctx is the calling program's, for the walk's tail
- * call.
+ * unmapped, moved or protected. ctx is the calling program's, for the
+ * walk's tail call.
  */
 static __always_inline int sys_exit(void *ctx, struct task_struct *task,
 				    struct pt_regs *regs, __u64 nr, long ret)
@@ -3559,6 +3584,10 @@ static __always_inline int sys_exit(void *ctx, struct task_struct *task,
 			return 0;
 	} else if ((unsigned long)ret >= -(unsigned long)MAX_ERRNO) {
 		/* A failed call changed nothing. */
+		return 0;
+	}
+	if (nr == NR_MPROTECT || nr == NR_PKEY_MPROTECT) {
+		protect_record(regs);
 		return 0;
 	}
 	if (hold_map && mmap_exec_file(regs))
@@ -3604,7 +3633,9 @@ static __always_inline int sys_exit(void *ctx, struct task_struct *task,
 	case NR_MMAP:
 		e->ptr = ret;
 		e->size = regs->si;
-		e->aux = regs->r10;
+		e->aux = (__u32)regs->r10 |
+			 (__u64)(__u32)regs->dx << MS_MMAP_PROT_SHIFT |
+			 MS_MMAP_PROT_KNOWN;
 		break;
 	case NR_MUNMAP:
 		e->ptr = regs->di;
@@ -3648,11 +3679,9 @@ int ms_sys_exit(struct syscall_trace_exit *ctx)
 	struct task_struct *task = bpf_get_current_task_btf();
 
 	/* Any process's: the thread's own state says if it is traced. */
-	if (ctx->nr == NR_MPROTECT || ctx->nr == NR_PKEY_MPROTECT) {
+	if (ctx->nr == NR_MPROTECT || ctx->nr == NR_PKEY_MPROTECT)
 		exec_protect_exit(task,
 				  (struct pt_regs *)bpf_task_pt_regs(task));
-		return 0;
-	}
 	if (!sys_traced(task))
 		return 0;
 	return sys_exit(ctx, task, (struct pt_regs *)bpf_task_pt_regs(task),
@@ -3669,10 +3698,8 @@ int BPF_PROG(ms_sys_exit_raw, struct pt_regs *regs, long ret)
 	if (!sys_nr_wanted(nr))
 		return 0;
 	task = bpf_get_current_task_btf();
-	if (nr == NR_MPROTECT || nr == NR_PKEY_MPROTECT) {
+	if (nr == NR_MPROTECT || nr == NR_PKEY_MPROTECT)
 		exec_protect_exit(task, regs);
-		return 0;
-	}
 	if (!sys_traced(task))
 		return 0;
 	return sys_exit(ctx, task, regs, nr, ret);

@@ -5,7 +5,8 @@
 // allocator mapped for its arena. A site is named by the function that
 // called the syscall wrapper: frames[0] is the syscall (with the frames
 // inlined at its address), the next address its caller. Its whole stack
-// opens under the row.
+// opens under the row. Pages mapped PROT_NONE are reserved address
+// space, shown apart from the live bytes.
 
 (function () {
 	"use strict";
@@ -38,6 +39,7 @@
 			el("td", { class: "num", text: MS.fmtBytes(s.live_bytes) }),
 			el("td", { class: "num", text: MS.fmtPct(s.live_bytes, total) }),
 			el("td", { class: "num", text: MS.fmtInt(s.live_ranges) }),
+			el("td", { class: "num", text: MS.fmtBytes(s.reserved_bytes || 0) }),
 			el("td", { class: "num", text: MS.fmtBytes(s.peak_bytes) }),
 			el("td", { class: "num", text: MS.fmtBytes(s.mapped_bytes) }),
 			el("td", { class: "num", text: MS.fmtInt(s.calls) }));
@@ -67,6 +69,16 @@
 			MS.fmtBytes(a.peak_bytes) + " at " + MS.fmtSec(a.peak_ns) +
 			"; " + MS.plural(a.calls, "mapping call", "mapping calls") +
 			" (" + MS.fmtBytes(a.mapped_bytes) + ")." }));
+		if (a.reserved_bytes)
+			sec.append(el("p", { class: "note anon-reserved", text:
+				MS.fmtBytes(a.reserved_bytes) + " reserved: mapped " +
+				"PROT_NONE, address space rather than memory, not in " +
+				"the live bytes or the peak." }));
+		if (a.prot_unknown_calls)
+			sec.append(el("p", { class: "note", text:
+				MS.plural(a.prot_unknown_calls, "mapping", "mappings") +
+				" without a protection in the recording (format 9 or " +
+				"older): counted as live." }));
 		const early = Object.entries(a.stack_stops)
 			.filter(([why, n]) => why !== "end" && n > 0);
 		if (early.length)
@@ -83,23 +95,27 @@
 			sec.append(el("div", { class: "table-wrap" },
 				el("table", { class: "compact anon-sites" },
 					head(["Call site", "Live", "Share", "Ranges",
-					      "At peak", "Mapped", "Calls"]),
+					      "Reserved", "At peak", "Mapped", "Calls"]),
 					el("tbody", null, a.sites.map((s) =>
 						siteRow(s, a.live_bytes))))));
 		sec.append(el("h3", { text: "Allocator arenas" }),
 			el("p", { class: "note", text:
 				MS.fmtBytes(a.arena.live_bytes) + " live, " +
+				MS.fmtBytes(a.arena.reserved_bytes || 0) +
+				" reserved (PROT_NONE), " +
 				MS.fmtBytes(a.arena.mapped_bytes) + " mapped in " +
 				MS.plural(a.arena.calls, "call", "calls") +
 				" inside allocator calls." }));
 		if (a.arena.objects.length)
 			sec.append(el("table", { class: "compact anon-arenas" },
-				head(["Object", "Live", "Mapped", "Calls"]),
+				head(["Object", "Live", "Reserved", "Mapped", "Calls"]),
 				el("tbody", null, a.arena.objects.map((o) =>
 					el("tr", null,
 						el("td", { text: o.object || "(unknown)" }),
 						el("td", { class: "num",
 							   text: MS.fmtBytes(o.live_bytes) }),
+						el("td", { class: "num",
+							   text: MS.fmtBytes(o.reserved_bytes || 0) }),
 						el("td", { class: "num",
 							   text: MS.fmtBytes(o.mapped_bytes) }),
 						el("td", { class: "num",

@@ -84,13 +84,24 @@ static void record(struct ms_event *e, int i)
 		e->ptr = 0x5000 + (i - 1) * 0x40;
 		return;
 	}
-	/* Anonymous memory: a mapping, part of it unmapped, an arena's. */
+	/*
+	 * Anonymous memory: a mapping (PROT_NONE), part of it unmapped, an
+	 * arena's, and part of that opened by mprotect.
+	 */
+	if (i == 10) {
+		e->type = MS_EV_MPROTECT;
+		e->ptr = 0x7f0000000000ull;
+		e->size = 0x2000;
+		e->aux = 3;
+		return;
+	}
 	if (i == 6 || i == 7 || i == 9) {
 		e->type = i == 6 ? MS_EV_MMAP : i == 7 ? MS_EV_MUNMAP :
 			  MS_EV_MREMAP;
 		e->ptr = 0x7f0000000000ull + (i == 7) * 0x1000;
 		e->size = i == 9 ? 0x8000 : 0x4000;
-		e->aux = i == 6 ? 0x22 : i == 9 ? 0x4000 : 0;
+		e->aux = i == 6 ? 0x22 | MS_MMAP_PROT_KNOWN :
+			 i == 9 ? 0x4000 : 0;
 		e->old_ptr = i == 9 ? 0x7f0000000000ull : 0;
 		e->nr_frames = 1;
 		e->frames[0] = 0x401400;

@@ -834,6 +834,51 @@ def test_traced(t, env):
              "--window-size=1400,1000")
 
 
+def fmt_bytes(n):
+    """viz/util.js's MS.fmtBytes."""
+    if n < 1024:
+        return f"{n} B"
+    v, unit = float(n), None
+    for unit in ("KiB", "MiB", "GiB", "TiB", "PiB"):
+        v /= 1024
+        if v < 1024:
+            break
+    digits = 0 if v >= 100 else 1 if v >= 10 else 2
+    return f"{v:.{digits}f} {unit}"
+
+
+def test_traced_anon(t, env):
+    """tests/targets/anon traced: the anonymous memory panel shows the
+    PROT_NONE pages as reserved, apart from the live bytes, per site and
+    in all, as the JSON says."""
+    base, r = trace_with_html(t, env, "traced_anon", "anon")
+    a = r.get("anon_memory") or {}
+    t.require("JSON anon_memory with reserved pages",
+              a.get("reserved_bytes", 0) >= 4096, repr(a.get("reserved_bytes")))
+    dom, _, _ = dump(t, base + ".html")
+    sec = dom.one(t, "section", id="anon")
+    note = sec.one(t, "p", **{"class": "note anon-reserved"}).text()
+    t.true("the reserve said apart from the live bytes",
+           note.startswith(fmt_bytes(a["reserved_bytes"]) + " reserved: "
+                           "mapped PROT_NONE"), note)
+    table = sec.one(t, "table", **{"class": "compact anon-sites"})
+    heads = [th.text() for th in table.all("th")]
+    t.require("a Reserved column after Ranges",
+              heads[3:5] == ["Ranges", "Reserved"], repr(heads))
+    rows = table.one(t, "tbody").children("tr")
+    t.eq("one row per JSON site", len(a["sites"]), len(rows))
+    for i, (tr, site) in enumerate(zip(rows, a["sites"])):
+        cells = [td.text() for td in tr.children("td")]
+        t.eq(f"row {i}: live and reserved cells",
+             [fmt_bytes(site["live_bytes"]), fmt_bytes(site["reserved_bytes"])],
+             [cells[1], cells[4]])
+    guard = [s for s in a["sites"]
+             if any(f.get("function") == "anon_guard" for f in s["frames"])]
+    t.eq("anon_guard's site: its guard page reserved, 3 pages live",
+         [(3 * 4096, 4096)],
+         [(s["live_bytes"], s["reserved_bytes"]) for s in guard])
+
+
 def test_traced_filter(t, env):
     """--min-size/--max-size: the dashboard's live views count what passes."""
     sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -1191,6 +1236,7 @@ TESTS = [("json", test_json), ("known", test_known),
          ("procs", test_procs), ("big", test_big),
          ("shot", test_shot),
          ("traced", test_traced), ("traced_hostile", test_traced_hostile),
+         ("traced_anon", test_traced_anon),
          ("traced_filter", test_traced_filter),
          ("traced_growth", test_traced_growth),
          ("traced_reach", test_traced_reach),
@@ -1220,7 +1266,7 @@ def main():
     wanted = sys.argv[1:] or [name for name, _ in TESTS]
     skip = {}
     if os.environ.get("MEMSCOPE_SKIP_INTEGRATION", "0") == "1":
-        skip["traced"] = skip["traced_hostile"] = \
+        skip["traced"] = skip["traced_hostile"] = skip["traced_anon"] = \
             skip["traced_filter"] = skip["traced_reach"] = \
             skip["traced_growth"] = skip["traced_declared"] = \
             "MEMSCOPE_SKIP_INTEGRATION=1"

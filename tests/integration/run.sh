@@ -2109,14 +2109,16 @@ t_replay_not_recording()
 
 # Python for check_report: tests/targets/anon.c's sites, by the first
 # anon_* function of their stack, against its table (pages: live, ranges,
-# calls); with -p (exact) the totals too, since nothing before the
-# handshake is traced.
+# calls; reserved, PROT_NONE); with -p (exact) the totals too, since
+# nothing before the handshake is traced.
 ANON_PY='
 PG = 4096
 WANT = {"anon_map_a": (10, 2, 1), "anon_map_b": (0, 0, 1),
         "anon_grow": (0, 0, 1), "anon_reserve": (0, 0, 1),
         "anon_move": (10, 2, 1), "anon_fixed": (2, 1, 1),
-        "anon_sbrk": (2, 1, 1)}
+        "anon_sbrk": (2, 1, 1), "anon_guard": (3, 1, 1)}
+RESERVED = {"anon_guard": 1}
+reserved = {}
 a = r.get("anon_memory")
 if not a:
     print(f"anon_memory: expected a section, got {a!r}")
@@ -2131,6 +2133,7 @@ for site in a.get("sites", []):
         print(f"site {name}: expected one, got another: {fns}")
     got[name] = (site["live_bytes"] // PG, site["live_ranges"],
                  site["calls"])
+    reserved[name] = site["reserved_bytes"] // PG
     if site["live_bytes"] % PG or site["mapped_bytes"] % PG:
         print(f"site {name}: bytes not whole pages: {site}")
     stop = site["stack_stop"]
@@ -2142,6 +2145,11 @@ for name, want in WANT.items():
 for name in got:
     if name not in WANT:
         print(f"anon site {name}: expected none (an allocator mapping, or a file), got {got[name]}")
+    if reserved[name] != RESERVED.get(name, 0):
+        print(f"anon site {name}: expected {RESERVED.get(name, 0)} reserved (PROT_NONE) pages, got {reserved[name]}")
+unknown = a.get("prot_unknown_calls")
+if unknown != 0:
+    print(f"anon_memory.prot_unknown_calls: expected 0 in a live run, got {unknown}")
 arena = a.get("arena", {})
 libc = [o for o in arena.get("objects", []) if "/libc.so" in (o["object"] or "")]
 if not libc or libc[0]["live_bytes"] < 257 * PG:
@@ -2151,16 +2159,18 @@ lk = [(l["count"], l["bytes"]) for l in lk]
 if lk != [(1, 1 << 20)]:
     print(f"leaks: expected anon_malloc 1 block of 1048576 bytes, got {lk}")
 if exact:
-    tot = (a.get("live_bytes"), a.get("live_ranges"), a.get("peak_bytes"), a.get("calls"))
-    if tot != (24 * PG, 6, 31 * PG, 7):
-        print(f"anon_memory (live_bytes, live_ranges, peak_bytes, calls): expected {(24 * PG, 6, 31 * PG, 7)}, got {tot}")
+    tot = (a.get("live_bytes"), a.get("live_ranges"), a.get("peak_bytes"),
+           a.get("calls"), a.get("reserved_bytes"))
+    want = (27 * PG, 7, 28 * PG, 8, 1 * PG)
+    if tot != want:
+        print(f"anon_memory (live_bytes, live_ranges, peak_bytes, calls, reserved_bytes): expected {want}, got {tot}")
     heap = s.get("live_bytes")
     if heap != 1 << 20:
         print(f"summary.live_bytes: expected 1048576 (the malloc block, once), got {heap}")
 else:
-    tot = (a.get("live_bytes", 0), a.get("peak_bytes", 0))
-    if tot[0] < 24 * PG or tot[1] < 31 * PG:
-        print(f"anon_memory (live_bytes, peak_bytes): expected at least the 24 and 31 pages of the target, got {tot}")
+    tot = (a.get("live_bytes", 0), a.get("peak_bytes", 0), a.get("reserved_bytes", 0))
+    if tot[0] < 27 * PG or tot[1] < 28 * PG or tot[2] < PG:
+        print(f"anon_memory (live_bytes, peak_bytes, reserved_bytes): expected at least the 27, 28 and 1 pages of the target, got {tot}")
 '
 
 # anon.c traced: launched (its loader's mappings come on top) or attached.
@@ -2227,13 +2237,13 @@ want = {(0, n): (0, 0, 1) for n in ("anon_map_b", "anon_grow",
                                     "anon_reserve")}
 want.update({(0, "anon_map_a"): (10, 2, 1), (0, "anon_move"): (10, 2, 1),
              (0, "anon_fixed"): (2, 1, 1), (0, "anon_sbrk"): (2, 1, 1),
-             (1, "anon_child"): (5, 1, 1)})
+             (0, "anon_guard"): (3, 1, 1), (1, "anon_child"): (5, 1, 1)})
 if sorted(imgs) != [0, 1]:
     print(f"processes: expected images 0 and 1 (the exec), got {sorted(imgs)}")
 if got != want:
     print(f"anon sites by image (live pages, ranges, calls): expected {want}, got {got}")
-if imgs.get(0, {}).get("peak_bytes") != 31 * PG:
-    print(f"image 0 anon_memory.peak_bytes: expected the 31 pages before the exec, got {imgs.get(0, {}).get('peak_bytes')}")
+if imgs.get(0, {}).get("peak_bytes") != 28 * PG:
+    print(f"image 0 anon_memory.peak_bytes: expected the 28 pages before the exec, got {imgs.get(0, {}).get('peak_bytes')}")
 EOF
 }
 

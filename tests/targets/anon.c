@@ -9,9 +9,11 @@
  *   anon_map_b     maps 8, munmaps the top 4                       15
  *   anon_grow      mremaps those 4 to 8 in place (the result is
  *                  the mremap call's, as a realloc's block is)     19
- *   anon_reserve   maps 12 (PROT_NONE: still anonymous memory)     31 peak
+ *   anon_reserve   maps 12 PROT_NONE (reserved, not live: 12)     19
+ *                  and opens its first 3 with mprotect, as glibc
+ *                  opens a thread arena (reserved 9)               22
  *   anon_move      mremaps the 8 onto the 12 (MAYMOVE | FIXED),
- *                  growing them to 12                              23
+ *                  growing them to 12 (reserved 0)                 23
  *   anon_fixed     maps 2 MAP_FIXED in the middle of those         23
  *   anon_file      maps a file (not counted), and a file page
  *                  MAP_FIXED over anon_map_a's memory              22
@@ -19,12 +21,16 @@
  *                  libc's arena, not the program's; the heap
  *                  counts the block once (1048576 bytes)
  *   anon_sbrk      grows the break 3 pages, then shrinks it 1      24
+ *   anon_guard     maps 4                                          28 peak
+ *                  and makes the first a guard page (PROT_NONE),
+ *                  as a thread stack has (reserved 1)              27
  *
  * Live at the end, by site: anon_map_a 10 pages in 2 ranges, anon_move
- * 10 in 2, anon_fixed 2 in 1, anon_sbrk 2 in 1, the rest 0; 24 pages in
- * 6 ranges, the peak 31 pages. Each site made one mapping call. With
- * --wait nothing before the handshake is traced, so these are the
- * totals; launched, the loader's mappings come on top.
+ * 10 in 2, anon_guard 3 in 1 (and 1 reserved), anon_fixed 2 in 1,
+ * anon_sbrk 2 in 1, the rest 0; 27 pages in 7 ranges, 1 reserved, the
+ * peak 28 pages. Each site made one mapping call. With --wait nothing
+ * before the handshake is traced, so these are the totals; launched,
+ * the loader's mappings come on top.
  *
  * anon --exec [--wait] then execs itself as `anon --child`, which maps 5
  * pages from anon_child 200 ms later and exits: the exec unmapped everything above,
@@ -89,11 +95,17 @@ __attribute__((noinline)) static char *anon_grow(char *q)
 	return r;
 }
 
+static void protect(char *p, size_t pages, int prot)
+{
+	if (mprotect(p, pages * PG, prot))
+		die("mprotect");
+}
+
 __attribute__((noinline)) static char *anon_reserve(void)
 {
 	char *d = map_anon(12, PROT_NONE);		/* @site anon_reserve */
 
-	keep(d);	/* a call, not a tail jump: this frame stays */
+	protect(d, 3, PROT_READ | PROT_WRITE);
 	return d;
 }
 
@@ -143,6 +155,13 @@ __attribute__((noinline)) static void anon_sbrk(void)
 		die("sbrk shrink");
 }
 
+__attribute__((noinline)) static void anon_guard(void)
+{
+	char *g = map_anon(4, PROT_READ | PROT_WRITE);	/* @site anon_guard */
+
+	protect(g, 1, PROT_NONE);
+}
+
 __attribute__((noinline)) static void anon_child(void)
 {
 	keep(map_anon(5, PROT_READ | PROT_WRITE));	/* @site anon_child */
@@ -180,6 +199,7 @@ int main(int argc, char **argv)
 	anon_file(p, "/proc/self/exe");
 	anon_malloc();
 	anon_sbrk();
+	anon_guard();
 	if (exec) {
 		execv("/proc/self/exe", child);
 		die("execv");

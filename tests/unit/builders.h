@@ -212,17 +212,45 @@ static inline void ev_anon_by(struct ms_event *e, __u64 alloc_pc,
 	}
 }
 
-/* mmap(.., len, .., flags, ..) returned addr. */
-static inline void ev_mmap(struct store *s, __u64 addr, __u64 len,
-			   __u64 flags, __u64 alloc_pc, const __u64 *frames,
-			   __u32 nr, __u64 ts)
+#define EV_PROT_NONE	0
+#define EV_PROT_RW	3	/* PROT_READ | PROT_WRITE */
+/* A record of format 9 or older: no protection carried. */
+#define EV_PROT_UNSAID	(-1)
+
+/* mmap(.., len, prot, flags, ..) returned addr. */
+static inline void ev_mmap_prot(struct store *s, __u64 addr, __u64 len,
+				__u64 flags, int prot, __u64 alloc_pc,
+				const __u64 *frames, __u32 nr, __u64 ts)
 {
 	struct ms_event e = ev_rec(MS_EV_MMAP, ts);
 
 	e.ptr = addr;
 	e.size = len;
 	e.aux = flags;
+	if (prot != EV_PROT_UNSAID)
+		e.aux |= (__u64)prot << MS_MMAP_PROT_SHIFT |
+			 MS_MMAP_PROT_KNOWN;
 	ev_anon_by(&e, alloc_pc, frames, nr);
+	ev_apply(s, &e);
+}
+
+/* The same, readable and writable, as most mappings are. */
+static inline void ev_mmap(struct store *s, __u64 addr, __u64 len,
+			   __u64 flags, __u64 alloc_pc, const __u64 *frames,
+			   __u32 nr, __u64 ts)
+{
+	ev_mmap_prot(s, addr, len, flags, EV_PROT_RW, alloc_pc, frames, nr,
+		     ts);
+}
+
+static inline void ev_mprotect(struct store *s, __u64 addr, __u64 len,
+			       int prot, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_MPROTECT, ts);
+
+	e.ptr = addr;
+	e.size = len;
+	e.aux = prot;
 	ev_apply(s, &e);
 }
 

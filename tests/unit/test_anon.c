@@ -287,6 +287,124 @@ Test(anon, site_peak_is_what_was_live_at_the_peak)
 	expect_eq(sum()->peak_bytes, 6 * PG, "peak");
 }
 
+static void expect_reserved(const __u64 *frames, __u64 bytes)
+{
+	struct anon_site st;
+
+	cr_assert(site_of(frames[0], false, &st), "no site %#llx",
+		  (unsigned long long)frames[0]);
+	expect_eq(st.reserved_bytes, bytes, "site %#llx reserved bytes",
+		  (unsigned long long)frames[0]);
+}
+
+Test(anon, prot_none_is_reserved_not_live)
+{
+	ev_mmap_prot(s, BASE, 8 * PG, ANON, EV_PROT_NONE, 0, site_a, 2, 10);
+	expect_live(0, 0);
+	expect_eq(sum()->reserved_bytes, 8 * PG, "reserved");
+	expect_eq(sum()->peak_bytes, 0, "peak");
+	expect_eq(sum()->mapped_bytes, 8 * PG, "mapped");
+	/* Opened at its start, as glibc opens a thread arena. */
+	ev_mprotect(s, BASE, 3 * PG, EV_PROT_RW, 11);
+	expect_live(3 * PG, 1);
+	expect_reserved(site_a, 5 * PG);
+	expect_eq(sum()->peak_bytes, 3 * PG, "peak when opened");
+	expect_eq(sum()->peak_ns, 11, "peak time");
+	/* A guard in the middle of the open part joins the reserve after. */
+	ev_mprotect(s, BASE + PG, 2 * PG, EV_PROT_NONE, 12);
+	expect_live(PG, 1);
+	expect_eq(sum()->reserved_bytes, 7 * PG, "reserved after the guard");
+	/* Opened whole: one range again, as the kernel merges its VMAs. */
+	ev_mprotect(s, BASE, 8 * PG, EV_PROT_RW | 4, 13);
+	expect_live(8 * PG, 1);
+	expect_site(site_a, 8 * PG, 1, 1);
+	expect_reserved(site_a, 0);
+	expect_eq(sum()->reserved_bytes, 0, "reserved at the end");
+	/* Unmapping a reserved part takes it from the reserve only. */
+	ev_mprotect(s, BASE + 6 * PG, 2 * PG, EV_PROT_NONE, 14);
+	ev_munmap(s, BASE + 5 * PG, 3 * PG, 15);
+	expect_live(5 * PG, 1);
+	expect_eq(sum()->reserved_bytes, 0, "reserved unmapped");
+	expect_eq(sum()->peak_bytes, 8 * PG, "peak");
+}
+
+Test(anon, mprotect_of_pages_not_counted_changes_nothing)
+{
+	ev_mmap(s, BASE, 2 * PG, ANON, 0, site_a, 2, 10);
+	/* A file's or the code's pages: not ranges of ours. */
+	ev_mprotect(s, BASE + 4 * PG, 2 * PG, EV_PROT_NONE, 11);
+	/* Over a range and past it: only the range's pages change. */
+	ev_mprotect(s, BASE + PG, 8 * PG, EV_PROT_NONE, 12);
+	expect_live(PG, 1);
+	expect_eq(sum()->reserved_bytes, PG, "reserved");
+	expect_eq(sum()->calls, 1, "an mprotect is no mapping call");
+	expect_eq(sum()->events, 3, "records applied");
+}
+
+Test(anon, mprotect_spans_sites_and_keeps_each_its_own)
+{
+	ev_mmap(s, BASE, 2 * PG, ANON, 0, site_a, 2, 10);
+	ev_mmap(s, BASE + 2 * PG, 2 * PG, ANON, 0, site_b, 2, 11);
+	ev_mprotect(s, BASE + PG, 2 * PG, EV_PROT_NONE, 12);
+	expect_live(2 * PG, 2);
+	expect_site(site_a, PG, 1, 1);
+	expect_site(site_b, PG, 1, 1);
+	expect_reserved(site_a, PG);
+	expect_reserved(site_b, PG);
+	ev_mprotect(s, BASE, 4 * PG, EV_PROT_RW, 13);
+	expect_live(4 * PG, 2);
+	expect_reserved(site_a, 0);
+	expect_reserved(site_b, 0);
+}
+
+Test(anon, mremap_keeps_the_protection)
+{
+	ev_mmap_prot(s, BASE, 4 * PG, ANON, EV_PROT_NONE, 0, site_a, 2, 10);
+	ev_mremap(s, BASE, 4 * PG, BASE + 20 * PG, 6 * PG, 3, 0, site_b, 2,
+		  11);
+	expect_live(0, 0);
+	expect_reserved(site_a, 0);
+	expect_reserved(site_b, 6 * PG);
+	expect_eq(sum()->reserved_bytes, 6 * PG, "reserved moved");
+	ev_mprotect(s, BASE + 20 * PG, PG, EV_PROT_RW, 12);
+	expect_site(site_b, PG, 1, 1);
+}
+
+Test(anon, arena_reservation_opened_by_mprotect)
+{
+	struct anon_site st;
+
+	/* glibc's new_heap: 64 MiB PROT_NONE, 33 pages opened at once. */
+	ev_mmap_prot(s, BASE, 16384 * PG, ANON, EV_PROT_NONE, ARENA_PC, NULL,
+		     0, 10);
+	ev_mprotect(s, BASE, 33 * PG, EV_PROT_RW, 11);
+	expect_eq(sum()->arena_live_bytes, 33 * PG, "arena live");
+	expect_eq(sum()->arena_reserved_bytes, 16351 * PG, "arena reserved");
+	expect_eq(sum()->arena_mapped_bytes, 16384 * PG, "arena mapped");
+	cr_assert(site_of(ARENA_PC + 1, true, &st), "arena site");
+	expect_eq(st.reserved_bytes, 16351 * PG, "arena site reserved");
+	/* grow_heap opens more: still one range of each kind. */
+	ev_mprotect(s, BASE + 33 * PG, 16 * PG, EV_PROT_RW, 12);
+	cr_assert(site_of(ARENA_PC + 1, true, &st), "arena site");
+	expect_eq(st.live_bytes, 49 * PG, "arena site live");
+	expect_eq(st.live_ranges, 1, "arena site ranges");
+	expect_live(0, 0);
+	expect_eq(sum()->reserved_bytes, 0, "the program reserved nothing");
+}
+
+Test(anon, records_without_protection_count_as_live)
+{
+	ev_mmap_prot(s, BASE, 2 * PG, ANON, EV_PROT_UNSAID, 0, site_a, 2, 10);
+	ev_mmap_prot(s, BASE + 8 * PG, PG, ANON, EV_PROT_NONE, 0, site_a, 2,
+		     11);
+	/* Not the program's memory: no protection to miss. */
+	ev_mmap_prot(s, BASE + 16 * PG, PG, ANON_MAP_PRIVATE, EV_PROT_UNSAID,
+		     0, site_b, 2, 12);
+	expect_live(2 * PG, 1);
+	expect_eq(sum()->reserved_bytes, PG, "reserved");
+	expect_eq(sum()->prot_unknown, 1, "mappings without protection");
+}
+
 Test(anon, malformed_records_refused_unchanged)
 {
 	struct ms_event e = ev_rec(MS_EV_MMAP, 1);
@@ -309,6 +427,13 @@ Test(anon, malformed_records_refused_unchanged)
 	e.fn = MS_FN_NONE;		/* a stop reason past the last */
 	e.flags = MS_EVF_STOP_MASK;
 	cr_expect_eq(store__apply(s, &e), -EINVAL, "stop reason");
+	e = ev_rec(MS_EV_MPROTECT, 2);	/* an mprotect that wraps */
+	e.ptr = ~0ull & ~(PG - 1);
+	e.size = 2 * PG;
+	cr_expect_eq(store__apply(s, &e), -EINVAL, "wrapping mprotect");
+	e.ptr = BASE;
+	e.size = 0;
+	cr_expect_eq(store__apply(s, &e), -EINVAL, "empty mprotect");
 	expect_eq(sum()->events, 0, "records applied");
 	expect_live(0, 0);
 }
@@ -343,6 +468,24 @@ Test(anon, full_range_table_counted)
 	cr_assert_eq(anon__apply(a, &e, 0), 0);
 	expect_eq(as->full_ranges, 2, "ranges not kept after the split");
 	expect_eq(as->live_bytes, 2 * PG, "live bytes after the split");
+	/*
+	 * A guard page in the middle of a range, with no room to split it
+	 * off: the tail and the guard are counted as not kept.
+	 */
+	e.type = MS_EV_MMAP;
+	e.ptr = BASE + 4 * PG;
+	e.size = 3 * PG;
+	e.aux = ANON | FIXED;
+	cr_assert_eq(anon__apply(a, &e, 1), 0);
+	e.type = MS_EV_MPROTECT;
+	e.ptr = BASE + 5 * PG;
+	e.size = PG;
+	e.aux = 0;
+	cr_assert_eq(anon__apply(a, &e, 0), 0);
+	expect_eq(as->full_ranges, 4, "ranges not kept after the guard");
+	expect_eq(as->full_bytes, 4 * PG, "bytes not kept after the guard");
+	expect_eq(as->reserved_bytes, 0, "the guard not kept");
+	expect_eq(as->live_bytes, 2 * PG, "live bytes after the guard");
 	anon__free(a);
 }
 
@@ -357,6 +500,7 @@ static const __u32 owner_nr[] = { 0, 2, 2, 1 };
 
 struct model {
 	__u8 page[MODEL_PAGES];		/* mmap area */
+	__u8 none[MODEL_PAGES];		/* its page is PROT_NONE */
 	__u8 brk_page[MODEL_PAGES];	/* the break's pages */
 	__u64 brk;			/* bytes past BRK_BASE */
 	__u64 calls[NR_OWNERS];
@@ -374,24 +518,41 @@ static __u32 rnd(__u32 n)
 	return (__u32)(rnd_state % n);
 }
 
+/* An owner's accessible pages (the break's always are). */
+static bool model_open(const struct model *m, size_t i, __u8 owner)
+{
+	return m->page[i] == owner && !m->none[i];
+}
+
 static __u64 model_live(const struct model *m, __u8 owner)
 {
 	__u64 n = 0;
 	size_t i;
 
 	for (i = 0; i < MODEL_PAGES; i++)
-		n += (m->page[i] == owner) + (m->brk_page[i] == owner);
+		n += model_open(m, i, owner) + (m->brk_page[i] == owner);
 	return n * PG;
 }
 
-/* Maximal runs of one owner's pages, as the store merges them. */
+static __u64 model_reserved(const struct model *m, __u8 owner)
+{
+	__u64 n = 0;
+	size_t i;
+
+	for (i = 0; i < MODEL_PAGES; i++)
+		n += m->page[i] == owner && m->none[i];
+	return n * PG;
+}
+
+/* Maximal runs of one owner's accessible pages, as the store merges them. */
 static __u64 model_runs(const struct model *m, __u8 owner)
 {
 	__u64 n = 0;
 	size_t i;
 
 	for (i = 0; i < MODEL_PAGES; i++) {
-		n += m->page[i] == owner && (!i || m->page[i - 1] != owner);
+		n += model_open(m, i, owner) &&
+		     (!i || !model_open(m, i - 1, owner));
 		n += m->brk_page[i] == owner &&
 		     (!i || m->brk_page[i - 1] != owner);
 	}
@@ -430,16 +591,17 @@ static void step(struct model *m, __u64 ts)
 	size_t first = rnd(MODEL_PAGES - 8), n = 1 + rnd(8), to, i;
 	/* lengths are often not whole pages: the kernel rounds them up */
 	__u64 len = n * PG - (rnd(2) ? rnd(PG) : 0), flags;
-	bool counted;
+	bool counted, none = !rnd(3);
 
-	switch (rnd(5)) {
+	switch (rnd(6)) {
 	case 0:
 	case 1:
 		flags = rnd(4) ? ANON : rnd(2) ? ANON_MAP_PRIVATE :
 			ANON_MAP_SHARED | ANON_MAP_ANONYMOUS;
-		ev_mmap(s, BASE + first * PG, len, flags | FIXED, pc, fr, nr,
-			ts);
+		ev_mmap_prot(s, BASE + first * PG, len, flags | FIXED,
+			     none ? EV_PROT_NONE : EV_PROT_RW, pc, fr, nr, ts);
 		model_set(m->page, first, n, flags == ANON ? owner : 0);
+		model_set(m->none, first, n, none);
 		if (flags == ANON)
 			m->calls[owner]++;
 		break;
@@ -453,8 +615,13 @@ static void step(struct model *m, __u64 ts)
 
 		to = rnd(MODEL_PAGES - 8);
 		counted = false;
-		for (i = first; i < first + n; i++)
-			counted |= m->page[i] != 0;
+		/* The protection of the one mapping mremap moves. */
+		for (i = first + n; i-- > first;) {
+			if (m->page[i]) {
+				counted = true;
+				none = m->none[i];
+			}
+		}
 		ev_mremap(s, BASE + first * PG, len, BASE + to * PG,
 			  n2 * PG, dont ? 3 | ANON_MREMAP_DONTUNMAP : 3, pc,
 			  fr, nr, ts);
@@ -463,10 +630,17 @@ static void step(struct model *m, __u64 ts)
 		model_set(m->page, to, n2, 0);
 		if (counted) {
 			model_set(m->page, to, n2, owner);
+			model_set(m->none, to, n2, none);
 			m->calls[owner]++;
 		}
 		break;
 	}
+	case 4:
+		ev_mprotect(s, BASE + first * PG, len,
+			    none ? EV_PROT_NONE : EV_PROT_RW, ts);
+		for (i = first; i < first + n; i++)
+			m->none[i] = m->page[i] && none;
+		break;
 	default: {
 		__u64 nb = rnd((MODEL_PAGES - 1) * PG);
 		size_t op = (m->brk + PG - 1) / PG, np = (nb + PG - 1) / PG;
@@ -497,6 +671,12 @@ static void check_model(const struct model *m, unsigned run, unsigned k)
 	expect_eq(sum()->peak_bytes, m->peak, "run %u step %u: peak", run, k);
 	expect_eq(sum()->arena_live_bytes, model_live(m, NR_OWNERS - 1),
 		  "run %u step %u: arena live", run, k);
+	expect_eq(sum()->reserved_bytes, model_reserved(m, 1) +
+		  model_reserved(m, 2) + model_reserved(m, 3),
+		  "run %u step %u: reserved", run, k);
+	expect_eq(sum()->arena_reserved_bytes,
+		  model_reserved(m, NR_OWNERS - 1),
+		  "run %u step %u: arena reserved", run, k);
 	for (o = 1; o < NR_OWNERS; o++) {
 		bool arena = o == NR_OWNERS - 1;
 
@@ -510,6 +690,8 @@ static void check_model(const struct model *m, unsigned run, unsigned k)
 			  "run %u step %u: owner %u live", run, k, o);
 		expect_eq(st.live_ranges, model_runs(m, o),
 			  "run %u step %u: owner %u ranges", run, k, o);
+		expect_eq(st.reserved_bytes, model_reserved(m, o),
+			  "run %u step %u: owner %u reserved", run, k, o);
 		expect_eq(st.calls, m->calls[o],
 			  "run %u step %u: owner %u calls", run, k, o);
 		if (!arena)

@@ -1042,6 +1042,56 @@ Test(report, anon_in_text_and_json, .init = setup_dir, .fini = remove_dir)
 	report__free(r);
 }
 
+/*
+ * PROT_NONE pages: reserved, beside the live bytes, for a site, for the
+ * program and for an arena; a mapping whose record said no protection
+ * (an older recording) is counted live, and said so.
+ */
+Test(report, anon_reserved_in_text_and_json, .init = setup_dir,
+     .fini = remove_dir)
+{
+	struct report_opts opts = { .resolve = anon_resolve };
+	struct report_target t = target;
+	struct store *s = store__new();
+	struct report *r;
+	char *text, *doc;
+
+	cr_assert_not_null(s);
+	ev_mmap(s, 0x7f0000000000ull, 4 * PG, ANON, 0, anon_big, 2, AT(1));
+	ev_mprotect(s, 0x7f0000000000ull, PG, EV_PROT_NONE, AT(2));
+	ev_mmap_prot(s, 0x7f0000100000ull, 2 * PG, ANON, EV_PROT_UNSAID, 0,
+		     anon_small, 2, AT(3));
+	ev_mmap_prot(s, 0x7f0001000000ull, 16 * PG, ANON, EV_PROT_NONE,
+		     0x9000, NULL, 0, AT(4));
+	ev_mprotect(s, 0x7f0001000000ull, 2 * PG, EV_PROT_RW, AT(5));
+	t.anon_traced = true;
+	r = report__build(s, &t, NULL, NULL, 0, &opts);
+	cr_assert_not_null(r, "report__build: %s", strerror(errno));
+	store__free(s);
+	text = text_of(r);
+	doc = json_of(r);
+	expect_has(text, "  reserved 4.0 KiB (4096 bytes): mapped PROT_NONE",
+		   "text: the program's reserve");
+	expect_has(text, "  1 mapping without a protection in the recording",
+		   "text: a mapping of an older recording");
+	expect_has(text, "  #1  12.0 KiB (12288 bytes) live in 1 range, 4.0 KiB (4096 bytes) reserved (PROT_NONE), 16.0 KiB",
+		   "text: the site's reserve");
+	expect_has(text, "  allocator arenas: 8.0 KiB (8192 bytes) live, 56.0 KiB (57344 bytes) reserved (PROT_NONE), 64.0 KiB",
+		   "text: the arenas' reserve");
+	expect_valid_json(doc);
+	expect_has(doc, "\"reserved_bytes\": 4096,\n    \"prot_unknown_calls\": 1,",
+		   "JSON: the program's reserve");
+	expect_has(doc, "\"live_ranges\": 1,\n        \"reserved_bytes\": 4096,",
+		   "JSON: the site's reserve");
+	expect_has(doc, "\"live_bytes\": 8192,\n      \"reserved_bytes\": 57344,",
+		   "JSON: the arenas' reserve");
+	expect_has(doc, "\"live_bytes\": 8192,\n          \"reserved_bytes\": 57344,",
+		   "JSON: the arena object's reserve");
+	free(text);
+	free(doc);
+	report__free(r);
+}
+
 /* Two frames at 0x10 (an inlined call in f), one at 0x20; none else. */
 static unsigned site_resolve(void *ctx, __u64 addr, const struct frame **out)
 {

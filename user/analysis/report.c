@@ -1003,6 +1003,7 @@ static int arena_join(struct build *b, const struct anon_site *as,
 		(*nr)++;
 	}
 	ar->live_bytes += as->live_bytes;
+	ar->reserved_bytes += as->reserved_bytes;
 	ar->calls += as->calls;
 	ar->mapped_bytes += as->mapped_bytes;
 	return 0;
@@ -1031,7 +1032,7 @@ static int build_anon(struct build *b)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		anon__site(a, i, &as);
-		if (!as.calls && !as.live_bytes)
+		if (!as.calls && !as.live_bytes && !as.reserved_bytes)
 			continue;
 		if (as.arena) {
 			err = arena_join(b, &as, &nr_arenas);
@@ -1043,6 +1044,7 @@ static int build_anon(struct build *b)
 		*rs = (struct report_anon_site){
 			.live_bytes = as.live_bytes,
 			.live_ranges = as.live_ranges,
+			.reserved_bytes = as.reserved_bytes,
 			.peak_bytes = as.peak_bytes,
 			.calls = as.calls,
 			.mapped_bytes = as.mapped_bytes,

@@ -220,6 +220,7 @@ struct report_findings {
 struct report_anon_site {
 	__u64 live_bytes;
 	__u64 live_ranges;
+	__u64 reserved_bytes;	/* PROT_NONE, not in live_bytes */
 	__u64 peak_bytes;	/* live at the program's anonymous peak */
 	__u64 calls;
 	__u64 mapped_bytes;
@@ -232,6 +233,7 @@ struct report_anon_site {
 struct report_arena {
 	const char *object;	/* path, NULL when it could not be resolved */
 	__u64 live_bytes;
+	__u64 reserved_bytes;	/* PROT_NONE, not in live_bytes */
 	__u64 calls;
 	__u64 mapped_bytes;
 };

@@ -419,6 +419,8 @@ static void write_anon(struct json *j, const struct report *r)
 	json_kv_u64(j, "peak_ns", report__since_start(r, a->sum.peak_ns));
 	json_kv_u64(j, "calls", a->sum.calls);
 	json_kv_u64(j, "mapped_bytes", a->sum.mapped_bytes);
+	json_kv_u64(j, "reserved_bytes", a->sum.reserved_bytes);
+	json_kv_u64(j, "prot_unknown_calls", a->sum.prot_unknown);
 	json_kv_u64(j, "full_ranges", a->sum.full_ranges);
 	json_kv_u64(j, "full_bytes", a->sum.full_bytes);
 	json_key(j, "stack_stops");
@@ -433,6 +435,7 @@ static void write_anon(struct json *j, const struct report *r)
 		json_obj_begin(j);
 		json_kv_u64(j, "live_bytes", s->live_bytes);
 		json_kv_u64(j, "live_ranges", s->live_ranges);
+		json_kv_u64(j, "reserved_bytes", s->reserved_bytes);
 		json_kv_u64(j, "peak_bytes", s->peak_bytes);
 		json_kv_u64(j, "calls", s->calls);
 		json_kv_u64(j, "mapped_bytes", s->mapped_bytes);
@@ -447,6 +450,7 @@ static void write_anon(struct json *j, const struct report *r)
 	json_key(j, "arena");
 	json_obj_begin(j);
 	json_kv_u64(j, "live_bytes", a->sum.arena_live_bytes);
+	json_kv_u64(j, "reserved_bytes", a->sum.arena_reserved_bytes);
 	json_kv_u64(j, "calls", a->sum.arena_calls);
 	json_kv_u64(j, "mapped_bytes", a->sum.arena_mapped_bytes);
 	json_key(j, "objects");
@@ -456,6 +460,7 @@ static void write_anon(struct json *j, const struct report *r)
 		json_obj_begin(j);
 		json_kv_str(j, "object", ar->object);
 		json_kv_u64(j, "live_bytes", ar->live_bytes);
+		json_kv_u64(j, "reserved_bytes", ar->reserved_bytes);
 		json_kv_u64(j, "calls", ar->calls);
 		json_kv_u64(j, "mapped_bytes", ar->mapped_bytes);
 		json_obj_end(j);

@@ -344,6 +344,16 @@ static void print_stops(FILE *f, const char *title, const __u64 *stops)
 		fputc('\n', f);
 }
 
+/* PROT_NONE pages beside live ones: ", 64.0 MiB reserved (PROT_NONE)". */
+static void put_reserved(FILE *f, __u64 bytes)
+{
+	char b[64];
+
+	if (bytes)
+		fprintf(f, ", %s reserved (PROT_NONE)",
+			fmt_bytes(b, sizeof(b), bytes));
+}
+
 /*
  * Anonymous memory after the heap: the program's own mappings by call
  * site, then what the allocators mapped for their arenas.
@@ -372,6 +382,13 @@ static void print_anon(const struct report *r, FILE *f)
 		fmt_secs(at, sizeof(at),
 			 report__since_start(r, a->sum.peak_ns)),
 		(unsigned long long)a->sum.calls, plural(a->sum.calls));
+	if (a->sum.reserved_bytes)
+		fprintf(f, "  reserved %s: mapped PROT_NONE (address space, not memory; not in live or peak)\n",
+			fmt_bytes(b, sizeof(b), a->sum.reserved_bytes));
+	if (a->sum.prot_unknown)
+		fprintf(f, "  %llu mapping%s without a protection in the recording (format 9 or older): counted as live\n",
+			(unsigned long long)a->sum.prot_unknown,
+			plural(a->sum.prot_unknown));
 	print_stops(f, "  stacks that ended early: ", a->sum.stack_stops);
 	if (a->sum.full_ranges)
 		fprintf(f, "  warning: %llu range%s (%llu bytes) not kept: the range table was full\n",
@@ -380,16 +397,20 @@ static void print_anon(const struct report *r, FILE *f)
 			(unsigned long long)a->sum.full_bytes);
 	for (i = 0; i < a->nr_sites; i++) {
 		s = &a->sites[i];
-		fprintf(f, "  #%zu  %s live in %llu range%s, %s mapped in %llu call%s\n",
-			i + 1, fmt_bytes(b, sizeof(b), s->live_bytes),
+		fprintf(f, "  #%zu  %s live in %llu range%s", i + 1,
+			fmt_bytes(b, sizeof(b), s->live_bytes),
 			(unsigned long long)s->live_ranges,
-			plural(s->live_ranges),
+			plural(s->live_ranges));
+		put_reserved(f, s->reserved_bytes);
+		fprintf(f, ", %s mapped in %llu call%s\n",
 			fmt_bytes(p, sizeof(p), s->mapped_bytes),
 			(unsigned long long)s->calls, plural(s->calls));
 		print_frames(f, s->frames, s->nr_frames, s->flags);
 	}
-	fprintf(f, "  allocator arenas: %s live, %s mapped in %llu call%s\n",
-		fmt_bytes(b, sizeof(b), a->sum.arena_live_bytes),
+	fprintf(f, "  allocator arenas: %s live",
+		fmt_bytes(b, sizeof(b), a->sum.arena_live_bytes));
+	put_reserved(f, a->sum.arena_reserved_bytes);
+	fprintf(f, ", %s mapped in %llu call%s\n",
 		fmt_bytes(p, sizeof(p), a->sum.arena_mapped_bytes),
 		(unsigned long long)a->sum.arena_calls,
 		plural(a->sum.arena_calls));
@@ -397,9 +418,10 @@ static void print_anon(const struct report *r, FILE *f)
 		ar = &a->arenas[i];
 		fputs("    ", f);
 		put_name(f, ar->object ? ar->object : "(unknown object)");
-		fprintf(f, ": %s live, ", fmt_bytes(b, sizeof(b),
-						   ar->live_bytes));
-		fprintf(f, "%s mapped in %llu call%s\n",
+		fprintf(f, ": %s live", fmt_bytes(b, sizeof(b),
+						 ar->live_bytes));
+		put_reserved(f, ar->reserved_bytes);
+		fprintf(f, ", %s mapped in %llu call%s\n",
 			fmt_bytes(p, sizeof(p), ar->mapped_bytes),
 			(unsigned long long)ar->calls, plural(ar->calls));
 	}

@@ -6,8 +6,10 @@
  * search: the live mappings of one process number in the thousands (the
  * kernel's own limit is 65530), a change touches the few that overlap it,
  * and the memmove that keeps the array sorted is cheaper than a tree's
- * pointers at that size. Adjacent ranges of one site are merged, as the
- * kernel merges their VMAs, so brk growth in small steps stays one range.
+ * pointers at that size. Adjacent ranges of one site and one kind
+ * (accessible or reserved) are merged, as the kernel merges their VMAs,
+ * so brk growth in small steps, or an arena opened page by page by
+ * mprotect, stays one range.
  *
  * Sites live in a keyed table (table.h) and ranges point at them by
  * position; the peak per site uses the store's epoch scheme: each new
@@ -24,7 +26,7 @@ struct range {
 	__u64 start;
 	__u64 end;
 	__u32 site;		/* position in the sites table */
-	__u32 pad;
+	__u32 reserved;		/* PROT_NONE: 1 */
 };
 
 struct anon {
@@ -67,9 +69,18 @@ static void site_snap(struct anon *a, struct anon_site *st)
 	st->peak_bytes = st->live_bytes;
 }
 
-/* bytes of site st leave the live figures. */
-static void live_sub(struct anon *a, struct anon_site *st, __u64 bytes)
+/* bytes of site st leave the live figures (reserved: their PROT_NONE). */
+static void live_sub(struct anon *a, struct anon_site *st, __u64 bytes,
+		     bool reserved)
 {
+	if (reserved) {
+		st->reserved_bytes -= bytes;
+		if (st->arena)
+			a->sum.arena_reserved_bytes -= bytes;
+		else
+			a->sum.reserved_bytes -= bytes;
+		return;
+	}
 	if (!st->arena)
 		site_snap(a, st);
 	st->live_bytes -= bytes;
@@ -80,8 +91,16 @@ static void live_sub(struct anon *a, struct anon_site *st, __u64 bytes)
 }
 
 static void live_add(struct anon *a, struct anon_site *st, __u64 bytes,
-		     __u64 ts)
+		     bool reserved, __u64 ts)
 {
+	if (reserved) {
+		st->reserved_bytes += bytes;
+		if (st->arena)
+			a->sum.arena_reserved_bytes += bytes;
+		else
+			a->sum.reserved_bytes += bytes;
+		return;
+	}
 	if (st->arena) {
 		st->live_bytes += bytes;
 		a->sum.arena_live_bytes += bytes;
@@ -97,8 +116,12 @@ static void live_add(struct anon *a, struct anon_site *st, __u64 bytes,
 	}
 }
 
-static void ranges_count(struct anon *a, struct anon_site *st, int delta)
+/* The live ranges are the accessible ones: a reserved range is not. */
+static void ranges_count(struct anon *a, struct anon_site *st,
+			 const struct range *r, int delta)
 {
+	if (r->reserved)
+		return;
 	st->live_ranges += delta;
 	if (!st->arena)
 		a->sum.live_ranges += delta;
@@ -148,23 +171,24 @@ static void range_cut(struct anon *a, __u64 start, __u64 end)
 	if (j - i == 1 && r->start < start && r->end > end) {
 		/* A hole in the middle: the range splits in two. */
 		struct range tail = { .start = end, .end = r->end,
-				      .site = r->site };
+				      .site = r->site,
+				      .reserved = r->reserved };
 
 		st = site_at(a, r->site);
 		r->end = start;
-		live_sub(a, st, end - start);
+		live_sub(a, st, end - start, tail.reserved);
 		if (ranges_open(a, i + 1)) {
 			*range_at(a, i + 1) = tail;
-			ranges_count(a, st, 1);
+			ranges_count(a, st, &tail, 1);
 		} else {
-			live_sub(a, st, tail.end - tail.start);
+			live_sub(a, st, tail.end - tail.start, tail.reserved);
 			full_count(a, tail.end - tail.start);
 		}
 		return;
 	}
 	if (r->start < start) {
 		/* The head stays. */
-		live_sub(a, site_at(a, r->site), r->end - start);
+		live_sub(a, site_at(a, r->site), r->end - start, r->reserved);
 		r->end = start;
 		i++;
 	}
@@ -172,7 +196,8 @@ static void range_cut(struct anon *a, __u64 start, __u64 end)
 		r = range_at(a, j - 1);
 		if (r->end > end) {
 			/* The tail stays. */
-			live_sub(a, site_at(a, r->site), end - r->start);
+			live_sub(a, site_at(a, r->site), end - r->start,
+				 r->reserved);
 			r->start = end;
 			j--;
 		}
@@ -180,20 +205,60 @@ static void range_cut(struct anon *a, __u64 start, __u64 end)
 	for (k = i; k < j; k++) {
 		r = range_at(a, k);
 		st = site_at(a, r->site);
-		live_sub(a, st, r->end - r->start);
-		ranges_count(a, st, -1);
+		live_sub(a, st, r->end - r->start, r->reserved);
+		ranges_count(a, st, r, -1);
 	}
 	ranges_drop(a, i, j);
 }
 
-/* [start, end), free of ranges now, becomes the site's. */
-static void range_map(struct anon *a, __u32 site, __u64 start, __u64 end,
-		      __u64 ts)
+/* Whether r can take in the pages of site and kind next to it. */
+static bool range_joins(const struct range *r, __u32 site, bool reserved)
+{
+	return r->site == site && r->reserved == reserved;
+}
+
+/*
+ * [start, end), free of ranges now, becomes the site's, accessible or
+ * reserved; merged with the site's neighbours of the same kind.
+ */
+static void range_put(struct anon *a, __u32 site, __u64 start, __u64 end,
+		      bool reserved, __u64 ts)
 {
 	size_t i = range_first(a, start);
 	struct anon_site *st = site_at(a, site);
 	struct range *prev = i ? range_at(a, i - 1) : NULL;
 	struct range *next = i < a->ranges.nr ? range_at(a, i) : NULL;
+
+	if (prev && prev->end == start && range_joins(prev, site, reserved)) {
+		prev->end = end;
+		if (next && next->start == end &&
+		    range_joins(next, site, reserved)) {
+			/* It fills the gap between two of the site's ranges. */
+			prev->end = next->end;
+			ranges_count(a, st, next, -1);
+			ranges_drop(a, i, i + 1);
+		}
+	} else if (next && next->start == end &&
+		   range_joins(next, site, reserved)) {
+		next->start = start;
+	} else if (ranges_open(a, i)) {
+		struct range *r = range_at(a, i);
+
+		*r = (struct range){ .start = start, .end = end, .site = site,
+				     .reserved = reserved };
+		ranges_count(a, st, r, 1);
+	} else {
+		full_count(a, end - start);
+		return;
+	}
+	live_add(a, st, end - start, reserved, ts);
+}
+
+/* A call mapped [start, end), free of ranges now, for the site. */
+static void range_map(struct anon *a, __u32 site, __u64 start, __u64 end,
+		      bool reserved, __u64 ts)
+{
+	struct anon_site *st = site_at(a, site);
 
 	st->calls++;
 	st->mapped_bytes += end - start;
@@ -204,33 +269,46 @@ static void range_map(struct anon *a, __u32 site, __u64 start, __u64 end,
 		a->sum.calls++;
 		a->sum.mapped_bytes += end - start;
 	}
-	if (prev && prev->end == start && prev->site == site) {
-		prev->end = end;
-		if (next && next->start == end && next->site == site) {
-			/* It fills the gap between two of the site's ranges. */
-			prev->end = next->end;
-			ranges_drop(a, i, i + 1);
-			ranges_count(a, st, -1);
-		}
-	} else if (next && next->start == end && next->site == site) {
-		next->start = start;
-	} else if (ranges_open(a, i)) {
-		*range_at(a, i) = (struct range){ .start = start, .end = end,
-						  .site = site };
-		ranges_count(a, st, 1);
-	} else {
-		full_count(a, end - start);
-		return;
-	}
-	live_add(a, st, end - start, ts);
+	range_put(a, site, start, end, reserved, ts);
 }
 
-/* Whether any byte of [start, end) is in a range. */
-static bool range_any(const struct anon *a, __u64 start, __u64 end)
+/*
+ * mprotect: the pages of [start, end) that ranges hold become reserved
+ * (PROT_NONE) or accessible, each piece staying with its site; pages no
+ * range holds (a file's, code) are not ours. A piece that cannot be
+ * split off (the table full) is counted as not kept.
+ */
+static void range_protect(struct anon *a, __u64 start, __u64 end,
+			  bool reserved, __u64 ts)
+{
+	size_t i = range_first(a, start);
+	const struct range *r;
+	__u64 s, t;
+	__u32 site;
+
+	while (i < a->ranges.nr && (r = range_at(a, i))->start < end) {
+		if (r->reserved == reserved) {
+			i++;
+			continue;
+		}
+		s = r->start > start ? r->start : start;
+		t = r->end < end ? r->end : end;
+		site = r->site;
+		range_cut(a, s, t);
+		range_put(a, site, s, t, reserved, ts);
+		/* Past the piece, or at its merged range, of its kind. */
+		i = range_first(a, t);
+	}
+}
+
+/* The first range holding any byte of [start, end), NULL none. */
+static const struct range *range_any(const struct anon *a, __u64 start,
+				     __u64 end)
 {
 	size_t i = range_first(a, start);
 
-	return i < a->ranges.nr && range_at(a, i)->start < end;
+	return i < a->ranges.nr && range_at(a, i)->start < end ?
+	       range_at(a, i) : NULL;
 }
 
 static inline __u64 page_up(__u64 v)
@@ -267,6 +345,7 @@ bool anon__valid(const struct ms_event *e)
 	switch (e->type) {
 	case MS_EV_MMAP:
 	case MS_EV_MUNMAP:
+	case MS_EV_MPROTECT:
 		return page_range(e->ptr, e->size, &s, &t);
 	case MS_EV_MREMAP:
 		/* An old length of 0 duplicates a shared mapping. */
@@ -316,11 +395,22 @@ static int site_get(struct anon *a, const struct ms_event *e, __u32 stack_id,
 	return 0;
 }
 
+/* A mapping's pages are reserved: mapped PROT_NONE, where that is told. */
+static bool mmap_reserved(struct anon *a, const struct ms_event *e)
+{
+	if (!(e->aux & MS_MMAP_PROT_KNOWN)) {
+		a->sum.prot_unknown++;
+		return false;
+	}
+	return !((e->aux >> MS_MMAP_PROT_SHIFT) & ANON_PROT_ACCESS);
+}
+
 int anon__apply(struct anon *a, const struct ms_event *e, __u32 stack_id)
 {
 	__u64 start = 0, end = 0, old_start = 0, old_end = 0;
+	const struct range *old;
+	bool reserved = false;
 	__u32 site = 0;
-	bool moves;
 	int err;
 
 	if (!anon__valid(e))
@@ -339,7 +429,8 @@ int anon__apply(struct anon *a, const struct ms_event *e, __u32 stack_id)
 		/* MAP_FIXED replaces what was there, counted or not. */
 		range_cut(a, start, end);
 		if (maps_memory(e))
-			range_map(a, site, start, end, e->ts_ns);
+			range_map(a, site, start, end, mmap_reserved(a, e),
+				  e->ts_ns);
 		break;
 	case MS_EV_MUNMAP:
 		page_range(e->ptr, e->size, &start, &end);
@@ -347,15 +438,25 @@ int anon__apply(struct anon *a, const struct ms_event *e, __u32 stack_id)
 		break;
 	case MS_EV_MREMAP:
 		page_range(e->ptr, e->size, &start, &end);
-		/* Only memory we counted stays counted where it goes. */
-		moves = e->aux && page_range(e->old_ptr, e->aux, &old_start,
-					     &old_end) &&
-			range_any(a, old_start, old_end);
-		if (moves && !(e->seq & ANON_MREMAP_DONTUNMAP))
+		/*
+		 * Only memory we counted stays counted where it goes, with
+		 * its protection: mremap moves one mapping, of one.
+		 */
+		old = e->aux && page_range(e->old_ptr, e->aux, &old_start,
+					   &old_end) ?
+		      range_any(a, old_start, old_end) : NULL;
+		if (old)
+			reserved = old->reserved;
+		if (old && !(e->seq & ANON_MREMAP_DONTUNMAP))
 			range_cut(a, old_start, old_end);
 		range_cut(a, start, end);
-		if (moves)
-			range_map(a, site, start, end, e->ts_ns);
+		if (old)
+			range_map(a, site, start, end, reserved, e->ts_ns);
+		break;
+	case MS_EV_MPROTECT:
+		page_range(e->ptr, e->size, &start, &end);
+		range_protect(a, start, end, !(e->aux & ANON_PROT_ACCESS),
+			      e->ts_ns);
 		break;
 	case MS_EV_BRK:
 		/* The kernel maps the break's pages: [old, new) rounded up. */
@@ -363,7 +464,7 @@ int anon__apply(struct anon *a, const struct ms_event *e, __u32 stack_id)
 		end = page_up(e->ptr);
 		if (end > start) {
 			range_cut(a, start, end);
-			range_map(a, site, start, end, e->ts_ns);
+			range_map(a, site, start, end, false, e->ts_ns);
 		} else if (end < start) {
 			range_cut(a, end, start);
 		}
@@ -388,24 +489,6 @@ void anon__site(const struct anon *a, size_t i, struct anon_site *out)
 	/* Untouched since the last peak: its live bytes are its peak ones. */
 	if (!out->arena && out->snap_epoch != a->epoch)
 		out->peak_bytes = out->live_bytes;
-}
-
-int anon__for_each_range(const struct anon *a,
-			 int (*cb)(__u64 start, __u64 end,
-				   const struct anon_site *site, void *ctx),
-			 void *ctx)
-{
-	const struct range *r;
-	size_t i;
-	int ret;
-
-	for (i = 0; i < a->ranges.nr; i++) {
-		r = range_at(a, i);
-		ret = cb(r->start, r->end, site_at(a, r->site), ctx);
-		if (ret)
-			return ret;
-	}
-	return 0;
 }
 
 size_t anon__mem_bytes(const struct anon *a)

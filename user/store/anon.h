@@ -11,6 +11,12 @@
  * does), grown and shrunk by brk. A failed call never reaches here (the
  * kernel side drops it). The store interns each record's stack and hands
  * its id here; anon.c never includes store.h.
+ *
+ * Pages mapped or mprotect'ed PROT_NONE are address space set aside, not
+ * memory the program can use (glibc reserves 64 MiB for each thread
+ * arena and opens it by mprotect as the arena grows; thread stacks have
+ * a guard page): they are counted as reserved, apart from the live
+ * bytes and the peak, and move between the two with each mprotect.
  */
 #ifndef MEMSCOPE_ANON_H
 #define MEMSCOPE_ANON_H
@@ -36,22 +42,31 @@
 #define ANON_MAP_TYPE		0x0f
 #define ANON_MAP_ANONYMOUS	0x20
 #define ANON_MREMAP_DONTUNMAP	0x04
+/* What PROT_NONE lacks: any of PROT_READ, PROT_WRITE, PROT_EXEC. */
+#define ANON_PROT_ACCESS	0x07
 
 struct anon;
 
 struct anon_summary {
 	__u64 events;		/* anonymous-memory records applied */
-	/* the program's anonymous private memory */
+	/* the program's anonymous private memory (accessible pages) */
 	__u64 live_bytes;
 	__u64 live_ranges;	/* contiguous ranges of one site each */
 	__u64 peak_bytes;
 	__u64 peak_ns;		/* ts_ns of the peak, 0 none */
 	__u64 calls;		/* calls that mapped some */
 	__u64 mapped_bytes;	/* bytes those calls mapped */
+	__u64 reserved_bytes;	/* its PROT_NONE pages, mapped now */
 	/* the allocators' arenas, all of them */
 	__u64 arena_live_bytes;
 	__u64 arena_calls;
 	__u64 arena_mapped_bytes;
+	__u64 arena_reserved_bytes;
+	/*
+	 * Mappings whose record did not carry their protection (a recording
+	 * of format 9 or older): counted as accessible.
+	 */
+	__u64 prot_unknown;
 	/* ranges not kept (the table was full) and their bytes */
 	__u64 full_ranges;
 	__u64 full_bytes;
@@ -76,6 +91,7 @@ struct anon_site {
 	__u64 mapped_bytes;
 	__u64 live_bytes;
 	__u64 live_ranges;
+	__u64 reserved_bytes;	/* PROT_NONE, not in live_bytes */
 	__u64 peak_bytes;	/* live at the program's peak (not arenas) */
 	__u64 snap_epoch;	/* internal: the peak epoch peak_bytes is of */
 };
@@ -102,11 +118,6 @@ const struct anon_summary *anon__summary(const struct anon *a);
 /* Sites in order of first sight; peak_bytes is current when read here. */
 size_t anon__nr_sites(const struct anon *a);
 void anon__site(const struct anon *a, size_t i, struct anon_site *out);
-/* Calls cb for each range in address order until it returns non-zero. */
-int anon__for_each_range(const struct anon *a,
-			 int (*cb)(__u64 start, __u64 end,
-				   const struct anon_site *site, void *ctx),
-			 void *ctx);
 size_t anon__mem_bytes(const struct anon *a);
 
 #endif /* MEMSCOPE_ANON_H */

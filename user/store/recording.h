@@ -76,8 +76,11 @@
  * followed by how late. Older files have no such flag.
  * 9: ... and when that ended (late_end_ns). A file of format 8 leaves it
  * 0: its suspect frees are judged as they were.
+ * 10: an MS_EV_MMAP carries its protection (MS_MMAP_PROT_KNOWN), and
+ * MS_EV_MPROTECT records move pages between live and reserved. Older
+ * files' mappings read as accessible, and their reports say how many.
  */
-#define RECORDING_VERSION	9
+#define RECORDING_VERSION	10
 /*
  * 4: allocator records carry their family and allocator (ms_event.aux,
  * MS_TAG_*), new enum ms_fn values, and suspect frees their stack; runs
