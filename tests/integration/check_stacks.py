@@ -45,8 +45,9 @@ EXPECT.json (tests/targets/stk_*.json): "user", a regular expression of
 the program's own function names; "strict", whether library frames may
 come between them; "sites", each with "chain" (outermost first, each a
 regular expression of one name; "NAME*N" is N frames of NAME), "line" (an @site marker in --src), "count"
-(allocations from it, null for any), "outer" ("main", "thread", or
-"loader" for a library's constructor run before main),
+(allocations from it, null for any), "outer" ("main", "thread",
+"loader" for a library's constructor run before main, or "context" for
+a coroutine's stack that makecontext made),
 "rows", "inlined" and "line_at" (the index in the chain of the function
 that carries the line, when it is not the innermost).
 
@@ -76,6 +77,10 @@ THREAD_LAST = ["__clone3", "clone3", "__clone", "clone"]
 # unwind table marks its entry code outermost).
 LOADER_OUTER = ["call_init", "_dl_init"]
 LOADER_LAST = "_dl_start_user"
+# A coroutine's stack made by makecontext: what it was given to run,
+# whose return address makecontext wrote, glibc's __start_context (the
+# unwind table marks the byte before it outermost).
+CONTEXT_LAST = "__start_context"
 # What _start calls.
 START_MAIN = {"__libc_start_main", "__libc_start_main_impl"}
 # Outermost frames a stack of Debian's programs may end at.
@@ -327,6 +332,9 @@ class Checker:
             ok = (len(after) == 2 and after[0] == THREAD_OUTER and
                   after[1] in THREAD_LAST)
             want = f"[{THREAD_OUTER}, {'|'.join(THREAD_LAST)}]"
+        elif outer == "context":
+            ok = after == [CONTEXT_LAST]
+            want = f"[{CONTEXT_LAST}]"
         elif outer == "loader":
             ok = (len(after) > 1 and after[-1] == LOADER_LAST and
                   all(n in LOADER_OUTER for n in after[:-1]))

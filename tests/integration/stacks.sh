@@ -2,7 +2,8 @@
 #
 # Integration tests of call stacks in programs built the way production
 # code is, without frame pointers: the stk_* targets (C, C++, Rust, deep
-# recursion, a signal handler (also one interrupting the vDSO), dlopen
+# recursion, a signal handler (also one interrupting the vDSO), a
+# coroutine made by makecontext, dlopen
 # (also from a second thread), PLT stubs, realigned stacks,
 # threads) against the chains declared beside their sources
 # (tests/targets/stk_*.json), and Debian's python3 and sqlite3, whose
@@ -267,6 +268,14 @@ run_stack_tests()
 	run_test stk_recurse_whole	t_stacks launch chains stk_recurse \
 		stk_recurse --max-depth 256
 	run_test stk_signal_launch	t_stacks launch chains stk_signal stk_signal
+	# A coroutine (makecontext): its stack ends, whole, at the function
+	# makecontext wrote as its first return address. (No gdb truth: gdb
+	# takes that address for a call and goes on into three frames of
+	# garbage from the context's arguments.)
+	run_test stk_ucontext_launch	t_stacks launch chains stk_ucontext \
+		stk_ucontext
+	run_test stk_ucontext_attach	t_stacks attach chains stk_ucontext \
+		stk_ucontext
 	# A signal that interrupted the vDSO: on through its in-memory CFI.
 	run_test stk_vdso_launch	t_stacks launch chains stk_vdso stk_vdso
 	run_test stk_dlopen_launch	t_stacks launch chains stk_dlopen stk_dlopen

@@ -11,7 +11,10 @@ each row to the walker's rules (bpf/events.h) the way the compiler must, and
 applies the same table rules: FDEs that start in an executable segment,
 in pc order, the later-starting of two overlapping ones kept inside its
 range, a gap row after an FDE the next one does not start at, equal
-neighbours merged; with --entry (an object processes start in: a
+neighbours merged; the byte before the function makecontext writes as a
+context's first return address outermost, where it names (by a
+rip-relative lea, as objdump decodes it) the start of an FDE after a gap;
+with --entry (an object processes start in: a
 program, or its interpreter) an entry point in a gap is outermost up to
 its first jump or return, as objdump decodes it. The first line is
 '# OBJECT' (the path, as given), then one line per row: pc (hex) cfa_type
@@ -228,6 +231,50 @@ def entry_rule(obj, segs, table):
     return out
 
 
+def splice(table, at, r):
+    """The table with the one row r from at, equal neighbours merged."""
+    out = []
+    for t in sorted([t for t in table if t[0] != at] + [(at,) + r],
+                    key=lambda x: x[0]):
+        if not out or out[-1][1:] != t[1:]:
+            out.append(t)
+    return out
+
+
+def context_rule(obj, table):
+    """The table with the byte before makecontext's return target
+    outermost (the compiler's context_rule()): a function whose first
+    byte a rip-relative lea of makecontext names, an FDE's start with
+    no rule in the byte before it."""
+    syms = subprocess.run(['readelf', '--dyn-syms', '-sW', obj], check=True,
+                          capture_output=True, text=True).stdout
+    fn = None
+    for line in syms.splitlines():
+        f = line.split()
+        if len(f) >= 8 and f[3] == 'FUNC' and f[6] != 'UND' and \
+                f[7].split('@')[0] == 'makecontext':
+            fn = (int(f[1], 16), int(f[2], 0))
+            break
+    if not fn or not fn[1] or fn[1] > CONTEXT_MAX_BYTES:
+        return table
+    dis = subprocess.run(['objdump', '-d', '--start-address=%#x' % fn[0],
+                          '--stop-address=%#x' % (fn[0] + fn[1]), obj],
+                         check=True, capture_output=True, text=True).stdout
+    for m in re.finditer(r'\tlea\s+-?0x[0-9a-f]+\(%rip\),%\w+\s+# ([0-9a-f]+)',
+                         dis):
+        start = int(m.group(1), 16)
+        at = [r for r in table if r[0] <= start]
+        before = [r for r in table if r[0] <= start - 1]
+        if not at or at[-1][0] != start or at[-1][1] == CFA_NO_INFO or \
+                (before and before[-1][1] != CFA_NO_INFO):
+            continue
+        table = splice(table, start - 1, (CFA_UNDEFINED, 0, RBP_SAME, 0))
+    return table
+
+
+CONTEXT_MAX_BYTES = 4096
+
+
 def main():
     args = [a for a in sys.argv[1:] if a not in ('--debug-frame', '--entry')]
     if len(args) != 1:
@@ -266,6 +313,7 @@ def main():
             push(stop, (CFA_NO_INFO, 0, RBP_SAME, 0))
     if not table:
         sys.exit('cfi_expect.py: no rows in %s of %s' % (section, obj))
+    table = context_rule(obj, table)
     if '--entry' in sys.argv:
         table = entry_rule(obj, segs, table)
     print('# ' + obj)

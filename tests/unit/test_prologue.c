@@ -1178,3 +1178,37 @@ Test(prologue, straight_run)
 	expect_straight(NULL, 0, -ENOENT, 0, "no code");
 	expect_straight(ret, 0, -ENOENT, 0, "zero bytes");
 }
+
+/*
+ * The addresses rip-relative leas load, in code order, as offsets from
+ * the start (what makecontext names __start_context with); other leas and
+ * rip-relative operands of other instructions are not taken.
+ */
+Test(prologue, rip_relative_leas)
+{
+	static const unsigned char code[] = {
+		/* lea 0x10(%rip),%rdi: next insn at 7, names 0x17 */
+		0x48, 0x8d, 0x3d, 0x10, 0x00, 0x00, 0x00,
+		/* lea 0x8(%rbx),%rax */
+		0x48, 0x8d, 0x43, 0x08,
+		/* mov 0x20(%rip),%rax: a load, not a lea */
+		0x48, 0x8b, 0x05, 0x20, 0x00, 0x00, 0x00,
+		/* lea -0x40(%rip),%rsi: next insn at 25, names -39 */
+		0x48, 0x8d, 0x35, 0xc0, 0xff, 0xff, 0xff,
+		0xc3,
+	};
+	static const unsigned char bad[] = { 0x48, 0x8d, 0x3d, 0x10, 0x06 };
+	__s64 out[4];
+	size_t nr;
+
+	cr_assert_eq(prologue__rip_leas(code, sizeof(code), out, 4, &nr), 0);
+	cr_assert_eq(nr, 2, "leas: %zu", nr);
+	cr_expect_eq(out[0], 0x17, "first: %lld", (long long)out[0]);
+	cr_expect_eq(out[1], -39, "second: %lld", (long long)out[1]);
+	/* max bounds what is written */
+	cr_assert_eq(prologue__rip_leas(code, sizeof(code), out, 1, &nr), 0);
+	cr_expect_eq(nr, 1);
+	cr_expect_eq(prologue__rip_leas(bad, sizeof(bad), out, 4, &nr),
+		     -ENOENT, "a cut instruction");
+	cr_expect_eq(prologue__rip_leas(NULL, 0, out, 4, &nr), -ENOENT);
+}

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
+#include <ucontext.h>
 #include <gelf.h>
 
 #include "elfsym.h"
@@ -843,6 +844,46 @@ Test(unwind_table, libc)
 	expect_row(t, "__restore_rt",
 		   (char *)rt - (char *)info.dli_fbase, MS_CFA_SIGNAL, 0,
 		   MS_RBP_SAME, 0);
+	unwind_table__free(t);
+}
+
+static void context_fn(void)
+{
+}
+
+/*
+ * The bottom of a stack makecontext made: the function it writes as the
+ * first return address (__start_context, static) is named by its lea, and
+ * the byte before it, where the walker looks its caller's rule up, is
+ * outermost; the function's own rule is its FDE's.
+ */
+Test(unwind_table, makecontext_stacks_end_at_their_start)
+{
+	const char *libc = expect_file_path(fixture("libc.cfi"));
+	static char stack[16384];
+	const struct ms_unwind_row *r;
+	struct unwind_table *t;
+	ucontext_t uc;
+	Dl_info info;
+	void *ret;
+	__u64 at;
+
+	cr_assert(!getcontext(&uc), "getcontext");
+	uc.uc_stack.ss_sp = stack;
+	uc.uc_stack.ss_size = sizeof(stack);
+	uc.uc_link = NULL;
+	makecontext(&uc, context_fn, 0);
+	ret = *(void **)uc.uc_mcontext.gregs[REG_RSP];
+	cr_assert(dladdr(ret, &info) && info.dli_fname, "dladdr(%p)", ret);
+	at = (char *)ret - (char *)info.dli_fbase;
+	t = build_ok(libc, "/");
+	expect_row(t, "the byte before makecontext's return address", at - 1,
+		   MS_CFA_UNDEFINED, 0, MS_RBP_SAME, 0);
+	r = row_at(t, at);
+	cr_assert(r && r->pc == at, "no row of its own at %#llx",
+		  (unsigned long long)at);
+	cr_expect_eq(r->cfa_type, MS_CFA_RSP, "its FDE's rule: %s",
+		     row_str(r));
 	unwind_table__free(t);
 }
 

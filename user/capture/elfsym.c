@@ -224,15 +224,35 @@ static int func_out(struct elf_file *f, const GElf_Sym *sym,
 	return 0;
 }
 
+/* The function named name: in .dynsym, else in .symtab. */
+static bool find_func_sym(struct elf_file *f, const char *name,
+			  GElf_Sym *sym)
+{
+	return find_in_table(f, f->dynsym, name, sym) ||
+	       find_in_table(f, f->symtab, name, sym);
+}
+
 int elf_file__find_func(struct elf_file *f, const char *name,
 			struct elf_func *out)
 {
 	GElf_Sym sym;
 
-	if (!find_in_table(f, f->dynsym, name, &sym) &&
-	    !find_in_table(f, f->symtab, name, &sym))
+	if (!find_func_sym(f, name, &sym))
 		return -ENOENT;
 	return func_out(f, &sym, out);
+}
+
+int elf_find_func(Elf *elf, const char *name, struct elf_func *out)
+{
+	struct elf_file f = { .fd = -1, .elf = elf };
+	GElf_Sym sym;
+
+	find_tables(&f);
+	if (!find_func_sym(&f, name, &sym))
+		return -ENOENT;
+	*out = (struct elf_func){ .vaddr = sym.st_value,
+				  .size = sym.st_size };
+	return 0;
 }
 
 /*

@@ -104,4 +104,11 @@ struct Elf;
  */
 int elf_offset_to_vaddr(struct Elf *elf, __u64 offset, __u64 *vaddr);
 
+/*
+ * elf_file__find_func() on a libelf handle of the caller's (the unwind
+ * table compiler reads its objects, never maps them): out->vaddr and
+ * out->size only. 0, or -ENOENT.
+ */
+int elf_find_func(struct Elf *elf, const char *name, struct elf_func *out);
+
 #endif /* MEMSCOPE_ELFSYM_H */

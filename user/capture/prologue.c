@@ -644,6 +644,43 @@ int prologue__straight(const unsigned char *code, size_t len, size_t *end)
 	return err;
 }
 
+int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
+		       size_t max, size_t *nr)
+{
+	const uint8_t *p = code;
+	const cs_x86_op *src;
+	uint64_t addr = 0;
+	size_t left = len;
+	int err = 0;
+	cs_insn *in;
+	csh cs;
+
+	*nr = 0;
+	if (!code || !len || len > PROLOGUE_MAX_BYTES)
+		return -ENOENT;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOMEM;
+	in = cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) == CS_ERR_OK ?
+	     cs_malloc(cs) : NULL;
+	if (!in)
+		err = -ENOMEM;
+	while (in && left && *nr < max) {
+		if (!cs_disasm_iter(cs, &p, &left, &addr, in)) {
+			err = -ENOENT;
+			break;
+		}
+		if (in->id != X86_INS_LEA || in->detail->x86.op_count != 2)
+			continue;
+		src = &in->detail->x86.operands[1];
+		if (src->type == X86_OP_MEM && src->mem.base == X86_REG_RIP &&
+		    src->mem.index == X86_REG_INVALID)
+			out[(*nr)++] = (__s64)addr + src->mem.disp;
+	}
+	insn_free(in);
+	cs_close(&cs);
+	return err;
+}
+
 bool prologue__emulated(const unsigned char *code, size_t len)
 {
 	const uint8_t *p = code;

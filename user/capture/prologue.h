@@ -128,6 +128,17 @@ int prologue__exits(const unsigned char *code, size_t len,
  */
 int prologue__straight(const unsigned char *code, size_t len, size_t *end);
 
+/*
+ * The addresses a function's len bytes load with a rip-relative lea
+ * (lea sym(%rip), %reg), as offsets from the function's start, up to max
+ * into out (*nr of them), in code order: makecontext names so the
+ * function it writes as the return address at the bottom of a context's
+ * stack (unwind_table.c). 0, -ENOENT when an instruction cannot be
+ * decoded, -ENOMEM.
+ */
+int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
+		       size_t max, size_t *nr);
+
 /* Whether the kernel emulates the instruction at code (x86-64 rules). */
 bool prologue__emulated(const unsigned char *code, size_t len);
 

@@ -27,6 +27,7 @@
 #include <gelf.h>
 
 #include "debuginfo.h"
+#include "elfsym.h"
 #include "prologue.h"
 #include "unwind_go.h"
 #include "unwind_table.h"
@@ -1436,6 +1437,65 @@ static int go_rules(struct build *b, Elf *elf, int fd)
 	return err;
 }
 
+/* makecontext longer than this is not decoded; glibc's is ~600 bytes. */
+#define CONTEXT_MAX_BYTES	4096
+/* The rip-relative leas of makecontext looked at, at most. */
+#define CONTEXT_MAX_LEAS	16
+
+/*
+ * The bottom of a stack makecontext made (a coroutine's: QEMU's, a game
+ * server's). The function given to makecontext starts with, as its
+ * return address, the start of a function of the same object that was
+ * never called (glibc's __start_context, which goes on to uc_link or
+ * exits): written there, so the walker's look-up of the caller's rule at
+ * pc - 1 lands before that function, in padding no FDE describes, and
+ * every coroutine stack stopped as no_info. That byte gets the rule of an
+ * outermost frame: such stacks end there, whole. The function is found
+ * the way makecontext finds it, by a rip-relative lea in makecontext's
+ * code (a static function: no name to look for without debug
+ * information) that names the first byte of an FDE with no rule in the
+ * byte before it. No call returns there: a return address follows its
+ * call, in code an FDE describes, so no real caller loses a rule.
+ */
+static int context_rule(struct build *b, Elf *elf, int fd)
+{
+	static const struct ms_unwind_row outermost = {
+		.cfa_type = MS_CFA_UNDEFINED,
+	};
+	__s64 leas[CONTEXT_MAX_LEAS];
+	struct unwind_table *t = b->t;
+	unsigned char *code;
+	struct elf_func fn;
+	size_t nr, i;
+	ssize_t at, before;
+	__u64 start;
+	int s, err;
+
+	if (elf_find_func(elf, "makecontext", &fn) || !fn.size ||
+	    fn.size > CONTEXT_MAX_BYTES || (s = seg_find(b, fn.vaddr)) < 0)
+		return 0;
+	code = malloc(fn.size);
+	if (!code)
+		return -ENOMEM;
+	err = 0;
+	if (seg_read(&b->segs[s], fd, fn.vaddr, code, fn.size) != fn.size ||
+	    prologue__rip_leas(code, fn.size, leas, CONTEXT_MAX_LEAS, &nr))
+		nr = 0;
+	free(code);
+	for (i = 0; i < nr && !err; i++) {
+		start = fn.vaddr + leas[i];
+		at = row_at(t, start);
+		if (!start || at < 0 || t->rows[at].pc != start ||
+		    t->rows[at].cfa_type == MS_CFA_NO_INFO)
+			continue;
+		before = row_at(t, start - 1);
+		if (before >= 0 && t->rows[before].cfa_type != MS_CFA_NO_INFO)
+			continue;
+		err = rows_splice(t, start - 1, start, &outermost);
+	}
+	return err;
+}
+
 /*
  * The entry point (e_entry) of an object processes start in (the caller
  * knows it from a process's auxv: the program, or its interpreter), in
@@ -1532,6 +1592,8 @@ struct unwind_table *unwind_table__build(int fd, const char *root,
 		err = compile_separate(&b, elf, fd, root);
 	if (!err)
 		err = go_rules(&b, elf, fd);
+	if (!err)
+		err = context_rule(&b, elf, fd);
 	if (!err && entry)
 		err = entry_rule(&b, elf, fd);
 	if (err)
