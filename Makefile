@@ -256,14 +256,20 @@ XOL_COUNT := $(OUTPUT)/targets/libxolcount.so
 STK_GO := $(OUTPUT)/targets/stk_go
 TARGETS += $(STK_GO)
 
-$(STK_GO): tests/targets/stk_go.go | $(DEPS_STAMP)
+# The same program stripped as release builds are (-s -w: no .symtab, no
+# DWARF): its Go functions known from Go's own table alone.
+STK_GO_STRIPPED := $(OUTPUT)/targets/stk_go_stripped
+TARGETS += $(STK_GO_STRIPPED)
+$(STK_GO_STRIPPED): GO_LDFLAGS := -ldflags="-s -w"
+
+$(STK_GO) $(STK_GO_STRIPPED): tests/targets/stk_go.go | $(DEPS_STAMP)
 	$(call msg,GO-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)GOCACHE=$(abspath $(OUTPUT))/go/cache \
 		GOPATH=$(abspath $(OUTPUT))/go/path GO111MODULE=off \
 		GOTOOLCHAIN=local CGO_ENABLED=1 \
 		CGO_CFLAGS="-O2 -g -fomit-frame-pointer" \
-		go build -o $@ $<
+		go build $(GO_LDFLAGS) -o $@ $<
 
 # busy's C++ side: new and delete over malloc from its first instruction.
 BUSY_CXX := $(OUTPUT)/targets/busy_cxx
@@ -439,7 +445,7 @@ $(OUTPUT)/fixtures/ld.so.cfi: $(LDSO) tests/unit/cfi_expect.py
 # test_prologue places probes in Rust's allocator shims of the stack targets.
 unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
 		$(OUTPUT)/fixtures/ld.so.cfi $(NOARANGES) $(STK_RS) \
-		$(CFI_MIXED) $(STK_GO)
+		$(CFI_MIXED) $(STK_GO) $(STK_GO_STRIPPED)
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
 integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \
@@ -467,8 +473,8 @@ $(FUZZ_DIR)/libmemscope.a: $(FUZZ_OBJS)
 # library, run from the seeds in $(FUZZ_DIR)/NAME-seeds (made by the
 # NAME-seeds.stamp rule) for FUZZ_TIME seconds, its corpus and crashes
 # kept in $(FUZZ_DIR)/work-NAME.
-FUZZERS := recording unwind_table elfsym procfs prologue heapscan \
-	debuginfo demangle
+FUZZERS := recording unwind_table gopclntab elfsym procfs prologue \
+	heapscan debuginfo demangle
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libmemscope.a
 	$(call msg,LINK,$@)
@@ -504,6 +510,13 @@ $(FUZZ_DIR)/unwind_table-seeds.stamp: $(OUTPUT)/fixtures/cfi $(CFI_MIXED)
 		$(OUTPUT)/fixtures/cfi.overlap $(CFI_MIXED) $(@:.stamp=)/
 	$(Q)objcopy --compress-debug-sections=zlib $(OUTPUT)/fixtures/cfi.df \
 		$(@:.stamp=)/cfi.df.z && touch $@
+
+# Go's function table of a stripped program (its rows and names), as the
+# section alone; seeded with stk_go_stripped's.
+$(FUZZ_DIR)/gopclntab-seeds.stamp: $(STK_GO_STRIPPED)
+	$(seeds_dir)
+	$(Q)objcopy -O binary --only-section=.gopclntab $< \
+		$(@:.stamp=)/stk_go_stripped.gopclntab && touch $@
 
 # The probe placement's ELF reader on any object; seeded with targets
 # that have what it looks for: PLT stubs bound lazily (stk_plt and its

@@ -938,13 +938,17 @@ t_reload()
 # the goroutine's stack back, into the program's Go functions (their CFI
 # from .debug_frame) and ends where every goroutine begins, at
 # runtime.goexit: one row for each goroutine's site, whole and named, with
-# its file and line.
+# its file and line. stk_go_stripped, the same built with -s -w (no
+# .symtab, no DWARF), gets the same from Go's own function table.
+# t_go MODE [PROG]
 t_go()
 {
+	local prog=${2:-stk_go}
+
 	if [ "$1" = attach ]; then
-		attach_released -- "$TARGETS/stk_go" || return
+		attach_released -- "$TARGETS/$prog" || return
 	else
-		tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/stk_go"
+		tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/$prog"
 		expect_rc 0 || return
 	fi
 	check_report <<-'EOF'
@@ -3404,6 +3408,8 @@ run_test attach_busy_cxx_comm	t_attach_busy busy_cxx --comm
 run_test reload_pid		t_reload -p
 run_test go_launch		t_go launch
 run_test go_attach		t_go attach
+run_test go_stripped_launch	t_go launch stk_go_stripped
+run_test go_stripped_attach	t_go attach stk_go_stripped
 run_test reload_comm		t_reload --comm
 run_test placement_launch	t_launch placement placement
 run_test placement_attach	t_attach placement placement

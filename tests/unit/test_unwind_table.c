@@ -25,9 +25,11 @@
 #include <sys/ucontext.h>
 #include <ucontext.h>
 #include <gelf.h>
+#include <elfutils/libdw.h>
 
 #include "elfsym.h"
 #include "fixture.h"
+#include "gopclntab.h"
 #include "unwind_table.h"
 
 static const char *const cfa_names[] = {
@@ -522,6 +524,240 @@ Test(unwind_go, cgo_program)
 	expect_row(t, "go_leaf entry", leaf.vaddr, MS_CFA_RSP, 8,
 		   MS_RBP_SAME, 0);
 	unwind_table__free(t);
+}
+
+#define STK_GO_STRIPPED	".output/targets/stk_go_stripped"
+
+/* The sized functions of path's .symtab: fn(ctx, sym, name) for each. */
+static void symtab_funcs(const char *path,
+			 void (*fn)(void *ctx, const GElf_Sym *sym,
+				    const char *name), void *ctx)
+{
+	Elf_Scn *scn = NULL;
+	Elf_Data *data;
+	GElf_Shdr sh;
+	GElf_Sym sym;
+	size_t i;
+	Elf *elf;
+	int fd;
+
+	elf = elf_open(path, &fd);
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB ||
+		    !(data = elf_getdata(scn, NULL)))
+			continue;
+		for (i = 0; i < sh.sh_size / sh.sh_entsize; i++) {
+			if (gelf_getsym(data, i, &sym) && sym.st_size &&
+			    GELF_ST_TYPE(sym.st_info) == STT_FUNC)
+				fn(ctx, &sym, elf_strptr(elf, sh.sh_link,
+							 sym.st_name));
+		}
+	}
+	elf_end(elf);
+	close(fd);
+}
+
+static bool row_same(const struct ms_unwind_row *a,
+		     const struct ms_unwind_row *b)
+{
+	return a->cfa_type == b->cfa_type && a->cfa_off == b->cfa_off &&
+	       a->rbp_type == b->rbp_type && a->rbp_off == b->rbp_off;
+}
+
+struct same_rules {
+	const struct unwind_table *a, *b;
+	size_t pcs, differ;
+};
+
+static void rules_compare(void *ctx, const GElf_Sym *sym, const char *name)
+{
+	const struct ms_unwind_row *ra, *rb;
+	struct same_rules *c = ctx;
+	__u64 pc;
+
+	for (pc = sym->st_value; pc < sym->st_value + sym->st_size; pc++) {
+		ra = row_at(c->a, pc);
+		rb = row_at(c->b, pc);
+		c->pcs++;
+		if (ra && rb && row_same(ra, rb))
+			continue;
+		if (!c->differ++)
+			cr_log_error("%s+%#llx: %s with .debug_frame, %s with "
+				     ".gopclntab", name,
+				     (unsigned long long)(pc - sym->st_value),
+				     ra ? row_str(ra) : "no row",
+				     rb ? row_str(rb) : "no row");
+	}
+}
+
+/*
+ * A Go program stripped as release builds are (-s -w: no .symtab, no
+ * DWARF) gets its Go functions' rows from Go's own function table: at
+ * every pc of every function its unstripped build's symbols name, the
+ * rule is the one .debug_frame and the runtime's rules give there.
+ */
+Test(unwind_go, stripped_program_as_its_debug_frame)
+{
+	struct same_rules c = {
+		.a = build_ok(STK_GO, "/"), .b = build_ok(STK_GO_STRIPPED, "/"),
+	};
+
+	cr_expect_str_eq(unwind_table__source(c.b),
+			 ".eh_frame + .gopclntab + Go runtime");
+	symtab_funcs(STK_GO, rules_compare, &c);
+	cr_expect(c.pcs > 100000, "only %zu pcs compared", c.pcs);
+	cr_expect_eq(c.differ, 0, "%zu of %zu pcs have another rule",
+		     c.differ, c.pcs);
+	unwind_table__free((struct unwind_table *)c.a);
+	unwind_table__free((struct unwind_table *)c.b);
+}
+
+struct by_start {
+	const struct gopcln *p;
+	size_t named, differ;
+};
+
+/* name with every array length ([5]) as Go's table spells it: [...] */
+static void go_spelling(const char *name, char *out, size_t len)
+{
+	size_t n = 0;
+
+	while (*name && n + 6 < len) {
+		if (name[0] == '[' && name[1] >= '0' && name[1] <= '9') {
+			while (*++name >= '0' && *name <= '9')
+				;
+			memcpy(out + n, "[...", 4);
+			n += 4;
+			continue;
+		}
+		out[n++] = *name++;
+	}
+	out[n] = '\0';
+}
+
+static void name_compare(void *ctx, const GElf_Sym *sym, const char *name)
+{
+	struct by_start *c = ctx;
+	struct gopcln_func f;
+	ssize_t i = gopcln__find(c->p, sym->st_value);
+	char want[512];
+	size_t len;
+
+	if (i < 0 || gopcln__func(c->p, i, &f) || f.start != sym->st_value)
+		return;
+	c->named++;
+	go_spelling(name, want, sizeof(want));
+	len = f.name ? strlen(f.name) : 0;
+	/* an ABI0 function's symbol (assembly, or its wrapper) is NAME.abi0 */
+	if (f.name && !strncmp(want, f.name, len) &&
+	    (!want[len] || !strcmp(want + len, ".abi0")))
+		return;
+	if (!c->differ++)
+		cr_log_error("%#llx: .symtab %s, Go's table %s%s",
+			     (unsigned long long)sym->st_value, name,
+			     f.name ? f.name : "(none)",
+			     f.is_asm ? " (assembly)" : "");
+}
+
+/*
+ * Go's function table read from the stripped build names every function
+ * as the unstripped build's .symtab does (its NAME.abi0 is NAME there,
+ * and an array type's length is written [...]).
+ */
+Test(unwind_go, function_table_names)
+{
+	struct by_start c = {};
+	struct gopcln *p;
+	Elf *elf;
+	int fd;
+
+	elf = elf_open(STK_GO_STRIPPED, &fd);
+	p = gopcln__new(elf);
+	cr_assert(p, "no Go function table: %s", strerror(errno));
+	elf_end(elf);
+	close(fd);
+	c.p = p;
+	cr_expect(gopcln__nr_funcs(p) > 1000, "%zu functions",
+		  gopcln__nr_funcs(p));
+	symtab_funcs(STK_GO, name_compare, &c);
+	cr_expect(c.named > 1000, "only %zu symbols at a function's start",
+		  c.named);
+	cr_expect_eq(c.differ, 0, "%zu of %zu names differ", c.differ,
+		     c.named);
+	cr_expect_eq(gopcln__find(p, 0), -1, "a pc below the text");
+	gopcln__free(p);
+}
+
+/* The unit holding pc (Go writes no .debug_aranges to look it up in). */
+static bool cu_at(Dwarf *dw, __u64 pc, Dwarf_Die *cu)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	while (!dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL)) {
+		if (dwarf_offdie(dw, off + hsize, cu) &&
+		    dwarf_haspc(cu, pc) == 1)
+			return true;
+		off = next;
+	}
+	return false;
+}
+
+/*
+ * The file and line Go's table gives a pc are the unstripped build's
+ * DWARF line table's, at each function's entry and halfway in (where that
+ * is not inside an inlined call, which it declines).
+ */
+Test(unwind_go, function_table_lines)
+{
+	size_t i, k, n, compared = 0, differ = 0;
+	struct gopcln_func f;
+	const char *file, *dfile;
+	Dwarf_Line *line;
+	Dwarf_Die cu;
+	struct gopcln *p;
+	int fd, dfd, lineno, dline;
+	Dwarf *dw;
+	Elf *elf;
+	__u64 pc;
+
+	elf = elf_open(STK_GO_STRIPPED, &fd);
+	p = gopcln__new(elf);
+	cr_assert(p, "no Go function table: %s", strerror(errno));
+	elf_end(elf);
+	close(fd);
+	dfd = open(STK_GO, O_RDONLY | O_CLOEXEC);
+	dw = dfd >= 0 ? dwarf_begin(dfd, DWARF_C_READ) : NULL;
+	cr_assert(dw, "%s: no DWARF", STK_GO);
+	n = gopcln__nr_funcs(p);
+	for (i = 0; i < n; i++) {
+		if (gopcln__func(p, i, &f))
+			continue;
+		for (k = 0; k < 2; k++) {
+			pc = k ? f.start + (f.end - f.start) / 2 : f.start;
+			if (gopcln__line(p, i, pc, &file, &lineno) ||
+			    !cu_at(dw, pc, &cu) ||
+			    !(line = dwarf_getsrc_die(&cu, pc)) ||
+			    dwarf_lineno(line, &dline) ||
+			    !(dfile = dwarf_linesrc(line, NULL, NULL)))
+				continue;
+			compared++;
+			/* libdw puts the unit's "." before a relative name */
+			if (!strncmp(dfile, "./", 2))
+				dfile += 2;
+			if (dline == lineno && !strcmp(dfile, file))
+				continue;
+			if (!differ++)
+				cr_log_error("%s at %#llx: %s:%d, DWARF %s:%d",
+					     f.name, (unsigned long long)pc,
+					     file, lineno, dfile, dline);
+		}
+	}
+	cr_expect(compared > 1000, "only %zu pcs compared", compared);
+	cr_expect_eq(differ, 0, "%zu of %zu lines differ", differ, compared);
+	dwarf_end(dw);
+	close(dfd);
+	gopcln__free(p);
 }
 
 /*

@@ -70,6 +70,24 @@ int elf_offset_to_vaddr(struct Elf *elf, __u64 offset, __u64 *vaddr)
 	return pt_load_translate(elf, offset, true, vaddr);
 }
 
+Elf_Scn *elf_section_by_name(Elf *elf, const char *name, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+	const char *s;
+	size_t strndx;
+
+	if (elf_getshdrstrndx(elf, &strndx))
+		return NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		if (!gelf_getshdr(scn, sh))
+			continue;
+		s = elf_strptr(elf, strndx, sh->sh_name);
+		if (s && !strcmp(s, name))
+			return scn;
+	}
+	return NULL;
+}
+
 static void func_iter_init(struct func_iter *it, struct elf_file *f,
 			   Elf_Scn *scn)
 {

@@ -9,6 +9,7 @@
 #define MEMSCOPE_ELFSYM_H
 
 #include <stddef.h>
+#include <gelf.h>
 #include <linux/types.h>
 
 struct elf_file;
@@ -103,6 +104,10 @@ struct Elf;
  * addresses its debug info knows with it. 0, or -ENOENT if none does.
  */
 int elf_offset_to_vaddr(struct Elf *elf, __u64 offset, __u64 *vaddr);
+
+/* The section named name (its header into *sh), NULL if none is. */
+struct Elf_Scn *elf_section_by_name(struct Elf *elf, const char *name,
+				    GElf_Shdr *sh);
 
 /*
  * elf_file__find_func() on a libelf handle of the caller's (the unwind

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * Go runtime's stack switches, as rows (unwind_go.h). The functions are
- * found by their symbols in .symtab (a stripped program has no .symtab,
- * and no .debug_frame either: its Go code has no rows at all, and a walk
- * stops where the C code ends, as before). Since Go 1.17 an assembly
+ * found by their symbols in .symtab, or where a stripped program has none
+ * in Go's own function table (gopclntab.h). Since Go 1.17 an assembly
  * function's own symbol is NAME.abi0 and NAME, if there is one, is an
- * ordinary Go wrapper: the .abi0 one is taken when it exists.
+ * ordinary Go wrapper: the .abi0 one is taken when it exists (the
+ * function table names both NAME and marks the assembly one).
  *
  * asmcgocall (runtime/asm_amd64.s) calls the C function with CALL AX on
  * the system stack, having saved below it either the goroutine's g and
@@ -26,6 +26,7 @@
 #include <string.h>
 #include <capstone/capstone.h>
 
+#include "gopclntab.h"
 #include "table.h"
 #include "unwind_go.h"
 
@@ -92,19 +93,25 @@ static int rule_add(struct rules *r, __u64 start, __u64 end, __u8 type,
 	return 0;
 }
 
-/*
- * Calls fn with each function of elf's .symtab that has a size (name
- * NULL when it has none), until fn returns non-zero: that, or 0.
- */
-static int for_each_func(Elf *elf, int (*fn)(void *ctx, const GElf_Sym *sym,
-					     const char *name), void *ctx)
+/* A function of the program, from .symtab or from Go's table. */
+struct go_func {
+	__u64 start;
+	__u64 size;
+	const char *name;	/* NULL when it has none */
+	bool is_asm;		/* the table says assembly: NAME.abi0 */
+};
+
+typedef int (*go_func_fn)(void *ctx, const struct go_func *fn);
+
+/* for_each_func over .symtab's functions with a size: 1 if it has any. */
+static int symtab_funcs(Elf *elf, go_func_fn fn, void *ctx, int *ret)
 {
 	Elf_Scn *scn = NULL;
 	Elf_Data *data;
 	GElf_Shdr sh;
 	GElf_Sym sym;
 	size_t i, n;
-	int ret;
+	int any = 0;
 
 	while ((scn = elf_nextscn(elf, scn))) {
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB ||
@@ -116,19 +123,50 @@ static int for_each_func(Elf *elf, int (*fn)(void *ctx, const GElf_Sym *sym,
 			    GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
 			    sym.st_value + sym.st_size < sym.st_value)
 				continue;
-			ret = fn(ctx, &sym, elf_strptr(elf, sh.sh_link,
-						       sym.st_name));
-			if (ret)
-				return ret;
+			any = 1;
+			*ret = fn(ctx, &(struct go_func){
+				.start = sym.st_value, .size = sym.st_size,
+				.name = elf_strptr(elf, sh.sh_link,
+						   sym.st_name),
+			});
+			if (*ret)
+				return 1;
 		}
 	}
-	return 0;
+	return any;
+}
+
+/*
+ * Calls fn with each function of elf's .symtab that has a size, or where
+ * it has none (a stripped program), of Go's function table, until fn
+ * returns non-zero: that, or 0.
+ */
+static int for_each_func(Elf *elf, const struct gopcln *pcln, go_func_fn fn,
+			 void *ctx)
+{
+	struct gopcln_func f;
+	size_t i, n;
+	int ret = 0;
+
+	if (symtab_funcs(elf, fn, ctx, &ret) || !pcln)
+		return ret;
+	n = gopcln__nr_funcs(pcln);
+	for (i = 0; i < n && !ret; i++) {
+		if (gopcln__func(pcln, i, &f))
+			continue;
+		ret = fn(ctx, &(struct go_func){
+			.start = f.start, .size = f.end - f.start,
+			.name = f.name, .is_asm = f.is_asm,
+		});
+	}
+	return ret;
 }
 
 /* for_each_func's fn: where a listed function is. */
-static int sym_note(void *ctx, const GElf_Sym *sym, const char *name)
+static int sym_note(void *ctx, const struct go_func *fn)
 {
 	struct go_sym (*syms)[2] = ctx;
+	const char *name = fn->name;
 	size_t j, len;
 
 	for (j = 0; name && j < NR_GO_FUNCS; j++) {
@@ -136,11 +174,10 @@ static int sym_note(void *ctx, const GElf_Sym *sym, const char *name)
 		if (strncmp(name, go_funcs[j].name, len))
 			continue;
 		if (!name[len])
-			syms[j][0] = (struct go_sym){ sym->st_value,
-						      sym->st_size };
+			syms[j][fn->is_asm] = (struct go_sym){ fn->start,
+							       fn->size };
 		else if (!strcmp(name + len, ".abi0"))
-			syms[j][1] = (struct go_sym){ sym->st_value,
-						      sym->st_size };
+			syms[j][1] = (struct go_sym){ fn->start, fn->size };
 	}
 	return 0;
 }
@@ -150,9 +187,10 @@ static int sym_note(void *ctx, const GElf_Sym *sym, const char *name)
  * (no runtime.goexit: a C program's own function called gogo is not the
  * runtime's).
  */
-static bool find_syms(Elf *elf, struct go_sym (*syms)[2])
+static bool find_syms(Elf *elf, const struct gopcln *pcln,
+		      struct go_sym (*syms)[2])
 {
-	for_each_func(elf, sym_note, syms);
+	for_each_func(elf, pcln, sym_note, syms);
 	/* go_funcs[0] is runtime.goexit */
 	return syms[0][0].size || syms[0][1].size;
 }
@@ -361,21 +399,20 @@ struct scan {
 };
 
 /* for_each_func's fn: the function's stop, if it has one. */
-static int scan_func(void *ctx, const GElf_Sym *sym, const char *name)
+static int scan_func(void *ctx, const struct go_func *fn)
 {
 	struct scan *sc = ctx;
-	size_t len = sym->st_size < GO_SCAN_MAX ? sym->st_size : GO_SCAN_MAX;
+	size_t len = fn->size < GO_SCAN_MAX ? fn->size : GO_SCAN_MAX;
 	const uint8_t *p = sc->code;
-	uint64_t addr = sym->st_value;
+	uint64_t addr = fn->start;
 
-	(void)name;
-	if (sc->obj->eh_frame(sc->obj->ctx, sym->st_value) ||
-	    sc->obj->code(sc->obj->ctx, sym->st_value, sc->code, len))
+	if (sc->obj->eh_frame(sc->obj->ctx, fn->start) ||
+	    sc->obj->code(sc->obj->ctx, fn->start, sc->code, len))
 		return 0;
 	while (cs_disasm_iter(sc->cs, &p, &len, &addr, sc->in)) {
 		if (rsp_unmodeled(sc->in))
 			return rule_add(sc->r, sc->in->address,
-					sym->st_value + sym->st_size,
+					fn->start + fn->size,
 					MS_CFA_UNSUPPORTED, 0, 0);
 	}
 	return 0;
@@ -393,7 +430,7 @@ static int scan_rules(struct rules *r, Elf *elf, const struct go_object *obj)
 		goto free_code;
 	sc.in = cs_malloc(sc.cs);
 	if (sc.in) {
-		err = for_each_func(elf, scan_func, &sc);
+		err = for_each_func(elf, obj->pcln, scan_func, &sc);
 		cs_free(sc.in, 1);
 	}
 	cs_close(&sc.cs);
@@ -413,7 +450,7 @@ int unwind_go__rules(Elf *elf, const struct go_object *obj,
 
 	*out = NULL;
 	*nr = 0;
-	if (!find_syms(elf, syms))
+	if (!find_syms(elf, obj->pcln, syms))
 		return 0;
 	/* First: the runtime's own rules below hold over these. */
 	err = scan_rules(&r, elf, obj);

@@ -30,8 +30,12 @@ struct go_rule {
 	struct ms_unwind_row row;	/* pc unused */
 };
 
+struct gopcln;
+
 /* What the rules are made from besides the ELF's symbols. */
 struct go_object {
+	/* Go's function table, for a program without .symtab; or NULL */
+	const struct gopcln *pcln;
 	/* len bytes of code at ELF address addr: 0, or -errno */
 	int (*code)(void *ctx, __u64 addr, void *buf, size_t len);
 	/* addr is described by .eh_frame: C code, whose CFI is gcc's */

@@ -28,6 +28,7 @@
 
 #include "debuginfo.h"
 #include "elfsym.h"
+#include "gopclntab.h"
 #include "prologue.h"
 #include "unwind_go.h"
 #include "unwind_table.h"
@@ -186,24 +187,6 @@ static bool is_x86_64(Elf *elf)
 	       eh.e_ident[EI_CLASS] == ELFCLASS64 &&
 	       eh.e_ident[EI_DATA] == ELFDATA2LSB &&
 	       eh.e_machine == EM_X86_64;
-}
-
-static Elf_Scn *find_section(Elf *elf, const char *name, GElf_Shdr *sh)
-{
-	Elf_Scn *scn = NULL;
-	const char *s;
-	size_t strndx;
-
-	if (elf_getshdrstrndx(elf, &strndx))
-		return NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		if (!gelf_getshdr(scn, sh))
-			continue;
-		s = elf_strptr(elf, strndx, sh->sh_name);
-		if (s && !strcmp(s, name))
-			return scn;
-	}
-	return NULL;
 }
 
 /*
@@ -980,7 +963,7 @@ static int compile_eh_frame(struct build *b, Elf *elf, bool separate)
 	Elf_Scn *scn;
 	int err;
 
-	scn = find_section(elf, ".eh_frame", &sh);
+	scn = elf_section_by_name(elf, ".eh_frame", &sh);
 	data = scn ? section_data(scn, &sh) : NULL;
 	if (!data)
 		return -ENOENT;
@@ -1048,7 +1031,7 @@ static int compile_debug_frame(struct build *b, Elf *elf, bool separate)
 	Dwarf *dw;
 	int err;
 
-	if (!find_section(elf, ".debug_frame", &sh))
+	if (!elf_section_by_name(elf, ".debug_frame", &sh))
 		return -ENOENT;
 	if (!debug_sections_fit(elf))
 		return -EFBIG;
@@ -1058,7 +1041,7 @@ static int compile_debug_frame(struct build *b, Elf *elf, bool separate)
 		return -EINVAL;
 	err = -EINVAL;
 	cfi = dwarf_getcfi(dw);
-	scn = find_section(elf, ".debug_frame", &sh);
+	scn = elf_section_by_name(elf, ".debug_frame", &sh);
 	data = scn ? section_data(scn, &sh) : NULL;
 	if (!cfi || !data)
 		goto end_dwarf;
@@ -1136,7 +1119,7 @@ static int compile_elf(struct build *b, Elf *elf, bool separate)
 	if (err == -ENOENT)
 		return compile_debug_frame(b, elf, separate);
 	b->eh_only = !err;
-	if (err || !find_section(elf, ".debug_frame", &sh))
+	if (err || !elf_section_by_name(elf, ".debug_frame", &sh))
 		return err;
 	dbg = calloc(1, sizeof(*dbg));
 	both = calloc(1, sizeof(*both));
@@ -1257,7 +1240,7 @@ static int read_debuglink(Elf *elf, char *name, size_t len, __u32 *crc)
 	Elf_Scn *scn;
 	size_t n, at;
 
-	scn = find_section(elf, ".gnu_debuglink", &sh);
+	scn = elf_section_by_name(elf, ".gnu_debuglink", &sh);
 	d = scn ? section_data(scn, &sh) : NULL;
 	if (!d)
 		return -ENOENT;
@@ -1404,15 +1387,112 @@ static bool eh_described(void *ctx, __u64 addr)
 	return i >= 0 && eh->rows[i].cfa_type != MS_CFA_NO_INFO;
 }
 
+/* go_table_rows' state: where the last run pushed ended (0: none). */
+struct go_rows {
+	struct unwind_table *t;
+	__u64 end;
+};
+
+/* Code from pc on has no rule (unless a run starts there). */
+static int go_gap(struct go_rows *g, __u64 pc)
+{
+	return pc ? push_rule(g->t, pc, MS_CFA_NO_INFO) : 0;
+}
+
+/* gopcln__pcsp's fn: one run of a function's stack-pointer delta. */
+static int go_run(void *ctx, __u64 from, __u64 to, __s32 sp)
+{
+	struct go_rows *g = ctx;
+	struct ms_unwind_row r = {
+		.pc = from, .cfa_type = MS_CFA_RSP, .rbp_type = MS_RBP_SAME,
+	};
+	int err;
+
+	if (sp > INT32_MAX - 8)
+		return -EINVAL;
+	r.cfa_off = sp + 8;
+	if (g->end < from) {
+		err = go_gap(g, g->end);
+		if (err)
+			return err;
+	}
+	g->end = to;
+	return push_row(g->t, &r);
+}
+
+/*
+ * A stripped Go program (no .symtab, no .debug_frame: -ldflags=-s -w):
+ * its Go functions' rows from Go's own function table, the stack-pointer
+ * deltas the runtime itself unwinds with, where .eh_frame (its C code)
+ * has none; the rules Go's .debug_frame would give (the CFA is rsp plus
+ * the delta and the return address, the return address at CFA - 8). A
+ * function whose table is malformed, out of order or outside the code
+ * has no rule.
+ */
+static int go_table_rows(struct build *b, const struct gopcln *pcln)
+{
+	struct unwind_table *eh = b->t, *go, *both;
+	size_t i, n = gopcln__nr_funcs(pcln), mark;
+	struct gopcln_func f;
+	struct go_rows g;
+	__u64 end;
+	int err = -ENOMEM;
+
+	go = calloc(1, sizeof(*go));
+	both = calloc(1, sizeof(*both));
+	if (!go || !both)
+		goto free;
+	g = (struct go_rows){ .t = go };
+	err = 0;
+	for (i = 0; i < n && !err; i++) {
+		if (gopcln__func(pcln, i, &f) || f.start < g.end ||
+		    f.end > UINT32_MAX || seg_find(b, f.start) < 0 ||
+		    seg_find(b, f.end - 1) != seg_find(b, f.start))
+			continue;
+		mark = go->nr;
+		end = g.end;
+		err = gopcln__pcsp(pcln, i, go_run, &g);
+		if (err != -EINVAL)
+			continue;
+		/* its rows go, and no rule of another holds over it */
+		go->nr = mark;
+		err = go_gap(&g, end < f.start ? end : f.start);
+		g.end = f.start;
+	}
+	if (!err)
+		err = go_gap(&g, g.end);
+	if (!err && go->nr)
+		err = rows_merge(both, eh, go);
+	if (err || !go->nr)
+		goto free;
+	swap_rows(eh, both);
+	if (!eh->source[0])
+		snprintf(eh->source, sizeof(eh->source), ".gopclntab");
+	else
+		snprintf(eh->source + strlen(eh->source),
+			 sizeof(eh->source) - strlen(eh->source),
+			 " + .gopclntab");
+	unwind_table__free(b->eh);
+	b->eh = both;
+	b->eh_only = false;
+	both = NULL;
+free:
+	unwind_table__free(go);
+	unwind_table__free(both);
+	return err;
+}
+
 /*
  * A Go program's runtime functions that switch stacks, and the bottoms of
  * its stacks, under the rules unwind_go.c gives them.
  */
-static int go_rules(struct build *b, Elf *elf, int fd)
+static int go_rules(struct build *b, Elf *elf, int fd,
+		    const struct gopcln *pcln)
 {
 	struct code_reader c = { .b = b, .fd = fd };
 	struct go_object obj = {
-		.code = code_read, .eh_frame = eh_described, .ctx = &c,
+		.pcln = pcln, .code = code_read, .eh_frame = eh_described,
+		.ctx = &c,
 	};
 	struct go_rule *rules;
 	size_t nr, i;
@@ -1563,6 +1643,7 @@ struct unwind_table *unwind_table__build(int fd, const char *root,
 					 bool entry)
 {
 	struct ms_unwind_row *rows;
+	struct gopcln *pcln = NULL;
 	struct build b = {};
 	Elf *elf;
 	int err;
@@ -1590,8 +1671,16 @@ struct unwind_table *unwind_table__build(int fd, const char *root,
 	err = compile_elf(&b, elf, false);
 	if (err == -ENOENT)
 		err = compile_separate(&b, elf, fd, root);
+	/* Go's table, where no .debug_frame told its functions' rules */
+	if (!err || err == -ENOENT) {
+		pcln = gopcln__new(elf);
+		if (!pcln && errno == ENOMEM)
+			err = -ENOMEM;
+		else if (pcln && (err || b.eh_only))
+			err = go_table_rows(&b, pcln) ?: b.t->nr ? 0 : err;
+	}
 	if (!err)
-		err = go_rules(&b, elf, fd);
+		err = go_rules(&b, elf, fd, pcln);
 	if (!err)
 		err = context_rule(&b, elf, fd);
 	if (!err && entry)
@@ -1606,6 +1695,7 @@ struct unwind_table *unwind_table__build(int fd, const char *root,
 		b.t->cap = b.t->nr;
 	}
 	elf_end(elf);
+	gopcln__free(pcln);
 	free(b.fdes);
 	free(b.cies);
 	free(b.bad);
@@ -1613,6 +1703,7 @@ struct unwind_table *unwind_table__build(int fd, const char *root,
 	return b.t;
 
 end_elf:
+	gopcln__free(pcln);
 	elf_end(elf);
 free_table:
 	free(b.fdes);

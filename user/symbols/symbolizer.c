@@ -35,6 +35,7 @@
 #include "addrsym.h"
 #include "debuginfo.h"
 #include "elfsym.h"
+#include "gopclntab.h"
 #include "procmaps.h"
 #include "symbolizer.h"
 #include "table.h"
@@ -76,6 +77,9 @@ struct sym_file {
 	Dwfl_Module *mod;	/* NULL when the file is not usable ELF */
 	struct addrsym *syms;	/* mod's symbol spans, made on first use */
 	bool syms_tried;
+	/* Go's function table, for a stripped Go program's names */
+	struct gopcln *pcln;
+	bool pcln_tried;
 	char *build_id;		/* hex; NULL when it has none */
 	struct sym_files *files;	/* for the debuginfod client */
 	/*
@@ -368,6 +372,7 @@ static struct sym_file *file_get(struct sym_files *files, int pid,
 static void file_free(struct sym_file *f)
 {
 	addrsym__free(f->syms);
+	gopcln__free(f->pcln);
 	if (f->dwfl)
 		dwfl_end(f->dwfl);
 	if (f->fd >= 0)
@@ -1092,6 +1097,33 @@ static const char *object_symbol(struct sym_file *o, GElf_Addr pc,
 	return addrsym__name(o->syms, o->mod, pc, off);
 }
 
+/*
+ * A stripped Go program has no symbol nor line table of its Go functions:
+ * Go's own table names them (gopclntab.h), at the ELF address pc, with
+ * their file and line into *fr where it has them.
+ */
+static const char *go_symbol(struct symbolizer *s, struct sym_file *o,
+			     Elf *elf, __u64 pc, struct frame *fr)
+{
+	struct gopcln_func f;
+	const char *file;
+	int line;
+	ssize_t i;
+
+	if (!o->pcln_tried) {
+		o->pcln_tried = true;
+		o->pcln = gopcln__new(elf);
+	}
+	i = o->pcln ? gopcln__find(o->pcln, pc) : -1;
+	if (i < 0 || gopcln__func(o->pcln, i, &f))
+		return NULL;
+	if (!gopcln__line(o->pcln, i, pc, &file, &line) && line > 0) {
+		fr->file = intern(s, file);
+		fr->line = fr->file ? line : 0;
+	}
+	return f.name;
+}
+
 /* The frames of addr, in m, at offset in its file. NULL without memory. */
 static struct cached_frames *describe(struct symbolizer *s,
 				      const struct sym_map *m, __u64 addr,
@@ -1132,6 +1164,9 @@ static struct cached_frames *describe(struct symbolizer *s,
 		if (name && off)
 			name = NULL;
 	}
+	if (!name)
+		name = go_symbol(s, m->obj->file, elf, base.object_offset - 1,
+				 &base);
 	base.function = display_name(s, name, &base.mangled);
 	cudie = cu_of(mod, pc, &cu_bias);
 	line = cudie ? dwarf_getsrc_die(cudie, pc - cu_bias) : NULL;
