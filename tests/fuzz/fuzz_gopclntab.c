@@ -17,7 +17,7 @@
 
 #include "files.h"
 #include "gopclntab.h"
-#include "unwind_table.h"
+#include "rows.h"
 
 /* The functions read through the API at most, per input. */
 #define MAX_FUNCS	4096
@@ -124,22 +124,16 @@ static void read_funcs(uint8_t *elf_bytes, size_t len, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct ms_unwind_row *rows;
 	struct unwind_table *t;
 	uint8_t *elf_bytes;
-	size_t i, n, len;
+	size_t len;
 
 	elf_version(EV_CURRENT);
 	elf_bytes = wrap(data, size, &len);
 	t = unwind_table__build(input_file(elf_bytes, len, NULL),
 				"/nonexistent", false);
 	if (t) {
-		rows = unwind_table__rows(t, &n);
-		for (i = 0; i < n; i++)
-			if ((i && rows[i - 1].pc >= rows[i].pc) ||
-			    rows[i].cfa_type >= MS_CFA__COUNT ||
-			    rows[i].rbp_type >= MS_RBP__COUNT)
-				abort();
+		rows_check(t);
 		unwind_table__free(t);
 	}
 	read_funcs(elf_bytes, len, size);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "rows.h"
 #include "unwind_table.h"
 
 #define MAX_CFI_SECTIONS	3
@@ -94,9 +95,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct ms_unwind_row *rows;
 	struct unwind_table *t;
-	size_t i, n;
 
 	/* no root: a debug file is looked up, never found */
 	/* as an entry object: the entry rule runs where e_entry lies in a gap */
@@ -104,12 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				true);
 	if (!t)
 		return 0;
-	rows = unwind_table__rows(t, &n);
-	for (i = 0; i < n; i++)
-		if ((i && rows[i - 1].pc >= rows[i].pc) ||
-		    rows[i].cfa_type >= MS_CFA__COUNT ||
-		    rows[i].rbp_type >= MS_RBP__COUNT)
-			abort();
+	rows_check(t);
 	unwind_table__free(t);
 	return 0;
 }

@@ -612,6 +612,21 @@ Test(unwind_go, stripped_program_as_its_debug_frame)
 	unwind_table__free((struct unwind_table *)c.b);
 }
 
+/* stk_go_stripped's Go function table. */
+static struct gopcln *stripped_table(void)
+{
+	struct gopcln *p;
+	Elf *elf;
+	int fd;
+
+	elf = elf_open(STK_GO_STRIPPED, &fd);
+	p = gopcln__new(elf);
+	cr_assert(p, "no Go function table: %s", strerror(errno));
+	elf_end(elf);
+	close(fd);
+	return p;
+}
+
 struct by_start {
 	const struct gopcln *p;
 	size_t named, differ;
@@ -666,17 +681,9 @@ static void name_compare(void *ctx, const GElf_Sym *sym, const char *name)
  */
 Test(unwind_go, function_table_names)
 {
-	struct by_start c = {};
-	struct gopcln *p;
-	Elf *elf;
-	int fd;
+	struct gopcln *p = stripped_table();
+	struct by_start c = { .p = p };
 
-	elf = elf_open(STK_GO_STRIPPED, &fd);
-	p = gopcln__new(elf);
-	cr_assert(p, "no Go function table: %s", strerror(errno));
-	elf_end(elf);
-	close(fd);
-	c.p = p;
 	cr_expect(gopcln__nr_funcs(p) > 1000, "%zu functions",
 		  gopcln__nr_funcs(p));
 	symtab_funcs(STK_GO, name_compare, &c);
@@ -715,17 +722,11 @@ Test(unwind_go, function_table_lines)
 	const char *file, *dfile;
 	Dwarf_Line *line;
 	Dwarf_Die cu;
-	struct gopcln *p;
-	int fd, dfd, lineno, dline;
+	struct gopcln *p = stripped_table();
+	int dfd, lineno, dline;
 	Dwarf *dw;
-	Elf *elf;
 	__u64 pc;
 
-	elf = elf_open(STK_GO_STRIPPED, &fd);
-	p = gopcln__new(elf);
-	cr_assert(p, "no Go function table: %s", strerror(errno));
-	elf_end(elf);
-	close(fd);
 	dfd = open(STK_GO, O_RDONLY | O_CLOEXEC);
 	dw = dfd >= 0 ? dwarf_begin(dfd, DWARF_C_READ) : NULL;
 	cr_assert(dw, "%s: no DWARF", STK_GO);

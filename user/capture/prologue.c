@@ -203,6 +203,29 @@ static void insn_free(cs_insn *in)
 		cs_free(in, 1);
 }
 
+/*
+ * A decoder that gives instruction details, with one instruction to
+ * decode into: 0, or -ENOMEM with nothing left open. decoder_close() ends
+ * it.
+ */
+static int decoder_open(csh *cs, cs_insn **in)
+{
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, cs) != CS_ERR_OK)
+		return -ENOMEM;
+	if (cs_option(*cs, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK ||
+	    !(*in = cs_malloc(*cs))) {
+		cs_close(cs);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void decoder_close(csh *cs, cs_insn *in)
+{
+	insn_free(in);
+	cs_close(cs);
+}
+
 static bool is_branch(csh cs, const cs_insn *in)
 {
 	return cs_insn_group(cs, in, CS_GRP_JUMP) ||
@@ -618,20 +641,18 @@ int prologue__straight(const unsigned char *code, size_t len, size_t *end)
 {
 	const uint8_t *p = code;
 	uint64_t addr = 0;
-	int err = -ENOENT;
 	size_t left = len;
 	cs_insn *in;
 	csh cs;
+	int err;
 
 	if (!code || !len || len > PROLOGUE_MAX_BYTES)
 		return -ENOENT;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return -ENOMEM;
-	in = cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) == CS_ERR_OK ?
-	     cs_malloc(cs) : NULL;
-	if (!in)
-		err = -ENOMEM;
-	while (in && cs_disasm_iter(cs, &p, &left, &addr, in)) {
+	err = decoder_open(&cs, &in);
+	if (err)
+		return err;
+	err = -ENOENT;
+	while (cs_disasm_iter(cs, &p, &left, &addr, in)) {
 		if (no_fallthrough(cs, in) || in->id == X86_INS_LJMP ||
 		    cs_insn_group(cs, in, CS_GRP_IRET)) {
 			*end = addr;
@@ -639,8 +660,7 @@ int prologue__straight(const unsigned char *code, size_t len, size_t *end)
 			break;
 		}
 	}
-	insn_free(in);
-	cs_close(&cs);
+	decoder_close(&cs, in);
 	return err;
 }
 
@@ -651,20 +671,17 @@ int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
 	const cs_x86_op *src;
 	uint64_t addr = 0;
 	size_t left = len;
-	int err = 0;
 	cs_insn *in;
 	csh cs;
+	int err;
 
 	*nr = 0;
 	if (!code || !len || len > PROLOGUE_MAX_BYTES)
 		return -ENOENT;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
-		return -ENOMEM;
-	in = cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON) == CS_ERR_OK ?
-	     cs_malloc(cs) : NULL;
-	if (!in)
-		err = -ENOMEM;
-	while (in && left && *nr < max) {
+	err = decoder_open(&cs, &in);
+	if (err)
+		return err;
+	while (left && *nr < max) {
 		if (!cs_disasm_iter(cs, &p, &left, &addr, in)) {
 			err = -ENOENT;
 			break;
@@ -676,8 +693,7 @@ int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
 		    src->mem.index == X86_REG_INVALID)
 			out[(*nr)++] = (__s64)addr + src->mem.disp;
 	}
-	insn_free(in);
-	cs_close(&cs);
+	decoder_close(&cs, in);
 	return err;
 }
 

@@ -1070,6 +1070,18 @@ static void swap_rows(struct unwind_table *a, struct unwind_table *b)
 }
 
 /*
+ * b->t takes the rows merged into both; .eh_frame's own, which b->t held,
+ * are kept in b->eh for what they describe (both is taken).
+ */
+static void eh_keep(struct build *b, struct unwind_table *both)
+{
+	swap_rows(b->t, both);
+	unwind_table__free(b->eh);
+	b->eh = both;
+	b->eh_only = false;
+}
+
+/*
  * Into out: a's rules where a has one, b's in a's gaps (before a's first
  * row, and where a says NO_INFO); equal neighbours merged.
  */
@@ -1137,15 +1149,11 @@ static int compile_elf(struct build *b, Elf *elf, bool separate)
 	err = rows_merge(both, eh, dbg);
 	if (err)
 		goto free;
-	/* both takes .eh_frame's rows, kept for what they describe */
-	swap_rows(eh, both);
+	eh_keep(b, both);
+	both = NULL;
 	eh->stats.fdes += dbg->stats.fdes;
 	snprintf(eh->source, sizeof(eh->source), ".eh_frame + .debug_frame%s",
 		 separate ? " (separate)" : "");
-	unwind_table__free(b->eh);
-	b->eh = both;
-	b->eh_only = false;
-	both = NULL;
 free:
 	unwind_table__free(dbg);
 	unwind_table__free(both);
@@ -1465,17 +1473,14 @@ static int go_table_rows(struct build *b, const struct gopcln *pcln)
 		err = rows_merge(both, eh, go);
 	if (err || !go->nr)
 		goto free;
-	swap_rows(eh, both);
+	eh_keep(b, both);
+	both = NULL;
 	if (!eh->source[0])
 		snprintf(eh->source, sizeof(eh->source), ".gopclntab");
 	else
 		snprintf(eh->source + strlen(eh->source),
 			 sizeof(eh->source) - strlen(eh->source),
 			 " + .gopclntab");
-	unwind_table__free(b->eh);
-	b->eh = both;
-	b->eh_only = false;
-	both = NULL;
 free:
 	unwind_table__free(go);
 	unwind_table__free(both);
