@@ -27,12 +27,16 @@ PKGS="$PKGS g++ rustc sqlite3 gdb libc6-dbg"
 PKGS="$PKGS libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
 # tmux runs the --live view's integration test in a terminal of its own.
 PKGS="$PKGS tmux"
+# bpftrace is the other tracer of the foreign-uprobe test (xol.sh): with
+# its uprobes' int3 in every mapping of libc, probe placement must still
+# read the file's own bytes.
+PKGS="$PKGS bpftrace"
 # The man page test renders docs/memscope-bpf.8 with groff's warnings on.
 PKGS="$PKGS groff-base"
 # Bench only: the peer tools `make bench` compares memscope-bpf with, and
 # the Debian objects `make -C bench unwind-tables` compiles the CFI of.
 if [ "${1:-}" = bench ]; then
-	PKGS="$PKGS bpftrace heaptrack valgrind redis-server libsqlite3-0 \
+	PKGS="$PKGS heaptrack valgrind redis-server libsqlite3-0 \
 python3.11-minimal"
 fi
 
