@@ -169,18 +169,20 @@ tool()
 }
 
 # Python on stdin, with the report loaded: r (all of it), k (its kernel
-# counters), s (its summary), each {} when missing. What it prints is a
-# failure.
+# counters), s (its summary), each {} when missing, and check.py's
+# with_stacks. What it prints is a failure.
 check_report()
 {
 	python3 -c '
 import json, sys
+sys.path.insert(0, sys.argv[2])
+from check import with_stacks
 try:
     r = json.load(open(sys.argv[1]))
 except (OSError, ValueError) as e:
     sys.exit(f"{sys.argv[1]}: no report: {e}")
 k, s = r.get("kernel") or {}, r.get("summary") or {}
-exec(sys.stdin.read())' "$d/out/report.json" >>"$d/fail" 2>&1
+exec(sys.stdin.read())' "$d/out/report.json" "$here" >>"$d/fail" 2>&1
 }
 
 # The tool in the background: $tool_job is its `timeout` wrapper (which
@@ -2473,12 +2475,10 @@ PY
 # its arguments say.
 
 # Per process: the report's processes[] entries of a comm, and the exact
-# figures of one; a leak site's live bytes (a function in its stack); the
-# frames of a process's list entry.
+# figures of one; a leak site's live bytes (a function in its stack). (A
+# process's list entries name their stacks by site: check_report has
+# check.py's with_stacks to write them out.)
 SYS_PY='
-def frames_of(e):
-    """A process entry names its stack by index in the top-level sites."""
-    return r["sites"][e["site"]]["frames"] if "site" in e else e["frames"]
 def procs_of(comm):
     return [p for p in r.get("processes") or []
             if (p.get("target") or {}).get("comm") == comm]
@@ -3203,8 +3203,8 @@ if first and second:
     # Its startup's mallocs (static glibc's) and the 3 leaks right
     # after its exec ran unprobed (unless its probes beat them); the 2
     # after they were in count exactly.
-    got = sum(l["bytes"] for l in first[0].get("leaks") or []
-              if frames_of(l) and frames_of(l)[0].get("function") == "leak")
+    got = sum(l["bytes"] for l in with_stacks(r, first[0].get("leaks"))
+              if l["frames"] and l["frames"][0].get("function") == "leak")
     if got not in (444, 777):
         print(f"first $name: expected 444 bytes leaked at leak(), or 777, got {got}")
     expect("second $name joined_late_ns", None,
