@@ -191,6 +191,41 @@ t_rows_set()
 		fail "-v: expected libstk_rows.so's table loaded, got: $(grep -E 'libstk_rows|rows used|rows were full' "$d/stderr")"
 }
 
+# A process whose auxv cannot be read (MEMSCOPE_NO_AUXV stands in for one
+# gone or refused) in a set (-f -p): a shell that execs stk_c once traced.
+# The program is known from its exec record, so its table is compiled
+# once, as the program's (its entry point outermost), not first as a
+# library when its maps are read and again at its exec record; its
+# stacks are whole (stk_c waits at --wait until its table is in: in a
+# set a new program's first stacks stop as not_loaded while it compiles,
+# which under -p is not held).
+t_no_auxv()
+{
+	local n
+
+	start_ready /bin/sh -c "trap 'go=1' USR1; echo ready \$\$;
+		while [ -z \"\$go\" ]; do sleep 0.05; done;
+		exec $TARGETS/stk_c --wait"
+	MEMSCOPE_NO_AUXV=1 tool_bg -q -t 0 -v -o "$d/out/report.json" -f \
+		-p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	# stk_c's own "ready": exec'd; its exec record then compiles its
+	# table, which a drain (10 ms) loads
+	for n in $(seq 100); do
+		[ "$(grep -c '^ready' "$d/target.out")" -ge 2 ] && break
+		sleep 0.1
+	done
+	sleep 1
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	n=$(grep -c "unwind table .*/stk_c: " "$d/stderr")
+	[ "$n" -eq 1 ] && grep -q "unwind table .*/stk_c: .*its entry point outermost" "$d/stderr" ||
+		{ fail "-v: expected stk_c's table compiled once, as the program's, got: $(grep 'unwind table .*/stk_c' "$d/stderr")"; return; }
+	expect_stacks chains stk_c
+}
+
 # A launched wrapper that execs the real program (a shell's exec, rustup's
 # proxies): the rows grow for what the program maps after the exec, where
 # an array sized at the start for the wrapper left stk_rows's library out.
@@ -294,6 +329,7 @@ run_stack_tests()
 	run_test stk_rows_launch	t_stacks launch chains stk_rows stk_rows
 	# ...in a set (-p with -f)...
 	run_test stk_rows_set		t_rows_set
+	run_test stk_no_auxv		t_no_auxv
 	# ...and exec'd by a launched wrapper, which maps none of it.
 	run_test stk_rows_exec		t_rows_exec
 	# Its rows go for room once its process exited.

@@ -75,6 +75,9 @@ struct upid {
 	__u64 pid;
 	__u32 *objs;		/* positions in objs, each once */
 	__u32 nr;
+	/* the file its last exec record named: its program without auxv */
+	dev_t exec_dev;
+	__u64 exec_ino;
 };
 
 /* The worker's nice value: any other work of the tool comes first. */
@@ -94,6 +97,7 @@ struct job {
 
 struct unwinder {
 	struct unwinder_opts o;
+	bool no_auxv;			/* MEMSCOPE_NO_AUXV: see entry_files_read */
 	/* async: jobs in order, the worker's lock and wakeup */
 	pthread_t worker;
 	bool worker_up;
@@ -210,6 +214,7 @@ struct unwinder *unwinder__new(const struct unwinder_opts *o)
 	if (!u)
 		return NULL;
 	u->o = *o;
+	u->no_auxv = getenv("MEMSCOPE_NO_AUXV");
 	tab_array_init(&u->files, sizeof(struct ufile), 0);
 	tab_array_init(&u->free_idx, sizeof(__u32), 0);
 	if (tab_keyed_init(&u->pids, sizeof(struct upid), 0, SIZE_MAX)) {
@@ -724,15 +729,28 @@ struct entry_files {
 	__u64 interp_inode;
 };
 
-static void entry_files_read(int pid, const struct procmaps *pm,
-			     struct entry_files *ef)
+/*
+ * Without auxv the program is still the file the process's last exec
+ * record named, where one did (a set's processes, not one found running):
+ * read as a library, it would be compiled again as the program when its
+ * exec record comes. (The interpreter stays unknown.)
+ * MEMSCOPE_NO_AUXV: the tests' way to a process whose auxv is unreadable.
+ */
+static void entry_files_read(struct unwinder *u, int pid,
+			     const struct procmaps *pm, struct entry_files *ef)
 {
+	const struct upid *up = tab_keyed_get(&u->pids, pid);
 	const struct procmap *m;
 	__u64 entry, base;
 
 	memset(ef, 0, sizeof(*ef));
-	if (procinfo_read_entry(pid, &entry, &base))
+	if (u->no_auxv || procinfo_read_entry(pid, &entry, &base)) {
+		if (up && up->exec_ino) {
+			ef->prog_dev = up->exec_dev;
+			ef->prog_inode = up->exec_ino;
+		}
 		return;
+	}
 	m = entry ? procmaps__find(pm, entry) : NULL;
 	if (m && m->inode) {
 		ef->prog_dev = m->dev;
@@ -874,10 +892,11 @@ static void objs_drop(struct unwinder *u, const __u32 *objs, __u32 nr)
 }
 
 /*
- * pid's objects are held now (NULL: it is gone), its last ones dropped;
- * held is taken. The walker's maps of a process must name only objects
- * it holds: an object's slot and rows go to another once none holds it
- * (reclaim). With held, tab_keyed_reserve() on pids must have succeeded.
+ * pid's objects are held now (NULL: it is gone, and forgotten), its last
+ * ones dropped; held is taken. The walker's maps of a process must name
+ * only objects it holds: an object's slot and rows go to another once
+ * none holds it (reclaim). With held, tab_keyed_reserve() on pids must
+ * have succeeded.
  */
 static void pid_objs_set(struct unwinder *u, int pid, __u32 *held, __u32 nr)
 {
@@ -886,11 +905,17 @@ static void pid_objs_set(struct unwinder *u, int pid, __u32 *held, __u32 nr)
 	if (up) {
 		objs_drop(u, up->objs, up->nr);
 		free(up->objs);
-		tab_keyed_delete(&u->pids, up);
+		up->objs = NULL;
+		up->nr = 0;
+		if (!held) {
+			tab_keyed_delete(&u->pids, up);
+			return;
+		}
 	}
 	if (!held)
 		return;
-	up = tab_keyed_add(&u->pids, pid);
+	if (!up)
+		up = tab_keyed_add(&u->pids, pid);
 	up->objs = held;
 	up->nr = nr;
 }
@@ -919,7 +944,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	pm = procmaps__read(pid);
 	if (!pm)
 		return -errno;
-	entry_files_read(pid, pm, &ef);
+	entry_files_read(u, pid, pm, &ef);
 	if (u->o.procs_fd < 0 && u->o.one_exec_vm)
 		exec_vm_note(u->o.one_exec_vm, pm);
 	maps = calloc(procmaps__count(pm) + 1, sizeof(*maps));
@@ -1098,10 +1123,19 @@ int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 	};
 	char full[4096 + 64];
 	struct elf_file *f;
+	struct upid *up;
 	struct uobj *o;
 	struct stat st;
 	int fd;
 
+	/* The program of pid's maps reads from now on, auxv or not. */
+	up = tab_keyed_get(&u->pids, pid);
+	if (!up && !tab_keyed_reserve(&u->pids))
+		up = tab_keyed_add(&u->pids, pid);
+	if (up) {
+		up->exec_dev = m.dev;
+		up->exec_ino = ino;
+	}
 	o = obj_by_file(u, &m, true);
 	if (o && !obj_reload(u, o)) {
 		obj_publish(u, o);
