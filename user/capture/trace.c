@@ -1301,6 +1301,14 @@ static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
  */
 static void set_exec(struct tracer *t, const struct set_work *w)
 {
+	/*
+	 * The program's table, though the process may be gone before its
+	 * maps are read (a short command): the next one to run it unwinds
+	 * through it from its first allocation.
+	 */
+	if (t->unwind)
+		unwinder__exec_file(t->unwind, w->pid, w->file, w->dev,
+				    w->ino);
 	set_end(t, w->pid, w->gen - 1, false);
 	if (is_held(t, w->pid)) {
 		set_attach(t, w->pid, false, 0);
@@ -1349,16 +1357,12 @@ static void set_follow(struct tracer *t)
 	for (i = 0; t->unwind && i < t->work.nr; i++) {
 		w = tab_array_at(&t->work, i);
 		/*
-		 * And in the records' order, each exec's program table,
-		 * though the process may be gone before its maps are read
-		 * (a short command, whose exit then comes after and forgets
-		 * it), so the next one to run it unwinds through it from its
-		 * first allocation; before the maps reads below, which then
-		 * know the program without auxv.
+		 * And in the records' order, each exec's program, for the
+		 * maps reads below, which then know it without auxv (an exit
+		 * after it forgets it).
 		 */
 		if (w->type == MS_EV_PROC_EXEC)
-			unwinder__exec_file(t->unwind, w->pid, w->file, w->dev,
-					    w->ino);
+			unwinder__exec_note(t->unwind, w->pid, w->dev, w->ino);
 		else if (w->type != MS_EV_PROC_START)
 			unwinder__gone(t->unwind, w->pid);
 	}

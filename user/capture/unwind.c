@@ -1113,6 +1113,18 @@ bool unwinder__waits(const struct unwinder *u, int pid)
 	return false;
 }
 
+void unwinder__exec_note(struct unwinder *u, int pid, __u64 dev, __u64 ino)
+{
+	struct upid *up = tab_keyed_get(&u->pids, pid);
+
+	if (!up && !tab_keyed_reserve(&u->pids))
+		up = tab_keyed_add(&u->pids, pid);
+	if (up) {
+		up->exec_dev = procmap_user_dev(dev);
+		up->exec_ino = ino;
+	}
+}
+
 int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 			__u64 dev, __u64 ino)
 {
@@ -1123,19 +1135,10 @@ int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 	};
 	char full[4096 + 64];
 	struct elf_file *f;
-	struct upid *up;
 	struct uobj *o;
 	struct stat st;
 	int fd;
 
-	/* The program of pid's maps reads from now on, auxv or not. */
-	up = tab_keyed_get(&u->pids, pid);
-	if (!up && !tab_keyed_reserve(&u->pids))
-		up = tab_keyed_add(&u->pids, pid);
-	if (up) {
-		up->exec_dev = m.dev;
-		up->exec_ino = ino;
-	}
 	o = obj_by_file(u, &m, true);
 	if (o && !obj_reload(u, o)) {
 		obj_publish(u, o);

@@ -73,6 +73,12 @@ int unwinder__reload(struct unwinder *u);
  */
 int unwinder__reload_pid(struct unwinder *u, int pid);
 /*
+ * Process pid exec'd the file the kernel names dev and ino (its exec
+ * record): its maps reads take that file for its program where its auxv
+ * cannot be read. Forgotten with the process (unwinder__gone()).
+ */
+void unwinder__exec_note(struct unwinder *u, int pid, __u64 dev, __u64 ino);
+/*
  * Process pid exec'd path, the file the kernel names dev and ino (its exec
  * record): its table as a program's, compiled if new, so that the next
  * process to run it unwinds through it from its first allocation, though
