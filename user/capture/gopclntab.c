@@ -49,7 +49,7 @@ struct gopcln {
 	__u8 quantum;		/* minLC: 1 on x86-64 */
 	unsigned int flag_at;	/* offset of flag in a _func record */
 	size_t names;		/* funcnametab */
-	size_t cutab;		/* per unit, its files' offsets in filetab */
+	size_t cutab;		/* per unit: its files in filetab */
 	size_t filetab;
 	size_t pctab;
 	size_t functab;		/* pclntable: the function table */

@@ -97,7 +97,7 @@ struct job {
 
 struct unwinder {
 	struct unwinder_opts o;
-	bool no_auxv;			/* MEMSCOPE_NO_AUXV: see entry_files_read */
+	bool no_auxv;		/* MEMSCOPE_NO_AUXV: entry_files_read */
 	/* async: jobs in order, the worker's lock and wakeup */
 	pthread_t worker;
 	bool worker_up;
