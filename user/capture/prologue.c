@@ -637,7 +637,16 @@ int prologue__exits(const unsigned char *code, size_t len,
 	return err;
 }
 
-int prologue__straight(const unsigned char *code, size_t len, size_t *end)
+/*
+ * Decodes code from its start, one instruction after another, giving each
+ * to fn(ctx, cs, in, next) (next: the offset after it) until fn returns
+ * non-zero: 1 when fn stopped, 0 when every byte was decoded, -ENOENT
+ * when an instruction could not be (or cut by len), -ENOMEM.
+ */
+static int linear_walk(const unsigned char *code, size_t len,
+		       bool (*fn)(void *ctx, csh cs, const cs_insn *in,
+				  size_t next),
+		       void *ctx)
 {
 	const uint8_t *p = code;
 	uint64_t addr = 0;
@@ -651,50 +660,64 @@ int prologue__straight(const unsigned char *code, size_t len, size_t *end)
 	err = decoder_open(&cs, &in);
 	if (err)
 		return err;
-	err = -ENOENT;
-	while (cs_disasm_iter(cs, &p, &left, &addr, in)) {
-		if (no_fallthrough(cs, in) || in->id == X86_INS_LJMP ||
-		    cs_insn_group(cs, in, CS_GRP_IRET)) {
-			*end = addr;
-			err = 0;
-			break;
-		}
+	while (left && !err) {
+		if (!cs_disasm_iter(cs, &p, &left, &addr, in))
+			err = -ENOENT;
+		else if (fn(ctx, cs, in, addr))
+			err = 1;
 	}
 	decoder_close(&cs, in);
 	return err;
 }
 
+/* linear_walk's fn: the first instruction not falling through ends. */
+static bool straight_end(void *ctx, csh cs, const cs_insn *in, size_t next)
+{
+	size_t *end = ctx;
+
+	if (!no_fallthrough(cs, in) && in->id != X86_INS_LJMP &&
+	    !cs_insn_group(cs, in, CS_GRP_IRET))
+		return false;
+	*end = next;
+	return true;
+}
+
+int prologue__straight(const unsigned char *code, size_t len, size_t *end)
+{
+	int err = linear_walk(code, len, straight_end, end);
+
+	return err == 1 ? 0 : err == -ENOMEM ? err : -ENOENT;
+}
+
+struct rip_leas {
+	__s64 *out;
+	size_t max, nr;
+};
+
+/* linear_walk's fn: each rip-relative lea's address, up to max. */
+static bool rip_lea(void *ctx, csh cs, const cs_insn *in, size_t next)
+{
+	struct rip_leas *l = ctx;
+	const cs_x86_op *src;
+
+	(void)cs;
+	if (in->id != X86_INS_LEA || in->detail->x86.op_count != 2)
+		return false;
+	src = &in->detail->x86.operands[1];
+	if (src->type == X86_OP_MEM && src->mem.base == X86_REG_RIP &&
+	    src->mem.index == X86_REG_INVALID)
+		l->out[l->nr++] = (__s64)next + src->mem.disp;
+	return l->nr == l->max;
+}
+
 int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
 		       size_t max, size_t *nr)
 {
-	const uint8_t *p = code;
-	const cs_x86_op *src;
-	uint64_t addr = 0;
-	size_t left = len;
-	cs_insn *in;
-	csh cs;
-	int err;
+	struct rip_leas l = { .out = out, .max = max };
+	int err = max ? linear_walk(code, len, rip_lea, &l) : 0;
 
-	*nr = 0;
-	if (!code || !len || len > PROLOGUE_MAX_BYTES)
-		return -ENOENT;
-	err = decoder_open(&cs, &in);
-	if (err)
-		return err;
-	while (left && *nr < max) {
-		if (!cs_disasm_iter(cs, &p, &left, &addr, in)) {
-			err = -ENOENT;
-			break;
-		}
-		if (in->id != X86_INS_LEA || in->detail->x86.op_count != 2)
-			continue;
-		src = &in->detail->x86.operands[1];
-		if (src->type == X86_OP_MEM && src->mem.base == X86_REG_RIP &&
-		    src->mem.index == X86_REG_INVALID)
-			out[(*nr)++] = (__s64)addr + src->mem.disp;
-	}
-	decoder_close(&cs, in);
-	return err;
+	*nr = l.nr;
+	return err < 0 ? err : 0;
 }
 
 bool prologue__emulated(const unsigned char *code, size_t len)

@@ -905,15 +905,12 @@ static void pid_objs_set(struct unwinder *u, int pid, __u32 *held, __u32 nr)
 	if (up) {
 		objs_drop(u, up->objs, up->nr);
 		free(up->objs);
-		up->objs = NULL;
-		up->nr = 0;
-		if (!held) {
-			tab_keyed_delete(&u->pids, up);
-			return;
-		}
 	}
-	if (!held)
+	if (!held) {
+		if (up)
+			tab_keyed_delete(&u->pids, up);
 		return;
+	}
 	if (!up)
 		up = tab_keyed_add(&u->pids, pid);
 	up->objs = held;

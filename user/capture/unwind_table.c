@@ -1395,6 +1395,15 @@ static bool eh_described(void *ctx, __u64 addr)
 	return i >= 0 && eh->rows[i].cfa_type != MS_CFA_NO_INFO;
 }
 
+/* What -v says the rows came from gains what: "A + what", or "what". */
+static void source_add(struct unwind_table *t, const char *what)
+{
+	size_t len = strlen(t->source);
+
+	snprintf(t->source + len, sizeof(t->source) - len, "%s%s",
+		 len ? " + " : "", what);
+}
+
 /* go_table_rows' state: where the last run pushed ended (0: none). */
 struct go_rows {
 	struct unwind_table *t;
@@ -1475,12 +1484,7 @@ static int go_table_rows(struct build *b, const struct gopcln *pcln)
 		goto free;
 	eh_keep(b, both);
 	both = NULL;
-	if (!eh->source[0])
-		snprintf(eh->source, sizeof(eh->source), ".gopclntab");
-	else
-		snprintf(eh->source + strlen(eh->source),
-			 sizeof(eh->source) - strlen(eh->source),
-			 " + .gopclntab");
+	source_add(eh, ".gopclntab");
 free:
 	unwind_table__free(go);
 	unwind_table__free(both);
@@ -1512,13 +1516,8 @@ static int go_rules(struct build *b, Elf *elf, int fd,
 				  &rules[i].row);
 	}
 	free(rules);
-	/* -v says so beside where the rows came from */
-	if (!err && nr) {
-		size_t len = strlen(b->t->source);
-
-		snprintf(b->t->source + len, sizeof(b->t->source) - len,
-			 " + Go runtime");
-	}
+	if (!err && nr)
+		source_add(b->t, "Go runtime");
 	return err;
 }
 
