@@ -69,16 +69,22 @@ static void site_snap(struct anon *a, struct anon_site *st)
 	st->peak_bytes = st->live_bytes;
 }
 
+/* Site st's PROT_NONE bytes change by delta (of them, or the arenas'). */
+static void reserved_add(struct anon *a, struct anon_site *st, __s64 delta)
+{
+	st->reserved_bytes += delta;
+	if (st->arena)
+		a->sum.arena_reserved_bytes += delta;
+	else
+		a->sum.reserved_bytes += delta;
+}
+
 /* bytes of site st leave the live figures (reserved: their PROT_NONE). */
 static void live_sub(struct anon *a, struct anon_site *st, __u64 bytes,
 		     bool reserved)
 {
 	if (reserved) {
-		st->reserved_bytes -= bytes;
-		if (st->arena)
-			a->sum.arena_reserved_bytes -= bytes;
-		else
-			a->sum.reserved_bytes -= bytes;
+		reserved_add(a, st, -(__s64)bytes);
 		return;
 	}
 	if (!st->arena)
@@ -94,11 +100,7 @@ static void live_add(struct anon *a, struct anon_site *st, __u64 bytes,
 		     bool reserved, __u64 ts)
 {
 	if (reserved) {
-		st->reserved_bytes += bytes;
-		if (st->arena)
-			a->sum.arena_reserved_bytes += bytes;
-		else
-			a->sum.reserved_bytes += bytes;
+		reserved_add(a, st, bytes);
 		return;
 	}
 	if (st->arena) {
