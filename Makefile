@@ -89,7 +89,8 @@ TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,$(TARGET_SRCS))
 UW_TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,\
 	$(wildcard tests/targets/uw_*.c)) \
 	$(patsubst tests/targets/%.c,$(OUTPUT)/targets/%.so,\
-	$(wildcard tests/targets/libuw_*.c))
+	$(wildcard tests/targets/libuw_*.c)) \
+	$(OUTPUT)/targets/libuw_dl_nocfi.so
 TARGETS += $(UW_TARGETS)
 UW_CFLAGS := -g -O2 -fomit-frame-pointer -Wall -Werror
 EXAMPLE_BINS := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c))
@@ -223,6 +224,15 @@ $(OUTPUT)/targets/libuw_%.so: tests/targets/libuw_%.c | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UW_CFLAGS) -shared -fPIC $< -o $@
+
+# The same library with no CFI at all (no unwind tables, no -g: its
+# .eh_frame is the terminator alone), as hand-written assembly or a
+# stripped blob: the walk must stop at its first frame, no_info.
+$(OUTPUT)/targets/libuw_dl_nocfi.so: tests/targets/libuw_dl.c | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -fomit-frame-pointer -fno-asynchronous-unwind-tables \
+		-fno-unwind-tables -Wall -Werror -shared -fPIC $< -o $@
 
 # Stack targets: built the way production code is, so without frame
 # pointers (gcc -O2, g++ -O2 and rustc -O omit them); tests/integration

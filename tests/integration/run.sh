@@ -585,6 +585,25 @@ if l and (names(l) != want or l["stack_stop"] != "end"):
 EOF
 }
 
+# The same library without any CFI: the walk stops in its first frame
+# (no rule to leave it by, and no frame pointer to guess with), each of
+# its 4 stacks counted no_info, and -v says why the object has no table.
+t_uw_nocfi()
+{
+	local lib=$TARGETS/libuw_dl_nocfi.so
+
+	uw_trace launch dlopen "$lib" -- -v || return
+	check_report <<EOF
+$UW_PY
+l = leak("uw_dl_inner")
+if l and (names(l) != ["uw_dl_inner"] or l["stack_stop"] != "no_info" or l["count"] != 4):
+    print(f"no-CFI frames: expected ['uw_dl_inner'], no_info, 4 blocks; got {names(l)}, {l['stack_stop']}, {l['count']}")
+stops(no_info=4, no_mapping=0, not_loaded=0, depth=0, read=0, unsupported=0)
+EOF
+	grep -q "unwind table $lib: none (no CFI in .eh_frame, .debug_frame or a debug file): its frames stop as no_info$" "$d/stderr" ||
+		fail "-v: expected $lib's table as none (no CFI), got: $(grep "unwind table $lib" "$d/stderr")"
+}
+
 # Executable pages changed by mprotect: an anonymous page a JIT turns
 # executable and back around each allocation (nothing to reload, and the
 # chain stays whole), then a library mapped by hand and made executable
@@ -3494,6 +3513,7 @@ run_test uw_chain_attach		t_uw_chain attach
 run_test uw_fp			t_uw_fp
 run_test uw_dlopen_launch	t_uw_dlopen launch
 run_test uw_dlopen_attach	t_uw_dlopen attach
+run_test uw_nocfi		t_uw_nocfi
 run_test uw_protect_launch	t_uw_protect launch
 run_test uw_protect_attach	t_uw_protect attach
 # A whole file mapped at once from its start: one bias for the code in it.

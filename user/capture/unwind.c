@@ -1269,6 +1269,9 @@ void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
 		else if (o->released)
 			fprintf(f, "released for room (%u rows from %s): no traced process mapped it any more\n",
 				o->nr, o->source);
+		else if (o->err == -ENOENT)
+			/* strerror would say "No such file or directory". */
+			fputs("none (no CFI in .eh_frame, .debug_frame or a debug file): its frames stop as no_info\n", f);
 		else if (o->err)
 			fprintf(f, "none (%s): its frames stop as no_info\n",
 				strerror(-o->err));

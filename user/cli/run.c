@@ -288,11 +288,6 @@ static int set_info(struct session *s, const struct procinfo *info)
 }
 
 /*
- * What /proc tells of process pid, to the process table (and the
- * recording). A process gone already is said so; a /proc that cannot be
- * read costs the facts, not the trace.
- */
-/*
  * What /proc says of pid, to its current image. comm, when given, is the
  * comm its record (a start, an exec) carried: /proc naming another means
  * the process has exec'd again since, and its facts are the next image's,
