@@ -3267,6 +3267,33 @@ elif k.get("live_bytes", 0) < 444:
 EOF
 }
 
+# A chrooted process: its maps name its files from our root, where its
+# own root has no such path, so its copies of the program and of libc are
+# probed and read through map_files; libc's static functions are named by
+# the host's debug file of the same build-id (libc6-dbg).
+t_sys_chroot()
+{
+	local root=$d/root lib
+
+	mkdir -p "$root/app" && cp "$TARGETS/sysproc" "$root/app/" || return
+	for lib in $(ldd "$TARGETS/sysproc" | grep -o '/[^ ]*'); do
+		mkdir -p "$root${lib%/*}" && cp -L "$lib" "$root$lib" || return
+	done
+	tool -q -t 0 -o "$d/out/report.json" -- chroot "$root" /app/sysproc \
+		leak 2 222
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("sysproc (allocations, live bytes)", (2, 444), live_of("sysproc"))
+leaks = with_stacks(r, (procs_of("sysproc") or [{}])[0].get("leaks"))
+names = [[f.get("function") for f in l["frames"]] for l in leaks]
+want = ["leak", "run", "main", "__libc_start_call_main", "__libc_start_main",
+        "_start"]
+if [(n, l["stack_stop"]) for n, l in zip(names, leaks)] != [(want, "end")]:
+    print(f"sysproc's leaks: expected one, {want}, end; got {names}")
+EOF
+}
+
 only="${*:-}"
 
 # --live under tmux (a server of our own, on its own socket): the view
@@ -3558,6 +3585,7 @@ run_test sys_hold_killed		t_sys_hold_killed
 run_test sys_hold_dlopen		t_sys_hold_dlopen
 run_test sys_hold_preload	t_sys_hold_preload
 run_test sys_namespaces		t_sys_namespaces
+run_test sys_chroot		t_sys_chroot
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

@@ -6,6 +6,8 @@
  * outside the root, whatever symlinks say.
  */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
+#include <gnu/libc-version.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -310,4 +312,55 @@ Test(debuginfo, dwz_alternate_build_id_must_match)
 	if (fd >= 0)
 		close(fd);
 	free(found);
+}
+
+/*
+ * A build-id the target's root has no file for is looked up in this
+ * tool's root too: a chroot's copy of libc is the host's build, whose
+ * debug file (libc6-dbg, a test dependency) names its static functions.
+ * A .gnu_debuglink is a name, not a build: only ever the target's.
+ */
+Test(debuginfo, build_id_in_own_root)
+{
+	struct debuginfo_query q = query();
+	unsigned char id[DEBUGINFO_ID_MAX];
+	char want[PATH_MAX];
+	const void *bits;
+	Dl_info info;
+	size_t i, len;
+	ssize_t n;
+	Elf *elf;
+	int fd;
+
+	cr_assert(dladdr((void *)gnu_get_libc_version, &info) && info.dli_fname,
+		  "dladdr(gnu_get_libc_version): where is libc?");
+	fd = open(info.dli_fname, O_RDONLY);
+	cr_assert(fd >= 0, "open %s: %s", info.dli_fname, strerror(errno));
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	n = elf ? dwelf_elf_gnu_build_id(elf, &bits) : -1;
+	cr_assert(n > 1 && (size_t)n <= sizeof(id), "%s: no build-id",
+		  info.dli_fname);
+	memcpy(id, bits, n);
+	elf_end(elf);
+	close(fd);
+	len = snprintf(want, sizeof(want), "/usr/lib/debug/.build-id/%02x/",
+		       id[0]);
+	for (i = 1; i < (size_t)n; i++)
+		len += snprintf(want + len, sizeof(want) - len, "%02x", id[i]);
+	snprintf(want + len, sizeof(want) - len, ".debug");
+	cr_assert(!access(want, R_OK),
+		  "%s: libc's debug file is missing (scripts/install-deps.sh installs libc6-dbg)",
+		  want);
+
+	q.build_id = id;
+	q.build_id_len = n;
+	q.debuglink = NULL;
+	/* the root is empty: the host's file, by the same name */
+	expect_found(&q, want);
+
+	/* only a build-id reaches outside: the link alone finds nothing */
+	q = query();
+	q.build_id = NULL;
+	q.build_id_len = 0;
+	expect_none(&q, "a .gnu_debuglink outside the root");
 }

@@ -265,3 +265,46 @@ Test(procmaps, open_same_file_only)
 	unlink(file);
 	rmdir(dir);
 }
+
+/*
+ * The path to a mapping's file: its name inside the process's root when
+ * it is there; map_files otherwise (a chroot's maps name files from the
+ * tool's root; a deleted file's name leads nowhere or to its successor);
+ * either way the mapping's own file.
+ */
+Test(procmaps, path_to_the_mapping_file)
+{
+	char path[PATH_MAX], want[PATH_MAX];
+	struct procmap e;
+	struct procmaps *m;
+	struct stat st;
+
+	m = procmaps__read(getpid());
+	cr_assert(m, "read own maps: %s", strerror(errno));
+	e = *procmaps__find(m, (__u64)(unsigned long)&parse);
+
+	cr_assert_eq(procmap_path(getpid(), &e, path, sizeof(path)), 0);
+	snprintf(want, sizeof(want), "/proc/%d/root%s", getpid(), e.path);
+	cr_expect_str_eq(path, want, "a named file: %s, want %s", path, want);
+
+	snprintf(want, sizeof(want), "/proc/%d/map_files/%llx-%llx", getpid(),
+		 (unsigned long long)e.start, (unsigned long long)e.end);
+	/* the name as a chrooted process's maps give it: not in its root */
+	e.path = "/nonexistent/chroot/bin/prog";
+	cr_assert_eq(procmap_path(getpid(), &e, path, sizeof(path)), 0);
+	cr_expect_str_eq(path, want, "a name not in the root: %s, want %s",
+			 path, want);
+	cr_assert_eq(stat(path, &st), 0, "stat %s: %s", path, strerror(errno));
+	cr_expect(st.st_ino == e.inode && st.st_dev == e.dev,
+		  "%s is not the mapping's file", path);
+
+	/* deleted: never the name, even where a file has it now */
+	e.path = "/proc/self/exe";
+	e.deleted = true;
+	cr_assert_eq(procmap_path(getpid(), &e, path, sizeof(path)), 0);
+	cr_expect_str_eq(path, want, "a deleted file: %s, want %s", path,
+			 want);
+
+	cr_expect_eq(procmap_path(getpid(), &e, path, 16), -ENAMETOOLONG);
+	procmaps__free(m);
+}

@@ -1156,8 +1156,8 @@ int attach__process(struct attach *a, int pid)
 			    (pm->inode == self.st_ino &&
 			     pm->dev == self.st_dev))
 				continue;
-			snprintf(open_path, sizeof(open_path),
-				 "/proc/%d/root%s", pid, pm->path);
+			if (procmap_path(pid, pm, open_path, sizeof(open_path)))
+				continue;
 			r = probe_path(a, open_path, pm->path,
 				       a->pid == ATTACH_EACH ? pid : a->pid,
 				       round == 0);

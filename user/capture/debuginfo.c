@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * Separate debug information, looked up the way gdb does (see its manual,
- * "Separate Debug Files"), inside the target's root directory.
+ * "Separate Debug Files"), inside the target's root directory (and by
+ * build-id in this tool's too).
  *
  * A candidate is accepted only when it is the right file: the build-id
  * must match for a file found by build-id (or for a dwz alternate file),
@@ -93,17 +94,20 @@ static int check_crc(int fd, __u32 crc)
 }
 
 /*
- * One candidate (path, malloc'd, freed here): opened inside the root and
- * checked to be the object's, by build-id when id is set, else by the
- * link's CRC; then it is accept's. A file that is not there, not
+ * One candidate (path, malloc'd, freed here; NULL: out of memory):
+ * opened inside the root and checked to be the object's, by build-id when
+ * id is set, else by the link's CRC; then it is accept's. A file that is not there, not
  * openable or not the object's is -ENOENT: the next is tried.
  */
 static int offer(int root_fd, char *path, const unsigned char *id,
 		 size_t id_len, __u32 crc, debuginfo_accept_fn accept,
 		 void *arg)
 {
-	int fd = debuginfo_open(root_fd, path), err;
+	int fd, err;
 
+	if (!path)
+		return -ENOMEM;
+	fd = debuginfo_open(root_fd, path);
 	if (fd < 0) {
 		free(path);
 		return -ENOENT;
@@ -136,18 +140,40 @@ static char *build_id_path(const unsigned char *id, size_t id_len)
 	return path;
 }
 
+/* Is root_fd this tool's own root directory? */
+static bool own_root(int root_fd)
+{
+	struct stat a, b;
+
+	return !fstat(root_fd, &a) && !stat("/", &b) && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/*
+ * By build-id inside the target's root, then inside this tool's: a
+ * build-id names one build, so the debug file the host has for it is
+ * that of the copy a chroot or a container carries (gdb and perf look in
+ * their own debug directory too), and the match is checked as ever.
+ */
 static int search_build_id(int root_fd, const unsigned char *id,
 			   size_t id_len, debuginfo_accept_fn accept, void *arg)
 {
-	char *path;
+	int err, own;
 
 	/* One byte would leave no file name below the directory. */
 	if (!id || id_len < 2 || id_len > DEBUGINFO_ID_MAX)
 		return -ENOENT;
-	path = build_id_path(id, id_len);
-	if (!path)
-		return -ENOMEM;
-	return offer(root_fd, path, id, id_len, 0, accept, arg);
+	err = offer(root_fd, build_id_path(id, id_len), id, id_len, 0,
+		    accept, arg);
+	if (err != -ENOENT || own_root(root_fd))
+		return err;
+	own = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (own < 0)
+		return -ENOENT;
+	err = offer(own, build_id_path(id, id_len), id, id_len, 0, accept,
+		    arg);
+	close(own);
+	return err;
 }
 
 /* The directory part of an absolute path, without the final slash. */

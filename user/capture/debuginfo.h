@@ -7,7 +7,8 @@
  * set. Every path resolves inside the target's root directory (a file
  * descriptor of /proc/PID/root), symlinks included, so a process in
  * another mount namespace gets its own files, and the lookup still works
- * after the process has exited.
+ * after the process has exited. A build-id not found there is looked up in
+ * this tool's root as well: it names one build, whatever root holds it.
  */
 #ifndef MEMSCOPE_DEBUGINFO_H
 #define MEMSCOPE_DEBUGINFO_H

@@ -164,6 +164,20 @@ int procmap_open_same(const char *path, dev_t dev, __u64 ino)
 	return fd;
 }
 
+int procmap_path(int pid, const struct procmap *m, char *buf, size_t size)
+{
+	int n = -1;
+
+	if (!m->deleted && m->path && m->path[0] == '/') {
+		n = snprintf(buf, size, "/proc/%d/root%s", pid, m->path);
+		if (n >= 0 && (size_t)n < size && !access(buf, F_OK))
+			return 0;
+	}
+	n = snprintf(buf, size, "/proc/%d/map_files/%llx-%llx", pid,
+		     (unsigned long long)m->start, (unsigned long long)m->end);
+	return n >= 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
 struct procmaps *procmaps__read(int pid)
 {
 	struct procmaps *m;

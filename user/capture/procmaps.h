@@ -45,6 +45,17 @@ static inline dev_t procmap_user_dev(__u64 kdev)
  */
 int procmap_open_same(const char *path, dev_t dev, __u64 ino);
 
+/*
+ * The path through which this tool reaches the file of pid's mapping m:
+ * the target's root and the name its maps give (a process in a mount
+ * namespace of its own, a container, is named from its root), when that
+ * name is there; else /proc/PID/map_files/START-END, the mapping's own
+ * file: a chrooted process's maps name its files from this tool's root,
+ * and a deleted file (or one replaced at its name since) has no name left.
+ * 0, or -ENAMETOOLONG.
+ */
+int procmap_path(int pid, const struct procmap *m, char *buf, size_t size);
+
 /* Reads /proc/PID/maps now. NULL with errno set (ESRCH: no such process). */
 struct procmaps *procmaps__read(int pid);
 /* Same, from any file in the maps format (tests). */

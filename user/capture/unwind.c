@@ -622,9 +622,8 @@ static bool obj_reload(const struct unwinder *u, const struct uobj *o)
 }
 
 /*
- * The object of a file mapping: found by file, else opened through the
- * target's root (its mount namespace), else through map_files (a file
- * deleted since), and found by build-id or compiled. entry: processes
+ * The object of a file mapping: found by file, else opened (procmap_path)
+ * and found by build-id or compiled. entry: processes
  * start at its e_entry (the program or its interpreter, from the
  * process's auxv), which its table marks outermost: another object than
  * the same file mapped as a library.
@@ -644,14 +643,8 @@ static struct uobj *obj_get(struct unwinder *u, const struct procmap *m,
 		f = image ? elf_file__open(image) : NULL;
 		goto opened;
 	}
-	snprintf(path, sizeof(path), "%s%s", u->root, m->path);
-	f = m->deleted ? NULL : elf_file__open(path);
-	if (!f) {
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx",
-			 u->pid, (unsigned long long)m->start,
-			 (unsigned long long)m->end);
-		f = elf_file__open(path);
-	}
+	f = procmap_path(u->pid, m, path, sizeof(path)) ? NULL :
+						       elf_file__open(path);
 opened:
 	o = f ? obj_of_file(u, m, f, entry) : NULL;
 	elf_file__free(f);

@@ -19,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -281,30 +282,21 @@ static int reused_check(struct symbolizer *s, const struct sym_map *old,
 }
 
 /*
- * Through /proc/PID/root the path resolves in the target's mount
- * namespace. A deleted file has no path left; map_files still reaches it
- * (with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE).
+ * Through the target's view of it (procmap_path; map_files takes
+ * CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE).
  */
 static int object_open(int pid, const struct procmap *e)
 {
-	char *path;
-	int fd, n;
+	char path[PATH_MAX + 64];
+	int fd = -1;
 
 	if (vdso__is(e->path)) {
 		const char *image = vdso__path(e->end - e->start);
 
 		return image ? open(image, O_RDONLY | O_CLOEXEC) : -1;
 	}
-	if (e->deleted)
-		n = asprintf(&path, "/proc/%d/map_files/%llx-%llx", pid,
-			     (unsigned long long)e->start,
-			     (unsigned long long)e->end);
-	else
-		n = asprintf(&path, "/proc/%d/root%s", pid, e->path);
-	if (n < 0)
-		return -1;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	free(path);
+	if (!procmap_path(pid, e, path, sizeof(path)))
+		fd = open(path, O_RDONLY | O_CLOEXEC);
 	/*
 	 * The process gone (a mapping the kernel told of: add_map), the
 	 * path in this tool's namespace, taken only if it is that file.
