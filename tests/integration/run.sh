@@ -3294,6 +3294,39 @@ if [(n, l["stack_stop"]) for n, l in zip(names, leaks)] != [(want, "end")]:
 EOF
 }
 
+# -p on a process whose libc was deleted since it started, as an upgrade
+# of the package leaves every running service: its maps say "(deleted)",
+# so its probes and tables go through map_files. The tree before refused
+# to attach: "no allocator symbols (malloc, free...) in any object".
+t_deleted_libc()
+{
+	local libc
+
+	libc=$(ldd "$TARGETS/sysproc" | grep -o '/[^ ]*/libc\.so\.6') &&
+		mkdir -p "$d/lib" && cp -L "$libc" "$d/lib/" || return
+	start_ready env LD_LIBRARY_PATH="$d/lib" "$TARGETS/sysproc" wait \
+		leak 3 333 || return
+	rm "$d/lib/libc.so.6"
+	if ! grep -q "$d/lib/libc.so.6 (deleted)$" "/proc/$target_pid/maps"; then
+		fail "sysproc: expected $d/lib/libc.so.6 (deleted) in its maps, got: $(grep libc "/proc/$target_pid/maps")"
+		return 1
+	fi
+	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("kernel (allocs, live bytes)", (3, 999), (k.get("allocs"), k.get("live_bytes")))
+names = [[f.get("function") for f in l["frames"]] for l in r.get("leaks", [])]
+want = ["leak", "run", "main", "__libc_start_call_main", "__libc_start_main",
+        "_start"]
+if names != [want]:
+    print(f"leaks: expected one, {want}; got {names}")
+EOF
+}
+
 only="${*:-}"
 
 # --live under tmux (a server of our own, on its own socket): the view
@@ -3586,6 +3619,7 @@ run_test sys_hold_dlopen		t_sys_hold_dlopen
 run_test sys_hold_preload	t_sys_hold_preload
 run_test sys_namespaces		t_sys_namespaces
 run_test sys_chroot		t_sys_chroot
+run_test deleted_libc		t_deleted_libc
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2
