@@ -201,6 +201,14 @@ $(PPROF_GEN): tests/pprof/gen.c $(OUTPUT)/asan/libmemscope.a
 	$(Q)$(CC) $(SAN_CFLAGS) $< $(OUTPUT)/asan/libmemscope.a \
 		$(LIBS) -o $@
 
+# sysproc for i386 (gcc -m32): a program the tool cannot trace, which
+# it must refuse, or count as not traced in a set, never report as idle.
+TARGETS += $(OUTPUT)/targets/sysproc32
+$(OUTPUT)/targets/sysproc32: tests/targets/sysproc.c | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -m32 -O1 -Wall -Werror $< -o $@
+
 # Targets keep frame pointers: tests assert on their stacks.
 $(OUTPUT)/targets/%: tests/targets/%.c tests/targets/target.h include/memscope.h | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)

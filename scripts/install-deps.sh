@@ -27,6 +27,9 @@ PKGS="$PKGS g++ rustc sqlite3 gdb libc6-dbg"
 PKGS="$PKGS libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
 # tmux runs the --live view's integration test in a terminal of its own.
 PKGS="$PKGS tmux"
+# gcc-multilib builds a 32-bit (i386) target: a program the tool cannot
+# trace, which it must refuse, or count in a set, never report as idle.
+PKGS="$PKGS gcc-multilib"
 # bpftrace is the other tracer of the foreign-uprobe test (xol.sh): with
 # its uprobes' int3 in every mapping of libc, probe placement must still
 # read the file's own bytes.

@@ -119,7 +119,9 @@
 			cell("num", MS.fmtSec(t.start_ns), t.start_ns),
 			cell("end", endText(t) + (t.exit_ns !== null ?
 				" at " + MS.fmtSec(t.exit_ns) : "")),
-			cell("num", MS.fmtInt(s.allocs), s.allocs),
+			// a 32-bit program: its zeros are not a measurement
+			cell("num", t.foreign ? "not traced (32-bit)" :
+			     MS.fmtInt(s.allocs), s.allocs),
 			cell("num", MS.fmtBytes(s.live_bytes), s.live_bytes),
 			cell("num", MS.fmtBytes(s.peak_bytes) + " at " +
 			     MS.fmtSec(s.peak_ns), s.peak_bytes),

@@ -54,6 +54,10 @@
 		if (s.procs_not_traced)
 			out.push(MS.plural(s.procs_not_traced, "process", "processes") +
 				 " not traced (--max-procs reached)");
+		if (s.procs_foreign)
+			out.push(MS.plural(s.procs_foreign, "process image",
+					   "process images") +
+				 " not traced: 32-bit programs, which memscope-bpf cannot trace");
 		if (k && k.live_full)
 			out.push(MS.plural(k.live_full, "allocation", "allocations") +
 				 " missed by the full kernel live table");

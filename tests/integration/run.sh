@@ -3327,6 +3327,42 @@ if names != [want]:
 EOF
 }
 
+# A 32-bit program (sysproc32, gcc -m32): the probes read x86-64 argument
+# registers, so it is never traced. Launched or attached to: one clear
+# line and exit 1 (the tree before traced it as a program that allocated
+# nothing). In a set: its image not traced, said in the report, while the
+# rest is traced.
+t_foreign()
+{
+	local want="memscope-bpf traces x86-64 programs only"
+
+	tool -q -t 0 -- "$TARGETS/sysproc32" leak 1 1
+	expect_rc 1 && expect_clean_stderr || return
+	grep -q "^memscope-bpf: cannot trace .*/sysproc32: .*/sysproc32 is a 32-bit (i386) program: $want$" "$d/stderr" ||
+		fail "launch: expected the 32-bit refusal, got: $(cat "$d/stderr")"
+	start_ready "$TARGETS/sysproc32" wait leak 1 1 || return
+	tool -q -t 0 -p "$target_pid"
+	expect_rc 1 && expect_clean_stderr || return
+	grep -q "^memscope-bpf: cannot attach to pid $target_pid: it runs a 32-bit (i386) program: $want$" "$d/stderr" ||
+		fail "-p: expected the 32-bit refusal, got: $(cat "$d/stderr")"
+	kill -USR1 "$target_pid"
+
+	tool -t 0 -o "$d/out/report.json" -- sh -c \
+		"$TARGETS/sysproc leak 1 111; $TARGETS/sysproc32 leak 2 222"
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("summary.procs_foreign", 1, s.get("procs_foreign"))
+expect("sysproc (allocations, live bytes)", (1, 111), live_of("sysproc"))
+expect("sysproc32's images: foreign", [True],
+       [p["target"]["foreign"] for p in procs_of("sysproc32")])
+expect("foreign images", ["sysproc32"],
+       [p["target"]["comm"] for p in r["processes"] if p["target"]["foreign"]])
+EOF
+	grep -q '^WARNING: report is incomplete: 1 process image not traced: not x86-64 (a 32-bit program), which memscope-bpf cannot trace' "$d/stdout" ||
+		fail "text report: expected the not-traced warning, got: $(grep WARNING "$d/stdout")"
+}
+
 only="${*:-}"
 
 # --live under tmux (a server of our own, on its own socket): the view
@@ -3620,6 +3656,7 @@ run_test sys_hold_preload	t_sys_hold_preload
 run_test sys_namespaces		t_sys_namespaces
 run_test sys_chroot		t_sys_chroot
 run_test deleted_libc		t_deleted_libc
+run_test foreign_32bit		t_foreign
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

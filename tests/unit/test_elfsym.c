@@ -287,3 +287,59 @@ Test(elfsym, free_closes_everything)
 	elf_file__free(NULL);
 	cr_expect_eq(count_fds(), fds, "elf_file__free leaked descriptors");
 }
+
+/* An ELF header's first bytes: class, byte order and machine. */
+static void header(unsigned char *h, int class, int data, unsigned machine)
+{
+	memset(h, 0, ELF_IDENT_LEN);
+	memcpy(h, ELFMAG, SELFMAG);
+	h[EI_CLASS] = class;
+	h[EI_DATA] = data;
+	if (data == ELFDATA2LSB) {
+		h[EI_NIDENT + 2] = machine & 0xff;
+		h[EI_NIDENT + 3] = machine >> 8;
+	} else {
+		h[EI_NIDENT + 2] = machine >> 8;
+		h[EI_NIDENT + 3] = machine & 0xff;
+	}
+}
+
+/*
+ * What the tool refuses to trace: anything but 64-bit x86-64, said as
+ * what it is; a file too short or without ELF's magic is nothing to say.
+ */
+Test(elfsym, foreign_programs)
+{
+	unsigned char h[ELF_IDENT_LEN];
+	struct elf_file *f;
+	char buf[64];
+	const char *got;
+
+	header(h, ELFCLASS64, ELFDATA2LSB, EM_X86_64);
+	cr_expect_null(elf_ident_foreign(h, sizeof(h), buf, sizeof(buf)));
+	header(h, ELFCLASS32, ELFDATA2LSB, EM_386);
+	got = elf_ident_foreign(h, sizeof(h), buf, sizeof(buf));
+	cr_expect_str_eq(got ? got : "(null)", "a 32-bit (i386) program");
+	header(h, ELFCLASS32, ELFDATA2LSB, EM_X86_64);
+	got = elf_ident_foreign(h, sizeof(h), buf, sizeof(buf));
+	cr_expect_str_eq(got ? got : "(null)", "a 32-bit (x32) program");
+	header(h, ELFCLASS64, ELFDATA2LSB, EM_AARCH64);
+	got = elf_ident_foreign(h, sizeof(h), buf, sizeof(buf));
+	cr_expect_str_eq(got ? got : "(null)", "an ELF for machine 183");
+	header(h, ELFCLASS64, ELFDATA2MSB, EM_S390);
+	got = elf_ident_foreign(h, sizeof(h), buf, sizeof(buf));
+	cr_expect_str_eq(got ? got : "(null)", "an ELF for machine 22");
+
+	header(h, ELFCLASS32, ELFDATA2LSB, EM_386);
+	cr_expect_null(elf_ident_foreign(h, ELF_IDENT_LEN - 1, buf,
+					 sizeof(buf)), "a short read");
+	h[0] = '#';
+	cr_expect_null(elf_ident_foreign(h, sizeof(h), buf, sizeof(buf)),
+		       "a script");
+
+	/* and of an opened file: this test program is x86-64 */
+	f = elf_file__open("/proc/self/exe");
+	cr_assert(f, "open /proc/self/exe: %s", strerror(errno));
+	cr_expect_null(elf_file__foreign(f, buf, sizeof(buf)));
+	elf_file__free(f);
+}

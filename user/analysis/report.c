@@ -1523,6 +1523,8 @@ static struct report *build_image(const struct proc_image *im, size_t i,
 static void proc_facts(struct report *r, struct report_proc *rp,
 		       const struct proc_image *im)
 {
+	if (im->info.flags & PROCINFO_FOREIGN)
+		r->procs_foreign++;
 	if (im->info.flags & PROCINFO_LATE) {
 		r->procs_late++;
 		if (im->info.late_ns > r->late_max_ns)

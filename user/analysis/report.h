@@ -333,6 +333,7 @@ struct report {
 	 * and the longest such while
 	 */
 	__u64 procs_late;
+	__u64 procs_foreign;	/* images not traced: not x86-64 programs */
 	__u64 late_max_ns;
 	__u64 max_procs;
 

@@ -219,6 +219,35 @@ free_file:
 	return NULL;
 }
 
+const char *elf_ident_foreign(const unsigned char *hdr, size_t len,
+			      char *buf, size_t size)
+{
+	unsigned machine;
+
+	if (len < ELF_IDENT_LEN || memcmp(hdr, ELFMAG, SELFMAG) ||
+	    (hdr[EI_DATA] != ELFDATA2LSB && hdr[EI_DATA] != ELFDATA2MSB))
+		return NULL;
+	machine = hdr[EI_DATA] == ELFDATA2LSB ?
+		  hdr[EI_NIDENT + 2] | hdr[EI_NIDENT + 3] << 8 :
+		  hdr[EI_NIDENT + 2] << 8 | hdr[EI_NIDENT + 3];
+	if (hdr[EI_CLASS] == ELFCLASS64 && machine == EM_X86_64)
+		return NULL;
+	if (machine == EM_386 || machine == EM_X86_64)
+		snprintf(buf, size, "a 32-bit (%s) program",
+			 machine == EM_386 ? "i386" : "x32");
+	else
+		snprintf(buf, size, "an ELF for machine %u", machine);
+	return buf;
+}
+
+const char *elf_file__foreign(struct elf_file *f, char *buf, size_t size)
+{
+	unsigned char hdr[ELF_IDENT_LEN];
+	ssize_t n = pread(f->fd, hdr, sizeof(hdr), 0);
+
+	return elf_ident_foreign(hdr, n > 0 ? (size_t)n : 0, buf, size);
+}
+
 void elf_file__free(struct elf_file *f)
 {
 	if (!f)

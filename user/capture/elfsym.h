@@ -24,6 +24,20 @@ struct elf_func {
 struct elf_file *elf_file__open(const char *path);
 void elf_file__free(struct elf_file *f);
 
+/* An ELF header's first bytes: e_ident, e_type and e_machine. */
+#define ELF_IDENT_LEN	(EI_NIDENT + 4)
+
+/*
+ * Whether an ELF whose first len bytes are hdr is code this tool cannot
+ * trace (not 64-bit x86-64): what it is ("a 32-bit (i386) program", "an
+ * ELF for machine 183"), in buf; NULL when it is x86-64, or no ELF (too
+ * short, no magic: nothing to say).
+ */
+const char *elf_ident_foreign(const unsigned char *hdr, size_t len,
+			      char *buf, size_t size);
+/* The same of f. */
+const char *elf_file__foreign(struct elf_file *f, char *buf, size_t size);
+
 /*
  * Finds a defined function (STT_FUNC or STT_GNU_IFUNC, any binding) named
  * name, ignoring any @VERSION suffix; .dynsym first, then .symtab.

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "elfsym.h"
 #include "procinfo_read.h"
 
 /* Bytes of /proc/PID/stat and status read: both are far shorter. */
@@ -146,7 +147,7 @@ static ssize_t read_file(int pid, const char *name, char *buf, size_t len)
 
 int procinfo_read(int pid, __u32 flags, struct procinfo *out)
 {
-	char buf[PROC_FILE_MAX];
+	char buf[PROC_FILE_MAX], kind[64];
 	long ticks = sysconf(_SC_CLK_TCK);
 	ssize_t n;
 
@@ -169,6 +170,11 @@ int procinfo_read(int pid, __u32 flags, struct procinfo *out)
 	n = read_file(pid, "cmdline", buf, PROCINFO_COMMAND + 1);
 	if (n > 0)
 		procinfo_parse_cmdline(buf, n, out);
+	/* What it runs, which the attach refuses when the tool cannot. */
+	n = read_file(pid, "exe", buf, ELF_IDENT_LEN);
+	if (n > 0 && elf_ident_foreign((unsigned char *)buf, n, kind,
+				       sizeof(kind)))
+		out->flags |= PROCINFO_FOREIGN;
 	return 0;
 }
 

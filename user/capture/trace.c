@@ -1055,9 +1055,12 @@ static int set_attach(struct tracer *t, int pid, bool tables, __u64 since_ns)
 		t->on_late(t->ctx, pid, since_ns,
 			   now > since_ns ? now - since_ns : 0);
 	}
-	/* Gone, a kernel thread, or closed to us (/proc/1 in a VM's jail). */
+	/*
+	 * Gone, a kernel thread, closed to us (/proc/1 in a VM's jail), or a
+	 * 32-bit program (ENOEXEC: its facts say so, PROCINFO_FOREIGN).
+	 */
 	return err == -ENOENT || err == -ESRCH || err == -EPERM ||
-	       err == -EACCES ? 0 : err;
+	       err == -EACCES || err == -ENOEXEC ? 0 : err;
 }
 
 int tracer__set_add(struct tracer *t, int pid)

@@ -39,5 +39,7 @@ struct procinfo {
 #define PROCINFO_CUT		(1u << 2)
 /* Its allocators were probed only after it ran them: late_ns. */
 #define PROCINFO_LATE		(1u << 3)
+/* Not an x86-64 program (a 32-bit one): not traced at all. */
+#define PROCINFO_FOREIGN	(1u << 4)
 
 #endif /* MEMSCOPE_PROCINFO_H */

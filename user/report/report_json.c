@@ -92,6 +92,7 @@ static void write_summary(struct json *j, const struct report *r)
 	json_kv_u64(j, "stack_errors", k ? k->stack_errors : 0);
 	json_kv_u64(j, "procs_not_traced", r->procs_full);
 	json_kv_u64(j, "procs_joined_late", r->procs_late);
+	json_kv_u64(j, "procs_foreign", r->procs_foreign);
 	json_kv_u64(j, "events", s->events);
 	json_obj_end(j);
 }
@@ -525,6 +526,7 @@ static void write_proc_target(struct json *j, const struct report *r,
 	json_kv_bool(j, "command_cut", in->flags & PROCINFO_CUT);
 	json_kv_u64(j, "image", p->image);
 	json_kv_bool(j, "existing", in->flags & PROCINFO_EXISTING);
+	json_kv_bool(j, "foreign", in->flags & PROCINFO_FOREIGN);
 	json_key(j, "joined_late_ns");
 	if (in->flags & PROCINFO_LATE)
 		json_u64(j, in->late_ns);

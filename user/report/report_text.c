@@ -172,6 +172,13 @@ static void print_warning(const struct report *r, FILE *f)
 			r->procs_late == 1 ? "its" : "their");
 		open = true;
 	}
+	if (r->procs_foreign) {
+		fprintf(f, "%s%llu process image%s not traced: not x86-64 (a 32-bit program), which memscope-bpf cannot trace",
+			open ? ", " : "\nWARNING: report is incomplete: ",
+			(unsigned long long)r->procs_foreign,
+			plural(r->procs_foreign));
+		open = true;
+	}
 	if (open) {
 		if (r->have_kernel)
 			fputs(full ? "; kernel counters are inexact too" :
@@ -982,6 +989,8 @@ static void print_proc_row(const struct report *r, FILE *f,
 				(unsigned long long)early, plural(early));
 	}
 	fputc('\n', f);
+	if (in->flags & PROCINFO_FOREIGN)
+		fputs("           not traced: not an x86-64 program (a 32-bit one)\n", f);
 	if (in->flags & PROCINFO_LATE)
 		fprintf(f, "           joined late: its allocator probed %.1f ms after it ran it, counts start there\n",
 			in->late_ns / 1e6);
