@@ -39,6 +39,8 @@ and offline, and what the page drew is read back from --dump-dom:
             BPF, like the integration tests; MEMSCOPE_SKIP_INTEGRATION=1
             skips it); the page shows the JSON report's totals and leaky's
             known leaks; screenshot OUT/dashboard-traced.png
+  traced_foreign  TARGETS/sysproc forking a child that execs sysproc32
+            (32-bit): the banner and that image's row say it was not traced
   traced_filter  the same with --min-size/--max-size: the note says the
             filter is on, the live views count only what passes it
   traced_growth  TARGETS/growth with -i: the leak suspects by growth are
@@ -879,6 +881,34 @@ def test_traced_anon(t, env):
          [(s["live_bytes"], s["reserved_bytes"]) for s in guard])
 
 
+def test_traced_foreign(t, env):
+    """sysproc forks a child that execs sysproc32 (gcc -m32): the banner
+    says an image was not traced, and that image's row says so where its
+    allocations would be, as the JSON says; the parent is traced."""
+    base, r = trace_with_html(
+        t, env, "traced_foreign", "sysproc",
+        args=("leak", "1", "111", "fork", "exec",
+              os.path.join(env["targets"], "sysproc32"), "leak", "2", "222",
+              ";"))
+    procs = r.get("processes") or []
+    foreign = [i for i, p in enumerate(procs) if p["target"].get("foreign")]
+    t.eq("JSON: one foreign image, sysproc32's",
+         (1, ["sysproc32"]), (r["summary"].get("procs_foreign"),
+                              [procs[i]["target"]["comm"] for i in foreign]))
+    dom, _, _ = dump(t, base + ".html")
+    banner = dom.one(t, id="banner").text()
+    part = "1 process image not traced: 32-bit programs"
+    t.true(f"banner says '{part}'", part in banner, repr(banner))
+    rows = {int(tr.attrs["data-proc"]): [td.text() for td in tr.all("td")]
+            for tr in dom.all("tr", data_proc=True)}
+    t.eq("rows saying 'not traced', by image", foreign,
+         sorted(i for i, cells in rows.items()
+                if "not traced (32-bit)" in cells))
+    t.true("the parent's allocations shown", any(
+        procs[i]["target"]["comm"] == "sysproc" and cells[6] == "1"
+        for i, cells in rows.items()), repr(rows))
+
+
 def test_traced_filter(t, env):
     """--min-size/--max-size: the dashboard's live views count what passes."""
     sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -1237,6 +1267,7 @@ TESTS = [("json", test_json), ("known", test_known),
          ("shot", test_shot),
          ("traced", test_traced), ("traced_hostile", test_traced_hostile),
          ("traced_anon", test_traced_anon),
+         ("traced_foreign", test_traced_foreign),
          ("traced_filter", test_traced_filter),
          ("traced_growth", test_traced_growth),
          ("traced_reach", test_traced_reach),
