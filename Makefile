@@ -209,6 +209,14 @@ $(OUTPUT)/targets/sysproc32: tests/targets/sysproc.c | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -m32 -O1 -Wall -Werror $< -o $@
 
+# sysproc on musl (musl-gcc, Alpine's C library): its NEEDED libc.so is
+# the dynamic linker itself, ld-musl-x86_64.so.1.
+TARGETS += $(OUTPUT)/targets/sysproc_musl
+$(OUTPUT)/targets/sysproc_musl: tests/targets/sysproc.c | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)musl-gcc -g -O1 -Wall -Werror $< -o $@
+
 # Targets keep frame pointers: tests assert on their stacks.
 $(OUTPUT)/targets/%: tests/targets/%.c tests/targets/target.h include/memscope.h | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)

@@ -30,6 +30,10 @@ PKGS="$PKGS tmux"
 # gcc-multilib builds a 32-bit (i386) target: a program the tool cannot
 # trace, which it must refuse, or count in a set, never report as idle.
 PKGS="$PKGS gcc-multilib"
+# musl-tools builds a program on musl's C library (Alpine's), whose
+# dynamic linker is its libc: the launcher must probe that, not look for
+# glibc's libc.so.6.
+PKGS="$PKGS musl-tools"
 # bpftrace is the other tracer of the foreign-uprobe test (xol.sh): with
 # its uprobes' int3 in every mapping of libc, probe placement must still
 # read the file's own bytes.

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "elfsym.h"
 #include "procinfo_read.h"
 #include "procmaps.h"
 
@@ -49,6 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct procinfo pi;
 	__u64 entry, interp;
+	char kind[64];
 	const char *path;
 
 	input_file(data, size, &path);
@@ -63,5 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* auxv: an entry point is found or not, nothing is read past size */
 	if (procinfo_parse_auxv(data, size, &entry, &interp) && entry)
 		abort();
+	/* /proc/PID/exe's first bytes, as procinfo_read takes them */
+	if (elf_ident_foreign(data, size < ELF_IDENT_LEN ? size : ELF_IDENT_LEN,
+			      kind, sizeof(kind)))
+		check_str(kind, sizeof(kind));
 	return 0;
 }

@@ -3363,6 +3363,43 @@ EOF
 		fail "text report: expected the not-traced warning, got: $(grep WARNING "$d/stdout")"
 }
 
+# A program on musl (sysproc_musl, musl-gcc), whose NEEDED libc.so is its
+# dynamic linker: launched (the tree before stopped at "cannot read
+# /lib/x86_64-linux-gnu/libc.so", glibc's linker script, and looked for a
+# libc.so.6 it has none of), with a fork, and attached to: exact figures,
+# and stacks whole up to musl's own code, which Debian builds without CFI
+# (no_info, counted: never a guessed frame).
+t_musl()
+{
+	tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/sysproc_musl" \
+		leak 3 333 fork leak 2 222 \;
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+expect("images (allocations, live bytes)", [(2, 444), (3, 999)],
+       sorted((p["summary"]["allocs"], p["summary"]["live_bytes"])
+              for p in procs_of("sysproc_musl")))
+for p in procs_of("sysproc_musl"):
+    for l in with_stacks(r, p.get("leaks")):
+        names = [f.get("function") for f in l["frames"]]
+        if names[:2] != ["leak", "run"] or "main" not in names or \
+                l["stack_stop"] not in ("end", "no_info"):
+            print(f"pid {p['target']['pid']}: expected leak < run ... < main, "
+                  f"then end or no_info; got {names}, {l['stack_stop']}")
+EOF
+	start_ready "$TARGETS/sysproc_musl" wait leak 2 222 || return
+	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+expect = lambda what, want, got: want == got or print(f"{what}: expected {want}, got {got}")
+expect("-p: kernel (allocs, live bytes)", (2, 444),
+       (k.get("allocs"), k.get("live_bytes")))
+EOF
+}
+
 only="${*:-}"
 
 # --live under tmux (a server of our own, on its own socket): the view
@@ -3657,6 +3694,7 @@ run_test sys_namespaces		t_sys_namespaces
 run_test sys_chroot		t_sys_chroot
 run_test deleted_libc		t_deleted_libc
 run_test foreign_32bit		t_foreign
+run_test musl			t_musl
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

@@ -343,3 +343,22 @@ Test(elfsym, foreign_programs)
 	cr_expect_null(elf_file__foreign(f, buf, sizeof(buf)));
 	elf_file__free(f);
 }
+
+/* The dynamic linker a program names (PT_INTERP); a library names none. */
+Test(elfsym, interp)
+{
+	struct elf_file *f;
+	char buf[PATH_MAX];
+
+	f = elf_file__open("/proc/self/exe");
+	cr_assert(f, "open /proc/self/exe: %s", strerror(errno));
+	cr_assert_eq(elf_file__interp(f, buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "/lib64/ld-linux-x86-64.so.2");
+	cr_expect_eq(elf_file__interp(f, buf, 8), -ENOENT, "a short buffer");
+	elf_file__free(f);
+
+	f = elf_file__open(fixture("libvers"));
+	cr_assert(f, "open libvers: %s", strerror(errno));
+	cr_expect_eq(elf_file__interp(f, buf, sizeof(buf)), -ENOENT);
+	elf_file__free(f);
+}

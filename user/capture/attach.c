@@ -1217,7 +1217,12 @@ static int probe_needed(const char *name, void *ctx)
 	if (!deps__find_lib(&ls->paths, name, path, sizeof(path)))
 		return 0;
 	r = probe_path(ls->a, path, path, ls->a->pid, false);
-	if (r < 0 && r != -ENOENT && r != -EACCES) {
+	/*
+	 * Not an ELF (musl's NEEDED libc.so found as glibc's linker script):
+	 * the dynamic linker passes over it too, and what it does map is
+	 * probed when it maps it.
+	 */
+	if (r < 0 && r != -ENOENT && r != -EACCES && r != -ENOEXEC) {
 		ls->err = r;
 		return 1;
 	}
@@ -1246,8 +1251,15 @@ static int probe_dependencies(struct attach *a, struct elf_file *ef,
 		elf_file__dynamic_strs(ef, DT_NEEDED, probe_needed, ls);
 	if (ls->err)
 		return ls->err;
-	if (!deps__find_lib(&ls->paths, "libc.so.6", libc, sizeof(libc)))
-		return set_error(a, -ENOENT, "no libc.so.6 found for %s", path);
+	/*
+	 * glibc's libc.so.6; else the dynamic linker itself, which is the C
+	 * library in musl (ld-musl-x86_64.so.1 is its libc.so).
+	 */
+	if (!deps__find_lib(&ls->paths, "libc.so.6", libc, sizeof(libc)) &&
+	    elf_file__interp(ef, libc, sizeof(libc)))
+		return set_error(a, -ENOENT,
+				 "no libc.so.6 and no dynamic linker found for %s",
+				 path);
 	r = probe_path(a, libc, libc, a->pid, false);
 	if (r < 0)
 		return r;

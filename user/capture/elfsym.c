@@ -565,6 +565,27 @@ int elf_file__is_dynamic(struct elf_file *f)
 	return 0;
 }
 
+int elf_file__interp(struct elf_file *f, char *buf, size_t size)
+{
+	GElf_Phdr ph;
+	size_t i, n;
+
+	if (elf_getphdrnum(f->elf, &n))
+		return -ENOENT;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(f->elf, i, &ph) || ph.p_type != PT_INTERP)
+			continue;
+		/* The path and its NUL, read whole, else nothing. */
+		if (ph.p_filesz < 2 || ph.p_filesz > size ||
+		    pread(f->fd, buf, ph.p_filesz, ph.p_offset) !=
+			    (ssize_t)ph.p_filesz ||
+		    buf[ph.p_filesz - 1] || strlen(buf) != ph.p_filesz - 1)
+			return -ENOENT;
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /*
  * SystemTap SDT notes (.note.stapsdt, type 3, owner "stapsdt"): the
  * descriptor holds three addresses (site, .stapsdt.base, semaphore), then

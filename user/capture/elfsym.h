@@ -101,6 +101,12 @@ int elf_file__has_symbols(struct elf_file *f);
 int elf_file__is_dynamic(struct elf_file *f);
 
 /*
+ * Its PT_INTERP, the dynamic linker's path, into buf: 0, or -ENOENT (none,
+ * or not a NUL-terminated path that fits).
+ */
+int elf_file__interp(struct elf_file *f, char *buf, size_t size);
+
+/*
  * Calls cb with each string of a dynamic entry of this tag (DT_NEEDED,
  * DT_RUNPATH...), in order, until cb returns non-zero (returned).
  */
