@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	elf_file__is_dynamic(f);
 	if (!elf_file__interp(f, buf, sizeof(buf)))
 		check_str(buf, sizeof(buf));
-	if (elf_file__foreign(f, buf, sizeof(buf)))
+	if (elf_path_foreign(path, buf, sizeof(buf)))
 		check_str(buf, sizeof(buf));
 	elf_file__has_usdt(f, "memscope");
 	elf_file__dynamic_strs(f, 1 /* DT_NEEDED */, count_str, &n);

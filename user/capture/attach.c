@@ -1133,7 +1133,6 @@ static void own_allocator(struct stat *st)
 int attach__process(struct attach *a, int pid)
 {
 	char open_path[PATH_MAX], exe[32], kind[64];
-	struct elf_file *ef;
 	const char *what;
 	struct stat self;
 	struct procmaps *m;
@@ -1149,13 +1148,10 @@ int attach__process(struct attach *a, int pid)
 		return set_error(a, -EPERM,
 				 "it is a kernel thread, which has no heap to trace");
 	}
-	ef = elf_file__open(exe);
-	what = ef ? elf_file__foreign(ef, kind, sizeof(kind)) : NULL;
-	err = what ? set_error(a, -ENOEXEC, "it runs %s: %s", what,
-			       FOREIGN_WHY) : 0;
-	elf_file__free(ef);
-	if (err)
-		return err;
+	what = elf_path_foreign(exe, kind, sizeof(kind));
+	if (what)
+		return set_error(a, -ENOEXEC, "it runs %s: %s", what,
+				 FOREIGN_WHY);
 	m = procmaps__read(pid);
 	if (!m)
 		return set_error(a, -errno, "cannot read its memory map: %s",
@@ -1273,8 +1269,8 @@ int attach__command(struct attach *a, const char *path)
 	const char *what;
 	struct lib_search ls = {};
 	struct elf_file *ef;
-	bool dynamic = false;
-	int found = 0, err = 0;
+	bool dynamic;
+	int found, err = 0;
 
 	/* One level, as the kernel takes: an interpreter is no script. */
 	err = deps__script_interp(path, interp, sizeof(interp));
@@ -1285,26 +1281,21 @@ int attach__command(struct attach *a, const char *path)
 		path = interp;
 	err = 0;
 
+	what = elf_path_foreign(path, kind, sizeof(kind));
+	if (what)
+		return set_error(a, -ENOEXEC, "%s is %s: %s", path, what,
+				 FOREIGN_WHY);
+	/* A static build allocates through the executable alone. */
+	found = probe_path(a, path, path, a->pid, false);
+	if (found < 0)
+		return found;
 	ef = elf_file__open(path);
 	if (!ef)
 		return set_error(a, -errno, "cannot read %s: %s", path,
 				 strerror(errno));
-	what = elf_file__foreign(ef, kind, sizeof(kind));
-	if (what) {
-		err = set_error(a, -ENOEXEC, "%s is %s: %s", path, what,
-				FOREIGN_WHY);
-		goto free_elf;
-	}
-	/* A static build allocates through the executable alone. */
-	found = probe_path(a, path, path, a->pid, false);
-	if (found < 0) {
-		err = found;
-		goto free_elf;
-	}
 	dynamic = elf_file__is_dynamic(ef);
 	if (dynamic)
 		err = probe_dependencies(a, ef, path, &ls);
-free_elf:
 	elf_file__free(ef);
 	if (err)
 		return err;

@@ -96,8 +96,9 @@ static int check_crc(int fd, __u32 crc)
 /*
  * One candidate (path, malloc'd, freed here; NULL: out of memory):
  * opened inside the root and checked to be the object's, by build-id when
- * id is set, else by the link's CRC; then it is accept's. A file that is not there, not
- * openable or not the object's is -ENOENT: the next is tried.
+ * id is set, else by the link's CRC; then it is accept's. A file that is
+ * not there, not openable or not the object's is -ENOENT: the next is
+ * tried.
  */
 static int offer(int root_fd, char *path, const unsigned char *id,
 		 size_t id_len, __u32 crc, debuginfo_accept_fn accept,

@@ -240,11 +240,14 @@ const char *elf_ident_foreign(const unsigned char *hdr, size_t len,
 	return buf;
 }
 
-const char *elf_file__foreign(struct elf_file *f, char *buf, size_t size)
+const char *elf_path_foreign(const char *path, char *buf, size_t size)
 {
 	unsigned char hdr[ELF_IDENT_LEN];
-	ssize_t n = pread(f->fd, hdr, sizeof(hdr), 0);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	ssize_t n = fd < 0 ? -1 : pread(fd, hdr, sizeof(hdr), 0);
 
+	if (fd >= 0)
+		close(fd);
 	return elf_ident_foreign(hdr, n > 0 ? (size_t)n : 0, buf, size);
 }
 

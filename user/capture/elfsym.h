@@ -35,8 +35,8 @@ void elf_file__free(struct elf_file *f);
  */
 const char *elf_ident_foreign(const unsigned char *hdr, size_t len,
 			      char *buf, size_t size);
-/* The same of f. */
-const char *elf_file__foreign(struct elf_file *f, char *buf, size_t size);
+/* The same of the file at path (its first bytes only: no ELF parse). */
+const char *elf_path_foreign(const char *path, char *buf, size_t size);
 
 /*
  * Finds a defined function (STT_FUNC or STT_GNU_IFUNC, any binding) named
