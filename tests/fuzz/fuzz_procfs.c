@@ -51,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct procinfo pi;
 	__u64 entry, interp;
 	char kind[64];
+	__u32 tgid;
 	const char *path;
 
 	input_file(data, size, &path);
@@ -61,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_str(pi.comm, sizeof(pi.comm));
 	procinfo_parse_status((const char *)data, size, &pi);
 	procinfo_parse_cmdline((const char *)data, size, &pi);
+	procinfo_parse_tgid((const char *)data, size, &tgid);
 	check_str(pi.command, sizeof(pi.command));
 	/* auxv: an entry point is found or not, nothing is read past size */
 	if (procinfo_parse_auxv(data, size, &entry, &interp) && entry)

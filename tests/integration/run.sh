@@ -3400,6 +3400,30 @@ expect("-p: kernel (allocs, live bytes)", (2, 444),
 EOF
 }
 
+# -p with a thread's id (as top -H shows it): one line naming the
+# process to trace, exit 1. The tree before said "cannot attach to pid N:
+# No such file or directory".
+t_thread_id()
+{
+	local tid want
+
+	start_ready python3 -c 'import os, threading, time
+t = threading.Thread(target=time.sleep, args=(30,))
+t.start()
+print("ready", os.getpid(), flush=True)
+t.join()' || return
+	tid=$(ls "/proc/$target_pid/task" | grep -vx "$target_pid" | head -1)
+	if [ -z "$tid" ]; then
+		fail "python3: expected a second thread in /proc/$target_pid/task"
+		return 1
+	fi
+	tool -q -t 0 -p "$tid"
+	expect_rc 1 && expect_clean_stderr || return
+	want="memscope-bpf: pid $tid is a thread of process $target_pid: -p $target_pid traces that process (all its threads)"
+	grep -qxF "$want" "$d/stderr" ||
+		fail "stderr: expected '$want', got: $(cat "$d/stderr")"
+}
+
 only="${*:-}"
 
 # --live under tmux (a server of our own, on its own socket): the view
@@ -3695,6 +3719,7 @@ run_test sys_chroot		t_sys_chroot
 run_test deleted_libc		t_deleted_libc
 run_test foreign_32bit		t_foreign
 run_test musl			t_musl
+run_test thread_id		t_thread_id
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

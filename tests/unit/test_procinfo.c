@@ -63,6 +63,30 @@ Test(procinfo, nspid_innermost)
 		     -EINVAL);
 }
 
+/* A thread's id names its process by the Tgid line; garbage is refused. */
+Test(procinfo, tgid)
+{
+	static const char *const bad[] = {
+		"Name:\tx\n", "Tgid:\t\n", "Tgid:\t0\n", "Tgid:\t12x\n",
+		"Tgid:\t99999999999\n", "Tgid:\t-1\n",
+	};
+	__u32 tgid = 0;
+	size_t i;
+
+	cr_assert_eq(procinfo_parse_tgid(S("Name:\tx\nUmask:\t0022\nState:\tS\nTgid:\t4242\nNgid:\t0\nPid:\t4250\n"),
+					 &tgid), 0);
+	cr_expect_eq(tgid, 4242);
+	cr_assert_eq(procinfo_parse_tgid(S("Tgid:\t7"), &tgid), 0,
+		     "the last line without its newline");
+	cr_expect_eq(tgid, 7);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(procinfo_parse_tgid(bad[i], strlen(bad[i]), &tgid),
+			     -EINVAL, "%s", bad[i]);
+	cr_assert_eq(procinfo_read_tgid(getpid(), &tgid), 0);
+	cr_expect_eq(tgid, (__u32)getpid(), "this process is its own group");
+	cr_expect_eq(procinfo_read_tgid(0x7ffffff0, &tgid), -ENOENT);
+}
+
 Test(procinfo, cmdline_joined_and_cut)
 {
 	static char big[PROCINFO_COMMAND + 10];

@@ -71,39 +71,73 @@ int procinfo_parse_stat(const char *buf, size_t len, __u64 ticks_per_sec,
 	return 0;
 }
 
+/*
+ * The value of /proc/PID/status's line key ("NSpid:"): its start, and
+ * *nl its end. NULL when no line has that key.
+ */
+static const char *status_line(const char *buf, size_t len, const char *key,
+			       const char **nl)
+{
+	const char *p = buf, *end = buf + len;
+	size_t n = strlen(key);
+
+	for (; p < end; p = *nl + 1) {
+		*nl = memchr(p, '\n', end - p);
+		if (!*nl)
+			*nl = end;
+		if ((size_t)(*nl - p) >= n && !memcmp(p, key, n))
+			return p + n;
+	}
+	return NULL;
+}
+
+int procinfo_parse_tgid(const char *buf, size_t len, __u32 *tgid)
+{
+	unsigned long long v = 0;
+	const char *p, *nl;
+	size_t n = 0;
+
+	p = status_line(buf, len, "Tgid:", &nl);
+	if (!p)
+		return -EINVAL;
+	while (p < nl && (*p == ' ' || *p == '\t'))
+		p++;
+	for (; p < nl && *p >= '0' && *p <= '9' && n < 11; p++, n++)
+		v = v * 10 + (*p - '0');
+	if (!n || p != nl || !v || v > 0xffffffffull)
+		return -EINVAL;
+	*tgid = v;
+	return 0;
+}
+
 int procinfo_parse_status(const char *buf, size_t len, struct procinfo *out)
 {
-	const char *p = buf, *end = buf + len, *nl;
 	unsigned long long v, last = 0;
+	const char *p, *nl;
 	char num[24];
 	size_t n;
 
-	for (; p < end; p = nl + 1) {
-		nl = memchr(p, '\n', end - p);
-		if (!nl)
-			nl = end;
-		if (nl - p < 6 || memcmp(p, "NSpid:", 6))
-			continue;
-		/* NSpid: host ... innermost: the last number is its own. */
-		for (p += 6; p < nl; ) {
-			while (p < nl && (*p == ' ' || *p == '\t'))
-				p++;
-			for (n = 0; p + n < nl && n < sizeof(num) - 1 &&
-			     p[n] >= '0' && p[n] <= '9'; n++)
-				;
-			if (!n)
-				break;
-			memcpy(num, p, n);
-			num[n] = 0;
-			v = strtoull(num, NULL, 10);
-			if (v > 0xffffffffull)
-				return -EINVAL;
-			last = v;
-			p += n;
-		}
-		out->ns_pid = last == out->pid ? 0 : last;
+	p = status_line(buf, len, "NSpid:", &nl);
+	if (!p)
 		return 0;
+	/* NSpid: host ... innermost: the last number is its own. */
+	while (p < nl) {
+		while (p < nl && (*p == ' ' || *p == '\t'))
+			p++;
+		for (n = 0; p + n < nl && n < sizeof(num) - 1 &&
+		     p[n] >= '0' && p[n] <= '9'; n++)
+			;
+		if (!n)
+			break;
+		memcpy(num, p, n);
+		num[n] = 0;
+		v = strtoull(num, NULL, 10);
+		if (v > 0xffffffffull)
+			return -EINVAL;
+		last = v;
+		p += n;
 	}
+	out->ns_pid = last == out->pid ? 0 : last;
 	return 0;
 }
 
@@ -176,6 +210,16 @@ int procinfo_read(int pid, __u32 flags, struct procinfo *out)
 				       sizeof(kind)))
 		out->flags |= PROCINFO_FOREIGN;
 	return 0;
+}
+
+int procinfo_read_tgid(int pid, __u32 *tgid)
+{
+	char buf[PROC_FILE_MAX];
+	ssize_t n = read_file(pid, "status", buf, sizeof(buf));
+
+	if (n < 0)
+		return n;
+	return procinfo_parse_tgid(buf, n, tgid);
 }
 
 int procinfo_parse_auxv(const void *buf, size_t len, __u64 *entry,

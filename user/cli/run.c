@@ -1355,6 +1355,16 @@ int run_trace(const struct opts *o)
 		}
 	}
 	for (i = 0; i < o->nr_pids; i++) {
+		__u32 tgid;
+
+		/* A thread's id, as top -H shows it: name its process. */
+		if (!procinfo_read_tgid(o->pids[i], &tgid) &&
+		    tgid != (__u32)o->pids[i]) {
+			cli_error("pid %d is a thread of process %u: -p %u traces that process (all its threads)",
+				  o->pids[i], tgid, tgid);
+			err = -EINVAL;
+			goto out;
+		}
 		pidfds[nr_pidfds] = pidfd_open(o->pids[i]);
 		if (pidfds[nr_pidfds] < 0) {
 			cli_error("cannot attach to pid %d: %s", o->pids[i],
