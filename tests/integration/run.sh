@@ -3424,6 +3424,24 @@ t.join()' || return
 		fail "stderr: expected '$want', got: $(cat "$d/stderr")"
 }
 
+# -p on a zombie (a child its parent, sleep, never reaps): one line that
+# says it exited, exit 1. The tree before called it a kernel thread.
+t_zombie()
+{
+	local want _
+
+	start_ready sh -c 'sleep 0 & echo ready $!; exec sleep 30' || return
+	for _ in $(seq 100); do
+		grep -q '^State:.Z' "/proc/$target_pid/status" && break
+		sleep 0.05
+	done
+	tool -q -t 0 -p "$target_pid"
+	expect_rc 1 && expect_clean_stderr || return
+	want="memscope-bpf: cannot attach to pid $target_pid: it has exited (a zombie its parent has not reaped): nothing to trace"
+	grep -qxF "$want" "$d/stderr" ||
+		fail "stderr: expected '$want', got: $(cat "$d/stderr")"
+}
+
 only="${*:-}"
 
 # --live under tmux (a server of our own, on its own socket): the view
@@ -3720,6 +3738,7 @@ run_test deleted_libc		t_deleted_libc
 run_test foreign_32bit		t_foreign
 run_test musl			t_musl
 run_test thread_id		t_thread_id
+run_test zombie			t_zombie
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

@@ -87,6 +87,22 @@ Test(procinfo, tgid)
 	cr_expect_eq(procinfo_read_tgid(0x7ffffff0, &tgid), -ENOENT);
 }
 
+/* The State line's letter: a zombie is told from a kernel thread. */
+Test(procinfo, state)
+{
+	char state = 0;
+
+	cr_assert_eq(procinfo_parse_state(S("Name:\tx\nUmask:\t0022\nState:\tZ (zombie)\n"),
+					  &state), 0);
+	cr_expect_eq(state, 'Z');
+	cr_expect_eq(procinfo_parse_state(S("Name:\tx\n"), &state), -EINVAL);
+	cr_expect_eq(procinfo_parse_state(S("State:\t\n"), &state), -EINVAL);
+	cr_expect_eq(procinfo_parse_state(S("State:\t\x01\n"), &state),
+		     -EINVAL);
+	cr_assert_eq(procinfo_read_state(getpid(), &state), 0);
+	cr_expect_eq(state, 'R', "this process, running: %c", state);
+}
+
 Test(procinfo, cmdline_joined_and_cut)
 {
 	static char big[PROCINFO_COMMAND + 10];

@@ -17,6 +17,7 @@
 #include "deps.h"
 #include "elfsym.h"
 #include "events.h"
+#include "procinfo_read.h"
 #include "procmaps.h"
 #include "prologue.h"
 #include "layer.h"
@@ -1132,7 +1133,7 @@ static void own_allocator(struct stat *st)
  */
 int attach__process(struct attach *a, int pid)
 {
-	char open_path[PATH_MAX], exe[32], kind[64];
+	char open_path[PATH_MAX], exe[32], kind[64], state;
 	const char *what;
 	struct stat self;
 	struct procmaps *m;
@@ -1141,10 +1142,15 @@ int attach__process(struct attach *a, int pid)
 
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	if (access(exe, F_OK) && errno == ENOENT) {
-		/* The directory is there but no executable: a kernel thread. */
-		snprintf(exe, sizeof(exe), "/proc/%d", pid);
-		if (access(exe, F_OK))
+		/*
+		 * The directory is there but no executable: a process that
+		 * exited and waits for its parent, or a kernel thread.
+		 */
+		if (procinfo_read_state(pid, &state))
 			return set_error(a, -ESRCH, "no such process");
+		if (state == 'Z' || state == 'X')
+			return set_error(a, -ESRCH,
+					 "it has exited (a zombie its parent has not reaped): nothing to trace");
 		return set_error(a, -EPERM,
 				 "it is a kernel thread, which has no heap to trace");
 	}

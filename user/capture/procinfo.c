@@ -212,6 +212,31 @@ int procinfo_read(int pid, __u32 flags, struct procinfo *out)
 	return 0;
 }
 
+int procinfo_parse_state(const char *buf, size_t len, char *state)
+{
+	const char *p, *nl;
+
+	p = status_line(buf, len, "State:", &nl);
+	if (!p)
+		return -EINVAL;
+	while (p < nl && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p == nl || *p < 'A' || *p > 'z')
+		return -EINVAL;
+	*state = *p;
+	return 0;
+}
+
+int procinfo_read_state(int pid, char *state)
+{
+	char buf[PROC_FILE_MAX];
+	ssize_t n = read_file(pid, "status", buf, sizeof(buf));
+
+	if (n < 0)
+		return n;
+	return procinfo_parse_state(buf, n, state);
+}
+
 int procinfo_read_tgid(int pid, __u32 *tgid)
 {
 	char buf[PROC_FILE_MAX];

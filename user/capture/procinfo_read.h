@@ -25,12 +25,16 @@ int procinfo_read(int pid, __u32 flags, struct procinfo *out);
  * process, another for a thread's id. 0, or -errno (-ENOENT: no such).
  */
 int procinfo_read_tgid(int pid, __u32 *tgid);
+/* Its state's letter (Z: a zombie). 0, or -errno. */
+int procinfo_read_state(int pid, char *state);
 
 /* Pure parsers of one file's bytes, for the unit tests. 0 or -EINVAL. */
 int procinfo_parse_stat(const char *buf, size_t len, __u64 ticks_per_sec,
 			struct procinfo *out);
 /* The innermost pid of the NSpid line (ns_pid 0 when it is pid). */
 int procinfo_parse_status(const char *buf, size_t len, struct procinfo *out);
+/* The State line's letter (R, S, Z...). */
+int procinfo_parse_state(const char *buf, size_t len, char *state);
 /* The Tgid line: the process a thread id belongs to. */
 int procinfo_parse_tgid(const char *buf, size_t len, __u32 *tgid);
 /* NUL-separated arguments joined by spaces, cut with PROCINFO_CUT. */
