@@ -1576,6 +1576,22 @@ t_bad_output()
 	[ -n "$stray" ] && fail "$d/out: expected nothing half-written, got: $stray"
 }
 
+# Commands the kernel would not run: one line each that says why, exit 1,
+# nothing run. The tree before printed "cannot trace X: " with nothing
+# after it for a missing #! interpreter.
+t_bad_command()
+{
+	printf 'echo hi\n' >"$d/plain.sh"
+	printf '#!/nonexistent/interp\necho hi\n' >"$d/badinterp.sh"
+	chmod +x "$d/plain.sh" "$d/badinterp.sh"
+	tool -q -- "$d/plain.sh"
+	expect_error 1 "plain\.sh is neither an ELF program nor a #! script \(the kernel runs neither: give its interpreter, -- sh .*plain\.sh\)$"
+	tool -q -- "$d/badinterp.sh"
+	expect_error 1 "cannot read .*badinterp\.sh's interpreter /nonexistent/interp: No such file or directory$"
+	tool -q -- "$d/nonexistent"
+	expect_error 1 "cannot run .*nonexistent: No such file or directory$"
+}
+
 # --- tests: symbols -----------------------------------------------------------
 
 # C++ names in a live trace: demangled, the mangled name beside them, and
@@ -3665,6 +3681,7 @@ run_test no_btf			t_no_btf
 run_test static_stripped_launch	t_static_stripped launch
 run_test static_stripped_attach	t_static_stripped attach
 run_test bad_output		t_bad_output
+run_test bad_command		t_bad_command
 run_test executor_launch		t_example executor launch
 run_test executor_attach		t_example executor attach
 run_test executor_clean_launch	t_example executor_clean launch

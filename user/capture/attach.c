@@ -1272,7 +1272,7 @@ static int probe_dependencies(struct attach *a, struct elf_file *ef,
 int attach__command(struct attach *a, const char *path)
 {
 	char interp[PATH_MAX], kind[64];
-	const char *what;
+	const char *what, *script;
 	struct lib_search ls = {};
 	struct elf_file *ef;
 	bool dynamic;
@@ -1283,22 +1283,30 @@ int attach__command(struct attach *a, const char *path)
 	if (err < 0)
 		return set_error(a, err, "cannot read %s: %s", path,
 				 strerror(-err));
-	if (err)
+	script = err ? path : NULL;
+	if (script)
 		path = interp;
 	err = 0;
 
-	what = elf_path_foreign(path, kind, sizeof(kind));
-	if (what)
-		return set_error(a, -ENOEXEC, "%s is %s: %s", path, what,
-				 FOREIGN_WHY);
-	/* A static build allocates through the executable alone. */
-	found = probe_path(a, path, path, a->pid, false);
-	if (found < 0)
-		return found;
 	ef = elf_file__open(path);
+	if (!ef && errno == ENOEXEC && !script)
+		return set_error(a, -ENOEXEC,
+				 "%s is neither an ELF program nor a #! script (the kernel runs neither: give its interpreter, -- sh %s)",
+				 path, path);
 	if (!ef)
-		return set_error(a, -errno, "cannot read %s: %s", path,
+		return set_error(a, -errno, "cannot read %s%s%s: %s",
+				 script ? script : "",
+				 script ? "'s interpreter " : "", path,
 				 strerror(errno));
+	what = elf_path_foreign(path, kind, sizeof(kind));
+	/* A static build allocates through the executable alone. */
+	found = what ? -ENOEXEC : probe_path(a, path, path, a->pid, false);
+	if (what)
+		set_error(a, found, "%s is %s: %s", path, what, FOREIGN_WHY);
+	if (found < 0) {
+		elf_file__free(ef);
+		return found;
+	}
 	dynamic = elf_file__is_dynamic(ef);
 	if (dynamic)
 		err = probe_dependencies(a, ef, path, &ls);

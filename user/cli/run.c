@@ -1160,6 +1160,7 @@ static int start_target(struct session *s)
 		.on_late = on_late,
 		.ctx = s,
 	};
+	const char *why;
 	int err;
 
 	if (s->o->cgroup) {
@@ -1212,12 +1213,15 @@ static int start_target(struct session *s)
 	else
 		err = tracer__attach_process(s->tracer);
 	if (err) {
+		/* Each failure should say why; errno's words at least. */
+		why = tracer__error(s->tracer);
+		if (!why || !why[0])
+			why = strerror(-err);
 		if (s->launch)
-			cli_error("cannot trace %s: %s", s->o->cmd[0],
-				  tracer__error(s->tracer));
+			cli_error("cannot trace %s: %s", s->o->cmd[0], why);
 		else
 			cli_error("cannot attach to pid %d: %s", s->info.pid,
-				  tracer__error(s->tracer));
+				  why);
 		return err;
 	}
 	if (s->o->verbose)
