@@ -435,8 +435,15 @@ attach_released()
 	done
 	shift
 	start_target "$@" || return
-	tool_bg -q -t 0 -o "$d/out/report.json" "${opts[@]}" \
-		-p "$target_pid" || return
+	attach_usr1 "${opts[@]}"
+}
+
+# attach_usr1 [TOOL OPTIONS...]: the target start_ready started, waiting
+# for SIGUSR1, traced the same way.
+attach_usr1()
+{
+	tool_bg -q -t 0 -o "$d/out/report.json" "$@" -p "$target_pid" ||
+		return
 	wait_tracing || return
 	kill -USR1 "$target_pid"
 	tool_wait
@@ -3327,10 +3334,7 @@ t_deleted_libc()
 		fail "sysproc: expected $d/lib/libc.so.6 (deleted) in its maps, got: $(grep libc "/proc/$target_pid/maps")"
 		return 1
 	fi
-	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
-	wait_tracing || return
-	kill -USR1 "$target_pid"
-	tool_wait
+	attach_usr1
 	expect_rc 0 && expect_clean_stderr || return
 	check_report <<EOF
 $SYS_PY
@@ -3404,10 +3408,7 @@ for p in procs_of("sysproc_musl"):
                   f"then end or no_info; got {names}, {l['stack_stop']}")
 EOF
 	start_ready "$TARGETS/sysproc_musl" wait leak 2 222 || return
-	tool_bg -q -t 0 -o "$d/out/report.json" -p "$target_pid" || return
-	wait_tracing || return
-	kill -USR1 "$target_pid"
-	tool_wait
+	attach_usr1
 	expect_rc 0 && expect_clean_stderr || return
 	check_report <<EOF
 expect = lambda what, want, got: want == got or print(f"{what}: expected {want}, got {got}")

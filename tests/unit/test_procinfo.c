@@ -82,9 +82,9 @@ Test(procinfo, tgid)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_expect_eq(procinfo_parse_tgid(bad[i], strlen(bad[i]), &tgid),
 			     -EINVAL, "%s", bad[i]);
-	cr_assert_eq(procinfo_read_tgid(getpid(), &tgid), 0);
+	cr_assert_eq(procinfo_read_task(getpid(), &tgid, NULL), 0);
 	cr_expect_eq(tgid, (__u32)getpid(), "this process is its own group");
-	cr_expect_eq(procinfo_read_tgid(0x7ffffff0, &tgid), -ENOENT);
+	cr_expect_eq(procinfo_read_task(0x7ffffff0, &tgid, NULL), -ENOENT);
 }
 
 /* The State line's letter: a zombie is told from a kernel thread. */
@@ -99,7 +99,7 @@ Test(procinfo, state)
 	cr_expect_eq(procinfo_parse_state(S("State:\t\n"), &state), -EINVAL);
 	cr_expect_eq(procinfo_parse_state(S("State:\t\x01\n"), &state),
 		     -EINVAL);
-	cr_assert_eq(procinfo_read_state(getpid(), &state), 0);
+	cr_assert_eq(procinfo_read_task(getpid(), NULL, &state), 0);
 	cr_expect_eq(state, 'R', "this process, running: %c", state);
 }
 

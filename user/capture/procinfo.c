@@ -227,24 +227,16 @@ int procinfo_parse_state(const char *buf, size_t len, char *state)
 	return 0;
 }
 
-int procinfo_read_state(int pid, char *state)
+int procinfo_read_task(int pid, __u32 *tgid, char *state)
 {
 	char buf[PROC_FILE_MAX];
 	ssize_t n = read_file(pid, "status", buf, sizeof(buf));
 
 	if (n < 0)
 		return n;
-	return procinfo_parse_state(buf, n, state);
-}
-
-int procinfo_read_tgid(int pid, __u32 *tgid)
-{
-	char buf[PROC_FILE_MAX];
-	ssize_t n = read_file(pid, "status", buf, sizeof(buf));
-
-	if (n < 0)
-		return n;
-	return procinfo_parse_tgid(buf, n, tgid);
+	if (tgid && procinfo_parse_tgid(buf, n, tgid))
+		return -EINVAL;
+	return state ? procinfo_parse_state(buf, n, state) : 0;
 }
 
 int procinfo_parse_auxv(const void *buf, size_t len, __u64 *entry,

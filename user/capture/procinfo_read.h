@@ -21,12 +21,12 @@
 int procinfo_read(int pid, __u32 flags, struct procinfo *out);
 
 /*
- * The process (thread group) that pid belongs to: pid itself for a
- * process, another for a thread's id. 0, or -errno (-ENOENT: no such).
+ * From /proc/PID/status (either may be NULL): *tgid the process (thread
+ * group) pid belongs to, pid itself for a process, another for a thread's
+ * id; *state its state's letter (Z: a zombie). 0, or -errno (-ENOENT: no
+ * such).
  */
-int procinfo_read_tgid(int pid, __u32 *tgid);
-/* Its state's letter (Z: a zombie). 0, or -errno. */
-int procinfo_read_state(int pid, char *state);
+int procinfo_read_task(int pid, __u32 *tgid, char *state);
 
 /* Pure parsers of one file's bytes, for the unit tests. 0 or -EINVAL. */
 int procinfo_parse_stat(const char *buf, size_t len, __u64 ticks_per_sec,
