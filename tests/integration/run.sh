@@ -1599,6 +1599,26 @@ t_bad_command()
 	expect_error 1 "cannot run .*nonexistent: No such file or directory$"
 }
 
+# -o - writes the JSON report to stdout, whole, and the text report to
+# stderr, so that a pipe (| jq) gets the JSON alone; one output at most.
+t_stdout_output()
+{
+	tool -t 0 -o - -- "$TARGETS/sysproc" leak 2 222
+	expect_rc 0 && expect_clean_stderr || return
+	python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+got = (r["summary"]["allocs"], r["summary"]["live_bytes"])
+if got != (2, 444):
+    print(f"stdout JSON: expected (allocs, live bytes) (2, 444), got {got}")
+' "$d/stdout" >"$d/check.out" 2>&1 || echo "stdout: expected the JSON report alone: $(head -c 300 "$d/stdout")" >>"$d/check.out"
+	[ -s "$d/check.out" ] && fail "$(cat "$d/check.out")"
+	grep -q '^memscope-bpf report: pid ' "$d/stderr" ||
+		fail "stderr: expected the text report, got: $(head -3 "$d/stderr")"
+	tool -q -o - --html - -- "$TARGETS/sysproc" leak 1 1
+	expect_error 2 "only one output can be '-' \\(stdout\\)"
+}
+
 # --- tests: symbols -----------------------------------------------------------
 
 # C++ names in a live trace: demangled, the mangled name beside them, and
@@ -3683,6 +3703,7 @@ run_test static_stripped_launch	t_static_stripped launch
 run_test static_stripped_attach	t_static_stripped attach
 run_test bad_output		t_bad_output
 run_test bad_command		t_bad_command
+run_test stdout_output		t_stdout_output
 run_test executor_launch		t_example executor launch
 run_test executor_attach		t_example executor attach
 run_test executor_clean_launch	t_example executor_clean launch

@@ -75,6 +75,11 @@ struct opts {
 	/* snapshots (user/analysis/growth.h) */
 	__u64 interval_ns;	/* -i: 0 none */
 	const char *snapshots;	/* --snapshots FILE: one JSON line each */
+	/*
+	 * An output given as "-" writes to stdout (/dev/stdout): the text
+	 * report and snapshots then go to stderr, so the stream stays clean.
+	 */
+	bool stdout_taken;
 	__u32 snapshot;		/* report --snapshot N: 0 none */
 	/* report --from T1 --to T2: what grew between, ns since the start */
 	bool from_given, to_given;

@@ -52,11 +52,17 @@ int export_check(const struct opts *o)
  * probes, the trace lasted at least until its last record, and drops are
  * the records the store refused.
  */
-int export_snapshot(const struct growth_view *v, __u64 start_ns,
-		    FILE *jsonl, frame_resolve_fn resolve, void *resolve_ctx)
+FILE *export_text(const struct opts *o)
 {
-	report_snapshot_text(stdout, v, start_ns, resolve, resolve_ctx);
-	fflush(stdout);
+	return o->stdout_taken ? stderr : stdout;
+}
+
+int export_snapshot(const struct growth_view *v, __u64 start_ns,
+		    FILE *text, FILE *jsonl, frame_resolve_fn resolve,
+		    void *resolve_ctx)
+{
+	report_snapshot_text(text, v, start_ns, resolve, resolve_ctx);
+	fflush(text);
 	return jsonl ? report_snapshot_json(jsonl, v, start_ns, resolve,
 					    resolve_ctx) : 0;
 }
@@ -145,8 +151,8 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 	r->consumer_drops = end ? end->consumer_drops : refused;
 	r->procs_full = end ? end->procs_full : 0;
 	r->max_procs = end ? end->max_procs : 0;
-	err = report__write_text(r, stdout);
-	fflush(stdout);
+	err = report__write_text(r, export_text(o));
+	fflush(export_text(o));
 	for (i = 0; i < EXPORT__COUNT; i++) {
 		if (!o->exports[i])
 			continue;
@@ -362,7 +368,8 @@ static int show_snapshots(struct replay *rp, struct recording *rec,
 		/* The Nth snapshot of the trace: a view of each image in it. */
 		for (i = 0; i < rp->nr_views; i++) {
 			if (rp->views[i].index == o->snapshot)
-				report_snapshot_text(stdout, &rp->views[i],
+				report_snapshot_text(export_text(o),
+					&rp->views[i],
 					start_ns, recording__resolve,
 					recording__image_ctx(rec,
 							     rp->views[i].proc));
@@ -384,7 +391,7 @@ static int show_snapshots(struct replay *rp, struct recording *rec,
 		}
 	}
 	for (i = 0; i < rp->nr_views && !err; i++)
-		err = export_snapshot(&rp->views[i], start_ns,
+		err = export_snapshot(&rp->views[i], start_ns, export_text(o),
 				      of ? outfile__stream(of) : NULL,
 				      recording__resolve,
 				      recording__image_ctx(rec,
@@ -407,14 +414,14 @@ static const char *moment(char *buf, size_t size, __u64 ns)
 	return buf;
 }
 
-/* Text on stdout, and -o and --html when given. 0 or -errno, said. */
+/* Text (export_text), and -o and --html when given. 0 or -errno, said. */
 static int write_diff(const struct diff *d, const char *from, const char *to,
 		      const struct opts *o)
 {
 	int err = 0, e;
 
-	report_diff_text(stdout, d, from, to, o->top);
-	fflush(stdout);
+	report_diff_text(export_text(o), d, from, to, o->top);
+	fflush(export_text(o));
 	if (o->exports[EXPORT_JSON]) {
 		err = report_diff_json(o->exports[EXPORT_JSON], d, from, to);
 		if (err)

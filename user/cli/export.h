@@ -34,11 +34,18 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 		   size_t nr_reach);
 
 /*
- * A snapshot (-i) shown: its text on stdout, and its JSON line into
+ * Where the text goes: stdout, or stderr when an output took stdout
+ * (opts.stdout_taken).
+ */
+FILE *export_text(const struct opts *o);
+
+/*
+ * A snapshot (-i) shown: its text on text, and its JSON line into
  * jsonl unless NULL (--snapshots). 0 or -errno of the JSON line.
  */
 int export_snapshot(const struct growth_view *v, __u64 start_ns,
-		    FILE *jsonl, frame_resolve_fn resolve, void *resolve_ctx);
+		    FILE *text, FILE *jsonl, frame_resolve_fn resolve,
+		    void *resolve_ctx);
 
 /*
  * The leak filter of the options (ctx: struct opts) for the images that

@@ -266,28 +266,40 @@ static int set_write(struct opts *o, const char *arg)
 	return 0;
 }
 
+/* An output's path: "-" is stdout, once (two streams in one pipe is none). */
+static int set_out(struct opts *o, const char *arg, const char **out)
+{
+	if (strcmp(arg, "-")) {
+		*out = arg;
+		return 0;
+	}
+	if (o->stdout_taken) {
+		cli_error("only one output can be '-' (stdout)");
+		return 2;
+	}
+	o->stdout_taken = true;
+	*out = "/dev/stdout";
+	return 0;
+}
+
 static int set_json(struct opts *o, const char *arg)
 {
-	o->exports[EXPORT_JSON] = arg;
-	return 0;
+	return set_out(o, arg, &o->exports[EXPORT_JSON]);
 }
 
 static int set_html(struct opts *o, const char *arg)
 {
-	o->exports[EXPORT_HTML] = arg;
-	return 0;
+	return set_out(o, arg, &o->exports[EXPORT_HTML]);
 }
 
 static int set_pprof(struct opts *o, const char *arg)
 {
-	o->exports[EXPORT_PPROF] = arg;
-	return 0;
+	return set_out(o, arg, &o->exports[EXPORT_PPROF]);
 }
 
 static int set_folded(struct opts *o, const char *arg)
 {
-	o->exports[EXPORT_FOLDED] = arg;
-	return 0;
+	return set_out(o, arg, &o->exports[EXPORT_FOLDED]);
 }
 
 static int set_folded_weight(struct opts *o, const char *arg)
@@ -473,8 +485,7 @@ static int set_interval(struct opts *o, const char *arg)
 
 static int set_snapshots(struct opts *o, const char *arg)
 {
-	o->snapshots = arg;
-	return 0;
+	return set_out(o, arg, &o->snapshots);
 }
 
 static int set_snapshot(struct opts *o, const char *arg)
@@ -618,7 +629,8 @@ static const struct cli_option options[] = {
 "                        report on them offline, to FILE.msr (written as\n"
 "                        FILE.msr.partial until tracing ends)\n" },
 	{ "output", 'o', OPT_ARG | OPT_REPORT, set_json,
-"  -o, --output FILE     also write the JSON report to FILE\n" },
+"  -o, --output FILE     also write the JSON report to FILE (-: stdout, and\n"
+"                        the text report to stderr; so for every output)\n" },
 	{ "html", 0, OPT_ARG | OPT_REPORT, set_html,
 "      --html FILE       also write the HTML dashboard (one file, offline)\n" },
 	{ "pprof", 0, OPT_ARG | OPT_REPORT, set_pprof,

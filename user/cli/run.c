@@ -544,6 +544,7 @@ static void take_snapshot(struct session *s, __u64 now)
 	}
 	for (i = 0; i < nr; i++) {
 		err = export_snapshot(&v[i], s->info.start_ns,
+				      export_text(s->o),
 				      s->snapfile && !s->snap_err ?
 				      outfile__stream(s->snapfile) : NULL,
 				      resolve_frame, sym_of(s, v[i].proc));
