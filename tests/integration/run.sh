@@ -3437,6 +3437,28 @@ expect("-p: kernel (allocs, live bytes)", (2, 444),
 EOF
 }
 
+# A forked child frees blocks its parent made before the fork (bash's
+# command substitutions do): in a trace from the start these are unknown
+# frees of its copied heap, never invalid frees (7180c05 reported one
+# invalid_free per subshell free).
+t_fork_inherited()
+{
+	tool -q -t 0 -o "$d/out/report.json" -- bash -c \
+		'for i in 1 2 3; do x=$(echo $i); done'
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+kinds = [a["kind"] for a in r.get("anomalies", [])]
+expect("anomalies", [], kinds)
+expect("summary.anomalies", 0, s.get("anomalies"))
+subshells = [p for p in procs_of("bash") if p["target"]["image"] == 0 and
+             p["target"]["pid"] != r["target"]["pid"]]
+if not subshells or not all(p["summary"]["unknown_frees"] > 0 for p in subshells):
+    print("subshells: expected each to free blocks of its parent (unknown "
+          f"frees), got {[(p['target']['pid'], p['summary']['unknown_frees']) for p in subshells]}")
+EOF
+}
+
 # -p with a thread's id (as top -H shows it): one line naming the
 # process to trace, exit 1. The tree before said "cannot attach to pid N:
 # No such file or directory".
@@ -3776,6 +3798,7 @@ run_test sys_chroot		t_sys_chroot
 run_test deleted_libc		t_deleted_libc
 run_test foreign_32bit		t_foreign
 run_test musl			t_musl
+run_test fork_inherited		t_fork_inherited
 run_test thread_id		t_thread_id
 run_test zombie			t_zombie
 run_stack_tests

@@ -468,3 +468,35 @@ Test(procs, lifecycle_while_the_table_grows)
 	expect_eq(sum_of(297)->live_bytes, 299, "first image's block");
 	expect_eq(sum_of(299)->live_bytes, 1, "last image's block");
 }
+
+/*
+ * In a trace from the start, a free of an address never allocated is an
+ * invalid free, but not in a forked child before its exec: its heap is a
+ * copy of its parent's, whose blocks it may free (a shell's subshell, a
+ * server's worker). There it is an unknown free; after its exec the heap
+ * is new again.
+ */
+Test(procs, forked_heap_frees_are_not_invalid)
+{
+	struct ms_event e;
+	__u32 pid;
+
+	alloc(100, 0x1000, 10, 0, 1000);
+	proc_rec(MS_EV_PROC_START, 101, 100, "worker", NULL, 1100);
+	proc_rec(MS_EV_PROC_START, 102, 100, "worker", NULL, 1150);
+	proc_rec(MS_EV_PROC_EXEC, 102, 0, "other", "/bin/other", 1160);
+	for (pid = 100; pid <= 102; pid++) {
+		e = ev_rec(MS_EV_FREE, 1200 + pid);
+		e.pid = e.tid = pid;
+		e.ptr = pid == 101 ? 0x1000 : 0x9000;
+		e.flags = MS_EVF_FREE_CHECK | MS_EVF_FROM_START;
+		apply(&e);
+	}
+	expect_eq(store__nr_anomalies(image(1)->store), 0,
+		  "the forked child's free of its parent's block");
+	expect_eq(sum_of(1)->unknown_frees, 1, "counted as unknown");
+	expect_eq(store__nr_anomalies(image(0)->store), 1,
+		  "the parent's own free of a never allocated address");
+	expect_eq(store__nr_anomalies(image(3)->store), 1,
+		  "after the child's exec, its heap is new");
+}

@@ -205,6 +205,7 @@ static int apply_start(struct procs *p, const struct ms_event *e)
 	}
 	im->started = true;
 	im->kgen = e->seq;
+	store__set_forked(im->store);
 	im->parent = parent >= 0 ? parent : -1;
 	im->info.ppid = (__u32)e->aux;
 	im->info.start_ns = e->ts_ns;

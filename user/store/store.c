@@ -115,6 +115,7 @@ struct store {
 	struct tab_keyed anomalies;	/* struct store_anomaly by key */
 	__u64 late_from_ns;		/* store__set_late(): [from, end) */
 	__u64 late_end_ns;
+	bool forked;			/* store__set_forked() */
 
 	struct store_point *timeline;	/* STORE_TIMELINE_POINTS; closed:
 					 * nr_points */
@@ -576,6 +577,11 @@ void store__set_late(struct store *s, __u64 from_ns, __u64 end_ns)
 	s->late_end_ns = end_ns;
 }
 
+void store__set_forked(struct store *s)
+{
+	s->forked = true;
+}
+
 /* Whether ts falls where the image's allocator probes were not all in. */
 static bool in_late(const struct store *s, __u64 ts)
 {
@@ -585,7 +591,8 @@ static bool in_late(const struct store *s, __u64 ts)
 /*
  * A free the kernel found suspect: the live block must match it, a
  * freed one makes it double, and with nothing ever at the address it is
- * invalid only when the trace saw the process from its start.
+ * invalid only when the trace saw the heap from its start (the process's,
+ * and not a fork's copy of its parent's).
  */
 static int free_classify(struct store *s, const struct ms_event *e,
 			 struct free_check *c)
@@ -613,7 +620,8 @@ static int free_classify(struct store *s, const struct ms_event *e,
 		c->kind = STORE_DOUBLE_FREE;
 		c->alloc_stack = g->stack_id;
 		c->alloc_tag = g->tag;
-	} else if ((e->flags & MS_EVF_FROM_START) && !s->sum.graves_evicted) {
+	} else if ((e->flags & MS_EVF_FROM_START) && !s->forked &&
+		   !s->sum.graves_evicted) {
 		c->kind = STORE_INVALID_FREE;
 		c->alloc_stack = STORE_NO_STACK;
 		c->alloc_tag = 0;

@@ -156,6 +156,14 @@ int store__apply(struct store *s, const struct ms_event *e);
  */
 void store__set_late(struct store *s, __u64 from_ns, __u64 end_ns);
 
+/*
+ * The image began at a fork, its heap a copy of its parent's: a free of
+ * an address it never allocated may be of a block the parent made before
+ * the fork (a shell's subshell, a server's worker), so it is an unknown
+ * free, never an invalid one, even in a trace from the start.
+ */
+void store__set_forked(struct store *s);
+
 /* Whether store__apply() would take the record's form (not -EINVAL). */
 bool store__valid(const struct ms_event *e);
 
