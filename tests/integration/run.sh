@@ -3616,6 +3616,22 @@ t_live_procs()
 	tmux -L "$live_sock" kill-server 2>/dev/null
 }
 
+# The header's live bytes are the running processes', as its peak counts
+# them: a child that leaked 100 x 4 KiB and exited holds nothing now (the
+# tree before showed 409664 live under a peak of 409600).
+t_live_ended()
+{
+	live_sock=memscope-live-ended-$$
+	live_start --kill -- "$TARGETS/sysproc" fork leak 100 4096 ';' \
+		leak 1 64 wait || return
+	live_wait ' live 64 bytes in 1 blocks  peak 409600 bytes ' \
+		"the header: the parent's 64 bytes live, the child's 409600 at the peak"
+	tmux -L "$live_sock" send-keys -t live q
+	live_status 20 "q did not end tracing"
+	expect_rc 0
+	tmux -L "$live_sock" kill-server 2>/dev/null
+}
+
 # --live on one process that execs another (--no-follow: the one-process
 # path): the view goes on with the new image, the run ends clean when the
 # program exits, and the report has each image's sites.
@@ -3707,6 +3723,7 @@ run_test growth			t_growth
 run_test report_interval	t_report_interval
 run_test live			t_live
 run_test live_procs		t_live_procs
+run_test live_ended		t_live_ended
 run_test live_exec		t_live_exec
 run_test live_no_tty		t_live_no_tty
 run_test reach_launch		t_reach_launch reach

@@ -298,7 +298,7 @@ static void draw_procs(struct live_view *v, const struct procs *p, size_t rows,
 static void draw(struct live_view *v, const struct procs *p,
 		 const struct live_status *status)
 {
-	const struct store_summary *sum = &procs__summary(p)->sum;
+	const struct procs_summary *all = procs__summary(p);
 	struct winsize ws = { .ws_row = 24, .ws_col = 80 };
 	bool many = procs__nr_images(p) > 1;
 	const struct proc_image *im = NULL;
@@ -326,12 +326,16 @@ static void draw(struct live_view *v, const struct procs *p,
 	if (!v->out)
 		return;
 	fputs(HOME_CLEAR, v->out);
+	/*
+	 * What the running processes hold, as the peak counts it: an ended
+	 * process's blocks went with it.
+	 */
 	fprintf(v->out,
 		"memscope-bpf --live  pid %d  %.0f s  live %llu bytes in %llu blocks  peak %llu bytes  lost %llu",
 		status->pid, status->elapsed_ns / 1e9,
-		(unsigned long long)sum->live_bytes,
-		(unsigned long long)sum->live_allocs,
-		(unsigned long long)sum->peak_bytes,
+		(unsigned long long)all->open_bytes,
+		(unsigned long long)all->open_blocks,
+		(unsigned long long)all->sum.peak_bytes,
 		(unsigned long long)status->lost);
 	if (many)
 		fprintf(v->out, "  %zu running", v->nr_order);

@@ -26,7 +26,6 @@ struct procs {
 	struct tab_array images;	/* struct proc_image */
 	struct tab_keyed open;		/* struct open_pid by pid */
 	struct procs_summary sum;
-	__u64 live_bytes;		/* of the open images together */
 	long last;
 	procs_pass_fn pass;
 	void *pass_ctx;
@@ -102,7 +101,8 @@ static void close_image(struct procs *p, struct proc_image *im, __u32 end,
 	struct open_pid *o = tab_keyed_get(&p->open, im->info.pid);
 	struct close_ctx cc = { .p = p, .end_ns = ts };
 
-	p->live_bytes -= store__summary(im->store)->live_bytes;
+	p->sum.open_bytes -= store__summary(im->store)->live_bytes;
+	p->sum.open_blocks -= store__summary(im->store)->live_allocs;
 	store__close(im->store, p->pass ? close_pass : NULL, &cc);
 	im->end = end;
 	im->end_ns = ts;
@@ -319,9 +319,10 @@ static int apply_heap(struct procs *p, const struct ms_event *e)
 	add_summary(&p->sum.sum, after);
 	p->sum.sum.live_allocs += after->live_allocs - before.live_allocs;
 	p->sum.sum.live_bytes += after->live_bytes - before.live_bytes;
-	p->live_bytes += after->live_bytes - before.live_bytes;
-	if (p->live_bytes > p->sum.sum.peak_bytes) {
-		p->sum.sum.peak_bytes = p->live_bytes;
+	p->sum.open_bytes += after->live_bytes - before.live_bytes;
+	p->sum.open_blocks += after->live_allocs - before.live_allocs;
+	if (p->sum.open_bytes > p->sum.sum.peak_bytes) {
+		p->sum.sum.peak_bytes = p->sum.open_bytes;
 		p->sum.sum.peak_ns = after->last_ns;
 	}
 	p->last = im - image_at(p, 0);

@@ -67,7 +67,13 @@ struct proc_image {
  * live bytes of all images together (exact: followed record by record).
  */
 struct procs_summary {
-	struct store_summary sum;	/* peak_bytes, peak_ns: of the sum */
+	/*
+	 * Of every image; live_*: ended images' blocks at their end too;
+	 * peak_bytes, peak_ns: of the open images together
+	 */
+	struct store_summary sum;
+	__u64 open_bytes;		/* live in the open images, now */
+	__u64 open_blocks;
 	__u64 images;			/* images opened */
 	__u64 processes;		/* of them, image 0s: processes */
 	__u64 exited;			/* images that ended by exit */
