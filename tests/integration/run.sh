@@ -3459,6 +3459,20 @@ if not subshells or not all(p["summary"]["unknown_frees"] > 0 for p in subshells
 EOF
 }
 
+# The totals' live bytes count what exited processes left, and say how
+# much: beside a peak of the running ones, live over peak is no puzzle.
+t_totals_ended()
+{
+	local want='  live now       3 blocks, 544 bytes; of them 1 block, 100 bytes, left by processes at their exit or exec'
+
+	tool -q -t 0 -- "$TARGETS/sysproc" fork leak 1 100 ';' leak 2 222
+	expect_rc 0 && expect_clean_stderr || return
+	grep -qxF "$want" "$d/stdout" ||
+		fail "text report: expected '$want', got: $(grep 'live now' "$d/stdout" | head -1)"
+	grep -qx '  peak           444 bytes at [0-9.]* s' "$d/stdout" ||
+		fail "text report: expected the peak of the running processes, 444 bytes, got: $(grep '^  peak' "$d/stdout")"
+}
+
 # -p with a thread's id (as top -H shows it): one line naming the
 # process to trace, exit 1. The tree before said "cannot attach to pid N:
 # No such file or directory".
@@ -3816,6 +3830,7 @@ run_test deleted_libc		t_deleted_libc
 run_test foreign_32bit		t_foreign
 run_test musl			t_musl
 run_test fork_inherited		t_fork_inherited
+run_test totals_ended		t_totals_ended
 run_test thread_id		t_thread_id
 run_test zombie			t_zombie
 run_stack_tests

@@ -107,16 +107,33 @@ static void print_header(const struct report *r, FILE *f)
 static void print_totals(const struct report *r, FILE *f)
 {
 	const struct store_summary *s = &r->summary;
+	__u64 ended_bytes = 0, ended_blocks = 0;
 	char b[64], secs[32];
+	size_t i;
 
+	/*
+	 * An image that ended left its blocks live at its end: counted in
+	 * live now, said apart, since the peak counts the running ones.
+	 */
+	for (i = 0; i < r->nr_procs; i++) {
+		if (r->procs[i].end == PROC_RUNNING)
+			continue;
+		ended_bytes += r->procs[i].r->summary.live_bytes;
+		ended_blocks += r->procs[i].r->summary.live_allocs;
+	}
 	fputs("Totals (captured)\n", f);
 	fprintf(f, "  allocations    %llu, %s\n", (unsigned long long)s->allocs,
 		fmt_bytes(b, sizeof(b), s->alloc_bytes));
 	fprintf(f, "  frees          %llu, %s\n", (unsigned long long)s->frees,
 		fmt_bytes(b, sizeof(b), s->free_bytes));
-	fprintf(f, "  live now       %llu block%s, %s\n",
+	fprintf(f, "  live now       %llu block%s, %s",
 		(unsigned long long)s->live_allocs, plural(s->live_allocs),
 		fmt_bytes(b, sizeof(b), s->live_bytes));
+	if (ended_blocks)
+		fprintf(f, "; of them %llu block%s, %s, left by processes at their exit or exec",
+			(unsigned long long)ended_blocks, plural(ended_blocks),
+			fmt_bytes(b, sizeof(b), ended_bytes));
+	fputc('\n', f);
 	fprintf(f, "  peak           %s",
 		fmt_bytes(b, sizeof(b), s->peak_bytes));
 	if (s->peak_ns)
