@@ -108,6 +108,17 @@
 			    MS.plural(blocks, "block", "blocks") + (more || ""));
 	}
 
+	// Of the live bytes, what images left at their exit or exec: the
+	// peak counts the running ones only.
+	function endedText(r) {
+		const ended = (r.processes || []).length < 2 ? 0 :
+			r.processes.filter(p => p.target.end !== "running")
+				.reduce((a, p) => a + p.summary.live_bytes, 0);
+
+		return ended ? "; " + MS.fmtBytes(ended) +
+			" left by processes at their exit or exec" : "";
+	}
+
 	function cards(r) {
 		const s = r.summary, t = r.target;
 		const alloc = t.mode === "alloc";
@@ -120,7 +131,7 @@
 				bytesCard("free_bytes", "Freed", s.free_bytes,
 					  s.frees),
 				bytesCard("live_bytes", "Live at end", s.live_bytes,
-					  s.live_allocs),
+					  s.live_allocs, endedText(r)),
 				card("peak_bytes", "Peak", MS.fmtBytes(s.peak_bytes),
 				     s.peak_bytes, MS.fmtInt(s.peak_bytes) +
 				     " bytes at " + MS.fmtSec(s.peak_ns)));

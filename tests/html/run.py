@@ -1206,6 +1206,10 @@ def test_procs(t, env):
          [o.attrs["value"] for o in dom.one(t, "select", id="proc-select")
           .all("option")])
     t.eq("live bytes of all", 4564, card(t, dom, "live_bytes")[0])
+    t.true("the share ended images left: pid 101's 500 + 3000 bytes",
+           card(t, dom, "live_bytes")[1].endswith(
+               "; 3.42 KiB left by processes at their exit or exec"),
+           card(t, dom, "live_bytes")[1])
     t.eq("the worker's late free, counted, not judged",
          ["1 free of another family's block not judged: made before its "
           "process's allocator probes were all in (joined late)"],
