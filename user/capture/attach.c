@@ -1288,6 +1288,10 @@ int attach__command(struct attach *a, const char *path)
 		path = interp;
 	err = 0;
 
+	what = elf_path_foreign(path, kind, sizeof(kind));
+	if (what)
+		return set_error(a, -ENOEXEC, "%s is %s: %s", path, what,
+				 FOREIGN_WHY);
 	ef = elf_file__open(path);
 	if (!ef && errno == ENOEXEC && !script)
 		return set_error(a, -ENOEXEC,
@@ -1298,11 +1302,8 @@ int attach__command(struct attach *a, const char *path)
 				 script ? script : "",
 				 script ? "'s interpreter " : "", path,
 				 strerror(errno));
-	what = elf_path_foreign(path, kind, sizeof(kind));
 	/* A static build allocates through the executable alone. */
-	found = what ? -ENOEXEC : probe_path(a, path, path, a->pid, false);
-	if (what)
-		set_error(a, found, "%s is %s: %s", path, what, FOREIGN_WHY);
+	found = probe_path(a, path, path, a->pid, false);
 	if (found < 0) {
 		elf_file__free(ef);
 		return found;

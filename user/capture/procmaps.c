@@ -166,7 +166,7 @@ int procmap_open_same(const char *path, dev_t dev, __u64 ino)
 
 int procmap_path(int pid, const struct procmap *m, char *buf, size_t size)
 {
-	int n = -1;
+	int n;
 
 	if (!m->deleted && m->path && m->path[0] == '/') {
 		n = snprintf(buf, size, "/proc/%d/root%s", pid, m->path);
