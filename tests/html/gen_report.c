@@ -33,7 +33,9 @@
  *   pid 101 forked by 100 at 300: 400 alloc S3 500, exec "worker" at 500
  *                                (joined late: probed 12 ms after it)
  *     (500 bytes live at exec), 600 alloc S1 3000, exits 1 at 700
- *   pid 102 cron forked by 100 at 800: 900 alloc S2 64, 950 frees it
+ *   pid 102 cron forked by 100 at 800: 900 alloc S2 64, 950 frees it,
+ *                                960 glibc frees its thread cache
+ *   100 frees a block from before the attach at 970
  *
  * Four images, by live bytes: 101 worker 3000, 100 server 1064,
  * 101 server 500 (at its exec), 102 cron 0.
@@ -363,6 +365,11 @@ static int feed_procs(struct procs *pt)
 				   .late_end_ns = AT(512) };
 	struct ms_event del = heap_rec(MS_EV_FREE, 101, AT(550), 0x5000, 0,
 				       NULL, 0);
+	/* unknown frees: the allocator's own, and one of a block from before */
+	struct ms_event own = heap_rec(MS_EV_FREE, 102, AT(960), 0x7000, 0,
+				       NULL, 0);
+	struct ms_event old = heap_rec(MS_EV_FREE, 100, AT(970), 0x8000, 0,
+				       NULL, 0);
 
 	strcpy(server.comm, "server");
 	strcpy(server.command, "./server --port 8080");
@@ -370,6 +377,8 @@ static int feed_procs(struct procs *pt)
 	strcpy(worker.command, "/usr/bin/worker");
 	del.flags = MS_EVF_FREE_CHECK;
 	del.aux = MS_FAM_NEW;
+	own.flags = MS_EVF_FREE_CHECK | MS_EVF_FREE_INTERNAL;
+	old.flags = MS_EVF_FREE_CHECK;
 	return procs__set_info(pt, &server) ||
 	       apply_to(pt, PALLOC(100, 100, 0x1000, 1000, s1)) ||
 	       apply_to(pt, PALLOC(100, 200, 0x2000, 64, s2)) ||
@@ -388,7 +397,8 @@ static int feed_procs(struct procs *pt)
 				     NULL, AT(800))) ||
 	       apply_to(pt, PALLOC(102, 900, 0x3000, 64, s2)) ||
 	       apply_to(pt, heap_rec(MS_EV_FREE, 102, AT(950), 0x3000, 0,
-				     NULL, 0)) ? -EINVAL : 0;
+				     NULL, 0)) ||
+	       apply_to(pt, own) || apply_to(pt, old) ? -EINVAL : 0;
 }
 
 static int write_procs(const char *base)

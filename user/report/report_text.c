@@ -139,9 +139,14 @@ static void print_totals(const struct report *r, FILE *f)
 	if (s->peak_ns)
 		fprintf(f, " at %s", fmt_secs(secs, sizeof(secs),
 				report__since_start(r, s->peak_ns)));
-	fprintf(f, "\n  failed allocs  %llu\n  unknown frees  %llu\n",
+	fprintf(f, "\n  failed allocs  %llu\n  unknown frees  %llu",
 		(unsigned long long)s->failed_allocs,
 		(unsigned long long)s->unknown_frees);
+	/* Not blocks the trace missed: the allocator's own, never probed. */
+	if (s->allocator_frees)
+		fprintf(f, "; of them %llu by the allocator itself, of blocks it took internally (glibc frees a thread's cache at its exit)",
+			(unsigned long long)s->allocator_frees);
+	fputc('\n', f);
 }
 
 /* One clause of the warning; the first one opens the line. */
