@@ -63,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	procinfo_parse_status((const char *)data, size, &pi);
 	procinfo_parse_cmdline((const char *)data, size, &pi);
 	procinfo_parse_tgid((const char *)data, size, &tgid);
+	procinfo_parse_tracer((const char *)data, size, &tgid);
 	procinfo_parse_state((const char *)data, size, kind);
 	check_str(pi.command, sizeof(pi.command));
 	/* auxv: an entry point is found or not, nothing is read past size */

@@ -3473,6 +3473,38 @@ t_totals_ended()
 		fail "text report: expected the peak of the running processes, 444 bytes, got: $(grep '^  peak' "$d/stdout")"
 }
 
+# --reachability -p on a process a debugger or strace traces: ptrace takes
+# one tracer, so the scan is refused; the line names who traces it (read
+# from /proc, where the tree before guessed "traced by another process?")
+# and the report is written without the heap's classes.
+t_reach_traced()
+{
+	local tracer want
+
+	start_ready python3 -c 'import ctypes, os, sys, time
+child = os.fork()
+if child == 0:
+    time.sleep(30)
+    os._exit(0)
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.ptrace(0x4206, child, None, None):  # PTRACE_SEIZE
+    sys.exit("ptrace: " + os.strerror(ctypes.get_errno()))
+print("ready", child, flush=True)
+time.sleep(30)' || return
+	tracer=$(sed -n 's/^TracerPid:[[:space:]]*//p' "/proc/$target_pid/status")
+	tool -q -t 0 --reachability -d 0.5 -o "$d/out/report.json" -p "$target_pid"
+	expect_rc 0 && expect_clean_stderr || return
+	want="memscope-bpf: cannot scan the heap of pid $target_pid: pid $tracer ($(cat "/proc/$tracer/comm")) traces it, and a process has one tracer"
+	grep -qxF "$want" "$d/stderr" ||
+		fail "stderr: expected '$want', got: $(cat "$d/stderr")"
+	check_report <<-'EOF'
+	if "reachability" in r:
+	    print(f"reachability: expected none (no scan), got {r['reachability']}")
+	if r.get("target", {}).get("pid") is None:
+	    print("report: expected the trace's report, got no target")
+	EOF
+}
+
 # 400 threads allocating at once on the machine's few cores: the drain
 # shared the CPU with them as one thread in 401 and the ring filled (8-15 %
 # of the records lost); its raised priority keeps up, and does not reach
@@ -3861,6 +3893,7 @@ run_test totals_ended		t_totals_ended
 run_test thread_id		t_thread_id
 run_test zombie			t_zombie
 run_test storm			t_storm
+run_test reach_traced		t_reach_traced
 run_stack_tests
 
 [ "$failed" -gt 0 ] && echo "(files of the failed tests: $work)" >&2

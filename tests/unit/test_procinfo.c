@@ -82,9 +82,32 @@ Test(procinfo, tgid)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_expect_eq(procinfo_parse_tgid(bad[i], strlen(bad[i]), &tgid),
 			     -EINVAL, "%s", bad[i]);
-	cr_assert_eq(procinfo_read_task(getpid(), &tgid, NULL), 0);
+	cr_assert_eq(procinfo_read_task(getpid(), &tgid, NULL, NULL), 0);
 	cr_expect_eq(tgid, (__u32)getpid(), "this process is its own group");
-	cr_expect_eq(procinfo_read_task(0x7ffffff0, &tgid, NULL), -ENOENT);
+	cr_expect_eq(procinfo_read_task(0x7ffffff0, &tgid, NULL, NULL), -ENOENT);
+}
+
+/* Who ptraces a process: a heap scan cannot when someone does. */
+Test(procinfo, tracer)
+{
+	static const char *const bad[] = {
+		"Name:\tx\n", "TracerPid:\t\n", "TracerPid:\t1x\n",
+		"TracerPid:\t99999999999\n",
+	};
+	__u32 tracer = 7;
+	size_t i;
+
+	cr_assert_eq(procinfo_parse_tracer(S("State:\tS\nTgid:\t9\nTracerPid:\t4242\nUid:\t0\n"),
+					   &tracer), 0);
+	cr_expect_eq(tracer, 4242);
+	cr_assert_eq(procinfo_parse_tracer(S("TracerPid:\t0\n"), &tracer), 0);
+	cr_expect_eq(tracer, 0, "0: nobody traces it");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(procinfo_parse_tracer(bad[i], strlen(bad[i]),
+						   &tracer), -EINVAL, "%s", bad[i]);
+	tracer = 7;
+	cr_assert_eq(procinfo_read_task(getpid(), NULL, NULL, &tracer), 0);
+	cr_expect_eq(tracer, 0, "the unit test runs untraced");
 }
 
 /* The State line's letter: a zombie is told from a kernel thread. */
@@ -99,7 +122,7 @@ Test(procinfo, state)
 	cr_expect_eq(procinfo_parse_state(S("State:\t\n"), &state), -EINVAL);
 	cr_expect_eq(procinfo_parse_state(S("State:\t\x01\n"), &state),
 		     -EINVAL);
-	cr_assert_eq(procinfo_read_task(getpid(), NULL, &state), 0);
+	cr_assert_eq(procinfo_read_task(getpid(), NULL, &state, NULL), 0);
 	cr_expect_eq(state, 'R', "this process, running: %c", state);
 }
 

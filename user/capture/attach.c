@@ -1146,7 +1146,7 @@ int attach__process(struct attach *a, int pid)
 		 * The directory is there but no executable: a process that
 		 * exited and waits for its parent, or a kernel thread.
 		 */
-		if (procinfo_read_task(pid, NULL, &state))
+		if (procinfo_read_task(pid, NULL, &state, NULL))
 			return set_error(a, -ESRCH, "no such process");
 		if (state == 'Z' || state == 'X')
 			return set_error(a, -ESRCH,

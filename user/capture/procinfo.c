@@ -91,23 +91,39 @@ static const char *status_line(const char *buf, size_t len, const char *key,
 	return NULL;
 }
 
-int procinfo_parse_tgid(const char *buf, size_t len, __u32 *tgid)
+/* A line of one decimal number up to 2^32-1 ("Tgid:", "TracerPid:"). */
+static int status_u32(const char *buf, size_t len, const char *key, __u32 *out)
 {
 	unsigned long long v = 0;
 	const char *p, *nl;
 	size_t n = 0;
 
-	p = status_line(buf, len, "Tgid:", &nl);
+	p = status_line(buf, len, key, &nl);
 	if (!p)
 		return -EINVAL;
 	while (p < nl && (*p == ' ' || *p == '\t'))
 		p++;
 	for (; p < nl && *p >= '0' && *p <= '9' && n < 11; p++, n++)
 		v = v * 10 + (*p - '0');
-	if (!n || p != nl || !v || v > 0xffffffffull)
+	if (!n || p != nl || v > 0xffffffffull)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int procinfo_parse_tgid(const char *buf, size_t len, __u32 *tgid)
+{
+	__u32 v;
+
+	if (status_u32(buf, len, "Tgid:", &v) || !v)
 		return -EINVAL;
 	*tgid = v;
 	return 0;
+}
+
+int procinfo_parse_tracer(const char *buf, size_t len, __u32 *tracer)
+{
+	return status_u32(buf, len, "TracerPid:", tracer);
 }
 
 int procinfo_parse_status(const char *buf, size_t len, struct procinfo *out)
@@ -227,7 +243,7 @@ int procinfo_parse_state(const char *buf, size_t len, char *state)
 	return 0;
 }
 
-int procinfo_read_task(int pid, __u32 *tgid, char *state)
+int procinfo_read_task(int pid, __u32 *tgid, char *state, __u32 *tracer)
 {
 	char buf[PROC_FILE_MAX];
 	ssize_t n = read_file(pid, "status", buf, sizeof(buf));
@@ -235,6 +251,8 @@ int procinfo_read_task(int pid, __u32 *tgid, char *state)
 	if (n < 0)
 		return n;
 	if (tgid && procinfo_parse_tgid(buf, n, tgid))
+		return -EINVAL;
+	if (tracer && procinfo_parse_tracer(buf, n, tracer))
 		return -EINVAL;
 	return state ? procinfo_parse_state(buf, n, state) : 0;
 }

@@ -21,12 +21,13 @@
 int procinfo_read(int pid, __u32 flags, struct procinfo *out);
 
 /*
- * From /proc/PID/status (either may be NULL): *tgid the process (thread
+ * From /proc/PID/status (any may be NULL): *tgid the process (thread
  * group) pid belongs to, pid itself for a process, another for a thread's
- * id; *state its state's letter (Z: a zombie). 0, or -errno (-ENOENT: no
- * such).
+ * id; *state its state's letter (Z: a zombie); *tracer the pid of the
+ * process that ptraces it (a debugger, strace), 0 for none. 0, or -errno
+ * (-ENOENT: no such).
  */
-int procinfo_read_task(int pid, __u32 *tgid, char *state);
+int procinfo_read_task(int pid, __u32 *tgid, char *state, __u32 *tracer);
 
 /* Pure parsers of one file's bytes, for the unit tests. 0 or -EINVAL. */
 int procinfo_parse_stat(const char *buf, size_t len, __u64 ticks_per_sec,
@@ -37,6 +38,8 @@ int procinfo_parse_status(const char *buf, size_t len, struct procinfo *out);
 int procinfo_parse_state(const char *buf, size_t len, char *state);
 /* The Tgid line: the process a thread id belongs to. */
 int procinfo_parse_tgid(const char *buf, size_t len, __u32 *tgid);
+/* The TracerPid line: who ptraces it, 0 for none. */
+int procinfo_parse_tracer(const char *buf, size_t len, __u32 *tracer);
 /* NUL-separated arguments joined by spaces, cut with PROCINFO_CUT. */
 void procinfo_parse_cmdline(const char *buf, size_t len,
 			    struct procinfo *out);

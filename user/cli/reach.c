@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "cli.h"
+#include "procinfo_read.h"
 #include "reach.h"
 
 static __u64 mono_ns(void)
@@ -13,6 +14,30 @@ static __u64 mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Why a scan could not stop the process: ptrace takes one tracer, so a
+ * debugger or strace on it refuses us; named from /proc, not guessed.
+ */
+static void why_not(int pid, int err)
+{
+	struct procinfo t;
+	__u32 tracer = 0;
+	char *c;
+
+	if (err == -EPERM && !procinfo_read_task(pid, NULL, NULL, &tracer) &&
+	    tracer && !procinfo_read(tracer, 0, &t) &&
+	    !(t.flags & PROCINFO_GONE)) {
+		/* Its name is its own: no control bytes reach the terminal. */
+		for (c = t.comm; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		cli_error("cannot scan the heap of pid %d: pid %u (%s) traces it, and a process has one tracer",
+			  pid, tracer, t.comm);
+		return;
+	}
+	cli_error("cannot scan the heap of pid %d: %s", pid, strerror(-err));
 }
 
 /* The scan being filled, and its moment: each block's age from it. */
@@ -155,8 +180,7 @@ int reach__take(struct reach *r, const struct store *st, int pid,
 		say(r, pid);
 	return 0;
 fail:
-	cli_error("cannot scan the heap of pid %d: %s%s", pid, strerror(-err),
-		  err == -EPERM ? " (traced by another process?)" : "");
+	why_not(pid, err);
 	heaproots__free(hr);
 	heapscan__free(h);
 	return err;

@@ -1407,7 +1407,7 @@ int run_trace(const struct opts *o)
 		__u32 tgid;
 
 		/* A thread's id, as top -H shows it: name its process. */
-		if (!procinfo_read_task(o->pids[i], &tgid, NULL) &&
+		if (!procinfo_read_task(o->pids[i], &tgid, NULL, NULL) &&
 		    tgid != (__u32)o->pids[i]) {
 			cli_error("pid %d is a thread of process %u: -p %u traces that process (all its threads)",
 				  o->pids[i], tgid, tgid);
