@@ -351,6 +351,11 @@ enum ms_kind {
 #define MS_EVF_FREE_INTERNAL	(1u << 11)
 /* An anonymous-memory record made inside a probed allocator call. */
 #define MS_EVF_ARENA		(1u << 12)
+/*
+ * Userspace's, on a site: the process image's table of distinct stacks
+ * was full (--max-stacks), so this stack keeps its innermost frame only.
+ */
+#define MS_EVF_STACK_FULL	(1u << 13)
 
 /*
  * One record. A fixed header, then nr_frames user return addresses,

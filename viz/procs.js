@@ -47,6 +47,7 @@
 
 			return Object.assign({}, e, {
 				stack_truncated: s.stack_truncated,
+				stack_full: s.stack_full,
 				stack_stop: s.stack_stop,
 				frames: s.frames,
 			});

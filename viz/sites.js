@@ -61,6 +61,11 @@
 				f.object ? el("span", { class: "obj",
 							text: f.object }) : null,
 				el("span", { class: "addr", text: f.addr }))),
+			s.stack_full ? el("li", { class: "note", text:
+				"\u2026 outer frames not kept: the process's " +
+				"table of distinct stacks was full " +
+				"(--max-stacks); stacks cut to this frame " +
+				"are counted here together" }) :
 			s.stack_truncated ? el("li", { class: "note", text:
 				"\u2026 outer frames not captured (stack cut)" }) :
 				null);

@@ -51,6 +51,11 @@
 		if (s.stack_errors)
 			out.push(MS.plural(s.stack_errors, "call stack", "call stacks") +
 				 " could not be read");
+		if (s.stacks_cut)
+			out.push(MS.plural(s.stacks_cut, "record", "records") +
+				 " counted at the innermost frame of their stack " +
+				 "alone (--max-stacks: a process's table of " +
+				 "distinct stacks was full)");
 		if (s.procs_not_traced)
 			out.push(MS.plural(s.procs_not_traced, "process", "processes") +
 				 " not traced (--max-procs reached)");

@@ -909,6 +909,22 @@ def test_traced_foreign(t, env):
         for i, cells in rows.items()), repr(rows))
 
 
+def test_traced_max_stacks(t, env):
+    """--max-stacks 500 on manystacks (thousands of distinct stacks): the
+    banner says how many records were counted at their innermost frame,
+    as summary.stacks_cut does."""
+    base, r = trace_with_html(t, env, "traced_max_stacks", "manystacks",
+                              "--max-stacks", "500")
+    cut = r["summary"].get("stacks_cut")
+    t.true("JSON: records cut", bool(cut), repr(cut))
+    dom, _, _ = dump(t, base + ".html")
+    banner = dom.one(t, id="banner").text()
+    part = (f"{cut:,} records counted at the innermost frame of their "
+            "stack alone (--max-stacks: a process's table of distinct "
+            "stacks was full)")
+    t.true(f"banner says '{part}'", part in banner, repr(banner))
+
+
 def test_traced_filter(t, env):
     """--min-size/--max-size: the dashboard's live views count what passes."""
     sys.path.insert(0, os.path.join(HERE, "..", "integration"))
@@ -1276,6 +1292,7 @@ TESTS = [("json", test_json), ("known", test_known),
          ("traced", test_traced), ("traced_hostile", test_traced_hostile),
          ("traced_anon", test_traced_anon),
          ("traced_foreign", test_traced_foreign),
+         ("traced_max_stacks", test_traced_max_stacks),
          ("traced_filter", test_traced_filter),
          ("traced_growth", test_traced_growth),
          ("traced_reach", test_traced_reach),

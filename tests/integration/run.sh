@@ -3505,6 +3505,44 @@ time.sleep(30)' || return
 	EOF
 }
 
+# --max-stacks: a program that makes thousands of distinct stacks (a random
+# recursion) keeps the tool's memory bounded. Past the cap a new stack
+# counts at its innermost frame alone, flagged, counted and warned of; the
+# figures stay exact. The tree before kept every stack: such a program
+# grew the tool by ~50 MB/s and its report past 20 GB. A replay takes its
+# own --max-stacks.
+t_max_stacks()
+{
+	tool -t 0 --max-stacks 500 -w "$d/out/rec.msr" \
+		-o "$d/out/report.json" -- "$TARGETS/manystacks"
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<-'EOF'
+	sites = r.get("sites", [])
+	whole = [x for x in sites if not x.get("stack_full")]
+	cut = [x for x in sites if x.get("stack_full")]
+	if s.get("allocs") != k.get("allocs") or s.get("allocs", 0) < 20000:
+	    print(f"allocs: expected all captured, got {s.get('allocs')} of {k.get('allocs')}")
+	if not 500 <= len(whole) + s.get("stacks_cut", 0):
+	    print(f"stacks: expected 500 kept and the rest cut, got {len(whole)} kept, {s.get('stacks_cut')} cut")
+	if len(whole) > 500 or not s.get("stacks_cut"):
+	    print(f"sites: expected at most 500 whole stacks and some cut, got {len(whole)} whole, stacks_cut {s.get('stacks_cut')}")
+	if sorted(x["frames"][0]["function"] for x in cut if x["frames"]) != ["left", "right"] or any(len(x["frames"]) != 1 or not x["stack_truncated"] for x in cut):
+	    print(f"cut sites: expected left and right, one frame each, truncated, got {[(len(x['frames']), x['frames'][0].get('function'), x['stack_truncated']) for x in cut]}")
+	if sum(x["alloc_count"] for x in sites) != s.get("allocs"):
+	    print(f"sites: expected their allocations to sum to {s.get('allocs')}, got {sum(x['alloc_count'] for x in sites)}")
+	EOF
+	grep -q '^WARNING: report is incomplete: [0-9]* records whose stack was cut to its first frame (--max-stacks: ' "$d/stdout" ||
+		fail "text report: expected the WARNING of cut stacks, got: $(grep WARNING "$d/stdout")"
+	grep -q "(stacks cut to their first frame: the process's table of distinct stacks was full, --max-stacks)" "$d/stdout" ||
+		fail "text report: expected a cut site marked, got none"
+	tool report "$d/out/rec.msr" -q --max-stacks 100 -o "$d/out/report.json"
+	expect_rc 0 || return
+	check_report <<-'EOF'
+	if len([x for x in r.get("sites", []) if not x.get("stack_full")]) > 100 or s.get("allocs") != k.get("allocs"):
+	    print(f"replay with --max-stacks 100: expected at most 100 whole stacks and every allocation, got {len(r.get('sites', []))} sites, allocs {s.get('allocs')} of {k.get('allocs')}")
+	EOF
+}
+
 # 400 threads allocating at once on the machine's few cores: the drain
 # shared the CPU with them as one thread in 401 and the ring filled (8-15 %
 # of the records lost); its raised priority keeps up, and does not reach
@@ -3893,6 +3931,7 @@ run_test totals_ended		t_totals_ended
 run_test thread_id		t_thread_id
 run_test zombie			t_zombie
 run_test storm			t_storm
+run_test max_stacks		t_max_stacks
 run_test reach_traced		t_reach_traced
 run_stack_tests
 

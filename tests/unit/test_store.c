@@ -1142,3 +1142,47 @@ Test(store, hours_of_records_keep_memory_flat)
 		     (unsigned long long)warmup);
 	ev_src.tid = ev_src.pid;
 }
+
+/*
+ * Past --max-stacks distinct stacks a new one counts at its innermost
+ * frame alone, flagged full, apart from a whole one-frame stack there; a
+ * stack seen before keeps its own site, and every figure stays exact.
+ */
+Test(store, max_stacks_cuts_new_stacks)
+{
+	struct ms_event e = rec(MS_EV_ALLOC, MS_FN_MALLOC, 0x9000, 64, 90, 9);
+	struct store_site s;
+
+	store__set_max_stacks(st, 3);
+	alloc(0x1000, 10, 1, 1, 1);
+	alloc(0x2000, 20, 2, 2, 2);
+	/* stack 3's innermost frame alone, whole, while there is room */
+	set_stack(&e, 3);
+	e.nr_frames = 1;
+	apply(&e);
+	alloc(0x3000, 30, 3, 1, 3);		/* seen: its own site */
+	alloc(0x4000, 40, 4, 3, 4);		/* new: cut */
+	alloc(0x5000, 50, 5, 3, 5);		/* the same cut site */
+	alloc(0x6000, 60, 6, 7, 6);		/* another frame: its own */
+	expect_sum(stacks_cut, 3);
+	expect_sum(allocs, 7);
+	expect_sum(live_bytes, 10 + 20 + 64 + 30 + 40 + 50 + 60);
+	expect_site(1, 2, 40, 2, 40);
+	expect_site(2, 1, 20, 1, 20);
+	cr_assert_eq(store__nr_stacks(st), 5, "3 kept, 2 cut sites");
+	cr_assert_eq(store__site(st, 2, &s), 0);
+	cr_expect_eq(s.nr_frames, 1, "the whole one-frame stack");
+	cr_expect_eq(s.allocs, 1, "kept apart from the cut ones");
+	cr_expect(!(s.flags & MS_EVF_STACK_FULL), "a whole stack: not full");
+	cr_assert_eq(store__site(st, 3, &s), 0);
+	cr_expect_eq(s.nr_frames, 1, "cut to the innermost frame");
+	cr_expect_eq(s.frames[0], e.frames[0], "stack 3's innermost frame");
+	cr_expect(s.flags & MS_EVF_STACK_FULL, "flagged full");
+	cr_expect(s.flags & MS_EVF_STACK_TRUNC, "and truncated");
+	cr_expect_eq(s.allocs, 2, "both stack-3 blocks");
+	cr_expect_eq(s.alloc_bytes, 40 + 50);
+	cr_assert_eq(store__site(st, 4, &s), 0);
+	cr_expect_eq(s.nr_frames, 1);
+	cr_expect(s.flags & MS_EVF_STACK_FULL);
+	cr_expect_eq(s.alloc_bytes, 60);
+}

@@ -230,7 +230,7 @@ static int resolve_stack(struct build *b, __u32 stack_id, __u32 *nr,
 	if (err)
 		return err;
 	*flags = s.flags & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR |
-			    MS_EVF_STOP_MASK);
+			    MS_EVF_STACK_FULL | MS_EVF_STOP_MASK);
 	*nr = 0;
 	if (!s.nr_frames)
 		return 0;

@@ -62,6 +62,8 @@ struct opts {
 	__u32 max_live;
 	bool stacks_fp;		/* --stacks fp */
 	__u32 max_depth;	/* 0: the tracer's default */
+	__u32 max_stacks;	/* distinct stacks per image; 0: the store's
+				 * default */
 	__u32 unwind_rows;	/* 0: the tracer's default */
 	int ready_fd;		/* --ready-fd: -1 none */
 	bool kill;		/* --kill: end a launched target still running */

@@ -670,6 +670,7 @@ int export_replay(struct opts *o)
 		goto out;
 	}
 	procs__set_filter(rp.procs, export_filter_pass, o);
+	procs__set_max_stacks(rp.procs, o->max_stacks);
 	recording__on_info(rec, replay_info);
 	err = recording__replay(rec, replay_event, &rp);
 	if (err == -EBADMSG) {

@@ -394,6 +394,19 @@ static int set_max_depth(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int set_max_stacks(struct opts *o, const char *arg)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, 1u << 30, &v) || !v) {
+		cli_error("invalid --max-stacks '%s': expected 1 to %u stacks",
+			  arg, 1u << 30);
+		return 2;
+	}
+	o->max_stacks = v;
+	return 0;
+}
+
 static int set_unwind_rows(struct opts *o, const char *arg)
 {
 	unsigned long long v;
@@ -657,6 +670,11 @@ static const struct cli_option options[] = {
 "                        (default); fp: follow frame pointers\n" },
 	{ "max-depth", 0, OPT_ARG, set_max_depth,
 "      --max-depth N     frames per call stack (default 64, at most 256)\n" },
+	{ "max-stacks", 0, OPT_ARG | OPT_REPORT, set_max_stacks,
+"      --max-stacks N    distinct call stacks kept per process image\n"
+"                        (default 131072, ~2 KiB each in the report);\n"
+"                        past it a new stack keeps its innermost frame,\n"
+"                        counted and marked\n" },
 	{ "unwind-rows", 0, OPT_ARG, set_unwind_rows,
 "      --unwind-rows N   most CFI rows the kernel holds, for every object\n"
 "                        (default 16777216, 16 bytes each, taken 1 MiB\n"
@@ -699,7 +717,7 @@ static const struct cli_option options[] = {
 	{ "ready-fd", 0, OPT_ARG, set_ready_fd,
 "      --ready-fd FD     once the probes are attached, write the traced\n"
 "                        pid and a newline to FD, then close it (scripts)\n" },
-	{ "quiet", 'q', 0, set_quiet,
+	{ "quiet", 'q', OPT_REPORT, set_quiet,
 "  -q, --quiet           print nothing but the report (errors still go\n"
 "                        to stderr)\n" },
 	{ "verbose", 'v', 0, set_verbose,

@@ -1357,6 +1357,7 @@ static int session_init(struct session *s)
 	if (!s->procs || !s->fwd || !s->sym_files)
 		return -ENOMEM;
 	procs__set_filter(s->procs, export_filter_pass, (void *)s->o);
+	procs__set_max_stacks(s->procs, s->o->max_stacks);
 	return 0;
 }
 

@@ -87,6 +87,7 @@ static void write_summary(struct json *j, const struct report *r)
 	json_kv_u64(j, "allocator_frees", s->allocator_frees);
 	json_kv_u64(j, "late_frees", s->late_frees);
 	json_kv_u64(j, "graves_evicted", s->graves_evicted);
+	json_kv_u64(j, "stacks_cut", s->stacks_cut);
 	json_kv_u64(j, "lost_events",
 		(k ? k->lost_events : 0) + r->consumer_drops);
 	json_kv_u64(j, "stack_errors", k ? k->stack_errors : 0);
@@ -217,6 +218,7 @@ static void write_frames(struct json *j, const struct report_site *s,
 		return;
 	}
 	json_kv_bool(j, "stack_truncated", s->flags & MS_EVF_STACK_TRUNC);
+	json_kv_bool(j, "stack_full", s->flags & MS_EVF_STACK_FULL);
 	json_kv_str(j, "stack_stop", report_stop_name(ms_event_stop(s->flags)));
 	report_json_frames(j, s->frames, s->nr_frames);
 }
@@ -493,6 +495,7 @@ static void write_growth_site(struct json *j,
 	json_kv_u64(j, "rises", g->v.rises);
 	json_kv_u64(j, "falls", g->v.falls);
 	json_kv_bool(j, "stack_truncated", g->flags & MS_EVF_STACK_TRUNC);
+	json_kv_bool(j, "stack_full", g->flags & MS_EVF_STACK_FULL);
 	json_kv_str(j, "stack_stop", report_stop_name(ms_event_stop(g->flags)));
 	report_json_frames(j, g->frames, g->nr_frames);
 	json_kv_u64(j, "proc", g->proc);

@@ -175,6 +175,8 @@ static void print_warning(const struct report *r, FILE *f)
 	}
 	warn_clause(f, &open, r->consumer_drops, "record",
 		    "dropped by userspace");
+	warn_clause(f, &open, r->summary.stacks_cut, "record",
+		    "whose stack was cut to its first frame (--max-stacks: the process's table of distinct stacks was full)");
 	/* "process" takes "es": not warn_clause's plural */
 	if (r->procs_full) {
 		fprintf(f, "%s%llu process%s not traced (--max-procs %llu reached)",
@@ -260,7 +262,10 @@ static void print_frames(FILE *f, const struct frame *frames, __u32 nr,
 	if (nr > shown)
 		fprintf(f, FRAME_INDENT "... %u more frame%s\n", nr - shown,
 			plural(nr - shown));
-	if (flags & MS_EVF_STACK_TRUNC)
+	if (flags & MS_EVF_STACK_FULL)
+		fputs(FRAME_INDENT "(stacks cut to their first frame: the process's table of distinct stacks was full, --max-stacks)\n",
+		      f);
+	else if (flags & MS_EVF_STACK_TRUNC)
 		fprintf(f, FRAME_INDENT "(stack cut at %u frames)\n", nr);
 }
 

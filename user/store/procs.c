@@ -29,6 +29,7 @@ struct procs {
 	long last;
 	procs_pass_fn pass;
 	void *pass_ctx;
+	__u32 max_stacks;	/* each image's store's; 0: its default */
 };
 
 /* What store__close() asks of each block: the filter, at this end. */
@@ -48,6 +49,11 @@ void procs__set_filter(struct procs *p, procs_pass_fn pass, void *ctx)
 {
 	p->pass = pass;
 	p->pass_ctx = ctx;
+}
+
+void procs__set_max_stacks(struct procs *p, __u32 n)
+{
+	p->max_stacks = n;
 }
 
 struct procs *procs__new(void)
@@ -136,6 +142,8 @@ static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
 	st = store__new();
 	if (!st)
 		return -ENOMEM;
+	if (p->max_stacks)
+		store__set_max_stacks(st, p->max_stacks);
 	if (prev) {
 		struct procinfo info = prev->info;
 
@@ -277,6 +285,7 @@ static void add_summary(struct store_summary *to,
 	to->allocator_frees += d->allocator_frees;
 	to->late_frees += d->late_frees;
 	to->graves_evicted += d->graves_evicted;
+	to->stacks_cut += d->stacks_cut;
 }
 
 static void sub_summary(struct store_summary *to,
@@ -295,6 +304,7 @@ static void sub_summary(struct store_summary *to,
 	to->allocator_frees -= d->allocator_frees;
 	to->late_frees -= d->late_frees;
 	to->graves_evicted -= d->graves_evicted;
+	to->stacks_cut -= d->stacks_cut;
 }
 
 static int apply_heap(struct procs *p, const struct ms_event *e)

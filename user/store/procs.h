@@ -127,6 +127,9 @@ typedef bool (*procs_pass_fn)(const struct store_block *b, __u64 end_ns,
 			      void *ctx);
 void procs__set_filter(struct procs *p, procs_pass_fn pass, void *ctx);
 
+/* Each image's distinct stacks (store__set_max_stacks); 0: the default. */
+void procs__set_max_stacks(struct procs *p, __u32 n);
+
 /* Images in order of opening: 0..procs__nr_images()-1, stable numbers. */
 size_t procs__nr_images(const struct procs *p);
 const struct proc_image *procs__image(const struct procs *p, size_t i);

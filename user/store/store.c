@@ -116,6 +116,7 @@ struct store {
 	__u64 late_from_ns;		/* store__set_late(): [from, end) */
 	__u64 late_end_ns;
 	bool forked;			/* store__set_forked() */
+	size_t max_sites;		/* store__set_max_stacks() */
 
 	struct store_point *timeline;	/* STORE_TIMELINE_POINTS; closed:
 					 * nr_points */
@@ -373,7 +374,7 @@ static void live_release(struct store *s, __u64 ptr, __u64 seq)
 }
 
 static int site_add(struct store *s, const __u64 *stack, __u32 nr,
-		    __u32 family, __u64 hash, __u32 *id)
+		    __u32 family, __u32 flags, __u64 hash, __u32 *id)
 {
 	struct site *st;
 	__u64 *frames;
@@ -402,14 +403,15 @@ static int site_add(struct store *s, const __u64 *stack, __u32 nr,
 	st->frames = frames;
 	st->nr_frames = nr;
 	st->family = family;
+	st->flags = flags;
 	*id = s->nr_sites++;
 	return 0;
 }
 
-static int site_intern(struct store *s, const __u64 *stack, __u32 nr,
-		       __u32 family, __u32 *id)
+/* The site of stack as kept whole (cut 0) or cut for room (MS_EVF_STACK_FULL). */
+static bool site_find(const struct store *s, const __u64 *stack, __u32 nr,
+		      __u32 family, __u32 cut, __u64 hash, __u32 *id)
 {
-	__u64 hash = stack_hash(stack, nr, family);
 	const struct tab_index *ix = &s->stacks;
 	const struct site *st;
 	size_t i;
@@ -420,12 +422,35 @@ static int site_intern(struct store *s, const __u64 *stack, __u32 nr,
 		st = &s->sites[tab_index_pos(ix, i)];
 		if (st->hash == hash && st->nr_frames == nr &&
 		    st->family == family &&
+		    (st->flags & MS_EVF_STACK_FULL) == cut &&
 		    !memcmp(st->frames, stack, nr * sizeof(__u64))) {
 			*id = tab_index_pos(ix, i);
-			return 0;
+			return true;
 		}
 	}
-	return site_add(s, stack, nr, family, hash, id);
+	return false;
+}
+
+static int site_intern(struct store *s, const __u64 *stack, __u32 nr,
+		       __u32 family, __u32 *id)
+{
+	__u64 hash = stack_hash(stack, nr, family);
+
+	if (site_find(s, stack, nr, family, 0, hash, id))
+		return 0;
+	if (s->nr_sites < s->max_sites)
+		return site_add(s, stack, nr, family, 0, hash, id);
+	/*
+	 * Full: the innermost frame alone, apart from a stack that has only
+	 * it. Such sites are one per call site of the code, never without end.
+	 */
+	s->sum.stacks_cut++;
+	nr = nr ? 1 : 0;
+	hash = stack_hash(stack, nr, family) ^ MS_EVF_STACK_FULL;
+	if (site_find(s, stack, nr, family, MS_EVF_STACK_FULL, hash, id))
+		return 0;
+	return site_add(s, stack, nr, family,
+			MS_EVF_STACK_FULL | MS_EVF_STACK_TRUNC, hash, id);
 }
 
 static void apply_realloc(struct store *s, const struct ms_event *e,
@@ -580,6 +605,11 @@ void store__set_late(struct store *s, __u64 from_ns, __u64 end_ns)
 void store__set_forked(struct store *s)
 {
 	s->forked = true;
+}
+
+void store__set_max_stacks(struct store *s, __u32 n)
+{
+	s->max_sites = n < STORE_MAX_SITES ? n : STORE_MAX_SITES;
 }
 
 /* Whether ts falls where the image's allocator probes were not all in. */
@@ -1023,6 +1053,7 @@ struct store *store__new(void)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		goto err_out;
+	s->max_sites = STORE_DEFAULT_STACKS;
 	s->sites_cap = SITES_MIN;
 	s->sites = malloc(s->sites_cap * sizeof(*s->sites));
 	s->timeline = malloc(STORE_TIMELINE_POINTS * sizeof(*s->timeline));

@@ -49,6 +49,9 @@ struct store_summary {
 	__u64 graves_evicted;	/* freed blocks forgotten (STORE_GRAVES): from
 				 * the first, a free of an address not live
 				 * may be double, so none is called invalid */
+	__u64 stacks_cut;	/* records whose new stack found the table of
+				 * stacks full: cut to its innermost frame
+				 * (store__set_max_stacks) */
 };
 
 /* One distinct call stack and what was allocated from it. */
@@ -164,6 +167,17 @@ void store__set_late(struct store *s, __u64 from_ns, __u64 end_ns);
  */
 void store__set_forked(struct store *s);
 
+/*
+ * At most n distinct stacks (STORE_DEFAULT_STACKS unless set), so a
+ * program that makes new ones without end (a random recursion) keeps the
+ * tool's memory bounded: past n, a record with a stack not seen before
+ * counts at that stack cut to its innermost frame, a site flagged
+ * MS_EVF_STACK_FULL (there are only as many as call sites of the code),
+ * and in stacks_cut.
+ */
+#define STORE_DEFAULT_STACKS	131072
+void store__set_max_stacks(struct store *s, __u32 n);
+
 /* Whether store__apply() would take the record's form (not -EINVAL). */
 bool store__valid(const struct ms_event *e);
 
@@ -218,7 +232,8 @@ size_t store__mem_bytes(const struct store *s);
  */
 static inline __u32 store_site_flags(__u32 site, __u32 ev)
 {
-	site |= ev & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR);
+	site |= ev & (MS_EVF_STACK_TRUNC | MS_EVF_STACK_ERR |
+		      MS_EVF_STACK_FULL);
 	if (!(site & MS_EVF_STOP_MASK))
 		site |= ev & MS_EVF_STOP_MASK;
 	return site;
