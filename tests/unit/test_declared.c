@@ -750,3 +750,24 @@ Test(declared, probe_address_kept_as_a_return_address)
 	cr_assert_eq(store__site(st, alloc_stack(0), &s), 0, "store__site");
 	expect_eq(s.frames[0], 0x400000, "allocation frames[0]");
 }
+
+/*
+ * A process image that declares nothing keeps no string page: -a keeps
+ * every ended image, and the page interned for "host" at the start was
+ * half of what one kept. The first passport interns it, in custody.
+ */
+Test(declared, nothing_declared_keeps_no_page)
+{
+	cr_expect_lt(declared__mem_bytes(dc), 4096,
+		     "an empty declared state: %zu bytes",
+		     declared__mem_bytes(dc));
+	PP_FREE(0x2000, "host", 0x5030, 1);	/* unknown: "host" interned */
+	PP_CREATE(0x1000, 0x5000, 2);
+	PP_HANDOVER(0x1000, "libfoo", 0x5010, 3);
+	PP_RECLAIM(0x1000, 0x5020, 4);
+	expect_str(declared__passport(dc, 0)->custody, "host",
+		   "reclaimed: in the host's custody");
+	PP_HANDOVER(0x1000, "libfoo", 0x5010, 5);
+	expect_eq(declared__nr_violations(dc), 1,
+		  "only the unknown passport's free: a reclaimed passport handed over again is no double handover");
+}

@@ -71,7 +71,10 @@ struct site_decl {
 struct declared {
 	struct declared_stats stats;
 	struct tab_pool pool;
-	const char *host;	/* DECLARED_HOST, interned */
+	const char *host;	/* DECLARED_HOST, interned with the first
+				 * passport: a pool page for every process
+				 * image that declares nothing was half of
+				 * what an ended one kept */
 	struct tab_keyed tasks;		/* struct declared_task, by id */
 	struct tab_keyed tracks;	/* struct track, by ptr, live only */
 	struct tab_keyed shared;	/* struct declared_shared, by ptr */
@@ -452,6 +455,8 @@ static int apply_pp_create(struct declared *d, const struct ms_event *e,
 	int err;
 
 	err = tab_keyed_reserve(&d->passports);
+	if (!err && !d->host)
+		err = tab_pool_intern(&d->pool, DECLARED_HOST, &d->host, NULL);
 	if (err)
 		return dropped(d, err);
 	h = malloc(HISTORY_MIN * sizeof(*h));
@@ -945,8 +950,6 @@ struct declared *declared__new(void)
 		       offsetof(struct passport, pub.ptr)) ||
 	    keyed_init(&d->sites, sizeof(struct site_decl),
 		       offsetof(struct site_decl, stack_id)))
-		goto err_free;
-	if (tab_pool_intern(&d->pool, DECLARED_HOST, &d->host, NULL))
 		goto err_free;
 	return d;
 

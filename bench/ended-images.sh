@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: (MIT OR Apache-2.0)
+#
+# What each ended process costs the tool under -a, which keeps every image
+# it traced for the report: N runs of /bin/true (each a fork image and an
+# exec image) while the tool traces the host, its RSS sampled before and
+# after them.
+#
+#   bench/ended-images.sh .output/memscope-bpf [N]
+set -u
+tool=$(realpath "$1")
+n=${2:-2000}
+d=$(mktemp -d)
+trap 'kill "$job" 2>/dev/null; rm -rf "$d"' EXIT
+
+"$tool" -q -a --ready-fd 3 -o "$d/r.json" >/dev/null 2>"$d/err" 3>"$d/ready" &
+job=$!
+for _ in $(seq 100); do
+	[ -s "$d/ready" ] && break
+	sleep 0.2
+done
+[ -s "$d/ready" ] || { echo "not ready: $(cat "$d/err")" >&2; exit 1; }
+sleep 2
+tp=$(pgrep -x memscope-bpf | head -1)
+before=$(ps -o rss= -p "$tp" | tr -d ' ')
+for _ in $(seq "$n"); do
+	/bin/true
+done
+sleep 1
+after=$(ps -o rss= -p "$tp" | tr -d ' ')
+kill -INT "$job"
+wait "$job"
+/usr/bin/python3 - "$d/r.json" "$n" "$before" "$after" <<'EOP'
+import json, sys
+path, n, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+r = json.load(open(path))
+true = sum(1 for p in r["processes"] if p["target"].get("comm") == "true")
+print(f"ended-images: {n} runs of /bin/true under -a, {true} images named true "
+      f"in the report; the tool's RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB, "
+      f"{(after - before) / n:.1f} KiB per process (a fork and an exec image)")
+EOP
