@@ -141,7 +141,7 @@ Test(outfile, abort_leaves_nothing)
 
 	cr_assert_not_null(o, "outfile__new: %s", strerror(errno));
 	fputs("partial", outfile__stream(o));
-	outfile__abort(o);
+	outfile__abort(o, 0);
 	cr_expect_eq(nr_entries(NULL, 0), 0, "abort left a file behind");
 }
 
@@ -153,7 +153,7 @@ Test(outfile, abort_keeps_existing)
 	o = outfile__new(dest);
 	cr_assert_not_null(o, "outfile__new: %s", strerror(errno));
 	fputs("partial", outfile__stream(o));
-	outfile__abort(o);
+	outfile__abort(o, 0);
 	expect_content(dest, "old");
 	cr_expect_eq(nr_entries(NULL, 0), 1, "abort left a temporary");
 }
@@ -254,7 +254,7 @@ Test(outfile, symlink_is_written_through)
 	/* an abort (as of a check before tracing) changes nothing */
 	o = outfile__new(dest);
 	cr_assert_not_null(o, "outfile__new: %s", strerror(errno));
-	outfile__abort(o);
+	outfile__abort(o, 0);
 	expect_content(target, "older and longer");
 
 	o = outfile__new(dest);
@@ -265,4 +265,31 @@ Test(outfile, symlink_is_written_through)
 	cr_expect(S_ISLNK(st.st_mode), "the symlink was replaced");
 	expect_content(target, "new");
 	cr_expect_eq(nr_entries(NULL, 0), 2, "a temporary was left");
+}
+
+/*
+ * A full disk says so: the first failed write's errno, not stdio's bare
+ * error flag (which the writers, seeing only ferror, reported as EIO).
+ * /dev/full fails every write with ENOSPC.
+ */
+Test(outfile, full_disk_says_enospc)
+{
+	static char big[1 << 16];
+	struct outfile *o;
+
+	memset(big, 'x', sizeof(big));
+	o = outfile__new("/dev/full");
+	cr_assert_not_null(o, "outfile__new: %s", strerror(errno));
+	fwrite(big, 1, sizeof(big), outfile__stream(o));
+	cr_expect_eq(outfile__abort(o, -EIO), -ENOSPC,
+		     "a writer's -EIO after the failed write");
+	o = outfile__new("/dev/full");
+	cr_assert_not_null(o, "outfile__new: %s", strerror(errno));
+	fwrite(big, 1, sizeof(big), outfile__stream(o));
+	fputs("after the failure", outfile__stream(o));
+	cr_expect_eq(outfile__commit(o), -ENOSPC, "the commit");
+	o = outfile__new("/dev/full");
+	cr_assert_not_null(o, "outfile__new: %s", strerror(errno));
+	cr_expect_eq(outfile__abort(o, -EINVAL), -EINVAL,
+		     "no write failed: the writer's own error");
 }

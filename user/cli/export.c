@@ -40,7 +40,7 @@ int export_check(const struct opts *o)
 				  strerror(-err));
 			return err;
 		}
-		outfile__abort(of);
+		outfile__abort(of, 0);
 	}
 	return 0;
 }
@@ -399,7 +399,7 @@ static int show_snapshots(struct replay *rp, struct recording *rec,
 	if (of && !err)
 		err = outfile__commit(of);
 	else if (of)
-		outfile__abort(of);
+		err = outfile__abort(of, err);
 	if (err)
 		cli_error("cannot write %s: %s", o->snapshots, strerror(-err));
 	return err;

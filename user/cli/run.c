@@ -986,7 +986,7 @@ static int finish_trace(struct session *s)
 		if (!rerr)
 			rerr = outfile__commit(s->snapfile);
 		else
-			outfile__abort(s->snapfile);
+			rerr = outfile__abort(s->snapfile, rerr);
 		s->snapfile = NULL;
 		if (rerr)
 			cli_error("cannot write %s: %s", s->o->snapshots,
@@ -1461,7 +1461,7 @@ out:
 	launch__free(s.launch);
 	recorder__free(s.rec);
 	if (s.snapfile)
-		outfile__abort(s.snapfile);
+		outfile__abort(s.snapfile, 0);
 	growth_table__fini(&s.growth);
 	for (i = 0; i < s.nr_syms; i++)
 		symbolizer__free(s.syms[i]);

@@ -24,9 +24,48 @@
 #define OUTFILE_TRIES		16
 
 struct outfile {
-	FILE *f;
+	FILE *f;		/* over fd, through out_io */
+	int fd;
+	int err;		/* the first failed write's errno: a full disk
+				 * says ENOSPC, not stdio's bare error flag */
 	char *path;
 	char *tmp;		/* NULL: writing to path directly */
+};
+
+static ssize_t out_write(void *cookie, const char *buf, size_t len)
+{
+	struct outfile *o = cookie;
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = write(o->fd, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!o->err)
+				o->err = n < 0 ? errno : EIO;
+			return done ? (ssize_t)done : -1;
+		}
+		done += n;
+	}
+	return done;
+}
+
+static int out_seek(void *cookie, off64_t *off, int whence)
+{
+	struct outfile *o = cookie;
+	off_t at = lseek(o->fd, *off, whence);
+
+	if (at < 0)
+		return -1;
+	*off = at;
+	return 0;
+}
+
+static const cookie_io_functions_t out_io = {
+	.write = out_write,
+	.seek = out_seek,
 };
 
 /*
@@ -87,7 +126,8 @@ struct outfile *outfile__new(const char *path)
 	if (fd < 0)
 		goto err_free;
 
-	o->f = fdopen(fd, "w");
+	o->fd = fd;
+	o->f = fopencookie(o, "w", out_io);
 	if (!o->f)
 		goto err_close;
 	return o;
@@ -113,15 +153,15 @@ FILE *outfile__stream(struct outfile *o)
 }
 
 /* In place: cut what an older, longer file had beyond what we wrote. */
-static int truncate_in_place(FILE *f)
+static int truncate_in_place(FILE *f, int fd)
 {
 	struct stat st;
 	off_t end;
 
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
 		return 0;
 	end = ftello(f);
-	return end < 0 ? -1 : ftruncate(fileno(f), end);
+	return end < 0 ? -1 : ftruncate(fd, end);
 }
 
 static void release(struct outfile *o, bool remove_tmp)
@@ -137,16 +177,15 @@ int outfile__commit(struct outfile *o)
 {
 	int err = 0;
 
-	/* A stdio error without a failing flush leaves errno meaningless. */
-	if (fflush(o->f))
+	if (fflush(o->f) || ferror(o->f))
+		err = -(o->err ? o->err : EIO);
+	else if (o->tmp && fsync(o->fd))
 		err = -errno;
-	else if (ferror(o->f))
-		err = -EIO;
-	else if (o->tmp && fsync(fileno(o->f)))
-		err = -errno;
-	else if (!o->tmp && truncate_in_place(o->f))
+	else if (!o->tmp && truncate_in_place(o->f, o->fd))
 		err = -errno;
 	if (fclose(o->f) && !err)
+		err = -errno;
+	if (close(o->fd) && !err)
 		err = -errno;
 	if (!err && o->tmp && rename(o->tmp, o->path))
 		err = -errno;
@@ -154,10 +193,14 @@ int outfile__commit(struct outfile *o)
 	return err;
 }
 
-void outfile__abort(struct outfile *o)
+int outfile__abort(struct outfile *o, int err)
 {
 	if (!o)
-		return;
+		return err;
+	if (o->err)
+		err = -o->err;
 	fclose(o->f);
+	close(o->fd);
 	release(o, true);
+	return err;
 }

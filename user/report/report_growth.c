@@ -243,15 +243,11 @@ int report_diff_json(const char *path, const struct diff *d,
 	if (!o)
 		return -errno;
 	j = json__new(outfile__stream(o), true);
-	if (!j) {
-		outfile__abort(o);
-		return -ENOMEM;
-	}
+	if (!j)
+		return outfile__abort(o, -ENOMEM);
 	json_diff(j, d, from, to);
-	if (json__free(j)) {
-		outfile__abort(o);
-		return -EIO;
-	}
+	if (json__free(j))
+		return outfile__abort(o, -EIO);
 	return outfile__commit(o);
 }
 

@@ -32,6 +32,5 @@ int report__write_html(const struct report *r, const char *path)
 	return outfile__commit(o);
 
 err_abort:
-	outfile__abort(o);
-	return err;
+	return outfile__abort(o, err);
 }

@@ -833,7 +833,7 @@ int report__write_pprof(const struct report *r, const char *path)
 	deflateEnd(&w.z);
 out:
 	if (err)
-		outfile__abort(o);
+		err = outfile__abort(o, err);
 	else
 		err = outfile__commit(o);
 	pprof_release(&w);
