@@ -762,3 +762,58 @@ Test(symbolizer, processes_share_files)
 	symbolizer__free(b);
 	sym_files__free(files);
 }
+
+/*
+ * Frames are the file's: two processes mapping one file share them (one
+ * copy of the names, found once), each named by its own path for the
+ * object: here one runs selfalloc, the other a hard link to it.
+ */
+Test(symbolizer, processes_share_a_files_frames)
+{
+	struct sym_files *files = sym_files__new();
+	struct symbolizer *s1, *s2;
+	struct child c1, c2;
+	struct frame f1, f2;
+	char link_path[PATH_MAX + 32], prog[PATH_MAX], link_abs[PATH_MAX];
+	__u64 a1, a2;
+
+	cr_assert(files, "sym_files__new: %s", strerror(errno));
+	snprintf(link_path, sizeof(link_path), "%s.link%d",
+		 fixture("selfalloc"), (int)getpid());
+	unlink(link_path);
+	cr_assert_eq(link(fixture("selfalloc"), link_path), 0, "link %s: %s",
+		     link_path, strerror(errno));
+	/* as the maps name them */
+	cr_assert(realpath(fixture("selfalloc"), prog) &&
+		  realpath(link_path, link_abs), "realpath: %s", strerror(errno));
+	spawn(prog, &c1);
+	spawn(link_abs, &c2);
+	unlink(link_path);
+	a1 = c1.main_addr + 1;
+	a2 = c2.main_addr + 1;
+	s1 = symbolizer__new(c1.pid, files);
+	s2 = symbolizer__new(c2.pid, files);
+	cr_assert(s1 && s2, "symbolizer__new: %s", strerror(errno));
+	cr_assert_eq(symbolizer__cover(s1, &a1, 1), 0, "cover in pid %d",
+		     c1.pid);
+	cr_assert_eq(symbolizer__cover(s2, &a2, 1), 0, "cover in pid %d",
+		     c2.pid);
+	reap(&c1);
+	reap(&c2);
+	f1 = outer(s1, a1);
+	f2 = outer(s2, a2);
+	cr_expect_str_eq(f1.function ?: "(null)", "main", "pid 1: %s",
+			 f1.function);
+	cr_expect(f1.function == f2.function && f1.file == f2.file,
+		  "the file's frames not shared: %p %p", (void *)f1.function,
+		  (void *)f2.function);
+	cr_expect_eq(f2.addr, a2, "the second process's address");
+	cr_expect_str_eq(f1.object ?: "(null)", prog, "pid 1's object");
+	cr_expect_str_eq(f2.object ?: "(null)", link_abs, "pid 2's object");
+	f1 = outer(s1, a1);
+	cr_expect_str_eq(f1.object ?: "(null)", prog,
+			 "pid 1's object again, after pid 2's answer");
+	symbolizer__free(s1);
+	symbolizer__free(s2);
+	sym_files__free(files);
+}

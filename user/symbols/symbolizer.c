@@ -52,10 +52,12 @@
 /* DIE nesting followed down to an address; real code nests a few dozen. */
 #define SCOPE_DEPTH_MAX	256
 
-/* The frames of one (object, offset), innermost first. */
+/*
+ * The frames of one (file, offset), innermost first: the same in every
+ * process that maps the file, so kept once for all (sym_files.frames);
+ * each answer gets the asking process's address and name of the object.
+ */
 struct cached_frames {
-	const struct sym_object *obj;
-	__u64 offset;		/* file offset inside obj */
 	unsigned nr;
 	struct frame frames[];
 };
@@ -69,6 +71,7 @@ struct sym_files;
  * file inflated its compressed sections again, and kept them).
  */
 struct sym_file {
+	__u32 id;		/* its number in sym_files, for frames' keys */
 	dev_t dev;
 	__u64 inode;
 	int fd;			/* -1 when it could not be opened */
@@ -100,10 +103,19 @@ struct sym_file {
 	size_t alt_id_len;
 };
 
-/* The files of every symbolizer made with it, by (dev, inode). */
+/*
+ * The files of every symbolizer made with it, by (dev, inode), and what
+ * they were found to hold: under -a every process maps libc, and each
+ * image named its addresses again and kept its own copy of the names.
+ */
 struct sym_files {
 	struct tab_keyed index;		/* struct file_ref */
 	struct debuginfod_client *debuginfod;	/* made on first use */
+	__u32 nr_files;			/* ids given */
+	struct tab_pool strings;	/* names, paths, build-ids */
+	/* struct frames_ref by (sym_file.id << OFFSET_BITS | offset) */
+	struct tab_keyed frames;
+	struct cached_frames *uncached;	/* a result the table could not take */
 };
 
 struct file_ref {
@@ -131,7 +143,6 @@ struct symbolizer {
 	int root_fd;		/* /proc/PID/root, -1 until read or unreadable */
 	struct sym_files *files;
 	struct sym_files *own_files;	/* files when none was shared */
-	struct cached_frames *uncached;	/* a result the table could not take */
 	struct frame scratch;	/* an address of no object */
 	struct sym_map *maps;	/* executable only, sorted, disjoint */
 	size_t nmaps;
@@ -144,9 +155,6 @@ struct symbolizer {
 	struct tab_array reused;
 	struct sym_object **objs;
 	size_t nobjs;
-	struct tab_pool strings;	/* names, paths, build-ids */
-	/* struct frames_ref by (object id << OFFSET_BITS | offset) */
-	struct tab_keyed frames;
 	/* the program the maps were first read from (/proc/PID/exe) */
 	dev_t exe_dev;
 	ino_t exe_ino;
@@ -186,7 +194,7 @@ static const char *intern(struct symbolizer *s, const char *str)
 {
 	const char *in;
 
-	if (!str || tab_pool_intern(&s->strings, str, &in, NULL))
+	if (!str || tab_pool_intern(&s->files->strings, str, &in, NULL))
 		return NULL;
 	return in;
 }
@@ -352,6 +360,7 @@ static struct sym_file *file_get(struct sym_files *files, int pid,
 		free(f);
 		return NULL;
 	}
+	f->id = files->nr_files++;
 	f->dev = e->dev;
 	f->inode = e->inode;
 	f->files = files;
@@ -384,8 +393,11 @@ struct sym_files *sym_files__new(void)
 	if (!files)
 		return NULL;
 	if (tab_keyed_init(&files->index, sizeof(struct file_ref),
-			   offsetof(struct file_ref, key), 0)) {
-		free(files);
+			   offsetof(struct file_ref, key), 0) ||
+	    tab_pool_init(&files->strings, 0) ||
+	    tab_keyed_init(&files->frames, sizeof(struct frames_ref),
+			   offsetof(struct frames_ref, key), 0)) {
+		sym_files__free(files);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -402,6 +414,11 @@ void sym_files__free(struct sym_files *files)
 		file_free(((struct file_ref *)
 			   tab_keyed_at(&files->index, i))->f);
 	tab_keyed_fini(&files->index);
+	for (i = 0; i < tab_keyed_nr(&files->frames); i++)
+		free(((struct frames_ref *)tab_keyed_at(&files->frames, i))->c);
+	tab_keyed_fini(&files->frames);
+	tab_pool_fini(&files->strings);
+	free(files->uncached);
 	if (files->debuginfod)
 		debuginfod_end(files->debuginfod);
 	free(files);
@@ -748,9 +765,7 @@ struct symbolizer *symbolizer__new(int pid, struct sym_files *files)
 	s->files = files;
 	if (!files)
 		s->files = s->own_files = sym_files__new();
-	if (!s->files || tab_pool_init(&s->strings, 0) ||
-	    tab_keyed_init(&s->frames, sizeof(struct frames_ref),
-			   offsetof(struct frames_ref, key), 0)) {
+	if (!s->files) {
 		symbolizer__free(s);
 		errno = ENOMEM;
 		return NULL;
@@ -772,12 +787,7 @@ void symbolizer__free(struct symbolizer *s)
 	}
 	free(s->objs);
 	free(s->maps);
-	for (i = 0; i < tab_keyed_nr(&s->frames); i++)
-		free(((struct frames_ref *)tab_keyed_at(&s->frames, i))->c);
-	tab_keyed_fini(&s->frames);
 	tab_array_fini(&s->reused);
-	tab_pool_fini(&s->strings);
-	free(s->uncached);
 	sym_files__free(s->own_files);
 	if (s->root_fd >= 0)
 		close(s->root_fd);
@@ -1177,10 +1187,12 @@ one:
 unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 			     const struct frame **out)
 {
+	struct sym_files *files = s->files;
 	struct cached_frames *c;
 	struct frames_ref *ref;
 	struct sym_map *m;
 	__u64 offset, key;
+	bool keyed;
 	unsigned i;
 
 	/* Not cached: a later cover() may still bring its mapping in */
@@ -1205,8 +1217,10 @@ unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 		s->scratch.object_offset = offset;
 		return 1;
 	}
-	key = (__u64)m->obj->id << OFFSET_BITS | offset;
-	ref = offset >> OFFSET_BITS ? NULL : tab_keyed_get(&s->frames, key);
+	keyed = !(offset >> OFFSET_BITS) &&
+		!((__u64)m->obj->file->id >> (64 - OFFSET_BITS));
+	key = (__u64)m->obj->file->id << OFFSET_BITS | offset;
+	ref = keyed ? tab_keyed_get(&files->frames, key) : NULL;
 	if (ref) {
 		c = ref->c;
 		goto found;
@@ -1217,20 +1231,23 @@ unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 		s->scratch.object_offset = offset;
 		return 1;
 	}
-	c->obj = m->obj;
-	c->offset = offset;
 	/* Without room the answer is still right, only not remembered */
-	if (offset >> OFFSET_BITS || tab_keyed_reserve(&s->frames)) {
-		free(s->uncached);
-		s->uncached = c;
+	if (!keyed || tab_keyed_reserve(&files->frames)) {
+		free(files->uncached);
+		files->uncached = c;
 	} else {
-		ref = tab_keyed_add(&s->frames, key);
+		ref = tab_keyed_add(&files->frames, key);
 		ref->c = c;
 	}
 found:
-	/* One object mapped at two places: the same frames, this address */
-	for (i = 0; i < c->nr; i++)
+	/*
+	 * The file's frames, at this address and under the name this
+	 * process gives the object (a chroot's, a container's path).
+	 */
+	for (i = 0; i < c->nr; i++) {
 		c->frames[i].addr = addr;
+		c->frames[i].object = m->name;
+	}
 	*out = c->frames;
 	return c->nr;
 }
