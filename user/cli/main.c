@@ -234,17 +234,24 @@ static int set_hold_exec(struct opts *o, const char *arg)
 	return 0;
 }
 
-static int set_max_procs(struct opts *o, const char *arg)
+/* A count option from 1 to max, in unit: one message for all of them. */
+static int count_arg(const char *name, const char *arg,
+		     unsigned long long max, const char *unit, __u32 *out)
 {
 	unsigned long long v;
 
-	if (parse_uint(arg, 1u << 20, &v) || !v) {
-		cli_error("invalid --max-procs '%s': expected 1 to %u processes",
-			  arg, 1u << 20);
+	if (parse_uint(arg, max, &v) || !v) {
+		cli_error("invalid --%s '%s': expected 1 to %llu %s", name, arg,
+			  max, unit);
 		return 2;
 	}
-	o->max_procs = v;
+	*out = v;
 	return 0;
+}
+
+static int set_max_procs(struct opts *o, const char *arg)
+{
+	return count_arg("max-procs", arg, 1u << 20, "processes", &o->max_procs);
 }
 
 static int set_duration(struct opts *o, const char *arg)
@@ -357,14 +364,7 @@ static int set_mode(struct opts *o, const char *arg)
 
 static int set_max_live(struct opts *o, const char *arg)
 {
-	unsigned long long v;
-
-	if (parse_uint(arg, 1u << 24, &v) || !v) {
-		cli_error("invalid --max-live '%s'", arg);
-		return 2;
-	}
-	o->max_live = v;
-	return 0;
+	return count_arg("max-live", arg, 1u << 24, "blocks", &o->max_live);
 }
 
 static int set_stacks(struct opts *o, const char *arg)
@@ -383,41 +383,17 @@ static int set_stacks(struct opts *o, const char *arg)
 
 static int set_max_depth(struct opts *o, const char *arg)
 {
-	unsigned long long v;
-
-	if (parse_uint(arg, MS_MAX_STACK, &v) || !v) {
-		cli_error("invalid --max-depth '%s': expected 1 to %d frames",
-			  arg, MS_MAX_STACK);
-		return 2;
-	}
-	o->max_depth = v;
-	return 0;
+	return count_arg("max-depth", arg, MS_MAX_STACK, "frames", &o->max_depth);
 }
 
 static int set_max_stacks(struct opts *o, const char *arg)
 {
-	unsigned long long v;
-
-	if (parse_uint(arg, 1u << 30, &v) || !v) {
-		cli_error("invalid --max-stacks '%s': expected 1 to %u stacks",
-			  arg, 1u << 30);
-		return 2;
-	}
-	o->max_stacks = v;
-	return 0;
+	return count_arg("max-stacks", arg, 1u << 30, "stacks", &o->max_stacks);
 }
 
 static int set_unwind_rows(struct opts *o, const char *arg)
 {
-	unsigned long long v;
-
-	if (parse_uint(arg, 1u << 26, &v) || !v) {
-		cli_error("invalid --unwind-rows '%s': expected 1 to %u rows",
-			  arg, 1u << 26);
-		return 2;
-	}
-	o->unwind_rows = v;
-	return 0;
+	return count_arg("unwind-rows", arg, 1u << 26, "rows", &o->unwind_rows);
 }
 
 static int set_ready_fd(struct opts *o, const char *arg)
