@@ -145,7 +145,7 @@ SUMMARY_KEYS = ["allocs", "frees", "alloc_bytes", "free_bytes", "live_allocs",
 FAMILIES = ["malloc", "new", "new[]", "rust", "jemalloc", "tcmalloc",
             "mimalloc"]
 FRAME_KEYS = ["function", "inlined", "file", "line", "object", "addr"]
-STACK_KEYS = ["stack_truncated", "stack_stop", "frames"]
+STACK_KEYS = ["stack_truncated", "stack_full", "stack_stop", "frames"]
 PROBE_KEYS = ["object", "symbol", "offset", "func_offset", "return",
               "emulated", "single_step_reason", "probed", "forwards_to",
               "counted_at", "throw_ends_program"]
