@@ -4,7 +4,7 @@
 # What each ended process costs the tool under -a, which keeps every image
 # it traced for the report: N runs of /bin/true (each a fork image and an
 # exec image) while the tool traces the host, its RSS sampled before and
-# after them.
+# after them, and its open descriptors.
 #
 #   bench/ended-images.sh .output/memscope-bpf [N]
 set -u
@@ -23,19 +23,22 @@ done
 sleep 2
 tp=$(pgrep -x memscope-bpf | head -1)
 before=$(ps -o rss= -p "$tp" | tr -d ' ')
+fd_before=$(ls "/proc/$tp/fd" | wc -l)
 for _ in $(seq "$n"); do
 	/bin/true
 done
 sleep 1
 after=$(ps -o rss= -p "$tp" | tr -d ' ')
+fd_after=$(ls "/proc/$tp/fd" | wc -l)
 kill -INT "$job"
 wait "$job"
-/usr/bin/python3 - "$d/r.json" "$n" "$before" "$after" <<'EOP'
+/usr/bin/python3 - "$d/r.json" "$n" "$before" "$after" "$fd_before" "$fd_after" <<'EOP'
 import json, sys
-path, n, before, after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+path, n, before, after, fd0, fd1 = sys.argv[1], *map(int, sys.argv[2:])
 r = json.load(open(path))
 true = sum(1 for p in r["processes"] if p["target"].get("comm") == "true")
 print(f"ended-images: {n} runs of /bin/true under -a, {true} images named true "
       f"in the report; the tool's RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB, "
-      f"{(after - before) / n:.1f} KiB per process (a fork and an exec image)")
+      f"{(after - before) / n:.1f} KiB per process (a fork and an exec image); "
+      f"open descriptors {fd0} -> {fd1}")
 EOP

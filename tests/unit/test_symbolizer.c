@@ -817,3 +817,36 @@ Test(symbolizer, processes_share_a_files_frames)
 	symbolizer__free(s2);
 	sym_files__free(files);
 }
+
+/*
+ * The processes of one root and mount namespace share one descriptor of
+ * it: -a kept one per process image and ran out after ~20,000 of them.
+ * The objects are the first's too, so a second process adds none.
+ */
+Test(symbolizer, one_root_descriptor_for_processes_that_share_it)
+{
+	struct sym_files *files = sym_files__new();
+	struct symbolizer *s[3];
+	struct child c[3];
+	int i, fds[3];
+	__u64 a;
+
+	cr_assert(files, "sym_files__new: %s", strerror(errno));
+	for (i = 0; i < 3; i++)
+		spawn(fixture("selfalloc"), &c[i]);
+	for (i = 0; i < 3; i++) {
+		a = c[i].main_addr + 1;
+		s[i] = symbolizer__new(c[i].pid, files);
+		cr_assert(s[i], "symbolizer__new: %s", strerror(errno));
+		cr_assert_eq(symbolizer__cover(s[i], &a, 1), 0, "cover pid %d",
+			     c[i].pid);
+		fds[i] = count_fds();
+	}
+	for (i = 0; i < 3; i++)
+		reap(&c[i]);
+	cr_expect_eq(fds[1], fds[0], "a second process kept a descriptor");
+	cr_expect_eq(fds[2], fds[0], "a third process kept a descriptor");
+	for (i = 0; i < 3; i++)
+		symbolizer__free(s[i]);
+	sym_files__free(files);
+}

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <dwarf.h>
 #include <elfutils/debuginfod.h>
 #include <elfutils/libdwelf.h>
@@ -116,6 +117,20 @@ struct sym_files {
 	/* struct frames_ref by (sym_file.id << OFFSET_BITS | offset) */
 	struct tab_keyed frames;
 	struct cached_frames *uncached;	/* a result the table could not take */
+	/*
+	 * struct sym_root: the roots the symbolizers hold open, one for all
+	 * the processes that share it (-a kept one descriptor per process
+	 * image, and ran out of them after ~20,000 processes)
+	 */
+	struct tab_array roots;
+};
+
+/* A process's root directory, as a mount and an inode: its descriptor. */
+struct sym_root {
+	__u64 dev;
+	__u64 ino;
+	__u64 mnt;		/* the mount's id: a mount namespace's own */
+	int fd;
 };
 
 struct file_ref {
@@ -140,7 +155,8 @@ struct sym_map {
 
 struct symbolizer {
 	int pid;
-	int root_fd;		/* /proc/PID/root, -1 until read or unreadable */
+	int root_fd;		/* /proc/PID/root, -1 until read or unreadable;
+				 * files->roots' */
 	struct sym_files *files;
 	struct sym_files *own_files;	/* files when none was shared */
 	struct frame scratch;	/* an address of no object */
@@ -392,6 +408,7 @@ struct sym_files *sym_files__new(void)
 
 	if (!files)
 		return NULL;
+	tab_array_init(&files->roots, sizeof(struct sym_root), 0);
 	if (tab_keyed_init(&files->index, sizeof(struct file_ref),
 			   offsetof(struct file_ref, key), 0) ||
 	    tab_pool_init(&files->strings, 0) ||
@@ -419,6 +436,9 @@ void sym_files__free(struct sym_files *files)
 	tab_keyed_fini(&files->frames);
 	tab_pool_fini(&files->strings);
 	free(files->uncached);
+	for (i = 0; i < files->roots.nr; i++)
+		close(((struct sym_root *)tab_array_at(&files->roots, i))->fd);
+	tab_array_fini(&files->roots);
 	if (files->debuginfod)
 		debuginfod_end(files->debuginfod);
 	free(files);
@@ -647,6 +667,43 @@ static int map_init(struct symbolizer *s, const struct procmap *e,
 }
 
 /*
+ * fd, a process's root, or the one open already for the same mount and
+ * directory (then fd is closed): the processes of one mount namespace
+ * and root share a descriptor. -1 when fd is, or when it cannot be kept.
+ */
+static int root_shared(struct sym_files *files, int fd)
+{
+	struct sym_root *r;
+	struct statx st;
+	size_t i;
+
+	if (fd < 0)
+		return -1;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &st) ||
+	    !(st.stx_mask & STATX_MNT_ID))
+		st.stx_mnt_id = 0;
+	for (i = 0; st.stx_mnt_id && i < files->roots.nr; i++) {
+		r = tab_array_at(&files->roots, i);
+		if (r->mnt == st.stx_mnt_id && r->ino == st.stx_ino &&
+		    r->dev == makedev(st.stx_dev_major, st.stx_dev_minor)) {
+			close(fd);
+			return r->fd;
+		}
+	}
+	if (tab_array_reserve(&files->roots, 1)) {
+		close(fd);
+		return -1;
+	}
+	r = tab_array_push(&files->roots);
+	/* without a mount id it is matched by nothing, still closed at the end */
+	*r = (struct sym_root){
+		.dev = makedev(st.stx_dev_major, st.stx_dev_minor),
+		.ino = st.stx_ino, .mnt = st.stx_mnt_id, .fd = fd,
+	};
+	return fd;
+}
+
+/*
  * Whether the process still runs the program whose stacks this symbolizer
  * names: the one it ran when its maps were first read, unless that was
  * this tool's own file (a launched command's fork before its exec, which
@@ -689,7 +746,9 @@ static int refresh(struct symbolizer *s)
 	 */
 	if (s->root_fd < 0) {
 		snprintf(root, sizeof(root), "/proc/%d/root", s->pid);
-		s->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		s->root_fd = root_shared(s->files,
+					 open(root, O_PATH | O_DIRECTORY |
+						    O_CLOEXEC));
 	}
 	if (s->sealed)
 		return 0;
@@ -789,8 +848,6 @@ void symbolizer__free(struct symbolizer *s)
 	free(s->maps);
 	tab_array_fini(&s->reused);
 	sym_files__free(s->own_files);
-	if (s->root_fd >= 0)
-		close(s->root_fd);
 	free(s);
 }
 
