@@ -3569,6 +3569,37 @@ time.sleep(30)'
 	done
 }
 
+# A soft limit of open files well under what a traced set needs (Debian's
+# default is 1,024; here 150, for 150 new programs): the tool raises its
+# own to the hard limit, after the command was forked, which keeps 150.
+# The tree before ran out: 91 of 659 stacks stopped not_loaded.
+t_nofile()
+{
+	local i
+
+	mkdir -p "$d/bins"
+	for i in $(seq 150); do
+		cp "$TARGETS/sysproc" "$d/bins/s$i" || return
+	done
+	printf '(ulimit -Sn 150) ' >>"$d/cmd"
+	(
+		ulimit -Sn 150
+		tool -q -t 0 -o "$d/out/report.json" -- sh -c \
+			'ulimit -Sn; for f in "$0"/s*; do "$f" leak 1 100; done' \
+			"$d/bins"
+		echo "$rc" >"$d/rc"
+	)
+	rc=$(cat "$d/rc")
+	expect_rc 0 && expect_clean_stderr || return
+	[ "$(head -1 "$d/stdout")" = 150 ] ||
+		fail "the command: expected its soft limit of 150 open files, got $(head -1 "$d/stdout")"
+	check_report <<-'EOF'
+	st = k.get("stack_stops") or {}
+	if st.get("not_loaded") or len(r.get("processes") or []) != 301:
+	    print(f"expected 301 images, every stack loaded, got {len(r.get('processes') or [])} images, stack stops {st}")
+	EOF
+}
+
 # 400 threads allocating at once on the machine's few cores: the drain
 # shared the CPU with them as one thread in 401 and the ring filled (8-15 %
 # of the records lost); its raised priority keeps up, and does not reach
@@ -3957,6 +3988,7 @@ run_test totals_ended		t_totals_ended
 run_test thread_id		t_thread_id
 run_test zombie			t_zombie
 run_test storm			t_storm
+run_test nofile			t_nofile
 run_test python_pymalloc	t_python_pymalloc
 run_test max_stacks		t_max_stacks
 run_test reach_traced		t_reach_traced

@@ -997,6 +997,26 @@ static int finish_trace(struct session *s)
 	return err;
 }
 
+/*
+ * The tool holds a descriptor for every object it traces or names, and
+ * the kernel's tables: a traced set meets many. Its soft limit goes up to
+ * the hard one (Debian's default soft limit, 1,024, left 2,276 of 3,300
+ * stacks of 300 new programs under -a unloaded at a soft limit of 200),
+ * after the command was forked: it keeps the limit it was given.
+ */
+static void raise_nofile(const struct session *s)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) && s->o->verbose)
+		fprintf(stderr,
+			"memscope-bpf: cannot raise the open files limit: %s\n",
+			strerror(errno));
+}
+
 /* Skipped USDT probes cost declarations, not the trace: say so once. */
 static void warn_skipped(const struct session *s)
 {
@@ -1232,6 +1252,7 @@ static int start_target(struct session *s)
 		s->info.pid = s->o->pid;
 	}
 	to.pid = s->info.pid;
+	raise_nofile(s);
 	s->tracer = tracer__new(&to);
 	if (!s->tracer) {
 		err = -errno;
