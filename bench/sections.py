@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: (MIT OR Apache-2.0)
 """The sections of bench/RESULTS.md that a script of their own measures.
 
-run.py writes RESULTS.md whole; reach.py, soak.py, hot-path.py and
-fresh-procs.py each take
+run.py writes RESULTS.md whole; reach.py, soak.py, hot-path.py,
+fresh-procs.py and tool-memory.py each take
 minutes of a quiet machine, so they write their section between two marker
 lines, and run.py keeps what lies between the markers when it rewrites the
 rest: a bench run without the soak keeps the last soak's figures.
@@ -13,7 +13,8 @@ by growth.py alone, between the same kind of markers.
 import os
 
 # Kept by run.py as they are when it rewrites RESULTS.md.
-KEPT = ("reach.py", "soak.py", "hot-path.py", "fresh-procs.py")
+KEPT = ("reach.py", "soak.py", "hot-path.py", "fresh-procs.py",
+        "tool-memory.py")
 
 
 def bounds(script):

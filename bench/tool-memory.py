@@ -1,0 +1,100 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: (MIT OR Apache-2.0)
+"""The tool's own memory where a trace adds to it: distinct call stacks
+(bench/many-stacks.sh: a random walk of 24 calls before each malloc,
+bounded by --max-stacks) and ended process images under -a
+(bench/ended-images.sh: runs of /bin/true). Each script runs --runs times;
+the section of bench/RESULTS.md gives the median and the range.
+
+    bench/tool-memory.py --tool .output/memscope-bpf [--runs 3]
+        [--secs 30] [--procs 2000] [--results bench/RESULTS.md]
+"""
+
+import argparse
+import datetime
+import os
+import re
+import statistics
+import subprocess
+import sys
+
+import sections
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    if p.returncode:
+        sys.exit(f"{' '.join(cmd)}: exit {p.returncode}: {p.stderr.strip()}")
+    return p.stdout.strip()
+
+
+def nums(line, pattern):
+    m = re.search(pattern, line)
+    if not m:
+        sys.exit(f"cannot read {pattern!r} in: {line}")
+    return [float(x.replace(",", "")) for x in m.groups()]
+
+
+def spread(values, fmt):
+    return (fmt % statistics.median(values) + " (" + fmt % min(values) +
+            " to " + fmt % max(values) + ")")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tool", required=True)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--secs", type=int, default=30)
+    ap.add_argument("--procs", type=int, default=2000)
+    ap.add_argument("--results")
+    args = ap.parse_args()
+
+    stacks, ended = [], []
+    for _ in range(args.runs):
+        line = run([os.path.join(HERE, "many-stacks.sh"), args.tool,
+                    str(args.secs)])
+        print(line)
+        stacks.append(nums(line, r": ([\d,]+) allocations, ([\d,]+) stacks "
+                           r"kept, ([\d,]+) records cut; tool RSS (\d+) MiB "
+                           r"while tracing, (\d+) MiB at most.*report "
+                           r"([\d.]+) s.*JSON ([\d.]+) GB"))
+        line = run([os.path.join(HERE, "ended-images.sh"), args.tool,
+                    str(args.procs)])
+        print(line)
+        ended.append(nums(line, r"RSS ([\d.]+) -> ([\d.]+) MiB, ([\d.]+) "
+                          r"KiB per process.*descriptors (\d+) -> (\d+)"))
+    col = lambda rows, i: [r[i] for r in rows]
+    head = run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"])
+    when = datetime.datetime.now(datetime.timezone.utc)
+    lines = [
+        "## The tool's memory where a trace adds to it (bench/tool-memory.py)",
+        "",
+        f"{when:%Y-%m-%d %H:%M} UTC, tree {head}, {args.runs} runs each: "
+        "median (range). Reproduce: `bench/tool-memory.py --tool "
+        ".output/memscope-bpf --results bench/RESULTS.md`.",
+        "",
+        f"- Distinct stacks (`bench/many-stacks.sh`, {args.secs} s of a "
+        "random walk of 24 calls before each malloc, default "
+        "`--max-stacks`): "
+        f"{spread(col(stacks, 0), '%.0f')} allocations, "
+        f"{spread(col(stacks, 1), '%.0f')} stacks kept, the tool's RSS "
+        f"{spread(col(stacks, 3), '%.0f')} MiB while tracing and "
+        f"{spread(col(stacks, 4), '%.0f')} MiB at most, the report "
+        f"{spread(col(stacks, 5), '%.1f')} s, its JSON "
+        f"{spread(col(stacks, 6), '%.2f')} GB.",
+        f"- Ended process images (`bench/ended-images.sh`, {args.procs} runs "
+        "of /bin/true under -a): "
+        f"{spread(col(ended, 2), '%.1f')} KiB of the tool's RSS per process "
+        "(a fork and an exec image), open descriptors "
+        f"{spread(col(ended, 3), '%.0f')} before and "
+        f"{spread(col(ended, 4), '%.0f')} after.",
+    ]
+    if args.results:
+        sections.write(args.results, "tool-memory.py", lines)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
