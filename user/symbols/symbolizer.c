@@ -140,7 +140,6 @@ struct file_ref {
 
 /* One file as one process maps it, however many times and under whatever name. */
 struct sym_object {
-	__u32 id;		/* its index in symbolizer.objs */
 	const char *path;	/* interned, as this process names it */
 	struct sym_file *file;
 };
@@ -469,7 +468,6 @@ static struct sym_object *object_get(struct symbolizer *s,
 		return NULL;
 	}
 	o->path = path;
-	o->id = (__u32)s->nobjs;
 	s->objs[s->nobjs++] = o;
 	return o;
 }
