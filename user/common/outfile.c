@@ -42,10 +42,11 @@ static ssize_t out_write(void *cookie, const char *buf, size_t len)
 		n = write(o->fd, buf + done, len - done);
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* Short, as fopencookie(3) asks: never negative. */
 		if (n <= 0) {
 			if (!o->err)
 				o->err = n < 0 ? errno : EIO;
-			return done ? (ssize_t)done : -1;
+			return done;
 		}
 		done += n;
 	}
