@@ -3800,6 +3800,25 @@ t_live_ended()
 	tmux -L "$live_sock" kill-server 2>/dev/null
 }
 
+# --live when the table of stacks is full: the header counts the records
+# cut, and the leaked block's site, cut to its innermost frame, says so
+# rather than look like a stack of one frame.
+t_live_max_stacks()
+{
+	live_sock=memscope-live-stacks-$$
+	live_start --kill --max-stacks 500 -- env MANYSTACKS_HOLD=1 \
+		"$TARGETS/manystacks" || return
+	live_wait ' [0-9]+ cut \(--max-stacks\)' "the header counting the records cut" &&
+	live_wait '^> +1 .* (left|right) \(tests/targets/manystacks\.c:[0-9]+\) < \(cut: --max-stacks\)' \
+		"the leaked block's site first, marked cut" &&
+	live_wait "^ +\\(stacks cut to their first frame: the process's table of distinct stacks was full, --max-stacks\\)" \
+		"its stack saying why it ends"
+	tmux -L "$live_sock" send-keys -t live q
+	live_status 20 "q did not end tracing"
+	expect_rc 0
+	tmux -L "$live_sock" kill-server 2>/dev/null
+}
+
 # --live on one process that execs another (--no-follow: the one-process
 # path): the view goes on with the new image, the run ends clean when the
 # program exits, and the report has each image's sites.
@@ -3892,6 +3911,7 @@ run_test report_interval	t_report_interval
 run_test live			t_live
 run_test live_procs		t_live_procs
 run_test live_ended		t_live_ended
+run_test live_max_stacks	t_live_max_stacks
 run_test live_exec		t_live_exec
 run_test live_no_tty		t_live_no_tty
 run_test reach_launch		t_reach_launch reach

@@ -3,7 +3,8 @@
  * manystacks: 20000 malloc/free pairs, each at the bottom of a random path
  * of 12 calls through two functions: up to 4096 distinct call stacks, as a
  * recursive parser or tree walk makes them, from two call sites. Then one
- * block leaks from a path of 13, a stack never seen before.
+ * block leaks from a path of 13, a stack never seen before. With
+ * MANYSTACKS_HOLD set it then waits to be killed (for --live).
  */
 #include "target.h"
 
@@ -66,5 +67,7 @@ int main(int argc, char **argv)
 		step(12);
 	leak = 1;
 	step(13);
+	if (getenv("MANYSTACKS_HOLD"))
+		pause();
 	return 0;
 }

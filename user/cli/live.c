@@ -202,6 +202,9 @@ static void site_name(struct live_view *v, const struct store_site *site,
 		return;
 	report_text_site_addrs(f, site->frames, site->nr_frames, 1,
 			       v->resolve, v->resolve_ctx);
+	/* Not a stack of one frame: the rest was not kept. */
+	if (site->flags & MS_EVF_STACK_FULL)
+		fputs(" < (cut: --max-stacks)", f);
 	if (!fclose(f))
 		snprintf(buf, size, "%s", text);
 	free(text);
@@ -232,6 +235,9 @@ static void draw_stack(struct live_view *v, const struct store_site *site,
 	}
 	if (!site->nr_frames)
 		fputs("(no stack captured)\n", f);
+	if (site->flags & MS_EVF_STACK_FULL)
+		fputs("(stacks cut to their first frame: the process's table of distinct stacks was full, --max-stacks)\n",
+		      f);
 	fclose(f);
 	for (line = strtok_r(text, "\n", &save); line && lines > 0;
 	     line = strtok_r(NULL, "\n", &save), lines--)
@@ -337,6 +343,9 @@ static void draw(struct live_view *v, const struct procs *p,
 		(unsigned long long)all->open_blocks,
 		(unsigned long long)all->sum.peak_bytes,
 		(unsigned long long)status->lost);
+	if (all->sum.stacks_cut)
+		fprintf(v->out, "  %llu cut (--max-stacks)",
+			(unsigned long long)all->sum.stacks_cut);
 	if (many)
 		fprintf(v->out, "  %zu running", v->nr_order);
 	fputs("\033[K\r\n", v->out);
