@@ -3724,6 +3724,15 @@ live_status()
 	rc=$(cat "$d/rc" 2>/dev/null || echo 1)
 }
 
+# q ends the trace, which exits 0; the terminal goes with it.
+live_quit()
+{
+	tmux -L "$live_sock" send-keys -t live q
+	live_status 20 "q did not end tracing"
+	expect_rc 0
+	tmux -L "$live_sock" kill-server 2>/dev/null
+}
+
 t_live()
 {
 	live_sock=memscope-live-$$
@@ -3778,10 +3787,7 @@ t_live_procs()
 	live_wait ' sysproc +409600 +100 +\+409600 *$' \
 		"the child: 409600 bytes in 100 blocks, all grown since the start" &&
 	live_wait ' sysproc +0 +0 +\+0 *$' "the parent: nothing live, no growth"
-	tmux -L "$live_sock" send-keys -t live q
-	live_status 20 "q did not end tracing"
-	expect_rc 0
-	tmux -L "$live_sock" kill-server 2>/dev/null
+	live_quit
 }
 
 # The header's live bytes are the running processes', as its peak counts
@@ -3794,10 +3800,7 @@ t_live_ended()
 		leak 1 64 wait || return
 	live_wait ' live 64 bytes in 1 blocks  peak 409600 bytes ' \
 		"the header: the parent's 64 bytes live, the child's 409600 at the peak"
-	tmux -L "$live_sock" send-keys -t live q
-	live_status 20 "q did not end tracing"
-	expect_rc 0
-	tmux -L "$live_sock" kill-server 2>/dev/null
+	live_quit
 }
 
 # --live when the table of stacks is full: the header counts the records
@@ -3813,10 +3816,7 @@ t_live_max_stacks()
 		"the leaked block's site first, marked cut" &&
 	live_wait "^ +\\(stacks cut to their first frame: the process's table of distinct stacks was full, --max-stacks\\)" \
 		"its stack saying why it ends"
-	tmux -L "$live_sock" send-keys -t live q
-	live_status 20 "q did not end tracing"
-	expect_rc 0
-	tmux -L "$live_sock" kill-server 2>/dev/null
+	live_quit
 }
 
 # --live on one process that execs another (--no-follow: the one-process
