@@ -45,13 +45,6 @@ int export_check(const struct opts *o)
 	return 0;
 }
 
-/*
- * A recording's header (info) and trailer (end) hold exactly what the
- * report needs beside the store, so the live run passes the same two.
- * Without a trailer (a cut recording) there are no kernel counters or
- * probes, the trace lasted at least until its last record, and drops are
- * the records the store refused.
- */
 FILE *export_text(const struct opts *o)
 {
 	return o->stdout_taken ? stderr : stdout;
@@ -83,6 +76,13 @@ bool export_filter_pass(const struct store_block *b, __u64 end_ns, void *ctx)
 	return report_filter_pass(&f, b, end_ns);
 }
 
+/*
+ * A recording's header (info) and trailer (end) hold exactly what the
+ * report needs beside the store, so the live run passes the same two.
+ * Without a trailer (a cut recording) there are no kernel counters or
+ * probes, the trace lasted at least until its last record, and drops are
+ * the records the store refused.
+ */
 int export_reports(const struct procs *pt, const struct growth_table *g,
 		   const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
@@ -103,6 +103,7 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 		.filter = opts_filter(o),
 		.folded_weight = o->folded_weight,
 	};
+	FILE *text = export_text(o);
 	struct report_target tgt = {
 		.pid = info->pid,
 		.command = info->command,
@@ -151,8 +152,8 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 	r->consumer_drops = end ? end->consumer_drops : refused;
 	r->procs_full = end ? end->procs_full : 0;
 	r->max_procs = end ? end->max_procs : 0;
-	err = report__write_text(r, export_text(o));
-	fflush(export_text(o));
+	err = report__write_text(r, text);
+	fflush(text);
 	for (i = 0; i < EXPORT__COUNT; i++) {
 		if (!o->exports[i])
 			continue;
@@ -418,10 +419,11 @@ static const char *moment(char *buf, size_t size, __u64 ns)
 static int write_diff(const struct diff *d, const char *from, const char *to,
 		      const struct opts *o)
 {
+	FILE *text = export_text(o);
 	int err = 0, e;
 
-	report_diff_text(export_text(o), d, from, to, o->top);
-	fflush(export_text(o));
+	report_diff_text(text, d, from, to, o->top);
+	fflush(text);
 	if (o->exports[EXPORT_JSON]) {
 		err = report_diff_json(o->exports[EXPORT_JSON], d, from, to);
 		if (err)

@@ -791,10 +791,6 @@ static bool live_tick(struct session *s, bool keys)
 }
 
 /*
- * -p: tracing ends when every pid given has exited (their pidfds, -1
- * once seen to exit).
- */
-/*
  * The drain's thread above the traced programs while they run (Linux nices
  * a thread alone; the command was forked before, the CFI worker runs below
  * at its own nice). Returns the nice to go back to, or INT_MIN when the
@@ -827,6 +823,10 @@ static void drain_lower(int old)
 		setpriority(PRIO_PROCESS, gettid(), old);
 }
 
+/*
+ * -p: tracing ends when every pid given has exited (their pidfds, -1
+ * once seen to exit).
+ */
 static int trace_loop(struct session *s, int sfd, int *pidfds, size_t nr)
 {
 	size_t j, alive = 0;
