@@ -236,8 +236,7 @@ static void draw_stack(struct live_view *v, const struct store_site *site,
 	if (!site->nr_frames)
 		fputs("(no stack captured)\n", f);
 	if (site->flags & MS_EVF_STACK_FULL)
-		fputs("(stacks cut to their first frame: the process's table of distinct stacks was full, --max-stacks)\n",
-		      f);
+		fputs(REPORT_TEXT_STACK_FULL "\n", f);
 	fclose(f);
 	for (line = strtok_r(text, "\n", &save); line && lines > 0;
 	     line = strtok_r(NULL, "\n", &save), lines--)

@@ -263,8 +263,7 @@ static void print_frames(FILE *f, const struct frame *frames, __u32 nr,
 		fprintf(f, FRAME_INDENT "... %u more frame%s\n", nr - shown,
 			plural(nr - shown));
 	if (flags & MS_EVF_STACK_FULL)
-		fputs(FRAME_INDENT "(stacks cut to their first frame: the process's table of distinct stacks was full, --max-stacks)\n",
-		      f);
+		fputs(FRAME_INDENT REPORT_TEXT_STACK_FULL "\n", f);
 	else if (flags & MS_EVF_STACK_TRUNC)
 		fprintf(f, FRAME_INDENT "(stack cut at %u frames)\n", nr);
 }

@@ -29,6 +29,9 @@ void report_text_shared(FILE *f, const struct declared_shared *s);
 void report_text_name(FILE *f, const char *s);
 /* A stack, innermost first, at most as many frames as the report shows. */
 void report_text_frames(FILE *f, const struct frame *frames, __u32 nr);
+/* Below a stack flagged MS_EVF_STACK_FULL (the text report, --live). */
+#define REPORT_TEXT_STACK_FULL \
+	"(stacks cut to their first frame: the process's table of distinct stacks was full, --max-stacks)"
 /* One frame's location on the current line: "fn (file:line)". */
 void report_text_frame_short(FILE *f, const struct frame *fr);
 /*
