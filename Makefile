@@ -270,7 +270,11 @@ STK_RS := $(OUTPUT)/targets/stk_rs $(OUTPUT)/targets/stk_rs_fwd
 ifeq ($(RUSTC_NEW_OK),yes)
 STK_RS += $(OUTPUT)/targets/stk_rs_new $(OUTPUT)/targets/stk_rs_fwd_new
 endif
-STK_TARGETS := $(STK_C) $(STK_CXX) $(STK_LIBS) $(STK_RS)
+# stk_c again without unwind tables (as Chromium builds): with frame
+# pointers, whose prologues give its rules, and without (no rule at all).
+# -g alone would still give .debug_frame: it goes, as a stripped build's.
+STK_NOCFI := $(OUTPUT)/targets/stk_c_fp_nocfi $(OUTPUT)/targets/stk_c_nocfi
+STK_TARGETS := $(STK_C) $(STK_CXX) $(STK_LIBS) $(STK_RS) $(STK_NOCFI)
 TARGETS += $(STK_TARGETS)
 # The C++ side of the no-single-step test (tests/integration/xol.sh), and
 # what it preloads to count the single-stepped instructions.
@@ -354,6 +358,21 @@ $(OUTPUT)/targets/stk_%: tests/targets/stk_%.c tests/targets/target.h | $(DEPS_S
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(STK_CFLAGS) -Itests/targets $< $(STK_LDFLAGS) -o $@
+
+$(OUTPUT)/targets/stk_c_fp_nocfi: tests/targets/stk_c.c tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(STK_CFLAGS) -fno-omit-frame-pointer -DSTK_NO_DRAP \
+		-fno-asynchronous-unwind-tables -fno-unwind-tables \
+		-Itests/targets $< -o $@
+	$(Q)objcopy --remove-section=.debug_frame $@
+
+$(OUTPUT)/targets/stk_c_nocfi: tests/targets/stk_c.c tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(STK_CFLAGS) -fno-asynchronous-unwind-tables \
+		-fno-unwind-tables -Itests/targets $< -o $@
+	$(Q)objcopy --remove-section=.debug_frame $@
 
 $(OUTPUT)/targets/fam_%: tests/targets/fam_%.c tests/targets/target.h | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)

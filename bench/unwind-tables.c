@@ -50,7 +50,7 @@ static int measure(const char *path, int runs)
 		unwind_table__free(t);
 		t0 = now_ms();
 		/* as a library: the entry rule adds a row or two at most */
-		t = unwind_table__build(fd, "/", false);
+		t = unwind_table__build(fd, "/", 0);
 		ms[i] = now_ms() - t0;
 		if (!t) {
 			fprintf(stderr, "cannot compile the CFI of %s: %s\n",

@@ -131,7 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	elf_version(EV_CURRENT);
 	elf_bytes = wrap(data, size, &len);
 	t = unwind_table__build(input_file(elf_bytes, len, NULL),
-				"/nonexistent", false);
+				"/nonexistent", 0);
 	if (t) {
 		rows_check(t);
 		unwind_table__free(t);

@@ -4,11 +4,14 @@
  * comes from the traced process's own files: where its probe may sit
  * (prologue__place, for what each allocator probe needs), where it leaves
  * for other code (prologue__exit, prologue__exits), an entry point's
- * straight run (prologue__straight) and whether the kernel
- * emulates its first instruction. A crash, a sanitizer report or a hang
- * fails `make fuzz`, as does an answer outside the input: a probe site
- * past the code, an argument in no register, a reason that is not one,
- * more exits than room was given for, a call returning past the code.
+ * straight run (prologue__straight), whether the kernel emulates its
+ * first instruction, and the rules of frame-pointer code without CFI
+ * (prologue_fp__scan, fed in pieces as unwind_table.c reads an object).
+ * A crash, a sanitizer report or a hang fails `make fuzz`, as does an
+ * answer outside the input: a probe site past the code, an argument in
+ * no register, a reason that is not one, more exits than room was given
+ * for, a call returning past the code, a rule out of order or outside
+ * the code.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -32,6 +35,53 @@ static const unsigned int needs_of[] = {
 	PROLOGUE_RDI | PROLOGUE_RSI | PROLOGUE_RDX | PROLOGUE_RCX | RET |
 		PROLOGUE_SKIP_NULL_CHECK,
 };
+
+#define FP_BASE		0x400000
+
+struct fp_seen {
+	__u64 last;
+	size_t size;
+	bool any;
+};
+
+static int fp_check(void *ctx, __u64 pc, enum prologue_fp_rule rule)
+{
+	struct fp_seen *f = ctx;
+
+	if ((f->any && pc <= f->last) || pc < FP_BASE ||
+	    pc > FP_BASE + f->size || rule > PROLOGUE_FP_FRAME)
+		abort();
+	f->any = true;
+	f->last = pc;
+	return 0;
+}
+
+/* The scan in pieces of the size the first byte says, as a file's chunks. */
+static void fp_scan(const uint8_t *data, size_t size)
+{
+	struct fp_seen f = { .size = size };
+	struct prologue_fp *s = prologue_fp__new(fp_check, &f);
+	size_t at = 0, have, step, used;
+	bool last;
+
+	if (!s)
+		return;
+	step = size ? 64 + data[0] * 16 : 64;
+	while (at <= size) {
+		have = size - at < step ? size - at : step;
+		last = at + have == size;
+		if (prologue_fp__scan(s, data + at, have, FP_BASE + at, last,
+				      &used) || used > have ||
+		    (last && used != have))
+			abort();
+		at += used;
+		if (last)
+			break;
+		if (!used)	/* too few bytes for an instruction: more */
+			step *= 2;
+	}
+	prologue_fp__free(s);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -67,5 +117,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!prologue__straight(data, size, &nr) && (!nr || nr > size))
 		abort();
 	prologue__emulated(data, size);
+	fp_scan(data, size);
 	return 0;
 }

@@ -418,6 +418,33 @@ class Checker:
                           f"pointer walk of code without frame pointers, "
                           f"got {[r.brief() for r in whole]}")
 
+    # --- code without CFI or frame pointers ------------------------------
+
+    def stops(self):
+        """Each site's stacks are its chain's innermost part, cut where
+        the CFI ends (no_info): no frame guessed beyond it."""
+        for site in self.e["sites"]:
+            chain = expand(site["chain"])
+            label = self.label(site)
+            loc = self.where(site)
+            rows = [r for r in self.rows if r.names and
+                    re.fullmatch(chain[-1], str(r.names[0])) and
+                    loc is not None and
+                    (os.path.basename(str(r.frames[0].get("file"))),
+                     r.frames[0].get("line")) == loc]
+            if not rows:
+                self.fail(f"{label}: expected rows whose frames[0] is "
+                          f"{chain[-1]} on {loc}, got {self.near(site)}")
+            for r in rows:
+                own = r.chain
+                tail = chain[len(chain) - len(own):] if own else []
+                if (len(own) >= len(chain) or
+                        not chain_is(own, tail) or
+                        r.site.get("stack_stop") != "no_info"):
+                    self.fail(f"{label}: expected the innermost frames of "
+                              f"{chain} and stack_stop no_info, got "
+                              f"{r.brief()}")
+
 
 def entry(report, share):
     """Share of allocations whose stack reaches the program's entry."""
@@ -462,7 +489,7 @@ def entry(report, share):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("what", choices=["chains", "names", "cut", "fp",
-                                    "entry"])
+                                    "stops", "entry"])
     p.add_argument("report")
     p.add_argument("expect", nargs="?")
     p.add_argument("--src", help="tests/targets, for @site line numbers")
@@ -486,6 +513,8 @@ def main():
             c.chains(a.what)
         elif a.what == "cut":
             c.cut()
+        elif a.what == "stops":
+            c.stops()
         else:
             c.fp()
         errors = c.errors

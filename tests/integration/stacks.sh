@@ -299,6 +299,15 @@ run_stack_tests()
 	# Frame pointers on code built without them: today's walk, kept as
 	# an option, gives the immediate caller and no whole chain.
 	run_test stk_c_fp		t_stacks launch fp stk_c stk_c --stacks fp
+	# Code without unwind tables (as Chromium is built): with frame
+	# pointers, their prologues give the rules, and every chain is
+	# whole; without, the walk stops where the CFI does, no frame
+	# guessed.
+	run_test stk_c_fp_nocfi		t_stacks launch chains stk_c_fp_nocfi \
+		stk_c_fp_nocfi
+	run_test stk_c_fp_nocfi_attach	t_stacks attach chains stk_c_fp_nocfi \
+		stk_c_fp_nocfi
+	run_test stk_c_nocfi		t_stacks launch stops stk_c_nocfi stk_c
 	run_test stk_recurse_cut	t_stacks launch cut stk_recurse stk_recurse
 	run_test stk_recurse_whole	t_stacks launch chains stk_recurse \
 		stk_recurse --max-depth 256

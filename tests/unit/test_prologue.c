@@ -1212,3 +1212,152 @@ Test(prologue, rip_relative_leas)
 		     -ENOENT, "a cut instruction");
 	cr_expect_eq(prologue__rip_leas(NULL, 0, out, 4, &nr), -ENOENT);
 }
+
+/* prologue_fp__scan's rules, as emitted: where each starts. */
+struct fp_rules {
+	__u64 pc[64];
+	enum prologue_fp_rule rule[64];
+	size_t nr;
+};
+
+static int fp_collect(void *ctx, __u64 pc, enum prologue_fp_rule rule)
+{
+	struct fp_rules *r = ctx;
+
+	cr_assert_lt(r->nr, 64);
+	cr_assert(!r->nr || r->pc[r->nr - 1] < pc, "rules in pc order");
+	r->pc[r->nr] = pc;
+	r->rule[r->nr++] = rule;
+	return 0;
+}
+
+static enum prologue_fp_rule fp_rule_at(const struct fp_rules *r, __u64 pc)
+{
+	enum prologue_fp_rule rule = PROLOGUE_FP_NONE;
+	size_t i;
+
+	for (i = 0; i < r->nr && r->pc[i] <= pc; i++)
+		rule = r->rule[i];
+	return rule;
+}
+
+/* Scans code at addr in pieces of step bytes (the caller's chunks). */
+static void fp_scan(const unsigned char *code, size_t len, __u64 addr,
+		    size_t step, struct fp_rules *out)
+{
+	struct prologue_fp *s = prologue_fp__new(fp_collect, out);
+	unsigned char buf[256];
+	size_t have = 0, at = 0, used, n;
+	bool last;
+
+	cr_assert(s);
+	memset(out, 0, sizeof(*out));
+	while (at < len) {
+		n = len - at - have < step ? len - at - have : step;
+		memcpy(buf + have, code + at + have, n);
+		have += n;
+		last = at + have == len;
+		cr_assert_eq(prologue_fp__scan(s, buf, have, addr + at, last,
+					       &used), 0);
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		at += used;
+		if (last)
+			break;
+	}
+	prologue_fp__free(s);
+}
+
+/*
+ * A function with frame pointers and no CFI: its prologue, a switch (an
+ * indirect jump, a case reached only through its table), a trap after a
+ * call that does not return (ud1, which Capstone 4 decodes short), the
+ * epilogue a jump lands in; then padding, a function without a frame,
+ * and one whose rsp moved before its prologue (GCC's DRAP).
+ */
+static const unsigned char fp_code[] = {
+	0x55,				/* 00 push %rbp */
+	0x66, 0x0f, 0xef, 0xc0,		/* 01 pxor (scheduled by GCC) */
+	0x48, 0x89, 0xe5,		/* 05 mov %rsp,%rbp */
+	0x74, 0x16,			/* 08 je 20 */
+	0xff, 0xe0,			/* 0a jmp *%rax */
+	0xe8, 0x00, 0x00, 0x00, 0x00,	/* 0c call (a case) */
+	0xe9, 0x00, 0x00, 0x00, 0x00,	/* 11 jmp 16 */
+	0xe8, 0x00, 0x00, 0x00, 0x00,	/* 16 call */
+	0x67, 0x0f, 0xb9, 0x40, 0x01,	/* 1b ud1 0x1(%eax),%eax */
+	0x5d,				/* 20 pop %rbp */
+	0xc3,				/* 21 ret */
+	0xcc, 0xcc, 0xcc, 0xcc, 0xcc, 0xcc,	/* 22 padding */
+	0x48, 0x83, 0xec, 0x08,		/* 28 sub $8,%rsp: no frame */
+	0xe8, 0x00, 0x00, 0x00, 0x00,	/* 2c call */
+	0x48, 0x83, 0xc4, 0x08,		/* 31 add $8,%rsp */
+	0xc3,				/* 35 ret */
+	0x48, 0x83, 0xec, 0x08,		/* 36 sub $8,%rsp */
+	0x55,				/* 3a push %rbp: rsp moved first */
+	0x48, 0x89, 0xe5,		/* 3b mov %rsp,%rbp */
+	0xe8, 0x00, 0x00, 0x00, 0x00,	/* 3e call */
+	0xc9,				/* 43 leave */
+	0xc3,				/* 44 ret */
+};
+
+static void fp_expect(const struct fp_rules *r)
+{
+	static const struct {
+		__u64 off;
+		enum prologue_fp_rule rule;
+	} want[] = {
+		{ 0x00, PROLOGUE_FP_ENTRY }, { 0x01, PROLOGUE_FP_PUSHED },
+		{ 0x05, PROLOGUE_FP_PUSHED }, { 0x08, PROLOGUE_FP_FRAME },
+		{ 0x0c, PROLOGUE_FP_FRAME },	/* the case, between kept runs */
+		{ 0x11, PROLOGUE_FP_FRAME }, { 0x16, PROLOGUE_FP_FRAME },
+		{ 0x20, PROLOGUE_FP_FRAME }, { 0x21, PROLOGUE_FP_ENTRY },
+		{ 0x22, PROLOGUE_FP_NONE }, { 0x28, PROLOGUE_FP_NONE },
+		{ 0x31, PROLOGUE_FP_NONE }, { 0x3a, PROLOGUE_FP_NONE },
+		{ 0x3e, PROLOGUE_FP_NONE }, { 0x44, PROLOGUE_FP_NONE },
+		{ 0x45, PROLOGUE_FP_NONE },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_expect_eq(fp_rule_at(r, 0x1000 + want[i].off), want[i].rule,
+			     "at +%#llx: rule %d, expected %d",
+			     (unsigned long long)want[i].off,
+			     fp_rule_at(r, 0x1000 + want[i].off), want[i].rule);
+}
+
+Test(prologue_fp, frame_pointer_code_rules)
+{
+	struct fp_rules r;
+
+	fp_scan(fp_code, sizeof(fp_code), 0x1000, sizeof(fp_code), &r);
+	fp_expect(&r);
+}
+
+Test(prologue_fp, same_rules_in_small_chunks)
+{
+	struct fp_rules r;
+
+	fp_scan(fp_code, sizeof(fp_code), 0x1000, 7, &r);
+	fp_expect(&r);
+}
+
+/* Code without a prologue keeps no rule, whatever follows. */
+Test(prologue_fp, no_prologue_no_rule)
+{
+	static const unsigned char code[] = {
+		0x53,				/* push %rbx */
+		0xe8, 0x00, 0x00, 0x00, 0x00,	/* call */
+		0x5b,				/* pop %rbx */
+		0xc3,				/* ret */
+		0x48, 0x89, 0xe5,		/* mov %rsp,%rbp, no push */
+		0xe8, 0x00, 0x00, 0x00, 0x00,	/* call */
+		0xc3,
+	};
+	struct fp_rules r;
+	size_t i;
+
+	fp_scan(code, sizeof(code), 0x2000, sizeof(code), &r);
+	for (i = 0; i < r.nr; i++)
+		cr_expect_eq(r.rule[i], PROLOGUE_FP_NONE, "rule at %#llx",
+			     (unsigned long long)r.pc[i]);
+}

@@ -59,8 +59,12 @@ static const char *row_str(const struct ms_unwind_row *r)
 	return buf;
 }
 
+/*
+ * The table of the object at path, with flags. The CFI compiler's tests
+ * take the CFI alone (UNWIND_TABLE_CFI_ONLY): what readelf lists.
+ */
 static struct unwind_table *build_path_as(const char *path, const char *root,
-					  bool entry)
+					  unsigned int flags)
 {
 	struct unwind_table *t;
 	int fd, err;
@@ -68,7 +72,7 @@ static struct unwind_table *build_path_as(const char *path, const char *root,
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	cr_assert(fd >= 0, "cannot open %s: %s (run make unit first)", path,
 		  strerror(errno));
-	t = unwind_table__build(fd, root, entry);
+	t = unwind_table__build(fd, root, flags);
 	err = errno;
 	close(fd);
 	errno = err;
@@ -78,7 +82,7 @@ static struct unwind_table *build_path_as(const char *path, const char *root,
 /* As a library's: the usual object, whose e_entry starts nothing. */
 static struct unwind_table *build_path(const char *path, const char *root)
 {
-	return build_path_as(path, root, false);
+	return build_path_as(path, root, UNWIND_TABLE_CFI_ONLY);
 }
 
 static struct unwind_table *build_ok(const char *path, const char *root)
@@ -1153,7 +1157,8 @@ Test(unwind_table, loader_entry)
 	size_t n;
 
 	/* as the interpreter processes start in */
-	t = build_path_as(ldso, "/", true);
+	t = build_path_as(ldso, "/", UNWIND_TABLE_ENTRY |
+			  UNWIND_TABLE_CFI_ONLY);
 	cr_assert(t, "ld.so: no table: %s", strerror(errno));
 	expect_stats(t, "ld.so");
 	expect_table(t, fixture("ld.so.cfi"));
@@ -1172,7 +1177,7 @@ Test(unwind_table, loader_entry)
 }
 
 static struct unwind_table *build_bytes_as(const void *data, size_t len,
-					   bool entry)
+					   unsigned int flags)
 {
 	struct unwind_table *t;
 	int fd, err;
@@ -1180,7 +1185,7 @@ static struct unwind_table *build_bytes_as(const void *data, size_t len,
 	fd = memfd_create("unwind-test", MFD_CLOEXEC);
 	cr_assert(fd >= 0, "memfd_create: %s", strerror(errno));
 	cr_assert_eq(write(fd, data, len), (ssize_t)len, "write memfd");
-	t = unwind_table__build(fd, "/nonexistent", entry);
+	t = unwind_table__build(fd, "/nonexistent", flags);
 	err = errno;
 	close(fd);
 	errno = err;
@@ -1189,7 +1194,7 @@ static struct unwind_table *build_bytes_as(const void *data, size_t len,
 
 static struct unwind_table *build_bytes(const void *data, size_t len)
 {
-	return build_bytes_as(data, len, false);
+	return build_bytes_as(data, len, UNWIND_TABLE_CFI_ONLY);
 }
 
 static void *slurp(const char *path, size_t *len)
@@ -1239,7 +1244,8 @@ Test(unwind_table, entry_only_where_processes_start)
 		     "a library's e_entry got the rule %s", row_str(r));
 	unwind_table__free(t);
 
-	t = build_bytes_as(buf, len, true);
+	t = build_bytes_as(buf, len,
+			   UNWIND_TABLE_ENTRY | UNWIND_TABLE_CFI_ONLY);
 	cr_assert(t, "libinline as an entry: no table: %s", strerror(errno));
 	r = row_at(t, fn.vaddr);
 	cr_assert(r && r->pc == fn.vaddr, "entry: no row at its entry");
@@ -1253,7 +1259,8 @@ Test(unwind_table, entry_only_where_processes_start)
 	unwind_table__free(t);
 
 	eh->e_entry = covered.vaddr;
-	t = build_bytes_as(buf, len, true);
+	t = build_bytes_as(buf, len,
+			   UNWIND_TABLE_ENTRY | UNWIND_TABLE_CFI_ONLY);
 	cr_assert(t, "libinline, entry in an FDE: no table: %s",
 		  strerror(errno));
 	r = row_at(t, covered.vaddr);

@@ -48,7 +48,7 @@ Test(vdso, image_compiles_to_rows)
 	cr_assert(path, "vdso__path: %s", strerror(errno));
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	cr_assert_geq(fd, 0, "open %s: %s", path, strerror(errno));
-	t = unwind_table__build(fd, "/", false);
+	t = unwind_table__build(fd, "/", 0);
 	cr_assert(t, "unwind_table__build on the vDSO: %s", strerror(errno));
 	unwind_table__rows(t, &nr);
 	cr_expect_gt(nr, 0, "no rows from the vDSO's .eh_frame");

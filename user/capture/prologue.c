@@ -720,6 +720,528 @@ int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
 	return err < 0 ? err : 0;
 }
 
+/* Look-ahead of a prologue: endbr64, push %rbp, 3 instructions, the mov. */
+#define FP_PROLOGUE_MAX		(4 + 1 + 4 * MAX_INSN_LEN)
+/* Bytes kept back at a chunk's end, unless it is the last. */
+#define FP_KEEP			(MAX_INSN_LEN + FP_PROLOGUE_MAX)
+/*
+ * Code after a prologue taken for its function's, at most: where no new
+ * prologue comes (code without frame pointers after one function that
+ * keeps one), what is held for the function stays bounded.
+ */
+#define FP_MAX_FUNC		(1u << 20)
+#define FP_NONE			UINT64_MAX
+
+enum fp_state {
+	FP_FRAME,	/* rbp is the frame's */
+	FP_EPILOGUE,	/* rbp popped: rsp points at the return address */
+	FP_DEAD,	/* rbp written otherwise: no rule */
+};
+
+/*
+ * A run of a function's code that execution does not fall into from the
+ * run before it (it follows a jump, a return, a trap or a write to rbp):
+ * it keeps the frame only from where a jump made with the frame set lands
+ * (from), the first run, at the prologue, from its start.
+ */
+struct fp_run {
+	__u64 start;
+	__u64 from;		/* FP_NONE: no such jump lands in it */
+	bool dead;		/* after a write to rbp, or padding */
+};
+
+/* A rule the run gives from pc, if the run's start keeps the frame. */
+struct fp_row {
+	__u64 pc;
+	__u32 run;
+	enum prologue_fp_rule rule;
+};
+
+/* A direct jump made with the frame set, at pc in run, to target. */
+struct fp_jump {
+	__u64 pc;
+	__u64 target;
+	__u32 run;
+};
+
+#define FP_VEC(type, name)	type *name; size_t nr_##name, cap_##name
+
+struct prologue_fp {
+	csh cs;
+	cs_insn *in;
+	prologue_fp_emit emit;
+	void *ctx;
+	enum prologue_fp_rule rule;	/* the last one emitted */
+	bool held;			/* fp_rule() holds one back */
+	__u64 held_pc;
+	enum prologue_fp_rule held_rule;
+	__u64 next;			/* where the last scan stopped */
+	/* the function decoded since its prologue (in_func) */
+	bool in_func;
+	__u64 func_start;
+	enum fp_state state;
+	bool run_ends;			/* the last instruction left the run */
+	bool run_dead;			/* ... and rbp is no longer the frame's */
+	bool moved_sp;			/* rsp moved since a call or a jump */
+	enum prologue_fp_rule run_rule;	/* the rule last held for the run */
+	FP_VEC(struct fp_run, runs);
+	FP_VEC(struct fp_row, rows);
+	FP_VEC(struct fp_jump, jumps);
+};
+
+#define FP_PUSH(s, name, val)						\
+	((s)->nr_##name == (s)->cap_##name ?				\
+	 fp_grow((void **)&(s)->name, &(s)->cap_##name,		\
+		 sizeof(*(s)->name)) : 0) ?:				\
+	((s)->name[(s)->nr_##name++] = (val), 0)
+
+static int fp_grow(void **v, size_t *cap, size_t size)
+{
+	size_t n = *cap ? *cap * 2 : 256;
+	void *p = reallocarray(*v, n, size);
+
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = n;
+	return 0;
+}
+
+struct prologue_fp *prologue_fp__new(prologue_fp_emit emit, void *ctx)
+{
+	struct prologue_fp *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	if (decoder_open(&s->cs, &s->in)) {
+		free(s);
+		return NULL;
+	}
+	s->emit = emit;
+	s->ctx = ctx;
+	return s;
+}
+
+void prologue_fp__free(struct prologue_fp *s)
+{
+	if (!s)
+		return;
+	decoder_close(&s->cs, s->in);
+	free(s->runs);
+	free(s->rows);
+	free(s->jumps);
+	free(s);
+}
+
+/*
+ * The rule from pc on. Held back one call: a later rule at the same pc
+ * (a function's end is the next one's prologue) replaces it, so no two
+ * rules start at one pc.
+ */
+static int fp_rule(struct prologue_fp *s, __u64 pc, enum prologue_fp_rule r)
+{
+	int err = 0;
+
+	if (s->held && s->held_pc == pc) {
+		s->held_rule = r;
+		return 0;
+	}
+	if (s->held && s->held_rule != s->rule) {
+		s->rule = s->held_rule;
+		err = s->emit(s->ctx, s->held_pc, s->held_rule);
+	}
+	s->held = true;
+	s->held_pc = pc;
+	s->held_rule = r;
+	return err;
+}
+
+static int fp_flush(struct prologue_fp *s)
+{
+	int err = 0;
+
+	if (s->held && s->held_rule != s->rule) {
+		s->rule = s->held_rule;
+		err = s->emit(s->ctx, s->held_pc, s->held_rule);
+	}
+	s->held = false;
+	return err;
+}
+
+/* A rule of the current run from pc on, held until the function ends. */
+static int fp_row(struct prologue_fp *s, __u64 pc, enum prologue_fp_rule r)
+{
+	struct fp_row row = { .pc = pc, .run = s->nr_runs - 1, .rule = r };
+
+	if (r == s->run_rule)
+		return 0;
+	s->run_rule = r;
+	return FP_PUSH(s, rows, row);
+}
+
+/* A new run at pc whose first rule is first (dead: none). */
+static int fp_run(struct prologue_fp *s, __u64 pc, bool dead, __u64 from,
+		  enum prologue_fp_rule first)
+{
+	struct fp_run run = { .start = pc, .from = from, .dead = dead };
+	int err = FP_PUSH(s, runs, run);
+
+	s->run_rule = (enum prologue_fp_rule)-1;
+	s->state = dead ? FP_DEAD : FP_FRAME;
+	s->run_ends = s->run_dead = false;
+	return err ?: fp_row(s, pc, dead ? PROLOGUE_FP_NONE : first);
+}
+
+/* The run holding pc, -1 when none of this function does. */
+static ssize_t fp_run_at(const struct prologue_fp *s, __u64 pc)
+{
+	size_t lo = 0, hi = s->nr_runs, mid;
+
+	if (!s->nr_runs || pc < s->runs[0].start)
+		return -1;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (s->runs[mid].start <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (ssize_t)lo - 1;
+}
+
+/* Whether run r keeps the frame at pc (pc in r). */
+static bool fp_kept(const struct prologue_fp *s, size_t r, __u64 pc)
+{
+	return s->runs[r].from != FP_NONE && pc >= s->runs[r].from;
+}
+
+/*
+ * The function ends at end: which of its runs keep the frame, and from
+ * where. The first does from its prologue. A jump made where a run keeps
+ * it carries it to where it lands: that run keeps it from there. And a
+ * run that jumps, with rbp untouched since its start, to where a run of
+ * the function keeps the frame (not to the function's start: that is a
+ * call made as a jump) kept it from its start: code of another function
+ * never lands inside this one's body, and rbp is the same at both ends of
+ * a jump (the cases of a switch, reached through a table of addresses,
+ * join the rest so). A function's body is one piece of code: the runs
+ * between two that keep the frame are its own and keep it from their
+ * start (nothing but a jump of its own lands in them: a case of a switch,
+ * a block only an indirect jump reaches). Until nothing changes; then the
+ * rules of each run from where it keeps the frame, none elsewhere,
+ * emitted in order.
+ */
+static int fp_resolve(struct prologue_fp *s, __u64 end)
+{
+	bool changed = true;
+	struct fp_run *q;
+	ssize_t t;
+	size_t i;
+	int err = 0;
+
+	if (!s->in_func)
+		return 0;
+	s->in_func = false;
+	while (changed) {
+		changed = false;
+		for (i = 0; i < s->nr_jumps; i++) {
+			const struct fp_jump *j = &s->jumps[i];
+
+			t = j->target < end ? fp_run_at(s, j->target) : -1;
+			if (t < 0 || s->runs[t].dead)
+				continue;
+			q = &s->runs[t];
+			if (fp_kept(s, j->run, j->pc) &&
+			    !fp_kept(s, t, j->target)) {
+				q->from = j->target;
+				changed = true;
+			} else if (!fp_kept(s, j->run, j->pc) &&
+				   fp_kept(s, t, j->target) &&
+				   j->target != s->func_start) {
+				s->runs[j->run].from = s->runs[j->run].start;
+				changed = true;
+			}
+		}
+		/* the body is one piece: what lies between kept runs is in it */
+		for (t = s->nr_runs - 1; t > 0 && s->runs[t].from == FP_NONE;)
+			t--;
+		for (i = 1; i < (size_t)t; i++) {
+			q = &s->runs[i];
+			if (!q->dead && q->from != q->start) {
+				q->from = q->start;
+				changed = true;
+			}
+		}
+	}
+	for (i = 0; i < s->nr_rows && !err; i++) {
+		const struct fp_row *row = &s->rows[i];
+		const struct fp_run *run = &s->runs[row->run];
+		bool next_in_run = i + 1 < s->nr_rows &&
+				   s->rows[i + 1].run == row->run;
+		__u64 upto = next_in_run ? s->rows[i + 1].pc :
+			     row->run + 1 < s->nr_runs ?
+			     s->runs[row->run + 1].start : end;
+
+		if (run->from == FP_NONE || upto <= run->from) {
+			err = fp_rule(s, row->pc, PROLOGUE_FP_NONE);
+			continue;
+		}
+		if (row->pc >= run->from) {
+			err = fp_rule(s, row->pc, row->rule);
+			continue;
+		}
+		/* the row holds where the jump lands: the frame's, or none */
+		err = fp_rule(s, row->pc, PROLOGUE_FP_NONE) ?:
+		      fp_rule(s, run->from, row->rule == PROLOGUE_FP_FRAME ?
+					    PROLOGUE_FP_FRAME :
+					    PROLOGUE_FP_NONE);
+	}
+	s->nr_runs = s->nr_rows = s->nr_jumps = 0;
+	return err ?: fp_rule(s, end, PROLOGUE_FP_NONE);
+}
+
+/* Whether in writes rbp (or part of it), *rsp rsp: both when unknown. */
+static bool writes_rbp(csh cs, const cs_insn *in, bool *rsp)
+{
+	cs_regs rd, wr;
+	uint8_t nrd, nwr, i;
+	bool rbp = false;
+
+	*rsp = false;
+	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK) {
+		*rsp = true;
+		return true;
+	}
+	for (i = 0; i < nwr; i++) {
+		*rsp |= is_rsp(wr[i]);
+		rbp |= wr[i] == X86_REG_RBP || wr[i] == X86_REG_EBP ||
+		       wr[i] == X86_REG_BP || wr[i] == X86_REG_BPL;
+	}
+	return rbp;
+}
+
+/* Instructions a compiler schedules between push %rbp and the mov, at most. */
+#define FP_PROLOGUE_BETWEEN	3
+
+static bool is_mov_rsp_rbp(const cs_insn *in)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	return in->id == X86_INS_MOV && x->op_count == 2 &&
+	       x->operands[0].type == X86_OP_REG &&
+	       x->operands[0].reg == X86_REG_RBP &&
+	       x->operands[1].type == X86_OP_REG &&
+	       x->operands[1].reg == X86_REG_RSP;
+}
+
+/*
+ * "[endbr64] push %rbp; mov %rsp,%rbp" at code, with up to
+ * FP_PROLOGUE_BETWEEN instructions between them that touch neither rsp
+ * nor rbp nor branch (GCC schedules some there): its length, with *push
+ * the offset of the push; 0 when it is not one.
+ */
+static size_t fp_prologue(struct prologue_fp *s, const unsigned char *code,
+			  size_t len, __u64 addr, size_t *push)
+{
+	static const unsigned char endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	const uint8_t *p;
+	size_t at = 0, left;
+	uint64_t a;
+	bool rsp;
+	int i;
+
+	if (len >= sizeof(endbr64) && !memcmp(code, endbr64, sizeof(endbr64)))
+		at = sizeof(endbr64);
+	if (len < at + 4 || code[at] != 0x55)
+		return 0;
+	*push = at;
+	p = code + at + 1;
+	left = len - at - 1;
+	a = addr + at + 1;
+	for (i = 0; i <= FP_PROLOGUE_BETWEEN; i++) {
+		if (!cs_disasm_iter(s->cs, &p, &left, &a, s->in))
+			return 0;
+		if (is_mov_rsp_rbp(s->in))
+			return p - code;
+		if (writes_rbp(s->cs, s->in, &rsp) || rsp ||
+		    ends_path(s->cs, s->in) || is_branch(s->cs, s->in))
+			return 0;
+	}
+	return 0;
+}
+
+/*
+ * A new function at its prologue, n bytes from pc with the push at push;
+ * moved: rsp moved just before it (then no rule holds in it).
+ */
+static int fp_function(struct prologue_fp *s, __u64 pc, size_t push,
+		       size_t n, bool moved)
+{
+	int err = fp_resolve(s, pc);
+
+	if (err)
+		return err;
+	s->in_func = true;
+	s->func_start = pc;
+	if (moved)
+		return fp_run(s, pc, true, FP_NONE, PROLOGUE_FP_NONE);
+	return fp_run(s, pc, false, pc, PROLOGUE_FP_ENTRY) ?:
+	       fp_row(s, pc + push + 1, PROLOGUE_FP_PUSHED) ?:
+		      fp_row(s, pc + n, PROLOGUE_FP_FRAME);
+}
+
+static bool is_pop_rbp(const cs_insn *in)
+{
+	const cs_x86 *x = &in->detail->x86;
+
+	return (in->id == X86_INS_POP && x->op_count == 1 &&
+		x->operands[0].type == X86_OP_REG &&
+		x->operands[0].reg == X86_REG_RBP) || in->id == X86_INS_LEAVE;
+}
+
+/*
+ * ud1 (0f b9 /r: clang's traps, "ud1 0x1(%eax),%eax" after a call that
+ * does not return) with its ModRM operand: its length, 0 when code is not
+ * one. Capstone 4 decodes it as a 2-byte ud2b without the operand, and
+ * what follows out of step.
+ */
+static size_t ud1_len(const unsigned char *code, size_t len)
+{
+	size_t at = 0, n;
+	unsigned char m, mod, rm;
+
+	/* prefixes: operand and address size, REX (same ModRM forms) */
+	while (at < len && at < 4 && (code[at] == 0x66 || code[at] == 0x67 ||
+				      (code[at] & 0xf0) == 0x40))
+		at++;
+	if (len < at + 3 || code[at] != 0x0f || code[at + 1] != 0xb9)
+		return 0;
+	m = code[at + 2];
+	mod = m >> 6;
+	rm = m & 7;
+	n = at + 3;
+	if (mod != 3 && rm == 4) {
+		if (len < n + 1)
+			return 0;
+		if (mod == 0 && (code[n] & 7) == 5)
+			n += 4;
+		n++;
+	}
+	if (mod == 1)
+		n += 1;
+	else if (mod == 2 || (mod == 0 && rm == 5))
+		n += 4;
+	return n <= len ? n : 0;
+}
+
+/*
+ * One instruction at pc, of the function's current run, which writes rbp
+ * and rsp as rbp and rsp say.
+ */
+static int fp_insn(struct prologue_fp *s, __u64 pc, __u64 next, bool rbp,
+		   bool rsp)
+{
+	const cs_insn *in = s->in;
+	bool stops = no_fallthrough(s->cs, in) || in->id == X86_INS_INT3;
+	struct fp_jump j = { .pc = pc, .run = s->nr_runs - 1 };
+	uint64_t to;
+	int err = 0;
+
+	if (s->state == FP_FRAME) {
+		if (is_pop_rbp(in)) {
+			s->state = FP_EPILOGUE;
+			err = fp_row(s, next, PROLOGUE_FP_ENTRY);
+		} else if (rbp) {
+			s->run_ends = s->run_dead = true;
+		} else if (in->id != X86_INS_CALL &&
+			   branch_target(s->cs, in, &to) &&
+			   (to < s->runs[j.run].start || to > pc)) {
+			j.target = to;
+			err = FP_PUSH(s, jumps, j);
+		}
+	} else if (s->state == FP_EPILOGUE && !stops &&
+		   !cs_insn_group(s->cs, in, CS_GRP_JUMP) && (rsp || rbp)) {
+		s->run_ends = s->run_dead = true;
+	}
+	if (stops)
+		s->run_ends = true;
+	/* int3 after int3: padding, one dead run */
+	if (in->id == X86_INS_INT3 && s->state == FP_DEAD)
+		s->run_ends = false;
+	return err;
+}
+
+int prologue_fp__scan(struct prologue_fp *s, const unsigned char *code,
+		      size_t len, __u64 addr, bool last, size_t *used)
+{
+	size_t at = 0, n, push, left;
+	const uint8_t *p;
+	uint64_t a;
+	bool pad, rbp, rsp;
+	int err = 0;
+
+	if (addr != s->next || !addr) {
+		err = fp_resolve(s, s->next);
+		if (!err)
+			err = fp_rule(s, addr, PROLOGUE_FP_NONE);
+	}
+	while (!err && at < len && (last || len - at >= FP_KEEP)) {
+		n = fp_prologue(s, code + at, len - at, addr + at, &push);
+		if (n) {
+			err = fp_function(s, addr + at, push, n, s->moved_sp);
+			s->moved_sp = false;
+			at += n;
+			continue;
+		}
+		if (s->in_func && addr + at - s->func_start >= FP_MAX_FUNC)
+			err = fp_resolve(s, addr + at);
+		n = ud1_len(code + at, len - at);
+		if (n) {
+			/* a trap: the run ends, as after ud2 */
+			s->moved_sp = false;
+			if (s->in_func && s->state != FP_DEAD)
+				s->run_ends = true;
+			at += n;
+			continue;
+		}
+		p = code + at;
+		left = len - at;
+		a = addr + at;
+		if (!cs_disasm_iter(s->cs, &p, &left, &a, s->in)) {
+			if (s->in_func && !err)
+				err = fp_run(s, addr + at, true, FP_NONE,
+					     PROLOGUE_FP_NONE);
+			at++;
+			continue;
+		}
+		pad = s->in->id == X86_INS_INT3;
+		rbp = writes_rbp(s->cs, s->in, &rsp);
+		/*
+		 * rsp moved since the last call, jump, return or trap: if a
+		 * prologue comes next, rsp did not point at the return
+		 * address when rbp was pushed (GCC's realignment through a
+		 * copy of rsp, DRAP, pushes a copy of the return address
+		 * first), so rbp + 16 is not the caller's rsp, and that
+		 * function gets no rule
+		 */
+		s->moved_sp = s->in->id != X86_INS_CALL &&
+			      !no_fallthrough(s->cs, s->in) && !pad &&
+			      (s->moved_sp || rsp);
+		if (s->in_func && s->run_ends && !err)
+			err = fp_run(s, addr + at, s->run_dead || pad, FP_NONE,
+				     PROLOGUE_FP_FRAME);
+		if (s->in_func && !err)
+			err = fp_insn(s, addr + at, a, rbp, rsp);
+		at = p - code;
+	}
+	if (!err && last)
+		err = fp_resolve(s, addr + len) ?:
+		      fp_rule(s, addr + len, PROLOGUE_FP_NONE) ?: fp_flush(s);
+	s->next = addr + at;
+	*used = at;
+	return err;
+}
+
 bool prologue__emulated(const unsigned char *code, size_t len)
 {
 	const uint8_t *p = code;

@@ -139,6 +139,49 @@ int prologue__straight(const unsigned char *code, size_t len, size_t *end);
 int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
 		       size_t max, size_t *nr);
 
+/*
+ * Frame-pointer code that no CFI describes: a build with frame pointers
+ * and without unwind tables (Chromium: -fno-omit-frame-pointer
+ * -fno-asynchronous-unwind-tables; 225 MB of code, 0.4 MB of .eh_frame).
+ * The code is decoded in address order, and a frame pointer is only
+ * believed where the code shows it: from a function's "[endbr64] push
+ * %rbp; mov %rsp,%rbp" on, the CFA is rbp + 16 until rbp is popped (pop
+ * %rbp, leave) or written otherwise; after the pop, rsp + 8 until the
+ * return or the tail call. Past a return, a jump, a trap or padding the
+ * code is another block or another function: it keeps the frame only where
+ * a jump made with the frame set lands (recorded as the decoding goes, so
+ * forward jumps), else it has no rule until the next such prologue. A
+ * function without that prologue (a leaf, hand-written assembly) gets
+ * none. emit(ctx, pc, rule) is called where the rule changes.
+ */
+enum prologue_fp_rule {
+	PROLOGUE_FP_NONE,	/* no rule: the walk stops */
+	PROLOGUE_FP_ENTRY,	/* CFA = rsp + 8, rbp unchanged */
+	PROLOGUE_FP_PUSHED,	/* CFA = rsp + 16, rbp saved at CFA - 16 */
+	PROLOGUE_FP_FRAME,	/* CFA = rbp + 16, rbp saved at CFA - 16 */
+};
+
+typedef int (*prologue_fp_emit)(void *ctx, __u64 pc,
+				enum prologue_fp_rule rule);
+
+struct prologue_fp;
+
+struct prologue_fp *prologue_fp__new(prologue_fp_emit emit, void *ctx);
+void prologue_fp__free(struct prologue_fp *s);
+
+/*
+ * Decodes code, len bytes at address addr, going on from where the last
+ * call stopped when addr is that place (else it starts a new run of code,
+ * with no rule). Decoding stops where fewer bytes are left than an
+ * instruction and its look-ahead may need, unless last: *used says how
+ * many bytes were taken; the caller passes the rest again with what
+ * follows. With last, the rule ends at addr + len. Bytes that are no
+ * instruction are passed over, with no rule. 0, or emit's error, or
+ * -ENOMEM.
+ */
+int prologue_fp__scan(struct prologue_fp *s, const unsigned char *code,
+		      size_t len, __u64 addr, bool last, size_t *used);
+
 /* Whether the kernel emulates the instruction at code (x86-64 rules). */
 bool prologue__emulated(const unsigned char *code, size_t len);
 

@@ -195,7 +195,8 @@ static void *work(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&u->lock);
-		t = unwind_table__build(j->fd, j->root, j->entry);
+		t = unwind_table__build(j->fd, j->root,
+					j->entry ? UNWIND_TABLE_ENTRY : 0);
 		err = t ? 0 : -errno;
 		pthread_mutex_lock(&u->lock);
 		j->table = t;
@@ -561,7 +562,8 @@ static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 
 	if (u->o.async)
 		return obj_queue(u, o - u->objs, f, o->entry);
-	t = unwind_table__build(elf_file__fd(f), u->root, o->entry);
+	t = unwind_table__build(elf_file__fd(f), u->root,
+				o->entry ? UNWIND_TABLE_ENTRY : 0);
 	return obj_install(u, o, t, t ? 0 : -errno);
 }
 

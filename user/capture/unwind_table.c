@@ -40,10 +40,11 @@
 
 /*
  * Limits against a hostile file. Debian's largest common objects stay
- * far below them (libc: ~3,700 FDEs, ~24k rows).
+ * far below them (libc: ~3,700 FDEs, ~24k rows); Debian's chromium, whose
+ * rules come from its frame pointers, has 4.4M rows.
  */
 #define UNWIND_MAX_FDES		(1u << 21)
-#define UNWIND_MAX_ROWS		(1u << 22)
+#define UNWIND_MAX_ROWS		(1u << 24)
 /*
  * libdw interprets an FDE's program from its start for every row asked
  * for, so a crafted FDE with a million rows costs a million squared.
@@ -1634,6 +1635,143 @@ static int entry_rule(struct build *b, Elf *elf, int fd)
 	return rows_splice(t, entry, entry + run, &outermost);
 }
 
+/* Code read at a time for prologue_fp__scan. */
+#define FP_CHUNK		(1u << 20)
+
+/* fp_rows' rows, and how many of them have a rule. */
+struct fp_table {
+	struct unwind_table t;
+	size_t rules;
+};
+
+/* prologue_fp_emit: a rule of frame-pointer code as a row. */
+static int fp_emit(void *ctx, __u64 pc, enum prologue_fp_rule rule)
+{
+	struct ms_unwind_row r = { .pc = pc, .cfa_type = MS_CFA_NO_INFO };
+	struct fp_table *fp = ctx;
+
+	switch (rule) {
+	case PROLOGUE_FP_NONE:
+		break;
+	case PROLOGUE_FP_ENTRY:
+		r.cfa_type = MS_CFA_RSP;
+		r.cfa_off = 8;
+		break;
+	case PROLOGUE_FP_PUSHED:
+		r.cfa_type = MS_CFA_RSP;
+		r.cfa_off = 16;
+		r.rbp_type = MS_RBP_CFA;
+		r.rbp_off = -16;
+		break;
+	case PROLOGUE_FP_FRAME:
+		r.cfa_type = MS_CFA_RBP;
+		r.cfa_off = 16;
+		r.rbp_type = MS_RBP_CFA;
+		r.rbp_off = -16;
+		break;
+	}
+	fp->rules += rule != PROLOGUE_FP_NONE;
+	return push_row(&fp->t, &r);
+}
+
+/* One gap of the rows, [start, end), through the scanner. */
+static int fp_gap(struct prologue_fp *s, const struct seg *sg, int fd,
+		  unsigned char *buf, __u64 start, __u64 end)
+{
+	size_t have = 0, got, used;
+	__u64 at = start;
+	bool last;
+	int err;
+
+	if (end > sg->start + sg->filesz)
+		end = sg->start + sg->filesz;
+	while (at < end) {
+		got = seg_read(sg, fd, at + have, buf + have,
+			       (size_t)(end - at - have < FP_CHUNK - have ?
+					end - at - have : FP_CHUNK - have));
+		have += got;
+		/* what cannot be read keeps no rule */
+		last = !got || at + have == end;
+		err = prologue_fp__scan(s, buf, have, at, last, &used);
+		if (err)
+			return err;
+		memmove(buf, buf + used, have - used);
+		have -= used;
+		at += used;
+		if (last)
+			break;
+	}
+	return 0;
+}
+
+/* Each gap of the rows in the executable segments' bytes through s. */
+static int fp_gaps(struct build *b, int fd, struct prologue_fp *s,
+		   unsigned char *buf)
+{
+	const struct unwind_table *t = b->t;
+	__u64 pc, next, end;
+	unsigned int i;
+	ssize_t r;
+	int err = 0;
+
+	for (i = 0; i < b->nr_segs && !err; i++) {
+		const struct seg *sg = &b->segs[i];
+
+		end = sg->start + sg->filesz;
+		for (pc = sg->start; pc < end && !err; pc = next) {
+			r = row_at(t, pc);
+			next = (size_t)(r + 1) < t->nr ? t->rows[r + 1].pc :
+			       end;
+			if (next > end || next <= pc)
+				next = end;
+			if (r >= 0 && t->rows[r].cfa_type != MS_CFA_NO_INFO)
+				continue;
+			err = fp_gap(s, sg, fd, buf, pc, next);
+		}
+	}
+	return err;
+}
+
+/*
+ * Code with frame pointers that no CFI describes (prologue_fp__scan):
+ * the rules its prologues show, in the gaps of the rows: all but a
+ * little of the code of an object built without unwind tables
+ * (Chromium's 225 MB of code has 0.4 MB of .eh_frame), and in others
+ * what the CFI leaves out (crt code, hand-written assembly). An object
+ * without any CFI (ENOENT so far) gets only these.
+ */
+static int fp_rows(struct build *b, int fd)
+{
+	struct unwind_table *t = b->t, *both = NULL;
+	struct fp_table *fp;
+	struct prologue_fp *s = NULL;
+	unsigned char *buf = NULL;
+	int err = -ENOMEM;
+
+	fp = calloc(1, sizeof(*fp));
+	buf = malloc(FP_CHUNK);
+	if (!fp || !buf || !(s = prologue_fp__new(fp_emit, fp)))
+		goto free;
+	err = fp_gaps(b, fd, s, buf);
+	if (err || !fp->rules)
+		goto free;
+	both = calloc(1, sizeof(*both));
+	err = both ? rows_merge(both, t, &fp->t) : -ENOMEM;
+	if (err)
+		goto free;
+	eh_keep(b, both);
+	both = NULL;
+	source_add(b->t, "frame pointers");
+free:
+	prologue_fp__free(s);
+	free(buf);
+	if (fp)
+		free(fp->t.rows);
+	free(fp);
+	unwind_table__free(both);
+	return err;
+}
+
 static void count_rows(struct unwind_table *t)
 {
 	size_t i;
@@ -1644,7 +1782,7 @@ static void count_rows(struct unwind_table *t)
 }
 
 struct unwind_table *unwind_table__build(int fd, const char *root,
-					 bool entry)
+					 unsigned int flags)
 {
 	struct ms_unwind_row *rows;
 	struct gopcln *pcln = NULL;
@@ -1687,8 +1825,12 @@ struct unwind_table *unwind_table__build(int fd, const char *root,
 		err = go_rules(&b, elf, fd, pcln);
 	if (!err)
 		err = context_rule(&b, elf, fd);
-	if (!err && entry)
+	if (!err && (flags & UNWIND_TABLE_ENTRY))
 		err = entry_rule(&b, elf, fd);
+	/* not a Go program's: Go's own table told its functions' rules */
+	if ((!err || err == -ENOENT) && !pcln &&
+	    !(flags & UNWIND_TABLE_CFI_ONLY))
+		err = fp_rows(&b, fd) ?: b.t->nr ? 0 : err;
 	if (err)
 		goto end_elf;
 	count_rows(b.t);

@@ -16,6 +16,12 @@
 
 struct unwind_table;
 
+enum unwind_table_flags {
+	UNWIND_TABLE_ENTRY = 1 << 0,	/* processes start at its e_entry */
+	/* the CFI's rules alone: what the compiler's own tests compare */
+	UNWIND_TABLE_CFI_ONLY = 1 << 1,
+};
+
 /*
  * Compiles the CFI of the ELF object open at fd: .eh_frame (through
  * .eh_frame_hdr's sorted table or by walking the section), else
@@ -23,22 +29,28 @@ struct unwind_table;
  * it (/usr/lib/debug/.build-id/xx/rest.debug, then .gnu_debuglink next to
  * the object, in .debug/ and under /usr/lib/debug/<dir>), all looked up
  * under root ("/" or "/proc/PID/root", for processes in other mount
- * namespaces). entry: processes start at the object's e_entry (it is a
- * program, or a program's interpreter): code there that no FDE covers,
- * up to its first jump or return, is the outermost frame. NULL with
+ * namespaces). Code no CFI describes gets the rules its frame-pointer
+ * prologues show (prologue_fp__scan), unless flags has
+ * UNWIND_TABLE_CFI_ONLY; with UNWIND_TABLE_ENTRY processes start at the
+ * object's e_entry (it is a program, or a program's interpreter): code
+ * there that no FDE covers, up to its first jump or return, is the
+ * outermost frame. NULL with
  * errno set (ENOENT: no CFI at all; EFBIG: object addresses above 4 GiB,
  * or more CFI than the compiler's bounds; EINVAL: malformed, or not an
  * x86-64 ELF object).
  */
 struct unwind_table *unwind_table__build(int fd, const char *root,
-					 bool entry);
+					 unsigned int flags);
 void unwind_table__free(struct unwind_table *t);
 
 /* The rows, sorted by pc, no two neighbours alike; *nr their count. */
 const struct ms_unwind_row *unwind_table__rows(const struct unwind_table *t,
 					       size_t *nr);
 
-/* Where the rows came from: ".eh_frame" or ".debug_frame" (+ " (separate debug file)") */
+/*
+ * Where the rows came from: ".eh_frame" or ".debug_frame" (+ " (separate
+ * debug file)"), and what else gave rules (" + frame pointers")
+ */
 const char *unwind_table__source(const struct unwind_table *t);
 
 /* FDEs read, rows by cfa type, and rows made MS_CFA_UNSUPPORTED: for -v and tests */
