@@ -14,7 +14,7 @@ import os
 
 # Kept by run.py as they are when it rewrites RESULTS.md.
 KEPT = ("reach.py", "soak.py", "hot-path.py", "fresh-procs.py",
-        "tool-memory.py")
+        "tool-memory.py", "nocfi-stacks.py")
 
 
 def bounds(script):
