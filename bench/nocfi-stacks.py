@@ -13,29 +13,18 @@ compile time). The section of bench/RESULTS.md gives medians and ranges.
 """
 
 import argparse
-import datetime
 import json
 import os
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 
 import sections
+from sections import header, run, spread
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 CHROMIUM = "/usr/lib/chromium/chromium"
 PAGE = ["chromium", "--headless", "--no-sandbox", "--disable-gpu",
         "--dump-dom", "about:blank"]
-
-
-def run(cmd, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=900, **kw)
-    if p.returncode:
-        sys.exit(f"{' '.join(cmd)}: exit {p.returncode}: "
-                 f"{p.stderr.strip()[-2000:]}")
-    return p.stdout
 
 
 def stops(tool, out):
@@ -48,11 +37,6 @@ def stops(tool, out):
         for k, v in p["kernel"]["stack_stops"].items():
             total[k] = total.get(k, 0) + v
     return total
-
-
-def spread(values, fmt):
-    return (fmt % statistics.median(values) + " (" + fmt % min(values) +
-            " to " + fmt % max(values) + ")")
 
 
 def main():
@@ -79,17 +63,13 @@ def main():
             runs.append(s)
     whole = [100.0 * r["end"] / sum(r.values()) for r in runs]
     col = lambda k: [r.get(k, 0) for r in runs]
-    head = run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"]).strip()
-    when = datetime.datetime.now(datetime.timezone.utc)
     lines = [
         "## Code without CFI, with frame pointers: Debian's chromium "
         "(bench/nocfi-stacks.py)",
         "",
-        f"{when:%Y-%m-%d %H:%M} UTC, tree {head}, {args.runs} runs: median "
-        "(range). Reproduce: `bench/nocfi-stacks.py --tool "
-        ".output/memscope-bpf --unwind-tables .output/bench/unwind-tables "
-        "--results bench/RESULTS.md`.",
-        "",
+    ] + header(args.runs, "bench/nocfi-stacks.py --tool "
+               ".output/memscope-bpf --unwind-tables "
+               ".output/bench/unwind-tables --results bench/RESULTS.md") + [
         f"- Its table: {rows:,} rows from {source}, {nbytes:,} bytes of "
         f"kernel memory, compiled in {ms / 1000:.1f} s (median of "
         f"{args.runs}), once per build-id.",

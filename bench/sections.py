@@ -2,7 +2,7 @@
 """The sections of bench/RESULTS.md that a script of their own measures.
 
 run.py writes RESULTS.md whole; reach.py, soak.py, hot-path.py,
-fresh-procs.py and tool-memory.py each take
+fresh-procs.py, tool-memory.py and nocfi-stacks.py each take
 minutes of a quiet machine, so they write their section between two marker
 lines, and run.py keeps what lies between the markers when it rewrites the
 rest: a bench run without the soak keeps the last soak's figures.
@@ -10,7 +10,11 @@ growth.py's section is written by run.py too (it runs in every bench) and
 by growth.py alone, between the same kind of markers.
 """
 
+import datetime
 import os
+import statistics
+import subprocess
+import sys
 
 # Kept by run.py as they are when it rewrites RESULTS.md.
 KEPT = ("reach.py", "soak.py", "hot-path.py", "fresh-procs.py",
@@ -57,3 +61,27 @@ def kept(path):
             body = text.split(begin, 1)[1].split(end, 1)[0]
             out += [begin + body + end, ""]
     return out
+
+
+def run(cmd):
+    """A command's stdout; its failure ends the script, saying why."""
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    if p.returncode:
+        sys.exit(f"{' '.join(cmd)}: exit {p.returncode}: "
+                 f"{p.stderr.strip()[-2000:]}")
+    return p.stdout.strip()
+
+
+def spread(values, fmt):
+    """The median of values and their range, each formatted by fmt."""
+    return (fmt % statistics.median(values) + " (" + fmt % min(values) +
+            " to " + fmt % max(values) + ")")
+
+
+def header(runs, reproduce):
+    """A section's first lines: when, the tree, the runs, how to redo it."""
+    head = run(["git", "-C", os.path.dirname(os.path.abspath(__file__)),
+                "rev-parse", "--short", "HEAD"])
+    when = datetime.datetime.now(datetime.timezone.utc)
+    return [f"{when:%Y-%m-%d %H:%M} UTC, tree {head}, {runs} runs: median "
+            f"(range). Reproduce: `{reproduce}`.", ""]

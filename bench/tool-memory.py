@@ -11,23 +11,14 @@ the section of bench/RESULTS.md gives the median and the range.
 """
 
 import argparse
-import datetime
 import os
 import re
-import statistics
-import subprocess
 import sys
 
 import sections
+from sections import header, run, spread
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def run(cmd):
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    if p.returncode:
-        sys.exit(f"{' '.join(cmd)}: exit {p.returncode}: {p.stderr.strip()}")
-    return p.stdout.strip()
 
 
 def nums(line, pattern):
@@ -35,11 +26,6 @@ def nums(line, pattern):
     if not m:
         sys.exit(f"cannot read {pattern!r} in: {line}")
     return [float(x.replace(",", "")) for x in m.groups()]
-
-
-def spread(values, fmt):
-    return (fmt % statistics.median(values) + " (" + fmt % min(values) +
-            " to " + fmt % max(values) + ")")
 
 
 def main():
@@ -66,15 +52,11 @@ def main():
         ended.append(nums(line, r"RSS ([\d.]+) -> ([\d.]+) MiB, ([\d.]+) "
                           r"KiB per process.*descriptors (\d+) -> (\d+)"))
     col = lambda rows, i: [r[i] for r in rows]
-    head = run(["git", "-C", HERE, "rev-parse", "--short", "HEAD"])
-    when = datetime.datetime.now(datetime.timezone.utc)
     lines = [
         "## The tool's memory where a trace adds to it (bench/tool-memory.py)",
         "",
-        f"{when:%Y-%m-%d %H:%M} UTC, tree {head}, {args.runs} runs each: "
-        "median (range). Reproduce: `bench/tool-memory.py --tool "
-        ".output/memscope-bpf --results bench/RESULTS.md`.",
-        "",
+    ] + header(f"{args.runs}", "bench/tool-memory.py --tool "
+               ".output/memscope-bpf --results bench/RESULTS.md") + [
         f"- Distinct stacks (`bench/many-stacks.sh`, {args.secs} s of a "
         "random walk of 24 calls before each malloc, default "
         "`--max-stacks`): "

@@ -399,19 +399,25 @@ class Checker:
 
     # --- --stacks fp ----------------------------------------------------
 
+    def innermost(self, site):
+        """The site's chain, and the rows whose frames[0] is its own frame
+        on its line (failing when there are none)."""
+        chain = expand(site["chain"])
+        loc = self.where(site)
+        rows = [r for r in self.rows if r.names and
+                re.fullmatch(chain[-1], str(r.names[0])) and
+                loc is not None and
+                (os.path.basename(str(r.frames[0].get("file"))),
+                 r.frames[0].get("line")) == loc]
+        if not rows:
+            self.fail(f"{self.label(site)}: expected rows whose frames[0] "
+                      f"is {chain[-1]} on {loc}, got {self.near(site)}")
+        return chain, rows
+
     def fp(self):
         for site in self.e["sites"]:
-            chain = expand(site["chain"])
+            chain, first = self.innermost(site)
             label = self.label(site)
-            loc = self.where(site)
-            first = [r for r in self.rows if r.names and
-                     re.fullmatch(chain[-1], str(r.names[0])) and
-                     loc is not None and
-                     (os.path.basename(str(r.frames[0].get("file"))),
-                      r.frames[0].get("line")) == loc]
-            if not first:
-                self.fail(f"{label}: expected rows whose frames[0] is "
-                          f"{chain[-1]} on {loc}, got {self.near(site)}")
             whole = [r for r in first if chain_is(r.chain, chain)]
             if whole:
                 self.fail(f"{label}: expected no whole chain from a frame "
@@ -424,17 +430,8 @@ class Checker:
         """Each site's stacks are its chain's innermost part, cut where
         the CFI ends (no_info): no frame guessed beyond it."""
         for site in self.e["sites"]:
-            chain = expand(site["chain"])
+            chain, rows = self.innermost(site)
             label = self.label(site)
-            loc = self.where(site)
-            rows = [r for r in self.rows if r.names and
-                    re.fullmatch(chain[-1], str(r.names[0])) and
-                    loc is not None and
-                    (os.path.basename(str(r.frames[0].get("file"))),
-                     r.frames[0].get("line")) == loc]
-            if not rows:
-                self.fail(f"{label}: expected rows whose frames[0] is "
-                          f"{chain[-1]} on {loc}, got {self.near(site)}")
             for r in rows:
                 own = r.chain
                 tail = chain[len(chain) - len(own):] if own else []

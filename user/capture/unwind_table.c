@@ -1658,13 +1658,10 @@ static int fp_emit(void *ctx, __u64 pc, enum prologue_fp_rule rule)
 		r.cfa_off = 8;
 		break;
 	case PROLOGUE_FP_PUSHED:
-		r.cfa_type = MS_CFA_RSP;
-		r.cfa_off = 16;
-		r.rbp_type = MS_RBP_CFA;
-		r.rbp_off = -16;
-		break;
 	case PROLOGUE_FP_FRAME:
-		r.cfa_type = MS_CFA_RBP;
+		/* rbp pushed below the return address: at CFA - 16 */
+		r.cfa_type = rule == PROLOGUE_FP_FRAME ? MS_CFA_RBP :
+							 MS_CFA_RSP;
 		r.cfa_off = 16;
 		r.rbp_type = MS_RBP_CFA;
 		r.rbp_off = -16;
