@@ -730,6 +730,13 @@ int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
  * keeps one), what is held for the function stays bounded.
  */
 #define FP_MAX_FUNC		(1u << 20)
+/*
+ * Rounds of fp_resolve's fixed point, at most. Each round's findings
+ * follow from the last's, so stopping short keeps fewer runs, none
+ * wrongly: real code settles in a few rounds, and code made to take a
+ * round per run costs rounds times its jumps, bounded.
+ */
+#define FP_MAX_ROUNDS		32
 #define FP_NONE			UINT64_MAX
 
 enum fp_state {
@@ -927,22 +934,22 @@ static bool fp_kept(const struct prologue_fp *s, size_t r, __u64 pc)
  * join the rest so). A function's body is one piece of code: the runs
  * between two that keep the frame are its own and keep it from their
  * start (nothing but a jump of its own lands in them: a case of a switch,
- * a block only an indirect jump reaches). Until nothing changes; then the
- * rules of each run from where it keeps the frame, none elsewhere,
- * emitted in order.
+ * a block only an indirect jump reaches). Until nothing changes (or
+ * FP_MAX_ROUNDS); then the rules of each run from where it keeps the
+ * frame, none elsewhere, emitted in order.
  */
 static int fp_resolve(struct prologue_fp *s, __u64 end)
 {
 	bool changed = true;
+	int rounds = 0, err = 0;
 	struct fp_run *q;
 	ssize_t t;
 	size_t i;
-	int err = 0;
 
 	if (!s->in_func)
 		return 0;
 	s->in_func = false;
-	while (changed) {
+	while (changed && rounds++ < FP_MAX_ROUNDS) {
 		changed = false;
 		for (i = 0; i < s->nr_jumps; i++) {
 			const struct fp_jump *j = &s->jumps[i];

@@ -41,10 +41,10 @@
 /*
  * Limits against a hostile file. Debian's largest common objects stay
  * far below them (libc: ~3,700 FDEs, ~24k rows); Debian's chromium, whose
- * rules come from its frame pointers, has 4.4M rows.
+ * rules come from its frame pointers, has 3.9M rows.
  */
 #define UNWIND_MAX_FDES		(1u << 21)
-#define UNWIND_MAX_ROWS		(1u << 24)
+#define UNWIND_MAX_ROWS		(1u << 23)
 /*
  * libdw interprets an FDE's program from its start for every row asked
  * for, so a crafted FDE with a million rows costs a million squared.
