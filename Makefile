@@ -273,7 +273,9 @@ endif
 # stk_c again without unwind tables (as Chromium builds): with frame
 # pointers, whose prologues give its rules, and without (no rule at all).
 # -g alone would still give .debug_frame: it goes, as a stripped build's.
-STK_NOCFI := $(OUTPUT)/targets/stk_c_fp_nocfi $(OUTPUT)/targets/stk_c_nocfi
+# And with clang, as Chromium is built.
+STK_NOCFI := $(OUTPUT)/targets/stk_c_fp_nocfi $(OUTPUT)/targets/stk_c_nocfi \
+	$(OUTPUT)/targets/stk_c_clang_fp_nocfi
 STK_TARGETS := $(STK_C) $(STK_CXX) $(STK_LIBS) $(STK_RS) $(STK_NOCFI)
 TARGETS += $(STK_TARGETS)
 # The C++ side of the no-single-step test (tests/integration/xol.sh), and
@@ -364,6 +366,14 @@ $(OUTPUT)/targets/stk_c_fp_nocfi: tests/targets/stk_c.c tests/targets/target.h |
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(STK_CFLAGS) -fno-omit-frame-pointer -DSTK_NO_DRAP \
 		-fno-asynchronous-unwind-tables -fno-unwind-tables \
+		-Itests/targets $< -o $@
+	$(Q)objcopy --remove-section=.debug_frame $@
+
+$(OUTPUT)/targets/stk_c_clang_fp_nocfi: tests/targets/stk_c.c tests/targets/target.h | $(DEPS_STAMP)
+	$(call msg,CC-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(STK_CFLAGS) -Wno-unknown-attributes -fno-omit-frame-pointer \
+		-DSTK_NO_DRAP -fno-asynchronous-unwind-tables -fno-unwind-tables \
 		-Itests/targets $< -o $@
 	$(Q)objcopy --remove-section=.debug_frame $@
 

@@ -307,6 +307,8 @@ run_stack_tests()
 		stk_c_fp_nocfi
 	run_test stk_c_fp_nocfi_attach	t_stacks attach chains stk_c_fp_nocfi \
 		stk_c_fp_nocfi
+	run_test stk_c_clang_fp_nocfi	t_stacks launch chains \
+		stk_c_clang_fp_nocfi stk_c_fp_nocfi
 	run_test stk_c_nocfi		t_stacks launch stops stk_c_nocfi stk_c
 	run_test stk_recurse_cut	t_stacks launch cut stk_recurse stk_recurse
 	run_test stk_recurse_whole	t_stacks launch chains stk_recurse \
