@@ -148,11 +148,13 @@ int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
  * %rbp; mov %rsp,%rbp" on, the CFA is rbp + 16 until rbp is popped (pop
  * %rbp, leave) or written otherwise; after the pop, rsp + 8 until the
  * return or the tail call. Past a return, a jump, a trap or padding the
- * code is another block or another function: it keeps the frame only where
- * a jump made with the frame set lands (recorded as the decoding goes, so
- * forward jumps), else it has no rule until the next such prologue. A
- * function without that prologue (a leaf, hand-written assembly) gets
- * none. emit(ctx, pc, rule) is called where the rule changes.
+ * code is another block or another function: it keeps the frame only
+ * where the function's own jumps show it is the body (a jump made with
+ * the frame set lands there, it jumps into the kept body, or it lies
+ * between two kept parts), else it has no rule until the next such
+ * prologue. A function without that prologue (a leaf, hand-written
+ * assembly, one whose rsp moved before it: GCC's DRAP) gets none.
+ * emit(ctx, pc, rule) is called where the rule changes, in pc order.
  */
 enum prologue_fp_rule {
 	PROLOGUE_FP_NONE,	/* no rule: the walk stops */

@@ -35,7 +35,7 @@ enum unwind_table_flags {
  * object's e_entry (it is a program, or a program's interpreter): code
  * there that no FDE covers, up to its first jump or return, is the
  * outermost frame. NULL with
- * errno set (ENOENT: no CFI at all; EFBIG: object addresses above 4 GiB,
+ * errno set (ENOENT: no CFI at all, nor frame-pointer code; EFBIG: object addresses above 4 GiB,
  * or more CFI than the compiler's bounds; EINVAL: malformed, or not an
  * x86-64 ELF object).
  */
