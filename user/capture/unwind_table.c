@@ -1667,6 +1667,9 @@ static int fp_emit(void *ctx, __u64 pc, enum prologue_fp_rule rule)
 		r.rbp_off = -16;
 		break;
 	}
+	/* segments out of order or overlapping (a crafted file): malformed */
+	if (fp->t.nr && pc <= fp->t.rows[fp->t.nr - 1].pc)
+		return -EINVAL;
 	fp->rules += rule != PROLOGUE_FP_NONE;
 	return push_row(&fp->t, &r);
 }
