@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <linux/types.h>
 #include "events.h"
@@ -40,9 +41,22 @@ static const unsigned int needs_of[] = {
 
 struct fp_seen {
 	__u64 last;
+	const uint8_t *data;
 	size_t size;
 	bool any;
 };
+
+/* A switch's table read from the fuzzed bytes themselves. */
+static int fp_read(void *ctx, __u64 addr, void *buf, size_t len)
+{
+	const struct fp_seen *f = ctx;
+
+	if (addr < FP_BASE || addr - FP_BASE > f->size ||
+	    len > f->size - (addr - FP_BASE))
+		return -EIO;
+	memcpy(buf, f->data + (addr - FP_BASE), len);
+	return 0;
+}
 
 static int fp_check(void *ctx, __u64 pc, enum prologue_fp_rule rule)
 {
@@ -59,8 +73,8 @@ static int fp_check(void *ctx, __u64 pc, enum prologue_fp_rule rule)
 /* The scan in pieces of the size the first byte says, as a file's chunks. */
 static void fp_scan(const uint8_t *data, size_t size)
 {
-	struct fp_seen f = { .size = size };
-	struct prologue_fp *s = prologue_fp__new(fp_check, &f);
+	struct fp_seen f = { .data = data, .size = size };
+	struct prologue_fp *s = prologue_fp__new(fp_check, fp_read, &f);
 	size_t at = 0, have, step, used;
 	bool last;
 

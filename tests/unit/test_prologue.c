@@ -1218,7 +1218,22 @@ struct fp_rules {
 	__u64 pc[64];
 	enum prologue_fp_rule rule[64];
 	size_t nr;
+	/* the code scanned, which prologue_fp_read reads */
+	const unsigned char *code;
+	size_t len;
+	__u64 addr;
 };
+
+static int fp_read_code(void *ctx, __u64 addr, void *buf, size_t len)
+{
+	const struct fp_rules *r = ctx;
+
+	if (addr < r->addr || addr - r->addr > r->len ||
+	    len > r->len - (addr - r->addr))
+		return -EIO;
+	memcpy(buf, r->code + (addr - r->addr), len);
+	return 0;
+}
 
 static int fp_collect(void *ctx, __u64 pc, enum prologue_fp_rule rule)
 {
@@ -1245,13 +1260,16 @@ static enum prologue_fp_rule fp_rule_at(const struct fp_rules *r, __u64 pc)
 static void fp_scan(const unsigned char *code, size_t len, __u64 addr,
 		    size_t step, struct fp_rules *out)
 {
-	struct prologue_fp *s = prologue_fp__new(fp_collect, out);
+	struct prologue_fp *s = prologue_fp__new(fp_collect, fp_read_code, out);
 	unsigned char buf[256];
 	size_t have = 0, at = 0, used, n;
 	bool last;
 
 	cr_assert(s);
 	memset(out, 0, sizeof(*out));
+	out->code = code;
+	out->len = len;
+	out->addr = addr;
 	while (at < len) {
 		n = len - at - have < step ? len - at - have : step;
 		memcpy(buf + have, code + at + have, n);
@@ -1360,4 +1378,53 @@ Test(prologue_fp, no_prologue_no_rule)
 	for (i = 0; i < r.nr; i++)
 		cr_expect_eq(r.rule[i], PROLOGUE_FP_NONE, "rule at %#llx",
 			     (unsigned long long)r.pc[i]);
+}
+
+/*
+ * A switch through a table of offsets (clang's and V8's form): the cases,
+ * which nothing but the table reaches and after which nothing is kept,
+ * keep the frame because the table names them.
+ */
+Test(prologue_fp, switch_cases_from_the_table)
+{
+	static const unsigned char code[] = {
+		0x55,				/* 00 push %rbp */
+		0x48, 0x89, 0xe5,		/* 01 mov %rsp,%rbp */
+		0x83, 0xf8, 0x02,		/* 04 cmp $2,%eax */
+		0x77, 0xfb,			/* 07 ja 04: 3 cases */
+		0x48, 0x8d, 0x0d, 0x20, 0x00, 0x00, 0x00,
+						/* 09 lea 30(%rip),%rcx */
+		0x48, 0x63, 0x04, 0x81,		/* 10 movslq (%rcx,%rax,4),%rax */
+		0x48, 0x01, 0xc8,		/* 14 add %rcx,%rax */
+		0xff, 0xe0,			/* 17 jmp *%rax */
+		0xe8, 0x00, 0x00, 0x00, 0x00,	/* 19 case 0: call */
+		0x5d, 0xc3,			/* 1e pop %rbp; ret */
+		0xe8, 0x00, 0x00, 0x00, 0x00,	/* 20 case 1 */
+		0x5d, 0xc3,			/* 25 */
+		0xe8, 0x00, 0x00, 0x00, 0x00,	/* 27 case 2 */
+		0x5d, 0xc3,			/* 2c */
+		0x90, 0x90,			/* 2e */
+		0xe9, 0xff, 0xff, 0xff,		/* 30 table: 19 - 30 */
+		0xf0, 0xff, 0xff, 0xff,		/* 34 20 - 30 */
+		0xf7, 0xff, 0xff, 0xff,		/* 38 27 - 30 */
+	};
+	static const struct {
+		__u64 off;
+		enum prologue_fp_rule rule;
+	} want[] = {
+		{ 0x04, PROLOGUE_FP_FRAME }, { 0x19, PROLOGUE_FP_FRAME },
+		{ 0x1f, PROLOGUE_FP_ENTRY }, { 0x20, PROLOGUE_FP_FRAME },
+		{ 0x26, PROLOGUE_FP_ENTRY }, { 0x27, PROLOGUE_FP_FRAME },
+		{ 0x2d, PROLOGUE_FP_ENTRY }, { 0x2e, PROLOGUE_FP_NONE },
+		{ 0x30, PROLOGUE_FP_NONE },
+	};
+	struct fp_rules r;
+	size_t i;
+
+	fp_scan(code, sizeof(code), 0x3000, sizeof(code), &r);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_expect_eq(fp_rule_at(&r, 0x3000 + want[i].off), want[i].rule,
+			     "at +%#llx: rule %d, expected %d",
+			     (unsigned long long)want[i].off,
+			     fp_rule_at(&r, 0x3000 + want[i].off), want[i].rule);
 }

@@ -22,6 +22,7 @@
  * so such an instruction is never a site. Branches are taken as emulated
  * only without any prefix: that is what was measured.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -737,6 +738,8 @@ int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
  * round per run costs rounds times its jumps, bounded.
  */
 #define FP_MAX_ROUNDS		32
+/* Cases of a switch's table read, at most. */
+#define FP_MAX_CASES		4096
 #define FP_NONE			UINT64_MAX
 
 enum fp_state {
@@ -773,6 +776,27 @@ struct fp_jump {
 
 #define FP_VEC(type, name)	type *name; size_t nr_##name, cap_##name
 
+/*
+ * A switch through a table of 32-bit offsets from the table, as compilers
+ * emit it, followed instruction by instruction in the current run:
+ *	cmp $max,%idx; ja default	(or jae: the bound)
+ *	lea table(%rip),%base		(or before the cmp)
+ *	movslq (%base,%idx,4),%dst
+ *	add %base,%dst
+ *	jmp *%dst
+ * Each register an enum ms_arg_reg (0: none yet).
+ */
+struct fp_switch {
+	unsigned int cmp_reg;	/* the last instruction was cmp $imm,%reg */
+	__s64 cmp_imm;
+	unsigned int idx;	/* the index, its bound known from the jcc */
+	__u64 cases;
+	unsigned int base;	/* holds the table's address */
+	__u64 table;
+	unsigned int dst;	/* an entry loaded, then the table added */
+	bool added;
+};
+
 struct prologue_fp {
 	csh cs;
 	cs_insn *in;
@@ -791,6 +815,8 @@ struct prologue_fp {
 	bool run_dead;			/* ... and rbp is no longer the frame's */
 	bool moved_sp;			/* rsp moved since a call or a jump */
 	enum prologue_fp_rule run_rule;	/* the rule last held for the run */
+	struct fp_switch sw;		/* of the current run */
+	prologue_fp_read read;
 	FP_VEC(struct fp_run, runs);
 	FP_VEC(struct fp_row, rows);
 	FP_VEC(struct fp_jump, jumps);
@@ -814,7 +840,8 @@ static int fp_grow(void **v, size_t *cap, size_t size)
 	return 0;
 }
 
-struct prologue_fp *prologue_fp__new(prologue_fp_emit emit, void *ctx)
+struct prologue_fp *prologue_fp__new(prologue_fp_emit emit,
+				     prologue_fp_read read, void *ctx)
 {
 	struct prologue_fp *s = calloc(1, sizeof(*s));
 
@@ -825,6 +852,7 @@ struct prologue_fp *prologue_fp__new(prologue_fp_emit emit, void *ctx)
 		return NULL;
 	}
 	s->emit = emit;
+	s->read = read;
 	s->ctx = ctx;
 	return s;
 }
@@ -896,6 +924,7 @@ static int fp_run(struct prologue_fp *s, __u64 pc, bool dead, __u64 from,
 	s->run_rule = (enum prologue_fp_rule)-1;
 	s->state = dead ? FP_DEAD : FP_FRAME;
 	s->run_ends = s->run_dead = false;
+	memset(&s->sw, 0, sizeof(s->sw));
 	return err ?: fp_row(s, pc, dead ? PROLOGUE_FP_NONE : first);
 }
 
@@ -1007,22 +1036,29 @@ static int fp_resolve(struct prologue_fp *s, __u64 end)
 	return err ?: fp_rule(s, end, PROLOGUE_FP_NONE);
 }
 
-/* Whether in writes rbp (or part of it), *rsp rsp: both when unknown. */
-static bool writes_rbp(csh cs, const cs_insn *in, bool *rsp)
+/*
+ * Whether in writes rbp (or part of it), *rsp rsp, *gprs the general
+ * registers (1 << enum ms_arg_reg): all of them when unknown.
+ */
+static bool writes_rbp(csh cs, const cs_insn *in, bool *rsp,
+		       unsigned int *gprs)
 {
 	cs_regs rd, wr;
 	uint8_t nrd, nwr, i;
-	bool rbp = false;
+	bool rbp = false, whole;
 
 	*rsp = false;
+	*gprs = 0;
 	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK) {
 		*rsp = true;
+		*gprs = ~0u;
 		return true;
 	}
 	for (i = 0; i < nwr; i++) {
 		*rsp |= is_rsp(wr[i]);
 		rbp |= wr[i] == X86_REG_RBP || wr[i] == X86_REG_EBP ||
 		       wr[i] == X86_REG_BP || wr[i] == X86_REG_BPL;
+		*gprs |= 1u << reg_gpr(wr[i], &whole);
 	}
 	return rbp;
 }
@@ -1052,6 +1088,7 @@ static size_t fp_prologue(struct prologue_fp *s, const unsigned char *code,
 {
 	static const unsigned char endbr64[] = { 0xf3, 0x0f, 0x1e, 0xfa };
 	const uint8_t *p;
+	unsigned int gprs;
 	size_t at = 0, left;
 	uint64_t a;
 	bool rsp;
@@ -1070,7 +1107,7 @@ static size_t fp_prologue(struct prologue_fp *s, const unsigned char *code,
 			return 0;
 		if (is_mov_rsp_rbp(s->in))
 			return p - code;
-		if (writes_rbp(s->cs, s->in, &rsp) || rsp ||
+		if (writes_rbp(s->cs, s->in, &rsp, &gprs) || rsp ||
 		    ends_path(s->cs, s->in) || is_branch(s->cs, s->in))
 			return 0;
 	}
@@ -1141,12 +1178,116 @@ static size_t ud1_len(const unsigned char *code, size_t len)
 	return n <= len ? n : 0;
 }
 
+/* The general register of operand i when it is one, else 0. */
+static unsigned int op_gpr(const cs_insn *in, int i)
+{
+	const cs_x86 *x = &in->detail->x86;
+	bool whole;
+
+	if (i >= x->op_count || x->operands[i].type != X86_OP_REG)
+		return 0;
+	return reg_gpr(x->operands[i].reg, &whole);
+}
+
+/*
+ * The cases of a switch whose jump is in at pc: each a jump made with the
+ * frame set (the switch's own run keeps it, or none of this does), to
+ * where its table says; a table that cannot be read gives none.
+ */
+static int fp_cases(struct prologue_fp *s, __u64 pc)
+{
+	struct fp_jump j = { .pc = pc, .run = s->nr_runs - 1 };
+	__s32 off[64];
+	__u64 i, n;
+	size_t k;
+	int err = 0;
+
+	for (i = 0; i < s->sw.cases && !err; i += n) {
+		n = s->sw.cases - i < 64 ? s->sw.cases - i : 64;
+		if (s->read(s->ctx, s->sw.table + 4 * i, off, 4 * n))
+			return 0;
+		for (k = 0; k < n && !err; k++) {
+			j.target = s->sw.table +
+				   (__s64)(__s32)le32toh((__u32)off[k]);
+			err = FP_PUSH(s, jumps, j);
+		}
+	}
+	return err;
+}
+
+/*
+ * The switch's instructions as they come (struct fp_switch), in one run;
+ * gprs, the registers in writes. Anything else that writes one of its
+ * registers forgets what it held.
+ */
+static int fp_switch_step(struct prologue_fp *s, __u64 pc, __u64 next,
+			  unsigned int gprs)
+{
+	const cs_insn *in = s->in;
+	const cs_x86 *x = &in->detail->x86;
+	struct fp_switch *w = &s->sw;
+	const cs_x86_op *m = x->op_count == 2 ? &x->operands[1] : NULL;
+	bool whole;
+	unsigned int cmp = w->cmp_reg;
+
+	w->cmp_reg = 0;
+	if (in->id == X86_INS_CMP && op_gpr(in, 0) && m &&
+	    m->type == X86_OP_IMM && m->imm >= 0 && m->imm < FP_MAX_CASES) {
+		w->cmp_reg = op_gpr(in, 0);
+		w->cmp_imm = m->imm;
+		return 0;
+	}
+	if (cmp && (in->id == X86_INS_JA || in->id == X86_INS_JAE)) {
+		w->idx = cmp;
+		w->cases = w->cmp_imm + (in->id == X86_INS_JA);
+		w->dst = 0;
+		return 0;
+	}
+	/* the table's address may be loaded first, or hoisted before */
+	if (in->id == X86_INS_LEA && m && m->type == X86_OP_MEM &&
+	    m->mem.base == X86_REG_RIP && m->mem.index == X86_REG_INVALID &&
+	    op_gpr(in, 0) && op_gpr(in, 0) != w->idx) {
+		w->base = op_gpr(in, 0);
+		w->table = next + m->mem.disp;
+		w->dst = 0;
+		return 0;
+	}
+	if (in->id == X86_INS_MOVSXD && w->base && w->idx && m &&
+	    m->type == X86_OP_MEM && m->mem.scale == 4 && !m->mem.disp &&
+	    reg_gpr(m->mem.base, &whole) == w->base && whole &&
+	    reg_gpr(m->mem.index, &whole) == w->idx && whole &&
+	    op_gpr(in, 0) && op_gpr(in, 0) != w->base) {
+		w->dst = op_gpr(in, 0);
+		w->added = false;
+		return 0;
+	}
+	if (in->id == X86_INS_ADD && w->dst && op_gpr(in, 0) == w->dst &&
+	    op_gpr(in, 1) == w->base) {
+		w->added = true;
+		return 0;
+	}
+	if (in->id == X86_INS_JMP && w->added && op_gpr(in, 0) == w->dst)
+		return fp_cases(s, pc);
+	/* mov %eax,%eax: the index zero-extended, as clang does first */
+	if (in->id == X86_INS_MOV && w->idx && op_gpr(in, 0) == w->idx &&
+	    op_gpr(in, 1) == w->idx)
+		return 0;
+	/* what a register no longer holds */
+	if (w->idx && (gprs & (1u << w->idx)))
+		w->idx = 0;
+	if (w->base && (gprs & (1u << w->base)))
+		w->base = 0;
+	if (w->dst && (gprs & (1u << w->dst)))
+		w->dst = 0;
+	return 0;
+}
+
 /*
  * One instruction at pc, of the function's current run, which writes rbp
  * and rsp as rbp and rsp say.
  */
 static int fp_insn(struct prologue_fp *s, __u64 pc, __u64 next, bool rbp,
-		   bool rsp)
+		   bool rsp, unsigned int gprs)
 {
 	const cs_insn *in = s->in;
 	bool stops = no_fallthrough(s->cs, in) || in->id == X86_INS_INT3;
@@ -1166,6 +1307,8 @@ static int fp_insn(struct prologue_fp *s, __u64 pc, __u64 next, bool rbp,
 			j.target = to;
 			err = FP_PUSH(s, jumps, j);
 		}
+		if (!err && s->state == FP_FRAME)
+			err = fp_switch_step(s, pc, next, gprs);
 	} else if (s->state == FP_EPILOGUE && !stops &&
 		   !cs_insn_group(s->cs, in, CS_GRP_JUMP) && (rsp || rbp)) {
 		s->run_ends = s->run_dead = true;
@@ -1185,6 +1328,7 @@ int prologue_fp__scan(struct prologue_fp *s, const unsigned char *code,
 	const uint8_t *p;
 	uint64_t a;
 	bool pad, rbp, rsp;
+	unsigned int gprs;
 	int err = 0;
 
 	if (addr != s->next || !addr) {
@@ -1222,7 +1366,7 @@ int prologue_fp__scan(struct prologue_fp *s, const unsigned char *code,
 			continue;
 		}
 		pad = s->in->id == X86_INS_INT3;
-		rbp = writes_rbp(s->cs, s->in, &rsp);
+		rbp = writes_rbp(s->cs, s->in, &rsp, &gprs);
 		/*
 		 * rsp moved since the last call, jump, return or trap: if a
 		 * prologue comes next, rsp did not point at the return
@@ -1238,7 +1382,7 @@ int prologue_fp__scan(struct prologue_fp *s, const unsigned char *code,
 			err = fp_run(s, addr + at, s->run_dead || pad, FP_NONE,
 				     PROLOGUE_FP_FRAME);
 		if (s->in_func && !err)
-			err = fp_insn(s, addr + at, a, rbp, rsp);
+			err = fp_insn(s, addr + at, a, rbp, rsp, gprs);
 		at = p - code;
 	}
 	if (!err && last)

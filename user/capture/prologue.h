@@ -150,8 +150,9 @@ int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
  * return or the tail call. Past a return, a jump, a trap or padding the
  * code is another block or another function: it keeps the frame only
  * where the function's own jumps show it is the body (a jump made with
- * the frame set lands there, it jumps into the kept body, or it lies
- * between two kept parts), else it has no rule until the next such
+ * the frame set lands there, a switch's table of jumps made so names it,
+ * it jumps into the kept body, or it lies between two kept parts), else
+ * it has no rule until the next such
  * prologue. A function without that prologue (a leaf, hand-written
  * assembly, one whose rsp moved before it: GCC's DRAP) gets none.
  * emit(ctx, pc, rule) is called where the rule changes, in pc order.
@@ -165,10 +166,18 @@ enum prologue_fp_rule {
 
 typedef int (*prologue_fp_emit)(void *ctx, __u64 pc,
 				enum prologue_fp_rule rule);
+/*
+ * len bytes of the object at address addr (a switch's table of jumps,
+ * in the code or in read-only data): 0, or -errno when they are not all
+ * in its file.
+ */
+typedef int (*prologue_fp_read)(void *ctx, __u64 addr, void *buf,
+				size_t len);
 
 struct prologue_fp;
 
-struct prologue_fp *prologue_fp__new(prologue_fp_emit emit, void *ctx);
+struct prologue_fp *prologue_fp__new(prologue_fp_emit emit,
+				     prologue_fp_read read, void *ctx);
 void prologue_fp__free(struct prologue_fp *s);
 
 /*

@@ -1638,10 +1638,17 @@ static int entry_rule(struct build *b, Elf *elf, int fd)
 /* Code read at a time for prologue_fp__scan. */
 #define FP_CHUNK		(1u << 20)
 
-/* fp_rows' rows, and how many of them have a rule. */
+/*
+ * fp_rows' rows, how many of them have a rule, and the object's loaded
+ * segments, executable or not (a switch's table of jumps is read-only
+ * data, or inside the code).
+ */
 struct fp_table {
 	struct unwind_table t;
 	size_t rules;
+	int fd;
+	struct seg loads[UNWIND_MAX_SEGS];
+	unsigned int nr_loads;
 };
 
 /* prologue_fp_emit: a rule of frame-pointer code as a row. */
@@ -1672,6 +1679,41 @@ static int fp_emit(void *ctx, __u64 pc, enum prologue_fp_rule rule)
 		return -EINVAL;
 	fp->rules += rule != PROLOGUE_FP_NONE;
 	return push_row(&fp->t, &r);
+}
+
+/* prologue_fp_read: all len bytes at addr, within one loaded segment. */
+static int fp_read(void *ctx, __u64 addr, void *buf, size_t len)
+{
+	const struct fp_table *fp = ctx;
+	unsigned int i;
+
+	for (i = 0; i < fp->nr_loads; i++)
+		if (addr >= fp->loads[i].start && addr < fp->loads[i].end)
+			return seg_read(&fp->loads[i], fp->fd, addr, buf,
+					len) == len ? 0 : -EIO;
+	return -EIO;
+}
+
+/* The PT_LOAD segments, as read_segments() takes the executable ones. */
+static void fp_loads(Elf *elf, struct fp_table *fp)
+{
+	GElf_Phdr ph;
+	size_t i, n;
+
+	if (elf_getphdrnum(elf, &n))
+		return;
+	for (i = 0; i < n && fp->nr_loads < UNWIND_MAX_SEGS; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD ||
+		    ph.p_memsz > UINT64_MAX - ph.p_vaddr)
+			continue;
+		fp->loads[fp->nr_loads++] = (struct seg){
+			.start = ph.p_vaddr,
+			.end = ph.p_vaddr + ph.p_memsz,
+			.off = ph.p_offset,
+			.filesz = ph.p_filesz < ph.p_memsz ? ph.p_filesz :
+							     ph.p_memsz,
+		};
+	}
 }
 
 /* One gap of the rows, [start, end), through the scanner. */
@@ -1740,7 +1782,7 @@ static int fp_gaps(struct build *b, int fd, struct prologue_fp *s,
  * what the CFI leaves out (crt code, hand-written assembly). An object
  * without any CFI (ENOENT so far) gets only these.
  */
-static int fp_rows(struct build *b, int fd)
+static int fp_rows(struct build *b, Elf *elf, int fd)
 {
 	struct unwind_table *t = b->t, *both = NULL;
 	struct fp_table *fp;
@@ -1750,8 +1792,10 @@ static int fp_rows(struct build *b, int fd)
 
 	fp = calloc(1, sizeof(*fp));
 	buf = malloc(FP_CHUNK);
-	if (!fp || !buf || !(s = prologue_fp__new(fp_emit, fp)))
+	if (!fp || !buf || !(s = prologue_fp__new(fp_emit, fp_read, fp)))
 		goto free;
+	fp->fd = fd;
+	fp_loads(elf, fp);
 	err = fp_gaps(b, fd, s, buf);
 	if (err || !fp->rules)
 		goto free;
@@ -1830,7 +1874,7 @@ struct unwind_table *unwind_table__build(int fd, const char *root,
 	/* not a Go program's: Go's own table told its functions' rules */
 	if ((!err || err == -ENOENT) && !pcln &&
 	    !(flags & UNWIND_TABLE_CFI_ONLY))
-		err = fp_rows(&b, fd) ?: b.t->nr ? 0 : err;
+		err = fp_rows(&b, elf, fd) ?: b.t->nr ? 0 : err;
 	if (err)
 		goto end_elf;
 	count_rows(b.t);
