@@ -518,7 +518,7 @@ layers:
 # builds the library's sources again into an archive (the fuzz/obj
 # flavour above), and each fuzzer's link takes what it runs through.
 FUZZ_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
-FUZZ_TIME ?= 15
+FUZZ_TIME ?= 10
 
 $(FUZZ_DIR)/libmemscope.a: $(FUZZ_OBJS)
 	$(call msg,AR,$@)

@@ -1318,12 +1318,27 @@ static const unsigned char fp_code[] = {
 	0xc3,				/* 44 ret */
 };
 
+/* The rule expected at base + off. */
+struct fp_want {
+	__u64 off;
+	enum prologue_fp_rule rule;
+};
+
+static void fp_expect_rules(const struct fp_rules *r, __u64 base,
+			    const struct fp_want *want, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		cr_expect_eq(fp_rule_at(r, base + want[i].off), want[i].rule,
+			     "at +%#llx: rule %d, expected %d",
+			     (unsigned long long)want[i].off,
+			     fp_rule_at(r, base + want[i].off), want[i].rule);
+}
+
 static void fp_expect(const struct fp_rules *r)
 {
-	static const struct {
-		__u64 off;
-		enum prologue_fp_rule rule;
-	} want[] = {
+	static const struct fp_want want[] = {
 		{ 0x00, PROLOGUE_FP_ENTRY }, { 0x01, PROLOGUE_FP_PUSHED },
 		{ 0x05, PROLOGUE_FP_PUSHED }, { 0x08, PROLOGUE_FP_FRAME },
 		{ 0x0c, PROLOGUE_FP_FRAME },	/* the case, between kept runs */
@@ -1334,13 +1349,8 @@ static void fp_expect(const struct fp_rules *r)
 		{ 0x3e, PROLOGUE_FP_NONE }, { 0x44, PROLOGUE_FP_NONE },
 		{ 0x45, PROLOGUE_FP_NONE },
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		cr_expect_eq(fp_rule_at(r, 0x1000 + want[i].off), want[i].rule,
-			     "at +%#llx: rule %d, expected %d",
-			     (unsigned long long)want[i].off,
-			     fp_rule_at(r, 0x1000 + want[i].off), want[i].rule);
+	fp_expect_rules(r, 0x1000, want, sizeof(want) / sizeof(want[0]));
 }
 
 Test(prologue_fp, frame_pointer_code_rules)
@@ -1408,10 +1418,7 @@ Test(prologue_fp, switch_cases_from_the_table)
 		0xf0, 0xff, 0xff, 0xff,		/* 34 20 - 30 */
 		0xf7, 0xff, 0xff, 0xff,		/* 38 27 - 30 */
 	};
-	static const struct {
-		__u64 off;
-		enum prologue_fp_rule rule;
-	} want[] = {
+	static const struct fp_want want[] = {
 		{ 0x04, PROLOGUE_FP_FRAME }, { 0x19, PROLOGUE_FP_FRAME },
 		{ 0x1f, PROLOGUE_FP_ENTRY }, { 0x20, PROLOGUE_FP_FRAME },
 		{ 0x26, PROLOGUE_FP_ENTRY }, { 0x27, PROLOGUE_FP_FRAME },
@@ -1419,12 +1426,7 @@ Test(prologue_fp, switch_cases_from_the_table)
 		{ 0x30, PROLOGUE_FP_NONE },
 	};
 	struct fp_rules r;
-	size_t i;
 
 	fp_scan(code, sizeof(code), 0x3000, sizeof(code), &r);
-	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		cr_expect_eq(fp_rule_at(&r, 0x3000 + want[i].off), want[i].rule,
-			     "at +%#llx: rule %d, expected %d",
-			     (unsigned long long)want[i].off,
-			     fp_rule_at(&r, 0x3000 + want[i].off), want[i].rule);
+	fp_expect_rules(&r, 0x3000, want, sizeof(want) / sizeof(want[0]));
 }
