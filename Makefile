@@ -361,27 +361,20 @@ $(OUTPUT)/targets/stk_%: tests/targets/stk_%.c tests/targets/target.h | $(DEPS_S
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(STK_CFLAGS) -Itests/targets $< $(STK_LDFLAGS) -o $@
 
-$(OUTPUT)/targets/stk_c_fp_nocfi: tests/targets/stk_c.c tests/targets/target.h | $(DEPS_STAMP)
+# stk_c without unwind tables (STK_NOCFI): the compiler and the frame
+# pointers each build takes.
+NOCFI_CC := $(CC)
+$(OUTPUT)/targets/stk_c_fp_nocfi: NOCFI_FLAGS := -fno-omit-frame-pointer \
+	-DSTK_NO_DRAP
+$(OUTPUT)/targets/stk_c_clang_fp_nocfi: NOCFI_CC := $(CLANG)
+$(OUTPUT)/targets/stk_c_clang_fp_nocfi: NOCFI_FLAGS := -fno-omit-frame-pointer \
+	-DSTK_NO_DRAP -Wno-unknown-attributes
+$(STK_NOCFI): tests/targets/stk_c.c tests/targets/target.h | $(DEPS_STAMP)
 	$(call msg,CC-TGT,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(STK_CFLAGS) -fno-omit-frame-pointer -DSTK_NO_DRAP \
+	$(Q)$(NOCFI_CC) $(STK_CFLAGS) $(NOCFI_FLAGS) \
 		-fno-asynchronous-unwind-tables -fno-unwind-tables \
 		-Itests/targets $< -o $@
-	$(Q)objcopy --remove-section=.debug_frame $@
-
-$(OUTPUT)/targets/stk_c_clang_fp_nocfi: tests/targets/stk_c.c tests/targets/target.h | $(DEPS_STAMP)
-	$(call msg,CC-TGT,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(STK_CFLAGS) -Wno-unknown-attributes -fno-omit-frame-pointer \
-		-DSTK_NO_DRAP -fno-asynchronous-unwind-tables -fno-unwind-tables \
-		-Itests/targets $< -o $@
-	$(Q)objcopy --remove-section=.debug_frame $@
-
-$(OUTPUT)/targets/stk_c_nocfi: tests/targets/stk_c.c tests/targets/target.h | $(DEPS_STAMP)
-	$(call msg,CC-TGT,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(STK_CFLAGS) -fno-asynchronous-unwind-tables \
-		-fno-unwind-tables -Itests/targets $< -o $@
 	$(Q)objcopy --remove-section=.debug_frame $@
 
 $(OUTPUT)/targets/fam_%: tests/targets/fam_%.c tests/targets/target.h | $(DEPS_STAMP)

@@ -168,6 +168,34 @@ static bool is_rsp(uint16_t r)
 }
 
 /*
+ * The registers in writes (explicitly or not): the general ones into
+ * *gprs (1 << enum ms_arg_reg), and whether rsp and rbp (or part of
+ * them). -1 when Capstone cannot say, everything then said written.
+ */
+static int regs_written(csh cs, const cs_insn *in, unsigned int *gprs,
+			bool *rsp, bool *rbp)
+{
+	cs_regs rd, wr;
+	uint8_t nrd, nwr, i;
+	bool whole;
+
+	*rsp = *rbp = false;
+	*gprs = 0;
+	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK) {
+		*rsp = *rbp = true;
+		*gprs = ~0u;
+		return -1;
+	}
+	for (i = 0; i < nwr; i++) {
+		*rsp |= is_rsp(wr[i]);
+		*rbp |= wr[i] == X86_REG_RBP || wr[i] == X86_REG_EBP ||
+			wr[i] == X86_REG_BP || wr[i] == X86_REG_BPL;
+		*gprs |= 1u << reg_gpr(wr[i], &whole);
+	}
+	return 0;
+}
+
+/*
  * What an instruction changes that placement cares about: the general
  * registers it writes (explicitly or not; 1 << enum ms_arg_reg) into
  * *gprs, and as the return value whether it writes rsp or stores through
@@ -177,18 +205,13 @@ static bool is_rsp(uint16_t r)
 static int insn_writes(csh cs, const cs_insn *in, unsigned int *gprs)
 {
 	const cs_x86 *x = &in->detail->x86;
-	cs_regs rd, wr;
-	uint8_t nrd, nwr, i;
-	bool whole;
-	int w = 0;
+	bool rsp, rbp;
+	uint8_t i;
+	int w;
 
-	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK)
+	if (regs_written(cs, in, gprs, &rsp, &rbp))
 		return -1;
-	*gprs = 0;
-	for (i = 0; i < nwr; i++) {
-		w |= is_rsp(wr[i]) ? NEED_RSP : 0;
-		*gprs |= 1u << reg_gpr(wr[i], &whole);
-	}
+	w = rsp ? NEED_RSP : 0;
 	for (i = 0; i < x->op_count; i++)
 		if (x->operands[i].type == X86_OP_MEM &&
 		    (x->operands[i].access & CS_AC_WRITE) &&
@@ -1036,33 +1059,6 @@ static int fp_resolve(struct prologue_fp *s, __u64 end)
 	return err ?: fp_rule(s, end, PROLOGUE_FP_NONE);
 }
 
-/*
- * Whether in writes rbp (or part of it), *rsp rsp, *gprs the general
- * registers (1 << enum ms_arg_reg): all of them when unknown.
- */
-static bool writes_rbp(csh cs, const cs_insn *in, bool *rsp,
-		       unsigned int *gprs)
-{
-	cs_regs rd, wr;
-	uint8_t nrd, nwr, i;
-	bool rbp = false, whole;
-
-	*rsp = false;
-	*gprs = 0;
-	if (cs_regs_access(cs, in, rd, &nrd, wr, &nwr) != CS_ERR_OK) {
-		*rsp = true;
-		*gprs = ~0u;
-		return true;
-	}
-	for (i = 0; i < nwr; i++) {
-		*rsp |= is_rsp(wr[i]);
-		rbp |= wr[i] == X86_REG_RBP || wr[i] == X86_REG_EBP ||
-		       wr[i] == X86_REG_BP || wr[i] == X86_REG_BPL;
-		*gprs |= 1u << reg_gpr(wr[i], &whole);
-	}
-	return rbp;
-}
-
 /* Instructions a compiler schedules between push %rbp and the mov, at most. */
 #define FP_PROLOGUE_BETWEEN	3
 
@@ -1091,7 +1087,7 @@ static size_t fp_prologue(struct prologue_fp *s, const unsigned char *code,
 	unsigned int gprs;
 	size_t at = 0, left;
 	uint64_t a;
-	bool rsp;
+	bool rsp, rbp;
 	int i;
 
 	if (len >= sizeof(endbr64) && !memcmp(code, endbr64, sizeof(endbr64)))
@@ -1107,7 +1103,8 @@ static size_t fp_prologue(struct prologue_fp *s, const unsigned char *code,
 			return 0;
 		if (is_mov_rsp_rbp(s->in))
 			return p - code;
-		if (writes_rbp(s->cs, s->in, &rsp, &gprs) || rsp ||
+		regs_written(s->cs, s->in, &gprs, &rsp, &rbp);
+		if (rbp || rsp ||
 		    ends_path(s->cs, s->in) || is_branch(s->cs, s->in))
 			return 0;
 	}
@@ -1366,7 +1363,7 @@ int prologue_fp__scan(struct prologue_fp *s, const unsigned char *code,
 			continue;
 		}
 		pad = s->in->id == X86_INS_INT3;
-		rbp = writes_rbp(s->cs, s->in, &rsp, &gprs);
+		regs_written(s->cs, s->in, &gprs, &rsp, &rbp);
 		/*
 		 * rsp moved since the last call, jump, return or trap: if a
 		 * prologue comes next, rsp did not point at the return

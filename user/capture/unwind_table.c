@@ -137,14 +137,32 @@ struct build {
 	bool eh_only;		/* t's rows are .eh_frame's alone */
 };
 
-static int seg_find(const struct build *b, __u64 pc)
+/* The segment of segs holding pc, -1 when none does. */
+static int segs_find(const struct seg *segs, unsigned int nr, __u64 pc)
 {
 	unsigned int i;
 
-	for (i = 0; i < b->nr_segs; i++)
-		if (pc >= b->segs[i].start && pc < b->segs[i].end)
+	for (i = 0; i < nr; i++)
+		if (pc >= segs[i].start && pc < segs[i].end)
 			return i;
 	return -1;
+}
+
+static int seg_find(const struct build *b, __u64 pc)
+{
+	return segs_find(b->segs, b->nr_segs, pc);
+}
+
+/* A PT_LOAD segment as the rows and reads take it. */
+static struct seg seg_of(const GElf_Phdr *ph)
+{
+	return (struct seg){
+		.start = ph->p_vaddr,
+		.end = ph->p_vaddr + ph->p_memsz,
+		.off = ph->p_offset,
+		.filesz = ph->p_filesz < ph->p_memsz ? ph->p_filesz :
+						       ph->p_memsz,
+	};
 }
 
 /*
@@ -170,12 +188,7 @@ static int read_segments(Elf *elf, struct build *b)
 			return -EFBIG;
 		if (b->nr_segs == UNWIND_MAX_SEGS)
 			return -EINVAL;
-		b->segs[b->nr_segs].start = ph.p_vaddr;
-		b->segs[b->nr_segs].end = ph.p_vaddr + ph.p_memsz;
-		b->segs[b->nr_segs].off = ph.p_offset;
-		b->segs[b->nr_segs].filesz = ph.p_filesz < ph.p_memsz ?
-					     ph.p_filesz : ph.p_memsz;
-		b->nr_segs++;
+		b->segs[b->nr_segs++] = seg_of(&ph);
 	}
 	return b->nr_segs ? 0 : -ENOENT;
 }
@@ -1685,13 +1698,11 @@ static int fp_emit(void *ctx, __u64 pc, enum prologue_fp_rule rule)
 static int fp_read(void *ctx, __u64 addr, void *buf, size_t len)
 {
 	const struct fp_table *fp = ctx;
-	unsigned int i;
+	int i = segs_find(fp->loads, fp->nr_loads, addr);
 
-	for (i = 0; i < fp->nr_loads; i++)
-		if (addr >= fp->loads[i].start && addr < fp->loads[i].end)
-			return seg_read(&fp->loads[i], fp->fd, addr, buf,
-					len) == len ? 0 : -EIO;
-	return -EIO;
+	if (i < 0 || seg_read(&fp->loads[i], fp->fd, addr, buf, len) != len)
+		return -EIO;
+	return 0;
 }
 
 /* The PT_LOAD segments, as read_segments() takes the executable ones. */
@@ -1706,13 +1717,7 @@ static void fp_loads(Elf *elf, struct fp_table *fp)
 		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD ||
 		    ph.p_memsz > UINT64_MAX - ph.p_vaddr)
 			continue;
-		fp->loads[fp->nr_loads++] = (struct seg){
-			.start = ph.p_vaddr,
-			.end = ph.p_vaddr + ph.p_memsz,
-			.off = ph.p_offset,
-			.filesz = ph.p_filesz < ph.p_memsz ? ph.p_filesz :
-							     ph.p_memsz,
-		};
+		fp->loads[fp->nr_loads++] = seg_of(&ph);
 	}
 }
 
