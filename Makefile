@@ -597,12 +597,16 @@ $(FUZZ_DIR)/demangle-seeds.stamp: tests/fuzz/demangle-seeds.txt
 		done <$< && touch $@
 
 # The /proc files a traced process writes itself (maps, stat, status,
-# cmdline), seeded with this shell's own.
+# cmdline), seeded with this shell's own, and a JIT's perf map: node's
+# lines and Java's, code listed twice, and code made again over other.
 $(FUZZ_DIR)/procfs-seeds.stamp:
 	$(seeds_dir)
 	$(Q)for f in maps stat status cmdline; do \
 		cat /proc/$$$$/$$f >$(@:.stamp=)/$$f || exit 1; \
-		done && touch $@
+		done && printf '%s\n' '3ef414c0 398 LazyCompile:~main /app/x.js:1:1' \
+		'0x00007f6490ec7920 0x00000000000001e8 long Deflater.init(int)' \
+		'3ef414c0 398 LazyCompile:~main /app/x.js:1:1' \
+		'3ef41500 20 JS:*f x.js:2' >$(@:.stamp=)/perf-map && touch $@
 
 fuzz: $(foreach f,$(FUZZERS),$(FUZZ_DIR)/fuzz_$(f) $(FUZZ_DIR)/$(f)-seeds.stamp)
 	$(Q)for f in $(FUZZERS); do \

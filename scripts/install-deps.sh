@@ -40,6 +40,9 @@ PKGS="$PKGS musl-tools"
 PKGS="$PKGS bpftrace"
 # The man page test renders docs/memscope-bpf.8 with groff's warnings on.
 PKGS="$PKGS groff-base"
+# node writes the perf map (--perf-basic-prof) its JIT frames are named
+# from in the node_perfmap test; a machine may have it from elsewhere.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
 # Bench only: the peer tools `make bench` compares memscope-bpf with, and
 # the Debian objects `make -C bench unwind-tables` compiles the CFI of.
 if [ "${1:-}" = bench ]; then

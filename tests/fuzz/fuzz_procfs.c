@@ -15,6 +15,7 @@
 
 #include "files.h"
 #include "elfsym.h"
+#include "perfmap.h"
 #include "procinfo_read.h"
 #include "procmaps.h"
 
@@ -46,6 +47,25 @@ static void maps(const char *path)
 	procmaps__free(m);
 }
 
+/* Any name found is one of the map's, a string within its text. */
+static void perf_map(const uint8_t *data, size_t size)
+{
+	struct perfmap *pm = perfmap__parse((const char *)data, size);
+	const char *name;
+	__u64 addr = 0;
+	bool reused;
+
+	if (!pm)
+		return;
+	if (size)
+		memcpy(&addr, data, size < sizeof(addr) ? size : sizeof(addr));
+	name = perfmap__find(pm, addr, &reused);
+	if (name && (reused || !strlen(name)))
+		abort();
+	perfmap__find(pm, 0x1000, &reused);
+	perfmap__free(pm);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct procinfo pi;
@@ -56,6 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	input_file(data, size, &path);
 	maps(path);
+	perf_map(data, size);
 
 	memset(&pi, 0, sizeof(pi));
 	procinfo_parse_stat((const char *)data, size, 100, &pi);

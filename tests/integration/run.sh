@@ -678,6 +678,82 @@ EOF
 		fail "text report: expected 'Stacks that ended early (kernel): 1 depth', got: $(grep -i 'ended early' "$d/stdout")"
 }
 
+# Code a JIT made, named from the runtime's perf map (/tmp/perf-PID.map,
+# as node --perf-basic-prof and Java's -XX:+DumpPerfMapAtExit write it):
+# the runtime's name, the map as its object. Not named where entries of two
+# names cover the call (code made again at the same place: which ran is
+# not known), nor from a map another user owns. In a pid namespace, the
+# map of its pid there.
+UW_JIT_PY='
+import os
+pid, kind = os.environ["PID"], os.environ["KIND"]
+want = {"named": ("JIT:uw_jit_fn t.js:1", f"/tmp/perf-{pid}.map"),
+        "reused": (None, "[address reused by other code]"),
+        "foreign": (None, None)}[kind]
+sites = [l for l in r.get("leaks", []) if l["stack_stop"] == "no_mapping"]
+got = [[(f["function"], f["object"]) for f in l["frames"]] for l in sites]
+if got != [[want]]:
+    print(f"jit {kind}: expected one site of the frame {want}, got {got}")
+'
+t_uw_perfmap()
+{
+	local kind pid
+
+	for kind in named reused foreign; do
+		uw_trace launch jit "$kind" || return
+		pid=$(launched_pid)
+		rm -f "/tmp/perf-$pid.map"
+		PID=$pid KIND=$kind check_report <<<"$UW_JIT_PY"
+	done
+	tool -q -t 0 -o "$d/out/report.json" -- unshare -m -p -f --mount-proc \
+		"$TARGETS/uw_chain" jit named
+	rm -f /tmp/perf-1.map
+	expect_rc 0 && expect_clean_stderr || return
+	PID=1 KIND=named check_report <<<"$UW_JIT_PY"
+}
+
+# node with --perf-basic-prof: its stacks go on into the code V8
+# compiled, and every such frame has the name the map gives its address.
+t_node_perfmap()
+{
+	local pid
+
+	tool -q -t 0 -o "$d/out/report.json" -- node --perf-basic-prof \
+		--logfile="$d/v8.log" --no-logfile-per-isolate -e '
+const keep = [];
+function grow(n) { for (let i = 0; i < n; i++) keep.push(Buffer.allocUnsafeSlow(512 + i)); }
+for (let i = 0; i < 50; i++) grow(200);
+console.log(keep.length);'
+	pid=$(launched_pid)
+	cp "/tmp/perf-$pid.map" "$d/node.map" 2>/dev/null
+	rm -f "/tmp/perf-$pid.map"
+	expect_rc 0 || return
+	if [ ! -s "$d/node.map" ]; then
+		fail "node --perf-basic-prof: expected /tmp/perf-$pid.map, found none"
+		return
+	fi
+	MAP=$d/node.map PID=$pid check_report <<'EOF'
+import os
+entries = []
+for line in open(os.environ["MAP"]):
+    start, size, name = line.rstrip("\n").split(" ", 2)
+    entries.append((int(start, 16), int(start, 16) + int(size, 16), name))
+path = f"/tmp/perf-{os.environ['PID']}.map"
+named = 0
+for site in r.get("sites") or []:
+    for f in site.get("frames") or []:
+        if f.get("object") != path:
+            continue
+        named += 1
+        pc = int(f["addr"], 16) - 1
+        names = {n for s, e, n in entries if s <= pc < e}
+        if names != {f["function"]}:
+            print(f"{f['addr']}: named {f['function']!r}, the map has {names}")
+if not named:
+    print(f"expected frames named from {path}, got none")
+EOF
+}
+
 # SIGNAL to the tool while it traces a process that does nothing: exit 0,
 # report written, and every BPF program it loaded is gone afterwards.
 t_signal()
@@ -3964,6 +4040,8 @@ run_test uw_protect_whole	t_uw_protect launch protect-whole
 run_test uw_split_launch	t_uw_split launch
 run_test uw_split_attach	t_uw_split attach
 run_test uw_stops		t_uw_stops
+run_test uw_perfmap		t_uw_perfmap
+run_test node_perfmap		t_node_perfmap
 run_test anon_launch		t_anon launch
 run_test anon_attach		t_anon attach
 run_test anon_raw_launch		t_anon_raw launch

@@ -5,7 +5,12 @@
  *
  *   chain      main -> uw_a -> uw_b -> uw_c -> uw_d -> malloc, 8 blocks kept
  *   deep N     uw_rec N levels deep, then malloc (the depth limit)
- *   jit        malloc called from anonymous executable memory (no mapping)
+ *   jit [MAP]  malloc called from anonymous executable memory (no mapping);
+ *              with MAP, the code named in /tmp/perf-PID.map as a JIT
+ *              runtime names it: named (one entry, among others and a
+ *              line that is none), reused (a second entry of another name
+ *              over the call: code made again at the same place), foreign
+ *              (named, but the file is another user's)
  *   dlopen LIB dlopen()s LIB, then its uw_dl_alloc() allocates (chain kept)
  *   protect LIB  the chain with an anonymous page turned executable and
  *              back around each allocation (a JIT's way), then LIB mapped
@@ -81,11 +86,36 @@ static NOINLINE void *uw_rec(int depth)
 	return (void *)((uintptr_t)p + (here & 0));
 }
 
+/* The perf map of the code at mem, as kind says (see the modes above). */
+static void jit_map(const unsigned char *mem, size_t len, const char *kind)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+	f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	fprintf(f, "%lx 10 JIT:before\nnot an entry\n", (unsigned long)mem - 64);
+	fprintf(f, "0x%lx 0x%zx JIT:uw_jit_fn t.js:1\n", (unsigned long)mem, len);
+	/* the call ends at +18: an entry over it from code made before */
+	if (!strcmp(kind, "reused"))
+		fprintf(f, "%lx 4 JIT:older\n", (unsigned long)mem + 16);
+	fprintf(f, "%lx 8 JIT:after\n", (unsigned long)mem + 256);
+	if (fclose(f) ||
+	    (!strcmp(kind, "foreign") && chown(path, 65534, 65534))) {
+		perror(path);
+		exit(1);
+	}
+}
+
 /*
  * push %rbx; movabs $malloc, %rax; mov $64, %edi; call *%rax;
  * pop %rbx; ret
  */
-static void *jit_call(void)
+static void *jit_call(const char *map)
 {
 	unsigned char code[] = {
 		0x53, 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -103,6 +133,8 @@ static void *jit_call(void)
 		exit(1);
 	}
 	memcpy(mem, code, sizeof(code));
+	if (map)
+		jit_map(mem, sizeof(code), map);
 	fn = (void *(*)(void))mem;
 	return fn();
 }
@@ -243,7 +275,7 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "deep") && argc > 2) {
 		keep(uw_rec(atoi(argv[2])));
 	} else if (!strcmp(mode, "jit")) {
-		keep(jit_call());
+		keep(jit_call(argc > 2 ? argv[2] : NULL));
 	} else if (!strcmp(mode, "dlopen") && argc > 2) {
 		void *h = dlopen(argv[2], RTLD_NOW);
 		void *(*f)(size_t);
@@ -274,7 +306,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < opaque(8); i++)
 			keep(uw_a(100));
 	} else {
-		fprintf(stderr, "usage: %s chain|deep N|jit|dlopen LIB|protect[-whole] LIB|split [--wait]\n",
+		fprintf(stderr, "usage: %s chain|deep N|jit [MAP]|dlopen LIB|protect[-whole] LIB|split [--wait]\n",
 			argv[0]);
 		return 2;
 	}

@@ -257,6 +257,20 @@ int procinfo_read_task(int pid, __u32 *tgid, char *state, __u32 *tracer)
 	return state ? procinfo_parse_state(buf, n, state) : 0;
 }
 
+int procinfo_read_ns_pid(int pid, __u32 *ns_pid)
+{
+	struct procinfo pi = { .pid = pid };
+	char buf[PROC_FILE_MAX];
+	ssize_t n = read_file(pid, "status", buf, sizeof(buf));
+
+	if (n < 0)
+		return n;
+	if (procinfo_parse_status(buf, n, &pi))
+		return -EINVAL;
+	*ns_pid = pi.ns_pid ? pi.ns_pid : (__u32)pid;
+	return 0;
+}
+
 int procinfo_parse_auxv(const void *buf, size_t len, __u64 *entry,
 			__u64 *interp)
 {

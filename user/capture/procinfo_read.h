@@ -29,6 +29,13 @@ int procinfo_read(int pid, __u32 flags, struct procinfo *out);
  */
 int procinfo_read_task(int pid, __u32 *tgid, char *state, __u32 *tracer);
 
+/*
+ * pid's own number in its pid namespace (pid itself outside one): the
+ * name of the files it writes for others, as /tmp/perf-PID.map. 0 or
+ * -errno.
+ */
+int procinfo_read_ns_pid(int pid, __u32 *ns_pid);
+
 /* Pure parsers of one file's bytes, for the unit tests. 0 or -EINVAL. */
 int procinfo_parse_stat(const char *buf, size_t len, __u64 ticks_per_sec,
 			struct procinfo *out);

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -38,6 +39,8 @@
 #include "debuginfo.h"
 #include "elfsym.h"
 #include "gopclntab.h"
+#include "perfmap.h"
+#include "procinfo_read.h"
 #include "procmaps.h"
 #include "symbolizer.h"
 #include "table.h"
@@ -176,7 +179,22 @@ struct symbolizer {
 	bool exe_known;
 	bool sealed;		/* the process exec'd another program */
 	bool tried;		/* the maps were read, or could not be */
+	/*
+	 * Code a JIT runtime compiled, which no file holds, named from the
+	 * runtime's perf map: the process's pid in its namespace (the map's
+	 * name) and its owner, read while it runs and maps such code; the
+	 * map, read on the first lookup and again when it has changed.
+	 */
+	__u32 ns_pid;		/* 0: unknown, no map is read */
+	uid_t uid;
+	struct perfmap *jit;
+	const char *jit_path;	/* interned, as the process names it */
+	struct stat jit_st;	/* of the map read */
+	__u64 jit_checked_ns;
 };
+
+/* How often a perf map that does not name an address is looked at again */
+#define JIT_RECHECK_NS	1000000000ull
 
 /* A cached result in the frames table: keyed, pointing at its frames. */
 struct frames_ref {
@@ -729,6 +747,30 @@ static bool same_program(struct symbolizer *s)
 	return st.st_dev == s->exe_dev && st.st_ino == s->exe_ino;
 }
 
+/*
+ * The process maps code of no file, a JIT runtime's: what names its perf
+ * map, read while it runs. The map must be its owner's or root's, perf's
+ * rule: another user could otherwise plant names for its code.
+ */
+static void jit_owner(struct symbolizer *s)
+{
+	struct stat st;
+	char dir[32];
+	__u32 ns_pid;
+
+	snprintf(dir, sizeof(dir), "/proc/%d", s->pid);
+	if (stat(dir, &st) || procinfo_read_ns_pid(s->pid, &ns_pid))
+		return;
+	s->uid = st.st_uid;
+	s->ns_pid = ns_pid;
+}
+
+static bool is_anon_code(const struct procmap *e)
+{
+	return e->perms[2] == 'x' &&
+	       (!e->path || !strncmp(e->path, "[anon:", 6));
+}
+
 static int refresh(struct symbolizer *s)
 {
 	struct sym_map *maps, *now;
@@ -773,6 +815,8 @@ static int refresh(struct symbolizer *s)
 		if (err)
 			goto free_maps;
 		n++;
+		if (!s->ns_pid && is_anon_code(e))
+			jit_owner(s);
 	}
 	/*
 	 * Mappings gone since stay: stacks captured before still point into
@@ -844,6 +888,7 @@ void symbolizer__free(struct symbolizer *s)
 	}
 	free(s->objs);
 	free(s->maps);
+	perfmap__free(s->jit);
 	tab_array_fini(&s->reused);
 	sym_files__free(s->own_files);
 	free(s);
@@ -1239,6 +1284,85 @@ one:
 	return c;
 }
 
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	       a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/*
+ * Reads the process's perf map when there is one it did not read yet, or
+ * it has changed: a runtime appends to it as it compiles (node), or
+ * writes it when asked or at its exit (Java). Looked at once a second at
+ * most: a stack's addresses are named one by one.
+ */
+static void jit_load(struct symbolizer *s)
+{
+	__u64 now = now_ns();
+	struct perfmap *pm;
+	struct stat st;
+	char path[40];
+	int fd;
+
+	if (s->jit_checked_ns && now - s->jit_checked_ns < JIT_RECHECK_NS)
+		return;
+	s->jit_checked_ns = now;
+	snprintf(path, sizeof(path), "/tmp/perf-%u.map", s->ns_pid);
+	fd = debuginfo_open(s->root_fd, path);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) || (st.st_uid && st.st_uid != s->uid) ||
+	    (s->jit && same_file(&st, &s->jit_st)) ||
+	    perfmap__read(fd, &pm))
+		goto out;
+	perfmap__free(s->jit);
+	s->jit = pm;
+	s->jit_st = st;
+	if (!s->jit_path)
+		s->jit_path = intern(s, path);
+out:
+	close(fd);
+}
+
+/*
+ * Names addr, in code of no file, from the process's perf map: the
+ * runtime's own name for the code there, its map as the object. False
+ * when the map does not name it.
+ */
+static bool jit_frame(struct symbolizer *s, __u64 addr)
+{
+	const char *name;
+	bool reused;
+
+	if (!s->ns_pid)
+		return false;
+	jit_load(s);
+	if (!s->jit)
+		return false;
+	name = perfmap__find(s->jit, addr, &reused);
+	if (reused) {
+		s->scratch.object = SYMBOLIZER_REUSED;
+		s->scratch.object_offset = addr;
+		return true;
+	}
+	if (!name || !s->jit_path)
+		return false;
+	s->scratch.function = intern(s, name);
+	s->scratch.object = s->jit_path;
+	s->scratch.object_offset = addr;
+	return true;
+}
+
 unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 			     const struct frame **out)
 {
@@ -1254,8 +1378,11 @@ unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 	m = map_find(s, addr);
 	s->scratch = (struct frame){ .addr = addr };
 	*out = &s->scratch;
-	if (!m)
+	if (!m) {
+		/* JIT code unmapped before the maps were read */
+		jit_frame(s, addr);
 		return 1;
+	}
 	/*
 	 * The maps read last may not be those the stack was taken in: a
 	 * name from either file could be a wrong one. Said, not guessed.
@@ -1266,10 +1393,15 @@ unsigned symbolizer__resolve(struct symbolizer *s, __u64 addr,
 		return 1;
 	}
 	offset = addr - m->start + m->offset;
-	/* [vsyscall] and anonymous code: nothing to read, nothing to cache */
+	/*
+	 * [vsyscall] and anonymous code: no file to read, nothing to cache
+	 * (a JIT runtime's perf map changes as it compiles)
+	 */
 	if (!m->obj) {
-		s->scratch.object = m->name;
-		s->scratch.object_offset = offset;
+		if (!jit_frame(s, addr)) {
+			s->scratch.object = m->name;
+			s->scratch.object_offset = offset;
+		}
 		return 1;
 	}
 	keyed = !(offset >> OFFSET_BITS) &&
