@@ -520,6 +520,13 @@ struct ms_proc_map {
 
 /* The object's rows are not loaded (yet, or at all: table full). */
 #define MS_MAPF_NO_TABLE	(1u << 0)
+/*
+ * Code of no file whose runtime keeps frame pointers in it, as the user
+ * said (--jit-frame-pointers: V8's code; Java's with
+ * -XX:+PreserveFramePointer): rbp + 16 is its CFA, rbp saved below the
+ * return address. Only with the walker's jit_frame_ptrs.
+ */
+#define MS_MAPF_FRAME_PTR	(1u << 1)
 
 struct ms_proc_maps {
 	__u32 nr;
@@ -611,8 +618,9 @@ struct ms_image_vmas {
  * whole file mapped at once, by hand: one bias must serve every
  * executable segment in it). Userspace for a process's maps and the
  * walker for a task's vma: one rule. 1 when a segment gives it, else 0.
+ * Always inlined: a BPF call takes five arguments at most.
  */
-static inline int ms_file_bias(const struct ms_file_seg *segs, __u32 nr,
+static inline __attribute__((always_inline)) int ms_file_bias(const struct ms_file_seg *segs, __u32 nr,
 				__u64 start, __u64 len, __u64 offset,
 				__u64 *bias)
 {

@@ -738,6 +738,11 @@ static __always_inline void event_submit(struct ms_event *e, __u64 pos,
  * why (enum ms_stop, in the record's flags and counted per CPU).
  */
 const volatile bool stacks_fp = false;
+/*
+ * --jit-frame-pointers: code of no file (a JIT's) is walked by its frame
+ * pointers, which the user says its runtime keeps (MS_MAPF_FRAME_PTR).
+ */
+const volatile bool jit_frame_ptrs = false;
 /* Frames a walk may emit, 1..MS_MAX_STACK (--max-depth). */
 const volatile __u32 max_depth = MS_DEFAULT_DEPTH;
 
@@ -1162,6 +1167,7 @@ struct vma_pc {
 	__u64 end;		/* vm_end */
 	__u64 offset;		/* the file offset at vm_start */
 	bool exe;		/* the task's program */
+	bool jit;		/* code of no file, walked by frame pointers */
 	__u8 stop;		/* enum ms_stop when there is no file */
 };
 
@@ -1178,8 +1184,12 @@ static long vma_pc_read(struct task_struct *task, struct vm_area_struct *vma,
 	}
 	/* The vDSO's table comes with the process's maps; a JIT has none. */
 	if (!file) {
-		v->stop = vma->vm_start == (__u64)mm->context.vdso ?
-			  MS_STOP_NOT_LOADED : MS_STOP_NO_MAPPING;
+		if (vma->vm_start == (__u64)mm->context.vdso)
+			v->stop = MS_STOP_NOT_LOADED;
+		else if (jit_frame_ptrs)
+			v->jit = true;
+		else
+			v->stop = MS_STOP_NO_MAPPING;
 		return 0;
 	}
 	v->key.dev = file->f_inode->i_sb->s_dev;
@@ -1243,6 +1253,16 @@ static __always_inline void image_vmas_clear(__u32 tgid, __u32 gen)
 	bpf_map_delete_elem(&image_vmas, &k);
 }
 
+/* The rule of code that keeps frame pointers (MS_MAPF_FRAME_PTR). */
+static __always_inline int frame_ptr_rule(struct ms_unwind_row *out)
+{
+	out->cfa_type = MS_CFA_RBP;
+	out->cfa_off = 16;
+	out->rbp_type = MS_RBP_CFA;
+	out->rbp_off = -16;
+	return 0;
+}
+
 /*
  * The rule for pc from the file the current task maps there, for a pc its
  * process's maps do not place (yet): the object userspace compiled for
@@ -1265,6 +1285,8 @@ __noinline int vma_rule(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 		return err == -ENOENT ? MS_STOP_NO_MAPPING : MS_STOP_NOT_LOADED;
 	if (v.stop)
 		return v.stop;
+	if (v.jit)
+		return frame_ptr_rule(out);
 	vma_keep(tgid, &v);
 	f = bpf_map_lookup_elem(&unwind_files, &v.key);
 	if (!f)
@@ -1316,15 +1338,19 @@ __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 	bpf_loop(MAP_SEARCH_STEPS + 1, map_search_step, &q, 0);
 	/*
 	 * In no mapping they tell: in code made executable since (an
-	 * mprotect, which moves no file), or in none.
+	 * mprotect, which moves no file), or in none. A JIT's code made
+	 * since changes no file mapping, and is looked for whenever the
+	 * user says it keeps frame pointers.
 	 */
 	if (!q.lo)
-		return maps_grown(tgid, pm) ? vma_rule(tgid, pc, out) :
-					      MS_STOP_NO_MAPPING;
+		return jit_frame_ptrs || maps_grown(tgid, pm) ?
+		       vma_rule(tgid, pc, out) : MS_STOP_NO_MAPPING;
 	m = &pm->m[(q.lo - 1) & (MS_PROC_MAPS - 1)];
 	if (pc >= m->end)
-		return maps_grown(tgid, pm) ? vma_rule(tgid, pc, out) :
-					      MS_STOP_NO_MAPPING;
+		return jit_frame_ptrs || maps_grown(tgid, pm) ?
+		       vma_rule(tgid, pc, out) : MS_STOP_NO_MAPPING;
+	if (jit_frame_ptrs && (m->flags & MS_MAPF_FRAME_PTR))
+		return frame_ptr_rule(out);
 	if (m->flags & MS_MAPF_NO_TABLE)
 		return MS_STOP_NOT_LOADED;
 	if (pc < m->bias)

@@ -712,13 +712,39 @@ t_uw_perfmap()
 	PID=1 KIND=named check_report <<<"$UW_JIT_PY"
 }
 
-# node with --perf-basic-prof: its stacks go on into the code V8
-# compiled, and every such frame has the name the map gives its address.
+# --jit-frame-pointers: code of no file that makes its frames as V8's does
+# (push %rbp; mov %rsp,%rbp) is walked by them, on to the program's entry;
+# launched, and attached before the code is made (its mapping is in none
+# of the maps read). Without the option that stack stops in the JIT frame.
+t_uw_jit_fp()
+{
+	local pid
+
+	uw_trace "$1" jit-fp named -- --jit-frame-pointers || return
+	pid=$(launched_pid)
+	[ "$1" = attach ] && pid=$target_pid
+	rm -f "/tmp/perf-$pid.map"
+	check_report <<EOF
+$UW_PY
+want = ["JIT:uw_jit_fn t.js:1", "main", "__libc_start_call_main",
+        "__libc_start_main", "_start"]
+l = leak("JIT:uw_jit_fn t.js:1")
+if l and ([l["frames"][0]["function"]] + names(l)[1:] != want or
+          l["stack_stop"] != "end"):
+    print(f"through the JIT frame: expected {want}, end; got {[f['function'] for f in l['frames']]}, {l['stack_stop']}")
+stops(no_mapping=0, not_loaded=0, no_info=0)
+EOF
+}
+
+# node with --perf-basic-prof and --jit-frame-pointers: its stacks go on
+# through the code V8 compiled, named from its map, to the program's
+# entry; every frame in that code has the name the map gives its address.
 t_node_perfmap()
 {
 	local pid
 
-	tool -q -t 0 -o "$d/out/report.json" -- node --perf-basic-prof \
+	tool -q -t 0 -o "$d/out/report.json" --jit-frame-pointers -- \
+		node --perf-basic-prof \
 		--logfile="$d/v8.log" --no-logfile-per-isolate -e '
 const keep = [];
 function grow(n) { for (let i = 0; i < n; i++) keep.push(Buffer.allocUnsafeSlow(512 + i)); }
@@ -751,6 +777,15 @@ for site in r.get("sites") or []:
             print(f"{f['addr']}: named {f['function']!r}, the map has {names}")
 if not named:
     print(f"expected frames named from {path}, got none")
+whole = [site for site in r.get("sites") or []
+         if site.get("stack_stop") == "end" and
+         site["frames"][-1]["function"] == "_start" and
+         any(f.get("object") == path for f in site["frames"])]
+if not whole:
+    print("expected stacks through V8's code to _start, got none")
+stops = k.get("stack_stops") or {}
+if stops.get("no_mapping", 0) * 100 > sum(stops.values()):
+    print(f"expected under 1% of stacks to stop in no mapping, got {stops}")
 EOF
 }
 
@@ -4041,6 +4076,8 @@ run_test uw_split_launch	t_uw_split launch
 run_test uw_split_attach	t_uw_split attach
 run_test uw_stops		t_uw_stops
 run_test uw_perfmap		t_uw_perfmap
+run_test uw_jit_fp_launch	t_uw_jit_fp launch
+run_test uw_jit_fp_attach	t_uw_jit_fp attach
 run_test node_perfmap		t_node_perfmap
 run_test anon_launch		t_anon launch
 run_test anon_attach		t_anon attach

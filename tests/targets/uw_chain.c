@@ -11,6 +11,8 @@
  *              line that is none), reused (a second entry of another name
  *              over the call: code made again at the same place), foreign
  *              (named, but the file is another user's)
+ *   jit-fp [MAP]  the same from code that makes a frame (push %rbp;
+ *              mov %rsp,%rbp), as V8's code does
  *   dlopen LIB dlopen()s LIB, then its uw_dl_alloc() allocates (chain kept)
  *   protect LIB  the chain with an anonymous page turned executable and
  *              back around each allocation (a JIT's way), then LIB mapped
@@ -113,28 +115,35 @@ static void jit_map(const unsigned char *mem, size_t len, const char *kind)
 
 /*
  * push %rbx; movabs $malloc, %rax; mov $64, %edi; call *%rax;
- * pop %rbx; ret
+ * pop %rbx; ret. With fp, a frame as V8 makes one: push %rbp;
+ * mov %rsp,%rbp; ...; pop %rbp; ret.
  */
-static void *jit_call(const char *map)
+static void *jit_call(const char *map, bool fp)
 {
-	unsigned char code[] = {
+	unsigned char plain[] = {
 		0x53, 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,
 		0xbf, 0x40, 0, 0, 0, 0xff, 0xd0, 0x5b, 0xc3,
 	};
-	void *(*fn)(void);
+	unsigned char framed[] = {
+		0x55, 0x48, 0x89, 0xe5, 0x48, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0,
+		0xbf, 0x40, 0, 0, 0, 0xff, 0xd0, 0x5d, 0xc3,
+	};
+	unsigned char *code = fp ? framed : plain;
+	size_t len = fp ? sizeof(framed) : sizeof(plain);
 	void *(*m)(size_t) = malloc;
+	void *(*fn)(void);
 	unsigned char *mem;
 
-	memcpy(code + 3, &m, sizeof(m));
+	memcpy(code + (fp ? 6 : 3), &m, sizeof(m));
 	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED) {
 		perror("mmap");
 		exit(1);
 	}
-	memcpy(mem, code, sizeof(code));
+	memcpy(mem, code, len);
 	if (map)
-		jit_map(mem, sizeof(code), map);
+		jit_map(mem, len, map);
 	fn = (void *(*)(void))mem;
 	return fn();
 }
@@ -275,7 +284,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "deep") && argc > 2) {
 		keep(uw_rec(atoi(argv[2])));
 	} else if (!strcmp(mode, "jit")) {
-		keep(jit_call(argc > 2 ? argv[2] : NULL));
+		keep(jit_call(argc > 2 ? argv[2] : NULL, false));
+	} else if (!strcmp(mode, "jit-fp")) {
+		keep(jit_call(argc > 2 ? argv[2] : NULL, true));
 	} else if (!strcmp(mode, "dlopen") && argc > 2) {
 		void *h = dlopen(argv[2], RTLD_NOW);
 		void *(*f)(size_t);
@@ -306,7 +317,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < opaque(8); i++)
 			keep(uw_a(100));
 	} else {
-		fprintf(stderr, "usage: %s chain|deep N|jit [MAP]|dlopen LIB|protect[-whole] LIB|split [--wait]\n",
+		fprintf(stderr, "usage: %s chain|deep N|jit[-fp] [MAP]|dlopen LIB|protect[-whole] LIB|split [--wait]\n",
 			argv[0]);
 		return 2;
 	}

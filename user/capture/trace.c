@@ -167,6 +167,7 @@ static int unwind_open(struct tracer *t, int pid)
 		.changed = &t->skel->bss->maps_changed,
 		/* launch mode holds a thread until its tables are in */
 		.async = t->set && !t->launch,
+		.jit_frame_ptrs = t->skel->rodata->jit_frame_ptrs,
 	};
 	size_t i;
 
@@ -836,6 +837,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	t->skel->rodata->wakeup_bytes =
 		t->skel->rodata->ring_bytes / RING_WAKEUP_FRACTION;
 	t->skel->rodata->stacks_fp = o->stacks_fp;
+	t->skel->rodata->jit_frame_ptrs = o->jit_frame_ptrs && !o->stacks_fp;
 	t->skel->rodata->max_depth = o->max_depth ? o->max_depth :
 						    MS_DEFAULT_DEPTH;
 	t->skel->rodata->stop_on_map = o->launch && !o->stacks_fp;

@@ -38,6 +38,7 @@ struct tracer_opts {
 	bool alloc_only;
 	bool launch;		/* -- CMD: the launcher is the target's tracer */
 	bool stacks_fp;		/* --stacks fp: frame pointers, no tables */
+	bool jit_frame_ptrs;	/* --jit-frame-pointers */
 	bool hold_exec;		/* --hold-exec: a set outside -- CMD */
 	__u32 max_depth;	/* frames per stack, 0: MS_DEFAULT_DEPTH */
 	__u32 unwind_rows;	/* most unwind rows, 0: the default */

@@ -950,9 +950,29 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 		const struct procmap *m = procmaps__get(pm, i);
 		struct ms_proc_map *pmap = &maps[n];
 
-		/* Anonymous code (a JIT) is in no mapping: NO_MAPPING. */
-		if (m->perms[2] != 'x' || !m->path)
+		if (m->perms[2] != 'x')
 			continue;
+		/*
+		 * Anonymous code (a JIT) is in no mapping (NO_MAPPING), or
+		 * walked by frame pointers if the user says its runtime
+		 * keeps them: one entry for a run of it (V8 commits its code
+		 * space a page at a time), so it takes few of MS_PROC_MAPS.
+		 */
+		if (!m->path || !strncmp(m->path, "[anon:", 6)) {
+			if (!u->o.jit_frame_ptrs)
+				continue;
+			if (n && maps[n - 1].flags & MS_MAPF_FRAME_PTR &&
+			    maps[n - 1].end == m->start) {
+				maps[n - 1].end = m->end;
+				continue;
+			}
+			pmap->start = m->start;
+			pmap->end = m->end;
+			pmap->obj = OBJ_NONE;
+			pmap->flags = MS_MAPF_FRAME_PTR;
+			n++;
+			continue;
+		}
 		pmap->start = m->start;
 		pmap->end = m->end;
 		n++;

@@ -55,6 +55,8 @@ struct unwinder_opts {
 	 * again. Without it every table is compiled before reload returns.
 	 */
 	bool async;
+	/* --jit-frame-pointers: anonymous code gets MS_MAPF_FRAME_PTR */
+	bool jit_frame_ptrs;
 };
 
 struct unwinder *unwinder__new(const struct unwinder_opts *o);

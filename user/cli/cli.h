@@ -61,6 +61,7 @@ struct opts {
 	bool verbose;
 	__u32 max_live;
 	bool stacks_fp;		/* --stacks fp */
+	bool jit_frame_ptrs;	/* --jit-frame-pointers */
 	__u32 max_depth;	/* 0: the tracer's default */
 	__u32 max_stacks;	/* distinct stacks per image; 0: the store's
 				 * default */

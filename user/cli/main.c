@@ -381,6 +381,13 @@ static int set_stacks(struct opts *o, const char *arg)
 	return 2;
 }
 
+static int set_jit_frame_ptrs(struct opts *o, const char *arg)
+{
+	(void)arg;
+	o->jit_frame_ptrs = true;
+	return 0;
+}
+
 static int set_max_depth(struct opts *o, const char *arg)
 {
 	return count_arg("max-depth", arg, MS_MAX_STACK, "frames", &o->max_depth);
@@ -644,6 +651,10 @@ static const struct cli_option options[] = {
 	{ "stacks", 0, OPT_ARG, set_stacks,
 "      --stacks MODE     dwarf: unwind by the objects' CFI, in the kernel\n"
 "                        (default); fp: follow frame pointers\n" },
+	{ "jit-frame-pointers", 0, 0, set_jit_frame_ptrs,
+"      --jit-frame-pointers  walk code of no file (a JIT's) by its frame\n"
+"                        pointers, which its runtime keeps (node; Java\n"
+"                        with -XX:+PreserveFramePointer)\n" },
 	{ "max-depth", 0, OPT_ARG, set_max_depth,
 "      --max-depth N     frames per call stack (default 64, at most 256)\n" },
 	{ "max-stacks", 0, OPT_ARG | OPT_REPORT, set_max_stacks,

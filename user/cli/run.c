@@ -1217,6 +1217,7 @@ static int start_target(struct session *s)
 		.alloc_only = s->o->mode == TRACE_MODE_ALLOC,
 		.launch = s->o->cmd,
 		.stacks_fp = s->o->stacks_fp,
+		.jit_frame_ptrs = s->o->jit_frame_ptrs,
 		.hold_exec = s->o->hold_exec,
 		.max_depth = s->o->max_depth,
 		.unwind_rows = s->o->unwind_rows,

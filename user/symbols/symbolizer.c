@@ -182,8 +182,8 @@ struct symbolizer {
 	/*
 	 * Code a JIT runtime compiled, which no file holds, named from the
 	 * runtime's perf map: the process's pid in its namespace (the map's
-	 * name) and its owner, read while it runs and maps such code; the
-	 * map, read on the first lookup and again when it has changed.
+	 * name) and its owner, read with its maps while it runs; the map,
+	 * read on the first lookup and again when it has changed.
 	 */
 	__u32 ns_pid;		/* 0: unknown, no map is read */
 	uid_t uid;
@@ -193,7 +193,7 @@ struct symbolizer {
 	__u64 jit_checked_ns;
 };
 
-/* How often a perf map that does not name an address is looked at again */
+/* How often a perf map is looked at again for changes */
 #define JIT_RECHECK_NS	1000000000ull
 
 /* A cached result in the frames table: keyed, pointing at its frames. */
@@ -748,9 +748,9 @@ static bool same_program(struct symbolizer *s)
 }
 
 /*
- * The process maps code of no file, a JIT runtime's: what names its perf
- * map, read while it runs. The map must be its owner's or root's, perf's
- * rule: another user could otherwise plant names for its code.
+ * What names the perf map of a JIT runtime, read while the process runs:
+ * its pid in its namespace, and its owner, the map's too or root's (perf's
+ * rule: another user could otherwise plant names for its code).
  */
 static void jit_owner(struct symbolizer *s)
 {
@@ -763,12 +763,6 @@ static void jit_owner(struct symbolizer *s)
 		return;
 	s->uid = st.st_uid;
 	s->ns_pid = ns_pid;
-}
-
-static bool is_anon_code(const struct procmap *e)
-{
-	return e->perms[2] == 'x' &&
-	       (!e->path || !strncmp(e->path, "[anon:", 6));
 }
 
 static int refresh(struct symbolizer *s)
@@ -815,9 +809,10 @@ static int refresh(struct symbolizer *s)
 		if (err)
 			goto free_maps;
 		n++;
-		if (!s->ns_pid && is_anon_code(e))
-			jit_owner(s);
 	}
+	/* Now, while it runs: its JIT code may be made after, or found late */
+	if (!s->ns_pid)
+		jit_owner(s);
 	/*
 	 * Mappings gone since stay: stacks captured before still point into
 	 * them. One whose range now holds something else was replaced; the
