@@ -10,7 +10,8 @@
  *              runtime names it: named (one entry, among others and a
  *              line that is none), reused (a second entry of another name
  *              over the call: code made again at the same place), foreign
- *              (named, but the file is another user's)
+ *              (named, but the file is another user's), link (the map is
+ *              a symbolic link to the named map)
  *   jit-fp [MAP]  the same from code that makes a frame (push %rbp;
  *              mov %rsp,%rbp), as V8's code does
  *   dlopen LIB dlopen()s LIB, then its uw_dl_alloc() allocates (chain kept)
@@ -91,10 +92,17 @@ static NOINLINE void *uw_rec(int depth)
 /* The perf map of the code at mem, as kind says (see the modes above). */
 static void jit_map(const unsigned char *mem, size_t len, const char *kind)
 {
-	char path[64];
+	char path[64], link[80];
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+	if (!strcmp(kind, "link")) {
+		snprintf(link, sizeof(link), "%s.target", path);
+		if (symlink(link, path)) {
+			perror(path);
+			exit(1);
+		}
+	}
 	f = fopen(path, "w");
 	if (!f) {
 		perror(path);

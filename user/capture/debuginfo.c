@@ -28,11 +28,12 @@
 
 #define CRC_CHUNK	(64 * 1024)
 
-int debuginfo_open(int root_fd, const char *path)
+int debuginfo_open(int root_fd, const char *path, bool no_symlinks)
 {
 	struct open_how how = {
 		.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS |
+			   (no_symlinks ? RESOLVE_NO_SYMLINKS : 0),
 	};
 	struct stat st;
 	int fd;
@@ -108,7 +109,7 @@ static int offer(int root_fd, char *path, const unsigned char *id,
 
 	if (!path)
 		return -ENOMEM;
-	fd = debuginfo_open(root_fd, path);
+	fd = debuginfo_open(root_fd, path, false);
 	if (fd < 0) {
 		free(path);
 		return -ENOENT;

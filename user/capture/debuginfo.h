@@ -13,6 +13,7 @@
 #ifndef MEMSCOPE_DEBUGINFO_H
 #define MEMSCOPE_DEBUGINFO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
 
@@ -40,9 +41,11 @@ struct debuginfo_query {
  * Opens path (as the target names it) inside the target's root: symlinks
  * and ".." stay in it, magic links are refused, and only a regular file
  * opens (the open of a FIFO the target planted there would block us).
- * A descriptor, or -errno (-EINVAL: not a regular file).
+ * no_symlinks: no symbolic link on the way either (a file the target
+ * writes itself, which must not lead to another). A descriptor, or
+ * -errno (-EINVAL: not a regular file, -ELOOP: a link).
  */
-int debuginfo_open(int root_fd, const char *path);
+int debuginfo_open(int root_fd, const char *path, bool no_symlinks);
 
 /*
  * What a search does with a candidate that is the object's debug file by

@@ -1313,7 +1313,11 @@ static void jit_load(struct symbolizer *s)
 		return;
 	s->jit_checked_ns = now;
 	snprintf(path, sizeof(path), "/tmp/perf-%u.map", s->ns_pid);
-	fd = debuginfo_open(s->root_fd, path);
+	/*
+	 * Not through a link: the process could make its map one to a file
+	 * of root's, which the owner check would then let us read as one.
+	 */
+	fd = debuginfo_open(s->root_fd, path, true);
 	if (fd < 0)
 		return;
 	if (fstat(fd, &st) || (st.st_uid && st.st_uid != s->uid) ||
