@@ -62,9 +62,10 @@ static int measure(const char *path, int runs)
 	close(fd);
 	unwind_table__stats(t, &st);
 	qsort(ms, runs, sizeof(ms[0]), cmp_double);
-	printf("| %s | %s | %u | %u | %u / %u / %u / %u / %u / %u / %u | %zu "
-	       "| %.1f / %.1f |\n", path, unwind_table__source(t), st.fdes,
-	       st.rows, st.by_type[MS_CFA_RSP], st.by_type[MS_CFA_RBP],
+	printf("| %s | %s | %u | %u | %u / %u / %u / %u / %u / %u / %u / %u "
+	       "| %zu | %.1f / %.1f |\n", path, unwind_table__source(t),
+	       st.fdes, st.rows, st.by_type[MS_CFA_RSP], st.by_type[MS_CFA_RBP],
+	       st.by_type[MS_CFA_RBP_RA],
 	       st.by_type[MS_CFA_DEREF_RBP], st.by_type[MS_CFA_PLT],
 	       st.by_type[MS_CFA_SIGNAL], st.by_type[MS_CFA_UNDEFINED],
 	       st.by_type[MS_CFA_UNSUPPORTED],
@@ -89,7 +90,7 @@ int main(int argc, char **argv)
 			argv[0], MAX_RUNS);
 		return 2;
 	}
-	printf("| object | source | FDEs | rows | rsp / rbp / deref-rbp / plt "
+	printf("| object | source | FDEs | rows | rsp / rbp / rbp-ra / deref-rbp / plt "
 	       "/ signal / undefined / unsupported | bytes | ms best / median "
 	       "of %d |\n|---|---|---:|---:|---|---:|---:|\n", runs);
 	for (; optind < argc; optind++)

@@ -466,6 +466,14 @@ enum ms_cfa_type {
 				 * - *(rsp + rbp_off) + 8: the goroutine's
 				 * g, whose stack.hi less the depth saved
 				 * is its rsp; rbp is unchanged */
+	/*
+	 * A frame made after the function popped its return address and
+	 * pushed it again below what it pushed meanwhile (V8's API-call
+	 * builtins, without CFI: prologue.c): CFA = rbp + cfa_off, the
+	 * return address at rbp + 8, not at CFA - 8, a word the function
+	 * wrote over.
+	 */
+	MS_CFA_RBP_RA,
 	MS_CFA__COUNT,
 };
 

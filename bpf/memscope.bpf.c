@@ -1386,7 +1386,13 @@ static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out,
 		return mm->stop;
 	}
 	stop = rule_find(w->tgid, pc, out);
-	if (mm) {
+	/*
+	 * Not a rule of pc's to remember: the table comes (and unwind_gen
+	 * with it), or the task's vmas could not be read this once
+	 * (bpf_find_vma's trylock failed while a thread of the process
+	 * mapped or protected memory: a JIT compiling).
+	 */
+	if (mm && stop != MS_STOP_NOT_LOADED) {
 		mm->pc = pc;
 		mm->tgid = w->tgid;
 		mm->gen = w->gen;
@@ -1754,6 +1760,13 @@ __noinline int walk_frame(struct walk *w, struct ms_event *e)
 			goto read_failed;
 		cfa = cfa - v + 8;
 		goto switched;
+	case MS_CFA_RBP_RA:
+		if (!w->bp_known)
+			goto unsupported;
+		cfa = w->bp + r.cfa_off;
+		if (cfa <= w->sp || stack_word(w, w->bp + 8, &ra))
+			goto read_failed;
+		goto ra_read;
 	default:
 		if (!rule_cfa(r.cfa_type, r.cfa_off, w->pc, w->sp, w->bp,
 			      w->bp_known, &cfa))
@@ -1768,6 +1781,7 @@ switched:
 		goto read_failed;
 	if (stack_word(w, cfa - 8, &ra))
 		goto read_failed;
+ra_read:
 	switch (r.rbp_type) {
 	case MS_RBP_SAME:
 		break;

@@ -58,12 +58,15 @@ static int fp_read(void *ctx, __u64 addr, void *buf, size_t len)
 	return 0;
 }
 
-static int fp_check(void *ctx, __u64 pc, enum prologue_fp_rule rule)
+static int fp_check(void *ctx, __u64 pc, enum prologue_fp_rule rule,
+		    __s32 cfa)
 {
 	struct fp_seen *f = ctx;
 
+	/* a frame above the return address and rbp, under what was pushed */
 	if ((f->any && pc <= f->last) || pc < FP_BASE ||
-	    pc > FP_BASE + f->size || rule > PROLOGUE_FP_FRAME)
+	    pc > FP_BASE + f->size || rule > PROLOGUE_FP_FRAME_RA ||
+	    (rule == PROLOGUE_FP_FRAME_RA ? cfa < 16 || cfa & 7 : cfa))
 		abort();
 	f->any = true;
 	f->last = pc;

@@ -1217,6 +1217,7 @@ Test(prologue, rip_relative_leas)
 struct fp_rules {
 	__u64 pc[64];
 	enum prologue_fp_rule rule[64];
+	__s32 cfa[64];
 	size_t nr;
 	/* the code scanned, which prologue_fp_read reads */
 	const unsigned char *code;
@@ -1235,25 +1236,39 @@ static int fp_read_code(void *ctx, __u64 addr, void *buf, size_t len)
 	return 0;
 }
 
-static int fp_collect(void *ctx, __u64 pc, enum prologue_fp_rule rule)
+static int fp_collect(void *ctx, __u64 pc, enum prologue_fp_rule rule,
+		      __s32 cfa)
 {
 	struct fp_rules *r = ctx;
 
 	cr_assert_lt(r->nr, 64);
 	cr_assert(!r->nr || r->pc[r->nr - 1] < pc, "rules in pc order");
+	cr_assert_eq(!cfa, rule != PROLOGUE_FP_FRAME_RA, "cfa %d", cfa);
 	r->pc[r->nr] = pc;
+	r->cfa[r->nr] = cfa;
 	r->rule[r->nr++] = rule;
 	return 0;
 }
 
-static enum prologue_fp_rule fp_rule_at(const struct fp_rules *r, __u64 pc)
+static enum prologue_fp_rule fp_rule_cfa_at(const struct fp_rules *r,
+					    __u64 pc, __s32 *cfa)
 {
 	enum prologue_fp_rule rule = PROLOGUE_FP_NONE;
 	size_t i;
 
-	for (i = 0; i < r->nr && r->pc[i] <= pc; i++)
+	*cfa = 0;
+	for (i = 0; i < r->nr && r->pc[i] <= pc; i++) {
 		rule = r->rule[i];
+		*cfa = r->cfa[i];
+	}
 	return rule;
+}
+
+static enum prologue_fp_rule fp_rule_at(const struct fp_rules *r, __u64 pc)
+{
+	__s32 cfa;
+
+	return fp_rule_cfa_at(r, pc, &cfa);
 }
 
 /* Scans code at addr in pieces of step bytes (the caller's chunks). */
@@ -1429,4 +1444,98 @@ Test(prologue_fp, switch_cases_from_the_table)
 
 	fp_scan(code, sizeof(code), 0x3000, sizeof(code), &r);
 	fp_expect_rules(&r, 0x3000, want, sizeof(want) / sizeof(want[0]));
+}
+
+/*
+ * A function that pops its return address, pushes what it passes on and
+ * the address again, then makes its frame (V8's API-call builtins): from
+ * the frame on, the CFA is rbp + 40 (above the three pushes, the address
+ * and rbp) with the address at rbp + 8; its prologue and epilogue, where
+ * rsp is not the entry's, get none.
+ */
+static const unsigned char ra_pushed_again[] = {
+	0xcc, 0xcc, 0xcc, 0xcc,		/* 00 padding */
+	0x58,				/* 04 pop %rax */
+	0x41, 0x52,			/* 05 push %r10 */
+	0x53,				/* 07 push %rbx */
+	0x57,				/* 08 push %rdi */
+	0x48, 0x89, 0xe3,		/* 09 mov %rsp,%rbx */
+	0x50,				/* 0c push %rax */
+	0x55,				/* 0d push %rbp */
+	0x48, 0x89, 0xe5,		/* 0e mov %rsp,%rbp */
+	0x6a, 0x06,			/* 11 push $6 */
+	0xff, 0xd2,			/* 13 call *%rdx */
+	0x48, 0x8b, 0x45, 0x28,		/* 15 mov 0x28(%rbp),%rax */
+	0xc9,				/* 19 leave */
+	0x59,				/* 1a pop %rcx */
+	0x48, 0x01, 0xdc,		/* 1b add %rbx,%rsp */
+	0x51,				/* 1e push %rcx */
+	0xc3,				/* 1f ret */
+	0xcc, 0xcc, 0xcc, 0xcc,		/* 20 */
+};
+
+Test(prologue_fp, return_address_pushed_again)
+{
+	static const struct fp_want want[] = {
+		{ 0x04, PROLOGUE_FP_NONE }, { 0x0d, PROLOGUE_FP_NONE },
+		{ 0x0e, PROLOGUE_FP_NONE }, { 0x11, PROLOGUE_FP_FRAME_RA },
+		{ 0x15, PROLOGUE_FP_FRAME_RA }, { 0x19, PROLOGUE_FP_FRAME_RA },
+		{ 0x1a, PROLOGUE_FP_NONE }, { 0x1f, PROLOGUE_FP_NONE },
+		{ 0x20, PROLOGUE_FP_NONE },
+	};
+	size_t steps[] = { sizeof(ra_pushed_again), 7 };
+	struct fp_rules r;
+	__s32 cfa;
+	size_t i;
+
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		fp_scan(ra_pushed_again, sizeof(ra_pushed_again), 0x5000,
+			steps[i], &r);
+		fp_expect_rules(&r, 0x5000, want,
+				sizeof(want) / sizeof(want[0]));
+		cr_expect_eq(fp_rule_cfa_at(&r, 0x5015, &cfa),
+			     PROLOGUE_FP_FRAME_RA);
+		cr_expect_eq(cfa, 40, "CFA at rbp + %d, expected + 40", cfa);
+	}
+}
+
+/*
+ * Where the code does not show where the return address is, nothing is
+ * believed: the register overwritten before its push, the pop not the
+ * first instruction after padding, no padding before it (a block after a
+ * jump, whose rsp need not be the entry's), rsp moved otherwise.
+ */
+Test(prologue_fp, return_address_not_shown)
+{
+	unsigned char code[sizeof(ra_pushed_again) + 4];
+	struct fp_rules r;
+	size_t i;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		memcpy(code, ra_pushed_again, sizeof(ra_pushed_again));
+		memset(code + sizeof(ra_pushed_again), 0xcc, 4);
+		if (k == 0) {
+			/* 09: mov %rsp,%rax for mov %rsp,%rbx */
+			code[0x0b] = 0xe0;
+		} else if (k == 1) {
+			/* nop first, the pop after it */
+			memmove(code + 5, code + 4, sizeof(code) - 5);
+			code[4] = 0x90;
+		} else if (k == 2) {
+			/* a jmp's end before it, not padding */
+			code[2] = 0xeb;
+			code[3] = 0xfe;
+		} else {
+			/* 09: mov %rbx,%rsp for mov %rsp,%rbx */
+			code[0x09] = 0x48;
+			code[0x0a] = 0x89;
+			code[0x0b] = 0xdc;	/* mov %rbx,%rsp */
+		}
+		fp_scan(code, sizeof(code), 0x6000, sizeof(code), &r);
+		for (i = 0; i < sizeof(code); i++)
+			cr_expect_eq(fp_rule_at(&r, 0x6000 + i),
+				     PROLOGUE_FP_NONE, "case %d, at +%#zx: rule %d",
+				     k, i, fp_rule_at(&r, 0x6000 + i));
+	}
 }

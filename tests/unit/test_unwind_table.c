@@ -34,7 +34,7 @@
 
 static const char *const cfa_names[] = {
 	"UNDEFINED", "RSP", "RBP", "DEREF_RBP", "PLT", "SIGNAL", "UNSUPPORTED",
-	"NO_INFO", "DEREF_RSP", "GO_STACK",
+	"NO_INFO", "DEREF_RSP", "GO_STACK", "RBP_RA",
 };
 static const char *const rbp_names[] = {
 	"SAME", "CFA", "AT_RBP", "UNDEFINED",

@@ -820,15 +820,26 @@ struct fp_switch {
 	bool added;
 };
 
+struct fp_ra {
+	bool ok;		/* the code since padding shows where it is */
+	unsigned int reg;	/* enum ms_arg_reg it was popped into */
+	bool in_reg;		/* and the register still holds it */
+	bool top;		/* it was the last push: at rsp */
+	int below;		/* bytes rsp is below the entry's */
+	unsigned int insns;
+};
+
 struct prologue_fp {
 	csh cs;
 	cs_insn *in;
 	prologue_fp_emit emit;
 	void *ctx;
 	enum prologue_fp_rule rule;	/* the last one emitted */
+	__s32 rule_cfa;
 	bool held;			/* fp_rule() holds one back */
 	__u64 held_pc;
 	enum prologue_fp_rule held_rule;
+	__s32 held_cfa;
 	__u64 next;			/* where the last scan stopped */
 	/* the function decoded since its prologue (in_func) */
 	bool in_func;
@@ -837,6 +848,13 @@ struct prologue_fp {
 	bool run_ends;			/* the last instruction left the run */
 	bool run_dead;			/* ... and rbp is no longer the frame's */
 	bool moved_sp;			/* rsp moved since a call or a jump */
+	/*
+	 * The return address popped by a function's first instruction
+	 * after padding and pushed again (V8's API-call builtins): where
+	 * it is since, while the straight code before a prologue shows it.
+	 */
+	struct fp_ra ra;
+	__s32 func_ra_cfa;		/* the function's: 0, a plain frame */
 	enum prologue_fp_rule run_rule;	/* the rule last held for the run */
 	struct fp_switch sw;		/* of the current run */
 	prologue_fp_read read;
@@ -896,32 +914,38 @@ void prologue_fp__free(struct prologue_fp *s)
  * (a function's end is the next one's prologue) replaces it, so no two
  * rules start at one pc.
  */
-static int fp_rule(struct prologue_fp *s, __u64 pc, enum prologue_fp_rule r)
+static int fp_emit_held(struct prologue_fp *s)
+{
+	if (s->held_rule == s->rule && s->held_cfa == s->rule_cfa)
+		return 0;
+	s->rule = s->held_rule;
+	s->rule_cfa = s->held_cfa;
+	return s->emit(s->ctx, s->held_pc, s->held_rule, s->held_cfa);
+}
+
+static int fp_rule_cfa(struct prologue_fp *s, __u64 pc,
+		       enum prologue_fp_rule r, __s32 cfa)
 {
 	int err = 0;
 
-	if (s->held && s->held_pc == pc) {
-		s->held_rule = r;
-		return 0;
-	}
-	if (s->held && s->held_rule != s->rule) {
-		s->rule = s->held_rule;
-		err = s->emit(s->ctx, s->held_pc, s->held_rule);
-	}
+	if (!s->held || s->held_pc != pc)
+		err = s->held ? fp_emit_held(s) : 0;
 	s->held = true;
 	s->held_pc = pc;
 	s->held_rule = r;
+	s->held_cfa = cfa;
 	return err;
+}
+
+static int fp_rule(struct prologue_fp *s, __u64 pc, enum prologue_fp_rule r)
+{
+	return fp_rule_cfa(s, pc, r, 0);
 }
 
 static int fp_flush(struct prologue_fp *s)
 {
-	int err = 0;
+	int err = s->held ? fp_emit_held(s) : 0;
 
-	if (s->held && s->held_rule != s->rule) {
-		s->rule = s->held_rule;
-		err = s->emit(s->ctx, s->held_pc, s->held_rule);
-	}
 	s->held = false;
 	return err;
 }
@@ -972,6 +996,21 @@ static ssize_t fp_run_at(const struct prologue_fp *s, __u64 pc)
 static bool fp_kept(const struct prologue_fp *s, size_t r, __u64 pc)
 {
 	return s->runs[r].from != FP_NONE && pc >= s->runs[r].from;
+}
+
+/*
+ * A rule of the function's, as its frame is: a frame made after its return
+ * address was pushed again has that rule where a plain one has its own,
+ * and none in its prologue and epilogue (rsp there is not the entry's).
+ */
+static int fp_frame_rule(struct prologue_fp *s, __u64 pc,
+			 enum prologue_fp_rule r)
+{
+	if (!s->func_ra_cfa || r == PROLOGUE_FP_NONE)
+		return fp_rule(s, pc, r);
+	if (r != PROLOGUE_FP_FRAME)
+		return fp_rule(s, pc, PROLOGUE_FP_NONE);
+	return fp_rule_cfa(s, pc, PROLOGUE_FP_FRAME_RA, s->func_ra_cfa);
 }
 
 /*
@@ -1034,6 +1073,7 @@ static int fp_resolve(struct prologue_fp *s, __u64 end)
 	}
 	for (i = 0; i < s->nr_rows && !err; i++) {
 		const struct fp_row *row = &s->rows[i];
+		enum prologue_fp_rule rule = row->rule;
 		const struct fp_run *run = &s->runs[row->run];
 		bool next_in_run = i + 1 < s->nr_rows &&
 				   s->rows[i + 1].run == row->run;
@@ -1046,12 +1086,12 @@ static int fp_resolve(struct prologue_fp *s, __u64 end)
 			continue;
 		}
 		if (row->pc >= run->from) {
-			err = fp_rule(s, row->pc, row->rule);
+			err = fp_frame_rule(s, row->pc, rule);
 			continue;
 		}
 		/* the row holds where the jump lands: the frame's, or none */
 		err = fp_rule(s, row->pc, PROLOGUE_FP_NONE) ?:
-		      fp_rule(s, run->from, row->rule == PROLOGUE_FP_FRAME ?
+		      fp_frame_rule(s, run->from, rule == PROLOGUE_FP_FRAME ?
 					    PROLOGUE_FP_FRAME :
 					    PROLOGUE_FP_NONE);
 	}
@@ -1113,7 +1153,8 @@ static size_t fp_prologue(struct prologue_fp *s, const unsigned char *code,
 
 /*
  * A new function at its prologue, n bytes from pc with the push at push;
- * moved: rsp moved just before it (then no rule holds in it).
+ * moved: rsp moved just before it (then no rule holds in it, unless the
+ * return address was pushed again just before: s->ra).
  */
 static int fp_function(struct prologue_fp *s, __u64 pc, size_t push,
 		       size_t n, bool moved)
@@ -1124,7 +1165,12 @@ static int fp_function(struct prologue_fp *s, __u64 pc, size_t push,
 		return err;
 	s->in_func = true;
 	s->func_start = pc;
-	if (moved)
+	s->func_ra_cfa = 0;
+	/* the return address pushed again, then rbp: CFA above both */
+	if (moved && s->ra.ok && s->ra.top)
+		s->func_ra_cfa = s->ra.below + 16;
+	s->ra.ok = false;
+	if (moved && !s->func_ra_cfa)
 		return fp_run(s, pc, true, FP_NONE, PROLOGUE_FP_NONE);
 	return fp_run(s, pc, false, pc, PROLOGUE_FP_ENTRY) ?:
 	       fp_row(s, pc + push + 1, PROLOGUE_FP_PUSHED) ?:
@@ -1184,6 +1230,55 @@ static unsigned int op_gpr(const cs_insn *in, int i)
 	if (i >= x->op_count || x->operands[i].type != X86_OP_REG)
 		return 0;
 	return reg_gpr(x->operands[i].reg, &whole);
+}
+
+/* Straight code from padding to a prologue that fp_ra_step follows. */
+#define FP_RA_INSNS	32
+
+/*
+ * Where the return address is in the straight code after padding, before
+ * a prologue: popped into a register by the first instruction, then
+ * pushed again below what the function pushes meanwhile (V8's API-call
+ * builtins). Any other change of rsp, a branch, or a longer way: not
+ * known. Padding (int3) is a function's start: compilers do not pad
+ * inside one with int3.
+ */
+static void fp_ra_step(struct prologue_fp *s, bool pad, bool rsp,
+		       unsigned int gprs)
+{
+	const cs_x86 *x = &s->in->detail->x86;
+	unsigned int reg = op_gpr(s->in, 0);
+	struct fp_ra *ra = &s->ra;
+
+	if (pad) {
+		*ra = (struct fp_ra){ .ok = true };
+		return;
+	}
+	if (!ra->ok)
+		return;
+	if (++ra->insns > FP_RA_INSNS || ends_path(s->cs, s->in) ||
+	    is_branch(s->cs, s->in)) {
+		ra->ok = false;
+		return;
+	}
+	if (!ra->reg) {
+		ra->ok = s->in->id == X86_INS_POP && reg &&
+			 x->operands[0].size == 8;
+		ra->reg = reg;
+		ra->in_reg = true;
+		ra->below = -8;
+		return;
+	}
+	if (s->in->id == X86_INS_PUSH) {
+		ra->below += 8;
+		ra->top = ra->in_reg && reg == ra->reg &&
+			  x->operands[0].size == 8;
+		return;
+	}
+	if (rsp)
+		ra->ok = false;
+	if (gprs & (1u << ra->reg))
+		ra->in_reg = false;
 }
 
 /*
@@ -1329,6 +1424,7 @@ int prologue_fp__scan(struct prologue_fp *s, const unsigned char *code,
 	int err = 0;
 
 	if (addr != s->next || !addr) {
+		s->ra.ok = false;
 		err = fp_resolve(s, s->next);
 		if (!err)
 			err = fp_rule(s, addr, PROLOGUE_FP_NONE);
@@ -1347,6 +1443,7 @@ int prologue_fp__scan(struct prologue_fp *s, const unsigned char *code,
 		if (n) {
 			/* a trap: the run ends, as after ud2 */
 			s->moved_sp = false;
+			s->ra.ok = false;
 			if (s->in_func && s->state != FP_DEAD)
 				s->run_ends = true;
 			at += n;
@@ -1356,6 +1453,7 @@ int prologue_fp__scan(struct prologue_fp *s, const unsigned char *code,
 		left = len - at;
 		a = addr + at;
 		if (!cs_disasm_iter(s->cs, &p, &left, &a, s->in)) {
+			s->ra.ok = false;
 			if (s->in_func && !err)
 				err = fp_run(s, addr + at, true, FP_NONE,
 					     PROLOGUE_FP_NONE);
@@ -1364,6 +1462,7 @@ int prologue_fp__scan(struct prologue_fp *s, const unsigned char *code,
 		}
 		pad = s->in->id == X86_INS_INT3;
 		regs_written(s->cs, s->in, &gprs, &rsp, &rbp);
+		fp_ra_step(s, pad, rsp, gprs);
 		/*
 		 * rsp moved since the last call, jump, return or trap: if a
 		 * prologue comes next, rsp did not point at the return

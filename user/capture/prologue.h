@@ -154,18 +154,26 @@ int prologue__rip_leas(const unsigned char *code, size_t len, __s64 *out,
  * it jumps into the kept body, or it lies between two kept parts), else
  * it has no rule until the next such
  * prologue. A function without that prologue (a leaf, hand-written
- * assembly, one whose rsp moved before it: GCC's DRAP) gets none.
- * emit(ctx, pc, rule) is called where the rule changes, in pc order.
+ * assembly, one whose rsp moved before it: GCC's DRAP) gets none, but
+ * for one that begins, after padding, by popping its return address,
+ * pushes what it passes on and that address again, then makes its frame
+ * (V8's API-call builtins): there the CFA is known from what was pushed,
+ * and the return address is at rbp + 8 (PROLOGUE_FP_FRAME_RA; its
+ * prologue and epilogue get none). emit(ctx, pc, rule, cfa) is called
+ * where the rule changes, in pc order.
  */
 enum prologue_fp_rule {
 	PROLOGUE_FP_NONE,	/* no rule: the walk stops */
 	PROLOGUE_FP_ENTRY,	/* CFA = rsp + 8, rbp unchanged */
 	PROLOGUE_FP_PUSHED,	/* CFA = rsp + 16, rbp saved at CFA - 16 */
 	PROLOGUE_FP_FRAME,	/* CFA = rbp + 16, rbp saved at CFA - 16 */
+	PROLOGUE_FP_FRAME_RA,	/* CFA = rbp + cfa, the return address at
+				 * rbp + 8, rbp saved at rbp */
 };
 
+/* cfa: PROLOGUE_FP_FRAME_RA's offset from rbp, 0 for the others */
 typedef int (*prologue_fp_emit)(void *ctx, __u64 pc,
-				enum prologue_fp_rule rule);
+				enum prologue_fp_rule rule, __s32 cfa);
 /*
  * len bytes of the object at address addr (a switch's table of jumps,
  * in the code or in read-only data): 0, or -errno when they are not all

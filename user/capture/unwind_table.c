@@ -1665,7 +1665,8 @@ struct fp_table {
 };
 
 /* prologue_fp_emit: a rule of frame-pointer code as a row. */
-static int fp_emit(void *ctx, __u64 pc, enum prologue_fp_rule rule)
+static int fp_emit(void *ctx, __u64 pc, enum prologue_fp_rule rule,
+		   __s32 cfa)
 {
 	struct ms_unwind_row r = { .pc = pc, .cfa_type = MS_CFA_NO_INFO };
 	struct fp_table *fp = ctx;
@@ -1685,6 +1686,12 @@ static int fp_emit(void *ctx, __u64 pc, enum prologue_fp_rule rule)
 		r.cfa_off = 16;
 		r.rbp_type = MS_RBP_CFA;
 		r.rbp_off = -16;
+		break;
+	case PROLOGUE_FP_FRAME_RA:
+		r.cfa_type = MS_CFA_RBP_RA;
+		r.cfa_off = cfa;
+		r.rbp_type = MS_RBP_CFA;
+		r.rbp_off = -cfa;
 		break;
 	}
 	/* segments out of order or overlapping (a crafted file): malformed */
