@@ -682,14 +682,16 @@ EOF
 # as node --perf-basic-prof and Java's -XX:+DumpPerfMapAtExit write it):
 # the runtime's name, the map as its object. Not named where entries of two
 # names cover the call (code made again at the same place: which ran is
-# not known), nor from a map another user owns, nor through a link. In a
-# pid namespace, the map of its pid there.
+# not known), nor from a map another user owns, nor through a link, nor
+# from one written before the process started (an earlier process's of its
+# pid). In a pid namespace, the map of its pid there.
 UW_JIT_PY='
 import os
 pid, kind = os.environ["PID"], os.environ["KIND"]
 want = {"named": ("JIT:uw_jit_fn t.js:1", f"/tmp/perf-{pid}.map"),
         "reused": (None, "[address reused by other code]"),
-        "foreign": (None, None), "link": (None, None)}[kind]
+        "foreign": (None, None), "link": (None, None),
+        "stale": (None, None)}[kind]
 sites = [l for l in r.get("leaks", []) if l["stack_stop"] == "no_mapping"]
 got = [[(f["function"], f["object"]) for f in l["frames"]] for l in sites]
 if got != [[want]]:
@@ -699,7 +701,7 @@ t_uw_perfmap()
 {
 	local kind pid
 
-	for kind in named reused foreign link; do
+	for kind in named reused foreign link stale; do
 		uw_trace launch jit "$kind" || return
 		pid=$(launched_pid)
 		rm -f "/tmp/perf-$pid.map" "/tmp/perf-$pid.map.target"

@@ -11,7 +11,8 @@
  *              line that is none), reused (a second entry of another name
  *              over the call: code made again at the same place), foreign
  *              (named, but the file is another user's), link (the map is
- *              a symbolic link to the named map)
+ *              a symbolic link to the named map), stale (named, but last
+ *              written an hour before: another process's of the same pid)
  *   jit-fp [MAP]  the same from code that makes a frame (push %rbp;
  *              mov %rsp,%rbp), as V8's code does
  *   dlopen LIB dlopen()s LIB, then its uw_dl_alloc() allocates (chain kept)
@@ -35,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <time.h>
 #include "target.h"
 
@@ -92,6 +94,8 @@ static NOINLINE void *uw_rec(int depth)
 /* The perf map of the code at mem, as kind says (see the modes above). */
 static void jit_map(const unsigned char *mem, size_t len, const char *kind)
 {
+	struct timeval stale[2] = { { time(NULL) - 3600, 0 },
+				    { time(NULL) - 3600, 0 } };
 	char path[64], link[80];
 	FILE *f;
 
@@ -115,7 +119,8 @@ static void jit_map(const unsigned char *mem, size_t len, const char *kind)
 		fprintf(f, "%lx 4 JIT:older\n", (unsigned long)mem + 16);
 	fprintf(f, "%lx 8 JIT:after\n", (unsigned long)mem + 256);
 	if (fclose(f) ||
-	    (!strcmp(kind, "foreign") && chown(path, 65534, 65534))) {
+	    (!strcmp(kind, "foreign") && chown(path, 65534, 65534)) ||
+	    (!strcmp(kind, "stale") && utimes(path, stale))) {
 		perror(path);
 		exit(1);
 	}

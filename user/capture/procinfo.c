@@ -257,9 +257,10 @@ int procinfo_read_task(int pid, __u32 *tgid, char *state, __u32 *tracer)
 	return state ? procinfo_parse_state(buf, n, state) : 0;
 }
 
-int procinfo_read_ns_pid(int pid, __u32 *ns_pid)
+int procinfo_read_ident(int pid, __u32 *ns_pid, __u64 *start_ns)
 {
 	struct procinfo pi = { .pid = pid };
+	long ticks = sysconf(_SC_CLK_TCK);
 	char buf[PROC_FILE_MAX];
 	ssize_t n = read_file(pid, "status", buf, sizeof(buf));
 
@@ -267,7 +268,13 @@ int procinfo_read_ns_pid(int pid, __u32 *ns_pid)
 		return n;
 	if (procinfo_parse_status(buf, n, &pi))
 		return -EINVAL;
+	n = read_file(pid, "stat", buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	if (procinfo_parse_stat(buf, n, ticks > 0 ? ticks : 100, &pi))
+		return -EINVAL;
 	*ns_pid = pi.ns_pid ? pi.ns_pid : (__u32)pid;
+	*start_ns = pi.start_ns;
 	return 0;
 }
 

@@ -30,11 +30,12 @@ int procinfo_read(int pid, __u32 flags, struct procinfo *out);
 int procinfo_read_task(int pid, __u32 *tgid, char *state, __u32 *tracer);
 
 /*
- * pid's own number in its pid namespace (pid itself outside one): the
- * name of the files it writes for others, as /tmp/perf-PID.map. 0 or
- * -errno.
+ * What tells the files a process writes for others (/tmp/perf-PID.map)
+ * from those of another process of its pid: its own number in its pid
+ * namespace (pid itself outside one), and when it started (ns since
+ * boot, procinfo.start_ns). 0 or -errno.
  */
-int procinfo_read_ns_pid(int pid, __u32 *ns_pid);
+int procinfo_read_ident(int pid, __u32 *ns_pid, __u64 *start_ns);
 
 /* Pure parsers of one file's bytes, for the unit tests. 0 or -EINVAL. */
 int procinfo_parse_stat(const char *buf, size_t len, __u64 ticks_per_sec,

@@ -187,6 +187,7 @@ struct symbolizer {
 	 */
 	__u32 ns_pid;		/* 0: unknown, no map is read */
 	uid_t uid;
+	__u64 start_ns;		/* since boot: an older map is another's */
 	struct perfmap *jit;
 	const char *jit_path;	/* interned, as the process names it */
 	struct stat jit_st;	/* of the map read */
@@ -749,19 +750,23 @@ static bool same_program(struct symbolizer *s)
 
 /*
  * What names the perf map of a JIT runtime, read while the process runs:
- * its pid in its namespace, and its owner, the map's too or root's (perf's
- * rule: another user could otherwise plant names for its code).
+ * its pid in its namespace; its owner, the map's too or root's (perf's
+ * rule: another user could otherwise plant names for its code); and its
+ * start, before which its map was not written (one an earlier process of
+ * its pid left in /tmp would name its code wrong).
  */
 static void jit_owner(struct symbolizer *s)
 {
+	__u64 start_ns;
 	struct stat st;
 	char dir[32];
 	__u32 ns_pid;
 
 	snprintf(dir, sizeof(dir), "/proc/%d", s->pid);
-	if (stat(dir, &st) || procinfo_read_ns_pid(s->pid, &ns_pid))
+	if (stat(dir, &st) || procinfo_read_ident(s->pid, &ns_pid, &start_ns))
 		return;
 	s->uid = st.st_uid;
+	s->start_ns = start_ns;
 	s->ns_pid = ns_pid;
 }
 
@@ -1279,12 +1284,26 @@ one:
 	return c;
 }
 
-static __u64 now_ns(void)
+static __u64 clock_ns(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/*
+ * Whether st was last written before the process started: its time of
+ * day as time since boot, against the start, to the clock tick (10 ms)
+ * /proc gives the start in.
+ */
+static bool written_before(const struct stat *st, __u64 start_ns)
+{
+	__u64 mtime = (__u64)st->st_mtim.tv_sec * 1000000000ull +
+		      st->st_mtim.tv_nsec;
+	__u64 boot = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+
+	return mtime < boot || mtime - boot + 10000000ull < start_ns;
 }
 
 static bool same_file(const struct stat *a, const struct stat *b)
@@ -1299,11 +1318,12 @@ static bool same_file(const struct stat *a, const struct stat *b)
  * Reads the process's perf map when there is one it did not read yet, or
  * it has changed: a runtime appends to it as it compiles (node), or
  * writes it when asked or at its exit (Java). Looked at once a second at
- * most: a stack's addresses are named one by one.
+ * most: a stack's addresses are named one by one. One last written before
+ * the process started is another's.
  */
 static void jit_load(struct symbolizer *s)
 {
-	__u64 now = now_ns();
+	__u64 now = clock_ns(CLOCK_MONOTONIC);
 	struct perfmap *pm;
 	struct stat st;
 	char path[40];
@@ -1321,6 +1341,7 @@ static void jit_load(struct symbolizer *s)
 	if (fd < 0)
 		return;
 	if (fstat(fd, &st) || (st.st_uid && st.st_uid != s->uid) ||
+	    written_before(&st, s->start_ns) ||
 	    (s->jit && same_file(&st, &s->jit_st)) ||
 	    perfmap__read(fd, &pm))
 		goto out;
