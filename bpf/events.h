@@ -628,9 +628,9 @@ struct ms_image_vmas {
  * walker for a task's vma: one rule. 1 when a segment gives it, else 0.
  * Always inlined: a BPF call takes five arguments at most.
  */
-static inline __attribute__((always_inline)) int ms_file_bias(const struct ms_file_seg *segs, __u32 nr,
-				__u64 start, __u64 len, __u64 offset,
-				__u64 *bias)
+static inline __attribute__((always_inline)) int
+ms_file_bias(const struct ms_file_seg *segs, __u32 nr, __u64 start, __u64 len,
+	     __u64 offset, __u64 *bias)
 {
 	const struct ms_file_seg *sg, *in = 0;
 	__u32 i;

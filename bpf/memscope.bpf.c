@@ -1264,10 +1264,19 @@ static __always_inline int frame_ptr_rule(struct ms_unwind_row *out)
 }
 
 /*
+ * rule_find's answer when the task's vmas could not be read this once:
+ * bpf_find_vma's trylock fails while a thread of the process holds the
+ * mmap lock (a JIT's compiler threads protecting code pages). A stop of
+ * not_loaded, not remembered in the memo: the next walk may read them.
+ */
+#define STOP_BUSY	MS_STOP__COUNT
+
+/*
  * The rule for pc from the file the current task maps there, for a pc its
  * process's maps do not place (yet): the object userspace compiled for
  * that file, at the ELF address the process's maps would give
- * (ms_file_bias()). NOT_LOADED whenever it cannot be told.
+ * (ms_file_bias()). NOT_LOADED whenever it cannot be told, STOP_BUSY
+ * when the vmas could not be read.
  */
 __noinline int vma_rule(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 {
@@ -1282,7 +1291,8 @@ __noinline int vma_rule(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 		return MS_STOP_READ;
 	err = bpf_find_vma(task, pc, vma_pc_read, &v, 0);
 	if (err)
-		return err == -ENOENT ? MS_STOP_NO_MAPPING : MS_STOP_NOT_LOADED;
+		return err == -ENOENT ? MS_STOP_NO_MAPPING :
+		       err == -EBUSY ? STOP_BUSY : MS_STOP_NOT_LOADED;
 	if (v.stop)
 		return v.stop;
 	if (v.jit)
@@ -1302,8 +1312,8 @@ __noinline int vma_rule(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
 }
 
 /*
- * The rule for pc in process tgid, without the memo: an enum ms_stop,
- * 0 with *out set. A global function, so the verifier checks it once on
+ * The rule for pc in process tgid, without the memo: an enum ms_stop (or
+ * STOP_BUSY), 0 with *out set. A global function, so the verifier checks it once on
  * its own, not again for every state of the walk that calls it.
  */
 __noinline int rule_find(__u32 tgid, __u64 pc, struct ms_unwind_row *out)
@@ -1386,13 +1396,10 @@ static __always_inline int rule_get(struct walk *w, struct ms_unwind_row *out,
 		return mm->stop;
 	}
 	stop = rule_find(w->tgid, pc, out);
-	/*
-	 * Not a rule of pc's to remember: the table comes (and unwind_gen
-	 * with it), or the task's vmas could not be read this once
-	 * (bpf_find_vma's trylock failed while a thread of the process
-	 * mapped or protected memory: a JIT compiling).
-	 */
-	if (mm && stop != MS_STOP_NOT_LOADED) {
+	/* Remembered, one failed trylock stopped every later walk here */
+	if (stop == STOP_BUSY)
+		return MS_STOP_NOT_LOADED;
+	if (mm) {
 		mm->pc = pc;
 		mm->tgid = w->tgid;
 		mm->gen = w->gen;

@@ -909,11 +909,7 @@ void prologue_fp__free(struct prologue_fp *s)
 	free(s);
 }
 
-/*
- * The rule from pc on. Held back one call: a later rule at the same pc
- * (a function's end is the next one's prologue) replaces it, so no two
- * rules start at one pc.
- */
+/* The rule held back, unless it is the one in force already. */
 static int fp_emit_held(struct prologue_fp *s)
 {
 	if (s->held_rule == s->rule && s->held_cfa == s->rule_cfa)
@@ -923,6 +919,11 @@ static int fp_emit_held(struct prologue_fp *s)
 	return s->emit(s->ctx, s->held_pc, s->held_rule, s->held_cfa);
 }
 
+/*
+ * The rule from pc on (cfa: PROLOGUE_FP_FRAME_RA's). Held back one call: a
+ * later rule at the same pc (a function's end is the next one's prologue)
+ * replaces it, so no two rules start at one pc.
+ */
 static int fp_rule_cfa(struct prologue_fp *s, __u64 pc,
 		       enum prologue_fp_rule r, __s32 cfa)
 {
