@@ -4,7 +4,7 @@
  * convention for naming code no file holds: /tmp/perf-PID.map, one
  * "START SIZE NAME" line (hexadecimal, "0x" optional) per piece of code,
  * appended as code is made (node --perf-basic-prof, Java's
- * -XX:+DumpPerfMapAtExit or `jcmd PID Compiler.perfmap`, LuaJIT, .NET,
+ * -XX:+DumpPerfMapAtExit or `jcmd PID Compiler.perfmap`, .NET,
  * wasmtime). The traced process writes it: hostile input.
  */
 #ifndef MEMSCOPE_PERFMAP_H
