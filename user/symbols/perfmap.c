@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "perfmap.h"
+#include "table.h"
 
 /* 4M entries of 32 bytes: a map of PERFMAP_MAX_BYTES has ~2.6M real ones */
 #define PERFMAP_MAX_ENTRIES	(4u << 20)
@@ -29,8 +30,7 @@ struct perfmap_entry {
 
 struct perfmap {
 	char *text;		/* the file, lines cut at their ends */
-	struct perfmap_entry *e;
-	size_t nr;
+	struct tab_array entries;	/* struct perfmap_entry */
 	size_t skipped;
 };
 
@@ -101,15 +101,17 @@ static int cmp_start(const void *a, const void *b)
 
 struct perfmap *perfmap__parse(const char *buf, size_t len)
 {
-	struct perfmap_entry e, *grown;
+	struct perfmap_entry e, *es;
 	struct perfmap *pm;
 	char *p, *end, *nl;
-	size_t cap = 0, i;
 	__u64 max_end = 0;
+	size_t i, nr;
+	int err;
 
 	pm = calloc(1, sizeof(*pm));
 	if (!pm)
 		return NULL;
+	tab_array_init(&pm->entries, sizeof(e), PERFMAP_MAX_ENTRIES);
 	pm->text = malloc(len + 1);
 	if (!pm->text)
 		goto fail;
@@ -122,26 +124,24 @@ struct perfmap *perfmap__parse(const char *buf, size_t len)
 		if (!nl)
 			nl = end;
 		/* a NUL inside a line would cut its name short: not an entry */
-		if (memchr(p, 0, nl - p) || parse_line(p, nl, &e) ||
-		    pm->nr == PERFMAP_MAX_ENTRIES) {
+		err = memchr(p, 0, nl - p) || parse_line(p, nl, &e) ? -EINVAL :
+		      tab_array_reserve(&pm->entries, 1);
+		if (err == -ENOMEM)
+			goto fail;
+		if (err) {
 			pm->skipped++;
 			continue;
 		}
-		if (pm->nr == cap) {
-			cap = cap ? cap * 2 : 1024;
-			grown = realloc(pm->e, cap * sizeof(*grown));
-			if (!grown)
-				goto fail;
-			pm->e = grown;
-		}
-		pm->e[pm->nr++] = e;
+		*(struct perfmap_entry *)tab_array_push(&pm->entries) = e;
 	}
-	if (pm->nr)
-		qsort(pm->e, pm->nr, sizeof(*pm->e), cmp_start);
-	for (i = 0; i < pm->nr; i++) {
-		if (pm->e[i].end > max_end)
-			max_end = pm->e[i].end;
-		pm->e[i].max_end = max_end;
+	es = pm->entries.v;
+	nr = pm->entries.nr;
+	if (nr)
+		qsort(es, nr, sizeof(*es), cmp_start);
+	for (i = 0; i < nr; i++) {
+		if (es[i].end > max_end)
+			max_end = es[i].end;
+		es[i].max_end = max_end;
 	}
 	return pm;
 fail:
@@ -203,7 +203,7 @@ void perfmap__free(struct perfmap *pm)
 {
 	if (!pm)
 		return;
-	free(pm->e);
+	tab_array_fini(&pm->entries);
 	free(pm->text);
 	free(pm);
 }
@@ -211,23 +211,24 @@ void perfmap__free(struct perfmap *pm)
 const char *perfmap__find(const struct perfmap *pm, __u64 addr,
 			  bool *reused)
 {
-	size_t lo = 0, hi = pm->nr, steps = 0;
+	const struct perfmap_entry *es = pm->entries.v;
+	size_t lo = 0, hi = pm->entries.nr, steps = 0;
 	const char *name = NULL;
 	const struct perfmap_entry *e;
 
 	*reused = false;
-	if (!pm->nr)
+	if (!hi)
 		return NULL;
 	/* hi: the entries that start at or below addr */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (pm->e[mid].start <= addr)
+		if (es[mid].start <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	for (e = pm->e + hi; e-- > pm->e && e->max_end > addr;) {
+	for (e = es + hi; e-- > es && e->max_end > addr;) {
 		if (++steps > PERFMAP_SCAN_MAX) {
 			*reused = true;
 			return NULL;
@@ -245,7 +246,7 @@ const char *perfmap__find(const struct perfmap *pm, __u64 addr,
 
 size_t perfmap__count(const struct perfmap *pm)
 {
-	return pm->nr;
+	return pm->entries.nr;
 }
 
 size_t perfmap__skipped(const struct perfmap *pm)
