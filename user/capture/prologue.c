@@ -31,6 +31,7 @@
 
 #include "events.h"
 #include "prologue.h"
+#include "table.h"
 
 #define MAX_INSN_LEN	15
 #define NR_ARGS		3
@@ -863,23 +864,11 @@ struct prologue_fp {
 	FP_VEC(struct fp_jump, jumps);
 };
 
+/* Appends val to the vector name of s: 0 or -ENOMEM. */
 #define FP_PUSH(s, name, val)						\
-	((s)->nr_##name == (s)->cap_##name ?				\
-	 fp_grow((void **)&(s)->name, &(s)->cap_##name,		\
-		 sizeof(*(s)->name)) : 0) ?:				\
-	((s)->name[(s)->nr_##name++] = (val), 0)
-
-static int fp_grow(void **v, size_t *cap, size_t size)
-{
-	size_t n = *cap ? *cap * 2 : 256;
-	void *p = reallocarray(*v, n, size);
-
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = n;
-	return 0;
-}
+	(tab_grow((void **)&(s)->name, &(s)->cap_##name,		\
+		  (s)->nr_##name + 1, sizeof(*(s)->name)) ?:		\
+	 ((s)->name[(s)->nr_##name++] = (val), 0))
 
 struct prologue_fp *prologue_fp__new(prologue_fp_emit emit,
 				     prologue_fp_read read, void *ctx)

@@ -302,15 +302,9 @@ static struct uobj *obj_add(struct unwinder *u, const char *key)
 {
 	struct uobj *o;
 
-	if (u->nr_objs == u->cap_objs) {
-		size_t cap = u->cap_objs ? u->cap_objs * 2 : 32;
-
-		o = realloc(u->objs, cap * sizeof(*o));
-		if (!o)
-			return NULL;
-		u->objs = o;
-		u->cap_objs = cap;
-	}
+	if (tab_grow((void **)&u->objs, &u->cap_objs, u->nr_objs + 1,
+		     sizeof(*u->objs)))
+		return NULL;
 	o = &u->objs[u->nr_objs++];
 	memset(o, 0, sizeof(*o));
 	snprintf(o->key, sizeof(o->key), "%s", key);
@@ -571,20 +565,13 @@ static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 static void wait_add(struct unwinder *u, int pid)
 {
 	size_t i;
-	int *w;
 
 	for (i = 0; i < u->nr_waiting; i++)
 		if (u->waiting[i] == pid)
 			return;
-	if (u->nr_waiting == u->cap_waiting) {
-		size_t cap = u->cap_waiting ? u->cap_waiting * 2 : 16;
-
-		w = realloc(u->waiting, cap * sizeof(*w));
-		if (!w)
-			return;
-		u->waiting = w;
-		u->cap_waiting = cap;
-	}
+	if (tab_grow((void **)&u->waiting, &u->cap_waiting,
+		     u->nr_waiting + 1, sizeof(*u->waiting)))
+		return;
 	u->waiting[u->nr_waiting++] = pid;
 }
 

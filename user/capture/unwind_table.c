@@ -31,6 +31,7 @@
 #include "gopclntab.h"
 #include "prologue.h"
 #include "unwind_go.h"
+#include "table.h"
 #include "unwind_table.h"
 
 /* x86-64 DWARF register numbers */
@@ -120,11 +121,11 @@ struct build {
 	struct seg segs[UNWIND_MAX_SEGS];
 	unsigned int nr_segs;
 	struct fde *fdes;
-	size_t nr_fdes;
+	size_t nr_fdes, cap_fdes;
 	struct cie *cies;
-	size_t nr_cies;
+	size_t nr_cies, cap_cies;
 	struct bad_range *bad;
-	size_t nr_bad;
+	size_t nr_bad, cap_bad;
 	/*
 	 * An FDE of a CIE whose encoding we do not read: libdw may, and its
 	 * range is unknown to us. No pc of the object goes to libdw then.
@@ -535,10 +536,10 @@ static int bad_add(struct build *b, __u64 start, __u64 range)
 
 	if (b->nr_bad == UNWIND_MAX_FDES)
 		return -EFBIG;
-	r = reallocarray(b->bad, b->nr_bad + 1, sizeof(*r));
-	if (!r)
+	if (tab_grow((void **)&b->bad, &b->cap_bad, b->nr_bad + 1,
+		     sizeof(*b->bad)))
 		return -ENOMEM;
-	b->bad = r;
+	r = b->bad;
 	r[b->nr_bad].start = start;
 	r[b->nr_bad].end = range > UINT64_MAX - start ? UINT64_MAX :
 						       start + range;
@@ -600,7 +601,6 @@ static int enumerate(struct build *b, Elf *elf, Elf_Data *data, __u64 addr,
 	const __u8 *base = data->d_buf;
 	Dwarf_Off off, next;
 	Dwarf_CFI_Entry e;
-	size_t cie_cap = 0, fde_cap = 0;
 	int pass, rc, err;
 
 	b->nr_cies = 0;
@@ -632,14 +632,9 @@ static int enumerate(struct build *b, Elf *elf, Elf_Data *data, __u64 addr,
 					continue;
 				if (b->nr_cies == UNWIND_MAX_FDES)
 					return -EFBIG;
-				if (b->nr_cies == cie_cap) {
-					cie_cap = cie_cap ? cie_cap * 2 : 64;
-					c = reallocarray(b->cies, cie_cap,
-							 sizeof(*c));
-					if (!c)
-						return -ENOMEM;
-					b->cies = c;
-				}
+				if (tab_grow((void **)&b->cies, &b->cap_cies,
+					     b->nr_cies + 1, sizeof(*b->cies)))
+					return -ENOMEM;
 				c = &b->cies[b->nr_cies++];
 				c->off = off;
 				parse_cie(&e.cie, eh, c);
@@ -672,13 +667,9 @@ static int enumerate(struct build *b, Elf *elf, Elf_Data *data, __u64 addr,
 				continue;
 			if (b->nr_fdes == UNWIND_MAX_FDES)
 				return -EFBIG;
-			if (b->nr_fdes == fde_cap) {
-				fde_cap = fde_cap ? fde_cap * 2 : 1024;
-				f = reallocarray(b->fdes, fde_cap, sizeof(*f));
-				if (!f)
-					return -ENOMEM;
-				b->fdes = f;
-			}
+			if (tab_grow((void **)&b->fdes, &b->cap_fdes,
+				     b->nr_fdes + 1, sizeof(*b->fdes)))
+				return -ENOMEM;
 			f = &b->fdes[b->nr_fdes++];
 			f->start = start;
 			f->end = range > b->segs[s].end - start ?

@@ -25,6 +25,7 @@
 #include "report_json.h"
 #include "report_text.h"
 #include "rules.h"
+#include "table.h"
 
 #define CONFIDENCE_MAX		0.95
 
@@ -86,7 +87,6 @@ static int collect_blk(const struct store_block *b, void *ctx)
 {
 	struct collect *c = ctx;
 	const struct declared_task *t;
-	struct blk *blks;
 
 	if (!b->task)
 		return 0;
@@ -94,13 +94,8 @@ static int collect_blk(const struct store_block *b, void *ctx)
 	/* A completed task answers only for what it held when it ended. */
 	if (t->completed && b->ts_ns > t->completed_ns)
 		return 0;
-	if (c->nr == c->cap) {
-		c->cap = c->cap ? 2 * c->cap : 1024;
-		blks = realloc(c->blks, c->cap * sizeof(*blks));
-		if (!blks)
-			return -ENOMEM;
-		c->blks = blks;
-	}
+	if (tab_grow((void **)&c->blks, &c->cap, c->nr + 1, sizeof(*c->blks)))
+		return -ENOMEM;
 	c->blks[c->nr++] = (struct blk){
 		.task = b->task, .stack_id = b->stack_id, .size = b->size,
 	};

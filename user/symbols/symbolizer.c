@@ -172,7 +172,7 @@ struct symbolizer {
 	 */
 	struct tab_array reused;
 	struct sym_object **objs;
-	size_t nobjs;
+	size_t nobjs, cap_objs;
 	/* the program the maps were first read from (/proc/PID/exe) */
 	dev_t exe_dev;
 	ino_t exe_ino;
@@ -466,7 +466,7 @@ void sym_files__free(struct sym_files *files)
 static struct sym_object *object_get(struct symbolizer *s,
 				     const struct procmap *e, const char *path)
 {
-	struct sym_object *o, **objs;
+	struct sym_object *o;
 	size_t i;
 
 	for (i = 0; i < s->nobjs; i++) {
@@ -474,10 +474,9 @@ static struct sym_object *object_get(struct symbolizer *s,
 		if (o->file->dev == e->dev && o->file->inode == e->inode)
 			return o;
 	}
-	objs = realloc(s->objs, (s->nobjs + 1) * sizeof(*objs));
-	if (!objs)
+	if (tab_grow((void **)&s->objs, &s->cap_objs, s->nobjs + 1,
+		     sizeof(*s->objs)))
 		return NULL;
-	s->objs = objs;
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return NULL;
