@@ -15,9 +15,25 @@
 #include <elfutils/libdwelf.h>
 
 #include "elfsym.h"
+#include "table.h"
 
 /* glibc's <elf.h> lacks it: a .gnu.version entry of a non-default version */
 #define VERSYM_HIDDEN 0x8000
+
+/*
+ * A symbol table's defined functions by name, made at its first lookup:
+ * placement looks up ~100 allocator names in every object, and a scan of
+ * the table per name (node's 185,000 symbols) held the drain for most of
+ * a second, long enough for the ring to overflow.
+ */
+struct sym_names {
+	bool built;
+	struct tab_index ix;	/* hash of the name before any '@' */
+	struct tab_array funcs;	/* __u32: index in the symbol table */
+	struct tab_array rust;	/* __u32: those mangled by Rust's v0 */
+};
+
+enum { NAMES_DYNSYM, NAMES_SYMTAB, NR_NAMES };
 
 struct elf_file {
 	int fd;
@@ -26,6 +42,7 @@ struct elf_file {
 	Elf_Scn *symtab;
 	/* .dynsym names carry no @VERSION: .gnu.version tells hidden ones */
 	Elf_Data *versym;
+	struct sym_names names[NR_NAMES];
 };
 
 /* Walks the defined functions of one symbol table. */
@@ -103,23 +120,29 @@ static void func_iter_init(struct func_iter *it, struct elf_file *f,
 	it->count = it->data ? sh.sh_size / sh.sh_entsize : 0;
 }
 
-static bool func_iter_next(struct func_iter *it, GElf_Sym *sym,
-			   const char **name)
+/* Symbol index, if it is a defined function with a name. */
+static bool func_iter_at(struct func_iter *it, size_t index, GElf_Sym *sym,
+			 const char **name)
 {
 	int type;
 
-	while (it->next < it->count) {
-		it->index = it->next++;
-		if (!gelf_getsym(it->data, it->index, sym))
-			continue;
-		type = GELF_ST_TYPE(sym->st_info);
-		if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
-		    sym->st_shndx == SHN_UNDEF)
-			continue;
-		*name = elf_strptr(it->elf, it->strtab, sym->st_name);
-		if (*name)
+	it->index = index;
+	if (index >= it->count || !gelf_getsym(it->data, index, sym))
+		return false;
+	type = GELF_ST_TYPE(sym->st_info);
+	if ((type != STT_FUNC && type != STT_GNU_IFUNC) ||
+	    sym->st_shndx == SHN_UNDEF)
+		return false;
+	*name = elf_strptr(it->elf, it->strtab, sym->st_name);
+	return *name;
+}
+
+static bool func_iter_next(struct func_iter *it, GElf_Sym *sym,
+			   const char **name)
+{
+	while (it->next < it->count)
+		if (func_iter_at(it, it->next++, sym, name))
 			return true;
-	}
 	return false;
 }
 
@@ -141,23 +164,99 @@ static int func_rank(const struct func_iter *it, const GElf_Sym *sym,
 	return (is_default ? 2 : 0) + (sym->st_size ? 1 : 0);
 }
 
-static bool find_in_table(struct elf_file *f, Elf_Scn *scn, const char *name,
-			  GElf_Sym *best)
+static void names_fini(struct sym_names *n)
 {
-	size_t len = strlen(name);
-	int rank, best_rank = -1;
+	tab_index_fini(&n->ix);
+	tab_array_fini(&n->funcs);
+	tab_array_fini(&n->rust);
+	n->built = false;
+}
+
+/* One pass over the table; a failure leaves n unbuilt. 0 or -ENOMEM. */
+static int names_build(struct elf_file *f, Elf_Scn *scn, struct sym_names *n)
+{
+	struct func_iter it;
+	const char *name;
+	bool rust;
+	GElf_Sym sym;
+	int err;
+
+	tab_array_init(&n->funcs, sizeof(__u32), 0);
+	tab_array_init(&n->rust, sizeof(__u32), 0);
+	err = tab_index_init(&n->ix, 1024);
+	if (err)
+		return err;
+	func_iter_init(&it, f, scn);
+	while (func_iter_next(&it, &sym, &name)) {
+		if (it.index > UINT32_MAX)
+			break;
+		rust = !strncmp(name, "_RNv", 4);
+		err = tab_array_reserve(&n->funcs, 1) ?:
+		      tab_index_reserve(&n->ix) ?:
+		      (rust ? tab_array_reserve(&n->rust, 1) : 0);
+		if (err) {
+			names_fini(n);
+			return err == -ENOSPC ? -ENOMEM : err;
+		}
+		tab_index_insert(&n->ix, tab_hash_mem(name, strcspn(name, "@")),
+				 n->funcs.nr);
+		*(__u32 *)tab_array_push(&n->funcs) = it.index;
+		if (rust)
+			*(__u32 *)tab_array_push(&n->rust) = it.index;
+	}
+	n->built = true;
+	return 0;
+}
+
+/* The names of table t of f, built at the first call. NULL: *err. */
+static struct sym_names *names_get(struct elf_file *f, int t,
+				   struct func_iter *it, int *err)
+{
+	Elf_Scn *scn = t == NAMES_DYNSYM ? f->dynsym : f->symtab;
+	struct sym_names *n = &f->names[t];
+
+	*err = 0;
+	if (!scn)
+		return NULL;
+	if (!n->built) {
+		*err = names_build(f, scn, n);
+		if (*err)
+			return NULL;
+	}
+	func_iter_init(it, f, scn);
+	return n;
+}
+
+/* 1 with *best, 0 when table t has no function name, or -ENOMEM. */
+static int find_in_table(struct elf_file *f, int t, const char *name,
+			 GElf_Sym *best)
+{
+	size_t len = strlen(name), i, index, best_index = 0;
+	__u32 hash = tab_hash_mem(name, len);
+	int rank, best_rank = -1, err;
+	struct sym_names *n;
 	struct func_iter it;
 	const char *sname;
 	GElf_Sym sym;
 
-	func_iter_init(&it, f, scn);
-	while (func_iter_next(&it, &sym, &sname)) {
-		if (strncmp(sname, name, len) ||
+	n = names_get(f, t, &it, &err);
+	if (!n)
+		return err;
+	tab_index_for_run(&n->ix, hash, i) {
+		if (n->ix.slots[i].hash != hash)
+			continue;
+		index = *(__u32 *)tab_array_at(&n->funcs,
+					       tab_index_pos(&n->ix, i));
+		if (!func_iter_at(&it, index, &sym, &sname) ||
+		    strncmp(sname, name, len) ||
 		    (sname[len] && sname[len] != '@'))
 			continue;
 		rank = func_rank(&it, &sym, sname[len] ? sname + len : NULL);
-		if (rank > best_rank) {
+		/* the table's order breaks ties, not the index's */
+		if (rank > best_rank ||
+		    (rank == best_rank && index < best_index)) {
 			best_rank = rank;
+			best_index = index;
 			*best = sym;
 		}
 	}
@@ -253,8 +352,12 @@ const char *elf_path_foreign(const char *path, char *buf, size_t size)
 
 void elf_file__free(struct elf_file *f)
 {
+	int t;
+
 	if (!f)
 		return;
+	for (t = 0; t < NR_NAMES; t++)
+		names_fini(&f->names[t]);
 	elf_end(f->elf);
 	close(f->fd);
 	free(f);
@@ -274,32 +377,38 @@ static int func_out(struct elf_file *f, const GElf_Sym *sym,
 	return 0;
 }
 
-/* The function named name: in .dynsym, else in .symtab. */
-static bool find_func_sym(struct elf_file *f, const char *name,
-			  GElf_Sym *sym)
+/* The function named name: in .dynsym, else in .symtab. 0 or -errno. */
+static int find_func_sym(struct elf_file *f, const char *name,
+			 GElf_Sym *sym)
 {
-	return find_in_table(f, f->dynsym, name, sym) ||
-	       find_in_table(f, f->symtab, name, sym);
+	int found = find_in_table(f, NAMES_DYNSYM, name, sym);
+
+	if (!found)
+		found = find_in_table(f, NAMES_SYMTAB, name, sym);
+	return found > 0 ? 0 : found ?: -ENOENT;
 }
 
 int elf_file__find_func(struct elf_file *f, const char *name,
 			struct elf_func *out)
 {
 	GElf_Sym sym;
+	int err = find_func_sym(f, name, &sym);
 
-	if (!find_func_sym(f, name, &sym))
-		return -ENOENT;
-	return func_out(f, &sym, out);
+	return err ?: func_out(f, &sym, out);
 }
 
 int elf_find_func(Elf *elf, const char *name, struct elf_func *out)
 {
 	struct elf_file f = { .fd = -1, .elf = elf };
 	GElf_Sym sym;
+	int err, t;
 
 	find_tables(&f);
-	if (!find_func_sym(&f, name, &sym))
-		return -ENOENT;
+	err = find_func_sym(&f, name, &sym);
+	for (t = 0; t < NR_NAMES; t++)
+		names_fini(&f.names[t]);
+	if (err)
+		return err;
 	*out = (struct elf_func){ .vaddr = sym.st_value,
 				  .size = sym.st_size };
 	return 0;
@@ -331,31 +440,34 @@ static bool rust_v0_is(const char *sname, const char *ident)
 	return !(sname[n - il - wl - 1] >= '0' && sname[n - il - wl - 1] <= '9');
 }
 
-static bool find_rust_in_table(struct elf_file *f, Elf_Scn *scn,
-			       const char *ident, GElf_Sym *out)
+/* 1 with *out, the table's first such function; 0, or -ENOMEM. */
+static int find_rust_in_table(struct elf_file *f, int t, const char *ident,
+			      GElf_Sym *out)
 {
+	struct sym_names *n;
 	struct func_iter it;
 	const char *sname;
-	GElf_Sym sym;
+	size_t i;
+	int err;
 
-	func_iter_init(&it, f, scn);
-	while (func_iter_next(&it, &sym, &sname)) {
-		if (rust_v0_is(sname, ident)) {
-			*out = sym;
-			return true;
-		}
-	}
-	return false;
+	n = names_get(f, t, &it, &err);
+	for (i = 0; n && i < n->rust.nr; i++)
+		if (func_iter_at(&it, *(__u32 *)tab_array_at(&n->rust, i),
+				 out, &sname) && rust_v0_is(sname, ident))
+			return 1;
+	return err;
 }
 
 int elf_file__find_rust_func(struct elf_file *f, const char *ident,
 			     struct elf_func *out)
 {
 	GElf_Sym sym;
+	int found = find_rust_in_table(f, NAMES_DYNSYM, ident, &sym);
 
-	if (!find_rust_in_table(f, f->dynsym, ident, &sym) &&
-	    !find_rust_in_table(f, f->symtab, ident, &sym))
-		return -ENOENT;
+	if (!found)
+		found = find_rust_in_table(f, NAMES_SYMTAB, ident, &sym);
+	if (found <= 0)
+		return found ?: -ENOENT;
 	return func_out(f, &sym, out);
 }
 

@@ -262,16 +262,6 @@ size_t tab_keyed_bytes(const struct tab_keyed *k)
 
 /* String pool ------------------------------------------------------------- */
 
-/* FNV-1a over the bytes, mixed into the bits that pick the slot. */
-static __u32 str_hash(const char *s)
-{
-	__u64 h = 0xcbf29ce484222325ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
-	return tab_hash64(h);
-}
-
 int tab_pool_init(struct tab_pool *p, size_t max)
 {
 	*p = (struct tab_pool){ 0 };
@@ -316,7 +306,7 @@ int tab_pool_intern(struct tab_pool *p, const char *s, const char **out,
 		    size_t *nr)
 {
 	size_t len = strlen(s) + 1, i, n;
-	__u32 hash = str_hash(s);
+	__u32 hash = tab_hash_mem(s, len - 1);
 	char *copy;
 	int err;
 

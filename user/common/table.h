@@ -45,6 +45,17 @@ static inline __u32 tab_hash64(__u64 key)
 	return (__u32)tab_mix64(key);
 }
 
+/* FNV-1a over len bytes at p, mixed into the bits that pick the slot. */
+static inline __u32 tab_hash_mem(const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	__u64 h = 0xcbf29ce484222325ull;
+
+	while (len--)
+		h = (h ^ *b++) * 0x100000001b3ull;
+	return tab_hash64(h);
+}
+
 /*
  * Room for need elements of elem bytes in *arr, whose capacity is *cap:
  * doubles from 16 until it fits. 0, or -ENOMEM with *arr untouched.
