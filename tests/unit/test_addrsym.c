@@ -189,15 +189,29 @@ Test(addrsym, system_libraries_answer_as_libdwfl)
 	compare("/lib/x86_64-linux-gnu/libstdc++.so.6", 500, 500);
 }
 
-/* A big stripped C++ program: the case the spans are for. */
-Test(addrsym, cc1_answers_as_libdwfl)
+/* The path a shell command prints, into path. */
+static void path_of(const char *cmd, char *path, size_t size)
 {
-	char path[4096] = "";
-	FILE *f = popen("gcc -print-prog-name=cc1", "r");
+	FILE *f = popen(cmd, "r");
 
 	cr_assert_not_null(f);
-	cr_assert_not_null(fgets(path, sizeof(path), f), "gcc names no cc1");
+	cr_assert_not_null(fgets(path, size, f), "no path from %s", cmd);
 	pclose(f);
 	path[strcspn(path, "\n")] = '\0';
+}
+
+/* Big programs: the case addrsym is for. */
+Test(addrsym, big_programs_answer_as_libdwfl)
+{
+	char path[4096];
+
+	/* stripped C++, 28,900 symbols */
+	path_of("gcc -print-prog-name=cc1", path, sizeof(path));
 	compare(path, 150, 300);
+	/* Debian's python3: stripped, its .dynsym only */
+	path_of("readlink -f /usr/bin/python3", path, sizeof(path));
+	compare(path, 150, 300);
+	/* node: 185,000 symbols, .symtab and .dynsym (install-deps has it) */
+	path_of("command -v node", path, sizeof(path));
+	compare(path, 100, 200);
 }

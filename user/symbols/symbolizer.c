@@ -1185,8 +1185,8 @@ out:
 }
 
 /*
- * libdwfl's symbol at pc, asked once per span of addresses it answers
- * alike (addrsym.h); without the spans (no memory), asked every time.
+ * libdwfl's symbol at pc, found in the module's sorted symbols
+ * (addrsym.h); without them, libdwfl's own search.
  */
 static const char *object_symbol(struct sym_file *o, GElf_Addr pc,
 				 GElf_Off *off)
