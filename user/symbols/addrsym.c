@@ -317,7 +317,6 @@ static int pass_search(struct addrsym *a, const struct pass *p, GElf_Addr pc,
 {
 	size_t lo = 0, hi = p->n, mid, nr = 0, i;
 	const struct asym *s;
-	__u64 end;
 	int err;
 
 	while (lo < hi) {
@@ -346,24 +345,28 @@ static int pass_search(struct addrsym *a, const struct pass *p, GElf_Addr pc,
 	for (i = 0; i < nr; i++)
 		if (closer(c->closest, a->cands[i]))
 			c->closest = a->cands[i];
-	if (c->closest)
+	if (c->closest || !lo)
 		return 0;
 	/*
-	 * None: an assembly label may name pc. Which one depends on every
-	 * symbol below pc in table order (each raises the lowest a label
-	 * may start at), so this walks them all, as libdwfl does; pcs in
-	 * functions without a size are few.
+	 * None holds pc, so every symbol below it ends at or below it, and
+	 * a label is taken only at or above the end of all those libdwfl
+	 * saw: at their greatest end, the last such value by_value holds.
+	 * Of the labels there in pc's section, the table's last one wins
+	 * (one later in the table at a lower value would have been refused
+	 * for starting below an end seen before it).
 	 */
-	for (i = 0; i < p->n; i++) {
-		s = &p->syms[i];
-		if (s->value > pc)
-			continue;
-		end = s->value + s->size;
-		if (end > c->min_label)
-			c->min_label = end;
-		if (!s->size && s->value >= c->min_label &&
-		    same_section(a, c, s, pc))
+	if (p->max_end[lo - 1] < c->min_label)
+		return 0;
+	if (p->max_end[lo - 1] > c->min_label) {
+		c->min_label = p->max_end[lo - 1];
+		c->sizeless = NULL;
+	}
+	for (i = lo; i-- && p->syms[p->by_value[i]].value == c->min_label;) {
+		s = &p->syms[p->by_value[i]];
+		if (!s->size && same_section(a, c, s, pc)) {
 			c->sizeless = s;
+			break;
+		}
 	}
 	return 0;
 }
@@ -385,7 +388,7 @@ const char *addrsym__name(struct addrsym *a, Dwfl_Module *mod, GElf_Addr pc,
 	if (!c.closest && (!c.sizeless || c.sizeless->value != pc) &&
 	    pass_search(a, &a->pass[1], pc, &c))
 		goto ask;
-	if (!c.closest && c.sizeless && c.sizeless->value >= c.min_label)
+	if (!c.closest)
 		c.closest = c.sizeless;
 	*off = 0;
 	if (!c.closest)
