@@ -159,13 +159,11 @@ static int sym_add(struct pass *p, const struct asym *s)
 	return 0;
 }
 
-/* qsort has no context: the pass being sorted. */
-static const struct pass *sorting;
-
-static int cmp_value(const void *x, const void *y)
+static int cmp_value(const void *x, const void *y, void *arg)
 {
-	const struct asym *a = &sorting->syms[*(const __u32 *)x];
-	const struct asym *b = &sorting->syms[*(const __u32 *)y];
+	const struct pass *p = arg;
+	const struct asym *a = &p->syms[*(const __u32 *)x];
+	const struct asym *b = &p->syms[*(const __u32 *)y];
 
 	if (a->value != b->value)
 		return a->value < b->value ? -1 : 1;
@@ -186,9 +184,7 @@ static int pass_sort(struct pass *p)
 		return -ENOMEM;
 	for (i = 0; i < p->n; i++)
 		p->by_value[i] = i;
-	sorting = p;
-	qsort(p->by_value, p->n, sizeof(*p->by_value), cmp_value);
-	sorting = NULL;
+	qsort_r(p->by_value, p->n, sizeof(*p->by_value), cmp_value, p);
 	for (i = 0; i < p->n; i++) {
 		s = &p->syms[p->by_value[i]];
 		end = s->value + s->size;
