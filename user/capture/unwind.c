@@ -80,8 +80,12 @@ struct upid {
 	__u64 exec_ino;
 };
 
-/* The worker's nice value: any other work of the tool comes first. */
-#define WORKER_NICE	19
+/*
+ * Compiles run this many at a time: one huge object (rustc's driver, 2.4 s
+ * alone, more on a busy host) would otherwise hold back every object
+ * queued after it, and a build's processes all stopped as not_loaded.
+ */
+#define WORKERS		2
 
 /* async: one object for the worker to compile, and its table. */
 struct job {
@@ -91,6 +95,7 @@ struct job {
 	bool entry;		/* unwind_table__build's */
 	struct unwind_table *table;	/* NULL: errno in err */
 	int err;
+	bool taken;		/* by a worker */
 	bool done;
 	struct job *next;
 };
@@ -98,9 +103,10 @@ struct job {
 struct unwinder {
 	struct unwinder_opts o;
 	bool no_auxv;		/* MEMSCOPE_NO_AUXV: entry_files_read */
-	/* async: jobs in order, the worker's lock and wakeup */
-	pthread_t worker;
-	bool worker_up;
+	/* async: jobs in order, the workers' lock and wakeup */
+	pthread_t workers[WORKERS];
+	size_t nr_workers;
+	int nice;			/* theirs: the tool's own */
 	bool stop;
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
@@ -167,8 +173,8 @@ int unwind_maps_build(struct ms_proc_maps *out, struct ms_proc_map *maps,
 }
 
 /*
- * The worker: compiles the jobs in order, one at a time, touching only
- * the job (unwind_table__build is fd in, table out). The rows reach the
+ * A worker: takes the jobs in order, one at a time, touching only the
+ * job (unwind_table__build is fd in, table out). The rows reach the
  * kernel from the drain's thread, in unwinder__poll().
  */
 static void *work(void *arg)
@@ -179,14 +185,16 @@ static void *work(void *arg)
 	int err;
 
 	/*
-	 * Below the drain's thread: on a busy host a compile that takes the
-	 * CPU the drain needs loses records as a stall would. (Linux nices
-	 * the calling thread alone.)
+	 * At the tool's own nice, as the traced programs' threads, and so
+	 * ten levels below the drain's (run.c raises it while tracing): a
+	 * compile never takes the CPU the drain needs, and a busy host does
+	 * not starve it either (at nice 19 a build's objects waited 9 s).
+	 * A thread takes its creator's nice, so it is set, not inherited.
 	 */
-	setpriority(PRIO_PROCESS, gettid(), WORKER_NICE);
+	setpriority(PRIO_PROCESS, gettid(), u->nice);
 	pthread_mutex_lock(&u->lock);
 	for (;;) {
-		for (j = u->jobs; j && j->done; j = j->next)
+		for (j = u->jobs; j && j->taken; j = j->next)
 			;
 		if (u->stop)
 			break;
@@ -194,6 +202,7 @@ static void *work(void *arg)
 			pthread_cond_wait(&u->wake, &u->lock);
 			continue;
 		}
+		j->taken = true;
 		pthread_mutex_unlock(&u->lock);
 		t = unwind_table__build(j->fd, j->root,
 					j->entry ? UNWIND_TABLE_ENTRY : 0);
@@ -211,6 +220,7 @@ static void *work(void *arg)
 struct unwinder *unwinder__new(const struct unwinder_opts *o)
 {
 	struct unwinder *u = calloc(1, sizeof(*u));
+	size_t i;
 
 	if (!u)
 		return NULL;
@@ -227,13 +237,17 @@ struct unwinder *unwinder__new(const struct unwinder_opts *o)
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->wake, NULL);
 	pthread_cond_init(&u->finished, NULL);
-	if (o->async) {
-		errno = pthread_create(&u->worker, NULL, work, u);
+	errno = 0;
+	u->nice = getpriority(PRIO_PROCESS, gettid());
+	if (u->nice == -1 && errno)
+		u->nice = 0;
+	for (i = 0; o->async && i < WORKERS; i++) {
+		errno = pthread_create(&u->workers[i], NULL, work, u);
 		if (errno) {
 			unwinder__free(u);
 			return NULL;
 		}
-		u->worker_up = true;
+		u->nr_workers++;
 	}
 	return u;
 }
@@ -245,13 +259,12 @@ void unwinder__free(struct unwinder *u)
 
 	if (!u)
 		return;
-	if (u->worker_up) {
-		pthread_mutex_lock(&u->lock);
-		u->stop = true;
-		pthread_cond_signal(&u->wake);
-		pthread_mutex_unlock(&u->lock);
-		pthread_join(u->worker, NULL);
-	}
+	pthread_mutex_lock(&u->lock);
+	u->stop = true;
+	pthread_cond_broadcast(&u->wake);
+	pthread_mutex_unlock(&u->lock);
+	for (i = 0; i < u->nr_workers; i++)
+		pthread_join(u->workers[i], NULL);
 	while ((j = u->jobs)) {
 		u->jobs = j->next;
 		unwind_table__free(j->table);
