@@ -3282,6 +3282,54 @@ t_sys_hold_killed()
 # probed, it has all 7 counted and is not late. Without --hold-exec (a
 # second name, a second tool) the same run says it joined late, or is
 # exact if the drain won the race: never silently short.
+# Two short runs that dlopen an LLVM each (100+ MB: their CFI holds both
+# workers for seconds) and exit, while a live process's new object waits
+# behind them: the compiles nobody maps any more are given up for it (a
+# build's 'rustc --version' held the workers 9 s, and every cc1 meanwhile
+# stopped as not_loaded).
+t_sys_given_up()
+{
+	local a b c pa pb lib
+
+	a=$(sys_comm ga)
+	b=$(sys_comm gb)
+	c=$(sys_comm gc)
+	cp "$TARGETS/dlbig" "$d/$a"
+	cp "$TARGETS/dlbig" "$d/$b"
+	cp "$TARGETS/dlhold" "$d/$c"
+	tool_bg -v -t 0 -o "$d/out/report.json" --comm "$a" --comm "$b" \
+		--comm "$c" || return
+	wait_tracing || return
+	"$d/$a" libLLVM-15.so.1 >"$d/a.out" 2>&1 &
+	pa=$!
+	"$d/$b" libLLVM-14.so.1 >"$d/b.out" 2>&1 &
+	pb=$!
+	bg_pids="$bg_pids $pa $pb"
+	sleep 0.1
+	# alive, with libmimalloc to compile behind the two
+	sys_ready "$c" "$d/$c" 1 64 --wait || return
+	if ! wait "$pa" || ! wait "$pb"; then
+		fail "dlbig: $(cat "$d/a.out" "$d/b.out")"
+		return
+	fi
+	# their exits reach the drain, which gives their compiles up
+	sleep 1
+	release_wait "$target_pid"
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 || return
+	for lib in libLLVM-15.so.1 libLLVM-14.so.1; do
+		grep -Eq "^memscope-bpf: unwind table .*/$lib: compile given up: the processes that mapped it ended first\$" "$d/stderr" ||
+			fail "expected $lib's compile given up, got: $(grep -F "$lib" "$d/stderr")"
+	done
+	if ! grep -Eq "^memscope-bpf: unwind table .*/libmimalloc[^:]*: [0-9]+ rows from" "$d/stderr"; then
+		fail "expected libmimalloc's table in, got: $(grep -F mimalloc "$d/stderr")"
+	fi
+	if ! grep -Eq '^memscope-bpf: unwind tables: [1-9][0-9]* compiles? given up, the processes mapping them having ended$' "$d/stderr"; then
+		fail "expected the count of compiles given up, got: $(grep 'unwind tables' "$d/stderr")"
+	fi
+}
+
 t_sys_hold_dlopen()
 {
 	local name hold n0 p
@@ -4165,6 +4213,7 @@ run_test sys_exec_chain		t_sys_exec_chain
 run_test sys_hold_exec		t_sys_hold_exec
 run_test sys_hold_killed		t_sys_hold_killed
 run_test sys_hold_dlopen		t_sys_hold_dlopen
+run_test sys_given_up		t_sys_given_up
 run_test sys_hold_preload	t_sys_hold_preload
 run_test sys_namespaces		t_sys_namespaces
 run_test sys_chroot		t_sys_chroot

@@ -293,6 +293,43 @@ Test(unwind_table, fixture_matches_readelf)
 	cr_expect_eq(count_fds(), fds, "descriptors leaked");
 }
 
+/*
+ * A compile the caller gives up (another thread sets the flag: a worker's
+ * object no process maps any more) stops with ECANCELED, in the CFI and
+ * in the scan of code without it; a flag left clear changes nothing.
+ */
+Test(unwind_table, given_up_when_cancelled)
+{
+	struct unwind_table *t, *whole = build_ok(fixture("cfi"), "/");
+	bool cancel = true, go = false;
+	size_t nr, nr_whole;
+	int fd;
+
+	fd = open(fixture("cfi"), O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0);
+	t = unwind_table__build_until(fd, "/", UNWIND_TABLE_CFI_ONLY, &go);
+	cr_assert(t, "not cancelled: %s", strerror(errno));
+	unwind_table__rows(t, &nr);
+	unwind_table__rows(whole, &nr_whole);
+	cr_expect_eq(nr, nr_whole, "%zu rows with a clear flag, %zu without",
+		     nr, nr_whole);
+	unwind_table__free(t);
+	errno = 0;
+	t = unwind_table__build_until(fd, "/", UNWIND_TABLE_CFI_ONLY, &cancel);
+	cr_expect_null(t, "a cancelled compile made a table");
+	cr_expect_eq(errno, ECANCELED, "errno %d, not ECANCELED", errno);
+	close(fd);
+	/* no CFI: the frame-pointer scan of its code is given up too */
+	fd = open(fixture("cfi.nocfi"), O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0);
+	errno = 0;
+	t = unwind_table__build_until(fd, "/nonexistent", 0, &cancel);
+	cr_expect_null(t, "a cancelled scan made a table");
+	cr_expect_eq(errno, ECANCELED, "scan: errno %d, not ECANCELED", errno);
+	close(fd);
+	unwind_table__free(whole);
+}
+
 Test(unwind_table, every_rule_at_its_function)
 {
 	struct unwind_table *t = build_ok(fixture("cfi"), "/");

@@ -1569,6 +1569,10 @@ void tracer__print_unwind(const struct tracer *t)
 		fprintf(stderr,
 			"memscope-bpf: unwind tables: %u released for room, no traced process mapping them any more\n",
 			st.released);
+	if (st.given_up)
+		fprintf(stderr,
+			"memscope-bpf: unwind tables: %u compile%s given up, the processes mapping them having ended\n",
+			st.given_up, st.given_up == 1 ? "" : "s");
 }
 
 __u32 tracer__unwind_full(const struct tracer *t, __u32 *rows_cap)

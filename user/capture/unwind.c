@@ -46,6 +46,8 @@ struct uobj {
 	 */
 	__u32 refs;
 	bool released;
+	bool given_up;		/* its compile, when none mapped it any more */
+	bool gave_up_once;	/* and so not again: a program's short runs */
 	__u32 tried;		/* no_table: u->released when it did not fit */
 	bool entry;		/* processes start at its e_entry */
 	int err;		/* compiling failed: -errno */
@@ -96,6 +98,13 @@ struct job {
 	struct unwind_table *table;	/* NULL: errno in err */
 	int err;
 	bool taken;		/* by a worker */
+	/*
+	 * No traced process maps the object any more (a short run of a
+	 * program with a huge library) while a live one's object waits: its
+	 * compile is given up, once, and the next process that maps it has
+	 * it compiled again.
+	 */
+	bool cancel;
 	bool done;
 	struct job *next;
 };
@@ -121,6 +130,7 @@ struct unwinder {
 	struct tab_array free_idx;	/* __u32: released object slots */
 	__u32 no_table;
 	__u32 released;			/* tables released for room */
+	__u32 given_up;			/* compiles no process waited for */
 	struct tab_keyed pids;		/* struct upid */
 	__u32 maps_dropped;
 	__u32 nr_files;			/* in the files map */
@@ -203,9 +213,16 @@ static void *work(void *arg)
 			continue;
 		}
 		j->taken = true;
+		if (j->cancel) {
+			j->err = -ECANCELED;
+			j->done = true;
+			pthread_cond_broadcast(&u->finished);
+			continue;
+		}
 		pthread_mutex_unlock(&u->lock);
-		t = unwind_table__build(j->fd, j->root,
-					j->entry ? UNWIND_TABLE_ENTRY : 0);
+		t = unwind_table__build_until(j->fd, j->root,
+					      j->entry ? UNWIND_TABLE_ENTRY : 0,
+					      &j->cancel);
 		err = t ? 0 : -errno;
 		pthread_mutex_lock(&u->lock);
 		j->table = t;
@@ -691,6 +708,7 @@ static struct uobj *obj_of_file(struct unwinder *u, const struct procmap *m,
 			u->no_table--;
 		}
 		o->released = false;
+		o->given_up = false;
 		if (obj_load(u, o, f)) {
 			/* none loaded: tried again when next mapped */
 			o->released = true;
@@ -1059,14 +1077,24 @@ free_maps:
 size_t unwinder__poll(struct unwinder *u)
 {
 	struct job *done = NULL, **p, *j;
+	const struct job *waited;
+	struct uobj *o;
 	size_t i, nr;
 	int *pids;
 
 	if (!u->o.async || !u->nr_pending)
 		return 0;
 	pthread_mutex_lock(&u->lock);
+	for (j = u->jobs; j && (j->taken || !u->objs[j->obj].refs);
+	     j = j->next)
+		;
+	waited = j;
 	for (p = &u->jobs; (j = *p);) {
+		o = &u->objs[j->obj];
 		if (!j->done) {
+			if (waited && !o->refs && !o->gave_up_once)
+				__atomic_store_n(&j->cancel, true,
+						 __ATOMIC_RELAXED);
 			p = &j->next;
 			continue;
 		}
@@ -1079,10 +1107,18 @@ size_t unwinder__poll(struct unwinder *u)
 		return u->nr_pending;
 	while ((j = done)) {
 		done = j->next;
-		u->objs[j->obj].pending = false;
+		o = &u->objs[j->obj];
+		o->pending = false;
 		u->nr_pending--;
-		obj_install(u, &u->objs[j->obj], j->table, j->err);
-		obj_publish(u, &u->objs[j->obj]);
+		if (!j->table && j->err == -ECANCELED) {
+			/* as a table released for room: compiled if mapped */
+			o->released = true;
+			o->given_up = o->gave_up_once = true;
+			u->given_up++;
+		} else {
+			obj_install(u, o, j->table, j->err);
+			obj_publish(u, o);
+		}
 		close(j->fd);
 		free(j);
 	}
@@ -1261,6 +1297,7 @@ void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
 	out->rows_cap = row_store__cap(u->o.rows);
 	out->no_table = u->no_table;
 	out->released = u->released;
+	out->given_up = u->given_up;
 	out->maps_dropped = u->maps_dropped;
 	out->kernel_bytes = row_store__bytes(u->o.rows) +
 			    (__u64)u->o.objs_cap * sizeof(struct ms_unwind_obj) +
@@ -1281,6 +1318,8 @@ void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
 		fprintf(f, "%s: unwind table %s: ", who, o->path);
 		if (o->pending)
 			fputs("still compiling when tracing ended: its frames stopped as not_loaded\n", f);
+		else if (o->released && o->given_up)
+			fputs("compile given up: the processes that mapped it ended first\n", f);
 		else if (o->released)
 			fprintf(f, "released for room (%u rows from %s): no traced process mapped it any more\n",
 				o->nr, o->source);

@@ -131,6 +131,7 @@ struct unwinder_stats {
 	__u32 rows_cap;
 	__u32 no_table;		/* objects left without a table: rows full */
 	__u32 released;		/* tables released for room: none mapped them */
+	__u32 given_up;		/* compiles given up: none mapped them */
 	__u32 maps_dropped;	/* mappings past MS_PROC_MAPS */
 	__u64 kernel_bytes;	/* rows, objects, maps, files, image vmas */
 };

@@ -133,10 +133,17 @@ struct build {
 	bool poisoned;
 	__u64 work;
 	__u64 max_work;		/* the budget of work, by the section's size */
+	const bool *cancel;	/* unwind_table__build_until's */
 	/* .eh_frame's own rows, where .debug_frame's were merged in */
 	struct unwind_table *eh;
 	bool eh_only;		/* t's rows are .eh_frame's alone */
 };
+
+/* Whether the caller gave this compile up (unwind_table__build_until). */
+static bool cancelled(const struct build *b)
+{
+	return b->cancel && __atomic_load_n(b->cancel, __ATOMIC_RELAXED);
+}
 
 /* The segment of segs holding pc, -1 when none does. */
 static int segs_find(const struct seg *segs, unsigned int nr, __u64 pc)
@@ -896,6 +903,8 @@ static int compile_fde(struct build *b, Dwarf_CFI *cfi, const struct fde *fd,
 	if (fd->refused)
 		return push_rule(b->t, pc, MS_CFA_UNSUPPORTED);
 	while (pc < end) {
+		if (cancelled(b))
+			return -ECANCELED;
 		b->work += fd->len + 1;
 		if (bad_at(b, pc) || b->work > b->max_work)
 			return b->work > b->max_work ? -EFBIG :
@@ -1720,8 +1729,9 @@ static void fp_loads(Elf *elf, struct fp_table *fp)
 }
 
 /* One gap of the rows, [start, end), through the scanner. */
-static int fp_gap(struct prologue_fp *s, const struct seg *sg, int fd,
-		  unsigned char *buf, __u64 start, __u64 end)
+static int fp_gap(const struct build *b, struct prologue_fp *s,
+		  const struct seg *sg, int fd, unsigned char *buf,
+		  __u64 start, __u64 end)
 {
 	size_t have = 0, got, used;
 	__u64 at = start;
@@ -1731,6 +1741,8 @@ static int fp_gap(struct prologue_fp *s, const struct seg *sg, int fd,
 	if (end > sg->start + sg->filesz)
 		end = sg->start + sg->filesz;
 	while (at < end) {
+		if (cancelled(b))
+			return -ECANCELED;
 		got = seg_read(sg, fd, at + have, buf + have,
 			       (size_t)(end - at - have < FP_CHUNK - have ?
 					end - at - have : FP_CHUNK - have));
@@ -1771,7 +1783,7 @@ static int fp_gaps(struct build *b, int fd, struct prologue_fp *s,
 				next = end;
 			if (r >= 0 && t->rows[r].cfa_type != MS_CFA_NO_INFO)
 				continue;
-			err = fp_gap(s, sg, fd, buf, pc, next);
+			err = fp_gap(b, s, sg, fd, buf, pc, next);
 		}
 	}
 	return err;
@@ -1831,9 +1843,16 @@ static void count_rows(struct unwind_table *t)
 struct unwind_table *unwind_table__build(int fd, const char *root,
 					 unsigned int flags)
 {
+	return unwind_table__build_until(fd, root, flags, NULL);
+}
+
+struct unwind_table *unwind_table__build_until(int fd, const char *root,
+					       unsigned int flags,
+					       const bool *cancel)
+{
 	struct ms_unwind_row *rows;
 	struct gopcln *pcln = NULL;
-	struct build b = {};
+	struct build b = { .cancel = cancel };
 	Elf *elf;
 	int err;
 

@@ -41,6 +41,13 @@ enum unwind_table_flags {
  */
 struct unwind_table *unwind_table__build(int fd, const char *root,
 					 unsigned int flags);
+/*
+ * unwind_table__build(), given up once *cancel is set (by another thread:
+ * read as rows are made): NULL with errno ECANCELED then.
+ */
+struct unwind_table *unwind_table__build_until(int fd, const char *root,
+					       unsigned int flags,
+					       const bool *cancel);
 void unwind_table__free(struct unwind_table *t);
 
 /* The rows, sorted by pc, no two neighbours alike; *nr their count. */
