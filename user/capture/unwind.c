@@ -45,6 +45,7 @@ struct uobj {
 	 * again, which compiles it again.
 	 */
 	__u32 refs;
+	bool was_held;		/* refs were not always 0 */
 	bool released;
 	bool given_up;		/* its compile, when none mapped it any more */
 	bool gave_up_once;	/* and so not again: a program's short runs */
@@ -894,6 +895,7 @@ static void obj_hold(struct unwinder *u, const struct uobj *o, __u32 *held,
 			return;
 	held[(*nr)++] = pos;
 	u->objs[pos].refs++;
+	u->objs[pos].was_held = true;
 }
 
 static void objs_drop(struct unwinder *u, const __u32 *objs, __u32 nr)
@@ -1092,7 +1094,9 @@ size_t unwinder__poll(struct unwinder *u)
 	for (p = &u->jobs; (j = *p);) {
 		o = &u->objs[j->obj];
 		if (!j->done) {
-			if (waited && !o->refs && !o->gave_up_once)
+			/* not one queued for a held exec, mapped by none yet */
+			if (waited && !o->refs && o->was_held &&
+			    !o->gave_up_once)
 				__atomic_store_n(&j->cancel, true,
 						 __ATOMIC_RELAXED);
 			p = &j->next;
