@@ -3312,8 +3312,9 @@ t_sys_given_up()
 		fail "dlbig: $(cat "$d/a.out" "$d/b.out")"
 		return
 	fi
-	# their exits reach the drain, which gives their compiles up
-	sleep 1
+	# their exits reach the drain, which gives their compiles up once
+	# they have run a second
+	sleep 2
 	release_wait "$target_pid"
 	kill -INT "$tool_pid"
 	tool_wait

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "heapscan.h"
 #include "table.h"
 
@@ -978,14 +979,6 @@ static int find_clones(struct heapscan *h)
 		qsort(h->clones, h->nr_clones, sizeof(*h->clones),
 		      clone_bytes_cmp);
 	return err;
-}
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 int heapscan__run(struct heapscan *h, const struct heapscan_roots *roots)

@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include "clock.h"
 #include "heaproots.h"
 #include "procmaps.h"
 #include "table.h"
@@ -44,14 +45,6 @@ struct heaproots {
 	struct tab_array bufs;		/* struct heaproots_buf, data owned */
 	struct tab_array ranges;	/* struct heaproots_range */
 };
-
-static long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
 
 static struct thread *thread_find(struct heaproots *r, pid_t tid)
 {
@@ -110,7 +103,7 @@ static int list_threads(struct heaproots *r, enum heaproots_how how,
 /* Waits for every seized thread to report its stop (or its end). */
 static void wait_stops(struct heaproots *r)
 {
-	long long deadline = mono_ns() + STOP_TIMEOUT_NS;
+	__u64 deadline = mono_ns() + STOP_TIMEOUT_NS;
 	struct timespec nap = { .tv_nsec = STOP_POLL_NS };
 	size_t i, waiting;
 	int status, event;
@@ -278,7 +271,7 @@ struct heaproots *heaproots__take(int pid, enum heaproots_how how)
 {
 	struct heaproots *r = calloc(1, sizeof(*r));
 	struct procmaps *maps = NULL;
-	long long t0 = mono_ns();
+	__u64 t0 = mono_ns();
 	bool grew = true;
 	int err = 0, pass;
 	size_t i;

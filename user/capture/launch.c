@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include "clock.h"
 #include "launch.h"
 #include "table.h"
 
@@ -292,14 +293,6 @@ static int interrupt_all(pid_t pid, struct tab_array *t)
 	return err;
 }
 
-static long long mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* One reported state change of a thread during launch__detach. */
 static void detach_one(struct launch *l, struct tab_array *t, pid_t r,
 		       int status)
@@ -347,7 +340,7 @@ static void detach_one(struct launch *l, struct tab_array *t, pid_t r,
 
 int launch__detach(struct launch *l)
 {
-	long long deadline = mono_ns() + DETACH_TIMEOUT_NS;
+	__u64 deadline = mono_ns() + DETACH_TIMEOUT_NS;
 	struct timespec nap = { .tv_nsec = DETACH_POLL_NS };
 	struct tab_array t;
 	int status, err;
@@ -532,7 +525,7 @@ static bool hold_waiting(const struct tab_array *t)
 
 int launch__hold(struct launch *l, int pid)
 {
-	long long deadline = mono_ns() + DETACH_TIMEOUT_NS;
+	__u64 deadline = mono_ns() + DETACH_TIMEOUT_NS;
 	struct timespec nap = { .tv_nsec = HOLD_POLL_NS };
 	int status, err;
 	pid_t r;

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "clock.h"
 #include "attach.h"
 /* The skeleton names the ABI's types without including it. */
 #include "events.h"
@@ -1015,14 +1016,6 @@ static void reload(struct tracer *t)
  * (the walker marks them): -a finds every process on the host, and
  * compiling every object's CFI took 40 s and 1M rows here.
  */
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /* Does the kernel hold a thread at an exec or new mapping (-- CMD)? */
 static bool launch_holds(const struct tracer *t)
 {

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
+#include "clock.h"
 #include "elfsym.h"
 #include "procinfo_read.h"
 #include "procmaps.h"
@@ -89,6 +90,13 @@ struct upid {
  * queued after it, and a build's processes all stopped as not_loaded.
  */
 #define WORKERS		2
+/*
+ * A compile no process waits for any more is given up only this long
+ * after it was queued: a small one is done by then, and the next short
+ * run of its program has it (bench/fresh-procs.py: python3's and git's
+ * second runs stopped not_loaded when any such compile was given up).
+ */
+#define GIVE_UP_NS	(1000 * 1000 * 1000ull)
 
 /* async: one object for the worker to compile, and its table. */
 struct job {
@@ -98,12 +106,13 @@ struct job {
 	bool entry;		/* unwind_table__build's */
 	struct unwind_table *table;	/* NULL: errno in err */
 	int err;
+	__u64 queued_ns;	/* CLOCK_MONOTONIC */
 	bool taken;		/* by a worker */
 	/*
 	 * No traced process maps the object any more (a short run of a
-	 * program with a huge library) while a live one's object waits: its
-	 * compile is given up, once, and the next process that maps it has
-	 * it compiled again.
+	 * program with a huge library), the job is GIVE_UP_NS old and a
+	 * live one's object waits: it is given up, once, and the next
+	 * process that maps it has it compiled again.
 	 */
 	bool cancel;
 	bool done;
@@ -568,6 +577,7 @@ static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f,
 	}
 	j->obj = idx;
 	j->entry = entry;
+	j->queued_ns = mono_ns();
 	snprintf(j->root, sizeof(j->root), "%s", u->root);
 	pthread_mutex_lock(&u->lock);
 	for (tail = &u->jobs; *tail; tail = &(*tail)->next)
@@ -1081,11 +1091,13 @@ size_t unwinder__poll(struct unwinder *u)
 	struct job *done = NULL, **p, *j;
 	const struct job *waited;
 	struct uobj *o;
+	__u64 now;
 	size_t i, nr;
 	int *pids;
 
 	if (!u->o.async || !u->nr_pending)
 		return 0;
+	now = mono_ns();
 	pthread_mutex_lock(&u->lock);
 	for (j = u->jobs; j && (j->taken || !u->objs[j->obj].refs);
 	     j = j->next)
@@ -1095,8 +1107,8 @@ size_t unwinder__poll(struct unwinder *u)
 		o = &u->objs[j->obj];
 		if (!j->done) {
 			/* not one queued for a held exec, mapped by none yet */
-			if (waited && !o->refs && o->was_held &&
-			    !o->gave_up_once)
+			if (waited && now - j->queued_ns >= GIVE_UP_NS &&
+			    !o->refs && o->was_held && !o->gave_up_once)
 				__atomic_store_n(&j->cancel, true,
 						 __ATOMIC_RELAXED);
 			p = &j->next;
