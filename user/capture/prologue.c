@@ -1063,7 +1063,6 @@ static int fp_resolve(struct prologue_fp *s, __u64 end)
 	}
 	for (i = 0; i < s->nr_rows && !err; i++) {
 		const struct fp_row *row = &s->rows[i];
-		enum prologue_fp_rule rule = row->rule;
 		const struct fp_run *run = &s->runs[row->run];
 		bool next_in_run = i + 1 < s->nr_rows &&
 				   s->rows[i + 1].run == row->run;
@@ -1076,14 +1075,14 @@ static int fp_resolve(struct prologue_fp *s, __u64 end)
 			continue;
 		}
 		if (row->pc >= run->from) {
-			err = fp_frame_rule(s, row->pc, rule);
+			err = fp_frame_rule(s, row->pc, row->rule);
 			continue;
 		}
 		/* the row holds where the jump lands: the frame's, or none */
 		err = fp_rule(s, row->pc, PROLOGUE_FP_NONE) ?:
-		      fp_frame_rule(s, run->from, rule == PROLOGUE_FP_FRAME ?
-					    PROLOGUE_FP_FRAME :
-					    PROLOGUE_FP_NONE);
+		      fp_frame_rule(s, run->from,
+				    row->rule == PROLOGUE_FP_FRAME ?
+				    PROLOGUE_FP_FRAME : PROLOGUE_FP_NONE);
 	}
 	s->nr_runs = s->nr_rows = s->nr_jumps = 0;
 	return err ?: fp_rule(s, end, PROLOGUE_FP_NONE);

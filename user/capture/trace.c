@@ -997,10 +997,6 @@ void tracer__free(struct tracer *t)
 	free(t);
 }
 
-/*
- * Tables before probes: the process's first records already unwind.
- * A process that is gone fails in attach, which says so.
- */
 /* Reads the target's executable mappings again and loads new tables. */
 static void reload(struct tracer *t)
 {
@@ -1008,14 +1004,6 @@ static void reload(struct tracer *t)
 	t->reloads++;
 }
 
-/*
- * A process of a traced set: its tables, then its objects' probes (each
- * file once for every process). A process that maps no allocator not
- * probed yet, or that is gone already, is no error here. The tables of
- * the processes a selection finds at start wait for their first stack
- * (the walker marks them): -a finds every process on the host, and
- * compiling every object's CFI took 40 s and 1M rows here.
- */
 /* Does the kernel hold a thread at an exec or new mapping (-- CMD)? */
 static bool launch_holds(const struct tracer *t)
 {
@@ -1023,6 +1011,14 @@ static bool launch_holds(const struct tracer *t)
 }
 
 /*
+ * A process of a traced set: its tables, then its objects' probes (each
+ * file once for every process), so that its first records already
+ * unwind. A process that maps no allocator not probed yet, or that is
+ * gone already, is no error here. The tables of the processes a
+ * selection finds at start wait for their first stack (the walker
+ * marks them): -a finds every process on the host, and compiling
+ * every object's CFI took 40 s and 1M rows here.
+ *
  * since_ns: when the process began running what is attached now (its
  * start or exec, a new mapping), 0 when it was not running it unprobed
  * (found at start, or held by the launcher). Probes placed now for what
