@@ -518,12 +518,7 @@ static int wake_sample(void *ctx, void *data, size_t size)
 
 static void tick(struct tracer *t)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	__atomic_store_n(&t->skel->bss->tick_ns,
-			 ts.tv_sec * 1000000000ull + ts.tv_nsec,
-			 __ATOMIC_RELAXED);
+	__atomic_store_n(&t->skel->bss->tick_ns, mono_ns(), __ATOMIC_RELAXED);
 }
 
 static int ring_open(struct tracer *t)

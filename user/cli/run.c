@@ -20,6 +20,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <bpf/libbpf.h>
+#include "clock.h"
 #include "export.h"
 #include "forwarders.h"
 #include "growth.h"
@@ -97,19 +98,6 @@ struct session {
 	long fwd_image;
 	__u64 fwd_reloads;
 };
-
-static __u64 clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static __u64 now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
 
 
 static int libbpf_quiet(enum libbpf_print_level level, const char *fmt,
@@ -779,7 +767,7 @@ static bool live_tick(struct session *s, bool keys)
 	struct ms_counters c;
 	struct live_status ls = {
 		.pid = s->info.pid,
-		.elapsed_ns = now_ns() - s->info.start_ns,
+		.elapsed_ns = mono_ns() - s->info.start_ns,
 	};
 
 	tracer__counters(s->tracer, &c);
@@ -854,8 +842,8 @@ static int trace_loop(struct session *s, int sfd, int *pidfds, size_t nr)
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
 	if (s->o->duration > 0)
-		deadline = now_ns() + (__u64)(s->o->duration * 1e9);
-	next_flush = now_ns() + RECORDING_FLUSH_NS;
+		deadline = mono_ns() + (__u64)(s->o->duration * 1e9);
+	next_flush = mono_ns() + RECORDING_FLUSH_NS;
 	if (s->o->interval_ns)
 		next_snap = s->info.start_ns + s->o->interval_ns;
 
@@ -878,7 +866,7 @@ static int trace_loop(struct session *s, int sfd, int *pidfds, size_t nr)
 			    live_tick(s, true))
 				stop = true;
 		}
-		now = now_ns();
+		now = mono_ns();
 		if (deadline && now >= deadline)
 			stop = true;
 		if (next_snap && now >= next_snap && !stop) {
@@ -902,7 +890,7 @@ static int trace_loop(struct session *s, int sfd, int *pidfds, size_t nr)
 			next_flush = now + RECORDING_FLUSH_NS;
 		}
 	}
-	s->end_ns = now_ns();
+	s->end_ns = mono_ns();
 	/* With the probes still in: the store says what is live as it stops. */
 	if (s->o->reachability && !s->launch)
 		scan_heap(s, HEAPROOTS_SEIZE);
@@ -1197,7 +1185,7 @@ static int set_target_info(struct session *s)
 		if (strlen(s->command) >= sizeof(info.command))
 			info.flags |= PROCINFO_CUT;
 		snprintf(info.command, sizeof(info.command), "%s", s->command);
-		info.start_ns = now_ns();
+		info.start_ns = mono_ns();
 		return set_info(s, &info);
 	}
 	return proc_facts(s, s->info.pid, PROCINFO_EXISTING, NULL);
@@ -1296,7 +1284,7 @@ static int start_target(struct session *s)
 	warn_skipped(s);
 	tracer__start(s->tracer);
 	s->info.wall_ns = clock_ns(CLOCK_REALTIME);
-	s->info.start_ns = now_ns();
+	s->info.start_ns = mono_ns();
 	if (s->rec) {
 		err = recorder__start(s->rec, &s->info);
 		if (err) {

@@ -36,6 +36,7 @@
 #include <libiberty/demangle.h>
 
 #include "addrsym.h"
+#include "clock.h"
 #include "debuginfo.h"
 #include "elfsym.h"
 #include "gopclntab.h"
@@ -1283,14 +1284,6 @@ one:
 	return c;
 }
 
-static __u64 clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 /*
  * Whether st was last written before the process started: its time of
  * day as time since boot, against the start, to the clock tick (10 ms)
@@ -1322,7 +1315,7 @@ static bool same_file(const struct stat *a, const struct stat *b)
  */
 static void jit_load(struct symbolizer *s)
 {
-	__u64 now = clock_ns(CLOCK_MONOTONIC);
+	__u64 now = mono_ns();
 	struct perfmap *pm;
 	struct stat st;
 	char path[40];
