@@ -227,18 +227,56 @@ static struct sym_names *names_get(struct elf_file *f, int t,
 	return n;
 }
 
-/* 1 with *best, 0 when table t has no function name, or -ENOMEM. */
-static int find_in_table(struct elf_file *f, int t, const char *name,
-			 GElf_Sym *best)
+/* The best definition of a name found so far (func_rank). */
+struct func_pick {
+	const char *name;
+	size_t len;
+	int rank;		/* -1: none yet */
+	size_t index;
+	GElf_Sym sym;
+};
+
+/* The function it just gave (sym, named sname), if it defines p's name. */
+static void pick_consider(struct func_pick *p, const struct func_iter *it,
+			  const GElf_Sym *sym, const char *sname)
 {
-	size_t len = strlen(name), i, index, best_index = 0;
-	__u32 hash = tab_hash_mem(name, len);
-	int rank, best_rank = -1, err;
-	struct sym_names *n;
+	const char *rest = sname + p->len;
+	int rank;
+
+	if (strncmp(sname, p->name, p->len) || (*rest && *rest != '@'))
+		return;
+	rank = func_rank(it, sym, *rest ? rest : NULL);
+	/* the table's order breaks ties, not the index's */
+	if (rank > p->rank || (rank == p->rank && it->index < p->index)) {
+		p->rank = rank;
+		p->index = it->index;
+		p->sym = *sym;
+	}
+}
+
+/*
+ * Table t's definitions of p's name, through its name index (built at the
+ * first lookup), or for a single lookup by a pass over the table, which
+ * costs less than the index. 0, or -ENOMEM.
+ */
+static int pick_in_table(struct elf_file *f, int t, struct func_pick *p,
+			 bool indexed)
+{
+	Elf_Scn *scn = t == NAMES_DYNSYM ? f->dynsym : f->symtab;
+	__u32 hash = tab_hash_mem(p->name, p->len);
 	struct func_iter it;
+	struct sym_names *n;
 	const char *sname;
 	GElf_Sym sym;
+	size_t i, index;
+	int err;
 
+	if (!indexed) {
+		func_iter_init(&it, f, scn);
+		while (func_iter_next(&it, &sym, &sname))
+			pick_consider(p, &it, &sym, sname);
+		return 0;
+	}
 	n = names_get(f, t, &it, &err);
 	if (!n)
 		return err;
@@ -247,20 +285,10 @@ static int find_in_table(struct elf_file *f, int t, const char *name,
 			continue;
 		index = *(__u32 *)tab_array_at(&n->funcs,
 					       tab_index_pos(&n->ix, i));
-		if (!func_iter_at(&it, index, &sym, &sname) ||
-		    strncmp(sname, name, len) ||
-		    (sname[len] && sname[len] != '@'))
-			continue;
-		rank = func_rank(&it, &sym, sname[len] ? sname + len : NULL);
-		/* the table's order breaks ties, not the index's */
-		if (rank > best_rank ||
-		    (rank == best_rank && index < best_index)) {
-			best_rank = rank;
-			best_index = index;
-			*best = sym;
-		}
+		if (func_iter_at(&it, index, &sym, &sname))
+			pick_consider(p, &it, &sym, sname);
 	}
-	return best_rank >= 0;
+	return 0;
 }
 
 static void find_tables(struct elf_file *f)
@@ -377,22 +405,31 @@ static int func_out(struct elf_file *f, const GElf_Sym *sym,
 	return 0;
 }
 
-/* The function named name: in .dynsym, else in .symtab. 0 or -errno. */
+/*
+ * The function named name: in .dynsym, else in .symtab (indexed: as
+ * pick_in_table). 0 or -errno.
+ */
 static int find_func_sym(struct elf_file *f, const char *name,
-			 GElf_Sym *sym)
+			 GElf_Sym *sym, bool indexed)
 {
-	int found = find_in_table(f, NAMES_DYNSYM, name, sym);
+	struct func_pick p = { .name = name, .len = strlen(name), .rank = -1 };
+	int err = pick_in_table(f, NAMES_DYNSYM, &p, indexed);
 
-	if (!found)
-		found = find_in_table(f, NAMES_SYMTAB, name, sym);
-	return found > 0 ? 0 : found ?: -ENOENT;
+	if (!err && p.rank < 0)
+		err = pick_in_table(f, NAMES_SYMTAB, &p, indexed);
+	if (err)
+		return err;
+	if (p.rank < 0)
+		return -ENOENT;
+	*sym = p.sym;
+	return 0;
 }
 
 int elf_file__find_func(struct elf_file *f, const char *name,
 			struct elf_func *out)
 {
 	GElf_Sym sym;
-	int err = find_func_sym(f, name, &sym);
+	int err = find_func_sym(f, name, &sym, true);
 
 	return err ?: func_out(f, &sym, out);
 }
@@ -401,12 +438,10 @@ int elf_find_func(Elf *elf, const char *name, struct elf_func *out)
 {
 	struct elf_file f = { .fd = -1, .elf = elf };
 	GElf_Sym sym;
-	int err, t;
+	int err;
 
 	find_tables(&f);
-	err = find_func_sym(&f, name, &sym);
-	for (t = 0; t < NR_NAMES; t++)
-		names_fini(&f.names[t]);
+	err = find_func_sym(&f, name, &sym, false);
 	if (err)
 		return err;
 	*out = (struct elf_func){ .vaddr = sym.st_value,
