@@ -493,7 +493,8 @@ $(OUTPUT)/fixtures/ld.so.cfi: $(LDSO) tests/unit/cfi_expect.py
 # test_prologue places probes in Rust's allocator shims of the stack targets.
 unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
 		$(OUTPUT)/fixtures/ld.so.cfi $(NOARANGES) $(STK_RS) \
-		$(CFI_MIXED) $(STK_GO) $(STK_GO_STRIPPED)
+		$(CFI_MIXED) $(STK_GO) $(STK_GO_STRIPPED) \
+		$(OUTPUT)/targets/stk_c_fp_nocfi
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
 integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \
@@ -522,7 +523,7 @@ $(FUZZ_DIR)/libmemscope.a: $(FUZZ_OBJS)
 # NAME-seeds.stamp rule) for FUZZ_TIME seconds, its corpus and crashes
 # kept in $(FUZZ_DIR)/work-NAME.
 FUZZERS := recording unwind_table gopclntab elfsym procfs prologue \
-	heapscan debuginfo demangle
+	heapscan debuginfo demangle table_cache
 
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DIR)/libmemscope.a
 	$(call msg,LINK,$@)
@@ -558,6 +559,9 @@ $(FUZZ_DIR)/unwind_table-seeds.stamp: $(OUTPUT)/fixtures/cfi $(CFI_MIXED)
 		$(OUTPUT)/fixtures/cfi.overlap $(CFI_MIXED) $(@:.stamp=)/
 	$(Q)objcopy --compress-debug-sections=zlib $(OUTPUT)/fixtures/cfi.df \
 		$(@:.stamp=)/cfi.df.z && touch $@
+
+# Table-cache entries of the CFI fixtures' tables, from the cache's writer.
+$(FUZZ_DIR)/table_cache-seeds.stamp: $(OUTPUT)/fixtures/cfi
 
 # Go's function table of a stripped program (its rows and names), as the
 # section alone; seeded with stk_go_stripped's.

@@ -22,4 +22,11 @@ static inline void rows_check(const struct unwind_table *t)
 			abort();
 }
 
+/*
+ * The object and tool a table-cache entry of the fuzzer's is for: its
+ * seeds are written for them (gen_table_cache_seeds.c).
+ */
+#define FUZZ_CACHE_KEY	"b:0123456789abcdef0123456789abcdef01234567"
+#define FUZZ_CACHE_TOOL	"feedfacefeedfacefeedfacefeedfacefeedface"
+
 #endif /* MEMSCOPE_FUZZ_ROWS_H */

@@ -191,6 +191,93 @@ t_rows_set()
 		fail "-v: expected libstk_rows.so's table loaded, got: $(grep -E 'libstk_rows|rows used|rows were full' "$d/stderr")"
 }
 
+# The table cache (run.sh turns it off for every other test): a launch
+# writes stk_c's and libc's tables, the next takes them (-v: "kept from
+# an earlier run") and its stacks are as whole; libc's entry damaged, the
+# third removes it, compiles and writes it again; a cache directory others
+# may write is refused in one line. Then sets: one that traces stk_rows
+# held until its maps are read keeps its library's table (1.2M rows);
+# then stk_rows run unheld by a traced shell stops not_loaded while a
+# worker compiles that table, and, with the tables kept, they are loaded
+# at the start: no stack stops not_loaded.
+t_table_cache()
+{
+	local cache=$d/cache libc id entry n
+
+	libc=$(ldd "$TARGETS/stk_c" | awk '/libc\.so\.6/ { print $3 }')
+	id=$(readelf -n "$libc" | awk '/Build ID/ { print $3 }')
+	entry=$cache/$id
+	for n in 1 2 3; do
+		tool -q -t 0 -v --table-cache "$cache" \
+			-o "$d/out/report.json" -- "$TARGETS/stk_c"
+		expect_report any --pid "$(launched_pid)" --exited yes \
+			--exit-status 0 || return
+		expect_stacks chains stk_c
+		cp "$d/stderr" "$d/stderr.$n"
+		case $n in
+		1)	grep -q "table cache: 0 tables read, [1-9][0-9]* written" "$d/stderr" &&
+				[ -s "$entry" ] ||
+				{ fail "run 1: expected tables written, libc's as $entry, got: $(grep 'table cache' "$d/stderr"); $(ls "$cache")"; return; }
+			;;
+		2)	grep -q "unwind table .*/stk_c: .*(kept from an earlier run)" "$d/stderr" &&
+				grep -q "unwind table .*/libc\.so\.6: .*(kept from an earlier run)" "$d/stderr" &&
+				grep -q "table cache: [1-9][0-9]* tables read, 0 written, 0 of another build of the tool, 0 damaged" "$d/stderr" ||
+				{ fail "run 2: expected stk_c's and libc's tables kept, got: $(grep -E 'stk_c:|libc|table cache' "$d/stderr")"; return; }
+			# one byte of a row changed: the CRC no longer holds
+			printf 'X' | dd of="$entry" bs=1 seek=$(($(stat -c %s "$entry") - 5)) conv=notrunc status=none
+			;;
+		3)	grep -q "table cache: [1-9][0-9]* tables read, 1 written, 0 of another build of the tool, 1 damaged" "$d/stderr" &&
+				! grep -q "unwind table .*/libc\.so\.6: .*(kept" "$d/stderr" &&
+				[ -s "$entry" ] ||
+				{ fail "run 3: expected libc's damaged entry removed and written again, got: $(grep -E 'libc|table cache' "$d/stderr")"; return; }
+			;;
+		esac
+	done
+	chmod 777 "$cache"
+	tool -q --table-cache "$cache" -o "$d/out/bad.json" -- "$TARGETS/stk_c"
+	expect_error 1 "invalid --table-cache $cache: not the user's own directory, or others may write it"
+	[ -e "$d/out/bad.json" ] && fail "a report written though the run was refused"
+	chmod 700 "$cache"
+
+	# kept: a set's first run of stk_rows, held until its maps are read
+	start_target "$TARGETS/stk_rows" || return
+	tool_bg -q -t 0 --table-cache "$cache" -o "$d/out/report.json" \
+		-f -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	# then stk_rows runs unheld in the set: without the tables kept, and
+	# with them
+	for n in off "$cache"; do
+		rm -f "$d/go" && mkfifo "$d/go" || return
+		# blocked in a read while the tool attaches: nothing it
+		# allocates then
+		start_ready /bin/sh -c "echo ready \$\$; read x < $d/go;
+			$TARGETS/stk_rows"
+		tool_bg -q -t 0 -v --table-cache "$n" \
+			-o "$d/out/report.json" -f -p "$target_pid" || return
+		wait_tracing || return
+		echo go >"$d/go"
+		tool_wait
+		expect_rc 0 && expect_clean_stderr || return
+		[ "$n" = off ] || break
+		check_report <<'PY'
+if not (k.get("stack_stops") or {}).get("not_loaded"):
+    print(f"set without the tables kept: expected stk_rows's stacks to stop not_loaded while its library compiles, got {k.get('stack_stops')}")
+PY
+	done
+	grep -q "unwind table .*/libstk_rows\.so: [0-9]* rows from .*(kept from an earlier run, loaded at the start)" "$d/stderr" &&
+		grep -Eq "unwind tables: [0-9]+ kept from earlier runs loaded at the start" "$d/stderr" ||
+		{ fail "set: expected libstk_rows.so's table loaded at the start, got: $(grep -E 'libstk_rows|table cache|at the start' "$d/stderr")"; return; }
+	check_report <<'PY'
+stops = k.get("stack_stops") or {}
+if not stops.get("end") or stops.get("not_loaded"):
+    print(f"set with the tables kept: expected no stack not_loaded, got {stops}")
+PY
+	expect_stacks chains stk_rows
+}
+
 # A process whose auxv cannot be read (MEMSCOPE_NO_AUXV stands in for one
 # gone or refused) in a set (-f -p): a shell that execs stk_c once traced.
 # The program is known from its exec record, so its table is compiled
@@ -340,6 +427,7 @@ run_stack_tests()
 	run_test stk_rows_launch	t_stacks launch chains stk_rows stk_rows
 	# ...in a set (-p with -f)...
 	run_test stk_rows_set		t_rows_set
+	run_test stk_table_cache	t_table_cache
 	run_test stk_no_auxv		t_no_auxv
 	# ...and exec'd by a launched wrapper, which maps none of it.
 	run_test stk_rows_exec		t_rows_exec

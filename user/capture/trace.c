@@ -26,6 +26,7 @@
 #include "row_store.h"
 #include "table.h"
 #include "trace.h"
+#include "table_cache.h"
 #include "unwind.h"
 
 /* Past this much unread data the kernel wakes the consumer at once. */
@@ -123,6 +124,7 @@ struct tracer {
 	struct unwinder *unwind;
 	struct row_store *rows;
 	__u32 rows_cap;		/* --unwind-rows, else the default */
+	struct table_cache *table_cache;	/* the caller's */
 	struct bpf_link *map_links[1];
 	/* execs: lifecycle records, and the tables of the new image */
 	struct bpf_link *exec_link;
@@ -169,6 +171,7 @@ static int unwind_open(struct tracer *t, int pid)
 		/* launch mode holds a thread until its tables are in */
 		.async = t->set && !t->launch,
 		.jit_frame_ptrs = t->skel->rodata->jit_frame_ptrs,
+		.cache = t->table_cache,
 	};
 	size_t i;
 
@@ -890,6 +893,7 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	t->skel->rodata->thread_mask = slots - 1;
 	/* The chunks the rows may take; each is made when first needed. */
 	t->rows_cap = o->unwind_rows ? o->unwind_rows : DEFAULT_UNWIND_ROWS;
+	t->table_cache = o->table_cache;
 	err = bpf_map__set_max_entries(t->skel->maps.unwind_rows,
 		o->stacks_fp ? 1 : (t->rows_cap + MS_ROW_CHUNK - 1) >>
 				   MS_ROW_CHUNK_SHIFT);
@@ -1557,6 +1561,19 @@ void tracer__print_unwind(const struct tracer *t)
 		fprintf(stderr,
 			"memscope-bpf: unwind tables: %u compile%s given up, the processes mapping them having ended\n",
 			st.given_up, st.given_up == 1 ? "" : "s");
+	if (st.preloaded)
+		fprintf(stderr,
+			"memscope-bpf: unwind tables: %u kept from earlier runs loaded at the start (%u rows)\n",
+			st.preloaded, st.preload_rows);
+	if (t->table_cache) {
+		struct table_cache_stats cs;
+
+		table_cache__stats(t->table_cache, &cs);
+		fprintf(stderr,
+			"memscope-bpf: table cache: %u tables read, %u written, %u of another build of the tool, %u damaged (removed), %u removed for room\n",
+			cs.read, cs.written, cs.other_build, cs.damaged,
+			cs.evicted);
+	}
 }
 
 __u32 tracer__unwind_full(const struct tracer *t, __u32 *rows_cap)

@@ -42,6 +42,8 @@ struct tracer_opts {
 	bool hold_exec;		/* --hold-exec: a set outside -- CMD */
 	__u32 max_depth;	/* frames per stack, 0: MS_DEFAULT_DEPTH */
 	__u32 unwind_rows;	/* most unwind rows, 0: the default */
+	/* compiled tables kept across runs (--table-cache); NULL: none */
+	struct table_cache *table_cache;
 	__u32 max_live;		/* kernel live-table entries */
 	tracer_event_fn on_event;
 	/*

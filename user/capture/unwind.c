@@ -18,6 +18,7 @@
 #include "procinfo_read.h"
 #include "procmaps.h"
 #include "row_store.h"
+#include "table_cache.h"
 #include "table.h"
 #include "unwind.h"
 #include "unwind_table.h"
@@ -52,6 +53,8 @@ struct uobj {
 	bool gave_up_once;	/* and so not again: a program's short runs */
 	__u32 tried;		/* no_table: u->released when it did not fit */
 	bool entry;		/* processes start at its e_entry */
+	bool cached;		/* its rows from the table cache */
+	bool preloaded;		/* and loaded at the start (preload_one) */
 	int err;		/* compiling failed: -errno */
 	char source[64];	/* where its rows came from (unwind_table) */
 	struct ms_file_seg segs[MS_FILE_SEGS];	/* its executable ones */
@@ -101,6 +104,9 @@ struct upid {
 /* async: one object for the worker to compile, and its table. */
 struct job {
 	size_t obj;		/* index in objs (stable: objs only grow) */
+	/* the object's key and path, for the table cache */
+	char key[80];
+	char path[256];
 	int fd;			/* the object's file, ours */
 	char root[32];
 	bool entry;		/* unwind_table__build's */
@@ -141,6 +147,8 @@ struct unwinder {
 	__u32 no_table;
 	__u32 released;			/* tables released for room */
 	__u32 given_up;			/* compiles no process waited for */
+	__u32 preloaded;		/* tables kept, loaded at the start */
+	__u32 preload_rows;
 	struct tab_keyed pids;		/* struct upid */
 	__u32 maps_dropped;
 	__u32 nr_files;			/* in the files map */
@@ -234,6 +242,8 @@ static void *work(void *arg)
 					      j->entry ? UNWIND_TABLE_ENTRY : 0,
 					      &j->cancel);
 		err = t ? 0 : -errno;
+		if (t && u->o.cache)
+			table_cache__put(u->o.cache, j->key, j->path, t);
 		pthread_mutex_lock(&u->lock);
 		j->table = t;
 		j->err = err;
@@ -243,6 +253,8 @@ static void *work(void *arg)
 	pthread_mutex_unlock(&u->lock);
 	return NULL;
 }
+
+static int preload_one(void *ctx, const char *key, const char *path);
 
 struct unwinder *unwinder__new(const struct unwinder_opts *o)
 {
@@ -276,6 +288,13 @@ struct unwinder *unwinder__new(const struct unwinder_opts *o)
 		}
 		u->nr_workers++;
 	}
+	/*
+	 * A set's processes start while traced and run before their maps
+	 * are read: what earlier runs kept is loaded now. (One target's
+	 * tables are read as its maps show them: none are compiled then.)
+	 */
+	if (o->async && o->cache)
+		table_cache__each(o->cache, preload_one, u);
 	return u;
 }
 
@@ -576,6 +595,10 @@ static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f,
 		return -errno;
 	}
 	j->obj = idx;
+	snprintf(j->key, sizeof(j->key), "%s", u->objs[idx].key);
+	/* a longer one is not kept (table_cache__each) */
+	if (strlen(u->objs[idx].path) < sizeof(j->path))
+		strcpy(j->path, u->objs[idx].path);
 	j->entry = entry;
 	j->queued_ns = mono_ns();
 	snprintf(j->root, sizeof(j->root), "%s", u->root);
@@ -590,15 +613,25 @@ static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f,
 	return 0;
 }
 
-/* The table of an object, now (sync) or from the worker (async). */
+/*
+ * The table of an object: kept from an earlier run (read here, a few ms
+ * for the biggest, so that no process waits for a worker behind others'
+ * compiles), else compiled now (sync) or by a worker (async), and kept.
+ */
 static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 {
 	struct unwind_table *t;
 
+	t = u->o.cache ? table_cache__get(u->o.cache, o->key) : NULL;
+	o->cached = t;
+	if (t)
+		return obj_install(u, o, t, 0);
 	if (u->o.async)
 		return obj_queue(u, o - u->objs, f, o->entry);
 	t = unwind_table__build(elf_file__fd(f), u->root,
 				o->entry ? UNWIND_TABLE_ENTRY : 0);
+	if (t && u->o.cache)
+		table_cache__put(u->o.cache, o->key, o->path, t);
 	return obj_install(u, o, t, t ? 0 : -errno);
 }
 
@@ -837,6 +870,74 @@ static void obj_publish(struct unwinder *u, struct uobj *o)
 	o->pub_dev = k.dev;
 	o->pub_inode = k.ino;
 	o->pub_interp = o->interp;
+}
+
+/*
+ * Of the rows and object slots, what the tables kept from earlier runs
+ * may take at the start: the rest is for what the traced processes map.
+ */
+#define PRELOAD_SHARE	4
+
+/*
+ * One table kept from an earlier run (table_cache__each), loaded and
+ * published by its file now, if the file at its path is still the object
+ * (its build-id the key's): a process that runs it after the start has it
+ * from its first allocation, before its maps are read (and a short one
+ * never has them read). Stops (1) when its share is taken.
+ */
+static int preload_one(void *ctx, const char *key, const char *path)
+{
+	struct unwinder *u = ctx;
+	struct elf_segment segs[OBJ_SEGMENTS];
+	struct procmap m = { .path = path };
+	struct unwind_table *t;
+	struct elf_file *f;
+	char id[64];
+	struct uobj *o;
+	struct stat st;
+	size_t len;
+	int n;
+
+	if (u->preload_rows >= row_store__cap(u->o.rows) / PRELOAD_SHARE ||
+	    u->next_obj >= u->o.objs_cap / PRELOAD_SHARE)
+		return 1;
+	if (obj_by_key(u, key))
+		return 0;
+	f = elf_file__open(path);
+	if (!f)
+		return 0;
+	if (elf_file__build_id(f, id, sizeof(id)) ||
+	    strncmp(key + 2, id, (len = strlen(id))) ||
+	    (key[2 + len] && strcmp(key + 2 + len, ":entry")) ||
+	    fstat(elf_file__fd(f), &st))
+		goto out;
+	t = table_cache__get(u->o.cache, key);
+	o = t ? obj_add(u, key) : NULL;
+	if (!o) {
+		unwind_table__free(t);
+		goto out;
+	}
+	o->entry = key[2 + len];
+	o->cached = o->preloaded = true;
+	o->path = strdup(path);
+	n = elf_file__segments(f, segs, OBJ_SEGMENTS);
+	o->nr_segs = unwind_file_segs(segs, n > 0 ? n : 0, o->segs);
+	if (!o->path || obj_install(u, o, t, 0) || o->idx == OBJ_NONE) {
+		free(o->path);
+		u->nr_objs--;
+		goto out;
+	}
+	m.dev = st.st_dev;
+	m.inode = st.st_ino;
+	o->dev = m.dev;
+	o->inode = m.inode;
+	file_note(u, &m);
+	obj_publish(u, o);
+	u->preloaded++;
+	u->preload_rows += o->nr;
+out:
+	elf_file__free(f);
+	return 0;
 }
 
 /*
@@ -1314,6 +1415,8 @@ void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
 	out->no_table = u->no_table;
 	out->released = u->released;
 	out->given_up = u->given_up;
+	out->preloaded = u->preloaded;
+	out->preload_rows = u->preload_rows;
 	out->maps_dropped = u->maps_dropped;
 	out->kernel_bytes = row_store__bytes(u->o.rows) +
 			    (__u64)u->o.objs_cap * sizeof(struct ms_unwind_obj) +
@@ -1351,7 +1454,9 @@ void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
 		else if (!o->nr)
 			fprintf(f, "empty (%s has no rows)\n", o->source);
 		else
-			fprintf(f, "%u rows from %s%s\n", o->nr, o->source,
-				o->entry ? ", its entry point outermost" : "");
+			fprintf(f, "%u rows from %s%s%s\n", o->nr, o->source,
+				o->entry ? ", its entry point outermost" : "",
+				o->preloaded ? " (kept from an earlier run, loaded at the start)" :
+				o->cached ? " (kept from an earlier run)" : "");
 	}
 }

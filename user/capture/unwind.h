@@ -16,12 +16,16 @@
 #include "events.h"
 #include "elfsym.h"
 
+struct table_cache;
+
 struct procmap;
 struct row_store;
 struct unwinder;
 
 struct unwinder_opts {
 	int pid;		/* unwinder__reload()'s process */
+	/* tables kept across runs, by build-id; NULL: none (not owned) */
+	struct table_cache *cache;
 	/* the BPF side: rows, objects, maps */
 	struct row_store *rows;
 	int objs_fd;
@@ -132,6 +136,8 @@ struct unwinder_stats {
 	__u32 no_table;		/* objects left without a table: rows full */
 	__u32 released;		/* tables released for room: none mapped them */
 	__u32 given_up;		/* compiles given up: none mapped them */
+	__u32 preloaded;	/* tables kept, loaded at the start */
+	__u32 preload_rows;
 	__u32 maps_dropped;	/* mappings past MS_PROC_MAPS */
 	__u64 kernel_bytes;	/* rows, objects, maps, files, image vmas */
 };

@@ -80,6 +80,12 @@ struct unwind_table {
 	size_t cap;
 	struct unwind_table_stats stats;
 	char source[64];
+	/*
+	 * The rows are the object's alone: its own CFI, or the debug file
+	 * the search found. Not so when neither had CFI: a debug file
+	 * installed later would give other rows (unwind_table__whole).
+	 */
+	bool whole;
 };
 
 struct seg {
@@ -1877,8 +1883,11 @@ struct unwind_table *unwind_table__build_until(int fd, const char *root,
 	if (err)
 		goto end_elf;
 	err = compile_elf(&b, elf, false);
-	if (err == -ENOENT)
+	b.t->whole = !err;
+	if (err == -ENOENT) {
 		err = compile_separate(&b, elf, fd, root);
+		b.t->whole = !err;
+	}
 	/* Go's table, where no .debug_frame told its functions' rules */
 	if (!err || err == -ENOENT) {
 		pcln = gopcln__new(elf);
@@ -1925,6 +1934,30 @@ free_table:
 	unwind_table__free(b.t);
 	errno = -err;
 	return NULL;
+}
+
+struct unwind_table *unwind_table__adopt(struct ms_unwind_row *rows,
+					 size_t nr, const char *source,
+					 __u32 fdes)
+{
+	struct unwind_table *t = calloc(1, sizeof(*t));
+
+	if (!t) {
+		free(rows);
+		return NULL;
+	}
+	t->rows = rows;
+	t->nr = t->cap = nr;
+	t->whole = true;
+	t->stats.fdes = fdes;
+	snprintf(t->source, sizeof(t->source), "%s", source);
+	count_rows(t);
+	return t;
+}
+
+bool unwind_table__whole(const struct unwind_table *t)
+{
+	return t->whole;
 }
 
 void unwind_table__free(struct unwind_table *t)

@@ -50,6 +50,22 @@ struct unwind_table *unwind_table__build_until(int fd, const char *root,
 					       const bool *cancel);
 void unwind_table__free(struct unwind_table *t);
 
+/*
+ * A table of rows compiled before (table_cache): rows (malloc'd, taken
+ * whatever the result) sorted by pc, no two alike, each of a known rule,
+ * as the caller checked. NULL with errno ENOMEM.
+ */
+struct unwind_table *unwind_table__adopt(struct ms_unwind_row *rows,
+					 size_t nr, const char *source,
+					 __u32 fdes);
+
+/*
+ * Whether the rows are the object's alone, to keep by its build-id: from
+ * its own CFI, or from the debug file found. Not when neither had any (a
+ * debug file installed later would give other rows).
+ */
+bool unwind_table__whole(const struct unwind_table *t);
+
 /* The rows, sorted by pc, no two neighbours alike; *nr their count. */
 const struct ms_unwind_row *unwind_table__rows(const struct unwind_table *t,
 					       size_t *nr);

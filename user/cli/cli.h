@@ -66,6 +66,9 @@ struct opts {
 	__u32 max_stacks;	/* distinct stacks per image; 0: the store's
 				 * default */
 	__u32 unwind_rows;	/* 0: the tracer's default */
+	const char *table_cache;	/* --table-cache: a directory or "off";
+					 * NULL: $MEMSCOPE_TABLE_CACHE, else
+					 * TABLE_CACHE_DIR */
 	int ready_fd;		/* --ready-fd: -1 none */
 	bool kill;		/* --kill: end a launched target still running */
 	bool live;		/* --live: the terminal view while tracing */

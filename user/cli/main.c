@@ -403,6 +403,16 @@ static int set_unwind_rows(struct opts *o, const char *arg)
 	return count_arg("unwind-rows", arg, 1u << 26, "rows", &o->unwind_rows);
 }
 
+static int set_table_cache(struct opts *o, const char *arg)
+{
+	if (!*arg) {
+		cli_error("invalid --table-cache '': expected a directory or off");
+		return 2;
+	}
+	o->table_cache = arg;
+	return 0;
+}
+
 static int set_ready_fd(struct opts *o, const char *arg)
 {
 	unsigned long long v;
@@ -666,6 +676,10 @@ static const struct cli_option options[] = {
 "      --unwind-rows N   most CFI rows the kernel holds, for every object\n"
 "                        (default 16777216, 16 bytes each, taken 1 MiB\n"
 "                        at a time as objects load)\n" },
+	{ "table-cache", 0, OPT_ARG, set_table_cache,
+"      --table-cache DIR compiled unwind tables kept by build-id for the\n"
+"                        next runs (default /var/cache/memscope-bpf,\n"
+"                        512 MiB at most); off: none\n" },
 	{ "older", 0, OPT_ARG | OPT_REPORT, set_older,
 "      --older SEC       leak lists show only blocks allocated more than SEC\n"
 "                        seconds before tracing ended\n" },

@@ -35,6 +35,7 @@
 #include "run.h"
 #include "symbolizer.h"
 #include "table.h"
+#include "table_cache.h"
 #include "trace.h"
 
 /* How often the ring is drained when nothing forces a wakeup. */
@@ -53,6 +54,7 @@
 
 struct session {
 	const struct opts *o;
+	struct table_cache *cache;	/* --table-cache's, NULL: none */
 	struct procs *procs;
 	/* a set: the running processes it took at start (int pids) */
 	struct tab_array found;
@@ -992,6 +994,39 @@ static int finish_trace(struct session *s)
  * stacks of 300 new programs under -a unloaded at a soft limit of 200),
  * after the command was forked: it keeps the limit it was given.
  */
+/*
+ * The compiled unwind tables kept across runs: --table-cache, else
+ * $MEMSCOPE_TABLE_CACHE, else TABLE_CACHE_DIR. A directory the user named
+ * that cannot be used ends the run; the default one (a read-only /var, a
+ * container's) only goes without, -v says why.
+ */
+static int cache_open(struct session *s)
+{
+	const char *dir = s->o->table_cache ?: getenv("MEMSCOPE_TABLE_CACHE");
+	bool given = dir;
+
+	if (s->o->stacks_fp || (dir && !strcmp(dir, "off")))
+		return 0;
+	if (!dir || !*dir) {
+		dir = TABLE_CACHE_DIR;
+		given = false;
+	}
+	s->cache = table_cache__new(dir, TABLE_CACHE_BYTES);
+	if (s->cache)
+		return 0;
+	if (!given) {
+		if (s->o->verbose)
+			fprintf(stderr, "memscope-bpf: no table cache in %s: %s\n",
+				dir, strerror(errno));
+		return 0;
+	}
+	cli_error("invalid --table-cache %s: %s", dir,
+		  errno == EPERM ? "not the user's own directory, or others may write it" :
+		  errno == ENOTSUP ? "this build of memscope-bpf has no build-id to tell its tables by" :
+		  strerror(errno));
+	return -errno;
+}
+
 static void raise_nofile(const struct session *s)
 {
 	struct rlimit rl;
@@ -1229,6 +1264,10 @@ static int start_target(struct session *s)
 			return err;
 		}
 	}
+	err = cache_open(s);
+	if (err)
+		return err;
+	to.table_cache = s->cache;
 	if (s->o->cmd) {
 		s->launch = launch__new(s->o->cmd);
 		if (!s->launch) {
@@ -1468,6 +1507,7 @@ out:
 	live__free(s.live);
 	/* Detach before anything else can go wrong: no probe outlives us. */
 	tracer__free(s.tracer);
+	table_cache__free(s.cache);
 	launch__free(s.launch);
 	recorder__free(s.rec);
 	if (s.snapfile)
