@@ -624,6 +624,7 @@ static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 
 	t = u->o.cache ? table_cache__get(u->o.cache, o->key) : NULL;
 	o->cached = t;
+	o->preloaded = false;
 	if (t)
 		return obj_install(u, o, t, 0);
 	if (u->o.async)
@@ -923,6 +924,8 @@ static int preload_one(void *ctx, const char *key, const char *path)
 	n = elf_file__segments(f, segs, OBJ_SEGMENTS);
 	o->nr_segs = unwind_file_segs(segs, n > 0 ? n : 0, o->segs);
 	if (!o->path || obj_install(u, o, t, 0) || o->idx == OBJ_NONE) {
+		/* not kept without its table: the next mapping compiles it */
+		u->no_table -= o->no_table;
 		free(o->path);
 		u->nr_objs--;
 		goto out;

@@ -1004,6 +1004,7 @@ static int cache_open(struct session *s)
 {
 	const char *dir = s->o->table_cache ?: getenv("MEMSCOPE_TABLE_CACHE");
 	bool given = dir;
+	int err;
 
 	if (s->o->stacks_fp || (dir && !strcmp(dir, "off")))
 		return 0;
@@ -1014,17 +1015,18 @@ static int cache_open(struct session *s)
 	s->cache = table_cache__new(dir, TABLE_CACHE_BYTES);
 	if (s->cache)
 		return 0;
+	err = errno;
 	if (!given) {
 		if (s->o->verbose)
 			fprintf(stderr, "memscope-bpf: no table cache in %s: %s\n",
-				dir, strerror(errno));
+				dir, strerror(err));
 		return 0;
 	}
 	cli_error("invalid --table-cache %s: %s", dir,
-		  errno == EPERM ? "not the user's own directory, or others may write it" :
-		  errno == ENOTSUP ? "this build of memscope-bpf has no build-id to tell its tables by" :
-		  strerror(errno));
-	return -errno;
+		  err == EPERM ? "not the user's own directory, or others may write it" :
+		  err == ENOTSUP ? "this build of memscope-bpf has no build-id to tell its tables by" :
+		  strerror(err));
+	return -err;
 }
 
 static void raise_nofile(const struct session *s)
