@@ -500,3 +500,68 @@ Test(procs, forked_heap_frees_are_not_invalid)
 	expect_eq(store__nr_anomalies(image(3)->store), 1,
 		  "after the child's exec, its heap is new");
 }
+
+/* pid's block made by new while unprobed (malloc's tag), freed by delete. */
+static void new_then_delete(__u32 pid, __u64 ptr, __u64 alloc_ts,
+			    __u64 free_ts)
+{
+	struct ms_event e = ev_rec(MS_EV_ALLOC, alloc_ts);
+
+	e.pid = e.tid = pid;
+	e.ptr = ptr;
+	e.size = 8;
+	e.aux = MS_FAM_MALLOC;
+	apply(&e);
+	e = ev_rec(MS_EV_FREE, free_ts);
+	e.pid = e.tid = pid;
+	e.ptr = ptr;
+	e.aux = MS_FAM_NEW;
+	e.flags = MS_EVF_FREE_CHECK;
+	apply(&e);
+}
+
+/*
+ * The tracer placed probes for a process that had exec'd a C++ program
+ * before the drain delivered the exec's record: the window goes to the
+ * program's image too (from its exec on), not only to the image current
+ * then; new's blocks made before the probes were in are not judged.
+ */
+Test(procs, late_window_reaches_an_exec_not_yet_seen)
+{
+	const struct proc_image *im;
+
+	proc_rec(MS_EV_PROC_START, 400, 1, "sh", "", 100);
+	cr_assert_eq(procs__late(pt, 400, 150, 100), 1);
+	proc_rec(MS_EV_PROC_EXEC, 400, 0, "prog", "/prog", 160);
+	cr_assert(procs__took_late(pt));
+	new_then_delete(400, 0x1000, 170, 300);
+	im = image(1);
+	cr_assert(im->info.flags & PROCINFO_LATE, "the exec'd image not late");
+	expect_eq(im->info.late_ns, 90, "late ns, from its exec");
+	expect_eq(im->info.late_end_ns, 250, "late end");
+	expect_eq(sum_of(1)->late_frees, 1, "late frees");
+	expect_eq(sum_of(1)->anomalies, 0, "anomalies");
+	/* /proc's facts, read after, keep it */
+	struct procinfo info = { .pid = 400, .start_ns = 160 };
+	cr_assert_eq(procs__set_info(pt, &info), 0);
+	cr_assert(image(1)->info.flags & PROCINFO_LATE);
+	/* an image begun after the window takes none, and the note goes */
+	proc_rec(MS_EV_PROC_EXEC, 400, 0, "prog2", "/prog2", 260);
+	cr_assert(!procs__took_late(pt));
+	cr_assert(!(image(2)->info.flags & PROCINFO_LATE));
+	new_then_delete(400, 0x2000, 270, 300);
+	expect_eq(sum_of(2)->anomalies, 1, "anomalies after the window");
+}
+
+/* A process no record has shown yet: its first record's image takes it. */
+Test(procs, late_window_waits_for_a_process_not_yet_seen)
+{
+	cr_assert_eq(procs__late(pt, 500, 100, 50), 0);
+	new_then_delete(500, 0x1000, 120, 400);
+	expect_eq(sum_of(0)->late_frees, 1, "late frees");
+	expect_eq(sum_of(0)->anomalies, 0, "anomalies");
+	/* gone: a new process of the pid takes nothing */
+	proc_rec(MS_EV_PROC_EXIT, 500, 0, "", "", 130);
+	proc_rec(MS_EV_PROC_START, 500, 1, "x", "", 140);
+	cr_assert(!(image(1)->info.flags & PROCINFO_LATE));
+}

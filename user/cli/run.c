@@ -369,38 +369,24 @@ static const struct ms_event *drop_forwarders(struct session *s, long cur,
 	return &s->fwd_ev;
 }
 
+/* Image i's facts into the recording, as they are now. */
+static void record_info(struct session *s, long i)
+{
+	if (s->rec && i >= 0)
+		recorder__info(s->rec, &procs__image(s->procs, i)->info);
+}
+
 /*
- * Pid's image ran its allocator unprobed for late_ns from since_ns (the
- * tracer, after the drain that delivered its records): said in its facts
- * (how long, and when that ended: its store leaves a mismatched free made
- * then unjudged), and so in the recording at this point. An image that
- * began after since_ns is not the one that ran unprobed since then: the
- * time is counted from its own start. One that ended already (an exec
- * since) has its successor judged by its own attach.
+ * Pid ran its allocator unprobed for late_ns from since_ns (the tracer,
+ * after the drain that delivered its records): its images say so
+ * (procs__late), and so does the recording at this point.
  */
 static void on_late(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns)
 {
 	struct session *s = ctx;
-	long cur = procs__current(s->procs, pid);
-	const struct proc_image *im;
-	__u64 end_ns = since_ns + late_ns;
-	struct procinfo info;
 
-	if (cur < 0)
-		return;
-	im = procs__image(s->procs, cur);
-	if (im->first_ns > since_ns) {
-		if (im->first_ns - since_ns >= late_ns)
-			return;
-		late_ns -= im->first_ns - since_ns;
-	}
-	info = im->info;
-	if ((info.flags & PROCINFO_LATE) && info.late_ns >= late_ns)
-		return;
-	info.flags |= PROCINFO_LATE;
-	info.late_ns = late_ns;
-	info.late_end_ns = end_ns;
-	set_info(s, &info);
+	if (procs__late(s->procs, pid, since_ns, late_ns) > 0)
+		record_info(s, procs__current(s->procs, pid));
 }
 
 static int on_event(void *ctx, const struct ms_event *e)
@@ -408,6 +394,7 @@ static int on_event(void *ctx, const struct ms_event *e)
 	struct session *s = ctx;
 	long cur = procs__current(s->procs, e->pid), last;
 	__u32 before = 0;
+	bool late;
 	int err;
 
 	e = drop_forwarders(s, cur, e);
@@ -434,12 +421,16 @@ static int on_event(void *ctx, const struct ms_event *e)
 	err = procs__apply(s->procs, e);
 	if (err)
 		return err;
+	late = procs__took_late(s->procs);
 	/* A new process or image: what /proc says of it, while it lives. */
 	if (e->type == MS_EV_PROC_START || e->type == MS_EV_PROC_EXEC) {
 		err = proc_facts(s, e->pid, 0, e->name);
 		if (err)
 			return err;
 	}
+	/* It took a window procs__late() kept for it: recorded here. */
+	if (late)
+		record_info(s, procs__current(s->procs, e->pid));
 	last = procs__last(s->procs);
 	if (last < 0 || !e->nr_frames)
 		return 0;

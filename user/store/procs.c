@@ -22,9 +22,24 @@ struct open_pid {
 	__u64 image;		/* position in images */
 };
 
+/*
+ * A window procs__late() keeps for the images of its pid that records
+ * have not opened yet.
+ */
+struct late_note {
+	__u32 pid;
+	__u64 since_ns;
+	__u64 late_ns;
+};
+
+/* Notes kept at most; past it the oldest go. */
+#define LATE_NOTES	1024
+
 struct procs {
 	struct tab_array images;	/* struct proc_image */
 	struct tab_keyed open;		/* struct open_pid by pid */
+	struct tab_array late;		/* struct late_note */
+	bool took_late;			/* procs__took_late() */
 	struct procs_summary sum;
 	long last;
 	procs_pass_fn pass;
@@ -64,6 +79,7 @@ struct procs *procs__new(void)
 		return NULL;
 	tab_array_init(&p->images, sizeof(struct proc_image),
 		       PROCS_MAX_IMAGES);
+	tab_array_init(&p->late, sizeof(struct late_note), LATE_NOTES);
 	if (tab_keyed_init(&p->open, sizeof(struct open_pid),
 			   offsetof(struct open_pid, pid), PROCS_MAX_IMAGES)) {
 		free(p);
@@ -84,6 +100,7 @@ void procs__free(struct procs *p)
 		store__free(((struct proc_image *)
 			     tab_array_at(&p->images, i))->store);
 	tab_array_fini(&p->images);
+	tab_array_fini(&p->late);
 	tab_keyed_fini(&p->open);
 	free(p);
 }
@@ -121,6 +138,71 @@ static void close_image(struct procs *p, struct proc_image *im, __u32 end,
 }
 
 /*
+ * An image that joined late: its store judges no mismatch made while its
+ * probes were going in (a recording of format 8 does not say when).
+ */
+static void image_late(struct proc_image *im)
+{
+	const struct procinfo *in = &im->info;
+
+	if ((in->flags & PROCINFO_LATE) && in->late_end_ns >= in->late_ns &&
+	    in->late_end_ns)
+		store__set_late(im->store, in->late_end_ns - in->late_ns,
+				in->late_end_ns);
+}
+
+/*
+ * im ran its allocator unprobed for late_ns from since_ns: counted from
+ * its own start if it began later, none if after the window. Whether its
+ * facts changed.
+ */
+static bool late_take(struct proc_image *im, __u64 since_ns, __u64 late_ns)
+{
+	struct procinfo *in = &im->info;
+	__u64 end_ns = since_ns + late_ns;
+
+	if (im->first_ns > since_ns) {
+		if (im->first_ns - since_ns >= late_ns)
+			return false;
+		late_ns -= im->first_ns - since_ns;
+	}
+	if ((in->flags & PROCINFO_LATE) && in->late_ns >= late_ns)
+		return false;
+	in->flags |= PROCINFO_LATE;
+	in->late_ns = late_ns;
+	in->late_end_ns = end_ns;
+	image_late(im);
+	return true;
+}
+
+/*
+ * A new image of pid from ts takes the windows noted for pid that were
+ * still open then; a note goes once an image began after its window.
+ */
+static void late_notes_take(struct procs *p, struct proc_image *im,
+			    __u32 pid, __u64 ts)
+{
+	struct late_note *n;
+	size_t i = 0;
+
+	while (i < p->late.nr) {
+		n = tab_array_at(&p->late, i);
+		if (n->pid != pid) {
+			i++;
+			continue;
+		}
+		if (ts < n->since_ns + n->late_ns) {
+			p->took_late |= late_take(im, n->since_ns, n->late_ns);
+			i++;
+			continue;
+		}
+		*n = *(struct late_note *)tab_array_at(&p->late,
+						       p->late.nr - 1);
+		p->late.nr--;
+	}
+}
+
+/*
  * A new open image of pid, generation gen, from ts; prev (an image just
  * closed, of the same pid) hands on the facts an exec keeps: its caller
  * reserved the room, so the array does not move under it. Everything
@@ -149,7 +231,10 @@ static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
 
 		im = tab_array_push(&p->images);
 		im->info = info;
-		im->info.flags &= ~(PROCINFO_EXISTING | PROCINFO_CUT);
+		/* joining late is the image's own: procs__late() */
+		im->info.flags &= ~(PROCINFO_EXISTING | PROCINFO_CUT |
+				    PROCINFO_LATE);
+		im->info.late_ns = im->info.late_end_ns = 0;
 		im->info.command[0] = '\0';
 		im->have_info = true;
 	} else {
@@ -165,6 +250,7 @@ static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
 	p->sum.images++;
 	if (!gen)
 		p->sum.processes++;
+	late_notes_take(p, im, pid, ts);
 	*out = im;
 	return 0;
 }
@@ -255,6 +341,23 @@ static int apply_exec(struct procs *p, const struct ms_event *e)
 	return 0;
 }
 
+static void late_notes_drop(struct procs *p, __u32 pid)
+{
+	struct late_note *n;
+	size_t i = 0;
+
+	while (i < p->late.nr) {
+		n = tab_array_at(&p->late, i);
+		if (n->pid != pid) {
+			i++;
+			continue;
+		}
+		*n = *(struct late_note *)tab_array_at(&p->late,
+						       p->late.nr - 1);
+		p->late.nr--;
+	}
+}
+
 static int apply_exit(struct procs *p, const struct ms_event *e)
 {
 	struct proc_image *im;
@@ -265,6 +368,7 @@ static int apply_exit(struct procs *p, const struct ms_event *e)
 		return err;
 	im->exit_code = (int)e->aux;
 	close_image(p, im, PROC_EXITED, e->ts_ns);
+	late_notes_drop(p, e->pid);
 	return 0;
 }
 
@@ -360,6 +464,7 @@ int procs__apply(struct procs *p, const struct ms_event *e)
 {
 	int err;
 
+	p->took_late = false;
 	if (!ms_event_proc(e->type)) {
 		if (!e->pid)
 			return -EINVAL;
@@ -386,18 +491,30 @@ int procs__apply(struct procs *p, const struct ms_event *e)
 	return 0;
 }
 
-/*
- * An image that joined late: its store judges no mismatch made while its
- * probes were going in (a recording of format 8 does not say when).
- */
-static void image_late(struct proc_image *im)
+int procs__late(struct procs *p, __u32 pid, __u64 since_ns, __u64 late_ns)
 {
-	const struct procinfo *in = &im->info;
+	struct proc_image *im = current(p, pid);
+	struct late_note *n;
+	bool changed;
 
-	if ((in->flags & PROCINFO_LATE) && in->late_end_ns >= in->late_ns &&
-	    in->late_end_ns)
-		store__set_late(im->store, in->late_end_ns - in->late_ns,
-				in->late_end_ns);
+	changed = im && late_take(im, since_ns, late_ns);
+	if (p->late.nr >= LATE_NOTES) {
+		memmove(tab_array_at(&p->late, 0), tab_array_at(&p->late, 1),
+			(p->late.nr - 1) * sizeof(*n));
+		p->late.nr--;
+	}
+	if (tab_array_reserve(&p->late, 1))
+		return -ENOMEM;
+	n = tab_array_push(&p->late);
+	n->pid = pid;
+	n->since_ns = since_ns;
+	n->late_ns = late_ns;
+	return changed;
+}
+
+bool procs__took_late(const struct procs *p)
+{
+	return p->took_late;
 }
 
 int procs__set_info(struct procs *p, const struct procinfo *info)
@@ -410,7 +527,18 @@ int procs__set_info(struct procs *p, const struct procinfo *info)
 	err = image_for(p, info->pid, info->start_ns, &im);
 	if (err)
 		return err;
-	im->info = *info;
+	/* /proc never knows an image joined late: what it had stays */
+	if (!(info->flags & PROCINFO_LATE) &&
+	    (im->info.flags & PROCINFO_LATE)) {
+		struct procinfo late = im->info;
+
+		im->info = *info;
+		im->info.flags |= PROCINFO_LATE;
+		im->info.late_ns = late.late_ns;
+		im->info.late_end_ns = late.late_end_ns;
+	} else {
+		im->info = *info;
+	}
 	/* strings from outside: terminated here whatever they hold */
 	im->info.comm[sizeof(im->info.comm) - 1] = '\0';
 	im->info.command[sizeof(im->info.command) - 1] = '\0';
