@@ -3291,10 +3291,11 @@ t_sys_hold_killed()
 # workers for seconds) and exit, while a live process's new object waits
 # behind them: the compiles nobody maps any more are given up for it (a
 # build's 'rustc --version' held the workers 9 s, and every cc1 meanwhile
-# stopped as not_loaded).
+# stopped as not_loaded). Then, with nothing else waiting, they are
+# compiled anyway for the table cache: libLLVM-15's table is kept.
 t_sys_given_up()
 {
-	local a b c pa pb lib
+	local a b c pa pb lib id n
 
 	a=$(sys_comm ga)
 	b=$(sys_comm gb)
@@ -3303,7 +3304,7 @@ t_sys_given_up()
 	cp "$TARGETS/dlbig" "$d/$b"
 	cp "$TARGETS/dlhold" "$d/$c"
 	tool_bg -v -t 0 -o "$d/out/report.json" --comm "$a" --comm "$b" \
-		--comm "$c" || return
+		--comm "$c" --table-cache "$d/cache" || return
 	wait_tracing || return
 	"$d/$a" libLLVM-15.so.1 >"$d/a.out" 2>&1 &
 	pa=$!
@@ -3318,8 +3319,17 @@ t_sys_given_up()
 		return
 	fi
 	# their exits reach the drain, which gives their compiles up once
-	# they have run a second
+	# they have run a second; then, with nothing else to compile, they
+	# are done for the table cache alone: the next trace has them
 	sleep 2
+	id=$(readelf -n "$(ldconfig -p | awk '/libLLVM-15\.so\.1 .*x86-64/ { print $NF; exit }')" |
+		awk '/Build ID/ { print $3 }')
+	for n in $(seq 300); do
+		[ -s "$d/cache/$id" ] && break
+		sleep 0.1
+	done
+	[ -s "$d/cache/$id" ] ||
+		fail "expected libLLVM-15's table kept after its compile was given up, got: $(ls "$d/cache")"
 	release_wait "$target_pid"
 	kill -INT "$tool_pid"
 	tool_wait

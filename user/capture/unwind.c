@@ -122,6 +122,13 @@ struct job {
 	 */
 	bool cancel;
 	bool done;
+	/*
+	 * A given-up compile's, for the table cache alone: taken only when
+	 * no other job waits, its table kept on disk and dropped, so the
+	 * program's next run (or the next trace) has it. The worker closes
+	 * its fd (-1) when done.
+	 */
+	bool keep_only;
 	struct job *next;
 };
 
@@ -209,7 +216,7 @@ static void *work(void *arg)
 {
 	struct unwinder *u = arg;
 	struct unwind_table *t;
-	struct job *j;
+	struct job *j, *k;
 	int err;
 
 	/*
@@ -222,8 +229,11 @@ static void *work(void *arg)
 	setpriority(PRIO_PROCESS, gettid(), u->nice);
 	pthread_mutex_lock(&u->lock);
 	for (;;) {
-		for (j = u->jobs; j && j->taken; j = j->next)
+		for (j = u->jobs; j && (j->taken || j->keep_only); j = j->next)
 			;
+		for (k = u->jobs; !j && k; k = k->next)
+			if (!k->taken)
+				j = k;
 		if (u->stop)
 			break;
 		if (!j) {
@@ -244,6 +254,12 @@ static void *work(void *arg)
 		err = t ? 0 : -errno;
 		if (t && u->o.cache)
 			table_cache__put(u->o.cache, j->key, j->path, t);
+		if (j->keep_only) {
+			unwind_table__free(t);
+			t = NULL;
+			close(j->fd);
+			j->fd = -1;
+		}
 		pthread_mutex_lock(&u->lock);
 		j->table = t;
 		j->err = err;
@@ -307,6 +323,9 @@ void unwinder__free(struct unwinder *u)
 		return;
 	pthread_mutex_lock(&u->lock);
 	u->stop = true;
+	/* a compile under way is of no use now: the exit does not wait */
+	for (j = u->jobs; j; j = j->next)
+		__atomic_store_n(&j->cancel, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&u->wake);
 	pthread_mutex_unlock(&u->lock);
 	for (i = 0; i < u->nr_workers; i++)
@@ -314,7 +333,8 @@ void unwinder__free(struct unwinder *u)
 	while ((j = u->jobs)) {
 		u->jobs = j->next;
 		unwind_table__free(j->table);
-		close(j->fd);
+		if (j->fd >= 0)
+			close(j->fd);
 		free(j);
 	}
 	pthread_cond_destroy(&u->wake);
@@ -585,8 +605,23 @@ out:
 static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f,
 		     bool entry)
 {
-	struct job *j = calloc(1, sizeof(*j)), **tail;
+	struct job *j, **tail;
 
+	/* one kept for the cache alone, not taken yet: compiled as this */
+	pthread_mutex_lock(&u->lock);
+	for (j = u->jobs; j; j = j->next)
+		if (j->obj == idx && j->keep_only && !j->taken) {
+			j->keep_only = false;
+			j->queued_ns = mono_ns();
+			break;
+		}
+	pthread_mutex_unlock(&u->lock);
+	if (j) {
+		u->objs[idx].pending = true;
+		u->nr_pending++;
+		return 0;
+	}
+	j = calloc(1, sizeof(*j));
 	if (!j)
 		return -ENOMEM;
 	j->fd = fcntl(elf_file__fd(f), F_DUPFD_CLOEXEC, 0);
@@ -1190,6 +1225,28 @@ free_maps:
 	return err;
 }
 
+/*
+ * A compile given up: done anyway for the table cache, when no other
+ * job waits (a program whose runs end before its compile, rustc
+ * --version's LLVM, then has its table from its next trace on).
+ */
+static void keep_later(struct unwinder *u, struct job *j)
+{
+	struct job **tail;
+
+	j->keep_only = true;
+	j->taken = j->done = false;
+	__atomic_store_n(&j->cancel, false, __ATOMIC_RELAXED);
+	j->err = 0;
+	j->next = NULL;
+	pthread_mutex_lock(&u->lock);
+	for (tail = &u->jobs; *tail; tail = &(*tail)->next)
+		;
+	*tail = j;
+	pthread_cond_signal(&u->wake);
+	pthread_mutex_unlock(&u->lock);
+}
+
 size_t unwinder__poll(struct unwinder *u)
 {
 	struct job *done = NULL, **p, *j;
@@ -1203,15 +1260,16 @@ size_t unwinder__poll(struct unwinder *u)
 		return 0;
 	now = mono_ns();
 	pthread_mutex_lock(&u->lock);
-	for (j = u->jobs; j && (j->taken || !u->objs[j->obj].refs);
-	     j = j->next)
+	for (j = u->jobs; j && (j->taken || j->keep_only ||
+				!u->objs[j->obj].refs); j = j->next)
 		;
 	waited = j;
 	for (p = &u->jobs; (j = *p);) {
 		o = &u->objs[j->obj];
-		if (!j->done) {
+		if (!j->done || (j->keep_only && j->fd >= 0)) {
 			/* not one queued for a held exec, mapped by none yet */
-			if (waited && now - j->queued_ns >= GIVE_UP_NS &&
+			if (waited && !j->keep_only &&
+			    now - j->queued_ns >= GIVE_UP_NS &&
 			    !o->refs && o->was_held && !o->gave_up_once)
 				__atomic_store_n(&j->cancel, true,
 						 __ATOMIC_RELAXED);
@@ -1227,6 +1285,10 @@ size_t unwinder__poll(struct unwinder *u)
 		return u->nr_pending;
 	while ((j = done)) {
 		done = j->next;
+		if (j->keep_only) {
+			free(j);
+			continue;
+		}
 		o = &u->objs[j->obj];
 		o->pending = false;
 		u->nr_pending--;
@@ -1235,6 +1297,10 @@ size_t unwinder__poll(struct unwinder *u)
 			o->released = true;
 			o->given_up = o->gave_up_once = true;
 			u->given_up++;
+			if (u->o.cache && !u->stop) {
+				keep_later(u, j);
+				continue;
+			}
 		} else {
 			obj_install(u, o, j->table, j->err);
 			obj_publish(u, o);
@@ -1261,7 +1327,7 @@ void unwinder__flush(struct unwinder *u)
 		return;
 	pthread_mutex_lock(&u->lock);
 	for (;;) {
-		for (j = u->jobs; j && j->done; j = j->next)
+		for (j = u->jobs; j && (j->done || j->keep_only); j = j->next)
 			;
 		if (!j)
 			break;
