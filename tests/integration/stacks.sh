@@ -199,7 +199,8 @@ t_rows_set()
 # held until its maps are read keeps its library's table (1.2M rows);
 # then stk_rows run unheld by a traced shell stops not_loaded while a
 # worker compiles that table, and, with the tables kept, they are loaded
-# at the start: no stack stops not_loaded.
+# at the start: no stack stops not_loaded. A kept table's file replaced
+# by a FIFO is not opened.
 t_table_cache()
 {
 	local cache=$d/cache libc id entry n
@@ -275,6 +276,18 @@ stops = k.get("stack_stops") or {}
 if not stops.get("end") or stops.get("not_loaded"):
     print(f"set with the tables kept: expected no stack not_loaded, got {stops}")
 PY
+	# the file of a kept table replaced by a FIFO: a set's start opens
+	# no such thing (it would block), and goes on
+	cp "$TARGETS/stk_c" "$d/prog" &&
+		tool -q --table-cache "$cache" -o "$d/out/prog.json" -- "$d/prog" &&
+		expect_rc 0 && rm "$d/prog" && mkfifo "$d/prog" || return
+	start_target "$TARGETS/stk_c" || return
+	tool_bg -q -t 0 --table-cache "$cache" -o "$d/out/fifo.json" \
+		-f -p "$target_pid" || return
+	wait_tracing || return
+	kill -USR1 "$target_pid"
+	tool_wait
+	expect_rc 0 && expect_clean_stderr
 	expect_stacks chains stk_rows
 }
 

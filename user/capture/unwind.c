@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <bpf/bpf.h>
 #include "clock.h"
+#include "debuginfo.h"
 #include "elfsym.h"
 #include "procinfo_read.h"
 #include "procmaps.h"
@@ -156,6 +157,7 @@ struct unwinder {
 	__u32 given_up;			/* compiles no process waited for */
 	__u32 preloaded;		/* tables kept, loaded at the start */
 	__u32 preload_rows;
+	int preload_root;		/* "/", while they load */
 	struct tab_keyed pids;		/* struct upid */
 	__u32 maps_dropped;
 	__u32 nr_files;			/* in the files map */
@@ -309,8 +311,13 @@ struct unwinder *unwinder__new(const struct unwinder_opts *o)
 	 * are read: what earlier runs kept is loaded now. (One target's
 	 * tables are read as its maps show them: none are compiled then.)
 	 */
-	if (o->async && o->cache)
-		table_cache__each(o->cache, preload_one, u);
+	if (o->async && o->cache) {
+		u->preload_root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (u->preload_root >= 0) {
+			table_cache__each(o->cache, preload_one, u);
+			close(u->preload_root);
+		}
+	}
 	return u;
 }
 
@@ -926,20 +933,30 @@ static int preload_one(void *ctx, const char *key, const char *path)
 	struct unwinder *u = ctx;
 	struct elf_segment segs[OBJ_SEGMENTS];
 	struct procmap m = { .path = path };
+	char id[64], fdpath[32];
 	struct unwind_table *t;
 	struct elf_file *f;
-	char id[64];
 	struct uobj *o;
 	struct stat st;
 	size_t len;
-	int n;
+	int n, fd;
 
 	if (u->preload_rows >= row_store__cap(u->o.rows) / PRELOAD_SHARE ||
 	    u->next_obj >= u->o.objs_cap / PRELOAD_SHARE)
 		return 1;
 	if (obj_by_key(u, key))
 		return 0;
-	f = elf_file__open(path);
+	/*
+	 * A name a traced process's file had: what is there now may be a
+	 * FIFO (an open would block) or anything else; only a regular file
+	 * is read, and only taken with the key's build-id.
+	 */
+	fd = debuginfo_open(u->preload_root, path, false);
+	if (fd < 0)
+		return 0;
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	f = elf_file__open(fdpath);
+	close(fd);
 	if (!f)
 		return 0;
 	if (elf_file__build_id(f, id, sizeof(id)) ||
