@@ -399,3 +399,52 @@ Test(table_cache, each_newest_first)
 	unwind_table__free(t);
 	rmdir_all(dir);
 }
+
+/*
+ * A file without a build-id is kept by what it is: a write to it, even
+ * with its modification time put back, makes another key.
+ */
+Test(table_cache, file_key_follows_the_file)
+{
+	struct unwind_table *t = compile(fixture("cfi")), *back;
+	struct timespec keep[2];
+	char *dir = tmpdir(), path[128], k1[80], k2[80], k3[80];
+	struct table_cache *c;
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s.file", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, "abc", 3), 3);
+	cr_assert_eq(fstat(fd, &st), 0);
+	table_cache__file_key(&st, false, k1, sizeof(k1));
+	table_cache__file_key(&st, true, k3, sizeof(k3));
+	cr_assert(!strncmp(k1, "s:", 2) && strlen(k1) == 58, "%s", k1);
+	cr_assert(!strncmp(k3, k1, strlen(k1)) && !strcmp(k3 + strlen(k1), ":entry"));
+	keep[0] = st.st_atim;
+	keep[1] = st.st_mtim;
+	usleep(10000);
+	cr_assert_eq(pwrite(fd, "x", 1, 0), 1);
+	cr_assert_eq(futimens(fd, keep), 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	table_cache__file_key(&st, false, k2, sizeof(k2));
+	cr_assert_str_neq(k1, k2, "a write with its mtime put back: same key");
+	close(fd);
+
+	c = table_cache__new(dir, TABLE_CACHE_BYTES);
+	cr_assert(c);
+	cr_assert_eq(table_cache__put(c, k2, path, t), 0);
+	back = table_cache__get(c, k2);
+	cr_assert(back, "%s", strerror(errno));
+	assert_same(t, back);
+	unwind_table__free(back);
+	cr_assert_null(table_cache__get(c, k1));
+	snprintf(path, sizeof(path), "%s/s%s", dir, k2 + 2);
+	cr_assert_eq(access(path, F_OK), 0, "expected %s", path);
+	table_cache__free(c);
+	unwind_table__free(t);
+	snprintf(path, sizeof(path), "%s.file", dir);
+	unlink(path);
+	rmdir_all(dir);
+}

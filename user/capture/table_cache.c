@@ -73,15 +73,16 @@ static int entry_name(const char *key, char *buf, size_t len)
 	const char *id = key + 2, *end;
 	size_t n;
 
-	if (strncmp(key, "b:", 2))
-		return -EINVAL;	/* no build-id: no name that outlives the file */
+	/* the build-id's hex; "s" and the file's identity's, without one */
+	if (strncmp(key, "b:", 2) && strncmp(key, "s:", 2))
+		return -EINVAL;
 	end = strchr(id, ':');
 	n = end ? (size_t)(end - id) : strlen(id);
 	if (!n || n > 64 || strspn(id, "0123456789abcdef") < n ||
 	    (end && strcmp(end, ":entry")))
 		return -EINVAL;
-	if (snprintf(buf, len, "%.*s%s", (int)n, id, end ? ".entry" : "") >=
-	    (int)len)
+	if (snprintf(buf, len, "%s%.*s%s", key[0] == 's' ? "s" : "", (int)n,
+		     id, end ? ".entry" : "") >= (int)len)
 		return -EINVAL;
 	return 0;
 }
@@ -188,6 +189,21 @@ void *table_cache__format(const char *key, const char *tool,
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), rows, nr * sizeof(*rows));
 	return buf;
+}
+
+void table_cache__file_key(const struct stat *st, bool entry, char *buf,
+			   size_t len)
+{
+	__u64 times[4] = {
+		st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+		st->st_ctim.tv_sec, st->st_ctim.tv_nsec,
+	};
+
+	snprintf(buf, len, "s:%016llx%016llx%016llx%08x%s",
+		 (unsigned long long)st->st_dev,
+		 (unsigned long long)st->st_ino,
+		 (unsigned long long)st->st_size,
+		 tab_hash_mem(times, sizeof(times)), entry ? ":entry" : "");
 }
 
 void table_cache__seal(void *buf, size_t len)

@@ -15,7 +15,9 @@
 #ifndef MEMSCOPE_TABLE_CACHE_H
 #define MEMSCOPE_TABLE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <linux/types.h>
 #include "unwind_table.h"
 
@@ -36,9 +38,11 @@ struct table_cache *table_cache__new(const char *dir, __u64 max_bytes);
 void table_cache__free(struct table_cache *c);
 
 /*
- * The table kept for the object of key (the unwinder's "b:<build-id>",
- * with ":entry" for a program's), or NULL: none kept, one of another
- * build of the tool, or a damaged one (removed). Any thread.
+ * The table kept for the object of key, or NULL: none kept, one of another
+ * build of the tool, or a damaged one (removed). Any thread. A key is
+ * "b:" and the object's build-id in hex, or, for a file without one, "s:"
+ * and the hex of its identity (table_cache__file_key), either with
+ * ":entry" for a program's table.
  */
 struct unwind_table *table_cache__get(struct table_cache *c, const char *key);
 
@@ -48,6 +52,14 @@ struct unwind_table *table_cache__get(struct table_cache *c, const char *key);
  */
 int table_cache__put(struct table_cache *c, const char *key,
 		     const char *path, const struct unwind_table *t);
+
+/*
+ * The key of an object without a build-id: its file's device, inode and
+ * size, and a hash of its modification and change times (a write changes
+ * the change time, which no user sets), as "s:<hex>[:entry]".
+ */
+void table_cache__file_key(const struct stat *st, bool entry, char *buf,
+			   size_t len);
 
 /*
  * fn for each entry of this build of the tool, the most recently used

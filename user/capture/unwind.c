@@ -254,7 +254,7 @@ static void *work(void *arg)
 					      j->entry ? UNWIND_TABLE_ENTRY : 0,
 					      &j->cancel);
 		err = t ? 0 : -errno;
-		if (t && u->o.cache)
+		if (t && u->o.cache && j->key[0])
 			table_cache__put(u->o.cache, j->key, j->path, t);
 		if (j->keep_only) {
 			unwind_table__free(t);
@@ -610,7 +610,7 @@ out:
 
 /* async: hands the object's file to the worker; its table comes later. */
 static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f,
-		     bool entry)
+		     bool entry, const char *key)
 {
 	struct job *j, **tail;
 
@@ -637,7 +637,7 @@ static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f,
 		return -errno;
 	}
 	j->obj = idx;
-	snprintf(j->key, sizeof(j->key), "%s", u->objs[idx].key);
+	snprintf(j->key, sizeof(j->key), "%s", key);
 	/* a longer one is not kept (table_cache__each) */
 	if (strlen(u->objs[idx].path) < sizeof(j->path))
 		strcpy(j->path, u->objs[idx].path);
@@ -662,19 +662,27 @@ static int obj_queue(struct unwinder *u, size_t idx, struct elf_file *f,
  */
 static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 {
-	struct unwind_table *t;
+	struct unwind_table *t = NULL;
+	char key[80] = "";
+	struct stat st;
 
-	t = u->o.cache ? table_cache__get(u->o.cache, o->key) : NULL;
+	/* by build-id, else by what the file is now */
+	if (!strncmp(o->key, "b:", 2))
+		snprintf(key, sizeof(key), "%s", o->key);
+	else if (!fstat(elf_file__fd(f), &st))
+		table_cache__file_key(&st, o->entry, key, sizeof(key));
+	if (u->o.cache && key[0])
+		t = table_cache__get(u->o.cache, key);
 	o->cached = t;
 	o->preloaded = false;
 	if (t)
 		return obj_install(u, o, t, 0);
 	if (u->o.async)
-		return obj_queue(u, o - u->objs, f, o->entry);
+		return obj_queue(u, o - u->objs, f, o->entry, key);
 	t = unwind_table__build(elf_file__fd(f), u->root,
 				o->entry ? UNWIND_TABLE_ENTRY : 0);
-	if (t && u->o.cache)
-		table_cache__put(u->o.cache, o->key, o->path, t);
+	if (t && u->o.cache && key[0])
+		table_cache__put(u->o.cache, key, o->path, t);
 	return obj_install(u, o, t, t ? 0 : -errno);
 }
 
@@ -757,6 +765,14 @@ opened:
 	return o;
 }
 
+/* The key of an object without a build-id, for this run: its file's. */
+static void file_obj_key(dev_t dev, __u64 inode, bool entry, char *buf,
+			 size_t len)
+{
+	snprintf(buf, len, "i:%u:%u:%llu%s", major(dev), minor(dev),
+		 (unsigned long long)inode, entry ? ":entry" : "");
+}
+
 /*
  * The object of file f, which m names: found by build-id (else device and
  * inode), or compiled. entry: as obj_get().
@@ -772,9 +788,7 @@ static struct uobj *obj_of_file(struct unwinder *u, const struct procmap *m,
 	if (!elf_file__build_id(f, id, sizeof(id)))
 		snprintf(key, sizeof(key), "b:%s%s", id, entry ? ":entry" : "");
 	else
-		snprintf(key, sizeof(key), "i:%u:%u:%llu%s", major(m->dev),
-			 minor(m->dev), (unsigned long long)m->inode,
-			 entry ? ":entry" : "");
+		file_obj_key(m->dev, m->inode, entry, key, sizeof(key));
 	o = obj_by_key(u, key);
 	if (!o) {
 		o = obj_add(u, key);
@@ -933,18 +947,19 @@ static int preload_one(void *ctx, const char *key, const char *path)
 	struct unwinder *u = ctx;
 	struct elf_segment segs[OBJ_SEGMENTS];
 	struct procmap m = { .path = path };
-	char id[64], fdpath[32];
+	char id[80], fdpath[32], okey[80];
 	struct unwind_table *t;
 	struct elf_file *f;
 	struct uobj *o;
 	struct stat st;
+	bool entry;
 	size_t len;
 	int n, fd;
 
 	if (u->preload_rows >= row_store__cap(u->o.rows) / PRELOAD_SHARE ||
 	    u->next_obj >= u->o.objs_cap / PRELOAD_SHARE)
 		return 1;
-	if (obj_by_key(u, key))
+	if (key[0] == 'b' && obj_by_key(u, key))
 		return 0;
 	/*
 	 * A name a traced process's file had: what is there now may be a
@@ -959,18 +974,32 @@ static int preload_one(void *ctx, const char *key, const char *path)
 	close(fd);
 	if (!f)
 		return 0;
-	if (elf_file__build_id(f, id, sizeof(id)) ||
-	    strncmp(key + 2, id, (len = strlen(id))) ||
-	    (key[2 + len] && strcmp(key + 2 + len, ":entry")) ||
-	    fstat(elf_file__fd(f), &st))
+	if (fstat(elf_file__fd(f), &st))
+		goto out;
+	len = strlen(key);
+	entry = len > 6 && !strcmp(key + len - 6, ":entry");
+	/* still the object: its build-id, or the file it was */
+	if (key[0] == 'b') {
+		if (elf_file__build_id(f, id, sizeof(id)) ||
+		    strncmp(key + 2, id, len - 2 - (entry ? 6 : 0)) ||
+		    strlen(id) != len - 2 - (entry ? 6 : 0))
+			goto out;
+		snprintf(okey, sizeof(okey), "%s", key);
+	} else {
+		table_cache__file_key(&st, entry, id, sizeof(id));
+		if (strcmp(id, key))
+			goto out;
+		file_obj_key(st.st_dev, st.st_ino, entry, okey, sizeof(okey));
+	}
+	if (obj_by_key(u, okey))
 		goto out;
 	t = table_cache__get(u->o.cache, key);
-	o = t ? obj_add(u, key) : NULL;
+	o = t ? obj_add(u, okey) : NULL;
 	if (!o) {
 		unwind_table__free(t);
 		goto out;
 	}
-	o->entry = key[2 + len];
+	o->entry = entry;
 	o->cached = o->preloaded = true;
 	o->path = strdup(path);
 	n = elf_file__segments(f, segs, OBJ_SEGMENTS);
