@@ -332,10 +332,11 @@ Test(table_cache, least_recently_used_go)
 struct seen {
 	char keys[4][80];
 	char paths[4][64];
+	size_t rows[4];
 	int nr;
 };
 
-static int note(void *ctx, const char *key, const char *path)
+static int note(void *ctx, const char *key, const char *path, size_t rows)
 {
 	struct seen *s = ctx;
 
@@ -343,6 +344,7 @@ static int note(void *ctx, const char *key, const char *path)
 		return -E2BIG;
 	snprintf(s->keys[s->nr], sizeof(s->keys[0]), "%s", key);
 	snprintf(s->paths[s->nr], sizeof(s->paths[0]), "%s", path);
+	s->rows[s->nr] = rows;
 	s->nr++;
 	return 0;
 }
@@ -395,6 +397,13 @@ Test(table_cache, each_newest_first)
 	cr_assert_str_eq(s.keys[1], keys[0]);
 	cr_assert_str_eq(s.paths[1], "/obj/0");
 	cr_assert_str_eq(s.keys[2], keys[2]);
+	unwind_table__rows(t, &len);
+	cr_assert_eq(s.rows[0], len, "rows %zu, the table's %zu", s.rows[0], len);
+	/* a use makes it the newest */
+	table_cache__touch(c, keys[2]);
+	s.nr = 0;
+	cr_assert_eq(table_cache__each(c, note, &s), 0);
+	cr_assert_str_eq(s.keys[0], keys[2]);
 	table_cache__free(c);
 	unwind_table__free(t);
 	rmdir_all(dir);

@@ -465,7 +465,8 @@ static int dent_newer(const void *a, const void *b)
 }
 
 int table_cache__each(struct table_cache *c,
-		      int (*fn)(void *ctx, const char *key, const char *path),
+		      int (*fn)(void *ctx, const char *key, const char *path,
+				size_t rows),
 		      void *ctx)
 {
 	struct dent *d = NULL;
@@ -492,6 +493,7 @@ int table_cache__each(struct table_cache *c,
 		    tab_grow((void **)&d, &cap, nr + 1, sizeof(*d)))
 			continue;
 		snprintf(d[nr].name, sizeof(d[nr].name), "%s", e->d_name);
+		d[nr].bytes = st.st_size;
 		d[nr].mtime = st.st_mtim;
 		nr++;
 	}
@@ -514,12 +516,22 @@ int table_cache__each(struct table_cache *c,
 		    memchr(h.key, 0, sizeof(h.key)) &&
 		    memchr(h.path, 0, sizeof(h.path)) && h.path[0] &&
 		    !entry_name(h.key, name, sizeof(name)) &&
-		    !strcmp(name, d[i].name))
-			err = fn(ctx, h.key, h.path);
+		    !strcmp(name, d[i].name) && d[i].bytes >= sizeof(h))
+			err = fn(ctx, h.key, h.path,
+				 (d[i].bytes - sizeof(h)) /
+				 sizeof(struct ms_unwind_row));
 		close(fd);
 	}
 	free(d);
 	return err < 0 ? err : 0;
+}
+
+void table_cache__touch(struct table_cache *c, const char *key)
+{
+	char name[NAME_MAX + 1];
+
+	if (!entry_name(key, name, sizeof(name)))
+		utimensat(c->dirfd, name, NULL, AT_SYMLINK_NOFOLLOW);
 }
 
 void table_cache__stats(const struct table_cache *c,

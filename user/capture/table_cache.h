@@ -63,15 +63,23 @@ void table_cache__file_key(const struct stat *st, bool entry, char *buf,
 
 /*
  * fn for each entry of this build of the tool, the most recently used
- * first, with its key and the path of the file it was compiled from (as
- * the tool opened it; entries of longer paths are left out), until fn
+ * first, with its key, the path of the file it was compiled from (as the
+ * tool opened it; entries of longer paths are left out) and its rows as
+ * its size says, until fn
  * returns non-zero. Not checked: the file at path may be another now, and
  * the entry is checked by table_cache__get. 0, fn's negative value, or
  * -errno.
  */
 int table_cache__each(struct table_cache *c,
-		      int (*fn)(void *ctx, const char *key, const char *path),
+		      int (*fn)(void *ctx, const char *key, const char *path,
+				size_t rows),
 		      void *ctx);
+
+/*
+ * Key's entry was used now (its object mapped by a traced process): the
+ * last to go for room, the first table_cache__each() gives.
+ */
+void table_cache__touch(struct table_cache *c, const char *key);
 
 struct table_cache_stats {
 	__u32 read;		/* tables taken from the cache */

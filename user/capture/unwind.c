@@ -55,6 +55,7 @@ struct uobj {
 	__u32 tried;		/* no_table: u->released when it did not fit */
 	bool entry;		/* processes start at its e_entry */
 	bool cached;		/* its rows from the table cache */
+	char ckey[80];		/* its key there ("": none) */
 	bool preloaded;		/* and loaded at the start (preload_one) */
 	int err;		/* compiling failed: -errno */
 	char source[64];	/* where its rows came from (unwind_table) */
@@ -272,7 +273,8 @@ static void *work(void *arg)
 	return NULL;
 }
 
-static int preload_one(void *ctx, const char *key, const char *path);
+static int preload_one(void *ctx, const char *key, const char *path,
+		       size_t rows);
 
 struct unwinder *unwinder__new(const struct unwinder_opts *o)
 {
@@ -347,8 +349,12 @@ void unwinder__free(struct unwinder *u)
 	pthread_cond_destroy(&u->wake);
 	pthread_cond_destroy(&u->finished);
 	pthread_mutex_destroy(&u->lock);
-	for (i = 0; i < u->nr_objs; i++)
+	for (i = 0; i < u->nr_objs; i++) {
+		/* what this run's processes mapped: the next start's first */
+		if (u->o.cache && u->objs[i].was_held && u->objs[i].ckey[0])
+			table_cache__touch(u->o.cache, u->objs[i].ckey);
 		free(u->objs[i].path);
+	}
 	free(u->objs);
 	for (i = 0; i < u->files.nr; i++)
 		free(((struct ufile *)tab_array_at(&u->files, i))->path);
@@ -671,6 +677,7 @@ static int obj_load(struct unwinder *u, struct uobj *o, struct elf_file *f)
 		snprintf(key, sizeof(key), "%s", o->key);
 	else if (!fstat(elf_file__fd(f), &st))
 		table_cache__file_key(&st, o->entry, key, sizeof(key));
+	snprintf(o->ckey, sizeof(o->ckey), "%s", key);
 	if (u->o.cache && key[0])
 		t = table_cache__get(u->o.cache, key);
 	o->cached = t;
@@ -938,11 +945,13 @@ static void obj_publish(struct unwinder *u, struct uobj *o)
 /*
  * One table kept from an earlier run (table_cache__each), loaded and
  * published by its file now, if the file at its path is still the object
- * (its build-id the key's): a process that runs it after the start has it
- * from its first allocation, before its maps are read (and a short one
- * never has them read). Stops (1) when its share is taken.
+ * (its build-id the key's, or the file it was): a process that runs it
+ * after the start has it from its first allocation, before its maps are
+ * read (and a short one never has them read). One past the rows' share
+ * is passed over; the walk stops (1) when the slots' share is taken.
  */
-static int preload_one(void *ctx, const char *key, const char *path)
+static int preload_one(void *ctx, const char *key, const char *path,
+		       size_t rows)
 {
 	struct unwinder *u = ctx;
 	struct elf_segment segs[OBJ_SEGMENTS];
@@ -956,9 +965,11 @@ static int preload_one(void *ctx, const char *key, const char *path)
 	size_t len;
 	int n, fd;
 
-	if (u->preload_rows >= row_store__cap(u->o.rows) / PRELOAD_SHARE ||
-	    u->next_obj >= u->o.objs_cap / PRELOAD_SHARE)
+	if (u->next_obj >= u->o.objs_cap / PRELOAD_SHARE)
 		return 1;
+	/* one that does not fit leaves room for the smaller ones after it */
+	if (u->preload_rows + rows > row_store__cap(u->o.rows) / PRELOAD_SHARE)
+		return 0;
 	if (key[0] == 'b' && obj_by_key(u, key))
 		return 0;
 	/*
@@ -1001,6 +1012,7 @@ static int preload_one(void *ctx, const char *key, const char *path)
 	}
 	o->entry = entry;
 	o->cached = o->preloaded = true;
+	snprintf(o->ckey, sizeof(o->ckey), "%s", key);
 	o->path = strdup(path);
 	n = elf_file__segments(f, segs, OBJ_SEGMENTS);
 	o->nr_segs = unwind_file_segs(segs, n > 0 ? n : 0, o->segs);
