@@ -979,13 +979,6 @@ static int finish_trace(struct session *s)
 }
 
 /*
- * The tool holds a descriptor for every object it traces or names, and
- * the kernel's tables: a traced set meets many. Its soft limit goes up to
- * the hard one (Debian's default soft limit, 1,024, left 2,276 of 3,300
- * stacks of 300 new programs under -a unloaded at a soft limit of 200),
- * after the command was forked: it keeps the limit it was given.
- */
-/*
  * The compiled unwind tables kept across runs: --table-cache, else
  * $MEMSCOPE_TABLE_CACHE, else TABLE_CACHE_DIR. A directory the user named
  * that cannot be used ends the run; the default one (a read-only /var, a
@@ -1020,6 +1013,13 @@ static int cache_open(struct session *s)
 	return -err;
 }
 
+/*
+ * The tool holds a descriptor for every object it traces or names, and
+ * the kernel's tables: a traced set meets many. Its soft limit goes up to
+ * the hard one (Debian's default soft limit, 1,024, left 2,276 of 3,300
+ * stacks of 300 new programs under -a unloaded at a soft limit of 200),
+ * after the command was forked: it keeps the limit it was given.
+ */
 static void raise_nofile(const struct session *s)
 {
 	struct rlimit rl;
