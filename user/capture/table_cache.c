@@ -247,15 +247,14 @@ static int dent_older(const void *a, const void *b)
 }
 
 /*
- * Counts the entries' bytes (and temporary files a writer left an hour
- * ago or more: removed); with evict, the least recently used go until
- * three quarters of the bound are left, so that one is not done per
- * write. Under c->lock.
+ * The entries, in *out (malloc'd, *nr of them); temporary files a writer
+ * left an hour ago or more are removed, younger ones left out. 0 or
+ * -errno.
  */
-static void count_bytes(struct table_cache *c, bool evict)
+static int list_entries(struct table_cache *c, struct dent **out, size_t *nr)
 {
 	struct dent *d = NULL;
-	size_t nr = 0, cap = 0, i;
+	size_t n = 0, cap = 0;
 	struct dirent *e;
 	struct stat st;
 	DIR *dir;
@@ -266,9 +265,8 @@ static void count_bytes(struct table_cache *c, bool evict)
 	if (!dir) {
 		if (fd >= 0)
 			close(fd);
-		return;
+		return -errno;
 	}
-	c->bytes = 0;
 	while ((e = readdir(dir))) {
 		if (fstatat(c->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
 		    !S_ISREG(st.st_mode))
@@ -278,16 +276,35 @@ static void count_bytes(struct table_cache *c, bool evict)
 				unlinkat(c->dirfd, e->d_name, 0);
 			continue;
 		}
-		c->bytes += st.st_size;
-		if (!evict || tab_grow((void **)&d, &cap, nr + 1, sizeof(*d)))
+		if (tab_grow((void **)&d, &cap, n + 1, sizeof(*d)))
 			continue;
-		snprintf(d[nr].name, sizeof(d[nr].name), "%s", e->d_name);
-		d[nr].bytes = st.st_size;
-		d[nr].mtime = st.st_mtim;
-		nr++;
+		snprintf(d[n].name, sizeof(d[n].name), "%s", e->d_name);
+		d[n].bytes = st.st_size;
+		d[n].mtime = st.st_mtim;
+		n++;
 	}
 	closedir(dir);
-	if (evict && c->bytes > c->max_bytes && nr) {
+	*out = d;
+	*nr = n;
+	return 0;
+}
+
+/*
+ * Counts the entries' bytes; past the bound the least recently used go
+ * until three quarters of it are left, so that one is not done per
+ * write. Under c->lock.
+ */
+static void evict(struct table_cache *c)
+{
+	struct dent *d;
+	size_t nr, i;
+
+	if (list_entries(c, &d, &nr))
+		return;
+	c->bytes = 0;
+	for (i = 0; i < nr; i++)
+		c->bytes += d[i].bytes;
+	if (c->bytes > c->max_bytes && nr) {
 		qsort(d, nr, sizeof(*d), dent_older);
 		for (i = 0; i < nr && c->bytes > c->max_bytes / 4 * 3; i++) {
 			if (unlinkat(c->dirfd, d[i].name, 0))
@@ -327,7 +344,7 @@ struct table_cache *table_cache__new(const char *dir, __u64 max_bytes)
 		goto close;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	count_bytes(c, true);
+	evict(c);
 	return c;
 close:
 	close(c->dirfd);
@@ -451,7 +468,7 @@ int table_cache__put(struct table_cache *c, const char *key,
 	pthread_mutex_lock(&c->lock);
 	c->bytes += len;
 	if (c->bytes > c->max_bytes)
-		count_bytes(c, true);
+		evict(c);
 	pthread_mutex_unlock(&c->lock);
 free:
 	free(buf);
@@ -469,35 +486,15 @@ int table_cache__each(struct table_cache *c,
 				size_t rows),
 		      void *ctx)
 {
-	struct dent *d = NULL;
-	size_t nr = 0, cap = 0, i;
-	struct entry_head h;
 	char name[NAME_MAX + 1];
-	struct dirent *e;
-	struct stat st;
-	int fd, err = 0;
-	DIR *dir;
+	struct entry_head h;
+	struct dent *d;
+	size_t nr, i;
+	int fd, err;
 
-	fd = openat(c->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	dir = fd < 0 ? NULL : fdopendir(fd);
-	if (!dir) {
-		err = -errno;
-		if (fd >= 0)
-			close(fd);
+	err = list_entries(c, &d, &nr);
+	if (err)
 		return err;
-	}
-	while ((e = readdir(dir))) {
-		if (e->d_name[0] == '.' ||
-		    fstatat(c->dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
-		    !S_ISREG(st.st_mode) ||
-		    tab_grow((void **)&d, &cap, nr + 1, sizeof(*d)))
-			continue;
-		snprintf(d[nr].name, sizeof(d[nr].name), "%s", e->d_name);
-		d[nr].bytes = st.st_size;
-		d[nr].mtime = st.st_mtim;
-		nr++;
-	}
-	closedir(dir);
 	if (nr)
 		qsort(d, nr, sizeof(*d), dent_newer);
 	for (i = 0; i < nr && !err; i++) {

@@ -176,11 +176,11 @@ static bool late_take(struct proc_image *im, __u64 since_ns, __u64 late_ns)
 }
 
 /*
- * A new image of pid from ts takes the windows noted for pid that were
- * still open then; a note goes once an image began after its window.
+ * Pid's notes: im, a new image of pid from ts, takes those whose window
+ * was still open then; the others go, and all go without im (pid exited).
  */
-static void late_notes_take(struct procs *p, struct proc_image *im,
-			    __u32 pid, __u64 ts)
+static void late_notes_sweep(struct procs *p, __u32 pid,
+			     struct proc_image *im, __u64 ts)
 {
 	struct late_note *n;
 	size_t i = 0;
@@ -191,7 +191,7 @@ static void late_notes_take(struct procs *p, struct proc_image *im,
 			i++;
 			continue;
 		}
-		if (ts < n->since_ns + n->late_ns) {
+		if (im && ts < n->since_ns + n->late_ns) {
 			p->took_late |= late_take(im, n->since_ns, n->late_ns);
 			i++;
 			continue;
@@ -250,7 +250,7 @@ static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
 	p->sum.images++;
 	if (!gen)
 		p->sum.processes++;
-	late_notes_take(p, im, pid, ts);
+	late_notes_sweep(p, pid, im, ts);
 	*out = im;
 	return 0;
 }
@@ -341,23 +341,6 @@ static int apply_exec(struct procs *p, const struct ms_event *e)
 	return 0;
 }
 
-static void late_notes_drop(struct procs *p, __u32 pid)
-{
-	struct late_note *n;
-	size_t i = 0;
-
-	while (i < p->late.nr) {
-		n = tab_array_at(&p->late, i);
-		if (n->pid != pid) {
-			i++;
-			continue;
-		}
-		*n = *(struct late_note *)tab_array_at(&p->late,
-						       p->late.nr - 1);
-		p->late.nr--;
-	}
-}
-
 static int apply_exit(struct procs *p, const struct ms_event *e)
 {
 	struct proc_image *im;
@@ -368,7 +351,7 @@ static int apply_exit(struct procs *p, const struct ms_event *e)
 		return err;
 	im->exit_code = (int)e->aux;
 	close_image(p, im, PROC_EXITED, e->ts_ns);
-	late_notes_drop(p, e->pid);
+	late_notes_sweep(p, e->pid, NULL, 0);
 	return 0;
 }
 
