@@ -52,6 +52,7 @@ struct uobj {
 	bool released;
 	bool given_up;		/* its compile, when none mapped it any more */
 	bool gave_up_once;	/* and so not again: a program's short runs */
+	bool kept_later;	/* then compiled for the table cache alone */
 	__u32 tried;		/* no_table: u->released when it did not fit */
 	bool entry;		/* processes start at its e_entry */
 	bool cached;		/* its rows from the table cache */
@@ -1314,7 +1315,8 @@ size_t unwinder__poll(struct unwinder *u)
 	size_t i, nr;
 	int *pids;
 
-	if (!u->o.async || !u->nr_pending)
+	/* the list is this thread's to change: the workers change jobs */
+	if (!u->o.async || !u->jobs)
 		return 0;
 	now = mono_ns();
 	pthread_mutex_lock(&u->lock);
@@ -1344,6 +1346,7 @@ size_t unwinder__poll(struct unwinder *u)
 	while ((j = done)) {
 		done = j->next;
 		if (j->keep_only) {
+			u->objs[j->obj].kept_later = !j->err;
 			free(j);
 			continue;
 		}
@@ -1565,7 +1568,8 @@ void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
 		if (o->pending)
 			fputs("still compiling when tracing ended: its frames stopped as not_loaded\n", f);
 		else if (o->released && o->given_up)
-			fputs("compile given up: the processes that mapped it ended first\n", f);
+			fprintf(f, "compile given up: the processes that mapped it ended first%s\n",
+				o->kept_later ? "; compiled later for the table cache" : "");
 		else if (o->released)
 			fprintf(f, "released for room (%u rows from %s): no traced process mapped it any more\n",
 				o->nr, o->source);
