@@ -3311,15 +3311,17 @@ t_sys_given_up()
 	"$d/$b" libLLVM-14.so.1 >"$d/b.out" 2>&1 &
 	pb=$!
 	bg_pids="$bg_pids $pa $pb"
-	sleep 0.1
-	# alive, with libmimalloc to compile behind the two
-	sys_ready "$c" "$d/$c" 1 64 --wait || return
 	if ! wait "$pa" || ! wait "$pb"; then
 		fail "dlbig: $(cat "$d/a.out" "$d/b.out")"
 		return
 	fi
-	# their exits reach the drain, which gives their compiles up once
-	# they have run a second; then, with nothing else to compile, they
+	# their compiles a second old, their processes gone: a live process
+	# now maps libmimalloc, whose compile waits behind the two (started
+	# before they were, its job was taken when the first was given up,
+	# and the second then ran on)
+	sleep 1.2
+	sys_ready "$c" "$d/$c" 1 64 --wait || return
+	# the drain gives both up; then, with nothing else to compile, they
 	# are done for the table cache alone: the next trace has them
 	sleep 2
 	id=$(readelf -n "$(ldconfig -p | awk '/libLLVM-15\.so\.1 .*x86-64/ { print $NF; exit }')" |
