@@ -47,8 +47,9 @@ void table_cache__free(struct table_cache *c);
 struct unwind_table *table_cache__get(struct table_cache *c, const char *key);
 
 /*
- * Keeps t for key, compiled from the file at path, when its rows are the object's alone
- * (unwind_table__whole) and key names a build-id. 0 or -errno. Any thread.
+ * Keeps t for key (a key table_cache__get takes), compiled from the file
+ * at path, when its rows are the object's alone (unwind_table__whole).
+ * 0 or -errno. Any thread.
  */
 int table_cache__put(struct table_cache *c, const char *key,
 		     const char *path, const struct unwind_table *t);
