@@ -97,12 +97,21 @@ EXAMPLE_BINS := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(OUTPUT)/fixtures/%,$(FIXTURE_SRCS))
 
-.PHONY: all deps test unit integration fuzz html-test pprof-test layers demo bench bench-reach \
+.PHONY: all deps test test-build unit integration fuzz html-test pprof-test layers demo bench bench-reach \
 	install install-test clean
 
 all: $(TOOL) $(USDT_LIBS)
 
-test: layers unit install-test fuzz integration html-test pprof-test
+# `make test` first builds what every phase needs, on every core, then
+# runs the phases one at a time: they trace real processes and time them,
+# and two phases at once would skew each other. Each phase's sub-make finds
+# its prerequisites made, so a `make -jN test` runs the phases in order too.
+TEST_PHASES := layers unit install-test fuzz integration html-test pprof-test
+NPROC := $(shell nproc)
+
+test:
+	$(Q)$(MAKE) $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC)) test-build
+	$(Q)for p in $(TEST_PHASES); do $(MAKE) $$p || exit 1; done
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps.sh
@@ -491,14 +500,16 @@ $(OUTPUT)/fixtures/ld.so.cfi: $(LDSO) tests/unit/cfi_expect.py
 		mv $@.tmp $@
 
 # test_prologue places probes in Rust's allocator shims of the stack targets.
-unit: $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
-		$(OUTPUT)/fixtures/ld.so.cfi $(NOARANGES) $(STK_RS) \
-		$(CFI_MIXED) $(STK_GO) $(STK_GO_STRIPPED) \
-		$(OUTPUT)/targets/stk_c_fp_nocfi
+UNIT_DEPS := $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
+	$(OUTPUT)/fixtures/ld.so.cfi $(NOARANGES) $(STK_RS) \
+	$(CFI_MIXED) $(STK_GO) $(STK_GO_STRIPPED) \
+	$(OUTPUT)/targets/stk_c_fp_nocfi
+unit: $(UNIT_DEPS)
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 
-integration: $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \
-		$(OUTPUT)/libmemscope-usdt.so
+INTEGRATION_DEPS := $(TOOL) $(SAN_TOOL) $(TARGETS) $(EXAMPLE_BINS) \
+	$(OUTPUT)/libmemscope-usdt.so
+integration: $(INTEGRATION_DEPS)
 	$(Q)MEMSCOPE=$(abspath $(SAN_TOOL)) TARGETS=$(abspath $(OUTPUT)/targets) \
 		MEMSCOPE_RUSTC_NEW=$(if $(RUSTC_NEW_OK),$(RUSTC_NEW)) \
 		./tests/integration/run.sh
@@ -616,19 +627,22 @@ $(FUZZ_DIR)/procfs-seeds.stamp:
 # FUZZ_TIME each, in half the wall time on two cores.
 FUZZ_JOBS ?= $(shell nproc)
 
-fuzz: $(foreach f,$(FUZZERS),$(FUZZ_DIR)/fuzz_$(f) $(FUZZ_DIR)/$(f)-seeds.stamp)
+FUZZ_DEPS := $(foreach f,$(FUZZERS),$(FUZZ_DIR)/fuzz_$(f) $(FUZZ_DIR)/$(f)-seeds.stamp)
+fuzz: $(FUZZ_DEPS)
 	$(Q)printf '%s\n' $(FUZZERS) | xargs -P $(FUZZ_JOBS) -I{} \
 		./tests/fuzz/run.sh $(FUZZ_DIR)/fuzz_{} $(FUZZ_DIR)/{}-seeds \
 			$(FUZZ_DIR)/work-{} $(FUZZ_TIME)
 
 # The dashboard in headless Chromium; keeps .output/html/dashboard.png.
-html-test: $(HTML_GEN) $(SAN_TOOL) $(TARGETS) $(OUTPUT)/examples/executor
+HTML_TEST_DEPS := $(HTML_GEN) $(SAN_TOOL) $(TARGETS) $(OUTPUT)/examples/executor
+html-test: $(HTML_TEST_DEPS)
 	$(Q)GEN=$(abspath $(HTML_GEN)) OUT=$(abspath $(OUTPUT)/html) \
 		MEMSCOPE=$(abspath $(SAN_TOOL)) \
 		TARGETS=$(abspath $(OUTPUT)/targets) ./tests/html/run.py
 
 # The pprof and folded exports read by `go tool pprof` (golang-go).
-pprof-test: $(PPROF_GEN) $(SAN_TOOL) $(TARGETS)
+PPROF_TEST_DEPS := $(PPROF_GEN) $(SAN_TOOL) $(TARGETS)
+pprof-test: $(PPROF_TEST_DEPS)
 	$(Q)GEN=$(abspath $(PPROF_GEN)) MEMSCOPE=$(abspath $(SAN_TOOL)) \
 		TARGETS=$(abspath $(OUTPUT)/targets) ./tests/pprof/check.sh
 
@@ -658,8 +672,14 @@ install: $(TOOL) $(USDT_LIBS)
 	install -m 0644 $(OUTPUT)/libmemscope-usdt.a $(DESTDIR)$(LIBDIR)/libmemscope-usdt.a
 
 # make install into a staging directory, the man page against --help.
-install-test: $(TOOL) $(USDT_LIBS)
+INSTALL_TEST_DEPS := $(TOOL) $(USDT_LIBS)
+install-test: $(INSTALL_TEST_DEPS)
 	$(Q)MAKE="$(MAKE)" ./tests/install/check.sh
+
+# Everything the phases of `make test` need (after their lists above: a
+# rule's prerequisites expand where it is read).
+test-build: $(UNIT_DEPS) $(INSTALL_TEST_DEPS) $(FUZZ_DEPS) \
+	$(INTEGRATION_DEPS) $(HTML_TEST_DEPS) $(PPROF_TEST_DEPS)
 
 clean:
 	rm -rf $(OUTPUT)
