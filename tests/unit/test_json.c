@@ -383,3 +383,56 @@ Test(json, new_rejects_null_stream)
 	cr_expect_eq(errno, EINVAL);
 	cr_expect_eq(json__free(NULL), 0);
 }
+
+/* One-line containers keep a pretty document's lines to what is read as
+ * one item: a stack's numbers, a frame; the levels around them indent. */
+Test(json, one_line_levels_in_pretty)
+{
+	struct mem m;
+
+	mem_open(&m, true);
+	json_obj_begin(m.j);
+	json_key(m.j, "s");
+	json_arr_begin_line(m.j);
+	json_u64(m.j, 1);
+	json_u64(m.j, 2);
+	json_obj_begin_line(m.j);
+	json_kv_u64(m.j, "x", 3);
+	json_kv_bool(m.j, "y", false);
+	json_obj_end(m.j);
+	json_arr_end(m.j);
+	json_key(m.j, "t");
+	json_arr_begin(m.j);
+	json_u64(m.j, 4);
+	json_arr_end(m.j);
+	json_obj_end(m.j);
+	cr_assert_eq(mem_close(&m), 0);
+	cr_expect_str_eq(m.buf,
+		"{\n"
+		"  \"s\": [1, 2, {\"x\": 3, \"y\": false}],\n"
+		"  \"t\": [\n"
+		"    4\n"
+		"  ]\n"
+		"}\n");
+	free(m.buf);
+}
+
+/* A caller that cannot finish (no memory for its frame table) makes the
+ * document fail with its error, and nothing is written after it. */
+Test(json, fail_keeps_the_callers_error)
+{
+	struct mem m;
+	int rc;
+
+	mem_open(&m, false);
+	json_obj_begin(m.j);
+	json_kv_u64(m.j, "a", 1);
+	json__fail(m.j, -ENOMEM);
+	json__fail(m.j, -EINVAL);
+	json_kv_u64(m.j, "b", 2);
+	json_obj_end(m.j);
+	rc = mem_close(&m);
+	cr_expect_eq(rc, -ENOMEM, "json__free returned %d, want -ENOMEM", rc);
+	cr_expect_str_eq(m.buf, "{\"a\":1");
+	free(m.buf);
+}

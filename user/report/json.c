@@ -18,6 +18,7 @@
 
 struct json_level {
 	bool is_obj;
+	bool one_line;		/* no line breaks inside, even when pretty */
 	bool key_pending;	/* object: key written, value not yet */
 	unsigned long n;	/* members or elements written */
 };
@@ -27,7 +28,10 @@ struct json {
 	bool pretty;
 	bool broken;		/* misuse seen: output is not JSON */
 	bool done;		/* the top-level value is complete */
+	int err;		/* why the caller gave up (json__fail), or 0 */
 	int depth;
+	int one_line;		/* open levels written on one line */
+	void *user;		/* the caller's, for helpers given only j */
 	struct json_level lv[JSON_MAX_DEPTH];
 };
 
@@ -50,6 +54,7 @@ struct json *json__new(FILE *f, bool pretty)
 int json__free(struct json *j)
 {
 	bool ok;
+	int err;
 
 	if (!j)
 		return 0;
@@ -57,13 +62,31 @@ int json__free(struct json *j)
 	/* Flush so a write error buffered in stdio shows up in ferror. */
 	if (fflush(j->f) || ferror(j->f))
 		ok = false;
+	err = j->err ? j->err : -EIO;
 	free(j);
-	return ok ? 0 : -EIO;
+	return ok ? 0 : err;
+}
+
+void json__fail(struct json *j, int err)
+{
+	j->broken = true;
+	if (!j->err)
+		j->err = err;
+}
+
+void json__set_user(struct json *j, void *user)
+{
+	j->user = user;
+}
+
+void *json__user(const struct json *j)
+{
+	return j->user;
 }
 
 static void newline(struct json *j, int depth)
 {
-	if (j->pretty)
+	if (j->pretty && !j->one_line)
 		fprintf(j->f, "\n%*s", depth * JSON_INDENT, "");
 }
 
@@ -95,7 +118,7 @@ static bool enter_item(struct json *j, bool is_key)
 		return false;
 	}
 	if (l->n)
-		fputc(',', j->f);
+		fputs(j->pretty && j->one_line ? ", " : ",", j->f);
 	newline(j, j->depth);
 	return true;
 }
@@ -116,7 +139,7 @@ static void leave_value(struct json *j)
 	l->n++;
 }
 
-static void begin(struct json *j, bool is_obj)
+static void begin(struct json *j, bool is_obj, bool one_line)
 {
 	if (!enter_item(j, false))
 		return;
@@ -124,7 +147,9 @@ static void begin(struct json *j, bool is_obj)
 		j->broken = true;
 		return;
 	}
-	j->lv[j->depth++] = (struct json_level){ .is_obj = is_obj };
+	j->lv[j->depth++] = (struct json_level){ .is_obj = is_obj,
+						 .one_line = one_line };
+	j->one_line += one_line;
 	fputc(is_obj ? '{' : '[', j->f);
 }
 
@@ -146,13 +171,19 @@ static void end(struct json *j, bool is_obj)
 	j->depth--;
 	if (l->n)
 		newline(j, j->depth);
+	j->one_line -= l->one_line;
 	fputc(is_obj ? '}' : ']', j->f);
 	leave_value(j);
 }
 
 void json_obj_begin(struct json *j)
 {
-	begin(j, true);
+	begin(j, true, false);
+}
+
+void json_obj_begin_line(struct json *j)
+{
+	begin(j, true, true);
 }
 
 void json_obj_end(struct json *j)
@@ -162,7 +193,12 @@ void json_obj_end(struct json *j)
 
 void json_arr_begin(struct json *j)
 {
-	begin(j, false);
+	begin(j, false, false);
+}
+
+void json_arr_begin_line(struct json *j)
+{
+	begin(j, false, true);
 }
 
 void json_arr_end(struct json *j)

@@ -14,13 +14,26 @@
 struct json;
 
 struct json *json__new(FILE *f, bool pretty);
-/* 0, or -EIO if any write failed or the nesting was unbalanced. Frees j. */
+/*
+ * 0, or -EIO if any write failed or the nesting was unbalanced, or the
+ * error json__fail was given. Frees j.
+ */
 int json__free(struct json *j);
+/* The caller could not write what belongs here (err: -ENOMEM...): nothing
+ * more is written, and json__free returns err. */
+void json__fail(struct json *j, int err);
+/* A pointer of the caller's, for helpers that are handed only j. */
+void json__set_user(struct json *j, void *user);
+void *json__user(const struct json *j);
 
 void json_obj_begin(struct json *j);
 void json_obj_end(struct json *j);
 void json_arr_begin(struct json *j);
 void json_arr_end(struct json *j);
+/* The same, on one line even in a pretty document: what is read as one
+ * item (a stack's frame numbers, a frame). */
+void json_obj_begin_line(struct json *j);
+void json_arr_begin_line(struct json *j);
 void json_key(struct json *j, const char *key);
 void json_str(struct json *j, const char *s);	/* NULL writes null */
 void json_u64(struct json *j, __u64 v);
