@@ -18,14 +18,19 @@ a directory of its own: the first trace starts with none).
 """
 import argparse
 import collections
-import json
 import os
 import subprocess
+import sys
 import tempfile
 import time
 
 import ready
 import sections
+
+# Reports read with their frames resolved (msjson, beside the tests).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "integration"))
+import msjson  # noqa: E402
 
 TITLE = "## Processes that start while traced (bench/fresh-procs.py)"
 
@@ -59,8 +64,7 @@ def run(tool, rounds, programs, cache):
         sh.wait()
         if t.returncode:
             raise SystemExit("tool failed: %s" % err)
-        with open(out) as f:
-            return json.load(f)
+        return msjson.load(out)
 
 
 def table(r, out, programs):

@@ -16,12 +16,17 @@ run.py calls measure() and section() for the whole bench; alone, this
 script replaces (or appends) its section of RESULTS.md.
 """
 import argparse
-import json
 import os
 import subprocess
+import sys
 import tempfile
 
 import sections
+
+# Reports read with their frames resolved (msjson, beside the tests).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "integration"))
+import msjson  # noqa: E402
 
 TITLE = "## Leak suspects by growth (issue 12, bench/growth.py)"
 PATTERNS = {
@@ -51,8 +56,7 @@ def run_one(tool, target, pattern, interval, logdir):
                             timeout=SECONDS * 5).returncode
     if rc:
         return None, "exit %d (%s.log)" % (rc, out)
-    with open(out) as f:
-        r = json.load(f)
+    r = msjson.load(out)
     suspect = any(first_function(s) == pattern for s in r.get("suspects", []))
     sites = [s for s in r.get("growth", {}).get("sites", [])
              if first_function(s) == pattern]

@@ -26,6 +26,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
 import check_reach  # noqa: E402
+import msjson  # noqa: E402
 import sections  # noqa: E402
 
 RUNS = 3
@@ -35,7 +36,7 @@ def run_memscope(tool, prog, out):
     subprocess.run([tool, "-q", "-t", "0", "--reachability", "-o", out,
                     "--", prog], check=True, stdout=subprocess.DEVNULL,
                    timeout=120)
-    return json.load(open(out))
+    return msjson.load(out)
 
 
 def run_memcheck(prog, out):

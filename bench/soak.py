@@ -39,6 +39,11 @@ import time
 
 import sections
 
+# Reports read with their frames resolved (msjson, beside the tests).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "tests", "integration"))
+import msjson  # noqa: E402
+
 LEAK_FN = "leak_slowly"
 LEAK_SIZE = 1000
 SECTION = "## Soak (bench/soak.py)"
@@ -267,8 +272,7 @@ def main():
             tool.wait()
         svc.kill()
         svc.wait()
-    with open(report_path) as f:
-        report = json.load(f)
+    report = msjson.load(report_path)
     with open(snaps_path) as f:
         snaps = [json.loads(line) for line in f if line.strip()]
     bad = check(samples, snaps, report, args.threads, args.duration,

@@ -68,7 +68,8 @@
 	let charts = [];
 
 	function render() {
-		const r = JSON.parse(document.getElementById("report").textContent);
+		const r = MS.resolveFrames(JSON.parse(
+			document.getElementById("report").textContent));
 
 		charts = draw(r, wanted(r));
 		footer(r, document.getElementById("footer"));

@@ -175,6 +175,44 @@ const MS = {};
 			MS.svg("rect", { width: 10, height: 10, fill: color }));
 	};
 
+	// A report names each frame by its number in its frame_table
+	// (docs/report-schema.md): the views read frames as objects, so the
+	// numbers become the table's entries here, once, as the page loads.
+	// A list of frames already whole is left as it is.
+	const FRAME_LISTS = ["frames", "alloc_frames", "free_frames"];
+
+	MS.resolveFrames = function (doc) {
+		const table = doc.frame_table;
+
+		if (!Array.isArray(table))
+			return doc;
+		const frame = (i) => {
+			if (typeof i !== "number")
+				return i;
+			if (!(i >= 0 && i < table.length))
+				throw new Error("frame " + i + " is not in frame_table");
+			return table[i];
+		};
+		const todo = [doc];
+
+		while (todo.length) {
+			const v = todo.pop();
+
+			for (const k of Object.keys(v)) {
+				const x = v[k];
+
+				if (FRAME_LISTS.includes(k) && Array.isArray(x))
+					v[k] = x.map(frame);
+				else if (k === "at" && typeof x === "number")
+					v[k] = frame(x);
+				else if (k !== "frame_table" && x !== null &&
+					 typeof x === "object")
+					todo.push(x);
+			}
+		}
+		return doc;
+	};
+
 	// Identifies a call stack across the report's lists (sites, leaks,
 	// graph links): its return addresses, which are unique per image.
 	MS.stackKey = function (frames) {

@@ -76,6 +76,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# check.py's tables, and msjson: reports read with their frames resolved.
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import msjson  # noqa: E402
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
          "--no-first-run", "--disable-background-networking",
@@ -306,9 +309,8 @@ def flame_frames(dom):
 # --- tests ---------------------------------------------------------------
 
 def test_json(t, env):
-    with open(env["known"] + ".json") as f:
-        r = json.load(f)
-    t.eq("schema", "memscope-bpf/report/2", r.get("schema"))
+    r = msjson.load(env["known"] + ".json")
+    t.eq("schema", "memscope-bpf/report/3", r.get("schema"))
     t.eq("summary.allocs", 15, r["summary"]["allocs"])
     t.eq("leaks kept", 3, len(r["leaks"]))
     t.eq("peak.bytes", 10832, r["peak"]["bytes"])
@@ -507,7 +509,7 @@ def test_extras(t, env):
         raw = f.read()
     m = embedded_json(raw)
     t.require("report element in the page", m)
-    r = json.loads(m.group(2))
+    r = msjson.loads(m.group(2))
     mem = {"source": "captured", "allocs": 1, "alloc_bytes": 10,
            "live_count": 1, "live_bytes": 10, "peak_bytes": 10,
            "at_completion": None}
@@ -590,7 +592,7 @@ def graph_report(env):
     with open(env["known"] + ".html", encoding="utf-8") as f:
         raw = f.read()
     m = embedded_json(raw)
-    r = json.loads(m.group(2))
+    r = msjson.loads(m.group(2))
     leak = {l["frames"][0]["function"] if l["frames"] else None: l
             for l in r["leaks"]}
     leak["make_buffer"]["reachability"] = classes(d=(1, 1000))
@@ -761,8 +763,7 @@ def test_big(t, env):
     ms = float(body.attrs.get("data-render-ms", "inf"))
     t.true(f"rendered within {RENDER_BUDGET_MS} ms", ms < RENDER_BUDGET_MS,
            f"took {ms} ms")
-    with open(env["big"] + ".json") as f:
-        r = json.load(f)
+    r = msjson.load(env["big"] + ".json")
     t.eq("events", 1000000, r["summary"]["events"])
     t.eq("call sites", 5000, len(r["sites"]))
     t.eq("call-site count", "5,000 call sites",
@@ -800,13 +801,11 @@ def trace_with_html(t, env, name, target, *opts, args=()):
                   f"{CHROMIUM_TIMEOUT} s")
     t.require(" ".join(cmd), p.returncode == 0,
               f"exit status {p.returncode}: {p.stderr.strip()}")
-    with open(base + ".json") as f:
-        return base, json.load(f)
+    return base, msjson.load(base + ".json")
 
 
 def test_traced(t, env):
     """The real tool tracing tests/targets/leaky, end to end."""
-    sys.path.insert(0, os.path.join(HERE, "..", "integration"))
     from check import LEAKS, NOT_LEAKING
 
     base, r = trace_with_html(t, env, "traced", "leaky")
@@ -927,7 +926,6 @@ def test_traced_max_stacks(t, env):
 
 def test_traced_filter(t, env):
     """--min-size/--max-size: the dashboard's live views count what passes."""
-    sys.path.insert(0, os.path.join(HERE, "..", "integration"))
     from check import LEAKS
 
     base, r = trace_with_html(t, env, "traced-filter", "leaky",
@@ -976,7 +974,6 @@ def test_traced_growth(t, env):
 def test_traced_reach(t, env):
     """--reachability: the view draws each labelled site's classes and
     the leaked cycle of tests/targets/reach."""
-    sys.path.insert(0, os.path.join(HERE, "..", "integration"))
     from check_reach import CLASSES, TRUTH, site_of
 
     base, r = trace_with_html(t, env, "traced-reach", "reach",

@@ -36,7 +36,9 @@ import os
 import re
 import sys
 
-SCHEMA = "memscope-bpf/report/2"
+import msjson
+
+SCHEMA = "memscope-bpf/report/3"
 MIB = 1 << 20
 
 # Scenario tables: function -> (blocks, bytes), checked against leaks[].
@@ -644,7 +646,7 @@ def same(live_path, replay_path):
     for p in (live_path, replay_path):
         try:
             with open(p, encoding="utf-8") as f:
-                docs.append(json.load(f))
+                docs.append(msjson.resolve(json.load(f)))
         except (OSError, ValueError) as e:
             print(f"report {p}: expected valid JSON, got {e}")
             return 1
@@ -694,7 +696,7 @@ def main():
 
     try:
         with open(args.report, encoding="utf-8") as f:
-            report = json.load(f)
+            report = msjson.resolve(json.load(f))
     except (OSError, ValueError) as e:
         print(f"report {args.report}: expected valid JSON, got {e}")
         return 1

@@ -21,6 +21,8 @@ import os
 import re
 import sys
 
+import msjson
+
 # The planted mistakes of executor.c: what each must produce. "stack" is
 # the documented call chain, innermost first: frames[0] must be its first
 # function and the others must follow in that order; "site" names the
@@ -365,7 +367,7 @@ def main():
     a = ap.parse_args()
     try:
         with open(a.report, encoding="utf-8") as f:
-            report = json.load(f)
+            report = msjson.resolve(json.load(f))
     except (OSError, ValueError) as e:
         print(f"report {a.report}: expected valid JSON, got {e}")
         return 1

@@ -18,10 +18,11 @@ paths cut); blocks of no site (the C library's, the runtime's) are not
 labelled and not scored.
 """
 
-import json
 import re
 import sys
 import xml.etree.ElementTree as ET
+
+import msjson
 
 CLASSES = ("definitely_lost", "indirectly_lost", "possibly_lost",
            "still_reachable")
@@ -142,7 +143,7 @@ def score(truth, got):
 
 
 def check(target, path):
-    report = json.load(open(path))
+    report = msjson.load(path)
     errs = []
     if not report.get("reachability"):
         errs.append("reachability: expected the heap scan's summary, got none")

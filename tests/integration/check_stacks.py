@@ -62,6 +62,8 @@ import re
 import subprocess
 import sys
 
+import msjson
+
 # Frames that may follow main, outermost last: glibc's start code. The
 # walk ends at _start, whose CFI marks the return address undefined.
 MAIN_OUTER = ["__libc_start_call_main", "__libc_start_main",
@@ -494,7 +496,7 @@ def main():
     a = p.parse_args()
     try:
         with open(a.report, encoding="utf-8") as f:
-            report = json.load(f)
+            report = msjson.resolve(json.load(f))
     except (OSError, ValueError) as e:
         print(f"report {a.report}: expected valid JSON, got {e}")
         return 1

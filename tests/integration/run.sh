@@ -46,6 +46,10 @@ fi
 # /var/cache). The table cache's own test names a directory of its own.
 export MEMSCOPE_TABLE_CACHE=off
 
+# Every check's Python reads reports with msjson (frames resolved from the
+# document's frame_table), from beside this script.
+export PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}"
+
 work=$(mktemp -d /tmp/memscope-integration.XXXXXX) || exit 1
 # The not-root test runs a copy of the tool as nobody from in here.
 chmod 755 "$work"
@@ -179,11 +183,11 @@ tool()
 check_report()
 {
 	python3 -c '
-import json, sys
+import json, msjson, sys
 sys.path.insert(0, sys.argv[2])
 from check import with_stacks
 try:
-    r = json.load(open(sys.argv[1]))
+    r = msjson.load(sys.argv[1])
 except (OSError, ValueError) as e:
     sys.exit(f"{sys.argv[1]}: no report: {e}")
 k, s = r.get("kernel") or {}, r.get("summary") or {}
@@ -1580,8 +1584,8 @@ PY
 		-o "$d/out/report.json"
 	expect_rc 0
 	python3 - "$d/live.json" "$d/out/report.json" <<'PY' >>"$d/fail"
-import json, sys
-a, b = (json.load(open(p)) for p in sys.argv[1:])
+import json, msjson, sys
+a, b = (msjson.load(p) for p in sys.argv[1:])
 for k in ("leak_filter", "leaks", "sites"):
     if a.get(k) != b.get(k):
         print(f"report rec.msr: expected the live run's {k}, got another")
@@ -1774,8 +1778,8 @@ t_stdout_output()
 	tool -t 0 -o - -- "$TARGETS/sysproc" leak 2 222
 	expect_rc 0 && expect_clean_stderr || return
 	python3 -c '
-import json, sys
-r = json.load(open(sys.argv[1]))
+import json, msjson, sys
+r = msjson.load(sys.argv[1])
 got = (r["summary"]["allocs"], r["summary"]["live_bytes"])
 if got != (2, 444):
     print(f"stdout JSON: expected (allocs, live bytes) (2, 444), got {got}")
@@ -2157,8 +2161,8 @@ PY
 		--html "$d/diff.html"
 	expect_rc 0 && expect_clean_stderr
 	python3 - "$d/cut.json" "$d/diff.json" <<'PY' >>"$d/fail"
-import json, sys
-cut, diff = (json.load(open(p)) for p in sys.argv[1:])
+import json, msjson, sys
+cut, diff = (msjson.load(p) for p in sys.argv[1:])
 def row(d, name):
     return next((x for x in d["sites"] if x["frames"] and x["frames"][0]["function"] == name), None)
 x = row(cut, "grow_leak")
@@ -2662,7 +2666,7 @@ t_report_interval()
 		fail "text: expected the 'Leak suspects by growth' section"
 	check_report <<'PY'
 import json
-live = json.load(open(sys.argv[1].replace("out/report.json", "live.json")))
+live = msjson.load(sys.argv[1].replace("out/report.json", "live.json"))
 if s != live["summary"]:
     print(f"summary: expected the recorded run's {live['summary']}, got {s}")
 if live.get("growth", {}).get("snapshots"):
@@ -3515,7 +3519,7 @@ EOF
 	tool report "$d/rec.msr" -o "$d/out/report.json"
 	expect_rc 0 || return
 	check_report <<EOF
-live = json.load(open("$d/live.json"))
+live = msjson.load("$d/live.json")
 late = lambda r: sorted((p["target"]["pid"], p["target"]["image"],
                          p["target"].get("joined_late_ns") or 0)
                         for p in r.get("processes") or [])

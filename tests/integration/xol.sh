@@ -146,7 +146,7 @@ t_foreign_uprobe()
 	def sites(doc):
 	    return {(p["symbol"], p["return"]): (p["func_offset"], p["emulated"])
 	            for p in doc.get("probes", []) if "libc.so" in p["object"]}
-	alone = sites(json.load(open(os.environ["ALONE"])))
+	alone = sites(msjson.load(os.environ["ALONE"]))
 	shared = sites(r)
 	for key in (("malloc", False), ("free", False)):
 	    if key not in alone or not alone[key][1]:

@@ -658,7 +658,8 @@ Test(analysis, no_declared_sections_without_declared_records)
 	expect_has(doc, "\"declared\":{\"source\":\"declared\",\"stats\":{\"records\":0,");
 	expect_has(doc, "\"tasks\":[],\"zombies\":[],\"tracked\":[],"
 		   "\"sites\":{\"leaks\":[],\"peak\":[]},\"passports\":[],"
-		   "\"violations\":[],\"shared\":[],\"storms\":[]}}");
+		   "\"violations\":[],\"shared\":[],\"storms\":[]},"
+		   "\"frame_table\":[");
 	free(doc);
 	report__free(r);
 }
@@ -682,7 +683,8 @@ Test(analysis, json_labels_every_record)
 		   "\"confidence\":0.95,\"task\":1,\"task_index\":0,"
 		   "\"since_ns\":6000000,");
 	expect_has(doc, "\"top\":{\"source\":\"captured\",\"count\":1,"
-		   "\"bytes\":4096,\"frames\":[{\"function\":\"fn_401000\",");
+		   "\"bytes\":4096,\"frames\":[");
+	expect_has(doc, "\"frame_table\":[{\"function\":\"fn_401000\",");
 	expect_has(doc, "\"tracked\":[{\"source\":\"declared\","
 		   "\"ptr\":\"0x1000\",\"name\":\"session cache\","
 		   "\"type\":\"struct cache\",\"kind\":\"heap_owner\",\"size\":0,"

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <criterion/criterion.h>
+#include "frame_table.h"
 #include "prologue.h"
 #include "report.h"
 #include "report_text.h"
@@ -759,7 +760,7 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 	r->consumer_drops = 3;
 	doc = json_of(r);
 	expect_valid_json(doc);
-	expect_has(doc, "\n  \"schema\": \"memscope-bpf/report/2\",\n", "schema");
+	expect_has(doc, "\n  \"schema\": \"memscope-bpf/report/3\",\n", "schema");
 	expect_has(doc, "\"tool\": {\n    \"name\": \"memscope-bpf\",\n"
 		   "    \"version\": \"", "tool");
 	expect_has(doc, "\"pid\": 4242,\n    \"command\": null,\n"
@@ -781,11 +782,9 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 		   "      \"count\": 1,\n      \"bytes\": 250,\n"
 		   "      \"oldest_ns\": 3100000000,\n"
 		   "      \"stack_truncated\": false,\n", "first leak");
-	expect_has(doc, "{\n          \"function\": null,\n"
-		   "          \"inlined\": false,\n"
-		   "          \"file\": null,\n          \"line\": 0,\n"
-		   "          \"object\": null,\n"
-		   "          \"addr\": \"0x3000\"\n        }", "bare frame");
+	expect_has(doc, "\n    {\"function\": null, \"inlined\": false, "
+		   "\"file\": null, \"line\": 0, \"object\": null, "
+		   "\"addr\": \"0x3000\"}", "bare frame, in frame_table");
 	expect_has(doc, "\"peak\": {\n    \"source\": \"captured\",\n"
 		   "    \"bytes\": 700,\n    \"ns\": 2200000000,\n"
 		   "    \"by_stack\": [\n      {\n"
@@ -823,6 +822,78 @@ Test(report, json_escapes_hostile_names, .init = setup_dir,
 	free(doc);
 	report__free(r);
 	store__free(s);
+}
+
+static unsigned count_of(const char *hay, const char *needle)
+{
+	unsigned n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
+/*
+ * Each frame once, in frame_table, and stacks as its numbers: B (the
+ * first leak, 250 bytes) numbers its frames first, C and A share its
+ * callers' entries.
+ */
+Test(report, json_frames_once_in_frame_table, .init = setup_dir,
+     .fini = remove_dir)
+{
+	struct store *s = make_store();
+	struct report *r = build(s, 0, NULL);
+	char *doc = json_of(r);
+
+	expect_valid_json(doc);
+	cr_expect_eq(count_of(doc, "\"addr\": \"0x"), NR_ADDRS,
+		     "every frame once: %u of %d addresses in:\n%s",
+		     count_of(doc, "\"addr\": \"0x"), NR_ADDRS, doc);
+	expect_has(doc, "\"frames\": [0, 1, 2],", "B, first seen");
+	expect_has(doc, "\"frames\": [3, 2],", "C, sharing 0x3000");
+	expect_has(doc, "\"frames\": [4, 1, 2],", "A, sharing B's callers");
+	expect_has(doc, "\n  \"frame_table\": [\n    {\"function\": \"b_alloc\", "
+		   "\"inlined\": false, \"file\": \"b.c\", \"line\": 20, "
+		   "\"object\": null, \"addr\": \"0x1100\"},\n    {\"function\": "
+		   "null, \"inlined\": false, \"file\": null, \"line\": 0, "
+		   "\"object\": \"/lib/libfoo.so\", \"addr\": \"0x2000\"},\n",
+		   "frame_table, in order of first sight");
+	free(doc);
+	report__free(r);
+	store__free(s);
+}
+
+/* A frame is one entry by what a document shows of it, strings copied. */
+Test(report, frame_table_ids)
+{
+	struct frame_table *ft = frame_table__new();
+	char fn[16] = "f";
+	struct frame a = { .addr = 0x10, .function = fn, .line = -1 };
+	struct frame b = a;
+	long id;
+
+	cr_assert_not_null(ft);
+	id = frame_table__id(ft, &a);
+	cr_expect_eq(id, 0);
+	strcpy(fn, "g");	/* the caller's buffer, reused */
+	cr_expect_str_eq(frame_table__at(ft, 0)->function, "f");
+	cr_expect_eq(frame_table__at(ft, 0)->line, 0, "an unknown line is 0");
+	b.function = "f";
+	b.line = 0;
+	b.object_offset = 0x99;	/* not shown: the same entry */
+	cr_expect_eq(frame_table__id(ft, &b), 0);
+	b.inlined = true;
+	cr_expect_eq(frame_table__id(ft, &b), 1);
+	b.inlined = false;
+	b.file = "f.c";
+	cr_expect_eq(frame_table__id(ft, &b), 2);
+	b.mangled = "_Z1fv";
+	cr_expect_eq(frame_table__id(ft, &b), 3);
+	b.addr = 0x11;
+	cr_expect_eq(frame_table__id(ft, &b), 4);
+	cr_expect_eq(frame_table__id(ft, &a), 5, "\"g\" is another function");
+	cr_expect_eq(frame_table__nr(ft), 6);
+	frame_table__free(ft);
 }
 
 Test(report, json_missing_directory_fails)
@@ -905,12 +976,12 @@ Test(report, inlined_frames_expanded_in_every_export, .init = setup_dir,
 	doc = json_of(r);
 	expect_valid_json(doc);
 	/* HTML-safe JSON: < > & escaped */
-	expect_has(doc, "\"function\": \"std::vector\\u003cint\\u003e::"
-		   "push_back(int const\\u0026)\",\n          \"mangled\": "
-		   "\"_ZNSt6vectorIiE9push_backERKi\",\n"
-		   "          \"inlined\": true,\n", "mangled and inlined");
-	expect_has(doc, "\"function\": \"main\",\n          \"inlined\": "
-		   "false,\n", "the function is not inlined");
+	expect_has(doc, "{\"function\": \"std::vector\\u003cint\\u003e::"
+		   "push_back(int const\\u0026)\", \"mangled\": "
+		   "\"_ZNSt6vectorIiE9push_backERKi\", "
+		   "\"inlined\": true, ", "mangled and inlined");
+	expect_has(doc, "{\"function\": \"main\", \"inlined\": false, ",
+		   "the function is not inlined");
 	free(doc);
 
 	cr_assert_eq(report__write_folded(r, json_path), 0, "folded");

@@ -5,6 +5,7 @@
  * change since the previous one.
  */
 #include <errno.h>
+#include "frame_table.h"
 #include "json.h"
 #include "outfile.h"
 #include "report_growth.h"
@@ -231,6 +232,7 @@ static void json_diff(struct json *j, const struct diff *d, const char *from,
 		json_obj_end(j);
 	}
 	json_arr_end(j);
+	report_json_frame_table(j, json__user(j));
 	json_obj_end(j);
 }
 
@@ -238,16 +240,25 @@ int report_diff_json(const char *path, const struct diff *d,
 		     const char *from, const char *to)
 {
 	struct outfile *o = outfile__new(path);
+	struct frame_table *ft;
 	struct json *j;
+	int err;
 
 	if (!o)
 		return -errno;
-	j = json__new(outfile__stream(o), true);
-	if (!j)
+	ft = frame_table__new();
+	j = ft ? json__new(outfile__stream(o), true) : NULL;
+	if (!j) {
+		frame_table__free(ft);
 		return outfile__abort(o, -ENOMEM);
+	}
+	/* The frames as numbers in a table, as in the report. */
+	json__set_user(j, ft);
 	json_diff(j, d, from, to);
-	if (json__free(j))
-		return outfile__abort(o, -EIO);
+	err = json__free(j);
+	frame_table__free(ft);
+	if (err)
+		return outfile__abort(o, err);
 	return outfile__commit(o);
 }
 

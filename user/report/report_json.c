@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
- * The JSON report, schema "memscope-bpf/report/2" (docs/report-schema.md).
+ * The JSON report, schema "memscope-bpf/report/3" (docs/report-schema.md).
  * Times are ns since tracing began; every record carries its source label
  * so later versions can add declared and inferred records beside these.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include "frame_table.h"
 #include "json.h"
 #include "outfile.h"
 #include "prologue.h"
@@ -16,7 +17,7 @@
 #define MEMSCOPE_VERSION	"unknown"
 #endif
 
-#define REPORT_SCHEMA		"memscope-bpf/report/2"
+#define REPORT_SCHEMA		"memscope-bpf/report/3"
 
 static void write_target(struct json *j, const struct report_target *t)
 {
@@ -137,9 +138,10 @@ static void write_kernel(struct json *j, const struct report *r)
 	json_obj_end(j);
 }
 
-void report_json_frame(struct json *j, const struct frame *fr)
+/* A frame whole: an entry of the frame table, or a frame where it stands. */
+static void write_frame(struct json *j, const struct frame *fr)
 {
-	json_obj_begin(j);
+	json_obj_begin_line(j);
 	json_kv_str(j, "function", fr->function);
 	/* only where the name shown is not the linkage name */
 	if (fr->mangled)
@@ -153,15 +155,52 @@ void report_json_frame(struct json *j, const struct frame *fr)
 	json_obj_end(j);
 }
 
-void report_json_frames(struct json *j, const struct frame *frames,
-			__u32 nr)
+void report_json_frame(struct json *j, const struct frame *fr)
+{
+	struct frame_table *ft = json__user(j);
+	long id;
+
+	if (!ft) {
+		write_frame(j, fr);
+		return;
+	}
+	id = frame_table__id(ft, fr);
+	if (id < 0)
+		json__fail(j, (int)id);
+	else
+		json_u64(j, id);
+}
+
+void report_json_frame_list(struct json *j, const char *key,
+			    const struct frame *frames, __u32 nr)
 {
 	__u32 i;
 
-	json_key(j, "frames");
-	json_arr_begin(j);
+	json_key(j, key);
+	/* A stack of numbers reads as one line; of frames, one a line. */
+	if (json__user(j))
+		json_arr_begin_line(j);
+	else
+		json_arr_begin(j);
 	for (i = 0; i < nr; i++)
 		report_json_frame(j, &frames[i]);
+	json_arr_end(j);
+}
+
+void report_json_frames(struct json *j, const struct frame *frames,
+			__u32 nr)
+{
+	report_json_frame_list(j, "frames", frames, nr);
+}
+
+void report_json_frame_table(struct json *j, const struct frame_table *ft)
+{
+	size_t i, n = frame_table__nr(ft);
+
+	json_key(j, "frame_table");
+	json_arr_begin(j);
+	for (i = 0; i < n; i++)
+		write_frame(j, frame_table__at(ft, i));
 	json_arr_end(j);
 }
 
@@ -324,16 +363,10 @@ static void write_anomalies(struct json *j, const struct report *r)
 		json_kv_bool(j, "free_stack_skipped",
 			     !a->nr_free_frames &&
 			     (a->free_flags & MS_EVF_STACK_ERR) == 0);
-		json_key(j, "alloc_frames");
-		json_arr_begin(j);
-		for (__u32 k = 0; k < a->nr_alloc_frames; k++)
-			report_json_frame(j, &a->alloc_frames[k]);
-		json_arr_end(j);
-		json_key(j, "free_frames");
-		json_arr_begin(j);
-		for (__u32 k = 0; k < a->nr_free_frames; k++)
-			report_json_frame(j, &a->free_frames[k]);
-		json_arr_end(j);
+		report_json_frame_list(j, "alloc_frames", a->alloc_frames,
+				       a->nr_alloc_frames);
+		report_json_frame_list(j, "free_frames", a->free_frames,
+				       a->nr_free_frames);
 		json_kv_str(j, "alloc_stack_stop",
 			    a->kind == STORE_INVALID_FREE ? NULL :
 			    report_stop_name(ms_event_stop(a->alloc_flags)));
@@ -659,6 +692,8 @@ static void write_report(struct json *j, const struct report *r,
 	write_probes(j, r);
 	write_processes(j, r, refs);
 	report_json_declared(j, r);
+	/* Last: it holds every frame the members above named. */
+	report_json_frame_table(j, json__user(j));
 	json_obj_end(j);
 }
 
@@ -666,21 +701,24 @@ int report__json_stream(const struct report *r, FILE *f, bool pretty)
 {
 	struct site_refs refs;
 	struct site_ref *v = site_refs_sorted(r, &refs.nr);
-	struct json *j;
-	int err;
+	struct frame_table *ft = frame_table__new();
+	struct json *j = NULL;
+	int err = -ENOMEM;
 
 	/* Nothing written unless it can be written whole. */
-	if (!v && r->nr_sites)
-		return -ENOMEM;
+	if ((!v && r->nr_sites) || !ft)
+		goto out;
 	refs.v = v;
 	j = json__new(f, pretty);
 	if (!j) {
 		err = -errno;
 		goto out;
 	}
+	json__set_user(j, ft);
 	write_report(j, r, &refs);
 	err = json__free(j);
 out:
+	frame_table__free(ft);
 	free(v);
 	return err;
 }

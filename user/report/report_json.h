@@ -20,10 +20,20 @@ struct json;
 /* The whole document (docs/report-schema.md) into f. 0 or -errno. */
 int report__json_stream(const struct report *r, FILE *f, bool pretty);
 
-/* One frame object, and "frames": [...] innermost first: one form for all. */
+struct frame_table;
+
+/*
+ * One frame, and "frames": [...] (or another key) innermost first: one
+ * form for all. Where the writer has a frame table (json__set_user), a
+ * frame is its number in it, written at the end by report_json_frame_table;
+ * else the frame whole, as in a snapshot's line.
+ */
 void report_json_frame(struct json *j, const struct frame *fr);
 void report_json_frames(struct json *j, const struct frame *frames,
 			__u32 nr);
+void report_json_frame_list(struct json *j, const char *key,
+			    const struct frame *frames, __u32 nr);
+void report_json_frame_table(struct json *j, const struct frame_table *ft);
 
 /* After a heap scan: a leak's or site's "reachability" member, and the
  * top-level "reachability", "cycles" and "graph" (report_json_reach.c). */
