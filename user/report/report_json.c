@@ -702,7 +702,7 @@ int report__json_stream(const struct report *r, FILE *f, bool pretty)
 	struct site_refs refs;
 	struct site_ref *v = site_refs_sorted(r, &refs.nr);
 	struct frame_table *ft = frame_table__new();
-	struct json *j = NULL;
+	struct json *j;
 	int err = -ENOMEM;
 
 	/* Nothing written unless it can be written whole. */
