@@ -239,6 +239,33 @@ Test(table, keyed_delete_keeps_every_key_found)
 	tab_keyed_fini(&k);
 }
 
+/* A table that stays empty costs nothing, is searched as any other, and
+ * grows at its first record (each ended image keeps a dozen of them). */
+Test(table, empty_tables_allocate_nothing)
+{
+	struct tab_keyed k;
+	struct tab_pool p;
+	const char *s;
+
+	cr_assert_eq(tab_keyed_init(&k, sizeof(struct rec),
+				    offsetof(struct rec, key), 0), 0);
+	cr_assert_eq(tab_pool_init(&p, 0), 0);
+	expect_eq(tab_keyed_bytes(&k), 0, "empty keyed table");
+	expect_eq(tab_pool_bytes(&p), 0, "empty pool");
+	cr_assert_null(tab_keyed_get(&k, 0), "key 0 found in an empty table");
+	tab_keyed_unlink(&k, 5);
+	add(&k, 5, 50);
+	expect_eq(value_of(&k, 5), 50, "the first record");
+	cr_expect_gt(tab_keyed_bytes(&k), 0, "a table with a record");
+	cr_assert_eq(tab_pool_intern(&p, "x", &s, NULL), 0);
+	cr_expect_str_eq(s, "x");
+	tab_keyed_fini(&k);
+	tab_pool_fini(&p);
+	/* Another empty one, freed empty: the shared slot is not freed. */
+	cr_assert_eq(tab_pool_init(&p, 0), 0);
+	tab_pool_fini(&p);
+}
+
 Test(table, keyed_full_table_refuses)
 {
 	struct tab_keyed k;

@@ -39,6 +39,22 @@ int tab_grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 /* Index ------------------------------------------------------------------- */
 
+/*
+ * Where an index with no room yet points: one empty slot, read-only (a
+ * walk ends at it, and the first reserve moves the index off it). A store
+ * opens a dozen keyed tables and pools per process image, and in most
+ * images most stay empty: allocated at once, their slots were 1.5 KiB of
+ * every ended image a -a trace keeps.
+ */
+static struct tab_slot no_slots[1];
+/* The room an index gets at its first entry. */
+#define INDEX_FIRST_SLOTS	16
+
+void tab_index_init_empty(struct tab_index *ix)
+{
+	*ix = (struct tab_index){ .slots = no_slots };
+}
+
 int tab_index_init(struct tab_index *ix, size_t cap)
 {
 	ix->slots = calloc(cap, sizeof(*ix->slots));
@@ -51,7 +67,8 @@ int tab_index_init(struct tab_index *ix, size_t cap)
 
 void tab_index_fini(struct tab_index *ix)
 {
-	free(ix->slots);
+	if (ix->slots != no_slots)
+		free(ix->slots);
 	ix->slots = NULL;
 }
 
@@ -63,6 +80,14 @@ int tab_index_reserve(struct tab_index *ix)
 	/* Before the room check: a position past 32 bits would read as empty. */
 	if (ix->used >= TAB_MAX_ENTRIES)
 		return -ENOSPC;
+	if (ix->slots == no_slots) {
+		struct tab_index first;
+
+		if (tab_index_init(&first, INDEX_FIRST_SLOTS))
+			return -ENOMEM;
+		*ix = first;
+		return 0;
+	}
 	if ((ix->used + 1) * 4 <= cap * 3)
 		return 0;
 	if (cap > SIZE_MAX / 2 / sizeof(*slots))
@@ -78,7 +103,8 @@ int tab_index_reserve(struct tab_index *ix)
 			;
 		slots[j] = ix->slots[i];
 	}
-	free(ix->slots);
+	if (ix->slots != no_slots)
+		free(ix->slots);
 	ix->slots = slots;
 	ix->mask = mask;
 	return 0;
@@ -115,7 +141,8 @@ void tab_index_remove(struct tab_index *ix, size_t hole)
 
 size_t tab_index_bytes(const struct tab_index *ix)
 {
-	return ix->slots ? (ix->mask + 1) * sizeof(*ix->slots) : 0;
+	return ix->slots && ix->slots != no_slots ?
+	       (ix->mask + 1) * sizeof(*ix->slots) : 0;
 }
 
 /* Array ------------------------------------------------------------------- */
@@ -150,14 +177,29 @@ void *tab_array_push(struct tab_array *t)
 	return p;
 }
 
+void tab_array_shrink(struct tab_array *t)
+{
+	void *v;
+
+	if (t->cap == t->nr)
+		return;
+	if (!t->nr) {
+		tab_array_fini(t);
+		return;
+	}
+	v = realloc(t->v, t->nr * t->size);
+	if (v) {
+		t->v = v;
+		t->cap = t->nr;
+	}
+}
+
 size_t tab_array_bytes(const struct tab_array *t)
 {
 	return t->cap * t->size;
 }
 
 /* Keyed table ------------------------------------------------------------- */
-
-#define KEYED_INDEX_MIN	16
 
 static inline __u64 kd_key(const struct tab_keyed *k, size_t pos)
 {
@@ -185,7 +227,8 @@ int tab_keyed_init(struct tab_keyed *k, size_t size, size_t off, size_t max)
 {
 	tab_array_init(&k->t, size, max);
 	k->off = off;
-	return tab_index_init(&k->ix, KEYED_INDEX_MIN);
+	tab_index_init_empty(&k->ix);
+	return 0;
 }
 
 void tab_keyed_fini(struct tab_keyed *k)
@@ -266,7 +309,8 @@ int tab_pool_init(struct tab_pool *p, size_t max)
 {
 	*p = (struct tab_pool){ 0 };
 	tab_array_init(&p->strs, sizeof(const char *), max);
-	return tab_index_init(&p->ix, KEYED_INDEX_MIN);
+	tab_index_init_empty(&p->ix);
+	return 0;
 }
 
 void tab_pool_fini(struct tab_pool *p)

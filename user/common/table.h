@@ -92,6 +92,9 @@ static inline size_t tab_index_pos(const struct tab_index *ix, size_t i)
 
 /* cap: a power of two. 0 or -ENOMEM. */
 int tab_index_init(struct tab_index *ix, size_t cap);
+/* No room until the first tab_index_reserve(), and nothing allocated:
+ * for tables that often stay empty (every keyed table and pool). */
+void tab_index_init_empty(struct tab_index *ix);
 void tab_index_fini(struct tab_index *ix);
 /* Room for one more entry: -ENOSPC past TAB_MAX_ENTRIES, or -ENOMEM. */
 int tab_index_reserve(struct tab_index *ix);
@@ -148,6 +151,11 @@ static inline void *tab_array_at(const struct tab_array *t, size_t i)
 int tab_array_reserve(struct tab_array *t, size_t more);
 /* A zeroed record at the end; tab_array_reserve() must have succeeded. */
 void *tab_array_push(struct tab_array *t);
+/*
+ * Capacity down to the records held, for a table that is done growing (an
+ * ended image's); one that could not shrink stays as it was.
+ */
+void tab_array_shrink(struct tab_array *t);
 size_t tab_array_bytes(const struct tab_array *t);
 
 /* Keyed table ------------------------------------------------------------- */

@@ -493,6 +493,12 @@ void anon__site(const struct anon *a, size_t i, struct anon_site *out)
 		out->peak_bytes = out->live_bytes;
 }
 
+void anon__close(struct anon *a)
+{
+	tab_array_shrink(&a->ranges);
+	tab_array_shrink(&a->sites.t);
+}
+
 size_t anon__mem_bytes(const struct anon *a)
 {
 	return sizeof(*a) + tab_array_bytes(&a->ranges) +

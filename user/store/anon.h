@@ -119,5 +119,11 @@ const struct anon_summary *anon__summary(const struct anon *a);
 size_t anon__nr_sites(const struct anon *a);
 void anon__site(const struct anon *a, size_t i, struct anon_site *out);
 size_t anon__mem_bytes(const struct anon *a);
+/*
+ * Its image ended: no record comes any more, and its tables shrink to
+ * what they hold (a -a trace keeps every ended image's, 16 sites' room
+ * where /bin/true used one).
+ */
+void anon__close(struct anon *a);
 
 #endif /* MEMSCOPE_ANON_H */

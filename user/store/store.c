@@ -976,6 +976,7 @@ static void compact(struct store *s)
 		     sizeof(*tl));
 	if (tl)
 		s->timeline = tl;
+	anon__close(s->anon);
 }
 
 /*
