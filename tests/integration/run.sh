@@ -909,6 +909,34 @@ t_static_stripped()
 	expect_error 1 'symbol|malloc|allocator'
 }
 
+# A process that allocates through the tool's own allocator (another copy
+# of the tool: here one blocked opening a recording that is a FIFO nobody
+# writes) is traced without that allocator's probes, which would trap on
+# the tool's own allocations: its figures are short, and a line says so,
+# even with -q.
+t_own_allocator()
+{
+	local pid=
+
+	mkfifo "$d/rec.msr" || return
+	printf '%q report %q &\n' "$MEMSCOPE" "$d/rec.msr" >>"$d/cmd"
+	$TIMEOUT "$MEMSCOPE" report "$d/rec.msr" >/dev/null 2>&1 &
+	bg_pids="$bg_pids $!"
+	# timeout's child, once it runs the tool
+	for _ in $(seq 50); do
+		pid=$(pgrep -P "$!" | head -n 1)
+		[ -n "$pid" ] && [ "$(readlink "/proc/$pid/exe")" = \
+			"$(readlink -f "$MEMSCOPE")" ] && break
+		sleep 0.1
+	done
+	tool -q -p "$pid" -d 0.3
+	# A writer that comes and goes: the copy reads an empty file, and ends.
+	: >"$d/rec.msr"
+	expect_rc 0 && expect_clean_stderr || return
+	grep -q "^memscope-bpf: warning: .* is the allocator this tool calls itself and is not probed: what the process allocates through it is not counted (trace it with a copy of the tool, whose own allocator is another file)$" "$d/stderr" ||
+		fail "stderr: expected the unprobed-allocator warning, got: $(cat "$d/stderr")"
+}
+
 t_static()
 {
 	if ! build_static static -g; then
@@ -4167,6 +4195,7 @@ run_test static_stripped_attach	t_static_stripped attach
 run_test bad_output		t_bad_output
 run_test bad_command		t_bad_command
 run_test stdout_output		t_stdout_output
+run_test own_allocator		t_own_allocator
 run_test executor_launch		t_example executor launch
 run_test executor_attach		t_example executor attach
 run_test executor_clean_launch	t_example executor_clean launch

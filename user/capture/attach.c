@@ -310,6 +310,8 @@ struct attach {
 	/* USDT probes that could not be attached: skipped, and said once */
 	unsigned int usdt_failed;
 	char warning[512];
+	/* a process's mapping of the tool's own allocator, left unprobed */
+	char own_skipped[256];
 };
 
 struct attach *attach__new(const struct attach_progs *progs, int pid,
@@ -444,6 +446,11 @@ const char *attach__warning(const struct attach *a, unsigned int *nr)
 {
 	*nr = a->usdt_failed;
 	return a->usdt_failed ? a->warning : NULL;
+}
+
+const char *attach__own_skipped(const struct attach *a)
+{
+	return a->own_skipped[0] ? a->own_skipped : NULL;
 }
 
 const char *attach__error(const struct attach *a)
@@ -1169,10 +1176,22 @@ int attach__process(struct attach *a, int pid)
 		for (i = 0; i < n; i++) {
 			const struct procmap *pm = procmaps__get(m, i);
 
-			if (!pm->inode || !pm->path || pm->perms[2] != 'x' ||
-			    (pm->inode == self.st_ino &&
-			     pm->dev == self.st_dev))
+			if (!pm->inode || !pm->path || pm->perms[2] != 'x')
 				continue;
+			if (pm->inode == self.st_ino &&
+			    pm->dev == self.st_dev) {
+				/*
+				 * A process named by -p that is another copy
+				 * of this tool, or a program of the ASan
+				 * build's runtime: what it allocates there
+				 * goes unseen, which a user must hear.
+				 */
+				if (a->pid != ATTACH_ANY)
+					snprintf(a->own_skipped,
+						 sizeof(a->own_skipped), "%s",
+						 pm->path);
+				continue;
+			}
 			if (procmap_path(pid, pm, open_path, sizeof(open_path)))
 				continue;
 			r = probe_path(a, open_path, pm->path,

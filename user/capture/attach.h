@@ -149,6 +149,13 @@ void attach__print_probes(const struct attach *a, FILE *f, const char *who);
 /* USDT probes skipped because they could not attach: how many, the first. */
 const char *attach__warning(const struct attach *a, unsigned int *nr);
 
+/*
+ * The object of the traced process (-p) that is the allocator this tool
+ * calls itself, and so was not probed (own_allocator() in attach.c), or
+ * NULL.
+ */
+const char *attach__own_skipped(const struct attach *a);
+
 /* One line naming what failed, for the caller's error message. */
 const char *attach__error(const struct attach *a);
 

@@ -1591,3 +1591,8 @@ const char *tracer__warning(const struct tracer *t, unsigned int *nr)
 {
 	return attach__warning(t->attach, nr);
 }
+
+const char *tracer__own_skipped(const struct tracer *t)
+{
+	return attach__own_skipped(t->attach);
+}

@@ -137,6 +137,8 @@ __u64 tracer__drops(const struct tracer *t);
 const struct attach_probe *tracer__probes(const struct tracer *t, size_t *nr);
 /* Probes skipped (not fatal): count and the first, or NULL. */
 const char *tracer__warning(const struct tracer *t, unsigned int *nr);
+/* The traced process's object left unprobed as the tool's own allocator. */
+const char *tracer__own_skipped(const struct tracer *t);
 /* -v: every probe on stderr. */
 void tracer__print_probes(const struct tracer *t);
 

@@ -1043,6 +1043,12 @@ static void warn_skipped(const struct session *s)
 		fprintf(stderr,
 			"memscope-bpf: warning: %u USDT probe%s skipped, their declarations are missing (first: %s)\n",
 			nr, nr == 1 ? "" : "s", w);
+	/* Said even with -q: the figures would be silently short. */
+	w = tracer__own_skipped(s->tracer);
+	if (w)
+		fprintf(stderr,
+			"memscope-bpf: warning: %s is the allocator this tool calls itself and is not probed: what the process allocates through it is not counted (trace it with a copy of the tool, whose own allocator is another file)\n",
+			w);
 }
 
 /*
