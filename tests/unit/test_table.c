@@ -259,6 +259,11 @@ Test(table, empty_tables_allocate_nothing)
 	cr_expect_gt(tab_keyed_bytes(&k), 0, "a table with a record");
 	cr_assert_eq(tab_pool_intern(&p, "x", &s, NULL), 0);
 	cr_expect_str_eq(s, "x");
+	/* Done growing: room for the records held, each still found. */
+	add(&k, 6, 60);
+	tab_keyed_shrink(&k);
+	expect_eq(tab_array_bytes(&k.t), 2 * sizeof(struct rec), "shrunk");
+	expect_eq(value_of(&k, 5) + value_of(&k, 6), 110, "found after");
 	tab_keyed_fini(&k);
 	tab_pool_fini(&p);
 	/* Another empty one, freed empty: the shared slot is not freed. */

@@ -103,8 +103,7 @@ int tab_index_reserve(struct tab_index *ix)
 			;
 		slots[j] = ix->slots[i];
 	}
-	if (ix->slots != no_slots)
-		free(ix->slots);
+	free(ix->slots);
 	ix->slots = slots;
 	ix->mask = mask;
 	return 0;
@@ -235,6 +234,11 @@ void tab_keyed_fini(struct tab_keyed *k)
 {
 	tab_array_fini(&k->t);
 	tab_index_fini(&k->ix);
+}
+
+void tab_keyed_shrink(struct tab_keyed *k)
+{
+	tab_array_shrink(&k->t);
 }
 
 size_t tab_keyed_pos(const struct tab_keyed *k, const void *rec)

@@ -186,6 +186,8 @@ static inline void *tab_keyed_at(const struct tab_keyed *k, size_t i)
 	return tab_array_at(&k->t, i);
 }
 
+/* Room down to the records held (tab_array_shrink); records move. */
+void tab_keyed_shrink(struct tab_keyed *k);
 /* The position of rec, a record of the table. */
 size_t tab_keyed_pos(const struct tab_keyed *k, const void *rec);
 /* The current record of key, or NULL. */

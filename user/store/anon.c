@@ -496,7 +496,7 @@ void anon__site(const struct anon *a, size_t i, struct anon_site *out)
 void anon__close(struct anon *a)
 {
 	tab_array_shrink(&a->ranges);
-	tab_array_shrink(&a->sites.t);
+	tab_keyed_shrink(&a->sites);
 }
 
 size_t anon__mem_bytes(const struct anon *a)
