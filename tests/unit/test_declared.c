@@ -18,7 +18,9 @@
 #include "expect.h"
 
 static struct store *st;
-static const struct declared *dc;
+/* Read again each time: a store makes its declared state at the first
+ * declaration, and reads as declared__none() until then. */
+#define dc store__declared(st)
 
 static void setup(void)
 {
@@ -26,7 +28,6 @@ static void setup(void)
 	ev_src.tid = 100;
 	st = store__new();
 	cr_assert_not_null(st, "store__new: %s", strerror(errno));
-	dc = store__declared(st);
 }
 
 static void teardown(void)
@@ -770,4 +771,20 @@ Test(declared, nothing_declared_keeps_no_page)
 	PP_HANDOVER(0x1000, "libfoo", 0x5010, 5);
 	expect_eq(declared__nr_violations(dc), 1,
 		  "only the unknown passport's free: a reclaimed passport handed over again is no double handover");
+}
+
+/* Most images declare nothing: their store reads the shared empty state
+ * and holds none of its own until the first declaration. */
+Test(declared, state_made_at_the_first_declaration)
+{
+	size_t before = store__mem_bytes(st);
+
+	cr_expect_eq(dc, declared__none(), "a store that declared nothing");
+	cr_expect_eq(declared__nr_passports(dc), 0);
+	PP_CREATE(0x1000, 0x5000, 1);
+	cr_expect_neq(dc, declared__none(), "after a declaration");
+	cr_expect_eq(declared__nr_passports(dc), 1);
+	cr_expect_eq(declared__nr_passports(declared__none()), 0,
+		     "the shared empty state stays empty");
+	cr_expect_gt(store__mem_bytes(st), before);
 }

@@ -218,6 +218,8 @@ const char *declared_violation_name(unsigned int kind);
 /* For the store. */
 struct declared *declared__new(void);
 void declared__free(struct declared *d);
+/* An empty one, shared, to read where nothing was declared. */
+const struct declared *declared__none(void);
 
 /*
  * What a declared record needs of the block live at its address: the

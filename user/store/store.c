@@ -221,12 +221,21 @@ static inline void site_snap(struct store *s, struct site *st)
 	st->snap_bytes = st->live_bytes;
 }
 
+/* The image's declared state, made at its first declaration; NULL: no memory. */
+static struct declared *decl_of(struct store *s)
+{
+	if (!s->decl)
+		s->decl = declared__new();
+	return s->decl;
+}
+
 static void block_drop(struct store *s, const struct store_block *b)
 {
 	struct site *st = &s->sites[b->stack_id];
 
-	declared__block_end(s->decl, b->ptr, b->seq, b->task, b->size,
-			    s->peak_epoch);
+	if (s->decl)
+		declared__block_end(s->decl, b->ptr, b->seq, b->task,
+				    b->size, s->peak_epoch);
 	site_snap(s, st);
 	st->live_count--;
 	st->live_bytes -= b->size;
@@ -261,7 +270,9 @@ static void block_fill(struct store *s, struct store_block *b,
 	b->tid = e->tid;
 	b->task = task;
 	b->tag = (__u32)e->aux;
-	declared__block_new(s->decl, task, e->size, e->ts_ns);
+	/* A task (not 0) was declared, so the image has its declared state. */
+	if (task)
+		declared__block_new(s->decl, task, e->size, e->ts_ns);
 
 	site_snap(s, st);
 	st->live_count++;
@@ -548,6 +559,8 @@ static int apply_declared(struct store *s, const struct ms_event *e)
 			ctx.block = &db;
 		}
 	}
+	if (!decl_of(s))
+		return -ENOMEM;
 	return declared__apply(s->decl, e, &ctx);
 }
 
@@ -804,7 +817,9 @@ int store__apply(struct store *s, const struct ms_event *e)
 		if (err)
 			return err;
 	}
-	if (adds) {
+	if (adds && e->task) {
+		if (!decl_of(s))
+			return -ENOMEM;
 		err = declared__task_ref(s->decl, e->task, e->ts_ns, &task);
 		if (err)
 			return err;
@@ -869,7 +884,7 @@ size_t store__timeline(const struct store *s, const struct store_point **out,
 
 const struct declared *store__declared(const struct store *s)
 {
-	return s->decl;
+	return s->decl ? s->decl : declared__none();
 }
 
 const struct anon *store__anon(const struct store *s)
@@ -881,7 +896,7 @@ void store__site_declared(const struct store *s, __u32 stack_id,
 			  struct declared_site *live,
 			  struct declared_site *peak)
 {
-	declared__site(s->decl, stack_id, s->peak_epoch, live, peak);
+	declared__site(store__declared(s), stack_id, s->peak_epoch, live, peak);
 }
 
 const struct store_summary *store__summary(const struct store *s)
@@ -1044,7 +1059,8 @@ size_t store__mem_bytes(const struct store *s)
 	       tab_index_bytes(&s->grave_ix) +
 	       (s->graves ? STORE_GRAVES * sizeof(*s->graves) : 0) +
 	       tab_keyed_bytes(&s->anomalies) +
-	       declared__mem_bytes(s->decl) + anon__mem_bytes(s->anon);
+	       (s->decl ? declared__mem_bytes(s->decl) : 0) +
+	       anon__mem_bytes(s->anon);
 }
 
 struct store *store__new(void)
@@ -1060,10 +1076,9 @@ struct store *store__new(void)
 	s->timeline = malloc(STORE_TIMELINE_POINTS * sizeof(*s->timeline));
 	s->pages_cap = ARENA_PAGES_MIN;
 	s->pages = malloc(s->pages_cap * sizeof(*s->pages));
-	s->decl = declared__new();
 	s->graves = malloc(STORE_GRAVES * sizeof(*s->graves));
 	s->anon = anon__new(0);
-	if (!s->sites || !s->pages || !s->decl || !s->graves || !s->anon ||
+	if (!s->sites || !s->pages || !s->graves || !s->anon ||
 	    !s->timeline)
 		goto err_free;
 	/* a first page, so that even an empty stack has non-NULL frames */
