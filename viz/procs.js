@@ -79,7 +79,8 @@
 			peak: Object.assign({}, p.peak, {
 				by_stack: withStacks(r, p.peak.by_stack),
 			}),
-			sites: withStacks(r, p.sites),
+			// Its sites are the top-level ones of image i.
+			sites: (r.sites || []).filter((s) => s.proc === i),
 			anomalies: p.anomalies,
 			timeline: p.timeline,
 			suspects: p.suspects,

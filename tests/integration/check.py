@@ -320,10 +320,11 @@ class Checker:
             for k in ["summary", "kernel"]:
                 self.expect(f"processes[0].{k} (vs the top level's)",
                             self.r.get(k), p.get(k))
-            for k in ["leaks", "sites"]:
-                self.expect(f"processes[0].{k} (vs the top level's, "
-                            "stacks by site)", self.r.get(k),
-                            with_stacks(self.r, p.get(k)))
+            self.expect("processes[0].leaks (vs the top level's, "
+                        "stacks by site)", self.r.get("leaks"),
+                        with_stacks(self.r, p.get("leaks")))
+            self.expect("processes[0].sites (the top level's, by proc)",
+                        None, p.get("sites"))
             if self.args.pid is not None:
                 self.expect("processes[0].target.pid", self.args.pid,
                             (p.get("target") or {}).get("pid"))

@@ -311,8 +311,7 @@ static void write_peak(struct json *j, const struct report *r,
  * Every call stack with every metric, uncut by --top: leaks and peak rank
  * a few of them, this is what a reader (the dashboard) aggregates over.
  */
-static void write_all_sites(struct json *j, const struct report *r,
-			    const struct site_refs *refs)
+static void write_all_sites(struct json *j, const struct report *r)
 {
 	const struct report_site *s;
 	size_t i;
@@ -331,7 +330,7 @@ static void write_all_sites(struct json *j, const struct report *r,
 		json_kv_u64(j, "peak_count", s->peak_count);
 		json_kv_u64(j, "peak_bytes", s->peak_bytes);
 		report_json_site_reach(j, r, s);
-		write_frames(j, s, refs);
+		write_frames(j, s, NULL);
 		json_kv_u64(j, "proc", s->proc);
 		json_obj_end(j);
 	}
@@ -618,7 +617,9 @@ static void write_growth(struct json *j, const struct report *r)
 
 /*
  * One image's own report: its leaks are what it left live at its end
- * when it ended ("live_at_end"), never a later image's.
+ * when it ended ("live_at_end"), never a later image's. Its sites are
+ * not written again: the top-level sites are every image's, each naming
+ * its image (proc), and were a quarter of a big -a report twice over.
  */
 static void write_process(struct json *j, const struct report *top,
 			  const struct report_proc *p,
@@ -636,7 +637,6 @@ static void write_process(struct json *j, const struct report *top,
 	write_sites(j, r, "leaks", r->leaks, r->nr_leaks, true, refs);
 	report_json_reach(j, r);
 	write_peak(j, r, refs);
-	write_all_sites(j, r, refs);
 	write_anon(j, r);
 	write_anomalies(j, r);
 	write_timeline(j, r);
@@ -684,7 +684,7 @@ static void write_report(struct json *j, const struct report *r,
 	write_sites(j, r, "leaks", r->leaks, r->nr_leaks, true, NULL);
 	report_json_reach(j, r);
 	write_peak(j, r, NULL);
-	write_all_sites(j, r, NULL);
+	write_all_sites(j, r);
 	write_anon(j, r);
 	write_anomalies(j, r);
 	write_timeline(j, r);
