@@ -3033,20 +3033,27 @@ cgroup2_root()
 # --cgroup: a process that moved into the test's cgroup and exec'd is
 # traced, and so is its child; one outside it is not. The test makes the
 # cgroup and removes it.
-t_sys_cgroup()
+# cgroup_new: a cgroup of the test's own, its path in $cg.
+cgroup_new()
 {
-	local root cg
+	local root
 
 	root=$(cgroup2_root)
 	if [ -z "$root" ]; then
 		fail "no cgroup2 mount in /proc/mounts"
-		return
+		return 1
 	fi
 	cg=$root/memscope-test-$$-$RANDOM
-	if ! mkdir "$cg"; then
-		fail "cannot make the cgroup $cg"
-		return
-	fi
+	mkdir "$cg" && return
+	fail "cannot make the cgroup $cg"
+	return 1
+}
+
+t_sys_cgroup()
+{
+	local cg
+
+	cgroup_new || return
 	if tool_bg -q -t 0 -o "$d/out/report.json" --cgroup "$cg" &&
 	   wait_tracing; then
 		run sh -c "echo \$\$ >'$cg/cgroup.procs' && exec '$TARGETS/sysproc' leak 2 3000 fork leak 1 5 ';'"
@@ -3553,6 +3560,59 @@ late = lambda r: sorted((p["target"]["pid"], p["target"]["image"],
                         for p in r.get("processes") or [])
 if late(r) != late(live):
     print(f"replay: processes' joined_late_ns {late(r)}, live run {late(live)}")
+EOF
+}
+
+# --cgroup: a shell of the set forks children that exec static binaries
+# new to the tool. The drain that sees a fork's start record attaches
+# the child, which has often exec'd meanwhile: the probes are for the
+# program, whose image joined late, not for the fork, which ran the
+# shell's probed code (it was said to have joined late too, as long).
+t_sys_late_fork()
+{
+	local cg name i n=6 pids= sh
+
+	name=$(sys_comm f)
+	sys_static "$d/${name}1" || return
+	for i in $(seq 2 $n); do
+		cp "$d/${name}1" "$d/$name$i" || return
+	done
+	cgroup_new || return
+	if tool_bg -q -t 0 -o "$d/out/report.json" --cgroup "$cg" &&
+	   wait_tracing; then
+		sh -c "echo \$\$ >'$cg/cgroup.procs' || exit
+		       for i in \$(seq $n); do
+		           '$d/$name'\$i wait leak 2 222 >'$d/'\$i.out 2>&1 &
+		       done
+		       wait" &
+		sh=$!
+		for i in $(seq $n); do
+			wait_for "$d/$i.out" '^ready [0-9]+$' 10 ||
+				fail "$name$i: expected 'ready PID' within 10 s, got: $(cat "$d/$i.out" 2>&1)"
+			pids="$pids $(sed -n 's/^ready \([0-9]*\)$/\1/p' "$d/$i.out" 2>/dev/null)"
+		done
+		for i in $pids; do
+			release_wait "$i"
+		done
+		pkill -KILL -P "$sh"
+		wait "$sh"
+		kill -INT "$tool_pid"
+		tool_wait
+	fi
+	rmdir "$cg" || fail "cannot remove the cgroup $cg"
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+ps = r.get("processes") or []
+late = lambda p: p["target"].get("joined_late_ns")
+progs = [p for p in ps if p["target"]["comm"].startswith("$name")]
+expect("images of the programs", $n, len(progs))
+expect("programs not late", [], [p["target"]["comm"] for p in progs
+                                 if not (isinstance(late(p), int) and late(p) > 0)])
+expect("forks of the shell said late", [],
+       [(p["target"]["pid"], p["target"]["image"], late(p)) for p in ps
+        if p["target"]["comm"] == "sh" and late(p)])
+expect("summary.procs_joined_late", $n, s.get("procs_joined_late"))
 EOF
 }
 
@@ -4263,6 +4323,7 @@ run_test sys_script		t_sys_script
 run_test sys_preload		t_sys_preload
 run_test sys_static_exec	t_sys_static_exec
 run_test sys_late_static	t_sys_late_static
+run_test sys_late_fork		t_sys_late_fork
 run_test sys_exec_chain		t_sys_exec_chain
 run_test sys_hold_exec		t_sys_hold_exec
 run_test sys_hold_killed		t_sys_hold_killed

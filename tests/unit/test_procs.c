@@ -531,7 +531,7 @@ Test(procs, late_window_reaches_an_exec_not_yet_seen)
 	const struct proc_image *im;
 
 	proc_rec(MS_EV_PROC_START, 400, 1, "sh", "", 100);
-	cr_assert_eq(procs__late(pt, 400, 150, 100), 1);
+	cr_assert_eq(procs__late(pt, 400, 0, 150, 100), 1);
 	proc_rec(MS_EV_PROC_EXEC, 400, 0, "prog", "/prog", 160);
 	cr_assert(procs__took_late(pt));
 	new_then_delete(400, 0x1000, 170, 300);
@@ -553,10 +553,57 @@ Test(procs, late_window_reaches_an_exec_not_yet_seen)
 	expect_eq(sum_of(2)->anomalies, 1, "anomalies after the window");
 }
 
+/* A lifecycle record of pid with the kernel's generation gen. */
+static void proc_gen(__u16 type, __u32 pid, __u32 gen, const char *name,
+		     __u64 ts)
+{
+	struct ms_event e = ev_proc(type, pid, 1, name, name, ts);
+
+	e.seq = gen;
+	apply(&e);
+}
+
+/*
+ * A shell's fork about to exec a program, the exec not drained yet when
+ * the tracer placed the program's probes (for kernel generation 2): the
+ * fork, which ran the shell's probed code, is not late, even where the
+ * window began before the exec (the exec's own mappings); the program is,
+ * from its exec. A later exec of it, after the window, is not.
+ */
+Test(procs, late_window_skips_a_fork_the_exec_ended)
+{
+	proc_gen(MS_EV_PROC_START, 600, 1, "sh", 100);
+	cr_assert_eq(procs__late(pt, 600, 2, 150, 100), 0);
+	cr_assert(!(image(0)->info.flags & PROCINFO_LATE), "the fork late");
+	proc_gen(MS_EV_PROC_EXEC, 600, 2, "prog", 160);
+	cr_assert(procs__took_late(pt));
+	cr_assert(!(image(0)->info.flags & PROCINFO_LATE), "the fork late");
+	cr_assert(image(1)->info.flags & PROCINFO_LATE, "the program not late");
+	expect_eq(image(1)->info.late_ns, 90, "late ns, from its exec");
+	expect_eq(image(1)->info.late_end_ns, 250, "late end");
+	proc_gen(MS_EV_PROC_EXEC, 600, 3, "prog2", 300);
+	cr_assert(!procs__took_late(pt));
+	cr_assert(!(image(2)->info.flags & PROCINFO_LATE));
+}
+
+/*
+ * Probes for the image current then (its generation, or one not known)
+ * go to it, and to an exec of it within the window as before.
+ */
+Test(procs, late_window_of_the_current_image)
+{
+	proc_gen(MS_EV_PROC_START, 700, 1, "sh", 100);
+	cr_assert_eq(procs__late(pt, 700, 1, 140, 100), 1);
+	expect_eq(image(0)->info.late_ns, 100, "the current image's window");
+	proc_gen(MS_EV_PROC_EXEC, 700, 2, "prog", 160);
+	cr_assert(procs__took_late(pt));
+	expect_eq(image(1)->info.late_ns, 80, "the exec's, from its start");
+}
+
 /* A process no record has shown yet: its first record's image takes it. */
 Test(procs, late_window_waits_for_a_process_not_yet_seen)
 {
-	cr_assert_eq(procs__late(pt, 500, 100, 50), 0);
+	cr_assert_eq(procs__late(pt, 500, 0, 100, 50), 0);
 	new_then_delete(500, 0x1000, 120, 400);
 	expect_eq(sum_of(0)->late_frees, 1, "late frees");
 	expect_eq(sum_of(0)->anomalies, 0, "anomalies");

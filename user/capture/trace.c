@@ -130,7 +130,8 @@ struct tracer {
 	struct bpf_link *exec_link;
 	__u64 reloads;		/* times the target's mappings were read */
 	tracer_event_fn on_event;
-	void (*on_late)(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns);
+	void (*on_late)(void *ctx, __u32 pid, __u32 gen, __u64 since_ns,
+			__u64 late_ns);
 	bool alloc_only;
 	void *ctx;
 	__u64 drops;
@@ -1026,6 +1027,8 @@ static bool launch_holds(const struct tracer *t)
 static int set_attach(struct tracer *t, int pid, bool tables, __u64 since_ns)
 {
 	size_t links = attach__nr_links(t->attach);
+	struct ms_proc p = {};
+	__u32 key = pid;
 	__u64 now;
 	int err;
 
@@ -1042,7 +1045,17 @@ static int set_attach(struct tracer *t, int pid, bool tables, __u64 since_ns)
 	if (since_ns && t->on_late && attach__nr_links(t->attach) > links &&
 	    !is_held(t, pid)) {
 		now = mono_ns();
-		t->on_late(t->ctx, pid, since_ns,
+		/*
+		 * The image whose mappings got the new probes: the one after
+		 * the attach. A fork's start record sends here a child that
+		 * may exec meanwhile; if the maps were read before, they
+		 * were its parent's, probed already, and made no new probe.
+		 * 0 when gone: every image in the window takes it.
+		 */
+		if (bpf_map__lookup_elem(t->skel->maps.procs, &key,
+					 sizeof(key), &p, sizeof(p), 0))
+			p.gen = 0;
+		t->on_late(t->ctx, pid, p.gen, since_ns,
 			   now > since_ns ? now - since_ns : 0);
 	}
 	/*

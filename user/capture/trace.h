@@ -50,9 +50,13 @@ struct tracer_opts {
 	 * A process of a set ran unprobed: allocator objects of its image
 	 * were probed late_ns after since_ns (CLOCK_MONOTONIC: its start or
 	 * exec, or the mapping), when its drained record or mapping change
-	 * was handled. Called after the records of that drain. May be NULL.
+	 * was handled; gen is the kernel's generation of the image whose
+	 * mappings they are (0: not known), which may be an exec whose
+	 * record the drain has not reached. Called after the records of
+	 * that drain. May be NULL.
 	 */
-	void (*on_late)(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns);
+	void (*on_late)(void *ctx, __u32 pid, __u32 gen, __u64 since_ns,
+			__u64 late_ns);
 	void *ctx;
 };
 

@@ -381,11 +381,12 @@ static void record_info(struct session *s, long i)
  * after the drain that delivered its records): its images say so
  * (procs__late), and so does the recording at this point.
  */
-static void on_late(void *ctx, __u32 pid, __u64 since_ns, __u64 late_ns)
+static void on_late(void *ctx, __u32 pid, __u32 gen, __u64 since_ns,
+		    __u64 late_ns)
 {
 	struct session *s = ctx;
 
-	if (procs__late(s->procs, pid, since_ns, late_ns) > 0)
+	if (procs__late(s->procs, pid, gen, since_ns, late_ns) > 0)
 		record_info(s, procs__current(s->procs, pid));
 }
 

@@ -24,10 +24,12 @@ struct open_pid {
 
 /*
  * A window procs__late() keeps for the images of its pid that records
- * have not opened yet.
+ * have not opened yet; kgen: the kernel's generation of the image it was
+ * for, 0 not known.
  */
 struct late_note {
 	__u32 pid;
+	__u32 kgen;
 	__u64 since_ns;
 	__u64 late_ns;
 };
@@ -152,6 +154,15 @@ static void image_late(struct proc_image *im)
 }
 
 /*
+ * Whether im is older than the image of kernel generation kgen: an exec
+ * whose record is still in the ring (0: not known, taken as not).
+ */
+static bool before_kgen(const struct proc_image *im, __u32 kgen)
+{
+	return kgen && im->kgen && im->kgen < kgen;
+}
+
+/*
  * im ran its allocator unprobed for late_ns from since_ns: counted from
  * its own start if it began later, none if after the window. Whether its
  * facts changed.
@@ -178,6 +189,7 @@ static bool late_take(struct proc_image *im, __u64 since_ns, __u64 late_ns)
 /*
  * Pid's notes: im, a new image of pid from ts, takes those whose window
  * was still open then; the others go, and all go without im (pid exited).
+ * One whose probes were for a later image than im waits for that one.
  */
 static void late_notes_sweep(struct procs *p, __u32 pid,
 			     struct proc_image *im, __u64 ts)
@@ -188,6 +200,10 @@ static void late_notes_sweep(struct procs *p, __u32 pid,
 	while (i < p->late.nr) {
 		n = tab_array_at(&p->late, i);
 		if (n->pid != pid) {
+			i++;
+			continue;
+		}
+		if (im && before_kgen(im, n->kgen)) {
 			i++;
 			continue;
 		}
@@ -250,7 +266,6 @@ static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
 	p->sum.images++;
 	if (!gen)
 		p->sum.processes++;
-	late_notes_sweep(p, pid, im, ts);
 	*out = im;
 	return 0;
 }
@@ -259,10 +274,15 @@ static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
 static int image_for(struct procs *p, __u32 pid, __u64 ts,
 		     struct proc_image **out)
 {
+	int err;
+
 	*out = current(p, pid);
 	if (*out)
 		return 0;
-	return open_image(p, pid, 0, ts, NULL, out);
+	err = open_image(p, pid, 0, ts, NULL, out);
+	if (!err)
+		late_notes_sweep(p, pid, *out, ts);
+	return err;
 }
 
 static void set_str(char *dst, size_t size, const char *src, size_t len)
@@ -278,6 +298,8 @@ static int apply_start(struct procs *p, const struct ms_event *e)
 	struct proc_image *old = current(p, e->pid), *im;
 	long parent = procs__current(p, (__u32)e->aux);
 	int err;
+
+	bool opened = false;
 
 	if (old && !old->started && !old->image && old->first_ns >= e->ts_ns) {
 		im = old;
@@ -296,9 +318,12 @@ static int apply_start(struct procs *p, const struct ms_event *e)
 		err = open_image(p, e->pid, 0, e->ts_ns, NULL, &im);
 		if (err)
 			return err;
+		opened = true;
 	}
 	im->started = true;
 	im->kgen = e->seq;
+	if (opened)
+		late_notes_sweep(p, e->pid, im, e->ts_ns);
 	store__set_forked(im->store);
 	im->parent = parent >= 0 ? parent : -1;
 	im->info.ppid = (__u32)e->aux;
@@ -332,6 +357,7 @@ static int apply_exec(struct procs *p, const struct ms_event *e)
 		return err;
 	im->started = true;
 	im->kgen = e->seq;
+	late_notes_sweep(p, e->pid, im, e->ts_ns);
 	im->info.start_ns = e->ts_ns;
 	set_str(im->info.comm, sizeof(im->info.comm), e->name,
 		sizeof(e->name));
@@ -474,13 +500,15 @@ int procs__apply(struct procs *p, const struct ms_event *e)
 	return 0;
 }
 
-int procs__late(struct procs *p, __u32 pid, __u64 since_ns, __u64 late_ns)
+int procs__late(struct procs *p, __u32 pid, __u32 kgen, __u64 since_ns,
+		__u64 late_ns)
 {
 	struct proc_image *im = current(p, pid);
 	struct late_note *n;
 	bool changed;
 
-	changed = im && late_take(im, since_ns, late_ns);
+	changed = im && !before_kgen(im, kgen) &&
+		  late_take(im, since_ns, late_ns);
 	if (p->late.nr >= LATE_NOTES) {
 		memmove(tab_array_at(&p->late, 0), tab_array_at(&p->late, 1),
 			(p->late.nr - 1) * sizeof(*n));
@@ -490,6 +518,7 @@ int procs__late(struct procs *p, __u32 pid, __u64 since_ns, __u64 late_ns)
 		return -ENOMEM;
 	n = tab_array_push(&p->late);
 	n->pid = pid;
+	n->kgen = kgen;
 	n->since_ns = since_ns;
 	n->late_ns = late_ns;
 	return changed;

@@ -101,18 +101,22 @@ int procs__set_info(struct procs *p, const struct procinfo *info);
 
 /*
  * Pid ran allocator code unprobed for late_ns from since_ns (the tracer
- * placed probes for what it had mapped by then: tracer_opts.on_late).
- * Its current image takes the window (PROCINFO_LATE in its facts, and
- * its store judges no mismatch made then; counted from the image's own
- * start if it began later), and so does each image of pid that records
- * open later while the window was open: the probes went in for the
- * mappings the process has now, while its start or exec record may still
- * wait in the ring (then a block new made unprobed in the exec'd program,
- * freed by a probed delete, was called mismatched). A note goes when pid
- * exits or an image of it begins after the window. 1 when the current
- * image's facts changed, 0, -ENOMEM.
+ * placed probes for what it had mapped by then, in the image of kernel
+ * generation kgen, 0 not known: tracer_opts.on_late). Its current image
+ * takes the window (PROCINFO_LATE in its facts, and its store judges no
+ * mismatch made then; counted from the image's own start if it began
+ * later), and so does each image of pid that records open later while
+ * the window was open: the probes went in for the mappings the process
+ * has now, while its start or exec record may still wait in the ring
+ * (then a block new made unprobed in the exec'd program, freed by a
+ * probed delete, was called mismatched). An image older than kgen takes
+ * none: the probes were not for its mappings (a shell's fork, whose
+ * exec was not drained yet, ran the shell's probed code and is not
+ * late). A note goes when pid exits or an image of it begins after the
+ * window. 1 when the current image's facts changed, 0, -ENOMEM.
  */
-int procs__late(struct procs *p, __u32 pid, __u64 since_ns, __u64 late_ns);
+int procs__late(struct procs *p, __u32 pid, __u32 kgen, __u64 since_ns,
+		__u64 late_ns);
 /* Whether the last procs__apply() opened an image that took such a window. */
 bool procs__took_late(const struct procs *p);
 
