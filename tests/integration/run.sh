@@ -3613,6 +3613,13 @@ expect("forks of the shell said late", [],
        [(p["target"]["pid"], p["target"]["image"], late(p)) for p in ps
         if p["target"]["comm"] == "sh" and late(p)])
 expect("summary.procs_joined_late", $n, s.get("procs_joined_late"))
+# each program began at its exec, after the fork it came from (/proc's
+# start, the fork's in clock ticks, came before it)
+forks = {p["target"]["pid"]: p["target"]["start_ns"] for p in ps
+         if p["target"]["comm"] == "sh" and p["target"]["image"] == 0}
+expect("programs begun before their fork", [],
+       [(p["target"]["start_ns"], forks.get(p["target"]["pid"])) for p in progs
+        if p["target"]["start_ns"] < forks.get(p["target"]["pid"], 0)])
 EOF
 }
 

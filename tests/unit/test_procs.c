@@ -600,6 +600,24 @@ Test(procs, late_window_of_the_current_image)
 	expect_eq(image(1)->info.late_ns, 80, "the exec's, from its start");
 }
 
+/*
+ * /proc's facts of an image its record began keep the record's start:
+ * /proc's is the process's fork, in clock ticks, for an exec'd image
+ * too. One seen from the middle takes /proc's.
+ */
+Test(procs, info_keeps_the_record_start)
+{
+	struct procinfo info = { .pid = 800, .start_ns = 90000000 };
+
+	proc_gen(MS_EV_PROC_START, 800, 1, "sh", 95000123);
+	proc_gen(MS_EV_PROC_EXEC, 800, 2, "prog", 96000456);
+	cr_assert_eq(procs__set_info(pt, &info), 0);
+	expect_eq(image(1)->info.start_ns, 96000456, "the exec's start");
+	info.pid = 801;
+	cr_assert_eq(procs__set_info(pt, &info), 0);
+	expect_eq(image(2)->info.start_ns, 90000000, "one from the middle");
+}
+
 /* A process no record has shown yet: its first record's image takes it. */
 Test(procs, late_window_waits_for_a_process_not_yet_seen)
 {

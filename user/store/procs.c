@@ -532,6 +532,7 @@ bool procs__took_late(const struct procs *p)
 int procs__set_info(struct procs *p, const struct procinfo *info)
 {
 	struct proc_image *im;
+	__u64 start_ns;
 	int err;
 
 	if (!info->pid)
@@ -539,6 +540,7 @@ int procs__set_info(struct procs *p, const struct procinfo *info)
 	err = image_for(p, info->pid, info->start_ns, &im);
 	if (err)
 		return err;
+	start_ns = im->info.start_ns;
 	/* /proc never knows an image joined late: what it had stays */
 	if (!(info->flags & PROCINFO_LATE) &&
 	    (im->info.flags & PROCINFO_LATE)) {
@@ -551,6 +553,13 @@ int procs__set_info(struct procs *p, const struct procinfo *info)
 	} else {
 		im->info = *info;
 	}
+	/*
+	 * Its start or exec record's time is exact; /proc's is the process's
+	 * fork, in clock ticks (an exec'd image began ~10 ms before the
+	 * fork it came from).
+	 */
+	if (im->started)
+		im->info.start_ns = start_ns;
 	/* strings from outside: terminated here whatever they hold */
 	im->info.comm[sizeof(im->info.comm) - 1] = '\0';
 	im->info.command[sizeof(im->info.command) - 1] = '\0';
