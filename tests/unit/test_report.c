@@ -777,29 +777,26 @@ Test(report, json_schema_fields, .init = setup_dir, .fini = remove_dir)
 	expect_has(doc, "\"kernel\": {\n    \"source\": \"captured\",\n"
 		   "    \"exact\": false,\n    \"allocs\": 30,", "kernel");
 	expect_has(doc, "    \"peak_ns\": 2500000000,\n", "kernel peak_ns");
-	expect_has(doc, "\"leaks\": [\n    {\n      \"source\": \"captured\",\n"
-		   "      \"family\": \"malloc\",\n"
-		   "      \"count\": 1,\n      \"bytes\": 250,\n"
-		   "      \"oldest_ns\": 3100000000,\n"
-		   "      \"stack_truncated\": false,\n", "first leak");
+	/* each record of a list on one line */
+	expect_has(doc, "\"leaks\": [\n    {\"source\": \"captured\", "
+		   "\"family\": \"malloc\", \"count\": 1, \"bytes\": 250, "
+		   "\"oldest_ns\": 3100000000, \"stack_truncated\": false, ",
+		   "first leak");
 	expect_has(doc, "\n    {\"function\": null, \"inlined\": false, "
 		   "\"file\": null, \"line\": 0, \"object\": null, "
 		   "\"addr\": \"0x3000\"}", "bare frame, in frame_table");
 	expect_has(doc, "\"peak\": {\n    \"source\": \"captured\",\n"
 		   "    \"bytes\": 700,\n    \"ns\": 2200000000,\n"
-		   "    \"by_stack\": [\n      {\n"
-		   "        \"family\": \"malloc\",\n        \"count\": 4,\n"
-		   "        \"bytes\": 200,", "peak");
-	expect_has(doc, "\"symbol\": \"malloc\",\n      \"offset\": 631283,\n"
-		   "      \"func_offset\": 275,\n      \"return\": true,\n"
-		   "      \"emulated\": true,\n"
-		   "      \"single_step_reason\": null,\n"
-		   "      \"probed\": true,\n"
-		   "      \"forwards_to\": null,\n"
-		   "      \"counted_at\": null,\n"
-		   "      \"throw_ends_program\": false\n", "probe");
-	expect_has(doc, "\"emulated\": false,\n"
-		   "      \"single_step_reason\": \"stack_changed\",\n",
+		   "    \"by_stack\": [\n      {\"family\": \"malloc\", "
+		   "\"count\": 4, \"bytes\": 200,", "peak");
+	expect_has(doc, "\"symbol\": \"malloc\", \"offset\": 631283, "
+		   "\"func_offset\": 275, \"return\": true, "
+		   "\"emulated\": true, \"single_step_reason\": null, "
+		   "\"probed\": true, \"forwards_to\": null, "
+		   "\"counted_at\": null, \"throw_ends_program\": false}",
+		   "probe");
+	expect_has(doc, "\"emulated\": false, "
+		   "\"single_step_reason\": \"stack_changed\", ",
 		   "single-stepped probe");
 	free(doc);
 	report__free(r);
@@ -1096,7 +1093,7 @@ Test(report, anon_in_text_and_json, .init = setup_dir, .fini = remove_dir)
 	expect_valid_json(doc);
 	expect_has(doc, "\n  \"anon_memory\": {\n    \"source\": \"captured\",\n    \"live_bytes\": 36864,",
 		   "JSON section");
-	expect_has(doc, "\"object\": \"/lib/libc.so.6\",\n          \"live_bytes\": 1187840,",
+	expect_has(doc, "\"object\": \"/lib/libc.so.6\", \"live_bytes\": 1187840,",
 		   "JSON arena");
 	free(text);
 	free(doc);
@@ -1152,11 +1149,11 @@ Test(report, anon_reserved_in_text_and_json, .init = setup_dir,
 	expect_valid_json(doc);
 	expect_has(doc, "\"reserved_bytes\": 4096,\n    \"prot_unknown_calls\": 1,",
 		   "JSON: the program's reserve");
-	expect_has(doc, "\"live_ranges\": 1,\n        \"reserved_bytes\": 4096,",
+	expect_has(doc, "\"live_ranges\": 1, \"reserved_bytes\": 4096,",
 		   "JSON: the site's reserve");
 	expect_has(doc, "\"live_bytes\": 8192,\n      \"reserved_bytes\": 57344,",
 		   "JSON: the arenas' reserve");
-	expect_has(doc, "\"live_bytes\": 8192,\n          \"reserved_bytes\": 57344,",
+	expect_has(doc, "\"live_bytes\": 8192, \"reserved_bytes\": 57344,",
 		   "JSON: the arena object's reserve");
 	free(text);
 	free(doc);

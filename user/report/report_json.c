@@ -64,13 +64,25 @@ static void write_filter(struct json *j, const struct report *r)
 	json_obj_end(j);
 }
 
-static void write_summary(struct json *j, const struct report *r)
+/*
+ * An object of counters: on one line in a process's entry, where an -a
+ * report has thousands (a quarter of its size was their indentation).
+ */
+static void counters_begin(struct json *j, bool line)
+{
+	if (line)
+		json_obj_begin_line(j);
+	else
+		json_obj_begin(j);
+}
+
+static void write_summary(struct json *j, const struct report *r, bool line)
 {
 	const struct store_summary *s = &r->summary;
 	const struct ms_counters *k = r->have_kernel ? &r->kernel : NULL;
 
 	json_key(j, "summary");
-	json_obj_begin(j);
+	counters_begin(j, line);
 	json_kv_str(j, "source", SOURCE_CAPTURED);
 	json_kv_u64(j, "allocs", s->allocs);
 	json_kv_u64(j, "frees", s->frees);
@@ -99,7 +111,7 @@ static void write_summary(struct json *j, const struct report *r)
 	json_obj_end(j);
 }
 
-static void write_kernel(struct json *j, const struct report *r)
+static void write_kernel(struct json *j, const struct report *r, bool line)
 {
 	const struct ms_counters *k = &r->kernel;
 	unsigned int i;
@@ -109,7 +121,7 @@ static void write_kernel(struct json *j, const struct report *r)
 		json_null(j);
 		return;
 	}
-	json_obj_begin(j);
+	counters_begin(j, line);
 	json_kv_str(j, "source", SOURCE_CAPTURED);
 	/* A full kernel live table is the one thing that makes them inexact. */
 	json_kv_bool(j, "exact", !k->live_full);
@@ -131,7 +143,7 @@ static void write_kernel(struct json *j, const struct report *r)
 	json_kv_u64(j, "strings_cut", k->strings_cut);
 	json_kv_u64(j, "seq", k->seq);
 	json_key(j, "stack_stops");
-	json_obj_begin(j);
+	json_obj_begin_line(j);
 	for (i = 0; i < MS_STOP__COUNT; i++)
 		json_kv_u64(j, report_stop_name(i), k->stack_stops[i]);
 	json_obj_end(j);
@@ -267,7 +279,7 @@ static void write_site(struct json *j, const struct report *r,
 		       const struct report_site *s, bool live,
 		       const struct site_refs *refs)
 {
-	json_obj_begin(j);
+	json_obj_begin_line(j);
 	if (live)
 		json_kv_str(j, "source", SOURCE_CAPTURED);
 	json_kv_str(j, "family", report_family_name(s->family));
@@ -320,7 +332,7 @@ static void write_all_sites(struct json *j, const struct report *r)
 	json_arr_begin(j);
 	for (i = 0; i < r->nr_sites; i++) {
 		s = &r->sites[i];
-		json_obj_begin(j);
+		json_obj_begin_line(j);
 		json_kv_str(j, "source", SOURCE_CAPTURED);
 		json_kv_str(j, "family", report_family_name(s->family));
 		json_kv_u64(j, "alloc_count", s->alloc_count);
@@ -347,7 +359,7 @@ static void write_anomalies(struct json *j, const struct report *r)
 	json_arr_begin(j);
 	for (i = 0; i < r->nr_anomalies; i++) {
 		a = &r->anomalies[i];
-		json_obj_begin(j);
+		json_obj_begin_line(j);
 		json_kv_str(j, "source", SOURCE_CAPTURED);
 		json_kv_str(j, "kind", report_anomaly_name(a->kind));
 		/* An invalid free's block was never allocated: null. */
@@ -390,7 +402,7 @@ static void write_timeline(struct json *j, const struct report *r)
 	json_arr_begin(j);
 	for (i = 0; i < r->nr_timeline; i++) {
 		p = &r->timeline[i];
-		json_obj_begin(j);
+		json_obj_begin_line(j);
 		json_kv_u64(j, "t_ns", report__since_start(r, p->start_ns));
 		json_kv_u64(j, "max_bytes", p->max_bytes);
 		json_kv_u64(j, "end_bytes", p->end_bytes);
@@ -411,7 +423,7 @@ static void write_probes(struct json *j, const struct report *r)
 	json_arr_begin(j);
 	for (i = 0; i < r->nr_probes; i++) {
 		p = &r->probes[i];
-		json_obj_begin(j);
+		json_obj_begin_line(j);
 		json_kv_str(j, "object", p->object);
 		json_kv_str(j, "symbol", p->symbol);
 		json_kv_u64(j, "offset", p->offset);
@@ -459,7 +471,7 @@ static void write_anon(struct json *j, const struct report *r)
 	json_kv_u64(j, "full_ranges", a->sum.full_ranges);
 	json_kv_u64(j, "full_bytes", a->sum.full_bytes);
 	json_key(j, "stack_stops");
-	json_obj_begin(j);
+	json_obj_begin_line(j);
 	for (i = 0; i < MS_STOP__COUNT; i++)
 		json_kv_u64(j, report_stop_name(i), a->sum.stack_stops[i]);
 	json_obj_end(j);
@@ -467,7 +479,7 @@ static void write_anon(struct json *j, const struct report *r)
 	json_arr_begin(j);
 	for (i = 0; i < a->nr_sites; i++) {
 		s = &a->sites[i];
-		json_obj_begin(j);
+		json_obj_begin_line(j);
 		json_kv_u64(j, "live_bytes", s->live_bytes);
 		json_kv_u64(j, "live_ranges", s->live_ranges);
 		json_kv_u64(j, "reserved_bytes", s->reserved_bytes);
@@ -492,7 +504,7 @@ static void write_anon(struct json *j, const struct report *r)
 	json_arr_begin(j);
 	for (i = 0; i < a->nr_arenas; i++) {
 		ar = &a->arenas[i];
-		json_obj_begin(j);
+		json_obj_begin_line(j);
 		json_kv_str(j, "object", ar->object);
 		json_kv_u64(j, "live_bytes", ar->live_bytes);
 		json_kv_u64(j, "reserved_bytes", ar->reserved_bytes);
@@ -509,7 +521,7 @@ static void write_anon(struct json *j, const struct report *r)
 static void write_growth_site(struct json *j,
 			      const struct report_growth_site *g)
 {
-	json_obj_begin(j);
+	json_obj_begin_line(j);
 	json_kv_str(j, "source", SOURCE_INFERRED);
 	json_kv_str(j, "rule", GROWTH_RULE);
 	json_kv_str(j, "pattern", growth_pattern_name(g->v.pattern));
@@ -548,7 +560,7 @@ static void write_proc_target(struct json *j, const struct report *r,
 	const struct procinfo *in = &p->info;
 
 	json_key(j, "target");
-	json_obj_begin(j);
+	json_obj_begin_line(j);
 	json_kv_u64(j, "pid", in->pid);
 	json_key(j, "ppid");
 	if (in->ppid)
@@ -631,8 +643,8 @@ static void write_process(struct json *j, const struct report *top,
 	write_proc_target(j, top, p);
 	json_kv_bool(j, "live_at_end", r->ended);
 	write_suspects(j, r);
-	write_summary(j, r);
-	write_kernel(j, r);
+	write_summary(j, r, true);
+	write_kernel(j, r, true);
 	write_filter(j, r);
 	write_sites(j, r, "leaks", r->leaks, r->nr_leaks, true, refs);
 	report_json_reach(j, r);
@@ -677,8 +689,8 @@ static void write_report(struct json *j, const struct report *r,
 	json_obj_end(j);
 	write_target(j, &r->target);
 	json_kv_str(j, "source", SOURCE_CAPTURED);
-	write_summary(j, r);
-	write_kernel(j, r);
+	write_summary(j, r, false);
+	write_kernel(j, r, false);
 	write_suspects(j, r);
 	write_filter(j, r);
 	write_sites(j, r, "leaks", r->leaks, r->nr_leaks, true, NULL);
