@@ -3578,8 +3578,8 @@ t_sys_late_fork()
 		cp "$d/${name}1" "$d/$name$i" || return
 	done
 	cgroup_new || return
-	if tool_bg -q -t 0 -o "$d/out/report.json" --cgroup "$cg" &&
-	   wait_tracing; then
+	if tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
+		--cgroup "$cg" && wait_tracing; then
 		sh -c "echo \$\$ >'$cg/cgroup.procs' || exit
 		       for i in \$(seq $n); do
 		           '$d/$name'\$i wait leak 2 222 >'$d/'\$i.out 2>&1 &
@@ -3621,6 +3621,15 @@ expect("programs begun before their fork", [],
        [(p["target"]["start_ns"], forks.get(p["target"]["pid"])) for p in progs
         if p["target"]["start_ns"] < forks.get(p["target"]["pid"], 0)])
 EOF
+	# the replay's text as the live run's: --top-procs 5 by default too
+	cp "$d/stdout" "$d/live.txt"
+	tool report "$d/rec.msr"
+	expect_rc 0 || return
+	grep -q "^[0-9]* more process images: --top-procs 0 shows them all" \
+		"$d/live.txt" ||
+		fail "live text: expected the processes past --top-procs counted, got $(grep -c '^== pid' "$d/live.txt") sections"
+	[ "$(grep -c '^== pid' "$d/stdout")" = "$(grep -c '^== pid' "$d/live.txt")" ] ||
+		fail "replay text: $(grep -c '^== pid' "$d/stdout") processes' sections, the live run $(grep -c '^== pid' "$d/live.txt")"
 }
 
 # A process in its own mount and pid namespaces: its objects opened

@@ -138,6 +138,15 @@ static char *text_of(const struct report *r)
 	return buf;
 }
 
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (; (hay = strstr(hay, needle)); hay++)
+		n++;
+	return n;
+}
+
 Test(report_procs, text_table_and_top_procs)
 {
 	struct report *r = build(1);
@@ -157,6 +166,50 @@ Test(report_procs, text_table_and_top_procs)
 	cr_expect(!strstr(t, "== pid 10 "), "--top-procs 1 shows one:\n%s", t);
 	cr_expect(strstr(t, "2 more process images"), "the rest counted:\n%s",
 		  t);
+	free(t);
+	report__free(r);
+}
+
+/*
+ * -a's many images: the table lists the first 50 (by live bytes, then
+ * allocations) and counts the rest; --top-procs 0 lists them all.
+ */
+Test(report_procs, text_table_cut)
+{
+	struct report_target tgt = { .pid = 10, .start_ns = START_NS,
+				     .duration_ns = 10000 };
+	struct report_opts o = { .resolve = resolve, .image_ctx = image_ctx,
+				 .top_procs = 5 };
+	struct report *r;
+	__u32 pid;
+	char *t;
+
+	for (pid = 100; pid < 160; pid++) {
+		apply(ev_proc(MS_EV_PROC_START, pid, 10, "true", NULL, pid));
+		/* ten allocate: they lead the table */
+		if (pid % 6 == 0)
+			alloc(pid, 0x1000, pid, 0x401000, pid + 1);
+		apply(ev_proc(MS_EV_PROC_EXIT, pid, 0, NULL, NULL, pid + 2));
+	}
+	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
+	cr_assert_not_null(r, "report__build_procs: %s", strerror(errno));
+	t = text_of(r);
+	cr_expect(strstr(t, "Processes (captured): 60 images of 60 processes"),
+		  "table title in:\n%s", t);
+	cr_expect(strstr(t, "\n  156     true, parent 10,"),
+		  "the largest first in:\n%s", t);
+	cr_expect(strstr(t, "\n  ... 10 more images (10 allocated nothing): "
+			 "--top-procs 0 lists them all, the JSON report has "
+			 "them\n"), "the rest counted in:\n%s", t);
+	expect_eq(count_of(t, ", parent 10, "), 50, "rows");
+	free(t);
+	report__free(r);
+	o.top_procs = 0;
+	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
+	cr_assert_not_null(r);
+	t = text_of(r);
+	expect_eq(count_of(t, ", parent 10, "), 60, "rows, --top-procs 0");
+	cr_expect(!strstr(t, "more images ("), "nothing cut:\n%s", t);
 	free(t);
 	report__free(r);
 }

@@ -651,7 +651,8 @@ static const struct cli_option options[] = {
 "  -t, --top N           call sites per list (default 10, 0 = all)\n" },
 	{ "top-procs", 0, OPT_ARG | OPT_REPORT, set_top_procs,
 "      --top-procs N     processes whose call sites the text report shows,\n"
-"                        by live bytes (default 5, 0 = all)\n" },
+"                        by live bytes (default 5, 0 = all); its process\n"
+"                        table lists 50 images, or N if more (0 = all)\n" },
 	{ "mode", 'm', OPT_ARG, set_mode,
 "  -m, --mode MODE       default: leaks and peak (entry, return and free\n"
 "                        probes); alloc: allocation profile only (entry\n"
@@ -935,6 +936,7 @@ static int parse_report_args(int argc, char **argv, struct opts *o)
 {
 	int err;
 
+	o->top_procs = DEFAULT_TOP_PROCS;
 	err = parse_options(argc, argv, o, true, NULL);
 	if (err)
 		return err;

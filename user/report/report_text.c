@@ -1030,13 +1030,19 @@ static void print_proc_row(const struct report *r, FILE *f,
 }
 
 /*
+ * Rows of the process table at least: -a's hour of ten processes a
+ * second is 72,000 images, three lines each; the JSON has every one.
+ */
+#define PROC_TABLE_ROWS	50
+
+/*
  * Several processes: the table, by live bytes, then the call sites of
  * the first --top-procs of them; the leaks of an image that ended are
  * what it left at its exit or exec, never a later image's.
  */
 static int print_processes(const struct report *r, FILE *f)
 {
-	size_t *order, i, n = r->nr_procs, shown;
+	size_t *order, i, n = r->nr_procs, shown, rows, idle = 0;
 	const struct report_proc *p;
 	char title[128];
 
@@ -1050,8 +1056,17 @@ static int print_processes(const struct report *r, FILE *f)
 		"by live bytes\n", n, plural(n),
 		(unsigned long long)r->all.processes,
 		r->all.processes == 1 ? "" : "es");
-	for (i = 0; i < n; i++)
+	rows = r->top_procs > PROC_TABLE_ROWS ? r->top_procs : PROC_TABLE_ROWS;
+	if (!r->top_procs || rows > n)
+		rows = n;
+	for (i = 0; i < rows; i++)
 		print_proc_row(r, f, &r->procs[order[i]]);
+	for (i = rows; i < n; i++)
+		idle += !r->procs[order[i]].r->summary.allocs;
+	if (rows < n)
+		fprintf(f, "  ... %zu more image%s (%zu allocated nothing): "
+			"--top-procs 0 lists them all, the JSON report has "
+			"them\n", n - rows, plural(n - rows), idle);
 	shown = r->top_procs && r->top_procs < n ? r->top_procs : n;
 	for (i = 0; i < shown; i++) {
 		p = &r->procs[order[i]];
