@@ -60,7 +60,7 @@
 			  MS.renderAnomalies(v), MS.renderAnon(v),
 			  MS.renderExtras(v));
 		document.body.dataset.proc = i === null ? "all" : i;
-		document.title = "memscope-bpf: pid " + v.target.pid +
+		document.title = "memscope-bpf: " + MS.targetName(v.target) +
 			(v.target.command !== null ? " (" + v.target.command + ")" : "");
 		return [timeline, flame, graph];
 	}

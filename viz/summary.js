@@ -26,10 +26,11 @@
 		const t = r.target;
 
 		MS.clear(box).append(
-			el("span", { class: "pid", text: "pid " + t.pid }),
+			el("span", { class: "pid", text: MS.targetName(t) }),
 			el("span", { class: "command", id: "command",
 				     text: t.command !== null ? t.command :
-				     "(attached to a running process)" }),
+				     t.pid ? "(attached to a running process)" :
+				     "(-a, --comm or --cgroup)" }),
 			el("span", { class: "mode", text: "mode " + t.mode }));
 	};
 

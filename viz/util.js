@@ -116,6 +116,11 @@ const MS = {};
 		return (p >= 10 || p === 0 ? p.toFixed(0) : p.toFixed(1)) + "%";
 	};
 
+	// The report's target: pid 0 is a traced set with no first process.
+	MS.targetName = function (t) {
+		return t.pid ? "pid " + t.pid : "a set of processes";
+	};
+
 	MS.plural = function (n, one, many) {
 		return MS.fmtInt(n) + " " + (Number(n) === 1 ? one : many);
 	};

@@ -403,8 +403,9 @@ static int feed_procs(struct procs *pt)
 
 static int write_procs(const char *base)
 {
+	/* -a: a set with no first process */
 	struct report_target target = {
-		.pid = 100, .mode = TRACE_MODE_DEFAULT, .start_ns = START_NS,
+		.mode = TRACE_MODE_DEFAULT, .start_ns = START_NS,
 		.duration_ns = 2000 * MS,
 	};
 	struct report_opts opts = { .top = 10, .resolve = table_resolve,

@@ -1238,6 +1238,11 @@ def test_procs(t, env):
          [td.text() for tr in dom.all("tr", data_site=True)
           for td in tr.all("td") if "proc" in td.classes()])
 
+    t.eq("the set's title", "memscope-bpf: a set of processes",
+         page_title(t, dom))
+    t.eq("the set named", ["a set of processes", "(-a, --comm or --cgroup)"],
+         [dom.one(t, id="target").children("span")[i].text() for i in (0, 1)])
+
     dom, body, _ = dump(t, path + "#proc=2")
     t.eq("view shown", "2", body.attrs.get("data-proc"))
     t.eq("live bytes of pid 101 after its exec", 3000,

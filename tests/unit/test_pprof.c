@@ -911,7 +911,8 @@ static void *image_ctx(void *ctx, size_t i)
  */
 Test(pprof, processes_labelled_with_their_own_locations)
 {
-	struct report_target tgt = { .pid = 10, .start_ns = 1 };
+	/* -a: a set with no first process */
+	struct report_target tgt = { .start_ns = 1 };
 	struct report_opts o = { .resolve = image_resolve,
 				 .image_ctx = image_ctx };
 	struct procs *pt = procs__new();
@@ -938,6 +939,8 @@ Test(pprof, processes_labelled_with_their_own_locations)
 	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
 	cr_assert_not_null(r);
 	write_and_read(r, &p);
+	cr_assert_geq(p.nr_comments, 2);
+	cr_expect_str_eq(str(&p, p.comments[1]), REPORT_SET_NAME);
 	cr_assert_eq(p.nr_samples, 2, "samples: %zu", p.nr_samples);
 	cr_assert_eq(p.nr_locs, 2, "one location per image, got %zu",
 		     p.nr_locs);

@@ -176,7 +176,7 @@ Test(report_procs, text_table_and_top_procs)
  */
 Test(report_procs, text_table_cut)
 {
-	struct report_target tgt = { .pid = 10, .start_ns = START_NS,
+	struct report_target tgt = { .start_ns = START_NS,
 				     .duration_ns = 10000 };
 	struct report_opts o = { .resolve = resolve, .image_ctx = image_ctx,
 				 .top_procs = 5 };
@@ -194,6 +194,9 @@ Test(report_procs, text_table_cut)
 	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
 	cr_assert_not_null(r, "report__build_procs: %s", strerror(errno));
 	t = text_of(r);
+	cr_expect(strstr(t, "memscope-bpf report: a set of processes (-a, "
+			 "--comm or --cgroup), traced for "),
+		  "a set with no first process in:\n%s", t);
 	cr_expect(strstr(t, "Processes (captured): 60 images of 60 processes"),
 		  "table title in:\n%s", t);
 	cr_expect(strstr(t, "\n  156     true, parent 10,"),

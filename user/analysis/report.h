@@ -248,8 +248,11 @@ struct report_anon {
 	size_t nr_arenas;
 };
 
+/* What a report calls a set traced with no first process: its pid 0. */
+#define REPORT_SET_NAME	"a set of processes (-a, --comm or --cgroup)"
+
 struct report_target {
-	int pid;
+	int pid;		/* the launched or first -p process; 0: a set */
 	const char *command;	/* NULL if attached with -p and unknown */
 	enum trace_mode mode;
 	__u64 start_ns;		/* CLOCK_MONOTONIC when tracing began */

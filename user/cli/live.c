@@ -335,9 +335,15 @@ static void draw(struct live_view *v, const struct procs *p,
 	 * What the running processes hold, as the peak counts it: an ended
 	 * process's blocks went with it.
 	 */
+	fputs("memscope-bpf --live  ", v->out);
+	/* pid 0: a set with no first process (-a, --comm, --cgroup) */
+	if (status->pid)
+		fprintf(v->out, "pid %d", status->pid);
+	else
+		fputs("a set of processes", v->out);
 	fprintf(v->out,
-		"memscope-bpf --live  pid %d  %.0f s  live %llu bytes in %llu blocks  peak %llu bytes  lost %llu",
-		status->pid, status->elapsed_ns / 1e9,
+		"  %.0f s  live %llu bytes in %llu blocks  peak %llu bytes  lost %llu",
+		status->elapsed_ns / 1e9,
 		(unsigned long long)all->open_bytes,
 		(unsigned long long)all->open_blocks,
 		(unsigned long long)all->sum.peak_bytes,

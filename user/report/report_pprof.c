@@ -667,8 +667,11 @@ static int make_comments(struct pprof *w, const struct report *r)
 	if (asprintf(&w->comments[0], "captured by memscope-bpf %s, mode %s",
 		     MEMSCOPE_VERSION, trace_mode_name(t->mode)) < 0)
 		return -ENOMEM;
-	if (asprintf(&w->comments[1], "pid %d%s%s", t->pid,
-		     t->command ? ": " : "", t->command ? t->command : "") < 0)
+	if (!t->pid && asprintf(&w->comments[1], REPORT_SET_NAME) < 0)
+		return -ENOMEM;
+	if (t->pid && asprintf(&w->comments[1], "pid %d%s%s", t->pid,
+			       t->command ? ": " : "",
+			       t->command ? t->command : "") < 0)
 		return -ENOMEM;
 	if (lost && asprintf(&w->comments[n++], "lost events: %llu, counts "
 			     "are incomplete", (unsigned long long)lost) < 0)

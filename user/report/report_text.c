@@ -79,7 +79,10 @@ static void print_header(const struct report *r, FILE *f)
 	const struct report_target *t = &r->target;
 	char secs[32];
 
-	fprintf(f, "memscope-bpf report: pid %d", t->pid);
+	if (t->pid)
+		fprintf(f, "memscope-bpf report: pid %d", t->pid);
+	else
+		fputs("memscope-bpf report: " REPORT_SET_NAME, f);
 	if (t->command) {
 		fputs(" (", f);
 		put_name(f, t->command);
