@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
+#include "clock.h"
 #include "deps.h"
 #include "elfsym.h"
 #include "events.h"
@@ -290,6 +291,7 @@ struct seen_object {
 	int nr_sites;			/* allocator functions probed */
 	bool usdt;			/* it has memscope USDT probes */
 	bool linked;			/* linked to some process once */
+	__u64 linked_ns;		/* when its allocator probes went in */
 };
 
 struct attach {
@@ -312,6 +314,7 @@ struct attach {
 	char warning[512];
 	/* a process's mapping of the tool's own allocator, left unprobed */
 	char own_skipped[256];
+	__u64 linked_ns;		/* attach__linked_ns() */
 };
 
 struct attach *attach__new(const struct attach_progs *progs, int pid,
@@ -1091,6 +1094,8 @@ static int probe_path(struct attach *a, const char *open_path,
 			return err;
 	}
 	key = seen_key(a, so, pid);
+	if (so->linked_ns > a->linked_ns)
+		a->linked_ns = so->linked_ns;
 	if (!so->plan || (layers_first && so->plan->base) ||
 	    tab_keyed_get(&a->linked, key))
 		return 0;
@@ -1103,6 +1108,10 @@ static int probe_path(struct attach *a, const char *open_path,
 	if (err)
 		return err;
 	so->linked = true;
+	if (so->nr_sites && !so->linked_ns) {
+		so->linked_ns = mono_ns();
+		a->linked_ns = so->linked_ns;
+	}
 	tab_keyed_add(&a->linked, key);
 	if (a->pid != ATTACH_EACH) {
 		free(so->plan);
@@ -1147,6 +1156,7 @@ int attach__process(struct attach *a, int pid)
 	size_t i, n;
 	int err = 0, found = 0, r, round;
 
+	a->linked_ns = 0;
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	if (access(exe, F_OK) && errno == ENOENT) {
 		/*
@@ -1217,6 +1227,11 @@ int attach__process(struct attach *a, int pid)
 size_t attach__nr_links(const struct attach *a)
 {
 	return a->nr_links;
+}
+
+__u64 attach__linked_ns(const struct attach *a)
+{
+	return a->linked_ns;
 }
 
 /* What finding the libraries of one executable needs. */

@@ -140,6 +140,14 @@ int attach__command(struct attach *a, const char *path);
  */
 size_t attach__nr_links(const struct attach *a);
 
+/*
+ * When the allocator probes of the objects the last attach__process()
+ * found went in, the latest (CLOCK_MONOTONIC; 0 none): a process that
+ * began running one before ran it unprobed until then, though another
+ * process's attach placed them (two cc1 of a make -j2).
+ */
+__u64 attach__linked_ns(const struct attach *a);
+
 /* The probes attached so far, for -v and the report. */
 const struct attach_probe *attach__probes(const struct attach *a, size_t *nr);
 

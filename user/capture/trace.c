@@ -1029,7 +1029,7 @@ static int set_attach(struct tracer *t, int pid, bool tables, __u64 since_ns)
 	size_t links = attach__nr_links(t->attach);
 	struct ms_proc p = {};
 	__u32 key = pid;
-	__u64 now;
+	__u64 in_ns;
 	int err;
 
 	if (t->unwind && tables) {
@@ -1038,13 +1038,20 @@ static int set_attach(struct tracer *t, int pid, bool tables, __u64 since_ns)
 	}
 	err = attach_known(t, pid);
 	/*
+	 * When its allocator probes were all in: now if it made new ones;
+	 * else when another process's attach made the last of them, which
+	 * may be after it began to run the file (two cc1 of a make -j2: the
+	 * second, not late by its own attach, had its new blocks counted as
+	 * malloc's, each delete a mismatch).
+	 */
+	in_ns = attach__nr_links(t->attach) > links ? mono_ns() :
+						      attach__linked_ns(t->attach);
+	/*
 	 * Held now (--hold-exec, a mapping made while this attached): the
 	 * new probes are for the file it is held at, whose code it has not
 	 * run; each new file such a process maps holds it the same way.
 	 */
-	if (since_ns && t->on_late && attach__nr_links(t->attach) > links &&
-	    !is_held(t, pid)) {
-		now = mono_ns();
+	if (since_ns && t->on_late && in_ns > since_ns && !is_held(t, pid)) {
 		/*
 		 * The image whose mappings got the new probes: the one after
 		 * the attach. A fork's start record sends here a child that
@@ -1055,8 +1062,7 @@ static int set_attach(struct tracer *t, int pid, bool tables, __u64 since_ns)
 		if (bpf_map__lookup_elem(t->skel->maps.procs, &key,
 					 sizeof(key), &p, sizeof(p), 0))
 			p.gen = 0;
-		t->on_late(t->ctx, pid, p.gen, since_ns,
-			   now > since_ns ? now - since_ns : 0);
+		t->on_late(t->ctx, pid, p.gen, since_ns, in_ns - since_ns);
 	}
 	/*
 	 * Gone, a kernel thread, closed to us (/proc/1 in a VM's jail), or a
