@@ -65,8 +65,8 @@ static void write_filter(struct json *j, const struct report *r)
 }
 
 /*
- * An object of counters: on one line in a process's entry, where an -a
- * report has thousands (a quarter of its size was their indentation).
+ * An object of counters: on one line in a process's entry, as an -a
+ * report has thousands of them, each member on an indented line before.
  */
 static void counters_begin(struct json *j, bool line)
 {

@@ -297,9 +297,8 @@ static int apply_start(struct procs *p, const struct ms_event *e)
 {
 	struct proc_image *old = current(p, e->pid), *im;
 	long parent = procs__current(p, (__u32)e->aux);
-	int err;
-
 	bool opened = false;
+	int err;
 
 	if (old && !old->started && !old->image && old->first_ns >= e->ts_ns) {
 		im = old;
