@@ -916,7 +916,7 @@ t_static_stripped()
 # even with -q.
 t_own_allocator()
 {
-	local pid=
+	local pid= hint
 
 	mkfifo "$d/rec.msr" || return
 	printf '%q report %q &\n' "$MEMSCOPE" "$d/rec.msr" >>"$d/cmd"
@@ -933,8 +933,13 @@ t_own_allocator()
 	# A writer that comes and goes: the copy reads an empty file, and ends.
 	: >"$d/rec.msr"
 	expect_rc 0 && expect_clean_stderr || return
-	grep -q "^memscope-bpf: warning: .* is the allocator this tool calls itself and is not probed: what the process allocates through it is not counted (trace it with a copy of the tool, whose own allocator is another file)$" "$d/stderr" ||
-		fail "stderr: expected the unprobed-allocator warning, got: $(cat "$d/stderr")"
+	# a copy helps where the allocator is in the tool's file, not where
+	# it is a library (the ASan build's libasan)
+	hint="trace it with a build of the tool that does not use that file"
+	[ "$(readlink -f "$MEMSCOPE")" -ef "$(sed -n 's/^memscope-bpf: warning: \(.*\) is the allocator this tool calls itself.*/\1/p' "$d/stderr")" ] &&
+		hint="trace it with a copy of the tool, whose own allocator is another file"
+	grep -qF "is the allocator this tool calls itself and is not probed: what the process allocates through it is not counted ($hint)" "$d/stderr" ||
+		fail "stderr: expected the unprobed-allocator warning, '$hint', got: $(cat "$d/stderr")"
 }
 
 t_static()

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <linux/capability.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -1034,6 +1035,15 @@ static void raise_nofile(const struct session *s)
 			strerror(errno));
 }
 
+/* Whether paths a and b name one file. */
+static bool same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
 /* Skipped USDT probes cost declarations, not the trace: say so once. */
 static void warn_skipped(const struct session *s)
 {
@@ -1044,12 +1054,18 @@ static void warn_skipped(const struct session *s)
 		fprintf(stderr,
 			"memscope-bpf: warning: %u USDT probe%s skipped, their declarations are missing (first: %s)\n",
 			nr, nr == 1 ? "" : "s", w);
-	/* Said even with -q: the figures would be silently short. */
+	/*
+	 * Said even with -q: the figures would be silently short. A copy
+	 * of the tool helps where the allocator is linked into it, not
+	 * where it is a library (the ASan build's libasan).
+	 */
 	w = tracer__own_skipped(s->tracer);
 	if (w)
 		fprintf(stderr,
-			"memscope-bpf: warning: %s is the allocator this tool calls itself and is not probed: what the process allocates through it is not counted (trace it with a copy of the tool, whose own allocator is another file)\n",
-			w);
+			"memscope-bpf: warning: %s is the allocator this tool calls itself and is not probed: what the process allocates through it is not counted (%s)\n",
+			w, same_file(w, "/proc/self/exe") ?
+			"trace it with a copy of the tool, whose own allocator is another file" :
+			"trace it with a build of the tool that does not use that file");
 }
 
 /*
