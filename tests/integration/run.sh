@@ -67,14 +67,15 @@ kill_bg()
 
 	for p in $bg_pids; do
 		if running "$p"; then
-			kill -TERM "$p"
+			# it may end between the look and the kill: quietly
+			kill -TERM "$p" 2>/dev/null
 			# bpftrace can miss a TERM that lands just before its
 			# poll (it hung foreign_uprobe once): then KILL.
 			for i in $(seq 50); do
 				running "$p" || break
 				sleep 0.1
 			done
-			running "$p" && kill -KILL "$p"
+			running "$p" && kill -KILL "$p" 2>/dev/null
 		fi
 		wait "$p" 2>/dev/null
 	done
