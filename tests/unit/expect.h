@@ -5,6 +5,7 @@
 
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <string.h>
 
 /* expect_eq(got, want, "what %d", ...): both as unsigned 64-bit numbers. */
 #define expect_eq(got, want, ...)					\
@@ -16,5 +17,17 @@
 		cr_assert_eq(got_, want_, "%s: got %llu, want %llu",	\
 			     what_, got_, want_);			\
 	} while (0)
+
+/* How many times needle occurs in hay, one after another. */
+static inline size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	while ((hay = strstr(hay, needle))) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
 
 #endif /* MEMSCOPE_TEST_EXPECT_H */

@@ -324,17 +324,6 @@ Test(reach_report, exports)
 	store__free(s);
 }
 
-static size_t count_of(const char *s, const char *what)
-{
-	size_t n = 0;
-
-	while ((s = strstr(s, what))) {
-		n++;
-		s += strlen(what);
-	}
-	return n;
-}
-
 /*
  * Two processes: pid 10 has the blocks above and was scanned, pid 20 has
  * one block and no scan (it was not running at the end). Each image's

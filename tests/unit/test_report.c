@@ -28,6 +28,7 @@
 #include "report_text.h"
 #include "store.h"
 #include "builders.h"
+#include "expect.h"
 
 #define START_NS	1000000000ull
 #define MS		1000000ull
@@ -821,15 +822,6 @@ Test(report, json_escapes_hostile_names, .init = setup_dir,
 	store__free(s);
 }
 
-static unsigned count_of(const char *hay, const char *needle)
-{
-	unsigned n = 0;
-
-	for (; (hay = strstr(hay, needle)); hay++)
-		n++;
-	return n;
-}
-
 /*
  * Each frame once, in frame_table, and stacks as its numbers: B (the
  * first leak, 250 bytes) numbers its frames first, C and A share its
@@ -844,7 +836,7 @@ Test(report, json_frames_once_in_frame_table, .init = setup_dir,
 
 	expect_valid_json(doc);
 	cr_expect_eq(count_of(doc, "\"addr\": \"0x"), NR_ADDRS,
-		     "every frame once: %u of %d addresses in:\n%s",
+		     "every frame once: %zu of %d addresses in:\n%s",
 		     count_of(doc, "\"addr\": \"0x"), NR_ADDRS, doc);
 	expect_has(doc, "\"frames\": [0, 1, 2],", "B, first seen");
 	expect_has(doc, "\"frames\": [3, 2],", "C, sharing 0x3000");

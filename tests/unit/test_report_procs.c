@@ -138,15 +138,6 @@ static char *text_of(const struct report *r)
 	return buf;
 }
 
-static size_t count_of(const char *hay, const char *needle)
-{
-	size_t n = 0;
-
-	for (; (hay = strstr(hay, needle)); hay++)
-		n++;
-	return n;
-}
-
 Test(report_procs, text_table_and_top_procs)
 {
 	struct report *r = build(1);
