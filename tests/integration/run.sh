@@ -274,19 +274,22 @@ wait_tracing()
 	return 1
 }
 
-# start_ready PROGRAM [ARGS...]: runs a target in the background and sets
-# $target_pid from its "ready PID" line.
-start_ready()
+# ready_wait FILE WHAT: $target_pid from the "ready PID" line a target
+# writes to FILE, within 10 s.
+ready_wait()
 {
-	printf '%q ' "$@" >>"$d/cmd"
-	echo '&' >>"$d/cmd"
-	$TIMEOUT "$@" >"$d/target.out" 2>&1 &
-	bg_pids="$bg_pids $!"
-	if ! wait_for "$d/target.out" '^ready [0-9]+$' 10; then
-		fail "target $1: expected 'ready PID' within 10 s, got: $(cat "$d/target.out")"
+	if ! wait_for "$1" '^ready [0-9]+$' 10; then
+		fail "$2: expected 'ready PID' within 10 s, got: $(cat "$1" 2>&1)"
 		return 1
 	fi
-	target_pid=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$d/target.out")
+	target_pid=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$1")
+}
+
+# start_ready PROGRAM [ARGS...]: runs a target in the background and sets
+# $target_pid from its "ready PID" line (in $d/target.out).
+start_ready()
+{
+	sys_ready target "$@"
 }
 
 # start_target PROGRAM [ARGS...]: a target held at --wait until SIGUSR1.
@@ -2778,8 +2781,9 @@ sys_comm()
 	printf 'sk%s%s' "$1" "$$" | cut -c1-15
 }
 
-# sys_ready NAME PROGRAM ARGS...: start_ready with its own output file, so
-# that two targets run at once; the pid in $target_pid.
+# sys_ready NAME PROGRAM ARGS...: runs a target in the background, its
+# output in $d/NAME.out (so that two targets run at once), and sets
+# $target_pid from its "ready PID" line.
 sys_ready()
 {
 	local out=$d/$1.out
@@ -2789,11 +2793,7 @@ sys_ready()
 	echo '&' >>"$d/cmd"
 	$TIMEOUT "$@" >"$out" 2>&1 &
 	bg_pids="$bg_pids $!"
-	if ! wait_for "$out" '^ready [0-9]+$' 10; then
-		fail "target $1: expected 'ready PID' within 10 s, got: $(cat "$out")"
-		return 1
-	fi
-	target_pid=$(sed -n 's/^ready \([0-9]*\)$/\1/p' "$out")
+	ready_wait "$out" "target $1"
 }
 
 # Two -p pids (one list, one repeated): both traced, nothing else.
@@ -3595,9 +3595,8 @@ late_set()
 		       wait" &
 		sh=$!
 		for i in $(seq $n); do
-			wait_for "$d/$i.out" '^ready [0-9]+$' 10 ||
-				fail "$name$i: expected 'ready PID' within 10 s, got: $(cat "$d/$i.out" 2>&1)"
-			pids="$pids $(sed -n 's/^ready \([0-9]*\)$/\1/p' "$d/$i.out" 2>/dev/null)"
+			ready_wait "$d/$i.out" "$name$i" &&
+				pids="$pids $target_pid"
 		done
 		for i in $pids; do
 			release_wait "$i"
