@@ -835,6 +835,13 @@ static int refresh(struct symbolizer *s)
 		if (err)
 			goto free_maps;
 	}
+	/*
+	 * Room was made for every mapping, most of them not executable: an
+	 * ended image keeps this array, so it gives the rest back.
+	 */
+	now = n ? realloc(maps, n * sizeof(*maps)) : NULL;
+	if (now)
+		maps = now;
 	qsort(maps, n, sizeof(*maps), cmp_map_start);
 	free(s->maps);
 	s->maps = maps;
