@@ -17,6 +17,7 @@
  * first time it changes within one.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "anon.h"
@@ -505,16 +506,21 @@ size_t anon__mem_bytes(const struct anon *a)
 	       tab_keyed_bytes(&a->sites);
 }
 
+static int anon_init(struct anon *a, size_t max_ranges)
+{
+	tab_array_init(&a->ranges, sizeof(struct range),
+		       max_ranges ? max_ranges : ANON_MAX_RANGES);
+	return tab_keyed_init(&a->sites, sizeof(struct anon_site),
+			      offsetof(struct anon_site, key), ANON_MAX_SITES);
+}
+
 struct anon *anon__new(size_t max_ranges)
 {
 	struct anon *a = calloc(1, sizeof(*a));
 
 	if (!a)
 		goto err_out;
-	tab_array_init(&a->ranges, sizeof(struct range),
-		       max_ranges ? max_ranges : ANON_MAX_RANGES);
-	if (tab_keyed_init(&a->sites, sizeof(struct anon_site),
-			   offsetof(struct anon_site, key), ANON_MAX_SITES))
+	if (anon_init(a, max_ranges))
 		goto err_free;
 	return a;
 
@@ -524,6 +530,21 @@ err_free:
 err_out:
 	errno = ENOMEM;
 	return NULL;
+}
+
+static struct anon none;
+static pthread_once_t none_once = PTHREAD_ONCE_INIT;
+
+static void none_init(void)
+{
+	/* empty tables allocate nothing: this cannot fail */
+	anon_init(&none, 0);
+}
+
+const struct anon *anon__none(void)
+{
+	pthread_once(&none_once, none_init);
+	return &none;
 }
 
 void anon__free(struct anon *a)

@@ -99,6 +99,8 @@ struct anon_site {
 /* max_ranges: the range table's limit, 0 for ANON_MAX_RANGES. */
 struct anon *anon__new(size_t max_ranges);
 void anon__free(struct anon *a);
+/* An empty one: what a store that took no anonymous record shows. */
+const struct anon *anon__none(void);
 
 /*
  * Whether a record is an anonymous-memory one anon__apply() can take:

@@ -588,6 +588,12 @@ static int apply_anon(struct store *s, const struct ms_event *e)
 	if (!(e->flags & MS_EVF_ARENA))
 		s->sites[stack_id].flags =
 			store_site_flags(s->sites[stack_id].flags, e->flags);
+	/* made at the first: most forked images map nothing before exec */
+	if (!s->anon) {
+		s->anon = anon__new(0);
+		if (!s->anon)
+			return -ENOMEM;
+	}
 	return anon__apply(s->anon, e, stack_id);
 }
 
@@ -889,7 +895,7 @@ const struct declared *store__declared(const struct store *s)
 
 const struct anon *store__anon(const struct store *s)
 {
-	return s->anon;
+	return s->anon ? s->anon : anon__none();
 }
 
 void store__site_declared(const struct store *s, __u32 stack_id,
@@ -960,7 +966,7 @@ static void compact(struct store *s)
 	struct store_point *tl;
 	size_t i, total = 0, at = 0;
 	struct site *sites;
-	__u64 *frames;
+	__u64 *frames, **pages;
 
 	for (i = 0; i < s->nr_sites; i++)
 		total += s->sites[i].nr_frames;
@@ -976,6 +982,12 @@ static void compact(struct store *s)
 			free(s->pages[i]);
 		s->pages[0] = frames;
 		s->nr_pages = 1;
+		/* the room for more pages too: a -a trace keeps every image */
+		pages = realloc(s->pages, sizeof(*pages));
+		if (pages) {
+			s->pages = pages;
+			s->pages_cap = 1;
+		}
 		s->page_used = ARENA_PAGE;
 		s->closed_frames = total ? total : 1;
 	} else {
@@ -991,7 +1003,8 @@ static void compact(struct store *s)
 		     sizeof(*tl));
 	if (tl)
 		s->timeline = tl;
-	anon__close(s->anon);
+	if (s->anon)
+		anon__close(s->anon);
 }
 
 /*
@@ -1060,7 +1073,7 @@ size_t store__mem_bytes(const struct store *s)
 	       (s->graves ? STORE_GRAVES * sizeof(*s->graves) : 0) +
 	       tab_keyed_bytes(&s->anomalies) +
 	       (s->decl ? declared__mem_bytes(s->decl) : 0) +
-	       anon__mem_bytes(s->anon);
+	       (s->anon ? anon__mem_bytes(s->anon) : 0);
 }
 
 struct store *store__new(void)
@@ -1077,8 +1090,7 @@ struct store *store__new(void)
 	s->pages_cap = ARENA_PAGES_MIN;
 	s->pages = malloc(s->pages_cap * sizeof(*s->pages));
 	s->graves = malloc(STORE_GRAVES * sizeof(*s->graves));
-	s->anon = anon__new(0);
-	if (!s->sites || !s->pages || !s->graves || !s->anon ||
+	if (!s->sites || !s->pages || !s->graves ||
 	    !s->timeline)
 		goto err_free;
 	/* a first page, so that even an empty stack has non-NULL frames */
