@@ -196,7 +196,7 @@ Test(procs, exec_leaves_blocks_live_at_exec)
 	expect_eq(image(1)->info.flags & PROCINFO_EXISTING, 0,
 		  "the new image began while traced");
 	cr_expect_str_eq(image(1)->info.comm, "leaky");
-	cr_expect_str_eq(image(1)->info.command, "/tmp/leaky");
+	cr_expect_str_eq(image(1)->command, "/tmp/leaky");
 	expect_eq(sum_of(1)->live_bytes, 40, "new image live");
 	expect_eq(sum_of(1)->unknown_frees, 0, "new image unknown frees");
 	expect_eq(live_blocks(100), 1, "current image's blocks");
@@ -325,7 +325,7 @@ Test(procs, bad_records_change_nothing)
 
 Test(procs, set_info_and_kernel)
 {
-	struct procinfo info = { .pid = 300, .ppid = 1 };
+	struct procinfo info = { .pid = 300, .ppid = 1 }, back;
 	struct ms_counters c = { .live_bytes = 77 };
 
 	cr_expect_eq(procs__set_kernel(pt, 300, &c), -ENOENT, "no image");
@@ -337,6 +337,21 @@ Test(procs, set_info_and_kernel)
 		  "comm terminated");
 	cr_expect(image(0)->have_kernel, "have_kernel");
 	expect_eq(image(0)->kernel.live_bytes, 77, "kernel live");
+	cr_expect_null(image(0)->command, "no command line told");
+
+	/* a command line as long as the buffer: kept cut, given back so */
+	memset(info.command, 'c', sizeof(info.command));
+	cr_assert_eq(procs__set_info(pt, &info), 0);
+	expect_eq(strlen(image(0)->command), PROCINFO_COMMAND - 1,
+		  "command cut");
+	memset(&back, 0xff, sizeof(back));
+	cr_assert_eq(procs__info(pt, 0, &back), 0);
+	expect_eq(back.pid, 300, "pid given back");
+	expect_eq(back.ppid, 1, "ppid given back");
+	expect_eq(strlen(back.comm), PROCINFO_COMM - 1, "comm given back");
+	expect_eq(strlen(back.command), PROCINFO_COMMAND - 1,
+		  "command given back");
+	cr_expect_eq(procs__info(pt, 1, &back), -ENOENT, "no image 1");
 	info.pid = 0;
 	cr_expect_eq(procs__set_info(pt, &info), -EINVAL, "pid 0");
 }
@@ -406,10 +421,14 @@ Test(procs, filter_applies_at_the_end_of_an_image)
 }
 
 /*
- * A short process leaves a few KiB: its sites' frames in one block,
- * its timeline's used points, no index of stacks or blocks.
+ * A short process leaves little: its sites' frames in one block, its
+ * timeline's used points, no index of stacks or blocks, no table of
+ * anonymous memory it never mapped, no room for more frame pages, and
+ * its command line apart from the image's fixed facts (2,164 bytes an
+ * image with a 512-byte command inline, an empty anonymous table and 16
+ * page pointers each; 1,103 without).
  */
-#define ENDED_IMAGE_BUDGET	(16u << 10)
+#define ENDED_IMAGE_BUDGET	1280u
 
 Test(procs, short_processes_leave_little)
 {

@@ -1497,7 +1497,7 @@ static struct report *build_image(const struct proc_image *im, size_t i,
 	size_t k;
 
 	t.pid = im->info.pid;
-	t.command = im->info.command[0] ? im->info.command : NULL;
+	t.command = im->command;
 	t.exited = im->end == PROC_EXITED;
 	t.exit_status = t.exited ? im->exit_code : 0;
 	t.detached = false;
@@ -1519,9 +1519,12 @@ static struct report *build_image(const struct proc_image *im, size_t i,
 	return pr;
 }
 
-/* An image that ran its allocator unprobed counts toward the warning. */
-static void proc_facts(struct report *r, struct report_proc *rp,
-		       const struct proc_image *im)
+/*
+ * An image that ran its allocator unprobed counts toward the warning.
+ * 0, -ENOMEM.
+ */
+static int proc_facts(struct report *r, struct report_proc *rp,
+		      const struct proc_image *im)
 {
 	if (im->info.flags & PROCINFO_FOREIGN)
 		r->procs_foreign++;
@@ -1531,12 +1534,14 @@ static void proc_facts(struct report *r, struct report_proc *rp,
 			r->late_max_ns = im->info.late_ns;
 	}
 	rp->info = im->info;
+	rp->command = im->command;
 	rp->image = im->image;
 	rp->end = im->end;
 	rp->first_ns = im->first_ns;
 	rp->end_ns = im->end_ns;
 	rp->exit_code = im->exit_code;
 	rp->have_info = im->have_info;
+	return arena_strdup(&r->arena, &rp->command);
 }
 
 /* Over several images: the trace's own facts and the merged lists. */
@@ -1576,7 +1581,8 @@ static struct report *build_all(const struct procs *pt,
 	for (i = 0; i < n; i++) {
 		const struct proc_image *im = procs__image(pt, i);
 
-		proc_facts(r, &r->procs[i], im);
+		if (proc_facts(r, &r->procs[i], im))
+			goto err_free;
 		r->procs[i].r = build_image(im, i, target, opts);
 		if (!r->procs[i].r) {
 			err = -errno;
@@ -1641,12 +1647,11 @@ struct report *report__build_procs(const struct procs *pt,
 		return NULL;
 	r->all = *procs__summary(pt);
 	r->procs = arena_alloc(&r->arena, 1, sizeof(*r->procs));
-	if (!r->procs) {
+	if (!r->procs || proc_facts(r, &r->procs[0], im)) {
 		report__free(r);
 		errno = ENOMEM;
 		return NULL;
 	}
-	proc_facts(r, &r->procs[0], im);
 	r->procs[0].r = r;
 	r->nr_procs = 1;
 	return r;

@@ -305,7 +305,8 @@ enum report_weight {
  * its end), and says so in r->ended.
  */
 struct report_proc {
-	struct procinfo info;
+	struct procfacts info;
+	const char *command;	/* its command line, NULL not known */
 	__u32 image;		/* exec generation: 0 the forked process */
 	__u32 end;		/* enum proc_end */
 	__u64 first_ns;		/* CLOCK_MONOTONIC: its start, else its

@@ -373,8 +373,10 @@ static const struct ms_event *drop_forwarders(struct session *s, long cur,
 /* Image i's facts into the recording, as they are now. */
 static void record_info(struct session *s, long i)
 {
-	if (s->rec && i >= 0)
-		recorder__info(s->rec, &procs__image(s->procs, i)->info);
+	struct procinfo info;
+
+	if (s->rec && i >= 0 && !procs__info(s->procs, i, &info))
+		recorder__info(s->rec, &info);
 }
 
 /*

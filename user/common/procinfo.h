@@ -13,21 +13,40 @@
 #define PROCINFO_COMM		16
 #define PROCINFO_COMMAND	512
 
-struct procinfo {
-	__u32 pid;		/* as the host sees it (tgid) */
-	__u32 ppid;		/* 0 unknown */
-	__u32 ns_pid;		/* as its own pid namespace sees it; 0 same
-				 * as pid or unknown */
-	__u32 flags;		/* PROCINFO_* */
-	__u64 start_ns;		/* CLOCK_MONOTONIC of its start, 0 unknown */
-	__u64 late_ns;		/* PROCINFO_LATE: how long it ran before
-				 * the probes of its allocator objects were
-				 * in (from its start, exec or the object's
-				 * mapping); its counts start there */
-	__u64 late_end_ns;	/* PROCINFO_LATE: CLOCK_MONOTONIC when they
-				 * were, the end of that late_ns; 0 unknown
-				 * (a recording of format 8) */
+/*
+ * The facts without the command line: a group inside struct procinfo,
+ * as the kernel's struct_group() makes one (procinfo.pid and
+ * procinfo.facts.pid are one member). The process table keeps these per
+ * image and the command line apart, sized to fit: a -a trace keeps every
+ * image it saw, and the 512 bytes were most of each.
+ */
+#define PROCINFO_FACTS							\
+	__u32 pid;		/* as the host sees it (tgid) */	\
+	__u32 ppid;		/* 0 unknown */				\
+	__u32 ns_pid;		/* as its own pid namespace sees it; 0	\
+				 * same as pid or unknown */		\
+	__u32 flags;		/* PROCINFO_* */			\
+	__u64 start_ns;		/* CLOCK_MONOTONIC of its start, 0	\
+				 * unknown */				\
+	__u64 late_ns;		/* PROCINFO_LATE: how long it ran	\
+				 * before the probes of its allocator	\
+				 * objects were in (from its start,	\
+				 * exec or the object's mapping); its	\
+				 * counts start there */		\
+	__u64 late_end_ns;	/* PROCINFO_LATE: CLOCK_MONOTONIC when	\
+				 * they were, the end of that late_ns;	\
+				 * 0 unknown (a recording of format 8) */ \
 	char comm[PROCINFO_COMM];
+
+struct procfacts {
+	PROCINFO_FACTS
+};
+
+struct procinfo {
+	union {
+		struct { PROCINFO_FACTS };
+		struct procfacts facts;
+	};
 	char command[PROCINFO_COMMAND];
 };
 

@@ -557,7 +557,7 @@ static const char *const end_names[] = {
 static void write_proc_target(struct json *j, const struct report *r,
 			      const struct report_proc *p)
 {
-	const struct procinfo *in = &p->info;
+	const struct procfacts *in = &p->info;
 
 	json_key(j, "target");
 	json_obj_begin_line(j);
@@ -569,7 +569,7 @@ static void write_proc_target(struct json *j, const struct report *r,
 		json_null(j);
 	json_kv_u64(j, "ns_pid", in->ns_pid ? in->ns_pid : in->pid);
 	json_kv_str(j, "comm", in->comm[0] ? in->comm : NULL);
-	json_kv_str(j, "command", in->command[0] ? in->command : NULL);
+	json_kv_str(j, "command", p->command);
 	json_kv_bool(j, "command_cut", in->flags & PROCINFO_CUT);
 	json_kv_u64(j, "image", p->image);
 	json_kv_bool(j, "existing", in->flags & PROCINFO_EXISTING);

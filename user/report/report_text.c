@@ -974,7 +974,7 @@ static void print_proc_row(const struct report *r, FILE *f,
 			   const struct report_proc *p)
 {
 	const struct store_summary *s = &p->r->summary;
-	const struct procinfo *in = &p->info;
+	const struct procfacts *in = &p->info;
 	char b[64], secs[32];
 	__u64 early = 0;
 	unsigned int i;
@@ -1023,9 +1023,9 @@ static void print_proc_row(const struct report *r, FILE *f,
 	if (in->flags & PROCINFO_LATE)
 		fprintf(f, "           joined late: its allocator probed %.1f ms after it ran it, counts start there\n",
 			in->late_ns / 1e6);
-	if (in->command[0]) {
+	if (p->command) {
 		fputs("           ", f);
-		put_name(f, in->command);
+		put_name(f, p->command);
 		if (in->flags & PROCINFO_CUT)
 			fputs(" (cut)", f);
 		fputc('\n', f);

@@ -98,9 +98,12 @@ void procs__free(struct procs *p)
 
 	if (!p)
 		return;
-	for (i = 0; i < p->images.nr; i++)
-		store__free(((struct proc_image *)
-			     tab_array_at(&p->images, i))->store);
+	for (i = 0; i < p->images.nr; i++) {
+		struct proc_image *im = tab_array_at(&p->images, i);
+
+		store__free(im->store);
+		free(im->command);
+	}
 	tab_array_fini(&p->images);
 	tab_array_fini(&p->late);
 	tab_keyed_fini(&p->open);
@@ -145,7 +148,7 @@ static void close_image(struct procs *p, struct proc_image *im, __u32 end,
  */
 static void image_late(struct proc_image *im)
 {
-	const struct procinfo *in = &im->info;
+	const struct procfacts *in = &im->info;
 
 	if ((in->flags & PROCINFO_LATE) && in->late_end_ns >= in->late_ns &&
 	    in->late_end_ns)
@@ -169,7 +172,7 @@ static bool before_kgen(const struct proc_image *im, __u32 kgen)
  */
 static bool late_take(struct proc_image *im, __u64 since_ns, __u64 late_ns)
 {
-	struct procinfo *in = &im->info;
+	struct procfacts *in = &im->info;
 	__u64 end_ns = since_ns + late_ns;
 
 	if (im->first_ns > since_ns) {
@@ -243,7 +246,7 @@ static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
 	if (p->max_stacks)
 		store__set_max_stacks(st, p->max_stacks);
 	if (prev) {
-		struct procinfo info = prev->info;
+		struct procfacts info = prev->info;
 
 		im = tab_array_push(&p->images);
 		im->info = info;
@@ -251,7 +254,6 @@ static int open_image(struct procs *p, __u32 pid, __u32 gen, __u64 ts,
 		im->info.flags &= ~(PROCINFO_EXISTING | PROCINFO_CUT |
 				    PROCINFO_LATE);
 		im->info.late_ns = im->info.late_end_ns = 0;
-		im->info.command[0] = '\0';
 		im->have_info = true;
 	} else {
 		im = tab_array_push(&p->images);
@@ -291,6 +293,22 @@ static void set_str(char *dst, size_t size, const char *src, size_t len)
 
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+/*
+ * A command line of up to len bytes, cut where a procinfo would cut it,
+ * in memory of its own size: *out, NULL for an empty one. -ENOMEM.
+ */
+static int command_dup(const char *src, size_t len, char **out)
+{
+	size_t n = strnlen(src, len < PROCINFO_COMMAND ? len :
+					  PROCINFO_COMMAND - 1);
+
+	*out = NULL;
+	if (!n)
+		return 0;
+	*out = strndup(src, n);
+	return *out ? 0 : -ENOMEM;
 }
 
 static int apply_start(struct procs *p, const struct ms_event *e)
@@ -335,6 +353,7 @@ static int apply_start(struct procs *p, const struct ms_event *e)
 static int apply_exec(struct procs *p, const struct ms_event *e)
 {
 	struct proc_image *old, *im;
+	char *command;
 	size_t pos;
 	int err;
 
@@ -345,6 +364,10 @@ static int apply_exec(struct procs *p, const struct ms_event *e)
 	err = tab_array_reserve(&p->images, 1);
 	if (!err)
 		err = tab_keyed_reserve(&p->open);
+	/* Until /proc tells the command line, the file executed names it. */
+	if (!err)
+		err = command_dup(e->type_name, sizeof(e->type_name),
+				  &command);
 	if (err)
 		return err;
 	/* The array may have moved. */
@@ -352,17 +375,17 @@ static int apply_exec(struct procs *p, const struct ms_event *e)
 	close_image(p, old, PROC_EXECED, e->ts_ns);
 	err = open_image(p, e->pid, old->image + 1, e->ts_ns,
 			 image_at(p, pos), &im);
-	if (err)
+	if (err) {
+		free(command);
 		return err;
+	}
+	im->command = command;
 	im->started = true;
 	im->kgen = e->seq;
 	late_notes_sweep(p, e->pid, im, e->ts_ns);
 	im->info.start_ns = e->ts_ns;
 	set_str(im->info.comm, sizeof(im->info.comm), e->name,
 		sizeof(e->name));
-	/* Until /proc tells the command line, the file executed names it. */
-	set_str(im->info.command, sizeof(im->info.command), e->type_name,
-		sizeof(e->type_name));
 	return 0;
 }
 
@@ -531,27 +554,35 @@ bool procs__took_late(const struct procs *p)
 int procs__set_info(struct procs *p, const struct procinfo *info)
 {
 	struct proc_image *im;
+	char *command;
 	__u64 start_ns;
 	int err;
 
 	if (!info->pid)
 		return -EINVAL;
-	err = image_for(p, info->pid, info->start_ns, &im);
-	if (err)
+	/* strings from outside: cut here whatever they hold */
+	err = command_dup(info->command, sizeof(info->command), &command);
+	if (!err)
+		err = image_for(p, info->pid, info->start_ns, &im);
+	if (err) {
+		free(command);
 		return err;
+	}
 	start_ns = im->info.start_ns;
 	/* /proc never knows an image joined late: what it had stays */
 	if (!(info->flags & PROCINFO_LATE) &&
 	    (im->info.flags & PROCINFO_LATE)) {
-		struct procinfo late = im->info;
+		struct procfacts late = im->info;
 
-		im->info = *info;
+		im->info = info->facts;
 		im->info.flags |= PROCINFO_LATE;
 		im->info.late_ns = late.late_ns;
 		im->info.late_end_ns = late.late_end_ns;
 	} else {
-		im->info = *info;
+		im->info = info->facts;
 	}
+	free(im->command);
+	im->command = command;
 	/*
 	 * Its start or exec record's time is exact; /proc's is the process's
 	 * fork, in clock ticks (an exec'd image began ~10 ms before the
@@ -559,9 +590,7 @@ int procs__set_info(struct procs *p, const struct procinfo *info)
 	 */
 	if (im->started)
 		im->info.start_ns = start_ns;
-	/* strings from outside: terminated here whatever they hold */
 	im->info.comm[sizeof(im->info.comm) - 1] = '\0';
-	im->info.command[sizeof(im->info.command) - 1] = '\0';
 	im->have_info = true;
 	image_late(im);
 	return 0;
@@ -571,6 +600,8 @@ int procs__restore(struct procs *p, size_t i, const struct procinfo *info,
 		   const struct ms_counters *kernel)
 {
 	struct proc_image *im;
+	char *command;
+	int err;
 
 	if (i >= p->images.nr)
 		return -ENOENT;
@@ -578,9 +609,14 @@ int procs__restore(struct procs *p, size_t i, const struct procinfo *info,
 	if (info && info->pid != im->info.pid)
 		return -EINVAL;
 	if (info) {
-		im->info = *info;
+		err = command_dup(info->command, sizeof(info->command),
+				  &command);
+		if (err)
+			return err;
+		im->info = info->facts;
 		im->info.comm[sizeof(im->info.comm) - 1] = '\0';
-		im->info.command[sizeof(im->info.command) - 1] = '\0';
+		free(im->command);
+		im->command = command;
 		im->have_info = true;
 	}
 	if (kernel) {
@@ -620,6 +656,20 @@ const struct proc_image *procs__image(const struct procs *p, size_t i)
 	return i < p->images.nr ? image_at(p, i) : NULL;
 }
 
+int procs__info(const struct procs *p, size_t i, struct procinfo *out)
+{
+	const struct proc_image *im;
+
+	if (i >= p->images.nr)
+		return -ENOENT;
+	im = image_at(p, i);
+	*out = (struct procinfo){ .facts = im->info };
+	if (im->command)
+		set_str(out->command, sizeof(out->command), im->command,
+			strlen(im->command));
+	return 0;
+}
+
 long procs__current(const struct procs *p, __u32 pid)
 {
 	const struct open_pid *o = tab_keyed_get(&p->open, pid);
@@ -642,7 +692,12 @@ size_t procs__mem_bytes(const struct procs *p)
 	size_t i, n = sizeof(*p) + tab_array_bytes(&p->images) +
 		      tab_keyed_bytes(&p->open);
 
-	for (i = 0; i < p->images.nr; i++)
-		n += store__mem_bytes(image_at(p, i)->store);
+	for (i = 0; i < p->images.nr; i++) {
+		const struct proc_image *im = image_at(p, i);
+
+		n += store__mem_bytes(im->store);
+		if (im->command)
+			n += strlen(im->command) + 1;
+	}
 	return n;
 }

@@ -43,7 +43,8 @@ enum proc_end {
 
 /* One process image: a pid between two of fork, exec and exit. */
 struct proc_image {
-	struct procinfo info;	/* pid always; the rest as known */
+	struct procfacts info;	/* pid always; the rest as known */
+	char *command;		/* its command line, NULL not known */
 	__u32 image;		/* exec generation: 0 the forked process */
 	__u32 kgen;		/* the kernel's generation of it (its start or
 				 * exec record's seq), 0 when not seen */
@@ -122,7 +123,8 @@ bool procs__took_late(const struct procs *p);
 
 /*
  * A replay: image i's facts and kernel counters (either may be NULL) as
- * the recording holds them. -ENOENT for an image the records never made.
+ * the recording holds them. -ENOENT for an image the records never made,
+ * -EINVAL for facts of another pid, -ENOMEM.
  */
 int procs__restore(struct procs *p, size_t i, const struct procinfo *info,
 		   const struct ms_counters *kernel);
@@ -150,6 +152,9 @@ void procs__set_filter(struct procs *p, procs_pass_fn pass, void *ctx);
 
 /* Each image's distinct stacks (store__set_max_stacks); 0: the default. */
 void procs__set_max_stacks(struct procs *p, __u32 n);
+
+/* Image i's facts and command line as one procinfo; -ENOENT past them. */
+int procs__info(const struct procs *p, size_t i, struct procinfo *out);
 
 /* Images in order of opening: 0..procs__nr_images()-1, stable numbers. */
 size_t procs__nr_images(const struct procs *p);

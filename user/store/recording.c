@@ -833,7 +833,8 @@ _Static_assert(REC_PROC_FIXED + REC_PROC_TAIL +
 	       "an image's entry must fit in one frame");
 
 /* A procinfo as both frames hold it, after what precedes it there. */
-static void wbuf_procinfo(struct wbuf *b, const struct procinfo *info)
+static void wbuf_procinfo(struct wbuf *b, const struct procfacts *info,
+			  const char *command)
 {
 	wbuf_u32(b, info->pid);
 	wbuf_u32(b, info->ppid);
@@ -841,7 +842,7 @@ static void wbuf_procinfo(struct wbuf *b, const struct procinfo *info)
 	wbuf_u32(b, info->flags);
 	wbuf_u64(b, info->start_ns);
 	wbuf_strn(b, info->comm, sizeof(info->comm));
-	wbuf_strn(b, info->command, sizeof(info->command));
+	wbuf_strn(b, command ? command : "", PROCINFO_COMMAND);
 	if (info->flags & PROCINFO_LATE) {
 		wbuf_u64(b, info->late_ns);
 		wbuf_u64(b, info->late_end_ns);
@@ -856,7 +857,7 @@ int recorder__info(struct recorder *w, const struct procinfo *info)
 
 	if (!err) {
 		wbuf_reset(b);
-		wbuf_procinfo(b, info);
+		wbuf_procinfo(b, &info->facts, info->command);
 		err = write_frame(w, REC_FRAME_PROCINFO, b);
 	}
 	return stick(w, err);
@@ -875,7 +876,7 @@ static int write_procs(struct recorder *w, const struct procs *pt)
 
 		size = REC_PROC_FIXED + REC_PROC_TAIL +
 		       strnlen(im->info.comm, PROCINFO_COMM) +
-		       strnlen(im->info.command, PROCINFO_COMMAND);
+		       (im->command ? strlen(im->command) : 0);
 		if (b->len + size > REC_FRAME_RAW_MAX) {
 			err = write_frame(w, REC_FRAME_PROCS, b);
 			wbuf_reset(b);
@@ -884,7 +885,7 @@ static int write_procs(struct recorder *w, const struct procs *pt)
 		wbuf_u32(b, (im->have_info ? REC_PROC_INFO : 0) |
 			    (im->have_kernel ? REC_PROC_KERNEL : 0));
 		wbuf_put(b, &im->kernel, sizeof(im->kernel));
-		wbuf_procinfo(b, &im->info);
+		wbuf_procinfo(b, &im->info, im->command);
 	}
 	if (!err && b->len)
 		err = write_frame(w, REC_FRAME_PROCS, b);
