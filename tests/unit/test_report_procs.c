@@ -163,7 +163,8 @@ Test(report_procs, text_table_and_top_procs)
 
 /*
  * -a's many images: the table lists the first 50 (by live bytes, then
- * allocations) and counts the rest; --top-procs 0 lists them all.
+ * allocations) and counts the rest; --top-procs 0 lists them all. One
+ * that joined late is listed wherever it ranks: the warning counts it.
  */
 Test(report_procs, text_table_cut)
 {
@@ -180,6 +181,9 @@ Test(report_procs, text_table_cut)
 		/* ten allocate: they lead the table */
 		if (pid % 6 == 0)
 			alloc(pid, 0x1000, pid, 0x401000, pid + 1);
+		/* of the ten that rank last (idle, opened last) */
+		if (pid == 158)
+			cr_assert_geq(procs__late(pt, pid, 0, pid, 1), 0);
 		apply(ev_proc(MS_EV_PROC_EXIT, pid, 0, NULL, NULL, pid + 2));
 	}
 	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
@@ -192,10 +196,13 @@ Test(report_procs, text_table_cut)
 		  "table title in:\n%s", t);
 	cr_expect(strstr(t, "\n  156     true, parent 10,"),
 		  "the largest first in:\n%s", t);
-	cr_expect(strstr(t, "\n  ... 10 more images (10 allocated nothing): "
+	cr_expect(strstr(t, "\n  ... 9 more images (9 allocated nothing): "
 			 "--top-procs 0 lists them all, the JSON report has "
 			 "them\n"), "the rest counted in:\n%s", t);
-	expect_eq(count_of(t, ", parent 10, "), 50, "rows");
+	cr_expect(strstr(t, "\n  158     true, parent 10,"),
+		  "the late one listed in:\n%s", t);
+	expect_eq(count_of(t, "joined late: "), 1, "its joined-late line");
+	expect_eq(count_of(t, ", parent 10, "), 51, "rows");
 	free(t);
 	report__free(r);
 	o.top_procs = 0;

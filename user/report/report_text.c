@@ -1039,13 +1039,14 @@ static void print_proc_row(const struct report *r, FILE *f,
 #define PROC_TABLE_ROWS	50
 
 /*
- * Several processes: the table, by live bytes, then the call sites of
- * the first --top-procs of them; the leaks of an image that ended are
- * what it left at its exit or exec, never a later image's.
+ * Several processes: the table, by live bytes (its first rows, and every
+ * image the warning counts), then the call sites of the first
+ * --top-procs of them; the leaks of an image that ended are what it left
+ * at its exit or exec, never a later image's.
  */
 static int print_processes(const struct report *r, FILE *f)
 {
-	size_t *order, i, n = r->nr_procs, shown, rows, idle = 0;
+	size_t *order, i, n = r->nr_procs, shown, rows, idle = 0, flagged = 0;
 	const struct report_proc *p;
 	char title[128];
 
@@ -1064,12 +1065,24 @@ static int print_processes(const struct report *r, FILE *f)
 		rows = n;
 	for (i = 0; i < rows; i++)
 		print_proc_row(r, f, &r->procs[order[i]]);
-	for (i = rows; i < n; i++)
-		idle += !r->procs[order[i]].r->summary.allocs;
-	if (rows < n)
+	/*
+	 * An image the warning counts (joined late, not traced) is listed
+	 * wherever it ranks: the warning sends the reader to its row.
+	 */
+	for (i = rows; i < n; i++) {
+		p = &r->procs[order[i]];
+		if (p->info.flags & (PROCINFO_LATE | PROCINFO_FOREIGN)) {
+			print_proc_row(r, f, p);
+			flagged++;
+		} else {
+			idle += !p->r->summary.allocs;
+		}
+	}
+	if (rows + flagged < n)
 		fprintf(f, "  ... %zu more image%s (%zu allocated nothing): "
 			"--top-procs 0 lists them all, the JSON report has "
-			"them\n", n - rows, plural(n - rows), idle);
+			"them\n", n - rows - flagged,
+			plural(n - rows - flagged), idle);
 	shown = r->top_procs && r->top_procs < n ? r->top_procs : n;
 	for (i = 0; i < shown; i++) {
 		p = &r->procs[order[i]];
