@@ -141,14 +141,46 @@ __u64 report__since_start(const struct report *r, __u64 ts_ns)
 	return ts_ns > r->target.start_ns ? ts_ns - r->target.start_ns : 0;
 }
 
-static int arena_frame(void **arena, struct frame *fr)
+/* Replaces *s by the pool's copy; NULL stays NULL. */
+static int pool_str(struct tab_pool *pool, const char **s)
 {
-	if (arena_strdup(arena, &fr->function) ||
-	    arena_strdup(arena, &fr->mangled) ||
-	    arena_strdup(arena, &fr->file) ||
-	    arena_strdup(arena, &fr->object) ||
-	    arena_strdup(arena, &fr->build_id))
+	return *s ? tab_pool_intern(pool, *s, s, NULL) : 0;
+}
+
+/*
+ * A frame's strings into the report's pool: a trace's images resolve the
+ * same names again and again, and a copy in each image's arena made a
+ * -a report of 2,000 /bin/true runs take ~20 KiB per image.
+ */
+static int frame_strings(struct report *r, struct frame *fr)
+{
+	int err = pool_str(r->strings, &fr->function);
+
+	if (!err)
+		err = pool_str(r->strings, &fr->mangled);
+	if (!err)
+		err = pool_str(r->strings, &fr->file);
+	if (!err)
+		err = pool_str(r->strings, &fr->object);
+	if (!err)
+		err = pool_str(r->strings, &fr->build_id);
+	return err;
+}
+
+/* r's pool of strings: shared, a trace's, or its own. 0, -ENOMEM. */
+static int report_strings(struct report *r, struct tab_pool *shared)
+{
+	if (shared) {
+		r->strings = shared;
+		r->shared_strings = true;
+		return 0;
+	}
+	r->strings = calloc(1, sizeof(*r->strings));
+	if (!r->strings || tab_pool_init(r->strings, 0)) {
+		free(r->strings);
+		r->strings = NULL;
 		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -189,8 +221,9 @@ static int resolve_addr(struct build *b, __u64 addr, const struct frame **out,
 		frames[i].addr = addr;
 		/* the last frame of an address is its function, never inlined */
 		frames[i].inlined = i + 1 < n;
-		if (arena_frame(&b->r->arena, &frames[i]))
-			return -ENOMEM;
+		err = frame_strings(b->r, &frames[i]);
+		if (err)
+			return err;
 	}
 	c = tab_keyed_add(&b->cache, addr);
 	c->nr = n;
@@ -1266,11 +1299,13 @@ static int build_reach(struct build *b)
 	return err;
 }
 
-struct report *report__build(const struct store *st,
-			     const struct report_target *target,
-			     const struct ms_counters *kernel,
-			     const struct attach_probe *probes,
-			     size_t nr_probes, const struct report_opts *opts)
+/* report__build(), its frames' strings in shared (NULL: its own pool) */
+static struct report *build_one(const struct store *st,
+				const struct report_target *target,
+				const struct ms_counters *kernel,
+				const struct attach_probe *probes,
+				size_t nr_probes, const struct report_opts *opts,
+				struct tab_pool *shared)
 {
 	struct build b = { .st = st };
 	struct report *r;
@@ -1286,6 +1321,8 @@ struct report *report__build(const struct store *st,
 	b.r = r;
 	err = tab_keyed_init(&b.cache, sizeof(struct cached_addr),
 			     offsetof(struct cached_addr, addr), 0);
+	if (!err)
+		err = report_strings(r, shared);
 	if (err)
 		goto err_free;
 	if (opts)
@@ -1341,6 +1378,15 @@ err_free:
 	return NULL;
 }
 
+struct report *report__build(const struct store *st,
+			     const struct report_target *target,
+			     const struct ms_counters *kernel,
+			     const struct attach_probe *probes,
+			     size_t nr_probes, const struct report_opts *opts)
+{
+	return build_one(st, target, kernel, probes, nr_probes, opts, NULL);
+}
+
 void report__free(struct report *r)
 {
 	size_t i;
@@ -1350,6 +1396,11 @@ void report__free(struct report *r)
 	for (i = 0; i < r->nr_procs; i++) {
 		if (r->procs[i].r != r)
 			report__free(r->procs[i].r);
+	}
+	/* after the images' reports: theirs may be this one's */
+	if (r->strings && !r->shared_strings) {
+		tab_pool_fini(r->strings);
+		free(r->strings);
 	}
 	arena_free(r->arena);
 	free(r);
@@ -1486,10 +1537,14 @@ static struct report_opts image_opts(const struct report_opts *opts, size_t i)
 	return o;
 }
 
-/* Image i's own model, with a target made of its facts. */
+/*
+ * Image i's own model, with a target made of its facts; its frames'
+ * strings in the trace's pool.
+ */
 static struct report *build_image(const struct proc_image *im, size_t i,
 				  const struct report_target *target,
-				  const struct report_opts *opts)
+				  const struct report_opts *opts,
+				  struct tab_pool *strings)
 {
 	struct report_opts o = image_opts(opts, i);
 	struct report_target t = *target;
@@ -1502,8 +1557,8 @@ static struct report *build_image(const struct proc_image *im, size_t i,
 	t.exit_status = t.exited ? im->exit_code : 0;
 	t.detached = false;
 	t.killed = false;
-	pr = report__build(im->store, &t, im->have_kernel ? &im->kernel : NULL,
-			   NULL, 0, &o);
+	pr = build_one(im->store, &t, im->have_kernel ? &im->kernel : NULL,
+		       NULL, 0, &o, strings);
 	if (!pr)
 		return NULL;
 	for (k = 0; k < pr->nr_leaks; k++)
@@ -1569,7 +1624,8 @@ static struct report *build_all(const struct procs *pt,
 		r->kernel = *kernel;
 		r->have_kernel = true;
 	}
-	if (arena_strdup(&r->arena, &r->target.command))
+	if (arena_strdup(&r->arena, &r->target.command) ||
+	    report_strings(r, NULL))
 		goto err_free;
 	err = copy_probes(r, probes, nr_probes);
 	if (err)
@@ -1583,7 +1639,7 @@ static struct report *build_all(const struct procs *pt,
 
 		if (proc_facts(r, &r->procs[i], im))
 			goto err_free;
-		r->procs[i].r = build_image(im, i, target, opts);
+		r->procs[i].r = build_image(im, i, target, opts, r->strings);
 		if (!r->procs[i].r) {
 			err = -errno;
 			goto err_free;

@@ -410,6 +410,13 @@ struct report {
 
 	/* owned storage for strings copied into the model */
 	void *arena;
+	/*
+	 * The frames' strings, interned: each once for a trace, whose
+	 * images' reports share the trace's (-a's thousand /bin/true name
+	 * the same functions, files and objects)
+	 */
+	struct tab_pool *strings;
+	bool shared_strings;	/* strings is the trace's, not this one's */
 };
 
 
