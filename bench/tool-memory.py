@@ -50,7 +50,8 @@ def main():
                     str(args.procs)])
         print(line)
         ended.append(nums(line, r"RSS ([\d.]+) -> ([\d.]+) MiB, ([\d.]+) "
-                          r"KiB per process.*descriptors (\d+) -> (\d+)"))
+                          r"KiB per process.*; ([\d.]+) MiB at most.*"
+                          r"descriptors (\d+) -> (\d+)"))
     col = lambda rows, i: [r[i] for r in rows]
     lines = [
         "## The tool's memory where a trace adds to it (bench/tool-memory.py)",
@@ -69,9 +70,13 @@ def main():
         f"- Ended process images (`bench/ended-images.sh`, {args.procs} runs "
         "of /bin/true under -a): "
         f"{spread(col(ended, 2), '%.1f')} KiB of the tool's RSS per process "
-        "(a fork and an exec image), open descriptors "
-        f"{spread(col(ended, 3), '%.0f')} before and "
-        f"{spread(col(ended, 4), '%.0f')} after.",
+        "(a fork and an exec image) while tracing, from "
+        f"{spread(col(ended, 0), '%.0f')} MiB before the runs to "
+        f"{spread(col(ended, 1), '%.0f')} MiB after them, and "
+        f"{spread(col(ended, 3), '%.0f')} MiB at most (the report, one per "
+        "image, included); open descriptors "
+        f"{spread(col(ended, 4), '%.0f')} before and "
+        f"{spread(col(ended, 5), '%.0f')} after.",
     ]
     if args.results:
         sections.write(args.results, "tool-memory.py", lines)
