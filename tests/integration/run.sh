@@ -3670,6 +3670,123 @@ t_sys_late_shared()
 	late_set 1
 }
 
+# Short static programs gone before the tool could read their maps: a
+# shell of the set runs 6 new static binaries one after the other, each
+# leaking 3 x 111 bytes from its own malloc and exiting at once, then the
+# first one again. Each first run joined late (all of its life: its file
+# was probed only when its exec was drained) or is traced whole; the tree
+# before left such a run with no allocation and nothing said (its file
+# was never examined). The second run of the first file, probed by then,
+# is traced whole from its first malloc. A replay says the same.
+t_sys_late_gone()
+{
+	local cg name i n=6
+
+	name=$(sys_comm g)
+	sys_static "$d/${name}1" || return
+	for i in $(seq 2 $n); do
+		cp "$d/${name}1" "$d/$name$i" || return
+	done
+	cgroup_new || return
+	if tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
+		--cgroup "$cg" && wait_tracing; then
+		sh -c "echo \$\$ >'$cg/cgroup.procs' || exit
+		       for i in \$(seq $n); do
+		           '$d/$name'\$i leak 3 111 >/dev/null 2>&1
+		       done
+		       sleep 1
+		       '$d/${name}1' leak 3 111 >/dev/null 2>&1"
+		kill -INT "$tool_pid"
+		tool_wait
+	fi
+	rmdir "$cg" || fail "cannot remove the cgroup $cg"
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+ps = r.get("processes") or []
+late = lambda p: p["target"].get("joined_late_ns")
+is_late = lambda p: isinstance(late(p), int) and late(p) > 0
+whole = lambda p: sum(l["bytes"] for l in p.get("leaks") or []
+                      if l["bytes"] == 333) == 333
+progs = sorted((p for p in ps if p["target"]["comm"].startswith("$name")),
+               key=lambda p: p["target"]["start_ns"])
+expect("images of the programs (6 first runs, a second)", $n + 1, len(progs))
+if len(progs) == $n + 1:
+    first, again = progs[:$n], progs[$n]
+    expect("first runs neither late nor traced whole", [],
+           [(p["target"]["comm"], p["summary"]["allocs"]) for p in first
+            if not is_late(p) and not whole(p)])
+    for p in first:
+        t = p["target"]
+        if is_late(p) and late(p) > t["exit_ns"] - t["start_ns"]:
+            print(f"{t['comm']}: joined_late_ns {late(p)} past its life, "
+                  f"{t['exit_ns'] - t['start_ns']} ns")
+    expect("the second run: (late, traced whole)", (None, True),
+           (late(again), whole(again)))
+    expect("summary.procs_joined_late", len([p for p in ps if is_late(p)]),
+           s.get("procs_joined_late"))
+EOF
+	cp "$d/out/report.json" "$d/live.json"
+	tool report "$d/rec.msr" -o "$d/out/report.json"
+	expect_rc 0 || return
+	check_report <<EOF
+live = msjson.load("$d/live.json")
+late = lambda r: sorted((p["target"]["pid"], p["target"]["image"],
+                         p["target"].get("joined_late_ns") or 0)
+                        for p in r.get("processes") or [])
+if late(r) != late(live):
+    print(f"replay: processes' joined_late_ns {late(r)}, live run {late(live)}")
+EOF
+}
+
+# -a and a table cache: a static binary run under one trace (its table
+# kept) is probed at the start of the next, which traces its next run
+# from its first malloc. The tree before probed a new file only once its
+# exec was drained: each trace's first run of it joined late, or, gone
+# by then, ran unseen.
+t_sys_cache_probes()
+{
+	local name id i
+
+	name=$(sys_comm k)
+	sys_static "$d/$name" || return
+	id=$(readelf -n "$d/$name" | awk '/Build ID/ { print $3 }')
+	mkdir -m 700 "$d/cache" || return
+	tool_bg -q -t 0 -o "$d/first.json" -a --table-cache "$d/cache" ||
+		return
+	wait_tracing || return
+	"$d/$name" leak 3 111 >/dev/null 2>&1
+	# a program's table: its build-id, and .entry (its entry outermost)
+	for i in $(seq 100); do
+		[ -s "$d/cache/$id.entry" ] && break
+		sleep 0.1
+	done
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 || return
+	[ -s "$d/cache/$id.entry" ] ||
+		fail "expected $name's table kept as $d/cache/$id.entry, got: $(ls "$d/cache" | head)"
+	tool_bg -v -t 0 -o "$d/out/report.json" -a --table-cache "$d/cache" ||
+		return
+	wait_tracing || return
+	"$d/$name" leak 3 111 >/dev/null 2>&1
+	kill -INT "$tool_pid"
+	tool_wait
+	expect_rc 0 || return
+	grep -Eq '^memscope-bpf: unwind tables: [0-9]+ kept from earlier runs loaded at the start \([0-9]+ rows\); [1-9][0-9]* of their files define an allocator, probed at the start \(-a\)$' "$d/stderr" ||
+		fail "tool stderr: expected the files kept probed at the start, got: $(grep 'kept from earlier' "$d/stderr")"
+	check_report <<EOF
+$SYS_PY
+ps = procs_of("$name")
+expect("images of $name", 1, len(ps))
+if ps:
+    expect("$name joined_late_ns", None, ps[0]["target"].get("joined_late_ns"))
+    expect("$name's 3 x 111 bytes at leak()", [333],
+           [l["bytes"] for l in with_stacks(r, ps[0].get("leaks"))
+            if l["frames"] and l["frames"][0].get("function") == "leak"])
+EOF
+}
+
 # A process in its own mount and pid namespaces: its objects opened
 # through /proc/PID/root, its pid as the host and as it sees it.
 t_sys_namespaces()
@@ -4379,6 +4496,8 @@ run_test sys_static_exec	t_sys_static_exec
 run_test sys_late_static	t_sys_late_static
 run_test sys_late_fork		t_sys_late_fork
 run_test sys_late_shared		t_sys_late_shared
+run_test sys_late_gone		t_sys_late_gone
+run_test sys_cache_probes	t_sys_cache_probes
 run_test sys_exec_chain		t_sys_exec_chain
 run_test sys_hold_exec		t_sys_hold_exec
 run_test sys_hold_killed		t_sys_hold_killed

@@ -649,3 +649,33 @@ Test(procs, late_window_waits_for_a_process_not_yet_seen)
 	proc_rec(MS_EV_PROC_START, 500, 1, "x", "", 140);
 	cr_assert(!(image(1)->info.flags & PROCINFO_LATE));
 }
+
+/*
+ * A short program gone before its file was examined, its records all
+ * applied: its ended image takes the window, no longer than it ran; an
+ * image of another generation, or one still running, does not. A window
+ * taken while the image ran, its end drained after, stops at its end.
+ */
+Test(procs, late_window_of_an_ended_image)
+{
+	proc_gen(MS_EV_PROC_START, 900, 1, "sh", 100);
+	proc_gen(MS_EV_PROC_EXEC, 900, 2, "prog", 200);
+	proc_rec(MS_EV_PROC_EXIT, 900, 0, NULL, NULL, 230);
+	cr_expect_eq(procs__late_ended(pt, 900, 3, 200, 500), -ENOENT,
+		     "another generation");
+	cr_expect_eq(procs__late_ended(pt, 901, 2, 200, 500), -ENOENT,
+		     "another pid");
+	cr_assert_eq(procs__late_ended(pt, 900, 2, 200, 500), 1);
+	cr_assert(image(1)->info.flags & PROCINFO_LATE, "the program late");
+	expect_eq(image(1)->info.late_ns, 30, "late ns: its life");
+	cr_assert(!(image(0)->info.flags & PROCINFO_LATE), "the fork late");
+	cr_expect_eq(procs__late_ended(pt, 900, 2, 200, 500), 0, "again");
+
+	proc_gen(MS_EV_PROC_START, 902, 1, "sh", 1000);
+	cr_expect_eq(procs__late_ended(pt, 902, 1, 1000, 500), -ENOENT,
+		     "a running image");
+	cr_assert_eq(procs__late(pt, 902, 1, 1000, 500), 1);
+	proc_rec(MS_EV_PROC_EXIT, 902, 0, NULL, NULL, 1040);
+	expect_eq(image(2)->info.late_ns, 40, "a window past its exit");
+	expect_eq(image(2)->info.late_end_ns, 1500, "when its probes went in");
+}

@@ -1224,6 +1224,20 @@ int attach__process(struct attach *a, int pid)
 	return err;
 }
 
+int attach__file(struct attach *a, const char *open_path,
+		 const char *display)
+{
+	struct stat self, st;
+
+	own_allocator(&self);
+	if (stat(open_path, &st))
+		return -errno;
+	if (self.st_ino && st.st_ino == self.st_ino &&
+	    st.st_dev == self.st_dev)
+		return 0;
+	return probe_path(a, open_path, display, a->pid, false);
+}
+
 size_t attach__nr_links(const struct attach *a)
 {
 	return a->nr_links;

@@ -135,6 +135,17 @@ int attach__process(struct attach *a, int pid);
 int attach__command(struct attach *a, const char *path);
 
 /*
+ * A file outside any process's maps, opened at open_path and named
+ * display: one a process may run later (an earlier trace saw it run), or
+ * the program of one gone before its maps could be read. Probed now where
+ * it defines allocator functions; not the tool's own allocator. Returns
+ * how many allocator functions it probed now (0: none, or probed
+ * already), or -errno.
+ */
+int attach__file(struct attach *a, const char *open_path,
+		 const char *display);
+
+/*
  * How many probe links are in so far: a caller that sees it grow across
  * attach__process() knows the process mapped an object probed only then.
  */

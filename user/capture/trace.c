@@ -111,6 +111,11 @@ struct tracer {
 	 * when the tool dies, however (it reads EOF on guard_fd's pipe), and
 	 * each hold's length
 	 */
+	/*
+	 * -a: files of the tables kept from earlier runs that define an
+	 * allocator, probed at the start (probe_kept)
+	 */
+	__u32 kept_probed;
 	bool hold;
 	int guard_fd;
 	pid_t guard_pid;
@@ -1107,6 +1112,24 @@ static int set_attach_all(struct tracer *t)
 	return err;
 }
 
+/*
+ * -a: a file of a table an earlier run kept, probed now where it defines
+ * an allocator. That run saw a process run it; when one runs it again
+ * (cc1 at each compile, a static binary) its probes are in, where
+ * otherwise its first run of each trace joined late, its allocations
+ * before its exec's record was drained unseen. Whatever the whole host
+ * runs is traced anyway: a probe on a file no process runs costs nothing.
+ * A file that cannot be probed is passed over: one a process runs is
+ * examined at its exec as any other.
+ */
+static void probe_kept(void *ctx, const char *path)
+{
+	struct tracer *t = ctx;
+
+	if (attach__file(t->attach, path, path) > 0)
+		t->kept_probed++;
+}
+
 int tracer__attach_process(struct tracer *t)
 {
 	int err;
@@ -1128,6 +1151,8 @@ int tracer__attach_process(struct tracer *t)
 		/* Not a drain: the tables of those found now, before ready. */
 		if (t->unwind)
 			unwinder__flush(t->unwind);
+		if (!err && t->unwind && t->skel->rodata->targ_all)
+			unwinder__each_preloaded(t->unwind, probe_kept, t);
 		return err;
 	}
 	if (t->unwind)
@@ -1308,6 +1333,34 @@ static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
 }
 
 /*
+ * An exec's program, when the process was gone before set_dirty() could
+ * attach to it (a short command): a program with an allocator of its own
+ * (a static build) ran it unprobed, all of it, and nothing would say so;
+ * its image had no record. Its file, by the exec's name if that is still
+ * it, is probed now (the next run of it is traced from its first
+ * allocation), and if that made new probes, the image joined late from
+ * its exec on. One that set_dirty() attached made them then: none now.
+ */
+static void exec_probe(struct tracer *t, const struct set_work *w)
+{
+	char path[32];
+	__u64 now;
+	int fd, n;
+
+	if (t->launch || t->per_pid || !t->on_late || w->file[0] != '/')
+		return;
+	fd = procmap_open_same(w->file, procmap_user_dev(w->dev), w->ino);
+	if (fd < 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = attach__file(t->attach, path, w->file);
+	close(fd);
+	now = mono_ns();
+	if (n > 0 && now > w->ts_ns)
+		t->on_late(t->ctx, w->pid, w->gen, w->ts_ns, now - w->ts_ns);
+}
+
+/*
  * An exec: the image it ended leaves; one --hold-exec stopped and not
  * let go yet (maps_dirty was full) goes on now.
  */
@@ -1321,6 +1374,7 @@ static void set_exec(struct tracer *t, const struct set_work *w)
 	if (t->unwind)
 		unwinder__exec_file(t->unwind, w->pid, w->file, w->dev,
 				    w->ino);
+	exec_probe(t, w);
 	set_end(t, w->pid, w->gen - 1, false);
 	if (is_held(t, w->pid)) {
 		set_attach(t, w->pid, false, 0);
@@ -1582,8 +1636,8 @@ void tracer__print_unwind(const struct tracer *t)
 			st.given_up, st.given_up == 1 ? "" : "s");
 	if (st.preloaded)
 		fprintf(stderr,
-			"memscope-bpf: unwind tables: %u kept from earlier runs loaded at the start (%u rows)\n",
-			st.preloaded, st.preload_rows);
+			"memscope-bpf: unwind tables: %u kept from earlier runs loaded at the start (%u rows); %u of their files define an allocator, probed at the start (-a)\n",
+			st.preloaded, st.preload_rows, t->kept_probed);
 	if (t->table_cache) {
 		struct table_cache_stats cs;
 

@@ -1557,6 +1557,17 @@ void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
 						    sizeof(struct ms_image_vmas));
 }
 
+void unwinder__each_preloaded(const struct unwinder *u,
+			      void (*fn)(void *ctx, const char *path),
+			      void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < u->nr_objs; i++)
+		if (u->objs[i].preloaded && u->objs[i].path)
+			fn(ctx, u->objs[i].path);
+}
+
 void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
 {
 	const struct uobj *o;

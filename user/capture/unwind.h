@@ -144,6 +144,15 @@ struct unwinder_stats {
 
 void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out);
 
+/*
+ * fn(ctx, path) for each table kept from an earlier run that the start
+ * loaded (its file at path still the object it was compiled from), the
+ * most recently used first.
+ */
+void unwinder__each_preloaded(const struct unwinder *u,
+			      void (*fn)(void *ctx, const char *path),
+			      void *ctx);
+
 /* -v: per object, whether its table loaded, its source and its rows. */
 void unwinder__print(const struct unwinder *u, FILE *f, const char *who);
 

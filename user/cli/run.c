@@ -389,6 +389,12 @@ static void on_late(void *ctx, __u32 pid, __u32 gen, __u64 since_ns,
 {
 	struct session *s = ctx;
 
+	/*
+	 * An image that has ended took it (its facts go into the recording
+	 * with every image's when it ends), else the current or a coming one.
+	 */
+	if (procs__late_ended(s->procs, pid, gen, since_ns, late_ns) != -ENOENT)
+		return;
 	if (procs__late(s->procs, pid, gen, since_ns, late_ns) > 0)
 		record_info(s, procs__current(s->procs, pid));
 }

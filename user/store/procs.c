@@ -122,6 +122,23 @@ static struct proc_image *current(const struct procs *p, __u32 pid)
 	return o ? image_at(p, o->image) : NULL;
 }
 
+/*
+ * A late window that ran past the image's end at ts (its probes went in
+ * after it was gone, a record of its end not drained yet): it ran
+ * unprobed until its end, no longer.
+ */
+static void late_cap(struct proc_image *im, __u64 ts)
+{
+	struct procfacts *in = &im->info;
+	__u64 from;
+
+	if (!(in->flags & PROCINFO_LATE) || in->late_end_ns <= ts ||
+	    in->late_end_ns < in->late_ns)
+		return;
+	from = in->late_end_ns - in->late_ns;
+	in->late_ns = ts > from ? ts - from : 0;
+}
+
 /* The image ends at ts: its blocks are released, its figures stay. */
 static void close_image(struct procs *p, struct proc_image *im, __u32 end,
 			__u64 ts)
@@ -134,6 +151,7 @@ static void close_image(struct procs *p, struct proc_image *im, __u32 end,
 	store__close(im->store, p->pass ? close_pass : NULL, &cc);
 	im->end = end;
 	im->end_ns = ts;
+	late_cap(im, ts);
 	if (end == PROC_EXITED)
 		p->sum.exited++;
 	else if (end == PROC_EXECED)
@@ -544,6 +562,29 @@ int procs__late(struct procs *p, __u32 pid, __u32 kgen, __u64 since_ns,
 	n->since_ns = since_ns;
 	n->late_ns = late_ns;
 	return changed;
+}
+
+int procs__late_ended(struct procs *p, __u32 pid, __u32 kgen,
+		      __u64 since_ns, __u64 late_ns)
+{
+	size_t i, n = p->images.nr;
+	struct proc_image *im;
+
+	if (!kgen)
+		return -ENOENT;
+	/* the newest first: the window is what the last drain brought */
+	for (i = n; i > 0 && n - i < PROCS_LATE_SEARCH; i--) {
+		im = image_at(p, i - 1);
+		if (im->info.pid != pid || im->kgen != kgen)
+			continue;
+		if (im->end == PROC_RUNNING)
+			return -ENOENT;
+		/* it ran unprobed until its end, no longer */
+		if (im->end_ns > since_ns && since_ns + late_ns > im->end_ns)
+			late_ns = im->end_ns - since_ns;
+		return late_take(im, since_ns, late_ns);
+	}
+	return -ENOENT;
 }
 
 bool procs__took_late(const struct procs *p)

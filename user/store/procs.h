@@ -118,6 +118,18 @@ int procs__set_info(struct procs *p, const struct procinfo *info);
  */
 int procs__late(struct procs *p, __u32 pid, __u32 kgen, __u64 since_ns,
 		__u64 late_ns);
+/*
+ * The same of pid's image of kernel generation kgen once it has ended:
+ * the tracer examined its program only after the process was gone (a
+ * short static command), and its records are all applied. 1 when its
+ * facts changed (a recording's end has them), 0 when they had it,
+ * -ENOENT when no ended image of pid has kgen among the last
+ * PROCS_LATE_SEARCH: then procs__late() is the one to call.
+ */
+int procs__late_ended(struct procs *p, __u32 pid, __u32 kgen,
+		      __u64 since_ns, __u64 late_ns);
+#define PROCS_LATE_SEARCH	4096
+
 /* Whether the last procs__apply() opened an image that took such a window. */
 bool procs__took_late(const struct procs *p);
 
