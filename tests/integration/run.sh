@@ -3671,13 +3671,14 @@ t_sys_late_shared()
 }
 
 # Short static programs gone before the tool could read their maps: a
-# shell of the set runs 6 new static binaries one after the other, each
-# leaking 3 x 111 bytes from its own malloc and exiting at once, then the
-# first one again. Each first run joined late (all of its life: its file
-# was probed only when its exec was drained) or is traced whole; the tree
-# before left such a run with no allocation and nothing said (its file
-# was never examined). The second run of the first file, probed by then,
-# is traced whole from its first malloc. A replay says the same.
+# shell of the set runs 6 new static binaries one after the other (3 by
+# their full name, 3 as ./NAME from their directory), each leaking 3 x
+# 111 bytes from its own malloc and exiting at once, then the first one
+# again. Each first run joined late (all of its life: its file was probed
+# only when its exec was drained) or is traced whole; the tree before left
+# such a run with no allocation and nothing said (its file was never
+# examined). The second run of the first file, probed by then, is traced
+# whole from its first malloc. A replay says the same.
 t_sys_late_gone()
 {
 	local cg name i n=6
@@ -3691,8 +3692,12 @@ t_sys_late_gone()
 	if tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
 		--cgroup "$cg" && wait_tracing; then
 		sh -c "echo \$\$ >'$cg/cgroup.procs' || exit
-		       for i in \$(seq $n); do
+		       for i in \$(seq $((n / 2))); do
 		           '$d/$name'\$i leak 3 111 >/dev/null 2>&1
+		       done
+		       cd '$d' || exit
+		       for i in \$(seq $((n / 2 + 1)) $n); do
+		           ./$name\$i leak 3 111 >/dev/null 2>&1
 		       done
 		       sleep 1
 		       '$d/${name}1' leak 3 111 >/dev/null 2>&1"

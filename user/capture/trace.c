@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ struct set_work {
 	__u32 pid;
 	__u32 gen;
 	__u32 type;	/* MS_EV_PROC_* */
+	__u32 parent;	/* a start: the parent's tgid */
 	__u64 ts_ns;	/* the record's */
 	/* an exec: the file it ran, as named and as the kernel knows it */
 	char file[MS_STR_MAX];
@@ -492,6 +494,7 @@ static void set_note(struct tracer *t, const struct ms_event *e)
 	w->gen = e->seq;
 	w->type = e->type;
 	w->ts_ns = e->ts_ns;
+	w->parent = e->type == MS_EV_PROC_START ? (__u32)e->aux : 0;
 	w->file[0] = '\0';
 	if (e->type != MS_EV_PROC_EXEC)
 		return;
@@ -1333,6 +1336,20 @@ static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
 }
 
 /*
+ * The parent of w's process, from its start record in the same drain (a
+ * short command is forked, runs and ends within one); 0 not known.
+ */
+static __u32 work_parent(const struct tracer *t, const struct set_work *w)
+{
+	const struct set_work *v;
+
+	for (v = tab_array_at(&t->work, 0); v < w; v++)
+		if (v->type == MS_EV_PROC_START && v->pid == w->pid)
+			return v->parent;
+	return 0;
+}
+
+/*
  * An exec's program, when the process was gone before set_dirty() could
  * attach to it (a short command): a program with an allocator of its own
  * (a static build) ran it unprobed, all of it, and nothing would say so;
@@ -1340,20 +1357,36 @@ static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
  * it, is probed now (the next run of it is traced from its first
  * allocation), and if that made new probes, the image joined late from
  * its exec on. One that set_dirty() attached made them then: none now.
+ * A relative name was the process's working directory's, gone with it:
+ * tried in its parent's (a shell running ./prog), taken only if it names
+ * that file there too.
  */
 static void exec_probe(struct tracer *t, const struct set_work *w)
 {
-	char path[32];
+	char path[32], name[sizeof(w->file) + 32], real[PATH_MAX];
+	__u32 parent;
+	ssize_t k;
 	__u64 now;
 	int fd, n;
 
-	if (t->launch || t->per_pid || !t->on_late || w->file[0] != '/')
+	if (t->launch || t->per_pid || !t->on_late || !w->file[0])
 		return;
-	fd = procmap_open_same(w->file, procmap_user_dev(w->dev), w->ino);
+	parent = w->file[0] == '/' ? 0 : work_parent(t, w);
+	if (w->file[0] != '/' && !parent)
+		return;
+	if (parent)
+		snprintf(name, sizeof(name), "/proc/%u/cwd/%s", parent,
+			 w->file);
+	else
+		snprintf(name, sizeof(name), "%s", w->file);
+	fd = procmap_open_same(name, procmap_user_dev(w->dev), w->ino);
 	if (fd < 0)
 		return;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = attach__file(t->attach, path, w->file);
+	/* named as the file is, not as ./prog, in -v and the report */
+	k = readlink(path, real, sizeof(real) - 1);
+	real[k > 0 ? k : 0] = '\0';
+	n = attach__file(t->attach, path, k > 0 ? real : w->file);
 	close(fd);
 	now = mono_ns();
 	if (n > 0 && now > w->ts_ns)
