@@ -106,6 +106,11 @@ struct tracer {
 	void *ring_mem;
 	size_t ring_map_bytes;
 	struct attach *attach;
+	/*
+	 * -a: files of the tables kept from earlier runs that define an
+	 * allocator, probed at the start (probe_kept)
+	 */
+	__u32 kept_probed;
 	struct bpf_link *exit_link;
 	struct bpf_link *fork_link;	/* a traced set: who joins it */
 	/*
@@ -113,11 +118,6 @@ struct tracer {
 	 * when the tool dies, however (it reads EOF on guard_fd's pipe), and
 	 * each hold's length
 	 */
-	/*
-	 * -a: files of the tables kept from earlier runs that define an
-	 * allocator, probed at the start (probe_kept)
-	 */
-	__u32 kept_probed;
 	bool hold;
 	int guard_fd;
 	pid_t guard_pid;
