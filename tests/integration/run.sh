@@ -3552,11 +3552,18 @@ if first and second:
            [l["bytes"] for l in second[0].get("leaks") or [] if l["bytes"] == 5])
 expect("summary.procs_joined_late", 1, s.get("procs_joined_late"))
 EOF
-	cp "$d/out/report.json" "$d/live.json"
 	grep -q '^WARNING: report is incomplete: 1 process image ran unprobed before its allocator probes were in (joined late, up to [0-9.]* ms): its counts start there' "$d/stdout" ||
 		fail "text report: expected the joined-late warning, got: $(grep WARNING "$d/stdout")"
 	grep -A2 "^  $a " "$d/stdout" | grep -q '^           joined late: its allocator probed [0-9.]* ms after it ran it, counts start there$' ||
 		fail "text report: expected $name's row to say it joined late, got: $(grep -A2 "^  $a " "$d/stdout")"
+	late_replayed
+}
+
+# The replay of $d/rec.msr says of each image what the live run's report,
+# $d/out/report.json (kept as $d/live.json), said of its joining late.
+late_replayed()
+{
+	cp "$d/out/report.json" "$d/live.json"
 	tool report "$d/rec.msr" -o "$d/out/report.json"
 	expect_rc 0 || return
 	check_report <<EOF
@@ -3731,17 +3738,7 @@ if len(progs) == $n + 1:
     expect("summary.procs_joined_late", len([p for p in ps if is_late(p)]),
            s.get("procs_joined_late"))
 EOF
-	cp "$d/out/report.json" "$d/live.json"
-	tool report "$d/rec.msr" -o "$d/out/report.json"
-	expect_rc 0 || return
-	check_report <<EOF
-live = msjson.load("$d/live.json")
-late = lambda r: sorted((p["target"]["pid"], p["target"]["image"],
-                         p["target"].get("joined_late_ns") or 0)
-                        for p in r.get("processes") or [])
-if late(r) != late(live):
-    print(f"replay: processes' joined_late_ns {late(r)}, live run {late(live)}")
-EOF
+	late_replayed
 }
 
 # -a and a table cache: a static binary run under one trace (its table
