@@ -1389,7 +1389,8 @@ static void exec_probe(struct tracer *t, const struct set_work *w)
 	n = attach__file(t->attach, path, k > 0 ? real : w->file);
 	close(fd);
 	now = mono_ns();
-	if (n > 0 && now > w->ts_ns)
+	/* one --hold-exec stopped at its exec ran none of it */
+	if (n > 0 && now > w->ts_ns && !is_held(t, w->pid))
 		t->on_late(t->ctx, w->pid, w->gen, w->ts_ns, now - w->ts_ns);
 }
 
