@@ -953,18 +953,30 @@ static int link_allocators(struct attach *a, const struct object_plan *pl,
  * set): mapped twice, probed once. Its number (index + 1) is the
  * allocator a block's tag names, the same in every process.
  */
+/* The object of dev and ino read before, or NULL. */
+static struct seen_object *seen_find(const struct attach *a, dev_t dev,
+				     ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < a->nr_seen; i++)
+		if (a->seen[i].dev == dev && a->seen[i].ino == ino)
+			return &a->seen[i];
+	return NULL;
+}
+
 static struct seen_object *first_sight(struct attach *a, const char *path,
 				       bool *added)
 {
+	struct seen_object *so;
 	struct stat st;
-	size_t i;
 
 	*added = false;
 	if (stat(path, &st))
 		return NULL;
-	for (i = 0; i < a->nr_seen; i++)
-		if (a->seen[i].dev == st.st_dev && a->seen[i].ino == st.st_ino)
-			return &a->seen[i];
+	so = seen_find(a, st.st_dev, st.st_ino);
+	if (so)
+		return so;
 	if (tab_grow((void **)&a->seen, &a->cap_seen, a->nr_seen + 1,
 		     sizeof(*a->seen))) {
 		errno = ENOMEM;
@@ -1222,6 +1234,14 @@ int attach__process(struct attach *a, int pid)
 		err = set_error(a, -ENOENT,
 				"no allocator symbols (malloc, free...) in any object it maps; is it stripped and static?");
 	return err;
+}
+
+bool attach__file_done(const struct attach *a, dev_t dev, __u64 ino)
+{
+	const struct seen_object *so = seen_find(a, dev, ino);
+
+	/* as probe_path() finds it: no plan left, none made or all linked */
+	return so && !so->plan && a->pid != ATTACH_EACH;
 }
 
 int attach__file(struct attach *a, const char *open_path,

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include <sys/types.h>
 
 struct bpf_program;
 struct attach;
@@ -144,6 +145,12 @@ int attach__command(struct attach *a, const char *path);
  */
 int attach__file(struct attach *a, const char *open_path,
 		 const char *display);
+/*
+ * Whether attach__file() of the file of dev and ino would do nothing
+ * now (it was read, and probed where it defines an allocator): known
+ * without opening it. Not for ATTACH_EACH, whose probes are per process.
+ */
+bool attach__file_done(const struct attach *a, dev_t dev, __u64 ino);
 
 /*
  * How many probe links are in so far: a caller that sees it grow across

@@ -1371,6 +1371,9 @@ static void exec_probe(struct tracer *t, const struct set_work *w)
 
 	if (t->launch || t->per_pid || !t->on_late || !w->file[0])
 		return;
+	/* examined already: by the attach of a process alive to have it */
+	if (attach__file_done(t->attach, procmap_user_dev(w->dev), w->ino))
+		return;
 	parent = w->file[0] == '/' ? 0 : work_parent(t, w);
 	if (w->file[0] != '/' && !parent)
 		return;
