@@ -664,6 +664,74 @@ Test(recording, processes_round_trip)
 	recording__free(r);
 }
 
+/* A resolver that knows nothing of 0x401000 until *ctx says it does. */
+static unsigned learning_resolve(void *ctx, __u64 addr,
+				 const struct frame **out)
+{
+	static struct frame fr;
+
+	if (addr == 0x401000 && !*(bool *)ctx)
+		return 0;
+	fr = (struct frame){ .addr = addr, .object = "/bin/prog",
+			     .function = addr == 0x401000 ? "learnt" :
+							    "known" };
+	*out = &fr;
+	return 1;
+}
+
+/*
+ * An address written while nothing was known of it (a fork's stack,
+ * covered before its mappings were) is written again at the end if it is
+ * known then, and the replay names it so, as the live report does; one
+ * known from the start keeps its entry.
+ */
+Test(recording, symbols_learnt_by_the_end)
+{
+	static const __u64 frames[] = { 0x401000, 0x402000 };
+	struct recording_end end = end_template;
+	const struct frame *fr;
+	struct ms_event ev = ev_rec(MS_EV_ALLOC, 1100);
+	struct recording *r;
+	struct recorder *w;
+	struct procs *pt, *back;
+	bool known = false;
+
+	ev.pid = info_v.pid;
+	ev.ptr = 0x1000;
+	ev.size = 16;
+	ev_stack(&ev, frames, 2);
+	pt = procs__new();
+	cr_assert_not_null(pt);
+	w = recorder__new(path);
+	cr_assert_not_null(w, "recorder__new: %s", strerror(errno));
+	cr_assert_eq(recorder__start(w, &info_v), 0);
+	cr_assert_eq(procs__apply(pt, &ev), 0);
+	cr_assert_eq(recorder__add(w, &ev), 0);
+	cr_assert_eq(recorder__symbols(w, 0, frames, 2, learning_resolve,
+				       &known), 0);
+	known = true;
+	cr_assert_eq(recorder__finish(w, pt, learning_resolve, NULL, &known,
+				      &end), 0);
+	procs__free(pt);
+
+	r = recording__new(fopen(path, "rb"));
+	cr_assert_not_null(r);
+	cr_assert_eq(recording__read_header(r), 0, "%s", recording__error(r));
+	back = procs__new();
+	cr_assert_not_null(back);
+	cr_assert_eq(recording__replay(r, to_procs, back), 0, "%s",
+		     recording__damage(r)->what);
+	cr_assert_eq(recording__resolve(recording__image_ctx(r, 0), frames[0],
+					&fr), 1);
+	cr_expect_str_eq(fr->function ? fr->function : "(unknown)", "learnt",
+			 "named by what the end knew");
+	cr_assert_eq(recording__resolve(recording__image_ctx(r, 0), frames[1],
+					&fr), 1);
+	cr_expect_str_eq(fr->function, "known");
+	procs__free(back);
+	recording__free(r);
+}
+
 /* Where the header frame ends: the first byte of the first events frame. */
 static size_t header_end(const unsigned char *buf)
 {

@@ -149,6 +149,16 @@ struct recorder {
 	struct tab_keyed *written;	/* by image: __u64 addresses */
 	size_t nr_written;
 	size_t nr_frames;	/* their frames, against REC_SYMBOLS_MAX */
+	/*
+	 * Addresses written while nothing was known of them (struct
+	 * rec_unknown): the end writes again those it knows by then.
+	 */
+	struct tab_array unknown;
+};
+
+struct rec_unknown {
+	__u64 addr;
+	__u32 image;
 };
 
 static void wbuf_reset(struct wbuf *b)
@@ -289,6 +299,7 @@ static void release(struct recorder *w, bool remove_partial)
 	for (i = 0; i < w->nr_written; i++)
 		tab_keyed_fini(&w->written[i]);
 	free(w->written);
+	tab_array_fini(&w->unknown);
 	free(w->partial);
 	free(w->path);
 	free(w);
@@ -301,6 +312,8 @@ struct recorder *recorder__new(const char *path)
 	int err;
 
 	w = calloc(1, sizeof(*w));
+	if (w)
+		tab_array_init(&w->unknown, sizeof(struct rec_unknown), 0);
 	if (!w)
 		return NULL;
 	w->fd = -1;
@@ -698,10 +711,50 @@ static void wbuf_symbol_frame(struct wbuf *b, const struct frame *fr,
 	wbuf_str(b, fr->file);
 }
 
+/* Nothing is known of the address: no function, no object. */
+static bool symbol_unknown(const struct frame *frames, unsigned n)
+{
+	return n == 1 && !frames[0].function && !frames[0].object;
+}
+
+/*
+ * One address's entry into b, whose frame is image's; a full frame is
+ * written first and b begun again.
+ */
+static int put_symbol(struct recorder *w, struct wbuf *b, __u32 image,
+		      __u64 addr, const struct frame *frames, unsigned n)
+{
+	unsigned kept = n, i;
+	size_t size;
+	int err = 0;
+
+	size = symbol_size(frames, &kept);
+	w->nr_frames += kept;
+	if (w->nr_frames > REC_SYMBOLS_MAX)
+		return -E2BIG;
+	w->sym_bytes += size;
+	if (w->sym_bytes > REC_SYMBOL_BYTES_MAX)
+		return -E2BIG;
+	if (b->len + size > REC_FRAME_RAW_MAX) {
+		err = write_frame(w, REC_FRAME_SYMBOLS, b);
+		wbuf_reset(b);
+		wbuf_u32(b, image);
+	}
+	wbuf_u64(b, addr);
+	wbuf_u64(b, frames[0].object_offset);
+	wbuf_str(b, frames[0].object);
+	wbuf_str(b, frames[0].build_id);
+	wbuf_u32(b, kept);
+	for (i = 0; i + 1 < kept; i++)
+		wbuf_symbol_frame(b, &frames[i], true);
+	wbuf_symbol_frame(b, &frames[n - 1], false);
+	return err;
+}
+
 /*
  * The symbols of image's addrs not written yet, in as many frames as
  * REC_FRAME_RAW_MAX takes: a frame is the image's number, then whole
- * entries.
+ * entries. An address nothing is known of yet is noted for the end.
  */
 static int write_symbols(struct recorder *w, __u32 image, const __u64 *addrs,
 			 size_t nr, frame_resolve_fn resolve, void *ctx)
@@ -709,9 +762,10 @@ static int write_symbols(struct recorder *w, __u32 image, const __u64 *addrs,
 	struct tab_keyed *written = written_of(w, image);
 	struct wbuf *b = &w->meta;
 	const struct frame *frames;
+	struct rec_unknown *u;
 	struct frame one;
-	unsigned n, kept, i;
-	size_t k, size;
+	size_t k;
+	unsigned n;
 	int err = 0, fresh;
 
 	if (!written)
@@ -731,31 +785,56 @@ static int write_symbols(struct recorder *w, __u32 image, const __u64 *addrs,
 			frames = &one;
 			n = 1;
 		}
-		kept = n;
-		size = symbol_size(frames, &kept);
-		w->nr_frames += kept;
-		if (w->nr_frames > REC_SYMBOLS_MAX) {
-			err = -E2BIG;
-			break;
+		if (resolve && symbol_unknown(frames, n)) {
+			err = tab_array_reserve(&w->unknown, 1);
+			if (err)
+				break;
+			u = tab_array_push(&w->unknown);
+			u->addr = addrs[k];
+			u->image = image;
 		}
-		w->sym_bytes += size;
-		if (w->sym_bytes > REC_SYMBOL_BYTES_MAX) {
-			err = -E2BIG;
-			break;
-		}
-		if (b->len + size > REC_FRAME_RAW_MAX) {
+		err = put_symbol(w, b, image, addrs[k], frames, n);
+	}
+	if (!err && b->len > sizeof(__u32))
+		err = write_frame(w, REC_FRAME_SYMBOLS, b);
+	return err;
+}
+
+/*
+ * The addresses written unknown that are known now, written again (the
+ * reader keeps an address's last entry): a fork's stacks covered while
+ * its image's mappings were not known yet, named at the end through what
+ * was learnt of them later, named so in the live run's report too.
+ */
+static int write_learnt(struct recorder *w, frame_resolve_fn resolve,
+			void *(*image_ctx)(void *ctx, size_t image),
+			void *resolve_ctx)
+{
+	struct wbuf *b = &w->meta;
+	const struct rec_unknown *u;
+	const struct frame *frames;
+	__u32 image = 0;
+	size_t k;
+	unsigned n;
+	int err = 0;
+
+	wbuf_reset(b);
+	for (k = 0; k < w->unknown.nr && !err; k++) {
+		u = tab_array_at(&w->unknown, k);
+		n = resolve(image_ctx ? image_ctx(resolve_ctx, u->image) :
+			    resolve_ctx, u->addr, &frames);
+		if (!n || symbol_unknown(frames, n))
+			continue;
+		if (b->len && u->image != image) {
 			err = write_frame(w, REC_FRAME_SYMBOLS, b);
 			wbuf_reset(b);
+		}
+		if (!b->len) {
+			image = u->image;
 			wbuf_u32(b, image);
 		}
-		wbuf_u64(b, addrs[k]);
-		wbuf_u64(b, frames[0].object_offset);
-		wbuf_str(b, frames[0].object);
-		wbuf_str(b, frames[0].build_id);
-		wbuf_u32(b, kept);
-		for (i = 0; i + 1 < kept; i++)
-			wbuf_symbol_frame(b, &frames[i], true);
-		wbuf_symbol_frame(b, &frames[n - 1], false);
+		if (!err)
+			err = put_symbol(w, b, image, u->addr, frames, n);
 	}
 	if (!err && b->len > sizeof(__u32))
 		err = write_frame(w, REC_FRAME_SYMBOLS, b);
@@ -913,6 +992,8 @@ int recorder__finish(struct recorder *w, const struct procs *pt,
 					    resolve_ctx);
 		free(addrs);
 	}
+	if (!err && resolve)
+		err = write_learnt(w, resolve, image_ctx, resolve_ctx);
 	if (!err)
 		err = write_procs(w, pt);
 	if (!err)
@@ -1563,8 +1644,9 @@ static int sym_cmp(const void *pa, const void *pb)
 }
 
 /*
- * Sorted for recording__resolve. The writer lists an address once; of one
- * listed twice, the first entry is kept.
+ * Sorted for recording__resolve. The writer lists an address again only
+ * when it learnt its name after the first entry, unknown (write_learnt):
+ * of one listed twice, the last entry is kept.
  */
 static void index_symbols(struct recording *r)
 {
@@ -1573,10 +1655,12 @@ static void index_symbols(struct recording *r)
 	if (!r->nr_index)
 		return;
 	qsort(r->index, r->nr_index, sizeof(*r->index), sym_cmp);
-	for (i = 1, k = 1; i < r->nr_index; i++)
-		if (r->index[i].addr != r->index[k - 1].addr ||
-		    r->index[i].image != r->index[k - 1].image)
-			r->index[k++] = r->index[i];
+	for (i = 1, k = 1; i < r->nr_index; i++) {
+		if (r->index[i].addr == r->index[k - 1].addr &&
+		    r->index[i].image == r->index[k - 1].image)
+			k--;
+		r->index[k++] = r->index[i];
+	}
 	r->nr_index = k;
 }
 
