@@ -40,7 +40,9 @@ wait "$job"
 import json, sys
 path, n, before, after, fd0, fd1, most = sys.argv[1], *map(int, sys.argv[2:])
 r = json.load(open(path))
-true = sum(1 for p in r["processes"] if p["target"].get("comm") == "true")
+# a fold (--fold) is one entry for all its images
+true = sum((p["target"].get("folded") or {"images": 1})["images"]
+           for p in r["processes"] if p["target"].get("comm") == "true")
 print(f"ended-images: {n} runs of /bin/true under -a, {true} images named true "
       f"in the report; the tool's RSS {before / 1024:.1f} -> {after / 1024:.1f} MiB, "
       f"{(after - before) / n:.1f} KiB per process (a fork and an exec image); "

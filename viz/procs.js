@@ -28,13 +28,27 @@
 		return "killed by signal " + (st & 0x7f);
 	}
 
-	// "pid 11 leaky", with the exec generation after an exec.
+	// "pid 11 leaky", with the exec generation after an exec; a fold
+	// (--fold) is its program and how many images it holds.
 	MS.procName = function (p) {
 		const t = p.target;
 
+		if (t.folded)
+			return (t.comm !== null ? t.comm : "?") + ", " +
+				MS.plural(t.folded.images, "ended image",
+					  "ended images") + " folded";
 		return "pid " + t.pid + " " + (t.comm !== null ? t.comm : "?") +
 			(t.image ? " (exec " + t.image + ")" : "");
 	};
+
+	// A fold's end: how many images, when the last ended, how many failed.
+	function foldText(t) {
+		const f = t.folded;
+
+		return MS.plural(f.images, "image", "images") + " folded, the " +
+			"last ended at " + MS.fmtSec(t.exit_ns) +
+			(f.failed ? ", " + MS.fmtInt(f.failed) + " failed" : "");
+	}
 
 	// A process's list entries name their stacks by index in the
 	// top-level sites ("site", docs/report-schema.md): written out here,
@@ -114,18 +128,22 @@
 
 		return el("tr", { "data-proc": i, class: i === selected ?
 				  "selected" : null, onclick: () => select(i) },
-			cell("num", String(t.pid), t.pid),
+			cell("num", t.folded ? t.pid + " to " +
+			     t.folded.last_pid : String(t.pid), t.pid),
 			cell("name", t.comm !== null ? t.comm : "?"),
 			cell("where", t.command !== null ? t.command : ""),
 			cell("num", t.ppid !== null ? String(t.ppid) : "?", t.ppid),
 			cell("num", MS.fmtSec(t.start_ns), t.start_ns),
-			cell("end", endText(t) + (t.exit_ns !== null ?
+			cell("end", t.folded ? foldText(t) :
+			     endText(t) + (t.exit_ns !== null ?
 				" at " + MS.fmtSec(t.exit_ns) : "")),
 			// a 32-bit program: its zeros are not a measurement
 			cell("num", t.foreign ? "not traced (32-bit)" :
 			     MS.fmtInt(s.allocs), s.allocs),
 			cell("num", MS.fmtBytes(s.live_bytes), s.live_bytes),
-			cell("num", MS.fmtBytes(s.peak_bytes) + " at " +
+			// a fold's: the largest one of its images reached
+			cell("num", (t.folded ? "largest of one: " : "") +
+			     MS.fmtBytes(s.peak_bytes) + " at " +
 			     MS.fmtSec(s.peak_ns), s.peak_bytes),
 			cell("num", p.kernel ? MS.fmtInt(p.kernel.lost_events) :
 			     "?", p.kernel ? p.kernel.lost_events : null),
@@ -143,13 +161,19 @@
 
 		if (procs.length < 2)
 			return null;
+		const pc = r.process_counts;
 		const sec = MS.section("processes", "Processes",
-			MS.plural(procs.length, "process image",
+			MS.plural(pc.images, "process image",
 				  "process images") + " of " +
-			MS.plural(r.process_counts.processes, "process",
+			MS.plural(pc.processes, "process",
 				  "processes") + ", by live bytes (at its end " +
-			"for one that exited or exec'd). Choose one to see " +
-			"every view of it alone.");
+			"for one that exited or exec'd)" +
+			(pc.folded_images ? "; " + MS.plural(pc.folded_images,
+				"ended image", "ended images") + " of " +
+			 MS.plural(pc.folded_entries, "program", "programs") +
+			 " folded, one row each, their figures added up " +
+			 "(--fold)" : "") +
+			". Choose one to see every view of it alone.");
 		const choose = el("select", { id: "proc-select",
 			"aria-label": "process shown",
 			onchange: (ev) => select(ev.target.value === "all" ?

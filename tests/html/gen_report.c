@@ -3,7 +3,7 @@
  * Writes a dashboard (and its JSON report) from a store fed with synthetic
  * records, for tests/html/run.py:
  *
- *   gen-report known|hostile|big|procs OUT   writes OUT.html and OUT.json
+ *   gen-report known|hostile|big|procs|folds OUT   writes OUT.html and OUT.json
  *
  * known: a small trace whose every number run.py checks (stacks S1..S4,
  * times in ms after the start; functions file:line as the resolver says):
@@ -401,7 +401,43 @@ static int feed_procs(struct procs *pt)
 	       apply_to(pt, own) || apply_to(pt, old) ? -EINVAL : 0;
 }
 
-static int write_procs(const char *base)
+/*
+ * folds: server (pid 100, attached to, S1 1000 bytes live) forks ten
+ * cron runs (pids 201 to 210, at 100 + 10 i ms), each allocating S2 64
+ * bytes and leaving it, exiting 0 but pid 205 with status 1: with --fold
+ * 8 they are one row, 10 ended images folded, 640 bytes live at their
+ * ends, the largest peak of one 64 bytes.
+ */
+static int feed_folds(struct procs *pt)
+{
+	static const __u64 s1[] = { 0x401100, 0x401200, 0x401500 };
+	static const __u64 s2[] = { 0x401300, 0x401210, 0x401500 };
+	struct procinfo server = { .pid = 100, .ppid = 1,
+				   .flags = PROCINFO_EXISTING,
+				   .start_ns = START_NS - 5000 * MS };
+	__u32 pid;
+	__u64 ms;
+
+	strcpy(server.comm, "server");
+	strcpy(server.command, "./server --port 8080");
+	if (procs__set_info(pt, &server) ||
+	    apply_to(pt, PALLOC(100, 50, 0x1000, 1000, s1)))
+		return -EINVAL;
+	for (pid = 201; pid <= 210; pid++) {
+		ms = 100 + 10 * (pid - 201);
+		if (apply_to(pt, proc_rec(MS_EV_PROC_START, pid, 100, "cron",
+					  NULL, AT(ms))) ||
+		    apply_to(pt, PALLOC(pid, ms + 1, 0x3000, 64, s2)) ||
+		    apply_to(pt, proc_rec(MS_EV_PROC_EXIT, pid,
+					  pid == 205 ? 1 << 8 : 0, NULL, NULL,
+					  AT(ms + 5))))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* procs or folds: a set of processes, as -a reports it. */
+static int write_procs(const char *base, bool folds)
 {
 	/* -a: a set with no first process */
 	struct report_target target = {
@@ -409,7 +445,8 @@ static int write_procs(const char *base)
 		.duration_ns = 2000 * MS,
 	};
 	struct report_opts opts = { .top = 10, .resolve = table_resolve,
-				    .resolve_ctx = (void *)"known" };
+				    .resolve_ctx = (void *)"known",
+				    .fold = 8 };
 	struct procs *pt = procs__new();
 	struct report *r = NULL;
 	int err;
@@ -418,7 +455,7 @@ static int write_procs(const char *base)
 		fprintf(stderr, "gen-report: procs__new: %s\n", strerror(errno));
 		return 1;
 	}
-	err = feed_procs(pt);
+	err = folds ? feed_folds(pt) : feed_procs(pt);
 	if (!err) {
 		r = report__build_procs(pt, &target, NULL, NULL, 0, &opts);
 		if (!r)
@@ -455,13 +492,13 @@ int main(int argc, char **argv)
 	opts.rules = rules__table(&opts.nr_rules);
 	if (argc != 3 || (strcmp(argv[1], "known") &&
 			  strcmp(argv[1], "hostile") && strcmp(argv[1], "big") &&
-			  strcmp(argv[1], "procs"))) {
-		fprintf(stderr, "usage: gen-report known|hostile|big|procs OUT\n");
+			  strcmp(argv[1], "procs") && strcmp(argv[1], "folds"))) {
+		fprintf(stderr, "usage: gen-report known|hostile|big|procs|folds OUT\n");
 		return 2;
 	}
 	kind = argv[1];
-	if (!strcmp(kind, "procs"))
-		return write_procs(argv[2]);
+	if (!strcmp(kind, "procs") || !strcmp(kind, "folds"))
+		return write_procs(argv[2], !strcmp(kind, "folds"));
 	s = store__new();
 	if (!s) {
 		fprintf(stderr, "gen-report: store__new: %s\n", strerror(errno));

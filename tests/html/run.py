@@ -32,6 +32,9 @@ and offline, and what the page drew is read back from --dump-dom:
             bytes, the selector, and every view switched to one image
             (#proc=N, what choosing it sets); interact_procs.html chooses
             one in the selector, clicks another's row, and goes back to all
+  folds     ten ended runs of one program under --fold 8: one row (pids,
+            how many, the last end, failures, the largest peak of one),
+            named so in the selector, and its view
   big       one million events from 5000 call stacks render in < 3 s
   shot      a 1400x1000 screenshot, kept as OUT/dashboard.png (and the big
             report as OUT/dashboard-big.png) for a person to look at
@@ -1274,6 +1277,32 @@ def test_procs(t, env):
     t.eq("back to all", dict(r["all"], hash=""), r["back"])
 
 
+def test_folds(t, env):
+    path = env["folds"] + ".html"
+    dom, body, _ = dump(t, path)
+    t.eq("rows: server, then the fold", ["0", "1"],
+         [tr.attrs["data-proc"] for tr in dom.all("tr", data_proc=True)])
+    rows = {tr.attrs["data-proc"]: [td.text() for td in tr.all("td")]
+            for tr in dom.all("tr", data_proc=True)}
+    t.eq("the fold's row", ["201 to 210", "cron", "", "100", "0.100 s",
+                            "10 images folded, the last ended at 0.195 s, "
+                            "1 failed", "10", "640 B",
+                            "largest of one: 64 B at 0.101 s"],
+         rows["1"][:9])
+    t.eq("selector: all, then each row",
+         ["All processes", "pid 100 server", "cron, 10 ended images folded"],
+         [o.text() for o in dom.one(t, "select", id="proc-select")
+          .all("option")])
+    t.true("the section says what was folded",
+           "11 process images of 11 processes" in body.text() and
+           "10 ended images of 1 program folded" in body.text(),
+           body.text()[:400])
+    dom, body, _ = dump(t, path + "#proc=1")
+    t.eq("the fold's live bytes", 640, card(t, dom, "live_bytes")[0])
+    t.eq("its one call site, its ten blocks", ["new_node"],
+         [r[0] for r in table_rows(dom)])
+
+
 def test_shot(t, env):
     for src, png in ((env["known"], "dashboard.png"),
                      (env["big"], "dashboard-big.png")):
@@ -1289,7 +1318,7 @@ def test_shot(t, env):
 TESTS = [("json", test_json), ("known", test_known),
          ("interact", test_interact), ("hostile", test_hostile),
          ("extras", test_extras), ("graph", test_graph),
-         ("procs", test_procs), ("big", test_big),
+         ("procs", test_procs), ("folds", test_folds), ("big", test_big),
          ("shot", test_shot),
          ("traced", test_traced), ("traced_hostile", test_traced_hostile),
          ("traced_anon", test_traced_anon),
@@ -1315,6 +1344,7 @@ def main():
     env = {"gen": gen, "out": out, "known": os.path.join(out, "known"),
            "hostile": os.path.join(out, "hostile"),
            "procs": os.path.join(out, "procs"),
+           "folds": os.path.join(out, "folds"),
            "big": os.path.join(out, "big"), "timings": [],
            "tool": os.environ.get("MEMSCOPE"),
            "targets": os.environ.get("TARGETS"),
@@ -1334,6 +1364,7 @@ def main():
         generate(setup, gen, "known", env["known"])
         generate(setup, gen, "hostile", env["hostile"])
         generate(setup, gen, "procs", env["procs"])
+        generate(setup, gen, "folds", env["folds"])
     except Failed:
         pass
     for msg in setup.errors:

@@ -2576,10 +2576,11 @@ EOF2
 # children, the image an exec makes): their objects' tables are in, found
 # through the task's mappings, so their stacks are whole from the first
 # allocation; the maps of the image before the exec never unwind the new
-# one (tests/targets/stk_fresh.c).
+# one (tests/targets/stk_fresh.c). Each image apart (--fold 0: its 9
+# ended images of one comm would be one entry).
 t_fresh_stacks()
 {
-	attach_released -f -- "$TARGETS/stk_fresh" || return
+	attach_released -f --fold 0 -- "$TARGETS/stk_fresh" || return
 	expect_rc 0 && expect_clean_stderr || return
 	check_report <<'EOF2'
 procs = r.get("processes") or []
@@ -3741,6 +3742,87 @@ EOF
 	late_replayed
 }
 
+# A program run many times in a set is one entry of the report (--fold):
+# a shell of the set runs sysproc once by another name, then 13 times, each leaking 2 x 100 bytes
+# but the last, which leaks 5 and exits 3. Its 13 images are one entry
+# whose figures are theirs added up and whose one leak site (leak() in
+# each of 13 address spaces) holds all 25 blocks with its whole chain; a
+# replay says the same, and --fold 0 gives back the 13 images. The tree
+# before had an entry per image (13 for sysproc, 13 for the shell's forks),
+# and thousands on a busy host.
+t_sys_fold()
+{
+	local cg n=12
+
+	# the same file by another name (comm): its tables compile while it
+	# runs, so the folded runs' stacks are whole from their first malloc
+	ln -s "$TARGETS/sysproc" "$d/warm" || return
+	cgroup_new || return
+	if tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
+		--cgroup "$cg" && wait_tracing; then
+		run sh -c "echo \$\$ >'$cg/cgroup.procs' || exit
+		           '$d/warm' churn 1 && sleep 1 || exit
+		           for i in \$(seq $n); do
+		               '$TARGETS/sysproc' leak 2 100 || exit
+		           done
+		           '$TARGETS/sysproc' leak 1 5 exit 3
+		           exit 0"
+		kill -INT "$tool_pid"
+		tool_wait
+	fi
+	rmdir "$cg" || fail "cannot remove the cgroup $cg"
+	expect_rc 0 && expect_clean_stderr || return
+	grep -q "^  sysproc: 13 ended images folded (pids [0-9]* to [0-9]*), from .*, 1 failed$" \
+		"$d/stdout" || fail "text: no fold row for sysproc in $d/stdout"
+	cp "$d/out/report.json" "$d/live.json"
+	check_report <<EOF
+$SYS_PY
+ps = r.get("processes") or []
+folds = [i for i, p in enumerate(ps)
+         if p["target"].get("folded") and p["target"]["comm"] == "sysproc"]
+expect("entries of sysproc, folds among them", (1, 1),
+       (len(procs_of("sysproc")), len(folds)))
+if folds:
+    i = folds[0]
+    p, t = ps[i], ps[i]["target"]
+    expect("the fold's (images, failed)", (13, 1),
+           (t["folded"]["images"], t["folded"]["failed"]))
+    expect("its (allocations, live bytes)", (25, 2405),
+           (p["summary"]["allocs"], p["summary"]["live_bytes"]))
+    expect("its kernel (allocations, live bytes)", (25, 2405),
+           ((p.get("kernel") or {}).get("allocs"),
+            (p.get("kernel") or {}).get("live_bytes")))
+    sites = [x for x in r["sites"] if x["proc"] == i]
+    expect("its sites (live blocks, bytes)", [(25, 2405)],
+           [(x["live_count"], x["live_bytes"]) for x in sites])
+    fns = [f.get("function") for f in sites[0]["frames"]] if sites else []
+    if not ("leak" in fns and "main" in fns and sites[0]["stack_stop"] == "end"):
+        print(f"its site's frames: {fns}, stop {sites[0]['stack_stop'] if sites else None}")
+    expect("its peak: the largest of one image", 200, p["summary"]["peak_bytes"])
+c = r.get("process_counts") or {}
+expect("process_counts.images: entries, a fold counting its images",
+       len(ps) + sum(p["target"]["folded"]["images"] - 1 for p in ps
+                     if p["target"].get("folded")), c.get("images"))
+EOF
+	tool report "$d/rec.msr" -o "$d/out/report.json"
+	expect_rc 0 || return
+	check_report <<EOF
+live = msjson.load("$d/live.json")
+i = [p["target"]["comm"] for p in r["processes"]].index("sysproc")
+if live["processes"][i] != r["processes"][i]:
+    print(f"replay: the fold differs from the live run's:\n{r['processes'][i]}\n{live['processes'][i]}")
+EOF
+	tool report "$d/rec.msr" --fold 0 -o "$d/out/report.json"
+	expect_rc 0 || return
+	check_report <<EOF
+$SYS_PY
+expect("--fold 0: sysproc's images, their (allocations, live bytes)",
+       (13, (25, 2405)), (len(procs_of("sysproc")), live_of("sysproc")))
+expect("--fold 0: images folded", 0,
+       (r.get("process_counts") or {}).get("folded_images"))
+EOF
+}
+
 # -a and a table cache: a static binary run under one trace (its table
 # kept) is probed at the start of the next, which traces its next run
 # from its first malloc. The tree before probed a new file only once its
@@ -4092,8 +4174,9 @@ t_nofile()
 		fail "the command: expected its soft limit of 150 open files, got $(head -1 "$d/stdout")"
 	check_report <<-'EOF'
 	st = k.get("stack_stops") or {}
-	if st.get("not_loaded") or len(r.get("processes") or []) != 301:
-	    print(f"expected 301 images, every stack loaded, got {len(r.get('processes') or [])} images, stack stops {st}")
+	images = (r.get("process_counts") or {}).get("images")
+	if st.get("not_loaded") or images != 301:
+	    print(f"expected 301 images, every stack loaded, got {images} images, stack stops {st}")
 	EOF
 }
 
@@ -4499,6 +4582,7 @@ run_test sys_late_static	t_sys_late_static
 run_test sys_late_fork		t_sys_late_fork
 run_test sys_late_shared		t_sys_late_shared
 run_test sys_late_gone		t_sys_late_gone
+run_test sys_fold		t_sys_fold
 run_test sys_cache_probes	t_sys_cache_probes
 run_test sys_exec_chain		t_sys_exec_chain
 run_test sys_hold_exec		t_sys_hold_exec

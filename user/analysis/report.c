@@ -21,6 +21,7 @@
 #include <string.h>
 #include "analysis.h"
 #include "report.h"
+#include "report_priv.h"
 #include "table.h"
 
 #define ARENA_CHUNK		(64 * 1024)
@@ -92,6 +93,11 @@ static void *arena_alloc(void **arena, size_t nmemb, size_t size)
 	p = (char *)c->data + c->used;
 	c->used += n;
 	return p;
+}
+
+void *report__arena_alloc(struct report *r, size_t nmemb, size_t size)
+{
+	return arena_alloc(&r->arena, nmemb, size);
 }
 
 static void arena_free(void *arena)
@@ -288,11 +294,76 @@ static int resolve_stack(struct build *b, __u32 stack_id, __u32 *nr,
 	return 0;
 }
 
-/* Resolves a candidate's frames, and hashes them as merge_sites sees them. */
-static int resolve_cand(struct build *b, struct cand *cd)
+static bool str_same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * Two frames a person cannot tell apart: the same function, file, line and
+ * object. An unresolved frame matches one at the same place of the same
+ * object (another run of the program maps it elsewhere), else only its
+ * own address.
+ */
+static bool frame_same(const struct frame *a,
+		       const struct frame *b)
+{
+	if (!a->function || !b->function) {
+		if (a->function || b->function)
+			return false;
+		if (a->object && b->object)
+			return a->object_offset == b->object_offset &&
+			       str_same(a->object, b->object);
+		return a->addr == b->addr && !a->object && !b->object;
+	}
+	return a->line == b->line && str_same(a->function, b->function) &&
+	       str_same(a->file, b->file) && str_same(a->object, b->object);
+}
+
+bool report__frames_same(const struct frame *a, const struct frame *b,
+			 __u32 nr)
+{
+	__u32 i;
+
+	for (i = 0; i < nr; i++)
+		if (!frame_same(&a[i], &b[i]))
+			return false;
+	return true;
+}
+
+static __u64 fnv_str(__u64 h, const char *p)
+{
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	return h;
+}
+
+/* FNV-1a over what frame_same() compares, with the family and length. */
+__u64 report__frames_hash(const struct frame *frames, __u32 nr,
+			  __u32 family)
 {
 	__u64 h = 0xcbf29ce484222325ull;
 	__u32 i;
+
+	for (i = 0; i < nr; i++) {
+		const struct frame *f = &frames[i];
+
+		if (f->function) {
+			h = fnv_str(h, f->function);
+			h = (h ^ (__u64)f->line) * 0x100000001b3ull;
+		} else if (f->object) {
+			h = fnv_str(h, f->object);
+			h = (h ^ f->object_offset) * 0x100000001b3ull;
+		} else {
+			h = (h ^ f->addr) * 0x100000001b3ull;
+		}
+	}
+	return h ^ nr ^ (__u64)family << 48;
+}
+
+/* Resolves a candidate's frames, and hashes them as merge_sites sees them. */
+static int resolve_cand(struct build *b, struct cand *cd)
+{
 	int err;
 
 	err = resolve_stack(b, cd->stack_id, &cd->nr_frames, &cd->frames,
@@ -301,52 +372,15 @@ static int resolve_cand(struct build *b, struct cand *cd)
 		return err;
 	if (!cd->nr_frames)
 		return 0;
-	for (i = 0; i < cd->nr_frames; i++) {
-		const struct frame *f = &cd->frames[i];
-		const char *p;
-
-		/* FNV-1a over what frame_same() compares */
-		if (!f->function) {
-			h = (h ^ f->addr) * 0x100000001b3ull;
-			continue;
-		}
-		for (p = f->function; *p; p++)
-			h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-		h = (h ^ (__u64)f->line) * 0x100000001b3ull;
-	}
-	cd->hash = h ^ cd->nr_frames ^ (__u64)cd->family << 48;
+	cd->hash = report__frames_hash(cd->frames, cd->nr_frames, cd->family);
 	return 0;
-}
-
-static bool str_same(const char *a, const char *b)
-{
-	return a == b || (a && b && !strcmp(a, b));
-}
-
-/*
- * Two frames a person cannot tell apart: the same function, file, line and
- * object. Unresolved frames only match their own address.
- */
-static bool frame_same(const struct frame *a,
-		       const struct frame *b)
-{
-	if (!a->function || !b->function)
-		return a->addr == b->addr;
-	return a->line == b->line && str_same(a->function, b->function) &&
-	       str_same(a->file, b->file) && str_same(a->object, b->object);
 }
 
 static bool cand_same(const struct cand *a, const struct cand *b)
 {
-	__u32 i;
-
-	if (a->hash != b->hash || a->nr_frames != b->nr_frames ||
-	    a->family != b->family)
-		return false;
-	for (i = 0; i < a->nr_frames; i++)
-		if (!frame_same(&a->frames[i], &b->frames[i]))
-			return false;
-	return true;
+	return a->hash == b->hash && a->nr_frames == b->nr_frames &&
+	       a->family == b->family &&
+	       report__frames_same(a->frames, b->frames, a->nr_frames);
 }
 
 static int hash_cmp(const void *pa, const void *pb)
@@ -666,7 +700,7 @@ const char *report_anomaly_name(unsigned int kind)
 	return kind < STORE_ANOMALY__COUNT ? anomaly_names[kind] : NULL;
 }
 
-static int anomaly_cmp(const void *pa, const void *pb)
+int report__anomaly_cmp(const void *pa, const void *pb)
 {
 	const struct report_anomaly *a = pa, *b = pb;
 
@@ -720,7 +754,7 @@ static int build_anomalies(struct build *b)
 		if (err)
 			return err;
 	}
-	qsort(out, n, sizeof(*out), anomaly_cmp);
+	qsort(out, n, sizeof(*out), report__anomaly_cmp);
 	b->r->anomalies = out;
 	b->r->nr_anomalies = n;
 	return 0;
@@ -986,7 +1020,7 @@ static int build_declared(struct build *b)
 	return err;
 }
 
-static int anon_site_cmp(const void *pa, const void *pb)
+int report__anon_site_cmp(const void *pa, const void *pb)
 {
 	const struct report_anon_site *a = pa, *b = pb;
 
@@ -997,7 +1031,7 @@ static int anon_site_cmp(const void *pa, const void *pb)
 	return a->calls < b->calls ? 1 : a->calls > b->calls ? -1 : 0;
 }
 
-static int arena_cmp(const void *pa, const void *pb)
+int report__arena_cmp(const void *pa, const void *pb)
 {
 	const struct report_arena *a = pa, *b = pb;
 
@@ -1087,8 +1121,8 @@ static int build_anon(struct build *b)
 		if (err)
 			return err;
 	}
-	qsort(ra->sites, nr_sites, sizeof(*ra->sites), anon_site_cmp);
-	qsort(ra->arenas, nr_arenas, sizeof(*ra->arenas), arena_cmp);
+	qsort(ra->sites, nr_sites, sizeof(*ra->sites), report__anon_site_cmp);
+	qsort(ra->arenas, nr_arenas, sizeof(*ra->arenas), report__arena_cmp);
 	ra->nr_sites = b->opts.top && nr_sites > b->opts.top ? b->opts.top :
 		       nr_sites;
 	ra->nr_arenas = nr_arenas;
@@ -1517,7 +1551,7 @@ static int merge_anomalies(struct report *r)
 		       pr->nr_anomalies * sizeof(*out));
 		n += pr->nr_anomalies;
 	}
-	qsort(out, n, sizeof(*out), anomaly_cmp);
+	qsort(out, n, sizeof(*out), report__anomaly_cmp);
 	r->anomalies = out;
 	r->nr_anomalies = n;
 	return 0;
@@ -1542,6 +1576,7 @@ static struct report_opts image_opts(const struct report_opts *opts, size_t i)
  * strings in the trace's pool.
  */
 static struct report *build_image(const struct proc_image *im, size_t i,
+				  size_t pos,
 				  const struct report_target *target,
 				  const struct report_opts *opts,
 				  struct tab_pool *strings)
@@ -1562,16 +1597,115 @@ static struct report *build_image(const struct proc_image *im, size_t i,
 	if (!pr)
 		return NULL;
 	for (k = 0; k < pr->nr_leaks; k++)
-		pr->leaks[k].proc = i;
+		pr->leaks[k].proc = pos;
 	for (k = 0; k < pr->nr_peak; k++)
-		pr->peak[k].proc = i;
+		pr->peak[k].proc = pos;
 	for (k = 0; k < pr->nr_sites; k++)
-		pr->sites[k].proc = i;
+		pr->sites[k].proc = pos;
 	for (k = 0; k < pr->nr_anomalies; k++)
-		pr->anomalies[k].proc = i;
+		pr->anomalies[k].proc = pos;
 	for (k = 0; k < pr->nr_growth; k++)
-		pr->growth[k].proc = i;
+		pr->growth[k].proc = pos;
 	return pr;
+}
+
+/* An image as a fold knows its program: by its comm, then its place. */
+struct fold_key {
+	const char *comm;
+	size_t image;
+};
+
+static int fold_key_cmp(const void *pa, const void *pb)
+{
+	const struct fold_key *a = pa, *b = pb;
+	int c = strcmp(a->comm, b->comm);
+
+	return c ? c : a->image < b->image ? -1 : a->image > b->image;
+}
+
+/*
+ * Which images fold (report_opts.fold): lead[i] is the first image of
+ * image i's fold, SIZE_MAX for one that stays apart. An image folds when
+ * it ended, ran its allocator probed from its start (not late, not
+ * foreign), has no heap scan, and its program (its comm: the command
+ * line of a short run is often never read) has more than fold such
+ * images; a fold that would leave the trace one entry is not made (a
+ * trace of one entry reads as one process). *lead NULL: none folds.
+ */
+static int fold_plan(const struct procs *pt, const struct report_opts *opts,
+		     size_t **lead)
+{
+	size_t i, j, k, n = procs__nr_images(pt), nr = 0, entries = n;
+	struct fold_key *keys;
+	size_t *out;
+
+	*lead = NULL;
+	if (!opts->fold || n < 2)
+		return 0;
+	keys = calloc(n, sizeof(*keys));
+	out = malloc(n * sizeof(*out));
+	if (!keys || !out) {
+		free(keys);
+		free(out);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		const struct proc_image *im = procs__image(pt, i);
+
+		out[i] = SIZE_MAX;
+		if (im->end == PROC_RUNNING ||
+		    (im->info.flags & (PROCINFO_LATE | PROCINFO_FOREIGN)) ||
+		    (i < opts->nr_scans && opts->scans[i].scan))
+			continue;
+		keys[nr].comm = im->info.comm;
+		keys[nr++].image = i;
+	}
+	qsort(keys, nr, sizeof(*keys), fold_key_cmp);
+	for (i = 0; i < nr; i = j) {
+		for (j = i + 1; j < nr && !strcmp(keys[i].comm, keys[j].comm);
+		     j++)
+			;
+		if (j - i <= opts->fold)
+			continue;
+		for (k = i; k < j; k++)
+			out[keys[k].image] = keys[i].image;
+		entries -= j - i - 1;
+	}
+	free(keys);
+	if (entries < 2) {
+		free(out);
+		return 0;
+	}
+	*lead = out;
+	return 0;
+}
+
+/* An image's model holds nothing a fold would lose: it may fold. */
+static bool foldable(const struct report *pr)
+{
+	size_t i;
+
+	if (pr->declared.records || pr->declared.malformed ||
+	    pr->nr_growth || pr->reach.scanned)
+		return false;
+	for (i = 0; i < pr->nr_findings; i++)
+		if (pr->findings[i].nr)
+			return false;
+	return true;
+}
+
+/* A model built with top 0 for a fold, kept as an image of its own. */
+static void apply_top(struct report *pr, size_t top)
+{
+	pr->top = top;
+	if (!top)
+		return;
+	if (pr->nr_leaks > top)
+		pr->nr_leaks = top;
+	if (pr->nr_peak > top)
+		pr->nr_peak = top;
+	if (pr->anon.nr_sites > top)
+		pr->anon.nr_sites = top;
 }
 
 /*
@@ -1606,7 +1740,9 @@ static struct report *build_all(const struct procs *pt,
 				const struct attach_probe *probes,
 				size_t nr_probes, const struct report_opts *opts)
 {
-	size_t i, n = procs__nr_images(pt);
+	size_t i, n = procs__nr_images(pt), *lead = NULL, *entry = NULL;
+	struct report_fold *folds = NULL;
+	struct report_opts fold_opts;
 	struct report *r;
 	int err = -ENOMEM;
 
@@ -1634,20 +1770,69 @@ static struct report *build_all(const struct procs *pt,
 	r->procs = arena_alloc(&r->arena, n, sizeof(*r->procs));
 	if (!r->procs)
 		goto err_free;
+	err = fold_plan(pt, opts, &lead);
+	if (err)
+		goto err_free;
+	if (lead) {
+		err = -ENOMEM;
+		folds = report_fold__new();
+		entry = malloc(n * sizeof(*entry));
+		if (!folds || !entry)
+			goto err_free;
+		for (i = 0; i < n; i++)
+			entry[i] = SIZE_MAX;
+		/* a fold's images whole: it ranks and cuts their merge */
+		fold_opts = *opts;
+		fold_opts.top = 0;
+	}
 	for (i = 0; i < n; i++) {
 		const struct proc_image *im = procs__image(pt, i);
+		size_t pos = r->nr_procs, *at;
+		struct report *pr;
 
-		if (proc_facts(r, &r->procs[i], im))
-			goto err_free;
-		r->procs[i].r = build_image(im, i, target, opts, r->strings);
-		if (!r->procs[i].r) {
+		at = lead && lead[i] != SIZE_MAX ? &entry[lead[i]] : NULL;
+		pr = build_image(im, i, pos, target, at ? &fold_opts : opts,
+				 r->strings);
+		if (!pr) {
 			err = -errno;
 			goto err_free;
 		}
+		r->filter_count += pr->filter_count;
+		r->filter_bytes += pr->filter_bytes;
+		if (at && foldable(pr)) {
+			if (*at == SIZE_MAX) {
+				*at = pos;
+				r->nr_procs++;
+				err = proc_facts(r, &r->procs[pos], im);
+				if (err) {
+					report__free(pr);
+					goto err_free;
+				}
+			}
+			err = report_fold__add(folds, r, *at, pr, im);
+			if (err)
+				goto err_free;
+			continue;
+		}
+		if (at)
+			apply_top(pr, opts->top);
+		r->procs[pos].r = pr;
 		r->nr_procs++;
-		r->filter_count += r->procs[i].r->filter_count;
-		r->filter_bytes += r->procs[i].r->filter_bytes;
+		err = proc_facts(r, &r->procs[pos], im);
+		if (err)
+			goto err_free;
 	}
+	if (folds) {
+		err = report_fold__finish(folds, r);
+		if (err)
+			goto err_free;
+	}
+	report_fold__free(folds);
+	folds = NULL;
+	free(lead);
+	lead = NULL;
+	free(entry);
+	entry = NULL;
 	err = merge_lists(r, true);
 	if (!err)
 		err = merge_lists(r, false);
@@ -1660,6 +1845,9 @@ static struct report *build_all(const struct procs *pt,
 	return r;
 
 err_free:
+	report_fold__free(folds);
+	free(lead);
+	free(entry);
 	report__free(r);
 	errno = -err;
 	return NULL;

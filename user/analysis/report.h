@@ -314,6 +314,15 @@ struct report_proc {
 	__u64 end_ns;		/* its exec or exit; 0 running */
 	int exit_code;		/* wait(2) status when end is PROC_EXITED */
 	bool have_info;		/* info beyond its pid is known */
+	/*
+	 * A fold (report_opts.fold): this many ended images of one program
+	 * in one entry, 0 for an image of its own. info, command, image
+	 * and first_ns are its first image's; end, end_ns and exit_code
+	 * its last's; r their models merged (report_fold.c).
+	 */
+	__u32 folded;
+	__u32 folded_failed;	/* of them, exited non-zero or by a signal */
+	__u32 last_pid;		/* its last image's pid */
 	struct report *r;	/* its model: the report itself when it is
 				 * the only image */
 };
@@ -407,6 +416,16 @@ struct report {
 	struct procs_summary all;	/* over every image */
 	bool ended;		/* of an image that ended: live figures are
 				 * live at its end */
+	/*
+	 * Of a fold of this many images (report_proc.folded), 0 otherwise:
+	 * its figures are their sums, but summary.peak_* is the largest
+	 * one image reached and the peak list ranks each site by what it
+	 * held at each image's own peak, added up; no timeline. Of the
+	 * trace: the images folded, and the entries they make.
+	 */
+	__u32 folded;
+	size_t folded_images;
+	size_t folded_entries;
 
 	/* owned storage for strings copied into the model */
 	void *arena;
@@ -451,6 +470,14 @@ struct report_opts {
 	void *(*image_ctx)(void *resolve_ctx, size_t i);
 	size_t top_procs;		/* text: processes whose sites are
 					 * shown, 0 = all */
+	/*
+	 * report__build_procs(): a program (its comm) with more
+	 * than this many ended images has them in one entry (report_proc's
+	 * folded), when they hold nothing of their own to show (declared
+	 * records, a heap scan, growth verdicts, joined late or foreign);
+	 * 0: never
+	 */
+	size_t fold;
 };
 
 /*

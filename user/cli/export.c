@@ -94,6 +94,7 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 	struct report_opts ro = {
 		.top = o->top,
 		.top_procs = o->top_procs,
+		.fold = o->fold,
 		.resolve = resolve,
 		.resolve_ctx = resolve_ctx,
 		.image_ctx = image_ctx,

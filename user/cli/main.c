@@ -26,6 +26,8 @@
 #define KEY_RULE_OPT		1024
 #define DEFAULT_TOP		10
 #define DEFAULT_TOP_PROCS	5
+/* A program's ended images past this many fold into one entry (--fold). */
+#define DEFAULT_FOLD		8
 /* 3/8 of the map's default 1 Mi slots (LIVE_FILL_EIGHTHS) */
 #define DEFAULT_MAX_LIVE	(3u << 17)
 
@@ -50,7 +52,7 @@ static const char usage_report[] =
 "report FILE.msr: the report of a recording, from the file alone (no root,\n"
 "no target): the same text the traced run printed, and any of\n"
 "  -o, --output FILE, --html FILE, --pprof FILE, --folded FILE\n"
-"  --folded-weight W\n"
+"  --folded-weight W, --top-procs N, --fold N\n"
 "  --older SEC, --min-size BYTES, --max-size BYTES, --snapshots FILE\n"
 "  -t, --top N           (default: the --top the recording was made with)\n"
 "  --snapshot N          print only snapshot N of a recording made with -i\n"
@@ -354,6 +356,18 @@ static int set_top_procs(struct opts *o, const char *arg)
 	return 0;
 }
 
+static int set_fold(struct opts *o, const char *arg)
+{
+	unsigned long long v;
+
+	if (parse_uint(arg, 1000000000, &v)) {
+		cli_error("invalid --fold '%s'", arg);
+		return 2;
+	}
+	o->fold = v;
+	return 0;
+}
+
 static int set_mode(struct opts *o, const char *arg)
 {
 	if (!trace_mode_parse(arg, &o->mode))
@@ -653,6 +667,11 @@ static const struct cli_option options[] = {
 "      --top-procs N     processes whose call sites the text report shows,\n"
 "                        by live bytes (default 5, 0 = all); its process\n"
 "                        table lists 50 images, or N if more (0 = all)\n" },
+	{ "fold", 0, OPT_ARG | OPT_REPORT, set_fold,
+"      --fold N          a program (by its comm) with more than N ended\n"
+"                        images has them in one entry of the reports,\n"
+"                        their figures added up (default 8, 0 = never):\n"
+"                        -a on a busy host, bounded\n" },
 	{ "mode", 'm', OPT_ARG, set_mode,
 "  -m, --mode MODE       default: leaks and peak (entry, return and free\n"
 "                        probes); alloc: allocation profile only (entry\n"
@@ -862,6 +881,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->top = DEFAULT_TOP;
 	o->top_procs = DEFAULT_TOP_PROCS;
+	o->fold = DEFAULT_FOLD;
 	o->max_live = DEFAULT_MAX_LIVE;
 	o->max_procs = DEFAULT_MAX_PROCS;
 	err = parse_options(argc, argv, o, false, &last_arg);
@@ -937,6 +957,7 @@ static int parse_report_args(int argc, char **argv, struct opts *o)
 	int err;
 
 	o->top_procs = DEFAULT_TOP_PROCS;
+	o->fold = DEFAULT_FOLD;
 	err = parse_options(argc, argv, o, true, NULL);
 	if (err)
 		return err;

@@ -59,11 +59,18 @@ static void put_site(FILE *f, const struct report *r,
 
 	if (r->nr_procs > 1 && s->proc < r->nr_procs) {
 		p = &r->procs[s->proc];
-		fprintf(f, "[pid-%u-", p->info.pid);
-		put_name(f, p->info.comm[0] ? p->info.comm : "?");
-		if (p->image)
-			fprintf(f, "-exec%u", p->image);
-		fputs("];", f);
+		if (p->folded) {
+			/* a fold (--fold): "[sh-folded-120]" */
+			fputc('[', f);
+			put_name(f, p->info.comm[0] ? p->info.comm : "?");
+			fprintf(f, "-folded-%u];", p->folded);
+		} else {
+			fprintf(f, "[pid-%u-", p->info.pid);
+			put_name(f, p->info.comm[0] ? p->info.comm : "?");
+			if (p->image)
+				fprintf(f, "-exec%u", p->image);
+			fputs("];", f);
+		}
 	}
 	if (!s->nr_frames)
 		fputs("[no-stack]", f);

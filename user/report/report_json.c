@@ -593,6 +593,16 @@ static void write_proc_target(struct json *j, const struct report *r,
 		json_s64(j, p->exit_code);
 	else
 		json_null(j);
+	json_key(j, "folded");
+	if (p->folded) {
+		json_obj_begin(j);
+		json_kv_u64(j, "images", p->folded);
+		json_kv_u64(j, "last_pid", p->last_pid);
+		json_kv_u64(j, "failed", p->folded_failed);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
 	json_obj_end(j);
 }
 
@@ -664,11 +674,13 @@ static void write_processes(struct json *j, const struct report *r,
 
 	json_key(j, "process_counts");
 	json_obj_begin(j);
-	json_kv_u64(j, "images", r->nr_procs);
+	json_kv_u64(j, "images", a->images);
 	json_kv_u64(j, "processes", a->processes);
 	json_kv_u64(j, "execs", a->execed);
 	json_kv_u64(j, "exits", a->exited);
 	json_kv_u64(j, "lifecycle_events", a->lifecycle);
+	json_kv_u64(j, "folded_images", r->folded_images);
+	json_kv_u64(j, "folded_entries", r->folded_entries);
 	json_obj_end(j);
 	json_key(j, "processes");
 	json_arr_begin(j);

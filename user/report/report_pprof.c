@@ -484,7 +484,10 @@ static void sample_values(const struct report_site *s, __u64 *v)
 	v[5] = s->peak_bytes;
 }
 
-/* A sample's process: "pid" (a number), "comm" and "image" labels. */
+/*
+ * A sample's process: "pid" (a number), "comm" and "image" labels, and a
+ * fold's "folded_images" (its pid and image its first image's).
+ */
 static int write_labels(struct pprof *w, const struct report_proc *p)
 {
 	struct pb *pb = &w->msg;
@@ -506,6 +509,16 @@ static int write_labels(struct pprof *w, const struct report_proc *p)
 	pb_uint(pb, LABEL_KEY, key);
 	pb_uint(pb, LABEL_NUM, p->image);
 	pb_close(pb, label);
+	if (p->folded) {
+		/* a fold (--fold): its images' samples together */
+		err = intern(w, "folded_images", &key);
+		if (err)
+			return err;
+		label = pb_open(pb, SAMPLE_LABEL);
+		pb_uint(pb, LABEL_KEY, key);
+		pb_uint(pb, LABEL_NUM, p->folded);
+		pb_close(pb, label);
+	}
 	if (!p->info.comm[0])
 		return 0;
 	err = intern(w, "comm", &key);

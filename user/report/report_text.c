@@ -966,6 +966,62 @@ static int proc_cmp(const void *pa, const void *pb, void *ctx)
 	return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
 }
 
+/* Its stacks that ended before the program's entry, for any reason. */
+static __u64 stacks_early(const struct report *pr)
+{
+	__u64 early = 0;
+	unsigned int i;
+
+	for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++)
+		early += pr->kernel.stack_stops[i];
+	return early;
+}
+
+/*
+ * A fold's row: the program, how many images and from when to when, its
+ * figures added up (the peak the largest one image reached); its first
+ * image's command line below it.
+ */
+static void print_fold_row(const struct report *r, FILE *f,
+			   const struct report_proc *p)
+{
+	const struct store_summary *s = &p->r->summary;
+	char b[64], secs[32];
+	__u64 early;
+
+	fputs("  ", f);
+	put_name(f, p->info.comm[0] ? p->info.comm : "?");
+	fprintf(f, ": %u ended images folded (pids %u to %u), from %s",
+		p->folded, p->info.pid, p->last_pid,
+		fmt_secs(secs, sizeof(secs), report__since_start(r,
+			 p->info.start_ns ? p->info.start_ns : p->first_ns)));
+	fprintf(f, " to %s", fmt_secs(secs, sizeof(secs),
+				      report__since_start(r, p->end_ns)));
+	if (p->folded_failed)
+		fprintf(f, ", %u failed", p->folded_failed);
+	fprintf(f, "\n           %llu alloc%s, live at their ends %s",
+		(unsigned long long)s->allocs, plural(s->allocs),
+		fmt_bytes(b, sizeof(b), s->live_bytes));
+	fprintf(f, ", largest peak of one %s", fmt_bytes(b, sizeof(b),
+							 s->peak_bytes));
+	if (p->r->have_kernel) {
+		early = stacks_early(p->r);
+		fprintf(f, ", lost %llu",
+			(unsigned long long)p->r->kernel.lost_events);
+		if (early)
+			fprintf(f, ", %llu stack%s stopped early",
+				(unsigned long long)early, plural(early));
+	}
+	fputc('\n', f);
+	if (p->command) {
+		fputs("           first: ", f);
+		put_name(f, p->command);
+		if (p->info.flags & PROCINFO_CUT)
+			fputs(" (cut)", f);
+		fputc('\n', f);
+	}
+}
+
 /*
  * One line per process image: who, when, how it ended, and its own
  * figures; its command line below it.
@@ -976,9 +1032,12 @@ static void print_proc_row(const struct report *r, FILE *f,
 	const struct store_summary *s = &p->r->summary;
 	const struct procfacts *in = &p->info;
 	char b[64], secs[32];
-	__u64 early = 0;
-	unsigned int i;
+	__u64 early;
 
+	if (p->folded) {
+		print_fold_row(r, f, p);
+		return;
+	}
 	fprintf(f, "  %-7u", in->pid);
 	if (in->ns_pid && in->ns_pid != in->pid)
 		fprintf(f, " (ns %u)", in->ns_pid);
@@ -1009,8 +1068,7 @@ static void print_proc_row(const struct report *r, FILE *f,
 		fprintf(f, " at %s", fmt_secs(secs, sizeof(secs),
 				report__since_start(r, s->peak_ns)));
 	if (p->r->have_kernel) {
-		for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++)
-			early += p->r->kernel.stack_stops[i];
+		early = stacks_early(p->r);
 		fprintf(f, ", lost %llu",
 			(unsigned long long)p->r->kernel.lost_events);
 		if (early)
@@ -1056,10 +1114,16 @@ static int print_processes(const struct report *r, FILE *f)
 	for (i = 0; i < n; i++)
 		order[i] = i;
 	qsort_r(order, n, sizeof(*order), proc_cmp, r->procs);
-	fprintf(f, "\nProcesses (captured): %zu image%s of %llu process%s, "
-		"by live bytes\n", n, plural(n),
-		(unsigned long long)r->all.processes,
+	fprintf(f, "\nProcesses (captured): %llu image%s of %llu process%s, "
+		"by live bytes", (unsigned long long)r->all.images,
+		plural(r->all.images), (unsigned long long)r->all.processes,
 		r->all.processes == 1 ? "" : "es");
+	if (r->folded_images)
+		fprintf(f, "; %zu ended image%s of %zu program%s folded, "
+			"one row each (--fold)", r->folded_images,
+			plural(r->folded_images), r->folded_entries,
+			plural(r->folded_entries));
+	fputc('\n', f);
 	rows = r->top_procs > PROC_TABLE_ROWS ? r->top_procs : PROC_TABLE_ROWS;
 	if (!r->top_procs || rows > n)
 		rows = n;
@@ -1079,34 +1143,45 @@ static int print_processes(const struct report *r, FILE *f)
 		}
 	}
 	if (rows + flagged < n)
-		fprintf(f, "  ... %zu more image%s (%zu allocated nothing): "
+		fprintf(f, "  ... %zu more %s%s (%zu allocated nothing): "
 			"--top-procs 0 lists them all, the JSON report has "
 			"them\n", n - rows - flagged,
+			r->folded_images ? "row" : "image",
 			plural(n - rows - flagged), idle);
 	shown = r->top_procs && r->top_procs < n ? r->top_procs : n;
 	for (i = 0; i < shown; i++) {
 		p = &r->procs[order[i]];
-		fprintf(f, "\n== pid %u ", p->info.pid);
-		put_name(f, p->info.comm[0] ? p->info.comm : "?");
-		if (p->image)
-			fprintf(f, " [exec %u]", p->image);
-		fputs(" ==\n", f);
+		if (p->folded) {
+			fputs("\n== ", f);
+			put_name(f, p->info.comm[0] ? p->info.comm : "?");
+			fprintf(f, ", %u ended images folded ==\n", p->folded);
+		} else {
+			fprintf(f, "\n== pid %u ", p->info.pid);
+			put_name(f, p->info.comm[0] ? p->info.comm : "?");
+			if (p->image)
+				fprintf(f, " [exec %u]", p->image);
+			fputs(" ==\n", f);
+		}
 		snprintf(title, sizeof(title), "Top leaking call sites (%s)",
+			 p->folded ? "live at their ends, added up" :
 			 p->r->ended ? (p->end == PROC_EXECED ?
 					"live at its exec" :
 					"live at its exit") :
 				       "live at end");
 		print_sites(p->r, f, title, p->r->leaks, p->r->nr_leaks, true);
 		report_text_reach(p->r, f);
-		print_sites(p->r, f, "Top call sites at its peak", p->r->peak,
-			    p->r->nr_peak, false);
+		print_sites(p->r, f, p->folded ?
+			    "Top call sites at their peaks (each image's own, "
+			    "added up)" : "Top call sites at its peak",
+			    p->r->peak, p->r->nr_peak, false);
 		/* its own mappings and declarations, as one process shows them */
 		print_anon(p->r, f);
 		print_declared(p->r, f);
 	}
 	if (shown < n)
-		fprintf(f, "\n%zu more process image%s: --top-procs 0 shows "
-			"them all, the JSON report has them\n", n - shown,
+		fprintf(f, "\n%zu more %s%s: --top-procs 0 shows them all, "
+			"the JSON report has them\n", n - shown,
+			r->folded_images ? "row" : "process image",
 			plural(n - shown));
 	free(order);
 	return 0;
