@@ -966,15 +966,25 @@ static int proc_cmp(const void *pa, const void *pb, void *ctx)
 	return *(const size_t *)pa < *(const size_t *)pb ? -1 : 1;
 }
 
-/* Its stacks that ended before the program's entry, for any reason. */
-static __u64 stacks_early(const struct report *pr)
+/*
+ * The end of a row's figures: its records the kernel could not deliver,
+ * and its stacks that ended before the program's entry, for any reason.
+ */
+static void put_lost(FILE *f, const struct report *pr)
 {
 	__u64 early = 0;
 	unsigned int i;
 
-	for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++)
-		early += pr->kernel.stack_stops[i];
-	return early;
+	if (pr->have_kernel) {
+		for (i = MS_STOP_END + 1; i < MS_STOP__COUNT; i++)
+			early += pr->kernel.stack_stops[i];
+		fprintf(f, ", lost %llu",
+			(unsigned long long)pr->kernel.lost_events);
+		if (early)
+			fprintf(f, ", %llu stack%s stopped early",
+				(unsigned long long)early, plural(early));
+	}
+	fputc('\n', f);
 }
 
 /*
@@ -987,7 +997,6 @@ static void print_fold_row(const struct report *r, FILE *f,
 {
 	const struct store_summary *s = &p->r->summary;
 	char b[64], secs[32];
-	__u64 early;
 
 	fputs("  ", f);
 	put_name(f, p->info.comm[0] ? p->info.comm : "?");
@@ -1004,15 +1013,7 @@ static void print_fold_row(const struct report *r, FILE *f,
 		fmt_bytes(b, sizeof(b), s->live_bytes));
 	fprintf(f, ", largest peak of one %s", fmt_bytes(b, sizeof(b),
 							 s->peak_bytes));
-	if (p->r->have_kernel) {
-		early = stacks_early(p->r);
-		fprintf(f, ", lost %llu",
-			(unsigned long long)p->r->kernel.lost_events);
-		if (early)
-			fprintf(f, ", %llu stack%s stopped early",
-				(unsigned long long)early, plural(early));
-	}
-	fputc('\n', f);
+	put_lost(f, p->r);
 	if (p->command) {
 		fputs("           first: ", f);
 		put_name(f, p->command);
@@ -1032,7 +1033,6 @@ static void print_proc_row(const struct report *r, FILE *f,
 	const struct store_summary *s = &p->r->summary;
 	const struct procfacts *in = &p->info;
 	char b[64], secs[32];
-	__u64 early;
 
 	if (p->folded) {
 		print_fold_row(r, f, p);
@@ -1067,15 +1067,7 @@ static void print_proc_row(const struct report *r, FILE *f,
 	if (s->peak_ns)
 		fprintf(f, " at %s", fmt_secs(secs, sizeof(secs),
 				report__since_start(r, s->peak_ns)));
-	if (p->r->have_kernel) {
-		early = stacks_early(p->r);
-		fprintf(f, ", lost %llu",
-			(unsigned long long)p->r->kernel.lost_events);
-		if (early)
-			fprintf(f, ", %llu stack%s stopped early",
-				(unsigned long long)early, plural(early));
-	}
-	fputc('\n', f);
+	put_lost(f, p->r);
 	if (in->flags & PROCINFO_FOREIGN)
 		fputs("           not traced: not an x86-64 program (a 32-bit one)\n", f);
 	if (in->flags & PROCINFO_LATE)
