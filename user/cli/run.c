@@ -168,8 +168,18 @@ static struct symbolizer *sym_own(struct session *s, size_t i)
 		       (i + 1 - s->nr_syms) * sizeof(*s->syms));
 		s->nr_syms = i + 1;
 	}
-	if (!s->syms[i])
-		s->syms[i] = symbolizer__new(im->info.pid, s->sym_files);
+	if (s->syms[i])
+		return s->syms[i];
+	s->syms[i] = symbolizer__new(im->info.pid, s->sym_files);
+	/*
+	 * A fork runs its parent's program until it execs: maps read once
+	 * it runs another are the next image's, and its own are unknown
+	 * (then its parent's name them, sym_of)
+	 */
+	if (s->syms[i] && !im->image && im->parent >= 0 &&
+	    (size_t)im->parent < i && (size_t)im->parent < s->nr_syms &&
+	    s->syms[im->parent])
+		symbolizer__program_of(s->syms[i], s->syms[im->parent]);
 	return s->syms[i];
 }
 

@@ -911,6 +911,16 @@ bool symbolizer__knows_program(const struct symbolizer *s)
 	return s->exe_known;
 }
 
+void symbolizer__program_of(struct symbolizer *s,
+			    const struct symbolizer *from)
+{
+	if (s->exe_known || s->tried || !from->exe_known)
+		return;
+	s->exe_dev = from->exe_dev;
+	s->exe_ino = from->exe_ino;
+	s->exe_known = true;
+}
+
 int symbolizer__add_map(struct symbolizer *s, const struct procmap *e)
 {
 	struct sym_map m, *maps;

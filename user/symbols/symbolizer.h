@@ -56,6 +56,16 @@ int symbolizer__refresh(struct symbolizer *s);
 bool symbolizer__knows_program(const struct symbolizer *s);
 
 /*
+ * Before its first read: the program s names is the one from names (a
+ * fork's image runs its parent's until it execs), so maps read once the
+ * process runs another are not taken: a shell's fork that exec'd sed
+ * before its first stack was drained had its frames in bash named after
+ * nothing. No change if from knows no program or s knows one.
+ */
+void symbolizer__program_of(struct symbolizer *s,
+			    const struct symbolizer *from);
+
+/*
  * One executable mapping of the process told by other means than its
  * maps (the kernel's walk, for a process gone before they were read):
  * kept unless a known one overlaps it; its file opened through the
