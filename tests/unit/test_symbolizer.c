@@ -209,6 +209,44 @@ Test(symbolizer, libc_function)
 	symbolizer__free(s);
 }
 
+/*
+ * A zombie's maps read empty: it is gone, said so, so that its stacks are
+ * named from what the kernel walked through (they were taken for a read
+ * that found nothing, and the frames past its first maps went unnamed).
+ */
+Test(symbolizer, zombie_is_gone)
+{
+	struct symbolizer *s;
+	__u64 addr = 0x401000;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (!pid)
+		_exit(0);
+	/* exited, not reaped: a zombie until waited for */
+	for (int i = 0; i < 200; i++) {
+		char path[64], state = 0;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		f = fopen(path, "r");
+		if (f && fscanf(f, "%*d %*s %c", &state) == 1 && state == 'Z') {
+			fclose(f);
+			break;
+		}
+		if (f)
+			fclose(f);
+		usleep(10000);
+	}
+	s = symbolizer__new(pid, NULL);
+	cr_assert_not_null(s);
+	cr_expect_eq(symbolizer__cover(s, &addr, 1), -ESRCH,
+		     "a zombie's maps taken for a read");
+	cr_expect(symbolizer__blind(s), "knows no mapping");
+	symbolizer__free(s);
+	waitpid(pid, NULL, 0);
+}
+
 Test(symbolizer, unknown_addresses)
 {
 	static const __u64 addrs[] = { 0, 0x10, 0xffffffffffffffffULL };

@@ -795,6 +795,17 @@ static int refresh(struct symbolizer *s)
 	pm = procmaps__read(s->pid);
 	if (!pm)
 		return -errno;
+	/*
+	 * No mapping at all: a zombie (a kernel thread is never traced).
+	 * Gone, as the caller needs to hear: then the mappings the kernel
+	 * walked through name its stacks. Taken for a read, an exec'd ls
+	 * whose maps were read at its exec (its libraries not mapped yet)
+	 * kept them: its frames in libc were named after nothing.
+	 */
+	if (!procmaps__count(pm)) {
+		procmaps__free(pm);
+		return -ESRCH;
+	}
 	if (!same_program(s)) {
 		/* what it knows is all it will: the image ended at the exec */
 		s->sealed = true;
