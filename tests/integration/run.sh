@@ -3784,11 +3784,12 @@ EOF
 }
 
 # A program run many times in a set is one entry of the report (--fold):
-# a shell of the set runs sysproc once by another name, then 13 times, each leaking 2 x 100 bytes
-# but the last, which leaks 5 and exits 3. Its 13 images are one entry
-# whose figures are theirs added up and whose one leak site (leak() in
-# each of 13 address spaces) holds all 25 blocks with its whole chain; a
-# replay says the same, and --fold 0 gives back the 13 images. The tree
+# a shell of the set runs sysproc once by another name, then 13 times, each
+# leaking 2 x 100 bytes but the last, which leaks 5 and exits 3. Traced
+# with --fold 0, each image is an entry, and so in the replay, which folds
+# as the run did. Replayed with --fold 8, its 13 images are one entry whose
+# figures are theirs added up and whose one leak site (leak() in each of
+# 13 address spaces) holds all 25 blocks with its whole chain. The tree
 # before had an entry per image (13 for sysproc, 13 for the shell's forks),
 # and thousands on a busy host.
 t_sys_fold()
@@ -3799,7 +3800,7 @@ t_sys_fold()
 	# runs, so the folded runs' stacks are whole from their first malloc
 	ln -s "$TARGETS/sysproc" "$d/warm" || return
 	cgroup_new || return
-	if tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
+	if tool_bg -q -t 0 --fold 0 -o "$d/out/report.json" -w "$d/rec.msr" \
 		--cgroup "$cg" && wait_tracing; then
 		run sh -c "echo \$\$ >'$cg/cgroup.procs' || exit
 		           '$d/warm' churn 1 && sleep 1 || exit
@@ -3813,9 +3814,27 @@ t_sys_fold()
 	fi
 	rmdir "$cg" || fail "cannot remove the cgroup $cg"
 	expect_rc 0 && expect_clean_stderr || return
+	cp "$d/out/report.json" "$d/live.json"
+	check_report <<EOF
+$SYS_PY
+expect("--fold 0: sysproc's images, their (allocations, live bytes)",
+       (13, (25, 2405)), (len(procs_of("sysproc")), live_of("sysproc")))
+expect("--fold 0: images folded", 0,
+       (r.get("process_counts") or {}).get("folded_images"))
+EOF
+	# the run's --fold is the replay's
+	tool report "$d/rec.msr" -o "$d/out/report.json"
+	expect_rc 0 || return
+	check_report <<EOF
+live = msjson.load("$d/live.json")
+if live["processes"] != r["processes"]:
+    print(f"replay: {len(r['processes'])} entries, the live run's "
+          f"{len(live['processes'])}, or other figures")
+EOF
+	tool report "$d/rec.msr" --fold 8 -o "$d/out/report.json"
+	expect_rc 0 || return
 	grep -q "^  sysproc: 13 ended images folded (pids [0-9]* to [0-9]*), from .*, 1 failed$" \
 		"$d/stdout" || fail "text: no fold row for sysproc in $d/stdout"
-	cp "$d/out/report.json" "$d/live.json"
 	check_report <<EOF
 $SYS_PY
 ps = r.get("processes") or []
@@ -3844,23 +3863,6 @@ c = r.get("process_counts") or {}
 expect("process_counts.images: entries, a fold counting its images",
        len(ps) + sum(p["target"]["folded"]["images"] - 1 for p in ps
                      if p["target"].get("folded")), c.get("images"))
-EOF
-	tool report "$d/rec.msr" -o "$d/out/report.json"
-	expect_rc 0 || return
-	check_report <<EOF
-live = msjson.load("$d/live.json")
-i = [p["target"]["comm"] for p in r["processes"]].index("sysproc")
-if live["processes"][i] != r["processes"][i]:
-    print(f"replay: the fold differs from the live run's:\n{r['processes'][i]}\n{live['processes'][i]}")
-EOF
-	tool report "$d/rec.msr" --fold 0 -o "$d/out/report.json"
-	expect_rc 0 || return
-	check_report <<EOF
-$SYS_PY
-expect("--fold 0: sysproc's images, their (allocations, live bytes)",
-       (13, (25, 2405)), (len(procs_of("sysproc")), live_of("sysproc")))
-expect("--fold 0: images folded", 0,
-       (r.get("process_counts") or {}).get("folded_images"))
 EOF
 }
 

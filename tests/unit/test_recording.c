@@ -67,6 +67,7 @@ static const struct recording_info info = {
 	.command = "./leaky --flag",
 	.mode = TRACE_MODE_DEFAULT,
 	.top = 7,
+	.fold = 5,
 	.rule_opts = { 250000000, 3, 40000000 },
 	.wall_ns = 1700000000123456789ull,
 	.start_ns = 1000000000ull,
@@ -429,6 +430,7 @@ Test(recording, round_trip)
 	cr_assert_eq(in->mode, info.mode);
 	cr_assert_eq(in->pid, info.pid);
 	cr_assert_eq(in->top, info.top);
+	cr_assert_eq(in->fold, info.fold, "--fold: got %u", in->fold);
 	cr_assert_arr_eq(in->rule_opts, info.rule_opts,
 			 sizeof(info.rule_opts));
 	cr_assert_eq(in->wall_ns, info.wall_ns);
@@ -957,6 +959,7 @@ Test(recording, future_version_refused)
 }
 
 /* The frame types of the format, as the file numbers them. */
+#define FRAME_HEADER	1
 #define FRAME_SYMBOLS	3
 #define FRAME_TRAILER	4
 #define FRAME_PROCS	5
@@ -964,12 +967,31 @@ Test(recording, future_version_refused)
 
 /*
  * buf (len bytes, a file of this version, without snapshots) as version
- * v (3 or 4) wrote it: the same frames, but symbols without their image,
- * no process facts and a trailer without the processes left out (its
- * last 16 bytes); each frame rebuilt with its own compression and
+ * v (3 or 4) wrote it: the same frames, but a header without --fold (its
+ * last 4 bytes), symbols without their image, no process facts and a
+ * trailer without the processes left out (its last 16 bytes); each frame
+ * rebuilt with its own compression and
  * checksum. In place, *len the new length.
  */
+static void as_version_frames(unsigned char *buf, size_t *len, __u32 v,
+			      bool pre_procs);
+
 static void as_version(unsigned char *buf, size_t *len, __u32 v)
+{
+	as_version_frames(buf, len, v, true);
+}
+
+/*
+ * buf as a file of version v from 5 on wrote it: the header without
+ * --fold, the rest as it is (v < RECORDING_VERSION_FOLD).
+ */
+static void header_as_version(unsigned char *buf, size_t *len, __u32 v)
+{
+	as_version_frames(buf, len, v, false);
+}
+
+static void as_version_frames(unsigned char *buf, size_t *len, __u32 v,
+			      bool pre_procs)
 {
 	size_t in = PRELUDE_VERSION + 8, out = in;
 	static unsigned char raw[8 << 20];
@@ -985,12 +1007,15 @@ static void as_version(unsigned char *buf, size_t *len, __u32 v)
 		cr_assert_eq(uncompress(raw, &raw_len, buf + in + 16, hdr[2]),
 			     Z_OK, "frame at %zu", in);
 		in += 16 + hdr[2];
-		if (hdr[0] == FRAME_PROCS || hdr[0] == FRAME_PROCINFO)
+		if (pre_procs &&
+		    (hdr[0] == FRAME_PROCS || hdr[0] == FRAME_PROCINFO))
 			continue;
-		if (hdr[0] == FRAME_SYMBOLS)
+		if (pre_procs && hdr[0] == FRAME_SYMBOLS)
 			skip = sizeof(__u32);
-		if (hdr[0] == FRAME_TRAILER)
+		if (pre_procs && hdr[0] == FRAME_TRAILER)
 			cut = 2 * sizeof(__u64);
+		if (hdr[0] == FRAME_HEADER)
+			cut = sizeof(__u32);
 		z_len = compressBound(raw_len - skip - cut);
 		z = malloc(z_len);
 		cr_assert_not_null(z);
@@ -1030,6 +1055,8 @@ Test(recording, version_4_still_read)
 	cr_assert_eq(err, 0, "read_header: %d (%s)", err, recording__error(r));
 	in = recording__info(r);
 	cr_assert_eq(in->version, 4, "version: got %u", in->version);
+	cr_assert_eq(in->fold, 0, "an older run folded nothing: got %u",
+		     in->fold);
 	pt = procs__new();
 	cr_assert_not_null(pt);
 	err = recording__replay(r, to_procs, pt);
@@ -1246,7 +1273,7 @@ Test(recording, snapshot_in_older_version_is_damage)
 	snap_every = 5;
 	write_recording(SMALL_EVENTS, 5, true);
 	buf = read_file(path, &len);
-	memcpy(buf + PRELUDE_VERSION, &v, sizeof(v));
+	header_as_version(buf, &len, v);
 	r = open_buf(buf, len);
 	cr_assert_eq(recording__read_header(r), 0, "header: %s",
 		     recording__error(r));
@@ -1638,7 +1665,7 @@ Test(recording, scan_in_older_version_is_damage)
 	make_events();
 	write_scan_recording(SMALL_EVENTS, 5, &want);
 	buf = read_file(path, &len);
-	memcpy(buf + PRELUDE_VERSION, &ver, sizeof(ver));
+	header_as_version(buf, &len, ver);
 	r = open_buf(buf, len);
 	cr_assert_eq(recording__read_header(r), 0, "header: %s",
 		     recording__error(r));

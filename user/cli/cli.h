@@ -55,6 +55,7 @@ struct opts {
 	bool top_given;
 	size_t top_procs;	/* text: processes shown in full, 0 = all */
 	size_t fold;		/* report_opts.fold: --fold */
+	bool fold_given;	/* report: else the recording's */
 	/* the inference rules' options in the table's order, 0: default */
 	__u64 rule_opts[RECORDING_RULE_OPTS];
 	enum trace_mode mode;

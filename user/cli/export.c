@@ -654,6 +654,9 @@ int export_replay(struct opts *o)
 	}
 	if (!o->top_given)
 		o->top = info->top;
+	/* an older recording's run folded nothing: 0, as it printed */
+	if (!o->fold_given)
+		o->fold = info->fold;
 	/* Rules' options not given here are the traced run's: 0 never is. */
 	for (i = 0; i < RECORDING_RULE_OPTS; i++) {
 		if (!o->rule_opts[i])

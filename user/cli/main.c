@@ -365,6 +365,7 @@ static int set_fold(struct opts *o, const char *arg)
 		return 2;
 	}
 	o->fold = v;
+	o->fold_given = true;
 	return 0;
 }
 
@@ -670,8 +671,9 @@ static const struct cli_option options[] = {
 	{ "fold", 0, OPT_ARG | OPT_REPORT, set_fold,
 "      --fold N          a program (by its comm) with more than N ended\n"
 "                        images has them in one entry of the reports,\n"
-"                        their figures added up (default 8, 0 = never):\n"
-"                        -a on a busy host, bounded\n" },
+"                        their figures added up (default 8, 0 = never;\n"
+"                        report: the recording's): -a on a busy host,\n"
+"                        bounded\n" },
 	{ "mode", 'm', OPT_ARG, set_mode,
 "  -m, --mode MODE       default: leaks and peak (entry, return and free\n"
 "                        probes); alloc: allocation profile only (entry\n"

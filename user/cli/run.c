@@ -1426,6 +1426,7 @@ static int session_init(struct session *s)
 	tab_array_init(&s->found, sizeof(int), 0);
 	s->info.mode = s->o->mode;
 	s->info.top = s->o->top;
+	s->info.fold = s->o->fold;
 	memcpy(s->info.rule_opts, s->o->rule_opts, sizeof(s->info.rule_opts));
 	if (s->o->cmd) {
 		s->command = join_cmd(s->o->cmd);

@@ -380,6 +380,7 @@ int recorder__start(struct recorder *w, const struct recording_info *info)
 	wbuf_str(b, info->tool_version);
 	wbuf_str(b, info->command);
 	wbuf_str(b, trace_mode_name(info->mode));
+	wbuf_u32(b, info->fold);
 	return stick(w, write_frame(w, REC_FRAME_HEADER, b));
 }
 
@@ -1362,6 +1363,8 @@ static int parse_header(struct recording *r)
 	    !get_u32(&c, &in->top) || !get_rule_opts(&c, in->rule_opts) ||
 	    !get_str(&c, &in->tool_version) ||
 	    !get_str(&c, &in->command) || !get_str(&c, &mode) ||
+	    (in->version >= RECORDING_VERSION_FOLD &&
+	     !get_u32(&c, &in->fold)) ||
 	    c.off != c.len ||
 	    /* a mode this version does not know would be reported as another */
 	    !mode || trace_mode_parse(mode, &in->mode)) {

@@ -79,8 +79,10 @@
  * 10: an MS_EV_MMAP carries its protection (MS_MMAP_PROT_KNOWN), and
  * MS_EV_MPROTECT records move pages between live and reserved. Older
  * files' mappings read as accessible, and their reports say how many.
+ * 11: the header ends with the live run's --fold. Older files' runs
+ * folded nothing: they read as --fold 0.
  */
-#define RECORDING_VERSION	10
+#define RECORDING_VERSION	11
 /*
  * 4: allocator records carry their family and allocator (ms_event.aux,
  * MS_TAG_*), new enum ms_fn values, and suspect frees their stack; runs
@@ -101,6 +103,8 @@
 #define RECORDING_VERSION_PROCS_FULL	7
 /* The first version whose late images say when they stopped being late. */
 #define RECORDING_VERSION_LATE_END	9
+/* The first version whose header says the run's --fold. */
+#define RECORDING_VERSION_FOLD	11
 /*
  * The header holds this many options of the inference rules, in the order
  * of the rules' table (user/rules/rules.h). A rule that adds options
@@ -141,6 +145,7 @@ struct recording_info {
 	const char *command;	/* NULL: attached with -p */
 	enum trace_mode mode;
 	__u32 top;		/* the live run's --top, the replay's default */
+	__u32 fold;		/* the live run's --fold, the replay's default */
 	/* The live run's rules' options, the replay's defaults (0: theirs). */
 	__u64 rule_opts[RECORDING_RULE_OPTS];
 	__u64 wall_ns;		/* CLOCK_REALTIME when tracing began */
