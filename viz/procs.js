@@ -85,6 +85,7 @@
 				state: t.end === "exited" ? "exited" :
 				       t.end === "running" ? r.target.state :
 				       "exited",
+				folded: t.folded,
 			}),
 			summary: p.summary,
 			kernel: p.kernel,

@@ -136,9 +136,13 @@
 			list.append(
 				bytesCard("free_bytes", "Freed", s.free_bytes,
 					  s.frees),
-				bytesCard("live_bytes", "Live at end", s.live_bytes,
-					  s.live_allocs, endedText(r)),
-				card("peak_bytes", "Peak", MS.fmtBytes(s.peak_bytes),
+				bytesCard("live_bytes", t.folded ?
+					  "Live at their ends" : "Live at end",
+					  s.live_bytes, s.live_allocs, endedText(r)),
+				// a fold's (--fold): one image's, not a sum's
+				card("peak_bytes", t.folded ?
+				     "Largest peak of one image" : "Peak",
+				     MS.fmtBytes(s.peak_bytes),
 				     s.peak_bytes, MS.fmtInt(s.peak_bytes) +
 				     " bytes at " + MS.fmtSec(s.peak_ns)));
 		}

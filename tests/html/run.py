@@ -1299,6 +1299,10 @@ def test_folds(t, env):
            body.text()[:400])
     dom, body, _ = dump(t, path + "#proc=1")
     t.eq("the fold's live bytes", 640, card(t, dom, "live_bytes")[0])
+    t.true("its peak said to be one image's",
+           "Largest peak of one image" in
+           dom.one(t, "div", data_metric="peak_bytes").text(),
+           dom.one(t, "div", data_metric="peak_bytes").text())
     t.eq("its one call site, its ten blocks", ["new_node"],
          [r[0] for r in table_rows(dom)])
 
