@@ -3056,6 +3056,25 @@ cgroup_new()
 	return 1
 }
 
+# cgroup_run SCRIPT TOOL_OPTS...: the tool traces a new cgroup (--cgroup
+# and TOOL_OPTS) while a shell that moved into it runs SCRIPT to its end;
+# then the tool stops, the cgroup goes, and the tool must have ended well.
+cgroup_run()
+{
+	local cg script=$1
+
+	shift
+	cgroup_new || return
+	if tool_bg "$@" --cgroup "$cg" && wait_tracing; then
+		run sh -c "echo \$\$ >'$cg/cgroup.procs' || exit
+$script"
+		kill -INT "$tool_pid"
+		tool_wait
+	fi
+	rmdir "$cg" || fail "cannot remove the cgroup $cg"
+	expect_rc 0 && expect_clean_stderr
+}
+
 t_sys_cgroup()
 {
 	local cg
@@ -3689,31 +3708,23 @@ t_sys_late_shared()
 # whole from its first malloc. A replay says the same.
 t_sys_late_gone()
 {
-	local cg name i n=6
+	local name i n=6
 
 	name=$(sys_comm g)
 	sys_static "$d/${name}1" || return
 	for i in $(seq 2 $n); do
 		cp "$d/${name}1" "$d/$name$i" || return
 	done
-	cgroup_new || return
-	if tool_bg -q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" \
-		--cgroup "$cg" && wait_tracing; then
-		sh -c "echo \$\$ >'$cg/cgroup.procs' || exit
-		       for i in \$(seq $((n / 2))); do
-		           '$d/$name'\$i leak 3 111 >/dev/null 2>&1
-		       done
-		       cd '$d' || exit
-		       for i in \$(seq $((n / 2 + 1)) $n); do
-		           ./$name\$i leak 3 111 >/dev/null 2>&1
-		       done
-		       sleep 1
-		       '$d/${name}1' leak 3 111 >/dev/null 2>&1"
-		kill -INT "$tool_pid"
-		tool_wait
-	fi
-	rmdir "$cg" || fail "cannot remove the cgroup $cg"
-	expect_rc 0 && expect_clean_stderr || return
+	cgroup_run "for i in \$(seq $((n / 2))); do
+		        '$d/$name'\$i leak 3 111 >/dev/null 2>&1
+		    done
+		    cd '$d' || exit
+		    for i in \$(seq $((n / 2 + 1)) $n); do
+		        ./$name\$i leak 3 111 >/dev/null 2>&1
+		    done
+		    sleep 1
+		    '$d/${name}1' leak 3 111 >/dev/null 2>&1" \
+		-q -t 0 -o "$d/out/report.json" -w "$d/rec.msr" || return
 	check_report <<EOF
 $SYS_PY
 ps = r.get("processes") or []
@@ -3749,22 +3760,12 @@ EOF
 # forks' allocations of a bash loop with no frame named (-a, by hand).
 t_sys_fork_names()
 {
-	local cg
-
-	cgroup_new || return
-	if tool_bg -q -t 0 --fold 0 -o "$d/out/report.json" --cgroup "$cg" &&
-	   wait_tracing; then
-		# the shell joins the set at its exec (its forks' parent image)
-		run sh -c "echo \$\$ >'$cg/cgroup.procs' || exit
-		           exec bash -c 'for i in \$(seq 40); do
-		                             x=\$(echo a | sed s/a/b/)
-		                             y=\$(cat /proc/self/stat)
-		                         done'"
-		kill -INT "$tool_pid"
-		tool_wait
-	fi
-	rmdir "$cg" || fail "cannot remove the cgroup $cg"
-	expect_rc 0 && expect_clean_stderr || return
+	# the shell joins the set at its exec (its forks' parent image)
+	cgroup_run "exec bash -c 'for i in \$(seq 40); do
+		                      x=\$(echo a | sed s/a/b/)
+		                      y=\$(cat /proc/self/stat)
+		                  done'" \
+		-q -t 0 --fold 0 -o "$d/out/report.json" || return
 	check_report <<'EOF'
 ps = r.get("processes") or []
 forks = {i for i, p in enumerate(ps)
@@ -3794,26 +3795,19 @@ EOF
 # and thousands on a busy host.
 t_sys_fold()
 {
-	local cg n=12
+	local n=12
 
 	# the same file by another name (comm): its tables compile while it
 	# runs, so the folded runs' stacks are whole from their first malloc
 	ln -s "$TARGETS/sysproc" "$d/warm" || return
-	cgroup_new || return
-	if tool_bg -q -t 0 --fold 0 -o "$d/out/report.json" -w "$d/rec.msr" \
-		--cgroup "$cg" && wait_tracing; then
-		run sh -c "echo \$\$ >'$cg/cgroup.procs' || exit
-		           '$d/warm' churn 1 && sleep 1 || exit
-		           for i in \$(seq $n); do
-		               '$TARGETS/sysproc' leak 2 100 || exit
-		           done
-		           '$TARGETS/sysproc' leak 1 5 exit 3
-		           exit 0"
-		kill -INT "$tool_pid"
-		tool_wait
-	fi
-	rmdir "$cg" || fail "cannot remove the cgroup $cg"
-	expect_rc 0 && expect_clean_stderr || return
+	cgroup_run "'$d/warm' churn 1 && sleep 1 || exit
+		    for i in \$(seq $n); do
+		        '$TARGETS/sysproc' leak 2 100 || exit
+		    done
+		    '$TARGETS/sysproc' leak 1 5 exit 3
+		    exit 0" \
+		-q -t 0 --fold 0 -o "$d/out/report.json" -w "$d/rec.msr" ||
+		return
 	cp "$d/out/report.json" "$d/live.json"
 	check_report <<EOF
 $SYS_PY
