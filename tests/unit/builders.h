@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "events.h"
+#include "procs.h"
 #include "store.h"
 
 /* Who the next records come from, as the kernel tags them. */
@@ -312,6 +313,27 @@ static inline struct ms_event ev_proc(__u16 type, __u32 pid, __u64 aux,
 	if (file)
 		ev_str(e.type_name, file);
 	return e;
+}
+
+/* e applied to the process table pt: one it refuses fails the test. */
+static inline void ev_procs_apply(struct procs *pt, struct ms_event e)
+{
+	cr_assert_eq(procs__apply(pt, &e), 0, "record type %u of pid %u",
+		     e.type, e.pid);
+}
+
+/* pid's malloc of size at ptr, from the one-frame stack pc, to pt. */
+static inline void ev_procs_alloc(struct procs *pt, __u32 pid, __u64 ptr,
+				  __u64 size, __u64 pc, __u64 ts)
+{
+	struct ms_event e = ev_rec(MS_EV_ALLOC, ts);
+
+	e.pid = pid;
+	e.tid = pid;
+	e.ptr = ptr;
+	e.size = size;
+	ev_stack(&e, &pc, 1);
+	ev_procs_apply(pt, e);
 }
 
 #endif /* MEMSCOPE_TEST_BUILDERS_H */

@@ -35,24 +35,6 @@ static void teardown(void)
 
 TestSuite(report_fold, .init = setup, .fini = teardown, .timeout = 30);
 
-static void apply(struct ms_event e)
-{
-	cr_assert_eq(procs__apply(pt, &e), 0, "record type %u of pid %u",
-		     e.type, e.pid);
-}
-
-static void alloc(__u32 pid, __u64 ptr, __u64 size, __u64 pc, __u64 ts)
-{
-	struct ms_event e = ev_rec(MS_EV_ALLOC, ts);
-
-	e.pid = pid;
-	e.tid = pid;
-	e.ptr = ptr;
-	e.size = size;
-	ev_stack(&e, &pc, 1);
-	apply(e);
-}
-
 static void release(__u32 pid, __u64 ptr, __u64 ts)
 {
 	struct ms_event e = ev_rec(MS_EV_FREE, ts);
@@ -60,7 +42,7 @@ static void release(__u32 pid, __u64 ptr, __u64 ts)
 	e.pid = pid;
 	e.tid = pid;
 	e.ptr = ptr;
-	apply(e);
+	ev_procs_apply(pt, e);
 }
 
 /*
@@ -109,25 +91,27 @@ static void runs(void)
 	strcpy(sh.comm, "sh");
 	strcpy(sh.command, "sh");
 	cr_assert_eq(procs__set_info(pt, &sh), 0);
-	alloc(10, 0x1000, 50, 0x401100, 1010);
+	ev_procs_alloc(pt, 10, 0x1000, 50, 0x401100, 1010);
 	for (i = 0; i < RUNS; i++) {
 		struct procinfo in = { .ppid = 10 };
 
 		pid = 100 + i;
 		base = (__u64)pid << 16;
 		ts = 2000 + i * 100;
-		apply(ev_proc(MS_EV_PROC_START, pid, 10, "tool", NULL, ts));
+		ev_procs_apply(pt, ev_proc(MS_EV_PROC_START, pid, 10, "tool",
+					   NULL, ts));
 		in.pid = pid;
 		strcpy(in.comm, "tool");
 		snprintf(in.command, sizeof(in.command), "/bin/tool -n %u", i);
 		cr_assert_eq(procs__set_info(pt, &in), 0);
 		if (pid == LATE_PID)
 			cr_assert_geq(procs__late(pt, pid, 0, ts, 1), 0);
-		alloc(pid, 0x1000, 10 * (i + 1), base | 0x100, ts + 1);
-		alloc(pid, 0x2000, 1000 + i, base | 0x200, ts + 2);
+		ev_procs_alloc(pt, pid, 0x1000, 10 * (i + 1), base | 0x100,
+				   ts + 1);
+		ev_procs_alloc(pt, pid, 0x2000, 1000 + i, base | 0x200, ts + 2);
 		release(pid, 0x2000, ts + 3);
-		alloc(pid, 0x3000, 1, base | 0x300, ts + 4);
-		apply(ev_proc(MS_EV_PROC_EXIT, pid,
+		ev_procs_alloc(pt, pid, 0x3000, 1, base | 0x300, ts + 4);
+		ev_procs_apply(pt, ev_proc(MS_EV_PROC_EXIT, pid,
 			      pid == FAILED_PID ? 1 << 8 : 0, NULL, NULL,
 			      ts + 5));
 	}
@@ -227,9 +211,11 @@ Test(report_fold, never_one_entry)
 	__u32 pid;
 
 	for (pid = 100; pid < 105; pid++) {
-		apply(ev_proc(MS_EV_PROC_START, pid, 10, "tool", NULL, pid));
-		alloc(pid, 0x1000, 10, pid << 16 | 0x100, pid + 1);
-		apply(ev_proc(MS_EV_PROC_EXIT, pid, 0, NULL, NULL, pid + 2));
+		ev_procs_apply(pt, ev_proc(MS_EV_PROC_START, pid, 10, "tool",
+					   NULL, pid));
+		ev_procs_alloc(pt, pid, 0x1000, 10, pid << 16 | 0x100, pid + 1);
+		ev_procs_apply(pt, ev_proc(MS_EV_PROC_EXIT, pid, 0, NULL, NULL,
+					   pid + 2));
 	}
 	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
 	cr_assert_not_null(r);

@@ -33,25 +33,6 @@ static void teardown(void)
 
 TestSuite(report_procs, .init = setup, .fini = teardown, .timeout = 30);
 
-static void apply(struct ms_event e)
-{
-	cr_assert_eq(procs__apply(pt, &e), 0, "record type %u of pid %u",
-		     e.type, e.pid);
-}
-
-/* pid allocates size at ptr from the one-frame stack pc. */
-static void alloc(__u32 pid, __u64 ptr, __u64 size, __u64 pc, __u64 ts)
-{
-	struct ms_event e = ev_rec(MS_EV_ALLOC, ts);
-
-	e.pid = pid;
-	e.tid = pid;
-	e.ptr = ptr;
-	e.size = size;
-	ev_stack(&e, &pc, 1);
-	apply(e);
-}
-
 /* Image i's resolver: every address is in function "img<i>". */
 static unsigned resolve(void *ctx, __u64 addr, const struct frame **out)
 {
@@ -87,12 +68,14 @@ static struct report *build(size_t top_procs)
 	strcpy(sh.comm, "sh");
 	strcpy(sh.command, "sh -c ./leaky");
 	cr_assert_eq(procs__set_info(pt, &sh), 0);
-	alloc(10, 0x1000, 50, 0x401000, 1100);
-	apply(ev_proc(MS_EV_PROC_START, 11, 10, "sh", NULL, 1200));
-	alloc(11, 0x1000, 100, 0x401000, 1300);
-	apply(ev_proc(MS_EV_PROC_EXEC, 11, 0, "leaky", "/t/leaky", 1400));
-	alloc(11, 0x1000, 300, 0x401000, 1500);
-	apply(ev_proc(MS_EV_PROC_EXIT, 11, 1 << 8, NULL, NULL, 1600));
+	ev_procs_alloc(pt, 10, 0x1000, 50, 0x401000, 1100);
+	ev_procs_apply(pt, ev_proc(MS_EV_PROC_START, 11, 10, "sh", NULL, 1200));
+	ev_procs_alloc(pt, 11, 0x1000, 100, 0x401000, 1300);
+	ev_procs_apply(pt, ev_proc(MS_EV_PROC_EXEC, 11, 0, "leaky", "/t/leaky",
+				   1400));
+	ev_procs_alloc(pt, 11, 0x1000, 300, 0x401000, 1500);
+	ev_procs_apply(pt, ev_proc(MS_EV_PROC_EXIT, 11, 1 << 8, NULL, NULL,
+				   1600));
 	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
 	cr_assert_not_null(r, "report__build_procs: %s", strerror(errno));
 	return r;
@@ -177,14 +160,16 @@ Test(report_procs, text_table_cut)
 	char *t;
 
 	for (pid = 100; pid < 160; pid++) {
-		apply(ev_proc(MS_EV_PROC_START, pid, 10, "true", NULL, pid));
+		ev_procs_apply(pt, ev_proc(MS_EV_PROC_START, pid, 10, "true",
+					   NULL, pid));
 		/* ten allocate: they lead the table */
 		if (pid % 6 == 0)
-			alloc(pid, 0x1000, pid, 0x401000, pid + 1);
+			ev_procs_alloc(pt, pid, 0x1000, pid, 0x401000, pid + 1);
 		/* of the ten that rank last (idle, opened last) */
 		if (pid == 158)
 			cr_assert_geq(procs__late(pt, pid, 0, pid, 1), 0);
-		apply(ev_proc(MS_EV_PROC_EXIT, pid, 0, NULL, NULL, pid + 2));
+		ev_procs_apply(pt, ev_proc(MS_EV_PROC_EXIT, pid, 0, NULL, NULL,
+					   pid + 2));
 	}
 	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
 	cr_assert_not_null(r, "report__build_procs: %s", strerror(errno));
@@ -280,7 +265,7 @@ Test(report_procs, one_image_is_the_report)
 	struct report_target tgt = { .pid = 10, .start_ns = START_NS };
 	struct report *r;
 
-	alloc(10, 0x1000, 50, 0x401000, 1100);
+	ev_procs_alloc(pt, 10, 0x1000, 50, 0x401000, 1100);
 	r = report__build_procs(pt, &tgt, NULL, NULL, 0, NULL);
 	cr_assert_not_null(r);
 	expect_eq(r->nr_procs, 1, "images");
@@ -354,11 +339,11 @@ Test(report_procs, folded_weight_per_process)
 	struct report *r;
 	size_t w;
 
-	alloc(20, 0x1000, 200, 0x401000, 1100);
-	alloc(21, 0x2000, 100, 0x401000, 1200);
+	ev_procs_alloc(pt, 20, 0x1000, 200, 0x401000, 1100);
+	ev_procs_alloc(pt, 21, 0x2000, 100, 0x401000, 1200);
 	fr.pid = fr.tid = 20;
 	fr.ptr = 0x1000;
-	apply(fr);
+	ev_procs_apply(pt, fr);
 	for (w = 0; w < sizeof(want) / sizeof(want[0]); w++) {
 		o.folded_weight = w;
 		r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
@@ -390,9 +375,10 @@ Test(report_procs, two_peaks_explained)
 	strcpy(sh.comm, "sh");
 	cr_assert_eq(procs__set_info(pt, &sh), 0);
 	/* 10 leaks 100 and execs; its next image leaks 300 */
-	alloc(10, 0x1000, 100, 0x401000, 1100);
-	apply(ev_proc(MS_EV_PROC_EXEC, 10, 0, "leaky", "/t/leaky", 1200));
-	alloc(10, 0x2000, 300, 0x401000, 1300);
+	ev_procs_alloc(pt, 10, 0x1000, 100, 0x401000, 1100);
+	ev_procs_apply(pt, ev_proc(MS_EV_PROC_EXEC, 10, 0, "leaky", "/t/leaky",
+				   1200));
+	ev_procs_alloc(pt, 10, 0x2000, 300, 0x401000, 1300);
 	r = report__build_procs(pt, &tgt, &k, NULL, 0, &o);
 	cr_assert_not_null(r, "report__build_procs: %s", strerror(errno));
 	t = text_of(r);
