@@ -15,17 +15,9 @@ secs=${2:-20}
 fold=${3:-8}
 d=$(mktemp -d)
 trap 'pkill -P "$job" 2>/dev/null; rm -rf "$d"' EXIT
+. "$(dirname "$0")/traced-set.sh"
 
-/usr/bin/time -f '%M' -o "$d/maxrss" "$tool" -q -a --fold "$fold" \
-	--ready-fd 3 -o "$d/r.json" >/dev/null 2>"$d/err" 3>"$d/ready" &
-job=$!
-for _ in $(seq 100); do
-	[ -s "$d/ready" ] && break
-	sleep 0.2
-done
-[ -s "$d/ready" ] || { echo "not ready: $(cat "$d/err")" >&2; exit 1; }
-sleep 2
-tp=$(pgrep -x memscope-bpf | head -1)
+set_start --fold "$fold"
 end=$(($(date +%s) + secs))
 while [ "$(date +%s)" -lt "$end" ]; do
 	( cd /tmp && ls >/dev/null; exec sh -c 'exec true' )
@@ -42,9 +34,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
 done
 tracing=$(ps -o rss= -p "$tp" | tr -d ' ')
 t0=$(date +%s.%N)
-# time(1) passes no signal on: the tool is its child
-pkill -INT -P "$job"
-wait "$job"
+set_stop
 t1=$(date +%s.%N)
 /usr/bin/python3 - "$d/r.json" "$secs" "$fold" "$tracing" \
 	"$(cat "$d/maxrss")" "$t0" "$t1" <<'EOP'

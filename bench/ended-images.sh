@@ -13,17 +13,9 @@ tool=$(realpath "$1")
 n=${2:-2000}
 d=$(mktemp -d)
 trap 'pkill -P "$job" 2>/dev/null; rm -rf "$d"' EXIT
+. "$(dirname "$0")/traced-set.sh"
 
-/usr/bin/time -f '%M' -o "$d/maxrss" "$tool" -q -a --ready-fd 3 \
-	-o "$d/r.json" >/dev/null 2>"$d/err" 3>"$d/ready" &
-job=$!
-for _ in $(seq 100); do
-	[ -s "$d/ready" ] && break
-	sleep 0.2
-done
-[ -s "$d/ready" ] || { echo "not ready: $(cat "$d/err")" >&2; exit 1; }
-sleep 2
-tp=$(pgrep -x memscope-bpf | head -1)
+set_start
 before=$(ps -o rss= -p "$tp" | tr -d ' ')
 fd_before=$(ls "/proc/$tp/fd" | wc -l)
 for _ in $(seq "$n"); do
@@ -32,9 +24,7 @@ done
 sleep 1
 after=$(ps -o rss= -p "$tp" | tr -d ' ')
 fd_after=$(ls "/proc/$tp/fd" | wc -l)
-# time(1) passes no signal on: the tool is its child
-pkill -INT -P "$job"
-wait "$job"
+set_stop
 /usr/bin/python3 - "$d/r.json" "$n" "$before" "$after" "$fd_before" "$fd_after" \
 	"$(cat "$d/maxrss")" <<'EOP'
 import json, sys
