@@ -331,42 +331,35 @@ static int set_folded_weight(struct opts *o, const char *arg)
 	return 2;
 }
 
-static int set_top(struct opts *o, const char *arg)
+/* A bound from 0 (none) to max: --top, --top-procs, --fold. */
+static int bound_arg(const char *name, const char *arg,
+		     unsigned long long max, size_t *out)
 {
 	unsigned long long v;
 
-	if (parse_uint(arg, 1000000, &v)) {
-		cli_error("invalid --top '%s'", arg);
+	if (parse_uint(arg, max, &v)) {
+		cli_error("invalid --%s '%s'", name, arg);
 		return 2;
 	}
-	o->top = v;
-	o->top_given = true;
+	*out = v;
 	return 0;
+}
+
+static int set_top(struct opts *o, const char *arg)
+{
+	o->top_given = true;
+	return bound_arg("top", arg, 1000000, &o->top);
 }
 
 static int set_top_procs(struct opts *o, const char *arg)
 {
-	unsigned long long v;
-
-	if (parse_uint(arg, 1000000, &v)) {
-		cli_error("invalid --top-procs '%s'", arg);
-		return 2;
-	}
-	o->top_procs = v;
-	return 0;
+	return bound_arg("top-procs", arg, 1000000, &o->top_procs);
 }
 
 static int set_fold(struct opts *o, const char *arg)
 {
-	unsigned long long v;
-
-	if (parse_uint(arg, 1000000000, &v)) {
-		cli_error("invalid --fold '%s'", arg);
-		return 2;
-	}
-	o->fold = v;
 	o->fold_given = true;
-	return 0;
+	return bound_arg("fold", arg, 1000000000, &o->fold);
 }
 
 static int set_mode(struct opts *o, const char *arg)
