@@ -802,12 +802,14 @@ static int write_symbols(struct recorder *w, __u32 image, const __u64 *addrs,
 }
 
 /*
- * The addresses written unknown that are known now, written again (the
- * reader keeps an address's last entry): a fork's stacks covered while
- * its image's mappings were not known yet, named at the end through what
- * was learnt of them later, named so in the live run's report too.
+ * Of the first nr addresses written unknown, those known now, written
+ * again (the reader keeps an address's last entry): a fork's stacks
+ * covered while its image's mappings were not known yet, named at the
+ * end through what was learnt of them later, as the live report names
+ * them.
  */
-static int write_learnt(struct recorder *w, frame_resolve_fn resolve,
+static int write_learnt(struct recorder *w, size_t nr,
+			frame_resolve_fn resolve,
 			void *(*image_ctx)(void *ctx, size_t image),
 			void *resolve_ctx)
 {
@@ -820,7 +822,7 @@ static int write_learnt(struct recorder *w, frame_resolve_fn resolve,
 	int err = 0;
 
 	wbuf_reset(b);
-	for (k = 0; k < w->unknown.nr && !err; k++) {
+	for (k = 0; k < nr && !err; k++) {
 		u = tab_array_at(&w->unknown, k);
 		n = resolve(image_ctx ? image_ctx(resolve_ctx, u->image) :
 			    resolve_ctx, u->addr, &frames);
@@ -979,6 +981,8 @@ int recorder__finish(struct recorder *w, const struct procs *pt,
 {
 	int err = recorder__flush(w);
 	size_t i, n = procs__nr_images(pt);
+	/* those noted while tracing: the end's own are resolved as now */
+	size_t learnable = w->unknown.nr;
 	__u64 *addrs;
 	size_t nr;
 
@@ -994,7 +998,8 @@ int recorder__finish(struct recorder *w, const struct procs *pt,
 		free(addrs);
 	}
 	if (!err && resolve)
-		err = write_learnt(w, resolve, image_ctx, resolve_ctx);
+		err = write_learnt(w, learnable, resolve, image_ctx,
+				   resolve_ctx);
 	if (!err)
 		err = write_procs(w, pt);
 	if (!err)
