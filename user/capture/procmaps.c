@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,4 +238,27 @@ const struct procmap *procmaps__find(const struct procmaps *m, __u64 addr)
 {
 	return bsearch(&addr, m->maps, m->count, sizeof(*m->maps),
 		       cmp_addr_map);
+}
+
+int procmap_fd_path(int fd, const char *root, char *out, size_t len)
+{
+	char link[64], path[PATH_MAX], rootpath[PATH_MAX];
+	const char *p = path;
+	size_t rl;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0 || path[0] != '/')
+		return -ENOENT;
+	path[n] = '\0';
+	if (realpath(root, rootpath)) {
+		rl = strlen(rootpath);
+		if (rl > 1 && !strncmp(path, rootpath, rl) && path[rl] == '/')
+			p = path + rl;
+	}
+	if (strlen(p) >= len)
+		return -ENAMETOOLONG;
+	strcpy(out, p);
+	return 0;
 }

@@ -46,6 +46,14 @@ static inline dev_t procmap_user_dev(__u64 kdev)
 int procmap_open_same(const char *path, dev_t dev, __u64 ino);
 
 /*
+ * The path of open file fd as a process whose root directory is root
+ * (/proc/PID/root, or "/") names it, as its maps would: the kernel's
+ * name of the file (no symbolic link), less where root is in this
+ * tool's view. 0, -ENOENT (no path), or -ENAMETOOLONG.
+ */
+int procmap_fd_path(int fd, const char *root, char *out, size_t len);
+
+/*
  * The path through which this tool reaches the file of pid's mapping m:
  * the target's root and the name its maps give (a process in a mount
  * namespace of its own, a container, is named from its root), when that

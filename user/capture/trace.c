@@ -1365,7 +1365,6 @@ static void exec_probe(struct tracer *t, const struct set_work *w)
 {
 	char path[32], name[sizeof(w->file) + 32], real[PATH_MAX];
 	__u32 parent;
-	ssize_t k;
 	__u64 now;
 	int fd, n;
 
@@ -1387,9 +1386,9 @@ static void exec_probe(struct tracer *t, const struct set_work *w)
 		return;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	/* named as the file is, not as ./prog, in -v and the report */
-	k = readlink(path, real, sizeof(real) - 1);
-	real[k > 0 ? k : 0] = '\0';
-	n = attach__file(t->attach, path, k > 0 ? real : w->file);
+	n = attach__file(t->attach, path,
+			 procmap_fd_path(fd, "/", real, sizeof(real)) ?
+			 w->file : real);
 	close(fd);
 	now = mono_ns();
 	/* one --hold-exec stopped at its exec ran none of it */

@@ -1420,31 +1420,6 @@ void unwinder__exec_note(struct unwinder *u, int pid, __u64 dev, __u64 ino)
 	}
 }
 
-/* Whether pid sees the file system from our root: its paths are ours. */
-static bool same_root(int pid)
-{
-	char root[32];
-	struct stat a, b;
-
-	snprintf(root, sizeof(root), "/proc/%d/root", pid);
-	return !stat(root, &a) && !stat("/", &b) && a.st_dev == b.st_dev &&
-	       a.st_ino == b.st_ino;
-}
-
-/* The path the kernel gives open file fd, in buf; false: none. */
-static bool real_path(int fd, char *buf, size_t size)
-{
-	char link[32];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, buf, size - 1);
-	if (n <= 0 || buf[0] != '/')
-		return false;
-	buf[n] = '\0';
-	return true;
-}
-
 int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 			__u64 dev, __u64 ino)
 {
@@ -1492,12 +1467,11 @@ int unwinder__exec_file(struct unwinder *u, int pid, const char *path,
 	 * Named as /proc/PID/maps names it, not by the name it was run by
 	 * (/usr/bin/python3, a symbolic link): the frames of a run gone
 	 * before its maps were read take this name, and those of a run
-	 * whose maps were read the other. The kernel's name of the file is
-	 * the process's when it was opened here by the name it ran (gone),
-	 * or the process sees our root.
+	 * whose maps were read the other. Opened here by the name it ran
+	 * (gone), the file is named from our root.
 	 */
-	if ((!u->root[0] || same_root(pid)) &&
-	    real_path(elf_file__fd(f), real, sizeof(real)))
+	if (!procmap_fd_path(elf_file__fd(f), u->root[0] ? u->root : "/",
+			     real, sizeof(real)))
 		m.path = real;
 	o = obj_of_file(u, &m, f, true);
 	elf_file__free(f);

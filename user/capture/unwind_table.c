@@ -29,6 +29,7 @@
 #include "debuginfo.h"
 #include "elfsym.h"
 #include "gopclntab.h"
+#include "procmaps.h"
 #include "prologue.h"
 #include "unwind_go.h"
 #include "table.h"
@@ -1230,34 +1231,6 @@ close_fd:
 }
 
 /*
- * The object's path as the traced process names it: the descriptor's
- * path, less where root is in our own view (for /proc/PID/root, the
- * process's root directory; "/" in the same mount namespace).
- */
-static int object_path(int fd, const char *root, char *out, size_t len)
-{
-	char link[64], path[PATH_MAX], rootpath[PATH_MAX];
-	const char *p = path;
-	size_t rl;
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0 || path[0] != '/')
-		return -ENOENT;
-	path[n] = '\0';
-	if (realpath(root, rootpath)) {
-		rl = strlen(rootpath);
-		if (rl > 1 && !strncmp(path, rootpath, rl) && path[rl] == '/')
-			p = path + rl;
-	}
-	if (strlen(p) >= len)
-		return -ENAMETOOLONG;
-	strcpy(out, p);
-	return 0;
-}
-
-/*
  * .gnu_debuglink: a file name (no directory), padding to 4 bytes, and the
  * CRC-32 of the debug file.
  */
@@ -1307,7 +1280,7 @@ static int compile_separate(struct build *b, Elf *obj, int fd,
 		q.build_id_len = n;
 	}
 	if (!read_debuglink(obj, name, sizeof(name), &q.crc) &&
-	    !object_path(fd, root, path, sizeof(path))) {
+	    !procmap_fd_path(fd, root, path, sizeof(path))) {
 		q.debuglink = name;
 		q.path = path;
 	}
