@@ -157,6 +157,7 @@ static int check_environment(void)
 static struct symbolizer *sym_own(struct session *s, size_t i)
 {
 	const struct proc_image *im = procs__image(s->procs, i);
+	struct symbolizer *parent;
 	size_t cap = s->nr_syms;
 
 	if (!im)
@@ -177,9 +178,17 @@ static struct symbolizer *sym_own(struct session *s, size_t i)
 	 * (then its parent's name them, sym_of)
 	 */
 	if (s->syms[i] && !im->image && im->parent >= 0 &&
-	    (size_t)im->parent < i && (size_t)im->parent < s->nr_syms &&
-	    s->syms[im->parent])
-		symbolizer__program_of(s->syms[i], s->syms[im->parent]);
+	    (size_t)im->parent < i) {
+		/*
+		 * the parent's, read now if its stacks came after the
+		 * fork's (a shell that forks before it allocates)
+		 */
+		parent = sym_own(s, im->parent);
+		if (parent && !symbolizer__knows_program(parent))
+			symbolizer__refresh(parent);
+		if (parent)
+			symbolizer__program_of(s->syms[i], parent);
+	}
 	return s->syms[i];
 }
 
