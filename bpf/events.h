@@ -769,9 +769,27 @@ struct ms_proc {
 	__u32 flags;		/* MS_PROC_* */
 	__u64 maps_seq;		/* changes of which file is where */
 	__u64 exec_changes;	/* changes of its executable pages */
+	__u32 exec_begun;	/* the image an exec past its point of no
+				 * return is replacing (sched_prepare_exec),
+				 * until that exec numbers the new one */
+	__u32 pad;
 };
 
 #define MS_PROC_EXITED		(1u << 0)
+
+/*
+ * The image whose mappings a reader of the process's maps gets, from its
+ * gen and the gen an exec begun is leaving (ms_proc.exec_begun; the one
+ * -p process's targ_gen and targ_exec_begun): 0, none's, while an exec
+ * is replacing them. Between its new mappings and sched_process_exec the
+ * maps were the next program's under the old image's number: the drain,
+ * reading maps after the fact, took true's for the sh -c 'exec true' that
+ * exec'd it. Read gen first: a stale gen then fails the check after.
+ */
+static inline __u32 ms_image_now(__u32 gen, __u32 exec_begun)
+{
+	return exec_begun == gen ? 0 : gen;
+}
 
 /*
  * An executable file as the kernel names it (its super block's dev_t,

@@ -22,6 +22,8 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u32 targ_tgid = 0;
 /* targ_tgid's image: 1, +1 at each of its execs (the records' seq). */
 __u32 targ_gen = 1;
+/* The image of targ_tgid an exec begun is replacing (ms_proc.exec_begun). */
+__u32 targ_exec_begun;
 /* Set between open and load: the trace began with the process. */
 const volatile bool from_start = false;
 /*
@@ -2700,6 +2702,30 @@ static __always_inline void exec_hold(__u32 tid, __u32 tgid)
 }
 
 /*
+ * An exec past its point of no return, before it maps the new program
+ * (Linux 6.10 on; an older kernel goes without): until sched_process_exec
+ * numbers the new image, readers of the maps learn they are no image's
+ * (ms_image_now()).
+ */
+SEC("tp_btf/sched_prepare_exec")
+int BPF_PROG(ms_prepare_exec, struct task_struct *task,
+	     struct linux_binprm *bprm)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct ms_proc *p;
+
+	if (targ_tgid) {
+		if (tgid == targ_tgid)
+			targ_exec_begun = *(volatile __u32 *)&targ_gen;
+		return 0;
+	}
+	p = bpf_map_lookup_elem(&procs, &tgid);
+	if (p)
+		p->exec_begun = p->gen;
+	return 0;
+}
+
+/*
  * An exec: a new image of the process (its heap, its mappings). The
  * tables follow; -- CMD stops the thread until they and the probes of
  * the new executable are in, --hold-exec one whose file is new to us.
@@ -2742,11 +2768,14 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		 */
 		if (!first)
 			gen = ++targ_gen;
+		else	/* the launched program's start: its image goes on */
+			targ_exec_begun = 0;
 		aux = MS_EXEC_NO_COUNTERS;
 	} else {
 		p = bpf_map_lookup_elem(&procs, &tgid);
 		if (p && !(p->flags & MS_PROC_EXITED) && first) {
 			gen = p->gen;
+			p->exec_begun = 0;
 		} else if (p && !(p->flags & MS_PROC_EXITED)) {
 			/*
 			 * Its old image's blocks are released by userspace,

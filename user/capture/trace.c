@@ -135,6 +135,7 @@ struct tracer {
 	struct bpf_link *map_links[1];
 	/* execs: lifecycle records, and the tables of the new image */
 	struct bpf_link *exec_link;
+	struct bpf_link *prepare_link;	/* NULL: the kernel has no such hook */
 	__u64 reloads;		/* times the target's mappings were read */
 	tracer_event_fn on_event;
 	void (*on_late)(void *ctx, __u32 pid, __u32 gen, __u64 since_ns,
@@ -172,6 +173,7 @@ static int unwind_open(struct tracer *t, int pid)
 		.vmas_cap = bpf_map__max_entries(t->skel->maps.image_vmas),
 		.procs_fd = t->set ? bpf_map__fd(t->skel->maps.procs) : -1,
 		.one_gen = &t->skel->data->targ_gen,
+		.one_exec_begun = &t->skel->bss->targ_exec_begun,
 		.one_seq = &t->skel->bss->targ_maps_seq,
 		.one_exec_vm = &t->skel->bss->exec_vm_seen,
 		.gen = &t->skel->data->unwind_gen,
@@ -877,6 +879,10 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	bpf_program__set_autoload(t->skel->progs.ms_walk_sys,
 				  !o->alloc_only && !t->sys_raw);
 	bpf_program__set_autoload(t->skel->progs.ms_sys_exit_raw, t->sys_raw);
+	/* Linux 6.10 and later: without it, maps read in an exec may lie */
+	bpf_program__set_autoload(t->skel->progs.ms_prepare_exec,
+				  libbpf_find_vmlinux_btf_id("sched_prepare_exec",
+							     BPF_TRACE_RAW_TP) > 0);
 	bpf_program__set_autoload(t->skel->progs.ms_walk_sys_raw, t->sys_raw);
 	if (o->max_live) {
 		__u32 slots = live_slots(o->max_live);
@@ -950,6 +956,14 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		err = -errno;
 		goto err_ring;
 	}
+	if (bpf_program__autoload(t->skel->progs.ms_prepare_exec)) {
+		t->prepare_link =
+			bpf_program__attach(t->skel->progs.ms_prepare_exec);
+		if (!t->prepare_link) {
+			err = -errno;
+			goto err_ring;
+		}
+	}
 	err = sys_attach(t);
 	if (err)
 		goto err_ring;
@@ -966,6 +980,7 @@ err_ring:
 	sys_detach(t);
 	bpf_link__destroy(t->exit_link);
 	bpf_link__destroy(t->exec_link);
+	bpf_link__destroy(t->prepare_link);
 	bpf_link__destroy(t->fork_link);
 	unwind_close(t);
 	ring_close(t);
@@ -991,6 +1006,7 @@ void tracer__free(struct tracer *t)
 	sys_detach(t);
 	bpf_link__destroy(t->exit_link);
 	bpf_link__destroy(t->exec_link);
+	bpf_link__destroy(t->prepare_link);
 	bpf_link__destroy(t->fork_link);
 	holds_release(t);
 	guard_stop(t);
@@ -1198,6 +1214,26 @@ int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 		return -ENOENT;
 	*out = p.c;
 	return 0;
+}
+
+__u32 tracer__image_gen(const struct tracer *t, __u32 pid)
+{
+	struct ms_proc p;
+	__u32 gen;
+
+	if (!t->set) {
+		if (pid != t->skel->rodata->targ_tgid)
+			return 0;
+		gen = __atomic_load_n(&t->skel->data->targ_gen,
+				      __ATOMIC_ACQUIRE);
+		return ms_image_now(gen,
+				    __atomic_load_n(&t->skel->bss->targ_exec_begun,
+						    __ATOMIC_ACQUIRE));
+	}
+	if (bpf_map__lookup_elem(t->skel->maps.procs, &pid, sizeof(pid), &p,
+				 sizeof(p), 0) || (p.flags & MS_PROC_EXITED))
+		return 0;
+	return ms_image_now(p.gen, p.exec_begun);
 }
 
 /* A slot of an ended image's block, swapped to a tombstone: its key; else 0. */
@@ -1530,6 +1566,8 @@ void tracer__detach(struct tracer *t)
 	}
 	bpf_link__destroy(t->exec_link);
 	t->exec_link = NULL;
+	bpf_link__destroy(t->prepare_link);
+	t->prepare_link = NULL;
 	/* No exec is held from here: those held go on. */
 	holds_release(t);
 }
@@ -1567,8 +1605,25 @@ int tracer__image_vmas(struct tracer *t, __u32 pid, __u32 gen,
 		       int (*fn)(void *ctx, const struct procmap *m),
 		       void *ctx)
 {
-	return t->unwind ? unwinder__image_vmas(t->unwind, pid, gen, fn, ctx) :
-			   -ENOENT;
+	const struct set_work *w;
+	size_t i;
+
+	if (!t->unwind)
+		return -ENOENT;
+	/*
+	 * The image's program, when this drain holds its exec: set_exec()
+	 * examines it after the drain, and the unwinder knows a mapping's
+	 * path from the files it examined (the first sh -c 'exec env true'
+	 * of a trace, named when it ended, had its frames in dash unnamed).
+	 */
+	for (i = 0; i < t->work.nr; i++) {
+		w = tab_array_at(&t->work, i);
+		if (w->type == MS_EV_PROC_EXEC && w->pid == pid &&
+		    w->gen == gen)
+			unwinder__exec_file(t->unwind, w->pid, w->file, w->dev,
+					    w->ino);
+	}
+	return unwinder__image_vmas(t->unwind, pid, gen, fn, ctx);
 }
 
 __u64 tracer__reloads(const struct tracer *t)

@@ -97,6 +97,12 @@ __u64 tracer__procs_full(const struct tracer *t);
  */
 int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 			  struct ms_counters *out);
+/*
+ * The kernel's generation of the image pid runs now (1 at its start, +1
+ * at each exec; the record of its start or exec carries it), 0 when the
+ * trace holds no such process, or it exited.
+ */
+__u32 tracer__image_gen(const struct tracer *t, __u32 pid);
 int tracer__attach_command(struct tracer *t, const char *path);
 const char *tracer__error(const struct tracer *t);
 

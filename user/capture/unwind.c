@@ -1065,15 +1065,16 @@ static void exec_vm_note(__u64 *seen, const struct procmaps *pm)
 }
 
 /*
- * The image generation pid runs (struct ms_proc_maps.gen) and, into seq
- * when given, its changes so far ([0] .seq, [1] .exec_seq); seen is
- * *o.changed, read before.
+ * The image generation pid runs (struct ms_proc_maps.gen; 0 while an exec
+ * replaces its mappings, ms_image_now()) and, into seq when given, its
+ * changes so far ([0] .seq, [1] .exec_seq); seen is *o.changed, read
+ * before.
  */
 static __u32 image_gen(const struct unwinder *u, int pid, __u64 seen,
 		       __u64 *seq)
 {
 	struct ms_proc p;
-	__u32 key = pid;
+	__u32 key = pid, gen;
 
 	if (u->o.procs_fd < 0) {
 		if (seq) {
@@ -1081,7 +1082,9 @@ static __u32 image_gen(const struct unwinder *u, int pid, __u64 seen,
 						 __ATOMIC_ACQUIRE);
 			seq[1] = seen;
 		}
-		return __atomic_load_n(u->o.one_gen, __ATOMIC_ACQUIRE);
+		gen = __atomic_load_n(u->o.one_gen, __ATOMIC_ACQUIRE);
+		return ms_image_now(gen, __atomic_load_n(u->o.one_exec_begun,
+							 __ATOMIC_ACQUIRE));
 	}
 	if (bpf_map_lookup_elem(u->o.procs_fd, &key, &p))
 		return 0;
@@ -1089,7 +1092,7 @@ static __u32 image_gen(const struct unwinder *u, int pid, __u64 seen,
 		seq[0] = p.maps_seq;
 		seq[1] = p.exec_changes;
 	}
-	return p.gen;
+	return ms_image_now(p.gen, p.exec_begun);
 }
 
 /* o, mapped by the process being read: held once in its list. */
@@ -1244,7 +1247,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	 * (Full, or the process's slot taken: only names are lost.) Not
 	 * if it exec'd meanwhile: these may be the next image's.
 	 */
-	if (iv.nr && image_gen(u, pid, seen, NULL) == gen) {
+	if (iv.nr && gen && image_gen(u, pid, seen, NULL) == gen) {
 		struct ms_image_key ik = { .tgid = pid, .gen = gen };
 
 		bpf_map_update_elem(u->o.vmas_fd, &ik, &iv, BPF_ANY);

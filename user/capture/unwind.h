@@ -40,6 +40,7 @@ struct unwinder_opts {
 	 */
 	int procs_fd;
 	const __u32 *one_gen;
+	const __u32 *one_exec_begun;	/* ms_image_now() of the one target */
 	const __u64 *one_seq;	/* ms_proc_maps.seq of the one target */
 	/*
 	 * The one target's executable pages as the kernel last saw them
