@@ -247,6 +247,51 @@ Test(symbolizer, zombie_is_gone)
 	waitpid(pid, NULL, 0);
 }
 
+static __u32 now_gen;
+
+static __u32 image_now(void *ctx, int pid)
+{
+	(void)ctx;
+	(void)pid;
+	return now_gen;
+}
+
+/*
+ * An image the process ran before (it exec'd: the kernel numbers another
+ * now, or none while an exec replaces its mappings): its maps, read first
+ * then, are not taken, and it is gone to the caller; once its own, read.
+ */
+Test(symbolizer, later_image_is_gone)
+{
+	__u64 addr = (__u64)(unsigned long)&now_gen;
+	struct symbolizer *s;
+	__u32 other[] = { 3, 0 };
+	unsigned i;
+
+	for (i = 0; i < 2; i++) {
+		s = symbolizer__new(getpid(), NULL);
+		cr_assert_not_null(s);
+		symbolizer__image_is(s, 2, image_now, NULL);
+		now_gen = other[i];
+		cr_expect_eq(symbolizer__cover(s, &addr, 1), -ESRCH,
+			     "maps read under image %u taken for image 2's",
+			     other[i]);
+		cr_expect(symbolizer__blind(s), "knows a mapping");
+		now_gen = 2;
+		cr_expect_eq(symbolizer__refresh(s), -ESRCH,
+			     "an ended image read again");
+		symbolizer__free(s);
+	}
+
+	s = symbolizer__new(getpid(), NULL);
+	cr_assert_not_null(s);
+	symbolizer__image_is(s, 2, image_now, NULL);
+	cr_expect_eq(symbolizer__cover(s, &addr, 1), 0, "its own image's "
+		     "maps not read");
+	cr_expect(!symbolizer__blind(s), "knows no mapping");
+	symbolizer__free(s);
+}
+
 Test(symbolizer, unknown_addresses)
 {
 	static const __u64 addrs[] = { 0, 0x10, 0xffffffffffffffffULL };

@@ -153,11 +153,15 @@ static int check_environment(void)
 	return 0;
 }
 
+static __u32 image_now(void *ctx, int pid)
+{
+	return tracer__image_gen(ctx, pid);
+}
+
 /* Image i's own symbolizer, made on first use; NULL: addresses only. */
 static struct symbolizer *sym_own(struct session *s, size_t i)
 {
 	const struct proc_image *im = procs__image(s->procs, i);
-	struct symbolizer *parent;
 	size_t cap = s->nr_syms;
 
 	if (!im)
@@ -173,32 +177,24 @@ static struct symbolizer *sym_own(struct session *s, size_t i)
 		return s->syms[i];
 	s->syms[i] = symbolizer__new(im->info.pid, s->sym_files);
 	/*
-	 * A fork runs its parent's program until it execs: maps read once
-	 * it runs another are the next image's, and its own are unknown
-	 * (then its parent's name them, sym_of)
+	 * Maps read once the process runs a later image are not this
+	 * one's: a fork's, once it exec'd (then its parent's name it,
+	 * sym_image), an exec'd program's, once it exec'd again (then
+	 * the mappings the kernel walked for it, cover_own)
 	 */
-	if (s->syms[i] && !im->image && im->parent >= 0 &&
-	    (size_t)im->parent < i) {
-		/*
-		 * the parent's, read now if its stacks came after the
-		 * fork's (a shell that forks before it allocates)
-		 */
-		parent = sym_own(s, im->parent);
-		if (parent && !symbolizer__knows_program(parent))
-			symbolizer__refresh(parent);
-		if (parent)
-			symbolizer__program_of(s->syms[i], parent);
-	}
+	if (s->syms[i] && im->kgen)
+		symbolizer__image_is(s->syms[i], im->kgen, image_now,
+				     s->tracer);
 	return s->syms[i];
 }
 
 /*
- * The symbolizer that names image i's addresses: its own, unless that
- * knows no mapping (the process was gone before its maps could be read)
- * and the image is a fork's, whose mappings at its start were those of
- * the image it was forked from.
+ * The image whose symbolizer names image i's addresses: i, unless its own
+ * knows no mapping (the process was gone, or ran a later image, before its
+ * maps could be read) and it is a fork's, whose mappings at its start were
+ * those of the image it was forked from.
  */
-static struct symbolizer *sym_of(struct session *s, size_t i)
+static size_t sym_image(struct session *s, size_t i)
 {
 	const struct proc_image *im = procs__image(s->procs, i);
 	struct symbolizer *own = sym_own(s, i);
@@ -206,8 +202,13 @@ static struct symbolizer *sym_of(struct session *s, size_t i)
 	/* The parent's image is an older one: the walk up ends. */
 	if (own && symbolizer__blind(own) && !im->image && im->parent >= 0 &&
 	    (size_t)im->parent < i)
-		return sym_of(s, im->parent);
-	return own;
+		return sym_image(s, im->parent);
+	return i;
+}
+
+static struct symbolizer *sym_of(struct session *s, size_t i)
+{
+	return sym_own(s, sym_image(s, i));
 }
 
 static int add_vma(void *ctx, const struct procmap *m)
@@ -216,25 +217,35 @@ static int add_vma(void *ctx, const struct procmap *m)
 }
 
 /*
- * Image i's symbolizer, made to know where addrs lie: from the maps while
- * the process runs; once it is gone, from the mappings the kernel walked
- * through for it, else (none) from its parent's at a fork.
+ * Image i's own symbolizer, made to know where addrs lie: from the maps
+ * while the process runs that image; once it is gone (or runs another),
+ * from the mappings the kernel walked through for it.
+ */
+static struct symbolizer *cover_own(struct session *s, size_t i,
+				    const __u64 *addrs, unsigned n)
+{
+	const struct proc_image *im = procs__image(s->procs, i);
+	struct symbolizer *own = sym_own(s, i);
+
+	if (own && symbolizer__cover(own, addrs, n) && im->kgen)
+		tracer__image_vmas(s->tracer, im->info.pid, im->kgen, add_vma,
+				   own);
+	return own;
+}
+
+/*
+ * The symbolizer that names image i's addresses (sym_of), made to know
+ * where addrs lie: its own, else (it knows none) a fork's parent's.
  */
 static struct symbolizer *sym_cover(struct session *s, size_t i,
 				    const __u64 *addrs, unsigned n)
 {
-	const struct proc_image *im = procs__image(s->procs, i);
-	struct symbolizer *own = sym_own(s, i), *sym;
+	size_t at;
 
-	if (!own)
+	if (!cover_own(s, i, addrs, n))
 		return NULL;
-	if (symbolizer__cover(own, addrs, n) && im->kgen)
-		tracer__image_vmas(s->tracer, im->info.pid, im->kgen, add_vma,
-				   own);
-	sym = sym_of(s, i);
-	if (sym != own)
-		symbolizer__cover(sym, addrs, n);
-	return sym;
+	at = sym_image(s, i);
+	return at == i ? sym_own(s, i) : cover_own(s, at, addrs, n);
 }
 
 static void *image_sym(void *ctx, size_t i)

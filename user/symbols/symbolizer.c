@@ -178,8 +178,15 @@ struct symbolizer {
 	dev_t exe_dev;
 	ino_t exe_ino;
 	bool exe_known;
-	bool sealed;		/* the process exec'd another program */
+	bool sealed;		/* the process exec'd since this image */
 	bool tried;		/* the maps were read, or could not be */
+	/*
+	 * The image named, as the kernel numbers a process's images, and
+	 * how to ask which one the process runs now (0: none known)
+	 */
+	__u32 image_gen;
+	__u32 (*image_now)(void *ctx, int pid);
+	void *image_ctx;
 	/*
 	 * Code a JIT runtime compiled, which no file holds, named from the
 	 * runtime's perf map: the process's pid in its namespace (the map's
@@ -749,6 +756,18 @@ static bool same_program(struct symbolizer *s)
 }
 
 /*
+ * Whether the process still runs the image this symbolizer names, where
+ * the kernel numbers them: after any exec, the program's own included
+ * (bash running bash), the maps are another image's. Read after the
+ * maps, as same_program().
+ */
+static bool same_image(const struct symbolizer *s)
+{
+	return !s->image_now || s->image_now(s->image_ctx, s->pid) ==
+				s->image_gen;
+}
+
+/*
  * What names the perf map of a JIT runtime, read while the process runs:
  * its pid in its namespace; its owner, the map's too or root's (perf's
  * rule: another user could otherwise plant names for its code); and its
@@ -790,7 +809,7 @@ static int refresh(struct symbolizer *s)
 						    O_CLOEXEC));
 	}
 	if (s->sealed)
-		return 0;
+		return -ESRCH;
 	s->tried = true;
 	pm = procmaps__read(s->pid);
 	if (!pm)
@@ -806,11 +825,16 @@ static int refresh(struct symbolizer *s)
 		procmaps__free(pm);
 		return -ESRCH;
 	}
-	if (!same_program(s)) {
-		/* what it knows is all it will: the image ended at the exec */
+	if (!same_image(s) || !same_program(s)) {
+		/*
+		 * What it knows is all it will: the image ended at an exec,
+		 * and is as gone as an exited one to the caller (an exec'd
+		 * sh read first after it exec'd true took true's maps for its
+		 * own, and its frames were named after nothing).
+		 */
 		s->sealed = true;
 		procmaps__free(pm);
-		return 0;
+		return -ESRCH;
 	}
 	maps = calloc(procmaps__count(pm) + s->nmaps, sizeof(*maps));
 	if (!maps) {
@@ -922,14 +946,12 @@ bool symbolizer__knows_program(const struct symbolizer *s)
 	return s->exe_known;
 }
 
-void symbolizer__program_of(struct symbolizer *s,
-			    const struct symbolizer *from)
+void symbolizer__image_is(struct symbolizer *s, __u32 gen,
+			  __u32 (*now)(void *ctx, int pid), void *ctx)
 {
-	if (s->exe_known || s->tried || !from->exe_known)
-		return;
-	s->exe_dev = from->exe_dev;
-	s->exe_ino = from->exe_ino;
-	s->exe_known = true;
+	s->image_gen = gen;
+	s->image_now = now;
+	s->image_ctx = ctx;
 }
 
 int symbolizer__add_map(struct symbolizer *s, const struct procmap *e)

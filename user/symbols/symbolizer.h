@@ -56,14 +56,16 @@ int symbolizer__refresh(struct symbolizer *s);
 bool symbolizer__knows_program(const struct symbolizer *s);
 
 /*
- * Before its first read: the program s names is the one from names (a
- * fork's image runs its parent's until it execs), so maps read once the
- * process runs another are not taken: a shell's fork that exec'd sed
- * before its first stack was drained had its frames in bash named after
- * nothing. No change if from knows no program or s knows one.
+ * Before its first read: s names the image the kernel numbers gen of its
+ * process, and now(ctx, pid) tells which one the process runs (0: none).
+ * Maps read once it runs another are not taken, the first read's included
+ * (the drain reads a process's maps after the fact: a shell's fork that
+ * had exec'd sed, an exec'd sh that had exec'd true, had their frames
+ * named after nothing); from then on cover() and refresh() say -ESRCH, as
+ * for a process gone, and know what they knew.
  */
-void symbolizer__program_of(struct symbolizer *s,
-			    const struct symbolizer *from);
+void symbolizer__image_is(struct symbolizer *s, __u32 gen,
+			  __u32 (*now)(void *ctx, int pid), void *ctx);
 
 /*
  * One executable mapping of the process told by other means than its
