@@ -3791,27 +3791,41 @@ EOF
 # program each had exec'd for its own (or read them within the exec,
 # under the old image's number): 364 to 644 of the 40 sh's 1,840
 # allocations had a frame of no object; in a busy host's -a trace, every
-# frame of 1,028 of 17,250 images.
+# frame of 1,028 of 17,250 images. So for the forks of a shell the tool
+# does not trace (it joined the cgroup without an exec: no image to name
+# them through) that exec'd sed: the tree before left 4,937 of 6,907
+# allocations of 81 such forks with no frame named (by hand). A dash run
+# first makes its file known: the first fork of a file no traced process
+# ran or mapped before has nothing to name its frames by.
 t_sys_exec_names()
 {
-	cgroup_run "exec bash -c 'for i in \$(seq 40); do
+	cgroup_run "sh -c 'exec true' && sleep 0.3 || exit
+		    for i in \$(seq 20); do x=\$(echo a | sed s/a/b/); done
+		    exec bash -c 'for i in \$(seq 40); do
 		                      sh -c \"exec env true\"
 		                  done'" \
 		-q -t 0 --fold 0 -o "$d/out/report.json" || return
 	check_report <<'EOF'
 ps = r.get("processes") or []
-execd = {i for i, p in enumerate(ps)
-         if p["target"]["comm"] == "sh" and p["target"]["end"] == "exec"}
-allocs = unnamed = 0
-for st in r.get("sites") or []:
-    if st["proc"] in execd:
-        allocs += st["alloc_count"]
-        if not all(f.get("object") for f in st["frames"]):
-            unnamed += st["alloc_count"]
-if len(execd) < 40 or not allocs:
-    print(f"expected 40 sh that exec'd, allocating; got {len(execd)}, {allocs} allocations")
-if unnamed:
-    print(f"sh that exec'd env: {unnamed} of {allocs} allocations with a frame of no object")
+def images(comm, image, then):
+    pids = {p["target"]["pid"] for p in ps if p["target"]["comm"] == then}
+    return {i for i, p in enumerate(ps)
+            if p["target"]["comm"] == comm and p["target"]["image"] == image
+            and p["target"]["end"] == "exec" and p["target"]["pid"] in pids}
+for what, want, of, named in (
+        ("sh that exec'd env", 40, images("sh", 1, "env"), all),
+        ("forks of an untraced sh that exec'd sed", 20,
+         images("sh", 0, "sed"), any)):
+    allocs = unnamed = 0
+    for st in r.get("sites") or []:
+        if st["proc"] in of:
+            allocs += st["alloc_count"]
+            if not named(f.get("object") for f in st["frames"]):
+                unnamed += st["alloc_count"]
+    if len(of) < want or not allocs:
+        print(f"{what}: expected {want}, allocating; got {len(of)}, {allocs} allocations")
+    if unnamed:
+        print(f"{what}: {unnamed} of {allocs} allocations named after nothing")
 EOF
 }
 
