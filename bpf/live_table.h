@@ -62,10 +62,16 @@
 /* live_find()'s "not found": no index is this large. */
 #define LIVE_NONE	0xffffffffu
 
-static __always_inline __u32 live_home(__u64 ptr)
+/* ms_live_hkey() of owner's ptr: owner's part only in a shared table. */
+static __always_inline __u64 live_hkey(__u64 ptr, __u64 owner)
 {
-	/* Multiplicative hashing; the low 4 bits of a block are always 0. */
-	return ((ptr >> 4) * 0x9e3779b97f4a7c15ull) >> 32;
+	return ms_live_hkey(ptr, live_shared() ? (__u32)(owner >> 32) : 0);
+}
+
+/* Owner's ptr's home in the far table: multiplicative hashing. */
+static __always_inline __u32 live_home(__u64 ptr, __u64 owner)
+{
+	return (live_hkey(ptr, owner) * 0x9e3779b97f4a7c15ull) >> 32;
 }
 
 static __always_inline __u64 live_key(struct live_slot *s)
@@ -79,7 +85,7 @@ static __always_inline __u64 live_key(struct live_slot *s)
  */
 static __always_inline __u32 live_find(__u64 ptr, __u64 owner)
 {
-	__u32 home = live_home(ptr);
+	__u32 home = live_home(ptr, owner);
 	struct live_slot *s;
 	__u64 k;
 
@@ -207,7 +213,7 @@ static __always_inline void live_settle(__u64 ptr, __u32 home, __u32 pos)
 static __always_inline bool live_unneeded(__u32 idx)
 {
 	struct live_slot *s;
-	__u64 k;
+	__u64 k, tag;
 
 	for (__u32 i = 1; i < LIVE_PROBES; i++) {
 		s = live_at(idx + i);
@@ -218,8 +224,15 @@ static __always_inline bool live_unneeded(__u32 idx)
 			return true;
 		if (k == LIVE_BUSY)
 			return false;
-		if (k > LIVE_STATES &&
-		    ((idx + i - live_home(k)) & LIVE_MASK) >= i)
+		if (k <= LIVE_STATES)
+			continue;
+		/*
+		 * Its home is its owner's too: the tag a published key has,
+		 * unless the slot changed since (then it may be needed)
+		 */
+		tag = *(volatile __u64 *)&s->tag;
+		if (live_key(s) != k ||
+		    ((idx + i - live_home(k, tag)) & LIVE_MASK) >= i)
 			return false;
 	}
 	return true;
@@ -326,7 +339,7 @@ static __always_inline int live_far_insert(__u64 ptr, __u64 size, __u64 seq,
 					   __u64 tag)
 {
 	struct live_scanning c = { .ptr = ptr, .owner = tag,
-				   .home = live_home(ptr) };
+				   .home = live_home(ptr, tag) };
 	struct live_slot *spot;
 	__u64 spot_key;
 	__u32 pos;
@@ -404,9 +417,9 @@ static __always_inline bool live_table_insert(__u64 ptr, __u64 size,
 /* In a table index: a near slot's (far indexes stay below 2^31). */
 #define LIVE_NEAR	0x80000000u
 
-static __always_inline __u32 near_bucket(__u64 ptr)
+static __always_inline __u32 near_bucket(__u64 ptr, __u64 owner)
 {
-	return ms_near_bucket(ptr, NEAR_SHIFT);
+	return ms_near_bucket(live_hkey(ptr, owner), NEAR_SHIFT);
 }
 
 /* The slot of a table index (live_lookup's), or NULL. */
@@ -425,7 +438,7 @@ static __always_inline struct live_slot *live_slot_at(__u32 idx)
  */
 static __always_inline __u32 live_lookup(__u64 ptr, __u64 owner)
 {
-	__u32 b = near_bucket(ptr), i;
+	__u32 b = near_bucket(ptr, owner), i;
 	struct live_slot *s;
 	__u64 *spill;
 
@@ -452,7 +465,7 @@ static __always_inline __u32 live_lookup(__u64 ptr, __u64 owner)
 static __always_inline bool live_add(__u64 ptr, __u64 size, __u64 seq,
 				     __u64 tag)
 {
-	__u32 b = near_bucket(ptr), i, spot;
+	__u32 b = near_bucket(ptr, tag), i, spot;
 	struct live_slot *s, *at;
 	__u64 k, spot_key;
 	__u64 *spill;
@@ -505,18 +518,18 @@ far:
 }
 
 /*
- * The slot idx (live_lookup's) of ptr has just been freed (swapped to a
- * tombstone): a far one is reclaimed, and its bucket's spill count goes
- * down.
+ * The slot idx (live_lookup's) of owner's ptr has just been freed
+ * (swapped to a tombstone): a far one is reclaimed, and its bucket's
+ * spill count goes down.
  */
-static __always_inline void live_released(__u32 idx, __u64 ptr)
+static __always_inline void live_released(__u32 idx, __u64 ptr, __u64 owner)
 {
 	__u64 *spill;
 
 	if (idx & LIVE_NEAR)
 		return;
 	live_reclaim(idx);
-	spill = near_spill_at(near_bucket(ptr));
+	spill = near_spill_at(near_bucket(ptr, owner));
 	if (spill)
 		__sync_fetch_and_sub(spill, 1);
 }

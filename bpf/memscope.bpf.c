@@ -577,7 +577,8 @@ static __always_inline __u64 block_new(__u64 ptr, __u64 size, __u64 now,
  * then released this one already.
  */
 static __always_inline void block_release_at(__u32 idx, __u64 ptr,
-					     __u64 want_seq, struct ms_proc *p)
+					     __u64 owner, __u64 want_seq,
+					     struct ms_proc *p)
 {
 	struct live_slot *s = live_slot_at(idx);
 	__u64 size;
@@ -626,13 +627,13 @@ static __always_inline void block_release_at(__u32 idx, __u64 ptr,
 		__sync_fetch_and_sub(&p->c.live_bytes, size);
 		__sync_fetch_and_sub(&p->c.live_blocks, 1);
 	}
-	live_released(idx, ptr);
+	live_released(idx, ptr, owner);
 }
 
 static __always_inline void block_release(__u64 ptr, __u64 want_seq,
 					  struct ms_proc *p, __u64 owner)
 {
-	block_release_at(live_lookup(ptr, owner), ptr, want_seq, p);
+	block_release_at(live_lookup(ptr, owner), ptr, owner, want_seq, p);
 }
 
 /*
@@ -3236,7 +3237,7 @@ SEC("uprobe")
 int ms_free_enter(struct pt_regs *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 cookie = probe_cookie(ctx, task), pos, tag;
+	__u64 cookie = probe_cookie(ctx, task), pos, tag, owner;
 	__u64 ptr = arg_at(ctx, cookie, 0, PT_REGS_PARM1(ctx));
 	__u64 id = task_id(task), sp = PT_REGS_SP(ctx);
 	struct live_slot *s;
@@ -3261,10 +3262,11 @@ int ms_free_enter(struct pt_regs *ctx)
 	 * of a block it does not hold (double, invalid, or from before the
 	 * trace) or of another family's or allocator's block.
 	 */
-	idx = live_lookup(ptr, owner_of(id, p));
+	owner = owner_of(id, p);
+	idx = live_lookup(ptr, owner);
 	s = live_slot_at(idx);
 	check = !s || !ms_free_matches(s->tag, tag);
-	block_release_at(idx, ptr, 0, p);
+	block_release_at(idx, ptr, owner, 0, p);
 	walk = check && check_walk_allowed();
 	len = walk ? RING_LEN(max_depth) : RING_LEN(0);
 	e = event_reserve(len, &pos);

@@ -3096,6 +3096,42 @@ expect("kernel (allocs, live blocks, live bytes) of the cgroup's processes",
 EOF
 }
 
+# A prefork server: 64 workers forked from one parent hold blocks at the
+# same addresses (each heap is a copy of the parent's) all at once. The
+# kernel's live table has a slot for each: exact counters, and no
+# "kernel live table full" line. Where one address's copies shared one
+# bucket and one window (40 slots), the tree before left 3,476 of the
+# workers' blocks out of it.
+t_sys_prefork()
+{
+	cgroup_run "exec python3 -c '
+import os
+r, w = os.pipe()
+kids = []
+for i in range(64):
+    pid = os.fork()
+    if not pid:
+        os.close(w)
+        keep = [bytearray(1000 + j) for j in range(100)]
+        os.read(r, 1)
+        os._exit(0)
+    kids.append(pid)
+os.close(r)
+import time; time.sleep(0.5)
+os.close(w)
+for k in kids:
+    os.waitpid(k, 0)'" \
+		-q -t 0 --fold 0 -o "$d/out/report.json" || return
+	check_report <<EOF
+$SYS_PY
+k = r.get("kernel") or {}
+workers = [p for p in procs_of("python3") if p["target"]["image"] == 0
+           and p["target"]["ppid"] != 0 and (p.get("summary") or {}).get("allocs", 0) >= 100]
+expect("workers of 100 blocks or more", 64, len(workers))
+expect("kernel (live_full, exact)", (0, True), (k.get("live_full"), k.get("exact")))
+EOF
+}
+
 # -- CMD follows the tree: a fork chain, then an exec of the root. The
 # blocks each image left at its exit count once.
 t_sys_fork_exec()
@@ -4655,6 +4691,7 @@ run_test sys_comm		t_sys_comm
 run_test sys_max_procs		t_sys_max_procs
 run_test sys_all		t_sys_all
 run_test sys_cgroup		t_sys_cgroup
+run_test sys_prefork		t_sys_prefork
 run_test sys_fork_exec		t_sys_fork_exec
 run_test sys_text_sections	t_sys_text_sections
 run_test sys_script		t_sys_script

@@ -121,7 +121,7 @@ static bool table_free_of(__u64 ptr, __u64 owner, bool reclaim)
 	if (!s || __sync_val_compare_and_swap(&s->key, ptr, LIVE_TOMB) != ptr)
 		return false;
 	if (two_level)
-		live_released(idx, ptr);
+		live_released(idx, ptr, owner);
 	else if (reclaim)
 		live_reclaim(idx);
 	return true;
@@ -176,7 +176,7 @@ static void expect_reachable(void)
 			  (live_find(k, table[idx].tag) & mask) == idx,
 			     "key 0x%llx at %u cannot be found",
 			     (unsigned long long)k, idx);
-		h = live_home(k);
+		h = live_home(k, table[idx].tag);
 		for (i = 0; ((h + i) & mask) != idx; i++)
 			cr_assert(live_at(h + i)->key != LIVE_EMPTY,
 				  "slot %u before key 0x%llx is empty",
@@ -348,14 +348,14 @@ Test(live_table, sized_load_fails_no_insert)
 
 Test(live_table, reclaim_walks_back_over_tombstones)
 {
-	__u64 a = 0x1000, home = live_home(a);
+	__u64 a = 0x1000, home = live_home(a, 0);
 	__u64 ptrs[4];
 	__u32 n = 0, i;
 
 	reset(1u << 10);
 	/* four keys of one home, in its first four slots */
 	for (__u64 p = 0x10; n < 4; p += 0x10)
-		if ((live_home(p) & mask) == (home & mask))
+		if ((live_home(p, 0) & mask) == (home & mask))
 			ptrs[n++] = p;
 	for (i = 0; i < 4; i++)
 		cr_assert(live_table_insert(ptrs[i], 8, i + 1, 0));
@@ -488,6 +488,42 @@ Test(live_table, racing_processes_through_both_tables_lose_no_block)
 }
 
 /*
+ * The forks of one parent allocate at the same addresses: 128 processes
+ * holding one address at once each have a slot (where they all had one
+ * bucket and one window, 40 slots), find their own, and free it.
+ */
+Test(live_table, many_processes_at_one_address_each_have_a_slot)
+{
+	const __u64 ptr = 0x55d0c0de4000, n = 128;
+	__u64 owner, full = 0, found = 0, spilled = 0;
+	__u32 idx, i;
+
+	reset(1u << 14);
+	shared = true;
+	two_level = true;
+	for (owner = 1; owner <= n; owner++)
+		full += !live_add(ptr, 64, owner, owner << 32);
+	cr_expect_eq(full, 0, "%llu of %llu processes' blocks found no slot",
+		     (unsigned long long)full, (unsigned long long)n);
+	for (owner = 1; owner <= n; owner++) {
+		idx = live_lookup(ptr, owner << 32);
+		found += idx != LIVE_NONE &&
+			 live_slot_at(idx)->seq == owner;
+	}
+	cr_expect_eq(found, n, "%llu of %llu found their own block",
+		     (unsigned long long)found, (unsigned long long)n);
+	for (owner = 1; owner <= n; owner++)
+		cr_expect(table_free_of(ptr, owner << 32, true),
+			  "process %llu's free missed its block",
+			  (unsigned long long)owner);
+	for (i = 0; i < (1u << MS_NEAR_BUCKET_BITS); i++)
+		spilled += spill[i];
+	cr_expect_eq(spilled, 0, "spill counts %llu after every free",
+		     (unsigned long long)spilled);
+	cr_expect_eq(count_keys(ptr), 0);
+}
+
+/*
  * One bucket's worth of keys stays near; more go far, counted in the
  * bucket's spill count, and are found there; frees bring the count back
  * to 0 and the far table back to empty.
@@ -500,7 +536,7 @@ Test(live_table, a_full_bucket_spills_to_the_far_table)
 	reset(1u << 10);
 	two_level = true;
 	for (__u64 a = 0x10000; n < 3 * MS_NEAR_WAYS; a += 0x10)
-		if (near_bucket(a) == near_bucket(0x10000))
+		if (near_bucket(a, 0) == near_bucket(0x10000, 0))
 			p[n++] = a;
 	for (i = 0; i < n; i++)
 		cr_assert(live_add(p[i], 8, i + 1, 0));
@@ -512,15 +548,15 @@ Test(live_table, a_full_bucket_spills_to_the_far_table)
 		nearn += !!(idx & LIVE_NEAR);
 	}
 	cr_expect_eq(nearn, MS_NEAR_WAYS);
-	cr_expect_eq(spill[near_bucket(p[0])], n - MS_NEAR_WAYS);
+	cr_expect_eq(spill[near_bucket(p[0], 0)], n - MS_NEAR_WAYS);
 	/* a free near leaves room, which a new key takes, far keys or not */
 	cr_assert(table_free_of(p[0], 0, true));
 	cr_assert(live_add(p[0], 8, 99, 0));
 	cr_expect(live_lookup(p[0], 0) & LIVE_NEAR);
-	cr_expect_eq(spill[near_bucket(p[0])], n - MS_NEAR_WAYS);
+	cr_expect_eq(spill[near_bucket(p[0], 0)], n - MS_NEAR_WAYS);
 	for (i = 0; i < n; i++)
 		cr_assert(table_free_of(p[i], 0, true), "key %u", i);
-	cr_expect_eq(spill[near_bucket(p[0])], 0);
+	cr_expect_eq(spill[near_bucket(p[0], 0)], 0);
 	cr_expect_eq(count_keys(LIVE_EMPTY), mask + 1);
 	for (i = 0; i < n; i++)
 		cr_expect_eq(live_lookup(p[i], 0), LIVE_NONE);
@@ -542,7 +578,7 @@ Test(live_table, an_unseen_free_is_replaced_in_either_table)
 	reset(1u << 10);
 	two_level = true;
 	for (__u64 a = 0x20000; n < MS_NEAR_WAYS + 1; a += 0x10)
-		if (near_bucket(a) == near_bucket(0x20000))
+		if (near_bucket(a, 0) == near_bucket(0x20000, 0))
 			p[n++] = a;
 	for (i = 0; i < n; i++)
 		cr_assert(live_add(p[i], 8, i + 1, 0));
@@ -552,7 +588,7 @@ Test(live_table, an_unseen_free_is_replaced_in_either_table)
 	cr_assert(live_add(p[n - 1], 16, 51, 0));
 	cr_expect(!(live_lookup(p[n - 1], 0) & LIVE_NEAR));
 	cr_expect_eq(replaced, 2);
-	cr_expect_eq(spill[near_bucket(p[0])], 1);
+	cr_expect_eq(spill[near_bucket(p[0], 0)], 1);
 	for (i = 0; i < n; i += n - 1) {
 		held = count_keys(p[i]);
 		for (__u32 j = 0; j < MS_NEAR_SLOTS; j++)

@@ -1236,13 +1236,17 @@ __u32 tracer__image_gen(const struct tracer *t, __u32 pid)
 	return ms_image_now(p.gen, p.exec_begun);
 }
 
-/* A slot of an ended image's block, swapped to a tombstone: its key; else 0. */
-static __u64 sweep_slot(struct tracer *t, struct live_slot *s)
+/*
+ * A slot of an ended image's block, swapped to a tombstone: its key, and
+ * its owner into *owner (read before: once a tombstone, the slot may be
+ * taken); else 0.
+ */
+static __u64 sweep_slot(struct tracer *t, struct live_slot *s, __u32 *owner)
 {
 	__u64 k = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE), size;
 
-	if (k <= LIVE_STATES || !(s->tag >> 32) ||
-	    !tab_keyed_get(&t->ended, s->tag >> 32))
+	*owner = __atomic_load_n(&s->tag, __ATOMIC_ACQUIRE) >> 32;
+	if (k <= LIVE_STATES || !*owner || !tab_keyed_get(&t->ended, *owner))
 		return 0;
 	size = s->size;
 	if (!__atomic_compare_exchange_n(&s->key, &k, LIVE_TOMB, false,
@@ -1263,19 +1267,21 @@ static __u64 sweep_slot(struct tracer *t, struct live_slot *s)
  */
 static void sweep(struct tracer *t)
 {
+	__u32 owner;
 	__u64 k;
 	size_t i;
 
 	for (i = 0; i < t->near_nr; i++)
-		sweep_slot(t, &t->near[i]);
+		sweep_slot(t, &t->near[i], &owner);
 	/*
 	 * A far key gone lowers its bucket's spill count, as the BPF side's
 	 * release does (live_table.h: a count may be high, never low).
 	 */
 	for (i = 0; i < t->live_nr; i++) {
-		k = sweep_slot(t, &t->live[i]);
+		k = sweep_slot(t, &t->live[i], &owner);
 		if (k)
-			__atomic_fetch_sub(&t->spill[ms_near_bucket(k,
+			__atomic_fetch_sub(&t->spill[ms_near_bucket(
+					   ms_live_hkey(k, owner),
 					   t->skel->rodata->near_shift)], 1,
 					   __ATOMIC_ACQ_REL);
 	}
