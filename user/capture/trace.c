@@ -480,12 +480,16 @@ static void stack_stops_sum(const struct tracer *t, struct ms_counters *out)
 	}
 }
 
-/* Work for after the drain: attach to a new image, or release an old. */
+/*
+ * Work for after the drain: attach to a new image, or release an old.
+ * The one process of -p has none, but its execs are noted too, for
+ * tracer__image_vmas() during the drain.
+ */
 static void set_note(struct tracer *t, const struct ms_event *e)
 {
 	struct set_work *w;
 
-	if (!t->set || !ms_event_proc(e->type))
+	if (!ms_event_proc(e->type) || (!t->set && e->type != MS_EV_PROC_EXEC))
 		return;
 	if (tab_array_reserve(&t->work, 1)) {
 		t->drops++;
@@ -1601,6 +1605,7 @@ int tracer__drain(struct tracer *t)
 		set_follow(t);
 		return n;
 	}
+	t->work.nr = 0;
 	/* New code in the target: its tables, before more stacks reach it. */
 	if (t->unwind && unwinder__stale(t->unwind))
 		reload(t);
