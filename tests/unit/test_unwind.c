@@ -198,3 +198,40 @@ Test(unwind, maps_past_the_limit_are_counted)
 	cr_expect_eq(out.m[0].start, 0x1000);
 	cr_expect_eq(out.m[MS_PROC_MAPS - 1].start, MS_PROC_MAPS * 0x1000ull);
 }
+
+static struct ms_vma vma(__u64 start)
+{
+	return (struct ms_vma){ .start = start, .end = start + 0x1000,
+				.dev = 8, .ino = start >> 12 };
+}
+
+/*
+ * A read of an image's maps adds to its image_vmas entry: the libraries
+ * the walker kept after the read began, and ld.so, which a read of an
+ * exiting process missed, stay; none twice; at most MS_IMAGE_VMAS.
+ */
+Test(unwind, a_read_adds_to_the_kept_mappings)
+{
+	struct ms_image_vmas read = { .nr = 2 }, kept = { .nr = 3 };
+	__u32 i;
+
+	read.v[0] = vma(0x555000);		/* the program */
+	read.v[1] = vma(0x7f0000);		/* libc */
+	kept.v[0] = vma(0x555000);
+	kept.v[1] = vma(0x7f8000);		/* ld.so, gone from the read */
+	kept.v[2] = (struct ms_vma){};		/* a slot being written */
+	unwind_vmas_merge(&read, &kept);
+	cr_assert_eq(read.nr, 3, "expected 3 mappings, got %u", read.nr);
+	cr_expect_eq(read.v[2].start, 0x7f8000);
+	cr_expect_eq(read.v[2].ino, 0x7f8);
+
+	/* room for MS_IMAGE_VMAS only; a walker's count past it is a bound */
+	kept.nr = 1000;
+	for (i = 0; i < MS_IMAGE_VMAS; i++)
+		kept.v[i] = vma(0x100000 + ((__u64)i << 20));
+	unwind_vmas_merge(&read, &kept);
+	cr_expect_eq(read.nr, MS_IMAGE_VMAS);
+	for (i = 0; i < 3; i++)
+		cr_expect_eq(read.v[i].start, i == 0 ? 0x555000 :
+			     i == 1 ? 0x7f0000 : 0x7f8000, "a read mapping lost");
+}

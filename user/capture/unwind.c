@@ -1095,6 +1095,44 @@ static __u32 image_gen(const struct unwinder *u, int pid, __u64 seen,
 	return ms_image_now(p.gen, p.exec_begun);
 }
 
+void unwind_vmas_merge(struct ms_image_vmas *into,
+		       const struct ms_image_vmas *kept)
+{
+	__u32 i, j, n = kept->nr < MS_IMAGE_VMAS ? kept->nr : MS_IMAGE_VMAS;
+
+	if (into->nr > MS_IMAGE_VMAS)
+		into->nr = MS_IMAGE_VMAS;
+	for (i = 0; i < n && into->nr < MS_IMAGE_VMAS; i++) {
+		if (!kept->v[i].start)
+			continue;
+		for (j = 0; j < into->nr; j++)
+			if (into->v[j].start == kept->v[i].start)
+				break;
+		if (j == into->nr)
+			into->v[into->nr++] = kept->v[i];
+	}
+}
+
+/*
+ * The mappings iv of image gen of pid, read from its maps, into its entry
+ * (image_vmas) with those the entry holds: what the walker kept there
+ * meanwhile, and what an earlier read found, stay. A read that replaced
+ * the entry lost them: the libraries an exec'd sed mapped while its first
+ * read (of sed and ld.so alone) loaded its objects, and ld.so when a read
+ * caught an exiting ls with half its mappings gone; their frames were
+ * unnamed. (A walker's append between the lookup and the update is lost.)
+ */
+static void image_vmas_merge(const struct unwinder *u, __u32 pid, __u32 gen,
+			     struct ms_image_vmas *iv)
+{
+	struct ms_image_key k = { .tgid = pid, .gen = gen };
+	struct ms_image_vmas kept;
+
+	if (!bpf_map_lookup_elem(u->o.vmas_fd, &k, &kept))
+		unwind_vmas_merge(iv, &kept);
+	bpf_map_update_elem(u->o.vmas_fd, &k, iv, BPF_ANY);
+}
+
 /* o, mapped by the process being read: held once in its list. */
 static void obj_hold(struct unwinder *u, const struct uobj *o, __u32 *held,
 		     __u32 *nr)
@@ -1247,11 +1285,8 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	 * (Full, or the process's slot taken: only names are lost.) Not
 	 * if it exec'd meanwhile: these may be the next image's.
 	 */
-	if (iv.nr && gen && image_gen(u, pid, seen, NULL) == gen) {
-		struct ms_image_key ik = { .tgid = pid, .gen = gen };
-
-		bpf_map_update_elem(u->o.vmas_fd, &ik, &iv, BPF_ANY);
-	}
+	if (iv.nr && gen && image_gen(u, pid, seen, NULL) == gen)
+		image_vmas_merge(u, pid, gen, &iv);
 	dropped = unwind_maps_build(&u->maps, maps, n);
 	if (dropped < 0) {
 		err = dropped;

@@ -173,4 +173,13 @@ __u32 unwind_file_segs(const struct elf_segment *segs, size_t nr,
 int unwind_maps_build(struct ms_proc_maps *out, struct ms_proc_map *maps,
 		      size_t nr);
 
+/*
+ * Adds to into the mappings of kept (an image's image_vmas entry) it does
+ * not hold (by start), while it has room: a read of the maps adds to what
+ * the walker and earlier reads kept, never takes it away. A bad nr in
+ * either is taken as MS_IMAGE_VMAS.
+ */
+void unwind_vmas_merge(struct ms_image_vmas *into,
+		       const struct ms_image_vmas *kept);
+
 #endif /* MEMSCOPE_UNWIND_H */
