@@ -784,7 +784,9 @@ struct ms_proc {
  * is replacing them. Between its new mappings and sched_process_exec the
  * maps were the next program's under the old image's number: the drain,
  * reading maps after the fact, took true's for the sh -c 'exec true' that
- * exec'd it. Read gen first: a stale gen then fails the check after.
+ * exec'd it. Checked after a read of the maps, in whichever order the
+ * two are read: the image's gen with no exec begun means none had begun
+ * when the second of them was read, after the maps were.
  */
 static inline __u32 ms_image_now(__u32 gen, __u32 exec_begun)
 {
@@ -892,9 +894,9 @@ struct live_slot {
  * (a traced set), its owner (ms_owner(), the high half of its tag), so
  * that one address many processes hold at once spreads over as many
  * buckets and windows: the forks of one parent allocate where their
- * siblings do, and 64 prefork workers under --cgroup left 5,887 of their
- * 12,800 blocks out of the one window all their copies of an address
- * shared. owner is 0 for one process.
+ * siblings do, and 64 prefork python workers under --cgroup left 3,476
+ * of their blocks out of the one bucket and window all their copies of
+ * an address shared (test sys_prefork). owner is 0 for one process.
  */
 static inline __u64 ms_live_hkey(__u64 ptr, __u32 owner)
 {
