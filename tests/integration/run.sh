@@ -2592,20 +2592,12 @@ t_exec_chain_names()
 		tool_wait
 	fi
 	expect_rc 0 && expect_clean_stderr || return
-	check_report <<'EOF'
+	check_report <<EOF
+$SYS_PY
 ps = r.get("processes") or []
-ended = {i: p["target"]["comm"] for i, p in enumerate(ps)
-         if p["target"]["comm"] in ("sh", "env") and p["target"]["end"] == "exec"}
-allocs = unnamed = 0
-for st in r.get("sites") or []:
-    if st["proc"] in ended:
-        allocs += st["alloc_count"]
-        if not all(f.get("object") for f in st["frames"]):
-            unnamed += st["alloc_count"]
-if len(ended) != 24 or not allocs:
-    print(f"expected 24 images of sh and env that exec'd, allocating; got {len(ended)}, {allocs} allocations")
-if unnamed:
-    print(f"{unnamed} of {allocs} allocations of the chain's images named after nothing")
+expect_named("the chain's images", 24,
+             {i for i, p in enumerate(ps) if p["target"]["comm"] in ("sh", "env")
+              and p["target"]["end"] == "exec"}, all)
 EOF
 }
 
@@ -2811,6 +2803,20 @@ def site_bytes(fn):
 def expect(what, want, got):
     if want != got:
         print(f"{what}: expected {want}, got {got}")
+def expect_named(what, want, images, named):
+    """At least want images (indexes of processes) that allocate, and
+    none of their allocations at a site whose frames named() (all: each
+    frame, any: one) finds with no object."""
+    allocs = unnamed = 0
+    for st in r.get("sites") or []:
+        if st["proc"] in images:
+            allocs += st["alloc_count"]
+            if not named(f.get("object") for f in st["frames"]):
+                unnamed += st["alloc_count"]
+    if len(images) < want or not allocs:
+        print(f"{what}: expected {want} images, allocating; got {len(images)}, {allocs} allocations")
+    if unnamed:
+        print(f"{what}: {unnamed} of {allocs} allocations named after nothing")
 '
 
 # A comm name of our own for this run (at most 15 characters).
@@ -3839,21 +3845,13 @@ t_sys_fork_names()
 		                      y=\$(cat /proc/self/stat)
 		                  done'" \
 		-q -t 0 --fold 0 -o "$d/out/report.json" || return
-	check_report <<'EOF'
+	check_report <<EOF
+$SYS_PY
 ps = r.get("processes") or []
-forks = {i for i, p in enumerate(ps)
-         if p["target"]["comm"] == "bash" and p["target"]["image"] == 0
-         and p["target"]["end"] == "exec"}
-allocs = unnamed = 0
-for st in r.get("sites") or []:
-    if st["proc"] in forks:
-        allocs += st["alloc_count"]
-        if not any(f.get("object") for f in st["frames"]):
-            unnamed += st["alloc_count"]
-if len(forks) < 40 or not allocs:
-    print(f"expected at least 40 forks of bash that exec'd, allocating; got {len(forks)}, {allocs} allocations")
-if unnamed:
-    print(f"forks of bash: {unnamed} of {allocs} allocations with no frame named")
+expect_named("forks of bash", 40,
+             {i for i, p in enumerate(ps) if p["target"]["comm"] == "bash"
+              and p["target"]["image"] == 0 and p["target"]["end"] == "exec"},
+             any)
 EOF
 }
 
@@ -3878,27 +3876,17 @@ t_sys_exec_names()
 		                      sh -c \"exec env true\"
 		                  done'" \
 		-q -t 0 --fold 0 -o "$d/out/report.json" || return
-	check_report <<'EOF'
+	check_report <<EOF
+$SYS_PY
 ps = r.get("processes") or []
 def images(comm, image, then):
     pids = {p["target"]["pid"] for p in ps if p["target"]["comm"] == then}
     return {i for i, p in enumerate(ps)
             if p["target"]["comm"] == comm and p["target"]["image"] == image
             and p["target"]["end"] == "exec" and p["target"]["pid"] in pids}
-for what, want, of, named in (
-        ("sh that exec'd env", 40, images("sh", 1, "env"), all),
-        ("forks of an untraced sh that exec'd sed", 20,
-         images("sh", 0, "sed"), any)):
-    allocs = unnamed = 0
-    for st in r.get("sites") or []:
-        if st["proc"] in of:
-            allocs += st["alloc_count"]
-            if not named(f.get("object") for f in st["frames"]):
-                unnamed += st["alloc_count"]
-    if len(of) < want or not allocs:
-        print(f"{what}: expected {want}, allocating; got {len(of)}, {allocs} allocations")
-    if unnamed:
-        print(f"{what}: {unnamed} of {allocs} allocations named after nothing")
+expect_named("sh that exec'd env", 40, images("sh", 1, "env"), all)
+expect_named("forks of an untraced sh that exec'd sed", 20,
+             images("sh", 0, "sed"), any)
 EOF
 }
 
