@@ -112,8 +112,9 @@ def run_once(argv, tracer, perf_out=None):
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         said = []
+        # "tracing pid N", or with -f (a set) "tracing the selected ..."
         for line in t.stderr:
-            if "tracing pid" in line:
+            if "memscope-bpf: tracing " in line:
                 break
             said.append(line.strip())
         else:
