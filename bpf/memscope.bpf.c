@@ -2712,11 +2712,12 @@ SEC("tp_btf/sched_prepare_exec")
 int BPF_PROG(ms_prepare_exec, struct task_struct *task,
 	     struct linux_binprm *bprm)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 id = task_id(task);
+	__u32 tgid = id >> 32;
 	struct ms_proc *p;
 
 	if (targ_tgid) {
-		if (tgid == targ_tgid)
+		if (is_target(id))
 			targ_exec_begun = *(volatile __u32 *)&targ_gen;
 		return 0;
 	}
