@@ -38,8 +38,6 @@
  * python3 65k, rustc and its LLVM 2.6M, clang 14 2.1M).
  */
 #define DEFAULT_UNWIND_ROWS	(1u << 24)
-/* Images whose mappings -p PID alone keeps for names (image_vmas). */
-#define ONE_IMAGE_VMAS		16
 
 /* --hold-exec: a process attached and held until its tables are in. */
 struct held {
@@ -483,7 +481,7 @@ static void stack_stops_sum(const struct tracer *t, struct ms_counters *out)
 /*
  * Work for after the drain: attach to a new image, or release an old.
  * The one process of -p has none, but its execs are noted too, for
- * tracer__image_vmas() during the drain.
+ * tracer__image_vmas() during the drain and exec_files() after it.
  */
 static void set_note(struct tracer *t, const struct ms_event *e)
 {
@@ -838,11 +836,6 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 	} else {
 		/* One process: no set, the fast path's one compare. */
 		bpf_program__set_autoload(t->skel->progs.ms_fork, false);
-		/* and its images' mappings, a few execs' worth */
-		err = bpf_map__set_max_entries(t->skel->maps.image_vmas,
-					       ONE_IMAGE_VMAS);
-		if (err)
-			goto err_skel;
 	}
 	t->skel->rodata->alloc_only = o->alloc_only;
 	t->skel->rodata->ring_bytes =
@@ -1587,6 +1580,28 @@ int tracer__fd(const struct tracer *t)
 	return ring_buffer__epoll_fd(t->wake);
 }
 
+/*
+ * -p's execs, after the drain: each program examined, as set_exec() does,
+ * for the drains after this one. An image that exec'd the next before its
+ * maps were read is named from the mappings the kernel walked, by the
+ * paths of the files the unwinder examined; when its stacks came in a
+ * later drain than its exec record, its program was unknown by then and
+ * its frames in it named after nothing (exec_chain_names under ASan: 15
+ * runs in 30).
+ */
+static void exec_files(struct tracer *t)
+{
+	const struct set_work *w;
+	size_t i;
+
+	for (i = 0; t->unwind && i < t->work.nr; i++) {
+		w = tab_array_at(&t->work, i);
+		unwinder__exec_file(t->unwind, w->pid, w->file, w->dev,
+				    w->ino);
+	}
+	t->work.nr = 0;
+}
+
 int tracer__drain(struct tracer *t)
 {
 	int n;
@@ -1605,7 +1620,7 @@ int tracer__drain(struct tracer *t)
 		set_follow(t);
 		return n;
 	}
-	t->work.nr = 0;
+	exec_files(t);
 	/* New code in the target: its tables, before more stacks reach it. */
 	if (t->unwind && unwinder__stale(t->unwind))
 		reload(t);
