@@ -1207,11 +1207,10 @@ static long vma_pc_read(struct task_struct *task, struct vm_area_struct *vma,
 /*
  * The file mappings vma_rule walked through, and those userspace read,
  * by process image (events.h): LRU, since entries must outlive their
- * process until its stacks are named. 512 for -p too: an LRU map evicts
- * before it is full (each CPU keeps free entries of its own, up to half
- * its share of the map), and 16 lost the images of a -p process that
- * exec'd a chain of programs before the drain named them (half the runs
- * of exec_chain_names under ASan).
+ * process until its stacks are named. 512 for -p too (16 lost the images
+ * of a -p process that exec'd a chain of programs before the drain named
+ * them: half the runs of exec_chain_names under ASan), and userspace adds
+ * room for each CPU's own free entries (lru_room() in trace.c).
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

@@ -643,6 +643,26 @@ static int set_configure(struct tracer *t, const struct tracer_opts *o)
 	return err;
 }
 
+/*
+ * An LRU map's entries besides those it is sized for, for each CPU's own
+ * free list: a CPU takes free entries from the common list in batches of
+ * up to 128 (on kernels since mid-2025, half its share of the map at most), and
+ * one that finds the common list empty evicts a batch's worth of entries
+ * in use. Sized for its use alone, on a host of many CPUs the map would
+ * be held on the CPUs' lists and evict what it was kept for.
+ */
+#define LRU_CPU_BATCH	128
+
+static int lru_room(struct bpf_map *m)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu < 0)
+		return ncpu;
+	return bpf_map__set_max_entries(m, bpf_map__max_entries(m) +
+					   (__u32)ncpu * LRU_CPU_BATCH);
+}
+
 static void live_close(struct tracer *t)
 {
 	if (t->live)
@@ -837,6 +857,9 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		/* One process: no set, the fast path's one compare. */
 		bpf_program__set_autoload(t->skel->progs.ms_fork, false);
 	}
+	err = lru_room(t->skel->maps.image_vmas);
+	if (err)
+		goto err_skel;
 	t->skel->rodata->alloc_only = o->alloc_only;
 	t->skel->rodata->ring_bytes =
 		(__u64)bpf_map__max_entries(t->skel->maps.ring)
