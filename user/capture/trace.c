@@ -646,10 +646,10 @@ static int set_configure(struct tracer *t, const struct tracer_opts *o)
 /*
  * An LRU map's entries besides those it is sized for, for each CPU's own
  * free list: a CPU takes free entries from the common list in batches of
- * up to 128 (on kernels since mid-2025, half its share of the map at most), and
- * one that finds the common list empty evicts a batch's worth of entries
- * in use. Sized for its use alone, on a host of many CPUs the map would
- * be held on the CPUs' lists and evict what it was kept for.
+ * up to 128 (on kernels since mid-2025, of half its share of the map at
+ * most), and one that finds the common list empty evicts a batch's worth
+ * of entries in use. Sized for its use alone, on a host of many CPUs the
+ * map would be held on the CPUs' lists and evict what it was kept for.
  */
 #define LRU_CPU_BATCH	128
 
