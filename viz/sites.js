@@ -47,6 +47,17 @@
 		};
 	}
 
+	// What a stack that stopped early lacks (report_stop_why() in C).
+	const STOP_WHY = {
+		no_info: "no unwind information for the code there",
+		no_mapping: "a return address in no file mapping",
+		not_loaded: "the unwind table of the code there was not " +
+			"loaded yet",
+		read: "the stack could not be read there",
+		unsupported: "unwind information the kernel walker does " +
+			"not apply",
+	};
+
 	function stackList(s) {
 		if (!s.frames.length)
 			return el("p", { class: "note",
@@ -68,6 +79,9 @@
 				"are counted here together" }) :
 			s.stack_truncated ? el("li", { class: "note", text:
 				"\u2026 outer frames not captured (stack cut)" }) :
+			STOP_WHY[s.stack_stop] ? el("li", { class: "note",
+				text: "\u2026 stack ended early, " + s.stack_stop +
+				": " + STOP_WHY[s.stack_stop] }) :
 				null);
 	}
 

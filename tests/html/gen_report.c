@@ -10,7 +10,8 @@
  *
  *   S1 make_buffer buf.c:12 < load_config config.c:40 < main main.c:10
  *   S2 new_node list.c:7 < load_config config.c:44 < main main.c:10
- *   S3 scratch work.c:99 < 0x7f00000010a0 in libfoo.so < main main.c:20
+ *   S3 scratch work.c:99 < 0x7f00000010a0 in libfoo.so < main main.c:20,
+ *      where the walk stopped (libc's table was not loaded yet)
  *   S4 no stack (the kernel could not read it)
  *
  *   100 alloc S1 1000   500 alloc S3 4096    1000 alloc S4 128
@@ -192,6 +193,8 @@ static int apply(struct store *s, __u16 type, __u64 ts, __u64 ptr,
 	apply(s, MS_EV_ALLOC, AT(ms), p, n, st, sizeof(st) / sizeof(*st), 0)
 #define FREE(s, ms, p)	apply(s, MS_EV_FREE, AT(ms), p, 0, NULL, 0, 0)
 
+#define S3_STOP		(MS_STOP_NOT_LOADED << MS_EVF_STOP_SHIFT)
+
 /* The trace of the comment at the top. */
 static int feed_known(struct store *s)
 {
@@ -204,9 +207,9 @@ static int feed_known(struct store *s)
 	err |= ALLOC(s, 200, 0x1002, 1000, s1);
 	for (i = 0; i < 10; i++)
 		err |= ALLOC(s, 300 + 10 * i, 0x2000 + i, 64, s2);
-	err |= ALLOC(s, 500, 0x3001, 4096, s3);
+	err |= apply(s, MS_EV_ALLOC, AT(500), 0x3001, 4096, s3, 3, S3_STOP);
 	err |= FREE(s, 600, 0x3001);
-	err |= ALLOC(s, 700, 0x3002, 8192, s3);
+	err |= apply(s, MS_EV_ALLOC, AT(700), 0x3002, 8192, s3, 3, S3_STOP);
 	err |= FREE(s, 800, 0x3002);
 	err |= FREE(s, 900, 0x1001);
 	err |= apply(s, MS_EV_ALLOC, AT(1000), 0x4001, 128, NULL, 0,

@@ -465,6 +465,9 @@ def test_interact(t, env):
         "make_bufferbuf.c:12/usr/bin/server0x401100",
         "load_configconfig.c:40/usr/bin/server0x401200",
         "mainmain.c:10/usr/bin/server0x401500"], r["detail"])
+    t.eq("a stack that stopped early says why where it ends",
+         "\u2026 stack ended early, not_loaded: the unwind table of the code "
+         "there was not loaded yet", r.get("detail_stop"))
     t.eq("injected inline handler blocked by the page's policy", True,
          r["csp_blocked"])
 

@@ -544,6 +544,48 @@ Test(report, text_has_sections_sites_and_frames)
 	store__free(s);
 }
 
+/*
+ * A site whose stacks stopped before the program's entry says why under
+ * its frames; one that ended whole, or was cut at the depth limit (which
+ * says so by its count), does not.
+ */
+Test(report, text_says_where_a_stack_stopped_early)
+{
+	struct store *s = store__new();
+	struct report_target t = target;
+	struct ms_event e;
+	struct report *r;
+	char *txt;
+
+	cr_assert_not_null(s);
+	e = ev_rec(MS_EV_ALLOC, AT(100));
+	e.ptr = 0xb1;
+	e.size = 300;
+	e.flags = MS_STOP_NOT_LOADED << MS_EVF_STOP_SHIFT;
+	ev_stack(&e, stack_b, NR(stack_b));
+	ev_apply(s, &e);
+	ALLOC(s, 200, 0xb2, 200, stack_a);
+	r = report__build(s, &t, NULL, NULL, 0, &(struct report_opts){
+		.resolve = fake_resolve, .resolve_ctx = &res });
+	cr_assert_not_null(r);
+	txt = text_of(r);
+	expect_has(txt, "  #1  300 bytes in 1 block (malloc), oldest allocated "
+		   "at 0.100 s (age 9.900 s)\n"
+		   "        b_alloc (b.c:20)\n"
+		   "        /lib/libfoo.so+0x42\n"
+		   "        0x3000\n"
+		   "        (stack ended early, not_loaded: the unwind table of "
+		   "the code there was not loaded yet)\n"
+		   "  #2  200 bytes", "the stop under the frames");
+	expect_has(txt, "(a.c:10)\n"
+		   "        /lib/libfoo.so+0x42\n"
+		   "        0x3000\n"
+		   "\nTop call sites", "the whole stack without a stop");
+	free(txt);
+	report__free(r);
+	store__free(s);
+}
+
 Test(report, text_warns_about_lost_events)
 {
 	struct store *s = make_store();

@@ -142,6 +142,21 @@ const char *report_stop_name(unsigned int stop)
 	return stop < MS_STOP__COUNT ? names[stop] : NULL;
 }
 
+const char *report_stop_why(unsigned int stop)
+{
+	static const char *const why[MS_STOP__COUNT] = {
+		[MS_STOP_NO_INFO] = "no unwind information for the code there",
+		[MS_STOP_NO_MAPPING] = "a return address in no file mapping",
+		[MS_STOP_NOT_LOADED] = "the unwind table of the code there "
+				       "was not loaded yet",
+		[MS_STOP_READ] = "the stack could not be read there",
+		[MS_STOP_UNSUPPORTED] = "unwind information the kernel walker "
+					"does not apply",
+	};
+
+	return stop < MS_STOP__COUNT ? why[stop] : NULL;
+}
+
 __u64 report__since_start(const struct report *r, __u64 ts_ns)
 {
 	return ts_ns > r->target.start_ns ? ts_ns - r->target.start_ns : 0;

@@ -513,6 +513,13 @@ const char *report_anomaly_name(unsigned int kind);
 /* enum ms_stop as the reports name it ("no_info"); NULL past the end. */
 const char *report_stop_name(unsigned int stop);
 
+/*
+ * What a stack that stopped early for stop (enum ms_stop) lacks, in words
+ * ("the unwind table of the code there was not loaded yet"); NULL for
+ * end, for depth (a cut stack says so by its frames' count) and beyond.
+ */
+const char *report_stop_why(unsigned int stop);
+
 /* Human-readable report. 0 or -errno. */
 int report__write_text(const struct report *r, FILE *f);
 /* JSON report (docs/report-schema.md), written whole or not at all. */

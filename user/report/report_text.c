@@ -269,6 +269,11 @@ static void print_frames(FILE *f, const struct frame *frames, __u32 nr,
 		fputs(FRAME_INDENT REPORT_TEXT_STACK_FULL "\n", f);
 	else if (flags & MS_EVF_STACK_TRUNC)
 		fprintf(f, FRAME_INDENT "(stack cut at %u frames)\n", nr);
+	else if (nr && report_stop_why(ms_event_stop(flags)))
+		/* a stack short of the program's entry says so where it ends */
+		fprintf(f, FRAME_INDENT "(stack ended early, %s: %s)\n",
+			report_stop_name(ms_event_stop(flags)),
+			report_stop_why(ms_event_stop(flags)));
 }
 
 /* An identifier of the reports ("heap_owner") as words ("heap owner"). */
