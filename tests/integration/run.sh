@@ -4553,6 +4553,17 @@ t_live_max_stacks()
 	live_quit
 }
 
+# A stack cut at --max-depth says so under its frames in the live view,
+# as in the text report (the view said nothing before).
+t_live_depth()
+{
+	live_sock=memscope-live-depth-$$
+	live_start --kill --max-depth 2 -- "$TARGETS/grower" || return
+	live_wait '^> +1 .* grow_fast ' "grow_fast first, selected" &&
+	live_wait '^ +\(stack cut at 2 frames\)' "its stack saying it was cut"
+	live_quit
+}
+
 # --live on one process that execs another (--no-follow: the one-process
 # path): the view goes on with the new image, the run ends clean when the
 # program exits, and the report has each image's sites.
@@ -4646,6 +4657,7 @@ run_test live			t_live
 run_test live_procs		t_live_procs
 run_test live_ended		t_live_ended
 run_test live_max_stacks	t_live_max_stacks
+run_test live_depth		t_live_depth
 run_test live_exec		t_live_exec
 run_test live_no_tty		t_live_no_tty
 run_test reach_launch		t_reach_launch reach

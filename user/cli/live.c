@@ -235,8 +235,7 @@ static void draw_stack(struct live_view *v, const struct store_site *site,
 	}
 	if (!site->nr_frames)
 		fputs("(no stack captured)\n", f);
-	if (site->flags & MS_EVF_STACK_FULL)
-		fputs(REPORT_TEXT_STACK_FULL "\n", f);
+	report_text_stack_end(f, "", site->nr_frames, site->flags);
 	fclose(f);
 	for (line = strtok_r(text, "\n", &save); line && lines > 0;
 	     line = strtok_r(NULL, "\n", &save), lines--)

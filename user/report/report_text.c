@@ -252,6 +252,22 @@ static void print_frame(FILE *f, const struct frame *fr)
 	fputs(fr->inlined ? " [inlined]\n" : "\n", f);
 }
 
+void report_text_stack_end(FILE *f, const char *indent, __u32 nr,
+			   __u32 flags)
+{
+	unsigned int stop = ms_event_stop(flags);
+
+	if (flags & MS_EVF_STACK_FULL)
+		fprintf(f, "%s(stacks cut to their first frame: the process's "
+			"table of distinct stacks was full, --max-stacks)\n",
+			indent);
+	else if (flags & MS_EVF_STACK_TRUNC)
+		fprintf(f, "%s(stack cut at %u frames)\n", indent, nr);
+	else if (nr && report_stop_why(stop))
+		fprintf(f, "%s(stack ended early, %s: %s)\n", indent,
+			report_stop_name(stop), report_stop_why(stop));
+}
+
 static void print_frames(FILE *f, const struct frame *frames, __u32 nr,
 			 __u32 flags)
 {
@@ -265,15 +281,7 @@ static void print_frames(FILE *f, const struct frame *frames, __u32 nr,
 	if (nr > shown)
 		fprintf(f, FRAME_INDENT "... %u more frame%s\n", nr - shown,
 			plural(nr - shown));
-	if (flags & MS_EVF_STACK_FULL)
-		fputs(FRAME_INDENT REPORT_TEXT_STACK_FULL "\n", f);
-	else if (flags & MS_EVF_STACK_TRUNC)
-		fprintf(f, FRAME_INDENT "(stack cut at %u frames)\n", nr);
-	else if (nr && report_stop_why(ms_event_stop(flags)))
-		/* a stack short of the program's entry says so where it ends */
-		fprintf(f, FRAME_INDENT "(stack ended early, %s: %s)\n",
-			report_stop_name(ms_event_stop(flags)),
-			report_stop_why(ms_event_stop(flags)));
+	report_text_stack_end(f, FRAME_INDENT, nr, flags);
 }
 
 /* An identifier of the reports ("heap_owner") as words ("heap owner"). */

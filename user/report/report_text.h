@@ -29,9 +29,14 @@ void report_text_shared(FILE *f, const struct declared_shared *s);
 void report_text_name(FILE *f, const char *s);
 /* A stack, innermost first, at most as many frames as the report shows. */
 void report_text_frames(FILE *f, const struct frame *frames, __u32 nr);
-/* Below a stack flagged MS_EVF_STACK_FULL (the text report, --live). */
-#define REPORT_TEXT_STACK_FULL \
-	"(stacks cut to their first frame: the process's table of distinct stacks was full, --max-stacks)"
+/*
+ * The line under a stack of nr frames whose site has flags (MS_EVF_*)
+ * that says where it is short of the program's entry: cut to its first
+ * frame by a full table, cut at the depth limit, stopped early and why;
+ * nothing for a whole stack (the text report, --live).
+ */
+void report_text_stack_end(FILE *f, const char *indent, __u32 nr,
+			   __u32 flags);
 /* One frame's location on the current line: "fn (file:line)". */
 void report_text_frame_short(FILE *f, const struct frame *fr);
 /*
