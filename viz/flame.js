@@ -46,6 +46,11 @@
 			return [[NO_STACK, ""]];
 		if (s.stack_truncated)
 			path.push([CUT, ""]);
+		else if (s.stack_stop && s.stack_stop !== "end" &&
+			 s.stack_stop !== "depth")
+			// stopped early: under one root, not roots of their own
+			path.push(["[stack ended early: " + s.stack_stop + "]",
+				   ""]);
 		for (let i = s.frames.length - 1; i >= 0; i--)
 			path.push([MS.frameName(s.frames[i]),
 				   MS.frameWhere(s.frames[i])]);

@@ -3,15 +3,14 @@
  * Writes a dashboard (and its JSON report) from a store fed with synthetic
  * records, for tests/html/run.py:
  *
- *   gen-report known|hostile|big|procs|folds OUT   writes OUT.html and OUT.json
+ *   gen-report known|hostile|big|procs|folds|stops OUT   writes OUT.html and OUT.json
  *
  * known: a small trace whose every number run.py checks (stacks S1..S4,
  * times in ms after the start; functions file:line as the resolver says):
  *
  *   S1 make_buffer buf.c:12 < load_config config.c:40 < main main.c:10
  *   S2 new_node list.c:7 < load_config config.c:44 < main main.c:10
- *   S3 scratch work.c:99 < 0x7f00000010a0 in libfoo.so < main main.c:20,
- *      where the walk stopped (libc's table was not loaded yet)
+ *   S3 scratch work.c:99 < 0x7f00000010a0 in libfoo.so < main main.c:20
  *   S4 no stack (the kernel could not read it)
  *
  *   100 alloc S1 1000   500 alloc S3 4096    1000 alloc S4 128
@@ -193,8 +192,6 @@ static int apply(struct store *s, __u16 type, __u64 ts, __u64 ptr,
 	apply(s, MS_EV_ALLOC, AT(ms), p, n, st, sizeof(st) / sizeof(*st), 0)
 #define FREE(s, ms, p)	apply(s, MS_EV_FREE, AT(ms), p, 0, NULL, 0, 0)
 
-#define S3_STOP		(MS_STOP_NOT_LOADED << MS_EVF_STOP_SHIFT)
-
 /* The trace of the comment at the top. */
 static int feed_known(struct store *s)
 {
@@ -207,15 +204,32 @@ static int feed_known(struct store *s)
 	err |= ALLOC(s, 200, 0x1002, 1000, s1);
 	for (i = 0; i < 10; i++)
 		err |= ALLOC(s, 300 + 10 * i, 0x2000 + i, 64, s2);
-	err |= apply(s, MS_EV_ALLOC, AT(500), 0x3001, 4096, s3, 3, S3_STOP);
+	err |= ALLOC(s, 500, 0x3001, 4096, s3);
 	err |= FREE(s, 600, 0x3001);
-	err |= apply(s, MS_EV_ALLOC, AT(700), 0x3002, 8192, s3, 3, S3_STOP);
+	err |= ALLOC(s, 700, 0x3002, 8192, s3);
 	err |= FREE(s, 800, 0x3002);
 	err |= FREE(s, 900, 0x1001);
 	err |= apply(s, MS_EV_ALLOC, AT(1000), 0x4001, 128, NULL, 0,
 		     MS_EVF_STACK_ERR);
 	for (i = 0; i < 5; i++)
 		err |= FREE(s, 1100 + 10 * i, 0x2000 + i);
+	return err ? -EINVAL : 0;
+}
+
+/*
+ * stops: a whole stack, S1 live 100 bytes, and one whose walk stopped
+ * early, scratch work.c:99 < 0x7f00000010a0 in libfoo.so where the stack
+ * could not be read, live 300 bytes.
+ */
+static int feed_stops(struct store *s)
+{
+	static const __u64 s1[] = { 0x401100, 0x401200, 0x401500 };
+	static const __u64 cut[] = { 0x401400, LIB_ADDR };
+	int err = 0;
+
+	err |= ALLOC(s, 100, 0x1001, 100, s1);
+	err |= apply(s, MS_EV_ALLOC, AT(200), 0x2001, 300, cut, 2,
+		     MS_STOP_READ << MS_EVF_STOP_SHIFT);
 	return err ? -EINVAL : 0;
 }
 
@@ -495,8 +509,9 @@ int main(int argc, char **argv)
 	opts.rules = rules__table(&opts.nr_rules);
 	if (argc != 3 || (strcmp(argv[1], "known") &&
 			  strcmp(argv[1], "hostile") && strcmp(argv[1], "big") &&
-			  strcmp(argv[1], "procs") && strcmp(argv[1], "folds"))) {
-		fprintf(stderr, "usage: gen-report known|hostile|big|procs|folds OUT\n");
+			  strcmp(argv[1], "procs") && strcmp(argv[1], "folds") &&
+			  strcmp(argv[1], "stops"))) {
+		fprintf(stderr, "usage: gen-report known|hostile|big|procs|folds|stops OUT\n");
 		return 2;
 	}
 	kind = argv[1];
@@ -514,6 +529,12 @@ int main(int argc, char **argv)
 		opts.resolve = table_resolve;
 		opts.resolve_ctx = (void *)kind;
 		err = feed_known(s);
+	} else if (!strcmp(kind, "stops")) {
+		target.command = "./server";
+		target.duration_ns = 1000 * MS;
+		opts.resolve = table_resolve;
+		opts.resolve_ctx = (void *)kind;
+		err = feed_stops(s);
 	} else if (!strcmp(kind, "hostile")) {
 		target.command = H_CLOSE " " H_SCRIPT " " H_QUOTES;
 		target.duration_ns = 100 * MS;

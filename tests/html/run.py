@@ -32,6 +32,9 @@ and offline, and what the page drew is read back from --dump-dom:
             bytes, the selector, and every view switched to one image
             (#proc=N, what choosing it sets); interact_procs.html chooses
             one in the selector, clicks another's row, and goes back to all
+  stops     a site whose walk stopped early (read): the flame graph roots
+            it at its marker, its stack in the call-site table says why;
+            a whole stack says nothing more
   folds     ten ended runs of one program under --fold 8: one row (pids,
             how many, the last end, failures, the largest peak of one),
             named so in the selector, and its view
@@ -465,11 +468,28 @@ def test_interact(t, env):
         "make_bufferbuf.c:12/usr/bin/server0x401100",
         "load_configconfig.c:40/usr/bin/server0x401200",
         "mainmain.c:10/usr/bin/server0x401500"], r["detail"])
-    t.eq("a stack that stopped early says why where it ends",
-         "\u2026 stack ended early, not_loaded: the unwind table of the code "
-         "there was not loaded yet", r.get("detail_stop"))
     t.eq("injected inline handler blocked by the page's policy", True,
          r["csp_blocked"])
+
+
+def test_stops(t, env):
+    r = interact(t, "interact_stops.html", env["stops"] + ".html")
+    t.eq("flame graph: the stack that stopped early under its marker, the "
+         "whole one from main",
+         [("all", 400), ("[stack ended early: read]", 300),
+          ("0x7f00000010a0 (libfoo.so)", 300), ("scratch", 300),
+          ("main", 100), ("load_config", 100), ("make_buffer", 100)],
+         sorted(((f["name"], f["value"]) for f in r["flame"]),
+                key=lambda x: (-x[1], x[0] != "all")))
+    t.eq("the stack that stopped early says why where it ends",
+         ["scratchwork.c:99/usr/bin/server0x401400",
+          "0x7f00000010a0 (libfoo.so)/usr/lib/libfoo.so0x7f00000010a0",
+          "\u2026 stack ended early, read: the stack could not be read "
+          "there"], r["cut"])
+    t.eq("the whole stack says nothing more",
+         ["make_bufferbuf.c:12/usr/bin/server0x401100",
+          "load_configconfig.c:40/usr/bin/server0x401200",
+          "mainmain.c:10/usr/bin/server0x401500"], r["whole"])
 
 
 def test_hostile(t, env):
@@ -1323,7 +1343,8 @@ def test_shot(t, env):
 
 
 TESTS = [("json", test_json), ("known", test_known),
-         ("interact", test_interact), ("hostile", test_hostile),
+         ("interact", test_interact), ("stops", test_stops),
+         ("hostile", test_hostile),
          ("extras", test_extras), ("graph", test_graph),
          ("procs", test_procs), ("folds", test_folds), ("big", test_big),
          ("shot", test_shot),
@@ -1352,6 +1373,7 @@ def main():
            "hostile": os.path.join(out, "hostile"),
            "procs": os.path.join(out, "procs"),
            "folds": os.path.join(out, "folds"),
+           "stops": os.path.join(out, "stops"),
            "big": os.path.join(out, "big"), "timings": [],
            "tool": os.environ.get("MEMSCOPE"),
            "targets": os.environ.get("TARGETS"),
@@ -1372,6 +1394,7 @@ def main():
         generate(setup, gen, "hostile", env["hostile"])
         generate(setup, gen, "procs", env["procs"])
         generate(setup, gen, "folds", env["folds"])
+        generate(setup, gen, "stops", env["stops"])
     except Failed:
         pass
     for msg in setup.errors:

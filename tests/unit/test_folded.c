@@ -49,7 +49,9 @@ static struct report_site sites[] = {
 	  .nr_frames = NR(st_hostile), .frames = st_hostile },
 	{ .alloc_bytes = 700, .live_bytes = 700,
 	  .nr_frames = NR(st_plain), .frames = st_plain },
+	/* its walk stopped at 0x2100, in no mapping */
 	{ .alloc_bytes = 60, .live_bytes = 20,
+	  .flags = MS_STOP_NO_MAPPING << MS_EVF_STOP_SHIFT,
 	  .nr_frames = NR(st_unresolved), .frames = st_unresolved },
 	{ .alloc_bytes = 50, .live_bytes = 50, .flags = MS_EVF_STACK_TRUNC,
 	  .nr_frames = NR(st_cut), .frames = st_cut },
@@ -114,7 +116,7 @@ Test(folded, live_bytes_root_first_escaped)
 		"main;std::map<int__char>__insert;"
 		"operator_new(unsigned_long) 300\n"
 		"main;leaky 700\n"
-		"0x2100;relative.so+0x10;my_lib.so+0x42 20\n"
+		"[ended-early-no_mapping];0x2100;relative.so+0x10;my_lib.so+0x42 20\n"
 		"[truncated];deeper;deep 50\n"
 		"[no-stack] 8\n");
 	free(got);
@@ -129,7 +131,7 @@ Test(folded, alloc_mode_weighs_bytes_allocated)
 		"main;std::map<int__char>__insert;"
 		"operator_new(unsigned_long) 900\n"
 		"main;leaky 700\n"
-		"0x2100;relative.so+0x10;my_lib.so+0x42 60\n"
+		"[ended-early-no_mapping];0x2100;relative.so+0x10;my_lib.so+0x42 60\n"
 		"[truncated];deeper;deep 50\n"
 		"[no-stack] 8\n");
 	free(got);

@@ -678,6 +678,41 @@ Test(pprof, one_sample_per_site_with_values)
 	store__free(s);
 }
 
+/*
+ * A stack that stopped before the program's entry is rooted at its
+ * reason's marker, as a cut one at [truncated]: stacks that stopped alike
+ * share a root, and the marker is one location.
+ */
+Test(pprof, a_stack_stopped_early_under_its_marker)
+{
+	struct store *s = store__new();
+	struct report *r;
+	struct profile p;
+	size_t i;
+
+	cr_assert_not_null(s);
+	alloc_flagged(s, 0xa1, 100, stack_a, NR(stack_a),
+		      MS_STOP_NOT_LOADED << MS_EVF_STOP_SHIFT);
+	alloc_flagged(s, 0xb1, 300, stack_b, NR(stack_b),
+		      MS_STOP_NOT_LOADED << MS_EVF_STOP_SHIFT);
+	ALLOC(s, 0xf1, 16, stack_f);
+	r = build(s, TRACE_MODE_DEFAULT);
+	write_and_read(r, &p);
+	cr_assert_eq(p.nr_samples, 3, "%zu samples", p.nr_samples);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(p.samples[i].nr_locs, 3);
+		cr_expect_str_eq(loc_name(&p, p.samples[i].locs[1]), "main");
+		cr_expect_str_eq(loc_name(&p, p.samples[i].locs[2]),
+				 "[ended-early-not_loaded]");
+	}
+	cr_expect_eq(p.samples[0].locs[2], p.samples[1].locs[2],
+		     "one marker location");
+	cr_assert_eq(p.samples[2].nr_locs, 1, "a whole stack has no marker");
+	profile_free(&p);
+	report__free(r);
+	store__free(s);
+}
+
 Test(pprof, locations_functions_mappings)
 {
 	struct store *s = make_store();

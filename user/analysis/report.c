@@ -157,6 +157,19 @@ const char *report_stop_why(unsigned int stop)
 	return stop < MS_STOP__COUNT ? why[stop] : NULL;
 }
 
+const char *report_stop_marker(unsigned int stop)
+{
+	static const char *const marker[MS_STOP__COUNT] = {
+		[MS_STOP_NO_INFO] = "[ended-early-no_info]",
+		[MS_STOP_NO_MAPPING] = "[ended-early-no_mapping]",
+		[MS_STOP_NOT_LOADED] = "[ended-early-not_loaded]",
+		[MS_STOP_READ] = "[ended-early-read]",
+		[MS_STOP_UNSUPPORTED] = "[ended-early-unsupported]",
+	};
+
+	return stop < MS_STOP__COUNT ? marker[stop] : NULL;
+}
+
 __u64 report__since_start(const struct report *r, __u64 ts_ns)
 {
 	return ts_ns > r->target.start_ns ? ts_ns - r->target.start_ns : 0;

@@ -519,6 +519,13 @@ const char *report_stop_name(unsigned int stop);
  * end, for depth (a cut stack says so by its frames' count) and beyond.
  */
 const char *report_stop_why(unsigned int stop);
+/*
+ * The frame that roots such a stack in folded stacks and pprof
+ * ("[ended-early-not_loaded]"), so that stacks stopped early share a root
+ * instead of passing for roots of their own; NULL where report_stop_why()
+ * is.
+ */
+const char *report_stop_marker(unsigned int stop);
 
 /* Human-readable report. 0 or -errno. */
 int report__write_text(const struct report *r, FILE *f);

@@ -15,8 +15,10 @@
  * call ends in _[i], as perf's folded stacks mark them. The format
  * has no quoting: ';', white space and control characters in a name
  * become '_'. A stack cut at the depth limit starts with [truncated], so
- * cut stacks share a root instead of passing for roots of their own; a
- * stack that could not be captured is [no-stack]. With several process
+ * cut stacks share a root instead of passing for roots of their own, and
+ * one that stopped before the program's entry for another reason with
+ * its marker, [ended-early-not_loaded] (report_stop_marker()); a stack
+ * that could not be captured is [no-stack]. With several process
  * images every stack starts at its process, [pid-PID-COMM] (and -execN
  * for an image after an exec), so each process is a tower of its own.
  */
@@ -76,6 +78,8 @@ static void put_site(FILE *f, const struct report *r,
 		fputs("[no-stack]", f);
 	else if (s->flags & MS_EVF_STACK_TRUNC)
 		fputs("[truncated];", f);
+	else if (report_stop_marker(ms_event_stop(s->flags)))
+		fprintf(f, "%s;", report_stop_marker(ms_event_stop(s->flags)));
 	for (i = s->nr_frames; i > 0; i--) {
 		put_frame(f, &s->frames[i - 1]);
 		if (i > 1)

@@ -167,6 +167,7 @@ struct pprof {
 	struct tab_array lines;		/* struct pp_line, of every location */
 	__u32 no_stack_loc;		/* marker locations, 0 until used */
 	__u32 truncated_loc;
+	__u32 stop_loc[MS_STOP__COUNT];	/* report_stop_marker()'s */
 	struct tab_keyed funcs;		/* by (name, file) string indexes */
 	struct tab_keyed maps;		/* by file name string index */
 };
@@ -551,13 +552,15 @@ static void forget_locations(struct pprof *w)
 
 /*
  * Frames innermost first, as the model has them: location[0] is the leaf,
- * and a cut stack's [truncated] comes last, where its root would be. The
+ * and a cut stack's [truncated] comes last, where its root would be (a
+ * stack stopped early for another reason, its report_stop_marker()). The
  * frames of one address (inlined calls, then the frame that is not
  * inlined) are one location.
  */
 static int write_sample(struct pprof *w, const struct report_site *s,
 			const struct report_proc *p)
 {
+	unsigned int stop = ms_event_stop(s->flags);
 	struct pb *pb = &w->msg;
 	__u64 v[NR_VALUES];
 	size_t sample, ids;
@@ -585,6 +588,11 @@ static int write_sample(struct pprof *w, const struct report_site *s,
 		if (err)
 			return err;
 		pb_varint(pb, w->truncated_loc);
+	} else if (s->nr_frames && report_stop_marker(stop)) {
+		err = marker_id(w, report_stop_marker(stop), &w->stop_loc[stop]);
+		if (err)
+			return err;
+		pb_varint(pb, w->stop_loc[stop]);
 	}
 	pb_close(pb, ids);
 	sample_values(s, v);
