@@ -127,47 +127,48 @@ static int arena_strdup(void **arena, const char **s)
 	return 0;
 }
 
+/*
+ * Each enum ms_stop: its name in every report, and for a stack that
+ * stopped before the program's entry (not at the end, not cut at the
+ * depth limit, which a stack's count of frames says), what it lacks and
+ * the frame that roots it in folded stacks and pprof.
+ */
+static const struct {
+	const char *name;
+	const char *why;
+	const char *marker;
+} stops[MS_STOP__COUNT] = {
+	[MS_STOP_END] = { "end" },
+	[MS_STOP_NO_INFO] = { "no_info",
+		"no unwind information for the code there",
+		"[ended-early-no_info]" },
+	[MS_STOP_NO_MAPPING] = { "no_mapping",
+		"a return address in no file mapping",
+		"[ended-early-no_mapping]" },
+	[MS_STOP_NOT_LOADED] = { "not_loaded",
+		"the unwind table of the code there was not loaded yet",
+		"[ended-early-not_loaded]" },
+	[MS_STOP_DEPTH] = { "depth" },
+	[MS_STOP_READ] = { "read", "the stack could not be read there",
+		"[ended-early-read]" },
+	[MS_STOP_UNSUPPORTED] = { "unsupported",
+		"unwind information the kernel walker does not apply",
+		"[ended-early-unsupported]" },
+};
+
 const char *report_stop_name(unsigned int stop)
 {
-	static const char *const names[MS_STOP__COUNT] = {
-		[MS_STOP_END] = "end",
-		[MS_STOP_NO_INFO] = "no_info",
-		[MS_STOP_NO_MAPPING] = "no_mapping",
-		[MS_STOP_NOT_LOADED] = "not_loaded",
-		[MS_STOP_DEPTH] = "depth",
-		[MS_STOP_READ] = "read",
-		[MS_STOP_UNSUPPORTED] = "unsupported",
-	};
-
-	return stop < MS_STOP__COUNT ? names[stop] : NULL;
+	return stop < MS_STOP__COUNT ? stops[stop].name : NULL;
 }
 
 const char *report_stop_why(unsigned int stop)
 {
-	static const char *const why[MS_STOP__COUNT] = {
-		[MS_STOP_NO_INFO] = "no unwind information for the code there",
-		[MS_STOP_NO_MAPPING] = "a return address in no file mapping",
-		[MS_STOP_NOT_LOADED] = "the unwind table of the code there "
-				       "was not loaded yet",
-		[MS_STOP_READ] = "the stack could not be read there",
-		[MS_STOP_UNSUPPORTED] = "unwind information the kernel walker "
-					"does not apply",
-	};
-
-	return stop < MS_STOP__COUNT ? why[stop] : NULL;
+	return stop < MS_STOP__COUNT ? stops[stop].why : NULL;
 }
 
 const char *report_stop_marker(unsigned int stop)
 {
-	static const char *const marker[MS_STOP__COUNT] = {
-		[MS_STOP_NO_INFO] = "[ended-early-no_info]",
-		[MS_STOP_NO_MAPPING] = "[ended-early-no_mapping]",
-		[MS_STOP_NOT_LOADED] = "[ended-early-not_loaded]",
-		[MS_STOP_READ] = "[ended-early-read]",
-		[MS_STOP_UNSUPPORTED] = "[ended-early-unsupported]",
-	};
-
-	return stop < MS_STOP__COUNT ? marker[stop] : NULL;
+	return stop < MS_STOP__COUNT ? stops[stop].marker : NULL;
 }
 
 __u64 report__since_start(const struct report *r, __u64 ts_ns)
