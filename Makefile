@@ -144,7 +144,7 @@ $(VIZ_C) $(VIZ_H) &: scripts/embed-viz.py $(VIZ_SRCS) | $(DEPS_STAMP)
 # flags. Header dependencies come from -MMD, per object.
 SAN_CFLAGS := $(USER_CFLAGS) $(SAN_FLAGS)
 FUZZ_DIR := $(OUTPUT)/fuzz
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra $(INCLUDES) \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror $(INCLUDES) \
 	-DMEMSCOPE_VERSION='"$(VERSION)"' -D_GNU_SOURCE \
 	-fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all

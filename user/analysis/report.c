@@ -138,7 +138,7 @@ static const struct {
 	const char *why;
 	const char *marker;
 } stops[MS_STOP__COUNT] = {
-	[MS_STOP_END] = { "end" },
+	[MS_STOP_END] = { "end", NULL, NULL },
 	[MS_STOP_NO_INFO] = { "no_info",
 		"no unwind information for the code there",
 		"[ended-early-no_info]" },
@@ -148,7 +148,7 @@ static const struct {
 	[MS_STOP_NOT_LOADED] = { "not_loaded",
 		"the unwind table of the code there was not loaded yet",
 		"[ended-early-not_loaded]" },
-	[MS_STOP_DEPTH] = { "depth" },
+	[MS_STOP_DEPTH] = { "depth", NULL, NULL },
 	[MS_STOP_READ] = { "read", "the stack could not be read there",
 		"[ended-early-read]" },
 	[MS_STOP_UNSUPPORTED] = { "unsupported",
