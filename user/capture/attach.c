@@ -346,28 +346,53 @@ static void *link_destroy(void *arg)
 }
 
 /*
- * Each detach waits for an RCU grace period (~200 ms here). From parallel
- * threads, the waits the kernel does not serialize overlap.
+ * fn on each of the n items of size bytes at base, each from a thread of
+ * its own (here, if one cannot be started), all done on return. A detach
+ * waits for an RCU grace period (~200 ms for a uprobe here, ~70 ms for a
+ * tracepoint): from parallel threads, the waits the kernel does not
+ * serialize overlap.
  */
-void attach__detach(struct attach *a)
+static void each_in_threads(void *base, size_t n, size_t size,
+			    void *(*fn)(void *))
 {
-	pthread_t *th = calloc(a->nr_links, sizeof(*th));
-	bool *started = calloc(a->nr_links, sizeof(*started));
+	pthread_t *th = calloc(n, sizeof(*th));
+	bool *started = calloc(n, sizeof(*started));
+	char *item = base;
 	size_t i;
 
-	for (i = 0; i < a->nr_links; i++) {
+	for (i = 0; i < n; i++) {
 		if (th && started &&
-		    !pthread_create(&th[i], NULL, link_destroy, &a->links[i]))
+		    !pthread_create(&th[i], NULL, fn, item + i * size))
 			started[i] = true;
 		else
-			link_destroy(&a->links[i]);
+			fn(item + i * size);
 	}
-	for (i = 0; th && started && i < a->nr_links; i++)
+	for (i = 0; th && started && i < n; i++)
 		if (started[i])
 			pthread_join(th[i], NULL);
 	free(th);
 	free(started);
+}
+
+void attach__detach(struct attach *a)
+{
+	each_in_threads(a->links, a->nr_links, sizeof(*a->links),
+			link_destroy);
 	a->nr_links = 0;
+}
+
+static void *link_at_destroy(void *arg)
+{
+	struct bpf_link **l = arg;
+
+	bpf_link__destroy(*l);
+	*l = NULL;
+	return NULL;
+}
+
+void attach__links_destroy(struct bpf_link **links, size_t n)
+{
+	each_in_threads(links, n, sizeof(*links), link_at_destroy);
 }
 
 void attach__free(struct attach *a)

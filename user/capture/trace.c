@@ -451,12 +451,8 @@ static int sys_attach(struct tracer *t)
 
 static void sys_detach(struct tracer *t)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(t->sys_links) / sizeof(t->sys_links[0]); i++) {
-		bpf_link__destroy(t->sys_links[i]);
-		t->sys_links[i] = NULL;
-	}
+	attach__links_destroy(t->sys_links, sizeof(t->sys_links) /
+					    sizeof(t->sys_links[0]));
 }
 
 static void stack_stops_sum(const struct tracer *t, struct ms_counters *out)
