@@ -222,6 +222,15 @@ class Checker:
             self.expect("target.exit_status", a.exit_status,
                         target.get("exit_status"))
         self.expect("target.mode", a.mode, target.get("mode"))
+        # The command traced: launched, or read from the attached pid.
+        first = next((p.get("target") or {} for p in
+                      self.get("processes", list) or []
+                      if (p.get("target") or {}).get("pid") ==
+                      target.get("pid") and
+                      (p.get("target") or {}).get("image") == 0), {})
+        if a.pid is not None and first.get("command") is not None:
+            self.expect("target.command (its first image's)",
+                        first.get("command"), target.get("command"))
         dur = target.get("duration_ns")
         if not isinstance(dur, int) or dur <= 0:
             self.fail(f"target.duration_ns: expected > 0, got {dur!r}")

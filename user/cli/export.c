@@ -77,6 +77,28 @@ bool export_filter_pass(const struct store_block *b, __u64 end_ns, void *ctx)
 }
 
 /*
+ * The command line a report is of: the launched one, or for one attached
+ * pid (whose header has none: it is read once the tool is in) that of the
+ * pid's first image as the tool read it, so that a report of -p PID says
+ * what it traced as one of -- CMD does. NULL when neither is known.
+ */
+static const char *target_command(const struct procs *pt,
+				  const struct recording_info *info)
+{
+	size_t i, n = procs__nr_images(pt);
+
+	if (info->command || !info->pid)
+		return info->command;
+	for (i = 0; i < n; i++) {
+		const struct proc_image *im = procs__image(pt, i);
+
+		if (im->info.pid == (__u32)info->pid)
+			return im->command;
+	}
+	return NULL;
+}
+
+/*
  * A recording's header (info) and trailer (end) hold exactly what the
  * report needs beside the store, so the live run passes the same two.
  * Without a trailer (a cut recording) there are no kernel counters or
@@ -107,7 +129,7 @@ int export_reports(const struct procs *pt, const struct growth_table *g,
 	FILE *text = export_text(o);
 	struct report_target tgt = {
 		.pid = info->pid,
-		.command = info->command,
+		.command = target_command(pt, info),
 		.mode = info->mode,
 		.start_ns = info->start_ns,
 		/* alloc mode leaves the syscalls alone (user/capture/trace.c) */
