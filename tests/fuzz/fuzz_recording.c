@@ -177,7 +177,7 @@ static int restore(struct recording *r, struct procs *pt)
 	return 0;
 }
 
-static void report_on(struct recording *r, const struct procs *st,
+static void report_on(struct recording *r, struct procs *st,
 		      const struct growth_table *g,
 		      const struct report_scan *scans)
 {

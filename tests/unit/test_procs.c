@@ -679,3 +679,114 @@ Test(procs, late_window_of_an_ended_image)
 	expect_eq(image(2)->info.late_ns, 40, "a window past its exit");
 	expect_eq(image(2)->info.late_end_ns, 1500, "when its probes went in");
 }
+
+/* pid allocates from n stacks of depth frames each, then exits. */
+static void run_many(struct procs *p, __u32 pid, unsigned n, unsigned depth,
+		     __u64 *ts)
+{
+	__u64 frames[16];
+	unsigned k, f;
+
+	for (k = 0; k < n; k++) {
+		struct ms_event e = ev_rec(MS_EV_ALLOC, (*ts)++);
+
+		for (f = 0; f < depth; f++)
+			frames[f] = 0x400000 + pid * 0x1000 + k * 0x40 + f;
+		e.pid = pid;
+		e.tid = pid;
+		e.ptr = 0x10000 + k * 64;
+		e.size = 16 + k;
+		ev_stack(&e, frames, depth);
+		cr_assert_eq(procs__apply(p, &e), 0);
+	}
+	{
+		struct ms_event e = ev_proc(MS_EV_PROC_EXIT, pid, 0, NULL,
+					    NULL, (*ts)++);
+
+		cr_assert_eq(procs__apply(p, &e), 0);
+	}
+}
+
+static void expect_same_sites(const struct store *a, const struct store *b,
+			      size_t image)
+{
+	struct store_site x, y;
+	__u32 i;
+
+	cr_assert_eq(store__nr_stacks(a), store__nr_stacks(b),
+		     "image %zu: %u stacks, spilled %u", image,
+		     store__nr_stacks(a), store__nr_stacks(b));
+	for (i = 0; i < store__nr_stacks(a); i++) {
+		cr_assert_eq(store__site(a, i, &x), 0);
+		cr_assert_eq(store__site(b, i, &y), 0, "image %zu site %u "
+			     "read back", image, i);
+		cr_assert_eq(x.nr_frames, y.nr_frames);
+		cr_assert_eq(memcmp(x.frames, y.frames,
+				    x.nr_frames * sizeof(*x.frames)), 0,
+			     "image %zu site %u: other frames", image, i);
+		cr_assert_eq(x.allocs, y.allocs);
+		cr_assert_eq(x.end_bytes, y.end_bytes);
+		cr_assert_eq(x.live_bytes, y.live_bytes);
+	}
+}
+
+/*
+ * Ended images' sites go to the spill file but the last ones, come back
+ * whole when read, and go again when released: a long trace of a busy
+ * set stays bounded, its report the same.
+ */
+Test(procs, ended_images_spill_and_read_back)
+{
+	struct procs *kept = procs__new();
+	size_t i, n = 40, before, spilled, read, released;
+	__u64 ts = 1000, ts2 = 1000;
+	__u32 pid;
+
+	cr_assert_not_null(kept);
+	cr_assert_eq(procs__set_spill(pt, "/tmp", 4), 0, "spill file in /tmp");
+	cr_assert_eq(procs__set_spill(pt, "/tmp", 4), -EBUSY);
+	for (pid = 1000; pid < 1000 + n; pid++) {
+		run_many(pt, pid, 32, 12, &ts);
+		run_many(kept, pid, 32, 12, &ts2);
+	}
+	before = procs__mem_bytes(kept);
+	spilled = procs__mem_bytes(pt);
+	cr_assert_lt(spilled * 4, before,
+		     "%zu bytes with 36 of 40 images spilled, %zu without",
+		     spilled, before);
+	for (i = 0; i < n; i++)
+		expect_same_sites(procs__image(kept, i)->store,
+				  procs__image(pt, i)->store, i);
+	read = procs__mem_bytes(pt);
+	cr_assert_geq(read, before, "read back: %zu bytes, in memory %zu",
+		      read, before);
+	for (i = 0; i < n; i++)
+		procs__release(pt, i);
+	released = procs__mem_bytes(pt);
+	cr_assert_lt(released * 4, before, "released: %zu bytes", released);
+	/* and again, from the copy already written */
+	for (i = 0; i < n; i++)
+		expect_same_sites(procs__image(kept, i)->store,
+				  procs__image(pt, i)->store, i);
+	expect_eq(procs__summary(pt)->sum.allocs, 40 * 32, "allocs");
+	procs__free(kept);
+}
+
+/* An open image is never spilled; a dir with no room for a file: none. */
+Test(procs, spill_leaves_open_images_and_needs_a_file)
+{
+	__u64 ts = 1000;
+	struct store_site site;
+
+	cr_assert_eq(procs__set_spill(pt, "/nonexistent-memscope", 0),
+		     -ENOENT);
+	run_many(pt, 10, 4, 3, &ts);
+	cr_assert_eq(procs__set_spill(pt, "/tmp", 0), 0);
+	alloc(20, 0x1000, 10, 0, ts++);
+	procs__release(pt, 1);
+	cr_assert_eq(store__site(image(1)->store, 0, &site), 0);
+	expect_eq(site.live_count, 1, "the open image's site");
+	run_many(pt, 30, 4, 3, &ts);
+	cr_assert_eq(store__site(image(2)->store, 3, &site), 0);
+	expect_eq(site.allocs, 1, "spilled at its end, read back");
+}

@@ -1763,7 +1763,7 @@ static int proc_facts(struct report *r, struct report_proc *rp,
 }
 
 /* Over several images: the trace's own facts and the merged lists. */
-static struct report *build_all(const struct procs *pt,
+static struct report *build_all(struct procs *pt,
 				const struct report_target *target,
 				const struct ms_counters *kernel,
 				const struct attach_probe *probes,
@@ -1826,6 +1826,8 @@ static struct report *build_all(const struct procs *pt,
 			err = -errno;
 			goto err_free;
 		}
+		/* the model holds copies: an ended image's sites may go */
+		procs__release(pt, i);
 		r->filter_count += pr->filter_count;
 		r->filter_bytes += pr->filter_bytes;
 		if (at && foldable(pr)) {
@@ -1882,7 +1884,7 @@ err_free:
 	return NULL;
 }
 
-struct report *report__build_procs(const struct procs *pt,
+struct report *report__build_procs(struct procs *pt,
 				   const struct report_target *target,
 				   const struct ms_counters *kernel,
 				   const struct attach_probe *probes,

@@ -494,7 +494,7 @@ struct report *report__build(const struct store *st,
  * report of the whole trace (struct report's procs). target, kernel and
  * probes are the trace's; each image's own target is made from its facts.
  */
-struct report *report__build_procs(const struct procs *pt,
+struct report *report__build_procs(struct procs *pt,
 				   const struct report_target *target,
 				   const struct ms_counters *kernel,
 				   const struct attach_probe *probes,

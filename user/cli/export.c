@@ -69,6 +69,31 @@ static struct report_filter opts_filter(const struct opts *o)
 	};
 }
 
+/*
+ * The last ended images kept in memory beside the spill file: those whose
+ * last stacks the recording names after their end record are among them.
+ */
+#define SPILL_KEEP	64
+
+void export_spill(struct procs *pt)
+{
+	const char *dirs[] = { getenv("TMPDIR"), "/var/tmp", "/tmp" };
+	const char *env = getenv("MEMSCOPE_SPILL_KEEP");
+	size_t keep = SPILL_KEEP, i;
+	char *end;
+
+	/* the tests' knob: 0 spills every image at its end */
+	if (env && *env) {
+		keep = strtoul(env, &end, 10);
+		if (*end)
+			keep = SPILL_KEEP;
+	}
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (dirs[i] && *dirs[i] &&
+		    !procs__set_spill(pt, dirs[i], keep))
+			return;
+}
+
 bool export_filter_pass(const struct store_block *b, __u64 end_ns, void *ctx)
 {
 	struct report_filter f = opts_filter(ctx);
@@ -105,7 +130,7 @@ static const char *target_command(const struct procs *pt,
  * probes, the trace lasted at least until its last record, and drops are
  * the records the store refused.
  */
-int export_reports(const struct procs *pt, const struct growth_table *g,
+int export_reports(struct procs *pt, const struct growth_table *g,
 		   const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
 		   frame_resolve_fn resolve,
@@ -699,6 +724,7 @@ int export_replay(struct opts *o)
 	}
 	procs__set_filter(rp.procs, export_filter_pass, o);
 	procs__set_max_stacks(rp.procs, o->max_stacks);
+	export_spill(rp.procs);
 	recording__on_info(rec, replay_info);
 	err = recording__replay(rec, replay_event, &rp);
 	if (err == -EBADMSG) {
@@ -783,6 +809,7 @@ static int load(const char *path, struct diff_input *in)
 		cli_error("out of memory");
 		return -ENOMEM;
 	}
+	export_spill(in->rp.procs);
 	recording__on_info(in->rec, replay_info);
 	err = recording__replay(in->rec, replay_event, &in->rp);
 	if (err == -EBADMSG) {

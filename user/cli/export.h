@@ -25,7 +25,7 @@ int export_check(const struct opts *o);
  * (--reachability), nr_reach of them: an image past them, or whose scan
  * is NULL, has none. 0 or -errno, every failure said.
  */
-int export_reports(const struct procs *pt, const struct growth_table *g,
+int export_reports(struct procs *pt, const struct growth_table *g,
 		   const struct recording_info *info,
 		   const struct recording_end *end, __u64 refused,
 		   frame_resolve_fn resolve,
@@ -51,6 +51,12 @@ int export_snapshot(const struct growth_view *v, __u64 start_ns,
  * The leak filter of the options (ctx: struct opts) for the images that
  * end before the trace does (procs__set_filter()).
  */
+/*
+ * The procs table's spill file (procs__set_spill()) in $TMPDIR, /var/tmp
+ * or /tmp, the last 64 ended images kept in memory (MEMSCOPE_SPILL_KEEP:
+ * another number); none where no file can be made.
+ */
+void export_spill(struct procs *pt);
 bool export_filter_pass(const struct store_block *b, __u64 end_ns, void *ctx);
 
 /*

@@ -1462,6 +1462,7 @@ static int session_init(struct session *s)
 		return -ENOMEM;
 	procs__set_filter(s->procs, export_filter_pass, (void *)s->o);
 	procs__set_max_stacks(s->procs, s->o->max_stacks);
+	export_spill(s->procs);
 	return 0;
 }
 

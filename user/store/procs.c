@@ -11,9 +11,11 @@
  * out of the sum (they are no longer anyone's memory).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "procs.h"
 #include "table.h"
 
@@ -47,6 +49,17 @@ struct procs {
 	procs_pass_fn pass;
 	void *pass_ctx;
 	__u32 max_stacks;	/* each image's store's; 0: its default */
+	/*
+	 * procs__set_spill(): the file ended images' sites go to, its end,
+	 * and the last spill_keep ended images, which stay in memory (a
+	 * ring: the next one to go at ring_head)
+	 */
+	int spill_fd;
+	off_t spill_end;
+	size_t spill_keep;
+	size_t *ring;
+	size_t nr_ring;
+	size_t ring_head;
 };
 
 /* What store__close() asks of each block: the filter, at this end. */
@@ -89,7 +102,63 @@ struct procs *procs__new(void)
 		return NULL;
 	}
 	p->last = -1;
+	p->spill_fd = -1;
 	return p;
+}
+
+int procs__set_spill(struct procs *p, const char *dir, size_t keep)
+{
+	size_t *ring = NULL;
+	int fd;
+
+	if (p->spill_fd >= 0)
+		return -EBUSY;
+	if (keep) {
+		ring = calloc(keep, sizeof(*ring));
+		if (!ring)
+			return -ENOMEM;
+	}
+	/* unlinked from the start: nothing is left behind however we end */
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		free(ring);
+		return -errno;
+	}
+	p->spill_fd = fd;
+	p->spill_keep = keep;
+	p->ring = ring;
+	return 0;
+}
+
+/* Image i's sites to the file; where that fails they stay in memory. */
+static void spill(struct procs *p, size_t i)
+{
+	struct proc_image *im = tab_array_at(&p->images, i);
+
+	if (im->end)
+		store__spill(im->store, p->spill_fd, &p->spill_end);
+}
+
+void procs__release(struct procs *p, size_t i)
+{
+	if (p->spill_fd >= 0 && i < p->images.nr)
+		spill(p, i);
+}
+
+/* Image i ended: the oldest of the last spill_keep ended goes. */
+static void spill_ended(struct procs *p, size_t i)
+{
+	if (p->spill_fd < 0)
+		return;
+	if (!p->spill_keep) {
+		spill(p, i);
+	} else if (p->nr_ring < p->spill_keep) {
+		p->ring[(p->ring_head + p->nr_ring++) % p->spill_keep] = i;
+	} else {
+		spill(p, p->ring[p->ring_head]);
+		p->ring[p->ring_head] = i;
+		p->ring_head = (p->ring_head + 1) % p->spill_keep;
+	}
 }
 
 void procs__free(struct procs *p)
@@ -107,6 +176,9 @@ void procs__free(struct procs *p)
 	tab_array_fini(&p->images);
 	tab_array_fini(&p->late);
 	tab_keyed_fini(&p->open);
+	if (p->spill_fd >= 0)
+		close(p->spill_fd);
+	free(p->ring);
 	free(p);
 }
 
@@ -158,6 +230,7 @@ static void close_image(struct procs *p, struct proc_image *im, __u32 end,
 		p->sum.execed++;
 	if (o)
 		tab_keyed_delete(&p->open, o);
+	spill_ended(p, im - image_at(p, 0));
 }
 
 /*

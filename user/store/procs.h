@@ -165,6 +165,20 @@ void procs__set_filter(struct procs *p, procs_pass_fn pass, void *ctx);
 /* Each image's distinct stacks (store__set_max_stacks); 0: the default. */
 void procs__set_max_stacks(struct procs *p, __u32 n);
 
+/*
+ * An ended image keeps its figures and sites (store__close()), ~20 KiB
+ * an image of a busy host's short commands: a traced set that runs for
+ * hours would grow without end. With a spill file (an unlinked one made
+ * in dir, O_TMPFILE), all but the last keep ended images have their
+ * sites and frames in it instead (store__spill()), read back when a
+ * reader asks for them (the end's recording and report, one image at a
+ * time: procs__release() after each). 0, -EBUSY when one is set,
+ * -ENOMEM, -errno of the open (then everything stays in memory).
+ */
+int procs__set_spill(struct procs *p, const char *dir, size_t keep);
+/* Image i read and done with: an ended one's sites leave memory again. */
+void procs__release(struct procs *p, size_t i);
+
 /* Image i's facts and command line as one procinfo; -ENOENT past them. */
 int procs__info(const struct procs *p, size_t i, struct procinfo *out);
 

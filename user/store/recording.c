@@ -974,7 +974,7 @@ static int write_procs(struct recorder *w, const struct procs *pt)
 	return err;
 }
 
-int recorder__finish(struct recorder *w, const struct procs *pt,
+int recorder__finish(struct recorder *w, struct procs *pt,
 		     frame_resolve_fn resolve,
 		     void *(*image_ctx)(void *ctx, size_t image),
 		     void *resolve_ctx, const struct recording_end *end)
@@ -996,6 +996,7 @@ int recorder__finish(struct recorder *w, const struct procs *pt,
 					    image_ctx(resolve_ctx, i) :
 					    resolve_ctx);
 		free(addrs);
+		procs__release(pt, i);
 	}
 	if (!err && resolve)
 		err = write_learnt(w, learnable, resolve, image_ctx,

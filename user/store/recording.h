@@ -231,7 +231,7 @@ int recorder__symbols(struct recorder *w, __u32 image, const __u64 *addrs,
  * the images' facts and the trailer, then syncs and renames. 0 or
  * -errno; frees w either way, and on error removes PATH.partial.
  */
-int recorder__finish(struct recorder *w, const struct procs *pt,
+int recorder__finish(struct recorder *w, struct procs *pt,
 		     frame_resolve_fn resolve,
 		     void *(*image_ctx)(void *ctx, size_t image),
 		     void *resolve_ctx, const struct recording_end *end);

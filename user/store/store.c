@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "anon.h"
 #include "declared.h"
 #include "store.h"
@@ -126,6 +127,14 @@ struct store {
 	__u64 prev_frees;
 	bool closed;		/* store__close(): no blocks, no records */
 	size_t closed_frames;	/* closed: the one page holds exactly these */
+	/*
+	 * store__spill(): the closed sites and frames are in spill_fd at
+	 * spill_off (sites, then frames), and in memory only while
+	 * spill_in; -1: never written out
+	 */
+	int spill_fd;
+	off_t spill_off;
+	bool spill_in;
 };
 
 /* The first buckets are 1 ms wide: a short command still gets a curve. */
@@ -915,13 +924,117 @@ __u32 store__nr_stacks(const struct store *s)
 	return s->nr_sites;
 }
 
+/* Exactly len bytes at off, or -errno (-EIO for a file cut short). */
+static int spill_io(int fd, void *buf, size_t len, off_t off, bool write)
+{
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = write ? pwrite(fd, (char *)buf + done, len - done,
+				   off + done) :
+			    pread(fd, (char *)buf + done, len - done,
+				  off + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+/*
+ * A spilled store's sites and frames back in memory. It changes what the
+ * store holds, not what it says (the same sites come back), so a reader
+ * of a const store may ask for it. The frames are laid out as compact()
+ * left them: each site's after the one before.
+ */
+static int spill_load(const struct store *cs)
+{
+	struct store *s = (struct store *)cs;
+	size_t nr = s->nr_sites ? s->nr_sites : 1, i, at = 0;
+	struct site *sites = malloc(nr * sizeof(*sites));
+	__u64 *frames = malloc(s->closed_frames * sizeof(*frames));
+	int err = -ENOMEM;
+
+	if (!sites || !frames)
+		goto err_free;
+	err = spill_io(s->spill_fd, sites, nr * sizeof(*sites), s->spill_off,
+		       false);
+	if (!err)
+		err = spill_io(s->spill_fd, frames,
+			       s->closed_frames * sizeof(*frames),
+			       s->spill_off + nr * sizeof(*sites), false);
+	if (err)
+		goto err_free;
+	for (i = 0; i < s->nr_sites; i++) {
+		if (sites[i].nr_frames > s->closed_frames - at) {
+			err = -EIO;
+			goto err_free;
+		}
+		sites[i].frames = frames + at;
+		at += sites[i].nr_frames;
+	}
+	s->sites = sites;
+	s->sites_cap = nr;
+	s->pages[0] = frames;
+	s->spill_in = true;
+	return 0;
+
+err_free:
+	free(sites);
+	free(frames);
+	return err;
+}
+
+int store__spill(struct store *s, int fd, off_t *off)
+{
+	size_t nr = s->nr_sites ? s->nr_sites : 1;
+	size_t len = nr * sizeof(*s->sites) +
+		     s->closed_frames * sizeof(**s->pages);
+	int err;
+
+	/* compact() made one page of the frames, or memory was short */
+	if (!s->closed || s->nr_pages != 1)
+		return -EINVAL;
+	if (s->spill_fd >= 0 && !s->spill_in)
+		return 0;
+	if (s->spill_fd < 0) {
+		err = spill_io(fd, s->sites, nr * sizeof(*s->sites), *off,
+			       true);
+		if (!err)
+			err = spill_io(fd, s->pages[0],
+				       s->closed_frames * sizeof(**s->pages),
+				       *off + nr * sizeof(*s->sites), true);
+		if (err)
+			return err;
+		s->spill_fd = fd;
+		s->spill_off = *off;
+		*off += len;
+	}
+	free(s->sites);
+	s->sites = NULL;
+	s->sites_cap = 0;
+	free(s->pages[0]);
+	s->pages[0] = NULL;
+	s->spill_in = false;
+	return 0;
+}
+
 int store__site(const struct store *s, __u32 stack_id, struct store_site *out)
 {
 	const struct site *st;
 	bool snapped;
+	int err;
 
 	if (stack_id >= s->nr_sites)
 		return -ENOENT;
+	if (s->spill_fd >= 0 && !s->spill_in) {
+		err = spill_load(s);
+		if (err)
+			return err;
+	}
 	st = &s->sites[stack_id];
 	snapped = st->snap_epoch == s->peak_epoch;
 
@@ -1065,7 +1178,8 @@ size_t store__mem_bytes(const struct store *s)
 	       tab_index_bytes(&s->stacks) +
 	       s->sites_cap * sizeof(*s->sites) +
 	       s->pages_cap * sizeof(*s->pages) +
-	       (s->closed ? s->closed_frames :
+	       (s->closed ? (s->spill_fd < 0 || s->spill_in ?
+			     s->closed_frames : 0) :
 			    s->nr_pages * ARENA_PAGE) * sizeof(**s->pages) +
 	       (s->closed ? s->nr_points : STORE_TIMELINE_POINTS) *
 			    sizeof(*s->timeline) +
@@ -1084,6 +1198,7 @@ struct store *store__new(void)
 	if (!s)
 		goto err_out;
 	s->max_sites = STORE_DEFAULT_STACKS;
+	s->spill_fd = -1;
 	s->sites_cap = SITES_MIN;
 	s->sites = malloc(s->sites_cap * sizeof(*s->sites));
 	s->timeline = malloc(STORE_TIMELINE_POINTS * sizeof(*s->timeline));

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <linux/types.h>
 #include "events.h"
@@ -221,6 +222,18 @@ void store__close(struct store *s,
 		  bool (*pass)(const struct store_block *b, void *ctx),
 		  void *ctx);
 bool store__closed(const struct store *s);
+
+/*
+ * A closed store's sites and their frames leave memory for fd, a file of
+ * the caller's that stays open while the store lives: written at *off
+ * (which moves past them) the first time, only dropped from memory after
+ * that, as they never change. store__site() reads them back when asked,
+ * and they stay in memory until the next store__spill(); its frames are
+ * valid until then. A traced set's ended images are many, and a report
+ * reads each once (procs.h). 0, -EINVAL for a store not closed (or whose
+ * close was short of memory), -errno of the write (they stay in memory).
+ */
+int store__spill(struct store *s, int fd, off_t *off);
 
 /* Bytes of heap the store itself holds, for the bytes-per-block budget. */
 size_t store__mem_bytes(const struct store *s);
