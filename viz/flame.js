@@ -223,8 +223,10 @@
 		const toGraph = pick ? el("button", { type: "button",
 			id: "flame-graph-site", hidden: true }) : null;
 
-		sec.append(el("div", { class: "toolbar" }, buttons, colors, search,
-			      reset, toGraph, matchInfo), legend, box, info);
+		// MS.append: colors and legend are null without a heap scan
+		MS.append(sec, el("div", { class: "toolbar" }, buttons, colors,
+				      search, reset, toGraph, matchInfo),
+			  legend, box, info);
 
 		function tree() {
 			if (!trees.has(state.mode.key))

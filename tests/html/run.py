@@ -261,6 +261,14 @@ def dump(t, path, *extra):
               body.attrs.get("data-rendered") == "ok",
               f"data-rendered={body.attrs.get('data-rendered')!r}; "
               f"error: {' '.join(n.text() for n in dom.all(id='render-error'))}")
+    # A JS value appended as a node (DOM append(null) writes "null").
+    stray = [f"<{n.tag} id={n.attrs.get('id')!r} class={n.attrs.get('class')!r}>"
+             for n in [body] + body.all()
+             if n.tag not in ("script", "style") and
+             any(isinstance(k, str) and
+                 k.strip() in ("null", "undefined", "NaN", "[object Object]")
+                 for k in n.kids)]
+    t.eq("no stray text of a JS value (null, undefined)", [], stray)
     return dom, body, wall
 
 
