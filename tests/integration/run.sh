@@ -4533,6 +4533,24 @@ t_live_procs()
 	live_quit
 }
 
+# A process names itself (its file's name, prctl): the view escapes a
+# control character in it, where the terminal would have taken it as one
+# (here ESC [7m, reverse video), in the header and the process pane.
+t_live_comm()
+{
+	local bad
+
+	bad="$d/s$(printf '\033')[7mX"
+	cp "$TARGETS/sysproc" "$bad" || return
+	live_sock=memscope-live-comm-$$
+	live_start --kill -- "$bad" fork leak 100 4096 wait ';' || return
+	live_wait '^memscope-bpf --live  pid [0-9]+ \(s\\x1b\[7mX\) ' \
+		"the header naming the command's comm, escaped" &&
+	live_wait ' s\\x1b\[7mX +409600 +100 ' \
+		"the child's row naming it escaped"
+	live_quit
+}
+
 # The header's live bytes are the running processes', as its peak counts
 # them: a child that leaked 100 x 4 KiB and exited holds nothing now (the
 # tree before showed 409664 live under a peak of 409600).
@@ -4664,6 +4682,7 @@ run_test growth			t_growth
 run_test report_interval	t_report_interval
 run_test live			t_live
 run_test live_procs		t_live_procs
+run_test live_comm		t_live_comm
 run_test live_ended		t_live_ended
 run_test live_max_stacks	t_live_max_stacks
 run_test live_depth		t_live_depth

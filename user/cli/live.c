@@ -269,6 +269,25 @@ static void follow_site(struct live_view *v)
 	}
 }
 
+/*
+ * A comm as the process pane shows it, in buf: the process names itself
+ * (prctl), and a control character would reach the terminal as one.
+ */
+static const char *comm_text(const char *comm, char *buf, size_t size)
+{
+	FILE *f = fmemopen(buf, size, "w");
+
+	if (!f || !comm[0]) {
+		if (f)
+			fclose(f);
+		return "?";
+	}
+	report_text_name(f, comm);
+	/* fmemopen ends what fits with a NUL, and the escapes fit 64 */
+	fclose(f);
+	return buf;
+}
+
 /* The process pane: its header and rows rows, the selected one marked. */
 static void draw_procs(struct live_view *v, const struct procs *p, size_t rows,
 		       int cols)
@@ -276,6 +295,7 @@ static void draw_procs(struct live_view *v, const struct procs *p, size_t rows,
 	const struct proc_image *im;
 	const struct store_summary *sum;
 	size_t i, first, shown;
+	char comm[4 * PROCINFO_COMM];
 	bool sel;
 
 	fprintf(v->out, REVERSE "%4s %8s %4s %-15s %14s %8s %14s%*s" NORMAL "\r\n",
@@ -290,7 +310,7 @@ static void draw_procs(struct live_view *v, const struct procs *p, size_t rows,
 		fprintf(v->out, "%s%c%3zu %8u %4u %-15.15s %14llu %8llu %+14lld" NORMAL "\033[K\r\n",
 			sel && v->in_procs ? REVERSE : "", sel ? '>' : ' ',
 			i + 1, im->info.pid, im->image,
-			im->info.comm[0] ? im->info.comm : "?",
+			comm_text(im->info.comm, comm, sizeof(comm)),
 			(unsigned long long)sum->live_bytes,
 			(unsigned long long)sum->live_allocs,
 			top__growth(v->procs[v->order[i].image].top));
@@ -336,9 +356,18 @@ static void draw(struct live_view *v, const struct procs *p,
 	 */
 	fputs("memscope-bpf --live  ", v->out);
 	/* pid 0: a set with no first process (-a, --comm, --cgroup) */
-	if (status->pid)
+	if (status->pid) {
+		long at = procs__current(p, status->pid);
+
 		fprintf(v->out, "pid %d", status->pid);
-	else
+		/* what the pid runs now: its comm, as the report's header */
+		if (at >= 0 && procs__image(p, at)->info.comm[0]) {
+			fputs(" (", v->out);
+			report_text_name(v->out,
+					 procs__image(p, at)->info.comm);
+			fputc(')', v->out);
+		}
+	} else
 		fputs("a set of processes", v->out);
 	fprintf(v->out,
 		"  %.0f s  live %llu bytes in %llu blocks  peak %llu bytes  lost %llu",
