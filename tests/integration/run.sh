@@ -998,6 +998,28 @@ t_hostile()
 	EOF
 }
 
+# A program's file name is the traced process's to choose: one holding a
+# terminal control sequence (OSC 0, which retitles the window) is written
+# escaped wherever the tool prints it for a person: the report's header
+# and -v's lines of the probes and unwind tables, and no ESC or BEL byte
+# reaches stdout or stderr.
+t_hostile_names()
+{
+	local bad
+
+	bad="$d/x$(printf '\033')]0;pwned$(printf '\007')y"
+	cp "$TARGETS/leaky" "$bad" || return
+	tool -v -t 3 -- "$bad"
+	expect_rc 0 && expect_clean_stderr || return
+	if LC_ALL=C grep -q "$(printf '[\033\007]')" "$d/stdout" "$d/stderr"; then
+		fail "a control byte reached the terminal: $(LC_ALL=C grep -c "$(printf '[\033\007]')" "$d/stdout" "$d/stderr")"
+	fi
+	grep -qF 'unwind table '"$d"'/x\x1b]0;pwned\x07y: ' "$d/stderr" ||
+		fail "-v: expected the unwind table line of the program, escaped, got: $(grep 'unwind table' "$d/stderr" | head -3)"
+	grep -qF "($d/x\\x1b]0;pwned\\x07y)" "$d/stdout" ||
+		fail "report header: expected the command escaped, got: $(head -1 "$d/stdout")"
+}
+
 # A target that ends on its own, long before -d.
 t_exits_mid()
 {
@@ -4622,6 +4644,7 @@ run_test peak_attach		t_attach peak peak
 run_test short_launch		t_launch short short
 run_test static_launch		t_static
 run_test hostile_launch		t_hostile
+run_test hostile_names		t_hostile_names
 run_test usdt_lib_launch	t_usdt_lib launch
 run_test usdt_lib_attach	t_usdt_lib attach
 run_test exits_mid_attach	t_exits_mid attach

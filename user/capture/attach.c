@@ -18,6 +18,7 @@
 #include "deps.h"
 #include "elfsym.h"
 #include "events.h"
+#include "names.h"
 #include "procinfo_read.h"
 #include "procmaps.h"
 #include "prologue.h"
@@ -431,42 +432,63 @@ static const char *const arg_reg_names[] = {
 	[MS_REG_R14] = "r14", [MS_REG_R15] = "r15",
 };
 
+/* What -v says of one probe, its line without the newline. */
+static void probe_text(FILE *m, const struct attach_probe *p)
+{
+	size_t j;
+
+	if (p->forwards_to) {
+		fprintf(m, "not probed   %s in %s: it reaches other code only through %s, whose probe counts its blocks%s",
+			p->symbol, p->object, p->forwards_to,
+			p->forward_calls ?
+			" (it calls it: its frame is dropped from their stacks)" :
+			"");
+		return;
+	}
+	fprintf(m, "probe %-6s %s+%llu (offset 0x%llx) in %s, %s%s%s",
+		p->is_return ? "return" : "entry", p->symbol,
+		(unsigned long long)p->func_offset,
+		(unsigned long long)p->offset, p->object,
+		p->emulated ? "emulated" : "single-stepped",
+		p->emulated ? "" : ": ",
+		p->emulated ? "" : prologue__reason_text(p->reason));
+	if (p->counted_at)
+		fprintf(m, ", entry only: it may throw, and %s's return counts its blocks",
+			p->counted_at);
+	if (p->throw_ends)
+		fprintf(m, ", may throw: a bad_alloc thrown out of it ends the program (no unwind information for the return probe's trampoline)");
+	/* an argument the function moved before the site */
+	for (j = 0; j < sizeof(p->arg_reg); j++)
+		if (p->arg_reg[j] > MS_REG_ABI && p->arg_reg[j] <= MS_REG_R15)
+			fprintf(m, ", argument %zu read from %s", j + 1,
+				arg_reg_names[p->arg_reg[j]]);
+}
+
 void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 {
-	const struct attach_probe *p = a->probes;
-	size_t i, j, n = a->nr_probes;
+	char *line = NULL;
+	size_t i, len;
+	FILE *m;
 
 	fprintf(f, "%s: allocator probes: %s\n", who, a->progs.multi ?
 		"uprobe_multi links, one per program and object" :
 		"perf-event uprobes, one per probe (no uprobe_multi: Linux before 6.6)");
-	for (i = 0; i < n; i++) {
-		if (p[i].forwards_to) {
-			fprintf(f, "%s: not probed   %s in %s: it reaches other code only through %s, whose probe counts its blocks%s\n",
-				who, p[i].symbol, p[i].object,
-				p[i].forwards_to, p[i].forward_calls ?
-				" (it calls it: its frame is dropped from their stacks)" :
-				"");
-			continue;
+	for (i = 0; i < a->nr_probes; i++) {
+		/*
+		 * Made whole, then written escaped: the object's path is the
+		 * traced process's.
+		 */
+		m = open_memstream(&line, &len);
+		if (!m)
+			return;
+		probe_text(m, &a->probes[i]);
+		if (!fclose(m)) {
+			fprintf(f, "%s: ", who);
+			name_put(f, line);
+			fputc('\n', f);
 		}
-		fprintf(f, "%s: probe %-6s %s+%llu (offset 0x%llx) in %s, %s%s%s",
-			who, p[i].is_return ? "return" : "entry", p[i].symbol,
-			(unsigned long long)p[i].func_offset,
-			(unsigned long long)p[i].offset, p[i].object,
-			p[i].emulated ? "emulated" : "single-stepped",
-			p[i].emulated ? "" : ": ",
-			p[i].emulated ? "" : prologue__reason_text(p[i].reason));
-		if (p[i].counted_at)
-			fprintf(f, ", entry only: it may throw, and %s's return counts its blocks",
-				p[i].counted_at);
-		if (p[i].throw_ends)
-			fprintf(f, ", may throw: a bad_alloc thrown out of it ends the program (no unwind information for the return probe's trampoline)");
-		/* an argument the function moved before the site */
-		for (j = 0; j < sizeof(p[i].arg_reg); j++)
-			if (p[i].arg_reg[j] > MS_REG_ABI &&
-			    p[i].arg_reg[j] <= MS_REG_R15)
-				fprintf(f, ", argument %zu read from %s", j + 1,
-					arg_reg_names[p[i].arg_reg[j]]);
-		fputc('\n', f);
+		free(line);
+		line = NULL;
 	}
 }
 

@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "debuginfo.h"
 #include "elfsym.h"
+#include "names.h"
 #include "procinfo_read.h"
 #include "procmaps.h"
 #include "row_store.h"
@@ -1619,34 +1620,50 @@ void unwinder__each_preloaded(const struct unwinder *u,
 void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
 {
 	const struct uobj *o;
-	size_t i;
+	char *line = NULL;
+	size_t i, len;
+	FILE *m;
 
 	for (i = 0; i < u->nr_objs; i++) {
 		o = &u->objs[i];
-		fprintf(f, "%s: unwind table %s: ", who, o->path);
+		/*
+		 * Each line made whole, then written escaped: its paths are
+		 * the traced processes' (their maps, debuglinks).
+		 */
+		m = open_memstream(&line, &len);
+		if (!m)
+			return;
+		fprintf(m, "unwind table %s: ", o->path);
 		if (o->pending)
-			fputs("still compiling when tracing ended: its frames stopped as not_loaded\n", f);
+			fputs("still compiling when tracing ended: its frames stopped as not_loaded", m);
 		else if (o->released && o->given_up)
-			fprintf(f, "compile given up: the processes that mapped it ended first%s\n",
+			fprintf(m, "compile given up: the processes that mapped it ended first%s",
 				o->kept_later ? "; compiled later for the table cache" : "");
 		else if (o->released)
-			fprintf(f, "released for room (%u rows from %s): no traced process mapped it any more\n",
+			fprintf(m, "released for room (%u rows from %s): no traced process mapped it any more",
 				o->nr, o->source);
 		else if (o->err == -ENOENT)
 			/* strerror would say "No such file or directory". */
-			fputs("none (no CFI in .eh_frame, .debug_frame or a debug file): its frames stop as no_info\n", f);
+			fputs("none (no CFI in .eh_frame, .debug_frame or a debug file): its frames stop as no_info", m);
 		else if (o->err)
-			fprintf(f, "none (%s): its frames stop as no_info\n",
+			fprintf(m, "none (%s): its frames stop as no_info",
 				strerror(-o->err));
 		else if (o->no_table)
-			fprintf(f, "not loaded: %u rows from %s do not fit (raise --unwind-rows)\n",
+			fprintf(m, "not loaded: %u rows from %s do not fit (raise --unwind-rows)",
 				o->nr, o->source);
 		else if (!o->nr)
-			fprintf(f, "empty (%s has no rows)\n", o->source);
+			fprintf(m, "empty (%s has no rows)", o->source);
 		else
-			fprintf(f, "%u rows from %s%s%s\n", o->nr, o->source,
+			fprintf(m, "%u rows from %s%s%s", o->nr, o->source,
 				o->entry ? ", its entry point outermost" : "",
 				o->preloaded ? " (kept from an earlier run, loaded at the start)" :
 				o->cached ? " (kept from an earlier run)" : "");
+		if (!fclose(m)) {
+			fprintf(f, "%s: ", who);
+			name_put(f, line);
+			fputc('\n', f);
+		}
+		free(line);
+		line = NULL;
 	}
 }

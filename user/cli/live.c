@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include "live.h"
+#include "names.h"
 #include "report.h"
 #include "report_text.h"
 #include "table.h"
@@ -282,7 +283,7 @@ static const char *comm_text(const char *comm, char *buf, size_t size)
 			fclose(f);
 		return "?";
 	}
-	report_text_name(f, comm);
+	name_put(f, comm);
 	/* fmemopen ends what fits with a NUL, and the escapes fit 64 */
 	fclose(f);
 	return buf;
@@ -363,7 +364,7 @@ static void draw(struct live_view *v, const struct procs *p,
 		/* what the pid runs now: its comm, as the report's header */
 		if (at >= 0 && procs__image(p, at)->info.comm[0]) {
 			fputs(" (", v->out);
-			report_text_name(v->out,
+			name_put(v->out,
 					 procs__image(p, at)->info.comm);
 			fputc(')', v->out);
 		}

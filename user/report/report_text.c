@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "names.h"
 #include "report.h"
 #include "report_text.h"
 
@@ -58,22 +59,6 @@ static const char *plural(__u64 n)
 	return n == 1 ? "" : "s";
 }
 
-/*
- * Names come from the traced program: control characters are shown, not
- * sent, so a symbol cannot drive the terminal that reads the report.
- */
-static void put_name(FILE *f, const char *s)
-{
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\x%02x", *p);
-		else
-			fputc(*p, f);
-	}
-}
-
 static void print_header(const struct report *r, FILE *f)
 {
 	const struct report_target *t = &r->target;
@@ -85,7 +70,7 @@ static void print_header(const struct report *r, FILE *f)
 		fputs("memscope-bpf report: " REPORT_SET_NAME, f);
 	if (t->command) {
 		fputs(" (", f);
-		put_name(f, t->command);
+		name_put(f, t->command);
 		fputc(')', f);
 	}
 	fprintf(f, ", traced for %s",
@@ -228,15 +213,15 @@ static void print_warning(const struct report *r, FILE *f)
 static void put_location(FILE *f, const struct frame *fr)
 {
 	if (fr->function) {
-		put_name(f, fr->function);
+		name_put(f, fr->function);
 		fputs(" (", f);
 	}
 	if (fr->file) {
-		put_name(f, fr->file);
+		name_put(f, fr->file);
 		if (fr->line > 0)
 			fprintf(f, ":%d", fr->line);
 	} else if (fr->object) {
-		put_name(f, fr->object);
+		name_put(f, fr->object);
 		fprintf(f, "+0x%llx", (unsigned long long)fr->object_offset);
 	} else {
 		fprintf(f, "0x%llx", (unsigned long long)fr->addr);
@@ -298,12 +283,12 @@ static void put_declared_name(FILE *f, const char *name, const char *type,
 	const char *k = declared_kind_name(kind);
 	bool has_type = type && *type;
 
-	put_name(f, name);
+	name_put(f, name);
 	if (!has_type && !k)
 		return;
 	fputs(" (", f);
 	if (has_type)
-		put_name(f, type);
+		name_put(f, type);
 	if (k) {
 		if (has_type)
 			fputs(", ", f);
@@ -466,7 +451,7 @@ static void print_anon(const struct report *r, FILE *f)
 	for (i = 0; i < a->nr_arenas; i++) {
 		ar = &a->arenas[i];
 		fputs("    ", f);
-		put_name(f, ar->object ? ar->object : "(unknown object)");
+		name_put(f, ar->object ? ar->object : "(unknown object)");
 		fprintf(f, ": %s live", fmt_bytes(b, sizeof(b),
 						 ar->live_bytes));
 		put_reserved(f, ar->reserved_bytes);
@@ -481,7 +466,7 @@ static void put_task(FILE *f, const struct declared_task *t)
 	fprintf(f, "task %llu", (unsigned long long)t->id);
 	if (t->name) {
 		fputs(" \"", f);
-		put_name(f, t->name);
+		name_put(f, t->name);
 		fputc('"', f);
 	} else if (!t->created) {
 		fputs(" (never created)", f);
@@ -494,7 +479,7 @@ static void put_passport(FILE *f, const struct report *r, size_t i,
 {
 	if (i != DECLARED_NONE && r->passports[i].p.name[0]) {
 		fputc('"', f);
-		put_name(f, r->passports[i].p.name);
+		name_put(f, r->passports[i].p.name);
 		fputs("\" ", f);
 	}
 	fprintf(f, "0x%llx", (unsigned long long)ptr);
@@ -582,7 +567,7 @@ static void put_pp_event(FILE *f, const struct declared_pp_event *ev)
 	if (!ev->side)
 		return;
 	fputs(ev->op == DECLARED_PP_FREE ? " by " : " to ", f);
-	put_name(f, ev->side);
+	name_put(f, ev->side);
 }
 
 static void print_passport(const struct report *r, FILE *f, size_t i)
@@ -606,7 +591,7 @@ static void print_passport(const struct report *r, FILE *f, size_t i)
 			(unsigned long long)(p->p.nr_events - p->p.nr_history));
 	if (!p->p.freed) {
 		fputs("; custody: ", f);
-		put_name(f, p->p.custody);
+		name_put(f, p->p.custody);
 	}
 	if (p->p.nr_violations)
 		fprintf(f, " [%llu violation%s]",
@@ -627,7 +612,7 @@ static void put_pp_verb(FILE *f, const struct declared_pp_event *ev)
 
 	fputs(verbs[ev->op], f);
 	if (ev->side)
-		put_name(f, ev->side);
+		name_put(f, ev->side);
 }
 
 static void print_violation(const struct report *r, FILE *f, size_t i)
@@ -656,7 +641,7 @@ static void print_violation(const struct report *r, FILE *f, size_t i)
 			break;
 		default:
 			fputs(" while ", f);
-			put_name(f, v->custody);
+			name_put(f, v->custody);
 			fputs(" held it", f);
 		}
 	}
@@ -917,7 +902,7 @@ static void print_suspects(const struct report *r, FILE *f)
 			g->v.falls, g->v.snapshots - 1);
 		if (r->nr_procs > 1) {
 			fprintf(f, "    in pid %u ", r->procs[g->proc].info.pid);
-			put_name(f, r->procs[g->proc].info.comm[0] ?
+			name_put(f, r->procs[g->proc].info.comm[0] ?
 				    r->procs[g->proc].info.comm : "?");
 			if (r->procs[g->proc].image)
 				fprintf(f, " [exec %u]",
@@ -1012,7 +997,7 @@ static void print_fold_row(const struct report *r, FILE *f,
 	char b[64], secs[32];
 
 	fputs("  ", f);
-	put_name(f, p->info.comm[0] ? p->info.comm : "?");
+	name_put(f, p->info.comm[0] ? p->info.comm : "?");
 	fprintf(f, ": %u ended images folded (pids %u to %u), from %s",
 		p->folded, p->info.pid, p->last_pid,
 		fmt_secs(secs, sizeof(secs), report__since_start(r,
@@ -1029,7 +1014,7 @@ static void print_fold_row(const struct report *r, FILE *f,
 	put_lost(f, p->r);
 	if (p->command) {
 		fputs("           first: ", f);
-		put_name(f, p->command);
+		name_put(f, p->command);
 		if (p->info.flags & PROCINFO_CUT)
 			fputs(" (cut)", f);
 		fputc('\n', f);
@@ -1055,7 +1040,7 @@ static void print_proc_row(const struct report *r, FILE *f,
 	if (in->ns_pid && in->ns_pid != in->pid)
 		fprintf(f, " (ns %u)", in->ns_pid);
 	fputs(" ", f);
-	put_name(f, in->comm[0] ? in->comm : "?");
+	name_put(f, in->comm[0] ? in->comm : "?");
 	if (p->image)
 		fprintf(f, " [exec %u]", p->image);
 	fputs(", parent ", f);
@@ -1088,7 +1073,7 @@ static void print_proc_row(const struct report *r, FILE *f,
 			in->late_ns / 1e6);
 	if (p->command) {
 		fputs("           ", f);
-		put_name(f, p->command);
+		name_put(f, p->command);
 		if (in->flags & PROCINFO_CUT)
 			fputs(" (cut)", f);
 		fputc('\n', f);
@@ -1158,11 +1143,11 @@ static int print_processes(const struct report *r, FILE *f)
 		p = &r->procs[order[i]];
 		if (p->folded) {
 			fputs("\n== ", f);
-			put_name(f, p->info.comm[0] ? p->info.comm : "?");
+			name_put(f, p->info.comm[0] ? p->info.comm : "?");
 			fprintf(f, ", %u ended images folded ==\n", p->folded);
 		} else {
 			fprintf(f, "\n== pid %u ", p->info.pid);
-			put_name(f, p->info.comm[0] ? p->info.comm : "?");
+			name_put(f, p->info.comm[0] ? p->info.comm : "?");
 			if (p->image)
 				fprintf(f, " [exec %u]", p->image);
 			fputs(" ==\n", f);
@@ -1315,11 +1300,6 @@ void report_text_site_addrs(FILE *f, const __u64 *addrs, __u32 nr,
 	/* frames left of the last address, or addresses left */
 	if (k < nr || i < n)
 		fputs(" < ...", f);
-}
-
-void report_text_name(FILE *f, const char *s)
-{
-	put_name(f, s);
 }
 
 void report_text_frames(FILE *f, const struct frame *frames, __u32 nr)

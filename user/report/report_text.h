@@ -25,8 +25,6 @@ const char *report_text_plural(__u64 n);
 void report_text_task(FILE *f, const struct declared_task *t);
 /* 0x1234 name (type), a shared block. */
 void report_text_shared(FILE *f, const struct declared_shared *s);
-/* A name from the traced program, control characters escaped. */
-void report_text_name(FILE *f, const char *s);
 /* A stack, innermost first, at most as many frames as the report shows. */
 void report_text_frames(FILE *f, const struct frame *frames, __u32 nr);
 /*

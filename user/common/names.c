@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+#include "names.h"
+
+void name_put(FILE *f, const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
