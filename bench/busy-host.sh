@@ -33,15 +33,24 @@ while [ "$(date +%s)" -lt "$end" ]; do
 	wait "$p1" "$p2" "$p3"
 done
 tracing=$(ps -o rss= -p "$tp" | tr -d ' ')
+# the ended images' sites the tool keeps on disk: its unlinked spill file
+spill=0
+for f in /proc/"$tp"/fd/*; do
+	case $(readlink "$f") in
+	/var/tmp/\#*|/tmp/\#*|"${TMPDIR:-/nonexistent}"/\#*)
+		spill=$(stat -L -c %s "$f") ;;
+	esac
+done
 t0=$(date +%s.%N)
 set_stop
 t1=$(date +%s.%N)
 /usr/bin/python3 - "$d/r.json" "$secs" "$fold" "$tracing" \
-	"$(cat "$d/maxrss")" "$t0" "$t1" <<'EOP'
+	"$(cat "$d/maxrss")" "$t0" "$t1" "$spill" <<'EOP'
 import json, os, sys
 path, secs, fold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 tracing, most = int(sys.argv[4]), int(sys.argv[5])
 took = float(sys.argv[7]) - float(sys.argv[6])
+spill = int(sys.argv[8])
 r = json.load(open(path))
 c = r["process_counts"]
 print(f"busy-host: {secs} s of short programs under -a --fold {fold}: "
@@ -49,5 +58,6 @@ print(f"busy-host: {secs} s of short programs under -a --fold {fold}: "
       f"({c.get('folded_images', 0)} folded); the tool's RSS "
       f"{tracing / 1024:.0f} MiB when tracing ended, {most / 1024:.0f} MiB "
       f"at most; the report {took:.1f} s, its JSON "
-      f"{os.path.getsize(path) / 1e6:.1f} MB")
+      f"{os.path.getsize(path) / 1e6:.1f} MB; ended images' sites on disk "
+      f"{spill / 1e6:.1f} MB")
 EOP

@@ -64,7 +64,8 @@ def main():
                                    r"\((\d+) folded\); the tool's RSS (\d+) "
                                    r"MiB when tracing ended, (\d+) MiB at "
                                    r"most; the report ([\d.]+) s, its JSON "
-                                   r"([\d.]+) MB"))
+                                   r"([\d.]+) MB; ended images' sites on "
+                                   r"disk ([\d.]+) MB"))
     col = lambda rows, i: [r[i] for r in rows]
     lines = [
         "## The tool's memory where a trace adds to it (bench/tool-memory.py)",
@@ -99,7 +100,9 @@ def main():
         f"RSS {spread(col(rows, 3), '%.0f')} MiB when tracing ended and "
         f"{spread(col(rows, 4), '%.0f')} MiB at most, the report "
         f"{spread(col(rows, 5), '%.1f')} s, its JSON "
-        f"{spread(col(rows, 6), '%.1f')} MB."
+        f"{spread(col(rows, 6), '%.1f')} MB; the sites of the images that "
+        f"ended, in the tool's spill file, {spread(col(rows, 7), '%.1f')} "
+        "MB of disk when tracing ended."
         for fold, rows in busy.items()
     ]
     if args.results:

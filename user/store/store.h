@@ -226,7 +226,7 @@ bool store__closed(const struct store *s);
 /*
  * A closed store's sites and their frames leave memory for fd, a file of
  * the caller's that stays open while the store lives: written at *off
- * (which moves past them) the first time, only dropped from memory after
+ * (which moves past them; zlib-compressed) the first time, only dropped from memory after
  * that, as they never change. store__site() reads them back when asked,
  * and they stay in memory until the next store__spill(); its frames are
  * valid until then. A traced set's ended images are many, and a report
