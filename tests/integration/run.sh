@@ -497,6 +497,14 @@ t_attach()
 	trace_program attach "$TARGETS/$prog" "$scenario" "$@"
 }
 
+# CMD...: with every image's call sites spilled to the tool's file at its
+# end (MEMSCOPE_SPILL_KEEP=0: the default keeps the last 64 in memory, more
+# than most tests make), read back for the recording and the report.
+t_spilled()
+{
+	MEMSCOPE_SPILL_KEEP=0 "$@"
+}
+
 # CMD...: with one thread slot in the kernel, so every thread but the first
 # keeps its call state and task stack in task storage (the fallback for a
 # thread whose slot another thread holds); the results must not change.
@@ -4773,6 +4781,7 @@ run_test sys_exit_where		t_sys_exit_where
 run_test anon_exec_attach	t_anon_exec
 run_test exec_images		t_exec_images
 run_test exec_chain_names	t_exec_chain_names
+run_test spilled_exec_chain	t_spilled t_exec_chain_names
 run_test fresh_stacks		t_fresh_stacks
 run_test fresh_exec_file		t_fresh_exec_file
 run_test anon_alloc_mode	t_anon_alloc_mode
@@ -4802,6 +4811,7 @@ run_test sys_late_fork		t_sys_late_fork
 run_test sys_late_shared		t_sys_late_shared
 run_test sys_late_gone		t_sys_late_gone
 run_test sys_fold		t_sys_fold
+run_test spilled_sys_fold	t_spilled t_sys_fold
 run_test sys_fork_names		t_sys_fork_names
 run_test sys_exec_names		t_sys_exec_names
 run_test sys_cache_probes	t_sys_cache_probes
