@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "anon.h"
 #include "store.h"
 #include "builders.h"
@@ -1185,4 +1186,40 @@ Test(store, max_stacks_cuts_new_stacks)
 	cr_expect_eq(s.nr_frames, 1);
 	cr_expect(s.flags & MS_EVF_STACK_FULL);
 	cr_expect_eq(s.alloc_bytes, 60);
+}
+
+/*
+ * A closed store spilled to a file of its own reads its sites back; one
+ * not closed is refused; a file cut or damaged under it is an error of
+ * store__site(), never a site made of what it holds.
+ */
+Test(store, spill_reads_back_and_refuses_damage)
+{
+	struct store_site site;
+	char path[] = "/tmp/memscope-spill-XXXXXX";
+	int fd = mkstemp(path), k;
+	off_t off = 0, len;
+	__u64 junk = ~0ULL;
+
+	cr_assert_geq(fd, 0, "mkstemp: %s", strerror(errno));
+	unlink(path);
+	for (k = 0; k < 20; k++)
+		alloc(0x1000 + k * 64, 16 + k, k + 1, k, 100 + k);
+	expect_ret(store__spill(st, fd, &off), -EINVAL, "spill of an open store");
+	store__close(st, NULL, NULL);
+	expect_ret(store__spill(st, fd, &off), 0, "spill");
+	cr_assert_gt(off, 0, "nothing written");
+	len = off;
+	expect_ret(store__site(st, 7, &site), 0, "site 7 read back");
+	expect_eq(site.nr_frames, 2 + 7 % 4, "its frames");
+	expect_eq(site.frames[0], 0x401000 + 7 * 0x40, "its first frame");
+	expect_eq(site.end_bytes, 16 + 7, "its bytes live at the end");
+	/* written once: a second spill only lets go of the memory */
+	expect_ret(store__spill(st, fd, &off), 0, "spill again");
+	expect_eq(off, len, "written again");
+	cr_assert_eq(pwrite(fd, &junk, sizeof(junk), len / 2), sizeof(junk));
+	expect_ret(store__site(st, 3, &site), -EIO, "a damaged spill");
+	cr_assert_eq(ftruncate(fd, len / 2), 0);
+	expect_ret(store__site(st, 3, &site), -EIO, "a spill cut short");
+	close(fd);
 }
