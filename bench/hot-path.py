@@ -112,9 +112,10 @@ def run_once(argv, tracer, perf_out=None):
                              stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         said = []
-        # "tracing pid N", or with -f (a set) "tracing the selected ..."
+        # "tracing pid N", or with -f (a set) "tracing the selected ...";
+        # the empty-probe floor's own "floor: tracing pid N"
         for line in t.stderr:
-            if "memscope-bpf: tracing " in line:
+            if re.match(r"(memscope-bpf|floor): tracing ", line):
                 break
             said.append(line.strip())
         else:
