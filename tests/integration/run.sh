@@ -3048,6 +3048,11 @@ t_sys_comm()
 $SYS_PY
 expect("kernel (allocs, live blocks, live bytes) of the two $name runs",
        (105, 5, 2010), (k.get("allocs"), k.get("live_blocks"), k.get("live_bytes")))
+# each joined at its exec: the image before it is counted, not a row of "?"
+expect("listed processes' comms", ["$name", "$name"],
+       sorted(p["target"]["comm"] for p in r["processes"]))
+expect("unlisted images (before each exec)", 2,
+       r["process_counts"]["unlisted_images"])
 EOF
 }
 

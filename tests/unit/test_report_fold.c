@@ -266,7 +266,8 @@ Test(report_fold, text_and_json)
 	fclose(f);
 	cr_expect(strstr(buf, "\"process_counts\":{\"images\":13,"),
 		  "every image counted in %s", buf);
-	cr_expect(strstr(buf, "\"folded_images\":11,\"folded_entries\":1}"),
+	cr_expect(strstr(buf, "\"folded_images\":11,\"folded_entries\":1,"
+			      "\"unlisted_images\":0}"),
 		  "the folds counted in %s", buf);
 	cr_expect(strstr(buf, "\"folded\":{\"images\":11,\"last_pid\":111,"
 			      "\"failed\":1}"), "the fold in %s", buf);

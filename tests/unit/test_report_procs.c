@@ -388,3 +388,34 @@ Test(report_procs, two_peaks_explained)
 	free(t);
 	report__free(r);
 }
+
+/*
+ * A process that joins the set at its exec (--comm, --cgroup): its exec
+ * record opens and ends an image nothing is known of. It is counted, not
+ * listed as a row of "?".
+ */
+Test(report_procs, image_of_nothing_before_a_join_is_not_listed)
+{
+	struct report_target tgt = { .start_ns = START_NS,
+				     .duration_ns = 10000 };
+	struct report_opts o = { .resolve = resolve, .image_ctx = image_ctx };
+	struct report *r;
+	char *t;
+
+	ev_procs_apply(pt, ev_proc(MS_EV_PROC_EXEC, 20, 0, "lk", "/t/lk",
+				   1100));
+	ev_procs_alloc(pt, 20, 0x1000, 64, 0x401000, 1200);
+	ev_procs_alloc(pt, 21, 0x1000, 32, 0x401000, 1300);
+	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
+	cr_assert_not_null(r, "report__build_procs: %s", strerror(errno));
+	expect_eq(r->all.images, 3, "every image counted");
+	expect_eq(r->unlisted_images, 1, "the one before the exec");
+	expect_eq(r->nr_procs, 2, "rows");
+	t = text_of(r);
+	cr_expect(strstr(t, "3 images of 2 processes, by live bytes; 1 image "
+			    "not listed"), "the count in:\n%s", t);
+	cr_expect(!strstr(t, "\n  20      ?,"), "a row of nothing in:\n%s", t);
+	cr_expect(strstr(t, "\n  20      lk [exec 1]"), "its exec in:\n%s", t);
+	free(t);
+	report__free(r);
+}

@@ -1653,6 +1653,19 @@ static int fold_key_cmp(const void *pa, const void *pb)
 }
 
 /*
+ * An image the trace knows nothing of: the record of its exec opened it
+ * and ended it at once (the process joined the set there: --comm,
+ * --cgroup), no record was of it and nothing told its facts. A row of
+ * "?" would say nothing; it is counted, not listed (unlisted_images).
+ */
+static bool image_empty(const struct proc_image *im)
+{
+	return im->end == PROC_EXECED && !im->have_info &&
+	       !store__summary(im->store)->events &&
+	       (!im->have_kernel || !im->kernel.allocs);
+}
+
+/*
  * Which images fold (report_opts.fold): lead[i] is the first image of
  * image i's fold, SIZE_MAX for one that stays apart. An image folds when
  * it ended, ran its allocator probed from its start (not late, not
@@ -1682,6 +1695,10 @@ static int fold_plan(const struct procs *pt, const struct report_opts *opts,
 		const struct proc_image *im = procs__image(pt, i);
 
 		out[i] = SIZE_MAX;
+		if (image_empty(im)) {
+			entries--;
+			continue;
+		}
 		if (im->end == PROC_RUNNING ||
 		    (im->info.flags & (PROCINFO_LATE | PROCINFO_FOREIGN)) ||
 		    (i < opts->nr_scans && opts->scans[i].scan))
@@ -1819,6 +1836,10 @@ static struct report *build_all(struct procs *pt,
 		size_t pos = r->nr_procs, *at;
 		struct report *pr;
 
+		if (image_empty(im)) {
+			r->unlisted_images++;
+			continue;
+		}
 		at = lead && lead[i] != SIZE_MAX ? &entry[lead[i]] : NULL;
 		pr = build_image(im, i, pos, target, at ? &fold_opts : opts,
 				 r->strings);

@@ -426,6 +426,12 @@ struct report {
 	__u32 folded;
 	size_t folded_images;
 	size_t folded_entries;
+	/*
+	 * Of the trace: images it knows nothing of, counted in all.images
+	 * but not listed: one a process's exec opened and ended at once, the
+	 * process joining the set there (--comm, --cgroup), no record of it
+	 */
+	size_t unlisted_images;
 
 	/* owned storage for strings copied into the model */
 	void *arena;

@@ -681,6 +681,7 @@ static void write_processes(struct json *j, const struct report *r,
 	json_kv_u64(j, "lifecycle_events", a->lifecycle);
 	json_kv_u64(j, "folded_images", r->folded_images);
 	json_kv_u64(j, "folded_entries", r->folded_entries);
+	json_kv_u64(j, "unlisted_images", r->unlisted_images);
 	json_obj_end(j);
 	json_key(j, "processes");
 	json_arr_begin(j);

@@ -1113,6 +1113,10 @@ static int print_processes(const struct report *r, FILE *f)
 			"one row each (--fold)", r->folded_images,
 			plural(r->folded_images), r->folded_entries,
 			plural(r->folded_entries));
+	if (r->unlisted_images)
+		fprintf(f, "; %zu image%s not listed: opened and ended by "
+			"an exec where the process joined, nothing traced",
+			r->unlisted_images, plural(r->unlisted_images));
 	fputc('\n', f);
 	rows = r->top_procs > PROC_TABLE_ROWS ? r->top_procs : PROC_TABLE_ROWS;
 	if (!r->top_procs || rows > n)
