@@ -482,13 +482,7 @@ void attach__print_probes(const struct attach *a, FILE *f, const char *who)
 		if (!m)
 			return;
 		probe_text(m, &a->probes[i]);
-		if (!fclose(m)) {
-			fprintf(f, "%s: ", who);
-			name_put(f, line);
-			fputc('\n', f);
-		}
-		free(line);
-		line = NULL;
+		name_put_line(f, who, m, &line);
 	}
 }
 

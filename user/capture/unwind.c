@@ -1658,12 +1658,6 @@ void unwinder__print(const struct unwinder *u, FILE *f, const char *who)
 				o->entry ? ", its entry point outermost" : "",
 				o->preloaded ? " (kept from an earlier run, loaded at the start)" :
 				o->cached ? " (kept from an earlier run)" : "");
-		if (!fclose(m)) {
-			fprintf(f, "%s: ", who);
-			name_put(f, line);
-			fputc('\n', f);
-		}
-		free(line);
-		line = NULL;
+		name_put_line(f, who, m, &line);
 	}
 }

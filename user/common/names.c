@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
+#include <stdlib.h>
 #include "names.h"
 
 void name_put(FILE *f, const char *s)
@@ -11,4 +12,15 @@ void name_put(FILE *f, const char *s)
 		else
 			fputc(*p, f);
 	}
+}
+
+void name_put_line(FILE *f, const char *who, FILE *m, char **line)
+{
+	if (!fclose(m)) {
+		fprintf(f, "%s: ", who);
+		name_put(f, *line);
+		fputc('\n', f);
+	}
+	free(*line);
+	*line = NULL;
 }

@@ -13,5 +13,11 @@
 #include <stdio.h>
 
 void name_put(FILE *f, const char *s);
+/*
+ * A line made whole in m, an open_memstream() over *line, then written
+ * to f as "who: LINE\n" with the line escaped: m is closed, *line freed
+ * and NULL. Nothing is written when the stream failed.
+ */
+void name_put_line(FILE *f, const char *who, FILE *m, char **line);
 
 #endif /* MEMSCOPE_NAMES_H */
