@@ -48,15 +48,15 @@ int export_snapshot(const struct growth_view *v, __u64 start_ns,
 		    void *resolve_ctx);
 
 /*
- * The leak filter of the options (ctx: struct opts) for the images that
- * end before the trace does (procs__set_filter()).
- */
-/*
  * The procs table's spill file (procs__set_spill()) in $TMPDIR, /var/tmp
  * or /tmp, the last 64 ended images kept in memory (MEMSCOPE_SPILL_KEEP:
  * another number); none where no file can be made.
  */
 void export_spill(struct procs *pt);
+/*
+ * The leak filter of the options (ctx: struct opts) for the images that
+ * end before the trace does (procs__set_filter()).
+ */
 bool export_filter_pass(const struct store_block *b, __u64 end_ns, void *ctx);
 
 /*
