@@ -52,14 +52,13 @@ struct procs {
 	/*
 	 * procs__set_spill(): the file ended images' sites go to, its end,
 	 * and the last spill_keep ended images, which stay in memory (a
-	 * ring: the next one to go at ring_head)
+	 * ring: the nr_ended-th ended image in slot nr_ended % spill_keep)
 	 */
 	int spill_fd;
 	off_t spill_end;
 	size_t spill_keep;
 	size_t *ring;
-	size_t nr_ring;
-	size_t ring_head;
+	size_t nr_ended;
 };
 
 /* What store__close() asks of each block: the filter, at this end. */
@@ -148,17 +147,18 @@ void procs__release(struct procs *p, size_t i)
 /* Image i ended: the oldest of the last spill_keep ended goes. */
 static void spill_ended(struct procs *p, size_t i)
 {
+	size_t slot;
+
 	if (p->spill_fd < 0)
 		return;
 	if (!p->spill_keep) {
 		spill(p, i);
-	} else if (p->nr_ring < p->spill_keep) {
-		p->ring[(p->ring_head + p->nr_ring++) % p->spill_keep] = i;
-	} else {
-		spill(p, p->ring[p->ring_head]);
-		p->ring[p->ring_head] = i;
-		p->ring_head = (p->ring_head + 1) % p->spill_keep;
+		return;
 	}
+	slot = p->nr_ended++ % p->spill_keep;
+	if (p->nr_ended > p->spill_keep)
+		spill(p, p->ring[slot]);
+	p->ring[slot] = i;
 }
 
 void procs__free(struct procs *p)

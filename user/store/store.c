@@ -131,12 +131,11 @@ struct store {
 	/*
 	 * store__spill(): the closed sites and frames are in spill_fd at
 	 * spill_off, spill_len bytes of zlib (sites, then frames), and in
-	 * memory only while spill_in; -1: never written out
+	 * memory too while sites is not NULL; -1: never written out
 	 */
 	int spill_fd;
 	off_t spill_off;
 	size_t spill_len;
-	bool spill_in;
 };
 
 /* The first buckets are 1 ms wide: a short command still gets a curve. */
@@ -946,6 +945,12 @@ static int spill_io(int fd, void *buf, size_t len, off_t off, bool write)
 	return 0;
 }
 
+/* Spilled, and not read back: its sites and frames are in the file only. */
+static bool spilled_out(const struct store *s)
+{
+	return s->spill_fd >= 0 && !s->sites;
+}
+
 /* What a spill holds: the sites, then their frames, as compact() left them. */
 static size_t spill_raw_len(const struct store *s)
 {
@@ -990,7 +995,6 @@ static int spill_load(const struct store *cs)
 	s->sites = sites;
 	s->sites_cap = nr;
 	s->pages[0] = frames;
-	s->spill_in = true;
 	sites = NULL;
 	frames = NULL;
 	err = 0;
@@ -1043,7 +1047,7 @@ int store__spill(struct store *s, int fd, off_t *off)
 	/* compact() made one page of the frames, or memory was short */
 	if (!s->closed || s->nr_pages != 1)
 		return -EINVAL;
-	if (s->spill_fd >= 0 && !s->spill_in)
+	if (spilled_out(s))
 		return 0;
 	if (s->spill_fd < 0) {
 		err = spill_write(s, fd, off);
@@ -1055,7 +1059,6 @@ int store__spill(struct store *s, int fd, off_t *off)
 	s->sites_cap = 0;
 	free(s->pages[0]);
 	s->pages[0] = NULL;
-	s->spill_in = false;
 	return 0;
 }
 
@@ -1067,7 +1070,7 @@ int store__site(const struct store *s, __u32 stack_id, struct store_site *out)
 
 	if (stack_id >= s->nr_sites)
 		return -ENOENT;
-	if (s->spill_fd >= 0 && !s->spill_in) {
+	if (spilled_out(s)) {
 		err = spill_load(s);
 		if (err)
 			return err;
@@ -1215,8 +1218,7 @@ size_t store__mem_bytes(const struct store *s)
 	       tab_index_bytes(&s->stacks) +
 	       s->sites_cap * sizeof(*s->sites) +
 	       s->pages_cap * sizeof(*s->pages) +
-	       (s->closed ? (s->spill_fd < 0 || s->spill_in ?
-			     s->closed_frames : 0) :
+	       (s->closed ? (spilled_out(s) ? 0 : s->closed_frames) :
 			    s->nr_pages * ARENA_PAGE) * sizeof(**s->pages) +
 	       (s->closed ? s->nr_points : STORE_TIMELINE_POINTS) *
 			    sizeof(*s->timeline) +
