@@ -359,17 +359,18 @@ static void draw(struct live_view *v, const struct procs *p,
 	/* pid 0: a set with no first process (-a, --comm, --cgroup) */
 	if (status->pid) {
 		long at = procs__current(p, status->pid);
+		const char *comm = at >= 0 ? procs__image(p, at)->info.comm : "";
 
 		fprintf(v->out, "pid %d", status->pid);
 		/* what the pid runs now: its comm, as the report's header */
-		if (at >= 0 && procs__image(p, at)->info.comm[0]) {
+		if (comm[0]) {
 			fputs(" (", v->out);
-			name_put(v->out,
-					 procs__image(p, at)->info.comm);
+			name_put(v->out, comm);
 			fputc(')', v->out);
 		}
-	} else
+	} else {
 		fputs("a set of processes", v->out);
+	}
 	fprintf(v->out,
 		"  %.0f s  live %llu bytes in %llu blocks  peak %llu bytes  lost %llu",
 		status->elapsed_ns / 1e9,
