@@ -263,7 +263,9 @@ enum ms_ev_type {
 				 * name = new comm, type_name = the file
 				 * executed (cut at MS_STR_MAX, its tail);
 				 * ptr, old_ptr = the file the kernel runs
-				 * (struct ms_file_key: dev, ino) */
+				 * (struct ms_file_key: dev, ino); size =
+				 * the parent's tgid then (0 in recordings
+				 * before it) */
 	MS_EV_PROC_EXIT,	/* the last thread of pid exited: aux =
 				 * exit code as wait(2) reports it */
 	/*

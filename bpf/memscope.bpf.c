@@ -2809,6 +2809,8 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 		exec_file(e, bprm->filename);
 		e->ptr = bprm->file->f_inode->i_sb->s_dev;
 		e->old_ptr = bprm->file->f_inode->i_ino;
+		/* whose working directory a relative name is, once it is gone */
+		e->size = task->real_parent ? task->real_parent->tgid : 0;
 	}
 	/*
 	 * The ended image's counters go in the record (its other threads

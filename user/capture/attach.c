@@ -1089,30 +1089,22 @@ static int probe_usdt(struct attach *a, const char *open_path,
 }
 
 /*
- * Reads an object the first time it is seen: its allocator functions'
+ * An object seen the first time, its file ef: its allocator functions'
  * probes and whether it has memscope USDT probes. Returns how many
  * allocator functions were planned, or -errno.
  */
 static int plan_path(struct attach *a, struct seen_object *so,
-		     const char *open_path, const char *display)
+		     struct elf_file *ef, const char *display)
 {
 	struct object_plan *pl;
-	struct elf_file *ef;
 	int n;
 
 	pl = calloc(1, sizeof(*pl));
 	if (!pl)
 		return -ENOMEM;
-	ef = elf_file__open(open_path);
-	if (!ef) {
-		free(pl);
-		return set_error(a, -errno, "cannot read %s: %s", display,
-				 strerror(errno));
-	}
 	n = plan_allocators(a, ef, display, a->nr_seen, pl);
 	so->usdt = n >= 0 && a->progs.usdt[0] &&
 		   elf_file__has_usdt(ef, USDT_PROVIDER);
-	elf_file__free(ef);
 	if (n < 0) {
 		free(pl);
 		return n;
@@ -1134,6 +1126,7 @@ static int probe_path(struct attach *a, const char *open_path,
 		      const char *display, int pid, bool layers_first)
 {
 	struct seen_object *so;
+	struct elf_file *ef;
 	bool added;
 	__u64 key;
 	int err;
@@ -1142,7 +1135,23 @@ static int probe_path(struct attach *a, const char *open_path,
 	if (!so)
 		return -errno;
 	if (added) {
-		err = plan_path(a, so, open_path, display);
+		ef = elf_file__open(open_path);
+		if (!ef) {
+			err = -errno;
+			/*
+			 * Its path went with its process (a short program
+			 * that exited between the stat and the open): it is
+			 * forgotten, for the next process that maps it to
+			 * have it read. Kept as seen with no plan, no later
+			 * run of the file was probed.
+			 */
+			if (err == -ENOENT || err == -ESRCH)
+				a->nr_seen--;
+			return set_error(a, err, "cannot read %s: %s", display,
+					 strerror(-err));
+		}
+		err = plan_path(a, so, ef, display);
+		elf_file__free(ef);
 		if (err < 0)
 			return err;
 	}

@@ -50,7 +50,7 @@ struct set_work {
 	__u32 pid;
 	__u32 gen;
 	__u32 type;	/* MS_EV_PROC_* */
-	__u32 parent;	/* a start: the parent's tgid */
+	__u32 parent;	/* an exec: its parent's tgid then, 0 unknown */
 	__u64 ts_ns;	/* the record's */
 	/* an exec: the file it ran, as named and as the kernel knows it */
 	char file[MS_STR_MAX];
@@ -494,7 +494,7 @@ static void set_note(struct tracer *t, const struct ms_event *e)
 	w->gen = e->seq;
 	w->type = e->type;
 	w->ts_ns = e->ts_ns;
-	w->parent = e->type == MS_EV_PROC_START ? (__u32)e->aux : 0;
+	w->parent = 0;
 	w->file[0] = '\0';
 	if (e->type != MS_EV_PROC_EXEC)
 		return;
@@ -502,6 +502,7 @@ static void set_note(struct tracer *t, const struct ms_event *e)
 	w->file[sizeof(w->file) - 1] = '\0';
 	w->dev = e->ptr;
 	w->ino = e->old_ptr;
+	w->parent = (__u32)e->size;
 }
 
 static void ring_sample(void *ctx, const void *data, size_t size)
@@ -1394,20 +1395,6 @@ static void set_end(struct tracer *t, __u32 pid, __u32 gen, bool exited)
 }
 
 /*
- * The parent of w's process, from its start record in the same drain (a
- * short command is forked, runs and ends within one); 0 not known.
- */
-static __u32 work_parent(const struct tracer *t, const struct set_work *w)
-{
-	const struct set_work *v;
-
-	for (v = tab_array_at(&t->work, 0); v < w; v++)
-		if (v->type == MS_EV_PROC_START && v->pid == w->pid)
-			return v->parent;
-	return 0;
-}
-
-/*
  * An exec's program, when the process was gone before set_dirty() could
  * attach to it (a short command): a program with an allocator of its own
  * (a static build) ran it unprobed, all of it, and nothing would say so;
@@ -1416,8 +1403,9 @@ static __u32 work_parent(const struct tracer *t, const struct set_work *w)
  * allocation), and if that made new probes, the image joined late from
  * its exec on. One that set_dirty() attached made them then: none now.
  * A relative name was the process's working directory's, gone with it:
- * tried in its parent's (a shell running ./prog), taken only if it names
- * that file there too.
+ * tried in its parent's (a shell running ./prog: the exec record names
+ * the parent, as the fork's start record did in an earlier drain or
+ * none), taken only if it names that file there too.
  */
 static void exec_probe(struct tracer *t, const struct set_work *w)
 {
@@ -1431,7 +1419,7 @@ static void exec_probe(struct tracer *t, const struct set_work *w)
 	/* examined already: by the attach of a process alive to have it */
 	if (attach__file_done(t->attach, procmap_user_dev(w->dev), w->ino))
 		return;
-	parent = w->file[0] == '/' ? 0 : work_parent(t, w);
+	parent = w->file[0] == '/' ? 0 : w->parent;
 	if (w->file[0] != '/' && !parent)
 		return;
 	if (parent)
