@@ -1028,6 +1028,21 @@ t_hostile_names()
 		fail "report header: expected the command escaped, got: $(head -1 "$d/stdout")"
 }
 
+# A process that maps code which is no ELF object (a JIT's memfd, a data
+# file mapped executable): -p passes over those and probes the rest. The
+# tree before refused it ("cannot read /memfd:jit: Exec format error").
+t_attach_execmap()
+{
+	attach_released -- "$TARGETS/execmap" || return
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$UW_PY
+l = leak("execmap_leak")
+if l and (l["count"], l["bytes"], l["stack_stop"]) != (5, 240, "end"):
+    print(f"execmap_leak: expected 5 blocks, 240 bytes, stack_stop end; got {l['count']}, {l['bytes']}, {l['stack_stop']}")
+EOF
+}
+
 # A target that ends on its own, long before -d.
 t_exits_mid()
 {
@@ -4662,6 +4677,7 @@ run_test short_launch		t_launch short short
 run_test static_launch		t_static
 run_test hostile_launch		t_hostile
 run_test hostile_names		t_hostile_names
+run_test attach_execmap		t_attach_execmap
 run_test usdt_lib_launch	t_usdt_lib launch
 run_test usdt_lib_attach	t_usdt_lib attach
 run_test exits_mid_attach	t_exits_mid attach

@@ -1269,8 +1269,14 @@ int attach__process(struct attach *a, int pid)
 			r = probe_path(a, open_path, pm->path,
 				       a->pid == ATTACH_EACH ? pid : a->pid,
 				       round == 0);
-			/* A mapping that vanished or is unreadable is no error. */
-			if (r == -ENOENT || r == -EACCES)
+			/*
+			 * A mapping that vanished or is unreadable is no error,
+			 * nor is one that holds no ELF (a JIT's code in a
+			 * memfd, a data file mapped executable): the tree
+			 * before refused such a process, or under -a probed
+			 * none of the objects it maps after that one.
+			 */
+			if (r == -ENOENT || r == -EACCES || r == -ENOEXEC)
 				continue;
 			if (r < 0) {
 				err = r;
