@@ -526,7 +526,8 @@ static unsigned image_resolve(void *ctx, __u64 addr, const struct frame **out)
 	static char fn[32];
 
 	snprintf(fn, sizeof(fn), "image_%zu", (size_t)ctx - 1);
-	fr = (struct frame){ .addr = addr, .function = fn };
+	fr = (struct frame){ .addr = addr, .function = fn,
+			     .object = "/bin/prog" };
 	*out = &fr;
 	return 1;
 }
@@ -570,7 +571,7 @@ Test(recording, processes_round_trip)
 	struct ms_counters kc = { .allocs = 9, .live_bytes = 64 };
 	struct recording_end end = end_template;
 	const struct recording_proc *rp;
-	const struct frame *fr;
+	const struct frame *fr = NULL;
 	struct procs *pt, *back;
 	struct recording *r;
 	struct recorder *w;
@@ -651,12 +652,16 @@ Test(recording, processes_round_trip)
 					    &rp[i].kernel : NULL), 0);
 	expect_eq(procs__image(back, 2)->kernel.allocs, 9, "restored");
 	for (i = 0; i < 3; i++) {
+		const char *object = fr ? fr->object : NULL;
 		char want[16];
 
 		snprintf(want, sizeof(want), "image_%zu", i);
 		cr_assert_eq(recording__resolve(recording__image_ctx(r, i),
 						frame, &fr), 1);
 		cr_expect_str_eq(fr->function, want, "image %zu", i);
+		/* each image's symbols name it: one copy of the string */
+		cr_expect(!i || fr->object == object,
+			  "image %zu's object: a copy of its own", i);
 	}
 	info.pid = 9;
 	cr_expect_eq(procs__restore(back, 0, &info, NULL), -EINVAL,
