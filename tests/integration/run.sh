@@ -3540,7 +3540,8 @@ t_sys_given_up()
 	sleep 2
 	id=$(readelf -n "$(ldconfig -p | awk '/libLLVM-15\.so\.1 .*x86-64/ { print $NF; exit }')" |
 		awk '/Build ID/ { print $3 }')
-	for n in $(seq 300); do
+	# (its compile takes seconds; on a loaded machine over 30)
+	for n in $(seq 450); do
 		[ -s "$d/cache/$id" ] && break
 		sleep 0.1
 	done
@@ -4342,17 +4343,25 @@ t_max_stacks()
 # Debian's python3 keeps objects under 512 bytes in pymalloc's own arenas,
 # mapped with mmap: 200,000 small tuples held show as anonymous memory,
 # not heap blocks; PYTHONMALLOC=malloc makes each object a malloc block
-# at its stack. As the README says, with the figures of this run.
+# at its stack. As the README says, with the figures of this run. The
+# trace stops once the list is built (a fixed -d 2 cut it short on a
+# loaded machine: 11 of 20 MB).
 t_python_pymalloc()
 {
 	local m
 
 	for m in pymalloc malloc; do
+		rm -f "$d/built"
 		printf 'PYTHONMALLOC=%s ' "$m" >>"$d/cmd"
-		PYTHONMALLOC=$m tool -q -t 1 -d 2 --kill -o "$d/out/report.json" \
-			-- /usr/bin/python3 -c 'import time
+		PYTHONMALLOC=$m tool_bg -q -t 1 --kill -o "$d/out/report.json" \
+			-- /usr/bin/python3 -c 'import sys, time
 held = [(i, str(i)) for i in range(200000)]
-time.sleep(30)'
+open(sys.argv[1], "w").write("built")
+time.sleep(60)' "$d/built" || return
+		wait_for "$d/built" built 50 ||
+			fail "python3: expected its list built within 50 s"
+		kill -INT "$tool_pid"
+		tool_wait
 		expect_rc 0 && expect_clean_stderr || return
 		M=$m check_report <<-'EOF'
 		import os
