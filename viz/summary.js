@@ -160,11 +160,15 @@
 		const rows = [
 			[s.failed_allocs, "allocator call", "allocator calls",
 			 "returned NULL"],
-			[s.unknown_frees - (s.allocator_frees || 0), "free",
+			[s.unknown_frees - (s.allocator_frees || 0) -
+			 (s.forked_frees || 0), "free",
 			 "frees", "of blocks allocated before tracing (or never)"],
 			[s.allocator_frees, "free", "frees",
 			 "by the allocator itself, of blocks it took " +
 			 "internally (glibc frees a thread's cache at its exit)"],
+			[s.forked_frees, "free", "frees",
+			 "by forked processes, of blocks their parent made " +
+			 "before the fork"],
 			[s.replaced, "block", "blocks",
 			 "replaced at a live address (its free was lost)"],
 			[s.late_frees, "free", "frees",

@@ -387,6 +387,9 @@ static int feed_procs(struct procs *pt)
 				       NULL, 0);
 	struct ms_event old = heap_rec(MS_EV_FREE, 100, AT(970), 0x8000, 0,
 				       NULL, 0);
+	/* and the fork's free of its copy of server's block */
+	struct ms_event copy = heap_rec(MS_EV_FREE, 101, AT(450), 0x2000, 0,
+					NULL, 0);
 
 	strcpy(server.comm, "server");
 	strcpy(server.command, "./server --port 8080");
@@ -396,12 +399,14 @@ static int feed_procs(struct procs *pt)
 	del.aux = MS_FAM_NEW;
 	own.flags = MS_EVF_FREE_CHECK | MS_EVF_FREE_INTERNAL;
 	old.flags = MS_EVF_FREE_CHECK;
+	copy.flags = MS_EVF_FREE_CHECK;
 	return procs__set_info(pt, &server) ||
 	       apply_to(pt, PALLOC(100, 100, 0x1000, 1000, s1)) ||
 	       apply_to(pt, PALLOC(100, 200, 0x2000, 64, s2)) ||
 	       apply_to(pt, proc_rec(MS_EV_PROC_START, 101, 100, "server",
 				     NULL, AT(300))) ||
 	       apply_to(pt, PALLOC(101, 400, 0x1000, 500, s3)) ||
+	       apply_to(pt, copy) ||
 	       apply_to(pt, proc_rec(MS_EV_PROC_EXEC, 101, 0, "worker",
 				     "/usr/bin/worker", AT(500))) ||
 	       procs__set_info(pt, &worker) ||

@@ -1262,6 +1262,8 @@ def test_procs(t, env):
          ["1 free of blocks allocated before tracing (or never)",
           "1 free by the allocator itself, of blocks it took internally "
           "(glibc frees a thread's cache at its exit)",
+          "1 free by forked processes, of blocks their parent made "
+          "before the fork",
           "1 free of another family's block not judged: made before its "
           "process's allocator probes were all in (joined late)"],
          [li.text() for ul in dom.all("ul") if "oddities" in ul.classes()

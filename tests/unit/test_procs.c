@@ -144,6 +144,36 @@ Test(procs, fork_opens_a_process_with_its_parent_and_comm)
 }
 
 /*
+ * A fork frees blocks its parent made before the fork (its heap is a
+ * copy): unknown frees said to be the fork's, apart from those the
+ * allocator makes of what it took internally; after an exec, and in a
+ * process whose start was not seen, an unknown free is only unknown.
+ */
+Test(procs, a_forks_unknown_frees_are_its_parents_blocks)
+{
+	struct ms_event own = ev_rec(MS_EV_FREE, 1250);
+
+	alloc(100, 0x1000, 10, 0, 1000);
+	proc_rec(MS_EV_PROC_START, 101, 100, "worker", NULL, 1100);
+	release(101, 0x1000, 1200);
+	own.pid = own.tid = 101;
+	own.ptr = 0x7000;
+	own.flags = MS_EVF_FREE_CHECK | MS_EVF_FREE_INTERNAL;
+	apply(&own);
+	proc_rec(MS_EV_PROC_EXEC, 101, 0, "prog", "/bin/prog", 1300);
+	release(101, 0x2000, 1400);
+	release(100, 0x3000, 1500);
+
+	expect_eq(sum_of(1)->unknown_frees, 2, "the fork's unknown frees");
+	expect_eq(sum_of(1)->forked_frees, 1, "the fork's of its copy");
+	expect_eq(sum_of(2)->unknown_frees, 1, "after the exec");
+	expect_eq(sum_of(2)->forked_frees, 0, "after the exec: no copy");
+	expect_eq(sum_of(0)->forked_frees, 0, "the parent's");
+	expect_eq(procs__summary(pt)->sum.forked_frees, 1, "all");
+	expect_eq(procs__summary(pt)->sum.unknown_frees, 4, "all unknown");
+}
+
+/*
  * A child's first mappings are those of the image its parent ran at the
  * fork (named through it when the child is gone before its maps are
  * read); a fork of a process not traced has none known, and an exec's

@@ -122,6 +122,7 @@ static void add_summary(struct store_summary *a, const struct store_summary *b)
 	a->anomalies += b->anomalies;
 	a->unwalked += b->unwalked;
 	a->allocator_frees += b->allocator_frees;
+	a->forked_frees += b->forked_frees;
 	a->late_frees += b->late_frees;
 	a->graves_evicted += b->graves_evicted;
 	a->stacks_cut += b->stacks_cut;

@@ -98,6 +98,7 @@ static void write_summary(struct json *j, const struct report *r, bool line)
 	json_kv_u64(j, "anomalies", s->anomalies);
 	json_kv_u64(j, "unwalked_frees", s->unwalked);
 	json_kv_u64(j, "allocator_frees", s->allocator_frees);
+	json_kv_u64(j, "forked_frees", s->forked_frees);
 	json_kv_u64(j, "late_frees", s->late_frees);
 	json_kv_u64(j, "graves_evicted", s->graves_evicted);
 	json_kv_u64(j, "stacks_cut", s->stacks_cut);

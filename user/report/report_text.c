@@ -134,6 +134,11 @@ static void print_totals(const struct report *r, FILE *f)
 	if (s->allocator_frees)
 		fprintf(f, "; of them %llu by the allocator itself, of blocks it took internally (glibc frees a thread's cache at its exit)",
 			(unsigned long long)s->allocator_frees);
+	/* Nor those a forked process had from its parent, never its own. */
+	if (s->forked_frees)
+		fprintf(f, "%s %llu by forked processes, of blocks their parent made before the fork",
+			s->allocator_frees ? ";" : "; of them",
+			(unsigned long long)s->forked_frees);
 	fputc('\n', f);
 }
 

@@ -509,6 +509,7 @@ static void add_summary(struct store_summary *to,
 	to->anomalies += d->anomalies;
 	to->unwalked += d->unwalked;
 	to->allocator_frees += d->allocator_frees;
+	to->forked_frees += d->forked_frees;
 	to->late_frees += d->late_frees;
 	to->graves_evicted += d->graves_evicted;
 	to->stacks_cut += d->stacks_cut;
@@ -528,6 +529,7 @@ static void sub_summary(struct store_summary *to,
 	to->anomalies -= d->anomalies;
 	to->unwalked -= d->unwalked;
 	to->allocator_frees -= d->allocator_frees;
+	to->forked_frees -= d->forked_frees;
 	to->late_frees -= d->late_frees;
 	to->graves_evicted -= d->graves_evicted;
 	to->stacks_cut -= d->stacks_cut;

@@ -363,17 +363,27 @@ static void grave_note(struct store *s, const struct store_block *b)
 }
 
 /*
- * Release the block at ptr. With a non-zero seq, only the block that the
- * record saw: another thread may already own the address again, its alloc
- * record having overtaken ours, and the block we meant is gone already.
+ * Release the block at ptr, which e freed. With a non-zero seq, only the
+ * block that the record saw: another thread may already own the address
+ * again, its alloc record having overtaken ours, and the block we meant
+ * is gone already.
  */
-static void live_release(struct store *s, __u64 ptr, __u64 seq)
+static void live_release(struct store *s, const struct ms_event *e,
+			 __u64 ptr, __u64 seq)
 {
 	size_t i = live_probe(s, ptr, ptr_hash(ptr)), pos, last;
 	struct store_block *b;
 
 	if (!s->live.slots[i].pos) {
 		s->sum.unknown_frees++;
+		/*
+		 * A fork's image saw every allocation its process made: a
+		 * block it does not hold is its parent's, from before the
+		 * fork (bash's subshells free them), unless the allocator
+		 * freed what it took internally (allocator_frees).
+		 */
+		if (s->forked && !(e->flags & MS_EVF_FREE_INTERNAL))
+			s->sum.forked_frees++;
 		return;
 	}
 	pos = tab_index_pos(&s->live, i);
@@ -482,13 +492,13 @@ static void apply_realloc(struct store *s, const struct ms_event *e,
 		live_add(s, e, stack_id, task);
 		break;
 	case MS_RE_FREE:
-		live_release(s, e->old_ptr, e->old_seq);
+		live_release(s, e, e->old_ptr, e->old_seq);
 		break;
 	case MS_RE_FAILED:
 		s->sum.failed_allocs++;
 		break;
 	case MS_RE_MOVE:
-		live_release(s, e->old_ptr, e->old_seq);
+		live_release(s, e, e->old_ptr, e->old_seq);
 		live_add(s, e, stack_id, task);
 		break;
 	}
@@ -869,7 +879,7 @@ int store__apply(struct store *s, const struct ms_event *e)
 			anomaly_note(s, e, &check, ts);
 		/* free(NULL) is a no-op, not a free of an unknown block */
 		if (e->ptr)
-			live_release(s, e->ptr, 0);
+			live_release(s, e, e->ptr, 0);
 		break;
 	case MS_EV_REALLOC:
 		apply_realloc(s, e, stack_id, task);

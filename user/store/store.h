@@ -43,6 +43,9 @@ struct store_summary {
 	__u64 allocator_frees;	/* suspect frees the allocator made from its
 				 * own object (MS_EVF_FREE_INTERNAL): not
 				 * judged */
+	__u64 forked_frees;	/* unknown frees of a forked image, not the
+				 * allocator's own: of blocks its parent made
+				 * before the fork (its heap is a copy) */
 	__u64 late_frees;	/* frees of another family's block, the block
 				 * or the free made while the image's
 				 * allocator probes were not all in
