@@ -1871,6 +1871,11 @@ if got != (2, 444):
 		fail "stderr: expected the text report, got: $(head -3 "$d/stderr")"
 	tool -q -o - --html - -- "$TARGETS/sysproc" leak 1 1
 	expect_error 2 "only one output can be '-' \\(stdout\\)"
+	# a page's name for the JSON: refused before anything runs (the tree
+	# before wrote JSON into r.html, found out only in the browser)
+	tool -q -o "$d/r.html" -- "$TARGETS/sysproc" leak 1 1
+	expect_error 2 "^memscope-bpf: -o .*/r\\.html: -o writes the JSON report; the dashboard is --html .*/r\\.html$"
+	[ ! -e "$d/r.html" ] || fail "-o r.html: expected no file written"
 }
 
 # --- tests: symbols -----------------------------------------------------------

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "cli.h"
 #include "export.h"
 #include "report.h"
@@ -291,8 +292,25 @@ static int set_out(struct opts *o, const char *arg, const char **out)
 	return 0;
 }
 
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n >= t && !strcasecmp(s + n - t, tail);
+}
+
+/*
+ * -o's file is JSON whatever its name: a name that says HTML is a mistake
+ * (other tools pick the format by the name), refused before the trace
+ * rather than found as JSON in a page after it.
+ */
 static int set_json(struct opts *o, const char *arg)
 {
+	if (ends_with(arg, ".html") || ends_with(arg, ".htm")) {
+		cli_error("-o %s: -o writes the JSON report; the dashboard is --html %s",
+			  arg, arg);
+		return 2;
+	}
 	return set_out(o, arg, &o->exports[EXPORT_JSON]);
 }
 
@@ -644,7 +662,8 @@ static const struct cli_option options[] = {
 "                        FILE.msr.partial until tracing ends)\n" },
 	{ "output", 'o', OPT_ARG | OPT_REPORT, set_json,
 "  -o, --output FILE     also write the JSON report to FILE (-: stdout, and\n"
-"                        the text report to stderr; so for every output)\n" },
+"                        the text report to stderr; so for every output;\n"
+"                        a FILE.html is refused: the page is --html)\n" },
 	{ "html", 0, OPT_ARG | OPT_REPORT, set_html,
 "      --html FILE       also write the HTML dashboard (one file, offline)\n" },
 	{ "pprof", 0, OPT_ARG | OPT_REPORT, set_pprof,
