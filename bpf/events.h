@@ -774,7 +774,9 @@ struct ms_proc {
 	__u32 exec_begun;	/* the image an exec past its point of no
 				 * return is replacing (sched_prepare_exec),
 				 * until that exec numbers the new one */
-	__u32 pad;
+	__u32 vm_tgid;		/* a vfork child until it execs: the process
+				 * in whose memory it runs, whose heap its
+				 * calls are counted in (0: its own) */
 };
 
 #define MS_PROC_EXITED		(1u << 0)

@@ -26,6 +26,8 @@ __u32 targ_gen = 1;
 __u32 targ_exec_begun;
 /* Set between open and load: the trace began with the process. */
 const volatile bool from_start = false;
+/* the one process vforked: a child ran in its memory unseen (ms_fork) */
+__u32 targ_vm_shared;
 /*
  * The process the run is about (-p PID, -- CMD): its exit ends the trace
  * and the report judges its blocks at the end, as live; no exit record.
@@ -375,15 +377,32 @@ static __always_inline struct ms_proc *proc_get(__u32 tgid)
  * which process entry counts it (*p; NULL on the one-process fast path).
  * A member's probes keep its threads' call state from the first link on,
  * recording() or not: a call that straddles the start is still seen
- * whole (new's malloc stays inside new).
+ * whole (new's malloc stays inside new). A process that runs in another's
+ * memory (a vfork child until it execs, ms_proc.vm_tgid) allocates in that
+ * one's heap, which frees what it made there: its calls count as that
+ * process's, *id rewritten to its tgid (dash's vfork children made every
+ * `sh -c 'rm x && y'` report an invalid free in the shell).
  */
-static __always_inline bool member(__u64 id, struct ms_proc **p)
+static __always_inline bool member(__u64 *id, struct ms_proc **p)
 {
+	struct ms_proc *heap;
+	__u32 vm;
+
 	*p = NULL;
 	if (targ_tgid)
-		return is_target(id);
-	*p = proc_get(id >> 32);
-	return *p != NULL;
+		return is_target(*id);
+	*p = proc_get(*id >> 32);
+	if (!*p)
+		return false;
+	vm = (*p)->vm_tgid;
+	if (vm) {
+		heap = bpf_map_lookup_elem(&procs, &vm);
+		if (heap && !(heap->flags & MS_PROC_EXITED)) {
+			*p = heap;
+			*id = (__u64)vm << 32 | (__u32)*id;
+		}
+	}
+	return true;
 }
 
 /* The owner bits of a block of process p (0 on the fast path). */
@@ -2329,13 +2348,12 @@ static __always_inline void exec_changed(struct task_struct *task,
 SEC("tp_btf/mmap_lock_released")
 int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 {
+	__u64 ev, old, nr, id = current_id();
 	struct task_struct *task;
 	struct sys_state *s;
 	struct ms_proc *p;
-	__u64 ev, old, nr;
 
-	if (!write || !member(current_id(), &p) ||
-	    (stop_on_map && !target_execd))
+	if (!write || !member(&id, &p) || (stop_on_map && !target_execd))
 		return 0;
 	task = bpf_get_current_task_btf();
 	if (task->mm != mm)
@@ -2411,6 +2429,7 @@ static __always_inline void exec_protect_exit(struct task_struct *task,
 {
 	struct sys_state *s = bpf_task_storage_get(&sys_states, task, 0, 0);
 	struct anon_range r = { .start = regs->di };
+	__u64 id = current_id();
 	struct ms_proc *p;
 	__u32 change;
 
@@ -2422,7 +2441,7 @@ static __always_inline void exec_protect_exit(struct task_struct *task,
 	if (r.end > r.start &&
 	    !bpf_find_vma(task, r.start, anon_covers, &r, 0) && r.anon)
 		return;
-	if (!member(current_id(), &p))
+	if (!member(&id, &p))
 		return;
 	exec_changed(task, p, false, change & EXEC_GREW);
 }
@@ -2611,22 +2630,40 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, tgid = child->tgid;
+	struct ms_proc *p, *pp;
 	char comm[MS_COMM_LEN];
-	struct ms_proc *p;
 	struct ms_event *e;
 	__u64 pos;
 
 	/* A new thread is no new process. */
-	if (targ_tgid || tgid == ptgid || trace_over())
+	if (tgid == ptgid || trace_over())
 		return 0;
+	if (targ_tgid) {
+		/*
+		 * The one process's vfork child allocates in its heap unseen
+		 * (its probes are filtered to the one pid): a free of an
+		 * address never seen may be of its blocks from then on.
+		 */
+		if (ptgid == targ_tgid && child->mm && child->mm == parent->mm)
+			targ_vm_shared = 1;
+		return 0;
+	}
 	bpf_probe_read_kernel(comm, sizeof(comm), child->comm);
-	p = bpf_map_lookup_elem(&procs, &ptgid);
-	if (!(p && follow && !(p->flags & MS_PROC_EXITED)) &&
-	    !selected(tgid, comm))
+	pp = bpf_map_lookup_elem(&procs, &ptgid);
+	if (pp && (pp->flags & MS_PROC_EXITED))
+		pp = NULL;
+	if (!(pp && follow) && !selected(tgid, comm))
 		return 0;
 	p = proc_add(tgid);
 	if (!p)
 		return 0;
+	/*
+	 * vfork, posix_spawn: the child runs in its parent's memory until it
+	 * execs, and what it allocates there its parent frees (dash builds
+	 * the command's path and arguments in its vfork child).
+	 */
+	p->vm_tgid = pp && child->mm && child->mm == parent->mm ?
+		     (pp->vm_tgid ? pp->vm_tgid : ptgid) : 0;
 	image_vmas_clear(tgid, p->gen);
 	e = proc_event(MS_EV_PROC_START, tgid, p->gen, &pos);
 	if (!e)
@@ -2797,6 +2834,8 @@ int BPF_PROG(ms_exec, struct task_struct *task, pid_t old_pid,
 			gen = p->gen;
 		}
 		p->exec_vm = task->mm->exec_vm;
+		/* its own memory now, and heap */
+		p->vm_tgid = 0;
 		maps_dirty_mark(tgid);
 	}
 	target_execd = true;
@@ -2997,7 +3036,7 @@ int ms_alloc_enter(struct pt_regs *ctx)
 	struct ms_proc *p;
 	__u32 fn;
 
-	if (!member(id, &p))
+	if (!member(&id, &p))
 		return 0;
 	cookie = probe_cookie(ctx, task);
 	fn = MS_COOKIE_FN(cookie);
@@ -3062,7 +3101,7 @@ int ms_alloc_return(struct pt_regs *ctx)
 	__u16 flags = 0;
 	__u32 fn;
 
-	if (!member(id, &p))
+	if (!member(&id, &p))
 		return 0;
 	st = thread_state(id, false);
 	/* No call in flight: it began before we attached. */
@@ -3253,7 +3292,7 @@ int ms_free_enter(struct pt_regs *ctx)
 	bool check, walk;
 	__u32 len, idx;
 
-	if (!ptr || !member(id, &p))
+	if (!ptr || !member(&id, &p))
 		return 0;
 	tag = ms_cookie_tag(cookie);
 	st = thread_state(id, true);
@@ -3284,7 +3323,8 @@ int ms_free_enter(struct pt_regs *ctx)
 	if (check)
 		e->flags |= MS_EVF_FREE_CHECK |
 			    (walk ? 0 : MS_EVF_FREE_NOWALK) |
-			    (from_start ? MS_EVF_FROM_START : 0) |
+			    (from_start && !targ_vm_shared ?
+			     MS_EVF_FROM_START : 0) |
 			    (!s && free_internal(ctx, id, tag, sp) ?
 			     MS_EVF_FREE_INTERNAL : 0);
 	e->ptr = ptr;
@@ -3341,7 +3381,7 @@ static __always_inline int decl_emit(struct pt_regs *ctx, __u16 type,
 	struct ms_event *e;
 	struct ms_proc *p;
 
-	if (!member(id, &p))
+	if (!member(&id, &p))
 		return 0;
 	st = thread_state(id, true);
 	/* The thread's task changes even if the record is lost. */

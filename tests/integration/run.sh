@@ -4280,6 +4280,49 @@ print(json.load(open(sys.argv[1]))["summary"].get("forked_frees"))' "$d/out/repo
 		fail "text report: expected $n unknown frees said to be the forks', got: $(grep '^  unknown frees' "$d/stdout")"
 }
 
+# A vfork child runs in its parent's memory until it execs, and what it
+# allocates there its parent frees (dash builds a command's path in its
+# vfork child): its calls count in the parent's heap, so the parent's
+# frees are of blocks it holds, exact against the kernel's counters. The
+# tree before put the block in the child's image and called the free an
+# invalid one (every make recipe `sh -c 'rm -f x && ...'` had one). With
+# --no-follow the child's calls are not seen (its probes are filtered to
+# the one pid): the frees are unknown, never judged invalid.
+t_vfork_heap()
+{
+	tool -q -t 0 -o "$d/out/report.json" -- "$TARGETS/sysproc" \
+		vfork 100 /bin/true vfork 200 - leak 1 50
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+$SYS_PY
+p = procs_of("sysproc")
+p = [x for x in p if x["target"]["image"] == 0 and
+     x["target"]["pid"] == r["target"]["pid"]]
+got = p and (p[0]["summary"]["allocs"], p[0]["summary"]["frees"],
+             p[0]["summary"]["unknown_frees"], p[0]["summary"]["live_bytes"],
+             (p[0].get("kernel") or {}).get("allocs"))
+expect("parent (allocs, frees, unknown frees, live bytes, kernel allocs)",
+       (3, 2, 0, 50, 3), got)
+expect("anomalies", [], [a["kind"] for a in r.get("anomalies", [])])
+EOF
+	tool -q -t 0 -o "$d/out/report.json" --no-follow -- "$TARGETS/sysproc" \
+		vfork 100 /bin/true vfork 200 - leak 1 50
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+expect = lambda what, want, got: want == got or print(f"{what}: expected {want}, got {got}")
+expect("--no-follow: (allocs, unknown frees, anomalies)", (1, 2, 0),
+       (s.get("allocs"), s.get("unknown_frees"), s.get("anomalies")))
+EOF
+	# Debian's sh (dash) vforks for rm; the shell frees the path it built
+	tool -q -t 0 -o "$d/out/report.json" -- sh -c "rm -f '$d/none' && true"
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<EOF
+expect = lambda what, want, got: want == got or print(f"{what}: expected {want}, got {got}")
+expect("sh -c 'rm -f x && true': anomalies", [],
+       [a["kind"] for a in r.get("anomalies", [])])
+EOF
+}
+
 # The totals' live bytes count what exited processes left, and say how
 # much: beside a peak of the running ones, live over peak is no puzzle.
 t_totals_ended()
@@ -4885,6 +4928,7 @@ run_test deleted_libc		t_deleted_libc
 run_test foreign_32bit		t_foreign
 run_test musl			t_musl
 run_test fork_inherited		t_fork_inherited
+run_test vfork_heap		t_vfork_heap
 run_test totals_ended		t_totals_ended
 run_test thread_id		t_thread_id
 run_test zombie			t_zombie

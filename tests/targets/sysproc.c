@@ -11,6 +11,9 @@
  *                      parent waits for it and goes on after the ";"
  *   exit CODE          exits with CODE now
  *   exec PATH ARGS...  replaces the image: the rest is the new argv
+ *   vfork SIZE PATH    a vfork child mallocs SIZE bytes, in its parent's
+ *                      memory, and execs PATH ("-": exits 0); the parent
+ *                      frees the block, as dash does the path it built
  *
  * Nothing else allocates: no stdio, no threads, so every block a test
  * sees is one of these. (The static test builds this file with -static.)
@@ -127,6 +130,27 @@ static void do_fork(int argc, char **argv, int i, int end)
 	(void)argc;
 }
 
+static void do_vfork(long size, const char *path)
+{
+	/* the child's store lands in the parent's memory, which it shares */
+	void *volatile block = NULL;
+	pid_t pid = vfork();
+
+	if (pid < 0)
+		die("vfork");
+	if (pid == 0) {
+		block = malloc(size);
+		if (strcmp(path, "-"))
+			execl(path, path, (char *)NULL);
+		_exit(block ? 0 : 1);
+	}
+	if (!block)
+		die("vfork child allocated nothing");
+	free(block);
+	if (waitpid(pid, NULL, 0) != pid)
+		die("waitpid");
+}
+
 static void run(int argc, char **argv, int i)
 {
 	int end;
@@ -149,6 +173,11 @@ static void run(int argc, char **argv, int i)
 			end = block_end(argc, argv, i);
 			do_fork(argc, argv, i, end);
 			i = end + 1;
+		} else if (!strcmp(a, "vfork")) {
+			if (i + 1 >= argc)
+				die("vfork without a size and a program");
+			do_vfork(num(argv[i]), argv[i + 1]);
+			i += 2;
 		} else if (!strcmp(a, "exit")) {
 			_exit(num(i < argc ? argv[i] : NULL));
 		} else if (!strcmp(a, "exec")) {

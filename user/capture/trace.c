@@ -850,8 +850,13 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		err = set_configure(t, o);
 		if (err)
 			goto err_skel;
-	} else {
-		/* One process: no set, the fast path's one compare. */
+	} else if (!o->launch) {
+		/*
+		 * One process: no set, the fast path's one compare. A launched
+		 * one (--no-follow) keeps ms_fork, which notes a vfork child
+		 * running in its memory unseen: its frees then judge no block
+		 * never allocated (targ_vm_shared).
+		 */
 		bpf_program__set_autoload(t->skel->progs.ms_fork, false);
 	}
 	err = lru_room(t->skel->maps.image_vmas);
@@ -947,6 +952,8 @@ struct tracer *tracer__new(const struct tracer_opts *o)
 		err = live_open(t);
 		if (err)
 			goto err_skel;
+	}
+	if (o->set || o->launch) {
 		t->fork_link = bpf_program__attach(t->skel->progs.ms_fork);
 		if (!t->fork_link) {
 			err = -errno;
