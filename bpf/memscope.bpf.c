@@ -377,30 +377,41 @@ static __always_inline struct ms_proc *proc_get(__u32 tgid)
  * which process entry counts it (*p; NULL on the one-process fast path).
  * A member's probes keep its threads' call state from the first link on,
  * recording() or not: a call that straddles the start is still seen
- * whole (new's malloc stays inside new). A process that runs in another's
- * memory (a vfork child until it execs, ms_proc.vm_tgid) allocates in that
- * one's heap, which frees what it made there: its calls count as that
+ * whole (new's malloc stays inside new).
+ */
+static __always_inline bool member_own(__u64 id, struct ms_proc **p)
+{
+	*p = NULL;
+	if (targ_tgid)
+		return is_target(id);
+	*p = proc_get(id >> 32);
+	return *p != NULL;
+}
+
+/*
+ * The same for a heap call: a process that runs in another's memory (a
+ * vfork child until it execs, ms_proc.vm_tgid) allocates in that one's
+ * heap, which frees what it made there, so its calls count as that
  * process's, *id rewritten to its tgid (dash's vfork children made every
- * `sh -c 'rm x && y'` report an invalid free in the shell).
+ * `sh -c 'rm x && y'` report an invalid free in the shell). Its own
+ * mappings stay its own (member_own): its exec maps the next program
+ * before sched_process_exec ends the sharing.
  */
 static __always_inline bool member(__u64 *id, struct ms_proc **p)
 {
 	struct ms_proc *heap;
 	__u32 vm;
 
-	*p = NULL;
-	if (targ_tgid)
-		return is_target(*id);
-	*p = proc_get(*id >> 32);
-	if (!*p)
+	if (!member_own(*id, p))
 		return false;
+	/* the one-process path has no entry, and most processes no host */
+	if (!*p || !(*p)->vm_tgid)
+		return true;
 	vm = (*p)->vm_tgid;
-	if (vm) {
-		heap = bpf_map_lookup_elem(&procs, &vm);
-		if (heap && !(heap->flags & MS_PROC_EXITED)) {
-			*p = heap;
-			*id = (__u64)vm << 32 | (__u32)*id;
-		}
+	heap = bpf_map_lookup_elem(&procs, &vm);
+	if (heap && !(heap->flags & MS_PROC_EXITED)) {
+		*p = heap;
+		*id = (__u64)vm << 32 | (__u32)*id;
 	}
 	return true;
 }
@@ -2348,12 +2359,13 @@ static __always_inline void exec_changed(struct task_struct *task,
 SEC("tp_btf/mmap_lock_released")
 int BPF_PROG(ms_mm_released, struct mm_struct *mm, bool write)
 {
-	__u64 ev, old, nr, id = current_id();
 	struct task_struct *task;
 	struct sys_state *s;
 	struct ms_proc *p;
+	__u64 ev, old, nr;
 
-	if (!write || !member(&id, &p) || (stop_on_map && !target_execd))
+	if (!write || !member_own(current_id(), &p) ||
+	    (stop_on_map && !target_execd))
 		return 0;
 	task = bpf_get_current_task_btf();
 	if (task->mm != mm)
@@ -2429,7 +2441,6 @@ static __always_inline void exec_protect_exit(struct task_struct *task,
 {
 	struct sys_state *s = bpf_task_storage_get(&sys_states, task, 0, 0);
 	struct anon_range r = { .start = regs->di };
-	__u64 id = current_id();
 	struct ms_proc *p;
 	__u32 change;
 
@@ -2441,7 +2452,7 @@ static __always_inline void exec_protect_exit(struct task_struct *task,
 	if (r.end > r.start &&
 	    !bpf_find_vma(task, r.start, anon_covers, &r, 0) && r.anon)
 		return;
-	if (!member(&id, &p))
+	if (!member_own(current_id(), &p))
 		return;
 	exec_changed(task, p, false, change & EXEC_GREW);
 }
