@@ -1183,6 +1183,16 @@ static int probe_path(struct attach *a, const char *open_path,
 }
 
 /*
+ * What probe_path() returns of an object there is nothing to probe in,
+ * which is no error of the attach: it vanished, may not be read, or holds
+ * no ELF. Its callers say why each comes.
+ */
+static bool nothing_to_probe(int err)
+{
+	return err == -ENOENT || err == -EACCES || err == -ENOEXEC;
+}
+
+/*
  * The file whose malloc this tool calls: the allocator linked into the
  * program (the ASan build's is ASan's). It serves the tool alone, and is
  * never probed: a set probes the allocators the tool maps, and a probe
@@ -1276,7 +1286,7 @@ int attach__process(struct attach *a, int pid)
 			 * before refused such a process, or under -a probed
 			 * none of the objects it maps after that one.
 			 */
-			if (r == -ENOENT || r == -EACCES || r == -ENOEXEC)
+			if (nothing_to_probe(r))
 				continue;
 			if (r < 0) {
 				err = r;
@@ -1348,7 +1358,7 @@ static int probe_needed(const char *name, void *ctx)
 	 * the dynamic linker passes over it too, and what it does map is
 	 * probed when it maps it.
 	 */
-	if (r < 0 && r != -ENOENT && r != -EACCES && r != -ENOEXEC) {
+	if (r < 0 && !nothing_to_probe(r)) {
 		ls->err = r;
 		return 1;
 	}
