@@ -91,8 +91,7 @@ def sample(tool_pid, mapstat, t0):
 
 
 def is_leak(site):
-    # gcc may clone it: leak_slowly.isra.0
-    return any((fr.get("function") or "").split(".")[0] == LEAK_FN
+    return any(fr.get("function") == LEAK_FN
                for fr in site.get("frames", []))
 
 

@@ -544,8 +544,7 @@ uw_trace()
 }
 
 # Python for check_report: the leak whose innermost frame is fn, its
-# frames' function names (suffixes cut: .constprop.0, @@GLIBC_2.34), and
-# the kernel's stop counters.
+# frames' function names, and the kernel's stop counters.
 UW_PY='
 def leak(fn):
     for l in r.get("leaks", []):
@@ -555,7 +554,7 @@ def leak(fn):
           str([[f["function"] for f in l["frames"]][:3] for l in r.get("leaks", [])]))
     return None
 def names(l):
-    return [(f["function"] or "").split(".")[0].split("@")[0] for f in l["frames"]]
+    return [f["function"] or "" for f in l["frames"]]
 def stops(**want):
     got = k.get("stack_stops", {})
     for key, n in want.items():

@@ -710,6 +710,44 @@ Test(symbolizer, inlined_chain_through_dwz_debug_file)
 }
 
 /*
+ * GCC's copies of a function (scale.constprop.0, the cold part check.cold)
+ * are named as the source names the function, the symbol kept as the
+ * linkage name.
+ */
+Test(symbolizer, compiler_copies_named_as_their_function)
+{
+	static const char *const want[][2] = {
+		{ "scale", "scale.constprop.0" }, { "check", "check.cold" },
+	};
+	int (*run)(int);
+	void *const *ra;
+	struct symbolizer *s;
+	struct frame fr;
+	void *lib;
+	__u64 addr;
+	size_t i;
+
+	lib = dlopen(fixture("libclones"), RTLD_NOW | RTLD_LOCAL);
+	cr_assert(lib, "dlopen libclones: %s", dlerror());
+	run = (int (*)(int))dlsym(lib, "clones_run");
+	ra = dlsym(lib, "clones_ra");
+	cr_assert(run && ra, "libclones lacks clones_run or clones_ra");
+	run(1);
+	for (i = 0; i < 2; i++) {
+		addr = (__u64)(unsigned long)ra[i];
+		cr_assert(addr, "%s: no return address kept", want[i][0]);
+		s = cover_one(getpid(), addr);
+		fr = outer(s, addr);
+		cr_expect_str_eq(fr.function ?: "(null)", want[i][0],
+				 "%s shown as %s", want[i][1], fr.function);
+		cr_expect_str_eq(fr.mangled ?: "(null)", want[i][1],
+				 "%s: linkage name %s", want[i][0], fr.mangled);
+		symbolizer__free(s);
+	}
+	dlclose(lib);
+}
+
+/*
  * A static function of an object without .symtab, named from the separate
  * debug file's; the object stripped of both is object+offset.
  */

@@ -1184,9 +1184,37 @@ static Dwarf_Die *cu_of(Dwfl_Module *mod, __u64 pc, Dwarf_Addr *bias)
  * name when there is one (.symtab names what DWARF may not, and the other
  * way round). cudie: pc's unit (cu_of), or NULL. NULL without memory.
  */
+/*
+ * The outer frame's function named as its source names it. GCC's and
+ * Clang's copies and parts of a function are symbols of their own, the
+ * function's name and a suffix (foo.isra.0, foo.part.0, foo.cold,
+ * foo.constprop.0, foo.localalias, _ZL3fooi.isra.0); the debug information
+ * names the function they belong to, as gdb shows it, so that foo and
+ * foo.cold are one function in every export. Only a symbol that is the
+ * DWARF name and a dotted suffix is renamed: Go's dotted names are their
+ * DWARF names whole. The symbol stays the linkage name, "mangled".
+ */
+static void source_name(struct symbolizer *s, struct frame *fr,
+			const char *sym, const char *dwarf)
+{
+	size_t len = dwarf ? strlen(dwarf) : 0;
+	const char *at, *mangled;
+	char *raw;
+
+	if (!sym || !len || strncmp(sym, dwarf, len) || sym[len] != '.')
+		return;
+	at = strchr(sym, '@');
+	raw = at ? strndup(sym, at - sym) : strdup(sym);
+	if (!raw)
+		return;
+	fr->function = display_name(s, dwarf, &mangled);
+	fr->mangled = intern(s, raw);
+	free(raw);
+}
+
 static struct cached_frames *expand(struct symbolizer *s, Dwarf_Die *cudie,
 				    Dwarf_Addr bias, __u64 pc,
-				    const struct frame *base)
+				    const struct frame *base, const char *sym)
 {
 	Dwarf_Die *path, *fn = NULL;
 	Dwarf_Files *files = NULL;
@@ -1230,6 +1258,8 @@ static struct cached_frames *expand(struct symbolizer *s, Dwarf_Die *cudie,
 	fr = &c->frames[nr_inl];
 	if (!fr->function && fn)
 		fr->function = display_name(s, die_name(fn), &fr->mangled);
+	else if (fn)
+		source_name(s, fr, sym, die_name(fn));
 out:
 	free(path);
 	return c;
@@ -1326,7 +1356,7 @@ static struct cached_frames *describe(struct symbolizer *s,
 		base.file = intern(s, dwarf_linesrc(line, NULL, NULL));
 		base.line = base.file ? lineno : 0;
 	}
-	return expand(s, cudie, cu_bias, pc, &base);
+	return expand(s, cudie, cu_bias, pc, &base, name);
 one:
 	c = entry_new(1);
 	if (c)
