@@ -33,6 +33,11 @@ __u32 targ_vm_shared;
  * and the report judges its blocks at the end, as live; no exit record.
  */
 const volatile __u32 root_tgid = 0;
+/*
+ * How it ended, for -p, whose wait status the tool cannot wait for:
+ * 1 << 32 | the exit code of its last thread, once that exited.
+ */
+__u64 root_exit;
 /* -a: every process is traced (but the tool itself, self_tgid). */
 const volatile bool targ_all = false;
 const volatile __u32 self_tgid = 0;
@@ -2900,6 +2905,8 @@ int BPF_PROG(ms_thread_exit, struct task_struct *task, bool group_dead)
 	if (targ_tgid && !is_target(id))
 		return 0;
 	thread_slot_free(id);
+	if (group_dead && tgid == root_tgid)
+		root_exit = 1ull << 32 | (__u32)task->exit_code;
 	if (!group_dead || tgid == root_tgid || targ_tgid || trace_over())
 		return 0;
 	if (!targ_tgid) {

@@ -23,6 +23,8 @@
 			return END_TEXT[t.end] || t.end;
 		const st = t.exit_code;
 
+		if (st === null || st === undefined)
+			return "exited, status not seen";
 		if ((st & 0x7f) === 0)
 			return "exited " + ((st >> 8) & 0xff);
 		return "killed by signal " + (st & 0x7f);

@@ -17,6 +17,8 @@
 			return "still running when tracing stopped";
 		const st = t.exit_status;
 
+		if (st === null || st === undefined)
+			return "exited (its status not seen)";
 		if ((st & 0x7f) === 0)
 			return "exited with status " + ((st >> 8) & 0xff);
 		return "killed by signal " + (st & 0x7f);
@@ -115,10 +117,13 @@
 	}
 
 	// Of the live bytes, what images left at their exit or exec: the
-	// peak counts the running ones only.
+	// peak counts the running ones only, and the target, whose exit
+	// ended tracing (its last image, the only one of its pid that exits).
 	function endedText(r) {
 		const ended = (r.processes || []).length < 2 ? 0 :
-			r.processes.filter(p => p.target.end !== "running")
+			r.processes.filter(p => p.target.end !== "running" &&
+					   !(p.target.end === "exited" &&
+					     p.target.pid === r.target.pid))
 				.reduce((a, p) => a + p.summary.live_bytes, 0);
 
 		return ended ? "; " + MS.fmtBytes(ended) +

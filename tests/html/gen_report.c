@@ -537,6 +537,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(kind, "stops")) {
 		target.command = "./server";
 		target.duration_ns = 1000 * MS;
+		/* a -p target whose end the tool did not see */
+		target.exited = true;
+		target.status_unknown = true;
 		opts.resolve = table_resolve;
 		opts.resolve_ctx = (void *)kind;
 		err = feed_stops(s);

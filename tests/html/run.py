@@ -481,6 +481,9 @@ def test_interact(t, env):
 
 
 def test_stops(t, env):
+    dom, _, _ = dump(t, env["stops"] + ".html")
+    t.eq("an exit whose status was not seen", "exited (its status not seen)",
+         card(t, dom, "duration_ns")[1])
     r = interact(t, "interact_stops.html", env["stops"] + ".html")
     t.eq("flame graph: the stack that stopped early under its marker, the "
          "whole one from main",

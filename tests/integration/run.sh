@@ -1030,6 +1030,43 @@ t_hostile_names()
 # A process that maps code which is no ELF object (a JIT's memfd, a data
 # file mapped executable): -p passes over those and probes the rest. The
 # tree before refused it ("cannot read /memfd:jit: Exec format error").
+# A -p target is no child of the tool: its wait status is the kernel's,
+# read as its last thread exits (every one said "exited with status 0",
+# also one killed by a signal). In text, JSON and the recording's replay.
+t_attach_exit_status()
+{
+	local sig status text
+
+	for sig in USR1 KILL; do
+		if [ "$sig" = USR1 ]; then
+			status=768 text="exited with status 3"
+		else
+			status=9 text="killed by signal 9 (Killed)"
+		fi
+		# Not a job of this shell, which would say "Killed".
+		(sh -c 'trap "exit 3" USR1; while :; do sleep 0.05; done' &
+		 echo $! >"$d/target.pid")
+		target_pid=$(cat "$d/target.pid")
+		bg_pids="$bg_pids $target_pid"
+		tool_bg -t 0 -o "$d/out/report.json" -w "$d/out/t.msr" \
+			-p "$target_pid" || return
+		wait_tracing || return
+		kill -"$sig" "$target_pid"
+		tool_wait
+		expect_rc 0 && expect_clean_stderr || return
+		grep -q "(sh -c .*), traced for .*, $text\$" "$d/stdout" ||
+			fail "-p, SIG$sig: expected the report to say \"$text\", got: $(grep -m1 'report: pid' "$d/stdout")"
+		check_report <<-EOF
+		t = r.get("target", {})
+		if (t.get("exited"), t.get("exit_status")) != (True, $status):
+		    print(f"-p, SIG$sig: target.exited, exit_status: expected True, $status; got {t.get('exited')}, {t.get('exit_status')}")
+		EOF
+		tool report "$d/out/t.msr"
+		grep -q ", $text\$" "$d/stdout" ||
+			fail "report of the recording, SIG$sig: expected \"$text\", got: $(grep -m1 'report: pid' "$d/stdout")"
+	done
+}
+
 t_attach_execmap()
 {
 	attach_released -- "$TARGETS/execmap" || return
@@ -4753,6 +4790,7 @@ run_test static_launch		t_static
 run_test hostile_launch		t_hostile
 run_test hostile_names		t_hostile_names
 run_test attach_execmap		t_attach_execmap
+run_test attach_exit_status	t_attach_exit_status
 run_test usdt_lib_launch	t_usdt_lib launch
 run_test usdt_lib_attach	t_usdt_lib attach
 run_test exits_mid_attach	t_exits_mid attach

@@ -1158,14 +1158,20 @@ Test(recording, write_errors_stick)
 	procs__free(pt);
 }
 
-/* How a launched command ended: in the word that once said only "exited". */
+/*
+ * How the target ended: in the word that once said only "exited", with
+ * whether a -p target's status was seen.
+ */
 Test(recording, target_detached_or_killed)
 {
-	static const struct { bool exited, detached, killed; } cases[] = {
-		{ false, false, false },	/* -p, still running */
-		{ true, false, false },		/* exited on its own */
-		{ false, true, false },		/* left running, detached */
-		{ true, false, true },		/* ended by --kill */
+	static const struct {
+		bool exited, detached, killed, unknown;
+	} cases[] = {
+		{ false, false, false, false },	/* -p, still running */
+		{ true, false, false, false },	/* exited on its own */
+		{ false, true, false, false },	/* left running, detached */
+		{ true, false, true, false },	/* ended by --kill */
+		{ true, false, false, true },	/* -p, its end not seen */
 	};
 	const struct recording_end *got;
 	struct recording_end end;
@@ -1180,6 +1186,7 @@ Test(recording, target_detached_or_killed)
 		end.exited = cases[i].exited;
 		end.detached = cases[i].detached;
 		end.killed = cases[i].killed;
+		end.status_unknown = cases[i].unknown;
 		end_of_run = &end;
 		write_recording(SMALL_EVENTS, FLUSH_EVERY, true);
 		buf = read_file(path, &len);
@@ -1191,10 +1198,12 @@ Test(recording, target_detached_or_killed)
 		cr_assert_not_null(got, "case %zu: no trailer", i);
 		cr_expect(got->exited == cases[i].exited &&
 			  got->detached == cases[i].detached &&
-			  got->killed == cases[i].killed,
-			  "case %zu: exited/detached/killed %d/%d/%d, want %d/%d/%d",
+			  got->killed == cases[i].killed &&
+			  got->status_unknown == cases[i].unknown,
+			  "case %zu: exited/detached/killed/unknown %d/%d/%d/%d, want %d/%d/%d/%d",
 			  i, got->exited, got->detached, got->killed,
-			  cases[i].exited, cases[i].detached, cases[i].killed);
+			  got->status_unknown, cases[i].exited,
+			  cases[i].detached, cases[i].killed, cases[i].unknown);
 		recording__free(r);
 		free(buf);
 		g.n = 0;

@@ -55,12 +55,11 @@ static void *image_ctx(void *ctx, size_t i)
  * sh (pid 10) forks 11, which leaks 100 bytes and execs leaky; leaky
  * leaks 300 and exits with status 1; sh leaks 50 and runs on.
  */
-static struct report *build(size_t top_procs)
+static struct report *build_for(size_t top_procs,
+				const struct report_target *tgt)
 {
 	struct procinfo sh = { .pid = 10, .ppid = 1,
 			       .flags = PROCINFO_EXISTING };
-	struct report_target tgt = { .pid = 10, .start_ns = START_NS,
-				     .duration_ns = 10000 };
 	struct report_opts o = { .resolve = resolve, .image_ctx = image_ctx,
 				 .top_procs = top_procs };
 	struct report *r;
@@ -76,9 +75,17 @@ static struct report *build(size_t top_procs)
 	ev_procs_alloc(pt, 11, 0x1000, 300, 0x401000, 1500);
 	ev_procs_apply(pt, ev_proc(MS_EV_PROC_EXIT, 11, 1 << 8, NULL, NULL,
 				   1600));
-	r = report__build_procs(pt, &tgt, NULL, NULL, 0, &o);
+	r = report__build_procs(pt, tgt, NULL, NULL, 0, &o);
 	cr_assert_not_null(r, "report__build_procs: %s", strerror(errno));
 	return r;
+}
+
+static struct report *build(size_t top_procs)
+{
+	struct report_target tgt = { .pid = 10, .start_ns = START_NS,
+				     .duration_ns = 10000 };
+
+	return build_for(top_procs, &tgt);
 }
 
 Test(report_procs, one_model_per_image)
@@ -141,6 +148,65 @@ Test(report_procs, text_table_and_top_procs)
 	cr_expect(strstr(t, "2 more process images"), "the rest counted:\n%s",
 		  t);
 	free(t);
+	report__free(r);
+}
+
+static char *json_of(const struct report *r)
+{
+	char *buf = NULL;
+	size_t len;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	cr_assert_eq(report__json_stream(r, f, false), 0);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The target (sh, pid 10) exits and so ends tracing, with no exit record:
+ * its last image says it exited, with its status, and its blocks, live at
+ * that end, are still not counted among those ended images left. A -p
+ * target whose end was not seen says so rather than a status.
+ */
+Test(report_procs, the_targets_exit_ends_its_last_image)
+{
+	struct report_target tgt = { .pid = 10, .start_ns = START_NS,
+				     .duration_ns = 10000, .exited = true,
+				     .exit_status = 2 << 8 };
+	struct report *r = build_for(0, &tgt);
+	char *t = text_of(r), *j = json_of(r);
+
+	cr_expect(r->procs[0].ended_trace && r->procs[0].end == PROC_EXITED,
+		  "sh: ended_trace %d, end %u", r->procs[0].ended_trace,
+		  r->procs[0].end);
+	expect_eq(r->procs[0].end_ns, START_NS + 10000, "sh's end");
+	cr_expect(!r->procs[2].ended_trace, "leaky ended by its own exit");
+	cr_expect(strstr(t, "parent 1, attached at 0.000 s, exit 2 at 0.000 s"),
+		  "sh's row in:\n%s", t);
+	cr_expect(strstr(t, "; of them 2 blocks, 400 bytes, left by"),
+		  "what ended images left, sh's 50 bytes not among it, in:\n%s",
+		  t);
+	cr_expect(strstr(j, "\"pid\":10,") &&
+		  strstr(j, "\"end\":\"exited\",\"exit_ns\":10000,"
+			    "\"exit_code\":512"), "sh's target in %s", j);
+	free(t);
+	free(j);
+	report__free(r);
+
+	tgt.status_unknown = true;
+	r = build_for(0, &tgt);
+	t = text_of(r);
+	j = json_of(r);
+	cr_expect(strstr(t, ", exited (its status not seen)\n"),
+		  "the header in:\n%s", t);
+	cr_expect(strstr(t, "exited, status not seen"), "sh's row in:\n%s", t);
+	cr_expect(strstr(j, "\"exited\":true,\"exit_status\":null,"),
+		  "target in %s", j);
+	cr_expect(strstr(j, "\"end\":\"exited\",\"exit_ns\":10000,"
+			    "\"exit_code\":null"), "sh's target in %s", j);
+	free(t);
+	free(j);
 	report__free(r);
 }
 

@@ -1775,6 +1775,14 @@ static int proc_facts(struct report *r, struct report_proc *rp,
 	rp->first_ns = im->first_ns;
 	rp->end_ns = im->end_ns;
 	rp->exit_code = im->exit_code;
+	if (im->end == PROC_RUNNING && r->target.exited &&
+	    im->info.pid == (__u32)r->target.pid) {
+		rp->ended_trace = true;
+		rp->end = PROC_EXITED;
+		rp->end_ns = r->target.start_ns + r->target.duration_ns;
+		rp->exit_code = r->target.exit_status;
+		rp->exit_unknown = r->target.status_unknown;
+	}
 	rp->have_info = im->have_info;
 	return arena_strdup(&r->arena, &rp->command);
 }

@@ -259,6 +259,7 @@ struct report_target {
 	__u64 duration_ns;
 	bool exited;		/* the target ended while traced */
 	int exit_status;	/* wait status style: valid when exited */
+	bool status_unknown;	/* exited, exit_status not known */
 	bool anon_traced;	/* mmap/munmap/mremap/brk were traced */
 	/* a launched command still running when tracing ended: */
 	bool detached;		/* left running, detached */
@@ -313,6 +314,14 @@ struct report_proc {
 				 * first record */
 	__u64 end_ns;		/* its exec or exit; 0 running */
 	int exit_code;		/* wait(2) status when end is PROC_EXITED */
+	/*
+	 * The target's last image, whose exit ended tracing (no exit record:
+	 * its blocks stay live, as its leaks): exited as the target did,
+	 * apart from the images that ended before; exit_unknown when its
+	 * status was not seen.
+	 */
+	bool ended_trace;
+	bool exit_unknown;
 	bool have_info;		/* info beyond its pid is known */
 	/*
 	 * A fold (report_opts.fold): this many ended images of one program

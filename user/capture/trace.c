@@ -1214,6 +1214,16 @@ __u64 tracer__procs_full(const struct tracer *t)
 	return __atomic_load_n(&t->skel->bss->procs_full, __ATOMIC_RELAXED);
 }
 
+int tracer__root_exit(const struct tracer *t, int *status)
+{
+	__u64 v = __atomic_load_n(&t->skel->bss->root_exit, __ATOMIC_ACQUIRE);
+
+	if (!(v >> 32))
+		return -ENOENT;
+	*status = (int)(__u32)v;
+	return 0;
+}
+
 int tracer__proc_counters(const struct tracer *t, __u32 pid, __u32 gen,
 			  struct ms_counters *out)
 {

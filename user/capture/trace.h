@@ -90,6 +90,12 @@ __u64 tracer__released(const struct tracer *t, __u64 *bytes);
 /* Processes that could not join the set: --max-procs was reached. */
 __u64 tracer__procs_full(const struct tracer *t);
 /*
+ * The wait(2)-style status the first traced process (-p's first pid, the
+ * launched command) ended with, as its last thread exited: 0, or -ENOENT
+ * when it was not seen to end.
+ */
+int tracer__root_exit(const struct tracer *t, int *status);
+/*
  * The kernel's exact counters of image gen of pid (0: its current one):
  * in a traced set its entry's (until the drain after its exit record),
  * else the global ones of the one process. 0, or -ENOENT (an image an

@@ -186,6 +186,7 @@ int export_reports(struct procs *pt, const struct growth_table *g,
 	if (end) {
 		tgt.exited = end->exited;
 		tgt.exit_status = end->exit_status;
+		tgt.status_unknown = end->status_unknown;
 		tgt.detached = end->detached;
 		tgt.killed = end->killed;
 	}

@@ -78,6 +78,7 @@ struct session {
 	__u64 end_ns;		/* tracing stopped; detaching takes a while */
 	bool target_exited;
 	int exit_status;
+	bool status_unknown;	/* a -p target's end was not seen */
 	bool detached;		/* a launched command left running */
 	bool killed;		/* one ended by --kill */
 	bool status_shown;
@@ -893,6 +894,9 @@ static int trace_loop(struct session *s, int sfd, int *pidfds, size_t nr)
 				if (--alive)
 					continue;
 				s->target_exited = true;
+				/* Not our child: its status is the kernel's. */
+				s->status_unknown = tracer__root_exit(
+					s->tracer, &s->exit_status) < 0;
 				stop = true;
 			}
 			if (s->live && evs[i].data.fd == live__fd(s->live) &&
@@ -971,6 +975,7 @@ static int finish_trace(struct session *s)
 		.consumer_drops = tracer__drops(s->tracer),
 		.exited = s->target_exited,
 		.exit_status = s->exit_status,
+		.status_unknown = s->status_unknown,
 		.detached = s->detached,
 		.killed = s->killed,
 		.procs_full = tracer__procs_full(s->tracer),

@@ -30,7 +30,7 @@ static void write_target(struct json *j, const struct report_target *t)
 	json_kv_u64(j, "duration_ns", t->duration_ns);
 	json_kv_bool(j, "exited", t->exited);
 	json_key(j, "exit_status");
-	if (t->exited)
+	if (t->exited && !t->status_unknown)
 		json_s64(j, t->exit_status);
 	else
 		json_null(j);
@@ -590,7 +590,7 @@ static void write_proc_target(struct json *j, const struct report *r,
 	else
 		json_null(j);
 	json_key(j, "exit_code");
-	if (p->end == PROC_EXITED)
+	if (p->end == PROC_EXITED && !p->exit_unknown)
 		json_s64(j, p->exit_code);
 	else
 		json_null(j);

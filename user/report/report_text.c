@@ -81,6 +81,8 @@ static void print_header(const struct report *r, FILE *f)
 	else if (t->detached)
 		fputs(", still running when tracing ended: detached, left running",
 		      f);
+	else if (t->exited && t->status_unknown)
+		fputs(", exited (its status not seen)", f);
 	else if (t->exited && WIFEXITED(t->exit_status))
 		fprintf(f, ", exited with status %d",
 			WEXITSTATUS(t->exit_status));
@@ -101,10 +103,12 @@ static void print_totals(const struct report *r, FILE *f)
 
 	/*
 	 * An image that ended left its blocks live at its end: counted in
-	 * live now, said apart, since the peak counts the running ones.
+	 * live now, said apart, since the peak counts the running ones (and
+	 * the target, whose exit ended tracing).
 	 */
 	for (i = 0; i < r->nr_procs; i++) {
-		if (r->procs[i].end == PROC_RUNNING)
+		if (r->procs[i].end == PROC_RUNNING ||
+		    r->procs[i].ended_trace)
 			continue;
 		ended_bytes += r->procs[i].r->summary.live_bytes;
 		ended_blocks += r->procs[i].r->summary.live_allocs;
@@ -937,7 +941,9 @@ static void put_end(FILE *f, const struct report_proc *p)
 {
 	switch (p->end) {
 	case PROC_EXITED:
-		if (WIFEXITED(p->exit_code))
+		if (p->exit_unknown)
+			fputs("exited, status not seen", f);
+		else if (WIFEXITED(p->exit_code))
 			fprintf(f, "exit %d", WEXITSTATUS(p->exit_code));
 		else if (WIFSIGNALED(p->exit_code))
 			fprintf(f, "signal %d", WTERMSIG(p->exit_code));

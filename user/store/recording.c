@@ -70,8 +70,10 @@ enum rec_frame_type {
 #define REC_END_EXITED		(1u << 0)
 #define REC_END_DETACHED	(1u << 1)
 #define REC_END_KILLED		(1u << 2)
+/* exited, and its status not known (older files said 0) */
+#define REC_END_STATUS_UNKNOWN	(1u << 3)
 #define REC_END_ALL		(REC_END_EXITED | REC_END_DETACHED | \
-				 REC_END_KILLED)
+				 REC_END_KILLED | REC_END_STATUS_UNKNOWN)
 
 struct rec_prelude {
 	char magic[REC_MAGIC_LEN];
@@ -871,7 +873,8 @@ static int write_trailer(struct recorder *w, const struct recording_end *end)
 	wbuf_u64(b, end->consumer_drops);
 	wbuf_u32(b, (end->exited ? REC_END_EXITED : 0) |
 		    (end->detached ? REC_END_DETACHED : 0) |
-		    (end->killed ? REC_END_KILLED : 0));
+		    (end->killed ? REC_END_KILLED : 0) |
+		    (end->status_unknown ? REC_END_STATUS_UNKNOWN : 0));
 	wbuf_u32(b, end->exit_status);
 	wbuf_u32(b, end->nr_probes);
 	for (i = 0; i < end->nr_probes; i++) {
@@ -1675,6 +1678,7 @@ static int parse_trailer(struct recording *r)
 	end->exited = exited & REC_END_EXITED;
 	end->detached = exited & REC_END_DETACHED;
 	end->killed = exited & REC_END_KILLED;
+	end->status_unknown = exited & REC_END_STATUS_UNKNOWN;
 	end->exit_status = (int)status;
 	end->probes = nr ? probes : NULL;
 	end->nr_probes = nr;

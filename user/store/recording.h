@@ -159,6 +159,7 @@ struct recording_end {
 	__u64 consumer_drops;
 	bool exited;
 	int exit_status;
+	bool status_unknown;	/* exited, its status not known */
 	/* a launched command still running when tracing ended: */
 	bool detached;		/* left running, detached */
 	bool killed;		/* ended by --kill (exited too) */
