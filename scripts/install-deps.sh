@@ -27,6 +27,9 @@ PKGS="$PKGS g++ rustc sqlite3 gdb libc6-dbg"
 PKGS="$PKGS libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0"
 # tmux runs the --live view's integration test in a terminal of its own.
 PKGS="$PKGS tmux"
+# capsh (libcap2-bin) runs the tool without CAP_SYS_NICE: its drain then
+# falls back from real-time priority to nice levels (test drain_priority).
+PKGS="$PKGS libcap2-bin"
 # gcc-multilib builds a 32-bit (i386) target: a program the tool cannot
 # trace, which it must refuse, or count in a set, never report as idle.
 PKGS="$PKGS gcc-multilib"

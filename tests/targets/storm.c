@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: (MIT OR Apache-2.0) */
 /*
  * storm: 400 threads, each 2000 malloc/free pairs as fast as it can, all
- * at once, so the tool's drain shares two cores with 400 busy threads.
+ * at once (they start together), so the tool's drain shares two cores
+ * with 400 busy threads.
  * Prints its own nice value first ("nice N"): the drain's raised priority
  * must not reach the command.
  */
@@ -11,6 +12,8 @@
 
 #define THREADS	400
 #define PAIRS	2000
+
+static pthread_barrier_t start;
 
 __attribute__((noinline)) static void *storm_alloc(int i)
 {
@@ -23,6 +26,7 @@ static void *worker(void *arg)
 	int i;
 
 	(void)arg;
+	pthread_barrier_wait(&start);
 	for (i = 0; i < opaque(PAIRS); i++) {
 		p = storm_alloc(i);
 		touch(p, 1);
@@ -40,6 +44,7 @@ int main(void)
 
 	printf("nice %d\n", getpriority(PRIO_PROCESS, 0));
 	fflush(stdout);
+	pthread_barrier_init(&start, NULL, THREADS);
 	for (i = 0; i < THREADS; i++)
 		if (pthread_create(&t[i], NULL, worker, NULL)) {
 			perror("pthread_create");
