@@ -100,6 +100,7 @@
 			sites: (r.sites || []).filter((s) => s.proc === i),
 			anomalies: p.anomalies,
 			timeline: p.timeline,
+			view_proc: i,
 			suspects: p.suspects,
 			growth: p.growth,
 			reachability: p.reachability,

@@ -122,10 +122,16 @@
 	MS.renderTimeline = function (r) {
 		const tl = r.timeline, pts = tl.points, w = tl.width_ns;
 		const alloc = r.target.mode === "alloc";
+		// Several images, seen whole: their curve is the peak's.
+		const together = (r.processes || []).length > 1 &&
+			r.view_proc === undefined;
 		const sec = MS.section("timeline", alloc ? "Allocation rate" :
 				       "Live memory over time",
 				       pts.length ? (alloc ? "" :
-				       "Highest live bytes in each " +
+				       "Highest live bytes" + (together ?
+				       " of the running processes together" +
+				       " (as the peak: what ended ones left" +
+				       " is not in it)" : "") + " in each " +
 				       MS.fmtSec(w) + " bucket; below, " +
 				       "allocations per second.") : null);
 		const charts = el("div", { class: "charts" });
@@ -134,7 +140,10 @@
 
 		if (!pts.length) {
 			sec.append(el("p", { class: "empty",
-					     text: "No allocations were traced." }));
+					     text: r.target.folded ?
+					     "A fold has no curve of its own: " +
+					     "its images ran each at its time." :
+					     "No allocations were traced." }));
 			return { node: sec, draw() {} };
 		}
 		sec.append(charts, readout);

@@ -1256,6 +1256,13 @@ def test_procs(t, env):
          [o.attrs["value"] for o in dom.one(t, "select", id="proc-select")
           .all("option")])
     t.eq("live bytes of all", 4564, card(t, dom, "live_bytes")[0])
+    # The running images together: the curve whose top is the peak.
+    peak = dom.one(t, "g", id="peak-marker")
+    t.eq("all: the peak on the curve of the running images",
+         (str(card(t, dom, "peak_bytes")[0]), True),
+         (peak.attrs.get("data-bytes"),
+          "of the running processes together" in
+          dom.one(t, "section", id="timeline").text()))
     t.true("the share ended images left: pid 101's 500 + 3000 bytes",
            card(t, dom, "live_bytes")[1].endswith(
                "; 3.42 KiB left by processes at their exit or exec"),
@@ -1335,6 +1342,10 @@ def test_folds(t, env):
            body.text()[:400])
     dom, body, _ = dump(t, path + "#proc=1")
     t.eq("the fold's live bytes", 640, card(t, dom, "live_bytes")[0])
+    t.true("its curve: none, said why",
+           "A fold has no curve of its own" in
+           dom.one(t, "section", id="timeline").text(),
+           dom.one(t, "section", id="timeline").text())
     t.true("its peak said to be one image's",
            "Largest peak of one image" in
            dom.one(t, "div", data_metric="peak_bytes").text(),

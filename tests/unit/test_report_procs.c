@@ -116,6 +116,32 @@ Test(report_procs, one_model_per_image)
 	report__free(r);
 }
 
+/*
+ * Several images: the top level's curve is the running images' live bytes
+ * together, whose top is the peak of their sum; an image's exit or exec
+ * takes its blocks off it.
+ */
+Test(report_procs, timeline_of_the_running_images)
+{
+	struct report *r = build(0);
+	__u64 top = 0, allocs = 0;
+	size_t i;
+
+	cr_assert(r->nr_timeline > 0, "no timeline at the top level");
+	for (i = 0; i < r->nr_timeline; i++) {
+		if (r->timeline[i].max_bytes > top)
+			top = r->timeline[i].max_bytes;
+		allocs += r->timeline[i].allocs;
+	}
+	expect_eq(top, r->summary.peak_bytes, "the curve's top: the peak");
+	expect_eq(top, 350, "sh's 50 and leaky's 300");
+	expect_eq(allocs, 3, "every allocation in a bucket");
+	/* leaky's exit took its 300 off: sh's 50 runs on */
+	expect_eq(r->timeline[r->nr_timeline - 1].end_bytes, 50,
+		  "live in the running images at the end");
+	report__free(r);
+}
+
 static char *text_of(const struct report *r)
 {
 	char *buf = NULL;

@@ -1006,7 +1006,7 @@ Test(store, churn_keeps_memory_flat)
 /* A 10 s trace in 1 ms buckets outgrows the timeline: it coarsens. */
 Test(store, timeline_coarsens_and_keeps_the_peak)
 {
-	const struct store_point *pts;
+	const struct timeline_point *pts;
 	__u64 width, t, peak = 0, allocs = 0, frees = 0;
 	size_t n, i;
 	int k;
@@ -1022,8 +1022,8 @@ Test(store, timeline_coarsens_and_keeps_the_peak)
 		}
 	}
 	n = store__timeline(st, &pts, &width);
-	cr_assert(n > 0 && n <= STORE_TIMELINE_POINTS, "%zu points", n);
-	cr_expect_geq(width * STORE_TIMELINE_POINTS, 10000000000ull - 1000,
+	cr_assert(n > 0 && n <= TIMELINE_POINTS, "%zu points", n);
+	cr_expect_geq(width * TIMELINE_POINTS, 10000000000ull - 1000,
 		      "width %llu ns cannot span 10 s", (unsigned long long)width);
 	for (i = 0; i < n; i++) {
 		if (pts[i].max_bytes > peak)
@@ -1045,7 +1045,7 @@ Test(store, timeline_coarsens_and_keeps_the_peak)
 Test(store, tick_timed_free_follows_the_record_before_it)
 {
 	struct ms_event e = rec(MS_EV_FREE, MS_FN_FREE, P, 0, 0, 400);
-	const struct store_point *pts;
+	const struct timeline_point *pts;
 	__u64 width;
 	size_t n;
 

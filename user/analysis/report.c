@@ -1158,11 +1158,10 @@ static int build_anon(struct build *b)
 	return 0;
 }
 
-static int copy_timeline(struct report *r, const struct store *st)
+static int copy_timeline(struct report *r, const struct timeline_point *pts,
+			 size_t n, __u64 width_ns)
 {
-	const struct store_point *pts;
-	size_t n = store__timeline(st, &pts, &r->timeline_width_ns);
-
+	r->timeline_width_ns = width_ns;
 	if (!n)
 		return 0;
 	r->timeline = arena_alloc(&r->arena, n, sizeof(*pts));
@@ -1371,7 +1370,10 @@ static struct report *build_one(const struct store *st,
 				struct tab_pool *shared)
 {
 	struct build b = { .st = st };
+	const struct timeline_point *pts;
 	struct report *r;
+	__u64 width;
+	size_t n;
 	int err;
 
 	if (!st || !target || (nr_probes && !probes)) {
@@ -1425,7 +1427,8 @@ static struct report *build_one(const struct store *st,
 	err = build_anon(&b);
 	if (err)
 		goto err_free;
-	err = copy_timeline(r, st);
+	n = store__timeline(st, &pts, &width);
+	err = copy_timeline(r, pts, n, width);
 	if (err)
 		goto err_free;
 	err = build_growth(&b);
@@ -1795,9 +1798,12 @@ static struct report *build_all(struct procs *pt,
 				size_t nr_probes, const struct report_opts *opts)
 {
 	size_t i, n = procs__nr_images(pt), *lead = NULL, *entry = NULL;
+	const struct timeline_point *pts;
 	struct report_fold *folds = NULL;
 	struct report_opts fold_opts;
 	struct report *r;
+	size_t nr_pts;
+	__u64 width;
 	int err = -ENOMEM;
 
 	r = calloc(1, sizeof(*r));
@@ -1816,6 +1822,11 @@ static struct report *build_all(struct procs *pt,
 	}
 	if (arena_strdup(&r->arena, &r->target.command) ||
 	    report_strings(r, NULL))
+		goto err_free;
+	/* the running images together: the curve of the trace's peak */
+	nr_pts = procs__timeline(pt, &pts, &width);
+	err = copy_timeline(r, pts, nr_pts, width);
+	if (err)
 		goto err_free;
 	err = copy_probes(r, probes, nr_probes);
 	if (err)

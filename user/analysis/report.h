@@ -372,7 +372,7 @@ struct report {
 	size_t nr_anomalies;
 
 	/* live bytes over time (store__timeline), start_ns absolute */
-	struct store_point *timeline;
+	struct timeline_point *timeline;
 	size_t nr_timeline;
 	__u64 timeline_width_ns;
 

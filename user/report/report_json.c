@@ -392,7 +392,7 @@ static void write_anomalies(struct json *j, const struct report *r)
 
 static void write_timeline(struct json *j, const struct report *r)
 {
-	const struct store_point *p;
+	const struct timeline_point *p;
 	size_t i;
 
 	json_key(j, "timeline");

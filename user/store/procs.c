@@ -45,6 +45,8 @@ struct procs {
 	struct tab_array late;		/* struct late_note */
 	bool took_late;			/* procs__took_late() */
 	struct procs_summary sum;
+	/* the running images' live bytes together, whose top is the peak */
+	struct timeline tl;
 	long last;
 	procs_pass_fn pass;
 	void *pass_ctx;
@@ -95,7 +97,10 @@ struct procs *procs__new(void)
 		       PROCS_MAX_IMAGES);
 	tab_array_init(&p->late, sizeof(struct late_note), LATE_NOTES);
 	if (tab_keyed_init(&p->open, sizeof(struct open_pid),
-			   offsetof(struct open_pid, pid), PROCS_MAX_IMAGES)) {
+			   offsetof(struct open_pid, pid), PROCS_MAX_IMAGES) ||
+	    timeline_init(&p->tl)) {
+		tab_keyed_fini(&p->open);
+		timeline_fini(&p->tl);
 		free(p);
 		errno = ENOMEM;
 		return NULL;
@@ -176,6 +181,7 @@ void procs__free(struct procs *p)
 	tab_array_fini(&p->images);
 	tab_array_fini(&p->late);
 	tab_keyed_fini(&p->open);
+	timeline_fini(&p->tl);
 	if (p->spill_fd >= 0)
 		close(p->spill_fd);
 	free(p->ring);
@@ -584,6 +590,13 @@ static void see_ts(struct store_summary *sum, __u64 ts)
 		sum->last_ns = ts;
 }
 
+/* The curve of the running images together, after a record at ts. */
+static void note_time(struct procs *p, __u64 ts)
+{
+	timeline_note(&p->tl, p->sum.sum.first_ns, ts, p->sum.open_bytes,
+		      p->sum.sum.allocs, p->sum.sum.frees);
+}
+
 int procs__apply(struct procs *p, const struct ms_event *e)
 {
 	int err;
@@ -593,10 +606,12 @@ int procs__apply(struct procs *p, const struct ms_event *e)
 		if (!e->pid)
 			return -EINVAL;
 		err = apply_heap(p, e);
-		if (!err)
-			see_ts(&p->sum.sum, store__summary(
-			       image_at(p, p->last)->store)->last_ns);
-		return err;
+		if (err)
+			return err;
+		see_ts(&p->sum.sum, store__summary(
+		       image_at(p, p->last)->store)->last_ns);
+		note_time(p, e->ts_ns);
+		return 0;
 	}
 	if (!proc_valid(e))
 		return -EINVAL;
@@ -612,7 +627,15 @@ int procs__apply(struct procs *p, const struct ms_event *e)
 	p->sum.sum.events++;
 	p->last = -1;
 	see_ts(&p->sum.sum, e->ts_ns);
+	/* an ended image's blocks leave the running ones' curve */
+	note_time(p, e->ts_ns);
 	return 0;
+}
+
+size_t procs__timeline(const struct procs *p,
+		       const struct timeline_point **out, __u64 *width_ns)
+{
+	return timeline_points(&p->tl, out, width_ns);
 }
 
 int procs__late(struct procs *p, __u32 pid, __u32 kgen, __u64 since_ns,

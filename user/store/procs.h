@@ -82,6 +82,13 @@ struct procs_summary {
 	__u64 lifecycle;		/* MS_EV_PROC_* records applied */
 };
 
+/*
+ * The running images' live bytes together over time (timeline.h), the
+ * curve whose top is procs_summary's peak; its points and their width.
+ */
+size_t procs__timeline(const struct procs *p,
+		       const struct timeline_point **out, __u64 *width_ns);
+
 /* Past this many images the table refuses new ones with -ENOSPC. */
 #define PROCS_MAX_IMAGES	(1u << 20)
 

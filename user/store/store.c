@@ -120,12 +120,7 @@ struct store {
 	bool forked;			/* store__set_forked() */
 	size_t max_sites;		/* store__set_max_stacks() */
 
-	struct store_point *timeline;	/* STORE_TIMELINE_POINTS; closed:
-					 * nr_points */
-	size_t nr_points;
-	__u64 bucket_ns;	/* width of a bucket */
-	__u64 prev_allocs;	/* sum.allocs/frees when the last record began */
-	__u64 prev_frees;
+	struct timeline tl;	/* closed: shrunk */
 	bool closed;		/* store__close(): no blocks, no records */
 	size_t closed_frames;	/* closed: the one page holds exactly these */
 	/*
@@ -137,9 +132,6 @@ struct store {
 	off_t spill_off;
 	size_t spill_len;
 };
-
-/* The first buckets are 1 ms wide: a short command still gets a curve. */
-#define TIMELINE_FIRST_NS	1000000ULL
 
 /*
  * One multiply per frame: (h ^ f) * odd is a bijection of h, so stacks
@@ -739,65 +731,6 @@ static void anomaly_note(struct store *s, const struct ms_event *e,
 		store_site_flags(s->sites[c->free_stack].flags, e->flags);
 }
 
-/* Halves the resolution: bucket pairs merge, keeping the higher maximum. */
-static void timeline_coarsen(struct store *s)
-{
-	size_t i, n = (s->nr_points + 1) / 2;
-
-	for (i = 0; i < n; i++) {
-		struct store_point *a = &s->timeline[2 * i];
-		struct store_point m = *a;
-
-		if (2 * i + 1 < s->nr_points) {
-			const struct store_point *b = a + 1;
-
-			if (b->max_bytes > m.max_bytes)
-				m.max_bytes = b->max_bytes;
-			m.end_bytes = b->end_bytes;
-			m.allocs += b->allocs;
-			m.frees += b->frees;
-		}
-		s->timeline[i] = m;
-	}
-	s->nr_points = n;
-	s->bucket_ns *= 2;
-}
-
-/* Records what the record just applied did to the curve. */
-static void timeline_note(struct store *s, __u64 ts)
-{
-	__u64 origin = s->sum.first_ns, idx;
-	struct store_point *p;
-
-	if (!s->bucket_ns)
-		s->bucket_ns = TIMELINE_FIRST_NS;
-	/* Records arrive nearly in order; a late one joins the last bucket. */
-	idx = ts > origin ? (ts - origin) / s->bucket_ns : 0;
-	if (s->nr_points && idx < s->nr_points - 1)
-		idx = s->nr_points - 1;
-	while (idx >= STORE_TIMELINE_POINTS) {
-		timeline_coarsen(s);
-		idx = (ts - origin) / s->bucket_ns;
-	}
-	/* Empty spans between records hold the level they were left at. */
-	while (s->nr_points <= idx) {
-		p = &s->timeline[s->nr_points];
-		p->start_ns = origin + s->nr_points * s->bucket_ns;
-		p->max_bytes = p->end_bytes = s->nr_points ?
-			p[-1].end_bytes : 0;
-		p->allocs = p->frees = 0;
-		s->nr_points++;
-	}
-	p = &s->timeline[idx];
-	if (s->sum.live_bytes > p->max_bytes)
-		p->max_bytes = s->sum.live_bytes;
-	p->end_bytes = s->sum.live_bytes;
-	p->allocs += s->sum.allocs - s->prev_allocs;
-	p->frees += s->sum.frees - s->prev_frees;
-	s->prev_allocs = s->sum.allocs;
-	s->prev_frees = s->sum.frees;
-}
-
 int store__apply(struct store *s, const struct ms_event *e)
 {
 	/*
@@ -885,7 +818,8 @@ int store__apply(struct store *s, const struct ms_event *e)
 		apply_realloc(s, e, stack_id, task);
 		break;
 	}
-	timeline_note(s, ts);
+	timeline_note(&s->tl, s->sum.first_ns, ts, s->sum.live_bytes,
+		      s->sum.allocs, s->sum.frees);
 	return 0;
 }
 
@@ -900,12 +834,10 @@ const struct store_anomaly *store__anomaly(const struct store *s, size_t i)
 		tab_keyed_at(&s->anomalies, i) : NULL;
 }
 
-size_t store__timeline(const struct store *s, const struct store_point **out,
-		       __u64 *width_ns)
+size_t store__timeline(const struct store *s,
+		       const struct timeline_point **out, __u64 *width_ns)
 {
-	*out = s->timeline;
-	*width_ns = s->bucket_ns ? s->bucket_ns : TIMELINE_FIRST_NS;
-	return s->nr_points;
+	return timeline_points(&s->tl, out, width_ns);
 }
 
 const struct declared *store__declared(const struct store *s)
@@ -1126,7 +1058,6 @@ int store__for_each_live(const struct store *s,
  */
 static void compact(struct store *s)
 {
-	struct store_point *tl;
 	size_t i, total = 0, at = 0;
 	struct site *sites;
 	__u64 *frames, **pages;
@@ -1162,10 +1093,7 @@ static void compact(struct store *s)
 		s->sites = sites;
 		s->sites_cap = s->nr_sites ? s->nr_sites : 1;
 	}
-	tl = realloc(s->timeline, (s->nr_points ? s->nr_points : 1) *
-		     sizeof(*tl));
-	if (tl)
-		s->timeline = tl;
+	timeline_shrink(&s->tl);
 	if (s->anon)
 		anon__close(s->anon);
 }
@@ -1230,8 +1158,7 @@ size_t store__mem_bytes(const struct store *s)
 	       s->pages_cap * sizeof(*s->pages) +
 	       (s->closed ? (spilled_out(s) ? 0 : s->closed_frames) :
 			    s->nr_pages * ARENA_PAGE) * sizeof(**s->pages) +
-	       (s->closed ? s->nr_points : STORE_TIMELINE_POINTS) *
-			    sizeof(*s->timeline) +
+	       timeline_mem_bytes(&s->tl, s->closed) +
 	       tab_index_bytes(&s->grave_ix) +
 	       (s->graves ? STORE_GRAVES * sizeof(*s->graves) : 0) +
 	       tab_keyed_bytes(&s->anomalies) +
@@ -1250,12 +1177,10 @@ struct store *store__new(void)
 	s->spill_fd = -1;
 	s->sites_cap = SITES_MIN;
 	s->sites = malloc(s->sites_cap * sizeof(*s->sites));
-	s->timeline = malloc(STORE_TIMELINE_POINTS * sizeof(*s->timeline));
 	s->pages_cap = ARENA_PAGES_MIN;
 	s->pages = malloc(s->pages_cap * sizeof(*s->pages));
 	s->graves = malloc(STORE_GRAVES * sizeof(*s->graves));
-	if (!s->sites || !s->pages || !s->graves ||
-	    !s->timeline)
+	if (!s->sites || !s->pages || !s->graves || timeline_init(&s->tl))
 		goto err_free;
 	/* a first page, so that even an empty stack has non-NULL frames */
 	s->pages[s->nr_pages++] = malloc(ARENA_PAGE * sizeof(**s->pages));
@@ -1294,6 +1219,6 @@ void store__free(struct store *s)
 	free(s->pages);
 	declared__free(s->decl);
 	anon__free(s->anon);
-	free(s->timeline);
+	timeline_fini(&s->tl);
 	free(s);
 }

@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "events.h"
+#include "timeline.h"
 
 struct store;
 struct declared;
@@ -127,22 +128,6 @@ struct store_anomaly {
 	__u64 first_ns;		/* ts_ns of the first free of the group */
 };
 
-/*
- * The timeline: live bytes and allocation calls over time, in at most
- * STORE_TIMELINE_POINTS buckets of equal width. When the trace outgrows
- * them, the width doubles and neighbours merge, so memory stays fixed and
- * the highest live value of every span (the peak among them) survives.
- */
-#define STORE_TIMELINE_POINTS	1024
-
-struct store_point {
-	__u64 start_ns;		/* ts_ns where the bucket begins */
-	__u64 max_bytes;	/* highest live bytes inside it */
-	__u64 end_bytes;	/* live bytes after its last record */
-	__u64 allocs;		/* allocation calls inside it */
-	__u64 frees;		/* blocks released inside it */
-};
-
 struct store *store__new(void);
 void store__free(struct store *s);
 
@@ -201,7 +186,8 @@ int store__for_each_live(const struct store *s,
 			 void *ctx);
 
 /* The used buckets, in time order, and the width of each. */
-size_t store__timeline(const struct store *s, const struct store_point **out,
+size_t store__timeline(const struct store *s,
+		       const struct timeline_point **out,
 		       __u64 *width_ns);
 
 /* The declared state, joined to the blocks (declared.h). */
