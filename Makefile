@@ -314,6 +314,17 @@ $(STK_GO) $(STK_GO_STRIPPED): tests/targets/stk_go.go | $(DEPS_STAMP)
 		CGO_CFLAGS="-O2 -g -fomit-frame-pointer" \
 		go build $(GO_LDFLAGS) -o $@ $<
 
+# A Go program without cgo, stripped: no allocator the tool probes.
+GO_PURE := $(OUTPUT)/targets/go_pure
+TARGETS += $(GO_PURE)
+$(GO_PURE): tests/targets/go_pure.go | $(DEPS_STAMP)
+	$(call msg,GO-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)GOCACHE=$(abspath $(OUTPUT))/go/cache \
+		GOPATH=$(abspath $(OUTPUT))/go/path GO111MODULE=off \
+		GOTOOLCHAIN=local CGO_ENABLED=0 \
+		go build -ldflags="-s -w" -o $@ $<
+
 # busy's C++ side: new and delete over malloc from its first instruction.
 BUSY_CXX := $(OUTPUT)/targets/busy_cxx
 TARGETS += $(XOL_CXX) $(XOL_COUNT) $(BUSY_CXX)

@@ -920,6 +920,19 @@ t_static_stripped()
 	expect_error 1 'symbol|malloc|allocator'
 }
 
+# A Go program without cgo, stripped: its heap is the Go runtime's. Launched
+# or attached, one line says so, exit 1 (the tree before said "a static
+# build without symbols" and "is it stripped and static?").
+t_go_pure()
+{
+	tool -q -- "$TARGETS/go_pure"
+	expect_error 1 ': a Go program allocates with the Go runtime, not malloc' ||
+		return
+	start_ready "$TARGETS/go_pure" 30 || return
+	tool -q -p "$target_pid"
+	expect_error 1 'in any object it maps: a Go program allocates with the Go runtime'
+}
+
 # A process that allocates through the tool's own allocator (another copy
 # of the tool: here one blocked opening a recording that is a FIFO nobody
 # writes) is traced without that allocator's probes, which would trap on
@@ -4846,6 +4859,7 @@ run_test go_launch		t_go launch
 run_test go_attach		t_go attach
 run_test go_stripped_launch	t_go launch stk_go_stripped
 run_test go_stripped_attach	t_go attach stk_go_stripped
+run_test go_pure		t_go_pure
 run_test reload_comm		t_reload --comm
 run_test placement_launch	t_launch placement placement
 run_test placement_attach	t_attach placement placement

@@ -32,6 +32,8 @@
  * arguments, so it is refused, never traced wrong or seemingly idle.
  */
 #define FOREIGN_WHY	"memscope-bpf traces x86-64 programs only"
+/* A Go program's heap is its runtime's: no probed allocator serves it. */
+#define GO_WHY		"a Go program allocates with the Go runtime, not malloc: only its cgo calls into C's allocator can be traced"
 
 enum fn_kind {
 	FN_ALLOC,	/* entry + return */
@@ -1210,6 +1212,20 @@ static void own_allocator(struct stat *st)
 		st->st_ino = 0;
 }
 
+/* Whether process pid runs a Go program (its executable's .gopclntab). */
+static bool is_go_program(int pid)
+{
+	char exe[64];
+	struct elf_file *ef;
+	bool go;
+
+	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
+	ef = elf_file__open(exe);
+	go = ef && elf_file__is_go(ef);
+	elf_file__free(ef);
+	return go;
+}
+
 /*
  * A running process's objects, in two rounds: the layers over the C
  * allocator first (libstdc++'s new and delete, a Rust program's
@@ -1298,7 +1314,9 @@ int attach__process(struct attach *a, int pid)
 	procmaps__free(m);
 	if (!err && !found)
 		err = set_error(a, -ENOENT,
-				"no allocator symbols (malloc, free...) in any object it maps; is it stripped and static?");
+				"no allocator symbols (malloc, free...) in any object it maps%s",
+				is_go_program(pid) ? ": " GO_WHY :
+						     "; is it stripped and static?");
 	return err;
 }
 
@@ -1406,7 +1424,7 @@ static int probe_dependencies(struct attach *a, struct elf_file *ef,
 int attach__command(struct attach *a, const char *path)
 {
 	char interp[PATH_MAX], kind[64];
-	const char *what, *script;
+	const char *what, *script, *why;
 	struct lib_search ls = {};
 	struct elf_file *ef;
 	bool dynamic;
@@ -1445,13 +1463,17 @@ int attach__command(struct attach *a, const char *path)
 	dynamic = elf_file__is_dynamic(ef);
 	if (dynamic)
 		err = probe_dependencies(a, ef, path, &ls);
+	why = dynamic ? " or its libraries" :
+	      elf_file__is_go(ef) ? ": " GO_WHY :
+	      elf_file__has_symbols(ef) == 1 ?
+	      ": a static build that links no allocator it knows" :
+	      ": a static build without symbols cannot be traced";
 	elf_file__free(ef);
 	if (err)
 		return err;
 	if (!found && !ls.found)
 		return set_error(a, -ENOENT,
 				 "no allocator symbols (malloc, free...) in %s%s",
-				 path, dynamic ? " or its libraries" :
-				 ": a static build without symbols cannot be traced");
+				 path, why);
 	return 0;
 }

@@ -743,6 +743,13 @@ int elf_file__interp(struct elf_file *f, char *buf, size_t size)
  */
 #define NT_STAPSDT	3
 
+bool elf_file__is_go(struct elf_file *f)
+{
+	GElf_Shdr sh;
+
+	return elf_section_by_name(f->elf, ".gopclntab", &sh) != NULL;
+}
+
 int elf_file__has_usdt(struct elf_file *f, const char *provider)
 {
 	size_t shstrndx, off, noff, doff, plen = strlen(provider);

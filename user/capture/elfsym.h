@@ -8,6 +8,7 @@
 #ifndef MEMSCOPE_ELFSYM_H
 #define MEMSCOPE_ELFSYM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <gelf.h>
 #include <linux/types.h>
@@ -96,6 +97,12 @@ int elf_file__segments(struct elf_file *f, struct elf_segment *out,
 
 /* 1 if the file has a .symtab or .dynsym with defined functions. */
 int elf_file__has_symbols(struct elf_file *f);
+
+/*
+ * True for a Go program: its function table (.gopclntab), which the Go
+ * runtime needs and so stays when the program is stripped.
+ */
+bool elf_file__is_go(struct elf_file *f);
 
 /* 1 if the dynamic linker runs it (PT_INTERP): it allocates via libc. */
 int elf_file__is_dynamic(struct elf_file *f);
