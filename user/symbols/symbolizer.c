@@ -1178,13 +1178,6 @@ static Dwarf_Die *cu_of(Dwfl_Module *mod, __u64 pc, Dwarf_Addr *bias)
 }
 
 /*
- * The frames of base's address: each inlined call around pc (innermost
- * first, the innermost at base's line), then the function they are in, at
- * the line of the outermost inlined call. The function keeps the symbol's
- * name when there is one (.symtab names what DWARF may not, and the other
- * way round). cudie: pc's unit (cu_of), or NULL. NULL without memory.
- */
-/*
  * The outer frame's function named as its source names it. GCC's and
  * Clang's copies and parts of a function are symbols of their own, the
  * function's name and a suffix (foo.isra.0, foo.part.0, foo.cold,
@@ -1212,6 +1205,14 @@ static void source_name(struct symbolizer *s, struct frame *fr,
 	free(raw);
 }
 
+/*
+ * The frames of base's address: each inlined call around pc (innermost
+ * first, the innermost at base's line), then the function they are in, at
+ * the line of the outermost inlined call. The function keeps the symbol's
+ * name, sym, when there is one (.symtab names what DWARF may not, and the
+ * other way round), but for a compiler's copy of it (source_name). cudie:
+ * pc's unit (cu_of), or NULL. NULL without memory.
+ */
 static struct cached_frames *expand(struct symbolizer *s, Dwarf_Die *cudie,
 				    Dwarf_Addr bias, __u64 pc,
 				    const struct frame *base, const char *sym)
