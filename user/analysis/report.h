@@ -371,7 +371,10 @@ struct report {
 	struct report_anomaly *anomalies;
 	size_t nr_anomalies;
 
-	/* live bytes over time (store__timeline), start_ns absolute */
+	/*
+	 * live bytes over time, start_ns absolute: the image's (store__timeline),
+	 * or of several, the running ones' together (procs__timeline)
+	 */
 	struct timeline_point *timeline;
 	size_t nr_timeline;
 	__u64 timeline_width_ns;
