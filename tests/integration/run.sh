@@ -4550,6 +4550,22 @@ t_storm()
 		fail "text report: expected the unknown frees said to be the allocator's, got: $line"
 }
 
+# A launched command's parent is the tool, in every image: the first said
+# "parent ?" while its exec's image, from the kernel, named the tool.
+t_launch_parent()
+{
+	tool_bg -q -t 0 -o "$d/out/report.json" -- sh -c 'exec sleep 0.5' ||
+		return
+	wait_tracing || return
+	tool_wait
+	expect_rc 0 && expect_clean_stderr || return
+	check_report <<-EOF
+	got = [(p["target"]["image"], p["target"]["ppid"]) for p in r.get("processes") or []]
+	if got != [(0, $tool_pid), (1, $tool_pid)]:
+	    print(f"the command's images (image, ppid): expected [(0, $tool_pid), (1, $tool_pid)], got {got}")
+	EOF
+}
+
 # The drain runs real-time while tracing (storm above lost up to 924,031
 # of its records with it ten nice levels up), the command and the tool's
 # other threads as they were; without CAP_SYS_NICE it says why at -v and
@@ -5024,6 +5040,7 @@ run_test thread_id		t_thread_id
 run_test zombie			t_zombie
 run_test storm			t_storm
 run_test drain_priority		t_drain_priority
+run_test launch_parent		t_launch_parent
 run_test nofile			t_nofile
 run_test python_pymalloc	t_python_pymalloc
 run_test max_stacks		t_max_stacks

@@ -1310,6 +1310,8 @@ static int set_target_info(struct session *s)
 			info.flags |= PROCINFO_CUT;
 		snprintf(info.command, sizeof(info.command), "%s", s->command);
 		info.start_ns = mono_ns();
+		/* forked by the tool, as its exec records will say */
+		info.ppid = (__u32)getpid();
 		return set_info(s, &info);
 	}
 	return proc_facts(s, s->info.pid, PROCINFO_EXISTING, NULL);
