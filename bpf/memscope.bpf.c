@@ -410,9 +410,9 @@ static __always_inline bool member(__u64 *id, struct ms_proc **p)
 	if (!member_own(*id, p))
 		return false;
 	/* the one-process path has no entry, and most processes no host */
-	if (!*p || !(*p)->vm_tgid)
+	vm = *p ? (*p)->vm_tgid : 0;
+	if (!vm)
 		return true;
-	vm = (*p)->vm_tgid;
 	heap = bpf_map_lookup_elem(&procs, &vm);
 	if (heap && !(heap->flags & MS_PROC_EXITED)) {
 		*p = heap;

@@ -1424,7 +1424,7 @@ static int probe_dependencies(struct attach *a, struct elf_file *ef,
 int attach__command(struct attach *a, const char *path)
 {
 	char interp[PATH_MAX], kind[64];
-	const char *what, *script, *why;
+	const char *what, *script;
 	struct lib_search ls = {};
 	struct elf_file *ef;
 	bool dynamic;
@@ -1463,17 +1463,16 @@ int attach__command(struct attach *a, const char *path)
 	dynamic = elf_file__is_dynamic(ef);
 	if (dynamic)
 		err = probe_dependencies(a, ef, path, &ls);
-	why = dynamic ? " or its libraries" :
-	      elf_file__is_go(ef) ? ": " GO_WHY :
-	      elf_file__has_symbols(ef) == 1 ?
-	      ": a static build that links no allocator it knows" :
-	      ": a static build without symbols cannot be traced";
+	if (!err && !found && !ls.found) {
+		const char *why = dynamic ? " or its libraries" :
+		      elf_file__is_go(ef) ? ": " GO_WHY :
+		      elf_file__has_symbols(ef) == 1 ?
+		      ": a static build that links no allocator it knows" :
+		      ": a static build without symbols cannot be traced";
+		err = set_error(a, -ENOENT,
+				"no allocator symbols (malloc, free...) in %s%s",
+				path, why);
+	}
 	elf_file__free(ef);
-	if (err)
-		return err;
-	if (!found && !ls.found)
-		return set_error(a, -ENOENT,
-				 "no allocator symbols (malloc, free...) in %s%s",
-				 path, why);
-	return 0;
+	return err;
 }
