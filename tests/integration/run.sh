@@ -674,6 +674,24 @@ EOF
 		fail "-v: expected one unwind table of uw_chain, got $n: $(grep "unwind table .*/uw_chain:" "$d/stderr")"
 }
 
+# An exec maps the program and its interpreter before it writes their
+# entry point in the auxv: a maps read in between (the drain wakes at the
+# first mapping) took both for libraries, each compiled twice (Chromium:
+# 30 s more). 100 execs of one program: one table each, the entry one.
+t_exec_tables_once()
+{
+	local obj n
+
+	tool -q -v --table-cache off -o "$d/out/report.json" -- \
+		sh -c "for i in \$(seq 100); do '$TARGETS/stk_c' >/dev/null; done"
+	expect_rc 0 || return
+	for obj in /stk_c ld-linux-x86-64.so.2; do
+		n=$(grep -c "unwind table .*$obj: " "$d/stderr")
+		[ "$n" -eq 1 ] && grep -q "unwind table .*$obj: .*, its entry point outermost$" "$d/stderr" ||
+			fail "-v: expected one unwind table of $obj, its entry one, got $n: $(grep "unwind table .*$obj: " "$d/stderr")"
+	done
+}
+
 # Stops counted by reason: malloc called from anonymous executable memory
 # is in no mapping; a 100-deep recursion is cut by --max-depth 16.
 t_uw_stops()
@@ -4991,6 +5009,7 @@ run_test exec_chain_names	t_exec_chain_names
 run_test spilled_exec_chain	t_spilled t_exec_chain_names
 run_test fresh_stacks		t_fresh_stacks
 run_test fresh_exec_file		t_fresh_exec_file
+run_test exec_tables_once		t_exec_tables_once
 run_test anon_alloc_mode	t_anon_alloc_mode
 run_test exec_thread		t_exec_thread
 run_test xol_glibc		t_no_single_step glibc

@@ -55,7 +55,8 @@ void procinfo_parse_cmdline(const char *buf, size_t len,
 /*
  * Where the kernel started the process, from /proc/PID/auxv: *entry the
  * program's entry point (AT_ENTRY), *interp its interpreter's load
- * address (AT_BASE; 0 when it has none). 0, or -errno.
+ * address (AT_BASE; 0 when it has none). 0, or -errno: -EINVAL when it
+ * names no entry point (an exec has not written it yet).
  */
 int procinfo_read_entry(int pid, __u64 *entry, __u64 *interp);
 /* The auxv parser: (type, value) pairs of 64 bits; -EINVAL without AT_ENTRY. */

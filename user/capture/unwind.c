@@ -858,21 +858,33 @@ struct entry_files {
  * read as a library, it would be compiled again as the program when its
  * exec record comes. (The interpreter stays unknown.)
  * MEMSCOPE_NO_AUXV: the tests' way to a process whose auxv is unreadable.
+ *
+ * -EAGAIN: an exec is replacing the image (gen 0) and its auxv names no
+ * entry point yet: the kernel writes the new one after it has mapped the
+ * program and its interpreter, and the maps read now hold both. Taken
+ * for libraries they were compiled twice, once as such for nothing (the
+ * real-time drain reads them as soon as the program's first segment is
+ * mapped: a 30 s compile of Chromium's code in two of three launches);
+ * the exec's end marks the process's maps changed again.
  */
-static void entry_files_read(struct unwinder *u, int pid,
-			     const struct procmaps *pm, struct entry_files *ef)
+static int entry_files_read(struct unwinder *u, int pid, __u32 gen,
+			    const struct procmaps *pm, struct entry_files *ef)
 {
 	const struct upid *up = tab_keyed_get(&u->pids, pid);
 	const struct procmap *m;
 	__u64 entry, base;
+	int err;
 
 	memset(ef, 0, sizeof(*ef));
-	if (u->no_auxv || procinfo_read_entry(pid, &entry, &base)) {
+	err = u->no_auxv ? -ENOENT : procinfo_read_entry(pid, &entry, &base);
+	if (err == -EINVAL && !gen)
+		return -EAGAIN;
+	if (err) {
 		if (up && up->exec_ino) {
 			ef->prog_dev = up->exec_dev;
 			ef->prog_inode = up->exec_ino;
 		}
-		return;
+		return 0;
 	}
 	m = entry ? procmaps__find(pm, entry) : NULL;
 	if (m && m->inode) {
@@ -884,6 +896,7 @@ static void entry_files_read(struct unwinder *u, int pid,
 		ef->interp_dev = m->dev;
 		ef->interp_inode = m->inode;
 	}
+	return 0;
 }
 
 static bool is_interp(const struct entry_files *ef, const struct procmap *m)
@@ -1187,7 +1200,7 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	struct entry_files ef;
 	__u64 seen = __atomic_load_n(u->o.changed, __ATOMIC_ACQUIRE);
 	struct ms_image_vmas iv = {};
-	struct ms_proc_map *maps;
+	struct ms_proc_map *maps = NULL;
 	struct procmaps *pm;
 	struct uobj *o;
 	size_t i, n = 0;
@@ -1206,7 +1219,9 @@ int unwinder__reload_pid(struct unwinder *u, int pid)
 	pm = procmaps__read(pid);
 	if (!pm)
 		return -errno;
-	entry_files_read(u, pid, pm, &ef);
+	err = entry_files_read(u, pid, gen, pm, &ef);
+	if (err)
+		goto free_maps;
 	if (u->o.procs_fd < 0 && u->o.one_exec_vm)
 		exec_vm_note(u->o.one_exec_vm, pm);
 	maps = calloc(procmaps__count(pm) + 1, sizeof(*maps));
