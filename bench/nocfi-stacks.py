@@ -78,7 +78,7 @@ def main():
         f"({spread(col('end'), '%.0f')} of "
         f"{spread([sum(r.values()) for r in runs], '%.0f')}); stopped "
         f"no_info {spread(col('no_info'), '%.0f')}, depth (past "
-        f"--max-depth 64) {spread(col('depth'), '%.0f')}, not_loaded "
+        f"the default --max-depth) {spread(col('depth'), '%.0f')}, not_loaded "
         f"{spread(col('not_loaded'), '%.0f')}.",
     ]
     if args.results:

@@ -700,7 +700,7 @@ static const struct cli_option options[] = {
 "                        pointers, which its runtime keeps (node; Java\n"
 "                        with -XX:+PreserveFramePointer)\n" },
 	{ "max-depth", 0, OPT_ARG, set_max_depth,
-"      --max-depth N     frames per call stack (default 64, at most 256)\n" },
+"      --max-depth N     frames per call stack (default 128, at most 256)\n" },
 	{ "max-stacks", 0, OPT_ARG | OPT_REPORT, set_max_stacks,
 "      --max-stacks N    distinct call stacks kept per process image\n"
 "                        (default 131072, ~2 KiB each in the report);\n"
