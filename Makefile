@@ -91,7 +91,8 @@ UW_TARGETS := $(patsubst tests/targets/%.c,$(OUTPUT)/targets/%,\
 	$(patsubst tests/targets/%.c,$(OUTPUT)/targets/%.so,\
 	$(wildcard tests/targets/libuw_*.c)) \
 	$(OUTPUT)/targets/libuw_dl_nocfi.so
-TARGETS += $(UW_TARGETS)
+TARGETS += $(UW_TARGETS) $(OUTPUT)/targets/libbigcode_a.so \
+	$(OUTPUT)/targets/libbigcode_b.so
 UW_CFLAGS := -g -O2 -fomit-frame-pointer -Wall -Werror
 EXAMPLE_BINS := $(patsubst examples/%.c,$(OUTPUT)/examples/%,$(wildcard examples/*.c))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
@@ -260,6 +261,13 @@ $(OUTPUT)/targets/libuw_dl_nocfi.so: tests/targets/libuw_dl.c | $(DEPS_STAMP)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -fomit-frame-pointer -fno-asynchronous-unwind-tables \
 		-fno-unwind-tables -Wall -Werror -shared -fPIC $< -o $@
+
+# Two big libraries of frame-pointer code without CFI (sys_given_up).
+$(OUTPUT)/targets/libbigcode_%.so: tests/targets/libbigcode.S | $(DEPS_STAMP)
+	$(call msg,AS-TGT,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -DBIG_ID=$(if $(filter a,$*),1,2) -shared -nostdlib \
+		-Wl,-z,noexecstack $< -o $@
 
 # Stack targets: built the way production code is, so without frame
 # pointers (gcc -O2, g++ -O2 and rustc -O omit them); tests/integration

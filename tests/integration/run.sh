@@ -3573,12 +3573,15 @@ t_sys_hold_killed()
 # probed, it has all 7 counted and is not late. Without --hold-exec (a
 # second name, a second tool) the same run says it joined late, or is
 # exact if the drain won the race: never silently short.
-# Two short runs that dlopen an LLVM each (100+ MB: their CFI holds both
-# workers for seconds) and exit, while a live process's new object waits
+# Two short runs that dlopen a big library each (libbigcode: 28 MB of
+# frame-pointer code without CFI, decoded whole, holds a worker over a
+# second) and exit, while a live process's new object waits
 # behind them: the compiles nobody maps any more are given up for it (a
 # build's 'rustc --version' held the workers 9 s, and every cc1 meanwhile
 # stopped as not_loaded). Then, with nothing else waiting, they are
-# compiled anyway for the table cache: libLLVM-15's table is kept.
+# compiled anyway for the table cache: libbigcode_a's table is kept, and
+# said to be; libbigcode_b's, frame-pointer rows alone, is not, nor said
+# to be.
 t_sys_given_up()
 {
 	local a b c pa pb lib id n
@@ -3592,9 +3595,9 @@ t_sys_given_up()
 	tool_bg -v -t 0 -o "$d/out/report.json" --comm "$a" --comm "$b" \
 		--comm "$c" --table-cache "$d/cache" || return
 	wait_tracing || return
-	"$d/$a" libLLVM-15.so.1 >"$d/a.out" 2>&1 &
+	"$d/$a" "$TARGETS/libbigcode_a.so" >"$d/a.out" 2>&1 &
 	pa=$!
-	"$d/$b" libLLVM-14.so.1 >"$d/b.out" 2>&1 &
+	"$d/$b" "$TARGETS/libbigcode_b.so" >"$d/b.out" 2>&1 &
 	pb=$!
 	bg_pids="$bg_pids $pa $pb"
 	if ! wait "$pa" || ! wait "$pb"; then
@@ -3610,26 +3613,32 @@ t_sys_given_up()
 	# the drain gives both up; then, with nothing else to compile, they
 	# are done for the table cache alone: the next trace has them
 	sleep 2
-	id=$(readelf -n "$(ldconfig -p | awk '/libLLVM-15\.so\.1 .*x86-64/ { print $NF; exit }')" |
-		awk '/Build ID/ { print $3 }')
+	id=$(readelf -n "$TARGETS/libbigcode_a.so" | awk '/Build ID/ { print $3 }')
 	# (its compile takes seconds; on a loaded machine over 30)
 	for n in $(seq 450); do
 		[ -s "$d/cache/$id" ] && break
 		sleep 0.1
 	done
 	[ -s "$d/cache/$id" ] ||
-		fail "expected libLLVM-15's table kept after its compile was given up, got: $(ls "$d/cache")"
+		fail "expected libbigcode_a's table kept after its compile was given up, got: $(ls "$d/cache")"
+	# b's, as big, on the other worker at the same time: done too
+	sleep 1
 	release_wait "$target_pid"
 	kill -INT "$tool_pid"
 	tool_wait
 	expect_rc 0 || return
-	for lib in libLLVM-15.so.1 libLLVM-14.so.1; do
+	for lib in libbigcode_a.so libbigcode_b.so; do
 		grep -Eq "^memscope-bpf: unwind table .*/$lib: compile given up: the processes that mapped it ended first(; compiled later for the table cache)?\$" "$d/stderr" ||
 			fail "expected $lib's compile given up, got: $(grep -F "$lib" "$d/stderr")"
 	done
 	# kept above, and so said (a drain, every 10 ms, saw it done)
-	grep -Eq "^memscope-bpf: unwind table .*/libLLVM-15\.so\.1: .*; compiled later for the table cache\$" "$d/stderr" ||
-		fail "expected libLLVM-15's table said compiled later, got: $(grep -F libLLVM-15 "$d/stderr")"
+	grep -Eq "^memscope-bpf: unwind table .*/libbigcode_a\.so: .*; compiled later for the table cache\$" "$d/stderr" ||
+		fail "expected libbigcode_a's table said compiled later, got: $(grep -F libbigcode_a "$d/stderr")"
+	id=$(readelf -n "$TARGETS/libbigcode_b.so" | awk '/Build ID/ { print $3 }')
+	if [ -e "$d/cache/$id" ] ||
+	   grep -q "libbigcode_b\.so: .*compiled later" "$d/stderr"; then
+		fail "expected libbigcode_b's table not kept nor said to be, got: $(ls "$d/cache"), $(grep -F libbigcode_b "$d/stderr")"
+	fi
 	if ! grep -Eq "^memscope-bpf: unwind table .*/libmimalloc[^:]*: [0-9]+ rows from" "$d/stderr"; then
 		fail "expected libmimalloc's table in, got: $(grep -F mimalloc "$d/stderr")"
 	fi

@@ -195,7 +195,7 @@ Test(table_cache, put_get_damaged_removed)
 	c = table_cache__new(dir, TABLE_CACHE_BYTES);
 	cr_assert(c, "%s", strerror(errno));
 	cr_assert_null(table_cache__get(c, KEY));
-	cr_assert_eq(table_cache__put(c, KEY, "/x", t), 0);
+	cr_assert_eq(table_cache__put(c, KEY, "/x", t), 1);
 	/* no build-id: nothing that names the same object next time */
 	cr_assert_eq(table_cache__put(c, "i:8:1:1234", "/x", t), 0);
 	back = table_cache__get(c, KEY);
@@ -296,7 +296,7 @@ Test(table_cache, least_recently_used_go)
 	cr_assert(c);
 	for (i = 0; i < 3; i++) {
 		snprintf(key, sizeof(key), "b:%040zx", i);
-		cr_assert_eq(table_cache__put(c, key, "/x", t), 0);
+		cr_assert_eq(table_cache__put(c, key, "/x", t), 1);
 		/* each older than the next, entry 0 the oldest */
 		snprintf(path, sizeof(path), "%s/%040zx", dir, i);
 		old[0].tv_sec = old[1].tv_sec = 1000 + i;
@@ -313,7 +313,7 @@ Test(table_cache, least_recently_used_go)
 	close(fd);
 	cr_assert_eq(utimensat(AT_FDCWD, path, old, 0), 0);
 
-	cr_assert_eq(table_cache__put(c, "b:00000000000000000000000000000000000000ff", "/x", t), 0);
+	cr_assert_eq(table_cache__put(c, "b:00000000000000000000000000000000000000ff", "/x", t), 1);
 	table_cache__stats(c, &st);
 	cr_assert_eq(st.evicted, 2, "%u removed, 2 expected", st.evicted);
 	snprintf(path, sizeof(path), "%s/%040x", dir, 0);
@@ -372,9 +372,9 @@ Test(table_cache, each_newest_first)
 	cr_assert(c);
 	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "/obj/%zu", i);
-		cr_assert_eq(table_cache__put(c, keys[i], path, t), 0);
+		cr_assert_eq(table_cache__put(c, keys[i], path, t), 1);
 	}
-	cr_assert_eq(table_cache__put(c, "b:dd", "[vdso]", t), 0);
+	cr_assert_eq(table_cache__put(c, "b:dd", "[vdso]", t), 1);
 	/* another build's entry, under a name of ours */
 	buf = table_cache__format("b:ee", "0badb01d", "/obj/ee", t, &len);
 	snprintf(path, sizeof(path), "%s/ee", dir);
@@ -443,7 +443,7 @@ Test(table_cache, file_key_follows_the_file)
 
 	c = table_cache__new(dir, TABLE_CACHE_BYTES);
 	cr_assert(c);
-	cr_assert_eq(table_cache__put(c, k2, path, t), 0);
+	cr_assert_eq(table_cache__put(c, k2, path, t), 1);
 	back = table_cache__get(c, k2);
 	cr_assert(back, "%s", strerror(errno));
 	assert_same(t, back);

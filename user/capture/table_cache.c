@@ -472,7 +472,7 @@ int table_cache__put(struct table_cache *c, const char *key,
 	pthread_mutex_unlock(&c->lock);
 free:
 	free(buf);
-	return err;
+	return err ?: 1;
 }
 
 /* Newest first. */

@@ -49,7 +49,8 @@ struct unwind_table *table_cache__get(struct table_cache *c, const char *key);
 /*
  * Keeps t for key (a key table_cache__get takes), compiled from the file
  * at path, when its rows are the object's alone (unwind_table__whole).
- * 0 or -errno. Any thread.
+ * 1 when kept, 0 when not (rows of another source, a key without an
+ * identity of the object), or -errno. Any thread.
  */
 int table_cache__put(struct table_cache *c, const char *key,
 		     const char *path, const struct unwind_table *t);

@@ -53,7 +53,7 @@ struct uobj {
 	bool released;
 	bool given_up;		/* its compile, when none mapped it any more */
 	bool gave_up_once;	/* and so not again: a program's short runs */
-	bool kept_later;	/* then compiled for the table cache alone */
+	bool kept_later;	/* then compiled, and kept, for the table cache */
 	__u32 tried;		/* no_table: u->released when it did not fit */
 	bool entry;		/* processes start at its e_entry */
 	bool cached;		/* its rows from the table cache */
@@ -222,11 +222,12 @@ static void *work(void *arg)
 	struct unwinder *u = arg;
 	struct unwind_table *t;
 	struct job *j, *k;
-	int err;
+	int err, kept;
 
 	/*
 	 * At the tool's own nice, as the traced programs' threads, and so
-	 * ten levels below the drain's (run.c raises it while tracing): a
+	 * below the drain (real-time while tracing, else ten nice levels
+	 * up: run.c): a
 	 * compile never takes the CPU the drain needs, and a busy host does
 	 * not starve it either (at nice 19 a build's objects waited 9 s).
 	 * A thread takes its creator's nice, so it is set, not inherited.
@@ -257,9 +258,12 @@ static void *work(void *arg)
 					      j->entry ? UNWIND_TABLE_ENTRY : 0,
 					      &j->cancel);
 		err = t ? 0 : -errno;
-		if (t && u->o.cache && j->key[0])
-			table_cache__put(u->o.cache, j->key, j->path, t);
+		kept = t && u->o.cache && j->key[0] ?
+		       table_cache__put(u->o.cache, j->key, j->path, t) : 0;
 		if (j->keep_only) {
+			/* done for the cache alone: said so only if it kept it */
+			if (!err)
+				err = kept > 0 ? 0 : kept ?: -ENOENT;
 			unwind_table__free(t);
 			t = NULL;
 			close(j->fd);
