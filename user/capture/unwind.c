@@ -227,9 +227,9 @@ static void *work(void *arg)
 	/*
 	 * At the tool's own nice, as the traced programs' threads, and so
 	 * below the drain (real-time while tracing, else ten nice levels
-	 * up: run.c): a
-	 * compile never takes the CPU the drain needs, and a busy host does
-	 * not starve it either (at nice 19 a build's objects waited 9 s).
+	 * up: run.c): a compile never takes the CPU the drain needs, and a
+	 * busy host does not starve it either (at nice 19 a build's objects
+	 * waited 9 s).
 	 * A thread takes its creator's nice, so it is set, not inherited.
 	 */
 	setpriority(PRIO_PROCESS, gettid(), u->nice);

@@ -1760,7 +1760,7 @@ static void code_ranges_read(Elf *elf, struct code_ranges *c)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	unsigned int i;
+	unsigned int i, n;
 
 	c->nr = 0;
 	while ((scn = elf_nextscn(elf, scn))) {
@@ -1785,6 +1785,19 @@ static void code_ranges_read(Elf *elf, struct code_ranges *c)
 		c->end[i] = sh.sh_addr + sh.sh_size;
 		c->nr++;
 	}
+	/* overlapping headers (a hostile file) would scan code twice */
+	for (i = 1, n = 0; i < c->nr; i++) {
+		if (c->start[i] < c->end[n]) {
+			if (c->end[i] > c->end[n])
+				c->end[n] = c->end[i];
+			continue;
+		}
+		n++;
+		c->start[n] = c->start[i];
+		c->end[n] = c->end[i];
+	}
+	if (c->nr)
+		c->nr = n + 1;
 }
 
 /* Gap [start, end) of the rows through s: its code only, if known. */
