@@ -527,7 +527,7 @@ $(OUTPUT)/fixtures/ld.so.cfi: $(LDSO) tests/unit/cfi_expect.py
 UNIT_DEPS := $(UNIT_BINS) $(FIXTURES) $(OUTPUT)/fixtures/libc.cfi \
 	$(OUTPUT)/fixtures/ld.so.cfi $(NOARANGES) $(STK_RS) \
 	$(CFI_MIXED) $(STK_GO) $(STK_GO_STRIPPED) \
-	$(OUTPUT)/targets/stk_c_fp_nocfi
+	$(OUTPUT)/targets/stk_c_fp_nocfi $(OUTPUT)/targets/libbigcode_b.so
 unit: $(UNIT_DEPS)
 	$(Q)./tests/run-unit.sh $(UNIT_BINS)
 

@@ -942,6 +942,48 @@ Test(unwind_table, data_beside_code_is_not_scanned)
 	unwind_table__free(t);
 }
 
+/*
+ * libbigcode_b (tests/targets/libbigcode.S): 250,000 frame-pointer
+ * functions without CFI, 128 bytes apart, 32 MB: its scan is cut in
+ * shares between functions, one a thread. Joined, every function has
+ * the rows of the first, at its place: no row lost, doubled or changed
+ * where a share ends.
+ */
+Test(unwind_table, scan_shares_join_as_one)
+{
+	const char *path = ".output/targets/libbigcode_b.so";
+	const struct ms_unwind_row *rows, *r, *p;
+	struct unwind_table_stats st;
+	struct unwind_table *t;
+	size_t i, n, per = 5, bad = 0;
+
+	t = build_path_as(path, "/", 0);
+	cr_assert(t, "%s: no table: %s", path, strerror(errno));
+	unwind_table__stats(t, &st);
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		cr_expect_gt(st.fp_shares, 1, "scanned on %u thread(s)",
+			     st.fp_shares);
+	rows = unwind_table__rows(t, &n);
+	cr_assert_eq(n, 250000 * per, "%zu rows, want %zu", n, 250000 * per);
+	/* entry, rbp pushed, frame, popped, padding */
+	for (i = per; i < n; i++) {
+		r = &rows[i];
+		p = &rows[i % per];
+		if (r->pc - p->pc != (i / per) * 128 ||
+		    r->cfa_type != p->cfa_type || r->cfa_off != p->cfa_off ||
+		    r->rbp_type != p->rbp_type || r->rbp_off != p->rbp_off) {
+			cr_expect_fail("row %zu: %s, want the first function's %s + %zu",
+				       i, row_str(r), row_str(p), (i / per) * 128);
+			if (++bad == 5)
+				break;
+		}
+	}
+	cr_expect_eq(rows[1].cfa_type, MS_CFA_RSP, "%s", row_str(&rows[1]));
+	cr_expect_eq(rows[2].cfa_type, MS_CFA_RBP, "%s", row_str(&rows[2]));
+	cr_expect_eq(rows[4].cfa_type, MS_CFA_NO_INFO, "%s", row_str(&rows[4]));
+	unwind_table__free(t);
+}
+
 Test(unwind_table, refuses_code_above_4g)
 {
 	cr_expect_null(build_path(fixture("cfi.high"), "/"),

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1800,33 +1801,51 @@ static void code_ranges_read(Elf *elf, struct code_ranges *c)
 		c->nr = n + 1;
 }
 
-/* Gap [start, end) of the rows through s: its code only, if known. */
-static int fp_code(const struct build *b, struct prologue_fp *s,
-		   const struct seg *sg, int fd, unsigned char *buf,
-		   const struct code_ranges *c, __u64 start, __u64 end)
-{
-	__u64 from, to;
-	unsigned int i;
-	int err = 0;
+/*
+ * What the scan for frame-pointer code reads: the gaps of the rows, cut
+ * to the code, each with its segment.
+ */
+struct fp_piece {
+	const struct seg *sg;
+	__u64 start;
+	__u64 end;
+};
 
-	if (!c->nr)
-		return fp_gap(b, s, sg, fd, buf, start, end);
-	for (i = 0; i < c->nr && !err; i++) {
-		from = c->start[i] > start ? c->start[i] : start;
-		to = c->end[i] < end ? c->end[i] : end;
-		if (from < to)
-			err = fp_gap(b, s, sg, fd, buf, from, to);
+struct fp_pieces {
+	struct fp_piece *p;
+	size_t nr;
+	size_t cap;
+	__u64 bytes;
+};
+
+static int piece_add(struct fp_pieces *ps, const struct seg *sg, __u64 start,
+		     __u64 end)
+{
+	struct fp_piece *p;
+
+	if (end > sg->start + sg->filesz)
+		end = sg->start + sg->filesz;
+	if (start >= end)
+		return 0;
+	if (ps->nr == ps->cap) {
+		ps->cap = ps->cap ? ps->cap * 2 : 64;
+		p = reallocarray(ps->p, ps->cap, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		ps->p = p;
 	}
-	return err;
+	ps->p[ps->nr++] = (struct fp_piece){ sg, start, end };
+	ps->bytes += end - start;
+	return 0;
 }
 
-/* Each gap of the rows in the executable segments' code through s. */
-static int fp_gaps(struct build *b, int fd, struct prologue_fp *s,
-		   unsigned char *buf, const struct code_ranges *c)
+/* Each gap of the rows in the executable segments' code, in order. */
+static int fp_gaps(const struct build *b, const struct code_ranges *c,
+		   struct fp_pieces *ps)
 {
 	const struct unwind_table *t = b->t;
-	__u64 pc, next, end;
-	unsigned int i;
+	__u64 pc, next, end, from, to;
+	unsigned int i, k;
 	ssize_t r;
 	int err = 0;
 
@@ -1842,10 +1861,158 @@ static int fp_gaps(struct build *b, int fd, struct prologue_fp *s,
 				next = end;
 			if (r >= 0 && t->rows[r].cfa_type != MS_CFA_NO_INFO)
 				continue;
-			err = fp_code(b, s, sg, fd, buf, c, pc, next);
+			if (!c->nr) {
+				err = piece_add(ps, sg, pc, next);
+				continue;
+			}
+			for (k = 0; k < c->nr && !err; k++) {
+				from = c->start[k] > pc ? c->start[k] : pc;
+				to = c->end[k] < next ? c->end[k] : next;
+				if (from < to)
+					err = piece_add(ps, sg, from, to);
+			}
 		}
 	}
 	return err;
+}
+
+/*
+ * The scan over many threads. Chromium's 225 MB of code took 23 s on one:
+ * Capstone's decoding is most of it. Its pieces are few and huge (its
+ * largest gaps of CFI are 97, 70 and 40 MB), so the code is cut where a
+ * function begins after int3 padding, as clang pads: a 16-byte aligned
+ * "[endbr64] push %rbp; mov %rsp,%rbp" after an int3. There the scan
+ * ends a run and starts a function whatever came before (prologue.h), so
+ * each share scans as the whole would; where no such place is found
+ * within FP_SPLIT_LOOK of a cut, the share goes on to the next.
+ */
+#define FP_PAR_MIN		(16ull << 20)
+#define FP_PAR_MAX		4
+#define FP_SPLIT_LOOK		(1u << 20)
+
+struct fp_share {
+	const struct build *b;
+	const struct fp_pieces *ps;
+	size_t first, last;		/* pieces [first, last] */
+	__u64 from, to;			/* from in the first, to in the last */
+	struct fp_table fp;
+	int err;
+};
+
+static void *fp_share_scan(void *arg)
+{
+	struct fp_share *sh = arg;
+	struct prologue_fp *s;
+	unsigned char *buf;
+	size_t i;
+
+	buf = malloc(FP_CHUNK);
+	s = buf ? prologue_fp__new(fp_emit, fp_read, &sh->fp) : NULL;
+	sh->err = s ? 0 : -ENOMEM;
+	for (i = sh->first; i <= sh->last && !sh->err; i++) {
+		const struct fp_piece *p = &sh->ps->p[i];
+
+		sh->err = fp_gap(sh->b, s, p->sg, sh->fp.fd, buf,
+				 i == sh->first ? sh->from : p->start,
+				 i == sh->last ? sh->to : p->end);
+	}
+	prologue_fp__free(s);
+	free(buf);
+	return NULL;
+}
+
+/* The first place at or after at, before end, where a share may begin. */
+static __u64 fp_split_at(const struct fp_piece *p, int fd, __u64 at,
+			 unsigned char *buf)
+{
+	static const unsigned char frame[] = { 0x55, 0x48, 0x89, 0xe5 };
+	static const unsigned char endbr[] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	__u64 a, end = p->end - at > FP_SPLIT_LOOK ? at + FP_SPLIT_LOOK :
+						      p->end;
+	size_t n, i;
+
+	/* after at: a share is never empty */
+	a = (at + 1 + 15) & ~15ull;
+	if (a >= end)
+		return 0;
+	n = seg_read(p->sg, fd, a - 1, buf, end - a + 1);
+	for (i = 0; i + 1 + 8 <= n; i += 16) {
+		const unsigned char *c = buf + i + 1;
+
+		if (buf[i] != 0xcc)
+			continue;
+		if (!memcmp(c, frame, 4) ||
+		    (!memcmp(c, endbr, 4) && !memcmp(c + 4, frame, 4)))
+			return a + i;
+	}
+	return 0;
+}
+
+/* Shares of about equal bytes, cut at fp_split_at; how many. */
+static unsigned int fp_shares(const struct fp_pieces *ps, int fd,
+			      struct fp_share *sh, unsigned int want,
+			      unsigned char *buf)
+{
+	__u64 done = 0, goal, cut, at;
+	unsigned int n = 0;
+	size_t i;
+
+	sh[0].first = 0;
+	sh[0].from = ps->p[0].start;
+	for (i = 0; i < ps->nr && n + 1 < want; i++) {
+		const struct fp_piece *p = &ps->p[i];
+
+		at = p->start;
+		while (n + 1 < want) {
+			goal = ps->bytes / want * (n + 1);
+			if (done + (p->end - at) <= goal)
+				break;
+			/* past the goal already: the first place here */
+			cut = fp_split_at(p, fd, done >= goal ? at :
+					  at + (goal - done), buf);
+			if (!cut)
+				break;
+			sh[n].last = i;
+			sh[n].to = cut;
+			n++;
+			sh[n].first = i;
+			sh[n].from = cut;
+			done += cut - at;
+			at = cut;
+		}
+		done += p->end - at;
+	}
+	sh[n].last = ps->nr - 1;
+	sh[n].to = ps->p[ps->nr - 1].end;
+	return n + 1;
+}
+
+/* Share k's rows after the first k's, as one scan would have made them. */
+static int fp_append(struct fp_table *into, const struct fp_table *from)
+{
+	struct ms_unwind_row *last;
+	size_t i;
+	int err;
+
+	for (i = 0; i < from->t.nr; i++) {
+		const struct ms_unwind_row *r = &from->t.rows[i];
+
+		last = into->t.nr ? &into->t.rows[into->t.nr - 1] : NULL;
+		if (last && r->pc < last->pc)
+			return -EINVAL;
+		if (last && r->pc == last->pc) {
+			*last = *r;
+			if (into->t.nr > 1 &&
+			    row_same_rule(&into->t.rows[into->t.nr - 2], last))
+				into->t.nr--;
+			continue;
+		}
+		err = push_row(&into->t, r);
+		if (err)
+			return err;
+	}
+	into->rules += from->rules;
+	return 0;
 }
 
 /*
@@ -1859,35 +2026,70 @@ static int fp_gaps(struct build *b, int fd, struct prologue_fp *s,
 static int fp_rows(struct build *b, Elf *elf, int fd)
 {
 	struct unwind_table *t = b->t, *both = NULL;
+	struct fp_share sh[FP_PAR_MAX] = {};
+	struct fp_pieces ps = {};
 	struct code_ranges code;
-	struct fp_table *fp;
-	struct prologue_fp *s = NULL;
+	struct fp_table proto = { .fd = fd };
 	unsigned char *buf = NULL;
-	int err = -ENOMEM;
+	unsigned int i, n = 1, want = 1;
+	pthread_t tid[FP_PAR_MAX];
+	bool started[FP_PAR_MAX] = {};
+	long cpus;
+	int err;
 
-	fp = calloc(1, sizeof(*fp));
-	buf = malloc(FP_CHUNK);
-	if (!fp || !buf || !(s = prologue_fp__new(fp_emit, fp_read, fp)))
-		goto free;
-	fp->fd = fd;
-	fp_loads(elf, fp);
+	fp_loads(elf, &proto);
 	code_ranges_read(elf, &code);
-	err = fp_gaps(b, fd, s, buf, &code);
-	if (err || !fp->rules)
+	err = fp_gaps(b, &code, &ps);
+	if (err || !ps.nr)
+		goto free;
+	cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ps.bytes >= FP_PAR_MIN && cpus > 1)
+		want = cpus < FP_PAR_MAX ? cpus : FP_PAR_MAX;
+	if (want > 1) {
+		buf = malloc(FP_SPLIT_LOOK + 16);
+		if (!buf) {
+			err = -ENOMEM;
+			goto free;
+		}
+		n = fp_shares(&ps, fd, sh, want, buf);
+	} else {
+		sh[0].last = ps.nr - 1;
+		sh[0].from = ps.p[0].start;
+		sh[0].to = ps.p[ps.nr - 1].end;
+	}
+	for (i = 0; i < n; i++) {
+		sh[i].b = b;
+		sh[i].ps = &ps;
+		sh[i].fp = proto;
+	}
+	/* share 0 on this thread; a thread that cannot start, after it */
+	for (i = 1; i < n; i++)
+		started[i] = !pthread_create(&tid[i], NULL, fp_share_scan,
+					     &sh[i]);
+	fp_share_scan(&sh[0]);
+	for (i = 1; i < n; i++) {
+		if (started[i])
+			pthread_join(tid[i], NULL);
+		else
+			fp_share_scan(&sh[i]);
+	}
+	for (i = 0; i < n && !err; i++)
+		err = sh[i].err ?: i ? fp_append(&sh[0].fp, &sh[i].fp) : 0;
+	if (err || !sh[0].fp.rules)
 		goto free;
 	both = calloc(1, sizeof(*both));
-	err = both ? rows_merge(both, t, &fp->t) : -ENOMEM;
+	err = both ? rows_merge(both, t, &sh[0].fp.t) : -ENOMEM;
 	if (err)
 		goto free;
 	eh_keep(b, both);
 	both = NULL;
 	source_add(b->t, "frame pointers");
+	b->t->stats.fp_shares = n;
 free:
-	prologue_fp__free(s);
+	for (i = 0; i < n; i++)
+		free(sh[i].fp.t.rows);
 	free(buf);
-	if (fp)
-		free(fp->t.rows);
-	free(fp);
+	free(ps.p);
 	unwind_table__free(both);
 	return err;
 }

@@ -81,6 +81,7 @@ struct unwind_table_stats {
 	__u32 fdes;
 	__u32 rows;
 	__u32 by_type[MS_CFA__COUNT];
+	__u32 fp_shares;	/* threads the frame-pointer scan ran on */
 };
 void unwind_table__stats(const struct unwind_table *t,
 			 struct unwind_table_stats *out);
