@@ -953,16 +953,15 @@ Test(unwind_table, scan_shares_join_as_one)
 {
 	const char *path = ".output/targets/libbigcode_b.so";
 	const struct ms_unwind_row *rows, *r, *p;
-	struct unwind_table_stats st;
 	struct unwind_table *t;
 	size_t i, n, per = 5, bad = 0;
 
 	t = build_path_as(path, "/", 0);
 	cr_assert(t, "%s: no table: %s", path, strerror(errno));
-	unwind_table__stats(t, &st);
 	if (sysconf(_SC_NPROCESSORS_ONLN) > 1)
-		cr_expect_gt(st.fp_shares, 1, "scanned on %u thread(s)",
-			     st.fp_shares);
+		cr_expect_gt(unwind_table__fp_shares(t), 1,
+			     "scanned on %u thread(s)",
+			     unwind_table__fp_shares(t));
 	rows = unwind_table__rows(t, &n);
 	cr_assert_eq(n, 250000 * per, "%zu rows, want %zu", n, 250000 * per);
 	/* entry, rbp pushed, frame, popped, padding */

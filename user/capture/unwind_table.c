@@ -88,6 +88,7 @@ struct unwind_table {
 	 * installed later would give other rows (unwind_table__whole).
 	 */
 	bool whole;
+	unsigned int fp_shares;	/* unwind_table__fp_shares */
 };
 
 struct seg {
@@ -2084,7 +2085,7 @@ static int fp_rows(struct build *b, Elf *elf, int fd)
 	eh_keep(b, both);
 	both = NULL;
 	source_add(b->t, "frame pointers");
-	b->t->stats.fp_shares = n;
+	b->t->fp_shares = n;
 free:
 	for (i = 0; i < n; i++)
 		free(sh[i].fp.t.rows);
@@ -2235,6 +2236,11 @@ const struct ms_unwind_row *unwind_table__rows(const struct unwind_table *t,
 const char *unwind_table__source(const struct unwind_table *t)
 {
 	return t->source;
+}
+
+unsigned int unwind_table__fp_shares(const struct unwind_table *t)
+{
+	return t->fp_shares;
 }
 
 void unwind_table__stats(const struct unwind_table *t,

@@ -75,13 +75,17 @@ const struct ms_unwind_row *unwind_table__rows(const struct unwind_table *t,
  * debug file)"), and what else gave rules (" + frame pointers")
  */
 const char *unwind_table__source(const struct unwind_table *t);
+/*
+ * The threads its scan for frame-pointer code ran on when it was built:
+ * 0 without that scan, or for a table read from the cache.
+ */
+unsigned int unwind_table__fp_shares(const struct unwind_table *t);
 
 /* FDEs read, rows by cfa type, and rows made MS_CFA_UNSUPPORTED: for -v and tests */
 struct unwind_table_stats {
 	__u32 fdes;
 	__u32 rows;
 	__u32 by_type[MS_CFA__COUNT];
-	__u32 fp_shares;	/* threads the frame-pointer scan ran on */
 };
 void unwind_table__stats(const struct unwind_table *t,
 			 struct unwind_table_stats *out);
