@@ -1922,7 +1922,7 @@ static void *fp_share_scan(void *arg)
 	return NULL;
 }
 
-/* The first place at or after at, before end, where a share may begin. */
+/* The first place after at, in p, where a share may begin; 0: none near. */
 static __u64 fp_split_at(const struct fp_piece *p, int fd, __u64 at,
 			 unsigned char *buf)
 {
