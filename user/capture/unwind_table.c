@@ -1822,19 +1822,15 @@ struct fp_pieces {
 static int piece_add(struct fp_pieces *ps, const struct seg *sg, __u64 start,
 		     __u64 end)
 {
-	struct fp_piece *p;
+	int err;
 
 	if (end > sg->start + sg->filesz)
 		end = sg->start + sg->filesz;
 	if (start >= end)
 		return 0;
-	if (ps->nr == ps->cap) {
-		ps->cap = ps->cap ? ps->cap * 2 : 64;
-		p = reallocarray(ps->p, ps->cap, sizeof(*p));
-		if (!p)
-			return -ENOMEM;
-		ps->p = p;
-	}
+	err = tab_grow((void **)&ps->p, &ps->cap, ps->nr + 1, sizeof(*ps->p));
+	if (err)
+		return err;
 	ps->p[ps->nr++] = (struct fp_piece){ sg, start, end };
 	ps->bytes += end - start;
 	return 0;
