@@ -262,7 +262,8 @@ $(OUTPUT)/targets/libuw_dl_nocfi.so: tests/targets/libuw_dl.c | $(DEPS_STAMP)
 	$(Q)$(CC) -O2 -fomit-frame-pointer -fno-asynchronous-unwind-tables \
 		-fno-unwind-tables -Wall -Werror -shared -fPIC $< -o $@
 
-# Two big libraries of frame-pointer code without CFI (sys_given_up).
+# Two big libraries of frame-pointer code without CFI: compiles that hold
+# a worker (sys_given_up), a scan cut in shares (unwind_table unit tests).
 $(OUTPUT)/targets/libbigcode_%.so: tests/targets/libbigcode.S | $(DEPS_STAMP)
 	$(call msg,AS-TGT,$@)
 	$(Q)mkdir -p $(@D)

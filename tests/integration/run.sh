@@ -3573,7 +3573,7 @@ t_sys_hold_killed()
 # probed, it has all 7 counted and is not late. Without --hold-exec (a
 # second name, a second tool) the same run says it joined late, or is
 # exact if the drain won the race: never silently short.
-# Two short runs that dlopen a big library each (libbigcode: 28 MB of
+# Two short runs that dlopen a big library each (libbigcode: 32 MB of
 # frame-pointer code without CFI, decoded whole, holds a worker over a
 # second) and exit, while a live process's new object waits
 # behind them: the compiles nobody maps any more are given up for it (a
